@@ -1,0 +1,1 @@
+"""Code shared by the Arena controller and agent: schemas, statistics, wire conversion."""

@@ -1,0 +1,1 @@
+"""Pydantic schemas at every boundary: suite files, samples, agents, jobs, results."""

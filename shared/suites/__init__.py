@@ -1,0 +1,1 @@
+"""Built-in benchmark sets and the suite-file loader."""
