@@ -1,0 +1,41 @@
+# Arena developer commands. `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-all lint check proto proto-check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## controller + agent + simulated engine, arena-v1 in quick mode, results table
+	$(BIN)/python scripts/demo.py
+
+test: $(STAMP)  ## fast tests (no separate processes or real engines)
+	$(BIN)/pytest -m "not slow" -q
+
+test-all: $(STAMP)  ## everything CI runs, slow end-to-end tests included
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+check: lint proto-check
+	$(BIN)/mypy shared controller agent
+
+proto: $(STAMP)  ## regenerate shared/pb from proto/
+	$(BIN)/python scripts/gen_protos.py
+
+proto-check: proto  ## fail when the committed generated code is stale
+	git diff --exit-code -- shared/pb || (echo "shared/pb is stale: run make proto and commit" && exit 1)
+	test -z "$$(git status --porcelain -- shared/pb)" || (echo "shared/pb has untracked files: run make proto and commit" && exit 1)
+
+clean:
+	rm -rf $(VENV) .arena .pytest_cache .mypy_cache .ruff_cache

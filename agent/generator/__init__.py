@@ -1,0 +1,1 @@
+"""Arena's built-in load generator: vllm bench serve and llama-benchy semantics, one clock."""

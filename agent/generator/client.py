@@ -1,0 +1,189 @@
+"""One streaming chat-completions request, timed on the job clock.
+
+What is sent: ``model``, one or more ``messages``, ``max_tokens``, ``stream``, ``stream_options:
+{include_usage: true}`` and ``ignore_eos`` when asked. Neither reference tool sets a temperature
+(vLLM stopped forcing greedy decoding), so the server's default applies here too. Differences,
+deliberate: vLLM sends ``max_completion_tokens`` and the text as a list of content parts,
+llama-benchy also asks for ``return_token_ids``; Arena sends plain ``max_tokens`` and string
+content, which every OpenAI-compatible server accepts.
+
+What is measured (``RequestSample`` documents each field): the timer starts just before the POST
+(connection set-up included, as vLLM does); each network read is timestamped once on arrival;
+``first_response_s`` is the first chunk with any ``choices``; ``first_token_s`` and
+``chunk_times_s`` count only chunks carrying generated output (content, reasoning or tool calls,
+never a role-only chunk); ``end_s`` is the last chunk with choices, where vLLM's latency ends.
+The body is read with ``iter_any`` so large responses are never squeezed through a fixed buffer.
+A request never raises: HTTP errors, resets, timeouts and malformed streams become ``error``.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import structlog
+
+from agent.generator.clock import JobClock
+from agent.generator.sse import SSEParser
+from shared.schemas.sample import RequestSample
+
+log = structlog.get_logger(__name__)
+
+REQUEST_TIMEOUT_S = 6 * 60 * 60
+"""vLLM's own per-request limit; long generations must not be cut by the client."""
+READ_BUFFER_BYTES = 4 * 1024 * 1024
+ERROR_BODY_CHARS = 2000
+GENERATED_FIELDS = ("content", "reasoning_content", "reasoning", "tool_calls")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An OpenAI-compatible server; ``base_url`` without ``/v1``, e.g. ``http://127.0.0.1:8000``."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: list[dict[str, str]]
+    max_tokens: int
+    ignore_eos: bool = False
+
+
+@dataclass
+class Measurement:
+    """Timings of one request, before it is labelled as a ``RequestSample``."""
+
+    sent_s: float
+    first_response_s: float | None = None
+    first_token_s: float | None = None
+    end_s: float | None = None
+    chunk_times_s: list[float] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
+
+    def to_sample(self, **labels: Any) -> RequestSample:
+        """Labels: benchmark, variant, run, index and the optional schedule/baseline fields."""
+        return RequestSample(
+            sent_s=self.sent_s,
+            first_response_s=self.first_response_s,
+            first_token_s=self.first_token_s,
+            end_s=self.end_s,
+            chunk_times_s=self.chunk_times_s,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            error=self.error,
+            **labels,
+        )
+
+
+def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "model": endpoint.model,
+        "messages": request.messages,
+        "max_tokens": request.max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.ignore_eos:
+        payload["ignore_eos"] = True
+    return payload
+
+
+def open_session(connections: int) -> aiohttp.ClientSession:
+    """One session per benchmark; ``connections`` = 0 means unlimited (vLLM without a cap)."""
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+        read_bufsize=READ_BUFFER_BYTES,
+    )
+
+
+def _carries_output(choice: Any) -> bool:
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    return isinstance(delta, dict) and any(delta.get(name) for name in GENERATED_FIELDS)
+
+
+class _StreamReader:
+    """Folds SSE payloads into a ``Measurement``; ``now`` is the arrival time of their read."""
+
+    def __init__(self, measurement: Measurement) -> None:
+        self.measurement = measurement
+
+    def apply(self, payload: str, now: float) -> None:
+        m = self.measurement
+        if payload.strip() == "[DONE]":
+            return
+        try:
+            chunk = json.loads(payload)
+        except json.JSONDecodeError:
+            m.error = f"malformed stream chunk: {payload[:200]!r}"
+            return
+        if not isinstance(chunk, dict):
+            return
+        if "error" in chunk and not chunk.get("choices"):
+            m.error = f"stream error: {json.dumps(chunk['error'])[:ERROR_BODY_CHARS]}"
+            return
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            if isinstance(usage.get("prompt_tokens"), int):
+                m.prompt_tokens = usage["prompt_tokens"]
+            if isinstance(usage.get("completion_tokens"), int):
+                m.completion_tokens = usage["completion_tokens"]
+        choices = chunk.get("choices")
+        if not choices:
+            return
+        if m.first_response_s is None:
+            m.first_response_s = now
+        m.end_s = now
+        if _carries_output(choices[0]):
+            if m.first_token_s is None:
+                m.first_token_s = now
+            m.chunk_times_s.append(now)
+
+
+async def stream_chat(
+    session: aiohttp.ClientSession, endpoint: Endpoint, request: ChatRequest, clock: JobClock
+) -> Measurement:
+    """Send one streaming request and time it; never raises (cancellation excepted)."""
+    payload = build_payload(endpoint, request)
+    measurement = Measurement(sent_s=clock.now())
+    try:
+        async with session.post(
+            endpoint.url("/v1/chat/completions"), json=payload, headers=endpoint.headers()
+        ) as response:
+            if response.status >= 300:
+                body = await response.text(errors="replace")
+                measurement.end_s = clock.now()
+                measurement.error = (
+                    f"HTTP {response.status} {response.reason or ''}: {body[:ERROR_BODY_CHARS]}"
+                )
+                return measurement
+            parser = SSEParser()
+            reader = _StreamReader(measurement)
+            async for data in response.content.iter_any():
+                now = clock.now()
+                for payload_text in parser.feed(data):
+                    reader.apply(payload_text, now)
+            for payload_text in parser.close():
+                reader.apply(payload_text, clock.now())
+    except Exception as exc:  # the request's failure is data, not a crash
+        measurement.end_s = clock.now()
+        measurement.error = f"{type(exc).__name__}: {exc}".strip()
+        log.debug("request failed", error=measurement.error)
+        return measurement
+    if measurement.end_s is None:
+        measurement.end_s = clock.now()
+    if measurement.error is None and measurement.first_token_s is None:
+        measurement.error = "stream ended without generated output"
+    return measurement

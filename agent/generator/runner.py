@@ -1,0 +1,125 @@
+"""The generator's one entry point: run a benchmark's variants × runs, streaming samples out.
+
+Open loop: each variant (request rate) builds its prompts and arrival schedule once from the
+seed and replays both in every run, as re-running ``vllm bench serve --seed 42`` does; before
+each run one unreported copy of prompt 0 is sent, like vLLM's initial test request. Closed
+loop: prompts are fresh for every request (see ``ClosedLoopPrompts``). Cancelling the task
+running ``run_benchmark`` cancels in-flight requests and closes the session's connections.
+"""
+
+import structlog
+
+from agent.generator.arrivals import arrival_offsets
+from agent.generator.client import Endpoint, open_session, stream_chat
+from agent.generator.clock import JobClock
+from agent.generator.closed_loop import run_closed_loop
+from agent.generator.context import Progress, ProgressSink, RunContext, SampleSink
+from agent.generator.corpus import corpus_tokens
+from agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
+from agent.generator.open_loop import run_open_loop
+from agent.generator.tokens import Tokenizer
+from shared.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from shared.suites.variants import OpenVariant, expected_requests, open_variants
+
+__all__ = ["Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
+
+log = structlog.get_logger(__name__)
+
+
+async def _open_loop_prompts(
+    bench: OpenLoopBenchmark,
+    variant: OpenVariant,
+    tokenizer: Tokenizer,
+    pool: list[int],
+    seed: int,
+) -> list[Prompt]:
+    if bench.dataset == "sharegpt":
+        if bench.dataset_path is None:
+            raise ValueError(f"{bench.id}: the ShareGPT dataset needs dataset_path")
+        return await sharegpt_dataset(
+            tokenizer,
+            bench.dataset_path,
+            num_prompts=variant.num_prompts,
+            seed=seed,
+            output_len=bench.output_len,
+            ignore_eos=bool(bench.ignore_eos),
+        )
+    assert bench.input_len is not None and bench.output_len is not None  # schema-validated
+    return await random_dataset(
+        tokenizer,
+        pool,
+        num_prompts=variant.num_prompts,
+        input_len=bench.input_len,
+        output_len=bench.output_len,
+        range_ratio=bench.range_ratio,
+        prefix_len=bench.prefix_len,
+        seed=seed,
+        ignore_eos=True if bench.ignore_eos is None else bench.ignore_eos,
+    )
+
+
+async def _run_open(
+    ctx: RunContext,
+    bench: OpenLoopBenchmark,
+    *,
+    runs: int,
+    seed: int,
+    tokenizer: Tokenizer,
+    pool: list[int],
+) -> None:
+    for variant in open_variants(bench):
+        prompts = await _open_loop_prompts(bench, variant, tokenizer, pool, seed)
+        offsets = arrival_offsets(len(prompts), variant.rate, bench.burstiness, seed)
+        log.info(
+            "open loop variant",
+            benchmark=bench.id,
+            variant=variant.key,
+            prompts=len(prompts),
+            last_arrival_s=offsets[-1] if offsets else 0.0,
+        )
+        for run in range(runs):
+            await stream_chat(ctx.session, ctx.endpoint, prompts[0].request(), ctx.clock)
+            await run_open_loop(
+                ctx,
+                prompts,
+                offsets,
+                variant=variant.key,
+                run=run,
+                max_concurrency=bench.max_concurrency,
+            )
+
+
+def _connections(bench: Benchmark) -> int:
+    """Connection pool size: the most requests that can be in flight; 0 = unlimited."""
+    if isinstance(bench, ClosedLoopBenchmark):
+        return max(bench.concurrency)
+    return bench.max_concurrency or 0
+
+
+async def run_benchmark(
+    bench: Benchmark,
+    *,
+    endpoint: Endpoint,
+    runs: int,
+    seed: int,
+    clock: JobClock,
+    sink: SampleSink,
+    tokenizer: Tokenizer,
+    progress: ProgressSink | None = None,
+) -> None:
+    """Run every variant ``runs`` times; each completed request goes to ``sink`` at once."""
+    pool = await corpus_tokens(tokenizer)
+    async with open_session(_connections(bench)) as session:
+        ctx = RunContext(
+            session=session,
+            endpoint=endpoint,
+            clock=clock,
+            sink=sink,
+            progress=progress,
+            benchmark=bench.id,
+            total=expected_requests(bench, runs),
+        )
+        if isinstance(bench, ClosedLoopBenchmark):
+            await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
+        else:
+            await _run_open(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)

@@ -1,0 +1,73 @@
+"""Token counting through the engine itself, so prompt lengths are exact for *its* tokenizer.
+
+Client and server tokenizers disagree often enough (vllm PR #44708) that the engine's own
+``/tokenize`` is the default. Both vLLM (``prompt``) and llama.cpp (``content``) spellings are
+sent; special tokens are not added, as vLLM's prompt alignment does.
+"""
+
+from typing import Any, Protocol
+
+import aiohttp
+
+from agent.generator.client import Endpoint
+
+
+class Tokenizer(Protocol):
+    async def encode(self, text: str) -> list[int]: ...
+
+    async def decode(self, ids: list[int]) -> str: ...
+
+
+class TokenizerError(RuntimeError):
+    """The engine's tokenizer endpoint failed or answered in an unknown shape."""
+
+
+class ServerTokenizer:
+    """``POST /tokenize`` and ``/detokenize`` on the engine; owns its own small session."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._endpoint = endpoint
+        self._session: aiohttp.ClientSession | None = None
+
+    async def encode(self, text: str) -> list[int]:
+        body = {
+            "model": self._endpoint.model,
+            "prompt": text,
+            "content": text,
+            "add_special_tokens": False,
+        }
+        answer = await self._post("/tokenize", body)
+        tokens = answer.get("tokens")
+        if not isinstance(tokens, list):
+            raise TokenizerError(f"/tokenize answered without 'tokens': {str(answer)[:200]}")
+        return [int(token) for token in tokens]
+
+    async def decode(self, ids: list[int]) -> str:
+        answer = await self._post("/detokenize", {"model": self._endpoint.model, "tokens": ids})
+        text = answer.get("prompt", answer.get("content"))
+        if not isinstance(text, str):
+            raise TokenizerError(f"/detokenize answered without text: {str(answer)[:200]}")
+        return text
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300))
+        url = self._endpoint.url(path)
+        try:
+            async with self._session.post(
+                url, json=body, headers=self._endpoint.headers()
+            ) as response:
+                if response.status >= 300:
+                    text = await response.text(errors="replace")
+                    raise TokenizerError(f"{path}: HTTP {response.status}: {text[:500]}")
+                answer = await response.json(content_type=None)
+        except aiohttp.ClientError as exc:
+            raise TokenizerError(f"{path}: {exc}") from exc
+        if not isinstance(answer, dict):
+            raise TokenizerError(f"{path}: unexpected answer {str(answer)[:200]}")
+        return answer

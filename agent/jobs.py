@@ -1,0 +1,173 @@
+"""One leased job: engine up, benchmarks × runs, samples streamed, engine down, status in."""
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from agent.engines import engine_for
+from agent.generator.client import Endpoint
+from agent.generator.clock import JobClock
+from agent.generator.runner import Progress, run_benchmark
+from agent.generator.tokens import ServerTokenizer
+from agent.link import ControllerLink, Lease
+from agent.outbox import SampleOutbox
+from agent.settings import AgentSettings
+from shared.errors import ArenaError, ConflictError, UnavailableError
+from shared.pb.arena.v1 import agent_pb2
+from shared.schemas.job import JobState
+from shared.schemas.sample import RequestSample
+from shared.suites.variants import expected_requests
+
+log = structlog.get_logger(__name__)
+
+RATE_WINDOW_S = 10.0
+REPORT_RETRY_S = 120.0
+
+
+class JobExecution:
+    def __init__(self, link: ControllerLink, lease: Lease, settings: AgentSettings) -> None:
+        self.link = link
+        self.lease = lease
+        self.spec = lease.spec
+        self.settings = settings
+        self.outbox = SampleOutbox(
+            link, lease.job_id, lease.attempt, settings.upload_batch, settings.upload_interval_s
+        )
+        self.requests_total = sum(expected_requests(b, self.spec.runs) for b in self.spec.benchmarks)
+        self.requests_done = 0
+        self.errors = 0
+        self.position = ("", "", 0)
+        self._recent: collections.deque[tuple[float, int]] = collections.deque()
+        self.cancel_reason: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.log = log.bind(job_id=lease.job_id, attempt=lease.attempt)
+
+    def progress(self) -> agent_pb2.JobProgress:
+        benchmark, variant, run = self.position
+        return agent_pb2.JobProgress(
+            job_id=self.lease.job_id,
+            attempt=self.lease.attempt,
+            benchmark=benchmark,
+            variant=variant,
+            run=run,
+            requests_done=self.requests_done,
+            requests_total=self.requests_total,
+            errors=self.errors,
+            output_tokens_per_s=self._output_rate(),
+        )
+
+    def _output_rate(self) -> float:
+        horizon = time.monotonic() - RATE_WINDOW_S
+        while self._recent and self._recent[0][0] < horizon:
+            self._recent.popleft()
+        return sum(tokens for _, tokens in self._recent) / RATE_WINDOW_S
+
+    def _on_sample(self, sample: RequestSample) -> None:
+        self.outbox.put(sample)
+        self.requests_done += 1
+        if sample.error is not None:
+            self.errors += 1
+        self._recent.append((time.monotonic(), sample.completion_tokens or 0))
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.position = (progress.benchmark, progress.variant, progress.run)
+
+    def cancel(self, reason: str) -> None:
+        """Stop the job (tools and engine); the controller already knows why."""
+        self.cancel_reason = reason
+        if self._task is not None:
+            self._task.cancel()
+
+    async def run(self) -> None:
+        self._task = asyncio.current_task()
+        uploader = asyncio.create_task(self.outbox.run())
+        engine = engine_for(self.spec.engine, self.spec.model.name)
+        clock = JobClock()
+        try:
+            await self._report(JobState.RUNNING, "starting engine", clock_origin_unix=clock.wall_origin)
+            await self._measure(engine, clock)
+            await engine.stop()
+            await asyncio.wait_for(self.outbox.flush(), self.settings.flush_timeout_s)
+            await self._report(
+                JobState.SUCCEEDED,
+                f"{self.outbox.last_seq} samples, {self.errors} errors",
+                total_samples=self.outbox.last_seq,
+                provenance=engine.provenance(),
+            )
+        except asyncio.CancelledError:
+            self.log.info("job cancelled", reason=self.cancel_reason)
+            await engine.stop()
+            with contextlib.suppress(ArenaError):
+                await self._report(JobState.CANCELLED, self.cancel_reason or "agent shutting down")
+            if self.cancel_reason is None:
+                raise
+        except ConflictError as error:
+            self.log.warning("job fenced off by the controller", reason=str(error))
+            await engine.stop()
+        except Exception as error:
+            self.log.exception("job failed")
+            await engine.stop()
+            with contextlib.suppress(ArenaError, TimeoutError):
+                await asyncio.wait_for(self.outbox.flush(), 30)
+            with contextlib.suppress(ArenaError):
+                await self._report(JobState.FAILED, _reason(error), provenance=engine.provenance())
+        finally:
+            uploader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ArenaError):
+                await uploader
+
+    async def _measure(self, engine: Any, clock: JobClock) -> None:
+        await engine.start()
+        await engine.wait_ready(self.settings.engine_start_timeout_s)
+        endpoint = Endpoint(
+            base_url=engine.base_url, model=self.spec.model.name, api_key=engine.api_key
+        )
+        tokenizer = ServerTokenizer(endpoint)
+        try:
+            for bench in self.spec.benchmarks:
+                self.log.info("benchmark started", benchmark=bench.id)
+                await run_benchmark(
+                    bench,
+                    endpoint=endpoint,
+                    runs=self.spec.runs,
+                    seed=self.spec.seed,
+                    clock=clock,
+                    sink=self._on_sample,
+                    tokenizer=tokenizer,
+                    progress=self._on_progress,
+                )
+        finally:
+            await tokenizer.close()
+
+    async def _report(self, state: JobState, message: str, **details: Any) -> None:
+        """Status changes must arrive: retry through controller restarts and network cuts."""
+        await _retrying(
+            lambda: self.link.report(
+                self.lease.job_id, self.lease.attempt, state, message, **details
+            ),
+            REPORT_RETRY_S,
+        )
+
+
+async def _retrying(call: Callable[[], Awaitable[None]], budget_s: float) -> None:
+    deadline = time.monotonic() + budget_s
+    delay = 0.5
+    while True:
+        try:
+            await call()
+            return
+        except UnavailableError:
+            if time.monotonic() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if isinstance(error, ArenaError) else f"{type(error).__name__}: {text}"

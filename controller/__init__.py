@@ -1,0 +1,1 @@
+"""The Arena controller: stores suites, runs, jobs and samples, and schedules jobs to agents."""

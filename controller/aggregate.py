@@ -1,0 +1,85 @@
+"""Turn a finished job's raw samples into stored metrics: per run, then mean ± std over runs.
+
+Closed-loop summaries use llama-benchy's own aggregation (per-request values pooled over runs),
+so the "±" matches its tables; open-loop summaries are mean ± std of the per-run vLLM metrics.
+"""
+
+from collections import defaultdict
+from dataclasses import asdict
+from typing import Any
+
+from sqlmodel import Session, col, delete
+
+from controller.store.jobs import get_job, samples_of
+from controller.store.models import AggregateRow
+from shared.metrics.closed_loop import closed_loop_metrics
+from shared.metrics.open_loop import open_loop_metrics
+from shared.metrics.summary import summarize, summarize_closed_loop
+from shared.schemas.job import JobSpec
+from shared.schemas.sample import RequestSample
+from shared.schemas.suite import Benchmark, ClosedLoopBenchmark
+from shared.stats import MeanStd
+from shared.suites.variants import ClosedVariant, Variant, variants
+
+SUMMARY_RUN = -1
+
+
+def aggregate_job(session: Session, job_id: str) -> int:
+    """(Re)compute the job's aggregates from its current attempt; returns rows written."""
+    job = get_job(session, job_id)
+    spec = JobSpec.model_validate(job.spec)
+    grouped: dict[tuple[str, str, int], list[RequestSample]] = defaultdict(list)
+    for sample in samples_of(session, job):
+        grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
+    session.exec(delete(AggregateRow).where(col(AggregateRow.job_id) == job_id))
+    written = 0
+    for bench in spec.benchmarks:
+        for variant in variants(bench):
+            runs = [
+                samples
+                for run in range(spec.runs)
+                if (samples := grouped.get((bench.id, variant.key, run)))
+            ]
+            for samples in runs:
+                metrics = _run_metrics(bench, variant, samples)
+                session.add(_row(job_id, bench, variant, samples[0].run, metrics))
+                written += 1
+            if runs:
+                summary = {key: asdict(stat) for key, stat in _summary(bench, variant, runs).items()}
+                session.add(_row(job_id, bench, variant, SUMMARY_RUN, summary))
+                written += 1
+    return written
+
+
+def _run_metrics(
+    bench: Benchmark, variant: Variant, samples: list[RequestSample]
+) -> dict[str, float | None]:
+    if isinstance(variant, ClosedVariant):
+        return closed_loop_metrics(
+            samples, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
+        )
+    assert not isinstance(bench, ClosedLoopBenchmark)
+    return open_loop_metrics(samples, bench.percentiles, bench.goodput_slo_ms)
+
+
+def _summary(
+    bench: Benchmark, variant: Variant, runs: list[list[RequestSample]]
+) -> dict[str, MeanStd]:
+    if isinstance(variant, ClosedVariant):
+        return summarize_closed_loop(
+            runs, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
+        )
+    return summarize([_run_metrics(bench, variant, samples) for samples in runs])
+
+
+def _row(
+    job_id: str, bench: Benchmark, variant: Variant, run: int, metrics: dict[str, Any]
+) -> AggregateRow:
+    return AggregateRow(
+        job_id=job_id,
+        benchmark=bench.id,
+        variant=variant.key,
+        run=run,
+        kind=bench.kind,
+        metrics=metrics,
+    )

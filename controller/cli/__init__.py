@@ -1,0 +1,1 @@
+"""arenactl: the user's command line for the controller."""

@@ -1,0 +1,1 @@
+"""gRPC servicers: authenticate, convert with shared.wire, call the store, convert back."""

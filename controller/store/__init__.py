@@ -1,0 +1,1 @@
+"""Persistence through SQLModel: table definitions, the engine, and the repository."""

@@ -1,0 +1,230 @@
+"""The job life cycle: leasing, heartbeats, status reports, sample ingest, lease expiry.
+
+Every write from an agent names (agent, job, attempt); a write whose attempt is not the
+job's current one, or from an agent that does not hold the job, is refused (fencing).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from controller.scheduler import matches
+from controller.store.agents import facts, get_agent
+from controller.store.models import JobRow, SampleRow
+from shared.errors import ConflictError, NotFoundError
+from shared.schemas.job import ALLOWED, JobState
+from shared.schemas.sample import RequestSample
+from shared.schemas.suite import Target
+
+log = structlog.get_logger(__name__)
+
+ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    job_id: str
+    attempt: int
+    reason: str
+
+
+def transition(job: JobRow, new: JobState) -> None:
+    current = JobState(job.state)
+    if new not in ALLOWED[current]:
+        raise ConflictError(f"job {job.id}: cannot go from {current} to {new}")
+    job.state = new.value
+
+
+def get_job(session: Session, job_id: str) -> JobRow:
+    job = session.get(JobRow, job_id)
+    if job is None:
+        raise NotFoundError(f"unknown job {job_id!r}")
+    return job
+
+
+def fenced_job(session: Session, agent_id: str, job_id: str, attempt: int) -> JobRow:
+    """The job, if this agent holds its current attempt; otherwise a ConflictError."""
+    job = get_job(session, job_id)
+    if job.agent_id != agent_id or job.attempt != attempt:
+        raise ConflictError(
+            f"stale attempt: job {job_id} attempt {attempt} is not held by this agent "
+            f"(current attempt {job.attempt})"
+        )
+    if JobState(job.state).terminal:
+        raise ConflictError(f"job {job_id} is already {job.state}")
+    return job
+
+
+def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -> JobRow | None:
+    """Give the oldest queued job this agent matches; one job per agent at a time."""
+    agent = get_agent(session, agent_id)
+    agent.last_seen_at = now
+    session.add(agent)
+    if agent.draining:
+        return None
+    busy = session.exec(
+        select(JobRow).where(JobRow.agent_id == agent_id, col(JobRow.state).in_(ACTIVE))
+    ).first()
+    if busy is not None:
+        return None
+    agent_facts = facts(agent)
+    queued = session.exec(
+        select(JobRow)
+        .where(JobRow.state == JobState.QUEUED.value)
+        .order_by(col(JobRow.created_at), col(JobRow.id))
+    )
+    for job in queued:
+        if matches(Target.model_validate(job.selector), agent_facts):
+            transition(job, JobState.LEASED)
+            job.attempt += 1
+            job.agent_id = agent_id
+            job.acked_seq = 0
+            job.lease_expires_at = now + lease_ttl_s
+            job.message = ""
+            session.add(job)
+            log.info("job leased", job_id=job.id, agent=agent.name, attempt=job.attempt)
+            return job
+    return None
+
+
+def heartbeat(
+    session: Session,
+    agent_id: str,
+    progress: Sequence[tuple[str, int, dict[str, Any]]],
+    now: float,
+    lease_ttl_s: float,
+) -> tuple[list[CancelOrder], bool]:
+    """Renew the leases of the jobs the agent reports; order it to stop any it should not run."""
+    agent = get_agent(session, agent_id)
+    agent.last_seen_at = now
+    session.add(agent)
+    orders: list[CancelOrder] = []
+    for job_id, attempt, details in progress:
+        job = session.get(JobRow, job_id)
+        if job is None:
+            orders.append(CancelOrder(job_id, attempt, "unknown job"))
+            continue
+        if job.agent_id != agent_id or job.attempt != attempt:
+            orders.append(CancelOrder(job_id, attempt, "lease lost: job was requeued"))
+            continue
+        if JobState(job.state).terminal:
+            orders.append(CancelOrder(job_id, attempt, f"job is {job.state}"))
+            continue
+        job.lease_expires_at = now + lease_ttl_s
+        job.progress = details
+        session.add(job)
+    return orders, agent.draining
+
+
+def report_status(
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    new: JobState,
+    *,
+    message: str,
+    now: float,
+    clock_origin_unix: float | None = None,
+    total_samples: int | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> JobRow:
+    job = fenced_job(session, agent_id, job_id, attempt)
+    if new == JobState.SUCCEEDED and total_samples is not None and job.acked_seq < total_samples:
+        raise ConflictError(
+            f"job {job_id}: {total_samples} samples sent but only {job.acked_seq} stored; "
+            "flush the rest first"
+        )
+    if JobState(job.state) != new:
+        transition(job, new)
+    job.message = message
+    if new == JobState.RUNNING:
+        job.started_at = now
+        job.clock_origin_unix = clock_origin_unix
+    if provenance:
+        job.provenance = provenance
+    if new.terminal:
+        job.finished_at = now
+        job.lease_expires_at = None
+    session.add(job)
+    log.info("job status", job_id=job_id, attempt=attempt, state=new.value, message=message)
+    return job
+
+
+def store_samples(
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    first_seq: int,
+    samples: Sequence[RequestSample],
+) -> int:
+    """Store the part of the batch that extends the contiguous prefix; return the new ack.
+
+    A batch that starts past ``acked + 1`` leaves a gap: nothing is stored and the current
+    ack is returned, so the agent resends from there. Overlap with stored samples is skipped,
+    so a resent batch never duplicates.
+    """
+    job = fenced_job(session, agent_id, job_id, attempt)
+    if first_seq < 1:
+        raise ValueError("sequence numbers start at 1")
+    if first_seq > job.acked_seq + 1:
+        return job.acked_seq
+    skip = job.acked_seq + 1 - first_seq
+    fresh = samples[skip:]
+    for offset, sample in enumerate(fresh):
+        session.add(
+            SampleRow(job_id=job_id, attempt=attempt, seq=job.acked_seq + 1 + offset,
+                      **sample.model_dump())
+        )
+    job.acked_seq += len(fresh)
+    session.add(job)
+    return job.acked_seq
+
+
+def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:
+    """Requeue jobs whose agent went silent past the lease; fail them after max attempts."""
+    expired = session.exec(
+        select(JobRow).where(col(JobRow.state).in_(ACTIVE), col(JobRow.lease_expires_at) < now)
+    ).all()
+    for job in expired:
+        if job.attempt >= max_attempts:
+            transition(job, JobState.FAILED)
+            job.message = f"lease expired on attempt {job.attempt}; giving up after {max_attempts}"
+            job.finished_at = now
+        else:
+            transition(job, JobState.QUEUED)
+            job.message = f"lease expired on attempt {job.attempt}; requeued"
+        job.agent_id = None
+        job.lease_expires_at = None
+        session.add(job)
+        log.warning("lease expired", job_id=job.id, attempt=job.attempt, state=job.state)
+    return [job.id for job in expired]
+
+
+def current_job_of(session: Session, agent_id: str) -> JobRow | None:
+    return session.exec(
+        select(JobRow).where(JobRow.agent_id == agent_id, col(JobRow.state).in_(ACTIVE))
+    ).first()
+
+
+def samples_of(session: Session, job: JobRow) -> list[RequestSample]:
+    rows = session.exec(
+        select(SampleRow)
+        .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
+        .order_by(col(SampleRow.seq))
+    )
+    fields = RequestSample.model_fields
+    return [RequestSample(**{name: getattr(row, name) for name in fields}) for row in rows]
+
+
+def count_samples(session: Session, job_ids: Sequence[str]) -> int:
+    if not job_ids:
+        return 0
+    return session.exec(
+        select(func.count()).select_from(SampleRow).where(col(SampleRow.job_id).in_(job_ids))
+    ).one()

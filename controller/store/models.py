@@ -1,0 +1,111 @@
+"""Tables. All times are float Unix seconds; JSON columns hold pydantic-shaped documents."""
+
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class AgentRow(SQLModel, table=True):
+    __tablename__ = "agents"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True, unique=True)
+    hardware: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    labels: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    versions: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    gpu_name: str = ""
+    vram_gb: float = 0.0
+    cpu_arch: str = ""
+    registered_at: float
+    last_seen_at: float
+    draining: bool = False
+
+
+class SuiteRow(SQLModel, table=True):
+    __tablename__ = "suites"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    filename: str
+    source_yaml: str
+    resolved: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    submitted_at: float
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True)
+    suite_id: str = Field(foreign_key="suites.id", index=True)
+    suite_name: str
+    created_at: float
+    notes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "jobs"
+
+    id: str = Field(primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True)
+    target: str
+    model: str
+    engine_runtime: str
+    spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    selector: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(index=True)
+    attempt: int = 0
+    agent_id: str | None = Field(default=None, index=True)
+    lease_expires_at: float | None = None
+    acked_seq: int = 0
+    requests_expected: int = 0
+    clock_origin_unix: float | None = None
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    provenance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    message: str = ""
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+class SampleRow(SQLModel, table=True):
+    """One measured request, exactly once per (job, attempt, seq)."""
+
+    __tablename__ = "samples"
+    __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    attempt: int
+    seq: int
+    benchmark: str
+    variant: str
+    run: int
+    index: int
+    scheduled_s: float | None = None
+    queued_s: float | None = None
+    sent_s: float
+    first_response_s: float | None = None
+    first_token_s: float | None = None
+    end_s: float | None = None
+    chunk_times_s: list[float] = Field(sa_column=Column(JSON, nullable=False))
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    max_tokens: int | None = None
+    error: str | None = None
+    baseline_latency_s: float | None = None
+
+
+class AggregateRow(SQLModel, table=True):
+    """Metrics of one benchmark variant: per run (``run`` ≥ 0) or over runs (``run`` = -1)."""
+
+    __tablename__ = "aggregates"
+    __table_args__ = (UniqueConstraint("job_id", "benchmark", "variant", "run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    benchmark: str
+    variant: str
+    run: int
+    kind: str
+    metrics: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

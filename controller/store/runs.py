@@ -1,0 +1,173 @@
+"""Runs: submission (suite → jobs), listings, cancellation and the results view."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from controller.aggregate import SUMMARY_RUN
+from controller.scheduler import expand, is_simulated, job_requests
+from controller.store.jobs import count_samples, transition
+from controller.store.models import AgentRow, AggregateRow, JobRow, RunRow, SuiteRow
+from shared.errors import NotFoundError
+from shared.schemas.agent import HardwareInfo
+from shared.schemas.job import JobSpec, JobState
+from shared.schemas.results import (
+    BenchmarkResult,
+    JobResult,
+    MetricStat,
+    RunResults,
+    VariantResult,
+)
+from shared.schemas.suite import ResolvedSuite
+from shared.suites.variants import variants
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: RunRow
+    state: str
+    jobs: list[JobRow]
+    samples: int
+
+
+def run_state(jobs: list[JobRow]) -> str:
+    states = {JobState(job.state) for job in jobs}
+    if not states:
+        return "empty"
+    if all(state.terminal for state in states):
+        for final in (JobState.FAILED, JobState.CANCELLED):
+            if final in states:
+                return final.value
+        return JobState.SUCCEEDED.value
+    if states & {JobState.LEASED, JobState.RUNNING} or JobState.SUCCEEDED in states:
+        return JobState.RUNNING.value
+    return JobState.QUEUED.value
+
+
+def submit_run(
+    session: Session, resolved: ResolvedSuite, source_yaml: str, filename: str, now: float
+) -> tuple[str, list[str]]:
+    suite_id = f"suite-{uuid.uuid4().hex[:12]}"
+    run_id = f"run-{uuid.uuid4().hex[:12]}"
+    session.add(
+        SuiteRow(
+            id=suite_id,
+            name=resolved.spec.name,
+            filename=filename,
+            source_yaml=source_yaml,
+            resolved=resolved.model_dump(mode="json"),
+            submitted_at=now,
+        )
+    )
+    session.flush()  # parents before children: the unit of work does not order by foreign key
+    session.add(
+        RunRow(id=run_id, suite_id=suite_id, suite_name=resolved.spec.name, created_at=now,
+               notes=resolved.simulated_data)
+    )
+    session.flush()
+    targets = {target.name: target for target in resolved.spec.targets}
+    specs = expand(resolved, run_id)
+    for spec in specs:
+        session.add(
+            JobRow(
+                id=spec.job_id,
+                run_id=run_id,
+                target=spec.target,
+                model=spec.model.name,
+                engine_runtime=spec.engine.runtime,
+                spec=spec.model_dump(mode="json"),
+                selector=targets[spec.target].model_dump(mode="json"),
+                state=JobState.QUEUED.value,
+                requests_expected=job_requests(spec),
+                created_at=now,
+            )
+        )
+    return run_id, [spec.job_id for spec in specs]
+
+
+def _jobs_of(session: Session, run_id: str) -> list[JobRow]:
+    return list(session.exec(select(JobRow).where(JobRow.run_id == run_id).order_by(col(JobRow.created_at), col(JobRow.id))))
+
+
+def _view(session: Session, run: RunRow) -> RunView:
+    jobs = _jobs_of(session, run.id)
+    return RunView(run, run_state(jobs), jobs, count_samples(session, [job.id for job in jobs]))
+
+
+def get_run(session: Session, run_id: str) -> RunView:
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id!r}")
+    return _view(session, run)
+
+
+def list_runs(session: Session, limit: int) -> list[RunView]:
+    runs = session.exec(select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit))
+    return [_view(session, run) for run in runs]
+
+
+def cancel_run(session: Session, run_id: str, now: float) -> int:
+    """Cancel every unfinished job; agents holding one learn it from their next heartbeat."""
+    view = get_run(session, run_id)
+    cancelled = 0
+    for job in view.jobs:
+        if JobState(job.state).terminal:
+            continue
+        transition(job, JobState.CANCELLED)
+        job.message = "cancelled by user"
+        job.finished_at = now
+        session.add(job)
+        cancelled += 1
+    return cancelled
+
+
+def agent_names(session: Session, agent_ids: set[str]) -> dict[str, AgentRow]:
+    if not agent_ids:
+        return {}
+    rows = session.exec(select(AgentRow).where(col(AgentRow.id).in_(agent_ids)))
+    return {row.id: row for row in rows}
+
+
+def run_results(session: Session, run_id: str) -> RunResults:
+    view = get_run(session, run_id)
+    agents = agent_names(session, {job.agent_id for job in view.jobs if job.agent_id})
+    jobs = []
+    for job in view.jobs:
+        spec = JobSpec.model_validate(job.spec)
+        rows = session.exec(
+            select(AggregateRow).where(AggregateRow.job_id == job.id, AggregateRow.run == SUMMARY_RUN)
+        )
+        summaries = {(row.benchmark, row.variant): row for row in rows}
+        benchmarks = []
+        for bench in spec.benchmarks:
+            found = [
+                VariantResult(
+                    key=variant.key,
+                    runs=max((stat.get("n", 0) for stat in summary.metrics.values()), default=0),
+                    metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
+                )
+                for variant in variants(bench)
+                if (summary := summaries.get((bench.id, variant.key))) is not None
+            ]
+            benchmarks.append(
+                BenchmarkResult(id=bench.id, title=bench.title, kind=bench.kind, variants=found)
+            )
+        agent = agents.get(job.agent_id or "")
+        jobs.append(
+            JobResult(
+                job_id=job.id,
+                target=job.target,
+                model=job.model,
+                engine=job.engine_runtime,
+                agent=agent.name if agent else None,
+                hardware=HardwareInfo.model_validate(agent.hardware).summary if agent else None,
+                simulated=is_simulated(spec),
+                state=job.state,
+                message=job.message,
+                benchmarks=benchmarks,
+            )
+        )
+    return RunResults(
+        run_id=run_id, suite=view.run.suite_name, state=view.state, notes=view.run.notes, jobs=jobs
+    )

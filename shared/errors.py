@@ -1,0 +1,82 @@
+"""Arena's exceptions: one tree, so callers can catch as broadly or as narrowly as they need.
+
+    ArenaError
+    ├── SuiteError ········ a suite file is unreadable, invalid or names unknown things
+    ├── AuthError ········· a token is missing, wrong or expired
+    ├── NotFoundError ····· an agent, job, run or result does not exist
+    ├── ConflictError ····· a write lost a race (stale attempt, state already moved on)
+    ├── UnavailableError ·· the controller cannot be reached right now; retrying may help
+    └── EngineError ······· an inference engine failed to start, answer or stay up
+
+Foreign errors (pydantic, PyYAML, gRPC, HTTP) are translated into these where they enter Arena.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ArenaError(Exception):
+    """Base of every error Arena raises on purpose."""
+
+
+@dataclass(frozen=True)
+class SuiteProblem:
+    """One thing wrong in a suite file, located as precisely as the file allows."""
+
+    file: str
+    line: int | None
+    """1-based line of the offending node, or None when the file has no usable position."""
+    field: str
+    """Dotted path to the offending value, e.g. ``benchmarks[2].request_rate[0]``; may be empty."""
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return ": ".join(part for part in (where, self.field, self.message) if part)
+
+
+class SuiteError(ArenaError):
+    """A suite file problem. ``errors`` lists every problem found; the attributes name the first."""
+
+    def __init__(
+        self,
+        file: str,
+        line: int | None,
+        field: str,
+        message: str,
+        *,
+        errors: Sequence[SuiteProblem] = (),
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        self.message = message
+        self.errors = list(errors) or [SuiteProblem(file, line, field, message)]
+        super().__init__("\n".join(str(problem) for problem in self.errors))
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[SuiteProblem]) -> "SuiteError":
+        if not problems:
+            raise ValueError("a SuiteError needs at least one problem")
+        first = problems[0]
+        return cls(first.file, first.line, first.field, first.message, errors=problems)
+
+
+class AuthError(ArenaError):
+    """A caller could not prove who it is, or may not do what it asked."""
+
+
+class NotFoundError(ArenaError):
+    """The named agent, job, run or result does not exist."""
+
+
+class ConflictError(ArenaError):
+    """A write refers to a state that has moved on, e.g. a stale job attempt."""
+
+
+class UnavailableError(ArenaError):
+    """The other side cannot be reached right now (network, restart); retrying may help."""
+
+
+class EngineError(ArenaError):
+    """An inference engine failed to start, to become healthy, or to keep serving."""

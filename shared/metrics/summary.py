@@ -1,0 +1,89 @@
+"""Aggregate repeated runs into mean ± std, and name the headline numbers of each benchmark kind.
+
+The std is the *population* standard deviation (``np.std``, ddof = 0), which is what
+llama-benchy prints after its "±". ``summarize`` treats each run as one observation.
+llama-benchy itself pools per-request values (ttfr, est_ppt, e2e_ttft and the "(req)" speeds)
+over every request of every run before taking mean ± std; ``summarize_closed_loop`` reproduces
+that exactly, so its "±" matches the tool's tables.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.metrics.closed_loop import BATCH_METRICS, batch_values, request_values
+from shared.schemas.sample import RequestSample
+from shared.stats import MeanStd
+
+Kind = Literal["open_loop", "closed_loop"]
+
+
+def summarize(runs: Sequence[Mapping[str, float | None]]) -> dict[str, MeanStd]:
+    """Mean ± population std of each metric over the runs that have a value for it."""
+    keys = dict.fromkeys(key for run in runs for key in run)
+    summary: dict[str, MeanStd] = {}
+    for key in keys:
+        values = [v for run in runs if (v := run.get(key)) is not None]
+        if values:
+            summary[key] = MeanStd.of(values)
+    return summary
+
+
+def summarize_closed_loop(
+    runs: Sequence[Sequence[RequestSample]],
+    *,
+    concurrency: int,
+    expected_prompt_tokens: int | None = None,
+) -> dict[str, MeanStd]:
+    """llama-benchy's own aggregation of one variant's runs (one batch per run).
+
+    Per-request values are pooled across runs; batch throughputs give one value per run when
+    c > 1, and with c = 1 the "total" columns repeat the per-request ones.
+    """
+    pooled: dict[str, list[float]] = {}
+    per_batch: dict[str, list[float]] = {key: [] for key in BATCH_METRICS}
+    for samples in runs:
+        for key, values in request_values(samples, expected_prompt_tokens).items():
+            pooled.setdefault(key, []).extend(values)
+        for key, value in batch_values(samples, expected_prompt_tokens).items():
+            if value is not None:
+                per_batch[key].append(value)
+    if concurrency == 1:
+        per_batch["pp_throughput"] = pooled.get("pp_req_throughput", [])
+        per_batch["tg_throughput"] = pooled.get("tg_req_throughput", [])
+    return {key: MeanStd.of(values) for key, values in (pooled | per_batch).items() if values}
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str
+    label: str
+    unit: str
+
+
+HEADLINE: dict[Kind, tuple[Headline, ...]] = {
+    "open_loop": (
+        Headline("request_throughput", "Request throughput", "req/s"),
+        Headline("output_throughput", "Output throughput", "tok/s"),
+        Headline("mean_ttft_ms", "Mean TTFT", "ms"),
+        Headline("p99_ttft_ms", "P99 TTFT", "ms"),
+        Headline("mean_tpot_ms", "Mean TPOT", "ms"),
+        Headline("p99_tpot_ms", "P99 TPOT", "ms"),
+        Headline("mean_itl_ms", "Mean ITL", "ms"),
+        Headline("mean_e2el_ms", "Mean E2E latency", "ms"),
+        Headline("max_output_tokens_per_s", "Peak output throughput", "tok/s"),
+        Headline("mean_user_output_tokens_per_s", "Per-user speed", "tok/s"),
+    ),
+    "closed_loop": (
+        Headline("pp_throughput", "Prefill (total)", "tok/s"),
+        Headline("pp_req_throughput", "Prefill (per request)", "tok/s"),
+        Headline("tg_throughput", "Generation (total)", "tok/s"),
+        Headline("tg_req_throughput", "Generation (per request)", "tok/s"),
+        Headline("peak_throughput", "Peak generation (total)", "tok/s"),
+        Headline("peak_req_throughput", "Peak generation (per request)", "tok/s"),
+        Headline("ttfr", "Time to first response", "ms"),
+        Headline("est_ppt", "Est. prompt processing time", "ms"),
+        Headline("e2e_ttft", "End-to-end TTFT", "ms"),
+    ),
+}
+"""Ordered headline metrics per benchmark kind, for ``arenactl show``."""

@@ -1,0 +1,146 @@
+"""YAML text with its node tree kept, so that any validation error can name its line.
+
+PyYAML's composed nodes carry start marks; walking them along a pydantic error location gives
+the line of the offending value, or of the nearest parent that exists (a missing field points at
+the mapping that lacks it).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+Loc = Sequence[int | str]
+"""A path into the document as pydantic reports it: mapping keys and list indexes."""
+
+SKIPPED_LOC_PARTS = frozenset({"[key]"})
+"""Parts pydantic adds to a location that are not in the document (dict-key markers)."""
+
+
+@dataclass(frozen=True)
+class YamlSource:
+    """A parsed document: the plain data to validate and the node tree to locate errors in."""
+
+    data: Any
+    root: Any
+    """The composed root node (``yaml.Node``), or None for an empty document."""
+
+
+@dataclass(frozen=True)
+class YamlSyntaxProblem:
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a location points: the line found and the path as it should be shown."""
+
+    line: int | None
+    field: str
+
+
+def parse_yaml(text: str) -> YamlSource | YamlSyntaxProblem:
+    """Safe-load the text once, keeping both the node tree and the constructed data."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = None if root is None else loader.construct_document(root)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = None if mark is None else mark.line + 1
+        message = error.problem or "invalid YAML"
+        if error.context:
+            message += f" ({error.context})"
+        return YamlSyntaxProblem(line, message)
+    except yaml.YAMLError as error:
+        return YamlSyntaxProblem(None, str(error))
+    finally:
+        loader.dispose()
+    return YamlSource(data, root)
+
+
+def format_field(loc: Loc) -> str:
+    """``("benchmarks", 2, "request_rate", 0)`` → ``benchmarks[2].request_rate[0]``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def locate(root: Any, loc: Loc, union_tags: frozenset[str] = frozenset()) -> Located:
+    """Follow ``loc`` through the node tree as far as it exists.
+
+    ``union_tags`` are the discriminator values pydantic inserts into locations of tagged unions
+    (``benchmarks[1].open_loop.request_rate``); they are skipped when the document has no such key.
+    """
+    node, line = root, _line(root)
+    shown: list[int | str] = []
+    for part in loc:
+        if part in SKIPPED_LOC_PARTS:
+            continue
+        child = _child(node, part)
+        if child is None and part in union_tags:
+            continue
+        shown.append(part)
+        if child is None:
+            node = None
+            continue
+        key_node, node = child
+        line = _line(key_node)
+    return Located(line, format_field(shown))
+
+
+def has_path(root: Any, loc: Loc) -> bool:
+    node = root
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            return False
+        node = child[1]
+    return True
+
+
+def duplicate_keys(root: Any) -> list[list[int | str]]:
+    """Paths of keys written twice in one mapping, which YAML would resolve silently (last wins)."""
+    found: list[list[int | str]] = []
+
+    def visit(node: Any, path: list[int | str]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    found.append([*path, key])
+                seen.add(key)
+                visit(value_node, [*path, key])
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                visit(item, [*path, index])
+
+    visit(root, [])
+    return found
+
+
+def _child(node: Any, part: int | str) -> tuple[Any, Any] | None:
+    """The (node to report, node to descend into) for one location part, if it exists."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in reversed(node.value):  # the last duplicate wins, as in data
+            if str(key_node.value) == str(part):
+                return key_node, value_node
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(part, int)
+        and 0 <= part < len(node.value)
+    ):
+        item = node.value[part]
+        return item, item
+    return None
+
+
+def _line(node: Any) -> int | None:
+    return None if node is None else int(node.start_mark.line) + 1

@@ -1,0 +1,33 @@
+"""Shared fixtures: a real controller on loopback (port 0) over a real SQLite file."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from controller.server import Controller
+from controller.settings import ControllerSettings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> None:
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def controller_settings(tmp_path: Path) -> ControllerSettings:
+    return ControllerSettings(
+        listen="127.0.0.1:0",
+        data_dir=tmp_path / "controller",
+        heartbeat_interval_s=0.2,
+        lease_ttl_s=2.0,
+    )
+
+
+@pytest.fixture
+async def controller(controller_settings: ControllerSettings) -> AsyncIterator[Controller]:
+    async with Controller(controller_settings) as running:
+        yield running
