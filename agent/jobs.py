@@ -38,7 +38,9 @@ class JobExecution:
         self.outbox = SampleOutbox(
             link, lease.job_id, lease.attempt, settings.upload_batch, settings.upload_interval_s
         )
-        self.requests_total = sum(expected_requests(b, self.spec.runs) for b in self.spec.benchmarks)
+        self.requests_total = sum(
+            expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
+        )
         self.requests_done = 0
         self.errors = 0
         self.position = ("", "", 0)
@@ -89,7 +91,9 @@ class JobExecution:
         engine = engine_for(self.spec.engine, self.spec.model.name)
         clock = JobClock()
         try:
-            await self._report(JobState.RUNNING, "starting engine", clock_origin_unix=clock.wall_origin)
+            await self._report(
+                JobState.RUNNING, "starting engine", clock_origin_unix=clock.wall_origin
+            )
             await self._measure(engine, clock)
             await engine.stop()
             await asyncio.wait_for(self.outbox.flush(), self.settings.flush_timeout_s)

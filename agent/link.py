@@ -68,8 +68,12 @@ def translate(error: grpc.aio.AioRpcError) -> ArenaError:
         return NotFoundError(text)
     if code == grpc.StatusCode.FAILED_PRECONDITION:
         return ConflictError(text)
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+    if code in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ):
         return UnavailableError(text)
     return ArenaError(f"{code.name}: {text}")
 

@@ -35,9 +35,15 @@ async def _run(settings: AgentSettings) -> None:
 @click.option("--controller", help="Controller address host:port [ARENA_CONTROLLER]")
 @click.option("--token", help="Agent token [ARENA_TOKEN]")
 @click.option("--name", help="Agent name, unique per box [ARENA_NAME; default: hostname]")
-@click.option("--label", "labels", multiple=True, help="key=value, repeatable [ARENA_LABELS as JSON]")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
-              help="TOML settings file [ARENA_CONFIG_FILE]")
+@click.option(
+    "--label", "labels", multiple=True, help="key=value, repeatable [ARENA_LABELS as JSON]"
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TOML settings file [ARENA_CONFIG_FILE]",
+)
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 def main(labels: tuple[str, ...], **flags: Any) -> None:

@@ -7,6 +7,7 @@ last acknowledged sequence, so nothing is lost and nothing is stored twice.
 
 import asyncio
 import collections
+import contextlib
 import random
 
 import structlog
@@ -49,18 +50,20 @@ class SampleOutbox:
         backoff = 0.5
         while True:
             if not self._pending:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self.interval_s)
-                except TimeoutError:
-                    pass
                 self._wakeup.clear()
                 continue
             try:
                 await self._send_one_batch()
                 backoff = 0.5
             except UnavailableError as error:
-                log.warning("sample upload failed; retrying", job_id=self.job_id,
-                            error=str(error), retry_in_s=round(backoff, 1))
+                log.warning(
+                    "sample upload failed; retrying",
+                    job_id=self.job_id,
+                    error=str(error),
+                    retry_in_s=round(backoff, 1),
+                )
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, 10.0)
 

@@ -68,13 +68,18 @@ class Agent:
                     self.settings.labels,
                     {"arena": ARENA_VERSION, "python": platform.python_version()},
                 )
-                log.info("registered", agent=self.settings.name,
-                         agent_id=self.registration.agent_id, controller=self.settings.controller,
-                         hardware=self.hardware.summary)
+                log.info(
+                    "registered",
+                    agent=self.settings.name,
+                    agent_id=self.registration.agent_id,
+                    controller=self.settings.controller,
+                    hardware=self.hardware.summary,
+                )
                 return
             except UnavailableError as error:
-                log.warning("controller unreachable; retrying", error=str(error),
-                            retry_in_s=round(delay, 1))
+                log.warning(
+                    "controller unreachable; retrying", error=str(error), retry_in_s=round(delay, 1)
+                )
                 await self._sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 15.0)
 
@@ -97,8 +102,13 @@ class Agent:
                 continue
             if lease is None or self._stopping.is_set():
                 continue
-            log.info("job leased", job_id=lease.job_id, attempt=lease.attempt,
-                     model=lease.spec.model.name, benchmarks=len(lease.spec.benchmarks))
+            log.info(
+                "job leased",
+                job_id=lease.job_id,
+                attempt=lease.attempt,
+                model=lease.spec.model.name,
+                benchmarks=len(lease.spec.benchmarks),
+            )
             self.current = JobExecution(self.link, lease, self.settings)
             try:
                 await self.current.run()
@@ -125,7 +135,10 @@ class Agent:
                 continue
             for job_id, attempt, reason in directives.cancel:
                 current = self.current
-                if current is not None and (current.lease.job_id, current.lease.attempt) == (job_id, attempt):
+                if current is not None and (current.lease.job_id, current.lease.attempt) == (
+                    job_id,
+                    attempt,
+                ):
                     log.info("cancelling job on controller's order", job_id=job_id, reason=reason)
                     current.cancel(reason)
             if directives.drain and not self.draining:

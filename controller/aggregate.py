@@ -45,7 +45,9 @@ def aggregate_job(session: Session, job_id: str) -> int:
                 session.add(_row(job_id, bench, variant, samples[0].run, metrics))
                 written += 1
             if runs:
-                summary = {key: asdict(stat) for key, stat in _summary(bench, variant, runs).items()}
+                summary = {
+                    key: asdict(stat) for key, stat in _summary(bench, variant, runs).items()
+                }
                 session.add(_row(job_id, bench, variant, SUMMARY_RUN, summary))
                 written += 1
     return written
@@ -59,7 +61,8 @@ def _run_metrics(
             samples, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
         )
     assert not isinstance(bench, ClosedLoopBenchmark)
-    return open_loop_metrics(samples, bench.percentiles, bench.goodput_slo_ms)
+    slo_ms = {str(metric): limit for metric, limit in bench.goodput_slo_ms.items()}
+    return open_loop_metrics(samples, bench.percentiles, slo_ms)
 
 
 def _summary(

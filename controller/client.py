@@ -80,8 +80,8 @@ def _run(summary: user_pb2.RunSummary) -> RunInfo:
 
 
 def translate(error: grpc.RpcError, address: str) -> ArenaError:
-    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
-    text: str = error.details() or code.name  # type: ignore[attr-defined]
+    code: grpc.StatusCode = error.code()
+    text: str = error.details() or code.name
     if code == grpc.StatusCode.UNAVAILABLE:
         return UnavailableError(f"cannot reach the controller at {address}: {text}")
     if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):

@@ -66,10 +66,16 @@ class Controller:
         await self.server.start()
         self._reaper = asyncio.create_task(self._reap_leases(work))
         if settings.uses_dev_tokens:
-            log.warning("using the built-in development tokens; set ARENA_AGENT_TOKENS and "
-                        "ARENA_USER_TOKENS before exposing the controller")
-        log.info("controller listening", address=settings.listen, port=self.port,
-                 database=settings.database)
+            log.warning(
+                "using the built-in development tokens; set ARENA_AGENT_TOKENS and "
+                "ARENA_USER_TOKENS before exposing the controller"
+            )
+        log.info(
+            "controller listening",
+            address=settings.listen,
+            port=self.port,
+            database=settings.database,
+        )
 
     async def _reap_leases(self, work: WorkSignal) -> None:
         assert self.db is not None
@@ -127,8 +133,12 @@ async def serve(settings: ControllerSettings) -> None:
 @click.option("--listen", help="gRPC address, e.g. 0.0.0.0:50051 [env ARENA_LISTEN]")
 @click.option("--data-dir", type=click.Path(), help="Where the SQLite file lives [ARENA_DATA_DIR]")
 @click.option("--database-url", help="Any SQLAlchemy URL [ARENA_DATABASE_URL]")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
-              help="TOML settings file [ARENA_CONFIG_FILE]")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TOML settings file [ARENA_CONFIG_FILE]",
+)
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 def main(**flags: Any) -> None:

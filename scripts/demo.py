@@ -36,6 +36,11 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float 
     raise SystemExit(f"the controller did not listen on port {port} within {timeout_s:.0f} s")
 
 
+def start(log: Path, env: dict[str, str], *command: str | Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as stderr:  # the child keeps its own descriptor
+        return subprocess.Popen(command, env=env, stderr=stderr)
+
+
 def main() -> int:
     started = time.monotonic()
     port = free_port()
@@ -45,16 +50,28 @@ def main() -> int:
         env = os.environ | {"ARENA_LOG_FORMAT": "json"}
         processes: list[subprocess.Popen[bytes]] = []
         try:
-            controller = subprocess.Popen(
-                [BIN / "arena-controller", "--listen", address, "--data-dir", data_dir],
-                env=env, stderr=(logs / "controller.log").open("wb"),
+            controller = start(
+                logs / "controller.log",
+                env,
+                BIN / "arena-controller",
+                "--listen",
+                address,
+                "--data-dir",
+                data_dir,
             )
             processes.append(controller)
             wait_for_port(port, controller)
-            processes.append(subprocess.Popen(
-                [BIN / "arena-agent", "--controller", address, "--name", "demo-agent"],
-                env=env, stderr=(logs / "agent.log").open("wb"),
-            ))
+            processes.append(
+                start(
+                    logs / "agent.log",
+                    env,
+                    BIN / "arena-agent",
+                    "--controller",
+                    address,
+                    "--name",
+                    "demo-agent",
+                )
+            )
             print(f"controller on {address}, agent 'demo-agent' started; submitting {SUITE.name}")
             ctl = [BIN / "arenactl", "--controller", address]
             code = subprocess.call([*ctl, "submit", str(SUITE), "--watch"])

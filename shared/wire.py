@@ -38,7 +38,7 @@ def sample_to_pb(sample: RequestSample) -> agent_pb2.Sample:
 
 def sample_from_pb(message: agent_pb2.Sample) -> RequestSample:
     optional = {
-        name: getattr(message, name) if message.HasField(name) else None
+        name: getattr(message, name) if message.HasField(name) else None  # type: ignore[arg-type]
         for name in _OPTIONAL_SAMPLE_FIELDS
     }
     return RequestSample(

@@ -1,6 +1,6 @@
 """Shared fixtures: a real controller on loopback (port 0) over a real SQLite file."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -8,12 +8,17 @@ import structlog
 
 from controller.server import Controller
 from controller.settings import ControllerSettings
+from shared.logging import configure_logging
+from tests.support import ControllerThread
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _reset_structlog() -> None:
+def _logs_to_stderr() -> Iterator[None]:
+    """Library logs go to stderr (as in production), so command output stays clean."""
+    configure_logging("debug")
+    yield
     structlog.reset_defaults()
 
 
@@ -30,4 +35,10 @@ def controller_settings(tmp_path: Path) -> ControllerSettings:
 @pytest.fixture
 async def controller(controller_settings: ControllerSettings) -> AsyncIterator[Controller]:
     async with Controller(controller_settings) as running:
+        yield running
+
+
+@pytest.fixture
+def controller_in_thread(controller_settings: ControllerSettings) -> Iterator[ControllerThread]:
+    with ControllerThread(controller_settings) as running:
         yield running

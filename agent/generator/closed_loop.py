@@ -10,6 +10,7 @@ it only with ``--exact-tg``).
 """
 
 import asyncio
+import zlib
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,8 @@ async def run_closed_loop(
     overhead = await template_overhead(ctx, tokenizer)
     latency_s = await measure_latency(ctx, bench.latency_mode)
     log.info("closed loop baseline", benchmark=bench.id, latency_s=latency_s, overhead=overhead)
-    prompts = ClosedLoopPrompts(tokenizer, pool, seed)
+    # the benchmark id joins the seed: another benchmark on this engine must not replay these
+    prompts = ClosedLoopPrompts(tokenizer, pool, zlib.crc32(f"{seed}/{bench.id}".encode()))
     for variant in closed_variants(bench):
         pp, depth = adapted_sizes(variant, overhead)
         batches: list[int | None] = [None] if bench.warmup else []

@@ -19,6 +19,7 @@ from agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
 from agent.generator.open_loop import run_open_loop
 from agent.generator.tokens import Tokenizer
 from shared.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from shared.suites.standin import sharegpt_standin_path
 from shared.suites.variants import OpenVariant, expected_requests, open_variants
 
 __all__ = ["Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
@@ -34,11 +35,10 @@ async def _open_loop_prompts(
     seed: int,
 ) -> list[Prompt]:
     if bench.dataset == "sharegpt":
-        if bench.dataset_path is None:
-            raise ValueError(f"{bench.id}: the ShareGPT dataset needs dataset_path")
+        # without a file, the labelled synthetic stand-in (the loader notes it in the results)
         return await sharegpt_dataset(
             tokenizer,
-            bench.dataset_path,
+            bench.dataset_path or str(sharegpt_standin_path()),
             num_prompts=variant.num_prompts,
             seed=seed,
             output_len=bench.output_len,

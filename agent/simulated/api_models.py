@@ -78,7 +78,11 @@ class ChatRequest(_Lenient):
 
 
 class TokenizeRequest(_Lenient):
-    """vLLM's ``{"prompt"}`` or ``{"messages"}``, or llama.cpp's ``{"content"}``."""
+    """vLLM's ``{"prompt"}`` or ``{"messages"}``, or llama.cpp's ``{"content"}``.
+
+    Clients that serve both engines send ``prompt`` and ``content`` together (each server reads
+    its own key), so the two may both be given when they agree.
+    """
 
     prompt: str | None = None
     messages: list[Message] | None = None
@@ -86,9 +90,11 @@ class TokenizeRequest(_Lenient):
 
     @model_validator(mode="after")
     def _one_input(self) -> "TokenizeRequest":
-        given = [self.prompt is not None, self.messages is not None, self.content is not None]
-        if sum(given) != 1:
-            raise ValueError("give exactly one of 'prompt', 'messages' or 'content'")
+        text = self.prompt if self.prompt is not None else self.content
+        if (self.messages is None) == (text is None):
+            raise ValueError("give 'messages', or 'prompt' / 'content'")
+        if None not in (self.prompt, self.content) and self.prompt != self.content:
+            raise ValueError("'prompt' and 'content' disagree")
         return self
 
     def text(self) -> str:

@@ -2,8 +2,9 @@
 
 The prompt is the message contents joined by newlines (no chat-template tokens), so a prompt of
 N words costs N tokens. Output is exactly ``max_tokens`` words drawn from the vocabulary by a
-per-request RNG (seeded by ``seed`` when given). Streams send a role-only chunk as soon as the
-request joins the batch, then one chunk per token as the batch emits it.
+per-request RNG (seeded by ``seed`` when given). Streams answer with headers as soon as the
+request joins the batch; like vLLM, the role-only chunk goes out when prefill has produced the
+first token, just before that token's chunk, then one chunk per token as the batch emits it.
 """
 
 import random
@@ -56,10 +57,11 @@ class ChatCompletions:
                 async for event in stream:
                     if isinstance(event, Admitted):
                         await response.prepare(request)
+                        continue
+                    if event.index == 0:
                         pending.append(encoder.role_chunk())
-                    else:
-                        token_id = rng.randrange(VOCAB_SIZE)
-                        pending.append(encoder.token_chunk(token_id, event.last))
+                    token_id = rng.randrange(VOCAB_SIZE)
+                    pending.append(encoder.token_chunk(token_id, event.last))
                     if not stream.has_pending:  # a lagging reader gets its backlog in one write
                         await response.write(b"".join(pending))
                         pending.clear()

@@ -29,6 +29,8 @@ _SHUTDOWN_GRACE_S = 1.0
 
 @dataclass(frozen=True)
 class RunningServer:
+    """Where an in-process simulated engine listens."""
+
     host: str
     port: int
     app: web.Application

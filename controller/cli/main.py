@@ -19,6 +19,7 @@ from rich.live import Live
 from controller.cli import render
 from controller.client import ArenaClient, RunDetail
 from shared.errors import ArenaError, SuiteError, UnavailableError
+from shared.logging import configure_logging
 from shared.settings import DEV_USER_TOKEN, ArenaSettings
 from shared.suites.loader import load_suite_file
 
@@ -33,7 +34,7 @@ class CtlSettings(ArenaSettings):
     token: str = DEV_USER_TOKEN
 
 
-console = Console()
+console = Console(width=None if Console().is_terminal else 200)  # pipes and CI get wide tables
 errors = Console(stderr=True)
 
 
@@ -46,13 +47,16 @@ def _client(ctx: click.Context) -> ArenaClient:
 
 
 def _fail(error: ArenaError) -> None:
-    errors.print(f"[bold red]error:[/] {error}", highlight=False)
+    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     sys.exit(2 if isinstance(error, SuiteError) else 1)
 
 
 def _output_option(command: F) -> F:
     return click.option(
-        "-o", "--output", type=click.Choice(["table", "json"]), default="table",
+        "-o",
+        "--output",
+        type=click.Choice(["table", "json"]),
+        default="table",
         help="json prints machine-readable output.",
     )(command)
 
@@ -60,11 +64,16 @@ def _output_option(command: F) -> F:
 @click.group()
 @click.option("--controller", help="Controller address host:port [ARENACTL_CONTROLLER]")
 @click.option("--token", help="User token [ARENACTL_TOKEN]")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
-              help="TOML file with controller and token [ARENACTL_CONFIG_FILE]")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TOML file with controller and token [ARENACTL_CONFIG_FILE]",
+)
 @click.pass_context
-def cli(ctx: click.Context, **flags: Any) -> None:
+def cli(ctx: click.Context, /, **flags: Any) -> None:
     """Submit benchmark suites to an Arena controller and read the results."""
+    configure_logging("warning")
     ctx.obj = flags
 
 

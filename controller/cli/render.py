@@ -14,8 +14,11 @@ from shared.schemas.results import JobResult, MetricStat, RunResults
 
 
 def emit_json(console: Console, value: BaseModel | list[Any]) -> None:
+    data: Any
     if isinstance(value, list):
-        data = [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in value]
+        data = [
+            item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in value
+        ]
     else:
         data = value.model_dump(mode="json")
     console.print_json(json.dumps(data))
@@ -30,8 +33,14 @@ def runs_table(runs: list[RunInfo]) -> Table:
     for column in ("run", "suite", "state", "created", "jobs", "samples"):
         table.add_column(column)
     for run in runs:
-        table.add_row(run.run_id, run.suite, run.state, _when(run.created_at_unix),
-                      f"{run.jobs_done}/{run.jobs_total}", str(run.samples))
+        table.add_row(
+            run.run_id,
+            run.suite,
+            run.state,
+            _when(run.created_at_unix),
+            f"{run.jobs_done}/{run.jobs_total}",
+            str(run.samples),
+        )
     return table
 
 
@@ -42,8 +51,15 @@ def agents_table(agents: list[AgentInfo]) -> Table:
     for agent in agents:
         status = f"{agent.status} (draining)" if agent.draining else agent.status
         labels = ", ".join(f"{k}={v}" for k, v in sorted(agent.labels.items()))
-        table.add_row(agent.name, status, agent.hardware.summary, agent.hardware.cpu_arch,
-                      labels, agent.current_job or "-", _when(agent.last_seen_unix))
+        table.add_row(
+            agent.name,
+            status,
+            agent.hardware.summary,
+            agent.hardware.cpu_arch,
+            labels,
+            agent.current_job or "-",
+            _when(agent.last_seen_unix),
+        )
     return table
 
 
@@ -51,7 +67,8 @@ def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
     progress = job.progress
     position = ""
     if progress.get("benchmark"):
-        position = f"{progress['benchmark']} {progress.get('variant', '')} run {progress.get('run', 0) + 1}"
+        run = progress.get("run", 0) + 1
+        position = f"{progress['benchmark']} {progress.get('variant', '')} run {run}"
     done = int(progress.get("requests_done", job.samples))
     total = int(progress.get("requests_total", job.requests_expected)) or job.requests_expected
     rate = float(progress.get("output_tokens_per_s", 0.0))
@@ -68,8 +85,9 @@ def progress_table(detail: RunDetail) -> Table:
         if job.state not in ("leased", "running"):
             position, rate = job.message, "-"
         model = f"{job.model} (simulated)" if job.simulated else job.model
-        table.add_row(job.job_id, model, job.agent or "-", job.state, position, requests, rate,
-                      errors)
+        table.add_row(
+            job.job_id, model, job.agent or "-", job.state, position, requests, rate, errors
+        )
     return table
 
 
@@ -77,7 +95,9 @@ def progress_line(detail: RunDetail) -> str:
     parts = []
     for job in detail.jobs:
         position, requests, rate, errors = _job_progress(job)
-        parts.append(f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err")
+        parts.append(
+            f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err"
+        )
     return f"{detail.run.run_id} {detail.run.state}: " + " | ".join(parts)
 
 
@@ -104,10 +124,13 @@ def benchmark_tables(job: JobResult) -> list[Table]:
         table.add_column("variant")
         table.add_column("runs")
         for metric in headline:
-            table.add_column(f"{metric.label} ({metric.unit})", justify="right")
+            table.add_column(f"{metric.label}\n{metric.unit}", justify="right")
         for variant in bench.variants:
-            table.add_row(variant.key, str(variant.runs),
-                          *[_cell(variant.metrics.get(metric.key)) for metric in headline])
+            table.add_row(
+                variant.key,
+                str(variant.runs),
+                *[_cell(variant.metrics.get(metric.key)) for metric in headline],
+            )
         if not bench.variants:
             table.add_row("no results", "", *["" for _ in headline])
         tables.append(table)

@@ -1,6 +1,7 @@
 """AgentService: registration, heartbeats, leases, job status and sample ingest."""
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -9,12 +10,12 @@ import structlog
 from sqlmodel import Session
 
 from controller.aggregate import aggregate_job
+from controller.rpc.errors import grpc_errors
 from controller.settings import ControllerSettings
 from controller.store import agents as agent_store
 from controller.store import jobs as job_store
 from controller.store.database import Database
 from controller.store.models import JobRow
-from controller.rpc.errors import grpc_errors
 from shared.pb.arena.v1 import agent_pb2, agent_pb2_grpc
 from shared.schemas.agent import HardwareInfo
 from shared.schemas.job import JobState
@@ -44,10 +45,8 @@ class WorkSignal:
         self._event = asyncio.Event()
 
     async def wait(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
-            pass
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
@@ -154,7 +153,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.SampleAck:
         if len(request.samples) > MAX_BATCH_SAMPLES:
-            raise ValueError(f"batch of {len(request.samples)} samples; at most {MAX_BATCH_SAMPLES}")
+            raise ValueError(
+                f"batch of {len(request.samples)} samples; at most {MAX_BATCH_SAMPLES}"
+            )
         samples = [sample_from_pb(sample) for sample in request.samples]
         acked = await self.db.call(
             job_store.store_samples,

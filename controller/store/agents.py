@@ -65,7 +65,9 @@ def set_draining(session: Session, name: str) -> AgentRow:
     return row
 
 
-def agent_status(row: AgentRow, now: float, heartbeat_interval_s: float, lease_ttl_s: float) -> AgentStatus:
+def agent_status(
+    row: AgentRow, now: float, heartbeat_interval_s: float, lease_ttl_s: float
+) -> AgentStatus:
     """Online while heartbeats arrive; disconnected after missing a few (its job goes on);
     lost once silent longer than a lease (its job is requeued)."""
     silence = now - row.last_seen_at

@@ -27,7 +27,7 @@ class Database:
     def run_sync(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run ``fn(session, ...)`` in one transaction: committed on return, rolled back on error."""
+        """Run ``fn(session, ...)`` in one transaction, committed when it returns."""
         with Session(self.engine, expire_on_commit=False) as session:
             result = fn(session, *args, **kwargs)
             session.commit()

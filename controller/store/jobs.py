@@ -178,8 +178,12 @@ def store_samples(
     fresh = samples[skip:]
     for offset, sample in enumerate(fresh):
         session.add(
-            SampleRow(job_id=job_id, attempt=attempt, seq=job.acked_seq + 1 + offset,
-                      **sample.model_dump())
+            SampleRow(
+                job_id=job_id,
+                attempt=attempt,
+                seq=job.acked_seq + 1 + offset,
+                **sample.model_dump(),
+            )
         )
     job.acked_seq += len(fresh)
     session.add(job)

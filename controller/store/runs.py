@@ -1,6 +1,7 @@
 """Runs: submission (suite → jobs), listings, cancellation and the results view."""
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -62,8 +63,13 @@ def submit_run(
     )
     session.flush()  # parents before children: the unit of work does not order by foreign key
     session.add(
-        RunRow(id=run_id, suite_id=suite_id, suite_name=resolved.spec.name, created_at=now,
-               notes=resolved.simulated_data)
+        RunRow(
+            id=run_id,
+            suite_id=suite_id,
+            suite_name=resolved.spec.name,
+            created_at=now,
+            notes=resolved.simulated_data,
+        )
     )
     session.flush()
     targets = {target.name: target for target in resolved.spec.targets}
@@ -87,7 +93,13 @@ def submit_run(
 
 
 def _jobs_of(session: Session, run_id: str) -> list[JobRow]:
-    return list(session.exec(select(JobRow).where(JobRow.run_id == run_id).order_by(col(JobRow.created_at), col(JobRow.id))))
+    return list(
+        session.exec(
+            select(JobRow)
+            .where(JobRow.run_id == run_id)
+            .order_by(col(JobRow.created_at), col(JobRow.id))
+        )
+    )
 
 
 def _view(session: Session, run: RunRow) -> RunView:
@@ -135,16 +147,19 @@ def run_results(session: Session, run_id: str) -> RunResults:
     jobs = []
     for job in view.jobs:
         spec = JobSpec.model_validate(job.spec)
-        rows = session.exec(
-            select(AggregateRow).where(AggregateRow.job_id == job.id, AggregateRow.run == SUMMARY_RUN)
-        )
-        summaries = {(row.benchmark, row.variant): row for row in rows}
+        summaries: dict[tuple[str, str], AggregateRow] = {}
+        run_counts: Counter[tuple[str, str]] = Counter()
+        for row in session.exec(select(AggregateRow).where(AggregateRow.job_id == job.id)):
+            if row.run == SUMMARY_RUN:
+                summaries[(row.benchmark, row.variant)] = row
+            else:
+                run_counts[(row.benchmark, row.variant)] += 1
         benchmarks = []
         for bench in spec.benchmarks:
             found = [
                 VariantResult(
                     key=variant.key,
-                    runs=max((stat.get("n", 0) for stat in summary.metrics.values()), default=0),
+                    runs=run_counts[(bench.id, variant.key)],
                     metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
                 )
                 for variant in variants(bench)

@@ -4,7 +4,8 @@ from shared.schemas.base import ArenaModel
 
 
 class MetricStat(ArenaModel):
-    """Mean ± population std over runs (``n`` runs had a value)."""
+    """Mean ± population std of ``n`` values: one per run, or, for llama-benchy's per-request
+    metrics, one per request of every run (its own pooling)."""
 
     mean: float | None
     std: float | None
@@ -14,6 +15,7 @@ class MetricStat(ArenaModel):
 class VariantResult(ArenaModel):
     key: str
     runs: int
+    """Runs that produced samples."""
     metrics: dict[str, MetricStat]
 
 

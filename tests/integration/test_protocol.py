@@ -47,16 +47,27 @@ async def submit(controller: Controller, target: str = "any", labels: str = "{}"
     return run_id
 
 
-async def registered(controller: Controller, name: str, labels: dict[str, str] | None = None) -> ControllerLink:
+async def registered(
+    controller: Controller, name: str, labels: dict[str, str] | None = None
+) -> ControllerLink:
     link = ControllerLink(address(controller), DEV_AGENT_TOKEN)
     await link.register(name, probe(), labels or {}, {"arena": "test"})
     return link
 
 
 def sample(index: int) -> RequestSample:
-    return RequestSample(benchmark="chat", variant="pp16/tg8/d0/c2", run=0, index=index, sent_s=0.1,
-                         first_token_s=0.2, end_s=0.3, chunk_times_s=[0.2, 0.3],
-                         completion_tokens=2, prompt_tokens=16)
+    return RequestSample(
+        benchmark="chat",
+        variant="pp16/tg8/d0/c2",
+        run=0,
+        index=index,
+        sent_s=0.1,
+        first_token_s=0.2,
+        end_s=0.3,
+        chunk_times_s=[0.2, 0.3],
+        completion_tokens=2,
+        prompt_tokens=16,
+    )
 
 
 def stored_seqs(controller: Controller, job_id: str) -> list[tuple[int, int]]:
@@ -82,9 +93,11 @@ async def test_user_token_does_not_open_the_agent_service(controller: Controller
 
 
 async def test_agent_token_does_not_open_the_user_service(controller: Controller) -> None:
-    with ArenaClient(address(controller), DEV_AGENT_TOKEN) as client:
-        with pytest.raises(AuthError, match="unknown user token"):
-            await asyncio.to_thread(client.runs)
+    with (
+        ArenaClient(address(controller), DEV_AGENT_TOKEN) as client,
+        pytest.raises(AuthError, match="unknown user token"),
+    ):
+        await asyncio.to_thread(client.runs)
 
 
 async def test_invalid_suite_is_refused_with_its_line(controller: Controller) -> None:

@@ -19,8 +19,17 @@ def sample(index: int, **fields: object) -> RequestSample:
 # Batch of c = 2 sent at 0.0 with a 50 ms baseline latency:
 # R1: ttfr 150 ms, first token 200 ms → est_ppt 100 ms; tokens at 0.2, 0.4, 0.6
 # R2: ttfr 250 ms, first token 300 ms → est_ppt 200 ms; tokens at 0.3 … 1.1 every 0.2 s
-R1 = sample(0, sent_s=0.0, first_response_s=0.15, first_token_s=0.2, chunk_times_s=[0.2, 0.4, 0.6],
-            end_s=0.6, prompt_tokens=100, completion_tokens=3, baseline_latency_s=0.05)
+R1 = sample(
+    0,
+    sent_s=0.0,
+    first_response_s=0.15,
+    first_token_s=0.2,
+    chunk_times_s=[0.2, 0.4, 0.6],
+    end_s=0.6,
+    prompt_tokens=100,
+    completion_tokens=3,
+    baseline_latency_s=0.05,
+)
 R2 = sample(1, sent_s=0.0, first_response_s=0.25, first_token_s=0.3,
             chunk_times_s=[0.3, 0.5, 0.7, 0.9, 1.1], end_s=1.1, prompt_tokens=100,
             completion_tokens=5, baseline_latency_s=0.05)  # fmt: skip

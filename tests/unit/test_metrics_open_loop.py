@@ -6,13 +6,26 @@ from shared.metrics.open_loop import open_loop_metrics, percentile_key
 from shared.schemas.sample import RequestSample
 
 # Metric keys of a real `vllm bench serve --save-result` file (fixtures: 07-office-baseline.json)
-VLLM_RESULT_KEYS = """completed failed duration total_input_tokens total_output_tokens
-request_throughput request_goodput output_throughput total_token_throughput
-max_output_tokens_per_s max_concurrent_requests""".split() + [
-    f"{stat}_{metric}_ms"
-    for metric in ("ttft", "tpot", "itl", "e2el")
-    for stat in ("mean", "median", "std", "p50", "p90", "p95", "p99")
-]
+VLLM_RESULT_KEYS = (
+    [
+        "completed",
+        "failed",
+        "duration",
+        "total_input_tokens",
+        "total_output_tokens",
+        "request_throughput",
+        "request_goodput",
+        "output_throughput",
+        "total_token_throughput",
+        "max_output_tokens_per_s",
+        "max_concurrent_requests",
+    ]  # fmt: skip
+    + [
+        f"{stat}_{metric}_ms"
+        for metric in ("ttft", "tpot", "itl", "e2el")
+        for stat in ("mean", "median", "std", "p50", "p90", "p95", "p99")
+    ]
+)
 
 
 def sample(index: int, **fields: object) -> RequestSample:
@@ -33,7 +46,9 @@ SAMPLES = [
 
 @pytest.fixture(scope="module")
 def metrics() -> dict[str, float | None]:
-    return open_loop_metrics(SAMPLES, percentiles=[50, 99], goodput_slo_ms={"tpot": 140, "ttft": 500})
+    return open_loop_metrics(
+        SAMPLES, percentiles=[50, 99], goodput_slo_ms={"tpot": 140, "ttft": 500}
+    )
 
 
 def test_counts_duration_and_throughputs(metrics: dict[str, float | None]) -> None:

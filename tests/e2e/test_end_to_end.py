@@ -1,0 +1,151 @@
+"""submit → schedule → two agents → samples streamed → stored → aggregated → shown.
+
+Controller and agents run as separate processes talking gRPC over loopback, with the simulated
+engine started by each agent as a child process: the whole arena, as on real machines.
+"""
+
+import json
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controller.client import ArenaClient
+from shared.settings import DEV_USER_TOKEN
+from tests.support import BIN, Processes
+
+pytestmark = pytest.mark.slow
+
+# decode 20 ms/step for one sequence: 50 tok/s per request at c=1
+SUITE = """
+name: e2e
+models:
+  - name: sim-small
+    engine: sim
+engines:
+  sim:
+    runtime: simulated
+    prefill_tokens_per_s: 20000
+    decode_step_ms: 20
+    decode_step_ms_per_seq: 0
+targets:
+  - name: box-a
+    agent: agent-a
+  - name: box-b
+    agent: agent-b
+runs: 2
+benchmarks:
+  - kind: closed_loop
+    id: chat
+    title: Chat
+    pp: [64]
+    tg: [32]
+    concurrency: [1, 4]
+  - kind: open_loop
+    id: office
+    title: Office
+    input_len: 64
+    output_len: 16
+    num_prompts: 12
+    request_rate: [8]
+    burstiness: 0.7
+    max_concurrency: 4
+"""
+# closed: 2 runs × (1 + 4) requests; open: 2 runs × 12 prompts
+EXPECTED_PER_JOB = 2 * 5 + 2 * 12
+
+
+@pytest.fixture
+def arena(tmp_path: Path) -> Iterator[Processes]:
+    processes = Processes(tmp_path)
+    try:
+        processes.start_controller()
+        processes.start_agent("agent-a", "--label", "site=lab")
+        processes.start_agent("agent-b")
+        yield processes
+    finally:
+        processes.stop_all()
+
+
+def wait_for_agents(client: ArenaClient, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if len([a for a in client.agents() if a.status == "online"]) == count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"agents did not register: {client.agents()}")
+
+
+def test_two_agents_run_a_suite_end_to_end(arena: Processes, tmp_path: Path) -> None:
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE)
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        wait_for_agents(client, 2)
+        run_id, job_ids = client.submit(SUITE, str(suite))
+        assert len(job_ids) == 2
+
+        # samples arrive while the jobs are still running, not only at the end
+        streamed_early = False
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            detail = client.run(run_id)
+            if detail.finished:
+                break
+            running = [j for j in detail.jobs if j.state == "running"]
+            if any(0 < j.samples < EXPECTED_PER_JOB for j in running):
+                streamed_early = True
+            time.sleep(0.2)
+        assert detail.run.state == "succeeded", (detail, arena.log("agent-a"), arena.log("agent-b"))
+        assert streamed_early
+        assert {job.agent for job in detail.jobs} == {"agent-a", "agent-b"}
+        assert all(job.samples == EXPECTED_PER_JOB for job in detail.jobs)
+
+        results = client.results(run_id)
+    db = tmp_path / "data" / "arena.db"
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT job_id || '/' || seq) FROM samples"
+        ).fetchone()
+    assert stored == (2 * EXPECTED_PER_JOB, 2 * EXPECTED_PER_JOB)  # all stored, no duplicates
+
+    for job in results.jobs:
+        assert job.simulated and job.state == "succeeded"
+        assert job.hardware and job.hardware.startswith("CPU")
+        chat, office = job.benchmarks
+        c1 = {v.key: v for v in chat.variants}["pp64/tg32/d0/c1"]
+        assert c1.runs == 2
+        # the simulated engine decodes one token per 20 ms step: ~50 tok/s for one request
+        assert c1.metrics["tg_throughput"].mean == pytest.approx(50, rel=0.25)
+        [rate] = office.variants
+        assert rate.metrics["completed"].mean == 12
+        assert rate.metrics["median_tpot_ms"].mean == pytest.approx(20, rel=0.3)
+
+
+def test_arenactl_watch_and_show_print_the_results(arena: Processes, tmp_path: Path) -> None:
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE.replace("runs: 2", "runs: 1"))
+    ctl = [str(BIN / "arenactl"), "--controller", arena.address]
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        wait_for_agents(client, 2)
+    watched = subprocess.run(
+        [*ctl, "submit", str(suite), "--watch"], capture_output=True, text=True, timeout=180
+    )
+    assert watched.returncode == 0, watched.stderr
+    assert "SIMULATED" in watched.stdout
+    assert "pp64/tg32/d0/c4" in watched.stdout and "rate8" in watched.stdout
+    runs = json.loads(
+        subprocess.run(
+            [*ctl, "runs", "-o", "json"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert runs[0]["state"] == "succeeded" and runs[0]["samples"] == 2 * (5 + 12)
+    agents = json.loads(
+        subprocess.run(
+            [*ctl, "agents", "-o", "json"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert {a["name"] for a in agents} == {"agent-a", "agent-b"}
+    assert {a["labels"].get("site") for a in agents} == {"lab", None}
