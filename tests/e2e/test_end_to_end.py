@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from controller.client import ArenaClient
@@ -149,3 +150,71 @@ def test_arenactl_watch_and_show_print_the_results(arena: Processes, tmp_path: P
     )
     assert {a["name"] for a in agents} == {"agent-a", "agent-b"}
     assert {a["labels"].get("site") for a in agents} == {"lab", None}
+
+
+LONG_SUITE = """
+name: long
+models:
+  - name: sim-slow
+    engine: sim
+engines:
+  sim:
+    runtime: simulated
+    decode_step_ms: 50
+targets:
+  - name: box-a
+    agent: agent-a
+runs: 3
+benchmarks:
+  - kind: closed_loop
+    id: long-output
+    pp: [16]
+    tg: [2000]
+    concurrency: [2]
+"""
+
+
+def wait_for_state(client: ArenaClient, run_id: str, state: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if client.run(run_id).jobs[0].state == state:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"job never reached {state}: {client.run(run_id)}")
+
+
+def engine_processes(model: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "agent.simulated.server" in cmdline and model in cmdline:
+            found.append(process)
+    return found
+
+
+def test_cancel_stops_the_agent_and_the_next_job_still_runs(arena: Processes) -> None:
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        wait_for_agents(client, 2)
+        long_run, _ = client.submit(LONG_SUITE, "long.yaml")
+        wait_for_state(client, long_run, "running", 30)
+        time.sleep(1.0)  # requests in flight
+        assert client.cancel(long_run) == 1
+        cancelled_at = time.monotonic()
+        # the agent hears it on its next heartbeat (2 s) and stops tools and engine
+        deadline = time.monotonic() + 15
+        while "job cancelled" not in arena.log("agent-a") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop_s = time.monotonic() - cancelled_at
+        assert "job cancelled" in arena.log("agent-a")
+        assert stop_s < 5, stop_s
+        deadline = time.monotonic() + 10
+        while engine_processes("sim-slow") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not engine_processes("sim-slow"), "the simulated engine was not stopped"
+        assert client.run(long_run).run.state == "cancelled"
+
+        next_run, _ = client.submit(SUITE.replace("runs: 2", "runs: 1"), "next.yaml")
+        deadline = time.monotonic() + 120
+        while not client.run(next_run).finished and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.run(next_run).run.state == "succeeded"
