@@ -69,6 +69,11 @@ class UserServiceStub:
                 request_serializer=arena_dot_v1_dot_user__pb2.DrainAgentRequest.SerializeToString,
                 response_deserializer=arena_dot_v1_dot_user__pb2.DrainAgentResponse.FromString,
                 _registered_method=True)
+        self.ImportResults = channel.unary_unary(
+                '/arena.v1.UserService/ImportResults',
+                request_serializer=arena_dot_v1_dot_user__pb2.ImportResultsRequest.SerializeToString,
+                response_deserializer=arena_dot_v1_dot_user__pb2.ImportResultsResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -116,6 +121,13 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportResults(self, request, context):
+        """Store results measured elsewhere (published result folders); idempotent per source.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +165,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.DrainAgent,
                     request_deserializer=arena_dot_v1_dot_user__pb2.DrainAgentRequest.FromString,
                     response_serializer=arena_dot_v1_dot_user__pb2.DrainAgentResponse.SerializeToString,
+            ),
+            'ImportResults': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportResults,
+                    request_deserializer=arena_dot_v1_dot_user__pb2.ImportResultsRequest.FromString,
+                    response_serializer=arena_dot_v1_dot_user__pb2.ImportResultsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -344,6 +361,33 @@ class UserService:
             '/arena.v1.UserService/DrainAgent',
             arena_dot_v1_dot_user__pb2.DrainAgentRequest.SerializeToString,
             arena_dot_v1_dot_user__pb2.DrainAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportResults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v1.UserService/ImportResults',
+            arena_dot_v1_dot_user__pb2.ImportResultsRequest.SerializeToString,
+            arena_dot_v1_dot_user__pb2.ImportResultsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,8 @@ class UserServiceStub:
     CancelRun: _grpc.UnaryUnaryMultiCallable[_user_pb2.CancelRunRequest, _user_pb2.CancelRunResponse]
     ListAgents: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListAgentsRequest, _user_pb2.ListAgentsResponse]
     DrainAgent: _grpc.UnaryUnaryMultiCallable[_user_pb2.DrainAgentRequest, _user_pb2.DrainAgentResponse]
+    ImportResults: _grpc.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]
+    """Store results measured elsewhere (published result folders); idempotent per source."""
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -52,6 +54,8 @@ class UserServiceAsyncStub(UserServiceStub):
     CancelRun: _aio.UnaryUnaryMultiCallable[_user_pb2.CancelRunRequest, _user_pb2.CancelRunResponse]  # type: ignore[assignment]
     ListAgents: _aio.UnaryUnaryMultiCallable[_user_pb2.ListAgentsRequest, _user_pb2.ListAgentsResponse]  # type: ignore[assignment]
     DrainAgent: _aio.UnaryUnaryMultiCallable[_user_pb2.DrainAgentRequest, _user_pb2.DrainAgentResponse]  # type: ignore[assignment]
+    ImportResults: _aio.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]  # type: ignore[assignment]
+    """Store results measured elsewhere (published result folders); idempotent per source."""
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -102,5 +106,13 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.DrainAgentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.DrainAgentResponse, _abc.Awaitable[_user_pb2.DrainAgentResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ImportResults(
+        self,
+        request: _user_pb2.ImportResultsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.ImportResultsResponse, _abc.Awaitable[_user_pb2.ImportResultsResponse]]:
+        """Store results measured elsewhere (published result folders); idempotent per source."""
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
