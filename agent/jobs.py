@@ -1,24 +1,29 @@
-"""One leased job: engine up, benchmarks × runs, samples streamed, engine down, status in."""
+"""One leased job: engine up, sanity answer, benchmarks × runs, samples and engine log
+streamed, engine down, status in. A failing engine is a result: the job fails with the
+reason and the engine's last lines, and the agent goes on to the next job."""
 
 import asyncio
 import collections
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
 
-from agent.engines import engine_for
+from agent.engines import Engine, EngineLog, engine_for, health_path
+from agent.engines.base import watchdog
+from agent.engines.probe import engine_figures, engine_version, sanity_generation, scrape_metrics
 from agent.generator.client import Endpoint
 from agent.generator.clock import JobClock
 from agent.generator.runner import Progress, run_benchmark
 from agent.generator.tokens import ServerTokenizer
 from agent.link import ControllerLink, Lease
-from agent.outbox import SampleOutbox
+from agent.outbox import Outbox
 from agent.settings import AgentSettings
-from shared.errors import ArenaError, ConflictError, UnavailableError
+from shared.errors import ArenaError, ConflictError, EngineError, UnavailableError
 from shared.pb.arena.v1 import agent_pb2
+from shared.schemas.engine import DockerEngine, ProcessEngine
 from shared.schemas.job import JobState
 from shared.schemas.sample import RequestSample
 from shared.suites.variants import expected_requests
@@ -35,19 +40,31 @@ class JobExecution:
         self.lease = lease
         self.spec = lease.spec
         self.settings = settings
-        self.outbox = SampleOutbox(
-            link, lease.job_id, lease.attempt, settings.upload_batch, settings.upload_interval_s
+        job, attempt = lease.job_id, lease.attempt
+        self.samples: Outbox[RequestSample] = Outbox(
+            "samples",
+            lambda first, items: link.push_samples(job, attempt, first, items),
+            settings.upload_batch,
+            settings.upload_interval_s,
         )
+        self.logs: Outbox[str] = Outbox(
+            "logs",
+            lambda first, lines: link.push_logs(job, attempt, first, lines),
+            settings.upload_batch,
+            settings.upload_interval_s,
+        )
+        self.engine_log = EngineLog(forward=self.logs.put)
         self.requests_total = sum(
             expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
         )
         self.requests_done = 0
         self.errors = 0
         self.position = ("", "", 0)
+        self.provenance: dict[str, Any] = {}
         self._recent: collections.deque[tuple[float, int]] = collections.deque()
         self.cancel_reason: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self.log = log.bind(job_id=lease.job_id, attempt=lease.attempt)
+        self.log = log.bind(job_id=job, attempt=attempt)
 
     def progress(self) -> agent_pb2.JobProgress:
         benchmark, variant, run = self.position
@@ -70,7 +87,7 @@ class JobExecution:
         return sum(tokens for _, tokens in self._recent) / RATE_WINDOW_S
 
     def _on_sample(self, sample: RequestSample) -> None:
-        self.outbox.put(sample)
+        self.samples.put(sample)
         self.requests_done += 1
         if sample.error is not None:
             self.errors += 1
@@ -87,8 +104,15 @@ class JobExecution:
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
-        uploader = asyncio.create_task(self.outbox.run())
-        engine = engine_for(self.spec.engine, self.spec.model.name)
+        uploaders = [asyncio.create_task(box.run()) for box in (self.samples, self.logs)]
+        engine = engine_for(
+            self.spec.engine,
+            self.spec.model,
+            self.engine_log,
+            state_dir=self.settings.state_dir,
+            agent_name=self.settings.name,
+            job_id=self.lease.job_id,
+        )
         clock = JobClock()
         try:
             await self._report(
@@ -96,12 +120,12 @@ class JobExecution:
             )
             await self._measure(engine, clock)
             await engine.stop()
-            await asyncio.wait_for(self.outbox.flush(), self.settings.flush_timeout_s)
+            await asyncio.wait_for(self._flush(), self.settings.flush_timeout_s)
             await self._report(
                 JobState.SUCCEEDED,
-                f"{self.outbox.last_seq} samples, {self.errors} errors",
-                total_samples=self.outbox.last_seq,
-                provenance=engine.provenance(),
+                f"{self.samples.last_seq} samples, {self.errors} errors",
+                total_samples=self.samples.last_seq,
+                provenance=self._provenance(engine),
             )
         except asyncio.CancelledError:
             self.log.info("job cancelled", reason=self.cancel_reason)
@@ -117,24 +141,68 @@ class JobExecution:
             self.log.exception("job failed")
             await engine.stop()
             with contextlib.suppress(ArenaError, TimeoutError):
-                await asyncio.wait_for(self.outbox.flush(), 30)
+                await asyncio.wait_for(self._flush(), 30)
             with contextlib.suppress(ArenaError):
-                await self._report(JobState.FAILED, _reason(error), provenance=engine.provenance())
+                await self._report(
+                    JobState.FAILED, _reason(error), provenance=self._provenance(engine)
+                )
         finally:
-            uploader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ArenaError):
-                await uploader
+            for uploader in uploaders:
+                uploader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ArenaError):
+                    await uploader
 
-    async def _measure(self, engine: Any, clock: JobClock) -> None:
+    async def _flush(self) -> None:
+        await self.samples.flush()
+        await self.logs.flush()
+
+    def _provenance(self, engine: Engine) -> dict[str, Any]:
+        return engine.provenance() | self.provenance
+
+    async def _measure(self, engine: Engine, clock: JobClock) -> None:
         await engine.start()
-        await engine.wait_ready(self.settings.engine_start_timeout_s)
-        endpoint = Endpoint(
-            base_url=engine.base_url, model=self.spec.model.name, api_key=engine.api_key
+        await engine.wait_ready()
+        model = self._served_model_name()
+        self.provenance["engine_version"] = await engine_version(engine.base_url, engine.api_key)
+        self.provenance["sanity"] = await sanity_generation(engine.base_url, model, engine.api_key)
+        self.log.info(
+            "engine ready", url=engine.base_url, sanity=self.provenance["sanity"]["answer"]
         )
+        guard = asyncio.create_task(
+            watchdog(
+                engine,
+                health_path(self.spec.engine),
+                getattr(self.spec.engine, "watchdog_health_failures", 3),
+                self.engine_log,
+            )
+        )
+        benchmarks = asyncio.create_task(self._benchmarks(engine, clock, model))
+        try:
+            done, _ = await asyncio.wait({guard, benchmarks}, return_when=asyncio.FIRST_COMPLETED)
+            if guard in done:
+                guard.result()  # raises the engine's failure
+            await benchmarks
+        finally:
+            for task in (guard, benchmarks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, EngineError):
+                    await task
+
+    def _served_model_name(self) -> str:
+        engine = self.spec.engine
+        if isinstance(engine, DockerEngine | ProcessEngine) and engine.served_model_name:
+            return engine.served_model_name
+        return self.spec.model.name
+
+    async def _benchmarks(self, engine: Engine, clock: JobClock, model: str) -> None:
+        endpoint = Endpoint(base_url=engine.base_url, model=model, api_key=engine.api_key)
         tokenizer = ServerTokenizer(endpoint)
+        engine_metrics: dict[str, dict[str, float]] = {}
+        self.provenance["engine_metrics"] = engine_metrics
         try:
             for bench in self.spec.benchmarks:
                 self.log.info("benchmark started", benchmark=bench.id)
+                before = await scrape_metrics(engine.base_url, engine.api_key)
                 await run_benchmark(
                     bench,
                     endpoint=endpoint,
@@ -145,6 +213,9 @@ class JobExecution:
                     tokenizer=tokenizer,
                     progress=self._on_progress,
                 )
+                after = await scrape_metrics(engine.base_url, engine.api_key)
+                if before is not None and after is not None:
+                    engine_metrics[bench.id] = engine_figures(before, after)
         finally:
             await tokenizer.close()
 
@@ -175,3 +246,6 @@ async def _retrying(call: Callable[[], Awaitable[None]], budget_s: float) -> Non
 def _reason(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text if isinstance(error, ArenaError) else f"{type(error).__name__}: {text}"
+
+
+__all__: Sequence[str] = ["JobExecution"]

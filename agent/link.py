@@ -175,3 +175,18 @@ class ControllerLink:
             ),
         )
         return int(reply.acked_seq)
+
+    async def push_logs(
+        self, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
+    ) -> int:
+        reply = await self._call(
+            self._stub.PushLogs,
+            agent_pb2.LogBatch(
+                agent_id=self.agent_id,
+                job_id=job_id,
+                attempt=attempt,
+                first_seq=first_seq,
+                lines=lines,
+            ),
+        )
+        return int(reply.acked_seq)

@@ -1,4 +1,5 @@
-"""Numbered samples of one job attempt, kept until the controller acknowledges them.
+"""Numbered items of one job attempt (samples, log lines), kept until the controller
+acknowledges them.
 
 Measurement only calls ``put`` (never waits on the network); the ``run`` task uploads in
 batches and drops what the controller acknowledged. A lost connection means a retry from the
@@ -9,39 +10,37 @@ import asyncio
 import collections
 import contextlib
 import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 import structlog
 
-from agent.link import ControllerLink
 from shared.errors import UnavailableError
-from shared.schemas.sample import RequestSample
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+Send = Callable[[int, Sequence[T]], Awaitable[int]]
+"""Upload items numbered from the given first sequence; returns the controller's ack."""
 
-class SampleOutbox:
+
+class Outbox(Generic[T]):
     def __init__(
-        self,
-        link: ControllerLink,
-        job_id: str,
-        attempt: int,
-        batch_size: int = 200,
-        interval_s: float = 0.5,
+        self, name: str, send: Send[T], batch_size: int = 200, interval_s: float = 0.5
     ) -> None:
-        self.link = link
-        self.job_id = job_id
-        self.attempt = attempt
+        self.name = name
+        self._send = send
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.last_seq = 0
         self.acked_seq = 0
-        self._pending: collections.deque[tuple[int, RequestSample]] = collections.deque()
+        self._pending: collections.deque[tuple[int, T]] = collections.deque()
         self._wakeup = asyncio.Event()
         self._acked = asyncio.Condition()
 
-    def put(self, sample: RequestSample) -> None:
+    def put(self, item: T) -> None:
         self.last_seq += 1
-        self._pending.append((self.last_seq, sample))
+        self._pending.append((self.last_seq, item))
         if len(self._pending) >= self.batch_size:
             self._wakeup.set()
 
@@ -59,8 +58,8 @@ class SampleOutbox:
                 backoff = 0.5
             except UnavailableError as error:
                 log.warning(
-                    "sample upload failed; retrying",
-                    job_id=self.job_id,
+                    "upload failed; retrying",
+                    outbox=self.name,
                     error=str(error),
                     retry_in_s=round(backoff, 1),
                 )
@@ -69,8 +68,7 @@ class SampleOutbox:
 
     async def _send_one_batch(self) -> None:
         batch = [item for _, item in list(self._pending)[: self.batch_size]]
-        first_seq = self._pending[0][0]
-        acked = await self.link.push_samples(self.job_id, self.attempt, first_seq, batch)
+        acked = await self._send(self._pending[0][0], batch)
         while self._pending and self._pending[0][0] <= acked:
             self._pending.popleft()
         async with self._acked:
@@ -78,7 +76,7 @@ class SampleOutbox:
             self._acked.notify_all()
 
     async def flush(self) -> None:
-        """Wait until the controller has acknowledged every sample put so far."""
+        """Wait until the controller has acknowledged every item put so far."""
         self._wakeup.set()
         async with self._acked:
             await self._acked.wait_for(lambda: self.acked_seq >= self.last_seq)

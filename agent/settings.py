@@ -1,6 +1,7 @@
 """Agent configuration: flags > environment (``ARENA_``) > TOML file > defaults."""
 
 import socket
+from pathlib import Path
 
 from pydantic import Field
 
@@ -20,3 +21,5 @@ class AgentSettings(ArenaSettings):
     upload_batch: int = Field(200, ge=1, le=5000)
     upload_interval_s: float = Field(0.5, gt=0)
     flush_timeout_s: float = Field(300.0, gt=0)
+    state_dir: Path = Path(".arena/agent")
+    """Where the agent notes the engines it started, to stop them after a crash."""

@@ -12,6 +12,8 @@ from typing import Any
 
 import structlog
 
+from agent.engines.docker import reap_orphans as reap_container_orphans
+from agent.engines.process import reap_orphans as reap_process_orphans
 from agent.hardware import probe
 from agent.jobs import JobExecution
 from agent.link import ControllerLink, Registration
@@ -35,6 +37,7 @@ class Agent:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
+        await asyncio.to_thread(self._reap_orphans)
         await self._register()
         heartbeats = asyncio.create_task(self._heartbeats())
         try:
@@ -56,6 +59,15 @@ class Agent:
 
     async def __aexit__(self, *_: Any) -> None:
         self.shutdown()
+
+    def _reap_orphans(self) -> None:
+        """Engines a crashed earlier run of this agent left behind would skew the next job."""
+        processes = reap_process_orphans(self.settings.state_dir)
+        containers = (
+            reap_container_orphans(self.settings.name) if self.hardware.container_runtime else 0
+        )
+        if processes or containers:
+            log.warning("reaped orphaned engines", processes=processes, containers=containers)
 
     async def _register(self) -> None:
         """Register, retrying with backoff and jitter while the controller is unreachable."""

@@ -16,6 +16,7 @@ from shared.errors import (
 from shared.pb.arena.v1 import user_pb2, user_pb2_grpc
 from shared.schemas.agent import HardwareInfo
 from shared.schemas.base import ArenaModel
+from shared.schemas.imported import ImportedRun
 from shared.schemas.results import RunResults
 
 CALL_TIMEOUT_S = 30.0
@@ -153,6 +154,14 @@ class ArenaClient:
         reply = self._call(self._stub.GetResults, user_pb2.GetRunRequest(run_id=run_id))
         return RunResults.model_validate_json(reply.results_json)
 
+    def import_results(self, run: ImportedRun) -> tuple[str, bool]:
+        """Store one imported run; returns its run id and whether it replaced an earlier one."""
+        reply = self._call(
+            self._stub.ImportResults,
+            user_pb2.ImportResultsRequest(payload_json=run.model_dump_json()),
+        )
+        return reply.run_id, bool(reply.replaced)
+
     def cancel(self, run_id: str) -> int:
         reply = self._call(self._stub.CancelRun, user_pb2.CancelRunRequest(run_id=run_id))
         return int(reply.jobs_cancelled)
@@ -172,6 +181,12 @@ class ArenaClient:
             )
             for agent in reply.agents
         ]
+
+    def logs(self, job_id: str, tail: int = 0) -> list[str]:
+        reply = self._call(
+            self._stub.GetJobLogs, user_pb2.GetJobLogsRequest(job_id=job_id, tail=tail)
+        )
+        return list(reply.lines)
 
     def drain(self, name: str) -> None:
         self._call(self._stub.DrainAgent, user_pb2.DrainAgentRequest(name=name))

@@ -3,8 +3,9 @@
 import uuid
 from dataclasses import dataclass
 
+from shared.schemas.engine import SimulatedEngine
 from shared.schemas.job import JobSpec
-from shared.schemas.suite import ResolvedSuite, SimulatedEngine, Target
+from shared.schemas.suite import ResolvedSuite, Target
 from shared.suites.variants import expected_requests
 
 

@@ -1,15 +1,37 @@
 """Engine drivers: start an inference engine, prove it answers, stop it, say how it ran."""
 
+from pathlib import Path
+
 from agent.engines.base import Engine
+from agent.engines.docker import DockerEngineDriver
 from agent.engines.external import ExternalEngineDriver
+from agent.engines.logs import EngineLog
+from agent.engines.process import ProcessEngineDriver
 from agent.engines.simulated import SimulatedEngineDriver
-from shared.schemas.suite import EngineProfile, ExternalEngine
+from shared.schemas.engine import DockerEngine, EngineProfile, ExternalEngine, ProcessEngine
+from shared.schemas.suite import ModelSpec
 
 
-def engine_for(profile: EngineProfile, model: str) -> Engine:
+def engine_for(
+    profile: EngineProfile,
+    model: ModelSpec,
+    engine_log: EngineLog,
+    *,
+    state_dir: Path,
+    agent_name: str,
+    job_id: str,
+) -> Engine:
     if isinstance(profile, ExternalEngine):
         return ExternalEngineDriver(profile)
-    return SimulatedEngineDriver(profile, model)
+    if isinstance(profile, DockerEngine):
+        return DockerEngineDriver(profile, model, engine_log, agent_name, job_id)
+    if isinstance(profile, ProcessEngine):
+        return ProcessEngineDriver(profile, model, engine_log, state_dir)
+    return SimulatedEngineDriver(profile, model, engine_log, state_dir)
 
 
-__all__ = ["Engine", "engine_for"]
+def health_path(profile: EngineProfile) -> str:
+    return "/health" if profile.runtime == "simulated" else profile.health_path
+
+
+__all__ = ["Engine", "EngineLog", "engine_for", "health_path"]

@@ -3,7 +3,9 @@
 from typing import Any
 
 from agent.engines.base import wait_healthy
-from shared.schemas.suite import ExternalEngine
+from shared.schemas.engine import ExternalEngine
+
+READY_TIMEOUT_S = 60.0
 
 
 class ExternalEngineDriver:
@@ -16,10 +18,13 @@ class ExternalEngineDriver:
     async def start(self) -> None:
         return None
 
-    async def wait_ready(self, timeout_s: float) -> None:
+    async def wait_ready(self) -> None:
         self._ready_s = await wait_healthy(
-            self.base_url, (self.profile.health_path, "/v1/models"), timeout_s
+            self.base_url, (self.profile.health_path, "/v1/models"), READY_TIMEOUT_S
         )
+
+    async def check(self) -> None:
+        return None
 
     async def stop(self) -> None:
         return None

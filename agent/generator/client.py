@@ -11,12 +11,16 @@ What is measured (``RequestSample`` documents each field): the timer starts just
 (connection set-up included, as vLLM does); each network read is timestamped once on arrival;
 ``first_response_s`` is the first chunk with any ``choices``; ``first_token_s`` and
 ``chunk_times_s`` count only chunks carrying generated output (content, reasoning or tool calls,
-never a role-only chunk); ``end_s`` is the last chunk with choices, where vLLM's latency ends.
+never a role-only chunk; vLLM's latency ends at the last of them); ``end_s`` is when the stream
+ended (last read, usage and ``[DONE]`` included), where vLLM's run duration ends.
 The body is read with ``iter_any`` so large responses are never squeezed through a fixed buffer.
 A request never raises: HTTP errors, resets, timeouts and malformed streams become ``error``.
 """
 
+import importlib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +37,21 @@ REQUEST_TIMEOUT_S = 6 * 60 * 60
 """vLLM's own per-request limit; long generations must not be cut by the client."""
 READ_BUFFER_BYTES = 4 * 1024 * 1024
 ERROR_BODY_CHARS = 2000
-GENERATED_FIELDS = ("content", "reasoning_content", "reasoning", "tool_calls")
+GENERATED_FIELDS = ("content", "reasoning_content", "reasoning", "tool_calls", "function_call")
+_PLAIN_OUTPUT = re.compile(r'"(?:content|reasoning_content|reasoning)"\s*:\s*"[^"]').search
+
+
+def _json_loader() -> Callable[[str], Any]:
+    """orjson when installed (3× faster on stream chunks), else the standard library."""
+    try:
+        orjson = importlib.import_module("orjson")
+    except ImportError:
+        return json.loads
+    loads: Callable[[str], Any] = orjson.loads
+    return loads
+
+
+_loads = _json_loader()
 
 
 @dataclass(frozen=True)
@@ -110,27 +128,50 @@ def open_session(connections: int) -> aiohttp.ClientSession:
 
 
 def _carries_output(choice: Any) -> bool:
+    """vLLM 0.33's rule, plus ``reasoning_content`` (llama.cpp's and llama-benchy's spelling).
+
+    A non-empty output field counts; so does ``content: ""`` without ``role`` (a token that
+    decodes to nothing), while the opening role chunk never does.
+    """
     delta = choice.get("delta") if isinstance(choice, dict) else None
-    return isinstance(delta, dict) and any(delta.get(name) for name in GENERATED_FIELDS)
+    if not isinstance(delta, dict):
+        return False
+    if any(delta.get(name) for name in GENERATED_FIELDS):
+        return True
+    return delta.get("content") == "" and "role" not in delta
 
 
 class _StreamReader:
-    """Folds SSE payloads into a ``Measurement``; ``now`` is the arrival time of their read."""
+    """Folds SSE payloads into a ``Measurement``; ``now`` is the arrival time of their read.
+
+    Fast path: a payload whose raw text shows a non-empty ``content``/``reasoning`` string and
+    no ``usage`` or ``error`` key is a generated-output chunk with choices, so it is recorded
+    without parsing (a quote inside a JSON string is always escaped, so the pattern cannot match
+    text the model generated). Anything else is parsed in full.
+    """
 
     def __init__(self, measurement: Measurement) -> None:
         self.measurement = measurement
+        self.done = False
+        """``[DONE]`` seen: the stream ended as the protocol says."""
 
     def apply(self, payload: str, now: float) -> None:
-        m = self.measurement
+        if '"usage"' not in payload and '"error"' not in payload and _PLAIN_OUTPUT(payload):
+            self._output(now)
+            return
         if payload.strip() == "[DONE]":
+            self.done = True
             return
         try:
-            chunk = json.loads(payload)
-        except json.JSONDecodeError:
-            m.error = f"malformed stream chunk: {payload[:200]!r}"
+            chunk = _loads(payload)
+        except ValueError:  # json.JSONDecodeError and orjson.JSONDecodeError both are
+            self.measurement.error = f"malformed stream chunk: {payload[:200]!r}"
             return
-        if not isinstance(chunk, dict):
-            return
+        if isinstance(chunk, dict):
+            self._chunk(chunk, now)
+
+    def _chunk(self, chunk: dict[str, Any], now: float) -> None:
+        m = self.measurement
         if "error" in chunk and not chunk.get("choices"):
             m.error = f"stream error: {json.dumps(chunk['error'])[:ERROR_BODY_CHARS]}"
             return
@@ -141,32 +182,39 @@ class _StreamReader:
             if isinstance(usage.get("completion_tokens"), int):
                 m.completion_tokens = usage["completion_tokens"]
         choices = chunk.get("choices")
-        if not choices:
+        if not choices or not isinstance(choices, list):
+            return
+        if _carries_output(choices[0]):
+            self._output(now)
             return
         if m.first_response_s is None:
             m.first_response_s = now
-        m.end_s = now
-        if _carries_output(choices[0]):
-            if m.first_token_s is None:
-                m.first_token_s = now
-            m.chunk_times_s.append(now)
+
+    def _output(self, now: float) -> None:
+        m = self.measurement
+        if m.first_token_s is None:
+            m.first_token_s = now
+            if m.first_response_s is None:
+                m.first_response_s = now
+        m.chunk_times_s.append(now)
 
 
 async def stream_chat(
     session: aiohttp.ClientSession, endpoint: Endpoint, request: ChatRequest, clock: JobClock
 ) -> Measurement:
     """Send one streaming request and time it; never raises (cancellation excepted)."""
-    payload = build_payload(endpoint, request)
+    body = json.dumps(build_payload(endpoint, request)).encode()
+    headers = {"Content-Type": "application/json", **endpoint.headers()}
     measurement = Measurement(sent_s=clock.now())
     try:
         async with session.post(
-            endpoint.url("/v1/chat/completions"), json=payload, headers=endpoint.headers()
+            endpoint.url("/v1/chat/completions"), data=body, headers=headers
         ) as response:
             if response.status >= 300:
-                body = await response.text(errors="replace")
+                text = await response.text(errors="replace")
                 measurement.end_s = clock.now()
                 measurement.error = (
-                    f"HTTP {response.status} {response.reason or ''}: {body[:ERROR_BODY_CHARS]}"
+                    f"HTTP {response.status} {response.reason or ''}: {text[:ERROR_BODY_CHARS]}"
                 )
                 return measurement
             parser = SSEParser()
@@ -175,15 +223,15 @@ async def stream_chat(
                 now = clock.now()
                 for payload_text in parser.feed(data):
                     reader.apply(payload_text, now)
+            end = clock.now()
             for payload_text in parser.close():
-                reader.apply(payload_text, clock.now())
+                reader.apply(payload_text, end)
+            measurement.end_s = end
     except Exception as exc:  # the request's failure is data, not a crash
         measurement.end_s = clock.now()
         measurement.error = f"{type(exc).__name__}: {exc}".strip()
         log.debug("request failed", error=measurement.error)
         return measurement
-    if measurement.end_s is None:
-        measurement.end_s = clock.now()
     if measurement.error is None and measurement.first_token_s is None:
         measurement.error = "stream ended without generated output"
     return measurement

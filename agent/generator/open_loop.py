@@ -1,33 +1,137 @@
 """Open loop (``vllm bench serve``): send each request at its scheduled time, whatever happens.
 
 Send times are absolute (run start + arrival offset) on the monotonic clock, never relative
-sleeps, whose errors add up (vllm #21104: 183.5 of 200 req/s delivered). A client that falls
-behind sends at once: no catch-up bound, as vLLM. An optional ``max_concurrency`` gate holds
-requests in a client queue; ``queued_s`` records when each passed it, so queueing stays out of
-the request's own latency.
+sleeps, whose errors add up (vllm #21104: 183.5 of 200 req/s delivered).
+
+Timing policy. Event-loop timers wake up to ~1 ms late (epoll waits in whole milliseconds), so
+``sleep_until`` sleeps coarsely to ``FINE_WAIT_S`` before the send time, then yields to the
+loop (``asyncio.sleep(0)``, so streams keep being read) until the monotonic clock reaches it.
+Catch-up: a request whose time has passed is sent at once, never skipped or re-timed, so the
+offered load over the run stays what the schedule says (vLLM's behaviour: a late client sends a
+burst); the lateness is recorded per request (``sent_s − scheduled_s``) and the run is flagged
+``client_saturated`` when p99 lag exceeds 1 ms or the client's core was over 90 % busy
+(``ClientLoad``). An optional ``max_concurrency`` gate holds requests in a client queue;
+``queued_s`` records when each passed it, so queueing stays out of the request's own latency.
 """
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from agent.generator.client import stream_chat
+import aiohttp
+
+from agent.generator.client import ChatRequest, Endpoint, Measurement, stream_chat
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
 
 START_LEAD_S = 0.01
 """The schedule starts this far ahead, so request 0 is not late before the loop even begins."""
-FINE_WAIT_S = 0.002
-"""Last stretch before a send time is waited by yielding, not sleeping (sleep overshoots)."""
+FINE_WAIT_S = 0.0015
+"""Last stretch before a send time is waited by yielding, not sleeping (sleep overshoots ~1 ms)."""
 
 
-async def sleep_until(clock: JobClock, target_s: float) -> None:
-    """Coarse ``asyncio.sleep`` to just before ``target_s``, then yield until it is reached."""
+@dataclass(frozen=True)
+class Scheduled:
+    """One request of a run's schedule: its index in the run and when it is due."""
+
+    index: int
+    request: ChatRequest
+    offset_s: float
+
+
+@dataclass(frozen=True)
+class ClientLoad:
+    """How hard the client worked during one run: the saturation evidence for its results.
+
+    ``cpu_util`` is process CPU time / wall time of the busiest client process, minus the time
+    spent deliberately yield-waiting for send times (that spinning is by choice, not load).
+    """
+
+    variant: str
+    run: int
+    workers: int
+    cpu_util: float
+    busy_wait_s: float
+
+
+Done = Callable[[Scheduled, float, float, Measurement], None]
+"""Called as (item, scheduled_s, queued_s, measurement) when a request completes."""
+
+
+class CpuMeter:
+    """Process CPU time over wall time since creation, with voluntary spinning taken out."""
+
+    def __init__(self) -> None:
+        self._cpu = time.process_time()
+        self._wall = time.perf_counter()
+
+    def utilisation(self, busy_wait_s: float) -> float:
+        wall = time.perf_counter() - self._wall
+        cpu = time.process_time() - self._cpu - busy_wait_s
+        return max(0.0, cpu / wall) if wall > 0 else 0.0
+
+
+async def sleep_until(clock: JobClock, target_s: float) -> float:
+    """Coarse sleep to ``FINE_WAIT_S`` before ``target_s``, then yield until it is reached.
+
+    Returns the seconds spent yield-waiting (CPU burnt on purpose, excluded from utilisation).
+    """
     remaining = target_s - clock.now()
     if remaining > FINE_WAIT_S:
         await asyncio.sleep(remaining - FINE_WAIT_S)
-    while clock.now() < target_s:  # noqa: ASYNC110 (a deliberate sub-ms yield-wait, not a poll)
+    spin_start = clock.now()
+    now = spin_start
+    while now < target_s:
         await asyncio.sleep(0)
+        now = clock.now()
+    return now - spin_start
+
+
+async def send_schedule(
+    session: aiohttp.ClientSession,
+    endpoint: Endpoint,
+    clock: JobClock,
+    schedule: Sequence[Scheduled],
+    *,
+    start_s: float,
+    max_concurrency: int | None,
+    done: Done,
+) -> float:
+    """Send every item at ``start_s + offset``; returns when all completed (busy-wait seconds)."""
+    gate = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+
+    async def send(item: Scheduled, scheduled_s: float) -> None:
+        if gate is None:
+            queued_s = clock.now()
+            measurement = await stream_chat(session, endpoint, item.request, clock)
+        else:
+            async with gate:
+                queued_s = clock.now()
+                measurement = await stream_chat(session, endpoint, item.request, clock)
+        done(item, scheduled_s, queued_s, measurement)
+
+    tasks: list[asyncio.Task[None]] = []
+    busy_wait_s = 0.0
+    try:
+        for item in schedule:
+            scheduled_s = start_s + item.offset_s
+            busy_wait_s += await sleep_until(clock, scheduled_s)
+            tasks.append(asyncio.create_task(send(item, scheduled_s)))
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return busy_wait_s
+
+
+def make_schedule(prompts: Sequence[Prompt], offsets_s: Sequence[float]) -> list[Scheduled]:
+    return [
+        Scheduled(index, prompt.request(), offset)
+        for index, (prompt, offset) in enumerate(zip(prompts, offsets_s, strict=True))
+    ]
 
 
 async def run_open_loop(
@@ -38,41 +142,30 @@ async def run_open_loop(
     variant: str,
     run: int,
     max_concurrency: int | None = None,
-) -> None:
-    """One run: every prompt sent at ``start + offset``; returns when all have completed."""
-    gate = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+) -> ClientLoad:
+    """One run in this process: every prompt sent at ``start + offset``; waits for all."""
 
-    async def send(index: int, prompt: Prompt, scheduled_s: float) -> None:
-        if gate is None:
-            queued_s = ctx.clock.now()
-            measurement = await stream_chat(ctx.session, ctx.endpoint, prompt.request(), ctx.clock)
-        else:
-            async with gate:
-                queued_s = ctx.clock.now()
-                measurement = await stream_chat(
-                    ctx.session, ctx.endpoint, prompt.request(), ctx.clock
-                )
+    def done(item: Scheduled, scheduled_s: float, queued_s: float, m: Measurement) -> None:
         ctx.record(
-            measurement.to_sample(
+            m.to_sample(
                 benchmark=ctx.benchmark,
                 variant=variant,
                 run=run,
-                index=index,
+                index=item.index,
                 scheduled_s=scheduled_s,
                 queued_s=queued_s,
-                max_tokens=prompt.max_tokens,
+                max_tokens=item.request.max_tokens,
             )
         )
 
-    start_s = ctx.clock.now() + START_LEAD_S
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        for index, (prompt, offset) in enumerate(zip(prompts, offsets_s, strict=True)):
-            scheduled_s = start_s + offset
-            await sleep_until(ctx.clock, scheduled_s)
-            tasks.append(asyncio.create_task(send(index, prompt, scheduled_s)))
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    meter = CpuMeter()
+    busy_wait_s = await send_schedule(
+        ctx.session,
+        ctx.endpoint,
+        ctx.clock,
+        make_schedule(prompts, offsets_s),
+        start_s=ctx.clock.now() + START_LEAD_S,
+        max_concurrency=max_concurrency,
+        done=done,
+    )
+    return ClientLoad(variant, run, 1, meter.utilisation(busy_wait_s), busy_wait_s)

@@ -5,6 +5,9 @@ seed and replays both in every run, as re-running ``vllm bench serve --seed 42``
 each run one unreported copy of prompt 0 is sent, like vLLM's initial test request. Closed
 loop: prompts are fresh for every request (see ``ClosedLoopPrompts``). Cancelling the task
 running ``run_benchmark`` cancels in-flight requests and closes the session's connections.
+
+``workers`` > 1 spreads each open-loop run over that many client processes (``workers.py``);
+closed loop always runs in one process (its few simultaneous requests never load a core).
 """
 
 import structlog
@@ -16,15 +19,18 @@ from agent.generator.closed_loop import run_closed_loop
 from agent.generator.context import Progress, ProgressSink, RunContext, SampleSink
 from agent.generator.corpus import corpus_tokens
 from agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
-from agent.generator.open_loop import run_open_loop
+from agent.generator.open_loop import ClientLoad, run_open_loop
 from agent.generator.tokens import Tokenizer
+from agent.generator.workers import run_open_loop_workers
 from shared.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
 from shared.suites.standin import sharegpt_standin_path
 from shared.suites.variants import OpenVariant, expected_requests, open_variants
 
-__all__ = ["Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
+__all__ = ["ClientLoad", "Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
 
 log = structlog.get_logger(__name__)
+
+SATURATED_CPU = 0.9
 
 
 async def _open_loop_prompts(
@@ -66,7 +72,9 @@ async def _run_open(
     seed: int,
     tokenizer: Tokenizer,
     pool: list[int],
-) -> None:
+    workers: int,
+) -> list[ClientLoad]:
+    loads: list[ClientLoad] = []
     for variant in open_variants(bench):
         prompts = await _open_loop_prompts(bench, variant, tokenizer, pool, seed)
         offsets = arrival_offsets(len(prompts), variant.rate, bench.burstiness, seed)
@@ -79,14 +87,31 @@ async def _run_open(
         )
         for run in range(runs):
             await stream_chat(ctx.session, ctx.endpoint, prompts[0].request(), ctx.clock)
-            await run_open_loop(
-                ctx,
-                prompts,
-                offsets,
-                variant=variant.key,
-                run=run,
-                max_concurrency=bench.max_concurrency,
-            )
+            if workers > 1:
+                load = await run_open_loop_workers(
+                    ctx,
+                    prompts,
+                    offsets,
+                    variant=variant.key,
+                    run=run,
+                    workers=workers,
+                    max_concurrency=bench.max_concurrency,
+                )
+            else:
+                load = await run_open_loop(
+                    ctx,
+                    prompts,
+                    offsets,
+                    variant=variant.key,
+                    run=run,
+                    max_concurrency=bench.max_concurrency,
+                )
+            if load.cpu_util > SATURATED_CPU:
+                log.warning(
+                    "client core saturated", variant=variant.key, run=run, cpu=load.cpu_util
+                )
+            loads.append(load)
+    return loads
 
 
 def _connections(bench: Benchmark) -> int:
@@ -106,8 +131,15 @@ async def run_benchmark(
     sink: SampleSink,
     tokenizer: Tokenizer,
     progress: ProgressSink | None = None,
-) -> None:
-    """Run every variant ``runs`` times; each completed request goes to ``sink`` at once."""
+    workers: int = 1,
+) -> list[ClientLoad]:
+    """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
+
+    Returns the client's load per open-loop run (empty for closed loop): pass a run's
+    ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a saturated client.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
     pool = await corpus_tokens(tokenizer)
     async with open_session(_connections(bench)) as session:
         ctx = RunContext(
@@ -121,5 +153,7 @@ async def run_benchmark(
         )
         if isinstance(bench, ClosedLoopBenchmark):
             await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
-        else:
-            await _run_open(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
+            return []
+        return await _run_open(
+            ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool, workers=workers
+        )

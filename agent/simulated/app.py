@@ -22,7 +22,7 @@ from agent.simulated.batching import BatchScheduler
 from agent.simulated.chat import ChatCompletions
 from agent.simulated.chunks import FINGERPRINT
 from agent.simulated.tokenizer import decode, encode
-from shared.schemas.suite import SimulatedEngine
+from shared.schemas.engine import SimulatedEngine
 
 SCHEDULER_KEY = web.AppKey("scheduler", BatchScheduler)
 """The app's scheduler, for callers that want to watch the batch (tests do)."""

@@ -23,7 +23,7 @@ from types import TracebackType
 
 import structlog
 
-from shared.schemas.suite import SimulatedEngine
+from shared.schemas.engine import SimulatedEngine
 
 log = structlog.get_logger(__name__)
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from agent.simulated.app import DEFAULT_MODEL_NAME, create_app
 from shared.logging import LogFormat, configure_logging
-from shared.schemas.suite import SimulatedEngine
+from shared.schemas.engine import SimulatedEngine
 
 log = structlog.get_logger(__name__)
 

@@ -18,8 +18,9 @@ from rich.live import Live
 
 from controller.cli import render
 from controller.client import ArenaClient, RunDetail
-from shared.errors import ArenaError, SuiteError, UnavailableError
+from shared.errors import ArenaError, AuthError, SuiteError, UnavailableError
 from shared.logging import configure_logging
+from shared.parsers.result_folder import scan
 from shared.settings import DEV_USER_TOKEN, ArenaSettings
 from shared.suites.loader import load_suite_file
 
@@ -200,6 +201,43 @@ def agents(ctx: click.Context, output: str) -> None:
         console.print(render.agents_table(found))
 
 
+@cli.command("import")
+@click.argument(
+    "path", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="PATH"
+)
+@_output_option
+@click.pass_context
+def import_(ctx: click.Context, path: Path, output: str) -> None:
+    """Import reference result folders under PATH (meta.json, NN-*.md/json, telemetry) as runs.
+
+    Files that cannot be read are reported and skipped; the rest still imports. Importing the
+    same folder again replaces the earlier import. Exits non-zero only if nothing imported.
+    """
+    found = scan(path)
+    problems = [render.ImportProblem(file=p.file, message=p.message) for p in found.problems]
+    imported: list[render.ImportedSummary] = []
+    try:
+        with _client(ctx) as client:
+            for run in found.runs:
+                try:
+                    run_id, replaced = client.import_results(run)
+                except (UnavailableError, AuthError):
+                    raise
+                except ArenaError as error:
+                    problems.append(render.ImportProblem(file=run.source, message=str(error)))
+                    continue
+                imported.append(render.ImportedSummary.of(run, run_id, replaced))
+    except ArenaError as error:
+        _fail(error)
+    report = render.ImportReport(runs=imported, problems=problems)
+    if output == "json":
+        render.emit_json(console, report)
+    else:
+        render.show_import(console, errors, report)
+    if not imported:
+        sys.exit(1)
+
+
 @cli.command()
 @click.argument("run_id")
 @_output_option
@@ -215,6 +253,21 @@ def cancel(ctx: click.Context, run_id: str, output: str) -> None:
         console.print_json(data={"run_id": run_id, "jobs_cancelled": cancelled})
     else:
         console.print(f"{run_id}: {cancelled} job(s) cancelled")
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option("--tail", default=0, help="Only the last N lines.")
+@click.pass_context
+def logs(ctx: click.Context, job_id: str, tail: int) -> None:
+    """Print the engine log of JOB_ID (its current attempt), as the agent streamed it."""
+    try:
+        with _client(ctx) as client:
+            lines = client.logs(job_id, tail)
+    except ArenaError as error:
+        _fail(error)
+    for line in lines:
+        click.echo(line)
 
 
 @cli.command()

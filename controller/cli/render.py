@@ -6,10 +6,13 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from controller.client import AgentInfo, JobInfo, RunDetail, RunInfo
 from shared.metrics.summary import HEADLINE
+from shared.schemas.base import ArenaModel
+from shared.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from shared.schemas.results import JobResult, MetricStat, RunResults
 
 
@@ -110,6 +113,9 @@ def _cell(stat: MetricStat | None) -> str:
 
 
 def job_header(job: JobResult) -> str:
+    if job.imported is not None:
+        where = f"{escape(job.imported.source)} · {job.hardware}"
+        return f"[bold]{job.model}[/] [bold cyan]imported[/] · {where} · {job.state}"
     label = " [bold red]SIMULATED[/]" if job.simulated else ""
     where = f"{job.agent} · {job.hardware}" if job.agent else "not run"
     return f"[bold]{job.model}[/] on {job.engine}{label} · {where} · {job.state}"
@@ -146,6 +152,150 @@ def show_results(console: Console, results: RunResults) -> None:
         console.print(job_header(job))
         if job.message:
             console.print(f"  {job.message}")
+        if job.imported is not None:
+            show_origin(console, job.imported)
         for table in benchmark_tables(job):
             console.print(table)
+        if job.imported is not None:
+            show_imported_extras(console, job.imported)
     console.print("Values are mean ± population std over runs.")
+
+
+def show_origin(console: Console, origin: ImportOrigin) -> None:
+    """Where imported numbers come from: image, versions, driver and server settings."""
+    p = origin.provenance
+    versions = [
+        ("image", p.image),
+        ("vLLM", p.vllm_version),
+        ("llama-benchy", p.llama_benchy_version),
+        ("driver", p.driver),
+        ("VBIOS", p.vbios),
+        ("generated", p.generated_at),
+    ]
+    console.print(
+        "  " + " · ".join(f"{name} {value}" for name, value in versions if value),
+        highlight=False,
+        markup=False,
+    )
+    if p.server_config:
+        config = " ".join(f"{key}={value}" for key, value in p.server_config.items())
+        console.print(f"  server: {config}", highlight=False, markup=False)
+
+
+def _capacity_table(origin: ImportOrigin) -> Table | None:
+    sweep = origin.rate_sweep
+    if sweep is None:
+        return None
+    title = "Capacity under p95 TTFT limits"
+    if sweep.aborted_at_rps is not None:
+        title += f" (sweep stopped at {sweep.aborted_at_rps:g} req/s: a lower bound)"
+    table = Table(title=title, title_justify="left")
+    for column in ("p95 TTFT under", "rate req/s", "achieved req/s", "p95 TTFT ms", "out tok/s"):
+        table.add_column(column, justify="right")
+    for limit_ms, point in sweep.capacity_by_slo_ms.items():
+        limit = f"{float(limit_ms) / 1000:g} s"
+        if point is None:
+            table.add_row(limit, "none", "", "", "")
+            continue
+        table.add_row(
+            limit,
+            f"{point.configured_rps:g}",
+            _number(point.achieved_rps),
+            _number(point.ttft_p95_ms),
+            _number(point.output_tps),
+        )
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def _peak(samples: list[TelemetrySample], field: str) -> str:
+    values = [v for s in samples if (v := getattr(s, field)) is not None]
+    return _number(max(values)) if values else ""
+
+
+def _mean(samples: list[TelemetrySample], field: str) -> str:
+    values = [v for s in samples if (v := getattr(s, field)) is not None]
+    return _number(sum(values) / len(values)) if values else ""
+
+
+def _telemetry_table(origin: ImportOrigin) -> Table | None:
+    if not origin.telemetry:
+        return None
+    table = Table(title="Telemetry while each benchmark ran", title_justify="left")
+    table.add_column("benchmark")
+    for column in ("samples", "power W mean", "power W max", "temp °C max", "SM MHz mean"):
+        table.add_column(column, justify="right")
+    for bench, samples in origin.telemetry.items():
+        table.add_row(
+            bench,
+            str(len(samples)),
+            _mean(samples, "power_w"),
+            _peak(samples, "power_w"),
+            _peak(samples, "temp_c"),
+            _mean(samples, "sm_mhz"),
+        )
+    return table
+
+
+def show_imported_extras(console: Console, origin: ImportOrigin) -> None:
+    """The rate sweep's capacity, telemetry summaries and the verbatim tool commands."""
+    for table in (_capacity_table(origin), _telemetry_table(origin)):
+        if table is not None:
+            console.print(table)
+    for bench, commands in origin.commands.items():
+        for command in commands:
+            console.print(f"  {bench}: {command}", highlight=False, markup=False, style="dim")
+
+
+class ImportProblem(ArenaModel):
+    file: str
+    message: str
+
+
+class ImportedSummary(ArenaModel):
+    run_id: str
+    source: str
+    replaced: bool
+    benchmarks: int
+    variants: int
+
+    @classmethod
+    def of(cls, run: ImportedRun, run_id: str, replaced: bool) -> "ImportedSummary":
+        return cls(
+            run_id=run_id,
+            source=run.source,
+            replaced=replaced,
+            benchmarks=len(run.benchmarks),
+            variants=sum(len(b.variants) for b in run.benchmarks),
+        )
+
+
+class ImportReport(ArenaModel):
+    runs: list[ImportedSummary]
+    problems: list[ImportProblem]
+
+
+def show_import(console: Console, errors: Console, report: ImportReport) -> None:
+    for problem in report.problems:
+        errors.print(
+            f"[yellow]problem:[/] {escape(problem.file)}: {escape(problem.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for run in report.runs:
+        verb = "replaced" if run.replaced else "imported"
+        console.print(
+            f"{verb} {run.run_id}  {escape(run.source)}  "
+            f"({run.benchmarks} benchmarks, {run.variants} variants)",
+            highlight=False,
+        )
+    replaced = sum(1 for run in report.runs if run.replaced)
+    benchmarks = sum(run.benchmarks for run in report.runs)
+    console.print(
+        f"{len(report.runs)} run(s) imported ({replaced} replaced), {benchmarks} benchmarks, "
+        f"{len(report.problems)} problem(s)",
+        highlight=False,
+    )

@@ -167,6 +167,22 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         )
         return agent_pb2.SampleAck(acked_seq=acked)
 
+    @grpc_errors
+    async def PushLogs(
+        self, request: agent_pb2.LogBatch, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.LogAck:
+        if len(request.lines) > MAX_BATCH_SAMPLES:
+            raise ValueError(f"batch of {len(request.lines)} lines; at most {MAX_BATCH_SAMPLES}")
+        acked = await self.db.call(
+            job_store.store_logs,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            request.first_seq,
+            list(request.lines),
+        )
+        return agent_pb2.LogAck(acked_seq=acked)
+
 
 def _report(
     session: Session,

@@ -13,11 +13,14 @@ from controller.rpc.errors import grpc_errors
 from controller.scheduler import is_simulated
 from controller.settings import ControllerSettings
 from controller.store import agents as agent_store
+from controller.store import imports as import_store
 from controller.store import jobs as job_store
 from controller.store import runs as run_store
 from controller.store.database import Database
+from controller.store.imports import is_imported
 from controller.store.models import AgentRow
 from shared.pb.arena.v1 import user_pb2, user_pb2_grpc
+from shared.schemas.imported import ImportedRun
 from shared.schemas.job import JobSpec, JobState
 from shared.suites.loader import load_suite_text
 
@@ -76,7 +79,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                     samples=job.acked_seq,
                     requests_expected=job.requests_expected,
                     progress_json=_json(job.progress),
-                    simulated=is_simulated(JobSpec.model_validate(job.spec)),
+                    simulated=not is_imported(job)
+                    and is_simulated(JobSpec.model_validate(job.spec)),
                 )
             )
         return user_pb2.RunDetail(summary=_summary(view), jobs=jobs, notes=view.run.notes)
@@ -88,6 +92,15 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         results = await self.db.call(run_store.run_results, request.run_id)
         view = await self.db.call(run_store.get_run, request.run_id)
         return user_pb2.RunResults(summary=_summary(view), results_json=results.model_dump_json())
+
+    @grpc_errors
+    async def ImportResults(
+        self, request: user_pb2.ImportResultsRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.ImportResultsResponse:
+        run = ImportedRun.model_validate_json(request.payload_json)
+        run_id, replaced = await self.db.call(import_store.store_import, run, time.time())
+        log.info("results imported", run_id=run_id, source=run.key, replaced=replaced)
+        return user_pb2.ImportResultsResponse(run_id=run_id, replaced=replaced)
 
     @grpc_errors
     async def CancelRun(
@@ -120,6 +133,13 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                 for row in rows
             ]
         )
+
+    @grpc_errors
+    async def GetJobLogs(
+        self, request: user_pb2.GetJobLogsRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.JobLogs:
+        attempt, lines = await self.db.call(job_store.job_logs, request.job_id, request.tail)
+        return user_pb2.JobLogs(job_id=request.job_id, attempt=attempt, lines=lines)
 
     @grpc_errors
     async def DrainAgent(

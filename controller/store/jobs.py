@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from controller.scheduler import matches
 from controller.store.agents import facts, get_agent
-from controller.store.models import JobRow, SampleRow
+from controller.store.models import JobLogRow, JobRow, SampleRow
 from shared.errors import ConflictError, NotFoundError
 from shared.schemas.job import ALLOWED, JobState
 from shared.schemas.sample import RequestSample
@@ -23,6 +23,7 @@ from shared.schemas.suite import Target
 log = structlog.get_logger(__name__)
 
 ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
+MAX_LOG_LINE = 4096
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
     queued = session.exec(
         select(JobRow)
         .where(JobRow.state == JobState.QUEUED.value)
-        .order_by(col(JobRow.created_at), col(JobRow.id))
+        .order_by(col(JobRow.created_at), col(JobRow.ordinal))
     )
     for job in queued:
         if matches(Target.model_validate(job.selector), agent_facts):
@@ -83,6 +84,7 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
             job.attempt += 1
             job.agent_id = agent_id
             job.acked_seq = 0
+            job.logs_acked_seq = 0
             job.lease_expires_at = now + lease_ttl_s
             job.message = ""
             session.add(job)
@@ -155,6 +157,20 @@ def report_status(
     return job
 
 
+def _extension(acked: int, first_seq: int, count: int) -> int | None:
+    """How many leading items of a batch are already stored, or None when it leaves a gap.
+
+    Batches must continue the contiguous prefix: one starting past ``acked + 1`` stores
+    nothing and the unchanged ack tells the sender where to resume; overlap is skipped, so a
+    resent batch never duplicates.
+    """
+    if first_seq < 1:
+        raise ValueError("sequence numbers start at 1")
+    if first_seq > acked + 1:
+        return None
+    return min(acked + 1 - first_seq, count)
+
+
 def store_samples(
     session: Session,
     agent_id: str,
@@ -163,31 +179,49 @@ def store_samples(
     first_seq: int,
     samples: Sequence[RequestSample],
 ) -> int:
-    """Store the part of the batch that extends the contiguous prefix; return the new ack.
-
-    A batch that starts past ``acked + 1`` leaves a gap: nothing is stored and the current
-    ack is returned, so the agent resends from there. Overlap with stored samples is skipped,
-    so a resent batch never duplicates.
-    """
+    """Store the part of the batch that extends the contiguous prefix; return the new ack."""
     job = fenced_job(session, agent_id, job_id, attempt)
-    if first_seq < 1:
-        raise ValueError("sequence numbers start at 1")
-    if first_seq > job.acked_seq + 1:
+    skip = _extension(job.acked_seq, first_seq, len(samples))
+    if skip is None:
         return job.acked_seq
-    skip = job.acked_seq + 1 - first_seq
-    fresh = samples[skip:]
-    for offset, sample in enumerate(fresh):
+    for sample in samples[skip:]:
+        job.acked_seq += 1
         session.add(
-            SampleRow(
-                job_id=job_id,
-                attempt=attempt,
-                seq=job.acked_seq + 1 + offset,
-                **sample.model_dump(),
-            )
+            SampleRow(job_id=job_id, attempt=attempt, seq=job.acked_seq, **sample.model_dump())
         )
-    job.acked_seq += len(fresh)
     session.add(job)
     return job.acked_seq
+
+
+def store_logs(
+    session: Session, agent_id: str, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
+) -> int:
+    """Engine log lines, with the same contiguous-ack rule as samples."""
+    job = fenced_job(session, agent_id, job_id, attempt)
+    skip = _extension(job.logs_acked_seq, first_seq, len(lines))
+    if skip is None:
+        return job.logs_acked_seq
+    for line in lines[skip:]:
+        job.logs_acked_seq += 1
+        session.add(
+            JobLogRow(
+                job_id=job_id, attempt=attempt, seq=job.logs_acked_seq, line=line[:MAX_LOG_LINE]
+            )
+        )
+    session.add(job)
+    return job.logs_acked_seq
+
+
+def job_logs(session: Session, job_id: str, tail: int) -> tuple[int, list[str]]:
+    job = get_job(session, job_id)
+    query = (
+        select(JobLogRow.line)
+        .where(JobLogRow.job_id == job_id, JobLogRow.attempt == job.attempt)
+        .order_by(col(JobLogRow.seq).desc())
+    )
+    if tail > 0:
+        query = query.limit(tail)
+    return job.attempt, list(reversed(session.exec(query).all()))
 
 
 def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:

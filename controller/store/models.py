@@ -54,10 +54,14 @@ class JobRow(SQLModel, table=True):
     spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     selector: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     state: str = Field(index=True)
+    ordinal: int = 0
+    """Position in the suite's expansion: jobs of one run are leased in this order."""
     attempt: int = 0
     agent_id: str | None = Field(default=None, index=True)
     lease_expires_at: float | None = None
     acked_seq: int = 0
+    """Highest contiguous sample sequence stored for the current attempt."""
+    logs_acked_seq: int = 0
     requests_expected: int = 0
     clock_origin_unix: float | None = None
     progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -109,3 +113,16 @@ class AggregateRow(SQLModel, table=True):
     run: int
     kind: str
     metrics: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class JobLogRow(SQLModel, table=True):
+    """One line of the engine's output, exactly once per (job, attempt, seq)."""
+
+    __tablename__ = "job_logs"
+    __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    attempt: int
+    seq: int
+    line: str

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from controller.aggregate import SUMMARY_RUN
 from controller.scheduler import expand, is_simulated, job_requests
+from controller.store.imports import imported_job_result, is_imported
 from controller.store.jobs import count_samples, transition
 from controller.store.models import AgentRow, AggregateRow, JobRow, RunRow, SuiteRow
 from shared.errors import NotFoundError
@@ -74,10 +75,11 @@ def submit_run(
     session.flush()
     targets = {target.name: target for target in resolved.spec.targets}
     specs = expand(resolved, run_id)
-    for spec in specs:
+    for ordinal, spec in enumerate(specs):
         session.add(
             JobRow(
                 id=spec.job_id,
+                ordinal=ordinal,
                 run_id=run_id,
                 target=spec.target,
                 model=spec.model.name,
@@ -97,7 +99,7 @@ def _jobs_of(session: Session, run_id: str) -> list[JobRow]:
         session.exec(
             select(JobRow)
             .where(JobRow.run_id == run_id)
-            .order_by(col(JobRow.created_at), col(JobRow.id))
+            .order_by(col(JobRow.created_at), col(JobRow.ordinal))
         )
     )
 
@@ -146,6 +148,9 @@ def run_results(session: Session, run_id: str) -> RunResults:
     agents = agent_names(session, {job.agent_id for job in view.jobs if job.agent_id})
     jobs = []
     for job in view.jobs:
+        if is_imported(job):
+            jobs.append(imported_job_result(session, job))
+            continue
         spec = JobSpec.model_validate(job.spec)
         summaries: dict[tuple[str, str], AggregateRow] = {}
         run_counts: Counter[tuple[str, str]] = Counter()

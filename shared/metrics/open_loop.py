@@ -2,7 +2,7 @@
 
 Per successful request (vLLM ``calculate_metrics``):
 
-- TTFT = first generated-output chunk − send; E2EL = last choices chunk − send;
+- TTFT = first generated-output chunk − send; E2EL = last generated-output chunk − send;
 - output tokens = ``usage.completion_tokens`` (fallback: one token per generated chunk, where
   vLLM would re-tokenise the text it kept and Arena keeps no text);
 - TPOT = (E2EL − TTFT) / (output − 1), only when output > 1 (0 counts for goodput);
@@ -10,13 +10,15 @@ Per successful request (vLLM ``calculate_metrics``):
 
 Run-wide: duration = first dispatch → last completion; throughputs divide by it; goodput counts
 requests meeting every SLO (``metric ≤ slo``); ``max_output_tokens_per_s`` counts one token per
-generated chunk in 1 s buckets from the first successful send; ``max_concurrent_requests`` is a
-sweep line over ``[send, end)`` with departures first on ties. Aggregates are mean, median,
-population std and linear percentiles (``shared.stats``), in milliseconds.
+generated chunk in 1 s buckets from the first successful send; ``max_concurrent_requests`` is
+the most requests active in one such bucket (vLLM 0.33, ``calculate_metrics``). Aggregates are
+mean, median, population std and linear percentiles (``shared.stats``), in milliseconds.
 
 Differences, on purpose: a metric without any data is ``None`` (vLLM prints 0), and
 ``request_goodput`` is ``None`` without SLOs (as in vLLM's JSON). Arena adds client queue time,
-send lag and per-user output speed (1/TPOT), which vLLM folds into other numbers or omits.
+send lag and per-user output speed (1/TPOT), which vLLM folds into other numbers or omits, and
+a warning flag: ``client_saturated`` is 1 when p99 send lag exceeds 1 ms or the client's busiest
+core was over 90 % busy (``client_cpu_util``, measured by the generator), else 0.
 """
 
 import math
@@ -30,6 +32,8 @@ from shared.schemas.sample import RequestSample
 Metrics = dict[str, float | None]
 
 LATENCY_METRICS = ("ttft", "tpot", "itl", "e2el")
+SATURATED_LAG_MS = 1.0
+SATURATED_CPU = 0.9
 
 
 def percentile_key(p: float, metric: str) -> str:
@@ -50,24 +54,32 @@ def output_tokens(sample: RequestSample) -> int:
     return len(sample.chunk_times_s)
 
 
-def _ttft_s(sample: RequestSample) -> float:
+def ttft_s(sample: RequestSample) -> float:
     assert sample.first_token_s is not None
     return sample.first_token_s - sample.sent_s
 
 
-def _e2el_s(sample: RequestSample) -> float:
+def _last_output_s(sample: RequestSample) -> float:
+    """Where vLLM 0.33's latency ends: the last generated-output chunk (usage and [DONE] after it
+    do not count); ``end_s`` only for a sample without chunk times."""
+    if sample.chunk_times_s:
+        return sample.chunk_times_s[-1]
     assert sample.end_s is not None
-    return sample.end_s - sample.sent_s
+    return sample.end_s
 
 
-def _tpot_s(sample: RequestSample) -> float | None:
+def e2el_s(sample: RequestSample) -> float:
+    return _last_output_s(sample) - sample.sent_s
+
+
+def tpot_s(sample: RequestSample) -> float | None:
     out = output_tokens(sample)
     if out <= 1:
         return None
-    return (_e2el_s(sample) - _ttft_s(sample)) / (out - 1)
+    return (e2el_s(sample) - ttft_s(sample)) / (out - 1)
 
 
-def _itls_s(sample: RequestSample) -> list[float]:
+def itls_s(sample: RequestSample) -> list[float]:
     times = sample.chunk_times_s
     return [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
 
@@ -102,19 +114,21 @@ def max_output_tokens_per_s(samples: Sequence[RequestSample]) -> float | None:
 
 
 def max_concurrent_requests(samples: Sequence[RequestSample]) -> int | None:
-    """Peak overlap of successful requests' half-open ``[send, end)`` intervals."""
-    events: list[tuple[float, int]] = []
-    for sample in samples:
-        if succeeded(sample) and sample.end_s is not None:
-            events += [(sample.sent_s, 1), (sample.end_s, -1)]
-    if not events:
+    """Most successful requests active during one 1 s bucket (vLLM 0.33's definition).
+
+    Buckets count from the first successful send; a request is active in every bucket from
+    ``int(send − first)`` to ``int(end − first)`` inclusive, where end = send + E2EL. This is
+    not a sweep line: two requests that merely share a second both count.
+    """
+    done = [s for s in samples if succeeded(s)]
+    if not done:
         return None
-    events.sort()
-    current = peak = 0
-    for _, delta in events:
-        current += delta
-        peak = max(peak, current)
-    return peak
+    first_start = min(s.sent_s for s in done)
+    spans = [(int(s.sent_s - first_start), int(_last_output_s(s) - first_start)) for s in done]
+    buckets = np.zeros(max(end for _, end in spans) + 1, dtype=int)
+    for start, end in spans:
+        buckets[start : end + 1] += 1
+    return int(np.max(buckets))
 
 
 def _distribution(values_s: Sequence[float], metric: str, percentiles: Sequence[float]) -> Metrics:
@@ -136,9 +150,9 @@ def _distribution(values_s: Sequence[float], metric: str, percentiles: Sequence[
 def _good_requests(done: Sequence[RequestSample], slo_ms: Mapping[str, float]) -> int:
     def meets(sample: RequestSample) -> bool:
         measured_s = {
-            "ttft": _ttft_s(sample),
-            "tpot": _tpot_s(sample) or 0.0,
-            "e2el": _e2el_s(sample),
+            "ttft": ttft_s(sample),
+            "tpot": tpot_s(sample) or 0.0,
+            "e2el": e2el_s(sample),
         }
         return all(measured_s[name] <= limit / 1000.0 for name, limit in slo_ms.items())
 
@@ -166,12 +180,23 @@ def _client_side(samples: Sequence[RequestSample]) -> Metrics:
     }
 
 
+def client_saturated(p99_send_lag_ms: float | None, client_cpu_util: float | None) -> bool:
+    """The client, not the server, may have shaped this run's numbers."""
+    lagging = p99_send_lag_ms is not None and p99_send_lag_ms > SATURATED_LAG_MS
+    busy = client_cpu_util is not None and client_cpu_util > SATURATED_CPU
+    return lagging or busy
+
+
 def open_loop_metrics(
     samples: Sequence[RequestSample],
     percentiles: Sequence[float] = (50, 90, 95, 99),
     goodput_slo_ms: Mapping[str, float] | None = None,
+    client_cpu_util: float | None = None,
 ) -> Metrics:
-    """All of one run's numbers, keyed as in vLLM's ``--save-result`` JSON (plus Arena extras)."""
+    """All of one run's numbers, keyed as in vLLM's ``--save-result`` JSON (plus Arena extras).
+
+    ``client_cpu_util``: the generator's ``ClientLoad.cpu_util`` for this run, when known.
+    """
     done = [s for s in samples if succeeded(s)]
     duration = run_duration_s(samples)
     total_input = sum(s.prompt_tokens or 0 for s in done)
@@ -180,7 +205,7 @@ def open_loop_metrics(
     def per_second(count: float) -> float | None:
         return count / duration if duration else None
 
-    tpots = [t for t in (_tpot_s(s) for s in done) if t is not None]
+    tpots = [t for t in (tpot_s(s) for s in done) if t is not None]
     metrics: Metrics = {
         "completed": float(len(done)),
         "failed": float(len(samples) - len(done)),
@@ -199,11 +224,14 @@ def open_loop_metrics(
     metrics["max_concurrent_requests"] = (
         float(peak_concurrency) if peak_concurrency is not None else None
     )
-    metrics |= _distribution([_ttft_s(s) for s in done], "ttft", percentiles)
+    metrics |= _distribution([ttft_s(s) for s in done], "ttft", percentiles)
     metrics |= _distribution(tpots, "tpot", percentiles)
-    metrics |= _distribution([gap for s in done for gap in _itls_s(s)], "itl", percentiles)
-    metrics |= _distribution([_e2el_s(s) for s in done], "e2el", percentiles)
+    metrics |= _distribution([gap for s in done for gap in itls_s(s)], "itl", percentiles)
+    metrics |= _distribution([e2el_s(s) for s in done], "e2el", percentiles)
     metrics |= _client_side(samples)
+    metrics["client_cpu_util"] = client_cpu_util
+    saturated = client_saturated(metrics["p99_send_lag_ms"], client_cpu_util)
+    metrics["client_saturated"] = 1.0 if saturated else 0.0
     user_speeds = [1.0 / t for t in tpots if t > 0]
     metrics["mean_user_output_tokens_per_s"] = stats.mean(user_speeds) if user_speeds else None
     return metrics

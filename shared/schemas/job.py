@@ -3,7 +3,8 @@
 from enum import StrEnum
 
 from shared.schemas.base import ArenaModel
-from shared.schemas.suite import Benchmark, EngineProfile, ModelSpec
+from shared.schemas.engine import EngineProfile
+from shared.schemas.suite import Benchmark, ModelSpec
 
 
 class JobState(StrEnum):

@@ -1,6 +1,7 @@
 """Results as the controller serves them and arenactl shows them."""
 
 from shared.schemas.base import ArenaModel
+from shared.schemas.imported import ImportOrigin
 
 
 class MetricStat(ArenaModel):
@@ -37,6 +38,8 @@ class JobResult(ArenaModel):
     state: str
     message: str
     benchmarks: list[BenchmarkResult]
+    imported: ImportOrigin | None = None
+    """Set for results measured elsewhere and imported (``arenactl import``)."""
 
 
 class RunResults(ArenaModel):

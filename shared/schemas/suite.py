@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from shared.schemas.base import ArenaModel
+from shared.schemas.engine import ArgValue, EngineProfile
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -79,31 +80,6 @@ class OpenLoopBenchmark(ArenaModel):
 Benchmark = Annotated[ClosedLoopBenchmark | OpenLoopBenchmark, Field(discriminator="kind")]
 
 
-class SimulatedEngine(ArenaModel):
-    """Arena's own simulated engine: predictable speed, every result labelled simulated."""
-
-    runtime: Literal["simulated"]
-    prefill_tokens_per_s: Annotated[float, Field(gt=0)] = 20000.0
-    decode_step_ms: Annotated[float, Field(gt=0)] = 10.0
-    """Time of one decode step for a batch of one."""
-    decode_step_ms_per_seq: Annotated[float, Field(ge=0)] = 0.2
-    """Extra time per additional sequence in the batch (continuous batching slows per step)."""
-    max_batch: PositiveInt = 64
-    startup_s: Annotated[float, Field(ge=0)] = 0.0
-
-
-class ExternalEngine(ArenaModel):
-    """An endpoint that is already running; the agent only benchmarks it."""
-
-    runtime: Literal["external"]
-    url: str = Field(pattern=r"^https?://")
-    api_key: str | None = None
-    health_path: str = "/health"
-
-
-EngineProfile = Annotated[SimulatedEngine | ExternalEngine, Field(discriminator="runtime")]
-
-
 class ModelSpec(ArenaModel):
     name: str = Field(min_length=1)
     """The model as the engine knows it (the ``model`` field of requests)."""
@@ -111,6 +87,10 @@ class ModelSpec(ArenaModel):
     """Name of an engine profile in ``engines``."""
     tokenizer: str | None = None
     """Local tokenizer.json for exact prompt lengths; default: the server's ``/tokenize``."""
+    revision: str | None = None
+    """Model revision (a hub commit or tag), recorded with the results."""
+    engine_args: dict[str, ArgValue] = {}
+    """Overrides of the engine profile's template ``args`` for this model."""
 
 
 class Target(ArenaModel):

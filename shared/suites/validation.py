@@ -8,18 +8,17 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from shared.errors import SuiteError, SuiteProblem
+from shared.schemas.engine import ENGINE_MODELS
 from shared.schemas.suite import (
     ClosedLoopBenchmark,
-    ExternalEngine,
     ModelSpec,
     OpenLoopBenchmark,
-    SimulatedEngine,
     SuiteSpec,
     Target,
 )
@@ -41,10 +40,15 @@ _SUITE_MODELS: tuple[type[BaseModel], ...] = (
     Target,
     ClosedLoopBenchmark,
     OpenLoopBenchmark,
-    SimulatedEngine,
-    ExternalEngine,
+    *ENGINE_MODELS,
 )
-UNION_TAGS = frozenset({"closed_loop", "open_loop", "simulated", "external"})
+UNION_TAGS = frozenset(
+    tag
+    for model in _SUITE_MODELS
+    for name in ("kind", "runtime")
+    if name in model.model_fields
+    for tag in get_args(model.model_fields[name].annotation)
+)
 """Discriminator values of the suite's tagged unions (``kind``, ``runtime``)."""
 KNOWN_FIELDS = sorted({name for model in _SUITE_MODELS for name in model.model_fields})
 """Every field name a suite file can use: the vocabulary for 'did you mean' hints."""

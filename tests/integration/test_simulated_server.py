@@ -16,7 +16,7 @@ import pytest
 from agent.simulated.app import SCHEDULER_KEY
 from agent.simulated.server import LISTENING_PREFIX, RunningServer, running_server
 from agent.simulated.tokenizer import VOCAB
-from shared.schemas.suite import SimulatedEngine
+from shared.schemas.engine import SimulatedEngine
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -82,8 +82,8 @@ def test_latency_distributions(metrics: dict[str, float | None]) -> None:
 def test_peaks(metrics: dict[str, float | None]) -> None:
     # second 0 holds A's 3 chunks and B's first; second 1 holds B's other 3
     assert metrics["max_output_tokens_per_s"] == 4.0
-    # A ends at 0.5 exactly when B starts: half-open intervals never overlap
-    assert metrics["max_concurrent_requests"] == 1.0
+    # vLLM 0.33 counts requests per 1 s bucket: A (0–0.5 s) and B (0.5–1.3 s) share second 0
+    assert metrics["max_concurrent_requests"] == 2.0
 
 
 def test_client_side_extras(metrics: dict[str, float | None]) -> None:
@@ -106,6 +106,35 @@ def test_a_run_without_successes_has_no_latency_numbers() -> None:
     metrics = open_loop_metrics([sample(0, sent_s=0.0, end_s=0.2, error="reset")])
     assert metrics["completed"] == 0 and metrics["failed"] == 1
     assert metrics["mean_ttft_ms"] is None and metrics["max_output_tokens_per_s"] is None
+
+
+def test_e2el_ends_at_the_last_output_chunk_not_the_stream_end() -> None:
+    # usage and [DONE] arrive 0.2 s after the last token: vLLM 0.33's latency ignores them
+    late_end = sample(0, sent_s=0.0, first_token_s=0.1, chunk_times_s=[0.1, 0.3], end_s=0.5)
+    metrics = open_loop_metrics([late_end], percentiles=[50])
+    assert metrics["mean_e2el_ms"] == pytest.approx(300.0)
+    assert metrics["mean_tpot_ms"] == pytest.approx(200.0)
+    assert metrics["duration"] == pytest.approx(0.5)  # the run lasts until the stream closed
+
+
+def test_concurrency_buckets_are_whole_seconds_from_the_first_send() -> None:
+    spans = [(0.0, 0.4), (0.5, 0.9), (1.5, 1.6), (1.7, 2.3)]
+    samples = [
+        sample(i, sent_s=a, first_token_s=b, chunk_times_s=[b], end_s=b)
+        for i, (a, b) in enumerate(spans)
+    ]
+    # never two at once, but seconds 0 and 1 each see two requests (a sweep line would say 1)
+    assert open_loop_metrics(samples)["max_concurrent_requests"] == 2.0
+
+
+def test_client_saturation_flag() -> None:
+    late = sample(0, scheduled_s=0.0, sent_s=0.002, first_token_s=0.1, chunk_times_s=[0.1],
+                  end_s=0.1)  # fmt: skip
+    on_time = late.model_copy(update={"sent_s": 0.0005})
+    assert open_loop_metrics([late])["client_saturated"] == 1.0  # 2 ms lag > 1 ms
+    assert open_loop_metrics([on_time])["client_saturated"] == 0.0
+    busy = open_loop_metrics([on_time], client_cpu_util=0.95)
+    assert busy["client_saturated"] == 1.0 and busy["client_cpu_util"] == 0.95
 
 
 def test_percentile_keys_follow_vllm() -> None:

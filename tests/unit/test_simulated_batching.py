@@ -16,7 +16,7 @@ from agent.simulated.batching import (
     TokenEmitted,
     step_duration_s,
 )
-from shared.schemas.suite import SimulatedEngine
+from shared.schemas.engine import SimulatedEngine
 
 
 def engine(**fields: float) -> SimulatedEngine:

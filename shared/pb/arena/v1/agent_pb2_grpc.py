@@ -59,6 +59,11 @@ class AgentServiceStub:
                 request_serializer=arena_dot_v1_dot_agent__pb2.SampleBatch.SerializeToString,
                 response_deserializer=arena_dot_v1_dot_agent__pb2.SampleAck.FromString,
                 _registered_method=True)
+        self.PushLogs = channel.unary_unary(
+                '/arena.v1.AgentService/PushLogs',
+                request_serializer=arena_dot_v1_dot_agent__pb2.LogBatch.SerializeToString,
+                response_deserializer=arena_dot_v1_dot_agent__pb2.LogAck.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -100,6 +105,13 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PushLogs(self, request, context):
+        """The engine's output as job logs, numbered and acknowledged like samples.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +139,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.PushSamples,
                     request_deserializer=arena_dot_v1_dot_agent__pb2.SampleBatch.FromString,
                     response_serializer=arena_dot_v1_dot_agent__pb2.SampleAck.SerializeToString,
+            ),
+            'PushLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.PushLogs,
+                    request_deserializer=arena_dot_v1_dot_agent__pb2.LogBatch.FromString,
+                    response_serializer=arena_dot_v1_dot_agent__pb2.LogAck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +281,33 @@ class AgentService:
             '/arena.v1.AgentService/PushSamples',
             arena_dot_v1_dot_agent__pb2.SampleBatch.SerializeToString,
             arena_dot_v1_dot_agent__pb2.SampleAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v1.AgentService/PushLogs',
+            arena_dot_v1_dot_agent__pb2.LogBatch.SerializeToString,
+            arena_dot_v1_dot_agent__pb2.LogAck.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,8 @@ class AgentServiceStub:
     """Per-request samples, numbered per job attempt; the reply acknowledges the highest
     contiguous sequence stored, so a stream can resume without loss or duplicates.
     """
+    PushLogs: _grpc.UnaryUnaryMultiCallable[_agent_pb2.LogBatch, _agent_pb2.LogAck]
+    """The engine's output as job logs, numbered and acknowledged like samples."""
 
 @_typing.type_check_only
 class AgentServiceAsyncStub(AgentServiceStub):
@@ -62,6 +64,8 @@ class AgentServiceAsyncStub(AgentServiceStub):
     """Per-request samples, numbered per job attempt; the reply acknowledges the highest
     contiguous sequence stored, so a stream can resume without loss or duplicates.
     """
+    PushLogs: _aio.UnaryUnaryMultiCallable[_agent_pb2.LogBatch, _agent_pb2.LogAck]  # type: ignore[assignment]
+    """The engine's output as job logs, numbered and acknowledged like samples."""
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -105,5 +109,13 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         """Per-request samples, numbered per job attempt; the reply acknowledges the highest
         contiguous sequence stored, so a stream can resume without loss or duplicates.
         """
+
+    @_abc_1.abstractmethod
+    def PushLogs(
+        self,
+        request: _agent_pb2.LogBatch,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_pb2.LogAck, _abc.Awaitable[_agent_pb2.LogAck]]:
+        """The engine's output as job logs, numbered and acknowledged like samples."""
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -74,6 +74,11 @@ class UserServiceStub:
                 request_serializer=arena_dot_v1_dot_user__pb2.ImportResultsRequest.SerializeToString,
                 response_deserializer=arena_dot_v1_dot_user__pb2.ImportResultsResponse.FromString,
                 _registered_method=True)
+        self.GetJobLogs = channel.unary_unary(
+                '/arena.v1.UserService/GetJobLogs',
+                request_serializer=arena_dot_v1_dot_user__pb2.GetJobLogsRequest.SerializeToString,
+                response_deserializer=arena_dot_v1_dot_user__pb2.JobLogs.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -128,6 +133,12 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetJobLogs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +181,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ImportResults,
                     request_deserializer=arena_dot_v1_dot_user__pb2.ImportResultsRequest.FromString,
                     response_serializer=arena_dot_v1_dot_user__pb2.ImportResultsResponse.SerializeToString,
+            ),
+            'GetJobLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobLogs,
+                    request_deserializer=arena_dot_v1_dot_user__pb2.GetJobLogsRequest.FromString,
+                    response_serializer=arena_dot_v1_dot_user__pb2.JobLogs.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -388,6 +404,33 @@ class UserService:
             '/arena.v1.UserService/ImportResults',
             arena_dot_v1_dot_user__pb2.ImportResultsRequest.SerializeToString,
             arena_dot_v1_dot_user__pb2.ImportResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v1.UserService/GetJobLogs',
+            arena_dot_v1_dot_user__pb2.GetJobLogsRequest.SerializeToString,
+            arena_dot_v1_dot_user__pb2.JobLogs.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,7 @@ class UserServiceStub:
     DrainAgent: _grpc.UnaryUnaryMultiCallable[_user_pb2.DrainAgentRequest, _user_pb2.DrainAgentResponse]
     ImportResults: _grpc.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]
     """Store results measured elsewhere (published result folders); idempotent per source."""
+    GetJobLogs: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetJobLogsRequest, _user_pb2.JobLogs]
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -56,6 +57,7 @@ class UserServiceAsyncStub(UserServiceStub):
     DrainAgent: _aio.UnaryUnaryMultiCallable[_user_pb2.DrainAgentRequest, _user_pb2.DrainAgentResponse]  # type: ignore[assignment]
     ImportResults: _aio.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]  # type: ignore[assignment]
     """Store results measured elsewhere (published result folders); idempotent per source."""
+    GetJobLogs: _aio.UnaryUnaryMultiCallable[_user_pb2.GetJobLogsRequest, _user_pb2.JobLogs]  # type: ignore[assignment]
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -114,5 +116,12 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.ImportResultsResponse, _abc.Awaitable[_user_pb2.ImportResultsResponse]]:
         """Store results measured elsewhere (published result folders); idempotent per source."""
+
+    @_abc_1.abstractmethod
+    def GetJobLogs(
+        self,
+        request: _user_pb2.GetJobLogsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.JobLogs, _abc.Awaitable[_user_pb2.JobLogs]]: ...
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
