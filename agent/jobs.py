@@ -21,7 +21,7 @@ from agent.generator.tokens import ServerTokenizer
 from agent.link import ControllerLink, Lease
 from agent.outbox import Outbox
 from agent.settings import AgentSettings
-from shared.errors import ArenaError, ConflictError, EngineError, UnavailableError
+from shared.errors import ArenaError, ConflictError, UnavailableError
 from shared.pb.arena.v1 import agent_pb2
 from shared.schemas.engine import DockerEngine, ProcessEngine
 from shared.schemas.job import JobState
@@ -181,12 +181,16 @@ class JobExecution:
             done, _ = await asyncio.wait({guard, benchmarks}, return_when=asyncio.FIRST_COMPLETED)
             if guard in done:
                 guard.result()  # raises the engine's failure
-            await benchmarks
+            try:
+                await benchmarks
+            except Exception:
+                await _explain_by_engine(engine)
+                raise
         finally:
             for task in (guard, benchmarks):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, EngineError):
-                    await task
+            # outcomes were handled above; this only waits for both to wind down
+            await asyncio.gather(guard, benchmarks, return_exceptions=True)
 
     def _served_model_name(self) -> str:
         engine = self.spec.engine
@@ -227,6 +231,15 @@ class JobExecution:
             ),
             REPORT_RETRY_S,
         )
+
+
+async def _explain_by_engine(engine: Engine, within_s: float = 2.0) -> None:
+    """A request that failed because the engine died should fail the job with the engine's
+    reason (exit code, OOM kill, its last lines), not with a connection reset."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        await engine.check()
+        await asyncio.sleep(0.2)
 
 
 async def _retrying(call: Callable[[], Awaitable[None]], budget_s: float) -> None:

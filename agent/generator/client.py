@@ -117,6 +117,24 @@ def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
     return payload
 
 
+async def post(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> aiohttp.ClientResponse:
+    """POST, retried once if a kept-alive connection proves closed before any answer came.
+
+    Servers close idle keep-alive connections while still advertising them (llama-server does
+    so every few requests under load; aiohttp #6138), and the next request written into such a
+    socket fails at once with nothing sent to the engine. aiohttp retries only idempotent
+    methods; this retries the POST once on a fresh or other pooled connection. vLLM and
+    llama-benchy report these requests as failed instead.
+    """
+    try:
+        return await session.post(url, **kwargs)
+    except aiohttp.ClientConnectorError:
+        raise  # could not connect at all: nothing stale about it
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        log.debug("kept-alive connection was closed; retrying once", error=repr(exc))
+        return await session.post(url, **kwargs)
+
+
 def open_session(connections: int) -> aiohttp.ClientSession:
     """One session per benchmark; ``connections`` = 0 means unlimited (vLLM without a cap)."""
     connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
@@ -207,9 +225,10 @@ async def stream_chat(
     headers = {"Content-Type": "application/json", **endpoint.headers()}
     measurement = Measurement(sent_s=clock.now())
     try:
-        async with session.post(
-            endpoint.url("/v1/chat/completions"), data=body, headers=headers
-        ) as response:
+        response = await post(
+            session, endpoint.url("/v1/chat/completions"), data=body, headers=headers
+        )
+        async with response:
             if response.status >= 300:
                 text = await response.text(errors="replace")
                 measurement.end_s = clock.now()

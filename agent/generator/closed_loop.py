@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import structlog
 
-from agent.generator.client import ChatRequest, stream_chat
+from agent.generator.client import ChatRequest, post, stream_chat
 from agent.generator.context import RunContext
 from agent.generator.datasets import ClosedLoopPrompts
 from agent.generator.tokens import Tokenizer
@@ -44,7 +44,7 @@ async def _one_latency(ctx: RunContext, mode: str) -> float:
         "stream": True,
     }
     url = ctx.endpoint.url("/v1/chat/completions")
-    async with ctx.session.post(url, json=payload, headers=headers) as response:
+    async with await post(ctx.session, url, json=payload, headers=headers) as response:
         await response.content.readline()
         elapsed = ctx.clock.now() - start
         await response.read()
@@ -67,7 +67,8 @@ async def measure_latency(ctx: RunContext, mode: str) -> float:
 async def _server_prompt_tokens(ctx: RunContext, messages: list[dict[str, str]]) -> int | None:
     payload: dict[str, Any] = {"model": ctx.endpoint.model, "messages": messages, "max_tokens": 1}
     url = ctx.endpoint.url("/v1/chat/completions")
-    async with ctx.session.post(url, json=payload, headers=ctx.endpoint.headers()) as response:
+    headers = ctx.endpoint.headers()
+    async with await post(ctx.session, url, json=payload, headers=headers) as response:
         response.raise_for_status()
         answer = await response.json(content_type=None)
     usage = answer.get("usage") if isinstance(answer, dict) else None

@@ -33,7 +33,7 @@ class SSEParser:
             self._pending = ""
         if self._data_lines:
             events.append("\n".join(self._data_lines))
-            self._data_lines = []
+            self._data_lines.clear()
         return events
 
     def _consume(self, text: str) -> list[str]:
@@ -49,10 +49,16 @@ class SSEParser:
         lines = (self._pending + text).split("\n")
         self._pending = lines.pop()
         events: list[str] = []
-        for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
+        data = self._data_lines
+        for line in lines:  # _line, inlined for the two common cases: a data line, a blank one
+            if line.startswith("data:"):
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
+            elif not line:
+                if data:
+                    events.append("\n".join(data))
+                    data.clear()
+            else:
+                self._line(line)
         return events
 
     def _line(self, line: str) -> str | None:
@@ -61,7 +67,7 @@ class SSEParser:
             if not self._data_lines:
                 return None
             event = "\n".join(self._data_lines)
-            self._data_lines = []
+            self._data_lines.clear()
             return event
         if line.startswith("data:"):
             value = line[5:]

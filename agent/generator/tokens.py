@@ -1,15 +1,20 @@
-"""Token counting through the engine itself, so prompt lengths are exact for *its* tokenizer.
+"""Token counting, so prompt lengths are exact for the engine's tokenizer.
 
 Client and server tokenizers disagree often enough (vllm PR #44708) that the engine's own
 ``/tokenize`` is the default. Both vLLM (``prompt``) and llama.cpp (``content``) spellings are
-sent; special tokens are not added, as vLLM's prompt alignment does.
+sent; special tokens are not added, as vLLM's prompt alignment does. When the suite names a
+local ``tokenizer.json`` (``ModelSpec.tokenizer``), ``LocalTokenizer`` reads it with the
+``tokenizers`` package instead: no round trips, and the engine needs no tokenizer endpoint.
 """
 
+import importlib
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
 
 from agent.generator.client import Endpoint
+from shared.schemas.suite import ModelSpec
 
 
 class Tokenizer(Protocol):
@@ -71,3 +76,38 @@ class ServerTokenizer:
         if not isinstance(answer, dict):
             raise TokenizerError(f"{path}: unexpected answer {str(answer)[:200]}")
         return answer
+
+
+class LocalTokenizer:
+    """A Hugging Face ``tokenizer.json`` (the file, or a folder holding it), in process."""
+
+    def __init__(self, path: str | Path) -> None:
+        file = Path(path).expanduser()
+        if file.is_dir():
+            file = file / "tokenizer.json"
+        try:
+            tokenizers = importlib.import_module("tokenizers")
+        except ImportError as exc:
+            raise TokenizerError("a local tokenizer needs the 'tokenizers' package") from exc
+        try:
+            self._tokenizer = tokenizers.Tokenizer.from_file(str(file))
+        except Exception as exc:  # the library raises bare Exceptions for unreadable files
+            raise TokenizerError(f"cannot load tokenizer {file}: {exc}") from exc
+
+    async def encode(self, text: str) -> list[int]:
+        ids: list[int] = self._tokenizer.encode(text, add_special_tokens=False).ids
+        return ids
+
+    async def decode(self, ids: list[int]) -> str:
+        text: str = self._tokenizer.decode(ids, skip_special_tokens=False)
+        return text
+
+    async def close(self) -> None:
+        """Nothing to release; here so both tokenizers are closed the same way."""
+
+
+def make_tokenizer(model: ModelSpec, endpoint: Endpoint) -> LocalTokenizer | ServerTokenizer:
+    """The suite's local tokenizer when it names one, else the engine's ``/tokenize``."""
+    if model.tokenizer:
+        return LocalTokenizer(model.tokenizer)
+    return ServerTokenizer(endpoint)

@@ -139,8 +139,42 @@ def benchmark_tables(job: JobResult) -> list[Table]:
             )
         if not bench.variants:
             table.add_row("no results", "", *["" for _ in headline])
+        if bench.engine_metrics:
+            table.caption = "engine's own figures: " + engine_caption(bench.engine_metrics)
+            table.caption_justify = "left"
         tables.append(table)
     return tables
+
+
+_ENGINE_FIGURES = (
+    ("ttft_ms", "TTFT {:.1f} ms"),
+    ("tpot_ms", "TPOT {:.2f} ms"),
+    ("itl_ms", "ITL {:.2f} ms"),
+    ("ms_per_generated_token", "{:.2f} ms per generated token"),
+    ("prompt_tokens_per_s", "prefill {:,.0f} tok/s"),
+    ("generation_tokens", "{:,.0f} tokens generated"),
+    ("prefix_cache_hits", "prefix-cache hits {:,.0f}"),
+)
+
+
+def engine_caption(figures: dict[str, float]) -> str:
+    """The engine's view of the same benchmark (means from its own counters)."""
+    return " · ".join(text.format(figures[key]) for key, text in _ENGINE_FIGURES if key in figures)
+
+
+def provenance_lines(provenance: dict[str, Any]) -> list[str]:
+    lines = []
+    if command := provenance.get("command"):
+        lines.append(f"command: {command if isinstance(command, str) else ' '.join(command)}")
+    if image := provenance.get("image"):
+        lines.append(f"image: {image} ({provenance.get('image_id', '')})")
+    if version := provenance.get("engine_version"):
+        lines.append(f"engine version: {version}")
+    if (ready := provenance.get("start_to_healthy_s")) is not None:
+        lines.append(f"start to healthy: {ready:.1f} s")
+    if sanity := provenance.get("sanity"):
+        lines.append(f"sanity: {sanity.get('prompt')!r} → {sanity.get('answer', '')[:80]!r}")
+    return lines
 
 
 def show_results(console: Console, results: RunResults) -> None:
@@ -151,7 +185,9 @@ def show_results(console: Console, results: RunResults) -> None:
         console.print()
         console.print(job_header(job))
         if job.message:
-            console.print(f"  {job.message}")
+            console.print(f"  {job.message}", highlight=False)
+        for line in provenance_lines(job.provenance):
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
         if job.imported is not None:
             show_origin(console, job.imported)
         for table in benchmark_tables(job):

@@ -160,6 +160,7 @@ def run_results(session: Session, run_id: str) -> RunResults:
             else:
                 run_counts[(row.benchmark, row.variant)] += 1
         benchmarks = []
+        engine_metrics = job.provenance.get("engine_metrics", {})
         for bench in spec.benchmarks:
             found = [
                 VariantResult(
@@ -171,7 +172,13 @@ def run_results(session: Session, run_id: str) -> RunResults:
                 if (summary := summaries.get((bench.id, variant.key))) is not None
             ]
             benchmarks.append(
-                BenchmarkResult(id=bench.id, title=bench.title, kind=bench.kind, variants=found)
+                BenchmarkResult(
+                    id=bench.id,
+                    title=bench.title,
+                    kind=bench.kind,
+                    variants=found,
+                    engine_metrics=engine_metrics.get(bench.id, {}),
+                )
             )
         agent = agents.get(job.agent_id or "")
         jobs.append(
@@ -186,6 +193,7 @@ def run_results(session: Session, run_id: str) -> RunResults:
                 state=job.state,
                 message=job.message,
                 benchmarks=benchmarks,
+                provenance={k: v for k, v in job.provenance.items() if k != "engine_metrics"},
             )
         )
     return RunResults(

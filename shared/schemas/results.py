@@ -1,5 +1,7 @@
 """Results as the controller serves them and arenactl shows them."""
 
+from typing import Any
+
 from shared.schemas.base import ArenaModel
 from shared.schemas.imported import ImportOrigin
 
@@ -25,6 +27,9 @@ class BenchmarkResult(ArenaModel):
     title: str
     kind: str
     variants: list[VariantResult]
+    engine_metrics: dict[str, float] = {}
+    """What the engine itself measured during the benchmark (its Prometheus counters and
+    histograms), shown beside the client's numbers so that a disagreement is visible."""
 
 
 class JobResult(ArenaModel):
@@ -40,6 +45,9 @@ class JobResult(ArenaModel):
     benchmarks: list[BenchmarkResult]
     imported: ImportOrigin | None = None
     """Set for results measured elsewhere and imported (``arenactl import``)."""
+    provenance: dict[str, Any] = {}
+    """How the engine ran: command, image digest, version, environment (secrets redacted),
+    start-up time, sanity answer."""
 
 
 class RunResults(ArenaModel):

@@ -184,3 +184,49 @@ async def test_role_and_usage_only_is_not_a_success(base_url: str) -> None:
     sample = await request(base_url, "nothing")
     assert sample.error == "stream ended without generated output"
     assert sample.completion_tokens == 3 and sample.first_token_s is None
+
+
+class StaleKeepAlive(asyncio.Protocol):
+    """Answers the first request of each connection (advertising keep-alive), then closes the
+    connection when a second request arrives on it, without answering: a stale kept-alive
+    connection as llama-server leaves them."""
+
+    requests = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.answered = False
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        head, separator, rest = self.buffer.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        if not separator or len(rest) < length:
+            return
+        self.buffer = rest[length:]
+        StaleKeepAlive.requests += 1
+        if self.answered:
+            self.transport.close()
+            return
+        self.answered = True
+        body = b"".join(standard())
+        head = f"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: {len(body)}\r\n\r\n"
+        self.transport.write(head.encode() + body)
+
+
+async def test_a_stale_kept_alive_connection_is_retried_once() -> None:
+    server = await asyncio.get_running_loop().create_server(StaleKeepAlive, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    StaleKeepAlive.requests = 0
+    chat_request = ChatRequest([{"role": "user", "content": "hi"}], 3)
+    async with server, open_session(1) as session:
+        for _ in range(3):
+            measurement = await stream_chat(session, Endpoint(url, "m"), chat_request, JobClock())
+            assert measurement.error is None and len(measurement.chunk_times_s) == 3
+    assert StaleKeepAlive.requests == 5  # requests 2 and 3 each met a stale connection first

@@ -1,0 +1,1 @@
+"""Measurement scripts: timing fidelity, client capacity and parity with the reference tools."""

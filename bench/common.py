@@ -1,0 +1,89 @@
+"""What the bench scripts share: the instant server, the reference tools, CPU accounting."""
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VLLM_VENV = Path(os.environ.get("ARENA_VLLM_VENV", "/root/.cache/arena/venvs/vllm"))
+BENCHY_VENV = Path(os.environ.get("ARENA_BENCHY_VENV", "/root/.cache/arena/venvs/llama-benchy"))
+TOKENIZER_DIR = Path(os.environ.get("ARENA_TOKENIZER_DIR", "/root/.cache/arena/parity-model"))
+
+
+def tool(venv: Path, name: str) -> Path | None:
+    """The tool's executable, or None after saying how to install it."""
+    path = venv / "bin" / name
+    if path.exists():
+        return path
+    print(f"[skip] {name} not found at {path}: create the venv and `pip install` it there "
+          f"(or set the env var pointing to another venv)", file=sys.stderr)  # fmt: skip
+    return None
+
+
+@contextmanager
+def instant_server(chunks: int = 16, model: str = "tiny") -> Iterator[str]:
+    """Start ``bench.instant_server`` in its own process; yield its base URL."""
+    command = [sys.executable, "-m", "bench.instant_server", "--chunks", str(chunks)]
+    process = subprocess.Popen(
+        [*command, "--model", model], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().split()
+        yield f"http://127.0.0.1:{line[1]}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@dataclass(frozen=True)
+class Measured:
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    """User + system CPU of the command and its waited-for children."""
+    output: str
+
+
+def run_measured(command: Sequence[str | Path], env: dict[str, str] | None = None) -> Measured:
+    """Run a command to completion, measuring its wall time and CPU time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(part) for part in command],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(done.returncode, wall, cpu, done.stdout + done.stderr)
+
+
+def ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}x" if theirs else "n/a"
+
+
+BENCHY_BOOK = Path.home() / ".cache/llama-benchy/cc6a0b5782734ee3b9069aa3b64cc62c.txt"
+"""Where llama-benchy 0.4.0 caches its default book (md5 of the Gutenberg URL); offline, the
+book is replaced by the machine's licence texts (``/usr/share/common-licenses``, every
+package's ``copyright`` file): plain English prose of a few MB, no download."""
+
+
+def seed_benchy_corpus() -> None:
+    if BENCHY_BOOK.exists():
+        return
+    sources = sorted(Path("/usr/share/common-licenses").glob("*"))
+    sources += sorted(Path("/usr/share/doc").glob("*/copyright"))
+    texts = [p.read_text(errors="replace") for p in sources if p.is_file()]
+    BENCHY_BOOK.parent.mkdir(parents=True, exist_ok=True)
+    BENCHY_BOOK.write_text("\n\n".join(texts))

@@ -1,0 +1,199 @@
+"""Parity: Arena's generator and the reference tools against the same real llama.cpp server.
+
+One ``llama-server`` (llama.cpp, ``--parallel 4``, ``--no-cache-prompt`` so that repeated
+seeded prompts are processed afresh every round, one thread so a core is left to the
+clients) serves a random-weight GGUF (``bench/tiny_model.py``) whose ``tokenizer.json`` every
+client uses. Runs alternate between the tools (A, B, A, B …) so that slow drifts of a shared
+machine hit both sides alike, and each delta is Arena − reference, in % of the reference.
+
+- Open loop vs ``vllm bench serve``: random dataset (``--input-len``/``--output-len``,
+  ignore_eos), ``--num-prompts``, rate inf, max concurrency 4, seed 42. Compared: output
+  throughput (tok/s) and median TTFT.
+- Closed loop vs ``llama-benchy``: pp/tg at concurrency 4, 3 runs, generation latency mode,
+  one warm-up. Compared: tg throughput (total, mean over runs), and the medians of e2e_ttft
+  and ttfr over every request.
+
+Usage: ``python -m bench.parity [--rounds 2] [--num-prompts 48] [--input-len 256]
+[--output-len 64]``
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from agent.generator.client import Endpoint
+from agent.generator.clock import JobClock
+from agent.generator.runner import run_benchmark
+from agent.generator.tokens import LocalTokenizer
+from bench.common import (
+    BENCHY_VENV,
+    TOKENIZER_DIR,
+    VLLM_VENV,
+    run_measured,
+    seed_benchy_corpus,
+    tool,
+)
+from shared import stats
+from shared.exports import BenchyVariant, llama_benchy_json
+from shared.metrics.open_loop import open_loop_metrics
+from shared.schemas.sample import RequestSample
+from shared.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+
+LLAMA_SERVER = Path(
+    os.environ.get("ARENA_LLAMA_SERVER", "/root/.cache/arena/llama-server-0.3.36/bin/llama-server")
+)
+PORT = int(os.environ.get("ARENA_PARITY_PORT", "8093"))
+CONCURRENCY = 4
+Numbers = dict[str, float]
+
+
+@contextmanager
+def llama_server() -> Iterator[str]:
+    command = [LLAMA_SERVER, "--model", TOKENIZER_DIR / "tiny.gguf", "--host", "127.0.0.1",
+               "--port", str(PORT), "--parallel", str(CONCURRENCY), "-c", "16384",
+               "--threads", "1", "--no-cache-prompt"]  # fmt: skip
+    process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{PORT}"
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def _ours(bench: Any, url: str, runs: int) -> list[RequestSample]:
+    samples: list[RequestSample] = []
+    tokenizer = LocalTokenizer(TOKENIZER_DIR)
+    await run_benchmark(bench, endpoint=Endpoint(url, "tiny"), runs=runs, seed=42,
+                        clock=JobClock(), sink=samples.append, tokenizer=tokenizer)  # fmt: skip
+    return samples
+
+
+def ours_open(url: str, args: argparse.Namespace) -> Numbers:
+    bench = OpenLoopBenchmark(id="parity", input_len=args.input_len, output_len=args.output_len,
+                              num_prompts=args.num_prompts, request_rate=[float("inf")],
+                              max_concurrency=CONCURRENCY, ignore_eos=True)  # fmt: skip
+    metrics = open_loop_metrics(asyncio.run(_ours(bench, url, 1)))
+    return {"output_throughput": metrics["output_throughput"] or 0.0,
+            "median_ttft_ms": metrics["median_ttft_ms"] or 0.0}  # fmt: skip
+
+
+def vllm_open(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Numbers:
+    name = f"vllm-{time.monotonic_ns()}.json"
+    command = [executable, "bench", "serve", "--backend", "openai-chat", "--base-url", url,
+               "--endpoint", "/v1/chat/completions", "--model", "tiny",
+               "--tokenizer", TOKENIZER_DIR, "--dataset-name", "random",
+               "--random-input-len", str(args.input_len),
+               "--random-output-len", str(args.output_len), "--ignore-eos",
+               "--num-prompts", str(args.num_prompts), "--request-rate", "inf",
+               "--max-concurrency", str(CONCURRENCY), "--seed", "42", "--disable-tqdm",
+               "--save-result", "--result-dir", out, "--result-filename", name]  # fmt: skip
+    run = run_measured(command, env={"CUDA_VISIBLE_DEVICES": ""})
+    if run.returncode != 0:
+        raise SystemExit(f"vllm bench serve failed:\n{run.output[-3000:]}")
+    result = json.loads((out / name).read_text())
+    return {"output_throughput": result["output_throughput"],
+            "median_ttft_ms": result["median_ttft_ms"]}  # fmt: skip
+
+
+def _benchy_numbers(report: dict[str, Any]) -> Numbers:
+    bench = report["benchmarks"][0]
+    return {"tg_throughput": bench["tg_throughput"]["mean"],
+            "median_e2e_ttft_ms": stats.median(bench["e2e_ttft"]["values"]),
+            "median_ttfr_ms": stats.median(bench["ttfr"]["values"])}  # fmt: skip
+
+
+def ours_closed(url: str, args: argparse.Namespace) -> Numbers:
+    bench = ClosedLoopBenchmark(id="parity-cl", pp=[args.input_len], tg=[args.output_len],
+                                concurrency=[CONCURRENCY])  # fmt: skip
+    samples = asyncio.run(_ours(bench, url, 3))
+    runs = [[s for s in samples if s.run == run] for run in range(3)]
+    variant = BenchyVariant(args.input_len, args.output_len, 0, CONCURRENCY, runs, args.input_len)
+    report = llama_benchy_json([variant], model="tiny", latency_mode="generation",
+                               latency_ms=0.0, timestamp="")  # fmt: skip
+    return _benchy_numbers(report)
+
+
+def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Numbers:
+    path = out / f"benchy-{time.monotonic_ns()}.json"
+    command = [executable, "--base-url", f"{url}/v1", "--model", "tiny",
+               "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", str(args.input_len),
+               "--tg", str(args.output_len), "--concurrency", str(CONCURRENCY), "--runs", "3",
+               "--latency-mode", "generation", "--skip-coherence", "--format", "json",
+               "--save-result", path]  # fmt: skip
+    run = run_measured(command)
+    if run.returncode != 0:
+        raise SystemExit(f"llama-benchy failed:\n{run.output[-3000:]}")
+    return _benchy_numbers(json.loads(path.read_text()))
+
+
+def compare(title: str, pairs: list[tuple[Numbers, Numbers]], reference: str) -> None:
+    print(f"\n{title}")
+    keys = list(pairs[0][0])
+    print(f"{'round':<6}" + "".join(f"{k + ' (arena/' + reference + ')':>44}" for k in keys))
+    for number, (ours, theirs) in enumerate(pairs, 1):
+        cells = [f"{ours[k]:>12.2f} / {theirs[k]:>10.2f} ({pct(ours[k], theirs[k]):>+7.2f}%)"
+                 for k in keys]  # fmt: skip
+        print(f"{number:<6}" + "".join(f"{c:>44}" for c in cells))
+    means = [(stats.mean([o[k] for o, _ in pairs]), stats.mean([t[k] for _, t in pairs]))
+             for k in keys]  # fmt: skip
+    cells = [f"{o:>12.2f} / {t:>10.2f} ({pct(o, t):>+7.2f}%)" for o, t in means]
+    print(f"{'mean':<6}" + "".join(f"{c:>44}" for c in cells))
+
+
+def pct(ours: float, theirs: float) -> float:
+    return (ours - theirs) / theirs * 100.0 if theirs else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--num-prompts", type=int, default=48)
+    parser.add_argument("--input-len", type=int, default=256)
+    parser.add_argument("--output-len", type=int, default=64)
+    args = parser.parse_args()
+    if not LLAMA_SERVER.exists():
+        raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (set ARENA_LLAMA_SERVER)")
+    vllm, benchy = tool(VLLM_VENV, "vllm"), tool(BENCHY_VENV, "llama-benchy")
+    seed_benchy_corpus()
+    open_pairs: list[tuple[Numbers, Numbers]] = []
+    closed_pairs: list[tuple[Numbers, Numbers]] = []
+    with tempfile.TemporaryDirectory() as folder, llama_server() as url:
+        out = Path(folder)
+        for _ in range(args.rounds):
+            if vllm is not None:
+                open_pairs.append((ours_open(url, args), vllm_open(url, args, out, vllm)))
+            if benchy is not None:
+                closed_pairs.append((ours_closed(url, args), benchy_closed(url, args, out, benchy)))
+    print(f"parity against llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel "
+          f"{CONCURRENCY}, 1 thread); in {args.input_len}, out {args.output_len}; "
+          f"load average now {os.getloadavg()[0]:.2f}")  # fmt: skip
+    if open_pairs:
+        compare(f"open loop, {args.num_prompts} prompts, rate inf, max concurrency "
+                f"{CONCURRENCY}: arena vs vllm bench serve", open_pairs, "vllm")  # fmt: skip
+    if closed_pairs:
+        compare(f"closed loop, c={CONCURRENCY}, 3 runs: arena vs llama-benchy", closed_pairs,
+                "benchy")  # fmt: skip
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

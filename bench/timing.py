@@ -1,0 +1,57 @@
+"""Open-loop send lag: how late each request leaves against its schedule, at 100/500/1000 req/s.
+
+Against ``bench.instant_server`` in its own process, Arena's generator runs vLLM's seeded
+Poisson schedule (seed 42) for ``--seconds`` per rate, in one process and with ``--workers``
+processes, after one unmeasured warm-up run. Lag = actual send − scheduled send, per request.
+Prints p50/p99/max lag, the send rate achieved, the busiest client core's utilisation and the
+``client_saturated`` flag the results would carry. The machine's load average is printed too:
+on a shared machine other processes' CPU use shows up as lag.
+
+Usage: ``python -m bench.timing [--seconds 3] [--workers 2]``
+"""
+
+import argparse
+import asyncio
+import os
+
+from bench.ours import lags_ms, run_ours
+from shared import stats
+from shared.metrics.open_loop import client_saturated
+
+RATES = (100.0, 500.0, 1000.0)
+
+
+def row(rate: float, workers: int, seconds: float, url: str) -> str:
+    samples, load = asyncio.run(run_ours(url, num_prompts=int(rate * seconds), rate=rate,
+                                         workers=workers))  # fmt: skip
+    lags = lags_ms(samples)
+    sent = sorted(s.sent_s for s in samples)
+    achieved = (len(sent) - 1) / (sent[-1] - sent[0])
+    p99 = stats.percentile(lags, 99)
+    flag = int(client_saturated(p99, load.cpu_util))
+    failed = sum(1 for s in samples if not s.ok)
+    return (
+        f"{rate:>6.0f} {workers:>7} {stats.percentile(lags, 50):>9.3f} {p99:>9.3f} "
+        f"{max(lags):>9.3f} {achieved:>10.1f} {load.cpu_util:>8.2f} {flag:>9} {failed:>6}"
+        f"   load {os.getloadavg()[0]:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    from bench.common import instant_server
+
+    with instant_server() as url:
+        asyncio.run(run_ours(url, num_prompts=200, rate=200.0))  # warm-up, not reported
+        print(f"open-loop send lag, {args.seconds:g} s per rate, Poisson arrivals, seed 42")
+        print("  rate workers   p50 ms    p99 ms    max ms  sent/s  cpu_util saturated failed")
+        for rate in RATES:
+            for workers in sorted({1, args.workers}):
+                print(row(rate, workers, args.seconds, url), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Real engines under the agent's control: llama.cpp's llama-server as a process and in a
+Docker container, and the failures that must become results (exit at start, never healthy,
+killed mid-run), with nothing left behind."""
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from controller.client import ArenaClient, RunDetail
+from shared.settings import DEV_USER_TOKEN
+from tests.llama import CACHE, MODEL_NAME, build_image, llama_server_binary, tiny_gguf
+from tests.support import Processes
+
+pytestmark = pytest.mark.slow
+
+AGENT = "engine-agent"
+BENCHMARKS = """
+runs: 1
+benchmarks:
+  - kind: closed_loop
+    id: chat
+    title: Chat
+    pp: [32]
+    tg: [16]
+    concurrency: [1, 4]
+  - kind: open_loop
+    id: office
+    title: Office
+    input_len: 32
+    output_len: 16
+    num_prompts: 8
+    request_rate: [20]
+    max_concurrency: 4
+"""
+EXPECTED_SAMPLES = 1 + 4 + 8
+LLAMA_FLAGS = "--port {port} --parallel 4 --metrics -c 4096"
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    return tiny_gguf(CACHE / "models").parent
+
+
+@pytest.fixture(scope="module")
+def binary() -> Path:
+    return llama_server_binary()
+
+
+@pytest.fixture
+def arena(tmp_path: Path) -> Iterator[Processes]:
+    processes = Processes(tmp_path)
+    try:
+        processes.start_controller()
+        processes.start_agent(AGENT, "--label", "engine=llama")
+        yield processes
+    finally:
+        processes.stop_all()
+
+
+def run_to_end(client: ArenaClient, suite: str, timeout_s: float = 100) -> RunDetail:
+    run_id, _ = client.submit(suite, "engines.yaml")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        detail = client.run(run_id)
+        if detail.finished:
+            return detail
+        time.sleep(0.3)
+    raise AssertionError(f"run did not finish: {client.run(run_id)}")
+
+
+def test_llama_server_as_a_process(arena: Processes, binary: Path, model_dir: Path) -> None:
+    suite = (
+        f"""
+name: llama-process
+models:
+  - name: tiny
+    engine: llama
+engines:
+  llama:
+    runtime: process
+    command: "{binary} --model {{gguf}} --host 127.0.0.1 {LLAMA_FLAGS}"
+    args: {{gguf: {model_dir / MODEL_NAME}}}
+    startup_timeout_s: 60
+"""
+        + BENCHMARKS
+    )
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        detail = run_to_end(client, suite)
+        [job] = detail.jobs
+        assert job.state == "succeeded", (job.message, arena.log(AGENT))
+        assert job.samples == EXPECTED_SAMPLES
+        results = client.results(detail.run.run_id)
+        logs = client.logs(job.job_id)
+    [result] = results.jobs
+    assert not result.simulated
+    provenance = result.provenance
+    assert provenance["runtime"] == "process"
+    assert str(binary) in provenance["command"] and "--parallel 4" in provenance["command"]
+    assert provenance["engine_version"].startswith("b")  # llama-server's build_info
+    assert provenance["start_to_healthy_s"] > 0
+    assert provenance["sanity"]["completion_tokens"] > 0
+    # the engine's own timings sit beside the client's
+    chat_bench, office_bench = result.benchmarks
+    assert chat_bench.engine_metrics["generation_tokens"] > 0
+    assert office_bench.engine_metrics["ms_per_generated_token"] > 0
+    assert any("llama" in line or "server" in line for line in logs)
+    chat = {v.key: v for v in chat_bench.variants}
+    assert chat["pp32/tg16/d0/c4"].metrics["tg_throughput"].mean > 0
+
+
+@pytest.fixture(scope="module")
+def image(binary: Path) -> str:
+    if shutil.which("docker") is None:
+        pytest.fail("docker is required: .ci/run installs docker.io and starts dockerd")
+    return build_image(binary)
+
+
+def containers_of(agent: str) -> list[object]:
+    client = docker.from_env(version="auto")
+    try:
+        return list(client.containers.list(all=True, filters={"label": f"arena.agent={agent}"}))
+    finally:
+        client.close()
+
+
+def docker_engine(name: str, command: str, model_dir: Path, timeout_s: int = 60) -> str:
+    return f"""
+  {name}:
+    runtime: docker
+    image: arena-llama-server:test
+    pull: never
+    port: 8080
+    command: "{command}"
+    volumes: {{{model_dir}: "/models:ro"}}
+    startup_timeout_s: {timeout_s}"""
+
+
+@pytest.mark.docker
+def test_llama_server_in_a_container(arena: Processes, image: str, model_dir: Path) -> None:
+    command = (
+        f"/usr/local/bin/llama-server --model /models/{MODEL_NAME} --host 0.0.0.0 {LLAMA_FLAGS}"
+    )
+    suite = (
+        "name: llama-docker\nmodels:\n  - name: tiny\n    engine: llama\nengines:"
+        + docker_engine("llama", command.replace("{port}", "{port}"), model_dir)
+        + "\n"
+        + BENCHMARKS
+    )
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        detail = run_to_end(client, suite)
+        [job] = detail.jobs
+        assert job.state == "succeeded", (job.message, arena.log(AGENT))
+        assert job.samples == EXPECTED_SAMPLES
+        [result] = client.results(detail.run.run_id).jobs
+    assert result.provenance["runtime"] == "docker"
+    assert result.provenance["image_id"].startswith("sha256:")
+    assert result.provenance["start_to_healthy_s"] > 0
+    assert containers_of(AGENT) == []
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(600)
+def test_engine_failures_are_results_and_leave_nothing_behind(
+    arena: Processes, image: str, model_dir: Path
+) -> None:
+    good = f"/usr/local/bin/llama-server --model /models/{MODEL_NAME} --host 0.0.0.0 {LLAMA_FLAGS}"
+    suite = (
+        "name: llama-failures\nmodels:\n"
+        "  - {name: exits, engine: exits}\n"
+        "  - {name: silent, engine: silent}\n"
+        "  - {name: killed, engine: killed}\n"
+        "  - {name: fine, engine: fine}\n"
+        "engines:"
+        + docker_engine("exits", good.replace(MODEL_NAME, "missing.gguf"), model_dir)
+        + docker_engine("silent", "/bin/sleep 3600 {port}", model_dir, timeout_s=5)
+        + docker_engine("killed", good, model_dir)
+        + docker_engine("fine", good, model_dir)
+        + "\nruns: 3\nbenchmarks:\n  - kind: closed_loop\n    id: long\n    pp: [32]\n"
+        "    tg: [300]\n    concurrency: [4]\n    latency_mode: none\n"
+    )
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        run_id, _ = client.submit(suite, "failures.yaml")
+        killed_at = None
+        deadline = time.monotonic() + 500
+        while time.monotonic() < deadline:
+            detail = client.run(run_id)
+            jobs = {job.model: job for job in detail.jobs}
+            victim = jobs["killed"]
+            if killed_at is None and victim.state == "running" and victim.samples > 0:
+                for container in containers_of(AGENT):
+                    container.kill()  # type: ignore[attr-defined]
+                killed_at = time.monotonic()
+            if detail.finished:
+                break
+            time.sleep(0.2)
+    assert killed_at is not None, "the job to kill never produced samples"
+    assert jobs["exits"].state == "failed"
+    assert "exited with code" in jobs["exits"].message
+    assert "missing.gguf" in jobs["exits"].message  # the engine's own last lines say why
+    assert jobs["silent"].state == "failed"
+    assert "not healthy after 5 s" in jobs["silent"].message
+    assert jobs["killed"].state == "failed"
+    assert "engine container exited with code 137" in jobs["killed"].message
+    assert jobs["fine"].state == "succeeded", jobs["fine"].message
+    assert containers_of(AGENT) == []
