@@ -36,6 +36,8 @@ class ClosedLoopBenchmark(ArenaModel):
     tokens over N earlier user/assistant turns: a true multi-turn conversation."""
     latency_mode: Literal["api", "generation", "none"] = "generation"
     warmup: bool = True
+    tool: Literal["builtin", "llama-benchy"] = "builtin"
+    """Who generates the load: Arena's generator, or llama-benchy run with the reference command."""
 
 
 class OpenLoopBenchmark(ArenaModel):
@@ -64,6 +66,8 @@ class OpenLoopBenchmark(ArenaModel):
     goodput_slo_ms: dict[Literal["ttft", "tpot", "e2el"], Annotated[float, Field(gt=0)]] = {}
     ignore_eos: bool | None = None
     """Default: forced on for the random dataset (as vLLM does), off for ShareGPT."""
+    tool: Literal["builtin", "vllm-bench"] = "builtin"
+    """Who generates the load: Arena's generator, or ``vllm bench serve`` with the reference flags."""
 
     @model_validator(mode="after")
     def _dataset_needs(self) -> "OpenLoopBenchmark":
@@ -91,6 +95,8 @@ class ModelSpec(ArenaModel):
     """Model revision (a hub commit or tag), recorded with the results."""
     engine_args: dict[str, ArgValue] = {}
     """Overrides of the engine profile's template ``args`` for this model."""
+    random_weights: bool = False
+    """Random-weight test models cannot answer coherently: tools skip their coherence checks."""
 
 
 class Target(ArenaModel):

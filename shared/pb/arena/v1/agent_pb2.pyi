@@ -634,3 +634,62 @@ class LogAck(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LogAck: _TypeAlias = LogAck  # noqa: Y015
+
+@_typing.final
+class ToolResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    BENCHMARK_FIELD_NUMBER: _builtins.int
+    TOOL_FIELD_NUMBER: _builtins.int
+    COMMAND_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    METRICS_JSON_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    job_id: _builtins.str
+    attempt: _builtins.int
+    benchmark: _builtins.str
+    tool: _builtins.str
+    """llama-benchy, vllm-bench"""
+    command: _builtins.str
+    """verbatim command line (secrets never appear in it)"""
+    output: _builtins.str
+    """the tool's own result file(s), verbatim"""
+    metrics_json: _builtins.str
+    """{variant key: {metric: {mean, std, n}}} in Arena's metric keys"""
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        attempt: _builtins.int = ...,
+        benchmark: _builtins.str = ...,
+        tool: _builtins.str = ...,
+        command: _builtins.str = ...,
+        output: _builtins.str = ...,
+        metrics_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "benchmark", b"benchmark", "command", b"command", "job_id", b"job_id", "metrics_json", b"metrics_json", "output", b"output", "tool", b"tool"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ToolResult: _TypeAlias = ToolResult  # noqa: Y015
+
+@_typing.final
+class ToolResultAck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ToolResultAck: _TypeAlias = ToolResultAck  # noqa: Y015

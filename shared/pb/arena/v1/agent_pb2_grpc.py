@@ -64,6 +64,11 @@ class AgentServiceStub:
                 request_serializer=arena_dot_v1_dot_agent__pb2.LogBatch.SerializeToString,
                 response_deserializer=arena_dot_v1_dot_agent__pb2.LogAck.FromString,
                 _registered_method=True)
+        self.PushToolResult = channel.unary_unary(
+                '/arena.v1.AgentService/PushToolResult',
+                request_serializer=arena_dot_v1_dot_agent__pb2.ToolResult.SerializeToString,
+                response_deserializer=arena_dot_v1_dot_agent__pb2.ToolResultAck.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -112,6 +117,14 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PushToolResult(self, request, context):
+        """What a reference tool (llama-benchy, vllm bench serve) reported for one benchmark:
+        its exact command line, its own output file, and its metrics in Arena's keys.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +157,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.PushLogs,
                     request_deserializer=arena_dot_v1_dot_agent__pb2.LogBatch.FromString,
                     response_serializer=arena_dot_v1_dot_agent__pb2.LogAck.SerializeToString,
+            ),
+            'PushToolResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.PushToolResult,
+                    request_deserializer=arena_dot_v1_dot_agent__pb2.ToolResult.FromString,
+                    response_serializer=arena_dot_v1_dot_agent__pb2.ToolResultAck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +326,33 @@ class AgentService:
             '/arena.v1.AgentService/PushLogs',
             arena_dot_v1_dot_agent__pb2.LogBatch.SerializeToString,
             arena_dot_v1_dot_agent__pb2.LogAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushToolResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v1.AgentService/PushToolResult',
+            arena_dot_v1_dot_agent__pb2.ToolResult.SerializeToString,
+            arena_dot_v1_dot_agent__pb2.ToolResultAck.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,6 +48,10 @@ class AgentServiceStub:
     """
     PushLogs: _grpc.UnaryUnaryMultiCallable[_agent_pb2.LogBatch, _agent_pb2.LogAck]
     """The engine's output as job logs, numbered and acknowledged like samples."""
+    PushToolResult: _grpc.UnaryUnaryMultiCallable[_agent_pb2.ToolResult, _agent_pb2.ToolResultAck]
+    """What a reference tool (llama-benchy, vllm bench serve) reported for one benchmark:
+    its exact command line, its own output file, and its metrics in Arena's keys.
+    """
 
 @_typing.type_check_only
 class AgentServiceAsyncStub(AgentServiceStub):
@@ -66,6 +70,10 @@ class AgentServiceAsyncStub(AgentServiceStub):
     """
     PushLogs: _aio.UnaryUnaryMultiCallable[_agent_pb2.LogBatch, _agent_pb2.LogAck]  # type: ignore[assignment]
     """The engine's output as job logs, numbered and acknowledged like samples."""
+    PushToolResult: _aio.UnaryUnaryMultiCallable[_agent_pb2.ToolResult, _agent_pb2.ToolResultAck]  # type: ignore[assignment]
+    """What a reference tool (llama-benchy, vllm bench serve) reported for one benchmark:
+    its exact command line, its own output file, and its metrics in Arena's keys.
+    """
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -117,5 +125,15 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_agent_pb2.LogAck, _abc.Awaitable[_agent_pb2.LogAck]]:
         """The engine's output as job logs, numbered and acknowledged like samples."""
+
+    @_abc_1.abstractmethod
+    def PushToolResult(
+        self,
+        request: _agent_pb2.ToolResult,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_pb2.ToolResultAck, _abc.Awaitable[_agent_pb2.ToolResultAck]]:
+        """What a reference tool (llama-benchy, vllm bench serve) reported for one benchmark:
+        its exact command line, its own output file, and its metrics in Arena's keys.
+        """
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
