@@ -19,13 +19,16 @@ from agent.generator.clock import JobClock
 from agent.generator.runner import Progress, run_benchmark
 from agent.generator.tokens import ServerTokenizer
 from agent.link import ControllerLink, Lease
-from agent.outbox import Outbox
 from agent.settings import AgentSettings
+from agent.spool import Spool
+from agent.streams import log_outbox, sample_outbox
+from agent.tools import ToolContext, driver_for
 from shared.errors import ArenaError, ConflictError, UnavailableError
 from shared.pb.arena.v1 import agent_pb2
 from shared.schemas.engine import DockerEngine, ProcessEngine
 from shared.schemas.job import JobState
 from shared.schemas.sample import RequestSample
+from shared.schemas.suite import Benchmark
 from shared.suites.variants import expected_requests
 
 log = structlog.get_logger(__name__)
@@ -35,24 +38,17 @@ REPORT_RETRY_S = 120.0
 
 
 class JobExecution:
-    def __init__(self, link: ControllerLink, lease: Lease, settings: AgentSettings) -> None:
+    def __init__(
+        self, link: ControllerLink, lease: Lease, settings: AgentSettings, spool: Spool
+    ) -> None:
         self.link = link
         self.lease = lease
         self.spec = lease.spec
         self.settings = settings
         job, attempt = lease.job_id, lease.attempt
-        self.samples: Outbox[RequestSample] = Outbox(
-            "samples",
-            lambda first, items: link.push_samples(job, attempt, first, items),
-            settings.upload_batch,
-            settings.upload_interval_s,
-        )
-        self.logs: Outbox[str] = Outbox(
-            "logs",
-            lambda first, lines: link.push_logs(job, attempt, first, lines),
-            settings.upload_batch,
-            settings.upload_interval_s,
-        )
+        batch, interval = settings.upload_batch, settings.upload_interval_s
+        self.samples = sample_outbox(spool, link, job, attempt, batch, interval)
+        self.logs = log_outbox(spool, link, job, attempt, batch, interval)
         self.engine_log = EngineLog(forward=self.logs.put)
         self.requests_total = sum(
             expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
@@ -63,6 +59,7 @@ class JobExecution:
         self.provenance: dict[str, Any] = {}
         self._recent: collections.deque[tuple[float, int]] = collections.deque()
         self.cancel_reason: str | None = None
+        self._discard = False
         self._task: asyncio.Task[None] | None = None
         self.log = log.bind(job_id=job, attempt=attempt)
 
@@ -129,6 +126,7 @@ class JobExecution:
             )
         except asyncio.CancelledError:
             self.log.info("job cancelled", reason=self.cancel_reason)
+            self._discard = self.cancel_reason is not None
             await engine.stop()
             with contextlib.suppress(ArenaError):
                 await self._report(JobState.CANCELLED, self.cancel_reason or "agent shutting down")
@@ -136,6 +134,7 @@ class JobExecution:
                 raise
         except ConflictError as error:
             self.log.warning("job fenced off by the controller", reason=str(error))
+            self._discard = True
             await engine.stop()
         except Exception as error:
             self.log.exception("job failed")
@@ -151,6 +150,11 @@ class JobExecution:
                 uploader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ArenaError):
                     await uploader
+            for box in (self.samples, self.logs):
+                if self._discard:  # the controller refuses this attempt's writes now
+                    box.spool.finish(box.key)
+                else:
+                    box.finish()  # kept in the spool while anything is unacknowledged
 
     async def _flush(self) -> None:
         await self.samples.flush()
@@ -207,21 +211,63 @@ class JobExecution:
             for bench in self.spec.benchmarks:
                 self.log.info("benchmark started", benchmark=bench.id)
                 before = await scrape_metrics(engine.base_url, engine.api_key)
-                await run_benchmark(
-                    bench,
-                    endpoint=endpoint,
-                    runs=self.spec.runs,
-                    seed=self.spec.seed,
-                    clock=clock,
-                    sink=self._on_sample,
-                    tokenizer=tokenizer,
-                    progress=self._on_progress,
-                )
+                if bench.tool != "builtin":
+                    await self._run_tool(bench, engine, endpoint, clock)
+                else:
+                    await run_benchmark(
+                        bench,
+                        endpoint=endpoint,
+                        runs=self.spec.runs,
+                        seed=self.spec.seed,
+                        clock=clock,
+                        sink=self._on_sample,
+                        tokenizer=tokenizer,
+                        progress=self._on_progress,
+                    )
                 after = await scrape_metrics(engine.base_url, engine.api_key)
                 if before is not None and after is not None:
                     engine_metrics[bench.id] = engine_figures(before, after)
         finally:
             await tokenizer.close()
+
+    async def _run_tool(
+        self, bench: Benchmark, engine: Engine, endpoint: Endpoint, clock: JobClock
+    ) -> None:
+        """The benchmark through a reference tool; its command, files and metrics are stored."""
+        driver = driver_for(bench.tool)
+        workdir = self.settings.state_dir / "tools" / self.lease.job_id
+        await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+        container = engine.provenance().get("container")
+        ctx = ToolContext(
+            endpoint=endpoint,
+            model_name=self.spec.model.name,
+            runs=self.spec.runs,
+            seed=self.spec.seed,
+            tokenizer=self.spec.model.tokenizer,
+            random_weights=self.spec.model.random_weights,
+            clock=clock,
+            workdir=workdir,
+            output=lambda line: self.logs.put(f"[{driver.name}] {line}"),
+            sample=self._on_sample,
+            position=lambda benchmark, variant, run: setattr(
+                self, "position", (benchmark, variant, run)
+            ),
+            container=container if isinstance(container, str) else None,
+            container_port=getattr(self.spec.engine, "port", None),
+        )
+        outcome = await driver.run(bench, ctx)
+        await _retrying(
+            lambda: self.link.push_tool_result(
+                self.lease.job_id,
+                self.lease.attempt,
+                bench.id,
+                outcome.tool,
+                outcome.command,
+                outcome.output,
+                outcome.metrics,
+            ),
+            REPORT_RETRY_S,
+        )
 
     async def _report(self, state: JobState, message: str, **details: Any) -> None:
         """Status changes must arrive: retry through controller restarts and network cuts."""

@@ -190,3 +190,41 @@ class ControllerLink:
             ),
         )
         return int(reply.acked_seq)
+
+    async def abandon(self, job_id: str, attempt: int, reason: str) -> None:
+        await self._call(
+            self._stub.ReportJobStatus,
+            agent_pb2.JobStatusRequest(
+                agent_id=self.agent_id,
+                job_id=job_id,
+                attempt=attempt,
+                phase=agent_pb2.JOB_PHASE_ABANDONED,
+                message=reason,
+            ),
+        )
+
+    async def push_tool_result(
+        self,
+        job_id: str,
+        attempt: int,
+        benchmark: str,
+        tool: str,
+        command: str,
+        output: str,
+        metrics: dict[str, Any],
+    ) -> None:
+        """A reference tool's verbatim command, result file(s) and metrics for one benchmark;
+        sending it again replaces what was stored, so a retry never duplicates."""
+        await self._call(
+            self._stub.PushToolResult,
+            agent_pb2.ToolResult(
+                agent_id=self.agent_id,
+                job_id=job_id,
+                attempt=attempt,
+                benchmark=benchmark,
+                tool=tool,
+                command=command,
+                output=output,
+                metrics_json=json.dumps(metrics),
+            ),
+        )

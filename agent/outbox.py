@@ -1,20 +1,20 @@
-"""Numbered items of one job attempt (samples, log lines), kept until the controller
-acknowledges them.
+"""Numbered items of one job attempt (samples, log lines) on their way to the controller.
 
-Measurement only calls ``put`` (never waits on the network); the ``run`` task uploads in
-batches and drops what the controller acknowledged. A lost connection means a retry from the
-last acknowledged sequence, so nothing is lost and nothing is stored twice.
+``put`` commits the item to the agent's spool (local disk, never the network), so measurement
+never waits on the upload path; the ``run`` task uploads in batches from the spool and
+deletes what the controller acknowledged. A lost connection means a retry from the last
+acknowledged sequence, so nothing is lost and nothing is stored twice.
 """
 
 import asyncio
-import collections
 import contextlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
 
+from agent.spool import Spool, StreamKey
 from shared.errors import UnavailableError
 
 log = structlog.get_logger(__name__)
@@ -26,29 +26,38 @@ Send = Callable[[int, Sequence[T]], Awaitable[int]]
 
 class Outbox(Generic[T]):
     def __init__(
-        self, name: str, send: Send[T], batch_size: int = 200, interval_s: float = 0.5
+        self,
+        spool: Spool,
+        key: StreamKey,
+        send: Send[T],
+        encode: Callable[[T], Any],
+        decode: Callable[[Any], T],
+        batch_size: int = 200,
+        interval_s: float = 0.5,
     ) -> None:
-        self.name = name
+        self.spool = spool
+        self.key = key
         self._send = send
+        self._encode = encode
+        self._decode = decode
         self.batch_size = batch_size
         self.interval_s = interval_s
-        self.last_seq = 0
-        self.acked_seq = 0
-        self._pending: collections.deque[tuple[int, T]] = collections.deque()
+        state = spool.open_stream(key)
+        self.last_seq = state.last_seq
+        self.acked_seq = state.acked_seq
         self._wakeup = asyncio.Event()
         self._acked = asyncio.Condition()
 
     def put(self, item: T) -> None:
-        self.last_seq += 1
-        self._pending.append((self.last_seq, item))
-        if len(self._pending) >= self.batch_size:
+        self.last_seq = self.spool.append(self.key, self._encode(item))
+        if self.last_seq - self.acked_seq >= self.batch_size:
             self._wakeup.set()
 
     async def run(self) -> None:
         """Upload until cancelled; a ConflictError (stale attempt) ends the task with it."""
         backoff = 0.5
         while True:
-            if not self._pending:
+            if self.acked_seq >= self.last_seq:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self.interval_s)
                 self._wakeup.clear()
@@ -59,7 +68,8 @@ class Outbox(Generic[T]):
             except UnavailableError as error:
                 log.warning(
                     "upload failed; retrying",
-                    outbox=self.name,
+                    stream=self.key.stream,
+                    job_id=self.key.job_id,
                     error=str(error),
                     retry_in_s=round(backoff, 1),
                 )
@@ -67,10 +77,12 @@ class Outbox(Generic[T]):
                 backoff = min(backoff * 2, 10.0)
 
     async def _send_one_batch(self) -> None:
-        batch = [item for _, item in list(self._pending)[: self.batch_size]]
-        acked = await self._send(self._pending[0][0], batch)
-        while self._pending and self._pending[0][0] <= acked:
-            self._pending.popleft()
+        pending = await asyncio.to_thread(self.spool.pending, self.key, self.batch_size)
+        if not pending:
+            return
+        items = [self._decode(payload) for _, payload in pending]
+        acked = await self._send(pending[0][0], items)
+        await asyncio.to_thread(self.spool.acknowledge, self.key, acked)
         async with self._acked:
             self.acked_seq = max(self.acked_seq, acked)
             self._acked.notify_all()
@@ -80,3 +92,8 @@ class Outbox(Generic[T]):
         self._wakeup.set()
         async with self._acked:
             await self._acked.wait_for(lambda: self.acked_seq >= self.last_seq)
+
+    def finish(self) -> None:
+        """Forget the stream once the job is over and everything is acknowledged."""
+        if self.acked_seq >= self.last_seq:
+            self.spool.finish(self.key)

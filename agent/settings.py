@@ -22,4 +22,7 @@ class AgentSettings(ArenaSettings):
     upload_interval_s: float = Field(0.5, gt=0)
     flush_timeout_s: float = Field(300.0, gt=0)
     state_dir: Path = Path(".arena/agent")
-    """Where the agent notes the engines it started, to stop them after a crash."""
+    """The spool of unacknowledged samples and logs, and the engines the agent started."""
+    min_free_disk_mb: int = Field(1024, ge=0)
+    """Below this much free space next to the spool, the agent takes no new job (it never
+    drops samples)."""

@@ -18,7 +18,9 @@ from agent.hardware import probe
 from agent.jobs import JobExecution
 from agent.link import ControllerLink, Registration
 from agent.settings import AgentSettings
-from shared.errors import ArenaError, AuthError, NotFoundError, UnavailableError
+from agent.spool import Spool
+from agent.streams import outbox_for
+from shared.errors import ArenaError, AuthError, ConflictError, NotFoundError, UnavailableError
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +36,7 @@ class Agent:
         self.current: JobExecution | None = None
         self.draining = False
         self.jobs_done = 0
+        self.spool = Spool(settings.state_dir / "spool.db")
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -41,12 +44,14 @@ class Agent:
         await self._register()
         heartbeats = asyncio.create_task(self._heartbeats())
         try:
+            await self._recover_leftovers()
             await self._job_loop()
         finally:
             heartbeats.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeats
             await self.link.close()
+            self.spool.close()
             log.info("agent stopped", jobs_done=self.jobs_done)
 
     def shutdown(self) -> None:
@@ -95,10 +100,68 @@ class Agent:
                 await self._sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 15.0)
 
+    async def _recover_leftovers(self) -> None:
+        """Send what a previous run of this agent measured but could not deliver, then hand
+        back the jobs it was running: they are requeued at once instead of at lease expiry."""
+        abandoned: set[tuple[str, int]] = set()
+        for state in self.spool.leftovers():
+            key = state.key
+            outbox = outbox_for(
+                self.spool,
+                self.link,
+                key,
+                self.settings.upload_batch,
+                self.settings.upload_interval_s,
+            )
+            uploader = asyncio.create_task(outbox.run())
+            try:
+                flushed = asyncio.create_task(outbox.flush())
+                await asyncio.wait({uploader, flushed}, return_when=asyncio.FIRST_COMPLETED)
+                if uploader.done():
+                    uploader.result()
+                log.info(
+                    "delivered leftover items",
+                    job_id=key.job_id,
+                    attempt=key.attempt,
+                    stream=key.stream,
+                    items=state.last_seq - state.acked_seq,
+                )
+            except ConflictError as error:
+                log.warning(
+                    "dropping leftovers the controller refuses",
+                    job_id=key.job_id,
+                    attempt=key.attempt,
+                    stream=key.stream,
+                    reason=str(error),
+                )
+            finally:
+                for task in (uploader, flushed):
+                    task.cancel()
+                await asyncio.gather(uploader, flushed, return_exceptions=True)
+            self.spool.finish(key)
+            abandoned.add((key.job_id, key.attempt))
+        for job_id, attempt in sorted(abandoned):
+            with contextlib.suppress(ConflictError, NotFoundError):
+                await self.link.abandon(job_id, attempt, "agent restarted during the job")
+                log.warning(
+                    "handed back a job interrupted by a restart", job_id=job_id, attempt=attempt
+                )
+
+    def _disk_is_low(self) -> bool:
+        free_mb = self.spool.free_bytes() / 2**20
+        if free_mb >= self.settings.min_free_disk_mb:
+            return False
+        log.warning(
+            "low disk space next to the spool: taking no new job",
+            free_mb=round(free_mb),
+            min_free_mb=self.settings.min_free_disk_mb,
+        )
+        return True
+
     async def _job_loop(self) -> None:
         delay = 0.5
         while not self._stopping.is_set():
-            if self.draining:
+            if self.draining or self._disk_is_low():
                 await self._sleep(self.settings.lease_wait_s)
                 continue
             try:
@@ -121,7 +184,7 @@ class Agent:
                 model=lease.spec.model.name,
                 benchmarks=len(lease.spec.benchmarks),
             )
-            self.current = JobExecution(self.link, lease, self.settings)
+            self.current = JobExecution(self.link, lease, self.settings, self.spool)
             try:
                 await self.current.run()
             finally:

@@ -1,8 +1,9 @@
 """Parity: Arena's generator and the reference tools against the same real llama.cpp server.
 
 One ``llama-server`` (llama.cpp, ``--parallel 4``, ``--no-cache-prompt`` so that repeated
-seeded prompts are processed afresh every round, one thread so a core is left to the
-clients) serves a random-weight GGUF (``bench/tiny_model.py``) whose ``tokenizer.json`` every
+seeded prompts are processed afresh every round, one thread pinned to the last CPU at nice −10
+while the clients keep to the other CPUs, so that other work on a shared machine moves the
+numbers less) serves a random-weight GGUF (``bench/tiny_model.py``) whose ``tokenizer.json`` every
 client uses. Runs alternate between the tools (A, B, A, B …) so that slow drifts of a shared
 machine hit both sides alike, and each delta is Arena − reference, in % of the reference.
 
@@ -13,13 +14,14 @@ machine hit both sides alike, and each delta is Arena − reference, in % of the
   one warm-up. Compared: tg throughput (total, mean over runs), and the medians of e2e_ttft
   and ttfr over every request.
 
-Usage: ``python -m bench.parity [--rounds 2] [--num-prompts 48] [--input-len 256]
-[--output-len 64]``
+Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--input-len 128]
+[--output-len 32]``
 """
 
 import argparse
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -53,8 +55,20 @@ LLAMA_SERVER = Path(
     os.environ.get("ARENA_LLAMA_SERVER", "/root/.cache/arena/llama-server-0.3.36/bin/llama-server")
 )
 PORT = int(os.environ.get("ARENA_PARITY_PORT", "8093"))
+SERVER_NICE = int(os.environ.get("ARENA_PARITY_NICE", "-10"))
+"""The server's priority: on a shared machine other work would otherwise set its speed."""
 CONCURRENCY = 4
 Numbers = dict[str, float]
+
+
+def _isolate() -> None:
+    """In the server's process: the last CPU to itself as far as priority allows."""
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[-1]})
+    try:
+        os.nice(SERVER_NICE)
+    except PermissionError:
+        pass  # not root: the server runs at normal priority
 
 
 @contextmanager
@@ -63,7 +77,7 @@ def llama_server() -> Iterator[str]:
                "--port", str(PORT), "--parallel", str(CONCURRENCY), "-c", "16384",
                "--threads", "1", "--no-cache-prompt"]  # fmt: skip
     process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+                               stderr=subprocess.DEVNULL, preexec_fn=_isolate)  # fmt: skip
     url = f"http://127.0.0.1:{PORT}"
     try:
         for _ in range(300):
@@ -146,6 +160,8 @@ def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Pat
 
 
 def compare(title: str, pairs: list[tuple[Numbers, Numbers]], reference: str) -> None:
+    """Per round: Arena / reference (delta %); then the ratio of the means, and the mean of
+    the per-round deltas ± its standard error (what the noise of this machine allows)."""
     print(f"\n{title}")
     keys = list(pairs[0][0])
     print(f"{'round':<6}" + "".join(f"{k + ' (arena/' + reference + ')':>44}" for k in keys))
@@ -156,7 +172,11 @@ def compare(title: str, pairs: list[tuple[Numbers, Numbers]], reference: str) ->
     means = [(stats.mean([o[k] for o, _ in pairs]), stats.mean([t[k] for _, t in pairs]))
              for k in keys]  # fmt: skip
     cells = [f"{o:>12.2f} / {t:>10.2f} ({pct(o, t):>+7.2f}%)" for o, t in means]
-    print(f"{'mean':<6}" + "".join(f"{c:>44}" for c in cells))
+    print(f"{'means':<6}" + "".join(f"{c:>44}" for c in cells))
+    deltas = [[pct(o[k], t[k]) for o, t in pairs] for k in keys]
+    cells = [f"delta {stats.mean(d):+.2f}% ± {stats.std(d) / math.sqrt(max(1, len(d) - 1)):.2f}"
+             for d in deltas]  # fmt: skip
+    print(f"{'Δ±SE':<6}" + "".join(f"{c:>44}" for c in cells))
 
 
 def pct(ours: float, theirs: float) -> float:
@@ -164,11 +184,14 @@ def pct(ours: float, theirs: float) -> float:
 
 
 def main() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) > 1:  # the clients keep off the server's CPU
+        os.sched_setaffinity(0, set(cpus[:-1]))
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--num-prompts", type=int, default=48)
-    parser.add_argument("--input-len", type=int, default=256)
-    parser.add_argument("--output-len", type=int, default=64)
+    parser.add_argument("--input-len", type=int, default=128)
+    parser.add_argument("--output-len", type=int, default=32)
     args = parser.parse_args()
     if not LLAMA_SERVER.exists():
         raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (set ARENA_LLAMA_SERVER)")

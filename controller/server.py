@@ -45,6 +45,9 @@ class Controller:
         if settings.database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database)
+        granted = await self.db.call(job_store.grant_grace, time.time(), settings.lease_ttl_s)
+        if granted:
+            log.info("gave running jobs a lease grace period after start", jobs=granted)
         work = WorkSignal()
         self.server = grpc.aio.server(
             interceptors=[

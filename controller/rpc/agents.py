@@ -131,6 +131,17 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def ReportJobStatus(
         self, request: agent_pb2.JobStatusRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.JobStatusResponse:
+        if request.phase == agent_pb2.JOB_PHASE_ABANDONED:
+            await self.db.call(
+                job_store.abandon_job,
+                request.agent_id,
+                request.job_id,
+                request.attempt,
+                time.time(),
+                self.settings.max_attempts,
+            )
+            self.work.notify()
+            return agent_pb2.JobStatusResponse()
         if request.phase not in _PHASES:
             raise ValueError("phase is required")
         await self.db.call(

@@ -224,24 +224,50 @@ def job_logs(session: Session, job_id: str, tail: int) -> tuple[int, list[str]]:
     return job.attempt, list(reversed(session.exec(query).all()))
 
 
+def _requeue(job: JobRow, reason: str, now: float, max_attempts: int) -> None:
+    """Give the job to the next agent, or fail it once its attempts are used up."""
+    if job.attempt >= max_attempts:
+        transition(job, JobState.FAILED)
+        job.message = f"{reason} on attempt {job.attempt}; giving up after {max_attempts}"
+        job.finished_at = now
+    else:
+        transition(job, JobState.QUEUED)
+        job.message = f"{reason} on attempt {job.attempt}; requeued"
+    job.agent_id = None
+    job.lease_expires_at = None
+
+
 def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:
     """Requeue jobs whose agent went silent past the lease; fail them after max attempts."""
     expired = session.exec(
         select(JobRow).where(col(JobRow.state).in_(ACTIVE), col(JobRow.lease_expires_at) < now)
     ).all()
     for job in expired:
-        if job.attempt >= max_attempts:
-            transition(job, JobState.FAILED)
-            job.message = f"lease expired on attempt {job.attempt}; giving up after {max_attempts}"
-            job.finished_at = now
-        else:
-            transition(job, JobState.QUEUED)
-            job.message = f"lease expired on attempt {job.attempt}; requeued"
-        job.agent_id = None
-        job.lease_expires_at = None
+        _requeue(job, "lease expired", now, max_attempts)
         session.add(job)
         log.warning("lease expired", job_id=job.id, attempt=job.attempt, state=job.state)
     return [job.id for job in expired]
+
+
+def abandon_job(
+    session: Session, agent_id: str, job_id: str, attempt: int, now: float, max_attempts: int
+) -> JobRow:
+    """The agent lost the run (restarted mid-job): requeue at once rather than at expiry."""
+    job = fenced_job(session, agent_id, job_id, attempt)
+    _requeue(job, "agent restarted during the job", now, max_attempts)
+    session.add(job)
+    log.warning("job abandoned by its agent", job_id=job_id, attempt=attempt, state=job.state)
+    return job
+
+
+def grant_grace(session: Session, now: float, lease_ttl_s: float) -> int:
+    """After a controller restart, give every active lease a full TTL: agents need time to
+    reconnect, and a controller outage must not cost them their running jobs."""
+    active = session.exec(select(JobRow).where(col(JobRow.state).in_(ACTIVE))).all()
+    for job in active:
+        job.lease_expires_at = max(job.lease_expires_at or 0.0, now + lease_ttl_s)
+        session.add(job)
+    return len(active)
 
 
 def current_job_of(session: Session, agent_id: str) -> JobRow | None:

@@ -33,6 +33,8 @@ class _JobPhaseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobPhase.Val
     JOB_PHASE_SUCCEEDED: _JobPhase.ValueType  # 2
     JOB_PHASE_FAILED: _JobPhase.ValueType  # 3
     JOB_PHASE_CANCELLED: _JobPhase.ValueType  # 4
+    JOB_PHASE_ABANDONED: _JobPhase.ValueType  # 5
+    """The agent lost the run (it restarted mid-job): requeue now instead of at lease expiry."""
 
 class JobPhase(_JobPhase, metaclass=_JobPhaseEnumTypeWrapper): ...
 
@@ -41,6 +43,8 @@ JOB_PHASE_RUNNING: JobPhase.ValueType  # 1
 JOB_PHASE_SUCCEEDED: JobPhase.ValueType  # 2
 JOB_PHASE_FAILED: JobPhase.ValueType  # 3
 JOB_PHASE_CANCELLED: JobPhase.ValueType  # 4
+JOB_PHASE_ABANDONED: JobPhase.ValueType  # 5
+"""The agent lost the run (it restarted mid-job): requeue now instead of at lease expiry."""
 Global___JobPhase: _TypeAlias = JobPhase  # noqa: Y015
 
 @_typing.final
