@@ -150,6 +150,12 @@ class JobExecution:
                 uploader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ArenaError):
                     await uploader
+            self.log.info(
+                "job ended",
+                samples=self.samples.last_seq,
+                acked=self.samples.acked_seq,
+                errors=self.errors,
+            )
             for box in (self.samples, self.logs):
                 if self._discard:  # the controller refuses this attempt's writes now
                     box.spool.finish(box.key)

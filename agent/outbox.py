@@ -58,8 +58,11 @@ class Outbox(Generic[T]):
         backoff = 0.5
         while True:
             if self.acked_seq >= self.last_seq:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that races with the event being set, and the uploader would never stop
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.interval_s)
+                    async with asyncio.timeout(self.interval_s):
+                        await self._wakeup.wait()
                 self._wakeup.clear()
                 continue
             try:

@@ -2,6 +2,9 @@
 
 Closed-loop summaries use llama-benchy's own aggregation (per-request values pooled over runs),
 so the "±" matches its tables; open-loop summaries are mean ± std of the per-run vLLM metrics.
+A benchmark run by llama-benchy itself takes its summary from the tool's report (its samples,
+from ``--emit-progress``, still give the per-run rows); one run by ``vllm bench serve`` is
+aggregated from the per-request samples of its detailed results, like a built-in one.
 """
 
 from collections import defaultdict
@@ -12,6 +15,7 @@ from sqlmodel import Session, col, delete
 
 from controller.store.jobs import get_job, samples_of
 from controller.store.models import AggregateRow
+from controller.store.tools import tool_results_of
 from shared.metrics.closed_loop import closed_loop_metrics
 from shared.metrics.open_loop import open_loop_metrics
 from shared.metrics.summary import summarize, summarize_closed_loop
@@ -32,8 +36,14 @@ def aggregate_job(session: Session, job_id: str) -> int:
     for sample in samples_of(session, job):
         grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
     session.exec(delete(AggregateRow).where(col(AggregateRow.job_id) == job_id))
+    tool_results = tool_results_of(session, job)
     written = 0
     for bench in spec.benchmarks:
+        tool_summary = (
+            tool_results[bench.id].metrics
+            if bench.tool == "llama-benchy" and bench.id in tool_results
+            else None
+        )
         for variant in variants(bench):
             runs = [
                 samples
@@ -44,7 +54,13 @@ def aggregate_job(session: Session, job_id: str) -> int:
                 metrics = _run_metrics(bench, variant, samples)
                 session.add(_row(job_id, bench, variant, samples[0].run, metrics))
                 written += 1
-            if runs:
+            if tool_summary is not None:
+                if variant.key in tool_summary:
+                    session.add(
+                        _row(job_id, bench, variant, SUMMARY_RUN, tool_summary[variant.key])
+                    )
+                    written += 1
+            elif runs:
                 summary = {
                     key: asdict(stat) for key, stat in _summary(bench, variant, runs).items()
                 }

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("ARENA_CACHE", Path.home() / ".cache" / "arena"))
 IMAGE = "arena-llama-server:test"
 MODEL_NAME = "tiny.gguf"
+TOKENIZER_NAME = "tokenizer.json"
 
 
 def llama_server_binary() -> Path:
@@ -34,9 +35,10 @@ def llama_server_binary() -> Path:
 
 
 def tiny_gguf(folder: Path) -> Path:
-    """A 2-layer random-weight Llama with a 4096-token byte-level BPE and a chat template."""
+    """A 2-layer random-weight Llama with a 4096-token byte-level BPE and a chat template; the
+    BPE is also saved as ``tokenizer.json`` beside it, for clients that count tokens locally."""
     path = folder / MODEL_NAME
-    if path.exists():
+    if path.exists() and (folder / "tokenizer_config.json").exists():
         return path
     import gguf
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -55,6 +57,11 @@ def tiny_gguf(folder: Path) -> Path:
         ),
     )
     model = tokenizer.to_str()
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(folder / TOKENIZER_NAME))
+    (folder / "tokenizer_config.json").write_text(
+        '{"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>"}'
+    )
     import json
 
     spec = json.loads(model)["model"]

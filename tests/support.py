@@ -55,26 +55,29 @@ class Processes:
         self.address = f"127.0.0.1:{self.port}"
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, *command: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         with (self.workdir / f"{name}.log").open("ab") as log:  # the child keeps its own fd
             process = subprocess.Popen(
                 [str(BIN / command[0]), *command[1:]],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=os.environ | {"ARENA_LOG_FORMAT": "json"},
+                env=os.environ | {"ARENA_LOG_FORMAT": "json"} | (env or {}),
             )
         self.running[name] = process
         return process
 
-    def start_controller(self, *extra: str) -> None:
+    def start_controller(self, *extra: str, env: dict[str, str] | None = None) -> None:
         self.start(
             "controller",
             "arena-controller",
             "--listen",
             self.address,
             "--data-dir",
-            str(self.workdir / "data"),
+            str(self.data_dir),
             *extra,
+            env=env,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -84,8 +87,25 @@ class Processes:
             time.sleep(0.1)
         raise RuntimeError(f"controller did not start:\n{self.log('controller')}")
 
-    def start_agent(self, name: str, *extra: str) -> None:
-        self.start(name, "arena-agent", "--controller", self.address, "--name", name, *extra)
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    def start_agent(
+        self,
+        name: str,
+        *extra: str,
+        controller: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        state = {"ARENA_STATE_DIR": str(self.workdir / f"{name}-state")}
+        self.start(name, "arena-agent", "--controller", controller or self.address,
+                   "--name", name, *extra, env=state | (env or {}))  # fmt: skip
+
+    def kill9(self, name: str) -> None:
+        process = self.running[name]
+        process.kill()
+        process.wait()
 
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
@@ -100,3 +120,75 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+class CuttableProxy:
+    """A TCP proxy between agents and the controller whose traffic a test can cut and restore.
+
+    Cutting closes every open connection and refuses new ones (the listener stays bound, so
+    the address stays the same), as a dropped network link looks to gRPC.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.cut = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.base_events.Server | None = None
+
+    def __enter__(self) -> "CuttableProxy":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def _stop(self) -> None:
+        self._drop_all()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def _drop_all(self) -> None:
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    def set_cut(self, cut: bool) -> None:
+        if cut:
+            self.cut.set()
+            self._loop.call_soon_threadsafe(self._drop_all)
+        else:
+            self.cut.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.cut.is_set():
+            writer.transport.abort()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while not self.cut.is_set() and (data := await reader.read(65536)):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.transport.abort()
+            self._writers.discard(writer)

@@ -1,6 +1,8 @@
 """llama-benchy's ``--emit-progress`` JSONL events folded into Arena samples as they arrive.
 
 Events carry wall-clock ``ts``; a sample time is ``ts - clock.wall_origin``, the job's time axis.
+A request is announced a little before its timer starts, so its send time is taken back from
+its first response (``ts - ttfr_s``) and the announcement serves only when no response came.
 Warm-up requests emit nothing; ``run_index`` counts the warm-up, so measured runs start at 1
 unless ``--no-warmup`` was given.
 """
@@ -34,6 +36,8 @@ class BenchyProgress:
     wall_origin: float
     warmup: bool
     baseline_latency_s: float | None = None
+    latest: tuple[str, int] | None = None
+    """(variant, run) of the most recently started request."""
     _open: dict[int, _Open] = field(default_factory=dict)
     _counts: dict[tuple[str, int], int] = field(default_factory=dict)
 
@@ -48,13 +52,6 @@ class BenchyProgress:
             return None
         return self._event(event)
 
-    def position(self) -> tuple[str, int] | None:
-        """(variant, run) of the most recently started request."""
-        if not self._open:
-            return None
-        latest = self._open[max(self._open)]
-        return latest.variant, latest.run
-
     def _event(self, event: dict[str, Any]) -> RequestSample | None:
         kind, at = event.get("type"), float(event.get("ts", 0.0)) - self.wall_origin
         if kind == "latency_measured":
@@ -67,9 +64,10 @@ class BenchyProgress:
         if request is None:
             return None
         if kind == "request_first_response":
-            request.first_response_s = request.sent_s + float(event["ttfr_s"])
+            request.first_response_s = at
+            request.sent_s = at - float(event["ttfr_s"])
         elif kind == "request_first_token":
-            request.first_token_s = request.sent_s + float(event["ttft_s"])
+            request.first_token_s = at
         elif kind == "tokens" and int(event.get("count", 0)) > 0:
             request.chunks.append(at)
         elif kind == "request_end":
@@ -85,6 +83,7 @@ class BenchyProgress:
         run = int(event["run_index"]) - (1 if self.warmup else 0)
         index = self._counts.get((variant, run), 0)
         self._counts[(variant, run)] = index + 1
+        self.latest = (variant, run)
         self._open[int(event["request_id"])] = _Open(
             variant, run, index, at, int(event["response_size"])
         )

@@ -137,5 +137,5 @@ class _Follower:
             sample = self.progress.feed(line)
             if sample is not None:
                 self.ctx.sample(sample)
-        if (where := self.progress.position()) is not None:
+        if (where := self.progress.latest) is not None:
             self.ctx.position(self.progress.benchmark, *where)

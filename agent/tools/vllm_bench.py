@@ -66,7 +66,7 @@ def vllm_argv(
     ctx: ToolContext,
     result_filename: str,
 ) -> list[str]:
-    tokenizer = ctx.tokenizer if where.in_container is None else None
+    tokenizer = local_tokenizer_folder(ctx.tokenizer) if where.in_container is None else None
     argv = [
         *where.prefix, "bench", "serve",
         "--backend", "openai-chat",
@@ -92,6 +92,14 @@ def vllm_argv(
     if bench.ignore_eos:
         argv.append("--ignore-eos")
     return [*argv, "--result-filename", result_filename]
+
+
+def local_tokenizer_folder(tokenizer: str | None) -> str | None:
+    """vLLM loads tokenizers through transformers, which wants the folder, not tokenizer.json."""
+    if tokenizer is None:
+        return None
+    path = Path(tokenizer)
+    return str(path.parent) if path.name.endswith(".json") else tokenizer
 
 
 def _dataset(bench: OpenLoopBenchmark) -> list[str]:

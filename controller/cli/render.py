@@ -13,7 +13,7 @@ from controller.client import AgentInfo, JobInfo, RunDetail, RunInfo
 from shared.metrics.summary import HEADLINE
 from shared.schemas.base import ArenaModel
 from shared.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
-from shared.schemas.results import JobResult, MetricStat, RunResults
+from shared.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
 
 
 def emit_json(console: Console, value: BaseModel | list[Any]) -> None:
@@ -126,6 +126,8 @@ def benchmark_tables(job: JobResult) -> list[Table]:
     for bench in job.benchmarks:
         headline = HEADLINE["closed_loop" if bench.kind == "closed_loop" else "open_loop"]
         title = f"{bench.id} {bench.title}".strip()
+        if bench.tool != "builtin":
+            title += f" · run by {bench.tool}"
         table = Table(title=title, title_justify="left")
         table.add_column("variant")
         table.add_column("runs")
@@ -177,6 +179,13 @@ def provenance_lines(provenance: dict[str, Any]) -> list[str]:
     return lines
 
 
+def tool_lines(bench: BenchmarkResult) -> list[str]:
+    """Which reference tool ran the benchmark, and each of its command lines verbatim."""
+    if bench.tool == "builtin":
+        return []
+    return [f"  {bench.tool}:", *(f"    $ {line}" for line in bench.command.splitlines())]
+
+
 def show_results(console: Console, results: RunResults) -> None:
     console.print(f"[bold]{results.run_id}[/] · suite {results.suite} · {results.state}")
     for note in results.notes:
@@ -190,8 +199,10 @@ def show_results(console: Console, results: RunResults) -> None:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
         if job.imported is not None:
             show_origin(console, job.imported)
-        for table in benchmark_tables(job):
+        for bench, table in zip(job.benchmarks, benchmark_tables(job), strict=True):
             console.print(table)
+            for line in tool_lines(bench):
+                console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
         if job.imported is not None:
             show_imported_extras(console, job.imported)
     console.print("Values are mean ± population std over runs.")

@@ -14,6 +14,7 @@ from controller.rpc.errors import grpc_errors
 from controller.settings import ControllerSettings
 from controller.store import agents as agent_store
 from controller.store import jobs as job_store
+from controller.store import tools as tool_store
 from controller.store.database import Database
 from controller.store.models import JobRow
 from shared.pb.arena.v1 import agent_pb2, agent_pb2_grpc
@@ -46,7 +47,8 @@ class WorkSignal:
 
     async def wait(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: it can swallow cancellation
+                await self._event.wait()
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
@@ -193,6 +195,28 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             list(request.lines),
         )
         return agent_pb2.LogAck(acked_seq=acked)
+
+    @grpc_errors
+    async def PushToolResult(
+        self, request: agent_pb2.ToolResult, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.ToolResultAck:
+        if not request.benchmark or not request.tool:
+            raise ValueError("benchmark and tool are required")
+        metrics = json.loads(request.metrics_json) if request.metrics_json else {}
+        if not isinstance(metrics, dict):
+            raise ValueError("metrics_json must be a JSON object")
+        await self.db.call(
+            tool_store.store_tool_result,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            request.benchmark,
+            tool=request.tool,
+            command=request.command,
+            output=request.output,
+            metrics=metrics,
+        )
+        return agent_pb2.ToolResultAck()
 
 
 def _report(

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 import grpc
 import pydantic
+import sqlalchemy.exc
 import structlog
 
 from shared.errors import ArenaError, AuthError, ConflictError, NotFoundError, SuiteError
@@ -43,6 +44,13 @@ def grpc_errors(
         except (ArenaError, pydantic.ValidationError, ValueError) as error:
             await context.abort(status_for(error), str(error))
             raise  # unreachable: abort raises
+        except sqlalchemy.exc.OperationalError as error:
+            # a full disk or a locked/unreachable database: callers retry, nothing is lost
+            log.error("storage unavailable", method=method.__name__, error=str(error.orig))
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"controller storage unavailable: {error.orig}"
+            )
+            raise
         except Exception:
             log.exception("internal error", method=method.__name__)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error; see controller log")

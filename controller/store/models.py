@@ -126,3 +126,22 @@ class JobLogRow(SQLModel, table=True):
     attempt: int
     seq: int
     line: str
+
+
+class ToolResultRow(SQLModel, table=True):
+    """What a reference tool (llama-benchy, vllm bench serve) produced for one benchmark of one
+    attempt: its command lines and result files verbatim, and its metrics in Arena's keys."""
+
+    __tablename__ = "tool_results"
+    __table_args__ = (UniqueConstraint("job_id", "attempt", "benchmark"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    attempt: int
+    benchmark: str
+    tool: str
+    command: str
+    """One command line per tool invocation, newline-separated."""
+    output: str
+    metrics: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    """{variant key: {metric: {mean, std, n}}}."""

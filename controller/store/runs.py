@@ -11,6 +11,7 @@ from controller.scheduler import expand, is_simulated, job_requests
 from controller.store.imports import imported_job_result, is_imported
 from controller.store.jobs import count_samples, transition
 from controller.store.models import AgentRow, AggregateRow, JobRow, RunRow, SuiteRow
+from controller.store.tools import tool_results_of
 from shared.errors import NotFoundError
 from shared.schemas.agent import HardwareInfo
 from shared.schemas.job import JobSpec, JobState
@@ -161,6 +162,7 @@ def run_results(session: Session, run_id: str) -> RunResults:
                 run_counts[(row.benchmark, row.variant)] += 1
         benchmarks = []
         engine_metrics = job.provenance.get("engine_metrics", {})
+        tool_results = tool_results_of(session, job)
         for bench in spec.benchmarks:
             found = [
                 VariantResult(
@@ -178,6 +180,12 @@ def run_results(session: Session, run_id: str) -> RunResults:
                     kind=bench.kind,
                     variants=found,
                     engine_metrics=engine_metrics.get(bench.id, {}),
+                    tool=bench.tool,
+                    command=tool.command if (tool := tool_results.get(bench.id)) else "",
+                    tool_metrics={
+                        variant: {key: MetricStat(**stat) for key, stat in stats.items()}
+                        for variant, stats in (tool.metrics if tool else {}).items()
+                    },
                 )
             )
         agent = agents.get(job.agent_id or "")

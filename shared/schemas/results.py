@@ -30,6 +30,13 @@ class BenchmarkResult(ArenaModel):
     engine_metrics: dict[str, float] = {}
     """What the engine itself measured during the benchmark (its Prometheus counters and
     histograms), shown beside the client's numbers so that a disagreement is visible."""
+    tool: str = "builtin"
+    """Who generated the load: Arena's generator, ``llama-benchy`` or ``vllm-bench``."""
+    command: str = ""
+    """A reference tool's command line(s), verbatim, one per invocation."""
+    tool_metrics: dict[str, dict[str, MetricStat]] = {}
+    """The tool's own numbers per variant, as its result files gave them (for vllm-bench these
+    sit beside Arena's, which are computed from the same requests)."""
 
 
 class JobResult(ArenaModel):

@@ -67,7 +67,7 @@ class OpenLoopBenchmark(ArenaModel):
     ignore_eos: bool | None = None
     """Default: forced on for the random dataset (as vLLM does), off for ShareGPT."""
     tool: Literal["builtin", "vllm-bench"] = "builtin"
-    """Who generates the load: Arena's generator, or ``vllm bench serve`` with the reference flags."""
+    """Who generates the load: Arena's generator, or ``vllm bench serve`` (reference flags)."""
 
     @model_validator(mode="after")
     def _dataset_needs(self) -> "OpenLoopBenchmark":

@@ -1,0 +1,90 @@
+"""A suite with ``tool: llama-benchy`` end to end: a controller and an agent as processes, the
+real llama-server as the engine, llama-benchy 0.4.0 installed by the agent's driver on first use
+(in CI the venv does not exist yet), its report as the results, its command kept verbatim."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.tools.venvs import LLAMA_BENCHY
+from controller.client import ArenaClient
+from shared.settings import DEV_USER_TOKEN
+from tests.llama import CACHE, MODEL_NAME, TOKENIZER_NAME, llama_server_binary, tiny_gguf
+from tests.support import Processes
+
+pytestmark = pytest.mark.slow
+
+AGENT = "tools-agent"
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    return tiny_gguf(CACHE / "models").parent
+
+
+@pytest.fixture
+def arena(tmp_path: Path) -> Iterator[Processes]:
+    processes = Processes(tmp_path)
+    try:
+        processes.start_controller()
+        processes.start_agent(AGENT)
+        yield processes
+    finally:
+        processes.stop_all()
+
+
+@pytest.mark.timeout(900)
+def test_a_llama_benchy_benchmark_runs_end_to_end(arena: Processes, model_dir: Path) -> None:
+    binary = llama_server_binary()
+    suite = f"""
+name: llama-benchy-e2e
+models:
+  - name: tiny
+    engine: llama
+    tokenizer: {model_dir / TOKENIZER_NAME}
+    random_weights: true
+engines:
+  llama:
+    runtime: process
+    command: "{binary} --model {{gguf}} --host 127.0.0.1 --port {{port}} --parallel 4 -c 4096"
+    args: {{gguf: {model_dir / MODEL_NAME}}}
+    startup_timeout_s: 60
+runs: 2
+benchmarks:
+  - kind: closed_loop
+    id: chat
+    title: Chat
+    pp: [64]
+    tg: [16]
+    concurrency: [1, 2]
+    tool: llama-benchy
+"""
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        run_id, [job_id] = client.submit(suite, "tools.yaml")
+        deadline = time.monotonic() + 840  # a first run installs llama-benchy from PyPI
+        while not (detail := client.run(run_id)).finished:
+            assert time.monotonic() < deadline, (detail, arena.log(AGENT)[-3000:])
+            time.sleep(0.5)
+        [job] = detail.jobs
+        assert job.state == "succeeded", (job.message, arena.log(AGENT)[-3000:])
+        assert job.samples == 2 * (1 + 2)  # from --emit-progress, as the tool ran
+        [result] = client.results(run_id).jobs
+        logs = client.logs(job_id)
+    [chat] = result.benchmarks
+    assert chat.tool == "llama-benchy"
+    executable = str(LLAMA_BENCHY.executable())
+    assert chat.command.startswith(f"{executable} --base-url http://127.0.0.1:")
+    assert chat.command.split("/v1 ", 1)[1].startswith(
+        "--model tiny --runs 2 --latency-mode generation --pp 64 --tg 16 --depth 0 "
+        "--concurrency 1 2 --format json --save-result "
+    )
+    assert f"--tokenizer {model_dir / TOKENIZER_NAME} --skip-coherence" in chat.command
+    variants = {variant.key: variant for variant in chat.variants}
+    assert set(variants) == {"pp64/tg16/d0/c1", "pp64/tg16/d0/c2"}
+    both = variants["pp64/tg16/d0/c2"].metrics
+    assert both["tg_throughput"].mean > 0 and both["tg_throughput"].n == 2  # one per run
+    assert both["ttfr"].n == 4  # llama-benchy pools per-request values over runs
+    assert chat.tool_metrics["pp64/tg16/d0/c2"]["ttfr"] == both["ttfr"]
+    assert any(line.startswith("[llama-benchy] Running test: pp=64") for line in logs)
