@@ -92,7 +92,8 @@ def vllm(url: str, counts: tuple[int, int], out: Path) -> Capacity | None:
                    "--random-input-len", "8", "--random-output-len", str(CHUNKS), "--ignore-eos",
                    "--num-prompts", str(n), "--request-rate", "inf",
                    "--max-concurrency", str(CONCURRENCY), "--seed", "42", "--disable-tqdm",
-                   "--save-result", "--result-dir", out, "--result-filename", f"vllm-{n}.json"]  # fmt: skip
+                   "--save-result", "--result-dir", out,
+                   "--result-filename", f"vllm-{n}.json"]  # fmt: skip
         measured = run_measured(command, env={"CUDA_VISIBLE_DEVICES": ""})
         if measured.returncode == 0:
             completed = json.loads((out / f"vllm-{n}.json").read_text())["completed"]
@@ -138,7 +139,8 @@ def main() -> None:
         references = [vllm(url, counts, out), benchy(url, counts, out)]
     results += [r for r in references if r is not None]
     print(f"client capacity against an instant server ({CHUNKS} content chunks per response, "
-          f"max concurrency {CONCURRENCY}); marginal cost of {counts[1] - counts[0]} requests")  # fmt: skip
+          f"max concurrency {CONCURRENCY}); marginal cost of "
+          f"{counts[1] - counts[0]} requests")  # fmt: skip
     print(f"{'client':<22} {'req/CPU-s':>10} {'chunks/CPU-s':>13} {'req/s wall':>11} "
           f"{'ΔCPU s':>8} {'Δwall s':>8}")  # fmt: skip
     for r in results:

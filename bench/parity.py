@@ -7,19 +7,23 @@ numbers less) serves a random-weight GGUF (``bench/tiny_model.py``) whose ``toke
 client uses. Runs alternate between the tools (A, B, A, B …) so that slow drifts of a shared
 machine hit both sides alike, and each delta is Arena − reference, in % of the reference.
 
-- Open loop vs ``vllm bench serve``: random dataset (``--input-len``/``--output-len``,
-  ignore_eos), ``--num-prompts``, rate inf, max concurrency 4, seed 42. Compared: output
-  throughput (tok/s) and median TTFT.
-- Closed loop vs ``llama-benchy``: pp/tg at concurrency 4, 3 runs, generation latency mode,
-  one warm-up. Compared: tg throughput (total, mean over runs), and the medians of e2e_ttft
-  and ttfr over every request.
+- Open loop vs ``vllm bench serve``: the ShareGPT-format file Arena ships
+  (``shared/suites/data/sharegpt-synthetic.json``), which both tools shuffle with seed 42 and
+  filter alike, so that both send the very same prompts; output fixed at ``--output-len``
+  with ignore_eos; ``--num-prompts``, rate inf, max concurrency 4. (The random dataset is not
+  used here: its prompts differ in content and, after vLLM's decode/re-encode, in length.)
+  Compared: output throughput (tok/s) and median TTFT.
+- Closed loop vs ``llama-benchy``: ``--pp``/``--tg`` at concurrency 4, 3 runs, generation
+  latency mode, one warm-up. Compared: tg throughput (total, mean over runs), and the medians
+  of e2e_ttft and ttfr over every request.
 
-Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--input-len 128]
-[--output-len 32]``
+Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--output-len 32] [--pp 128]
+[--tg 128]``
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -50,6 +54,7 @@ from shared.exports import BenchyVariant, llama_benchy_json
 from shared.metrics.open_loop import open_loop_metrics
 from shared.schemas.sample import RequestSample
 from shared.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+from shared.suites.standin import sharegpt_standin_path
 
 LLAMA_SERVER = Path(
     os.environ.get("ARENA_LLAMA_SERVER", "/root/.cache/arena/llama-server-0.3.36/bin/llama-server")
@@ -58,6 +63,7 @@ PORT = int(os.environ.get("ARENA_PARITY_PORT", "8093"))
 SERVER_NICE = int(os.environ.get("ARENA_PARITY_NICE", "-10"))
 """The server's priority: on a shared machine other work would otherwise set its speed."""
 CONCURRENCY = 4
+SHAREGPT = sharegpt_standin_path()
 Numbers = dict[str, float]
 
 
@@ -65,10 +71,8 @@ def _isolate() -> None:
     """In the server's process: the last CPU to itself as far as priority allows."""
     cpus = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpus[-1]})
-    try:
+    with contextlib.suppress(PermissionError):  # not root: normal priority
         os.nice(SERVER_NICE)
-    except PermissionError:
-        pass  # not root: the server runs at normal priority
 
 
 @contextmanager
@@ -102,9 +106,10 @@ async def _ours(bench: Any, url: str, runs: int) -> list[RequestSample]:
 
 
 def ours_open(url: str, args: argparse.Namespace) -> Numbers:
-    bench = OpenLoopBenchmark(id="parity", input_len=args.input_len, output_len=args.output_len,
-                              num_prompts=args.num_prompts, request_rate=[float("inf")],
-                              max_concurrency=CONCURRENCY, ignore_eos=True)  # fmt: skip
+    bench = OpenLoopBenchmark(id="parity", dataset="sharegpt", dataset_path=str(SHAREGPT),
+                              output_len=args.output_len, num_prompts=args.num_prompts,
+                              request_rate=[float("inf")], max_concurrency=CONCURRENCY,
+                              ignore_eos=True)  # fmt: skip
     metrics = open_loop_metrics(asyncio.run(_ours(bench, url, 1)))
     return {"output_throughput": metrics["output_throughput"] or 0.0,
             "median_ttft_ms": metrics["median_ttft_ms"] or 0.0}  # fmt: skip
@@ -114,9 +119,9 @@ def vllm_open(url: str, args: argparse.Namespace, out: Path, executable: Path) -
     name = f"vllm-{time.monotonic_ns()}.json"
     command = [executable, "bench", "serve", "--backend", "openai-chat", "--base-url", url,
                "--endpoint", "/v1/chat/completions", "--model", "tiny",
-               "--tokenizer", TOKENIZER_DIR, "--dataset-name", "random",
-               "--random-input-len", str(args.input_len),
-               "--random-output-len", str(args.output_len), "--ignore-eos",
+               "--tokenizer", TOKENIZER_DIR, "--dataset-name", "sharegpt",
+               "--dataset-path", SHAREGPT, "--sharegpt-output-len", str(args.output_len),
+               "--ignore-eos",
                "--num-prompts", str(args.num_prompts), "--request-rate", "inf",
                "--max-concurrency", str(CONCURRENCY), "--seed", "42", "--disable-tqdm",
                "--save-result", "--result-dir", out, "--result-filename", name]  # fmt: skip
@@ -136,11 +141,11 @@ def _benchy_numbers(report: dict[str, Any]) -> Numbers:
 
 
 def ours_closed(url: str, args: argparse.Namespace) -> Numbers:
-    bench = ClosedLoopBenchmark(id="parity-cl", pp=[args.input_len], tg=[args.output_len],
+    bench = ClosedLoopBenchmark(id="parity-cl", pp=[args.pp], tg=[args.tg],
                                 concurrency=[CONCURRENCY])  # fmt: skip
     samples = asyncio.run(_ours(bench, url, 3))
     runs = [[s for s in samples if s.run == run] for run in range(3)]
-    variant = BenchyVariant(args.input_len, args.output_len, 0, CONCURRENCY, runs, args.input_len)
+    variant = BenchyVariant(args.pp, args.tg, 0, CONCURRENCY, runs, args.pp)
     report = llama_benchy_json([variant], model="tiny", latency_mode="generation",
                                latency_ms=0.0, timestamp="")  # fmt: skip
     return _benchy_numbers(report)
@@ -149,8 +154,8 @@ def ours_closed(url: str, args: argparse.Namespace) -> Numbers:
 def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Numbers:
     path = out / f"benchy-{time.monotonic_ns()}.json"
     command = [executable, "--base-url", f"{url}/v1", "--model", "tiny",
-               "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", str(args.input_len),
-               "--tg", str(args.output_len), "--concurrency", str(CONCURRENCY), "--runs", "3",
+               "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", str(args.pp),
+               "--tg", str(args.tg), "--concurrency", str(CONCURRENCY), "--runs", "3",
                "--latency-mode", "generation", "--skip-coherence", "--format", "json",
                "--save-result", path]  # fmt: skip
     run = run_measured(command)
@@ -190,8 +195,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--num-prompts", type=int, default=48)
-    parser.add_argument("--input-len", type=int, default=128)
     parser.add_argument("--output-len", type=int, default=32)
+    parser.add_argument("--pp", type=int, default=128)
+    parser.add_argument("--tg", type=int, default=128)
     args = parser.parse_args()
     if not LLAMA_SERVER.exists():
         raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (set ARENA_LLAMA_SERVER)")
@@ -207,14 +213,15 @@ def main() -> None:
             if benchy is not None:
                 closed_pairs.append((ours_closed(url, args), benchy_closed(url, args, out, benchy)))
     print(f"parity against llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel "
-          f"{CONCURRENCY}, 1 thread); in {args.input_len}, out {args.output_len}; "
+          f"{CONCURRENCY}, 1 thread); "
           f"load average now {os.getloadavg()[0]:.2f}")  # fmt: skip
     if open_pairs:
-        compare(f"open loop, {args.num_prompts} prompts, rate inf, max concurrency "
-                f"{CONCURRENCY}: arena vs vllm bench serve", open_pairs, "vllm")  # fmt: skip
+        compare(f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
+                f"{args.output_len}, rate inf, max concurrency {CONCURRENCY}: arena vs vllm "
+                "bench serve", open_pairs, "vllm")  # fmt: skip
     if closed_pairs:
-        compare(f"closed loop, c={CONCURRENCY}, 3 runs: arena vs llama-benchy", closed_pairs,
-                "benchy")  # fmt: skip
+        compare(f"closed loop, pp {args.pp}, tg {args.tg}, c={CONCURRENCY}, 3 runs: arena vs "
+                "llama-benchy", closed_pairs, "benchy")  # fmt: skip
     sys.stdout.flush()
 
 

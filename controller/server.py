@@ -12,6 +12,7 @@ import structlog
 
 from controller.rpc.agents import AgentServicer, WorkSignal
 from controller.rpc.auth import AGENT_SERVICE, USER_SERVICE, BearerAuthInterceptor
+from controller.rpc.errors import MalformedRequestInterceptor
 from controller.rpc.users import UserServicer
 from controller.settings import ControllerSettings
 from controller.store import jobs as job_store
@@ -53,7 +54,8 @@ class Controller:
             interceptors=[
                 BearerAuthInterceptor(
                     {AGENT_SERVICE: settings.agent_tokens, USER_SERVICE: settings.user_tokens}
-                )
+                ),
+                MalformedRequestInterceptor(),
             ],
             options=KEEPALIVE_OPTIONS,
         )

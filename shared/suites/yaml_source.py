@@ -43,7 +43,10 @@ class Located:
 
 def parse_yaml(text: str) -> YamlSource | YamlSyntaxProblem:
     """Safe-load the text once, keeping both the node tree and the constructed data."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters already: inside the try
+    except yaml.YAMLError as error:
+        return YamlSyntaxProblem(None, str(error))
     try:
         root = loader.get_single_node()
         data = None if root is None else loader.construct_document(root)

@@ -1,0 +1,124 @@
+"""The gRPC API under malformed, oversized and out-of-order messages: every call gets a clear
+status code and message, the controller keeps serving, and nothing is half-written."""
+
+import sqlite3
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.pb.arena.v1 import agent_pb2, user_pb2
+from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from tests.support import ControllerThread
+
+AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs"]
+USER_METHODS = ["SubmitSuite", "ListRuns", "GetRun", "GetResults", "CancelRun", "ListAgents",
+                "DrainAgent", "GetJobLogs", "ImportResults"]  # fmt: skip
+CLEAR_CODES = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.UNAUTHENTICATED,
+}
+FUZZ = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControllerThread]:
+    from controller.settings import ControllerSettings
+
+    settings_ = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("c"))
+    with ControllerThread(settings_) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def channel(server: ControllerThread) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(server.address) as opened:
+        yield opened
+
+
+def raw_call(
+    channel: grpc.Channel, service: str, method: str, body: bytes, token: str
+) -> grpc.StatusCode:
+    call = channel.unary_unary(f"/arena.v1.{service}/{method}",
+                               request_serializer=None, response_deserializer=None)  # fmt: skip
+    try:
+        call(body, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
+    except grpc.RpcError as error:
+        code = error.code()  # type: ignore[attr-defined]
+        details = error.details() or ""  # type: ignore[attr-defined]
+        assert details, f"{method}: {code} without a message"
+        assert code in CLEAR_CODES, (method, code, details)
+        return code  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def still_serving(channel: grpc.Channel) -> None:
+    body = user_pb2.ListRunsRequest(limit=1).SerializeToString()
+    assert raw_call(channel, "UserService", "ListRuns", body, DEV_USER_TOKEN) == grpc.StatusCode.OK
+
+
+@FUZZ
+@given(st.sampled_from(AGENT_METHODS), st.binary(max_size=300))
+def test_random_bytes_to_the_agent_service(channel: grpc.Channel, method: str, body: bytes) -> None:
+    raw_call(channel, "AgentService", method, body, DEV_AGENT_TOKEN)
+    still_serving(channel)
+
+
+@FUZZ
+@given(st.sampled_from(USER_METHODS), st.binary(max_size=300))
+def test_random_bytes_to_the_user_service(channel: grpc.Channel, method: str, body: bytes) -> None:
+    if method == "ImportResults" and body:
+        body = user_pb2.ImportResultsRequest(
+            payload_json=body.decode(errors="replace")
+        ).SerializeToString()
+    raw_call(channel, "UserService", method, body, DEV_USER_TOKEN)
+    still_serving(channel)
+
+
+ids = st.text(alphabet="abcdefjob-0123456789", max_size=20)
+samples = st.builds(
+    agent_pb2.Sample,
+    benchmark=st.text(max_size=10), variant=st.text(max_size=10),
+    run=st.integers(-5, 5), index=st.integers(-5, 5),
+    sent_s=st.floats(allow_nan=True, allow_infinity=True),
+    chunk_times_s=st.lists(st.floats(allow_nan=True), max_size=5),
+)  # fmt: skip
+
+
+@FUZZ
+@given(ids, st.integers(-3, 5), st.integers(-10, 10), st.lists(samples, max_size=5),
+       st.sampled_from(list(agent_pb2.JobPhase.values())) | st.integers(0, 99))  # fmt: skip
+def test_out_of_order_and_nonsense_agent_calls(
+    channel: grpc.Channel, server: ControllerThread, job_id: str, attempt: int, first_seq: int,
+    batch: list[agent_pb2.Sample], phase: int,
+) -> None:  # fmt: skip
+    agent_id = "agent-unknown"
+    raw_call(channel, "AgentService", "PushSamples", agent_pb2.SampleBatch(
+        agent_id=agent_id, job_id=job_id, attempt=attempt, first_seq=first_seq, samples=batch,
+    ).SerializeToString(), DEV_AGENT_TOKEN)  # fmt: skip
+    raw_call(channel, "AgentService", "ReportJobStatus", agent_pb2.JobStatusRequest(
+        agent_id=agent_id, job_id=job_id, attempt=attempt, phase=phase, total_samples=first_seq,
+    ).SerializeToString(), DEV_AGENT_TOKEN)  # fmt: skip
+    lease = agent_pb2.LeaseJobRequest(agent_id=agent_id, wait_s=float(first_seq))
+    raw_call(channel, "AgentService", "LeaseJob", lease.SerializeToString(), DEV_AGENT_TOKEN)
+    still_serving(channel)
+    with sqlite3.connect(server.settings.data_dir / "arena.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM samples").fetchone() == (0,)
+
+
+def test_oversized_inputs_are_refused_clearly(channel: grpc.Channel) -> None:
+    huge = user_pb2.SubmitSuiteRequest(suite_yaml="x" * 2_000_000, filename="big.yaml")
+    code = raw_call(channel, "UserService", "SubmitSuite", huge.SerializeToString(), DEV_USER_TOKEN)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    batch = agent_pb2.SampleBatch(agent_id="a", job_id="j", attempt=1, first_seq=1,
+                                  samples=[agent_pb2.Sample()] * 5001)  # fmt: skip
+    code = raw_call(
+        channel, "AgentService", "PushSamples", batch.SerializeToString(), DEV_AGENT_TOKEN
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    still_serving(channel)
