@@ -218,3 +218,24 @@ def test_cancel_stops_the_agent_and_the_next_job_still_runs(arena: Processes) ->
         while not client.run(next_run).finished and time.monotonic() < deadline:
             time.sleep(0.2)
         assert client.run(next_run).run.state == "succeeded"
+
+
+def test_drain_finishes_the_current_job_and_takes_no_new_one(arena: Processes) -> None:
+    two_jobs = LONG_SUITE.replace("tg: [2000]", "tg: [100]").replace(
+        "  - name: sim-slow\n    engine: sim\n",
+        "  - name: sim-slow\n    engine: sim\n  - name: sim-second\n    engine: sim\n",
+    )
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        wait_for_agents(client, 2)
+        run_id, _ = client.submit(two_jobs, "two.yaml")
+        wait_for_state(client, run_id, "running", 30)
+        client.drain("agent-a")
+        deadline = time.monotonic() + 90
+        while client.run(run_id).jobs[0].state == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # give a draining agent every chance to take the second job
+        first, second = client.run(run_id).jobs
+        assert first.state == "succeeded"
+        assert second.state == "queued"
+        assert [a.draining for a in client.agents() if a.name == "agent-a"] == [True]
+        client.cancel(run_id)
