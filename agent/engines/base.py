@@ -92,3 +92,23 @@ async def watchdog(
                 await engine.check()  # a death explains better than a hang
                 reason = f"engine hung: {failures} health probes failed in a row ({problem})"
                 raise EngineError(engine_log.explain(reason) if engine_log else reason)
+
+
+class LaunchedEngineBase:
+    """What the Docker and process drivers share: the health wait and its timing."""
+
+    base_url: str
+    log: EngineLog
+    health_path: str
+    startup_timeout_s: float
+    _started_at: float
+    _ready_s: float | None
+
+    async def check(self) -> None:
+        raise NotImplementedError
+
+    async def wait_ready(self) -> None:
+        await wait_healthy(
+            self.base_url, (self.health_path,), self.startup_timeout_s, self.check, self.log
+        )
+        self._ready_s = time.monotonic() - self._started_at

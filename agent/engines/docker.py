@@ -17,7 +17,7 @@ import structlog
 from docker.models.containers import Container
 from docker.types import DeviceRequest
 
-from agent.engines.base import wait_healthy
+from agent.engines.base import LaunchedEngineBase
 from agent.engines.command import LaunchSpec, launch_spec
 from agent.engines.logs import EngineLog
 from shared.errors import EngineError
@@ -38,7 +38,7 @@ def docker_client() -> docker.DockerClient:
         raise EngineError(f"cannot reach the Docker daemon: {error}") from error
 
 
-class DockerEngineDriver:
+class DockerEngineDriver(LaunchedEngineBase):
     def __init__(
         self,
         profile: DockerEngine,
@@ -48,6 +48,8 @@ class DockerEngineDriver:
         job_id: str,
     ) -> None:
         self.profile = profile
+        self.health_path = profile.health_path
+        self.startup_timeout_s = profile.startup_timeout_s
         self.model = model
         self.log = engine_log
         self.labels = {AGENT_LABEL: agent_name, JOB_LABEL: job_id}
@@ -156,16 +158,6 @@ class DockerEngineDriver:
     def _drain_logs(self) -> None:
         if self._log_thread is not None:
             self._log_thread.join(timeout=2)
-
-    async def wait_ready(self) -> None:
-        await wait_healthy(
-            self.base_url,
-            (self.profile.health_path,),
-            self.profile.startup_timeout_s,
-            self.check,
-            self.log,
-        )
-        self._ready_s = time.monotonic() - self._started_at
 
     async def stop(self) -> None:
         await asyncio.to_thread(self._remove)

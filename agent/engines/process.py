@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from agent.engines.base import wait_healthy
+from agent.engines.base import LaunchedEngineBase
 from agent.engines.command import LaunchSpec, launch_spec
 from agent.engines.logs import EngineLog
 from shared.errors import EngineError
@@ -34,7 +34,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ProcessEngineDriver:
+class ProcessEngineDriver(LaunchedEngineBase):
     def __init__(
         self,
         profile: ProcessEngine,
@@ -44,6 +44,8 @@ class ProcessEngineDriver:
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.profile = profile
+        self.health_path = profile.health_path
+        self.startup_timeout_s = profile.startup_timeout_s
         self.model = model
         self.log = engine_log
         self.state_dir = state_dir
@@ -93,16 +95,6 @@ class ProcessEngineDriver:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
             raise EngineError(self.log.explain(_exit_reason(process.returncode)))
-
-    async def wait_ready(self) -> None:
-        await wait_healthy(
-            self.base_url,
-            (self.profile.health_path,),
-            self.profile.startup_timeout_s,
-            self.check,
-            self.log,
-        )
-        self._ready_s = time.monotonic() - self._started_at
 
     async def stop(self) -> None:
         process = self._process
