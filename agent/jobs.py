@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -21,7 +21,9 @@ from agent.generator.tokens import ServerTokenizer
 from agent.link import ControllerLink, Lease
 from agent.settings import AgentSettings
 from agent.spool import Spool
-from agent.streams import log_outbox, sample_outbox
+from agent.streams import log_outbox, sample_outbox, telemetry_outbox
+from agent.telemetry.nvml import open_nvml
+from agent.telemetry.sampler import TelemetrySampler
 from agent.tools import ToolContext, driver_for
 from shared.errors import ArenaError, ConflictError, UnavailableError
 from shared.pb.arena.v1 import agent_pb2
@@ -29,6 +31,7 @@ from shared.schemas.engine import DockerEngine, ProcessEngine
 from shared.schemas.job import JobState
 from shared.schemas.sample import RequestSample
 from shared.schemas.suite import Benchmark
+from shared.schemas.telemetry import TelemetryStatus
 from shared.suites.variants import expected_requests
 
 log = structlog.get_logger(__name__)
@@ -39,7 +42,12 @@ REPORT_RETRY_S = 120.0
 
 class JobExecution:
     def __init__(
-        self, link: ControllerLink, lease: Lease, settings: AgentSettings, spool: Spool
+        self,
+        link: ControllerLink,
+        lease: Lease,
+        settings: AgentSettings,
+        spool: Spool,
+        nvml: Any | None = None,
     ) -> None:
         self.link = link
         self.lease = lease
@@ -49,6 +57,9 @@ class JobExecution:
         batch, interval = settings.upload_batch, settings.upload_interval_s
         self.samples = sample_outbox(spool, link, job, attempt, batch, interval)
         self.logs = log_outbox(spool, link, job, attempt, batch, interval)
+        self.telemetry = telemetry_outbox(spool, link, job, attempt, batch, interval)
+        self._nvml = nvml
+        """The NVML module (``pynvml`` when None); tests pass a stand-in."""
         self.engine_log = EngineLog(forward=self.logs.put)
         self.requests_total = sum(
             expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
@@ -101,7 +112,8 @@ class JobExecution:
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
-        uploaders = [asyncio.create_task(box.run()) for box in (self.samples, self.logs)]
+        boxes = (self.samples, self.logs, self.telemetry)
+        uploaders = [asyncio.create_task(box.run()) for box in boxes]
         engine = engine_for(
             self.spec.engine,
             self.spec.model,
@@ -115,7 +127,8 @@ class JobExecution:
             await self._report(
                 JobState.RUNNING, "starting engine", clock_origin_unix=clock.wall_origin
             )
-            await self._measure(engine, clock)
+            async with self._gpu_telemetry(clock):
+                await self._measure(engine, clock)
             await engine.stop()
             await asyncio.wait_for(self._flush(), self.settings.flush_timeout_s)
             await self._report(
@@ -156,7 +169,7 @@ class JobExecution:
                 acked=self.samples.acked_seq,
                 errors=self.errors,
             )
-            for box in (self.samples, self.logs):
+            for box in boxes:
                 if self._discard:  # the controller refuses this attempt's writes now
                     box.spool.finish(box.key)
                 else:
@@ -165,6 +178,28 @@ class JobExecution:
     async def _flush(self) -> None:
         await self.samples.flush()
         await self.logs.flush()
+        await self.telemetry.flush()
+
+    @contextlib.asynccontextmanager
+    async def _gpu_telemetry(self, clock: JobClock) -> AsyncIterator[None]:
+        """NVML readings on the job clock while the engine serves; a host without an NVIDIA
+        GPU records "no GPU telemetry" with the reason, never zeros."""
+        reader = await asyncio.to_thread(open_nvml, self._nvml)
+        interval = self.settings.telemetry_interval_s
+        if isinstance(reader, str):
+            status = TelemetryStatus(source="none", reason=reader)
+            self.provenance["telemetry"] = status.model_dump()
+            yield
+            return
+        status = TelemetryStatus(source="nvml", interval_s=interval, gpus=reader.gpus)
+        self.provenance["telemetry"] = status.model_dump()
+        sampler = TelemetrySampler(reader, clock, self.telemetry.put, interval)
+        await sampler.start()
+        try:
+            yield
+        finally:
+            await sampler.stop()
+            self.log.info("telemetry stopped", ticks=sampler.ticks)
 
     def _provenance(self, engine: Engine) -> dict[str, Any]:
         return engine.provenance() | self.provenance

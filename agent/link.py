@@ -21,7 +21,8 @@ from shared.pb.arena.v1 import agent_pb2, agent_pb2_grpc
 from shared.schemas.agent import HardwareInfo
 from shared.schemas.job import JobSpec, JobState
 from shared.schemas.sample import RequestSample
-from shared.wire import sample_to_pb
+from shared.schemas.telemetry import GpuReading
+from shared.wire import reading_to_pb, sample_to_pb
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
@@ -187,6 +188,21 @@ class ControllerLink:
                 attempt=attempt,
                 first_seq=first_seq,
                 lines=lines,
+            ),
+        )
+        return int(reply.acked_seq)
+
+    async def push_telemetry(
+        self, job_id: str, attempt: int, first_seq: int, readings: Sequence[GpuReading]
+    ) -> int:
+        reply = await self._call(
+            self._stub.PushTelemetry,
+            agent_pb2.TelemetryBatch(
+                agent_id=self.agent_id,
+                job_id=job_id,
+                attempt=attempt,
+                first_seq=first_seq,
+                readings=[reading_to_pb(r) for r in readings],
             ),
         )
         return int(reply.acked_seq)

@@ -23,6 +23,8 @@ class AgentSettings(ArenaSettings):
     flush_timeout_s: float = Field(300.0, gt=0)
     state_dir: Path = Path(".arena/agent")
     """The spool of unacknowledged samples and logs, and the engines the agent started."""
+    telemetry_interval_s: float = Field(1.0, gt=0, le=60)
+    """Seconds between GPU telemetry readings (NVML) while a job runs."""
     min_free_disk_mb: int = Field(1024, ge=0)
     """Below this much free space next to the spool, the agent takes no new job (it never
     drops samples)."""

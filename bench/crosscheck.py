@@ -106,7 +106,10 @@ async def through_tool(
         position=lambda benchmark, variant, run: None,
     )  # fmt: skip
     outcome = await driver_for(bench.tool).run(bench, ctx)
-    table = {variant: {k: s["mean"] for k, s in stats.items()} for variant, stats in outcome.metrics.items()}  # fmt: skip
+    table = {
+        variant: {key: stat["mean"] for key, stat in stats.items()}
+        for variant, stats in outcome.metrics.items()
+    }
     return table, samples, outcome.command
 
 
@@ -137,13 +140,13 @@ def print_table(title: str, keys: tuple[str, ...], columns: dict[str, Table]) ->
     names = list(columns)
     reference = columns[names[0]]
     print(f"\n{title}")
-    print(f"{'variant':<18} {'metric':<20}" + "".join(f"{n:>16}" for n in names)
-          + "".join(f"{'Δ ' + n:>18}" for n in names[1:]))  # fmt: skip
+    print(f"{'variant':<18} {'metric':<20}" + "".join(f"{n:>24}" for n in names)
+          + "".join(f"{'Δ ' + n:>26}" for n in names[1:]))  # fmt: skip
     for variant in reference:
         for key in keys:
             values = [columns[n].get(variant, {}).get(key) for n in names]
-            cells = "".join(f"{v:>16,.2f}" if v is not None else f"{'—':>16}" for v in values)
-            deltas = "".join(f"{delta(v, values[0]):>18}" for v in values[1:])
+            cells = "".join(f"{v:>24,.2f}" if v is not None else f"{'—':>24}" for v in values)
+            deltas = "".join(f"{delta(v, values[0]):>26}" for v in values[1:])
             print(f"{variant:<18} {key:<20}{cells}{deltas}")
 
 

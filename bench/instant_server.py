@@ -6,7 +6,13 @@ pre-rendered SSE body (a role chunk, ``--chunks`` content chunks, usage, ``[DONE
 Content-Length on a keep-alive connection; non-streaming ones a small JSON answer with usage;
 ``GET /v1/models`` lists the one model. Prints ``PORT <n>`` on stdout once listening.
 
-Usage: ``python -m bench.instant_server [--port 0] [--chunks 16] [--model tiny]``
+Paced mode (``--ttft-ms``, ``--itl-ms``): the role chunk at once, the first of ``max_tokens``
+content chunks after the TTFT, the others one ITL apart, usage and ``[DONE]`` with the last.
+Every request is timed alone (no batching), so two clients measuring this server must agree
+to within their own overheads: the parity bench's control.
+
+Usage: ``python -m bench.instant_server [--port 0] [--chunks 16] [--model tiny]
+[--ttft-ms 0 --itl-ms 0]``
 """
 
 import argparse
@@ -46,7 +52,10 @@ def render_stream(chunks: int, model: str) -> bytes:
 
 
 class Answers:
-    def __init__(self, chunks: int, model: str) -> None:
+    def __init__(self, chunks: int, model: str, ttft_s: float = 0.0, itl_s: float = 0.0) -> None:
+        self.model = model
+        self.ttft_s = ttft_s
+        self.itl_s = itl_s
         usage = {"prompt_tokens": 8, "completion_tokens": 1, "total_tokens": 9}
         message = {"index": 0, "message": {"role": "assistant", "content": "x"}}
         complete = {"choices": [{**message, "finish_reason": "length"}], "usage": usage}
@@ -61,6 +70,15 @@ class Answers:
         if b'"stream": true' in body or b'"stream":true' in body:
             return self.stream
         return self.complete
+
+
+def paced_pieces(body: bytes, model: str) -> list[bytes]:
+    """The stream for one request as separate writes: role, each token, then usage + [DONE]."""
+    request = json.loads(body)
+    tokens = int(request.get("max_completion_tokens") or request.get("max_tokens") or 16)
+    events = render_stream(tokens, model).split(b"\n\n")[:-1]
+    pieces = [event + b"\n\n" for event in events]
+    return [pieces[0], *pieces[1:-3], pieces[-3] + pieces[-2] + pieces[-1]]
 
 
 class InstantProtocol(asyncio.Protocol):
@@ -88,11 +106,25 @@ class InstantProtocol(asyncio.Protocol):
             body = self.buffer[head_end + 4 : end]
             self.buffer = self.buffer[end:]
             assert self.transport is not None
-            self.transport.write(self.answers.answer(head, body))
+            if self.answers.itl_s and not head.startswith(b"GET") and b'"stream"' in body:
+                self.pace(body)
+            else:
+                self.transport.write(self.answers.answer(head, body))
+
+    def pace(self, body: bytes) -> None:
+        pieces = paced_pieces(body, self.answers.model)
+        transport = self.transport
+        assert transport is not None
+        length = sum(len(piece) for piece in pieces)
+        transport.write(HEAD.format(kind="text/event-stream", length=length).encode() + pieces[0])
+        loop = asyncio.get_running_loop()
+        for number, piece in enumerate(pieces[1:]):
+            delay = self.answers.ttft_s + number * self.answers.itl_s
+            loop.call_later(delay, transport.write, piece)
 
 
-async def serve(port: int, chunks: int, model: str) -> None:
-    answers = Answers(chunks, model)
+async def serve(port: int, chunks: int, model: str, ttft_s: float, itl_s: float) -> None:
+    answers = Answers(chunks, model, ttft_s, itl_s)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: InstantProtocol(answers), "127.0.0.1", port)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
@@ -105,8 +137,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--chunks", type=int, default=16)
     parser.add_argument("--model", default="tiny")
+    parser.add_argument("--ttft-ms", type=float, default=0.0)
+    parser.add_argument("--itl-ms", type=float, default=0.0)
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.chunks, args.model))
+    ttft_s, itl_s = args.ttft_ms / 1000.0, args.itl_ms / 1000.0
+    asyncio.run(serve(args.port, args.chunks, args.model, ttft_s, itl_s))
 
 
 if __name__ == "__main__":

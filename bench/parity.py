@@ -17,8 +17,13 @@ machine hit both sides alike, and each delta is Arena − reference, in % of the
   latency mode, one warm-up. Compared: tg throughput (total, mean over runs), and the medians
   of e2e_ttft and ttfr over every request.
 
+First, as a control, the same rounds against ``bench.instant_server`` in paced mode (TTFT
+100 ms, ITL 10 ms, every request timed alone): a server whose true numbers are known and do
+not depend on CPU speed, so that a delta there is the clients' own, while deltas against
+llama-server also carry the server's run-to-run variation on this machine.
+
 Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--output-len 32] [--pp 128]
-[--tg 128]``
+[--tg 128] [--server llama|paced|both]``
 """
 
 import argparse
@@ -45,6 +50,7 @@ from bench.common import (
     BENCHY_VENV,
     TOKENIZER_DIR,
     VLLM_VENV,
+    instant_server,
     run_measured,
     seed_benchy_corpus,
     tool,
@@ -63,6 +69,7 @@ PORT = int(os.environ.get("ARENA_PARITY_PORT", "8093"))
 SERVER_NICE = int(os.environ.get("ARENA_PARITY_NICE", "-10"))
 """The server's priority: on a shared machine other work would otherwise set its speed."""
 CONCURRENCY = 4
+PACE_MS = (100.0, 10.0)
 SHAREGPT = sharegpt_standin_path()
 Numbers = dict[str, float]
 
@@ -188,6 +195,35 @@ def pct(ours: float, theirs: float) -> float:
     return (ours - theirs) / theirs * 100.0 if theirs else float("nan")
 
 
+Tools = tuple[Path | None, Path | None]
+
+
+def rounds(url: str, args: argparse.Namespace, tools: Tools, out: Path) -> list[list[Any]]:
+    """Alternating rounds against one server: (open-loop pairs, closed-loop pairs)."""
+    vllm, benchy = tools
+    open_pairs: list[tuple[Numbers, Numbers]] = []
+    closed_pairs: list[tuple[Numbers, Numbers]] = []
+    for _ in range(args.rounds):
+        if vllm is not None:
+            open_pairs.append((ours_open(url, args), vllm_open(url, args, out, vllm)))
+        if benchy is not None:
+            closed_pairs.append((ours_closed(url, args), benchy_closed(url, args, out, benchy)))
+    return [open_pairs, closed_pairs]
+
+
+def report(server: str, args: argparse.Namespace, results: list[list[Any]]) -> None:
+    open_pairs, closed_pairs = results
+    print(f"\n=== {server}; load average now {os.getloadavg()[0]:.2f}")
+    if open_pairs:
+        compare(f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
+                f"{args.output_len}, rate inf, max concurrency {CONCURRENCY}: arena vs vllm "
+                "bench serve", open_pairs, "vllm")  # fmt: skip
+    if closed_pairs:
+        compare(f"closed loop, pp {args.pp}, tg {args.tg}, c={CONCURRENCY}, 3 runs: arena vs "
+                "llama-benchy", closed_pairs, "benchy")  # fmt: skip
+    sys.stdout.flush()
+
+
 def main() -> None:
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) > 1:  # the clients keep off the server's CPU
@@ -198,31 +234,23 @@ def main() -> None:
     parser.add_argument("--output-len", type=int, default=32)
     parser.add_argument("--pp", type=int, default=128)
     parser.add_argument("--tg", type=int, default=128)
+    parser.add_argument("--server", choices=["llama", "paced", "both"], default="both")
     args = parser.parse_args()
-    if not LLAMA_SERVER.exists():
-        raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (set ARENA_LLAMA_SERVER)")
-    vllm, benchy = tool(VLLM_VENV, "vllm"), tool(BENCHY_VENV, "llama-benchy")
+    tools = (tool(VLLM_VENV, "vllm"), tool(BENCHY_VENV, "llama-benchy"))
     seed_benchy_corpus()
-    open_pairs: list[tuple[Numbers, Numbers]] = []
-    closed_pairs: list[tuple[Numbers, Numbers]] = []
-    with tempfile.TemporaryDirectory() as folder, llama_server() as url:
-        out = Path(folder)
-        for _ in range(args.rounds):
-            if vllm is not None:
-                open_pairs.append((ours_open(url, args), vllm_open(url, args, out, vllm)))
-            if benchy is not None:
-                closed_pairs.append((ours_closed(url, args), benchy_closed(url, args, out, benchy)))
-    print(f"parity against llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel "
-          f"{CONCURRENCY}, 1 thread); "
-          f"load average now {os.getloadavg()[0]:.2f}")  # fmt: skip
-    if open_pairs:
-        compare(f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
-                f"{args.output_len}, rate inf, max concurrency {CONCURRENCY}: arena vs vllm "
-                "bench serve", open_pairs, "vllm")  # fmt: skip
-    if closed_pairs:
-        compare(f"closed loop, pp {args.pp}, tg {args.tg}, c={CONCURRENCY}, 3 runs: arena vs "
-                "llama-benchy", closed_pairs, "benchy")  # fmt: skip
-    sys.stdout.flush()
+    with tempfile.TemporaryDirectory() as folder:
+        if args.server in ("paced", "both"):
+            with instant_server(model="tiny", pace_ms=PACE_MS) as url:
+                results = rounds(url, args, tools, Path(folder))
+            report(f"control: paced server (TTFT {PACE_MS[0]:g} ms, ITL {PACE_MS[1]:g} ms, "
+                   "no batching)", args, results)  # fmt: skip
+        if args.server in ("llama", "both"):
+            if not LLAMA_SERVER.exists():
+                raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (ARENA_LLAMA_SERVER)")
+            with llama_server() as url:
+                results = rounds(url, args, tools, Path(folder))
+            report(f"llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel {CONCURRENCY}, "
+                   "1 thread)", args, results)  # fmt: skip
 
 
 if __name__ == "__main__":

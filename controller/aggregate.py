@@ -5,6 +5,8 @@ so the "±" matches its tables; open-loop summaries are mean ± std of the per-r
 A benchmark run by llama-benchy itself takes its summary from the tool's report (its samples,
 from ``--emit-progress``, still give the per-run rows); one run by ``vllm bench serve`` is
 aggregated from the per-request samples of its detailed results, like a built-in one.
+Each benchmark also gets power and energy figures from the job's GPU telemetry over its window
+(``controller.store.telemetry.store_energy``).
 """
 
 from collections import defaultdict
@@ -15,6 +17,7 @@ from sqlmodel import Session, col, delete
 
 from controller.store.jobs import get_job, samples_of
 from controller.store.models import AggregateRow
+from controller.store.telemetry import store_energy
 from controller.store.tools import tool_results_of
 from shared.metrics.closed_loop import closed_loop_metrics
 from shared.metrics.open_loop import open_loop_metrics
@@ -66,7 +69,7 @@ def aggregate_job(session: Session, job_id: str) -> int:
                 }
                 session.add(_row(job_id, bench, variant, SUMMARY_RUN, summary))
                 written += 1
-    return written
+    return written + store_energy(session, job)
 
 
 def _run_metrics(

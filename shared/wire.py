@@ -5,6 +5,7 @@ Only this module, the controller's servicers and the agent's link import ``share
 
 from shared.pb.arena.v1 import agent_pb2
 from shared.schemas.sample import RequestSample
+from shared.schemas.telemetry import GpuReading
 
 _OPTIONAL_SAMPLE_FIELDS = (
     "scheduled_s",
@@ -48,5 +49,42 @@ def sample_from_pb(message: agent_pb2.Sample) -> RequestSample:
         index=message.index,
         sent_s=message.sent_s,
         chunk_times_s=list(message.chunk_times_s),
+        **optional,
+    )
+
+
+_OPTIONAL_READING_FIELDS = (
+    "power_w",
+    "energy_mj",
+    "gpu_util_pct",
+    "mem_util_pct",
+    "mem_used_mib",
+    "sm_mhz",
+    "mem_mhz",
+    "temp_c",
+    "throttle_mask",
+)
+
+
+def reading_to_pb(reading: GpuReading) -> agent_pb2.GpuReading:
+    message = agent_pb2.GpuReading(
+        t_s=reading.t_s, gpu=reading.gpu, throttle_reasons=reading.throttle_reasons
+    )
+    for name in _OPTIONAL_READING_FIELDS:
+        value = getattr(reading, name)
+        if value is not None:
+            setattr(message, name, value)
+    return message
+
+
+def reading_from_pb(message: agent_pb2.GpuReading) -> GpuReading:
+    optional = {
+        name: getattr(message, name) if message.HasField(name) else None  # type: ignore[arg-type]
+        for name in _OPTIONAL_READING_FIELDS
+    }
+    return GpuReading(
+        t_s=message.t_s,
+        gpu=message.gpu,
+        throttle_reasons=list(message.throttle_reasons),
         **optional,
     )

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from controller.cli.render_energy import energy_table, hardware_line, telemetry_line
 from controller.client import AgentInfo, JobInfo, RunDetail, RunInfo
 from shared.metrics.summary import HEADLINE
 from shared.schemas.base import ArenaModel
@@ -197,12 +198,18 @@ def show_results(console: Console, results: RunResults) -> None:
             console.print(f"  {job.message}", highlight=False)
         for line in provenance_lines(job.provenance):
             console.print(f"  {line}", highlight=False, soft_wrap=True)
+        if job.hardware_detail is not None:
+            console.print(f"  {hardware_line(job.hardware_detail)}", highlight=False, markup=False)
+        if line := telemetry_line(job):
+            console.print(f"  {line}", highlight=False, markup=False)
         if job.imported is not None:
             show_origin(console, job.imported)
         for bench, table in zip(job.benchmarks, benchmark_tables(job), strict=True):
             console.print(table)
             for line in tool_lines(bench):
                 console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
+        if (energy := energy_table(job)) is not None:
+            console.print(energy)
         if job.imported is not None:
             show_imported_extras(console, job.imported)
     console.print("Values are mean ± population std over runs.")

@@ -14,13 +14,14 @@ from controller.rpc.errors import grpc_errors
 from controller.settings import ControllerSettings
 from controller.store import agents as agent_store
 from controller.store import jobs as job_store
+from controller.store import telemetry as telemetry_store
 from controller.store import tools as tool_store
 from controller.store.database import Database
 from controller.store.models import JobRow
 from shared.pb.arena.v1 import agent_pb2, agent_pb2_grpc
 from shared.schemas.agent import HardwareInfo
 from shared.schemas.job import JobState
-from shared.wire import sample_from_pb
+from shared.wire import reading_from_pb, sample_from_pb
 
 log = structlog.get_logger(__name__)
 
@@ -197,6 +198,25 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         return agent_pb2.LogAck(acked_seq=acked)
 
     @grpc_errors
+    async def PushTelemetry(
+        self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.TelemetryAck:
+        if len(request.readings) > MAX_BATCH_SAMPLES:
+            raise ValueError(
+                f"batch of {len(request.readings)} readings; at most {MAX_BATCH_SAMPLES}"
+            )
+        readings = [reading_from_pb(reading) for reading in request.readings]
+        acked = await self.db.call(
+            telemetry_store.store_telemetry,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            request.first_seq,
+            readings,
+        )
+        return agent_pb2.TelemetryAck(acked_seq=acked)
+
+    @grpc_errors
     async def PushToolResult(
         self, request: agent_pb2.ToolResult, context: grpc.aio.ServicerContext
     ) -> agent_pb2.ToolResultAck:
@@ -230,8 +250,9 @@ def _report(
     total_samples: int,
     provenance: dict[str, object] | None,
 ) -> None:
-    """Record the phase; a success also computes the job's aggregates in the same transaction."""
-    job_store.report_status(
+    """Record the phase; a success also computes the job's aggregates in the same transaction.
+    A finished job keeps the fingerprint of the hardware that ran it."""
+    job = job_store.report_status(
         session,
         agent_id,
         job_id,
@@ -243,6 +264,10 @@ def _report(
         total_samples=total_samples if state == JobState.SUCCEEDED else None,
         provenance=provenance,
     )
+    if state.terminal:
+        agent = agent_store.get_agent(session, agent_id)
+        job.provenance = {**job.provenance, "hardware": agent.hardware}
+        session.add(job)
     if state == JobState.SUCCEEDED:
         session.flush()
         aggregate_job(session, job_id)

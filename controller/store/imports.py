@@ -8,16 +8,23 @@ again replaces the earlier import instead of adding a second one.
 """
 
 import hashlib
-from typing import Literal
+from typing import Any, Literal
 
 from sqlmodel import Session, col, delete, select
 
 from controller.aggregate import SUMMARY_RUN
 from controller.store.models import AggregateRow, JobRow, RunRow, SampleRow, SuiteRow
+from shared.metrics.energy import csv_energy
 from shared.schemas.base import ArenaModel
-from shared.schemas.imported import ImportedRun, ImportOrigin
+from shared.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from shared.schemas.job import JobState
-from shared.schemas.results import BenchmarkResult, JobResult, MetricStat, VariantResult
+from shared.schemas.results import (
+    BenchmarkResult,
+    EnergyFigures,
+    JobResult,
+    MetricStat,
+    VariantResult,
+)
 
 IMPORTED_RUNTIME = "imported"
 
@@ -184,6 +191,11 @@ def imported_job_result(session: Session, job: JobRow) -> JobResult:
                 for variant in bench.variants
                 if (summary := summaries.get((bench.id, variant.key))) is not None
             ],
+            energy=_energy(
+                bench,
+                [row.metrics for v in bench.variants if (row := summaries.get((bench.id, v.key)))],
+                stored.origin.telemetry.get(bench.id, []),
+            ),
         )
         for bench in spec.benchmarks
     ]
@@ -200,3 +212,25 @@ def imported_job_result(session: Session, job: JobRow) -> JobResult:
         benchmarks=benchmarks,
         imported=stored.origin,
     )
+
+
+LLAMA_BENCHY_NOTE = (
+    "no J/token: llama-benchy reports rates per test, not the tokens it generated, and its "
+    "telemetry covers every test of the invocation (prefill-only passes and warm-up included)"
+)
+
+
+def _energy(
+    bench: _BenchmarkHeader, metrics: list[dict[str, Any]], telemetry: list[TelemetrySample]
+) -> EnergyFigures | None:
+    """Mean/peak power and energy over the reference telemetry file (10 s rows); J/token only
+    where the tool counted its output tokens (vLLM's ``total_output_tokens``)."""
+    if bench.tool != "vllm-bench":
+        return csv_energy(telemetry, None, LLAMA_BENCHY_NOTE)
+    totals = [m["total_output_tokens"]["mean"] for m in metrics if "total_output_tokens" in m]
+    durations = [m["duration"]["mean"] for m in metrics if "duration" in m]
+    tokens = round(sum(totals)) if totals and len(totals) == len(metrics) else None
+    note = "energy over the telemetry file's rows, first to last"
+    if durations:
+        note += f"; vLLM's own duration: {sum(durations):,.0f} s"
+    return csv_energy(telemetry, tokens, note)

@@ -145,3 +145,40 @@ class ToolResultRow(SQLModel, table=True):
     output: str
     metrics: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     """{variant key: {metric: {mean, std, n}}}."""
+
+
+class TelemetryRow(SQLModel, table=True):
+    """One GPU's reading at one tick, exactly once per (job, attempt, seq); ``t_s`` is on the
+    job's clock, like the samples'. ``None``: the GPU could not report that field."""
+
+    __tablename__ = "telemetry"
+    __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    attempt: int
+    seq: int
+    t_s: float
+    gpu: int
+    power_w: float | None = None
+    energy_mj: float | None = None
+    gpu_util_pct: float | None = None
+    mem_util_pct: float | None = None
+    mem_used_mib: float | None = None
+    sm_mhz: float | None = None
+    mem_mhz: float | None = None
+    temp_c: float | None = None
+    throttle_mask: int | None = None
+    throttle_reasons: list[str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class EnergyRow(SQLModel, table=True):
+    """Power and energy figures of one benchmark of a finished job (``EnergyFigures``)."""
+
+    __tablename__ = "energy"
+    __table_args__ = (UniqueConstraint("job_id", "benchmark"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    benchmark: str
+    figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

@@ -11,6 +11,7 @@ from controller.scheduler import expand, is_simulated, job_requests
 from controller.store.imports import imported_job_result, is_imported
 from controller.store.jobs import count_samples, transition
 from controller.store.models import AgentRow, AggregateRow, JobRow, RunRow, SuiteRow
+from controller.store.telemetry import energy_of
 from controller.store.tools import tool_results_of
 from shared.errors import NotFoundError
 from shared.schemas.agent import HardwareInfo
@@ -23,6 +24,7 @@ from shared.schemas.results import (
     VariantResult,
 )
 from shared.schemas.suite import ResolvedSuite
+from shared.schemas.telemetry import TelemetryStatus
 from shared.suites.variants import variants
 
 
@@ -144,6 +146,21 @@ def agent_names(session: Session, agent_ids: set[str]) -> dict[str, AgentRow]:
     return {row.id: row for row in rows}
 
 
+_SHOWN_APART = ("engine_metrics", "hardware", "telemetry")
+"""Provenance keys the results view shows in their own fields."""
+
+
+def _hardware(job: JobRow, agent: AgentRow | None) -> HardwareInfo | None:
+    """The fingerprint stored when the job finished, else the agent's current one."""
+    stored = job.provenance.get("hardware") or (agent.hardware if agent else None)
+    return HardwareInfo.model_validate(stored) if stored else None
+
+
+def _telemetry_text(job: JobRow) -> str:
+    status = job.provenance.get("telemetry")
+    return TelemetryStatus.model_validate(status).text if status else ""
+
+
 def run_results(session: Session, run_id: str) -> RunResults:
     view = get_run(session, run_id)
     agents = agent_names(session, {job.agent_id for job in view.jobs if job.agent_id})
@@ -163,6 +180,7 @@ def run_results(session: Session, run_id: str) -> RunResults:
         benchmarks = []
         engine_metrics = job.provenance.get("engine_metrics", {})
         tool_results = tool_results_of(session, job)
+        energy = energy_of(session, job.id)
         for bench in spec.benchmarks:
             found = [
                 VariantResult(
@@ -186,9 +204,11 @@ def run_results(session: Session, run_id: str) -> RunResults:
                         variant: {key: MetricStat(**stat) for key, stat in stats.items()}
                         for variant, stats in (tool.metrics if tool else {}).items()
                     },
+                    energy=energy.get(bench.id),
                 )
             )
         agent = agents.get(job.agent_id or "")
+        hardware = _hardware(job, agent)
         jobs.append(
             JobResult(
                 job_id=job.id,
@@ -196,12 +216,14 @@ def run_results(session: Session, run_id: str) -> RunResults:
                 model=job.model,
                 engine=job.engine_runtime,
                 agent=agent.name if agent else None,
-                hardware=HardwareInfo.model_validate(agent.hardware).summary if agent else None,
+                hardware=hardware.summary if hardware else None,
                 simulated=is_simulated(spec),
                 state=job.state,
                 message=job.message,
                 benchmarks=benchmarks,
-                provenance={k: v for k, v in job.provenance.items() if k != "engine_metrics"},
+                provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
+                hardware_detail=hardware,
+                telemetry=_telemetry_text(job),
             )
         )
     return RunResults(

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from shared.schemas.agent import HardwareInfo
 from shared.schemas.base import ArenaModel
 from shared.schemas.imported import ImportOrigin
 
@@ -22,6 +23,31 @@ class VariantResult(ArenaModel):
     metrics: dict[str, MetricStat]
 
 
+class EnergyFigures(ArenaModel):
+    """Power and energy over one benchmark's window (formulas in docs/telemetry.md)."""
+
+    window_s: float
+    """First request sent → last completion (measured runs), or the telemetry file's span
+    (imported runs)."""
+    gpus: int
+    readings: int
+    """Telemetry ticks inside the window."""
+    output_tokens: int | None
+    mean_power_w: float | None
+    peak_power_w: float | None
+    energy_j: float | None
+    energy_source: str
+    """``energy counter`` (NVML's own meter), ``integrated power`` or ``none``."""
+    integrated_energy_j: float | None = None
+    counter_energy_j: float | None = None
+    counter_discrepancy_pct: float | None = None
+    """(integrated − counter) / counter × 100."""
+    joules_per_output_token: float | None = None
+    output_tokens_per_s_per_w: float | None = None
+    note: str = ""
+    """What could not be derived, and why."""
+
+
 class BenchmarkResult(ArenaModel):
     id: str
     title: str
@@ -37,6 +63,8 @@ class BenchmarkResult(ArenaModel):
     tool_metrics: dict[str, dict[str, MetricStat]] = {}
     """The tool's own numbers per variant, as its result files gave them (for vllm-bench these
     sit beside Arena's, which are computed from the same requests)."""
+    energy: EnergyFigures | None = None
+    """Power and energy while the benchmark ran; ``None`` without GPU telemetry."""
 
 
 class JobResult(ArenaModel):
@@ -55,6 +83,10 @@ class JobResult(ArenaModel):
     provenance: dict[str, Any] = {}
     """How the engine ran: command, image digest, version, environment (secrets redacted),
     start-up time, sanity answer."""
+    hardware_detail: HardwareInfo | None = None
+    """The full fingerprint of the agent that ran the job, as it registered."""
+    telemetry: str = ""
+    """Whether the job had GPU telemetry (``no GPU telemetry (…)`` when it had none)."""
 
 
 class RunResults(ArenaModel):

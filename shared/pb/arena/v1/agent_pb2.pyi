@@ -697,3 +697,151 @@ class ToolResultAck(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ToolResultAck: _TypeAlias = ToolResultAck  # noqa: Y015
+
+@_typing.final
+class GpuReading(_message.Message):
+    """One GPU at one instant. A field the GPU does not support is absent, never zero."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    T_S_FIELD_NUMBER: _builtins.int
+    GPU_FIELD_NUMBER: _builtins.int
+    POWER_W_FIELD_NUMBER: _builtins.int
+    ENERGY_MJ_FIELD_NUMBER: _builtins.int
+    GPU_UTIL_PCT_FIELD_NUMBER: _builtins.int
+    MEM_UTIL_PCT_FIELD_NUMBER: _builtins.int
+    MEM_USED_MIB_FIELD_NUMBER: _builtins.int
+    SM_MHZ_FIELD_NUMBER: _builtins.int
+    MEM_MHZ_FIELD_NUMBER: _builtins.int
+    TEMP_C_FIELD_NUMBER: _builtins.int
+    THROTTLE_MASK_FIELD_NUMBER: _builtins.int
+    THROTTLE_REASONS_FIELD_NUMBER: _builtins.int
+    t_s: _builtins.float
+    """seconds on the job's clock, the axis of the request samples"""
+    gpu: _builtins.int
+    """NVML device index"""
+    power_w: _builtins.float
+    energy_mj: _builtins.float
+    """NVML total-energy counter (mJ since the driver loaded)"""
+    gpu_util_pct: _builtins.float
+    mem_util_pct: _builtins.float
+    mem_used_mib: _builtins.float
+    sm_mhz: _builtins.float
+    mem_mhz: _builtins.float
+    temp_c: _builtins.float
+    throttle_mask: _builtins.int
+    """NVML clock throttle (event) reasons bitmask"""
+    @_builtins.property
+    def throttle_reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the mask's bits by name"""
+
+    def __init__(
+        self,
+        *,
+        t_s: _builtins.float = ...,
+        gpu: _builtins.int = ...,
+        power_w: _builtins.float | None = ...,
+        energy_mj: _builtins.float | None = ...,
+        gpu_util_pct: _builtins.float | None = ...,
+        mem_util_pct: _builtins.float | None = ...,
+        mem_used_mib: _builtins.float | None = ...,
+        sm_mhz: _builtins.float | None = ...,
+        mem_mhz: _builtins.float | None = ...,
+        temp_c: _builtins.float | None = ...,
+        throttle_mask: _builtins.int | None = ...,
+        throttle_reasons: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_energy_mj", b"_energy_mj", "_gpu_util_pct", b"_gpu_util_pct", "_mem_mhz", b"_mem_mhz", "_mem_used_mib", b"_mem_used_mib", "_mem_util_pct", b"_mem_util_pct", "_power_w", b"_power_w", "_sm_mhz", b"_sm_mhz", "_temp_c", b"_temp_c", "_throttle_mask", b"_throttle_mask", "energy_mj", b"energy_mj", "gpu_util_pct", b"gpu_util_pct", "mem_mhz", b"mem_mhz", "mem_used_mib", b"mem_used_mib", "mem_util_pct", b"mem_util_pct", "power_w", b"power_w", "sm_mhz", b"sm_mhz", "temp_c", b"temp_c", "throttle_mask", b"throttle_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_energy_mj", b"_energy_mj", "_gpu_util_pct", b"_gpu_util_pct", "_mem_mhz", b"_mem_mhz", "_mem_used_mib", b"_mem_used_mib", "_mem_util_pct", b"_mem_util_pct", "_power_w", b"_power_w", "_sm_mhz", b"_sm_mhz", "_temp_c", b"_temp_c", "_throttle_mask", b"_throttle_mask", "energy_mj", b"energy_mj", "gpu", b"gpu", "gpu_util_pct", b"gpu_util_pct", "mem_mhz", b"mem_mhz", "mem_used_mib", b"mem_used_mib", "mem_util_pct", b"mem_util_pct", "power_w", b"power_w", "sm_mhz", b"sm_mhz", "t_s", b"t_s", "temp_c", b"temp_c", "throttle_mask", b"throttle_mask", "throttle_reasons", b"throttle_reasons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__energy_mj: _TypeAlias = _typing.Literal["energy_mj"]  # noqa: Y015
+    _WhichOneofArgType__energy_mj: _TypeAlias = _typing.Literal["_energy_mj", b"_energy_mj"]  # noqa: Y015
+    _WhichOneofReturnType__gpu_util_pct: _TypeAlias = _typing.Literal["gpu_util_pct"]  # noqa: Y015
+    _WhichOneofArgType__gpu_util_pct: _TypeAlias = _typing.Literal["_gpu_util_pct", b"_gpu_util_pct"]  # noqa: Y015
+    _WhichOneofReturnType__mem_mhz: _TypeAlias = _typing.Literal["mem_mhz"]  # noqa: Y015
+    _WhichOneofArgType__mem_mhz: _TypeAlias = _typing.Literal["_mem_mhz", b"_mem_mhz"]  # noqa: Y015
+    _WhichOneofReturnType__mem_used_mib: _TypeAlias = _typing.Literal["mem_used_mib"]  # noqa: Y015
+    _WhichOneofArgType__mem_used_mib: _TypeAlias = _typing.Literal["_mem_used_mib", b"_mem_used_mib"]  # noqa: Y015
+    _WhichOneofReturnType__mem_util_pct: _TypeAlias = _typing.Literal["mem_util_pct"]  # noqa: Y015
+    _WhichOneofArgType__mem_util_pct: _TypeAlias = _typing.Literal["_mem_util_pct", b"_mem_util_pct"]  # noqa: Y015
+    _WhichOneofReturnType__power_w: _TypeAlias = _typing.Literal["power_w"]  # noqa: Y015
+    _WhichOneofArgType__power_w: _TypeAlias = _typing.Literal["_power_w", b"_power_w"]  # noqa: Y015
+    _WhichOneofReturnType__sm_mhz: _TypeAlias = _typing.Literal["sm_mhz"]  # noqa: Y015
+    _WhichOneofArgType__sm_mhz: _TypeAlias = _typing.Literal["_sm_mhz", b"_sm_mhz"]  # noqa: Y015
+    _WhichOneofReturnType__temp_c: _TypeAlias = _typing.Literal["temp_c"]  # noqa: Y015
+    _WhichOneofArgType__temp_c: _TypeAlias = _typing.Literal["_temp_c", b"_temp_c"]  # noqa: Y015
+    _WhichOneofReturnType__throttle_mask: _TypeAlias = _typing.Literal["throttle_mask"]  # noqa: Y015
+    _WhichOneofArgType__throttle_mask: _TypeAlias = _typing.Literal["_throttle_mask", b"_throttle_mask"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__energy_mj) -> _WhichOneofReturnType__energy_mj | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gpu_util_pct) -> _WhichOneofReturnType__gpu_util_pct | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mem_mhz) -> _WhichOneofReturnType__mem_mhz | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mem_used_mib) -> _WhichOneofReturnType__mem_used_mib | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mem_util_pct) -> _WhichOneofReturnType__mem_util_pct | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__power_w) -> _WhichOneofReturnType__power_w | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sm_mhz) -> _WhichOneofReturnType__sm_mhz | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__temp_c) -> _WhichOneofReturnType__temp_c | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__throttle_mask) -> _WhichOneofReturnType__throttle_mask | None: ...
+
+Global___GpuReading: _TypeAlias = GpuReading  # noqa: Y015
+
+@_typing.final
+class TelemetryBatch(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    FIRST_SEQ_FIELD_NUMBER: _builtins.int
+    READINGS_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    job_id: _builtins.str
+    attempt: _builtins.int
+    first_seq: _builtins.int
+    """readings[i] has sequence number first_seq + i; sequences start at 1"""
+    @_builtins.property
+    def readings(self) -> _containers.RepeatedCompositeFieldContainer[Global___GpuReading]: ...
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        attempt: _builtins.int = ...,
+        first_seq: _builtins.int = ...,
+        readings: _abc.Iterable[Global___GpuReading] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "first_seq", b"first_seq", "job_id", b"job_id", "readings", b"readings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TelemetryBatch: _TypeAlias = TelemetryBatch  # noqa: Y015
+
+@_typing.final
+class TelemetryAck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACKED_SEQ_FIELD_NUMBER: _builtins.int
+    acked_seq: _builtins.int
+    def __init__(
+        self,
+        *,
+        acked_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acked_seq", b"acked_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TelemetryAck: _TypeAlias = TelemetryAck  # noqa: Y015

@@ -69,6 +69,11 @@ class AgentServiceStub:
                 request_serializer=arena_dot_v1_dot_agent__pb2.ToolResult.SerializeToString,
                 response_deserializer=arena_dot_v1_dot_agent__pb2.ToolResultAck.FromString,
                 _registered_method=True)
+        self.PushTelemetry = channel.unary_unary(
+                '/arena.v1.AgentService/PushTelemetry',
+                request_serializer=arena_dot_v1_dot_agent__pb2.TelemetryBatch.SerializeToString,
+                response_deserializer=arena_dot_v1_dot_agent__pb2.TelemetryAck.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -125,6 +130,14 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PushTelemetry(self, request, context):
+        """Hardware telemetry (one reading per GPU per tick, on the job's clock), numbered and
+        acknowledged like samples.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +175,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.PushToolResult,
                     request_deserializer=arena_dot_v1_dot_agent__pb2.ToolResult.FromString,
                     response_serializer=arena_dot_v1_dot_agent__pb2.ToolResultAck.SerializeToString,
+            ),
+            'PushTelemetry': grpc.unary_unary_rpc_method_handler(
+                    servicer.PushTelemetry,
+                    request_deserializer=arena_dot_v1_dot_agent__pb2.TelemetryBatch.FromString,
+                    response_serializer=arena_dot_v1_dot_agent__pb2.TelemetryAck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -353,6 +371,33 @@ class AgentService:
             '/arena.v1.AgentService/PushToolResult',
             arena_dot_v1_dot_agent__pb2.ToolResult.SerializeToString,
             arena_dot_v1_dot_agent__pb2.ToolResultAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushTelemetry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v1.AgentService/PushTelemetry',
+            arena_dot_v1_dot_agent__pb2.TelemetryBatch.SerializeToString,
+            arena_dot_v1_dot_agent__pb2.TelemetryAck.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,10 @@ class AgentServiceStub:
     """What a reference tool (llama-benchy, vllm bench serve) reported for one benchmark:
     its exact command line, its own output file, and its metrics in Arena's keys.
     """
+    PushTelemetry: _grpc.UnaryUnaryMultiCallable[_agent_pb2.TelemetryBatch, _agent_pb2.TelemetryAck]
+    """Hardware telemetry (one reading per GPU per tick, on the job's clock), numbered and
+    acknowledged like samples.
+    """
 
 @_typing.type_check_only
 class AgentServiceAsyncStub(AgentServiceStub):
@@ -73,6 +77,10 @@ class AgentServiceAsyncStub(AgentServiceStub):
     PushToolResult: _aio.UnaryUnaryMultiCallable[_agent_pb2.ToolResult, _agent_pb2.ToolResultAck]  # type: ignore[assignment]
     """What a reference tool (llama-benchy, vllm bench serve) reported for one benchmark:
     its exact command line, its own output file, and its metrics in Arena's keys.
+    """
+    PushTelemetry: _aio.UnaryUnaryMultiCallable[_agent_pb2.TelemetryBatch, _agent_pb2.TelemetryAck]  # type: ignore[assignment]
+    """Hardware telemetry (one reading per GPU per tick, on the job's clock), numbered and
+    acknowledged like samples.
     """
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -134,6 +142,16 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_agent_pb2.ToolResultAck, _abc.Awaitable[_agent_pb2.ToolResultAck]]:
         """What a reference tool (llama-benchy, vllm bench serve) reported for one benchmark:
         its exact command line, its own output file, and its metrics in Arena's keys.
+        """
+
+    @_abc_1.abstractmethod
+    def PushTelemetry(
+        self,
+        request: _agent_pb2.TelemetryBatch,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_pb2.TelemetryAck, _abc.Awaitable[_agent_pb2.TelemetryAck]]:
+        """Hardware telemetry (one reading per GPU per tick, on the job's clock), numbered and
+        acknowledged like samples.
         """
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

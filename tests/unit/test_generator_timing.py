@@ -1,0 +1,49 @@
+"""The precise sleep and the CPU meter: deterministic properties, generous bounds only."""
+
+import asyncio
+import time
+
+from agent.generator.clock import JobClock
+from agent.generator.open_loop import FINE_WAIT_S, CpuMeter, sleep_until
+
+
+async def test_sleep_until_never_wakes_early() -> None:
+    clock = JobClock()
+    start = clock.now()
+    targets = [start + 0.002 * i + 0.0003 * (i % 3) for i in range(1, 41)]
+    lateness: list[float] = []
+    for target in targets:
+        await sleep_until(clock, target)
+        now = clock.now()
+        assert now >= target
+        lateness.append(now - target)
+    assert sorted(lateness)[len(lateness) // 2] < 0.005  # median: generous for a busy machine
+
+
+async def test_a_past_target_returns_at_once_without_spinning() -> None:
+    clock = JobClock()
+    assert await sleep_until(clock, clock.now() - 1.0) == 0.0
+
+
+async def test_yield_wait_cpu_is_reported() -> None:
+    clock = JobClock()
+    spun = await sleep_until(clock, clock.now() + FINE_WAIT_S / 2)  # all inside the fine window
+    assert spun >= 0.0
+
+
+def test_cpu_meter_sees_busy_and_idle_time() -> None:
+    meter = CpuMeter()
+    deadline = time.perf_counter() + 0.05
+    while time.perf_counter() < deadline:
+        pass
+    busy = meter.utilisation(0.0)
+    assert busy > 0.2  # a spinning thread, even on a shared machine
+    assert meter.utilisation(busy_wait_s=10.0) == 0.0  # never negative
+    idle = CpuMeter()
+    time.sleep(0.05)
+    assert idle.utilisation(0.0) < busy
+
+
+def test_sleep_until_is_a_coroutine_on_the_running_loop() -> None:
+    clock = JobClock()
+    asyncio.run(sleep_until(clock, clock.now() + 0.001))
