@@ -109,7 +109,10 @@ engines:
     assert office_bench.engine_metrics["ms_per_generated_token"] > 0
     assert any("llama" in line or "server" in line for line in logs)
     chat = {v.key: v for v in chat_bench.variants}
-    assert chat["pp32/tg16/d0/c4"].metrics["tg_throughput"].mean > 0
+    # tokens of a tiny model can arrive in one read on a busy machine, leaving generation
+    # speed undefined; time to first response and batch prefill are always measured
+    assert chat["pp32/tg16/d0/c4"].metrics["ttfr"].mean > 0
+    assert chat["pp32/tg16/d0/c4"].metrics["pp_throughput"].mean > 0
 
 
 @pytest.fixture(scope="module")
@@ -168,24 +171,30 @@ def test_engine_failures_are_results_and_leave_nothing_behind(
     arena: Processes, image: str, model_dir: Path
 ) -> None:
     good = f"/usr/local/bin/llama-server --model /models/{MODEL_NAME} --host 0.0.0.0 {LLAMA_FLAGS}"
-    suite = (
+    # the victim needs a benchmark long enough to be killed in the middle of it
+    failing = (
         "name: llama-failures\nmodels:\n"
         "  - {name: exits, engine: exits}\n"
         "  - {name: silent, engine: silent}\n"
         "  - {name: killed, engine: killed}\n"
-        "  - {name: fine, engine: fine}\n"
         "engines:"
         + docker_engine("exits", good.replace(MODEL_NAME, "missing.gguf"), model_dir)
         + docker_engine("silent", "/bin/sleep 3600 {port}", model_dir, timeout_s=5)
         + docker_engine("killed", good, model_dir)
+        + "\nruns: 5\nbenchmarks:\n  - kind: closed_loop\n    id: long\n    pp: [32]\n"
+        "    tg: [2000]\n    concurrency: [4]\n    latency_mode: none\n"
+    )
+    afterwards = (
+        "name: llama-next\nmodels:\n  - {name: fine, engine: fine}\nengines:"
         + docker_engine("fine", good, model_dir)
-        + "\nruns: 3\nbenchmarks:\n  - kind: closed_loop\n    id: long\n    pp: [32]\n"
-        "    tg: [300]\n    concurrency: [4]\n    latency_mode: none\n"
+        + "\n"
+        + BENCHMARKS
     )
     with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
-        run_id, _ = client.submit(suite, "failures.yaml")
+        run_id, _ = client.submit(failing, "failures.yaml")
+        next_run, _ = client.submit(afterwards, "next.yaml")
         killed_at = None
-        deadline = time.monotonic() + 500
+        deadline = time.monotonic() + 400
         while time.monotonic() < deadline:
             detail = client.run(run_id)
             jobs = {job.model: job for job in detail.jobs}
@@ -194,9 +203,10 @@ def test_engine_failures_are_results_and_leave_nothing_behind(
                 for container in containers_of(AGENT):
                     container.kill()  # type: ignore[attr-defined]
                 killed_at = time.monotonic()
-            if detail.finished:
+            if detail.finished and client.run(next_run).finished:
                 break
             time.sleep(0.2)
+        jobs["fine"] = client.run(next_run).jobs[0]
     assert killed_at is not None, "the job to kill never produced samples"
     assert jobs["exits"].state == "failed"
     assert "exited with code" in jobs["exits"].message
