@@ -17,7 +17,7 @@ from agent.engines.probe import engine_figures, engine_version, sanity_generatio
 from agent.generator.client import Endpoint
 from agent.generator.clock import JobClock
 from agent.generator.runner import Progress, run_benchmark
-from agent.generator.tokens import ServerTokenizer
+from agent.generator.tokens import make_tokenizer
 from agent.link import ControllerLink, Lease
 from agent.settings import AgentSettings
 from agent.spool import Spool
@@ -245,7 +245,7 @@ class JobExecution:
 
     async def _benchmarks(self, engine: Engine, clock: JobClock, model: str) -> None:
         endpoint = Endpoint(base_url=engine.base_url, model=model, api_key=engine.api_key)
-        tokenizer = ServerTokenizer(endpoint)
+        tokenizer = make_tokenizer(self.spec.model, endpoint)
         engine_metrics: dict[str, dict[str, float]] = {}
         self.provenance["engine_metrics"] = engine_metrics
         try:
