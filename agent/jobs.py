@@ -244,7 +244,12 @@ class JobExecution:
         return self.spec.model.name
 
     async def _benchmarks(self, engine: Engine, clock: JobClock, model: str) -> None:
-        endpoint = Endpoint(base_url=engine.base_url, model=model, api_key=engine.api_key)
+        endpoint = Endpoint(
+            base_url=engine.base_url,
+            model=model,
+            api_key=engine.api_key,
+            accepts_ignore_eos=getattr(self.spec.engine, "accepts_ignore_eos", True),
+        )
         tokenizer = make_tokenizer(self.spec.model, endpoint)
         engine_metrics: dict[str, dict[str, float]] = {}
         self.provenance["engine_metrics"] = engine_metrics

@@ -32,13 +32,19 @@ def render_command(template: str, values: Mapping[str, ArgValue]) -> list[str]:
     argv = []
     for word in shlex.split(template):
         try:
-            argv.append(string.Formatter().vformat(word, (), _Strict(values)))
+            filled = string.Formatter().vformat(word, (), _Strict(values))
+            if filled or not _lone_placeholder(word):  # "{flags}" set to "" adds no argument
+                argv.append(filled)
         except KeyError as error:
             known = ", ".join(sorted(values))
             raise EngineError(
                 f"command template names {{{error.args[0]}}}, which is not set (known: {known})"
             ) from None
     return argv
+
+
+def _lone_placeholder(word: str) -> bool:
+    return word.startswith("{") and word.endswith("}") and word.count("{") == 1
 
 
 class _Strict(dict[str, ArgValue]):

@@ -61,6 +61,8 @@ class Endpoint:
     base_url: str
     model: str
     api_key: str | None = None
+    accepts_ignore_eos: bool = True
+    """vLLM and llama.cpp take ``ignore_eos``; OpenAI-strict servers refuse unknown fields."""
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -112,7 +114,7 @@ def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    if request.ignore_eos:
+    if request.ignore_eos and endpoint.accepts_ignore_eos:
         payload["ignore_eos"] = True
     return payload
 

@@ -18,6 +18,7 @@ from rich.live import Live
 
 from controller.cli import render
 from controller.client import ArenaClient, RunDetail
+from controller.export import export_run
 from shared.errors import ArenaError, AuthError, SuiteError, UnavailableError
 from shared.logging import configure_logging
 from shared.parsers.result_folder import scan
@@ -236,6 +237,36 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
         render.show_import(console, errors, report)
     if not imported:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR")
+@click.option(
+    "--database",
+    metavar="URL",
+    help="The controller's database (SQLAlchemy URL or SQLite file): raw samples, per-run "
+    "numbers and telemetry. Without it only closed-loop summaries can be written.",
+)
+@_output_option
+@click.pass_context
+def export(
+    ctx: click.Context, run_id: str, directory: Path, database: str | None, output: str
+) -> None:
+    """Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl import."""
+    try:
+        with _client(ctx) as client:
+            exported = export_run(client, run_id, directory, database)
+    except ArenaError as error:
+        _fail(error)
+    if output == "json":
+        console.print_json(data=[vars(job) for job in exported])
+        return
+    for job in exported:
+        where = directory / job.folder if job.folder else "-"
+        console.print(f"{job.job_id}  {where}  ({len(job.files)} files)", highlight=False)
+        for note in job.notes:
+            console.print(f"  note: {note}", highlight=False, soft_wrap=True)
 
 
 @cli.command()

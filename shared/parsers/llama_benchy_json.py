@@ -3,8 +3,9 @@ as ``{mean, std, values}``.
 
 Unlike the markdown table, one entry holds both phases' metrics, and ``values`` keeps the raw
 numbers (per request for the "(req)" metrics and latencies, per run for the batch totals), so
-``n`` is the number of values. Entries of the context prefill phase (``is_context_prefill_phase``,
-only with prefix caching and depth > 0) measure the cache warm-up, not the benchmark: skipped.
+``n`` is the number of values (Arena's export, when it had no raw values, writes ``n`` instead).
+Entries of the context prefill phase (``is_context_prefill_phase``, only with prefix caching and
+depth > 0) measure the cache warm-up, not the benchmark: skipped.
 """
 
 import json
@@ -70,7 +71,15 @@ def _stat(value: Any, where: str) -> ImportedStat | None:
     values = value.get("values") or []
     if not math.isfinite(mean):
         return None
-    return ImportedStat(mean=float(mean), std=float(std), n=len(values) or 1)
+    return ImportedStat(mean=float(mean), std=float(std), n=len(values) or _count(value, where))
+
+
+def _count(value: dict[str, Any], where: str) -> int:
+    """Without ``values``, Arena's export names the count as ``n``; else one value is assumed."""
+    n = value.get("n", 1)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParseError(f"{where}: 'n' is {n!r}, expected a positive whole number")
+    return n
 
 
 def _entry(document: Any, index: int) -> BenchyEntry:

@@ -17,6 +17,8 @@ class Meta:
     profile: str | None
     hardware: str
     provenance: Provenance
+    runs: int | None = None
+    """Runs per variant (``arenactl export`` writes it; the reference's meta has none)."""
 
 
 def hardware_name(reported: str | None) -> str:
@@ -46,6 +48,9 @@ def parse_meta(text: str) -> Meta:
     if not isinstance(server_config, dict):
         raise ParseError("'server_config' should be an object")
     reported = _text(document, "hardware")
+    runs = document.get("runs")
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
+        raise ParseError(f"'runs' is {runs!r}, expected a positive whole number")
     return Meta(
         model=_text(document, "model"),
         served_name=_text(document, "served_name"),
@@ -61,4 +66,5 @@ def parse_meta(text: str) -> Meta:
             server_config=server_config,
             generated_at=_text(document, "generated_at"),
         ),
+        runs=runs,
     )

@@ -3,6 +3,8 @@
 A profile folder (``results/<family>/<model>/<profile>/``) holds ``meta.json``, one report per
 benchmark named ``NN-<id>.md`` / ``NN-<id>.json``, the rate-sweep steps
 ``NN-rate-sweep-<rate>.json`` with their summary, and ``NN-telemetry.csv`` per benchmark.
+Folders written by ``arenactl export`` hold one vLLM result per open-loop variant and run,
+``NN-<id>.rate<rate>.run<k>.json``; the runs of a variant become mean ± std over runs.
 Logs and sanity files are not read. Any file that cannot be read becomes a ``Problem`` naming it;
 everything else in the folder still imports.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import structlog
 
+from shared.metrics.summary import summarize
 from shared.parsers import ParseError, llama_benchy_json, llama_benchy_md, vllm_result
 from shared.parsers.meta import Meta, hardware_name, parse_meta
 from shared.parsers.rate_sweep import STEP_FILE, parse_summary
@@ -35,6 +38,10 @@ from shared.suites.variants import format_rate
 log = structlog.get_logger(__name__)
 
 REPORT_FILE = re.compile(r"^(?P<id>\d\d-[A-Za-z0-9._-]+?)\.(?P<ext>md|json)$")
+RUN_FILE = re.compile(
+    r"^(?P<id>\d\d-[A-Za-z0-9._-]+?)\.rate(?P<rate>\d+(?:\.\d+)?|inf)\.run(?P<run>\d+)\.json$"
+)
+"""One run of one open-loop variant, as ``arenactl export`` names it."""
 TELEMETRY_FILE = re.compile(r"^(?P<prefix>\d\d)-telemetry\.csv$")
 HEADING = re.compile(r"^# .*?— (?P<title>.+)$", re.M)
 MODEL_LINE = re.compile(r"^\*\*Model:\*\* (?P<model>\S+)", re.M)
@@ -120,8 +127,11 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
     reports: dict[str, dict[str, Path]] = defaultdict(dict)
     steps: dict[str, list[Path]] = defaultdict(list)
     telemetry: dict[str, Path] = {}
+    run_files: dict[str, list[tuple[int, Path]]] = defaultdict(list)
     for path in files:
-        if step := STEP_FILE.match(path.name):
+        if run_file := RUN_FILE.match(path.name):
+            run_files[run_file.group("id")].append((int(run_file.group("run")), path))
+        elif step := STEP_FILE.match(path.name):
             steps[step.group("prefix")].append(path)
         elif report := REPORT_FILE.match(path.name):
             reports[report.group("id")][report.group("ext")] = path
@@ -137,11 +147,13 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
         if "json" in found and _is_sweep_summary(found["json"]):
             sweep = _sweep_summary(folder, found["json"]) or sweep
             continue
-        bench = _benchmark(folder, bench_id, found, markdown)
+        bench = _benchmark(folder, bench_id, found, markdown, meta)
         if bench is not None:
             benchmarks.append(bench)
     for prefix, paths in sorted(steps.items()):
         benchmarks.append(_sweep_benchmark(folder, prefix, paths, reports))
+    for bench_id, runs in sorted(run_files.items()):
+        benchmarks.append(_runs_benchmark(folder, bench_id, runs))
     _attach_telemetry(folder, benchmarks, telemetry)
     if not benchmarks:
         folder.problem(folder.path, "nothing to import: no readable benchmark results")
@@ -194,7 +206,11 @@ def _sweep_summary(folder: _Folder, path: Path) -> RateSweepSummary | None:
 
 
 def _benchmark(
-    folder: _Folder, bench_id: str, found: dict[str, Path], markdown: str | None
+    folder: _Folder,
+    bench_id: str,
+    found: dict[str, Path],
+    markdown: str | None,
+    meta: Meta | None,
 ) -> ImportedBenchmark | None:
     command = llama_benchy_md.command_line(markdown) if markdown else None
     commands = [command] if command else []
@@ -207,13 +223,13 @@ def _benchmark(
         try:
             if llama_benchy_json.is_benchy_report(document):
                 benchy = llama_benchy_json.parse_report(text)
-                variants = llama_benchy_json.variants(benchy, _benchy_runs(command))
+                variants = llama_benchy_json.variants(benchy, _benchy_runs(command, meta))
                 return _closed(bench_id, title, commands, variants)
             result = vllm_result.parse_result(text)
         except ParseError as error:
             folder.problem(found["json"], str(error))
             return None
-        return _open(bench_id, title, commands, [result])
+        return _open(bench_id, title, commands, [(0, result)])
     if markdown is None:
         return None
     if command and "vllm" in command and "llama-benchy" not in command:
@@ -232,9 +248,9 @@ def _benchmark(
     return _closed(bench_id, title, commands, variants)
 
 
-def _benchy_runs(command: str | None) -> int:
+def _benchy_runs(command: str | None, meta: Meta | None = None) -> int:
     if command is None:
-        return llama_benchy_md.DEFAULT_RUNS
+        return (meta.runs if meta else None) or llama_benchy_md.DEFAULT_RUNS
     return llama_benchy_md.parse_command(command).runs
 
 
@@ -257,16 +273,27 @@ def _closed(
 
 
 def _open(
-    bench_id: str, title: str, commands: list[str], results: list[vllm_result.VllmResult]
+    bench_id: str,
+    title: str,
+    commands: list[str],
+    results: list[tuple[int, vllm_result.VllmResult]],
 ) -> ImportedBenchmark:
+    """One variant per configured rate: mean ± std over its runs (std 0 for a single run)."""
+    by_rate: dict[float, list[tuple[int, vllm_result.VllmResult]]] = defaultdict(list)
+    for run, result in results:
+        by_rate[result.request_rate].append((run, result))
     variants, samples = [], []
-    for result in sorted(results, key=lambda r: r.request_rate):
-        key = f"rate{format_rate(result.request_rate)}"
+    for rate, runs in sorted(by_rate.items()):
+        key = f"rate{format_rate(rate)}"
+        runs.sort(key=lambda item: item[0])
+        summary = summarize([result.metrics for _, result in runs])
         metrics = {
-            name: ImportedStat(mean=value, std=0.0, n=1) for name, value in result.metrics.items()
+            name: ImportedStat(mean=stat.mean, std=stat.std, n=stat.n)
+            for name, stat in summary.items()
         }
-        variants.append(ImportedVariant(key=key, runs=1, metrics=metrics))
-        samples += vllm_result.request_samples(result, bench_id, key)
+        variants.append(ImportedVariant(key=key, runs=len(runs), metrics=metrics))
+        for run, result in runs:
+            samples += vllm_result.request_samples(result, bench_id, key, run)
     return ImportedBenchmark(
         id=bench_id,
         title=title,
@@ -288,7 +315,22 @@ def _sweep_benchmark(
         if text is None:
             continue
         try:
-            results.append(vllm_result.parse_result(text))
+            results.append((0, vllm_result.parse_result(text)))
+        except ParseError as error:
+            folder.problem(path, str(error))
+    return _open(bench_id, _titles().get(bench_id, bench_id), [], results)
+
+
+def _runs_benchmark(
+    folder: _Folder, bench_id: str, paths: list[tuple[int, Path]]
+) -> ImportedBenchmark:
+    results = []
+    for run, path in sorted(paths):
+        text = folder.read(path)
+        if text is None:
+            continue
+        try:
+            results.append((run, vllm_result.parse_result(text)))
         except ParseError as error:
             folder.problem(path, str(error))
     return _open(bench_id, _titles().get(bench_id, bench_id), [], results)

@@ -4,6 +4,9 @@ The run-wide numbers keep vLLM's key names, which are Arena's open-loop metric k
 (``shared.metrics.open_loop``). The detailed arrays (``start_times`` on the client's
 ``perf_counter``, ``ttfts`` and ``itls`` in seconds, ``input_lens``, ``output_lens``,
 ``errors``) become ``RequestSample``s on a clock whose origin is the first request's start.
+A result written by ``arenactl export`` also carries ``arena_metrics``: Arena's own numbers for
+that run (its extras included, ``null`` where Arena had none, where vLLM's keys say 0); those
+are taken instead of vLLM's keys, so an exported run imports back exactly.
 """
 
 import json
@@ -87,8 +90,16 @@ def parse_result(text: str) -> VllmResult:
         raise ParseError("expected a JSON object")
     if "request_rate" not in document or "completed" not in document:
         raise ParseError("not a vLLM result: 'request_rate' or 'completed' missing")
-    keys = [*RUN_METRICS, *(key for key in document if DISTRIBUTION_METRIC.match(key))]
-    metrics = {key: value for key in keys if (value := _number(document, key)) is not None}
+    arena = document.get("arena_metrics")
+    if arena is not None and not isinstance(arena, dict):
+        raise ParseError("'arena_metrics' should be an object")
+    source = arena if arena is not None else document
+    keys = (
+        list(arena)
+        if arena is not None
+        else [*RUN_METRICS, *(key for key in document if DISTRIBUTION_METRIC.match(key))]
+    )
+    metrics = {key: value for key in keys if (value := _number(source, key)) is not None}
     max_concurrency = _number(document, "max_concurrency")
     num_prompts = _number(document, "num_prompts")
     return VllmResult(

@@ -40,6 +40,9 @@ class ExternalEngine(ArenaModel):
     url: str = Field(pattern=r"^https?://")
     api_key: str | None = None
     health_path: str = "/health"
+    accepts_ignore_eos: bool = True
+    """vLLM and llama.cpp accept ``ignore_eos``; servers that refuse unknown request fields
+    (``transformers serve``) need false, and outputs may then stop early at end-of-sequence."""
 
 
 class _LaunchedEngine(ArenaModel):
@@ -61,6 +64,9 @@ class _LaunchedEngine(ArenaModel):
     """All GPUs, a count, or device ids; none for CPU engines."""
     watchdog_health_failures: PositiveInt = 3
     """Consecutive failed health probes during a run that count as a hang."""
+    accepts_ignore_eos: bool = True
+    """vLLM and llama.cpp accept ``ignore_eos``; servers that refuse unknown request fields
+    (``transformers serve``) need false, and outputs may then stop early at end-of-sequence."""
 
     @field_validator("command")
     @classmethod

@@ -83,3 +83,9 @@ def test_llama_cpp_per_token_time_comes_from_its_second_counters() -> None:
     figures = engine_figures({}, after)
     assert figures["ms_per_generated_token"] == pytest.approx(2.0)
     assert figures["prompt_tokens_per_s"] == pytest.approx(10000)
+
+
+def test_an_empty_placeholder_word_adds_no_argument() -> None:
+    assert render_command("serve --port {port} {extra}", {"port": 1, "extra": ""}) == [
+        "serve", "--port", "1",
+    ]  # fmt: skip

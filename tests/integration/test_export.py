@@ -1,0 +1,187 @@
+"""``arenactl export`` → ``arenactl import`` round trip on loopback: a real job (simulated engine,
+NVML's stand-in for telemetry) on a real controller and SQLite, exported to a result folder and
+imported into a second controller, whose ``show`` numbers must equal the first one's."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.jobs import JobExecution
+from agent.link import ControllerLink
+from agent.settings import AgentSettings
+from agent.spool import Spool
+from controller.cli.main import cli
+from controller.client import ArenaClient
+from controller.server import Controller
+from controller.settings import ControllerSettings
+from shared.parsers.result_folder import scan
+from shared.schemas.agent import GpuInfo, HardwareInfo
+from shared.schemas.results import JobResult
+from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from tests.telemetry_nvml_double import FakeNvml
+
+SUITE = """
+name: export-test
+models:
+  - name: tiny
+    engine: sim
+engines:
+  sim:
+    runtime: simulated
+targets:
+  - name: any
+runs: 2
+benchmarks:
+  - kind: closed_loop
+    id: 01-chat
+    pp: [64]
+    tg: [16, 24]
+    concurrency: [1, 2]
+  - kind: open_loop
+    id: 02-sweep
+    input_len: 32
+    output_len: 8
+    num_prompts: 6
+    request_rate: [20, 40]
+"""
+H200 = HardwareInfo(
+    cpu_model="Xeon",
+    cpu_arch="x86_64",
+    cpu_cores=16,
+    ram_gb=128,
+    os="Linux",
+    kernel="6.8",
+    hostname="h200-box",
+    gpus=[GpuInfo(name="NVIDIA H200", memory_gb=141, driver="570.86.15", vbios="96.00.AF")],
+)
+
+
+@pytest.fixture
+def controller_settings(tmp_path: Path) -> ControllerSettings:
+    """Long leases: the test drives one job without the agent's heartbeat loop."""
+    return ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "first", lease_ttl_s=120.0)
+
+
+def address(controller: Controller) -> str:
+    return f"127.0.0.1:{controller.port}"
+
+
+async def measured_run(controller: Controller, tmp_path: Path) -> str:
+    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
+        run_id, _ = await asyncio.to_thread(client.submit, SUITE, "export.yaml")
+    link = ControllerLink(address(controller), DEV_AGENT_TOKEN)
+    await link.register("h200-box", H200, {}, {"arena": "test"})
+    lease = await link.lease(5.0)
+    assert lease is not None
+    settings = AgentSettings(
+        state_dir=tmp_path / "agent", name="h200-box", telemetry_interval_s=0.1
+    )
+    spool = Spool(settings.state_dir / "spool.db")
+    try:
+        await JobExecution(link, lease, settings, spool, nvml=FakeNvml([300.0])).run()
+    finally:
+        spool.close()
+        await link.close()
+    return run_id
+
+
+async def arenactl(controller: Controller, *args: str) -> str:
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["--controller", address(controller), *args]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def only_job(controller: Controller, run_id: str) -> JobResult:
+    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
+        results = await asyncio.to_thread(client.results, run_id)
+    (job,) = results.jobs
+    return job
+
+
+def assert_same_numbers(original: JobResult, imported: JobResult) -> None:
+    assert [b.id for b in imported.benchmarks] == [b.id for b in original.benchmarks]
+    for mine, theirs in zip(original.benchmarks, imported.benchmarks, strict=True):
+        assert [v.key for v in theirs.variants] == [v.key for v in mine.variants], mine.id
+        for before, after in zip(mine.variants, theirs.variants, strict=True):
+            where = f"{mine.id} {before.key}"
+            assert after.runs == before.runs, where
+            assert set(after.metrics) == set(before.metrics), where
+            for key, stat in before.metrics.items():
+                got = after.metrics[key]
+                assert got.n == stat.n, f"{where} {key}"
+                assert got.mean == pytest.approx(stat.mean, rel=1e-9, abs=1e-9), f"{where} {key}"
+                assert got.std == pytest.approx(stat.std, rel=1e-6, abs=1e-9), f"{where} {key}"
+
+
+async def test_an_exported_run_imports_back_with_the_same_numbers(
+    controller: Controller, tmp_path: Path
+) -> None:
+    run_id = await measured_run(controller, tmp_path)
+    original = await only_job(controller, run_id)
+    assert original.state == "succeeded", original.message
+    out = tmp_path / "results" / "h200"
+    database = controller.settings.data_dir / "arena.db"
+    await arenactl(controller, "export", run_id, str(out), "--database", str(database))
+
+    folder = out / "tiny" / "sim"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [
+        "01-chat.json",
+        "01-telemetry.csv",
+        "02-sweep.rate20.run0.json",
+        "02-sweep.rate20.run1.json",
+        "02-sweep.rate40.run0.json",
+        "02-sweep.rate40.run1.json",
+        "02-telemetry.csv",
+        "meta.json",
+    ]
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["hardware"] == "NVIDIA H200 (141 GB)"
+    assert (meta["driver_version"], meta["runs"]) == ("570.86.15", 2)
+    assert meta["arena"]["suite_yaml"] == SUITE and meta["arena"]["simulated"] is True
+    step = json.loads((folder / "02-sweep.rate40.run1.json").read_text())
+    assert step["request_rate"] == 40 and step["completed"] == step["num_prompts"]
+    assert len(step["start_times"]) == step["num_prompts"]  # vLLM's detailed arrays
+    assert (
+        (folder / "01-telemetry.csv")
+        .read_text()
+        .startswith("elapsed_s,power_w,temp_c,sm_mhz,gpu_util,mem_used_mb\n")
+    )
+    assert scan(out).problems == []
+
+    second = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "second")
+    async with Controller(second) as other:
+        report = json.loads(await arenactl(other, "import", str(out), "-o", "json"))
+        (imported_run,) = report["runs"]
+        imported = await only_job(other, imported_run["run_id"])
+        assert imported.hardware == "NVIDIA H200 (141 GB)"
+        assert_same_numbers(original, imported)
+        (sweep_energy,) = [b.energy for b in imported.benchmarks if b.id == "02-sweep"]
+        assert sweep_energy is not None and sweep_energy.peak_power_w == pytest.approx(300.0)
+        shown = await arenactl(other, "show", imported_run["run_id"])
+        assert "NVIDIA H200 (141 GB)" in shown and "02-sweep" in shown
+
+
+async def test_without_the_database_closed_loop_summaries_still_round_trip(
+    controller: Controller, tmp_path: Path
+) -> None:
+    run_id = await measured_run(controller, tmp_path)
+    original = await only_job(controller, run_id)
+    out = tmp_path / "summaries"
+    output = await arenactl(controller, "export", run_id, str(out))
+    assert "02-sweep: open loop needs the database" in output
+    found = scan(out)
+    assert found.problems == []
+    (run,) = found.runs
+    (bench,) = run.benchmarks
+    (closed,) = [b for b in original.benchmarks if b.id == "01-chat"]
+    assert [v.key for v in bench.variants] == [v.key for v in closed.variants]
+    for before, after in zip(closed.variants, bench.variants, strict=True):
+        assert after.runs == before.runs
+        for key, stat in before.metrics.items():
+            assert (after.metrics[key].mean, after.metrics[key].n) == (stat.mean, stat.n)
