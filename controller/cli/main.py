@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.live import Live
 
 from controller.cli import render
+from controller.cli.compare import compare, comparison_table
 from controller.client import ArenaClient, RunDetail
 from controller.export import export_run
 from shared.errors import ArenaError, AuthError, SuiteError, UnavailableError
@@ -184,6 +185,25 @@ def show(ctx: click.Context, run_id: str, output: str) -> None:
         render.emit_json(console, results)
     else:
         render.show_results(console, results)
+
+
+@cli.command("compare")
+@click.argument("run_ids", nargs=-1, required=True)
+@_output_option
+@click.pass_context
+def compare_runs(ctx: click.Context, run_ids: tuple[str, ...], output: str) -> None:
+    """The benchmarks common to RUN_IDS side by side: one model across hardware, or engines."""
+    if len(run_ids) < 2:
+        raise click.UsageError("compare needs at least two run ids")
+    try:
+        with _client(ctx) as client:
+            comparison = compare([client.results(run_id) for run_id in run_ids])
+    except (ArenaError, ValueError) as error:
+        _fail(error if isinstance(error, ArenaError) else ArenaError(str(error)))
+    if output == "json":
+        render.emit_json(console, comparison)
+    else:
+        console.print(comparison_table(comparison))
 
 
 @cli.command()
