@@ -1,0 +1,40 @@
+"""arenactl compare on the committed H200 and CPU rows: one model, one engine, two boxes."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from controller.cli.main import cli
+from tests.conftest import REPO
+from tests.support import ControllerThread
+
+
+def arenactl(server: ControllerThread, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--controller", server.address, *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_compare_aligns_the_same_benchmarks_across_hardware(
+    controller_in_thread: ControllerThread,
+) -> None:
+    arenactl(controller_in_thread, "import", str(REPO / "docs" / "results"))
+    runs = json.loads(arenactl(controller_in_thread, "runs", "-o", "json"))
+    by_suite = {run["suite"]: run["run_id"] for run in runs}
+    cpu = by_suite["import:cpu/llama-small/transformers"]
+    h200 = by_suite["import:h200/llama-small/transformers"]
+    comparison = json.loads(arenactl(controller_in_thread, "compare", cpu, h200, "-o", "json"))
+    assert "CPU" in comparison["columns"][0] and "H200" in comparison["columns"][1]
+    rows = {(r["benchmark"], r["variant"], r["metric"]): r for r in comparison["rows"]}
+    c1 = rows[("01-chat", "pp51/tg51/d0/c1", "tg t/s")]
+    cpu_value, h200_value = (stat["mean"] for stat in c1["values"])
+    assert c1["ratio"] == pytest.approx(h200_value / cpu_value)
+    assert ("06-office-baseline", "rate6", "out tok/s") in rows
+
+
+def test_compare_needs_two_runs(controller_in_thread: ControllerThread) -> None:
+    result = CliRunner().invoke(cli, ["--controller", controller_in_thread.address,
+                                      "compare", "run-one"])  # fmt: skip
+    assert result.exit_code != 0
+    assert "at least two" in result.output
