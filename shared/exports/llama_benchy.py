@@ -13,20 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import stats
-from shared.metrics.closed_loop import batch_values, request_values
+from shared.metrics.closed_loop import BENCHY_METRICS, batch_values, request_values
 from shared.schemas.sample import RequestSample
 
-METRIC_KEYS = (
-    "pp_throughput",
-    "pp_req_throughput",
-    "tg_throughput",
-    "tg_req_throughput",
-    "peak_throughput",
-    "peak_req_throughput",
-    "ttfr",
-    "est_ppt",
-    "e2e_ttft",
-)
 SCHEMA_VERSION = "0.4.0"
 
 
@@ -75,7 +64,7 @@ def _benchmark(variant: BenchyVariant) -> dict[str, Any]:
         "response_size": variant.response_size,
         "is_context_prefill_phase": variant.is_context_prefill_phase,
     }
-    entry |= {key: _metric(values.get(key, [])) for key in METRIC_KEYS}
+    entry |= {key: _metric(values.get(key, [])) for key in BENCHY_METRICS}
     entry["throughput_over_time"] = None
     entry["requests_throughput_over_time"] = None
     return entry

@@ -45,6 +45,19 @@ REQUEST_METRICS = (
 BATCH_METRICS = ("pp_throughput", "tg_throughput", "peak_throughput")
 """One value per batch (run) when c > 1; with c = 1 they equal the per-request speeds."""
 
+BENCHY_METRICS = (
+    "pp_throughput",
+    "pp_req_throughput",
+    "tg_throughput",
+    "tg_req_throughput",
+    "peak_throughput",
+    "peak_req_throughput",
+    "ttfr",
+    "est_ppt",
+    "e2e_ttft",
+)
+"""Every closed-loop key, in the order of llama-benchy's JSON report (same names)."""
+
 
 def token_timestamps(sample: RequestSample) -> list[float]:
     """Best estimate of when each generated token arrived (see the module docstring)."""

@@ -8,26 +8,13 @@ Entries of the context prefill phase (``is_context_prefill_phase``, only with pr
 depth > 0) measure the cache warm-up, not the benchmark: skipped.
 """
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from shared.parsers import ParseError
+from shared.metrics.closed_loop import BENCHY_METRICS
+from shared.parsers import ParseError, json_object
 from shared.schemas.imported import ImportedStat, ImportedVariant
-
-METRICS = (
-    "pp_throughput",
-    "pp_req_throughput",
-    "tg_throughput",
-    "tg_req_throughput",
-    "peak_throughput",
-    "peak_req_throughput",
-    "ttfr",
-    "est_ppt",
-    "e2e_ttft",
-)
-"""llama-benchy's JSON names, which are also Arena's closed-loop metric keys."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +75,7 @@ def _entry(document: Any, index: int) -> BenchyEntry:
         raise ParseError(f"{where}: expected an object")
     metrics = {
         key: stat
-        for key in METRICS
+        for key in BENCHY_METRICS
         if (stat := _stat(document.get(key), f"{where}.{key}")) is not None
     }
     return BenchyEntry(
@@ -102,12 +89,7 @@ def _entry(document: Any, index: int) -> BenchyEntry:
 
 
 def parse_report(text: str) -> BenchyJsonReport:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ParseError(f"not valid JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise ParseError("expected a JSON object")
+    document = json_object(text)
     entries = _field(document, "benchmarks", list, "report")
     return BenchyJsonReport(
         version=str(_field(document, "version", str, "report")),

@@ -1,10 +1,9 @@
 """``meta.json`` of a reference result folder: model, profile, image, versions, server config."""
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from shared.parsers import ParseError
+from shared.parsers import ParseError, json_object
 from shared.schemas.imported import SPARK_HARDWARE, Provenance
 
 SPARK_MARKERS = ("gb10", "dgx spark")
@@ -38,12 +37,7 @@ def _text(document: dict[str, Any], key: str) -> str | None:
 
 
 def parse_meta(text: str) -> Meta:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ParseError(f"not valid JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise ParseError("expected a JSON object")
+    document = json_object(text)
     server_config = document.get("server_config") or {}
     if not isinstance(server_config, dict):
         raise ParseError("'server_config' should be an object")

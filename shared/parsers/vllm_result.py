@@ -9,14 +9,13 @@ that run (its extras included, ``null`` where Arena had none, where vLLM's keys 
 are taken instead of vLLM's keys, so an exported run imports back exactly.
 """
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from shared.parsers import ParseError
+from shared.parsers import ParseError, json_object
 from shared.schemas.sample import RequestSample
 
 RUN_METRICS = (
@@ -82,12 +81,7 @@ def _detailed(document: dict[str, Any]) -> dict[str, list[Any]] | None:
 
 
 def parse_result(text: str) -> VllmResult:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ParseError(f"not valid JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise ParseError("expected a JSON object")
+    document = json_object(text)
     if "request_rate" not in document or "completed" not in document:
         raise ParseError("not a vLLM result: 'request_rate' or 'completed' missing")
     arena = document.get("arena_metrics")
