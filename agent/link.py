@@ -162,50 +162,34 @@ class ControllerLink:
             ),
         )
 
+    async def _push(
+        self, method: Any, batch: Any, job_id: str, attempt: int, first_seq: int, **items: Any
+    ) -> int:
+        """One numbered batch of a job attempt's stream; returns the controller's ack."""
+        message = batch(
+            agent_id=self.agent_id, job_id=job_id, attempt=attempt, first_seq=first_seq, **items
+        )
+        reply = await self._call(method, message)
+        return int(reply.acked_seq)
+
     async def push_samples(
         self, job_id: str, attempt: int, first_seq: int, samples: Sequence[RequestSample]
     ) -> int:
-        reply = await self._call(
-            self._stub.PushSamples,
-            agent_pb2.SampleBatch(
-                agent_id=self.agent_id,
-                job_id=job_id,
-                attempt=attempt,
-                first_seq=first_seq,
-                samples=[sample_to_pb(s) for s in samples],
-            ),
-        )
-        return int(reply.acked_seq)
+        return await self._push(self._stub.PushSamples, agent_pb2.SampleBatch, job_id, attempt,
+                                first_seq, samples=[sample_to_pb(s) for s in samples])  # fmt: skip
 
     async def push_logs(
         self, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
     ) -> int:
-        reply = await self._call(
-            self._stub.PushLogs,
-            agent_pb2.LogBatch(
-                agent_id=self.agent_id,
-                job_id=job_id,
-                attempt=attempt,
-                first_seq=first_seq,
-                lines=lines,
-            ),
-        )
-        return int(reply.acked_seq)
+        return await self._push(self._stub.PushLogs, agent_pb2.LogBatch, job_id, attempt,
+                                first_seq, lines=lines)  # fmt: skip
 
     async def push_telemetry(
         self, job_id: str, attempt: int, first_seq: int, readings: Sequence[GpuReading]
     ) -> int:
-        reply = await self._call(
-            self._stub.PushTelemetry,
-            agent_pb2.TelemetryBatch(
-                agent_id=self.agent_id,
-                job_id=job_id,
-                attempt=attempt,
-                first_seq=first_seq,
-                readings=[reading_to_pb(r) for r in readings],
-            ),
-        )
-        return int(reply.acked_seq)
+        pb_readings = [reading_to_pb(r) for r in readings]
+        return await self._push(self._stub.PushTelemetry, agent_pb2.TelemetryBatch, job_id,
+                                attempt, first_seq, readings=pb_readings)  # fmt: skip
 
     async def abandon(self, job_id: str, attempt: int, reason: str) -> None:
         await self._call(
