@@ -9,6 +9,7 @@ import aiohttp
 
 from agent.engines.logs import EngineLog
 from shared.errors import EngineError
+from shared.schemas.engine import DockerEngine, ProcessEngine
 
 AliveCheck = Callable[[], Awaitable[None]]
 """Raises EngineError when the engine is known to be dead (exited, OOM-killed)."""
@@ -99,8 +100,7 @@ class LaunchedEngineBase:
 
     base_url: str
     log: EngineLog
-    health_path: str
-    startup_timeout_s: float
+    profile: DockerEngine | ProcessEngine
     _started_at: float
     _ready_s: float | None
 
@@ -108,7 +108,8 @@ class LaunchedEngineBase:
         raise NotImplementedError
 
     async def wait_ready(self) -> None:
+        profile = self.profile
         await wait_healthy(
-            self.base_url, (self.health_path,), self.startup_timeout_s, self.check, self.log
+            self.base_url, (profile.health_path,), profile.startup_timeout_s, self.check, self.log
         )
         self._ready_s = time.monotonic() - self._started_at

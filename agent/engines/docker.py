@@ -39,6 +39,8 @@ def docker_client() -> docker.DockerClient:
 
 
 class DockerEngineDriver(LaunchedEngineBase):
+    profile: DockerEngine
+
     def __init__(
         self,
         profile: DockerEngine,
@@ -48,8 +50,6 @@ class DockerEngineDriver(LaunchedEngineBase):
         job_id: str,
     ) -> None:
         self.profile = profile
-        self.health_path = profile.health_path
-        self.startup_timeout_s = profile.startup_timeout_s
         self.model = model
         self.log = engine_log
         self.labels = {AGENT_LABEL: agent_name, JOB_LABEL: job_id}

@@ -35,6 +35,8 @@ def free_port() -> int:
 
 
 class ProcessEngineDriver(LaunchedEngineBase):
+    profile: ProcessEngine
+
     def __init__(
         self,
         profile: ProcessEngine,
@@ -44,8 +46,6 @@ class ProcessEngineDriver(LaunchedEngineBase):
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.profile = profile
-        self.health_path = profile.health_path
-        self.startup_timeout_s = profile.startup_timeout_s
         self.model = model
         self.log = engine_log
         self.state_dir = state_dir

@@ -166,10 +166,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushSamples(
         self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.SampleAck:
-        if len(request.samples) > MAX_BATCH_SAMPLES:
-            raise ValueError(
-                f"batch of {len(request.samples)} samples; at most {MAX_BATCH_SAMPLES}"
-            )
+        _check_batch(len(request.samples), "samples")
         samples = [sample_from_pb(sample) for sample in request.samples]
         acked = await self.db.call(
             job_store.store_samples,
@@ -185,8 +182,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushLogs(
         self, request: agent_pb2.LogBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.LogAck:
-        if len(request.lines) > MAX_BATCH_SAMPLES:
-            raise ValueError(f"batch of {len(request.lines)} lines; at most {MAX_BATCH_SAMPLES}")
+        _check_batch(len(request.lines), "lines")
         acked = await self.db.call(
             job_store.store_logs,
             request.agent_id,
@@ -201,10 +197,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushTelemetry(
         self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.TelemetryAck:
-        if len(request.readings) > MAX_BATCH_SAMPLES:
-            raise ValueError(
-                f"batch of {len(request.readings)} readings; at most {MAX_BATCH_SAMPLES}"
-            )
+        _check_batch(len(request.readings), "readings")
         readings = [reading_from_pb(reading) for reading in request.readings]
         acked = await self.db.call(
             telemetry_store.store_telemetry,
@@ -237,6 +230,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             metrics=metrics,
         )
         return agent_pb2.ToolResultAck()
+
+
+def _check_batch(count: int, what: str) -> None:
+    if count > MAX_BATCH_SAMPLES:
+        raise ValueError(f"batch of {count} {what}; at most {MAX_BATCH_SAMPLES}")
 
 
 def _report(

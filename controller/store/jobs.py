@@ -4,11 +4,12 @@ Every write from an agent names (agent, job, attempt); a write whose attempt is 
 job's current one, or from an agent that does not hold the job, is refused (fencing).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -24,6 +25,7 @@ log = structlog.get_logger(__name__)
 
 ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
 MAX_LOG_LINE = 4096
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -276,14 +278,19 @@ def current_job_of(session: Session, agent_id: str) -> JobRow | None:
     ).first()
 
 
+def as_schemas(schema: type[SchemaT], rows: Iterable[object]) -> list[SchemaT]:
+    """Table rows back into the pydantic schema they were stored from (same field names)."""
+    fields = schema.model_fields
+    return [schema(**{name: getattr(row, name) for name in fields}) for row in rows]
+
+
 def samples_of(session: Session, job: JobRow) -> list[RequestSample]:
     rows = session.exec(
         select(SampleRow)
         .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
         .order_by(col(SampleRow.seq))
     )
-    fields = RequestSample.model_fields
-    return [RequestSample(**{name: getattr(row, name) for name in fields}) for row in rows]
+    return as_schemas(RequestSample, rows)
 
 
 def count_samples(session: Session, job_ids: Sequence[str]) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
-from controller.store.jobs import _extension, fenced_job
+from controller.store.jobs import _extension, as_schemas, fenced_job
 from controller.store.models import EnergyRow, JobRow, SampleRow, TelemetryRow
 from shared.metrics.energy import benchmark_energy
 from shared.schemas.results import EnergyFigures
@@ -50,8 +50,7 @@ def telemetry_of(session: Session, job: JobRow) -> list[GpuReading]:
         .where(TelemetryRow.job_id == job.id, TelemetryRow.attempt == job.attempt)
         .order_by(col(TelemetryRow.seq))
     )
-    fields = GpuReading.model_fields
-    return [GpuReading(**{name: getattr(row, name) for name in fields}) for row in rows]
+    return as_schemas(GpuReading, rows)
 
 
 def _windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:

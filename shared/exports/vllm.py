@@ -16,6 +16,8 @@ from typing import Any
 
 from shared.metrics.open_loop import (
     LATENCY_METRICS,
+    VLLM_PEAK_KEYS,
+    VLLM_TOTAL_KEYS,
     e2el_s,
     itls_s,
     open_loop_metrics,
@@ -26,18 +28,6 @@ from shared.metrics.open_loop import (
 )
 from shared.schemas.sample import RequestSample
 
-TOTAL_KEYS = (
-    "duration",
-    "completed",
-    "failed",
-    "total_input_tokens",
-    "total_output_tokens",
-    "request_throughput",
-    "request_goodput",
-    "output_throughput",
-    "total_token_throughput",
-)
-PEAK_KEYS = ("max_output_tokens_per_s", "max_concurrent_requests")
 INTEGER_KEYS = frozenset(
     {"completed", "failed", "total_input_tokens", "total_output_tokens", "max_concurrent_requests"}
 )
@@ -128,10 +118,10 @@ def vllm_save_result(
         "burstiness": info.burstiness,
         "max_concurrency": info.max_concurrency,
     }
-    result |= {key: _number(key, metrics[key]) for key in TOTAL_KEYS}
+    result |= {key: _number(key, metrics[key]) for key in VLLM_TOTAL_KEYS}
     if detailed:
         result |= _detailed(samples)
-    result |= {key: _number(key, metrics[key]) for key in PEAK_KEYS}
+    result |= {key: _number(key, metrics[key]) for key in VLLM_PEAK_KEYS}
     result["rtfx"] = 0.0  # audio real-time factor: 0 for text benchmarks, as vLLM writes it
     for metric in LATENCY_METRICS:
         if metric not in percentile_metrics:

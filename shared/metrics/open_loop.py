@@ -36,6 +36,21 @@ SATURATED_LAG_MS = 1.0
 SATURATED_CPU = 0.9
 
 
+VLLM_TOTAL_KEYS = (
+    "duration",
+    "completed",
+    "failed",
+    "total_input_tokens",
+    "total_output_tokens",
+    "request_throughput",
+    "request_goodput",
+    "output_throughput",
+    "total_token_throughput",
+)
+VLLM_PEAK_KEYS = ("max_output_tokens_per_s", "max_concurrent_requests")
+"""Run-level keys of a vLLM ``--save-result`` file, in its order (totals, then peaks)."""
+
+
 def percentile_key(p: float, metric: str) -> str:
     """vLLM's key: ``p99_ttft_ms``, ``p99.9_ttft_ms``."""
     word = str(int(p)) if int(p) == p else str(p)

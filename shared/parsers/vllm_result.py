@@ -15,22 +15,10 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+from shared.metrics.open_loop import VLLM_PEAK_KEYS, VLLM_TOTAL_KEYS
 from shared.parsers import ParseError, json_object
 from shared.schemas.sample import RequestSample
 
-RUN_METRICS = (
-    "completed",
-    "failed",
-    "duration",
-    "total_input_tokens",
-    "total_output_tokens",
-    "request_throughput",
-    "request_goodput",
-    "output_throughput",
-    "total_token_throughput",
-    "max_output_tokens_per_s",
-    "max_concurrent_requests",
-)
 DISTRIBUTION_METRIC = re.compile(r"^(mean|median|std|p\d+(\.\d+)?)_(ttft|tpot|itl|e2el)_ms$")
 DETAILED = ("start_times", "ttfts", "itls", "input_lens", "output_lens", "errors")
 
@@ -91,7 +79,11 @@ def parse_result(text: str) -> VllmResult:
     keys = (
         list(arena)
         if arena is not None
-        else [*RUN_METRICS, *(key for key in document if DISTRIBUTION_METRIC.match(key))]
+        else [
+            *VLLM_TOTAL_KEYS,
+            *VLLM_PEAK_KEYS,
+            *(key for key in document if DISTRIBUTION_METRIC.match(key)),
+        ]
     )
     metrics = {key: value for key in keys if (value := _number(source, key)) is not None}
     max_concurrency = _number(document, "max_concurrency")
