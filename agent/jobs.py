@@ -26,6 +26,7 @@ from agent.telemetry.nvml import open_nvml
 from agent.telemetry.sampler import TelemetrySampler
 from agent.tools import ToolContext, driver_for
 from shared.errors import ArenaError, ConflictError, UnavailableError
+from shared.metrics.client_load import put_cpu_util
 from shared.pb.arena.v1 import agent_pb2
 from shared.schemas.engine import DockerEngine, ProcessEngine
 from shared.schemas.job import JobState
@@ -260,7 +261,7 @@ class JobExecution:
                 if bench.tool != "builtin":
                     await self._run_tool(bench, engine, endpoint, clock)
                 else:
-                    await run_benchmark(
+                    loads = await run_benchmark(
                         bench,
                         endpoint=endpoint,
                         runs=self.spec.runs,
@@ -270,6 +271,10 @@ class JobExecution:
                         tokenizer=tokenizer,
                         progress=self._on_progress,
                     )
+                    for load in loads:
+                        put_cpu_util(
+                            self.provenance, bench.id, load.variant, load.run, load.cpu_util
+                        )
                 after = await scrape_metrics(engine.base_url, engine.api_key)
                 if before is not None and after is not None:
                     engine_metrics[bench.id] = engine_figures(before, after)

@@ -68,7 +68,8 @@ LLAMA_SERVER = Path(
 PORT = int(os.environ.get("ARENA_PARITY_PORT", "8093"))
 SERVER_NICE = int(os.environ.get("ARENA_PARITY_NICE", "-10"))
 """The server's priority: on a shared machine other work would otherwise set its speed."""
-CONCURRENCY = 4
+SLOTS = 4
+"""llama-server's parallel sequences: enough for every concurrency compared here."""
 PACE_MS = (100.0, 10.0)
 SHAREGPT = sharegpt_standin_path()
 Numbers = dict[str, float]
@@ -85,7 +86,7 @@ def _isolate() -> None:
 @contextmanager
 def llama_server() -> Iterator[str]:
     command = [LLAMA_SERVER, "--model", TOKENIZER_DIR / "tiny.gguf", "--host", "127.0.0.1",
-               "--port", str(PORT), "--parallel", str(CONCURRENCY), "-c", "16384",
+               "--port", str(PORT), "--parallel", str(SLOTS), "-c", "16384",
                "--threads", "1", "--no-cache-prompt"]  # fmt: skip
     process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, preexec_fn=_isolate)  # fmt: skip
@@ -115,7 +116,7 @@ async def _ours(bench: Any, url: str, runs: int) -> list[RequestSample]:
 def ours_open(url: str, args: argparse.Namespace) -> Numbers:
     bench = OpenLoopBenchmark(id="parity", dataset="sharegpt", dataset_path=str(SHAREGPT),
                               output_len=args.output_len, num_prompts=args.num_prompts,
-                              request_rate=[float("inf")], max_concurrency=CONCURRENCY,
+                              request_rate=[float("inf")], max_concurrency=args.concurrency,
                               ignore_eos=True)  # fmt: skip
     metrics = open_loop_metrics(asyncio.run(_ours(bench, url, 1)))
     return {"output_throughput": metrics["output_throughput"] or 0.0,
@@ -130,7 +131,7 @@ def vllm_open(url: str, args: argparse.Namespace, out: Path, executable: Path) -
                "--dataset-path", SHAREGPT, "--sharegpt-output-len", str(args.output_len),
                "--ignore-eos",
                "--num-prompts", str(args.num_prompts), "--request-rate", "inf",
-               "--max-concurrency", str(CONCURRENCY), "--seed", "42", "--disable-tqdm",
+               "--max-concurrency", str(args.concurrency), "--seed", "42", "--disable-tqdm",
                "--save-result", "--result-dir", out, "--result-filename", name]  # fmt: skip
     run = run_measured(command, env={"CUDA_VISIBLE_DEVICES": ""})
     if run.returncode != 0:
@@ -149,10 +150,10 @@ def _benchy_numbers(report: dict[str, Any]) -> Numbers:
 
 def ours_closed(url: str, args: argparse.Namespace) -> Numbers:
     bench = ClosedLoopBenchmark(id="parity-cl", pp=[args.pp], tg=[args.tg],
-                                concurrency=[CONCURRENCY])  # fmt: skip
+                                concurrency=[args.concurrency])  # fmt: skip
     samples = asyncio.run(_ours(bench, url, 3))
     runs = [[s for s in samples if s.run == run] for run in range(3)]
-    variant = BenchyVariant(args.pp, args.tg, 0, CONCURRENCY, runs, args.pp)
+    variant = BenchyVariant(args.pp, args.tg, 0, args.concurrency, runs, args.pp)
     report = llama_benchy_json([variant], model="tiny", latency_mode="generation",
                                latency_ms=0.0, timestamp="")  # fmt: skip
     return _benchy_numbers(report)
@@ -162,7 +163,7 @@ def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Pat
     path = out / f"benchy-{time.monotonic_ns()}.json"
     command = [executable, "--base-url", f"{url}/v1", "--model", "tiny",
                "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", str(args.pp),
-               "--tg", str(args.tg), "--concurrency", str(CONCURRENCY), "--runs", "3",
+               "--tg", str(args.tg), "--concurrency", str(args.concurrency), "--runs", "3",
                "--latency-mode", "generation", "--skip-coherence", "--format", "json",
                "--save-result", path]  # fmt: skip
     run = run_measured(command)
@@ -216,10 +217,10 @@ def report(server: str, args: argparse.Namespace, results: list[list[Any]]) -> N
     print(f"\n=== {server}; load average now {os.getloadavg()[0]:.2f}")
     if open_pairs:
         compare(f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
-                f"{args.output_len}, rate inf, max concurrency {CONCURRENCY}: arena vs vllm "
+                f"{args.output_len}, rate inf, max concurrency {args.concurrency}: arena vs vllm "
                 "bench serve", open_pairs, "vllm")  # fmt: skip
     if closed_pairs:
-        compare(f"closed loop, pp {args.pp}, tg {args.tg}, c={CONCURRENCY}, 3 runs: arena vs "
+        compare(f"closed loop, pp {args.pp}, tg {args.tg}, c={args.concurrency}, 3 runs: arena vs "
                 "llama-benchy", closed_pairs, "benchy")  # fmt: skip
     sys.stdout.flush()
 
@@ -234,6 +235,7 @@ def main() -> None:
     parser.add_argument("--output-len", type=int, default=32)
     parser.add_argument("--pp", type=int, default=128)
     parser.add_argument("--tg", type=int, default=128)
+    parser.add_argument("--concurrency", type=int, default=1, choices=range(1, SLOTS + 1))
     parser.add_argument("--server", choices=["llama", "paced", "both"], default="both")
     args = parser.parse_args()
     tools = (tool(VLLM_VENV, "vllm"), tool(BENCHY_VENV, "llama-benchy"))
@@ -249,7 +251,7 @@ def main() -> None:
                 raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (ARENA_LLAMA_SERVER)")
             with llama_server() as url:
                 results = rounds(url, args, tools, Path(folder))
-            report(f"llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel {CONCURRENCY}, "
+            report(f"llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel {SLOTS}, "
                    "1 thread)", args, results)  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from controller.store.jobs import get_job, samples_of
 from controller.store.models import AggregateRow
 from controller.store.telemetry import store_energy
 from controller.store.tools import tool_results_of
+from shared.metrics.client_load import cpu_util_of
 from shared.metrics.closed_loop import closed_loop_metrics
 from shared.metrics.open_loop import open_loop_metrics
 from shared.metrics.summary import summarize, summarize_closed_loop
@@ -53,8 +54,11 @@ def aggregate_job(session: Session, job_id: str) -> int:
                 for run in range(spec.runs)
                 if (samples := grouped.get((bench.id, variant.key, run)))
             ]
+            per_run = []
             for samples in runs:
-                metrics = _run_metrics(bench, variant, samples)
+                cpu_util = cpu_util_of(job.provenance, bench.id, variant.key, samples[0].run)
+                metrics = _run_metrics(bench, variant, samples, cpu_util)
+                per_run.append(metrics)
                 session.add(_row(job_id, bench, variant, samples[0].run, metrics))
                 written += 1
             if tool_summary is not None:
@@ -65,7 +69,7 @@ def aggregate_job(session: Session, job_id: str) -> int:
                     written += 1
             elif runs:
                 summary = {
-                    key: asdict(stat) for key, stat in _summary(bench, variant, runs).items()
+                    key: asdict(stat) for key, stat in _summary(variant, runs, per_run).items()
                 }
                 session.add(_row(job_id, bench, variant, SUMMARY_RUN, summary))
                 written += 1
@@ -73,7 +77,10 @@ def aggregate_job(session: Session, job_id: str) -> int:
 
 
 def _run_metrics(
-    bench: Benchmark, variant: Variant, samples: list[RequestSample]
+    bench: Benchmark,
+    variant: Variant,
+    samples: list[RequestSample],
+    client_cpu_util: float | None = None,
 ) -> dict[str, float | None]:
     if isinstance(variant, ClosedVariant):
         return closed_loop_metrics(
@@ -81,17 +88,17 @@ def _run_metrics(
         )
     assert not isinstance(bench, ClosedLoopBenchmark)
     slo_ms = {str(metric): limit for metric, limit in bench.goodput_slo_ms.items()}
-    return open_loop_metrics(samples, bench.percentiles, slo_ms)
+    return open_loop_metrics(samples, bench.percentiles, slo_ms, client_cpu_util)
 
 
 def _summary(
-    bench: Benchmark, variant: Variant, runs: list[list[RequestSample]]
+    variant: Variant, runs: list[list[RequestSample]], per_run: list[dict[str, float | None]]
 ) -> dict[str, MeanStd]:
     if isinstance(variant, ClosedVariant):
         return summarize_closed_loop(
             runs, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
         )
-    return summarize([_run_metrics(bench, variant, samples) for samples in runs])
+    return summarize(per_run)
 
 
 def _row(

@@ -106,6 +106,25 @@ class Measurement:
         )
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A request encoded ahead of its send time, so that sending it does no serialising."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    max_tokens: int
+
+
+def prepare(endpoint: Endpoint, request: ChatRequest) -> Prepared:
+    return Prepared(
+        url=endpoint.url("/v1/chat/completions"),
+        body=json.dumps(build_payload(endpoint, request)).encode(),
+        headers={"Content-Type": "application/json", **endpoint.headers()},
+        max_tokens=request.max_tokens,
+    )
+
+
 def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "model": endpoint.model,
@@ -220,16 +239,12 @@ class _StreamReader:
 
 
 async def stream_chat(
-    session: aiohttp.ClientSession, endpoint: Endpoint, request: ChatRequest, clock: JobClock
+    session: aiohttp.ClientSession, request: Prepared, clock: JobClock
 ) -> Measurement:
     """Send one streaming request and time it; never raises (cancellation excepted)."""
-    body = json.dumps(build_payload(endpoint, request)).encode()
-    headers = {"Content-Type": "application/json", **endpoint.headers()}
     measurement = Measurement(sent_s=clock.now())
     try:
-        response = await post(
-            session, endpoint.url("/v1/chat/completions"), data=body, headers=headers
-        )
+        response = await post(session, request.url, data=request.body, headers=request.headers)
         async with response:
             if response.status >= 300:
                 text = await response.text(errors="replace")

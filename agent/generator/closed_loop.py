@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import structlog
 
-from agent.generator.client import ChatRequest, post, stream_chat
+from agent.generator.client import ChatRequest, Prepared, post, prepare, stream_chat
 from agent.generator.context import RunContext
 from agent.generator.datasets import ClosedLoopPrompts
 from agent.generator.tokens import Tokenizer
@@ -115,8 +115,8 @@ async def _batch(
 ) -> None:
     """Fire every request at once, record each as it completes (unless a warm-up), wait all."""
 
-    async def one(index: int, request: ChatRequest) -> None:
-        measurement = await stream_chat(ctx.session, ctx.endpoint, request, ctx.clock)
+    async def one(index: int, request: Prepared) -> None:
+        measurement = await stream_chat(ctx.session, request, ctx.clock)
         if run is None:
             return
         ctx.record(
@@ -130,7 +130,8 @@ async def _batch(
             )
         )
 
-    tasks = [asyncio.create_task(one(i, request)) for i, request in enumerate(requests)]
+    prepared = [prepare(ctx.endpoint, request) for request in requests]
+    tasks = [asyncio.create_task(one(i, request)) for i, request in enumerate(prepared)]
     try:
         await asyncio.gather(*tasks)
     finally:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from agent.generator.client import ChatRequest, Endpoint, Measurement, stream_chat
+from agent.generator.client import Endpoint, Measurement, Prepared, prepare, stream_chat
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
@@ -34,10 +34,10 @@ FINE_WAIT_S = 0.0015
 
 @dataclass(frozen=True)
 class Scheduled:
-    """One request of a run's schedule: its index in the run and when it is due."""
+    """One request of a run's schedule: its index in the run, its encoded body, when it is due."""
 
     index: int
-    request: ChatRequest
+    request: Prepared
     offset_s: float
 
 
@@ -91,7 +91,6 @@ async def sleep_until(clock: JobClock, target_s: float) -> float:
 
 async def send_schedule(
     session: aiohttp.ClientSession,
-    endpoint: Endpoint,
     clock: JobClock,
     schedule: Sequence[Scheduled],
     *,
@@ -105,11 +104,11 @@ async def send_schedule(
     async def send(item: Scheduled, scheduled_s: float) -> None:
         if gate is None:
             queued_s = clock.now()
-            measurement = await stream_chat(session, endpoint, item.request, clock)
+            measurement = await stream_chat(session, item.request, clock)
         else:
             async with gate:
                 queued_s = clock.now()
-                measurement = await stream_chat(session, endpoint, item.request, clock)
+                measurement = await stream_chat(session, item.request, clock)
         done(item, scheduled_s, queued_s, measurement)
 
     tasks: list[asyncio.Task[None]] = []
@@ -127,9 +126,12 @@ async def send_schedule(
     return busy_wait_s
 
 
-def make_schedule(prompts: Sequence[Prompt], offsets_s: Sequence[float]) -> list[Scheduled]:
+def make_schedule(
+    endpoint: Endpoint, prompts: Sequence[Prompt], offsets_s: Sequence[float]
+) -> list[Scheduled]:
+    """Every request encoded before the run starts: a send then only writes bytes."""
     return [
-        Scheduled(index, prompt.request(), offset)
+        Scheduled(index, prepare(endpoint, prompt.request()), offset)
         for index, (prompt, offset) in enumerate(zip(prompts, offsets_s, strict=True))
     ]
 
@@ -158,12 +160,12 @@ async def run_open_loop(
             )
         )
 
+    schedule = make_schedule(ctx.endpoint, prompts, offsets_s)
     meter = CpuMeter()
     busy_wait_s = await send_schedule(
         ctx.session,
-        ctx.endpoint,
         ctx.clock,
-        make_schedule(prompts, offsets_s),
+        schedule,
         start_s=ctx.clock.now() + START_LEAD_S,
         max_concurrency=max_concurrency,
         done=done,

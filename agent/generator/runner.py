@@ -13,7 +13,7 @@ closed loop always runs in one process (its few simultaneous requests never load
 import structlog
 
 from agent.generator.arrivals import arrival_offsets
-from agent.generator.client import Endpoint, open_session, stream_chat
+from agent.generator.client import Endpoint, open_session, prepare, stream_chat
 from agent.generator.clock import JobClock
 from agent.generator.closed_loop import run_closed_loop
 from agent.generator.context import Progress, ProgressSink, RunContext, SampleSink
@@ -86,7 +86,7 @@ async def _run_open(
             last_arrival_s=offsets[-1] if offsets else 0.0,
         )
         for run in range(runs):
-            await stream_chat(ctx.session, ctx.endpoint, prompts[0].request(), ctx.clock)
+            await stream_chat(ctx.session, prepare(ctx.endpoint, prompts[0].request()), ctx.clock)
             if workers > 1:
                 load = await run_open_loop_workers(
                     ctx,

@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from agent.generator.client import Endpoint, Measurement, open_session
+from agent.generator.client import Measurement, open_session
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
@@ -38,7 +38,6 @@ JOIN_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class WorkerJob:
-    endpoint: Endpoint
     clock: JobClock
     schedule: list[Scheduled]
     max_concurrency: int | None
@@ -93,7 +92,6 @@ async def _work(conn: Connection, job: WorkerJob) -> None:
         meter = CpuMeter()
         busy_wait_s = await send_schedule(
             session,
-            job.endpoint,
             job.clock,
             job.schedule,
             start_s=start_s,
@@ -125,14 +123,14 @@ async def run_open_loop_workers(
 ) -> ClientLoad:
     """One run spread over ``workers`` processes; samples reach ``ctx`` as they complete."""
     mp = multiprocessing.get_context("spawn")
-    slices = deal(make_schedule(prompts, offsets_s), workers)
+    slices = deal(make_schedule(ctx.endpoint, prompts, offsets_s), workers)
     gates = worker_gates(max_concurrency, workers)
     conns: list[Connection] = []
     processes: list[Any] = []
     try:
         for schedule, gate in zip(slices, gates, strict=True):
             parent, child = mp.Pipe()
-            job = WorkerJob(ctx.endpoint, ctx.clock, schedule, gate, ctx.benchmark, variant, run)
+            job = WorkerJob(ctx.clock, schedule, gate, ctx.benchmark, variant, run)
             process = mp.Process(target=worker_main, args=(child, job), daemon=True)
             process.start()
             child.close()

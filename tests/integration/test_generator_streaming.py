@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agent.generator.client import ChatRequest, Endpoint, open_session, stream_chat
+from agent.generator.client import ChatRequest, Endpoint, open_session, prepare, stream_chat
 from agent.generator.clock import JobClock
 from shared.schemas.sample import RequestSample
 
@@ -120,7 +120,7 @@ async def request(base_url: str, model: str) -> RequestSample:
     chat_request = ChatRequest([{"role": "user", "content": "hi"}], 3)
     async with open_session(1) as session:
         measurement = await stream_chat(
-            session, Endpoint(base_url, model), chat_request, JobClock()
+            session, prepare(Endpoint(base_url, model), chat_request), JobClock()
         )
     return measurement.to_sample(benchmark="b", variant="v", run=0, index=0)
 
@@ -227,6 +227,7 @@ async def test_a_stale_kept_alive_connection_is_retried_once() -> None:
     chat_request = ChatRequest([{"role": "user", "content": "hi"}], 3)
     async with server, open_session(1) as session:
         for _ in range(3):
-            measurement = await stream_chat(session, Endpoint(url, "m"), chat_request, JobClock())
+            prepared = prepare(Endpoint(url, "m"), chat_request)
+            measurement = await stream_chat(session, prepared, JobClock())
             assert measurement.error is None and len(measurement.chunk_times_s) == 3
     assert StaleKeepAlive.requests == 5  # requests 2 and 3 each met a stale connection first

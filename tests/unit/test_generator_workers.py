@@ -1,12 +1,12 @@
 """How an open-loop schedule is dealt to worker processes."""
 
-from agent.generator.client import ChatRequest
+from agent.generator.client import ChatRequest, Endpoint, prepare
 from agent.generator.open_loop import Scheduled
 from agent.generator.workers import deal, worker_gates
 
 
 def schedule(n: int) -> list[Scheduled]:
-    request = ChatRequest([{"role": "user", "content": "x"}], 4)
+    request = prepare(Endpoint("http://x", "m"), ChatRequest([{"role": "user", "content": "x"}], 4))
     return [Scheduled(i, request, i * 0.01) for i in range(n)]
 
 

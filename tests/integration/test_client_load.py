@@ -1,0 +1,78 @@
+"""The client's own load reaches the results: the agent puts each open-loop run's busiest-core
+utilisation in the job's provenance, the controller flags that run ``client_saturated`` and
+``arenactl show`` warns under the benchmark's table."""
+
+import asyncio
+import io
+
+from rich.console import Console
+
+from agent.hardware import probe
+from agent.link import ControllerLink
+from controller.cli.render import show_results
+from controller.client import ArenaClient
+from controller.server import Controller
+from shared.metrics.client_load import cpu_util_of, put_cpu_util
+from shared.schemas.job import JobState
+from shared.schemas.sample import RequestSample
+from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+
+SUITE = """
+name: client-load
+models: [{name: tiny, engine: sim}]
+engines: {sim: {runtime: simulated}}
+runs: 2
+benchmarks:
+  - {kind: open_loop, id: office, input_len: 8, output_len: 4, num_prompts: 2,
+     request_rate: [5]}
+"""
+VARIANT = "rate5"
+
+
+def sample(run: int, index: int) -> RequestSample:
+    """On time to the microsecond: only the client's CPU figure can flag these runs."""
+    t = run * 10.0 + index
+    return RequestSample(
+        benchmark="office", variant=VARIANT, run=run, index=index, scheduled_s=t,
+        queued_s=t, sent_s=t, first_response_s=t + 0.1, first_token_s=t + 0.1, end_s=t + 0.4,
+        chunk_times_s=[t + 0.1, t + 0.2, t + 0.3, t + 0.4], prompt_tokens=8, completion_tokens=4,
+    )  # fmt: skip
+
+
+def test_provenance_layout_round_trips() -> None:
+    provenance: dict[str, object] = {"command": "x"}
+    put_cpu_util(provenance, "office", VARIANT, 1, 0.934567)
+    assert cpu_util_of(provenance, "office", VARIANT, 1) == 0.9346
+    assert cpu_util_of(provenance, "office", VARIANT, 0) is None
+    assert cpu_util_of({}, "office", VARIANT, 1) is None
+
+
+async def test_a_saturated_client_is_flagged_and_shown(controller: Controller) -> None:
+    address = f"127.0.0.1:{controller.port}"
+    with ArenaClient(address, DEV_USER_TOKEN) as client:
+        run_id, [job] = await asyncio.to_thread(client.submit, SUITE, "load.yaml")
+    link = ControllerLink(address, DEV_AGENT_TOKEN)
+    await link.register("load-agent", probe(), {}, {})
+    lease = await link.lease(wait_s=1)
+    assert lease is not None and lease.job_id == job
+    await link.report(job, 1, JobState.RUNNING)
+    samples = [sample(run, index) for run in (0, 1) for index in (0, 1)]
+    assert await link.push_samples(job, 1, 1, samples) == 4
+    provenance: dict[str, object] = {}
+    put_cpu_util(provenance, "office", VARIANT, 0, 0.25)
+    put_cpu_util(provenance, "office", VARIANT, 1, 0.97)
+    await link.report(job, 1, JobState.SUCCEEDED, total_samples=4, provenance=provenance)
+    await link.close()
+
+    with ArenaClient(address, DEV_USER_TOKEN) as client:
+        results = await asyncio.to_thread(client.results, run_id)
+    [office] = results.jobs[0].benchmarks
+    [variant] = office.variants
+    assert variant.metrics["client_cpu_util"].mean == (0.25 + 0.97) / 2
+    assert variant.metrics["client_saturated"].mean == 0.5  # one run of two
+    assert variant.metrics["p99_send_lag_ms"].mean == 0.0
+
+    out = io.StringIO()
+    show_results(Console(file=out, width=200), results)
+    assert "warning: client fell behind in rate5" in out.getvalue()
+    assert "busiest client core 61% busy" in out.getvalue()
