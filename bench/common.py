@@ -4,6 +4,7 @@ import os
 import resource
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -83,7 +84,9 @@ def ratio(ours: float, theirs: float) -> str:
 BENCHY_BOOK = Path.home() / ".cache/llama-benchy/cc6a0b5782734ee3b9069aa3b64cc62c.txt"
 """Where llama-benchy 0.4.0 caches its default book (md5 of the Gutenberg URL); offline, the
 book is replaced by the machine's licence texts (``/usr/share/common-licenses``, every
-package's ``copyright`` file): plain English prose of a few MB, no download."""
+package's ``copyright`` file): plain English prose of a few MB, no download. A slim image
+without them gets the standard library's sources instead."""
+BOOK_MIN_CHARS = 1_000_000
 
 
 def seed_benchy_corpus() -> None:
@@ -92,5 +95,8 @@ def seed_benchy_corpus() -> None:
     sources = sorted(Path("/usr/share/common-licenses").glob("*"))
     sources += sorted(Path("/usr/share/doc").glob("*/copyright"))
     texts = [p.read_text(errors="replace") for p in sources if p.is_file()]
+    if sum(map(len, texts)) < BOOK_MIN_CHARS:
+        stdlib = Path(sysconfig.get_paths()["stdlib"])
+        texts += [p.read_text(errors="replace") for p in sorted(stdlib.glob("*.py"))]
     BENCHY_BOOK.parent.mkdir(parents=True, exist_ok=True)
     BENCHY_BOOK.write_text("\n\n".join(texts))

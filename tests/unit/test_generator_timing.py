@@ -4,7 +4,7 @@ import asyncio
 import time
 
 from agent.generator.clock import JobClock
-from agent.generator.open_loop import FINE_WAIT_S, CpuMeter, sleep_until
+from agent.generator.open_loop import FINE_WAIT_S, CpuMeter, sleep_until, start_now
 
 
 async def test_sleep_until_never_wakes_early() -> None:
@@ -47,3 +47,18 @@ def test_cpu_meter_sees_busy_and_idle_time() -> None:
 def test_sleep_until_is_a_coroutine_on_the_running_loop() -> None:
     clock = JobClock()
     asyncio.run(sleep_until(clock, clock.now() + 0.001))
+
+
+async def test_start_now_runs_the_first_step_at_once_where_python_can() -> None:
+    steps: list[str] = []
+
+    async def request() -> None:
+        steps.append("stamped and written")
+        await asyncio.sleep(0)
+        steps.append("answer read")
+
+    task = start_now(request())
+    eager = hasattr(asyncio, "eager_task_factory")  # Python ≥ 3.12
+    assert steps == (["stamped and written"] if eager else [])
+    await task
+    assert steps == ["stamped and written", "answer read"]
