@@ -29,15 +29,21 @@ def tool(venv: Path, name: str) -> Path | None:
 
 @contextmanager
 def instant_server(
-    chunks: int = 16, model: str = "tiny", pace_ms: tuple[float, float] | None = None
+    chunks: int = 16,
+    model: str = "tiny",
+    pace_ms: tuple[float, float] | None = None,
+    arrivals: Path | None = None,
 ) -> Iterator[str]:
     """Start ``bench.instant_server`` in its own process; yield its base URL.
 
-    ``pace_ms`` = (TTFT, ITL) switches it to paced streaming (the parity control).
+    ``pace_ms`` = (TTFT, ITL) switches it to paced streaming (the parity control);
+    ``arrivals`` is the file where it logs when each streaming request arrived.
     """
     command = [sys.executable, "-m", "bench.instant_server", "--chunks", str(chunks)]
     if pace_ms is not None:
         command += ["--ttft-ms", str(pace_ms[0]), "--itl-ms", str(pace_ms[1])]
+    if arrivals is not None:
+        command += ["--arrivals", str(arrivals)]
     process = subprocess.Popen(
         [*command, "--model", model], cwd=REPO, stdout=subprocess.PIPE, text=True
     )

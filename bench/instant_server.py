@@ -11,14 +11,19 @@ content chunks after the TTFT, the others one ITL apart, usage and ``[DONE]`` wi
 Every request is timed alone (no batching), so two clients measuring this server must agree
 to within their own overheads: the parity bench's control.
 
+``--arrivals FILE`` appends the moment each streaming request was read in full
+(``time.perf_counter()``, the machine's monotonic clock, which clients on the same machine share)
+to FILE, one per line: how closely a client's simultaneous requests really arrive together.
+
 Usage: ``python -m bench.instant_server [--port 0] [--chunks 16] [--model tiny]
-[--ttft-ms 0 --itl-ms 0]``
+[--ttft-ms 0 --itl-ms 0] [--arrivals FILE]``
 """
 
 import argparse
 import asyncio
 import json
 import time
+from typing import TextIO
 
 HEAD = "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {length}\r\n\r\n"
 
@@ -82,8 +87,9 @@ def paced_pieces(body: bytes, model: str) -> list[bytes]:
 
 
 class InstantProtocol(asyncio.Protocol):
-    def __init__(self, answers: Answers) -> None:
+    def __init__(self, answers: Answers, arrivals: TextIO | None = None) -> None:
         self.answers = answers
+        self.arrivals = arrivals
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
 
@@ -106,6 +112,8 @@ class InstantProtocol(asyncio.Protocol):
             body = self.buffer[head_end + 4 : end]
             self.buffer = self.buffer[end:]
             assert self.transport is not None
+            if self.arrivals is not None and b'"stream"' in body:
+                self.arrivals.write(f"{time.perf_counter():.6f}\n")
             if self.answers.itl_s and not head.startswith(b"GET") and b'"stream"' in body:
                 self.pace(body)
             else:
@@ -123,10 +131,9 @@ class InstantProtocol(asyncio.Protocol):
             loop.call_later(delay, transport.write, piece)
 
 
-async def serve(port: int, chunks: int, model: str, ttft_s: float, itl_s: float) -> None:
-    answers = Answers(chunks, model, ttft_s, itl_s)
+async def serve(port: int, answers: Answers, arrivals: TextIO | None = None) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: InstantProtocol(answers), "127.0.0.1", port)
+    server = await loop.create_server(lambda: InstantProtocol(answers, arrivals), "127.0.0.1", port)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
         await server.serve_forever()
@@ -139,9 +146,10 @@ def main() -> None:
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--ttft-ms", type=float, default=0.0)
     parser.add_argument("--itl-ms", type=float, default=0.0)
+    parser.add_argument("--arrivals", type=argparse.FileType("a", bufsize=1))
     args = parser.parse_args()
-    ttft_s, itl_s = args.ttft_ms / 1000.0, args.itl_ms / 1000.0
-    asyncio.run(serve(args.port, args.chunks, args.model, ttft_s, itl_s))
+    answers = Answers(args.chunks, args.model, args.ttft_ms / 1000.0, args.itl_ms / 1000.0)
+    asyncio.run(serve(args.port, answers, args.arrivals))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Parity: Arena's generator and the reference tools against the same real llama.cpp server.
 
 One ``llama-server`` (llama.cpp, ``--parallel 4``, ``--no-cache-prompt`` so that repeated
-seeded prompts are processed afresh every round, one thread pinned to the last CPU at nice −10
-while the clients keep to the other CPUs, so that other work on a shared machine moves the
-numbers less) serves a random-weight GGUF (``bench/tiny_model.py``) whose ``tokenizer.json`` every
+seeded prompts are processed afresh every round, one compute thread, the process pinned to the
+last CPU — the last two on machines of four or more, so that its HTTP thread has a core of its
+own — at nice −10 while the clients keep to the other CPUs, so that other work on a shared
+machine moves the numbers less) serves a random-weight GGUF (``bench/tiny_model.py``) whose ``tokenizer.json`` every
 client uses. Runs alternate between the tools (A, B, A, B …) so that slow drifts of a shared
 machine hit both sides alike, and each delta is Arena − reference, in % of the reference.
 
@@ -75,10 +76,16 @@ SHAREGPT = sharegpt_standin_path()
 Numbers = dict[str, float]
 
 
-def _isolate() -> None:
-    """In the server's process: the last CPU to itself as far as priority allows."""
+def server_cpus() -> set[int]:
+    """The last CPU for the server, or the last two where there are four or more: its compute
+    thread then does not share a core with its own HTTP thread."""
     cpus = sorted(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpus[-1]})
+    return set(cpus[-2:] if len(cpus) >= 4 else cpus[-1:])
+
+
+def _isolate() -> None:
+    """In the server's process: its CPUs to itself as far as priority allows."""
+    os.sched_setaffinity(0, server_cpus())
     with contextlib.suppress(PermissionError):  # not root: normal priority
         os.nice(SERVER_NICE)
 
@@ -226,9 +233,9 @@ def report(server: str, args: argparse.Namespace, results: list[list[Any]]) -> N
 
 
 def main() -> None:
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) > 1:  # the clients keep off the server's CPU
-        os.sched_setaffinity(0, set(cpus[:-1]))
+    clients = set(os.sched_getaffinity(0)) - server_cpus()
+    if clients:  # the clients keep off the server's CPUs
+        os.sched_setaffinity(0, clients)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--num-prompts", type=int, default=48)
