@@ -5,7 +5,10 @@ chunks, usage, ``[DONE]``), so the client is the bottleneck. Each tool runs twic
 and a large request count, as a separate process; the *difference* between the two runs
 removes start-up costs (imports, tokenizer loading, dataset building) and leaves the marginal
 cost of requests: requests per client CPU-second = ΔN / ΔCPU (the client's user + system time,
-children included), and sustained requests/s = ΔN / Δwall.
+children included), and sustained requests/s = ΔN / Δwall. One unmeasured small run of each
+client goes first, so that no measured run pays for a cold page cache (vLLM's imports alone take
+seconds). The clients then take turns for ``--repeats`` rounds: this machine's speed drifts by
+2× over minutes, so each ratio is taken within a round and the median over rounds is printed.
 
 - Arena: ``python -m bench.ours`` (rate inf, max concurrency 64), 1 worker and ``--workers``.
 - vLLM: ``vllm bench serve`` (random dataset, 8 in / 16 out, ignore_eos, rate inf, max
@@ -13,7 +16,7 @@ children included), and sustained requests/s = ΔN / Δwall.
 - llama-benchy: batches of 64 (``--concurrency 64 --pp 8 --tg 16``, latency mode none, no
   warm-up), the request count set by ``--runs``.
 
-Usage: ``python -m bench.capacity [--small 1000] [--large 5000] [--workers 2]``
+Usage: ``python -m bench.capacity [--small 1000] [--large 5000] [--workers 2] [--repeats 3]``
 """
 
 import argparse
@@ -21,6 +24,7 @@ import json
 import math
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,19 +34,21 @@ from bench.common import (
     VLLM_VENV,
     Measured,
     instant_server,
-    ratio,
     run_measured,
     seed_benchy_corpus,
     tool,
 )
+from shared import stats
 
 CHUNKS = 16
 CONCURRENCY = 64
+Counts = tuple[int, int]
+Run = Callable[[int], tuple[int, Measured]]
+"""Runs the client for N requests; returns the requests it made and what it cost."""
 
 
 @dataclass(frozen=True)
 class Capacity:
-    name: str
     requests: int
     """ΔN: requests in the large run minus the small one."""
     wall_s: float
@@ -57,30 +63,30 @@ class Capacity:
         return self.requests / self.wall_s if self.wall_s > 0 else math.nan
 
 
-def _difference(name: str, small: tuple[int, Measured], large: tuple[int, Measured]) -> Capacity:
-    for count, run in (small, large):
-        if run.returncode != 0:
-            print(f"[fail] {name} ({count} requests):\n{run.output[-3000:]}", file=sys.stderr)
+def difference(name: str, run: Run, counts: Counts) -> Capacity:
+    small, large = run(counts[0]), run(counts[1])
+    for count, measured in (small, large):
+        if measured.returncode != 0:
+            print(f"[fail] {name} ({count} requests):\n{measured.output[-3000:]}", file=sys.stderr)
             raise SystemExit(1)
     return Capacity(
-        name,
         large[0] - small[0],
         large[1].wall_s - small[1].wall_s,
         large[1].cpu_s - small[1].cpu_s,
     )
 
 
-def ours(url: str, counts: tuple[int, int], workers: int) -> Capacity:
+def ours(url: str, workers: int) -> Run:
     def run(n: int) -> tuple[int, Measured]:
         command = [sys.executable, "-m", "bench.ours", "--base-url", url, "--num-prompts", str(n),
                    "--max-concurrency", str(CONCURRENCY), "--max-tokens", str(CHUNKS),
                    "--workers", str(workers)]  # fmt: skip
         return n, run_measured(command)
 
-    return _difference(f"arena ({workers} worker{'s' * (workers > 1)})", *map(run, counts))
+    return run
 
 
-def vllm(url: str, counts: tuple[int, int], out: Path) -> Capacity | None:
+def vllm(url: str, out: Path) -> Run | None:
     executable = tool(VLLM_VENV, "vllm")
     if executable is None:
         return None
@@ -101,10 +107,10 @@ def vllm(url: str, counts: tuple[int, int], out: Path) -> Capacity | None:
                 print(f"[warn] vllm completed {completed} of {n}", file=sys.stderr)
         return n, measured
 
-    return _difference("vllm bench serve", *map(run, counts))
+    return run
 
 
-def benchy(url: str, counts: tuple[int, int], out: Path) -> Capacity | None:
+def benchy(url: str, out: Path) -> Run | None:
     executable = tool(BENCHY_VENV, "llama-benchy")
     if executable is None:
         return None
@@ -119,7 +125,29 @@ def benchy(url: str, counts: tuple[int, int], out: Path) -> Capacity | None:
                    "--save-result", out / f"benchy-{n}.json"]  # fmt: skip
         return runs * CONCURRENCY, run_measured(command)
 
-    return _difference("llama-benchy", *map(run, counts))
+    return run
+
+
+def report(names: Sequence[str], rounds: list[list[Capacity]], counts: Counts) -> None:
+    """Medians over rounds per client; each ratio is the median of within-round ratios."""
+    print(f"client capacity against an instant server ({CHUNKS} content chunks per response, "
+          f"max concurrency {CONCURRENCY}); marginal cost of {counts[1] - counts[0]} requests, "
+          f"median of {len(rounds)} rounds")  # fmt: skip
+    print(f"{'client':<22} {'req/CPU-s':>10} {'chunks/CPU-s':>13} {'req/s wall':>11}   per round")
+    for i, name in enumerate(names):
+        per_cpu = [r[i].per_cpu_s for r in rounds]
+        wall = stats.median([r[i].per_wall_s for r in rounds])
+        cpu = stats.median(per_cpu)
+        each = " ".join(f"{x:.0f}" for x in per_cpu)
+        print(f"{name:<22} {cpu:>10.0f} {cpu * CHUNKS:>13.0f} {wall:>11.0f}   {each}")
+    for i, name in enumerate(names[1:], 1):
+        by_cpu = stats.median([ratio_of(r[0].per_cpu_s, r[i].per_cpu_s) for r in rounds])
+        by_wall = stats.median([ratio_of(r[0].per_wall_s, r[i].per_wall_s) for r in rounds])
+        print(f"ratio {names[0]} / {name}: per CPU-s {by_cpu:.2f}x, per wall-s {by_wall:.2f}x")
+
+
+def ratio_of(ours: float, theirs: float) -> float:
+    return ours / theirs if theirs > 0 else math.nan
 
 
 def main() -> None:
@@ -127,29 +155,23 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    counts = (args.small, args.large)
-    results: list[Capacity] = []
+    counts: Counts = (args.small, args.large)
     seed_benchy_corpus()
     with tempfile.TemporaryDirectory() as folder, instant_server(CHUNKS) as url:
         out = Path(folder)
-        results.append(ours(url, counts, 1))
+        candidates: list[tuple[str, Run | None]] = [("arena (1 worker)", ours(url, 1))]
         if args.workers > 1:
-            results.append(ours(url, counts, args.workers))
-        references = [vllm(url, counts, out), benchy(url, counts, out)]
-    results += [r for r in references if r is not None]
-    print(f"client capacity against an instant server ({CHUNKS} content chunks per response, "
-          f"max concurrency {CONCURRENCY}); marginal cost of "
-          f"{counts[1] - counts[0]} requests")  # fmt: skip
-    print(f"{'client':<22} {'req/CPU-s':>10} {'chunks/CPU-s':>13} {'req/s wall':>11} "
-          f"{'ΔCPU s':>8} {'Δwall s':>8}")  # fmt: skip
-    for r in results:
-        print(f"{r.name:<22} {r.per_cpu_s:>10.0f} {r.per_cpu_s * CHUNKS:>13.0f} "
-              f"{r.per_wall_s:>11.0f} {r.cpu_s:>8.2f} {r.wall_s:>8.2f}")  # fmt: skip
-    base = results[0]
-    for r in results[1:]:
-        print(f"ratio {base.name} / {r.name}: per CPU-s {ratio(base.per_cpu_s, r.per_cpu_s)}, "
-              f"per wall-s {ratio(base.per_wall_s, r.per_wall_s)}")  # fmt: skip
+            candidates.append((f"arena ({args.workers} workers)", ours(url, args.workers)))
+        candidates += [("vllm bench serve", vllm(url, out)), ("llama-benchy", benchy(url, out))]
+        clients = [(name, run) for name, run in candidates if run is not None]
+        for _, run in clients:
+            run(counts[0])  # warm-up, not measured
+        rounds = [
+            [difference(name, run, counts) for name, run in clients] for _ in range(args.repeats)
+        ]
+    report([name for name, _ in clients], rounds, counts)
 
 
 if __name__ == "__main__":

@@ -83,10 +83,6 @@ def run_measured(command: Sequence[str | Path], env: dict[str, str] | None = Non
     return Measured(done.returncode, wall, cpu, done.stdout + done.stderr)
 
 
-def ratio(ours: float, theirs: float) -> str:
-    return f"{ours / theirs:.2f}x" if theirs else "n/a"
-
-
 BENCHY_BOOK = Path.home() / ".cache/llama-benchy/cc6a0b5782734ee3b9069aa3b64cc62c.txt"
 """Where llama-benchy 0.4.0 caches its default book (md5 of the Gutenberg URL); offline, the
 book is replaced by the machine's licence texts (``/usr/share/common-licenses``, every

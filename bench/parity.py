@@ -4,17 +4,19 @@ One ``llama-server`` (llama.cpp, ``--parallel 4``, ``--no-cache-prompt`` so that
 seeded prompts are processed afresh every round, one compute thread, the process pinned to the
 last CPU — the last two on machines of four or more, so that its HTTP thread has a core of its
 own — at nice −10 while the clients keep to the other CPUs, so that other work on a shared
-machine moves the numbers less) serves a random-weight GGUF (``bench/tiny_model.py``) whose ``tokenizer.json`` every
-client uses. Runs alternate between the tools (A, B, A, B …) so that slow drifts of a shared
-machine hit both sides alike, and each delta is Arena − reference, in % of the reference.
+machine moves the numbers less) serves a random-weight GGUF (``bench/tiny_model.py``) whose
+``tokenizer.json`` every client uses. Runs alternate between the tools (A, B, A, B …) so that
+slow drifts of a shared machine hit both sides alike, and each delta is Arena − reference, in %
+of the reference.
 
 - Open loop vs ``vllm bench serve``: the ShareGPT-format file Arena ships
   (``shared/suites/data/sharegpt-synthetic.json``), which both tools shuffle with seed 42 and
   filter alike, so that both send the very same prompts; output fixed at ``--output-len``
-  with ignore_eos; ``--num-prompts``, rate inf, max concurrency 4. (The random dataset is not
-  used here: its prompts differ in content and, after vLLM's decode/re-encode, in length.)
+  with ignore_eos; ``--num-prompts``, rate inf, max concurrency ``--concurrency``. (The random
+  dataset is not used here: its prompts differ in content and, after vLLM's decode/re-encode,
+  in length.)
   Compared: output throughput (tok/s) and median TTFT.
-- Closed loop vs ``llama-benchy``: ``--pp``/``--tg`` at concurrency 4, 3 runs, generation
+- Closed loop vs ``llama-benchy``: ``--pp``/``--tg`` at ``--concurrency``, 3 runs, generation
   latency mode, one warm-up. Compared: tg throughput (total, mean over runs), and the medians
   of e2e_ttft and ttfr over every request.
 
@@ -23,8 +25,12 @@ First, as a control, the same rounds against ``bench.instant_server`` in paced m
 not depend on CPU speed, so that a delta there is the clients' own, while deltas against
 llama-server also carry the server's run-to-run variation on this machine.
 
+Concurrency 1 (the default) compares the definitions: each request meets the server alone. At
+4, llama-server batches whatever has arrived, so the numbers also depend on how tightly each
+client sends a batch (``bench.stagger`` measures that); both regimes are worth a look.
+
 Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--output-len 32] [--pp 128]
-[--tg 128] [--server llama|paced|both]``
+[--tg 128] [--concurrency 1] [--server llama|paced|both]``
 """
 
 import argparse
@@ -38,11 +44,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from agent.engines.probe import engine_figures, scrape_metrics
 from agent.generator.client import Endpoint
 from agent.generator.clock import JobClock
 from agent.generator.runner import run_benchmark
@@ -94,7 +101,7 @@ def _isolate() -> None:
 def llama_server() -> Iterator[str]:
     command = [LLAMA_SERVER, "--model", TOKENIZER_DIR / "tiny.gguf", "--host", "127.0.0.1",
                "--port", str(PORT), "--parallel", str(SLOTS), "-c", "16384",
-               "--threads", "1", "--no-cache-prompt"]  # fmt: skip
+               "--threads", "1", "--no-cache-prompt", "--metrics"]  # fmt: skip
     process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, preexec_fn=_isolate)  # fmt: skip
     url = f"http://127.0.0.1:{PORT}"
@@ -179,11 +186,12 @@ def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Pat
     return _benchy_numbers(json.loads(path.read_text()))
 
 
-def compare(title: str, pairs: list[tuple[Numbers, Numbers]], reference: str) -> None:
+def compare(
+    title: str, pairs: list[tuple[Numbers, Numbers]], reference: str, keys: list[str]
+) -> None:
     """Per round: Arena / reference (delta %); then the ratio of the means, and the mean of
     the per-round deltas ± its standard error (what the noise of this machine allows)."""
     print(f"\n{title}")
-    keys = list(pairs[0][0])
     print(f"{'round':<6}" + "".join(f"{k + ' (arena/' + reference + ')':>44}" for k in keys))
     for number, (ours, theirs) in enumerate(pairs, 1):
         cells = [f"{ours[k]:>12.2f} / {theirs[k]:>10.2f} ({pct(ours[k], theirs[k]):>+7.2f}%)"
@@ -206,6 +214,36 @@ def pct(ours: float, theirs: float) -> float:
 Tools = tuple[Path | None, Path | None]
 
 
+NORMALISED = " ÷ server"
+
+
+def against_server(url: str, measure: Callable[[], Numbers]) -> Numbers:
+    """The tool's numbers, plus each divided by the server's own speed over the same window.
+
+    llama-server's counters (``--metrics``) give its decode time per token and prefill speed
+    while this tool ran; throughput × ms/token and TTFT × prefill tok/s are then free of the
+    server's drift between rounds (on a shared machine, ±10 % and more), so two clients can be
+    compared more finely than the raw numbers allow. A server without counters adds nothing.
+    """
+    before = asyncio.run(scrape_metrics(url, None))
+    numbers = measure()
+    after = asyncio.run(scrape_metrics(url, None))
+    if before is None or after is None:
+        return numbers
+    figures = engine_figures(before, after)
+    ms_per_token, prefill_per_s = (
+        figures.get("ms_per_generated_token"),
+        figures.get("prompt_tokens_per_s"),
+    )
+    normalised = {}
+    for key, value in numbers.items():
+        if "throughput" in key and ms_per_token:
+            normalised[key + NORMALISED] = value * ms_per_token / 1000.0
+        elif key.endswith("_ms") and prefill_per_s:
+            normalised[key + NORMALISED] = value * prefill_per_s / 1000.0
+    return numbers | normalised
+
+
 def rounds(url: str, args: argparse.Namespace, tools: Tools, out: Path) -> list[list[Any]]:
     """Alternating rounds against one server: (open-loop pairs, closed-loop pairs)."""
     vllm, benchy = tools
@@ -213,22 +251,38 @@ def rounds(url: str, args: argparse.Namespace, tools: Tools, out: Path) -> list[
     closed_pairs: list[tuple[Numbers, Numbers]] = []
     for _ in range(args.rounds):
         if vllm is not None:
-            open_pairs.append((ours_open(url, args), vllm_open(url, args, out, vllm)))
+            ours = against_server(url, lambda: ours_open(url, args))
+            theirs = against_server(url, lambda: vllm_open(url, args, out, vllm))
+            open_pairs.append((ours, theirs))
         if benchy is not None:
-            closed_pairs.append((ours_closed(url, args), benchy_closed(url, args, out, benchy)))
+            ours = against_server(url, lambda: ours_closed(url, args))
+            theirs = against_server(url, lambda: benchy_closed(url, args, out, benchy))
+            closed_pairs.append((ours, theirs))
     return [open_pairs, closed_pairs]
+
+
+def compare_both(title: str, pairs: list[tuple[Numbers, Numbers]], reference: str) -> None:
+    """The raw numbers; then, where the server reported its speed, the normalised ones."""
+    keys = [key for key in pairs[0][0] if not key.endswith(NORMALISED)]
+    compare(title, pairs, reference, keys)
+    normalised = [key for key in pairs[0][0] if key.endswith(NORMALISED)]
+    if normalised and all(set(normalised) <= set(o) & set(t) for o, t in pairs):
+        compare(title + ", each ÷ the server's own speed in its window", pairs, reference,
+                normalised)  # fmt: skip
 
 
 def report(server: str, args: argparse.Namespace, results: list[list[Any]]) -> None:
     open_pairs, closed_pairs = results
     print(f"\n=== {server}; load average now {os.getloadavg()[0]:.2f}")
     if open_pairs:
-        compare(f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
-                f"{args.output_len}, rate inf, max concurrency {args.concurrency}: arena vs vllm "
-                "bench serve", open_pairs, "vllm")  # fmt: skip
+        title = (f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
+                 f"{args.output_len}, rate inf, max concurrency {args.concurrency}: arena vs vllm "
+                 "bench serve")  # fmt: skip
+        compare_both(title, open_pairs, "vllm")
     if closed_pairs:
-        compare(f"closed loop, pp {args.pp}, tg {args.tg}, c={args.concurrency}, 3 runs: arena vs "
-                "llama-benchy", closed_pairs, "benchy")  # fmt: skip
+        title = (f"closed loop, pp {args.pp}, tg {args.tg}, c={args.concurrency}, 3 runs: "
+                 "arena vs llama-benchy")  # fmt: skip
+        compare_both(title, closed_pairs, "benchy")
     sys.stdout.flush()
 
 

@@ -17,10 +17,11 @@ The body is read with ``iter_any`` so large responses are never squeezed through
 A request never raises: HTTP errors, resets, timeouts and malformed streams become ``error``.
 """
 
+import asyncio
 import importlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +237,20 @@ class _StreamReader:
             if m.first_response_s is None:
                 m.first_response_s = now
         m.chunk_times_s.append(now)
+
+
+def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task whose first step runs at once (Python ≥ 3.12: an eager task), not queued.
+
+    A request started so is stamped and written in the caller's own step; a plain task would
+    wait behind every callback still queued in this loop iteration. Python 3.11 has no eager
+    tasks, so there it is a plain task.
+    """
+    eager = getattr(asyncio, "eager_task_factory", None)
+    if eager is None:
+        return asyncio.create_task(coroutine)
+    task: asyncio.Task[None] = eager(asyncio.get_running_loop(), coroutine)
+    return task
 
 
 async def stream_chat(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import structlog
 
-from agent.generator.client import ChatRequest, Prepared, post, prepare, stream_chat
+from agent.generator.client import ChatRequest, Prepared, post, prepare, start_now, stream_chat
 from agent.generator.context import RunContext
 from agent.generator.datasets import ClosedLoopPrompts
 from agent.generator.tokens import Tokenizer
@@ -131,7 +131,7 @@ async def _batch(
         )
 
     prepared = [prepare(ctx.endpoint, request) for request in requests]
-    tasks = [asyncio.create_task(one(i, request)) for i, request in enumerate(prepared)]
+    tasks = [start_now(one(i, request)) for i, request in enumerate(prepared)]
     try:
         await asyncio.gather(*tasks)
     finally:

@@ -16,13 +16,19 @@ burst); the lateness is recorded per request (``sent_s − scheduled_s``) and th
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
-from agent.generator.client import Endpoint, Measurement, Prepared, prepare, stream_chat
+from agent.generator.client import (
+    Endpoint,
+    Measurement,
+    Prepared,
+    prepare,
+    start_now,
+    stream_chat,
+)
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
@@ -88,19 +94,6 @@ async def sleep_until(clock: JobClock, target_s: float) -> float:
     while clock.now() < target_s:  # noqa: ASYNC110 (a deliberate sub-ms yield-wait, not a poll)
         await asyncio.sleep(0)
     return time.process_time() - spin_cpu
-
-
-def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-    """A task whose first step runs at once (Python ≥ 3.12: an eager task), not queued.
-
-    The request is then stamped and written in the sender's own step; a plain task would wait
-    behind every callback still queued in this loop iteration. Python 3.11 has no eager tasks.
-    """
-    eager = getattr(asyncio, "eager_task_factory", None)
-    if eager is None:
-        return asyncio.create_task(coroutine)
-    task: asyncio.Task[None] = eager(asyncio.get_running_loop(), coroutine)
-    return task
 
 
 async def send_schedule(
