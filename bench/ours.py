@@ -19,6 +19,7 @@ from agent.generator.client import Endpoint, open_session
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
+from agent.generator.http import Connections
 from agent.generator.open_loop import ClientLoad, run_open_loop
 from agent.generator.workers import run_open_loop_workers
 from shared.metrics.open_loop import open_loop_metrics
@@ -42,11 +43,13 @@ async def run_ours(
     prompts = [Prompt(PROMPT, 8, max_tokens, True) for _ in range(num_prompts)]
     offsets = arrival_offsets(num_prompts, rate, 1.0, seed)
     samples: list[RequestSample] = []
-    async with open_session(max_concurrency or 0) as session:
+    clock = JobClock()
+    async with open_session() as session, Connections(clock) as connections:
         ctx = RunContext(
             session=session,
+            connections=connections,
             endpoint=Endpoint(base_url, model),
-            clock=JobClock(),
+            clock=clock,
             sink=samples.append,
             progress=None,
             benchmark="bench",

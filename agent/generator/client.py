@@ -8,12 +8,13 @@ llama-benchy also asks for ``return_token_ids``; Arena sends plain ``max_tokens`
 content, which every OpenAI-compatible server accepts.
 
 What is measured (``RequestSample`` documents each field): the timer starts just before the POST
-(connection set-up included, as vLLM does); each network read is timestamped once on arrival;
+(connection set-up included, as vLLM does); each network read is timestamped once, on arrival,
+by the connection that received it (``agent.generator.http``);
 ``first_response_s`` is the first chunk with any ``choices``; ``first_token_s`` and
 ``chunk_times_s`` count only chunks carrying generated output (content, reasoning or tool calls,
 never a role-only chunk; vLLM's latency ends at the last of them); ``end_s`` is when the stream
-ended (last read, usage and ``[DONE]`` included), where vLLM's run duration ends.
-The body is read with ``iter_any`` so large responses are never squeezed through a fixed buffer.
+ended (the read that completed the response, usage and ``[DONE]`` included), where vLLM's run
+duration ends.
 A request never raises: HTTP errors, resets, timeouts and malformed streams become ``error``.
 """
 
@@ -28,7 +29,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from agent.generator.clock import JobClock
+from agent.generator.http import Connections, Origin, StaleConnection, render_post
 from agent.generator.sse import SSEParser
 from shared.schemas.sample import RequestSample
 
@@ -36,7 +37,6 @@ log = structlog.get_logger(__name__)
 
 REQUEST_TIMEOUT_S = 6 * 60 * 60
 """vLLM's own per-request limit; long generations must not be cut by the client."""
-READ_BUFFER_BYTES = 4 * 1024 * 1024
 ERROR_BODY_CHARS = 2000
 GENERATED_FIELDS = ("content", "reasoning_content", "reasoning", "tool_calls", "function_call")
 _PLAIN_OUTPUT = re.compile(r'"(?:content|reasoning_content|reasoning)"\s*:\s*"[^"]').search
@@ -109,21 +109,18 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A request encoded ahead of its send time, so that sending it does no serialising."""
+    """A request rendered to its wire bytes ahead of its send time: sending only writes them."""
 
-    url: str
-    body: bytes
-    headers: dict[str, str]
+    origin: Origin
+    data: bytes
     max_tokens: int
 
 
 def prepare(endpoint: Endpoint, request: ChatRequest) -> Prepared:
-    return Prepared(
-        url=endpoint.url("/v1/chat/completions"),
-        body=json.dumps(build_payload(endpoint, request)).encode(),
-        headers={"Content-Type": "application/json", **endpoint.headers()},
-        max_tokens=request.max_tokens,
-    )
+    url = endpoint.url("/v1/chat/completions")
+    body = json.dumps(build_payload(endpoint, request)).encode()
+    headers = {"Content-Type": "application/json", **endpoint.headers()}
+    return Prepared(Origin.of(url), render_post(url, body, headers), request.max_tokens)
 
 
 def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
@@ -157,14 +154,9 @@ async def post(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> aioht
         return await session.post(url, **kwargs)
 
 
-def open_session(connections: int) -> aiohttp.ClientSession:
-    """One session per benchmark; ``connections`` = 0 means unlimited (vLLM without a cap)."""
-    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
-        read_bufsize=READ_BUFFER_BYTES,
-    )
+def open_session() -> aiohttp.ClientSession:
+    """For the calls beside the measured requests (model list, latency probes)."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S))
 
 
 def _carries_output(choice: Any) -> bool:
@@ -253,31 +245,13 @@ def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
     return task
 
 
-async def stream_chat(
-    session: aiohttp.ClientSession, request: Prepared, clock: JobClock
-) -> Measurement:
+async def stream_chat(connections: Connections, request: Prepared) -> Measurement:
     """Send one streaming request and time it; never raises (cancellation excepted)."""
+    clock = connections.clock
     measurement = Measurement(sent_s=clock.now())
     try:
-        response = await post(session, request.url, data=request.body, headers=request.headers)
-        async with response:
-            if response.status >= 300:
-                text = await response.text(errors="replace")
-                measurement.end_s = clock.now()
-                measurement.error = (
-                    f"HTTP {response.status} {response.reason or ''}: {text[:ERROR_BODY_CHARS]}"
-                )
-                return measurement
-            parser = SSEParser()
-            reader = _StreamReader(measurement)
-            async for data in response.content.iter_any():
-                now = clock.now()
-                for payload_text in parser.feed(data):
-                    reader.apply(payload_text, now)
-            end = clock.now()
-            for payload_text in parser.close():
-                reader.apply(payload_text, end)
-            measurement.end_s = end
+        async with asyncio.timeout(REQUEST_TIMEOUT_S):
+            await _exchange(connections, request, measurement)
     except Exception as exc:  # the request's failure is data, not a crash
         measurement.end_s = clock.now()
         measurement.error = f"{type(exc).__name__}: {exc}".strip()
@@ -286,3 +260,36 @@ async def stream_chat(
     if measurement.error is None and measurement.first_token_s is None:
         measurement.error = "stream ended without generated output"
     return measurement
+
+
+async def _exchange(connections: Connections, request: Prepared, measurement: Measurement) -> None:
+    """Write the request, then fold the answer into ``measurement`` read by read."""
+    connection = await connections.acquire(request.origin)
+    try:
+        try:
+            response = await connection.send(request.data)
+        except StaleConnection as stale:  # nothing reached the engine: once more, afresh
+            log.debug("kept-alive connection was closed; retrying once", error=str(stale))
+            connections.discard(connection)
+            connection = await connections.acquire(request.origin, fresh=True)
+            response = await connection.send(request.data)
+        if response.status >= 300:
+            pieces: list[bytes] = []
+            measurement.end_s = await connection.receive(lambda piece, _: pieces.append(piece))
+            text = b"".join(pieces).decode(errors="replace")
+            status = f"HTTP {response.status} {response.reason}"
+            measurement.error = f"{status}: {text[:ERROR_BODY_CHARS]}"
+            return
+        parser = SSEParser()
+        reader = _StreamReader(measurement)
+
+        def body(piece: bytes, now: float) -> None:
+            for payload_text in parser.feed(piece):
+                reader.apply(payload_text, now)
+
+        end = await connection.receive(body)
+        for payload_text in parser.close():
+            reader.apply(payload_text, end)
+        measurement.end_s = end
+    finally:
+        connections.release(request.origin, connection)

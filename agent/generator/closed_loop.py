@@ -116,7 +116,7 @@ async def _batch(
     """Fire every request at once, record each as it completes (unless a warm-up), wait all."""
 
     async def one(index: int, request: Prepared) -> None:
-        measurement = await stream_chat(ctx.session, request, ctx.clock)
+        measurement = await stream_chat(ctx.connections, request)
         if run is None:
             return
         ctx.record(

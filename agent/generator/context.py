@@ -1,4 +1,4 @@
-"""What both loops share while a benchmark runs: the HTTP session, the clock, and the outlets.
+"""What both loops share while a benchmark runs: connections, the clock, and the outlets.
 
 Samples are handed to the sink the moment their request completes (the agent queues them for
 upload), and every completion refreshes the progress counters.
@@ -11,6 +11,7 @@ import aiohttp
 
 from agent.generator.client import Endpoint
 from agent.generator.clock import JobClock
+from agent.generator.http import Connections
 from shared.schemas.sample import RequestSample
 
 SampleSink = Callable[[RequestSample], None]
@@ -35,6 +36,9 @@ ProgressSink = Callable[[Progress], None]
 @dataclass
 class RunContext:
     session: aiohttp.ClientSession
+    """For the calls beside the measured requests (model list, latency probes)."""
+    connections: Connections
+    """For the measured requests."""
     endpoint: Endpoint
     clock: JobClock
     sink: SampleSink

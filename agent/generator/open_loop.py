@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import aiohttp
-
 from agent.generator.client import (
     Endpoint,
     Measurement,
@@ -32,6 +30,7 @@ from agent.generator.client import (
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
+from agent.generator.http import Connections
 
 START_LEAD_S = 0.01
 """The schedule starts this far ahead, so request 0 is not late before the loop even begins."""
@@ -97,8 +96,7 @@ async def sleep_until(clock: JobClock, target_s: float) -> float:
 
 
 async def send_schedule(
-    session: aiohttp.ClientSession,
-    clock: JobClock,
+    connections: Connections,
     schedule: Sequence[Scheduled],
     *,
     start_s: float,
@@ -106,16 +104,17 @@ async def send_schedule(
     done: Done,
 ) -> float:
     """Send every item at ``start_s + offset``; returns when all completed (busy-wait seconds)."""
+    clock = connections.clock
     gate = asyncio.Semaphore(max_concurrency) if max_concurrency else None
 
     async def send(item: Scheduled, scheduled_s: float) -> None:
         if gate is None:
             queued_s = clock.now()
-            measurement = await stream_chat(session, item.request, clock)
+            measurement = await stream_chat(connections, item.request)
         else:
             async with gate:
                 queued_s = clock.now()
-                measurement = await stream_chat(session, item.request, clock)
+                measurement = await stream_chat(connections, item.request)
         done(item, scheduled_s, queued_s, measurement)
 
     tasks: list[asyncio.Task[None]] = []
@@ -170,8 +169,7 @@ async def run_open_loop(
     schedule = make_schedule(ctx.endpoint, prompts, offsets_s)
     meter = CpuMeter()
     busy_wait_s = await send_schedule(
-        ctx.session,
-        ctx.clock,
+        ctx.connections,
         schedule,
         start_s=ctx.clock.now() + START_LEAD_S,
         max_concurrency=max_concurrency,

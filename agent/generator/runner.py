@@ -19,6 +19,7 @@ from agent.generator.closed_loop import run_closed_loop
 from agent.generator.context import Progress, ProgressSink, RunContext, SampleSink
 from agent.generator.corpus import corpus_tokens
 from agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
+from agent.generator.http import Connections
 from agent.generator.open_loop import ClientLoad, run_open_loop
 from agent.generator.tokens import Tokenizer
 from agent.generator.workers import run_open_loop_workers
@@ -86,7 +87,7 @@ async def _run_open(
             last_arrival_s=offsets[-1] if offsets else 0.0,
         )
         for run in range(runs):
-            await stream_chat(ctx.session, prepare(ctx.endpoint, prompts[0].request()), ctx.clock)
+            await stream_chat(ctx.connections, prepare(ctx.endpoint, prompts[0].request()))
             if workers > 1:
                 load = await run_open_loop_workers(
                     ctx,
@@ -114,13 +115,6 @@ async def _run_open(
     return loads
 
 
-def _connections(bench: Benchmark) -> int:
-    """Connection pool size: the most requests that can be in flight; 0 = unlimited."""
-    if isinstance(bench, ClosedLoopBenchmark):
-        return max(bench.concurrency)
-    return bench.max_concurrency or 0
-
-
 async def run_benchmark(
     bench: Benchmark,
     *,
@@ -141,9 +135,10 @@ async def run_benchmark(
     if workers < 1:
         raise ValueError("workers must be at least 1")
     pool = await corpus_tokens(tokenizer)
-    async with open_session(_connections(bench)) as session:
+    async with open_session() as session, Connections(clock) as connections:
         ctx = RunContext(
             session=session,
+            connections=connections,
             endpoint=endpoint,
             clock=clock,
             sink=sink,

@@ -21,10 +21,11 @@ from typing import Any
 
 import structlog
 
-from agent.generator.client import Measurement, open_session
+from agent.generator.client import Measurement
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
+from agent.generator.http import Connections
 from agent.generator.open_loop import ClientLoad, CpuMeter, Scheduled, make_schedule, send_schedule
 from shared.schemas.sample import RequestSample
 
@@ -85,14 +86,12 @@ async def _work(conn: Connection, job: WorkerJob) -> None:
         if time.perf_counter() - last_flush > FLUSH_EVERY_S:
             flush()
 
-    connections = job.max_concurrency or 0
-    async with open_session(connections) as session:
+    async with Connections(job.clock) as connections:
         conn.send(("ready",))
         start_s = float(conn.recv())
         meter = CpuMeter()
         busy_wait_s = await send_schedule(
-            session,
-            job.clock,
+            connections,
             job.schedule,
             start_s=start_s,
             max_concurrency=job.max_concurrency,

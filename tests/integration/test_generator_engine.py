@@ -18,9 +18,10 @@ import pytest
 from aiohttp import web
 
 from agent.generator.arrivals import arrival_offsets
-from agent.generator.client import ChatRequest, Endpoint, open_session, prepare, stream_chat
+from agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
 from agent.generator.clock import JobClock
 from agent.generator.context import Progress
+from agent.generator.http import Connections
 from agent.generator.runner import run_benchmark
 from agent.generator.tokens import ServerTokenizer
 from shared.schemas.sample import RequestSample
@@ -130,9 +131,8 @@ async def engine() -> AsyncIterator[tuple[FakeEngine, str]]:
 
 async def chat_once(base_url: str, model: str, max_tokens: int = 5) -> RequestSample:
     request = ChatRequest([{"role": "user", "content": "say something now"}], max_tokens)
-    async with open_session(1) as session:
-        prepared = prepare(Endpoint(base_url, model), request)
-        measurement = await stream_chat(session, prepared, JobClock())
+    async with Connections(JobClock()) as connections:
+        measurement = await stream_chat(connections, prepare(Endpoint(base_url, model), request))
     return measurement.to_sample(benchmark="b", variant="v", run=0, index=0)
 
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agent.generator.client import ChatRequest, Endpoint, open_session, prepare, stream_chat
+from agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
 from agent.generator.clock import JobClock
+from agent.generator.http import Connections
 from shared.schemas.sample import RequestSample
 
 Render = Callable[[dict[str, Any]], bytes]
@@ -118,9 +119,9 @@ async def base_url() -> AsyncIterator[str]:
 
 async def request(base_url: str, model: str) -> RequestSample:
     chat_request = ChatRequest([{"role": "user", "content": "hi"}], 3)
-    async with open_session(1) as session:
+    async with Connections(JobClock()) as connections:
         measurement = await stream_chat(
-            session, prepare(Endpoint(base_url, model), chat_request), JobClock()
+            connections, prepare(Endpoint(base_url, model), chat_request)
         )
     return measurement.to_sample(benchmark="b", variant="v", run=0, index=0)
 
@@ -225,9 +226,9 @@ async def test_a_stale_kept_alive_connection_is_retried_once() -> None:
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     StaleKeepAlive.requests = 0
     chat_request = ChatRequest([{"role": "user", "content": "hi"}], 3)
-    async with server, open_session(1) as session:
+    async with server, Connections(JobClock()) as connections:
         for _ in range(3):
             prepared = prepare(Endpoint(url, "m"), chat_request)
-            measurement = await stream_chat(session, prepared, JobClock())
+            measurement = await stream_chat(connections, prepared)
             assert measurement.error is None and len(measurement.chunk_times_s) == 3
     assert StaleKeepAlive.requests == 5  # requests 2 and 3 each met a stale connection first

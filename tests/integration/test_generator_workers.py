@@ -11,6 +11,7 @@ from agent.generator.client import Endpoint, open_session
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
+from agent.generator.http import Connections
 from agent.generator.workers import run_open_loop_workers
 from shared.schemas.sample import RequestSample
 
@@ -44,9 +45,10 @@ async def test_two_workers_send_the_whole_schedule_on_one_clock(base_url: str) -
     offsets = arrival_offsets(24, 100.0, 1.0, seed=7)
     samples: list[RequestSample] = []
     clock = JobClock()
-    async with open_session(0) as session:
-        ctx = RunContext(session=session, endpoint=Endpoint(base_url, "m"), clock=clock,
-                         sink=samples.append, progress=None, benchmark="b", total=24)  # fmt: skip
+    async with open_session() as session, Connections(clock) as connections:
+        ctx = RunContext(session=session, connections=connections, endpoint=Endpoint(base_url, "m"),
+                         clock=clock, sink=samples.append, progress=None, benchmark="b",
+                         total=24)  # fmt: skip
         load = await run_open_loop_workers(
             ctx, prompts, offsets, variant="rate100", run=0, workers=2, max_concurrency=None
         )
