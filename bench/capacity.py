@@ -16,7 +16,7 @@ seconds). The clients then take turns for ``--repeats`` rounds: this machine's s
 - llama-benchy: batches of 64 (``--concurrency 64 --pp 8 --tg 16``, latency mode none, no
   warm-up), the request count set by ``--runs``.
 
-Usage: ``python -m bench.capacity [--small 1000] [--large 5000] [--workers 2] [--repeats 3]``
+Usage: ``python -m bench.capacity [--small 1000] [--large 16000] [--workers 2] [--repeats 3]``
 """
 
 import argparse
@@ -153,7 +153,7 @@ def ratio_of(ours: float, theirs: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=1000)
-    parser.add_argument("--large", type=int, default=5000)
+    parser.add_argument("--large", type=int, default=16000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
