@@ -84,7 +84,11 @@ benchmarks:
     variants = {variant.key: variant for variant in chat.variants}
     assert set(variants) == {"pp64/tg16/d0/c1", "pp64/tg16/d0/c2"}
     both = variants["pp64/tg16/d0/c2"].metrics
-    assert both["tg_throughput"].mean > 0 and both["tg_throughput"].n == 2  # one per run
+    tg = both["tg_throughput"]
+    assert tg.mean > 0 and tg == chat.tool_metrics["pp64/tg16/d0/c2"]["tg_throughput"]
+    # one per run, but llama-benchy leaves out a run whose tokens all came in one read (a tiny
+    # model on a fast server does that now and then: it then sees no decode time to divide by)
+    assert 1 <= tg.n <= 2
     assert both["ttfr"].n == 4  # llama-benchy pools per-request values over runs
     assert chat.tool_metrics["pp64/tg16/d0/c2"]["ttfr"] == both["ttfr"]
     assert any(line.startswith("[llama-benchy] Running test: pp=64") for line in logs)
