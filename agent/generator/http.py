@@ -46,8 +46,8 @@ class Origin:
         return cls(tls, parts.hostname, parts.port or (443 if tls else 80))
 
     def host_header(self) -> str:
-        default = 443 if self.tls else 80
-        return self.host if self.port == default else f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        return host if self.port == (443 if self.tls else 80) else f"{host}:{self.port}"
 
 
 def render_post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
@@ -102,7 +102,7 @@ class _Connection(asyncio.Protocol):
         self._now = self.clock.now()
         self._answered = True
         if self._parser is None:
-            return  # bytes nobody asked for: the connection is dropped at the next exchange
+            return  # bytes nobody asked for (a server's parting 408, say): ignored
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -169,7 +169,11 @@ class _Connection(asyncio.Protocol):
         return self._done
 
     def reusable(self) -> bool:
-        return not self.closed and self._keep_alive and self._done is not None and self._done.done()
+        """The last exchange ended with a whole answer and the server keeps the connection."""
+        done = self._done
+        if done is None or not done.done() or done.cancelled():
+            return False
+        return done.exception() is None and self._keep_alive and not self.closed
 
     def abort(self) -> None:
         if self.transport is not None:
