@@ -16,6 +16,7 @@ this every few requests under load), as ``client.post`` does for aiohttp.
 """
 
 import asyncio
+import select
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,6 +176,17 @@ class _Connection(asyncio.Protocol):
             return False
         return done.exception() is None and self._keep_alive and not self.closed
 
+    def hung_up(self) -> bool:
+        """Readable while idle: the server's close (or stray bytes) has arrived and is not yet
+        processed. llama-server closes a streamed response's connection right after it, so a
+        client quick to send the next request would otherwise write into it."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None:
+            return False
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
@@ -212,10 +224,10 @@ class Connections:
         idle = self._idle.get(origin, [])
         while idle and not fresh:
             connection = idle.pop()
-            if not connection.closed:
+            if not connection.closed and not connection.hung_up():
                 connection.reused = True
                 return connection
-            self._all.discard(connection)
+            self.discard(connection)
         loop = asyncio.get_running_loop()
         tls = self._tls_context() if origin.tls else None
         _, protocol = await loop.create_connection(

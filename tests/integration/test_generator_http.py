@@ -4,6 +4,9 @@ format of what it sends."""
 
 import asyncio
 import contextlib
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -100,3 +103,21 @@ def test_origins_and_request_lines() -> None:
         b"POST /v1/chat?x=1 HTTP/1.1\r\nHost: h:8000\r\nContent-Length: 2\r\n"
         b"Accept: text/event-stream, application/json\r\nX-A: b\r\n\r\n{}"
     )
+
+
+async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+    """The server's close arrived but the loop has not run since: the pool still sees it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    acceptor = threading.Thread(target=lambda: accepted.append(listener.accept()[0]))
+    acceptor.start()
+    async with Connections(JobClock()) as pool:
+        origin = Origin(False, "127.0.0.1", port)
+        connection = await pool.acquire(origin)
+        acceptor.join(5)
+        assert not connection.hung_up()
+        accepted[0].close()  # the server hangs up on the idle connection …
+        time.sleep(0.05)  # noqa: ASYNC251 (its close arrives while the event loop does not run)
+        assert not connection.closed and connection.hung_up()
+    listener.close()
