@@ -33,17 +33,21 @@ def instant_server(
     model: str = "tiny",
     pace_ms: tuple[float, float] | None = None,
     arrivals: Path | None = None,
+    close: bool = False,
 ) -> Iterator[str]:
     """Start ``bench.instant_server`` in its own process; yield its base URL.
 
     ``pace_ms`` = (TTFT, ITL) switches it to paced streaming (the parity control);
-    ``arrivals`` is the file where it logs when each streaming request arrived.
+    ``arrivals`` is the file where it logs when each streaming request arrived; ``close``
+    makes it close each connection after its answer.
     """
     command = [sys.executable, "-m", "bench.instant_server", "--chunks", str(chunks)]
     if pace_ms is not None:
         command += ["--ttft-ms", str(pace_ms[0]), "--itl-ms", str(pace_ms[1])]
     if arrivals is not None:
         command += ["--arrivals", str(arrivals)]
+    if close:
+        command.append("--close")
     process = subprocess.Popen(
         [*command, "--model", model], cwd=REPO, stdout=subprocess.PIPE, text=True
     )

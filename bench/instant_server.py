@@ -11,12 +11,14 @@ content chunks after the TTFT, the others one ITL apart, usage and ``[DONE]`` wi
 Every request is timed alone (no batching), so two clients measuring this server must agree
 to within their own overheads: the parity bench's control.
 
+``--close`` (paced mode) closes the connection after each answer, as llama-server does after a
+streamed one, so that every request opens a new connection inside its TTFT.
 ``--arrivals FILE`` appends the moment each streaming request was read in full
 (``time.perf_counter()``, the machine's monotonic clock, which clients on the same machine share)
 to FILE, one per line: how closely a client's simultaneous requests really arrive together.
 
 Usage: ``python -m bench.instant_server [--port 0] [--chunks 16] [--model tiny]
-[--ttft-ms 0 --itl-ms 0] [--arrivals FILE]``
+[--ttft-ms 0 --itl-ms 0] [--close] [--arrivals FILE]``
 """
 
 import argparse
@@ -57,8 +59,11 @@ def render_stream(chunks: int, model: str) -> bytes:
 
 
 class Answers:
-    def __init__(self, chunks: int, model: str, ttft_s: float = 0.0, itl_s: float = 0.0) -> None:
+    def __init__(
+        self, chunks: int, model: str, ttft_s: float = 0.0, itl_s: float = 0.0, close: bool = False
+    ) -> None:
         self.model = model
+        self.close = close
         self.ttft_s = ttft_s
         self.itl_s = itl_s
         usage = {"prompt_tokens": 8, "completion_tokens": 1, "total_tokens": 9}
@@ -129,6 +134,8 @@ class InstantProtocol(asyncio.Protocol):
         for number, piece in enumerate(pieces[1:]):
             delay = self.answers.ttft_s + number * self.answers.itl_s
             loop.call_later(delay, transport.write, piece)
+        if self.answers.close:  # as llama-server does after a streamed answer
+            loop.call_later(delay, transport.close)
 
 
 async def serve(port: int, answers: Answers, arrivals: TextIO | None = None) -> None:
@@ -147,8 +154,11 @@ def main() -> None:
     parser.add_argument("--ttft-ms", type=float, default=0.0)
     parser.add_argument("--itl-ms", type=float, default=0.0)
     parser.add_argument("--arrivals", type=argparse.FileType("a", bufsize=1))
+    parser.add_argument("--close", action="store_true")
     args = parser.parse_args()
-    answers = Answers(args.chunks, args.model, args.ttft_ms / 1000.0, args.itl_ms / 1000.0)
+    answers = Answers(
+        args.chunks, args.model, args.ttft_ms / 1000.0, args.itl_ms / 1000.0, args.close
+    )
     asyncio.run(serve(args.port, answers, args.arrivals))
 
 

@@ -30,7 +30,7 @@ Concurrency 1 (the default) compares the definitions: each request meets the ser
 client sends a batch (``bench.stagger`` measures that); both regimes are worth a look.
 
 Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--output-len 32] [--pp 128]
-[--tg 128] [--concurrency 1] [--server llama|paced|both]``
+[--tg 128] [--concurrency 1] [--server llama|paced|both] [--close]``
 """
 
 import argparse
@@ -298,15 +298,19 @@ def main() -> None:
     parser.add_argument("--tg", type=int, default=128)
     parser.add_argument("--concurrency", type=int, default=1, choices=range(1, SLOTS + 1))
     parser.add_argument("--server", choices=["llama", "paced", "both"], default="both")
+    parser.add_argument("--close", action="store_true",
+                        help="the control closes each connection after its answer, as "
+                             "llama-server does: every request then opens a new one")  # fmt: skip
     args = parser.parse_args()
     tools = (tool(VLLM_VENV, "vllm"), tool(BENCHY_VENV, "llama-benchy"))
     seed_benchy_corpus()
     with tempfile.TemporaryDirectory() as folder:
         if args.server in ("paced", "both"):
-            with instant_server(model="tiny", pace_ms=PACE_MS) as url:
+            with instant_server(model="tiny", pace_ms=PACE_MS, close=args.close) as url:
                 results = rounds(url, args, tools, Path(folder))
+            closing = ", closing each connection after its answer" if args.close else ""
             report(f"control: paced server (TTFT {PACE_MS[0]:g} ms, ITL {PACE_MS[1]:g} ms, "
-                   "no batching)", args, results)  # fmt: skip
+                   f"no batching{closing})", args, results)  # fmt: skip
         if args.server in ("llama", "both"):
             if not LLAMA_SERVER.exists():
                 raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (ARENA_LLAMA_SERVER)")
