@@ -92,7 +92,8 @@ class _Connection(asyncio.Protocol):
         self._now = 0.0
         self._answered = False
         self._keep_alive = False
-        self._until_close = False
+        self._framed = False
+        """The answer declared its length (Content-Length or chunked); if not, the close ends it."""
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -114,7 +115,7 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self._done is None or self._done.done():
             return
-        if self._until_close and self._headers is not None and self._headers.done():
+        if not self._framed and self._headers is not None and self._headers.done():
             self._done.set_result(self.clock.now())  # a body delimited by the close: complete
         elif not self._answered and self.reused:
             self._fail(StaleConnection("kept-alive connection was closed by the server"))
@@ -125,11 +126,14 @@ class _Connection(asyncio.Protocol):
     def on_status(self, reason: bytes) -> None:
         self._reason += reason.decode("latin-1")
 
+    def on_header(self, name: bytes, _: bytes) -> None:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self._framed = True
+
     def on_headers_complete(self) -> None:
         assert self._parser is not None and self._headers is not None
         self._keep_alive = self._parser.should_keep_alive()
         status = self._parser.get_status_code()
-        self._until_close = not self._keep_alive
         if not self._headers.done():
             self._headers.set_result(Response(status, self._reason))
 
@@ -140,7 +144,6 @@ class _Connection(asyncio.Protocol):
             self._on_body(body, self._now)
 
     def on_message_complete(self) -> None:
-        self._until_close = False
         if self._done is not None and not self._done.done():
             self._done.set_result(self._now)
 
@@ -156,6 +159,7 @@ class _Connection(asyncio.Protocol):
         self._early.clear()
         self._reason = ""
         self._answered = False
+        self._framed = False
         self.transport.write(data)
         return self._headers
 
@@ -241,8 +245,7 @@ class Connections:
         if connection.reusable():
             self._idle.setdefault(origin, []).append(connection)
         else:
-            connection.abort()
-            self._all.discard(connection)
+            self.discard(connection)
 
     def discard(self, connection: _Connection) -> None:
         connection.abort()

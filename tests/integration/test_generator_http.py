@@ -86,6 +86,16 @@ async def test_a_body_ended_by_the_close_is_complete(connections: Connections) -
     assert m.error is None and len(m.chunk_times_s) == 2
 
 
+async def test_a_body_cut_short_is_not_complete_even_when_the_server_closes(
+    connections: Connections,
+) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+    cut = head + f"Content-Length: {len(EVENTS) + 100}\r\n\r\n".encode() + EVENTS
+    async with raw_server(lambda _: cut, True) as (url, _):
+        m = await stream_chat(connections, prepare(Endpoint(url, "m"), ChatRequest([], 2)))
+    assert m.error is not None and "connection lost mid-response" in m.error
+
+
 async def test_a_malformed_answer_fails_the_request(connections: Connections) -> None:
     async with raw_server(lambda _: b"NONSENSE\r\n\r\n", True) as (url, _):
         m = await stream_chat(connections, prepare(Endpoint(url, "m"), ChatRequest([], 2)))
