@@ -7,7 +7,12 @@ Prints p50/p99/max lag, the send rate achieved, the busiest client core's utilis
 ``client_saturated`` flag the results would carry. The machine's load average is printed too:
 on a shared machine other processes' CPU use shows up as lag.
 
-Usage: ``python -m bench.timing [--seconds 3] [--workers 2]``
+``--late N`` also lists, under each row, the first N requests that left over 1 ms late: when
+into the run, from which worker, how late. Stalls shared by every worker at one moment point
+at something all processes do alike (a full garbage collection after start-up was one);
+scattered ones at the machine.
+
+Usage: ``python -m bench.timing [--seconds 3] [--workers 2] [--late 0]``
 """
 
 import argparse
@@ -17,11 +22,27 @@ import os
 from bench.ours import lags_ms, run_ours
 from shared import stats
 from shared.metrics.open_loop import client_saturated
+from shared.schemas.sample import RequestSample
 
 RATES = (100.0, 500.0, 1000.0)
 
 
-def row(rate: float, workers: int, seconds: float, url: str) -> str:
+LATE_MS = 1.0
+
+
+def late_requests(samples: list[RequestSample], workers: int, count: int) -> str:
+    """The first ``count`` requests over ``LATE_MS`` late, as time-into-run/worker/lag-ms."""
+    start = min(s.scheduled_s for s in samples if s.scheduled_s is not None)
+    late = sorted(
+        (s.scheduled_s - start, s.index % workers, (s.sent_s - s.scheduled_s) * 1000.0)
+        for s in samples
+        if s.scheduled_s is not None and (s.sent_s - s.scheduled_s) * 1000.0 > LATE_MS
+    )
+    cells = " ".join(f"{t:.3f}s/w{w}/{lag:.1f}ms" for t, w, lag in late[:count])
+    return f"         {len(late)} late > {LATE_MS:g} ms: {cells}"
+
+
+def row(rate: float, workers: int, seconds: float, url: str, late: int) -> str:
     samples, load = asyncio.run(run_ours(url, num_prompts=int(rate * seconds), rate=rate,
                                          workers=workers))  # fmt: skip
     lags = lags_ms(samples)
@@ -30,17 +51,19 @@ def row(rate: float, workers: int, seconds: float, url: str) -> str:
     p99 = stats.percentile(lags, 99)
     flag = int(client_saturated(p99, load.cpu_util))
     failed = sum(1 for s in samples if not s.ok)
-    return (
+    line = (
         f"{rate:>6.0f} {workers:>7} {stats.percentile(lags, 50):>9.3f} {p99:>9.3f} "
         f"{max(lags):>9.3f} {achieved:>10.1f} {load.cpu_util:>8.2f} {flag:>9} {failed:>6}"
         f"   load {os.getloadavg()[0]:.2f}"
     )
+    return line + ("\n" + late_requests(samples, workers, late) if late else "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--late", type=int, default=0, metavar="N")
     args = parser.parse_args()
     from bench.common import instant_server
 
@@ -50,7 +73,7 @@ def main() -> None:
         print("  rate workers   p50 ms    p99 ms    max ms  sent/s  cpu_util saturated failed")
         for rate in RATES:
             for workers in sorted({1, args.workers}):
-                print(row(rate, workers, args.seconds, url), flush=True)
+                print(row(rate, workers, args.seconds, url, args.late), flush=True)
 
 
 if __name__ == "__main__":

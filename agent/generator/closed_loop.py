@@ -19,6 +19,7 @@ import structlog
 from agent.generator.client import ChatRequest, Prepared, post, prepare, start_now, stream_chat
 from agent.generator.context import RunContext
 from agent.generator.datasets import ClosedLoopPrompts
+from agent.generator.heap import frozen_heap
 from agent.generator.tokens import Tokenizer
 from shared.schemas.suite import ClosedLoopBenchmark
 from shared.suites.variants import ClosedVariant, closed_variants
@@ -131,13 +132,14 @@ async def _batch(
         )
 
     prepared = [prepare(ctx.endpoint, request) for request in requests]
-    tasks = [start_now(one(i, request)) for i, request in enumerate(prepared)]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    with frozen_heap():
+        tasks = [start_now(one(i, request)) for i, request in enumerate(prepared)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_closed_loop(

@@ -30,6 +30,7 @@ from agent.generator.client import (
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
+from agent.generator.heap import frozen_heap
 from agent.generator.http import Connections
 
 START_LEAD_S = 0.01
@@ -167,12 +168,13 @@ async def run_open_loop(
         )
 
     schedule = make_schedule(ctx.endpoint, prompts, offsets_s)
-    meter = CpuMeter()
-    busy_wait_s = await send_schedule(
-        ctx.connections,
-        schedule,
-        start_s=ctx.clock.now() + START_LEAD_S,
-        max_concurrency=max_concurrency,
-        done=done,
-    )
+    with frozen_heap():
+        meter = CpuMeter()
+        busy_wait_s = await send_schedule(
+            ctx.connections,
+            schedule,
+            start_s=ctx.clock.now() + START_LEAD_S,
+            max_concurrency=max_concurrency,
+            done=done,
+        )
     return ClientLoad(variant, run, 1, meter.utilisation(busy_wait_s), busy_wait_s)

@@ -25,6 +25,7 @@ from agent.generator.client import Measurement
 from agent.generator.clock import JobClock
 from agent.generator.context import RunContext
 from agent.generator.datasets import Prompt
+from agent.generator.heap import frozen_heap
 from agent.generator.http import Connections
 from agent.generator.open_loop import ClientLoad, CpuMeter, Scheduled, make_schedule, send_schedule
 from shared.schemas.sample import RequestSample
@@ -87,17 +88,18 @@ async def _work(conn: Connection, job: WorkerJob) -> None:
             flush()
 
     async with Connections(job.clock) as connections:
-        conn.send(("ready",))
-        start_s = float(conn.recv())
-        meter = CpuMeter()
-        busy_wait_s = await send_schedule(
-            connections,
-            job.schedule,
-            start_s=start_s,
-            max_concurrency=job.max_concurrency,
-            done=done,
-        )
-        utilisation = meter.utilisation(busy_wait_s)
+        with frozen_heap():
+            conn.send(("ready",))
+            start_s = float(conn.recv())
+            meter = CpuMeter()
+            busy_wait_s = await send_schedule(
+                connections,
+                job.schedule,
+                start_s=start_s,
+                max_concurrency=job.max_concurrency,
+                done=done,
+            )
+            utilisation = meter.utilisation(busy_wait_s)
     flush()
     conn.send(("end", utilisation, busy_wait_s))
 
