@@ -16,7 +16,7 @@ of the reference.
   dataset is not used here: its prompts differ in content and, after vLLM's decode/re-encode,
   in length.)
   Compared: output throughput (tok/s) and median TTFT.
-- Closed loop vs ``llama-benchy``: ``--pp``/``--tg`` at ``--concurrency``, 3 runs, generation
+- Closed loop vs ``llama-benchy``: ``--pp``/``--tg`` at ``--concurrency``, ``--runs``, generation
   latency mode, one warm-up. Compared: tg throughput (total, mean over runs), and the medians
   of e2e_ttft and ttfr over every request.
 
@@ -29,8 +29,13 @@ Concurrency 1 (the default) compares the definitions: each request meets the ser
 4, llama-server batches whatever has arrived, so the numbers also depend on how tightly each
 client sends a batch (``bench.stagger`` measures that); both regimes are worth a look.
 
+The server's drift between rounds (±10–30 % here) is larger than the differences sought, so
+each tool's numbers are also read against the server's own measurements: divided by its speed
+in the tool's window (``--metrics``), and, at concurrency 1, set beside its own prompt time for
+every request (its log): see ``against_server`` and ``pool_server_time``.
+
 Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--output-len 32] [--pp 128]
-[--tg 128] [--concurrency 1] [--server llama|paced|both] [--close]``
+[--tg 128] [--runs 3] [--concurrency 1] [--server llama|paced|both] [--close]``
 """
 
 import argparse
@@ -46,6 +51,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +69,7 @@ from bench.common import (
     seed_benchy_corpus,
     tool,
 )
+from bench.server_log import ServerLog
 from shared import stats
 from shared.exports import BenchyVariant, llama_benchy_json
 from shared.metrics.open_loop import open_loop_metrics
@@ -98,10 +105,11 @@ def _isolate() -> None:
 
 
 @contextmanager
-def llama_server() -> Iterator[str]:
+def llama_server(log: ServerLog) -> Iterator[str]:
     command = [LLAMA_SERVER, "--model", TOKENIZER_DIR / "tiny.gguf", "--host", "127.0.0.1",
                "--port", str(PORT), "--parallel", str(SLOTS), "-c", "16384",
-               "--threads", "1", "--no-cache-prompt", "--metrics"]  # fmt: skip
+               "--threads", "1", "--no-cache-prompt", "--metrics",
+               "--log-file", log.path]  # fmt: skip
     process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, preexec_fn=_isolate)  # fmt: skip
     url = f"http://127.0.0.1:{PORT}"
@@ -127,63 +135,85 @@ async def _ours(bench: Any, url: str, runs: int) -> list[RequestSample]:
     return samples
 
 
-def ours_open(url: str, args: argparse.Namespace) -> Numbers:
+@dataclass
+class Window:
+    """One tool's run: its numbers, and each measured request's TTFT in the order sent."""
+
+    numbers: Numbers
+    ttfts_ms: list[float]
+    generated: int
+    """Tokens each measured request generates: how the server's log tells them apart."""
+    prompt_ms: list[float] | None = None
+    """The server's own prompt time for each of those requests, where its log holds them."""
+
+
+def ours_open(url: str, args: argparse.Namespace) -> Window:
     bench = OpenLoopBenchmark(id="parity", dataset="sharegpt", dataset_path=str(SHAREGPT),
                               output_len=args.output_len, num_prompts=args.num_prompts,
                               request_rate=[float("inf")], max_concurrency=args.concurrency,
                               ignore_eos=True)  # fmt: skip
-    metrics = open_loop_metrics(asyncio.run(_ours(bench, url, 1)))
-    return {"output_throughput": metrics["output_throughput"] or 0.0,
-            "median_ttft_ms": metrics["median_ttft_ms"] or 0.0}  # fmt: skip
+    samples = sorted(asyncio.run(_ours(bench, url, 1)), key=lambda s: s.index)
+    metrics = open_loop_metrics(samples)
+    ttfts = [(s.first_token_s - s.sent_s) * 1000 for s in samples if s.first_token_s]
+    return Window({"output_throughput": metrics["output_throughput"] or 0.0,
+                   "median_ttft_ms": metrics["median_ttft_ms"] or 0.0},
+                  ttfts, args.output_len)  # fmt: skip
 
 
-def vllm_open(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Numbers:
+def vllm_open(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Window:
     name = f"vllm-{time.monotonic_ns()}.json"
-    command = [executable, "bench", "serve", "--backend", "openai-chat", "--base-url", url,
+    command: list[str | Path] = [
+               executable, "bench", "serve", "--backend", "openai-chat", "--base-url", url,
                "--endpoint", "/v1/chat/completions", "--model", "tiny",
                "--tokenizer", TOKENIZER_DIR, "--dataset-name", "sharegpt",
                "--dataset-path", SHAREGPT, "--sharegpt-output-len", str(args.output_len),
                "--ignore-eos",
                "--num-prompts", str(args.num_prompts), "--request-rate", "inf",
                "--max-concurrency", str(args.concurrency), "--seed", "42", "--disable-tqdm",
-               "--save-result", "--result-dir", out, "--result-filename", name]  # fmt: skip
+               "--save-result", "--save-detailed", "--result-dir", out,
+               "--result-filename", name]  # fmt: skip
     run = run_measured(command, env={"CUDA_VISIBLE_DEVICES": ""})
     if run.returncode != 0:
         raise SystemExit(f"vllm bench serve failed:\n{run.output[-3000:]}")
     result = json.loads((out / name).read_text())
-    return {"output_throughput": result["output_throughput"],
-            "median_ttft_ms": result["median_ttft_ms"]}  # fmt: skip
+    return Window({"output_throughput": result["output_throughput"],
+                   "median_ttft_ms": result["median_ttft_ms"]},
+                  [t * 1000 for t in result["ttfts"] if t], args.output_len)  # fmt: skip
 
 
-def _benchy_numbers(report: dict[str, Any]) -> Numbers:
+def _benchy_window(report: dict[str, Any], tg: int) -> Window:
     bench = report["benchmarks"][0]
-    return {"tg_throughput": bench["tg_throughput"]["mean"],
-            "median_e2e_ttft_ms": stats.median(bench["e2e_ttft"]["values"]),
-            "median_ttfr_ms": stats.median(bench["ttfr"]["values"])}  # fmt: skip
+    ttfts = bench["e2e_ttft"]["values"]
+    return Window({"tg_throughput": bench["tg_throughput"]["mean"],
+                   "median_e2e_ttft_ms": stats.median(ttfts),
+                   "median_ttfr_ms": stats.median(bench["ttfr"]["values"])},
+                  ttfts, tg)  # fmt: skip
 
 
-def ours_closed(url: str, args: argparse.Namespace) -> Numbers:
+def ours_closed(url: str, args: argparse.Namespace) -> Window:
     bench = ClosedLoopBenchmark(id="parity-cl", pp=[args.pp], tg=[args.tg],
                                 concurrency=[args.concurrency])  # fmt: skip
-    samples = asyncio.run(_ours(bench, url, 3))
-    runs = [[s for s in samples if s.run == run] for run in range(3)]
+    samples = asyncio.run(_ours(bench, url, args.runs))
+    runs = [sorted((s for s in samples if s.run == run), key=lambda s: s.index)
+            for run in range(args.runs)]  # fmt: skip
     variant = BenchyVariant(args.pp, args.tg, 0, args.concurrency, runs, args.pp)
     report = llama_benchy_json([variant], model="tiny", latency_mode="generation",
                                latency_ms=0.0, timestamp="")  # fmt: skip
-    return _benchy_numbers(report)
+    return _benchy_window(report, args.tg)
 
 
-def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Numbers:
+def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Window:
     path = out / f"benchy-{time.monotonic_ns()}.json"
-    command = [executable, "--base-url", f"{url}/v1", "--model", "tiny",
+    command: list[str | Path] = [
+               executable, "--base-url", f"{url}/v1", "--model", "tiny",
                "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", str(args.pp),
-               "--tg", str(args.tg), "--concurrency", str(args.concurrency), "--runs", "3",
-               "--latency-mode", "generation", "--skip-coherence", "--format", "json",
-               "--save-result", path]  # fmt: skip
+               "--tg", str(args.tg), "--concurrency", str(args.concurrency),
+               "--runs", str(args.runs), "--latency-mode", "generation", "--skip-coherence",
+               "--format", "json", "--save-result", path]  # fmt: skip
     run = run_measured(command)
     if run.returncode != 0:
         raise SystemExit(f"llama-benchy failed:\n{run.output[-3000:]}")
-    return _benchy_numbers(json.loads(path.read_text()))
+    return _benchy_window(json.loads(path.read_text()), args.tg)
 
 
 def compare(
@@ -215,60 +245,110 @@ Tools = tuple[Path | None, Path | None]
 
 
 NORMALISED = " ÷ server"
+SERVER_LOG = " (server log)"
 
 
-def against_server(url: str, measure: Callable[[], Numbers]) -> Numbers:
-    """The tool's numbers, plus each divided by the server's own speed over the same window.
+def against_server(url: str, log: ServerLog | None, measure: Callable[[], Window]) -> Window:
+    """The tool's run, plus its numbers divided by the server's own speed over the same window,
+    and the server's own prompt time for each measured request.
 
     llama-server's counters (``--metrics``) give its decode time per token and prefill speed
     while this tool ran; throughput × ms/token and TTFT × prefill tok/s are then free of the
     server's drift between rounds (on a shared machine, ±10 % and more), so two clients can be
     compared more finely than the raw numbers allow. A server without counters adds nothing.
     """
+    mark = log.mark() if log else 0
     before = asyncio.run(scrape_metrics(url, None))
-    numbers = measure()
+    window = measure()
     after = asyncio.run(scrape_metrics(url, None))
+    if log:
+        window.prompt_ms = log.prompt_ms(mark, len(window.ttfts_ms), window.generated)
     if before is None or after is None:
-        return numbers
+        return window
     figures = engine_figures(before, after)
     ms_per_token, prefill_per_s = (
         figures.get("ms_per_generated_token"),
         figures.get("prompt_tokens_per_s"),
     )
-    normalised = {}
-    for key, value in numbers.items():
+    for key, value in list(window.numbers.items()):
         if "throughput" in key and ms_per_token:
-            normalised[key + NORMALISED] = value * ms_per_token / 1000.0
+            window.numbers[key + NORMALISED] = value * ms_per_token / 1000.0
         elif key.endswith("_ms") and prefill_per_s:
-            normalised[key + NORMALISED] = value * prefill_per_s / 1000.0
-    return numbers | normalised
+            window.numbers[key + NORMALISED] = value * prefill_per_s / 1000.0
+    return window
 
 
-def rounds(url: str, args: argparse.Namespace, tools: Tools, out: Path) -> list[list[Any]]:
+def pool_server_time(ours: Window, theirs: Window, key: str) -> tuple[Numbers, Numbers]:
+    """Both numbers, plus two read against the server's own prompt time for each request:
+
+    - the median TTFT each tool would have measured had the server spent the same time on
+      each prompt for both: per request, the tool's TTFT minus the server's prompt time for
+      it, plus the mean of the two tools' server times for that request (both send the same
+      prompts in the same order);
+    - the median excess, TTFT minus the server's prompt time: what the client, the transport
+      and the server's HTTP side add, which is what parity is about.
+
+    At concurrency 1 only, where a request's server time is its own.
+    """
+    numbers = ours.numbers.copy(), theirs.numbers.copy()
+    if (
+        ours.prompt_ms is None
+        or theirs.prompt_ms is None
+        or not len(ours.ttfts_ms) == len(theirs.ttfts_ms) == len(ours.prompt_ms)
+    ):
+        return numbers  # fmt: skip
+    pooled = [(a + b) / 2 for a, b in zip(ours.prompt_ms, theirs.prompt_ms, strict=True)]
+    for window, target in zip((ours, theirs), numbers, strict=True):
+        assert window.prompt_ms is not None
+        excess = [t - own for t, own in zip(window.ttfts_ms, window.prompt_ms, strict=True)]
+        target[key + SERVER_LOG] = stats.median(
+            [e + common for e, common in zip(excess, pooled, strict=True)]
+        )
+        target["excess_ms" + SERVER_LOG] = stats.median(excess)
+    return numbers
+
+
+def rounds(
+    url: str, log: ServerLog | None, args: argparse.Namespace, tools: Tools, out: Path
+) -> list[list[Any]]:
     """Alternating rounds against one server: (open-loop pairs, closed-loop pairs)."""
     vllm, benchy = tools
     open_pairs: list[tuple[Numbers, Numbers]] = []
     closed_pairs: list[tuple[Numbers, Numbers]] = []
+    log = log if args.concurrency == 1 else None
     for _ in range(args.rounds):
         if vllm is not None:
-            ours = against_server(url, lambda: ours_open(url, args))
-            theirs = against_server(url, lambda: vllm_open(url, args, out, vllm))
-            open_pairs.append((ours, theirs))
+            ours = against_server(url, log, lambda: ours_open(url, args))
+            theirs = against_server(url, log, lambda: vllm_open(url, args, out, vllm))
+            open_pairs.append(pool_server_time(ours, theirs, "median_ttft_ms"))
         if benchy is not None:
-            ours = against_server(url, lambda: ours_closed(url, args))
-            theirs = against_server(url, lambda: benchy_closed(url, args, out, benchy))
-            closed_pairs.append((ours, theirs))
+            ours = against_server(url, log, lambda: ours_closed(url, args))
+            theirs = against_server(url, log, lambda: benchy_closed(url, args, out, benchy))
+            closed_pairs.append(pool_server_time(ours, theirs, "median_e2e_ttft_ms"))
     return [open_pairs, closed_pairs]
 
 
-def compare_both(title: str, pairs: list[tuple[Numbers, Numbers]], reference: str) -> None:
-    """The raw numbers; then, where the server reported its speed, the normalised ones."""
-    keys = [key for key in pairs[0][0] if not key.endswith(NORMALISED)]
-    compare(title, pairs, reference, keys)
-    normalised = [key for key in pairs[0][0] if key.endswith(NORMALISED)]
-    if normalised and all(set(normalised) <= set(o) & set(t) for o, t in pairs):
-        compare(title + ", each ÷ the server's own speed in its window", pairs, reference,
-                normalised)  # fmt: skip
+VIEWS = {
+    "": "",
+    NORMALISED: ", each ÷ the server's own speed in its window",
+    SERVER_LOG: (
+        ", read against the server's log: median TTFT with its prompt time per "
+        "request pooled between the tools; median excess = TTFT − its prompt time"
+    ),
+}
+
+
+def view_of(key: str) -> str:
+    return next((suffix for suffix in VIEWS if suffix and key.endswith(suffix)), "")
+
+
+def compare_all(title: str, pairs: list[tuple[Numbers, Numbers]], reference: str) -> None:
+    """The raw numbers; then, where the server reported its speed or its per-request prompt
+    times, the numbers corrected with them."""
+    for suffix, caption in VIEWS.items():
+        keys = [key for key in pairs[0][0] if view_of(key) == suffix]
+        if keys and all(set(keys) <= set(o) & set(t) for o, t in pairs):
+            compare(title + caption, pairs, reference, keys)
 
 
 def report(server: str, args: argparse.Namespace, results: list[list[Any]]) -> None:
@@ -278,11 +358,11 @@ def report(server: str, args: argparse.Namespace, results: list[list[Any]]) -> N
         title = (f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
                  f"{args.output_len}, rate inf, max concurrency {args.concurrency}: arena vs vllm "
                  "bench serve")  # fmt: skip
-        compare_both(title, open_pairs, "vllm")
+        compare_all(title, open_pairs, "vllm")
     if closed_pairs:
-        title = (f"closed loop, pp {args.pp}, tg {args.tg}, c={args.concurrency}, 3 runs: "
-                 "arena vs llama-benchy")  # fmt: skip
-        compare_both(title, closed_pairs, "benchy")
+        title = (f"closed loop, pp {args.pp}, tg {args.tg}, c={args.concurrency}, "
+                 f"{args.runs} runs: arena vs llama-benchy")  # fmt: skip
+        compare_all(title, closed_pairs, "benchy")
     sys.stdout.flush()
 
 
@@ -296,6 +376,7 @@ def main() -> None:
     parser.add_argument("--output-len", type=int, default=32)
     parser.add_argument("--pp", type=int, default=128)
     parser.add_argument("--tg", type=int, default=128)
+    parser.add_argument("--runs", type=int, default=3, help="closed loop: runs per round")
     parser.add_argument("--concurrency", type=int, default=1, choices=range(1, SLOTS + 1))
     parser.add_argument("--server", choices=["llama", "paced", "both"], default="both")
     parser.add_argument("--close", action="store_true",
@@ -307,15 +388,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         if args.server in ("paced", "both"):
             with instant_server(model="tiny", pace_ms=PACE_MS, close=args.close) as url:
-                results = rounds(url, args, tools, Path(folder))
+                results = rounds(url, None, args, tools, Path(folder))
             closing = ", closing each connection after its answer" if args.close else ""
             report(f"control: paced server (TTFT {PACE_MS[0]:g} ms, ITL {PACE_MS[1]:g} ms, "
                    f"no batching{closing})", args, results)  # fmt: skip
         if args.server in ("llama", "both"):
             if not LLAMA_SERVER.exists():
                 raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (ARENA_LLAMA_SERVER)")
-            with llama_server() as url:
-                results = rounds(url, args, tools, Path(folder))
+            log = ServerLog(Path(folder) / "llama-server.log")
+            with llama_server(log) as url:
+                results = rounds(url, log, args, tools, Path(folder))
             report(f"llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel {SLOTS}, "
                    "1 thread)", args, results)  # fmt: skip
 
