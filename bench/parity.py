@@ -256,6 +256,7 @@ def against_server(url: str, log: ServerLog | None, measure: Callable[[], Window
     while this tool ran; throughput × ms/token and TTFT × prefill tok/s are then free of the
     server's drift between rounds (on a shared machine, ±10 % and more), so two clients can be
     compared more finely than the raw numbers allow. A server without counters adds nothing.
+    With its ``log`` (concurrency 1), ``pool_server_time`` can then go further.
     """
     mark = log.mark() if log else 0
     before = asyncio.run(scrape_metrics(url, None))
@@ -296,7 +297,7 @@ def pool_server_time(ours: Window, theirs: Window, key: str) -> tuple[Numbers, N
         or theirs.prompt_ms is None
         or not len(ours.ttfts_ms) == len(theirs.ttfts_ms) == len(ours.prompt_ms)
     ):
-        return numbers  # fmt: skip
+        return numbers
     pooled = [(a + b) / 2 for a, b in zip(ours.prompt_ms, theirs.prompt_ms, strict=True)]
     for window, target in zip((ours, theirs), numbers, strict=True):
         assert window.prompt_ms is not None
