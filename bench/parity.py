@@ -12,9 +12,10 @@ of the reference.
 - Open loop vs ``vllm bench serve``: the ShareGPT-format file Arena ships
   (``shared/suites/data/sharegpt-synthetic.json``), which both tools shuffle with seed 42 and
   filter alike, so that both send the very same prompts; output fixed at ``--output-len``
-  with ignore_eos; ``--num-prompts``, rate inf, max concurrency ``--concurrency``. (The random
-  dataset is not used here: its prompts differ in content and, after vLLM's decode/re-encode,
-  in length.)
+  with ignore_eos; ``--num-prompts`` (128: the prompts differ in length, and a median over few
+  of them jumps between neighbours whose TTFTs lie ms apart), rate inf, max concurrency
+  ``--concurrency``. (The random dataset is not used here: its prompts differ in content and,
+  after vLLM's decode/re-encode, in length.)
   Compared: output throughput (tok/s) and median TTFT.
 - Closed loop vs ``llama-benchy``: ``--pp``/``--tg`` at ``--concurrency``, ``--runs``, generation
   latency mode, one warm-up. Compared: tg throughput (total, mean over runs), and the medians
@@ -34,7 +35,7 @@ each tool's numbers are also read against the server's own measurements: divided
 in the tool's window (``--metrics``), and, at concurrency 1, set beside its own prompt time for
 every request (its log): see ``against_server`` and ``pool_server_time``.
 
-Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 48] [--output-len 32] [--pp 128]
+Usage: ``python -m bench.parity [--rounds 5] [--num-prompts 128] [--output-len 32] [--pp 128]
 [--tg 128] [--runs 3] [--concurrency 1] [--server llama|paced|both] [--close]``
 """
 
@@ -373,7 +374,7 @@ def main() -> None:
         os.sched_setaffinity(0, clients)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--num-prompts", type=int, default=48)
+    parser.add_argument("--num-prompts", type=int, default=128)
     parser.add_argument("--output-len", type=int, default=32)
     parser.add_argument("--pp", type=int, default=128)
     parser.add_argument("--tg", type=int, default=128)

@@ -12,7 +12,7 @@ mkdir -p "$out"
 { date -u; echo "cpus: $(nproc)"; uptime; $py --version; lscpu | grep -E "Model name" || true; } \
   | tee "$out/machine.txt"
 $py -m bench.timing --seconds 3 --workers 2 --late 10 | tee "$out/timing.txt"
-$py -m bench.parity --server both --rounds 6 --runs 5 --concurrency 1 --num-prompts 32 \
+$py -m bench.parity --server both --rounds 6 --runs 5 --concurrency 1 --num-prompts 128 \
   --output-len 16 | tee "$out/parity-c1.txt"
 $py -m bench.capacity | tee "$out/capacity.txt"
 $py -m bench.parity --server llama --rounds 4 --concurrency 4 | tee "$out/parity-c4.txt"
