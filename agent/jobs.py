@@ -270,6 +270,7 @@ class JobExecution:
                         sink=self._on_sample,
                         tokenizer=tokenizer,
                         progress=self._on_progress,
+                        workers=self.settings.client_workers,
                     )
                     for load in loads:
                         put_cpu_util(

@@ -25,6 +25,10 @@ class AgentSettings(ArenaSettings):
     """The spool of unacknowledged samples and logs, and the engines the agent started."""
     telemetry_interval_s: float = Field(1.0, gt=0, le=60)
     """Seconds between GPU telemetry readings (NVML) while a job runs."""
+    client_workers: int = Field(1, ge=1, le=64)
+    """Client processes for each open-loop run of the built-in generator. One drives thousands
+    of requests/s; more help only where one core cannot keep up and the box has cores spare
+    (the engine needs its own)."""
     min_free_disk_mb: int = Field(1024, ge=0)
     """Below this much free space next to the spool, the agent takes no new job (it never
     drops samples)."""

@@ -1,0 +1,72 @@
+"""An agent told to use several client processes (``client_workers``) runs its open-loop runs
+through them, end to end: every request measured once, the results complete."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from structlog.testing import capture_logs
+
+from agent.hardware import probe
+from agent.jobs import JobExecution
+from agent.link import ControllerLink
+from agent.settings import AgentSettings
+from agent.spool import Spool
+from controller.client import ArenaClient
+from controller.server import Controller
+from controller.settings import ControllerSettings
+from shared.metrics.client_load import cpu_util_of
+from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+
+SUITE = """
+name: client-workers
+models: [{name: tiny, engine: sim}]
+engines: {sim: {runtime: simulated}}
+runs: 2
+benchmarks:
+  - {kind: open_loop, id: office, input_len: 16, output_len: 4, num_prompts: 12,
+     request_rate: [40]}
+"""
+
+
+@pytest.fixture
+def controller_settings(tmp_path: Path) -> ControllerSettings:
+    """Long leases: the test drives one job without the agent's heartbeat loop."""
+    return ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "ctl", lease_ttl_s=120.0)
+
+
+def test_client_workers_must_be_at_least_one() -> None:
+    with pytest.raises(ValidationError):
+        AgentSettings(client_workers=0)
+
+
+async def test_open_loop_runs_spread_over_the_agents_client_workers(
+    controller: Controller, tmp_path: Path
+) -> None:
+    address = f"127.0.0.1:{controller.port}"
+    with ArenaClient(address, DEV_USER_TOKEN) as client:
+        run_id, _ = await asyncio.to_thread(client.submit, SUITE, "workers.yaml")
+    link = ControllerLink(address, DEV_AGENT_TOKEN)
+    await link.register("workers-box", probe(), {}, {})
+    lease = await link.lease(5.0)
+    assert lease is not None
+    settings = AgentSettings(state_dir=tmp_path / "agent", name="workers-box", client_workers=2)
+    spool = Spool(settings.state_dir / "spool.db")
+    try:
+        with capture_logs() as logs:
+            await JobExecution(link, lease, settings, spool).run()
+    finally:
+        spool.close()
+        await link.close()
+
+    spread = [e for e in logs if e["event"] == "open loop workers done"]
+    assert [(e["run"], e["workers"]) for e in spread] == [(0, 2), (1, 2)]
+    with ArenaClient(address, DEV_USER_TOKEN) as client:
+        results = await asyncio.to_thread(client.results, run_id)
+    [job] = results.jobs
+    [office] = job.benchmarks
+    [variant] = office.variants
+    assert variant.metrics["completed"].mean == 12  # per run, each request once
+    assert variant.metrics["failed"].mean == 0
+    assert all(cpu_util_of(job.provenance, "office", "rate40", run) is not None for run in (0, 1))
