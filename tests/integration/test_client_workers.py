@@ -9,15 +9,13 @@ from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from agent.hardware import probe
-from agent.jobs import JobExecution
-from agent.link import ControllerLink
 from agent.settings import AgentSettings
-from agent.spool import Spool
 from controller.client import ArenaClient
 from controller.server import Controller
 from controller.settings import ControllerSettings
 from shared.metrics.client_load import cpu_util_of
-from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from shared.settings import DEV_USER_TOKEN
+from tests.direct_job import address, lease_one_job, long_leases, run_leased
 
 SUITE = """
 name: client-workers
@@ -32,8 +30,7 @@ benchmarks:
 
 @pytest.fixture
 def controller_settings(tmp_path: Path) -> ControllerSettings:
-    """Long leases: the test drives one job without the agent's heartbeat loop."""
-    return ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "ctl", lease_ttl_s=120.0)
+    return long_leases(tmp_path / "controller")
 
 
 def test_client_workers_must_be_at_least_one() -> None:
@@ -44,25 +41,14 @@ def test_client_workers_must_be_at_least_one() -> None:
 async def test_open_loop_runs_spread_over_the_agents_client_workers(
     controller: Controller, tmp_path: Path
 ) -> None:
-    address = f"127.0.0.1:{controller.port}"
-    with ArenaClient(address, DEV_USER_TOKEN) as client:
-        run_id, _ = await asyncio.to_thread(client.submit, SUITE, "workers.yaml")
-    link = ControllerLink(address, DEV_AGENT_TOKEN)
-    await link.register("workers-box", probe(), {}, {})
-    lease = await link.lease(5.0)
-    assert lease is not None
+    link, lease, run_id = await lease_one_job(controller, SUITE, "workers-box", probe())
     settings = AgentSettings(state_dir=tmp_path / "agent", name="workers-box", client_workers=2)
-    spool = Spool(settings.state_dir / "spool.db")
-    try:
-        with capture_logs() as logs:
-            await JobExecution(link, lease, settings, spool).run()
-    finally:
-        spool.close()
-        await link.close()
+    with capture_logs() as logs:
+        await run_leased(link, lease, settings)
 
     spread = [e for e in logs if e["event"] == "open loop workers done"]
     assert [(e["run"], e["workers"]) for e in spread] == [(0, 2), (1, 2)]
-    with ArenaClient(address, DEV_USER_TOKEN) as client:
+    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
         results = await asyncio.to_thread(client.results, run_id)
     [job] = results.jobs
     [office] = job.benchmarks

@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.jobs import JobExecution
-from agent.link import ControllerLink
 from agent.settings import AgentSettings
-from agent.spool import Spool
 from controller.cli.main import cli
 from controller.client import ArenaClient
 from controller.server import Controller
@@ -20,7 +17,8 @@ from controller.settings import ControllerSettings
 from shared.parsers.result_folder import scan
 from shared.schemas.agent import GpuInfo, HardwareInfo
 from shared.schemas.results import JobResult
-from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from shared.settings import DEV_USER_TOKEN
+from tests.direct_job import address, lease_one_job, long_leases, run_leased
 from tests.telemetry_nvml_double import FakeNvml
 
 SUITE = """
@@ -61,30 +59,15 @@ H200 = HardwareInfo(
 
 @pytest.fixture
 def controller_settings(tmp_path: Path) -> ControllerSettings:
-    """Long leases: the test drives one job without the agent's heartbeat loop."""
-    return ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "first", lease_ttl_s=120.0)
-
-
-def address(controller: Controller) -> str:
-    return f"127.0.0.1:{controller.port}"
+    return long_leases(tmp_path / "first")
 
 
 async def measured_run(controller: Controller, tmp_path: Path) -> str:
-    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
-        run_id, _ = await asyncio.to_thread(client.submit, SUITE, "export.yaml")
-    link = ControllerLink(address(controller), DEV_AGENT_TOKEN)
-    await link.register("h200-box", H200, {}, {"arena": "test"})
-    lease = await link.lease(5.0)
-    assert lease is not None
+    link, lease, run_id = await lease_one_job(controller, SUITE, "h200-box", H200)
     settings = AgentSettings(
         state_dir=tmp_path / "agent", name="h200-box", telemetry_interval_s=0.1
     )
-    spool = Spool(settings.state_dir / "spool.db")
-    try:
-        await JobExecution(link, lease, settings, spool, nvml=FakeNvml([300.0])).run()
-    finally:
-        spool.close()
-        await link.close()
+    await run_leased(link, lease, settings, FakeNvml([300.0]))
     return run_id
 
 

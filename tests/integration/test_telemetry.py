@@ -11,10 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.hardware import probe
-from agent.jobs import JobExecution
 from agent.link import ControllerLink, Lease
 from agent.settings import AgentSettings
-from agent.spool import Spool
 from controller.cli.main import cli
 from controller.client import ArenaClient
 from controller.server import Controller
@@ -22,7 +20,8 @@ from controller.settings import ControllerSettings
 from shared.errors import ConflictError
 from shared.schemas.results import JobResult
 from shared.schemas.telemetry import GpuReading
-from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from shared.settings import DEV_USER_TOKEN
+from tests.direct_job import address, lease_one_job, long_leases, run_leased
 from tests.telemetry_nvml_double import FakeNvml
 
 SUITE = """
@@ -48,35 +47,17 @@ WATTS = 250.0
 
 @pytest.fixture
 def controller_settings(tmp_path: Path) -> ControllerSettings:
-    """Long leases: these tests drive one job without the agent's heartbeat loop."""
-    return ControllerSettings(
-        listen="127.0.0.1:0", data_dir=tmp_path / "controller", lease_ttl_s=120.0
-    )
-
-
-def address(controller: Controller) -> str:
-    return f"127.0.0.1:{controller.port}"
+    return long_leases(tmp_path / "controller")
 
 
 async def leased(controller: Controller) -> tuple[ControllerLink, Lease, str]:
-    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
-        run_id, _ = await asyncio.to_thread(client.submit, SUITE, "telemetry.yaml")
-    link = ControllerLink(address(controller), DEV_AGENT_TOKEN)
-    await link.register("gpu-box", probe(), {}, {"arena": "test"})
-    lease = await link.lease(5.0)
-    assert lease is not None
-    return link, lease, run_id
+    return await lease_one_job(controller, SUITE, "gpu-box", probe())
 
 
 async def run_job(controller: Controller, tmp_path: Path, nvml: FakeNvml) -> tuple[str, str]:
     link, lease, run_id = await leased(controller)
     settings = AgentSettings(state_dir=tmp_path / "agent", name="gpu-box", telemetry_interval_s=0.1)
-    spool = Spool(settings.state_dir / "spool.db")
-    try:
-        await JobExecution(link, lease, settings, spool, nvml=nvml).run()
-    finally:
-        spool.close()
-        await link.close()
+    await run_leased(link, lease, settings, nvml)
     return run_id, lease.job_id
 
 

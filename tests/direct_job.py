@@ -1,0 +1,50 @@
+"""Drive one job through a real controller without the agent's main loop: submit a suite,
+take its job as an agent, run it with ``JobExecution``. Such tests run no heartbeat loop, so
+their controller needs long leases (``long_leases``)."""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from agent.jobs import JobExecution
+from agent.link import ControllerLink, Lease
+from agent.settings import AgentSettings
+from agent.spool import Spool
+from controller.client import ArenaClient
+from controller.server import Controller
+from controller.settings import ControllerSettings
+from shared.schemas.agent import HardwareInfo
+from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+
+
+def long_leases(data_dir: Path) -> ControllerSettings:
+    return ControllerSettings(listen="127.0.0.1:0", data_dir=data_dir, lease_ttl_s=120.0)
+
+
+def address(controller: Controller) -> str:
+    return f"127.0.0.1:{controller.port}"
+
+
+async def lease_one_job(
+    controller: Controller, suite: str, name: str, hardware: HardwareInfo
+) -> tuple[ControllerLink, Lease, str]:
+    """Submit ``suite`` and lease its job as agent ``name``: (link, lease, run id)."""
+    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
+        run_id, _ = await asyncio.to_thread(client.submit, suite, f"{name}.yaml")
+    link = ControllerLink(address(controller), DEV_AGENT_TOKEN)
+    await link.register(name, hardware, {}, {"arena": "test"})
+    lease = await link.lease(5.0)
+    assert lease is not None
+    return link, lease, run_id
+
+
+async def run_leased(
+    link: ControllerLink, lease: Lease, settings: AgentSettings, nvml: Any | None = None
+) -> None:
+    """Run the leased job to its end with the agent's spool under ``settings.state_dir``."""
+    spool = Spool(settings.state_dir / "spool.db")
+    try:
+        await JobExecution(link, lease, settings, spool, nvml=nvml).run()
+    finally:
+        spool.close()
+        await link.close()
