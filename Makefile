@@ -28,14 +28,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 check: lint proto-check
-	$(BIN)/mypy shared controller agent
+	$(BIN)/mypy -p arena.common -p arena.controller -p arena.client -p arena.agent
 
-proto: $(STAMP)  ## regenerate shared/pb from proto/
+proto: $(STAMP)  ## regenerate shared/arena/common/pb from proto/
 	$(BIN)/python scripts/gen_protos.py
 
 proto-check: proto  ## fail when the committed generated code is stale
-	git diff --exit-code -- shared/pb || (echo "shared/pb is stale: run make proto and commit" && exit 1)
-	test -z "$$(git status --porcelain -- shared/pb)" || (echo "shared/pb has untracked files: run make proto and commit" && exit 1)
+	git diff --exit-code -- shared/arena/common/pb || (echo "shared/arena/common/pb is stale: run make proto and commit" && exit 1)
+	test -z "$$(git status --porcelain -- shared/arena/common/pb)" || (echo "shared/arena/common/pb has untracked files: run make proto and commit" && exit 1)
 
 clean:
 	rm -rf $(VENV) .arena .pytest_cache .mypy_cache .ruff_cache

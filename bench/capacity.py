@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from arena.common import stats
 from bench.common import (
     BENCHY_VENV,
     TOKENIZER_DIR,
@@ -38,7 +39,6 @@ from bench.common import (
     seed_benchy_corpus,
     tool,
 )
-from shared import stats
 
 CHUNKS = 16
 CONCURRENCY = 64

@@ -24,17 +24,17 @@ from pathlib import Path
 
 import aiohttp
 
-from agent.generator.client import Endpoint
-from agent.generator.clock import JobClock
-from agent.generator.runner import run_benchmark
-from agent.generator.tokens import ServerTokenizer
-from agent.tools import ToolContext, driver_for
-from agent.tools.venvs import vllm_executable
-from shared.metrics.open_loop import open_loop_metrics
-from shared.metrics.summary import summarize, summarize_closed_loop
-from shared.schemas.sample import RequestSample
-from shared.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
-from shared.suites.variants import closed_variants
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.runner import run_benchmark
+from arena.agent.generator.tokens import ServerTokenizer
+from arena.agent.tools import ToolContext, driver_for
+from arena.agent.tools.venvs import vllm_executable
+from arena.common.metrics.open_loop import open_loop_metrics
+from arena.common.metrics.summary import summarize, summarize_closed_loop
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.suites.variants import closed_variants
 from tests.llama import CACHE, MODEL_NAME, TOKENIZER_NAME, llama_server_binary, tiny_gguf
 from tests.support import free_port
 

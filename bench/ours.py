@@ -14,16 +14,16 @@ import math
 from pathlib import Path
 from typing import Any
 
-from agent.generator.arrivals import arrival_offsets
-from agent.generator.client import Endpoint, open_session
-from agent.generator.clock import JobClock
-from agent.generator.context import RunContext
-from agent.generator.datasets import Prompt
-from agent.generator.http import Connections
-from agent.generator.open_loop import ClientLoad, run_open_loop
-from agent.generator.workers import run_open_loop_workers
-from shared.metrics.open_loop import open_loop_metrics
-from shared.schemas.sample import RequestSample
+from arena.agent.generator.arrivals import arrival_offsets
+from arena.agent.generator.client import Endpoint, open_session
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.context import RunContext
+from arena.agent.generator.datasets import Prompt
+from arena.agent.generator.http import Connections
+from arena.agent.generator.open_loop import ClientLoad, run_open_loop
+from arena.agent.generator.workers import run_open_loop_workers
+from arena.common.metrics.open_loop import open_loop_metrics
+from arena.common.schemas.sample import RequestSample
 
 PROMPT = [{"role": "user", "content": "Say something about benchmarks, please."}]
 

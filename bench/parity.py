@@ -10,7 +10,8 @@ slow drifts of a shared machine hit both sides alike, and each delta is Arena âˆ
 of the reference.
 
 - Open loop vs ``vllm bench serve``: the ShareGPT-format file Arena ships
-  (``shared/suites/data/sharegpt-synthetic.json``), which both tools shuffle with seed 42 and
+  (``shared/arena/common/suites/data/sharegpt-synthetic.json``), which
+  both tools shuffle with seed 42 and
   filter alike, so that both send the very same prompts; output fixed at ``--output-len``
   with ignore_eos; ``--num-prompts`` (128: the prompts differ in length, and a median over few
   of them jumps between neighbours whose TTFTs lie ms apart), rate inf, max concurrency
@@ -56,11 +57,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.engines.probe import engine_figures, scrape_metrics
-from agent.generator.client import Endpoint
-from agent.generator.clock import JobClock
-from agent.generator.runner import run_benchmark
-from agent.generator.tokens import LocalTokenizer
+from arena.agent.engines.probe import engine_figures, scrape_metrics
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.runner import run_benchmark
+from arena.agent.generator.tokens import LocalTokenizer
+from arena.common import stats
+from arena.common.exports import BenchyVariant, llama_benchy_json
+from arena.common.metrics.open_loop import open_loop_metrics
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.suites.standin import sharegpt_standin_path
 from bench.common import (
     BENCHY_VENV,
     TOKENIZER_DIR,
@@ -71,12 +78,6 @@ from bench.common import (
     tool,
 )
 from bench.server_log import ServerLog
-from shared import stats
-from shared.exports import BenchyVariant, llama_benchy_json
-from shared.metrics.open_loop import open_loop_metrics
-from shared.schemas.sample import RequestSample
-from shared.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
-from shared.suites.standin import sharegpt_standin_path
 
 LLAMA_SERVER = Path(
     os.environ.get("ARENA_LLAMA_SERVER", "/root/.cache/arena/llama-server-0.3.36/bin/llama-server")

@@ -15,9 +15,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from arena.common import stats
 from bench.common import BENCHY_VENV, instant_server, seed_benchy_corpus, tool
 from bench.parity import PACE_MS, benchy_closed, ours_closed
-from shared import stats
 
 BATCH_GAP_S = 0.05
 """Arrivals further apart than this belong to different batches (batches are > 100 ms apart)."""

@@ -19,10 +19,10 @@ import argparse
 import asyncio
 import os
 
+from arena.common import stats
+from arena.common.metrics.open_loop import client_saturated
+from arena.common.schemas.sample import RequestSample
 from bench.ours import lags_ms, run_ours
-from shared import stats
-from shared.metrics.open_loop import client_saturated
-from shared.schemas.sample import RequestSample
 
 RATES = (100.0, 500.0, 1000.0)
 

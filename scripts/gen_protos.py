@@ -1,6 +1,7 @@
-"""Regenerate shared/pb from proto/: protoc via grpcio-tools, typed stubs via mypy-protobuf.
+"""Regenerate shared/arena/common/pb from proto/: protoc via grpcio-tools, typed stubs via
+mypy-protobuf.
 
-protoc writes ``from arena.v1 import x_pb2``; we rewrite that to ``shared.pb.arena.v1`` so the
+protoc writes ``from arena.v1 import x_pb2``; we rewrite that to ``arena.common.pb.arena.v1`` so the
 generated package lives inside ``shared`` and clashes with nothing. Output is committed; CI
 regenerates and fails on a diff (``make proto-check``).
 """
@@ -14,7 +15,7 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
-OUT_DIR = ROOT / "shared" / "pb"
+OUT_DIR = ROOT / "shared" / "arena" / "common" / "pb"
 BIN_DIR = Path(sys.executable).parent  # the venv holding the mypy-protobuf plugins
 
 
@@ -38,7 +39,7 @@ def main() -> int:
     for path in OUT_DIR.rglob("*.py*"):
         text = re.sub(
             r"^from arena\.v1 import",
-            "from shared.pb.arena.v1 import",
+            "from arena.common.pb.arena.v1 import",
             path.read_text(),
             flags=re.MULTILINE,
         )

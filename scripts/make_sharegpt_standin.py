@@ -1,4 +1,5 @@
-"""Write the synthetic ShareGPT-format stand-in: shared/suites/data/sharegpt-synthetic.json.
+"""Write the synthetic ShareGPT-format stand-in:
+shared/arena/common/suites/data/sharegpt-synthetic.json.
 
 ShareGPT V3 cannot be bundled or downloaded here, so ShareGPT benchmarks fall back to this file.
 It copies V3's shape (a list of ``{"id", "conversations": [{"from", "value"}, ...]}``) and
@@ -15,7 +16,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "shared/suites/data/sharegpt-synthetic.json"
+DEFAULT_OUT = (
+    Path(__file__).resolve().parent.parent
+    / "shared/arena/common/suites/data/sharegpt-synthetic.json"
+)
 
 WORD_TEXT = """
 the a an and or but if then because so while when where which that this these those it its

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import structlog
 
-from controller.server import Controller
-from controller.settings import ControllerSettings
-from shared.logging import configure_logging
+from arena.common.logging import configure_logging
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 from tests.support import ControllerThread
 
 REPO = Path(__file__).resolve().parent.parent

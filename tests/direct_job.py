@@ -6,15 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from agent.jobs import JobExecution
-from agent.link import ControllerLink, Lease
-from agent.settings import AgentSettings
-from agent.spool import Spool
-from controller.client import ArenaClient
-from controller.server import Controller
-from controller.settings import ControllerSettings
-from shared.schemas.agent import HardwareInfo
-from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.agent.jobs import JobExecution
+from arena.agent.link import ControllerLink, Lease
+from arena.agent.settings import AgentSettings
+from arena.agent.uploads import Spool
+from arena.client.api import ArenaClient
+from arena.common.schemas.agent import HardwareInfo
+from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 
 
 def long_leases(data_dir: Path) -> ControllerSettings:

@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from controller.server import Controller
-from controller.settings import ControllerSettings
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 
 BIN = Path(sys.executable).parent
 

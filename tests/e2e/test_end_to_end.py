@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from controller.client import ArenaClient
-from shared.settings import DEV_USER_TOKEN
+from arena.client.api import ArenaClient
+from arena.common.settings import DEV_USER_TOKEN
 from tests.support import BIN, Processes
 
 pytestmark = pytest.mark.slow
@@ -190,7 +190,7 @@ def engine_processes(model: str) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if "agent.simulated.server" in cmdline and model in cmdline:
+        if "arena.agent.simulated.server" in cmdline and model in cmdline:
             found.append(process)
     return found
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from controller.client import ArenaClient, RunDetail
-from shared.settings import DEV_USER_TOKEN
+from arena.client.api import ArenaClient, RunDetail
+from arena.common.settings import DEV_USER_TOKEN
 from tests.llama import CACHE, MODEL_NAME, build_image, llama_server_binary, tiny_gguf
 from tests.support import Processes
 

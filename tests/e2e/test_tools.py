@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.tools.venvs import LLAMA_BENCHY
-from controller.client import ArenaClient
-from shared.settings import DEV_USER_TOKEN
+from arena.agent.tools.venvs import LLAMA_BENCHY
+from arena.client.api import ArenaClient
+from arena.common.settings import DEV_USER_TOKEN
 from tests.llama import CACHE, MODEL_NAME, TOKENIZER_NAME, llama_server_binary, tiny_gguf
 from tests.support import Processes
 

@@ -17,8 +17,8 @@ from typing import Any
 import psutil
 import pytest
 
-from controller.client import ArenaClient, JobInfo
-from shared.settings import DEV_USER_TOKEN
+from arena.client.api import ArenaClient, JobInfo
+from arena.common.settings import DEV_USER_TOKEN
 from tests.support import CuttableProxy, Processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

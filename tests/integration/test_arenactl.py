@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from controller.cli.main import cli
+from arena.client.cli import cli
 from tests.support import ControllerThread
 
 GOOD = """\

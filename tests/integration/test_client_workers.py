@@ -8,13 +8,13 @@ import pytest
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
-from agent.hardware import probe
-from agent.settings import AgentSettings
-from controller.client import ArenaClient
-from controller.server import Controller
-from controller.settings import ControllerSettings
-from shared.metrics.client_load import cpu_util_of
-from shared.settings import DEV_USER_TOKEN
+from arena.agent.hardware import probe
+from arena.agent.settings import AgentSettings
+from arena.client.api import ArenaClient
+from arena.common.metrics.client_load import cpu_util_of
+from arena.common.settings import DEV_USER_TOKEN
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
 
 SUITE = """

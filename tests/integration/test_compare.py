@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from controller.cli.main import cli
+from arena.client.cli import cli
 from tests.conftest import REPO
 from tests.support import ControllerThread
 

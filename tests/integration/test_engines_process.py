@@ -8,11 +8,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agent.engines.logs import EngineLog
-from agent.engines.process import ProcessEngineDriver, reap_orphans
-from shared.errors import EngineError
-from shared.schemas.engine import ProcessEngine
-from shared.schemas.suite import ModelSpec
+from arena.agent.engines.logs import EngineLog
+from arena.agent.engines.process import ProcessEngineDriver, reap_orphans
+from arena.common.errors import EngineError
+from arena.common.schemas.engine import ProcessEngine
+from arena.common.schemas.suite import ModelSpec
 
 MODEL = ModelSpec(name="m", engine="e")
 

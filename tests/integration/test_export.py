@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.settings import AgentSettings
-from controller.cli.main import cli
-from controller.client import ArenaClient
-from controller.server import Controller
-from controller.settings import ControllerSettings
-from shared.parsers.result_folder import scan
-from shared.schemas.agent import GpuInfo, HardwareInfo
-from shared.schemas.results import JobResult
-from shared.settings import DEV_USER_TOKEN
+from arena.agent.settings import AgentSettings
+from arena.client.api import ArenaClient
+from arena.client.cli import cli
+from arena.common.parsers.result_folder import scan
+from arena.common.schemas.agent import GpuInfo, HardwareInfo
+from arena.common.schemas.results import JobResult
+from arena.common.settings import DEV_USER_TOKEN
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
 from tests.telemetry_nvml_double import FakeNvml
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.pb.arena.v1 import agent_pb2, user_pb2
-from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.common.pb.arena.v1 import agent_pb2, user_pb2
+from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from tests.support import ControllerThread
 
 AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs"]
@@ -28,7 +28,7 @@ FUZZ = settings(max_examples=60, deadline=None,
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControllerThread]:
-    from controller.settings import ControllerSettings
+    from arena.controller.settings import ControllerSettings
 
     settings_ = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("c"))
     with ControllerThread(settings_) as running:

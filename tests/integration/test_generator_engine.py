@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agent.generator.arrivals import arrival_offsets
-from agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
-from agent.generator.clock import JobClock
-from agent.generator.context import Progress
-from agent.generator.http import Connections
-from agent.generator.runner import run_benchmark
-from agent.generator.tokens import ServerTokenizer
-from shared.schemas.sample import RequestSample
-from shared.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.agent.generator.arrivals import arrival_offsets
+from arena.agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.context import Progress
+from arena.agent.generator.http import Connections
+from arena.agent.generator.runner import run_benchmark
+from arena.agent.generator.tokens import ServerTokenizer
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
 
 FIRST_TOKEN_DELAY_S = 0.03
 TOKEN_GAP_S = 0.004

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
-from agent.generator.clock import JobClock
-from agent.generator.http import Connections, Origin, render_post
+from arena.agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.http import Connections, Origin, render_post
 
 EVENTS = (
     b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
-from agent.generator.clock import JobClock
-from agent.generator.http import Connections
-from shared.schemas.sample import RequestSample
+from arena.agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.http import Connections
+from arena.common.schemas.sample import RequestSample
 
 Render = Callable[[dict[str, Any]], bytes]
 ROLE = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from agent.generator.arrivals import arrival_offsets
-from agent.generator.client import Endpoint, open_session
-from agent.generator.clock import JobClock
-from agent.generator.context import RunContext
-from agent.generator.datasets import Prompt
-from agent.generator.http import Connections
-from agent.generator.workers import run_open_loop_workers
-from shared.schemas.sample import RequestSample
+from arena.agent.generator.arrivals import arrival_offsets
+from arena.agent.generator.client import Endpoint, open_session
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.context import RunContext
+from arena.agent.generator.datasets import Prompt
+from arena.agent.generator.http import Connections
+from arena.agent.generator.workers import run_open_loop_workers
+from arena.common.schemas.sample import RequestSample
 
 
 async def chat(request: web.Request) -> web.StreamResponse:

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from controller.cli.main import cli
-from controller.client import ArenaClient
-from controller.settings import ControllerSettings
-from shared.schemas.imported import SPARK_HARDWARE
-from shared.schemas.results import JobResult
-from shared.settings import DEV_USER_TOKEN
+from arena.client.api import ArenaClient
+from arena.client.cli import cli
+from arena.common.schemas.imported import SPARK_HARDWARE
+from arena.common.schemas.results import JobResult
+from arena.common.settings import DEV_USER_TOKEN
+from arena.controller.settings import ControllerSettings
 from tests.support import ControllerThread
 
 REPO = Path(__file__).resolve().parents[2]

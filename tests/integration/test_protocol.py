@@ -5,14 +5,14 @@ import sqlite3
 
 import pytest
 
-from agent.hardware import probe
-from agent.link import ControllerLink
-from controller.client import ArenaClient
-from controller.server import Controller
-from shared.errors import AuthError, ConflictError, SuiteError
-from shared.schemas.job import JobState
-from shared.schemas.sample import RequestSample
-from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.agent.hardware import probe
+from arena.agent.link import ControllerLink
+from arena.client.api import ArenaClient
+from arena.common.errors import AuthError, ConflictError, SuiteError
+from arena.common.schemas.job import JobState
+from arena.common.schemas.sample import RequestSample
+from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.controller.server import Controller
 
 SUITE = """
 name: protocol-test
@@ -187,6 +187,6 @@ async def test_drain_is_delivered_and_stops_leasing(controller: Controller) -> N
 
 
 def _progress(job_id: str, attempt: int):  # type: ignore[no-untyped-def]
-    from shared.pb.arena.v1 import agent_pb2
+    from arena.common.pb.arena.v1 import agent_pb2
 
     return agent_pb2.JobProgress(job_id=job_id, attempt=attempt)

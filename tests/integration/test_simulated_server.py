@@ -13,10 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agent.simulated.app import SCHEDULER_KEY
-from agent.simulated.server import LISTENING_PREFIX, RunningServer, running_server
-from agent.simulated.tokenizer import VOCAB
-from shared.schemas.engine import SimulatedEngine
+from arena.agent.simulated.app import SCHEDULER_KEY
+from arena.agent.simulated.server import LISTENING_PREFIX, RunningServer, running_server
+from arena.agent.simulated.tokenizer import VOCAB
+from arena.common.schemas.engine import SimulatedEngine
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -230,7 +230,15 @@ async def test_the_arena_sim_process_announces_its_port_and_serves_a_stream(
     http: aiohttp.ClientSession,
 ) -> None:
     process = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "agent.simulated.server", "--port", "0", "--decode-step-ms", "2"],
+        *[
+            sys.executable,
+            "-m",
+            "arena.agent.simulated.server",
+            "--port",
+            "0",
+            "--decode-step-ms",
+            "2",
+        ],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdout=asyncio.subprocess.PIPE,

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.hardware import probe
-from agent.link import ControllerLink, Lease
-from agent.settings import AgentSettings
-from controller.cli.main import cli
-from controller.client import ArenaClient
-from controller.server import Controller
-from controller.settings import ControllerSettings
-from shared.errors import ConflictError
-from shared.schemas.results import JobResult
-from shared.schemas.telemetry import GpuReading
-from shared.settings import DEV_USER_TOKEN
+from arena.agent.hardware import probe
+from arena.agent.link import ControllerLink, Lease
+from arena.agent.settings import AgentSettings
+from arena.client.api import ArenaClient
+from arena.client.cli import cli
+from arena.common.errors import ConflictError
+from arena.common.schemas.results import JobResult
+from arena.common.schemas.telemetry import GpuReading
+from arena.common.settings import DEV_USER_TOKEN
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
 from tests.telemetry_nvml_double import FakeNvml
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from agent.settings import AgentSettings
-from agent.worker import Agent
+from arena.agent.settings import AgentSettings
+from arena.agent.worker import Agent
 
 
 def agent(tmp_path: Path, min_free_mb: int) -> Agent:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.metrics.energy import (
+from arena.common.metrics.energy import (
     benchmark_energy,
     clip,
     counter_delta_j,
@@ -11,8 +11,8 @@ from shared.metrics.energy import (
     trapezoid,
     value_at,
 )
-from shared.schemas.imported import TelemetrySample
-from shared.schemas.telemetry import GpuReading
+from arena.common.schemas.imported import TelemetrySample
+from arena.common.schemas.telemetry import GpuReading
 
 
 def two_gpus(counter_1_w: float = 190.0) -> list[GpuReading]:

@@ -3,11 +3,11 @@
 import pytest
 from pydantic import ValidationError
 
-from agent.engines.command import REDACTED, launch_spec, render_command
-from agent.engines.probe import engine_figures, parse_prometheus
-from shared.errors import EngineError
-from shared.schemas.engine import DockerEngine, ProcessEngine
-from shared.schemas.suite import ModelSpec
+from arena.agent.engines.command import REDACTED, launch_spec, render_command
+from arena.agent.engines.probe import engine_figures, parse_prometheus
+from arena.common.errors import EngineError
+from arena.common.schemas.engine import DockerEngine, ProcessEngine
+from arena.common.schemas.suite import ModelSpec
 
 VLLM = DockerEngine(
     runtime="docker",

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from shared.exports import BenchyVariant, llama_benchy_json
-from shared.schemas.sample import RequestSample
+from arena.common.exports import BenchyVariant, llama_benchy_json
+from arena.common.schemas.sample import RequestSample
 
 TOP_KEYS = [
     "version",

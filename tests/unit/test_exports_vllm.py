@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.exports import VllmRunInfo, vllm_save_result
-from shared.exports.vllm import DETAILED_KEYS
-from shared.schemas.sample import RequestSample
+from arena.common.exports import VllmRunInfo, vllm_save_result
+from arena.common.exports.vllm import DETAILED_KEYS
+from arena.common.schemas.sample import RequestSample
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/dgx-spark-benchmarks/results"
 RESULT_FILES = sorted(FIXTURES.glob("*/*/*/07-*.json"))

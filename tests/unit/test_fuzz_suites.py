@@ -5,9 +5,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.errors import SuiteError
-from shared.suites.loader import load_suite_text
-from shared.suites.validation import KNOWN_FIELDS, UNION_TAGS
+from arena.common.errors import SuiteError
+from arena.common.suites.loader import load_suite_text
+from arena.common.suites.validation import KNOWN_FIELDS, UNION_TAGS
 
 GOOD = {
     "name": "fuzz",

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from agent.generator.arrivals import arrival_offsets
+from arena.agent.generator.arrivals import arrival_offsets
 
 
 def vllm_style(n: int, rate: float, burstiness: float, seed: int) -> list[float]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.generator.corpus import corpus_text
-from agent.generator.datasets import (
+from arena.agent.generator.corpus import corpus_text
+from arena.agent.generator.datasets import (
     ClosedLoopPrompts,
     length_bounds,
     random_dataset,

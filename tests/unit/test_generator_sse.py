@@ -1,4 +1,4 @@
-from agent.generator.sse import SSEParser
+from arena.agent.generator.sse import SSEParser
 
 
 def feed_all(*reads: bytes) -> list[str]:

@@ -3,9 +3,9 @@
 import asyncio
 import time
 
-from agent.generator.client import start_now
-from agent.generator.clock import JobClock
-from agent.generator.open_loop import FINE_WAIT_S, CpuMeter, sleep_until
+from arena.agent.generator.client import start_now
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.open_loop import FINE_WAIT_S, CpuMeter, sleep_until
 
 
 async def test_sleep_until_never_wakes_early() -> None:

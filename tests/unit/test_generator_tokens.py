@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.generator.client import Endpoint
-from agent.generator.tokens import (
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.tokens import (
     LocalTokenizer,
     ServerTokenizer,
     TokenizerError,
     make_tokenizer,
 )
-from shared.schemas.suite import ModelSpec
+from arena.common.schemas.suite import ModelSpec
 
 TEXT = "the quick brown fox jumps over the lazy dog, again and again and again"
 

@@ -1,8 +1,8 @@
 """How an open-loop schedule is dealt to worker processes."""
 
-from agent.generator.client import ChatRequest, Endpoint, prepare
-from agent.generator.open_loop import Scheduled
-from agent.generator.workers import deal, worker_gates
+from arena.agent.generator.client import ChatRequest, Endpoint, prepare
+from arena.agent.generator.open_loop import Scheduled
+from arena.agent.generator.workers import deal, worker_gates
 
 
 def schedule(n: int) -> list[Scheduled]:

@@ -3,7 +3,7 @@ import weakref
 
 import pytest
 
-from agent.generator.heap import frozen_heap
+from arena.agent.generator.gc_freeze import frozen_heap
 
 
 class Node:

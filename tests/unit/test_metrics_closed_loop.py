@@ -2,14 +2,14 @@
 
 import pytest
 
-from shared.metrics.closed_loop import (
+from arena.common.metrics.closed_loop import (
     closed_loop_metrics,
     peak_tokens_per_s,
     prompt_tokens,
     token_timestamps,
     tokens_after_first,
 )
-from shared.schemas.sample import RequestSample
+from arena.common.schemas.sample import RequestSample
 
 
 def sample(index: int, **fields: object) -> RequestSample:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from shared.metrics.open_loop import open_loop_metrics, percentile_key
-from shared.schemas.sample import RequestSample
+from arena.common.metrics.open_loop import open_loop_metrics, percentile_key
+from arena.common.schemas.sample import RequestSample
 
 # Metric keys of a real `vllm bench serve --save-result` file (fixtures: 07-office-baseline.json)
 VLLM_RESULT_KEYS = (

@@ -2,10 +2,10 @@ import math
 
 import pytest
 
-from shared.metrics.closed_loop import closed_loop_metrics
-from shared.metrics.open_loop import open_loop_metrics
-from shared.metrics.summary import HEADLINE, summarize, summarize_closed_loop
-from shared.schemas.sample import RequestSample
+from arena.common.metrics.closed_loop import closed_loop_metrics
+from arena.common.metrics.open_loop import open_loop_metrics
+from arena.common.metrics.summary import HEADLINE, summarize, summarize_closed_loop
+from arena.common.schemas.sample import RequestSample
 
 
 def request(run: int, index: int, ttfr_s: float, latency_s: float = 0.0) -> RequestSample:

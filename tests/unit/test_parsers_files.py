@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from shared.parsers import ParseError
-from shared.parsers.meta import hardware_name, parse_meta
-from shared.parsers.rate_sweep import parse_summary
-from shared.parsers.telemetry_csv import parse_telemetry
-from shared.schemas.imported import SPARK_HARDWARE
+from arena.common.parsers import ParseError
+from arena.common.parsers.meta import hardware_name, parse_meta
+from arena.common.parsers.rate_sweep import parse_summary
+from arena.common.parsers.telemetry_csv import parse_telemetry
+from arena.common.schemas.imported import SPARK_HARDWARE
 
 
 def test_meta_maps_spark_spellings_and_keeps_provenance() -> None:

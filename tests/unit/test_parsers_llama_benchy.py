@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from shared.parsers import ParseError, llama_benchy_json, llama_benchy_md
+from arena.common.parsers import ParseError, llama_benchy_json, llama_benchy_md
 
 HEADER = (
     "t/s (total) | t/s (req) | peak t/s | peak t/s (req) | ttfr (ms) | est_ppt (ms) | e2e_ttft (ms)"

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from shared.metrics.open_loop import open_loop_metrics
-from shared.parsers import ParseError
-from shared.parsers.vllm_result import parse_result, request_samples
+from arena.common.metrics.open_loop import open_loop_metrics
+from arena.common.parsers import ParseError
+from arena.common.parsers.vllm_result import parse_result, request_samples
 
 BASE = {
     "date": "20260101-000000",

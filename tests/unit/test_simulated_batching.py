@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from agent.simulated.batching import (
+from arena.agent.simulated.batching import (
     Admitted,
     BatchScheduler,
     SequenceEvent,
     TokenEmitted,
     step_duration_s,
 )
-from shared.schemas.engine import SimulatedEngine
+from arena.common.schemas.engine import SimulatedEngine
 
 
 def engine(**fields: float) -> SimulatedEngine:

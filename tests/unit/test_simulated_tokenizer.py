@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.simulated.tokenizer import (
+from arena.agent.simulated.tokenizer import (
     BOS_ID,
     EOS_ID,
     SPECIAL_TOKENS,
@@ -33,7 +33,7 @@ def test_vocabulary_is_unique_plain_words() -> None:
 
 
 def test_vocabulary_is_the_same_in_every_process() -> None:
-    program = "import zlib; from agent.simulated.tokenizer import VOCAB; "
+    program = "import zlib; from arena.agent.simulated.tokenizer import VOCAB; "
     program += "print(zlib.crc32(' '.join(VOCAB).encode()))"
     digests = {
         subprocess.run(

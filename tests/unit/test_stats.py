@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from shared import stats
-from shared.stats import MeanStd
+from arena.common import stats
+from arena.common.stats import MeanStd
 
 
 def test_population_std_not_sample_std() -> None:

@@ -2,9 +2,14 @@
 
 import pytest
 
-from shared.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
-from shared.suites.builtin import builtin_benchmarks, builtin_extras, builtin_names, builtin_suite
-from shared.suites.variants import expected_requests, open_variants
+from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.suites.builtin import (
+    builtin_benchmarks,
+    builtin_extras,
+    builtin_names,
+    builtin_suite,
+)
+from arena.common.suites.variants import expected_requests, open_variants
 
 CLOSED = {  # id: (pp, tg, depth, concurrency)
     "01-chat": ([1024], [1024], [0], [1, 5, 10]),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
-from shared.suites.builtin import builtin_benchmarks
-from shared.suites.variants import open_variants
+from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.suites.builtin import builtin_benchmarks
+from arena.common.suites.variants import open_variants
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results"

@@ -5,9 +5,9 @@ from textwrap import dedent
 
 import pytest
 
-from shared.errors import ArenaError, SuiteError, SuiteProblem
-from shared.schemas.suite import OpenLoopBenchmark
-from shared.suites.loader import load_suite_file, load_suite_text
+from arena.common.errors import ArenaError, SuiteError, SuiteProblem
+from arena.common.schemas.suite import OpenLoopBenchmark
+from arena.common.suites.loader import load_suite_file, load_suite_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -50,7 +50,7 @@ def test_sharegpt_without_path_is_labelled() -> None:
     resolved = load_suite_text(HEAD + "suite: arena-v1\n")
     assert resolved.simulated_data == [
         "07-sharegpt: synthetic ShareGPT-format stand-in "
-        "(shared/suites/data/sharegpt-synthetic.json), not the real ShareGPT V3"
+        "(shared/arena/common/suites/data/sharegpt-synthetic.json), not the real ShareGPT V3"
     ]
     sharegpt = resolved.benchmarks[6]
     assert isinstance(sharegpt, OpenLoopBenchmark) and sharegpt.dataset_path is None

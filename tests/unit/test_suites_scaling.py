@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
-from shared.suites.builtin import builtin_benchmarks
-from shared.suites.scaling import scale_benchmark, scale_count, scale_length, scale_rate
-from shared.suites.variants import open_variants
+from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.suites.builtin import builtin_benchmarks
+from arena.common.suites.scaling import scale_benchmark, scale_count, scale_length, scale_rate
+from arena.common.suites.variants import open_variants
 
 
 def test_rounding_and_floors() -> None:

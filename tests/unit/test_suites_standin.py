@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from types import ModuleType
 
-from shared.suites.standin import SHAREGPT_STANDIN_RELPATH, sharegpt_standin_path
+from arena.common.suites.standin import SHAREGPT_STANDIN_RELPATH, sharegpt_standin_path
 
 REPO = Path(__file__).resolve().parents[2]
 

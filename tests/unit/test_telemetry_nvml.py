@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.telemetry.nvml import NvmlReader, decode_throttle, open_nvml
+from arena.agent.telemetry.nvml import NvmlReader, decode_throttle, open_nvml
 from tests.telemetry_nvml_double import FakeNvml
 
 

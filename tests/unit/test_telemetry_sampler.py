@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from agent.generator.clock import JobClock
-from agent.telemetry.nvml import NvmlReader, open_nvml
-from agent.telemetry.sampler import TelemetrySampler
-from shared.schemas.telemetry import GpuReading
+from arena.agent.generator.clock import JobClock
+from arena.agent.telemetry.nvml import NvmlReader, open_nvml
+from arena.agent.telemetry.sampler import TelemetrySampler
+from arena.common.schemas.telemetry import GpuReading
 from tests.telemetry_nvml_double import FakeNvml
 
 

@@ -1,7 +1,7 @@
 """Readings survive the wire unchanged: absent fields stay absent, zeros stay zeros."""
 
-from shared.schemas.telemetry import GpuReading
-from shared.wire import reading_from_pb, reading_to_pb
+from arena.common.schemas.telemetry import GpuReading
+from arena.common.wire import reading_from_pb, reading_to_pb
 
 
 def test_round_trip_keeps_none_and_zero_apart() -> None:

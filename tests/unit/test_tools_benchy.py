@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.generator.client import Endpoint
-from agent.generator.clock import JobClock
-from agent.tools.base import ToolContext, ToolError, command_line
-from agent.tools.benchy_progress import BenchyProgress
-from agent.tools.llama_benchy import benchy_argv, book_cache, seed_book
-from shared.schemas.suite import ClosedLoopBenchmark
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.clock import JobClock
+from arena.agent.tools.base import ToolContext, ToolError, command_line
+from arena.agent.tools.benchy_progress import BenchyProgress
+from arena.agent.tools.llama_benchy import benchy_argv, book_cache, seed_book
+from arena.common.schemas.suite import ClosedLoopBenchmark
 
 CHAT = ClosedLoopBenchmark(
     id="01-chat", pp=[1024], tg=[1024], concurrency=[1, 5, 10], tool="llama-benchy"

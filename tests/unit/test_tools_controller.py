@@ -8,15 +8,15 @@ import json
 import pytest
 from rich.console import Console
 
-from agent.hardware import probe
-from agent.link import ControllerLink
-from controller.cli.render import show_results
-from controller.client import ArenaClient
-from controller.server import Controller
-from shared.errors import ConflictError
-from shared.schemas.job import JobState
-from shared.schemas.sample import RequestSample
-from shared.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.agent.hardware import probe
+from arena.agent.link import ControllerLink
+from arena.client.api import ArenaClient
+from arena.client.render import show_results
+from arena.common.errors import ConflictError
+from arena.common.schemas.job import JobState
+from arena.common.schemas.sample import RequestSample
+from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.controller.server import Controller
 
 SUITE = """
 name: tools-test

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.generator.client import Endpoint
-from agent.generator.clock import JobClock
-from agent.tools.base import ToolContext, ToolError, command_line
-from agent.tools.vllm_bench import Placement, on_job_clock, vllm_argv
-from shared.parsers.vllm_result import parse_result, request_samples
-from shared.schemas.suite import OpenLoopBenchmark
-from shared.suites.variants import open_variants
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.clock import JobClock
+from arena.agent.tools.base import ToolContext, ToolError, command_line
+from arena.agent.tools.vllm_bench import Placement, on_job_clock, vllm_argv
+from arena.common.parsers.vllm_result import parse_result, request_samples
+from arena.common.schemas.suite import OpenLoopBenchmark
+from arena.common.suites.variants import open_variants
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "vllm-bench-detailed.json"
 REFERENCE_FLAGS = (

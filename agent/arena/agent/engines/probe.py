@@ -1,0 +1,135 @@
+"""Questions asked of a running engine: its version, a sanity answer, its own metrics."""
+
+import re
+import time
+from typing import Any
+
+import aiohttp
+
+from arena.common.errors import EngineError
+
+SANITY_PROMPT = "What is the capital of France? Answer in one word."
+TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+# Prometheus histograms whose (sum, count) deltas give the engine's own mean per benchmark.
+ENGINE_HISTOGRAMS = {
+    "ttft_ms": ("vllm:time_to_first_token_seconds", 1000.0),
+    "tpot_ms": ("vllm:time_per_output_token_seconds", 1000.0),
+    "itl_ms": ("vllm:inter_token_latency_seconds", 1000.0),
+    "e2el_ms": ("vllm:e2e_request_latency_seconds", 1000.0),
+}
+# Counters whose deltas are reported as they are.
+ENGINE_COUNTERS = {
+    "prompt_tokens": ("vllm:prompt_tokens_total", "llamacpp:prompt_tokens_total"),
+    "generation_tokens": ("vllm:generation_tokens_total", "llamacpp:tokens_predicted_total"),
+    "prompt_seconds": ("llamacpp:prompt_seconds_total",),
+    "generation_seconds": ("llamacpp:tokens_predicted_seconds_total",),
+    "prefix_cache_hits": (
+        "vllm:prefix_cache_hits_total",
+        "vllm:gpu_prefix_cache_hits_total",
+        "llamacpp:prompt_tokens_cached_total",
+    ),
+}
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfNa]+)")
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+async def engine_version(base_url: str, api_key: str | None) -> str | None:
+    """vLLM and the simulated engine answer /version; llama-server's /props has build_info."""
+    async with aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session:
+        for path, key in (("/version", "version"), ("/props", "build_info")):
+            try:
+                async with session.get(base_url + path) as response:
+                    if response.status == 200:
+                        body = await response.json(content_type=None)
+                        if isinstance(body, dict) and body.get(key):
+                            return str(body[key])
+            except (aiohttp.ClientError, ValueError, TimeoutError):
+                continue
+    return None
+
+
+async def sanity_generation(base_url: str, model: str, api_key: str | None) -> dict[str, Any]:
+    """One short answer before measuring, stored with the results (the reference's _sanity.txt)."""
+    payload = {
+        "model": model,
+        "messages": [{"role": "user", "content": SANITY_PROMPT}],
+        "max_tokens": 32,
+        "stream": False,
+    }
+    started = time.perf_counter()
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
+            session.post(base_url + "/v1/chat/completions", json=payload) as response,
+        ):
+            text = await response.text()
+            if response.status != 200:
+                raise EngineError(f"sanity generation failed: HTTP {response.status}: {text[:500]}")
+            body = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise EngineError(f"sanity generation failed: {error}") from error
+    message = body.get("choices", [{}])[0].get("message", {})
+    return {
+        "prompt": SANITY_PROMPT,
+        "answer": message.get("content") or message.get("reasoning_content") or "",
+        "completion_tokens": body.get("usage", {}).get("completion_tokens"),
+        "latency_s": round(time.perf_counter() - started, 4),
+    }
+
+
+def parse_prometheus(text: str) -> dict[str, float]:
+    """Sum every sample of each metric name (labels folded), enough for totals and means."""
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match is None:
+            continue
+        try:
+            value = float(match.group(3))
+        except ValueError:
+            continue
+        totals[match.group(1)] = totals.get(match.group(1), 0.0) + value
+    return totals
+
+
+async def scrape_metrics(base_url: str, api_key: str | None) -> dict[str, float] | None:
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
+            session.get(base_url + "/metrics") as response,
+        ):
+            if response.status != 200:
+                return None
+            return parse_prometheus(await response.text())
+    except (aiohttp.ClientError, TimeoutError):
+        return None
+
+
+def engine_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What the engine itself measured between two scrapes: means from histograms, counter
+    deltas, and llama.cpp's per-token times from its second counters."""
+    figures: dict[str, float] = {}
+
+    def delta(name: str) -> float | None:
+        return after[name] - before.get(name, 0.0) if name in after else None
+
+    for key, (name, scale) in ENGINE_HISTOGRAMS.items():
+        total, count = delta(f"{name}_sum"), delta(f"{name}_count")
+        if total is not None and count:
+            figures[key] = total / count * scale
+    for key, names in ENGINE_COUNTERS.items():
+        for name in names:
+            if (value := delta(name)) is not None:
+                figures[key] = value
+                break
+    if figures.get("generation_seconds") and figures.get("generation_tokens"):
+        figures["ms_per_generated_token"] = (
+            figures["generation_seconds"] / figures["generation_tokens"] * 1000
+        )
+    if figures.get("prompt_seconds") and figures.get("prompt_tokens"):
+        figures["prompt_tokens_per_s"] = figures["prompt_tokens"] / figures["prompt_seconds"]
+    return figures

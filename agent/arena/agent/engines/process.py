@@ -1,0 +1,157 @@
+"""An engine run as a child process: the same life cycle as a container, without Docker.
+
+The child gets its own process group so that stopping it also stops anything it started;
+its pid is written under the agent's state folder so that an agent restarted after a crash
+can stop an engine it left behind (``reap_orphans``).
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from arena.agent.engines.base import LaunchedEngineBase
+from arena.agent.engines.command import LaunchSpec, launch_spec
+from arena.agent.engines.logs import EngineLog
+from arena.common.errors import EngineError
+from arena.common.schemas.engine import ProcessEngine
+from arena.common.schemas.suite import ModelSpec
+
+log = structlog.get_logger(__name__)
+
+STOP_GRACE_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ProcessEngineDriver(LaunchedEngineBase):
+    profile: ProcessEngine
+
+    def __init__(
+        self,
+        profile: ProcessEngine,
+        model: ModelSpec,
+        engine_log: EngineLog,
+        state_dir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.model = model
+        self.log = engine_log
+        self.state_dir = state_dir
+        self.port = profile.port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.api_key: str | None = None
+        self.launch: LaunchSpec = launch_spec(profile, model, self.port)
+        self._extra_env = extra_env or {}
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._started_at = 0.0
+        self._ready_s: float | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / f"engine-{self.port}.pid"
+
+    async def start(self) -> None:
+        env = {**os.environ, **_gpu_env(self.profile.gpus), **self.launch.env, **self._extra_env}
+        self._started_at = time.monotonic()
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.launch.argv,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                cwd=self.profile.cwd,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise EngineError(f"cannot start {self.launch.argv[0]!r}: {error}") from error
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(str(self._process.pid))
+        self._reader = asyncio.create_task(self._read_output())
+        log.info("engine process started", pid=self._process.pid, command=self.launch.command_line)
+
+    async def _read_output(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        async for line in self._process.stdout:
+            self.log.append(line.decode(errors="replace"))
+
+    async def check(self) -> None:
+        """Raise when the process has exited (a crash, an OOM kill by the kernel)."""
+        process = self._process
+        if process is not None and process.returncode is not None:
+            if self._reader is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
+            raise EngineError(self.log.explain(_exit_reason(process.returncode)))
+
+    async def stop(self) -> None:
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), STOP_GRACE_S)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._reader, 2.0)
+        self.pid_file.unlink(missing_ok=True)
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "runtime": "process",
+            "command": self.launch.command_line,
+            "env": self.launch.recorded_env,
+            "model": self.model.name,
+            "model_revision": self.model.revision,
+            "served_model_name": self.launch.served_model_name,
+            "start_to_healthy_s": self._ready_s,
+        }
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"engine process killed by {name}{hint}"
+    return f"engine process exited with code {code}"
+
+
+def _gpu_env(gpus: object) -> dict[str, str]:
+    if gpus is None or gpus == "all":
+        return {}
+    if isinstance(gpus, int):
+        return {"CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in range(gpus))}
+    if isinstance(gpus, list):
+        return {"CUDA_VISIBLE_DEVICES": ",".join(gpus)}
+    return {}
+
+
+def reap_orphans(state_dir: Path) -> int:
+    """Stop engines a previous run of this agent left behind; returns how many."""
+    reaped = 0
+    for pid_file in state_dir.glob("engine-*.pid"):
+        try:
+            pid = int(pid_file.read_text())
+            os.killpg(pid, signal.SIGKILL)
+            reaped += 1
+            log.warning("stopped an orphaned engine process", pid=pid)
+        except (ValueError, ProcessLookupError, PermissionError):
+            pass
+        pid_file.unlink(missing_ok=True)
+    return reaped

@@ -1,0 +1,295 @@
+"""One streaming chat-completions request, timed on the job clock.
+
+What is sent: ``model``, one or more ``messages``, ``max_tokens``, ``stream``, ``stream_options:
+{include_usage: true}`` and ``ignore_eos`` when asked. Neither reference tool sets a temperature
+(vLLM stopped forcing greedy decoding), so the server's default applies here too. Differences,
+deliberate: vLLM sends ``max_completion_tokens`` and the text as a list of content parts,
+llama-benchy also asks for ``return_token_ids``; Arena sends plain ``max_tokens`` and string
+content, which every OpenAI-compatible server accepts.
+
+What is measured (``RequestSample`` documents each field): the timer starts just before the POST
+(connection set-up included, as vLLM does); each network read is timestamped once, on arrival,
+by the connection that received it (``arena.agent.generator.http``);
+``first_response_s`` is the first chunk with any ``choices``; ``first_token_s`` and
+``chunk_times_s`` count only chunks carrying generated output (content, reasoning or tool calls,
+never a role-only chunk; vLLM's latency ends at the last of them); ``end_s`` is when the stream
+ended (the read that completed the response, usage and ``[DONE]`` included), where vLLM's run
+duration ends.
+A request never raises: HTTP errors, resets, timeouts and malformed streams become ``error``.
+"""
+
+import asyncio
+import importlib
+import json
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import structlog
+
+from arena.agent.generator.http import Connections, Origin, StaleConnection, render_post
+from arena.agent.generator.sse import SSEParser
+from arena.common.schemas.sample import RequestSample
+
+log = structlog.get_logger(__name__)
+
+REQUEST_TIMEOUT_S = 6 * 60 * 60
+"""vLLM's own per-request limit; long generations must not be cut by the client."""
+ERROR_BODY_CHARS = 2000
+GENERATED_FIELDS = ("content", "reasoning_content", "reasoning", "tool_calls", "function_call")
+_PLAIN_OUTPUT = re.compile(r'"(?:content|reasoning_content|reasoning)"\s*:\s*"[^"]').search
+
+
+def _json_loader() -> Callable[[str], Any]:
+    """orjson when installed (3× faster on stream chunks), else the standard library."""
+    try:
+        orjson = importlib.import_module("orjson")
+    except ImportError:
+        return json.loads
+    loads: Callable[[str], Any] = orjson.loads
+    return loads
+
+
+_loads = _json_loader()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An OpenAI-compatible server; ``base_url`` without ``/v1``, e.g. ``http://127.0.0.1:8000``."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    accepts_ignore_eos: bool = True
+    """vLLM and llama.cpp take ``ignore_eos``; OpenAI-strict servers refuse unknown fields."""
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: list[dict[str, str]]
+    max_tokens: int
+    ignore_eos: bool = False
+
+
+@dataclass
+class Measurement:
+    """Timings of one request, before it is labelled as a ``RequestSample``."""
+
+    sent_s: float
+    first_response_s: float | None = None
+    first_token_s: float | None = None
+    end_s: float | None = None
+    chunk_times_s: list[float] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
+
+    def to_sample(self, **labels: Any) -> RequestSample:
+        """Labels: benchmark, variant, run, index and the optional schedule/baseline fields."""
+        return RequestSample(
+            sent_s=self.sent_s,
+            first_response_s=self.first_response_s,
+            first_token_s=self.first_token_s,
+            end_s=self.end_s,
+            chunk_times_s=self.chunk_times_s,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            error=self.error,
+            **labels,
+        )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request rendered to its wire bytes ahead of its send time: sending only writes them."""
+
+    origin: Origin
+    data: bytes
+    max_tokens: int
+
+
+def prepare(endpoint: Endpoint, request: ChatRequest) -> Prepared:
+    url = endpoint.url("/v1/chat/completions")
+    body = json.dumps(build_payload(endpoint, request)).encode()
+    headers = {"Content-Type": "application/json", **endpoint.headers()}
+    return Prepared(Origin.of(url), render_post(url, body, headers), request.max_tokens)
+
+
+def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "model": endpoint.model,
+        "messages": request.messages,
+        "max_tokens": request.max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.ignore_eos and endpoint.accepts_ignore_eos:
+        payload["ignore_eos"] = True
+    return payload
+
+
+async def post(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> aiohttp.ClientResponse:
+    """POST, retried once if a kept-alive connection proves closed before any answer came.
+
+    Servers close idle keep-alive connections while still advertising them (llama-server does
+    so every few requests under load; aiohttp #6138), and the next request written into such a
+    socket fails at once with nothing sent to the engine. aiohttp retries only idempotent
+    methods; this retries the POST once on a fresh or other pooled connection. vLLM and
+    llama-benchy report these requests as failed instead.
+    """
+    try:
+        return await session.post(url, **kwargs)
+    except aiohttp.ClientConnectorError:
+        raise  # could not connect at all: nothing stale about it
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        log.debug("kept-alive connection was closed; retrying once", error=repr(exc))
+        return await session.post(url, **kwargs)
+
+
+def open_session() -> aiohttp.ClientSession:
+    """For the calls beside the measured requests (model list, latency probes)."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S))
+
+
+def _carries_output(choice: Any) -> bool:
+    """vLLM 0.33's rule, plus ``reasoning_content`` (llama.cpp's and llama-benchy's spelling).
+
+    A non-empty output field counts; so does ``content: ""`` without ``role`` (a token that
+    decodes to nothing), while the opening role chunk never does.
+    """
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    if not isinstance(delta, dict):
+        return False
+    if any(delta.get(name) for name in GENERATED_FIELDS):
+        return True
+    return delta.get("content") == "" and "role" not in delta
+
+
+class _StreamReader:
+    """Folds SSE payloads into a ``Measurement``; ``now`` is the arrival time of their read.
+
+    Fast path: a payload whose raw text shows a non-empty ``content``/``reasoning`` string and
+    no ``usage`` or ``error`` key is a generated-output chunk with choices, so it is recorded
+    without parsing (a quote inside a JSON string is always escaped, so the pattern cannot match
+    text the model generated). Anything else is parsed in full.
+    """
+
+    def __init__(self, measurement: Measurement) -> None:
+        self.measurement = measurement
+        self.done = False
+        """``[DONE]`` seen: the stream ended as the protocol says."""
+
+    def apply(self, payload: str, now: float) -> None:
+        if '"usage"' not in payload and '"error"' not in payload and _PLAIN_OUTPUT(payload):
+            self._output(now)
+            return
+        if payload.strip() == "[DONE]":
+            self.done = True
+            return
+        try:
+            chunk = _loads(payload)
+        except ValueError:  # json.JSONDecodeError and orjson.JSONDecodeError both are
+            self.measurement.error = f"malformed stream chunk: {payload[:200]!r}"
+            return
+        if isinstance(chunk, dict):
+            self._chunk(chunk, now)
+
+    def _chunk(self, chunk: dict[str, Any], now: float) -> None:
+        m = self.measurement
+        if "error" in chunk and not chunk.get("choices"):
+            m.error = f"stream error: {json.dumps(chunk['error'])[:ERROR_BODY_CHARS]}"
+            return
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            if isinstance(usage.get("prompt_tokens"), int):
+                m.prompt_tokens = usage["prompt_tokens"]
+            if isinstance(usage.get("completion_tokens"), int):
+                m.completion_tokens = usage["completion_tokens"]
+        choices = chunk.get("choices")
+        if not choices or not isinstance(choices, list):
+            return
+        if _carries_output(choices[0]):
+            self._output(now)
+            return
+        if m.first_response_s is None:
+            m.first_response_s = now
+
+    def _output(self, now: float) -> None:
+        m = self.measurement
+        if m.first_token_s is None:
+            m.first_token_s = now
+            if m.first_response_s is None:
+                m.first_response_s = now
+        m.chunk_times_s.append(now)
+
+
+def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task whose first step runs at once (Python ≥ 3.12: an eager task), not queued.
+
+    A request started so is stamped and written in the caller's own step; a plain task would
+    wait behind every callback still queued in this loop iteration. Python 3.11 has no eager
+    tasks, so there it is a plain task.
+    """
+    eager = getattr(asyncio, "eager_task_factory", None)
+    if eager is None:
+        return asyncio.create_task(coroutine)
+    task: asyncio.Task[None] = eager(asyncio.get_running_loop(), coroutine)
+    return task
+
+
+async def stream_chat(connections: Connections, request: Prepared) -> Measurement:
+    """Send one streaming request and time it; never raises (cancellation excepted)."""
+    clock = connections.clock
+    measurement = Measurement(sent_s=clock.now())
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT_S):
+            await _exchange(connections, request, measurement)
+    except Exception as exc:  # the request's failure is data, not a crash
+        measurement.end_s = clock.now()
+        measurement.error = f"{type(exc).__name__}: {exc}".strip()
+        log.debug("request failed", error=measurement.error)
+        return measurement
+    if measurement.error is None and measurement.first_token_s is None:
+        measurement.error = "stream ended without generated output"
+    return measurement
+
+
+async def _exchange(connections: Connections, request: Prepared, measurement: Measurement) -> None:
+    """Write the request, then fold the answer into ``measurement`` read by read."""
+    connection = await connections.acquire(request.origin)
+    try:
+        try:
+            response = await connection.send(request.data)
+        except StaleConnection as stale:  # nothing reached the engine: once more, afresh
+            log.debug("kept-alive connection was closed; retrying once", error=str(stale))
+            connections.discard(connection)
+            connection = await connections.acquire(request.origin, fresh=True)
+            response = await connection.send(request.data)
+        if response.status >= 300:
+            pieces: list[bytes] = []
+            measurement.end_s = await connection.receive(lambda piece, _: pieces.append(piece))
+            text = b"".join(pieces).decode(errors="replace")
+            status = f"HTTP {response.status} {response.reason}"
+            measurement.error = f"{status}: {text[:ERROR_BODY_CHARS]}"
+            return
+        parser = SSEParser()
+        reader = _StreamReader(measurement)
+
+        def body(piece: bytes, now: float) -> None:
+            for payload_text in parser.feed(piece):
+                reader.apply(payload_text, now)
+
+        end = await connection.receive(body)
+        for payload_text in parser.close():
+            reader.apply(payload_text, end)
+        measurement.end_s = end
+    finally:
+        connections.release(request.origin, connection)

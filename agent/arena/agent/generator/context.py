@@ -1,0 +1,71 @@
+"""What both loops share while a benchmark runs: connections, the clock, and the outlets.
+
+Samples are handed to the sink the moment their request completes (the agent queues them for
+upload), and every completion refreshes the progress counters.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.http import Connections
+from arena.common.schemas.sample import RequestSample
+
+SampleSink = Callable[[RequestSample], None]
+"""Must not block: called on the event loop for every completed request."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    benchmark: str
+    variant: str
+    run: int
+    done: int
+    """Measured requests completed so far in this benchmark (warm-ups excluded)."""
+    total: int
+    errors: int
+    output_tokens: int
+
+
+ProgressSink = Callable[[Progress], None]
+
+
+@dataclass
+class RunContext:
+    session: aiohttp.ClientSession
+    """For the calls beside the measured requests (model list, latency probes)."""
+    connections: Connections
+    """For the measured requests."""
+    endpoint: Endpoint
+    clock: JobClock
+    sink: SampleSink
+    progress: ProgressSink | None
+    benchmark: str
+    total: int
+    done: int = 0
+    errors: int = 0
+    output_tokens: int = 0
+
+    def record(self, sample: RequestSample) -> None:
+        self.sink(sample)
+        self.done += 1
+        self.errors += 0 if sample.ok else 1
+        if sample.completion_tokens is not None:
+            self.output_tokens += sample.completion_tokens
+        else:
+            self.output_tokens += len(sample.chunk_times_s)
+        if self.progress is not None:
+            self.progress(
+                Progress(
+                    benchmark=self.benchmark,
+                    variant=sample.variant,
+                    run=sample.run,
+                    done=self.done,
+                    total=self.total,
+                    errors=self.errors,
+                    output_tokens=self.output_tokens,
+                )
+            )

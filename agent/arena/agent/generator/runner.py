@@ -1,0 +1,154 @@
+"""The generator's one entry point: run a benchmark's variants × runs, streaming samples out.
+
+Open loop: each variant (request rate) builds its prompts and arrival schedule once from the
+seed and replays both in every run, as re-running ``vllm bench serve --seed 42`` does; before
+each run one unreported copy of prompt 0 is sent, like vLLM's initial test request. Closed
+loop: prompts are fresh for every request (see ``ClosedLoopPrompts``). Cancelling the task
+running ``run_benchmark`` cancels in-flight requests and closes the session's connections.
+
+``workers`` > 1 spreads each open-loop run over that many client processes (``workers.py``);
+closed loop always runs in one process (its few simultaneous requests never load a core).
+"""
+
+import structlog
+
+from arena.agent.generator.arrivals import arrival_offsets
+from arena.agent.generator.client import Endpoint, open_session, prepare, stream_chat
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.closed_loop import run_closed_loop
+from arena.agent.generator.context import Progress, ProgressSink, RunContext, SampleSink
+from arena.agent.generator.corpus import corpus_tokens
+from arena.agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
+from arena.agent.generator.http import Connections
+from arena.agent.generator.open_loop import ClientLoad, run_open_loop
+from arena.agent.generator.tokens import Tokenizer
+from arena.agent.generator.workers import run_open_loop_workers
+from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.suites.standin import sharegpt_standin_path
+from arena.common.suites.variants import OpenVariant, expected_requests, open_variants
+
+__all__ = ["ClientLoad", "Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
+
+log = structlog.get_logger(__name__)
+
+SATURATED_CPU = 0.9
+
+
+async def _open_loop_prompts(
+    bench: OpenLoopBenchmark,
+    variant: OpenVariant,
+    tokenizer: Tokenizer,
+    pool: list[int],
+    seed: int,
+) -> list[Prompt]:
+    if bench.dataset == "sharegpt":
+        # without a file, the labelled synthetic stand-in (the loader notes it in the results)
+        return await sharegpt_dataset(
+            tokenizer,
+            bench.dataset_path or str(sharegpt_standin_path()),
+            num_prompts=variant.num_prompts,
+            seed=seed,
+            output_len=bench.output_len,
+            ignore_eos=bool(bench.ignore_eos),
+        )
+    assert bench.input_len is not None and bench.output_len is not None  # schema-validated
+    return await random_dataset(
+        tokenizer,
+        pool,
+        num_prompts=variant.num_prompts,
+        input_len=bench.input_len,
+        output_len=bench.output_len,
+        range_ratio=bench.range_ratio,
+        prefix_len=bench.prefix_len,
+        seed=seed,
+        ignore_eos=True if bench.ignore_eos is None else bench.ignore_eos,
+    )
+
+
+async def _run_open(
+    ctx: RunContext,
+    bench: OpenLoopBenchmark,
+    *,
+    runs: int,
+    seed: int,
+    tokenizer: Tokenizer,
+    pool: list[int],
+    workers: int,
+) -> list[ClientLoad]:
+    loads: list[ClientLoad] = []
+    for variant in open_variants(bench):
+        prompts = await _open_loop_prompts(bench, variant, tokenizer, pool, seed)
+        offsets = arrival_offsets(len(prompts), variant.rate, bench.burstiness, seed)
+        log.info(
+            "open loop variant",
+            benchmark=bench.id,
+            variant=variant.key,
+            prompts=len(prompts),
+            last_arrival_s=offsets[-1] if offsets else 0.0,
+        )
+        for run in range(runs):
+            await stream_chat(ctx.connections, prepare(ctx.endpoint, prompts[0].request()))
+            if workers > 1:
+                load = await run_open_loop_workers(
+                    ctx,
+                    prompts,
+                    offsets,
+                    variant=variant.key,
+                    run=run,
+                    workers=workers,
+                    max_concurrency=bench.max_concurrency,
+                )
+            else:
+                load = await run_open_loop(
+                    ctx,
+                    prompts,
+                    offsets,
+                    variant=variant.key,
+                    run=run,
+                    max_concurrency=bench.max_concurrency,
+                )
+            if load.cpu_util > SATURATED_CPU:
+                log.warning(
+                    "client core saturated", variant=variant.key, run=run, cpu=load.cpu_util
+                )
+            loads.append(load)
+    return loads
+
+
+async def run_benchmark(
+    bench: Benchmark,
+    *,
+    endpoint: Endpoint,
+    runs: int,
+    seed: int,
+    clock: JobClock,
+    sink: SampleSink,
+    tokenizer: Tokenizer,
+    progress: ProgressSink | None = None,
+    workers: int = 1,
+) -> list[ClientLoad]:
+    """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
+
+    Returns the client's load per open-loop run (empty for closed loop): pass a run's
+    ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a saturated client.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    pool = await corpus_tokens(tokenizer)
+    async with open_session() as session, Connections(clock) as connections:
+        ctx = RunContext(
+            session=session,
+            connections=connections,
+            endpoint=endpoint,
+            clock=clock,
+            sink=sink,
+            progress=progress,
+            benchmark=bench.id,
+            total=expected_requests(bench, runs),
+        )
+        if isinstance(bench, ClosedLoopBenchmark):
+            await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
+            return []
+        return await _run_open(
+            ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool, workers=workers
+        )

@@ -1,0 +1,366 @@
+"""One leased job: engine up, sanity answer, benchmarks × runs, samples and engine log
+streamed, engine down, status in. A failing engine is a result: the job fails with the
+reason and the engine's last lines, and the agent goes on to the next job."""
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+
+from arena.agent.engines import Engine, EngineLog, engine_for, health_path
+from arena.agent.engines.base import watchdog
+from arena.agent.engines.probe import (
+    engine_figures,
+    engine_version,
+    sanity_generation,
+    scrape_metrics,
+)
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.runner import Progress, run_benchmark
+from arena.agent.generator.tokens import make_tokenizer
+from arena.agent.link import ControllerLink, Lease
+from arena.agent.settings import AgentSettings
+from arena.agent.telemetry.nvml import open_nvml
+from arena.agent.telemetry.sampler import TelemetrySampler
+from arena.agent.tools import ToolContext, driver_for
+from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
+from arena.common.errors import ArenaError, ConflictError, UnavailableError
+from arena.common.metrics.client_load import put_cpu_util
+from arena.common.pb.arena.v1 import agent_pb2
+from arena.common.schemas.engine import DockerEngine, ProcessEngine
+from arena.common.schemas.job import JobState
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import Benchmark
+from arena.common.schemas.telemetry import TelemetryStatus
+from arena.common.suites.variants import expected_requests
+
+log = structlog.get_logger(__name__)
+
+RATE_WINDOW_S = 10.0
+REPORT_RETRY_S = 120.0
+
+
+class JobExecution:
+    def __init__(
+        self,
+        link: ControllerLink,
+        lease: Lease,
+        settings: AgentSettings,
+        spool: Spool,
+        nvml: Any | None = None,
+    ) -> None:
+        self.link = link
+        self.lease = lease
+        self.spec = lease.spec
+        self.settings = settings
+        job, attempt = lease.job_id, lease.attempt
+        batch, interval = settings.upload_batch, settings.upload_interval_s
+        self.samples = sample_outbox(spool, link, job, attempt, batch, interval)
+        self.logs = log_outbox(spool, link, job, attempt, batch, interval)
+        self.telemetry = telemetry_outbox(spool, link, job, attempt, batch, interval)
+        self._nvml = nvml
+        """The NVML module (``pynvml`` when None); tests pass a stand-in."""
+        self.engine_log = EngineLog(forward=self.logs.put)
+        self.requests_total = sum(
+            expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
+        )
+        self.requests_done = 0
+        self.errors = 0
+        self.position = ("", "", 0)
+        self.provenance: dict[str, Any] = {}
+        self._recent: collections.deque[tuple[float, int]] = collections.deque()
+        self.cancel_reason: str | None = None
+        self._discard = False
+        self._task: asyncio.Task[None] | None = None
+        self.log = log.bind(job_id=job, attempt=attempt)
+
+    def progress(self) -> agent_pb2.JobProgress:
+        benchmark, variant, run = self.position
+        return agent_pb2.JobProgress(
+            job_id=self.lease.job_id,
+            attempt=self.lease.attempt,
+            benchmark=benchmark,
+            variant=variant,
+            run=run,
+            requests_done=self.requests_done,
+            requests_total=self.requests_total,
+            errors=self.errors,
+            output_tokens_per_s=self._output_rate(),
+        )
+
+    def _output_rate(self) -> float:
+        horizon = time.monotonic() - RATE_WINDOW_S
+        while self._recent and self._recent[0][0] < horizon:
+            self._recent.popleft()
+        return sum(tokens for _, tokens in self._recent) / RATE_WINDOW_S
+
+    def _on_sample(self, sample: RequestSample) -> None:
+        self.samples.put(sample)
+        self.requests_done += 1
+        if sample.error is not None:
+            self.errors += 1
+        self._recent.append((time.monotonic(), sample.completion_tokens or 0))
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.position = (progress.benchmark, progress.variant, progress.run)
+
+    def cancel(self, reason: str) -> None:
+        """Stop the job (tools and engine); the controller already knows why."""
+        self.cancel_reason = reason
+        if self._task is not None:
+            self._task.cancel()
+
+    async def run(self) -> None:
+        self._task = asyncio.current_task()
+        boxes = (self.samples, self.logs, self.telemetry)
+        uploaders = [asyncio.create_task(box.run()) for box in boxes]
+        engine = engine_for(
+            self.spec.engine,
+            self.spec.model,
+            self.engine_log,
+            state_dir=self.settings.state_dir,
+            agent_name=self.settings.name,
+            job_id=self.lease.job_id,
+        )
+        clock = JobClock()
+        try:
+            await self._report(
+                JobState.RUNNING, "starting engine", clock_origin_unix=clock.wall_origin
+            )
+            async with self._gpu_telemetry(clock):
+                await self._measure(engine, clock)
+            await engine.stop()
+            await asyncio.wait_for(self._flush(), self.settings.flush_timeout_s)
+            await self._report(
+                JobState.SUCCEEDED,
+                f"{self.samples.last_seq} samples, {self.errors} errors",
+                total_samples=self.samples.last_seq,
+                provenance=self._provenance(engine),
+            )
+        except asyncio.CancelledError:
+            self.log.info("job cancelled", reason=self.cancel_reason)
+            self._discard = self.cancel_reason is not None
+            await engine.stop()
+            with contextlib.suppress(ArenaError):
+                await self._report(JobState.CANCELLED, self.cancel_reason or "agent shutting down")
+            if self.cancel_reason is None:
+                raise
+        except ConflictError as error:
+            self.log.warning("job fenced off by the controller", reason=str(error))
+            self._discard = True
+            await engine.stop()
+        except Exception as error:
+            self.log.exception("job failed")
+            await engine.stop()
+            with contextlib.suppress(ArenaError, TimeoutError):
+                await asyncio.wait_for(self._flush(), 30)
+            with contextlib.suppress(ArenaError):
+                await self._report(
+                    JobState.FAILED, _reason(error), provenance=self._provenance(engine)
+                )
+        finally:
+            for uploader in uploaders:
+                uploader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ArenaError):
+                    await uploader
+            self.log.info(
+                "job ended",
+                samples=self.samples.last_seq,
+                acked=self.samples.acked_seq,
+                errors=self.errors,
+            )
+            for box in boxes:
+                if self._discard:  # the controller refuses this attempt's writes now
+                    box.spool.finish(box.key)
+                else:
+                    box.finish()  # kept in the spool while anything is unacknowledged
+
+    async def _flush(self) -> None:
+        await self.samples.flush()
+        await self.logs.flush()
+        await self.telemetry.flush()
+
+    @contextlib.asynccontextmanager
+    async def _gpu_telemetry(self, clock: JobClock) -> AsyncIterator[None]:
+        """NVML readings on the job clock while the engine serves; a host without an NVIDIA
+        GPU records "no GPU telemetry" with the reason, never zeros."""
+        reader = await asyncio.to_thread(open_nvml, self._nvml)
+        interval = self.settings.telemetry_interval_s
+        if isinstance(reader, str):
+            status = TelemetryStatus(source="none", reason=reader)
+            self.provenance["telemetry"] = status.model_dump()
+            yield
+            return
+        status = TelemetryStatus(source="nvml", interval_s=interval, gpus=reader.gpus)
+        self.provenance["telemetry"] = status.model_dump()
+        sampler = TelemetrySampler(reader, clock, self.telemetry.put, interval)
+        await sampler.start()
+        try:
+            yield
+        finally:
+            await sampler.stop()
+            self.log.info("telemetry stopped", ticks=sampler.ticks)
+
+    def _provenance(self, engine: Engine) -> dict[str, Any]:
+        return engine.provenance() | self.provenance
+
+    async def _measure(self, engine: Engine, clock: JobClock) -> None:
+        await engine.start()
+        await engine.wait_ready()
+        model = self._served_model_name()
+        self.provenance["engine_version"] = await engine_version(engine.base_url, engine.api_key)
+        self.provenance["sanity"] = await sanity_generation(engine.base_url, model, engine.api_key)
+        self.log.info(
+            "engine ready", url=engine.base_url, sanity=self.provenance["sanity"]["answer"]
+        )
+        guard = asyncio.create_task(
+            watchdog(
+                engine,
+                health_path(self.spec.engine),
+                getattr(self.spec.engine, "watchdog_health_failures", 3),
+                self.engine_log,
+            )
+        )
+        benchmarks = asyncio.create_task(self._benchmarks(engine, clock, model))
+        try:
+            done, _ = await asyncio.wait({guard, benchmarks}, return_when=asyncio.FIRST_COMPLETED)
+            if guard in done:
+                guard.result()  # raises the engine's failure
+            try:
+                await benchmarks
+            except Exception:
+                await _explain_by_engine(engine)
+                raise
+        finally:
+            for task in (guard, benchmarks):
+                task.cancel()
+            # outcomes were handled above; this only waits for both to wind down
+            await asyncio.gather(guard, benchmarks, return_exceptions=True)
+
+    def _served_model_name(self) -> str:
+        engine = self.spec.engine
+        if isinstance(engine, DockerEngine | ProcessEngine) and engine.served_model_name:
+            return engine.served_model_name
+        return self.spec.model.name
+
+    async def _benchmarks(self, engine: Engine, clock: JobClock, model: str) -> None:
+        endpoint = Endpoint(
+            base_url=engine.base_url,
+            model=model,
+            api_key=engine.api_key,
+            accepts_ignore_eos=getattr(self.spec.engine, "accepts_ignore_eos", True),
+        )
+        tokenizer = make_tokenizer(self.spec.model, endpoint)
+        engine_metrics: dict[str, dict[str, float]] = {}
+        self.provenance["engine_metrics"] = engine_metrics
+        try:
+            for bench in self.spec.benchmarks:
+                self.log.info("benchmark started", benchmark=bench.id)
+                before = await scrape_metrics(engine.base_url, engine.api_key)
+                if bench.tool != "builtin":
+                    await self._run_tool(bench, engine, endpoint, clock)
+                else:
+                    loads = await run_benchmark(
+                        bench,
+                        endpoint=endpoint,
+                        runs=self.spec.runs,
+                        seed=self.spec.seed,
+                        clock=clock,
+                        sink=self._on_sample,
+                        tokenizer=tokenizer,
+                        progress=self._on_progress,
+                        workers=self.settings.client_workers,
+                    )
+                    for load in loads:
+                        put_cpu_util(
+                            self.provenance, bench.id, load.variant, load.run, load.cpu_util
+                        )
+                after = await scrape_metrics(engine.base_url, engine.api_key)
+                if before is not None and after is not None:
+                    engine_metrics[bench.id] = engine_figures(before, after)
+        finally:
+            await tokenizer.close()
+
+    async def _run_tool(
+        self, bench: Benchmark, engine: Engine, endpoint: Endpoint, clock: JobClock
+    ) -> None:
+        """The benchmark through a reference tool; its command, files and metrics are stored."""
+        driver = driver_for(bench.tool)
+        workdir = self.settings.state_dir / "tools" / self.lease.job_id
+        await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+        container = engine.provenance().get("container")
+        ctx = ToolContext(
+            endpoint=endpoint,
+            model_name=self.spec.model.name,
+            runs=self.spec.runs,
+            seed=self.spec.seed,
+            tokenizer=self.spec.model.tokenizer,
+            random_weights=self.spec.model.random_weights,
+            clock=clock,
+            workdir=workdir,
+            output=lambda line: self.logs.put(f"[{driver.name}] {line}"),
+            sample=self._on_sample,
+            position=lambda benchmark, variant, run: setattr(
+                self, "position", (benchmark, variant, run)
+            ),
+            container=container if isinstance(container, str) else None,
+            container_port=getattr(self.spec.engine, "port", None),
+        )
+        outcome = await driver.run(bench, ctx)
+        await _retrying(
+            lambda: self.link.push_tool_result(
+                self.lease.job_id,
+                self.lease.attempt,
+                bench.id,
+                outcome.tool,
+                outcome.command,
+                outcome.output,
+                outcome.metrics,
+            ),
+            REPORT_RETRY_S,
+        )
+
+    async def _report(self, state: JobState, message: str, **details: Any) -> None:
+        """Status changes must arrive: retry through controller restarts and network cuts."""
+        await _retrying(
+            lambda: self.link.report(
+                self.lease.job_id, self.lease.attempt, state, message, **details
+            ),
+            REPORT_RETRY_S,
+        )
+
+
+async def _explain_by_engine(engine: Engine, within_s: float = 2.0) -> None:
+    """A request that failed because the engine died should fail the job with the engine's
+    reason (exit code, OOM kill, its last lines), not with a connection reset."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        await engine.check()
+        await asyncio.sleep(0.2)
+
+
+async def _retrying(call: Callable[[], Awaitable[None]], budget_s: float) -> None:
+    deadline = time.monotonic() + budget_s
+    delay = 0.5
+    while True:
+        try:
+            await call()
+            return
+        except UnavailableError:
+            if time.monotonic() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if isinstance(error, ArenaError) else f"{type(error).__name__}: {text}"
+
+
+__all__: Sequence[str] = ["JobExecution"]

@@ -1,0 +1,230 @@
+"""The agent's one connection to the controller: every RPC, with gRPC errors translated.
+
+Agents dial out (boxes sit behind NAT); controller → agent messages ride on replies.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from arena.common.errors import (
+    ArenaError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+)
+from arena.common.pb.arena.v1 import agent_pb2, agent_pb2_grpc
+from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.telemetry import GpuReading
+from arena.common.wire import reading_to_pb, sample_to_pb
+
+CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+]
+CALL_TIMEOUT_S = 15.0
+
+_PHASES = {
+    JobState.RUNNING: agent_pb2.JOB_PHASE_RUNNING,
+    JobState.SUCCEEDED: agent_pb2.JOB_PHASE_SUCCEEDED,
+    JobState.FAILED: agent_pb2.JOB_PHASE_FAILED,
+    JobState.CANCELLED: agent_pb2.JOB_PHASE_CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class Registration:
+    agent_id: str
+    heartbeat_interval_s: float
+    lease_ttl_s: float
+
+
+@dataclass(frozen=True)
+class Lease:
+    job_id: str
+    attempt: int
+    expires_at_unix: float
+    spec: JobSpec
+
+
+@dataclass(frozen=True)
+class Directives:
+    cancel: list[tuple[str, int, str]]
+    drain: bool
+
+
+def translate(error: grpc.aio.AioRpcError) -> ArenaError:
+    code, text = error.code(), error.details() or str(error.code())
+    if code == grpc.StatusCode.UNAUTHENTICATED or code == grpc.StatusCode.PERMISSION_DENIED:
+        return AuthError(text)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFoundError(text)
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return ConflictError(text)
+    if code in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ):
+        return UnavailableError(text)
+    return ArenaError(f"{code.name}: {text}")
+
+
+class ControllerLink:
+    def __init__(self, address: str, token: str) -> None:
+        self.address = address
+        self._metadata = (("authorization", f"Bearer {token}"),)
+        self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
+        self.agent_id = ""
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _call(self, method: Any, request: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
+        try:
+            return await method(request, metadata=self._metadata, timeout=timeout)
+        except grpc.aio.AioRpcError as error:
+            raise translate(error) from error
+
+    async def register(
+        self, name: str, hardware: HardwareInfo, labels: dict[str, str], versions: dict[str, str]
+    ) -> Registration:
+        reply = await self._call(
+            self._stub.Register,
+            agent_pb2.RegisterRequest(
+                agent_name=name,
+                hardware_json=hardware.model_dump_json(),
+                labels=labels,
+                versions=versions,
+            ),
+        )
+        self.agent_id = reply.agent_id
+        return Registration(reply.agent_id, reply.heartbeat_interval_s, reply.lease_ttl_s)
+
+    async def heartbeat(
+        self, running: Sequence[agent_pb2.JobProgress], draining: bool
+    ) -> Directives:
+        reply = await self._call(
+            self._stub.Heartbeat,
+            agent_pb2.HeartbeatRequest(agent_id=self.agent_id, running=running, draining=draining),
+        )
+        cancel = [
+            (d.cancel.job_id, d.cancel.attempt, d.cancel.reason)
+            for d in reply.directives
+            if d.HasField("cancel")
+        ]
+        return Directives(cancel, any(d.HasField("drain") for d in reply.directives))
+
+    async def lease(self, wait_s: float) -> Lease | None:
+        reply = await self._call(
+            self._stub.LeaseJob,
+            agent_pb2.LeaseJobRequest(agent_id=self.agent_id, wait_s=wait_s),
+            timeout=wait_s + CALL_TIMEOUT_S,
+        )
+        if not reply.HasField("lease"):
+            return None
+        lease = reply.lease
+        spec = JobSpec.model_validate(json.loads(lease.spec_json))
+        return Lease(lease.job_id, lease.attempt, lease.expires_at_unix, spec)
+
+    async def report(
+        self,
+        job_id: str,
+        attempt: int,
+        state: JobState,
+        message: str = "",
+        *,
+        clock_origin_unix: float = 0.0,
+        total_samples: int = 0,
+        provenance: dict[str, Any] | None = None,
+    ) -> None:
+        await self._call(
+            self._stub.ReportJobStatus,
+            agent_pb2.JobStatusRequest(
+                agent_id=self.agent_id,
+                job_id=job_id,
+                attempt=attempt,
+                phase=_PHASES[state],
+                message=message,
+                clock_origin_unix=clock_origin_unix,
+                total_samples=total_samples,
+                provenance_json=json.dumps(provenance) if provenance else "",
+            ),
+        )
+
+    async def _push(
+        self, method: Any, batch: Any, job_id: str, attempt: int, first_seq: int, **items: Any
+    ) -> int:
+        """One numbered batch of a job attempt's stream; returns the controller's ack."""
+        message = batch(
+            agent_id=self.agent_id, job_id=job_id, attempt=attempt, first_seq=first_seq, **items
+        )
+        reply = await self._call(method, message)
+        return int(reply.acked_seq)
+
+    async def push_samples(
+        self, job_id: str, attempt: int, first_seq: int, samples: Sequence[RequestSample]
+    ) -> int:
+        return await self._push(self._stub.PushSamples, agent_pb2.SampleBatch, job_id, attempt,
+                                first_seq, samples=[sample_to_pb(s) for s in samples])  # fmt: skip
+
+    async def push_logs(
+        self, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
+    ) -> int:
+        return await self._push(self._stub.PushLogs, agent_pb2.LogBatch, job_id, attempt,
+                                first_seq, lines=lines)  # fmt: skip
+
+    async def push_telemetry(
+        self, job_id: str, attempt: int, first_seq: int, readings: Sequence[GpuReading]
+    ) -> int:
+        pb_readings = [reading_to_pb(r) for r in readings]
+        return await self._push(self._stub.PushTelemetry, agent_pb2.TelemetryBatch, job_id,
+                                attempt, first_seq, readings=pb_readings)  # fmt: skip
+
+    async def abandon(self, job_id: str, attempt: int, reason: str) -> None:
+        await self._call(
+            self._stub.ReportJobStatus,
+            agent_pb2.JobStatusRequest(
+                agent_id=self.agent_id,
+                job_id=job_id,
+                attempt=attempt,
+                phase=agent_pb2.JOB_PHASE_ABANDONED,
+                message=reason,
+            ),
+        )
+
+    async def push_tool_result(
+        self,
+        job_id: str,
+        attempt: int,
+        benchmark: str,
+        tool: str,
+        command: str,
+        output: str,
+        metrics: dict[str, Any],
+    ) -> None:
+        """A reference tool's verbatim command, result file(s) and metrics for one benchmark;
+        sending it again replaces what was stored, so a retry never duplicates."""
+        await self._call(
+            self._stub.PushToolResult,
+            agent_pb2.ToolResult(
+                agent_id=self.agent_id,
+                job_id=job_id,
+                attempt=attempt,
+                benchmark=benchmark,
+                tool=tool,
+                command=command,
+                output=output,
+                metrics_json=json.dumps(metrics),
+            ),
+        )

@@ -1,0 +1,197 @@
+"""Continuous batching in simulated time: the part of the engine that decides when tokens appear.
+
+The model is a loop of steps. At the start of a step, waiting sequences join the batch in
+arrival order while there is room (``max_batch``). The step lasts
+
+    admitted prompt tokens / prefill_tokens_per_s
+    + decode_step_ms + decode_step_ms_per_seq × (sequences in the batch − 1)
+
+and at its end every sequence in the batch emits one token; a sequence joined in this step emits
+its first token at the end of the step that prefilled it. A sequence leaves after ``max_tokens``
+tokens. Steps follow each other on absolute monotonic deadlines, so a late wake-up shortens
+the next wait instead of delaying every later token; the loop sleeps while nothing runs.
+
+So one request alone sees TTFT ≈ prompt/prefill_tokens_per_s + decode_step_ms and then
+1000/decode_step_ms tokens per second.
+"""
+
+import asyncio
+import itertools
+from collections import deque
+from dataclasses import dataclass
+from types import TracebackType
+
+import structlog
+
+from arena.common.schemas.engine import SimulatedEngine
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """The sequence joined the batch: its prefill runs in the current step."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEmitted:
+    index: int
+    """0-based position of the token in the output."""
+    last: bool
+
+
+SequenceEvent = Admitted | TokenEmitted
+
+
+def step_duration_s(engine: SimulatedEngine, prefill_tokens: int, batch_size: int) -> float:
+    """Length of one step that prefills ``prefill_tokens`` and decodes ``batch_size`` sequences."""
+    decode_ms = engine.decode_step_ms + engine.decode_step_ms_per_seq * max(batch_size - 1, 0)
+    return prefill_tokens / engine.prefill_tokens_per_s + decode_ms / 1000.0
+
+
+class _Sequence:
+    __slots__ = ("key", "prompt_tokens", "max_tokens", "admitted", "emitted", "events")
+
+    def __init__(self, key: int, prompt_tokens: int, max_tokens: int) -> None:
+        self.key = key
+        self.prompt_tokens = prompt_tokens
+        self.max_tokens = max_tokens
+        self.admitted = False
+        self.emitted = 0
+        self.events: asyncio.Queue[SequenceEvent] = asyncio.Queue()
+
+
+class BatchScheduler:
+    """Runs the step loop; use as ``async with BatchScheduler(engine) as scheduler``."""
+
+    def __init__(self, engine: SimulatedEngine) -> None:
+        self.engine = engine
+        self._waiting: deque[_Sequence] = deque()
+        self._running: dict[int, _Sequence] = {}
+        self._wakeup = asyncio.Event()
+        self._keys = itertools.count()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
+    def submit(self, prompt_tokens: int, max_tokens: int) -> "SequenceStream":
+        """A stream of events for one request; it queues on entering and leaves on exit."""
+        if prompt_tokens < 0 or max_tokens < 1:
+            raise ValueError("need prompt_tokens >= 0 and max_tokens >= 1")
+        return SequenceStream(self, _Sequence(next(self._keys), prompt_tokens, max_tokens))
+
+    async def __aenter__(self) -> "BatchScheduler":
+        self._loop_task = asyncio.create_task(self._run(), name="simulated-batch-loop")
+        self._loop_task.add_done_callback(_log_loop_failure)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+
+    def _enqueue(self, sequence: _Sequence) -> None:
+        self._waiting.append(sequence)
+        self._wakeup.set()
+
+    def _release(self, sequence: _Sequence) -> None:
+        """Forget a sequence wherever it is (finished, cancelled or disconnected)."""
+        if sequence.admitted:
+            self._running.pop(sequence.key, None)
+        else:
+            self._waiting.remove(sequence)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        step_start = loop.time()
+        while True:
+            if not self._running and not self._waiting:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                step_start = loop.time()
+            prefill_tokens = self._admit()
+            deadline = step_start + step_duration_s(self.engine, prefill_tokens, len(self._running))
+            delay = deadline - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._emit()
+            step_start = deadline
+
+    def _admit(self) -> int:
+        """Move waiting sequences into the batch (FIFO); returns the prompt tokens to prefill."""
+        prefill_tokens = 0
+        while self._waiting and len(self._running) < self.engine.max_batch:
+            sequence = self._waiting.popleft()
+            sequence.admitted = True
+            self._running[sequence.key] = sequence
+            prefill_tokens += sequence.prompt_tokens
+            sequence.events.put_nowait(Admitted())
+        return prefill_tokens
+
+    def _emit(self) -> None:
+        for sequence in list(self._running.values()):
+            index = sequence.emitted
+            sequence.emitted += 1
+            last = sequence.emitted == sequence.max_tokens
+            sequence.events.put_nowait(TokenEmitted(index, last))
+            if last:
+                del self._running[sequence.key]
+
+
+def _log_loop_failure(task: "asyncio.Task[None]") -> None:
+    """The loop never ends on its own; if it fails, every open request would hang silently."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("simulated batch loop failed", exc_info=task.exception())
+
+
+class SequenceStream:
+    """One request's view of the batch: ``async with`` it, then iterate its events.
+
+    Yields ``Admitted`` once, then one ``TokenEmitted`` per token; leaving the ``async with``
+    (normally, by error or by cancellation) frees the sequence's place in the batch.
+    """
+
+    def __init__(self, scheduler: BatchScheduler, sequence: _Sequence) -> None:
+        self._scheduler = scheduler
+        self._sequence = sequence
+        self._finished = False
+
+    @property
+    def has_pending(self) -> bool:
+        """True when more events are already available without waiting."""
+        return not self._sequence.events.empty()
+
+    async def __aenter__(self) -> "SequenceStream":
+        self._scheduler._enqueue(self._sequence)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._scheduler._release(self._sequence)
+
+    def __aiter__(self) -> "SequenceStream":
+        return self
+
+    async def __anext__(self) -> SequenceEvent:
+        if self._finished:
+            raise StopAsyncIteration
+        event = await self._sequence.events.get()
+        if isinstance(event, TokenEmitted) and event.last:
+            self._finished = True
+        return event

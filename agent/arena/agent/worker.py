@@ -1,0 +1,231 @@
+"""The agent: register, then lease and run one job at a time while heartbeats go on.
+
+Shutdown order: stop leasing, cancel the running job (its engine stops and the controller
+hears why), stop heartbeats, close the channel.
+"""
+
+import asyncio
+import contextlib
+import platform
+import random
+from typing import Any
+
+import structlog
+
+from arena.agent.engines.docker import reap_orphans as reap_container_orphans
+from arena.agent.engines.process import reap_orphans as reap_process_orphans
+from arena.agent.hardware import probe
+from arena.agent.jobs import JobExecution
+from arena.agent.link import ControllerLink, Registration
+from arena.agent.settings import AgentSettings
+from arena.agent.uploads import Spool, outbox_for
+from arena.common.errors import (
+    ArenaError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+)
+
+log = structlog.get_logger(__name__)
+
+ARENA_VERSION = "0.1.0"
+
+
+class Agent:
+    def __init__(self, settings: AgentSettings) -> None:
+        self.settings = settings
+        self.link = ControllerLink(settings.controller, settings.token)
+        self.hardware = probe()
+        self.registration: Registration | None = None
+        self.current: JobExecution | None = None
+        self.draining = False
+        self.jobs_done = 0
+        self.spool = Spool(settings.state_dir / "spool.db")
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self._reap_orphans)
+        await self._register()
+        heartbeats = asyncio.create_task(self._heartbeats())
+        try:
+            await self._recover_leftovers()
+            await self._job_loop()
+        finally:
+            heartbeats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeats
+            await self.link.close()
+            self.spool.close()
+            log.info("agent stopped", jobs_done=self.jobs_done)
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        if self.current is not None:
+            self.current.cancel("agent shutting down")
+
+    async def __aenter__(self) -> "Agent":
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        self.shutdown()
+
+    def _reap_orphans(self) -> None:
+        """Engines a crashed earlier run of this agent left behind would skew the next job."""
+        processes = reap_process_orphans(self.settings.state_dir)
+        containers = (
+            reap_container_orphans(self.settings.name) if self.hardware.container_runtime else 0
+        )
+        if processes or containers:
+            log.warning("reaped orphaned engines", processes=processes, containers=containers)
+
+    async def _register(self) -> None:
+        """Register, retrying with backoff and jitter while the controller is unreachable."""
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                self.registration = await self.link.register(
+                    self.settings.name,
+                    self.hardware,
+                    self.settings.labels,
+                    {"arena": ARENA_VERSION, "python": platform.python_version()},
+                )
+                log.info(
+                    "registered",
+                    agent=self.settings.name,
+                    agent_id=self.registration.agent_id,
+                    controller=self.settings.controller,
+                    hardware=self.hardware.summary,
+                )
+                return
+            except UnavailableError as error:
+                log.warning(
+                    "controller unreachable; retrying", error=str(error), retry_in_s=round(delay, 1)
+                )
+                await self._sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 15.0)
+
+    async def _recover_leftovers(self) -> None:
+        """Send what a previous run of this agent measured but could not deliver, then hand
+        back the jobs it was running: they are requeued at once instead of at lease expiry."""
+        abandoned: set[tuple[str, int]] = set()
+        for state in self.spool.leftovers():
+            key = state.key
+            outbox = outbox_for(
+                self.spool,
+                self.link,
+                key,
+                self.settings.upload_batch,
+                self.settings.upload_interval_s,
+            )
+            uploader = asyncio.create_task(outbox.run())
+            try:
+                flushed = asyncio.create_task(outbox.flush())
+                await asyncio.wait({uploader, flushed}, return_when=asyncio.FIRST_COMPLETED)
+                if uploader.done():
+                    uploader.result()
+                log.info(
+                    "delivered leftover items",
+                    job_id=key.job_id,
+                    attempt=key.attempt,
+                    stream=key.stream,
+                    items=state.last_seq - state.acked_seq,
+                )
+            except ConflictError as error:
+                log.warning(
+                    "dropping leftovers the controller refuses",
+                    job_id=key.job_id,
+                    attempt=key.attempt,
+                    stream=key.stream,
+                    reason=str(error),
+                )
+            finally:
+                for task in (uploader, flushed):
+                    task.cancel()
+                await asyncio.gather(uploader, flushed, return_exceptions=True)
+            self.spool.finish(key)
+            abandoned.add((key.job_id, key.attempt))
+        for job_id, attempt in sorted(abandoned):
+            with contextlib.suppress(ConflictError, NotFoundError):
+                await self.link.abandon(job_id, attempt, "agent restarted during the job")
+                log.warning(
+                    "handed back a job interrupted by a restart", job_id=job_id, attempt=attempt
+                )
+
+    def _disk_is_low(self) -> bool:
+        free_mb = self.spool.free_bytes() / 2**20
+        if free_mb >= self.settings.min_free_disk_mb:
+            return False
+        log.warning(
+            "low disk space next to the spool: taking no new job",
+            free_mb=round(free_mb),
+            min_free_mb=self.settings.min_free_disk_mb,
+        )
+        return True
+
+    async def _job_loop(self) -> None:
+        delay = 0.5
+        while not self._stopping.is_set():
+            if self.draining or self._disk_is_low():
+                await self._sleep(self.settings.lease_wait_s)
+                continue
+            try:
+                lease = await self.link.lease(self.settings.lease_wait_s)
+                delay = 0.5
+            except UnavailableError as error:
+                log.warning("lease failed; retrying", error=str(error))
+                await self._sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 15.0)
+                continue
+            except NotFoundError:
+                await self._register()  # the controller forgot us (e.g. a fresh database)
+                continue
+            if lease is None or self._stopping.is_set():
+                continue
+            log.info(
+                "job leased",
+                job_id=lease.job_id,
+                attempt=lease.attempt,
+                model=lease.spec.model.name,
+                benchmarks=len(lease.spec.benchmarks),
+            )
+            self.current = JobExecution(self.link, lease, self.settings, self.spool)
+            try:
+                await self.current.run()
+            finally:
+                self.current = None
+                self.jobs_done += 1
+
+    async def _heartbeats(self) -> None:
+        assert self.registration is not None
+        while True:
+            await asyncio.sleep(self.registration.heartbeat_interval_s)
+            running = [self.current.progress()] if self.current is not None else []
+            try:
+                directives = await self.link.heartbeat(running, self.draining)
+            except (UnavailableError, NotFoundError) as error:
+                log.warning("heartbeat failed", error=str(error))
+                continue
+            except AuthError:
+                log.error("controller refused our token; stopping")
+                self.shutdown()
+                return
+            except ArenaError:
+                log.exception("heartbeat refused")
+                continue
+            for job_id, attempt, reason in directives.cancel:
+                current = self.current
+                if current is not None and (current.lease.job_id, current.lease.attempt) == (
+                    job_id,
+                    attempt,
+                ):
+                    log.info("cancelling job on controller's order", job_id=job_id, reason=reason)
+                    current.cancel(reason)
+            if directives.drain and not self.draining:
+                log.info("draining: finishing the current job, taking no new one")
+                self.draining = True
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):  # not wait_for: it can swallow cancellation
+                await self._stopping.wait()

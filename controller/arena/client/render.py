@@ -1,0 +1,379 @@
+"""Everything arenactl shows: rich tables for people, JSON for programs."""
+
+import datetime
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from arena.client.api import AgentInfo, JobInfo, RunDetail, RunInfo
+from arena.client.render_energy import energy_table, hardware_line, telemetry_line
+from arena.common.metrics.summary import HEADLINE
+from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
+from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
+
+
+def emit_json(console: Console, value: BaseModel | list[Any]) -> None:
+    data: Any
+    if isinstance(value, list):
+        data = [
+            item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in value
+        ]
+    else:
+        data = value.model_dump(mode="json")
+    console.print_json(json.dumps(data))
+
+
+def _when(unix: float) -> str:
+    return datetime.datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def runs_table(runs: list[RunInfo]) -> Table:
+    table = Table(title="Runs")
+    for column in ("run", "suite", "state", "created", "jobs", "samples"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(
+            run.run_id,
+            run.suite,
+            run.state,
+            _when(run.created_at_unix),
+            f"{run.jobs_done}/{run.jobs_total}",
+            str(run.samples),
+        )
+    return table
+
+
+def agents_table(agents: list[AgentInfo]) -> Table:
+    table = Table(title="Agents")
+    for column in ("name", "status", "hardware", "arch", "labels", "job", "last seen"):
+        table.add_column(column)
+    for agent in agents:
+        status = f"{agent.status} (draining)" if agent.draining else agent.status
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(agent.labels.items()))
+        table.add_row(
+            agent.name,
+            status,
+            agent.hardware.summary,
+            agent.hardware.cpu_arch,
+            labels,
+            agent.current_job or "-",
+            _when(agent.last_seen_unix),
+        )
+    return table
+
+
+def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
+    progress = job.progress
+    position = ""
+    if progress.get("benchmark"):
+        run = progress.get("run", 0) + 1
+        position = f"{progress['benchmark']} {progress.get('variant', '')} run {run}"
+    done = int(progress.get("requests_done", job.samples))
+    total = int(progress.get("requests_total", job.requests_expected)) or job.requests_expected
+    rate = float(progress.get("output_tokens_per_s", 0.0))
+    return position, f"{done}/{total}", f"{rate:.0f}", str(progress.get("errors", 0))
+
+
+def progress_table(detail: RunDetail) -> Table:
+    run = detail.run
+    table = Table(title=f"{run.run_id} · {run.suite} · {run.state} · {run.samples} samples stored")
+    for column in ("job", "model", "agent", "state", "now", "requests", "tok/s", "errors"):
+        table.add_column(column)
+    for job in detail.jobs:
+        position, requests, rate, errors = _job_progress(job)
+        if job.state not in ("leased", "running"):
+            position, rate = job.message, "-"
+        model = f"{job.model} (simulated)" if job.simulated else job.model
+        table.add_row(
+            job.job_id, model, job.agent or "-", job.state, position, requests, rate, errors
+        )
+    return table
+
+
+def progress_line(detail: RunDetail) -> str:
+    parts = []
+    for job in detail.jobs:
+        position, requests, rate, errors = _job_progress(job)
+        parts.append(
+            f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err"
+        )
+    return f"{detail.run.run_id} {detail.run.state}: " + " | ".join(parts)
+
+
+def _cell(stat: MetricStat | None) -> str:
+    if stat is None or stat.mean is None:
+        return ""
+    if stat.n > 1 and stat.std is not None:
+        return f"{stat.mean:,.2f} ± {stat.std:,.2f}"
+    return f"{stat.mean:,.2f}"
+
+
+def job_header(job: JobResult) -> str:
+    if job.imported is not None:
+        where = f"{escape(job.imported.source)} · {job.hardware}"
+        return f"[bold]{job.model}[/] [bold cyan]imported[/] · {where} · {job.state}"
+    label = " [bold red]SIMULATED[/]" if job.simulated else ""
+    where = f"{job.agent} · {job.hardware}" if job.agent else "not run"
+    return f"[bold]{job.model}[/] on {job.engine}{label} · {where} · {job.state}"
+
+
+def benchmark_tables(job: JobResult) -> list[Table]:
+    tables = []
+    for bench in job.benchmarks:
+        headline = HEADLINE["closed_loop" if bench.kind == "closed_loop" else "open_loop"]
+        title = f"{bench.id} {bench.title}".strip()
+        if bench.tool != "builtin":
+            title += f" · run by {bench.tool}"
+        table = Table(title=title, title_justify="left")
+        table.add_column("variant")
+        table.add_column("runs")
+        for metric in headline:
+            table.add_column(f"{metric.label}\n{metric.unit}", justify="right")
+        for variant in bench.variants:
+            table.add_row(
+                variant.key,
+                str(variant.runs),
+                *[_cell(variant.metrics.get(metric.key)) for metric in headline],
+            )
+        if not bench.variants:
+            table.add_row("no results", "", *["" for _ in headline])
+        captions = client_warnings(bench)
+        if bench.engine_metrics:
+            captions.append("engine's own figures: " + engine_caption(bench.engine_metrics))
+        if captions:
+            table.caption = "\n".join(captions)
+            table.caption_justify = "left"
+        tables.append(table)
+    return tables
+
+
+def client_warnings(bench: BenchmarkResult) -> list[str]:
+    """One line per variant whose client fell behind its schedule or saturated a core."""
+    lines = []
+    for variant in bench.variants:
+        flagged = variant.metrics.get("client_saturated")
+        if flagged is None or not flagged.mean:
+            continue
+        lag = variant.metrics.get("p99_send_lag_ms")
+        cpu = variant.metrics.get("client_cpu_util")
+        evidence = []
+        if lag is not None and lag.mean is not None:
+            evidence.append(f"p99 send lag {lag.mean:.1f} ms")
+        if cpu is not None and cpu.mean is not None:
+            evidence.append(f"busiest client core {cpu.mean:.0%} busy")
+        lines.append(
+            f"[yellow]warning[/]: client fell behind in {variant.key} "
+            f"({', '.join(evidence) or 'flagged'}); its latencies include the client's own delay"
+        )
+    return lines
+
+
+_ENGINE_FIGURES = (
+    ("ttft_ms", "TTFT {:.1f} ms"),
+    ("tpot_ms", "TPOT {:.2f} ms"),
+    ("itl_ms", "ITL {:.2f} ms"),
+    ("ms_per_generated_token", "{:.2f} ms per generated token"),
+    ("prompt_tokens_per_s", "prefill {:,.0f} tok/s"),
+    ("generation_tokens", "{:,.0f} tokens generated"),
+    ("prefix_cache_hits", "prefix-cache hits {:,.0f}"),
+)
+
+
+def engine_caption(figures: dict[str, float]) -> str:
+    """The engine's view of the same benchmark (means from its own counters)."""
+    return " · ".join(text.format(figures[key]) for key, text in _ENGINE_FIGURES if key in figures)
+
+
+def provenance_lines(provenance: dict[str, Any]) -> list[str]:
+    lines = []
+    if command := provenance.get("command"):
+        lines.append(f"command: {command if isinstance(command, str) else ' '.join(command)}")
+    if image := provenance.get("image"):
+        lines.append(f"image: {image} ({provenance.get('image_id', '')})")
+    if version := provenance.get("engine_version"):
+        lines.append(f"engine version: {version}")
+    if (ready := provenance.get("start_to_healthy_s")) is not None:
+        lines.append(f"start to healthy: {ready:.1f} s")
+    if sanity := provenance.get("sanity"):
+        lines.append(f"sanity: {sanity.get('prompt')!r} → {sanity.get('answer', '')[:80]!r}")
+    return lines
+
+
+def tool_lines(bench: BenchmarkResult) -> list[str]:
+    """Which reference tool ran the benchmark, and each of its command lines verbatim."""
+    if bench.tool == "builtin":
+        return []
+    return [f"  {bench.tool}:", *(f"    $ {line}" for line in bench.command.splitlines())]
+
+
+def show_results(console: Console, results: RunResults) -> None:
+    console.print(f"[bold]{results.run_id}[/] · suite {results.suite} · {results.state}")
+    for note in results.notes:
+        console.print(f"  note: {note}")
+    for job in results.jobs:
+        console.print()
+        console.print(job_header(job))
+        if job.message:
+            console.print(f"  {job.message}", highlight=False)
+        for line in provenance_lines(job.provenance):
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
+        if job.hardware_detail is not None:
+            console.print(f"  {hardware_line(job.hardware_detail)}", highlight=False, markup=False)
+        if line := telemetry_line(job):
+            console.print(f"  {line}", highlight=False, markup=False)
+        if job.imported is not None:
+            show_origin(console, job.imported)
+        for bench, table in zip(job.benchmarks, benchmark_tables(job), strict=True):
+            console.print(table)
+            for line in tool_lines(bench):
+                console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
+        if (energy := energy_table(job)) is not None:
+            console.print(energy)
+        if job.imported is not None:
+            show_imported_extras(console, job.imported)
+    console.print("Values are mean ± population std over runs.")
+
+
+def show_origin(console: Console, origin: ImportOrigin) -> None:
+    """Where imported numbers come from: image, versions, driver and server settings."""
+    p = origin.provenance
+    versions = [
+        ("image", p.image),
+        ("vLLM", p.vllm_version),
+        ("llama-benchy", p.llama_benchy_version),
+        ("driver", p.driver),
+        ("VBIOS", p.vbios),
+        ("generated", p.generated_at),
+    ]
+    console.print(
+        "  " + " · ".join(f"{name} {value}" for name, value in versions if value),
+        highlight=False,
+        markup=False,
+    )
+    if p.server_config:
+        config = " ".join(f"{key}={value}" for key, value in p.server_config.items())
+        console.print(f"  server: {config}", highlight=False, markup=False)
+
+
+def _capacity_table(origin: ImportOrigin) -> Table | None:
+    sweep = origin.rate_sweep
+    if sweep is None:
+        return None
+    title = "Capacity under p95 TTFT limits"
+    if sweep.aborted_at_rps is not None:
+        title += f" (sweep stopped at {sweep.aborted_at_rps:g} req/s: a lower bound)"
+    table = Table(title=title, title_justify="left")
+    for column in ("p95 TTFT under", "rate req/s", "achieved req/s", "p95 TTFT ms", "out tok/s"):
+        table.add_column(column, justify="right")
+    for limit_ms, point in sweep.capacity_by_slo_ms.items():
+        limit = f"{float(limit_ms) / 1000:g} s"
+        if point is None:
+            table.add_row(limit, "none", "", "", "")
+            continue
+        table.add_row(
+            limit,
+            f"{point.configured_rps:g}",
+            _number(point.achieved_rps),
+            _number(point.ttft_p95_ms),
+            _number(point.output_tps),
+        )
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def _peak(samples: list[TelemetrySample], field: str) -> str:
+    values = [v for s in samples if (v := getattr(s, field)) is not None]
+    return _number(max(values)) if values else ""
+
+
+def _mean(samples: list[TelemetrySample], field: str) -> str:
+    values = [v for s in samples if (v := getattr(s, field)) is not None]
+    return _number(sum(values) / len(values)) if values else ""
+
+
+def _telemetry_table(origin: ImportOrigin) -> Table | None:
+    if not origin.telemetry:
+        return None
+    table = Table(title="Telemetry while each benchmark ran", title_justify="left")
+    table.add_column("benchmark")
+    for column in ("samples", "power W mean", "power W max", "temp °C max", "SM MHz mean"):
+        table.add_column(column, justify="right")
+    for bench, samples in origin.telemetry.items():
+        table.add_row(
+            bench,
+            str(len(samples)),
+            _mean(samples, "power_w"),
+            _peak(samples, "power_w"),
+            _peak(samples, "temp_c"),
+            _mean(samples, "sm_mhz"),
+        )
+    return table
+
+
+def show_imported_extras(console: Console, origin: ImportOrigin) -> None:
+    """The rate sweep's capacity, telemetry summaries and the verbatim tool commands."""
+    for table in (_capacity_table(origin), _telemetry_table(origin)):
+        if table is not None:
+            console.print(table)
+    for bench, commands in origin.commands.items():
+        for command in commands:
+            console.print(f"  {bench}: {command}", highlight=False, markup=False, style="dim")
+
+
+class ImportProblem(ArenaModel):
+    file: str
+    message: str
+
+
+class ImportedSummary(ArenaModel):
+    run_id: str
+    source: str
+    replaced: bool
+    benchmarks: int
+    variants: int
+
+    @classmethod
+    def of(cls, run: ImportedRun, run_id: str, replaced: bool) -> "ImportedSummary":
+        return cls(
+            run_id=run_id,
+            source=run.source,
+            replaced=replaced,
+            benchmarks=len(run.benchmarks),
+            variants=sum(len(b.variants) for b in run.benchmarks),
+        )
+
+
+class ImportReport(ArenaModel):
+    runs: list[ImportedSummary]
+    problems: list[ImportProblem]
+
+
+def show_import(console: Console, errors: Console, report: ImportReport) -> None:
+    for problem in report.problems:
+        errors.print(
+            f"[yellow]problem:[/] {escape(problem.file)}: {escape(problem.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for run in report.runs:
+        verb = "replaced" if run.replaced else "imported"
+        console.print(
+            f"{verb} {run.run_id}  {escape(run.source)}  "
+            f"({run.benchmarks} benchmarks, {run.variants} variants)",
+            highlight=False,
+        )
+    replaced = sum(1 for run in report.runs if run.replaced)
+    benchmarks = sum(run.benchmarks for run in report.runs)
+    console.print(
+        f"{len(report.runs)} run(s) imported ({replaced} replaced), {benchmarks} benchmarks, "
+        f"{len(report.problems)} problem(s)",
+        highlight=False,
+    )

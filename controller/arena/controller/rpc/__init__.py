@@ -1,0 +1,1 @@
+"""gRPC servicers: authenticate, convert with arena.common.wire, call the store, convert back."""

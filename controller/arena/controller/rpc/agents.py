@@ -1,0 +1,280 @@
+"""AgentService: registration, heartbeats, leases, job status and sample ingest."""
+
+import asyncio
+import contextlib
+import json
+import time
+
+import grpc
+import structlog
+from sqlmodel import Session
+
+from arena.common.pb.arena.v1 import agent_pb2, agent_pb2_grpc
+from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.job import JobState
+from arena.common.wire import reading_from_pb, sample_from_pb
+from arena.controller.rpc.errors import grpc_errors
+from arena.controller.settings import ControllerSettings
+from arena.controller.store import agents as agent_store
+from arena.controller.store import jobs as job_store
+from arena.controller.store import telemetry as telemetry_store
+from arena.controller.store import tools as tool_store
+from arena.controller.store.aggregates import aggregate_job
+from arena.controller.store.database import Database
+from arena.controller.store.models import JobRow
+
+log = structlog.get_logger(__name__)
+
+MAX_LEASE_WAIT_S = 20.0
+MAX_BATCH_SAMPLES = 5000
+
+_PHASES = {
+    agent_pb2.JOB_PHASE_RUNNING: JobState.RUNNING,
+    agent_pb2.JOB_PHASE_SUCCEEDED: JobState.SUCCEEDED,
+    agent_pb2.JOB_PHASE_FAILED: JobState.FAILED,
+    agent_pb2.JOB_PHASE_CANCELLED: JobState.CANCELLED,
+}
+
+
+class WorkSignal:
+    """Wakes long-polling LeaseJob calls when a job becomes available."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):  # not wait_for: it can swallow cancellation
+                await self._event.wait()
+
+
+class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
+    def __init__(self, db: Database, settings: ControllerSettings, work: WorkSignal) -> None:
+        self.db = db
+        self.settings = settings
+        self.work = work
+
+    @grpc_errors
+    async def Register(
+        self, request: agent_pb2.RegisterRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.RegisterResponse:
+        if not request.agent_name:
+            raise ValueError("agent_name is required")
+        hardware = HardwareInfo.model_validate_json(request.hardware_json)
+        row = await self.db.call(
+            agent_store.register_agent,
+            request.agent_name,
+            hardware,
+            dict(request.labels),
+            dict(request.versions),
+            time.time(),
+        )
+        log.info("agent registered", agent=row.name, agent_id=row.id, hardware=hardware.summary)
+        self.work.notify()
+        return agent_pb2.RegisterResponse(
+            agent_id=row.id,
+            heartbeat_interval_s=self.settings.heartbeat_interval_s,
+            lease_ttl_s=self.settings.lease_ttl_s,
+        )
+
+    @grpc_errors
+    async def Heartbeat(
+        self, request: agent_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.HeartbeatResponse:
+        progress = [
+            (
+                item.job_id,
+                item.attempt,
+                {
+                    "benchmark": item.benchmark,
+                    "variant": item.variant,
+                    "run": item.run,
+                    "requests_done": item.requests_done,
+                    "requests_total": item.requests_total,
+                    "errors": item.errors,
+                    "output_tokens_per_s": item.output_tokens_per_s,
+                },
+            )
+            for item in request.running
+        ]
+        orders, draining = await self.db.call(
+            job_store.heartbeat, request.agent_id, progress, time.time(), self.settings.lease_ttl_s
+        )
+        directives = [
+            agent_pb2.Directive(
+                cancel=agent_pb2.CancelJob(job_id=o.job_id, attempt=o.attempt, reason=o.reason)
+            )
+            for o in orders
+        ]
+        if draining:
+            directives.append(agent_pb2.Directive(drain=agent_pb2.Drain()))
+        return agent_pb2.HeartbeatResponse(directives=directives)
+
+    @grpc_errors
+    async def LeaseJob(
+        self, request: agent_pb2.LeaseJobRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.LeaseJobResponse:
+        deadline = time.monotonic() + min(max(request.wait_s, 0.0), MAX_LEASE_WAIT_S)
+        while True:
+            job = await self.db.call(
+                job_store.lease_job, request.agent_id, time.time(), self.settings.lease_ttl_s
+            )
+            if job is not None:
+                return agent_pb2.LeaseJobResponse(lease=_lease(job))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return agent_pb2.LeaseJobResponse()
+            await self.work.wait(min(remaining, 1.0))
+
+    @grpc_errors
+    async def ReportJobStatus(
+        self, request: agent_pb2.JobStatusRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.JobStatusResponse:
+        if request.phase == agent_pb2.JOB_PHASE_ABANDONED:
+            await self.db.call(
+                job_store.abandon_job,
+                request.agent_id,
+                request.job_id,
+                request.attempt,
+                time.time(),
+                self.settings.max_attempts,
+            )
+            self.work.notify()
+            return agent_pb2.JobStatusResponse()
+        if request.phase not in _PHASES:
+            raise ValueError("phase is required")
+        await self.db.call(
+            _report,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            _PHASES[request.phase],
+            request.message,
+            request.clock_origin_unix or None,
+            request.total_samples,
+            json.loads(request.provenance_json) if request.provenance_json else None,
+        )
+        if _PHASES[request.phase].terminal:
+            self.work.notify()
+        return agent_pb2.JobStatusResponse()
+
+    @grpc_errors
+    async def PushSamples(
+        self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.SampleAck:
+        _check_batch(len(request.samples), "samples")
+        samples = [sample_from_pb(sample) for sample in request.samples]
+        acked = await self.db.call(
+            job_store.store_samples,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            request.first_seq,
+            samples,
+        )
+        return agent_pb2.SampleAck(acked_seq=acked)
+
+    @grpc_errors
+    async def PushLogs(
+        self, request: agent_pb2.LogBatch, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.LogAck:
+        _check_batch(len(request.lines), "lines")
+        acked = await self.db.call(
+            job_store.store_logs,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            request.first_seq,
+            list(request.lines),
+        )
+        return agent_pb2.LogAck(acked_seq=acked)
+
+    @grpc_errors
+    async def PushTelemetry(
+        self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.TelemetryAck:
+        _check_batch(len(request.readings), "readings")
+        readings = [reading_from_pb(reading) for reading in request.readings]
+        acked = await self.db.call(
+            telemetry_store.store_telemetry,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            request.first_seq,
+            readings,
+        )
+        return agent_pb2.TelemetryAck(acked_seq=acked)
+
+    @grpc_errors
+    async def PushToolResult(
+        self, request: agent_pb2.ToolResult, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.ToolResultAck:
+        if not request.benchmark or not request.tool:
+            raise ValueError("benchmark and tool are required")
+        metrics = json.loads(request.metrics_json) if request.metrics_json else {}
+        if not isinstance(metrics, dict):
+            raise ValueError("metrics_json must be a JSON object")
+        await self.db.call(
+            tool_store.store_tool_result,
+            request.agent_id,
+            request.job_id,
+            request.attempt,
+            request.benchmark,
+            tool=request.tool,
+            command=request.command,
+            output=request.output,
+            metrics=metrics,
+        )
+        return agent_pb2.ToolResultAck()
+
+
+def _check_batch(count: int, what: str) -> None:
+    if count > MAX_BATCH_SAMPLES:
+        raise ValueError(f"batch of {count} {what}; at most {MAX_BATCH_SAMPLES}")
+
+
+def _report(
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    state: JobState,
+    message: str,
+    clock_origin_unix: float | None,
+    total_samples: int,
+    provenance: dict[str, object] | None,
+) -> None:
+    """Record the phase; a success also computes the job's aggregates in the same transaction.
+    A finished job keeps the fingerprint of the hardware that ran it."""
+    job = job_store.report_status(
+        session,
+        agent_id,
+        job_id,
+        attempt,
+        state,
+        message=message,
+        now=time.time(),
+        clock_origin_unix=clock_origin_unix,
+        total_samples=total_samples if state == JobState.SUCCEEDED else None,
+        provenance=provenance,
+    )
+    if state.terminal:
+        agent = agent_store.get_agent(session, agent_id)
+        job.provenance = {**job.provenance, "hardware": agent.hardware}
+        session.add(job)
+    if state == JobState.SUCCEEDED:
+        session.flush()
+        aggregate_job(session, job_id)
+
+
+def _lease(job: JobRow) -> agent_pb2.Lease:
+    return agent_pb2.Lease(
+        job_id=job.id,
+        attempt=job.attempt,
+        expires_at_unix=job.lease_expires_at or 0.0,
+        spec_json=json.dumps(job.spec),
+    )

@@ -1,0 +1,158 @@
+"""``arena-controller``: the grpc.aio server, its database, and the lease reaper."""
+
+import asyncio
+import contextlib
+import signal
+import time
+from typing import Any
+
+import click
+import grpc
+import structlog
+
+from arena.common.logging import configure_logging
+from arena.common.pb.arena.v1 import agent_pb2_grpc, user_pb2_grpc
+from arena.controller.rpc.agents import AgentServicer, WorkSignal
+from arena.controller.rpc.auth import AGENT_SERVICE, USER_SERVICE, BearerAuthInterceptor
+from arena.controller.rpc.errors import MalformedRequestInterceptor
+from arena.controller.rpc.users import UserServicer
+from arena.controller.settings import ControllerSettings
+from arena.controller.store import jobs as job_store
+from arena.controller.store.database import Database
+
+log = structlog.get_logger(__name__)
+
+KEEPALIVE_OPTIONS = [
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+
+
+class Controller:
+    """Owns the server, the database and the reaper; ``async with`` starts and stops them."""
+
+    def __init__(self, settings: ControllerSettings) -> None:
+        self.settings = settings
+        self.db: Database | None = None
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+        self._reaper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        if settings.database_url is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database)
+        granted = await self.db.call(job_store.grant_grace, time.time(), settings.lease_ttl_s)
+        if granted:
+            log.info("gave running jobs a lease grace period after start", jobs=granted)
+        work = WorkSignal()
+        self.server = grpc.aio.server(
+            interceptors=[
+                BearerAuthInterceptor(
+                    {AGENT_SERVICE: settings.agent_tokens, USER_SERVICE: settings.user_tokens}
+                ),
+                MalformedRequestInterceptor(),
+            ],
+            options=KEEPALIVE_OPTIONS,
+        )
+        agent_pb2_grpc.add_AgentServiceServicer_to_server(
+            AgentServicer(self.db, settings, work), self.server
+        )
+        user_pb2_grpc.add_UserServiceServicer_to_server(
+            UserServicer(self.db, settings, work), self.server
+        )
+        self.port = self.server.add_insecure_port(settings.listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {settings.listen}")
+        await self.server.start()
+        self._reaper = asyncio.create_task(self._reap_leases(work))
+        if settings.uses_dev_tokens:
+            log.warning(
+                "using the built-in development tokens; set ARENA_AGENT_TOKENS and "
+                "ARENA_USER_TOKENS before exposing the controller"
+            )
+        log.info(
+            "controller listening",
+            address=settings.listen,
+            port=self.port,
+            database=settings.database,
+        )
+
+    async def _reap_leases(self, work: WorkSignal) -> None:
+        assert self.db is not None
+        interval = min(self.settings.heartbeat_interval_s, self.settings.lease_ttl_s / 4)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                requeued = await self.db.call(
+                    job_store.expire_leases, time.time(), self.settings.max_attempts
+                )
+            except Exception:
+                log.exception("lease reaper failed; retrying")
+                continue
+            if requeued:
+                work.notify()
+
+    async def stop(self, grace: float = 2.0) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        if self.server is not None:
+            await self.server.stop(grace)
+        if self.db is not None:
+            self.db.close()
+        log.info("controller stopped")
+
+    async def __aenter__(self) -> "Controller":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.stop()
+
+
+def _refuse_dev_tokens_off_loopback(settings: ControllerSettings) -> None:
+    host = settings.listen.rsplit(":", 1)[0].strip("[]")
+    if settings.uses_dev_tokens and host not in ("127.0.0.1", "localhost", "::1"):
+        raise click.UsageError(
+            f"refusing to listen on {settings.listen} with the development tokens: "
+            "set ARENA_AGENT_TOKENS and ARENA_USER_TOKENS (JSON lists) first"
+        )
+
+
+async def serve(settings: ControllerSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with Controller(settings):
+        await stop.wait()
+
+
+@click.command()
+@click.option("--listen", help="gRPC address, e.g. 0.0.0.0:50051 [env ARENA_LISTEN]")
+@click.option("--data-dir", type=click.Path(), help="Where the SQLite file lives [ARENA_DATA_DIR]")
+@click.option("--database-url", help="Any SQLAlchemy URL [ARENA_DATABASE_URL]")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TOML settings file [ARENA_CONFIG_FILE]",
+)
+@click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
+@click.option("--log-format", type=click.Choice(["console", "json"]))
+def main(**flags: Any) -> None:
+    """Run the Arena controller."""
+    settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
+    configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
+    _refuse_dev_tokens_off_loopback(settings)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

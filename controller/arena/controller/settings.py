@@ -1,0 +1,28 @@
+"""Controller configuration: flags > environment (``ARENA_``) > TOML file > defaults."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN, ArenaSettings
+
+
+class ControllerSettings(ArenaSettings):
+    listen: str = "127.0.0.1:50051"
+    """gRPC address; use 0.0.0.0:50051 to accept agents from other hosts."""
+    data_dir: Path = Path(".arena")
+    database_url: str | None = None
+    """Any SQLAlchemy URL; default: a SQLite file (WAL) in ``data_dir``."""
+    agent_tokens: list[str] = [DEV_AGENT_TOKEN]
+    user_tokens: list[str] = [DEV_USER_TOKEN]
+    heartbeat_interval_s: float = Field(2.0, gt=0)
+    lease_ttl_s: float = Field(30.0, gt=0)
+    max_attempts: int = Field(3, ge=1)
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'arena.db'}"
+
+    @property
+    def uses_dev_tokens(self) -> bool:
+        return DEV_AGENT_TOKEN in self.agent_tokens or DEV_USER_TOKEN in self.user_tokens

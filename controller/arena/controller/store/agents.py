@@ -1,0 +1,88 @@
+"""Agent registry: registration, liveness, draining."""
+
+import uuid
+from typing import Literal
+
+from sqlmodel import Session, select
+
+from arena.common.errors import NotFoundError
+from arena.common.schemas.agent import HardwareInfo
+from arena.controller.expand import AgentFacts
+from arena.controller.store.models import AgentRow
+
+AgentStatus = Literal["online", "disconnected", "lost"]
+
+
+def register_agent(
+    session: Session,
+    name: str,
+    hardware: HardwareInfo,
+    labels: dict[str, str],
+    versions: dict[str, str],
+    now: float,
+) -> AgentRow:
+    """Create the agent, or refresh it when a known name registers again (a restart)."""
+    row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
+    if row is None:
+        row = AgentRow(
+            id=f"agent-{uuid.uuid4().hex[:12]}",
+            name=name,
+            hardware={},
+            labels={},
+            versions={},
+            registered_at=now,
+            last_seen_at=now,
+        )
+    row.hardware = hardware.model_dump()
+    row.labels = labels
+    row.versions = versions
+    row.gpu_name = hardware.gpus[0].name if hardware.gpus else ""
+    row.vram_gb = hardware.vram_gb
+    row.cpu_arch = hardware.cpu_arch
+    row.last_seen_at = now
+    row.draining = False
+    session.add(row)
+    return row
+
+
+def get_agent(session: Session, agent_id: str) -> AgentRow:
+    row = session.get(AgentRow, agent_id)
+    if row is None:
+        raise NotFoundError(f"unknown agent id {agent_id!r}: register first")
+    return row
+
+
+def list_agents(session: Session) -> list[AgentRow]:
+    return list(session.exec(select(AgentRow).order_by(AgentRow.name)))
+
+
+def set_draining(session: Session, name: str) -> AgentRow:
+    row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no agent named {name!r}")
+    row.draining = True
+    session.add(row)
+    return row
+
+
+def agent_status(
+    row: AgentRow, now: float, heartbeat_interval_s: float, lease_ttl_s: float
+) -> AgentStatus:
+    """Online while heartbeats arrive; disconnected after missing a few (its job goes on);
+    lost once silent longer than a lease (its job is requeued)."""
+    silence = now - row.last_seen_at
+    if silence <= 3 * heartbeat_interval_s:
+        return "online"
+    if silence <= lease_ttl_s:
+        return "disconnected"
+    return "lost"
+
+
+def facts(row: AgentRow) -> AgentFacts:
+    return AgentFacts(
+        name=row.name,
+        labels=row.labels,
+        gpu_name=row.gpu_name,
+        vram_gb=row.vram_gb,
+        cpu_arch=row.cpu_arch,
+    )

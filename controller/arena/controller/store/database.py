@@ -1,0 +1,72 @@
+"""The database: its engine (SQLite with WAL by default, any SQLAlchemy URL accepted) and the
+way the asyncio servicers reach it.
+
+The servicers are asyncio code; SQLAlchemy sessions are blocking. Every repository function runs
+in a single database thread, one session each, which also serialises SQLite writers (no
+"database is locked").
+"""
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+from arena.controller.store import models  # noqa: F401  (registers the tables)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine and the tables (idempotent)."""
+    is_sqlite = url.startswith("sqlite")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False} if is_sqlite else {},
+        pool_pre_ping=not is_sqlite,
+    )
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-db")
+
+    def run_sync(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(session, ...)`` in one transaction, committed when it returns."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            result = fn(session, *args, **kwargs)
+            session.commit()
+            return result
+
+    async def call(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        bound = functools.partial(self.run_sync, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, bound)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()

@@ -1,0 +1,236 @@
+"""Results measured elsewhere, stored as finished runs beside Arena's own.
+
+An ``ImportedRun`` becomes one run (suite ``import:<family>/<model>/<profile>``) with one
+succeeded job on engine runtime ``imported``, no agent, and summary aggregates (run = -1) under
+Arena's metric and variant keys, so ``arenactl show`` compares it column for column with a
+measured run. The run id is derived from the folder's identity, so importing the same folder
+again replaces the earlier import instead of adding a second one.
+"""
+
+import hashlib
+from typing import Any, Literal
+
+from sqlmodel import Session, col, delete, select
+
+from arena.common.metrics.energy import csv_energy
+from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
+from arena.common.schemas.job import JobState
+from arena.common.schemas.results import (
+    BenchmarkResult,
+    EnergyFigures,
+    JobResult,
+    MetricStat,
+    VariantResult,
+)
+from arena.controller.store.aggregates import SUMMARY_RUN
+from arena.controller.store.models import AggregateRow, JobRow, RunRow, SampleRow, SuiteRow
+
+IMPORTED_RUNTIME = "imported"
+
+
+class _VariantHeader(ArenaModel):
+    key: str
+    runs: int
+
+
+class _BenchmarkHeader(ArenaModel):
+    id: str
+    title: str
+    kind: Literal["closed_loop", "open_loop"]
+    tool: str
+    variants: list[_VariantHeader]
+
+
+class ImportedJobSpec(ArenaModel):
+    """What an imported job keeps in ``JobRow.spec``: its benchmarks in order (values live in
+    the aggregates); a measured job keeps a ``JobSpec`` there instead."""
+
+    imported: Literal[True] = True
+    benchmarks: list[_BenchmarkHeader]
+
+
+class _StoredOrigin(ArenaModel):
+    """``JobRow.provenance`` of an imported job."""
+
+    hardware: str
+    origin: ImportOrigin
+
+
+def is_imported(job: JobRow) -> bool:
+    return job.engine_runtime == IMPORTED_RUNTIME
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def imported_run_id(key: str) -> str:
+    return f"run-imp-{_digest(key)}"
+
+
+def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, bool]:
+    """Store (or replace) one imported run; returns its id and whether it replaced one."""
+    digest = _digest(run.key)
+    run_id, job_id, suite_id = f"run-imp-{digest}", f"job-imp-{digest}", f"suite-imp-{digest}"
+    replaced = _delete(session, run_id, suite_id)
+    session.add(
+        SuiteRow(
+            id=suite_id,
+            name=f"import:{run.key}",
+            filename=run.source,
+            source_yaml="",
+            resolved={"imported": run.key},
+            submitted_at=now,
+        )
+    )
+    session.flush()
+    session.add(
+        RunRow(
+            id=run_id,
+            suite_id=suite_id,
+            suite_name=f"import:{run.key}",
+            created_at=now,
+            notes=[f"imported from {run.source} (sha256 {run.content_hash[:12]})"],
+        )
+    )
+    session.flush()
+    samples = [sample for bench in run.benchmarks for sample in bench.samples]
+    session.add(
+        JobRow(
+            id=job_id,
+            run_id=run_id,
+            target=IMPORTED_RUNTIME,
+            model=run.model,
+            engine_runtime=IMPORTED_RUNTIME,
+            spec=_spec(run).model_dump(mode="json"),
+            selector={},
+            state=JobState.SUCCEEDED.value,
+            acked_seq=len(samples),
+            requests_expected=len(samples),
+            provenance=_StoredOrigin(hardware=run.hardware, origin=ImportOrigin.of(run)).model_dump(
+                mode="json"
+            ),
+            message="",
+            created_at=now,
+            started_at=now,
+            finished_at=now,
+        )
+    )
+    session.flush()
+    for bench in run.benchmarks:
+        for variant in bench.variants:
+            metrics = {key: stat.model_dump() for key, stat in variant.metrics.items()}
+            session.add(
+                AggregateRow(
+                    job_id=job_id,
+                    benchmark=bench.id,
+                    variant=variant.key,
+                    run=SUMMARY_RUN,
+                    kind=bench.kind,
+                    metrics=metrics,
+                )
+            )
+    for seq, sample in enumerate(samples, start=1):
+        session.add(SampleRow(job_id=job_id, attempt=0, seq=seq, **sample.model_dump()))
+    return run_id, replaced
+
+
+def _spec(run: ImportedRun) -> ImportedJobSpec:
+    return ImportedJobSpec(
+        benchmarks=[
+            _BenchmarkHeader(
+                id=bench.id,
+                title=bench.title,
+                kind=bench.kind,
+                tool=bench.tool,
+                variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
+            )
+            for bench in run.benchmarks
+        ]
+    )
+
+
+def _delete(session: Session, run_id: str, suite_id: str) -> bool:
+    """Remove an earlier import of the same folder, children first; True if there was one."""
+    if session.get(RunRow, run_id) is None:
+        return False
+    job_ids = list(session.exec(select(JobRow.id).where(JobRow.run_id == run_id)))
+    session.exec(delete(SampleRow).where(col(SampleRow.job_id).in_(job_ids)))
+    session.exec(delete(AggregateRow).where(col(AggregateRow.job_id).in_(job_ids)))
+    session.exec(delete(JobRow).where(col(JobRow.run_id) == run_id))
+    session.exec(delete(RunRow).where(col(RunRow.id) == run_id))
+    session.exec(delete(SuiteRow).where(col(SuiteRow.id) == suite_id))
+    session.flush()
+    return True
+
+
+def imported_job_result(session: Session, job: JobRow) -> JobResult:
+    """The results view of an imported job: benchmarks in stored order, values from aggregates."""
+    spec = ImportedJobSpec.model_validate(job.spec)
+    stored = _StoredOrigin.model_validate(job.provenance)
+    summaries = {
+        (row.benchmark, row.variant): row
+        for row in session.exec(
+            select(AggregateRow).where(
+                AggregateRow.job_id == job.id, AggregateRow.run == SUMMARY_RUN
+            )
+        )
+    }
+    benchmarks = [
+        BenchmarkResult(
+            id=bench.id,
+            title=bench.title,
+            kind=bench.kind,
+            variants=[
+                VariantResult(
+                    key=variant.key,
+                    runs=variant.runs,
+                    metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
+                )
+                for variant in bench.variants
+                if (summary := summaries.get((bench.id, variant.key))) is not None
+            ],
+            energy=_energy(
+                bench,
+                [row.metrics for v in bench.variants if (row := summaries.get((bench.id, v.key)))],
+                stored.origin.telemetry.get(bench.id, []),
+            ),
+        )
+        for bench in spec.benchmarks
+    ]
+    return JobResult(
+        job_id=job.id,
+        target=job.target,
+        model=job.model,
+        engine=job.engine_runtime,
+        agent=None,
+        hardware=stored.hardware,
+        simulated=False,
+        state=job.state,
+        message=job.message,
+        benchmarks=benchmarks,
+        imported=stored.origin,
+    )
+
+
+LLAMA_BENCHY_NOTE = (
+    "no J/token: llama-benchy reports rates per test, not the tokens it generated, and its "
+    "telemetry covers every test of the invocation (prefill-only passes and warm-up included)"
+)
+
+
+def _energy(
+    bench: _BenchmarkHeader, metrics: list[dict[str, Any]], telemetry: list[TelemetrySample]
+) -> EnergyFigures | None:
+    """Mean/peak power and energy over the reference telemetry file (10 s rows); J/token only
+    where the tool counted its output tokens (vLLM's ``total_output_tokens``)."""
+    if bench.tool != "vllm-bench":
+        return csv_energy(telemetry, None, LLAMA_BENCHY_NOTE)
+    totals = [m["total_output_tokens"]["mean"] for m in metrics if "total_output_tokens" in m]
+    durations = [m["duration"]["mean"] for m in metrics if "duration" in m]
+    tokens = round(sum(totals)) if totals and len(totals) == len(metrics) else None
+    note = "energy over the telemetry file's rows, first to last"
+    if durations:
+        note += f"; vLLM's own duration: {sum(durations):,.0f} s"
+    return csv_energy(telemetry, tokens, note)

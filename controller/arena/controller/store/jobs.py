@@ -1,0 +1,301 @@
+"""The job life cycle: leasing, heartbeats, status reports, sample ingest, lease expiry.
+
+Every write from an agent names (agent, job, attempt); a write whose attempt is not the
+job's current one, or from an agent that does not hold the job, is refused (fencing).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from arena.common.errors import ConflictError, NotFoundError
+from arena.common.schemas.job import ALLOWED, JobState
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import Target
+from arena.controller.expand import matches
+from arena.controller.store.agents import facts, get_agent
+from arena.controller.store.models import JobLogRow, JobRow, SampleRow
+
+log = structlog.get_logger(__name__)
+
+ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
+MAX_LOG_LINE = 4096
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    job_id: str
+    attempt: int
+    reason: str
+
+
+def transition(job: JobRow, new: JobState) -> None:
+    current = JobState(job.state)
+    if new not in ALLOWED[current]:
+        raise ConflictError(f"job {job.id}: cannot go from {current} to {new}")
+    job.state = new.value
+
+
+def get_job(session: Session, job_id: str) -> JobRow:
+    job = session.get(JobRow, job_id)
+    if job is None:
+        raise NotFoundError(f"unknown job {job_id!r}")
+    return job
+
+
+def fenced_job(session: Session, agent_id: str, job_id: str, attempt: int) -> JobRow:
+    """The job, if this agent holds its current attempt; otherwise a ConflictError."""
+    job = get_job(session, job_id)
+    if job.agent_id != agent_id or job.attempt != attempt:
+        raise ConflictError(
+            f"stale attempt: job {job_id} attempt {attempt} is not held by this agent "
+            f"(current attempt {job.attempt})"
+        )
+    if JobState(job.state).terminal:
+        raise ConflictError(f"job {job_id} is already {job.state}")
+    return job
+
+
+def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -> JobRow | None:
+    """Give the oldest queued job this agent matches; one job per agent at a time."""
+    agent = get_agent(session, agent_id)
+    agent.last_seen_at = now
+    session.add(agent)
+    if agent.draining:
+        return None
+    busy = session.exec(
+        select(JobRow).where(JobRow.agent_id == agent_id, col(JobRow.state).in_(ACTIVE))
+    ).first()
+    if busy is not None:
+        return None
+    agent_facts = facts(agent)
+    queued = session.exec(
+        select(JobRow)
+        .where(JobRow.state == JobState.QUEUED.value)
+        .order_by(col(JobRow.created_at), col(JobRow.ordinal))
+    )
+    for job in queued:
+        if matches(Target.model_validate(job.selector), agent_facts):
+            transition(job, JobState.LEASED)
+            job.attempt += 1
+            job.agent_id = agent_id
+            job.acked_seq = 0
+            job.logs_acked_seq = 0
+            job.lease_expires_at = now + lease_ttl_s
+            job.message = ""
+            session.add(job)
+            log.info("job leased", job_id=job.id, agent=agent.name, attempt=job.attempt)
+            return job
+    return None
+
+
+def heartbeat(
+    session: Session,
+    agent_id: str,
+    progress: Sequence[tuple[str, int, dict[str, Any]]],
+    now: float,
+    lease_ttl_s: float,
+) -> tuple[list[CancelOrder], bool]:
+    """Renew the leases of the jobs the agent reports; order it to stop any it should not run."""
+    agent = get_agent(session, agent_id)
+    agent.last_seen_at = now
+    session.add(agent)
+    orders: list[CancelOrder] = []
+    for job_id, attempt, details in progress:
+        job = session.get(JobRow, job_id)
+        if job is None:
+            orders.append(CancelOrder(job_id, attempt, "unknown job"))
+            continue
+        if job.agent_id != agent_id or job.attempt != attempt:
+            orders.append(CancelOrder(job_id, attempt, "lease lost: job was requeued"))
+            continue
+        if JobState(job.state).terminal:
+            orders.append(CancelOrder(job_id, attempt, f"job is {job.state}"))
+            continue
+        job.lease_expires_at = now + lease_ttl_s
+        job.progress = details
+        session.add(job)
+    return orders, agent.draining
+
+
+def report_status(
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    new: JobState,
+    *,
+    message: str,
+    now: float,
+    clock_origin_unix: float | None = None,
+    total_samples: int | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> JobRow:
+    job = fenced_job(session, agent_id, job_id, attempt)
+    if new == JobState.SUCCEEDED and total_samples is not None and job.acked_seq < total_samples:
+        raise ConflictError(
+            f"job {job_id}: {total_samples} samples sent but only {job.acked_seq} stored; "
+            "flush the rest first"
+        )
+    if JobState(job.state) != new:
+        transition(job, new)
+    job.message = message
+    if new == JobState.RUNNING:
+        job.started_at = now
+        job.clock_origin_unix = clock_origin_unix
+    if provenance:
+        job.provenance = provenance
+    if new.terminal:
+        job.finished_at = now
+        job.lease_expires_at = None
+    session.add(job)
+    log.info("job status", job_id=job_id, attempt=attempt, state=new.value, message=message)
+    return job
+
+
+def _extension(acked: int, first_seq: int, count: int) -> int | None:
+    """How many leading items of a batch are already stored, or None when it leaves a gap.
+
+    Batches must continue the contiguous prefix: one starting past ``acked + 1`` stores
+    nothing and the unchanged ack tells the sender where to resume; overlap is skipped, so a
+    resent batch never duplicates.
+    """
+    if first_seq < 1:
+        raise ValueError("sequence numbers start at 1")
+    if first_seq > acked + 1:
+        return None
+    return min(acked + 1 - first_seq, count)
+
+
+def store_samples(
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    first_seq: int,
+    samples: Sequence[RequestSample],
+) -> int:
+    """Store the part of the batch that extends the contiguous prefix; return the new ack."""
+    job = fenced_job(session, agent_id, job_id, attempt)
+    skip = _extension(job.acked_seq, first_seq, len(samples))
+    if skip is None:
+        return job.acked_seq
+    for sample in samples[skip:]:
+        job.acked_seq += 1
+        session.add(
+            SampleRow(job_id=job_id, attempt=attempt, seq=job.acked_seq, **sample.model_dump())
+        )
+    session.add(job)
+    return job.acked_seq
+
+
+def store_logs(
+    session: Session, agent_id: str, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
+) -> int:
+    """Engine log lines, with the same contiguous-ack rule as samples."""
+    job = fenced_job(session, agent_id, job_id, attempt)
+    skip = _extension(job.logs_acked_seq, first_seq, len(lines))
+    if skip is None:
+        return job.logs_acked_seq
+    for line in lines[skip:]:
+        job.logs_acked_seq += 1
+        session.add(
+            JobLogRow(
+                job_id=job_id, attempt=attempt, seq=job.logs_acked_seq, line=line[:MAX_LOG_LINE]
+            )
+        )
+    session.add(job)
+    return job.logs_acked_seq
+
+
+def job_logs(session: Session, job_id: str, tail: int) -> tuple[int, list[str]]:
+    job = get_job(session, job_id)
+    query = (
+        select(JobLogRow.line)
+        .where(JobLogRow.job_id == job_id, JobLogRow.attempt == job.attempt)
+        .order_by(col(JobLogRow.seq).desc())
+    )
+    if tail > 0:
+        query = query.limit(tail)
+    return job.attempt, list(reversed(session.exec(query).all()))
+
+
+def _requeue(job: JobRow, reason: str, now: float, max_attempts: int) -> None:
+    """Give the job to the next agent, or fail it once its attempts are used up."""
+    if job.attempt >= max_attempts:
+        transition(job, JobState.FAILED)
+        job.message = f"{reason} on attempt {job.attempt}; giving up after {max_attempts}"
+        job.finished_at = now
+    else:
+        transition(job, JobState.QUEUED)
+        job.message = f"{reason} on attempt {job.attempt}; requeued"
+    job.agent_id = None
+    job.lease_expires_at = None
+
+
+def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:
+    """Requeue jobs whose agent went silent past the lease; fail them after max attempts."""
+    expired = session.exec(
+        select(JobRow).where(col(JobRow.state).in_(ACTIVE), col(JobRow.lease_expires_at) < now)
+    ).all()
+    for job in expired:
+        _requeue(job, "lease expired", now, max_attempts)
+        session.add(job)
+        log.warning("lease expired", job_id=job.id, attempt=job.attempt, state=job.state)
+    return [job.id for job in expired]
+
+
+def abandon_job(
+    session: Session, agent_id: str, job_id: str, attempt: int, now: float, max_attempts: int
+) -> JobRow:
+    """The agent lost the run (restarted mid-job): requeue at once rather than at expiry."""
+    job = fenced_job(session, agent_id, job_id, attempt)
+    _requeue(job, "agent restarted during the job", now, max_attempts)
+    session.add(job)
+    log.warning("job abandoned by its agent", job_id=job_id, attempt=attempt, state=job.state)
+    return job
+
+
+def grant_grace(session: Session, now: float, lease_ttl_s: float) -> int:
+    """After a controller restart, give every active lease a full TTL: agents need time to
+    reconnect, and a controller outage must not cost them their running jobs."""
+    active = session.exec(select(JobRow).where(col(JobRow.state).in_(ACTIVE))).all()
+    for job in active:
+        job.lease_expires_at = max(job.lease_expires_at or 0.0, now + lease_ttl_s)
+        session.add(job)
+    return len(active)
+
+
+def current_job_of(session: Session, agent_id: str) -> JobRow | None:
+    return session.exec(
+        select(JobRow).where(JobRow.agent_id == agent_id, col(JobRow.state).in_(ACTIVE))
+    ).first()
+
+
+def as_schemas(schema: type[SchemaT], rows: Iterable[object]) -> list[SchemaT]:
+    """Table rows back into the pydantic schema they were stored from (same field names)."""
+    fields = schema.model_fields
+    return [schema(**{name: getattr(row, name) for name in fields}) for row in rows]
+
+
+def samples_of(session: Session, job: JobRow) -> list[RequestSample]:
+    rows = session.exec(
+        select(SampleRow)
+        .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
+        .order_by(col(SampleRow.seq))
+    )
+    return as_schemas(RequestSample, rows)
+
+
+def count_samples(session: Session, job_ids: Sequence[str]) -> int:
+    if not job_ids:
+        return 0
+    return session.exec(
+        select(func.count()).select_from(SampleRow).where(col(SampleRow.job_id).in_(job_ids))
+    ).one()

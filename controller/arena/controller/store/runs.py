@@ -1,0 +1,231 @@
+"""Runs: submission (suite → jobs), listings, cancellation and the results view."""
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from arena.common.errors import NotFoundError
+from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.results import (
+    BenchmarkResult,
+    JobResult,
+    MetricStat,
+    RunResults,
+    VariantResult,
+)
+from arena.common.schemas.suite import ResolvedSuite
+from arena.common.schemas.telemetry import TelemetryStatus
+from arena.common.suites.variants import variants
+from arena.controller.expand import expand, is_simulated, job_requests
+from arena.controller.store.aggregates import SUMMARY_RUN
+from arena.controller.store.imports import imported_job_result, is_imported
+from arena.controller.store.jobs import count_samples, transition
+from arena.controller.store.models import AgentRow, AggregateRow, JobRow, RunRow, SuiteRow
+from arena.controller.store.telemetry import energy_of
+from arena.controller.store.tools import tool_results_of
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: RunRow
+    state: str
+    jobs: list[JobRow]
+    samples: int
+
+
+def run_state(jobs: list[JobRow]) -> str:
+    states = {JobState(job.state) for job in jobs}
+    if not states:
+        return "empty"
+    if all(state.terminal for state in states):
+        for final in (JobState.FAILED, JobState.CANCELLED):
+            if final in states:
+                return final.value
+        return JobState.SUCCEEDED.value
+    if states & {JobState.LEASED, JobState.RUNNING} or JobState.SUCCEEDED in states:
+        return JobState.RUNNING.value
+    return JobState.QUEUED.value
+
+
+def submit_run(
+    session: Session, resolved: ResolvedSuite, source_yaml: str, filename: str, now: float
+) -> tuple[str, list[str]]:
+    suite_id = f"suite-{uuid.uuid4().hex[:12]}"
+    run_id = f"run-{uuid.uuid4().hex[:12]}"
+    session.add(
+        SuiteRow(
+            id=suite_id,
+            name=resolved.spec.name,
+            filename=filename,
+            source_yaml=source_yaml,
+            resolved=resolved.model_dump(mode="json"),
+            submitted_at=now,
+        )
+    )
+    session.flush()  # parents before children: the unit of work does not order by foreign key
+    session.add(
+        RunRow(
+            id=run_id,
+            suite_id=suite_id,
+            suite_name=resolved.spec.name,
+            created_at=now,
+            notes=resolved.simulated_data,
+        )
+    )
+    session.flush()
+    targets = {target.name: target for target in resolved.spec.targets}
+    specs = expand(resolved, run_id)
+    for ordinal, spec in enumerate(specs):
+        session.add(
+            JobRow(
+                id=spec.job_id,
+                ordinal=ordinal,
+                run_id=run_id,
+                target=spec.target,
+                model=spec.model.name,
+                engine_runtime=spec.engine.runtime,
+                spec=spec.model_dump(mode="json"),
+                selector=targets[spec.target].model_dump(mode="json"),
+                state=JobState.QUEUED.value,
+                requests_expected=job_requests(spec),
+                created_at=now,
+            )
+        )
+    return run_id, [spec.job_id for spec in specs]
+
+
+def _jobs_of(session: Session, run_id: str) -> list[JobRow]:
+    return list(
+        session.exec(
+            select(JobRow)
+            .where(JobRow.run_id == run_id)
+            .order_by(col(JobRow.created_at), col(JobRow.ordinal))
+        )
+    )
+
+
+def _view(session: Session, run: RunRow) -> RunView:
+    jobs = _jobs_of(session, run.id)
+    return RunView(run, run_state(jobs), jobs, count_samples(session, [job.id for job in jobs]))
+
+
+def get_run(session: Session, run_id: str) -> RunView:
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id!r}")
+    return _view(session, run)
+
+
+def list_runs(session: Session, limit: int) -> list[RunView]:
+    runs = session.exec(select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit))
+    return [_view(session, run) for run in runs]
+
+
+def cancel_run(session: Session, run_id: str, now: float) -> int:
+    """Cancel every unfinished job; agents holding one learn it from their next heartbeat."""
+    view = get_run(session, run_id)
+    cancelled = 0
+    for job in view.jobs:
+        if JobState(job.state).terminal:
+            continue
+        transition(job, JobState.CANCELLED)
+        job.message = "cancelled by user"
+        job.finished_at = now
+        session.add(job)
+        cancelled += 1
+    return cancelled
+
+
+def agent_names(session: Session, agent_ids: set[str]) -> dict[str, AgentRow]:
+    if not agent_ids:
+        return {}
+    rows = session.exec(select(AgentRow).where(col(AgentRow.id).in_(agent_ids)))
+    return {row.id: row for row in rows}
+
+
+_SHOWN_APART = ("engine_metrics", "hardware", "telemetry")
+"""Provenance keys the results view shows in their own fields."""
+
+
+def _hardware(job: JobRow, agent: AgentRow | None) -> HardwareInfo | None:
+    """The fingerprint stored when the job finished, else the agent's current one."""
+    stored = job.provenance.get("hardware") or (agent.hardware if agent else None)
+    return HardwareInfo.model_validate(stored) if stored else None
+
+
+def _telemetry_text(job: JobRow) -> str:
+    status = job.provenance.get("telemetry")
+    return TelemetryStatus.model_validate(status).text if status else ""
+
+
+def run_results(session: Session, run_id: str) -> RunResults:
+    view = get_run(session, run_id)
+    agents = agent_names(session, {job.agent_id for job in view.jobs if job.agent_id})
+    jobs = []
+    for job in view.jobs:
+        if is_imported(job):
+            jobs.append(imported_job_result(session, job))
+            continue
+        spec = JobSpec.model_validate(job.spec)
+        summaries: dict[tuple[str, str], AggregateRow] = {}
+        run_counts: Counter[tuple[str, str]] = Counter()
+        for row in session.exec(select(AggregateRow).where(AggregateRow.job_id == job.id)):
+            if row.run == SUMMARY_RUN:
+                summaries[(row.benchmark, row.variant)] = row
+            else:
+                run_counts[(row.benchmark, row.variant)] += 1
+        benchmarks = []
+        engine_metrics = job.provenance.get("engine_metrics", {})
+        tool_results = tool_results_of(session, job)
+        energy = energy_of(session, job.id)
+        for bench in spec.benchmarks:
+            found = [
+                VariantResult(
+                    key=variant.key,
+                    runs=run_counts[(bench.id, variant.key)],
+                    metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
+                )
+                for variant in variants(bench)
+                if (summary := summaries.get((bench.id, variant.key))) is not None
+            ]
+            benchmarks.append(
+                BenchmarkResult(
+                    id=bench.id,
+                    title=bench.title,
+                    kind=bench.kind,
+                    variants=found,
+                    engine_metrics=engine_metrics.get(bench.id, {}),
+                    tool=bench.tool,
+                    command=tool.command if (tool := tool_results.get(bench.id)) else "",
+                    tool_metrics={
+                        variant: {key: MetricStat(**stat) for key, stat in stats.items()}
+                        for variant, stats in (tool.metrics if tool else {}).items()
+                    },
+                    energy=energy.get(bench.id),
+                )
+            )
+        agent = agents.get(job.agent_id or "")
+        hardware = _hardware(job, agent)
+        jobs.append(
+            JobResult(
+                job_id=job.id,
+                target=job.target,
+                model=job.model,
+                engine=job.engine_runtime,
+                agent=agent.name if agent else None,
+                hardware=hardware.summary if hardware else None,
+                simulated=is_simulated(spec),
+                state=job.state,
+                message=job.message,
+                benchmarks=benchmarks,
+                provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
+                hardware_detail=hardware,
+                telemetry=_telemetry_text(job),
+            )
+        )
+    return RunResults(
+        run_id=run_id, suite=view.run.suite_name, state=view.state, notes=view.run.notes, jobs=jobs
+    )

@@ -1,0 +1,92 @@
+"""GPU telemetry of job attempts: ingest (fenced and contiguous, like samples), reads, and the
+per-benchmark energy figures computed from it when a job succeeds."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select
+
+from arena.common.metrics.energy import benchmark_energy
+from arena.common.schemas.results import EnergyFigures
+from arena.common.schemas.telemetry import GpuReading
+from arena.controller.store.jobs import _extension, as_schemas, fenced_job
+from arena.controller.store.models import EnergyRow, JobRow, SampleRow, TelemetryRow
+
+
+def _acked(session: Session, job_id: str, attempt: int) -> int:
+    """Readings are only ever stored as a contiguous prefix, so the highest stored sequence
+    is the ack (and a new attempt starts from 0 by itself)."""
+    highest = session.exec(
+        select(func.max(TelemetryRow.seq)).where(
+            TelemetryRow.job_id == job_id, TelemetryRow.attempt == attempt
+        )
+    ).one()
+    return int(highest or 0)
+
+
+def store_telemetry(
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    first_seq: int,
+    readings: Sequence[GpuReading],
+) -> int:
+    """Store the part of the batch that extends the contiguous prefix; return the new ack."""
+    fenced_job(session, agent_id, job_id, attempt)
+    acked = _acked(session, job_id, attempt)
+    skip = _extension(acked, first_seq, len(readings))
+    if skip is None:
+        return acked
+    for reading in readings[skip:]:
+        acked += 1
+        session.add(TelemetryRow(job_id=job_id, attempt=attempt, seq=acked, **reading.model_dump()))
+    return acked
+
+
+def telemetry_of(session: Session, job: JobRow) -> list[GpuReading]:
+    rows = session.exec(
+        select(TelemetryRow)
+        .where(TelemetryRow.job_id == job.id, TelemetryRow.attempt == job.attempt)
+        .order_by(col(TelemetryRow.seq))
+    )
+    return as_schemas(GpuReading, rows)
+
+
+def _windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:
+    """Per benchmark: first send, last completion and output tokens of successful requests."""
+    tokens = func.sum(SampleRow.completion_tokens).filter(col(SampleRow.error).is_(None))
+    rows = session.exec(
+        select(
+            SampleRow.benchmark,
+            func.min(SampleRow.sent_s),
+            func.max(SampleRow.end_s),
+            tokens,
+        )
+        .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
+        .group_by(col(SampleRow.benchmark))
+    ).all()
+    return {
+        bench: (start, end, int(total or 0))
+        for bench, start, end, total in rows
+        if start is not None and end is not None
+    }
+
+
+def store_energy(session: Session, job: JobRow) -> int:
+    """(Re)compute every benchmark's energy figures of the job's current attempt; a job
+    without telemetry gets none (its "no GPU telemetry" marker says why)."""
+    session.exec(delete(EnergyRow).where(col(EnergyRow.job_id) == job.id))
+    readings = telemetry_of(session, job)
+    if not readings:
+        return 0
+    windows = _windows(session, job)
+    for bench, (start, end, tokens) in windows.items():
+        figures = benchmark_energy(readings, start, end, tokens)
+        session.add(EnergyRow(job_id=job.id, benchmark=bench, figures=figures.model_dump()))
+    return len(windows)
+
+
+def energy_of(session: Session, job_id: str) -> dict[str, EnergyFigures]:
+    rows = session.exec(select(EnergyRow).where(EnergyRow.job_id == job_id))
+    return {row.benchmark: EnergyFigures.model_validate(row.figures) for row in rows}

@@ -1,1 +1,0 @@
-"""gRPC servicers: authenticate, convert with shared.wire, call the store, convert back."""

@@ -1,0 +1,93 @@
+"""A closed-loop benchmark as ``llama-benchy --format json`` writes it (llama-benchy 0.4.0).
+
+Top level: ``version, timestamp, latency_mode, latency_ms, model, prefix_caching_enabled,
+max_concurrency, benchmarks``. One entry per variant (pp × tg × depth × concurrency) with its
+sizes and ``{mean, std, values}`` for each metric, ``null`` when it has no value: per-request
+values are pooled over every run's requests, batch throughputs give one value per run, and with
+c = 1 the "total" throughputs are the per-request ones (llama-benchy's ``BenchmarkReport.add``).
+The optional time series (``--save-*-throughput-timeseries``) are written as ``null``.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from arena.common import stats
+from arena.common.metrics.closed_loop import BENCHY_METRICS, batch_values, request_values
+from arena.common.schemas.sample import RequestSample
+
+SCHEMA_VERSION = "0.4.0"
+
+
+@dataclass(frozen=True)
+class BenchyVariant:
+    """One variant's measured runs (one batch of ``concurrency`` requests per run)."""
+
+    prompt_size: int
+    response_size: int
+    context_size: int
+    concurrency: int
+    runs: Sequence[Sequence[RequestSample]]
+    expected_prompt_tokens: int | None = None
+    is_context_prefill_phase: bool = False
+
+
+def _metric(values: Sequence[float]) -> dict[str, Any] | None:
+    if not values:
+        return None
+    return {"mean": stats.mean(values), "std": stats.std(values), "values": list(values)}
+
+
+def _variant_values(variant: BenchyVariant) -> dict[str, list[float]]:
+    pooled: dict[str, list[float]] = {}
+    per_batch: dict[str, list[float]] = {}
+    for samples in variant.runs:
+        for key, values in request_values(samples, variant.expected_prompt_tokens).items():
+            pooled.setdefault(key, []).extend(values)
+        for key, value in batch_values(samples, variant.expected_prompt_tokens).items():
+            per_batch.setdefault(key, [])
+            if value is not None:
+                per_batch[key].append(value)
+    out = pooled | per_batch
+    if variant.concurrency == 1:
+        out["pp_throughput"] = out.get("pp_req_throughput", [])
+        out["tg_throughput"] = out.get("tg_req_throughput", [])
+    return out
+
+
+def _benchmark(variant: BenchyVariant) -> dict[str, Any]:
+    values = _variant_values(variant)
+    entry: dict[str, Any] = {
+        "concurrency": variant.concurrency,
+        "context_size": variant.context_size,
+        "prompt_size": variant.prompt_size,
+        "response_size": variant.response_size,
+        "is_context_prefill_phase": variant.is_context_prefill_phase,
+    }
+    entry |= {key: _metric(values.get(key, [])) for key in BENCHY_METRICS}
+    entry["throughput_over_time"] = None
+    entry["requests_throughput_over_time"] = None
+    return entry
+
+
+def llama_benchy_json(
+    variants: Sequence[BenchyVariant],
+    *,
+    model: str,
+    latency_mode: str,
+    latency_ms: float,
+    timestamp: str,
+    prefix_caching_enabled: bool = False,
+    version: str = SCHEMA_VERSION,
+) -> dict[str, Any]:
+    """The JSON object; ``timestamp`` as llama-benchy writes it: ``%Y-%m-%d %H:%M:%SZ`` (UTC)."""
+    return {
+        "version": version,
+        "timestamp": timestamp,
+        "latency_mode": latency_mode,
+        "latency_ms": latency_ms,
+        "model": model,
+        "prefix_caching_enabled": prefix_caching_enabled,
+        "max_concurrency": max((v.concurrency for v in variants), default=1),
+        "benchmarks": [_benchmark(v) for v in variants],
+    }

@@ -1,0 +1,64 @@
+"""``meta.json`` of a reference result folder: model, profile, image, versions, server config."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from arena.common.parsers import ParseError, json_object
+from arena.common.schemas.imported import SPARK_HARDWARE, Provenance
+
+SPARK_MARKERS = ("gb10", "dgx spark")
+
+
+@dataclass(frozen=True)
+class Meta:
+    model: str | None
+    served_name: str | None
+    profile: str | None
+    hardware: str
+    provenance: Provenance
+    runs: int | None = None
+    """Runs per variant (``arenactl export`` writes it; the reference's meta has none)."""
+
+
+def hardware_name(reported: str | None) -> str:
+    """Arena's name for the hardware: every GB10 / DGX Spark spelling maps to one name."""
+    if reported is None or any(marker in reported.lower() for marker in SPARK_MARKERS):
+        return SPARK_HARDWARE
+    return reported
+
+
+def _text(document: dict[str, Any], key: str) -> str | None:
+    value = document.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str | int | float):
+        raise ParseError(f"{key!r} should be text, found {type(value).__name__}")
+    return str(value)
+
+
+def parse_meta(text: str) -> Meta:
+    document = json_object(text)
+    server_config = document.get("server_config") or {}
+    if not isinstance(server_config, dict):
+        raise ParseError("'server_config' should be an object")
+    reported = _text(document, "hardware")
+    runs = document.get("runs")
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
+        raise ParseError(f"'runs' is {runs!r}, expected a positive whole number")
+    return Meta(
+        model=_text(document, "model"),
+        served_name=_text(document, "served_name"),
+        profile=_text(document, "profile"),
+        hardware=hardware_name(reported),
+        provenance=Provenance(
+            image=_text(document, "vllm_image"),
+            vllm_version=_text(document, "vllm_version_reported"),
+            llama_benchy_version=_text(document, "llama_benchy_version"),
+            driver=_text(document, "driver_version"),
+            vbios=_text(document, "vbios_version"),
+            hardware_reported=reported,
+            server_config=server_config,
+            generated_at=_text(document, "generated_at"),
+        ),
+        runs=runs,
+    )

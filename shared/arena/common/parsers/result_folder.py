@@ -1,0 +1,380 @@
+"""Walk a tree of reference result folders and turn each profile folder into an ``ImportedRun``.
+
+A profile folder (``results/<family>/<model>/<profile>/``) holds ``meta.json``, one report per
+benchmark named ``NN-<id>.md`` / ``NN-<id>.json``, the rate-sweep steps
+``NN-rate-sweep-<rate>.json`` with their summary, and ``NN-telemetry.csv`` per benchmark.
+Folders written by ``arenactl export`` hold one vLLM result per open-loop variant and run,
+``NN-<id>.rate<rate>.run<k>.json``; the runs of a variant become mean ± std over runs.
+Logs and sanity files are not read. Any file that cannot be read becomes a ``Problem`` naming it;
+everything else in the folder still imports.
+"""
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import structlog
+
+from arena.common.metrics.summary import summarize
+from arena.common.parsers import ParseError, llama_benchy_json, llama_benchy_md, vllm_result
+from arena.common.parsers.meta import Meta, hardware_name, parse_meta
+from arena.common.parsers.rate_sweep import STEP_FILE, parse_summary
+from arena.common.parsers.telemetry_csv import parse_telemetry
+from arena.common.schemas.imported import (
+    ImportedBenchmark,
+    ImportedRun,
+    ImportedStat,
+    ImportedVariant,
+    Provenance,
+    RateSweepSummary,
+)
+from arena.common.suites.builtin import builtin_suite
+from arena.common.suites.variants import format_rate
+
+log = structlog.get_logger(__name__)
+
+REPORT_FILE = re.compile(r"^(?P<id>\d\d-[A-Za-z0-9._-]+?)\.(?P<ext>md|json)$")
+RUN_FILE = re.compile(
+    r"^(?P<id>\d\d-[A-Za-z0-9._-]+?)\.rate(?P<rate>\d+(?:\.\d+)?|inf)\.run(?P<run>\d+)\.json$"
+)
+"""One run of one open-loop variant, as ``arenactl export`` names it."""
+TELEMETRY_FILE = re.compile(r"^(?P<prefix>\d\d)-telemetry\.csv$")
+HEADING = re.compile(r"^# .*?— (?P<title>.+)$", re.M)
+MODEL_LINE = re.compile(r"^\*\*Model:\*\* (?P<model>\S+)", re.M)
+REFERENCE_SET = "arena-v2"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    """Path relative to the imported root."""
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class Scan:
+    runs: list[ImportedRun] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Folder:
+    """One profile folder being read: the files read (for the hash) and problems found."""
+
+    path: Path
+    root: Path
+    problems: list[Problem] = field(default_factory=list)
+    digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+
+    def name(self, path: Path) -> str:
+        relative = path.relative_to(self.root).as_posix()
+        return path.name if relative == "." else relative
+
+    def read(self, path: Path) -> str | None:
+        try:
+            data = path.read_bytes()
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            self.problem(path, f"cannot read: {error}")
+            return None
+        self.digest.update(path.name.encode() + b"\0" + data + b"\0")
+        return text
+
+    def problem(self, path: Path, message: str) -> None:
+        self.problems.append(Problem(self.name(path), message))
+
+
+def scan(root: Path) -> Scan:
+    """Every profile folder under ``root`` (``root`` itself may be one), in path order."""
+    result = Scan()
+    folders = [root, *sorted(p for p in root.rglob("*") if p.is_dir())] if root.is_dir() else []
+    for folder in folders:
+        if not _is_profile_folder(folder):
+            continue
+        reader = _Folder(folder, root)
+        run = _import_folder(reader)
+        result.problems += reader.problems
+        if run is not None:
+            result.runs.append(run)
+    if not result.runs and not result.problems:
+        result.problems.append(Problem(str(root), "no result folders found (no meta.json)"))
+    log.debug("scanned", root=str(root), runs=len(result.runs), problems=len(result.problems))
+    return result
+
+
+def _is_profile_folder(folder: Path) -> bool:
+    return (folder / "meta.json").is_file() or any(
+        REPORT_FILE.match(p.name) for p in folder.iterdir() if p.is_file()
+    )
+
+
+@cache
+def _titles() -> dict[str, str]:
+    suite = builtin_suite(REFERENCE_SET)
+    return {bench.id: bench.title for bench in [*suite.benchmarks, *suite.extras]}
+
+
+def _import_folder(folder: _Folder) -> ImportedRun | None:
+    meta = _meta(folder)
+    files = sorted(p for p in folder.path.iterdir() if p.is_file())
+    reports: dict[str, dict[str, Path]] = defaultdict(dict)
+    steps: dict[str, list[Path]] = defaultdict(list)
+    telemetry: dict[str, Path] = {}
+    run_files: dict[str, list[tuple[int, Path]]] = defaultdict(list)
+    for path in files:
+        if run_file := RUN_FILE.match(path.name):
+            run_files[run_file.group("id")].append((int(run_file.group("run")), path))
+        elif step := STEP_FILE.match(path.name):
+            steps[step.group("prefix")].append(path)
+        elif report := REPORT_FILE.match(path.name):
+            reports[report.group("id")][report.group("ext")] = path
+        elif tele := TELEMETRY_FILE.match(path.name):
+            telemetry[tele.group("prefix")] = path
+    benchmarks: list[ImportedBenchmark] = []
+    sweep: RateSweepSummary | None = None
+    model_hint: str | None = None
+    for bench_id, found in sorted(reports.items()):
+        markdown = folder.read(found["md"]) if "md" in found else None
+        if markdown and model_hint is None and (line := MODEL_LINE.search(markdown)):
+            model_hint = line.group("model")
+        if "json" in found and _is_sweep_summary(found["json"]):
+            sweep = _sweep_summary(folder, found["json"]) or sweep
+            continue
+        bench = _benchmark(folder, bench_id, found, markdown, meta)
+        if bench is not None:
+            benchmarks.append(bench)
+    for prefix, paths in sorted(steps.items()):
+        benchmarks.append(_sweep_benchmark(folder, prefix, paths, reports))
+    for bench_id, runs in sorted(run_files.items()):
+        benchmarks.append(_runs_benchmark(folder, bench_id, runs))
+    _attach_telemetry(folder, benchmarks, telemetry)
+    if not benchmarks:
+        folder.problem(folder.path, "nothing to import: no readable benchmark results")
+        return None
+    benchmarks.sort(key=lambda b: b.id)
+    return _run(folder, meta, benchmarks, sweep, model_hint)
+
+
+def _meta(folder: _Folder) -> Meta | None:
+    path = folder.path / "meta.json"
+    if not path.is_file():
+        folder.problem(path, "missing: model, versions and server config unknown")
+        return None
+    text = folder.read(path)
+    if text is None:
+        return None
+    try:
+        return parse_meta(text)
+    except ParseError as error:
+        folder.problem(path, str(error))
+        return None
+
+
+def _json(folder: _Folder, path: Path) -> tuple[str, object] | None:
+    text = folder.read(path)
+    if text is None:
+        return None
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as error:
+        folder.problem(path, f"not valid JSON (truncated?): {error}")
+        return None
+
+
+def _is_sweep_summary(path: Path) -> bool:
+    """A peek at the start of the file: the summary names its capacities first."""
+    with path.open(encoding="utf-8", errors="replace") as file:
+        return "capacity_by_slo_ms" in file.read(4096)
+
+
+def _sweep_summary(folder: _Folder, path: Path) -> RateSweepSummary | None:
+    text = folder.read(path)
+    if text is None:
+        return None
+    try:
+        return parse_summary(text)
+    except ParseError as error:
+        folder.problem(path, str(error))
+        return None
+
+
+def _benchmark(
+    folder: _Folder,
+    bench_id: str,
+    found: dict[str, Path],
+    markdown: str | None,
+    meta: Meta | None,
+) -> ImportedBenchmark | None:
+    command = llama_benchy_md.command_line(markdown) if markdown else None
+    commands = [command] if command else []
+    title = _titles().get(bench_id) or _heading(markdown) or bench_id
+    if "json" in found:
+        loaded = _json(folder, found["json"])
+        if loaded is None:
+            return None
+        text, document = loaded
+        try:
+            if llama_benchy_json.is_benchy_report(document):
+                benchy = llama_benchy_json.parse_report(text)
+                variants = llama_benchy_json.variants(benchy, _benchy_runs(command, meta))
+                return _closed(bench_id, title, commands, variants)
+            result = vllm_result.parse_result(text)
+        except ParseError as error:
+            folder.problem(found["json"], str(error))
+            return None
+        return _open(bench_id, title, commands, [(0, result)])
+    if markdown is None:
+        return None
+    if command and "vllm" in command and "llama-benchy" not in command:
+        folder.problem(found["md"], "vllm bench serve report without its result JSON: skipped")
+        return None
+    if "| test" not in markdown and command is None:
+        return None  # a prose report (e.g. the rate sweep's), not a result table
+    try:
+        report = llama_benchy_md.parse_report(markdown)
+    except ParseError as error:
+        folder.problem(found["md"], str(error))
+        return None
+    variants, unpaired = llama_benchy_md.variants(report)
+    for message in [*report.problems, *unpaired]:
+        folder.problem(found["md"], message)
+    return _closed(bench_id, title, commands, variants)
+
+
+def _benchy_runs(command: str | None, meta: Meta | None = None) -> int:
+    if command is None:
+        return (meta.runs if meta else None) or llama_benchy_md.DEFAULT_RUNS
+    return llama_benchy_md.parse_command(command).runs
+
+
+def _heading(markdown: str | None) -> str | None:
+    match = HEADING.search(markdown) if markdown else None
+    return match.group("title").strip() if match else None
+
+
+def _closed(
+    bench_id: str, title: str, commands: list[str], variants: list[ImportedVariant]
+) -> ImportedBenchmark:
+    return ImportedBenchmark(
+        id=bench_id,
+        title=title,
+        kind="closed_loop",
+        tool="llama-benchy",
+        commands=commands,
+        variants=variants,
+    )
+
+
+def _open(
+    bench_id: str,
+    title: str,
+    commands: list[str],
+    results: list[tuple[int, vllm_result.VllmResult]],
+) -> ImportedBenchmark:
+    """One variant per configured rate: mean ± std over its runs (std 0 for a single run)."""
+    by_rate: dict[float, list[tuple[int, vllm_result.VllmResult]]] = defaultdict(list)
+    for run, result in results:
+        by_rate[result.request_rate].append((run, result))
+    variants, samples = [], []
+    for rate, runs in sorted(by_rate.items()):
+        key = f"rate{format_rate(rate)}"
+        runs.sort(key=lambda item: item[0])
+        summary = summarize([result.metrics for _, result in runs])
+        metrics = {
+            name: ImportedStat(mean=stat.mean, std=stat.std, n=stat.n)
+            for name, stat in summary.items()
+        }
+        variants.append(ImportedVariant(key=key, runs=len(runs), metrics=metrics))
+        for run, result in runs:
+            samples += vllm_result.request_samples(result, bench_id, key, run)
+    return ImportedBenchmark(
+        id=bench_id,
+        title=title,
+        kind="open_loop",
+        tool="vllm-bench",
+        commands=commands,
+        variants=variants,
+        samples=samples,
+    )
+
+
+def _sweep_benchmark(
+    folder: _Folder, prefix: str, paths: list[Path], reports: dict[str, dict[str, Path]]
+) -> ImportedBenchmark:
+    bench_id = next((i for i in reports if i.startswith(f"{prefix}-")), f"{prefix}-rate-sweep")
+    results = []
+    for path in paths:
+        text = folder.read(path)
+        if text is None:
+            continue
+        try:
+            results.append((0, vllm_result.parse_result(text)))
+        except ParseError as error:
+            folder.problem(path, str(error))
+    return _open(bench_id, _titles().get(bench_id, bench_id), [], results)
+
+
+def _runs_benchmark(
+    folder: _Folder, bench_id: str, paths: list[tuple[int, Path]]
+) -> ImportedBenchmark:
+    results = []
+    for run, path in sorted(paths):
+        text = folder.read(path)
+        if text is None:
+            continue
+        try:
+            results.append((run, vllm_result.parse_result(text)))
+        except ParseError as error:
+            folder.problem(path, str(error))
+    return _open(bench_id, _titles().get(bench_id, bench_id), [], results)
+
+
+def _attach_telemetry(
+    folder: _Folder, benchmarks: list[ImportedBenchmark], files: dict[str, Path]
+) -> None:
+    for prefix, path in sorted(files.items()):
+        bench = next((b for b in benchmarks if b.id.startswith(f"{prefix}-")), None)
+        if bench is None:
+            folder.problem(path, f"no benchmark results numbered {prefix}: telemetry skipped")
+            continue
+        text = folder.read(path)
+        if text is None:
+            continue
+        try:
+            parsed = parse_telemetry(text)
+        except ParseError as error:
+            folder.problem(path, str(error))
+            continue
+        for message in parsed.problems:
+            folder.problem(path, f"{message}: row skipped")
+        bench.telemetry = parsed.samples
+
+
+def _run(
+    folder: _Folder,
+    meta: Meta | None,
+    benchmarks: list[ImportedBenchmark],
+    sweep: RateSweepSummary | None,
+    model_hint: str | None,
+) -> ImportedRun:
+    family, model_dir, profile_dir = (["", "", ""] + list(folder.path.resolve().parts))[-3:]
+    served = meta.served_name if meta else None
+    return ImportedRun(
+        key=f"{family}/{model_dir}/{profile_dir}",
+        source=folder.name(folder.path),
+        content_hash=folder.digest.hexdigest(),
+        model=(meta.model if meta else None) or model_hint or model_dir,
+        served_name=served,
+        profile=(meta.profile if meta else None) or profile_dir,
+        hardware=meta.hardware if meta else hardware_name(None),
+        provenance=meta.provenance if meta else Provenance(),
+        benchmarks=benchmarks,
+        rate_sweep=sweep,
+    )

@@ -1,0 +1,102 @@
+"""Engine profiles: how the agent gets an OpenAI-compatible endpoint to benchmark.
+
+``docker`` and ``process`` start an engine from a command template in the style of Spark Arena
+recipes (``vllm serve {model} --port {port} --max-model-len {max_model_len}``): placeholders
+are filled from ``model``, ``port``, ``served_model_name`` and ``args`` (defaults in the
+profile, overridable per model with ``ModelSpec.engine_args``). ``external`` benchmarks an
+endpoint already running; ``simulated`` is Arena's own simulated engine.
+
+Secrets are *names*: ``secrets: {HF_TOKEN: HF_TOKEN}`` passes the agent's ``$HF_TOKEN`` to the
+engine as ``HF_TOKEN``. Their values never enter the suite, the database or a log.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from arena.common.schemas.base import ArenaModel
+
+PositiveInt = Annotated[int, Field(gt=0)]
+ArgValue = str | int | float | bool
+
+
+class SimulatedEngine(ArenaModel):
+    """Arena's own simulated engine: predictable speed, every result labelled simulated."""
+
+    runtime: Literal["simulated"]
+    prefill_tokens_per_s: Annotated[float, Field(gt=0)] = 20000.0
+    decode_step_ms: Annotated[float, Field(gt=0)] = 10.0
+    """Time of one decode step for a batch of one."""
+    decode_step_ms_per_seq: Annotated[float, Field(ge=0)] = 0.2
+    """Extra time per additional sequence in the batch (continuous batching slows per step)."""
+    max_batch: PositiveInt = 64
+    startup_s: Annotated[float, Field(ge=0)] = 0.0
+
+
+class ExternalEngine(ArenaModel):
+    """An endpoint that is already running; the agent only benchmarks it."""
+
+    runtime: Literal["external"]
+    url: str = Field(pattern=r"^https?://")
+    api_key: str | None = None
+    health_path: str = "/health"
+    accepts_ignore_eos: bool = True
+    """vLLM and llama.cpp accept ``ignore_eos``; servers that refuse unknown request fields
+    (``transformers serve``) need false, and outputs may then stop early at end-of-sequence."""
+
+
+class _LaunchedEngine(ArenaModel):
+    """What a started engine (container or process) shares."""
+
+    command: str = Field(min_length=1)
+    """Command template; split like a shell would (no shell runs it), then each word filled."""
+    args: dict[str, ArgValue] = {}
+    """Template defaults, e.g. ``{max_model_len: 32768}``; ``ModelSpec.engine_args`` overrides."""
+    env: dict[str, str] = {}
+    """Environment for the engine, e.g. the reference profile's prefix caching off."""
+    secrets: dict[str, str] = {}
+    """Engine variable → name of the agent's environment variable holding the value."""
+    served_model_name: str | None = None
+    health_path: str = "/health"
+    startup_timeout_s: Annotated[float, Field(gt=0)] = 600.0
+    """Large models take minutes to load."""
+    gpus: Literal["all"] | Annotated[int, Field(ge=0)] | list[str] | None = None
+    """All GPUs, a count, or device ids; none for CPU engines."""
+    watchdog_health_failures: PositiveInt = 3
+    """Consecutive failed health probes during a run that count as a hang."""
+    accepts_ignore_eos: bool = True
+    """vLLM and llama.cpp accept ``ignore_eos``; servers that refuse unknown request fields
+    (``transformers serve``) need false, and outputs may then stop early at end-of-sequence."""
+
+    @field_validator("command")
+    @classmethod
+    def _has_port(cls, command: str) -> str:
+        if "{port}" not in command:
+            raise ValueError("the command template must contain {port}")
+        return command
+
+
+class DockerEngine(_LaunchedEngine):
+    runtime: Literal["docker"]
+    image: str = Field(min_length=1)
+    pull: Literal["missing", "always", "never"] = "missing"
+    """``missing`` pulls only when the image is not local; ``never`` uses a local image only."""
+    port: PositiveInt = 8000
+    """The port the engine listens on inside the container; published on 127.0.0.1."""
+    shm_size: str | None = None
+    volumes: dict[str, str] = {}
+    """Host path → container path (append ``:ro`` for read-only), e.g. the model cache."""
+
+
+class ProcessEngine(_LaunchedEngine):
+    runtime: Literal["process"]
+    port: Annotated[int, Field(ge=0)] = 0
+    """0 picks a free port on 127.0.0.1."""
+    cwd: str | None = None
+
+
+EngineProfile = Annotated[
+    SimulatedEngine | ExternalEngine | DockerEngine | ProcessEngine,
+    Field(discriminator="runtime"),
+]
+ENGINE_MODELS = (SimulatedEngine, ExternalEngine, DockerEngine, ProcessEngine)

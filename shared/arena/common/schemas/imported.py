@@ -1,0 +1,151 @@
+"""Results measured elsewhere (the reference tools' output folders), as Arena imports them.
+
+``arenactl import`` parses a folder client-side into one ``ImportedRun`` per model and
+precision profile and sends it to the controller, which stores it as a finished run. Metric
+keys and variant keys are Arena's own (``arena.common.metrics``,
+``arena.common.suites.variants``), so an imported benchmark compares column for column with
+a measured one.
+"""
+
+from typing import Any, Literal
+
+from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.sample import RequestSample
+
+SPARK_HARDWARE = "NVIDIA DGX Spark (GB10, 128 GB unified)"
+
+
+class ImportedStat(ArenaModel):
+    """Mean ± population std of ``n`` values, as the tool reported them."""
+
+    mean: float
+    std: float
+    n: int
+
+
+class ImportedVariant(ArenaModel):
+    key: str
+    """Variant key: ``pp1024/tg1024/d0/c5`` (closed loop) or ``rate0.3`` (open loop)."""
+    runs: int
+    """Runs behind the numbers: the command's ``--runs`` (closed loop), 1 (open loop)."""
+    metrics: dict[str, ImportedStat]
+
+
+class Provenance(ArenaModel):
+    """Where and with what the numbers were measured (``meta.json``)."""
+
+    image: str | None = None
+    vllm_version: str | None = None
+    llama_benchy_version: str | None = None
+    driver: str | None = None
+    vbios: str | None = None
+    hardware_reported: str | None = None
+    """The hardware text as the source wrote it; ``ImportedRun.hardware`` is Arena's name."""
+    server_config: dict[str, Any] = {}
+    generated_at: str | None = None
+
+
+class TelemetrySample(ArenaModel):
+    """One row of ``NN-telemetry.csv``; a field the tool could not read is ``None``."""
+
+    elapsed_s: float
+    power_w: float | None = None
+    temp_c: float | None = None
+    sm_mhz: float | None = None
+    gpu_util: float | None = None
+    mem_used_mb: float | None = None
+
+
+class CapacityPoint(ArenaModel):
+    """The highest sweep step whose p95 TTFT stayed under a limit."""
+
+    configured_rps: float
+    achieved_rps: float | None = None
+    ttft_p95_ms: float | None = None
+    output_tps: float | None = None
+    peak_concurrent: float | None = None
+
+
+class SweepStep(ArenaModel):
+    configured_rps: float
+    achieved_rps: float | None = None
+    completed: int | None = None
+    total_requests: int | None = None
+    ttft_p50_ms: float | None = None
+    ttft_p95_ms: float | None = None
+    ttft_p99_ms: float | None = None
+    output_tps: float | None = None
+    peak_concurrent: float | None = None
+
+
+class RateSweepSummary(ArenaModel):
+    """``11-rate-sweep.json``: capacity under p95-TTFT limits and the steps it was read from."""
+
+    capacity_by_slo_ms: dict[str, CapacityPoint | None]
+    """Key: the p95 TTFT limit in ms (``"2000"``); ``None``: no step met the limit."""
+    queue_knee_rps: float | None = None
+    aborted_at_rps: float | None = None
+    """The sweep stopped here (server failure): capacity is a lower bound."""
+    steps: list[SweepStep] = []
+
+
+class ImportedBenchmark(ArenaModel):
+    id: str
+    """Benchmark id, e.g. ``01-chat``: the file name's stem, as in the built-in arena-v2 set."""
+    title: str
+    kind: Literal["closed_loop", "open_loop"]
+    tool: Literal["llama-benchy", "vllm-bench"]
+    commands: list[str] = []
+    """The tool command lines exactly as recorded (none when the source kept none)."""
+    variants: list[ImportedVariant]
+    samples: list[RequestSample] = []
+    """Per-request samples, when the source kept them (vLLM ``--save-detailed``)."""
+    telemetry: list[TelemetrySample] = []
+
+
+class ImportedRun(ArenaModel):
+    """One model × precision profile folder."""
+
+    key: str
+    """``<family>/<model>/<profile>``: the identity a re-import replaces."""
+    source: str
+    """Folder path relative to the imported root."""
+    content_hash: str
+    """sha256 over the names and bytes of every file the import read."""
+    model: str
+    served_name: str | None = None
+    profile: str
+    hardware: str = SPARK_HARDWARE
+    provenance: Provenance
+    benchmarks: list[ImportedBenchmark]
+    rate_sweep: RateSweepSummary | None = None
+
+
+class ImportOrigin(ArenaModel):
+    """What an imported job shows besides its metrics: source, provenance, commands, extras."""
+
+    key: str
+    source: str
+    content_hash: str
+    served_name: str | None
+    profile: str
+    provenance: Provenance
+    commands: dict[str, list[str]]
+    """Per benchmark id, the verbatim tool command lines."""
+    rate_sweep: RateSweepSummary | None
+    telemetry: dict[str, list[TelemetrySample]]
+    """Per benchmark id, the telemetry rows recorded while it ran."""
+
+    @classmethod
+    def of(cls, run: ImportedRun) -> "ImportOrigin":
+        return cls(
+            key=run.key,
+            source=run.source,
+            content_hash=run.content_hash,
+            served_name=run.served_name,
+            profile=run.profile,
+            provenance=run.provenance,
+            commands={b.id: b.commands for b in run.benchmarks if b.commands},
+            rate_sweep=run.rate_sweep,
+            telemetry={b.id: b.telemetry for b in run.benchmarks if b.telemetry},
+        )

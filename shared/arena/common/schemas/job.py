@@ -1,0 +1,50 @@
+"""A job: one engine lifetime running its benchmarks × runs, as sent to an agent."""
+
+from enum import StrEnum
+
+from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.engine import EngineProfile
+from arena.common.schemas.suite import Benchmark, ModelSpec
+
+
+class JobState(StrEnum):
+    """Explicit job state machine; ``ALLOWED`` lists every legal transition."""
+
+    QUEUED = "queued"
+    LEASED = "leased"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+ALLOWED: dict[JobState, frozenset[JobState]] = {
+    JobState.QUEUED: frozenset({JobState.LEASED, JobState.CANCELLED}),
+    # a lease that expires puts the job back in the queue with attempt + 1
+    JobState.LEASED: frozenset(
+        {JobState.RUNNING, JobState.QUEUED, JobState.FAILED, JobState.CANCELLED}
+    ),
+    JobState.RUNNING: frozenset(
+        {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.QUEUED}
+    ),
+    JobState.SUCCEEDED: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+}
+
+
+class JobSpec(ArenaModel):
+    job_id: str
+    run_id: str
+    suite: str
+    target: str
+    model: ModelSpec
+    engine: EngineProfile
+    benchmarks: list[Benchmark]
+    runs: int
+    seed: int
+    notes: list[str] = []

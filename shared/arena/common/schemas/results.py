@@ -1,0 +1,97 @@
+"""Results as the controller serves them and arenactl shows them."""
+
+from typing import Any
+
+from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.imported import ImportOrigin
+
+
+class MetricStat(ArenaModel):
+    """Mean ± population std of ``n`` values: one per run, or, for llama-benchy's per-request
+    metrics, one per request of every run (its own pooling)."""
+
+    mean: float | None
+    std: float | None
+    n: int
+
+
+class VariantResult(ArenaModel):
+    key: str
+    runs: int
+    """Runs that produced samples."""
+    metrics: dict[str, MetricStat]
+
+
+class EnergyFigures(ArenaModel):
+    """Power and energy over one benchmark's window (formulas in docs/telemetry.md)."""
+
+    window_s: float
+    """First request sent → last completion (measured runs), or the telemetry file's span
+    (imported runs)."""
+    gpus: int
+    readings: int
+    """Telemetry ticks inside the window."""
+    output_tokens: int | None
+    mean_power_w: float | None
+    peak_power_w: float | None
+    energy_j: float | None
+    energy_source: str
+    """``energy counter`` (NVML's own meter), ``integrated power`` or ``none``."""
+    integrated_energy_j: float | None = None
+    counter_energy_j: float | None = None
+    counter_discrepancy_pct: float | None = None
+    """(integrated − counter) / counter × 100."""
+    joules_per_output_token: float | None = None
+    output_tokens_per_s_per_w: float | None = None
+    note: str = ""
+    """What could not be derived, and why."""
+
+
+class BenchmarkResult(ArenaModel):
+    id: str
+    title: str
+    kind: str
+    variants: list[VariantResult]
+    engine_metrics: dict[str, float] = {}
+    """What the engine itself measured during the benchmark (its Prometheus counters and
+    histograms), shown beside the client's numbers so that a disagreement is visible."""
+    tool: str = "builtin"
+    """Who generated the load: Arena's generator, ``llama-benchy`` or ``vllm-bench``."""
+    command: str = ""
+    """A reference tool's command line(s), verbatim, one per invocation."""
+    tool_metrics: dict[str, dict[str, MetricStat]] = {}
+    """The tool's own numbers per variant, as its result files gave them (for vllm-bench these
+    sit beside Arena's, which are computed from the same requests)."""
+    energy: EnergyFigures | None = None
+    """Power and energy while the benchmark ran; ``None`` without GPU telemetry."""
+
+
+class JobResult(ArenaModel):
+    job_id: str
+    target: str
+    model: str
+    engine: str
+    agent: str | None
+    hardware: str | None
+    simulated: bool
+    state: str
+    message: str
+    benchmarks: list[BenchmarkResult]
+    imported: ImportOrigin | None = None
+    """Set for results measured elsewhere and imported (``arenactl import``)."""
+    provenance: dict[str, Any] = {}
+    """How the engine ran: command, image digest, version, environment (secrets redacted),
+    start-up time, sanity answer."""
+    hardware_detail: HardwareInfo | None = None
+    """The full fingerprint of the agent that ran the job, as it registered."""
+    telemetry: str = ""
+    """Whether the job had GPU telemetry (``no GPU telemetry (…)`` when it had none)."""
+
+
+class RunResults(ArenaModel):
+    run_id: str
+    suite: str
+    state: str
+    notes: list[str]
+    jobs: list[JobResult]

@@ -1,0 +1,48 @@
+"""One measured request: the raw material every metric is computed from.
+
+All times are seconds on the agent's monotonic clock, relative to the job's origin
+(`JobClock.origin`), so request samples and telemetry share one time axis.
+"""
+
+from arena.common.schemas.base import ArenaModel
+
+
+class RequestSample(ArenaModel):
+    benchmark: str
+    """Benchmark id inside the suite, e.g. ``01-chat``."""
+    variant: str
+    """Variant key from ``arena.common.suites.variants``: ``pp1024/tg1024/d0/c5``, ``rate0.3``."""
+    run: int
+    """0-based run index (the methodology runs each variant 3 times)."""
+    index: int
+    """Request index inside the run."""
+    scheduled_s: float | None = None
+    """Intended send time (open loop); ``None`` for closed loop, which sends when a slot frees."""
+    queued_s: float | None = None
+    """When the request passed the client's max-concurrency gate (open loop); client queue time
+    is ``queued_s - scheduled_s``, kept out of latency."""
+    sent_s: float
+    """Actual start of the HTTP request (timer started just before the POST, as vLLM does)."""
+    first_response_s: float | None = None
+    """First SSE chunk carrying any ``choices`` (llama-benchy's ttfr)."""
+    first_token_s: float | None = None
+    """First chunk whose delta carries generated output: content, reasoning or tool calls
+    (vLLM's TTFT; a role-only chunk does not count)."""
+    end_s: float | None = None
+    """Arrival of the last chunk (or of the error)."""
+    chunk_times_s: list[float] = []
+    """Arrival time of every chunk that carried generated output, first one included."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    """Output tokens from the server's ``usage``; ``None`` when the server sent none."""
+    max_tokens: int | None = None
+    """Requested output length (``max_tokens``)."""
+    error: str | None = None
+    """Error text (HTTP status and body, or the exception); ``None`` for a success."""
+    baseline_latency_s: float | None = None
+    """Closed loop: the latency measured before the benchmark (llama-benchy ``--latency-mode``),
+    subtracted from ttfr to estimate prompt processing time."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.end_s is not None

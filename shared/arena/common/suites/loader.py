@@ -1,0 +1,38 @@
+"""Load a suite file: YAML → validated SuiteSpec → ResolvedSuite, or one SuiteError listing every
+problem with its line and field path."""
+
+from pathlib import Path
+
+import structlog
+
+from arena.common.errors import SuiteError
+from arena.common.schemas.suite import ResolvedSuite, SuiteSpec
+from arena.common.suites.resolve import resolve_suite
+from arena.common.suites.validation import validate_document
+
+log = structlog.get_logger(__name__)
+
+
+def load_suite_file(path: str | Path) -> ResolvedSuite:
+    """Relative ``dataset_path`` values are taken relative to the suite file's folder."""
+    filename = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SuiteError(filename, None, "", f"cannot read the suite file: {error}") from error
+    return load_suite_text(text, filename, base_dir=Path(path).resolve().parent)
+
+
+def load_suite_text(
+    text: str, filename: str = "<suite>", *, base_dir: Path | None = None
+) -> ResolvedSuite:
+    document = validate_document(SuiteSpec, text, filename)
+    resolved = resolve_suite(document.model, document.problem_at, base_dir)
+    log.debug(
+        "suite loaded",
+        file=filename,
+        suite=resolved.spec.name,
+        benchmarks=[bench.id for bench in resolved.benchmarks],
+        notes=resolved.simulated_data,
+    )
+    return resolved

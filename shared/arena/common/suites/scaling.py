@@ -1,0 +1,84 @@
+"""``quick`` scaling: shrink a benchmark for demos while keeping the offered token load.
+
+With factor q in (0, 1]: token lengths and prompt counts × q, arrival rates ÷ q. Tokens per
+request fall by q and requests per second rise by 1/q, so tokens per second offered to the
+server stay the same, while an open-loop run (prompts ÷ rate) takes about q² of the time.
+Rate sweeps keep that property: their minimum duration is scaled by q², so each step's prompt
+count (rate × duration) scales by q like ``num_prompts``. Concurrency, burstiness and
+``max_concurrency`` are left alone: they describe the traffic's shape, not its size.
+"""
+
+import math
+from collections.abc import Iterable
+from typing import TypeVar
+
+from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+
+MIN_LENGTH_TOKENS = 8
+MIN_PROMPTS = 4
+
+T = TypeVar("T")
+
+
+def quick_note(factor: float) -> str:
+    q = f"{factor:g}"
+    return f"quick={q}: lengths and counts ×{q}, rates ÷{q} — not comparable with full runs"
+
+
+def scale_length(tokens: int, factor: float) -> int:
+    """× factor, at least 8 tokens (a length already under 8 is kept), 0 stays 0."""
+    if tokens == 0:
+        return 0
+    return max(min(tokens, MIN_LENGTH_TOKENS), round(tokens * factor))
+
+
+def scale_count(prompts: int, factor: float) -> int:
+    """× factor, at least 4 prompts (a count already under 4 is kept)."""
+    return max(min(prompts, MIN_PROMPTS), round(prompts * factor))
+
+
+def scale_rate(rate: float, factor: float) -> float:
+    return rate if math.isinf(rate) else rate / factor
+
+
+def scale_benchmark(bench: Benchmark, factor: float) -> Benchmark:
+    if not 0 < factor <= 1:
+        raise ValueError(f"quick factor must be in (0, 1], got {factor}")
+    if factor == 1:
+        return bench.model_copy(deep=True)
+    if isinstance(bench, ClosedLoopBenchmark):
+        return _scale_closed(bench, factor)
+    return _scale_open(bench, factor)
+
+
+def _scale_closed(bench: ClosedLoopBenchmark, factor: float) -> ClosedLoopBenchmark:
+    return ClosedLoopBenchmark.model_validate(
+        bench.model_dump()
+        | {
+            "pp": _distinct(scale_length(n, factor) for n in bench.pp),
+            "tg": _distinct(scale_length(n, factor) for n in bench.tg),
+            "depth": _distinct(scale_length(n, factor) for n in bench.depth),
+        }
+    )
+
+
+def _scale_open(bench: OpenLoopBenchmark, factor: float) -> OpenLoopBenchmark:
+    def length(tokens: int | None) -> int | None:
+        return None if tokens is None else scale_length(tokens, factor)
+
+    return OpenLoopBenchmark.model_validate(
+        bench.model_dump()
+        | {
+            "input_len": length(bench.input_len),
+            "output_len": length(bench.output_len),
+            "prefix_len": scale_length(bench.prefix_len, factor),
+            "num_prompts": scale_count(bench.num_prompts, factor),
+            "request_rate": _distinct(scale_rate(r, factor) for r in bench.request_rate),
+            "min_duration_s": bench.min_duration_s * factor * factor,
+        }
+    )
+
+
+def _distinct(values: Iterable[T]) -> list[T]:
+    """Scaling can map two values onto one; repeating a variant would only duplicate its key."""
+    return list(dict.fromkeys(values))
