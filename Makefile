@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 check: lint proto-check
-	$(BIN)/mypy -p arena.common -p arena.controller -p arena.client -p arena.agent
+	$(BIN)/mypy shared/arena controller/arena agent/arena
 
 proto: $(STAMP)  ## regenerate shared/arena/common/pb from proto/
 	$(BIN)/python scripts/gen_protos.py
