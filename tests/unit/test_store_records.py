@@ -24,7 +24,7 @@ from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.database import Database
 from arena.controller.store.jobs import get_job, samples_of, store_samples
 from arena.controller.store.models import AttemptItem, JobLogRow, JobRow, SampleRow, TelemetryRow
-from arena.controller.store.runs import list_runs, run_results
+from arena.controller.store.runs import list_runs, run_detail, run_results
 from arena.controller.store.telemetry import telemetry_of
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "store_schema_b8a3adc.sql"
@@ -226,8 +226,10 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
             assert aggregate_job(session, job_id) > 0
             session.commit()
         assert db.run_sync(samples_of, db.run_sync(get_job, job_id))[-1] == sample(3)
-        [view] = db.run_sync(list_runs, 10)
-        assert (view.run.notes, view.samples) == (["an old note"], 3)
+        [run] = db.run_sync(list_runs, 10)
+        assert (run.run_id, run.state, run.samples) == ("run-old", "running", 3)
+        detail = db.run_sync(run_detail, "run-old")
+        assert (detail.notes, detail.jobs[0].agent) == (["an old note"], "old-agent")
         results = db.run_sync(run_results, "run-old")
         [variant] = results.jobs[0].benchmarks[0].variants
         assert variant.key == "pp16/tg8/d0/c2"
