@@ -1,9 +1,10 @@
 """A stored record and its schema are one definition, and the tables stay what they were.
 
-``tests/data/store_schema_b8a3adc.sql`` is the SQLite schema the code at commit b8a3adc created
-(before samples and telemetry readings became SQLModel bases of their tables): every table's
-CREATE statement must stay byte-identical, and a database file made with it must still open and
-read, so that migrations can start from today's files.
+``tests/data/b8a3adc/`` holds what the code at commit b8a3adc (before samples and telemetry
+readings became SQLModel bases of their tables) wrote: its schema, a database it filled through
+a real job, and the results it served from it (``make.py`` there says how they were made).
+Every table's CREATE statement must stay byte-identical, and such a file must still open, read
+and serve the same results, so that migrations can start from today's files.
 """
 
 import json
@@ -27,7 +28,8 @@ from arena.controller.store.models import AttemptItem, JobLogRow, JobRow, Sample
 from arena.controller.store.runs import list_runs, run_detail, run_results
 from arena.controller.store.telemetry import telemetry_of
 
-SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "store_schema_b8a3adc.sql"
+OLD = Path(__file__).resolve().parent.parent / "data" / "b8a3adc"
+SNAPSHOT = OLD / "schema.sql"
 KEYS = ["id", "job_id", "attempt", "seq"]
 
 SUITE = """
@@ -238,3 +240,31 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
         db.close()
     with sqlite3.connect(path) as connection:
         assert schema_sql(connection) == SNAPSHOT.read_text()
+
+
+def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> None:
+    path = tmp_path / "arena.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript((OLD / "arena.sql").read_text())
+    expected = json.loads((OLD / "expected.json").read_text())
+    run_id = expected["results"]["run_id"]
+    db = Database(f"sqlite:///{path}")
+    try:
+        assert db.run_sync(run_detail, run_id).model_dump(mode="json") == expected["detail"]
+        assert db.run_sync(run_results, run_id).model_dump(mode="json") == expected["results"]
+        job = db.run_sync(get_job, expected["detail"]["jobs"][0]["job_id"])
+        stored = db.run_sync(samples_of, job)
+        assert [(s.index, s.error, len(s.chunk_times_s)) for s in stored] == [
+            *((i, None, 8) for i in range(6)),
+            (6, "boom", 0),
+        ]
+        readings = db.run_sync(telemetry_of, job)
+        assert [(r.power_w, r.throttle_reasons) for r in readings[:2]] == [
+            (200.0, ["sw_power_cap"]),
+            (201.0, ["sw_power_cap"]),
+        ]
+        # recomputing from the stored samples and readings gives the served numbers again
+        db.run_sync(aggregate_job, job.id)
+        assert db.run_sync(run_results, run_id).model_dump(mode="json") == expected["results"]
+    finally:
+        db.close()
