@@ -51,15 +51,20 @@ class JobSpec(ArenaModel):
     notes: list[str] = []
 
 
-class JobInfo(ArenaModel):
-    """A job as the controller reports it while its run goes on: built by the store from the
-    job's row, carried over the wire and shown by arenactl."""
+class JobHeader(ArenaModel):
+    """What names a job wherever it is shown: in its run's progress and in its results."""
 
     job_id: str
     target: str
     model: str
     engine: str
     """The engine profile's runtime (``vllm``, ``simulated``, ``imported``...)."""
+
+
+class JobInfo(JobHeader):
+    """A job as the controller reports it while its run goes on: built by the store from the
+    job's row, carried over the wire and shown by arenactl."""
+
     state: str
     attempt: int
     agent: str

@@ -5,11 +5,16 @@ from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.job import JobInfo
 
 
-class RunInfo(ArenaModel):
+class RunHeader(ArenaModel):
+    """What names a run wherever it is shown: in its progress and in its results."""
+
     run_id: str
     suite: str
     state: str
     """Derived from its jobs' states (``arena.controller.store.runs.run_state``)."""
+
+
+class RunInfo(RunHeader):
     created_at_unix: float
     jobs_total: int
     jobs_done: int
