@@ -158,9 +158,8 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
 
 def cancel_run(session: Session, run_id: str, now: float) -> int:
     """Cancel every unfinished job; agents holding one learn it from their next heartbeat."""
-    _run_row(session, run_id)
     cancelled = 0
-    for job in _jobs_of(session, run_id):
+    for job in _jobs_of(session, _run_row(session, run_id).id):
         if JobState(job.state).terminal:
             continue
         transition(job, JobState.CANCELLED)
