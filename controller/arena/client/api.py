@@ -17,44 +17,12 @@ from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
+from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return, re-exported
 from arena.common.schemas.results import RunResults
+from arena.common.schemas.run import RunDetail as RunDetail
+from arena.common.schemas.run import RunInfo as RunInfo
 
 CALL_TIMEOUT_S = 30.0
-
-
-class RunInfo(ArenaModel):
-    run_id: str
-    suite: str
-    state: str
-    created_at_unix: float
-    jobs_total: int
-    jobs_done: int
-    samples: int
-
-
-class JobInfo(ArenaModel):
-    job_id: str
-    target: str
-    model: str
-    engine: str
-    state: str
-    attempt: int
-    agent: str
-    message: str
-    samples: int
-    requests_expected: int
-    progress: dict[str, Any]
-    simulated: bool
-
-
-class RunDetail(ArenaModel):
-    run: RunInfo
-    jobs: list[JobInfo]
-    notes: list[str]
-
-    @property
-    def finished(self) -> bool:
-        return self.run.state in ("succeeded", "failed", "cancelled", "empty")
 
 
 class AgentInfo(ArenaModel):

@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
 from arena.common.schemas.imported import ImportedRun
-from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.job import JobInfo
+from arena.common.schemas.run import RunInfo
 from arena.common.suites.loader import load_suite_text
-from arena.controller.expand import is_simulated
 from arena.controller.rpc.agents import WorkSignal
 from arena.controller.rpc.errors import grpc_errors
 from arena.controller.settings import ControllerSettings
@@ -21,7 +21,6 @@ from arena.controller.store import imports as import_store
 from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
 from arena.controller.store.database import Database
-from arena.controller.store.imports import is_imported
 from arena.controller.store.models import AgentRow
 
 log = structlog.get_logger(__name__)
@@ -55,43 +54,27 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def ListRuns(
         self, request: user_pb2.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ListRunsResponse:
-        views = await self.db.call(run_store.list_runs, request.limit or 50)
-        return user_pb2.ListRunsResponse(runs=[_summary(view) for view in views])
+        runs = await self.db.call(run_store.list_runs, request.limit or 50)
+        return user_pb2.ListRunsResponse(runs=[_summary(run) for run in runs])
 
     @grpc_errors
     async def GetRun(
         self, request: user_pb2.GetRunRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.RunDetail:
-        view, agents = await self.db.call(_run_with_agents, request.run_id)
-        jobs = []
-        for job in view.jobs:
-            agent = agents.get(job.agent_id or "")
-            jobs.append(
-                user_pb2.JobSummary(
-                    job_id=job.id,
-                    target=job.target,
-                    model=job.model,
-                    engine=job.engine_runtime,
-                    state=job.state,
-                    attempt=job.attempt,
-                    agent_name=agent.name if agent else "",
-                    message=job.message,
-                    samples=job.acked_seq,
-                    requests_expected=job.requests_expected,
-                    progress_json=_json(job.progress),
-                    simulated=not is_imported(job)
-                    and is_simulated(JobSpec.model_validate(job.spec)),
-                )
-            )
-        return user_pb2.RunDetail(summary=_summary(view), jobs=jobs, notes=view.run.notes)
+        detail = await self.db.call(run_store.run_detail, request.run_id)
+        return user_pb2.RunDetail(
+            summary=_summary(detail.run),
+            jobs=[_job(job) for job in detail.jobs],
+            notes=detail.notes,
+        )
 
     @grpc_errors
     async def GetResults(
         self, request: user_pb2.GetRunRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.RunResults:
         results = await self.db.call(run_store.run_results, request.run_id)
-        view = await self.db.call(run_store.get_run, request.run_id)
-        return user_pb2.RunResults(summary=_summary(view), results_json=results.model_dump_json())
+        run = await self.db.call(run_store.get_run, request.run_id)
+        return user_pb2.RunResults(summary=_summary(run), results_json=results.model_dump_json())
 
     @grpc_errors
     async def ImportResults(
@@ -150,23 +133,13 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return user_pb2.DrainAgentResponse()
 
 
-def _summary(view: run_store.RunView) -> user_pb2.RunSummary:
-    return user_pb2.RunSummary(
-        run_id=view.run.id,
-        suite=view.run.suite_name,
-        state=view.state,
-        created_at_unix=view.run.created_at,
-        jobs_total=len(view.jobs),
-        jobs_done=sum(1 for job in view.jobs if JobState(job.state).terminal),
-        samples=view.samples,
-    )
+def _summary(run: RunInfo) -> user_pb2.RunSummary:
+    return user_pb2.RunSummary(**run.model_dump())
 
 
-def _run_with_agents(
-    session: Session, run_id: str
-) -> tuple[run_store.RunView, dict[str, AgentRow]]:
-    view = run_store.get_run(session, run_id)
-    return view, run_store.agent_names(session, {j.agent_id for j in view.jobs if j.agent_id})
+def _job(job: JobInfo) -> user_pb2.JobSummary:
+    fields = job.model_dump(exclude={"agent", "progress"})
+    return user_pb2.JobSummary(agent_name=job.agent, progress_json=_json(job.progress), **fields)
 
 
 def _agents_with_jobs(session: Session) -> tuple[list[AgentRow], dict[str, str]]:

@@ -4,12 +4,11 @@ Every write from an agent names (agent, job, attempt); a write whose attempt is 
 job's current one, or from an agent that does not hold the job, is refused (fencing).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
-from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -25,7 +24,6 @@ log = structlog.get_logger(__name__)
 
 ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
 MAX_LOG_LINE = 4096
-SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -278,19 +276,14 @@ def current_job_of(session: Session, agent_id: str) -> JobRow | None:
     ).first()
 
 
-def as_schemas(schema: type[SchemaT], rows: Iterable[object]) -> list[SchemaT]:
-    """Table rows back into the pydantic schema they were stored from (same field names)."""
-    fields = schema.model_fields
-    return [schema(**{name: getattr(row, name) for name in fields}) for row in rows]
-
-
 def samples_of(session: Session, job: JobRow) -> list[RequestSample]:
+    """The current attempt's samples, as the records they are without their keys."""
     rows = session.exec(
         select(SampleRow)
         .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
         .order_by(col(SampleRow.seq))
     )
-    return as_schemas(RequestSample, rows)
+    return [RequestSample.model_validate(row, from_attributes=True) for row in rows]
 
 
 def count_samples(session: Session, job_ids: Sequence[str]) -> int:

@@ -5,6 +5,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.telemetry import GpuReading
+
 
 class AgentRow(SQLModel, table=True):
     __tablename__ = "agents"
@@ -72,32 +75,23 @@ class JobRow(SQLModel, table=True):
     finished_at: float | None = None
 
 
-class SampleRow(SQLModel, table=True):
-    """One measured request, exactly once per (job, attempt, seq)."""
+class AttemptItem(SQLModel):
+    """The keys of one item a job attempt streams: stored exactly once per (job, attempt, seq).
 
-    __tablename__ = "samples"
-    __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
+    Listed as the last base of a table so that its columns come first, as they always have.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: str = Field(foreign_key="jobs.id", index=True)
     attempt: int
     seq: int
-    benchmark: str
-    variant: str
-    run: int
-    index: int
-    scheduled_s: float | None = None
-    queued_s: float | None = None
-    sent_s: float
-    first_response_s: float | None = None
-    first_token_s: float | None = None
-    end_s: float | None = None
-    chunk_times_s: list[float] = Field(sa_column=Column(JSON, nullable=False))
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    max_tokens: int | None = None
-    error: str | None = None
-    baseline_latency_s: float | None = None
+
+
+class SampleRow(RequestSample, AttemptItem, table=True):
+    """One measured request: ``RequestSample``'s fields under an attempt's keys."""
+
+    __tablename__ = "samples"
+    __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
 
 
 class AggregateRow(SQLModel, table=True):
@@ -115,16 +109,12 @@ class AggregateRow(SQLModel, table=True):
     metrics: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-class JobLogRow(SQLModel, table=True):
-    """One line of the engine's output, exactly once per (job, attempt, seq)."""
+class JobLogRow(AttemptItem, table=True):
+    """One line of the engine's output."""
 
     __tablename__ = "job_logs"
     __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    job_id: str = Field(foreign_key="jobs.id", index=True)
-    attempt: int
-    seq: int
     line: str
 
 
@@ -147,29 +137,12 @@ class ToolResultRow(SQLModel, table=True):
     """{variant key: {metric: {mean, std, n}}}."""
 
 
-class TelemetryRow(SQLModel, table=True):
-    """One GPU's reading at one tick, exactly once per (job, attempt, seq); ``t_s`` is on the
-    job's clock, like the samples'. ``None``: the GPU could not report that field."""
+class TelemetryRow(GpuReading, AttemptItem, table=True):
+    """One GPU's reading at one tick: ``GpuReading``'s fields under an attempt's keys; ``t_s``
+    is on the job's clock, like the samples'."""
 
     __tablename__ = "telemetry"
     __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    job_id: str = Field(foreign_key="jobs.id", index=True)
-    attempt: int
-    seq: int
-    t_s: float
-    gpu: int
-    power_w: float | None = None
-    energy_mj: float | None = None
-    gpu_util_pct: float | None = None
-    mem_util_pct: float | None = None
-    mem_used_mib: float | None = None
-    sm_mhz: float | None = None
-    mem_mhz: float | None = None
-    temp_c: float | None = None
-    throttle_mask: int | None = None
-    throttle_reasons: list[str] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class EnergyRow(SQLModel, table=True):

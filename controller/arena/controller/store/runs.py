@@ -2,13 +2,12 @@
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from arena.common.errors import NotFoundError
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.job import JobInfo, JobSpec, JobState
 from arena.common.schemas.results import (
     BenchmarkResult,
     JobResult,
@@ -16,6 +15,7 @@ from arena.common.schemas.results import (
     RunResults,
     VariantResult,
 )
+from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.variants import variants
@@ -26,14 +26,6 @@ from arena.controller.store.jobs import count_samples, transition
 from arena.controller.store.models import AgentRow, AggregateRow, JobRow, RunRow, SuiteRow
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
-
-
-@dataclass(frozen=True)
-class RunView:
-    run: RunRow
-    state: str
-    jobs: list[JobRow]
-    samples: int
 
 
 def run_state(jobs: list[JobRow]) -> str:
@@ -107,28 +99,67 @@ def _jobs_of(session: Session, run_id: str) -> list[JobRow]:
     )
 
 
-def _view(session: Session, run: RunRow) -> RunView:
-    jobs = _jobs_of(session, run.id)
-    return RunView(run, run_state(jobs), jobs, count_samples(session, [job.id for job in jobs]))
-
-
-def get_run(session: Session, run_id: str) -> RunView:
+def _run_row(session: Session, run_id: str) -> RunRow:
     run = session.get(RunRow, run_id)
     if run is None:
         raise NotFoundError(f"no run {run_id!r}")
-    return _view(session, run)
+    return run
 
 
-def list_runs(session: Session, limit: int) -> list[RunView]:
+def _info(session: Session, run: RunRow, jobs: list[JobRow]) -> RunInfo:
+    return RunInfo(
+        run_id=run.id,
+        suite=run.suite_name,
+        state=run_state(jobs),
+        created_at_unix=run.created_at,
+        jobs_total=len(jobs),
+        jobs_done=sum(1 for job in jobs if JobState(job.state).terminal),
+        samples=count_samples(session, [job.id for job in jobs]),
+    )
+
+
+def get_run(session: Session, run_id: str) -> RunInfo:
+    run = _run_row(session, run_id)
+    return _info(session, run, _jobs_of(session, run_id))
+
+
+def list_runs(session: Session, limit: int) -> list[RunInfo]:
     runs = session.exec(select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit))
-    return [_view(session, run) for run in runs]
+    return [_info(session, run, _jobs_of(session, run.id)) for run in runs]
+
+
+def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
+    return JobInfo(
+        job_id=job.id,
+        target=job.target,
+        model=job.model,
+        engine=job.engine_runtime,
+        state=job.state,
+        attempt=job.attempt,
+        agent=agent.name if agent else "",
+        message=job.message,
+        samples=job.acked_seq,
+        requests_expected=job.requests_expected,
+        progress=job.progress,
+        simulated=not is_imported(job) and is_simulated(JobSpec.model_validate(job.spec)),
+    )
+
+
+def run_detail(session: Session, run_id: str) -> RunDetail:
+    run = _run_row(session, run_id)
+    jobs = _jobs_of(session, run_id)
+    agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
+    return RunDetail(
+        run=_info(session, run, jobs),
+        jobs=[job_info(job, agents.get(job.agent_id or "")) for job in jobs],
+        notes=run.notes,
+    )
 
 
 def cancel_run(session: Session, run_id: str, now: float) -> int:
     """Cancel every unfinished job; agents holding one learn it from their next heartbeat."""
-    view = get_run(session, run_id)
     cancelled = 0
-    for job in view.jobs:
+    for job in _jobs_of(session, _run_row(session, run_id).id):
         if JobState(job.state).terminal:
             continue
         transition(job, JobState.CANCELLED)
@@ -162,10 +193,11 @@ def _telemetry_text(job: JobRow) -> str:
 
 
 def run_results(session: Session, run_id: str) -> RunResults:
-    view = get_run(session, run_id)
-    agents = agent_names(session, {job.agent_id for job in view.jobs if job.agent_id})
+    run = _run_row(session, run_id)
+    rows = _jobs_of(session, run_id)
+    agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
     jobs = []
-    for job in view.jobs:
+    for job in rows:
         if is_imported(job):
             jobs.append(imported_job_result(session, job))
             continue
@@ -227,5 +259,5 @@ def run_results(session: Session, run_id: str) -> RunResults:
             )
         )
     return RunResults(
-        run_id=run_id, suite=view.run.suite_name, state=view.state, notes=view.run.notes, jobs=jobs
+        run_id=run_id, suite=run.suite_name, state=run_state(rows), notes=run.notes, jobs=jobs
     )

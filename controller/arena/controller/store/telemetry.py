@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, select
 from arena.common.metrics.energy import benchmark_energy
 from arena.common.schemas.results import EnergyFigures
 from arena.common.schemas.telemetry import GpuReading
-from arena.controller.store.jobs import _extension, as_schemas, fenced_job
+from arena.controller.store.jobs import _extension, fenced_job
 from arena.controller.store.models import EnergyRow, JobRow, SampleRow, TelemetryRow
 
 
@@ -50,7 +50,7 @@ def telemetry_of(session: Session, job: JobRow) -> list[GpuReading]:
         .where(TelemetryRow.job_id == job.id, TelemetryRow.attempt == job.attempt)
         .order_by(col(TelemetryRow.seq))
     )
-    return as_schemas(GpuReading, rows)
+    return [GpuReading.model_validate(row, from_attributes=True) for row in rows]
 
 
 def _windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:

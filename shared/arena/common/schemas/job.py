@@ -1,6 +1,7 @@
 """A job: one engine lifetime running its benchmarks × runs, as sent to an agent."""
 
 from enum import StrEnum
+from typing import Any
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.engine import EngineProfile
@@ -48,3 +49,30 @@ class JobSpec(ArenaModel):
     runs: int
     seed: int
     notes: list[str] = []
+
+
+class JobHeader(ArenaModel):
+    """What names a job wherever it is shown: in its run's progress and in its results."""
+
+    job_id: str
+    target: str
+    model: str
+    engine: str
+    """The engine profile's runtime (``vllm``, ``simulated``, ``imported``...)."""
+
+
+class JobInfo(JobHeader):
+    """A job as the controller reports it while its run goes on: built by the store from the
+    job's row, carried over the wire and shown by arenactl."""
+
+    state: str
+    attempt: int
+    agent: str
+    """Name of the agent holding or last holding the job; empty when none did."""
+    message: str
+    samples: int
+    """Samples stored for the current attempt."""
+    requests_expected: int
+    progress: dict[str, Any]
+    """The agent's last heartbeat report for the job."""
+    simulated: bool

@@ -5,6 +5,8 @@ from typing import Any
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportOrigin
+from arena.common.schemas.job import JobHeader
+from arena.common.schemas.run import RunHeader
 
 
 class MetricStat(ArenaModel):
@@ -67,11 +69,7 @@ class BenchmarkResult(ArenaModel):
     """Power and energy while the benchmark ran; ``None`` without GPU telemetry."""
 
 
-class JobResult(ArenaModel):
-    job_id: str
-    target: str
-    model: str
-    engine: str
+class JobResult(JobHeader):
     agent: str | None
     hardware: str | None
     simulated: bool
@@ -89,9 +87,6 @@ class JobResult(ArenaModel):
     """Whether the job had GPU telemetry (``no GPU telemetry (…)`` when it had none)."""
 
 
-class RunResults(ArenaModel):
-    run_id: str
-    suite: str
-    state: str
+class RunResults(RunHeader):
     notes: list[str]
     jobs: list[JobResult]

@@ -2,12 +2,18 @@
 
 All times are seconds on the agent's monotonic clock, relative to the job's origin
 (`JobClock.origin`), so request samples and telemetry share one time axis.
+
+This class is the only definition of a sample's fields: the controller's ``samples`` table
+(``SampleRow``) inherits them and adds its keys.
 """
 
-from arena.common.schemas.base import ArenaModel
+from sqlalchemy import JSON
+from sqlmodel import Field
+
+from arena.common.schemas.base import ArenaRecord
 
 
-class RequestSample(ArenaModel):
+class RequestSample(ArenaRecord):
     benchmark: str
     """Benchmark id inside the suite, e.g. ``01-chat``."""
     variant: str
@@ -30,7 +36,7 @@ class RequestSample(ArenaModel):
     (vLLM's TTFT; a role-only chunk does not count)."""
     end_s: float | None = None
     """Arrival of the last chunk (or of the error)."""
-    chunk_times_s: list[float] = []
+    chunk_times_s: list[float] = Field(default_factory=list, sa_type=JSON, nullable=False)
     """Arrival time of every chunk that carried generated output, first one included."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None

@@ -3,12 +3,18 @@
 Times are seconds on the job's clock (``arena.agent.generator.clock.JobClock``), the axis of the
 request samples, so a benchmark's time window selects its readings directly. A value the GPU
 cannot report is ``None``: absent, never zero.
+
+``GpuReading`` is the only definition of a reading's fields: the controller's ``telemetry``
+table (``TelemetryRow``) inherits them and adds its keys.
 """
 
-from arena.common.schemas.base import ArenaModel
+from sqlalchemy import JSON
+from sqlmodel import Field
+
+from arena.common.schemas.base import ArenaModel, ArenaRecord
 
 
-class GpuReading(ArenaModel):
+class GpuReading(ArenaRecord):
     t_s: float
     gpu: int
     """NVML device index."""
@@ -22,7 +28,7 @@ class GpuReading(ArenaModel):
     mem_mhz: float | None = None
     temp_c: float | None = None
     throttle_mask: int | None = None
-    throttle_reasons: list[str] = []
+    throttle_reasons: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
 
 
 class TelemetryStatus(ArenaModel):
