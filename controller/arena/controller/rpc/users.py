@@ -11,8 +11,8 @@ from sqlmodel import Session
 from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobSpec, JobState
+from arena.common.suites.expand import is_simulated
 from arena.common.suites.loader import load_suite_text
-from arena.controller.expand import is_simulated
 from arena.controller.rpc.agents import WorkSignal
 from arena.controller.rpc.errors import grpc_errors
 from arena.controller.settings import ControllerSettings
