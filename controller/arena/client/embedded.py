@@ -1,13 +1,14 @@
 """A controller and an agent inside arenactl, for ``arenactl bench``.
 
 Both run on one event loop in a background thread, over a temporary SQLite file, on loopback
-with the development tokens; the calling thread talks to them through ``ArenaClient`` as any
-arenactl command does. Leaving the block stops the agent (cancelling a running job), then the
-controller.
+with fresh random tokens (no other local program can use them); the calling thread talks to
+them through ``ArenaClient`` as any arenactl command does. Leaving the block stops the agent
+(cancelling a running job), then the controller.
 """
 
 import asyncio
 import contextlib
+import secrets
 import threading
 from pathlib import Path
 
@@ -22,10 +23,14 @@ _STOP_TIMEOUT_S = 30.0
 
 class EmbeddedArena:
     def __init__(self, workdir: Path) -> None:
+        self.user_token = secrets.token_hex(16)
+        self._agent_token = secrets.token_hex(16)
         self.controller = Controller(
             ControllerSettings(
                 listen="127.0.0.1:0",
                 data_dir=workdir / "controller",
+                agent_tokens=[self._agent_token],
+                user_tokens=[self.user_token],
                 heartbeat_interval_s=0.5,
                 max_attempts=1,  # a failure is the answer; retrying an endpoint proves nothing
             )
@@ -57,6 +62,7 @@ class EmbeddedArena:
         await self.controller.start()
         settings = AgentSettings(
             controller=self.address,
+            token=self._agent_token,
             name=AGENT_NAME,
             state_dir=self.workdir / "agent",
             lease_wait_s=1.0,  # stopping waits at most one lease poll

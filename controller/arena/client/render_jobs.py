@@ -33,13 +33,10 @@ def plan_table(plan: Plan) -> Table:
     for column in ("target", "model", "engine", "benchmarks", "runs", "requests"):
         table.add_column(column, justify="right" if column in ("runs", "requests") else "left")
     for job in plan.jobs:
-        engine = f"{job.engine} ({job.runtime})"
-        if job.simulated:
-            engine += " [bold red]SIMULATED[/]"
         table.add_row(
             job.target,
             escape(job.model),
-            engine,
+            f"{job.engine} ({job.runtime})",
             ", ".join(job.benchmarks),
             str(job.runs),
             f"{job.requests_expected:,}",

@@ -21,7 +21,6 @@ from arena.client.context import console, errors, fail
 from arena.client.output import output_option
 from arena.client.watching import watch
 from arena.common.errors import ArenaError
-from arena.common.settings import DEV_USER_TOKEN
 from arena.common.suites.loader import load_suite_text
 
 SUITE_NAME = "arenactl-bench"
@@ -119,7 +118,7 @@ def bench(
         with (
             tempfile.TemporaryDirectory(prefix="arenactl-bench-") as workdir,
             EmbeddedArena(Path(workdir)) as arena,
-            ArenaClient(arena.address, DEV_USER_TOKEN) as client,
+            ArenaClient(arena.address, arena.user_token) as client,
         ):
             run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
             errors.print(f"benchmarking {model} at {url} (run {run_id})", highlight=False)
