@@ -198,3 +198,16 @@ async def test_describe_job_and_logs_follow_until_the_job_ends(controller: Contr
     ]
     tail = await ctl(controller, "logs", "-f", job_id, "--tail", "1")
     assert tail.stdout.splitlines() == ["shutting down"]
+
+
+def test_shell_completion_offers_commands_and_choices() -> None:
+    def complete(words: str) -> list[str]:
+        env = {"_ARENACTL_COMPLETE": "bash_complete", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}  # fmt: skip
+        result = CliRunner().invoke(cli, [], env=env, prog_name="arenactl")
+        assert result.exit_code == 0, result.output
+        return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+
+    assert complete("arenactl de") == ["describe"]
+    assert complete("arenactl runs --state f") == ["failed"]
+    assert complete("arenactl show -o y") == ["yaml"]

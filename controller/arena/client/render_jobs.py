@@ -94,6 +94,7 @@ def describe_run(console: Console, detail: RunDetail) -> None:
     )
     for note in detail.notes:
         console.print(f"  note: {escape(note)}", highlight=False, soft_wrap=True)
+    console.print()
     console.print(jobs_table(detail))
 
 

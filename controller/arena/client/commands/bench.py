@@ -101,7 +101,11 @@ def bench(
     api_key: str | None,
     output: str,
 ) -> None:
-    """Benchmark the endpoint at URL now, with an embedded controller and agent."""
+    """Benchmark the OpenAI-compatible endpoint at --target, with no controller to set up.
+
+    An embedded controller and agent run the benchmarks; the results print as arenactl show
+    prints them, and the exit status is 1 when the run did not succeed.
+    """
     try:
         from arena.client.embedded import EmbeddedArena
     except ImportError as error:
