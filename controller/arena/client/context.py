@@ -12,6 +12,7 @@ from typing import NoReturn
 import click
 from pydantic_settings import SettingsConfigDict
 from rich.console import Console
+from rich.markup import escape
 
 from arena.client.api import ArenaClient
 from arena.common.errors import ArenaError, SuiteError
@@ -41,5 +42,5 @@ def client_for(ctx: click.Context) -> ArenaClient:
 
 def fail(error: ArenaError, code: int | None = None) -> NoReturn:
     """Print the error and exit: 2 for a bad suite file, 1 for anything else."""
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     sys.exit(code if code is not None else 2 if isinstance(error, SuiteError) else 1)

@@ -47,7 +47,11 @@ class EmbeddedArena:
 
     def __enter__(self) -> "EmbeddedArena":
         self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(_STOP_TIMEOUT_S)
+        try:
+            asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(_STOP_TIMEOUT_S)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -63,7 +63,8 @@ def emit(
         console.print_json(json.dumps(plain(value)))
     elif output == "yaml":
         click.echo(yaml.safe_dump(plain(value), sort_keys=False, allow_unicode=True), nl=False)
-    elif output == "csv" and rows is not None:
+    elif output == "csv":
+        assert rows is not None, "csv is offered only with rows (output_option(tabular=True))"
         click.echo(to_csv(rows()), nl=False)
     else:
         show()

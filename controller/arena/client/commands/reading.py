@@ -119,7 +119,7 @@ def describe(ctx: click.Context, run_or_job_id: str, output: str) -> None:
     try:
         with client_for(ctx) as client:
             detail = _run_or_none(client, run_or_job_id)
-            described = None if detail else _describe_job(client, run_or_job_id)
+            described = _describe_job(client, run_or_job_id) if detail is None else None
     except ArenaError as error:
         fail(error)
     if detail is not None:

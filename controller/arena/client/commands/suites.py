@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from arena.client.context import client_for, console, errors, fail
 from arena.client.output import emit, output_option
@@ -38,7 +39,9 @@ def validate(suite_file: Path, output: str) -> None:
         expansion = plan(load_suite_file(suite_file), str(suite_file))
     except SuiteError as error:
         for problem in error.errors:
-            errors.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+            errors.print(
+                f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True
+            )
         raise SystemExit(1) from None
     _emit_plan(output, expansion)
 
