@@ -86,7 +86,7 @@ def bench_suite(
 @click.option(
     "--quick",
     type=click.FloatRange(0, 1, min_open=True),
-    help="Scale every benchmark down to this fraction of its requests.",
+    help="Scale lengths and counts by this factor, as quick: in a suite file (0.1: a tenth).",
 )
 @click.option("--runs", type=click.IntRange(1, 100), help="Repetitions  [default: the suite's]")
 @click.option("--api-key", help="Bearer token the endpoint expects.")
