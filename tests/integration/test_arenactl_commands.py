@@ -10,9 +10,11 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner, Result
 
+from arena.agent.link import ControllerLink
 from arena.client.cli import cli
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobState
+from arena.common.settings import DEV_AGENT_TOKEN
 from arena.controller.server import Controller
 from tests.direct_job import address, lease_one_job
 from tests.integration.test_arenactl import GOOD, arenactl, suite_file
@@ -211,3 +213,27 @@ def test_shell_completion_offers_commands_and_choices() -> None:
     assert complete("arenactl de") == ["describe"]
     assert complete("arenactl runs --state f") == ["failed"]
     assert complete("arenactl show -o y") == ["yaml"]
+
+
+async def test_logs_follow_marks_a_retry_and_prints_the_new_attempts_lines(
+    controller: Controller,
+) -> None:
+    first, lease, _ = await lease_one_job(controller, GOOD, "box-1", BOX)
+    await first.report(lease.job_id, lease.attempt, JobState.RUNNING)
+    await first.push_logs(lease.job_id, lease.attempt, 1, ["first try"])
+    following = asyncio.create_task(
+        ctl(controller, "logs", "-f", lease.job_id, "--interval", "0.05")
+    )
+    second = ControllerLink(address(controller), DEV_AGENT_TOKEN)
+    await second.register("box-2", BOX, {}, {"arena": "test"})
+    retry = await second.lease(wait_s=10)  # box-1 stays silent: its 2 s lease expires
+    assert retry is not None and (retry.job_id, retry.attempt) == (lease.job_id, 2)
+    await second.report(retry.job_id, 2, JobState.RUNNING)
+    await second.push_logs(retry.job_id, 2, 1, ["second try"])
+    await second.report(retry.job_id, 2, JobState.FAILED, "engine exited")
+    result = await asyncio.wait_for(following, 30)
+    await first.close()
+    await second.close()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["first try", "second try"]
+    assert "--- attempt 2 ---" in result.stderr

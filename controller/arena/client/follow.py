@@ -31,13 +31,13 @@ def follow_logs(
     while True:
         ended = job.state in FINISHED  # read before the page, so its last lines are printed
         current, lines = client.log_page(job_id)
-        if current != attempt:
-            if attempt is None:
-                printed = max(0, len(lines) - tail) if tail else 0
-            else:
+        if attempt is None:
+            printed = max(0, len(lines) - tail) if tail else 0
+        elif current != attempt:
+            if attempt > 0:  # attempt 0 is a queued job that has not run yet
                 note(f"--- attempt {current} ---")
-                printed = 0
-            attempt = current
+            printed = 0
+        attempt = current
         for line in lines[printed:]:
             echo(line)
         printed = max(printed, len(lines))
