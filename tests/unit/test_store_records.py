@@ -18,8 +18,8 @@ from sqlmodel import Session, SQLModel, select
 
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
+from arena.common.suites.expand import expand, job_requests
 from arena.common.suites.loader import load_suite_text
-from arena.controller.expand import expand, job_requests
 from arena.controller.store import models  # noqa: F401  (registers the tables)
 from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.database import Database

@@ -23,6 +23,8 @@ from arena.common.schemas.run import RunDetail as RunDetail
 from arena.common.schemas.run import RunInfo as RunInfo
 
 CALL_TIMEOUT_S = 30.0
+JOB_SCAN_RUNS = 200
+"""How many recent runs ``ArenaClient.job`` looks through for a job id."""
 
 
 class AgentInfo(ArenaModel):
@@ -149,6 +151,23 @@ class ArenaClient:
             )
             for agent in reply.agents
         ]
+
+    def job(self, job_id: str) -> tuple[str, JobInfo]:
+        """The job and its run id, found among the most recent runs.
+
+        The user service has no call for one job yet, so this scans ``JOB_SCAN_RUNS`` runs; it is
+        the one place to change when such a call exists.
+        """
+        for summary in self.runs(JOB_SCAN_RUNS):
+            for job in self.run(summary.run_id).jobs:
+                if job.job_id == job_id:
+                    return summary.run_id, job
+        raise NotFoundError(f"no job {job_id!r} in the last {JOB_SCAN_RUNS} runs")
+
+    def log_page(self, job_id: str) -> tuple[int, list[str]]:
+        """Every engine log line of the job's current attempt, with that attempt's number."""
+        reply = self._call(self._stub.GetJobLogs, user_pb2.GetJobLogsRequest(job_id=job_id))
+        return int(reply.attempt), list(reply.lines)
 
     def logs(self, job_id: str, tail: int = 0) -> list[str]:
         reply = self._call(

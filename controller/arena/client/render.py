@@ -1,10 +1,8 @@
 """Everything arenactl shows: rich tables for people, JSON for programs."""
 
 import datetime
-import json
 from typing import Any
 
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -15,17 +13,6 @@ from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
-
-
-def emit_json(console: Console, value: BaseModel | list[Any]) -> None:
-    data: Any
-    if isinstance(value, list):
-        data = [
-            item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in value
-        ]
-    else:
-        data = value.model_dump(mode="json")
-    console.print_json(json.dumps(data))
 
 
 def _when(unix: float) -> str:

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from arena.common.errors import NotFoundError
 from arena.common.schemas.agent import HardwareInfo
-from arena.controller.expand import AgentFacts
+from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
 
 AgentStatus = Literal["online", "disconnected", "lost"]

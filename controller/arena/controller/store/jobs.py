@@ -16,7 +16,7 @@ from arena.common.errors import ConflictError, NotFoundError
 from arena.common.schemas.job import ALLOWED, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Target
-from arena.controller.expand import matches
+from arena.common.suites.expand import matches
 from arena.controller.store.agents import facts, get_agent
 from arena.controller.store.models import JobLogRow, JobRow, SampleRow
 

@@ -18,8 +18,8 @@ from arena.common.schemas.results import (
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.schemas.telemetry import TelemetryStatus
+from arena.common.suites.expand import expand, is_simulated, job_requests
 from arena.common.suites.variants import variants
-from arena.controller.expand import expand, is_simulated, job_requests
 from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.imports import imported_job_result, is_imported
 from arena.controller.store.jobs import count_samples, transition

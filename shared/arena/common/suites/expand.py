@@ -1,4 +1,8 @@
-"""Scheduling decisions as pure functions: suite → jobs, and which agent may run which job."""
+"""Scheduling decisions as pure functions: suite → jobs, and which agent may run which job.
+
+Shared (no store, no controller imports) so that ``arenactl validate`` expands a suite exactly as
+the controller will.
+"""
 
 import uuid
 from dataclasses import dataclass

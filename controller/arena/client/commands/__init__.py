@@ -1,0 +1,1 @@
+"""arenactl's commands, one module per group of related commands."""

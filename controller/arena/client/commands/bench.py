@@ -1,0 +1,134 @@
+"""``arenactl bench``: benchmark a running OpenAI-compatible endpoint from this machine alone.
+
+Like ``vllm bench serve --base-url`` or ``guidellm benchmark --target``: no controller or agent
+to set up. arenactl starts both in-process over a temporary database, runs one suite against
+the endpoint through the ``external`` engine profile, prints what ``arenactl show`` prints, and
+exits 1 when the run did not succeed. The controller and agent are imported only here.
+"""
+
+import json
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from arena.client.api import ArenaClient
+from arena.client.context import console, errors, fail
+from arena.client.output import output_option
+from arena.client.watching import watch
+from arena.common.errors import ArenaError
+from arena.common.suites.loader import load_suite_text
+
+SUITE_NAME = "arenactl-bench"
+
+
+def first_model(url: str, api_key: str | None) -> str:
+    """The first model the endpoint's ``/v1/models`` lists."""
+    models_url = url.rstrip("/").removesuffix("/v1") + "/v1/models"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(models_url, headers=headers), timeout=10
+        ) as reply:
+            listed = json.load(reply)
+        return str(listed["data"][0]["id"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise ArenaError(
+            f"cannot read a model name from {models_url} ({error}); pass --model"
+        ) from error
+
+
+def bench_suite(
+    url: str,
+    model: str,
+    suite: str,
+    benchmarks: tuple[str, ...],
+    quick: float | None,
+    runs: int | None,
+    api_key: str | None,
+) -> str:
+    """The suite file ``arenactl bench`` submits, as YAML."""
+    engine: dict[str, Any] = {"runtime": "external", "url": url}
+    if api_key:
+        engine["api_key"] = api_key
+    document: dict[str, Any] = {
+        "name": SUITE_NAME,
+        "suite": suite,
+        "models": [{"name": model, "engine": "endpoint"}],
+        "engines": {"endpoint": engine},
+    }
+    optional = {"only": list(benchmarks), "quick": quick, "runs": runs}
+    document |= {key: value for key, value in optional.items() if value}
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+@click.command()
+@click.option(
+    "--target",
+    "url",
+    required=True,
+    metavar="URL",
+    help="The endpoint's base URL, e.g. http://127.0.0.1:8000 (a /v1 suffix is fine).",
+)
+@click.option("--model", help="Model name for requests  [default: the first of /v1/models]")
+@click.option("--suite", default="arena-v1", show_default=True, help="Built-in benchmark set.")
+@click.option(
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    metavar="ID",
+    help="Only this benchmark of the set, e.g. 01-chat (repeatable).",
+)
+@click.option(
+    "--quick",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Scale lengths and counts by this factor, as quick: in a suite file (0.1: a tenth).",
+)
+@click.option("--runs", type=click.IntRange(1, 100), help="Repetitions  [default: the suite's]")
+@click.option("--api-key", help="Bearer token the endpoint expects.")
+@output_option(tabular=True)
+def bench(
+    url: str,
+    model: str | None,
+    suite: str,
+    benchmarks: tuple[str, ...],
+    quick: float | None,
+    runs: int | None,
+    api_key: str | None,
+    output: str,
+) -> None:
+    """Benchmark the OpenAI-compatible endpoint at --target, with no controller to set up.
+
+    An embedded controller and agent run the benchmarks; the results print as arenactl show
+    prints them, and the exit status is 1 when the run did not succeed.
+    """
+    try:
+        from arena.client.embedded import EmbeddedArena
+    except ImportError as error:
+        fail(
+            ArenaError(
+                f"arenactl bench needs arena's controller and agent ({error.name} is "
+                "missing): install the full arena package"
+            )
+        )
+    try:
+        model = model or first_model(url, api_key)
+        suite_yaml = bench_suite(url, model, suite, benchmarks, quick, runs, api_key)
+        load_suite_text(suite_yaml, f"{SUITE_NAME}.yaml")  # bad ids fail before anything starts
+        with (
+            tempfile.TemporaryDirectory(prefix="arenactl-bench-") as workdir,
+            EmbeddedArena(Path(workdir)) as arena,
+            ArenaClient(arena.address, arena.user_token) as client,
+        ):
+            run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
+            errors.print(f"benchmarking {model} at {url} (run {run_id})", highlight=False)
+            detail = watch(client, console, run_id, output)
+    except ArenaError as error:
+        fail(error)
+    if detail.run.state != "succeeded":
+        reasons = "; ".join(f"{job.job_id}: {job.message}" for job in detail.jobs if job.message)
+        fail(ArenaError(f"run {run_id} {detail.run.state}" + (f": {reasons}" if reasons else "")))

@@ -1,0 +1,110 @@
+"""Changing things: ``cancel``, ``drain``, and results in and out (``import``, ``export``)."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from arena.client import render
+from arena.client.context import client_for, console, errors, fail
+from arena.client.export import export_run
+from arena.client.output import emit, output_option
+from arena.common.errors import ArenaError, AuthError, UnavailableError
+from arena.common.parsers.result_folder import scan
+
+
+@click.command("import")
+@click.argument(
+    "path", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="PATH"
+)
+@output_option()
+@click.pass_context
+def import_(ctx: click.Context, path: Path, output: str) -> None:
+    """Import reference result folders under PATH (meta.json, NN-*.md/json, telemetry) as runs.
+
+    Files that cannot be read are reported and skipped; the rest still imports. Importing the
+    same folder again replaces the earlier import. Exits non-zero only if nothing imported.
+    """
+    found = scan(path)
+    problems = [render.ImportProblem(file=p.file, message=p.message) for p in found.problems]
+    imported: list[render.ImportedSummary] = []
+    try:
+        with client_for(ctx) as client:
+            for run in found.runs:
+                try:
+                    run_id, replaced = client.import_results(run)
+                except (UnavailableError, AuthError):
+                    raise
+                except ArenaError as error:
+                    problems.append(render.ImportProblem(file=run.source, message=str(error)))
+                    continue
+                imported.append(render.ImportedSummary.of(run, run_id, replaced))
+    except ArenaError as error:
+        fail(error)
+    report = render.ImportReport(runs=imported, problems=problems)
+    emit(console, output, report, lambda: render.show_import(console, errors, report))
+    if not imported:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("run_id")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR")
+@click.option(
+    "--database",
+    metavar="URL",
+    help="The controller's database (SQLAlchemy URL or SQLite file): raw samples, per-run "
+    "numbers and telemetry. Without it only closed-loop summaries can be written.",
+)
+@output_option()
+@click.pass_context
+def export(
+    ctx: click.Context, run_id: str, directory: Path, database: str | None, output: str
+) -> None:
+    """Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl import."""
+    try:
+        with client_for(ctx) as client:
+            exported = export_run(client, run_id, directory, database)
+    except ArenaError as error:
+        fail(error)
+
+    def show() -> None:
+        for job in exported:
+            where = directory / job.folder if job.folder else "-"
+            console.print(f"{job.job_id}  {where}  ({len(job.files)} files)", highlight=False)
+            for note in job.notes:
+                console.print(f"  note: {note}", highlight=False, soft_wrap=True)
+
+    emit(console, output, [vars(job) for job in exported], show)
+
+
+@click.command()
+@click.argument("run_id")
+@output_option()
+@click.pass_context
+def cancel(ctx: click.Context, run_id: str, output: str) -> None:
+    """Cancel RUN_ID: queued jobs stop at once, running ones at their agent's next heartbeat."""
+    try:
+        with client_for(ctx) as client:
+            cancelled = client.cancel(run_id)
+    except ArenaError as error:
+        fail(error)
+    emit(
+        console,
+        output,
+        {"run_id": run_id, "jobs_cancelled": cancelled},
+        lambda: console.print(f"{run_id}: {cancelled} job(s) cancelled"),
+    )
+
+
+@click.command()
+@click.argument("agent_name")
+@click.pass_context
+def drain(ctx: click.Context, agent_name: str) -> None:
+    """Let AGENT_NAME finish its current job and take no new one."""
+    try:
+        with client_for(ctx) as client:
+            client.drain(agent_name)
+    except ArenaError as error:
+        fail(error)
+    console.print(f"{agent_name}: draining")

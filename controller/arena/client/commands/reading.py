@@ -1,0 +1,217 @@
+"""Reading the controller: ``runs``, ``jobs``, ``describe``, ``show``, ``compare``, ``agents``
+and ``logs``."""
+
+import click
+
+from arena.client import render
+from arena.client.api import ArenaClient, RunDetail
+from arena.client.compare import compare, comparison_table
+from arena.client.context import client_for, console, errors, fail
+from arena.client.filters import SCAN_RUNS, parse_age, select_runs
+from arena.client.follow import follow_logs
+from arena.client.output import emit, output_option
+from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
+from arena.client.tabular import (
+    agents_rows,
+    comparison_rows,
+    jobs_rows,
+    results_rows,
+    runs_rows,
+)
+from arena.common.errors import ArenaError, NotFoundError
+
+RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
+
+
+@click.command()
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(RUN_STATES),
+    help="Only runs in this state (repeatable).",
+)
+@click.option("--suite", metavar="GLOB", help="Only runs of this suite name, e.g. 'arena-*'.")
+@click.option(
+    "--since", callback=parse_age, metavar="AGE", help="Only runs created within AGE: 2h, 1d."
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@output_option(tabular=True)
+@click.pass_context
+def runs(
+    ctx: click.Context,
+    states: tuple[str, ...],
+    suite: str | None,
+    since: float | None,
+    limit: int,
+    output: str,
+) -> None:
+    """List recent runs, newest first."""
+    filtered = bool(states or suite or since is not None)
+    try:
+        with client_for(ctx) as client:
+            found = client.runs(max(limit, SCAN_RUNS) if filtered else limit)
+    except ArenaError as error:
+        fail(error)
+    found = select_runs(found, states=states, suite=suite, since_s=since, limit=limit)
+    emit(
+        console,
+        output,
+        found,
+        lambda: console.print(render.runs_table(found)),
+        lambda: runs_rows(found),
+    )
+
+
+@click.command()
+@click.argument("run_id")
+@output_option(tabular=True)
+@click.pass_context
+def jobs(ctx: click.Context, run_id: str, output: str) -> None:
+    """List the jobs of RUN_ID: target, model, engine, state, attempt, agent, requests."""
+    try:
+        with client_for(ctx) as client:
+            detail = client.run(run_id)
+    except ArenaError as error:
+        fail(error)
+    emit(
+        console,
+        output,
+        detail.jobs,
+        lambda: console.print(jobs_table(detail)),
+        lambda: jobs_rows(detail),
+    )
+
+
+def _describe_job(client: ArenaClient, job_id: str) -> JobDescription:
+    run_id, job = client.job(job_id)
+    results = client.results(run_id)
+    result = next(found for found in results.jobs if found.job_id == job_id)
+    return JobDescription(
+        run_id=run_id,
+        suite=results.suite,
+        job=job,
+        hardware=result.hardware,
+        benchmarks=[bench.id for bench in result.benchmarks],
+        provenance=result.provenance,
+        notes=results.notes,
+    )
+
+
+def _run_or_none(client: ArenaClient, run_id: str) -> RunDetail | None:
+    """The run; None when there is none and the id may name a job."""
+    if run_id.startswith("job-"):
+        return None
+    try:
+        return client.run(run_id)
+    except NotFoundError:
+        if run_id.startswith("run-"):
+            raise
+        return None
+
+
+@click.command()
+@click.argument("run_or_job_id", metavar="RUN|JOB")
+@output_option()
+@click.pass_context
+def describe(ctx: click.Context, run_or_job_id: str, output: str) -> None:
+    """Everything about one run or one job: state, attempts, agent, progress, notes, spec."""
+    try:
+        with client_for(ctx) as client:
+            detail = _run_or_none(client, run_or_job_id)
+            described = _describe_job(client, run_or_job_id) if detail is None else None
+    except ArenaError as error:
+        fail(error)
+    if detail is not None:
+        emit(console, output, detail, lambda: describe_run(console, detail))
+    elif described is not None:
+        emit(console, output, described, lambda: describe_job(console, described))
+
+
+@click.command()
+@click.argument("run_id")
+@output_option(tabular=True)
+@click.pass_context
+def show(ctx: click.Context, run_id: str, output: str) -> None:
+    """Per benchmark: mean ± std over runs of the headline metrics, with units."""
+    try:
+        with client_for(ctx) as client:
+            results = client.results(run_id)
+    except ArenaError as error:
+        fail(error)
+    emit(
+        console,
+        output,
+        results,
+        lambda: render.show_results(console, results),
+        lambda: results_rows(results),
+    )
+
+
+@click.command("compare")
+@click.argument("run_ids", nargs=-1, required=True)
+@output_option(tabular=True)
+@click.pass_context
+def compare_runs(ctx: click.Context, run_ids: tuple[str, ...], output: str) -> None:
+    """The benchmarks common to RUN_IDS side by side: one model across hardware, or engines."""
+    if len(run_ids) < 2:
+        raise click.UsageError("compare needs at least two run ids")
+    try:
+        with client_for(ctx) as client:
+            comparison = compare([client.results(run_id) for run_id in run_ids])
+    except ArenaError as error:
+        fail(error)
+    except ValueError as error:
+        fail(ArenaError(str(error)))
+    emit(
+        console,
+        output,
+        comparison,
+        lambda: console.print(comparison_table(comparison)),
+        lambda: comparison_rows(comparison),
+    )
+
+
+@click.command()
+@output_option(tabular=True)
+@click.pass_context
+def agents(ctx: click.Context, output: str) -> None:
+    """List agents with their hardware and status."""
+    try:
+        with client_for(ctx) as client:
+            found = client.agents()
+    except ArenaError as error:
+        fail(error)
+    emit(
+        console,
+        output,
+        found,
+        lambda: console.print(render.agents_table(found)),
+        lambda: agents_rows(found),
+    )
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--tail", default=0, help="Only the last N lines.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the job ends.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls (-f).")
+@click.pass_context
+def logs(ctx: click.Context, job_id: str, tail: int, follow: bool, interval: float) -> None:
+    """Print the engine log of JOB_ID (its current attempt), as the agent streamed it."""
+    try:
+        with client_for(ctx) as client:
+            if follow:
+                follow_logs(client, job_id, click.echo, _note, tail=tail, interval_s=interval)
+                return
+            lines = client.logs(job_id, tail)
+    except KeyboardInterrupt:
+        return
+    except ArenaError as error:
+        fail(error)
+    for line in lines:
+        click.echo(line)
+
+
+def _note(text: str) -> None:
+    errors.print(text, highlight=False)

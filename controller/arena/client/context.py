@@ -1,0 +1,46 @@
+"""What every arenactl command shares: the consoles, the client from settings, error exits.
+
+Controller address and token: ``--controller``/``--token`` flags, then ``ARENACTL_CONTROLLER``/
+``ARENACTL_TOKEN``, then the TOML file (``--config`` or ``ARENACTL_CONFIG_FILE``, default
+``~/.config/arena/arenactl.toml``), then the loopback defaults.
+"""
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from pydantic_settings import SettingsConfigDict
+from rich.console import Console
+from rich.markup import escape
+
+from arena.client.api import ArenaClient
+from arena.common.errors import ArenaError, SuiteError
+from arena.common.settings import DEV_USER_TOKEN, ArenaSettings
+
+DEFAULT_CONFIG = Path("~/.config/arena/arenactl.toml").expanduser()
+
+
+class CtlSettings(ArenaSettings):
+    model_config = SettingsConfigDict(env_prefix="ARENACTL_", extra="forbid")
+
+    controller: str = "127.0.0.1:50051"
+    token: str = DEV_USER_TOKEN
+
+
+console = Console(width=None if Console().is_terminal else 200)  # pipes and CI get wide tables
+errors = Console(stderr=True)
+
+
+def client_for(ctx: click.Context) -> ArenaClient:
+    flags = {k: v for k, v in ctx.find_root().obj.items() if v is not None}
+    if "config_file" not in flags and DEFAULT_CONFIG.exists():
+        flags["config_file"] = DEFAULT_CONFIG
+    settings = CtlSettings(**flags)
+    return ArenaClient(settings.controller, settings.token)
+
+
+def fail(error: ArenaError, code: int | None = None) -> NoReturn:
+    """Print the error and exit: 2 for a bad suite file, 1 for anything else."""
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    sys.exit(code if code is not None else 2 if isinstance(error, SuiteError) else 1)

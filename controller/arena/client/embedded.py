@@ -1,0 +1,87 @@
+"""A controller and an agent inside arenactl, for ``arenactl bench``.
+
+Both run on one event loop in a background thread, over a temporary SQLite file, on loopback
+with fresh random tokens (no other local program can use them); the calling thread talks to
+them through ``ArenaClient`` as any arenactl command does. Leaving the block stops the agent
+(cancelling a running job), then the controller.
+"""
+
+import asyncio
+import contextlib
+import secrets
+import threading
+from pathlib import Path
+
+from arena.agent.settings import AgentSettings
+from arena.agent.worker import Agent
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
+
+AGENT_NAME = "arenactl-bench"
+_STOP_TIMEOUT_S = 30.0
+
+
+class EmbeddedArena:
+    def __init__(self, workdir: Path) -> None:
+        self.user_token = secrets.token_hex(16)
+        self._agent_token = secrets.token_hex(16)
+        self.controller = Controller(
+            ControllerSettings(
+                listen="127.0.0.1:0",
+                data_dir=workdir / "controller",
+                agent_tokens=[self._agent_token],
+                user_tokens=[self.user_token],
+                heartbeat_interval_s=0.5,
+                max_attempts=1,  # a failure is the answer; retrying an endpoint proves nothing
+            )
+        )
+        self.workdir = workdir
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.agent: Agent | None = None
+        self.agent_task: asyncio.Task[None] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.controller.port}"
+
+    def __enter__(self) -> "EmbeddedArena":
+        self.thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(_STOP_TIMEOUT_S)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(_STOP_TIMEOUT_S * 2)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+
+    async def _start(self) -> None:
+        await self.controller.start()
+        settings = AgentSettings(
+            controller=self.address,
+            token=self._agent_token,
+            name=AGENT_NAME,
+            state_dir=self.workdir / "agent",
+            lease_wait_s=1.0,  # stopping waits at most one lease poll
+        )
+        self.agent = Agent(settings)
+        self.agent_task = asyncio.create_task(self.agent.run())
+
+    async def _stop(self) -> None:
+        if self.agent is not None and self.agent_task is not None:
+            self.agent.shutdown()
+            try:
+                async with asyncio.timeout(_STOP_TIMEOUT_S):
+                    await self.agent_task
+            except TimeoutError:
+                self.agent_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.agent_task
+        await self.controller.stop(grace=0.5)

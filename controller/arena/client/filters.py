@@ -1,0 +1,45 @@
+"""``arenactl runs`` filters. The controller lists recent runs only, so filtering happens here,
+over a window of the most recent ``SCAN_RUNS`` runs."""
+
+import fnmatch
+import re
+import time
+
+import click
+
+from arena.client.api import RunInfo
+
+SCAN_RUNS = 1000
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """``--since``: a duration such as ``90s``, ``30m``, ``2h``, ``1d`` or ``1w``, in seconds."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
+    if match is None:
+        raise click.BadParameter(f"{value!r} is not a duration like 90s, 30m, 2h, 1d or 1w")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def select_runs(
+    runs: list[RunInfo],
+    *,
+    states: tuple[str, ...] = (),
+    suite: str | None = None,
+    since_s: float | None = None,
+    limit: int,
+    now: float | None = None,
+) -> list[RunInfo]:
+    """Runs in any of ``states``, whose suite matches the ``suite`` glob, created within
+    ``since_s``; newest first, at most ``limit``."""
+    oldest = None if since_s is None else (now or time.time()) - since_s
+    kept = [
+        run
+        for run in runs
+        if (not states or run.state in states)
+        and (suite is None or fnmatch.fnmatchcase(run.suite, suite))
+        and (oldest is None or run.created_at_unix >= oldest)
+    ]
+    return kept[:limit]

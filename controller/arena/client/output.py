@@ -1,0 +1,86 @@
+"""How every arenactl answer leaves the program: ``-o table|json|yaml|csv``.
+
+Commands hand over the value (pydantic models), how to draw it for people, and, where the
+answer is tabular, its rows; this module alone decides the format, so all commands agree.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+import yaml
+from pydantic import BaseModel
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A tabular answer for ``-o csv``: one header, then one list of cells per row."""
+
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+
+def output_option(*, tabular: bool = False) -> Callable[[F], F]:
+    """``-o/--output``; csv is offered only where the answer is a table."""
+    formats = ["table", "json", "yaml", *(["csv"] if tabular else [])]
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(formats),
+        default="table",
+        show_default=True,
+        help="table for people; " + ", ".join(formats[1:]) + " for programs.",
+    )
+
+
+def plain(value: Any) -> Any:
+    """Models (and lists and dicts of them) as JSON-compatible data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+def emit(
+    console: Console,
+    output: str,
+    value: Any,
+    show: Callable[[], None],
+    rows: Callable[[], Rows] | None = None,
+) -> None:
+    """Print ``value`` in the chosen format; ``show`` draws the table view."""
+    if output == "json":
+        console.print_json(json.dumps(plain(value)))
+    elif output == "yaml":
+        click.echo(yaml.safe_dump(plain(value), sort_keys=False, allow_unicode=True), nl=False)
+    elif output == "csv":
+        assert rows is not None, "csv is offered only with rows (output_option(tabular=True))"
+        click.echo(to_csv(rows()), nl=False)
+    else:
+        show()
+
+
+def to_csv(table: Rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.columns)
+    writer.writerows([_csv_cell(cell) for cell in row] for row in table.rows)
+    return buffer.getvalue()
+
+
+def _csv_cell(cell: Any) -> Any:
+    if cell is None:
+        return ""
+    if isinstance(cell, dict | list):
+        return json.dumps(cell, sort_keys=True)
+    return cell

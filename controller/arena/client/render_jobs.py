@@ -1,0 +1,126 @@
+"""Tables for jobs: a suite's planned jobs, a run's jobs, and everything about one run or job."""
+
+import datetime
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from arena.client.api import JobInfo, RunDetail
+from arena.client.plan import Plan
+from arena.common.schemas.base import ArenaModel
+
+
+class JobDescription(ArenaModel):
+    """``arenactl describe JOB``: the job's state as the controller knows it, and its spec."""
+
+    run_id: str
+    suite: str
+    job: JobInfo
+    hardware: str | None
+    benchmarks: list[str]
+    provenance: dict[str, object]
+    notes: list[str]
+
+
+def _when(unix: float) -> str:
+    return datetime.datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def plan_table(plan: Plan) -> Table:
+    title = f"{plan.suite} ({escape(plan.file)}): {len(plan.jobs)} job(s), nothing submitted"
+    table = Table(title=title, title_justify="left")
+    for column in ("target", "model", "engine", "benchmarks", "runs", "requests"):
+        table.add_column(column, justify="right" if column in ("runs", "requests") else "left")
+    for job in plan.jobs:
+        table.add_row(
+            job.target,
+            escape(job.model),
+            f"{job.engine} ({job.runtime})",
+            ", ".join(job.benchmarks),
+            str(job.runs),
+            f"{job.requests_expected:,}",
+        )
+    return table
+
+
+def show_plan(console: Console, plan: Plan) -> None:
+    console.print(plan_table(plan))
+    for note in plan.notes:
+        console.print(f"  note: {note}", highlight=False, soft_wrap=True)
+
+
+def jobs_table(detail: RunDetail) -> Table:
+    run = detail.run
+    table = Table(title=f"Jobs of {run.run_id} · {run.suite} · {run.state}", title_justify="left")
+    columns = ("job", "target", "model", "engine", "state", "attempt", "agent", "requests")
+    for column in (*columns, "message"):
+        table.add_column(column)
+    for job in detail.jobs:
+        model = f"{job.model} (simulated)" if job.simulated else job.model
+        table.add_row(
+            job.job_id,
+            job.target,
+            escape(model),
+            job.engine,
+            job.state,
+            str(job.attempt),
+            job.agent or "-",
+            f"{job.samples}/{job.requests_expected}",
+            escape(job.message),
+        )
+    return table
+
+
+def _fields(console: Console, fields: list[tuple[str, object]]) -> None:
+    width = max(len(name) for name, _ in fields)
+    for name, value in fields:
+        text = escape(str(value)) if value not in ("", None) else "-"
+        console.print(f"[bold]{name + ':':<{width + 1}}[/] {text}", highlight=False, soft_wrap=True)
+
+
+def describe_run(console: Console, detail: RunDetail) -> None:
+    run = detail.run
+    _fields(
+        console,
+        [
+            ("Run", run.run_id),
+            ("Suite", run.suite),
+            ("State", run.state),
+            ("Created", _when(run.created_at_unix)),
+            ("Jobs", f"{run.jobs_done}/{run.jobs_total} done"),
+            ("Samples", run.samples),
+        ],
+    )
+    for note in detail.notes:
+        console.print(f"  note: {escape(note)}", highlight=False, soft_wrap=True)
+    console.print()
+    console.print(jobs_table(detail))
+
+
+def describe_job(console: Console, described: JobDescription) -> None:
+    job = described.job
+    progress = ", ".join(f"{key}={value}" for key, value in job.progress.items())
+    _fields(
+        console,
+        [
+            ("Job", job.job_id),
+            ("Run", described.run_id),
+            ("Suite", described.suite),
+            ("State", job.state),
+            ("Attempt", job.attempt),
+            ("Agent", job.agent),
+            ("Hardware", described.hardware),
+            ("Target", job.target),
+            ("Model", f"{job.model} (simulated)" if job.simulated else job.model),
+            ("Engine", job.engine),
+            ("Requests", f"{job.samples} of {job.requests_expected} stored"),
+            ("Progress", progress),
+            ("Message", job.message),
+            ("Benchmarks", ", ".join(described.benchmarks)),
+        ],
+    )
+    for key, value in described.provenance.items():
+        console.print(f"  {key}: {escape(str(value))}", highlight=False, soft_wrap=True)
+    for note in described.notes:
+        console.print(f"  note: {escape(note)}", highlight=False, soft_wrap=True)

@@ -1,0 +1,142 @@
+"""The rows behind ``-o csv``: the same columns the tables show, as plain values."""
+
+from arena.client.api import AgentInfo, RunDetail, RunInfo
+from arena.client.compare import Comparison
+from arena.client.output import Rows
+from arena.client.plan import Plan
+from arena.common.schemas.results import RunResults
+
+
+def runs_rows(runs: list[RunInfo]) -> Rows:
+    columns = ("run_id", "suite", "state", "created_at_unix", "jobs_done", "jobs_total", "samples")
+    return Rows(columns, [[getattr(run, column) for column in columns] for run in runs])
+
+
+def jobs_rows(detail: RunDetail) -> Rows:
+    columns = (
+        "job_id",
+        "target",
+        "model",
+        "engine",
+        "state",
+        "attempt",
+        "agent",
+        "samples",
+        "requests_expected",
+        "simulated",
+        "message",
+    )
+    return Rows(
+        ("run_id", *columns),
+        [[detail.run.run_id, *(getattr(job, c) for c in columns)] for job in detail.jobs],
+    )
+
+
+def agents_rows(agents: list[AgentInfo]) -> Rows:
+    return Rows(
+        (
+            "name",
+            "status",
+            "draining",
+            "hardware",
+            "cpu_arch",
+            "labels",
+            "current_job",
+            "last_seen_unix",
+        ),
+        [
+            [
+                agent.name,
+                agent.status,
+                agent.draining,
+                agent.hardware.summary,
+                agent.hardware.cpu_arch,
+                agent.labels,
+                agent.current_job,
+                agent.last_seen_unix,
+            ]
+            for agent in agents
+        ],
+    )
+
+
+def plan_rows(plan: Plan) -> Rows:
+    return Rows(
+        (
+            "target",
+            "model",
+            "engine",
+            "runtime",
+            "benchmarks",
+            "runs",
+            "requests_expected",
+            "simulated",
+        ),
+        [
+            [
+                job.target,
+                job.model,
+                job.engine,
+                job.runtime,
+                " ".join(job.benchmarks),
+                job.runs,
+                job.requests_expected,
+                job.simulated,
+            ]
+            for job in plan.jobs
+        ],
+    )
+
+
+def results_rows(results: RunResults) -> Rows:
+    """One row per (job, benchmark, variant, metric): every number ``show`` has."""
+    rows = [
+        [
+            results.run_id,
+            job.job_id,
+            job.model,
+            job.hardware,
+            bench.id,
+            variant.key,
+            variant.runs,
+            metric,
+            stat.mean,
+            stat.std,
+            stat.n,
+        ]
+        for job in results.jobs
+        for bench in job.benchmarks
+        for variant in bench.variants
+        for metric, stat in variant.metrics.items()
+    ]
+    return Rows(
+        (
+            "run_id",
+            "job_id",
+            "model",
+            "hardware",
+            "benchmark",
+            "variant",
+            "runs",
+            "metric",
+            "mean",
+            "std",
+            "n",
+        ),
+        rows,
+    )
+
+
+def comparison_rows(comparison: Comparison) -> Rows:
+    """Run columns are named by their first line (the run id)."""
+    runs = [column.split("\n")[0] for column in comparison.columns]
+    columns = ["benchmark", "variant", "metric", "unit"]
+    for run in runs:
+        columns += [f"{run} mean", f"{run} std"]
+    rows = []
+    for row in comparison.rows:
+        cells: list[object] = [row.benchmark, row.variant, row.metric, row.unit]
+        for value in row.values:
+            cells += [None, None] if value is None else [value.mean, value.std]
+        rows.append([*cells, row.ratio])
+    return Rows([*columns, "ratio"], rows)
