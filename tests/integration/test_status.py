@@ -1,0 +1,182 @@
+"""arena.common.status against a real controller on loopback: every class in the table,
+raised inside a servicer's store call, reaches arenactl's client and the agent's link as the
+same class with the same message; a controller bug reaches them as an InternalError."""
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+import structlog
+
+from arena.agent.hardware import probe
+from arena.agent.link import ControllerLink
+from arena.client.api import ArenaClient
+from arena.common.errors import (
+    ArenaError,
+    AuthError,
+    ConflictError,
+    EngineError,
+    InternalError,
+    InvalidRequestError,
+    NotFoundError,
+    SuiteError,
+    SuiteProblem,
+    UnavailableError,
+)
+from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.common.status import TABLE, from_rpc_error
+from arena.common.suites.loader import load_suite_text
+from arena.controller.rpc import errors as rpc_errors
+from arena.controller.server import Controller
+from arena.controller.store import agents as agent_store
+from arena.controller.store import runs as run_store
+from tests.support import ControllerThread
+
+SUITE_PROBLEMS = [
+    SuiteProblem("suite.yaml", 7, "benchmarks[0].request_rate[0]", "must be positive"),
+    SuiteProblem("suite.yaml", None, "", "unknown engine profile 'vllm'"),
+]
+EXAMPLES: list[ArenaError] = [
+    SuiteError.from_problems(SUITE_PROBLEMS),
+    InvalidRequestError("batch of 9000 samples; at most 5000"),
+    AuthError("unknown user token"),
+    NotFoundError("no run 'run-nope'"),
+    ConflictError("job j-1 attempt 1 is stale: attempt 2 holds the lease"),
+    UnavailableError("controller storage unavailable: disk I/O error"),
+    EngineError("engine exited with code 137 (killed: out of memory)"),
+    InternalError("internal controller error (incident 0123abcd4567)", "0123abcd4567"),
+]
+
+
+def raising(error: BaseException) -> Callable[..., Any]:
+    def fail(*_: Any, **__: Any) -> Any:
+        raise error
+
+    return fail
+
+
+def test_the_examples_cover_the_whole_table() -> None:
+    assert {type(error) for error in EXAMPLES} == {row.error for row in TABLE}
+
+
+def same_error(received: ArenaError, sent: ArenaError, prefix: str = "") -> None:
+    assert type(received) is type(sent)
+    assert str(received) == prefix + str(sent)
+    if isinstance(sent, SuiteError):
+        assert isinstance(received, SuiteError)
+        assert received.errors == sent.errors
+    if isinstance(sent, InternalError):
+        assert isinstance(received, InternalError)
+        assert received.incident == sent.incident
+
+
+@pytest.mark.parametrize("error", EXAMPLES, ids=lambda error: type(error).__name__)
+def test_client_gets_the_class_and_message_the_controller_raised(
+    controller_in_thread: ControllerThread, monkeypatch: pytest.MonkeyPatch, error: ArenaError
+) -> None:
+    monkeypatch.setattr(run_store, "list_runs", raising(error))
+    with (
+        ArenaClient(controller_in_thread.address, DEV_USER_TOKEN) as client,
+        pytest.raises(ArenaError) as caught,
+    ):
+        client.runs()
+    prefix = "the controller refused the user token: " if isinstance(error, AuthError) else ""
+    same_error(caught.value, error, prefix)
+
+
+@pytest.mark.parametrize("error", EXAMPLES, ids=lambda error: type(error).__name__)
+async def test_agent_link_gets_the_class_and_message_the_controller_raised(
+    controller: Controller, monkeypatch: pytest.MonkeyPatch, error: ArenaError
+) -> None:
+    monkeypatch.setattr(agent_store, "register_agent", raising(error))
+    link = ControllerLink(f"127.0.0.1:{controller.port}", DEV_AGENT_TOKEN)
+    try:
+        with pytest.raises(ArenaError) as caught:
+            await link.register("box", probe(), {}, {"arena": "test"})
+    finally:
+        await link.close()
+    same_error(caught.value, error)
+
+
+def test_a_controller_bug_is_an_internal_error_with_an_incident_in_the_log(
+    controller_in_thread: ControllerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bug = ValueError("invalid literal for int()")
+    monkeypatch.setattr(run_store, "list_runs", raising(bug))
+    logged = structlog.testing.LogCapture()
+    monkeypatch.setattr(rpc_errors, "log", structlog.wrap_logger(None, processors=[logged]))
+    with (
+        ArenaClient(controller_in_thread.address, DEV_USER_TOKEN) as client,
+        pytest.raises(InternalError) as caught,
+    ):
+        client.runs()
+    incident = caught.value.incident
+    assert len(incident) == 12
+    assert f"internal controller error (incident {incident})" in str(caught.value)
+    assert "not in the request" in str(caught.value)
+    assert "literal" not in str(caught.value)  # a bug's words and traceback are the operator's
+    [line] = logged.entries
+    assert line["log_level"] == "error" and line["event"] == "internal error"
+    assert line["incident"] == incident and line["method"] == "ListRuns"
+    assert line["exc_info"] is bug
+
+
+def test_a_suite_refused_by_the_controller_keeps_its_problems(
+    controller_in_thread: ControllerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same problems as local validation: file, line, field path and message each."""
+    text = "name: x\nmodels: []\nbenchmarks:\n  - kind: nope\n    id: a\n"
+    with pytest.raises(SuiteError) as local:
+        load_suite_text(text, "bad.yaml")
+    with (
+        ArenaClient(controller_in_thread.address, DEV_USER_TOKEN) as client,
+        pytest.raises(SuiteError) as remote,
+    ):
+        client.submit(text, "bad.yaml")
+    assert remote.value.errors == local.value.errors
+    assert str(remote.value) == str(local.value)
+
+
+def test_a_suite_with_very_many_problems_still_arrives(
+    controller_in_thread: ControllerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Headers are limited: the first problems come, and the message says how many did not."""
+    many = [
+        SuiteProblem("big.yaml", line, f"benchmarks[{line}].id", "x" * 80) for line in range(500)
+    ]
+    monkeypatch.setattr(run_store, "list_runs", raising(SuiteError.from_problems(many)))
+    with (
+        ArenaClient(controller_in_thread.address, DEV_USER_TOKEN) as client,
+        pytest.raises(SuiteError) as caught,
+    ):
+        client.runs()
+    *kept, note = caught.value.errors
+    assert 1 <= len(kept) < len(many)
+    assert kept == many[: len(kept)]
+    assert note == SuiteProblem("big.yaml", None, "", f"and {len(many) - len(kept)} more problems")
+
+
+def test_unreachable_controller_is_unavailable_with_its_address() -> None:
+    with ArenaClient("127.0.0.1:1", DEV_USER_TOKEN) as client, pytest.raises(UnavailableError) as e:
+        client.runs()
+    assert "cannot reach the controller at 127.0.0.1:1" in str(e.value)
+
+
+async def test_a_missing_token_is_an_auth_error_on_the_link(controller: Controller) -> None:
+    link = ControllerLink(f"127.0.0.1:{controller.port}", "")
+    try:
+        with pytest.raises(AuthError, match="missing agent token"):
+            await link.register("box", probe(), {}, {})
+    finally:
+        await link.close()
+
+
+def test_a_malformed_request_is_an_invalid_request(controller_in_thread: ControllerThread) -> None:
+    with grpc.insecure_channel(controller_in_thread.address) as channel:
+        call = channel.unary_unary("/arena.v1.UserService/ListRuns")
+        with pytest.raises(grpc.RpcError) as caught:
+            call(b"\xff\xff\xff", metadata=(("authorization", f"Bearer {DEV_USER_TOKEN}"),))
+    error = from_rpc_error(caught.value)
+    assert type(error) is InvalidRequestError
+    assert str(error).startswith("malformed request:")
