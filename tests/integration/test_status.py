@@ -2,15 +2,20 @@
 raised inside a servicer's store call, reaches arenactl's client and the agent's link as the
 same class with the same message; a controller bug reaches them as an InternalError."""
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import structlog
+from click.testing import CliRunner
 
 from arena.agent.hardware import probe
 from arena.agent.link import ControllerLink
+from arena.client import cli as arenactl
 from arena.client.api import ArenaClient
 from arena.common.errors import (
     ArenaError,
@@ -25,7 +30,7 @@ from arena.common.errors import (
     UnavailableError,
 )
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
-from arena.common.status import TABLE, from_rpc_error
+from arena.common.status import TABLE, Row, from_rpc_error, sent_by_arena
 from arena.common.suites.loader import load_suite_text
 from arena.controller.rpc import errors as rpc_errors
 from arena.controller.server import Controller
@@ -155,6 +160,99 @@ def test_a_suite_with_very_many_problems_still_arrives(
     assert 1 <= len(kept) < len(many)
     assert kept == many[: len(kept)]
     assert note == SuiteProblem("big.yaml", None, "", f"and {len(many) - len(kept)} more problems")
+
+
+NEGATIVE_RATE = """\
+name: bad
+models:
+  - name: tiny
+    engine: sim
+engines:
+  sim:
+    runtime: simulated
+benchmarks:
+  - kind: open_loop
+    id: x
+    input_len: 8
+    output_len: 8
+    num_prompts: 4
+    request_rate: [-1]
+"""
+
+
+def test_arenactl_prints_the_controllers_suite_problems_as_local_ones(
+    controller_in_thread: ControllerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(NEGATIVE_RATE)
+    command = ["--controller", controller_in_thread.address, "submit", str(path.resolve())]
+    local = CliRunner().invoke(arenactl.cli, command)
+    monkeypatch.setattr(
+        arenactl, "load_suite_file", lambda _: None
+    )  # now only the controller checks
+    remote = CliRunner().invoke(arenactl.cli, command)
+    assert local.exit_code == remote.exit_code == 2
+    assert re.search(r"bad.yaml:\d+: benchmarks\[0\]\.request_rate\[0\]", remote.output)
+    assert remote.output == local.output
+
+
+def test_a_request_the_controller_refuses_is_a_usage_error_in_arenactl(
+    controller_in_thread: ControllerThread, tmp_path: Path
+) -> None:
+    """Valid YAML, too big to send: InvalidRequestError, exit status 2 like a bad suite."""
+    path = tmp_path / "huge.yaml"
+    path.write_text(NEGATIVE_RATE.replace("request_rate: [-1]", "request_rate: [1]") + "#" * 2**20)
+    result = CliRunner().invoke(
+        arenactl.cli, ["--controller", controller_in_thread.address, "submit", str(path)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "suite file larger than 1000000 bytes" in result.output
+
+
+@pytest.fixture(scope="module")
+def foreign() -> Iterator[grpc.Channel]:
+    """A gRPC server that is not Arena: it aborts with the code named in the request, and no
+    details, as gRPC itself or a proxy in between would."""
+
+    def abort(request: bytes, context: grpc.ServicerContext) -> bytes:
+        context.abort(grpc.StatusCode[request.decode()], "said by someone else")
+        raise AssertionError("unreachable")
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    handler = grpc.unary_unary_rpc_method_handler(abort)
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler("x.Foreign", {"Call": handler})]
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield channel
+    server.stop(None)
+
+
+@pytest.mark.parametrize(
+    ("code", "row"),
+    [(code, row) for row in TABLE for code in (row.code, *row.also)],
+    ids=lambda value: value.name if isinstance(value, grpc.StatusCode) else "",
+)
+def test_a_status_without_arena_details_is_read_by_its_code(
+    foreign: grpc.Channel, code: grpc.StatusCode, row: Row
+) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        foreign.unary_unary("/x.Foreign/Call")(code.name.encode(), timeout=10)
+    error = from_rpc_error(caught.value)
+    expected = InvalidRequestError if code == grpc.StatusCode.INVALID_ARGUMENT else row.error
+    assert type(error) is expected
+    assert str(error) == "said by someone else"
+    assert not sent_by_arena(caught.value)
+
+
+def test_a_code_outside_the_table_is_a_plain_arena_error(foreign: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        foreign.unary_unary("/x.Foreign/Call")(b"UNIMPLEMENTED", timeout=10)
+    error = from_rpc_error(caught.value)
+    assert type(error) is ArenaError
+    assert str(error) == "UNIMPLEMENTED: said by someone else"
 
 
 def test_unreachable_controller_is_unavailable_with_its_address() -> None:

@@ -20,7 +20,13 @@ from arena.client import render
 from arena.client.api import ArenaClient, RunDetail
 from arena.client.compare import compare, comparison_table
 from arena.client.export import export_run
-from arena.common.errors import ArenaError, AuthError, SuiteError, UnavailableError
+from arena.common.errors import (
+    ArenaError,
+    AuthError,
+    InvalidRequestError,
+    SuiteError,
+    UnavailableError,
+)
 from arena.common.logging import configure_logging
 from arena.common.parsers.result_folder import scan
 from arena.common.settings import DEV_USER_TOKEN, ArenaSettings
@@ -51,7 +57,7 @@ def _client(ctx: click.Context) -> ArenaClient:
 
 def _fail(error: ArenaError) -> None:
     errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    sys.exit(2 if isinstance(error, SuiteError) else 1)
+    sys.exit(2 if isinstance(error, SuiteError | InvalidRequestError) else 1)
 
 
 def _output_option(command: F) -> F:

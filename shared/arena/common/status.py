@@ -55,8 +55,10 @@ class Row:
 
 
 TABLE: tuple[Row, ...] = (
-    Row(SuiteError, Code.INVALID_ARGUMENT, "SUITE_INVALID", False),
+    # of two rows with one code, the first is what the code alone reads as: INVALID_ARGUMENT
+    # without details is a bad request, not a SuiteError without problems
     Row(InvalidRequestError, Code.INVALID_ARGUMENT, "REQUEST_INVALID", False, (Code.OUT_OF_RANGE,)),
+    Row(SuiteError, Code.INVALID_ARGUMENT, "SUITE_INVALID", False),
     Row(AuthError, Code.UNAUTHENTICATED, "AUTH_REFUSED", False, (Code.PERMISSION_DENIED,)),
     Row(NotFoundError, Code.NOT_FOUND, "NOT_FOUND", False),
     Row(ConflictError, Code.FAILED_PRECONDITION, "CONFLICT", False, (Code.ALREADY_EXISTS,)),
@@ -66,7 +68,7 @@ TABLE: tuple[Row, ...] = (
         "UNAVAILABLE",
         True,
         (Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.CANCELLED),
-    ),  # fmt: skip
+    ),
     Row(EngineError, Code.ABORTED, "ENGINE_FAILED", False),
     Row(InternalError, Code.INTERNAL, "INTERNAL", False, (Code.UNKNOWN, Code.DATA_LOSS)),
 )
@@ -74,9 +76,6 @@ TABLE: tuple[Row, ...] = (
 _BY_CLASS = {row.error: row for row in TABLE}
 _BY_REASON = {row.reason: row for row in TABLE}
 _BY_CODE = {code: row for row in reversed(TABLE) for code in (*row.also, row.code)}
-"""First row wins: INVALID_ARGUMENT without details reads as InvalidRequestError, not as a
-SuiteError without problems."""
-_BY_CODE[Code.INVALID_ARGUMENT] = _BY_CLASS[InvalidRequestError]
 
 
 def row_for(error: BaseException) -> Row | None:
@@ -91,7 +90,8 @@ def is_retryable(error: BaseException) -> bool:
     """Whether the same call may succeed later: decided by the table, for Arena errors and for
     raw gRPC errors alike."""
     if isinstance(error, grpc.RpcError):
-        row = _BY_CODE.get(error.code())
+        code = getattr(error, "code", None)  # the bare base class carries no status
+        row = _BY_CODE.get(code()) if callable(code) else None
         return row is not None and row.retryable
     row = row_for(error)
     return row is not None and row.retryable
@@ -118,7 +118,8 @@ def from_rpc_error(error: grpc.RpcError) -> ArenaError:
     text: str = error.details() or code.name
     details = _details(error)
     info = _first(details, error_details_pb2.ErrorInfo)
-    row = _BY_REASON.get(info.reason) if info is not None else _BY_CODE.get(code)
+    sent = _BY_REASON.get(info.reason) if info is not None else None
+    row = sent or _BY_CODE.get(code)  # a reason this side does not know yet: read the code
     if row is None:
         return ArenaError(f"{code.name}: {text}")
     if row.error is SuiteError:
