@@ -3,6 +3,7 @@ raised inside a servicer's store call, reaches arenactl's client and the agent's
 same class with the same message; a controller bug reaches them as an InternalError."""
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy.exc
 import structlog
 from click.testing import CliRunner
 
@@ -30,7 +32,7 @@ from arena.common.errors import (
     UnavailableError,
 )
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
-from arena.common.status import TABLE, Row, from_rpc_error, sent_by_arena
+from arena.common.status import TABLE, Row, from_rpc_error, is_retryable, sent_by_arena
 from arena.common.suites.loader import load_suite_text
 from arena.controller.rpc import errors as rpc_errors
 from arena.controller.server import Controller
@@ -125,6 +127,21 @@ def test_a_controller_bug_is_an_internal_error_with_an_incident_in_the_log(
     assert line["log_level"] == "error" and line["event"] == "internal error"
     assert line["incident"] == incident and line["method"] == "ListRuns"
     assert line["exc_info"] is bug
+
+
+def test_storage_trouble_is_unavailable_and_retried(
+    controller_in_thread: ControllerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk or a locked database: the agents' retry loops wait it out (tests/faults)."""
+    full = sqlalchemy.exc.OperationalError("INSERT ...", {}, sqlite3.OperationalError("disk full"))
+    monkeypatch.setattr(run_store, "list_runs", raising(full))
+    with (
+        ArenaClient(controller_in_thread.address, DEV_USER_TOKEN) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.runs()
+    assert str(caught.value) == "controller storage unavailable: disk full"
+    assert is_retryable(caught.value)
 
 
 def test_a_suite_refused_by_the_controller_keeps_its_problems(

@@ -23,8 +23,7 @@ R = TypeVar("R")
 
 def as_arena_error(error: Exception, method: str) -> ArenaError:
     """The error a caller is told about; logs what only the controller's operator may see."""
-    if row_for(error) is not None:
-        assert isinstance(error, ArenaError)
+    if isinstance(error, ArenaError) and row_for(error) is not None:
         return error
     if isinstance(error, sqlalchemy.exc.OperationalError):
         # a full disk or a locked/unreachable database: callers retry, nothing is lost
@@ -62,6 +61,8 @@ def grpc_errors(
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
         try:
             return await method(self, request, context)
+        except grpc.aio.AbortError:  # the method aborted with a status of its own: keep it
+            raise
         except Exception as error:
             await abort(context, as_arena_error(error, method.__name__))
 
