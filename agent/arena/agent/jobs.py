@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
@@ -29,9 +29,10 @@ from arena.agent.telemetry.nvml import open_nvml
 from arena.agent.telemetry.sampler import TelemetrySampler
 from arena.agent.tools import ToolContext, driver_for
 from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
-from arena.common.errors import ArenaError, ConflictError, UnavailableError
+from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_cpu_util
 from arena.common.pb.arena.v1 import agent_pb2
+from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobState
 from arena.common.schemas.sample import RequestSample
@@ -43,6 +44,7 @@ log = structlog.get_logger(__name__)
 
 RATE_WINDOW_S = 10.0
 REPORT_RETRY_S = 120.0
+REPORT_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
 
 
 class JobExecution:
@@ -312,7 +314,7 @@ class JobExecution:
             container_port=getattr(self.spec.engine, "port", None),
         )
         outcome = await driver.run(bench, ctx)
-        await _retrying(
+        await retry(
             lambda: self.link.push_tool_result(
                 self.lease.job_id,
                 self.lease.attempt,
@@ -322,16 +324,23 @@ class JobExecution:
                 outcome.output,
                 outcome.metrics,
             ),
-            REPORT_RETRY_S,
+            "push tool result",
+            backoff=REPORT_BACKOFF,
+            budget_s=REPORT_RETRY_S,
+            job_id=self.lease.job_id,
         )
 
     async def _report(self, state: JobState, message: str, **details: Any) -> None:
         """Status changes must arrive: retry through controller restarts and network cuts."""
-        await _retrying(
+        await retry(
             lambda: self.link.report(
                 self.lease.job_id, self.lease.attempt, state, message, **details
             ),
-            REPORT_RETRY_S,
+            "report status",
+            backoff=REPORT_BACKOFF,
+            budget_s=REPORT_RETRY_S,
+            job_id=self.lease.job_id,
+            state=state.value,
         )
 
 
@@ -342,20 +351,6 @@ async def _explain_by_engine(engine: Engine, within_s: float = 2.0) -> None:
     while time.monotonic() < deadline:
         await engine.check()
         await asyncio.sleep(0.2)
-
-
-async def _retrying(call: Callable[[], Awaitable[None]], budget_s: float) -> None:
-    deadline = time.monotonic() + budget_s
-    delay = 0.5
-    while True:
-        try:
-            await call()
-            return
-        except UnavailableError:
-            if time.monotonic() + delay > deadline:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 def _reason(error: BaseException) -> str:

@@ -10,18 +10,12 @@ from typing import Any
 
 import grpc
 
-from arena.common.errors import (
-    ArenaError,
-    AuthError,
-    ConflictError,
-    NotFoundError,
-    UnavailableError,
-)
 from arena.common.pb.arena.v1 import agent_pb2, agent_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
+from arena.common.status import from_rpc_error
 from arena.common.wire import reading_to_pb, sample_to_pb
 
 CHANNEL_OPTIONS = [
@@ -61,24 +55,6 @@ class Directives:
     drain: bool
 
 
-def translate(error: grpc.aio.AioRpcError) -> ArenaError:
-    code, text = error.code(), error.details() or str(error.code())
-    if code == grpc.StatusCode.UNAUTHENTICATED or code == grpc.StatusCode.PERMISSION_DENIED:
-        return AuthError(text)
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFoundError(text)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        return ConflictError(text)
-    if code in (
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-    ):
-        return UnavailableError(text)
-    return ArenaError(f"{code.name}: {text}")
-
-
 class ControllerLink:
     def __init__(self, address: str, token: str) -> None:
         self.address = address
@@ -94,7 +70,7 @@ class ControllerLink:
         try:
             return await method(request, metadata=self._metadata, timeout=timeout)
         except grpc.aio.AioRpcError as error:
-            raise translate(error) from error
+            raise from_rpc_error(error) from error
 
     async def register(
         self, name: str, hardware: HardwareInfo, labels: dict[str, str], versions: dict[str, str]

@@ -12,7 +12,6 @@ it. The controller's contiguous ack and upsert rule make every resend exactly-on
 import asyncio
 import contextlib
 import json
-import random
 import shutil
 import sqlite3
 import threading
@@ -24,7 +23,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 
 from arena.agent.link import ControllerLink
-from arena.common.errors import UnavailableError
+from arena.common.retry import Backoff, retry
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 
@@ -158,6 +157,7 @@ class Spool:
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+UPLOAD_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
 Send = Callable[[int, Sequence[T]], Awaitable[int]]
 """Upload items numbered from the given first sequence; returns the controller's ack."""
 
@@ -193,7 +193,6 @@ class Outbox(Generic[T]):
 
     async def run(self) -> None:
         """Upload until cancelled; a ConflictError (stale attempt) ends the task with it."""
-        backoff = 0.5
         while True:
             if self.acked_seq >= self.last_seq:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
@@ -203,19 +202,13 @@ class Outbox(Generic[T]):
                         await self._wakeup.wait()
                 self._wakeup.clear()
                 continue
-            try:
-                await self._send_one_batch()
-                backoff = 0.5
-            except UnavailableError as error:
-                log.warning(
-                    "upload failed; retrying",
-                    stream=self.key.stream,
-                    job_id=self.key.job_id,
-                    error=str(error),
-                    retry_in_s=round(backoff, 1),
-                )
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-                backoff = min(backoff * 2, 10.0)
+            await retry(
+                self._send_one_batch,
+                "upload",
+                backoff=UPLOAD_BACKOFF,
+                stream=self.key.stream,
+                job_id=self.key.job_id,
+            )
 
     async def _send_one_batch(self) -> None:
         pending = await asyncio.to_thread(self.spool.pending, self.key, self.batch_size)

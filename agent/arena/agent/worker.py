@@ -7,7 +7,6 @@ hears why), stop heartbeats, close the channel.
 import asyncio
 import contextlib
 import platform
-import random
 from typing import Any
 
 import structlog
@@ -16,7 +15,7 @@ from arena.agent.engines.docker import reap_orphans as reap_container_orphans
 from arena.agent.engines.process import reap_orphans as reap_process_orphans
 from arena.agent.hardware import probe
 from arena.agent.jobs import JobExecution
-from arena.agent.link import ControllerLink, Registration
+from arena.agent.link import ControllerLink, Directives, Registration
 from arena.agent.settings import AgentSettings
 from arena.agent.uploads import Spool, outbox_for
 from arena.common.errors import (
@@ -26,10 +25,13 @@ from arena.common.errors import (
     NotFoundError,
     UnavailableError,
 )
+from arena.common.retry import Backoff, Stopped, retry
 
 log = structlog.get_logger(__name__)
 
 ARENA_VERSION = "0.1.0"
+CONTROLLER_BACKOFF = Backoff(first_s=0.5, cap_s=15.0)
+"""Register and lease: up to 15 s between tries, so a restarted controller is found quickly."""
 
 
 class Agent:
@@ -46,7 +48,15 @@ class Agent:
 
     async def run(self) -> None:
         await asyncio.to_thread(self._reap_orphans)
-        await self._register()
+        try:
+            if await self._register():
+                await self._serve()
+        finally:
+            await self.link.close()
+            self.spool.close()
+            log.info("agent stopped", jobs_done=self.jobs_done)
+
+    async def _serve(self) -> None:
         heartbeats = asyncio.create_task(self._heartbeats())
         try:
             await self._recover_leftovers()
@@ -55,9 +65,6 @@ class Agent:
             heartbeats.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeats
-            await self.link.close()
-            self.spool.close()
-            log.info("agent stopped", jobs_done=self.jobs_done)
 
     def shutdown(self) -> None:
         self._stopping.set()
@@ -79,31 +86,29 @@ class Agent:
         if processes or containers:
             log.warning("reaped orphaned engines", processes=processes, containers=containers)
 
-    async def _register(self) -> None:
-        """Register, retrying with backoff and jitter while the controller is unreachable."""
-        delay = 0.5
-        while not self._stopping.is_set():
-            try:
-                self.registration = await self.link.register(
-                    self.settings.name,
-                    self.hardware,
-                    self.settings.labels,
-                    {"arena": ARENA_VERSION, "python": platform.python_version()},
-                )
-                log.info(
-                    "registered",
-                    agent=self.settings.name,
-                    agent_id=self.registration.agent_id,
-                    controller=self.settings.controller,
-                    hardware=self.hardware.summary,
-                )
-                return
-            except UnavailableError as error:
-                log.warning(
-                    "controller unreachable; retrying", error=str(error), retry_in_s=round(delay, 1)
-                )
-                await self._sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, 15.0)
+    async def _register(self) -> bool:
+        """Register, retrying while the controller is unreachable; False when stopped first."""
+        versions = {"arena": ARENA_VERSION, "python": platform.python_version()}
+        try:
+            self.registration = await retry(
+                lambda: self.link.register(
+                    self.settings.name, self.hardware, self.settings.labels, versions
+                ),
+                "register",
+                backoff=CONTROLLER_BACKOFF,
+                stop=self._stopping,
+                controller=self.settings.controller,
+            )
+        except Stopped:
+            return False
+        log.info(
+            "registered",
+            agent=self.settings.name,
+            agent_id=self.registration.agent_id,
+            controller=self.settings.controller,
+            hardware=self.hardware.summary,
+        )
+        return True
 
     async def _recover_leftovers(self) -> None:
         """Send what a previous run of this agent measured but could not deliver, then hand
@@ -164,19 +169,19 @@ class Agent:
         return True
 
     async def _job_loop(self) -> None:
-        delay = 0.5
         while not self._stopping.is_set():
             if self.draining or self._disk_is_low():
                 await self._sleep(self.settings.lease_wait_s)
                 continue
             try:
-                lease = await self.link.lease(self.settings.lease_wait_s)
-                delay = 0.5
-            except UnavailableError as error:
-                log.warning("lease failed; retrying", error=str(error))
-                await self._sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, 15.0)
-                continue
+                lease = await retry(
+                    lambda: self.link.lease(self.settings.lease_wait_s),
+                    "lease",
+                    backoff=CONTROLLER_BACKOFF,
+                    stop=self._stopping,
+                )
+            except Stopped:
+                return
             except NotFoundError:
                 await self._register()  # the controller forgot us (e.g. a fresh database)
                 continue
@@ -197,12 +202,14 @@ class Agent:
                 self.jobs_done += 1
 
     async def _heartbeats(self) -> None:
+        """One heartbeat per interval; a failed one is retried within that interval only, as
+        the next is due then anyway."""
         assert self.registration is not None
+        interval = self.registration.heartbeat_interval_s
         while True:
-            await asyncio.sleep(self.registration.heartbeat_interval_s)
-            running = [self.current.progress()] if self.current is not None else []
+            await asyncio.sleep(interval)
             try:
-                directives = await self.link.heartbeat(running, self.draining)
+                directives = await retry(self._beat, "heartbeat", budget_s=interval)
             except (UnavailableError, NotFoundError) as error:
                 log.warning("heartbeat failed", error=str(error))
                 continue
@@ -224,6 +231,10 @@ class Agent:
             if directives.drain and not self.draining:
                 log.info("draining: finishing the current job, taking no new one")
                 self.draining = True
+
+    async def _beat(self) -> Directives:
+        running = [self.current.progress()] if self.current is not None else []
+        return await self.link.heartbeat(running, self.draining)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

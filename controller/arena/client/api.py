@@ -5,14 +5,7 @@ from typing import Any
 
 import grpc
 
-from arena.common.errors import (
-    ArenaError,
-    AuthError,
-    ConflictError,
-    NotFoundError,
-    SuiteError,
-    UnavailableError,
-)
+from arena.common.errors import ArenaError, AuthError, UnavailableError
 from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
@@ -21,6 +14,7 @@ from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail as RunDetail
 from arena.common.schemas.run import RunInfo as RunInfo
+from arena.common.status import from_rpc_error, sent_by_arena
 
 CALL_TIMEOUT_S = 30.0
 JOB_SCAN_RUNS = 200
@@ -51,19 +45,13 @@ def _run(summary: user_pb2.RunSummary) -> RunInfo:
 
 
 def translate(error: grpc.RpcError, address: str) -> ArenaError:
-    code: grpc.StatusCode = error.code()
-    text: str = error.details() or code.name
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return UnavailableError(f"cannot reach the controller at {address}: {text}")
-    if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
-        return AuthError(f"the controller refused the user token: {text}")
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFoundError(text)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        return ConflictError(text)
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return SuiteError("", None, "", text)
-    return ArenaError(f"{code.name}: {text}")
+    """The Arena error behind a failed call, with what a user needs to act on it."""
+    translated = from_rpc_error(error)
+    if isinstance(translated, UnavailableError) and not sent_by_arena(error):
+        return UnavailableError(f"cannot reach the controller at {address}: {translated}")
+    if isinstance(translated, AuthError):
+        return AuthError(f"the controller refused the user token: {translated}")
+    return translated
 
 
 class ArenaClient:

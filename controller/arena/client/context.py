@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from arena.client.api import ArenaClient
-from arena.common.errors import ArenaError, SuiteError
+from arena.common.errors import ArenaError, InvalidRequestError, SuiteError
 from arena.common.settings import DEV_USER_TOKEN, ArenaSettings
 
 DEFAULT_CONFIG = Path("~/.config/arena/arenactl.toml").expanduser()
@@ -41,6 +41,8 @@ def client_for(ctx: click.Context) -> ArenaClient:
 
 
 def fail(error: ArenaError, code: int | None = None) -> NoReturn:
-    """Print the error and exit: 2 for a bad suite file, 1 for anything else."""
+    """Print the error and exit: 2 for a refused request (a bad suite file or field), 1 for
+    anything else."""
     errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-    sys.exit(code if code is not None else 2 if isinstance(error, SuiteError) else 1)
+    refused = isinstance(error, SuiteError | InvalidRequestError)
+    sys.exit(code if code is not None else 2 if refused else 1)

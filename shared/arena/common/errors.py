@@ -2,13 +2,16 @@
 
     ArenaError
     ├── SuiteError ········ a suite file is unreadable, invalid or names unknown things
+    ├── InvalidRequestError  a request is malformed or breaks a limit (not a suite problem)
     ├── AuthError ········· a token is missing, wrong or expired
     ├── NotFoundError ····· an agent, job, run or result does not exist
     ├── ConflictError ····· a write lost a race (stale attempt, state already moved on)
     ├── UnavailableError ·· the controller cannot be reached right now; retrying may help
-    └── EngineError ······· an inference engine failed to start, answer or stay up
+    ├── EngineError ······· an inference engine failed to start, answer or stay up
+    └── InternalError ····· the controller failed on a bug of its own, not on the caller's input
 
-Foreign errors (pydantic, PyYAML, gRPC, HTTP) are translated into these where they enter Arena.
+Foreign errors (pydantic, PyYAML, gRPC, HTTP) are translated into these where they enter Arena;
+arena.common.status carries each class across gRPC and back.
 """
 
 from collections.abc import Sequence
@@ -62,6 +65,10 @@ class SuiteError(ArenaError):
         return cls(first.file, first.line, first.field, first.message, errors=problems)
 
 
+class InvalidRequestError(ArenaError):
+    """A request the controller cannot accept: a field missing or unparsable, a batch too big."""
+
+
 class AuthError(ArenaError):
     """A caller could not prove who it is, or may not do what it asked."""
 
@@ -80,3 +87,12 @@ class UnavailableError(ArenaError):
 
 class EngineError(ArenaError):
     """An inference engine failed to start, to become healthy, or to keep serving."""
+
+
+class InternalError(ArenaError):
+    """The controller hit a bug of its own. ``incident`` names the controller log line that
+    holds the traceback, so a user can report it without being told their input was bad."""
+
+    def __init__(self, message: str, incident: str = "") -> None:
+        super().__init__(message)
+        self.incident = incident

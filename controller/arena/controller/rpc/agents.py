@@ -9,11 +9,12 @@ import grpc
 import structlog
 from sqlmodel import Session
 
+from arena.common.errors import InvalidRequestError
 from arena.common.pb.arena.v1 import agent_pb2, agent_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobState
 from arena.common.wire import reading_from_pb, sample_from_pb
-from arena.controller.rpc.errors import grpc_errors
+from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import jobs as job_store
@@ -63,8 +64,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.RegisterRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.RegisterResponse:
         if not request.agent_name:
-            raise ValueError("agent_name is required")
-        hardware = HardwareInfo.model_validate_json(request.hardware_json)
+            raise InvalidRequestError("agent_name is required")
+        with reading("hardware_json"):
+            hardware = HardwareInfo.model_validate_json(request.hardware_json)
         row = await self.db.call(
             agent_store.register_agent,
             request.agent_name,
@@ -146,7 +148,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             self.work.notify()
             return agent_pb2.JobStatusResponse()
         if request.phase not in _PHASES:
-            raise ValueError("phase is required")
+            raise InvalidRequestError("phase is required")
+        with reading("provenance_json"):
+            provenance = json.loads(request.provenance_json) if request.provenance_json else None
         await self.db.call(
             _report,
             request.agent_id,
@@ -156,7 +160,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.message,
             request.clock_origin_unix or None,
             request.total_samples,
-            json.loads(request.provenance_json) if request.provenance_json else None,
+            provenance,
         )
         if _PHASES[request.phase].terminal:
             self.work.notify()
@@ -167,7 +171,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.SampleAck:
         _check_batch(len(request.samples), "samples")
-        samples = [sample_from_pb(sample) for sample in request.samples]
+        with reading("samples"):
+            samples = [sample_from_pb(sample) for sample in request.samples]
         acked = await self.db.call(
             job_store.store_samples,
             request.agent_id,
@@ -198,7 +203,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.TelemetryAck:
         _check_batch(len(request.readings), "readings")
-        readings = [reading_from_pb(reading) for reading in request.readings]
+        with reading("readings"):
+            readings = [reading_from_pb(one) for one in request.readings]
         acked = await self.db.call(
             telemetry_store.store_telemetry,
             request.agent_id,
@@ -214,10 +220,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.ToolResult, context: grpc.aio.ServicerContext
     ) -> agent_pb2.ToolResultAck:
         if not request.benchmark or not request.tool:
-            raise ValueError("benchmark and tool are required")
-        metrics = json.loads(request.metrics_json) if request.metrics_json else {}
+            raise InvalidRequestError("benchmark and tool are required")
+        with reading("metrics_json"):
+            metrics = json.loads(request.metrics_json) if request.metrics_json else {}
         if not isinstance(metrics, dict):
-            raise ValueError("metrics_json must be a JSON object")
+            raise InvalidRequestError("metrics_json must be a JSON object")
         await self.db.call(
             tool_store.store_tool_result,
             request.agent_id,
@@ -234,7 +241,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
 def _check_batch(count: int, what: str) -> None:
     if count > MAX_BATCH_SAMPLES:
-        raise ValueError(f"batch of {count} {what}; at most {MAX_BATCH_SAMPLES}")
+        raise InvalidRequestError(f"batch of {count} {what}; at most {MAX_BATCH_SAMPLES}")
 
 
 def _report(

@@ -10,6 +10,9 @@ from typing import Any
 import grpc
 import structlog
 
+from arena.common.errors import AuthError
+from arena.controller.rpc.errors import abort
+
 log = structlog.get_logger(__name__)
 
 AGENT_SERVICE = "arena.v1.AgentService"
@@ -49,7 +52,7 @@ class BearerAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 
 def _deny(reason: str) -> grpc.RpcMethodHandler:
-    async def abort(_request: Any, context: grpc.aio.ServicerContext) -> None:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
+    async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
+        await abort(context, AuthError(reason))
 
-    return grpc.unary_unary_rpc_method_handler(abort)
+    return grpc.unary_unary_rpc_method_handler(refuse)

@@ -1,60 +1,70 @@
-"""Translate Arena errors into gRPC status codes where calls leave the servicers."""
+"""Where calls leave the servicers: Arena errors become statuses by arena.common.status's
+table; anything else is a controller bug, sent as INTERNAL with an incident id that the
+controller's log line repeats, never as "your input is bad"."""
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 import pydantic
 import sqlalchemy.exc
 import structlog
 
-from arena.common.errors import ArenaError, AuthError, ConflictError, NotFoundError, SuiteError
+from arena.common.errors import ArenaError, InternalError, InvalidRequestError, UnavailableError
+from arena.common.status import row_for, to_status
 
 log = structlog.get_logger(__name__)
 
 R = TypeVar("R")
 
-_CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
-    (AuthError, grpc.StatusCode.PERMISSION_DENIED),
-    (NotFoundError, grpc.StatusCode.NOT_FOUND),
-    (ConflictError, grpc.StatusCode.FAILED_PRECONDITION),
-    (SuiteError, grpc.StatusCode.INVALID_ARGUMENT),
-    (pydantic.ValidationError, grpc.StatusCode.INVALID_ARGUMENT),
-    (ValueError, grpc.StatusCode.INVALID_ARGUMENT),
-]
+
+def as_arena_error(error: Exception, method: str) -> ArenaError:
+    """The error a caller is told about; logs what only the controller's operator may see."""
+    if isinstance(error, ArenaError) and row_for(error) is not None:
+        return error
+    if isinstance(error, sqlalchemy.exc.OperationalError):
+        # a full disk or a locked/unreachable database: callers retry, nothing is lost
+        log.error("storage unavailable", method=method, error=str(error.orig))
+        return UnavailableError(f"controller storage unavailable: {error.orig}")
+    incident = uuid.uuid4().hex[:12]
+    log.error("internal error", method=method, incident=incident, exc_info=error)
+    return InternalError(
+        f"internal controller error (incident {incident}): a bug in the controller, "
+        "not in the request; its log has the details",
+        incident,
+    )
 
 
-def status_for(error: Exception) -> grpc.StatusCode:
-    for kind, code in _CODES:
-        if isinstance(error, kind):
-            return code
-    return grpc.StatusCode.INTERNAL
+async def abort(context: grpc.aio.ServicerContext, error: ArenaError) -> NoReturn:
+    await context.abort_with_status(to_status(error))
+    raise AssertionError("unreachable: abort_with_status raises")
+
+
+@contextlib.contextmanager
+def reading(field: str) -> Iterator[None]:
+    """Parse a request field: what fails to parse is the caller's error, not the controller's."""
+    try:
+        yield
+    except (ValueError, pydantic.ValidationError) as error:  # json, pydantic, int() and friends
+        raise InvalidRequestError(f"{field}: {error}") from error
 
 
 def grpc_errors(
     method: Callable[..., Awaitable[R]],
 ) -> Callable[..., Awaitable[R]]:
-    """Abort with a clear code and message instead of letting an exception become UNKNOWN."""
+    """Abort with the table's code and details instead of letting an exception become UNKNOWN."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
         try:
             return await method(self, request, context)
-        except (ArenaError, pydantic.ValidationError, ValueError) as error:
-            await context.abort(status_for(error), str(error))
-            raise  # unreachable: abort raises
-        except sqlalchemy.exc.OperationalError as error:
-            # a full disk or a locked/unreachable database: callers retry, nothing is lost
-            log.error("storage unavailable", method=method.__name__, error=str(error.orig))
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE, f"controller storage unavailable: {error.orig}"
-            )
+        except grpc.aio.AbortError:  # the method aborted with a status of its own: keep it
             raise
-        except Exception:
-            log.exception("internal error", method=method.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see controller log")
-            raise
+        except Exception as error:
+            await abort(context, as_arena_error(error, method.__name__))
 
     return wrapper
 
@@ -65,8 +75,8 @@ class _Malformed:
 
 
 class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Bytes that are not the method's protobuf get INVALID_ARGUMENT with the parser's words,
-    instead of grpc's UNKNOWN "Unexpected DecodeError" (every Arena method is unary-unary)."""
+    """Bytes that are not the method's protobuf get an InvalidRequestError with the parser's
+    words, instead of grpc's UNKNOWN "Unexpected DecodeError" (every method is unary-unary)."""
 
     async def intercept_service(
         self,
@@ -86,9 +96,7 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[m
 
         async def checked(request: Any, context: grpc.aio.ServicerContext) -> Any:
             if isinstance(request, _Malformed):
-                await context.abort(
-                    grpc.StatusCode.INVALID_ARGUMENT, f"malformed request: {request.error}"
-                )
+                await abort(context, InvalidRequestError(f"malformed request: {request.error}"))
             return await behaviour(request, context)
 
         return grpc.unary_unary_rpc_method_handler(

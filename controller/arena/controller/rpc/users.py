@@ -8,13 +8,14 @@ import grpc
 import structlog
 from sqlmodel import Session
 
+from arena.common.errors import InvalidRequestError
 from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo
 from arena.common.schemas.run import RunInfo
 from arena.common.suites.loader import load_suite_text
 from arena.controller.rpc.agents import WorkSignal
-from arena.controller.rpc.errors import grpc_errors
+from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import imports as import_store
@@ -39,7 +40,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.SubmitSuiteRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.SubmitSuiteResponse:
         if len(request.suite_yaml.encode()) > MAX_SUITE_BYTES:
-            raise ValueError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
+            raise InvalidRequestError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
         filename = request.filename or "<suite>"
         base_dir = Path(filename).parent if Path(filename).is_absolute() else None
         resolved = load_suite_text(request.suite_yaml, filename, base_dir=base_dir)
@@ -80,7 +81,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def ImportResults(
         self, request: user_pb2.ImportResultsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ImportResultsResponse:
-        run = ImportedRun.model_validate_json(request.payload_json)
+        with reading("payload_json"):
+            run = ImportedRun.model_validate_json(request.payload_json)
         run_id, replaced = await self.db.call(import_store.store_import, run, time.time())
         log.info("results imported", run_id=run_id, source=run.key, replaced=replaced)
         return user_pb2.ImportResultsResponse(run_id=run_id, replaced=replaced)

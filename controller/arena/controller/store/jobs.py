@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from arena.common.errors import ConflictError, NotFoundError
+from arena.common.errors import ConflictError, InvalidRequestError, NotFoundError
 from arena.common.schemas.job import ALLOWED, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Target
@@ -165,7 +165,7 @@ def _extension(acked: int, first_seq: int, count: int) -> int | None:
     resent batch never duplicates.
     """
     if first_seq < 1:
-        raise ValueError("sequence numbers start at 1")
+        raise InvalidRequestError("sequence numbers start at 1")
     if first_seq > acked + 1:
         return None
     return min(acked + 1 - first_seq, count)

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from arena.common.errors import InvalidRequestError
 from arena.controller.store.jobs import fenced_job
 from arena.controller.store.models import JobRow, ToolResultRow
 
@@ -24,7 +25,7 @@ def store_tool_result(
     job = fenced_job(session, agent_id, job_id, attempt)
     known = {bench["id"] for bench in job.spec.get("benchmarks", [])}
     if benchmark not in known:
-        raise ValueError(f"job {job_id} has no benchmark {benchmark!r}")
+        raise InvalidRequestError(f"job {job_id} has no benchmark {benchmark!r}")
     row = session.exec(
         select(ToolResultRow).where(
             ToolResultRow.job_id == job_id,
