@@ -5,7 +5,7 @@ from typing import Any
 
 import grpc
 
-from arena.common.errors import ArenaError, AuthError, UnavailableError
+from arena.common.errors import ArenaError, AuthError, NotFoundError, UnavailableError
 from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
