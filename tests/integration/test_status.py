@@ -19,6 +19,7 @@ from arena.agent.hardware import probe
 from arena.agent.link import ControllerLink
 from arena.client import cli as arenactl
 from arena.client.api import ArenaClient
+from arena.client.commands import suites as suite_commands
 from arena.common.errors import (
     ArenaError,
     AuthError,
@@ -204,9 +205,8 @@ def test_arenactl_prints_the_controllers_suite_problems_as_local_ones(
     path.write_text(NEGATIVE_RATE)
     command = ["--controller", controller_in_thread.address, "submit", str(path.resolve())]
     local = CliRunner().invoke(arenactl.cli, command)
-    monkeypatch.setattr(
-        arenactl, "load_suite_file", lambda _: None
-    )  # now only the controller checks
+    # now only the controller checks
+    monkeypatch.setattr(suite_commands, "load_suite_file", lambda _: None)
     remote = CliRunner().invoke(arenactl.cli, command)
     assert local.exit_code == remote.exit_code == 2
     assert re.search(r"bad.yaml:\d+: benchmarks\[0\]\.request_rate\[0\]", remote.output)
