@@ -2,17 +2,20 @@
 
 import asyncio
 import contextlib
-import json
 import time
+from typing import Any
 
 import grpc
 import structlog
 from sqlmodel import Session
 
-from arena.common.pb.arena.v1 import agent_pb2, agent_pb2_grpc
+from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobState
-from arena.common.wire import reading_from_pb, sample_from_pb
+from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.results import MetricStat
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.telemetry import GpuReading
+from arena.common.wire import from_message, get_field, to_message
 from arena.controller.rpc.errors import grpc_errors
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
@@ -27,6 +30,8 @@ log = structlog.get_logger(__name__)
 
 MAX_LEASE_WAIT_S = 20.0
 MAX_BATCH_SAMPLES = 5000
+ToolMetrics = dict[str, dict[str, MetricStat]]
+"""A reference tool's metrics: {variant key: {metric key: statistic}}."""
 
 _PHASES = {
     agent_pb2.JOB_PHASE_RUNNING: JobState.RUNNING,
@@ -62,9 +67,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def Register(
         self, request: agent_pb2.RegisterRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.RegisterResponse:
-        if not request.agent_name:
-            raise ValueError("agent_name is required")
-        hardware = HardwareInfo.model_validate_json(request.hardware_json)
+        if not request.agent_name or not request.HasField("hardware"):
+            raise ValueError("agent_name and hardware are required")
+        hardware = from_message(request.hardware, HardwareInfo)
         row = await self.db.call(
             agent_store.register_agent,
             request.agent_name,
@@ -156,7 +161,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.message,
             request.clock_origin_unix or None,
             request.total_samples,
-            json.loads(request.provenance_json) if request.provenance_json else None,
+            get_field(request, "provenance", dict[str, Any]),
         )
         if _PHASES[request.phase].terminal:
             self.work.notify()
@@ -167,7 +172,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.SampleAck:
         _check_batch(len(request.samples), "samples")
-        samples = [sample_from_pb(sample) for sample in request.samples]
+        samples = [from_message(sample, RequestSample) for sample in request.samples]
         acked = await self.db.call(
             job_store.store_samples,
             request.agent_id,
@@ -198,7 +203,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.TelemetryAck:
         _check_batch(len(request.readings), "readings")
-        readings = [reading_from_pb(reading) for reading in request.readings]
+        readings = [from_message(reading, GpuReading) for reading in request.readings]
         acked = await self.db.call(
             telemetry_store.store_telemetry,
             request.agent_id,
@@ -215,9 +220,12 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     ) -> agent_pb2.ToolResultAck:
         if not request.benchmark or not request.tool:
             raise ValueError("benchmark and tool are required")
-        metrics = json.loads(request.metrics_json) if request.metrics_json else {}
-        if not isinstance(metrics, dict):
-            raise ValueError("metrics_json must be a JSON object")
+        metrics = {
+            variant: {
+                key: MetricStat.model_validate(stat).model_dump() for key, stat in stats.items()
+            }
+            for variant, stats in get_field(request, "metrics", ToolMetrics).items()
+        }
         await self.db.call(
             tool_store.store_tool_result,
             request.agent_id,
@@ -276,5 +284,5 @@ def _lease(job: JobRow) -> agent_pb2.Lease:
         job_id=job.id,
         attempt=job.attempt,
         expires_at_unix=job.lease_expires_at or 0.0,
-        spec_json=json.dumps(job.spec),
+        spec=to_message(JobSpec.model_validate(job.spec), common_pb2.JobSpec),
     )
