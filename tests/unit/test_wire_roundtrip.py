@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from arena.common.pb.arena.v2 import common_pb2, results_pb2
+from arena.common.pb.arena.v2 import agent_pb2, common_pb2, results_pb2
 from arena.common.schemas.agent import GpuInfo, HardwareInfo
 from arena.common.schemas.engine import DockerEngine, ExternalEngine, ProcessEngine, SimulatedEngine
 from arena.common.schemas.imported import (
@@ -35,7 +35,8 @@ from arena.common.schemas.results import (
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ClosedLoopBenchmark, ModelSpec, OpenLoopBenchmark
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import from_message, to_message
+from arena.common.wire import from_message, get_field, set_field, to_message
+from arena.controller.rpc.agents import ToolMetrics
 
 text = st.text(max_size=6)
 ident = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,8}", fullmatch=True)
@@ -281,3 +282,22 @@ def test_maps_come_back_in_natural_key_order() -> None:
     sweep = RateSweepSummary(capacity_by_slo_ms=dict.fromkeys(limits))
     back = from_message(to_message(sweep, results_pb2.RateSweepSummary), RateSweepSummary)
     assert list(back.capacity_by_slo_ms) == ["500", "2000", "10000", "a01", "a1", "²"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(text, metric_maps, max_size=3), maybe(json_objects))
+def test_request_fields_tool_metrics_and_provenance(
+    metrics: dict[str, dict[str, MetricStat]], provenance: dict[str, Any] | None
+) -> None:
+    tool = agent_pb2.ToolResult(job_id="j")
+    set_field(tool, "metrics", metrics)
+    back = get_field(
+        agent_pb2.ToolResult.FromString(tool.SerializeToString()), "metrics", ToolMetrics
+    )
+    assert {
+        v: {k: MetricStat(**s) for k, s in by_key.items()} for v, by_key in back.items()
+    } == metrics
+    status = agent_pb2.JobStatusRequest(job_id="j")
+    set_field(status, "provenance", provenance)
+    wire = agent_pb2.JobStatusRequest.FromString(status.SerializeToString())
+    assert typed(get_field(wire, "provenance", dict[str, Any])) == typed(provenance)
