@@ -167,21 +167,18 @@ def _get(message: Message, field: FieldDescriptor, annotation: Any) -> Any:
     if field.has_presence and not message.HasField(field.name):
         return None
     raw = getattr(message, field.name)
+    if field.message_type is None:  # a scalar or a list of them: nothing to walk
+        return list(raw) if field.is_repeated else raw
     kind = _strip(annotation)
     if _is_map(field):
-        value_field = _map_value(field)
-        item_type = _args(kind, 2)[1]
-        return {key: _value(raw[key], value_field, item_type) for key in _natural(raw)}
+        item_type = _strip(_args(kind, 2)[1])
+        if _map_value(field).message_type is None:
+            return {key: raw[key] for key in _natural(raw)}
+        return {key: _decode(raw[key], item_type) for key in _natural(raw)}
     if field.is_repeated:
-        item_type = _args(kind, 1)[0]
-        return [_value(item, field, item_type) for item in raw]
-    return _value(raw, field, kind)
-
-
-def _value(raw: Any, field: FieldDescriptor, annotation: Any) -> Any:
-    if field.message_type is None:
-        return raw
-    return _decode(raw, _strip(annotation))
+        item_type = _strip(_args(kind, 1)[0])
+        return [_decode(item, item_type) for item in raw]
+    return _decode(raw, kind)
 
 
 def _decode(message: Message, kind: Any) -> Any:
