@@ -184,7 +184,7 @@ def _get(message: Message, field: FieldDescriptor, annotation: Any) -> Any:
 def _decode(message: Message, kind: Any) -> Any:
     descriptor = _descriptor(message)
     if isinstance(message, Struct):
-        return {key: _plain(message.fields[key]) for key in message.fields}
+        return {key: _plain(message.fields[key]) for key in _natural(message.fields)}
     model = _model_named(kind, descriptor.name)
     if model is not None:
         return _model_data(message, model)
@@ -206,7 +206,8 @@ def _plain(value: Value) -> Any:
     """A Struct value as JSON data; integral numbers come back as ``int``."""
     kind = value.WhichOneof("kind")
     if kind == "struct_value":
-        return {key: _plain(value.struct_value.fields[key]) for key in value.struct_value.fields}
+        fields = value.struct_value.fields
+        return {key: _plain(fields[key]) for key in _natural(fields)}
     if kind == "list_value":
         return [_plain(item) for item in value.list_value.values]
     if kind == "number_value":
