@@ -147,9 +147,9 @@ def test_describe_and_jobs_of_unknown_ids_are_clear_errors(
     for args, expected in [
         (("jobs", "run-nope"), "no run 'run-nope'"),
         (("describe", "run-nope"), "no run 'run-nope'"),
-        (("describe", "job-nope"), "no job 'job-nope'"),
-        (("describe", "nope"), "no job 'nope'"),
-        (("logs", "-f", "job-nope"), "no job 'job-nope'"),
+        (("describe", "job-nope"), "unknown job 'job-nope'"),
+        (("describe", "nope"), "unknown job 'nope'"),
+        (("logs", "-f", "job-nope"), "unknown job 'job-nope'"),
     ]:
         result = arenactl(controller_in_thread, *args)
         assert result.exit_code == 1, args

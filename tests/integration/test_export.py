@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from arena.agent.settings import AgentSettings
 from arena.client.api import ArenaClient
 from arena.client.cli import cli
+from arena.common.exports.folder import ExportContext, export_job
 from arena.common.parsers.result_folder import scan
 from arena.common.schemas.agent import GpuInfo, HardwareInfo
 from arena.common.schemas.results import JobResult
@@ -108,8 +109,7 @@ async def test_an_exported_run_imports_back_with_the_same_numbers(
     original = await only_job(controller, run_id)
     assert original.state == "succeeded", original.message
     out = tmp_path / "results" / "h200"
-    database = controller.settings.data_dir / "arena.db"
-    await arenactl(controller, "export", run_id, str(out), "--database", str(database))
+    await arenactl(controller, "export", run_id, str(out))  # through the API only
 
     folder = out / "tiny" / "sim"
     names = sorted(p.name for p in folder.iterdir())
@@ -150,14 +150,19 @@ async def test_an_exported_run_imports_back_with_the_same_numbers(
         assert "NVIDIA H200 (141 GB)" in shown and "02-sweep" in shown
 
 
-async def test_without_the_database_closed_loop_summaries_still_round_trip(
+async def test_without_raw_data_closed_loop_summaries_still_round_trip(
     controller: Controller, tmp_path: Path
 ) -> None:
+    """A job exported from its served results alone (no samples, no per-run numbers)."""
     run_id = await measured_run(controller, tmp_path)
     original = await only_job(controller, run_id)
     out = tmp_path / "summaries"
-    output = await arenactl(controller, "export", run_id, str(out))
-    assert "02-sweep: open loop needs the database" in output
+    context = ExportContext(run_id=run_id, suite="export-test", exported_at="2026-01-01T00:00:00")
+    folder = export_job(original, None, context)
+    assert "02-sweep: open loop needs the database (--database)" in folder.notes
+    (out / "tiny" / "sim").mkdir(parents=True)
+    for name, text in folder.files.items():
+        (out / "tiny" / "sim" / name).write_text(text)
     found = scan(out)
     assert found.problems == []
     (run,) = found.runs

@@ -9,13 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arena.common.pb.arena.v1 import agent_pb2, user_pb2
+from arena.common.pb.arena.v2 import agent_pb2, common_pb2, results_pb2, user_pb2
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from tests.support import ControllerThread
 
-AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs"]
+AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs",
+                 "PushTelemetry", "PushToolResult"]  # fmt: skip
 USER_METHODS = ["SubmitSuite", "ListRuns", "GetRun", "GetResults", "CancelRun", "ListAgents",
-                "DrainAgent", "GetJobLogs", "ImportResults"]  # fmt: skip
+                "DrainAgent", "GetJobLogs", "ImportResults", "GetJob"]  # fmt: skip
+STREAM_METHODS = ["StreamSamples", "StreamTelemetry"]
 CLEAR_CODES = {
     grpc.StatusCode.INVALID_ARGUMENT,
     grpc.StatusCode.NOT_FOUND,
@@ -44,7 +46,7 @@ def channel(server: ControllerThread) -> Iterator[grpc.Channel]:
 def raw_call(
     channel: grpc.Channel, service: str, method: str, body: bytes, token: str
 ) -> grpc.StatusCode:
-    call = channel.unary_unary(f"/arena.v1.{service}/{method}",
+    call = channel.unary_unary(f"/arena.v2.{service}/{method}",
                                request_serializer=None, response_deserializer=None)  # fmt: skip
     try:
         call(body, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
@@ -74,15 +76,28 @@ def test_random_bytes_to_the_agent_service(channel: grpc.Channel, method: str, b
 def test_random_bytes_to_the_user_service(channel: grpc.Channel, method: str, body: bytes) -> None:
     if method == "ImportResults" and body:
         body = user_pb2.ImportResultsRequest(
-            payload_json=body.decode(errors="replace")
+            run=results_pb2.ImportedRun(key=body.decode(errors="replace"))
         ).SerializeToString()
     raw_call(channel, "UserService", method, body, DEV_USER_TOKEN)
     still_serving(channel)
 
 
+@FUZZ
+@given(st.sampled_from(STREAM_METHODS), st.binary(max_size=300))
+def test_random_bytes_to_the_streams(channel: grpc.Channel, method: str, body: bytes) -> None:
+    call = channel.unary_stream(f"/arena.v2.UserService/{method}",
+                                request_serializer=None, response_deserializer=None)  # fmt: skip
+    try:
+        list(call(body, metadata=(("authorization", f"Bearer {DEV_USER_TOKEN}"),), timeout=10))
+    except grpc.RpcError as error:
+        assert error.details(), f"{method}: {error.code()} without a message"  # type: ignore[attr-defined]
+        assert error.code() in CLEAR_CODES, (method, error.code(), error.details())  # type: ignore[attr-defined]
+    still_serving(channel)
+
+
 ids = st.text(alphabet="abcdefjob-0123456789", max_size=20)
 samples = st.builds(
-    agent_pb2.Sample,
+    common_pb2.RequestSample,
     benchmark=st.text(max_size=10), variant=st.text(max_size=10),
     run=st.integers(-5, 5), index=st.integers(-5, 5),
     sent_s=st.floats(allow_nan=True, allow_infinity=True),
@@ -95,7 +110,7 @@ samples = st.builds(
        st.sampled_from(list(agent_pb2.JobPhase.values())) | st.integers(0, 99))  # fmt: skip
 def test_out_of_order_and_nonsense_agent_calls(
     channel: grpc.Channel, server: ControllerThread, job_id: str, attempt: int, first_seq: int,
-    batch: list[agent_pb2.Sample], phase: int,
+    batch: list[common_pb2.RequestSample], phase: int,
 ) -> None:  # fmt: skip
     agent_id = "agent-unknown"
     raw_call(channel, "AgentService", "PushSamples", agent_pb2.SampleBatch(
@@ -116,7 +131,7 @@ def test_oversized_inputs_are_refused_clearly(channel: grpc.Channel) -> None:
     code = raw_call(channel, "UserService", "SubmitSuite", huge.SerializeToString(), DEV_USER_TOKEN)
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     batch = agent_pb2.SampleBatch(agent_id="a", job_id="j", attempt=1, first_seq=1,
-                                  samples=[agent_pb2.Sample()] * 5001)  # fmt: skip
+                                  samples=[common_pb2.RequestSample()] * 5001)  # fmt: skip
     code = raw_call(
         channel, "AgentService", "PushSamples", batch.SerializeToString(), DEV_AGENT_TOKEN
     )

@@ -187,6 +187,6 @@ async def test_drain_is_delivered_and_stops_leasing(controller: Controller) -> N
 
 
 def _progress(job_id: str, attempt: int):  # type: ignore[no-untyped-def]
-    from arena.common.pb.arena.v1 import agent_pb2
+    from arena.common.pb.arena.v2 import common_pb2
 
-    return agent_pb2.JobProgress(job_id=job_id, attempt=attempt)
+    return common_pb2.JobProgress(job_id=job_id, attempt=attempt)

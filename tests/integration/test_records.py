@@ -2,13 +2,12 @@
 and what the store reports about a run is what the client receives."""
 
 import asyncio
-import json
 
 import grpc
 import pytest
 
 from arena.client.api import ArenaClient
-from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
+from arena.common.pb.arena.v2 import results_pb2, user_pb2
 from arena.common.schemas.imported import (
     ImportedBenchmark,
     ImportedRun,
@@ -16,8 +15,10 @@ from arena.common.schemas.imported import (
     ImportedVariant,
     Provenance,
 )
+from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.settings import DEV_USER_TOKEN
+from arena.common.wire import to_message
 from arena.controller.server import Controller
 from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
@@ -57,7 +58,7 @@ async def test_records_cross_the_wire_unchanged(controller: Controller) -> None:
     assert (received.run.jobs_total, received.run.samples) == (1, 4)
 
 
-def _import_payload(samples: list[dict[str, object]]) -> str:
+def _import_request(samples: list[RequestSample]) -> user_pb2.ImportResultsRequest:
     run = ImportedRun(
         key="family/model/fp8",
         source="model/fp8",
@@ -76,38 +77,30 @@ def _import_payload(samples: list[dict[str, object]]) -> str:
                         key="rate1", runs=1, metrics={"ttft_ms": ImportedStat(mean=1, std=0, n=1)}
                     )
                 ],
+                samples=samples,
             )
         ],
     )
-    document = run.model_dump(mode="json")
-    document["benchmarks"][0]["samples"] = samples
-    return json.dumps(document)
+    return user_pb2.ImportResultsRequest(run=to_message(run, results_pb2.ImportedRun))
 
 
-@pytest.mark.parametrize(
-    "change", [{"sent_s": "soon"}, {"latency_s": 0.2}, {"chunk_times_s": ["a"]}]
-)
-async def test_an_invalid_sample_is_rejected_on_ingest(
-    controller: Controller, change: dict[str, object]
-) -> None:
-    good = sample(0).model_dump(mode="json")
+@pytest.mark.parametrize("cut", ["garbage", "truncated"])
+async def test_a_malformed_import_is_rejected_on_ingest(controller: Controller, cut: str) -> None:
+    """The typed protocol cannot carry a sample of the wrong shape (v1's JSON payload could);
+    what a peer can still send is bytes that are not the message: refused, nothing stored."""
+    good = _import_request([sample(0)]).SerializeToString()
+    body = b"\xff\xff\xff" if cut == "garbage" else good[: len(good) // 2]
     channel = grpc.aio.insecure_channel(address(controller))
-    stub = user_pb2_grpc.UserServiceStub(channel)
+    import_raw = channel.unary_unary("/arena.v2.UserService/ImportResults")
     metadata = (("authorization", f"Bearer {DEV_USER_TOKEN}"),)
     try:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.ImportResults(
-                user_pb2.ImportResultsRequest(payload_json=_import_payload([good | change])),
-                metadata=metadata,
-            )
+            await import_raw(body, metadata=metadata)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "samples" in (refused.value.details() or "")
+        assert "malformed request" in (refused.value.details() or "")
         assert await controller.db.call(run_store.list_runs, 10) == []
-        # the same payload with a valid sample goes in, sample and all
-        await stub.ImportResults(
-            user_pb2.ImportResultsRequest(payload_json=_import_payload([good])),
-            metadata=metadata,
-        )
+        # the same request whole goes in, sample and all
+        await import_raw(good, metadata=metadata)
         [run] = await controller.db.call(run_store.list_runs, 10)
         assert run.samples == 1
     finally:

@@ -289,7 +289,7 @@ async def test_a_missing_token_is_an_auth_error_on_the_link(controller: Controll
 
 def test_a_malformed_request_is_an_invalid_request(controller_in_thread: ControllerThread) -> None:
     with grpc.insecure_channel(controller_in_thread.address) as channel:
-        call = channel.unary_unary("/arena.v1.UserService/ListRuns")
+        call = channel.unary_unary("/arena.v2.UserService/ListRuns")
         with pytest.raises(grpc.RpcError) as caught:
             call(b"\xff\xff\xff", metadata=(("authorization", f"Bearer {DEV_USER_TOKEN}"),))
     error = from_rpc_error(caught.value)

@@ -1,7 +1,16 @@
 """Readings survive the wire unchanged: absent fields stay absent, zeros stay zeros."""
 
+from arena.common.pb.arena.v2 import common_pb2
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import reading_from_pb, reading_to_pb
+from arena.common.wire import from_message, to_message
+
+
+def reading_to_pb(reading: GpuReading) -> common_pb2.GpuReading:
+    return to_message(reading, common_pb2.GpuReading)
+
+
+def reading_from_pb(message: common_pb2.GpuReading) -> GpuReading:
+    return from_message(message, GpuReading)
 
 
 def test_round_trip_keeps_none_and_zero_apart() -> None:

@@ -3,20 +3,20 @@
 Agents dial out (boxes sit behind NAT); controller → agent messages ride on replies.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
-from arena.common.pb.arena.v1 import agent_pb2, agent_pb2_grpc
+from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error
-from arena.common.wire import reading_to_pb, sample_to_pb
+from arena.common.wire import from_message, set_field, to_message
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
@@ -79,7 +79,7 @@ class ControllerLink:
             self._stub.Register,
             agent_pb2.RegisterRequest(
                 agent_name=name,
-                hardware_json=hardware.model_dump_json(),
+                hardware=to_message(hardware, common_pb2.HardwareInfo),
                 labels=labels,
                 versions=versions,
             ),
@@ -88,7 +88,7 @@ class ControllerLink:
         return Registration(reply.agent_id, reply.heartbeat_interval_s, reply.lease_ttl_s)
 
     async def heartbeat(
-        self, running: Sequence[agent_pb2.JobProgress], draining: bool
+        self, running: Sequence[common_pb2.JobProgress], draining: bool
     ) -> Directives:
         reply = await self._call(
             self._stub.Heartbeat,
@@ -110,7 +110,7 @@ class ControllerLink:
         if not reply.HasField("lease"):
             return None
         lease = reply.lease
-        spec = JobSpec.model_validate(json.loads(lease.spec_json))
+        spec = from_message(lease.spec, JobSpec)
         return Lease(lease.job_id, lease.attempt, lease.expires_at_unix, spec)
 
     async def report(
@@ -124,19 +124,17 @@ class ControllerLink:
         total_samples: int = 0,
         provenance: dict[str, Any] | None = None,
     ) -> None:
-        await self._call(
-            self._stub.ReportJobStatus,
-            agent_pb2.JobStatusRequest(
-                agent_id=self.agent_id,
-                job_id=job_id,
-                attempt=attempt,
-                phase=_PHASES[state],
-                message=message,
-                clock_origin_unix=clock_origin_unix,
-                total_samples=total_samples,
-                provenance_json=json.dumps(provenance) if provenance else "",
-            ),
+        request = agent_pb2.JobStatusRequest(
+            agent_id=self.agent_id,
+            job_id=job_id,
+            attempt=attempt,
+            phase=_PHASES[state],
+            message=message,
+            clock_origin_unix=clock_origin_unix,
+            total_samples=total_samples,
         )
+        set_field(request, "provenance", provenance or None)
+        await self._call(self._stub.ReportJobStatus, request)
 
     async def _push(
         self, method: Any, batch: Any, job_id: str, attempt: int, first_seq: int, **items: Any
@@ -151,8 +149,9 @@ class ControllerLink:
     async def push_samples(
         self, job_id: str, attempt: int, first_seq: int, samples: Sequence[RequestSample]
     ) -> int:
+        pb_samples = [to_message(s, common_pb2.RequestSample) for s in samples]
         return await self._push(self._stub.PushSamples, agent_pb2.SampleBatch, job_id, attempt,
-                                first_seq, samples=[sample_to_pb(s) for s in samples])  # fmt: skip
+                                first_seq, samples=pb_samples)  # fmt: skip
 
     async def push_logs(
         self, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
@@ -163,7 +162,7 @@ class ControllerLink:
     async def push_telemetry(
         self, job_id: str, attempt: int, first_seq: int, readings: Sequence[GpuReading]
     ) -> int:
-        pb_readings = [reading_to_pb(r) for r in readings]
+        pb_readings = [to_message(r, common_pb2.GpuReading) for r in readings]
         return await self._push(self._stub.PushTelemetry, agent_pb2.TelemetryBatch, job_id,
                                 attempt, first_seq, readings=pb_readings)  # fmt: skip
 
@@ -191,16 +190,18 @@ class ControllerLink:
     ) -> None:
         """A reference tool's verbatim command, result file(s) and metrics for one benchmark;
         sending it again replaces what was stored, so a retry never duplicates."""
-        await self._call(
-            self._stub.PushToolResult,
-            agent_pb2.ToolResult(
-                agent_id=self.agent_id,
-                job_id=job_id,
-                attempt=attempt,
-                benchmark=benchmark,
-                tool=tool,
-                command=command,
-                output=output,
-                metrics_json=json.dumps(metrics),
-            ),
+        request = agent_pb2.ToolResult(
+            agent_id=self.agent_id,
+            job_id=job_id,
+            attempt=attempt,
+            benchmark=benchmark,
+            tool=tool,
+            command=command,
+            output=output,
         )
+        stats = {
+            variant: {key: MetricStat.model_validate(stat) for key, stat in by_key.items()}
+            for variant, by_key in metrics.items()
+        }
+        set_field(request, "metrics", stats)
+        await self._call(self._stub.PushToolResult, request)

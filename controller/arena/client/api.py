@@ -1,24 +1,51 @@
 """The typed client of the user-facing service, used by arenactl and by the tests."""
 
-import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
-from arena.common.errors import ArenaError, AuthError, NotFoundError, UnavailableError
-from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
+from arena.common.errors import ArenaError, AuthError, UnavailableError
+from arena.common.pb.arena.v2 import results_pb2, user_pb2, user_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return, re-exported
+from arena.common.schemas.job import JobSpec
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail as RunDetail
 from arena.common.schemas.run import RunInfo as RunInfo
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error, sent_by_arena
+from arena.common.wire import from_message, to_message
 
 CALL_TIMEOUT_S = 30.0
-JOB_SCAN_RUNS = 200
-"""How many recent runs ``ArenaClient.job`` looks through for a job id."""
+STREAM_TIMEOUT_S = 600.0
+"""A whole run's samples can take a while; the stream itself is bounded batches."""
+
+
+class JobDetail(ArenaModel):
+    """One job as ``GetJob`` serves it: its summary, run, spec and per-run metrics."""
+
+    job: JobInfo
+    run_id: str
+    spec: JobSpec | None
+    """``None`` for an imported job."""
+    started_at_unix: float | None
+    finished_at_unix: float | None
+    run_metrics: dict[tuple[str, str, int], dict[str, float | None]]
+    """Per (benchmark, variant, run): the metrics the controller computed for that run."""
+
+
+class LogLine(ArenaModel):
+    seq: int
+    text: str
+
+
+class LogPage(ArenaModel):
+    attempt: int
+    lines: list[LogLine]
 
 
 class AgentInfo(ArenaModel):
@@ -41,6 +68,34 @@ def _run(summary: user_pb2.RunSummary) -> RunInfo:
         jobs_total=summary.jobs_total,
         jobs_done=summary.jobs_done,
         samples=summary.samples,
+    )
+
+
+def _job(job: user_pb2.JobSummary) -> JobInfo:
+    progress = job.progress
+    return JobInfo(
+        job_id=job.job_id,
+        target=job.target,
+        model=job.model,
+        engine=job.engine,
+        state=job.state,
+        attempt=job.attempt,
+        agent=job.agent_name,
+        message=job.message,
+        samples=job.samples,
+        requests_expected=job.requests_expected,
+        progress={
+            "benchmark": progress.benchmark,
+            "variant": progress.variant,
+            "run": progress.run,
+            "requests_done": progress.requests_done,
+            "requests_total": progress.requests_total,
+            "errors": progress.errors,
+            "output_tokens_per_s": progress.output_tokens_per_s,
+        }
+        if job.HasField("progress")
+        else {},
+        simulated=job.simulated,
     )
 
 
@@ -89,34 +144,61 @@ class ArenaClient:
 
     def run(self, run_id: str) -> RunDetail:
         reply = self._call(self._stub.GetRun, user_pb2.GetRunRequest(run_id=run_id))
-        jobs = [
-            JobInfo(
-                job_id=job.job_id,
-                target=job.target,
-                model=job.model,
-                engine=job.engine,
-                state=job.state,
-                attempt=job.attempt,
-                agent=job.agent_name,
-                message=job.message,
-                samples=job.samples,
-                requests_expected=job.requests_expected,
-                progress=json.loads(job.progress_json or "{}"),
-                simulated=job.simulated,
-            )
-            for job in reply.jobs
-        ]
-        return RunDetail(run=_run(reply.summary), jobs=jobs, notes=list(reply.notes))
+        return RunDetail(
+            run=_run(reply.summary),
+            jobs=[_job(job) for job in reply.jobs],
+            notes=list(reply.notes),
+            suite_file=reply.suite_file if reply.HasField("suite_file") else None,
+            suite_yaml=reply.suite_yaml if reply.HasField("suite_yaml") else None,
+        )
+
+    def job(self, job_id: str) -> JobDetail:
+        reply = self._call(self._stub.GetJob, user_pb2.GetJobRequest(job_id=job_id))
+        return JobDetail(
+            job=_job(reply.summary),
+            run_id=reply.run_id,
+            spec=from_message(reply.spec, JobSpec) if reply.HasField("spec") else None,
+            started_at_unix=reply.started_at_unix if reply.HasField("started_at_unix") else None,
+            finished_at_unix=(
+                reply.finished_at_unix if reply.HasField("finished_at_unix") else None
+            ),
+            run_metrics={
+                (m.benchmark, m.variant, m.run): {
+                    v.key: v.value if v.HasField("value") else None for v in m.metrics
+                }
+                for m in reply.run_metrics
+            },
+        )
 
     def results(self, run_id: str) -> RunResults:
         reply = self._call(self._stub.GetResults, user_pb2.GetRunRequest(run_id=run_id))
-        return RunResults.model_validate_json(reply.results_json)
+        return from_message(reply.results, RunResults)
+
+    def samples(self, job_id: str = "", run_id: str = "") -> Iterator[tuple[str, RequestSample]]:
+        """(job id, sample) of a job's current attempt, or of every job of a run, streamed."""
+        request = user_pb2.StreamRequest(job_id=job_id, run_id=run_id)
+        for chunk in self._stream(self._stub.StreamSamples, request):
+            for sample in chunk.samples:
+                yield chunk.job_id, from_message(sample, RequestSample)
+
+    def telemetry(self, job_id: str = "", run_id: str = "") -> Iterator[tuple[str, GpuReading]]:
+        """(job id, reading) of a job's current attempt, or of every job of a run, streamed."""
+        request = user_pb2.StreamRequest(job_id=job_id, run_id=run_id)
+        for chunk in self._stream(self._stub.StreamTelemetry, request):
+            for reading in chunk.readings:
+                yield chunk.job_id, from_message(reading, GpuReading)
+
+    def _stream(self, method: Callable[..., Any], request: Any) -> Iterator[Any]:
+        try:
+            yield from method(request, metadata=self._metadata, timeout=STREAM_TIMEOUT_S)
+        except grpc.RpcError as error:
+            raise translate(error, self.address) from error
 
     def import_results(self, run: ImportedRun) -> tuple[str, bool]:
         """Store one imported run; returns its run id and whether it replaced an earlier one."""
         reply = self._call(
             self._stub.ImportResults,
-            user_pb2.ImportResultsRequest(payload_json=run.model_dump_json()),
+            user_pb2.ImportResultsRequest(run=to_message(run, results_pb2.ImportedRun)),
         )
         return reply.run_id, bool(reply.replaced)
 
@@ -131,7 +213,7 @@ class ArenaClient:
                 agent_id=agent.agent_id,
                 name=agent.name,
                 status=agent.status,
-                hardware=HardwareInfo.model_validate_json(agent.hardware_json),
+                hardware=from_message(agent.hardware, HardwareInfo),
                 labels=dict(agent.labels),
                 last_seen_unix=agent.last_seen_unix,
                 draining=agent.draining,
@@ -140,28 +222,23 @@ class ArenaClient:
             for agent in reply.agents
         ]
 
-    def job(self, job_id: str) -> tuple[str, JobInfo]:
-        """The job and its run id, found among the most recent runs.
-
-        The user service has no call for one job yet, so this scans ``JOB_SCAN_RUNS`` runs; it is
-        the one place to change when such a call exists.
-        """
-        for summary in self.runs(JOB_SCAN_RUNS):
-            for job in self.run(summary.run_id).jobs:
-                if job.job_id == job_id:
-                    return summary.run_id, job
-        raise NotFoundError(f"no job {job_id!r} in the last {JOB_SCAN_RUNS} runs")
-
-    def log_page(self, job_id: str) -> tuple[int, list[str]]:
-        """Every engine log line of the job's current attempt, with that attempt's number."""
-        reply = self._call(self._stub.GetJobLogs, user_pb2.GetJobLogsRequest(job_id=job_id))
-        return int(reply.attempt), list(reply.lines)
-
     def logs(self, job_id: str, tail: int = 0) -> list[str]:
+        return [line.text for line in self.log_lines(job_id, tail=tail)]
+
+    def log_lines(self, job_id: str, after_seq: int = 0, tail: int = 0) -> list[LogLine]:
+        """The current attempt's numbered lines above ``after_seq``."""
+        return self.log_page(job_id, after_seq, tail).lines
+
+    def log_page(self, job_id: str, after_seq: int = 0, tail: int = 0) -> LogPage:
+        """The current attempt's number and its lines above ``after_seq``: ``logs -f`` polls
+        with the last number it printed and never reads a line twice; a new attempt numbers
+        its lines from 1 again."""
         reply = self._call(
-            self._stub.GetJobLogs, user_pb2.GetJobLogsRequest(job_id=job_id, tail=tail)
+            self._stub.GetJobLogs,
+            user_pb2.GetJobLogsRequest(job_id=job_id, tail=tail, after_seq=after_seq),
         )
-        return list(reply.lines)
+        lines = [LogLine(seq=line.seq, text=line.text) for line in reply.lines]
+        return LogPage(attempt=reply.attempt, lines=lines)
 
     def drain(self, name: str) -> None:
         self._call(self._stub.DrainAgent, user_pb2.DrainAgentRequest(name=name))

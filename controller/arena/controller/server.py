@@ -11,11 +11,12 @@ import grpc
 import structlog
 
 from arena.common.logging import configure_logging
-from arena.common.pb.arena.v1 import agent_pb2_grpc, user_pb2_grpc
+from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
 from arena.controller.rpc.auth import AGENT_SERVICE, USER_SERVICE, BearerAuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
 from arena.controller.rpc.users import UserServicer
+from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
 from arena.controller.store.database import Database
@@ -52,6 +53,7 @@ class Controller:
         work = WorkSignal()
         self.server = grpc.aio.server(
             interceptors=[
+                ProtocolVersionInterceptor(),
                 BearerAuthInterceptor(
                     {AGENT_SERVICE: settings.agent_tokens, USER_SERVICE: settings.user_tokens}
                 ),

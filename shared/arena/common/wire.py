@@ -1,90 +1,292 @@
-"""Conversion between protobuf messages and the pydantic schemas, in one place.
+"""Conversion between the pydantic schemas and their protobuf messages, in one place.
 
-Only this module, the controller's servicers and the agent's link import ``arena.common.pb``.
+Every message in ``proto/arena/v2`` that mirrors a schema has the schema's class name and field
+names, so one converter serves them all: it walks the model's fields and the message
+descriptor together. The few shapes proto cannot say directly follow three rules:
+
+- a discriminated union (``EngineProfile``, ``Benchmark``) is a message with one ``oneof``
+  whose cases are named by the discriminator and typed by the member classes; the
+  discriminator field itself is implied by the case and not on the wire;
+- a union of plain values (``ArgValue``) is a ``oneof`` with one case per Python type, so an
+  ``int`` stays an ``int``;
+- a message with a single field wraps what a map value cannot be directly (a list, a map,
+  an optional message).
+
+Open-ended ``dict[str, Any]`` fields travel as ``google.protobuf.Struct`` (JSON numbers).
+Proto maps carry no order: decoded dicts list their keys in natural order (``2000`` before
+``10000``), so output built from them is stable.
+
+Only this module, the controller's servicers, the agent's link (and its job progress) and the
+client's API import ``arena.common.pb``.
 """
 
-from arena.common.pb.arena.v1 import agent_pb2
-from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.telemetry import GpuReading
+import math
+import re
+import types
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
-_OPTIONAL_SAMPLE_FIELDS = (
-    "scheduled_s",
-    "queued_s",
-    "first_response_s",
-    "first_token_s",
-    "end_s",
-    "prompt_tokens",
-    "completion_tokens",
-    "max_tokens",
-    "error",
-    "baseline_latency_s",
-)
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.struct_pb2 import Struct, Value
+from pydantic import BaseModel
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+MessageT = TypeVar("MessageT", bound=Message)
+
+_INTEGERS = {
+    FieldDescriptor.CPPTYPE_INT32,
+    FieldDescriptor.CPPTYPE_INT64,
+    FieldDescriptor.CPPTYPE_UINT32,
+    FieldDescriptor.CPPTYPE_UINT64,
+}
+_FLOATS = {FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT}
 
 
-def sample_to_pb(sample: RequestSample) -> agent_pb2.Sample:
-    message = agent_pb2.Sample(
-        benchmark=sample.benchmark,
-        variant=sample.variant,
-        run=sample.run,
-        index=sample.index,
-        sent_s=sample.sent_s,
-        chunk_times_s=sample.chunk_times_s,
-    )
-    for name in _OPTIONAL_SAMPLE_FIELDS:
-        value = getattr(sample, name)
-        if value is not None:
-            setattr(message, name, value)
+def to_message(model: BaseModel, message_type: type[MessageT]) -> MessageT:
+    """The message mirroring ``model``."""
+    message = message_type()
+    _fill(message, model)
     return message
 
 
-def sample_from_pb(message: agent_pb2.Sample) -> RequestSample:
-    optional = {
-        name: getattr(message, name) if message.HasField(name) else None  # type: ignore[arg-type]
-        for name in _OPTIONAL_SAMPLE_FIELDS
-    }
-    return RequestSample(
-        benchmark=message.benchmark,
-        variant=message.variant,
-        run=message.run,
-        index=message.index,
-        sent_s=message.sent_s,
-        chunk_times_s=list(message.chunk_times_s),
-        **optional,
-    )
+def from_message(message: Message, model_type: type[ModelT]) -> ModelT:
+    """The model a message mirrors, validated like any other input."""
+    return model_type.model_validate(_model_data(message, model_type))
 
 
-_OPTIONAL_READING_FIELDS = (
-    "power_w",
-    "energy_mj",
-    "gpu_util_pct",
-    "mem_util_pct",
-    "mem_used_mib",
-    "sm_mhz",
-    "mem_mhz",
-    "temp_c",
-    "throttle_mask",
-)
+def set_field(message: Message, name: str, value: Any) -> None:
+    """Set one field of a request from a schema value (a model, list, dict, ...)."""
+    _set(message, _descriptor(message).fields_by_name[name], value)
 
 
-def reading_to_pb(reading: GpuReading) -> agent_pb2.GpuReading:
-    message = agent_pb2.GpuReading(
-        t_s=reading.t_s, gpu=reading.gpu, throttle_reasons=reading.throttle_reasons
-    )
-    for name in _OPTIONAL_READING_FIELDS:
-        value = getattr(reading, name)
-        if value is not None:
-            setattr(message, name, value)
-    return message
+def get_field(message: Message, name: str, annotation: Any) -> Any:
+    """One field of a message as plain data for ``annotation`` (validate it with pydantic)."""
+    return _get(message, _descriptor(message).fields_by_name[name], annotation)
 
 
-def reading_from_pb(message: agent_pb2.GpuReading) -> GpuReading:
-    optional = {
-        name: getattr(message, name) if message.HasField(name) else None  # type: ignore[arg-type]
-        for name in _OPTIONAL_READING_FIELDS
-    }
-    return GpuReading(
-        t_s=message.t_s,
-        gpu=message.gpu,
-        throttle_reasons=list(message.throttle_reasons),
-        **optional,
-    )
+def _descriptor(message: Message) -> Descriptor:
+    """The message's descriptor (the stubs type the upb backend's classes apart)."""
+    return cast(Descriptor, message.DESCRIPTOR)
+
+
+def _map_value(field: FieldDescriptor) -> FieldDescriptor:
+    return cast(FieldDescriptor, field.message_type.fields_by_name["value"])  # type: ignore[union-attr]
+
+
+# --- model -> message ---------------------------------------------------------------------
+
+
+def _fill(message: Message, model: BaseModel) -> None:
+    fields = _descriptor(message).fields_by_name
+    for name, info in type(model).model_fields.items():
+        if name in fields:
+            _set(message, fields[name], getattr(model, name))
+        elif _literal_tag(info.annotation) is None:
+            raise TypeError(f"{message.DESCRIPTOR.full_name} has no field {name!r}")
+
+
+def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
+    if value is None:
+        return  # absent: proto3 `optional` or a message field keeps presence
+    if _is_map(field):
+        entries = getattr(message, field.name)
+        value_field = _map_value(field)
+        for key, item in value.items():
+            if value_field.message_type is None:
+                entries[key] = item
+            else:
+                _encode_into(entries[key], item)
+    elif field.is_repeated:
+        items = getattr(message, field.name)
+        for item in value:
+            if field.message_type is None:
+                items.append(item)
+            else:
+                _encode_into(items.add(), item)
+    elif field.message_type is not None:
+        child = getattr(message, field.name)
+        child.SetInParent()
+        _encode_into(child, value)
+    else:
+        setattr(message, field.name, value)
+
+
+def _encode_into(target: Message, value: Any) -> None:
+    descriptor = _descriptor(target)
+    if isinstance(target, Struct):
+        target.update(value)
+    elif isinstance(value, BaseModel) and descriptor.name == type(value).__name__:
+        _fill(target, value)
+    elif _is_union(descriptor):
+        _set(target, _case_for(descriptor, value), value)
+    elif len(descriptor.fields) == 1:
+        _set(target, descriptor.fields[0], value)
+    else:
+        raise TypeError(f"cannot put {type(value).__name__} into {descriptor.full_name}")
+
+
+def _case_for(descriptor: Descriptor, value: Any) -> FieldDescriptor:
+    """The oneof case that holds ``value``: by class name for models, else by Python type."""
+    for case in descriptor.fields:
+        if isinstance(value, BaseModel):
+            if case.message_type is not None and case.message_type.name == type(value).__name__:
+                return case
+        elif _holds(case, value):
+            return case
+    raise TypeError(f"{descriptor.full_name} has no case for {value!r}")
+
+
+def _holds(case: FieldDescriptor, value: Any) -> bool:
+    if isinstance(value, bool):
+        return case.cpp_type == FieldDescriptor.CPPTYPE_BOOL
+    if isinstance(value, int):
+        return case.cpp_type in _INTEGERS
+    if isinstance(value, float):
+        return case.cpp_type in _FLOATS
+    if isinstance(value, str):
+        return case.cpp_type == FieldDescriptor.CPPTYPE_STRING
+    return case.message_type is not None
+
+
+# --- message -> model data ----------------------------------------------------------------
+
+
+def _model_data(message: Message, model_type: type[BaseModel]) -> dict[str, Any]:
+    fields = _descriptor(message).fields_by_name
+    data: dict[str, Any] = {}
+    for name, info in model_type.model_fields.items():
+        if name in fields:
+            data[name] = _get(message, fields[name], info.annotation)
+        else:
+            data[name] = _literal_tag(info.annotation)  # the discriminator the case implied
+    return data
+
+
+def _get(message: Message, field: FieldDescriptor, annotation: Any) -> Any:
+    if field.has_presence and not message.HasField(field.name):
+        return None
+    raw = getattr(message, field.name)
+    if field.message_type is None:  # a scalar or a list of them: nothing to walk
+        return list(raw) if field.is_repeated else raw
+    kind = _strip(annotation)
+    if _is_map(field):
+        item_type = _strip(_args(kind, 2)[1])
+        if _map_value(field).message_type is None:
+            return {key: raw[key] for key in _natural(raw)}
+        return {key: _decode(raw[key], item_type) for key in _natural(raw)}
+    if field.is_repeated:
+        item_type = _strip(_args(kind, 1)[0])
+        return [_decode(item, item_type) for item in raw]
+    return _decode(raw, kind)
+
+
+def _decode(message: Message, kind: Any) -> Any:
+    descriptor = _descriptor(message)
+    if isinstance(message, Struct):
+        return {key: _plain(message.fields[key]) for key in _natural(message.fields)}
+    model = _model_named(kind, descriptor.name)
+    if model is not None:
+        return _model_data(message, model)
+    if _is_union(descriptor):
+        name = message.WhichOneof(descriptor.oneofs[0].name)
+        if name is None:
+            return None
+        case = descriptor.fields_by_name[name]
+        if case.message_type is None:
+            return getattr(message, name)
+        member = _model_named(kind, case.message_type.name)
+        return _decode(getattr(message, name), member or _container_in(kind))
+    if len(descriptor.fields) == 1:
+        return _get(message, descriptor.fields[0], kind)
+    raise TypeError(f"cannot read {descriptor.full_name} as {kind}")
+
+
+def _plain(value: Value) -> Any:
+    """A Struct value as JSON data; integral numbers come back as ``int``."""
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        fields = value.struct_value.fields
+        return {key: _plain(fields[key]) for key in _natural(fields)}
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if math.isfinite(number) and number.is_integer() else number
+    if kind in ("string_value", "bool_value"):
+        return getattr(value, kind)
+    return None
+
+
+# --- types --------------------------------------------------------------------------------
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+def _is_union(descriptor: Descriptor) -> bool:
+    """One real oneof covering every field (proto3 `optional` makes one-field oneofs)."""
+    oneofs = descriptor.oneofs
+    return len(oneofs) == 1 and len(oneofs[0].fields) == len(descriptor.fields) > 1
+
+
+def _strip(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` and ``X | None`` to ``X``."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if _is_type_union(annotation):
+        members = [m for m in get_args(annotation) if m is not type(None)]
+        if len(members) == 1:
+            return _strip(members[0])
+    return annotation
+
+
+def _is_type_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, types.UnionType)
+
+
+def _members(annotation: Any) -> list[Any]:
+    if _is_type_union(annotation):
+        return [_strip(m) for m in get_args(annotation)]
+    return [annotation]
+
+
+def _model_named(annotation: Any, name: str) -> type[BaseModel] | None:
+    for member in _members(annotation):
+        is_class = isinstance(member, type) and get_origin(member) is None
+        if is_class and issubclass(member, BaseModel) and member.__name__ == name:
+            return cast(type[BaseModel], member)
+    return None
+
+
+def _container_in(annotation: Any) -> Any:
+    """The list or dict member of a union (a wrapped oneof case)."""
+    for member in _members(annotation):
+        if get_origin(member) in (list, dict):
+            return member
+    return Any
+
+
+def _args(annotation: Any, count: int) -> tuple[Any, ...]:
+    args = get_args(annotation)
+    return args if len(args) == count else (Any,) * count
+
+
+def _literal_tag(annotation: Any) -> Any:
+    """The value of a one-value ``Literal`` field (a union discriminator), else ``None``."""
+    annotation = _strip(annotation)
+    if get_origin(annotation) is Literal and len(get_args(annotation)) == 1:
+        return get_args(annotation)[0]
+    return None
+
+
+def _natural(mapping: Mapping[str, Any]) -> list[str]:
+    """Keys with their digit runs compared as numbers: ``c2`` < ``c10``, ``2000`` < ``10000``."""
+
+    def key(text: str) -> list[tuple[int, int | str]]:
+        parts = re.split(r"([0-9]+)", text)
+        numbered = [(0, int(p)) if p[:1].isascii() and p[:1].isdigit() else (1, p) for p in parts]
+        return [*numbered, (2, text)]  # the text itself breaks ties such as a1 / a01
+
+    return sorted(mapping, key=key)

@@ -50,21 +50,13 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
 @click.command()
 @click.argument("run_id")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR")
-@click.option(
-    "--database",
-    metavar="URL",
-    help="The controller's database (SQLAlchemy URL or SQLite file): raw samples, per-run "
-    "numbers and telemetry. Without it only closed-loop summaries can be written.",
-)
 @output_option()
 @click.pass_context
-def export(
-    ctx: click.Context, run_id: str, directory: Path, database: str | None, output: str
-) -> None:
+def export(ctx: click.Context, run_id: str, directory: Path, output: str) -> None:
     """Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl import."""
     try:
         with client_for(ctx) as client:
-            exported = export_run(client, run_id, directory, database)
+            exported = export_run(client, run_id, directory)
     except ArenaError as error:
         fail(error)
 

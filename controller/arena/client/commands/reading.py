@@ -84,7 +84,8 @@ def jobs(ctx: click.Context, run_id: str, output: str) -> None:
 
 
 def _describe_job(client: ArenaClient, job_id: str) -> JobDescription:
-    run_id, job = client.job(job_id)
+    detail = client.job(job_id)
+    run_id, job = detail.run_id, detail.job
     results = client.results(run_id)
     result = next(found for found in results.jobs if found.job_id == job_id)
     return JobDescription(

@@ -2,18 +2,21 @@
 
 import asyncio
 import contextlib
-import json
 import time
+from typing import Any
 
 import grpc
 import structlog
 from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError
-from arena.common.pb.arena.v1 import agent_pb2, agent_pb2_grpc
+from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobState
-from arena.common.wire import reading_from_pb, sample_from_pb
+from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.results import MetricStat
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.telemetry import GpuReading
+from arena.common.wire import from_message, get_field, to_message
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
@@ -28,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 MAX_LEASE_WAIT_S = 20.0
 MAX_BATCH_SAMPLES = 5000
+ToolMetrics = dict[str, dict[str, MetricStat]]
+"""A reference tool's metrics: {variant key: {metric key: statistic}}."""
 
 _PHASES = {
     agent_pb2.JOB_PHASE_RUNNING: JobState.RUNNING,
@@ -63,10 +68,10 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def Register(
         self, request: agent_pb2.RegisterRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.RegisterResponse:
-        if not request.agent_name:
-            raise InvalidRequestError("agent_name is required")
-        with reading("hardware_json"):
-            hardware = HardwareInfo.model_validate_json(request.hardware_json)
+        if not request.agent_name or not request.HasField("hardware"):
+            raise InvalidRequestError("agent_name and hardware are required")
+        with reading("hardware"):
+            hardware = from_message(request.hardware, HardwareInfo)
         row = await self.db.call(
             agent_store.register_agent,
             request.agent_name,
@@ -149,8 +154,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             return agent_pb2.JobStatusResponse()
         if request.phase not in _PHASES:
             raise InvalidRequestError("phase is required")
-        with reading("provenance_json"):
-            provenance = json.loads(request.provenance_json) if request.provenance_json else None
+        with reading("provenance"):
+            provenance = get_field(request, "provenance", dict[str, Any])
         await self.db.call(
             _report,
             request.agent_id,
@@ -172,7 +177,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     ) -> agent_pb2.SampleAck:
         _check_batch(len(request.samples), "samples")
         with reading("samples"):
-            samples = [sample_from_pb(sample) for sample in request.samples]
+            samples = [from_message(sample, RequestSample) for sample in request.samples]
         acked = await self.db.call(
             job_store.store_samples,
             request.agent_id,
@@ -204,7 +209,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     ) -> agent_pb2.TelemetryAck:
         _check_batch(len(request.readings), "readings")
         with reading("readings"):
-            readings = [reading_from_pb(one) for one in request.readings]
+            readings = [from_message(one, GpuReading) for one in request.readings]
         acked = await self.db.call(
             telemetry_store.store_telemetry,
             request.agent_id,
@@ -221,10 +226,13 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     ) -> agent_pb2.ToolResultAck:
         if not request.benchmark or not request.tool:
             raise InvalidRequestError("benchmark and tool are required")
-        with reading("metrics_json"):
-            metrics = json.loads(request.metrics_json) if request.metrics_json else {}
-        if not isinstance(metrics, dict):
-            raise InvalidRequestError("metrics_json must be a JSON object")
+        with reading("metrics"):
+            metrics = {
+                variant: {
+                    key: MetricStat.model_validate(stat).model_dump() for key, stat in stats.items()
+                }
+                for variant, stats in get_field(request, "metrics", ToolMetrics).items()
+            }
         await self.db.call(
             tool_store.store_tool_result,
             request.agent_id,
@@ -283,5 +291,5 @@ def _lease(job: JobRow) -> agent_pb2.Lease:
         job_id=job.id,
         attempt=job.attempt,
         expires_at_unix=job.lease_expires_at or 0.0,
-        spec_json=json.dumps(job.spec),
+        spec=to_message(JobSpec.model_validate(job.spec), common_pb2.JobSpec),
     )

@@ -15,8 +15,8 @@ from arena.controller.rpc.errors import abort
 
 log = structlog.get_logger(__name__)
 
-AGENT_SERVICE = "arena.v1.AgentService"
-USER_SERVICE = "arena.v1.UserService"
+AGENT_SERVICE = "arena.v2.AgentService"
+USER_SERVICE = "arena.v2.UserService"
 
 
 def bearer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:

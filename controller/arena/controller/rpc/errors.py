@@ -76,7 +76,8 @@ class _Malformed:
 
 class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Bytes that are not the method's protobuf get an InvalidRequestError with the parser's
-    words, instead of grpc's UNKNOWN "Unexpected DecodeError" (every method is unary-unary)."""
+    words, instead of grpc's UNKNOWN "Unexpected DecodeError" (Arena methods are unary-unary or,
+    for the read streams, unary-stream)."""
 
     async def intercept_service(
         self,
@@ -84,9 +85,12 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[m
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
+        if handler is None or handler.request_deserializer is None:
             return handler
-        parse, behaviour = handler.request_deserializer, handler.unary_unary
+        behaviour = handler.unary_unary or handler.unary_stream
+        if behaviour is None:
+            return handler
+        parse = handler.request_deserializer
 
         def tolerant_parse(data: bytes) -> Any:
             try:
@@ -99,7 +103,12 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[m
                 await abort(context, InvalidRequestError(f"malformed request: {request.error}"))
             return await behaviour(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
+        wrap = (
+            grpc.unary_unary_rpc_method_handler
+            if handler.unary_unary
+            else grpc.unary_stream_rpc_method_handler
+        )
+        return wrap(
             checked,
             request_deserializer=tolerant_parse,
             response_serializer=handler.response_serializer,

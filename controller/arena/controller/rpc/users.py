@@ -1,32 +1,43 @@
-"""UserService: submit suites, follow runs, read results, cancel, list and drain agents."""
+"""UserService: submit suites, follow runs, read results and raw data, cancel, list and drain
+agents."""
 
-import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import grpc
 import structlog
 from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError
-from arena.common.pb.arena.v1 import user_pb2, user_pb2_grpc
+from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
+from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.imported import ImportedRun
-from arena.common.schemas.job import JobInfo
+from arena.common.schemas.job import JobInfo, JobSpec
 from arena.common.schemas.run import RunInfo
 from arena.common.suites.loader import load_suite_text
+from arena.common.wire import from_message, to_message
 from arena.controller.rpc.agents import WorkSignal
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import imports as import_store
 from arena.controller.store import jobs as job_store
+from arena.controller.store import reads
 from arena.controller.store import runs as run_store
 from arena.controller.store.database import Database
-from arena.controller.store.models import AgentRow
+from arena.controller.store.imports import is_imported
+from arena.controller.store.models import AgentRow, JobRow
 
 log = structlog.get_logger(__name__)
 
 MAX_SUITE_BYTES = 1_000_000
+MAX_STREAM_BATCH = 1000
+"""Samples or readings per streamed message: bounded both ways (never one per sample, never
+a whole run in one message)."""
+
+ItemT = TypeVar("ItemT")
 
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):
@@ -67,22 +78,95 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             summary=_summary(detail.run),
             jobs=[_job(job) for job in detail.jobs],
             notes=detail.notes,
+            suite_file=detail.suite_file,
+            suite_yaml=detail.suite_yaml,
         )
+
+    @grpc_errors
+    async def GetJob(
+        self, request: user_pb2.GetJobRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.JobDetail:
+        detail, agent = await self.db.call(_job_with_agent, request.job_id)
+        job = detail.job
+        return user_pb2.JobDetail(
+            summary=_job(run_store.job_info(job, agent)),
+            run_id=job.run_id,
+            spec=None if is_imported(job) else _spec(job),
+            started_at_unix=job.started_at,
+            finished_at_unix=job.finished_at,
+            run_metrics=[
+                user_pb2.RunMetrics(
+                    benchmark=row.benchmark,
+                    variant=row.variant,
+                    run=row.run,
+                    metrics=[_metric(key, value) for key, value in row.metrics.items()],
+                )
+                for row in detail.run_metrics
+            ],
+        )
+
+    # grpc.aio serves a stream from a coroutine that writes with context.write as well as from
+    # an async generator; the coroutine keeps grpc_errors' status mapping.
+    @grpc_errors
+    async def StreamSamples(  # type: ignore[override]
+        self, request: user_pb2.StreamRequest, context: grpc.aio.ServicerContext
+    ) -> None:
+        def chunk(job: reads.StreamedJob, seqs: list[int], items: list[Any]) -> Any:
+            samples = [to_message(s, common_pb2.RequestSample) for s in items]
+            return user_pb2.SampleChunk(
+                job_id=job.job_id, attempt=job.attempt, first_seq=seqs[0], samples=samples
+            )
+
+        await self._stream(request, context, reads.sample_page, chunk)
+
+    @grpc_errors
+    async def StreamTelemetry(  # type: ignore[override]
+        self, request: user_pb2.StreamRequest, context: grpc.aio.ServicerContext
+    ) -> None:
+        def chunk(job: reads.StreamedJob, seqs: list[int], items: list[Any]) -> Any:
+            readings = [to_message(r, common_pb2.GpuReading) for r in items]
+            return user_pb2.TelemetryChunk(
+                job_id=job.job_id, attempt=job.attempt, first_seq=seqs[0], readings=readings
+            )
+
+        await self._stream(request, context, reads.telemetry_page, chunk)
+
+    async def _stream(
+        self,
+        request: user_pb2.StreamRequest,
+        context: grpc.aio.ServicerContext,
+        page: Callable[..., tuple[list[int], list[ItemT]]],
+        chunk: Callable[[reads.StreamedJob, list[int], list[ItemT]], Any],
+    ) -> None:
+        """Write each job's rows in sequence order, one bounded page per message."""
+        jobs = await self.db.call(reads.stream_jobs, request.job_id, request.run_id)
+        for job in jobs:
+            after = 0
+            while True:
+                seqs, items = await self.db.call(page, job, after, MAX_STREAM_BATCH)
+                if not items:
+                    break
+                await context.write(chunk(job, seqs, items))
+                after = seqs[-1]
 
     @grpc_errors
     async def GetResults(
         self, request: user_pb2.GetRunRequest, context: grpc.aio.ServicerContext
-    ) -> user_pb2.RunResults:
+    ) -> user_pb2.GetResultsResponse:
         results = await self.db.call(run_store.run_results, request.run_id)
         run = await self.db.call(run_store.get_run, request.run_id)
-        return user_pb2.RunResults(summary=_summary(run), results_json=results.model_dump_json())
+        return user_pb2.GetResultsResponse(
+            summary=_summary(run), results=to_message(results, results_pb2.RunResults)
+        )
 
     @grpc_errors
     async def ImportResults(
         self, request: user_pb2.ImportResultsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ImportResultsResponse:
-        with reading("payload_json"):
-            run = ImportedRun.model_validate_json(request.payload_json)
+        with reading("run"):
+            if not request.HasField("run"):
+                raise InvalidRequestError("run is required")
+            run = from_message(request.run, ImportedRun)
         run_id, replaced = await self.db.call(import_store.store_import, run, time.time())
         log.info("results imported", run_id=run_id, source=run.key, replaced=replaced)
         return user_pb2.ImportResultsResponse(run_id=run_id, replaced=replaced)
@@ -109,7 +193,9 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                     status=agent_store.agent_status(
                         row, now, self.settings.heartbeat_interval_s, self.settings.lease_ttl_s
                     ),
-                    hardware_json=_json(row.hardware),
+                    hardware=to_message(
+                        HardwareInfo.model_validate(row.hardware), common_pb2.HardwareInfo
+                    ),
                     labels=row.labels,
                     last_seen_unix=row.last_seen_at,
                     draining=row.draining,
@@ -123,8 +209,14 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def GetJobLogs(
         self, request: user_pb2.GetJobLogsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.JobLogs:
-        attempt, lines = await self.db.call(job_store.job_logs, request.job_id, request.tail)
-        return user_pb2.JobLogs(job_id=request.job_id, attempt=attempt, lines=lines)
+        attempt, lines = await self.db.call(
+            reads.log_lines, request.job_id, max(request.after_seq, 0), request.tail
+        )
+        return user_pb2.JobLogs(
+            job_id=request.job_id,
+            attempt=attempt,
+            lines=[user_pb2.LogLine(seq=seq, text=text) for seq, text in lines],
+        )
 
     @grpc_errors
     async def DrainAgent(
@@ -141,7 +233,28 @@ def _summary(run: RunInfo) -> user_pb2.RunSummary:
 
 def _job(job: JobInfo) -> user_pb2.JobSummary:
     fields = job.model_dump(exclude={"agent", "progress"})
-    return user_pb2.JobSummary(agent_name=job.agent, progress_json=_json(job.progress), **fields)
+    progress = (
+        common_pb2.JobProgress(job_id=job.job_id, attempt=job.attempt, **job.progress)
+        if job.progress
+        else None
+    )
+    return user_pb2.JobSummary(agent_name=job.agent, progress=progress, **fields)
+
+
+def _spec(job: JobRow) -> common_pb2.JobSpec:
+    return to_message(JobSpec.model_validate(job.spec), common_pb2.JobSpec)
+
+
+def _metric(key: str, value: float | None) -> user_pb2.MetricValue:
+    return user_pb2.MetricValue(key=key, value=None if value is None else float(value))
+
+
+def _job_with_agent(session: Session, job_id: str) -> tuple[reads.JobDetailView, AgentRow | None]:
+    detail = reads.job_detail(session, job_id)
+    agent_id = detail.job.agent_id
+    return detail, run_store.agent_names(session, {agent_id} if agent_id else set()).get(
+        agent_id or ""
+    )
 
 
 def _agents_with_jobs(session: Session) -> tuple[list[AgentRow], dict[str, str]]:
@@ -152,7 +265,3 @@ def _agents_with_jobs(session: Session) -> tuple[list[AgentRow], dict[str, str]]
         if job is not None:
             current[row.id] = job.id
     return rows, current
-
-
-def _json(value: object) -> str:
-    return json.dumps(value)

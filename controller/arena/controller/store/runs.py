@@ -145,14 +145,28 @@ def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
     )
 
 
+def run_jobs(session: Session, run_id: str) -> list[JobRow]:
+    """The run's jobs; NotFoundError for an unknown run."""
+    return _jobs_of(session, _run_row(session, run_id).id)
+
+
+def suite_source(session: Session, suite_id: str) -> tuple[str | None, str | None]:
+    """The submitted suite file's name and text; ``None`` for a run without a suite row."""
+    suite = session.get(SuiteRow, suite_id)
+    return (suite.filename, suite.source_yaml) if suite else (None, None)
+
+
 def run_detail(session: Session, run_id: str) -> RunDetail:
     run = _run_row(session, run_id)
     jobs = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
+    suite_file, suite_yaml = suite_source(session, run.suite_id)
     return RunDetail(
         run=_info(session, run, jobs),
         jobs=[job_info(job, agents.get(job.agent_id or "")) for job in jobs],
         notes=run.notes,
+        suite_file=suite_file,
+        suite_yaml=suite_yaml,
     )
 
 

@@ -26,6 +26,9 @@ class RunDetail(ArenaModel):
     run: RunInfo
     jobs: list[JobInfo]
     notes: list[str]
+    suite_file: str | None = None
+    suite_yaml: str | None = None
+    """The submitted suite file's name and text, verbatim (none for an imported run)."""
 
     @property
     def finished(self) -> bool:

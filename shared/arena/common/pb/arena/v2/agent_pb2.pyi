@@ -3,12 +3,15 @@
 isort:skip_file
 The agent-facing service. Agents dial out to the controller (boxes sit behind NAT), so every
 controller -> agent message (assignment, cancel, drain) rides on a reply to an agent call.
-Every call carries `authorization: Bearer <agent token>` metadata.
+Every call carries `authorization: Bearer <agent token>` metadata. Versioning: docs/protocol.md.
 """
 
+from arena.common.pb.arena.v2 import common_pb2 as _common_pb2
+from arena.common.pb.arena.v2 import results_pb2 as _results_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
@@ -92,12 +95,12 @@ class RegisterRequest(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     AGENT_NAME_FIELD_NUMBER: _builtins.int
-    HARDWARE_JSON_FIELD_NUMBER: _builtins.int
+    HARDWARE_FIELD_NUMBER: _builtins.int
     LABELS_FIELD_NUMBER: _builtins.int
     VERSIONS_FIELD_NUMBER: _builtins.int
     agent_name: _builtins.str
-    hardware_json: _builtins.str
-    """shared.schemas.agent.HardwareInfo"""
+    @_builtins.property
+    def hardware(self) -> _common_pb2.HardwareInfo: ...
     @_builtins.property
     def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -108,13 +111,13 @@ class RegisterRequest(_message.Message):
         self,
         *,
         agent_name: _builtins.str = ...,
-        hardware_json: _builtins.str = ...,
+        hardware: _common_pb2.HardwareInfo | None = ...,
         labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         versions: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "hardware_json", b"hardware_json", "labels", b"labels", "versions", b"versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "hardware", b"hardware", "labels", b"labels", "versions", b"versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -146,49 +149,6 @@ class RegisterResponse(_message.Message):
 Global___RegisterResponse: _TypeAlias = RegisterResponse  # noqa: Y015
 
 @_typing.final
-class JobProgress(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    JOB_ID_FIELD_NUMBER: _builtins.int
-    ATTEMPT_FIELD_NUMBER: _builtins.int
-    BENCHMARK_FIELD_NUMBER: _builtins.int
-    VARIANT_FIELD_NUMBER: _builtins.int
-    RUN_FIELD_NUMBER: _builtins.int
-    REQUESTS_DONE_FIELD_NUMBER: _builtins.int
-    REQUESTS_TOTAL_FIELD_NUMBER: _builtins.int
-    ERRORS_FIELD_NUMBER: _builtins.int
-    OUTPUT_TOKENS_PER_S_FIELD_NUMBER: _builtins.int
-    job_id: _builtins.str
-    attempt: _builtins.int
-    benchmark: _builtins.str
-    variant: _builtins.str
-    run: _builtins.int
-    requests_done: _builtins.int
-    requests_total: _builtins.int
-    errors: _builtins.int
-    output_tokens_per_s: _builtins.float
-    def __init__(
-        self,
-        *,
-        job_id: _builtins.str = ...,
-        attempt: _builtins.int = ...,
-        benchmark: _builtins.str = ...,
-        variant: _builtins.str = ...,
-        run: _builtins.int = ...,
-        requests_done: _builtins.int = ...,
-        requests_total: _builtins.int = ...,
-        errors: _builtins.int = ...,
-        output_tokens_per_s: _builtins.float = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "benchmark", b"benchmark", "errors", b"errors", "job_id", b"job_id", "output_tokens_per_s", b"output_tokens_per_s", "requests_done", b"requests_done", "requests_total", b"requests_total", "run", b"run", "variant", b"variant"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___JobProgress: _TypeAlias = JobProgress  # noqa: Y015
-
-@_typing.final
 class HeartbeatRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -198,12 +158,12 @@ class HeartbeatRequest(_message.Message):
     agent_id: _builtins.str
     draining: _builtins.bool
     @_builtins.property
-    def running(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobProgress]: ...
+    def running(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.JobProgress]: ...
     def __init__(
         self,
         *,
         agent_id: _builtins.str = ...,
-        running: _abc.Iterable[Global___JobProgress] | None = ...,
+        running: _abc.Iterable[_common_pb2.JobProgress] | None = ...,
         draining: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -329,23 +289,23 @@ class Lease(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_UNIX_FIELD_NUMBER: _builtins.int
-    SPEC_JSON_FIELD_NUMBER: _builtins.int
+    SPEC_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     attempt: _builtins.int
     expires_at_unix: _builtins.float
-    spec_json: _builtins.str
-    """shared.schemas.job.JobSpec"""
+    @_builtins.property
+    def spec(self) -> _common_pb2.JobSpec: ...
     def __init__(
         self,
         *,
         job_id: _builtins.str = ...,
         attempt: _builtins.int = ...,
         expires_at_unix: _builtins.float = ...,
-        spec_json: _builtins.str = ...,
+        spec: _common_pb2.JobSpec | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["spec", b"spec"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "expires_at_unix", b"expires_at_unix", "job_id", b"job_id", "spec_json", b"spec_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "expires_at_unix", b"expires_at_unix", "job_id", b"job_id", "spec", b"spec"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -384,7 +344,7 @@ class JobStatusRequest(_message.Message):
     MESSAGE_FIELD_NUMBER: _builtins.int
     CLOCK_ORIGIN_UNIX_FIELD_NUMBER: _builtins.int
     TOTAL_SAMPLES_FIELD_NUMBER: _builtins.int
-    PROVENANCE_JSON_FIELD_NUMBER: _builtins.int
+    PROVENANCE_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     job_id: _builtins.str
     attempt: _builtins.int
@@ -394,8 +354,12 @@ class JobStatusRequest(_message.Message):
     """wall-clock time of the job clock's zero (RUNNING)"""
     total_samples: _builtins.int
     """last sequence number sent (SUCCEEDED)"""
-    provenance_json: _builtins.str
-    """how the engine was run"""
+    @_builtins.property
+    def provenance(self) -> _struct_pb2.Struct:
+        """How the engine was run (command, image digest, version, start-up time...): engine-specific
+        and open-ended. Absent: nothing new to record.
+        """
+
     def __init__(
         self,
         *,
@@ -406,11 +370,11 @@ class JobStatusRequest(_message.Message):
         message: _builtins.str = ...,
         clock_origin_unix: _builtins.float = ...,
         total_samples: _builtins.int = ...,
-        provenance_json: _builtins.str = ...,
+        provenance: _struct_pb2.Struct | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["provenance", b"provenance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "clock_origin_unix", b"clock_origin_unix", "job_id", b"job_id", "message", b"message", "phase", b"phase", "provenance_json", b"provenance_json", "total_samples", b"total_samples"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "clock_origin_unix", b"clock_origin_unix", "job_id", b"job_id", "message", b"message", "phase", b"phase", "provenance", b"provenance", "total_samples", b"total_samples"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -432,110 +396,6 @@ class JobStatusResponse(_message.Message):
 Global___JobStatusResponse: _TypeAlias = JobStatusResponse  # noqa: Y015
 
 @_typing.final
-class Sample(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    BENCHMARK_FIELD_NUMBER: _builtins.int
-    VARIANT_FIELD_NUMBER: _builtins.int
-    RUN_FIELD_NUMBER: _builtins.int
-    INDEX_FIELD_NUMBER: _builtins.int
-    SCHEDULED_S_FIELD_NUMBER: _builtins.int
-    QUEUED_S_FIELD_NUMBER: _builtins.int
-    SENT_S_FIELD_NUMBER: _builtins.int
-    FIRST_RESPONSE_S_FIELD_NUMBER: _builtins.int
-    FIRST_TOKEN_S_FIELD_NUMBER: _builtins.int
-    END_S_FIELD_NUMBER: _builtins.int
-    CHUNK_TIMES_S_FIELD_NUMBER: _builtins.int
-    PROMPT_TOKENS_FIELD_NUMBER: _builtins.int
-    COMPLETION_TOKENS_FIELD_NUMBER: _builtins.int
-    MAX_TOKENS_FIELD_NUMBER: _builtins.int
-    ERROR_FIELD_NUMBER: _builtins.int
-    BASELINE_LATENCY_S_FIELD_NUMBER: _builtins.int
-    benchmark: _builtins.str
-    variant: _builtins.str
-    run: _builtins.int
-    index: _builtins.int
-    scheduled_s: _builtins.float
-    queued_s: _builtins.float
-    sent_s: _builtins.float
-    first_response_s: _builtins.float
-    first_token_s: _builtins.float
-    end_s: _builtins.float
-    prompt_tokens: _builtins.int
-    completion_tokens: _builtins.int
-    max_tokens: _builtins.int
-    error: _builtins.str
-    baseline_latency_s: _builtins.float
-    @_builtins.property
-    def chunk_times_s(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
-    def __init__(
-        self,
-        *,
-        benchmark: _builtins.str = ...,
-        variant: _builtins.str = ...,
-        run: _builtins.int = ...,
-        index: _builtins.int = ...,
-        scheduled_s: _builtins.float | None = ...,
-        queued_s: _builtins.float | None = ...,
-        sent_s: _builtins.float = ...,
-        first_response_s: _builtins.float | None = ...,
-        first_token_s: _builtins.float | None = ...,
-        end_s: _builtins.float | None = ...,
-        chunk_times_s: _abc.Iterable[_builtins.float] | None = ...,
-        prompt_tokens: _builtins.int | None = ...,
-        completion_tokens: _builtins.int | None = ...,
-        max_tokens: _builtins.int | None = ...,
-        error: _builtins.str | None = ...,
-        baseline_latency_s: _builtins.float | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "baseline_latency_s", b"baseline_latency_s", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "scheduled_s", b"scheduled_s"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "baseline_latency_s", b"baseline_latency_s", "benchmark", b"benchmark", "chunk_times_s", b"chunk_times_s", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "index", b"index", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "run", b"run", "scheduled_s", b"scheduled_s", "sent_s", b"sent_s", "variant", b"variant"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__baseline_latency_s: _TypeAlias = _typing.Literal["baseline_latency_s"]  # noqa: Y015
-    _WhichOneofArgType__baseline_latency_s: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s"]  # noqa: Y015
-    _WhichOneofReturnType__completion_tokens: _TypeAlias = _typing.Literal["completion_tokens"]  # noqa: Y015
-    _WhichOneofArgType__completion_tokens: _TypeAlias = _typing.Literal["_completion_tokens", b"_completion_tokens"]  # noqa: Y015
-    _WhichOneofReturnType__end_s: _TypeAlias = _typing.Literal["end_s"]  # noqa: Y015
-    _WhichOneofArgType__end_s: _TypeAlias = _typing.Literal["_end_s", b"_end_s"]  # noqa: Y015
-    _WhichOneofReturnType__error: _TypeAlias = _typing.Literal["error"]  # noqa: Y015
-    _WhichOneofArgType__error: _TypeAlias = _typing.Literal["_error", b"_error"]  # noqa: Y015
-    _WhichOneofReturnType__first_response_s: _TypeAlias = _typing.Literal["first_response_s"]  # noqa: Y015
-    _WhichOneofArgType__first_response_s: _TypeAlias = _typing.Literal["_first_response_s", b"_first_response_s"]  # noqa: Y015
-    _WhichOneofReturnType__first_token_s: _TypeAlias = _typing.Literal["first_token_s"]  # noqa: Y015
-    _WhichOneofArgType__first_token_s: _TypeAlias = _typing.Literal["_first_token_s", b"_first_token_s"]  # noqa: Y015
-    _WhichOneofReturnType__max_tokens: _TypeAlias = _typing.Literal["max_tokens"]  # noqa: Y015
-    _WhichOneofArgType__max_tokens: _TypeAlias = _typing.Literal["_max_tokens", b"_max_tokens"]  # noqa: Y015
-    _WhichOneofReturnType__prompt_tokens: _TypeAlias = _typing.Literal["prompt_tokens"]  # noqa: Y015
-    _WhichOneofArgType__prompt_tokens: _TypeAlias = _typing.Literal["_prompt_tokens", b"_prompt_tokens"]  # noqa: Y015
-    _WhichOneofReturnType__queued_s: _TypeAlias = _typing.Literal["queued_s"]  # noqa: Y015
-    _WhichOneofArgType__queued_s: _TypeAlias = _typing.Literal["_queued_s", b"_queued_s"]  # noqa: Y015
-    _WhichOneofReturnType__scheduled_s: _TypeAlias = _typing.Literal["scheduled_s"]  # noqa: Y015
-    _WhichOneofArgType__scheduled_s: _TypeAlias = _typing.Literal["_scheduled_s", b"_scheduled_s"]  # noqa: Y015
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__baseline_latency_s) -> _WhichOneofReturnType__baseline_latency_s | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__completion_tokens) -> _WhichOneofReturnType__completion_tokens | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__end_s) -> _WhichOneofReturnType__end_s | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__error) -> _WhichOneofReturnType__error | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__first_response_s) -> _WhichOneofReturnType__first_response_s | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__first_token_s) -> _WhichOneofReturnType__first_token_s | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_tokens) -> _WhichOneofReturnType__max_tokens | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__prompt_tokens) -> _WhichOneofReturnType__prompt_tokens | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__queued_s) -> _WhichOneofReturnType__queued_s | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__scheduled_s) -> _WhichOneofReturnType__scheduled_s | None: ...
-
-Global___Sample: _TypeAlias = Sample  # noqa: Y015
-
-@_typing.final
 class SampleBatch(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -550,7 +410,7 @@ class SampleBatch(_message.Message):
     first_seq: _builtins.int
     """samples[i] has sequence number first_seq + i; sequences start at 1"""
     @_builtins.property
-    def samples(self) -> _containers.RepeatedCompositeFieldContainer[Global___Sample]: ...
+    def samples(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RequestSample]: ...
     def __init__(
         self,
         *,
@@ -558,7 +418,7 @@ class SampleBatch(_message.Message):
         job_id: _builtins.str = ...,
         attempt: _builtins.int = ...,
         first_seq: _builtins.int = ...,
-        samples: _abc.Iterable[Global___Sample] | None = ...,
+        samples: _abc.Iterable[_common_pb2.RequestSample] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -643,6 +503,27 @@ Global___LogAck: _TypeAlias = LogAck  # noqa: Y015
 class ToolResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class MetricsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _results_pb2.MetricStats: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _results_pb2.MetricStats | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     AGENT_ID_FIELD_NUMBER: _builtins.int
     JOB_ID_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
@@ -650,7 +531,7 @@ class ToolResult(_message.Message):
     TOOL_FIELD_NUMBER: _builtins.int
     COMMAND_FIELD_NUMBER: _builtins.int
     OUTPUT_FIELD_NUMBER: _builtins.int
-    METRICS_JSON_FIELD_NUMBER: _builtins.int
+    METRICS_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     job_id: _builtins.str
     attempt: _builtins.int
@@ -661,8 +542,10 @@ class ToolResult(_message.Message):
     """verbatim command line (secrets never appear in it)"""
     output: _builtins.str
     """the tool's own result file(s), verbatim"""
-    metrics_json: _builtins.str
-    """{variant key: {metric: {mean, std, n}}} in Arena's metric keys"""
+    @_builtins.property
+    def metrics(self) -> _containers.MessageMap[_builtins.str, _results_pb2.MetricStats]:
+        """per variant key, in Arena's metric keys"""
+
     def __init__(
         self,
         *,
@@ -673,11 +556,11 @@ class ToolResult(_message.Message):
         tool: _builtins.str = ...,
         command: _builtins.str = ...,
         output: _builtins.str = ...,
-        metrics_json: _builtins.str = ...,
+        metrics: _abc.Mapping[_builtins.str, _results_pb2.MetricStats] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "benchmark", b"benchmark", "command", b"command", "job_id", b"job_id", "metrics_json", b"metrics_json", "output", b"output", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "benchmark", b"benchmark", "command", b"command", "job_id", b"job_id", "metrics", b"metrics", "output", b"output", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -699,102 +582,6 @@ class ToolResultAck(_message.Message):
 Global___ToolResultAck: _TypeAlias = ToolResultAck  # noqa: Y015
 
 @_typing.final
-class GpuReading(_message.Message):
-    """One GPU at one instant. A field the GPU does not support is absent, never zero."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    T_S_FIELD_NUMBER: _builtins.int
-    GPU_FIELD_NUMBER: _builtins.int
-    POWER_W_FIELD_NUMBER: _builtins.int
-    ENERGY_MJ_FIELD_NUMBER: _builtins.int
-    GPU_UTIL_PCT_FIELD_NUMBER: _builtins.int
-    MEM_UTIL_PCT_FIELD_NUMBER: _builtins.int
-    MEM_USED_MIB_FIELD_NUMBER: _builtins.int
-    SM_MHZ_FIELD_NUMBER: _builtins.int
-    MEM_MHZ_FIELD_NUMBER: _builtins.int
-    TEMP_C_FIELD_NUMBER: _builtins.int
-    THROTTLE_MASK_FIELD_NUMBER: _builtins.int
-    THROTTLE_REASONS_FIELD_NUMBER: _builtins.int
-    t_s: _builtins.float
-    """seconds on the job's clock, the axis of the request samples"""
-    gpu: _builtins.int
-    """NVML device index"""
-    power_w: _builtins.float
-    energy_mj: _builtins.float
-    """NVML total-energy counter (mJ since the driver loaded)"""
-    gpu_util_pct: _builtins.float
-    mem_util_pct: _builtins.float
-    mem_used_mib: _builtins.float
-    sm_mhz: _builtins.float
-    mem_mhz: _builtins.float
-    temp_c: _builtins.float
-    throttle_mask: _builtins.int
-    """NVML clock throttle (event) reasons bitmask"""
-    @_builtins.property
-    def throttle_reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """the mask's bits by name"""
-
-    def __init__(
-        self,
-        *,
-        t_s: _builtins.float = ...,
-        gpu: _builtins.int = ...,
-        power_w: _builtins.float | None = ...,
-        energy_mj: _builtins.float | None = ...,
-        gpu_util_pct: _builtins.float | None = ...,
-        mem_util_pct: _builtins.float | None = ...,
-        mem_used_mib: _builtins.float | None = ...,
-        sm_mhz: _builtins.float | None = ...,
-        mem_mhz: _builtins.float | None = ...,
-        temp_c: _builtins.float | None = ...,
-        throttle_mask: _builtins.int | None = ...,
-        throttle_reasons: _abc.Iterable[_builtins.str] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_energy_mj", b"_energy_mj", "_gpu_util_pct", b"_gpu_util_pct", "_mem_mhz", b"_mem_mhz", "_mem_used_mib", b"_mem_used_mib", "_mem_util_pct", b"_mem_util_pct", "_power_w", b"_power_w", "_sm_mhz", b"_sm_mhz", "_temp_c", b"_temp_c", "_throttle_mask", b"_throttle_mask", "energy_mj", b"energy_mj", "gpu_util_pct", b"gpu_util_pct", "mem_mhz", b"mem_mhz", "mem_used_mib", b"mem_used_mib", "mem_util_pct", b"mem_util_pct", "power_w", b"power_w", "sm_mhz", b"sm_mhz", "temp_c", b"temp_c", "throttle_mask", b"throttle_mask"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_energy_mj", b"_energy_mj", "_gpu_util_pct", b"_gpu_util_pct", "_mem_mhz", b"_mem_mhz", "_mem_used_mib", b"_mem_used_mib", "_mem_util_pct", b"_mem_util_pct", "_power_w", b"_power_w", "_sm_mhz", b"_sm_mhz", "_temp_c", b"_temp_c", "_throttle_mask", b"_throttle_mask", "energy_mj", b"energy_mj", "gpu", b"gpu", "gpu_util_pct", b"gpu_util_pct", "mem_mhz", b"mem_mhz", "mem_used_mib", b"mem_used_mib", "mem_util_pct", b"mem_util_pct", "power_w", b"power_w", "sm_mhz", b"sm_mhz", "t_s", b"t_s", "temp_c", b"temp_c", "throttle_mask", b"throttle_mask", "throttle_reasons", b"throttle_reasons"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__energy_mj: _TypeAlias = _typing.Literal["energy_mj"]  # noqa: Y015
-    _WhichOneofArgType__energy_mj: _TypeAlias = _typing.Literal["_energy_mj", b"_energy_mj"]  # noqa: Y015
-    _WhichOneofReturnType__gpu_util_pct: _TypeAlias = _typing.Literal["gpu_util_pct"]  # noqa: Y015
-    _WhichOneofArgType__gpu_util_pct: _TypeAlias = _typing.Literal["_gpu_util_pct", b"_gpu_util_pct"]  # noqa: Y015
-    _WhichOneofReturnType__mem_mhz: _TypeAlias = _typing.Literal["mem_mhz"]  # noqa: Y015
-    _WhichOneofArgType__mem_mhz: _TypeAlias = _typing.Literal["_mem_mhz", b"_mem_mhz"]  # noqa: Y015
-    _WhichOneofReturnType__mem_used_mib: _TypeAlias = _typing.Literal["mem_used_mib"]  # noqa: Y015
-    _WhichOneofArgType__mem_used_mib: _TypeAlias = _typing.Literal["_mem_used_mib", b"_mem_used_mib"]  # noqa: Y015
-    _WhichOneofReturnType__mem_util_pct: _TypeAlias = _typing.Literal["mem_util_pct"]  # noqa: Y015
-    _WhichOneofArgType__mem_util_pct: _TypeAlias = _typing.Literal["_mem_util_pct", b"_mem_util_pct"]  # noqa: Y015
-    _WhichOneofReturnType__power_w: _TypeAlias = _typing.Literal["power_w"]  # noqa: Y015
-    _WhichOneofArgType__power_w: _TypeAlias = _typing.Literal["_power_w", b"_power_w"]  # noqa: Y015
-    _WhichOneofReturnType__sm_mhz: _TypeAlias = _typing.Literal["sm_mhz"]  # noqa: Y015
-    _WhichOneofArgType__sm_mhz: _TypeAlias = _typing.Literal["_sm_mhz", b"_sm_mhz"]  # noqa: Y015
-    _WhichOneofReturnType__temp_c: _TypeAlias = _typing.Literal["temp_c"]  # noqa: Y015
-    _WhichOneofArgType__temp_c: _TypeAlias = _typing.Literal["_temp_c", b"_temp_c"]  # noqa: Y015
-    _WhichOneofReturnType__throttle_mask: _TypeAlias = _typing.Literal["throttle_mask"]  # noqa: Y015
-    _WhichOneofArgType__throttle_mask: _TypeAlias = _typing.Literal["_throttle_mask", b"_throttle_mask"]  # noqa: Y015
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__energy_mj) -> _WhichOneofReturnType__energy_mj | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__gpu_util_pct) -> _WhichOneofReturnType__gpu_util_pct | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__mem_mhz) -> _WhichOneofReturnType__mem_mhz | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__mem_used_mib) -> _WhichOneofReturnType__mem_used_mib | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__mem_util_pct) -> _WhichOneofReturnType__mem_util_pct | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__power_w) -> _WhichOneofReturnType__power_w | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__sm_mhz) -> _WhichOneofReturnType__sm_mhz | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__temp_c) -> _WhichOneofReturnType__temp_c | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__throttle_mask) -> _WhichOneofReturnType__throttle_mask | None: ...
-
-Global___GpuReading: _TypeAlias = GpuReading  # noqa: Y015
-
-@_typing.final
 class TelemetryBatch(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -809,7 +596,7 @@ class TelemetryBatch(_message.Message):
     first_seq: _builtins.int
     """readings[i] has sequence number first_seq + i; sequences start at 1"""
     @_builtins.property
-    def readings(self) -> _containers.RepeatedCompositeFieldContainer[Global___GpuReading]: ...
+    def readings(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.GpuReading]: ...
     def __init__(
         self,
         *,
@@ -817,7 +604,7 @@ class TelemetryBatch(_message.Message):
         job_id: _builtins.str = ...,
         attempt: _builtins.int = ...,
         first_seq: _builtins.int = ...,
-        readings: _abc.Iterable[Global___GpuReading] | None = ...,
+        readings: _abc.Iterable[_common_pb2.GpuReading] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

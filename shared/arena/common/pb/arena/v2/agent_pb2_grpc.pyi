@@ -3,10 +3,10 @@
 isort:skip_file
 The agent-facing service. Agents dial out to the controller (boxes sit behind NAT), so every
 controller -> agent message (assignment, cancel, drain) rides on a reply to an agent call.
-Every call carries `authorization: Bearer <agent token>` metadata.
+Every call carries `authorization: Bearer <agent token>` metadata. Versioning: docs/protocol.md.
 """
 
-from arena.common.pb.arena.v1 import agent_pb2 as _agent_pb2
+from arena.common.pb.arena.v2 import agent_pb2 as _agent_pb2
 from collections import abc as _abc
 from grpc import aio as _aio
 import abc as _abc_1

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from arena.common.pb.arena.v1 import user_pb2 as arena_dot_v1_dot_user__pb2
+from arena.common.pb.arena.v2 import user_pb2 as arena_dot_v2_dot_user__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in arena/v1/user_pb2_grpc.py depends on'
+        + ' but the generated code in arena/v2/user_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -35,49 +35,64 @@ class UserServiceStub:
             channel: A grpc.Channel.
         """
         self.SubmitSuite = channel.unary_unary(
-                '/arena.v1.UserService/SubmitSuite',
-                request_serializer=arena_dot_v1_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.SubmitSuiteResponse.FromString,
+                '/arena.v2.UserService/SubmitSuite',
+                request_serializer=arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.SubmitSuiteResponse.FromString,
                 _registered_method=True)
         self.ListRuns = channel.unary_unary(
-                '/arena.v1.UserService/ListRuns',
-                request_serializer=arena_dot_v1_dot_user__pb2.ListRunsRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.ListRunsResponse.FromString,
+                '/arena.v2.UserService/ListRuns',
+                request_serializer=arena_dot_v2_dot_user__pb2.ListRunsRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.ListRunsResponse.FromString,
                 _registered_method=True)
         self.GetRun = channel.unary_unary(
-                '/arena.v1.UserService/GetRun',
-                request_serializer=arena_dot_v1_dot_user__pb2.GetRunRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.RunDetail.FromString,
+                '/arena.v2.UserService/GetRun',
+                request_serializer=arena_dot_v2_dot_user__pb2.GetRunRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.RunDetail.FromString,
                 _registered_method=True)
         self.GetResults = channel.unary_unary(
-                '/arena.v1.UserService/GetResults',
-                request_serializer=arena_dot_v1_dot_user__pb2.GetRunRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.RunResults.FromString,
+                '/arena.v2.UserService/GetResults',
+                request_serializer=arena_dot_v2_dot_user__pb2.GetRunRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.GetResultsResponse.FromString,
                 _registered_method=True)
         self.CancelRun = channel.unary_unary(
-                '/arena.v1.UserService/CancelRun',
-                request_serializer=arena_dot_v1_dot_user__pb2.CancelRunRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.CancelRunResponse.FromString,
+                '/arena.v2.UserService/CancelRun',
+                request_serializer=arena_dot_v2_dot_user__pb2.CancelRunRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.CancelRunResponse.FromString,
                 _registered_method=True)
         self.ListAgents = channel.unary_unary(
-                '/arena.v1.UserService/ListAgents',
-                request_serializer=arena_dot_v1_dot_user__pb2.ListAgentsRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.ListAgentsResponse.FromString,
+                '/arena.v2.UserService/ListAgents',
+                request_serializer=arena_dot_v2_dot_user__pb2.ListAgentsRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.ListAgentsResponse.FromString,
                 _registered_method=True)
         self.DrainAgent = channel.unary_unary(
-                '/arena.v1.UserService/DrainAgent',
-                request_serializer=arena_dot_v1_dot_user__pb2.DrainAgentRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.DrainAgentResponse.FromString,
+                '/arena.v2.UserService/DrainAgent',
+                request_serializer=arena_dot_v2_dot_user__pb2.DrainAgentRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.DrainAgentResponse.FromString,
                 _registered_method=True)
         self.ImportResults = channel.unary_unary(
-                '/arena.v1.UserService/ImportResults',
-                request_serializer=arena_dot_v1_dot_user__pb2.ImportResultsRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.ImportResultsResponse.FromString,
+                '/arena.v2.UserService/ImportResults',
+                request_serializer=arena_dot_v2_dot_user__pb2.ImportResultsRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.ImportResultsResponse.FromString,
                 _registered_method=True)
         self.GetJobLogs = channel.unary_unary(
-                '/arena.v1.UserService/GetJobLogs',
-                request_serializer=arena_dot_v1_dot_user__pb2.GetJobLogsRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_user__pb2.JobLogs.FromString,
+                '/arena.v2.UserService/GetJobLogs',
+                request_serializer=arena_dot_v2_dot_user__pb2.GetJobLogsRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.JobLogs.FromString,
+                _registered_method=True)
+        self.GetJob = channel.unary_unary(
+                '/arena.v2.UserService/GetJob',
+                request_serializer=arena_dot_v2_dot_user__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.JobDetail.FromString,
+                _registered_method=True)
+        self.StreamSamples = channel.unary_stream(
+                '/arena.v2.UserService/StreamSamples',
+                request_serializer=arena_dot_v2_dot_user__pb2.StreamRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.SampleChunk.FromString,
+                _registered_method=True)
+        self.StreamTelemetry = channel.unary_stream(
+                '/arena.v2.UserService/StreamTelemetry',
+                request_serializer=arena_dot_v2_dot_user__pb2.StreamRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.TelemetryChunk.FromString,
                 _registered_method=True)
 
 
@@ -134,7 +149,30 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetJobLogs(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Log lines of a job's current attempt, numbered; `after_seq` lets a follower poll for more.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJob(self, request, context):
+        """One job: its spec, run, state and the metrics of every run of every variant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamSamples(self, request, context):
+        """The raw samples of a job's current attempt (or of every job of a run), in sequence order,
+        in batches of at most MAX_STREAM_BATCH.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamTelemetry(self, request, context):
+        """The GPU telemetry of a job's current attempt (or of every job of a run), likewise.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -144,54 +182,69 @@ def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'SubmitSuite': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitSuite,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.SubmitSuiteRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.SubmitSuiteResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.SubmitSuiteResponse.SerializeToString,
             ),
             'ListRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRuns,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.ListRunsRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.ListRunsResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.ListRunsRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.ListRunsResponse.SerializeToString,
             ),
             'GetRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRun,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.GetRunRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.RunDetail.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.GetRunRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.RunDetail.SerializeToString,
             ),
             'GetResults': grpc.unary_unary_rpc_method_handler(
                     servicer.GetResults,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.GetRunRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.RunResults.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.GetRunRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.GetResultsResponse.SerializeToString,
             ),
             'CancelRun': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelRun,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.CancelRunRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.CancelRunResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.CancelRunRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.CancelRunResponse.SerializeToString,
             ),
             'ListAgents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAgents,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.ListAgentsRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.ListAgentsResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.ListAgentsRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.ListAgentsResponse.SerializeToString,
             ),
             'DrainAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.DrainAgent,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.DrainAgentRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.DrainAgentResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.DrainAgentRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.DrainAgentResponse.SerializeToString,
             ),
             'ImportResults': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportResults,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.ImportResultsRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.ImportResultsResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.ImportResultsRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.ImportResultsResponse.SerializeToString,
             ),
             'GetJobLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJobLogs,
-                    request_deserializer=arena_dot_v1_dot_user__pb2.GetJobLogsRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_user__pb2.JobLogs.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.GetJobLogsRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.JobLogs.SerializeToString,
+            ),
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.GetJobRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.JobDetail.SerializeToString,
+            ),
+            'StreamSamples': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamSamples,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.StreamRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.SampleChunk.SerializeToString,
+            ),
+            'StreamTelemetry': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamTelemetry,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.StreamRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.TelemetryChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'arena.v1.UserService', rpc_method_handlers)
+            'arena.v2.UserService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('arena.v1.UserService', rpc_method_handlers)
+    server.add_registered_method_handlers('arena.v2.UserService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -212,9 +265,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/SubmitSuite',
-            arena_dot_v1_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.SubmitSuiteResponse.FromString,
+            '/arena.v2.UserService/SubmitSuite',
+            arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.SubmitSuiteResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -239,9 +292,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/ListRuns',
-            arena_dot_v1_dot_user__pb2.ListRunsRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.ListRunsResponse.FromString,
+            '/arena.v2.UserService/ListRuns',
+            arena_dot_v2_dot_user__pb2.ListRunsRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.ListRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -266,9 +319,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/GetRun',
-            arena_dot_v1_dot_user__pb2.GetRunRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.RunDetail.FromString,
+            '/arena.v2.UserService/GetRun',
+            arena_dot_v2_dot_user__pb2.GetRunRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.RunDetail.FromString,
             options,
             channel_credentials,
             insecure,
@@ -293,9 +346,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/GetResults',
-            arena_dot_v1_dot_user__pb2.GetRunRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.RunResults.FromString,
+            '/arena.v2.UserService/GetResults',
+            arena_dot_v2_dot_user__pb2.GetRunRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.GetResultsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -320,9 +373,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/CancelRun',
-            arena_dot_v1_dot_user__pb2.CancelRunRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.CancelRunResponse.FromString,
+            '/arena.v2.UserService/CancelRun',
+            arena_dot_v2_dot_user__pb2.CancelRunRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.CancelRunResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -347,9 +400,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/ListAgents',
-            arena_dot_v1_dot_user__pb2.ListAgentsRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.ListAgentsResponse.FromString,
+            '/arena.v2.UserService/ListAgents',
+            arena_dot_v2_dot_user__pb2.ListAgentsRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.ListAgentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -374,9 +427,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/DrainAgent',
-            arena_dot_v1_dot_user__pb2.DrainAgentRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.DrainAgentResponse.FromString,
+            '/arena.v2.UserService/DrainAgent',
+            arena_dot_v2_dot_user__pb2.DrainAgentRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.DrainAgentResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -401,9 +454,9 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/ImportResults',
-            arena_dot_v1_dot_user__pb2.ImportResultsRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.ImportResultsResponse.FromString,
+            '/arena.v2.UserService/ImportResults',
+            arena_dot_v2_dot_user__pb2.ImportResultsRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.ImportResultsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -428,9 +481,90 @@ class UserService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.UserService/GetJobLogs',
-            arena_dot_v1_dot_user__pb2.GetJobLogsRequest.SerializeToString,
-            arena_dot_v1_dot_user__pb2.JobLogs.FromString,
+            '/arena.v2.UserService/GetJobLogs',
+            arena_dot_v2_dot_user__pb2.GetJobLogsRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.JobLogs.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/GetJob',
+            arena_dot_v2_dot_user__pb2.GetJobRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.JobDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamSamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/arena.v2.UserService/StreamSamples',
+            arena_dot_v2_dot_user__pb2.StreamRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.SampleChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamTelemetry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/arena.v2.UserService/StreamTelemetry',
+            arena_dot_v2_dot_user__pb2.StreamRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.TelemetryChunk.FromString,
             options,
             channel_credentials,
             insecure,

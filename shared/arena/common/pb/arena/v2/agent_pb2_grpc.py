@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from arena.common.pb.arena.v1 import agent_pb2 as arena_dot_v1_dot_agent__pb2
+from arena.common.pb.arena.v2 import agent_pb2 as arena_dot_v2_dot_agent__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in arena/v1/agent_pb2_grpc.py depends on'
+        + ' but the generated code in arena/v2/agent_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -35,44 +35,44 @@ class AgentServiceStub:
             channel: A grpc.Channel.
         """
         self.Register = channel.unary_unary(
-                '/arena.v1.AgentService/Register',
-                request_serializer=arena_dot_v1_dot_agent__pb2.RegisterRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.RegisterResponse.FromString,
+                '/arena.v2.AgentService/Register',
+                request_serializer=arena_dot_v2_dot_agent__pb2.RegisterRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.RegisterResponse.FromString,
                 _registered_method=True)
         self.Heartbeat = channel.unary_unary(
-                '/arena.v1.AgentService/Heartbeat',
-                request_serializer=arena_dot_v1_dot_agent__pb2.HeartbeatRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.HeartbeatResponse.FromString,
+                '/arena.v2.AgentService/Heartbeat',
+                request_serializer=arena_dot_v2_dot_agent__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
         self.LeaseJob = channel.unary_unary(
-                '/arena.v1.AgentService/LeaseJob',
-                request_serializer=arena_dot_v1_dot_agent__pb2.LeaseJobRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.LeaseJobResponse.FromString,
+                '/arena.v2.AgentService/LeaseJob',
+                request_serializer=arena_dot_v2_dot_agent__pb2.LeaseJobRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.LeaseJobResponse.FromString,
                 _registered_method=True)
         self.ReportJobStatus = channel.unary_unary(
-                '/arena.v1.AgentService/ReportJobStatus',
-                request_serializer=arena_dot_v1_dot_agent__pb2.JobStatusRequest.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.JobStatusResponse.FromString,
+                '/arena.v2.AgentService/ReportJobStatus',
+                request_serializer=arena_dot_v2_dot_agent__pb2.JobStatusRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.JobStatusResponse.FromString,
                 _registered_method=True)
         self.PushSamples = channel.unary_unary(
-                '/arena.v1.AgentService/PushSamples',
-                request_serializer=arena_dot_v1_dot_agent__pb2.SampleBatch.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.SampleAck.FromString,
+                '/arena.v2.AgentService/PushSamples',
+                request_serializer=arena_dot_v2_dot_agent__pb2.SampleBatch.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.SampleAck.FromString,
                 _registered_method=True)
         self.PushLogs = channel.unary_unary(
-                '/arena.v1.AgentService/PushLogs',
-                request_serializer=arena_dot_v1_dot_agent__pb2.LogBatch.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.LogAck.FromString,
+                '/arena.v2.AgentService/PushLogs',
+                request_serializer=arena_dot_v2_dot_agent__pb2.LogBatch.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.LogAck.FromString,
                 _registered_method=True)
         self.PushToolResult = channel.unary_unary(
-                '/arena.v1.AgentService/PushToolResult',
-                request_serializer=arena_dot_v1_dot_agent__pb2.ToolResult.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.ToolResultAck.FromString,
+                '/arena.v2.AgentService/PushToolResult',
+                request_serializer=arena_dot_v2_dot_agent__pb2.ToolResult.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.ToolResultAck.FromString,
                 _registered_method=True)
         self.PushTelemetry = channel.unary_unary(
-                '/arena.v1.AgentService/PushTelemetry',
-                request_serializer=arena_dot_v1_dot_agent__pb2.TelemetryBatch.SerializeToString,
-                response_deserializer=arena_dot_v1_dot_agent__pb2.TelemetryAck.FromString,
+                '/arena.v2.AgentService/PushTelemetry',
+                request_serializer=arena_dot_v2_dot_agent__pb2.TelemetryBatch.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.TelemetryAck.FromString,
                 _registered_method=True)
 
 
@@ -143,49 +143,49 @@ def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Register': grpc.unary_unary_rpc_method_handler(
                     servicer.Register,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.RegisterRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.RegisterResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.RegisterRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.RegisterResponse.SerializeToString,
             ),
             'Heartbeat': grpc.unary_unary_rpc_method_handler(
                     servicer.Heartbeat,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.HeartbeatRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.HeartbeatResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.HeartbeatRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.HeartbeatResponse.SerializeToString,
             ),
             'LeaseJob': grpc.unary_unary_rpc_method_handler(
                     servicer.LeaseJob,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.LeaseJobRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.LeaseJobResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.LeaseJobRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.LeaseJobResponse.SerializeToString,
             ),
             'ReportJobStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportJobStatus,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.JobStatusRequest.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.JobStatusResponse.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.JobStatusRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.JobStatusResponse.SerializeToString,
             ),
             'PushSamples': grpc.unary_unary_rpc_method_handler(
                     servicer.PushSamples,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.SampleBatch.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.SampleAck.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.SampleBatch.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.SampleAck.SerializeToString,
             ),
             'PushLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.PushLogs,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.LogBatch.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.LogAck.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.LogBatch.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.LogAck.SerializeToString,
             ),
             'PushToolResult': grpc.unary_unary_rpc_method_handler(
                     servicer.PushToolResult,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.ToolResult.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.ToolResultAck.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.ToolResult.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.ToolResultAck.SerializeToString,
             ),
             'PushTelemetry': grpc.unary_unary_rpc_method_handler(
                     servicer.PushTelemetry,
-                    request_deserializer=arena_dot_v1_dot_agent__pb2.TelemetryBatch.FromString,
-                    response_serializer=arena_dot_v1_dot_agent__pb2.TelemetryAck.SerializeToString,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.TelemetryBatch.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.TelemetryAck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'arena.v1.AgentService', rpc_method_handlers)
+            'arena.v2.AgentService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('arena.v1.AgentService', rpc_method_handlers)
+    server.add_registered_method_handlers('arena.v2.AgentService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -206,9 +206,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/Register',
-            arena_dot_v1_dot_agent__pb2.RegisterRequest.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.RegisterResponse.FromString,
+            '/arena.v2.AgentService/Register',
+            arena_dot_v2_dot_agent__pb2.RegisterRequest.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.RegisterResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -233,9 +233,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/Heartbeat',
-            arena_dot_v1_dot_agent__pb2.HeartbeatRequest.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.HeartbeatResponse.FromString,
+            '/arena.v2.AgentService/Heartbeat',
+            arena_dot_v2_dot_agent__pb2.HeartbeatRequest.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.HeartbeatResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -260,9 +260,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/LeaseJob',
-            arena_dot_v1_dot_agent__pb2.LeaseJobRequest.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.LeaseJobResponse.FromString,
+            '/arena.v2.AgentService/LeaseJob',
+            arena_dot_v2_dot_agent__pb2.LeaseJobRequest.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.LeaseJobResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -287,9 +287,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/ReportJobStatus',
-            arena_dot_v1_dot_agent__pb2.JobStatusRequest.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.JobStatusResponse.FromString,
+            '/arena.v2.AgentService/ReportJobStatus',
+            arena_dot_v2_dot_agent__pb2.JobStatusRequest.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.JobStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -314,9 +314,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/PushSamples',
-            arena_dot_v1_dot_agent__pb2.SampleBatch.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.SampleAck.FromString,
+            '/arena.v2.AgentService/PushSamples',
+            arena_dot_v2_dot_agent__pb2.SampleBatch.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.SampleAck.FromString,
             options,
             channel_credentials,
             insecure,
@@ -341,9 +341,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/PushLogs',
-            arena_dot_v1_dot_agent__pb2.LogBatch.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.LogAck.FromString,
+            '/arena.v2.AgentService/PushLogs',
+            arena_dot_v2_dot_agent__pb2.LogBatch.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.LogAck.FromString,
             options,
             channel_credentials,
             insecure,
@@ -368,9 +368,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/PushToolResult',
-            arena_dot_v1_dot_agent__pb2.ToolResult.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.ToolResultAck.FromString,
+            '/arena.v2.AgentService/PushToolResult',
+            arena_dot_v2_dot_agent__pb2.ToolResult.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.ToolResultAck.FromString,
             options,
             channel_credentials,
             insecure,
@@ -395,9 +395,9 @@ class AgentService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/arena.v1.AgentService/PushTelemetry',
-            arena_dot_v1_dot_agent__pb2.TelemetryBatch.SerializeToString,
-            arena_dot_v1_dot_agent__pb2.TelemetryAck.FromString,
+            '/arena.v2.AgentService/PushTelemetry',
+            arena_dot_v2_dot_agent__pb2.TelemetryBatch.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.TelemetryAck.FromString,
             options,
             channel_credentials,
             insecure,
