@@ -111,8 +111,8 @@ def bench(
     except ImportError as error:
         fail(
             ArenaError(
-                f"arenactl bench needs arena's controller and agent ({error.name} is "
-                "missing): install the full arena package"
+                f"arenactl bench runs an agent here and needs the agent extra ({error.name} is "
+                "missing): pip install 'arena[agent]'"
             )
         )
     try:
