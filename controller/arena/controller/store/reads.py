@@ -2,6 +2,7 @@
 so a stream of a long run never holds the whole run in memory or the database for long."""
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -12,12 +13,15 @@ from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.jobs import get_job
 from arena.controller.store.models import (
     AggregateRow,
+    AttemptItem,
     JobLogRow,
     JobRow,
     SampleRow,
     TelemetryRow,
 )
 from arena.controller.store.runs import run_jobs
+
+RecordT = TypeVar("RecordT", RequestSample, GpuReading)
 
 
 @dataclass(frozen=True)
@@ -40,45 +44,37 @@ def stream_jobs(session: Session, job_id: str, run_id: str) -> list[StreamedJob]
     return [StreamedJob(job.id, job.attempt) for job in jobs]
 
 
+def _page(
+    session: Session,
+    table: type[AttemptItem],
+    record: type[RecordT],
+    job: StreamedJob,
+    after_seq: int,
+    limit: int,
+) -> tuple[list[int], list[RecordT]]:
+    """Up to ``limit`` records of the job's attempt numbered above ``after_seq``, with their
+    sequence numbers."""
+    rows = session.exec(
+        select(table)
+        .where(table.job_id == job.job_id, table.attempt == job.attempt, col(table.seq) > after_seq)
+        .order_by(col(table.seq))
+        .limit(limit)
+    ).all()
+    return [row.seq for row in rows], [
+        record.model_validate(row, from_attributes=True) for row in rows
+    ]
+
+
 def sample_page(
     session: Session, job: StreamedJob, after_seq: int, limit: int
 ) -> tuple[list[int], list[RequestSample]]:
-    """Up to ``limit`` samples numbered above ``after_seq``, with their sequence numbers."""
-    rows = list(
-        session.exec(
-            select(SampleRow)
-            .where(
-                SampleRow.job_id == job.job_id,
-                SampleRow.attempt == job.attempt,
-                col(SampleRow.seq) > after_seq,
-            )
-            .order_by(col(SampleRow.seq))
-            .limit(limit)
-        )
-    )
-    return [row.seq for row in rows], [
-        RequestSample.model_validate(r, from_attributes=True) for r in rows
-    ]
+    return _page(session, SampleRow, RequestSample, job, after_seq, limit)
 
 
 def telemetry_page(
     session: Session, job: StreamedJob, after_seq: int, limit: int
 ) -> tuple[list[int], list[GpuReading]]:
-    rows = list(
-        session.exec(
-            select(TelemetryRow)
-            .where(
-                TelemetryRow.job_id == job.job_id,
-                TelemetryRow.attempt == job.attempt,
-                col(TelemetryRow.seq) > after_seq,
-            )
-            .order_by(col(TelemetryRow.seq))
-            .limit(limit)
-        )
-    )
-    return [row.seq for row in rows], [
-        GpuReading.model_validate(r, from_attributes=True) for r in rows
-    ]
+    return _page(session, TelemetryRow, GpuReading, job, after_seq, limit)
 
 
 def log_lines(
