@@ -3,6 +3,7 @@
 import uuid
 from collections import Counter
 
+from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from arena.common.errors import NotFoundError
@@ -202,7 +203,8 @@ def _telemetry_text(job: JobRow) -> str:
 
 def _request_counts(session: Session, job: JobRow) -> dict[str, tuple[int, int]]:
     """Per benchmark, (failed, all) measured requests of the job's last attempt."""
-    failed = func.sum(col(SampleRow.error).is_not(None) | col(SampleRow.end_s).is_(None))
+    failed_request = col(SampleRow.error).is_not(None) | col(SampleRow.end_s).is_(None)
+    failed = func.sum(case((failed_request, 1), else_=0))  # a boolean sum would read as bool
     query = (
         select(SampleRow.benchmark, failed, func.count())
         .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
