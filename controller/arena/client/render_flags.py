@@ -2,6 +2,8 @@
 benchmarks, metrics that mean nothing on this server, run-to-run spread, and the
 speculative-decoding counters that have no column of their own."""
 
+from rich.markup import escape
+
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT
 from arena.common.schemas.results import BenchmarkResult, MetricStat, VariantResult
 
@@ -33,7 +35,10 @@ def metric_cell(variant: VariantResult, key: str, text: str) -> str:
 
 
 def flag_lines(bench: BenchmarkResult) -> list[str]:
-    lines = [f"[red]{line}[/]" if line.startswith("invalid") else line for line in bench.flags]
+    lines = [
+        f"[red]{escape(line)}[/]" if line.startswith(("invalid", "failed")) else escape(line)
+        for line in bench.flags
+    ]
     if any(variant.not_meaningful for variant in bench.variants):
         lines.append(f"{NOT_MEANINGFUL}: not meaningful on this server (see above)")
     return lines

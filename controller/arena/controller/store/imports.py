@@ -209,6 +209,11 @@ def imported_job_result(
         )
         for bench in spec.benchmarks
     ]
+    sweep = stored.origin.rate_sweep
+    for result in benchmarks:
+        if sweep is not None and sweep.failed and not result.variants:
+            result.valid = False  # the sweep's benchmark: it failed before its first step
+            result.flags.insert(0, f"failed: {sweep.failed}")
     return JobResult(
         job_id=job.id,
         target=job.target,
