@@ -3,6 +3,8 @@ server on loopback: a server that sends its role chunk before prefill (pp t/s be
 meaningless) and one that fails a third of the streamed requests (the error-rate gate)."""
 
 import asyncio
+import csv
+import io
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -118,6 +120,10 @@ async def test_pp_figures_after_a_role_chunk_before_prefill_are_not_meaningful(
     shown = await asyncio.to_thread(bench, "--target", role_first, *QUICK)
     assert shown.exit_code == 0, shown.output
     assert "n/m" in shown.output and "sent its first chunk before prefill" in shown.output
+    table = await asyncio.to_thread(bench, "--target", role_first, *QUICK, "-o", "csv")
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    notes = {row["metric"]: row["note"] for row in rows if row["variant"].endswith("/c1")}
+    assert notes["est_ppt"] == "not meaningful" and notes["tg_throughput"] == ""
 
 
 async def test_a_third_of_requests_failing_makes_the_benchmark_invalid_and_exits_3(
