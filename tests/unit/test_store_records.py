@@ -255,6 +255,8 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
         results = db.run_sync(run_results, run_id).model_dump(mode="json")
         assert _judged(results) == [(False, 1 / 7, ["invalid: 1 of 7 requests failed (14% > 10%)"])]
         assert _served_then(results) == expected["results"]
+        lenient = db.run_sync(run_results, run_id, 0.2).model_dump(mode="json")
+        assert _judged(lenient) == [(True, 1 / 7, [])]  # the gate is the controller's setting
         job = db.run_sync(get_job, expected["detail"]["jobs"][0]["job_id"])
         stored = db.run_sync(samples_of, job)
         assert [(s.index, s.error, len(s.chunk_times_s)) for s in stored] == [
