@@ -68,7 +68,7 @@ def test_a_sweep_without_steps_is_failed_with_the_runner_logs_reason(
     assert sweep_bench["variants"] == [] and not sweep_bench["valid"]
     assert sweep_bench["flags"] == ["failed: server is weg, sweep afgebroken bij rate 1.0"]
     shown = arenactl(server, "show", failed["run_id"]).output
-    assert "sweep failed: server is weg" in shown
+    assert "sweep failed: server is weg" in shown and "11-rate-sweep Rate sweep FAILED" in shown
     assert "none" not in shown.split("Capacity under p95 TTFT limits")[1].split("Telemetry")[0]
     assert shown.count("failed") >= 3
 

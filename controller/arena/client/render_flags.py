@@ -20,7 +20,10 @@ _SPEC_DECODE = (
 
 
 def title_mark(bench: BenchmarkResult) -> str:
-    return " [bold red]INVALID[/]" if not bench.valid else ""
+    if bench.valid:
+        return ""
+    failed = bench.flags and bench.flags[0].startswith("failed")
+    return " [bold red]FAILED[/]" if failed else " [bold red]INVALID[/]"
 
 
 def spread_cell(variant: VariantResult) -> str:
