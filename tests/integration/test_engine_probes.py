@@ -9,6 +9,11 @@ import pytest
 from aiohttp import web
 
 from arena.agent.engines.probe import engine_figures, sanity_generation
+from arena.agent.generator.client import Endpoint, open_session
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.closed_loop import template_overhead
+from arena.agent.generator.context import RunContext
+from arena.agent.generator.http import Connections
 from arena.common.errors import EngineError
 
 STREAM = (
@@ -63,6 +68,40 @@ async def test_a_proper_answer_is_recorded() -> None:
     async with answering(body, "application/json") as url:
         sanity = await sanity_generation(url, "m", None)
     assert sanity["answer"] == "Paris" and sanity["completion_tokens"] == 1
+
+
+class CharTokenizer:
+    """One token a character: enough for the probe's own arithmetic."""
+
+    async def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+
+async def test_a_streamed_answer_to_the_template_probe_leaves_prompts_and_a_note() -> None:
+    notes: list[str] = []
+    async with (
+        answering(STREAM) as url,
+        open_session() as session,
+        Connections(JobClock()) as connections,
+    ):
+        ctx = RunContext(
+            session=session,
+            connections=connections,
+            endpoint=Endpoint(url, "m"),
+            clock=JobClock(),
+            sink=lambda _: None,
+            progress=None,
+            benchmark="01-chat",
+            total=0,
+            note=notes.append,
+        )
+        overhead = await template_overhead(ctx, CharTokenizer())  # type: ignore[arg-type]
+    assert overhead == (0, 0)
+    (note,) = notes
+    assert note.startswith(
+        "01-chat: prompts not adapted to the chat template: chat template probe failed: the "
+        "answer to a non-streaming request was not JSON: first bytes 'data: {"
+    )
 
 
 def test_speculative_decoding_counters_become_acceptance_figures() -> None:

@@ -99,6 +99,8 @@ async def template_overhead(ctx: RunContext, tokenizer: Tokenizer) -> tuple[int,
         )
     except Exception as exc:  # adaptation is a refinement; without it prompts keep their size
         log.warning("chat template probe failed; prompts not adapted", error=str(exc))
+        if ctx.note is not None:
+            ctx.note(f"{ctx.benchmark}: prompts not adapted to the chat template: {exc}")
         return 0, 0
     delta_user = user - text_tokens if user is not None else 0
     delta_context = context - text_tokens - probe_tokens if context is not None else delta_user
