@@ -5,9 +5,8 @@ benchmark named ``NN-<id>.md`` / ``NN-<id>.json``, the rate-sweep steps
 ``NN-rate-sweep-<rate>.json`` with their summary, and ``NN-telemetry.csv`` per benchmark.
 Folders written by ``arenactl export`` hold one vLLM result per open-loop variant and run,
 ``NN-<id>.rate<rate>.run<k>.json``; the runs of a variant become mean ± std over runs.
-Logs and sanity files are not read (``_runner.log`` only to say why a sweep without steps failed).
-Any file that cannot be read becomes a ``Problem`` naming it;
-everything else in the folder still imports.
+Logs and sanity files are not read (``_runner.log`` only to say why a sweep without steps
+failed). Any file that cannot be read becomes a ``Problem`` naming it; the rest still imports.
 """
 
 import hashlib
