@@ -127,6 +127,15 @@ async def test_an_exported_run_imports_back_with_the_same_numbers(
     assert meta["hardware"] == "NVIDIA H200 (141 GB)"
     assert (meta["driver_version"], meta["runs"]) == ("570.86.15", 2)
     assert meta["arena"]["suite_yaml"] == SUITE and meta["arena"]["simulated"] is True
+    validity = meta["arena"]["validity"]
+    assert {bench: v["valid"] for bench, v in validity.items()} == {
+        "01-chat": True,
+        "02-sweep": True,
+    }
+    assert validity["02-sweep"]["failed_share"] == 0
+    assert set(validity["01-chat"]["spread_pct"]) == {
+        v.key for v in original.benchmarks[0].variants
+    }
     step = json.loads((folder / "02-sweep.rate40.run1.json").read_text())
     assert step["request_rate"] == 40 and step["completed"] == step["num_prompts"]
     assert len(step["start_times"]) == step["num_prompts"]  # vLLM's detailed arrays

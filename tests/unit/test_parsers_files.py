@@ -73,6 +73,7 @@ def test_telemetry_skips_only_the_bad_row_and_reads_not_available_as_none() -> N
     assert [s.elapsed_s for s in telemetry.samples] == [10.0, 30.0]
     assert telemetry.samples[0].power_w == 38.05 and telemetry.samples[1].power_w is None
     assert telemetry.problems == ["line 3: power_w '3x.1' is not a number"]
+    assert telemetry.gaps == ["power_w: 1 row(s) without a value (first line 4), kept as empty"]
 
 
 def test_telemetry_without_the_expected_header_is_an_error() -> None:

@@ -71,3 +71,15 @@ def test_incomplete_detailed_arrays_are_an_error() -> None:
 def test_truncated_json_is_an_error() -> None:
     with pytest.raises(ParseError, match="not valid JSON"):
         parse_result(json.dumps(BASE)[:40])
+
+
+def test_speculative_decoding_counters_are_kept() -> None:
+    counters = {
+        "spec_decode_acceptance_rate": 62.5,
+        "spec_decode_acceptance_length": 2.875,
+        "spec_decode_num_drafts": 1200,
+        "spec_decode_draft_tokens": 3600,
+        "spec_decode_accepted_tokens": 2250,
+    }
+    result = parse_result(json.dumps(BASE | counters))
+    assert {key: result.metrics[key] for key in counters} == counters

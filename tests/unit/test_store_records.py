@@ -10,6 +10,7 @@ and serve the same results, so that migrations can start from today's files.
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -255,7 +256,11 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
         assert detail.suite_yaml and detail.suite_file
         new_fields = {"suite_file", "suite_yaml"}
         assert detail.model_dump(mode="json", exclude=new_fields) == expected["detail"]
-        assert db.run_sync(run_results, run_id).model_dump(mode="json") == expected["results"]
+        results = db.run_sync(run_results, run_id).model_dump(mode="json")
+        assert _judged(results) == [(False, 1 / 7, ["invalid: 1 of 7 requests failed (14% > 10%)"])]
+        assert _served_then(results) == expected["results"]
+        lenient = db.run_sync(run_results, run_id, 0.2).model_dump(mode="json")
+        assert _judged(lenient) == [(True, 1 / 7, [])]  # the gate is the controller's setting
         job = db.run_sync(get_job, expected["detail"]["jobs"][0]["job_id"])
         stored = db.run_sync(samples_of, job)
         assert [(s.index, s.error, len(s.chunk_times_s)) for s in stored] == [
@@ -269,6 +274,29 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
         ]
         # recomputing from the stored samples and readings gives the served numbers again
         db.run_sync(aggregate_job, job.id)
-        assert db.run_sync(run_results, run_id).model_dump(mode="json") == expected["results"]
+        assert (
+            _served_then(db.run_sync(run_results, run_id).model_dump(mode="json"))
+            == (expected["results"])
+        )
     finally:
         db.close()
+
+
+_JUDGED = ("valid", "failed_share", "flags")
+"""Fields the results gained after b8a3adc: the validity verdict (``metrics.validity``)."""
+
+
+def _judged(results: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [tuple(b[key] for key in _JUDGED) for j in results["jobs"] for b in j["benchmarks"]]
+
+
+def _served_then(results: dict[str, Any]) -> dict[str, Any]:
+    """The results as b8a3adc served them: without the fields added since."""
+    copy = json.loads(json.dumps(results))
+    for job in copy["jobs"]:
+        for bench in job["benchmarks"]:
+            for key in _JUDGED:
+                del bench[key]
+            for variant in bench["variants"]:
+                del variant["spread_pct"], variant["not_meaningful"]
+    return copy

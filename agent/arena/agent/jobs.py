@@ -277,6 +277,7 @@ class JobExecution:
                         tokenizer=tokenizer,
                         progress=self._on_progress,
                         workers=self.settings.client_workers,
+                        note=lambda line: self.logs.put(f"[arena] {line}"),
                     )
                     for load in loads:
                         put_cpu_util(

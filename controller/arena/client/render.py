@@ -9,6 +9,13 @@ from rich.table import Table
 
 from arena.client.api import AgentInfo, JobInfo, RunDetail, RunInfo
 from arena.client.render_energy import energy_table, hardware_line, telemetry_line
+from arena.client.render_flags import (
+    flag_lines,
+    metric_cell,
+    spec_decode_lines,
+    spread_cell,
+    title_mark,
+)
 from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
@@ -116,20 +123,25 @@ def benchmark_tables(job: JobResult) -> list[Table]:
         title = f"{bench.id} {bench.title}".strip()
         if bench.tool != "builtin":
             title += f" · run by {bench.tool}"
-        table = Table(title=title, title_justify="left")
+        table = Table(title=title + title_mark(bench), title_justify="left")
         table.add_column("variant")
         table.add_column("runs")
+        table.add_column("spread", justify="right")
         for metric in headline:
             table.add_column(f"{metric.label}\n{metric.unit}", justify="right")
         for variant in bench.variants:
             table.add_row(
                 variant.key,
                 str(variant.runs),
-                *[_cell(variant.metrics.get(metric.key)) for metric in headline],
+                spread_cell(variant),
+                *[
+                    metric_cell(variant, metric.key, _cell(variant.metrics.get(metric.key)))
+                    for metric in headline
+                ],
             )
         if not bench.variants:
-            table.add_row("no results", "", *["" for _ in headline])
-        captions = client_warnings(bench)
+            table.add_row("no results", "", "", *["" for _ in headline])
+        captions = [*flag_lines(bench), *client_warnings(bench), *spec_decode_lines(bench)]
         if bench.engine_metrics:
             captions.append("engine's own figures: " + engine_caption(bench.engine_metrics))
         if captions:
@@ -252,15 +264,21 @@ def _capacity_table(origin: ImportOrigin) -> Table | None:
     if sweep is None:
         return None
     title = "Capacity under p95 TTFT limits"
-    if sweep.aborted_at_rps is not None:
+    if sweep.failed:
+        title += f" (sweep failed: {sweep.failed})"
+    elif sweep.aborted_at_rps is not None:
         title += f" (sweep stopped at {sweep.aborted_at_rps:g} req/s: a lower bound)"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
+    if sweep.excluded_rps:
+        rates = ", ".join(f"{rate:g}" for rate in sweep.excluded_rps)
+        table.caption = f"left out: {rates} req/s (too many failed requests)"
+        table.caption_justify = "left"
     for column in ("p95 TTFT under", "rate req/s", "achieved req/s", "p95 TTFT ms", "out tok/s"):
         table.add_column(column, justify="right")
     for limit_ms, point in sweep.capacity_by_slo_ms.items():
         limit = f"{float(limit_ms) / 1000:g} s"
         if point is None:
-            table.add_row(limit, "none", "", "", "")
+            table.add_row(limit, "failed" if sweep.failed else "none", "", "", "")
             continue
         table.add_row(
             limit,

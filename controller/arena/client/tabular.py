@@ -4,7 +4,7 @@ from arena.client.api import AgentInfo, RunDetail, RunInfo
 from arena.client.compare import Comparison
 from arena.client.output import Rows
 from arena.client.plan import Plan
-from arena.common.schemas.results import RunResults
+from arena.common.schemas.results import BenchmarkResult, RunResults, VariantResult
 
 
 def runs_rows(runs: list[RunInfo]) -> Rows:
@@ -103,6 +103,7 @@ def results_rows(results: RunResults) -> Rows:
             stat.mean,
             stat.std,
             stat.n,
+            _note(bench, variant, metric),
         ]
         for job in results.jobs
         for bench in job.benchmarks
@@ -122,9 +123,18 @@ def results_rows(results: RunResults) -> Rows:
             "mean",
             "std",
             "n",
+            "note",
         ),
         rows,
     )
+
+
+def _note(bench: BenchmarkResult, variant: VariantResult, metric: str) -> str:
+    """Why a number is not a plain measurement: ``invalid`` and/or ``not meaningful``."""
+    notes = [] if bench.valid else ["invalid"]
+    if metric in variant.not_meaningful:
+        notes.append("not meaningful")
+    return "; ".join(notes)
 
 
 def comparison_rows(comparison: Comparison) -> Rows:

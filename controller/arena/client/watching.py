@@ -8,9 +8,14 @@ from rich.live import Live
 
 from arena.client import render
 from arena.client.api import ArenaClient, RunDetail
+from arena.client.context import fail
 from arena.client.output import emit
 from arena.client.tabular import results_rows
-from arena.common.errors import UnavailableError
+from arena.common.errors import ArenaError, UnavailableError
+from arena.common.schemas.results import RunResults
+
+INVALID_EXIT = 3
+"""``submit --watch``, ``watch`` and ``bench`` exit with this when a benchmark is invalid."""
 
 
 def poll(client: ArenaClient, run_id: str) -> RunDetail:
@@ -23,8 +28,28 @@ def poll(client: ArenaClient, run_id: str) -> RunDetail:
     return client.run(run_id)
 
 
-def watch(client: ArenaClient, console: Console, run_id: str, output: str) -> RunDetail:
-    """Follow ``run_id`` to its end, print its results, and return its final state."""
+def invalid_benchmarks(results: RunResults) -> list[str]:
+    """``job/benchmark: reason`` for every benchmark the error-rate gate marked invalid."""
+    return [
+        f"{job.job_id}/{bench.id}: {bench.flags[0] if bench.flags else 'invalid'}"
+        for job in results.jobs
+        for bench in job.benchmarks
+        if not bench.valid
+    ]
+
+
+def fail_if_invalid(results: RunResults) -> None:
+    """Exit ``INVALID_EXIT`` after the results were shown, so a script sees bad numbers."""
+    if invalid := invalid_benchmarks(results):
+        fail(
+            ArenaError(f"{len(invalid)} invalid benchmark(s): " + "; ".join(invalid)), INVALID_EXIT
+        )
+
+
+def watch(
+    client: ArenaClient, console: Console, run_id: str, output: str
+) -> tuple[RunDetail, RunResults]:
+    """Follow ``run_id`` to its end, print its results, and return its final state and them."""
     detail = poll(client, run_id)
     if output != "table":
         while not detail.finished:
@@ -55,4 +80,4 @@ def watch(client: ArenaClient, console: Console, run_id: str, output: str) -> Ru
         lambda: render.show_results(console, results),
         lambda: results_rows(results),
     )
-    return detail
+    return detail, results

@@ -146,6 +146,12 @@ async def serve(settings: ControllerSettings) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="TOML settings file [ARENA_CONFIG_FILE]",
 )
+@click.option(
+    "--max-error-rate",
+    type=click.FloatRange(0, 1),
+    help="Failed-request share above which a benchmark is invalid, default 0.1 "
+    "[ARENA_MAX_ERROR_RATE]",
+)
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 def main(**flags: Any) -> None:

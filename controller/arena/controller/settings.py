@@ -18,6 +18,9 @@ class ControllerSettings(ArenaSettings):
     heartbeat_interval_s: float = Field(2.0, gt=0)
     lease_ttl_s: float = Field(30.0, gt=0)
     max_attempts: int = Field(3, ge=1)
+    max_error_rate: float = Field(0.10, ge=0, le=1)
+    """A benchmark with a larger share of failed requests is shown invalid and left out of
+    capacity (``arena.common.metrics.validity``)."""
 
     @property
     def database(self) -> str:

@@ -1,5 +1,11 @@
-"""Questions asked of a running engine: its version, a sanity answer, its own metrics."""
+"""Questions asked of a running engine: its version, a sanity answer, its own metrics.
 
+Policy: an engine that cannot answer the sanity request with a chat completion fails the job
+(``sanity generation failed: …``), since its numbers would measure something else; the
+chat-template probe is a refinement, so its failure only leaves prompts unadapted.
+"""
+
+import json
 import re
 import time
 from typing import Any
@@ -29,8 +35,35 @@ ENGINE_COUNTERS = {
         "vllm:gpu_prefix_cache_hits_total",
         "llamacpp:prompt_tokens_cached_total",
     ),
+    # speculative decoding (vLLM); keys as in ``vllm bench serve``'s result JSON
+    "spec_decode_num_drafts": ("vllm:spec_decode_num_drafts_total",),
+    "spec_decode_draft_tokens": ("vllm:spec_decode_num_draft_tokens_total",),
+    "spec_decode_accepted_tokens": ("vllm:spec_decode_num_accepted_tokens_total",),
 }
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfNa]+)")
+
+
+FIRST_BYTES = 120
+"""How much of an unexpected answer a reason quotes."""
+
+
+def answer_json(status: int, text: str, what: str) -> dict[str, Any]:
+    """The JSON object a non-streaming request should get back, or an ``EngineError`` that says
+    what came instead (an error status, a stream, HTML), so a job fails with a reason rather
+    than a bare ``JSONDecodeError``."""
+    first = text[:FIRST_BYTES]
+    if status != 200:
+        raise EngineError(f"{what} failed: HTTP {status}: {text[:500]}")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise EngineError(
+            f"{what} failed: the answer to a non-streaming request was not JSON: "
+            f"first bytes {first!r}"
+        ) from None
+    if not isinstance(body, dict):
+        raise EngineError(f"{what} failed: the answer was JSON but not an object: {first!r}")
+    return body
 
 
 def _headers(api_key: str | None) -> dict[str, str]:
@@ -66,17 +99,19 @@ async def sanity_generation(base_url: str, model: str, api_key: str | None) -> d
             aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
             session.post(base_url + "/v1/chat/completions", json=payload) as response,
         ):
-            text = await response.text()
-            if response.status != 200:
-                raise EngineError(f"sanity generation failed: HTTP {response.status}: {text[:500]}")
-            body = await response.json(content_type=None)
+            status, text = response.status, await response.text()
     except (aiohttp.ClientError, TimeoutError) as error:
         raise EngineError(f"sanity generation failed: {error}") from error
-    message = body.get("choices", [{}])[0].get("message", {})
+    body = answer_json(status, text, "sanity generation")
+    choices = body.get("choices")
+    message = choices[0].get("message") if isinstance(choices, list) and choices else None
+    if not isinstance(message, dict):
+        raise EngineError(f"sanity generation failed: no choices[0].message in {text[:120]!r}")
+    usage = body.get("usage")
     return {
         "prompt": SANITY_PROMPT,
         "answer": message.get("content") or message.get("reasoning_content") or "",
-        "completion_tokens": body.get("usage", {}).get("completion_tokens"),
+        "completion_tokens": usage.get("completion_tokens") if isinstance(usage, dict) else None,
         "latency_s": round(time.perf_counter() - started, 4),
     }
 
@@ -132,4 +167,12 @@ def engine_figures(before: dict[str, float], after: dict[str, float]) -> dict[st
         )
     if figures.get("prompt_seconds") and figures.get("prompt_tokens"):
         figures["prompt_tokens_per_s"] = figures["prompt_tokens"] / figures["prompt_seconds"]
+    accepted = figures.get("spec_decode_accepted_tokens")
+    if accepted is not None and figures.get("spec_decode_draft_tokens"):
+        figures["spec_decode_acceptance_rate"] = (
+            accepted / figures["spec_decode_draft_tokens"] * 100
+        )
+    if accepted is not None and figures.get("spec_decode_num_drafts"):
+        # as vLLM: the bonus token plus the accepted drafts, per drafting step
+        figures["spec_decode_acceptance_length"] = 1 + accepted / figures["spec_decode_num_drafts"]
     return figures

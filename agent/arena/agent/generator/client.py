@@ -246,7 +246,10 @@ def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
 
 
 async def stream_chat(connections: Connections, request: Prepared) -> Measurement:
-    """Send one streaming request and time it; never raises (cancellation excepted)."""
+    """Send one streaming request and time it; never raises (cancellation excepted).
+
+    ``sent_s`` is restamped when the request's bytes were written; a request that never got
+    a connection keeps the time it was started."""
     clock = connections.clock
     measurement = Measurement(sent_s=clock.now())
     try:
@@ -267,7 +270,11 @@ async def _exchange(connections: Connections, request: Prepared, measurement: Me
     connection = await connections.acquire(request.origin)
     try:
         try:
-            response = await connection.send(request.data)
+            answered = connection.send(request.data)
+            # sent = the write returned: connection set-up and the client's own delays count
+            # as send lag, which then is what the server sees (docs/generator.md)
+            measurement.sent_s = connections.clock.now()
+            response = await answered
         except StaleConnection as stale:  # nothing reached the engine: once more, afresh
             log.debug("kept-alive connection was closed; retrying once", error=str(stale))
             connections.discard(connection)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import structlog
 
+from arena.agent.engines.probe import answer_json
 from arena.agent.generator.client import (
     ChatRequest,
     Prepared,
@@ -77,9 +78,8 @@ async def _server_prompt_tokens(ctx: RunContext, messages: list[dict[str, str]])
     url = ctx.endpoint.url("/v1/chat/completions")
     headers = ctx.endpoint.headers()
     async with await post(ctx.session, url, json=payload, headers=headers) as response:
-        response.raise_for_status()
-        answer = await response.json(content_type=None)
-    usage = answer.get("usage") if isinstance(answer, dict) else None
+        answer = answer_json(response.status, await response.text(), "chat template probe")
+    usage = answer.get("usage")
     tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
     return tokens if isinstance(tokens, int) else None
 
@@ -99,6 +99,8 @@ async def template_overhead(ctx: RunContext, tokenizer: Tokenizer) -> tuple[int,
         )
     except Exception as exc:  # adaptation is a refinement; without it prompts keep their size
         log.warning("chat template probe failed; prompts not adapted", error=str(exc))
+        if ctx.note is not None:
+            ctx.note(f"{ctx.benchmark}: prompts not adapted to the chat template: {exc}")
         return 0, 0
     delta_user = user - text_tokens if user is not None else 0
     delta_context = context - text_tokens - probe_tokens if context is not None else delta_user

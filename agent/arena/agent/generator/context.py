@@ -31,6 +31,8 @@ class Progress:
 
 
 ProgressSink = Callable[[Progress], None]
+NoteSink = Callable[[str], None]
+"""A line for the job's log (``arenactl logs``): why the run deviated from its plan."""
 
 
 @dataclass
@@ -45,6 +47,7 @@ class RunContext:
     progress: ProgressSink | None
     benchmark: str
     total: int
+    note: NoteSink | None = None
     done: int = 0
     errors: int = 0
     output_tokens: int = 0

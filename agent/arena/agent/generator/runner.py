@@ -16,7 +16,13 @@ from arena.agent.generator.arrivals import arrival_offsets
 from arena.agent.generator.client import Endpoint, open_session, prepare, stream_chat
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.closed_loop import run_closed_loop
-from arena.agent.generator.context import Progress, ProgressSink, RunContext, SampleSink
+from arena.agent.generator.context import (
+    NoteSink,
+    Progress,
+    ProgressSink,
+    RunContext,
+    SampleSink,
+)
 from arena.agent.generator.corpus import corpus_tokens
 from arena.agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
 from arena.agent.generator.http import Connections
@@ -126,6 +132,7 @@ async def run_benchmark(
     tokenizer: Tokenizer,
     progress: ProgressSink | None = None,
     workers: int = 1,
+    note: NoteSink | None = None,
 ) -> list[ClientLoad]:
     """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
 
@@ -145,6 +152,7 @@ async def run_benchmark(
             progress=progress,
             benchmark=bench.id,
             total=expected_requests(bench, runs),
+            note=note,
         )
         if isinstance(bench, ClosedLoopBenchmark):
             await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)

@@ -19,7 +19,7 @@ import yaml
 from arena.client.api import ArenaClient
 from arena.client.context import console, errors, fail
 from arena.client.output import output_option
-from arena.client.watching import watch
+from arena.client.watching import fail_if_invalid, watch
 from arena.common.errors import ArenaError
 from arena.common.suites.loader import load_suite_text
 
@@ -126,9 +126,10 @@ def bench(
         ):
             run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
             errors.print(f"benchmarking {model} at {url} (run {run_id})", highlight=False)
-            detail = watch(client, console, run_id, output)
+            detail, results = watch(client, console, run_id, output)
     except ArenaError as error:
         fail(error)
     if detail.run.state != "succeeded":
         reasons = "; ".join(f"{job.job_id}: {job.message}" for job in detail.jobs if job.message)
         fail(ArenaError(f"run {run_id} {detail.run.state}" + (f": {reasons}" if reasons else "")))
+    fail_if_invalid(results)

@@ -10,6 +10,7 @@ from arena.client.output import emit, output_option
 from arena.client.plan import Plan, plan
 from arena.client.render_jobs import show_plan
 from arena.client.tabular import plan_rows
+from arena.client.watching import fail_if_invalid
 from arena.client.watching import watch as follow_run
 from arena.common.errors import ArenaError, SuiteError
 from arena.common.suites.loader import load_suite_file
@@ -64,7 +65,8 @@ def submit(ctx: click.Context, suite_file: Path, watch: bool, dry_run: bool, out
             if watch:
                 if output == "table":
                     console.print(run_id)
-                follow_run(client, console, run_id, output)
+                _, results = follow_run(client, console, run_id, output)
+                fail_if_invalid(results)
                 return
             submitted = {"run_id": run_id, "job_ids": job_ids}
             emit(console, output, submitted, lambda: console.print(run_id))
@@ -80,6 +82,7 @@ def watch(ctx: click.Context, run_id: str, output: str) -> None:
     """Follow RUN_ID live (requests done, tokens/s, errors) until it ends, then show it."""
     try:
         with client_for(ctx) as client:
-            follow_run(client, console, run_id, output)
+            _, results = follow_run(client, console, run_id, output)
+        fail_if_invalid(results)
     except ArenaError as error:
         fail(error)

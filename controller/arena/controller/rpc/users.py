@@ -153,7 +153,9 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def GetResults(
         self, request: user_pb2.GetRunRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.GetResultsResponse:
-        results = await self.db.call(run_store.run_results, request.run_id)
+        results = await self.db.call(
+            run_store.run_results, request.run_id, self.settings.max_error_rate
+        )
         run = await self.db.call(run_store.get_run, request.run_id)
         return user_pb2.GetResultsResponse(
             summary=_summary(run), results=to_message(results, results_pb2.RunResults)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, delete, select
 
 from arena.common.metrics.energy import csv_energy
+from arena.common.metrics.validity import MAX_ERROR_RATE, assess, gate_capacity
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from arena.common.schemas.job import JobState
@@ -165,7 +166,9 @@ def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     return True
 
 
-def imported_job_result(session: Session, job: JobRow) -> JobResult:
+def imported_job_result(
+    session: Session, job: JobRow, max_error_rate: float = MAX_ERROR_RATE
+) -> JobResult:
     """The results view of an imported job: benchmarks in stored order, values from aggregates."""
     spec = ImportedJobSpec.model_validate(job.spec)
     stored = _StoredOrigin.model_validate(job.provenance)
@@ -178,27 +181,39 @@ def imported_job_result(session: Session, job: JobRow) -> JobResult:
         )
     }
     benchmarks = [
-        BenchmarkResult(
-            id=bench.id,
-            title=bench.title,
-            kind=bench.kind,
-            variants=[
-                VariantResult(
-                    key=variant.key,
-                    runs=variant.runs,
-                    metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
-                )
-                for variant in bench.variants
-                if (summary := summaries.get((bench.id, variant.key))) is not None
-            ],
-            energy=_energy(
-                bench,
-                [row.metrics for v in bench.variants if (row := summaries.get((bench.id, v.key)))],
-                stored.origin.telemetry.get(bench.id, []),
+        assess(
+            BenchmarkResult(
+                id=bench.id,
+                title=bench.title,
+                kind=bench.kind,
+                variants=[
+                    VariantResult(
+                        key=variant.key,
+                        runs=variant.runs,
+                        metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
+                    )
+                    for variant in bench.variants
+                    if (summary := summaries.get((bench.id, variant.key))) is not None
+                ],
+                energy=_energy(
+                    bench,
+                    [
+                        row.metrics
+                        for v in bench.variants
+                        if (row := summaries.get((bench.id, v.key)))
+                    ],
+                    stored.origin.telemetry.get(bench.id, []),
+                ),
             ),
+            max_error_rate,
         )
         for bench in spec.benchmarks
     ]
+    sweep = stored.origin.rate_sweep
+    for result in benchmarks:
+        if sweep is not None and sweep.failed and not result.variants:
+            result.valid = False  # the sweep's benchmark: it failed before its first step
+            result.flags.insert(0, f"failed: {sweep.failed}")
     return JobResult(
         job_id=job.id,
         target=job.target,
@@ -210,8 +225,16 @@ def imported_job_result(session: Session, job: JobRow) -> JobResult:
         state=job.state,
         message=job.message,
         benchmarks=benchmarks,
-        imported=stored.origin,
+        imported=_gated(stored.origin, max_error_rate),
     )
+
+
+def _gated(origin: ImportOrigin, max_error_rate: float) -> ImportOrigin:
+    """Capacity never rests on a step whose failed share is over the gate."""
+    if origin.rate_sweep is None:
+        return origin
+    sweep = gate_capacity(origin.rate_sweep, max_error_rate)
+    return origin.model_copy(update={"rate_sweep": sweep})
 
 
 LLAMA_BENCHY_NOTE = (

@@ -3,9 +3,11 @@
 import uuid
 from collections import Counter
 
-from sqlmodel import Session, col, select
+from sqlalchemy import case
+from sqlmodel import Session, col, func, select
 
 from arena.common.errors import NotFoundError
+from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobInfo, JobSpec, JobState
 from arena.common.schemas.results import (
@@ -23,7 +25,14 @@ from arena.common.suites.variants import variants
 from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.imports import imported_job_result, is_imported
 from arena.controller.store.jobs import count_samples, transition
-from arena.controller.store.models import AgentRow, AggregateRow, JobRow, RunRow, SuiteRow
+from arena.controller.store.models import (
+    AgentRow,
+    AggregateRow,
+    JobRow,
+    RunRow,
+    SampleRow,
+    SuiteRow,
+)
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
 
@@ -206,23 +215,42 @@ def _telemetry_text(job: JobRow) -> str:
     return TelemetryStatus.model_validate(status).text if status else ""
 
 
-def run_results(session: Session, run_id: str) -> RunResults:
+def _request_counts(session: Session, job: JobRow) -> dict[str, tuple[int, int]]:
+    """Per benchmark, (failed, all) measured requests of the job's last attempt."""
+    failed_request = col(SampleRow.error).is_not(None) | col(SampleRow.end_s).is_(None)
+    failed = func.sum(case((failed_request, 1), else_=0))  # a boolean sum would read as bool
+    query = (
+        select(SampleRow.benchmark, failed, func.count())
+        .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
+        .group_by(col(SampleRow.benchmark))
+    )
+    return {bench: (int(bad or 0), int(total)) for bench, bad, total in session.exec(query)}
+
+
+def run_results(
+    session: Session, run_id: str, max_error_rate: float = MAX_ERROR_RATE
+) -> RunResults:
     run = _run_row(session, run_id)
     rows = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
     jobs = []
     for job in rows:
         if is_imported(job):
-            jobs.append(imported_job_result(session, job))
+            jobs.append(imported_job_result(session, job, max_error_rate))
             continue
         spec = JobSpec.model_validate(job.spec)
         summaries: dict[tuple[str, str], AggregateRow] = {}
         run_counts: Counter[tuple[str, str]] = Counter()
+        per_run: dict[tuple[str, str], list[float]] = {}
         for row in session.exec(select(AggregateRow).where(AggregateRow.job_id == job.id)):
             if row.run == SUMMARY_RUN:
                 summaries[(row.benchmark, row.variant)] = row
-            else:
-                run_counts[(row.benchmark, row.variant)] += 1
+                continue
+            run_counts[(row.benchmark, row.variant)] += 1
+            value = row.metrics.get(SPREAD_METRIC.get(row.kind, ""))
+            if isinstance(value, int | float):
+                per_run.setdefault((row.benchmark, row.variant), []).append(float(value))
+        requests = _request_counts(session, job)
         benchmarks = []
         engine_metrics = job.provenance.get("engine_metrics", {})
         tool_results = tool_results_of(session, job)
@@ -233,26 +261,26 @@ def run_results(session: Session, run_id: str) -> RunResults:
                     key=variant.key,
                     runs=run_counts[(bench.id, variant.key)],
                     metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
+                    spread_pct=spread_pct(per_run.get((bench.id, variant.key), [])),
                 )
                 for variant in variants(bench)
                 if (summary := summaries.get((bench.id, variant.key))) is not None
             ]
-            benchmarks.append(
-                BenchmarkResult(
-                    id=bench.id,
-                    title=bench.title,
-                    kind=bench.kind,
-                    variants=found,
-                    engine_metrics=engine_metrics.get(bench.id, {}),
-                    tool=bench.tool,
-                    command=tool.command if (tool := tool_results.get(bench.id)) else "",
-                    tool_metrics={
-                        variant: {key: MetricStat(**stat) for key, stat in stats.items()}
-                        for variant, stats in (tool.metrics if tool else {}).items()
-                    },
-                    energy=energy.get(bench.id),
-                )
+            result = BenchmarkResult(
+                id=bench.id,
+                title=bench.title,
+                kind=bench.kind,
+                variants=found,
+                engine_metrics=engine_metrics.get(bench.id, {}),
+                tool=bench.tool,
+                command=tool.command if (tool := tool_results.get(bench.id)) else "",
+                tool_metrics={
+                    variant: {key: MetricStat(**stat) for key, stat in stats.items()}
+                    for variant, stats in (tool.metrics if tool else {}).items()
+                },
+                energy=energy.get(bench.id),
             )
+            benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
         agent = agents.get(job.agent_id or "")
         hardware = _hardware(job, agent)
         jobs.append(

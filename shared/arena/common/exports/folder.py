@@ -132,9 +132,25 @@ def _meta(job: JobResult, record: JobRecord | None, context: ExportContext) -> d
             "tools": {bench.id: bench.tool for bench in job.benchmarks},
             "hardware_detail": job.hardware_detail.model_dump() if job.hardware_detail else None,
             "telemetry": job.telemetry,
+            "validity": _validity(job),
             "provenance": {k: v for k, v in provenance.items() if k != "engine_metrics"},
             "exported_at": context.exported_at,
         },
+    }
+
+
+def _validity(job: JobResult) -> dict[str, Any]:
+    """Per benchmark, what ``arena.common.metrics.validity`` said: a reader of the folder sees
+    an invalid benchmark and the metrics that are no measurement, as ``show`` does."""
+    return {
+        bench.id: {
+            "valid": bench.valid,
+            "failed_share": bench.failed_share,
+            "flags": bench.flags,
+            "not_meaningful": {v.key: v.not_meaningful for v in bench.variants if v.not_meaningful},
+            "spread_pct": {v.key: v.spread_pct for v in bench.variants},
+        }
+        for bench in job.benchmarks
     }
 
 

@@ -49,6 +49,15 @@ VLLM_TOTAL_KEYS = (
 )
 VLLM_PEAK_KEYS = ("max_output_tokens_per_s", "max_concurrent_requests")
 """Run-level keys of a vLLM ``--save-result`` file, in its order (totals, then peaks)."""
+SPEC_DECODE_KEYS = (
+    "spec_decode_acceptance_rate",
+    "spec_decode_acceptance_length",
+    "spec_decode_num_drafts",
+    "spec_decode_draft_tokens",
+    "spec_decode_accepted_tokens",
+)
+"""Speculative-decoding counters a vLLM result carries when the server drafted tokens
+(acceptance rate in %, length = tokens per drafting step)."""
 
 
 def percentile_key(p: float, metric: str) -> str:

@@ -5,8 +5,8 @@ benchmark named ``NN-<id>.md`` / ``NN-<id>.json``, the rate-sweep steps
 ``NN-rate-sweep-<rate>.json`` with their summary, and ``NN-telemetry.csv`` per benchmark.
 Folders written by ``arenactl export`` hold one vLLM result per open-loop variant and run,
 ``NN-<id>.rate<rate>.run<k>.json``; the runs of a variant become mean ± std over runs.
-Logs and sanity files are not read. Any file that cannot be read becomes a ``Problem`` naming it;
-everything else in the folder still imports.
+Logs and sanity files are not read (``_runner.log`` only to say why a sweep without steps
+failed). Any file that cannot be read becomes a ``Problem`` naming it; the rest still imports.
 """
 
 import hashlib
@@ -23,6 +23,7 @@ from arena.common.metrics.summary import summarize
 from arena.common.parsers import ParseError, llama_benchy_json, llama_benchy_md, vllm_result
 from arena.common.parsers.meta import Meta, hardware_name, parse_meta
 from arena.common.parsers.rate_sweep import STEP_FILE, parse_summary
+from arena.common.parsers.runner_log import failure_reason
 from arena.common.parsers.telemetry_csv import parse_telemetry
 from arena.common.schemas.imported import (
     ImportedBenchmark,
@@ -146,6 +147,9 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
             model_hint = line.group("model")
         if "json" in found and _is_sweep_summary(found["json"]):
             sweep = _sweep_summary(folder, found["json"]) or sweep
+            if sweep is not None and not sweep.steps and bench_id[:2] not in steps:
+                sweep.failed = _failure(folder, bench_id)
+                benchmarks.append(_failed_sweep(bench_id))
             continue
         bench = _benchmark(folder, bench_id, found, markdown, meta)
         if bench is not None:
@@ -203,6 +207,21 @@ def _sweep_summary(folder: _Folder, path: Path) -> RateSweepSummary | None:
     except ParseError as error:
         folder.problem(path, str(error))
         return None
+
+
+def _failure(folder: _Folder, bench_id: str) -> str:
+    """Why a sweep has no step at all, as the runner's log says (not read into the hash)."""
+    log_file = folder.path / "_runner.log"
+    text = log_file.read_text(errors="replace") if log_file.is_file() else ""
+    return failure_reason(text, bench_id[:2]) or "no step results"
+
+
+def _failed_sweep(bench_id: str) -> ImportedBenchmark:
+    """The sweep as a benchmark without variants, so its telemetry still has a home."""
+    title = _titles().get(bench_id, bench_id)
+    return ImportedBenchmark(
+        id=bench_id, title=title, kind="open_loop", tool="vllm-bench", variants=[]
+    )
 
 
 def _benchmark(
@@ -354,6 +373,8 @@ def _attach_telemetry(
             continue
         for message in parsed.problems:
             folder.problem(path, f"{message}: row skipped")
+        for message in parsed.gaps:
+            folder.problem(path, message)
         bench.telemetry = parsed.samples
 
 

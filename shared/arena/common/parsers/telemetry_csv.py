@@ -1,7 +1,8 @@
 """``NN-telemetry.csv``: GPU power, temperature, SM clock, utilisation and memory every 10 s.
 
 Columns ``elapsed_s,power_w,temp_c,sm_mhz,gpu_util,mem_used_mb``. nvidia-smi writes ``[N/A]``
-(or leaves a cell empty) for a value it cannot read, which becomes ``None``; a cell that is
+(or leaves a cell empty) for a value it cannot read: the row is kept, the value becomes ``None``
+and the gap is reported (``gaps``: per column, how many rows and the first line). A cell that is
 neither a number nor that marker is an error in its row: the row is skipped and named, the rest
 of the file still counts.
 """
@@ -22,6 +23,8 @@ NOT_AVAILABLE = ("", "[n/a]", "n/a", "[not supported]")
 class Telemetry:
     samples: list[TelemetrySample] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    """Columns with unreadable (``[N/A]``, empty) cells: kept as no value, reported."""
 
 
 def _value(cell: str, column: str) -> float | None:
@@ -47,6 +50,7 @@ def parse_telemetry(text: str) -> Telemetry:
         raise ParseError(f"header lacks {', '.join(missing)}")
     positions = {column: header.index(column) for column in COLUMNS}
     telemetry = Telemetry()
+    missing_at: dict[str, list[int]] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -59,4 +63,12 @@ def parse_telemetry(text: str) -> Telemetry:
             telemetry.samples.append(TelemetrySample.model_validate(values))
         except ParseError as error:
             telemetry.problems.append(f"line {line}: {error}")
+            continue
+        for column, value in values.items():
+            if value is None:
+                missing_at.setdefault(column, []).append(line)
+    telemetry.gaps = [
+        f"{column}: {len(lines)} row(s) without a value (first line {lines[0]}), kept as empty"
+        for column, lines in missing_at.items()
+    ]
     return telemetry

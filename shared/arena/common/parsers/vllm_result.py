@@ -6,7 +6,8 @@ The run-wide numbers keep vLLM's key names, which are Arena's open-loop metric k
 ``errors``) become ``RequestSample``s on a clock whose origin is the first request's start.
 A result written by ``arenactl export`` also carries ``arena_metrics``: Arena's own numbers for
 that run (its extras included, ``null`` where Arena had none, where vLLM's keys say 0); those
-are taken instead of vLLM's keys, so an exported run imports back exactly.
+are taken instead of vLLM's keys, so an exported run imports back exactly. Speculative-decoding
+counters (``spec_decode_*``) are kept when the server drafted tokens.
 """
 
 import math
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from arena.common.metrics.open_loop import VLLM_PEAK_KEYS, VLLM_TOTAL_KEYS
+from arena.common.metrics.open_loop import SPEC_DECODE_KEYS, VLLM_PEAK_KEYS, VLLM_TOTAL_KEYS
 from arena.common.parsers import ParseError, json_object
 from arena.common.schemas.sample import RequestSample
 
@@ -82,6 +83,7 @@ def parse_result(text: str) -> VllmResult:
         else [
             *VLLM_TOTAL_KEYS,
             *VLLM_PEAK_KEYS,
+            *SPEC_DECODE_KEYS,
             *(key for key in document if DISTRIBUTION_METRIC.match(key)),
         ]
     )

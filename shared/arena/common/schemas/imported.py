@@ -87,6 +87,11 @@ class RateSweepSummary(ArenaModel):
     aborted_at_rps: float | None = None
     """The sweep stopped here (server failure): capacity is a lower bound."""
     steps: list[SweepStep] = []
+    failed: str = ""
+    """Why the sweep produced no step at all (from ``_runner.log``); its capacity is then no
+    statement about the SLO."""
+    excluded_rps: list[float] = []
+    """Steps left out of capacity because too many of their requests failed."""
 
 
 class ImportedBenchmark(ArenaModel):

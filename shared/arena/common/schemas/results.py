@@ -23,6 +23,11 @@ class VariantResult(ArenaModel):
     runs: int
     """Runs that produced samples."""
     metrics: dict[str, MetricStat]
+    spread_pct: float | None = None
+    """Run-to-run spread of the benchmark's throughput in % (``metrics.validity``)."""
+    not_meaningful: list[str] = []
+    """Metric keys whose values are no measurement here (e.g. pp t/s after a role-only first
+    chunk); shown and exported as such."""
 
 
 class EnergyFigures(ArenaModel):
@@ -67,6 +72,13 @@ class BenchmarkResult(ArenaModel):
     sit beside Arena's, which are computed from the same requests)."""
     energy: EnergyFigures | None = None
     """Power and energy while the benchmark ran; ``None`` without GPU telemetry."""
+    valid: bool = True
+    """False when more than the controller's ``max_error_rate`` of its requests failed: a
+    ranking or a capacity figure must leave it out."""
+    failed_share: float | None = None
+    """Failed requests / all requests, where counted."""
+    flags: list[str] = []
+    """Why numbers of this benchmark should not be read at face value, one line each."""
 
 
 class JobResult(JobHeader):

@@ -127,22 +127,34 @@ class VariantResult(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     RUNS_FIELD_NUMBER: _builtins.int
     METRICS_FIELD_NUMBER: _builtins.int
+    SPREAD_PCT_FIELD_NUMBER: _builtins.int
+    NOT_MEANINGFUL_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     runs: _builtins.int
+    spread_pct: _builtins.float
+    """run-to-run spread of throughput, in %"""
     @_builtins.property
     def metrics(self) -> _containers.MessageMap[_builtins.str, Global___MetricStat]: ...
+    @_builtins.property
+    def not_meaningful(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """metric keys whose values are not measurements here"""
+
     def __init__(
         self,
         *,
         key: _builtins.str = ...,
         runs: _builtins.int = ...,
         metrics: _abc.Mapping[_builtins.str, Global___MetricStat] | None = ...,
+        spread_pct: _builtins.float | None = ...,
+        not_meaningful: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_spread_pct", b"_spread_pct", "spread_pct", b"spread_pct"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "metrics", b"metrics", "runs", b"runs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_spread_pct", b"_spread_pct", "key", b"key", "metrics", b"metrics", "not_meaningful", b"not_meaningful", "runs", b"runs", "spread_pct", b"spread_pct"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__spread_pct: _TypeAlias = _typing.Literal["spread_pct"]  # noqa: Y015
+    _WhichOneofArgType__spread_pct: _TypeAlias = _typing.Literal["_spread_pct", b"_spread_pct"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__spread_pct) -> _WhichOneofReturnType__spread_pct | None: ...
 
 Global___VariantResult: _TypeAlias = VariantResult  # noqa: Y015
 
@@ -294,6 +306,9 @@ class BenchmarkResult(_message.Message):
     COMMAND_FIELD_NUMBER: _builtins.int
     TOOL_METRICS_FIELD_NUMBER: _builtins.int
     ENERGY_FIELD_NUMBER: _builtins.int
+    VALID_FIELD_NUMBER: _builtins.int
+    FAILED_SHARE_FIELD_NUMBER: _builtins.int
+    FLAGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
@@ -301,6 +316,9 @@ class BenchmarkResult(_message.Message):
     tool: _builtins.str
     """builtin, llama-benchy, vllm-bench"""
     command: _builtins.str
+    valid: _builtins.bool
+    """false: more failed requests than the controller's gate allows"""
+    failed_share: _builtins.float
     @_builtins.property
     def variants(self) -> _containers.RepeatedCompositeFieldContainer[Global___VariantResult]: ...
     @_builtins.property
@@ -312,6 +330,10 @@ class BenchmarkResult(_message.Message):
     @_builtins.property
     def energy(self) -> Global___EnergyFigures:
         """absent without GPU telemetry"""
+
+    @_builtins.property
+    def flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """why the benchmark is invalid or its numbers need care"""
 
     def __init__(
         self,
@@ -325,12 +347,22 @@ class BenchmarkResult(_message.Message):
         command: _builtins.str = ...,
         tool_metrics: _abc.Mapping[_builtins.str, Global___MetricStats] | None = ...,
         energy: Global___EnergyFigures | None = ...,
+        valid: _builtins.bool | None = ...,
+        failed_share: _builtins.float | None = ...,
+        flags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["energy", b"energy"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "energy", b"energy", "failed_share", b"failed_share", "valid", b"valid"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command", b"command", "energy", b"energy", "engine_metrics", b"engine_metrics", "id", b"id", "kind", b"kind", "title", b"title", "tool", b"tool", "tool_metrics", b"tool_metrics", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "command", b"command", "energy", b"energy", "engine_metrics", b"engine_metrics", "failed_share", b"failed_share", "flags", b"flags", "id", b"id", "kind", b"kind", "title", b"title", "tool", b"tool", "tool_metrics", b"tool_metrics", "valid", b"valid", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__failed_share: _TypeAlias = _typing.Literal["failed_share"]  # noqa: Y015
+    _WhichOneofArgType__failed_share: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share"]  # noqa: Y015
+    _WhichOneofReturnType__valid: _TypeAlias = _typing.Literal["valid"]  # noqa: Y015
+    _WhichOneofArgType__valid: _TypeAlias = _typing.Literal["_valid", b"_valid"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__failed_share) -> _WhichOneofReturnType__failed_share | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__valid) -> _WhichOneofReturnType__valid | None: ...
 
 Global___BenchmarkResult: _TypeAlias = BenchmarkResult  # noqa: Y015
 
@@ -828,14 +860,22 @@ class RateSweepSummary(_message.Message):
     QUEUE_KNEE_RPS_FIELD_NUMBER: _builtins.int
     ABORTED_AT_RPS_FIELD_NUMBER: _builtins.int
     STEPS_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    EXCLUDED_RPS_FIELD_NUMBER: _builtins.int
     queue_knee_rps: _builtins.float
     aborted_at_rps: _builtins.float
+    failed: _builtins.str
+    """the sweep's failure, as its runner reported it; empty when it ran"""
     @_builtins.property
     def capacity_by_slo_ms(self) -> _containers.MessageMap[_builtins.str, Global___CapacityEntry]:
         """key: p95 TTFT limit in ms"""
 
     @_builtins.property
     def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___SweepStep]: ...
+    @_builtins.property
+    def excluded_rps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """steps left out of capacity (over the error-rate gate)"""
+
     def __init__(
         self,
         *,
@@ -843,10 +883,12 @@ class RateSweepSummary(_message.Message):
         queue_knee_rps: _builtins.float | None = ...,
         aborted_at_rps: _builtins.float | None = ...,
         steps: _abc.Iterable[Global___SweepStep] | None = ...,
+        failed: _builtins.str = ...,
+        excluded_rps: _abc.Iterable[_builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_aborted_at_rps", b"_aborted_at_rps", "_queue_knee_rps", b"_queue_knee_rps", "aborted_at_rps", b"aborted_at_rps", "queue_knee_rps", b"queue_knee_rps"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_aborted_at_rps", b"_aborted_at_rps", "_queue_knee_rps", b"_queue_knee_rps", "aborted_at_rps", b"aborted_at_rps", "capacity_by_slo_ms", b"capacity_by_slo_ms", "queue_knee_rps", b"queue_knee_rps", "steps", b"steps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_aborted_at_rps", b"_aborted_at_rps", "_queue_knee_rps", b"_queue_knee_rps", "aborted_at_rps", b"aborted_at_rps", "capacity_by_slo_ms", b"capacity_by_slo_ms", "excluded_rps", b"excluded_rps", "failed", b"failed", "queue_knee_rps", b"queue_knee_rps", "steps", b"steps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__aborted_at_rps: _TypeAlias = _typing.Literal["aborted_at_rps"]  # noqa: Y015
     _WhichOneofArgType__aborted_at_rps: _TypeAlias = _typing.Literal["_aborted_at_rps", b"_aborted_at_rps"]  # noqa: Y015

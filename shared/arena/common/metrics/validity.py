@@ -1,0 +1,133 @@
+"""Whether a benchmark's numbers may be read as measurements.
+
+Three checks, applied wherever results are served (measured and imported alike):
+
+- **Error-rate gate.** A benchmark whose failed requests exceed ``max_error_rate`` of all its
+  requests (default 10 %, as InferenceX gates) is *invalid*: shown so, left out of capacity,
+  and ``arenactl submit --watch`` exits non-zero.
+- **Role-only first chunk.** A server that streams its ``role`` chunk before prefill (as
+  ``transformers serve`` does) makes ttfr the time to that chunk: est_ppt ≈ 0 and the pp
+  speeds absurd. A variant whose ttfr is below a quarter of its e2e_ttft has those metrics
+  marked *not meaningful*.
+- **Run-to-run spread.** The largest deviation of one run from the mean of the benchmark's
+  throughput (tg t/s closed loop, output tok/s open loop), ``stats.max_relative_deviation``,
+  flagged above ±2 % (``stats.DEFAULT_SPREAD_TOLERANCE``). Imported runs keep no per-run values,
+  so there it is std / mean.
+"""
+
+from collections.abc import Sequence
+
+from arena.common import stats
+from arena.common.schemas.imported import CapacityPoint, RateSweepSummary, SweepStep
+from arena.common.schemas.results import BenchmarkResult, VariantResult
+
+MAX_ERROR_RATE = 0.10
+SPREAD_LIMIT_PCT = stats.DEFAULT_SPREAD_TOLERANCE * 100
+ROLE_CHUNK_RATIO = 0.25
+"""ttfr below this share of e2e_ttft: the first chunk came before the prompt was processed."""
+PREFILL_METRICS = ("pp_throughput", "pp_req_throughput", "est_ppt")
+SPREAD_METRIC = {"closed_loop": "tg_throughput", "open_loop": "output_throughput"}
+
+
+def spread_pct(values: Sequence[float]) -> float | None:
+    """Largest deviation of one run from the mean, in %; ``None`` under two runs."""
+    return stats.max_relative_deviation(values) * 100 if len(values) >= 2 else None
+
+
+def stat_spread_pct(variant: VariantResult, kind: str) -> float | None:
+    """The spread from a served mean ± std (imported runs, whose per-run values are gone)."""
+    stat = variant.metrics.get(SPREAD_METRIC.get(kind, ""))
+    if variant.runs < 2 or stat is None or not stat.mean or stat.std is None:
+        return None
+    return abs(stat.std / stat.mean * 100)
+
+
+def failed_and_total(bench: BenchmarkResult) -> tuple[int, int] | None:
+    """Failed and all requests from vLLM's ``failed`` / ``completed`` counts, where recorded."""
+    failed = total = 0.0
+    for variant in bench.variants:
+        done, bad = variant.metrics.get("completed"), variant.metrics.get("failed")
+        if done is None or bad is None or done.mean is None or bad.mean is None:
+            return None
+        failed += bad.mean * max(variant.runs, 1)
+        total += (bad.mean + done.mean) * max(variant.runs, 1)
+    return (round(failed), round(total)) if total else None
+
+
+def _role_chunk_first(variant: VariantResult) -> bool:
+    ttfr, e2e = variant.metrics.get("ttfr"), variant.metrics.get("e2e_ttft")
+    if ttfr is None or e2e is None or ttfr.mean is None or not e2e.mean:
+        return False
+    return ttfr.mean < ROLE_CHUNK_RATIO * e2e.mean
+
+
+def assess(
+    bench: BenchmarkResult,
+    max_error_rate: float = MAX_ERROR_RATE,
+    requests: tuple[int, int] | None = None,
+) -> BenchmarkResult:
+    """Fill in ``valid``, ``failed_share``, ``flags`` and each variant's ``not_meaningful`` and
+    ``spread_pct`` (kept when the caller computed it from per-run values). ``requests`` is
+    (failed, all) when the caller counted the samples itself."""
+    counts = requests or failed_and_total(bench)
+    flags = []
+    if counts is not None and counts[1]:
+        bench.failed_share = counts[0] / counts[1]
+        if bench.failed_share > max_error_rate:
+            bench.valid = False
+            flags.append(
+                f"invalid: {counts[0]} of {counts[1]} requests failed "
+                f"({bench.failed_share:.0%} > {max_error_rate:.0%})"
+            )
+    role_first = []
+    noisy = []
+    for variant in bench.variants:
+        if _role_chunk_first(variant):
+            variant.not_meaningful = [key for key in PREFILL_METRICS if key in variant.metrics]
+            role_first.append(variant.key)
+        if variant.spread_pct is None:
+            variant.spread_pct = stat_spread_pct(variant, bench.kind)
+        if variant.spread_pct is not None and variant.spread_pct > SPREAD_LIMIT_PCT:
+            noisy.append(f"{variant.key} ±{variant.spread_pct:.1f} %")
+    if role_first:
+        flags.append(
+            "pp t/s and est_ppt not meaningful in " + ", ".join(role_first) + ": the server "
+            "sent its first chunk before prefill (ttfr far below e2e_ttft)"
+        )
+    if noisy:
+        metric = SPREAD_METRIC.get(bench.kind, "throughput")
+        flags.append(
+            f"run-to-run spread of {metric} above ±{SPREAD_LIMIT_PCT:g} %: " + ", ".join(noisy)
+        )
+    bench.flags = flags
+    return bench
+
+
+def _step_failed(step: SweepStep, max_error_rate: float) -> bool:
+    if step.completed is None or not step.total_requests:
+        return False
+    return (step.total_requests - step.completed) / step.total_requests > max_error_rate
+
+
+def gate_capacity(sweep: RateSweepSummary, max_error_rate: float) -> RateSweepSummary:
+    """The capacity re-read without the steps whose failed share is over the gate: for each
+    p95-TTFT limit, the highest remaining rate under it (the rule the summary was written by)."""
+    excluded = [s for s in sweep.steps if _step_failed(s, max_error_rate)]
+    if not excluded:
+        return sweep
+    kept = [s for s in sweep.steps if s not in excluded]
+    capacity: dict[str, CapacityPoint | None] = {}
+    for limit in sweep.capacity_by_slo_ms:
+        under = [s for s in kept if s.ttft_p95_ms is not None and s.ttft_p95_ms < float(limit)]
+        best = max(under, key=lambda s: s.configured_rps, default=None)
+        capacity[limit] = (
+            CapacityPoint.model_validate(best.model_dump(include=set(CapacityPoint.model_fields)))
+            if best
+            else None
+        )
+    return sweep.model_copy(
+        update={
+            "capacity_by_slo_ms": capacity,
+            "excluded_rps": [s.configured_rps for s in excluded],
+        }
+    )

@@ -1,0 +1,69 @@
+"""The verdict on a benchmark's numbers (``arena.common.metrics.validity``) and its setting."""
+
+import pytest
+
+from arena.common.metrics.validity import assess, gate_capacity, spread_pct
+from arena.common.schemas.imported import RateSweepSummary, SweepStep
+from arena.common.schemas.results import BenchmarkResult, MetricStat, VariantResult
+from arena.controller.settings import ControllerSettings
+
+
+def stat(mean: float, std: float = 0.0, n: int = 1) -> MetricStat:
+    return MetricStat(mean=mean, std=std, n=n)
+
+
+def bench(kind: str, *variants: VariantResult) -> BenchmarkResult:
+    return BenchmarkResult(id="b", title="B", kind=kind, variants=list(variants))
+
+
+def test_the_gate_is_strictly_above_the_rate() -> None:
+    at = VariantResult(key="rate1", runs=1, metrics={"completed": stat(90), "failed": stat(10)})
+    assert assess(bench("open_loop", at)).valid  # 10 % is allowed
+    over = VariantResult(key="rate1", runs=1, metrics={"completed": stat(89), "failed": stat(11)})
+    judged = assess(bench("open_loop", over))
+    assert not judged.valid and judged.failed_share == pytest.approx(0.11)
+    assert judged.flags == ["invalid: 11 of 100 requests failed (11% > 10%)"]
+    assert assess(bench("open_loop", over), max_error_rate=0.2).valid
+
+
+def test_a_first_chunk_long_before_the_first_token_marks_the_prefill_figures() -> None:
+    metrics = {"ttfr": stat(2), "e2e_ttft": stat(50), "est_ppt": stat(0.5),
+               "pp_throughput": stat(9e5), "tg_throughput": stat(800)}  # fmt: skip
+    judged = assess(bench("closed_loop", VariantResult(key="v", runs=1, metrics=metrics)))
+    assert judged.variants[0].not_meaningful == ["pp_throughput", "est_ppt"]
+    normal = metrics | {"ttfr": stat(45), "est_ppt": stat(40), "pp_throughput": stat(5000)}
+    judged = assess(bench("closed_loop", VariantResult(key="v", runs=1, metrics=normal)))
+    assert judged.variants[0].not_meaningful == [] and judged.flags == []
+
+
+def test_spread_is_the_furthest_run_from_the_mean() -> None:
+    assert spread_pct([100.0]) is None
+    assert spread_pct([100.0, 103.0, 97.0]) == pytest.approx(3.0)
+    from_std = VariantResult(key="v", runs=3, metrics={"output_throughput": stat(100, 2.5, 3)})
+    judged = assess(bench("open_loop", from_std))
+    assert judged.variants[0].spread_pct == pytest.approx(2.5)
+    assert judged.flags == ["run-to-run spread of output_throughput above ±2 %: v ±2.5 %"]
+
+
+def test_capacity_skips_steps_over_the_gate() -> None:
+    steps = [
+        SweepStep(configured_rps=0.5, completed=100, total_requests=100, ttft_p95_ms=900),
+        SweepStep(configured_rps=1.0, completed=80, total_requests=100, ttft_p95_ms=1500),
+    ]
+    sweep = RateSweepSummary(capacity_by_slo_ms={"1000": None, "2000": None}, steps=steps)
+    gated = gate_capacity(sweep, 0.10)
+    assert gated.excluded_rps == [1.0]
+    assert {k: p and p.configured_rps for k, p in gated.capacity_by_slo_ms.items()} == {
+        "1000": 0.5,
+        "2000": 0.5,
+    }
+    assert gate_capacity(sweep, 0.25) is sweep  # nothing over the gate: the source's capacity
+
+
+def test_the_error_rate_gate_is_a_controller_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ControllerSettings().max_error_rate == 0.10
+    monkeypatch.setenv("ARENA_MAX_ERROR_RATE", "0.25")
+    assert ControllerSettings().max_error_rate == 0.25
+    assert ControllerSettings(max_error_rate=0.5).max_error_rate == 0.5  # a flag wins
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        ControllerSettings(max_error_rate=1.5)
