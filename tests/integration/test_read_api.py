@@ -13,7 +13,7 @@ from arena.common.pb.arena.v2 import user_pb2
 from arena.common.schemas.job import JobState
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
-from arena.controller.rpc.users import MAX_STREAM_BATCH
+from arena.controller.rpc.users import MAX_STREAM_BATCH, MAX_STREAM_BYTES
 from arena.controller.server import Controller
 from tests.integration.test_protocol import address, registered, sample, submit
 
@@ -115,3 +115,30 @@ async def test_a_v1_peer_is_told_to_upgrade(
     assert raised.value.details() == (
         f"this controller speaks arena.v2, not arena.v1; upgrade {peer}"
     )
+
+
+async def test_long_samples_stream_in_messages_under_the_byte_bound(
+    controller: Controller,
+) -> None:
+    """Chunk times grow with output length: a page of 1000 samples of 1024 output chunks is
+    ~8 MB, twice gRPC's default receive limit, so a page goes out as several messages."""
+    _, job_id, link = await leased_job(controller)
+    chunk_times = [0.01 * i for i in range(1024)]
+    pushed = [sample(i).model_copy(update={"chunk_times_s": chunk_times}) for i in range(1000)]
+    for start in range(0, 1000, 250):
+        await link.push_samples(job_id, 1, start + 1, pushed[start : start + 250])
+    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
+        chunks = await asyncio.to_thread(
+            lambda: list(
+                client._stub.StreamSamples(
+                    user_pb2.StreamRequest(job_id=job_id),
+                    metadata=(("authorization", f"Bearer {DEV_USER_TOKEN}"),),
+                )
+            )
+        )
+        assert len(chunks) > 1
+        assert all(chunk.ByteSize() <= MAX_STREAM_BYTES + 10_000 for chunk in chunks)
+        assert sum(len(chunk.samples) for chunk in chunks) == 1000
+        streamed = await asyncio.to_thread(lambda: [s for _, s in client.samples(job_id=job_id)])
+    assert streamed == pushed
+    await link.close()

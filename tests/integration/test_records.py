@@ -105,3 +105,22 @@ async def test_a_malformed_import_is_rejected_on_ingest(controller: Controller, 
         assert run.samples == 1
     finally:
         await channel.close()
+
+
+async def test_an_import_repeating_a_benchmark_is_the_senders_error(controller: Controller) -> None:
+    """Two benchmarks of one id would be one stored row twice: refused as the request's fault
+    (INVALID_ARGUMENT naming the id), never reported as a controller bug; nothing stored."""
+    request = _import_request([sample(0)])
+    request.run.benchmarks.append(request.run.benchmarks[0])
+    channel = grpc.aio.insecure_channel(address(controller))
+    import_raw = channel.unary_unary(
+        "/arena.v2.UserService/ImportResults", request_serializer=lambda m: m.SerializeToString()
+    )
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await import_raw(request, metadata=(("authorization", f"Bearer {DEV_USER_TOKEN}"),))
+    finally:
+        await channel.close()
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "repeated benchmark ids: 13-vllm-bench" in (refused.value.details() or "")
+    assert await controller.db.call(run_store.list_runs, 10) == []

@@ -132,7 +132,7 @@ class StatusOnly(grpc.RpcError):
         (UnavailableError("down"), True),
         (StatusOnly(grpc.StatusCode.UNAVAILABLE), True),
         (StatusOnly(grpc.StatusCode.DEADLINE_EXCEEDED), True),
-        (StatusOnly(grpc.StatusCode.RESOURCE_EXHAUSTED), True),
+        (StatusOnly(grpc.StatusCode.RESOURCE_EXHAUSTED), False),  # a message too large stays so
         (StatusOnly(grpc.StatusCode.UNAUTHENTICATED), False),
         (StatusOnly(grpc.StatusCode.INVALID_ARGUMENT), False),
         (StatusOnly(grpc.StatusCode.INTERNAL), False),

@@ -21,6 +21,8 @@ from arena.common.status import from_rpc_error, sent_by_arena
 from arena.common.wire import from_message, to_message
 
 CALL_TIMEOUT_S = 30.0
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+"""As large as the controller accepts: a results answer for a long run is megabytes."""
 STREAM_TIMEOUT_S = 600.0
 """A whole run's samples can take a while; the stream itself is bounded batches."""
 
@@ -102,7 +104,8 @@ def _job(job: user_pb2.JobSummary) -> JobInfo:
 def translate(error: grpc.RpcError, address: str) -> ArenaError:
     """The Arena error behind a failed call, with what a user needs to act on it."""
     translated = from_rpc_error(error)
-    if isinstance(translated, UnavailableError) and not sent_by_arena(error):
+    unreachable = error.code() == grpc.StatusCode.UNAVAILABLE
+    if isinstance(translated, UnavailableError) and unreachable and not sent_by_arena(error):
         return UnavailableError(f"cannot reach the controller at {address}: {translated}")
     if isinstance(translated, AuthError):
         return AuthError(f"the controller refused the user token: {translated}")
@@ -113,7 +116,7 @@ class ArenaClient:
     def __init__(self, address: str, token: str) -> None:
         self.address = address
         self._metadata = (("authorization", f"Bearer {token}"),)
-        self._channel = grpc.insecure_channel(address)
+        self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         self._stub = user_pb2_grpc.UserServiceStub(self._channel)
 
     def close(self) -> None:
@@ -223,7 +226,15 @@ class ArenaClient:
         ]
 
     def logs(self, job_id: str, tail: int = 0) -> list[str]:
-        return [line.text for line in self.log_lines(job_id, tail=tail)]
+        """The current attempt's lines (the last ``tail`` of them), read page by page."""
+        if tail > 0:
+            return [line.text for line in self.log_lines(job_id, tail=tail)]
+        lines: list[str] = []
+        page = self.log_lines(job_id)
+        while page:
+            lines += [line.text for line in page]
+            page = self.log_lines(job_id, after_seq=page[-1].seq)
+        return lines
 
     def log_lines(self, job_id: str, after_seq: int = 0, tail: int = 0) -> list[LogLine]:
         """The current attempt's numbered lines above ``after_seq``."""

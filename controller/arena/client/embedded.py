@@ -14,6 +14,7 @@ from pathlib import Path
 
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
+from arena.common.errors import ArenaError
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 
@@ -61,6 +62,13 @@ class EmbeddedArena:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
             self.loop.close()
+
+    def alive(self) -> None:
+        """Raise when the agent stopped on its own: no job of this run can move any more."""
+        task = self.agent_task
+        if task is not None and task.done():
+            error = None if task.cancelled() else task.exception()
+            raise ArenaError(f"the embedded agent stopped: {error or 'it exited'}")
 
     async def _start(self) -> None:
         await self.controller.start()

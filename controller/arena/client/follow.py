@@ -29,13 +29,14 @@ def follow_logs(
         if page.attempt != attempt:
             if attempt > 0:  # attempt 0 is a queued job that has not run yet
                 note(f"--- attempt {page.attempt} ---")
+            page = client.log_page(job_id)  # the new attempt from its first line
             attempt, last_seq = page.attempt, 0
-            page = client.log_page(job_id)
         for line in page.lines:
             echo(line.text)
             last_seq = line.seq
-        if job.state in FINISHED:
+        if job.state in FINISHED and not page.lines:  # ended, and every page read
             return job
-        time.sleep(interval_s)
+        if not page.lines:
+            time.sleep(interval_s)
         job = client.job(job_id).job  # read before the page, so a final page is printed
         page = client.log_page(job_id, after_seq=last_seq)

@@ -2,6 +2,7 @@
 pipe, nothing but the final answer for ``-o json|yaml``."""
 
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.live import Live
@@ -47,19 +48,31 @@ def fail_if_invalid(results: RunResults) -> None:
 
 
 def watch(
-    client: ArenaClient, console: Console, run_id: str, output: str
+    client: ArenaClient,
+    console: Console,
+    run_id: str,
+    output: str,
+    alive: Callable[[], None] = lambda: None,
 ) -> tuple[RunDetail, RunResults]:
-    """Follow ``run_id`` to its end, print its results, and return its final state and them."""
-    detail = poll(client, run_id)
+    """Follow ``run_id`` to its end, print its results, and return its final state and them.
+
+    ``alive`` raises when whatever runs the jobs is gone (``arenactl bench``'s own agent), so a
+    run that can no longer move does not keep the watch waiting."""
+
+    def refresh() -> RunDetail:
+        alive()
+        return poll(client, run_id)
+
+    detail = refresh()
     if output != "table":
         while not detail.finished:
             time.sleep(1)
-            detail = poll(client, run_id)
+            detail = refresh()
     elif console.is_terminal:
         with Live(render.progress_table(detail), console=console, refresh_per_second=4) as live:
             while not detail.finished:
                 time.sleep(0.5)
-                detail = poll(client, run_id)
+                detail = refresh()
                 live.update(render.progress_table(detail))
     else:
         last, printed_at = "", 0.0
@@ -71,7 +84,7 @@ def watch(
             if detail.finished:
                 break
             time.sleep(1)
-            detail = poll(client, run_id)
+            detail = refresh()
     results = client.results(run_id)
     emit(
         console,

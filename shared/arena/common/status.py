@@ -67,7 +67,7 @@ TABLE: tuple[Row, ...] = (
         Code.UNAVAILABLE,
         "UNAVAILABLE",
         True,
-        (Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.CANCELLED),
+        (Code.DEADLINE_EXCEEDED, Code.CANCELLED),
     ),
     Row(EngineError, Code.ABORTED, "ENGINE_FAILED", False),
     Row(InternalError, Code.INTERNAL, "INTERNAL", False, (Code.UNKNOWN, Code.DATA_LOSS)),

@@ -157,7 +157,10 @@ def _model_data(message: Message, model_type: type[BaseModel]) -> dict[str, Any]
     data: dict[str, Any] = {}
     for name, info in model_type.model_fields.items():
         if name in fields:
-            data[name] = _get(message, fields[name], info.annotation)
+            field = fields[name]
+            if field.has_presence and not message.HasField(name) and not info.is_required():
+                continue  # absent: the schema's default (a field an older peer does not know)
+            data[name] = _get(message, field, info.annotation)
         else:
             data[name] = _literal_tag(info.annotation)  # the discriminator the case implied
     return data

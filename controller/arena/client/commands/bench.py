@@ -126,7 +126,7 @@ def bench(
         ):
             run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
             errors.print(f"benchmarking {model} at {url} (run {run_id})", highlight=False)
-            detail, results = watch(client, console, run_id, output)
+            detail, results = watch(client, console, run_id, output, arena.alive)
     except ArenaError as error:
         fail(error)
     if detail.run.state != "succeeded":

@@ -194,9 +194,15 @@ def agents(ctx: click.Context, output: str) -> None:
 
 @click.command()
 @click.argument("job_id")
-@click.option("--tail", default=0, help="Only the last N lines.")
+@click.option("--tail", default=0, type=click.IntRange(min=0), help="Only the last N lines.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the job ends.")
-@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls (-f).")
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Seconds between polls (-f).",
+)
 @click.pass_context
 def logs(ctx: click.Context, job_id: str, tail: int, follow: bool, interval: float) -> None:
     """Print the engine log of JOB_ID (its current attempt), as the agent streamed it."""

@@ -64,6 +64,9 @@ def grpc_errors(
         except grpc.aio.AbortError:  # the method aborted with a status of its own: keep it
             raise
         except Exception as error:
+            if context.done():  # the caller hung up (a stream's write failed): nobody to tell
+                log.info("call ended by the caller", method=method.__name__, error=str(error))
+                raise
             await abort(context, as_arena_error(error, method.__name__))
 
     return wrapper

@@ -1,6 +1,7 @@
 """UserService: submit suites, follow runs, read results and raw data, cancel, list and drain
 agents."""
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any, TypeVar
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError
@@ -34,6 +36,7 @@ log = structlog.get_logger(__name__)
 
 MAX_SUITE_BYTES = 1_000_000
 MAX_STREAM_BATCH = 1000
+MAX_STREAM_BYTES = 1024 * 1024
 """Samples or readings per streamed message: bounded both ways (never one per sample, never
 a whole run in one message)."""
 
@@ -111,34 +114,36 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def StreamSamples(  # type: ignore[override]
         self, request: user_pb2.StreamRequest, context: grpc.aio.ServicerContext
     ) -> None:
-        def chunk(job: reads.StreamedJob, seqs: list[int], items: list[Any]) -> Any:
-            samples = [to_message(s, common_pb2.RequestSample) for s in items]
+        def chunk(job: reads.StreamedJob, first_seq: int, samples: list[Any]) -> Any:
             return user_pb2.SampleChunk(
-                job_id=job.job_id, attempt=job.attempt, first_seq=seqs[0], samples=samples
+                job_id=job.job_id, attempt=job.attempt, first_seq=first_seq, samples=samples
             )
 
-        await self._stream(request, context, reads.sample_page, chunk)
+        convert = functools.partial(to_message, message_type=common_pb2.RequestSample)
+        await self._stream(request, context, reads.sample_page, convert, chunk)
 
     @grpc_errors
     async def StreamTelemetry(  # type: ignore[override]
         self, request: user_pb2.StreamRequest, context: grpc.aio.ServicerContext
     ) -> None:
-        def chunk(job: reads.StreamedJob, seqs: list[int], items: list[Any]) -> Any:
-            readings = [to_message(r, common_pb2.GpuReading) for r in items]
+        def chunk(job: reads.StreamedJob, first_seq: int, readings: list[Any]) -> Any:
             return user_pb2.TelemetryChunk(
-                job_id=job.job_id, attempt=job.attempt, first_seq=seqs[0], readings=readings
+                job_id=job.job_id, attempt=job.attempt, first_seq=first_seq, readings=readings
             )
 
-        await self._stream(request, context, reads.telemetry_page, chunk)
+        convert = functools.partial(to_message, message_type=common_pb2.GpuReading)
+        await self._stream(request, context, reads.telemetry_page, convert, chunk)
 
     async def _stream(
         self,
         request: user_pb2.StreamRequest,
         context: grpc.aio.ServicerContext,
         page: Callable[..., tuple[list[int], list[ItemT]]],
-        chunk: Callable[[reads.StreamedJob, list[int], list[ItemT]], Any],
+        convert: Callable[[ItemT], Message],
+        chunk: Callable[[reads.StreamedJob, int, list[Message]], Message],
     ) -> None:
-        """Write each job's rows in sequence order, one bounded page per message."""
+        """Write each job's rows in sequence order: one bounded page per read, split into
+        messages of at most ``MAX_STREAM_BYTES`` (a sample's chunk times grow with its output)."""
         jobs = await self.db.call(reads.stream_jobs, request.job_id, request.run_id)
         for job in jobs:
             after = 0
@@ -146,7 +151,14 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                 seqs, items = await self.db.call(page, job, after, MAX_STREAM_BATCH)
                 if not items:
                     break
-                await context.write(chunk(job, seqs, items))
+                start, size = 0, 0
+                messages = [convert(item) for item in items]
+                for index, message in enumerate(messages):
+                    size += message.ByteSize()
+                    if size > MAX_STREAM_BYTES and index > start:
+                        await context.write(chunk(job, seqs[start], messages[start:index]))
+                        start, size = index, message.ByteSize()
+                await context.write(chunk(job, seqs[start], messages[start:]))
                 after = seqs[-1]
 
     @grpc_errors

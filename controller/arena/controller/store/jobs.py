@@ -212,18 +212,6 @@ def store_logs(
     return job.logs_acked_seq
 
 
-def job_logs(session: Session, job_id: str, tail: int) -> tuple[int, list[str]]:
-    job = get_job(session, job_id)
-    query = (
-        select(JobLogRow.line)
-        .where(JobLogRow.job_id == job_id, JobLogRow.attempt == job.attempt)
-        .order_by(col(JobLogRow.seq).desc())
-    )
-    if tail > 0:
-        query = query.limit(tail)
-    return job.attempt, list(reversed(session.exec(query).all()))
-
-
 def _requeue(job: JobRow, reason: str, now: float, max_attempts: int) -> None:
     """Give the job to the next agent, or fail it once its attempts are used up."""
     if job.attempt >= max_attempts:

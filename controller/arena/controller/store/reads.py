@@ -22,6 +22,8 @@ from arena.controller.store.models import (
 from arena.controller.store.runs import run_jobs
 
 RecordT = TypeVar("RecordT", RequestSample, GpuReading)
+MAX_LOG_PAGE = 5000
+"""Log lines per answer: an engine's log can outgrow any message limit."""
 
 
 @dataclass(frozen=True)
@@ -80,21 +82,20 @@ def telemetry_page(
 def log_lines(
     session: Session, job_id: str, after_seq: int, tail: int
 ) -> tuple[int, list[tuple[int, str]]]:
-    """The current attempt's lines numbered above ``after_seq`` (the last ``tail`` of them
-    when ``tail`` > 0), oldest first, with their sequence numbers."""
+    """The current attempt's lines numbered above ``after_seq``, oldest first, with their
+    sequence numbers: the last ``tail`` of them when ``tail`` > 0, else the first
+    ``MAX_LOG_PAGE`` (a reader asks again from the last number it got)."""
     job = get_job(session, job_id)
-    query = (
-        select(JobLogRow.seq, JobLogRow.line)
-        .where(
-            JobLogRow.job_id == job_id,
-            JobLogRow.attempt == job.attempt,
-            col(JobLogRow.seq) > after_seq,
-        )
-        .order_by(col(JobLogRow.seq).desc())
+    query = select(JobLogRow.seq, JobLogRow.line).where(
+        JobLogRow.job_id == job_id,
+        JobLogRow.attempt == job.attempt,
+        col(JobLogRow.seq) > after_seq,
     )
     if tail > 0:
-        query = query.limit(tail)
-    return job.attempt, [(seq, line) for seq, line in reversed(session.exec(query).all())]
+        newest = query.order_by(col(JobLogRow.seq).desc()).limit(min(tail, MAX_LOG_PAGE))
+        return job.attempt, [(seq, line) for seq, line in reversed(session.exec(newest).all())]
+    oldest = query.order_by(col(JobLogRow.seq)).limit(MAX_LOG_PAGE)
+    return job.attempt, [(seq, line) for seq, line in session.exec(oldest).all()]
 
 
 def job_detail(session: Session, job_id: str) -> JobDetailView:

@@ -9,6 +9,8 @@ a measured one.
 
 from typing import Any, Literal
 
+from pydantic import field_validator
+
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.sample import RequestSample
 
@@ -107,6 +109,12 @@ class ImportedBenchmark(ArenaModel):
     """Per-request samples, when the source kept them (vLLM ``--save-detailed``)."""
     telemetry: list[TelemetrySample] = []
 
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, variants: list[ImportedVariant]) -> list[ImportedVariant]:
+        _refuse_repeats("variant keys", [variant.key for variant in variants])
+        return variants
+
 
 class ImportedRun(ArenaModel):
     """One model × precision profile folder."""
@@ -124,6 +132,19 @@ class ImportedRun(ArenaModel):
     provenance: Provenance
     benchmarks: list[ImportedBenchmark]
     rate_sweep: RateSweepSummary | None = None
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _unique_benchmarks(cls, benchmarks: list[ImportedBenchmark]) -> list[ImportedBenchmark]:
+        _refuse_repeats("benchmark ids", [benchmark.id for benchmark in benchmarks])
+        return benchmarks
+
+
+def _refuse_repeats(what: str, names: list[str]) -> None:
+    """One stored row per benchmark variant: a repeated name is the sender's error."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"repeated {what}: {', '.join(repeated)}")
 
 
 class ImportOrigin(ArenaModel):
