@@ -60,6 +60,9 @@ def test_bench_measures_an_endpoint_and_names_the_model_it_serves(endpoint: str)
     assert results["state"] == "succeeded" and results["suite"] == "arenactl-bench"
     (job,) = results["jobs"]
     assert (job["model"], job["engine"], job["state"]) == ("arena-sim", "external", "succeeded")
+    # Arena's simulated engine behind an endpoint is still labelled simulated (its header)
+    assert job["simulated"] is True
+    assert job["provenance"]["sanity"]["engine_label"] == "simulated"
     (chat,) = job["benchmarks"]
     assert chat["id"] == "01-chat"
     assert [variant["runs"] for variant in chat["variants"]] == [1, 1, 1]

@@ -217,6 +217,8 @@ class JobExecution:
         model = self._served_model_name()
         self.provenance["engine_version"] = await engine_version(engine.base_url, engine.api_key)
         self.provenance["sanity"] = await sanity_generation(engine.base_url, model, engine.api_key)
+        if self.provenance["sanity"]["engine_label"] == "simulated":
+            self.provenance["simulated"] = True
         self.log.info(
             "engine ready", url=engine.base_url, sanity=self.provenance["sanity"]["answer"]
         )

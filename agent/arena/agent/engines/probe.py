@@ -85,6 +85,11 @@ async def engine_version(base_url: str, api_key: str | None) -> str | None:
     return None
 
 
+ENGINE_LABEL_HEADER = "X-Arena-Engine"
+"""Arena's simulated engine labels every answer with it, also when reached as an external
+endpoint, so that its numbers are labelled simulated wherever they are shown."""
+
+
 async def sanity_generation(base_url: str, model: str, api_key: str | None) -> dict[str, Any]:
     """One short answer before measuring, stored with the results (the reference's _sanity.txt)."""
     payload = {
@@ -100,6 +105,7 @@ async def sanity_generation(base_url: str, model: str, api_key: str | None) -> d
             session.post(base_url + "/v1/chat/completions", json=payload) as response,
         ):
             status, text = response.status, await response.text()
+            label = response.headers.get(ENGINE_LABEL_HEADER)
     except (aiohttp.ClientError, TimeoutError) as error:
         raise EngineError(f"sanity generation failed: {error}") from error
     body = answer_json(status, text, "sanity generation")
@@ -113,6 +119,7 @@ async def sanity_generation(base_url: str, model: str, api_key: str | None) -> d
         "answer": message.get("content") or message.get("reasoning_content") or "",
         "completion_tokens": usage.get("completion_tokens") if isinstance(usage, dict) else None,
         "latency_s": round(time.perf_counter() - started, 4),
+        "engine_label": label,
     }
 
 

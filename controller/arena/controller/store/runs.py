@@ -137,6 +137,14 @@ def list_runs(session: Session, limit: int) -> list[RunInfo]:
     return [_info(session, run, _jobs_of(session, run.id)) for run in runs]
 
 
+def _simulated(job: JobRow) -> bool:
+    """Run on Arena's simulated engine: as its profile, or behind an endpoint whose answers
+    carry the simulated engine's label (the agent records it in the provenance)."""
+    if is_imported(job):
+        return False
+    return is_simulated(JobSpec.model_validate(job.spec)) or job.provenance.get("simulated") is True
+
+
 def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
     return JobInfo(
         job_id=job.id,
@@ -150,7 +158,7 @@ def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
         samples=job.acked_seq,
         requests_expected=job.requests_expected,
         progress=job.progress,
-        simulated=not is_imported(job) and is_simulated(JobSpec.model_validate(job.spec)),
+        simulated=_simulated(job),
     )
 
 
@@ -291,7 +299,7 @@ def run_results(
                 engine=job.engine_runtime,
                 agent=agent.name if agent else None,
                 hardware=hardware.summary if hardware else None,
-                simulated=is_simulated(spec),
+                simulated=_simulated(job),
                 state=job.state,
                 message=job.message,
                 benchmarks=benchmarks,
