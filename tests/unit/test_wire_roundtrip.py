@@ -191,9 +191,9 @@ imported_runs = st.builds(
             ImportedVariant, key=text, runs=ints,
             metrics=st.dictionaries(text, st.builds(ImportedStat, mean=reals, std=reals, n=ints),
                                     max_size=2),
-        ), max_size=2),
+        ), max_size=2, unique_by=lambda variant: variant.key),
         samples=st.lists(samples, max_size=2), telemetry=st.lists(telemetry_rows, max_size=2),
-    ), max_size=2),
+    ), max_size=2, unique_by=lambda benchmark: benchmark.id),
     rate_sweep=maybe(sweeps),
 )  # fmt: skip
 
