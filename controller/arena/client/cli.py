@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from arena.client.commands import bench, manage, reading, suites
+from arena.client.commands import analysis, bench, manage, reading, suites
 from arena.common.logging import configure_logging
 
 
@@ -41,6 +41,8 @@ for command in (
     reading.compare_runs,
     reading.agents,
     reading.logs,
+    analysis.aggregate_cmd,
+    analysis.rank_cmd,
     manage.cancel,
     manage.drain,
     manage.import_,

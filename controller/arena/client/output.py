@@ -1,4 +1,4 @@
-"""How every arenactl answer leaves the program: ``-o table|json|yaml|csv``.
+"""How every arenactl answer leaves the program: ``-o table|json|yaml|csv|md``.
 
 Commands hand over the value (pydantic models), how to draw it for people, and, where the
 answer is tabular, its rows; this module alone decides the format, so all commands agree.
@@ -21,15 +21,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Rows:
-    """A tabular answer for ``-o csv``: one header, then one list of cells per row."""
+    """A tabular answer for ``-o csv`` and ``-o md``: one header, then one list of cells per row."""
 
     columns: Sequence[str]
     rows: Sequence[Sequence[Any]]
 
 
 def output_option(*, tabular: bool = False) -> Callable[[F], F]:
-    """``-o/--output``; csv is offered only where the answer is a table."""
-    formats = ["table", "json", "yaml", *(["csv"] if tabular else [])]
+    """``-o/--output``; csv and md (a Markdown table) only where the answer is a table."""
+    formats = ["table", "json", "yaml", *(["csv", "md"] if tabular else [])]
     return click.option(
         "-o",
         "--output",
@@ -66,6 +66,9 @@ def emit(
     elif output == "csv":
         assert rows is not None, "csv is offered only with rows (output_option(tabular=True))"
         click.echo(to_csv(rows()), nl=False)
+    elif output == "md":
+        assert rows is not None, "md is offered only with rows (output_option(tabular=True))"
+        click.echo(to_markdown(rows()), nl=False)
     else:
         show()
 
@@ -76,6 +79,13 @@ def to_csv(table: Rows) -> str:
     writer.writerow(table.columns)
     writer.writerows([_csv_cell(cell) for cell in row] for row in table.rows)
     return buffer.getvalue()
+
+
+def to_markdown(table: Rows) -> str:
+    """A GitHub-flavoured Markdown table, ``|`` in cells escaped."""
+    lines = [table.columns, ["---"] * len(table.columns)]
+    lines += [[str(_csv_cell(cell)).replace("|", "\\|") for cell in row] for row in table.rows]
+    return "".join("| " + " | ".join(str(cell) for cell in line) + " |\n" for line in lines)
 
 
 def _csv_cell(cell: Any) -> Any:

@@ -1,0 +1,178 @@
+"""Reading across runs: ``aggregate`` (every stored run of the same thing pooled) and ``rank``
+(the reference presets). The computation is ``arena.common.analysis``; this is fetch and show."""
+
+from pathlib import Path
+
+import click
+import yaml
+from pydantic import ValidationError
+from rich.table import Table
+
+from arena.client.api import ArenaClient
+from arena.client.context import client_for, console, errors, fail
+from arena.client.filters import SCAN_RUNS
+from arena.client.output import Rows, emit, output_option
+from arena.common.analysis.aggregate import AggregateRow, aggregate
+from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
+from arena.common.errors import ArenaError
+from arena.common.schemas.results import JobResult, MetricStat
+
+SCOPE = (
+    click.option("--model", help="Only models whose name contains this (case-insensitive)."),
+    click.option("--hardware", help="Only hardware whose name contains this."),
+)
+
+
+def stored_jobs(client: ArenaClient) -> list[JobResult]:
+    """Every job of the last ``SCAN_RUNS`` runs, measured and imported alike."""
+    return [job for run in client.runs(SCAN_RUNS) for job in client.results(run.run_id).jobs]
+
+
+def _has(text: str, part: str | None) -> bool:
+    return part is None or part.casefold() in text.casefold()
+
+
+def _rows(ctx: click.Context, model: str | None, hardware: str | None) -> list[AggregateRow]:
+    try:
+        with client_for(ctx) as client:
+            jobs = stored_jobs(client)
+    except ArenaError as error:
+        fail(error)
+    chosen = [j for j in jobs if _has(j.model, model) and _has(j.hardware or "", hardware)]
+    return aggregate(chosen)
+
+
+def _stat(stat: MetricStat | None) -> str:
+    if stat is None or stat.mean is None:
+        return "—"
+    return f"{stat.mean:.2f} ± {stat.std or 0.0:.2f}"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def aggregate_rows(rows: list[AggregateRow]) -> Rows:
+    columns = ["model", "profile", "engine", "hardware", "benchmark", "variant", "status"]
+    columns += ["jobs", "runs", "metric", "mean", "std", "cv_pct", "unstable"]
+    body = []
+    for r in rows:
+        stat = r.throughput
+        body.append(
+            [*r.entry.model_dump().values(), r.benchmark, r.variant, r.status, r.jobs, r.runs,
+             r.throughput_key, stat.mean if stat else None, stat.std if stat else None,
+             r.cv_pct, r.unstable]
+        )  # fmt: skip
+    return Rows(columns, body)
+
+
+def _aggregate_table(rows: list[AggregateRow]) -> None:
+    table = Table("model", "profile", "engine", "hardware", "benchmark", "variant", "status",
+                  "runs", "tok/s", "CV %", title="Across runs: tokens/s, mean ± std")  # fmt: skip
+    for r in rows:
+        status = r.status if r.status == "ok" else f"[yellow]{r.status}[/]"
+        cv = _num(r.cv_pct, 2) + (" [red]> ±2 %[/]" if r.unstable else "")
+        table.add_row(r.entry.model, r.entry.profile, r.entry.engine, r.entry.hardware,
+                      r.benchmark, r.variant, status, f"{r.runs} ({r.jobs} job(s))",
+                      _stat(r.throughput), cv)  # fmt: skip
+    console.print(table)
+
+
+@click.command("aggregate")
+@SCOPE[0]
+@SCOPE[1]
+@click.option("--benchmark", help="Only benchmark ids containing this, e.g. 'chat'.")
+@output_option(tabular=True)
+@click.pass_context
+def aggregate_cmd(
+    ctx: click.Context, model: str | None, hardware: str | None, benchmark: str | None, output: str
+) -> None:
+    """Pool every stored run of each model × profile × engine × hardware × variant."""
+    rows = [r for r in _rows(ctx, model, hardware) if _has(r.benchmark, benchmark)]
+    emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
+
+
+def _weights(_: click.Context, __: click.Parameter, text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        weights = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter("three numbers Q,G,E, e.g. 50,40,10") from None
+    if len(weights) != 3 or min(weights) < 0 or not sum(weights):
+        raise click.BadParameter("three numbers Q,G,E, none negative, not all zero")
+    return weights
+
+
+def load_models(path: Path | None) -> dict[str, ModelInfo]:
+    """The ``--models`` file: ``models: {name or name@profile: {memory_gb, quality}}``."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        return {name: ModelInfo.model_validate(info) for name, info in data["models"].items()}
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValidationError) as error:
+        errors.print(f"[bold red]error:[/] {path}: not a models file ({error})")
+        raise SystemExit(2) from None
+
+
+def ranking_rows(ranking: Ranking) -> Rows:
+    columns = ["rank", "model", "profile", "engine", "hardware", "score", "q", "g_tok_s"]
+    columns += ["e_tok_s_per_gb", "q_scaled", "g_scaled", "e_scaled", "ttft_ms", "ttft_p95_ms"]
+    columns += ["slow", "excluded_reason"]
+    body: list[list[object]] = [
+        [r.rank, *r.entry.model_dump().values(), round(r.score, 2), r.q, r.g, r.e, r.q_scaled,
+         r.g_scaled, r.e_scaled, r.ttft_ms, r.ttft_p95_ms, r.slow, None]
+        for r in ranking.ranked
+    ]  # fmt: skip
+    body += [
+        [None, *x.entry.model_dump().values(), *[None] * 10, x.reason] for x in ranking.excluded
+    ]
+    return Rows(columns, body)
+
+
+def _ranking_table(ranking: Ranking) -> None:
+    wq, wg, we = ranking.weights
+    title = (
+        f"{ranking.preset} ({ranking.benchmark or 'every benchmark'}): Q/G/E {wq:g}/{wg:g}/{we:g}"
+    )
+    table = Table("#", "model", "profile", "engine", "hardware", "score", "Q", "G tok/s",
+                  "E tok/s/GB", "TTFT ms", "p95 ms", title=title)  # fmt: skip
+    for r in ranking.ranked:
+        slow = " [red]> 2 s[/]" if r.slow else ""
+        table.add_row(str(r.rank), r.entry.model, r.entry.profile, r.entry.engine,
+                      r.entry.hardware, f"{r.score:.1f}", _num(r.q) if r.q is not None else
+                      "[dim]missing[/]", _num(r.g), _num(r.e, 2), _num(r.ttft_ms, 0) + slow,
+                      _num(r.ttft_p95_ms, 0))  # fmt: skip
+    console.print(table)
+    for x in ranking.excluded:
+        e = x.entry
+        console.print(f"not ranked: {e.model} {e.profile} {e.engine} {e.hardware}: {x.reason}")
+
+
+@click.command("rank")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="aggregate", show_default=True)
+@click.option("--weights", callback=_weights, metavar="Q,G,E", help="Own weights, e.g. 50,40,10.")
+@SCOPE[0]
+@SCOPE[1]
+@click.option(
+    "--models",
+    "models_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML of quality scores and memory footprints (examples/models.yaml).",
+)
+@output_option(tabular=True)
+@click.pass_context
+def rank_cmd(
+    ctx: click.Context,
+    preset: str,
+    weights: tuple[float, float, float] | None,
+    model: str | None,
+    hardware: str | None,
+    models_file: Path | None,
+    output: str,
+) -> None:
+    """Rank model × profile × engine × hardware with a reference preset (no latency gate)."""
+    models = load_models(models_file)
+    ranking = rank(_rows(ctx, model, hardware), preset, models, weights)
+    emit(console, output, ranking, lambda: _ranking_table(ranking), lambda: ranking_rows(ranking))

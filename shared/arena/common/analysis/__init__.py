@@ -1,0 +1,1 @@
+"""Analysis across the runs the store holds: cross-run aggregation and reference rankings."""
