@@ -186,3 +186,12 @@ def test_rank_markdown_export_and_hardware_filter(server: ControllerThread) -> N
     elsewhere = arenactl(server, "rank", "--hardware", "H200", "-o", "json")
     assert elsewhere.exit_code == 0
     assert json.loads(elsewhere.output)["ranked"] == json.loads(elsewhere.output)["excluded"] == []
+
+
+def test_a_bad_models_file_or_weights_are_refused(server: ControllerThread, tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text("models:\n  some/model: {memory_gb: lots}\n")
+    refused = arenactl(server, "rank", "--models", str(models))
+    assert refused.exit_code == 2 and "not a models file" in refused.output
+    assert arenactl(server, "rank", "--weights", "1,2").exit_code == 2
+    assert arenactl(server, "rank", "--weights", "0,0,0").exit_code == 2

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 import yaml
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from arena.client.api import ArenaClient
@@ -112,7 +113,8 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
         data = yaml.safe_load(path.read_text()) or {}
         return {name: ModelInfo.model_validate(info) for name, info in data["models"].items()}
     except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValidationError) as error:
-        errors.print(f"[bold red]error:[/] {path}: not a models file ({error})")
+        message = f"{path}: not a models file ({error})"
+        errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 
