@@ -18,7 +18,8 @@ Three checks, applied wherever results are served (measured and imported alike):
 from collections.abc import Sequence
 
 from arena.common import stats
-from arena.common.schemas.imported import CapacityPoint, RateSweepSummary, SweepStep
+from arena.common.analysis.capacity import capacity_by_slo
+from arena.common.schemas.imported import RateSweepSummary, SweepStep
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
 MAX_ERROR_RATE = 0.10
@@ -116,15 +117,7 @@ def gate_capacity(sweep: RateSweepSummary, max_error_rate: float) -> RateSweepSu
     if not excluded:
         return sweep
     kept = [s for s in sweep.steps if s not in excluded]
-    capacity: dict[str, CapacityPoint | None] = {}
-    for limit in sweep.capacity_by_slo_ms:
-        under = [s for s in kept if s.ttft_p95_ms is not None and s.ttft_p95_ms < float(limit)]
-        best = max(under, key=lambda s: s.configured_rps, default=None)
-        capacity[limit] = (
-            CapacityPoint.model_validate(best.model_dump(include=set(CapacityPoint.model_fields)))
-            if best
-            else None
-        )
+    capacity = capacity_by_slo(kept, sweep.capacity_by_slo_ms)
     return sweep.model_copy(
         update={
             "capacity_by_slo_ms": capacity,

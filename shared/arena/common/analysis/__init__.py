@@ -1,0 +1,1 @@
+"""Figures read across stored results (capacity, Pareto frontier, rankings): pure computation."""
