@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from arena.client.api import ArenaClient
 from arena.client.cli import cli
 from arena.common.analysis.capacity import capacity_by_slo, capacity_rows
+from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.imported import SweepStep
 from arena.common.schemas.results import RunResults
 from arena.common.settings import DEV_USER_TOKEN
@@ -97,7 +98,7 @@ def test_a_measured_sweeps_capacity_agrees_with_the_published_one(
         as_measured = run.model_copy(
             update={"jobs": [run.jobs[0].model_copy(update={"imported": None})]}
         )
-        rows = capacity_rows([as_measured])
+        rows = capacity_rows([as_measured], MAX_ERROR_RATE)
         published = json.loads(summary.read_text())["capacity_by_slo_ms"]
         assert [row.limit_ms for row in rows] == [2000.0, 5000.0, 10000.0], summary
         for row in rows:

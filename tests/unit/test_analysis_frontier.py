@@ -2,6 +2,7 @@
 
 from arena.common.analysis.capacity import capacity_rows
 from arena.common.analysis.pareto import pareto_points
+from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.agent import GpuInfo, HardwareInfo
 from arena.common.schemas.results import (
     BenchmarkResult,
@@ -27,14 +28,14 @@ def stat(mean: float) -> MetricStat:
     return MetricStat(mean=mean, std=0.0, n=3)
 
 
-def step(rate: float, p95_ms: float, out_tps: float) -> VariantResult:
+def step(rate: float, p95_ms: float, out_tps: float, failed: int = 0) -> VariantResult:
     metrics = {
         "p95_ttft_ms": p95_ms,
         "request_throughput": rate * 0.9,
         "output_throughput": out_tps,
         "mean_tpot_ms": 20.0,
-        "completed": 100,
-        "failed": 0,
+        "completed": 100 - failed,
+        "failed": failed,
     }
     return VariantResult(
         key=f"rate{rate:g}", runs=3, metrics={k: stat(v) for k, v in metrics.items()}
@@ -84,7 +85,7 @@ def test_measured_capacity_is_the_highest_configured_step_under_each_limit() -> 
     results = RunResults(
         run_id="r", suite="s", state="succeeded", notes=[], jobs=[job("j", [sweep()])]
     )
-    rows = capacity_rows([results])
+    rows = capacity_rows([results], MAX_ERROR_RATE)
     assert [(r.limit_ms, r.status, r.point and r.point.configured_rps) for r in rows] == [
         (2000.0, "ok", 0.1),
         (5000.0, "ok", 0.5),
@@ -102,12 +103,12 @@ def test_an_invalid_sweep_gives_no_capacity_and_a_simulated_one_says_so() -> Non
         notes=[],
         jobs=[job("bad", [sweep(valid=False)]), job("sim", [sweep()], True)],
     )
-    rows = capacity_rows([results])
+    rows = capacity_rows([results], MAX_ERROR_RATE)
     bad = [r for r in rows if r.job_id == "bad"]
     assert [(r.status, r.point) for r in bad] == [("invalid", None)] * 3
     assert all("30 of 100 requests failed" in r.note for r in bad)
     assert all(r.simulated for r in rows if r.job_id == "sim")
-    assert capacity_rows([results], hardware="MI300") == []
+    assert capacity_rows([results], MAX_ERROR_RATE, hardware="MI300") == []
 
 
 def test_frontier_keeps_simulated_apart_and_leaves_invalid_out() -> None:
@@ -129,3 +130,23 @@ def test_frontier_keeps_simulated_apart_and_leaves_invalid_out() -> None:
     assert points[("real", "c8")].output_tps_per_w is None  # no telemetry, no watts
     only_sweep = pareto_points([results], benchmark="11-rate-sweep")
     assert only_sweep == []
+
+
+def test_a_step_at_the_limit_is_not_under_it_and_a_failing_step_is_left_out() -> None:
+    """0.3 req/s has a p95 of exactly 2 s: not under 2 s. 0.7 req/s is under 5 s but lost 11 of
+    100 requests (> 10 %), so 5 s falls back to 0.5 req/s, as the import does with a
+    published step."""
+    steps = [step(0.1, 900.0, 50.0), step(0.3, 2000.0, 140.0), step(0.5, 4000.0, 240.0)]
+    steps.append(step(0.7, 4500.0, 320.0, failed=11))
+    bench = BenchmarkResult(
+        id="11-rate-sweep", title="Rate sweep", kind="open_loop", variants=steps
+    )
+    results = RunResults(run_id="r", suite="s", state="ok", notes=[], jobs=[job("j", [bench])])
+    rows = capacity_rows([results], MAX_ERROR_RATE)
+    assert [r.point and r.point.configured_rps for r in rows] == [0.1, 0.5, 0.5]
+    assert all(r.note == "left out: 0.7 req/s (too many failed requests)" for r in rows)
+    assert [r.point and r.point.configured_rps for r in capacity_rows([results], 0.2)] == [
+        0.1,
+        0.7,
+        0.7,
+    ]

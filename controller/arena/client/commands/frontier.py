@@ -11,6 +11,7 @@ from arena.client.output import emit, output_option
 from arena.common.analysis.capacity import capacity_rows
 from arena.common.analysis.pareto import pareto_points
 from arena.common.errors import ArenaError
+from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import RunResults
 
 HARDWARE = click.option(
@@ -27,8 +28,11 @@ def capacity(
     ctx: click.Context, run_ids: tuple[str, ...], hardware: str | None, output: str
 ) -> None:
     """Highest rate whose p95 TTFT stays under 2, 5 and 10 s, per job with a rate sweep
-    (default: every run that has one): imported sweeps' published table beside measured ones."""
-    rows = capacity_rows(_results(ctx, run_ids), hardware)
+    (default: every run that has one): imported sweeps' published table beside measured ones.
+
+    A measured step with more than the default error-rate gate (10 %) of failed requests is
+    left out: the controller's configured gate is not sent with the results."""
+    rows = capacity_rows(_results(ctx, run_ids), MAX_ERROR_RATE, hardware)
     emit(
         console,
         output,

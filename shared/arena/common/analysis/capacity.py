@@ -34,6 +34,13 @@ def capacity_by_slo(
     return capacity
 
 
+def over_gate(step: SweepStep, max_error_rate: float) -> bool:
+    """Too many of the step's requests failed for its latency to mean anything."""
+    if step.completed is None or not step.total_requests:
+        return False
+    return (step.total_requests - step.completed) / step.total_requests > max_error_rate
+
+
 def is_sweep(bench: BenchmarkResult) -> bool:
     """An open-loop benchmark named a rate sweep (arena-v2's ``11-rate-sweep``, even when it
     stopped after one step) or with more than one rate variant."""
@@ -104,18 +111,21 @@ class CapacityRow(ArenaModel):
     note: str = ""
 
 
-def capacity_rows(results: Iterable[RunResults], hardware: str | None = None) -> list[CapacityRow]:
+def capacity_rows(
+    results: Iterable[RunResults], max_error_rate: float, hardware: str | None = None
+) -> list[CapacityRow]:
     """Every job that has a sweep (on hardware whose name contains ``hardware``): the published
-    table when imported, else computed from the measured steps."""
+    table when imported, else computed from the measured steps, leaving out a step whose failed
+    share is over ``max_error_rate`` as the import leaves out a published one."""
     rows: list[CapacityRow] = []
     for run in results:
         for job in run.jobs:
             if hardware is None or hardware.lower() in (job.hardware or "").lower():
-                rows += _job_rows(run.run_id, job)
+                rows += _job_rows(run.run_id, job, max_error_rate)
     return rows
 
 
-def _job_rows(run_id: str, job: JobResult) -> list[CapacityRow]:
+def _job_rows(run_id: str, job: JobResult, max_error_rate: float) -> list[CapacityRow]:
     sweeps = [b for b in job.benchmarks if is_sweep(b)]
     if job.imported is not None and job.imported.rate_sweep is not None:
         summary = job.imported.rate_sweep
@@ -127,7 +137,12 @@ def _job_rows(run_id: str, job: JobResult) -> list[CapacityRow]:
         )
     rows: list[CapacityRow] = []
     for bench in sweeps:
-        rows += _rows(run_id, job, bench, "measured", capacity_by_slo(steps_of(bench)), [], "")
+        steps = steps_of(bench)
+        kept = [s for s in steps if not over_gate(s, max_error_rate)]
+        left_out = [f"{s.configured_rps:g}" for s in steps if s not in kept]
+        notes = [f"left out: {', '.join(left_out)} req/s (too many failed requests)"]
+        capacity = capacity_by_slo(kept)
+        rows += _rows(run_id, job, bench, "measured", capacity, notes if left_out else [], "")
     return rows
 
 
