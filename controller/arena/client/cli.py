@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from arena.client.commands import analysis, bench, manage, reading, suites
+from arena.client.commands import analysis, bench, frontier, manage, reading, suites
 from arena.common.logging import configure_logging
 
 
@@ -39,6 +39,8 @@ for command in (
     reading.describe,
     reading.show,
     reading.compare_runs,
+    frontier.capacity,
+    frontier.pareto,
     reading.agents,
     reading.logs,
     analysis.aggregate_cmd,

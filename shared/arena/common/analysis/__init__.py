@@ -1,1 +1,2 @@
-"""Analysis across the runs the store holds: cross-run aggregation and reference rankings."""
+"""Figures read across stored results (cross-run aggregation, rankings, capacity, the Pareto
+frontier): pure computation, shown by arenactl."""

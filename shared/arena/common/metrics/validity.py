@@ -18,7 +18,8 @@ Three checks, applied wherever results are served (measured and imported alike):
 from collections.abc import Sequence
 
 from arena.common import stats
-from arena.common.schemas.imported import CapacityPoint, RateSweepSummary, SweepStep
+from arena.common.analysis.capacity import capacity_by_slo, over_gate
+from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
 MAX_ERROR_RATE = 0.10
@@ -103,28 +104,14 @@ def assess(
     return bench
 
 
-def _step_failed(step: SweepStep, max_error_rate: float) -> bool:
-    if step.completed is None or not step.total_requests:
-        return False
-    return (step.total_requests - step.completed) / step.total_requests > max_error_rate
-
-
 def gate_capacity(sweep: RateSweepSummary, max_error_rate: float) -> RateSweepSummary:
     """The capacity re-read without the steps whose failed share is over the gate: for each
     p95-TTFT limit, the highest remaining rate under it (the rule the summary was written by)."""
-    excluded = [s for s in sweep.steps if _step_failed(s, max_error_rate)]
+    excluded = [s for s in sweep.steps if over_gate(s, max_error_rate)]
     if not excluded:
         return sweep
     kept = [s for s in sweep.steps if s not in excluded]
-    capacity: dict[str, CapacityPoint | None] = {}
-    for limit in sweep.capacity_by_slo_ms:
-        under = [s for s in kept if s.ttft_p95_ms is not None and s.ttft_p95_ms < float(limit)]
-        best = max(under, key=lambda s: s.configured_rps, default=None)
-        capacity[limit] = (
-            CapacityPoint.model_validate(best.model_dump(include=set(CapacityPoint.model_fields)))
-            if best
-            else None
-        )
+    capacity = capacity_by_slo(kept, sweep.capacity_by_slo_ms)
     return sweep.model_copy(
         update={
             "capacity_by_slo_ms": capacity,

@@ -1,0 +1,79 @@
+"""Reading capacity off results: ``capacity`` (rate under p95-TTFT limits) and ``pareto``
+(throughput against per-user speed, frontier marked)."""
+
+import click
+
+from arena.client import render_frontier
+from arena.client.api import ArenaClient
+from arena.client.context import client_for, console, fail
+from arena.client.filters import SCAN_RUNS
+from arena.client.output import emit, output_option
+from arena.common.analysis.capacity import capacity_rows
+from arena.common.analysis.pareto import pareto_points
+from arena.common.errors import ArenaError
+from arena.common.metrics.validity import MAX_ERROR_RATE
+from arena.common.schemas.results import RunResults
+
+HARDWARE = click.option(
+    "--hardware", metavar="SUBSTR", help="Only jobs whose hardware name contains SUBSTR."
+)
+
+
+@click.command()
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
+@HARDWARE
+@output_option(tabular=True)
+@click.pass_context
+def capacity(
+    ctx: click.Context, run_ids: tuple[str, ...], hardware: str | None, output: str
+) -> None:
+    """Highest rate whose p95 TTFT stays under 2, 5 and 10 s, per job with a rate sweep
+    (default: every run that has one): imported sweeps' published table beside measured ones.
+
+    A measured step with more than the default error-rate gate (10 %) of failed requests is
+    left out: the controller's configured gate is not sent with the results."""
+    rows = capacity_rows(_results(ctx, run_ids), MAX_ERROR_RATE, hardware)
+    emit(
+        console,
+        output,
+        rows,
+        lambda: console.print(render_frontier.capacity_table(rows)),
+        lambda: render_frontier.capacity_rows(rows),
+    )
+
+
+@click.command()
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
+@click.option("--benchmark", metavar="ID", help="Only this benchmark, e.g. 06-concurrency-stress.")
+@HARDWARE
+@output_option(tabular=True)
+@click.pass_context
+def pareto(
+    ctx: click.Context,
+    run_ids: tuple[str, ...],
+    benchmark: str | None,
+    hardware: str | None,
+    output: str,
+) -> None:
+    """Total output tokens/s against tokens/s per user, per job and concurrency or rate
+    (default: every run), frontier marked per benchmark."""
+    points = pareto_points(_results(ctx, run_ids), benchmark, hardware)
+    emit(
+        console,
+        output,
+        points,
+        lambda: console.print(render_frontier.pareto_table(points)),
+        lambda: render_frontier.pareto_rows(points),
+    )
+
+
+def _results(ctx: click.Context, run_ids: tuple[str, ...]) -> list[RunResults]:
+    try:
+        with client_for(ctx) as client:
+            return [client.results(run_id) for run_id in run_ids or _every_run(client)]
+    except ArenaError as error:
+        fail(error)
+
+
+def _every_run(client: ArenaClient) -> list[str]:
+    return [run.run_id for run in client.runs(SCAN_RUNS)]
