@@ -6,7 +6,7 @@ job's current one, or from an agent that does not hold the job, is refused (fenc
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import func
@@ -16,14 +16,16 @@ from arena.common.errors import ConflictError, InvalidRequestError, NotFoundErro
 from arena.common.schemas.job import ALLOWED, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Target
+from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import matches
 from arena.controller.store.agents import facts, get_agent
-from arena.controller.store.models import JobLogRow, JobRow, SampleRow
+from arena.controller.store.models import AttemptItem, JobLogRow, JobRow, SampleRow
 
 log = structlog.get_logger(__name__)
 
 ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
 MAX_LOG_LINE = 4096
+RecordT = TypeVar("RecordT", RequestSample, GpuReading)
 
 
 @dataclass(frozen=True)
@@ -264,14 +266,31 @@ def current_job_of(session: Session, agent_id: str) -> JobRow | None:
     ).first()
 
 
-def samples_of(session: Session, job: JobRow) -> list[RequestSample]:
-    """The current attempt's samples, as the records they are without their keys."""
+def attempt_records(
+    session: Session,
+    table: type[AttemptItem],
+    record: type[RecordT],
+    job_id: str,
+    attempt: int,
+    after_seq: int = 0,
+    limit: int | None = None,
+) -> tuple[list[int], list[RecordT]]:
+    """An attempt's stored items numbered above ``after_seq`` (at most ``limit`` of them), in
+    order, as the records they are without their keys, and their sequence numbers."""
     rows = session.exec(
-        select(SampleRow)
-        .where(SampleRow.job_id == job.id, SampleRow.attempt == job.attempt)
-        .order_by(col(SampleRow.seq))
-    )
-    return [RequestSample.model_validate(row, from_attributes=True) for row in rows]
+        select(table)
+        .where(table.job_id == job_id, table.attempt == attempt, col(table.seq) > after_seq)
+        .order_by(col(table.seq))
+        .limit(limit)
+    ).all()
+    return [row.seq for row in rows], [
+        record.model_validate(row, from_attributes=True) for row in rows
+    ]
+
+
+def samples_of(session: Session, job: JobRow) -> list[RequestSample]:
+    """The current attempt's samples."""
+    return attempt_records(session, SampleRow, RequestSample, job.id, job.attempt)[1]
 
 
 def count_samples(session: Session, job_ids: Sequence[str]) -> int:

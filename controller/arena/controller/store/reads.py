@@ -2,7 +2,6 @@
 so a stream of a long run never holds the whole run in memory or the database for long."""
 
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -10,10 +9,9 @@ from arena.common.errors import InvalidRequestError
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.jobs import get_job
+from arena.controller.store.jobs import attempt_records, get_job
 from arena.controller.store.models import (
     AggregateRow,
-    AttemptItem,
     JobLogRow,
     JobRow,
     SampleRow,
@@ -21,7 +19,6 @@ from arena.controller.store.models import (
 )
 from arena.controller.store.runs import run_jobs
 
-RecordT = TypeVar("RecordT", RequestSample, GpuReading)
 MAX_LOG_PAGE = 5000
 """Log lines per answer: an engine's log can outgrow any message limit."""
 
@@ -46,37 +43,20 @@ def stream_jobs(session: Session, job_id: str, run_id: str) -> list[StreamedJob]
     return [StreamedJob(job.id, job.attempt) for job in jobs]
 
 
-def _page(
-    session: Session,
-    table: type[AttemptItem],
-    record: type[RecordT],
-    job: StreamedJob,
-    after_seq: int,
-    limit: int,
-) -> tuple[list[int], list[RecordT]]:
-    """Up to ``limit`` records of the job's attempt numbered above ``after_seq``, with their
-    sequence numbers."""
-    rows = session.exec(
-        select(table)
-        .where(table.job_id == job.job_id, table.attempt == job.attempt, col(table.seq) > after_seq)
-        .order_by(col(table.seq))
-        .limit(limit)
-    ).all()
-    return [row.seq for row in rows], [
-        record.model_validate(row, from_attributes=True) for row in rows
-    ]
-
-
 def sample_page(
     session: Session, job: StreamedJob, after_seq: int, limit: int
 ) -> tuple[list[int], list[RequestSample]]:
-    return _page(session, SampleRow, RequestSample, job, after_seq, limit)
+    return attempt_records(
+        session, SampleRow, RequestSample, job.job_id, job.attempt, after_seq, limit
+    )
 
 
 def telemetry_page(
     session: Session, job: StreamedJob, after_seq: int, limit: int
 ) -> tuple[list[int], list[GpuReading]]:
-    return _page(session, TelemetryRow, GpuReading, job, after_seq, limit)
+    return attempt_records(
+        session, TelemetryRow, GpuReading, job.job_id, job.attempt, after_seq, limit
+    )
 
 
 def log_lines(

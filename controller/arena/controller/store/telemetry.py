@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, select
 from arena.common.metrics.energy import benchmark_energy
 from arena.common.schemas.results import EnergyFigures
 from arena.common.schemas.telemetry import GpuReading
-from arena.controller.store.jobs import _extension, fenced_job
+from arena.controller.store.jobs import _extension, attempt_records, fenced_job
 from arena.controller.store.models import EnergyRow, JobRow, SampleRow, TelemetryRow
 
 
@@ -45,12 +45,8 @@ def store_telemetry(
 
 
 def telemetry_of(session: Session, job: JobRow) -> list[GpuReading]:
-    rows = session.exec(
-        select(TelemetryRow)
-        .where(TelemetryRow.job_id == job.id, TelemetryRow.attempt == job.attempt)
-        .order_by(col(TelemetryRow.seq))
-    )
-    return [GpuReading.model_validate(row, from_attributes=True) for row in rows]
+    """The current attempt's readings."""
+    return attempt_records(session, TelemetryRow, GpuReading, job.id, job.attempt)[1]
 
 
 def _windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:
