@@ -61,18 +61,6 @@ class AgentInfo(ArenaModel):
     current_job: str
 
 
-def _run(summary: user_pb2.RunSummary) -> RunInfo:
-    return RunInfo(
-        run_id=summary.run_id,
-        suite=summary.suite,
-        state=summary.state,
-        created_at_unix=summary.created_at_unix,
-        jobs_total=summary.jobs_total,
-        jobs_done=summary.jobs_done,
-        samples=summary.samples,
-    )
-
-
 def _job(job: user_pb2.JobSummary) -> JobInfo:
     progress = job.progress
     return JobInfo(
@@ -143,12 +131,12 @@ class ArenaClient:
 
     def runs(self, limit: int = 50) -> list[RunInfo]:
         reply = self._call(self._stub.ListRuns, user_pb2.ListRunsRequest(limit=limit))
-        return [_run(summary) for summary in reply.runs]
+        return [from_message(summary, RunInfo) for summary in reply.runs]
 
     def run(self, run_id: str) -> RunDetail:
         reply = self._call(self._stub.GetRun, user_pb2.GetRunRequest(run_id=run_id))
         return RunDetail(
-            run=_run(reply.summary),
+            run=from_message(reply.summary, RunInfo),
             jobs=[_job(job) for job in reply.jobs],
             notes=list(reply.notes),
             suite_file=reply.suite_file if reply.HasField("suite_file") else None,

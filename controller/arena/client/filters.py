@@ -1,5 +1,6 @@
-"""``arenactl runs`` filters. The controller lists recent runs only, so filtering happens here,
-over a window of the most recent ``SCAN_RUNS`` runs."""
+"""``arenactl runs`` filters, and the runs the views across results read. The controller lists
+recent runs only, so filtering happens here, over a window of the most recent ``SCAN_RUNS``
+runs."""
 
 import fnmatch
 import re
@@ -7,10 +8,17 @@ import time
 
 import click
 
-from arena.client.api import RunInfo
+from arena.client.api import ArenaClient, RunInfo
+from arena.common.schemas.results import RunResults
 
 SCAN_RUNS = 1000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def stored_results(client: ArenaClient, run_ids: tuple[str, ...] = ()) -> list[RunResults]:
+    """The results of ``run_ids``, or of the last ``SCAN_RUNS`` runs, measured and imported."""
+    chosen = run_ids or tuple(run.run_id for run in client.runs(SCAN_RUNS))
+    return [client.results(run_id) for run_id in chosen]
 
 
 def parse_age(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:

@@ -86,6 +86,12 @@ def watch(
             time.sleep(1)
             detail = refresh()
     results = client.results(run_id)
+    emit_results(console, output, results)
+    return detail, results
+
+
+def emit_results(console: Console, output: str, results: RunResults) -> None:
+    """A run's results as ``arenactl show`` prints them, in any output format."""
     emit(
         console,
         output,
@@ -93,4 +99,3 @@ def watch(
         lambda: render.show_results(console, results),
         lambda: results_rows(results),
     )
-    return detail, results

@@ -11,10 +11,11 @@ from rich.table import Table
 
 from arena.client.api import ArenaClient
 from arena.client.context import client_for, console, errors, fail
-from arena.client.filters import SCAN_RUNS
+from arena.client.filters import stored_results
 from arena.client.output import Rows, emit, output_option
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
+from arena.common.analysis.selection import contains
 from arena.common.errors import ArenaError
 from arena.common.schemas.results import JobResult, MetricStat
 
@@ -26,11 +27,7 @@ SCOPE = (
 
 def stored_jobs(client: ArenaClient) -> list[JobResult]:
     """Every job of the last ``SCAN_RUNS`` runs, measured and imported alike."""
-    return [job for run in client.runs(SCAN_RUNS) for job in client.results(run.run_id).jobs]
-
-
-def _has(text: str, part: str | None) -> bool:
-    return part is None or part.casefold() in text.casefold()
+    return [job for results in stored_results(client) for job in results.jobs]
 
 
 def _rows(ctx: click.Context, model: str | None, hardware: str | None) -> list[AggregateRow]:
@@ -39,7 +36,7 @@ def _rows(ctx: click.Context, model: str | None, hardware: str | None) -> list[A
             jobs = stored_jobs(client)
     except ArenaError as error:
         fail(error)
-    chosen = [j for j in jobs if _has(j.model, model) and _has(j.hardware or "", hardware)]
+    chosen = [j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware)]
     return aggregate(chosen)
 
 
@@ -89,7 +86,7 @@ def aggregate_cmd(
     ctx: click.Context, model: str | None, hardware: str | None, benchmark: str | None, output: str
 ) -> None:
     """Pool every stored run of each model × profile × engine × hardware × variant."""
-    rows = [r for r in _rows(ctx, model, hardware) if _has(r.benchmark, benchmark)]
+    rows = [r for r in _rows(ctx, model, hardware) if contains(r.benchmark, benchmark)]
     emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
 
 

@@ -4,9 +4,8 @@
 import click
 
 from arena.client import render_frontier
-from arena.client.api import ArenaClient
 from arena.client.context import client_for, console, fail
-from arena.client.filters import SCAN_RUNS
+from arena.client.filters import stored_results
 from arena.client.output import emit, output_option
 from arena.common.analysis.capacity import capacity_rows
 from arena.common.analysis.pareto import pareto_points
@@ -70,10 +69,6 @@ def pareto(
 def _results(ctx: click.Context, run_ids: tuple[str, ...]) -> list[RunResults]:
     try:
         with client_for(ctx) as client:
-            return [client.results(run_id) for run_id in run_ids or _every_run(client)]
+            return stored_results(client, run_ids)
     except ArenaError as error:
         fail(error)
-
-
-def _every_run(client: ArenaClient) -> list[str]:
-    return [run.run_id for run in client.runs(SCAN_RUNS)]

@@ -15,9 +15,9 @@ from arena.client.tabular import (
     agents_rows,
     comparison_rows,
     jobs_rows,
-    results_rows,
     runs_rows,
 )
+from arena.client.watching import emit_results
 from arena.common.errors import ArenaError, NotFoundError
 
 RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
@@ -140,13 +140,7 @@ def show(ctx: click.Context, run_id: str, output: str) -> None:
             results = client.results(run_id)
     except ArenaError as error:
         fail(error)
-    emit(
-        console,
-        output,
-        results,
-        lambda: render.show_results(console, results),
-        lambda: results_rows(results),
-    )
+    emit_results(console, output, results)
 
 
 @click.command("compare")

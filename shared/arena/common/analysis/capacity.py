@@ -9,7 +9,7 @@ interpolated between them. A measured step's numbers are the means over its runs
 import math
 from collections.abc import Iterable, Sequence
 
-from arena.common.schemas.base import ArenaModel
+from arena.common.analysis.selection import JobRef, contains, job_ref
 from arena.common.schemas.imported import CapacityPoint, RateSweepSummary, SweepStep
 from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults, VariantResult
 
@@ -91,15 +91,9 @@ def _mean(variant: VariantResult, key: str) -> float | None:
     return stat.mean if stat is not None else None
 
 
-class CapacityRow(ArenaModel):
+class CapacityRow(JobRef):
     """One job's capacity under one p95-TTFT limit, with where the figure comes from."""
 
-    run_id: str
-    job_id: str
-    model: str
-    engine: str
-    hardware: str | None
-    simulated: bool
     benchmark: str
     source: str
     """``published`` (an imported summary, as gated on import) or ``measured`` (computed here)."""
@@ -120,7 +114,7 @@ def capacity_rows(
     rows: list[CapacityRow] = []
     for run in results:
         for job in run.jobs:
-            if hardware is None or hardware.lower() in (job.hardware or "").lower():
+            if contains(job.hardware, hardware):
                 rows += _job_rows(run.run_id, job, max_error_rate)
     return rows
 
@@ -173,12 +167,7 @@ def _rows(
         status = "failed" if failed else "invalid" if invalid else "ok" if point else "none"
         rows.append(
             CapacityRow(
-                run_id=run_id,
-                job_id=job.job_id,
-                model=job.model,
-                engine=job.engine,
-                hardware=job.hardware,
-                simulated=job.simulated,
+                **job_ref(run_id, job),
                 benchmark=bench.id if bench is not None else "rate-sweep",
                 source=source,
                 limit_ms=float(limit),

@@ -14,8 +14,8 @@ the error-rate gate (``valid`` false) is shown but takes no part in it.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from arena.common.analysis.selection import JobRef, contains, job_ref
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import (
     BenchmarkResult,
     EnergyFigures,
@@ -25,13 +25,7 @@ from arena.common.schemas.results import (
 )
 
 
-class ParetoPoint(ArenaModel):
-    run_id: str
-    job_id: str
-    model: str
-    engine: str
-    hardware: str | None
-    simulated: bool
+class ParetoPoint(JobRef):
     benchmark: str
     kind: str
     variant: str
@@ -58,7 +52,7 @@ def pareto_points(
         point
         for run in results
         for job in run.jobs
-        if hardware is None or hardware.lower() in (job.hardware or "").lower()
+        if contains(job.hardware, hardware)
         for bench in job.benchmarks
         if benchmark is None or bench.id == benchmark
         for point in _bench_points(run.run_id, job, bench)
@@ -111,12 +105,7 @@ def _bench_points(run_id: str, job: JobResult, bench: BenchmarkResult) -> list[P
         x, y = xy
         points.append(
             ParetoPoint(
-                run_id=run_id,
-                job_id=job.job_id,
-                model=job.model,
-                engine=job.engine,
-                hardware=job.hardware,
-                simulated=job.simulated,
+                **job_ref(run_id, job),
                 benchmark=bench.id,
                 kind=bench.kind,
                 variant=variant.key,
