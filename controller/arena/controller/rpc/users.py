@@ -17,6 +17,7 @@ from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo, JobSpec
+from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunInfo
 from arena.common.suites.loader import load_suite_text
 from arena.common.wire import from_message, to_message
@@ -165,10 +166,9 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def GetResults(
         self, request: user_pb2.GetRunRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.GetResultsResponse:
-        results = await self.db.call(
-            run_store.run_results, request.run_id, self.settings.max_error_rate
+        run, results = await self.db.call(
+            _summary_and_results, request.run_id, self.settings.max_error_rate
         )
-        run = await self.db.call(run_store.get_run, request.run_id)
         return user_pb2.GetResultsResponse(
             summary=_summary(run), results=to_message(results, results_pb2.RunResults)
         )
@@ -253,6 +253,15 @@ def _job(job: JobInfo) -> user_pb2.JobSummary:
         else None
     )
     return user_pb2.JobSummary(agent_name=job.agent, progress=progress, **fields)
+
+
+def _summary_and_results(
+    session: Session, run_id: str, max_error_rate: float
+) -> tuple[RunInfo, RunResults]:
+    """Both from one transaction, so the summary counts the jobs the results show."""
+    return run_store.get_run(session, run_id), run_store.run_results(
+        session, run_id, max_error_rate
+    )
 
 
 def _spec(job: JobRow) -> common_pb2.JobSpec:
