@@ -4,16 +4,18 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
 
 - ``compare(runs, *, model=None, benchmark=None, hardware=None, baseline=None) -> Comparison``
   takes every job of ``runs`` (in order) whose model and hardware contain ``model`` and
-  ``hardware`` (``selection.contains``: case-insensitive substrings) and makes one ``Column``
-  per job. Rows are aligned on (benchmark id, variant key, headline metric) in the order they
-  are first met; benchmarks are kept when their id contains ``benchmark``; a row is kept when
-  at least two columns have a value (one, with a single column). Each cell is the job's own
-  ``MetricStat``, unchanged. ``baseline`` picks the column ratios are taken against (default:
-  the first): a 1-based column number, a run id or job id, or a text found in exactly one
-  column's label (``pick_baseline``); a baseline that names no column, or several, raises
-  ``ValueError``. ``ratio = column mean / baseline mean`` (``None`` where either is missing or
-  the baseline is 0). After the metric rows of a benchmark comes its energy row, J per
-  output token (``EnergyFigures.joules_per_output_token``), where any column has one.
+  ``hardware`` and which has a benchmark whose id contains ``benchmark`` (``selection.contains``:
+  case-insensitive substrings, ``None`` matches all) and makes one ``Column`` per job. Rows are
+  aligned on (benchmark id, variant key, headline metric of ``metrics.summary.HEADLINE``) in
+  the order they are first met; a row is kept when at least two columns have a value (one,
+  with a single column). ``CompareRow.values`` holds each column's own ``MetricStat``,
+  unchanged, in column order (``None``: not measured there). ``baseline`` picks the column
+  ratios are taken against (default: the first): a 1-based column number, a run id or job id,
+  or a text found in exactly one column's label (``pick_baseline``); a baseline that names
+  no column, or several, raises ``ValueError``. ``ratio = column mean / baseline mean``
+  (``None`` where either is missing or the baseline is 0). After the metric rows of a benchmark comes its energy row, J per
+  output token (``EnergyFigures.joules_per_output_token``, one value per benchmark window:
+  variant ``ENERGY_VARIANT``, ``n`` 1), under the same two-column rule.
   ``ValueError`` when no job is left to compare.
 - ``Comparison.notes`` says where columns are not comparable, each ``Note`` naming the
   columns and their differing values: quick factor, engine version, simulated vs measured,
@@ -160,7 +162,9 @@ def compare(
         (run, job)
         for run in runs
         for job in run.jobs
-        if contains(job.model, model) and contains(job.hardware, hardware)
+        if contains(job.model, model)
+        and contains(job.hardware, hardware)
+        and any(contains(bench.id, benchmark) for bench in job.benchmarks)
     ]
     if not picked:
         raise ValueError("no job to compare: the runs have none that match the filters")
@@ -247,10 +251,11 @@ def _column_notes(columns: list[Column]) -> list[Note]:
     versions = [f"{c.engine} {c.engine_version or 'version unknown'}" for c in columns]
     if any(c.engine_version for c in columns):
         notes += _differ("engine-version", "engine version", columns, versions)
-    for other in ("simulated", "imported"):
-        mixed = [c for c in columns if c.source in (other, "measured")]
-        if any(c.source == other for c in mixed):
-            notes += _differ(other, f"{other} vs measured", mixed, [c.source for c in mixed])
+    sources = [c.source for c in columns]
+    if "simulated" in sources:  # a simulated engine's numbers compare with no real engine's
+        notes += _differ("simulated", "simulated vs measured", columns, sources)
+    mixed = [c for c in columns if c.source in ("imported", "measured")]
+    notes += _differ("imported", "imported vs measured", mixed, [c.source for c in mixed])
     if len({c.hardware for c in columns}) > 1:
         notes += _differ("model", "model across hardware", columns, [c.model for c in columns])
         profiles = [c.profile or "not recorded" for c in columns]
