@@ -9,14 +9,16 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
   aligned on (benchmark id, variant key, headline metric of ``metrics.summary.HEADLINE``) in
   the order they are first met; a row is kept when at least two columns have a value (one,
   with a single column). ``CompareRow.values`` holds each column's own ``MetricStat``,
-  unchanged, in column order (``None``: not measured there). ``baseline`` picks the column
-  ratios are taken against (default: the first): a 1-based column number, a run id or job id,
-  or a text found in exactly one column's label (``pick_baseline``); a baseline that names
-  no column, or several, raises ``ValueError``. ``ratio = column mean / baseline mean``
-  (``None`` where either is missing or the baseline is 0). After the metric rows of a benchmark comes its energy row, J per
-  output token (``EnergyFigures.joules_per_output_token``, one value per benchmark window:
-  variant ``ENERGY_VARIANT``, ``n`` 1), under the same two-column rule.
-  ``ValueError`` when no job is left to compare.
+  unchanged, in column order (``None``: not measured there).
+- ``baseline`` picks the column ratios are taken against (default: the first): a 1-based
+  column number, a run id or job id, or a text found in exactly one column's label
+  (``pick_baseline``); one that names no column, or several, raises ``ValueError``.
+  ``CompareRow.ratios[i] = values[i].mean / values[baseline].mean`` (``None`` where either
+  is missing or the baseline is 0).
+- After the metric rows of a benchmark comes its energy row: J per output token
+  (``EnergyFigures.joules_per_output_token``; one value per benchmark window, so variant
+  ``ENERGY_VARIANT`` and ``n`` 1), kept under the same two-column rule.
+- ``ValueError`` when no job is left to compare.
 - ``Comparison.notes`` says where columns are not comparable, each ``Note`` naming the
   columns and their differing values: quick factor, engine version, simulated vs measured,
   imported vs measured, model or precision across hardware, benchmark parameters (the tool
