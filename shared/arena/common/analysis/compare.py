@@ -27,7 +27,6 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
   or, for an imported run, not recorded).
 """
 
-import re
 from collections.abc import Sequence
 
 from arena.common.analysis.aggregate import entry_of
@@ -35,11 +34,11 @@ from arena.common.analysis.selection import contains
 from arena.common.metrics.summary import HEADLINE, Kind
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
+from arena.common.suites.scaling import quick_of
 
 ENERGY_METRIC = "joules_per_output_token"
 ENERGY_VARIANT = "(whole benchmark)"
 """Energy is measured per benchmark window, not per variant: its row has this variant."""
-_QUICK = re.compile(r"^quick=([0-9.eE+-]+):")
 
 
 class Column(ArenaModel):
@@ -98,10 +97,7 @@ class Comparison(ArenaModel):
 
 
 def quick_factor(run: RunResults) -> float | None:
-    for note in run.notes:
-        if match := _QUICK.match(note):
-            return float(match.group(1))
-    return None
+    return quick_of(run.notes)
 
 
 def _engine_version(job: JobResult) -> str | None:
