@@ -47,5 +47,5 @@ def capacity_figure(title: str, rows: Sequence[CapacityRow]) -> go.Figure:
     height = max(260, 90 + 14 * len(names) * len(limits))
     axes = layout(title, "highest rate under the limit (req/s)", "", barmode="group", height=height)
     axes["yaxis"].update(autorange="reversed", categoryorder="array", categoryarray=names)
-    axes["legend"]["y"] = -0.06
+    axes["legend"].update(orientation="h", yanchor="bottom", y=1.0, x=0.0)
     return figure(traces, axes)

@@ -52,14 +52,15 @@ AXIS = {"gridcolor": "#e5e5e5", "linecolor": "#999", "zeroline": False, "automar
 
 
 def layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
-    """The common layout: title, axis titles, legend below, compact margins, white ground."""
+    """The common layout: title, axis titles, legend at the right (series names are long),
+    compact margins, white ground."""
     return {
         "title": {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
         "xaxis": {**AXIS, "title": {"text": x_title}},
         "yaxis": {**AXIS, "title": {"text": y_title}, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "font": {"size": 10}},
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
-        "height": 420,
+        "legend": {"font": {"size": 10}, "tracegroupgap": 2},
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "height": 460,
         "paper_bgcolor": "#fff",
         "plot_bgcolor": "#fff",
         "font": {"family": "system-ui, sans-serif", "size": 12},
