@@ -24,9 +24,11 @@ from tests.telemetry_nvml_double import FakeNvml
 
 REPO = Path(__file__).resolve().parents[2]
 SPARK = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/lfm2.5"
-NO_CAPACITY = SPARK.parent / "qwen-3.8/qwen-3.8-27b/bf16"
+QWEN = SPARK.parent / "qwen-3.8/qwen-3.8-27b/bf16"
 """p95 TTFT over 10 s at its lowest rate: capacity ``none`` under every limit."""
-H200_ROW = REPO / "docs/results/h200/llama-1b"
+H200_ROWS = REPO / "docs/results/h200/llama-1b"
+SMALL = [REPO / "docs/results/h200/llama-small", REPO / "docs/results/cpu/llama-small"]
+"""One model on an H200 and on a CPU: the hardware compare."""
 MODELS = REPO / "examples/models.yaml"
 SECTIONS = ["summary", "ranking", "throughput", "latency", "pareto", "capacity", "telemetry",
             "compare", "provenance"]  # fmt: skip
@@ -43,6 +45,8 @@ class Page(HTMLParser):
         self.tables: dict[str, list[list[tuple[str | None, str]]]] = {}
         self.figures: dict[str, Any] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.compares: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
+        self._compare: str | None = None
         self._table: str | None = None
         self._cell: list[Any] | None = None
         self._script: str | None = None
@@ -56,6 +60,13 @@ class Page(HTMLParser):
             self.references.append(str(found.get("src") or found.get("href")))
         if found.get("id"):
             self.ids.add(str(found["id"]))
+        if tag == "table" and found.get("data-model"):
+            self._compare = str(found["data-model"])
+            self.compares[self._compare] = []
+        elif tag == "tr" and self._compare and found.get("data-metric"):
+            self.compares[self._compare].append((found, []))
+        elif tag == "td" and self._compare and self.compares[self._compare]:
+            self.compares[self._compare][-1][1].append(found)
         if tag == "table" and found.get("data-preset"):
             self._table = str(found["data-preset"])
             self.tables[self._table] = []
@@ -72,7 +83,7 @@ class Page(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "table":
-            self._table = None
+            self._table = self._compare = None
         elif tag == "td" and self._table and self._cell is not None:
             self.tables[self._table][-1].append((self._cell[0], self._cell[1].strip()))
             self._cell = None
@@ -120,8 +131,9 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
     )
     await run_leased(link, lease, settings, FakeNvml([300.0]))
     await arenactl(controller, "import", str(SPARK))
-    await arenactl(controller, "import", str(H200_ROW))
-    await arenactl(controller, "import", str(NO_CAPACITY))
+    for folder in [H200_ROWS, *SMALL]:
+        await arenactl(controller, "import", str(folder))
+    await arenactl(controller, "import", str(QWEN))
     out = tmp_path / "report.html"
     said = await arenactl(controller, "report", "--models", str(MODELS), "-o", str(out))
     assert f"wrote {out}" in said
@@ -131,8 +143,8 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
     assert set(SECTIONS) <= page.ids
 
     for preset in PRESETS:
-        ranking = json.loads(await arenactl(
-            controller, "rank", "--preset", preset, "--models", str(MODELS), "-o", "json"))  # fmt: skip
+        ranked_by = ["rank", "--preset", preset, "--models", str(MODELS), "-o", "json"]
+        ranking = json.loads(await arenactl(controller, *ranked_by))
         rows = page.tables[preset][1:]  # the header row has no cells
         assert len(rows) == len(ranking["ranked"]) > 0
         for row, ranked in zip(rows, ranking["ranked"], strict=True):
@@ -166,7 +178,7 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
     assert "simulated" in entry["labels"] and "SIMULATED" not in entry["text"]
     assert "simulated" in "".join(entry["text"])  # the visible badge
     imported = [job for job in page.jobs.values() if "imported" in job["labels"]]
-    assert len(imported) == 3
+    assert len(imported) == 5
     assert any("lfm2.5/lfm2.5-2.6b/bf16" in "".join(job["text"]) for job in imported)
 
     telemetry = page.figures[f"telemetry-{sim_job['job_id']}"]
@@ -186,3 +198,28 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
         qwen = [text for name, text in bars.items() if name.startswith("Qwen/Qwen3.8-27B")]
         lfm = [text for name, text in bars.items() if "LFM2.5" in name]
         assert (qwen, lfm) == (["none"], ["1"])  # written where the bar would be
+
+    compared = json.loads(await arenactl(controller, "compare", "--model", "small", "-o", "json"))
+    assert len({column["hardware"] for column in compared["columns"]}) == 2
+    rows = page.compares[compared["columns"][0]["model"]]
+    assert len(rows) == len(compared["rows"]) > 10
+    jobs = [column["job_id"] for column in compared["columns"]]
+    metrics = {}
+    for job_id in jobs:
+        run_id = next(c["run_id"] for c in compared["columns"] if c["job_id"] == job_id)
+        (job,) = json.loads(await arenactl(controller, "show", run_id, "-o", "json"))["jobs"]
+        metrics[job_id] = {(b["id"], v["key"]): v["metrics"] for b in job["benchmarks"]
+                           for v in b["variants"]}  # fmt: skip
+    for (attrs, cells), row in zip(rows, compared["rows"], strict=True):
+        assert (attrs["data-benchmark"], attrs["data-variant"], attrs["data-metric"]) == (
+            row["benchmark"], row["variant"], row["metric"])  # fmt: skip
+        numbers = [c for c in cells if "data-job" in c]
+        expected = [(j, v, r) for j, v, r in zip(jobs, row["values"], row["ratios"], strict=True)
+                    if v is not None and v["mean"] is not None]  # fmt: skip
+        assert len(numbers) == len(expected)
+        for cell, (job_id, stat, ratio) in zip(numbers, expected, strict=True):
+            assert cell["data-job"] == job_id and float(cell["data-value"]) == stat["mean"]
+            assert float(cell["data-ratio"]) == ratio
+            if row["metric"] != "joules_per_output_token":
+                shown_stat = metrics[job_id][(row["benchmark"], row["variant"])][row["metric"]]
+                assert float(cell["data-value"]) == shown_stat["mean"]

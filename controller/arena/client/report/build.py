@@ -12,6 +12,7 @@ from arena.client.report.fetch import ReportData
 from arena.common import figures
 from arena.common.analysis.aggregate import aggregate
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
+from arena.common.analysis.compare import Comparison, compare
 from arena.common.analysis.pareto import pareto_points
 from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
 from arena.common.figures.style import labels, series_name, source
@@ -61,6 +62,9 @@ class Report:
     capacity_rows: list[CapacityRow] = field(default_factory=list)
     telemetry: list[Figure] = field(default_factory=list)
     rankings: list[Ranking] = field(default_factory=list)
+    compares: list[Comparison] = field(default_factory=list)
+    """Per model stored by more than one job: its jobs side by side (hardware, precisions,
+    engines), most hardware first."""
     jobs: list[JobEntry] = field(default_factory=list)
 
     @property
@@ -84,6 +88,7 @@ def build(data: ReportData, models: Mapping[str, ModelInfo]) -> Report:
     report.telemetry = _telemetry(data)
     rows = aggregate(job for run in data.results for job in run.jobs)
     report.rankings = [rank(rows, preset, models) for preset in PRESETS]
+    report.compares = _compares(data.results)
     report.jobs = [_entry(data, run, job) for run in data.results for job in run.jobs]
     return report
 
@@ -113,6 +118,20 @@ def _latency(data: ReportData) -> list[Figure]:
             figure = figures.latency_cdf(title, bench_groups, metric)
             found.append(Figure(f"{metric}-{bench_id}", title, figure))
     return found
+
+
+def _compares(results: list[RunResults]) -> list[Comparison]:
+    models = sorted({job.model for run in results for job in run.jobs})
+    found = []
+    for model in models:
+        runs = [
+            run.model_copy(update={"jobs": [job for job in run.jobs if job.model == model]})
+            for run in results
+        ]
+        runs = [run for run in runs if run.jobs]
+        if sum(len(run.jobs) for run in runs) > 1:
+            found.append(compare(runs))
+    return sorted(found, key=lambda c: -len({column.hardware for column in c.columns}))
 
 
 def _telemetry(data: ReportData) -> list[Figure]:
