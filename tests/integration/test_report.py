@@ -177,6 +177,7 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
     entry = page.jobs[sim_job["job_id"]]
     assert "simulated" in entry["labels"] and "SIMULATED" not in entry["text"]
     assert "simulated" in "".join(entry["text"])  # the visible badge
+    assert "name: export-test" in "".join(entry["text"])  # the suite file, as submitted
     imported = [job for job in page.jobs.values() if "imported" in job["labels"]]
     assert len(imported) == 5
     assert any("lfm2.5/lfm2.5-2.6b/bf16" in "".join(job["text"]) for job in imported)
