@@ -224,3 +224,17 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
             if row["metric"] != "joules_per_output_token":
                 shown_stat = metrics[job_id][(row["benchmark"], row["variant"])][row["metric"]]
                 assert float(cell["data-value"]) == shown_stat["mean"]
+
+
+async def test_a_selection_that_matches_nothing_writes_no_file(
+    controller: Controller, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["--controller", address(controller), "report", "--model", "nothing", "-o", str(out)],
+    )
+    assert result.exit_code == 1
+    assert "no results match: the last 1000 runs; model contains 'nothing'" in result.output
+    assert not out.exists()
