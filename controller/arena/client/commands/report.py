@@ -42,8 +42,8 @@ def report(
     path: Path,
 ) -> None:
     """Write one self-contained HTML report (opens offline) of the given runs, or of every
-    recent run: throughput, latency CDFs, Pareto front, capacity, telemetry, rankings and the
-    provenance of every number."""
+    recent run: throughput, latency CDFs, Pareto front, capacity, telemetry, hardware compare,
+    rankings and the provenance of every number (docs/report.md)."""
     # imported here: plotly and the report's modules take a second to import, which no other
     # arenactl command should pay
     from arena.client.report.build import build
