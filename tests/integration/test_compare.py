@@ -145,8 +145,8 @@ async def test_compare_lines_up_a_simulated_job_with_imported_hardware_rows(
     assert "matches 2 columns" in refused.output
 
     table = (await arenactl(controller, "compare", sim, cpu, h200)).output
-    assert "not comparable: simulated vs measured differs" in table
-    assert "engine version differs" in table and "×" in table
+    assert "not comparable: simulated vs measured: " in table
+    assert "engine versions differ" in table and "×" in table
 
 
 async def test_compare_as_csv_and_markdown_has_the_json_numbers_and_notes(

@@ -58,11 +58,7 @@ def show_comparison(console: Console, comparison: Comparison) -> None:
 
 def _row_notes(comparison: Comparison, row: CompareRow) -> str:
     """The kinds of note that bear on a row: every column-wide one, and its benchmark's."""
-    kinds = [
-        note.kind
-        for note in comparison.notes
-        if note.kind not in ("tool", "variants") or note.text.startswith(f"{row.benchmark}:")
-    ]
+    kinds = [note.kind for note in comparison.notes if note.benchmark in (None, row.benchmark)]
     return "; ".join(dict.fromkeys(kinds))
 
 

@@ -22,7 +22,7 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
 - ``Comparison.notes`` says where columns are not comparable, each ``Note`` naming the
   columns and their differing values: quick factor, engine version, simulated vs measured,
   imported vs measured, model or precision across hardware, benchmark parameters (the tool
-  that generated the load, the variants measured).
+  that generated the load, the variants measured, a benchmark only one column has).
 - ``quick_factor(run)`` reads the ``quick`` factor from a run's notes (``None``: full scale
   or, for an imported run, not recorded).
 """
@@ -78,12 +78,15 @@ class Note(ArenaModel):
     """Columns that are not comparable, and why."""
 
     kind: str
-    """``quick``, ``engine-version``, ``simulated``, ``imported``, ``model``, ``precision``,
-    ``tool`` or ``variants``."""
+    """``quick``, ``engine-version``, ``simulated``, ``imported``, ``model``, ``precision``;
+    per benchmark (``benchmark`` set) ``tool``, ``variants`` or ``only-one`` (a benchmark no
+    other column measured, so it has no rows)."""
     text: str
     """One line naming the columns and their values."""
     values: dict[str, str]
     """Column label → its value."""
+    benchmark: str | None = None
+    """The benchmark a per-benchmark note is about; ``None``: about the columns throughout."""
 
 
 class Comparison(ArenaModel):
@@ -104,7 +107,7 @@ def quick_factor(run: RunResults) -> float | None:
 def _engine_version(job: JobResult) -> str | None:
     if job.imported is not None:
         provenance = job.imported.provenance
-        return provenance.vllm_version or provenance.image
+        return f"vllm {provenance.vllm_version}" if provenance.vllm_version else provenance.image
     version = job.provenance.get("engine_version")
     return str(version) if version else None
 
@@ -225,17 +228,26 @@ def _energy(bench: BenchmarkResult | None) -> MetricStat | None:
     return MetricStat(mean=bench.energy.joules_per_output_token, std=None, n=1)
 
 
-def _differ(kind: str, what: str, columns: Sequence[Column], values: Sequence[str]) -> list[Note]:
+def _differ(
+    kind: str,
+    what: str,
+    columns: Sequence[Column],
+    values: Sequence[str],
+    benchmark: str | None = None,
+) -> list[Note]:
     """A note when ``values`` (one per column) are not all equal: values grouped by column."""
     if len(set(values)) < 2:
         return []
     groups: dict[str, list[str]] = {}
     for column, value in zip(columns, values, strict=True):
         groups.setdefault(value, []).append(column.label)
-    text = f"{what} differs: " + "; ".join(f"{', '.join(c)} = {v}" for v, c in groups.items())
+    text = f"{what}: " + "; ".join(f"{', '.join(c)} = {v}" for v, c in groups.items())
     return [
         Note(
-            kind=kind, text=text, values={c.label: v for c, v in zip(columns, values, strict=True)}
+            kind=kind,
+            text=text,
+            values={c.label: v for c, v in zip(columns, values, strict=True)},
+            benchmark=benchmark,
         )
     ]
 
@@ -249,19 +261,21 @@ def _quick(column: Column) -> str:
 def _column_notes(columns: list[Column]) -> list[Note]:
     notes: list[Note] = []
     if any(c.quick is not None and c.quick != 1 for c in columns):
-        notes += _differ("quick", "quick factor", columns, [_quick(c) for c in columns])
+        notes += _differ("quick", "quick factor differs", columns, [_quick(c) for c in columns])
     versions = [f"{c.engine} {c.engine_version or 'version unknown'}" for c in columns]
     if any(c.engine_version for c in columns):
-        notes += _differ("engine-version", "engine version", columns, versions)
+        notes += _differ("engine-version", "engine versions differ", columns, versions)
     sources = [c.source for c in columns]
     if "simulated" in sources:  # a simulated engine's numbers compare with no real engine's
         notes += _differ("simulated", "simulated vs measured", columns, sources)
     mixed = [c for c in columns if c.source in ("imported", "measured")]
     notes += _differ("imported", "imported vs measured", mixed, [c.source for c in mixed])
     if len({c.hardware for c in columns}) > 1:
-        notes += _differ("model", "model across hardware", columns, [c.model for c in columns])
+        notes += _differ(
+            "model", "models differ across hardware", columns, [c.model for c in columns]
+        )
         profiles = [c.profile or "not recorded" for c in columns]
-        notes += _differ("precision", "precision across hardware", columns, profiles)
+        notes += _differ("precision", "precisions differ across hardware", columns, profiles)
     return notes
 
 
@@ -271,10 +285,21 @@ def _benchmark_notes(
     notes: list[Note] = []
     for bench_id in bench_ids:
         having = [(c, t[bench_id]) for c, t in zip(columns, tables, strict=True) if bench_id in t]
+        if len(having) == 1 and len(columns) > 1:
+            (column, _), *_ = having
+            text = f"{bench_id}: measured by one column only, {column.label}"
+            notes.append(
+                Note(
+                    kind="only-one", text=text, values={column.label: bench_id}, benchmark=bench_id
+                )
+            )
         if len(having) < 2:
             continue
         cols = [c for c, _ in having]
-        notes += _differ("tool", f"{bench_id}: load generator", cols, [b.tool for _, b in having])
+        tools = [b.tool for _, b in having]
+        notes += _differ("tool", f"{bench_id}: load generators differ", cols, tools, bench_id)
         variants = [" ".join(v.key for v in b.variants) or "none" for _, b in having]
-        notes += _differ("variants", f"{bench_id}: variants measured", cols, variants)
+        notes += _differ(
+            "variants", f"{bench_id}: variants measured differ", cols, variants, bench_id
+        )
     return notes
