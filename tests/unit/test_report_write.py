@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import plotly.io as pio
 
+from arena.client.report.fetch import Selection, narrow
 from arena.client.report.write import num, to_json
 from arena.common import figures
 from arena.common.schemas.results import RunResults
@@ -42,3 +43,16 @@ def test_table_numbers_read_as_numbers() -> None:
     assert (num(None), num(1234.5678), num(0.5, 2), num(1999.6, 0)) == (
         "—", "1,234.6", "0.50", "2,000"
     )  # fmt: skip
+
+
+def test_a_selection_narrows_jobs_and_benchmarks_by_substring() -> None:
+    other = job().model_copy(update={"job_id": "job-2", "model": "big", "benchmarks": []})
+    run = RunResults(run_id="run-1", suite="s", state="succeeded", notes=[],
+                     jobs=[job(), other])  # fmt: skip
+    kept = narrow(run, Selection(model="TIN", benchmark="chat"))
+    assert [j.job_id for j in kept.jobs] == ["job-1"]
+    assert narrow(run, Selection(benchmark="rag")).jobs == []  # no benchmark left: no job
+    assert narrow(run, Selection(hardware="h200")).jobs[0].benchmarks[0].id == "01-chat"
+    assert Selection(run_ids=["run-1"], model="tin").describe() == (
+        "runs run-1; model contains 'tin'"
+    )
