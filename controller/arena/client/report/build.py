@@ -18,6 +18,7 @@ from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
 from arena.common.figures.style import labels, series_name, source
 from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import JobResult, RunResults
+from arena.common.schemas.sample import RequestSample
 
 
 @dataclass
@@ -102,7 +103,7 @@ def _latency(data: ReportData) -> list[Figure]:
     groups: dict[str, list[figures.SampleGroup]] = defaultdict(list)
     for run in data.results:
         for job in run.jobs:
-            by_key: dict[tuple[str, str], list] = defaultdict(list)  # type: ignore[type-arg]
+            by_key: dict[tuple[str, str], list[RequestSample]] = defaultdict(list)
             for sample in data.samples.get(job.job_id, []):
                 by_key[(sample.benchmark, sample.variant)].append(sample)
             benches = {bench.id: bench for bench in job.benchmarks}
