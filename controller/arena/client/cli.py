@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from arena.client.commands import analysis, bench, frontier, manage, reading, suites
+from arena.client.commands import analysis, bench, frontier, manage, reading, report, suites
 from arena.common.logging import configure_logging
 
 
@@ -45,6 +45,7 @@ for command in (
     analysis.aggregate_cmd,
     analysis.rank_cmd,
     analysis.compare_cmd,
+    report.report,
     manage.cancel,
     manage.drain,
     manage.import_,
