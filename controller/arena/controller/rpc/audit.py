@@ -9,7 +9,12 @@ from arena.common.errors import ArenaError, InternalError, UnavailableError
 from arena.common.status import row_for
 from arena.controller.store.credentials import Principal
 
-log = structlog.get_logger(__name__)
+
+def _log() -> structlog.typing.FilteringBoundLogger:
+    """Bound afresh for every line (not cached per module), so a test capturing logs sees the
+    audit trail as an operator's log collector would."""
+    return structlog.get_logger(__name__)  # type: ignore[no-any-return]
+
 
 CALLER: ContextVar[Principal | None] = ContextVar("arena_caller", default=None)
 """Set by the auth interceptor for the call being served."""
@@ -34,7 +39,7 @@ def refused(method: str, error: ArenaError, peer: str = "") -> None:
     if isinstance(error, UnavailableError | InternalError):
         return
     row = row_for(error)
-    log.warning(
+    _log().warning(
         "audit",
         outcome="refused",
         method=method,
@@ -47,4 +52,4 @@ def refused(method: str, error: ArenaError, peer: str = "") -> None:
 
 def granted(action: str, **fields: object) -> None:
     """Log a change to who may do what (enrolment, revocation, rotation, new user)."""
-    log.info("audit", outcome="done", action=action, caller=describe(CALLER.get()), **fields)
+    _log().info("audit", outcome="done", action=action, caller=describe(CALLER.get()), **fields)
