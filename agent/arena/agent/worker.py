@@ -241,8 +241,9 @@ class Agent:
             except (UnavailableError, NotFoundError) as error:
                 log.warning("heartbeat failed", error=str(error))
                 continue
-            except AuthError:
-                log.error("controller refused our token; stopping")
+            except AuthError as error:  # revoked, or the credential is unknown to it
+                self.refused = str(error)
+                log.error("the controller refused this agent; stopping", reason=self.refused)
                 self.shutdown()
                 return
             except ArenaError:
