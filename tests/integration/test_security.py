@@ -16,9 +16,13 @@ import pytest
 import structlog
 
 from arena.agent.hardware import probe
+from arena.client.api import ArenaClient
+from arena.common import pki
+from arena.common.errors import UnavailableError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2, user_pb2
 from arena.common.pb.arena.v2 import user_pb2_grpc as user_grpc
 from arena.common.settings import DEV_AGENT_TOKEN
+from arena.common.transport import ClientTls
 from arena.common.wire import to_message
 from arena.controller.settings import ControllerSettings
 from arena.controller.tls import generated_paths
@@ -184,8 +188,14 @@ CASES = [
 
 
 def settings_for(tmp_path: Path) -> ControllerSettings:
-    return ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "controller", tls=True,
-                              admin_token=ADMIN, heartbeat_interval_s=0.2, lease_ttl_s=30)  # fmt: skip
+    return ControllerSettings(
+        listen="127.0.0.1:0",
+        data_dir=tmp_path / "controller",
+        tls=True,
+        admin_token=ADMIN,
+        heartbeat_interval_s=0.2,
+        lease_ttl_s=30,
+    )
 
 
 @pytest.fixture
@@ -260,3 +270,26 @@ def test_plain_text_and_missing_client_certificates_are_refused(world: World) ->
         with pytest.raises(grpc.RpcError) as refused:
             stub.ListRuns(U.ListRunsRequest(), metadata=world.meta(ADMIN), timeout=5)
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_mutual_tls_needs_a_certificate_from_the_arena_ca(tmp_path: Path) -> None:
+    ca, other = pki.new_ca(), pki.new_ca("another CA")
+    server_key, server_cert = pki.issue(ca, "controller", ["127.0.0.1"])
+    files = {"ca.pem": ca[1], "controller.pem": server_cert, "controller.key": server_key}
+    for name, pair in (("good", pki.issue(ca, "good")), ("bad", pki.issue(other, "bad"))):
+        files[f"{name}.key"], files[f"{name}.pem"] = pair
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    settings = settings_for(tmp_path).model_copy(update={
+        "tls_cert": tmp_path / "controller.pem", "tls_key": tmp_path / "controller.key",
+        "tls_client_ca": tmp_path / "ca.pem"})  # fmt: skip
+    with ControllerThread(settings) as running:
+        for client, works in (("good", True), ("bad", False), (None, False)):
+            tls = ClientTls(tmp_path / "ca.pem", client and tmp_path / f"{client}.pem",
+                            client and tmp_path / f"{client}.key")  # fmt: skip
+            with ArenaClient(running.address, ADMIN, tls) as api:
+                if works:
+                    assert api.runs() == []
+                else:
+                    with pytest.raises(UnavailableError):
+                        api.runs()

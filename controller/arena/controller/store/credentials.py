@@ -7,6 +7,7 @@ credential by an indexed lookup instead of trying a slow hash against each store
 """
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 AGENT = "agent"
 USER = "user"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 class Role(IntEnum):
@@ -138,6 +140,7 @@ def enroll(
     session: Session, token: str, name: str, fingerprint: str, now: float
 ) -> tuple[CredentialRow, str]:
     """Spend one use of the enrolment token on a credential bound to ``name``."""
+    check_name(name, "agent")
     enrolment = session.exec(
         select(EnrolmentRow).where(EnrolmentRow.token_hash == digest(token))
     ).first()
@@ -217,9 +220,16 @@ def revoke(session: Session, kind: str, name: str, now: float) -> int:
     return len(rows)
 
 
+def check_name(name: str, what: str) -> None:
+    if not NAME.fullmatch(name):
+        raise InvalidRequestError(
+            f"{what} name {name[:80]!r}: 1-64 letters, digits and . _ @ -, starting with a letter "
+            "or digit"
+        )
+
+
 def create_user(session: Session, name: str, role: Role, now: float) -> str:
-    if not name:
-        raise InvalidRequestError("a user needs a name")
+    check_name(name, "user")
     if _live_of(session, USER, name, now):
         raise ConflictError(f"user {name!r} exists; rotate or revoke its token instead")
     template = CredentialRow(id="", token_hash="", kind=USER, name=name, role=role.label,
