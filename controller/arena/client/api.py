@@ -5,7 +5,7 @@ from typing import Any
 
 import grpc
 
-from arena.common.errors import ArenaError, AuthError, UnavailableError
+from arena.common.errors import ArenaError, AuthError, PermissionDeniedError, UnavailableError
 from arena.common.pb.arena.v2 import results_pb2, user_pb2, user_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
@@ -98,6 +98,8 @@ def translate(error: grpc.RpcError, address: str) -> ArenaError:
     unreachable = error.code() == grpc.StatusCode.UNAVAILABLE
     if isinstance(translated, UnavailableError) and unreachable and not sent_by_arena(error):
         return UnavailableError(f"cannot reach the controller at {address}: {translated}")
+    if isinstance(translated, PermissionDeniedError):
+        return translated
     if isinstance(translated, AuthError):
         return AuthError(f"the controller refused the user token: {translated}")
     return translated

@@ -30,8 +30,8 @@ _AGENT_METHODS = ("Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushS
                   "PushLogs", "PushToolResult", "PushTelemetry", "RotateCredential")  # fmt: skip
 _USER_ROLES = {
     Role.VIEWER: ("ListRuns", "GetRun", "GetResults", "ListAgents", "GetJobLogs", "GetJob",
-                  "StreamSamples", "StreamTelemetry"),
-    Role.SUBMITTER: ("SubmitSuite", "CancelRun", "ImportResults", "RotateUserToken"),
+                  "StreamSamples", "StreamTelemetry", "RotateUserToken"),
+    Role.SUBMITTER: ("SubmitSuite", "CancelRun", "ImportResults"),
     Role.ADMIN: ("DrainAgent", "CreateEnrolment", "RevokeAgent", "CreateUser", "RevokeUser",
                  "ListUsers"),
 }  # fmt: skip
@@ -94,6 +94,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             who = await self.db.call(credentials.authenticate, token, kind, time.time())
         if who.kind != kind:
             raise AuthError(credentials.wrong_service(who.kind, kind))
+        CALLER.set(who)  # known from here on: a refusal below is logged under its name
         if isinstance(need, Role) and (who.role is None or who.role < need):
             have = who.role.label if who.role else "none"
             raise PermissionDeniedError(
