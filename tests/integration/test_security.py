@@ -260,8 +260,13 @@ def test_revoking_requeues_the_job_and_rotation_keeps_the_old_credential_for_a_w
         with pytest.raises(grpc.RpcError) as refused:
             world.call_agent(token, "Heartbeat", A.HeartbeatRequest(agent_id=world.ids["a1"]))
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # the requeued job wants site=lab: a2, enrolled without that label, cannot lease it
+    lease = world.call_agent("a2", "LeaseJob", A.LeaseJobRequest(agent_id=world.ids["a2"]))
+    assert not lease.HasField("lease")  # type: ignore[attr-defined]
     world.creds["a1b"] = world.enroll(world.enrolment_token({"site": "lab"}), "a1")
     assert world.register("a1", {"site": "lab"}, as_="a1b") == world.ids["a1"]
+    lease = world.call_agent("a1b", "LeaseJob", A.LeaseJobRequest(agent_id=world.ids["a1"]))
+    assert lease.lease.attempt == 2  # type: ignore[attr-defined]
 
 
 def test_plain_text_and_missing_client_certificates_are_refused(world: World) -> None:
