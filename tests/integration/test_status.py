@@ -91,7 +91,8 @@ def test_client_gets_the_class_and_message_the_controller_raised(
         pytest.raises(ArenaError) as caught,
     ):
         client.runs()
-    prefix = "the controller refused the user token: " if isinstance(error, AuthError) else ""
+    refusal = isinstance(error, AuthError) and not isinstance(error, PermissionDeniedError)
+    prefix = "the controller refused the user token: " if refusal else ""
     same_error(caught.value, error, prefix)
 
 

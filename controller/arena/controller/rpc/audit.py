@@ -5,7 +5,7 @@ from contextvars import ContextVar
 
 import structlog
 
-from arena.common.errors import ArenaError, InternalError, UnavailableError
+from arena.common.errors import ArenaError, AuthError, ConflictError, InternalError
 from arena.common.status import row_for
 from arena.controller.store.credentials import Principal
 
@@ -35,8 +35,10 @@ def describe(who: Principal | None) -> str:
 
 
 def refused(method: str, error: ArenaError, peer: str = "") -> None:
-    """Log a refused call; failures of the controller itself are logged where they happen."""
-    if isinstance(error, UnavailableError | InternalError):
+    """Log a call refused for who the caller is or what it may touch: no valid credential,
+    a role or identity that does not allow it, or a job attempt it does not hold. (A malformed
+    request is the caller's mistake, not an access decision; it gets its status only.)"""
+    if not isinstance(error, AuthError | ConflictError):
         return
     row = row_for(error)
     _log().warning(
