@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel, select
 
 from arena.common.schemas.sample import RequestSample
@@ -53,9 +53,15 @@ benchmarks:
 """
 
 
+NEW_TABLES = ("enrolments", "credentials", "run_owners")
+"""Added since b8a3adc beside the old tables (docs/security.md); the old ones are unchanged."""
+
+
 def schema_sql(connection: sqlite3.Connection) -> str:
     rows = connection.execute(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name NOT IN (?, ?, ?) "
+        "ORDER BY type DESC, name",
+        NEW_TABLES,
     )
     return "".join(f"{sql};\n" for (sql,) in rows)
 
@@ -99,11 +105,7 @@ def test_every_table_is_created_exactly_as_before() -> None:
     engine = create_engine("sqlite://")
     SQLModel.metadata.create_all(engine)
     with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name")
-        )
-        created = "".join(f"{sql};\n" for (sql,) in rows)
-    assert created == SNAPSHOT.read_text()
+        assert schema_sql(connection.connection.dbapi_connection) == SNAPSHOT.read_text()
 
 
 def test_the_record_validates_and_forbids_unknown_fields() -> None:

@@ -16,6 +16,7 @@ from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error
+from arena.common.transport import ClientTls, open_channel
 from arena.common.wire import from_message, set_field, to_message
 
 CHANNEL_OPTIONS = [
@@ -56,19 +57,26 @@ class Directives:
 
 
 class ControllerLink:
-    def __init__(self, address: str, token: str) -> None:
+    def __init__(self, address: str, token: str, tls: ClientTls | None = None) -> None:
         self.address = address
-        self._metadata = (("authorization", f"Bearer {token}"),)
-        self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self.use_token(token)
+        self._channel = open_channel(grpc.aio, address, tls or ClientTls(), CHANNEL_OPTIONS)
         self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
         self.agent_id = ""
+
+    def use_token(self, token: str) -> None:
+        """Calls from now on carry this token (after an enrolment or a rotation)."""
+        self._metadata = (("authorization", f"Bearer {token}"),)
 
     async def close(self) -> None:
         await self._channel.close()
 
-    async def _call(self, method: Any, request: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
+    async def _call(
+        self, method: Any, request: Any, timeout: float = CALL_TIMEOUT_S, token: str = ""
+    ) -> Any:
+        metadata = (("authorization", f"Bearer {token}"),) if token else self._metadata
         try:
-            return await method(request, metadata=self._metadata, timeout=timeout)
+            return await method(request, metadata=metadata, timeout=timeout)
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from error
 
@@ -86,6 +94,25 @@ class ControllerLink:
         )
         self.agent_id = reply.agent_id
         return Registration(reply.agent_id, reply.heartbeat_interval_s, reply.lease_ttl_s)
+
+    async def enroll(
+        self, enrolment_token: str, name: str, hardware: HardwareInfo
+    ) -> tuple[str, dict[str, str]]:
+        """Spend the enrolment token on this agent's credential: (secret, allowed labels)."""
+        reply = await self._call(
+            self._stub.Enroll,
+            agent_pb2.EnrollRequest(
+                agent_name=name, hardware=to_message(hardware, common_pb2.HardwareInfo)
+            ),
+            token=enrolment_token,
+        )
+        return reply.credential, dict(reply.labels)
+
+    async def rotate(self) -> tuple[str, float]:
+        """A new credential (used from now on) and when the old one stops working."""
+        reply = await self._call(self._stub.RotateCredential, agent_pb2.RotateCredentialRequest())
+        self.use_token(reply.credential)
+        return reply.credential, reply.old_valid_until_unix
 
     async def heartbeat(
         self, running: Sequence[common_pb2.JobProgress], draining: bool

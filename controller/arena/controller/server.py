@@ -12,14 +12,16 @@ import structlog
 
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
+from arena.common.transport import is_loopback
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
-from arena.controller.rpc.auth import AGENT_SERVICE, USER_SERVICE, BearerAuthInterceptor
+from arena.controller.rpc.auth import AuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
 from arena.controller.rpc.users import UserServicer
 from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
 from arena.controller.store.database import Database
+from arena.controller.tls import server_credentials
 
 log = structlog.get_logger(__name__)
 
@@ -54,9 +56,7 @@ class Controller:
         self.server = grpc.aio.server(
             interceptors=[
                 ProtocolVersionInterceptor(),
-                BearerAuthInterceptor(
-                    {AGENT_SERVICE: settings.agent_tokens, USER_SERVICE: settings.user_tokens}
-                ),
+                AuthInterceptor(self.db, settings),
                 MalformedRequestInterceptor(),
             ],
             options=KEEPALIVE_OPTIONS,
@@ -67,7 +67,12 @@ class Controller:
         user_pb2_grpc.add_UserServiceServicer_to_server(
             UserServicer(self.db, settings, work), self.server
         )
-        self.port = self.server.add_insecure_port(settings.listen)
+        credentials = server_credentials(settings)
+        self.port = (
+            self.server.add_secure_port(settings.listen, credentials)
+            if credentials is not None
+            else self.server.add_insecure_port(settings.listen)
+        )
         if self.port == 0:
             raise OSError(f"cannot listen on {settings.listen}")
         await self.server.start()
@@ -82,6 +87,7 @@ class Controller:
             address=settings.listen,
             port=self.port,
             database=settings.database,
+            tls=credentials is not None,
         )
 
     async def _reap_leases(self, work: WorkSignal) -> None:
@@ -119,11 +125,11 @@ class Controller:
 
 
 def _refuse_dev_tokens_off_loopback(settings: ControllerSettings) -> None:
-    host = settings.listen.rsplit(":", 1)[0].strip("[]")
-    if settings.uses_dev_tokens and host not in ("127.0.0.1", "localhost", "::1"):
+    if settings.uses_dev_tokens and not is_loopback(settings.host):
         raise click.UsageError(
             f"refusing to listen on {settings.listen} with the development tokens: "
-            "set ARENA_AGENT_TOKENS and ARENA_USER_TOKENS (JSON lists) first"
+            "set ARENA_AGENT_TOKENS and ARENA_USER_TOKENS (JSON lists, [] to enrol agents "
+            "instead) and ARENA_ADMIN_TOKEN first (docs/security.md)"
         )
 
 
@@ -152,6 +158,18 @@ async def serve(settings: ControllerSettings) -> None:
     help="Failed-request share above which a benchmark is invalid, default 0.1 "
     "[ARENA_MAX_ERROR_RATE]",
 )
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Certificate "
+              "PEM; default: self-signed in DATA_DIR/tls [ARENA_TLS_CERT]")  # fmt: skip
+@click.option(
+    "--tls-key", type=click.Path(exists=True, dir_okay=False), help="Its key [ARENA_TLS_KEY]"
+)
+@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Mutual TLS: clients need a certificate from this CA "
+              "[ARENA_TLS_CLIENT_CA]")  # fmt: skip
+@click.option("--tls/--no-tls", default=None, help="TLS on loopback too (always on beyond "
+              "it) [ARENA_TLS]")  # fmt: skip
+@click.option("--insecure", is_flag=True, default=None,
+              help="Allow plain text beyond loopback (logged loudly) [ARENA_INSECURE]")  # fmt: skip
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 def main(**flags: Any) -> None:

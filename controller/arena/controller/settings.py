@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field
 
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN, ArenaSettings
+from arena.common.transport import is_loopback
 
 
 class ControllerSettings(ArenaSettings):
@@ -14,7 +15,26 @@ class ControllerSettings(ArenaSettings):
     database_url: str | None = None
     """Any SQLAlchemy URL; default: a SQLite file (WAL) in ``data_dir``."""
     agent_tokens: list[str] = [DEV_AGENT_TOKEN]
+    """Static agent tokens: the legacy/dev path (any holder may act as any agent that is not
+    enrolled). Exposed controllers set ``[]`` and enrol agents (docs/security.md)."""
     user_tokens: list[str] = [DEV_USER_TOKEN]
+    """Static user tokens, each with the admin role: the legacy/dev path, like agent_tokens."""
+    admin_token: str | None = None
+    """Bootstrap admin token: creates users and enrolment tokens on a fresh controller."""
+    credential_grace_s: float = Field(3600.0, ge=0)
+    """How long a rotated-away credential keeps working."""
+    tls: bool = False
+    """TLS on loopback too; beyond loopback it is always on unless ``insecure``."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    """The controller's certificate and key (PEM); default: a self-signed pair generated into
+    ``data_dir/tls``."""
+    tls_hostnames: list[str] = []
+    """Extra names and addresses for the generated certificate (agents verify the one they dial)."""
+    tls_client_ca: Path | None = None
+    """Mutual TLS: accept only clients with a certificate from this CA (``arenactl ca``)."""
+    insecure: bool = False
+    """Allow plain text beyond loopback (logged loudly at every start)."""
     heartbeat_interval_s: float = Field(2.0, gt=0)
     lease_ttl_s: float = Field(30.0, gt=0)
     max_attempts: int = Field(3, ge=1)
@@ -25,6 +45,15 @@ class ControllerSettings(ArenaSettings):
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'arena.db'}"
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def uses_tls(self) -> bool:
+        explicit = self.tls or self.tls_cert is not None or self.tls_client_ca is not None
+        return explicit or not (is_loopback(self.host) or self.insecure)
 
     @property
     def uses_dev_tokens(self) -> bool:

@@ -136,11 +136,13 @@ def show(ctx: click.Context, run_id: str, output: str) -> None:
     emit_results(console, output, results)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @output_option(tabular=True)
 @click.pass_context
 def agents(ctx: click.Context, output: str) -> None:
-    """List agents with their hardware and status."""
+    """List agents with their hardware and status; ``agents revoke NAME`` shuts one out."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
         with client_for(ctx) as client:
             found = client.agents()
