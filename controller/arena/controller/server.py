@@ -20,6 +20,8 @@ from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
 from arena.controller.store.database import Database
+from arena.controller.web.app import create_app
+from arena.controller.web.serve import DashboardServer
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +42,7 @@ class Controller:
         self.db: Database | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self.dashboard: DashboardServer | None = None
         self._reaper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -72,6 +75,13 @@ class Controller:
             raise OSError(f"cannot listen on {settings.listen}")
         await self.server.start()
         self._reaper = asyncio.create_task(self._reap_leases(work))
+        if settings.dashboard_address is not None:
+            self.dashboard = DashboardServer(create_app(self.db, settings))
+            try:
+                await self.dashboard.start(*settings.dashboard_address)
+            except OSError:
+                await self.stop(grace=0)
+                raise
         if settings.uses_dev_tokens:
             log.warning(
                 "using the built-in development tokens; set ARENA_AGENT_TOKENS and "
@@ -82,7 +92,15 @@ class Controller:
             address=settings.listen,
             port=self.port,
             database=settings.database,
+            dashboard=self.dashboard_url or "off",
         )
+
+    @property
+    def dashboard_url(self) -> str | None:
+        if self.dashboard is None or self.settings.dashboard_address is None:
+            return None
+        host = self.settings.dashboard_address[0]
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.dashboard.port}/"
 
     async def _reap_leases(self, work: WorkSignal) -> None:
         assert self.db is not None
@@ -100,6 +118,8 @@ class Controller:
                 work.notify()
 
     async def stop(self, grace: float = 2.0) -> None:
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -151,6 +171,11 @@ async def serve(settings: ControllerSettings) -> None:
     type=click.FloatRange(0, 1),
     help="Failed-request share above which a benchmark is invalid, default 0.1 "
     "[ARENA_MAX_ERROR_RATE]",
+)
+@click.option(
+    "--dashboard",
+    metavar="HOST:PORT|off",
+    help="Web dashboard address, default 127.0.0.1:8080; 'off' disables it [ARENA_DASHBOARD]",
 )
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))

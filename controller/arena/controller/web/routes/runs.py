@@ -1,0 +1,97 @@
+"""Agents, runs and one run's page: live progress from JSON endpoints the pages poll, results
+and throughput charts once stored."""
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from arena.common.errors import NotFoundError
+from arena.common.figures import throughput_figures
+from arena.common.metrics.summary import HEADLINE
+from arena.common.schemas.results import RunResults
+from arena.common.schemas.run import RunDetail, RunInfo
+from arena.controller.store import runs as run_store
+from arena.controller.web.auth import require_user_token
+from arena.controller.web.reads import Reader
+from arena.controller.web.templating import reader, templates
+
+router = APIRouter()
+Store = Annotated[Reader, Depends(reader)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/runs")
+
+
+@router.get("/agents", response_class=HTMLResponse)
+def agents_page(request: Request, store: Store) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "agents.html", {"agents": store.agents(), "page": "agents"}
+    )
+
+
+@router.get("/api/agents")
+def agents_api(store: Store) -> list[dict[str, Any]]:
+    return [
+        {**vars(agent), "hardware": agent.hardware.model_dump(), "summary": agent.hardware.summary}
+        for agent in store.agents()
+    ]
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request, store: Store, limit: Limit = 100) -> HTMLResponse:
+    context = {"runs": store.labelled_runs(limit), "limit": limit, "page": "runs"}
+    return templates.TemplateResponse(request, "runs.html", context)
+
+
+@router.get("/api/runs")
+def runs_api(store: Store, limit: Limit = 100) -> list[RunInfo]:
+    return store.runs(limit)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
+    try:
+        detail, results = store.run(run_id), store.results(run_id)
+    except NotFoundError as error:
+        raise HTTPException(404, str(error)) from None
+    figures = store.view(("run-figures", run_id), lambda _: _figures(results))
+    context = {
+        "detail": detail,
+        "results": results,
+        "figures": figures,
+        "headline": HEADLINE,
+        "page": "runs",
+    }
+    return templates.TemplateResponse(request, "run.html", context)
+
+
+def _figures(results: RunResults) -> dict[str, str]:
+    """A chart per benchmark that has results (a running job stores its at the end)."""
+    measured = {b.id for job in results.jobs for b in job.benchmarks if b.variants}
+    figures = throughput_figures([results])
+    return {bench: figure.to_json() for bench, figure in figures.items() if bench in measured}
+
+
+@router.get("/api/runs/{run_id}")
+def run_api(run_id: str, store: Store) -> RunDetail:
+    """The run and its jobs' progress: what the run page polls while the run goes on."""
+    try:
+        return store.run(run_id)
+    except NotFoundError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+@router.post("/api/runs/{run_id}/cancel", dependencies=[Depends(require_user_token)])
+async def cancel_run(run_id: str, request: Request) -> dict[str, int]:
+    """Cancel every unfinished job of the run; agents learn it from their next heartbeat.
+    Through the controller's database thread, like every other write."""
+    try:
+        cancelled = await request.app.state.db.call(run_store.cancel_run, run_id, time.time())
+    except NotFoundError as error:
+        raise HTTPException(404, str(error)) from None
+    return {"jobs_cancelled": cancelled}
