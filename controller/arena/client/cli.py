@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from arena.client.commands import analysis, bench, frontier, manage, reading, suites
+from arena.client.commands import analysis, bench, frontier, manage, reading, report, suites
 from arena.common.logging import configure_logging
 
 
@@ -38,13 +38,14 @@ for command in (
     reading.jobs,
     reading.describe,
     reading.show,
-    reading.compare_runs,
     frontier.capacity,
     frontier.pareto,
     reading.agents,
     reading.logs,
     analysis.aggregate_cmd,
     analysis.rank_cmd,
+    analysis.compare_cmd,
+    report.report,
     manage.cancel,
     manage.drain,
     manage.import_,
