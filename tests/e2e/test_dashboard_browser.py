@@ -128,6 +128,17 @@ def stat(value: dict[str, float] | None) -> str:
     return f"{value['mean']:,.2f}"
 
 
+def compared_value(value: dict[str, float] | None) -> str:
+    """A value as ``arenactl compare`` prints it (four significant digits under 1)."""
+    if value is None or value["mean"] is None:
+        return "—"
+    style = "{:,.4g}" if abs(value["mean"]) < 1 else "{:,.2f}"
+    text = style.format(value["mean"])
+    if value["n"] > 1 and value["std"] is not None:
+        text += " ± " + style.format(value["std"])
+    return text
+
+
 def requests_done(driver: WebDriver) -> int:
     text = driver.find_element(By.CSS_SELECTOR, 'tr[data-job] [data-field="requests"]').text
     return int(text.split("/")[0])
@@ -263,12 +274,20 @@ def test_every_view_in_a_browser(
         next(r["run_id"] for r in runs if r["suite"] == f"import:{name}/llama-small/transformers")  # type: ignore[attr-defined]
         for name in ("cpu", "h200")
     )
-    comparison = ctl("compare", cpu, h200, address=address)
-    load(driver, f"{base}/compare?run={cpu}&run={h200}", "compare")
-    compared = cells(driver, "table#comparison")
-    assert len(compared) == len(comparison["rows"]) > 0  # type: ignore[index]
-    for shown_row, row in zip(compared, comparison["rows"], strict=True):  # type: ignore[index]
-        assert shown_row[3:5] == [stat(v) for v in row["values"]]
+    for query, args in (
+        (f"run={cpu}&run={h200}", [cpu, h200]),
+        ("model=llama", ["--model", "llama"]),
+    ):
+        comparison = ctl("compare", *args, address=address)
+        load(driver, f"{base}/compare?{query}", "compare" if args[0] == cpu else "compare-by-model")
+        compared = cells(driver, "table#comparison")
+        assert len(compared) == len(comparison["rows"]) > 0  # type: ignore[index]
+        for shown_row, row in zip(compared, comparison["rows"], strict=True):  # type: ignore[index]
+            assert [cell.split(" ×")[0] for cell in shown_row[3:]] == [
+                compared_value(v) for v in row["values"]
+            ]
+        notes = driver.find_elements(By.CSS_SELECTOR, "p.note[data-note]")
+        assert len(notes) == len(comparison["notes"])  # type: ignore[index]
     load(driver, f"{base}/compare", "compare-empty")
 
     driver.get(f"{base}/healthz")

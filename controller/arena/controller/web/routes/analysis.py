@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from arena.client.compare import Comparison, compare
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
+from arena.common.analysis.compare import Comparison, compare
 from arena.common.analysis.pareto import ParetoPoint, pareto_points
 from arena.common.analysis.rank import PRESETS, Ranking, rank
 from arena.common.analysis.selection import contains
@@ -136,33 +136,66 @@ def pareto_api(store: Store, benchmark: Text = None, hardware: Text = None) -> l
     return _pareto(store, benchmark, hardware)
 
 
-def _comparison(store: Reader, runs: list[str]) -> Comparison | None:
+def _comparison(
+    store: Reader,
+    runs: list[str],
+    model: str | None,
+    benchmark: str | None,
+    hardware: str | None,
+    baseline: str | None,
+) -> Comparison | None:
+    """``arenactl compare``: the jobs of ``runs``, or of every recent run narrowed by the
+    filters; None when neither is given."""
     runs = [run for run in runs if run]
-    if len(runs) < 2:
+    if not runs and model is None and benchmark is None and hardware is None:
         return None
     try:
-        return compare([store.results(run_id) for run_id in runs])
+        chosen = [store.results(run_id) for run_id in runs] or store.recent_results()
+        return compare(
+            chosen, model=model, benchmark=benchmark, hardware=hardware, baseline=baseline
+        )
     except NotFoundError as error:
         raise HTTPException(404, str(error)) from None
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
 
 
+Runs = Annotated[list[str], Query(max_length=50)]
+
+
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(
     request: Request,
     store: Store,
-    run: Annotated[list[str], Query()] = [],  # noqa: B006
+    run: Runs = [],  # noqa: B006  (FastAPI copies a default)
+    model: Text = None,
+    benchmark: Text = None,
+    hardware: Text = None,
+    baseline: Text = None,
 ) -> HTMLResponse:
+    model, benchmark, hardware, baseline = (
+        v or None for v in (model, benchmark, hardware, baseline)
+    )
     context: dict[str, Any] = {
-        "comparison": _comparison(store, run),
-        "chosen": run,
+        "comparison": _comparison(store, run, model, benchmark, hardware, baseline),
+        "chosen": [r for r in run if r],
         "runs": store.runs(200),
+        "filters": {"model": model, "benchmark": benchmark, "hardware": hardware},
+        "baseline": baseline or "",
         "page": "compare",
     }
     return templates.TemplateResponse(request, "compare.html", context)
 
 
 @router.get("/api/compare")
-def compare_api(store: Store, run: Annotated[list[str], Query(min_length=2)]) -> Comparison | None:
-    return _comparison(store, run)
+def compare_api(
+    store: Store,
+    run: Runs = [],  # noqa: B006
+    model: Text = None,
+    benchmark: Text = None,
+    hardware: Text = None,
+    baseline: Text = None,
+) -> Comparison | None:
+    """What ``arenactl compare [RUN_ID]... [--model --benchmark --hardware --baseline] -o json``
+    prints."""
+    return _comparison(store, run, model, benchmark, hardware, baseline)
