@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import case, text
+from sqlalchemy import case, text, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -103,11 +103,19 @@ class Reader:
         return self.db.run_sync(run_store.run_detail, run_id)
 
     def results(self, run_id: str) -> RunResults:
-        """One run's results: from the recent ones when among them, else read now."""
-        found = [run for run in self.recent_results() if run.run_id == run_id]
-        if found:
-            return found[0]
-        return self.db.run_sync(run_store.run_results, run_id, self.settings.max_error_rate)
+        """One run's results: kept ones while they are current, else read now."""
+        with self._lock:
+            return self.db.run_sync(self._read_one, run_id)
+
+    def _read_one(self, session: Session, run_id: str) -> RunResults:
+        versions = _run_versions(session, run_id)
+        kept = self._finished.get(versions[0]) if versions else None
+        if kept is not None:
+            return kept
+        result = run_store.run_results(session, run_id, self.settings.max_error_rate)
+        if versions and result.state in _FINISHED:
+            self._finished[versions[0]] = result
+        return result
 
     def recent_results(self) -> list[RunResults]:
         """Results of the last ``SCAN_RUNS`` runs, newest first, as ``arenactl rank`` reads."""
@@ -162,9 +170,12 @@ def _labelled_runs(session: Session, limit: int) -> list[RunView]:
     return [RunView(run, sorted(labels[run.run_id])) for run in runs]
 
 
-def _run_versions(session: Session) -> list[tuple[str, float, int, float | None, int | None]]:
-    """The newest ``SCAN_RUNS`` runs as (id, created, jobs finished, last finish, last aggregate
-    id): a run whose tuple is unchanged has unchanged results (a re-import recreates the run)."""
+def _run_versions(
+    session: Session, run_id: str | None = None
+) -> list[tuple[str, float, int, float | None, int | None]]:
+    """The newest ``SCAN_RUNS`` runs (or just ``run_id``) as (id, created, jobs finished, last
+    finish, last aggregate id): a run whose tuple is unchanged has unchanged results (a
+    re-import recreates the run)."""
     finished = func.count(func.distinct(case((col(JobRow.state).in_(_TERMINAL), JobRow.id))))
     query = (
         sa_select(  # five columns: past sqlmodel's typed overloads
@@ -176,6 +187,7 @@ def _run_versions(session: Session) -> list[tuple[str, float, int, float | None,
         )
         .join(JobRow, col(JobRow.run_id) == RunRow.id, isouter=True)
         .join(AggregateRow, col(AggregateRow.job_id) == JobRow.id, isouter=True)
+        .where(col(RunRow.id) == run_id if run_id is not None else true())
         .group_by(col(RunRow.id), col(RunRow.created_at))
         .order_by(col(RunRow.created_at).desc())
         .limit(SCAN_RUNS)

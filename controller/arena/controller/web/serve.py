@@ -6,11 +6,21 @@ import contextlib
 import socket
 from collections.abc import Iterator
 
+import plotly.graph_objects as go
 import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from arena.common.figures import empty
+
 log = structlog.get_logger(__name__)
+
+
+def _warm_up() -> None:
+    """plotly builds its validators on first use (~1.5 s): pay that at start, in a thread, not
+    on the first visitor's page."""
+    empty("warm-up").to_json()
+    go.Figure(go.Scatter(x=[1], y=[1], error_y={"array": [0]}, text=[""])).to_json()
 
 
 class _Server(uvicorn.Server):
@@ -26,6 +36,7 @@ class DashboardServer:
         self.port = 0
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self._warming: asyncio.Future[None] | None = None
 
     async def start(self, host: str, port: int) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -46,9 +57,12 @@ class DashboardServer:
             if self._task.done():
                 self._task.result()  # raises what stopped it
             await asyncio.sleep(0.01)
+        self._warming = asyncio.get_running_loop().run_in_executor(None, _warm_up)
 
     async def stop(self) -> None:
         if self._server is None or self._task is None:
             return
         self._server.should_exit = True
         await self._task
+        if self._warming is not None:
+            await self._warming
