@@ -100,10 +100,14 @@ def test_pages_over_imported_results(dashboard: tuple[ControllerThread, str]) ->
 
 def test_errors_are_plain(dashboard: tuple[ControllerThread, str]) -> None:
     _, base = dashboard
-    assert get(f"{base}/runs/run-nope")[0] == 404
-    assert get(f"{base}/api/runs/run-nope")[0] == 404
+    status, body, headers = get(f"{base}/runs/run-nope")
+    assert status == 404 and headers["content-type"].startswith("text/html")
+    assert "no run &#39;run-nope&#39;" in body  # a page for a person
+    status, body, _ = get(f"{base}/api/runs/run-nope")
+    assert (status, json.loads(body)) == (404, {"detail": "no run 'run-nope'"})
     status, body, _ = get(f"{base}/leaderboard?preset=fastest")
-    assert status == 422 and "unknown preset 'fastest'" in body
+    assert status == 422 and "unknown preset &#39;fastest&#39;" in body
+    assert get(f"{base}/no/such/page")[0] == 404
 
 
 def test_plotly_comes_from_the_package(dashboard: tuple[ControllerThread, str]) -> None:

@@ -4,13 +4,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from arena.controller.settings import ControllerSettings
 from arena.controller.store.database import Database
 from arena.controller.web.reads import Reader
 from arena.controller.web.routes import analysis, health, runs, vendor
-from arena.controller.web.templating import STATIC
+from arena.controller.web.templating import STATIC, templates
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -34,6 +36,7 @@ def create_app(
     app.state.db = db
     app.state.settings = settings
     app.middleware("http")(_server_timing)
+    app.exception_handler(HTTPException)(_error_page)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routers:
         app.include_router(router)
@@ -49,3 +52,13 @@ async def _server_timing(
     response = await call_next(request)
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
     return response
+
+
+async def _error_page(request: Request, error: HTTPException) -> Response:
+    """A page for a person (unknown run, bad preset), JSON for the API."""
+    if request.url.path.startswith("/api/"):
+        return await http_exception_handler(request, error)
+    context = {"status": error.status_code, "detail": error.detail, "page": ""}
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=error.status_code, headers=error.headers
+    )

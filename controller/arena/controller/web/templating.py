@@ -1,4 +1,5 @@
-"""Jinja2 templates and the filters that format numbers the way arenactl prints them."""
+"""Jinja2 templates, the filters that format numbers the way arenactl prints them, and the
+store reader every route depends on."""
 
 import time
 from pathlib import Path
