@@ -15,7 +15,7 @@ import pytest
 
 from arena.client.api import ArenaClient
 from arena.common.analysis.aggregate import aggregate
-from arena.common.analysis.rank import PRESETS, rank
+from arena.common.analysis.rank import PRESETS, rank, read_models
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
@@ -96,6 +96,29 @@ def test_pages_over_imported_results(dashboard: tuple[ControllerThread, str]) ->
         assert status == 200, (page, body)
     status, body, _ = get(f"{base}/api/runs/{imported}")
     assert json.loads(body)["run"]["run_id"] == imported
+
+
+def test_leaderboard_with_a_models_file_and_weights(tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text("models:\n  Qwen/Qwen3.5-0.8B: {memory_gb: 1.6, quality: {mmlu: 30}}\n")
+    settings = ControllerSettings(
+        listen="127.0.0.1:0", data_dir=tmp_path, dashboard="127.0.0.1:0", models_file=models
+    )
+    with ControllerThread(settings) as running:
+        base = (running.controller.dashboard_url or "").rstrip("/")
+        subprocess.run(
+            [BIN / "arenactl", "--controller", running.address, "import", str(SAMPLE)],
+            check=True,
+            capture_output=True,
+        )
+        with ArenaClient(running.address, DEV_USER_TOKEN) as client:
+            jobs = [job for run in client.runs(100) for job in client.results(run.run_id).jobs]
+        status, body, _ = get(f"{base}/api/leaderboard?preset=chat&weights=50,40,10")
+        expected = rank(aggregate(jobs), "chat", read_models(models), (50, 40, 10))
+        assert status == 200 and json.loads(body) == expected.model_dump(mode="json")
+        assert expected.ranked[0].q == 30 and expected.ranked[0].e is not None  # the file's
+        assert str(models) in get(f"{base}/leaderboard")[1]
+        assert get(f"{base}/api/leaderboard?weights=1,2")[0] == 422
 
 
 def test_errors_are_plain(dashboard: tuple[ControllerThread, str]) -> None:

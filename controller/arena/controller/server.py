@@ -10,6 +10,7 @@ import click
 import grpc
 import structlog
 
+from arena.common.analysis.rank import read_models
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
@@ -177,6 +178,12 @@ async def serve(settings: ControllerSettings) -> None:
     metavar="HOST:PORT|off",
     help="Web dashboard address, default 127.0.0.1:8080; 'off' disables it [ARENA_DASHBOARD]",
 )
+@click.option(
+    "--models-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML of model quality scores and footprints for the dashboard's leaderboard "
+    "(examples/models.yaml) [ARENA_MODELS_FILE]",
+)
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 def main(**flags: Any) -> None:
@@ -184,6 +191,11 @@ def main(**flags: Any) -> None:
     settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
     _refuse_dev_tokens_off_loopback(settings)
+    if settings.models_file is not None:
+        try:
+            read_models(settings.models_file)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--models-file") from None
     asyncio.run(serve(settings))
 
 

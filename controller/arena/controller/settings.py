@@ -21,6 +21,9 @@ class ControllerSettings(ArenaSettings):
     max_error_rate: float = Field(0.10, ge=0, le=1)
     """A benchmark with a larger share of failed requests is shown invalid and left out of
     capacity (``arena.common.metrics.validity``)."""
+    models_file: Path | None = None
+    """Quality scores and memory footprints for the dashboard's leaderboard, as ``arenactl rank
+    --models`` reads them (``examples/models.yaml``)."""
     dashboard: str = "127.0.0.1:8080"
     """The web dashboard's HTTP address (``docs/dashboard.md``), or ``off``."""
 

@@ -15,6 +15,7 @@ from sqlalchemy import case, text, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
+from arena.common.analysis.rank import read_models
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import JobResult, RunResults
@@ -60,6 +61,8 @@ class Reader:
     def __init__(self, db: Database, settings: ControllerSettings) -> None:
         self.db = db
         self.settings = settings
+        self.models = read_models(settings.models_file) if settings.models_file else {}
+        """The leaderboard's quality scores and footprints, read once at start."""
         self._lock = threading.RLock()
         self._finished: dict[Hashable, RunResults] = {}
         self._views: dict[Hashable, Any] = {}

@@ -23,13 +23,32 @@ Store = Annotated[Reader, Depends(reader)]
 Text = Annotated[str | None, Query(max_length=200)]
 
 
-def _ranking(store: Reader, preset: str, model: str | None, hardware: str | None) -> Ranking:
+def _ranking(
+    store: Reader, preset: str, model: str | None, hardware: str | None, weights: str | None
+) -> Ranking:
     if preset not in PRESETS:
         raise HTTPException(422, f"unknown preset {preset!r}; one of {', '.join(PRESETS)}")
+    chosen = _weights(weights)
     rows = store.view(
         ("aggregate", model, hardware), lambda results: _aggregate(results, model, hardware)
     )
-    return store.view(("rank", preset, model, hardware), lambda _: rank(rows, preset, {}))
+    return store.view(
+        ("rank", preset, model, hardware, chosen),
+        lambda _: rank(rows, preset, store.models, chosen),
+    )
+
+
+def _weights(text: str | None) -> tuple[float, float, float] | None:
+    """``Q,G,E`` as ``arenactl rank --weights`` takes them."""
+    if not text:
+        return None
+    try:
+        q, g, e = (float(part) for part in text.split(","))
+    except ValueError:
+        raise HTTPException(422, "weights: three numbers Q,G,E, e.g. 50,40,10") from None
+    if min(q, g, e) < 0 or not q + g + e:
+        raise HTTPException(422, "weights: three numbers Q,G,E, none negative, not all zero")
+    return q, g, e
 
 
 def _aggregate(
@@ -46,9 +65,12 @@ def leaderboard_page(
     preset: str = "aggregate",
     model: Text = None,
     hardware: Text = None,
+    weights: Text = None,
 ) -> HTMLResponse:
     context = {
-        "ranking": _ranking(store, preset, model, hardware),
+        "ranking": _ranking(store, preset, model, hardware, weights),
+        "weights": weights or "",
+        "models_file": store.settings.models_file,
         "presets": list(PRESETS),
         "model": model or "",
         "hardware": hardware or "",
@@ -59,10 +81,15 @@ def leaderboard_page(
 
 @router.get("/api/leaderboard")
 def leaderboard_api(
-    store: Store, preset: str = "aggregate", model: Text = None, hardware: Text = None
+    store: Store,
+    preset: str = "aggregate",
+    model: Text = None,
+    hardware: Text = None,
+    weights: Text = None,
 ) -> Ranking:
-    """The ranking ``arenactl rank --preset PRESET -o json`` prints (no models file)."""
-    return _ranking(store, preset, model, hardware)
+    """The ranking ``arenactl rank --preset P [--weights Q,G,E] [--models FILE] -o json``
+    prints, with the controller's ``--models-file``."""
+    return _ranking(store, preset, model, hardware, weights)
 
 
 def _capacity(store: Reader, hardware: str | None) -> list[CapacityRow]:
