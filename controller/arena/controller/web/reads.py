@@ -2,7 +2,7 @@
 
 The routes are plain ``def`` functions, so FastAPI runs them (and these reads) in its threadpool,
 off the controller's event loop. The views across runs (leaderboard, capacity, Pareto) read the
-results of every recent run; those are kept until the store changes (``_fingerprint``).
+results of every recent run; a finished run's are kept until it changes (``_run_versions``).
 """
 
 import threading
@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 from arena.common.analysis.rank import read_models
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobState
-from arena.common.schemas.results import JobResult, RunResults
+from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
@@ -123,9 +123,6 @@ class Reader:
     def recent_results(self) -> list[RunResults]:
         """Results of the last ``SCAN_RUNS`` runs, newest first, as ``arenactl rank`` reads."""
         return self._recent()[1]
-
-    def recent_jobs(self) -> list[tuple[str, JobResult]]:
-        return [(run.run_id, job) for run in self.recent_results() for job in run.jobs]
 
     def view(self, key: Hashable, compute: Callable[[list[RunResults]], T]) -> T:
         """``compute(recent results)``, kept until the store changes: a view across runs is
