@@ -177,6 +177,7 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
     entry = page.jobs[sim_job["job_id"]]
     assert "simulated" in entry["labels"] and "SIMULATED" not in entry["text"]
     assert "simulated" in "".join(entry["text"])  # the visible badge
+    assert "name: export-test" in "".join(entry["text"])  # the suite file, as submitted
     imported = [job for job in page.jobs.values() if "imported" in job["labels"]]
     assert len(imported) == 5
     assert any("lfm2.5/lfm2.5-2.6b/bf16" in "".join(job["text"]) for job in imported)
@@ -223,3 +224,17 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
             if row["metric"] != "joules_per_output_token":
                 shown_stat = metrics[job_id][(row["benchmark"], row["variant"])][row["metric"]]
                 assert float(cell["data-value"]) == shown_stat["mean"]
+
+
+async def test_a_selection_that_matches_nothing_writes_no_file(
+    controller: Controller, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["--controller", address(controller), "report", "--model", "nothing", "-o", str(out)],
+    )
+    assert result.exit_code == 1
+    assert "no results match: the last 1000 runs; model contains 'nothing'" in result.output
+    assert not out.exists()

@@ -59,7 +59,8 @@ class Report:
     latency: list[Figure] = field(default_factory=list)
     pareto: Figure | None = None
     capacity: Figure | None = None
-    capacity_rows: list[CapacityRow] = field(default_factory=list)
+    capacity_rows: list[list[CapacityRow]] = field(default_factory=list)
+    """Per job and sweep, its rows (one per limit)."""
     telemetry: list[Figure] = field(default_factory=list)
     rankings: list[Ranking] = field(default_factory=list)
     compares: list[Comparison] = field(default_factory=list)
@@ -82,9 +83,13 @@ def build(data: ReportData, models: Mapping[str, ModelInfo]) -> Report:
     points = pareto_points(data.results)
     report.pareto = Figure("pareto-front", "Pareto front", figures.pareto_figure(
         "tokens/s per user against total output tokens/s", points))  # fmt: skip
-    report.capacity_rows = capacity_rows(data.results, MAX_ERROR_RATE)
+    capacity = capacity_rows(data.results, MAX_ERROR_RATE)
     report.capacity = Figure("capacity-bars", "Capacity", figures.capacity_figure(
-        "highest request rate with p95 TTFT under each limit", report.capacity_rows))  # fmt: skip
+        "highest request rate with p95 TTFT under each limit", capacity))  # fmt: skip
+    per_sweep: dict[tuple[str, str], list[CapacityRow]] = {}
+    for row in capacity:
+        per_sweep.setdefault((row.job_id, row.benchmark), []).append(row)
+    report.capacity_rows = list(per_sweep.values())
     report.telemetry = _telemetry(data)
     rows = aggregate(job for run in data.results for job in run.jobs)
     report.rankings = [rank(rows, preset, models) for preset in PRESETS]
@@ -130,7 +135,9 @@ def _compares(results: list[RunResults]) -> list[Comparison]:
         ]
         runs = [run for run in runs if run.jobs]
         if sum(len(run.jobs) for run in runs) > 1:
-            found.append(compare(runs))
+            comparison = compare(runs)
+            if comparison.rows:  # jobs without a benchmark in common have nothing to compare
+                found.append(comparison)
     return sorted(found, key=lambda c: -len({column.hardware for column in c.columns}))
 
 

@@ -45,6 +45,8 @@ class ReportData(ArenaModel):
     """Per job id, its current attempt's samples of the selected benchmarks."""
     telemetry: dict[str, list[GpuReading]]
     """Per job id, its GPU readings (measured jobs; imported ones carry theirs in results)."""
+    suites: dict[str, tuple[str, str]] = {}
+    """Per run id of a submitted run, its suite file's name and text, verbatim."""
 
 
 def narrow(run: RunResults, selection: Selection) -> RunResults:
@@ -81,6 +83,7 @@ def fetch(
         results=[f.run for f in found],
         samples={job: samples for f in found for job, samples in f.samples.items()},
         telemetry={job: readings for f in found for job, readings in f.telemetry.items()},
+        suites={f.run.run_id: f.suite for f in found if f.suite is not None},
     )
 
 
@@ -88,6 +91,7 @@ class _Fetched(NamedTuple):
     run: RunResults
     samples: dict[str, list[RequestSample]]
     telemetry: dict[str, list[GpuReading]]
+    suite: tuple[str, str] | None
 
 
 def _fetch_run(client: ArenaClient, run_id: str, selection: Selection) -> _Fetched:
@@ -95,14 +99,18 @@ def _fetch_run(client: ArenaClient, run_id: str, selection: Selection) -> _Fetch
     samples: dict[str, list[RequestSample]] = defaultdict(list)
     telemetry: dict[str, list[GpuReading]] = defaultdict(list)
     if not run.jobs:
-        return _Fetched(run, {}, {})
+        return _Fetched(run, {}, {}, None)
     wanted = {(job.job_id, bench.id) for job in run.jobs for bench in job.benchmarks}
     for job_id, sample in client.samples(run_id=run_id):
         if (job_id, sample.benchmark) in wanted:
             samples[job_id].append(sample)
     measured = {job.job_id for job in run.jobs if job.imported is None}
+    suite = None
     if measured:
         for job_id, reading in client.telemetry(run_id=run_id):
             if job_id in measured:
                 telemetry[job_id].append(reading)
-    return _Fetched(run, dict(samples), dict(telemetry))
+        detail = client.run(run_id)
+        if detail.suite_yaml is not None:
+            suite = (detail.suite_file or "suite.yaml", detail.suite_yaml)
+    return _Fetched(run, dict(samples), dict(telemetry), suite)

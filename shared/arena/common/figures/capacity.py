@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from arena.common.analysis.capacity import CapacityRow
-from arena.common.figures.style import empty, figure, layout, source
+from arena.common.figures.style import empty, figure, layout, short_hardware, source
 
 LIMIT_COLOURS = {2000.0: "#d62728", 5000.0: "#ff7f0e", 10000.0: "#2ca02c"}
 
 
 def row_name(row: CapacityRow) -> str:
     tags = (["simulated"] if row.simulated else []) + [row.source]
-    name = f"{row.model} · {row.engine} · {row.hardware or 'unknown hardware'}"
+    name = f"{row.model} · {row.engine} · {short_hardware(row.hardware)}"
     return name + "".join(f" [{tag}]" for tag in tags)
 
 

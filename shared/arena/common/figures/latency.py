@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import plotly.graph_objects as go
 
-from arena.common.figures.style import colour, empty, figure, layout
+from arena.common.figures.style import colour, empty, figure, fit_legend, layout
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.sample import RequestSample
 
@@ -81,5 +81,6 @@ def latency_cdf(title: str, groups: Sequence[SampleGroup], metric: Metric) -> go
         return empty(title, "no samples")
     share = "share of requests" if metric == "ttft" else "share of gaps"
     axes = layout(title, TITLES[metric], share)
-    axes["yaxis"].update(range=[0, 1], tickformat=".0%", rangemode="normal")
+    axes["yaxis"].update(range=[0, 1.02], tickformat=".0%", rangemode="normal")
+    fit_legend(axes, len(traces))
     return figure(traces, axes)

@@ -8,14 +8,24 @@ from typing import Any
 import plotly.graph_objects as go
 
 from arena.common.analysis.pareto import ParetoPoint
-from arena.common.figures.style import PALETTE, array, colour, empty, figure, layout, source
+from arena.common.figures.style import (
+    PALETTE,
+    array,
+    colour,
+    empty,
+    figure,
+    fit_legend,
+    layout,
+    short_hardware,
+    source,
+)
 
 X_TITLE = "total output tokens/s"
 Y_TITLE = "tokens/s per user (1 / TPOT)"
 
 
 def point_name(point: ParetoPoint) -> str:
-    parts = [point.model, point.engine, point.hardware or "unknown hardware"]
+    parts = [point.model, point.engine, short_hardware(point.hardware)]
     tags = ["simulated"] if point.simulated else []
     tags += [] if point.valid else ["invalid"]
     return " · ".join(parts) + "".join(f" [{tag}]" for tag in tags)
@@ -67,7 +77,8 @@ def pareto_figure(title: str, points: Sequence[ParetoPoint]) -> go.Figure:
                 "visible": "legendonly" if len(fronts) > 6 else True,
             }
         )
-    axes = layout(title, X_TITLE, Y_TITLE, height=560)
+    axes = layout(title, X_TITLE, Y_TITLE)
+    fit_legend(axes, len(traces), 560)
     axes["xaxis"]["type"] = "log"
     axes["yaxis"].update(type="log", rangemode="normal")
     return figure(traces, axes)

@@ -18,11 +18,18 @@ PALETTE = (
 
 
 def series_name(job: JobResult, bench: BenchmarkResult | None = None) -> str:
-    """model · profile · engine · hardware, then what the reader must know about the numbers."""
+    """model · profile · engine · hardware (short: the full name is in the provenance), then
+    what the reader must know about the numbers; an imported job's engine is its label."""
     entry = entry_of(job)
-    parts = [entry.model, entry.profile, entry.engine, entry.hardware or "unknown hardware"]
+    engine = "" if job.imported is not None else entry.engine
+    parts = [entry.model, entry.profile, engine, short_hardware(entry.hardware)]
     name = " · ".join(part for part in parts if part)
     return name + "".join(f" [{label}]" for label in labels(job, bench))
+
+
+def short_hardware(hardware: str | None) -> str:
+    """``NVIDIA DGX Spark (GB10, 128 GB unified)`` → ``NVIDIA DGX Spark``."""
+    return (hardware or "unknown hardware").split(" (")[0].strip() or "unknown hardware"
 
 
 def labels(job: JobResult, bench: BenchmarkResult | None = None) -> list[str]:
@@ -52,13 +59,19 @@ AXIS = {"gridcolor": "#e5e5e5", "linecolor": "#999", "zeroline": False, "automar
 
 
 def layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
-    """The common layout: title, axis titles, legend at the right (series names are long),
-    compact margins, white ground."""
+    """The common layout: title, axis titles, legend below (series names are long; it takes
+    the room it needs, see ``fit_legend``), compact margins, white ground."""
     return {
         "title": {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 14}},
         "xaxis": {**AXIS, "title": {"text": x_title}},
         "yaxis": {**AXIS, "title": {"text": y_title}, "rangemode": "tozero"},
-        "legend": {"font": {"size": 10}, "tracegroupgap": 2},
+        "legend": {
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.12,
+            "x": 0.0,
+            "font": {"size": 10},
+        },
         "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
         "height": 460,
         "paper_bgcolor": "#fff",
@@ -67,6 +80,13 @@ def layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, An
         "hovermode": "closest",
         **extra,
     }
+
+
+def fit_legend(figure_layout: dict[str, Any], entries: int, height: int = 420) -> None:
+    """Grow the figure so that a legend of ``entries`` (about two per row) leaves the plot
+    its ``height``."""
+    rows = (entries + 1) // 2
+    figure_layout["height"] = height + 2 * 19 * rows  # plotly gives a legend half the height
 
 
 def figure(traces: list[dict[str, Any]], figure_layout: dict[str, Any]) -> go.Figure:

@@ -122,4 +122,6 @@ def telemetry_figure(title: str, series: Sequence[TelemetrySeries]) -> go.Figure
          "font": {"size": 9, "color": "#666"}}
         for start, bench in marks
     ]  # fmt: skip
-    return figure(traces, layout(title, "time (s)", "", height=560, **extra))
+    axes = layout(title, "time (s)", "", height=560, **extra)
+    axes["xaxis"]["anchor"] = "y3"  # the time axis under the bottom panel
+    return figure(traces, axes)

@@ -3,7 +3,7 @@ loop), one figure per benchmark, one trace per series (and per prompt shape when
 benchmark has several)."""
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -16,6 +16,7 @@ from arena.common.figures.style import (
     dash,
     empty,
     figure,
+    fit_legend,
     layout,
     series_name,
     source,
@@ -48,8 +49,8 @@ def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) 
     per = "concurrency" if kind == "closed_loop" else "request rate"
     title = f"{bench_id} {found[0][2].title}: {metric} per {per}"
     shapes = {_shape(v.key) for _, _, b in found for v in b.variants}
-    traces: dict[tuple[str, str], _Trace] = {}
-    styles: dict[tuple[str, str], JobResult] = {}
+    traces: dict[tuple[str, str, str], _Trace] = {}
+    styles: dict[tuple[str, str, str], JobResult] = {}
     for run_id, job, bench in found:
         name = series_name(job, bench)
         for variant in bench.variants:
@@ -58,7 +59,7 @@ def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) 
             if x is None or stat is None or stat.mean is None:
                 continue
             shape = _shape(variant.key) if len(shapes) > 1 else ""
-            key = (name, shape)
+            key = (name, shape, job.job_id)
             traces.setdefault(key, _Trace()).points.append(
                 (x, stat.mean, stat.std or 0.0, variant.key, source(run_id, job.job_id))
             )
@@ -66,8 +67,12 @@ def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) 
     if not traces:
         return empty(title, f"no {metric} recorded")
     drawn = []
-    for (name, shape), trace in sorted(traces.items()):
+    repeated = Counter((name, shape) for name, shape, _ in traces)
+    for (name, shape, job_id), trace in sorted(traces.items()):
         points = sorted(trace.points)
+        label = f"{name} · {shape}" if shape else name
+        if repeated[(name, shape)] > 1:  # the same thing stored by several jobs
+            label += f" · {job_id}"
         drawn.append(
             {
                 "type": "scatter",
@@ -77,12 +82,13 @@ def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) 
                 "customdata": [[p[3], p[4]] for p in points],
                 "hovertemplate": "%{customdata[0]}: %{y:.2f} tok/s<br>%{customdata[1]}",
                 "mode": "lines+markers",
-                "name": f"{name} · {shape}" if shape else name,
+                "name": label,
                 "legendgroup": name,
-                "line": {"color": colour(name), "dash": dash(styles[(name, shape)])},
+                "line": {"color": colour(name), "dash": dash(styles[(name, shape, job_id)])},
             }
         )
     axes = layout(title, AXIS.get(kind, "load"), f"{metric} (tokens/s)")
+    fit_legend(axes, len(drawn))
     if kind == "open_loop":
         axes["xaxis"]["type"] = "log"
     return figure(drawn, axes)
