@@ -20,6 +20,8 @@ from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.telemetry import GpuReading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import jobs as job_store
@@ -27,6 +29,7 @@ from arena.controller.store import runs as run_store
 from arena.controller.store.database import Database
 from arena.controller.store.imports import IMPORTED_RUNTIME
 from arena.controller.store.models import AggregateRow, JobRow, RunRow
+from arena.controller.store.telemetry import telemetry_of
 
 SCAN_RUNS = 1000
 """Runs the views across runs read, newest first: the window ``arenactl rank`` reads too."""
@@ -53,6 +56,12 @@ class RunView:
     info: RunInfo
     labels: list[str]
     """``simulated`` and/or ``imported`` when any of its jobs is."""
+
+
+@dataclass(frozen=True)
+class JobRecords:
+    samples: list[RequestSample]
+    readings: list[GpuReading]
 
 
 class Reader:
@@ -119,6 +128,10 @@ class Reader:
         if versions and result.state in _FINISHED:
             self._finished[versions[0]] = result
         return result
+
+    def records(self, run_id: str) -> dict[str, JobRecords]:
+        """Per job of the run (measured, current attempt), its samples and GPU readings."""
+        return self.db.run_sync(_records, run_id)
 
     def recent_results(self) -> list[RunResults]:
         """Results of the last ``SCAN_RUNS`` runs, newest first, as ``arenactl rank`` reads."""
@@ -193,3 +206,11 @@ def _run_versions(
         .limit(SCAN_RUNS)
     )
     return [tuple(row) for row in session.execute(query)]
+
+
+def _records(session: Session, run_id: str) -> dict[str, JobRecords]:
+    return {
+        job.id: JobRecords(job_store.samples_of(session, job), telemetry_of(session, job))
+        for job in run_store.run_jobs(session, run_id)
+        if job.engine_runtime != IMPORTED_RUNTIME
+    }

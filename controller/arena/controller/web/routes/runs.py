@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from arena.common.errors import NotFoundError
-from arena.common.figures import throughput_figures
 from arena.common.metrics.summary import HEADLINE
-from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.controller.store import runs as run_store
 from arena.controller.web.auth import require_user_token
+from arena.controller.web.figures import run_figures
 from arena.controller.web.reads import Reader
 from arena.controller.web.templating import reader, templates
 
@@ -59,7 +58,9 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
         detail, results = store.run(run_id), store.results(run_id)
     except NotFoundError as error:
         raise HTTPException(404, str(error)) from None
-    figures = store.view(("run-figures", run_id), lambda _: _figures(results))
+    figures = store.view(
+        ("run-figures", run_id), lambda _: run_figures(results, store.records(run_id))
+    )
     context = {
         "detail": detail,
         "results": results,
@@ -68,13 +69,6 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
         "page": "runs",
     }
     return templates.TemplateResponse(request, "run.html", context)
-
-
-def _figures(results: RunResults) -> dict[str, str]:
-    """A chart per benchmark that has results (a running job stores its at the end)."""
-    measured = {b.id for job in results.jobs for b in job.benchmarks if b.variants}
-    figures = throughput_figures([results])
-    return {bench: figure.to_json() for bench, figure in figures.items() if bench in measured}
 
 
 @router.get("/api/runs/{run_id}")

@@ -7,8 +7,6 @@ function drawFigures() {
   for (const data of document.querySelectorAll('script[type="application/json"][data-for]')) {
     const target = document.querySelector(`[data-figure="${data.dataset.for}"]`);
     const figure = JSON.parse(data.textContent);
-    const legendRows = Math.ceil(figure.data.length / 2);  // a legend below grows with the series
-    if (!figure.layout.height && legendRows > 4) figure.layout.height = 420 + 22 * legendRows;
     Plotly.newPlot(target, figure.data, figure.layout, { responsive: true, displaylogo: false });
   }
 }
