@@ -1,5 +1,6 @@
 """Shared fixtures: a real controller on loopback (port 0) over a real SQLite file."""
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from arena.controller.settings import ControllerSettings
 from tests.support import ControllerThread
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Controllers started by tests (in-process and as processes) leave port 8080 alone: the tests
+# that want a dashboard ask for one on port 0.
+os.environ.setdefault("ARENA_DASHBOARD", "off")
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import click
 import grpc
 import structlog
 
+from arena.common.analysis.rank import read_models
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.common.transport import is_loopback
@@ -22,6 +23,8 @@ from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
 from arena.controller.store.database import Database
 from arena.controller.tls import server_credentials
+from arena.controller.web.app import create_app
+from arena.controller.web.serve import DashboardServer
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +45,7 @@ class Controller:
         self.db: Database | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self.dashboard: DashboardServer | None = None
         self._reaper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -77,6 +81,13 @@ class Controller:
             raise OSError(f"cannot listen on {settings.listen}")
         await self.server.start()
         self._reaper = asyncio.create_task(self._reap_leases(work))
+        if settings.dashboard_address is not None:
+            self.dashboard = DashboardServer(create_app(self.db, settings))
+            try:
+                await self.dashboard.start(*settings.dashboard_address)
+            except OSError:
+                await self.stop(grace=0)
+                raise
         if settings.uses_dev_tokens:
             log.warning(
                 "using the built-in development tokens; set ARENA_AGENT_TOKENS and "
@@ -88,7 +99,15 @@ class Controller:
             port=self.port,
             database=settings.database,
             tls=credentials is not None,
+            dashboard=self.dashboard_url or "off",
         )
+
+    @property
+    def dashboard_url(self) -> str | None:
+        if self.dashboard is None or self.settings.dashboard_address is None:
+            return None
+        host = self.settings.dashboard_address[0]
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.dashboard.port}/"
 
     async def _reap_leases(self, work: WorkSignal) -> None:
         assert self.db is not None
@@ -106,6 +125,8 @@ class Controller:
                 work.notify()
 
     async def stop(self, grace: float = 2.0) -> None:
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -170,6 +191,17 @@ async def serve(settings: ControllerSettings) -> None:
               "it) [ARENA_TLS]")  # fmt: skip
 @click.option("--insecure", is_flag=True, default=None,
               help="Allow plain text beyond loopback (logged loudly) [ARENA_INSECURE]")  # fmt: skip
+@click.option(
+    "--dashboard",
+    metavar="HOST:PORT|off",
+    help="Web dashboard address, default 127.0.0.1:8080; 'off' disables it [ARENA_DASHBOARD]",
+)
+@click.option(
+    "--models-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML of model quality scores and footprints for the dashboard's leaderboard "
+    "(examples/models.yaml) [ARENA_MODELS_FILE]",
+)
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 def main(**flags: Any) -> None:
@@ -177,6 +209,11 @@ def main(**flags: Any) -> None:
     settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
     _refuse_dev_tokens_off_loopback(settings)
+    if settings.models_file is not None:
+        try:
+            read_models(settings.models_file)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--models-file") from None
     asyncio.run(serve(settings))
 
 

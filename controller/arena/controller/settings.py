@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN, ArenaSettings
 from arena.common.transport import is_loopback
@@ -41,6 +41,29 @@ class ControllerSettings(ArenaSettings):
     max_error_rate: float = Field(0.10, ge=0, le=1)
     """A benchmark with a larger share of failed requests is shown invalid and left out of
     capacity (``arena.common.metrics.validity``)."""
+    models_file: Path | None = None
+    """Quality scores and memory footprints for the dashboard's leaderboard, as ``arenactl rank
+    --models`` reads them (``examples/models.yaml``)."""
+    dashboard: str = "127.0.0.1:8080"
+    """The web dashboard's HTTP address (``docs/dashboard.md``), or ``off``."""
+
+    @field_validator("dashboard")
+    @classmethod
+    def _host_port_or_off(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8080) or 'off'")
+        return value
+
+    @property
+    def dashboard_address(self) -> tuple[str, int] | None:
+        """(host, port) of the dashboard; None when it is off."""
+        if self.dashboard == "off":
+            return None
+        host, _, port = self.dashboard.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def database(self) -> str:

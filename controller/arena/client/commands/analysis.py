@@ -5,8 +5,6 @@
 from pathlib import Path
 
 import click
-import yaml
-from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,7 +15,7 @@ from arena.client.filters import stored_results
 from arena.client.output import Rows, emit, output_option
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.compare import compare
-from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
+from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank, read_models
 from arena.common.analysis.selection import contains
 from arena.common.errors import ArenaError
 from arena.common.schemas.results import JobResult, MetricStat
@@ -110,11 +108,9 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-        return {name: ModelInfo.model_validate(info) for name, info in data["models"].items()}
-    except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValidationError) as error:
-        message = f"{path}: not a models file ({error})"
-        errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        return read_models(path)
+    except ValueError as error:
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 

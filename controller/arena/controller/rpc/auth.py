@@ -69,6 +69,27 @@ class StaticTokens:
         return found
 
 
+async def identify(db: Database, static: StaticTokens, token: str, kind: str) -> Principal:
+    """Who ``token`` is, as a ``kind`` (agent or user) credential; AuthError otherwise.
+    The gRPC interceptor and the dashboard's writes both ask this."""
+    if not token:
+        raise AuthError(f"missing {kind} token")
+    who = static.match(token)
+    if who is None:
+        who = await db.call(credentials.authenticate, token, kind, time.time())
+    if who.kind != kind:
+        raise AuthError(credentials.wrong_service(who.kind, kind))
+    return who
+
+
+def require_role(who: Principal, need: Role, action: str) -> None:
+    if who.role is None or who.role < need:
+        have = who.role.label if who.role else "none"
+        raise PermissionDeniedError(
+            f"{action} needs the {need.label} role; user {who.name!r} is {have}"
+        )
+
+
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Admits each call as a Principal (in ``audit.CALLER``) or refuses it with
     UNAUTHENTICATED (no valid credential for this service) or PERMISSION_DENIED (a role too
@@ -87,20 +108,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 raise AuthError("missing enrolment token")
             return Principal(ENROLMENT, "")
         kind = AGENT if need == AGENT else USER
-        if not token:
-            raise AuthError(f"missing {kind} token")
-        who = self.static.match(token)
-        if who is None:
-            who = await self.db.call(credentials.authenticate, token, kind, time.time())
-        if who.kind != kind:
-            raise AuthError(credentials.wrong_service(who.kind, kind))
+        who = await identify(self.db, self.static, token, kind)
         CALLER.set(who)  # known from here on: a refusal below is logged under its name
-        if isinstance(need, Role) and (who.role is None or who.role < need):
-            have = who.role.label if who.role else "none"
-            raise PermissionDeniedError(
-                f"{method.rsplit('/', 1)[-1]} needs the {need.label} role; "
-                f"user {who.name!r} is {have}"
-            )
+        if isinstance(need, Role):
+            require_role(who, need, method.rsplit("/", 1)[-1])
         return who
 
     async def intercept_service(
