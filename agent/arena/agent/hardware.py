@@ -106,7 +106,18 @@ def _os_name() -> str:
         return f"{platform.system()} {os.uname().release}"
 
 
+DOCKER_SOCKET = "/var/run/docker.sock"
+
+
 def _container_runtime() -> str | None:
-    if shutil.which("docker") and Path("/var/run/docker.sock").exists():
-        return "docker"
-    return None
+    """``docker`` when a daemon answers on its socket: a socket file left by a stopped daemon
+    is not a runtime the agent can use."""
+    if not shutil.which("docker"):
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(DOCKER_SOCKET)
+        except OSError:
+            return None
+    return "docker"
