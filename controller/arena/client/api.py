@@ -38,6 +38,10 @@ class JobDetail(ArenaModel):
     finished_at_unix: float | None
     run_metrics: dict[tuple[str, str, int], dict[str, float | None]]
     """Per (benchmark, variant, run): the metrics the controller computed for that run."""
+    manifest: bytes = b""
+    """The signed provenance manifest (canonical JSON); empty when the job has none."""
+    signature: bytes = b""
+    public_key: bytes = b""
 
 
 class LogLine(ArenaModel):
@@ -59,6 +63,8 @@ class AgentInfo(ArenaModel):
     last_seen_unix: float
     draining: bool
     current_job: str
+    trust: str = ""
+    key_sha256: str = ""
 
 
 def _job(job: user_pb2.JobSummary) -> JobInfo:
@@ -86,6 +92,8 @@ def _job(job: user_pb2.JobSummary) -> JobInfo:
         if job.HasField("progress")
         else {},
         simulated=job.simulated,
+        flags=list(job.flags),
+        tier=job.tier,
     )
 
 
@@ -159,6 +167,9 @@ class ArenaClient:
                 }
                 for m in reply.run_metrics
             },
+            manifest=reply.manifest,
+            signature=reply.signature,
+            public_key=reply.public_key,
         )
 
     def results(self, run_id: str) -> RunResults:
@@ -209,6 +220,8 @@ class ArenaClient:
                 last_seen_unix=agent.last_seen_unix,
                 draining=agent.draining,
                 current_job=agent.current_job,
+                trust=agent.trust,
+                key_sha256=agent.key_sha256,
             )
             for agent in reply.agents
         ]
@@ -241,3 +254,9 @@ class ArenaClient:
 
     def drain(self, name: str) -> None:
         self._call(self._stub.DrainAgent, user_pb2.DrainAgentRequest(name=name))
+
+    def set_trust(self, name: str, tier: str) -> None:
+        self._call(self._stub.SetAgentTrust, user_pb2.SetAgentTrustRequest(name=name, tier=tier))
+
+    def reset_key(self, name: str) -> None:
+        self._call(self._stub.ResetAgentKey, user_pb2.ResetAgentKeyRequest(name=name))

@@ -15,6 +15,7 @@ from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
 from arena.controller.rpc.auth import AGENT_SERVICE, USER_SERVICE, BearerAuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
+from arena.controller.rpc.limits import LimitsInterceptor
 from arena.controller.rpc.users import UserServicer
 from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
@@ -28,7 +29,6 @@ KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]
 
 
@@ -57,9 +57,13 @@ class Controller:
                 BearerAuthInterceptor(
                     {AGENT_SERVICE: settings.agent_tokens, USER_SERVICE: settings.user_tokens}
                 ),
+                LimitsInterceptor(settings),
                 MalformedRequestInterceptor(),
             ],
-            options=KEEPALIVE_OPTIONS,
+            options=[
+                *KEEPALIVE_OPTIONS,
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ],
         )
         agent_pb2_grpc.add_AgentServiceServicer_to_server(
             AgentServicer(self.db, settings, work), self.server

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError
 from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
+from arena.common.provenance.keys import fingerprint
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo, JobSpec
@@ -58,7 +59,9 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             raise InvalidRequestError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
         filename = request.filename or "<suite>"
         base_dir = Path(filename).parent if Path(filename).is_absolute() else None
-        resolved = load_suite_text(request.suite_yaml, filename, base_dir=base_dir)
+        resolved = load_suite_text(
+            request.suite_yaml, filename, base_dir=base_dir, limits=self.settings.limits
+        )
         run_id, job_ids = await self.db.call(
             run_store.submit_run, resolved, request.suite_yaml, request.filename, time.time()
         )
@@ -107,6 +110,9 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                 )
                 for row in detail.run_metrics
             ],
+            manifest=job.manifest.encode(),
+            signature=bytes.fromhex(job.signature),
+            public_key=bytes.fromhex(job.signer_key),
         )
 
     # grpc.aio serves a stream from a coroutine that writes with context.write as well as from
@@ -214,6 +220,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                     last_seen_unix=row.last_seen_at,
                     draining=row.draining,
                     current_job=current.get(row.id, ""),
+                    trust=row.trust,
+                    key_sha256=fingerprint(bytes.fromhex(row.public_key)) if row.public_key else "",
                 )
                 for row in rows
             ]
@@ -239,6 +247,20 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         await self.db.call(agent_store.set_draining, request.name)
         log.info("agent draining", agent=request.name)
         return user_pb2.DrainAgentResponse()
+
+    @grpc_errors
+    async def SetAgentTrust(
+        self, request: user_pb2.SetAgentTrustRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.SetAgentTrustResponse:
+        await self.db.call(agent_store.set_trust, request.name, request.tier)
+        return user_pb2.SetAgentTrustResponse()
+
+    @grpc_errors
+    async def ResetAgentKey(
+        self, request: user_pb2.ResetAgentKeyRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.ResetAgentKeyResponse:
+        await self.db.call(agent_store.reset_key, request.name)
+        return user_pb2.ResetAgentKeyResponse()
 
 
 def _summary(run: RunInfo) -> user_pb2.RunSummary:

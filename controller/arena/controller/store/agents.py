@@ -3,14 +3,19 @@
 import uuid
 from typing import Literal
 
+import structlog
 from sqlmodel import Session, select
 
-from arena.common.errors import NotFoundError
+from arena.common.errors import AuthError, InvalidRequestError, NotFoundError
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
 
+log = structlog.get_logger(__name__)
+
 AgentStatus = Literal["online", "disconnected", "lost"]
+OFFICIAL, COMMUNITY = "official", "community"
+TIERS = (OFFICIAL, COMMUNITY)
 
 
 def register_agent(
@@ -20,9 +25,20 @@ def register_agent(
     labels: dict[str, str],
     versions: dict[str, str],
     now: float,
+    *,
+    public_key: bytes = b"",
+    trust: str = "community",
 ) -> AgentRow:
-    """Create the agent, or refresh it when a known name registers again (a restart)."""
+    """Create the agent, or refresh it when a known name registers again (a restart).
+
+    ``trust`` is the tier a new agent starts with; the first signing key a name registers
+    with is bound to it, and a different key is refused until an admin resets it."""
     row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
+    if row is not None and public_key and row.public_key not in ("", public_key.hex()):
+        raise AuthError(
+            f"agent {name!r} registered before with another signing key; if the box was "
+            f"reinstalled, an admin can allow the new key: arenactl agents reset-key {name}"
+        )
     if row is None:
         row = AgentRow(
             id=f"agent-{uuid.uuid4().hex[:12]}",
@@ -32,7 +48,10 @@ def register_agent(
             versions={},
             registered_at=now,
             last_seen_at=now,
+            trust=trust,
         )
+    if public_key:
+        row.public_key = public_key.hex()
     row.hardware = hardware.model_dump()
     row.labels = labels
     row.versions = versions
@@ -42,6 +61,31 @@ def register_agent(
     row.last_seen_at = now
     row.draining = False
     session.add(row)
+    return row
+
+
+def agent_by_name(session: Session, name: str) -> AgentRow:
+    row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"unknown agent {name!r}")
+    return row
+
+
+def set_trust(session: Session, name: str, tier: str) -> AgentRow:
+    if tier not in TIERS:
+        raise InvalidRequestError(f"unknown tier {tier!r}; one of {', '.join(TIERS)}")
+    row = agent_by_name(session, name)
+    row.trust = tier
+    session.add(row)
+    log.info("agent trust set", agent=name, tier=tier)
+    return row
+
+
+def reset_key(session: Session, name: str) -> AgentRow:
+    row = agent_by_name(session, name)
+    row.public_key = ""
+    session.add(row)
+    log.warning("agent signing key reset", agent=name)
     return row
 
 

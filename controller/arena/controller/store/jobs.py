@@ -89,6 +89,7 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
             job.logs_acked_seq = 0
             job.lease_expires_at = now + lease_ttl_s
             job.message = ""
+            job.tier = agent.trust
             session.add(job)
             log.info("job leased", job_id=job.id, agent=agent.name, attempt=job.attempt)
             return job

@@ -23,6 +23,10 @@ class AgentRow(SQLModel, table=True):
     registered_at: float
     last_seen_at: float
     draining: bool = False
+    trust: str = "community"
+    """``official`` (the operator's own boxes) or ``community``; jobs take it at lease time."""
+    public_key: str = ""
+    """Hex of the ed25519 key bound at first registration; it verifies the agent's manifests."""
 
 
 class SuiteRow(SQLModel, table=True):
@@ -70,6 +74,16 @@ class JobRow(SQLModel, table=True):
     progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     provenance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     message: str = ""
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tier: str = ""
+    """The trust tier of the agent that leased the current attempt; empty before a lease."""
+    manifest: str = ""
+    """The signed provenance manifest of the finished attempt (canonical JSON), as sent."""
+    signature: str = ""
+    """Hex of the manifest's ed25519 signature, verified against the agent's key on ingest."""
+    signer_key: str = ""
+    """Hex of the key that signed it (the agent's key may be reset later)."""
+    """Why the job's data is suspect: refused sample batches, a manifest that failed to verify."""
     created_at: float
     started_at: float | None = None
     finished_at: float | None = None

@@ -159,6 +159,8 @@ def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
         requests_expected=job.requests_expected,
         progress=job.progress,
         simulated=_simulated(job),
+        flags=job.flags,
+        tier=job.tier,
     )
 
 
@@ -306,6 +308,7 @@ def run_results(
                 provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
                 hardware_detail=hardware,
                 telemetry=_telemetry_text(job),
+                tier=job.tier,
             )
         )
     return RunResults(

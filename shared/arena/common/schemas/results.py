@@ -97,6 +97,9 @@ class JobResult(JobHeader):
     """The full fingerprint of the agent that ran the job, as it registered."""
     telemetry: str = ""
     """Whether the job had GPU telemetry (``no GPU telemetry (…)`` when it had none)."""
+    tier: str = ""
+    """``official`` or ``community`` (the agent's trust when it leased the job); empty for
+    imported results."""
 
 
 class RunResults(RunHeader):

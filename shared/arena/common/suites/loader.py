@@ -7,6 +7,7 @@ import structlog
 
 from arena.common.errors import SuiteError
 from arena.common.schemas.suite import ResolvedSuite, SuiteSpec
+from arena.common.suites.limits import SuiteLimits, suite_problems
 from arena.common.suites.resolve import resolve_suite
 from arena.common.suites.validation import validate_document
 
@@ -24,10 +25,18 @@ def load_suite_file(path: str | Path) -> ResolvedSuite:
 
 
 def load_suite_text(
-    text: str, filename: str = "<suite>", *, base_dir: Path | None = None
+    text: str,
+    filename: str = "<suite>",
+    *,
+    base_dir: Path | None = None,
+    limits: SuiteLimits | None = None,
 ) -> ResolvedSuite:
+    """``limits``: bounds the expanded suite must stay within (the controller's, at submit)."""
     document = validate_document(SuiteSpec, text, filename)
     resolved = resolve_suite(document.model, document.problem_at, base_dir)
+    problems = [] if limits is None else suite_problems(resolved, limits, document.problem_at)
+    if problems:
+        raise SuiteError.from_problems(problems)
     log.debug(
         "suite loaded",
         file=filename,
