@@ -86,7 +86,9 @@ hardware = st.builds(
 launched = {
     "command": st.sampled_from(["serve --port {port}", "x {model} --port={port} {n}"]),
     "args": st.dictionaries(text, arg_values, max_size=4),
-    "env": st.dictionaries(text.filter(lambda name: not SECRET_NAME.search(name)), text, max_size=2),
+    "env": st.dictionaries(
+        text.filter(lambda name: not SECRET_NAME.search(name)), text, max_size=2
+    ),
     "secrets": st.dictionaries(text, text, max_size=2),
     "served_model_name": maybe(text),
     "startup_timeout_s": positive,

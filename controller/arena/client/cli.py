@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from arena.client.commands import analysis, bench, frontier, manage, reading, suites
+from arena.client.commands import (
+    analysis,
+    bench,
+    frontier,
+    manage,
+    provenance,
+    reading,
+    replicate,
+    suites,
+)
 from arena.common.logging import configure_logging
 
 
@@ -49,9 +58,13 @@ for command in (
     manage.drain,
     manage.import_,
     manage.export,
+    provenance.verify_cmd,
+    replicate.replicate,
     bench.bench,
 ):
     cli.add_command(command)
+reading.agents.add_command(provenance.trust)
+reading.agents.add_command(provenance.reset_key)
 
 
 def main() -> None:

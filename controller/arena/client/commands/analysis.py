@@ -11,7 +11,7 @@ from rich.table import Table
 
 from arena.client.api import ArenaClient
 from arena.client.context import client_for, console, errors, fail
-from arena.client.filters import stored_results
+from arena.client.filters import in_tier, stored_results, tier_option
 from arena.client.output import Rows, emit, output_option
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
@@ -30,13 +30,19 @@ def stored_jobs(client: ArenaClient) -> list[JobResult]:
     return [job for results in stored_results(client) for job in results.jobs]
 
 
-def _rows(ctx: click.Context, model: str | None, hardware: str | None) -> list[AggregateRow]:
+def _rows(
+    ctx: click.Context, model: str | None, hardware: str | None, tier: str | None = None
+) -> list[AggregateRow]:
     try:
         with client_for(ctx) as client:
             jobs = stored_jobs(client)
     except ArenaError as error:
         fail(error)
-    chosen = [j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware)]
+    chosen = [
+        j
+        for j in jobs
+        if contains(j.model, model) and contains(j.hardware, hardware) and in_tier(j, tier)
+    ]
     return aggregate(chosen)
 
 
@@ -160,6 +166,7 @@ def _ranking_table(ranking: Ranking) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML of quality scores and memory footprints (examples/models.yaml).",
 )
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
 def rank_cmd(
@@ -169,9 +176,10 @@ def rank_cmd(
     model: str | None,
     hardware: str | None,
     models_file: Path | None,
+    tier: str | None,
     output: str,
 ) -> None:
     """Rank model × profile × engine × hardware with a reference preset (no latency gate)."""
     models = load_models(models_file)
-    ranking = rank(_rows(ctx, model, hardware), preset, models, weights)
+    ranking = rank(_rows(ctx, model, hardware, tier), preset, models, weights)
     emit(console, output, ranking, lambda: _ranking_table(ranking), lambda: ranking_rows(ranking))

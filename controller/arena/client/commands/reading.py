@@ -7,7 +7,7 @@ from arena.client import render
 from arena.client.api import ArenaClient, RunDetail
 from arena.client.compare import compare, comparison_table
 from arena.client.context import client_for, console, errors, fail
-from arena.client.filters import SCAN_RUNS, parse_age, select_runs
+from arena.client.filters import SCAN_RUNS, keep_tier, parse_age, select_runs, tier_option
 from arena.client.follow import follow_logs
 from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
@@ -131,13 +131,14 @@ def describe(ctx: click.Context, run_or_job_id: str, output: str) -> None:
 
 @click.command()
 @click.argument("run_id")
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
-def show(ctx: click.Context, run_id: str, output: str) -> None:
+def show(ctx: click.Context, run_id: str, tier: str | None, output: str) -> None:
     """Per benchmark: mean ± std over runs of the headline metrics, with units."""
     try:
         with client_for(ctx) as client:
-            results = client.results(run_id)
+            results = keep_tier(client.results(run_id), tier)
     except ArenaError as error:
         fail(error)
     emit_results(console, output, results)
@@ -145,15 +146,18 @@ def show(ctx: click.Context, run_id: str, output: str) -> None:
 
 @click.command("compare")
 @click.argument("run_ids", nargs=-1, required=True)
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
-def compare_runs(ctx: click.Context, run_ids: tuple[str, ...], output: str) -> None:
+def compare_runs(
+    ctx: click.Context, run_ids: tuple[str, ...], tier: str | None, output: str
+) -> None:
     """The benchmarks common to RUN_IDS side by side: one model across hardware, or engines."""
     if len(run_ids) < 2:
         raise click.UsageError("compare needs at least two run ids")
     try:
         with client_for(ctx) as client:
-            comparison = compare([client.results(run_id) for run_id in run_ids])
+            comparison = compare([keep_tier(client.results(run_id), tier) for run_id in run_ids])
     except ArenaError as error:
         fail(error)
     except ValueError as error:
@@ -167,11 +171,13 @@ def compare_runs(ctx: click.Context, run_ids: tuple[str, ...], output: str) -> N
     )
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @output_option(tabular=True)
 @click.pass_context
 def agents(ctx: click.Context, output: str) -> None:
-    """List agents with their hardware and status."""
+    """List agents with their hardware, status and trust tier (subcommands change them)."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
         with client_for(ctx) as client:
             found = client.agents()

@@ -129,4 +129,5 @@ def facts(row: AgentRow) -> AgentFacts:
         gpu_name=row.gpu_name,
         vram_gb=row.vram_gb,
         cpu_arch=row.cpu_arch,
+        trust=row.trust,
     )

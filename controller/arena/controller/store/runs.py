@@ -309,6 +309,7 @@ def run_results(
                 hardware_detail=hardware,
                 telemetry=_telemetry_text(job),
                 tier=job.tier,
+                flags=job.flags,
             )
         )
     return RunResults(

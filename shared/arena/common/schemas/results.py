@@ -100,6 +100,8 @@ class JobResult(JobHeader):
     tier: str = ""
     """``official`` or ``community`` (the agent's trust when it leased the job); empty for
     imported results."""
+    flags: list[str] = []
+    """Why the job's data is suspect: refused sample batches, an unsigned or broken manifest."""
 
 
 class RunResults(RunHeader):
