@@ -72,7 +72,7 @@ class JobExecution:
         self.redactor = job_redactor(self.spec)
         self.digest = SampleDigest()
         """SHA-256 of the samples in the order they are numbered: signed in the manifest."""
-        self.engine_log = EngineLog(forward=lambda line: self.logs.put(self.redactor.text(line)))
+        self.engine_log = EngineLog(forward=self.logs.put, redact=self.redactor.text)
         self.requests_total = sum(
             expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
         )
