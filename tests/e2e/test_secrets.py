@@ -33,7 +33,9 @@ models:
 engines:
   sim:
     runtime: process
-    command: sh -c "echo engine sees $HF_TOKEN and hf_$(printf %034d 0); exec {binary} --port {{port}}"
+    command: >-
+      sh -c "echo engine sees $HF_TOKEN and hf_$(printf %034d 0);
+      exec {binary} --port {{port}}"
     secrets: {{HF_TOKEN: HF_TOKEN}}
 runs: 1
 benchmarks:
