@@ -86,13 +86,19 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
 @SCOPE[0]
 @SCOPE[1]
 @click.option("--benchmark", help="Only benchmark ids containing this, e.g. 'chat'.")
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
 def aggregate_cmd(
-    ctx: click.Context, model: str | None, hardware: str | None, benchmark: str | None, output: str
+    ctx: click.Context,
+    model: str | None,
+    hardware: str | None,
+    benchmark: str | None,
+    tier: str | None,
+    output: str,
 ) -> None:
     """Pool every stored run of each model × profile × engine × hardware × variant."""
-    rows = [r for r in _rows(ctx, model, hardware) if contains(r.benchmark, benchmark)]
+    rows = [r for r in _rows(ctx, model, hardware, tier) if contains(r.benchmark, benchmark)]
     emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
 
 
