@@ -28,7 +28,7 @@ class ControllerSettings(ArenaSettings):
     imports of whole result folders are the big ones."""
     max_agent_message_bytes: int = Field(8 * 1024 * 1024, gt=0)
     """Largest message an agent may send: its batches are a few hundred records."""
-    agent_rate_per_s: float = Field(50.0, gt=0)
+    agent_rate_per_s: float = Field(100.0, gt=0)
     """Calls per second each agent may make on average (a token bucket per agent id)."""
     agent_burst: int = Field(500, ge=1)
     """Calls an agent may make at once before its rate limit applies."""

@@ -1,8 +1,8 @@
 """Bounds a suite must stay within before it is accepted: a suite is cheap to write and can
 expand into more work, or longer requests, than any fleet should be handed.
 
-The controller applies its configured bounds at submit (``ControllerSettings.limits``);
-``arenactl validate`` applies the defaults. Samples are checked against the same token bounds
+The controller applies its configured bounds at submit (``ControllerSettings.limits``); they
+are the controller's, so ``arenactl validate`` does not guess them. Samples are checked against the same token bounds
 on ingest (``arena.common.metrics.sanity``).
 """
 
@@ -51,10 +51,11 @@ def suite_problems(
             )
         )
     for bench in resolved.benchmarks:
-        where = ("benchmarks", own[bench.id]) if bench.id in own else ()
         for field, message in _benchmark_problems(bench, limits):
-            prefix = "" if where else f"benchmark {bench.id}: "
-            problems.append(problem_at((*where, field), prefix + message))
+            if bench.id in own:
+                problems.append(problem_at(("benchmarks", own[bench.id], field), message))
+            else:  # a built-in benchmark: the line that chose the set
+                problems.append(problem_at(("suite",), f"benchmark {bench.id}: {message}"))
     per_job = sum(expected_requests(bench, spec.runs) for bench in resolved.benchmarks)
     if per_job > limits.max_requests_per_job:
         problems.append(
