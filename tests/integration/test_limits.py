@@ -77,15 +77,24 @@ async def test_a_suite_past_the_bounds_is_refused_on_its_lines(
     assert ("benchmarks[0].pp", 1 + lines.index("    pp: [2000000]")) in found
 
 
-async def test_a_literal_secret_in_a_suite_is_refused(controller: Controller) -> None:
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [("plain-Secret-value", "env.HF_TOKEN"), ("hf_" + "x" * 30, "")],
+    ids=["named-like-a-secret", "shaped-like-a-token"],
+)
+async def test_a_literal_secret_in_a_suite_is_refused(
+    controller: Controller, value: str, field: str
+) -> None:
     text = SUITE.format(target="any", labels="{}").replace(
         "    runtime: simulated",
-        "    runtime: process\n    command: serve --port {port}\n"
-        "    env: {HF_TOKEN: hf_plantedsecretplantedsecret01}",
+        f"    runtime: process\n    command: serve --port {{port}}\n    env: {{HF_TOKEN: {value}}}",
     )
     error = await refused_suite(controller, text)
-    assert error.errors[0].field.endswith("env.HF_TOKEN")
-    assert "hf_planted" not in str(error)
+    problem = error.errors[0]
+    assert problem.field.endswith(field) and problem.line == 1 + text.splitlines().index(
+        f"    env: {{HF_TOKEN: {value}}}"
+    )
+    assert value not in str(error)
 
 
 async def leased(controller: Controller, name: str = "box-1") -> tuple[ControllerLink, str]:
