@@ -1,6 +1,7 @@
 """What the ingest checks cost, measured side by side in one process: a 200-sample batch (the
 agent's default) of 256-chunk samples through ``batch_problems``, against building the same
-samples from their protobuf messages (what ingest does anyway), and log-line redaction.
+samples from their protobuf messages (what ingest does anyway), log-line redaction, and the
+sample digest a manifest signs (computed once per job).
 
     .venv/bin/python -m bench.sanity_cost
 """
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from arena.common.metrics.sanity import SampleBounds, batch_problems
 from arena.common.pb.arena.v2 import common_pb2
+from arena.common.provenance.manifest import samples_sha256
 from arena.common.redact import SHAPES_ONLY
 from arena.common.schemas.sample import RequestSample
 from arena.common.wire import from_message, to_message
@@ -41,10 +43,12 @@ def main() -> None:
     check = per_round(lambda: batch_problems(samples, bounds))
     parse = per_round(lambda: [from_message(m, RequestSample) for m in messages])
     redact = per_round(lambda: [SHAPES_ONLY.text(line) for line in lines])
+    digest = per_round(lambda: samples_sha256(samples))
     print(f"batch of {BATCH} samples × {CHUNKS} chunks, mean of {ROUNDS} rounds")
     print(f"  sanity checks   {check * 1e3:8.2f} ms  ({check / BATCH * 1e6:.1f} µs/sample)")
     print(f"  proto → samples {parse * 1e3:8.2f} ms  (ratio checks/parse {check / parse:.2f})")
     print(f"  redact {BATCH} log lines {redact * 1e3:8.2f} ms")
+    print(f"  manifest digest {digest * 1e3:8.2f} ms  (once per job, at the end)")
 
 
 if __name__ == "__main__":
