@@ -73,9 +73,12 @@ async def report_success(
 
 
 def job_row(controller: Controller, job_id: str) -> tuple[str, str, str, str]:
+    """The job's state, and its manifest, tier and flags (``job_trust``)."""
     with sqlite3.connect(controller.settings.data_dir / "arena.db") as conn:
         row = conn.execute(
-            "SELECT state, manifest, tier, flags FROM jobs WHERE id = ?", (job_id,)
+            "SELECT state, coalesce(manifest, ''), coalesce(tier, ''), coalesce(flags, '[]')"
+            " FROM jobs LEFT JOIN job_trust ON job_trust.job_id = jobs.id WHERE id = ?",
+            (job_id,),
         ).fetchone()
     return tuple(row)  # type: ignore[return-value]
 

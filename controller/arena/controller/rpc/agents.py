@@ -29,12 +29,13 @@ from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.database import Database
 from arena.controller.store.manifests import ManifestRejected, record_manifest
 from arena.controller.store.models import JobRow
+from arena.controller.store.trust import OFFICIAL
 
 log = structlog.get_logger(__name__)
 
 MAX_LEASE_WAIT_S = 20.0
 MAX_BATCH_SAMPLES = 5000
-LEGACY_TOKEN_TIER = agent_store.OFFICIAL
+LEGACY_TOKEN_TIER = OFFICIAL
 """Agents that authenticate with the static ``agent_tokens`` list are the operator's own:
 their results start official (enrolled community agents start community)."""
 ToolMetrics = dict[str, dict[str, MetricStat]]
@@ -86,7 +87,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             SHAPES_ONLY.tree(dict(request.versions)),
             time.time(),
             public_key=request.public_key,
-            trust=LEGACY_TOKEN_TIER,
+            tier=LEGACY_TOKEN_TIER,
         )
         log.info("agent registered", agent=row.name, agent_id=row.id, hardware=hardware.summary)
         self.work.notify()
@@ -190,26 +191,15 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         _check_batch(len(request.samples), "samples")
         with reading("samples"):
             samples = [from_message(sample, RequestSample) for sample in request.samples]
-        await self._check_samples(request, samples)
-        acked = await self.db.call(
-            job_store.store_samples,
-            request.agent_id,
-            request.job_id,
-            request.attempt,
-            request.first_seq,
-            samples,
-        )
-        return agent_pb2.SampleAck(acked_seq=acked)
-
-    async def _check_samples(
-        self, request: agent_pb2.SampleBatch, samples: list[RequestSample]
-    ) -> None:
         keys = (request.agent_id, request.job_id, request.attempt)
-        try:
-            await self.db.call(sanity.check_batch, *keys, samples, self.settings, time.time())
+        try:  # the checks run in store_samples' transaction (rpc/sanity.py)
+            acked = await self.db.call(
+                sanity.store_checked, *keys, request.first_seq, samples, self.settings, time.time()
+            )
         except sanity.SamplesRejected as error:
             await self.db.call(sanity.flag_job, *keys, str(error))
             raise
+        return agent_pb2.SampleAck(acked_seq=acked)
 
     @grpc_errors
     async def PushLogs(

@@ -16,11 +16,9 @@ from arena.common.schemas.sample import RequestSample
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
 from arena.controller.store.models import JobRow
+from arena.controller.store.trust import add_flag
 
 log = structlog.get_logger(__name__)
-
-MAX_FLAGS = 20
-"""Flags kept per job: the first ones say what went wrong; the rest would only repeat it."""
 
 
 class SamplesRejected(InvalidRequestError):
@@ -38,28 +36,28 @@ def bounds_for(job: JobRow, settings: ControllerSettings, now: float) -> SampleB
     )
 
 
-def check_batch(
+def store_checked(
     session: Session,
     agent_id: str,
     job_id: str,
     attempt: int,
+    first_seq: int,
     samples: Sequence[RequestSample],
     settings: ControllerSettings,
     now: float,
-) -> None:
-    """Raise SamplesRejected when a sample of the batch breaks a check (fenced like a write)."""
+) -> int:
+    """``store_samples`` behind the checks, in its transaction: SamplesRejected (nothing
+    stored) when a sample of the batch breaks one."""
     job = job_store.fenced_job(session, agent_id, job_id, attempt)
     problems = batch_problems(samples, bounds_for(job, settings, now))
     if problems:
         raise SamplesRejected("samples refused: " + "; ".join(problems))
+    return job_store.store_samples(session, agent_id, job_id, attempt, first_seq, samples)
 
 
 def flag_job(session: Session, agent_id: str, job_id: str, attempt: int, reason: str) -> None:
     """Record why a batch was refused on the job, in a transaction of its own (the refused
     batch's was rolled back)."""
-    job = job_store.fenced_job(session, agent_id, job_id, attempt)
-    flag = f"attempt {attempt}: {reason}"
-    if len(job.flags) < MAX_FLAGS and flag not in job.flags:
-        job.flags = [*job.flags, flag]
-        session.add(job)
+    job_store.fenced_job(session, agent_id, job_id, attempt)
+    add_flag(session, job_id, f"attempt {attempt}: {reason}")
     log.warning("sample batch refused", job_id=job_id, attempt=attempt, reason=reason)

@@ -6,16 +6,15 @@ from typing import Literal
 import structlog
 from sqlmodel import Session, select
 
-from arena.common.errors import AuthError, InvalidRequestError, NotFoundError
+from arena.common.errors import NotFoundError
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
+from arena.controller.store.trust import COMMUNITY, OFFICIAL, agent_trust, bind_key, set_tier
 
 log = structlog.get_logger(__name__)
 
 AgentStatus = Literal["online", "disconnected", "lost"]
-OFFICIAL, COMMUNITY = "official", "community"
-TIERS = (OFFICIAL, COMMUNITY)
 
 
 def register_agent(
@@ -27,18 +26,14 @@ def register_agent(
     now: float,
     *,
     public_key: bytes = b"",
-    trust: str = "community",
+    tier: str = COMMUNITY,
 ) -> AgentRow:
     """Create the agent, or refresh it when a known name registers again (a restart).
 
-    ``trust`` is the tier a new agent starts with; the first signing key a name registers
-    with is bound to it, and a different key is refused until an admin resets it."""
+    ``tier`` is the trust a new agent starts with; the first signing key a name registers
+    with is bound to it (``trust.bind_key``)."""
     row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
-    if row is not None and public_key and row.public_key not in ("", public_key.hex()):
-        raise AuthError(
-            f"agent {name!r} registered before with another signing key; if the box was "
-            f"reinstalled, an admin can allow the new key: arenactl agents reset-key {name}"
-        )
+    new = row is None
     if row is None:
         row = AgentRow(
             id=f"agent-{uuid.uuid4().hex[:12]}",
@@ -48,10 +43,8 @@ def register_agent(
             versions={},
             registered_at=now,
             last_seen_at=now,
-            trust=trust,
         )
-    if public_key:
-        row.public_key = public_key.hex()
+    bind_key(session, row.id, name, public_key, tier if new else OFFICIAL)
     row.hardware = hardware.model_dump()
     row.labels = labels
     row.versions = versions
@@ -71,22 +64,16 @@ def agent_by_name(session: Session, name: str) -> AgentRow:
     return row
 
 
-def set_trust(session: Session, name: str, tier: str) -> AgentRow:
-    if tier not in TIERS:
-        raise InvalidRequestError(f"unknown tier {tier!r}; one of {', '.join(TIERS)}")
-    row = agent_by_name(session, name)
-    row.trust = tier
-    session.add(row)
+def set_trust(session: Session, name: str, tier: str) -> None:
+    set_tier(session, agent_by_name(session, name).id, tier)
     log.info("agent trust set", agent=name, tier=tier)
-    return row
 
 
-def reset_key(session: Session, name: str) -> AgentRow:
-    row = agent_by_name(session, name)
+def reset_key(session: Session, name: str) -> None:
+    row = agent_trust(session, agent_by_name(session, name).id)
     row.public_key = ""
     session.add(row)
     log.warning("agent signing key reset", agent=name)
-    return row
 
 
 def get_agent(session: Session, agent_id: str) -> AgentRow:
@@ -122,12 +109,12 @@ def agent_status(
     return "lost"
 
 
-def facts(row: AgentRow) -> AgentFacts:
+def facts(row: AgentRow, tier: str = OFFICIAL) -> AgentFacts:
     return AgentFacts(
         name=row.name,
         labels=row.labels,
         gpu_name=row.gpu_name,
         vram_gb=row.vram_gb,
         cpu_arch=row.cpu_arch,
-        trust=row.trust,
+        trust=tier,
     )

@@ -9,6 +9,7 @@ from arena.common.provenance.manifest import manifest_problems
 from arena.controller.store.agents import get_agent
 from arena.controller.store.jobs import samples_of
 from arena.controller.store.models import JobRow
+from arena.controller.store.trust import add_flag, agent_trust, job_trust
 
 UNSIGNED = "unsigned: the agent sent no provenance manifest"
 
@@ -18,15 +19,15 @@ class ManifestRejected(InvalidRequestError):
 
 
 def record_manifest(session: Session, job: JobRow, manifest: bytes, signature: bytes) -> None:
-    """Verify and keep the manifest on the job; a job without one is flagged unsigned."""
+    """Verify and keep the manifest with the job; a job without one is flagged unsigned."""
     if not manifest:
-        if UNSIGNED not in job.flags:
-            job.flags = [*job.flags, UNSIGNED]
+        add_flag(session, job.id, UNSIGNED)
         return
     agent = get_agent(session, job.agent_id or "")
-    if not agent.public_key:
+    bound = agent_trust(session, agent.id).public_key
+    if not bound:
         raise ManifestRejected(f"agent {agent.name} has no signing key bound; register again")
-    key = bytes.fromhex(agent.public_key)
+    key = bytes.fromhex(bound)
     if not verify_signature(key, manifest, signature):
         raise ManifestRejected(
             f"the manifest's signature does not verify with agent {agent.name}'s key"
@@ -34,6 +35,6 @@ def record_manifest(session: Session, job: JobRow, manifest: bytes, signature: b
     problems = manifest_problems(manifest, job.id, samples_of(session, job))
     if problems:
         raise ManifestRejected("manifest refused: " + "; ".join(problems))
-    job.manifest = manifest.decode()
-    job.signature = signature.hex()
-    job.signer_key = agent.public_key
+    kept = job_trust(session, job.id)
+    kept.manifest, kept.signature, kept.signer_key = manifest.decode(), signature.hex(), bound
+    session.add(kept)

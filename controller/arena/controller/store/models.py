@@ -23,10 +23,6 @@ class AgentRow(SQLModel, table=True):
     registered_at: float
     last_seen_at: float
     draining: bool = False
-    trust: str = "community"
-    """``official`` (the operator's own boxes) or ``community``; jobs take it at lease time."""
-    public_key: str = ""
-    """Hex of the ed25519 key bound at first registration; it verifies the agent's manifests."""
 
 
 class SuiteRow(SQLModel, table=True):
@@ -74,16 +70,6 @@ class JobRow(SQLModel, table=True):
     progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     provenance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     message: str = ""
-    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    tier: str = ""
-    """The trust tier of the agent that leased the current attempt; empty before a lease."""
-    manifest: str = ""
-    """The signed provenance manifest of the finished attempt (canonical JSON), as sent."""
-    signature: str = ""
-    """Hex of the manifest's ed25519 signature, verified against the agent's key on ingest."""
-    signer_key: str = ""
-    """Hex of the key that signed it (the agent's key may be reset later)."""
-    """Why the job's data is suspect: refused sample batches, a manifest that failed to verify."""
     created_at: float
     started_at: float | None = None
     finished_at: float | None = None
@@ -169,3 +155,35 @@ class EnergyRow(SQLModel, table=True):
     job_id: str = Field(foreign_key="jobs.id", index=True)
     benchmark: str
     figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class AgentTrustRow(SQLModel, table=True):
+    """An agent's trust tier and the signing key bound to its name. A table of its own, so that
+    a database made before it opens unchanged: an agent without a row reads as its defaults."""
+
+    __tablename__ = "agent_trust"
+
+    agent_id: str = Field(primary_key=True, foreign_key="agents.id")
+    tier: str = "official"
+    """``official`` (the operator's own boxes) or ``community``; jobs take it at lease time."""
+    public_key: str = ""
+    """Hex of the ed25519 key bound at first registration; it verifies the agent's manifests."""
+
+
+class JobTrustRow(SQLModel, table=True):
+    """What a job's results can be trusted for: the tier it was leased with, why its data is
+    suspect, and the signed manifest of its finished attempt."""
+
+    __tablename__ = "job_trust"
+
+    job_id: str = Field(primary_key=True, foreign_key="jobs.id")
+    tier: str = ""
+    """The trust tier of the agent that leased the current attempt; empty before a lease."""
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Why the job's data is suspect: refused sample batches, an unsigned manifest."""
+    manifest: str = ""
+    """The signed provenance manifest of the finished attempt (canonical JSON), as sent."""
+    signature: str = ""
+    """Hex of the manifest's ed25519 signature, verified against the agent's key on ingest."""
+    signer_key: str = ""
+    """Hex of the key that signed it (the agent's key may be reset later)."""

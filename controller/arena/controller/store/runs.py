@@ -29,12 +29,14 @@ from arena.controller.store.models import (
     AgentRow,
     AggregateRow,
     JobRow,
+    JobTrustRow,
     RunRow,
     SampleRow,
     SuiteRow,
 )
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
+from arena.controller.store.trust import job_trusts
 
 
 def run_state(jobs: list[JobRow]) -> str:
@@ -145,7 +147,8 @@ def _simulated(job: JobRow) -> bool:
     return is_simulated(JobSpec.model_validate(job.spec)) or job.provenance.get("simulated") is True
 
 
-def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
+def job_info(job: JobRow, agent: AgentRow | None, trust: JobTrustRow | None = None) -> JobInfo:
+    trust = trust or JobTrustRow(job_id=job.id)
     return JobInfo(
         job_id=job.id,
         target=job.target,
@@ -159,8 +162,8 @@ def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
         requests_expected=job.requests_expected,
         progress=job.progress,
         simulated=_simulated(job),
-        flags=job.flags,
-        tier=job.tier,
+        flags=trust.flags,
+        tier=trust.tier,
     )
 
 
@@ -179,10 +182,11 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
     run = _run_row(session, run_id)
     jobs = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
+    trusts = job_trusts(session, [job.id for job in jobs])
     suite_file, suite_yaml = suite_source(session, run.suite_id)
     return RunDetail(
         run=_info(session, run, jobs),
-        jobs=[job_info(job, agents.get(job.agent_id or "")) for job in jobs],
+        jobs=[job_info(job, agents.get(job.agent_id or ""), trusts[job.id]) for job in jobs],
         notes=run.notes,
         suite_file=suite_file,
         suite_yaml=suite_yaml,
@@ -243,6 +247,7 @@ def run_results(
     run = _run_row(session, run_id)
     rows = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
+    trusts = job_trusts(session, [job.id for job in rows])
     jobs = []
     for job in rows:
         if is_imported(job):
@@ -308,8 +313,8 @@ def run_results(
                 provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
                 hardware_detail=hardware,
                 telemetry=_telemetry_text(job),
-                tier=job.tier,
-                flags=job.flags,
+                tier=trusts[job.id].tier,
+                flags=trusts[job.id].flags,
             )
         )
     return RunResults(

@@ -2,8 +2,8 @@
 expand into more work, or longer requests, than any fleet should be handed.
 
 The controller applies its configured bounds at submit (``ControllerSettings.limits``); they
-are the controller's, so ``arenactl validate`` does not guess them. Samples are checked against the same token bounds
-on ingest (``arena.common.metrics.sanity``).
+are the controller's, so ``arenactl validate`` does not guess them. Samples are checked against
+the same token bounds on ingest (``arena.common.metrics.sanity``).
 """
 
 from collections.abc import Iterator
