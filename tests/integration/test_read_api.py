@@ -123,8 +123,9 @@ async def test_long_samples_stream_in_messages_under_the_byte_bound(
     """Chunk times grow with output length: a page of 1000 samples of 1024 output chunks is
     ~8 MB, twice gRPC's default receive limit, so a page goes out as several messages."""
     _, job_id, link = await leased_job(controller)
-    chunk_times = [0.01 * i for i in range(1024)]
-    pushed = [sample(i).model_copy(update={"chunk_times_s": chunk_times}) for i in range(1000)]
+    chunk_times = [0.2 + 0.01 * i for i in range(1024)]
+    long = {"chunk_times_s": chunk_times, "end_s": chunk_times[-1]}
+    pushed = [sample(i).model_copy(update=long) for i in range(1000)]
     for start in range(0, 1000, 250):
         await link.push_samples(job_id, 1, start + 1, pushed[start : start + 250])
     with ArenaClient(address(controller), DEV_USER_TOKEN) as client:

@@ -53,17 +53,16 @@ benchmarks:
 """
 
 
-NEW_TABLES = ("enrolments", "credentials", "run_owners")
-"""Added since b8a3adc beside the old tables (docs/security.md); the old ones are unchanged."""
+NEW_TABLES = frozenset({"enrolments", "credentials", "run_owners", "agent_trust", "job_trust"})
+"""Tables added after b8a3adc beside the old ones (docs/security.md): a database made before
+opens without them (created on start); the old tables are unchanged."""
 
 
 def schema_sql(connection: sqlite3.Connection) -> str:
     rows = connection.execute(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name NOT IN (?, ?, ?) "
-        "ORDER BY type DESC, name",
-        NEW_TABLES,
+        "SELECT sql, tbl_name FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
     )
-    return "".join(f"{sql};\n" for (sql,) in rows)
+    return "".join(f"{sql};\n" for sql, table in rows if table not in NEW_TABLES)
 
 
 def sample(index: int, **changes: object) -> RequestSample:
@@ -256,7 +255,11 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
         detail = db.run_sync(run_detail, run_id)
         # the suite file's name and text were added to the detail later; the rest is as served
         assert detail.suite_yaml and detail.suite_file
-        new_fields = {"suite_file", "suite_yaml"}
+        new_fields = {
+            "suite_file": True,
+            "suite_yaml": True,
+            "jobs": {"__all__": {"flags", "tier"}},
+        }
         assert detail.model_dump(mode="json", exclude=new_fields) == expected["detail"]
         results = db.run_sync(run_results, run_id).model_dump(mode="json")
         assert _judged(results) == [(False, 1 / 7, ["invalid: 1 of 7 requests failed (14% > 10%)"])]
@@ -296,6 +299,7 @@ def _served_then(results: dict[str, Any]) -> dict[str, Any]:
     """The results as b8a3adc served them: without the fields added since."""
     copy = json.loads(json.dumps(results))
     for job in copy["jobs"]:
+        assert (job.pop("tier"), job.pop("flags")) == ("", [])  # no trust row: the defaults
         for bench in job["benchmarks"]:
             for key in _JUDGED:
                 del bench[key]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from arena.common.pb.arena.v2 import agent_pb2, common_pb2, results_pb2
+from arena.common.redact import SECRET_NAME
 from arena.common.schemas.agent import GpuInfo, HardwareInfo
 from arena.common.schemas.engine import DockerEngine, ExternalEngine, ProcessEngine, SimulatedEngine
 from arena.common.schemas.imported import (
@@ -85,7 +86,9 @@ hardware = st.builds(
 launched = {
     "command": st.sampled_from(["serve --port {port}", "x {model} --port={port} {n}"]),
     "args": st.dictionaries(text, arg_values, max_size=4),
-    "env": st.dictionaries(text, text, max_size=2),
+    "env": st.dictionaries(
+        text.filter(lambda name: not SECRET_NAME.search(name)), text, max_size=2
+    ),
     "secrets": st.dictionaries(text, text, max_size=2),
     "served_model_name": maybe(text),
     "startup_timeout_s": positive,
@@ -98,7 +101,7 @@ engines = st.one_of(
               decode_step_ms=positive, decode_step_ms_per_seq=positive, max_batch=counts,
               startup_s=positive),
     st.builds(ExternalEngine, runtime=st.just("external"), url=st.just("https://h:1"),
-              api_key=maybe(text), accepts_ignore_eos=st.booleans()),
+              api_key_env=maybe(text), accepts_ignore_eos=st.booleans()),
     st.builds(DockerEngine, runtime=st.just("docker"), image=text.filter(bool),
               pull=st.sampled_from(["missing", "always", "never"]), port=counts,
               shm_size=maybe(text), volumes=st.dictionaries(text, text, max_size=2), **launched),

@@ -25,6 +25,7 @@ from arena.agent.generator.runner import Progress, run_benchmark
 from arena.agent.generator.tokens import make_tokenizer
 from arena.agent.link import ControllerLink, Lease
 from arena.agent.settings import AgentSettings
+from arena.agent.signing import job_redactor, signed_manifest
 from arena.agent.telemetry.nvml import open_nvml
 from arena.agent.telemetry.sampler import TelemetrySampler
 from arena.agent.tools import ToolContext, driver_for
@@ -32,6 +33,7 @@ from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outb
 from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_cpu_util
 from arena.common.pb.arena.v2 import common_pb2
+from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobState
@@ -67,7 +69,10 @@ class JobExecution:
         self.telemetry = telemetry_outbox(spool, link, job, attempt, batch, interval)
         self._nvml = nvml
         """The NVML module (``pynvml`` when None); tests pass a stand-in."""
-        self.engine_log = EngineLog(forward=self.logs.put)
+        self.redactor = job_redactor(self.spec)
+        self.digest = SampleDigest()
+        """SHA-256 of the samples in the order they are numbered: signed in the manifest."""
+        self.engine_log = EngineLog(forward=self.logs.put, redact=self.redactor.text)
         self.requests_total = sum(
             expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
         )
@@ -103,6 +108,7 @@ class JobExecution:
 
     def _on_sample(self, sample: RequestSample) -> None:
         self.samples.put(sample)
+        self.digest.add(sample)
         self.requests_done += 1
         if sample.error is not None:
             self.errors += 1
@@ -138,11 +144,20 @@ class JobExecution:
                 await self._measure(engine, clock)
             await engine.stop()
             await asyncio.wait_for(self._flush(), self.settings.flush_timeout_s)
+            provenance = self._provenance(engine)
+            manifest, signature = (
+                signed_manifest(self.settings, self.spec, self.lease.attempt, provenance,
+                                self.link.versions, self.digest)
+                if self.link.public_key
+                else (b"", b"")
+            )  # fmt: skip
             await self._report(
                 JobState.SUCCEEDED,
                 f"{self.samples.last_seq} samples, {self.errors} errors",
                 total_samples=self.samples.last_seq,
-                provenance=self._provenance(engine),
+                provenance=provenance,
+                manifest=manifest,
+                signature=signature,
             )
         except asyncio.CancelledError:
             self.log.info("job cancelled", reason=self.cancel_reason)
@@ -209,7 +224,7 @@ class JobExecution:
             self.log.info("telemetry stopped", ticks=sampler.ticks)
 
     def _provenance(self, engine: Engine) -> dict[str, Any]:
-        return engine.provenance() | self.provenance
+        return self.redactor.tree(engine.provenance() | self.provenance)
 
     async def _measure(self, engine: Engine, clock: JobClock) -> None:
         await engine.start()
@@ -323,8 +338,8 @@ class JobExecution:
                 self.lease.attempt,
                 bench.id,
                 outcome.tool,
-                outcome.command,
-                outcome.output,
+                self.redactor.text(outcome.command),
+                self.redactor.text(outcome.output),
                 outcome.metrics,
             ),
             "push tool result",
@@ -337,7 +352,7 @@ class JobExecution:
         """Status changes must arrive: retry through controller restarts and network cuts."""
         await retry(
             lambda: self.link.report(
-                self.lease.job_id, self.lease.attempt, state, message, **details
+                self.lease.job_id, self.lease.attempt, state, self.redactor.text(message), **details
             ),
             "report status",
             backoff=REPORT_BACKOFF,

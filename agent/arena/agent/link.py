@@ -63,6 +63,10 @@ class ControllerLink:
         self._channel = open_channel(grpc.aio, address, tls or ClientTls(), CHANNEL_OPTIONS)
         self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
         self.agent_id = ""
+        self.versions: dict[str, str] = {}
+        """What the agent registered with (arena, python, tools): signed into each manifest."""
+        self.public_key = b""
+        """The signing key the controller bound; without one, manifests are not sent."""
 
     def use_token(self, token: str) -> None:
         """Calls from now on carry this token (after an enrolment or a rotation)."""
@@ -81,8 +85,14 @@ class ControllerLink:
             raise from_rpc_error(error) from error
 
     async def register(
-        self, name: str, hardware: HardwareInfo, labels: dict[str, str], versions: dict[str, str]
+        self,
+        name: str,
+        hardware: HardwareInfo,
+        labels: dict[str, str],
+        versions: dict[str, str],
+        public_key: bytes = b"",
     ) -> Registration:
+        """``public_key``: the raw ed25519 key that signs this agent's job manifests."""
         reply = await self._call(
             self._stub.Register,
             agent_pb2.RegisterRequest(
@@ -90,9 +100,11 @@ class ControllerLink:
                 hardware=to_message(hardware, common_pb2.HardwareInfo),
                 labels=labels,
                 versions=versions,
+                public_key=public_key,
             ),
         )
         self.agent_id = reply.agent_id
+        self.versions, self.public_key = versions, public_key
         return Registration(reply.agent_id, reply.heartbeat_interval_s, reply.lease_ttl_s)
 
     async def enroll(
@@ -150,6 +162,8 @@ class ControllerLink:
         clock_origin_unix: float = 0.0,
         total_samples: int = 0,
         provenance: dict[str, Any] | None = None,
+        manifest: bytes = b"",
+        signature: bytes = b"",
     ) -> None:
         request = agent_pb2.JobStatusRequest(
             agent_id=self.agent_id,
@@ -159,6 +173,8 @@ class ControllerLink:
             message=message,
             clock_origin_unix=clock_origin_unix,
             total_samples=total_samples,
+            manifest=manifest,
+            signature=signature,
         )
         set_field(request, "provenance", provenance or None)
         await self._call(self._stub.ReportJobStatus, request)

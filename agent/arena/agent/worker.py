@@ -27,6 +27,7 @@ from arena.common.errors import (
     NotFoundError,
     UnavailableError,
 )
+from arena.common.provenance.keys import load_or_create_key, public_bytes
 from arena.common.retry import Backoff, Stopped, retry
 from arena.common.schemas.agent import HardwareInfo
 
@@ -106,10 +107,11 @@ class Agent:
     async def _register(self) -> bool:
         """Register, retrying while the controller is unreachable; False when stopped first."""
         versions = {"arena": ARENA_VERSION, "python": platform.python_version()}
+        key = public_bytes(load_or_create_key(self.settings.state_dir))
         try:
             self.registration = await retry(
                 lambda: self.link.register(
-                    self.settings.name, self.hardware, self.labels, versions
+                    self.settings.name, self.hardware, self.labels, versions, key
                 ),
                 "register",
                 backoff=CONTROLLER_BACKOFF,

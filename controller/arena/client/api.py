@@ -41,6 +41,10 @@ class JobDetail(ArenaModel):
     finished_at_unix: float | None
     run_metrics: dict[tuple[str, str, int], dict[str, float | None]]
     """Per (benchmark, variant, run): the metrics the controller computed for that run."""
+    manifest: bytes = b""
+    """The signed provenance manifest (canonical JSON); empty when the job has none."""
+    signature: bytes = b""
+    public_key: bytes = b""
 
 
 class LogLine(ArenaModel):
@@ -62,6 +66,8 @@ class AgentInfo(ArenaModel):
     last_seen_unix: float
     draining: bool
     current_job: str
+    trust: str = ""
+    key_sha256: str = ""
 
 
 def _job(job: user_pb2.JobSummary) -> JobInfo:
@@ -89,6 +95,8 @@ def _job(job: user_pb2.JobSummary) -> JobInfo:
         if job.HasField("progress")
         else {},
         simulated=job.simulated,
+        flags=list(job.flags),
+        tier=job.tier,
     )
 
 
@@ -178,6 +186,9 @@ class ArenaClient:
                 }
                 for m in reply.run_metrics
             },
+            manifest=reply.manifest,
+            signature=reply.signature,
+            public_key=reply.public_key,
         )
 
     def results(self, run_id: str) -> RunResults:
@@ -228,6 +239,8 @@ class ArenaClient:
                 last_seen_unix=agent.last_seen_unix,
                 draining=agent.draining,
                 current_job=agent.current_job,
+                trust=agent.trust,
+                key_sha256=agent.key_sha256,
             )
             for agent in reply.agents
         ]
@@ -303,6 +316,12 @@ class ArenaClient:
             )
             for user in reply.users
         ]
+
+    def set_trust(self, name: str, tier: str) -> None:
+        self._call(self._stub.SetAgentTrust, user_pb2.SetAgentTrustRequest(name=name, tier=tier))
+
+    def reset_key(self, name: str) -> None:
+        self._call(self._stub.ResetAgentKey, user_pb2.ResetAgentKeyRequest(name=name))
 
 
 def _role(role: str) -> "user_pb2.UserRole.ValueType":

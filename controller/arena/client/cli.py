@@ -15,7 +15,9 @@ from arena.client.commands import (
     bench,
     frontier,
     manage,
+    provenance,
     reading,
+    replicate,
     report,
     suites,
 )
@@ -68,6 +70,8 @@ for command in (
     manage.drain,
     manage.import_,
     manage.export,
+    provenance.verify_cmd,
+    replicate.replicate,
     bench.bench,
     access.enroll,
     access.users,
@@ -75,6 +79,8 @@ for command in (
 ):
     cli.add_command(command)
 reading.agents.add_command(access.revoke_agent)
+reading.agents.add_command(provenance.trust)
+reading.agents.add_command(provenance.reset_key)
 
 
 def main() -> None:

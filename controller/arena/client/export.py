@@ -5,7 +5,7 @@ variant, hardware, provenance) are the headline numbers; each measured job's spe
 metrics (``GetJob``), raw samples (``StreamSamples``) and telemetry (``StreamTelemetry``) give
 the per-run open-loop files, llama-benchy's raw ``values`` and the telemetry files. One folder
 per job: ``DIR/<model-slug>/<engine-profile>/`` (the job id is appended if two jobs would share
-it).
+it), with the job's signed manifest and its samples (``arena.common.provenance.folder``).
 """
 
 import re
@@ -18,6 +18,7 @@ import structlog
 from arena.client.api import ArenaClient, RunDetail
 from arena.common.errors import ArenaError
 from arena.common.exports.folder import ExportContext, JobRecord, export_job
+from arena.common.provenance.folder import provenance_files
 from arena.common.schemas.results import JobResult
 from arena.common.suites.scaling import quick_of
 
@@ -80,6 +81,10 @@ def export_run(client: ArenaClient, run_id: str, out_dir: Path) -> list[Exported
             continue
         record = read_record(client, job.job_id, run)
         folder = export_job(job, record, context)
+        signed = client.job(job.job_id)
+        folder.files.update(
+            provenance_files(signed.manifest, signed.signature, signed.public_key, record.samples)
+        )
         name = _folder_name(record, job, taken)
         taken.add(name)
         target = out_dir / name

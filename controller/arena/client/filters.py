@@ -9,7 +9,7 @@ import time
 import click
 
 from arena.client.api import ArenaClient, RunInfo
-from arena.common.schemas.results import RunResults
+from arena.common.schemas.results import JobResult, RunResults
 
 SCAN_RUNS = 1000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -51,3 +51,22 @@ def select_runs(
         and (oldest is None or run.created_at_unix >= oldest)
     ]
     return kept[:limit]
+
+
+TIERS = ("official", "community")
+tier_option = click.option(
+    "--tier",
+    type=click.Choice(TIERS),
+    help="Only jobs run by agents of this trust tier (imported results have none).",
+)
+
+
+def in_tier(job: JobResult, tier: str | None) -> bool:
+    return tier is None or job.tier == tier
+
+
+def keep_tier(results: RunResults, tier: str | None) -> RunResults:
+    """The run with only the jobs of ``tier`` (all of them when None)."""
+    if tier is None:
+        return results
+    return results.model_copy(update={"jobs": [j for j in results.jobs if j.tier == tier]})

@@ -44,7 +44,7 @@ def runs_table(runs: list[RunInfo]) -> Table:
 
 def agents_table(agents: list[AgentInfo]) -> Table:
     table = Table(title="Agents")
-    for column in ("name", "status", "hardware", "arch", "labels", "job", "last seen"):
+    for column in ("name", "status", "tier", "hardware", "arch", "labels", "job", "last seen"):
         table.add_column(column)
     for agent in agents:
         status = f"{agent.status} (draining)" if agent.draining else agent.status
@@ -52,6 +52,7 @@ def agents_table(agents: list[AgentInfo]) -> Table:
         table.add_row(
             agent.name,
             status,
+            agent.trust,
             agent.hardware.summary,
             agent.hardware.cpu_arch,
             labels,
@@ -217,6 +218,10 @@ def show_results(console: Console, results: RunResults) -> None:
     for job in results.jobs:
         console.print()
         console.print(job_header(job))
+        if job.tier:
+            console.print(f"  tier: {job.tier}", highlight=False)
+        for flag in job.flags:
+            console.print(f"  [red]flag:[/] {escape(flag)}", highlight=False, soft_wrap=True)
         if job.message:
             console.print(f"  {job.message}", highlight=False)
         for line in provenance_lines(job.provenance):

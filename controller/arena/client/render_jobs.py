@@ -110,6 +110,7 @@ def describe_job(console: Console, described: JobDescription) -> None:
             ("State", job.state),
             ("Attempt", job.attempt),
             ("Agent", job.agent),
+            ("Tier", job.tier),
             ("Hardware", described.hardware),
             ("Target", job.target),
             ("Model", f"{job.model} (simulated)" if job.simulated else job.model),
@@ -120,6 +121,8 @@ def describe_job(console: Console, described: JobDescription) -> None:
             ("Benchmarks", ", ".join(described.benchmarks)),
         ],
     )
+    for flag in job.flags:
+        console.print(f"  [red]flag:[/] {escape(flag)}", highlight=False, soft_wrap=True)
     for key, value in described.provenance.items():
         console.print(f"  {key}: {escape(str(value))}", highlight=False, soft_wrap=True)
     for note in described.notes:

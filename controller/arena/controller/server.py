@@ -17,6 +17,7 @@ from arena.common.transport import is_loopback
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
 from arena.controller.rpc.auth import AuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
+from arena.controller.rpc.limits import LimitsInterceptor
 from arena.controller.rpc.users import UserServicer
 from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
@@ -33,7 +34,6 @@ KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]
 
 
@@ -61,9 +61,13 @@ class Controller:
             interceptors=[
                 ProtocolVersionInterceptor(),
                 AuthInterceptor(self.db, settings),
+                LimitsInterceptor(settings),
                 MalformedRequestInterceptor(),
             ],
-            options=KEEPALIVE_OPTIONS,
+            options=[
+                *KEEPALIVE_OPTIONS,
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ],
         )
         agent_pb2_grpc.add_AgentServiceServicer_to_server(
             AgentServicer(self.db, settings, work), self.server

@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN, ArenaSettings
+from arena.common.suites.limits import SuiteLimits
 from arena.common.transport import is_loopback
 
 
@@ -64,6 +65,21 @@ class ControllerSettings(ArenaSettings):
             return None
         host, _, port = self.dashboard.rpartition(":")
         return host.strip("[]"), int(port)
+
+    max_message_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    """Largest message any call may carry (gRPC refuses bigger ones with RESOURCE_EXHAUSTED);
+    imports of whole result folders are the big ones."""
+    max_agent_message_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    """Largest message an agent may send: its batches are a few hundred records."""
+    agent_rate_per_s: float = Field(100.0, gt=0)
+    """Calls per second each agent may make on average (a token bucket per agent id)."""
+    agent_burst: int = Field(500, ge=1)
+    """Calls an agent may make at once before its rate limit applies."""
+    sample_clock_tolerance_s: float = Field(60.0, ge=0)
+    """How far past the job's running time (as the controller saw it start) a sample's times may
+    reach: covers the delay of the agent's RUNNING report, not clock drift (times are relative)."""
+    limits: SuiteLimits = SuiteLimits()
+    """Bounds a submitted suite must stay within, and that samples are checked against."""
 
     @property
     def database(self) -> str:

@@ -3,6 +3,8 @@
     ArenaError
     ├── SuiteError ········ a suite file is unreadable, invalid or names unknown things
     ├── InvalidRequestError  a request is malformed or breaks a limit (not a suite problem)
+    │   └── TooLargeError ·· a message or a request count is past a configured cap
+    ├── RateLimitedError ·· an agent called faster than its rate limit; retry after a delay
     ├── AuthError ········· a token is missing, wrong, expired or revoked
     │   └── PermissionDeniedError  a known caller asked for what it may not do
     ├── NotFoundError ····· an agent, job, run or result does not exist
@@ -68,6 +70,18 @@ class SuiteError(ArenaError):
 
 class InvalidRequestError(ArenaError):
     """A request the controller cannot accept: a field missing or unparsable, a batch too big."""
+
+
+class TooLargeError(InvalidRequestError):
+    """A message past its method's size cap: sending the same message again cannot succeed."""
+
+
+class RateLimitedError(ArenaError):
+    """A caller past its rate limit; the same call succeeds after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class AuthError(ArenaError):

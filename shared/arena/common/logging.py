@@ -10,6 +10,8 @@ from typing import Literal
 
 import structlog
 
+from arena.common.redact import SHAPES_ONLY
+
 LogFormat = Literal["console", "json"]
 
 
@@ -27,6 +29,7 @@ def configure_logging(level: str = "info", fmt: LogFormat = "console") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -35,3 +38,11 @@ def configure_logging(level: str = "info", fmt: LogFormat = "console") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def redact_secrets(
+    _: object, __: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Whatever is shaped like a token (``hf_…``, ``Bearer …``, ``HF_TOKEN=…``) is replaced in
+    every rendered line, tracebacks included (``arena.common.redact``)."""
+    return {key: SHAPES_ONLY.tree(value) for key, value in event.items()}

@@ -1,5 +1,6 @@
 """One way to try a call again: jittered exponential backoff until it succeeds, fails for good
-(the status table says which errors can pass), runs out of its time budget, or is stopped.
+(the status table says which errors can pass), runs out of its time budget, or is stopped. A
+rate limit's delay (RetryInfo) is the least a wait may be.
 
 Jitter keeps a fleet of agents from reconnecting in lockstep after a controller restart; the
 stop event ends a wait at once, so shutting down never waits out a backoff.
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from arena.common.status import is_retryable
+from arena.common.status import is_retryable, retry_after
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +67,7 @@ async def retry(
         except Exception as error:
             if not retryable(error):
                 raise
-            delay = next(delays)
+            delay = max(next(delays), retry_after(error))
             if deadline is not None and clock() + delay > deadline:
                 log.warning("giving up", call=what, attempts=attempt, error=str(error), **context)
                 raise

@@ -27,8 +27,10 @@ from arena.common.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     SuiteError,
     SuiteProblem,
+    TooLargeError,
     UnavailableError,
 )
 
@@ -39,7 +41,9 @@ MAX_DETAILS_BYTES = 3000
 """The message and the details ride in headers (gRPC's default limit is 8 KiB in all), so a
 SuiteError with very many problems sends the first ones and says how many it left out."""
 
-M = TypeVar("M", error_details_pb2.ErrorInfo, error_details_pb2.BadRequest)
+M = TypeVar(
+    "M", error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ TABLE: tuple[Row, ...] = (
     # without details is a bad request, not a SuiteError without problems
     Row(InvalidRequestError, Code.INVALID_ARGUMENT, "REQUEST_INVALID", False, (Code.OUT_OF_RANGE,)),
     Row(SuiteError, Code.INVALID_ARGUMENT, "SUITE_INVALID", False),
+    # RESOURCE_EXHAUSTED alone (gRPC's own message-size refusal) is a message too large, which
+    # no retry fixes; Arena's rate limit sends it with RATE_LIMITED and a RetryInfo delay
+    Row(TooLargeError, Code.RESOURCE_EXHAUSTED, "TOO_LARGE", False),
+    Row(RateLimitedError, Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", True),
     Row(AuthError, Code.UNAUTHENTICATED, "AUTH_REFUSED", False),
     Row(PermissionDeniedError, Code.PERMISSION_DENIED, "PERMISSION_DENIED", False),
     Row(NotFoundError, Code.NOT_FOUND, "NOT_FOUND", False),
@@ -110,7 +118,12 @@ def to_status(error: ArenaError) -> grpc.Status:
     info = _info(row)
     if isinstance(error, InternalError) and error.incident:
         info.metadata["incident"] = error.incident
-    return rpc_status.to_status(_status(row.code, str(error), [info]))
+    details: list[Any] = [info]
+    if isinstance(error, RateLimitedError):
+        delay = error_details_pb2.RetryInfo()
+        delay.retry_delay.FromMilliseconds(max(1, round(error.retry_after_s * 1000)))
+        details.append(delay)
+    return rpc_status.to_status(_status(row.code, str(error), details))
 
 
 def from_rpc_error(error: grpc.RpcError) -> ArenaError:
@@ -131,7 +144,18 @@ def from_rpc_error(error: grpc.RpcError) -> ArenaError:
         return SuiteError("", None, "", text)
     if row.error is InternalError:
         return InternalError(text, info.metadata.get("incident", "") if info else "")
+    if row.error is RateLimitedError:
+        delay = _first(details, error_details_pb2.RetryInfo)
+        seconds = delay.retry_delay.ToMilliseconds() / 1000 if delay is not None else 1.0
+        return RateLimitedError(text, seconds)
     return row.error(text)
+
+
+def retry_after(error: BaseException) -> float:
+    """The least wait the other side asked for before a retry (a rate limit's delay); 0 if none."""
+    if isinstance(error, grpc.RpcError) and callable(getattr(error, "code", None)):
+        error = from_rpc_error(error)
+    return error.retry_after_s if isinstance(error, RateLimitedError) else 0.0
 
 
 def sent_by_arena(error: grpc.RpcError) -> bool:

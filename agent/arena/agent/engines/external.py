@@ -1,5 +1,6 @@
 """An endpoint that is already running: nothing to start or stop, only to check."""
 
+import os
 from typing import Any
 
 from arena.agent.engines.base import wait_healthy
@@ -12,7 +13,7 @@ class ExternalEngineDriver:
     def __init__(self, profile: ExternalEngine) -> None:
         self.profile = profile
         self.base_url = profile.url.rstrip("/").removesuffix("/v1")
-        self.api_key = profile.api_key
+        self.api_key = os.environ.get(profile.api_key_env) if profile.api_key_env else None
         self._ready_s: float | None = None
 
     async def start(self) -> None:

@@ -8,12 +8,20 @@ LineSink = Callable[[str], None]
 
 
 class EngineLog:
-    def __init__(self, forward: LineSink | None = None, keep: int = 200) -> None:
+    def __init__(
+        self,
+        forward: LineSink | None = None,
+        keep: int = 200,
+        redact: Callable[[str], str] = str,
+    ) -> None:
+        """``redact`` is applied to each line before it is kept or forwarded: the job's secret
+        values never sit in a failure message or the job log."""
         self._lines: collections.deque[str] = collections.deque(maxlen=keep)
         self._forward = forward
+        self._redact = redact
 
     def append(self, line: str) -> None:
-        line = line.rstrip("\r\n")
+        line = self._redact(line.rstrip("\r\n"))
         self._lines.append(line)
         if self._forward is not None:
             self._forward(line)

@@ -11,7 +11,7 @@ from rich.table import Table
 from arena.client.api import ArenaClient
 from arena.client.compare import comparison_rows, show_comparison
 from arena.client.context import client_for, console, errors, fail
-from arena.client.filters import stored_results
+from arena.client.filters import in_tier, keep_tier, stored_results, tier_option
 from arena.client.output import Rows, emit, output_option
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.compare import compare
@@ -31,13 +31,19 @@ def stored_jobs(client: ArenaClient) -> list[JobResult]:
     return [job for results in stored_results(client) for job in results.jobs]
 
 
-def _rows(ctx: click.Context, model: str | None, hardware: str | None) -> list[AggregateRow]:
+def _rows(
+    ctx: click.Context, model: str | None, hardware: str | None, tier: str | None = None
+) -> list[AggregateRow]:
     try:
         with client_for(ctx) as client:
             jobs = stored_jobs(client)
     except ArenaError as error:
         fail(error)
-    chosen = [j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware)]
+    chosen = [
+        j
+        for j in jobs
+        if contains(j.model, model) and contains(j.hardware, hardware) and in_tier(j, tier)
+    ]
     return aggregate(chosen)
 
 
@@ -81,13 +87,19 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
 @SCOPE[0]
 @SCOPE[1]
 @click.option("--benchmark", help="Only benchmark ids containing this, e.g. 'chat'.")
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
 def aggregate_cmd(
-    ctx: click.Context, model: str | None, hardware: str | None, benchmark: str | None, output: str
+    ctx: click.Context,
+    model: str | None,
+    hardware: str | None,
+    benchmark: str | None,
+    tier: str | None,
+    output: str,
 ) -> None:
     """Pool every stored run of each model × profile × engine × hardware × variant."""
-    rows = [r for r in _rows(ctx, model, hardware) if contains(r.benchmark, benchmark)]
+    rows = [r for r in _rows(ctx, model, hardware, tier) if contains(r.benchmark, benchmark)]
     emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
 
 
@@ -159,6 +171,7 @@ def _ranking_table(ranking: Ranking) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML of quality scores and memory footprints (examples/models.yaml).",
 )
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
 def rank_cmd(
@@ -168,11 +181,12 @@ def rank_cmd(
     model: str | None,
     hardware: str | None,
     models_file: Path | None,
+    tier: str | None,
     output: str,
 ) -> None:
     """Rank model × profile × engine × hardware with a reference preset (no latency gate)."""
     models = load_models(models_file)
-    ranking = rank(_rows(ctx, model, hardware), preset, models, weights)
+    ranking = rank(_rows(ctx, model, hardware, tier), preset, models, weights)
     emit(console, output, ranking, lambda: _ranking_table(ranking), lambda: ranking_rows(ranking))
 
 
@@ -187,6 +201,7 @@ def rank_cmd(
     help="Column the ratios are against: its number, run or job id, or part of its label "
     "(default: the first).",
 )
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
 def compare_cmd(
@@ -196,17 +211,18 @@ def compare_cmd(
     benchmark: str | None,
     hardware: str | None,
     baseline: str | None,
+    tier: str | None,
     output: str,
 ) -> None:
     """Every job of RUN_IDs (default: every stored run, narrowed by the options) side by side:
     one model across hardware, precisions or engines, with ratios to a baseline column,
     energy per token, and a note wherever columns are not comparable."""
-    if not run_ids and model is None and benchmark is None and hardware is None:
+    if not run_ids and model is None and benchmark is None and hardware is None and tier is None:
         raise click.UsageError("give run ids, or narrow the stored results with --model, "
-                               "--benchmark or --hardware")  # fmt: skip
+                               "--benchmark, --hardware or --tier")  # fmt: skip
     try:
         with client_for(ctx) as client:
-            runs = stored_results(client, run_ids)
+            runs = [keep_tier(run, tier) for run in stored_results(client, run_ids)]
         comparison = compare(runs, model=model, benchmark=benchmark, hardware=hardware,
                              baseline=baseline)  # fmt: skip
     except ArenaError as error:

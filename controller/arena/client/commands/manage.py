@@ -12,6 +12,7 @@ from arena.client.output import emit, output_option
 from arena.client.parquet import export_parquet
 from arena.common.errors import ArenaError, AuthError, UnavailableError
 from arena.common.parsers.result_folder import scan
+from arena.common.provenance.folder import verify_folder
 
 
 @click.command("import")
@@ -24,7 +25,9 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
     """Import reference result folders under PATH (meta.json, NN-*.md/json, telemetry) as runs.
 
     Files that cannot be read are reported and skipped; the rest still imports. Importing the
-    same folder again replaces the earlier import. Exits non-zero only if nothing imported.
+    same folder again replaces the earlier import. A folder exported with a signed manifest
+    whose signature or samples no longer verify is refused (arenactl verify says why).
+    Exits non-zero only if nothing imported.
     """
     found = scan(path)
     problems = [render.ImportProblem(file=p.file, message=p.message) for p in found.problems]
@@ -32,6 +35,11 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
     try:
         with client_for(ctx) as client:
             for run in found.runs:
+                verdict = verify_folder(_folder_of(path, run.source))
+                if verdict.state == "broken":
+                    message = "provenance does not verify: " + "; ".join(verdict.problems)
+                    problems.append(render.ImportProblem(file=run.source, message=message))
+                    continue
                 try:
                     run_id, replaced = client.import_results(run)
                 except (UnavailableError, AuthError):
@@ -46,6 +54,13 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
     emit(console, output, report, lambda: render.show_import(console, errors, report))
     if not imported:
         sys.exit(1)
+
+
+def _folder_of(root: Path, source: str) -> Path:
+    """The folder a scanned run came from (``source`` is relative to the root, or the root's
+    own name when the root is the folder)."""
+    inside = root / source
+    return inside if inside.is_dir() else root
 
 
 @click.command()

@@ -5,7 +5,7 @@ import click
 from arena.client import render
 from arena.client.api import ArenaClient, RunDetail
 from arena.client.context import client_for, console, errors, fail
-from arena.client.filters import SCAN_RUNS, parse_age, select_runs
+from arena.client.filters import SCAN_RUNS, keep_tier, parse_age, select_runs, tier_option
 from arena.client.follow import follow_logs
 from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
@@ -124,13 +124,14 @@ def describe(ctx: click.Context, run_or_job_id: str, output: str) -> None:
 
 @click.command()
 @click.argument("run_id")
+@tier_option
 @output_option(tabular=True)
 @click.pass_context
-def show(ctx: click.Context, run_id: str, output: str) -> None:
+def show(ctx: click.Context, run_id: str, tier: str | None, output: str) -> None:
     """Per benchmark: mean ± std over runs of the headline metrics, with units."""
     try:
         with client_for(ctx) as client:
-            results = client.results(run_id)
+            results = keep_tier(client.results(run_id), tier)
     except ArenaError as error:
         fail(error)
     emit_results(console, output, results)
@@ -140,7 +141,8 @@ def show(ctx: click.Context, run_id: str, output: str) -> None:
 @output_option(tabular=True)
 @click.pass_context
 def agents(ctx: click.Context, output: str) -> None:
-    """List agents with their hardware and status; ``agents revoke NAME`` shuts one out."""
+    """List agents with their hardware, status and trust tier; subcommands revoke one, set its
+    tier or reset its signing key."""
     if ctx.invoked_subcommand is not None:
         return
     try:

@@ -11,12 +11,14 @@ from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
+from arena.common.redact import SHAPES_ONLY
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.wire import from_message, get_field, to_message
+from arena.controller.rpc import sanity
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.auth import bearer_token
 from arena.controller.rpc.errors import grpc_errors, reading
@@ -29,12 +31,17 @@ from arena.controller.store import tools as tool_store
 from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
+from arena.controller.store.manifests import ManifestRejected, record_manifest
 from arena.controller.store.models import AgentRow, JobRow
+from arena.controller.store.trust import COMMUNITY, OFFICIAL
 
 log = structlog.get_logger(__name__)
 
 MAX_LEASE_WAIT_S = 20.0
 MAX_BATCH_SAMPLES = 5000
+LEGACY_TOKEN_TIER = OFFICIAL
+"""Agents that authenticate with the static ``agent_tokens`` list are the operator's own:
+their results start official (enrolled community agents start community)."""
 ToolMetrics = dict[str, dict[str, MetricStat]]
 """A reference tool's metrics: {variant key: {metric key: statistic}}."""
 
@@ -82,8 +89,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.agent_name,
             hardware,
             dict(request.labels),
-            dict(request.versions),
+            SHAPES_ONLY.tree(dict(request.versions)),
             time.time(),
+            request.public_key,
         )
         log.info("agent registered", agent=row.name, agent_id=row.id, hardware=hardware.summary)
         self.work.notify()
@@ -163,18 +171,22 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         if request.phase not in _PHASES:
             raise InvalidRequestError("phase is required")
         with reading("provenance"):
-            provenance = get_field(request, "provenance", dict[str, Any])
-        await self.db.call(
-            _report,
-            request.agent_id,
-            request.job_id,
-            request.attempt,
-            _PHASES[request.phase],
-            request.message,
-            request.clock_origin_unix or None,
-            request.total_samples,
-            provenance,
-        )
+            provenance = SHAPES_ONLY.tree(get_field(request, "provenance", dict[str, Any]))
+        keys = (request.agent_id, request.job_id, request.attempt)
+        try:
+            await self.db.call(
+                _report,
+                *keys,
+                _PHASES[request.phase],
+                SHAPES_ONLY.text(request.message),
+                request.clock_origin_unix or None,
+                request.total_samples,
+                provenance,
+                (request.manifest, request.signature),
+            )
+        except ManifestRejected as error:
+            await self.db.call(sanity.flag_job, *keys, str(error))
+            raise
         if _PHASES[request.phase].terminal:
             self.work.notify()
         return agent_pb2.JobStatusResponse()
@@ -187,14 +199,14 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         _check_batch(len(request.samples), "samples")
         with reading("samples"):
             samples = [from_message(sample, RequestSample) for sample in request.samples]
-        acked = await self.db.call(
-            job_store.store_samples,
-            request.agent_id,
-            request.job_id,
-            request.attempt,
-            request.first_seq,
-            samples,
-        )
+        keys = (request.agent_id, request.job_id, request.attempt)
+        try:  # the checks run in store_samples' transaction (rpc/sanity.py)
+            acked = await self.db.call(
+                sanity.store_checked, *keys, request.first_seq, samples, self.settings, time.time()
+            )
+        except sanity.SamplesRejected as error:
+            await self.db.call(sanity.flag_job, *keys, str(error))
+            raise
         return agent_pb2.SampleAck(acked_seq=acked)
 
     @grpc_errors
@@ -209,7 +221,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.job_id,
             request.attempt,
             request.first_seq,
-            list(request.lines),
+            [SHAPES_ONLY.text(line) for line in request.lines],
         )
         return agent_pb2.LogAck(acked_seq=acked)
 
@@ -252,8 +264,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.attempt,
             request.benchmark,
             tool=request.tool,
-            command=request.command,
-            output=request.output,
+            command=SHAPES_ONLY.text(request.command),
+            output=SHAPES_ONLY.text(request.output),
             metrics=metrics,
         )
         return agent_pb2.ToolResultAck()
@@ -306,10 +318,15 @@ def _register(
     labels: dict[str, str],
     versions: dict[str, str],
     now: float,
+    public_key: bytes,
 ) -> AgentRow:
-    """Check the caller may be this agent and register it, in one transaction."""
+    """Check the caller may be this agent and register it, in one transaction. A new agent on
+    a static token is the operator's own (official); an enrolled one starts community."""
     identity.check_registration(session, who, name, labels, hardware, now)
-    return agent_store.register_agent(session, name, hardware, labels, versions, now)
+    tier = LEGACY_TOKEN_TIER if who.static else COMMUNITY
+    return agent_store.register_agent(
+        session, name, hardware, labels, versions, now, public_key=public_key, tier=tier
+    )
 
 
 def _check_batch(count: int, what: str) -> None:
@@ -327,9 +344,11 @@ def _report(
     clock_origin_unix: float | None,
     total_samples: int,
     provenance: dict[str, object] | None,
+    signed: tuple[bytes, bytes],
 ) -> None:
-    """Record the phase; a success also computes the job's aggregates in the same transaction.
-    A finished job keeps the fingerprint of the hardware that ran it."""
+    """Record the phase; a success also verifies the job's signed manifest and computes its
+    aggregates in the same transaction. A finished job keeps the fingerprint of the hardware
+    that ran it."""
     job = job_store.report_status(
         session,
         agent_id,
@@ -347,6 +366,7 @@ def _report(
         job.provenance = {**job.provenance, "hardware": agent.hardware}
         session.add(job)
     if state == JobState.SUCCEEDED:
+        record_manifest(session, job, *signed)
         session.flush()
         aggregate_job(session, job_id)
 

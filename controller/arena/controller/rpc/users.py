@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError
 from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
+from arena.common.provenance.keys import fingerprint
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo, JobSpec
@@ -31,9 +32,10 @@ from arena.controller.store import imports as import_store
 from arena.controller.store import jobs as job_store
 from arena.controller.store import owners, reads
 from arena.controller.store import runs as run_store
+from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
 from arena.controller.store.imports import is_imported
-from arena.controller.store.models import AgentRow, JobRow
+from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +62,9 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
             raise InvalidRequestError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
         filename = request.filename or "<suite>"
         base_dir = Path(filename).parent if Path(filename).is_absolute() else None
-        resolved = load_suite_text(request.suite_yaml, filename, base_dir=base_dir)
+        resolved = load_suite_text(
+            request.suite_yaml, filename, base_dir=base_dir, limits=self.settings.limits
+        )
         run_id, job_ids = await self.db.call(
             owners.submit_owned,
             caller().name,
@@ -97,10 +101,10 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def GetJob(
         self, request: user_pb2.GetJobRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.JobDetail:
-        detail, agent = await self.db.call(_job_with_agent, request.job_id)
+        detail, agent, trust = await self.db.call(_job_with_agent, request.job_id)
         job = detail.job
         return user_pb2.JobDetail(
-            summary=_job(run_store.job_info(job, agent)),
+            summary=_job(run_store.job_info(job, agent, trust)),
             run_id=job.run_id,
             spec=None if is_imported(job) else _spec(job),
             started_at_unix=job.started_at,
@@ -114,6 +118,9 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                 )
                 for row in detail.run_metrics
             ],
+            manifest=trust.manifest.encode(),
+            signature=bytes.fromhex(trust.signature),
+            public_key=bytes.fromhex(trust.signer_key),
         )
 
     # grpc.aio serves a stream from a coroutine that writes with context.write as well as from
@@ -204,7 +211,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def ListAgents(
         self, request: user_pb2.ListAgentsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ListAgentsResponse:
-        rows, current = await self.db.call(_agents_with_jobs)
+        rows, current, trusts = await self.db.call(_agents_with_jobs)
         now = time.time()
         return user_pb2.ListAgentsResponse(
             agents=[
@@ -221,6 +228,8 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                     last_seen_unix=row.last_seen_at,
                     draining=row.draining,
                     current_job=current.get(row.id, ""),
+                    trust=trusts[row.id].tier,
+                    key_sha256=_fingerprint(trusts[row.id].public_key),
                 )
                 for row in rows
             ]
@@ -246,6 +255,20 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         await self.db.call(agent_store.set_draining, request.name)
         log.info("agent draining", agent=request.name)
         return user_pb2.DrainAgentResponse()
+
+    @grpc_errors
+    async def SetAgentTrust(
+        self, request: user_pb2.SetAgentTrustRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.SetAgentTrustResponse:
+        await self.db.call(agent_store.set_trust, request.name, request.tier)
+        return user_pb2.SetAgentTrustResponse()
+
+    @grpc_errors
+    async def ResetAgentKey(
+        self, request: user_pb2.ResetAgentKeyRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.ResetAgentKeyResponse:
+        await self.db.call(agent_store.reset_key, request.name)
+        return user_pb2.ResetAgentKeyResponse()
 
 
 def _summary(run: RunInfo) -> user_pb2.RunSummary:
@@ -279,19 +302,26 @@ def _metric(key: str, value: float | None) -> user_pb2.MetricValue:
     return user_pb2.MetricValue(key=key, value=None if value is None else float(value))
 
 
-def _job_with_agent(session: Session, job_id: str) -> tuple[reads.JobDetailView, AgentRow | None]:
+def _job_with_agent(
+    session: Session, job_id: str
+) -> tuple[reads.JobDetailView, AgentRow | None, JobTrustRow]:
     detail = reads.job_detail(session, job_id)
     agent_id = detail.job.agent_id
-    return detail, run_store.agent_names(session, {agent_id} if agent_id else set()).get(
-        agent_id or ""
-    )
+    agent = run_store.agent_names(session, {agent_id} if agent_id else set()).get(agent_id or "")
+    return detail, agent, trust_store.job_trust(session, job_id)
 
 
-def _agents_with_jobs(session: Session) -> tuple[list[AgentRow], dict[str, str]]:
+def _agents_with_jobs(
+    session: Session,
+) -> tuple[list[AgentRow], dict[str, str], dict[str, AgentTrustRow]]:
     rows = agent_store.list_agents(session)
     current = {}
     for row in rows:
         job = job_store.current_job_of(session, row.id)
         if job is not None:
             current[row.id] = job.id
-    return rows, current
+    return rows, current, trust_store.agent_trusts(session, [row.id for row in rows])
+
+
+def _fingerprint(public_key_hex: str) -> str:
+    return fingerprint(bytes.fromhex(public_key_hex)) if public_key_hex else ""

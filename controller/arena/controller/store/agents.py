@@ -3,12 +3,16 @@
 import uuid
 from typing import Literal
 
+import structlog
 from sqlmodel import Session, select
 
 from arena.common.errors import NotFoundError
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
+from arena.controller.store.trust import COMMUNITY, OFFICIAL, agent_trust, bind_key, set_tier
+
+log = structlog.get_logger(__name__)
 
 AgentStatus = Literal["online", "disconnected", "lost"]
 
@@ -20,9 +24,16 @@ def register_agent(
     labels: dict[str, str],
     versions: dict[str, str],
     now: float,
+    *,
+    public_key: bytes = b"",
+    tier: str = COMMUNITY,
 ) -> AgentRow:
-    """Create the agent, or refresh it when a known name registers again (a restart)."""
+    """Create the agent, or refresh it when a known name registers again (a restart).
+
+    ``tier`` is the trust a new agent starts with; the first signing key a name registers
+    with is bound to it (``trust.bind_key``)."""
     row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
+    new = row is None
     if row is None:
         row = AgentRow(
             id=f"agent-{uuid.uuid4().hex[:12]}",
@@ -33,6 +44,7 @@ def register_agent(
             registered_at=now,
             last_seen_at=now,
         )
+    bind_key(session, row.id, name, public_key, tier if new else OFFICIAL)
     row.hardware = hardware.model_dump()
     row.labels = labels
     row.versions = versions
@@ -43,6 +55,25 @@ def register_agent(
     row.draining = False
     session.add(row)
     return row
+
+
+def agent_by_name(session: Session, name: str) -> AgentRow:
+    row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"unknown agent {name!r}")
+    return row
+
+
+def set_trust(session: Session, name: str, tier: str) -> None:
+    set_tier(session, agent_by_name(session, name).id, tier)
+    log.info("agent trust set", agent=name, tier=tier)
+
+
+def reset_key(session: Session, name: str) -> None:
+    row = agent_trust(session, agent_by_name(session, name).id)
+    row.public_key = ""
+    session.add(row)
+    log.warning("agent signing key reset", agent=name)
 
 
 def get_agent(session: Session, agent_id: str) -> AgentRow:
@@ -78,11 +109,12 @@ def agent_status(
     return "lost"
 
 
-def facts(row: AgentRow) -> AgentFacts:
+def facts(row: AgentRow, tier: str = OFFICIAL) -> AgentFacts:
     return AgentFacts(
         name=row.name,
         labels=row.labels,
         gpu_name=row.gpu_name,
         vram_gb=row.vram_gb,
         cpu_arch=row.cpu_arch,
+        trust=tier,
     )

@@ -25,6 +25,7 @@ from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import matches
 from arena.controller.store.agents import facts, get_agent
 from arena.controller.store.models import AttemptItem, JobLogRow, JobRow, SampleRow
+from arena.controller.store.trust import agent_trust, job_trust
 
 log = structlog.get_logger(__name__)
 
@@ -83,7 +84,8 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
     ).first()
     if busy is not None:
         return None
-    agent_facts = facts(agent)
+    tier = agent_trust(session, agent_id).tier
+    agent_facts = facts(agent, tier)
     queued = session.exec(
         select(JobRow)
         .where(JobRow.state == JobState.QUEUED.value)
@@ -98,6 +100,9 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
             job.logs_acked_seq = 0
             job.lease_expires_at = now + lease_ttl_s
             job.message = ""
+            leased = job_trust(session, job.id)
+            leased.tier = tier  # results keep the tier their agent had when it took the job
+            session.add(leased)
             session.add(job)
             log.info("job leased", job_id=job.id, agent=agent.name, attempt=job.attempt)
             return job

@@ -205,3 +205,35 @@ class RunOwnerRow(SQLModel, table=True):
 
     run_id: str = Field(primary_key=True, foreign_key="runs.id")
     owner: str = Field(index=True)
+
+
+class AgentTrustRow(SQLModel, table=True):
+    """An agent's trust tier and the signing key bound to its name. A table of its own, so that
+    a database made before it opens unchanged: an agent without a row reads as its defaults."""
+
+    __tablename__ = "agent_trust"
+
+    agent_id: str = Field(primary_key=True, foreign_key="agents.id")
+    tier: str = "official"
+    """``official`` (the operator's own boxes) or ``community``; jobs take it at lease time."""
+    public_key: str = ""
+    """Hex of the ed25519 key bound at first registration; it verifies the agent's manifests."""
+
+
+class JobTrustRow(SQLModel, table=True):
+    """What a job's results can be trusted for: the tier it was leased with, why its data is
+    suspect, and the signed manifest of its finished attempt."""
+
+    __tablename__ = "job_trust"
+
+    job_id: str = Field(primary_key=True, foreign_key="jobs.id")
+    tier: str = ""
+    """The trust tier of the agent that leased the current attempt; empty before a lease."""
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Why the job's data is suspect: refused sample batches, an unsigned manifest."""
+    manifest: str = ""
+    """The signed provenance manifest of the finished attempt (canonical JSON), as sent."""
+    signature: str = ""
+    """Hex of the manifest's ed25519 signature, verified against the agent's key on ingest."""
+    signer_key: str = ""
+    """Hex of the key that signed it (the agent's key may be reset later)."""

@@ -30,12 +30,14 @@ from arena.controller.store.models import (
     AgentRow,
     AggregateRow,
     JobRow,
+    JobTrustRow,
     RunRow,
     SampleRow,
     SuiteRow,
 )
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
+from arena.controller.store.trust import job_trusts
 
 
 def run_state(job_states: Iterable[str]) -> str:
@@ -157,7 +159,8 @@ def _simulated(job: JobRow) -> bool:
     return is_simulated(JobSpec.model_validate(job.spec)) or job.provenance.get("simulated") is True
 
 
-def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
+def job_info(job: JobRow, agent: AgentRow | None, trust: JobTrustRow | None = None) -> JobInfo:
+    trust = trust or JobTrustRow(job_id=job.id)
     return JobInfo(
         job_id=job.id,
         target=job.target,
@@ -171,6 +174,8 @@ def job_info(job: JobRow, agent: AgentRow | None) -> JobInfo:
         requests_expected=job.requests_expected,
         progress=job.progress,
         simulated=_simulated(job),
+        flags=trust.flags,
+        tier=trust.tier,
     )
 
 
@@ -189,10 +194,11 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
     run = _run_row(session, run_id)
     jobs = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
+    trusts = job_trusts(session, [job.id for job in jobs])
     suite_file, suite_yaml = suite_source(session, run.suite_id)
     return RunDetail(
         run=_info(session, run, _states(jobs)),
-        jobs=[job_info(job, agents.get(job.agent_id or "")) for job in jobs],
+        jobs=[job_info(job, agents.get(job.agent_id or ""), trusts[job.id]) for job in jobs],
         notes=run.notes,
         suite_file=suite_file,
         suite_yaml=suite_yaml,
@@ -253,6 +259,7 @@ def run_results(
     run = _run_row(session, run_id)
     rows = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
+    trusts = job_trusts(session, [job.id for job in rows])
     jobs = []
     for job in rows:
         if is_imported(job):
@@ -318,6 +325,8 @@ def run_results(
                 provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
                 hardware_detail=hardware,
                 telemetry=_telemetry_text(job),
+                tier=trusts[job.id].tier,
+                flags=trusts[job.id].flags,
             )
         )
     return RunResults(

@@ -7,13 +7,16 @@ profile, overridable per model with ``ModelSpec.engine_args``). ``external`` ben
 endpoint already running; ``simulated`` is Arena's own simulated engine.
 
 Secrets are *names*: ``secrets: {HF_TOKEN: HF_TOKEN}`` passes the agent's ``$HF_TOKEN`` to the
-engine as ``HF_TOKEN``. Their values never enter the suite, the database or a log.
+engine as ``HF_TOKEN``, and ``api_key_env`` names the variable holding an external endpoint's
+key. Their values never enter the suite, the database or a log: a suite that writes one
+literally (an ``env`` entry named or shaped like a token, an ``api_key``) is refused.
 """
 
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from arena.common.redact import looks_secret
 from arena.common.schemas.base import ArenaModel
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -39,10 +42,23 @@ class ExternalEngine(ArenaModel):
     runtime: Literal["external"]
     url: str = Field(pattern=r"^https?://")
     api_key: str | None = None
+    """Refused when set: a literal key would be stored with the run; use ``api_key_env``."""
+    api_key_env: str | None = None
+    """The agent's environment variable holding the endpoint's API key (sent as a bearer)."""
     health_path: str = "/health"
     accepts_ignore_eos: bool = True
     """vLLM and llama.cpp accept ``ignore_eos``; servers that refuse unknown request fields
     (``transformers serve``) need false, and outputs may then stop early at end-of-sequence."""
+
+    @field_validator("api_key")
+    @classmethod
+    def _no_literal_key(cls, key: str | None) -> str | None:
+        if key:
+            raise ValueError(
+                "a literal API key would be stored with the run and shown in its results: put "
+                "it in the agent's environment and name the variable with api_key_env"
+            )
+        return key
 
 
 class _LaunchedEngine(ArenaModel):
@@ -67,6 +83,18 @@ class _LaunchedEngine(ArenaModel):
     accepts_ignore_eos: bool = True
     """vLLM and llama.cpp accept ``ignore_eos``; servers that refuse unknown request fields
     (``transformers serve``) need false, and outputs may then stop early at end-of-sequence."""
+
+    @field_validator("env")
+    @classmethod
+    def _no_secret_values(cls, env: dict[str, str]) -> dict[str, str]:
+        for name, value in env.items():
+            if looks_secret(name, value):
+                raise ValueError(
+                    f"{name}: looks like a secret, which would be stored with the run; "
+                    f"put it in the agent's environment and pass it with "
+                    f"secrets: {{{name}: {name}}}"
+                )
+        return env
 
     @field_validator("command")
     @classmethod

@@ -76,3 +76,7 @@ class JobInfo(JobHeader):
     progress: dict[str, Any]
     """The agent's last heartbeat report for the job."""
     simulated: bool
+    flags: list[str] = []
+    """Why the job's data is suspect: refused sample batches, a manifest that did not verify."""
+    tier: str = ""
+    """``official`` or ``community``: the trust of the agent that ran it (empty before a lease)."""

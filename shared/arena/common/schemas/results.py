@@ -97,6 +97,11 @@ class JobResult(JobHeader):
     """The full fingerprint of the agent that ran the job, as it registered."""
     telemetry: str = ""
     """Whether the job had GPU telemetry (``no GPU telemetry (…)`` when it had none)."""
+    tier: str = ""
+    """``official`` or ``community`` (the agent's trust when it leased the job); empty for
+    imported results."""
+    flags: list[str] = []
+    """Why the job's data is suspect: refused sample batches, an unsigned or broken manifest."""
 
 
 class RunResults(RunHeader):

@@ -110,6 +110,8 @@ class Target(ArenaModel):
     cpu_arch: str | None = None
     agent: str | None = None
     """A specific agent name."""
+    tier: Literal["official", "community"] | None = None
+    """Only agents of this trust tier (``arenactl agents trust``), e.g. to replicate a result."""
 
 
 class SuiteSpec(ArenaModel):

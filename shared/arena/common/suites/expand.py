@@ -22,6 +22,7 @@ class AgentFacts:
     gpu_name: str
     vram_gb: float
     cpu_arch: str
+    trust: str = "community"
 
 
 def matches(target: Target, agent: AgentFacts) -> bool:
@@ -33,6 +34,8 @@ def matches(target: Target, agent: AgentFacts) -> bool:
     if target.gpu_name is not None and target.gpu_name.lower() not in agent.gpu_name.lower():
         return False
     if target.min_vram_gb is not None and agent.vram_gb < target.min_vram_gb:
+        return False
+    if target.tier is not None and target.tier != agent.trust:
         return False
     return target.cpu_arch is None or target.cpu_arch == agent.cpu_arch
 

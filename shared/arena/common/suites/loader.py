@@ -5,12 +5,19 @@ from pathlib import Path
 
 import structlog
 
-from arena.common.errors import SuiteError
+from arena.common.errors import SuiteError, SuiteProblem
+from arena.common.redact import SECRET_VALUE
 from arena.common.schemas.suite import ResolvedSuite, SuiteSpec
+from arena.common.suites.limits import SuiteLimits, suite_problems
 from arena.common.suites.resolve import resolve_suite
 from arena.common.suites.validation import validate_document
 
 log = structlog.get_logger(__name__)
+
+LITERAL_TOKEN = (
+    "looks like a hub token or API key, which would be stored with the run: keep it in the "
+    "agent's environment and name it (secrets:, api_key_env:)"
+)
 
 
 def load_suite_file(path: str | Path) -> ResolvedSuite:
@@ -24,10 +31,25 @@ def load_suite_file(path: str | Path) -> ResolvedSuite:
 
 
 def load_suite_text(
-    text: str, filename: str = "<suite>", *, base_dir: Path | None = None
+    text: str,
+    filename: str = "<suite>",
+    *,
+    base_dir: Path | None = None,
+    limits: SuiteLimits | None = None,
 ) -> ResolvedSuite:
+    """``limits``: bounds the expanded suite must stay within (the controller's, at submit)."""
+    tokens = [
+        SuiteProblem(filename, number, "", LITERAL_TOKEN)
+        for number, line in enumerate(text.splitlines(), 1)
+        if SECRET_VALUE.search(line)
+    ]
+    if tokens:
+        raise SuiteError.from_problems(tokens)
     document = validate_document(SuiteSpec, text, filename)
     resolved = resolve_suite(document.model, document.problem_at, base_dir)
+    problems = [] if limits is None else suite_problems(resolved, limits, document.problem_at)
+    if problems:
+        raise SuiteError.from_problems(problems)
     log.debug(
         "suite loaded",
         file=filename,

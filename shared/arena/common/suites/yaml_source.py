@@ -14,6 +14,12 @@ import yaml
 Loc = Sequence[int | str]
 """A path into the document as pydantic reports it: mapping keys and list indexes."""
 
+MAX_DEPTH = 64
+"""Nesting deeper than this is refused before the (recursive) composer sees it."""
+MAX_NODES = 100_000
+"""Nodes the document may stand for once every alias is expanded: a few aliases that each
+repeat the one before ("billion laughs") stand for billions of nodes in a few lines."""
+
 SKIPPED_LOC_PARTS = frozenset({"[key]"})
 """Parts pydantic adds to a location that are not in the document (dict-key markers)."""
 
@@ -48,7 +54,16 @@ def parse_yaml(text: str) -> YamlSource | YamlSyntaxProblem:
     except yaml.YAMLError as error:
         return YamlSyntaxProblem(None, str(error))
     try:
+        too_deep = _too_deep(text)
+        if too_deep is not None:
+            return too_deep
         root = loader.get_single_node()
+        nodes = _expanded_size(root, {})
+        if nodes > MAX_NODES:
+            return YamlSyntaxProblem(
+                None,
+                f"the document expands to {nodes} nodes through its aliases; at most {MAX_NODES}",
+            )
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -62,6 +77,36 @@ def parse_yaml(text: str) -> YamlSource | YamlSyntaxProblem:
     finally:
         loader.dispose()
     return YamlSource(data, root)
+
+
+def _too_deep(text: str) -> YamlSyntaxProblem | None:
+    """Walk the event stream (flat, so any depth is safe) for a nesting past MAX_DEPTH."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                return YamlSyntaxProblem(line, f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+def _expanded_size(node: Any, seen: dict[int, int]) -> int:
+    """Nodes the tree stands for with aliases expanded; an alias is the same node object, so
+    memoising by identity counts it in linear time."""
+    if node is None:
+        return 0
+    if id(node) in seen:
+        return seen[id(node)]
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, seen) for item in node.value)
+    seen[id(node)] = size
+    return size
 
 
 def format_field(loc: Loc) -> str:

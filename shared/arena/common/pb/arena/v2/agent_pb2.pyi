@@ -98,7 +98,12 @@ class RegisterRequest(_message.Message):
     HARDWARE_FIELD_NUMBER: _builtins.int
     LABELS_FIELD_NUMBER: _builtins.int
     VERSIONS_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
     agent_name: _builtins.str
+    public_key: _builtins.bytes
+    """The agent's ed25519 public key (32 raw bytes) that signs its job manifests. The first key
+    a name registers with is bound to it; a different one is refused until an admin resets it.
+    """
     @_builtins.property
     def hardware(self) -> _common_pb2.HardwareInfo: ...
     @_builtins.property
@@ -114,10 +119,11 @@ class RegisterRequest(_message.Message):
         hardware: _common_pb2.HardwareInfo | None = ...,
         labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         versions: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        public_key: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "hardware", b"hardware", "labels", b"labels", "versions", b"versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "hardware", b"hardware", "labels", b"labels", "public_key", b"public_key", "versions", b"versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -345,6 +351,8 @@ class JobStatusRequest(_message.Message):
     CLOCK_ORIGIN_UNIX_FIELD_NUMBER: _builtins.int
     TOTAL_SAMPLES_FIELD_NUMBER: _builtins.int
     PROVENANCE_FIELD_NUMBER: _builtins.int
+    MANIFEST_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     job_id: _builtins.str
     attempt: _builtins.int
@@ -354,6 +362,11 @@ class JobStatusRequest(_message.Message):
     """wall-clock time of the job clock's zero (RUNNING)"""
     total_samples: _builtins.int
     """last sequence number sent (SUCCEEDED)"""
+    manifest: _builtins.bytes
+    """SUCCEEDED: the job's provenance manifest (canonical JSON: spec, commands, image digest,
+    tool versions, SHA-256 of the samples in sequence order) and its ed25519 signature.
+    """
+    signature: _builtins.bytes
     @_builtins.property
     def provenance(self) -> _struct_pb2.Struct:
         """How the engine was run (command, image digest, version, start-up time...): engine-specific
@@ -371,10 +384,12 @@ class JobStatusRequest(_message.Message):
         clock_origin_unix: _builtins.float = ...,
         total_samples: _builtins.int = ...,
         provenance: _struct_pb2.Struct | None = ...,
+        manifest: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["provenance", b"provenance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "clock_origin_unix", b"clock_origin_unix", "job_id", b"job_id", "message", b"message", "phase", b"phase", "provenance", b"provenance", "total_samples", b"total_samples"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "attempt", b"attempt", "clock_origin_unix", b"clock_origin_unix", "job_id", b"job_id", "manifest", b"manifest", "message", b"message", "phase", b"phase", "provenance", b"provenance", "signature", b"signature", "total_samples", b"total_samples"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -258,10 +258,13 @@ class ExternalEngine(_message.Message):
     API_KEY_FIELD_NUMBER: _builtins.int
     HEALTH_PATH_FIELD_NUMBER: _builtins.int
     ACCEPTS_IGNORE_EOS_FIELD_NUMBER: _builtins.int
+    API_KEY_ENV_FIELD_NUMBER: _builtins.int
     url: _builtins.str
     api_key: _builtins.str
     health_path: _builtins.str
     accepts_ignore_eos: _builtins.bool
+    api_key_env: _builtins.str
+    """the agent's variable holding the key (never the key)"""
     def __init__(
         self,
         *,
@@ -269,14 +272,20 @@ class ExternalEngine(_message.Message):
         api_key: _builtins.str | None = ...,
         health_path: _builtins.str = ...,
         accepts_ignore_eos: _builtins.bool = ...,
+        api_key_env: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_api_key", b"_api_key", "api_key", b"api_key"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_api_key", b"_api_key", "_api_key_env", b"_api_key_env", "api_key", b"api_key", "api_key_env", b"api_key_env"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_api_key", b"_api_key", "accepts_ignore_eos", b"accepts_ignore_eos", "api_key", b"api_key", "health_path", b"health_path", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_api_key", b"_api_key", "_api_key_env", b"_api_key_env", "accepts_ignore_eos", b"accepts_ignore_eos", "api_key", b"api_key", "api_key_env", b"api_key_env", "health_path", b"health_path", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__api_key: _TypeAlias = _typing.Literal["api_key"]  # noqa: Y015
     _WhichOneofArgType__api_key: _TypeAlias = _typing.Literal["_api_key", b"_api_key"]  # noqa: Y015
+    _WhichOneofReturnType__api_key_env: _TypeAlias = _typing.Literal["api_key_env"]  # noqa: Y015
+    _WhichOneofArgType__api_key_env: _TypeAlias = _typing.Literal["_api_key_env", b"_api_key_env"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__api_key) -> _WhichOneofReturnType__api_key | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__api_key_env) -> _WhichOneofReturnType__api_key_env | None: ...
 
 Global___ExternalEngine: _TypeAlias = ExternalEngine  # noqa: Y015
 

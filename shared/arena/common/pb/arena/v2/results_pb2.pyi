@@ -384,6 +384,8 @@ class JobResult(_message.Message):
     PROVENANCE_FIELD_NUMBER: _builtins.int
     HARDWARE_DETAIL_FIELD_NUMBER: _builtins.int
     TELEMETRY_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    FLAGS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     target: _builtins.str
     model: _builtins.str
@@ -394,6 +396,8 @@ class JobResult(_message.Message):
     state: _builtins.str
     message: _builtins.str
     telemetry: _builtins.str
+    tier: _builtins.str
+    """official or community; empty for imported results"""
     @_builtins.property
     def benchmarks(self) -> _containers.RepeatedCompositeFieldContainer[Global___BenchmarkResult]: ...
     @_builtins.property
@@ -408,6 +412,10 @@ class JobResult(_message.Message):
 
     @_builtins.property
     def hardware_detail(self) -> _common_pb2.HardwareInfo: ...
+    @_builtins.property
+    def flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """why the job's data is suspect"""
+
     def __init__(
         self,
         *,
@@ -425,10 +433,12 @@ class JobResult(_message.Message):
         provenance: _struct_pb2.Struct | None = ...,
         hardware_detail: _common_pb2.HardwareInfo | None = ...,
         telemetry: _builtins.str = ...,
+        tier: _builtins.str = ...,
+        flags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_agent", b"_agent", "_hardware", b"_hardware", "agent", b"agent", "hardware", b"hardware", "hardware_detail", b"hardware_detail", "imported", b"imported", "provenance", b"provenance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_agent", b"_agent", "_hardware", b"_hardware", "agent", b"agent", "benchmarks", b"benchmarks", "engine", b"engine", "hardware", b"hardware", "hardware_detail", b"hardware_detail", "imported", b"imported", "job_id", b"job_id", "message", b"message", "model", b"model", "provenance", b"provenance", "simulated", b"simulated", "state", b"state", "target", b"target", "telemetry", b"telemetry"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_agent", b"_agent", "_hardware", b"_hardware", "agent", b"agent", "benchmarks", b"benchmarks", "engine", b"engine", "flags", b"flags", "hardware", b"hardware", "hardware_detail", b"hardware_detail", "imported", b"imported", "job_id", b"job_id", "message", b"message", "model", b"model", "provenance", b"provenance", "simulated", b"simulated", "state", b"state", "target", b"target", "telemetry", b"telemetry", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__agent: _TypeAlias = _typing.Literal["agent"]  # noqa: Y015
     _WhichOneofArgType__agent: _TypeAlias = _typing.Literal["_agent", b"_agent"]  # noqa: Y015

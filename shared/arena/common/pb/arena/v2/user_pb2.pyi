@@ -207,6 +207,8 @@ class JobSummary(_message.Message):
     REQUESTS_EXPECTED_FIELD_NUMBER: _builtins.int
     PROGRESS_FIELD_NUMBER: _builtins.int
     SIMULATED_FIELD_NUMBER: _builtins.int
+    FLAGS_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     target: _builtins.str
     model: _builtins.str
@@ -218,9 +220,15 @@ class JobSummary(_message.Message):
     samples: _builtins.int
     requests_expected: _builtins.int
     simulated: _builtins.bool
+    tier: _builtins.str
+    """official or community: the trust of the agent that ran it"""
     @_builtins.property
     def progress(self) -> _common_pb2.JobProgress:
         """latest heartbeat progress; absent before the first"""
+
+    @_builtins.property
+    def flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """why the job's data is suspect (refused samples, bad manifest)"""
 
     def __init__(
         self,
@@ -237,10 +245,12 @@ class JobSummary(_message.Message):
         requests_expected: _builtins.int = ...,
         progress: _common_pb2.JobProgress | None = ...,
         simulated: _builtins.bool = ...,
+        flags: _abc.Iterable[_builtins.str] | None = ...,
+        tier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "attempt", b"attempt", "engine", b"engine", "job_id", b"job_id", "message", b"message", "model", b"model", "progress", b"progress", "requests_expected", b"requests_expected", "samples", b"samples", "simulated", b"simulated", "state", b"state", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "attempt", b"attempt", "engine", b"engine", "flags", b"flags", "job_id", b"job_id", "message", b"message", "model", b"model", "progress", b"progress", "requests_expected", b"requests_expected", "samples", b"samples", "simulated", b"simulated", "state", b"state", "target", b"target", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -398,6 +408,8 @@ class AgentSummary(_message.Message):
     LAST_SEEN_UNIX_FIELD_NUMBER: _builtins.int
     DRAINING_FIELD_NUMBER: _builtins.int
     CURRENT_JOB_FIELD_NUMBER: _builtins.int
+    TRUST_FIELD_NUMBER: _builtins.int
+    KEY_SHA256_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     name: _builtins.str
     status: _builtins.str
@@ -405,6 +417,10 @@ class AgentSummary(_message.Message):
     last_seen_unix: _builtins.float
     draining: _builtins.bool
     current_job: _builtins.str
+    trust: _builtins.str
+    """official or community"""
+    key_sha256: _builtins.str
+    """fingerprint of the bound signing key; empty before one"""
     @_builtins.property
     def hardware(self) -> _common_pb2.HardwareInfo: ...
     @_builtins.property
@@ -420,10 +436,12 @@ class AgentSummary(_message.Message):
         last_seen_unix: _builtins.float = ...,
         draining: _builtins.bool = ...,
         current_job: _builtins.str = ...,
+        trust: _builtins.str = ...,
+        key_sha256: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "current_job", b"current_job", "draining", b"draining", "hardware", b"hardware", "labels", b"labels", "last_seen_unix", b"last_seen_unix", "name", b"name", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "current_job", b"current_job", "draining", b"draining", "hardware", b"hardware", "key_sha256", b"key_sha256", "labels", b"labels", "last_seen_unix", b"last_seen_unix", "name", b"name", "status", b"status", "trust", b"trust"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -482,6 +500,78 @@ class DrainAgentResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DrainAgentResponse: _TypeAlias = DrainAgentResponse  # noqa: Y015
+
+@_typing.final
+class SetAgentTrustRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    tier: _builtins.str
+    """official or community"""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        tier: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetAgentTrustRequest: _TypeAlias = SetAgentTrustRequest  # noqa: Y015
+
+@_typing.final
+class SetAgentTrustResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetAgentTrustResponse: _TypeAlias = SetAgentTrustResponse  # noqa: Y015
+
+@_typing.final
+class ResetAgentKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetAgentKeyRequest: _TypeAlias = ResetAgentKeyRequest  # noqa: Y015
+
+@_typing.final
+class ResetAgentKeyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetAgentKeyResponse: _TypeAlias = ResetAgentKeyResponse  # noqa: Y015
 
 @_typing.final
 class ImportResultsRequest(_message.Message):
@@ -687,9 +777,17 @@ class JobDetail(_message.Message):
     STARTED_AT_UNIX_FIELD_NUMBER: _builtins.int
     FINISHED_AT_UNIX_FIELD_NUMBER: _builtins.int
     RUN_METRICS_FIELD_NUMBER: _builtins.int
+    MANIFEST_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     started_at_unix: _builtins.float
     finished_at_unix: _builtins.float
+    manifest: _builtins.bytes
+    """the signed provenance manifest; empty when the job has none"""
+    signature: _builtins.bytes
+    public_key: _builtins.bytes
+    """the key that signed it"""
     @_builtins.property
     def summary(self) -> Global___JobSummary: ...
     @_builtins.property
@@ -707,10 +805,13 @@ class JobDetail(_message.Message):
         started_at_unix: _builtins.float | None = ...,
         finished_at_unix: _builtins.float | None = ...,
         run_metrics: _abc.Iterable[Global___RunMetrics] | None = ...,
+        manifest: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+        public_key: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_finished_at_unix", b"_finished_at_unix", "_started_at_unix", b"_started_at_unix", "finished_at_unix", b"finished_at_unix", "spec", b"spec", "started_at_unix", b"started_at_unix", "summary", b"summary"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_finished_at_unix", b"_finished_at_unix", "_started_at_unix", b"_started_at_unix", "finished_at_unix", b"finished_at_unix", "run_id", b"run_id", "run_metrics", b"run_metrics", "spec", b"spec", "started_at_unix", b"started_at_unix", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_finished_at_unix", b"_finished_at_unix", "_started_at_unix", b"_started_at_unix", "finished_at_unix", b"finished_at_unix", "manifest", b"manifest", "public_key", b"public_key", "run_id", b"run_id", "run_metrics", b"run_metrics", "signature", b"signature", "spec", b"spec", "started_at_unix", b"started_at_unix", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__finished_at_unix: _TypeAlias = _typing.Literal["finished_at_unix"]  # noqa: Y015
     _WhichOneofArgType__finished_at_unix: _TypeAlias = _typing.Literal["_finished_at_unix", b"_finished_at_unix"]  # noqa: Y015

@@ -69,6 +69,16 @@ class UserServiceStub:
                 request_serializer=arena_dot_v2_dot_user__pb2.DrainAgentRequest.SerializeToString,
                 response_deserializer=arena_dot_v2_dot_user__pb2.DrainAgentResponse.FromString,
                 _registered_method=True)
+        self.SetAgentTrust = channel.unary_unary(
+                '/arena.v2.UserService/SetAgentTrust',
+                request_serializer=arena_dot_v2_dot_user__pb2.SetAgentTrustRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.SetAgentTrustResponse.FromString,
+                _registered_method=True)
+        self.ResetAgentKey = channel.unary_unary(
+                '/arena.v2.UserService/ResetAgentKey',
+                request_serializer=arena_dot_v2_dot_user__pb2.ResetAgentKeyRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.ResetAgentKeyResponse.FromString,
+                _registered_method=True)
         self.ImportResults = channel.unary_unary(
                 '/arena.v2.UserService/ImportResults',
                 request_serializer=arena_dot_v2_dot_user__pb2.ImportResultsRequest.SerializeToString,
@@ -167,6 +177,20 @@ class UserServiceServicer:
 
     def DrainAgent(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAgentTrust(self, request, context):
+        """Mark an agent's results official or community (jobs keep the tier they were leased with).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetAgentKey(self, request, context):
+        """Forget an agent's signing key, so that its next registration binds a new one.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -285,6 +309,16 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.DrainAgent,
                     request_deserializer=arena_dot_v2_dot_user__pb2.DrainAgentRequest.FromString,
                     response_serializer=arena_dot_v2_dot_user__pb2.DrainAgentResponse.SerializeToString,
+            ),
+            'SetAgentTrust': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAgentTrust,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.SetAgentTrustRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.SetAgentTrustResponse.SerializeToString,
+            ),
+            'ResetAgentKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetAgentKey,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.ResetAgentKeyRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.ResetAgentKeyResponse.SerializeToString,
             ),
             'ImportResults': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportResults,
@@ -531,6 +565,60 @@ class UserService:
             '/arena.v2.UserService/DrainAgent',
             arena_dot_v2_dot_user__pb2.DrainAgentRequest.SerializeToString,
             arena_dot_v2_dot_user__pb2.DrainAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAgentTrust(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/SetAgentTrust',
+            arena_dot_v2_dot_user__pb2.SetAgentTrustRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.SetAgentTrustResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetAgentKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/ResetAgentKey',
+            arena_dot_v2_dot_user__pb2.ResetAgentKeyRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.ResetAgentKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

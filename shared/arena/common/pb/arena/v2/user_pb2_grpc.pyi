@@ -41,6 +41,10 @@ class UserServiceStub:
     CancelRun: _grpc.UnaryUnaryMultiCallable[_user_pb2.CancelRunRequest, _user_pb2.CancelRunResponse]
     ListAgents: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListAgentsRequest, _user_pb2.ListAgentsResponse]
     DrainAgent: _grpc.UnaryUnaryMultiCallable[_user_pb2.DrainAgentRequest, _user_pb2.DrainAgentResponse]
+    SetAgentTrust: _grpc.UnaryUnaryMultiCallable[_user_pb2.SetAgentTrustRequest, _user_pb2.SetAgentTrustResponse]
+    """Mark an agent's results official or community (jobs keep the tier they were leased with)."""
+    ResetAgentKey: _grpc.UnaryUnaryMultiCallable[_user_pb2.ResetAgentKeyRequest, _user_pb2.ResetAgentKeyResponse]
+    """Forget an agent's signing key, so that its next registration binds a new one."""
     ImportResults: _grpc.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]
     """Store results measured elsewhere (published result folders); idempotent per source."""
     GetJobLogs: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetJobLogsRequest, _user_pb2.JobLogs]
@@ -76,6 +80,10 @@ class UserServiceAsyncStub(UserServiceStub):
     CancelRun: _aio.UnaryUnaryMultiCallable[_user_pb2.CancelRunRequest, _user_pb2.CancelRunResponse]  # type: ignore[assignment]
     ListAgents: _aio.UnaryUnaryMultiCallable[_user_pb2.ListAgentsRequest, _user_pb2.ListAgentsResponse]  # type: ignore[assignment]
     DrainAgent: _aio.UnaryUnaryMultiCallable[_user_pb2.DrainAgentRequest, _user_pb2.DrainAgentResponse]  # type: ignore[assignment]
+    SetAgentTrust: _aio.UnaryUnaryMultiCallable[_user_pb2.SetAgentTrustRequest, _user_pb2.SetAgentTrustResponse]  # type: ignore[assignment]
+    """Mark an agent's results official or community (jobs keep the tier they were leased with)."""
+    ResetAgentKey: _aio.UnaryUnaryMultiCallable[_user_pb2.ResetAgentKeyRequest, _user_pb2.ResetAgentKeyResponse]  # type: ignore[assignment]
+    """Forget an agent's signing key, so that its next registration binds a new one."""
     ImportResults: _aio.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]  # type: ignore[assignment]
     """Store results measured elsewhere (published result folders); idempotent per source."""
     GetJobLogs: _aio.UnaryUnaryMultiCallable[_user_pb2.GetJobLogsRequest, _user_pb2.JobLogs]  # type: ignore[assignment]
@@ -150,6 +158,22 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.DrainAgentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.DrainAgentResponse, _abc.Awaitable[_user_pb2.DrainAgentResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SetAgentTrust(
+        self,
+        request: _user_pb2.SetAgentTrustRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.SetAgentTrustResponse, _abc.Awaitable[_user_pb2.SetAgentTrustResponse]]:
+        """Mark an agent's results official or community (jobs keep the tier they were leased with)."""
+
+    @_abc_1.abstractmethod
+    def ResetAgentKey(
+        self,
+        request: _user_pb2.ResetAgentKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.ResetAgentKeyResponse, _abc.Awaitable[_user_pb2.ResetAgentKeyResponse]]:
+        """Forget an agent's signing key, so that its next registration binds a new one."""
 
     @_abc_1.abstractmethod
     def ImportResults(

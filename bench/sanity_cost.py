@@ -1,0 +1,55 @@
+"""What the ingest checks cost, measured side by side in one process: a 200-sample batch (the
+agent's default) of 256-chunk samples through ``batch_problems``, against building the same
+samples from their protobuf messages (what ingest does anyway), log-line redaction, and the
+sample digest a manifest signs (computed once per job).
+
+    .venv/bin/python -m bench.sanity_cost
+"""
+
+import time
+from collections.abc import Callable
+
+from arena.common.metrics.sanity import SampleBounds, batch_problems
+from arena.common.pb.arena.v2 import common_pb2
+from arena.common.provenance.manifest import samples_sha256
+from arena.common.redact import SHAPES_ONLY
+from arena.common.schemas.sample import RequestSample
+from arena.common.wire import from_message, to_message
+
+BATCH, CHUNKS, ROUNDS = 200, 256, 20
+
+
+def sample(index: int) -> RequestSample:
+    chunks = [1.0 + 0.01 * i for i in range(CHUNKS)]
+    return RequestSample(benchmark="chat", variant="v", run=0, index=index, sent_s=0.5,
+                         first_response_s=0.9, first_token_s=1.0, end_s=chunks[-1],
+                         chunk_times_s=chunks, prompt_tokens=1024, completion_tokens=CHUNKS,
+                         max_tokens=CHUNKS)  # fmt: skip
+
+
+def per_round(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    for _ in range(ROUNDS):
+        work()
+    return (time.perf_counter() - start) / ROUNDS
+
+
+def main() -> None:
+    samples = [sample(i) for i in range(BATCH)]
+    messages = [to_message(s, common_pb2.RequestSample) for s in samples]
+    bounds = SampleBounds(frozenset({"chat"}), 3, 1e6, 1 << 20, 1 << 20)
+    assert not batch_problems(samples, bounds)
+    lines = [f"INFO 12-03 engine step {i}: 256 tokens, prompt_tokens=1024 ok" for i in range(BATCH)]
+    check = per_round(lambda: batch_problems(samples, bounds))
+    parse = per_round(lambda: [from_message(m, RequestSample) for m in messages])
+    redact = per_round(lambda: [SHAPES_ONLY.text(line) for line in lines])
+    digest = per_round(lambda: samples_sha256(samples))
+    print(f"batch of {BATCH} samples × {CHUNKS} chunks, mean of {ROUNDS} rounds")
+    print(f"  sanity checks   {check * 1e3:8.2f} ms  ({check / BATCH * 1e6:.1f} µs/sample)")
+    print(f"  proto → samples {parse * 1e3:8.2f} ms  (ratio checks/parse {check / parse:.2f})")
+    print(f"  redact {BATCH} log lines {redact * 1e3:8.2f} ms")
+    print(f"  manifest digest {digest * 1e3:8.2f} ms  (once per job, at the end)")
+
+
+if __name__ == "__main__":
+    main()

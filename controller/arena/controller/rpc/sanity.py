@@ -1,0 +1,63 @@
+"""Sample batches checked before they are stored, and the flag a refused batch leaves on its job.
+
+A batch with one impossible sample is refused whole (INVALID_ARGUMENT naming the samples at
+fault): nothing of it is stored, so no aggregate ever sees it, and the job carries a flag that
+``arenactl describe`` and ``arenactl show`` print.
+"""
+
+from collections.abc import Sequence
+
+import structlog
+from sqlmodel import Session
+
+from arena.common.errors import InvalidRequestError
+from arena.common.metrics.sanity import SampleBounds, batch_problems
+from arena.common.schemas.sample import RequestSample
+from arena.controller.settings import ControllerSettings
+from arena.controller.store import jobs as job_store
+from arena.controller.store.models import JobRow
+from arena.controller.store.trust import add_flag
+
+log = structlog.get_logger(__name__)
+
+
+class SamplesRejected(InvalidRequestError):
+    """A batch with samples that cannot have been measured."""
+
+
+def bounds_for(job: JobRow, settings: ControllerSettings, now: float) -> SampleBounds:
+    elapsed = None if job.started_at is None else now - job.started_at
+    return SampleBounds(
+        benchmarks=frozenset(bench["id"] for bench in job.spec.get("benchmarks", [])),
+        runs=int(job.spec.get("runs", 1)),
+        latest_s=None if elapsed is None else elapsed + settings.sample_clock_tolerance_s,
+        max_tokens=settings.limits.max_tokens,
+        max_chunks=settings.limits.max_chunks_per_sample,
+    )
+
+
+def store_checked(
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    first_seq: int,
+    samples: Sequence[RequestSample],
+    settings: ControllerSettings,
+    now: float,
+) -> int:
+    """``store_samples`` behind the checks, in its transaction: SamplesRejected (nothing
+    stored) when a sample of the batch breaks one."""
+    job = job_store.fenced_job(session, agent_id, job_id, attempt)
+    problems = batch_problems(samples, bounds_for(job, settings, now))
+    if problems:
+        raise SamplesRejected("samples refused: " + "; ".join(problems))
+    return job_store.store_samples(session, agent_id, job_id, attempt, first_seq, samples)
+
+
+def flag_job(session: Session, agent_id: str, job_id: str, attempt: int, reason: str) -> None:
+    """Record why a batch was refused on the job, in a transaction of its own (the refused
+    batch's was rolled back)."""
+    job_store.fenced_job(session, agent_id, job_id, attempt)
+    add_flag(session, job_id, f"attempt {attempt}: {reason}")
+    log.warning("sample batch refused", job_id=job_id, attempt=attempt, reason=reason)

@@ -1,0 +1,89 @@
+"""Bounds a suite must stay within before it is accepted: a suite is cheap to write and can
+expand into more work, or longer requests, than any fleet should be handed.
+
+The controller applies its configured bounds at submit (``ControllerSettings.limits``); they
+are the controller's, so ``arenactl validate`` does not guess them. Samples are checked against
+the same token bounds on ingest (``arena.common.metrics.sanity``).
+"""
+
+from collections.abc import Iterator
+
+from pydantic import BaseModel, Field
+
+from arena.common.errors import SuiteProblem
+from arena.common.schemas.suite import (
+    Benchmark,
+    ClosedLoopBenchmark,
+    ResolvedSuite,
+)
+from arena.common.suites.validation import ProblemAt
+from arena.common.suites.variants import expected_requests
+
+
+class SuiteLimits(BaseModel):
+    max_jobs: int = Field(256, ge=1)
+    """Jobs one suite expands into (targets × models)."""
+    max_requests_per_job: int = Field(1_000_000, ge=1)
+    """Measured requests of one job over all benchmarks and runs."""
+    max_concurrency: int = Field(4096, ge=1)
+    """Requests in flight at once (closed-loop ``concurrency``, open-loop ``max_concurrency``)."""
+    max_tokens: int = Field(1_048_576, ge=1)
+    """Tokens of one request, prompt plus context plus output."""
+    max_chunks_per_sample: int = Field(1_048_576, ge=1)
+    """Streamed chunks one sample may list (one per generated token at most, in practice)."""
+
+
+def suite_problems(
+    resolved: ResolvedSuite, limits: SuiteLimits, problem_at: ProblemAt
+) -> list[SuiteProblem]:
+    """Every bound the suite breaks, each on the line of the value that breaks it (built-in
+    benchmarks have no line in the file: their problems name the benchmark)."""
+    spec = resolved.spec
+    own = {bench.id: index for index, bench in enumerate(spec.benchmarks)}
+    problems = []
+    jobs = len(spec.targets) * len(spec.models)
+    if jobs > limits.max_jobs:
+        problems.append(
+            problem_at(
+                ("targets",),
+                f"{len(spec.targets)} targets × {len(spec.models)} models = {jobs} jobs; "
+                f"this controller accepts at most {limits.max_jobs} per suite",
+            )
+        )
+    for bench in resolved.benchmarks:
+        for field, message in _benchmark_problems(bench, limits):
+            if bench.id in own:
+                problems.append(problem_at(("benchmarks", own[bench.id], field), message))
+            else:  # a built-in benchmark: the line that chose the set
+                problems.append(problem_at(("suite",), f"benchmark {bench.id}: {message}"))
+    per_job = sum(expected_requests(bench, spec.runs) for bench in resolved.benchmarks)
+    if per_job > limits.max_requests_per_job:
+        problems.append(
+            problem_at(
+                ("runs",),
+                f"each job would send {per_job} requests; "
+                f"this controller accepts at most {limits.max_requests_per_job}",
+            )
+        )
+    return problems
+
+
+def _benchmark_problems(bench: Benchmark, limits: SuiteLimits) -> Iterator[tuple[str, str]]:
+    if isinstance(bench, ClosedLoopBenchmark):
+        concurrency, field = max(bench.concurrency), "concurrency"
+        tokens = max(bench.pp) + max(bench.depth) + max(bench.tg)
+        token_field = "pp"
+    else:
+        concurrency, field = bench.max_concurrency or 0, "max_concurrency"
+        tokens = (bench.input_len or 0) + (bench.output_len or 0) + bench.prefix_len
+        token_field = "input_len"
+    if concurrency > limits.max_concurrency:
+        yield field, f"concurrency {concurrency} is past the limit of {limits.max_concurrency}"
+    if tokens > limits.max_tokens:
+        yield (
+            token_field,
+            (
+                f"requests of up to {tokens} tokens (prompt + context + output) are past the "
+                f"limit of {limits.max_tokens}"
+            ),
+        )
