@@ -33,7 +33,7 @@ _USER_ROLES = {
                   "StreamSamples", "StreamTelemetry", "RotateUserToken"),
     Role.SUBMITTER: ("SubmitSuite", "CancelRun", "ImportResults"),
     Role.ADMIN: ("DrainAgent", "CreateEnrolment", "RevokeAgent", "CreateUser", "RevokeUser",
-                 "ListUsers"),
+                 "ListUsers", "SetAgentTrust", "ResetAgentKey"),
 }  # fmt: skip
 POLICY: dict[str, str | Role] = {
     f"/{AGENT_SERVICE}/Enroll": ENROLMENT,
