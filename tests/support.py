@@ -49,8 +49,10 @@ def free_port() -> int:
 class Processes:
     """Controller and agents as separate OS processes, as on real machines; always stopped."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, database_url: str | None = None) -> None:
         self.workdir = workdir
+        self.database_url = database_url
+        """None: the controller's SQLite file in ``data_dir``."""
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.running: dict[str, subprocess.Popen[bytes]] = {}
@@ -74,8 +76,11 @@ class Processes:
             "arena-controller",
             "--listen",
             self.address,
-            "--data-dir",
-            str(self.data_dir),
+            *(
+                ("--database-url", self.database_url)
+                if self.database_url
+                else ("--data-dir", str(self.data_dir))
+            ),
             *extra,
             env=env,
         )
@@ -90,6 +95,11 @@ class Processes:
     @property
     def data_dir(self) -> Path:
         return self.workdir / "data"
+
+    @property
+    def database(self) -> str:
+        """The controller's database URL, for tests that read what it stored."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'arena.db'}"
 
     def start_agent(
         self,
