@@ -70,12 +70,21 @@ class Processes:
         self.running[name] = process
         return process
 
-    def start_controller(self, *extra: str, env: dict[str, str] | None = None) -> None:
+    def start_controller(
+        self,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        name: str = "controller",
+        port: int | None = None,
+    ) -> None:
+        """A controller on ``port`` (default: the arena's own); replicas of one PostgreSQL
+        database take a name and a port each."""
+        port = port or self.port
         self.start(
-            "controller",
+            name,
             "arena-controller",
             "--listen",
-            self.address,
+            f"127.0.0.1:{port}",
             *(
                 ("--database-url", self.database_url)
                 if self.database_url
@@ -87,10 +96,10 @@ class Processes:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
                     return
             time.sleep(0.1)
-        raise RuntimeError(f"controller did not start:\n{self.log('controller')}")
+        raise RuntimeError(f"controller did not start:\n{self.log(name)}")
 
     @property
     def data_dir(self) -> Path:

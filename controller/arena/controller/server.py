@@ -188,7 +188,7 @@ def _database_errors() -> Iterator[None]:
     "[ARENA_MAX_ERROR_RATE]",
 )
 @click.pass_context
-def main(context: click.Context, **flags: Any) -> None:
+def main(context: click.Context, /, **flags: Any) -> None:
     """Run the Arena controller; it brings the database's schema up to date first."""
     if context.invoked_subcommand is not None:
         context.obj = flags
@@ -202,7 +202,7 @@ def main(context: click.Context, **flags: Any) -> None:
 @main.command()
 @_database_options
 @click.pass_obj
-def migrate(given: dict[str, Any], **flags: Any) -> None:
+def migrate(given: dict[str, Any], /, **flags: Any) -> None:
     """Bring the database's schema to this version's newest revision, then exit."""
     settings = _settings(given | {k: v for k, v in flags.items() if v is not None})
     with _database_errors():

@@ -2,7 +2,7 @@
 ``alembic`` command (adding a revision, docs/database.md) connects to the database the
 controller's settings name (``ARENA_DATABASE_URL`` or the SQLite file in ``ARENA_DATA_DIR``)."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -13,7 +13,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from arena.controller.store import models  # noqa: F401  (registers the tables)
 
 
-def render_item(kind: str, item: Any, _context: AutogenContext) -> str | bool:
+def render_item(kind: str, item: Any, _context: AutogenContext) -> str | Literal[False]:
     """SQLModel's string type is a plain VARCHAR: revisions need not import sqlmodel."""
     return "sa.String()" if kind == "type" and isinstance(item, AutoString) else False
 
