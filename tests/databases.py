@@ -6,6 +6,7 @@ after it, so that concurrent test runs never meet.
 """
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 POSTGRES_ENV = "ARENA_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgres")
@@ -35,15 +38,28 @@ def postgres_database() -> Iterator[str]:
     connections and all."""
     server = make_url(postgres_server())
     name = f"arena_test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """FORCE ends the test's leftover sessions; an autovacuum worker in the database is the
+    server's own and cannot be ended by the test's role, so wait for it to finish."""
+    for attempt in range(50):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError:
+            if attempt == 49:
+                raise
+            time.sleep(0.2)
 
 
 def rows(url: str, sql: str, **params: object) -> list[tuple[Any, ...]]:
