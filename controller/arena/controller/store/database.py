@@ -34,6 +34,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    return value
+
+
+def _postgres_text(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+) -> tuple[str, Any]:
+    """PostgreSQL's text cannot hold NUL, SQLite's can: an engine's log line or an error
+    message with one is stored with U+FFFD in its place rather than refused for good."""
+    return statement, _without_nul(parameters)
+
+
 def connect(url: str) -> Engine:
     """The engine, without touching the schema."""
     is_sqlite = url.startswith("sqlite")
@@ -50,6 +68,8 @@ def connect(url: str) -> Engine:
         ) from error
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "before_cursor_execute", _postgres_text, retval=True)
     return engine
 
 
