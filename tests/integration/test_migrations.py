@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session, SQLModel
 
 from arena.controller.server import main
-from arena.controller.store.database import Database, connect
+from arena.controller.store.database import Database, connect, redacted
 from arena.controller.store.jobs import get_job, lease_job, samples_of, store_samples
 from arena.controller.store.migrate import BASELINE, SchemaError, alembic_config, revision_of
 from arena.controller.store.runs import list_runs
@@ -128,3 +128,9 @@ def test_arena_controller_migrate(store_url: str) -> None:
     with engine.connect() as connection:
         assert revision_of(connection) == head()
     engine.dispose()
+
+
+def test_logs_show_no_database_password() -> None:
+    assert redacted("postgresql+psycopg://arena:s3cret@db:5432/arena") == (
+        "postgresql+psycopg://arena:***@db:5432/arena"
+    )

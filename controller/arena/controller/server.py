@@ -22,7 +22,12 @@ from arena.controller.rpc.users import UserServicer
 from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
-from arena.controller.store.database import Database, open_database, upgrade_database
+from arena.controller.store.database import (
+    Database,
+    open_database,
+    redacted,
+    upgrade_database,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +87,7 @@ class Controller:
             "controller listening",
             address=settings.listen,
             port=self.port,
-            database=settings.database,
+            database=redacted(settings.database),
         )
 
     async def _reap_leases(self, work: WorkSignal) -> None:
@@ -207,7 +212,7 @@ def migrate(given: dict[str, Any], /, **flags: Any) -> None:
     settings = _settings(given | {k: v for k, v in flags.items() if v is not None})
     with _database_errors():
         revision = upgrade_database(settings)
-    log.info("database schema is current", revision=revision, database=settings.database)
+    log.info("database schema is current", revision=revision, database=redacted(settings.database))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from arena.common.errors import ArenaError
@@ -82,6 +82,11 @@ def make_engine(url: str) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def redacted(url: str) -> str:
+    """The URL for logs: a PostgreSQL password stays out of them."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def upgrade_database(settings: ControllerSettings) -> str | None:
