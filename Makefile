@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)  ## controller + agent + simulated engine, arena-v1 in quick mode, results table
+demo: $(STAMP)  ## controller + dashboard + agent + simulated engine, arena-v1 quick, results, report
 	$(BIN)/python scripts/demo.py
 
 test: $(STAMP)  ## fast tests (no separate processes or real engines)

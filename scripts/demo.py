@@ -1,8 +1,11 @@
 """The newcomer's demo: a controller, an agent and the simulated engine on this machine.
 
 Starts each as its own process (as on real boxes), submits examples/demo.yaml (arena-v1 in
-quick mode) with ``arenactl submit --watch``, shows the results table, and stops everything
-it started, whatever happens.
+quick mode) with ``arenactl submit --watch``, shows the results table, imports the published
+DGX Spark sample and the arena's own H200 and CPU rows beside it, writes the HTML report and
+ends with its path and the dashboard's address. On a terminal the controller and its dashboard
+stay up until Enter or Ctrl-C; otherwise (CI) everything it started is stopped at once,
+whatever happens.
 """
 
 import os
@@ -16,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SUITE = ROOT / "examples" / "demo.yaml"
+IMPORTS = (ROOT / "examples" / "results" / "dgx-spark-sample", ROOT / "docs" / "results")
+MODELS = ROOT / "examples" / "models.yaml"
+REPORT = ROOT / ".arena" / "demo-report.html"
 
 
 def free_port() -> int:
@@ -41,10 +47,30 @@ def start(log: Path, env: dict[str, str], *command: str | Path) -> subprocess.Po
         return subprocess.Popen(command, env=env, stderr=stderr)
 
 
+def show_results(ctl: list[str | Path]) -> int:
+    """Import the published rows beside the demo's, write the report; 0 when all went well."""
+    subprocess.call([*ctl, "runs"])
+    for folder in IMPORTS:
+        if subprocess.call([*ctl, "import", str(folder)], stdout=subprocess.DEVNULL) != 0:
+            return 1
+    REPORT.parent.mkdir(exist_ok=True)
+    return subprocess.call([*ctl, "report", "--models", str(MODELS), "-o", str(REPORT)])
+
+
+def wait_for_the_user(dashboard: str) -> None:
+    if os.environ.get("CI") or not sys.stdin.isatty():
+        return
+    try:
+        input(f"the dashboard stays up at {dashboard}; press Enter (or Ctrl-C) to stop ")
+    except (EOFError, KeyboardInterrupt):
+        print()
+
+
 def main() -> int:
     started = time.monotonic()
-    port = free_port()
+    port, web_port = free_port(), free_port()
     address = f"127.0.0.1:{port}"
+    dashboard = f"http://127.0.0.1:{web_port}/"
     with tempfile.TemporaryDirectory(prefix="arena-demo-") as data_dir:
         logs = Path(data_dir)
         env = os.environ | {"ARENA_LOG_FORMAT": "json"}
@@ -58,6 +84,10 @@ def main() -> int:
                 address,
                 "--data-dir",
                 data_dir,
+                "--dashboard",
+                f"127.0.0.1:{web_port}",
+                "--models-file",
+                MODELS,
             )
             processes.append(controller)
             wait_for_port(port, controller)
@@ -73,10 +103,13 @@ def main() -> int:
                 )
             )
             print(f"controller on {address}, agent 'demo-agent' started; submitting {SUITE.name}")
-            ctl = [BIN / "arenactl", "--controller", address]
+            print(f"watch it live in the dashboard: {dashboard}")
+            ctl: list[str | Path] = [BIN / "arenactl", "--controller", address]
             code = subprocess.call([*ctl, "submit", str(SUITE), "--watch"])
             if code == 0:
-                subprocess.call([*ctl, "runs"])
+                code = show_results(ctl)
+            if code == 0:
+                wait_for_the_user(dashboard)
             else:
                 for name in ("controller", "agent"):
                     tail = (logs / f"{name}.log").read_text().splitlines()[-20:]
@@ -90,6 +123,9 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     process.kill()
     print(f"demo finished in {time.monotonic() - started:.0f} s (everything it started is stopped)")
+    if code == 0:
+        print(f"report:    {REPORT} (open it in a browser; it needs no network)")
+        print(f"dashboard: {dashboard} (it stopped with the demo: arena-controller serves it)")
     return code
 
 

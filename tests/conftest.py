@@ -2,6 +2,7 @@
 file, or a fresh PostgreSQL database with ``--database postgres`` (tests/databases.py).
 Tests marked ``backends`` run on both."""
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import nullcontext
 from pathlib import Path
@@ -16,6 +17,10 @@ from tests.databases import BACKENDS, postgres_database
 from tests.support import ControllerThread
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Controllers started by tests (in-process and as processes) leave port 8080 alone: the tests
+# that want a dashboard ask for one on port 0.
+os.environ.setdefault("ARENA_DASHBOARD", "off")
 
 
 @pytest.fixture(autouse=True)

@@ -1,64 +1,199 @@
-"""arenactl compare on the committed H200 and CPU rows: one model, one engine, two boxes."""
+"""arenactl compare on a real controller: a simulated job measured here beside the committed H200
+and CPU rows (docs/results), and two DGX Spark precisions imported from the reference fixture.
+Expected numbers are read from the source files (or from ``show -o json``) here."""
 
+import asyncio
 import csv
 import io
 import json
+from pathlib import Path
+from statistics import fmean, pstdev
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
+from arena.agent.settings import AgentSettings
 from arena.client.cli import cli
+from arena.common.schemas.agent import HardwareInfo
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 from tests.conftest import REPO
-from tests.support import ControllerThread
+from tests.direct_job import address, lease_one_job, long_leases, run_leased
+from tests.telemetry_nvml_double import FakeNvml
+
+RESULTS = REPO / "docs" / "results"
+GEMMA = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/gemma-4/gemma-4-31b-it"
+SUITE = """
+name: compare-test
+quick: 0.5
+models:
+  - name: tiny
+    engine: sim
+engines:
+  sim:
+    runtime: simulated
+targets:
+  - name: any
+runs: 2
+benchmarks:
+  - kind: open_loop
+    id: 06-office-baseline
+    input_len: 32
+    output_len: 16
+    num_prompts: 8
+    request_rate: [3]
+"""
+"""``quick: 0.5`` doubles the rate: variant ``rate6``, as in the committed rows."""
+BOX = HardwareInfo(cpu_model="Xeon", cpu_arch="x86_64", cpu_cores=8, ram_gb=64, os="Linux",
+                   kernel="6.8", hostname="sim-box", gpus=[])  # fmt: skip
 
 
-def arenactl(server: ControllerThread, *args: str) -> str:
-    result = CliRunner().invoke(cli, ["--controller", server.address, *args])
-    assert result.exit_code == 0, result.output
-    return result.output
+@pytest.fixture
+def controller_settings(tmp_path: Path) -> ControllerSettings:
+    return long_leases(tmp_path / "compare")
 
 
-def test_compare_aligns_the_same_benchmarks_across_hardware(
-    controller_in_thread: ControllerThread,
-) -> None:
-    arenactl(controller_in_thread, "import", str(REPO / "docs" / "results"))
-    runs = json.loads(arenactl(controller_in_thread, "runs", "-o", "json"))
-    by_suite = {run["suite"]: run["run_id"] for run in runs}
-    cpu = by_suite["import:cpu/llama-small/transformers"]
-    h200 = by_suite["import:h200/llama-small/transformers"]
-    comparison = json.loads(arenactl(controller_in_thread, "compare", cpu, h200, "-o", "json"))
-    assert "CPU" in comparison["columns"][0] and "H200" in comparison["columns"][1]
-    rows = {(r["benchmark"], r["variant"], r["metric"]): r for r in comparison["rows"]}
-    c1 = rows[("01-chat", "pp51/tg51/d0/c1", "tg t/s")]
-    cpu_value, h200_value = (stat["mean"] for stat in c1["values"])
-    assert c1["ratio"] == pytest.approx(h200_value / cpu_value)
-    assert ("06-office-baseline", "rate6", "out tok/s") in rows
-
-
-def test_compare_needs_two_runs(controller_in_thread: ControllerThread) -> None:
-    result = CliRunner().invoke(cli, ["--controller", controller_in_thread.address,
-                                      "compare", "run-one"])  # fmt: skip
-    assert result.exit_code != 0
-    assert "at least two" in result.output
-
-
-def test_compare_as_csv_has_the_json_numbers(controller_in_thread: ControllerThread) -> None:
-    arenactl(controller_in_thread, "import", str(REPO / "docs" / "results"))
-    runs = json.loads(arenactl(controller_in_thread, "runs", "-o", "json"))
-    by_suite = {run["suite"]: run["run_id"] for run in runs}
-    run_ids = [by_suite[f"import:{box}/llama-small/transformers"] for box in ("cpu", "h200")]
-    comparison = json.loads(arenactl(controller_in_thread, "compare", *run_ids, "-o", "json"))
-    rows = list(
-        csv.DictReader(
-            io.StringIO(arenactl(controller_in_thread, "compare", *run_ids, "-o", "csv"))
-        )
+async def arenactl(controller: Controller, *args: str, code: int = 0) -> Result:
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["--controller", address(controller), *args]
     )
-    assert len(rows) == len(comparison["rows"])
+    assert result.exit_code == code, result.output
+    return result
+
+
+async def as_json(controller: Controller, *args: str) -> Any:
+    return json.loads((await arenactl(controller, *args, "-o", "json")).output)
+
+
+def output_throughputs(folder: Path) -> list[float]:
+    """vLLM's ``output_throughput`` of each run of rate 6, straight from the result files."""
+    files = sorted(folder.glob("06-office-baseline.rate6.run*.json"))
+    return [json.loads(path.read_text())["output_throughput"] for path in files]
+
+
+def row(comparison: dict[str, Any], bench: str, variant: str, metric: str) -> dict[str, Any]:
+    (found,) = [
+        r for r in comparison["rows"] if (r["benchmark"], r["variant"], r["metric"]) == (
+            bench, variant, metric)
+    ]  # fmt: skip
+    return found
+
+
+async def simulated_run(controller: Controller, tmp_path: Path) -> str:
+    link, lease, run_id = await lease_one_job(controller, SUITE, "sim-box", BOX)
+    settings = AgentSettings(state_dir=tmp_path / "agent", name="sim-box", telemetry_interval_s=0.1)
+    await run_leased(link, lease, settings, FakeNvml([200.0]))
+    return run_id
+
+
+async def test_compare_lines_up_a_simulated_job_with_imported_hardware_rows(
+    controller: Controller, tmp_path: Path
+) -> None:
+    sim = await simulated_run(controller, tmp_path)
+    await arenactl(controller, "import", str(RESULTS))
+    runs = {r["suite"]: r["run_id"] for r in await as_json(controller, "runs")}
+    cpu, h200 = (runs[f"import:{box}/llama-small/transformers"] for box in ("cpu", "h200"))
+    comparison = await as_json(controller, "compare", sim, cpu, h200)
+
+    columns = comparison["columns"]
+    assert [c["source"] for c in columns] == ["simulated", "imported", "imported"]
+    assert [c["run_id"] for c in columns] == [sim, cpu, h200] and comparison["baseline"] == 0
+    out = row(comparison, "06-office-baseline", "rate6", "output_throughput")
+    shown = [await as_json(controller, "show", run_id) for run_id in (sim, cpu, h200)]
+    served = [s["jobs"][0]["benchmarks"] for s in shown]
+    for stat, benches in zip(out["values"], served, strict=True):
+        (office,) = [b for b in benches if b["id"] == "06-office-baseline"]
+        assert stat == office["variants"][0]["metrics"]["output_throughput"]
+    for stat, box in zip(out["values"][1:], ("cpu", "h200"), strict=True):
+        source = output_throughputs(RESULTS / box / "llama-small" / "transformers")
+        assert stat["mean"] == pytest.approx(fmean(source), rel=1e-12)
+        assert stat["std"] == pytest.approx(pstdev(source), rel=1e-9)
+    means = [stat["mean"] for stat in out["values"]]
+    assert out["ratios"] == pytest.approx([1.0, means[1] / means[0], means[2] / means[0]])
+
+    energy = row(comparison, "06-office-baseline", "(whole benchmark)", "joules_per_output_token")
+    for stat, benches in zip(energy["values"], served, strict=True):
+        (office,) = [b for b in benches if b["id"] == "06-office-baseline"]
+        figure = (office["energy"] or {}).get("joules_per_output_token")
+        assert (stat and stat["mean"]) == figure
+    assert energy["values"][0] is not None and energy["values"][2] is not None  # FakeNvml, H200
+
+    notes = {note["kind"]: note for note in comparison["notes"]}
+    labels = [c["label"] for c in columns]
+    simulated = notes["simulated"]["values"]
+    assert simulated == dict(zip(labels, ["simulated", "imported", "imported"], strict=True))
+    version = columns[0]["engine_version"]
+    assert version and notes["engine-version"]["values"][labels[0]] == f"simulated {version}"
+    assert notes["engine-version"]["values"][labels[1]] == "imported version unknown"
+    assert all(label in notes["simulated"]["text"] for label in labels)
+    assert (
+        version in notes["engine-version"]["text"] and labels[0] in notes["engine-version"]["text"]
+    )
+    # The committed rows' meta.json carries their suite (quick: 0.05); the import keeps it.
+    quick = ["quick 0.5", "quick 0.05", "quick 0.05"]
+    assert notes["quick"]["values"] == dict(zip(labels, quick, strict=True))
+    assert notes["model"]["values"] == dict(
+        zip(labels, ["tiny", "/tmp/llama-small", "/tmp/llama-small"], strict=True)
+    )
+
+    rebased = await as_json(controller, "compare", sim, cpu, h200, "--baseline", "2")
+    again = row(rebased, "06-office-baseline", "rate6", "output_throughput")
+    assert again["ratios"] == pytest.approx([means[0] / means[1], 1.0, means[2] / means[1]])
+    by_label = await as_json(controller, "compare", sim, cpu, h200, "--baseline", "h200")
+    by_run = await as_json(controller, "compare", sim, cpu, h200, "--baseline", h200)
+    assert by_label["baseline"] == by_run["baseline"] == 2
+    refused = await arenactl(controller, "compare", sim, cpu, h200, "--baseline", "llama", code=2)
+    assert "matches 2 columns" in refused.output
+
+    table = (await arenactl(controller, "compare", sim, cpu, h200)).output
+    assert "not comparable: simulated vs measured: " in table
+    assert "engine versions differ" in table and "×" in table
+
+
+async def test_compare_as_csv_and_markdown_has_the_json_numbers_and_notes(
+    controller: Controller,
+) -> None:
+    await arenactl(controller, "import", str(RESULTS))
+    runs = {r["suite"]: r["run_id"] for r in await as_json(controller, "runs")}
+    run_ids = [runs[f"import:{box}/llama-small/transformers"] for box in ("cpu", "h200")]
+    comparison = await as_json(controller, "compare", *run_ids)
+    text = (await arenactl(controller, "compare", *run_ids, "-o", "csv")).output
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(comparison["rows"]) > 0
+    labels = [c["label"] for c in comparison["columns"]]
     for json_row, csv_row in zip(comparison["rows"], rows, strict=True):
         key = (json_row["benchmark"], json_row["variant"], json_row["metric"])
         assert (csv_row["benchmark"], csv_row["variant"], csv_row["metric"]) == key
-        for run_id, value in zip(run_ids, json_row["values"], strict=True):
-            mean = None if value is None else value["mean"]
-            assert csv_row[f"{run_id} mean"] == ("" if mean is None else str(mean)), key
-        ratio = json_row["ratio"]
-        assert csv_row["ratio"] == ("" if ratio is None else str(ratio)), key
+        for label, value, ratio in zip(labels, json_row["values"], json_row["ratios"], strict=True):
+            assert csv_row[f"{label} mean"] == ("" if value is None else str(value["mean"]))
+            assert csv_row[f"{label} ratio"] == ("" if ratio is None else str(ratio))
+    markdown = (await arenactl(controller, "compare", *run_ids, "-o", "md")).output
+    assert markdown.count("\n| ") == len(comparison["rows"]) + 1
+    for note in comparison["notes"]:
+        assert f"- {note['text']}" in markdown
+
+
+@pytest.mark.skipif(not GEMMA.is_dir(), reason="reference fixtures not present")
+async def test_compare_precisions_from_the_stored_results(controller: Controller) -> None:
+    for profile in ("bf16", "nvfp4"):
+        await arenactl(controller, "import", str(GEMMA / profile))
+    comparison = await as_json(controller, "compare", "--model", "gemma-4-31b",
+                               "--benchmark", "01-chat", "--baseline", "nvfp4")  # fmt: skip
+    profiles = [c["profile"] for c in comparison["columns"]]
+    assert sorted(profiles) == ["bf16", "nvfp4"]
+    assert comparison["baseline"] == profiles.index("nvfp4")
+    assert {r["benchmark"] for r in comparison["rows"]} == {"01-chat"}
+    tg = row(comparison, "01-chat", "pp1024/tg1024/d0/c1", "tg_throughput")
+    # llama-benchy's tables: "tg1024 (c1)", t/s (total): bf16 3.67 ± 0.01, nvfp4 6.92 ± 0.06
+    published = {"bf16": (3.67, 0.01), "nvfp4": (6.92, 0.06)}
+    for profile, stat in zip(profiles, tg["values"], strict=True):
+        assert (stat["mean"], stat["std"]) == pytest.approx(published[profile], abs=0.005)
+    bf16 = profiles.index("bf16")
+    assert tg["ratios"][bf16] == pytest.approx(
+        tg["values"][bf16]["mean"] / tg["values"][1 - bf16]["mean"]
+    )
+    kinds = {note["kind"] for note in comparison["notes"]}
+    assert not kinds & {"model", "precision", "engine-version", "quick", "simulated"}
+    refused = await arenactl(controller, "compare", code=2)
+    assert "give run ids" in refused.output

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,15 +15,18 @@ from tests.databases import rows
 from tests.support import ControllerThread
 
 AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs",
-                 "PushTelemetry", "PushToolResult"]  # fmt: skip
+                 "PushTelemetry", "PushToolResult", "Enroll", "RotateCredential"]  # fmt: skip
 USER_METHODS = ["SubmitSuite", "ListRuns", "GetRun", "GetResults", "CancelRun", "ListAgents",
-                "DrainAgent", "GetJobLogs", "ImportResults", "GetJob"]  # fmt: skip
+                "DrainAgent", "GetJobLogs", "ImportResults", "GetJob", "CreateEnrolment",
+                "RevokeAgent", "CreateUser", "RotateUserToken", "RevokeUser",
+                "ListUsers"]  # fmt: skip
 STREAM_METHODS = ["StreamSamples", "StreamTelemetry"]
 CLEAR_CODES = {
     grpc.StatusCode.INVALID_ARGUMENT,
     grpc.StatusCode.NOT_FOUND,
     grpc.StatusCode.FAILED_PRECONDITION,
     grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
 }
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
@@ -136,3 +140,40 @@ def test_oversized_inputs_are_refused_clearly(channel: grpc.Channel) -> None:
     )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     still_serving(channel)
+
+
+names = st.text(max_size=80)
+labels = st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=4)
+
+
+@FUZZ
+@given(names, labels, st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10),
+       st.integers(-3, 9),
+       st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=60))  # fmt: skip
+def test_access_methods_with_nonsense_arguments(
+    channel: grpc.Channel, server: ControllerThread, name: str, wanted: dict[str, str],
+    expires: float, uses: int, role: int, token: str,
+) -> None:  # fmt: skip
+    """Enrolment, users and revocation with any names, labels, expiries, roles and tokens:
+    clear statuses only, and an enrolment with a token nobody issued stores nothing."""
+
+    def user(method: str, request: Message) -> grpc.StatusCode:
+        return raw_call(channel, "UserService", method, request.SerializeToString(), DEV_USER_TOKEN)
+
+    user("CreateEnrolment", user_pb2.CreateEnrolmentRequest(labels=wanted, expires_in_s=expires,
+                                                            uses=uses))  # fmt: skip
+    user("CreateUser", user_pb2.CreateUserRequest(name=name, role=role))  # type: ignore[arg-type]
+    user("RotateUserToken", user_pb2.RotateUserTokenRequest(name=name))
+    user("RevokeUser", user_pb2.RevokeUserRequest(name=name))
+    user("RevokeAgent", user_pb2.RevokeAgentRequest(name=name))
+    agent_credentials = "SELECT COUNT(*) FROM credentials WHERE kind = 'agent'"
+    before = rows(server.settings.database, agent_credentials)
+    enroll = agent_pb2.EnrollRequest(agent_name=name, hardware=common_pb2.HardwareInfo(
+        cpu_model="x", cpu_arch="x86_64", cpu_cores=1, ram_gb=1, os="linux", kernel="6",
+        hostname="h"))  # fmt: skip
+    if token.strip():
+        raw_call(channel, "AgentService", "Enroll", enroll.SerializeToString(), token.strip())
+    still_serving(channel)
+    assert rows(server.settings.database, agent_credentials) == before
+    hashes = [h for (h,) in rows(server.settings.database, "SELECT token_hash FROM credentials")]
+    assert all(len(h) == 64 and set(h) <= set("0123456789abcdef") for h in hashes)

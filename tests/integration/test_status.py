@@ -28,6 +28,7 @@ from arena.common.errors import (
     InternalError,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
     SuiteError,
     SuiteProblem,
     UnavailableError,
@@ -49,6 +50,7 @@ EXAMPLES: list[ArenaError] = [
     SuiteError.from_problems(SUITE_PROBLEMS),
     InvalidRequestError("batch of 9000 samples; at most 5000"),
     AuthError("unknown user token"),
+    PermissionDeniedError("SubmitSuite needs the submitter role; user 'ann' is viewer"),
     NotFoundError("no run 'run-nope'"),
     ConflictError("job j-1 attempt 1 is stale: attempt 2 holds the lease"),
     UnavailableError("controller storage unavailable: disk I/O error"),
@@ -89,7 +91,8 @@ def test_client_gets_the_class_and_message_the_controller_raised(
         pytest.raises(ArenaError) as caught,
     ):
         client.runs()
-    prefix = "the controller refused the user token: " if isinstance(error, AuthError) else ""
+    refusal = isinstance(error, AuthError) and not isinstance(error, PermissionDeniedError)
+    prefix = "the controller refused the user token: " if refusal else ""
     same_error(caught.value, error, prefix)
 
 

@@ -31,6 +31,16 @@ def test_meta_maps_spark_spellings_and_keeps_provenance() -> None:
     assert hardware_name("NVIDIA H200 141GB") == "NVIDIA H200 141GB"
 
 
+def test_meta_keeps_an_arena_exports_quick_factor() -> None:
+    """``arena.quick`` when the export wrote it; before that key, the suite YAML it carries."""
+    assert parse_meta('{"arena": {"quick": 0.1}}').provenance.quick == 0.1
+    older = {"arena": {"suite_yaml": "name: s\nquick: 0.05\nbenchmarks: []\n"}}
+    assert parse_meta(json.dumps(older)).provenance.quick == 0.05
+    assert parse_meta('{"model": "m"}').provenance.quick is None  # a reference folder
+    with pytest.raises(ParseError, match="arena.quick"):
+        parse_meta('{"arena": {"quick": 2}}')
+
+
 def test_meta_that_is_not_an_object_is_an_error() -> None:
     with pytest.raises(ParseError, match="expected a JSON object"):
         parse_meta("[]")

@@ -21,6 +21,7 @@ from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error
+from arena.common.transport import ClientTls, open_channel
 from arena.common.wire import from_message, set_field, to_message
 
 CHANNEL_OPTIONS = [
@@ -63,9 +64,10 @@ class Directives:
 
 
 class ControllerLink:
-    def __init__(self, addresses: str, token: str) -> None:
+    def __init__(self, addresses: str, token: str, tls: ClientTls | None = None) -> None:
         self.addresses = controller_addresses(addresses)
-        self._metadata = (("authorization", f"Bearer {token}"),)
+        self.use_token(token)
+        self._tls = tls or ClientTls()
         self._stubs: dict[int, tuple[grpc.aio.Channel, agent_pb2_grpc.AgentServiceStub]] = {}
         self._current = 0
         self.agent_id = ""
@@ -75,11 +77,15 @@ class ControllerLink:
         """The controller calls go to now."""
         return self.addresses[self._current]
 
+    def use_token(self, token: str) -> None:
+        """Calls from now on carry this token (after an enrolment or a rotation)."""
+        self._metadata = (("authorization", f"Bearer {token}"),)
+
     def _stub(self, index: int) -> agent_pb2_grpc.AgentServiceStub:
         """One channel per controller, opened on first use and kept: calls still in flight
         on a controller the link moved away from finish or fail on their own."""
         if index not in self._stubs:
-            channel = grpc.aio.insecure_channel(self.addresses[index], options=CHANNEL_OPTIONS)
+            channel = open_channel(grpc.aio, self.addresses[index], self._tls, CHANNEL_OPTIONS)
             self._stubs[index] = (channel, agent_pb2_grpc.AgentServiceStub(channel))
         return self._stubs[index][1]
 
@@ -87,14 +93,17 @@ class ControllerLink:
         for channel, _ in self._stubs.values():
             await channel.close()
 
-    async def _call(self, method: str, request: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
+    async def _call(
+        self, method: str, request: Any, timeout: float = CALL_TIMEOUT_S, token: str = ""
+    ) -> Any:
         """Each controller at most once, from the current one on; an UNAVAILABLE one passes
         the call to the next. When none answers, the caller's retry waits and tries again."""
+        metadata = (("authorization", f"Bearer {token}"),) if token else self._metadata
         for _ in self.addresses:
             index = self._current
             try:
                 call = getattr(self._stub(index), method)
-                return await call(request, metadata=self._metadata, timeout=timeout)
+                return await call(request, metadata=metadata, timeout=timeout)
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.UNAVAILABLE or len(self.addresses) == 1:
                     raise from_rpc_error(error) from error
@@ -122,6 +131,25 @@ class ControllerLink:
         )
         self.agent_id = reply.agent_id
         return Registration(reply.agent_id, reply.heartbeat_interval_s, reply.lease_ttl_s)
+
+    async def enroll(
+        self, enrolment_token: str, name: str, hardware: HardwareInfo
+    ) -> tuple[str, dict[str, str]]:
+        """Spend the enrolment token on this agent's credential: (secret, allowed labels)."""
+        reply = await self._call(
+            "Enroll",
+            agent_pb2.EnrollRequest(
+                agent_name=name, hardware=to_message(hardware, common_pb2.HardwareInfo)
+            ),
+            token=enrolment_token,
+        )
+        return reply.credential, dict(reply.labels)
+
+    async def rotate(self) -> tuple[str, float]:
+        """A new credential (used from now on) and when the old one stops working."""
+        reply = await self._call("RotateCredential", agent_pb2.RotateCredentialRequest())
+        self.use_token(reply.credential)
+        return reply.credential, reply.old_valid_until_unix
 
     async def heartbeat(
         self, running: Sequence[common_pb2.JobProgress], draining: bool

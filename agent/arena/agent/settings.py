@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from arena.common.settings import DEV_AGENT_TOKEN, ArenaSettings
+from arena.common.transport import ClientTls
 
 
 def controller_addresses(addresses: str) -> list[str]:
@@ -22,6 +23,19 @@ class AgentSettings(ArenaSettings):
     controllers on one PostgreSQL database: their addresses, comma-separated; the agent moves
     to the next when one is unavailable."""
     token: str = DEV_AGENT_TOKEN
+    """A static agent token: the legacy/dev path. An enrolled agent uses the credential in
+    ``state_dir/credential.json`` instead (docs/security.md)."""
+    ca_file: Path | None = None
+    """The arena CA, or the controller's own certificate (pinned); needed beyond loopback."""
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    """This agent's certificate and key, for a controller that requires mutual TLS."""
+    server_name: str | None = None
+    """The name in the controller's certificate, when it differs from the address dialled."""
+    insecure: bool = False
+    """Plain text beyond loopback (never for a real deployment)."""
+    credential_max_age_s: float = Field(30 * 86400.0, gt=0)
+    """An enrolled agent asks for a new credential at start once its own is this old."""
     name: str = Field(default_factory=socket.gethostname)
     """Unique per box; a restarted agent with the same name takes its old identity back."""
     labels: dict[str, str] = {}
@@ -48,3 +62,8 @@ class AgentSettings(ArenaSettings):
     @classmethod
     def _addresses(cls, value: str) -> str:
         return ",".join(controller_addresses(value))
+
+    @property
+    def tls(self) -> ClientTls:
+        return ClientTls(self.ca_file, self.cert_file, self.key_file, self.server_name,
+                         self.insecure)  # fmt: skip

@@ -7,10 +7,12 @@ hears why), stop heartbeats, close the channel.
 import asyncio
 import contextlib
 import platform
+import time
 from typing import Any
 
 import structlog
 
+from arena.agent.credential import Credential, renewed, save
 from arena.agent.engines.docker import reap_orphans as reap_container_orphans
 from arena.agent.engines.process import reap_orphans as reap_process_orphans
 from arena.agent.hardware import probe
@@ -26,6 +28,7 @@ from arena.common.errors import (
     UnavailableError,
 )
 from arena.common.retry import Backoff, Stopped, retry
+from arena.common.schemas.agent import HardwareInfo
 
 log = structlog.get_logger(__name__)
 
@@ -35,10 +38,20 @@ CONTROLLER_BACKOFF = Backoff(first_s=0.5, cap_s=15.0)
 
 
 class Agent:
-    def __init__(self, settings: AgentSettings) -> None:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        credential: Credential | None = None,
+        hardware: HardwareInfo | None = None,
+    ) -> None:
         self.settings = settings
-        self.link = ControllerLink(settings.controller, settings.token)
-        self.hardware = probe()
+        self.credential = credential
+        token = credential.secret if credential else settings.token
+        self.labels = settings.labels or (credential.labels if credential else {})
+        self.link = ControllerLink(settings.controller, token, settings.tls)
+        self.hardware = hardware or probe()
+        self.refused = ""
+        """Why the controller shut this agent out (revoked, unknown credential), if it did."""
         self.registration: Registration | None = None
         self.current: JobExecution | None = None
         self.draining = False
@@ -50,7 +63,11 @@ class Agent:
         await asyncio.to_thread(self._reap_orphans)
         try:
             if await self._register():
+                await self._rotate_if_old()
                 await self._serve()
+        except AuthError as error:
+            self.refused = str(error)
+            log.error("the controller refused this agent; stopping", reason=self.refused)
         finally:
             await self.link.close()
             self.spool.close()
@@ -92,7 +109,7 @@ class Agent:
         try:
             self.registration = await retry(
                 lambda: self.link.register(
-                    self.settings.name, self.hardware, self.settings.labels, versions
+                    self.settings.name, self.hardware, self.labels, versions
                 ),
                 "register",
                 backoff=CONTROLLER_BACKOFF,
@@ -109,6 +126,17 @@ class Agent:
             hardware=self.hardware.summary,
         )
         return True
+
+    async def _rotate_if_old(self) -> None:
+        """Swap an old credential for a new one: saved first, then used; the old one keeps
+        working for the controller's grace period, so nothing in flight is refused."""
+        held = self.credential
+        if held is None or time.time() - held.issued_at < self.settings.credential_max_age_s:
+            return
+        secret, old_until = await self.link.rotate()
+        self.credential = renewed(held, secret)
+        save(self.settings.state_dir, self.credential)
+        log.info("rotated the agent credential", old_valid_until_unix=old_until)
 
     async def _recover_leftovers(self) -> None:
         """Send what a previous run of this agent measured but could not deliver, then hand
@@ -213,8 +241,9 @@ class Agent:
             except (UnavailableError, NotFoundError) as error:
                 log.warning("heartbeat failed", error=str(error))
                 continue
-            except AuthError:
-                log.error("controller refused our token; stopping")
+            except AuthError as error:  # revoked, or the credential is unknown to it
+                self.refused = str(error)
+                log.error("the controller refused this agent; stopping", reason=self.refused)
                 self.shutdown()
                 return
             except ArenaError:

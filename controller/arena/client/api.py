@@ -5,7 +5,7 @@ from typing import Any
 
 import grpc
 
-from arena.common.errors import ArenaError, AuthError, UnavailableError
+from arena.common.errors import ArenaError, AuthError, PermissionDeniedError, UnavailableError
 from arena.common.pb.arena.v2 import results_pb2, user_pb2, user_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
@@ -18,7 +18,10 @@ from arena.common.schemas.run import RunInfo as RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error, sent_by_arena
+from arena.common.transport import ClientTls, open_channel
 from arena.common.wire import from_message, to_message
+
+ROLES = ("viewer", "submitter", "admin")
 
 CALL_TIMEOUT_S = 30.0
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
@@ -95,16 +98,32 @@ def translate(error: grpc.RpcError, address: str) -> ArenaError:
     unreachable = error.code() == grpc.StatusCode.UNAVAILABLE
     if isinstance(translated, UnavailableError) and unreachable and not sent_by_arena(error):
         return UnavailableError(f"cannot reach the controller at {address}: {translated}")
+    if isinstance(translated, PermissionDeniedError):
+        return translated
     if isinstance(translated, AuthError):
         return AuthError(f"the controller refused the user token: {translated}")
     return translated
 
 
+class UserInfo(ArenaModel):
+    name: str
+    role: str
+    created_at_unix: float
+    live_tokens: int
+    revoked: bool
+
+
+class Enrolment(ArenaModel):
+    enrolment_id: str
+    token: str
+    expires_at_unix: float
+
+
 class ArenaClient:
-    def __init__(self, address: str, token: str) -> None:
+    def __init__(self, address: str, token: str, tls: ClientTls | None = None) -> None:
         self.address = address
         self._metadata = (("authorization", f"Bearer {token}"),)
-        self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._channel = open_channel(grpc, address, tls or ClientTls(), CHANNEL_OPTIONS)
         self._stub = user_pb2_grpc.UserServiceStub(self._channel)
 
     def close(self) -> None:
@@ -241,3 +260,50 @@ class ArenaClient:
 
     def drain(self, name: str) -> None:
         self._call(self._stub.DrainAgent, user_pb2.DrainAgentRequest(name=name))
+
+    def create_enrolment(self, labels: dict[str, str], expires_in_s: float, uses: int) -> Enrolment:
+        reply = self._call(
+            self._stub.CreateEnrolment,
+            user_pb2.CreateEnrolmentRequest(labels=labels, expires_in_s=expires_in_s, uses=uses),
+        )
+        return Enrolment(
+            enrolment_id=reply.enrolment_id,
+            token=reply.token,
+            expires_at_unix=reply.expires_at_unix,
+        )
+
+    def revoke_agent(self, name: str) -> tuple[int, int]:
+        """Returns (credentials revoked, jobs requeued)."""
+        reply = self._call(self._stub.RevokeAgent, user_pb2.RevokeAgentRequest(name=name))
+        return int(reply.credentials_revoked), int(reply.jobs_requeued)
+
+    def create_user(self, name: str, role: str) -> str:
+        """The new user's token (shown once)."""
+        request = user_pb2.CreateUserRequest(name=name, role=_role(role))
+        return str(self._call(self._stub.CreateUser, request).token)
+
+    def rotate_user(self, name: str) -> tuple[str, float]:
+        """A new token, and when the earlier ones stop working."""
+        reply = self._call(self._stub.RotateUserToken, user_pb2.RotateUserTokenRequest(name=name))
+        return reply.token, reply.old_valid_until_unix
+
+    def revoke_user(self, name: str) -> int:
+        reply = self._call(self._stub.RevokeUser, user_pb2.RevokeUserRequest(name=name))
+        return int(reply.tokens_revoked)
+
+    def users(self) -> list[UserInfo]:
+        reply = self._call(self._stub.ListUsers, user_pb2.ListUsersRequest())
+        return [
+            UserInfo(
+                name=user.name,
+                role=user_pb2.UserRole.Name(user.role).removeprefix("USER_ROLE_").lower(),
+                created_at_unix=user.created_at_unix,
+                live_tokens=user.live_tokens,
+                revoked=user.revoked,
+            )
+            for user in reply.users
+        ]
+
+
+def _role(role: str) -> "user_pb2.UserRole.ValueType":
+    return user_pb2.UserRole.Value(f"USER_ROLE_{role.upper()}")

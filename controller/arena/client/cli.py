@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from arena.client.commands import analysis, bench, frontier, manage, reading, suites
+from arena.client.commands import (
+    access,
+    analysis,
+    bench,
+    frontier,
+    manage,
+    reading,
+    report,
+    suites,
+)
 from arena.common.logging import configure_logging
 
 
@@ -17,6 +26,15 @@ from arena.common.logging import configure_logging
 @click.version_option(package_name="arena", prog_name="arenactl")
 @click.option("--controller", help="Controller address host:port [ARENACTL_CONTROLLER]")
 @click.option("--token", help="User token [ARENACTL_TOKEN]")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
+              help="CA (or pinned controller certificate) to verify the controller with "
+              "[ARENACTL_CA_FILE]")  # fmt: skip
+@click.option("--cert-file", type=click.Path(exists=True, dir_okay=False),
+              help="Client certificate for mutual TLS [ARENACTL_CERT_FILE]")  # fmt: skip
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False),
+              help="Its key [ARENACTL_KEY_FILE]")  # fmt: skip
+@click.option("--insecure", is_flag=True, default=None,
+              help="Plain text beyond loopback [ARENACTL_INSECURE]")  # fmt: skip
 @click.option(
     "--config",
     "config_file",
@@ -38,20 +56,25 @@ for command in (
     reading.jobs,
     reading.describe,
     reading.show,
-    reading.compare_runs,
     frontier.capacity,
     frontier.pareto,
     reading.agents,
     reading.logs,
     analysis.aggregate_cmd,
     analysis.rank_cmd,
+    analysis.compare_cmd,
+    report.report,
     manage.cancel,
     manage.drain,
     manage.import_,
     manage.export,
     bench.bench,
+    access.enroll,
+    access.users,
+    access.ca,
 ):
     cli.add_command(command)
+reading.agents.add_command(access.revoke_agent)
 
 
 def main() -> None:

@@ -1,76 +1,77 @@
-"""``arenactl compare``: the same benchmarks side by side across runs (hardware, engines).
+"""``arenactl compare``: how a comparison is shown. The computation is
+``arena.common.analysis.compare``; this module draws its table and its rows for -o csv/md."""
 
-Rows are (benchmark, variant, headline metric) found in every run; each run is a column of
-mean ± std, and the last column is the ratio of the last run to the first.
-"""
-
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from arena.common.metrics.summary import HEADLINE
-from arena.common.schemas.base import ArenaModel
-from arena.common.schemas.results import JobResult, MetricStat, RunResults
+from arena.client.output import Rows
+from arena.common.analysis.compare import CompareRow, Comparison
+from arena.common.schemas.results import MetricStat
+
+SOURCE_STYLE = {"simulated": "magenta", "imported": "cyan", "measured": "green"}
 
 
-class ComparedRow(ArenaModel):
-    benchmark: str
-    variant: str
-    metric: str
-    unit: str
-    values: list[MetricStat | None]
-    ratio: float | None
+def _number(value: float, scale: float) -> str:
+    """Two decimals, or four significant digits for numbers under 1 (J/token); ``scale`` (the
+    mean) picks the style so that a mean and its std read alike."""
+    return f"{value:,.4g}" if abs(scale) < 1 else f"{value:,.2f}"
 
 
-class Comparison(ArenaModel):
-    columns: list[str]
-    rows: list[ComparedRow]
+def _cell(value: MetricStat | None, ratio: float | None, baseline: bool) -> str:
+    if value is None or value.mean is None:
+        return "[dim]—[/]"
+    text = _number(value.mean, value.mean)
+    if value.n > 1 and value.std is not None:
+        text += f" ± {_number(value.std, value.mean)}"
+    if not baseline and ratio is not None:
+        text += f" [bold]×{ratio:.2f}[/]"
+    return text
 
 
-def _label(run: RunResults, job: JobResult) -> str:
-    where = job.hardware or job.agent or "?"
-    label = "simulated" if job.simulated else ("imported" if job.imported else job.engine)
-    return f"{run.run_id}\n{job.model} · {label}\n{where}"
-
-
-def compare(runs: list[RunResults]) -> Comparison:
-    """Align the first job of each run on benchmark id, variant key and headline metric."""
-    jobs = [run.jobs[0] for run in runs if run.jobs]
-    if len(jobs) != len(runs):
-        raise ValueError("every run to compare needs at least one job")
-    tables = [
-        {(b.id, v.key): (b.kind, v.metrics) for b in job.benchmarks for v in b.variants}
-        for job in jobs
-    ]
-    rows = []
-    for (bench, variant), (kind, _) in tables[0].items():
-        if not all((bench, variant) in table for table in tables[1:]):
-            continue
-        for metric in HEADLINE["closed_loop" if kind == "closed_loop" else "open_loop"]:
-            values = [table[(bench, variant)][1].get(metric.key) for table in tables]
-            if all(value is None for value in values):
-                continue
-            first, last = values[0], values[-1]
-            ratio = None
-            if first and last and first.mean and last.mean is not None:
-                ratio = last.mean / first.mean
-            rows.append(ComparedRow(benchmark=bench, variant=variant, metric=metric.label,
-                                    unit=metric.unit, values=values, ratio=ratio))  # fmt: skip
-    return Comparison(columns=[_label(run, job) for run, job in zip(runs, jobs, strict=True)],
-                      rows=rows)  # fmt: skip
-
-
-def comparison_table(comparison: Comparison) -> Table:
-    table = Table(title="Comparison (mean ± std over runs; ratio = last / first)")
-    for column in ("benchmark", "variant", "metric"):
-        table.add_column(column)
-    for column in comparison.columns:
-        table.add_column(column, justify="right")
-    table.add_column("ratio", justify="right")
+def show_comparison(console: Console, comparison: Comparison) -> None:
+    """The table (mean ± std, ×ratio to the baseline), then the notes."""
+    base = comparison.columns[comparison.baseline]
+    table = Table(
+        title=f"mean ± std; ×ratio = column / baseline ({comparison.baseline + 1}: {base.label})",
+        title_justify="left",
+    )
+    for name in ("benchmark", "variant", "metric"):
+        table.add_column(name)
+    for i, column in enumerate(comparison.columns, start=1):
+        style = SOURCE_STYLE.get(column.source, "")
+        marker = " (baseline)" if i - 1 == comparison.baseline else ""
+        header = f"{i}. {escape(column.label)}{marker}\n[{style}]{column.source}[/]"
+        table.add_column(header, justify="right")
     for row in comparison.rows:
         cells = [
-            "" if v is None or v.mean is None
-            else f"{v.mean:,.2f} ± {v.std or 0:,.2f}" if v.n > 1 else f"{v.mean:,.2f}"
-            for v in row.values
-        ]  # fmt: skip
-        ratio = "" if row.ratio is None else f"{row.ratio:.2f}×"
-        table.add_row(row.benchmark, row.variant, f"{row.metric} ({row.unit})", *cells, ratio)
-    return table
+            _cell(value, ratio, i == comparison.baseline)
+            for i, (value, ratio) in enumerate(zip(row.values, row.ratios, strict=True))
+        ]
+        table.add_row(row.benchmark, row.variant, f"{row.label} ({row.unit})", *cells)
+    console.print(table)
+    if not comparison.rows:
+        console.print("no benchmark variant was measured by two of these columns")
+    for note in comparison.notes:
+        console.print(f"[yellow]not comparable:[/] {escape(note.text)}", soft_wrap=True)
+
+
+def _row_notes(comparison: Comparison, row: CompareRow) -> str:
+    """The kinds of note that bear on a row: every column-wide one, and its benchmark's."""
+    kinds = [note.kind for note in comparison.notes if note.benchmark in (None, row.benchmark)]
+    return "; ".join(dict.fromkeys(kinds))
+
+
+def comparison_rows(comparison: Comparison) -> Rows:
+    """Per column: mean, std and ratio, named by the column's label; notes by kind, in full
+    below a Markdown table."""
+    columns = ["benchmark", "variant", "metric", "unit"]
+    for column in comparison.columns:
+        columns += [f"{column.label} mean", f"{column.label} std", f"{column.label} ratio"]
+    body = []
+    for row in comparison.rows:
+        cells: list[object] = [row.benchmark, row.variant, row.metric, row.unit]
+        for value, ratio in zip(row.values, row.ratios, strict=True):
+            cells += [None, None, None] if value is None else [value.mean, value.std, ratio]
+        body.append([*cells, _row_notes(comparison, row)])
+    return Rows([*columns, "notes"], body, [note.text for note in comparison.notes])

@@ -17,6 +17,7 @@ from rich.markup import escape
 from arena.client.api import ArenaClient
 from arena.common.errors import ArenaError, InvalidRequestError, SuiteError
 from arena.common.settings import DEV_USER_TOKEN, ArenaSettings
+from arena.common.transport import ClientTls
 
 DEFAULT_CONFIG = Path("~/.config/arena/arenactl.toml").expanduser()
 
@@ -26,6 +27,19 @@ class CtlSettings(ArenaSettings):
 
     controller: str = "127.0.0.1:50051"
     token: str = DEV_USER_TOKEN
+    ca_file: Path | None = None
+    """The arena CA or the controller's own certificate; needed beyond loopback."""
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    """arenactl's client certificate and key, for a controller that requires mutual TLS."""
+    server_name: str | None = None
+    insecure: bool = False
+    """Plain text beyond loopback (never for a real deployment)."""
+
+    @property
+    def tls(self) -> ClientTls:
+        return ClientTls(self.ca_file, self.cert_file, self.key_file, self.server_name,
+                         self.insecure)  # fmt: skip
 
 
 console = Console(width=None if Console().is_terminal else 200)  # pipes and CI get wide tables
@@ -37,7 +51,7 @@ def client_for(ctx: click.Context) -> ArenaClient:
     if "config_file" not in flags and DEFAULT_CONFIG.exists():
         flags["config_file"] = DEFAULT_CONFIG
     settings = CtlSettings(**flags)
-    return ArenaClient(settings.controller, settings.token)
+    return ArenaClient(settings.controller, settings.token, settings.tls)
 
 
 def fail(error: ArenaError, code: int | None = None) -> NoReturn:

@@ -34,6 +34,7 @@ class EmbeddedArena:
                 user_tokens=[self.user_token],
                 heartbeat_interval_s=0.5,
                 max_attempts=1,  # a failure is the answer; retrying an endpoint proves nothing
+                dashboard="off",  # a one-off bench has nobody to look at it
             )
         )
         self.workdir = workdir

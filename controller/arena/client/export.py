@@ -19,6 +19,7 @@ from arena.client.api import ArenaClient, RunDetail
 from arena.common.errors import ArenaError
 from arena.common.exports.folder import ExportContext, JobRecord, export_job
 from arena.common.schemas.results import JobResult
+from arena.common.suites.scaling import quick_of
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,7 @@ def export_run(client: ArenaClient, run_id: str, out_dir: Path) -> list[Exported
         run_id=run_id,
         suite=results.suite,
         exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        quick=quick_of(results.notes),
     )
     exported: list[ExportedJob] = []
     taken: set[str] = set()

@@ -21,10 +21,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Rows:
-    """A tabular answer for ``-o csv`` and ``-o md``: one header, then one list of cells per row."""
+    """A tabular answer for ``-o csv`` and ``-o md``: one header, then one list of cells per row;
+    ``notes`` are printed as a list under a Markdown table (a CSV has no place for them: put
+    what a program needs in a column)."""
 
     columns: Sequence[str]
     rows: Sequence[Sequence[Any]]
+    notes: Sequence[str] = ()
 
 
 def output_option(*, tabular: bool = False) -> Callable[[F], F]:
@@ -85,7 +88,8 @@ def to_markdown(table: Rows) -> str:
     """A GitHub-flavoured Markdown table, ``|`` in cells escaped."""
     lines = [table.columns, ["---"] * len(table.columns)]
     lines += [[str(_csv_cell(cell)).replace("|", "\\|") for cell in row] for row in table.rows]
-    return "".join("| " + " | ".join(str(cell) for cell in line) + " |\n" for line in lines)
+    text = "".join("| " + " | ".join(str(cell) for cell in line) + " |\n" for line in lines)
+    return text + "".join(f"\n- {note}" for note in table.notes) + ("\n" if table.notes else "")
 
 
 def _csv_cell(cell: Any) -> Any:

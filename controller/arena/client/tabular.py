@@ -1,7 +1,6 @@
 """The rows behind ``-o csv``: the same columns the tables show, as plain values."""
 
 from arena.client.api import AgentInfo, RunDetail, RunInfo
-from arena.client.compare import Comparison
 from arena.client.output import Rows
 from arena.client.plan import Plan
 from arena.common.schemas.results import BenchmarkResult, RunResults, VariantResult
@@ -135,18 +134,3 @@ def _note(bench: BenchmarkResult, variant: VariantResult, metric: str) -> str:
     if metric in variant.not_meaningful:
         notes.append("not meaningful")
     return "; ".join(notes)
-
-
-def comparison_rows(comparison: Comparison) -> Rows:
-    """Run columns are named by their first line (the run id)."""
-    runs = [column.split("\n")[0] for column in comparison.columns]
-    columns = ["benchmark", "variant", "metric", "unit"]
-    for run in runs:
-        columns += [f"{run} mean", f"{run} std"]
-    rows = []
-    for row in comparison.rows:
-        cells: list[object] = [row.benchmark, row.variant, row.metric, row.unit]
-        for value in row.values:
-            cells += [None, None] if value is None else [value.mean, value.std]
-        rows.append([*cells, row.ratio])
-    return Rows([*columns, "ratio"], rows)

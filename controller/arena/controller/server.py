@@ -12,11 +12,13 @@ import grpc
 import structlog
 from sqlalchemy.exc import OperationalError
 
+from arena.common.analysis.rank import read_models
 from arena.common.errors import ArenaError
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
+from arena.common.transport import is_loopback
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
-from arena.controller.rpc.auth import AGENT_SERVICE, USER_SERVICE, BearerAuthInterceptor
+from arena.controller.rpc.auth import AuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
 from arena.controller.rpc.users import UserServicer
 from arena.controller.rpc.versions import ProtocolVersionInterceptor
@@ -28,6 +30,9 @@ from arena.controller.store.database import (
     redacted,
     upgrade_database,
 )
+from arena.controller.tls import server_credentials
+from arena.controller.web.app import create_app
+from arena.controller.web.serve import DashboardServer
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +53,7 @@ class Controller:
         self.db: Database | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self.dashboard: DashboardServer | None = None
         self._reaper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -60,9 +66,7 @@ class Controller:
         self.server = grpc.aio.server(
             interceptors=[
                 ProtocolVersionInterceptor(),
-                BearerAuthInterceptor(
-                    {AGENT_SERVICE: settings.agent_tokens, USER_SERVICE: settings.user_tokens}
-                ),
+                AuthInterceptor(self.db, settings),
                 MalformedRequestInterceptor(),
             ],
             options=KEEPALIVE_OPTIONS,
@@ -73,11 +77,23 @@ class Controller:
         user_pb2_grpc.add_UserServiceServicer_to_server(
             UserServicer(self.db, settings, work), self.server
         )
-        self.port = self.server.add_insecure_port(settings.listen)
+        credentials = server_credentials(settings)
+        self.port = (
+            self.server.add_secure_port(settings.listen, credentials)
+            if credentials is not None
+            else self.server.add_insecure_port(settings.listen)
+        )
         if self.port == 0:
             raise OSError(f"cannot listen on {settings.listen}")
         await self.server.start()
         self._reaper = asyncio.create_task(self._reap_leases(work))
+        if settings.dashboard_address is not None:
+            self.dashboard = DashboardServer(create_app(self.db, settings))
+            try:
+                await self.dashboard.start(*settings.dashboard_address)
+            except OSError:
+                await self.stop(grace=0)
+                raise
         if settings.uses_dev_tokens:
             log.warning(
                 "using the built-in development tokens; set ARENA_AGENT_TOKENS and "
@@ -88,7 +104,16 @@ class Controller:
             address=settings.listen,
             port=self.port,
             database=redacted(settings.database),
+            tls=credentials is not None,
+            dashboard=self.dashboard_url or "off",
         )
+
+    @property
+    def dashboard_url(self) -> str | None:
+        if self.dashboard is None or self.settings.dashboard_address is None:
+            return None
+        host = self.settings.dashboard_address[0]
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.dashboard.port}/"
 
     async def _reap_leases(self, work: WorkSignal) -> None:
         assert self.db is not None
@@ -106,6 +131,8 @@ class Controller:
                 work.notify()
 
     async def stop(self, grace: float = 2.0) -> None:
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -125,11 +152,11 @@ class Controller:
 
 
 def _refuse_dev_tokens_off_loopback(settings: ControllerSettings) -> None:
-    host = settings.listen.rsplit(":", 1)[0].strip("[]")
-    if settings.uses_dev_tokens and host not in ("127.0.0.1", "localhost", "::1"):
+    if settings.uses_dev_tokens and not is_loopback(settings.host):
         raise click.UsageError(
             f"refusing to listen on {settings.listen} with the development tokens: "
-            "set ARENA_AGENT_TOKENS and ARENA_USER_TOKENS (JSON lists) first"
+            "set ARENA_AGENT_TOKENS and ARENA_USER_TOKENS (JSON lists, [] to enrol agents "
+            "instead) and ARENA_ADMIN_TOKEN first (docs/security.md)"
         )
 
 
@@ -192,6 +219,29 @@ def _database_errors() -> Iterator[None]:
     help="Failed-request share above which a benchmark is invalid, default 0.1 "
     "[ARENA_MAX_ERROR_RATE]",
 )
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Certificate "
+              "PEM; default: self-signed in DATA_DIR/tls [ARENA_TLS_CERT]")  # fmt: skip
+@click.option(
+    "--tls-key", type=click.Path(exists=True, dir_okay=False), help="Its key [ARENA_TLS_KEY]"
+)
+@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Mutual TLS: clients need a certificate from this CA "
+              "[ARENA_TLS_CLIENT_CA]")  # fmt: skip
+@click.option("--tls/--no-tls", default=None, help="TLS on loopback too (always on beyond "
+              "it) [ARENA_TLS]")  # fmt: skip
+@click.option("--insecure", is_flag=True, default=None,
+              help="Allow plain text beyond loopback (logged loudly) [ARENA_INSECURE]")  # fmt: skip
+@click.option(
+    "--dashboard",
+    metavar="HOST:PORT|off",
+    help="Web dashboard address, default 127.0.0.1:8080; 'off' disables it [ARENA_DASHBOARD]",
+)
+@click.option(
+    "--models-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML of model quality scores and footprints for the dashboard's leaderboard "
+    "(examples/models.yaml) [ARENA_MODELS_FILE]",
+)
 @click.pass_context
 def main(context: click.Context, /, **flags: Any) -> None:
     """Run the Arena controller; it brings the database's schema up to date first."""
@@ -200,6 +250,11 @@ def main(context: click.Context, /, **flags: Any) -> None:
         return
     settings = _settings(flags)
     _refuse_dev_tokens_off_loopback(settings)
+    if settings.models_file is not None:
+        try:
+            read_models(settings.models_file)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--models-file") from None
     with _database_errors():
         asyncio.run(serve(settings))
 

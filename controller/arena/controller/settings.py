@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN, ArenaSettings
+from arena.common.transport import is_loopback
 
 
 class ControllerSettings(ArenaSettings):
@@ -14,17 +15,68 @@ class ControllerSettings(ArenaSettings):
     database_url: str | None = None
     """Any SQLAlchemy URL; default: a SQLite file (WAL) in ``data_dir``."""
     agent_tokens: list[str] = [DEV_AGENT_TOKEN]
+    """Static agent tokens: the legacy/dev path (any holder may act as any agent that is not
+    enrolled). Exposed controllers set ``[]`` and enrol agents (docs/security.md)."""
     user_tokens: list[str] = [DEV_USER_TOKEN]
+    """Static user tokens, each with the admin role: the legacy/dev path, like agent_tokens."""
+    admin_token: str | None = None
+    """Bootstrap admin token: creates users and enrolment tokens on a fresh controller."""
+    credential_grace_s: float = Field(3600.0, ge=0)
+    """How long a rotated-away credential keeps working."""
+    tls: bool = False
+    """TLS on loopback too; beyond loopback it is always on unless ``insecure``."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    """The controller's certificate and key (PEM); default: a self-signed pair generated into
+    ``data_dir/tls``."""
+    tls_hostnames: list[str] = []
+    """Extra names and addresses for the generated certificate (agents verify the one they dial)."""
+    tls_client_ca: Path | None = None
+    """Mutual TLS: accept only clients with a certificate from this CA (``arenactl ca``)."""
+    insecure: bool = False
+    """Allow plain text beyond loopback (logged loudly at every start)."""
     heartbeat_interval_s: float = Field(2.0, gt=0)
     lease_ttl_s: float = Field(30.0, gt=0)
     max_attempts: int = Field(3, ge=1)
     max_error_rate: float = Field(0.10, ge=0, le=1)
     """A benchmark with a larger share of failed requests is shown invalid and left out of
     capacity (``arena.common.metrics.validity``)."""
+    models_file: Path | None = None
+    """Quality scores and memory footprints for the dashboard's leaderboard, as ``arenactl rank
+    --models`` reads them (``examples/models.yaml``)."""
+    dashboard: str = "127.0.0.1:8080"
+    """The web dashboard's HTTP address (``docs/dashboard.md``), or ``off``."""
+
+    @field_validator("dashboard")
+    @classmethod
+    def _host_port_or_off(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8080) or 'off'")
+        return value
+
+    @property
+    def dashboard_address(self) -> tuple[str, int] | None:
+        """(host, port) of the dashboard; None when it is off."""
+        if self.dashboard == "off":
+            return None
+        host, _, port = self.dashboard.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'arena.db'}"
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def uses_tls(self) -> bool:
+        explicit = self.tls or self.tls_cert is not None or self.tls_client_ca is not None
+        return explicit or not (is_loopback(self.host) or self.insecure)
 
     @property
     def uses_dev_tokens(self) -> bool:

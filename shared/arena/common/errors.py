@@ -3,7 +3,8 @@
     ArenaError
     ├── SuiteError ········ a suite file is unreadable, invalid or names unknown things
     ├── InvalidRequestError  a request is malformed or breaks a limit (not a suite problem)
-    ├── AuthError ········· a token is missing, wrong or expired
+    ├── AuthError ········· a token is missing, wrong, expired or revoked
+    │   └── PermissionDeniedError  a known caller asked for what it may not do
     ├── NotFoundError ····· an agent, job, run or result does not exist
     ├── ConflictError ····· a write lost a race (stale attempt, state already moved on)
     ├── UnavailableError ·· the controller cannot be reached right now; retrying may help
@@ -71,6 +72,11 @@ class InvalidRequestError(ArenaError):
 
 class AuthError(ArenaError):
     """A caller could not prove who it is, or may not do what it asked."""
+
+
+class PermissionDeniedError(AuthError):
+    """The caller is known, but its role or identity does not allow this call: another
+    agent's name or job, a viewer submitting, a submitter cancelling someone else's run."""
 
 
 class NotFoundError(ArenaError):

@@ -26,6 +26,7 @@ from arena.common.errors import (
     InternalError,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
     SuiteError,
     SuiteProblem,
     UnavailableError,
@@ -59,7 +60,8 @@ TABLE: tuple[Row, ...] = (
     # without details is a bad request, not a SuiteError without problems
     Row(InvalidRequestError, Code.INVALID_ARGUMENT, "REQUEST_INVALID", False, (Code.OUT_OF_RANGE,)),
     Row(SuiteError, Code.INVALID_ARGUMENT, "SUITE_INVALID", False),
-    Row(AuthError, Code.UNAUTHENTICATED, "AUTH_REFUSED", False, (Code.PERMISSION_DENIED,)),
+    Row(AuthError, Code.UNAUTHENTICATED, "AUTH_REFUSED", False),
+    Row(PermissionDeniedError, Code.PERMISSION_DENIED, "PERMISSION_DENIED", False),
     Row(NotFoundError, Code.NOT_FOUND, "NOT_FOUND", False),
     Row(ConflictError, Code.FAILED_PRECONDITION, "CONFLICT", False, (Code.ALREADY_EXISTS,)),
     Row(

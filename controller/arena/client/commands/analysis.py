@@ -1,20 +1,21 @@
-"""Reading across runs: ``aggregate`` (every stored run of the same thing pooled) and ``rank``
-(the reference presets). The computation is ``arena.common.analysis``; this is fetch and show."""
+"""Reading across runs: ``aggregate`` (every stored run of the same thing pooled), ``rank``
+(the reference presets) and ``compare`` (jobs side by side). The computation is
+``arena.common.analysis``; this is fetch and show."""
 
 from pathlib import Path
 
 import click
-import yaml
-from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
 from arena.client.api import ArenaClient
+from arena.client.compare import comparison_rows, show_comparison
 from arena.client.context import client_for, console, errors, fail
 from arena.client.filters import stored_results
 from arena.client.output import Rows, emit, output_option
 from arena.common.analysis.aggregate import AggregateRow, aggregate
-from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
+from arena.common.analysis.compare import compare
+from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank, read_models
 from arena.common.analysis.selection import contains
 from arena.common.errors import ArenaError
 from arena.common.schemas.results import JobResult, MetricStat
@@ -107,11 +108,9 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-        return {name: ModelInfo.model_validate(info) for name, info in data["models"].items()}
-    except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValidationError) as error:
-        message = f"{path}: not a models file ({error})"
-        errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        return read_models(path)
+    except ValueError as error:
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 
@@ -175,3 +174,44 @@ def rank_cmd(
     models = load_models(models_file)
     ranking = rank(_rows(ctx, model, hardware), preset, models, weights)
     emit(console, output, ranking, lambda: _ranking_table(ranking), lambda: ranking_rows(ranking))
+
+
+@click.command("compare")
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
+@SCOPE[0]
+@click.option("--benchmark", help="Only benchmark ids containing this, e.g. 'chat'.")
+@SCOPE[1]
+@click.option(
+    "--baseline",
+    metavar="N|RUN|LABEL",
+    help="Column the ratios are against: its number, run or job id, or part of its label "
+    "(default: the first).",
+)
+@output_option(tabular=True)
+@click.pass_context
+def compare_cmd(
+    ctx: click.Context,
+    run_ids: tuple[str, ...],
+    model: str | None,
+    benchmark: str | None,
+    hardware: str | None,
+    baseline: str | None,
+    output: str,
+) -> None:
+    """Every job of RUN_IDs (default: every stored run, narrowed by the options) side by side:
+    one model across hardware, precisions or engines, with ratios to a baseline column,
+    energy per token, and a note wherever columns are not comparable."""
+    if not run_ids and model is None and benchmark is None and hardware is None:
+        raise click.UsageError("give run ids, or narrow the stored results with --model, "
+                               "--benchmark or --hardware")  # fmt: skip
+    try:
+        with client_for(ctx) as client:
+            runs = stored_results(client, run_ids)
+        comparison = compare(runs, model=model, benchmark=benchmark, hardware=hardware,
+                             baseline=baseline)  # fmt: skip
+    except ArenaError as error:
+        fail(error)
+    except ValueError as error:
+        fail(ArenaError(str(error)), code=2)
+    emit(console, output, comparison, lambda: show_comparison(console, comparison),
+         lambda: comparison_rows(comparison))  # fmt: skip

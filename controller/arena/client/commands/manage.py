@@ -9,6 +9,7 @@ from arena.client import render
 from arena.client.context import client_for, console, errors, fail
 from arena.client.export import export_run
 from arena.client.output import emit, output_option
+from arena.client.parquet import export_parquet
 from arena.common.errors import ArenaError, AuthError, UnavailableError
 from arena.common.parsers.result_folder import scan
 
@@ -50,15 +51,32 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
 @click.command()
 @click.argument("run_id")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR")
+@click.option(
+    "--parquet",
+    is_flag=True,
+    help="Instead: DIR/samples.parquet (one row per request) and DIR/telemetry.parquet (one "
+    "row per reading), imported jobs included.",
+)
 @output_option()
 @click.pass_context
-def export(ctx: click.Context, run_id: str, directory: Path, output: str) -> None:
-    """Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl import."""
+def export(ctx: click.Context, run_id: str, directory: Path, parquet: bool, output: str) -> None:
+    """Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl import,
+    or with --parquet its raw samples and telemetry as Parquet tables."""
     try:
         with client_for(ctx) as client:
-            exported = export_run(client, run_id, directory)
+            if parquet:
+                tables = export_parquet(client, run_id, directory)
+            else:
+                exported = export_run(client, run_id, directory)
     except ArenaError as error:
         fail(error)
+    if parquet:
+        written = (
+            f"{directory / 'samples.parquet'}  {tables.samples} samples\n"
+            f"{directory / 'telemetry.parquet'}  {tables.telemetry} readings"
+        )
+        emit(console, output, vars(tables), lambda: console.print(written, highlight=False))
+        return
 
     def show() -> None:
         for job in exported:

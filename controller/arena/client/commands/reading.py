@@ -1,22 +1,15 @@
-"""Reading the controller: ``runs``, ``jobs``, ``describe``, ``show``, ``compare``, ``agents``
-and ``logs``."""
+"""Reading the controller: ``runs``, ``jobs``, ``describe``, ``show``, ``agents`` and ``logs``."""
 
 import click
 
 from arena.client import render
 from arena.client.api import ArenaClient, RunDetail
-from arena.client.compare import compare, comparison_table
 from arena.client.context import client_for, console, errors, fail
 from arena.client.filters import SCAN_RUNS, parse_age, select_runs
 from arena.client.follow import follow_logs
 from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
-from arena.client.tabular import (
-    agents_rows,
-    comparison_rows,
-    jobs_rows,
-    runs_rows,
-)
+from arena.client.tabular import agents_rows, jobs_rows, runs_rows
 from arena.client.watching import emit_results
 from arena.common.errors import ArenaError, NotFoundError
 
@@ -143,35 +136,13 @@ def show(ctx: click.Context, run_id: str, output: str) -> None:
     emit_results(console, output, results)
 
 
-@click.command("compare")
-@click.argument("run_ids", nargs=-1, required=True)
-@output_option(tabular=True)
-@click.pass_context
-def compare_runs(ctx: click.Context, run_ids: tuple[str, ...], output: str) -> None:
-    """The benchmarks common to RUN_IDS side by side: one model across hardware, or engines."""
-    if len(run_ids) < 2:
-        raise click.UsageError("compare needs at least two run ids")
-    try:
-        with client_for(ctx) as client:
-            comparison = compare([client.results(run_id) for run_id in run_ids])
-    except ArenaError as error:
-        fail(error)
-    except ValueError as error:
-        fail(ArenaError(str(error)))
-    emit(
-        console,
-        output,
-        comparison,
-        lambda: console.print(comparison_table(comparison)),
-        lambda: comparison_rows(comparison),
-    )
-
-
-@click.command()
+@click.group(invoke_without_command=True)
 @output_option(tabular=True)
 @click.pass_context
 def agents(ctx: click.Context, output: str) -> None:
-    """List agents with their hardware and status."""
+    """List agents with their hardware and status; ``agents revoke NAME`` shuts one out."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
         with client_for(ctx) as client:
             found = client.agents()

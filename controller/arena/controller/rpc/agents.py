@@ -9,7 +9,7 @@ import grpc
 import structlog
 from sqlmodel import Session
 
-from arena.common.errors import InvalidRequestError
+from arena.common.errors import InvalidRequestError, PermissionDeniedError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
@@ -17,15 +17,19 @@ from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.wire import from_message, get_field, to_message
+from arena.controller.rpc.audit import caller, granted
+from arena.controller.rpc.auth import bearer_token
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
+from arena.controller.store import credentials, identity
 from arena.controller.store import jobs as job_store
 from arena.controller.store import telemetry as telemetry_store
 from arena.controller.store import tools as tool_store
 from arena.controller.store.aggregates import aggregate_job
+from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
-from arena.controller.store.models import JobRow
+from arena.controller.store.models import AgentRow, JobRow
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +77,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         with reading("hardware"):
             hardware = from_message(request.hardware, HardwareInfo)
         row = await self.db.call(
-            agent_store.register_agent,
+            _register,
+            caller(),
             request.agent_name,
             hardware,
             dict(request.labels),
@@ -92,6 +97,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def Heartbeat(
         self, request: agent_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.HeartbeatResponse:
+        await self._acting_as(request.agent_id)
         progress = [
             (
                 item.job_id,
@@ -125,6 +131,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def LeaseJob(
         self, request: agent_pb2.LeaseJobRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.LeaseJobResponse:
+        await self._acting_as(request.agent_id)
         deadline = time.monotonic() + min(max(request.wait_s, 0.0), MAX_LEASE_WAIT_S)
         while True:
             job = await self.db.call(
@@ -141,6 +148,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def ReportJobStatus(
         self, request: agent_pb2.JobStatusRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.JobStatusResponse:
+        await self._acting_as(request.agent_id)
         if request.phase == agent_pb2.JOB_PHASE_ABANDONED:
             await self.db.call(
                 job_store.abandon_job,
@@ -175,6 +183,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushSamples(
         self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.SampleAck:
+        await self._acting_as(request.agent_id)
         _check_batch(len(request.samples), "samples")
         with reading("samples"):
             samples = [from_message(sample, RequestSample) for sample in request.samples]
@@ -192,6 +201,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushLogs(
         self, request: agent_pb2.LogBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.LogAck:
+        await self._acting_as(request.agent_id)
         _check_batch(len(request.lines), "lines")
         acked = await self.db.call(
             job_store.store_logs,
@@ -207,6 +217,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushTelemetry(
         self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.TelemetryAck:
+        await self._acting_as(request.agent_id)
         _check_batch(len(request.readings), "readings")
         with reading("readings"):
             readings = [from_message(one, GpuReading) for one in request.readings]
@@ -224,6 +235,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushToolResult(
         self, request: agent_pb2.ToolResult, context: grpc.aio.ServicerContext
     ) -> agent_pb2.ToolResultAck:
+        await self._acting_as(request.agent_id)
         if not request.benchmark or not request.tool:
             raise InvalidRequestError("benchmark and tool are required")
         with reading("metrics"):
@@ -245,6 +257,59 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             metrics=metrics,
         )
         return agent_pb2.ToolResultAck()
+
+    async def _acting_as(self, agent_id: str) -> None:
+        """Every agent call names an agent id: it must be the caller's own."""
+        who = caller()
+        if who.static:  # the one case that needs the database: is the name enrolled?
+            await self.db.call(identity.check_static, agent_id, time.time())
+        else:
+            identity.check_own(who, agent_id)
+
+    @grpc_errors
+    async def Enroll(
+        self, request: agent_pb2.EnrollRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.EnrollResponse:
+        if not request.agent_name or not request.HasField("hardware"):
+            raise InvalidRequestError("agent_name and hardware are required")
+        with reading("hardware"):
+            hardware = from_message(request.hardware, HardwareInfo)
+        row, secret = await self.db.call(
+            credentials.enroll,
+            bearer_token(context.invocation_metadata()),
+            request.agent_name,
+            identity.fingerprint(hardware),
+            time.time(),
+        )
+        granted("enrol", agent=row.name, labels=row.labels, peer=context.peer())
+        return agent_pb2.EnrollResponse(credential=secret, labels=row.labels)
+
+    @grpc_errors
+    async def RotateCredential(
+        self, request: agent_pb2.RotateCredentialRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.RotateCredentialResponse:
+        who = caller()
+        if who.static:
+            raise PermissionDeniedError("a static agent token cannot be rotated; enrol instead")
+        secret, until = await self.db.call(
+            credentials.rotate, who.credential_id, time.time(), self.settings.credential_grace_s
+        )
+        granted("rotate", agent=who.name, old_valid_until=until)
+        return agent_pb2.RotateCredentialResponse(credential=secret, old_valid_until_unix=until)
+
+
+def _register(
+    session: Session,
+    who: Principal,
+    name: str,
+    hardware: HardwareInfo,
+    labels: dict[str, str],
+    versions: dict[str, str],
+    now: float,
+) -> AgentRow:
+    """Check the caller may be this agent and register it, in one transaction."""
+    identity.check_registration(session, who, name, labels, hardware, now)
+    return agent_store.register_agent(session, name, hardware, labels, versions, now)
 
 
 def _check_batch(count: int, what: str) -> None:

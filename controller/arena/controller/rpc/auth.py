@@ -1,22 +1,46 @@
-"""Bearer-token check for every call: agent tokens for AgentService, user tokens for UserService.
+"""Authentication and the role each method needs, checked before any servicer code runs.
 
-This is the hook later hardening (per-agent tokens, mTLS, per-job authorisation) plugs into.
+Credentials are looked up on every call (no cache), so a revocation takes effect on the
+caller's next call. Static tokens from the settings (``agent_tokens``, ``user_tokens``,
+``admin_token``) are the legacy/dev path: a static agent token may act as any agent that is not
+enrolled; a static user token is an admin. docs/security.md has the whole model.
 """
 
 import hmac
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
-import structlog
 
-from arena.common.errors import AuthError
-from arena.controller.rpc.errors import abort
-
-log = structlog.get_logger(__name__)
+from arena.common.errors import AuthError, PermissionDeniedError
+from arena.controller.rpc.audit import CALLER, refused
+from arena.controller.rpc.errors import abort, as_arena_error
+from arena.controller.settings import ControllerSettings
+from arena.controller.store import credentials
+from arena.controller.store.credentials import AGENT, USER, Principal, Role
+from arena.controller.store.database import Database
 
 AGENT_SERVICE = "arena.v2.AgentService"
 USER_SERVICE = "arena.v2.UserService"
+ENROLMENT = "enrolment"
+"""Enroll's caller proves itself with a one-time enrolment token, checked by the method."""
+
+_AGENT_METHODS = ("Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples",
+                  "PushLogs", "PushToolResult", "PushTelemetry", "RotateCredential")  # fmt: skip
+_USER_ROLES = {
+    Role.VIEWER: ("ListRuns", "GetRun", "GetResults", "ListAgents", "GetJobLogs", "GetJob",
+                  "StreamSamples", "StreamTelemetry", "RotateUserToken"),
+    Role.SUBMITTER: ("SubmitSuite", "CancelRun", "ImportResults"),
+    Role.ADMIN: ("DrainAgent", "CreateEnrolment", "RevokeAgent", "CreateUser", "RevokeUser",
+                 "ListUsers"),
+}  # fmt: skip
+POLICY: dict[str, str | Role] = {
+    f"/{AGENT_SERVICE}/Enroll": ENROLMENT,
+    **{f"/{AGENT_SERVICE}/{method}": AGENT for method in _AGENT_METHODS},
+    **{f"/{USER_SERVICE}/{m}": role for role, methods in _USER_ROLES.items() for m in methods},
+}
+"""What each method needs: an enrolment token, an agent credential, or a user role at least."""
 
 
 def bearer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
@@ -26,33 +50,101 @@ def bearer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
     return ""
 
 
-class BearerAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, tokens_by_service: dict[str, Iterable[str]]) -> None:
-        self._tokens = {service: tuple(tokens) for service, tokens in tokens_by_service.items()}
+class StaticTokens:
+    """The tokens written in the settings, compared in constant time."""
 
-    def _allowed(self, service: str, token: str) -> bool:
-        return bool(token) and any(
-            hmac.compare_digest(token.encode(), known.encode())
-            for known in self._tokens.get(service, ())
+    def __init__(self, settings: ControllerSettings) -> None:
+        self._tokens: list[tuple[str, Principal]] = [
+            *((token, Principal(AGENT, "")) for token in settings.agent_tokens),
+            *((token, Principal(USER, "dev", Role.ADMIN)) for token in settings.user_tokens),
+        ]
+        if settings.admin_token:
+            self._tokens.append((settings.admin_token, Principal(USER, "admin", Role.ADMIN)))
+
+    def match(self, token: str) -> Principal | None:
+        found = None
+        for known, who in self._tokens:
+            if hmac.compare_digest(token.encode(), known.encode()):
+                found = who
+        return found
+
+
+async def identify(db: Database, static: StaticTokens, token: str, kind: str) -> Principal:
+    """Who ``token`` is, as a ``kind`` (agent or user) credential; AuthError otherwise.
+    The gRPC interceptor and the dashboard's writes both ask this."""
+    if not token:
+        raise AuthError(f"missing {kind} token")
+    who = static.match(token)
+    if who is None:
+        who = await db.call(credentials.authenticate, token, kind, time.time())
+    if who.kind != kind:
+        raise AuthError(credentials.wrong_service(who.kind, kind))
+    return who
+
+
+def require_role(who: Principal, need: Role, action: str) -> None:
+    if who.role is None or who.role < need:
+        have = who.role.label if who.role else "none"
+        raise PermissionDeniedError(
+            f"{action} needs the {need.label} role; user {who.name!r} is {have}"
         )
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Admits each call as a Principal (in ``audit.CALLER``) or refuses it with
+    UNAUTHENTICATED (no valid credential for this service) or PERMISSION_DENIED (a role too
+    low), writing an audit line."""
+
+    def __init__(self, db: Database, settings: ControllerSettings) -> None:
+        self.db = db
+        self.static = StaticTokens(settings)
+
+    async def admit(self, method: str, token: str) -> Principal:
+        need = POLICY.get(method)
+        if need is None:
+            raise PermissionDeniedError(f"{method} has no access policy")
+        if need == ENROLMENT:
+            if not token:
+                raise AuthError("missing enrolment token")
+            return Principal(ENROLMENT, "")
+        kind = AGENT if need == AGENT else USER
+        who = await identify(self.db, self.static, token, kind)
+        CALLER.set(who)  # known from here on: a refusal below is logged under its name
+        if isinstance(need, Role):
+            require_role(who, need, method.rsplit("/", 1)[-1])
+        return who
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        service = details.method.split("/")[1] if details.method.count("/") == 2 else ""
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        behaviour = handler.unary_unary or handler.unary_stream
+        if behaviour is None:
+            return handler
         token = bearer_token(details.invocation_metadata)
-        if self._allowed(service, token):
-            return await continuation(details)
-        kind = "agent" if service == AGENT_SERVICE else "user"
-        reason = f"missing {kind} token" if not token else f"unknown {kind} token"
-        log.warning("refused call", method=details.method, reason=reason)
-        return _deny(reason)
 
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            CALLER.set(None)
+            try:
+                who = await self.admit(details.method, token)
+            except Exception as error:  # storage trouble too: a clear status, never a crash
+                arena_error = as_arena_error(error, details.method)
+                refused(details.method, arena_error, context.peer())
+                await abort(context, arena_error)
+            CALLER.set(who)
+            return await behaviour(request, context)
 
-def _deny(reason: str) -> grpc.RpcMethodHandler:
-    async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
-        await abort(context, AuthError(reason))
-
-    return grpc.unary_unary_rpc_method_handler(refuse)
+        wrap = (
+            grpc.unary_unary_rpc_method_handler
+            if handler.unary_unary
+            else grpc.unary_stream_rpc_method_handler
+        )
+        return wrap(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

@@ -15,6 +15,7 @@ import structlog
 
 from arena.common.errors import ArenaError, InternalError, InvalidRequestError, UnavailableError
 from arena.common.status import row_for, to_status
+from arena.controller.rpc.audit import refused
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +68,9 @@ def grpc_errors(
             if context.done():  # the caller hung up (a stream's write failed): nobody to tell
                 log.info("call ended by the caller", method=method.__name__, error=str(error))
                 raise
-            await abort(context, as_arena_error(error, method.__name__))
+            arena_error = as_arena_error(error, method.__name__)
+            refused(method.__name__, arena_error, context.peer())
+            await abort(context, arena_error)
 
     return wrapper
 

@@ -21,13 +21,15 @@ from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunInfo
 from arena.common.suites.loader import load_suite_text
 from arena.common.wire import from_message, to_message
+from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.agents import WorkSignal
+from arena.controller.rpc.audit import caller
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import imports as import_store
 from arena.controller.store import jobs as job_store
-from arena.controller.store import reads
+from arena.controller.store import owners, reads
 from arena.controller.store import runs as run_store
 from arena.controller.store.database import Database
 from arena.controller.store.imports import is_imported
@@ -44,7 +46,7 @@ a whole run in one message)."""
 ItemT = TypeVar("ItemT")
 
 
-class UserServicer(user_pb2_grpc.UserServiceServicer):
+class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     def __init__(self, db: Database, settings: ControllerSettings, work: WorkSignal) -> None:
         self.db = db
         self.settings = settings
@@ -60,7 +62,12 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         base_dir = Path(filename).parent if Path(filename).is_absolute() else None
         resolved = load_suite_text(request.suite_yaml, filename, base_dir=base_dir)
         run_id, job_ids = await self.db.call(
-            run_store.submit_run, resolved, request.suite_yaml, request.filename, time.time()
+            owners.submit_owned,
+            caller().name,
+            resolved,
+            request.suite_yaml,
+            request.filename,
+            time.time(),
         )
         log.info("run submitted", run_id=run_id, suite=resolved.spec.name, jobs=len(job_ids))
         self.work.notify()
@@ -189,7 +196,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def CancelRun(
         self, request: user_pb2.CancelRunRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.CancelRunResponse:
-        cancelled = await self.db.call(run_store.cancel_run, request.run_id, time.time())
+        cancelled = await self.db.call(owners.cancel_as, caller(), request.run_id, time.time())
         log.info("run cancelled", run_id=request.run_id, jobs=cancelled)
         return user_pb2.CancelRunResponse(jobs_cancelled=cancelled)
 

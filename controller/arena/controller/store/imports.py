@@ -24,6 +24,7 @@ from arena.common.schemas.results import (
     MetricStat,
     VariantResult,
 )
+from arena.common.suites.scaling import quick_note
 from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.models import AggregateRow, JobRow, RunRow, SampleRow, SuiteRow
 
@@ -92,7 +93,7 @@ def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, b
             suite_id=suite_id,
             suite_name=f"import:{run.key}",
             created_at=now,
-            notes=[f"imported from {run.source} (sha256 {run.content_hash[:12]})"],
+            notes=_notes(run),
         )
     )
     session.flush()
@@ -135,6 +136,13 @@ def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, b
     for seq, sample in enumerate(samples, start=1):
         session.add(SampleRow(job_id=job_id, attempt=0, seq=seq, **sample.model_dump()))
     return run_id, replaced
+
+
+def _notes(run: ImportedRun) -> list[str]:
+    notes = [f"imported from {run.source} (sha256 {run.content_hash[:12]})"]
+    if run.provenance.quick is not None:
+        notes.append(quick_note(run.provenance.quick))
+    return notes
 
 
 def _spec(run: ImportedRun) -> ImportedJobSpec:

@@ -17,7 +17,12 @@ import structlog
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from arena.common.errors import ConflictError, InvalidRequestError, NotFoundError
+from arena.common.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from arena.common.schemas.job import ALLOWED, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Target
@@ -56,8 +61,12 @@ def get_job(session: Session, job_id: str, *, lock: bool = False) -> JobRow:
 
 
 def fenced_job(session: Session, agent_id: str, job_id: str, attempt: int) -> JobRow:
-    """The job, locked, if this agent holds its current attempt; otherwise a ConflictError."""
+    """The job, locked, if this agent holds its current attempt. Another agent's current
+    attempt is a PermissionDeniedError (no honest agent writes there); an attempt that has
+    moved on, or a finished job, is a ConflictError (an honest agent after a lost lease)."""
     job = get_job(session, job_id, lock=True)
+    if job.agent_id not in (None, agent_id) and job.attempt == attempt:
+        raise PermissionDeniedError(f"job {job_id} attempt {attempt} is held by another agent")
     if job.agent_id != agent_id or job.attempt != attempt:
         raise ConflictError(
             f"stale attempt: job {job_id} attempt {attempt} is not held by this agent "
@@ -248,6 +257,19 @@ def _requeue(job: JobRow, reason: str, now: float, max_attempts: int) -> None:
         job.message = f"{reason} on attempt {job.attempt}; requeued"
     job.agent_id = None
     job.lease_expires_at = None
+
+
+def requeue_held(
+    session: Session, agent_id: str, reason: str, now: float, max_attempts: int
+) -> int:
+    """Take the agent's active job away from it at once (it was revoked)."""
+    job = current_job_of(session, agent_id)
+    if job is None:
+        return 0
+    _requeue(job, reason, now, max_attempts)
+    session.add(job)
+    log.warning("job taken from its agent", job_id=job.id, reason=reason, state=job.state)
+    return 1
 
 
 def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:

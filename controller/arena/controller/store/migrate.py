@@ -25,6 +25,11 @@ BASELINE_TABLES = frozenset(
      "telemetry", "energy"}
 )  # fmt: skip
 """The tables every database had before alembic: the first revision creates exactly these."""
+UNVERSIONED = (
+    (BASELINE, BASELINE_TABLES),
+    ("0002", frozenset({"enrolments", "credentials", "run_owners"})),
+)
+"""Revisions whose tables controllers made with ``create_all`` before migrations, in order."""
 MIGRATION_LOCK = 0x6172656E61  # "arena": one key for every controller of a database
 
 
@@ -45,17 +50,25 @@ def revision_of(connection: Connection) -> str | None:
 
 
 def _adopt_unversioned(connection: Connection, config: Config) -> None:
-    """Stamp a database made before alembic with the first revision, after checking it is one."""
+    """Stamp a database made before alembic with the newest revision whose tables it has
+    (all of them: a part is a database changed by hand, refused)."""
     tables = set(inspect(connection).get_table_names())
     if "alembic_version" in tables or not tables & BASELINE_TABLES:
         return
-    if missing := BASELINE_TABLES - tables:
-        raise SchemaError(
-            f"the database has some of Arena's tables but not {', '.join(sorted(missing))}: "
-            "it was not made by an Arena controller, or was changed by hand"
-        )
-    command.stamp(config, BASELINE)
-    log.info("database made before migrations: stamped with the first revision", revision=BASELINE)
+    stamp = None
+    for revision, needed in UNVERSIONED:
+        missing = needed - tables
+        if stamp is not None and missing == needed:
+            break  # made before this revision's tables existed: the upgrade adds them
+        if missing:
+            raise SchemaError(
+                f"the database has some of Arena's tables but not {', '.join(sorted(missing))}: "
+                "it was not made by an Arena controller, or was changed by hand"
+            )
+        stamp = revision
+    assert stamp is not None
+    command.stamp(config, stamp)
+    log.info("database made before migrations: stamped", revision=stamp)
 
 
 def upgrade(engine: Engine) -> str | None:

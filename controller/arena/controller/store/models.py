@@ -164,3 +164,53 @@ class EnergyRow(SQLModel, table=True):
     job_id: str = Field(foreign_key="jobs.id", index=True)
     benchmark: str
     figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class EnrolmentRow(SQLModel, table=True):
+    """A token an operator hands to new agents; exchanged for a credential at most ``uses_left``
+    times before ``expires_at``. Only the token's hash is kept."""
+
+    __tablename__ = "enrolments"
+
+    id: str = Field(primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    labels: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    """The labels an agent enrolled with this token may claim."""
+    uses_left: int
+    expires_at: float
+    created_at: float
+    created_by: str
+
+
+class CredentialRow(SQLModel, table=True):
+    """One secret of an agent or a user, stored as its hash. A name may hold several while a
+    rotation's grace period runs; revoking a name revokes them all."""
+
+    __tablename__ = "credentials"
+
+    id: str = Field(primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    kind: str = Field(index=True)
+    """``agent`` or ``user``."""
+    name: str = Field(index=True)
+    """The agent name (bound to it: no other credential can register under it) or user name."""
+    role: str
+    """A user's role (viewer, submitter, admin); ``agent`` for agents."""
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """An agent's labels from its enrolment: the most it may claim at registration."""
+    fingerprint: str = ""
+    """An agent's hardware fingerprint at enrolment; a registration with other hardware is
+    refused."""
+    created_at: float
+    expires_at: float | None = None
+    """Set when the credential is rotated away: it keeps working until then."""
+    revoked_at: float | None = None
+
+
+class RunOwnerRow(SQLModel, table=True):
+    """Who submitted a run: a submitter may cancel only its own runs."""
+
+    __tablename__ = "run_owners"
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.id")
+    owner: str = Field(index=True)

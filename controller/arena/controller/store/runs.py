@@ -2,6 +2,7 @@
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
@@ -37,8 +38,8 @@ from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
 
 
-def run_state(jobs: list[JobRow]) -> str:
-    states = {JobState(job.state) for job in jobs}
+def run_state(job_states: Iterable[str]) -> str:
+    states = {JobState(state) for state in job_states}
     if not states:
         return "empty"
     if all(state.terminal for state in states):
@@ -115,26 +116,37 @@ def _run_row(session: Session, run_id: str) -> RunRow:
     return run
 
 
-def _info(session: Session, run: RunRow, jobs: list[JobRow]) -> RunInfo:
+def _info(session: Session, run: RunRow, jobs: dict[str, str]) -> RunInfo:
+    """``jobs``: the run's job ids and their states."""
     return RunInfo(
         run_id=run.id,
         suite=run.suite_name,
-        state=run_state(jobs),
+        state=run_state(jobs.values()),
         created_at_unix=run.created_at,
         jobs_total=len(jobs),
-        jobs_done=sum(1 for job in jobs if JobState(job.state).terminal),
-        samples=count_samples(session, [job.id for job in jobs]),
+        jobs_done=sum(1 for state in jobs.values() if JobState(state).terminal),
+        samples=count_samples(session, list(jobs)),
     )
+
+
+def _states(jobs: list[JobRow]) -> dict[str, str]:
+    return {job.id: job.state for job in jobs}
 
 
 def get_run(session: Session, run_id: str) -> RunInfo:
     run = _run_row(session, run_id)
-    return _info(session, run, _jobs_of(session, run_id))
+    return _info(session, run, _states(_jobs_of(session, run_id)))
 
 
 def list_runs(session: Session, limit: int) -> list[RunInfo]:
-    runs = session.exec(select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit))
-    return [_info(session, run, _jobs_of(session, run.id)) for run in runs]
+    """The newest runs; their jobs' ids and states only (a job row's JSON columns can be large:
+    an imported job's hold its telemetry)."""
+    runs = list(session.exec(select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit)))
+    states: dict[str, dict[str, str]] = {run.id: {} for run in runs}
+    jobs = select(JobRow.run_id, JobRow.id, JobRow.state).where(col(JobRow.run_id).in_(states))
+    for run_id, job_id, state in session.exec(jobs):
+        states[run_id][job_id] = state
+    return [_info(session, run, states[run.id]) for run in runs]
 
 
 def _simulated(job: JobRow) -> bool:
@@ -179,7 +191,7 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
     suite_file, suite_yaml = suite_source(session, run.suite_id)
     return RunDetail(
-        run=_info(session, run, jobs),
+        run=_info(session, run, _states(jobs)),
         jobs=[job_info(job, agents.get(job.agent_id or "")) for job in jobs],
         notes=run.notes,
         suite_file=suite_file,
@@ -309,5 +321,9 @@ def run_results(
             )
         )
     return RunResults(
-        run_id=run_id, suite=run.suite_name, state=run_state(rows), notes=run.notes, jobs=jobs
+        run_id=run_id,
+        suite=run.suite_name,
+        state=run_state(job.state for job in rows),
+        notes=run.notes,
+        jobs=jobs,
     )

@@ -17,7 +17,11 @@ TTFT is shown beside the score, marked slow above 2 s.
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import fmean
+
+import yaml
+from pydantic import ValidationError
 
 from arena.common.analysis.aggregate import OK, AggregateRow, Entry
 from arena.common.schemas.base import ArenaModel
@@ -84,6 +88,16 @@ class Ranking(ArenaModel):
     weights: tuple[float, float, float]
     ranked: list[Ranked]
     excluded: list[Excluded]
+
+
+def read_models(path: Path) -> dict[str, ModelInfo]:
+    """A models file (``examples/models.yaml``): ``models: {name or name@profile: {memory_gb,
+    quality}}``; ValueError naming the file when it is not one."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        return {name: ModelInfo.model_validate(info) for name, info in data["models"].items()}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, ValidationError) as e:
+        raise ValueError(f"{path}: not a models file ({e})") from None
 
 
 def name_of(benchmark_id: str) -> str:

@@ -52,6 +52,8 @@ class ExportContext:
     suite: str
     exported_at: str
     """ISO 8601, UTC."""
+    quick: float | None = None
+    """The run's ``quick`` factor; ``None``: full scale."""
 
 
 @dataclass
@@ -124,6 +126,7 @@ def _meta(job: JobResult, record: JobRecord | None, context: ExportContext) -> d
             "suite_file": record.suite_file if record else None,
             "suite_yaml": record.suite_yaml if record else None,
             "seed": spec.seed if spec else None,
+            "quick": context.quick,
             "target": job.target,
             "agent": job.agent,
             "engine_runtime": job.engine,

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from arena.common.parsers import ParseError, json_object
 from arena.common.schemas.imported import SPARK_HARDWARE, Provenance
 
@@ -36,6 +38,26 @@ def _text(document: dict[str, Any], key: str) -> str | None:
     return str(value)
 
 
+def _quick(document: dict[str, Any]) -> float | None:
+    """An arena export's quick factor: its ``arena.quick``, or (exports made before that key
+    existed) the ``quick`` of the suite YAML it carries."""
+    arena = document.get("arena")
+    if not isinstance(arena, dict):
+        return None
+    quick = arena.get("quick")
+    if quick is None and isinstance(arena.get("suite_yaml"), str):
+        try:
+            suite = yaml.safe_load(arena["suite_yaml"])
+        except yaml.YAMLError:
+            suite = None
+        quick = suite.get("quick") if isinstance(suite, dict) else None
+    if quick is None:
+        return None
+    if isinstance(quick, bool) or not isinstance(quick, int | float) or not 0 < quick <= 1:
+        raise ParseError(f"'arena.quick' is {quick!r}, expected a factor in (0, 1]")
+    return float(quick)
+
+
 def parse_meta(text: str) -> Meta:
     document = json_object(text)
     server_config = document.get("server_config") or {}
@@ -59,6 +81,7 @@ def parse_meta(text: str) -> Meta:
             hardware_reported=reported,
             server_config=server_config,
             generated_at=_text(document, "generated_at"),
+            quick=_quick(document),
         ),
         runs=runs,
     )

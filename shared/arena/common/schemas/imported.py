@@ -45,6 +45,9 @@ class Provenance(ArenaModel):
     """The hardware text as the source wrote it; ``ImportedRun.hardware`` is Arena's name."""
     server_config: dict[str, Any] = {}
     generated_at: str | None = None
+    quick: float | None = None
+    """An arena export's ``quick`` factor (its numbers are not comparable with full runs);
+    ``None``: full scale, or a source that does not say."""
 
 
 class TelemetrySample(ArenaModel):

@@ -9,7 +9,8 @@ count (rate × duration) scales by q like ``num_prompts``. Concurrency, burstine
 """
 
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
@@ -18,11 +19,20 @@ MIN_LENGTH_TOKENS = 8
 MIN_PROMPTS = 4
 
 T = TypeVar("T")
+_QUICK_NOTE = re.compile(r"^quick=([0-9.eE+-]+):")
 
 
 def quick_note(factor: float) -> str:
     q = f"{factor:g}"
     return f"quick={q}: lengths and counts ×{q}, rates ÷{q} — not comparable with full runs"
+
+
+def quick_of(notes: Sequence[str]) -> float | None:
+    """The factor a run's ``quick_note`` names; ``None``: full scale, or not recorded."""
+    for note in notes:
+        if match := _QUICK_NOTE.match(note):
+            return float(match.group(1))
+    return None
 
 
 def scale_length(tokens: int, factor: float) -> int:

@@ -74,6 +74,16 @@ class AgentServiceStub:
                 request_serializer=arena_dot_v2_dot_agent__pb2.TelemetryBatch.SerializeToString,
                 response_deserializer=arena_dot_v2_dot_agent__pb2.TelemetryAck.FromString,
                 _registered_method=True)
+        self.Enroll = channel.unary_unary(
+                '/arena.v2.AgentService/Enroll',
+                request_serializer=arena_dot_v2_dot_agent__pb2.EnrollRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.EnrollResponse.FromString,
+                _registered_method=True)
+        self.RotateCredential = channel.unary_unary(
+                '/arena.v2.AgentService/RotateCredential',
+                request_serializer=arena_dot_v2_dot_agent__pb2.RotateCredentialRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_agent__pb2.RotateCredentialResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -138,6 +148,22 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Enroll(self, request, context):
+        """Exchange a one-time enrolment token (sent as the bearer token of this call only) for this
+        agent's own credential, bound to its name, the token's labels and its hardware.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateCredential(self, request, context):
+        """A new credential for the calling agent; the one it called with stays valid for a grace
+        period, so calls in flight are not refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -180,6 +206,16 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.PushTelemetry,
                     request_deserializer=arena_dot_v2_dot_agent__pb2.TelemetryBatch.FromString,
                     response_serializer=arena_dot_v2_dot_agent__pb2.TelemetryAck.SerializeToString,
+            ),
+            'Enroll': grpc.unary_unary_rpc_method_handler(
+                    servicer.Enroll,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.EnrollRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.EnrollResponse.SerializeToString,
+            ),
+            'RotateCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateCredential,
+                    request_deserializer=arena_dot_v2_dot_agent__pb2.RotateCredentialRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_agent__pb2.RotateCredentialResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -398,6 +434,60 @@ class AgentService:
             '/arena.v2.AgentService/PushTelemetry',
             arena_dot_v2_dot_agent__pb2.TelemetryBatch.SerializeToString,
             arena_dot_v2_dot_agent__pb2.TelemetryAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Enroll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.AgentService/Enroll',
+            arena_dot_v2_dot_agent__pb2.EnrollRequest.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.EnrollResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.AgentService/RotateCredential',
+            arena_dot_v2_dot_agent__pb2.RotateCredentialRequest.SerializeToString,
+            arena_dot_v2_dot_agent__pb2.RotateCredentialResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,14 @@ class AgentServiceStub:
     """Hardware telemetry (one reading per GPU per tick, on the job's clock), numbered and
     acknowledged like samples.
     """
+    Enroll: _grpc.UnaryUnaryMultiCallable[_agent_pb2.EnrollRequest, _agent_pb2.EnrollResponse]
+    """Exchange a one-time enrolment token (sent as the bearer token of this call only) for this
+    agent's own credential, bound to its name, the token's labels and its hardware.
+    """
+    RotateCredential: _grpc.UnaryUnaryMultiCallable[_agent_pb2.RotateCredentialRequest, _agent_pb2.RotateCredentialResponse]
+    """A new credential for the calling agent; the one it called with stays valid for a grace
+    period, so calls in flight are not refused.
+    """
 
 @_typing.type_check_only
 class AgentServiceAsyncStub(AgentServiceStub):
@@ -81,6 +89,14 @@ class AgentServiceAsyncStub(AgentServiceStub):
     PushTelemetry: _aio.UnaryUnaryMultiCallable[_agent_pb2.TelemetryBatch, _agent_pb2.TelemetryAck]  # type: ignore[assignment]
     """Hardware telemetry (one reading per GPU per tick, on the job's clock), numbered and
     acknowledged like samples.
+    """
+    Enroll: _aio.UnaryUnaryMultiCallable[_agent_pb2.EnrollRequest, _agent_pb2.EnrollResponse]  # type: ignore[assignment]
+    """Exchange a one-time enrolment token (sent as the bearer token of this call only) for this
+    agent's own credential, bound to its name, the token's labels and its hardware.
+    """
+    RotateCredential: _aio.UnaryUnaryMultiCallable[_agent_pb2.RotateCredentialRequest, _agent_pb2.RotateCredentialResponse]  # type: ignore[assignment]
+    """A new credential for the calling agent; the one it called with stays valid for a grace
+    period, so calls in flight are not refused.
     """
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -152,6 +168,26 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_agent_pb2.TelemetryAck, _abc.Awaitable[_agent_pb2.TelemetryAck]]:
         """Hardware telemetry (one reading per GPU per tick, on the job's clock), numbered and
         acknowledged like samples.
+        """
+
+    @_abc_1.abstractmethod
+    def Enroll(
+        self,
+        request: _agent_pb2.EnrollRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_pb2.EnrollResponse, _abc.Awaitable[_agent_pb2.EnrollResponse]]:
+        """Exchange a one-time enrolment token (sent as the bearer token of this call only) for this
+        agent's own credential, bound to its name, the token's labels and its hardware.
+        """
+
+    @_abc_1.abstractmethod
+    def RotateCredential(
+        self,
+        request: _agent_pb2.RotateCredentialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_pb2.RotateCredentialResponse, _abc.Awaitable[_agent_pb2.RotateCredentialResponse]]:
+        """A new credential for the calling agent; the one it called with stays valid for a grace
+        period, so calls in flight are not refused.
         """
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -558,6 +558,7 @@ class Provenance(_message.Message):
     HARDWARE_REPORTED_FIELD_NUMBER: _builtins.int
     SERVER_CONFIG_FIELD_NUMBER: _builtins.int
     GENERATED_AT_FIELD_NUMBER: _builtins.int
+    QUICK_FIELD_NUMBER: _builtins.int
     image: _builtins.str
     vllm_version: _builtins.str
     llama_benchy_version: _builtins.str
@@ -565,6 +566,8 @@ class Provenance(_message.Message):
     vbios: _builtins.str
     hardware_reported: _builtins.str
     generated_at: _builtins.str
+    quick: _builtins.float
+    """an arena export's quick factor; absent: full scale or unknown"""
     @_builtins.property
     def server_config(self) -> _struct_pb2.Struct:
         """the engine's own configuration, open-ended"""
@@ -580,10 +583,11 @@ class Provenance(_message.Message):
         hardware_reported: _builtins.str | None = ...,
         server_config: _struct_pb2.Struct | None = ...,
         generated_at: _builtins.str | None = ...,
+        quick: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__driver: _TypeAlias = _typing.Literal["driver"]  # noqa: Y015
     _WhichOneofArgType__driver: _TypeAlias = _typing.Literal["_driver", b"_driver"]  # noqa: Y015
@@ -595,6 +599,8 @@ class Provenance(_message.Message):
     _WhichOneofArgType__image: _TypeAlias = _typing.Literal["_image", b"_image"]  # noqa: Y015
     _WhichOneofReturnType__llama_benchy_version: _TypeAlias = _typing.Literal["llama_benchy_version"]  # noqa: Y015
     _WhichOneofArgType__llama_benchy_version: _TypeAlias = _typing.Literal["_llama_benchy_version", b"_llama_benchy_version"]  # noqa: Y015
+    _WhichOneofReturnType__quick: _TypeAlias = _typing.Literal["quick"]  # noqa: Y015
+    _WhichOneofArgType__quick: _TypeAlias = _typing.Literal["_quick", b"_quick"]  # noqa: Y015
     _WhichOneofReturnType__vbios: _TypeAlias = _typing.Literal["vbios"]  # noqa: Y015
     _WhichOneofArgType__vbios: _TypeAlias = _typing.Literal["_vbios", b"_vbios"]  # noqa: Y015
     _WhichOneofReturnType__vllm_version: _TypeAlias = _typing.Literal["vllm_version"]  # noqa: Y015
@@ -609,6 +615,8 @@ class Provenance(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__image) -> _WhichOneofReturnType__image | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__llama_benchy_version) -> _WhichOneofReturnType__llama_benchy_version | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quick) -> _WhichOneofReturnType__quick | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__vbios) -> _WhichOneofReturnType__vbios | None: ...
     @_typing.overload

@@ -12,6 +12,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -22,6 +23,31 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _UserRole:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UserRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserRole.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    USER_ROLE_UNSPECIFIED: _UserRole.ValueType  # 0
+    USER_ROLE_VIEWER: _UserRole.ValueType  # 1
+    """reads only"""
+    USER_ROLE_SUBMITTER: _UserRole.ValueType  # 2
+    """reads, submits, imports, cancels its own runs"""
+    USER_ROLE_ADMIN: _UserRole.ValueType  # 3
+    """everything: enrols and revokes agents, manages users, drains"""
+
+class UserRole(_UserRole, metaclass=_UserRoleEnumTypeWrapper): ...
+
+USER_ROLE_UNSPECIFIED: UserRole.ValueType  # 0
+USER_ROLE_VIEWER: UserRole.ValueType  # 1
+"""reads only"""
+USER_ROLE_SUBMITTER: UserRole.ValueType  # 2
+"""reads, submits, imports, cancels its own runs"""
+USER_ROLE_ADMIN: UserRole.ValueType  # 3
+"""everything: enrols and revokes agents, manages users, drains"""
+Global___UserRole: _TypeAlias = UserRole  # noqa: Y015
 
 @_typing.final
 class SubmitSuiteRequest(_message.Message):
@@ -779,3 +805,296 @@ class TelemetryChunk(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TelemetryChunk: _TypeAlias = TelemetryChunk  # noqa: Y015
+
+@_typing.final
+class CreateEnrolmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    LABELS_FIELD_NUMBER: _builtins.int
+    EXPIRES_IN_S_FIELD_NUMBER: _builtins.int
+    USES_FIELD_NUMBER: _builtins.int
+    expires_in_s: _builtins.float
+    uses: _builtins.int
+    """how many agents may enrol with it; 0 means 1"""
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """the labels an agent enrolled with it may claim"""
+
+    def __init__(
+        self,
+        *,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        expires_in_s: _builtins.float = ...,
+        uses: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_in_s", b"expires_in_s", "labels", b"labels", "uses", b"uses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateEnrolmentRequest: _TypeAlias = CreateEnrolmentRequest  # noqa: Y015
+
+@_typing.final
+class CreateEnrolmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENROLMENT_ID_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_UNIX_FIELD_NUMBER: _builtins.int
+    enrolment_id: _builtins.str
+    token: _builtins.str
+    """shown once; the controller keeps only its hash"""
+    expires_at_unix: _builtins.float
+    def __init__(
+        self,
+        *,
+        enrolment_id: _builtins.str = ...,
+        token: _builtins.str = ...,
+        expires_at_unix: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enrolment_id", b"enrolment_id", "expires_at_unix", b"expires_at_unix", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateEnrolmentResponse: _TypeAlias = CreateEnrolmentResponse  # noqa: Y015
+
+@_typing.final
+class RevokeAgentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeAgentRequest: _TypeAlias = RevokeAgentRequest  # noqa: Y015
+
+@_typing.final
+class RevokeAgentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDENTIALS_REVOKED_FIELD_NUMBER: _builtins.int
+    JOBS_REQUEUED_FIELD_NUMBER: _builtins.int
+    credentials_revoked: _builtins.int
+    jobs_requeued: _builtins.int
+    def __init__(
+        self,
+        *,
+        credentials_revoked: _builtins.int = ...,
+        jobs_requeued: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials_revoked", b"credentials_revoked", "jobs_requeued", b"jobs_requeued"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeAgentResponse: _TypeAlias = RevokeAgentResponse  # noqa: Y015
+
+@_typing.final
+class CreateUserRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    role: Global___UserRole.ValueType
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        role: Global___UserRole.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateUserRequest: _TypeAlias = CreateUserRequest  # noqa: Y015
+
+@_typing.final
+class UserToken(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    OLD_VALID_UNTIL_UNIX_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    role: Global___UserRole.ValueType
+    token: _builtins.str
+    """shown once; the controller keeps only its hash"""
+    old_valid_until_unix: _builtins.float
+    """rotation: when the earlier tokens stop working"""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        role: Global___UserRole.ValueType = ...,
+        token: _builtins.str = ...,
+        old_valid_until_unix: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_old_valid_until_unix", b"_old_valid_until_unix", "old_valid_until_unix", b"old_valid_until_unix"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_old_valid_until_unix", b"_old_valid_until_unix", "name", b"name", "old_valid_until_unix", b"old_valid_until_unix", "role", b"role", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__old_valid_until_unix: _TypeAlias = _typing.Literal["old_valid_until_unix"]  # noqa: Y015
+    _WhichOneofArgType__old_valid_until_unix: _TypeAlias = _typing.Literal["_old_valid_until_unix", b"_old_valid_until_unix"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__old_valid_until_unix) -> _WhichOneofReturnType__old_valid_until_unix | None: ...
+
+Global___UserToken: _TypeAlias = UserToken  # noqa: Y015
+
+@_typing.final
+class RotateUserTokenRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateUserTokenRequest: _TypeAlias = RotateUserTokenRequest  # noqa: Y015
+
+@_typing.final
+class RevokeUserRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeUserRequest: _TypeAlias = RevokeUserRequest  # noqa: Y015
+
+@_typing.final
+class RevokeUserResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKENS_REVOKED_FIELD_NUMBER: _builtins.int
+    tokens_revoked: _builtins.int
+    def __init__(
+        self,
+        *,
+        tokens_revoked: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tokens_revoked", b"tokens_revoked"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeUserResponse: _TypeAlias = RevokeUserResponse  # noqa: Y015
+
+@_typing.final
+class ListUsersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListUsersRequest: _TypeAlias = ListUsersRequest  # noqa: Y015
+
+@_typing.final
+class UserSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_UNIX_FIELD_NUMBER: _builtins.int
+    LIVE_TOKENS_FIELD_NUMBER: _builtins.int
+    REVOKED_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    role: Global___UserRole.ValueType
+    created_at_unix: _builtins.float
+    live_tokens: _builtins.int
+    revoked: _builtins.bool
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        role: Global___UserRole.ValueType = ...,
+        created_at_unix: _builtins.float = ...,
+        live_tokens: _builtins.int = ...,
+        revoked: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at_unix", b"created_at_unix", "live_tokens", b"live_tokens", "name", b"name", "revoked", b"revoked", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserSummary: _TypeAlias = UserSummary  # noqa: Y015
+
+@_typing.final
+class ListUsersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___UserSummary]: ...
+    def __init__(
+        self,
+        *,
+        users: _abc.Iterable[Global___UserSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListUsersResponse: _TypeAlias = ListUsersResponse  # noqa: Y015

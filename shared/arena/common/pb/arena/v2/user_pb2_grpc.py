@@ -94,6 +94,36 @@ class UserServiceStub:
                 request_serializer=arena_dot_v2_dot_user__pb2.StreamRequest.SerializeToString,
                 response_deserializer=arena_dot_v2_dot_user__pb2.TelemetryChunk.FromString,
                 _registered_method=True)
+        self.CreateEnrolment = channel.unary_unary(
+                '/arena.v2.UserService/CreateEnrolment',
+                request_serializer=arena_dot_v2_dot_user__pb2.CreateEnrolmentRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.CreateEnrolmentResponse.FromString,
+                _registered_method=True)
+        self.RevokeAgent = channel.unary_unary(
+                '/arena.v2.UserService/RevokeAgent',
+                request_serializer=arena_dot_v2_dot_user__pb2.RevokeAgentRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.RevokeAgentResponse.FromString,
+                _registered_method=True)
+        self.CreateUser = channel.unary_unary(
+                '/arena.v2.UserService/CreateUser',
+                request_serializer=arena_dot_v2_dot_user__pb2.CreateUserRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.UserToken.FromString,
+                _registered_method=True)
+        self.RotateUserToken = channel.unary_unary(
+                '/arena.v2.UserService/RotateUserToken',
+                request_serializer=arena_dot_v2_dot_user__pb2.RotateUserTokenRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.UserToken.FromString,
+                _registered_method=True)
+        self.RevokeUser = channel.unary_unary(
+                '/arena.v2.UserService/RevokeUser',
+                request_serializer=arena_dot_v2_dot_user__pb2.RevokeUserRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.RevokeUserResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/arena.v2.UserService/ListUsers',
+                request_serializer=arena_dot_v2_dot_user__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -177,6 +207,47 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateEnrolment(self, request, context):
+        """Access (docs/security.md). Admin only, except RotateUserToken, which a user may call for
+        their own name.
+        A one-time (or n-time) token an agent exchanges for its own credential (AgentService.Enroll).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeAgent(self, request, context):
+        """Refuse the agent's credentials from its next call on; its running job is requeued.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateUserToken(self, request, context):
+        """A new token for the user; the old ones stay valid for the controller's grace period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -239,6 +310,36 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.StreamTelemetry,
                     request_deserializer=arena_dot_v2_dot_user__pb2.StreamRequest.FromString,
                     response_serializer=arena_dot_v2_dot_user__pb2.TelemetryChunk.SerializeToString,
+            ),
+            'CreateEnrolment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEnrolment,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.CreateEnrolmentRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.CreateEnrolmentResponse.SerializeToString,
+            ),
+            'RevokeAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAgent,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.RevokeAgentRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.RevokeAgentResponse.SerializeToString,
+            ),
+            'CreateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUser,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.CreateUserRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.UserToken.SerializeToString,
+            ),
+            'RotateUserToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateUserToken,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.RotateUserTokenRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.UserToken.SerializeToString,
+            ),
+            'RevokeUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeUser,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.RevokeUserRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.RevokeUserResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.ListUsersRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.ListUsersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -565,6 +666,168 @@ class UserService:
             '/arena.v2.UserService/StreamTelemetry',
             arena_dot_v2_dot_user__pb2.StreamRequest.SerializeToString,
             arena_dot_v2_dot_user__pb2.TelemetryChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEnrolment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/CreateEnrolment',
+            arena_dot_v2_dot_user__pb2.CreateEnrolmentRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.CreateEnrolmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/RevokeAgent',
+            arena_dot_v2_dot_user__pb2.RevokeAgentRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.RevokeAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/CreateUser',
+            arena_dot_v2_dot_user__pb2.CreateUserRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.UserToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateUserToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/RotateUserToken',
+            arena_dot_v2_dot_user__pb2.RotateUserTokenRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.UserToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/RevokeUser',
+            arena_dot_v2_dot_user__pb2.RevokeUserRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.RevokeUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/ListUsers',
+            arena_dot_v2_dot_user__pb2.ListUsersRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.ListUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

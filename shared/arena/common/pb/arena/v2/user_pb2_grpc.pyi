@@ -53,6 +53,18 @@ class UserServiceStub:
     """
     StreamTelemetry: _grpc.UnaryStreamMultiCallable[_user_pb2.StreamRequest, _user_pb2.TelemetryChunk]
     """The GPU telemetry of a job's current attempt (or of every job of a run), likewise."""
+    CreateEnrolment: _grpc.UnaryUnaryMultiCallable[_user_pb2.CreateEnrolmentRequest, _user_pb2.CreateEnrolmentResponse]
+    """Access (docs/security.md). Admin only, except RotateUserToken, which a user may call for
+    their own name.
+    A one-time (or n-time) token an agent exchanges for its own credential (AgentService.Enroll).
+    """
+    RevokeAgent: _grpc.UnaryUnaryMultiCallable[_user_pb2.RevokeAgentRequest, _user_pb2.RevokeAgentResponse]
+    """Refuse the agent's credentials from its next call on; its running job is requeued."""
+    CreateUser: _grpc.UnaryUnaryMultiCallable[_user_pb2.CreateUserRequest, _user_pb2.UserToken]
+    RotateUserToken: _grpc.UnaryUnaryMultiCallable[_user_pb2.RotateUserTokenRequest, _user_pb2.UserToken]
+    """A new token for the user; the old ones stay valid for the controller's grace period."""
+    RevokeUser: _grpc.UnaryUnaryMultiCallable[_user_pb2.RevokeUserRequest, _user_pb2.RevokeUserResponse]
+    ListUsers: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListUsersRequest, _user_pb2.ListUsersResponse]
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -76,6 +88,18 @@ class UserServiceAsyncStub(UserServiceStub):
     """
     StreamTelemetry: _aio.UnaryStreamMultiCallable[_user_pb2.StreamRequest, _user_pb2.TelemetryChunk]  # type: ignore[assignment]
     """The GPU telemetry of a job's current attempt (or of every job of a run), likewise."""
+    CreateEnrolment: _aio.UnaryUnaryMultiCallable[_user_pb2.CreateEnrolmentRequest, _user_pb2.CreateEnrolmentResponse]  # type: ignore[assignment]
+    """Access (docs/security.md). Admin only, except RotateUserToken, which a user may call for
+    their own name.
+    A one-time (or n-time) token an agent exchanges for its own credential (AgentService.Enroll).
+    """
+    RevokeAgent: _aio.UnaryUnaryMultiCallable[_user_pb2.RevokeAgentRequest, _user_pb2.RevokeAgentResponse]  # type: ignore[assignment]
+    """Refuse the agent's credentials from its next call on; its running job is requeued."""
+    CreateUser: _aio.UnaryUnaryMultiCallable[_user_pb2.CreateUserRequest, _user_pb2.UserToken]  # type: ignore[assignment]
+    RotateUserToken: _aio.UnaryUnaryMultiCallable[_user_pb2.RotateUserTokenRequest, _user_pb2.UserToken]  # type: ignore[assignment]
+    """A new token for the user; the old ones stay valid for the controller's grace period."""
+    RevokeUser: _aio.UnaryUnaryMultiCallable[_user_pb2.RevokeUserRequest, _user_pb2.RevokeUserResponse]  # type: ignore[assignment]
+    ListUsers: _aio.UnaryUnaryMultiCallable[_user_pb2.ListUsersRequest, _user_pb2.ListUsersResponse]  # type: ignore[assignment]
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -168,5 +192,53 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_user_pb2.TelemetryChunk], _abc.AsyncIterator[_user_pb2.TelemetryChunk]]:
         """The GPU telemetry of a job's current attempt (or of every job of a run), likewise."""
+
+    @_abc_1.abstractmethod
+    def CreateEnrolment(
+        self,
+        request: _user_pb2.CreateEnrolmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.CreateEnrolmentResponse, _abc.Awaitable[_user_pb2.CreateEnrolmentResponse]]:
+        """Access (docs/security.md). Admin only, except RotateUserToken, which a user may call for
+        their own name.
+        A one-time (or n-time) token an agent exchanges for its own credential (AgentService.Enroll).
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeAgent(
+        self,
+        request: _user_pb2.RevokeAgentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.RevokeAgentResponse, _abc.Awaitable[_user_pb2.RevokeAgentResponse]]:
+        """Refuse the agent's credentials from its next call on; its running job is requeued."""
+
+    @_abc_1.abstractmethod
+    def CreateUser(
+        self,
+        request: _user_pb2.CreateUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.UserToken, _abc.Awaitable[_user_pb2.UserToken]]: ...
+
+    @_abc_1.abstractmethod
+    def RotateUserToken(
+        self,
+        request: _user_pb2.RotateUserTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.UserToken, _abc.Awaitable[_user_pb2.UserToken]]:
+        """A new token for the user; the old ones stay valid for the controller's grace period."""
+
+    @_abc_1.abstractmethod
+    def RevokeUser(
+        self,
+        request: _user_pb2.RevokeUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.RevokeUserResponse, _abc.Awaitable[_user_pb2.RevokeUserResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListUsers(
+        self,
+        request: _user_pb2.ListUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.ListUsersResponse, _abc.Awaitable[_user_pb2.ListUsersResponse]]: ...
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,195 @@
+"""From fetched results to what the page shows: figures (``arena.common.figures``), the
+ranking per preset, the capacity table and one provenance entry per job."""
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+import yaml
+
+from arena.client.report.fetch import ReportData
+from arena.common import figures
+from arena.common.analysis.aggregate import aggregate
+from arena.common.analysis.capacity import CapacityRow, capacity_rows
+from arena.common.analysis.compare import Comparison, compare
+from arena.common.analysis.pareto import pareto_points
+from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
+from arena.common.figures.style import labels, series_name, source
+from arena.common.metrics.validity import MAX_ERROR_RATE
+from arena.common.schemas.results import JobResult, RunResults
+from arena.common.schemas.sample import RequestSample
+
+
+@dataclass
+class Figure:
+    anchor: str
+    title: str
+    figure: go.Figure
+
+
+@dataclass
+class Command:
+    benchmark: str
+    tool: str
+    lines: list[str]
+    flags: list[str]
+
+
+@dataclass
+class JobEntry:
+    """One job's provenance: everything needed to trace or redo its numbers."""
+
+    anchor: str
+    name: str
+    labels: list[str]
+    run: RunResults
+    job: JobResult
+    commands: list[Command]
+    provenance: str
+    """The engine's provenance (or the imported source's), as YAML."""
+    hardware: str
+    samples: int
+    readings: int
+
+
+@dataclass
+class Report:
+    data: ReportData
+    throughput: list[Figure] = field(default_factory=list)
+    latency: list[Figure] = field(default_factory=list)
+    pareto: Figure | None = None
+    capacity: Figure | None = None
+    capacity_rows: list[list[CapacityRow]] = field(default_factory=list)
+    """Per job and sweep, its rows (one per limit)."""
+    telemetry: list[Figure] = field(default_factory=list)
+    rankings: list[Ranking] = field(default_factory=list)
+    compares: list[Comparison] = field(default_factory=list)
+    """Per model stored by more than one job: its jobs side by side (hardware, precisions,
+    engines), most hardware first."""
+    jobs: list[JobEntry] = field(default_factory=list)
+
+    @property
+    def job_anchor(self) -> dict[str, str]:
+        return {entry.job.job_id: entry.anchor for entry in self.jobs}
+
+
+def build(data: ReportData, models: Mapping[str, ModelInfo]) -> Report:
+    report = Report(data=data)
+    report.throughput = [
+        Figure(f"tput-{bench}", bench, figure)
+        for bench, figure in figures.throughput_figures(data.results).items()
+    ]
+    report.latency = _latency(data)
+    points = pareto_points(data.results)
+    report.pareto = Figure("pareto-front", "Pareto front", figures.pareto_figure(
+        "tokens/s per user against total output tokens/s", points))  # fmt: skip
+    capacity = capacity_rows(data.results, MAX_ERROR_RATE)
+    report.capacity = Figure("capacity-bars", "Capacity", figures.capacity_figure(
+        "highest request rate with p95 TTFT under each limit", capacity))  # fmt: skip
+    per_sweep: dict[tuple[str, str], list[CapacityRow]] = {}
+    for row in capacity:
+        per_sweep.setdefault((row.job_id, row.benchmark), []).append(row)
+    report.capacity_rows = list(per_sweep.values())
+    report.telemetry = _telemetry(data)
+    rows = aggregate(job for run in data.results for job in run.jobs)
+    report.rankings = [rank(rows, preset, models) for preset in PRESETS]
+    report.compares = _compares(data.results)
+    report.jobs = [_entry(data, run, job) for run in data.results for job in run.jobs]
+    return report
+
+
+def _latency(data: ReportData) -> list[Figure]:
+    groups: dict[str, list[figures.SampleGroup]] = defaultdict(list)
+    for run in data.results:
+        for job in run.jobs:
+            by_key: dict[tuple[str, str], list[RequestSample]] = defaultdict(list)
+            for sample in data.samples.get(job.job_id, []):
+                by_key[(sample.benchmark, sample.variant)].append(sample)
+            benches = {bench.id: bench for bench in job.benchmarks}
+            for (bench_id, variant), samples in sorted(by_key.items()):
+                groups[bench_id].append(
+                    figures.SampleGroup(
+                        name=series_name(job, benches.get(bench_id)),
+                        variant=variant,
+                        source=source(run.run_id, job.job_id),
+                        simulated=job.simulated,
+                        samples=samples,
+                    )
+                )
+    found = []
+    for bench_id, bench_groups in sorted(groups.items()):
+        for metric in ("ttft", "itl"):
+            title = f"{bench_id}: {figures.latency.TITLES[metric]} CDF"
+            figure = figures.latency_cdf(title, bench_groups, metric)
+            found.append(Figure(f"{metric}-{bench_id}", title, figure))
+    return found
+
+
+def _compares(results: list[RunResults]) -> list[Comparison]:
+    models = sorted({job.model for run in results for job in run.jobs})
+    found = []
+    for model in models:
+        runs = [
+            run.model_copy(update={"jobs": [job for job in run.jobs if job.model == model]})
+            for run in results
+        ]
+        runs = [run for run in runs if run.jobs]
+        if sum(len(run.jobs) for run in runs) > 1:
+            comparison = compare(runs)
+            if comparison.rows:  # jobs without a benchmark in common have nothing to compare
+                found.append(comparison)
+    return sorted(found, key=lambda c: -len({column.hardware for column in c.columns}))
+
+
+def _telemetry(data: ReportData) -> list[Figure]:
+    found = []
+    for run in data.results:
+        for job in run.jobs:
+            if job.imported is not None:
+                series = figures.imported_series(job.imported.telemetry)
+            else:
+                series = figures.measured_series(data.telemetry.get(job.job_id, []))
+            if series:
+                title = f"{series_name(job)} ({source(run.run_id, job.job_id)})"
+                found.append(
+                    Figure(
+                        f"telemetry-{job.job_id}", title, figures.telemetry_figure(title, series)
+                    )
+                )
+    return found
+
+
+def _entry(data: ReportData, run: RunResults, job: JobResult) -> JobEntry:
+    imported = job.imported
+    commands = [
+        Command(
+            benchmark=bench.id,
+            tool=bench.tool,
+            lines=(bench.command.splitlines() if bench.command else [])
+            or (imported.commands.get(bench.id, []) if imported else []),
+            flags=bench.flags,
+        )
+        for bench in job.benchmarks
+    ]
+    if imported is not None:
+        provenance = imported.provenance.model_dump(exclude_none=True)
+    else:
+        provenance = job.provenance
+    hardware = job.hardware_detail.model_dump() if job.hardware_detail else {"name": job.hardware}
+    return JobEntry(
+        anchor=f"job-{job.job_id}",
+        name=series_name(job),
+        labels=labels(job),
+        run=run,
+        job=job,
+        commands=commands,
+        provenance=_yaml(provenance),
+        hardware=_yaml(hardware),
+        samples=len(data.samples.get(job.job_id, [])),
+        readings=len(data.telemetry.get(job.job_id, [])),
+    )
+
+
+def _yaml(value: object) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100) if value else ""

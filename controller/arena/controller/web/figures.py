@@ -1,0 +1,53 @@
+"""A run page's charts, from the shared builders (``arena.common.figures``): throughput per
+benchmark, TTFT and inter-token-latency CDFs from the raw samples, GPU telemetry per job."""
+
+from collections import defaultdict
+
+from arena.common import figures
+from arena.common.figures.latency import TITLES, Metric
+from arena.common.figures.style import series_name, source
+from arena.common.schemas.results import RunResults
+from arena.common.schemas.sample import RequestSample
+from arena.controller.web.reads import JobRecords
+
+METRICS: tuple[Metric, ...] = ("ttft", "itl")
+
+
+def run_figures(results: RunResults, records: dict[str, JobRecords]) -> dict[str, str]:
+    """Chart name → plotly JSON, for the benchmarks that have results."""
+    measured = {b.id for job in results.jobs for b in job.benchmarks if b.variants}
+    found = {
+        f"throughput-{bench}": figure.to_json()
+        for bench, figure in figures.throughput_figures([results]).items()
+        if bench in measured
+    }
+    groups: dict[str, list[figures.SampleGroup]] = defaultdict(list)
+    for job in results.jobs:
+        by_variant: dict[tuple[str, str], list[RequestSample]] = defaultdict(list)
+        for sample in records[job.job_id].samples if job.job_id in records else []:
+            by_variant[(sample.benchmark, sample.variant)].append(sample)
+        benches = {bench.id: bench for bench in job.benchmarks}
+        for (bench, variant), samples in sorted(by_variant.items()):
+            if bench in measured:
+                groups[bench].append(
+                    figures.SampleGroup(
+                        name=series_name(job, benches.get(bench)),
+                        variant=variant,
+                        source=source(results.run_id, job.job_id),
+                        simulated=job.simulated,
+                        samples=samples,
+                    )
+                )
+    for bench, bench_groups in sorted(groups.items()):
+        for metric in METRICS:
+            title = f"{bench}: {TITLES[metric]} CDF"
+            found[f"{metric}-{bench}"] = figures.latency_cdf(title, bench_groups, metric).to_json()
+    for job in results.jobs:
+        if job.imported is not None:
+            series = figures.imported_series(job.imported.telemetry)
+        else:
+            series = figures.measured_series(records.get(job.job_id, JobRecords([], [])).readings)
+        if series:
+            title = f"GPU telemetry: {series_name(job)}"
+            found[f"telemetry-{job.job_id}"] = figures.telemetry_figure(title, series).to_json()
+    return found

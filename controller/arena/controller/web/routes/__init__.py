@@ -1,0 +1,1 @@
+"""One router per view; ``arena.controller.web.app.ROUTERS`` lists them."""

@@ -1,0 +1,228 @@
+"""Views across runs, each the computation ``arenactl`` uses (``arena.common.analysis``) over the
+same window of recent runs: leaderboard (``rank``), capacity, Pareto, and compare."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from arena.common.analysis.aggregate import AggregateRow, aggregate
+from arena.common.analysis.capacity import CapacityRow, capacity_rows
+from arena.common.analysis.compare import Comparison, compare
+from arena.common.analysis.pareto import ParetoPoint, pareto_points
+from arena.common.analysis.rank import PRESETS, Ranking, rank
+from arena.common.analysis.selection import contains
+from arena.common.errors import NotFoundError
+from arena.common.figures import capacity_figure, pareto_figure
+from arena.common.schemas.results import RunResults
+from arena.controller.web.reads import Reader
+from arena.controller.web.templating import reader, templates
+
+router = APIRouter()
+Store = Annotated[Reader, Depends(reader)]
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def _ranking(
+    store: Reader, preset: str, model: str | None, hardware: str | None, weights: str | None
+) -> Ranking:
+    if preset not in PRESETS:
+        raise HTTPException(422, f"unknown preset {preset!r}; one of {', '.join(PRESETS)}")
+    chosen = _weights(weights)
+    rows = store.view(
+        ("aggregate", model, hardware), lambda results: _aggregate(results, model, hardware)
+    )
+    return store.view(
+        ("rank", preset, model, hardware, chosen),
+        lambda _: rank(rows, preset, store.models, chosen),
+    )
+
+
+def _weights(text: str | None) -> tuple[float, float, float] | None:
+    """``Q,G,E`` as ``arenactl rank --weights`` takes them."""
+    if not text:
+        return None
+    try:
+        q, g, e = (float(part) for part in text.split(","))
+    except ValueError:
+        raise HTTPException(422, "weights: three numbers Q,G,E, e.g. 50,40,10") from None
+    if min(q, g, e) < 0 or not q + g + e:
+        raise HTTPException(422, "weights: three numbers Q,G,E, none negative, not all zero")
+    return q, g, e
+
+
+def _aggregate(
+    results: list[RunResults], model: str | None, hardware: str | None
+) -> list[AggregateRow]:
+    jobs = [job for run in results for job in run.jobs]
+    return aggregate(j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware))
+
+
+@router.get("/leaderboard", response_class=HTMLResponse)
+def leaderboard_page(
+    request: Request,
+    store: Store,
+    preset: str = "aggregate",
+    model: Text = None,
+    hardware: Text = None,
+    weights: Text = None,
+) -> HTMLResponse:
+    context = {
+        "ranking": _ranking(store, preset, model, hardware, weights),
+        "weights": weights or "",
+        "models_file": store.settings.models_file,
+        "presets": list(PRESETS),
+        "model": model or "",
+        "hardware": hardware or "",
+        "page": "leaderboard",
+    }
+    return templates.TemplateResponse(request, "leaderboard.html", context)
+
+
+@router.get("/api/leaderboard")
+def leaderboard_api(
+    store: Store,
+    preset: str = "aggregate",
+    model: Text = None,
+    hardware: Text = None,
+    weights: Text = None,
+) -> Ranking:
+    """The ranking ``arenactl rank --preset P [--weights Q,G,E] [--models FILE] -o json``
+    prints, with the controller's ``--models-file``."""
+    return _ranking(store, preset, model, hardware, weights)
+
+
+def _capacity(store: Reader, hardware: str | None) -> list[CapacityRow]:
+    gate = store.settings.max_error_rate
+    return store.view(
+        ("capacity", hardware), lambda results: capacity_rows(results, gate, hardware)
+    )
+
+
+@router.get("/capacity", response_class=HTMLResponse)
+def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTMLResponse:
+    rows = _capacity(store, hardware)
+    title = "Highest rate under each p95-TTFT limit"
+    figure = store.view(
+        ("capacity-figure", hardware), lambda _: capacity_figure(title, rows).to_json()
+    )
+    context = {
+        "jobs": _by_job(rows),
+        "limits": sorted({row.limit_ms for row in rows}),
+        "figure_json": figure,
+        "hardware": hardware or "",
+        "page": "capacity",
+    }
+    return templates.TemplateResponse(request, "capacity.html", context)
+
+
+def _by_job(rows: list[CapacityRow]) -> list[dict[float, CapacityRow]]:
+    """One line per job and benchmark, its rows by limit."""
+    jobs: dict[tuple[str, str, str], dict[float, CapacityRow]] = {}
+    for row in rows:
+        jobs.setdefault((row.run_id, row.job_id, row.benchmark), {})[row.limit_ms] = row
+    return list(jobs.values())
+
+
+@router.get("/api/capacity")
+def capacity_api(store: Store, hardware: Text = None) -> list[CapacityRow]:
+    return _capacity(store, hardware)
+
+
+def _pareto(store: Reader, benchmark: str | None, hardware: str | None) -> list[ParetoPoint]:
+    return store.view(
+        ("pareto", benchmark, hardware),
+        lambda results: pareto_points(results, benchmark or None, hardware),
+    )
+
+
+@router.get("/pareto", response_class=HTMLResponse)
+def pareto_page(
+    request: Request, store: Store, benchmark: Text = None, hardware: Text = None
+) -> HTMLResponse:
+    benchmarks = sorted({p.benchmark for p in _pareto(store, None, hardware)})
+    if benchmark is None and benchmarks:  # a frontier is per benchmark: start with one
+        benchmark = next((b for b in benchmarks if "concurrency" in b), benchmarks[0])
+    points = _pareto(store, benchmark, hardware)
+    title = f"Throughput against per-user speed: {benchmark or 'every benchmark'}"
+    context = {
+        "points": points,
+        "figure_json": store.view(
+            ("pareto-figure", benchmark, hardware), lambda _: pareto_figure(title, points).to_json()
+        ),
+        "benchmarks": benchmarks,
+        "benchmark": benchmark or "",
+        "hardware": hardware or "",
+        "page": "pareto",
+    }
+    return templates.TemplateResponse(request, "pareto.html", context)
+
+
+@router.get("/api/pareto")
+def pareto_api(store: Store, benchmark: Text = None, hardware: Text = None) -> list[ParetoPoint]:
+    return _pareto(store, benchmark, hardware)
+
+
+def _comparison(
+    store: Reader,
+    runs: list[str],
+    model: str | None,
+    benchmark: str | None,
+    hardware: str | None,
+    baseline: str | None,
+) -> Comparison | None:
+    """``arenactl compare``: the jobs of ``runs``, or of every recent run narrowed by the
+    filters; None when neither is given."""
+    runs = [run for run in runs if run]
+    if not runs and model is None and benchmark is None and hardware is None:
+        return None
+    try:
+        chosen = [store.results(run_id) for run_id in runs] or store.recent_results()
+        return compare(
+            chosen, model=model, benchmark=benchmark, hardware=hardware, baseline=baseline
+        )
+    except NotFoundError as error:
+        raise HTTPException(404, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+Runs = Annotated[list[str], Query(max_length=50)]
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    store: Store,
+    run: Runs = [],  # noqa: B006  (FastAPI copies a default)
+    model: Text = None,
+    benchmark: Text = None,
+    hardware: Text = None,
+    baseline: Text = None,
+) -> HTMLResponse:
+    model, benchmark, hardware, baseline = (
+        v or None for v in (model, benchmark, hardware, baseline)
+    )
+    context: dict[str, Any] = {
+        "comparison": _comparison(store, run, model, benchmark, hardware, baseline),
+        "chosen": [r for r in run if r],
+        "runs": store.runs(200),
+        "filters": {"model": model, "benchmark": benchmark, "hardware": hardware},
+        "baseline": baseline or "",
+        "page": "compare",
+    }
+    return templates.TemplateResponse(request, "compare.html", context)
+
+
+@router.get("/api/compare")
+def compare_api(
+    store: Store,
+    run: Runs = [],  # noqa: B006
+    model: Text = None,
+    benchmark: Text = None,
+    hardware: Text = None,
+    baseline: Text = None,
+) -> Comparison | None:
+    """What ``arenactl compare [RUN_ID]... [--model --benchmark --hardware --baseline] -o json``
+    prints."""
+    return _comparison(store, run, model, benchmark, hardware, baseline)

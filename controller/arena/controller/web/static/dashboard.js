@@ -1,0 +1,76 @@
+// Arena dashboard: draws the plotly figures a page embeds, and keeps the counters of runs that
+// are still going up to date by polling the JSON endpoints (no framework, no build step).
+"use strict";
+
+function drawFigures() {
+  if (typeof Plotly === "undefined") return;
+  for (const data of document.querySelectorAll('script[type="application/json"][data-for]')) {
+    const target = document.querySelector(`[data-figure="${data.dataset.for}"]`);
+    const figure = JSON.parse(data.textContent);
+    Plotly.newPlot(target, figure.data, figure.layout, { responsive: true, displaylogo: false });
+  }
+}
+
+function setCell(row, field, html) {
+  const cell = row && row.querySelector(`[data-field="${field}"]`);
+  if (cell && cell.innerHTML !== html) cell.innerHTML = html;
+}
+
+const stateHtml = (state) => `<span class="state ${state}">${state}</span>`;
+const FINISHED = ["succeeded", "failed", "cancelled", "empty"];
+
+async function pollRun(summary) {
+  const response = await fetch(`/api/runs/${summary.dataset.run}`);
+  if (!response.ok) return false;
+  const detail = await response.json();
+  const run = detail.run;
+  setCell(summary, "state", stateHtml(run.state));
+  setCell(summary, "jobs", `${run.jobs_done} / ${run.jobs_total}`);
+  setCell(summary, "samples", String(run.samples));
+  for (const job of detail.jobs) {
+    const row = document.querySelector(`tr[data-job="${job.job_id}"]`);
+    const p = job.progress || {};
+    const running = job.state === "running";
+    setCell(row, "state", stateHtml(job.state));
+    if (job.engine !== "imported") setCell(row, "requests", `${job.samples} / ${job.requests_expected}`);
+    setCell(row, "tps", running && p.output_tokens_per_s != null ? p.output_tokens_per_s.toFixed(1) : "—");
+    setCell(row, "errors", String(p.errors || 0));
+    setCell(row, "position", running && p.benchmark ? `${p.benchmark} ${p.variant} run ${p.run}` : "");
+  }
+  if (FINISHED.includes(run.state)) {
+    window.location.reload();  // the results and charts are complete now
+    return false;
+  }
+  return true;
+}
+
+async function pollRuns(table) {
+  const response = await fetch(table.dataset.poll);
+  if (!response.ok) return false;
+  let active = false;
+  for (const run of await response.json()) {
+    const row = table.querySelector(`tr[data-run="${run.run_id}"]`);
+    setCell(row, "state", stateHtml(run.state));
+    setCell(row, "jobs", `${run.jobs_done} / ${run.jobs_total}`);
+    setCell(row, "samples", String(run.samples));
+    active = active || !FINISHED.includes(run.state);
+  }
+  return active;
+}
+
+function every(ms, poll) {
+  const tick = async () => {
+    let again = true;
+    try { again = await poll(); } catch (error) { console.warn("poll failed", error); }
+    if (again) setTimeout(tick, ms);
+  };
+  setTimeout(tick, ms);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  drawFigures();
+  const summary = document.querySelector("#summary[data-run]");
+  if (summary && summary.dataset.finished === "false") every(1000, () => pollRun(summary));
+  const runs = document.querySelector("table#runs[data-poll]");
+  if (runs) every(2000, () => pollRuns(runs));
+});

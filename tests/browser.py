@@ -1,0 +1,65 @@
+"""Headless Chromium for the dashboard's browser tests: Debian's chromium and chromium-driver,
+driven by selenium, with a fresh profile and nothing reaching outside this machine."""
+
+import base64
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",  # the tests run as root in CI
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1500,1000",
+)
+
+
+def missing() -> str | None:
+    """Why a browser test cannot run here, or None."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(path) is None:
+            return f"{path} is not installed (Debian: apt-get install chromium chromium-driver)"
+    return None
+
+
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
+    with tempfile.TemporaryDirectory(prefix="arena-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in (*FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def screenshot(driver: WebDriver, name: str) -> Path:
+    """The whole page, beyond the window, as test-artifacts/screenshots/NAME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width, height = driver.execute_script(
+        "const e = document.documentElement; return [e.scrollWidth, e.scrollHeight];"
+    )
+    clip = {"x": 0, "y": 0, "width": width, "height": min(height, 8000), "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path = SCREENSHOTS / f"{name}.png"
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
