@@ -1,6 +1,8 @@
 """A user's install: ``pip install arena`` into a fresh virtual environment gives arenactl and the
-controller without the agent's packages; importing the agent then says which extra to add."""
+controller (its schema migrations included) without the agent's packages or PostgreSQL's
+driver; importing the agent, or naming a PostgreSQL database, then says which extra to add."""
 
+import sqlite3
 import subprocess
 import venv
 from pathlib import Path
@@ -9,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # pip installs into a new venv
 
 AGENT_EXTRA = ("aiohttp", "docker", "httptools", "psutil", "nvidia-ml-py", "tokenizers")
 
@@ -32,6 +34,15 @@ def test_the_base_install_runs_arenactl_without_the_agent_extra(tmp_path: Path) 
     plan = run(tmp_path / "env" / "bin" / "arenactl", "validate", REPO / "examples" / "demo.yaml")
     assert "arena-sim-1b" in plan.stdout
     run(python, "-c", "import arena.controller.server")
+    # the schema's revisions ship inside the package, not only in the checkout
+    controller = tmp_path / "env" / "bin" / "arena-controller"
+    run(controller, "migrate", "--data-dir", tmp_path / "data")
+    with sqlite3.connect(tmp_path / "data" / "arena.db") as database:
+        assert database.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert "psycopg" not in installed  # PostgreSQL's driver is the 'postgres' extra
+    postgres = run(controller, "migrate", "--database-url", "postgresql+psycopg://x@127.0.0.1/x",
+                   check=False)  # fmt: skip
+    assert postgres.returncode != 0 and "install arena[postgres]" in postgres.stderr
 
     agent = run(python, "-c", "import arena.agent.main", check=False)
     assert agent.returncode != 0

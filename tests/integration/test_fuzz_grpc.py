@@ -1,7 +1,6 @@
 """The gRPC API under malformed, oversized and out-of-order messages: every call gets a clear
 status code and message, the controller keeps serving, and nothing is half-written."""
 
-import sqlite3
 from collections.abc import Iterator
 
 import grpc
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from arena.common.pb.arena.v2 import agent_pb2, common_pb2, results_pb2, user_pb2
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from tests.databases import rows
 from tests.support import ControllerThread
 
 AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs",
@@ -126,8 +126,7 @@ def test_out_of_order_and_nonsense_agent_calls(
     lease = agent_pb2.LeaseJobRequest(agent_id=agent_id, wait_s=float(first_seq))
     raw_call(channel, "AgentService", "LeaseJob", lease.SerializeToString(), DEV_AGENT_TOKEN)
     still_serving(channel)
-    with sqlite3.connect(server.settings.data_dir / "arena.db") as db:
-        assert db.execute("SELECT COUNT(*) FROM samples").fetchone() == (0,)
+    assert rows(server.settings.database, "SELECT COUNT(*) FROM samples") == [(0,)]
 
 
 def test_oversized_inputs_are_refused_clearly(channel: grpc.Channel) -> None:
@@ -167,18 +166,14 @@ def test_access_methods_with_nonsense_arguments(
     user("RotateUserToken", user_pb2.RotateUserTokenRequest(name=name))
     user("RevokeUser", user_pb2.RevokeUserRequest(name=name))
     user("RevokeAgent", user_pb2.RevokeAgentRequest(name=name))
-    db_path = server.settings.data_dir / "arena.db"
-    with sqlite3.connect(db_path) as db:
-        before = db.execute("SELECT COUNT(*) FROM credentials WHERE kind = 'agent'").fetchone()
+    agent_credentials = "SELECT COUNT(*) FROM credentials WHERE kind = 'agent'"
+    before = rows(server.settings.database, agent_credentials)
     enroll = agent_pb2.EnrollRequest(agent_name=name, hardware=common_pb2.HardwareInfo(
         cpu_model="x", cpu_arch="x86_64", cpu_cores=1, ram_gb=1, os="linux", kernel="6",
         hostname="h"))  # fmt: skip
     if token.strip():
         raw_call(channel, "AgentService", "Enroll", enroll.SerializeToString(), token.strip())
     still_serving(channel)
-    with sqlite3.connect(db_path) as db:
-        assert (
-            db.execute("SELECT COUNT(*) FROM credentials WHERE kind = 'agent'").fetchone() == before
-        )
-        hashes = [h for (h,) in db.execute("SELECT token_hash FROM credentials")]
+    assert rows(server.settings.database, agent_credentials) == before
+    hashes = [h for (h,) in rows(server.settings.database, "SELECT token_hash FROM credentials")]
     assert all(len(h) == 64 and set(h) <= set("0123456789abcdef") for h in hashes)

@@ -118,7 +118,11 @@ class JobExecution:
         self.position = (progress.benchmark, progress.variant, progress.run)
 
     def cancel(self, reason: str) -> None:
-        """Stop the job (tools and engine); the controller already knows why."""
+        """Stop the job (tools and engine); the controller already knows why. Once: the
+        order repeats on every heartbeat until the job is over, and a second cancellation
+        would cut the clean-up short (the engine left running, the agent's loop ended)."""
+        if self.cancel_reason is not None:
+            return
         self.cancel_reason = reason
         if self._task is not None:
             self._task.cancel()

@@ -48,7 +48,13 @@ async def _run(settings: AgentSettings, enrolment_token: str | None) -> str:
 
 
 @click.command()
-@click.option("--controller", help="Controller address host:port [ARENA_CONTROLLER]")
+@click.option(
+    "--controller",
+    "controllers",
+    multiple=True,
+    help="Controller address host:port; several controllers of one database: repeat the flag "
+    "or separate them with commas [ARENA_CONTROLLER]",
+)
 @click.option("--token", help="Static agent token, the legacy/dev path [ARENA_TOKEN]")
 @click.option("--enroll", "enrolment_token", metavar="TOKEN",
               help="Exchange this enrolment token (arenactl enroll create) for the agent's own "
@@ -73,9 +79,12 @@ async def _run(settings: AgentSettings, enrolment_token: str | None) -> str:
 )
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
-def main(labels: tuple[str, ...], enrolment_token: str | None, **flags: Any) -> None:
+def main(
+    labels: tuple[str, ...], controllers: tuple[str, ...], enrolment_token: str | None, **flags: Any
+) -> None:
     """Run an Arena agent: probe this box, register, and run the jobs it is given."""
     flags["labels"] = _labels(labels)
+    flags["controller"] = ",".join(controllers) or None
     settings = AgentSettings(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
     try:

@@ -3,15 +3,25 @@
 import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from arena.common.settings import DEV_AGENT_TOKEN, ArenaSettings
 from arena.common.transport import ClientTls
 
 
+def controller_addresses(addresses: str) -> list[str]:
+    """``host:port[,host:port...]``: the controllers to try, in order."""
+    found = [address.strip() for address in addresses.split(",") if address.strip()]
+    if not found:
+        raise ValueError(f"no controller address in {addresses!r}")
+    return found
+
+
 class AgentSettings(ArenaSettings):
     controller: str = "127.0.0.1:50051"
-    """Controller gRPC address (host:port); agents dial out, so NAT is fine."""
+    """Controller gRPC address (host:port); agents dial out, so NAT is fine. Several
+    controllers on one PostgreSQL database: their addresses, comma-separated; the agent moves
+    to the next when one is unavailable."""
     token: str = DEV_AGENT_TOKEN
     """A static agent token: the legacy/dev path. An enrolled agent uses the credential in
     ``state_dir/credential.json`` instead (docs/security.md)."""
@@ -43,9 +53,15 @@ class AgentSettings(ArenaSettings):
     """Client processes for each open-loop run of the built-in generator. One drives thousands
     of requests/s; more help only where one core cannot keep up and the box has cores spare
     (the engine needs its own)."""
+
     min_free_disk_mb: int = Field(1024, ge=0)
     """Below this much free space next to the spool, the agent takes no new job (it never
     drops samples)."""
+
+    @field_validator("controller")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        return ",".join(controller_addresses(value))
 
     @property
     def tls(self) -> ClientTls:

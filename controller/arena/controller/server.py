@@ -4,13 +4,16 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 import grpc
 import structlog
+from sqlalchemy.exc import OperationalError
 
 from arena.common.analysis.rank import read_models
+from arena.common.errors import ArenaError
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.common.transport import is_loopback
@@ -22,7 +25,12 @@ from arena.controller.rpc.users import UserServicer
 from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
-from arena.controller.store.database import Database
+from arena.controller.store.database import (
+    Database,
+    open_database,
+    redacted,
+    upgrade_database,
+)
 from arena.controller.tls import server_credentials
 from arena.controller.web.app import create_app
 from arena.controller.web.serve import DashboardServer
@@ -50,9 +58,7 @@ class Controller:
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.database_url is None:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(settings.database)
+        self.db = open_database(settings)
         granted = await self.db.call(job_store.grant_grace, time.time(), settings.lease_ttl_s)
         if granted:
             log.info("gave running jobs a lease grace period after start", jobs=granted)
@@ -101,7 +107,7 @@ class Controller:
             "controller listening",
             address=settings.listen,
             port=self.port,
-            database=settings.database,
+            database=redacted(settings.database),
             tls=credentials is not None,
             dashboard=self.dashboard_url or "off",
         )
@@ -167,16 +173,50 @@ async def serve(settings: ControllerSettings) -> None:
         await stop.wait()
 
 
-@click.command()
+def _database_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options naming the database and the logs: the server's and ``migrate``'s."""
+    for option in reversed(
+        [
+            click.option(
+                "--data-dir", type=click.Path(), help="Where the SQLite file lives [ARENA_DATA_DIR]"
+            ),
+            click.option(
+                "--database-url",
+                help="Any SQLAlchemy URL, e.g. postgresql+psycopg://user@host/arena "
+                "[ARENA_DATABASE_URL]",
+            ),
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(exists=True, dir_okay=False),
+                help="TOML settings file [ARENA_CONFIG_FILE]",
+            ),
+            click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]"),
+            click.option("--log-format", type=click.Choice(["console", "json"])),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _settings(flags: dict[str, Any]) -> ControllerSettings:
+    settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
+    configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
+    return settings
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database the controller cannot open or place is the user's to fix: say so plainly."""
+    try:
+        yield
+    except (ArenaError, OperationalError) as error:
+        raise click.ClickException(f"database: {error}") from error
+
+
+@click.group(invoke_without_command=True)
 @click.option("--listen", help="gRPC address, e.g. 0.0.0.0:50051 [env ARENA_LISTEN]")
-@click.option("--data-dir", type=click.Path(), help="Where the SQLite file lives [ARENA_DATA_DIR]")
-@click.option("--database-url", help="Any SQLAlchemy URL [ARENA_DATABASE_URL]")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TOML settings file [ARENA_CONFIG_FILE]",
-)
+@_database_options
 @click.option(
     "--max-error-rate",
     type=click.FloatRange(0, 1),
@@ -206,19 +246,32 @@ async def serve(settings: ControllerSettings) -> None:
     help="YAML of model quality scores and footprints for the dashboard's leaderboard "
     "(examples/models.yaml) [ARENA_MODELS_FILE]",
 )
-@click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
-@click.option("--log-format", type=click.Choice(["console", "json"]))
-def main(**flags: Any) -> None:
-    """Run the Arena controller."""
-    settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
-    configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
+@click.pass_context
+def main(context: click.Context, /, **flags: Any) -> None:
+    """Run the Arena controller; it brings the database's schema up to date first."""
+    if context.invoked_subcommand is not None:
+        context.obj = flags
+        return
+    settings = _settings(flags)
     _refuse_dev_tokens_off_loopback(settings)
     if settings.models_file is not None:
         try:
             read_models(settings.models_file)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--models-file") from None
-    asyncio.run(serve(settings))
+    with _database_errors():
+        asyncio.run(serve(settings))
+
+
+@main.command()
+@_database_options
+@click.pass_obj
+def migrate(given: dict[str, Any], /, **flags: Any) -> None:
+    """Bring the database's schema to this version's newest revision, then exit."""
+    settings = _settings(given | {k: v for k, v in flags.items() if v is not None})
+    with _database_errors():
+        revision = upgrade_database(settings)
+    log.info("database schema is current", revision=revision, database=redacted(settings.database))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The database: its engine (SQLite with WAL by default, any SQLAlchemy URL accepted) and the
-way the asyncio servicers reach it.
+"""The database: its engine (SQLite with WAL by default; PostgreSQL through psycopg for
+several controllers, docs/database.md) and the way the asyncio servicers reach it.
 
 The servicers are asyncio code; SQLAlchemy sessions are blocking. Every repository function runs
 in a single database thread, one session each, which also serialises SQLite writers (no
@@ -13,10 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
 
+from arena.common.errors import ArenaError
+from arena.controller.settings import ControllerSettings
 from arena.controller.store import models  # noqa: F401  (registers the tables)
+from arena.controller.store.migrate import upgrade
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,18 +34,80 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine and the tables (idempotent)."""
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    return value
+
+
+def _postgres_text(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+) -> tuple[str, Any]:
+    """PostgreSQL's text cannot hold NUL, SQLite's can: an engine's log line or an error
+    message with one is stored with U+FFFD in its place rather than refused for good."""
+    return statement, _without_nul(parameters)
+
+
+def connect(url: str) -> Engine:
+    """The engine, without touching the schema."""
     is_sqlite = url.startswith("sqlite")
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False} if is_sqlite else {},
-        pool_pre_ping=not is_sqlite,
-    )
+    try:
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False} if is_sqlite else {},
+            pool_pre_ping=not is_sqlite,
+        )
+    except ModuleNotFoundError as error:
+        raise ArenaError(
+            f"no driver for {url.split(':', 1)[0]} ({error.name} is not installed); "
+            "for PostgreSQL install arena[postgres] and use a postgresql+psycopg:// URL"
+        ) from error
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    SQLModel.metadata.create_all(engine)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "before_cursor_execute", _postgres_text, retval=True)
     return engine
+
+
+def make_engine(url: str) -> Engine:
+    """The engine, with the schema brought to the newest revision."""
+    engine = connect(url)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def redacted(url: str) -> str:
+    """The URL for logs: a PostgreSQL password stays out of them."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def upgrade_database(settings: ControllerSettings) -> str | None:
+    """``arena-controller migrate``: the schema's newest revision, applied."""
+    _make_data_dir(settings)
+    engine = connect(settings.database)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def open_database(settings: ControllerSettings) -> "Database":
+    """The controller's database, its schema up to date."""
+    _make_data_dir(settings)
+    return Database(settings.database)
+
+
+def _make_data_dir(settings: ControllerSettings) -> None:
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
 class Database:
