@@ -54,11 +54,6 @@ benchmarks:
 """
 
 
-NEW_TABLES = frozenset({"enrolments", "credentials", "run_owners", "agent_trust", "job_trust"})
-"""Tables added after b8a3adc beside the old ones (docs/security.md): a database made before
-opens without them (created on start); the old tables are unchanged."""
-
-
 def schema_sql(connection: sqlite3.Connection) -> str:
     """The CREATE statements of the tables the first migration made (later revisions add
     their own tables, and alembic its ``alembic_version``)."""

@@ -28,6 +28,7 @@ BASELINE_TABLES = frozenset(
 UNVERSIONED = (
     (BASELINE, BASELINE_TABLES),
     ("0002", frozenset({"enrolments", "credentials", "run_owners"})),
+    ("0003", frozenset({"agent_trust", "job_trust"})),
 )
 """Revisions whose tables controllers made with ``create_all`` before migrations, in order."""
 MIGRATION_LOCK = 0x6172656E61  # "arena": one key for every controller of a database
