@@ -12,6 +12,7 @@ import structlog
 
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
+from arena.controller.metrics import ControllerMetrics
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
 from arena.controller.rpc.auth import AGENT_SERVICE, USER_SERVICE, BearerAuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
@@ -38,6 +39,7 @@ class Controller:
     def __init__(self, settings: ControllerSettings) -> None:
         self.settings = settings
         self.db: Database | None = None
+        self.metrics: ControllerMetrics | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._reaper: asyncio.Task[None] | None = None
@@ -47,6 +49,7 @@ class Controller:
         if settings.database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database)
+        self.metrics = ControllerMetrics(self.db, online_window_s=settings.lease_ttl_s)
         granted = await self.db.call(job_store.grant_grace, time.time(), settings.lease_ttl_s)
         if granted:
             log.info("gave running jobs a lease grace period after start", jobs=granted)
@@ -62,7 +65,7 @@ class Controller:
             options=KEEPALIVE_OPTIONS,
         )
         agent_pb2_grpc.add_AgentServiceServicer_to_server(
-            AgentServicer(self.db, settings, work), self.server
+            AgentServicer(self.db, settings, work, self.metrics), self.server
         )
         user_pb2_grpc.add_UserServiceServicer_to_server(
             UserServicer(self.db, settings, work), self.server
@@ -85,7 +88,7 @@ class Controller:
         )
 
     async def _reap_leases(self, work: WorkSignal) -> None:
-        assert self.db is not None
+        assert self.db is not None and self.metrics is not None
         interval = min(self.settings.heartbeat_interval_s, self.settings.lease_ttl_s / 4)
         while True:
             await asyncio.sleep(interval)
@@ -97,6 +100,7 @@ class Controller:
                 log.exception("lease reaper failed; retrying")
                 continue
             if requeued:
+                self.metrics.lease_expiries.inc(len(requeued))
                 work.notify()
 
     async def stop(self, grace: float = 2.0) -> None:

@@ -16,7 +16,8 @@ from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import from_message, get_field, to_message
+from arena.common.wire import flat_rows, from_message, get_field, to_message
+from arena.controller.metrics import ControllerMetrics
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
@@ -59,10 +60,17 @@ class WorkSignal:
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
-    def __init__(self, db: Database, settings: ControllerSettings, work: WorkSignal) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ControllerSettings,
+        work: WorkSignal,
+        metrics: ControllerMetrics,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.work = work
+        self.metrics = metrics
 
     @grpc_errors
     async def Register(
@@ -175,10 +183,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushSamples(
         self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.SampleAck:
+        received = time.perf_counter()
         _check_batch(len(request.samples), "samples")
         with reading("samples"):
-            samples = [from_message(sample, RequestSample) for sample in request.samples]
-        acked = await self.db.call(
+            samples = flat_rows(request.samples, RequestSample)
+        acked, stored = await self.db.call(
             job_store.store_samples,
             request.agent_id,
             request.job_id,
@@ -186,6 +195,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.first_seq,
             samples,
         )
+        self.metrics.samples_ingested.inc(stored)
+        self.metrics.ack_latency.labels("samples").observe(time.perf_counter() - received)
         return agent_pb2.SampleAck(acked_seq=acked)
 
     @grpc_errors
