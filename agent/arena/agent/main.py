@@ -50,7 +50,7 @@ def main(labels: tuple[str, ...], **flags: Any) -> None:
     """Run an Arena agent: probe this box, register, and run the jobs it is given."""
     flags["labels"] = _labels(labels)
     settings = AgentSettings(**{k: v for k, v in flags.items() if v is not None})
-    configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
+    configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_run(settings))
 
 

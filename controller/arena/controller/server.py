@@ -161,7 +161,7 @@ async def serve(settings: ControllerSettings) -> None:
 def main(**flags: Any) -> None:
     """Run the Arena controller."""
     settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
-    configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
+    configure_logging(settings.log_level, settings.log_format)
     _refuse_dev_tokens_off_loopback(settings)
     asyncio.run(serve(settings))
 

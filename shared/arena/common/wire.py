@@ -20,7 +20,6 @@ Only this module, the controller's servicers, the agent's link (and its job prog
 client's API import ``arena.common.pb``.
 """
 
-import functools
 import math
 import re
 import types
@@ -66,7 +65,8 @@ def flat_rows(messages: Sequence[Message], model_type: type[BaseModel]) -> list[
     """
     if not messages:
         return []
-    plan = _flat_plan(type(messages[0]), model_type)
+    key = (type(messages[0]), model_type)
+    plan = _FLAT_PLANS.get(key) or _FLAT_PLANS.setdefault(key, _flat_plan(*key))
     rows = []
     for message in messages:
         row: dict[str, Any] = {}
@@ -81,10 +81,11 @@ def flat_rows(messages: Sequence[Message], model_type: type[BaseModel]) -> list[
     return rows
 
 
-@functools.cache
-def _flat_plan(
-    message_type: type[Message], model_type: type[BaseModel]
-) -> list[tuple[str, bool, bool, Any]]:
+FlatPlan = list[tuple[str, bool, bool, Any]]
+_FLAT_PLANS: dict[tuple[type[Message], type[BaseModel]], FlatPlan] = {}
+
+
+def _flat_plan(message_type: type[Message], model_type: type[BaseModel]) -> FlatPlan:
     """(name, has presence, repeated, default) per field; a TypeError for models it cannot
     read without validation."""
     decorators = model_type.__pydantic_decorators__
