@@ -9,7 +9,7 @@ time comes from psutil. One column per database:
     .venv/bin/python -m bench.ingest                       # SQLite in a temporary directory
     .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://arena@/arena_bench
 
-``--postgres`` needs an empty database the controller may create tables in.
+``--postgres`` needs a database the controller may create its tables in.
 """
 
 import argparse
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from pathlib import Path
@@ -45,6 +46,8 @@ targets:
 
 @dataclass(frozen=True)
 class Plan:
+    run: str
+    """Names this measurement's agents apart from earlier ones in the same database."""
     address: str
     batch: int
     chunks: int
@@ -92,7 +95,9 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
     from arena.common.settings import DEV_AGENT_TOKEN
 
     link = ControllerLink(plan.address, DEV_AGENT_TOKEN)
-    registration = await link.register(f"ingest-{slot}", probe(), {"slot": str(slot)}, {})
+    registration = await link.register(
+        f"ingest-{plan.run}-{slot}", probe(), {"slot": str(slot)}, {}
+    )
     lease = await link.lease(wait_s=10)
     if lease is None:
         return AgentResult(0, [], f"agent {slot} got no job")
@@ -123,6 +128,7 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
             if now >= start_at and time.time() <= end_at:
                 latencies.append(took)
                 stored += plan.batch
+    await link.report(lease.job_id, lease.attempt, JobState.CANCELLED, "ingest bench over")
     await link.close()
     return AgentResult(stored, latencies)
 
@@ -188,7 +194,9 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
         try:
             wait_listening(port, controller)
             submit(address, args.agents)
-            plan = Plan(address, args.batch, args.chunks, args.warmup, args.seconds)
+            plan = Plan(
+                uuid.uuid4().hex[:6], address, args.batch, args.chunks, args.warmup, args.seconds
+            )
             context = multiprocessing.get_context("spawn")
             ready: Queue[int] = context.Queue()
             results: Queue[AgentResult] = context.Queue()
