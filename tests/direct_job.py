@@ -17,8 +17,10 @@ from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 
 
-def long_leases(data_dir: Path) -> ControllerSettings:
-    return ControllerSettings(listen="127.0.0.1:0", data_dir=data_dir, lease_ttl_s=120.0)
+def long_leases(data_dir: Path, database_url: str | None = None) -> ControllerSettings:
+    return ControllerSettings(
+        listen="127.0.0.1:0", data_dir=data_dir, database_url=database_url, lease_ttl_s=120.0
+    )
 
 
 def address(controller: Controller) -> str:

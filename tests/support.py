@@ -49,8 +49,10 @@ def free_port() -> int:
 class Processes:
     """Controller and agents as separate OS processes, as on real machines; always stopped."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, database_url: str | None = None) -> None:
         self.workdir = workdir
+        self.database_url = database_url
+        """None: the controller's SQLite file in ``data_dir``."""
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.running: dict[str, subprocess.Popen[bytes]] = {}
@@ -68,28 +70,45 @@ class Processes:
         self.running[name] = process
         return process
 
-    def start_controller(self, *extra: str, env: dict[str, str] | None = None) -> None:
+    def start_controller(
+        self,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        name: str = "controller",
+        port: int | None = None,
+    ) -> None:
+        """A controller on ``port`` (default: the arena's own); replicas of one PostgreSQL
+        database take a name and a port each."""
+        port = port or self.port
         self.start(
-            "controller",
+            name,
             "arena-controller",
             "--listen",
-            self.address,
-            "--data-dir",
-            str(self.data_dir),
+            f"127.0.0.1:{port}",
+            *(
+                ("--database-url", self.database_url)
+                if self.database_url
+                else ("--data-dir", str(self.data_dir))
+            ),
             *extra,
             env=env,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
                     return
             time.sleep(0.1)
-        raise RuntimeError(f"controller did not start:\n{self.log('controller')}")
+        raise RuntimeError(f"controller did not start:\n{self.log(name)}")
 
     @property
     def data_dir(self) -> Path:
         return self.workdir / "data"
+
+    @property
+    def database(self) -> str:
+        """The controller's database URL, for tests that read what it stored."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'arena.db'}"
 
     def start_agent(
         self,

@@ -5,7 +5,6 @@ engine started by each agent as a child process: the whole arena, as on real mac
 """
 
 import json
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 
 from arena.client.api import ArenaClient
 from arena.common.settings import DEV_USER_TOKEN
+from tests.databases import rows
 from tests.support import BIN, Processes
 
 pytestmark = pytest.mark.slow
@@ -60,8 +60,8 @@ EXPECTED_PER_JOB = 2 * 5 + 2 * 12
 
 
 @pytest.fixture
-def arena(tmp_path: Path) -> Iterator[Processes]:
-    processes = Processes(tmp_path)
+def arena(tmp_path: Path, database_url: str | None) -> Iterator[Processes]:
+    processes = Processes(tmp_path, database_url)
     try:
         processes.start_controller()
         processes.start_agent("agent-a", "--label", "site=lab")
@@ -105,11 +105,9 @@ def test_two_agents_run_a_suite_end_to_end(arena: Processes, tmp_path: Path) -> 
         assert all(job.samples == EXPECTED_PER_JOB for job in detail.jobs)
 
         results = client.results(run_id)
-    db = tmp_path / "data" / "arena.db"
-    with sqlite3.connect(db) as conn:
-        stored = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT job_id || '/' || seq) FROM samples"
-        ).fetchone()
+    [stored] = rows(
+        arena.database, "SELECT COUNT(*), COUNT(DISTINCT job_id || '/' || seq) FROM samples"
+    )
     assert stored == (2 * EXPECTED_PER_JOB, 2 * EXPECTED_PER_JOB)  # all stored, no duplicates
 
     for job in results.jobs:

@@ -19,6 +19,7 @@ import pytest
 
 from arena.client.api import ArenaClient, JobInfo
 from arena.common.settings import DEV_USER_TOKEN
+from tests.databases import rows
 from tests.support import CuttableProxy, Processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -48,8 +49,8 @@ FAST_LIVENESS = {"ARENA_HEARTBEAT_INTERVAL_S": "0.5", "ARENA_LEASE_TTL_S": "8"}
 
 
 @pytest.fixture
-def arena(tmp_path: Path) -> Iterator[Processes]:
-    processes = Processes(tmp_path)
+def arena(tmp_path: Path, database_url: str | None) -> Iterator[Processes]:
+    processes = Processes(tmp_path, database_url)
     try:
         yield processes
     finally:
@@ -71,11 +72,14 @@ def the_job(client: ArenaClient, run_id: str) -> JobInfo:
 
 def stored(arena: Processes, job_id: str, attempt: int) -> tuple[int, int]:
     """(rows, distinct sequence numbers) stored for one job attempt."""
-    with sqlite3.connect(arena.data_dir / "arena.db") as db:
-        return db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT seq) FROM samples WHERE job_id = ? AND attempt = ?",
-            (job_id, attempt),
-        ).fetchone()
+    [counts] = rows(
+        arena.database,
+        "SELECT COUNT(*), COUNT(DISTINCT seq) FROM samples"
+        " WHERE job_id = :job AND attempt = :attempt",
+        job=job_id,
+        attempt=attempt,
+    )
+    return counts
 
 
 def spooled_last_seq(arena: Processes, agent: str, job_id: str, attempt: int) -> int:
@@ -231,7 +235,9 @@ def test_engine_killed_mid_run(arena: Processes, report: list[dict[str, Any]]) -
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk(tmp_path: Path, backend: str) -> Iterator[Path]:
+    if backend == "postgres":
+        pytest.skip("fills the disk under the SQLite file; PostgreSQL's disk is its server's")
     mount = tmp_path / "data"
     mount.mkdir()
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],

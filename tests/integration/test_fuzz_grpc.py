@@ -1,7 +1,6 @@
 """The gRPC API under malformed, oversized and out-of-order messages: every call gets a clear
 status code and message, the controller keeps serving, and nothing is half-written."""
 
-import sqlite3
 from collections.abc import Iterator
 
 import grpc
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 
 from arena.common.pb.arena.v2 import agent_pb2, common_pb2, results_pb2, user_pb2
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from tests.databases import rows
 from tests.support import ControllerThread
 
 AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs",
@@ -122,8 +122,7 @@ def test_out_of_order_and_nonsense_agent_calls(
     lease = agent_pb2.LeaseJobRequest(agent_id=agent_id, wait_s=float(first_seq))
     raw_call(channel, "AgentService", "LeaseJob", lease.SerializeToString(), DEV_AGENT_TOKEN)
     still_serving(channel)
-    with sqlite3.connect(server.settings.data_dir / "arena.db") as db:
-        assert db.execute("SELECT COUNT(*) FROM samples").fetchone() == (0,)
+    assert rows(server.settings.database, "SELECT COUNT(*) FROM samples") == [(0,)]
 
 
 def test_oversized_inputs_are_refused_clearly(channel: grpc.Channel) -> None:

@@ -1,7 +1,6 @@
 """The agent protocol against a real controller on loopback: auth, leases, fencing, acks."""
 
 import asyncio
-import sqlite3
 
 import pytest
 
@@ -13,6 +12,9 @@ from arena.common.schemas.job import JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.controller.server import Controller
+from tests.databases import rows
+
+pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
 
 SUITE = """
 name: protocol-test
@@ -71,11 +73,11 @@ def sample(index: int) -> RequestSample:
 
 
 def stored_seqs(controller: Controller, job_id: str) -> list[tuple[int, int]]:
-    db = controller.settings.data_dir / "arena.db"
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT attempt, seq FROM samples WHERE job_id = ? ORDER BY attempt, seq", (job_id,)
-        ).fetchall()
+    return rows(
+        controller.settings.database,
+        "SELECT attempt, seq FROM samples WHERE job_id = :job ORDER BY attempt, seq",
+        job=job_id,
+    )
 
 
 async def test_unknown_agent_token_is_refused(controller: Controller) -> None:

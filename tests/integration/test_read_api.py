@@ -17,6 +17,8 @@ from arena.controller.rpc.users import MAX_STREAM_BATCH, MAX_STREAM_BYTES
 from arena.controller.server import Controller
 from tests.integration.test_protocol import address, registered, sample, submit
 
+pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
+
 
 def reading(index: int) -> GpuReading:
     return GpuReading(t_s=index * 0.1, gpu=index % 2, power_w=0.0 if index == 0 else 250.0)

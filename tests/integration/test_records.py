@@ -25,6 +25,8 @@ from arena.controller.store import runs as run_store
 from arena.controller.store import telemetry as telemetry_store
 from tests.integration.test_protocol import address, registered, sample, submit
 
+pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
+
 
 def reading(t_s: float) -> GpuReading:
     return GpuReading(

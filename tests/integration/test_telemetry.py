@@ -4,7 +4,6 @@ in arenactl; a host without a GPU says so; the telemetry stream is fenced and co
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,11 @@ from arena.common.schemas.telemetry import GpuReading
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
+from tests.databases import rows
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
 from tests.telemetry_nvml_double import FakeNvml
+
+pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
 
 SUITE = """
 name: telemetry-test
@@ -46,8 +48,8 @@ WATTS = 250.0
 
 
 @pytest.fixture
-def controller_settings(tmp_path: Path) -> ControllerSettings:
-    return long_leases(tmp_path / "controller")
+def controller_settings(tmp_path: Path, database_url: str | None) -> ControllerSettings:
+    return long_leases(tmp_path / "controller", database_url)
 
 
 async def leased(controller: Controller) -> tuple[ControllerLink, Lease, str]:
@@ -68,9 +70,8 @@ async def results_of(controller: Controller, run_id: str) -> JobResult:
     return job
 
 
-def stored(controller: Controller, query: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(controller.settings.data_dir / "arena.db") as conn:
-        return conn.execute(query, args).fetchall()
+def stored(controller: Controller, query: str, **params: object) -> list[tuple[object, ...]]:
+    return rows(controller.settings.database, query, **params)
 
 
 async def test_energy_per_benchmark_from_streamed_telemetry(
@@ -86,8 +87,8 @@ async def test_energy_per_benchmark_from_streamed_telemetry(
     assert energy is not None
     (start, end, tokens) = stored(
         controller,
-        "SELECT MIN(sent_s), MAX(end_s), SUM(completion_tokens) FROM samples WHERE job_id = ?",
-        job_id,
+        "SELECT MIN(sent_s), MAX(end_s), SUM(completion_tokens) FROM samples WHERE job_id = :job",
+        job=job_id,
     )[0]
     assert isinstance(start, float) and isinstance(end, float) and isinstance(tokens, int)
     assert energy.window_s == pytest.approx(end - start)
@@ -99,17 +100,24 @@ async def test_energy_per_benchmark_from_streamed_telemetry(
     assert energy.energy_j is not None
     assert energy.joules_per_output_token == pytest.approx(energy.energy_j / tokens)
     # readings: one tick at start, ~10 per second, one at stop; all on the samples' clock
-    times = [t for (t,) in stored(controller, "SELECT t_s FROM telemetry WHERE job_id = ?", job_id)]
+    times = [
+        t
+        for (t,) in stored(controller, "SELECT t_s FROM telemetry WHERE job_id = :job", job=job_id)
+    ]
     assert min(times) <= start and max(times) >= end
-    seqs = stored(controller, "SELECT seq FROM telemetry WHERE job_id = ? ORDER BY seq", job_id)
+    seqs = stored(
+        controller, "SELECT seq FROM telemetry WHERE job_id = :job ORDER BY seq", job=job_id
+    )
     assert [s for (s,) in seqs] == list(range(1, len(seqs) + 1))
     row = stored(
         controller,
         "SELECT power_w, gpu_util_pct, sm_mhz, temp_c, throttle_mask, throttle_reasons "
-        "FROM telemetry WHERE job_id = ? LIMIT 1",
-        job_id,
+        "FROM telemetry WHERE job_id = :job LIMIT 1",
+        job=job_id,
     )[0]
-    assert row == (WATTS, 97.0, 1980.0, 61.0, 4, '["sw_power_cap"]')
+    assert row[:5] == (WATTS, 97.0, 1980.0, 61.0, 4)
+    reasons = row[5]  # JSON: text from SQLite, parsed by psycopg
+    assert (json.loads(reasons) if isinstance(reasons, str) else reasons) == ["sw_power_cap"]
 
     shown = await asyncio.to_thread(
         CliRunner().invoke, cli, ["--controller", address(controller), "show", run_id]
@@ -135,7 +143,9 @@ async def test_a_host_without_a_gpu_says_so_and_has_no_energy(
     assert job.state == "succeeded", job.message
     assert job.telemetry == "no GPU telemetry (NVML unavailable: Driver Not Loaded)"
     assert all(bench.energy is None for bench in job.benchmarks)
-    assert stored(controller, "SELECT COUNT(*) FROM telemetry WHERE job_id = ?", job_id) == [(0,)]
+    assert stored(controller, "SELECT COUNT(*) FROM telemetry WHERE job_id = :job", job=job_id) == [
+        (0,)
+    ]
     shown = await asyncio.to_thread(
         CliRunner().invoke, cli, ["--controller", address(controller), "show", run_id]
     )
@@ -155,6 +165,8 @@ async def test_telemetry_batches_are_contiguous_and_fenced(controller: Controlle
     assert await link.push_telemetry(job, attempt, 6, [reading(5)]) == 3  # gap: nothing stored
     with pytest.raises(ConflictError, match="stale attempt"):
         await link.push_telemetry(job, attempt + 1, 1, [reading(0)])
-    seqs = stored(controller, "SELECT seq, t_s FROM telemetry WHERE job_id = ? ORDER BY seq", job)
+    seqs = stored(
+        controller, "SELECT seq, t_s FROM telemetry WHERE job_id = :job ORDER BY seq", job=job
+    )
     assert seqs == [(1, 0.0), (2, 1.0), (3, 2.0)]
     await link.close()

@@ -18,6 +18,8 @@ from arena.common.schemas.sample import RequestSample
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.controller.server import Controller
 
+pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
+
 SUITE = """
 name: tools-test
 models: [{name: tiny, engine: sim}]

@@ -1,6 +1,9 @@
-"""The agent's one connection to the controller: every RPC, with gRPC errors translated.
+"""The agent's connection to the controller: every RPC, with gRPC errors translated.
 
 Agents dial out (boxes sit behind NAT); controller → agent messages ride on replies.
+Several controllers on one PostgreSQL database serve any agent: given their addresses, the
+link moves to the next one when a call finds its controller UNAVAILABLE. Every write names
+its job, attempt and sequence numbers, so a batch resent to another controller is stored once.
 """
 
 from collections.abc import Sequence
@@ -8,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import structlog
 
+from arena.agent.settings import controller_addresses
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
@@ -25,6 +30,8 @@ CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
 ]
 CALL_TIMEOUT_S = 15.0
+
+log = structlog.get_logger(__name__)
 
 _PHASES = {
     JobState.RUNNING: agent_pb2.JOB_PHASE_RUNNING,
@@ -56,27 +63,56 @@ class Directives:
 
 
 class ControllerLink:
-    def __init__(self, address: str, token: str) -> None:
-        self.address = address
+    def __init__(self, addresses: str, token: str) -> None:
+        self.addresses = controller_addresses(addresses)
         self._metadata = (("authorization", f"Bearer {token}"),)
-        self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
-        self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
+        self._stubs: dict[int, tuple[grpc.aio.Channel, agent_pb2_grpc.AgentServiceStub]] = {}
+        self._current = 0
         self.agent_id = ""
 
-    async def close(self) -> None:
-        await self._channel.close()
+    @property
+    def address(self) -> str:
+        """The controller calls go to now."""
+        return self.addresses[self._current]
 
-    async def _call(self, method: Any, request: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
-        try:
-            return await method(request, metadata=self._metadata, timeout=timeout)
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from error
+    def _stub(self, index: int) -> agent_pb2_grpc.AgentServiceStub:
+        """One channel per controller, opened on first use and kept: calls still in flight
+        on a controller the link moved away from finish or fail on their own."""
+        if index not in self._stubs:
+            channel = grpc.aio.insecure_channel(self.addresses[index], options=CHANNEL_OPTIONS)
+            self._stubs[index] = (channel, agent_pb2_grpc.AgentServiceStub(channel))
+        return self._stubs[index][1]
+
+    async def close(self) -> None:
+        for channel, _ in self._stubs.values():
+            await channel.close()
+
+    async def _call(self, method: str, request: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
+        """Each controller at most once, from the current one on; an UNAVAILABLE one passes
+        the call to the next. When none answers, the caller's retry waits and tries again."""
+        for _ in self.addresses:
+            index = self._current
+            try:
+                call = getattr(self._stub(index), method)
+                return await call(request, metadata=self._metadata, timeout=timeout)
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or len(self.addresses) == 1:
+                    raise from_rpc_error(error) from error
+                failed = error
+            if self._current == index:  # a concurrent call may have moved on already
+                self._current = (index + 1) % len(self.addresses)
+                log.warning(
+                    "controller unavailable; trying the next",
+                    unavailable=self.addresses[index],
+                    next=self.address,
+                )
+        raise from_rpc_error(failed) from failed
 
     async def register(
         self, name: str, hardware: HardwareInfo, labels: dict[str, str], versions: dict[str, str]
     ) -> Registration:
         reply = await self._call(
-            self._stub.Register,
+            "Register",
             agent_pb2.RegisterRequest(
                 agent_name=name,
                 hardware=to_message(hardware, common_pb2.HardwareInfo),
@@ -91,7 +127,7 @@ class ControllerLink:
         self, running: Sequence[common_pb2.JobProgress], draining: bool
     ) -> Directives:
         reply = await self._call(
-            self._stub.Heartbeat,
+            "Heartbeat",
             agent_pb2.HeartbeatRequest(agent_id=self.agent_id, running=running, draining=draining),
         )
         cancel = [
@@ -103,7 +139,7 @@ class ControllerLink:
 
     async def lease(self, wait_s: float) -> Lease | None:
         reply = await self._call(
-            self._stub.LeaseJob,
+            "LeaseJob",
             agent_pb2.LeaseJobRequest(agent_id=self.agent_id, wait_s=wait_s),
             timeout=wait_s + CALL_TIMEOUT_S,
         )
@@ -134,10 +170,10 @@ class ControllerLink:
             total_samples=total_samples,
         )
         set_field(request, "provenance", provenance or None)
-        await self._call(self._stub.ReportJobStatus, request)
+        await self._call("ReportJobStatus", request)
 
     async def _push(
-        self, method: Any, batch: Any, job_id: str, attempt: int, first_seq: int, **items: Any
+        self, method: str, batch: Any, job_id: str, attempt: int, first_seq: int, **items: Any
     ) -> int:
         """One numbered batch of a job attempt's stream; returns the controller's ack."""
         message = batch(
@@ -150,25 +186,25 @@ class ControllerLink:
         self, job_id: str, attempt: int, first_seq: int, samples: Sequence[RequestSample]
     ) -> int:
         pb_samples = [to_message(s, common_pb2.RequestSample) for s in samples]
-        return await self._push(self._stub.PushSamples, agent_pb2.SampleBatch, job_id, attempt,
+        return await self._push("PushSamples", agent_pb2.SampleBatch, job_id, attempt,
                                 first_seq, samples=pb_samples)  # fmt: skip
 
     async def push_logs(
         self, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
     ) -> int:
-        return await self._push(self._stub.PushLogs, agent_pb2.LogBatch, job_id, attempt,
+        return await self._push("PushLogs", agent_pb2.LogBatch, job_id, attempt,
                                 first_seq, lines=lines)  # fmt: skip
 
     async def push_telemetry(
         self, job_id: str, attempt: int, first_seq: int, readings: Sequence[GpuReading]
     ) -> int:
         pb_readings = [to_message(r, common_pb2.GpuReading) for r in readings]
-        return await self._push(self._stub.PushTelemetry, agent_pb2.TelemetryBatch, job_id,
+        return await self._push("PushTelemetry", agent_pb2.TelemetryBatch, job_id,
                                 attempt, first_seq, readings=pb_readings)  # fmt: skip
 
     async def abandon(self, job_id: str, attempt: int, reason: str) -> None:
         await self._call(
-            self._stub.ReportJobStatus,
+            "ReportJobStatus",
             agent_pb2.JobStatusRequest(
                 agent_id=self.agent_id,
                 job_id=job_id,
@@ -204,4 +240,4 @@ class ControllerLink:
             for variant, by_key in metrics.items()
         }
         set_field(request, "metrics", stats)
-        await self._call(self._stub.PushToolResult, request)
+        await self._call("PushToolResult", request)

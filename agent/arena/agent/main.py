@@ -32,7 +32,13 @@ async def _run(settings: AgentSettings) -> None:
 
 
 @click.command()
-@click.option("--controller", help="Controller address host:port [ARENA_CONTROLLER]")
+@click.option(
+    "--controller",
+    "controllers",
+    multiple=True,
+    help="Controller address host:port; several controllers of one database: repeat the flag "
+    "or separate them with commas [ARENA_CONTROLLER]",
+)
 @click.option("--token", help="Agent token [ARENA_TOKEN]")
 @click.option("--name", help="Agent name, unique per box [ARENA_NAME; default: hostname]")
 @click.option(
@@ -46,9 +52,10 @@ async def _run(settings: AgentSettings) -> None:
 )
 @click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
-def main(labels: tuple[str, ...], **flags: Any) -> None:
+def main(labels: tuple[str, ...], controllers: tuple[str, ...], **flags: Any) -> None:
     """Run an Arena agent: probe this box, register, and run the jobs it is given."""
     flags["labels"] = _labels(labels)
+    flags["controller"] = ",".join(controllers) or None
     settings = AgentSettings(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_run(settings))

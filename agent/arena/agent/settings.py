@@ -3,14 +3,24 @@
 import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from arena.common.settings import DEV_AGENT_TOKEN, ArenaSettings
 
 
+def controller_addresses(addresses: str) -> list[str]:
+    """``host:port[,host:port...]``: the controllers to try, in order."""
+    found = [address.strip() for address in addresses.split(",") if address.strip()]
+    if not found:
+        raise ValueError(f"no controller address in {addresses!r}")
+    return found
+
+
 class AgentSettings(ArenaSettings):
     controller: str = "127.0.0.1:50051"
-    """Controller gRPC address (host:port); agents dial out, so NAT is fine."""
+    """Controller gRPC address (host:port); agents dial out, so NAT is fine. Several
+    controllers on one PostgreSQL database: their addresses, comma-separated; the agent moves
+    to the next when one is unavailable."""
     token: str = DEV_AGENT_TOKEN
     name: str = Field(default_factory=socket.gethostname)
     """Unique per box; a restarted agent with the same name takes its old identity back."""
@@ -29,6 +39,12 @@ class AgentSettings(ArenaSettings):
     """Client processes for each open-loop run of the built-in generator. One drives thousands
     of requests/s; more help only where one core cannot keep up and the box has cores spare
     (the engine needs its own)."""
+
     min_free_disk_mb: int = Field(1024, ge=0)
     """Below this much free space next to the spool, the agent takes no new job (it never
     drops samples)."""
+
+    @field_validator("controller")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        return ",".join(controller_addresses(value))

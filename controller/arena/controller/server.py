@@ -4,12 +4,15 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 import grpc
 import structlog
+from sqlalchemy.exc import OperationalError
 
+from arena.common.errors import ArenaError
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.controller.metrics import ControllerMetrics
@@ -20,7 +23,7 @@ from arena.controller.rpc.users import UserServicer
 from arena.controller.rpc.versions import ProtocolVersionInterceptor
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
-from arena.controller.store.database import Database
+from arena.controller.store.database import Database, open_database, upgrade_database
 
 log = structlog.get_logger(__name__)
 
@@ -46,9 +49,7 @@ class Controller:
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.database_url is None:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(settings.database)
+        self.db = open_database(settings)
         self.metrics = ControllerMetrics(self.db, online_window_s=settings.lease_ttl_s)
         granted = await self.db.call(job_store.grant_grace, time.time(), settings.lease_ttl_s)
         if granted:
@@ -140,30 +141,77 @@ async def serve(settings: ControllerSettings) -> None:
         await stop.wait()
 
 
-@click.command()
+def _database_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options naming the database and the logs: the server's and ``migrate``'s."""
+    for option in reversed(
+        [
+            click.option(
+                "--data-dir", type=click.Path(), help="Where the SQLite file lives [ARENA_DATA_DIR]"
+            ),
+            click.option(
+                "--database-url",
+                help="Any SQLAlchemy URL, e.g. postgresql+psycopg://user@host/arena "
+                "[ARENA_DATABASE_URL]",
+            ),
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(exists=True, dir_okay=False),
+                help="TOML settings file [ARENA_CONFIG_FILE]",
+            ),
+            click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]"),
+            click.option("--log-format", type=click.Choice(["console", "json"])),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _settings(flags: dict[str, Any]) -> ControllerSettings:
+    settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database the controller cannot open or place is the user's to fix: say so plainly."""
+    try:
+        yield
+    except (ArenaError, OperationalError) as error:
+        raise click.ClickException(f"database: {error}") from error
+
+
+@click.group(invoke_without_command=True)
 @click.option("--listen", help="gRPC address, e.g. 0.0.0.0:50051 [env ARENA_LISTEN]")
-@click.option("--data-dir", type=click.Path(), help="Where the SQLite file lives [ARENA_DATA_DIR]")
-@click.option("--database-url", help="Any SQLAlchemy URL [ARENA_DATABASE_URL]")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TOML settings file [ARENA_CONFIG_FILE]",
-)
+@_database_options
 @click.option(
     "--max-error-rate",
     type=click.FloatRange(0, 1),
     help="Failed-request share above which a benchmark is invalid, default 0.1 "
     "[ARENA_MAX_ERROR_RATE]",
 )
-@click.option("--log-level", help="debug, info, warning [ARENA_LOG_LEVEL]")
-@click.option("--log-format", type=click.Choice(["console", "json"]))
-def main(**flags: Any) -> None:
-    """Run the Arena controller."""
-    settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
-    configure_logging(settings.log_level, settings.log_format)
+@click.pass_context
+def main(context: click.Context, /, **flags: Any) -> None:
+    """Run the Arena controller; it brings the database's schema up to date first."""
+    if context.invoked_subcommand is not None:
+        context.obj = flags
+        return
+    settings = _settings(flags)
     _refuse_dev_tokens_off_loopback(settings)
-    asyncio.run(serve(settings))
+    with _database_errors():
+        asyncio.run(serve(settings))
+
+
+@main.command()
+@_database_options
+@click.pass_obj
+def migrate(given: dict[str, Any], /, **flags: Any) -> None:
+    """Bring the database's schema to this version's newest revision, then exit."""
+    settings = _settings(given | {k: v for k, v in flags.items() if v is not None})
+    with _database_errors():
+        revision = upgrade_database(settings)
+    log.info("database schema is current", revision=revision, database=settings.database)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ def register_agent(
     return row
 
 
-def get_agent(session: Session, agent_id: str) -> AgentRow:
-    row = session.get(AgentRow, agent_id)
+def get_agent(session: Session, agent_id: str, *, lock: bool = False) -> AgentRow:
+    """The agent; with ``lock``, its row stays locked until the transaction ends."""
+    row = session.get(AgentRow, agent_id, with_for_update=True if lock else None)
     if row is None:
         raise NotFoundError(f"unknown agent id {agent_id!r}: register first")
     return row

@@ -1,5 +1,5 @@
-"""The database: its engine (SQLite with WAL by default, any SQLAlchemy URL accepted) and the
-way the asyncio servicers reach it.
+"""The database: its engine (SQLite with WAL by default; PostgreSQL through psycopg for
+several controllers, docs/database.md) and the way the asyncio servicers reach it.
 
 The servicers are asyncio code; SQLAlchemy sessions are blocking. Every repository function runs
 in a single database thread, one session each, which also serialises SQLite writers (no
@@ -16,9 +16,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
+from arena.common.errors import ArenaError
+from arena.controller.settings import ControllerSettings
 from arena.controller.store import models  # noqa: F401  (registers the tables)
+from arena.controller.store.migrate import upgrade
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -44,19 +47,56 @@ def _json_text(value: Any) -> str:
         return json.dumps(value)
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine and the tables (idempotent)."""
+def connect(url: str) -> Engine:
+    """The engine, without touching the schema."""
     is_sqlite = url.startswith("sqlite")
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False} if is_sqlite else {},
-        pool_pre_ping=not is_sqlite,
-        json_serializer=_json_text,
-    )
+    try:
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False} if is_sqlite else {},
+            pool_pre_ping=not is_sqlite,
+            json_serializer=_json_text,
+        )
+    except ModuleNotFoundError as error:
+        raise ArenaError(
+            f"no driver for {url.split(':', 1)[0]} ({error.name} is not installed); "
+            "for PostgreSQL install arena[postgres] and use a postgresql+psycopg:// URL"
+        ) from error
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    SQLModel.metadata.create_all(engine)
     return engine
+
+
+def make_engine(url: str) -> Engine:
+    """The engine, with the schema brought to the newest revision."""
+    engine = connect(url)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def upgrade_database(settings: ControllerSettings) -> str | None:
+    """``arena-controller migrate``: the schema's newest revision, applied."""
+    _make_data_dir(settings)
+    engine = connect(settings.database)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def open_database(settings: ControllerSettings) -> "Database":
+    """The controller's database, its schema up to date."""
+    _make_data_dir(settings)
+    return Database(settings.database)
+
+
+def _make_data_dir(settings: ControllerSettings) -> None:
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
 class Database:

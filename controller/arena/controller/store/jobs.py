@@ -2,6 +2,11 @@
 
 Every write from an agent names (agent, job, attempt); a write whose attempt is not the
 job's current one, or from an agent that does not hold the job, is refused (fencing).
+
+Several controllers may share one PostgreSQL database: every write locks the job's row
+(``SELECT … FOR UPDATE``) before reading what it changes, leasing claims a job with
+``SKIP LOCKED`` so two controllers never hand out the same one, and the lease reaper skips
+rows another transaction holds. SQLite ignores the locks: one controller, one writer thread.
 """
 
 from collections.abc import Sequence
@@ -44,16 +49,17 @@ def transition(job: JobRow, new: JobState) -> None:
     job.state = new.value
 
 
-def get_job(session: Session, job_id: str) -> JobRow:
-    job = session.get(JobRow, job_id)
+def get_job(session: Session, job_id: str, *, lock: bool = False) -> JobRow:
+    """The job; with ``lock``, its row stays locked until the transaction ends."""
+    job = session.get(JobRow, job_id, with_for_update=True if lock else None)
     if job is None:
         raise NotFoundError(f"unknown job {job_id!r}")
     return job
 
 
 def fenced_job(session: Session, agent_id: str, job_id: str, attempt: int) -> JobRow:
-    """The job, if this agent holds its current attempt; otherwise a ConflictError."""
-    job = get_job(session, job_id)
+    """The job, locked, if this agent holds its current attempt; otherwise a ConflictError."""
+    job = get_job(session, job_id, lock=True)
     if job.agent_id != agent_id or job.attempt != attempt:
         raise ConflictError(
             f"stale attempt: job {job_id} attempt {attempt} is not held by this agent "
@@ -65,8 +71,12 @@ def fenced_job(session: Session, agent_id: str, job_id: str, attempt: int) -> Jo
 
 
 def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -> JobRow | None:
-    """Give the oldest queued job this agent matches; one job per agent at a time."""
-    agent = get_agent(session, agent_id)
+    """Give the oldest queued job this agent matches; one job per agent at a time.
+
+    The agent's row is locked first, so that its calls through two controllers take turns;
+    a queued job is claimed only if no other transaction holds it, and still queued.
+    """
+    agent = get_agent(session, agent_id, lock=True)
     agent.last_seen_at = now
     session.add(agent)
     if agent.draining:
@@ -81,9 +91,12 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
         select(JobRow)
         .where(JobRow.state == JobState.QUEUED.value)
         .order_by(col(JobRow.created_at), col(JobRow.ordinal))
-    )
-    for job in queued:
-        if matches(Target.model_validate(job.selector), agent_facts):
+    ).all()
+    for candidate in queued:
+        if not matches(Target.model_validate(candidate.selector), agent_facts):
+            continue
+        job = _claim(session, candidate.id)
+        if job is not None:
             transition(job, JobState.LEASED)
             job.attempt += 1
             job.agent_id = agent_id
@@ -95,6 +108,16 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
             log.info("job leased", job_id=job.id, agent=agent.name, attempt=job.attempt)
             return job
     return None
+
+
+def _claim(session: Session, job_id: str) -> JobRow | None:
+    """The job locked, if it is still queued and no other transaction holds it."""
+    return session.exec(
+        select(JobRow)
+        .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def heartbeat(
@@ -110,7 +133,7 @@ def heartbeat(
     session.add(agent)
     orders: list[CancelOrder] = []
     for job_id, attempt, details in progress:
-        job = session.get(JobRow, job_id)
+        job = session.get(JobRow, job_id, with_for_update=True)
         if job is None:
             orders.append(CancelOrder(job_id, attempt, "unknown job"))
             continue
@@ -235,7 +258,9 @@ def _requeue(job: JobRow, reason: str, now: float, max_attempts: int) -> None:
 def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:
     """Requeue jobs whose agent went silent past the lease; fail them after max attempts."""
     expired = session.exec(
-        select(JobRow).where(col(JobRow.state).in_(ACTIVE), col(JobRow.lease_expires_at) < now)
+        select(JobRow)
+        .where(col(JobRow.state).in_(ACTIVE), col(JobRow.lease_expires_at) < now)
+        .with_for_update(skip_locked=True)  # every controller reaps; a held row is not expired
     ).all()
     for job in expired:
         _requeue(job, "lease expired", now, max_attempts)

@@ -1,8 +1,12 @@
-"""Tables. All times are float Unix seconds; JSON columns hold pydantic-shaped documents."""
+"""Tables. All times are float Unix seconds; JSON columns hold pydantic-shaped documents.
+
+The schema's history lives in ``migrations/``: a change here needs a revision there
+(docs/database.md says how).
+"""
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from arena.common.schemas.sample import RequestSample
@@ -75,13 +79,18 @@ class JobRow(SQLModel, table=True):
     finished_at: float | None = None
 
 
+ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""Streamed rows outnumber 2³¹ over a busy arena's life: BIGINT on PostgreSQL; SQLite's
+INTEGER primary key is already 64-bit (and only INTEGER is its row id)."""
+
+
 class AttemptItem(SQLModel):
     """The keys of one item a job attempt streams: stored exactly once per (job, attempt, seq).
 
     Listed as the last base of a table so that its columns come first, as they always have.
     """
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
     job_id: str = Field(foreign_key="jobs.id", index=True)
     attempt: int
     seq: int

@@ -98,14 +98,14 @@ def submit_run(
     return run_id, [spec.job_id for spec in specs]
 
 
-def _jobs_of(session: Session, run_id: str) -> list[JobRow]:
-    return list(
-        session.exec(
-            select(JobRow)
-            .where(JobRow.run_id == run_id)
-            .order_by(col(JobRow.created_at), col(JobRow.ordinal))
-        )
+def _jobs_of(session: Session, run_id: str, *, lock: bool = False) -> list[JobRow]:
+    """The run's jobs in lease order; with ``lock``, their rows stay locked until commit."""
+    query = (
+        select(JobRow)
+        .where(JobRow.run_id == run_id)
+        .order_by(col(JobRow.created_at), col(JobRow.ordinal))
     )
+    return list(session.exec(query.with_for_update() if lock else query))
 
 
 def _run_row(session: Session, run_id: str) -> RunRow:
@@ -190,7 +190,7 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
 def cancel_run(session: Session, run_id: str, now: float) -> int:
     """Cancel every unfinished job; agents holding one learn it from their next heartbeat."""
     cancelled = 0
-    for job in _jobs_of(session, _run_row(session, run_id).id):
+    for job in _jobs_of(session, _run_row(session, run_id).id, lock=True):
         if JobState(job.state).terminal:
             continue
         transition(job, JobState.CANCELLED)

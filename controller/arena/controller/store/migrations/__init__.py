@@ -1,0 +1,1 @@
+"""Alembic revisions of the controller's schema (docs/database.md: adding one)."""
