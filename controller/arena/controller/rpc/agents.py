@@ -203,6 +203,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushLogs(
         self, request: agent_pb2.LogBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.LogAck:
+        received = time.perf_counter()
         _check_batch(len(request.lines), "lines")
         acked = await self.db.call(
             job_store.store_logs,
@@ -212,12 +213,14 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.first_seq,
             list(request.lines),
         )
+        self.metrics.ack_latency.labels("logs").observe(time.perf_counter() - received)
         return agent_pb2.LogAck(acked_seq=acked)
 
     @grpc_errors
     async def PushTelemetry(
         self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.TelemetryAck:
+        received = time.perf_counter()
         _check_batch(len(request.readings), "readings")
         with reading("readings"):
             readings = [from_message(one, GpuReading) for one in request.readings]
@@ -229,6 +232,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.first_seq,
             readings,
         )
+        self.metrics.ack_latency.labels("telemetry").observe(time.perf_counter() - received)
         return agent_pb2.TelemetryAck(acked_seq=acked)
 
     @grpc_errors
