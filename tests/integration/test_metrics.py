@@ -1,4 +1,4 @@
-"""The controller's /metrics and /healthz (FastAPI's TestClient) after real gRPC traffic."""
+"""The controller's /metrics (FastAPI's TestClient) after real gRPC traffic."""
 
 import asyncio
 
@@ -63,13 +63,3 @@ async def test_an_expired_lease_is_counted(controller: Controller) -> None:
         await asyncio.sleep(0.1)
     assert metrics[("arena_lease_expiries_total", ())] == 1
     assert metrics[("arena_jobs", (("state", "queued"),))] == 1
-
-
-async def test_healthz_says_the_database_answers(controller: Controller) -> None:
-    assert controller.metrics is not None
-    app = FastAPI()
-    app.include_router(metrics_router(controller.metrics))
-    with TestClient(app) as client:
-        reply = await asyncio.to_thread(client.get, "/healthz")
-    assert reply.status_code == 200
-    assert reply.json() == {"status": "ok"}

@@ -1,4 +1,4 @@
-"""What the controller tells Prometheus, and the HTTP routes that serve it.
+"""What the controller tells Prometheus, and the HTTP route that serves it.
 
 Counters and histograms are this process's own (the gRPC paths feed them); agents online and
 jobs by state are read from the database at scrape time, so every controller sharing one
@@ -8,9 +8,7 @@ database reports the same values (aggregate them with ``max``, the counters with
 import time
 from collections.abc import Iterator
 
-import structlog
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -20,13 +18,11 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from arena.controller.store.database import Database
 from arena.controller.store.models import AgentRow, JobRow
-
-log = structlog.get_logger(__name__)
 
 ACK_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -88,25 +84,12 @@ class ControllerMetrics:
         return generate_latest(self.registry)
 
 
-def _database_answers(session: Session) -> None:
-    session.exec(select(text("1"))).one()
-
-
 def metrics_router(metrics: ControllerMetrics) -> APIRouter:
-    """``GET /metrics`` (Prometheus text format) and ``GET /healthz`` (the database answers)."""
+    """``GET /metrics`` in Prometheus's text format (``/healthz`` is the dashboard app's)."""
     router = APIRouter()
 
     @router.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-    @router.get("/healthz")
-    def healthz() -> JSONResponse:
-        try:
-            metrics.db.run_sync(_database_answers)
-        except Exception as error:
-            log.warning("health check failed", error=str(error))
-            return JSONResponse({"status": "unavailable", "error": str(error)}, status_code=503)
-        return JSONResponse({"status": "ok"})
 
     return router
