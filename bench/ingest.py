@@ -3,8 +3,10 @@ acknowledges them, with N simulated agents as separate processes.
 
 Each agent registers, leases its own job (one target per agent) and pushes numbered batches of
 realistic samples (one chunk time per output token) back to back, each as soon as the previous
-one is acknowledged, as the agent's outbox does. The controller runs as its own process; its CPU
-time comes from psutil. One column per database:
+one is acknowledged, as the agent's outbox does; every ack must extend the previous one by the
+batch. Each agent encodes its batch once (the agent's own protobuf cost is left out, so the
+cores go to the controller). The controller runs as its own process; its CPU time comes from
+psutil. One column per database:
 
     .venv/bin/python -m bench.ingest                       # SQLite in a temporary directory
     .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://arena@/arena_bench
