@@ -68,7 +68,8 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         leased = lease_job(session, agent, 1.0, 1e9)
         assert leased is not None
         job_id = leased.id
-        assert store_samples(session, agent, job_id, 1, 1, [sample(i) for i in range(5)]) == 5
+        samples = [sample(i).model_dump() for i in range(5)]
+        assert store_samples(session, agent, job_id, 1, 1, samples) == (5, 5)
         session.commit()
     engine.dispose()
 
@@ -80,7 +81,7 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         assert (run.run_id, run.jobs_total, run.samples) == (run_id, 2, 5)
         stored = db.run_sync(samples_of, db.run_sync(get_job, job_id))
         assert stored == [sample(i) for i in range(5)]
-        assert db.run_sync(store_samples, agent, job_id, 1, 6, [sample(5)]) == 6
+        assert db.run_sync(store_samples, agent, job_id, 1, 6, [sample(5).model_dump()]) == (6, 1)
     finally:
         db.close()
 

@@ -224,7 +224,10 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
                            mem_used_mib=1024.0, sm_mhz=1800.0, temp_c=60.0, throttle_mask=4,
                            throttle_reasons=["sw_power_cap"])
             ]  # fmt: skip
-            assert store_samples(session, "agent-1", job_id, 1, 3, [sample(3)]) == 3
+            assert store_samples(session, "agent-1", job_id, 1, 3, [sample(3).model_dump()]) == (
+                3,
+                1,
+            )
             assert aggregate_job(session, job_id) > 0
             session.commit()
         assert db.run_sync(samples_of, db.run_sync(get_job, job_id))[-1] == sample(3)

@@ -4,9 +4,10 @@ unchanged: infinities, None apart from 0, empty lists, ints apart from floats, n
 import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from arena.common.pb.arena.v2 import agent_pb2, common_pb2, results_pb2
 from arena.common.redact import SECRET_NAME
@@ -36,7 +37,7 @@ from arena.common.schemas.results import (
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ClosedLoopBenchmark, ModelSpec, OpenLoopBenchmark
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import from_message, get_field, set_field, to_message
+from arena.common.wire import flat_rows, from_message, get_field, set_field, to_message
 from arena.controller.rpc.agents import ToolMetrics
 
 text = st.text(max_size=6)
@@ -221,6 +222,37 @@ def assert_round_trip(model: BaseModel, message_type: type[Any]) -> None:
 @given(samples)
 def test_request_samples(sample: RequestSample) -> None:
     assert_round_trip(sample, common_pb2.RequestSample)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(samples, min_size=1, max_size=4))
+def test_flat_rows_equal_the_validated_records(batch: list[RequestSample]) -> None:
+    """The ingest fast path reads exactly what ``from_message`` validates, types included."""
+    messages = [
+        common_pb2.RequestSample.FromString(
+            to_message(one, common_pb2.RequestSample).SerializeToString()
+        )
+        for one in batch
+    ]
+    assert typed(flat_rows(messages, RequestSample)) == typed(
+        [from_message(message, RequestSample).model_dump() for message in messages]
+    )
+
+
+class CheckedSample(RequestSample):
+    @field_validator("run")
+    @classmethod
+    def _small(cls, run: int) -> int:
+        assert run < 3
+        return run
+
+
+def test_flat_rows_refuse_models_they_would_not_validate() -> None:
+    """What validation would check, or nested messages, need ``from_message``."""
+    with pytest.raises(TypeError, match="validators"):
+        flat_rows([common_pb2.RequestSample(run=5)], CheckedSample)
+    with pytest.raises(TypeError, match="not a plain scalar field"):
+        flat_rows([common_pb2.JobSpec()], JobSpec)
 
 
 @settings(max_examples=60, deadline=None)

@@ -86,7 +86,7 @@ def main(
     flags["labels"] = _labels(labels)
     flags["controller"] = ",".join(controllers) or None
     settings = AgentSettings(**{k: v for k, v in flags.items() if v is not None})
-    configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
+    configure_logging(settings.log_level, settings.log_format)
     try:
         refused = asyncio.run(_run(settings, enrolment_token))
     except AuthError as error:  # the enrolment itself was refused

@@ -17,6 +17,7 @@ from arena.common.errors import ArenaError
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.common.transport import is_loopback
+from arena.controller.metrics import ControllerMetrics, metrics_router
 from arena.controller.rpc.agents import AgentServicer, WorkSignal
 from arena.controller.rpc.auth import AuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
@@ -32,7 +33,7 @@ from arena.controller.store.database import (
     upgrade_database,
 )
 from arena.controller.tls import server_credentials
-from arena.controller.web.app import create_app
+from arena.controller.web.app import ROUTERS, create_app
 from arena.controller.web.serve import DashboardServer
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,7 @@ class Controller:
     def __init__(self, settings: ControllerSettings) -> None:
         self.settings = settings
         self.db: Database | None = None
+        self.metrics: ControllerMetrics | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self.dashboard: DashboardServer | None = None
@@ -59,6 +61,7 @@ class Controller:
     async def start(self) -> None:
         settings = self.settings
         self.db = open_database(settings)
+        self.metrics = ControllerMetrics(self.db, online_window_s=settings.lease_ttl_s)
         granted = await self.db.call(job_store.grant_grace, time.time(), settings.lease_ttl_s)
         if granted:
             log.info("gave running jobs a lease grace period after start", jobs=granted)
@@ -76,7 +79,7 @@ class Controller:
             ],
         )
         agent_pb2_grpc.add_AgentServiceServicer_to_server(
-            AgentServicer(self.db, settings, work), self.server
+            AgentServicer(self.db, settings, work, self.metrics), self.server
         )
         user_pb2_grpc.add_UserServiceServicer_to_server(
             UserServicer(self.db, settings, work), self.server
@@ -92,7 +95,8 @@ class Controller:
         await self.server.start()
         self._reaper = asyncio.create_task(self._reap_leases(work))
         if settings.dashboard_address is not None:
-            self.dashboard = DashboardServer(create_app(self.db, settings))
+            routers = (*ROUTERS, metrics_router(self.metrics))
+            self.dashboard = DashboardServer(create_app(self.db, settings, routers))
             try:
                 await self.dashboard.start(*settings.dashboard_address)
             except OSError:
@@ -120,7 +124,7 @@ class Controller:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.dashboard.port}/"
 
     async def _reap_leases(self, work: WorkSignal) -> None:
-        assert self.db is not None
+        assert self.db is not None and self.metrics is not None
         interval = min(self.settings.heartbeat_interval_s, self.settings.lease_ttl_s / 4)
         while True:
             await asyncio.sleep(interval)
@@ -132,6 +136,7 @@ class Controller:
                 log.exception("lease reaper failed; retrying")
                 continue
             if requeued:
+                self.metrics.lease_expiries.inc(len(requeued))
                 work.notify()
 
     async def stop(self, grace: float = 2.0) -> None:
@@ -201,7 +206,7 @@ def _database_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _settings(flags: dict[str, Any]) -> ControllerSettings:
     settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
-    configure_logging(settings.log_level, "json" if settings.log_format == "json" else "console")
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

@@ -13,6 +13,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from arena.common.logging import LogFormat
+
 DEV_AGENT_TOKEN = "arena-dev-agent-token"
 DEV_USER_TOKEN = "arena-dev-user-token"
 """Tokens for a controller on loopback only; the controller refuses them on other addresses."""
@@ -23,7 +25,8 @@ class ArenaSettings(BaseSettings):
 
     config_file: Path | None = None
     log_level: str = "info"
-    log_format: str = "console"
+    log_format: LogFormat = "console"
+    """``json`` for one JSON object per line (log shippers); ``console`` for people."""
 
     @classmethod
     def settings_customise_sources(

@@ -23,7 +23,7 @@ client's API import ``arena.common.pb``.
 import math
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -53,6 +53,60 @@ def to_message(model: BaseModel, message_type: type[MessageT]) -> MessageT:
 def from_message(message: Message, model_type: type[ModelT]) -> ModelT:
     """The model a message mirrors, validated like any other input."""
     return model_type.model_validate(_model_data(message, model_type))
+
+
+def flat_rows(messages: Sequence[Message], model_type: type[BaseModel]) -> list[dict[str, Any]]:
+    """Every field of many flat messages mirroring ``model_type``, as plain dicts, without a
+    model per message: the sample-ingest fast path.
+
+    Only for models whose fields are scalars or lists of scalars, without constraints or
+    validators: there the message's own types (int64 an int, double a float) are all that
+    validation would check, and each dict equals ``from_message(m, model_type).model_dump()``.
+    """
+    if not messages:
+        return []
+    key = (type(messages[0]), model_type)
+    plan = _FLAT_PLANS.get(key) or _FLAT_PLANS.setdefault(key, _flat_plan(*key))
+    rows = []
+    for message in messages:
+        row: dict[str, Any] = {}
+        for name, optional, repeated, default in plan:
+            if repeated:
+                row[name] = list(getattr(message, name))
+            elif optional and not message.HasField(name):
+                row[name] = default
+            else:
+                row[name] = getattr(message, name)
+        rows.append(row)
+    return rows
+
+
+FlatPlan = list[tuple[str, bool, bool, Any]]
+_FLAT_PLANS: dict[tuple[type[Message], type[BaseModel]], FlatPlan] = {}
+
+
+def _flat_plan(message_type: type[Message], model_type: type[BaseModel]) -> FlatPlan:
+    """(name, has presence, repeated, default) per field; a TypeError for models it cannot
+    read without validation."""
+    decorators = model_type.__pydantic_decorators__
+    if decorators.field_validators or decorators.model_validators:
+        raise TypeError(f"{model_type.__name__} has validators: use from_message")
+    fields = _descriptor(message_type()).fields_by_name
+    plan = []
+    for name, info in model_type.model_fields.items():
+        field = fields.get(name)
+        if field is None or field.message_type is not None or _constrained(info.metadata):
+            raise TypeError(f"{model_type.__name__}.{name} is not a plain scalar field")
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        plan.append((name, field.has_presence, field.is_repeated, default))
+    return plan
+
+
+def _constrained(metadata: list[Any]) -> bool:
+    """Whether a field carries validation constraints (SQLModel's column options do not)."""
+    return any(
+        type(item).__module__.split(".")[0] in ("annotated_types", "pydantic") for item in metadata
+    )
 
 
 def set_field(message: Message, name: str, value: Any) -> None:

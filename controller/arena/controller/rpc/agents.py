@@ -17,7 +17,8 @@ from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import from_message, get_field, to_message
+from arena.common.wire import flat_rows, from_message, get_field, to_message
+from arena.controller.metrics import ControllerMetrics
 from arena.controller.rpc import sanity
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.auth import bearer_token
@@ -70,10 +71,17 @@ class WorkSignal:
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
-    def __init__(self, db: Database, settings: ControllerSettings, work: WorkSignal) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ControllerSettings,
+        work: WorkSignal,
+        metrics: ControllerMetrics,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.work = work
+        self.metrics = metrics
 
     @grpc_errors
     async def Register(
@@ -195,24 +203,28 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def PushSamples(
         self, request: agent_pb2.SampleBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.SampleAck:
+        received = time.perf_counter()
         await self._acting_as(request.agent_id)
         _check_batch(len(request.samples), "samples")
         with reading("samples"):
-            samples = [from_message(sample, RequestSample) for sample in request.samples]
+            samples = flat_rows(request.samples, RequestSample)
         keys = (request.agent_id, request.job_id, request.attempt)
         try:  # the checks run in store_samples' transaction (rpc/sanity.py)
-            acked = await self.db.call(
+            acked, stored = await self.db.call(
                 sanity.store_checked, *keys, request.first_seq, samples, self.settings, time.time()
             )
         except sanity.SamplesRejected as error:
             await self.db.call(sanity.flag_job, *keys, str(error))
             raise
+        self.metrics.samples_ingested.inc(stored)
+        self.metrics.ack_latency.labels("samples").observe(time.perf_counter() - received)
         return agent_pb2.SampleAck(acked_seq=acked)
 
     @grpc_errors
     async def PushLogs(
         self, request: agent_pb2.LogBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.LogAck:
+        received = time.perf_counter()
         await self._acting_as(request.agent_id)
         _check_batch(len(request.lines), "lines")
         acked = await self.db.call(
@@ -223,12 +235,14 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.first_seq,
             [SHAPES_ONLY.text(line) for line in request.lines],
         )
+        self.metrics.ack_latency.labels("logs").observe(time.perf_counter() - received)
         return agent_pb2.LogAck(acked_seq=acked)
 
     @grpc_errors
     async def PushTelemetry(
         self, request: agent_pb2.TelemetryBatch, context: grpc.aio.ServicerContext
     ) -> agent_pb2.TelemetryAck:
+        received = time.perf_counter()
         await self._acting_as(request.agent_id)
         _check_batch(len(request.readings), "readings")
         with reading("readings"):
@@ -241,6 +255,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             request.first_seq,
             readings,
         )
+        self.metrics.ack_latency.labels("telemetry").observe(time.perf_counter() - received)
         return agent_pb2.TelemetryAck(acked_seq=acked)
 
     @grpc_errors

@@ -15,6 +15,7 @@ from arena.common.metrics.sanity import SampleBounds, batch_problems
 from arena.common.schemas.sample import RequestSample
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
+from arena.controller.store.jobs import SampleData
 from arena.controller.store.models import JobRow
 from arena.controller.store.trust import add_flag
 
@@ -42,14 +43,16 @@ def store_checked(
     job_id: str,
     attempt: int,
     first_seq: int,
-    samples: Sequence[RequestSample],
+    samples: Sequence[SampleData],
     settings: ControllerSettings,
     now: float,
-) -> int:
+) -> tuple[int, int]:
     """``store_samples`` behind the checks, in its transaction: SamplesRejected (nothing
-    stored) when a sample of the batch breaks one."""
+    stored) when a sample of the batch breaks one. The rows are ``wire.flat_rows`` dicts (the
+    ingest fast path); the checks read them as records built without validation."""
     job = job_store.fenced_job(session, agent_id, job_id, attempt)
-    problems = batch_problems(samples, bounds_for(job, settings, now))
+    records = [RequestSample.model_construct(**row) for row in samples]
+    problems = batch_problems(records, bounds_for(job, settings, now))
     if problems:
         raise SamplesRejected("samples refused: " + "; ".join(problems))
     return job_store.store_samples(session, agent_id, job_id, attempt, first_seq, samples)

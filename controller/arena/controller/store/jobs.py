@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from arena.common.errors import (
@@ -37,6 +37,8 @@ log = structlog.get_logger(__name__)
 ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
 MAX_LOG_LINE = 4096
 RecordT = TypeVar("RecordT", RequestSample, GpuReading)
+SampleData = dict[str, Any]
+"""A ``RequestSample``'s fields as plain values (``model_dump()`` or ``wire.flat_rows``)."""
 
 
 @dataclass(frozen=True)
@@ -216,20 +218,23 @@ def store_samples(
     job_id: str,
     attempt: int,
     first_seq: int,
-    samples: Sequence[RequestSample],
-) -> int:
-    """Store the part of the batch that extends the contiguous prefix; return the new ack."""
+    samples: Sequence[SampleData],
+) -> tuple[int, int]:
+    """Store the part of the batch that extends the contiguous prefix in one multi-row insert;
+    return the new ack and how many samples were new."""
     job = fenced_job(session, agent_id, job_id, attempt)
     skip = _extension(job.acked_seq, first_seq, len(samples))
-    if skip is None:
-        return job.acked_seq
-    for sample in samples[skip:]:
-        job.acked_seq += 1
-        session.add(
-            SampleRow(job_id=job_id, attempt=attempt, seq=job.acked_seq, **sample.model_dump())
-        )
+    if skip is None or skip == len(samples):
+        return job.acked_seq, 0
+    first_new = job.acked_seq + 1
+    rows = [
+        {**sample, "job_id": job_id, "attempt": attempt, "seq": seq}
+        for seq, sample in enumerate(samples[skip:], start=first_new)
+    ]
+    session.connection().execute(insert(SampleRow), rows)
+    job.acked_seq += len(rows)
     session.add(job)
-    return job.acked_seq
+    return job.acked_seq, len(rows)
 
 
 def store_logs(

@@ -1,0 +1,290 @@
+"""Sample ingest: how many request samples per second one controller stores, and how fast it
+acknowledges them, with N simulated agents as separate processes.
+
+Each agent registers, leases its own job (one target per agent) and pushes numbered batches of
+realistic samples (one chunk time per output token) back to back, each as soon as the previous
+one is acknowledged, as the agent's outbox does; every ack must extend the previous one by the
+batch. Each agent encodes its batch once (the agent's own protobuf cost is left out, so the
+cores go to the controller). The controller runs as its own process; its CPU time comes from
+psutil. One column per database:
+
+    .venv/bin/python -m bench.ingest                       # SQLite in a temporary directory
+    .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://arena@/arena_bench
+
+``--postgres`` needs a database the controller may create its tables in.
+"""
+
+import argparse
+import asyncio
+import math
+import multiprocessing
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from pathlib import Path
+
+import psutil
+
+from bench.common import REPO
+
+BIN = Path(sys.executable).parent
+SUITE_HEAD = """
+name: ingest-bench
+models: [{name: tiny, engine: sim}]
+engines: {sim: {runtime: simulated}}
+runs: 1
+benchmarks:
+  - {kind: closed_loop, id: chat, pp: [512], tg: [512], concurrency: [8]}
+targets:
+"""
+
+
+KEYS = [
+    "samples/s stored",
+    "batches/s",
+    "ack p50 (ms)",
+    "ack p99 (ms)",
+    "controller CPU s / 1k samples",
+    "controller CPU share",
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    run: str
+    """Names this measurement's agents apart from earlier ones in the same database."""
+    address: str
+    batch: int
+    chunks: int
+    warmup: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    samples: int
+    latencies_s: list[float]
+    error: str = ""
+
+
+def samples_pb(batch: int, chunks: int, seed: int) -> list[object]:
+    """A batch of closed-loop samples as the agent sends them: one chunk time per output token,
+    output lengths spread around ``chunks``."""
+    from arena.common.pb.arena.v2 import common_pb2
+    from arena.common.schemas.sample import RequestSample
+    from arena.common.wire import to_message
+
+    rng = random.Random(seed)
+    out = []
+    for index in range(batch):
+        tokens = max(1, int(rng.uniform(0.5, 1.5) * chunks))
+        sent = index * 0.5
+        first = sent + rng.uniform(0.05, 0.3)
+        times = [first + i * rng.uniform(0.008, 0.012) for i in range(tokens)]
+        sample = RequestSample(
+            benchmark="chat", variant="pp512/tg512/d0/c8", run=index % 3, index=index,
+            sent_s=sent, first_response_s=first, first_token_s=first, end_s=times[-1],
+            chunk_times_s=times, prompt_tokens=512, completion_tokens=tokens, max_tokens=512,
+        )  # fmt: skip
+        out.append(to_message(sample, common_pb2.RequestSample))
+    return out
+
+
+async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[float]") -> AgentResult:
+    import grpc
+
+    from arena.agent.hardware import probe
+    from arena.agent.link import CHANNEL_OPTIONS, ControllerLink
+    from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc
+    from arena.common.schemas.job import JobState
+    from arena.common.settings import DEV_AGENT_TOKEN
+
+    link = ControllerLink(plan.address, DEV_AGENT_TOKEN)
+    registration = await link.register(
+        f"ingest-{plan.run}-{slot}", probe(), {"slot": str(slot)}, {}
+    )
+    lease = await link.lease(wait_s=10)
+    if lease is None:
+        return AgentResult(0, [], f"agent {slot} got no job")
+    await link.report(lease.job_id, lease.attempt, JobState.RUNNING, "ingest bench")
+    batch = agent_pb2.SampleBatch(
+        agent_id=registration.agent_id, job_id=lease.job_id, attempt=lease.attempt,
+        samples=samples_pb(plan.batch, plan.chunks, slot),
+    )  # fmt: skip
+    metadata = (("authorization", f"Bearer {DEV_AGENT_TOKEN}"),)
+    ready.put(slot)
+    # the parent opens the window once every agent holds its job
+    start_at = await asyncio.to_thread(starts.get) + plan.warmup
+    end_at = start_at + plan.seconds
+    latencies: list[float] = []
+    stored = 0
+    acked = 0
+    async with grpc.aio.insecure_channel(plan.address, options=CHANNEL_OPTIONS) as channel:
+        push = agent_pb2_grpc.AgentServiceStub(channel).PushSamples
+        while time.time() < end_at:
+            batch.first_seq = acked + 1
+            began = time.perf_counter()
+            reply = await push(batch, metadata=metadata, timeout=120)
+            took = time.perf_counter() - began
+            if reply.acked_seq != acked + plan.batch:
+                return AgentResult(stored, latencies, f"agent {slot}: ack {reply.acked_seq} "
+                                   f"after {acked} + {plan.batch}")  # fmt: skip
+            acked = reply.acked_seq
+            if start_at <= time.time() <= end_at:  # acknowledged inside the window
+                latencies.append(took)
+                stored += plan.batch
+    await link.report(lease.job_id, lease.attempt, JobState.CANCELLED, "ingest bench over")
+    await link.close()
+    return AgentResult(stored, latencies)
+
+
+def agent_process(
+    slot: int,
+    plan: Plan,
+    ready: "Queue[int]",
+    starts: "Queue[float]",
+    results: "Queue[AgentResult]",
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        results.put(asyncio.run(_agent(slot, plan, ready, starts)))
+    except Exception as error:  # reported by the parent, not swallowed
+        ready.put(slot)
+        results.put(AgentResult(0, [], f"agent {slot}: {error!r}"))
+
+
+def submit(address: str, agents: int) -> None:
+    from arena.client.api import ArenaClient
+    from arena.common.settings import DEV_USER_TOKEN
+
+    targets = "".join(
+        f"  - {{name: slot{slot}, labels: {{slot: '{slot}'}}}}\n" for slot in range(agents)
+    )
+    with ArenaClient(address, DEV_USER_TOKEN) as client:
+        client.submit(SUITE_HEAD + targets, "ingest.yaml")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("controller exited at start")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("controller did not start")
+
+
+def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, float]:
+    """One controller on one database, ``args.agents`` agents for ``args.seconds``."""
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="arena-ingest-") as tmp:
+        command = [str(BIN / "arena-controller"), "--listen", address, "--data-dir", tmp]
+        if database_url:
+            command += ["--database-url", database_url]
+        env = os.environ | {"ARENA_LEASE_TTL_S": "600", "ARENA_LOG_LEVEL": "warning"}
+        controller = subprocess.Popen(command, cwd=REPO, env=env)
+        try:
+            wait_listening(port, controller)
+            submit(address, args.agents)
+            plan = Plan(
+                uuid.uuid4().hex[:6], address, args.batch, args.chunks, args.warmup, args.seconds
+            )
+            context = multiprocessing.get_context("spawn")
+            ready: Queue[int] = context.Queue()
+            results: Queue[AgentResult] = context.Queue()
+            starts: Queue[float] = context.Queue()
+            workers = [
+                context.Process(target=agent_process, args=(slot, plan, ready, starts, results))
+                for slot in range(args.agents)
+            ]
+            for worker in workers:
+                worker.start()
+            for _ in workers:
+                ready.get(timeout=300)
+            began = time.time()
+            for _ in workers:
+                starts.put(began)
+            print(
+                f"controller pid {controller.pid}: {args.agents} agents pushing, measuring "
+                f"after {args.warmup:.0f} s for {args.seconds:.0f} s",
+                file=sys.stderr,
+            )
+            process = psutil.Process(controller.pid)
+            time.sleep(args.warmup)
+            cpu_before = sum(process.cpu_times()[:2])
+            time.sleep(args.seconds)
+            cpu_s = sum(process.cpu_times()[:2]) - cpu_before
+            collected = [results.get(timeout=120) for _ in workers]
+            for worker in workers:
+                worker.join(30)
+        finally:
+            controller.send_signal(signal.SIGTERM)
+            controller.wait(30)
+    errors = [r.error for r in collected if r.error]
+    if errors:
+        raise RuntimeError("; ".join(errors[:3]))
+    samples = sum(r.samples for r in collected)
+    latencies = sorted(t for r in collected for t in r.latencies_s)
+    if len(latencies) < 2:
+        raise RuntimeError(f"only {len(latencies)} batches acknowledged in the window: "
+                           "measure longer (--seconds) or with fewer agents")  # fmt: skip
+    quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
+    figures = {
+        "samples/s stored": samples / args.seconds,
+        "batches/s": len(latencies) / args.seconds,
+        "ack p50 (ms)": quantiles[49] * 1000,
+        "ack p99 (ms)": quantiles[98] * 1000,
+        "controller CPU s / 1k samples": cpu_s / max(samples, 1) * 1000,
+        "controller CPU share": cpu_s / args.seconds,
+    }
+    assert list(figures) == KEYS
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=200, help="samples per push (agent default)")
+    parser.add_argument("--chunks", type=int, default=512, help="mean output tokens per sample")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured window")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--postgres", metavar="URL", help="also measure this PostgreSQL database")
+    args = parser.parse_args()
+    databases = {"SQLite": None} | ({"PostgreSQL": args.postgres} if args.postgres else {})
+    columns: dict[str, dict[str, float]] = {}
+    for name, url in databases.items():
+        try:
+            columns[name] = measure(url, args)
+        except RuntimeError as error:  # one database failing still shows the other's figures
+            print(f"{name}: {error}", file=sys.stderr)
+            columns[name] = dict.fromkeys(KEYS, math.nan)
+    print(f"{args.agents} agents, batches of {args.batch} samples, ~{args.chunks} chunk times "
+          f"each, {args.seconds:.0f} s measured, {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"{'':32}" + "".join(f"{name:>14}" for name in columns))
+    for key in KEYS:
+        print(f"{key:32}" + "".join(f"{column[key]:14.3f}" for column in columns.values()))
+
+
+if __name__ == "__main__":
+    main()
