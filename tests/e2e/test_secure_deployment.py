@@ -1,6 +1,7 @@
-"""A controller exposed the way docs/security.md says: mutual TLS with an arena CA, no static
-tokens, two agents enrolled with one-time tokens. Everything runs as separate processes: the
-arenactl commands an operator types, the controller, both agents and their simulated engines."""
+"""A controller exposed the way docs/security.md says: listening on every interface with mutual
+TLS from an arena CA, no static tokens, three agents enrolled with one-time tokens, one of them
+marked official by the operator. Everything runs as separate processes: the arenactl commands
+an operator types, the controller, the agents and their simulated engines."""
 
 import json
 import os
@@ -36,6 +37,9 @@ targets:
     labels: {site: lab}
   - name: box-b
     agent: agent-b
+    labels: {site: lab}
+  - name: box-o
+    agent: agent-o
     labels: {site: lab}
 runs: 1
 benchmarks:
@@ -78,7 +82,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     arenactl = str(BIN / "arenactl")
     subprocess.run([arenactl, "ca", "init", "--dir", str(ca)], check=True, timeout=60)
     for name, hosts in (("controller", ["--host", "127.0.0.1"]), ("ctl", []), ("agent-a", []),
-                        ("agent-b", [])):  # fmt: skip
+                        ("agent-b", []), ("agent-o", [])):  # fmt: skip
         subprocess.run([arenactl, "ca", "issue", name, "--dir", str(ca), *hosts], check=True,
                        timeout=60)  # fmt: skip
     # a client certificate from another CA, which the controller must not accept
@@ -89,6 +93,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     processes = Processes(tmp_path)
     try:
         processes.start_controller(
+            "--listen", f"0.0.0.0:{processes.port}",  # every interface: TLS is not optional
             "--tls-cert", str(ca / "controller.pem"), "--tls-key", str(ca / "controller.key"),
             "--tls-client-ca", str(ca / "ca.pem"),
             env={"ARENA_ADMIN_TOKEN": ADMIN, "ARENA_AGENT_TOKENS": "[]",
@@ -108,21 +113,33 @@ def wait_until(check: object, what: str, timeout: float = 60) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_two_enrolled_agents_over_mutual_tls(deployment: Deployment, tmp_path: Path) -> None:
-    for name in ("agent-a", "agent-b"):
+def test_enrolled_agents_over_mutual_tls(deployment: Deployment, tmp_path: Path) -> None:
+    agents = ("agent-a", "agent-b", "agent-o")
+    for name in agents:
         made = json.loads(deployment.ctl("enroll", "create", "--labels", "site=lab", "-o", "json"))
         deployment.start_agent(name, "--enroll", made["token"])
     with deployment.client() as client:
-        wait_until(lambda: len(client.agents()) == 2, "two enrolled agents")
-        for name in ("agent-a", "agent-b"):
+        wait_until(lambda: len(client.agents()) == 3, "three enrolled agents")
+        for name in agents:
             held = tmp_path / f"{name}-state" / "credential.json"
             assert stat.S_IMODE(held.stat().st_mode) == 0o600
             assert json.loads(held.read_text())["labels"] == {"site": "lab"}
+        # enrolled agents are community until the operator vouches for one
+        assert "agent-o: official" in deployment.ctl("agents", "trust", "agent-o", "official")
         run_id, _ = client.submit(SUITE, "secure.yaml")
-        wait_until(lambda: client.run(run_id).finished, "the run", timeout=120)
+        wait_until(lambda: client.run(run_id).finished, "the run", timeout=180)
         detail = client.run(run_id)
         assert detail.run.state == "succeeded", deployment.processes.log("agent-a")
-        assert {job.agent for job in detail.jobs} == {"agent-a", "agent-b"}
+        assert {job.agent for job in detail.jobs} == set(agents)
+
+        shown = json.loads(deployment.ctl("show", run_id, "-o", "json"))
+        tiers = {job["agent"]: job["tier"] for job in shown["jobs"]}
+        assert tiers == {"agent-a": "community", "agent-b": "community", "agent-o": "official"}
+        official = json.loads(deployment.ctl("show", run_id, "--tier", "official", "-o", "json"))
+        assert [job["agent"] for job in official["jobs"]] == ["agent-o"]
+        # every job's manifest, signed by its agent's key, verifies against the stored samples
+        verdicts = json.loads(deployment.ctl("verify", run_id, "-o", "json"))
+        assert [v["state"] for v in verdicts] == ["verified"] * 3, verdicts
 
         # a restarted agent uses its saved credential: no token on the command line
         deployment.processes.kill9("agent-a")
