@@ -199,7 +199,7 @@ def rank_cmd(
     "--baseline",
     metavar="N|RUN|LABEL",
     help="Column the ratios are against: its number, run or job id, or part of its label "
-    "(default: the first).",
+    "(default: the first of the columns that measured the most rows).",
 )
 @tier_option
 @output_option(tabular=True)

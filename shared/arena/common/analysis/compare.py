@@ -10,9 +10,10 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
   the order they are first met; a row is kept when at least two columns have a value (one,
   with a single column). ``CompareRow.values`` holds each column's own ``MetricStat``,
   unchanged, in column order (``None``: not measured there).
-- ``baseline`` picks the column ratios are taken against (default: the first): a 1-based
-  column number, a run id or job id, or a text found in exactly one column's label
-  (``pick_baseline``); one that names no column, or several, raises ``ValueError``.
+- ``baseline`` picks the column ratios are taken against (default: the first of the columns
+  with a value in the most rows): a 1-based column number, a run id or job id, or a text
+  found in exactly one column's label (``pick_baseline``); one that names no column, or
+  several, raises ``ValueError``.
   ``CompareRow.ratios[i] = values[i].mean / values[baseline].mean`` (``None`` where either
   is missing or the baseline is 0).
 - After the metric rows of a benchmark comes its energy row: J per output token
@@ -170,15 +171,32 @@ def compare(
     if not picked:
         raise ValueError("no job to compare: the runs have none that match the filters")
     columns = _unique_labels([_column(run, job) for run, job in picked])
-    base = pick_baseline(columns, baseline)
     jobs = [job for _, job in picked]
     tables = [{b.id: b for b in job.benchmarks if contains(b.id, benchmark)} for job in jobs]
     bench_ids = list(dict.fromkeys(bench for table in tables for bench in table))
-    rows: list[CompareRow] = []
-    for bench_id in bench_ids:
-        rows += _benchmark_rows(bench_id, [table.get(bench_id) for table in tables], base)
+
+    def rows_against(base: int) -> list[CompareRow]:
+        rows: list[CompareRow] = []
+        for bench_id in bench_ids:
+            rows += _benchmark_rows(bench_id, [table.get(bench_id) for table in tables], base)
+        return rows
+
+    rows = rows_against(0)
+    base = pick_baseline(columns, baseline) if baseline is not None else _fullest(rows)
+    if base != 0:
+        rows = rows_against(base)
     notes = _column_notes(columns) + _benchmark_notes(columns, bench_ids, tables)
     return Comparison(columns=columns, baseline=base, rows=rows, notes=notes)
+
+
+def _fullest(rows: Sequence[CompareRow]) -> int:
+    """The default baseline: the first of the columns with a value in the most rows, so that
+    a column which shares little with the others does not leave the ratios empty."""
+    counts = [0] * (len(rows[0].values) if rows else 1)
+    for row in rows:
+        for i, value in enumerate(row.values):
+            counts[i] += value is not None and value.mean is not None
+    return counts.index(max(counts))
 
 
 def _ratios(values: list[MetricStat | None], base: int) -> list[float | None]:
