@@ -89,6 +89,8 @@ benchmarks:
     # one per run, but llama-benchy leaves out a run whose tokens all came in one read (a tiny
     # model on a fast server does that now and then: it then sees no decode time to divide by)
     assert 1 <= tg.n <= 2
-    assert both["ttfr"].n == 4  # llama-benchy pools per-request values over runs
+    # llama-benchy pools per-request values over runs (2 runs × 2 requests), leaving out a
+    # request that failed: seen once in CI on a loaded machine (n=3)
+    assert 3 <= both["ttfr"].n <= 4
     assert chat.tool_metrics["pp64/tg16/d0/c2"]["ttfr"] == both["ttfr"]
     assert any(line.startswith("[llama-benchy] Running test: pp=64") for line in logs)
