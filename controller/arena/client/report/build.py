@@ -18,7 +18,6 @@ from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
 from arena.common.figures.style import labels, series_name, source
 from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import JobResult, RunResults
-from arena.common.schemas.sample import RequestSample
 
 
 @dataclass
@@ -103,20 +102,9 @@ def _latency(data: ReportData) -> list[Figure]:
     groups: dict[str, list[figures.SampleGroup]] = defaultdict(list)
     for run in data.results:
         for job in run.jobs:
-            by_key: dict[tuple[str, str], list[RequestSample]] = defaultdict(list)
-            for sample in data.samples.get(job.job_id, []):
-                by_key[(sample.benchmark, sample.variant)].append(sample)
-            benches = {bench.id: bench for bench in job.benchmarks}
-            for (bench_id, variant), samples in sorted(by_key.items()):
-                groups[bench_id].append(
-                    figures.SampleGroup(
-                        name=series_name(job, benches.get(bench_id)),
-                        variant=variant,
-                        source=source(run.run_id, job.job_id),
-                        simulated=job.simulated,
-                        samples=samples,
-                    )
-                )
+            samples = data.samples.get(job.job_id, [])
+            for bench_id, job_groups in figures.sample_groups(run.run_id, job, samples).items():
+                groups[bench_id] += job_groups
     found = []
     for bench_id, bench_groups in sorted(groups.items()):
         for metric in ("ttft", "itl"):

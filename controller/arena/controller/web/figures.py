@@ -5,9 +5,8 @@ from collections import defaultdict
 
 from arena.common import figures
 from arena.common.figures.latency import TITLES, Metric
-from arena.common.figures.style import series_name, source
+from arena.common.figures.style import series_name
 from arena.common.schemas.results import RunResults
-from arena.common.schemas.sample import RequestSample
 from arena.controller.web.reads import JobRecords
 
 METRICS: tuple[Metric, ...] = ("ttft", "itl")
@@ -23,21 +22,10 @@ def run_figures(results: RunResults, records: dict[str, JobRecords]) -> dict[str
     }
     groups: dict[str, list[figures.SampleGroup]] = defaultdict(list)
     for job in results.jobs:
-        by_variant: dict[tuple[str, str], list[RequestSample]] = defaultdict(list)
-        for sample in records[job.job_id].samples if job.job_id in records else []:
-            by_variant[(sample.benchmark, sample.variant)].append(sample)
-        benches = {bench.id: bench for bench in job.benchmarks}
-        for (bench, variant), samples in sorted(by_variant.items()):
+        samples = records[job.job_id].samples if job.job_id in records else []
+        for bench, job_groups in figures.sample_groups(results.run_id, job, samples).items():
             if bench in measured:
-                groups[bench].append(
-                    figures.SampleGroup(
-                        name=series_name(job, benches.get(bench)),
-                        variant=variant,
-                        source=source(results.run_id, job.job_id),
-                        simulated=job.simulated,
-                        samples=samples,
-                    )
-                )
+                groups[bench] += job_groups
     for bench, bench_groups in sorted(groups.items()):
         for metric in METRICS:
             title = f"{bench}: {TITLES[metric]} CDF"

@@ -28,7 +28,13 @@ rate under each p95-TTFT limit), ``telemetry_figure`` (power, SM clock, temperat
 """
 
 from arena.common.figures.capacity import capacity_figure
-from arena.common.figures.latency import MAX_CDF_POINTS, SampleGroup, cdf, latency_cdf
+from arena.common.figures.latency import (
+    MAX_CDF_POINTS,
+    SampleGroup,
+    cdf,
+    latency_cdf,
+    sample_groups,
+)
 from arena.common.figures.pareto import pareto_figure
 from arena.common.figures.style import empty, series_name
 from arena.common.figures.telemetry import (
@@ -50,6 +56,7 @@ __all__ = [
     "empty",
     "imported_series",
     "latency_cdf",
+    "sample_groups",
     "measured_series",
     "pareto_figure",
     "series_name",

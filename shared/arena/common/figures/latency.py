@@ -6,14 +6,24 @@ extremes included), not on every request: the curve is exact at those quantiles 
 stays small however many requests a run made.
 """
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
 import plotly.graph_objects as go
 
-from arena.common.figures.style import colour, empty, figure, fit_legend, layout
+from arena.common.figures.style import (
+    colour,
+    empty,
+    figure,
+    fit_legend,
+    layout,
+    series_name,
+    source,
+)
 from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.results import JobResult
 from arena.common.schemas.sample import RequestSample
 
 MAX_CDF_POINTS = 200
@@ -31,6 +41,28 @@ class SampleGroup(ArenaModel):
     """Where they come from (``style.source``)."""
     simulated: bool
     samples: list[RequestSample]
+
+
+def sample_groups(
+    run_id: str, job: JobResult, samples: Iterable[RequestSample]
+) -> dict[str, list[SampleGroup]]:
+    """One job's samples as CDF series: benchmark id → one group per variant, in order."""
+    by_variant: dict[tuple[str, str], list[RequestSample]] = defaultdict(list)
+    for sample in samples:
+        by_variant[(sample.benchmark, sample.variant)].append(sample)
+    benches = {bench.id: bench for bench in job.benchmarks}
+    groups: dict[str, list[SampleGroup]] = defaultdict(list)
+    for (bench_id, variant), chosen in sorted(by_variant.items()):
+        groups[bench_id].append(
+            SampleGroup(
+                name=series_name(job, benches.get(bench_id)),
+                variant=variant,
+                source=source(run_id, job.job_id),
+                simulated=job.simulated,
+                samples=chosen,
+            )
+        )
+    return groups
 
 
 def values_ms(samples: Sequence[RequestSample], metric: Metric) -> np.ndarray:
