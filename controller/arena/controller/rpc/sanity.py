@@ -47,15 +47,16 @@ def store_checked(
     settings: ControllerSettings,
     now: float,
 ) -> tuple[int, int]:
-    """``store_samples`` behind the checks, in its transaction: SamplesRejected (nothing
-    stored) when a sample of the batch breaks one. The rows are ``wire.flat_rows`` dicts (the
-    ingest fast path); the checks read them as records built without validation."""
+    """``store_samples`` behind the checks, in its transaction, on the job fenced once:
+    SamplesRejected (nothing stored) when a sample of the batch breaks one. The rows are
+    ``wire.flat_rows`` dicts (the ingest fast path); the checks read them as records built
+    without validation."""
     job = job_store.fenced_job(session, agent_id, job_id, attempt)
     records = [RequestSample.model_construct(**row) for row in samples]
     problems = batch_problems(records, bounds_for(job, settings, now))
     if problems:
         raise SamplesRejected("samples refused: " + "; ".join(problems))
-    return job_store.store_samples(session, agent_id, job_id, attempt, first_seq, samples)
+    return job_store.append_samples(session, job, first_seq, samples)
 
 
 def flag_job(session: Session, agent_id: str, job_id: str, attempt: int, reason: str) -> None:

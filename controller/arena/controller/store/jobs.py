@@ -222,13 +222,20 @@ def store_samples(
 ) -> tuple[int, int]:
     """Store the part of the batch that extends the contiguous prefix in one multi-row insert;
     return the new ack and how many samples were new."""
-    job = fenced_job(session, agent_id, job_id, attempt)
+    return append_samples(session, fenced_job(session, agent_id, job_id, attempt), first_seq,
+                          samples)  # fmt: skip
+
+
+def append_samples(
+    session: Session, job: JobRow, first_seq: int, samples: Sequence[SampleData]
+) -> tuple[int, int]:
+    """``store_samples`` for a job already fenced (and locked) in this transaction."""
     skip = _extension(job.acked_seq, first_seq, len(samples))
     if skip is None or skip == len(samples):
         return job.acked_seq, 0
     first_new = job.acked_seq + 1
     rows = [
-        {**sample, "job_id": job_id, "attempt": attempt, "seq": seq}
+        {**sample, "job_id": job.id, "attempt": job.attempt, "seq": seq}
         for seq, sample in enumerate(samples[skip:], start=first_new)
     ]
     session.connection().execute(insert(SampleRow), rows)
