@@ -1,10 +1,14 @@
-"""What the bench scripts share: the instant server, the reference tools, CPU accounting."""
+"""What the bench scripts share: the instant server, controllers as processes, the reference
+tools, CPU accounting."""
 
 import os
 import resource
+import signal
+import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +19,59 @@ REPO = Path(__file__).resolve().parent.parent
 VLLM_VENV = Path(os.environ.get("ARENA_VLLM_VENV", "/root/.cache/arena/venvs/vllm"))
 BENCHY_VENV = Path(os.environ.get("ARENA_BENCHY_VENV", "/root/.cache/arena/venvs/llama-benchy"))
 TOKENIZER_DIR = Path(os.environ.get("ARENA_TOKENIZER_DIR", "/root/.cache/arena/parity-model"))
+
+
+CONTROLLER = str(Path(sys.executable).parent / "arena-controller")
+BENCH_CONTROLLER_ENV = {
+    "ARENA_LEASE_TTL_S": "600",
+    "ARENA_LOG_LEVEL": "warning",
+    # an agent that sends one pre-built batch again and again carries times past the job's clock
+    "ARENA_SAMPLE_CLOCK_TOLERANCE_S": "86400",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, process: "subprocess.Popen[bytes]") -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("controller exited at start")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("controller did not start")
+
+
+@contextmanager
+def controllers(
+    database_url: str | None, ports: Sequence[int], env: dict[str, str] | None = None
+) -> Iterator[list["subprocess.Popen[bytes]"]]:
+    """``arena-controller`` processes on these loopback ports, all on one database (a SQLite
+    file in a temporary directory by default), without dashboards; stopped on the way out."""
+    with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            for port in ports:
+                command = [CONTROLLER, "--listen", f"127.0.0.1:{port}", "--data-dir", tmp,
+                           "--dashboard", "off"]  # fmt: skip
+                if database_url:
+                    command += ["--database-url", database_url]
+                settings = os.environ | BENCH_CONTROLLER_ENV | (env or {})
+                processes.append(subprocess.Popen(command, cwd=REPO, env=settings))
+            for port, process in zip(ports, processes, strict=True):
+                wait_listening(port, process)
+            yield processes
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                process.wait(30)
 
 
 def tool(venv: Path, name: str) -> Path | None:

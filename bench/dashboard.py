@@ -11,7 +11,6 @@ as the full HTTP time seen by this client. Target: under 300 ms per page.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,16 +19,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.common import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SPARK = ROOT.parent / "shared" / "fixtures" / "dgx-spark-benchmarks"
 TARGET_MS = 300.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def load(url: str) -> tuple[float, float, int]:

@@ -10,32 +10,31 @@ psutil. One column per database:
 
     .venv/bin/python -m bench.ingest                       # SQLite in a temporary directory
     .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://arena@/arena_bench
+    .venv/bin/python -m bench.ingest --postgres URL --controllers 2   # and two replicas on it
 
 ``--postgres`` needs a database the controller may create its tables in.
 """
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import math
 import multiprocessing
 import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
-from pathlib import Path
 
 import psutil
 
-from bench.common import REPO
+from bench.common import controllers, free_port
 
-BIN = Path(sys.executable).parent
 SUITE_HEAD = """
 name: ingest-bench
 models: [{name: tiny, engine: sim}]
@@ -54,6 +53,9 @@ KEYS = [
     "ack p99 (ms)",
     "controller CPU s / 1k samples",
     "controller CPU share",
+    "  of which kernel",
+    "agents CPU share",
+    "database server CPU share",
 ]
 
 
@@ -61,7 +63,8 @@ KEYS = [
 class Plan:
     run: str
     """Names this measurement's agents apart from earlier ones in the same database."""
-    address: str
+    addresses: tuple[str, ...]
+    """One per controller; agent ``slot`` pushes to ``addresses[slot % len(addresses)]``."""
     batch: int
     chunks: int
     warmup: float
@@ -75,9 +78,9 @@ class AgentResult:
     error: str = ""
 
 
-def samples_pb(batch: int, chunks: int, seed: int) -> list[object]:
+def samples_pb(batch: int, chunks: int, seed: int, packed: bool) -> list[object]:
     """A batch of closed-loop samples as the agent sends them: one chunk time per output token,
-    output lengths spread around ``chunks``."""
+    output lengths spread around ``chunks``, packed when the controller reads them so."""
     from arena.common.pb.arena.v2 import common_pb2
     from arena.common.schemas.sample import RequestSample
     from arena.common.wire import to_message
@@ -87,14 +90,16 @@ def samples_pb(batch: int, chunks: int, seed: int) -> list[object]:
     for index in range(batch):
         tokens = max(1, int(rng.uniform(0.5, 1.5) * chunks))
         sent = index * 0.5
+        times = list(itertools.accumulate(rng.uniform(0.008, 0.012) for _ in range(tokens)))
         first = sent + rng.uniform(0.05, 0.3)
-        times = [first + i * rng.uniform(0.008, 0.012) for i in range(tokens)]
+        times = [first + t for t in times]
         sample = RequestSample(
-            benchmark="chat", variant="pp512/tg512/d0/c8", run=index % 3, index=index,
-            sent_s=sent, first_response_s=first, first_token_s=first, end_s=times[-1],
-            chunk_times_s=times, prompt_tokens=512, completion_tokens=tokens, max_tokens=512,
+            benchmark="chat", variant="pp512/tg512/d0/c8", run=0, index=index,
+            sent_s=sent, first_response_s=times[0], first_token_s=times[0], end_s=times[-1],
+            chunk_times_s=times, prompt_tokens=512, completion_tokens=tokens,
+            max_tokens=2 * chunks,
         )  # fmt: skip
-        out.append(to_message(sample, common_pb2.RequestSample))
+        out.append(to_message(sample, common_pb2.RequestSample, packed=packed))
     return out
 
 
@@ -107,7 +112,8 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
     from arena.common.schemas.job import JobState
     from arena.common.settings import DEV_AGENT_TOKEN
 
-    link = ControllerLink(plan.address, DEV_AGENT_TOKEN)
+    address = plan.addresses[slot % len(plan.addresses)]
+    link = ControllerLink(address, DEV_AGENT_TOKEN)
     registration = await link.register(
         f"ingest-{plan.run}-{slot}", probe(), {"slot": str(slot)}, {}
     )
@@ -117,7 +123,7 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
     await link.report(lease.job_id, lease.attempt, JobState.RUNNING, "ingest bench")
     batch = agent_pb2.SampleBatch(
         agent_id=registration.agent_id, job_id=lease.job_id, attempt=lease.attempt,
-        samples=samples_pb(plan.batch, plan.chunks, slot),
+        samples=samples_pb(plan.batch, plan.chunks, slot, link.packed_chunk_times),
     )  # fmt: skip
     metadata = (("authorization", f"Bearer {DEV_AGENT_TOKEN}"),)
     ready.put(slot)
@@ -127,7 +133,7 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
     latencies: list[float] = []
     stored = 0
     acked = 0
-    async with grpc.aio.insecure_channel(plan.address, options=CHANNEL_OPTIONS) as channel:
+    async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
         push = agent_pb2_grpc.AgentServiceStub(channel).PushSamples
         while time.time() < end_at:
             batch.first_seq = acked + 1
@@ -172,75 +178,63 @@ def submit(address: str, agents: int) -> None:
         client.submit(SUITE_HEAD + targets, "ingest.yaml")
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("controller exited at start")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("controller did not start")
+def _cpu(processes: list[psutil.Process]) -> tuple[float, float]:
+    """CPU seconds (user + system, system) the processes have used so far."""
+    total = kernel = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total, kernel = total + times.user + times.system, kernel + times.system
+    return total, kernel
 
 
-def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, float]:
-    """One controller on one database, ``args.agents`` agents for ``args.seconds``."""
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="arena-ingest-") as tmp:
-        command = [str(BIN / "arena-controller"), "--listen", address, "--data-dir", tmp]
-        if database_url:
-            command += ["--database-url", database_url]
-        env = os.environ | {"ARENA_LEASE_TTL_S": "600", "ARENA_LOG_LEVEL": "warning"}
-        controller = subprocess.Popen(command, cwd=REPO, env=env)
-        try:
-            wait_listening(port, controller)
-            submit(address, args.agents)
-            plan = Plan(
-                uuid.uuid4().hex[:6], address, args.batch, args.chunks, args.warmup, args.seconds
-            )
-            context = multiprocessing.get_context("spawn")
-            ready: Queue[int] = context.Queue()
-            results: Queue[AgentResult] = context.Queue()
-            starts: Queue[float] = context.Queue()
-            workers = [
-                context.Process(target=agent_process, args=(slot, plan, ready, starts, results))
-                for slot in range(args.agents)
-            ]
-            for worker in workers:
-                worker.start()
-            for _ in workers:
-                ready.get(timeout=300)
-            began = time.time()
-            for _ in workers:
-                starts.put(began)
-            print(
-                f"controller pid {controller.pid}: {args.agents} agents pushing, measuring "
-                f"after {args.warmup:.0f} s for {args.seconds:.0f} s",
-                file=sys.stderr,
-            )
-            process = psutil.Process(controller.pid)
-            time.sleep(args.warmup)
-            cpu_before = sum(process.cpu_times()[:2])
-            time.sleep(args.seconds)
-            cpu_s = sum(process.cpu_times()[:2]) - cpu_before
-            collected = [results.get(timeout=120) for _ in workers]
-            for worker in workers:
-                worker.join(30)
-        finally:
-            controller.send_signal(signal.SIGTERM)
-            controller.wait(30)
+def _postgres_processes() -> list[psutil.Process]:
+    """The local PostgreSQL server's processes (its backends do the database's share)."""
+    return [
+        p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")
+    ]
+
+
+def measure(database_url: str | None, count: int, args: argparse.Namespace) -> dict[str, float]:
+    """``count`` controllers on one database, ``args.agents`` agents spread over them, for
+    ``args.seconds``."""
+    ports = [free_port() for _ in range(count)]
+    addresses = tuple(f"127.0.0.1:{port}" for port in ports)
+    with controllers(database_url, ports) as processes:
+        submit(addresses[0], args.agents)
+        plan = Plan(
+            uuid.uuid4().hex[:6], addresses, args.batch, args.chunks, args.warmup, args.seconds
+        )
+        context = multiprocessing.get_context("spawn")
+        ready: Queue[int] = context.Queue()
+        results: Queue[AgentResult] = context.Queue()
+        starts: Queue[float] = context.Queue()
+        workers = [
+            context.Process(target=agent_process, args=(slot, plan, ready, starts, results))
+            for slot in range(args.agents)
+        ]
+        for worker in workers:
+            worker.start()
+        for _ in workers:
+            ready.get(timeout=300)
+        began = time.time()
+        for _ in workers:
+            starts.put(began)
+        print(f"{count} controller(s): {args.agents} agents pushing, measuring after "
+              f"{args.warmup:.0f} s for {args.seconds:.0f} s", file=sys.stderr)  # fmt: skip
+        own = [psutil.Process(process.pid) for process in processes]
+        agents = [psutil.Process(worker.pid) for worker in workers]
+        time.sleep(args.warmup)
+        server = _postgres_processes() if database_url else []  # its connections are open
+        before = [_cpu(own), _cpu(agents), _cpu(server)]
+        time.sleep(args.seconds)
+        after = [_cpu(own), _cpu(agents), _cpu(server)]
+        (cpu_s, kernel_s), (agents_s, _), (server_s, _) = (
+            (a[0] - b[0], a[1] - b[1]) for a, b in zip(after, before, strict=True)
+        )
+        collected = [results.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(30)
     errors = [r.error for r in collected if r.error]
     if errors:
         raise RuntimeError("; ".join(errors[:3]))
@@ -256,7 +250,10 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
         "ack p50 (ms)": quantiles[49] * 1000,
         "ack p99 (ms)": quantiles[98] * 1000,
         "controller CPU s / 1k samples": cpu_s / max(samples, 1) * 1000,
-        "controller CPU share": cpu_s / args.seconds,
+        "controller CPU share": cpu_s / args.seconds,  # all of them together
+        "  of which kernel": kernel_s / args.seconds,
+        "agents CPU share": agents_s / args.seconds,
+        "database server CPU share": server_s / args.seconds,
     }
     assert list(figures) == KEYS
     return figures
@@ -270,12 +267,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--postgres", metavar="URL", help="also measure this PostgreSQL database")
+    parser.add_argument(
+        "--controllers", type=int, default=1, metavar="N",
+        help="with --postgres: also N controllers on it, agents spread evenly",
+    )  # fmt: skip
     args = parser.parse_args()
-    databases = {"SQLite": None} | ({"PostgreSQL": args.postgres} if args.postgres else {})
+    setups = {"SQLite": (None, 1)}
+    if args.postgres:
+        setups["PostgreSQL"] = (args.postgres, 1)
+        if args.controllers > 1:
+            setups[f"PG, {args.controllers} ctl"] = (args.postgres, args.controllers)
     columns: dict[str, dict[str, float]] = {}
-    for name, url in databases.items():
+    for name, (url, count) in setups.items():
         try:
-            columns[name] = measure(url, args)
+            columns[name] = measure(url, count, args)
         except RuntimeError as error:  # one database failing still shows the other's figures
             print(f"{name}: {error}", file=sys.stderr)
             columns[name] = dict.fromkeys(KEYS, math.nan)

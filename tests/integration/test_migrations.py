@@ -9,10 +9,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, column, insert, inspect, table, text
 from sqlmodel import Session, SQLModel
 
+from arena.common.metrics.sanity import SampleColumns
 from arena.controller.server import main
+from arena.controller.store.bulk import SAMPLE_COLUMNS
 from arena.controller.store.database import Database, connect, redacted
 from arena.controller.store.jobs import get_job, lease_job, samples_of, store_samples
 from arena.controller.store.migrate import BASELINE, SchemaError, alembic_config, revision_of
@@ -58,9 +60,15 @@ def test_the_revisions_build_what_the_models_declare(store_url: str) -> None:
 
 
 def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: str) -> None:
-    """As today's code left it before alembic: create_all, a run, a leased job, samples."""
+    """As the code before alembic left it: its tables (0003's, without ``alembic_version``), a
+    run, a leased job, samples with their chunk times as JSON. Adopted, upgraded, the chunk
+    times come back bit for bit, packed (0004), and new ones are stored."""
+    from alembic import command
+
     engine = connect(store_url)
-    SQLModel.metadata.create_all(engine)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0003")
+        connection.execute(text("DROP TABLE alembic_version"))
     with Session(engine) as session:
         run_id, job_ids = submit(session, 2)
         [agent] = agents(session, 1)
@@ -68,9 +76,18 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         leased = lease_job(session, agent, 1.0, 1e9)
         assert leased is not None
         job_id = leased.id
-        samples = [sample(i).model_dump() for i in range(5)]
-        assert store_samples(session, agent, job_id, 1, 1, samples) == (5, 5)
+        leased.acked_seq = 5
         session.commit()
+    odd = [0.1 + 0.2, 1 / 3, 1e-300, 123456.789012345678]
+    written = [sample(i).model_copy(update={"chunk_times_s": odd[:i]}) for i in range(5)]
+    with engine.begin() as connection:  # the JSON column as the old code wrote it
+        old_samples = table(
+            "samples", *(column(n, JSON if n == "chunk_times_s" else None) for n in SAMPLE_COLUMNS)
+        )
+        connection.execute(insert(old_samples), [
+            {"job_id": job_id, "attempt": 1, "seq": i + 1, **one.model_dump()}
+            for i, one in enumerate(written)
+        ])  # fmt: skip
     engine.dispose()
 
     db = Database(store_url)
@@ -80,8 +97,9 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         [run] = db.run_sync(list_runs, 10)
         assert (run.run_id, run.jobs_total, run.samples) == (run_id, 2, 5)
         stored = db.run_sync(samples_of, db.run_sync(get_job, job_id))
-        assert stored == [sample(i) for i in range(5)]
-        assert db.run_sync(store_samples, agent, job_id, 1, 6, [sample(5).model_dump()]) == (6, 1)
+        assert stored == written
+        new = SampleColumns.of([sample(5)])
+        assert db.run_on_connection(store_samples, agent, job_id, 1, 6, new) == (6, 1)
     finally:
         db.close()
 

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from arena.common.metrics.sanity import SampleColumns
 from arena.common.schemas.job import JobState
 from arena.controller.store.database import Database
 from arena.controller.store.jobs import (
@@ -32,7 +33,9 @@ def test_nul_and_unicode_in_text(store_url: str, backend: str) -> None:
         assert db.run_sync(store_logs, agent, job.id, 1, 1, lines) == 3
         db.run_sync(report_status, agent, job.id, 1, JobState.RUNNING, message="a\x00b", now=1.0)
         failed = sample(1).model_copy(update={"error": "HTTP 500: \x00"})
-        assert db.run_sync(store_samples, agent, job.id, 1, 1, [failed.model_dump()]) == (1, 1)
+        assert db.run_on_connection(
+            store_samples, agent, job.id, 1, 1, SampleColumns.of([failed])
+        ) == (1, 1)
 
         nul = "\x00" if backend == "sqlite" else "\ufffd"
         _, stored = db.run_sync(log_lines, job.id, 0, 0)

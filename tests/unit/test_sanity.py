@@ -3,8 +3,17 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from arena.common.metrics.sanity import MAX_PROBLEMS, SampleBounds, batch_problems
+from arena.common.metrics.sanity import (
+    MAX_PROBLEMS,
+    TIMES,
+    SampleBounds,
+    SampleColumns,
+    batch_problems,
+    columns_pass,
+)
 from arena.common.schemas.sample import RequestSample
 
 BOUNDS = SampleBounds(frozenset({"chat"}), runs=3, latest_s=100.0, max_tokens=1000, max_chunks=8)
@@ -23,21 +32,21 @@ def test_a_sane_sample_and_clock_jitter_pass() -> None:
     assert batch_problems([sample(), jitter], BOUNDS) == []
 
 
-@pytest.mark.parametrize(
-    ("change", "problem"),
-    [
-        ({"chunk_times_s": [0.8, math.nan, 1.2]}, "chunk time is not a finite"),
-        ({"chunk_times_s": [0.8, 1.1, 0.9]}, "chunk times are out of order"),
-        ({"chunk_times_s": [0.8] * 9}, "9 chunks; at most 8"),
-        ({"chunk_times_s": [0.1, 1.0]}, "outside sent_s..end_s"),
-        ({"completion_tokens": 4}, "completion_tokens 4 > max_tokens 3"),
-        ({"prompt_tokens": 5000}, "prompt_tokens 5000 is outside 0..1000"),
-        ({"queued_s": 0.4}, "queued_s (0.400000) is before scheduled_s"),
-        ({"scheduled_s": -5.0, "queued_s": -5.0}, "before the job's clock started"),
-        ({"run": 3}, "run 3 / index 0 out of range"),
-        ({"baseline_latency_s": -1.0}, "baseline_latency_s is -1.0"),
-    ],
-)
+IMPOSSIBLE = [
+    ({"chunk_times_s": [0.8, math.nan, 1.2]}, "chunk time is not a finite"),
+    ({"chunk_times_s": [0.8, 1.1, 0.9]}, "chunk times are out of order"),
+    ({"chunk_times_s": [0.8] * 9}, "9 chunks; at most 8"),
+    ({"chunk_times_s": [0.1, 1.0]}, "outside sent_s..end_s"),
+    ({"completion_tokens": 4}, "completion_tokens 4 > max_tokens 3"),
+    ({"prompt_tokens": 5000}, "prompt_tokens 5000 is outside 0..1000"),
+    ({"queued_s": 0.4}, "queued_s (0.400000) is before scheduled_s"),
+    ({"scheduled_s": -5.0, "queued_s": -5.0}, "before the job's clock started"),
+    ({"run": 3}, "run 3 / index 0 out of range"),
+    ({"baseline_latency_s": -1.0}, "baseline_latency_s is -1.0"),
+]
+
+
+@pytest.mark.parametrize(("change", "problem"), IMPOSSIBLE)
 def test_impossible_samples_are_named(change: dict[str, object], problem: str) -> None:
     found = batch_problems([sample(), sample(**change)], BOUNDS)
     assert len(found) == 1 and found[0].startswith("sample 1 (chat #0): ")
@@ -47,3 +56,62 @@ def test_impossible_samples_are_named(change: dict[str, object], problem: str) -
 def test_a_batch_of_bad_samples_names_the_first_few() -> None:
     found = batch_problems([sample(sent_s=math.nan)] * 9, BOUNDS)
     assert len(found) == MAX_PROBLEMS + 1 and found[-1] == "and 4 more"
+
+
+def test_the_column_check_passes_a_sane_batch_as_stored() -> None:
+    columns = SampleColumns.of([sample(), sample(index=1, chunk_times_s=[]), sample()])
+    assert columns_pass(columns, BOUNDS)
+    assert columns.records() == [sample(), sample(index=1, chunk_times_s=[]), sample()]
+
+
+@pytest.mark.parametrize("change", [change for change, _ in IMPOSSIBLE])
+def test_the_column_check_never_passes_what_a_sample_check_refuses(
+    change: dict[str, object],
+) -> None:
+    assert not columns_pass(SampleColumns.of([sample(), sample(**change)]), BOUNDS)
+
+
+times = st.one_of(st.none(), st.floats(-0.1, 120.0), st.sampled_from([math.nan, math.inf]))
+counts = st.one_of(st.none(), st.integers(-2, 1200))
+wild = st.builds(
+    RequestSample, benchmark=st.sampled_from(["chat", "rag"]), variant=st.just("v"),
+    run=st.integers(-1, 3), index=st.integers(-1, 5), scheduled_s=times, queued_s=times,
+    sent_s=st.floats(-0.1, 120.0) | st.just(math.nan), first_response_s=times,
+    first_token_s=times, end_s=times, prompt_tokens=counts, completion_tokens=counts,
+    max_tokens=counts, baseline_latency_s=times,
+    chunk_times_s=st.lists(st.floats(-0.1, 120.0) | st.just(math.nan), max_size=10),
+)  # fmt: skip
+
+
+@st.composite
+def plausible(draw: st.DrawFn) -> RequestSample:
+    """A sample that is nearly right: ordered times, some absent, now and then one nudged."""
+    ordered = sorted(draw(st.lists(st.floats(0.0, 100.0), min_size=6, max_size=6)))
+    if draw(st.integers(0, 3)) == 0:
+        at = draw(st.integers(0, 5))
+        ordered[at] += draw(st.sampled_from([-0.02, -0.005, 0.005, 0.02]))
+    kept = draw(st.lists(st.booleans(), min_size=6, max_size=6))
+    values = [t if keep or name == "sent_s" else None
+              for name, t, keep in zip(TIMES, ordered, kept, strict=True)]  # fmt: skip
+    chunks = sorted(draw(st.lists(st.floats(ordered[2] - 0.02, ordered[5] + 0.02), max_size=9)))
+    tokens = draw(st.integers(0, 1001))
+    return RequestSample(benchmark="chat", variant="v", run=draw(st.integers(0, 2)),
+                         index=draw(st.integers(0, 9)), **dict(zip(TIMES, values, strict=True)),
+                         chunk_times_s=chunks, completion_tokens=tokens,
+                         max_tokens=draw(st.sampled_from([None, tokens, 1000])))  # fmt: skip
+
+
+batches = st.lists(plausible() | wild, min_size=1, max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(batches, st.floats(0.0, 150.0) | st.none())
+def test_the_column_check_is_never_more_lenient(
+    batch: list[RequestSample], latest: float | None
+) -> None:
+    """Whatever the columns pass, every sample passes: the quick check only ever sends a batch
+    on to the sample-by-sample one, never lets through what that one would refuse."""
+    bounds = SampleBounds(frozenset({"chat"}), runs=3, latest_s=latest, max_tokens=1000,
+                          max_chunks=8)  # fmt: skip
+    if columns_pass(SampleColumns.of(batch), bounds):
+        assert batch_problems(batch, bounds) == []

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel, select
 
+from arena.common.metrics.sanity import SampleColumns
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import expand, job_requests
@@ -54,13 +55,30 @@ benchmarks:
 """
 
 
-def schema_sql(connection: sqlite3.Connection) -> str:
+UNCHANGED = BASELINE_TABLES - {"samples"}
+"""The first migration's tables as they still are: 0004 packed the samples' chunk times."""
+
+
+def schema_sql(connection: sqlite3.Connection, tables: frozenset[str] = BASELINE_TABLES) -> str:
     """The CREATE statements of the tables the first migration made (later revisions add
     their own tables, and alembic its ``alembic_version``)."""
     rows = connection.execute(
         "SELECT sql, tbl_name FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
     )
-    return "".join(f"{sql};\n" for sql, table in rows if table in BASELINE_TABLES)
+    return "".join(f"{sql};\n" for sql, table in rows if table in tables)
+
+
+def snapshot_sql(tables: frozenset[str]) -> str:
+    """``schema_sql`` of b8a3adc's schema for these tables."""
+    with sqlite3.connect(":memory:") as connection:
+        connection.executescript(SNAPSHOT.read_text())
+        return schema_sql(connection, tables)
+
+
+def chunk_times_type(connection: sqlite3.Connection) -> str:
+    columns = connection.execute("PRAGMA table_info(samples)").fetchall()
+    [(kind, required)] = [(c[2], c[3]) for c in columns if c[1] == "chunk_times_s"]
+    return f"{kind} NOT NULL" if required else str(kind)
 
 
 def sample(index: int, **changes: object) -> RequestSample:
@@ -98,11 +116,13 @@ def test_a_log_line_shares_the_attempt_keys() -> None:
     assert list(JobLogRow.model_fields) == [*KEYS, "line"]
 
 
-def test_every_table_is_created_exactly_as_before() -> None:
+def test_every_table_is_created_as_before_but_the_chunk_times_packed() -> None:
     engine = create_engine("sqlite://")
     SQLModel.metadata.create_all(engine)
     with engine.connect() as connection:
-        assert schema_sql(connection.connection.dbapi_connection) == SNAPSHOT.read_text()
+        raw = connection.connection.dbapi_connection
+        assert schema_sql(raw, UNCHANGED) == snapshot_sql(UNCHANGED)
+        assert chunk_times_type(raw) == "BLOB NOT NULL"
 
 
 def test_the_record_validates_and_forbids_unknown_fields() -> None:
@@ -224,10 +244,8 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
                            mem_used_mib=1024.0, sm_mhz=1800.0, temp_c=60.0, throttle_mask=4,
                            throttle_reasons=["sw_power_cap"])
             ]  # fmt: skip
-            assert store_samples(session, "agent-1", job_id, 1, 3, [sample(3).model_dump()]) == (
-                3,
-                1,
-            )
+            new = SampleColumns.of([sample(3)])
+            assert store_samples(session.connection(), "agent-1", job_id, 1, 3, new) == (3, 1)
             assert aggregate_job(session, job_id) > 0
             session.commit()
         assert db.run_sync(samples_of, db.run_sync(get_job, job_id))[-1] == sample(3)
@@ -242,7 +260,8 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
     finally:
         db.close()
     with sqlite3.connect(path) as connection:
-        assert schema_sql(connection) == SNAPSHOT.read_text()  # stamped, not rebuilt
+        assert schema_sql(connection, UNCHANGED) == snapshot_sql(UNCHANGED)  # stamped, kept
+        assert chunk_times_type(connection) == "BLOB NOT NULL"  # 0004 packed them
 
 
 def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from arena.common.schemas.imported import (
     TelemetrySample,
 )
 from arena.common.schemas.job import JobSpec
+from arena.common.schemas.packed import pack_floats
 from arena.common.schemas.results import (
     BenchmarkResult,
     EnergyFigures,
@@ -37,7 +38,7 @@ from arena.common.schemas.results import (
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ClosedLoopBenchmark, ModelSpec, OpenLoopBenchmark
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import flat_rows, from_message, get_field, set_field, to_message
+from arena.common.wire import flat_columns, from_message, get_field, set_field, to_message
 from arena.controller.rpc.agents import ToolMetrics
 
 text = st.text(max_size=6)
@@ -225,18 +226,34 @@ def test_request_samples(sample: RequestSample) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(samples, min_size=1, max_size=4))
-def test_flat_rows_equal_the_validated_records(batch: list[RequestSample]) -> None:
-    """The ingest fast path reads exactly what ``from_message`` validates, types included."""
+@given(samples, st.booleans())
+def test_chunk_times_travel_packed_or_not_bit_for_bit(sample: RequestSample, packed: bool) -> None:
+    """Packed for a peer that reads them (``to_message(packed=True)``), repeated doubles for
+    one that may not; the reader takes whichever is set."""
+    message = to_message(sample, common_pb2.RequestSample, packed=packed)
+    assert bool(message.chunk_times_s_packed) == (packed and bool(sample.chunk_times_s))
+    assert not (packed and message.chunk_times_s)
+    back = from_message(common_pb2.RequestSample.FromString(message.SerializeToString()),
+                        RequestSample)  # fmt: skip
+    assert typed(back.model_dump()) == typed(sample.model_dump())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(samples, st.booleans()), min_size=1, max_size=4))
+def test_flat_columns_equal_the_validated_records(batch: list[tuple[RequestSample, bool]]) -> None:
+    """The ingest fast path reads exactly what ``from_message`` validates, types included, with
+    the chunk times packed however they came."""
     messages = [
         common_pb2.RequestSample.FromString(
-            to_message(one, common_pb2.RequestSample).SerializeToString()
+            to_message(one, common_pb2.RequestSample, packed=packed).SerializeToString()
         )
-        for one in batch
+        for one, packed in batch
     ]
-    assert typed(flat_rows(messages, RequestSample)) == typed(
-        [from_message(message, RequestSample).model_dump() for message in messages]
-    )
+    columns = flat_columns(messages, RequestSample)
+    chunks = columns.pop("chunk_times_s")
+    records = [from_message(message, RequestSample).model_dump() for message in messages]
+    assert [pack_floats(record.pop("chunk_times_s")) for record in records] == chunks
+    assert typed(columns) == typed({name: [r[name] for r in records] for name in columns})
 
 
 class CheckedSample(RequestSample):
@@ -247,12 +264,12 @@ class CheckedSample(RequestSample):
         return run
 
 
-def test_flat_rows_refuse_models_they_would_not_validate() -> None:
+def test_flat_columns_refuse_models_they_would_not_validate() -> None:
     """What validation would check, or nested messages, need ``from_message``."""
     with pytest.raises(TypeError, match="validators"):
-        flat_rows([common_pb2.RequestSample(run=5)], CheckedSample)
+        flat_columns([common_pb2.RequestSample(run=5)], CheckedSample)
     with pytest.raises(TypeError, match="not a plain scalar field"):
-        flat_rows([common_pb2.JobSpec()], JobSpec)
+        flat_columns([common_pb2.JobSpec()], JobSpec)
 
 
 @settings(max_examples=60, deadline=None)

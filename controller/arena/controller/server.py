@@ -18,7 +18,7 @@ from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.common.transport import is_loopback
 from arena.controller.metrics import ControllerMetrics, metrics_router
-from arena.controller.rpc.agents import AgentServicer, WorkSignal
+from arena.controller.rpc.agents import AgentServicer
 from arena.controller.rpc.auth import AuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
 from arena.controller.rpc.limits import LimitsInterceptor
@@ -35,6 +35,7 @@ from arena.controller.store.database import (
 from arena.controller.tls import server_credentials
 from arena.controller.web.app import ROUTERS, create_app
 from arena.controller.web.serve import DashboardServer
+from arena.controller.work import PeerChannel, WorkSignal
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +58,7 @@ class Controller:
         self.port = 0
         self.dashboard: DashboardServer | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self._peers: PeerChannel | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -66,6 +68,9 @@ class Controller:
         if granted:
             log.info("gave running jobs a lease grace period after start", jobs=granted)
         work = WorkSignal()
+        if self.db.engine.dialect.name == "postgresql":  # other controllers may share it
+            self._peers = PeerChannel(self.db.engine, work)
+            self._peers.start()
         self.server = grpc.aio.server(
             interceptors=[
                 ProtocolVersionInterceptor(),
@@ -148,6 +153,8 @@ class Controller:
                 await self._reaper
         if self.server is not None:
             await self.server.stop(grace)
+        if self._peers is not None:
+            await asyncio.to_thread(self._peers.stop)
         if self.db is not None:
             self.db.close()
         log.info("controller stopped")
@@ -222,6 +229,12 @@ def _database_errors() -> Iterator[None]:
 @click.group(invoke_without_command=True)
 @click.option("--listen", help="gRPC address, e.g. 0.0.0.0:50051 [env ARENA_LISTEN]")
 @_database_options
+@click.option(
+    "--ingest-connections",
+    type=click.IntRange(1, 64),
+    help="PostgreSQL connections storing sample batches at once (default 4) "
+    "[ARENA_INGEST_CONNECTIONS]",
+)
 @click.option(
     "--max-error-rate",
     type=click.FloatRange(0, 1),

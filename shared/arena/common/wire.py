@@ -12,6 +12,10 @@ descriptor together. The few shapes proto cannot say directly follow three rules
 - a message with a single field wraps what a map value cannot be directly (a list, a map,
   an optional message).
 
+A ``list[float]`` field may also travel packed, in a ``bytes`` twin named ``<field>_packed``
+(little-endian float64, ``schemas.packed``): it is read whenever it is set, and written instead
+of the repeated field by ``to_message(..., packed=True)``, for a peer that said it reads it.
+
 Open-ended ``dict[str, Any]`` fields travel as ``google.protobuf.Struct`` (JSON numbers).
 Proto maps carry no order: decoded dicts list their keys in natural order (``2000`` before
 ``10000``), so output built from them is stable.
@@ -31,6 +35,8 @@ from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct, Value
 from pydantic import BaseModel
 
+from arena.common.schemas.packed import pack_floats, unpack_floats
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MessageT = TypeVar("MessageT", bound=Message)
 
@@ -43,10 +49,10 @@ _INTEGERS = {
 _FLOATS = {FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT}
 
 
-def to_message(model: BaseModel, message_type: type[MessageT]) -> MessageT:
-    """The message mirroring ``model``."""
+def to_message(model: BaseModel, message_type: type[MessageT], *, packed: bool = False) -> MessageT:
+    """The message mirroring ``model``; with ``packed``, its float lists in their packed twins."""
     message = message_type()
-    _fill(message, model)
+    _fill(message, model, packed)
     return message
 
 
@@ -55,39 +61,39 @@ def from_message(message: Message, model_type: type[ModelT]) -> ModelT:
     return model_type.model_validate(_model_data(message, model_type))
 
 
-def flat_rows(messages: Sequence[Message], model_type: type[BaseModel]) -> list[dict[str, Any]]:
-    """Every field of many flat messages mirroring ``model_type``, as plain dicts, without a
-    model per message: the sample-ingest fast path.
+def flat_columns(messages: Sequence[Message], model_type: type[BaseModel]) -> dict[str, list[Any]]:
+    """Every field of many flat messages mirroring ``model_type``, one list per field, the
+    model's default where a message has no value and float lists packed (``schemas.packed``):
+    the sample-ingest fast path, without a model, a dict or a float object per message.
 
-    Only for models whose fields are scalars or lists of scalars, without constraints or
+    Only for models whose fields are scalars or lists of floats, without constraints or
     validators: there the message's own types (int64 an int, double a float) are all that
-    validation would check, and each dict equals ``from_message(m, model_type).model_dump()``.
+    validation would check.
     """
     if not messages:
-        return []
+        return {}
     key = (type(messages[0]), model_type)
     plan = _FLAT_PLANS.get(key) or _FLAT_PLANS.setdefault(key, _flat_plan(*key))
-    rows = []
-    for message in messages:
-        row: dict[str, Any] = {}
-        for name, optional, repeated, default in plan:
-            if repeated:
-                row[name] = list(getattr(message, name))
-            elif optional and not message.HasField(name):
-                row[name] = default
-            else:
-                row[name] = getattr(message, name)
-        rows.append(row)
-    return rows
+    columns: dict[str, list[Any]] = {}
+    for name, optional, twin, default in plan:
+        if twin:  # packed as sent, or packed here for a peer that sent the repeated field
+            columns[name] = [
+                getattr(m, twin) or pack_floats(list(getattr(m, name))) for m in messages
+            ]
+        elif optional:
+            columns[name] = [getattr(m, name) if m.HasField(name) else default for m in messages]
+        else:
+            columns[name] = [getattr(m, name) for m in messages]
+    return columns
 
 
-FlatPlan = list[tuple[str, bool, bool, Any]]
+FlatPlan = list[tuple[str, bool, str, Any]]
 _FLAT_PLANS: dict[tuple[type[Message], type[BaseModel]], FlatPlan] = {}
 
 
 def _flat_plan(message_type: type[Message], model_type: type[BaseModel]) -> FlatPlan:
-    """(name, has presence, repeated, default) per field; a TypeError for models it cannot
-    read without validation."""
+    """(name, has presence, packed twin or "", default) per field; a TypeError for models it
+    cannot read without validation."""
     decorators = model_type.__pydantic_decorators__
     if decorators.field_validators or decorators.model_validators:
         raise TypeError(f"{model_type.__name__} has validators: use from_message")
@@ -95,10 +101,16 @@ def _flat_plan(message_type: type[Message], model_type: type[BaseModel]) -> Flat
     plan = []
     for name, info in model_type.model_fields.items():
         field = fields.get(name)
-        if field is None or field.message_type is not None or _constrained(info.metadata):
+        twin = packed_twin(name) if packed_twin(name) in fields else ""
+        if (
+            field is None
+            or field.message_type is not None
+            or (field.is_repeated and not twin)
+            or _constrained(info.metadata)
+        ):
             raise TypeError(f"{model_type.__name__}.{name} is not a plain scalar field")
         default = None if info.is_required() else info.get_default(call_default_factory=True)
-        plan.append((name, field.has_presence, field.is_repeated, default))
+        plan.append((name, field.has_presence, twin, default))
     return plan
 
 
@@ -119,6 +131,11 @@ def get_field(message: Message, name: str, annotation: Any) -> Any:
     return _get(message, _descriptor(message).fields_by_name[name], annotation)
 
 
+def packed_twin(name: str) -> str:
+    """The ``bytes`` field that may carry the float list ``name`` packed."""
+    return f"{name}_packed"
+
+
 def _descriptor(message: Message) -> Descriptor:
     """The message's descriptor (the stubs type the upb backend's classes apart)."""
     return cast(Descriptor, message.DESCRIPTOR)
@@ -131,10 +148,12 @@ def _map_value(field: FieldDescriptor) -> FieldDescriptor:
 # --- model -> message ---------------------------------------------------------------------
 
 
-def _fill(message: Message, model: BaseModel) -> None:
+def _fill(message: Message, model: BaseModel, packed: bool = False) -> None:
     fields = _descriptor(message).fields_by_name
     for name, info in type(model).model_fields.items():
-        if name in fields:
+        if packed and packed_twin(name) in fields:
+            setattr(message, packed_twin(name), pack_floats(getattr(model, name)))
+        elif name in fields:
             _set(message, fields[name], getattr(model, name))
         elif _literal_tag(info.annotation) is None:
             raise TypeError(f"{message.DESCRIPTOR.full_name} has no field {name!r}")
@@ -210,7 +229,10 @@ def _model_data(message: Message, model_type: type[BaseModel]) -> dict[str, Any]
     fields = _descriptor(message).fields_by_name
     data: dict[str, Any] = {}
     for name, info in model_type.model_fields.items():
-        if name in fields:
+        twin = packed_twin(name)
+        if twin in fields and getattr(message, twin):
+            data[name] = unpack_floats(getattr(message, twin))
+        elif name in fields:
             field = fields[name]
             if field.has_presence and not message.HasField(name) and not info.is_required():
                 continue  # absent: the schema's default (a field an older peer does not know)

@@ -8,7 +8,6 @@ from sqlmodel import Session, select
 
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
 from arena.common.pb.arena.v2 import user_pb2
-from arena.controller.rpc.agents import WorkSignal
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.errors import grpc_errors
 from arena.controller.settings import ControllerSettings
@@ -17,6 +16,7 @@ from arena.controller.store import jobs as job_store
 from arena.controller.store.credentials import AGENT, USER, Role
 from arena.controller.store.database import Database
 from arena.controller.store.models import AgentRow
+from arena.controller.work import WorkSignal
 
 MAX_ENROLMENT_S = 30 * 24 * 3600.0
 RESERVED_USERS = ("admin", "dev")

@@ -1,7 +1,5 @@
 """AgentService: registration, heartbeats, leases, job status and sample ingest."""
 
-import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -10,6 +8,7 @@ import structlog
 from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
+from arena.common.metrics.sanity import SampleColumns
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.redact import SHAPES_ONLY
 from arena.common.schemas.agent import HardwareInfo
@@ -17,7 +16,7 @@ from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import flat_rows, from_message, get_field, to_message
+from arena.common.wire import flat_columns, from_message, get_field, to_message
 from arena.controller.metrics import ControllerMetrics
 from arena.controller.rpc import sanity
 from arena.controller.rpc.audit import caller, granted
@@ -35,6 +34,7 @@ from arena.controller.store.database import Database
 from arena.controller.store.manifests import ManifestRejected, record_manifest
 from arena.controller.store.models import AgentRow, JobRow
 from arena.controller.store.trust import COMMUNITY, OFFICIAL
+from arena.controller.work import WorkSignal
 
 log = structlog.get_logger(__name__)
 
@@ -52,22 +52,6 @@ _PHASES = {
     agent_pb2.JOB_PHASE_FAILED: JobState.FAILED,
     agent_pb2.JOB_PHASE_CANCELLED: JobState.CANCELLED,
 }
-
-
-class WorkSignal:
-    """Wakes long-polling LeaseJob calls when a job becomes available."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):  # not wait_for: it can swallow cancellation
-                await self._event.wait()
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
@@ -107,6 +91,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             agent_id=row.id,
             heartbeat_interval_s=self.settings.heartbeat_interval_s,
             lease_ttl_s=self.settings.lease_ttl_s,
+            packed_chunk_times=True,
         )
 
     @grpc_errors
@@ -130,7 +115,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             )
             for item in request.running
         ]
-        orders, draining = await self.db.call(
+        orders, draining = await self.db.ingest(
             job_store.heartbeat, request.agent_id, progress, time.time(), self.settings.lease_ttl_s
         )
         directives = [
@@ -156,9 +141,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             if job is not None:
                 return agent_pb2.LeaseJobResponse(lease=_lease(job))
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return agent_pb2.LeaseJobResponse()
-            await self.work.wait(min(remaining, 1.0))
+            if remaining <= 0 or not await self.work.wait(remaining):
+                return agent_pb2.LeaseJobResponse()  # nothing woke it: nothing new to find
 
     @grpc_errors
     async def ReportJobStatus(
@@ -207,10 +191,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         await self._acting_as(request.agent_id)
         _check_batch(len(request.samples), "samples")
         with reading("samples"):
-            samples = flat_rows(request.samples, RequestSample)
+            values = flat_columns(request.samples, RequestSample)
+            samples = SampleColumns(values, values.pop("chunk_times_s", []))
         keys = (request.agent_id, request.job_id, request.attempt)
         try:  # the checks run in store_samples' transaction (rpc/sanity.py)
-            acked, stored = await self.db.call(
+            acked, stored = await self.db.ingest(
                 sanity.store_checked, *keys, request.first_seq, samples, self.settings, time.time()
             )
         except sanity.SamplesRejected as error:
@@ -289,7 +274,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         """Every agent call names an agent id: it must be the caller's own."""
         who = caller()
         if who.static:  # the one case that needs the database: is the name enrolled?
-            await self.db.call(identity.check_static, agent_id, time.time())
+            await self.db.ingest(identity.check_static, agent_id, time.time())
         else:
             identity.check_own(who, agent_id)
 

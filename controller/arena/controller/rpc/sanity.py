@@ -5,18 +5,20 @@ fault): nothing of it is stored, so no aggregate ever sees it, and the job carri
 ``arenactl describe`` and ``arenactl show`` print.
 """
 
-from collections.abc import Sequence
-
 import structlog
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError
-from arena.common.metrics.sanity import SampleBounds, batch_problems
-from arena.common.schemas.sample import RequestSample
+from arena.common.metrics.sanity import (
+    SampleBounds,
+    SampleColumns,
+    batch_problems,
+    columns_pass,
+)
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import jobs as job_store
-from arena.controller.store.jobs import SampleData
-from arena.controller.store.models import JobRow
+from arena.controller.store.jobs import HeldJob
 from arena.controller.store.trust import add_flag
 
 log = structlog.get_logger(__name__)
@@ -26,7 +28,8 @@ class SamplesRejected(InvalidRequestError):
     """A batch with samples that cannot have been measured."""
 
 
-def bounds_for(job: JobRow, settings: ControllerSettings, now: float) -> SampleBounds:
+def bounds_for(job: HeldJob, settings: ControllerSettings, now: float) -> SampleBounds:
+    """The bounds of a job's samples, from its ``jobs.HELD`` row."""
     elapsed = None if job.started_at is None else now - job.started_at
     return SampleBounds(
         benchmarks=frozenset(bench["id"] for bench in job.spec.get("benchmarks", [])),
@@ -38,25 +41,26 @@ def bounds_for(job: JobRow, settings: ControllerSettings, now: float) -> SampleB
 
 
 def store_checked(
-    session: Session,
+    connection: Connection,
     agent_id: str,
     job_id: str,
     attempt: int,
     first_seq: int,
-    samples: Sequence[SampleData],
+    samples: SampleColumns,
     settings: ControllerSettings,
     now: float,
 ) -> tuple[int, int]:
     """``store_samples`` behind the checks, in its transaction, on the job fenced once:
-    SamplesRejected (nothing stored) when a sample of the batch breaks one. The rows are
-    ``wire.flat_rows`` dicts (the ingest fast path); the checks read them as records built
-    without validation."""
-    job = job_store.fenced_job(session, agent_id, job_id, attempt)
-    records = [RequestSample.model_construct(**row) for row in samples]
-    problems = batch_problems(records, bounds_for(job, settings, now))
-    if problems:
-        raise SamplesRejected("samples refused: " + "; ".join(problems))
-    return job_store.append_samples(session, job, first_seq, samples)
+    SamplesRejected (nothing stored) when a sample of the batch breaks one. The checks run on
+    the columns first; only a batch they do not pass is read sample by sample, to name the
+    samples at fault."""
+    job = job_store.held_job(connection, agent_id, job_id, attempt)
+    bounds = bounds_for(job, settings, now)
+    if len(samples) and not columns_pass(samples, bounds):
+        problems = batch_problems(samples.records(), bounds)
+        if problems:
+            raise SamplesRejected("samples refused: " + "; ".join(problems))
+    return job_store.append_samples(connection, job, first_seq, samples)
 
 
 def flag_job(session: Session, agent_id: str, job_id: str, attempt: int, reason: str) -> None:

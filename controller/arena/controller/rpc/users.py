@@ -23,7 +23,6 @@ from arena.common.schemas.run import RunInfo
 from arena.common.suites.loader import load_suite_text
 from arena.common.wire import from_message, to_message
 from arena.controller.rpc.access import AccessMethods
-from arena.controller.rpc.agents import WorkSignal
 from arena.controller.rpc.audit import caller
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
@@ -36,6 +35,7 @@ from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
 from arena.controller.store.imports import is_imported
 from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
+from arena.controller.work import WorkSignal
 
 log = structlog.get_logger(__name__)
 
@@ -134,7 +134,9 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                 job_id=job.job_id, attempt=job.attempt, first_seq=first_seq, samples=samples
             )
 
-        convert = functools.partial(to_message, message_type=common_pb2.RequestSample)
+        convert = functools.partial(
+            to_message, message_type=common_pb2.RequestSample, packed=request.packed_chunk_times
+        )
         await self._stream(request, context, reads.sample_page, convert, chunk)
 
     @grpc_errors
@@ -261,6 +263,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.SetAgentTrustRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.SetAgentTrustResponse:
         await self.db.call(agent_store.set_trust, request.name, request.tier)
+        self.work.notify()  # jobs for that tier may now be its
         return user_pb2.SetAgentTrustResponse()
 
     @grpc_errors

@@ -4,12 +4,13 @@ labels and hardware it was enrolled with; a static token only for agents nobody 
 import hashlib
 import json
 
+from sqlalchemy import Connection, or_, select
 from sqlmodel import Session
 
 from arena.common.errors import PermissionDeniedError
 from arena.common.schemas.agent import HardwareInfo
-from arena.controller.store.credentials import Principal, credential, is_bound
-from arena.controller.store.models import AgentRow
+from arena.controller.store.credentials import AGENT, Principal, credential, is_bound
+from arena.controller.store.models import AgentRow, CredentialRow
 
 
 def fingerprint(hardware: HardwareInfo) -> str:
@@ -60,10 +61,25 @@ def check_own(who: Principal, agent_id: str) -> None:
         )
 
 
-def check_static(session: Session, agent_id: str, now: float) -> None:
-    """A static token may act for any agent nobody enrolled."""
-    row = session.get(AgentRow, agent_id)
-    if row is not None and is_bound(session, row.name, now):
+AGENTS = AgentRow.__table__  # type: ignore[attr-defined]
+CREDENTIALS = CredentialRow.__table__  # type: ignore[attr-defined]
+
+
+def check_static(connection: Connection, agent_id: str, now: float) -> None:
+    """A static token may act for any agent nobody enrolled. One query on a plain connection:
+    it runs before every call an agent with a static token makes (``is_bound``'s rule)."""
+    enrolled = connection.execute(
+        select(AGENTS.c.name)
+        .join(CREDENTIALS, CREDENTIALS.c.name == AGENTS.c.name)
+        .where(
+            AGENTS.c.id == agent_id,
+            CREDENTIALS.c.kind == AGENT,
+            CREDENTIALS.c.revoked_at.is_(None),
+            or_(CREDENTIALS.c.expires_at.is_(None), CREDENTIALS.c.expires_at > now),
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if enrolled is not None:
         raise PermissionDeniedError(
-            f"agent {row.name!r} is enrolled: a static token cannot act for it"
+            f"agent {enrolled!r} is enrolled: a static token cannot act for it"
         )

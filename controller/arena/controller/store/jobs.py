@@ -9,12 +9,14 @@ Several controllers may share one PostgreSQL database: every write locks the job
 rows another transaction holds. SQLite ignores the locks: one controller, one writer thread.
 """
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
-from sqlalchemy import func, insert
+from sqlalchemy import Connection, Row, func, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from arena.common.errors import (
@@ -23,13 +25,15 @@ from arena.common.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from arena.common.metrics.sanity import SampleColumns
 from arena.common.schemas.job import ALLOWED, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Target
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import matches
+from arena.controller.store import bulk
 from arena.controller.store.agents import facts, get_agent
-from arena.controller.store.models import AttemptItem, JobLogRow, JobRow, SampleRow
+from arena.controller.store.models import AgentRow, AttemptItem, JobLogRow, JobRow, SampleRow
 from arena.controller.store.trust import agent_trust, job_trust
 
 log = structlog.get_logger(__name__)
@@ -37,8 +41,6 @@ log = structlog.get_logger(__name__)
 ACTIVE = (JobState.LEASED.value, JobState.RUNNING.value)
 MAX_LOG_LINE = 4096
 RecordT = TypeVar("RecordT", RequestSample, GpuReading)
-SampleData = dict[str, Any]
-"""A ``RequestSample``'s fields as plain values (``model_dump()`` or ``wire.flat_rows``)."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,51 @@ def fenced_job(session: Session, agent_id: str, job_id: str, attempt: int) -> Jo
     attempt is a PermissionDeniedError (no honest agent writes there); an attempt that has
     moved on, or a finished job, is a ConflictError (an honest agent after a lost lease)."""
     job = get_job(session, job_id, lock=True)
+    _check_holder(job, agent_id, attempt)
+    return job
+
+
+class Holding(Protocol):
+    """What the fence reads of a job: a ``JobRow``, or a row of ``HELD``'s columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def agent_id(self) -> str | None: ...
+    @property
+    def attempt(self) -> int: ...
+
+
+def _check_holder(job: Holding, agent_id: str, attempt: int) -> None:
     if job.agent_id not in (None, agent_id) and job.attempt == attempt:
-        raise PermissionDeniedError(f"job {job_id} attempt {attempt} is held by another agent")
+        raise PermissionDeniedError(f"job {job.id} attempt {attempt} is held by another agent")
     if job.agent_id != agent_id or job.attempt != attempt:
         raise ConflictError(
-            f"stale attempt: job {job_id} attempt {attempt} is not held by this agent "
+            f"stale attempt: job {job.id} attempt {attempt} is not held by this agent "
             f"(current attempt {job.attempt})"
         )
     if JobState(job.state).terminal:
-        raise ConflictError(f"job {job_id} is already {job.state}")
+        raise ConflictError(f"job {job.id} is already {job.state}")
+
+
+JOBS = JobRow.__table__  # type: ignore[attr-defined]
+AGENTS = AgentRow.__table__  # type: ignore[attr-defined]
+HELD = sql_select(JOBS.c.id, JOBS.c.state, JOBS.c.agent_id, JOBS.c.attempt, JOBS.c.acked_seq,
+              JOBS.c.started_at, JOBS.c.spec).with_for_update()  # fmt: skip
+HeldJob = Row[*tuple[Any, ...]]
+"""A row of ``HELD``'s columns."""
+
+
+def held_job(connection: Connection, agent_id: str, job_id: str, attempt: int) -> HeldJob:
+    """``fenced_job`` on a plain connection, for sample ingest: the job's row of ``HELD``'s
+    columns, locked, without an ORM session (whose set-up and identity map cost more than the
+    rest of a batch's bookkeeping)."""
+    job = connection.execute(HELD.where(JOBS.c.id == job_id)).first()
+    if job is None:
+        raise NotFoundError(f"unknown job {job_id!r}")
+    _check_holder(job, agent_id, attempt)
     return job
 
 
@@ -91,6 +129,13 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
     session.add(agent)
     if agent.draining:
         return None
+    queued = session.exec(
+        select(JobRow)
+        .where(JobRow.state == JobState.QUEUED.value)
+        .order_by(col(JobRow.created_at), col(JobRow.ordinal))
+    ).all()
+    if not queued:  # what an idle fleet mostly finds: nothing more to look up
+        return None
     busy = session.exec(
         select(JobRow).where(JobRow.agent_id == agent_id, col(JobRow.state).in_(ACTIVE))
     ).first()
@@ -98,11 +143,6 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
         return None
     tier = agent_trust(session, agent_id).tier
     agent_facts = facts(agent, tier)
-    queued = session.exec(
-        select(JobRow)
-        .where(JobRow.state == JobState.QUEUED.value)
-        .order_by(col(JobRow.created_at), col(JobRow.ordinal))
-    ).all()
     for candidate in queued:
         if not matches(Target.model_validate(candidate.selector), agent_facts):
             continue
@@ -135,32 +175,35 @@ def _claim(session: Session, job_id: str) -> JobRow | None:
 
 
 def heartbeat(
-    session: Session,
+    connection: Connection,
     agent_id: str,
     progress: Sequence[tuple[str, int, dict[str, Any]]],
     now: float,
     lease_ttl_s: float,
 ) -> tuple[list[CancelOrder], bool]:
-    """Renew the leases of the jobs the agent reports; order it to stop any it should not run."""
-    agent = get_agent(session, agent_id)
-    agent.last_seen_at = now
-    session.add(agent)
+    """Renew the leases of the jobs the agent reports; order it to stop any it should not run.
+    On a plain connection: every agent sends one every couple of seconds."""
+    draining = connection.execute(
+        update(AGENTS).where(AGENTS.c.id == agent_id).values(last_seen_at=now)
+        .returning(AGENTS.c.draining)
+    ).scalar_one_or_none()  # fmt: skip
+    if draining is None:
+        raise NotFoundError(f"unknown agent id {agent_id!r}: register first")
     orders: list[CancelOrder] = []
     for job_id, attempt, details in progress:
-        job = session.get(JobRow, job_id, with_for_update=True)
+        job = connection.execute(HELD.where(JOBS.c.id == job_id)).first()
         if job is None:
             orders.append(CancelOrder(job_id, attempt, "unknown job"))
-            continue
-        if job.agent_id != agent_id or job.attempt != attempt:
+        elif job.agent_id != agent_id or job.attempt != attempt:
             orders.append(CancelOrder(job_id, attempt, "lease lost: job was requeued"))
-            continue
-        if JobState(job.state).terminal:
+        elif JobState(job.state).terminal:
             orders.append(CancelOrder(job_id, attempt, f"job is {job.state}"))
-            continue
-        job.lease_expires_at = now + lease_ttl_s
-        job.progress = details
-        session.add(job)
-    return orders, agent.draining
+        else:
+            connection.execute(
+                update(JOBS).where(JOBS.c.id == job_id)
+                .values(lease_expires_at=now + lease_ttl_s, progress=details)
+            )  # fmt: skip
+    return orders, bool(draining)
 
 
 def report_status(
@@ -213,35 +256,40 @@ def _extension(acked: int, first_seq: int, count: int) -> int | None:
 
 
 def store_samples(
-    session: Session,
+    connection: Connection,
     agent_id: str,
     job_id: str,
     attempt: int,
     first_seq: int,
-    samples: Sequence[SampleData],
+    samples: SampleColumns,
 ) -> tuple[int, int]:
-    """Store the part of the batch that extends the contiguous prefix in one multi-row insert;
+    """Store the part of the batch that extends the contiguous prefix in one bulk insert;
     return the new ack and how many samples were new."""
-    return append_samples(session, fenced_job(session, agent_id, job_id, attempt), first_seq,
+    return append_samples(connection, held_job(connection, agent_id, job_id, attempt), first_seq,
                           samples)  # fmt: skip
 
 
 def append_samples(
-    session: Session, job: JobRow, first_seq: int, samples: Sequence[SampleData]
+    connection: Connection, job: HeldJob, first_seq: int, samples: SampleColumns
 ) -> tuple[int, int]:
-    """``store_samples`` for a job already fenced (and locked) in this transaction."""
+    """``store_samples`` for a job already held (and locked) in this transaction."""
     skip = _extension(job.acked_seq, first_seq, len(samples))
     if skip is None or skip == len(samples):
         return job.acked_seq, 0
     first_new = job.acked_seq + 1
-    rows = [
-        {**sample, "job_id": job.id, "attempt": job.attempt, "seq": seq}
-        for seq, sample in enumerate(samples[skip:], start=first_new)
-    ]
-    session.connection().execute(insert(SampleRow), rows)
-    job.acked_seq += len(rows)
-    session.add(job)
-    return job.acked_seq, len(rows)
+    keys = {
+        "job_id": itertools.repeat(job.id),
+        "attempt": itertools.repeat(job.attempt),
+        "seq": range(first_new, first_new + len(samples) - skip),
+        "chunk_times_s": samples.chunks[skip:],
+    }
+    columns = [keys[name] if name in keys else samples.values[name][skip:]
+               for name in bulk.SAMPLE_COLUMNS]  # fmt: skip
+    rows = list(zip(*columns, strict=False))  # the repeats are endless; seq bounds the rows
+    bulk.insert_samples(connection, rows)
+    acked = job.acked_seq + len(rows)
+    connection.execute(update(JOBS).where(JOBS.c.id == job.id).values(acked_seq=acked))
+    return acked, len(rows)
 
 
 def store_logs(

@@ -7,10 +7,10 @@ This class is the only definition of a sample's fields: the controller's ``sampl
 (``SampleRow``) inherits them and adds its keys.
 """
 
-from sqlalchemy import JSON
 from sqlmodel import Field
 
 from arena.common.schemas.base import ArenaRecord
+from arena.common.schemas.packed import PackedFloats
 
 
 class RequestSample(ArenaRecord):
@@ -36,8 +36,9 @@ class RequestSample(ArenaRecord):
     (vLLM's TTFT; a role-only chunk does not count)."""
     end_s: float | None = None
     """Arrival of the last chunk (or of the error)."""
-    chunk_times_s: list[float] = Field(default_factory=list, sa_type=JSON, nullable=False)
-    """Arrival time of every chunk that carried generated output, first one included."""
+    chunk_times_s: list[float] = Field(default_factory=list, sa_type=PackedFloats, nullable=False)
+    """Arrival time of every chunk that carried generated output, first one included (stored
+    packed: ``schemas.packed``)."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     """Output tokens from the server's ``usage``; ``None`` when the server sent none."""
