@@ -1,6 +1,7 @@
 """What the bench scripts share: the instant server, controllers as processes, the reference
 tools, CPU accounting."""
 
+import math
 import os
 import resource
 import signal
@@ -10,7 +11,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,24 @@ def controllers(
                 process.send_signal(signal.SIGTERM)
             for process in processes:
                 process.wait(30)
+
+
+def side_by_side(
+    title: str, keys: Sequence[str], setups: dict[str, Callable[[], dict[str, float]]]
+) -> None:
+    """Measure each setup in turn and print one column each; a setup that fails (RuntimeError)
+    says why on stderr and shows NaN, so the others' figures still come out."""
+    columns: dict[str, dict[str, float]] = {}
+    for name, measure in setups.items():
+        try:
+            columns[name] = measure()
+        except RuntimeError as error:
+            print(f"{name}: {error}", file=sys.stderr)
+            columns[name] = dict.fromkeys(keys, math.nan)
+    print(title)
+    print(f"{'':32}" + "".join(f"{name:>14}" for name in columns))
+    for key in keys:
+        print(f"{key:32}" + "".join(f"{column[key]:14.3f}" for column in columns.values()))
 
 
 def tool(venv: Path, name: str) -> Path | None:

@@ -12,8 +12,10 @@ per database, heartbeats/s, their latency p50/p99 and the controller's CPU share
 
 import argparse
 import asyncio
+import functools
 import math
 import multiprocessing
+import queue
 import signal
 import statistics
 import sys
@@ -24,7 +26,8 @@ from multiprocessing.queues import Queue
 
 import psutil
 
-from bench.common import controllers, free_port
+from arena.common.logging import configure_logging
+from bench.common import controllers, free_port, side_by_side
 
 KEYS = [
     "agents",
@@ -45,46 +48,73 @@ class Plan:
     address: str
     run: str
     slots: range
-    start_at: float
+    settle_s: float
+    """How long the fleet runs, all registered, before the window opens."""
     seconds: float
 
 
-async def _agent(slot: int, plan: Plan, latencies: list[float]) -> None:
+@dataclass
+class Window:
+    """When heartbeats count; known once every agent of every process has registered."""
+
+    start: float = math.inf
+    end: float = math.inf
+
+
+async def _agent(slot: int, plan: Plan, window: Window, registered: asyncio.Queue[int],
+                 latencies: list[float]) -> None:  # fmt: skip
     from arena.agent.hardware import probe
     from arena.agent.link import ControllerLink
     from arena.common.settings import DEV_AGENT_TOKEN
 
     link = ControllerLink(plan.address, DEV_AGENT_TOKEN)
-    registration = await link.register(f"fleet-{plan.run}-{slot}", probe(), {}, {})
-    end_at = plan.start_at + plan.seconds
+    try:
+        registration = await link.register(f"fleet-{plan.run}-{slot}", probe(), {}, {})
+    finally:
+        registered.put_nowait(slot)  # or failed: the process stops waiting for it either way
 
     async def poll() -> None:
-        while time.time() < end_at:
+        while time.time() < window.end:
             await link.lease(LEASE_WAIT_S)
 
     polling = asyncio.create_task(poll())
     await asyncio.sleep(registration.heartbeat_interval_s * (slot % 97) / 97)  # spread them
-    while time.time() < end_at:
+    while time.time() < window.end:
         began = time.perf_counter()
         await link.heartbeat([], False)
-        if time.time() >= plan.start_at:
+        if window.start <= time.time() <= window.end:
             latencies.append(time.perf_counter() - began)
         await asyncio.sleep(registration.heartbeat_interval_s)
     polling.cancel()
     await link.close()
 
 
-async def _agents(plan: Plan) -> list[float]:
+async def _agents(plan: Plan, ready: "Queue[int]", starts: "Queue[float]") -> list[float]:
+    window, registered = Window(), asyncio.Queue[int]()
     latencies: list[float] = []
-    await asyncio.gather(*(_agent(slot, plan, latencies) for slot in plan.slots))
+    fleet = asyncio.gather(
+        *(_agent(slot, plan, window, registered, latencies) for slot in plan.slots)
+    )
+    for _ in plan.slots:
+        await registered.get()
+    if fleet.done():
+        await fleet  # an agent could not register: its error
+    ready.put(len(plan.slots))
+    window.start = await asyncio.to_thread(starts.get)  # the parent: every process is ready
+    window.end = window.start + plan.seconds
+    await fleet
     return latencies
 
 
-def agents_process(plan: Plan, results: "Queue[list[float] | str]") -> None:
+def agents_process(
+    plan: Plan, ready: "Queue[int]", starts: "Queue[float]", results: "Queue[list[float] | str]"
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_logging("warning")  # the agents' own logs stay out of the figures
     try:
-        results.put(asyncio.run(_agents(plan)))
+        results.put(asyncio.run(_agents(plan, ready, starts)))
     except Exception as error:  # reported by the parent, not swallowed
+        ready.put(0)
         results.put(f"agents {plan.slots}: {error!r}")
 
 
@@ -93,31 +123,46 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
     interval = {"ARENA_HEARTBEAT_INTERVAL_S": str(args.heartbeat_interval)}
     with controllers(database_url, [port], interval) as [controller]:
         run = uuid.uuid4().hex[:6]
-        start_at = time.time() + args.warmup
         share = math.ceil(args.agents / args.processes)
+        address = f"127.0.0.1:{port}"
         plans = [
             Plan(
-                f"127.0.0.1:{port}",
+                address,
                 run,
                 range(first, min(first + share, args.agents)),
-                start_at,
+                args.settle,
                 args.seconds,
             )  # fmt: skip
             for first in range(0, args.agents, share)
         ]
         context = multiprocessing.get_context("spawn")
+        ready: Queue[int] = context.Queue()
+        starts: Queue[float] = context.Queue()
         results: Queue[list[float] | str] = context.Queue()
-        workers = [context.Process(target=agents_process, args=(p, results)) for p in plans]
+        workers = [
+            context.Process(target=agents_process, args=(plan, ready, starts, results))
+            for plan in plans
+        ]
         for worker in workers:
             worker.start()
+        began = time.monotonic()
+        try:
+            registered = sum(ready.get(timeout=600) for _ in workers)
+        except queue.Empty:
+            raise RuntimeError("the agents did not register within 10 minutes") from None
+        print(f"{registered} agents registered in {time.monotonic() - began:.0f} s",
+              file=sys.stderr)  # fmt: skip
+        start_at = time.time() + args.settle
+        for _ in workers:
+            starts.put(start_at)
         process = psutil.Process(controller.pid)
         agents = [psutil.Process(worker.pid) for worker in workers]
-        time.sleep(max(0.0, start_at - time.time()))
+        time.sleep(args.settle)
         before = sum(process.cpu_times()[:2]), sum(sum(a.cpu_times()[:2]) for a in agents)
         time.sleep(args.seconds)
         cpu_s = sum(process.cpu_times()[:2]) - before[0]
         agents_s = sum(sum(a.cpu_times()[:2]) for a in agents) - before[1]
-        collected = [results.get(timeout=args.warmup + args.seconds + 120) for _ in workers]
+        collected = [results.get(timeout=args.seconds + 120) for _ in workers]
         for worker in workers:
             worker.join(30)
     errors = [one for one in collected if isinstance(one, str)]
@@ -125,7 +170,7 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
         raise RuntimeError("; ".join(errors[:3]))
     latencies = sorted(t for one in collected for t in one)
     if len(latencies) < 2:
-        raise RuntimeError("no heartbeat in the window: give the agents a longer --warmup")
+        raise RuntimeError("no heartbeat in the window: measure longer (--seconds)")
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
     figures = {
         "agents": float(args.agents),
@@ -146,23 +191,17 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=4, help="agent processes")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
-    parser.add_argument("--warmup", type=float, default=30.0, help="time to register them all")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds all registered before the window opens")  # fmt: skip
     parser.add_argument("--postgres", metavar="URL", help="also measure this PostgreSQL database")
     parser.add_argument("--heartbeat-interval", type=float, default=2.0,
                         help="the controller's heartbeat_interval_s (its default: 2)")  # fmt: skip
     args = parser.parse_args()
-    databases = {"SQLite": None} | ({"PostgreSQL": args.postgres} if args.postgres else {})
-    columns: dict[str, dict[str, float]] = {}
-    for name, url in databases.items():
-        try:
-            columns[name] = measure(url, args)
-        except RuntimeError as error:  # one database failing still shows the other's figures
-            print(f"{name}: {error}", file=sys.stderr)
-            columns[name] = dict.fromkeys(KEYS, math.nan)
-    print(f"idle agents heartbeating and long-polling, {args.seconds:.0f} s measured")
-    print(f"{'':32}" + "".join(f"{name:>14}" for name in columns))
-    for key in KEYS:
-        print(f"{key:32}" + "".join(f"{column[key]:14.3f}" for column in columns.values()))
+    setups = {"SQLite": functools.partial(measure, None, args)}
+    if args.postgres:
+        setups["PostgreSQL"] = functools.partial(measure, args.postgres, args)
+    title = f"idle agents heartbeating and long-polling, {args.seconds:.0f} s measured"
+    side_by_side(title, KEYS, setups)
 
 
 if __name__ == "__main__":

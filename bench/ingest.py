@@ -18,8 +18,8 @@ psutil. One column per database:
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
-import math
 import multiprocessing
 import os
 import random
@@ -33,7 +33,8 @@ from multiprocessing.queues import Queue
 
 import psutil
 
-from bench.common import controllers, free_port
+from arena.common.logging import configure_logging
+from bench.common import controllers, free_port, side_by_side
 
 SUITE_HEAD = """
 name: ingest-bench
@@ -160,6 +161,7 @@ def agent_process(
     results: "Queue[AgentResult]",
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_logging("warning")  # the agents' own logs stay out of the figures
     try:
         results.put(asyncio.run(_agent(slot, plan, ready, starts)))
     except Exception as error:  # reported by the parent, not swallowed
@@ -272,23 +274,16 @@ def main() -> None:
         help="with --postgres: also N controllers on it, agents spread evenly",
     )  # fmt: skip
     args = parser.parse_args()
-    setups = {"SQLite": (None, 1)}
+    setups = {"SQLite": functools.partial(measure, None, 1, args)}
     if args.postgres:
-        setups["PostgreSQL"] = (args.postgres, 1)
+        setups["PostgreSQL"] = functools.partial(measure, args.postgres, 1, args)
         if args.controllers > 1:
-            setups[f"PG, {args.controllers} ctl"] = (args.postgres, args.controllers)
-    columns: dict[str, dict[str, float]] = {}
-    for name, (url, count) in setups.items():
-        try:
-            columns[name] = measure(url, count, args)
-        except RuntimeError as error:  # one database failing still shows the other's figures
-            print(f"{name}: {error}", file=sys.stderr)
-            columns[name] = dict.fromkeys(KEYS, math.nan)
-    print(f"{args.agents} agents, batches of {args.batch} samples, ~{args.chunks} chunk times "
-          f"each, {args.seconds:.0f} s measured, {os.cpu_count()} CPUs")  # fmt: skip
-    print(f"{'':32}" + "".join(f"{name:>14}" for name in columns))
-    for key in KEYS:
-        print(f"{key:32}" + "".join(f"{column[key]:14.3f}" for column in columns.values()))
+            setups[f"PG, {args.controllers} ctl"] = functools.partial(
+                measure, args.postgres, args.controllers, args
+            )
+    title = (f"{args.agents} agents, batches of {args.batch} samples, ~{args.chunks} chunk times "
+             f"each, {args.seconds:.0f} s measured, {os.cpu_count()} CPUs")  # fmt: skip
+    side_by_side(title, KEYS, setups)
 
 
 if __name__ == "__main__":

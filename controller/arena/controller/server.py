@@ -230,10 +230,9 @@ def _database_errors() -> Iterator[None]:
 @click.option("--listen", help="gRPC address, e.g. 0.0.0.0:50051 [env ARENA_LISTEN]")
 @_database_options
 @click.option(
-    "--ingest-connections",
+    "--database-connections",
     type=click.IntRange(1, 64),
-    help="PostgreSQL connections storing sample batches at once (default 4) "
-    "[ARENA_INGEST_CONNECTIONS]",
+    help="PostgreSQL transactions at once (default 4) [ARENA_DATABASE_CONNECTIONS]",
 )
 @click.option(
     "--max-error-rate",

@@ -15,9 +15,9 @@ class ControllerSettings(ArenaSettings):
     data_dir: Path = Path(".arena")
     database_url: str | None = None
     """Any SQLAlchemy URL; default: a SQLite file (WAL) in ``data_dir``."""
-    ingest_connections: int = Field(4, ge=1, le=64)
-    """PostgreSQL: connections that store pushed batches at once, each batch locking only its
-    own job (SQLite has one writer: it stores them one after another)."""
+    database_connections: int = Field(4, ge=1, le=64)
+    """PostgreSQL: transactions run at once, each locking only the rows it changes (SQLite has
+    one writer: they take turns)."""
     agent_tokens: list[str] = [DEV_AGENT_TOKEN]
     """Static agent tokens: the legacy/dev path (any holder may act as any agent that is not
     enrolled). Exposed controllers set ``[]`` and enrol agents (docs/security.md)."""

@@ -72,6 +72,7 @@ def flat_columns(messages: Sequence[Message], model_type: type[BaseModel]) -> di
     """
     if not messages:
         return {}
+    messages = list(messages)  # a repeated field makes a new wrapper per element at each pass
     key = (type(messages[0]), model_type)
     plan = _FLAT_PLANS.get(key) or _FLAT_PLANS.setdefault(key, _flat_plan(*key))
     columns: dict[str, list[Any]] = {}

@@ -115,7 +115,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             )
             for item in request.running
         ]
-        orders, draining = await self.db.ingest(
+        orders, draining = await self.db.call_plain(
             job_store.heartbeat, request.agent_id, progress, time.time(), self.settings.lease_ttl_s
         )
         directives = [
@@ -195,7 +195,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             samples = SampleColumns(values, values.pop("chunk_times_s", []))
         keys = (request.agent_id, request.job_id, request.attempt)
         try:  # the checks run in store_samples' transaction (rpc/sanity.py)
-            acked, stored = await self.db.ingest(
+            acked, stored = await self.db.call_plain(
                 sanity.store_checked, *keys, request.first_seq, samples, self.settings, time.time()
             )
         except sanity.SamplesRejected as error:
@@ -274,7 +274,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         """Every agent call names an agent id: it must be the caller's own."""
         who = caller()
         if who.static:  # the one case that needs the database: is the name enrolled?
-            await self.db.ingest(identity.check_static, agent_id, time.time())
+            await self.db.call_plain(identity.check_static, agent_id, time.time())
         else:
             identity.check_own(who, agent_id)
 

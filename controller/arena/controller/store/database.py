@@ -2,10 +2,11 @@
 several controllers, docs/database.md) and the way the asyncio servicers reach it.
 
 The servicers are asyncio code; SQLAlchemy sessions are blocking. Every repository function runs
-in a single database thread, one session each, which also serialises SQLite writers (no
-"database is locked"). Pushed sample batches, the heaviest writes, run on a plain connection
-(``ingest``): in that same thread on SQLite, on PostgreSQL in a pool of their own, where
-each batch's transaction locks only its own job's row.
+in a database thread, one transaction each. SQLite has one such thread, which serialises its
+writers (no "database is locked"). PostgreSQL has ``connections`` of them: each commit waits
+for the server's WAL flush, and its transactions lock the rows they change, as they must for
+several controllers anyway. The calls every agent makes all the time (sample batches,
+heartbeats) run on a plain connection (``call_plain``), without an ORM session.
 """
 
 import asyncio
@@ -72,8 +73,9 @@ def _json_text(value: Any) -> str:
         return json.dumps(value)
 
 
-def connect(url: str) -> Engine:
-    """The engine, without touching the schema."""
+def connect(url: str, connections: int = 1) -> Engine:
+    """The engine, without touching the schema; a pool of ``connections`` for PostgreSQL's
+    database threads, plus two (LISTEN and NOTIFY, ``work.PeerChannel``)."""
     is_sqlite = url.startswith("sqlite")
     try:
         engine = create_engine(
@@ -81,6 +83,7 @@ def connect(url: str) -> Engine:
             connect_args={"check_same_thread": False} if is_sqlite else {},
             pool_pre_ping=not is_sqlite,
             json_serializer=_json_text,
+            **({} if is_sqlite else {"pool_size": connections + 2}),
         )
     except ModuleNotFoundError as error:
         raise ArenaError(
@@ -94,9 +97,9 @@ def connect(url: str) -> Engine:
     return engine
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connections: int = 1) -> Engine:
     """The engine, with the schema brought to the newest revision."""
-    engine = connect(url)
+    engine = connect(url, connections)
     try:
         upgrade(engine)
     except BaseException:
@@ -123,7 +126,7 @@ def upgrade_database(settings: ControllerSettings) -> str | None:
 def open_database(settings: ControllerSettings) -> "Database":
     """The controller's database, its schema up to date."""
     _make_data_dir(settings)
-    return Database(settings.database, settings.ingest_connections)
+    return Database(settings.database, settings.database_connections)
 
 
 def _make_data_dir(settings: ControllerSettings) -> None:
@@ -132,13 +135,11 @@ def _make_data_dir(settings: ControllerSettings) -> None:
 
 
 class Database:
-    def __init__(self, url: str, ingest_connections: int = 1) -> None:
+    def __init__(self, url: str, connections: int = 1) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-db")
-        self._ingest = self._executor
-        if self.engine.dialect.name != "sqlite" and ingest_connections > 1:
-            self._ingest = ThreadPoolExecutor(ingest_connections, thread_name_prefix="arena-ingest")
+        self.engine = make_engine(url, connections)
+        threads = 1 if self.engine.dialect.name == "sqlite" else connections
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="arena-db")
 
     def run_sync(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
@@ -163,15 +164,14 @@ class Database:
         with self.engine.begin() as connection:
             return fn(connection, *args, **kwargs)
 
-    async def ingest(
+    async def call_plain(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``run_on_connection`` in an ingest thread."""
+        """``call`` for a function of a plain connection (``run_on_connection``)."""
         loop = asyncio.get_running_loop()
         bound = functools.partial(self.run_on_connection, fn, *args, **kwargs)
-        return await loop.run_in_executor(self._ingest, bound)
+        return await loop.run_in_executor(self._executor, bound)
 
     def close(self) -> None:
-        self._ingest.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         self.engine.dispose()
