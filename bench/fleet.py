@@ -48,8 +48,6 @@ class Plan:
     address: str
     run: str
     slots: range
-    settle_s: float
-    """How long the fleet runs, all registered, before the window opens."""
     seconds: float
 
 
@@ -126,13 +124,7 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
         share = math.ceil(args.agents / args.processes)
         address = f"127.0.0.1:{port}"
         plans = [
-            Plan(
-                address,
-                run,
-                range(first, min(first + share, args.agents)),
-                args.settle,
-                args.seconds,
-            )  # fmt: skip
+            Plan(address, run, range(first, min(first + share, args.agents)), args.seconds)
             for first in range(0, args.agents, share)
         ]
         context = multiprocessing.get_context("spawn")
