@@ -14,11 +14,19 @@ pytestmark = pytest.mark.backends
 
 async def test_a_waiting_call_sleeps_until_notified() -> None:
     signal = WorkSignal()
-    waiting = asyncio.create_task(signal.wait(30.0))
+    waiting = asyncio.create_task(signal.wait(30.0, since=signal.generation))
     await asyncio.sleep(0.3)
     assert not waiting.done()  # no polling: nothing woke it
     signal.notify()
-    await asyncio.wait_for(waiting, 5)
+    assert await asyncio.wait_for(waiting, 5)
+
+
+async def test_a_wake_between_looking_and_waiting_is_not_lost() -> None:
+    """A job submitted while a LeaseJob's query ran: the call looks again at once."""
+    signal = WorkSignal()
+    looked = signal.generation
+    signal.notify()  # before the call began to wait
+    assert await asyncio.wait_for(signal.wait(30.0, since=looked), 1)
 
 
 async def test_controllers_on_one_postgres_database_wake_each_other(
@@ -37,7 +45,7 @@ async def test_controllers_on_one_postgres_database_wake_each_other(
                 break
             await asyncio.sleep(0.05)
         assert here.hears_peers and there.hears_peers
-        waiting = asyncio.create_task(there.wait(30.0))
+        waiting = asyncio.create_task(there.wait(30.0, since=there.generation))
         await asyncio.sleep(0.3)
         assert not waiting.done()
         here.notify()  # a run submitted through the other controller
@@ -52,5 +60,5 @@ async def test_a_controller_that_cannot_hear_the_others_looks_every_second() -> 
     signal = WorkSignal()
     signal.hears_peers = False
     began = time.monotonic()
-    await signal.wait(30.0)
-    assert time.monotonic() - began < 10  # it gave up waiting to look for work
+    assert await signal.wait(30.0, since=signal.generation)  # look again: work may have come
+    assert time.monotonic() - began < 10

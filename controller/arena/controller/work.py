@@ -29,6 +29,9 @@ DEAF_POLL_S = 1.0
 class WorkSignal:
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.generation = 0
+        """How many times it woke: a call that read it before looking for work and sees it
+        changed knows to look again, even if the wake came before it began to wait."""
         self.hears_peers = True
         """False while a controller with peers cannot hear them (its LISTEN is down)."""
         self.tell_peers: Callable[[], None] | None = None
@@ -41,12 +44,16 @@ class WorkSignal:
             self.tell_peers()
 
     def wake(self) -> None:
+        self.generation += 1
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, timeout: float) -> bool:
-        """Until woken (True) or ``timeout`` passed (False). A controller that cannot hear the
-        others says True after a second: work may have come through one of them."""
+    async def wait(self, timeout: float, since: int) -> bool:
+        """Until woken after ``generation`` was ``since`` (True) or ``timeout`` passed (False).
+        A controller that cannot hear the others says True after a second: work may have come
+        through one of them."""
+        if self.generation != since:
+            return True
         deaf = not self.hears_peers
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(min(timeout, DEAF_POLL_S) if deaf else timeout):

@@ -135,13 +135,14 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         await self._acting_as(request.agent_id)
         deadline = time.monotonic() + min(max(request.wait_s, 0.0), MAX_LEASE_WAIT_S)
         while True:
+            looked = self.work.generation
             job = await self.db.call(
                 job_store.lease_job, request.agent_id, time.time(), self.settings.lease_ttl_s
             )
             if job is not None:
                 return agent_pb2.LeaseJobResponse(lease=_lease(job))
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not await self.work.wait(remaining):
+            if remaining <= 0 or not await self.work.wait(remaining, since=looked):
                 return agent_pb2.LeaseJobResponse()  # nothing woke it: nothing new to find
 
     @grpc_errors
