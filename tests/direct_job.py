@@ -8,6 +8,7 @@ from typing import Any
 
 from arena.agent.jobs import JobExecution
 from arena.agent.link import ControllerLink, Lease
+from arena.agent.policy import load_policy
 from arena.agent.settings import AgentSettings
 from arena.agent.uploads import Spool
 from arena.client.api import ArenaClient
@@ -46,7 +47,8 @@ async def run_leased(
     """Run the leased job to its end with the agent's spool under ``settings.state_dir``."""
     spool = Spool(settings.state_dir / "spool.db")
     try:
-        await JobExecution(link, lease, settings, spool, nvml=nvml).run()
+        policy = load_policy(settings.policy_file)
+        await JobExecution(link, lease, settings, spool, policy, nvml=nvml).run()
     finally:
         spool.close()
         await link.close()

@@ -37,6 +37,7 @@ from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobState
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark
 from arena.common.schemas.telemetry import TelemetryStatus
@@ -56,12 +57,14 @@ class JobExecution:
         lease: Lease,
         settings: AgentSettings,
         spool: Spool,
+        policy: AgentPolicy,
         nvml: Any | None = None,
     ) -> None:
         self.link = link
         self.lease = lease
         self.spec = lease.spec
         self.settings = settings
+        self.policy = policy
         job, attempt = lease.job_id, lease.attempt
         batch, interval = settings.upload_batch, settings.upload_interval_s
         self.samples = sample_outbox(spool, link, job, attempt, batch, interval)
@@ -138,6 +141,7 @@ class JobExecution:
             state_dir=self.settings.state_dir,
             agent_name=self.settings.name,
             job_id=self.lease.job_id,
+            policy=self.policy,
         )
         clock = JobClock()
         try:

@@ -18,6 +18,7 @@ from arena.agent.engines.process import reap_orphans as reap_process_orphans
 from arena.agent.hardware import probe
 from arena.agent.jobs import JobExecution
 from arena.agent.link import ControllerLink, Directives, Registration
+from arena.agent.policy import load_policy
 from arena.agent.settings import AgentSettings
 from arena.agent.uploads import Spool, outbox_for
 from arena.common.errors import (
@@ -58,6 +59,7 @@ class Agent:
         self.draining = False
         self.jobs_done = 0
         self.spool = Spool(settings.state_dir / "spool.db")
+        self.policy = load_policy(settings.policy_file)
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -224,7 +226,7 @@ class Agent:
                 model=lease.spec.model.name,
                 benchmarks=len(lease.spec.benchmarks),
             )
-            self.current = JobExecution(self.link, lease, self.settings, self.spool)
+            self.current = JobExecution(self.link, lease, self.settings, self.spool, self.policy)
             try:
                 await self.current.run()
             finally:

@@ -11,6 +11,8 @@
     ├── ConflictError ····· a write lost a race (stale attempt, state already moved on)
     ├── UnavailableError ·· the controller cannot be reached right now; retrying may help
     ├── EngineError ······· an inference engine failed to start, answer or stay up
+    ├── PolicyError ······· the agent's owner does not allow what a job asks, or the policy
+    │                       file itself is unreadable (agent-side only: it never crosses gRPC)
     └── InternalError ····· the controller failed on a bug of its own, not on the caller's input
 
 Foreign errors (pydantic, PyYAML, gRPC, HTTP) are translated into these where they enter Arena;
@@ -107,6 +109,10 @@ class UnavailableError(ArenaError):
 
 class EngineError(ArenaError):
     """An inference engine failed to start, to become healthy, or to keep serving."""
+
+
+class PolicyError(ArenaError):
+    """The agent's policy refuses a job (the message says what and why), or cannot be read."""
 
 
 class InternalError(ArenaError):

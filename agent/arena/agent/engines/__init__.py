@@ -9,6 +9,7 @@ from arena.agent.engines.logs import EngineLog
 from arena.agent.engines.process import ProcessEngineDriver
 from arena.agent.engines.simulated import SimulatedEngineDriver
 from arena.common.schemas.engine import DockerEngine, EngineProfile, ExternalEngine, ProcessEngine
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
 
 
@@ -20,14 +21,15 @@ def engine_for(
     state_dir: Path,
     agent_name: str,
     job_id: str,
+    policy: AgentPolicy,
 ) -> Engine:
     if isinstance(profile, ExternalEngine):
         return ExternalEngineDriver(profile)
     if isinstance(profile, DockerEngine):
-        return DockerEngineDriver(profile, model, engine_log, agent_name, job_id)
+        return DockerEngineDriver(profile, model, engine_log, agent_name, job_id, policy)
     if isinstance(profile, ProcessEngine):
-        return ProcessEngineDriver(profile, model, engine_log, state_dir)
-    return SimulatedEngineDriver(profile, model, engine_log, state_dir)
+        return ProcessEngineDriver(profile, model, engine_log, state_dir, policy)
+    return SimulatedEngineDriver(profile, model, engine_log, state_dir, policy)
 
 
 def health_path(profile: EngineProfile) -> str:

@@ -1,4 +1,8 @@
-"""Turn an engine profile into an exact argv and environment, secrets kept out of the record."""
+"""Turn an engine profile into an exact argv and environment, secrets kept out of the record.
+
+A container's command comes from the suite (it runs inside the container); a process engine's
+from the owner's recipe (it runs on the box), filled with values the recipe's types admit.
+"""
 
 import os
 import shlex
@@ -6,8 +10,10 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from arena.common.errors import EngineError
+from arena.common.errors import EngineError, PolicyError
+from arena.common.policy import REFUSED, recipe_values
 from arena.common.schemas.engine import ArgValue, DockerEngine, ProcessEngine
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
 
 REDACTED = "***"
@@ -29,8 +35,13 @@ class LaunchSpec:
 
 def render_command(template: str, values: Mapping[str, ArgValue]) -> list[str]:
     """Split like a shell would, then fill each word; an unknown placeholder is an error."""
+    return render_words(shlex.split(template), values)
+
+
+def render_words(words: list[str], values: Mapping[str, ArgValue]) -> list[str]:
+    """Fill each word; a word that is one placeholder set to "" adds no argument."""
     argv = []
-    for word in shlex.split(template):
+    for word in words:
         try:
             filled = string.Formatter().vformat(word, (), _Strict(values))
             if filled or not _lone_placeholder(word):  # "{flags}" set to "" adds no argument
@@ -56,18 +67,36 @@ def launch_spec(
     profile: DockerEngine | ProcessEngine,
     model: ModelSpec,
     port: int,
+    policy: AgentPolicy,
     environ: Mapping[str, str] = os.environ,
 ) -> LaunchSpec:
     served = profile.served_model_name or model.name
-    values: dict[str, ArgValue] = {
-        **profile.args,
-        **model.engine_args,
+    given = {**profile.args, **model.engine_args}
+    builtins: dict[str, ArgValue] = {
         "model": model.name,
         "port": port,
         "served_model_name": served,
     }
+    if isinstance(profile, ProcessEngine):
+        recipe = policy.process.recipes.get(profile.recipe)
+        if recipe is None:
+            raise PolicyError(f"{REFUSED}: process recipe {profile.recipe} is not allowed")
+        try:
+            values = {**recipe_values(recipe, given), **builtins}
+        except ValueError as error:
+            raise PolicyError(f"{REFUSED}: recipe {profile.recipe}: {error}") from None
+        if policy.models_dir is not None:
+            values["model_path"] = os.path.join(policy.models_dir, model.name)
+        argv = render_words(recipe.command, values)
+    else:
+        argv = render_command(profile.command, {**given, **builtins})
     secrets = {}
     for engine_var, agent_var in profile.secrets.items():
+        if agent_var not in policy.expose_env:
+            raise PolicyError(
+                f"{REFUSED}: secret {engine_var} reads ${agent_var}, which the policy does not "
+                "expose"
+            )
         if agent_var not in environ:
             raise EngineError(
                 f"secret {engine_var} needs ${agent_var} in the agent's environment, "
@@ -75,7 +104,7 @@ def launch_spec(
             )
         secrets[engine_var] = environ[agent_var]
     return LaunchSpec(
-        argv=render_command(profile.command, values),
+        argv=argv,
         env={**profile.env, **secrets},
         recorded_env={**profile.env, **dict.fromkeys(secrets, REDACTED)},
         served_model_name=served,

@@ -22,6 +22,7 @@ from arena.agent.engines.command import LaunchSpec, launch_spec
 from arena.agent.engines.logs import EngineLog
 from arena.common.errors import EngineError
 from arena.common.schemas.engine import DockerEngine
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
 
 log = structlog.get_logger(__name__)
@@ -48,12 +49,14 @@ class DockerEngineDriver(LaunchedEngineBase):
         engine_log: EngineLog,
         agent_name: str,
         job_id: str,
+        policy: AgentPolicy,
     ) -> None:
         self.profile = profile
         self.model = model
         self.log = engine_log
         self.labels = {AGENT_LABEL: agent_name, JOB_LABEL: job_id}
-        self.launch: LaunchSpec = launch_spec(profile, model, profile.port)
+        self.launch: LaunchSpec = launch_spec(profile, model, profile.port, policy)
+        self.policy = policy
         self.base_url = ""
         self.api_key: str | None = None
         self._client: docker.DockerClient | None = None
@@ -87,7 +90,7 @@ class DockerEngineDriver(LaunchedEngineBase):
                 ports={f"{self.profile.port}/tcp": ("127.0.0.1", None)},
                 device_requests=_device_requests(self.profile.gpus),
                 shm_size=self.profile.shm_size,
-                volumes=_volumes(self.profile.volumes),
+                volumes=_models_mount(self.policy.models_dir),
             )
         except docker.errors.APIError as error:
             raise EngineError(f"docker could not start {self.profile.image}: {error}") from error
@@ -200,12 +203,9 @@ def _device_requests(gpus: object) -> list[DeviceRequest] | None:
     return [DeviceRequest(device_ids=list(gpus), capabilities=[["gpu"]])]  # type: ignore[call-overload]
 
 
-def _volumes(volumes: dict[str, str]) -> dict[str, dict[str, str]]:
-    mounts = {}
-    for host, target in volumes.items():
-        path, _, mode = target.partition(":")
-        mounts[host] = {"bind": path, "mode": mode or "rw"}
-    return mounts
+def _models_mount(models_dir: str | None) -> dict[str, dict[str, str]] | None:
+    """The policy's models folder, read-only at the same path: the only host path mounted."""
+    return {models_dir: {"bind": models_dir, "mode": "ro"}} if models_dir else None
 
 
 def reap_orphans(agent_name: str) -> int:

@@ -21,6 +21,7 @@ from arena.agent.engines.command import LaunchSpec, launch_spec
 from arena.agent.engines.logs import EngineLog
 from arena.common.errors import EngineError
 from arena.common.schemas.engine import ProcessEngine
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ class ProcessEngineDriver(LaunchedEngineBase):
         model: ModelSpec,
         engine_log: EngineLog,
         state_dir: Path,
+        policy: AgentPolicy,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.profile = profile
@@ -52,7 +54,7 @@ class ProcessEngineDriver(LaunchedEngineBase):
         self.port = profile.port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.api_key: str | None = None
-        self.launch: LaunchSpec = launch_spec(profile, model, self.port)
+        self.launch: LaunchSpec = launch_spec(profile, model, self.port, policy)
         self._extra_env = extra_env or {}
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -72,7 +74,6 @@ class ProcessEngineDriver(LaunchedEngineBase):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 env=env,
-                cwd=self.profile.cwd,
                 start_new_session=True,
             )
         except OSError as error:

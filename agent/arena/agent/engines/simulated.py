@@ -1,6 +1,6 @@
-"""Arena's simulated engine, run as a child process exactly like a real process engine."""
+"""Arena's simulated engine, run as a child process exactly like a real process engine: as a
+recipe of Arena's own, under the same user and environment rules as the owner's recipes."""
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -8,10 +8,17 @@ from typing import Any
 from arena.agent.engines.logs import EngineLog
 from arena.agent.engines.process import ProcessEngineDriver
 from arena.common.schemas.engine import ProcessEngine, SimulatedEngine
+from arena.common.schemas.policy import AgentPolicy, ProcessPolicy, Recipe
 from arena.common.schemas.suite import ModelSpec
 
+RECIPE = "arena-simulated"
 
-def simulated_process(profile: SimulatedEngine) -> ProcessEngine:
+
+def simulated_process(
+    profile: SimulatedEngine, policy: AgentPolicy
+) -> tuple[ProcessEngine, AgentPolicy]:
+    """The process engine and the one-recipe policy that starts it. The profile's numbers are
+    validated floats, so they are written into the recipe as they are."""
     command = [
         sys.executable, "-m", "arena.agent.simulated.server", "--port", "{port}",
         "--model-name", "{served_model_name}",
@@ -21,16 +28,27 @@ def simulated_process(profile: SimulatedEngine) -> ProcessEngine:
         "--max-batch", str(profile.max_batch),
         "--startup-s", str(profile.startup_s),
     ]  # fmt: skip
-    return ProcessEngine(
-        runtime="process", command=shlex.join(command), startup_timeout_s=60 + profile.startup_s
+    own = AgentPolicy(
+        runtimes=["process"],
+        process=ProcessPolicy(user=policy.process.user, recipes={RECIPE: Recipe(command=command)}),
     )
+    engine = ProcessEngine(
+        runtime="process", recipe=RECIPE, startup_timeout_s=60 + profile.startup_s
+    )
+    return engine, own
 
 
 class SimulatedEngineDriver(ProcessEngineDriver):
     def __init__(
-        self, profile: SimulatedEngine, model: ModelSpec, engine_log: EngineLog, state_dir: Path
+        self,
+        profile: SimulatedEngine,
+        model: ModelSpec,
+        engine_log: EngineLog,
+        state_dir: Path,
+        policy: AgentPolicy,
     ) -> None:
-        super().__init__(simulated_process(profile), model, engine_log, state_dir)
+        engine, own = simulated_process(profile, policy)
+        super().__init__(engine, model, engine_log, state_dir, own)
         self.simulated_profile = profile
 
     def provenance(self) -> dict[str, Any]:

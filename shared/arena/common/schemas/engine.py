@@ -1,10 +1,12 @@
 """Engine profiles: how the agent gets an OpenAI-compatible endpoint to benchmark.
 
-``docker`` and ``process`` start an engine from a command template in the style of Spark Arena
-recipes (``vllm serve {model} --port {port} --max-model-len {max_model_len}``): placeholders
-are filled from ``model``, ``port``, ``served_model_name`` and ``args`` (defaults in the
-profile, overridable per model with ``ModelSpec.engine_args``). ``external`` benchmarks an
-endpoint already running; ``simulated`` is Arena's own simulated engine.
+``docker`` starts an engine image from a command template in the style of Spark Arena recipes
+(``vllm serve {model} --port {port} --max-model-len {max_model_len}``): placeholders are filled
+from ``model``, ``port``, ``served_model_name`` and ``args`` (defaults in the profile,
+overridable per model with ``ModelSpec.engine_args``). ``process`` starts one of the recipes the
+agent's owner allows (its policy, ``arena.common.schemas.policy``), with typed ``args``.
+``external`` benchmarks an endpoint already running; ``simulated`` is Arena's own simulated
+engine. Which of them a box accepts is its owner's decision, never the suite's.
 
 Secrets are *names*: ``secrets: {HF_TOKEN: HF_TOKEN}`` passes the agent's ``$HF_TOKEN`` to the
 engine as ``HF_TOKEN``, and ``api_key_env`` names the variable holding an external endpoint's
@@ -64,10 +66,8 @@ class ExternalEngine(ArenaModel):
 class _LaunchedEngine(ArenaModel):
     """What a started engine (container or process) shares."""
 
-    command: str = Field(min_length=1)
-    """Command template; split like a shell would (no shell runs it), then each word filled."""
     args: dict[str, ArgValue] = {}
-    """Template defaults, e.g. ``{max_model_len: 32768}``; ``ModelSpec.engine_args`` overrides."""
+    """Template values, e.g. ``{max_model_len: 32768}``; ``ModelSpec.engine_args`` overrides."""
     env: dict[str, str] = {}
     """Environment for the engine, e.g. the reference profile's prefix caching off."""
     secrets: dict[str, str] = {}
@@ -96,6 +96,20 @@ class _LaunchedEngine(ArenaModel):
                 )
         return env
 
+
+class DockerEngine(_LaunchedEngine):
+    runtime: Literal["docker"]
+    command: str = Field(min_length=1, max_length=16384)
+    """Command template run inside the container; split like a shell would (no shell runs it),
+    then each word filled."""
+    image: str = Field(min_length=1, max_length=512)
+    """The image; the agent's policy lists the repositories (and digests) it may start."""
+    pull: Literal["missing", "always", "never"] = "missing"
+    """``missing`` pulls only when the image is not local; ``never`` uses a local image only."""
+    port: PositiveInt = 8000
+    """The port the engine listens on inside the container; published on 127.0.0.1."""
+    shm_size: str | None = Field(None, pattern=r"^[0-9]+[kmg]?$")
+
     @field_validator("command")
     @classmethod
     def _has_port(cls, command: str) -> str:
@@ -104,23 +118,12 @@ class _LaunchedEngine(ArenaModel):
         return command
 
 
-class DockerEngine(_LaunchedEngine):
-    runtime: Literal["docker"]
-    image: str = Field(min_length=1)
-    pull: Literal["missing", "always", "never"] = "missing"
-    """``missing`` pulls only when the image is not local; ``never`` uses a local image only."""
-    port: PositiveInt = 8000
-    """The port the engine listens on inside the container; published on 127.0.0.1."""
-    shm_size: str | None = None
-    volumes: dict[str, str] = {}
-    """Host path → container path (append ``:ro`` for read-only), e.g. the model cache."""
-
-
 class ProcessEngine(_LaunchedEngine):
     runtime: Literal["process"]
-    port: Annotated[int, Field(ge=0)] = 0
+    recipe: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    """A recipe of the agent's policy: its fixed command, filled with ``args``."""
+    port: Annotated[int, Field(ge=0, le=65535)] = 0
     """0 picks a free port on 127.0.0.1."""
-    cwd: str | None = None
 
 
 EngineProfile = Annotated[

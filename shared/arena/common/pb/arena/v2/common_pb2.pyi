@@ -356,26 +356,6 @@ class DockerEngine(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-    @_typing.final
-    class VolumesEntry(_message.Message):
-        DESCRIPTOR: _descriptor.Descriptor
-
-        KEY_FIELD_NUMBER: _builtins.int
-        VALUE_FIELD_NUMBER: _builtins.int
-        key: _builtins.str
-        value: _builtins.str
-        def __init__(
-            self,
-            *,
-            key: _builtins.str = ...,
-            value: _builtins.str = ...,
-        ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
-        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-        def WhichOneof(self, oneof_group: _Never) -> None: ...
-
     COMMAND_FIELD_NUMBER: _builtins.int
     ARGS_FIELD_NUMBER: _builtins.int
     ENV_FIELD_NUMBER: _builtins.int
@@ -390,7 +370,6 @@ class DockerEngine(_message.Message):
     PULL_FIELD_NUMBER: _builtins.int
     PORT_FIELD_NUMBER: _builtins.int
     SHM_SIZE_FIELD_NUMBER: _builtins.int
-    VOLUMES_FIELD_NUMBER: _builtins.int
     command: _builtins.str
     """template with {port}, {model}, {served_model_name} and args keys"""
     served_model_name: _builtins.str
@@ -415,8 +394,6 @@ class DockerEngine(_message.Message):
     def gpus(self) -> Global___GpuSelection:
         """absent: no GPUs"""
 
-    @_builtins.property
-    def volumes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
         self,
         *,
@@ -434,11 +411,10 @@ class DockerEngine(_message.Message):
         pull: _builtins.str = ...,
         port: _builtins.int = ...,
         shm_size: _builtins.str | None = ...,
-        volumes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_served_model_name", b"_served_model_name", "_shm_size", b"_shm_size", "gpus", b"gpus", "served_model_name", b"served_model_name", "shm_size", b"shm_size"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_served_model_name", b"_served_model_name", "_shm_size", b"_shm_size", "accepts_ignore_eos", b"accepts_ignore_eos", "args", b"args", "command", b"command", "env", b"env", "gpus", b"gpus", "health_path", b"health_path", "image", b"image", "port", b"port", "pull", b"pull", "secrets", b"secrets", "served_model_name", b"served_model_name", "shm_size", b"shm_size", "startup_timeout_s", b"startup_timeout_s", "volumes", b"volumes", "watchdog_health_failures", b"watchdog_health_failures"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_served_model_name", b"_served_model_name", "_shm_size", b"_shm_size", "accepts_ignore_eos", b"accepts_ignore_eos", "args", b"args", "command", b"command", "env", b"env", "gpus", b"gpus", "health_path", b"health_path", "image", b"image", "port", b"port", "pull", b"pull", "secrets", b"secrets", "served_model_name", b"served_model_name", "shm_size", b"shm_size", "startup_timeout_s", b"startup_timeout_s", "watchdog_health_failures", b"watchdog_health_failures"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__served_model_name: _TypeAlias = _typing.Literal["served_model_name"]  # noqa: Y015
     _WhichOneofArgType__served_model_name: _TypeAlias = _typing.Literal["_served_model_name", b"_served_model_name"]  # noqa: Y015
@@ -453,7 +429,7 @@ Global___DockerEngine: _TypeAlias = DockerEngine  # noqa: Y015
 
 @_typing.final
 class ProcessEngine(_message.Message):
-    """An engine started as a local process from a command template."""
+    """An engine started as a local process: one of the recipes the agent's policy allows."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -518,7 +494,7 @@ class ProcessEngine(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-    COMMAND_FIELD_NUMBER: _builtins.int
+    RECIPE_FIELD_NUMBER: _builtins.int
     ARGS_FIELD_NUMBER: _builtins.int
     ENV_FIELD_NUMBER: _builtins.int
     SECRETS_FIELD_NUMBER: _builtins.int
@@ -529,8 +505,7 @@ class ProcessEngine(_message.Message):
     WATCHDOG_HEALTH_FAILURES_FIELD_NUMBER: _builtins.int
     ACCEPTS_IGNORE_EOS_FIELD_NUMBER: _builtins.int
     PORT_FIELD_NUMBER: _builtins.int
-    CWD_FIELD_NUMBER: _builtins.int
-    command: _builtins.str
+    recipe: _builtins.str
     served_model_name: _builtins.str
     health_path: _builtins.str
     startup_timeout_s: _builtins.float
@@ -538,7 +513,6 @@ class ProcessEngine(_message.Message):
     accepts_ignore_eos: _builtins.bool
     port: _builtins.int
     """0 picks a free port"""
-    cwd: _builtins.str
     @_builtins.property
     def args(self) -> _containers.MessageMap[_builtins.str, Global___ArgValue]: ...
     @_builtins.property
@@ -550,7 +524,7 @@ class ProcessEngine(_message.Message):
     def __init__(
         self,
         *,
-        command: _builtins.str = ...,
+        recipe: _builtins.str = ...,
         args: _abc.Mapping[_builtins.str, Global___ArgValue] | None = ...,
         env: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         secrets: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
@@ -561,19 +535,13 @@ class ProcessEngine(_message.Message):
         watchdog_health_failures: _builtins.int = ...,
         accepts_ignore_eos: _builtins.bool = ...,
         port: _builtins.int = ...,
-        cwd: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_cwd", b"_cwd", "_served_model_name", b"_served_model_name", "cwd", b"cwd", "gpus", b"gpus", "served_model_name", b"served_model_name"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_served_model_name", b"_served_model_name", "gpus", b"gpus", "served_model_name", b"served_model_name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cwd", b"_cwd", "_served_model_name", b"_served_model_name", "accepts_ignore_eos", b"accepts_ignore_eos", "args", b"args", "command", b"command", "cwd", b"cwd", "env", b"env", "gpus", b"gpus", "health_path", b"health_path", "port", b"port", "secrets", b"secrets", "served_model_name", b"served_model_name", "startup_timeout_s", b"startup_timeout_s", "watchdog_health_failures", b"watchdog_health_failures"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_served_model_name", b"_served_model_name", "accepts_ignore_eos", b"accepts_ignore_eos", "args", b"args", "env", b"env", "gpus", b"gpus", "health_path", b"health_path", "port", b"port", "recipe", b"recipe", "secrets", b"secrets", "served_model_name", b"served_model_name", "startup_timeout_s", b"startup_timeout_s", "watchdog_health_failures", b"watchdog_health_failures"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__cwd: _TypeAlias = _typing.Literal["cwd"]  # noqa: Y015
-    _WhichOneofArgType__cwd: _TypeAlias = _typing.Literal["_cwd", b"_cwd"]  # noqa: Y015
     _WhichOneofReturnType__served_model_name: _TypeAlias = _typing.Literal["served_model_name"]  # noqa: Y015
     _WhichOneofArgType__served_model_name: _TypeAlias = _typing.Literal["_served_model_name", b"_served_model_name"]  # noqa: Y015
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__cwd) -> _WhichOneofReturnType__cwd | None: ...
-    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__served_model_name) -> _WhichOneofReturnType__served_model_name | None: ...
 
 Global___ProcessEngine: _TypeAlias = ProcessEngine  # noqa: Y015
