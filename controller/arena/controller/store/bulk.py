@@ -42,6 +42,7 @@ _TEXT_COLUMNS = [position for position, name in enumerate(_COPY_TYPES) if name =
 
 
 REQUEST_INDEX = "ix_samples_request"
+ALREADY_STORED = "a request of the batch is already stored for this attempt"
 
 
 class RepeatedRequest(InvalidRequestError):
@@ -59,11 +60,11 @@ def insert_samples(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> N
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name != REQUEST_INDEX:
             raise
-        raise RepeatedRequest(f"a request is already stored: {error.diag.message_detail}") from None
+        raise RepeatedRequest(f"{ALREADY_STORED}: {error.diag.message_detail}") from None
     except IntegrityError as error:
         if "samples.variant" not in str(error.orig):  # SQLite names the index's columns
             raise
-        raise RepeatedRequest("a request of the batch is already stored") from None
+        raise RepeatedRequest(ALREADY_STORED) from None
 
 
 def _copy(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
