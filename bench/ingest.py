@@ -6,8 +6,8 @@ realistic samples (one chunk time per output token) back to back, each as soon a
 one is acknowledged, as the agent's outbox does; every ack must extend the previous one by the
 batch. Each agent encodes its batch once and only renumbers its requests for each push (one
 sample per request: the controller refuses a repeat), so the agent's own protobuf cost is left
-out and the cores go to the controller. The controller runs as its own process; its CPU time comes from
-psutil. One column per database:
+out and the cores go to the controller. The controller runs as its own process; its CPU time
+comes from psutil. One column per database:
 
     .venv/bin/python -m bench.ingest                       # SQLite in a temporary directory
     .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://arena@/arena_bench
