@@ -40,7 +40,7 @@ class SampleBounds:
     of the variant asks for (``suites.variants.output_ceilings``)."""
     runs: int
     latest_s: float | None
-    """Latest time a sample may carry (job time elapsed plus tolerance); None: not running yet."""
+    """Latest time a sample may carry (job time elapsed plus tolerance); None: never leased."""
     max_tokens: int
     max_chunks: int
     earliest_s: float = -EPSILON_S
