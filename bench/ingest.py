@@ -4,9 +4,10 @@ acknowledges them, with N simulated agents as separate processes.
 Each agent registers, leases its own job (one target per agent) and pushes numbered batches of
 realistic samples (one chunk time per output token) back to back, each as soon as the previous
 one is acknowledged, as the agent's outbox does; every ack must extend the previous one by the
-batch. Each agent encodes its batch once (the agent's own protobuf cost is left out, so the
-cores go to the controller). The controller runs as its own process; its CPU time comes from
-psutil. One column per database:
+batch. Each agent encodes its batch once and only renumbers its requests for each push (one
+sample per request: the controller refuses a repeat), so the agent's own protobuf cost is left
+out and the cores go to the controller. The controller runs as its own process; its CPU time
+comes from psutil. One column per database:
 
     .venv/bin/python -m bench.ingest                       # SQLite in a temporary directory
     .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://arena@/arena_bench
@@ -42,9 +43,12 @@ models: [{name: tiny, engine: sim}]
 engines: {sim: {runtime: simulated}}
 runs: 1
 benchmarks:
-  - {kind: closed_loop, id: chat, pp: [512], tg: [512], concurrency: [8]}
+  - {kind: closed_loop, id: chat, pp: [512], tg: [65536], concurrency: [8]}
 targets:
 """
+VARIANT = "pp512/tg65536/d0/c8"
+"""The suite's one variant: its requests ask for up to 65,536 tokens, more than any sample's
+``max_tokens`` here (the controller holds samples to the job's spec)."""
 
 
 KEYS = [
@@ -95,7 +99,7 @@ def samples_pb(batch: int, chunks: int, seed: int, packed: bool) -> list[object]
         first = sent + rng.uniform(0.05, 0.3)
         times = [first + t for t in times]
         sample = RequestSample(
-            benchmark="chat", variant="pp512/tg512/d0/c8", run=0, index=index,
+            benchmark="chat", variant=VARIANT, run=0, index=index,
             sent_s=sent, first_response_s=times[0], first_token_s=times[0], end_s=times[-1],
             chunk_times_s=times, prompt_tokens=512, completion_tokens=tokens,
             max_tokens=2 * chunks,
@@ -138,6 +142,8 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
         push = agent_pb2_grpc.AgentServiceStub(channel).PushSamples
         while time.time() < end_at:
             batch.first_seq = acked + 1
+            for position, sample in enumerate(batch.samples):  # one sample per request
+                sample.index = acked + position
             began = time.perf_counter()
             reply = await push(batch, metadata=metadata, timeout=120)
             took = time.perf_counter() - began

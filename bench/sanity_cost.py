@@ -39,7 +39,7 @@ def main() -> None:
     samples = [sample(i) for i in range(BATCH)]
     messages = [to_message(s, common_pb2.RequestSample, packed=True) for s in samples]
     columns = SampleColumns.of(samples)
-    bounds = SampleBounds(frozenset({"chat"}), 3, 1e6, 1 << 20, 1 << 20)
+    bounds = SampleBounds({"chat": {"v": CHUNKS}}, 3, 1e6, 1 << 20, 1 << 20)
     assert not batch_problems(samples, bounds) and columns_pass(columns, bounds)
     lines = [f"INFO 12-03 engine step {i}: 256 tokens, prompt_tokens=1024 ok" for i in range(BATCH)]
     quick = per_round(lambda: columns_pass(columns, bounds))

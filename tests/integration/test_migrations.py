@@ -69,6 +69,8 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0003")
         connection.execute(text("DROP TABLE alembic_version"))
+        # today's store code writes the rows: the columns added since 0003 exist meanwhile
+        connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))
     with Session(engine) as session:
         run_id, job_ids = submit(session, 2)
         [agent] = agents(session, 1)
@@ -88,6 +90,7 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
             {"job_id": job_id, "attempt": 1, "seq": i + 1, **one.model_dump()}
             for i, one in enumerate(written)
         ])  # fmt: skip
+        connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
     engine.dispose()
 
     db = Database(store_url)
@@ -100,6 +103,41 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         assert stored == written
         new = SampleColumns.of([sample(5)])
         assert db.run_on_connection(store_samples, agent, job_id, 1, 6, new) == (6, 1)
+    finally:
+        db.close()
+
+
+def test_requests_stored_twice_before_0005_keep_their_first(store_url: str) -> None:
+    """A lying agent could store one request twice before 0005: the upgrade keeps the first of
+    each and builds the unique index, which then refuses a repeat."""
+    from alembic import command
+
+    from arena.controller.store.bulk import RepeatedRequest
+
+    engine = connect(store_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0004")
+        connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))  # today's code
+    with Session(engine) as session:
+        submit(session, 1)
+        [agent] = agents(session, 1)
+        session.commit()
+        leased = lease_job(session, agent, 1.0, 1e9)
+        assert leased is not None
+        job_id = leased.id
+        session.commit()
+    with engine.begin() as connection:
+        twice = [sample(0), sample(1), sample(0).model_copy(update={"end_s": 9.0})]
+        store_samples(connection, agent, job_id, 1, 1, SampleColumns.of(twice))
+        connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
+    engine.dispose()
+
+    db = Database(store_url)
+    try:
+        stored = db.run_sync(samples_of, db.run_sync(get_job, job_id))
+        assert stored == twice[:2]
+        with pytest.raises(RepeatedRequest):
+            db.run_on_connection(store_samples, agent, job_id, 1, 4, SampleColumns.of([sample(1)]))
     finally:
         db.close()
 

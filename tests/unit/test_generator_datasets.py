@@ -10,11 +10,11 @@ import pytest
 from arena.agent.generator.corpus import corpus_text
 from arena.agent.generator.datasets import (
     ClosedLoopPrompts,
-    length_bounds,
     random_dataset,
     sharegpt_dataset,
     sharegpt_keeps,
 )
+from arena.common.suites.variants import length_bounds
 
 GLUED = "glued pair"
 """Token 0 decodes to two words, which re-encode as two tokens: the re-fit loop must react."""

@@ -16,7 +16,9 @@ from arena.common.metrics.sanity import (
 )
 from arena.common.schemas.sample import RequestSample
 
-BOUNDS = SampleBounds(frozenset({"chat"}), runs=3, latest_s=100.0, max_tokens=1000, max_chunks=8)
+VARIANTS = {"chat": {"v": 500}}
+"""One benchmark with one variant whose requests ask for at most 500 output tokens."""
+BOUNDS = SampleBounds(VARIANTS, runs=3, latest_s=100.0, max_tokens=1000, max_chunks=8)
 
 
 def sample(**change: object) -> RequestSample:
@@ -28,7 +30,9 @@ def sample(**change: object) -> RequestSample:
 
 
 def test_a_sane_sample_and_clock_jitter_pass() -> None:
-    jitter = sample(sent_s=0.495, chunk_times_s=[0.8, 0.799, 1.2])  # an early wake-up, 5 ms
+    jitter = sample(
+        index=1, sent_s=0.495, chunk_times_s=[0.8, 0.799, 1.2]
+    )  # an early wake-up, 5 ms
     assert batch_problems([sample(), jitter], BOUNDS) == []
 
 
@@ -41,40 +45,46 @@ IMPOSSIBLE = [
     ({"prompt_tokens": 5000}, "prompt_tokens 5000 is outside 0..1000"),
     ({"queued_s": 0.4}, "queued_s (0.400000) is before scheduled_s"),
     ({"scheduled_s": -5.0, "queued_s": -5.0}, "before the job's clock started"),
-    ({"run": 3}, "run 3 / index 0 out of range"),
+    ({"run": 3}, "run 3 / index 1 out of range"),
     ({"baseline_latency_s": -1.0}, "baseline_latency_s is -1.0"),
+    ({"variant": "w"}, "variant 'w' is not in the job's benchmark 'chat'"),
+    ({"completion_tokens": 600, "max_tokens": 600}, "completion_tokens 600 is more than the 500"),
+    ({"completion_tokens": 6, "max_tokens": 501}, "max_tokens 501 is more than the 500"),
+    ({"index": 0}, "run 0 index 0 of v is sent twice"),
 ]
 
 
 @pytest.mark.parametrize(("change", "problem"), IMPOSSIBLE)
 def test_impossible_samples_are_named(change: dict[str, object], problem: str) -> None:
-    found = batch_problems([sample(), sample(**change)], BOUNDS)
-    assert len(found) == 1 and found[0].startswith("sample 1 (chat #0): ")
+    found = batch_problems([sample(), sample(**({"index": 1} | change))], BOUNDS)
+    assert len(found) == 1 and found[0].startswith("sample 1 (chat #")
     assert problem in found[0]
 
 
 def test_a_batch_of_bad_samples_names_the_first_few() -> None:
-    found = batch_problems([sample(sent_s=math.nan)] * 9, BOUNDS)
+    found = batch_problems([sample(index=i, sent_s=math.nan) for i in range(9)], BOUNDS)
     assert len(found) == MAX_PROBLEMS + 1 and found[-1] == "and 4 more"
 
 
 def test_the_column_check_passes_a_sane_batch_as_stored() -> None:
-    columns = SampleColumns.of([sample(), sample(index=1, chunk_times_s=[]), sample()])
+    batch = [sample(), sample(index=1, chunk_times_s=[]), sample(run=1)]
+    columns = SampleColumns.of(batch)
     assert columns_pass(columns, BOUNDS)
-    assert columns.records() == [sample(), sample(index=1, chunk_times_s=[]), sample()]
+    assert columns.records() == batch
 
 
 @pytest.mark.parametrize("change", [change for change, _ in IMPOSSIBLE])
 def test_the_column_check_never_passes_what_a_sample_check_refuses(
     change: dict[str, object],
 ) -> None:
-    assert not columns_pass(SampleColumns.of([sample(), sample(**change)]), BOUNDS)
+    batch = [sample(), sample(**({"index": 1} | change))]
+    assert not columns_pass(SampleColumns.of(batch), BOUNDS)
 
 
 times = st.one_of(st.none(), st.floats(-0.1, 120.0), st.sampled_from([math.nan, math.inf]))
 counts = st.one_of(st.none(), st.integers(-2, 1200))
 wild = st.builds(
-    RequestSample, benchmark=st.sampled_from(["chat", "rag"]), variant=st.just("v"),
+    RequestSample, benchmark=st.sampled_from(["chat", "rag"]), variant=st.sampled_from("vw"),
     run=st.integers(-1, 3), index=st.integers(-1, 5), scheduled_s=times, queued_s=times,
     sent_s=st.floats(-0.1, 120.0) | st.just(math.nan), first_response_s=times,
     first_token_s=times, end_s=times, prompt_tokens=counts, completion_tokens=counts,
@@ -98,7 +108,7 @@ def plausible(draw: st.DrawFn) -> RequestSample:
     return RequestSample(benchmark="chat", variant="v", run=draw(st.integers(0, 2)),
                          index=draw(st.integers(0, 9)), **dict(zip(TIMES, values, strict=True)),
                          chunk_times_s=chunks, completion_tokens=tokens,
-                         max_tokens=draw(st.sampled_from([None, tokens, 1000])))  # fmt: skip
+                         max_tokens=draw(st.sampled_from([None, tokens, 500, 1000])))  # fmt: skip
 
 
 batches = st.lists(plausible() | wild, min_size=1, max_size=6)
@@ -111,7 +121,6 @@ def test_the_column_check_is_never_more_lenient(
 ) -> None:
     """Whatever the columns pass, every sample passes: the quick check only ever sends a batch
     on to the sample-by-sample one, never lets through what that one would refuse."""
-    bounds = SampleBounds(frozenset({"chat"}), runs=3, latest_s=latest, max_tokens=1000,
-                          max_chunks=8)  # fmt: skip
+    bounds = SampleBounds(VARIANTS, runs=3, latest_s=latest, max_tokens=1000, max_chunks=8)
     if columns_pass(SampleColumns.of(batch), bounds):
         assert batch_problems(batch, bounds) == []

@@ -55,8 +55,9 @@ benchmarks:
 """
 
 
-UNCHANGED = BASELINE_TABLES - {"samples"}
-"""The first migration's tables as they still are: 0004 packed the samples' chunk times."""
+UNCHANGED = BASELINE_TABLES - {"samples", "jobs"}
+"""The first migration's tables as they still are: 0004 packed the samples' chunk times, 0005
+added ``jobs.leased_at`` and a unique index on the samples' requests."""
 
 
 def schema_sql(connection: sqlite3.Connection, tables: frozenset[str] = BASELINE_TABLES) -> str:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
 from arena.common.suites.builtin import builtin_benchmarks
 from arena.common.suites.scaling import scale_benchmark, scale_count, scale_length, scale_rate
-from arena.common.suites.variants import open_variants
+from arena.common.suites.variants import open_variants, output_ceilings
 
 
 def test_rounding_and_floors() -> None:
@@ -90,3 +90,17 @@ def test_factor_bounds() -> None:
     assert scale_benchmark(bench, 1) == bench
     with pytest.raises(ValueError):
         scale_benchmark(bench, 0)
+
+
+def test_output_ceilings_follow_the_generators_rules_after_quick_scaling() -> None:
+    """What ingest holds a sample's tokens to: the job's spec, already scaled by ``quick``."""
+    closed = scale_benchmark(ClosedLoopBenchmark(id="c", pp=[512], tg=[128, 512]), 0.25)
+    assert output_ceilings(closed) == {"pp128/tg32/d0/c1": 32, "pp128/tg128/d0/c1": 128}
+    ranged = OpenLoopBenchmark(
+        id="r", input_len=64, output_len=100, range_ratio=0.5, num_prompts=8, request_rate=[1, 2]
+    )
+    assert output_ceilings(scale_benchmark(ranged, 0.5)) == {"rate2": 75, "rate4": 75}
+    sharegpt = OpenLoopBenchmark(id="s", dataset="sharegpt", num_prompts=8, request_rate=[1.0])
+    assert output_ceilings(sharegpt) == {"rate1": 2044}  # the longest completion vLLM keeps
+    fixed = sharegpt.model_copy(update={"output_len": 300})
+    assert output_ceilings(fixed) == {"rate1": 300}

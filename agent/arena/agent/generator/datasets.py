@@ -8,7 +8,6 @@ added when counting) are noted where they apply.
 
 import asyncio
 import json
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,13 +19,16 @@ import structlog
 
 from arena.agent.generator.client import ChatRequest
 from arena.agent.generator.tokens import Tokenizer
+from arena.common.suites.variants import (
+    SHAREGPT_MAX_PROMPT,
+    SHAREGPT_MAX_TOTAL,
+    SHAREGPT_MIN_LEN,
+    length_bounds,
+)
 
 log = structlog.get_logger(__name__)
 
 MAX_FIT_RETRIES = 10
-SHAREGPT_MIN_LEN = 4
-SHAREGPT_MAX_PROMPT = 1024
-SHAREGPT_MAX_TOTAL = 2048
 TOKENIZE_WINDOW = 32
 
 
@@ -48,13 +50,6 @@ def _user(text: str) -> list[dict[str, str]]:
 
 def _wrapped_slice(pool: Sequence[int], start: int, length: int) -> list[int]:
     return [pool[(start + i) % len(pool)] for i in range(length)]
-
-
-def length_bounds(length: int, range_ratio: float, minimum: int = 0) -> tuple[int, int]:
-    """vLLM's inclusive ``[floor(L·(1−r)), ceil(L·(1+r))]``, both ends at least ``minimum``."""
-    low = math.floor(length * (1 - range_ratio))
-    high = math.ceil(length * (1 + range_ratio))
-    return max(low, minimum), max(high, minimum)
 
 
 async def fit_to_length(

@@ -26,8 +26,6 @@ from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import credentials, identity
 from arena.controller.store import jobs as job_store
-from arena.controller.store import telemetry as telemetry_store
-from arena.controller.store import tools as tool_store
 from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
@@ -115,6 +113,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             )
             for item in request.running
         ]
+        refused = sanity.check_progress(progress)
+        if refused:  # the whole heartbeat: its leases are not renewed either
+            for (job_id, attempt), reason in refused.items():
+                await self.db.call(sanity.flag_job, request.agent_id, job_id, attempt, reason)
+            raise sanity.ReportRejected("; ".join(refused.values()))
         orders, draining = await self.db.call_plain(
             job_store.heartbeat, request.agent_id, progress, time.time(), self.settings.lease_ttl_s
         )
@@ -233,14 +236,19 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         _check_batch(len(request.readings), "readings")
         with reading("readings"):
             readings = [from_message(one, GpuReading) for one in request.readings]
-        acked = await self.db.call(
-            telemetry_store.store_telemetry,
-            request.agent_id,
-            request.job_id,
-            request.attempt,
-            request.first_seq,
-            readings,
-        )
+        keys = (request.agent_id, request.job_id, request.attempt)
+        try:
+            acked = await self.db.call(
+                sanity.store_checked_telemetry,
+                *keys,
+                request.first_seq,
+                readings,
+                self.settings,
+                time.time(),
+            )
+        except sanity.ReportRejected as error:
+            await self.db.call(sanity.flag_job, *keys, str(error))
+            raise
         self.metrics.ack_latency.labels("telemetry").observe(time.perf_counter() - received)
         return agent_pb2.TelemetryAck(acked_seq=acked)
 
@@ -258,17 +266,20 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 }
                 for variant, stats in get_field(request, "metrics", ToolMetrics).items()
             }
-        await self.db.call(
-            tool_store.store_tool_result,
-            request.agent_id,
-            request.job_id,
-            request.attempt,
-            request.benchmark,
-            tool=request.tool,
-            command=SHAPES_ONLY.text(request.command),
-            output=SHAPES_ONLY.text(request.output),
-            metrics=metrics,
-        )
+        keys = (request.agent_id, request.job_id, request.attempt)
+        try:
+            await self.db.call(
+                sanity.store_checked_tool_result,
+                *keys,
+                request.benchmark,
+                tool=request.tool,
+                command=SHAPES_ONLY.text(request.command),
+                output=SHAPES_ONLY.text(request.output),
+                metrics=metrics,
+            )
+        except sanity.ReportRejected as error:
+            await self.db.call(sanity.flag_job, *keys, str(error))
+            raise
         return agent_pb2.ToolResultAck()
 
     async def _acting_as(self, agent_id: str) -> None:

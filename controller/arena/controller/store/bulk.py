@@ -9,10 +9,13 @@ PostgreSQL plans per batch, costs more than the database's own work.
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import BigInteger, Float, Integer, LargeBinary, String
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeEngine
 
+from arena.common.errors import InvalidRequestError
 from arena.controller.store.models import SampleRow
 
 SAMPLES = SampleRow.__table__  # type: ignore[attr-defined]
@@ -38,12 +41,30 @@ _COPY_TYPES = [_postgres_type(SAMPLES.columns[name].type) for name in SAMPLE_COL
 _TEXT_COLUMNS = [position for position, name in enumerate(_COPY_TYPES) if name == "text"]
 
 
+REQUEST_INDEX = "ix_samples_request"
+ALREADY_STORED = "a request of the batch is already stored for this attempt"
+
+
+class RepeatedRequest(InvalidRequestError):
+    """A row names a request (benchmark, variant, run, index) its attempt has already stored:
+    refused by the unique index ``REQUEST_INDEX``, and the transaction with it."""
+
+
 def insert_samples(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert rows of ``SAMPLE_COLUMNS`` values in this connection's transaction."""
-    if connection.dialect.name == "postgresql":
-        _copy(connection, rows)
-    else:
-        connection.exec_driver_sql(_INSERT, list(rows))
+    try:
+        if connection.dialect.name == "postgresql":
+            _copy(connection, rows)
+        else:
+            connection.exec_driver_sql(_INSERT, list(rows))
+    except psycopg.errors.UniqueViolation as error:
+        if error.diag.constraint_name != REQUEST_INDEX:
+            raise
+        raise RepeatedRequest(f"{ALREADY_STORED}: {error.diag.message_detail}") from None
+    except IntegrityError as error:
+        if "samples.variant" not in str(error.orig):  # SQLite names the index's columns
+            raise
+        raise RepeatedRequest(ALREADY_STORED) from None
 
 
 def _copy(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

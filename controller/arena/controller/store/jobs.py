@@ -102,7 +102,7 @@ def _check_holder(job: Holding, agent_id: str, attempt: int) -> None:
 JOBS = JobRow.__table__  # type: ignore[attr-defined]
 AGENTS = AgentRow.__table__  # type: ignore[attr-defined]
 HELD = sql_select(JOBS.c.id, JOBS.c.state, JOBS.c.agent_id, JOBS.c.attempt, JOBS.c.acked_seq,
-              JOBS.c.started_at, JOBS.c.spec).with_for_update()  # fmt: skip
+              JOBS.c.leased_at, JOBS.c.started_at, JOBS.c.spec).with_for_update()  # fmt: skip
 HeldJob = Row[*tuple[Any, ...]]
 """A row of ``HELD``'s columns."""
 
@@ -154,6 +154,7 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
             job.acked_seq = 0
             job.logs_acked_seq = 0
             job.lease_expires_at = now + lease_ttl_s
+            job.leased_at = now
             job.message = ""
             leased = job_trust(session, job.id)
             leased.tier = tier  # results keep the tier their agent had when it took the job

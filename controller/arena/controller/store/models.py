@@ -6,7 +6,7 @@ The schema's history lives in ``migrations/``: a change here needs a revision th
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from arena.common.schemas.sample import RequestSample
@@ -75,6 +75,9 @@ class JobRow(SQLModel, table=True):
     provenance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     message: str = ""
     created_at: float
+    leased_at: float | None = None
+    """When the current attempt was leased: before its RUNNING report, a sample's times must
+    fit between this and now."""
     started_at: float | None = None
     finished_at: float | None = None
 
@@ -100,7 +103,15 @@ class SampleRow(RequestSample, AttemptItem, table=True):
     """One measured request: ``RequestSample``'s fields under an attempt's keys."""
 
     __tablename__ = "samples"
-    __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("job_id", "attempt", "seq"),
+        # one sample per request of an attempt: a repeat in a later batch is refused
+        Index(
+            "ix_samples_request",
+            *("job_id", "attempt", "benchmark", "variant", "run", "index"),
+            unique=True,
+        ),
+    )
 
 
 class AggregateRow(SQLModel, table=True):

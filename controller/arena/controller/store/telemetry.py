@@ -1,4 +1,5 @@
-"""GPU telemetry of job attempts: ingest (fenced and contiguous, like samples), reads, and the
+"""GPU telemetry of job attempts: ingest (fenced and contiguous, like samples; checked by
+``rpc.sanity`` between ``pending_readings`` and ``append_readings``), reads, and the
 per-benchmark energy figures computed from it when a job succeeds."""
 
 from collections.abc import Sequence
@@ -7,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from arena.common.metrics.energy import benchmark_energy
+from arena.common.metrics.reports import Counter
 from arena.common.schemas.results import EnergyFigures
 from arena.common.schemas.telemetry import GpuReading
 from arena.controller.store.jobs import _extension, attempt_records, fenced_job
@@ -24,23 +26,52 @@ def _acked(session: Session, job_id: str, attempt: int) -> int:
     return int(highest or 0)
 
 
-def store_telemetry(
+def pending_readings(
     session: Session,
     agent_id: str,
     job_id: str,
     attempt: int,
     first_seq: int,
     readings: Sequence[GpuReading],
-) -> int:
-    """Store the part of the batch that extends the contiguous prefix; return the new ack."""
-    fenced_job(session, agent_id, job_id, attempt)
+) -> tuple[JobRow, int, Sequence[GpuReading]]:
+    """The job (fenced, locked), its ack, and the part of the batch that extends the
+    contiguous prefix: what ``append_readings`` stores (a resent batch has none)."""
+    job = fenced_job(session, agent_id, job_id, attempt)
     acked = _acked(session, job_id, attempt)
     skip = _extension(acked, first_seq, len(readings))
-    if skip is None:
-        return acked
-    for reading in readings[skip:]:
+    return job, acked, [] if skip is None else readings[skip:]
+
+
+def last_counters(session: Session, job: JobRow, gpus: set[int]) -> dict[int, Counter]:
+    """Each GPU's last stored energy reading of the job's attempt (the newest rows first: a
+    GPU's last reading is one tick back)."""
+    counters = {}
+    for gpu in gpus:
+        row = session.exec(
+            select(TelemetryRow.t_s, TelemetryRow.energy_mj)
+            .where(
+                TelemetryRow.job_id == job.id,
+                TelemetryRow.attempt == job.attempt,
+                TelemetryRow.gpu == gpu,
+                col(TelemetryRow.energy_mj).is_not(None),
+            )
+            .order_by(col(TelemetryRow.seq).desc())
+            .limit(1)
+        ).first()
+        if row is not None and row[1] is not None:
+            counters[gpu] = Counter(row[0], row[1])
+    return counters
+
+
+def append_readings(
+    session: Session, job: JobRow, acked: int, readings: Sequence[GpuReading]
+) -> int:
+    """Store readings after the ack; return the new ack."""
+    for reading in readings:
         acked += 1
-        session.add(TelemetryRow(job_id=job_id, attempt=attempt, seq=acked, **reading.model_dump()))
+        session.add(
+            TelemetryRow(job_id=job.id, attempt=job.attempt, seq=acked, **reading.model_dump())
+        )
     return acked
 
 

@@ -4,7 +4,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from arena.common.errors import InvalidRequestError
 from arena.controller.store.jobs import fenced_job
 from arena.controller.store.models import JobRow, ToolResultRow
 
@@ -21,11 +20,9 @@ def store_tool_result(
     output: str,
     metrics: dict[str, Any],
 ) -> None:
-    """Write or replace: an agent retrying after a lost reply must not create a second row."""
-    job = fenced_job(session, agent_id, job_id, attempt)
-    known = {bench["id"] for bench in job.spec.get("benchmarks", [])}
-    if benchmark not in known:
-        raise InvalidRequestError(f"job {job_id} has no benchmark {benchmark!r}")
+    """Write or replace: an agent retrying after a lost reply must not create a second row.
+    The result is checked against the job first (``rpc.sanity.store_checked_tool_result``)."""
+    fenced_job(session, agent_id, job_id, attempt)
     row = session.exec(
         select(ToolResultRow).where(
             ToolResultRow.job_id == job_id,

@@ -4,7 +4,10 @@ stored would bend every aggregate computed from it.
 
 Times are on the job's clock (seconds from ``JobClock.origin``, the agent's monotonic clock), so
 agent and controller wall clocks never meet here: the window is the job's own time since it
-started running, widened by ``tolerance_s`` for the delay of the RUNNING report.
+started running (since it was leased, before the RUNNING report), widened by a tolerance.
+A sample is checked against the job's spec, never against itself: its benchmark and variant
+must be the job's, its tokens within what that variant asks for, and its (benchmark, variant,
+run, index) must be new in the batch (the database's unique index covers earlier batches).
 One pass per sample, no allocation beyond the problem list; the caller rejects the whole batch.
 
 Ingest holds a batch as columns (``SampleColumns``) and first runs ``columns_pass``: the same
@@ -15,7 +18,7 @@ latest before it, not only against its neighbour).
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +35,12 @@ MAX_PROBLEMS = 5
 
 @dataclass(frozen=True)
 class SampleBounds:
-    benchmarks: frozenset[str]
-    """Benchmark ids of the job."""
+    variants: Mapping[str, Mapping[str, int]]
+    """The job's benchmark ids, each with its variant keys and the most output tokens a request
+    of the variant asks for (``suites.variants.output_ceilings``)."""
     runs: int
     latest_s: float | None
-    """Latest time a sample may carry (job time elapsed plus tolerance); None: not running yet."""
+    """Latest time a sample may carry (job time elapsed plus tolerance); None: never leased."""
     max_tokens: int
     max_chunks: int
     earliest_s: float = -EPSILON_S
@@ -45,6 +49,8 @@ class SampleBounds:
 TIMES = ("scheduled_s", "queued_s", "sent_s", "first_response_s", "first_token_s", "end_s")
 """A sample's times in the order they must come."""
 TOKENS = ("prompt_tokens", "completion_tokens", "max_tokens")
+REQUEST = ("benchmark", "variant", "run", "index")
+"""What names one request of a job attempt: stored once."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,17 @@ class SampleColumns:
 def columns_pass(columns: SampleColumns, bounds: SampleBounds) -> bool:
     """Whether every sample passes ``batch_problems`` for sure; False when one may not."""
     values = columns.values
-    if not set(values["benchmark"]) <= bounds.benchmarks:
-        return False
+    ceilings: dict[tuple[str, str], int] = {}
+    for benchmark, variant in set(zip(values["benchmark"], values["variant"], strict=True)):
+        ceiling = bounds.variants.get(benchmark, {}).get(variant)
+        if ceiling is None:
+            return False  # a variant the job does not run
+        ceilings[benchmark, variant] = ceiling
     runs, indexes = np.array(values["run"]), np.array(values["index"])
     if runs.min() < 0 or runs.max() >= bounds.runs or indexes.min() < 0:
         return False
+    if len(set(zip(*(values[name] for name in REQUEST), strict=True))) != len(columns):
+        return False  # one request sent twice
     times = np.array([values[name] for name in TIMES], dtype=float)  # absent: NaN
     absent = sum(values[name].count(None) for name in TIMES)
     if np.isnan(times).sum() != absent or np.isinf(times).any():
@@ -104,7 +116,20 @@ def columns_pass(columns: SampleColumns, bounds: SampleBounds) -> bool:
         return False
     if bounds.latest_s is not None and np.nanmax(times) > bounds.latest_s:
         return False
-    return _chunks_pass(columns, times[2], times[5], bounds) and _tokens_pass(values, bounds)
+    return _chunks_pass(columns, times[2], times[5], bounds) and _tokens_pass(
+        values, bounds, _per_sample(values, ceilings)
+    )
+
+
+def _per_sample(values: dict[str, list[Any]], ceilings: dict[tuple[str, str], int]) -> np.ndarray:
+    """Each sample's output-token ceiling: its variant's."""
+    if len(ceilings) == 1:
+        return np.full(len(values["run"]), next(iter(ceilings.values())), dtype=float)
+    benchmarks, variants = np.array(values["benchmark"]), np.array(values["variant"])
+    per_sample = np.empty(len(benchmarks), dtype=float)
+    for (benchmark, variant), ceiling in ceilings.items():
+        per_sample[(benchmarks == benchmark) & (variants == variant)] = ceiling
+    return per_sample
 
 
 def _chunks_pass(
@@ -129,7 +154,7 @@ def _chunks_pass(
     return bool((firsts >= sent[some] - EPSILON_S).all() and (lasts <= ends + EPSILON_S).all())
 
 
-def _tokens_pass(values: dict[str, list[Any]], bounds: SampleBounds) -> bool:
+def _tokens_pass(values: dict[str, list[Any]], bounds: SampleBounds, ceiling: np.ndarray) -> bool:
     baseline = values["baseline_latency_s"]
     if baseline.count(None) != len(baseline):
         present = np.array([b for b in baseline if b is not None], dtype=float)
@@ -139,24 +164,39 @@ def _tokens_pass(values: dict[str, list[Any]], bounds: SampleBounds) -> bool:
     for count in counts.values():
         if (count < 0).any() or (count > bounds.max_tokens).any():
             return False
-    return not (counts["completion_tokens"] > counts["max_tokens"]).any()
+    if (counts["completion_tokens"] > counts["max_tokens"]).any():
+        return False
+    return not ((counts["completion_tokens"] > ceiling) | (counts["max_tokens"] > ceiling)).any()
 
 
 def batch_problems(samples: Sequence[RequestSample], bounds: SampleBounds) -> list[str]:
     """What is wrong with the batch, one line per sample at fault; empty when it may be stored."""
     problems = []
+    seen: set[tuple[str, str, int, int]] = set()
     for position, sample in enumerate(samples):
+        request = (sample.benchmark, sample.variant, sample.run, sample.index)
         problem = _sample_problem(sample, bounds)
+        if problem is None and request in seen:
+            problem = f"run {sample.run} index {sample.index} of {sample.variant} is sent twice"
+        seen.add(request)
         if problem is not None:
             problems.append(f"sample {position} ({sample.benchmark} #{sample.index}): {problem}")
+    return capped(problems)
+
+
+def capped(problems: list[str]) -> list[str]:
+    """The first ``MAX_PROBLEMS`` problems, and how many more there were."""
     if len(problems) > MAX_PROBLEMS:
-        problems = [*problems[:MAX_PROBLEMS], f"and {len(problems) - MAX_PROBLEMS} more"]
+        return [*problems[:MAX_PROBLEMS], f"and {len(problems) - MAX_PROBLEMS} more"]
     return problems
 
 
 def _sample_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
-    if sample.benchmark not in bounds.benchmarks:
+    if sample.benchmark not in bounds.variants:
         return f"benchmark {sample.benchmark!r} is not in the job"
+    ceiling = bounds.variants[sample.benchmark].get(sample.variant)
+    if ceiling is None:
+        return f"variant {sample.variant!r} is not in the job's benchmark {sample.benchmark!r}"
     if not 0 <= sample.run < bounds.runs or sample.index < 0:
         return f"run {sample.run} / index {sample.index} out of range"
     ordered = [
@@ -182,7 +222,7 @@ def _sample_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
         return f"{ordered[0][0]} ({first:.3f}) is before the job's clock started"
     if bounds.latest_s is not None and last > bounds.latest_s:
         return f"{ordered[-1][0]} ({last:.3f}s) is past the job's running time"
-    return _chunk_problem(sample, bounds) or _token_problem(sample, bounds)
+    return _chunk_problem(sample, bounds) or _token_problem(sample, bounds, ceiling)
 
 
 def _chunk_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
@@ -206,7 +246,7 @@ def _chunk_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
     return None
 
 
-def _token_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
+def _token_problem(sample: RequestSample, bounds: SampleBounds, ceiling: int) -> str | None:
     if sample.baseline_latency_s is not None and not (
         math.isfinite(sample.baseline_latency_s) and sample.baseline_latency_s >= 0
     ):
@@ -224,4 +264,10 @@ def _token_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
         and sample.completion_tokens > sample.max_tokens
     ):
         return f"completion_tokens {sample.completion_tokens} > max_tokens {sample.max_tokens}"
+    for name, count in (
+        ("completion_tokens", sample.completion_tokens),
+        ("max_tokens", sample.max_tokens),
+    ):
+        if count is not None and count > ceiling:
+            return f"{name} {count} is more than the {ceiling} its variant asks for"
     return None
