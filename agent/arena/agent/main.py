@@ -12,6 +12,7 @@ from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
 from arena.common.errors import AuthError
 from arena.common.logging import configure_logging
+from arena.common.private import restrict_new_files
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str] | None:
@@ -83,6 +84,7 @@ def main(
     labels: tuple[str, ...], controllers: tuple[str, ...], enrolment_token: str | None, **flags: Any
 ) -> None:
     """Run an Arena agent: probe this box, register, and run the jobs it is given."""
+    restrict_new_files()
     flags["labels"] = _labels(labels)
     flags["controller"] = ",".join(controllers) or None
     settings = AgentSettings(**{k: v for k, v in flags.items() if v is not None})

@@ -5,6 +5,7 @@ self-signed certificate (pinning); without one, the system's roots. Plain text b
 needs ``insecure`` and says so in the log every time.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,30 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-LOOPBACK = ("localhost", "::1")
-
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
+    """Whether ``host`` is this machine: an address in 127.0.0.0/8 or ``::1`` (also bracketed,
+    or IPv4-mapped), or the name ``localhost``. Any other name may resolve anywhere, even one
+    that begins with ``127.``; ``0.0.0.0`` and ``::`` are every interface, not loopback."""
+    host = host.strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def host_of(address: str) -> str:
-    return address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    """The host of ``HOST:PORT``, ``[V6]:PORT`` or a bare host (a bare IPv6 address too)."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    if address.count(":") != 1:
+        return address
+    return address.split(":", 1)[0]
 
 
 @dataclass(frozen=True)
