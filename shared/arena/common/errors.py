@@ -10,6 +10,7 @@
     ├── NotFoundError ····· an agent, job, run or result does not exist
     ├── ConflictError ····· a write lost a race (stale attempt, state already moved on)
     ├── UnavailableError ·· the controller cannot be reached right now; retrying may help
+    │   └── CertificateRefusedError  the controller ended TLS over this client's certificate
     ├── EngineError ······· an inference engine failed to start, answer or stay up
     └── InternalError ····· the controller failed on a bug of its own, not on the caller's input
 
@@ -23,6 +24,9 @@ from dataclasses import dataclass
 
 class ArenaError(Exception):
     """Base of every error Arena raises on purpose."""
+
+    retry_after_s: float = 0.0
+    """The least wait before the same call may succeed (for the retryable ones)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,16 @@ class ConflictError(ArenaError):
 
 class UnavailableError(ArenaError):
     """The other side cannot be reached right now (network, restart); retrying may help."""
+
+
+class CertificateRefusedError(UnavailableError):
+    """The controller ended the TLS handshake over this client's certificate: missing, from
+    another CA, expired. Only the agent's operator or the controller's (its --tls-client-ca)
+    can fix it, so a retry comes slowly; it is still retried, because a fleet whose controller
+    had the wrong CA recovers by itself once the controller is fixed (and a service manager
+    would restart an agent that stopped anyway)."""
+
+    retry_after_s = 60.0
 
 
 class EngineError(ArenaError):
