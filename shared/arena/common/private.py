@@ -27,13 +27,26 @@ def make_private(folder: Path) -> None:
     they are (a closed folder cannot be entered), so a data directory set to a home folder is
     not rewritten through. What it had to close is logged as a warning."""
     folder.mkdir(mode=OWNER_ONLY, parents=True, exist_ok=True)
-    opened = [path for path in (folder, *folder.iterdir()) if _close(path)]
-    if opened:
+    closed: list[Path] = []
+    left: list[Path] = []
+    for path in (folder, *folder.iterdir()):
+        try:
+            if _close(path):
+                closed.append(path)
+        except PermissionError:  # another user's file in our folder: say so, do not stop
+            left.append(path)
+    if closed:
         log.warning(
             "closed files other users could read",
             folder=str(folder),
-            count=len(opened),
-            paths=[str(path) for path in opened[:10]],
+            count=len(closed),
+            paths=[str(path) for path in closed[:10]],
+        )
+    if left:
+        log.warning(
+            "other users can read these files and this user may not change that",
+            folder=str(folder),
+            paths=[str(path) for path in left[:10]],
         )
 
 
