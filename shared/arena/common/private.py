@@ -21,11 +21,11 @@ def restrict_new_files() -> None:
     os.umask(0o077)
 
 
-def make_private(folder: Path) -> None:
+def make_private(folder: Path) -> list[Path]:
     """Create ``folder`` (0700), or close it and what it holds to other users: an earlier
     version, a copy or a loose umask may have left them readable. Deeper entries are left as
     they are (a closed folder cannot be entered), so a data directory set to a home folder is
-    not rewritten through. What it had to close is logged as a warning."""
+    not rewritten through. What it had to close is logged as a warning, and returned."""
     folder.mkdir(mode=OWNER_ONLY, parents=True, exist_ok=True)
     closed: list[Path] = []
     left: list[Path] = []
@@ -48,6 +48,7 @@ def make_private(folder: Path) -> None:
             folder=str(folder),
             paths=[str(path) for path in left[:10]],
         )
+    return closed
 
 
 def private_file(path: Path) -> Path:
