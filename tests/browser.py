@@ -50,6 +50,26 @@ def chromium() -> Iterator[WebDriver]:
             driver.quit()
 
 
+VIOLATION_RECORDER = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sample}`);
+});
+"""
+
+
+def record_csp_violations(driver: WebDriver) -> None:
+    """From the next page load on, every Content-Security-Policy refusal is kept in
+    ``window.cspViolations`` (the recorder is injected by the browser, outside the policy)."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": VIOLATION_RECORDER})
+
+
+def csp_violations(driver: WebDriver) -> list[str]:
+    """What the page's policy refused since it loaded."""
+    found: list[str] = driver.execute_script("return window.cspViolations || [];")
+    return found
+
+
 def screenshot(driver: WebDriver, name: str) -> Path:
     """The whole page, beyond the window, as test-artifacts/screenshots/NAME.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

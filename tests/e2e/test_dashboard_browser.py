@@ -96,6 +96,7 @@ def ctl(*args: str, address: str, json_output: bool = True) -> object:
 @pytest.fixture(scope="module")
 def driver(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
     with browser.chromium() as chromium:
+        browser.record_csp_violations(chromium)
         yield chromium
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -112,6 +113,7 @@ def load(driver: WebDriver, url: str, shot: str) -> None:
             lambda _, figure=figure: figure.find_elements(By.CSS_SELECTOR, ".main-svg")
         )
     browser.screenshot(driver, shot)
+    assert browser.csp_violations(driver) == [], url  # plotly draws under the page's policy
 
 
 def cells(driver: WebDriver, selector: str) -> list[list[str]]:

@@ -184,3 +184,38 @@ async def test_dashboard_off(tmp_path: Path) -> None:
     settings = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path, dashboard="off")
     async with Controller(settings) as controller:
         assert controller.dashboard is None and controller.dashboard_url is None
+
+
+def test_every_answer_carries_the_security_headers_and_no_page_inline_script(
+    dashboard: tuple[ControllerThread, str],
+) -> None:
+    """The policy allows the dashboard's own script files only, so a page holds no inline
+    script and no event-handler attribute (headless Chromium checks they draw under it:
+    tests/e2e/test_dashboard_xss.py)."""
+    running, base = dashboard
+    with ArenaClient(running.address, DEV_USER_TOKEN) as client:
+        runs = [f"/runs/{run.run_id}" for run in client.runs(1)]
+    answers = [
+        *PAGES,
+        *runs,
+        "/runs/run-nope",
+        "/api/runs",
+        "/healthz",
+        "/static/dashboard.js",
+        "/vendor/plotly.min.js",
+        "/no/such/page",
+    ]
+    for path in answers:
+        _, body, headers = get(base + path)
+        policy = dict(
+            part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";")
+        )
+        assert policy["script-src"] == "'self'" and policy["frame-ancestors"] == "'none'", path
+        assert policy["object-src"] == "'none'" and policy["base-uri"] == "'none'", path
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["x-frame-options"] == "DENY", path
+        assert headers["referrer-policy"] == "no-referrer", path
+        if headers["content-type"].startswith("text/html"):
+            for script in re.findall(r"<script\b[^>]*>", body):
+                assert "src=" in script or 'type="application/json"' in script, (path, script)
+            assert not re.search(r"<[^>]+\son[a-z]+\s*=", body), path

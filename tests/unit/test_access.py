@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from arena.common import pki
 from arena.common.errors import AuthError, InvalidRequestError, PermissionDeniedError
 from arena.common.pb.arena.v2 import agent_pb2, user_pb2
-from arena.common.transport import ClientTls, is_loopback
+from arena.common.transport import ClientTls, host_of, is_loopback
 from arena.controller.rpc.auth import POLICY
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import credentials
@@ -91,7 +91,8 @@ def test_issued_certificates_chain_to_the_ca_and_keys_are_private(tmp_path: Path
     ("listen", "flags", "tls"),
     [("127.0.0.1:1", {}, False), ("0.0.0.0:1", {}, True), ("10.1.2.3:1", {}, True),
      ("0.0.0.0:1", {"insecure": True}, False), ("127.0.0.1:1", {"tls": True}, True),
-     ("[::1]:1", {}, False), ("[::]:1", {}, True)],
+     ("[::1]:1", {}, False), ("[::]:1", {}, True), ("127.evil.example:1", {}, True),
+     ("localhost:1", {}, False), ("127.0.0.2:1", {}, False)],
 )  # fmt: skip
 def test_tls_is_on_beyond_loopback_unless_insecure(
     listen: str, flags: dict[str, bool], tls: bool
@@ -99,11 +100,44 @@ def test_tls_is_on_beyond_loopback_unless_insecure(
     assert ControllerSettings(listen=listen, **flags).uses_tls is tls
 
 
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.255.0.9", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        ("127.evil.example", False),
+        ("127.0.0.1.nip.io", False),
+        ("localhost.evil.example", False),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.1", False),
+        ("", False),
+    ],
+)
+def test_loopback_is_decided_by_parsing_the_address(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("address", "host"),
+    [("127.0.0.1:1", "127.0.0.1"), ("[::1]:50051", "::1"), ("::1", "::1"), ("box", "box")],
+)
+def test_the_host_of_an_address(address: str, host: str) -> None:
+    assert host_of(address) == host
+
+
 def test_clients_use_plain_text_only_on_loopback_or_when_told(tmp_path: Path) -> None:
     assert is_loopback("127.0.0.1") and not is_loopback("10.0.0.1")
     assert ClientTls().credentials("127.0.0.1:50051") is None
     assert ClientTls(insecure=True).credentials("10.0.0.1:50051") is None
     assert ClientTls().credentials("10.0.0.1:50051") is not None
+    assert ClientTls().credentials("127.evil.example:50051") is not None  # a name, not 127/8
+    assert ClientTls().credentials("[::1]:50051") is None
     (tmp_path / "c.pem").write_bytes(pki.new_ca()[1])
     with pytest.raises(ValueError, match="needs its key"):
         ClientTls(cert_file=tmp_path / "c.pem").credentials("10.0.0.1:50051")

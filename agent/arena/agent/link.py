@@ -6,6 +6,7 @@ link moves to the next one when a call finds its controller UNAVAILABLE. Every w
 its job, attempt and sequence numbers, so a batch resent to another controller is stored once.
 """
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,14 +15,15 @@ import grpc
 import structlog
 
 from arena.agent.settings import controller_addresses
+from arena.common.errors import ArenaError, CertificateRefusedError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.status import from_rpc_error
-from arena.common.transport import ClientTls, open_channel
+from arena.common.status import from_rpc_error, sent_by_arena
+from arena.common.transport import ClientTls, open_channel, refused_certificate
 from arena.common.wire import from_message, set_field, to_message
 
 CHANNEL_OPTIONS = [
@@ -112,7 +114,7 @@ class ControllerLink:
                 return await call(request, metadata=metadata, timeout=timeout)
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.UNAVAILABLE or len(self.addresses) == 1:
-                    raise from_rpc_error(error) from error
+                    raise await self._translated(error, index) from error
                 failed = error
             if self._current == index:  # a concurrent call may have moved on already
                 self._current = (index + 1) % len(self.addresses)
@@ -121,7 +123,18 @@ class ControllerLink:
                     unavailable=self.addresses[index],
                     next=self.address,
                 )
-        raise from_rpc_error(failed) from failed
+        raise await self._translated(failed, index) from failed
+
+    async def _translated(self, error: grpc.aio.AioRpcError, index: int) -> ArenaError:
+        """The Arena error a failed call stands for; a controller that hung up on this agent's
+        certificate is told apart from one that is down, since no retry fixes it alone."""
+        if error.code() == grpc.StatusCode.UNAVAILABLE and not sent_by_arena(error):
+            address = self.addresses[index]
+            refused = await asyncio.to_thread(refused_certificate, address, self._tls)
+            if refused is not None:
+                log.error("certificate refused", controller=address, reason=refused)
+                return CertificateRefusedError(refused)
+        return from_rpc_error(error)
 
     async def register(
         self,

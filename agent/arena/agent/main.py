@@ -10,8 +10,9 @@ from arena.agent.credential import Credential, enrol, load, path_in
 from arena.agent.hardware import probe
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
-from arena.common.errors import AuthError
+from arena.common.errors import AuthError, UnavailableError
 from arena.common.logging import configure_logging
+from arena.common.private import restrict_new_files
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str] | None:
@@ -83,6 +84,7 @@ def main(
     labels: tuple[str, ...], controllers: tuple[str, ...], enrolment_token: str | None, **flags: Any
 ) -> None:
     """Run an Arena agent: probe this box, register, and run the jobs it is given."""
+    restrict_new_files()
     flags["labels"] = _labels(labels)
     flags["controller"] = ",".join(controllers) or None
     settings = AgentSettings(**{k: v for k, v in flags.items() if v is not None})
@@ -91,6 +93,8 @@ def main(
         refused = asyncio.run(_run(settings, enrolment_token))
     except AuthError as error:  # the enrolment itself was refused
         raise click.ClickException(f"enrolment refused: {error}") from None
+    except UnavailableError as error:  # no controller took the enrolment within its budget
+        raise click.ClickException(f"enrolment failed: {error}") from None
     if refused:
         raise click.ClickException(f"the controller refused this agent: {refused}")
 

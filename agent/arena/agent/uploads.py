@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 
 from arena.agent.link import ControllerLink
+from arena.common.private import make_private, private_file
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
@@ -59,10 +60,12 @@ class Spool:
     """One SQLite file per agent; safe to share between the event loop and worker threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path.parent)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            private_file(path), check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # survives a process crash, not power loss
         self._db.executescript(SCHEMA)

@@ -5,7 +5,13 @@ from typing import Any
 
 import grpc
 
-from arena.common.errors import ArenaError, AuthError, PermissionDeniedError, UnavailableError
+from arena.common.errors import (
+    ArenaError,
+    AuthError,
+    CertificateRefusedError,
+    PermissionDeniedError,
+    UnavailableError,
+)
 from arena.common.pb.arena.v2 import results_pb2, user_pb2, user_pb2_grpc
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
@@ -18,7 +24,7 @@ from arena.common.schemas.run import RunInfo as RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error, sent_by_arena
-from arena.common.transport import ClientTls, open_channel
+from arena.common.transport import ClientTls, open_channel, refused_certificate
 from arena.common.wire import from_message, to_message
 
 ROLES = ("viewer", "submitter", "admin")
@@ -100,11 +106,14 @@ def _job(job: user_pb2.JobSummary) -> JobInfo:
     )
 
 
-def translate(error: grpc.RpcError, address: str) -> ArenaError:
+def translate(error: grpc.RpcError, address: str, tls: ClientTls) -> ArenaError:
     """The Arena error behind a failed call, with what a user needs to act on it."""
     translated = from_rpc_error(error)
     unreachable = error.code() == grpc.StatusCode.UNAVAILABLE
     if isinstance(translated, UnavailableError) and unreachable and not sent_by_arena(error):
+        refused = refused_certificate(address, tls)
+        if refused is not None:
+            return CertificateRefusedError(refused)
         return UnavailableError(f"cannot reach the controller at {address}: {translated}")
     if isinstance(translated, PermissionDeniedError):
         return translated
@@ -130,8 +139,9 @@ class Enrolment(ArenaModel):
 class ArenaClient:
     def __init__(self, address: str, token: str, tls: ClientTls | None = None) -> None:
         self.address = address
+        self._tls = tls or ClientTls()
         self._metadata = (("authorization", f"Bearer {token}"),)
-        self._channel = open_channel(grpc, address, tls or ClientTls(), CHANNEL_OPTIONS)
+        self._channel = open_channel(grpc, address, self._tls, CHANNEL_OPTIONS)
         self._stub = user_pb2_grpc.UserServiceStub(self._channel)
 
     def close(self) -> None:
@@ -147,7 +157,7 @@ class ArenaClient:
         try:
             return method(request, metadata=self._metadata, timeout=CALL_TIMEOUT_S)
         except grpc.RpcError as error:
-            raise translate(error, self.address) from error
+            raise translate(error, self.address, self._tls) from error
 
     def submit(self, suite_yaml: str, filename: str) -> tuple[str, list[str]]:
         reply = self._call(
@@ -213,7 +223,7 @@ class ArenaClient:
         try:
             yield from method(request, metadata=self._metadata, timeout=STREAM_TIMEOUT_S)
         except grpc.RpcError as error:
-            raise translate(error, self.address) from error
+            raise translate(error, self.address, self._tls) from error
 
     def import_results(self, run: ImportedRun) -> tuple[str, bool]:
         """Store one imported run; returns its run id and whether it replaced an earlier one."""

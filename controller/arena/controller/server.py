@@ -16,6 +16,7 @@ from arena.common.analysis.rank import read_models
 from arena.common.errors import ArenaError
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
+from arena.common.private import restrict_new_files
 from arena.common.transport import is_loopback
 from arena.controller.metrics import ControllerMetrics, metrics_router
 from arena.controller.rpc.agents import AgentServicer
@@ -266,6 +267,7 @@ def _database_errors() -> Iterator[None]:
 @click.pass_context
 def main(context: click.Context, /, **flags: Any) -> None:
     """Run the Arena controller; it brings the database's schema up to date first."""
+    restrict_new_files()
     if context.invoked_subcommand is not None:
         context.obj = flags
         return

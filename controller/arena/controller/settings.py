@@ -6,7 +6,10 @@ from pydantic import Field, field_validator
 
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN, ArenaSettings
 from arena.common.suites.limits import SuiteLimits
-from arena.common.transport import is_loopback
+from arena.common.transport import host_of, is_loopback
+
+DATABASE_FILE = "arena.db"
+"""The SQLite file in ``data_dir`` when no ``database_url`` is set."""
 
 
 class ControllerSettings(ArenaSettings):
@@ -86,11 +89,11 @@ class ControllerSettings(ArenaSettings):
 
     @property
     def database(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'arena.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir / DATABASE_FILE}"
 
     @property
     def host(self) -> str:
-        return self.listen.rsplit(":", 1)[0].strip("[]")
+        return host_of(self.listen)
 
     @property
     def uses_tls(self) -> bool:

@@ -9,6 +9,7 @@ import grpc
 import structlog
 
 from arena.common.pki import fingerprint, self_signed, write_private
+from arena.common.private import make_private
 from arena.common.transport import is_loopback
 from arena.controller.settings import ControllerSettings
 
@@ -55,6 +56,8 @@ def _key_and_certificate(settings: ControllerSettings) -> tuple[bytes, bytes]:
         if settings.host not in WILDCARDS:
             names.append(settings.host)
         key, cert = self_signed("arena controller", names)
+        make_private(settings.data_dir)
+        make_private(key_path.parent)
         write_private(key_path, key)
         cert_path.write_bytes(cert)
         log.info("generated a self-signed certificate", path=str(cert_path), names=names)

@@ -10,6 +10,7 @@
     ├── NotFoundError ····· an agent, job, run or result does not exist
     ├── ConflictError ····· a write lost a race (stale attempt, state already moved on)
     ├── UnavailableError ·· the controller cannot be reached right now; retrying may help
+    │   └── CertificateRefusedError  the controller ended TLS over this client's certificate
     ├── EngineError ······· an inference engine failed to start, answer or stay up
     ├── PolicyError ······· the agent's owner does not allow what a job asks, or the policy
     │                       file itself is unreadable (agent-side only: it never crosses gRPC)
@@ -25,6 +26,9 @@ from dataclasses import dataclass
 
 class ArenaError(Exception):
     """Base of every error Arena raises on purpose."""
+
+    retry_after_s: float = 0.0
+    """The least wait before the same call may succeed (for the retryable ones)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,16 @@ class ConflictError(ArenaError):
 
 class UnavailableError(ArenaError):
     """The other side cannot be reached right now (network, restart); retrying may help."""
+
+
+class CertificateRefusedError(UnavailableError):
+    """The controller ended the TLS handshake over this client's certificate: missing, from
+    another CA, expired. Only the agent's operator or the controller's (its --tls-client-ca)
+    can fix it, so a retry comes slowly; it is still retried, because a fleet whose controller
+    had the wrong CA recovers by itself once the controller is fixed (and a service manager
+    would restart an agent that stopped anyway)."""
+
+    retry_after_s = 60.0
 
 
 class EngineError(ArenaError):

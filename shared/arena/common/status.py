@@ -152,10 +152,10 @@ def from_rpc_error(error: grpc.RpcError) -> ArenaError:
 
 
 def retry_after(error: BaseException) -> float:
-    """The least wait the other side asked for before a retry (a rate limit's delay); 0 if none."""
+    """The least wait before a retry: a rate limit's delay, a refused certificate's; 0 if none."""
     if isinstance(error, grpc.RpcError) and callable(getattr(error, "code", None)):
         error = from_rpc_error(error)
-    return error.retry_after_s if isinstance(error, RateLimitedError) else 0.0
+    return error.retry_after_s if isinstance(error, ArenaError) else 0.0
 
 
 def sent_by_arena(error: grpc.RpcError) -> bool:

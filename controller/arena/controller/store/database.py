@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from arena.common.errors import ArenaError
-from arena.controller.settings import ControllerSettings
+from arena.common.private import make_private, private_file
+from arena.controller.settings import DATABASE_FILE, ControllerSettings
 from arena.controller.store import models  # noqa: F401  (registers the tables)
 from arena.controller.store.migrate import upgrade
 
@@ -131,7 +132,8 @@ def open_database(settings: ControllerSettings) -> "Database":
 
 def _make_data_dir(settings: ControllerSettings) -> None:
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(settings.data_dir)
+        private_file(settings.data_dir / DATABASE_FILE)
 
 
 class Database:

@@ -22,6 +22,29 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 """Every view; a later router (``/metrics``) is appended here or passed to ``create_app``."""
 
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",  # /static/dashboard.js and /vendor/plotly.min.js, never inline
+        # plotly.js writes its own <style> elements (their text changes with its version); a
+        # style cannot run script, and no server text reaches the page as markup
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",  # plotly's modebar and image export
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "Referrer-Policy": "no-referrer",
+}
+"""Sent with every answer: a page shows text agents and submitters wrote, so no script may run
+but the dashboard's own files, and no other site may frame it."""
+
 
 def create_app(
     db: Database, settings: ControllerSettings, routers: Sequence[APIRouter] = ROUTERS
@@ -36,6 +59,7 @@ def create_app(
     app.state.db = db
     app.state.settings = settings
     app.middleware("http")(_server_timing)
+    app.middleware("http")(_security_headers)
     app.exception_handler(HTTPException)(_error_page)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routers:
@@ -51,6 +75,14 @@ async def _server_timing(
     started = time.perf_counter()
     response = await call_next(request)
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 

@@ -1,5 +1,7 @@
 // Arena dashboard: draws the plotly figures a page embeds, and keeps the counters of runs that
 // are still going up to date by polling the JSON endpoints (no framework, no build step).
+// What the server sends is written as text (textContent), never parsed as HTML: progress
+// names come from agents. The page's Content-Security-Policy allows this file, no inline script.
 "use strict";
 
 function drawFigures() {
@@ -11,12 +13,24 @@ function drawFigures() {
   }
 }
 
-function setCell(row, field, html) {
+function setCell(row, field, text) {
   const cell = row && row.querySelector(`[data-field="${field}"]`);
-  if (cell && cell.innerHTML !== html) cell.innerHTML = html;
+  if (cell && cell.textContent !== text) cell.textContent = text;
 }
 
-const stateHtml = (state) => `<span class="state ${state}">${state}</span>`;
+function setState(row, state) {
+  const badge = row && row.querySelector(`[data-field="state"] .state`);
+  if (!badge || badge.textContent === state) return;
+  badge.textContent = state;
+  badge.className = `state ${state}`;
+}
+
+function submitOnChange() {
+  for (const select of document.querySelectorAll("select[data-submit]")) {
+    select.addEventListener("change", () => select.form.submit());
+  }
+}
+
 const FINISHED = ["succeeded", "failed", "cancelled", "empty"];
 
 async function pollRun(summary) {
@@ -24,14 +38,14 @@ async function pollRun(summary) {
   if (!response.ok) return false;
   const detail = await response.json();
   const run = detail.run;
-  setCell(summary, "state", stateHtml(run.state));
+  setState(summary, run.state);
   setCell(summary, "jobs", `${run.jobs_done} / ${run.jobs_total}`);
   setCell(summary, "samples", String(run.samples));
   for (const job of detail.jobs) {
     const row = document.querySelector(`tr[data-job="${job.job_id}"]`);
     const p = job.progress || {};
     const running = job.state === "running";
-    setCell(row, "state", stateHtml(job.state));
+    setState(row, job.state);
     if (job.engine !== "imported") setCell(row, "requests", `${job.samples} / ${job.requests_expected}`);
     setCell(row, "tps", running && p.output_tokens_per_s != null ? p.output_tokens_per_s.toFixed(1) : "—");
     setCell(row, "errors", String(p.errors || 0));
@@ -50,7 +64,7 @@ async function pollRuns(table) {
   let active = false;
   for (const run of await response.json()) {
     const row = table.querySelector(`tr[data-run="${run.run_id}"]`);
-    setCell(row, "state", stateHtml(run.state));
+    setState(row, run.state);
     setCell(row, "jobs", `${run.jobs_done} / ${run.jobs_total}`);
     setCell(row, "samples", String(run.samples));
     active = active || !FINISHED.includes(run.state);
@@ -68,6 +82,7 @@ function every(ms, poll) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  submitOnChange();
   drawFigures();
   const summary = document.querySelector("#summary[data-run]");
   if (summary && summary.dataset.finished === "false") every(1000, () => pollRun(summary));
