@@ -21,6 +21,7 @@ from arena.agent.engines.base import LaunchedEngineBase
 from arena.agent.engines.command import LaunchSpec, launch_spec
 from arena.agent.engines.logs import EngineLog
 from arena.agent.engines.sandbox import (
+    EngineUser,
     engine_environment,
     engine_user,
     make_workdir,
@@ -61,12 +62,15 @@ class ProcessEngineDriver(LaunchedEngineBase):
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.api_key: str | None = None
         self.launch: LaunchSpec = launch_spec(profile, model, self.port, policy)
-        self.user = engine_user(policy.process.user)
+        self.user = self.runs_as(policy)
         self._workdir: Path | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._started_at = 0.0
         self._ready_s: float | None = None
+
+    def runs_as(self, policy: AgentPolicy) -> EngineUser:
+        return engine_user(policy.process.user)
 
     @property
     def pid_file(self) -> Path:

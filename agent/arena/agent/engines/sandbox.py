@@ -39,6 +39,11 @@ def current_user() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+def agent_user() -> EngineUser:
+    """The agent's own account, for Arena's own engine (no switch)."""
+    return EngineUser(current_user(), os.geteuid(), os.getegid())
+
+
 def engine_user(name: str) -> EngineUser:
     """The account process engines run as; PolicyError when the box cannot run them safely."""
     try:

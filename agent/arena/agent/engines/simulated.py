@@ -12,7 +12,7 @@ from typing import Any
 
 from arena.agent.engines.logs import EngineLog
 from arena.agent.engines.process import ProcessEngineDriver
-from arena.agent.engines.sandbox import current_user
+from arena.agent.engines.sandbox import EngineUser, agent_user
 from arena.common.schemas.engine import ProcessEngine, SimulatedEngine
 from arena.common.schemas.policy import AgentPolicy, ProcessPolicy, Recipe
 from arena.common.schemas.suite import ModelSpec
@@ -34,7 +34,7 @@ def simulated_process(profile: SimulatedEngine) -> tuple[ProcessEngine, AgentPol
     ]  # fmt: skip
     own = AgentPolicy(
         runtimes=["process"],
-        process=ProcessPolicy(user=current_user(), recipes={RECIPE: Recipe(command=command)}),
+        process=ProcessPolicy(recipes={RECIPE: Recipe(command=command)}),
     )
     engine = ProcessEngine(
         runtime="process", recipe=RECIPE, startup_timeout_s=60 + profile.startup_s
@@ -53,6 +53,9 @@ class SimulatedEngineDriver(ProcessEngineDriver):
         engine, own = simulated_process(profile)
         super().__init__(engine, model, engine_log, state_dir, own)
         self.simulated_profile = profile
+
+    def runs_as(self, policy: AgentPolicy) -> EngineUser:
+        return agent_user()
 
     def provenance(self) -> dict[str, Any]:
         return super().provenance() | {
