@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,31 @@ def readable_copy(source: Path, folder: Path) -> Path:
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
     return target
+
+
+@dataclass(frozen=True)
+class LlamaBox:
+    """llama-server and the tiny model where the engine's user can read them."""
+
+    binary: Path
+    models_dir: Path
+
+    def recipe(self) -> dict[str, Any]:
+        """The owner's recipe for llama-server: the model under models_dir, a typed ctx."""
+        return {
+            "command": [
+                str(self.binary), "--model", "{model_path}", "--host", "127.0.0.1",
+                "--port", "{port}", "--parallel", "4", "--metrics", "-c", "{ctx}",
+            ],
+            "args": {"ctx": {"type": "int", "min": 512, "max": 8192, "default": 4096}},
+        }  # fmt: skip
+
+
+@contextmanager
+def llama_box() -> Iterator[LlamaBox]:
+    from tests.llama import CACHE, llama_server_binary, tiny_gguf
+
+    with shared_folder() as folder:
+        binary = readable_copy(llama_server_binary(), folder)
+        models = readable_copy(tiny_gguf(CACHE / "models").parent, folder)
+        yield LlamaBox(binary, models)
