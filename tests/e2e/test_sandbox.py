@@ -172,7 +172,9 @@ def test_an_external_engine_cannot_send_an_agent_variable_anywhere(
     processes = Processes(tmp_path)
     try:
         processes.start_controller()
-        processes.start_agent(AGENT, "--policy-file", str(policy), env={"DB_PASSWORD": DB_PASSWORD})
+        processes.start_agent(
+            AGENT, env={"ARENA_POLICY_FILE": str(policy), "DB_PASSWORD": DB_PASSWORD}
+        )
         with ArenaClient(processes.address, DEV_USER_TOKEN) as client:
             run_id, _ = client.submit(
                 "name: exfiltrate\nmodels: [{name: m, engine: e}]\nengines:\n  e:\n"
