@@ -220,6 +220,8 @@ class JobExecution:
         self.log.warning("job refused", reason=message)
         with contextlib.suppress(ArenaError):
             await self._report(JobState.FAILED, message)
+        for box in (self.samples, self.logs, self.telemetry):
+            box.finish()  # empty: forget the streams opened for this attempt
 
     async def _flush(self) -> None:
         await self.samples.flush()
