@@ -63,7 +63,9 @@ def arena(tmp_path: Path, box: LlamaBox) -> Iterator[Processes]:
     processes = Processes(tmp_path)
     try:
         processes.start_controller()
-        processes.start_agent(AGENT, "--label", "engine=llama", "--policy-file", str(policy))
+        processes.start_agent(
+            AGENT, "--label", "engine=llama", env={"ARENA_POLICY_FILE": str(policy)}
+        )
         yield processes
     finally:
         processes.stop_all()
