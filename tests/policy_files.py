@@ -68,11 +68,21 @@ class LlamaBox:
         """The owner's recipe for llama-server: the model under models_dir, a typed ctx."""
         return {
             "command": [
-                str(self.binary), "--model", "{model_path}", "--host", "127.0.0.1",
-                "--port", "{port}", "--parallel", "4", "--metrics", "-c", "{ctx}",
+                str(self.binary),
+                "--model",
+                "{model_path}",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "{port}",
+                "--parallel",
+                "4",
+                "--metrics",
+                "-c",
+                "{ctx}",
             ],
             "args": {"ctx": {"type": "int", "min": 512, "max": 8192, "default": 4096}},
-        }  # fmt: skip
+        }
 
 
 @contextmanager

@@ -11,8 +11,13 @@ from pathlib import Path
 import docker
 import pytest
 
+from arena.agent.engines.docker import DockerEngineDriver
+from arena.agent.engines.logs import EngineLog
 from arena.client.api import ArenaClient, RunDetail
-from arena.common.policy import REFUSED
+from arena.common.policy import REFUSED, refusals
+from arena.common.schemas.engine import DockerEngine
+from arena.common.schemas.policy import AgentPolicy
+from arena.common.schemas.suite import ModelSpec
 from arena.common.settings import DEV_USER_TOKEN
 from tests.llama import IMAGE, MODEL_NAME, build_image
 from tests.policy_files import LlamaBox, engine_user, llama_box, write_policy
@@ -272,3 +277,42 @@ def test_engine_failures_are_results_and_leave_nothing_behind(
     assert "engine container exited with code 137" in jobs["killed"].message
     assert jobs["fine"].state == "succeeded", jobs["fine"].message
     assert containers_of(AGENT) == []
+
+
+@pytest.mark.docker
+async def test_an_image_pinned_to_its_digest_runs_hardened(image: str, box: LlamaBox) -> None:
+    """An image built on the box has no repository digest: the owner pins its id."""
+    client = docker.from_env(version="auto")
+    try:
+        image_id = client.images.get(image).id
+    finally:
+        client.close()
+    repository = image.split(":")[0]
+    policy = AgentPolicy.model_validate(
+        {
+            "runtimes": ["docker"],
+            "models_dir": str(box.models_dir),
+            "docker": {"images": [{"repository": repository, "digest": image_id}]},
+        }
+    )
+    model = ModelSpec(name="tiny", engine="e")
+
+    def pinned(reference: str) -> DockerEngine:
+        return DockerEngine(
+            runtime="docker", image=reference, pull="never", command="/bin/sleep 600 {port}"
+        )
+
+    assert refusals(policy, pinned(image), model) == [
+        f"image {image} must be pinned to the digest the policy lists for {repository}"
+    ]
+    engine = DockerEngineDriver(
+        pinned(f"{repository}@{image_id}"), model, EngineLog(), "pinned-agent", "job-pinned", policy
+    )
+    try:
+        await engine.start()
+        assert engine.provenance()["image_id"] == image_id
+        [container] = containers_of("pinned-agent")
+        assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]  # type: ignore[attr-defined]
+    finally:
+        await engine.stop()
+    assert containers_of("pinned-agent") == []

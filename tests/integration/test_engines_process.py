@@ -52,9 +52,14 @@ def driver(
     **extra: object,
 ) -> ProcessEngineDriver:
     profile = ProcessEngine.model_validate(
-        {"runtime": "process", "recipe": "sh", "args": {"script": SCRIPTS[script]},
-         "startup_timeout_s": timeout_s, **extra}
-    )  # fmt: skip
+        {
+            "runtime": "process",
+            "recipe": "sh",
+            "args": {"script": SCRIPTS[script]},
+            "startup_timeout_s": timeout_s,
+            **extra,
+        }
+    )
     return ProcessEngineDriver(profile, MODEL, EngineLog(), tmp_path, owner or policy())
 
 
@@ -110,9 +115,14 @@ async def test_the_engine_runs_unprivileged_with_only_its_own_environment(
     (state / "credential.json").write_text('{"secret": "arena-agent-x"}')
     owner = policy(readable=str(state / "credential.json"))
     profile = ProcessEngine.model_validate(
-        {"runtime": "process", "recipe": "sh", "args": {"script": SCRIPTS["looks"]},
-         "env": {"ENGINE_FLAG": "on"}, "secrets": {"TOKEN": "ARENA_TEST_EXPOSED"}}
-    )  # fmt: skip
+        {
+            "runtime": "process",
+            "recipe": "sh",
+            "args": {"script": SCRIPTS["looks"]},
+            "env": {"ENGINE_FLAG": "on"},
+            "secrets": {"TOKEN": "ARENA_TEST_EXPOSED"},
+        }
+    )
     lines: list[str] = []
     engine = ProcessEngineDriver(profile, MODEL, EngineLog(forward=lines.append), state, owner)
     await engine.start()
@@ -124,8 +134,17 @@ async def test_the_engine_runs_unprivileged_with_only_its_own_environment(
     assert "Permission denied" in output and "cannot read the state" in output
     assert "arena-agent-x" not in output and "agent-secret-1" not in output
     names = {line.split("=", 1)[0] for line in lines[2:] if "=" in line}
-    assert names <= {"PATH", "HOME", "PWD", "LANG", "CUDA_VISIBLE_DEVICES", "ENGINE_FLAG", "TOKEN",
-                     "SHLVL", "_"}, names  # fmt: skip
+    assert names <= {
+        "PATH",
+        "HOME",
+        "PWD",
+        "LANG",
+        "CUDA_VISIBLE_DEVICES",
+        "ENGINE_FLAG",
+        "TOKEN",
+        "SHLVL",
+        "_",
+    }, names
     assert "TOKEN=exposed-2" in lines and "ENGINE_FLAG=on" in lines
     assert lines[1].startswith("/tmp/arena-engine-") and f"HOME={lines[1]}" in lines
     assert not await asyncio.to_thread(os.path.exists, lines[1])  # its folder went with it
