@@ -1,6 +1,7 @@
-"""Real engines under the agent's control: llama.cpp's llama-server as a process and in a
-Docker container, and the failures that must become results (exit at start, never healthy,
-killed mid-run), with nothing left behind."""
+"""Real engines under the agent's control: llama.cpp's llama-server as the owner's process
+recipe and in a hardened Docker container, the failures that must become results (exit at
+start, never healthy, killed mid-run), with nothing left behind, and an image outside the
+owner's policy that starts nothing."""
 
 import shutil
 import time
@@ -10,9 +11,16 @@ from pathlib import Path
 import docker
 import pytest
 
+from arena.agent.engines.docker import DockerEngineDriver
+from arena.agent.engines.logs import EngineLog
 from arena.client.api import ArenaClient, RunDetail
+from arena.common.policy import REFUSED, refusals
+from arena.common.schemas.engine import DockerEngine
+from arena.common.schemas.policy import AgentPolicy
+from arena.common.schemas.suite import ModelSpec
 from arena.common.settings import DEV_USER_TOKEN
-from tests.llama import CACHE, MODEL_NAME, build_image, llama_server_binary, tiny_gguf
+from tests.llama import IMAGE, MODEL_NAME, build_image
+from tests.policy_files import LlamaBox, engine_user, llama_box, write_policy
 from tests.support import Processes
 
 pytestmark = pytest.mark.slow
@@ -41,21 +49,28 @@ LLAMA_FLAGS = "--port {port} --parallel 4 --metrics -c 4096"
 
 
 @pytest.fixture(scope="module")
-def model_dir() -> Path:
-    return tiny_gguf(CACHE / "models").parent
-
-
-@pytest.fixture(scope="module")
-def binary() -> Path:
-    return llama_server_binary()
+def box() -> Iterator[LlamaBox]:
+    with llama_box() as found:
+        yield found
 
 
 @pytest.fixture
-def arena(tmp_path: Path) -> Iterator[Processes]:
+def arena(tmp_path: Path, box: LlamaBox) -> Iterator[Processes]:
+    policy = write_policy(
+        tmp_path,
+        {
+            "runtimes": ["process", "docker"],
+            "models_dir": str(box.models_dir),
+            "process": {"recipes": {"llama": box.recipe()}},
+            "docker": {"images": [{"repository": IMAGE.split(":")[0]}], "pids_limit": 256},
+        },
+    )
     processes = Processes(tmp_path)
     try:
         processes.start_controller()
-        processes.start_agent(AGENT, "--label", "engine=llama")
+        processes.start_agent(
+            AGENT, "--label", "engine=llama", env={"ARENA_POLICY_FILE": str(policy)}
+        )
         yield processes
     finally:
         processes.stop_all()
@@ -72,18 +87,19 @@ def run_to_end(client: ArenaClient, suite: str, timeout_s: float = 100) -> RunDe
     raise AssertionError(f"run did not finish: {client.run(run_id)}")
 
 
-def test_llama_server_as_a_process(arena: Processes, binary: Path, model_dir: Path) -> None:
+def test_llama_server_as_a_process(arena: Processes, box: LlamaBox) -> None:
     suite = (
         f"""
 name: llama-process
 models:
-  - name: tiny
+  - name: {MODEL_NAME}
     engine: llama
 engines:
   llama:
     runtime: process
-    command: "{binary} --model {{gguf}} --host 127.0.0.1 {LLAMA_FLAGS}"
-    args: {{gguf: {model_dir / MODEL_NAME}}}
+    recipe: llama
+    args: {{ctx: 4096}}
+    served_model_name: tiny
     startup_timeout_s: 60
 """
         + BENCHMARKS
@@ -98,8 +114,9 @@ engines:
     [result] = results.jobs
     assert not result.simulated
     provenance = result.provenance
-    assert provenance["runtime"] == "process"
-    assert str(binary) in provenance["command"] and "--parallel 4" in provenance["command"]
+    assert provenance["runtime"] == "process" and provenance["recipe"] == "llama"
+    assert provenance["user"] == engine_user()
+    assert str(box.binary) in provenance["command"] and "--parallel 4" in provenance["command"]
     assert provenance["engine_version"].startswith("b")  # llama-server's build_info
     assert provenance["start_to_healthy_s"] > 0
     assert provenance["sanity"]["completion_tokens"] > 0
@@ -116,10 +133,10 @@ engines:
 
 
 @pytest.fixture(scope="module")
-def image(binary: Path) -> str:
+def image(box: LlamaBox) -> str:
     if shutil.which("docker") is None:
         pytest.fail("docker is required: .ci/run installs docker.io and starts dockerd")
-    return build_image(binary)
+    return build_image(box.binary)
 
 
 def containers_of(agent: str) -> list[object]:
@@ -130,31 +147,42 @@ def containers_of(agent: str) -> list[object]:
         client.close()
 
 
-def docker_engine(name: str, command: str, model_dir: Path, timeout_s: int = 60) -> str:
+def docker_engine(
+    name: str, command: str, timeout_s: int = 60, image: str = "arena-llama-server:test"
+) -> str:
     return f"""
   {name}:
     runtime: docker
-    image: arena-llama-server:test
+    image: {image}
     pull: never
     port: 8080
     command: "{command}"
-    volumes: {{{model_dir}: "/models:ro"}}
     startup_timeout_s: {timeout_s}"""
 
 
+def llama_in_container(box: LlamaBox, model: str = MODEL_NAME) -> str:
+    """The models folder is mounted read-only at its own path: the only host path there is."""
+    model_path = box.models_dir / model
+    return f"/usr/local/bin/llama-server --model {model_path} --host 0.0.0.0 {LLAMA_FLAGS}"
+
+
 @pytest.mark.docker
-def test_llama_server_in_a_container(arena: Processes, image: str, model_dir: Path) -> None:
-    command = (
-        f"/usr/local/bin/llama-server --model /models/{MODEL_NAME} --host 0.0.0.0 {LLAMA_FLAGS}"
-    )
+def test_llama_server_in_a_container(arena: Processes, image: str, box: LlamaBox) -> None:
     suite = (
         "name: llama-docker\nmodels:\n  - name: tiny\n    engine: llama\nengines:"
-        + docker_engine("llama", command.replace("{port}", "{port}"), model_dir)
+        + docker_engine("llama", llama_in_container(box))
         + "\n"
         + BENCHMARKS
     )
     with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
-        detail = run_to_end(client, suite)
+        run_id, _ = client.submit(suite, "engines.yaml")
+        host_config = None
+        deadline = time.monotonic() + 100
+        while not (detail := client.run(run_id)).finished:
+            assert time.monotonic() < deadline, detail
+            for container in containers_of(AGENT) if host_config is None else []:
+                host_config = container.attrs["HostConfig"]  # type: ignore[attr-defined]
+            time.sleep(0.3)
         [job] = detail.jobs
         assert job.state == "succeeded", (job.message, arena.log(AGENT))
         assert job.samples == EXPECTED_SAMPLES
@@ -163,14 +191,46 @@ def test_llama_server_in_a_container(arena: Processes, image: str, model_dir: Pa
     assert result.provenance["image_id"].startswith("sha256:")
     assert result.provenance["start_to_healthy_s"] > 0
     assert containers_of(AGENT) == []
+    assert host_config is not None, "the container was never seen running"
+    assert host_config["Privileged"] is False
+    assert host_config["CapDrop"] == ["ALL"] and not host_config["CapAdd"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
+    assert host_config["PidsLimit"] == 256
+    assert host_config["Binds"] == [f"{box.models_dir}:{box.models_dir}:ro"]
+
+
+@pytest.mark.docker
+def test_an_image_outside_the_policy_starts_nothing(arena: Processes, image: str) -> None:
+    """The owner allows arena-llama-server only: any other image is refused before a pull."""
+    suite = (
+        "name: other-image\nmodels:\n  - name: tiny\n    engine: other\nengines:"
+        + docker_engine("other", "/bin/sh -c 'cat /etc/shadow' {port}", image="alpine:3")
+        + "\n"
+        + BENCHMARKS
+    )
+    created = []
+    with ArenaClient(arena.address, DEV_USER_TOKEN) as client:
+        run_id, _ = client.submit(suite, "other.yaml")
+        deadline = time.monotonic() + 60
+        while not (detail := client.run(run_id)).finished and time.monotonic() < deadline:
+            created += containers_of(AGENT)
+            time.sleep(0.2)
+    [job] = detail.jobs
+    assert created == []
+    # a controller that knows the agents' policies may keep the job queued instead
+    assert job.state in ("failed", "queued"), job
+    if job.state == "failed":
+        assert job.message == (
+            f"{REFUSED}: image alpine is not allowed (allowed: arena-llama-server)"
+        )
 
 
 @pytest.mark.docker
 @pytest.mark.timeout(600)
 def test_engine_failures_are_results_and_leave_nothing_behind(
-    arena: Processes, image: str, model_dir: Path
+    arena: Processes, image: str, box: LlamaBox
 ) -> None:
-    good = f"/usr/local/bin/llama-server --model /models/{MODEL_NAME} --host 0.0.0.0 {LLAMA_FLAGS}"
+    good = llama_in_container(box)
     # the victim needs a benchmark long enough to be killed in the middle of it
     failing = (
         "name: llama-failures\nmodels:\n"
@@ -178,15 +238,15 @@ def test_engine_failures_are_results_and_leave_nothing_behind(
         "  - {name: silent, engine: silent}\n"
         "  - {name: killed, engine: killed}\n"
         "engines:"
-        + docker_engine("exits", good.replace(MODEL_NAME, "missing.gguf"), model_dir)
-        + docker_engine("silent", "/bin/sleep 3600 {port}", model_dir, timeout_s=5)
-        + docker_engine("killed", good, model_dir)
+        + docker_engine("exits", llama_in_container(box, "missing.gguf"))
+        + docker_engine("silent", "/bin/sleep 3600 {port}", timeout_s=5)
+        + docker_engine("killed", good)
         + "\nruns: 5\nbenchmarks:\n  - kind: closed_loop\n    id: long\n    pp: [32]\n"
         "    tg: [2000]\n    concurrency: [4]\n    latency_mode: none\n"
     )
     afterwards = (
         "name: llama-next\nmodels:\n  - {name: fine, engine: fine}\nengines:"
-        + docker_engine("fine", good, model_dir)
+        + docker_engine("fine", good)
         + "\n"
         + BENCHMARKS
     )
@@ -217,3 +277,42 @@ def test_engine_failures_are_results_and_leave_nothing_behind(
     assert "engine container exited with code 137" in jobs["killed"].message
     assert jobs["fine"].state == "succeeded", jobs["fine"].message
     assert containers_of(AGENT) == []
+
+
+@pytest.mark.docker
+async def test_an_image_pinned_to_its_digest_runs_hardened(image: str, box: LlamaBox) -> None:
+    """An image built on the box has no repository digest: the owner pins its id."""
+    client = docker.from_env(version="auto")
+    try:
+        image_id = client.images.get(image).id
+    finally:
+        client.close()
+    repository = image.split(":")[0]
+    policy = AgentPolicy.model_validate(
+        {
+            "runtimes": ["docker"],
+            "models_dir": str(box.models_dir),
+            "docker": {"images": [{"repository": repository, "digest": image_id}]},
+        }
+    )
+    model = ModelSpec(name="tiny", engine="e")
+
+    def pinned(reference: str) -> DockerEngine:
+        return DockerEngine(
+            runtime="docker", image=reference, pull="never", command="/bin/sleep 600 {port}"
+        )
+
+    assert refusals(policy, pinned(image), model) == [
+        f"image {image} must be pinned to the digest the policy lists for {repository}"
+    ]
+    engine = DockerEngineDriver(
+        pinned(f"{repository}@{image_id}"), model, EngineLog(), "pinned-agent", "job-pinned", policy
+    )
+    try:
+        await engine.start()
+        assert engine.provenance()["image_id"] == image_id
+        [container] = containers_of("pinned-agent")
+        assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]  # type: ignore[attr-defined]
+    finally:
+        await engine.stop()
+    assert containers_of("pinned-agent") == []

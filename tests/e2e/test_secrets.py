@@ -1,7 +1,8 @@
 """A planted secret never reaches the database, the logs, an export or ``show -o json``.
 
-Controller and agent run as processes; the agent's environment holds ``HF_TOKEN`` and the suite
-passes it to a process engine by name (``secrets:``); the engine prints it. The literal form
+Controller and agent run as processes; the agent's environment holds ``HF_TOKEN``, its policy
+exposes it, and the suite passes it by name (``secrets:``) to the owner's recipe, which prints
+it and starts llama-server. The literal form
 (``env: {HF_TOKEN: …}``) is refused at submit. Then every place a value could end up is read
 for the secret.
 """
@@ -16,6 +17,7 @@ import pytest
 from arena.client.api import ArenaClient
 from arena.common.errors import SuiteError
 from arena.common.settings import DEV_USER_TOKEN
+from tests.policy_files import LlamaBox, llama_box, write_policy
 from tests.support import BIN, Processes
 
 pytestmark = pytest.mark.slow
@@ -28,15 +30,14 @@ HUB_TOKEN = "hf_" + "0" * 34
 SUITE = """
 name: secrets
 models:
-  - name: sim-small
-    engine: sim
+  - name: tiny.gguf
+    engine: llama
 engines:
-  sim:
+  llama:
     runtime: process
-    command: >-
-      sh -c "echo engine sees $HF_TOKEN and hf_$(printf %034d 0);
-      exec {binary} --port {{port}}"
-    secrets: {{HF_TOKEN: HF_TOKEN}}
+    recipe: tells
+    secrets: {HF_TOKEN: HF_TOKEN}
+    startup_timeout_s: 60
 runs: 1
 benchmarks:
   - kind: closed_loop
@@ -48,11 +49,30 @@ benchmarks:
 
 
 @pytest.fixture
-def arena(tmp_path: Path) -> Iterator[Processes]:
+def box() -> Iterator[LlamaBox]:
+    with llama_box() as found:
+        yield found
+
+
+@pytest.fixture
+def arena(tmp_path: Path, box: LlamaBox) -> Iterator[Processes]:
+    script = (
+        'echo engine sees $HF_TOKEN and hf_$(printf %034d 0); exec "$0" --model "$1" --port "$2"'
+    )
+    recipe = {"command": ["/bin/sh", "-c", script, str(box.binary), "{model_path}", "{port}"]}
+    policy = write_policy(
+        tmp_path,
+        {
+            "runtimes": ["process"],
+            "models_dir": str(box.models_dir),
+            "process": {"recipes": {"tells": recipe}},
+            "expose_env": ["HF_TOKEN"],
+        },
+    )
     processes = Processes(tmp_path)
     try:
         processes.start_controller()
-        processes.start_agent("agent-a", env={"HF_TOKEN": SECRET})
+        processes.start_agent("agent-a", "--policy-file", str(policy), env={"HF_TOKEN": SECRET})
         yield processes
     finally:
         processes.stop_all()
@@ -66,7 +86,7 @@ def wait_done(client: ArenaClient, run_id: str) -> None:
 
 
 def test_a_planted_secret_is_nowhere_to_be_found(arena: Processes, tmp_path: Path) -> None:
-    suite = SUITE.format(binary=BIN / "arena-sim")
+    suite = SUITE
     literal = suite.replace(
         "    secrets: {HF_TOKEN: HF_TOKEN}", f"    env: {{HF_TOKEN: {HUB_TOKEN}}}"
     )

@@ -11,7 +11,8 @@ import pytest
 from arena.agent.tools.venvs import LLAMA_BENCHY
 from arena.client.api import ArenaClient
 from arena.common.settings import DEV_USER_TOKEN
-from tests.llama import CACHE, MODEL_NAME, TOKENIZER_NAME, llama_server_binary, tiny_gguf
+from tests.llama import MODEL_NAME, TOKENIZER_NAME
+from tests.policy_files import LlamaBox, llama_box, write_policy
 from tests.support import Processes
 
 pytestmark = pytest.mark.slow
@@ -20,16 +21,30 @@ AGENT = "tools-agent"
 
 
 @pytest.fixture(scope="module")
-def model_dir() -> Path:
-    return tiny_gguf(CACHE / "models").parent
+def box() -> Iterator[LlamaBox]:
+    with llama_box() as found:
+        yield found
 
 
 @pytest.fixture
-def arena(tmp_path: Path) -> Iterator[Processes]:
+def model_dir(box: LlamaBox) -> Path:
+    return box.models_dir
+
+
+@pytest.fixture
+def arena(tmp_path: Path, box: LlamaBox) -> Iterator[Processes]:
+    policy = write_policy(
+        tmp_path,
+        {
+            "runtimes": ["process"],
+            "models_dir": str(box.models_dir),
+            "process": {"recipes": {"llama": box.recipe()}},
+        },
+    )
     processes = Processes(tmp_path)
     try:
         processes.start_controller()
-        processes.start_agent(AGENT)
+        processes.start_agent(AGENT, "--policy-file", str(policy))
         yield processes
     finally:
         processes.stop_all()
@@ -37,19 +52,18 @@ def arena(tmp_path: Path) -> Iterator[Processes]:
 
 @pytest.mark.timeout(900)
 def test_a_llama_benchy_benchmark_runs_end_to_end(arena: Processes, model_dir: Path) -> None:
-    binary = llama_server_binary()
     suite = f"""
 name: llama-benchy-e2e
 models:
-  - name: tiny
+  - name: {MODEL_NAME}
     engine: llama
     tokenizer: {model_dir / TOKENIZER_NAME}
     random_weights: true
 engines:
   llama:
     runtime: process
-    command: "{binary} --model {{gguf}} --host 127.0.0.1 --port {{port}} --parallel 4 -c 4096"
-    args: {{gguf: {model_dir / MODEL_NAME}}}
+    recipe: llama
+    served_model_name: tiny
     startup_timeout_s: 60
 runs: 2
 benchmarks:

@@ -87,7 +87,7 @@ async def test_a_literal_secret_in_a_suite_is_refused(
 ) -> None:
     text = SUITE.format(target="any", labels="{}").replace(
         "    runtime: simulated",
-        f"    runtime: process\n    command: serve --port {{port}}\n    env: {{HF_TOKEN: {value}}}",
+        f"    runtime: process\n    recipe: serve\n    env: {{HF_TOKEN: {value}}}",
     )
     error = await refused_suite(controller, text)
     problem = error.errors[0]

@@ -86,7 +86,6 @@ hardware = st.builds(
 )  # fmt: skip
 
 launched = {
-    "command": st.sampled_from(["serve --port {port}", "x {model} --port={port} {n}"]),
     "args": st.dictionaries(text, arg_values, max_size=4),
     "env": st.dictionaries(
         text.filter(lambda name: not SECRET_NAME.search(name)), text, max_size=2
@@ -105,10 +104,11 @@ engines = st.one_of(
     st.builds(ExternalEngine, runtime=st.just("external"), url=st.just("https://h:1"),
               api_key_env=maybe(text), accepts_ignore_eos=st.booleans()),
     st.builds(DockerEngine, runtime=st.just("docker"), image=text.filter(bool),
+              command=st.sampled_from(["serve --port {port}", "x {model} --port={port} {n}"]),
               pull=st.sampled_from(["missing", "always", "never"]), port=counts,
-              shm_size=maybe(text), volumes=st.dictionaries(text, text, max_size=2), **launched),
-    st.builds(ProcessEngine, runtime=st.just("process"), port=st.integers(0, 65535),
-              cwd=maybe(text), **launched),
+              shm_size=maybe(st.sampled_from(["16g", "512m", "1024"])), **launched),
+    st.builds(ProcessEngine, runtime=st.just("process"), recipe=ident,
+              port=st.integers(0, 65535), **launched),
 )  # fmt: skip
 benchmarks = st.one_of(
     st.builds(ClosedLoopBenchmark, id=ident, title=text, pp=st.lists(counts, min_size=1),

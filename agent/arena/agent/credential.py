@@ -1,5 +1,6 @@
 """The agent's own credential: obtained once with an enrolment token, kept in the state
-directory with mode 0600, used on every start, and rotated when it gets old."""
+directory with mode 0600, used on every start, and rotated when it gets old. The state
+directory itself is 0700: engines, which run as another user, cannot even enter it."""
 
 import json
 import time
@@ -11,6 +12,7 @@ import structlog
 from arena.agent.link import ControllerLink
 from arena.agent.settings import AgentSettings
 from arena.common.pki import write_private
+from arena.common.provenance.keys import KEY_FILE
 from arena.common.retry import retry
 from arena.common.schemas.agent import HardwareInfo
 
@@ -31,6 +33,16 @@ class Credential:
     issued_at: float
 
 
+def keep_private(state_dir: Path) -> None:
+    """The state folder 0700, the credential and the signing key 0600: the agent's alone."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
+    for path in (state_dir / FILENAME, state_dir / KEY_FILE):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+            log.warning("a secret file was readable by others; made it 0600", path=str(path))
+
+
 def path_in(state_dir: Path) -> Path:
     return state_dir / FILENAME
 
@@ -39,9 +51,7 @@ def load(state_dir: Path) -> Credential | None:
     path = path_in(state_dir)
     if not path.exists():
         return None
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)
-        log.warning("the credential file was readable by others; made it 0600", path=str(path))
+    keep_private(state_dir)
     return Credential(**json.loads(path.read_text()))
 
 

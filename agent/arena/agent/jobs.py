@@ -1,5 +1,6 @@
-"""One leased job: engine up, sanity answer, benchmarks × runs, samples and engine log
-streamed, engine down, status in. A failing engine is a result: the job fails with the
+"""One leased job: the owner's policy checked, engine up, sanity answer, benchmarks × runs,
+samples and engine log streamed, engine down, status in. A job the policy refuses starts
+nothing and fails with the reason. A failing engine is a result: the job fails with the
 reason and the engine's last lines, and the agent goes on to the next job."""
 
 import asyncio
@@ -24,6 +25,7 @@ from arena.agent.generator.clock import JobClock
 from arena.agent.generator.runner import Progress, run_benchmark
 from arena.agent.generator.tokens import make_tokenizer
 from arena.agent.link import ControllerLink, Lease
+from arena.agent.policy import box_refusals, models_path, refusal
 from arena.agent.settings import AgentSettings
 from arena.agent.signing import job_redactor, signed_manifest
 from arena.agent.telemetry.nvml import open_nvml
@@ -39,7 +41,7 @@ from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Benchmark
+from arena.common.schemas.suite import Benchmark, ModelSpec
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.variants import expected_requests
 
@@ -132,17 +134,25 @@ class JobExecution:
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
+        refused = box_refusals(self.policy, self.spec.engine, self.spec.model)
+        if refused:
+            await self._refuse(refusal(refused))
+            return
+        try:
+            engine = engine_for(
+                self.spec.engine,
+                self.spec.model,
+                self.engine_log,
+                state_dir=self.settings.state_dir,
+                agent_name=self.settings.name,
+                job_id=self.lease.job_id,
+                policy=self.policy,
+            )
+        except ArenaError as error:  # a recipe the policy refuses, a secret the box lacks
+            await self._refuse(str(error))
+            return
         boxes = (self.samples, self.logs, self.telemetry)
         uploaders = [asyncio.create_task(box.run()) for box in boxes]
-        engine = engine_for(
-            self.spec.engine,
-            self.spec.model,
-            self.engine_log,
-            state_dir=self.settings.state_dir,
-            agent_name=self.settings.name,
-            job_id=self.lease.job_id,
-            policy=self.policy,
-        )
         clock = JobClock()
         try:
             await self._report(
@@ -204,6 +214,14 @@ class JobExecution:
                     box.spool.finish(box.key)
                 else:
                     box.finish()  # kept in the spool while anything is unacknowledged
+
+    async def _refuse(self, message: str) -> None:
+        """Fail the job before anything started: no engine, no sample, no spool entry."""
+        self.log.warning("job refused", reason=message)
+        with contextlib.suppress(ArenaError):
+            await self._report(JobState.FAILED, message)
+        for box in (self.samples, self.logs, self.telemetry):
+            box.finish()  # empty: forget the streams opened for this attempt
 
     async def _flush(self) -> None:
         await self.samples.flush()
@@ -269,6 +287,15 @@ class JobExecution:
             # outcomes were handled above; this only waits for both to wind down
             await asyncio.gather(guard, benchmarks, return_exceptions=True)
 
+    def _local_model(self) -> ModelSpec:
+        """The model with its tokenizer as the path on this box, resolved under models_dir."""
+        model = self.spec.model
+        if model.tokenizer is None:
+            return model
+        return model.model_copy(
+            update={"tokenizer": str(models_path(self.policy, model.tokenizer))}
+        )
+
     def _served_model_name(self) -> str:
         engine = self.spec.engine
         if isinstance(engine, DockerEngine | ProcessEngine) and engine.served_model_name:
@@ -282,7 +309,7 @@ class JobExecution:
             api_key=engine.api_key,
             accepts_ignore_eos=getattr(self.spec.engine, "accepts_ignore_eos", True),
         )
-        tokenizer = make_tokenizer(self.spec.model, endpoint)
+        tokenizer = make_tokenizer(self._local_model(), endpoint)
         engine_metrics: dict[str, dict[str, float]] = {}
         self.provenance["engine_metrics"] = engine_metrics
         try:
@@ -327,7 +354,7 @@ class JobExecution:
             model_name=self.spec.model.name,
             runs=self.spec.runs,
             seed=self.spec.seed,
-            tokenizer=self.spec.model.tokenizer,
+            tokenizer=self._local_model().tokenizer,
             random_weights=self.spec.model.random_weights,
             clock=clock,
             workdir=workdir,

@@ -68,6 +68,12 @@ async def _run(settings: AgentSettings, enrolment_token: str | None) -> str:
               help="Its key [ARENA_KEY_FILE]")  # fmt: skip
 @click.option("--insecure", is_flag=True, default=None,
               help="Plain text beyond loopback [ARENA_INSECURE]")  # fmt: skip
+@click.option(
+    "--policy-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The owner's policy: what suites may run on this box; without one, only "
+    "the simulated engine [ARENA_POLICY_FILE]",
+)
 @click.option("--name", help="Agent name, unique per box [ARENA_NAME; default: hostname]")
 @click.option(
     "--label", "labels", multiple=True, help="key=value, repeatable [ARENA_LABELS as JSON]"

@@ -46,11 +46,12 @@ class AgentSettings(ArenaSettings):
     upload_interval_s: float = Field(0.5, gt=0)
     flush_timeout_s: float = Field(300.0, gt=0)
     state_dir: Path = Path(".arena/agent")
+    """The credential, signing key, spool of unacknowledged samples and logs, and the engines
+    the agent started: kept 0700, the agent's alone."""
     policy_file: Path | None = None
     """The owner's policy: which runtimes, images, process recipes, endpoints and host
     variables suites may use on this box (docs/engines.md). None: the safe defaults (Arena's
     simulated engine; Docker only for images a policy lists, so none)."""
-    """The spool of unacknowledged samples and logs, and the engines the agent started."""
     telemetry_interval_s: float = Field(1.0, gt=0, le=60)
     """Seconds between GPU telemetry readings (NVML) while a job runs."""
     client_workers: int = Field(1, ge=1, le=64)

@@ -2,8 +2,9 @@
 
 Both run on one event loop in a background thread, over a temporary SQLite file, on loopback
 with fresh random tokens (no other local program can use them); the calling thread talks to
-them through ``ArenaClient`` as any arenactl command does. Leaving the block stops the agent
-(cancelling a running job), then the controller.
+them through ``ArenaClient`` as any arenactl command does. The agent's policy admits the one
+endpoint the user named and nothing else. Leaving the block stops the agent (cancelling a
+running job), then the controller.
 """
 
 import asyncio
@@ -11,6 +12,9 @@ import contextlib
 import secrets
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
 
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
@@ -22,8 +26,17 @@ AGENT_NAME = "arenactl-bench"
 _STOP_TIMEOUT_S = 30.0
 
 
+def endpoint_policy(url: str) -> dict[str, object]:
+    """A policy that admits benchmarking ``url`` (its host and port) only."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return {"runtimes": ["external"], "external": {"hosts": [entry]}}
+
+
 class EmbeddedArena:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, endpoint: str) -> None:
         self.user_token = secrets.token_hex(16)
         self._agent_token = secrets.token_hex(16)
         self.controller = Controller(
@@ -38,6 +51,7 @@ class EmbeddedArena:
             )
         )
         self.workdir = workdir
+        self.endpoint = endpoint
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.agent: Agent | None = None
@@ -73,11 +87,14 @@ class EmbeddedArena:
 
     async def _start(self) -> None:
         await self.controller.start()
+        policy_file = self.workdir / "agent-policy.yaml"
+        policy_file.write_text(yaml.safe_dump(endpoint_policy(self.endpoint)))
         settings = AgentSettings(
             controller=self.address,
             token=self._agent_token,
             name=AGENT_NAME,
             state_dir=self.workdir / "agent",
+            policy_file=policy_file,
             lease_wait_s=1.0,  # stopping waits at most one lease poll
         )
         self.agent = Agent(settings)

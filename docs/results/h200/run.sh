@@ -18,7 +18,8 @@ fi
 python3 -m arena.controller.server --listen 127.0.0.1:50051 --data-dir /tmp/arena-db 2> /tmp/controller.log &
 CONTROLLER=$!
 sleep 3
-python3 -m arena.agent.main --controller 127.0.0.1:50051 --name h200 2> /tmp/agent.log &
+python3 -m arena.agent.main --controller 127.0.0.1:50051 --name h200 \
+  --policy-file docs/results/agent-policy.yaml 2> /tmp/agent.log &
 AGENT=$!
 ctl() { python3 -m arena.client.cli --controller 127.0.0.1:50051 "$@"; }
 for suite in "$@"; do  # each suite file, in order, with its wall time

@@ -24,12 +24,12 @@ def engine_for(
     policy: AgentPolicy,
 ) -> Engine:
     if isinstance(profile, ExternalEngine):
-        return ExternalEngineDriver(profile)
+        return ExternalEngineDriver(profile, policy)
     if isinstance(profile, DockerEngine):
         return DockerEngineDriver(profile, model, engine_log, agent_name, job_id, policy)
     if isinstance(profile, ProcessEngine):
         return ProcessEngineDriver(profile, model, engine_log, state_dir, policy)
-    return SimulatedEngineDriver(profile, model, engine_log, state_dir, policy)
+    return SimulatedEngineDriver(profile, model, engine_log, state_dir)
 
 
 def health_path(profile: EngineProfile) -> str:

@@ -1,5 +1,10 @@
 """An engine in a Docker container, through the docker SDK.
 
+The container is never privileged, drops every capability, cannot gain new privileges, has the
+policy's pid, memory and CPU limits, sees only the policy's models folder (read-only) of the
+host and only the job's declared environment. An image the policy pins to a digest must have
+that digest once it is local (a repository digest or the image id), or nothing starts.
+
 Every container carries ``arena.agent`` and ``arena.job`` labels, so an agent restarted after a
 crash removes the containers it owned (``reap_orphans``). The published port is bound to
 127.0.0.1 on a free host port. Exit and OOM kill are read from the container state.
@@ -20,7 +25,8 @@ from docker.types import DeviceRequest
 from arena.agent.engines.base import LaunchedEngineBase
 from arena.agent.engines.command import LaunchSpec, launch_spec
 from arena.agent.engines.logs import EngineLog
-from arena.common.errors import EngineError
+from arena.common.errors import EngineError, PolicyError
+from arena.common.policy import REFUSED, split_image
 from arena.common.schemas.engine import DockerEngine
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
@@ -74,6 +80,9 @@ class DockerEngineDriver(LaunchedEngineBase):
     def _start(self) -> None:
         self._client = docker_client()
         image = self._resolve_image(self._client)
+        problem = pin_problem(self.profile.image, image.id, image.attrs.get("RepoDigests", []))
+        if problem:
+            raise PolicyError(f"{REFUSED}: {problem}")
         self._image = {
             "image": self.profile.image,
             "image_id": image.id,
@@ -91,6 +100,7 @@ class DockerEngineDriver(LaunchedEngineBase):
                 device_requests=_device_requests(self.profile.gpus),
                 shm_size=self.profile.shm_size,
                 volumes=_models_mount(self.policy.models_dir),
+                **hardening(self.policy),
             )
         except docker.errors.APIError as error:
             raise EngineError(f"docker could not start {self.profile.image}: {error}") from error
@@ -113,6 +123,9 @@ class DockerEngineDriver(LaunchedEngineBase):
         if pull != "always":
             with contextlib.suppress(docker.errors.ImageNotFound):
                 return client.images.get(name)
+            local = _local_by_id(client, name)
+            if local is not None:
+                return local
             if pull == "never":
                 raise EngineError(f"image {name} is not present locally (pull: never)")
         log.info("pulling image", image=name)
@@ -201,6 +214,44 @@ def _device_requests(gpus: object) -> list[DeviceRequest] | None:
     if isinstance(gpus, int):
         return [DeviceRequest(count=gpus, capabilities=[["gpu"]])]
     return [DeviceRequest(device_ids=list(gpus), capabilities=[["gpu"]])]  # type: ignore[call-overload]
+
+
+def hardening(policy: AgentPolicy) -> dict[str, Any]:
+    """What every engine container runs under, whatever the suite asks."""
+    limits = policy.docker
+    return {
+        "privileged": False,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": limits.pids_limit,
+        "mem_limit": limits.memory,
+        "nano_cpus": round(limits.cpus * 1e9) if limits.cpus else None,
+    }
+
+
+def pin_problem(image: str, image_id: str, repo_digests: list[str]) -> str | None:
+    """Why the local image is not the one a pinned reference names; None when it is (or when
+    nothing is pinned: the policy only pins through the reference, ``refusals`` checks that)."""
+    _, digest = split_image(image)
+    if digest is None:
+        return None
+    held = {image_id} | {entry.partition("@")[2] for entry in repo_digests}
+    if digest in held:
+        return None
+    return f"the local image for {image} does not have digest {digest}"
+
+
+def _local_by_id(client: docker.DockerClient, image: str) -> Any:
+    """A local image pinned by its id (``repo@sha256:<image id>``, an image built on this box,
+    which has no repository digest), when it is tagged in that repository; else None."""
+    repository, digest = split_image(image)
+    if digest is None:
+        return None
+    try:
+        found = client.images.get(digest)
+    except docker.errors.DockerException:
+        return None
+    return found if any(split_image(tag)[0] == repository for tag in found.tags) else None
 
 
 def _models_mount(models_dir: str | None) -> dict[str, dict[str, str]] | None:

@@ -1,8 +1,9 @@
 """An engine run as a child process: the same life cycle as a container, without Docker.
 
-The child gets its own process group so that stopping it also stops anything it started;
-its pid is written under the agent's state folder so that an agent restarted after a crash
-can stop an engine it left behind (``reap_orphans``).
+The child runs as the policy's unprivileged user, in a fresh folder of its own, with an
+environment written from scratch (``sandbox``). It gets its own process group so that stopping
+it also stops anything it started; its pid is written under the agent's state folder so that an
+agent restarted after a crash can stop an engine it left behind (``reap_orphans``).
 """
 
 import asyncio
@@ -19,6 +20,13 @@ import structlog
 from arena.agent.engines.base import LaunchedEngineBase
 from arena.agent.engines.command import LaunchSpec, launch_spec
 from arena.agent.engines.logs import EngineLog
+from arena.agent.engines.sandbox import (
+    EngineUser,
+    engine_environment,
+    engine_user,
+    make_workdir,
+    remove_workdir,
+)
 from arena.common.errors import EngineError
 from arena.common.schemas.engine import ProcessEngine
 from arena.common.schemas.policy import AgentPolicy
@@ -45,7 +53,6 @@ class ProcessEngineDriver(LaunchedEngineBase):
         engine_log: EngineLog,
         state_dir: Path,
         policy: AgentPolicy,
-        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.profile = profile
         self.model = model
@@ -55,18 +62,24 @@ class ProcessEngineDriver(LaunchedEngineBase):
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.api_key: str | None = None
         self.launch: LaunchSpec = launch_spec(profile, model, self.port, policy)
-        self._extra_env = extra_env or {}
+        self.user = self.runs_as(policy)
+        self._workdir: Path | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._started_at = 0.0
         self._ready_s: float | None = None
+
+    def runs_as(self, policy: AgentPolicy) -> EngineUser:
+        return engine_user(policy.process.user)
 
     @property
     def pid_file(self) -> Path:
         return self.state_dir / f"engine-{self.port}.pid"
 
     async def start(self) -> None:
-        env = {**os.environ, **_gpu_env(self.profile.gpus), **self.launch.env, **self._extra_env}
+        self._workdir = make_workdir(self.user)
+        env = engine_environment(self._workdir, {**_gpu_env(self.profile.gpus), **self.launch.env})
+        switch = self.user.switches
         self._started_at = time.monotonic()
         try:
             self._process = await asyncio.create_subprocess_exec(
@@ -74,6 +87,11 @@ class ProcessEngineDriver(LaunchedEngineBase):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 env=env,
+                cwd=self._workdir,
+                user=self.user.uid if switch else None,
+                group=self.user.gid if switch else None,
+                extra_groups=[] if switch else None,
+                umask=0o077,
                 start_new_session=True,
             )
         except OSError as error:
@@ -81,7 +99,12 @@ class ProcessEngineDriver(LaunchedEngineBase):
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.pid_file.write_text(str(self._process.pid))
         self._reader = asyncio.create_task(self._read_output())
-        log.info("engine process started", pid=self._process.pid, command=self.launch.command_line)
+        log.info(
+            "engine process started",
+            pid=self._process.pid,
+            user=self.user.name,
+            command=self.launch.command_line,
+        )
 
     async def _read_output(self) -> None:
         assert self._process is not None and self._process.stdout is not None
@@ -112,10 +135,15 @@ class ProcessEngineDriver(LaunchedEngineBase):
             with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                 await asyncio.wait_for(self._reader, 2.0)
         self.pid_file.unlink(missing_ok=True)
+        if self._workdir is not None:
+            await asyncio.to_thread(remove_workdir, self._workdir)
+            self._workdir = None
 
     def provenance(self) -> dict[str, Any]:
         return {
             "runtime": "process",
+            "recipe": self.profile.recipe,
+            "user": self.user.name,
             "command": self.launch.command_line,
             "env": self.launch.recorded_env,
             "model": self.model.name,

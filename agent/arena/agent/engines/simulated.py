@@ -1,5 +1,10 @@
 """Arena's simulated engine, run as a child process exactly like a real process engine: as a
-recipe of Arena's own, under the same user and environment rules as the owner's recipes."""
+recipe of Arena's own, with the same scrubbed environment and folder as the owner's recipes.
+
+It runs as the agent's own user: it is Arena's code, and the suite gives it nothing but
+validated numbers and the model's name as one argument, so no job can make it read a file.
+(The owner's ``process.user`` often cannot even execute the agent's interpreter, which lives
+where the agent was installed.)"""
 
 import sys
 from pathlib import Path
@@ -7,6 +12,7 @@ from typing import Any
 
 from arena.agent.engines.logs import EngineLog
 from arena.agent.engines.process import ProcessEngineDriver
+from arena.agent.engines.sandbox import EngineUser, agent_user
 from arena.common.schemas.engine import ProcessEngine, SimulatedEngine
 from arena.common.schemas.policy import AgentPolicy, ProcessPolicy, Recipe
 from arena.common.schemas.suite import ModelSpec
@@ -14,9 +20,7 @@ from arena.common.schemas.suite import ModelSpec
 RECIPE = "arena-simulated"
 
 
-def simulated_process(
-    profile: SimulatedEngine, policy: AgentPolicy
-) -> tuple[ProcessEngine, AgentPolicy]:
+def simulated_process(profile: SimulatedEngine) -> tuple[ProcessEngine, AgentPolicy]:
     """The process engine and the one-recipe policy that starts it. The profile's numbers are
     validated floats, so they are written into the recipe as they are."""
     command = [
@@ -30,7 +34,7 @@ def simulated_process(
     ]  # fmt: skip
     own = AgentPolicy(
         runtimes=["process"],
-        process=ProcessPolicy(user=policy.process.user, recipes={RECIPE: Recipe(command=command)}),
+        process=ProcessPolicy(recipes={RECIPE: Recipe(command=command)}),
     )
     engine = ProcessEngine(
         runtime="process", recipe=RECIPE, startup_timeout_s=60 + profile.startup_s
@@ -45,11 +49,13 @@ class SimulatedEngineDriver(ProcessEngineDriver):
         model: ModelSpec,
         engine_log: EngineLog,
         state_dir: Path,
-        policy: AgentPolicy,
     ) -> None:
-        engine, own = simulated_process(profile, policy)
+        engine, own = simulated_process(profile)
         super().__init__(engine, model, engine_log, state_dir, own)
         self.simulated_profile = profile
+
+    def runs_as(self, policy: AgentPolicy) -> EngineUser:
+        return agent_user()
 
     def provenance(self) -> dict[str, Any]:
         return super().provenance() | {
