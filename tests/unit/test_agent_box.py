@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from arena.agent.credential import keep_private
 from arena.agent.engines.docker import hardening, pin_problem
 from arena.agent.engines.sandbox import SAFE_PATH, engine_environment
 from arena.agent.policy import box_refusals, load_policy
 from arena.client.embedded import endpoint_policy
 from arena.common.policy import host_allowed
+from arena.common.private import make_private
 from arena.common.schemas.engine import ExternalEngine, ProcessEngine, SimulatedEngine
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
@@ -96,7 +96,7 @@ def test_the_state_folder_and_its_secrets_are_the_agents_alone(tmp_path: Path) -
     for name in ("credential.json", "signing-key.pem"):
         (state / name).write_text("secret")
         (state / name).chmod(0o644)
-    keep_private(state)
+    make_private(state)
     assert state.stat().st_mode & 0o777 == 0o700
     assert {(state / n).stat().st_mode & 0o777 for n in ("credential.json", "signing-key.pem")} == {
         0o600

@@ -12,7 +12,7 @@ import structlog
 from arena.agent.link import ControllerLink
 from arena.agent.settings import AgentSettings
 from arena.common.pki import write_private
-from arena.common.provenance.keys import KEY_FILE
+from arena.common.private import make_private
 from arena.common.retry import retry
 from arena.common.schemas.agent import HardwareInfo
 
@@ -33,16 +33,6 @@ class Credential:
     issued_at: float
 
 
-def keep_private(state_dir: Path) -> None:
-    """The state folder 0700, the credential and the signing key 0600: the agent's alone."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    state_dir.chmod(0o700)
-    for path in (state_dir / FILENAME, state_dir / KEY_FILE):
-        if path.exists() and path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-            log.warning("a secret file was readable by others; made it 0600", path=str(path))
-
-
 def path_in(state_dir: Path) -> Path:
     return state_dir / FILENAME
 
@@ -51,7 +41,7 @@ def load(state_dir: Path) -> Credential | None:
     path = path_in(state_dir)
     if not path.exists():
         return None
-    keep_private(state_dir)
+    make_private(state_dir)
     return Credential(**json.loads(path.read_text()))
 
 

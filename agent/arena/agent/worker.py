@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from arena.agent.credential import Credential, keep_private, renewed, save
+from arena.agent.credential import Credential, renewed, save
 from arena.agent.engines.docker import reap_orphans as reap_container_orphans
 from arena.agent.engines.process import reap_orphans as reap_process_orphans
 from arena.agent.hardware import probe
@@ -59,7 +59,6 @@ class Agent:
         self.draining = False
         self.jobs_done = 0
         self.policy = load_policy(settings.policy_file)
-        keep_private(settings.state_dir)
         self.spool = Spool(settings.state_dir / "spool.db")
         self._stopping = asyncio.Event()
 
