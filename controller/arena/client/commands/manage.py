@@ -10,7 +10,7 @@ from arena.client.context import client_for, console, errors, fail
 from arena.client.export import export_run
 from arena.client.output import emit, output_option
 from arena.client.parquet import export_parquet
-from arena.common.errors import ArenaError, AuthError, UnavailableError
+from arena.common.errors import ArenaError, AuthError, PermissionDeniedError, UnavailableError
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.folder import verify_folder
 
@@ -42,6 +42,9 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
                     continue
                 try:
                     run_id, replaced = client.import_results(run)
+                except PermissionDeniedError as error:  # e.g. another user's import: this one
+                    problems.append(render.ImportProblem(file=run.source, message=str(error)))
+                    continue
                 except (UnavailableError, AuthError):
                     raise
                 except ArenaError as error:

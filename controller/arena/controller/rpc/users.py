@@ -197,7 +197,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
             if not request.HasField("run"):
                 raise InvalidRequestError("run is required")
             run = from_message(request.run, ImportedRun)
-        run_id, replaced = await self.db.call(import_store.store_import, run, time.time())
+        run_id, replaced = await self.db.call(import_store.store_import, caller(), run, time.time())
         log.info("results imported", run_id=run_id, source=run.key, replaced=replaced)
         return user_pb2.ImportResultsResponse(run_id=run_id, replaced=replaced)
 

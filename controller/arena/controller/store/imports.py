@@ -4,7 +4,9 @@ An ``ImportedRun`` becomes one run (suite ``import:<family>/<model>/<profile>``)
 succeeded job on engine runtime ``imported``, no agent, and summary aggregates (run = -1) under
 Arena's metric and variant keys, so ``arenactl show`` compares it column for column with a
 measured run. The run id is derived from the folder's identity, so importing the same folder
-again replaces the earlier import instead of adding a second one.
+again replaces the earlier import instead of adding a second one; only its importer (or an
+admin) may do that, anyone else is refused: a second copy of the same results would count
+twice in every comparison, and the first importer's run must not change under them.
 """
 
 import hashlib
@@ -24,9 +26,18 @@ from arena.common.schemas.results import (
     MetricStat,
     VariantResult,
 )
+from arena.common.errors import PermissionDeniedError
 from arena.common.suites.scaling import quick_note
 from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.models import AggregateRow, JobRow, RunRow, SampleRow, SuiteRow
+from arena.controller.store.credentials import Principal, Role
+from arena.controller.store.models import (
+    AggregateRow,
+    JobRow,
+    RunOwnerRow,
+    RunRow,
+    SampleRow,
+    SuiteRow,
+)
 
 IMPORTED_RUNTIME = "imported"
 
@@ -71,10 +82,14 @@ def imported_run_id(key: str) -> str:
     return f"run-imp-{_digest(key)}"
 
 
-def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, bool]:
-    """Store (or replace) one imported run; returns its id and whether it replaced one."""
+def store_import(
+    session: Session, who: Principal, run: ImportedRun, now: float
+) -> tuple[str, bool]:
+    """Store (or replace) one imported run owned by ``who``; returns its id and whether it
+    replaced one. Replacing another importer's run is refused unless ``who`` is an admin."""
     digest = _digest(run.key)
     run_id, job_id, suite_id = f"run-imp-{digest}", f"job-imp-{digest}", f"suite-imp-{digest}"
+    _check_replace(session, who, run_id, run.key)
     replaced = _delete(session, run_id, suite_id)
     session.add(
         SuiteRow(
@@ -97,6 +112,7 @@ def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, b
         )
     )
     session.flush()
+    session.add(RunOwnerRow(run_id=run_id, owner=who.name))
     samples = [sample for bench in run.benchmarks for sample in bench.samples]
     session.add(
         JobRow(
@@ -160,6 +176,20 @@ def _spec(run: ImportedRun) -> ImportedJobSpec:
     )
 
 
+def _check_replace(session: Session, who: Principal, run_id: str, key: str) -> None:
+    """Only the importer of a run (or an admin) replaces it; an import from before owners were
+    recorded for imports has no owner, so only an admin replaces it."""
+    if who.role == Role.ADMIN or session.get(RunRow, run_id) is None:
+        return
+    owned = session.get(RunOwnerRow, run_id)
+    if owned is None or owned.owner != who.name:
+        by = f"by {owned.owner!r}" if owned is not None else "before importers were recorded"
+        raise PermissionDeniedError(
+            f"{key} was imported {by} as {run_id}; only that importer or an admin may "
+            "replace it (it is readable as it is: arenactl show " + run_id + ")"
+        )
+
+
 def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     """Remove an earlier import of the same folder, children first; True if there was one."""
     if session.get(RunRow, run_id) is None:
@@ -168,6 +198,7 @@ def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     session.exec(delete(SampleRow).where(col(SampleRow.job_id).in_(job_ids)))
     session.exec(delete(AggregateRow).where(col(AggregateRow.job_id).in_(job_ids)))
     session.exec(delete(JobRow).where(col(JobRow.run_id) == run_id))
+    session.exec(delete(RunOwnerRow).where(col(RunOwnerRow.run_id) == run_id))
     session.exec(delete(RunRow).where(col(RunRow.id) == run_id))
     session.exec(delete(SuiteRow).where(col(SuiteRow.id) == suite_id))
     session.flush()
