@@ -10,12 +10,22 @@ twice in every comparison, and the first importer's run must not change under th
 """
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlmodel import Session, col, delete, select
 
+from arena.common.errors import InvalidRequestError, PermissionDeniedError
 from arena.common.metrics.energy import csv_energy
 from arena.common.metrics.validity import MAX_ERROR_RATE, assess, gate_capacity
+from arena.common.provenance.folder import (
+    BROKEN,
+    VERIFIED,
+    SignedExport,
+    Verdict,
+    signed_simulated,
+    verify,
+)
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from arena.common.schemas.job import JobState
@@ -26,8 +36,8 @@ from arena.common.schemas.results import (
     MetricStat,
     VariantResult,
 )
-from arena.common.errors import PermissionDeniedError
 from arena.common.suites.scaling import quick_note
+from arena.controller.store import trust
 from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.credentials import Principal, Role
 from arena.controller.store.models import (
@@ -40,6 +50,7 @@ from arena.controller.store.models import (
 )
 
 IMPORTED_RUNTIME = "imported"
+NO_MANIFEST = "no signed manifest"
 
 
 class _VariantHeader(ArenaModel):
@@ -82,14 +93,38 @@ def imported_run_id(key: str) -> str:
     return f"run-imp-{_digest(key)}"
 
 
+@dataclass(frozen=True)
+class StoredImport:
+    run_id: str
+    replaced: bool
+    verified_by: str
+    """``agent NAME, key SHA256``; empty: stored as unverified."""
+    unverified_reason: str
+
+
 def store_import(
-    session: Session, who: Principal, run: ImportedRun, now: float
-) -> tuple[str, bool]:
-    """Store (or replace) one imported run owned by ``who``; returns its id and whether it
-    replaced one. Replacing another importer's run is refused unless ``who`` is an admin."""
+    session: Session,
+    who: Principal,
+    run: ImportedRun,
+    now: float,
+    signed: SignedExport | None = None,
+) -> StoredImport:
+    """Store (or replace) one imported run owned by ``who``. Replacing another importer's run is
+    refused unless ``who`` is an admin. With ``signed`` provenance whose key the registry holds
+    and whose samples give every number of ``run``, it is stored verified (``simulated`` from
+    the signed spec, unsigned telemetry left out); a broken one is refused; anything else is
+    stored unverified."""
     digest = _digest(run.key)
     run_id, job_id, suite_id = f"run-imp-{digest}", f"job-imp-{digest}", f"suite-imp-{digest}"
     _check_replace(session, who, run_id, run.key)
+    keys = trust.keyring(session, signed.public_key) if signed is not None else None
+    verdict = verify(run.source, signed, keys, run)
+    if verdict.state == BROKEN:
+        raise InvalidRequestError("provenance does not verify: " + "; ".join(verdict.problems))
+    if verdict.state == VERIFIED and signed is not None:
+        run = _as_signed(run, signed)
+    origin = ImportOrigin.of(run).model_copy(update={"verified_by": verdict.signer})
+    reason = "" if verdict.signer else "; ".join(verdict.problems) or NO_MANIFEST
     replaced = _delete(session, run_id, suite_id)
     session.add(
         SuiteRow(
@@ -108,7 +143,7 @@ def store_import(
             suite_id=suite_id,
             suite_name=f"import:{run.key}",
             created_at=now,
-            notes=_notes(run),
+            notes=_notes(run, verdict),
         )
     )
     session.flush()
@@ -126,9 +161,7 @@ def store_import(
             state=JobState.SUCCEEDED.value,
             acked_seq=len(samples),
             requests_expected=len(samples),
-            provenance=_StoredOrigin(hardware=run.hardware, origin=ImportOrigin.of(run)).model_dump(
-                mode="json"
-            ),
+            provenance=_StoredOrigin(hardware=run.hardware, origin=origin).model_dump(mode="json"),
             message="",
             created_at=now,
             started_at=now,
@@ -151,11 +184,27 @@ def store_import(
             )
     for seq, sample in enumerate(samples, start=1):
         session.add(SampleRow(job_id=job_id, attempt=0, seq=seq, **sample.model_dump()))
-    return run_id, replaced
+    return StoredImport(run_id, replaced, verdict.signer, reason)
 
 
-def _notes(run: ImportedRun) -> list[str]:
+def _as_signed(run: ImportedRun, signed: SignedExport) -> ImportedRun:
+    """What a verified import keeps: ``simulated`` from the signed spec, not from meta.json;
+    no telemetry (the agent does not sign it)."""
+    provenance = run.provenance.model_copy(update={"simulated": signed_simulated(signed)})
+    benchmarks = [bench.model_copy(update={"telemetry": []}) for bench in run.benchmarks]
+    return run.model_copy(update={"provenance": provenance, "benchmarks": benchmarks})
+
+
+def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
     notes = [f"imported from {run.source} (sha256 {run.content_hash[:12]})"]
+    if verdict.signer:
+        notes.append(
+            f"verified: signed by {verdict.signer}; every number agrees with the signed samples"
+        )
+        notes += [f"left out, not signed: {note}" for note in verdict.notes]
+    else:
+        reason = "; ".join(verdict.problems) or NO_MANIFEST
+        notes.append(f"unverified ({reason}): left out of rankings unless asked for")
     if run.provenance.quick is not None:
         notes.append(quick_note(run.provenance.quick))
     return notes
@@ -260,7 +309,7 @@ def imported_job_result(
         engine=job.engine_runtime,
         agent=None,
         hardware=stored.hardware,
-        simulated=False,
+        simulated=stored.origin.provenance.simulated,
         state=job.state,
         message=job.message,
         benchmarks=benchmarks,
