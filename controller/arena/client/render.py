@@ -111,7 +111,13 @@ def _cell(stat: MetricStat | None) -> str:
 def job_header(job: JobResult) -> str:
     if job.imported is not None:
         where = f"{escape(job.imported.source)} · {job.hardware}"
-        return f"[bold]{job.model}[/] [bold cyan]imported[/] · {where} · {job.state}"
+        trust = (
+            f"[green]verified[/] ({escape(job.imported.verified_by)})"
+            if job.imported.verified_by
+            else "[bold yellow]unverified[/]"
+        )
+        label = " [bold red]SIMULATED[/]" if job.simulated else ""
+        return f"[bold]{job.model}[/] [bold cyan]imported[/]{label} {trust} · {where} · {job.state}"
     label = " [bold red]SIMULATED[/]" if job.simulated else ""
     where = f"{job.agent} · {job.hardware}" if job.agent else "not run"
     return f"[bold]{job.model}[/] on {job.engine}{label} · {where} · {job.state}"
