@@ -168,6 +168,28 @@ async def test_verify_trusts_the_controllers_keys_not_the_folders(
     a real engine, meta.json to match), it no longer verifies, and imports only as unverified:
     not ranked."""
     run_id, folder = await exported_simulated_run(controller, tmp_path)
+    forged = tmp_path / "forged" / folder.relative_to(tmp_path / "export")
+    shutil.copytree(folder, forged)
+    resign(forged, launder)
+    meta = json.loads((forged / "meta.json").read_text())
+    meta["arena"]["simulated"] = False
+    (forged / "meta.json").write_text(json.dumps(meta))
+    code, found = await verdicts(controller, str(forged))
+    assert code == 1 and found[0]["state"] == "unverified", found
+    assert "which the controller never recorded for any agent" in found[0]["problems"][0]
+    code, report = await imported_job(controller, forged)
+    assert code == 0, report
+    assert await ranked(controller) == []
+    (run,) = report["runs"]
+    assert run["verified_by"] == "" and "never recorded" in run["unverified_reason"], run
+    job = await shown(controller, run["run_id"])
+    assert job["imported"]["verified_by"] == ""
+    assert [r["entry"]["profile"] for r in await ranked(controller, "--include-unverified")] == [
+        "sim"
+    ]
+    code, text = await arenactl(controller, DEV_USER_TOKEN, "show", run["run_id"])
+    assert "unverified" in text, text
+
     code, found = await verdicts(controller, str(folder))
     assert code == 0 and found[0]["state"] == "verified", found
     assert found[0]["signer"].startswith("agent sim-box, key ")
@@ -179,35 +201,11 @@ async def test_verify_trusts_the_controllers_keys_not_the_folders(
     await keyed_link(controller, "sim-box", Ed25519PrivateKey.generate())  # a reinstalled box
     code, found = await verdicts(controller, str(folder))  # the old key is still recorded
     assert code == 0 and found[0]["state"] == "verified", found
-    offline = CliRunner().invoke(
-        cli, ["--controller", "127.0.0.1:1", "verify", str(folder), "--keyring", str(keyring)]
-    )
-    assert offline.exit_code == 0 and "verified" in offline.stdout, offline.output
-
-    resign(folder, launder)
-    meta = json.loads((folder / "meta.json").read_text())
-    meta["arena"]["simulated"] = False
-    (folder / "meta.json").write_text(json.dumps(meta))
-    code, found = await verdicts(controller, str(folder))
-    assert code == 1 and found[0]["state"] == "unverified", found
-    assert "which the controller never recorded for any agent" in found[0]["problems"][0]
-    offline = CliRunner().invoke(
-        cli, ["--controller", "127.0.0.1:1", "verify", str(folder), "--keyring", str(keyring)]
-    )
-    assert offline.exit_code == 1 and "never recorded" in offline.stdout, offline.output
-
-    code, report = await imported_job(controller, folder)
-    assert code == 0, report
-    (run,) = report["runs"]
-    assert run["verified_by"] == "" and "never recorded" in run["unverified_reason"], run
-    job = await shown(controller, run["run_id"])
-    assert job["imported"]["verified_by"] == ""
-    assert await ranked(controller) == []
-    assert [r["entry"]["profile"] for r in await ranked(controller, "--include-unverified")] == [
-        "sim"
-    ]
-    code, text = await arenactl(controller, DEV_USER_TOKEN, "show", run["run_id"])
-    assert "unverified" in text, text
+    for where, expected in ((folder, 0), (forged, 1)):
+        offline = CliRunner().invoke(
+            cli, ["--controller", "127.0.0.1:1", "verify", str(where), "--keyring", str(keyring)]
+        )
+        assert offline.exit_code == expected, offline.output
 
 
 async def test_every_file_of_an_export_is_checked(controller: Controller, tmp_path: Path) -> None:
@@ -265,10 +263,10 @@ async def test_an_unsigned_folder_imports_unverified_and_is_not_ranked(
     (folder / "meta.json").write_text(json.dumps(meta))
     code, report = await imported_job(controller, folder)
     assert code == 0, report
+    assert await ranked(controller) == []
     (run,) = report["runs"]
     assert (run["verified_by"], run["unverified_reason"]) == ("", "no signed manifest")
     assert (await shown(controller, run["run_id"]))["imported"]["verified_by"] == ""
-    assert await ranked(controller) == []
     assert len(await ranked(controller, "--include-unverified")) == 1
 
 
@@ -281,10 +279,11 @@ async def test_a_simulated_run_stays_simulated_through_export_and_import(
     code, report = await imported_job(controller, folder)
     assert code == 0, report
     (run,) = report["runs"]
-    assert run["verified_by"].startswith("agent sim-box, key "), run
     job = await shown(controller, run["run_id"])
-    assert job["simulated"] is True and job["imported"]["verified_by"] == run["verified_by"]
+    assert job["simulated"] is True
     assert await ranked(controller) == []
+    assert run["verified_by"].startswith("agent sim-box, key "), run
+    assert job["imported"]["verified_by"] == run["verified_by"]
     assert await ranked(controller, "--include-unverified") == []
     code, text = await arenactl(controller, DEV_USER_TOKEN, "show", run["run_id"])
     assert "SIMULATED" in text and "verified" in text, text
