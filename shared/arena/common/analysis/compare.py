@@ -292,7 +292,8 @@ def _column_notes(columns: list[Column]) -> list[Note]:
     if "simulated" in sources:  # a simulated engine's numbers compare with no real engine's
         notes += _differ("simulated", "simulated vs measured", columns, sources)
     mixed = [c for c in columns if c.source in ("imported", "unverified", "measured")]
-    notes += _differ("imported", "imported vs measured", mixed, [c.source for c in mixed])
+    origins = ["measured" if c.source == "measured" else "imported" for c in mixed]
+    notes += _differ("imported", "imported vs measured", mixed, origins)
     if len({c.hardware for c in columns}) > 1:
         notes += _differ(
             "model", "models differ across hardware", columns, [c.model for c in columns]
