@@ -232,9 +232,11 @@ async def test_every_file_of_an_export_is_checked(controller: Controller, tmp_pa
     original = meta.read_text()
     edited = json.loads(original)
     edited["arena"]["simulated"] = False
+    edited["arena"]["quick"] = 0.5
     meta.write_text(json.dumps(edited))
     code, found = await verdicts(controller, str(folder))
     assert code == 1 and "meta.json says simulated=False" in " ".join(found[0]["problems"])
+    assert "meta.json says quick=0.5; the signed spec says quick=None" in found[0]["problems"]
     code, report = await imported_job(controller, folder)
     assert code == 1 and rows(controller) == before
     meta.write_text(original)

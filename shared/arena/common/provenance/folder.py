@@ -8,9 +8,9 @@ The key in the folder proves nothing by itself (anyone can re-sign an edited fol
 fresh key): a folder is ``verified`` only when its key is one the controller recorded for an
 agent (its keyring). The signature covers the manifest, and the manifest the samples; every
 number in the result files beside them is re-derived from those samples and must agree, and
-``meta.json``'s ``simulated`` and model must agree with the signed job spec. What cannot be
-derived from signed data (GPU telemetry, a reference tool's own report, a rate-sweep summary)
-is named in the verdict's notes and left out of a verified import.
+``meta.json``'s model, ``simulated`` and ``quick`` must agree with the signed job spec. What
+cannot be derived from signed data (GPU telemetry, a reference tool's own report, a rate-sweep
+summary) is named in the verdict and left out of a verified import.
 """
 
 import json
@@ -29,6 +29,7 @@ from arena.common.provenance.manifest import canonical, manifest_problems
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
+from arena.common.suites.scaling import quick_of
 
 MANIFEST, SIGNATURE, KEY, SAMPLES = "manifest.json", "manifest.sig", "manifest.key", "samples.jsonl"
 VERIFIED, UNSIGNED, UNVERIFIED, BROKEN = "verified", "unsigned", "unverified", "broken"
@@ -167,6 +168,11 @@ def _against_samples(
     if run.provenance.simulated != simulated:
         problems.append(
             f"meta.json says simulated={run.provenance.simulated}; the signed spec says {simulated}"
+        )
+    quick = quick_of(spec.notes)
+    if run.provenance.quick != quick:
+        problems.append(
+            f"meta.json says quick={run.provenance.quick}; the signed spec says quick={quick}"
         )
     tools = {bench.id: bench.tool for bench in spec.benchmarks}
     for bench in run.benchmarks:
