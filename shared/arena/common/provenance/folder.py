@@ -21,7 +21,6 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from arena.common.metrics.derive import derived_summaries
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.keyring import Keyring, signer_name
 from arena.common.provenance.keys import fingerprint, verify_signature
@@ -155,6 +154,10 @@ def _against_samples(
         spec = _spec(signed)
     except ValidationError:
         return ["the manifest holds no job spec this version reads"], [], []
+    # imported here: the metric maths take a second to import, which arenactl commands that
+    # never verify a folder should not pay
+    from arena.common.metrics.derive import derived_summaries
+
     provenance = _document(signed.manifest).get("provenance")
     derived = derived_summaries(
         spec, signed.samples, provenance if isinstance(provenance, dict) else {}
