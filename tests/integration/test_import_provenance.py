@@ -243,6 +243,8 @@ async def test_every_file_of_an_export_is_checked(controller: Controller, tmp_pa
 
     for csv in folder.glob("*-telemetry.csv"):
         csv.write_text(csv.read_text().replace("300", "3"))
+    measured_on = json.loads(original)["hardware"]
+    meta.write_text(json.dumps(json.loads(original) | {"hardware": "NVIDIA H200 (141 GB)"}))
     code, found = await verdicts(controller, str(folder))
     assert code == 0 and found[0]["state"] == "verified", found
     assert any("GPU telemetry is not signed" in note for note in found[0]["notes"]), found
@@ -250,6 +252,7 @@ async def test_every_file_of_an_export_is_checked(controller: Controller, tmp_pa
     assert code == 0 and report["runs"][0]["verified_by"].startswith("agent sim-box"), report
     job = await shown(controller, report["runs"][0]["run_id"])
     assert job["imported"]["telemetry"] == {}
+    assert job["hardware"] == measured_on  # the signing agent's, not the edited meta.json's
 
 
 async def test_an_unsigned_folder_imports_unverified_and_is_not_ranked(

@@ -26,6 +26,7 @@ from arena.common.provenance.folder import (
     signed_simulated,
     verify,
 )
+from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from arena.common.schemas.job import JobState
@@ -41,6 +42,7 @@ from arena.controller.store import trust
 from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.credentials import Principal, Role
 from arena.controller.store.models import (
+    AgentRow,
     AggregateRow,
     JobRow,
     RunOwnerRow,
@@ -122,7 +124,9 @@ def store_import(
     if verdict.state == BROKEN:
         raise InvalidRequestError("provenance does not verify: " + "; ".join(verdict.problems))
     if verdict.state == VERIFIED and signed is not None:
-        run = _as_signed(run, signed)
+        signer = session.get(AgentRow, verdict.signer_id)
+        hardware = HardwareInfo.model_validate(signer.hardware).summary if signer else run.hardware
+        run = _as_signed(run, signed, hardware)
     origin = ImportOrigin.of(run).model_copy(update={"verified_by": verdict.signer})
     reason = "" if verdict.signer else "; ".join(verdict.problems) or NO_MANIFEST
     replaced = _delete(session, run_id, suite_id)
@@ -187,12 +191,13 @@ def store_import(
     return StoredImport(run_id, replaced, verdict.signer, reason)
 
 
-def _as_signed(run: ImportedRun, signed: SignedExport) -> ImportedRun:
-    """What a verified import keeps: ``simulated`` from the signed spec, not from meta.json;
-    no telemetry (the agent does not sign it)."""
+def _as_signed(run: ImportedRun, signed: SignedExport, hardware: str) -> ImportedRun:
+    """What a verified import keeps: ``simulated`` from the signed spec and the hardware the
+    signing agent registered with, not meta.json's; no telemetry (the agent does not sign it)."""
     provenance = run.provenance.model_copy(update={"simulated": signed_simulated(signed)})
     benchmarks = [bench.model_copy(update={"telemetry": []}) for bench in run.benchmarks]
-    return run.model_copy(update={"provenance": provenance, "benchmarks": benchmarks})
+    update = {"provenance": provenance, "benchmarks": benchmarks, "hardware": hardware}
+    return run.model_copy(update=update)
 
 
 def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
@@ -201,6 +206,7 @@ def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
         notes.append(
             f"verified: signed by {verdict.signer}; every number agrees with the signed samples"
         )
+        notes.append("hardware: as the signing agent registered it (meta.json's is not signed)")
         notes += [f"left out, not signed: {note}" for note in verdict.notes]
     else:
         reason = "; ".join(verdict.problems) or NO_MANIFEST

@@ -47,6 +47,8 @@ class Verdict:
     key_sha256: str = ""
     signer: str = ""
     """``agent NAME, key SHA256`` of a verified folder."""
+    signer_id: str = ""
+    """The signing agent's id in the keyring."""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the signature does not cover and a verified import leaves out."""
@@ -122,7 +124,7 @@ def verify(
                 "for any agent",
             )
         else:
-            verdict.signer = signer_name(entry)
+            verdict.signer, verdict.signer_id = signer_name(entry), entry.agent_id
     if unverifiable:
         verdict.state, verdict.problems = UNVERIFIED, unverifiable
     return verdict
