@@ -100,7 +100,7 @@ async def test_compare_lines_up_a_simulated_job_with_imported_hardware_rows(
     comparison = await as_json(controller, "compare", sim, cpu, h200, "--baseline", "1")
 
     columns = comparison["columns"]
-    assert [c["source"] for c in columns] == ["simulated", "imported", "imported"]
+    assert [c["source"] for c in columns] == ["simulated", "unverified", "unverified"]
     assert [c["run_id"] for c in columns] == [sim, cpu, h200] and comparison["baseline"] == 0
     out = row(comparison, "06-office-baseline", "rate6", "output_throughput")
     shown = [await as_json(controller, "show", run_id) for run_id in (sim, cpu, h200)]
@@ -125,7 +125,7 @@ async def test_compare_lines_up_a_simulated_job_with_imported_hardware_rows(
     notes = {note["kind"]: note for note in comparison["notes"]}
     labels = [c["label"] for c in columns]
     simulated = notes["simulated"]["values"]
-    assert simulated == dict(zip(labels, ["simulated", "imported", "imported"], strict=True))
+    assert simulated == dict(zip(labels, ["simulated", "unverified", "unverified"], strict=True))
     version = columns[0]["engine_version"]
     assert version and notes["engine-version"]["values"][labels[0]] == f"simulated {version}"
     assert notes["engine-version"]["values"][labels[1]] == "imported version unknown"

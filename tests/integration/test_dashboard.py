@@ -114,7 +114,12 @@ def test_leaderboard_with_a_models_file_and_weights(tmp_path: Path) -> None:
         with ArenaClient(running.address, DEV_USER_TOKEN) as client:
             jobs = [job for run in client.runs(100) for job in client.results(run.run_id).jobs]
         status, body, _ = get(f"{base}/api/leaderboard?preset=chat&weights=50,40,10")
-        expected = rank(aggregate(jobs), "chat", read_models(models), (50, 40, 10))
+        unsigned = rank(aggregate(jobs), "chat", read_models(models), (50, 40, 10))
+        assert status == 200 and json.loads(body) == unsigned.model_dump(mode="json")
+        assert unsigned.ranked == []  # the sample is an unsigned import: asked for below
+        query = "preset=chat&weights=50,40,10&unverified=true"
+        status, body, _ = get(f"{base}/api/leaderboard?{query}")
+        expected = rank(aggregate(jobs, True), "chat", read_models(models), (50, 40, 10))
         assert status == 200 and json.loads(body) == expected.model_dump(mode="json")
         assert expected.ranked[0].q == 30 and expected.ranked[0].e is not None  # the file's
         assert str(models) in get(f"{base}/leaderboard")[1]

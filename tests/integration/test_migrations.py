@@ -191,3 +191,33 @@ def test_logs_show_no_database_password() -> None:
     assert redacted("postgresql+psycopg://arena:s3cret@db:5432/arena") == (
         "postgresql+psycopg://arena:***@db:5432/arena"
     )
+
+
+def test_the_key_registry_is_filled_from_the_keys_already_stored(store_url: str) -> None:
+    """0006: every key a database already knows (bound to an agent, or stored with a signed
+    job that a key reset left behind) lands in ``agent_keys``, so old results still verify."""
+    from alembic import command
+
+    engine = connect(store_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0005")
+    with Session(engine) as session:
+        submit(session, 1)
+        [agent] = agents(session, 1)
+        session.commit()
+        leased = lease_job(session, agent, 1.0, 1e9)
+        assert leased is not None
+        job_id = leased.id
+        session.commit()
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE agent_trust SET public_key = 'bb' WHERE agent_id = :a"), {"a": agent}
+        )
+        connection.execute(
+            text("UPDATE job_trust SET signer_key = 'aa', manifest = '{}' WHERE job_id = :j"),
+            {"j": job_id},
+        )
+        command.upgrade(alembic_config(connection), "head")
+        found = connection.execute(text("SELECT agent_id, public_key FROM agent_keys")).all()
+    engine.dispose()
+    assert sorted(found) == [(agent, "aa"), (agent, "bb")]

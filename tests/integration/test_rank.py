@@ -76,7 +76,9 @@ def scaled(values: dict[str, float]) -> dict[str, float]:
 def test_aggregate_shows_each_variant_with_the_files_mean_std_and_cv(
     server: ControllerThread,
 ) -> None:
-    result = arenactl(server, "aggregate", "--benchmark", "01-chat", "-o", "csv")
+    result = arenactl(
+        server, "aggregate", "--benchmark", "01-chat", "--include-unverified", "-o", "csv"
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert len(rows) == 3 * 3  # three entries × c1/c5/c10
@@ -114,7 +116,7 @@ def test_repeated_runs_pool_while_simulated_and_invalid_stand_apart(
     simulated = job.model_copy(update={"simulated": True})
     benchmarks = [b.model_copy(update={"valid": b.id != "01-chat"}) for b in job.benchmarks]
     invalid = job.model_copy(update={"benchmarks": benchmarks})
-    rows = aggregate([job, job, simulated, invalid])
+    rows = aggregate([job, job, simulated, invalid], include_unverified=True)
     chat = [r for r in rows if r.benchmark == "01-chat" and r.variant.endswith("/c5")]
     by_status = {r.status: r for r in chat}
     assert sorted(by_status) == ["invalid", "ok", "simulated"]
@@ -136,7 +138,20 @@ def test_chat_ranking_matches_a_hand_computed_score(
 ) -> None:
     models = tmp_path / "models.yaml"
     models.write_text(MODELS_YAML)
-    result = arenactl(server, "rank", "--preset", "chat", "--models", str(models), "-o", "json")
+    unsigned = arenactl(server, "rank", "--preset", "chat", "-o", "json")
+    assert json.loads(unsigned.output)["ranked"] == []  # the fixtures are unsigned imports
+    assert {x["reason"] for x in json.loads(unsigned.output)["excluded"]} == {"unverified"}
+    result = arenactl(
+        server,
+        "rank",
+        "--preset",
+        "chat",
+        "--models",
+        str(models),
+        "--include-unverified",
+        "-o",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     ranking: dict[str, Any] = json.loads(result.output)
     got = {r["entry"]["model"]: r for r in ranking["ranked"]}
@@ -165,7 +180,17 @@ def test_chat_ranking_matches_a_hand_computed_score(
 
 
 def test_reasoning_preset_reads_the_v2_benchmark_and_vllm_ttft(server: ControllerThread) -> None:
-    result = arenactl(server, "rank", "--preset", "reasoning", "--weights", "0,1,0", "-o", "json")
+    result = arenactl(
+        server,
+        "rank",
+        "--preset",
+        "reasoning",
+        "--weights",
+        "0,1,0",
+        "--include-unverified",
+        "-o",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     got = {r["entry"]["model"]: r for r in json.loads(result.output)["ranked"]}
     sources = {m: json.loads((f / "09-reasoning.json").read_text()) for m, f in PROFILES.items()}

@@ -135,7 +135,9 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
         await arenactl(controller, "import", str(folder))
     await arenactl(controller, "import", str(QWEN))
     out = tmp_path / "report.html"
-    said = await arenactl(controller, "report", "--models", str(MODELS), "-o", str(out))
+    said = await arenactl(
+        controller, "report", "--models", str(MODELS), "--include-unverified", "-o", str(out)
+    )
     assert f"wrote {out}" in said
     page = Page(out.read_text())
 
@@ -144,6 +146,7 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
 
     for preset in PRESETS:
         ranked_by = ["rank", "--preset", preset, "--models", str(MODELS), "-o", "json"]
+        ranked_by.append("--include-unverified")
         ranking = json.loads(await arenactl(controller, *ranked_by))
         rows = page.tables[preset][1:]  # the header row has no cells
         assert len(rows) == len(ranking["ranked"]) > 0

@@ -12,7 +12,9 @@ from arena.common.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from arena.common.pb.arena.v2 import results_pb2, user_pb2, user_pb2_grpc
+from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
+from arena.common.provenance.folder import SignedExport
+from arena.common.provenance.keyring import Keyring, KeyringEntry
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
@@ -136,6 +138,15 @@ class Enrolment(ArenaModel):
     expires_at_unix: float
 
 
+class ImportReceipt(ArenaModel):
+    run_id: str
+    replaced: bool
+    """The same source was imported before (by the same user, or an admin replaced it)."""
+    verified_by: str
+    """``agent NAME, key SHA256`` when the controller verified the folder; empty: unverified."""
+    unverified_reason: str
+
+
 class ArenaClient:
     def __init__(self, address: str, token: str, tls: ClientTls | None = None) -> None:
         self.address = address
@@ -225,13 +236,22 @@ class ArenaClient:
         except grpc.RpcError as error:
             raise translate(error, self.address, self._tls) from error
 
-    def import_results(self, run: ImportedRun) -> tuple[str, bool]:
-        """Store one imported run; returns its run id and whether it replaced an earlier one."""
-        reply = self._call(
-            self._stub.ImportResults,
-            user_pb2.ImportResultsRequest(run=to_message(run, results_pb2.ImportedRun)),
+    def import_results(self, run: ImportedRun, signed: SignedExport | None = None) -> ImportReceipt:
+        """Store one imported run with the folder's signed provenance, if it has one."""
+        request = user_pb2.ImportResultsRequest(run=to_message(run, results_pb2.ImportedRun))
+        if signed is not None:
+            request.manifest, request.signature = signed.manifest, signed.signature
+            request.public_key = signed.public_key
+            request.signed_samples.extend(
+                to_message(sample, common_pb2.RequestSample) for sample in signed.samples
+            )
+        reply = self._call(self._stub.ImportResults, request)
+        return ImportReceipt(
+            run_id=reply.run_id,
+            replaced=reply.replaced,
+            verified_by=reply.verified_by,
+            unverified_reason=reply.unverified_reason,
         )
-        return reply.run_id, bool(reply.replaced)
 
     def cancel(self, run_id: str) -> int:
         reply = self._call(self._stub.CancelRun, user_pb2.CancelRunRequest(run_id=run_id))
@@ -329,6 +349,23 @@ class ArenaClient:
 
     def set_trust(self, name: str, tier: str) -> None:
         self._call(self._stub.SetAgentTrust, user_pb2.SetAgentTrustRequest(name=name, tier=tier))
+
+    def keyring(self) -> Keyring:
+        reply = self._call(self._stub.GetKeyring, user_pb2.GetKeyringRequest())
+        return Keyring(
+            controller=self.address,
+            keys=[
+                KeyringEntry(
+                    agent=key.agent,
+                    agent_id=key.agent_id,
+                    public_key=key.public_key.hex(),
+                    tier=key.tier,
+                    first_seen_unix=key.first_seen_unix,
+                    current=key.current,
+                )
+                for key in reply.keys
+            ],
+        )
 
     def reset_key(self, name: str) -> None:
         self._call(self._stub.ResetAgentKey, user_pb2.ResetAgentKeyRequest(name=name))

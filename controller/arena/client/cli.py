@@ -71,6 +71,7 @@ for command in (
     manage.import_,
     manage.export,
     provenance.verify_cmd,
+    provenance.keyring,
     replicate.replicate,
     bench.bench,
     access.enroll,

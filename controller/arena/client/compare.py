@@ -9,7 +9,12 @@ from arena.client.output import Rows
 from arena.common.analysis.compare import CompareRow, Comparison
 from arena.common.schemas.results import MetricStat
 
-SOURCE_STYLE = {"simulated": "magenta", "imported": "cyan", "measured": "green"}
+SOURCE_STYLE = {
+    "simulated": "magenta",
+    "imported": "cyan",
+    "unverified": "yellow",
+    "measured": "green",
+}
 
 
 def _number(value: float, scale: float) -> str:

@@ -111,7 +111,13 @@ def _cell(stat: MetricStat | None) -> str:
 def job_header(job: JobResult) -> str:
     if job.imported is not None:
         where = f"{escape(job.imported.source)} · {job.hardware}"
-        return f"[bold]{job.model}[/] [bold cyan]imported[/] · {where} · {job.state}"
+        trust = (
+            f"[green]verified[/] ({escape(job.imported.verified_by)})"
+            if job.imported.verified_by
+            else "[bold yellow]unverified[/]"
+        )
+        label = " [bold red]SIMULATED[/]" if job.simulated else ""
+        return f"[bold]{job.model}[/] [bold cyan]imported[/]{label} {trust} · {where} · {job.state}"
     label = " [bold red]SIMULATED[/]" if job.simulated else ""
     where = f"{job.agent} · {job.hardware}" if job.agent else "not run"
     return f"[bold]{job.model}[/] on {job.engine}{label} · {where} · {job.state}"
@@ -349,15 +355,22 @@ class ImportedSummary(ArenaModel):
     replaced: bool
     benchmarks: int
     variants: int
+    verified_by: str = ""
+    """Who signed it, when the controller verified it; empty: imported as unverified."""
+    unverified_reason: str = ""
 
     @classmethod
-    def of(cls, run: ImportedRun, run_id: str, replaced: bool) -> "ImportedSummary":
+    def of(
+        cls, run: ImportedRun, run_id: str, replaced: bool, verified_by: str, unverified: str
+    ) -> "ImportedSummary":
         return cls(
             run_id=run_id,
             source=run.source,
             replaced=replaced,
             benchmarks=len(run.benchmarks),
             variants=sum(len(b.variants) for b in run.benchmarks),
+            verified_by=verified_by,
+            unverified_reason=unverified,
         )
 
 
@@ -375,10 +388,16 @@ def show_import(console: Console, errors: Console, report: ImportReport) -> None
         )
     for run in report.runs:
         verb = "replaced" if run.replaced else "imported"
+        trust = (
+            f"[green]verified[/] ({escape(run.verified_by)})"
+            if run.verified_by
+            else f"[yellow]unverified[/] ({escape(run.unverified_reason)})"
+        )
         console.print(
             f"{verb} {run.run_id}  {escape(run.source)}  "
-            f"({run.benchmarks} benchmarks, {run.variants} variants)",
+            f"({run.benchmarks} benchmarks, {run.variants} variants)  {trust}",
             highlight=False,
+            soft_wrap=True,
         )
     replaced = sum(1 for run in report.runs if run.replaced)
     benchmarks = sum(run.benchmarks for run in report.runs)

@@ -31,8 +31,19 @@ def stored_jobs(client: ArenaClient) -> list[JobResult]:
     return [job for results in stored_results(client) for job in results.jobs]
 
 
+INCLUDE_UNVERIFIED = click.option(
+    "--include-unverified",
+    is_flag=True,
+    help="Pool and rank unverified imports too (no signature vouches for their numbers).",
+)
+
+
 def _rows(
-    ctx: click.Context, model: str | None, hardware: str | None, tier: str | None = None
+    ctx: click.Context,
+    model: str | None,
+    hardware: str | None,
+    tier: str | None = None,
+    include_unverified: bool = False,
 ) -> list[AggregateRow]:
     try:
         with client_for(ctx) as client:
@@ -44,7 +55,7 @@ def _rows(
         for j in jobs
         if contains(j.model, model) and contains(j.hardware, hardware) and in_tier(j, tier)
     ]
-    return aggregate(chosen)
+    return aggregate(chosen, include_unverified)
 
 
 def _stat(stat: MetricStat | None) -> str:
@@ -88,6 +99,7 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
 @SCOPE[1]
 @click.option("--benchmark", help="Only benchmark ids containing this, e.g. 'chat'.")
 @tier_option
+@INCLUDE_UNVERIFIED
 @output_option(tabular=True)
 @click.pass_context
 def aggregate_cmd(
@@ -96,10 +108,13 @@ def aggregate_cmd(
     hardware: str | None,
     benchmark: str | None,
     tier: str | None,
+    include_unverified: bool,
     output: str,
 ) -> None:
-    """Pool every stored run of each model × profile × engine × hardware × variant."""
-    rows = [r for r in _rows(ctx, model, hardware, tier) if contains(r.benchmark, benchmark)]
+    """Pool every stored run of each model × profile × engine × hardware × variant
+    (unverified imports on rows of their own unless --include-unverified)."""
+    rows = _rows(ctx, model, hardware, tier, include_unverified)
+    rows = [r for r in rows if contains(r.benchmark, benchmark)]
     emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
 
 
@@ -172,6 +187,7 @@ def _ranking_table(ranking: Ranking) -> None:
     help="YAML of quality scores and memory footprints (examples/models.yaml).",
 )
 @tier_option
+@INCLUDE_UNVERIFIED
 @output_option(tabular=True)
 @click.pass_context
 def rank_cmd(
@@ -182,11 +198,16 @@ def rank_cmd(
     hardware: str | None,
     models_file: Path | None,
     tier: str | None,
+    include_unverified: bool,
     output: str,
 ) -> None:
-    """Rank model × profile × engine × hardware with a reference preset (no latency gate)."""
+    """Rank model × profile × engine × hardware with a reference preset (no latency gate).
+
+    Unverified imports (no valid signature by a key the controller recorded) are listed as not
+    ranked unless --include-unverified."""
     models = load_models(models_file)
-    ranking = rank(_rows(ctx, model, hardware, tier), preset, models, weights)
+    rows = _rows(ctx, model, hardware, tier, include_unverified)
+    ranking = rank(rows, preset, models, weights)
     emit(console, output, ranking, lambda: _ranking_table(ranking), lambda: ranking_rows(ranking))
 
 

@@ -10,9 +10,9 @@ from arena.client.context import client_for, console, errors, fail
 from arena.client.export import export_run
 from arena.client.output import emit, output_option
 from arena.client.parquet import export_parquet
-from arena.common.errors import ArenaError, AuthError, UnavailableError
+from arena.common.errors import ArenaError, AuthError, PermissionDeniedError, UnavailableError
 from arena.common.parsers.result_folder import scan
-from arena.common.provenance.folder import verify_folder
+from arena.common.provenance.folder import BROKEN, Verdict, folder_of, read_signed, verify
 
 
 @click.command("import")
@@ -25,8 +25,11 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
     """Import reference result folders under PATH (meta.json, NN-*.md/json, telemetry) as runs.
 
     Files that cannot be read are reported and skipped; the rest still imports. Importing the
-    same folder again replaces the earlier import. A folder exported with a signed manifest
-    whose signature or samples no longer verify is refused (arenactl verify says why).
+    same folder again replaces your earlier import (another user's is refused; an admin may
+    replace any). A folder exported with a signed manifest is checked by the controller: signed
+    by a key it recorded and every number agreeing with the signed samples, it imports as
+    verified; without a manifest, or signed by a key it never recorded, as unverified (left out
+    of rankings unless asked for); a broken signature or a number that disagrees is refused.
     Exits non-zero only if nothing imported.
     """
     found = scan(path)
@@ -35,32 +38,42 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
     try:
         with client_for(ctx) as client:
             for run in found.runs:
-                verdict = verify_folder(_folder_of(path, run.source))
-                if verdict.state == "broken":
-                    message = "provenance does not verify: " + "; ".join(verdict.problems)
+                folder = folder_of(path, run.source)
+                try:
+                    signed = read_signed(folder)
+                except ValueError as error:
+                    signed, broken = None, Verdict(str(folder), BROKEN, problems=[str(error)])
+                else:
+                    broken = verify(str(folder), signed, None, run)
+                if broken.state == BROKEN:
+                    message = "provenance does not verify: " + "; ".join(broken.problems)
                     problems.append(render.ImportProblem(file=run.source, message=message))
                     continue
                 try:
-                    run_id, replaced = client.import_results(run)
+                    receipt = client.import_results(run, signed)
+                except PermissionDeniedError as error:  # e.g. another user's import: this one
+                    problems.append(render.ImportProblem(file=run.source, message=str(error)))
+                    continue
                 except (UnavailableError, AuthError):
                     raise
                 except ArenaError as error:
                     problems.append(render.ImportProblem(file=run.source, message=str(error)))
                     continue
-                imported.append(render.ImportedSummary.of(run, run_id, replaced))
+                imported.append(
+                    render.ImportedSummary.of(
+                        run,
+                        receipt.run_id,
+                        receipt.replaced,
+                        receipt.verified_by,
+                        receipt.unverified_reason,
+                    )
+                )
     except ArenaError as error:
         fail(error)
     report = render.ImportReport(runs=imported, problems=problems)
     emit(console, output, report, lambda: render.show_import(console, errors, report))
     if not imported:
         sys.exit(1)
-
-
-def _folder_of(root: Path, source: str) -> Path:
-    """The folder a scanned run came from (``source`` is relative to the root, or the root's
-    own name when the root is the folder)."""
-    inside = root / source
-    return inside if inside.is_dir() else root
 
 
 @click.command()

@@ -23,6 +23,11 @@ from arena.common.errors import ArenaError, NotFoundError
     help="YAML of quality scores and memory footprints for the ranking (examples/models.yaml).",
 )
 @click.option(
+    "--include-unverified",
+    is_flag=True,
+    help="Rank unverified imports too (no signature vouches for their numbers).",
+)
+@click.option(
     "-o",
     "--output",
     "path",
@@ -39,6 +44,7 @@ def report(
     hardware: str | None,
     benchmark: str | None,
     models_file: Path | None,
+    include_unverified: bool,
     path: Path,
 ) -> None:
     """Write one self-contained HTML report (opens offline) of the given runs, or of every
@@ -61,6 +67,6 @@ def report(
         fail(error)
     if not data.results:
         fail(NotFoundError(f"no results match: {selection.describe()}"))
-    size = write(build(data, models), path, ["arenactl", *sys.argv[1:]])
+    size = write(build(data, models, include_unverified), path, ["arenactl", *sys.argv[1:]])
     jobs = sum(len(run.jobs) for run in data.results)
     click.echo(f"wrote {path} ({size / 1e6:.1f} MB): {len(data.results)} run(s), {jobs} job(s)")

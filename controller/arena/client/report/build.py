@@ -73,7 +73,9 @@ class Report:
         return {entry.job.job_id: entry.anchor for entry in self.jobs}
 
 
-def build(data: ReportData, models: Mapping[str, ModelInfo]) -> Report:
+def build(
+    data: ReportData, models: Mapping[str, ModelInfo], include_unverified: bool = False
+) -> Report:
     report = Report(data=data)
     report.throughput = [
         Figure(f"tput-{bench}", bench, figure)
@@ -91,7 +93,7 @@ def build(data: ReportData, models: Mapping[str, ModelInfo]) -> Report:
         per_sweep.setdefault((row.job_id, row.benchmark), []).append(row)
     report.capacity_rows = list(per_sweep.values())
     report.telemetry = _telemetry(data)
-    rows = aggregate(job for run in data.results for job in run.jobs)
+    rows = aggregate((job for run in data.results for job in run.jobs), include_unverified)
     report.rankings = [rank(rows, preset, models) for preset in PRESETS]
     report.compares = _compares(data.results)
     report.jobs = [_entry(data, run, job) for run in data.results for job in run.jobs]

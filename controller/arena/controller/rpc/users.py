@@ -14,12 +14,14 @@ from sqlmodel import Session
 
 from arena.common.errors import InvalidRequestError
 from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
+from arena.common.provenance.folder import SignedExport
 from arena.common.provenance.keys import fingerprint
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo, JobSpec
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunInfo
+from arena.common.schemas.sample import RequestSample
 from arena.common.suites.loader import load_suite_text
 from arena.common.wire import from_message, to_message
 from arena.controller.rpc.access import AccessMethods
@@ -197,9 +199,36 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
             if not request.HasField("run"):
                 raise InvalidRequestError("run is required")
             run = from_message(request.run, ImportedRun)
-        run_id, replaced = await self.db.call(import_store.store_import, run, time.time())
-        log.info("results imported", run_id=run_id, source=run.key, replaced=replaced)
-        return user_pb2.ImportResultsResponse(run_id=run_id, replaced=replaced)
+        with reading("signed_samples"):
+            signed = _signed_export(request)
+        stored = await self.db.call(import_store.store_import, caller(), run, time.time(), signed)
+        log.info(
+            "results imported",
+            run_id=stored.run_id,
+            source=run.key,
+            replaced=stored.replaced,
+            verified_by=stored.verified_by,
+        )
+        return user_pb2.ImportResultsResponse(
+            run_id=stored.run_id,
+            replaced=stored.replaced,
+            verified_by=stored.verified_by,
+            unverified_reason=stored.unverified_reason,
+        )
+
+    @grpc_errors
+    async def GetKeyring(
+        self, request: user_pb2.GetKeyringRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.Keyring:
+        keyring = await self.db.call(trust_store.keyring)
+        return user_pb2.Keyring(
+            keys=[
+                user_pb2.KeyringEntry(
+                    **(key.model_dump() | {"public_key": bytes.fromhex(key.public_key)})
+                )
+                for key in keyring.keys
+            ]
+        )
 
     @grpc_errors
     async def CancelRun(
@@ -272,6 +301,13 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     ) -> user_pb2.ResetAgentKeyResponse:
         await self.db.call(agent_store.reset_key, request.name)
         return user_pb2.ResetAgentKeyResponse()
+
+
+def _signed_export(request: user_pb2.ImportResultsRequest) -> SignedExport | None:
+    if not request.manifest:
+        return None
+    samples = [from_message(sample, RequestSample) for sample in request.signed_samples]
+    return SignedExport(request.manifest, request.signature, request.public_key, samples)
 
 
 def _summary(run: RunInfo) -> user_pb2.RunSummary:

@@ -10,7 +10,14 @@ from arena.common.errors import NotFoundError
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
-from arena.controller.store.trust import COMMUNITY, OFFICIAL, agent_trust, bind_key, set_tier
+from arena.controller.store.trust import (
+    COMMUNITY,
+    OFFICIAL,
+    agent_trust,
+    bind_key,
+    record_key,
+    set_tier,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +61,9 @@ def register_agent(
     row.last_seen_at = now
     row.draining = False
     session.add(row)
+    if public_key:
+        session.flush()  # the registry's row names the agent's
+        record_key(session, row.id, public_key, now)
     return row
 
 

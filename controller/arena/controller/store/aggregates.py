@@ -16,14 +16,11 @@ from typing import Any
 from sqlmodel import Session, col, delete
 
 from arena.common.metrics.client_load import cpu_util_of
-from arena.common.metrics.closed_loop import closed_loop_metrics
-from arena.common.metrics.open_loop import open_loop_metrics
-from arena.common.metrics.summary import summarize, summarize_closed_loop
+from arena.common.metrics.derive import run_metrics, summary
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark
-from arena.common.stats import MeanStd
-from arena.common.suites.variants import ClosedVariant, Variant, variants
+from arena.common.schemas.suite import Benchmark
+from arena.common.suites.variants import Variant, variants
 from arena.controller.store.jobs import get_job, samples_of
 from arena.controller.store.models import AggregateRow
 from arena.controller.store.telemetry import store_energy
@@ -57,7 +54,7 @@ def aggregate_job(session: Session, job_id: str) -> int:
             per_run = []
             for samples in runs:
                 cpu_util = cpu_util_of(job.provenance, bench.id, variant.key, samples[0].run)
-                metrics = _run_metrics(bench, variant, samples, cpu_util)
+                metrics = run_metrics(bench, variant, samples, cpu_util)
                 per_run.append(metrics)
                 session.add(_row(job_id, bench, variant, samples[0].run, metrics))
                 written += 1
@@ -68,37 +65,12 @@ def aggregate_job(session: Session, job_id: str) -> int:
                     )
                     written += 1
             elif runs:
-                summary = {
-                    key: asdict(stat) for key, stat in _summary(variant, runs, per_run).items()
+                summarized = {
+                    key: asdict(stat) for key, stat in summary(variant, runs, per_run).items()
                 }
-                session.add(_row(job_id, bench, variant, SUMMARY_RUN, summary))
+                session.add(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
                 written += 1
     return written + store_energy(session, job)
-
-
-def _run_metrics(
-    bench: Benchmark,
-    variant: Variant,
-    samples: list[RequestSample],
-    client_cpu_util: float | None = None,
-) -> dict[str, float | None]:
-    if isinstance(variant, ClosedVariant):
-        return closed_loop_metrics(
-            samples, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
-        )
-    assert not isinstance(bench, ClosedLoopBenchmark)
-    slo_ms = {str(metric): limit for metric, limit in bench.goodput_slo_ms.items()}
-    return open_loop_metrics(samples, bench.percentiles, slo_ms, client_cpu_util)
-
-
-def _summary(
-    variant: Variant, runs: list[list[RequestSample]], per_run: list[dict[str, float | None]]
-) -> dict[str, MeanStd]:
-    if isinstance(variant, ClosedVariant):
-        return summarize_closed_loop(
-            runs, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
-        )
-    return summarize(per_run)
 
 
 def _row(

@@ -4,16 +4,29 @@ An ``ImportedRun`` becomes one run (suite ``import:<family>/<model>/<profile>``)
 succeeded job on engine runtime ``imported``, no agent, and summary aggregates (run = -1) under
 Arena's metric and variant keys, so ``arenactl show`` compares it column for column with a
 measured run. The run id is derived from the folder's identity, so importing the same folder
-again replaces the earlier import instead of adding a second one.
+again replaces the earlier import instead of adding a second one; only its importer (or an
+admin) may do that, anyone else is refused: a second copy of the same results would count
+twice in every comparison, and the first importer's run must not change under them.
 """
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlmodel import Session, col, delete, select
 
+from arena.common.errors import InvalidRequestError, PermissionDeniedError
 from arena.common.metrics.energy import csv_energy
 from arena.common.metrics.validity import MAX_ERROR_RATE, assess, gate_capacity
+from arena.common.provenance.folder import (
+    BROKEN,
+    VERIFIED,
+    SignedExport,
+    Verdict,
+    signed_simulated,
+    verify,
+)
+from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from arena.common.schemas.job import JobState
@@ -25,10 +38,21 @@ from arena.common.schemas.results import (
     VariantResult,
 )
 from arena.common.suites.scaling import quick_note
+from arena.controller.store import trust
 from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.models import AggregateRow, JobRow, RunRow, SampleRow, SuiteRow
+from arena.controller.store.credentials import Principal, Role
+from arena.controller.store.models import (
+    AgentRow,
+    AggregateRow,
+    JobRow,
+    RunOwnerRow,
+    RunRow,
+    SampleRow,
+    SuiteRow,
+)
 
 IMPORTED_RUNTIME = "imported"
+NO_MANIFEST = "no signed manifest"
 
 
 class _VariantHeader(ArenaModel):
@@ -71,10 +95,40 @@ def imported_run_id(key: str) -> str:
     return f"run-imp-{_digest(key)}"
 
 
-def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, bool]:
-    """Store (or replace) one imported run; returns its id and whether it replaced one."""
+@dataclass(frozen=True)
+class StoredImport:
+    run_id: str
+    replaced: bool
+    verified_by: str
+    """``agent NAME, key SHA256``; empty: stored as unverified."""
+    unverified_reason: str
+
+
+def store_import(
+    session: Session,
+    who: Principal,
+    run: ImportedRun,
+    now: float,
+    signed: SignedExport | None = None,
+) -> StoredImport:
+    """Store (or replace) one imported run owned by ``who``. Replacing another importer's run is
+    refused unless ``who`` is an admin. With ``signed`` provenance whose key the registry holds
+    and whose samples give every number of ``run``, it is stored verified (``simulated`` from
+    the signed spec, unsigned telemetry left out); a broken one is refused; anything else is
+    stored unverified."""
     digest = _digest(run.key)
     run_id, job_id, suite_id = f"run-imp-{digest}", f"job-imp-{digest}", f"suite-imp-{digest}"
+    _check_replace(session, who, run_id, run.key)
+    keys = trust.keyring(session, signed.public_key) if signed is not None else None
+    verdict = verify(run.source, signed, keys, run)
+    if verdict.state == BROKEN:
+        raise InvalidRequestError("provenance does not verify: " + "; ".join(verdict.problems))
+    if verdict.state == VERIFIED and signed is not None:
+        signer = session.get(AgentRow, verdict.signer_id)
+        hardware = HardwareInfo.model_validate(signer.hardware).summary if signer else run.hardware
+        run = _as_signed(run, signed, hardware)
+    origin = ImportOrigin.of(run).model_copy(update={"verified_by": verdict.signer})
+    reason = "" if verdict.signer else "; ".join(verdict.problems) or NO_MANIFEST
     replaced = _delete(session, run_id, suite_id)
     session.add(
         SuiteRow(
@@ -93,10 +147,11 @@ def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, b
             suite_id=suite_id,
             suite_name=f"import:{run.key}",
             created_at=now,
-            notes=_notes(run),
+            notes=_notes(run, verdict),
         )
     )
     session.flush()
+    session.add(RunOwnerRow(run_id=run_id, owner=who.name))
     samples = [sample for bench in run.benchmarks for sample in bench.samples]
     session.add(
         JobRow(
@@ -110,9 +165,7 @@ def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, b
             state=JobState.SUCCEEDED.value,
             acked_seq=len(samples),
             requests_expected=len(samples),
-            provenance=_StoredOrigin(hardware=run.hardware, origin=ImportOrigin.of(run)).model_dump(
-                mode="json"
-            ),
+            provenance=_StoredOrigin(hardware=run.hardware, origin=origin).model_dump(mode="json"),
             message="",
             created_at=now,
             started_at=now,
@@ -135,11 +188,29 @@ def store_import(session: Session, run: ImportedRun, now: float) -> tuple[str, b
             )
     for seq, sample in enumerate(samples, start=1):
         session.add(SampleRow(job_id=job_id, attempt=0, seq=seq, **sample.model_dump()))
-    return run_id, replaced
+    return StoredImport(run_id, replaced, verdict.signer, reason)
 
 
-def _notes(run: ImportedRun) -> list[str]:
+def _as_signed(run: ImportedRun, signed: SignedExport, hardware: str) -> ImportedRun:
+    """What a verified import keeps: ``simulated`` from the signed spec and the hardware the
+    signing agent registered with, not meta.json's; no telemetry (the agent does not sign it)."""
+    provenance = run.provenance.model_copy(update={"simulated": signed_simulated(signed)})
+    benchmarks = [bench.model_copy(update={"telemetry": []}) for bench in run.benchmarks]
+    update = {"provenance": provenance, "benchmarks": benchmarks, "hardware": hardware}
+    return run.model_copy(update=update)
+
+
+def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
     notes = [f"imported from {run.source} (sha256 {run.content_hash[:12]})"]
+    if verdict.signer:
+        notes.append(
+            f"verified: signed by {verdict.signer}; every number agrees with the signed samples"
+        )
+        notes.append("hardware: as the signing agent registered it (meta.json's is not signed)")
+        notes += [f"left out, not signed: {note}" for note in verdict.notes]
+    else:
+        reason = "; ".join(verdict.problems) or NO_MANIFEST
+        notes.append(f"unverified ({reason}): left out of rankings unless asked for")
     if run.provenance.quick is not None:
         notes.append(quick_note(run.provenance.quick))
     return notes
@@ -160,6 +231,20 @@ def _spec(run: ImportedRun) -> ImportedJobSpec:
     )
 
 
+def _check_replace(session: Session, who: Principal, run_id: str, key: str) -> None:
+    """Only the importer of a run (or an admin) replaces it; an import from before owners were
+    recorded for imports has no owner, so only an admin replaces it."""
+    if who.role == Role.ADMIN or session.get(RunRow, run_id) is None:
+        return
+    owned = session.get(RunOwnerRow, run_id)
+    if owned is None or owned.owner != who.name:
+        by = f"by {owned.owner!r}" if owned is not None else "before importers were recorded"
+        raise PermissionDeniedError(
+            f"{key} was imported {by} as {run_id}; only that importer or an admin may "
+            "replace it (it is readable as it is: arenactl show " + run_id + ")"
+        )
+
+
 def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     """Remove an earlier import of the same folder, children first; True if there was one."""
     if session.get(RunRow, run_id) is None:
@@ -168,6 +253,7 @@ def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     session.exec(delete(SampleRow).where(col(SampleRow.job_id).in_(job_ids)))
     session.exec(delete(AggregateRow).where(col(AggregateRow.job_id).in_(job_ids)))
     session.exec(delete(JobRow).where(col(JobRow.run_id) == run_id))
+    session.exec(delete(RunOwnerRow).where(col(RunOwnerRow.run_id) == run_id))
     session.exec(delete(RunRow).where(col(RunRow.id) == run_id))
     session.exec(delete(SuiteRow).where(col(SuiteRow.id) == suite_id))
     session.flush()
@@ -229,7 +315,7 @@ def imported_job_result(
         engine=job.engine_runtime,
         agent=None,
         hardware=stored.hardware,
-        simulated=False,
+        simulated=stored.origin.provenance.simulated,
         state=job.state,
         message=job.message,
         benchmarks=benchmarks,

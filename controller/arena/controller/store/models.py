@@ -240,6 +240,18 @@ class AgentTrustRow(SQLModel, table=True):
     """Hex of the ed25519 key bound at first registration; it verifies the agent's manifests."""
 
 
+class AgentKeyRow(SQLModel, table=True):
+    """Every signing key an agent has registered with: the controller's key registry. A reset
+    key stays here, so results it signed still verify (``arenactl keyring export``)."""
+
+    __tablename__ = "agent_keys"
+
+    agent_id: str = Field(primary_key=True, foreign_key="agents.id")
+    public_key: str = Field(primary_key=True, index=True)
+    """Hex of the raw ed25519 public key."""
+    first_seen_at: float
+
+
 class JobTrustRow(SQLModel, table=True):
     """What a job's results can be trusted for: the tier it was leased with, why its data is
     suspect, and the signed manifest of its finished attempt."""

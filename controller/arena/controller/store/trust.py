@@ -1,4 +1,5 @@
-"""Trust: each agent's tier and bound signing key, each job's tier, flags and signed manifest.
+"""Trust: each agent's tier and bound signing key, every key it ever used (the key registry),
+each job's tier, flags and signed manifest.
 
 A missing row reads as its defaults (``agent_trust`` and ``job_trust`` came after ``agents``
 and ``jobs``): agents registered before tiers existed used the operator's static tokens, so
@@ -11,7 +12,8 @@ import structlog
 from sqlmodel import Session, col, select
 
 from arena.common.errors import AuthError, InvalidRequestError
-from arena.controller.store.models import AgentTrustRow, JobTrustRow
+from arena.common.provenance.keyring import Keyring, KeyringEntry
+from arena.controller.store.models import AgentKeyRow, AgentRow, AgentTrustRow, JobTrustRow
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +49,37 @@ def bind_key(session: Session, agent_id: str, name: str, public_key: bytes, new_
     if public_key:
         row.public_key = public_key.hex()
     session.add(row)
+
+
+def record_key(session: Session, agent_id: str, public_key: bytes, now: float) -> None:
+    """Add the key to the agent's keys in the registry (once)."""
+    if session.get(AgentKeyRow, (agent_id, public_key.hex())) is None:
+        session.add(AgentKeyRow(agent_id=agent_id, public_key=public_key.hex(), first_seen_at=now))
+
+
+def keyring(session: Session, public_key: bytes | None = None) -> Keyring:
+    """Every key the registry holds (or only ``public_key``'s entries), with its agent and the
+    agent's tier now."""
+    query = select(AgentKeyRow, AgentRow).join(
+        AgentRow, col(AgentRow.id) == col(AgentKeyRow.agent_id)
+    )
+    if public_key is not None:
+        query = query.where(col(AgentKeyRow.public_key) == public_key.hex())
+    rows = session.exec(query.order_by(col(AgentRow.name), col(AgentKeyRow.first_seen_at))).all()
+    trusts = agent_trusts(session, {agent.id for _, agent in rows})
+    return Keyring(
+        keys=[
+            KeyringEntry(
+                agent=agent.name,
+                agent_id=agent.id,
+                public_key=key.public_key,
+                tier=trusts[agent.id].tier,
+                first_seen_unix=key.first_seen_at,
+                current=trusts[agent.id].public_key == key.public_key,
+            )
+            for key, agent in rows
+        ]
+    )
 
 
 def set_tier(session: Session, agent_id: str, tier: str) -> None:

@@ -4,8 +4,8 @@ Each job's variant already carries mean ± population std over its own ``n`` obs
 jobs of one group are pooled exactly (weighted by ``n``: the combined mean, and the combined
 population variance Σ nᵢ(σᵢ² + μᵢ²)/N − μ²), so the figure is the one a single run of all their
 observations would give. Rows whose numbers must not be averaged with good ones (simulated
-engine, failed or cancelled job, invalid benchmark, saturated client) form their own rows with
-that status: a group never mixes statuses.
+engine, an unverified import, failed or cancelled job, invalid benchmark, saturated client)
+form their own rows with that status: a group never mixes statuses.
 """
 
 from collections.abc import Iterable, Sequence
@@ -17,6 +17,7 @@ from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, VariantResult
 
 OK = "ok"
+UNVERIFIED = "unverified"
 THROUGHPUT = SPREAD_METRIC
 """The tokens/s of a benchmark: decode ``tg_throughput`` (llama-benchy's "t/s (total)" of the
 tg rows) closed loop, ``output_throughput`` open loop; the same keys the spread check reads."""
@@ -40,8 +41,9 @@ class AggregateRow(ArenaModel):
     kind: str
     variant: str
     status: str
-    """``ok``, or why these numbers stand apart: ``simulated``, ``failed``, ``cancelled``,
-    ``invalid`` (error-rate gate), ``client-saturated``."""
+    """``ok``, or why these numbers stand apart: ``simulated``, ``unverified`` (an import the
+    controller could not check against signed samples), ``failed``, ``cancelled``, ``invalid``
+    (error-rate gate), ``client-saturated``."""
     jobs: int
     """Stored jobs (runs of the store) pooled into this row."""
     runs: int
@@ -67,9 +69,21 @@ def entry_of(job: JobResult) -> Entry:
     )
 
 
-def status_of(job: JobResult, benchmark: BenchmarkResult, variant: VariantResult) -> str:
+def is_unverified(job: JobResult) -> bool:
+    """An import whose numbers no signature vouches for (docs/security.md, Signed provenance)."""
+    return job.imported is not None and not job.imported.verified_by
+
+
+def status_of(
+    job: JobResult,
+    benchmark: BenchmarkResult,
+    variant: VariantResult,
+    include_unverified: bool = False,
+) -> str:
     if job.simulated:
         return "simulated"
+    if is_unverified(job) and not include_unverified:
+        return UNVERIFIED
     if job.state != "succeeded":
         return job.state
     if not benchmark.valid:
@@ -91,14 +105,21 @@ def pool(stats: Sequence[MetricStat]) -> MetricStat:
     return MetricStat(mean=mean, std=max(square / total - mean**2, 0.0) ** 0.5, n=total)
 
 
-def aggregate(jobs: Iterable[JobResult]) -> list[AggregateRow]:
-    """One row per entry × benchmark × variant × status, sorted by those."""
+def aggregate(jobs: Iterable[JobResult], include_unverified: bool = False) -> list[AggregateRow]:
+    """One row per entry × benchmark × variant × status, sorted by those; unverified imports
+    stand apart (never ranked) unless ``include_unverified``."""
     groups: dict[tuple[Entry, str, str, str, str], list[VariantResult]] = {}
     for job in jobs:
         entry = entry_of(job)
         for bench in job.benchmarks:
             for variant in bench.variants:
-                key = (entry, bench.id, bench.kind, variant.key, status_of(job, bench, variant))
+                key = (
+                    entry,
+                    bench.id,
+                    bench.kind,
+                    variant.key,
+                    status_of(job, bench, variant, include_unverified),
+                )
                 groups.setdefault(key, []).append(variant)
     rows = [_row(*key, variants) for key, variants in groups.items()]
     return sorted(rows, key=lambda r: (*r.entry.model_dump().values(), r.benchmark, r.variant))

@@ -30,7 +30,7 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
 
 from collections.abc import Sequence
 
-from arena.common.analysis.aggregate import entry_of
+from arena.common.analysis.aggregate import entry_of, is_unverified
 from arena.common.analysis.selection import contains
 from arena.common.metrics.summary import HEADLINE, Kind
 from arena.common.schemas.base import ArenaModel
@@ -56,7 +56,8 @@ class Column(ArenaModel):
     engine_version: str | None
     hardware: str
     source: str
-    """``measured``, ``imported`` or ``simulated``."""
+    """``measured``, ``imported`` (verified), ``unverified`` (an import nothing signed) or
+    ``simulated``."""
     quick: float | None
     """The run's ``quick`` factor; ``None``: full scale, or not recorded (imported)."""
 
@@ -115,7 +116,15 @@ def _short(hardware: str) -> str:
 
 def _column(run: RunResults, job: JobResult) -> Column:
     entry = entry_of(job)
-    source = "simulated" if job.simulated else "imported" if job.imported else "measured"
+    source = (
+        "simulated"
+        if job.simulated
+        else "unverified"
+        if is_unverified(job)
+        else "imported"
+        if job.imported
+        else "measured"
+    )
     model = job.model.rstrip("/").split("/")[-1]
     label = f"{model} {entry.profile or job.engine} @ {_short(entry.hardware) or '?'}"
     return Column(label=label, run_id=run.run_id, job_id=job.job_id, model=job.model,
@@ -282,8 +291,9 @@ def _column_notes(columns: list[Column]) -> list[Note]:
     sources = [c.source for c in columns]
     if "simulated" in sources:  # a simulated engine's numbers compare with no real engine's
         notes += _differ("simulated", "simulated vs measured", columns, sources)
-    mixed = [c for c in columns if c.source in ("imported", "measured")]
-    notes += _differ("imported", "imported vs measured", mixed, [c.source for c in mixed])
+    mixed = [c for c in columns if c.source in ("imported", "unverified", "measured")]
+    origins = ["measured" if c.source == "measured" else "imported" for c in mixed]
+    notes += _differ("imported", "imported vs measured", mixed, origins)
     if len({c.hardware for c in columns}) > 1:
         notes += _differ(
             "model", "models differ across hardware", columns, [c.model for c in columns]

@@ -58,6 +58,13 @@ def _quick(document: dict[str, Any]) -> float | None:
     return float(quick)
 
 
+def _simulated(document: dict[str, Any]) -> bool:
+    """An arena export's ``arena.simulated``: shown, never trusted (a signed export's comes
+    from its manifest)."""
+    arena = document.get("arena")
+    return isinstance(arena, dict) and arena.get("simulated") is True
+
+
 def parse_meta(text: str) -> Meta:
     document = json_object(text)
     server_config = document.get("server_config") or {}
@@ -82,6 +89,7 @@ def parse_meta(text: str) -> Meta:
             server_config=server_config,
             generated_at=_text(document, "generated_at"),
             quick=_quick(document),
+            simulated=_simulated(document),
         ),
         runs=runs,
     )

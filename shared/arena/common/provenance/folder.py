@@ -3,31 +3,63 @@
 An exported job folder holds ``manifest.json`` (the bytes the agent signed, verbatim),
 ``manifest.sig`` and ``manifest.key`` (hex of the ed25519 signature and of the signing key),
 and ``samples.jsonl`` (the samples as the manifest hashes them, one canonical JSON line each).
-``verify`` checks the signature and re-hashes the samples; the result files beside them are
-derived from those samples, so a changed sample shows as a broken folder.
+
+The key in the folder proves nothing by itself (anyone can re-sign an edited folder with a
+fresh key): a folder is ``verified`` only when its key is one the controller recorded for an
+agent (its keyring). The signature covers the manifest, and the manifest the samples; every
+number in the result files beside them is re-derived from those samples and must agree, and
+``meta.json``'s model, ``simulated`` and ``quick`` must agree with the signed job spec. What
+cannot be derived from signed data (GPU telemetry, a reference tool's own report, a rate-sweep
+summary) is named in the verdict and left out of a verified import.
 """
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from arena.common.parsers.result_folder import scan
+from arena.common.provenance.keyring import Keyring, signer_name
 from arena.common.provenance.keys import fingerprint, verify_signature
 from arena.common.provenance.manifest import canonical, manifest_problems
+from arena.common.schemas.imported import ImportedRun
+from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
+from arena.common.suites.scaling import quick_of
 
 MANIFEST, SIGNATURE, KEY, SAMPLES = "manifest.json", "manifest.sig", "manifest.key", "samples.jsonl"
+VERIFIED, UNSIGNED, UNVERIFIED, BROKEN = "verified", "unsigned", "unverified", "broken"
+SIMULATED_RUNTIME = "simulated"
 
 
 @dataclass
 class Verdict:
-    """``verified``: the signature holds and the samples match; ``unsigned``: no manifest;
-    ``broken``: a manifest that does not verify (``problems`` says why)."""
+    """``verified``: signed by a key the keyring holds, and every number agrees with the signed
+    samples; ``unsigned``: no manifest; ``unverified``: signed, but by a key the keyring does
+    not hold, or holding numbers the samples cannot give (``problems`` says which);
+    ``broken``: a signature, sample digest or number that does not match (refused)."""
 
     where: str
     state: str
     key_sha256: str = ""
+    signer: str = ""
+    """``agent NAME, key SHA256`` of a verified folder."""
+    signer_id: str = ""
+    """The signing agent's id in the keyring."""
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the signature does not cover and a verified import leaves out."""
+
+
+@dataclass(frozen=True)
+class SignedExport:
+    manifest: bytes
+    signature: bytes
+    public_key: bytes
+    samples: list[RequestSample]
 
 
 def provenance_files(
@@ -44,36 +76,163 @@ def provenance_files(
     }
 
 
+def read_signed(folder: Path) -> SignedExport | None:
+    """The folder's signed provenance; None without a manifest. Raises ``ValueError`` when a
+    file of it is missing or unreadable (bad hex, a sample edited to junk)."""
+    if not (folder / MANIFEST).is_file():
+        return None
+    try:
+        text = (folder / SAMPLES).read_text(encoding="utf-8")
+        return SignedExport(
+            manifest=(folder / MANIFEST).read_bytes(),
+            signature=bytes.fromhex((folder / SIGNATURE).read_text().strip()),
+            public_key=bytes.fromhex((folder / KEY).read_text().strip()),
+            samples=[RequestSample.model_validate_json(line) for line in text.splitlines() if line],
+        )
+    except (OSError, ValueError) as error:
+        raise ValueError(f"unreadable provenance: {error}") from error
+
+
 def verify(
-    where: str, manifest: bytes, signature: bytes, public_key: bytes, samples: list[RequestSample]
+    where: str,
+    signed: SignedExport | None,
+    keyring: Keyring | None,
+    run: ImportedRun | None = None,
 ) -> Verdict:
-    if not manifest:
-        return Verdict(where, "unsigned")
-    verdict = Verdict(where, "verified", fingerprint(public_key))
-    if not verify_signature(public_key, manifest, signature):
+    """The verdict on one job's signed provenance and, given ``run`` (the folder as the import
+    reads it), on every number it holds. Without a keyring the key is not checked (arenactl
+    import checks the rest before sending; the controller checks the key)."""
+    if signed is None:
+        return Verdict(where, UNSIGNED)
+    verdict = Verdict(where, VERIFIED, fingerprint(signed.public_key))
+    if not verify_signature(signed.public_key, signed.manifest, signed.signature):
         verdict.problems.append("the signature does not match the manifest and key")
-    job_id = str(json.loads(manifest).get("job_id", ""))
-    verdict.problems += manifest_problems(manifest, job_id, samples)
+    job_id = str(_document(signed.manifest).get("job_id", ""))
+    verdict.problems += manifest_problems(signed.manifest, job_id, signed.samples)
+    unverifiable: list[str] = []
+    if run is not None and not verdict.problems:
+        verdict.problems, unverifiable, verdict.notes = _against_samples(signed, run)
     if verdict.problems:
-        verdict.state = "broken"
+        verdict.state = BROKEN
+        return verdict
+    if keyring is not None:
+        entry = keyring.signer(signed.public_key)
+        if entry is None:
+            unverifiable.insert(
+                0,
+                f"signed by key {verdict.key_sha256[:16]}, which the controller never recorded "
+                "for any agent",
+            )
+        else:
+            verdict.signer, verdict.signer_id = signer_name(entry), entry.agent_id
+    if unverifiable:
+        verdict.state, verdict.problems = UNVERIFIED, unverifiable
     return verdict
 
 
-def verify_folder(folder: Path) -> Verdict:
-    """The verdict on one exported job folder (``unsigned`` when it carries no manifest)."""
-    if not (folder / MANIFEST).is_file():
-        return Verdict(str(folder), "unsigned")
+def _document(manifest: bytes) -> dict[str, object]:
     try:
-        signature = bytes.fromhex((folder / SIGNATURE).read_text().strip())
-        key = bytes.fromhex((folder / KEY).read_text().strip())
-        text = (folder / SAMPLES).read_text(encoding="utf-8")
-        samples = [RequestSample.model_validate_json(line) for line in text.splitlines() if line]
-    except (OSError, ValueError) as error:  # a missing file, bad hex, a sample edited to junk
-        return Verdict(str(folder), "broken", problems=[f"unreadable provenance: {error}"])
-    return verify(str(folder), (folder / MANIFEST).read_bytes(), signature, key, samples)
+        document = json.loads(manifest)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
-def verify_tree(root: Path) -> list[Verdict]:
-    """Every exported job folder under ``root`` that carries a manifest (``root`` may be one)."""
-    folders = [path.parent for path in sorted(root.rglob(MANIFEST))]
-    return [verify_folder(folder) for folder in folders]
+def signed_simulated(signed: SignedExport) -> bool:
+    """Whether the signed job spec ran Arena's simulated engine."""
+    return _spec(signed).engine.runtime == SIMULATED_RUNTIME
+
+
+def _spec(signed: SignedExport) -> JobSpec:
+    return JobSpec.model_validate(_document(signed.manifest).get("spec"))
+
+
+def _against_samples(
+    signed: SignedExport, run: ImportedRun
+) -> tuple[list[str], list[str], list[str]]:
+    """(numbers or meta that disagree with the signed data, what cannot be derived from it,
+    what the signature does not cover): every mean, std and n re-derived from the samples."""
+    try:
+        spec = _spec(signed)
+    except ValidationError:
+        return ["the manifest holds no job spec this version reads"], [], []
+    # imported here: the metric maths take a second to import, which arenactl commands that
+    # never verify a folder should not pay
+    from arena.common.metrics.derive import derived_summaries
+
+    provenance = _document(signed.manifest).get("provenance")
+    derived = derived_summaries(
+        spec, signed.samples, provenance if isinstance(provenance, dict) else {}
+    )
+    problems, unverifiable, notes = [], [], []
+    if run.model != spec.model.name:
+        problems.append(
+            f"meta.json names model {run.model!r}; the signed spec ran {spec.model.name!r}"
+        )
+    simulated = spec.engine.runtime == SIMULATED_RUNTIME
+    if run.provenance.simulated != simulated:
+        problems.append(
+            f"meta.json says simulated={run.provenance.simulated}; the signed spec says {simulated}"
+        )
+    quick = quick_of(spec.notes)
+    if run.provenance.quick != quick:
+        problems.append(
+            f"meta.json says quick={run.provenance.quick}; the signed spec says quick={quick}"
+        )
+    tools = {bench.id: bench.tool for bench in spec.benchmarks}
+    for bench in run.benchmarks:
+        if tools.get(bench.id) == "llama-benchy":
+            unverifiable.append(f"{bench.id}: its summary is llama-benchy's own report, not signed")
+            continue
+        if bench.telemetry:
+            notes.append(f"{bench.id}: GPU telemetry is not signed")
+        for variant in bench.variants:
+            found = derived.get((bench.id, variant.key))
+            if found is None:
+                problems.append(f"{bench.id} {variant.key}: not in the signed samples")
+                continue
+            for key, stat in variant.metrics.items():
+                mine = found.get(key)
+                if mine is None:
+                    problems.append(f"{bench.id} {variant.key} {key}: not in the signed samples")
+                elif stat.n != mine.n or not all(
+                    math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+                    for a, b in ((stat.mean, mine.mean), (stat.std, mine.std))
+                ):
+                    problems.append(
+                        f"{bench.id} {variant.key} {key}: the folder says {stat.mean:g} ± "
+                        f"{stat.std:g} (n {stat.n}), the signed samples give {mine.mean:g} ± "
+                        f"{mine.std:g} (n {mine.n})"
+                    )
+    if run.rate_sweep is not None:
+        unverifiable.append("the rate-sweep summary is not derived from the signed samples")
+    return problems[:20], unverifiable, notes
+
+
+def verify_tree(root: Path, keyring: Keyring | None) -> list[Verdict]:
+    """Every exported job folder under ``root`` that carries a manifest (``root`` may be one),
+    its result files read as ``arenactl import`` reads them and checked against the samples."""
+    found = scan(root)
+    runs = {folder_of(root, run.source).resolve(): run for run in found.runs}
+    verdicts = []
+    for folder in sorted({path.parent for path in root.rglob(MANIFEST)}):
+        try:
+            signed = read_signed(folder)
+        except ValueError as error:
+            verdicts.append(Verdict(str(folder), BROKEN, problems=[str(error)]))
+            continue
+        run = runs.get(folder.resolve())
+        if run is None:
+            unread = [f"{p.file}: {p.message}" for p in found.problems]
+            problems = ["the result files beside the manifest do not read", *unread[:5]]
+            verdicts.append(Verdict(str(folder), BROKEN, problems=problems))
+            continue
+        verdicts.append(verify(str(folder), signed, keyring, run))
+    return verdicts
+
+
+def folder_of(root: Path, source: str) -> Path:
+    """The folder a scanned run came from (``source`` is relative to the root, or the root's
+    own name when the root is the folder)."""
+    inside = root / source
+    return inside if inside.is_dir() else root

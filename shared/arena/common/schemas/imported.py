@@ -48,6 +48,8 @@ class Provenance(ArenaModel):
     quick: float | None = None
     """An arena export's ``quick`` factor (its numbers are not comparable with full runs);
     ``None``: full scale, or a source that does not say."""
+    simulated: bool = False
+    """An arena export's ``arena.simulated``, as the (editable) ``meta.json`` says."""
 
 
 class TelemetrySample(ArenaModel):
@@ -164,6 +166,9 @@ class ImportOrigin(ArenaModel):
     rate_sweep: RateSweepSummary | None
     telemetry: dict[str, list[TelemetrySample]]
     """Per benchmark id, the telemetry rows recorded while it ran."""
+    verified_by: str = ""
+    """``agent NAME, key SHA256`` when the import's signed manifest verified against this
+    controller's key registry; empty: unverified (left out of rankings unless asked for)."""
 
     @classmethod
     def of(cls, run: ImportedRun) -> "ImportOrigin":

@@ -24,16 +24,22 @@ Text = Annotated[str | None, Query(max_length=200)]
 
 
 def _ranking(
-    store: Reader, preset: str, model: str | None, hardware: str | None, weights: str | None
+    store: Reader,
+    preset: str,
+    model: str | None,
+    hardware: str | None,
+    weights: str | None,
+    unverified: bool,
 ) -> Ranking:
     if preset not in PRESETS:
         raise HTTPException(422, f"unknown preset {preset!r}; one of {', '.join(PRESETS)}")
     chosen = _weights(weights)
     rows = store.view(
-        ("aggregate", model, hardware), lambda results: _aggregate(results, model, hardware)
+        ("aggregate", model, hardware, unverified),
+        lambda results: _aggregate(results, model, hardware, unverified),
     )
     return store.view(
-        ("rank", preset, model, hardware, chosen),
+        ("rank", preset, model, hardware, chosen, unverified),
         lambda _: rank(rows, preset, store.models, chosen),
     )
 
@@ -52,10 +58,11 @@ def _weights(text: str | None) -> tuple[float, float, float] | None:
 
 
 def _aggregate(
-    results: list[RunResults], model: str | None, hardware: str | None
+    results: list[RunResults], model: str | None, hardware: str | None, unverified: bool = False
 ) -> list[AggregateRow]:
     jobs = [job for run in results for job in run.jobs]
-    return aggregate(j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware))
+    chosen = (j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware))
+    return aggregate(chosen, include_unverified=unverified)
 
 
 @router.get("/leaderboard", response_class=HTMLResponse)
@@ -66,10 +73,12 @@ def leaderboard_page(
     model: Text = None,
     hardware: Text = None,
     weights: Text = None,
+    unverified: bool = False,
 ) -> HTMLResponse:
     context = {
-        "ranking": _ranking(store, preset, model, hardware, weights),
+        "ranking": _ranking(store, preset, model, hardware, weights, unverified),
         "weights": weights or "",
+        "unverified": unverified,
         "models_file": store.settings.models_file,
         "presets": list(PRESETS),
         "model": model or "",
@@ -86,10 +95,11 @@ def leaderboard_api(
     model: Text = None,
     hardware: Text = None,
     weights: Text = None,
+    unverified: bool = False,
 ) -> Ranking:
-    """The ranking ``arenactl rank --preset P [--weights Q,G,E] [--models FILE] -o json``
-    prints, with the controller's ``--models-file``."""
-    return _ranking(store, preset, model, hardware, weights)
+    """The ranking ``arenactl rank --preset P [--weights Q,G,E] [--models FILE]
+    [--include-unverified] -o json`` prints, with the controller's ``--models-file``."""
+    return _ranking(store, preset, model, hardware, weights, unverified)
 
 
 def _capacity(store: Reader, hardware: str | None) -> list[CapacityRow]:

@@ -569,6 +569,7 @@ class Provenance(_message.Message):
     SERVER_CONFIG_FIELD_NUMBER: _builtins.int
     GENERATED_AT_FIELD_NUMBER: _builtins.int
     QUICK_FIELD_NUMBER: _builtins.int
+    SIMULATED_FIELD_NUMBER: _builtins.int
     image: _builtins.str
     vllm_version: _builtins.str
     llama_benchy_version: _builtins.str
@@ -578,6 +579,8 @@ class Provenance(_message.Message):
     generated_at: _builtins.str
     quick: _builtins.float
     """an arena export's quick factor; absent: full scale or unknown"""
+    simulated: _builtins.bool
+    """an arena export's `arena.simulated` (meta.json: unsigned, editable)"""
     @_builtins.property
     def server_config(self) -> _struct_pb2.Struct:
         """the engine's own configuration, open-ended"""
@@ -594,10 +597,11 @@ class Provenance(_message.Message):
         server_config: _struct_pb2.Struct | None = ...,
         generated_at: _builtins.str | None = ...,
         quick: _builtins.float | None = ...,
+        simulated: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "simulated", b"simulated", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__driver: _TypeAlias = _typing.Literal["driver"]  # noqa: Y015
     _WhichOneofArgType__driver: _TypeAlias = _typing.Literal["_driver", b"_driver"]  # noqa: Y015
@@ -1073,11 +1077,16 @@ class ImportOrigin(_message.Message):
     COMMANDS_FIELD_NUMBER: _builtins.int
     RATE_SWEEP_FIELD_NUMBER: _builtins.int
     TELEMETRY_FIELD_NUMBER: _builtins.int
+    VERIFIED_BY_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     source: _builtins.str
     content_hash: _builtins.str
     served_name: _builtins.str
     profile: _builtins.str
+    verified_by: _builtins.str
+    """Who signed the results, when the import's signed manifest verified against the keys this
+    controller recorded ("agent NAME, key SHA256"); empty: an unverified import.
+    """
     @_builtins.property
     def provenance(self) -> Global___Provenance: ...
     @_builtins.property
@@ -1102,10 +1111,11 @@ class ImportOrigin(_message.Message):
         commands: _abc.Mapping[_builtins.str, _common_pb2.StringList] | None = ...,
         rate_sweep: Global___RateSweepSummary | None = ...,
         telemetry: _abc.Mapping[_builtins.str, Global___TelemetrySamples] | None = ...,
+        verified_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_served_name", b"_served_name", "provenance", b"provenance", "rate_sweep", b"rate_sweep", "served_name", b"served_name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_served_name", b"_served_name", "commands", b"commands", "content_hash", b"content_hash", "key", b"key", "profile", b"profile", "provenance", b"provenance", "rate_sweep", b"rate_sweep", "served_name", b"served_name", "source", b"source", "telemetry", b"telemetry"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_served_name", b"_served_name", "commands", b"commands", "content_hash", b"content_hash", "key", b"key", "profile", b"profile", "provenance", b"provenance", "rate_sweep", b"rate_sweep", "served_name", b"served_name", "source", b"source", "telemetry", b"telemetry", "verified_by", b"verified_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__served_name: _TypeAlias = _typing.Literal["served_name"]  # noqa: Y015
     _WhichOneofArgType__served_name: _TypeAlias = _typing.Literal["_served_name", b"_served_name"]  # noqa: Y015

@@ -578,16 +578,34 @@ class ImportResultsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RUN_FIELD_NUMBER: _builtins.int
+    MANIFEST_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    SIGNED_SAMPLES_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    manifest: _builtins.bytes
+    """An exported folder's signed provenance, when it has one: manifest.json verbatim, its
+    signature, and samples.jsonl. The controller checks them against its key registry and
+    re-derives the run's numbers from the samples; without them the import is unverified.
+    """
+    signature: _builtins.bytes
+    public_key: _builtins.bytes
+    """manifest.key: the controller checks it is one it recorded"""
     @_builtins.property
     def run(self) -> _results_pb2.ImportedRun: ...
+    @_builtins.property
+    def signed_samples(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RequestSample]: ...
     def __init__(
         self,
         *,
         run: _results_pb2.ImportedRun | None = ...,
+        manifest: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+        signed_samples: _abc.Iterable[_common_pb2.RequestSample] | None = ...,
+        public_key: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["manifest", b"manifest", "public_key", b"public_key", "run", b"run", "signature", b"signature", "signed_samples", b"signed_samples"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -599,22 +617,103 @@ class ImportResultsResponse(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     REPLACED_FIELD_NUMBER: _builtins.int
+    VERIFIED_BY_FIELD_NUMBER: _builtins.int
+    UNVERIFIED_REASON_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     replaced: _builtins.bool
     """the same source was imported before and has been replaced"""
+    verified_by: _builtins.str
+    """who signed it, as ImportOrigin.verified_by; empty: unverified"""
+    unverified_reason: _builtins.str
+    """why not verified (no manifest, a key never recorded here)"""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         replaced: _builtins.bool = ...,
+        verified_by: _builtins.str = ...,
+        unverified_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["replaced", b"replaced", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["replaced", b"replaced", "run_id", b"run_id", "unverified_reason", b"unverified_reason", "verified_by", b"verified_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImportResultsResponse: _TypeAlias = ImportResultsResponse  # noqa: Y015
+
+@_typing.final
+class GetKeyringRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetKeyringRequest: _TypeAlias = GetKeyringRequest  # noqa: Y015
+
+@_typing.final
+class KeyringEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_UNIX_FIELD_NUMBER: _builtins.int
+    CURRENT_FIELD_NUMBER: _builtins.int
+    agent: _builtins.str
+    """the agent's name"""
+    agent_id: _builtins.str
+    public_key: _builtins.bytes
+    """raw ed25519 public key"""
+    tier: _builtins.str
+    """the agent's tier now"""
+    first_seen_unix: _builtins.float
+    current: _builtins.bool
+    """the key bound to the agent now (false: replaced by agents reset-key)"""
+    def __init__(
+        self,
+        *,
+        agent: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        public_key: _builtins.bytes = ...,
+        tier: _builtins.str = ...,
+        first_seen_unix: _builtins.float = ...,
+        current: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_id", b"agent_id", "current", b"current", "first_seen_unix", b"first_seen_unix", "public_key", b"public_key", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyringEntry: _TypeAlias = KeyringEntry  # noqa: Y015
+
+@_typing.final
+class Keyring(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyringEntry]: ...
+    def __init__(
+        self,
+        *,
+        keys: _abc.Iterable[Global___KeyringEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Keyring: _TypeAlias = Keyring  # noqa: Y015
 
 @_typing.final
 class GetJobLogsRequest(_message.Message):

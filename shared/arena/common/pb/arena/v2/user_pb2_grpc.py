@@ -84,6 +84,11 @@ class UserServiceStub:
                 request_serializer=arena_dot_v2_dot_user__pb2.ImportResultsRequest.SerializeToString,
                 response_deserializer=arena_dot_v2_dot_user__pb2.ImportResultsResponse.FromString,
                 _registered_method=True)
+        self.GetKeyring = channel.unary_unary(
+                '/arena.v2.UserService/GetKeyring',
+                request_serializer=arena_dot_v2_dot_user__pb2.GetKeyringRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.Keyring.FromString,
+                _registered_method=True)
         self.GetJobLogs = channel.unary_unary(
                 '/arena.v2.UserService/GetJobLogs',
                 request_serializer=arena_dot_v2_dot_user__pb2.GetJobLogsRequest.SerializeToString,
@@ -197,6 +202,13 @@ class UserServiceServicer:
 
     def ImportResults(self, request, context):
         """Store results measured elsewhere (published result folders); idempotent per source.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKeyring(self, request, context):
+        """Every signing key each agent has registered with, for offline `arenactl verify --keyring`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -324,6 +336,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ImportResults,
                     request_deserializer=arena_dot_v2_dot_user__pb2.ImportResultsRequest.FromString,
                     response_serializer=arena_dot_v2_dot_user__pb2.ImportResultsResponse.SerializeToString,
+            ),
+            'GetKeyring': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKeyring,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.GetKeyringRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.Keyring.SerializeToString,
             ),
             'GetJobLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJobLogs,
@@ -646,6 +663,33 @@ class UserService:
             '/arena.v2.UserService/ImportResults',
             arena_dot_v2_dot_user__pb2.ImportResultsRequest.SerializeToString,
             arena_dot_v2_dot_user__pb2.ImportResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKeyring(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/GetKeyring',
+            arena_dot_v2_dot_user__pb2.GetKeyringRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.Keyring.FromString,
             options,
             channel_credentials,
             insecure,

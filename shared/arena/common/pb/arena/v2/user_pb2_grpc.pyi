@@ -47,6 +47,8 @@ class UserServiceStub:
     """Forget an agent's signing key, so that its next registration binds a new one."""
     ImportResults: _grpc.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]
     """Store results measured elsewhere (published result folders); idempotent per source."""
+    GetKeyring: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetKeyringRequest, _user_pb2.Keyring]
+    """Every signing key each agent has registered with, for offline `arenactl verify --keyring`."""
     GetJobLogs: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetJobLogsRequest, _user_pb2.JobLogs]
     """Log lines of a job's current attempt, numbered; `after_seq` lets a follower poll for more."""
     GetJob: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetJobRequest, _user_pb2.JobDetail]
@@ -86,6 +88,8 @@ class UserServiceAsyncStub(UserServiceStub):
     """Forget an agent's signing key, so that its next registration binds a new one."""
     ImportResults: _aio.UnaryUnaryMultiCallable[_user_pb2.ImportResultsRequest, _user_pb2.ImportResultsResponse]  # type: ignore[assignment]
     """Store results measured elsewhere (published result folders); idempotent per source."""
+    GetKeyring: _aio.UnaryUnaryMultiCallable[_user_pb2.GetKeyringRequest, _user_pb2.Keyring]  # type: ignore[assignment]
+    """Every signing key each agent has registered with, for offline `arenactl verify --keyring`."""
     GetJobLogs: _aio.UnaryUnaryMultiCallable[_user_pb2.GetJobLogsRequest, _user_pb2.JobLogs]  # type: ignore[assignment]
     """Log lines of a job's current attempt, numbered; `after_seq` lets a follower poll for more."""
     GetJob: _aio.UnaryUnaryMultiCallable[_user_pb2.GetJobRequest, _user_pb2.JobDetail]  # type: ignore[assignment]
@@ -182,6 +186,14 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.ImportResultsResponse, _abc.Awaitable[_user_pb2.ImportResultsResponse]]:
         """Store results measured elsewhere (published result folders); idempotent per source."""
+
+    @_abc_1.abstractmethod
+    def GetKeyring(
+        self,
+        request: _user_pb2.GetKeyringRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.Keyring, _abc.Awaitable[_user_pb2.Keyring]]:
+        """Every signing key each agent has registered with, for offline `arenactl verify --keyring`."""
 
     @_abc_1.abstractmethod
     def GetJobLogs(
