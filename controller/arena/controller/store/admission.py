@@ -1,0 +1,136 @@
+"""Which agents a job waits for: its target's selectors and each agent's policy, together.
+
+An agent takes a job only when the job's target selects it *and* its owner's policy admits the
+job's engine and model (``arena.common.policy.refusals``, the rule the agent checks again before
+it starts anything). Leasing asks ``admits`` per candidate job; ``CheckSuite`` and the run views
+ask which registered agents match and which of them refuse, and why. A stored policy is parsed
+once per distinct document (``policy_of`` caches by content), never once per job row.
+"""
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlmodel import Session
+
+from arena.common.policy import refusals
+from arena.common.schemas.admission import AgentRefusal, JobAdmission, SuiteAdmission
+from arena.common.schemas.engine import EngineProfile
+from arena.common.schemas.job import JobState
+from arena.common.schemas.policy import AgentPolicy
+from arena.common.schemas.suite import ModelSpec, ResolvedSuite, Target
+from arena.common.suites.expand import AgentFacts, expand, matches
+from arena.controller.store.agents import facts, list_agents
+from arena.controller.store.models import AgentRow, JobRow
+from arena.controller.store.trust import agent_trusts
+
+DEFAULT_POLICY = AgentPolicy()
+"""What an agent that registered without a policy (an older agent, or a row from before
+policies) is held to: the same safe defaults as an agent started without a policy file."""
+NOBODY_ADMITS = "no agent's policy admits this job"
+MAX_NAMED_REFUSALS = 3
+"""Refusing agents a waiting job's note names; the rest are counted."""
+_ENGINE = TypeAdapter(EngineProfile)
+
+
+def policy_of(agent: AgentRow) -> AgentPolicy:
+    """The policy the agent registered with; the defaults when it sent none."""
+    if agent.policy is None:
+        return DEFAULT_POLICY
+    return _parsed(json.dumps(agent.policy, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(document: str) -> AgentPolicy:
+    return AgentPolicy.model_validate_json(document)
+
+
+def job_refusals(policy: AgentPolicy, spec: dict[str, Any]) -> list[str]:
+    """Why ``policy`` refuses the job whose stored spec is ``spec``; empty when it admits it."""
+    return refusals(
+        policy, _ENGINE.validate_python(spec["engine"]), ModelSpec.model_validate(spec["model"])
+    )
+
+
+def admits(policy: AgentPolicy, job: JobRow) -> bool:
+    """Whether ``policy`` admits a stored job; a runtime the policy leaves out is refused
+    without reading the spec (what most refusals are)."""
+    return job.engine_runtime in policy.runtimes and not job_refusals(policy, job.spec)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registered agent as selectors and policies see it."""
+
+    facts: AgentFacts
+    policy: AgentPolicy
+
+
+def candidates(session: Session) -> list[Candidate]:
+    """Every registered agent, its tier read and its policy parsed once."""
+    rows = list_agents(session)
+    trusts = agent_trusts(session, [row.id for row in rows])
+    return [Candidate(facts(row, trusts[row.id].tier), policy_of(row)) for row in rows]
+
+
+def check_suite(session: Session, resolved: ResolvedSuite) -> SuiteAdmission:
+    """Per job the suite expands to: the registered agents its target selects that admit it,
+    and those that refuse it with their reasons. Nothing is stored."""
+    agents = candidates(session)
+    targets = {target.name: target for target in resolved.spec.targets}
+    jobs = []
+    for spec in expand(resolved, run_id="check"):
+        admission = JobAdmission(
+            target=spec.target, model=spec.model.name, engine=spec.engine.runtime
+        )
+        for agent in agents:
+            if not matches(targets[spec.target], agent.facts):
+                continue
+            reasons = refusals(agent.policy, spec.engine, spec.model)
+            if reasons:
+                admission.refusing.append(AgentRefusal(agent=agent.facts.name, reasons=reasons))
+            else:
+                admission.admitting.append(agent.facts.name)
+        jobs.append(admission)
+    return SuiteAdmission(jobs=jobs)
+
+
+def waiting_notes(session: Session, jobs: Sequence[JobRow]) -> dict[str, str]:
+    """For each queued job that some registered agent's target matches but no such agent's
+    policy admits: a note naming the refusing agents and why, so a submitter sees why the job
+    waits. Jobs no agent matches at all, or that one admits, get none."""
+    queued = [job for job in jobs if job.state == JobState.QUEUED.value]
+    if not queued:
+        return {}
+    agents = candidates(session)
+    notes = {}
+    for job in queued:
+        note = _waiting_note(job, agents)
+        if note:
+            notes[job.id] = note
+    return notes
+
+
+def _waiting_note(job: JobRow, agents: Sequence[Candidate]) -> str:
+    target = Target.model_validate(job.selector)
+    refused: list[str] = []
+    for agent in agents:
+        if not matches(target, agent.facts):
+            continue
+        reasons = job_refusals(agent.policy, job.spec)
+        if not reasons:
+            return ""
+        refused.append(f"{agent.facts.name}: {'; '.join(reasons)}")
+    if not refused:
+        return ""
+    named = refused[:MAX_NAMED_REFUSALS]
+    more = len(refused) - len(named)
+    return f"{NOBODY_ADMITS}: {' | '.join(named)}" + (f" | and {more} more" if more else "")
+
+
+def with_note(message: str, note: str) -> str:
+    """A job's message with its waiting note after it."""
+    return f"{message}; {note}" if message and note else message or note
