@@ -77,7 +77,7 @@ def test_submit_dry_run_prints_the_plan_and_submits_nothing(
     path = suite_file(tmp_path, GOOD)
     dry = arenactl(controller_in_thread, "submit", path, "--dry-run", "-o", "json")
     assert dry.exit_code == 0, dry.output
-    validated = CliRunner().invoke(cli, ["validate", path, "-o", "json"]).stdout
+    validated = CliRunner().invoke(cli, ["validate", path, "--offline", "-o", "json"]).stdout
     assert json.loads(dry.stdout) == json.loads(validated)
     assert json.loads(arenactl(controller_in_thread, "runs", "-o", "json").stdout) == []
 

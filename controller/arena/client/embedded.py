@@ -11,10 +11,14 @@ import contextlib
 import secrets
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
 
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
 from arena.common.errors import ArenaError
+from arena.common.schemas.policy import AgentPolicy, ExternalPolicy
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 
@@ -22,8 +26,20 @@ AGENT_NAME = "arenactl-bench"
 _STOP_TIMEOUT_S = 30.0
 
 
+def endpoint_policy(url: str) -> AgentPolicy:
+    """The embedded agent's policy: the endpoint the user named, and nothing else."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return AgentPolicy(
+        runtimes=["external"],
+        external=ExternalPolicy(hosts=[f"{host}:{parts.port}" if parts.port else host]),
+    )
+
+
 class EmbeddedArena:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, endpoint: str) -> None:
+        """``endpoint``: the one URL the agent's policy lets it benchmark."""
         self.user_token = secrets.token_hex(16)
         self._agent_token = secrets.token_hex(16)
         self.controller = Controller(
@@ -38,6 +54,10 @@ class EmbeddedArena:
             )
         )
         self.workdir = workdir
+        self.policy_file = workdir / "policy.yaml"
+        self.policy_file.write_text(
+            yaml.safe_dump(endpoint_policy(endpoint).model_dump(mode="json"))
+        )
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.agent: Agent | None = None
@@ -79,6 +99,7 @@ class EmbeddedArena:
             name=AGENT_NAME,
             state_dir=self.workdir / "agent",
             lease_wait_s=1.0,  # stopping waits at most one lease poll
+            policy_file=self.policy_file,
         )
         self.agent = Agent(settings)
         self.agent_task = asyncio.create_task(self.agent.run())

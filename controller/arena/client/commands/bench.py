@@ -121,7 +121,7 @@ def bench(
         load_suite_text(suite_yaml, f"{SUITE_NAME}.yaml")  # bad ids fail before anything starts
         with (
             tempfile.TemporaryDirectory(prefix="arenactl-bench-") as workdir,
-            EmbeddedArena(Path(workdir)) as arena,
+            EmbeddedArena(Path(workdir), endpoint=url) as arena,
             ArenaClient(arena.address, arena.user_token) as client,
         ):
             run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
