@@ -4,6 +4,8 @@ policies and names the agents that would refuse a suite, an agent's refusal ends
 
 import asyncio
 import json
+import urllib.request
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,10 @@ from arena.common.schemas.job import JobState
 from arena.common.schemas.policy import AgentPolicy, ExternalPolicy
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 from tests.direct_job import address
 from tests.integration.test_arenactl_commands import ctl
+from tests.support import ControllerThread
 
 pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
 
@@ -246,3 +250,24 @@ async def test_a_malformed_or_oversized_policy_is_refused_at_registration(
     with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
         assert await asyncio.to_thread(client.agents) == []
     await link.close()
+
+
+def test_the_dashboard_shows_each_agents_policy(tmp_path: Path) -> None:
+    settings = ControllerSettings(
+        listen="127.0.0.1:0", data_dir=tmp_path / "controller", dashboard="127.0.0.1:0"
+    )
+    with ControllerThread(settings) as running:
+        base = (running.controller.dashboard_url or "").rstrip("/")
+
+        async def register() -> None:
+            link = ControllerLink(running.address, DEV_AGENT_TOKEN)
+            await link.register("owner", probe(), {}, {"arena": "test"}, policy=OWNER)
+            await link.close()
+
+        asyncio.run(register())
+        with urllib.request.urlopen(f"{base}/agents", timeout=30) as page:
+            html = page.read().decode()
+        with urllib.request.urlopen(f"{base}/api/agents", timeout=30) as answer:
+            [listed] = json.load(answer)
+    assert html_escape(OWNER.summary()) in html
+    assert listed["policy"] == OWNER.model_dump(mode="json")
