@@ -8,8 +8,9 @@ once per distinct document (``policy_of`` caches by content), never once per job
 """
 
 import functools
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,14 +39,19 @@ _ENGINE = TypeAdapter(EngineProfile)
 
 def policy_of(agent: AgentRow) -> AgentPolicy:
     """The policy the agent registered with; the defaults when it sent none."""
-    if agent.policy is None:
-        return DEFAULT_POLICY
-    return _parsed(json.dumps(agent.policy, sort_keys=True))
+    return _parsed(_document(agent))[0]
+
+
+def _document(agent: AgentRow) -> str:
+    return "" if agent.policy is None else json.dumps(agent.policy, sort_keys=True)
 
 
 @functools.lru_cache(maxsize=1024)
-def _parsed(document: str) -> AgentPolicy:
-    return AgentPolicy.model_validate_json(document)
+def _parsed(document: str) -> tuple[AgentPolicy, bytes]:
+    """The policy a stored document holds, and the document's digest (what verdicts are
+    remembered under)."""
+    policy = AgentPolicy.model_validate_json(document) if document else DEFAULT_POLICY
+    return policy, hashlib.sha256(document.encode()).digest()
 
 
 def job_refusals(policy: AgentPolicy, spec: dict[str, Any]) -> list[str]:
@@ -55,10 +61,30 @@ def job_refusals(policy: AgentPolicy, spec: dict[str, Any]) -> list[str]:
     )
 
 
-def admits(policy: AgentPolicy, job: JobRow) -> bool:
-    """Whether ``policy`` admits a stored job; a runtime the policy leaves out is refused
-    without reading the spec (what most refusals are)."""
-    return job.engine_runtime in policy.runtimes and not job_refusals(policy, job.spec)
+def admitter(agent: AgentRow) -> Callable[[JobRow], bool]:
+    """Whether the agent's policy admits a stored job, for one lease call. A runtime the policy
+    leaves out is refused without reading the spec; other verdicts are remembered per (policy
+    document, job), since a job's spec never changes: a queue the agent refuses costs one check
+    per job, not one per job per lease call."""
+    policy, digest = _parsed(_document(agent))
+
+    def admits(job: JobRow) -> bool:
+        if job.engine_runtime not in policy.runtimes:
+            return False
+        key = (digest, job.id)
+        verdict = _VERDICTS.get(key)
+        if verdict is None:
+            verdict = not job_refusals(policy, job.spec)
+            if len(_VERDICTS) >= MAX_VERDICTS:
+                _VERDICTS.clear()  # a bound, not an eviction policy: they are cheap to redo
+            _VERDICTS[key] = verdict
+        return verdict
+
+    return admits
+
+
+MAX_VERDICTS = 100_000
+_VERDICTS: dict[tuple[bytes, str], bool] = {}
 
 
 @dataclass(frozen=True)
