@@ -202,6 +202,16 @@ async def test_validate_names_the_agents_that_refuse_a_suite_and_why(
     assert "plain: runtime process is not allowed" in table.output
     assert "owner" in table.output
 
+    submitted = await ctl(controller, "submit", str(path))
+    assert submitted.exit_code == 0, submitted.output  # owner admits all: no warning
+    assert "warning" not in submitted.stderr
+    await owner.close()
+    owner = await registered(controller, "owner", AgentPolicy())  # its owner changed his mind
+    submitted = await ctl(controller, "submit", str(path))
+    assert submitted.exit_code == 0, submitted.output
+    warnings = [line for line in submitted.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 3 and all("no agent's policy admits this job" in w for w in warnings)
+
     nobody = ["--controller", "127.0.0.1:1", "validate", str(path), "-o", "json"]
     plan = output(await asyncio.to_thread(CliRunner().invoke, cli, nobody))
     assert isinstance(plan, dict)

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
+from arena.client.api import ArenaClient
 from arena.client.context import client_for, console, errors, fail
 from arena.client.output import emit, output_option
 from arena.client.plan import Plan, plan
@@ -13,6 +14,7 @@ from arena.client.tabular import plan_rows
 from arena.client.watching import fail_if_invalid
 from arena.client.watching import watch as follow_run
 from arena.common.errors import ArenaError, SuiteError
+from arena.common.schemas.admission import NOBODY_ADMITS
 from arena.common.suites.loader import load_suite_file
 
 SUITE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -88,6 +90,7 @@ def submit(ctx: click.Context, suite_file: Path, watch: bool, dry_run: bool, out
             return
         with client_for(ctx) as client:
             run_id, job_ids = client.submit(suite_file.read_text(), str(suite_file.resolve()))
+            _warn_unadmitted(client, run_id)
             if watch:
                 if output == "table":
                     console.print(run_id)
@@ -98,6 +101,18 @@ def submit(ctx: click.Context, suite_file: Path, watch: bool, dry_run: bool, out
             emit(console, output, submitted, lambda: console.print(run_id))
     except ArenaError as error:
         fail(error)
+
+
+def _warn_unadmitted(client: ArenaClient, run_id: str) -> None:
+    """On stderr: each submitted job that registered agents match but none admits (their
+    owners' policies), so a submitter learns at once why it would wait."""
+    for job in client.run(run_id).jobs:
+        if NOBODY_ADMITS in job.message:
+            errors.print(
+                f"[yellow]warning:[/] {job.job_id} ({escape(job.model)}): {escape(job.message)}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @click.command()

@@ -18,7 +18,12 @@ from pydantic import TypeAdapter
 from sqlmodel import Session
 
 from arena.common.policy import refusals
-from arena.common.schemas.admission import AgentRefusal, JobAdmission, SuiteAdmission
+from arena.common.schemas.admission import (
+    NOBODY_ADMITS,
+    AgentRefusal,
+    JobAdmission,
+    SuiteAdmission,
+)
 from arena.common.schemas.engine import EngineProfile
 from arena.common.schemas.job import JobState
 from arena.common.schemas.policy import AgentPolicy
@@ -31,7 +36,6 @@ from arena.controller.store.trust import agent_trusts
 DEFAULT_POLICY = AgentPolicy()
 """What an agent that registered without a policy (an older agent, or a row from before
 policies) is held to: the same safe defaults as an agent started without a policy file."""
-NOBODY_ADMITS = "no agent's policy admits this job"
 MAX_NAMED_REFUSALS = 3
 """Refusing agents a waiting job's note names; the rest are counted."""
 _ENGINE = TypeAdapter(EngineProfile)

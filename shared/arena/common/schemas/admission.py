@@ -7,6 +7,9 @@ agent *admits* the job when its owner's policy allows the job's engine and model
 
 from arena.common.schemas.base import ArenaModel
 
+NOBODY_ADMITS = "no agent's policy admits this job"
+"""How a queued job's message begins while agents match its target but none admits it."""
+
 
 class AgentRefusal(ArenaModel):
     agent: str
