@@ -2,15 +2,16 @@
 
 An agent takes a job only when the job's target selects it *and* its owner's policy admits the
 job's engine and model (``arena.common.policy.refusals``, the rule the agent checks again before
-it starts anything). Leasing asks ``admits`` per candidate job; ``CheckSuite`` and the run views
-ask which registered agents match and which of them refuse, and why. A stored policy is parsed
-once per distinct document (``policy_of`` caches by content), never once per job row.
+it starts anything). Leasing asks the agent's ``StoredPolicy`` per candidate job; ``CheckSuite``
+and the run views ask which registered agents match and which of them refuse, and why. A stored
+policy is parsed once per distinct document, never once per job row, and its verdict on a job
+is remembered.
 """
 
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,21 +42,46 @@ MAX_NAMED_REFUSALS = 3
 _ENGINE = TypeAdapter(EngineProfile)
 
 
-def policy_of(agent: AgentRow) -> AgentPolicy:
+@dataclass(frozen=True)
+class StoredPolicy:
+    """A policy as an agent's row stores it: parsed, and known by its document's digest (what
+    verdicts are remembered under)."""
+
+    policy: AgentPolicy
+    digest: bytes
+
+    def refusals(self, job: JobRow) -> tuple[str, ...]:
+        """Why this policy refuses a stored job; empty when it admits it. Verdicts are
+        remembered per (policy, job), since a job's spec never changes: a queue an agent
+        refuses costs one check per job, not one per job per lease call or per view."""
+        key = (self.digest, job.id)
+        verdict = _VERDICTS.get(key)
+        if verdict is None:
+            verdict = tuple(job_refusals(self.policy, job.spec))
+            if len(_VERDICTS) >= MAX_VERDICTS:
+                _VERDICTS.clear()  # a bound, not an eviction policy: verdicts are cheap to redo
+            _VERDICTS[key] = verdict
+        return verdict
+
+
+MAX_VERDICTS = 100_000
+_VERDICTS: dict[tuple[bytes, str], tuple[str, ...]] = {}
+
+
+def stored_policy(agent: AgentRow) -> StoredPolicy:
     """The policy the agent registered with; the defaults when it sent none."""
-    return _parsed(_document(agent))[0]
+    document = "" if agent.policy is None else json.dumps(agent.policy, sort_keys=True)
+    return _parsed(document)
 
 
-def _document(agent: AgentRow) -> str:
-    return "" if agent.policy is None else json.dumps(agent.policy, sort_keys=True)
+def policy_of(agent: AgentRow) -> AgentPolicy:
+    return stored_policy(agent).policy
 
 
 @functools.lru_cache(maxsize=1024)
-def _parsed(document: str) -> tuple[AgentPolicy, bytes]:
-    """The policy a stored document holds, and the document's digest (what verdicts are
-    remembered under)."""
+def _parsed(document: str) -> StoredPolicy:
     policy = AgentPolicy.model_validate_json(document) if document else DEFAULT_POLICY
-    return policy, hashlib.sha256(document.encode()).digest()
+    return StoredPolicy(policy, hashlib.sha256(document.encode()).digest())
 
 
 def job_refusals(policy: AgentPolicy, spec: dict[str, Any]) -> list[str]:
@@ -65,45 +91,19 @@ def job_refusals(policy: AgentPolicy, spec: dict[str, Any]) -> list[str]:
     )
 
 
-def admitter(agent: AgentRow) -> Callable[[JobRow], bool]:
-    """Whether the agent's policy admits a stored job, for one lease call. A runtime the policy
-    leaves out is refused without reading the spec; other verdicts are remembered per (policy
-    document, job), since a job's spec never changes: a queue the agent refuses costs one check
-    per job, not one per job per lease call."""
-    policy, digest = _parsed(_document(agent))
-
-    def admits(job: JobRow) -> bool:
-        if job.engine_runtime not in policy.runtimes:
-            return False
-        key = (digest, job.id)
-        verdict = _VERDICTS.get(key)
-        if verdict is None:
-            verdict = not job_refusals(policy, job.spec)
-            if len(_VERDICTS) >= MAX_VERDICTS:
-                _VERDICTS.clear()  # a bound, not an eviction policy: they are cheap to redo
-            _VERDICTS[key] = verdict
-        return verdict
-
-    return admits
-
-
-MAX_VERDICTS = 100_000
-_VERDICTS: dict[tuple[bytes, str], bool] = {}
-
-
 @dataclass(frozen=True)
 class Candidate:
     """A registered agent as selectors and policies see it."""
 
     facts: AgentFacts
-    policy: AgentPolicy
+    policy: StoredPolicy
 
 
 def candidates(session: Session) -> list[Candidate]:
     """Every registered agent, its tier read and its policy parsed once."""
     rows = list_agents(session)
     trusts = agent_trusts(session, [row.id for row in rows])
-    return [Candidate(facts(row, trusts[row.id].tier), policy_of(row)) for row in rows]
+    return [Candidate(facts(row, trusts[row.id].tier), stored_policy(row)) for row in rows]
 
 
 def check_suite(session: Session, resolved: ResolvedSuite) -> SuiteAdmission:
@@ -119,7 +119,7 @@ def check_suite(session: Session, resolved: ResolvedSuite) -> SuiteAdmission:
         for agent in agents:
             if not matches(targets[spec.target], agent.facts):
                 continue
-            reasons = refusals(agent.policy, spec.engine, spec.model)
+            reasons = refusals(agent.policy.policy, spec.engine, spec.model)
             if reasons:
                 admission.refusing.append(AgentRefusal(agent=agent.facts.name, reasons=reasons))
             else:
@@ -150,7 +150,7 @@ def _waiting_note(job: JobRow, agents: Sequence[Candidate]) -> str:
     for agent in agents:
         if not matches(target, agent.facts):
             continue
-        reasons = job_refusals(agent.policy, job.spec)
+        reasons = agent.policy.refusals(job)
         if not reasons:
             return ""
         refused.append(f"{agent.facts.name}: {'; '.join(reasons)}")

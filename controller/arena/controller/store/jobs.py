@@ -32,7 +32,7 @@ from arena.common.schemas.suite import Target
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import matches
 from arena.controller.store import bulk
-from arena.controller.store.admission import admitter
+from arena.controller.store.admission import stored_policy
 from arena.controller.store.agents import facts, get_agent
 from arena.controller.store.models import AgentRow, AttemptItem, JobLogRow, JobRow, SampleRow
 from arena.controller.store.trust import agent_trust, job_trust
@@ -145,11 +145,11 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
         return None
     tier = agent_trust(session, agent_id).tier
     agent_facts = facts(agent, tier)
-    admits = admitter(agent)
+    policy = stored_policy(agent)
     for candidate in queued:
         if not matches(Target.model_validate(candidate.selector), agent_facts):
             continue
-        if not admits(candidate):
+        if policy.refusals(candidate):
             continue  # its owner does not allow it: it waits for one who does
         job = _claim(session, candidate.id)
         if job is not None:
