@@ -284,3 +284,50 @@ def test_the_dashboard_shows_each_agents_policy(tmp_path: Path) -> None:
             [listed] = json.load(answer)
     assert html_escape(OWNER.summary()) in html
     assert listed["policy"] == OWNER.model_dump(mode="json")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the agent builds the engine (which raises the refusal) before the try that reports "
+    "a failure (agent/arena/agent/jobs.py, the sandbox part): the agent's loop dies instead",
+)
+async def test_a_real_agent_that_refuses_a_leased_job_fails_it_for_good(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """A real agent registers with a policy that admits the process job, then refuses it when
+    it arrives (as when a check only the box can make fails): the job ends failed with the
+    agent's reason, and an agent that admits it is not given it afterwards."""
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(yaml.safe_dump(OWNER.model_dump(mode="json")))
+    settings = AgentSettings(
+        controller=address(controller),
+        name="fickle",
+        state_dir=tmp_path / "fickle",
+        policy_file=policy_file,
+        lease_wait_s=0.5,
+    )
+    agent = Agent(settings)
+    running = asyncio.create_task(agent.run())
+    try:
+        for _ in range(200):  # until it registered with the policy that admits the job
+            if agent.link.agent_id:
+                break
+            await asyncio.sleep(0.05)
+        agent.policy = AgentPolicy(runtimes=["process"], models_dir="/models")
+        only_process = SUITE.split("  - name: served")[0] + SUITE.split("engine: endpoint\n")[1]
+        run_id = await submit(controller, only_process)
+        for _ in range(300):
+            jobs = output(await ctl(controller, "jobs", run_id, "-o", "json"))
+            assert isinstance(jobs, list)
+            if jobs[0]["state"] == "failed" or running.done():
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        agent.shutdown()
+        await asyncio.wait_for(running, 30)
+    assert [(job["state"], job["agent"], job["message"]) for job in jobs] == [
+        ("failed", "fickle", f"{REFUSED}: process recipe llama is not allowed")
+    ]
+    willing = await registered(controller, "willing", OWNER)
+    assert await willing.lease(1.0) is None
+    await willing.close()
