@@ -69,6 +69,8 @@ def admission_table(jobs: list[JobAdmission]) -> Table:
             taken = "[red]none: every matching agent refuses it[/]"
         else:
             taken = escape(", ".join(job.admitting))
+        if job.unlisted:
+            refused += f"\n(+{job.unlisted} more agents)"
         table.add_row(
             escape(job.target),
             escape(job.model),

@@ -93,7 +93,8 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
             base_dir=base_dir,
             limits=self.settings.limits,
         )
-        checked = await self.db.call(admission.check_suite, resolved)
+        agents = await self.db.call(admission.candidates)
+        checked = await asyncio.to_thread(admission.check_suite, resolved, agents)
         return to_message(checked, user_pb2.SuiteAdmission)
 
     @grpc_errors

@@ -37,6 +37,8 @@ from arena.controller.store.trust import agent_trusts
 DEFAULT_POLICY = AgentPolicy()
 """What an agent that registered without a policy (an older agent, or a row from before
 policies) is held to: the same safe defaults as an agent started without a policy file."""
+MAX_LISTED_AGENTS = 50
+"""Agents ``check_suite`` lists per job as admitting, and as refusing; the rest are counted."""
 MAX_NAMED_REFUSALS = 3
 """Refusing agents a waiting job's note names; the rest are counted."""
 _ENGINE = TypeAdapter(EngineProfile)
@@ -106,24 +108,34 @@ def candidates(session: Session) -> list[Candidate]:
     return [Candidate(facts(row, trusts[row.id].tier), stored_policy(row)) for row in rows]
 
 
-def check_suite(session: Session, resolved: ResolvedSuite) -> SuiteAdmission:
-    """Per job the suite expands to: the registered agents its target selects that admit it,
-    and those that refuse it with their reasons. Nothing is stored."""
-    agents = candidates(session)
-    targets = {target.name: target for target in resolved.spec.targets}
+def check_suite(resolved: ResolvedSuite, agents: Sequence[Candidate]) -> SuiteAdmission:
+    """Per job the suite expands to: the ``agents`` its target selects that admit it, and
+    those that refuse it with their reasons. Needs no database: the caller reads the
+    candidates in one transaction and runs this off the event loop and the database's
+    threads."""
+    selected = {
+        target.name: [agent for agent in agents if matches(target, agent.facts)]
+        for target in resolved.spec.targets
+    }
+    verdicts: dict[tuple[str, str], list[str]] = {}  # a model's verdict holds for every target
     jobs = []
     for spec in expand(resolved, run_id="check"):
         admission = JobAdmission(
             target=spec.target, model=spec.model.name, engine=spec.engine.runtime
         )
-        for agent in agents:
-            if not matches(targets[spec.target], agent.facts):
-                continue
-            reasons = refusals(agent.policy.policy, spec.engine, spec.model)
-            if reasons:
-                admission.refusing.append(AgentRefusal(agent=agent.facts.name, reasons=reasons))
-            else:
+        model = spec.model.model_dump_json() + spec.engine.model_dump_json()
+        for agent in selected[spec.target]:
+            key = (model, agent.facts.name)
+            if key not in verdicts:
+                verdicts[key] = refusals(agent.policy.policy, spec.engine, spec.model)
+            if verdicts[key] and len(admission.refusing) < MAX_LISTED_AGENTS:
+                admission.refusing.append(
+                    AgentRefusal(agent=agent.facts.name, reasons=verdicts[key])
+                )
+            elif not verdicts[key] and len(admission.admitting) < MAX_LISTED_AGENTS:
                 admission.admitting.append(agent.facts.name)
+            else:
+                admission.unlisted += 1
         jobs.append(admission)
     return SuiteAdmission(jobs=jobs)
 

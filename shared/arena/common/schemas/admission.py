@@ -25,6 +25,8 @@ class JobAdmission(ArenaModel):
     """Agents that match the target and whose policy admits the job."""
     refusing: list[AgentRefusal] = []
     """Agents that match the target but whose policy refuses the job."""
+    unlisted: int = 0
+    """Matching agents left out of both lists (each lists a bounded number), counted only."""
 
 
 class SuiteAdmission(ArenaModel):

@@ -132,10 +132,13 @@ class JobAdmission(_message.Message):
     ENGINE_FIELD_NUMBER: _builtins.int
     ADMITTING_FIELD_NUMBER: _builtins.int
     REFUSING_FIELD_NUMBER: _builtins.int
+    UNLISTED_FIELD_NUMBER: _builtins.int
     target: _builtins.str
     model: _builtins.str
     engine: _builtins.str
     """the engine profile's runtime"""
+    unlisted: _builtins.int
+    """matching agents past each list's bound, counted only"""
     @_builtins.property
     def admitting(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """agents matching the target whose policy admits it"""
@@ -152,10 +155,11 @@ class JobAdmission(_message.Message):
         engine: _builtins.str = ...,
         admitting: _abc.Iterable[_builtins.str] | None = ...,
         refusing: _abc.Iterable[Global___AgentRefusal] | None = ...,
+        unlisted: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admitting", b"admitting", "engine", b"engine", "model", b"model", "refusing", b"refusing", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admitting", b"admitting", "engine", b"engine", "model", b"model", "refusing", b"refusing", "target", b"target", "unlisted", b"unlisted"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
