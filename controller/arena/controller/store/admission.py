@@ -148,28 +148,48 @@ def waiting_notes(session: Session, jobs: Sequence[JobRow]) -> dict[str, str]:
     if not queued:
         return {}
     agents = candidates(session)
+    selected: dict[str, list[_Alike]] = {}  # a run's jobs share a few targets
     notes = {}
     for job in queued:
-        note = _waiting_note(job, agents)
+        selector = json.dumps(job.selector, sort_keys=True)
+        if selector not in selected:
+            selected[selector] = _alike(Target.model_validate(job.selector), agents)
+        note = _waiting_note(job, selected[selector])
         if note:
             notes[job.id] = note
     return notes
 
 
-def _waiting_note(job: JobRow, agents: Sequence[Candidate]) -> str:
-    target = Target.model_validate(job.selector)
-    refused: list[str] = []
+@dataclass(frozen=True)
+class _Alike:
+    """The agents a target selects that hold one policy: they refuse the same jobs."""
+
+    policy: StoredPolicy
+    names: list[str]
+
+
+def _alike(target: Target, agents: Sequence[Candidate]) -> list[_Alike]:
+    groups: dict[bytes, _Alike] = {}
     for agent in agents:
-        if not matches(target, agent.facts):
-            continue
-        reasons = agent.policy.refusals(job)
+        if matches(target, agent.facts):
+            digest = agent.policy.digest
+            groups.setdefault(digest, _Alike(agent.policy, [])).names.append(agent.facts.name)
+    return list(groups.values())
+
+
+def _waiting_note(job: JobRow, matching: Sequence[_Alike]) -> str:
+    named: list[str] = []
+    refusing = 0
+    for group in matching:
+        reasons = group.policy.refusals(job)
         if not reasons:
             return ""
-        refused.append(f"{agent.facts.name}: {'; '.join(reasons)}")
-    if not refused:
+        refusing += len(group.names)
+        room = MAX_NAMED_REFUSALS - len(named)
+        named += [f"{name}: {'; '.join(reasons)}" for name in group.names[:room]]
+    if not named:
         return ""
-    named = refused[:MAX_NAMED_REFUSALS]
-    more = len(refused) - len(named)
+    more = refusing - len(named)
     return f"{NOBODY_ADMITS}: {' | '.join(named)}" + (f" | and {more} more" if more else "")
 
 
