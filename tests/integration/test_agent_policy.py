@@ -325,9 +325,9 @@ async def test_a_real_agent_that_refuses_a_leased_job_fails_it_for_good(
     finally:
         agent.shutdown()
         await asyncio.wait_for(running, 30)
-    assert [(job["state"], job["agent"], job["message"]) for job in jobs] == [
-        ("failed", "fickle", f"{REFUSED}: process recipe llama is not allowed")
-    ]
+    [job] = jobs
+    assert (job["state"], job["agent"]) == ("failed", "fickle")
+    assert job["message"].startswith(f"{REFUSED}: process recipe llama is not allowed")
     willing = await registered(controller, "willing", OWNER)
     assert await willing.lease(1.0) is None
     await willing.close()
