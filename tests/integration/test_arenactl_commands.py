@@ -51,11 +51,15 @@ def test_validate_prints_the_expanded_jobs_without_a_controller(tmp_path: Path) 
     assert all(job["requests_expected"] > 0 and job["simulated"] for job in plan["jobs"])
     assert any("quick=0.05" in note for note in plan["notes"])
 
-    table = CliRunner().invoke(cli, ["validate", path])
+    table = CliRunner().invoke(cli, ["validate", path, "--offline"])
     assert table.exit_code == 0
     assert "2 job(s), nothing submitted" in table.output and "01-chat" in table.output
     rows = list(
-        csv.DictReader(io.StringIO(CliRunner().invoke(cli, ["validate", path, "-o", "csv"]).stdout))
+        csv.DictReader(
+            io.StringIO(
+                CliRunner().invoke(cli, ["validate", path, "--offline", "-o", "csv"]).stdout
+            )
+        )
     )
     assert [row["model"] for row in rows] == ["small", "tiny"]
     assert rows[0]["requests_expected"] == str(plan["jobs"][0]["requests_expected"])
@@ -77,7 +81,7 @@ def test_submit_dry_run_prints_the_plan_and_submits_nothing(
     path = suite_file(tmp_path, GOOD)
     dry = arenactl(controller_in_thread, "submit", path, "--dry-run", "-o", "json")
     assert dry.exit_code == 0, dry.output
-    validated = CliRunner().invoke(cli, ["validate", path, "-o", "json"]).stdout
+    validated = CliRunner().invoke(cli, ["validate", path, "--offline", "-o", "json"]).stdout
     assert json.loads(dry.stdout) == json.loads(validated)
     assert json.loads(arenactl(controller_in_thread, "runs", "-o", "json").stdout) == []
 

@@ -9,11 +9,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import JSON, column, insert, inspect, table, text
+from sqlalchemy import JSON, column, insert, inspect, table, text, update
 from sqlmodel import Session, SQLModel
 
 from arena.common.metrics.sanity import SampleColumns
 from arena.controller.server import main
+from arena.controller.store.admission import DEFAULT_POLICY, policy_of
+from arena.controller.store.agents import get_agent
 from arena.controller.store.bulk import SAMPLE_COLUMNS
 from arena.controller.store.database import Database, connect, redacted
 from arena.controller.store.jobs import get_job, lease_job, samples_of, store_samples
@@ -23,6 +25,28 @@ from tests.store_data import agents, sample, submit
 from tests.unit.test_store_records import SNAPSHOT, schema_sql
 
 pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
+
+_AGENT_COLUMNS_0003 = (
+    "id",
+    "name",
+    "hardware",
+    "labels",
+    "versions",
+    "gpu_name",
+    "vram_gb",
+    "cpu_arch",
+    "registered_at",
+    "last_seen_at",
+    "draining",
+)
+AGENTS_0003 = table(
+    "agents",
+    *(
+        column(name, JSON if name in ("hardware", "labels", "versions") else None)
+        for name in _AGENT_COLUMNS_0003
+    ),
+)
+"""The agents table as 0003 left it: rows written through it need no column added later."""
 
 
 def head() -> str:
@@ -73,13 +97,25 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))
     with Session(engine) as session:
         run_id, job_ids = submit(session, 2)
-        [agent] = agents(session, 1)
         session.commit()
-        leased = lease_job(session, agent, 1.0, 1e9)
-        assert leased is not None
-        job_id = leased.id
-        leased.acked_seq = 5
-        session.commit()
+    agent, job_id = "agent-old", job_ids[0]
+    with engine.begin() as connection:  # an agent holding the first job, in 0003's columns
+        old_agent = dict(hardware={}, labels={}, versions={}, gpu_name="", vram_gb=0.0)
+        connection.execute(
+            insert(AGENTS_0003).values(
+                id=agent,
+                name="box-0",
+                cpu_arch="",
+                registered_at=1.0,
+                last_seen_at=1.0,
+                draining=False,
+                **old_agent,
+            )
+        )
+        held = ("id", "state", "attempt", "agent_id", "acked_seq", "lease_expires_at")
+        jobs = table("jobs", *map(column, held))
+        lease = dict(state="leased", attempt=1, agent_id=agent, acked_seq=5, lease_expires_at=1e9)
+        connection.execute(update(jobs).where(jobs.c.id == job_id).values(**lease))
     odd = [0.1 + 0.2, 1 / 3, 1e-300, 123456.789012345678]
     written = [sample(i).model_copy(update={"chunk_times_s": odd[:i]}) for i in range(5)]
     with engine.begin() as connection:  # the JSON column as the old code wrote it
@@ -103,6 +139,8 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         assert stored == written
         new = SampleColumns.of([sample(5)])
         assert db.run_on_connection(store_samples, agent, job_id, 1, 6, new) == (6, 1)
+        old = db.run_sync(get_agent, agent)  # registered before policies (0006): the defaults
+        assert (old.policy, policy_of(old)) == (None, DEFAULT_POLICY)
     finally:
         db.close()
 
@@ -194,13 +232,13 @@ def test_logs_show_no_database_password() -> None:
 
 
 def test_the_key_registry_is_filled_from_the_keys_already_stored(store_url: str) -> None:
-    """0006: every key a database already knows (bound to an agent, or stored with a signed
+    """0007: every key a database already knows (bound to an agent, or stored with a signed
     job that a key reset left behind) lands in ``agent_keys``, so old results still verify."""
     from alembic import command
 
     engine = connect(store_url)
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "0005")
+        command.upgrade(alembic_config(connection), "0006")
     with Session(engine) as session:
         submit(session, 1)
         [agent] = agents(session, 1)

@@ -239,6 +239,10 @@ def test_the_allowed_calls_still_work(world: World) -> None:
     assert ack.acked_seq == 1  # type: ignore[attr-defined]
     runs = world.call_user(world.tokens["vic"], "ListRuns", U.ListRunsRequest())
     assert [run.run_id for run in runs.runs] == [world.run_id]  # type: ignore[attr-defined]
+    checked = world.call_user(
+        world.tokens["vic"], "CheckSuite", U.SubmitSuiteRequest(suite_yaml=SUITE)
+    )
+    assert len(checked.jobs) == 1  # type: ignore[attr-defined]  # a viewer may ask who'd take it
     cancelled = world.call_user(world.tokens["sam"], "CancelRun",
                                 U.CancelRunRequest(run_id=world.run_id))  # fmt: skip
     assert cancelled.jobs_cancelled == 1  # type: ignore[attr-defined]

@@ -7,8 +7,19 @@ from typing import get_args
 import pytest
 from pydantic import BaseModel
 
-from arena.common.pb.arena.v2 import common_pb2, results_pb2
-from arena.common.schemas import agent, engine, imported, job, results, sample, suite, telemetry
+from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2
+from arena.common.schemas import (
+    admission,
+    agent,
+    engine,
+    imported,
+    job,
+    policy,
+    results,
+    sample,
+    suite,
+    telemetry,
+)
 from arena.common.wire import packed_twin
 from tests.conftest import REPO
 
@@ -23,6 +34,9 @@ MIRRORED: list[type[BaseModel]] = [
     imported.ImportedVariant, imported.Provenance, imported.TelemetrySample,
     imported.CapacityPoint, imported.SweepStep, imported.RateSweepSummary,
     imported.ImportedBenchmark, imported.ImportedRun, imported.ImportOrigin,
+    policy.AgentPolicy, policy.ImageRule, policy.DockerPolicy, policy.IntArg, policy.FloatArg,
+    policy.ChoiceArg, policy.Recipe, policy.ProcessPolicy, policy.ExternalPolicy,
+    admission.AgentRefusal, admission.JobAdmission, admission.SuiteAdmission,
 ]  # fmt: skip
 
 
@@ -50,7 +64,7 @@ def test_no_field_carries_json() -> None:
 
 
 def message_for(model: type[BaseModel]) -> type:
-    for module in (common_pb2, results_pb2):
+    for module in (common_pb2, results_pb2, user_pb2):
         if hasattr(module, model.__name__):
             return getattr(module, model.__name__)  # type: ignore[no-any-return]
     raise AssertionError(f"no message {model.__name__}")

@@ -55,9 +55,10 @@ benchmarks:
 """
 
 
-UNCHANGED = BASELINE_TABLES - {"samples", "jobs"}
+UNCHANGED = BASELINE_TABLES - {"samples", "jobs", "agents"}
 """The first migration's tables as they still are: 0004 packed the samples' chunk times, 0005
-added ``jobs.leased_at`` and a unique index on the samples' requests."""
+added ``jobs.leased_at`` and a unique index on the samples' requests, 0006 the agents'
+policies."""
 
 
 def schema_sql(connection: sqlite3.Connection, tables: frozenset[str] = BASELINE_TABLES) -> str:
@@ -124,6 +125,11 @@ def test_every_table_is_created_as_before_but_the_chunk_times_packed() -> None:
         raw = connection.connection.dbapi_connection
         assert schema_sql(raw, UNCHANGED) == snapshot_sql(UNCHANGED)
         assert chunk_times_type(raw) == "BLOB NOT NULL"
+        agents = schema_sql(raw, frozenset({"agents"}))
+        before = snapshot_sql(frozenset({"agents"}))
+        assert agents == before.replace(
+            "draining BOOLEAN NOT NULL,", "draining BOOLEAN NOT NULL, \n\tpolicy JSON,"
+        )
 
 
 def test_the_record_validates_and_forbids_unknown_fields() -> None:

@@ -19,6 +19,7 @@ from arena.common.errors import ArenaError, CertificateRefusedError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
@@ -143,8 +144,11 @@ class ControllerLink:
         labels: dict[str, str],
         versions: dict[str, str],
         public_key: bytes = b"",
+        policy: AgentPolicy | None = None,
     ) -> Registration:
-        """``public_key``: the raw ed25519 key that signs this agent's job manifests."""
+        """``public_key``: the raw ed25519 key that signs this agent's job manifests;
+        ``policy``: its owner's, so the controller leases it only jobs it admits (``None``:
+        the controller holds it to the defaults)."""
         reply = await self._call(
             "Register",
             agent_pb2.RegisterRequest(
@@ -153,6 +157,7 @@ class ControllerLink:
                 labels=labels,
                 versions=versions,
                 public_key=public_key,
+                policy=None if policy is None else to_message(policy, common_pb2.AgentPolicy),
             ),
         )
         self.agent_id = reply.agent_id

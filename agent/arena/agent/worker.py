@@ -113,7 +113,7 @@ class Agent:
         try:
             self.registration = await retry(
                 lambda: self.link.register(
-                    self.settings.name, self.hardware, self.labels, versions, key
+                    self.settings.name, self.hardware, self.labels, versions, key, self.policy
                 ),
                 "register",
                 backoff=CONTROLLER_BACKOFF,

@@ -15,11 +15,13 @@ from arena.common.errors import (
 from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
 from arena.common.provenance.folder import SignedExport
 from arena.common.provenance.keyring import Keyring, KeyringEntry
+from arena.common.schemas.admission import SuiteAdmission
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return, re-exported
 from arena.common.schemas.job import JobSpec
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail as RunDetail
 from arena.common.schemas.run import RunInfo as RunInfo
@@ -76,6 +78,8 @@ class AgentInfo(ArenaModel):
     current_job: str
     trust: str = ""
     key_sha256: str = ""
+    policy: AgentPolicy | None = None
+    """The owner's policy it registered with; ``None`` from a controller that does not say."""
 
 
 def _job(job: user_pb2.JobSummary) -> JobInfo:
@@ -164,9 +168,9 @@ class ArenaClient:
     def __exit__(self, *_: Any) -> None:
         self.close()
 
-    def _call(self, method: Any, request: Any) -> Any:
+    def _call(self, method: Any, request: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
         try:
-            return method(request, metadata=self._metadata, timeout=CALL_TIMEOUT_S)
+            return method(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as error:
             raise translate(error, self.address, self._tls) from error
 
@@ -176,6 +180,17 @@ class ArenaClient:
             user_pb2.SubmitSuiteRequest(suite_yaml=suite_yaml, filename=filename),
         )
         return reply.run_id, list(reply.job_ids)
+
+    def check_suite(
+        self, suite_yaml: str, filename: str, timeout: float = CALL_TIMEOUT_S
+    ) -> SuiteAdmission:
+        """Which registered agents would take each job of the suite, and why others refuse."""
+        reply = self._call(
+            self._stub.CheckSuite,
+            user_pb2.SubmitSuiteRequest(suite_yaml=suite_yaml, filename=filename),
+            timeout,
+        )
+        return from_message(reply, SuiteAdmission)
 
     def runs(self, limit: int = 50) -> list[RunInfo]:
         reply = self._call(self._stub.ListRuns, user_pb2.ListRunsRequest(limit=limit))
@@ -271,6 +286,9 @@ class ArenaClient:
                 current_job=agent.current_job,
                 trust=agent.trust,
                 key_sha256=agent.key_sha256,
+                policy=(
+                    from_message(agent.policy, AgentPolicy) if agent.HasField("policy") else None
+                ),
             )
             for agent in reply.agents
         ]

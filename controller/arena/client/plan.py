@@ -1,6 +1,7 @@
 """What a suite file turns into, computed locally with the controller's own expansion: the
 answer of ``arenactl validate`` and ``arenactl submit --dry-run``."""
 
+from arena.common.schemas.admission import JobAdmission
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.suites.expand import expand, is_simulated, job_requests
@@ -22,6 +23,10 @@ class Plan(ArenaModel):
     suite: str
     jobs: list[PlannedJob]
     notes: list[str]
+    admission: list[JobAdmission] | None = None
+    """Per job, in the order of ``jobs``: which registered agents would take it and which
+    refuse it (their owners' policies), as the controller answered; ``None`` when it was not
+    asked or could not be reached (a note says which)."""
 
 
 def plan(resolved: ResolvedSuite, file: str) -> Plan:

@@ -44,7 +44,8 @@ def runs_table(runs: list[RunInfo]) -> Table:
 
 def agents_table(agents: list[AgentInfo]) -> Table:
     table = Table(title="Agents")
-    for column in ("name", "status", "tier", "hardware", "arch", "labels", "job", "last seen"):
+    columns = ("name", "status", "tier", "hardware", "arch", "labels", "job", "last seen", "policy")
+    for column in columns:
         table.add_column(column)
     for agent in agents:
         status = f"{agent.status} (draining)" if agent.draining else agent.status
@@ -58,6 +59,7 @@ def agents_table(agents: list[AgentInfo]) -> Table:
             labels,
             agent.current_job or "-",
             _when(agent.last_seen_unix),
+            escape(agent.policy.summary()) if agent.policy else "-",
         )
     return table
 

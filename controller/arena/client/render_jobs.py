@@ -8,6 +8,7 @@ from rich.table import Table
 
 from arena.client.api import JobInfo, RunDetail
 from arena.client.plan import Plan
+from arena.common.schemas.admission import JobAdmission
 from arena.common.schemas.base import ArenaModel
 
 
@@ -46,8 +47,38 @@ def plan_table(plan: Plan) -> Table:
 
 def show_plan(console: Console, plan: Plan) -> None:
     console.print(plan_table(plan))
+    if plan.admission is not None:
+        console.print(admission_table(plan.admission))
     for note in plan.notes:
-        console.print(f"  note: {note}", highlight=False, soft_wrap=True)
+        console.print(f"  note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
+def admission_table(jobs: list[JobAdmission]) -> Table:
+    """Per job: the agents that would take it, and those that match its target but whose
+    owner's policy refuses it, with the reasons."""
+    table = Table(title="Agents per job (their owners' policies)", title_justify="left")
+    for column in ("target", "model", "runtime", "taken by", "refused by"):
+        table.add_column(column)
+    for job in jobs:
+        refused = "\n".join(
+            f"{refusal.agent}: {'; '.join(refusal.reasons)}" for refusal in job.refusing
+        )
+        if not job.admitting and not job.refusing:
+            taken = "[yellow]no registered agent matches its target[/]"
+        elif not job.admitting:
+            taken = "[red]none: every matching agent refuses it[/]"
+        else:
+            taken = escape(", ".join(job.admitting))
+        if job.unlisted:
+            refused += f"\n(+{job.unlisted} more agents)"
+        table.add_row(
+            escape(job.target),
+            escape(job.model),
+            job.engine,
+            taken,
+            escape(refused) or "-",
+        )
+    return table
 
 
 def jobs_table(detail: RunDetail) -> Table:

@@ -43,6 +43,7 @@ def agents_rows(agents: list[AgentInfo]) -> Rows:
             "labels",
             "current_job",
             "last_seen_unix",
+            "policy",
         ),
         [
             [
@@ -55,6 +56,7 @@ def agents_rows(agents: list[AgentInfo]) -> Rows:
                 agent.labels,
                 agent.current_job,
                 agent.last_seen_unix,
+                agent.policy.summary() if agent.policy else "",
             ]
             for agent in agents
         ],

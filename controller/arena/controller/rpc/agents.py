@@ -1,6 +1,8 @@
 """AgentService: registration, heartbeats, leases, job status and sample ingest."""
 
+import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -13,6 +15,7 @@ from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.redact import SHAPES_ONLY
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
@@ -26,6 +29,7 @@ from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import credentials, identity
 from arena.controller.store import jobs as job_store
+from arena.controller.store.admission import DEFAULT_POLICY
 from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
@@ -38,6 +42,8 @@ log = structlog.get_logger(__name__)
 
 MAX_LEASE_WAIT_S = 20.0
 MAX_BATCH_SAMPLES = 5000
+MAX_POLICY_BYTES = 64 * 1024
+"""An owner's policy lists a few images, recipes and hosts: far less than this."""
 LEGACY_TOKEN_TIER = OFFICIAL
 """Agents that authenticate with the static ``agent_tokens`` list are the operator's own:
 their results start official (enrolled community agents start community)."""
@@ -73,6 +79,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             raise InvalidRequestError("agent_name and hardware are required")
         with reading("hardware"):
             hardware = from_message(request.hardware, HardwareInfo)
+        policy = _policy(request)
         row = await self.db.call(
             _register,
             caller(),
@@ -82,8 +89,15 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             SHAPES_ONLY.tree(dict(request.versions)),
             time.time(),
             request.public_key,
+            policy,
         )
-        log.info("agent registered", agent=row.name, agent_id=row.id, hardware=hardware.summary)
+        log.info(
+            "agent registered",
+            agent=row.name,
+            agent_id=row.id,
+            hardware=hardware.summary,
+            policy=(policy or DEFAULT_POLICY).summary(),
+        )
         self.work.notify()
         return agent_pb2.RegisterResponse(
             agent_id=row.id,
@@ -331,14 +345,54 @@ def _register(
     versions: dict[str, str],
     now: float,
     public_key: bytes,
+    policy: AgentPolicy | None,
 ) -> AgentRow:
     """Check the caller may be this agent and register it, in one transaction. A new agent on
     a static token is the operator's own (official); an enrolled one starts community."""
     identity.check_registration(session, who, name, labels, hardware, now)
     tier = LEGACY_TOKEN_TIER if who.static else COMMUNITY
     return agent_store.register_agent(
-        session, name, hardware, labels, versions, now, public_key=public_key, tier=tier
+        session,
+        name,
+        hardware,
+        labels,
+        versions,
+        now,
+        public_key=public_key,
+        tier=tier,
+        policy=policy,
     )
+
+
+def _policy(request: agent_pb2.RegisterRequest) -> AgentPolicy | None:
+    """The owner's policy the agent sent, validated like the agent validated it; ``None`` when
+    it sent none (an older agent: held to the defaults)."""
+    if not request.HasField("policy"):
+        return None
+    size = request.policy.ByteSize()
+    if size > MAX_POLICY_BYTES:
+        raise InvalidRequestError(f"policy of {size} bytes; at most {MAX_POLICY_BYTES}")
+    with reading("policy"):
+        policy = from_message(request.policy, AgentPolicy)
+    if any(_CONTROL.search(text) for text in _strings(policy.model_dump())):
+        raise InvalidRequestError("policy: control characters are not allowed in its text")
+    return policy
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every string in a JSON-like document, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _check_batch(count: int, what: str) -> None:

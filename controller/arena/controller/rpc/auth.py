@@ -30,7 +30,8 @@ _AGENT_METHODS = ("Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushS
                   "PushLogs", "PushToolResult", "PushTelemetry", "RotateCredential")  # fmt: skip
 _USER_ROLES = {
     Role.VIEWER: ("ListRuns", "GetRun", "GetResults", "ListAgents", "GetJobLogs", "GetJob",
-                  "StreamSamples", "StreamTelemetry", "RotateUserToken", "GetKeyring"),
+                  "StreamSamples", "StreamTelemetry", "RotateUserToken", "GetKeyring",
+                  "CheckSuite"),
     Role.SUBMITTER: ("SubmitSuite", "CancelRun", "ImportResults"),
     Role.ADMIN: ("DrainAgent", "CreateEnrolment", "RevokeAgent", "CreateUser", "RevokeUser",
                  "ListUsers", "SetAgentTrust", "ResetAgentKey"),

@@ -1,6 +1,7 @@
 """UserService: submit suites, follow runs, read results and raw data, cancel, list and drain
 agents."""
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable
@@ -28,10 +29,10 @@ from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
+from arena.controller.store import admission, owners, reads
 from arena.controller.store import agents as agent_store
 from arena.controller.store import imports as import_store
 from arena.controller.store import jobs as job_store
-from arena.controller.store import owners, reads
 from arena.controller.store import runs as run_store
 from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
@@ -80,6 +81,25 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         return user_pb2.SubmitSuiteResponse(run_id=run_id, job_ids=job_ids)
 
     @grpc_errors
+    async def CheckSuite(
+        self, request: user_pb2.SubmitSuiteRequest, context: grpc.aio.ServicerContext
+    ) -> user_pb2.SuiteAdmission:
+        if len(request.suite_yaml.encode()) > MAX_SUITE_BYTES:
+            raise InvalidRequestError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
+        filename = request.filename or "<suite>"
+        base_dir = Path(filename).parent if Path(filename).is_absolute() else None
+        resolved = await asyncio.to_thread(
+            load_suite_text,
+            request.suite_yaml,
+            filename,
+            base_dir=base_dir,
+            limits=self.settings.limits,
+        )
+        agents = await self.db.call(admission.candidates)
+        checked = await asyncio.to_thread(admission.check_suite, resolved, agents)
+        return to_message(checked, user_pb2.SuiteAdmission)
+
+    @grpc_errors
     async def ListRuns(
         self, request: user_pb2.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ListRunsResponse:
@@ -103,10 +123,10 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def GetJob(
         self, request: user_pb2.GetJobRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.JobDetail:
-        detail, agent, trust = await self.db.call(_job_with_agent, request.job_id)
+        detail, agent, trust, waiting = await self.db.call(_job_with_agent, request.job_id)
         job = detail.job
         return user_pb2.JobDetail(
-            summary=_job(run_store.job_info(job, agent, trust)),
+            summary=_job(run_store.job_info(job, agent, trust, waiting)),
             run_id=job.run_id,
             spec=None if is_imported(job) else _spec(job),
             started_at_unix=job.started_at,
@@ -261,6 +281,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                     current_job=current.get(row.id, ""),
                     trust=trusts[row.id].tier,
                     key_sha256=_fingerprint(trusts[row.id].public_key),
+                    policy=to_message(admission.policy_of(row), common_pb2.AgentPolicy),
                 )
                 for row in rows
             ]
@@ -343,11 +364,13 @@ def _metric(key: str, value: float | None) -> user_pb2.MetricValue:
 
 def _job_with_agent(
     session: Session, job_id: str
-) -> tuple[reads.JobDetailView, AgentRow | None, JobTrustRow]:
+) -> tuple[reads.JobDetailView, AgentRow | None, JobTrustRow, str]:
+    """The job, its agent, its trust and why it waits (empty unless no agent admits it)."""
     detail = reads.job_detail(session, job_id)
     agent_id = detail.job.agent_id
     agent = run_store.agent_names(session, {agent_id} if agent_id else set()).get(agent_id or "")
-    return detail, agent, trust_store.job_trust(session, job_id)
+    waiting = admission.waiting_notes(session, [detail.job]).get(job_id, "")
+    return detail, agent, trust_store.job_trust(session, job_id), waiting
 
 
 def _agents_with_jobs(

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from arena.common.errors import NotFoundError
 from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
 from arena.controller.store.trust import (
@@ -34,11 +35,13 @@ def register_agent(
     *,
     public_key: bytes = b"",
     tier: str = COMMUNITY,
+    policy: AgentPolicy | None = None,
 ) -> AgentRow:
     """Create the agent, or refresh it when a known name registers again (a restart).
 
     ``tier`` is the trust a new agent starts with; the first signing key a name registers
-    with is bound to it (``trust.bind_key``)."""
+    with is bound to it (``trust.bind_key``). ``policy`` replaces the one it registered with
+    before (``None``: it sent none, the defaults apply)."""
     row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
     new = row is None
     if row is None:
@@ -60,6 +63,7 @@ def register_agent(
     row.cpu_arch = hardware.cpu_arch
     row.last_seen_at = now
     row.draining = False
+    row.policy = None if policy is None else policy.model_dump(mode="json")
     session.add(row)
     if public_key:
         session.flush()  # the registry's row names the agent's

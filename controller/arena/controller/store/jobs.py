@@ -32,6 +32,7 @@ from arena.common.schemas.suite import Target
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import matches
 from arena.controller.store import bulk
+from arena.controller.store.admission import stored_policy
 from arena.controller.store.agents import facts, get_agent
 from arena.controller.store.models import AgentRow, AttemptItem, JobLogRow, JobRow, SampleRow
 from arena.controller.store.trust import agent_trust, job_trust
@@ -119,7 +120,8 @@ def held_job(connection: Connection, agent_id: str, job_id: str, attempt: int) -
 
 
 def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -> JobRow | None:
-    """Give the oldest queued job this agent matches; one job per agent at a time.
+    """Give the oldest queued job this agent matches and its policy admits; one job per agent
+    at a time.
 
     The agent's row is locked first, so that its calls through two controllers take turns;
     a queued job is claimed only if no other transaction holds it, and still queued.
@@ -143,9 +145,12 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
         return None
     tier = agent_trust(session, agent_id).tier
     agent_facts = facts(agent, tier)
+    policy = stored_policy(agent)
     for candidate in queued:
         if not matches(Target.model_validate(candidate.selector), agent_facts):
             continue
+        if policy.refusals(candidate):
+            continue  # its owner does not allow it: it waits for one who does
         job = _claim(session, candidate.id)
         if job is not None:
             transition(job, JobState.LEASED)

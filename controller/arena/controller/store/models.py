@@ -27,6 +27,9 @@ class AgentRow(SQLModel, table=True):
     registered_at: float
     last_seen_at: float
     draining: bool = False
+    policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The owner's policy (``AgentPolicy``) it last registered with; none for an agent that
+    registered before policies existed, which reads as the safe defaults."""
 
 
 class SuiteRow(SQLModel, table=True):

@@ -23,6 +23,7 @@ from arena.common.schemas.suite import ResolvedSuite
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.expand import expand, is_simulated, job_requests
 from arena.common.suites.variants import variants
+from arena.controller.store.admission import waiting_notes, with_note
 from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.imports import imported_job_result, is_imported
 from arena.controller.store.jobs import count_samples, transition
@@ -159,7 +160,10 @@ def _simulated(job: JobRow) -> bool:
     return is_simulated(JobSpec.model_validate(job.spec)) or job.provenance.get("simulated") is True
 
 
-def job_info(job: JobRow, agent: AgentRow | None, trust: JobTrustRow | None = None) -> JobInfo:
+def job_info(
+    job: JobRow, agent: AgentRow | None, trust: JobTrustRow | None = None, waiting: str = ""
+) -> JobInfo:
+    """``waiting``: why a queued job waits (``admission.waiting_notes``), after its message."""
     trust = trust or JobTrustRow(job_id=job.id)
     return JobInfo(
         job_id=job.id,
@@ -169,7 +173,7 @@ def job_info(job: JobRow, agent: AgentRow | None, trust: JobTrustRow | None = No
         state=job.state,
         attempt=job.attempt,
         agent=agent.name if agent else "",
-        message=job.message,
+        message=with_note(job.message, waiting),
         samples=job.acked_seq,
         requests_expected=job.requests_expected,
         progress=job.progress,
@@ -195,10 +199,14 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
     jobs = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
     trusts = job_trusts(session, [job.id for job in jobs])
+    waiting = waiting_notes(session, jobs)
     suite_file, suite_yaml = suite_source(session, run.suite_id)
     return RunDetail(
         run=_info(session, run, _states(jobs)),
-        jobs=[job_info(job, agents.get(job.agent_id or ""), trusts[job.id]) for job in jobs],
+        jobs=[
+            job_info(job, agents.get(job.agent_id or ""), trusts[job.id], waiting.get(job.id, ""))
+            for job in jobs
+        ],
         notes=run.notes,
         suite_file=suite_file,
         suite_yaml=suite_yaml,

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from arena.common.analysis.rank import read_models
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.job import JobState
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.sample import RequestSample
@@ -26,6 +27,7 @@ from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
+from arena.controller.store.admission import policy_of
 from arena.controller.store.database import Database
 from arena.controller.store.imports import IMPORTED_RUNTIME
 from arena.controller.store.models import AggregateRow, JobRow, RunRow
@@ -49,6 +51,8 @@ class AgentView:
     draining: bool
     last_seen_s_ago: float
     current_job: str
+    policy: AgentPolicy
+    """Its owner's policy: what a suite may run on it."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Reader:
                     draining=row.draining,
                     last_seen_s_ago=max(0.0, now - row.last_seen_at),
                     current_job=job.id if job else "",
+                    policy=policy_of(row),
                 )
             )
         return views

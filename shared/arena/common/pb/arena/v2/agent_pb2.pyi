@@ -99,6 +99,7 @@ class RegisterRequest(_message.Message):
     LABELS_FIELD_NUMBER: _builtins.int
     VERSIONS_FIELD_NUMBER: _builtins.int
     PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
     agent_name: _builtins.str
     public_key: _builtins.bytes
     """The agent's ed25519 public key (32 raw bytes) that signs its job manifests. The first key
@@ -112,6 +113,12 @@ class RegisterRequest(_message.Message):
     def versions(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """arena, python, engine tools..."""
 
+    @_builtins.property
+    def policy(self) -> _common_pb2.AgentPolicy:
+        """The owner's policy as the agent read it at start. Absent (an older agent): the safe
+        defaults, the same as an agent started without a policy file.
+        """
+
     def __init__(
         self,
         *,
@@ -120,10 +127,11 @@ class RegisterRequest(_message.Message):
         labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         versions: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         public_key: _builtins.bytes = ...,
+        policy: _common_pb2.AgentPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "hardware", b"hardware", "labels", b"labels", "public_key", b"public_key", "versions", b"versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "hardware", b"hardware", "labels", b"labels", "policy", b"policy", "public_key", b"public_key", "versions", b"versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -216,6 +216,347 @@ class HardwareInfo(_message.Message):
 Global___HardwareInfo: _TypeAlias = HardwareInfo  # noqa: Y015
 
 @_typing.final
+class AgentPolicy(_message.Message):
+    """The owner's policy of an agent (arena.common.schemas.policy.AgentPolicy): what suites may run
+    on its box. Sent at every registration, so that the controller leases a job only to agents
+    that admit it and tells submitters which agents refuse a suite.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNTIMES_FIELD_NUMBER: _builtins.int
+    MODELS_DIR_FIELD_NUMBER: _builtins.int
+    DOCKER_FIELD_NUMBER: _builtins.int
+    PROCESS_FIELD_NUMBER: _builtins.int
+    EXTERNAL_FIELD_NUMBER: _builtins.int
+    EXPOSE_ENV_FIELD_NUMBER: _builtins.int
+    models_dir: _builtins.str
+    """absolute path on the box; absent: no model files allowed"""
+    @_builtins.property
+    def runtimes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """simulated, docker, process, external"""
+
+    @_builtins.property
+    def docker(self) -> Global___DockerPolicy: ...
+    @_builtins.property
+    def process(self) -> Global___ProcessPolicy: ...
+    @_builtins.property
+    def external(self) -> Global___ExternalPolicy: ...
+    @_builtins.property
+    def expose_env(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """names of the agent's variables an engine may receive"""
+
+    def __init__(
+        self,
+        *,
+        runtimes: _abc.Iterable[_builtins.str] | None = ...,
+        models_dir: _builtins.str | None = ...,
+        docker: Global___DockerPolicy | None = ...,
+        process: Global___ProcessPolicy | None = ...,
+        external: Global___ExternalPolicy | None = ...,
+        expose_env: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_models_dir", b"_models_dir", "docker", b"docker", "external", b"external", "models_dir", b"models_dir", "process", b"process"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_models_dir", b"_models_dir", "docker", b"docker", "expose_env", b"expose_env", "external", b"external", "models_dir", b"models_dir", "process", b"process", "runtimes", b"runtimes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__models_dir: _TypeAlias = _typing.Literal["models_dir"]  # noqa: Y015
+    _WhichOneofArgType__models_dir: _TypeAlias = _typing.Literal["_models_dir", b"_models_dir"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__models_dir) -> _WhichOneofReturnType__models_dir | None: ...
+
+Global___AgentPolicy: _TypeAlias = AgentPolicy  # noqa: Y015
+
+@_typing.final
+class ImageRule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPOSITORY_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
+    repository: _builtins.str
+    """shell-style pattern, without tag or digest"""
+    digest: _builtins.str
+    """sha256:...; when set, images must be pinned to it"""
+    def __init__(
+        self,
+        *,
+        repository: _builtins.str = ...,
+        digest: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_digest", b"_digest", "digest", b"digest"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_digest", b"_digest", "digest", b"digest", "repository", b"repository"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__digest: _TypeAlias = _typing.Literal["digest"]  # noqa: Y015
+    _WhichOneofArgType__digest: _TypeAlias = _typing.Literal["_digest", b"_digest"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__digest) -> _WhichOneofReturnType__digest | None: ...
+
+Global___ImageRule: _TypeAlias = ImageRule  # noqa: Y015
+
+@_typing.final
+class DockerPolicy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGES_FIELD_NUMBER: _builtins.int
+    CPUS_FIELD_NUMBER: _builtins.int
+    MEMORY_FIELD_NUMBER: _builtins.int
+    PIDS_LIMIT_FIELD_NUMBER: _builtins.int
+    cpus: _builtins.float
+    memory: _builtins.str
+    pids_limit: _builtins.int
+    @_builtins.property
+    def images(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImageRule]: ...
+    def __init__(
+        self,
+        *,
+        images: _abc.Iterable[Global___ImageRule] | None = ...,
+        cpus: _builtins.float | None = ...,
+        memory: _builtins.str | None = ...,
+        pids_limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cpus", b"_cpus", "_memory", b"_memory", "cpus", b"cpus", "memory", b"memory"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cpus", b"_cpus", "_memory", b"_memory", "cpus", b"cpus", "images", b"images", "memory", b"memory", "pids_limit", b"pids_limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__cpus: _TypeAlias = _typing.Literal["cpus"]  # noqa: Y015
+    _WhichOneofArgType__cpus: _TypeAlias = _typing.Literal["_cpus", b"_cpus"]  # noqa: Y015
+    _WhichOneofReturnType__memory: _TypeAlias = _typing.Literal["memory"]  # noqa: Y015
+    _WhichOneofArgType__memory: _TypeAlias = _typing.Literal["_memory", b"_memory"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cpus) -> _WhichOneofReturnType__cpus | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__memory) -> _WhichOneofReturnType__memory | None: ...
+
+Global___DockerPolicy: _TypeAlias = DockerPolicy  # noqa: Y015
+
+@_typing.final
+class IntArg(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    DEFAULT_FIELD_NUMBER: _builtins.int
+    min: _builtins.int
+    max: _builtins.int
+    default: _builtins.int
+    def __init__(
+        self,
+        *,
+        min: _builtins.int = ...,
+        max: _builtins.int = ...,
+        default: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_default", b"_default", "default", b"default"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default", b"_default", "default", b"default", "max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__default: _TypeAlias = _typing.Literal["default"]  # noqa: Y015
+    _WhichOneofArgType__default: _TypeAlias = _typing.Literal["_default", b"_default"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__default) -> _WhichOneofReturnType__default | None: ...
+
+Global___IntArg: _TypeAlias = IntArg  # noqa: Y015
+
+@_typing.final
+class FloatArg(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    DEFAULT_FIELD_NUMBER: _builtins.int
+    min: _builtins.float
+    max: _builtins.float
+    default: _builtins.float
+    def __init__(
+        self,
+        *,
+        min: _builtins.float = ...,
+        max: _builtins.float = ...,
+        default: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_default", b"_default", "default", b"default"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default", b"_default", "default", b"default", "max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__default: _TypeAlias = _typing.Literal["default"]  # noqa: Y015
+    _WhichOneofArgType__default: _TypeAlias = _typing.Literal["_default", b"_default"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__default) -> _WhichOneofReturnType__default | None: ...
+
+Global___FloatArg: _TypeAlias = FloatArg  # noqa: Y015
+
+@_typing.final
+class ChoiceArg(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHOICES_FIELD_NUMBER: _builtins.int
+    DEFAULT_FIELD_NUMBER: _builtins.int
+    default: _builtins.str
+    @_builtins.property
+    def choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        choices: _abc.Iterable[_builtins.str] | None = ...,
+        default: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_default", b"_default", "default", b"default"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default", b"_default", "choices", b"choices", "default", b"default"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__default: _TypeAlias = _typing.Literal["default"]  # noqa: Y015
+    _WhichOneofArgType__default: _TypeAlias = _typing.Literal["_default", b"_default"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__default) -> _WhichOneofReturnType__default | None: ...
+
+Global___ChoiceArg: _TypeAlias = ChoiceArg  # noqa: Y015
+
+@_typing.final
+class RecipeArg(_message.Message):
+    """A recipe argument's declared type; the schema's `type` field is the name of the case set."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INT_FIELD_NUMBER: _builtins.int
+    FLOAT_FIELD_NUMBER: _builtins.int
+    CHOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def int(self) -> Global___IntArg: ...
+    @_builtins.property
+    def float(self) -> Global___FloatArg: ...
+    @_builtins.property
+    def choice(self) -> Global___ChoiceArg: ...
+    def __init__(
+        self,
+        *,
+        int: Global___IntArg | None = ...,
+        float: Global___FloatArg | None = ...,
+        choice: Global___ChoiceArg | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["choice", b"choice", "float", b"float", "int", b"int", "type", b"type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["choice", b"choice", "float", b"float", "int", b"int", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_type: _TypeAlias = _typing.Literal["int", "float", "choice"]  # noqa: Y015
+    _WhichOneofArgType_type: _TypeAlias = _typing.Literal["type", b"type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_type) -> _WhichOneofReturnType_type | None: ...
+
+Global___RecipeArg: _TypeAlias = RecipeArg  # noqa: Y015
+
+@_typing.final
+class Recipe(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ArgsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___RecipeArg: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___RecipeArg | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    COMMAND_FIELD_NUMBER: _builtins.int
+    ARGS_FIELD_NUMBER: _builtins.int
+    ENV_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def command(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the program and its words, each one argument"""
+
+    @_builtins.property
+    def args(self) -> _containers.MessageMap[_builtins.str, Global___RecipeArg]: ...
+    @_builtins.property
+    def env(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        command: _abc.Iterable[_builtins.str] | None = ...,
+        args: _abc.Mapping[_builtins.str, Global___RecipeArg] | None = ...,
+        env: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["args", b"args", "command", b"command", "env", b"env"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Recipe: _TypeAlias = Recipe  # noqa: Y015
+
+@_typing.final
+class ProcessPolicy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RecipesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___Recipe: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___Recipe | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    USER_FIELD_NUMBER: _builtins.int
+    RECIPES_FIELD_NUMBER: _builtins.int
+    user: _builtins.str
+    @_builtins.property
+    def recipes(self) -> _containers.MessageMap[_builtins.str, Global___Recipe]: ...
+    def __init__(
+        self,
+        *,
+        user: _builtins.str = ...,
+        recipes: _abc.Mapping[_builtins.str, Global___Recipe] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["recipes", b"recipes", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProcessPolicy: _TypeAlias = ProcessPolicy  # noqa: Y015
+
+@_typing.final
+class ExternalPolicy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOSTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hosts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """host or host:port"""
+
+    def __init__(
+        self,
+        *,
+        hosts: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hosts", b"hosts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExternalPolicy: _TypeAlias = ExternalPolicy  # noqa: Y015
+
+@_typing.final
 class SimulatedEngine(_message.Message):
     """Arena's own simulated engine."""
 

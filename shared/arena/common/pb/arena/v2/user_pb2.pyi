@@ -97,6 +97,95 @@ class SubmitSuiteResponse(_message.Message):
 Global___SubmitSuiteResponse: _TypeAlias = SubmitSuiteResponse  # noqa: Y015
 
 @_typing.final
+class AgentRefusal(_message.Message):
+    """An agent that matches a job's target but whose policy refuses the job, and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    agent: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        agent: _builtins.str = ...,
+        reasons: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "reasons", b"reasons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AgentRefusal: _TypeAlias = AgentRefusal  # noqa: Y015
+
+@_typing.final
+class JobAdmission(_message.Message):
+    """One job of a checked suite: the agents that would take it and those that refuse it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    ENGINE_FIELD_NUMBER: _builtins.int
+    ADMITTING_FIELD_NUMBER: _builtins.int
+    REFUSING_FIELD_NUMBER: _builtins.int
+    UNLISTED_FIELD_NUMBER: _builtins.int
+    target: _builtins.str
+    model: _builtins.str
+    engine: _builtins.str
+    """the engine profile's runtime"""
+    unlisted: _builtins.int
+    """matching agents past each list's bound, counted only"""
+    @_builtins.property
+    def admitting(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """agents matching the target whose policy admits it"""
+
+    @_builtins.property
+    def refusing(self) -> _containers.RepeatedCompositeFieldContainer[Global___AgentRefusal]:
+        """agents matching the target whose policy refuses it"""
+
+    def __init__(
+        self,
+        *,
+        target: _builtins.str = ...,
+        model: _builtins.str = ...,
+        engine: _builtins.str = ...,
+        admitting: _abc.Iterable[_builtins.str] | None = ...,
+        refusing: _abc.Iterable[Global___AgentRefusal] | None = ...,
+        unlisted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admitting", b"admitting", "engine", b"engine", "model", b"model", "refusing", b"refusing", "target", b"target", "unlisted", b"unlisted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobAdmission: _TypeAlias = JobAdmission  # noqa: Y015
+
+@_typing.final
+class SuiteAdmission(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOBS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def jobs(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobAdmission]: ...
+    def __init__(
+        self,
+        *,
+        jobs: _abc.Iterable[Global___JobAdmission] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuiteAdmission: _TypeAlias = SuiteAdmission  # noqa: Y015
+
+@_typing.final
 class ListRunsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -410,6 +499,7 @@ class AgentSummary(_message.Message):
     CURRENT_JOB_FIELD_NUMBER: _builtins.int
     TRUST_FIELD_NUMBER: _builtins.int
     KEY_SHA256_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     name: _builtins.str
     status: _builtins.str
@@ -425,6 +515,10 @@ class AgentSummary(_message.Message):
     def hardware(self) -> _common_pb2.HardwareInfo: ...
     @_builtins.property
     def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def policy(self) -> _common_pb2.AgentPolicy:
+        """the owner's policy it last registered with"""
+
     def __init__(
         self,
         *,
@@ -438,10 +532,11 @@ class AgentSummary(_message.Message):
         current_job: _builtins.str = ...,
         trust: _builtins.str = ...,
         key_sha256: _builtins.str = ...,
+        policy: _common_pb2.AgentPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "current_job", b"current_job", "draining", b"draining", "hardware", b"hardware", "key_sha256", b"key_sha256", "labels", b"labels", "last_seen_unix", b"last_seen_unix", "name", b"name", "status", b"status", "trust", b"trust"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "current_job", b"current_job", "draining", b"draining", "hardware", b"hardware", "key_sha256", b"key_sha256", "labels", b"labels", "last_seen_unix", b"last_seen_unix", "name", b"name", "policy", b"policy", "status", b"status", "trust", b"trust"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -39,6 +39,11 @@ class UserServiceStub:
                 request_serializer=arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
                 response_deserializer=arena_dot_v2_dot_user__pb2.SubmitSuiteResponse.FromString,
                 _registered_method=True)
+        self.CheckSuite = channel.unary_unary(
+                '/arena.v2.UserService/CheckSuite',
+                request_serializer=arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
+                response_deserializer=arena_dot_v2_dot_user__pb2.SuiteAdmission.FromString,
+                _registered_method=True)
         self.ListRuns = channel.unary_unary(
                 '/arena.v2.UserService/ListRuns',
                 request_serializer=arena_dot_v2_dot_user__pb2.ListRunsRequest.SerializeToString,
@@ -146,6 +151,15 @@ class UserServiceServicer:
 
     def SubmitSuite(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckSuite(self, request, context):
+        """Which registered agents would run each job of a suite, and why those that match its
+        target refuse it (their policies); the suite is expanded as SubmitSuite would, nothing is
+        stored.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -292,6 +306,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     request_deserializer=arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.FromString,
                     response_serializer=arena_dot_v2_dot_user__pb2.SubmitSuiteResponse.SerializeToString,
             ),
+            'CheckSuite': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSuite,
+                    request_deserializer=arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.FromString,
+                    response_serializer=arena_dot_v2_dot_user__pb2.SuiteAdmission.SerializeToString,
+            ),
             'ListRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRuns,
                     request_deserializer=arena_dot_v2_dot_user__pb2.ListRunsRequest.FromString,
@@ -420,6 +439,33 @@ class UserService:
             '/arena.v2.UserService/SubmitSuite',
             arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
             arena_dot_v2_dot_user__pb2.SubmitSuiteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSuite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena.v2.UserService/CheckSuite',
+            arena_dot_v2_dot_user__pb2.SubmitSuiteRequest.SerializeToString,
+            arena_dot_v2_dot_user__pb2.SuiteAdmission.FromString,
             options,
             channel_credentials,
             insecure,

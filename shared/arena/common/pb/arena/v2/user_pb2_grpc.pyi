@@ -35,6 +35,11 @@ class UserServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> UserServiceAsyncStub: ...
     SubmitSuite: _grpc.UnaryUnaryMultiCallable[_user_pb2.SubmitSuiteRequest, _user_pb2.SubmitSuiteResponse]
+    CheckSuite: _grpc.UnaryUnaryMultiCallable[_user_pb2.SubmitSuiteRequest, _user_pb2.SuiteAdmission]
+    """Which registered agents would run each job of a suite, and why those that match its
+    target refuse it (their policies); the suite is expanded as SubmitSuite would, nothing is
+    stored.
+    """
     ListRuns: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListRunsRequest, _user_pb2.ListRunsResponse]
     GetRun: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetRunRequest, _user_pb2.RunDetail]
     GetResults: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetRunRequest, _user_pb2.GetResultsResponse]
@@ -76,6 +81,11 @@ class UserServiceStub:
 class UserServiceAsyncStub(UserServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitSuite: _aio.UnaryUnaryMultiCallable[_user_pb2.SubmitSuiteRequest, _user_pb2.SubmitSuiteResponse]  # type: ignore[assignment]
+    CheckSuite: _aio.UnaryUnaryMultiCallable[_user_pb2.SubmitSuiteRequest, _user_pb2.SuiteAdmission]  # type: ignore[assignment]
+    """Which registered agents would run each job of a suite, and why those that match its
+    target refuse it (their policies); the suite is expanded as SubmitSuite would, nothing is
+    stored.
+    """
     ListRuns: _aio.UnaryUnaryMultiCallable[_user_pb2.ListRunsRequest, _user_pb2.ListRunsResponse]  # type: ignore[assignment]
     GetRun: _aio.UnaryUnaryMultiCallable[_user_pb2.GetRunRequest, _user_pb2.RunDetail]  # type: ignore[assignment]
     GetResults: _aio.UnaryUnaryMultiCallable[_user_pb2.GetRunRequest, _user_pb2.GetResultsResponse]  # type: ignore[assignment]
@@ -120,6 +130,17 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.SubmitSuiteRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.SubmitSuiteResponse, _abc.Awaitable[_user_pb2.SubmitSuiteResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckSuite(
+        self,
+        request: _user_pb2.SubmitSuiteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.SuiteAdmission, _abc.Awaitable[_user_pb2.SuiteAdmission]]:
+        """Which registered agents would run each job of a suite, and why those that match its
+        target refuse it (their policies); the suite is expanded as SubmitSuite would, nothing is
+        stored.
+        """
 
     @_abc_1.abstractmethod
     def ListRuns(
