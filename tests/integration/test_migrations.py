@@ -156,6 +156,7 @@ def test_requests_stored_twice_before_0005_keep_their_first(store_url: str) -> N
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0004")
         connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))  # today's code
+        connection.execute(text("ALTER TABLE agents ADD COLUMN policy JSON"))
     with Session(engine) as session:
         submit(session, 1)
         [agent] = agents(session, 1)
@@ -168,6 +169,7 @@ def test_requests_stored_twice_before_0005_keep_their_first(store_url: str) -> N
         twice = [sample(0), sample(1), sample(0).model_copy(update={"end_s": 9.0})]
         store_samples(connection, agent, job_id, 1, 1, SampleColumns.of(twice))
         connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
+        connection.execute(text("ALTER TABLE agents DROP COLUMN policy"))
     engine.dispose()
 
     db = Database(store_url)
