@@ -28,7 +28,7 @@ RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
 @click.option(
     "--since", callback=parse_age, metavar="AGE", help="Only runs created within AGE: 2h, 1d."
 )
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, SCAN_RUNS))
 @output_option(tabular=True)
 @click.pass_context
 def runs(

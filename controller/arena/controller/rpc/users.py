@@ -20,7 +20,6 @@ from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo, JobSpec
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunInfo
-from arena.common.suites.loader import load_suite_text
 from arena.common.wire import from_message, to_message
 from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
@@ -35,6 +34,7 @@ from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
 from arena.controller.store.imports import is_imported
 from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
+from arena.controller.suite_workers import SuiteJob, SuiteWorkers
 from arena.controller.work import WorkSignal
 
 log = structlog.get_logger(__name__)
@@ -49,10 +49,17 @@ ItemT = TypeVar("ItemT")
 
 
 class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
-    def __init__(self, db: Database, settings: ControllerSettings, work: WorkSignal) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ControllerSettings,
+        work: WorkSignal,
+        suite_workers: SuiteWorkers,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.work = work
+        self.suite_workers = suite_workers
 
     @grpc_errors
     async def SubmitSuite(
@@ -62,9 +69,8 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
             raise InvalidRequestError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
         filename = request.filename or "<suite>"
         base_dir = Path(filename).parent if Path(filename).is_absolute() else None
-        resolved = load_suite_text(
-            request.suite_yaml, filename, base_dir=base_dir, limits=self.settings.limits
-        )
+        job = SuiteJob(request.suite_yaml, filename, base_dir, self.settings.limits)
+        resolved = await self.suite_workers.load(caller().name, job)
         run_id, job_ids = await self.db.call(
             owners.submit_owned,
             caller().name,
@@ -81,6 +87,11 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def ListRuns(
         self, request: user_pb2.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ListRunsResponse:
+        if not 0 <= request.limit <= self.settings.max_list_limit:
+            raise InvalidRequestError(
+                f"limit {request.limit}: between 1 and {self.settings.max_list_limit} "
+                "(0 for the default, 50)"
+            )
         runs = await self.db.call(run_store.list_runs, request.limit or 50)
         return user_pb2.ListRunsResponse(runs=[_summary(run) for run in runs])
 
@@ -242,7 +253,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.GetJobLogsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.JobLogs:
         attempt, lines = await self.db.call(
-            reads.log_lines, request.job_id, max(request.after_seq, 0), request.tail
+            reads.log_lines, request.job_id, max(request.after_seq, 0), max(request.tail, 0)
         )
         return user_pb2.JobLogs(
             job_id=request.job_id,
