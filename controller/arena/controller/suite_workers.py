@@ -102,10 +102,14 @@ class SuiteWorkers:
         self._all: set[_Worker] = set()
         self._busy_users: Counter[str] = Counter()
 
+    def parsing(self, user: str) -> int:
+        """Suites of ``user`` being parsed now."""
+        return self._busy_users[user]
+
     async def load(self, user: str, job: SuiteJob) -> ResolvedSuite:
         """The resolved suite; SuiteError with its problems, or one saying it took too long;
         RateLimitedError when ``user`` already has ``per_user`` suites being parsed."""
-        if self._busy_users[user] >= self.per_user:
+        if self.parsing(user) >= self.per_user:
             raise RateLimitedError(
                 f"user {user!r} already has {self.per_user} suites being parsed; "
                 "retry when one is done",

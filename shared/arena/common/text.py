@@ -21,9 +21,11 @@ def control_character(text: str, *, multiline: bool = False) -> str | None:
     return None if found is None else _escaped(found.group())
 
 
-def printable(text: str) -> str:
-    """``text`` with every control character (newline and tab too) written as ``\\xNN``."""
-    return CONTROL.sub(lambda found: _escaped(found.group()), text)
+def printable(text: str, *, multiline: bool = False) -> str:
+    """``text`` with every control character written as ``\\xNN``; ``multiline`` keeps tab and
+    newline as they are."""
+    pattern = _LAYOUT if multiline else CONTROL
+    return pattern.sub(lambda found: _escaped(found.group()), text)
 
 
 def text_problem(text: str, max_chars: int, *, multiline: bool = False) -> str | None:
