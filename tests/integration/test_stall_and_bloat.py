@@ -100,7 +100,9 @@ async def test_a_user_has_a_bounded_number_of_suites_being_parsed(tmp_path: Path
     async with Controller(settings) as controller:
         await submit(controller)
         slow = asyncio.ensure_future(asyncio.to_thread(submit_as, controller, many_targets()))
-        while not controller.suite_workers.parsing("dev"):
+        for _ in range(6000):  # a minute: the first parse waits for its worker's imports
+            if controller.suite_workers.parsing("dev"):
+                break
             await asyncio.sleep(0.01)
         with pytest.raises(RateLimitedError, match="already has 1 suites being parsed"):
             await asyncio.to_thread(submit_as, controller, SUITE.format(target="a", labels="{}"))
@@ -119,7 +121,8 @@ def laughing_descriptions(benchmarks: int = 128, chars: int = 4000) -> str:
     models = "".join(f"  - {{name: m{i}, engine: sim}}\n" for i in range(16))
     targets = "".join(f"  - {{name: t{i}}}\n" for i in range(16))
     return (
-        f"x-text: &d {'y' * chars}\nname: laughs\nruns: 1\nengines: {{sim: {{runtime: simulated}}}}\n"
+        f"x-text: &d {'y' * chars}\nname: laughs\nruns: 1\n"
+        f"engines: {{sim: {{runtime: simulated}}}}\n"
         f"models:\n{models}targets:\n{targets}benchmarks:\n{benches}"
     )
 
@@ -178,9 +181,11 @@ async def test_overlong_names_and_labels_are_refused_at_the_door(
     with pytest.raises(InvalidRequestError, match=r"agent_name: holds the control character"):
         await link.register("box\x1b[2J", probe(), {}, {})
     await link.close()
-    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
-        with pytest.raises(InvalidRequestError, match="labels: 50000 characters"):
-            await asyncio.to_thread(client.create_enrolment, {"site": "s" * 50_000}, 3600.0, 1)
+    with (
+        ArenaClient(address(controller), DEV_USER_TOKEN) as client,
+        pytest.raises(InvalidRequestError, match="labels: 50000 characters"),
+    ):
+        await asyncio.to_thread(client.create_enrolment, {"site": "s" * 50_000}, 3600.0, 1)
     assert counts(controller) == before
 
 
