@@ -19,6 +19,7 @@ from arena.client.cli import cli
 from arena.common.errors import InvalidRequestError, RateLimitedError, SuiteError
 from arena.common.pb.arena.v2 import user_pb2, user_pb2_grpc
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.common.status import from_rpc_error
 from arena.common.suites.loader import load_suite_text
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
@@ -219,9 +220,14 @@ async def test_a_user_past_its_rate_limit_is_told_when_to_retry(tmp_path: Path) 
         with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
             for _ in range(3):
                 await asyncio.to_thread(client.runs)
-            with pytest.raises(RateLimitedError, match="user:dev") as caught:
-                await asyncio.to_thread(client.runs)
-        assert 0 < caught.value.retry_after_s <= 20
+        async with grpc.aio.insecure_channel(address(controller)) as channel:
+            stub = user_pb2_grpc.UserServiceStub(channel)
+            metadata = (("authorization", f"Bearer {DEV_USER_TOKEN}"),)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.ListRuns(user_pb2.ListRunsRequest(), metadata=metadata)
+        error = from_rpc_error(caught.value)
+        assert isinstance(error, RateLimitedError) and "user:dev" in str(error)
+        assert 0 < error.retry_after_s <= 20
         with ArenaClient(address(controller), ADMIN) as other:
             await asyncio.to_thread(other.runs)
 

@@ -81,9 +81,9 @@ class ControllerSettings(ArenaSettings):
     """Longest name, label, id or other one-line text a request field may hold."""
     max_list_limit: int = Field(1000, gt=0)
     """The largest ``limit`` or ``tail`` a listing accepts."""
-    user_rate_per_s: float = Field(20.0, gt=0)
+    user_rate_per_s: float = Field(100.0, gt=0)
     """Calls per second each user may make on average (a token bucket per user)."""
-    user_burst: int = Field(200, ge=1)
+    user_burst: int = Field(2000, ge=1)
     """Calls a user may make at once before its rate limit applies."""
     suite_workers: int = Field(2, ge=1, le=64)
     """Worker processes that parse submitted suites, off the event loop."""
