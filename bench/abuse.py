@@ -160,14 +160,14 @@ def main() -> None:
             for thread in threads:
                 thread.join()
     print(
-        f"{'attack':<30} {'told':<34} {'s':>6} {'RSS MB':>13} "
+        f"{'attack':<30} {'told':<40} {'s':>6} {'RSS MB':>13} "
         f"{'ListRuns p50 ms':>17} {'p99 ms':>17} {'p99x':>6}"
     )
     for name, told, took, quiet_peak, peak, quiet, during in rows:
         said = ", ".join(f"{count} {code}" for code, count in sorted(told.items()))
         ratio = p(during, 99) / p(quiet, 99)
         print(
-            f"{name:<30} {said:<34} {took:>6.1f} {quiet_peak / 1e6:>5.0f} → {peak / 1e6:>5.0f} "
+            f"{name:<30} {said:<40} {took:>6.1f} {quiet_peak / 1e6:>5.0f} → {peak / 1e6:>5.0f} "
             f"{p(quiet, 50):>7.1f} → {p(during, 50):>7.1f} {p(quiet, 99):>7.1f} → "
             f"{p(during, 99):>7.1f} {ratio:>6.1f}"
         )
