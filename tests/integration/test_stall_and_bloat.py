@@ -124,7 +124,7 @@ def laughing_descriptions(benchmarks: int = 128, chars: int = 4000) -> str:
     models = "".join(f"  - {{name: m{i}, engine: sim}}\n" for i in range(16))
     targets = "".join(f"  - {{name: t{i}}}\n" for i in range(16))
     return (
-        f"x-text: &d {'y' * chars}\nname: laughs\nruns: 1\n"
+        f"description: &d {'y' * chars}\nname: laughs\nruns: 1\n"
         f"engines: {{sim: {{runtime: simulated}}}}\n"
         f"models:\n{models}targets:\n{targets}benchmarks:\n{benches}"
     )
@@ -137,9 +137,7 @@ async def test_an_alias_bomb_of_long_strings_is_refused_by_its_bytes(
     assert len(text) < 30_000
     before = counts(controller)
     with pytest.raises(SuiteError, match="specs would take .* bytes; this controller accepts"):
-        await asyncio.to_thread(
-            submit_as, controller, text.replace("x-text: &d", "description: &d")
-        )
+        await asyncio.to_thread(submit_as, controller, text)
     assert counts(controller) == before
     chars = "s: &s " + "z" * 4000 + "\nname: many\nlist: [" + ", ".join(["*s"] * 1200) + "]\n"
     with pytest.raises(SuiteError, match="characters through its aliases"):
