@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 import grpc
 import psutil
 
+from arena.agent.hardware import probe
 from arena.common import stats
-from arena.common.pb.arena.v2 import agent_pb2, user_pb2
+from arena.common.pb.arena.v2 import agent_pb2, common_pb2, user_pb2
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
+from arena.common.wire import to_message
 from bench.common import controllers, free_port
 from tests.integration.test_stall_and_bloat import laughing_descriptions, many_targets
 
@@ -114,9 +116,10 @@ def unauthenticated(copies: int, size: int) -> Callable[[str], Counter[str]]:
 
 
 def huge_labels(copies: int, size: int) -> Callable[[str], Counter[str]]:
+    hardware = to_message(probe(), common_pb2.HardwareInfo)
     bodies = [
         agent_pb2.RegisterRequest(
-            agent_name=f"abuser-{i}", labels={"rack": "v" * size}
+            agent_name=f"abuser-{i}", hardware=hardware, labels={"rack": "v" * size}
         ).SerializeToString()
         for i in range(copies)
     ]
