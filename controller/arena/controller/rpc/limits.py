@@ -93,8 +93,12 @@ BULK_FIELDS = frozenset(
         "arena.v2.ToolResult.command",
         "arena.v2.JobStatusRequest.message",
         "arena.v2.RequestSample.error",
+        "arena.v2.ImportedBenchmark.commands",  # reference tools' command lines, verbatim
     }
 )
+OPEN_ENDED = frozenset({"google.protobuf.Struct"})
+"""Engine-specific documents (provenance, an engine's own configuration with its chat
+template): bulk as a whole, bounded by their method's cap."""
 """Text fields that carry other programs' output: bounded by their method's message cap only,
 and control characters allowed (arenactl escapes them when it prints)."""
 
@@ -177,7 +181,9 @@ def _text_problem(message: Message, max_chars: int) -> str | None:
     """The first text field (map keys too, nested messages too) that is too long or holds a
     control character, named by its field; bulk fields only go unchecked."""
     for field, value in message.ListFields():
-        if field.full_name in BULK_FIELDS:
+        if field.full_name in BULK_FIELDS or (
+            field.message_type is not None and field.message_type.full_name in OPEN_ENDED
+        ):
             continue
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             entries = value.items()
