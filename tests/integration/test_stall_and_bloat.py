@@ -107,8 +107,16 @@ async def test_a_user_has_a_bounded_number_of_suites_being_parsed(tmp_path: Path
             if controller.suite_workers.parsing("dev"):
                 break
             await asyncio.sleep(0.01)
-        with pytest.raises(RateLimitedError, match="already has 1 suites being parsed"):
-            await asyncio.to_thread(submit_as, controller, SUITE.format(target="a", labels="{}"))
+        async with grpc.aio.insecure_channel(address(controller)) as channel:  # no retries
+            stub = user_pb2_grpc.UserServiceStub(channel)
+            request = user_pb2.SubmitSuiteRequest(suite_yaml=SUITE.format(target="a", labels="{}"))
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.SubmitSuite(
+                    request, metadata=(("authorization", f"Bearer {DEV_USER_TOKEN}"),)
+                )
+        error = from_rpc_error(caught.value)
+        assert isinstance(error, RateLimitedError) and error.retry_after_s > 0
+        assert "already has 1 suites being parsed" in str(error)
         await asyncio.to_thread(submit_as, controller, SUITE.format(target="b", labels="{}"), ADMIN)
         with pytest.raises(SuiteError):
             await slow

@@ -9,18 +9,20 @@ with a retry delay, so one user cannot occupy every worker.
 
 import asyncio
 import contextlib
-import multiprocessing
 import multiprocessing.connection
+import socket
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from arena.common.errors import RateLimitedError, SuiteError, SuiteProblem, UnavailableError
+from arena.common.logging import configure_logging
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.suites.limits import SuiteLimits
 
@@ -47,7 +49,7 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
     while True:
         try:
             job: SuiteJob = conn.recv()
-        except EOFError:
+        except EOFError:  # the controller has gone
             return
         try:
             resolved = load_suite_text(
@@ -60,14 +62,20 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
 
 
 class _Worker:
+    """``python -m arena.controller.suite_workers FD``: a fresh interpreter (never a fork of a
+    process running gRPC, never a re-import of the controller's main module), talking over a
+    socket pair."""
+
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a process running gRPC
-        self.conn, child = context.Pipe()
-        self.process: BaseProcess = context.Process(
-            target=_serve, args=(child,), name="arena-suite-worker", daemon=True
-        )
-        self.process.start()
-        child.close()
+        mine, theirs = socket.socketpair()
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+        self.conn = multiprocessing.connection.Connection(mine.detach())
         self.ready = False
 
     async def receive(self, timeout_s: float) -> Any:
@@ -85,11 +93,11 @@ class _Worker:
             await asyncio.wait_for(arrived, timeout_s)
         finally:
             loop.remove_reader(fd)
-        return self.conn.recv()  # the whole message is there once the pipe is readable
+        return self.conn.recv()  # the whole message is there once the socket is readable
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(5)
+        self.process.wait(5)
         self.conn.close()
 
 
@@ -187,3 +195,8 @@ class SuiteWorkers:
         for worker in self._all:
             worker.kill()
         self._all.clear()
+
+
+if __name__ == "__main__":
+    configure_logging("warning")  # to stderr, beside the controller's own lines
+    _serve(multiprocessing.connection.Connection(int(sys.argv[1])))
