@@ -6,7 +6,8 @@ attacker, call ListRuns 20 times a second each throughout; the controller's RSS 
 told, how long the attack took, the controller's RSS before and at its peak, and the
 bystanders' ListRuns p50/p99 in the quiet window and during the attack, with the p99 ratio.
 
-Attacks: one 0.9 MB suite of 20,000 targets; eight of them at once from one user; a 16 kB
+First, for comparison, ten ordinary suites submitted one after the other. Attacks: one 0.9 MB
+suite of 20,000 targets; eight of them at once from one user; a 16 kB
 suite whose aliases repeat a 4 kB description into 130 MB of job specs; sixteen
 unauthenticated 60 MB ImportResults calls at once; sixteen Register calls with 900 kB labels.
 
@@ -31,6 +32,7 @@ from arena.common.pb.arena.v2 import agent_pb2, common_pb2, user_pb2
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.common.wire import to_message
 from bench.common import controllers, free_port
+from tests.integration.test_protocol import SUITE
 from tests.integration.test_stall_and_bloat import laughing_descriptions, many_targets
 
 BYSTANDER = "bench-bystander-admin-token"
@@ -127,7 +129,21 @@ def huge_labels(copies: int, size: int) -> Callable[[str], Counter[str]]:
     return lambda address: asyncio.run(_calls(address, method, bodies, DEV_AGENT_TOKEN))
 
 
+def one_by_one(copies: int, text: str) -> Callable[[str], Counter[str]]:
+    """Not an attack: what an ordinary suite's submission costs, for comparison."""
+    single = submit(1, text)
+
+    def run(address: str) -> Counter[str]:
+        told: Counter[str] = Counter()
+        for _ in range(copies):
+            told += single(address)
+        return told
+
+    return run
+
+
 ATTACKS: dict[str, Callable[[str], Counter[str]]] = {
+    "10 ordinary suites, in turn": one_by_one(10, SUITE.format(target="any", labels="{}")),
     "suite 0.9 MB, 20k targets": submit(1, many_targets()),
     "8 such suites at once": submit(8, many_targets()),
     "alias bomb: 130 MB of specs": submit(1, laughing_descriptions()),
