@@ -246,11 +246,17 @@ def test_arenactl_escapes_control_characters_in_what_it_prints(
     with ArenaClient(controller_in_thread.address, DEV_USER_TOKEN) as client:
         run_id, _ = client.submit(SUITE.format(target="any", labels="{}"), "ok.yaml")
     database = controller_in_thread.settings.data_dir / "arena.db"
+    evil = "evil\x1b]0;pwned\x07\x1b[2J"
     with sqlite3.connect(database) as conn:
-        conn.execute("UPDATE jobs SET model = ?", ("evil\x1b]0;pwned\x07\x1b[2J",))
+        conn.execute("UPDATE jobs SET model = ?", (evil,))
+        (job_id,) = conn.execute("SELECT id FROM jobs").fetchone()
+        conn.execute(
+            "INSERT INTO job_logs (job_id, attempt, seq, line) VALUES (?, 0, 1, ?)", (job_id, evil)
+        )
     flags = ["--controller", controller_in_thread.address]
-    for output in ("table", "csv", "md"):
-        result = CliRunner().invoke(cli, [*flags, "jobs", run_id, "-o", output])
+    commands = [["jobs", run_id, "-o", output] for output in ("table", "csv", "md")]
+    for command in [*commands, ["logs", job_id]]:
+        result = CliRunner().invoke(cli, [*flags, *command])
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.output and "\x07" not in result.output
         assert r"evil\x1b]0;pwned\x07\x1b[2J" in result.output
