@@ -83,8 +83,9 @@ class _Refused:
         self.error = error
 
 
-SUBMIT_MESSAGE_BYTES = 2 * 1024 * 1024
-"""SubmitSuite's cap: the suite file (at most 1 MB of text) and its name."""
+SUITE_MESSAGE_BYTES = 2 * 1024 * 1024
+"""The cap of the calls that carry a suite file (at most 1 MB of text) and its name."""
+SUITE_METHODS = frozenset({f"/{USER_SERVICE}/SubmitSuite", f"/{USER_SERVICE}/CheckSuite"})
 BULK_FIELDS = frozenset(
     {
         "arena.v2.SubmitSuiteRequest.suite_yaml",  # checked value by value by the suite loader
@@ -122,8 +123,8 @@ class LimitsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return settings.max_agent_message_bytes
         if method == f"/{USER_SERVICE}/ImportResults":
             return settings.max_message_bytes
-        if method == f"/{USER_SERVICE}/SubmitSuite":
-            return SUBMIT_MESSAGE_BYTES
+        if method in SUITE_METHODS:
+            return SUITE_MESSAGE_BYTES
         return settings.max_user_message_bytes
 
     async def intercept_service(
