@@ -36,7 +36,9 @@ FUZZ = settings(max_examples=60, deadline=None,
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControllerThread]:
     from arena.controller.settings import ControllerSettings
 
-    settings_ = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("c"))
+    settings_ = ControllerSettings(  # thousands of calls at once: not the rate limit's test
+        listen="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("c"), user_burst=1_000_000
+    )
     with ControllerThread(settings_) as running:
         yield running
 

@@ -1,5 +1,6 @@
 """The typed client of the user-facing service, used by arenactl and by the tests."""
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from arena.common.errors import (
     AuthError,
     CertificateRefusedError,
     PermissionDeniedError,
+    RateLimitedError,
     UnavailableError,
 )
 from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
@@ -34,6 +36,8 @@ from arena.common.wire import from_message, to_message
 ROLES = ("viewer", "submitter", "admin")
 
 CALL_TIMEOUT_S = 30.0
+RATE_LIMIT_RETRIES = 5
+MAX_RATE_LIMIT_WAIT_S = 5.0
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
 """As large as the controller accepts: a results answer for a long run is megabytes."""
 STREAM_TIMEOUT_S = 600.0
@@ -169,10 +173,17 @@ class ArenaClient:
         self.close()
 
     def _call(self, method: Any, request: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
-        try:
-            return method(request, metadata=self._metadata, timeout=timeout)
-        except grpc.RpcError as error:
-            raise translate(error, self.address, self._tls) from error
+        """One call; past the user's rate limit, the delay the controller names is waited out
+        a few times (a report over many runs slows down instead of failing)."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                return method(request, metadata=self._metadata, timeout=timeout)
+            except grpc.RpcError as error:
+                arena_error = translate(error, self.address, self._tls)
+                if not isinstance(arena_error, RateLimitedError) or attempt == RATE_LIMIT_RETRIES:
+                    raise arena_error from error
+                time.sleep(min(arena_error.retry_after_s, MAX_RATE_LIMIT_WAIT_S))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def submit(self, suite_yaml: str, filename: str) -> tuple[str, list[str]]:
         reply = self._call(

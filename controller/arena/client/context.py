@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from arena.client.api import ArenaClient
+from arena.client.output import TerminalConsole
 from arena.common.errors import ArenaError, InvalidRequestError, SuiteError
 from arena.common.settings import DEV_USER_TOKEN, ArenaSettings
 from arena.common.transport import ClientTls
@@ -42,8 +43,8 @@ class CtlSettings(ArenaSettings):
                          self.insecure)  # fmt: skip
 
 
-console = Console(width=None if Console().is_terminal else 200)  # pipes and CI get wide tables
-errors = Console(stderr=True)
+console = TerminalConsole(width=None if Console().is_terminal else 200)  # pipes, CI: wide tables
+errors = TerminalConsole(stderr=True)
 
 
 def client_for(ctx: click.Context) -> ArenaClient:

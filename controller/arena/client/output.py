@@ -15,8 +15,21 @@ import click
 import yaml
 from pydantic import BaseModel
 from rich.console import Console
+from rich.text import Text
+
+from arena.common.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TerminalConsole(Console):
+    """A console that shows control characters in what it prints as ``\\x1b`` and the like:
+    names, labels and messages come from other people, and an escape sequence in one must not
+    reach the terminal. Every string rich prints (table cells and titles included) passes here
+    before layout, so columns stay aligned."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(printable(text, multiline=True), **options)
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,7 @@ def emit(
 
 
 def to_csv(table: Rows) -> str:
+    """Control characters in cells are shown escaped: a CSV is often read on a terminal."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.columns)
@@ -97,4 +111,6 @@ def _csv_cell(cell: Any) -> Any:
         return ""
     if isinstance(cell, dict | list):
         return json.dumps(cell, sort_keys=True)
+    if isinstance(cell, str):
+        return printable(cell)
     return cell

@@ -33,6 +33,7 @@ from arena.controller.store.database import (
     redacted,
     upgrade_database,
 )
+from arena.controller.suite_workers import SuiteWorkers
 from arena.controller.tls import server_credentials
 from arena.controller.web.app import ROUTERS, create_app
 from arena.controller.web.serve import DashboardServer
@@ -60,6 +61,9 @@ class Controller:
         self.dashboard: DashboardServer | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._peers: PeerChannel | None = None
+        self.suite_workers = SuiteWorkers(
+            settings.suite_workers, settings.suite_budget_s, settings.submissions_per_user
+        )
 
     async def start(self) -> None:
         settings = self.settings
@@ -88,7 +92,7 @@ class Controller:
             AgentServicer(self.db, settings, work, self.metrics), self.server
         )
         user_pb2_grpc.add_UserServiceServicer_to_server(
-            UserServicer(self.db, settings, work), self.server
+            UserServicer(self.db, settings, work, self.suite_workers), self.server
         )
         credentials = server_credentials(settings)
         self.port = (
@@ -156,6 +160,7 @@ class Controller:
             await self.server.stop(grace)
         if self._peers is not None:
             await asyncio.to_thread(self._peers.stop)
+        self.suite_workers.close()
         if self.db is not None:
             self.db.close()
         log.info("controller stopped")

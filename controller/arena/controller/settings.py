@@ -77,6 +77,23 @@ class ControllerSettings(ArenaSettings):
     imports of whole result folders are the big ones."""
     max_agent_message_bytes: int = Field(8 * 1024 * 1024, gt=0)
     """Largest message an agent may send: its batches are a few hundred records."""
+    max_user_message_bytes: int = Field(64 * 1024, gt=0)
+    """Largest message a user call other than SubmitSuite and ImportResults may carry (ids,
+    names, filters); SubmitSuite takes 2 MiB, ImportResults ``max_message_bytes``."""
+    max_text_chars: int = Field(1024, gt=0)
+    """Longest name, label, id or other one-line text a request field may hold."""
+    max_list_limit: int = Field(1000, gt=0)
+    """The largest ``limit`` or ``tail`` a listing accepts."""
+    user_rate_per_s: float = Field(100.0, gt=0)
+    """Calls per second each user may make on average (a token bucket per user)."""
+    user_burst: int = Field(2000, ge=1)
+    """Calls a user may make at once before its rate limit applies."""
+    suite_workers: int = Field(2, ge=1, le=64)
+    """Worker processes that parse submitted suites, off the event loop."""
+    suite_budget_s: float = Field(10.0, gt=0)
+    """Time one suite may take to parse and expand; its worker is killed past it."""
+    submissions_per_user: int = Field(2, ge=1)
+    """Suites one user may have being parsed at once."""
     agent_rate_per_s: float = Field(100.0, gt=0)
     """Calls per second each agent may make on average (a token bucket per agent id)."""
     agent_burst: int = Field(500, ge=1)

@@ -12,6 +12,7 @@ from arena.client.render_jobs import JobDescription, describe_job, describe_run,
 from arena.client.tabular import agents_rows, jobs_rows, runs_rows
 from arena.client.watching import emit_results
 from arena.common.errors import ArenaError, NotFoundError
+from arena.common.text import printable
 
 RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
 
@@ -28,7 +29,7 @@ RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
 @click.option(
     "--since", callback=parse_age, metavar="AGE", help="Only runs created within AGE: 2h, 1d."
 )
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, SCAN_RUNS))
 @output_option(tabular=True)
 @click.pass_context
 def runs(
@@ -176,7 +177,7 @@ def logs(ctx: click.Context, job_id: str, tail: int, follow: bool, interval: flo
     try:
         with client_for(ctx) as client:
             if follow:
-                follow_logs(client, job_id, click.echo, _note, tail=tail, interval_s=interval)
+                follow_logs(client, job_id, _line, _note, tail=tail, interval_s=interval)
                 return
             lines = client.logs(job_id, tail)
     except KeyboardInterrupt:
@@ -184,7 +185,12 @@ def logs(ctx: click.Context, job_id: str, tail: int, follow: bool, interval: flo
     except ArenaError as error:
         fail(error)
     for line in lines:
-        click.echo(line)
+        _line(line)
+
+
+def _line(text: str) -> None:
+    """An engine's line, whose control characters (an escape sequence) are shown, not obeyed."""
+    click.echo(printable(text, multiline=True))
 
 
 def _note(text: str) -> None:

@@ -8,12 +8,12 @@ enrolled; a static user token is an admin. docs/security.md has the whole model.
 
 import hmac
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
 
-from arena.common.errors import AuthError, PermissionDeniedError
+from arena.common.errors import ArenaError, AuthError, PermissionDeniedError
 from arena.controller.rpc.audit import CALLER, refused
 from arena.controller.rpc.errors import abort, as_arena_error
 from arena.controller.settings import ControllerSettings
@@ -107,6 +107,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if need == ENROLMENT:
             if not token:
                 raise AuthError("missing enrolment token")
+            await self.db.call(credentials.usable_enrolment, token, time.time())
             return Principal(ENROLMENT, "")
         kind = AGENT if need == AGENT else USER
         who = await identify(self.db, self.static, token, kind)
@@ -120,22 +121,20 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        """Decides from the method and the metadata alone, before the request's body is read."""
         handler = await continuation(details)
         if handler is None:
             return None
         behaviour = handler.unary_unary or handler.unary_stream
         if behaviour is None:
             return handler
-        token = bearer_token(details.invocation_metadata)
+        CALLER.set(None)
+        try:
+            who = await self.admit(details.method, bearer_token(details.invocation_metadata))
+        except Exception as error:  # storage trouble too: a clear status, never a crash
+            return refusal(details.method, as_arena_error(error, details.method), CALLER.get())
 
-        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            CALLER.set(None)
-            try:
-                who = await self.admit(details.method, token)
-            except Exception as error:  # storage trouble too: a clear status, never a crash
-                arena_error = as_arena_error(error, details.method)
-                refused(details.method, arena_error, context.peer())
-                await abort(context, arena_error)
+        async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
             CALLER.set(who)
             return await behaviour(request, context)
 
@@ -145,7 +144,20 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             else grpc.unary_stream_rpc_method_handler
         )
         return wrap(
-            guarded,
+            admitted,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def refusal(method: str, error: ArenaError, who: Principal | None = None) -> grpc.RpcMethodHandler:
+    """A handler that refuses the call without reading its request: served as a client stream
+    it never pulls a message, so the controller receives no more of the body than the
+    transport's flow-control window (a unary handler would receive and parse all of it)."""
+
+    async def refuse(_requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> None:
+        CALLER.set(who)
+        refused(method, error, context.peer())
+        await abort(context, error)
+
+    return grpc.stream_unary_rpc_method_handler(refuse)

@@ -23,7 +23,7 @@ from arena.common.schemas.job import JobInfo, JobSpec
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunInfo
 from arena.common.schemas.sample import RequestSample
-from arena.common.suites.loader import load_suite_text
+from arena.common.schemas.suite import ResolvedSuite
 from arena.common.wire import from_message, to_message
 from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
@@ -38,6 +38,7 @@ from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
 from arena.controller.store.imports import is_imported
 from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
+from arena.controller.suite_workers import SuiteJob, SuiteWorkers
 from arena.controller.work import WorkSignal
 
 log = structlog.get_logger(__name__)
@@ -52,22 +53,23 @@ ItemT = TypeVar("ItemT")
 
 
 class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
-    def __init__(self, db: Database, settings: ControllerSettings, work: WorkSignal) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ControllerSettings,
+        work: WorkSignal,
+        suite_workers: SuiteWorkers,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.work = work
+        self.suite_workers = suite_workers
 
     @grpc_errors
     async def SubmitSuite(
         self, request: user_pb2.SubmitSuiteRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.SubmitSuiteResponse:
-        if len(request.suite_yaml.encode()) > MAX_SUITE_BYTES:
-            raise InvalidRequestError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
-        filename = request.filename or "<suite>"
-        base_dir = Path(filename).parent if Path(filename).is_absolute() else None
-        resolved = load_suite_text(
-            request.suite_yaml, filename, base_dir=base_dir, limits=self.settings.limits
-        )
+        resolved = await self._load_suite(request)
         run_id, job_ids = await self.db.call(
             owners.submit_owned,
             caller().name,
@@ -84,25 +86,30 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def CheckSuite(
         self, request: user_pb2.SubmitSuiteRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.SuiteAdmission:
+        resolved = await self._load_suite(request)
+        agents = await self.db.call(admission.candidates)
+        checked = await asyncio.to_thread(admission.check_suite, resolved, agents)
+        return to_message(checked, user_pb2.SuiteAdmission)
+
+    async def _load_suite(self, request: user_pb2.SubmitSuiteRequest) -> ResolvedSuite:
+        """Parse and expand a submitted suite in a worker process, within the caller's share
+        of the workers and the parse budget (suite_workers.py)."""
         if len(request.suite_yaml.encode()) > MAX_SUITE_BYTES:
             raise InvalidRequestError(f"suite file larger than {MAX_SUITE_BYTES} bytes")
         filename = request.filename or "<suite>"
         base_dir = Path(filename).parent if Path(filename).is_absolute() else None
-        resolved = await asyncio.to_thread(
-            load_suite_text,
-            request.suite_yaml,
-            filename,
-            base_dir=base_dir,
-            limits=self.settings.limits,
-        )
-        agents = await self.db.call(admission.candidates)
-        checked = await asyncio.to_thread(admission.check_suite, resolved, agents)
-        return to_message(checked, user_pb2.SuiteAdmission)
+        job = SuiteJob(request.suite_yaml, filename, base_dir, self.settings.limits)
+        return await self.suite_workers.load(caller().name, job)
 
     @grpc_errors
     async def ListRuns(
         self, request: user_pb2.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ListRunsResponse:
+        if not 0 <= request.limit <= self.settings.max_list_limit:
+            raise InvalidRequestError(
+                f"limit {request.limit}: between 1 and {self.settings.max_list_limit} "
+                "(0 for the default, 50)"
+            )
         runs = await self.db.call(run_store.list_runs, request.limit or 50)
         return user_pb2.ListRunsResponse(runs=[_summary(run) for run in runs])
 
@@ -292,7 +299,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.GetJobLogsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.JobLogs:
         attempt, lines = await self.db.call(
-            reads.log_lines, request.job_id, max(request.after_seq, 0), request.tail
+            reads.log_lines, request.job_id, max(request.after_seq, 0), max(request.tail, 0)
         )
         return user_pb2.JobLogs(
             job_id=request.job_id,

@@ -6,7 +6,7 @@ fail with FAILED_PRECONDITION and a sentence naming the fix (docs/protocol.md).
 """
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -39,7 +39,10 @@ class ProtocolVersionInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
 
 
 def _refuse(message: str) -> grpc.RpcMethodHandler:
-    async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
+    """Served as a client stream that is never read, so the old peer's request is not received
+    (as the auth interceptor's refusals)."""
+
+    async def refuse(_requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> None:
         await context.abort(grpc.StatusCode.FAILED_PRECONDITION, message)
 
-    return grpc.unary_unary_rpc_method_handler(refuse)
+    return grpc.stream_unary_rpc_method_handler(refuse)

@@ -136,11 +136,9 @@ def create_enrolment(
     return row, token
 
 
-def enroll(
-    session: Session, token: str, name: str, fingerprint: str, now: float
-) -> tuple[CredentialRow, str]:
-    """Spend one use of the enrolment token on a credential bound to ``name``."""
-    check_name(name, "agent")
+def usable_enrolment(session: Session, token: str, now: float) -> EnrolmentRow:
+    """The enrolment row of ``token`` if a use of it may be spent now; AuthError otherwise.
+    Asked before an Enroll call's body is read, and again when the use is spent."""
     enrolment = session.exec(
         select(EnrolmentRow).where(EnrolmentRow.token_hash == digest(token))
     ).first()
@@ -150,6 +148,15 @@ def enroll(
         raise AuthError(f"enrolment token {enrolment.id} has expired")
     if enrolment.uses_left <= 0:
         raise AuthError(f"enrolment token {enrolment.id} has been used up")
+    return enrolment
+
+
+def enroll(
+    session: Session, token: str, name: str, fingerprint: str, now: float
+) -> tuple[CredentialRow, str]:
+    """Spend one use of the enrolment token on a credential bound to ``name``."""
+    check_name(name, "agent")
+    enrolment = usable_enrolment(session, token, now)
     if _live_of(session, AGENT, name, now):
         raise PermissionDeniedError(
             f"agent name {name!r} is already enrolled; revoke it first (arenactl agents revoke)"

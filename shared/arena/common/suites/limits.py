@@ -31,6 +31,8 @@ class SuiteLimits(BaseModel):
     """Tokens of one request, prompt plus context plus output."""
     max_chunks_per_sample: int = Field(1_048_576, ge=1)
     """Streamed chunks one sample may list (one per generated token at most, in practice)."""
+    max_spec_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    """Bytes of the job specs a suite expands into, all jobs together (what the store keeps)."""
 
 
 def suite_problems(
@@ -56,6 +58,15 @@ def suite_problems(
                 problems.append(problem_at(("benchmarks", own[bench.id], field), message))
             else:  # a built-in benchmark: the line that chose the set
                 problems.append(problem_at(("suite",), f"benchmark {bench.id}: {message}"))
+    spec_bytes = _spec_bytes(resolved)
+    if spec_bytes > limits.max_spec_bytes:
+        problems.append(
+            problem_at(
+                ("targets",),
+                f"the {jobs} jobs' specs would take {spec_bytes} bytes; "
+                f"this controller accepts at most {limits.max_spec_bytes}",
+            )
+        )
     per_job = sum(expected_requests(bench, spec.runs) for bench in resolved.benchmarks)
     if per_job > limits.max_requests_per_job:
         problems.append(
@@ -66,6 +77,18 @@ def suite_problems(
             )
         )
     return problems
+
+
+def _spec_bytes(resolved: ResolvedSuite) -> int:
+    """The JSON the jobs' specs take (``expand`` makes one per target × model, each holding the
+    model, its engine and every benchmark), measured once per model."""
+    spec = resolved.spec
+    shared = sum(len(bench.model_dump_json()) for bench in resolved.benchmarks)
+    per_model = sum(
+        len(model.model_dump_json()) + len(spec.engines[model.engine].model_dump_json())
+        for model in spec.models
+    )
+    return len(spec.targets) * (len(spec.models) * shared + per_model)
 
 
 def _benchmark_problems(bench: Benchmark, limits: SuiteLimits) -> Iterator[tuple[str, str]]:

@@ -31,6 +31,7 @@ from arena.common.suites.yaml_source import (
     locate,
     parse_yaml,
 )
+from arena.common.text import text_problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -57,6 +58,11 @@ _PATH_PREFIX = re.compile(
     r"^([A-Za-z_]\w*(?:\[\d+\])*(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*): (.+)$", re.S
 )
 _PATH_PART = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
+
+MAX_TEXT_CHARS = 4096
+"""Longest string a document may hold (a name, a label, a command template, a description)."""
+MULTILINE_FIELDS = frozenset({"description", "command"})
+"""Fields whose text may span lines (tab and newline); every other string is one line."""
 
 ProblemAt = Callable[[Loc, str], SuiteProblem]
 """Builds a located problem for a path in the document: what later checks use to report."""
@@ -91,6 +97,7 @@ def validate_document(
         problem_at(path, "key written twice; YAML would keep only the last")
         for path in duplicate_keys(source.root)
     ]
+    problems += [problem_at(path, message) for path, message in _text_problems(source.data, [])]
     try:
         model = model_type.model_validate(source.data)
     except ValidationError as error:
@@ -98,6 +105,25 @@ def validate_document(
     if problems:
         raise SuiteError.from_problems(sorted(problems, key=_line_order))
     return ValidatedDocument(model, problem_at)
+
+
+def _text_problems(data: object, path: list[int | str]) -> list[tuple[Loc, str]]:
+    """Every string too long or holding a control character, keys included, by path."""
+    if isinstance(data, str):
+        multiline = bool(path) and path[-1] in MULTILINE_FIELDS
+        problem = text_problem(data, MAX_TEXT_CHARS, multiline=multiline)
+        return [] if problem is None else [(path, problem)]
+    found: list[tuple[Loc, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            key_problem = text_problem(str(key), MAX_TEXT_CHARS)
+            if key_problem is not None:
+                found.append((path, f"a key {key_problem}"))
+            found += _text_problems(value, [*path, str(key)])
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found += _text_problems(item, [*path, index])
+    return found
 
 
 def _problem(source: YamlSource, detail: ErrorDetails, problem_at: ProblemAt) -> SuiteProblem:

@@ -19,6 +19,9 @@ MAX_DEPTH = 64
 MAX_NODES = 100_000
 """Nodes the document may stand for once every alias is expanded: a few aliases that each
 repeat the one before ("billion laughs") stand for billions of nodes in a few lines."""
+MAX_EXPANDED_CHARS = 4_000_000
+"""Characters of scalars the document may stand for once every alias is expanded: a long
+string repeated through aliases stays under the node bound and still makes a huge document."""
 
 SKIPPED_LOC_PARTS = frozenset({"[key]"})
 """Parts pydantic adds to a location that are not in the document (dict-key markers)."""
@@ -58,11 +61,17 @@ def parse_yaml(text: str) -> YamlSource | YamlSyntaxProblem:
         if too_deep is not None:
             return too_deep
         root = loader.get_single_node()
-        nodes = _expanded_size(root, {})
+        nodes, chars = _expanded_size(root, {})
         if nodes > MAX_NODES:
             return YamlSyntaxProblem(
                 None,
                 f"the document expands to {nodes} nodes through its aliases; at most {MAX_NODES}",
+            )
+        if chars > MAX_EXPANDED_CHARS:
+            return YamlSyntaxProblem(
+                None,
+                f"the document expands to {chars} characters through its aliases; "
+                f"at most {MAX_EXPANDED_CHARS}",
             )
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as error:
@@ -93,20 +102,27 @@ def _too_deep(text: str) -> YamlSyntaxProblem | None:
     return None
 
 
-def _expanded_size(node: Any, seen: dict[int, int]) -> int:
-    """Nodes the tree stands for with aliases expanded; an alias is the same node object, so
-    memoising by identity counts it in linear time."""
+def _expanded_size(node: Any, seen: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """Nodes and scalar characters the tree stands for with aliases expanded; an alias is the
+    same node object, so memoising by identity counts it in linear time."""
     if node is None:
-        return 0
+        return 0, 0
     if id(node) in seen:
         return seen[id(node)]
-    size = 1
-    if isinstance(node, yaml.MappingNode):
-        size += sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
-    elif isinstance(node, yaml.SequenceNode):
-        size += sum(_expanded_size(item, seen) for item in node.value)
-    seen[id(node)] = size
-    return size
+    nodes, chars = 1, 0
+    if isinstance(node, yaml.ScalarNode):
+        chars = len(node.value)
+    else:
+        children = (
+            [part for pair in node.value for part in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+        )
+        for child in children:
+            child_nodes, child_chars = _expanded_size(child, seen)
+            nodes, chars = nodes + child_nodes, chars + child_chars
+    seen[id(node)] = nodes, chars
+    return nodes, chars
 
 
 def format_field(loc: Loc) -> str:
