@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from arena.client.api import ArenaClient, JobInfo
 from arena.common.errors import SuiteError
-from arena.common.policy import REFUSED
+from arena.common.schemas.admission import NOBODY_ADMITS
 from arena.common.settings import DEV_USER_TOKEN
 from tests.policy_files import shared_folder, write_policy
 from tests.support import Processes
@@ -63,6 +63,20 @@ def wait_finished(client: ArenaClient, run_id: str, timeout_s: float = 90) -> Jo
     while not (detail := client.run(run_id)).finished and time.monotonic() < deadline:
         time.sleep(0.3)
     [job] = detail.jobs
+    return job
+
+
+def wait_refused(client: ArenaClient, run_id: str, timeout_s: float = 30) -> JobInfo:
+    """The job once it ended or the controller says no agent admits it, plus a few seconds in
+    which an agent that was wrongly leased it would have acted."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        detail = client.run(run_id)
+        if detail.finished or NOBODY_ADMITS in detail.jobs[0].message:
+            break
+        time.sleep(0.3)
+    time.sleep(3)
+    [job] = client.run(run_id).jobs
     return job
 
 
@@ -182,13 +196,10 @@ def test_an_external_engine_cannot_send_an_agent_variable_anywhere(
                 "    api_key_env: DB_PASSWORD\n" + BENCHMARKS,
                 "exfiltrate.yaml",
             )
-            job = wait_finished(client, run_id, timeout_s=30)
+            job = wait_refused(client, run_id)
     finally:
         processes.stop_all()
     assert heard == []
-    # a controller that knows the agents' policies may keep the job queued instead
-    assert job.state in ("failed", "queued"), job
-    if job.state == "failed":
-        assert job.message == (
-            f"{REFUSED}: api_key_env DB_PASSWORD is not a variable the policy exposes"
-        )
+    # the controller knows the agent's policy: it never leases the job, and says why
+    reason = "api_key_env DB_PASSWORD is not a variable the policy exposes"
+    assert job.state == "queued" and f"{NOBODY_ADMITS}: {AGENT}: {reason}" in job.message, job
