@@ -158,6 +158,7 @@ def resign(folder: Path, edit: Callable[[dict[str, Any]], None]) -> None:
 
 def launder(document: dict[str, Any]) -> None:
     document["spec"]["engine"] = {"runtime": "external", "url": "http://h200.example:8000"}
+    document["provenance"].pop("simulated", None)  # the engine's own label, signed beside it
 
 
 async def test_verify_trusts_the_controllers_keys_not_the_folders(

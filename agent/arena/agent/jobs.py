@@ -25,7 +25,7 @@ from arena.agent.generator.clock import JobClock
 from arena.agent.generator.runner import Progress, run_benchmark
 from arena.agent.generator.tokens import make_tokenizer
 from arena.agent.link import ControllerLink, Lease
-from arena.agent.policy import box_refusals, models_path, refusal
+from arena.agent.policy import box_refusals, dataset_refusals, models_path, refusal
 from arena.agent.settings import AgentSettings
 from arena.agent.signing import job_redactor, signed_manifest
 from arena.agent.telemetry.nvml import open_nvml
@@ -41,7 +41,7 @@ from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Benchmark, ModelSpec
+from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.variants import expected_requests
 
@@ -135,6 +135,7 @@ class JobExecution:
     async def run(self) -> None:
         self._task = asyncio.current_task()
         refused = box_refusals(self.policy, self.spec.engine, self.spec.model)
+        refused += dataset_refusals(self.policy, self.spec.benchmarks)
         if refused:
             await self._refuse(refusal(refused))
             return
@@ -296,6 +297,14 @@ class JobExecution:
             update={"tokenizer": str(models_path(self.policy, model.tokenizer))}
         )
 
+    def _local_benchmark(self, bench: Benchmark) -> Benchmark:
+        """The benchmark with its dataset as the path on this box, resolved under models_dir."""
+        if not isinstance(bench, OpenLoopBenchmark) or bench.dataset_path is None:
+            return bench
+        return bench.model_copy(
+            update={"dataset_path": str(models_path(self.policy, bench.dataset_path))}
+        )
+
     def _served_model_name(self) -> str:
         engine = self.spec.engine
         if isinstance(engine, DockerEngine | ProcessEngine) and engine.served_model_name:
@@ -313,7 +322,7 @@ class JobExecution:
         engine_metrics: dict[str, dict[str, float]] = {}
         self.provenance["engine_metrics"] = engine_metrics
         try:
-            for bench in self.spec.benchmarks:
+            for bench in map(self._local_benchmark, self.spec.benchmarks):
                 self.log.info("benchmark started", benchmark=bench.id)
                 before = await scrape_metrics(engine.base_url, engine.api_key)
                 if bench.tool != "builtin":

@@ -8,6 +8,7 @@ Docker driver, once the image is local.)
 """
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -15,10 +16,10 @@ from pydantic import ValidationError
 
 from arena.agent.engines.sandbox import engine_user
 from arena.common.errors import PolicyError
-from arena.common.policy import REFUSED, refusals
+from arena.common.policy import REFUSED, refusals, within_models_dir
 from arena.common.schemas.engine import EngineProfile, ProcessEngine
 from arena.common.schemas.policy import AgentPolicy
-from arena.common.schemas.suite import ModelSpec
+from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark
 
 
 def load_policy(path: Path | None) -> AgentPolicy:
@@ -55,6 +56,24 @@ def box_refusals(policy: AgentPolicy, engine: EngineProfile, model: ModelSpec) -
             found.append(str(error).removeprefix(f"{REFUSED}: "))
     if model.tokenizer is not None:
         found += _escapes(policy, "tokenizer", model.tokenizer)
+    return found
+
+
+def dataset_refusals(policy: AgentPolicy, benchmarks: Sequence[Benchmark]) -> list[str]:
+    """Why this box refuses the job's datasets: the agent reads them as its own user, so a
+    ``dataset_path`` may only name a file under ``models_dir`` (not the agent's state, another
+    user's files, ``/dev/zero``); empty when every one may be read."""
+    found = []
+    for bench in benchmarks:
+        if not isinstance(bench, OpenLoopBenchmark) or bench.dataset_path is None:
+            continue
+        if within_models_dir(policy, bench.dataset_path):
+            found += _escapes(policy, f"{bench.id}: dataset_path", bench.dataset_path)
+        else:
+            found.append(
+                f"{bench.id}: dataset_path {bench.dataset_path!r} is not under the policy's "
+                "models_dir"
+            )
     return found
 
 

@@ -8,6 +8,7 @@ from arena.agent.settings import AgentSettings
 from arena.common.provenance.keys import load_or_create_key
 from arena.common.provenance.manifest import SampleDigest, build_manifest
 from arena.common.redact import Redactor
+from arena.common.schemas.base import json_document
 from arena.common.schemas.engine import DockerEngine, ExternalEngine, ProcessEngine
 from arena.common.schemas.job import JobSpec
 
@@ -34,7 +35,7 @@ def signed_manifest(
     manifest = build_manifest(
         job_id=spec.job_id,
         attempt=attempt,
-        spec=spec.model_dump(mode="json"),
+        spec=json_document(spec),
         provenance=provenance,
         versions=versions,
         samples=samples,

@@ -39,7 +39,7 @@ class Engine(Protocol):
 async def _probe(session: aiohttp.ClientSession, url: str) -> str | None:
     """None when healthy, else why not."""
     try:
-        async with session.get(url) as response:
+        async with session.get(url, allow_redirects=False) as response:
             return None if response.status == 200 else f"HTTP {response.status}"
     except (aiohttp.ClientError, TimeoutError) as error:
         return str(error) or type(error).__name__

@@ -3,6 +3,10 @@
 Policy: an engine that cannot answer the sanity request with a chat completion fails the job
 (``sanity generation failed: …``), since its numbers would measure something else; the
 chat-template probe is a refinement, so its failure only leaves prompts unadapted.
+
+No request to an engine follows a redirect (here, in the health probes, the generator and the
+tokenizer): an engine may be a submitter's code, and its ``Location`` would send the agent to
+a host the policy does not list, the box's own loopback included.
 """
 
 import json
@@ -75,7 +79,7 @@ async def engine_version(base_url: str, api_key: str | None) -> str | None:
     async with aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session:
         for path, key in (("/version", "version"), ("/props", "build_info")):
             try:
-                async with session.get(base_url + path) as response:
+                async with session.get(base_url + path, allow_redirects=False) as response:
                     if response.status == 200:
                         body = await response.json(content_type=None)
                         if isinstance(body, dict) and body.get(key):
@@ -102,7 +106,9 @@ async def sanity_generation(base_url: str, model: str, api_key: str | None) -> d
     try:
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
-            session.post(base_url + "/v1/chat/completions", json=payload) as response,
+            session.post(
+                base_url + "/v1/chat/completions", json=payload, allow_redirects=False
+            ) as response,
         ):
             status, text = response.status, await response.text()
             label = response.headers.get(ENGINE_LABEL_HEADER)
@@ -142,7 +148,7 @@ async def scrape_metrics(base_url: str, api_key: str | None) -> dict[str, float]
     try:
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
-            session.get(base_url + "/metrics") as response,
+            session.get(base_url + "/metrics", allow_redirects=False) as response,
         ):
             if response.status != 200:
                 return None

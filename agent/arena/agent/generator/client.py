@@ -143,15 +143,16 @@ async def post(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> aioht
     so every few requests under load; aiohttp #6138), and the next request written into such a
     socket fails at once with nothing sent to the engine. aiohttp retries only idempotent
     methods; this retries the POST once on a fresh or other pooled connection. vLLM and
-    llama-benchy report these requests as failed instead.
+    llama-benchy report these requests as failed instead. Never follows a redirect (see
+    ``arena.agent.engines.probe``).
     """
     try:
-        return await session.post(url, **kwargs)
+        return await session.post(url, allow_redirects=False, **kwargs)
     except aiohttp.ClientConnectorError:
         raise  # could not connect at all: nothing stale about it
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
         log.debug("kept-alive connection was closed; retrying once", error=repr(exc))
-        return await session.post(url, **kwargs)
+        return await session.post(url, allow_redirects=False, **kwargs)
 
 
 def open_session() -> aiohttp.ClientSession:

@@ -43,7 +43,9 @@ async def _one_latency(ctx: RunContext, mode: str) -> float:
     headers = ctx.endpoint.headers()
     start = ctx.clock.now()
     if mode == "api":
-        async with ctx.session.get(ctx.endpoint.url("/v1/models"), headers=headers) as response:
+        async with ctx.session.get(
+            ctx.endpoint.url("/v1/models"), headers=headers, allow_redirects=False
+        ) as response:
             await response.read()
         return ctx.clock.now() - start
     payload = {

@@ -65,7 +65,7 @@ class ServerTokenizer:
         url = self._endpoint.url(path)
         try:
             async with self._session.post(
-                url, json=body, headers=self._endpoint.headers()
+                url, json=body, headers=self._endpoint.headers(), allow_redirects=False
             ) as response:
                 if response.status >= 300:
                     text = await response.text(errors="replace")

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 from arena.common.errors import NotFoundError
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.base import json_document
 from arena.common.schemas.job import JobInfo, JobSpec, JobState
 from arena.common.schemas.results import (
     BenchmarkResult,
@@ -92,7 +93,7 @@ def submit_run(
                 target=spec.target,
                 model=spec.model.name,
                 engine_runtime=spec.engine.runtime,
-                spec=spec.model_dump(mode="json"),
+                spec=json_document(spec),
                 selector=targets[spec.target].model_dump(mode="json"),
                 state=JobState.QUEUED.value,
                 requests_expected=job_requests(spec),

@@ -139,8 +139,11 @@ def _document(manifest: bytes) -> dict[str, object]:
 
 
 def signed_simulated(signed: SignedExport) -> bool:
-    """Whether the signed job spec ran Arena's simulated engine."""
-    return _spec(signed).engine.runtime == SIMULATED_RUNTIME
+    """Whether the job ran Arena's simulated engine: by its signed spec, or, reached as an
+    external endpoint, by the label the agent found on its answers (the signed provenance)."""
+    provenance = _document(signed.manifest).get("provenance")
+    labelled = isinstance(provenance, dict) and provenance.get("simulated") is True
+    return _spec(signed).engine.runtime == SIMULATED_RUNTIME or labelled
 
 
 def _spec(signed: SignedExport) -> JobSpec:
@@ -169,10 +172,10 @@ def _against_samples(
         problems.append(
             f"meta.json names model {run.model!r}; the signed spec ran {spec.model.name!r}"
         )
-    simulated = spec.engine.runtime == SIMULATED_RUNTIME
+    simulated = signed_simulated(signed)
     if run.provenance.simulated != simulated:
         problems.append(
-            f"meta.json says simulated={run.provenance.simulated}; the signed spec says {simulated}"
+            f"meta.json says simulated={run.provenance.simulated}; the signed job says {simulated}"
         )
     quick = quick_of(spec.notes)
     if run.provenance.quick != quick:

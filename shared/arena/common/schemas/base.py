@@ -1,5 +1,9 @@
 """One pydantic configuration for every schema, so inputs reject unknown fields everywhere."""
 
+import json
+from typing import Any
+
+import pydantic_core
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import SQLModel
 from sqlmodel._compat import SQLModelConfig  # the config type SQLModel declares; not re-exported
@@ -20,3 +24,13 @@ class ArenaRecord(SQLModel):
     """
 
     model_config = SQLModelConfig(extra="forbid", frozen=False, populate_by_name=True)
+
+
+def json_document(model: BaseModel) -> dict[str, Any]:
+    """``model`` as strict JSON values, a non-finite float as the string pydantic reads back
+    (``"Infinity"``). Strict JSON has no such numbers: the manifest's canonical form refuses
+    them and the store's JSON columns turn them into null, which no longer validates (a job
+    with ``request_rate: [inf]`` failed every read of its spec, the lease included)."""
+    text = pydantic_core.to_json(model.model_dump(mode="json"), inf_nan_mode="strings")
+    document: dict[str, Any] = json.loads(text)
+    return document

@@ -23,6 +23,9 @@ from arena.common.schemas.base import ArenaModel
 
 PositiveInt = Annotated[int, Field(gt=0)]
 ArgValue = str | int | float | bool
+HealthPath = Annotated[str, Field(pattern=r"^/", max_length=1024)]
+"""A path on the engine's own host: the agent appends it to the engine's address, so text
+before the first ``/`` (``@other-host/``) would name another host the policy never listed."""
 
 
 class SimulatedEngine(ArenaModel):
@@ -47,7 +50,7 @@ class ExternalEngine(ArenaModel):
     """Refused when set: a literal key would be stored with the run; use ``api_key_env``."""
     api_key_env: str | None = None
     """The agent's environment variable holding the endpoint's API key (sent as a bearer)."""
-    health_path: str = "/health"
+    health_path: HealthPath = "/health"
     accepts_ignore_eos: bool = True
     """vLLM and llama.cpp accept ``ignore_eos``; servers that refuse unknown request fields
     (``transformers serve``) need false, and outputs may then stop early at end-of-sequence."""
@@ -73,7 +76,7 @@ class _LaunchedEngine(ArenaModel):
     secrets: dict[str, str] = {}
     """Engine variable → name of the agent's environment variable holding the value."""
     served_model_name: str | None = None
-    health_path: str = "/health"
+    health_path: HealthPath = "/health"
     startup_timeout_s: Annotated[float, Field(gt=0)] = 600.0
     """Large models take minutes to load."""
     gpus: Literal["all"] | Annotated[int, Field(ge=0)] | list[str] | None = None
