@@ -95,6 +95,26 @@ def test_detached_processes_of_the_engine_user_are_killed_and_reaped(subreaper: 
     assert bystander.wait(10) == -9  # its exit status is still its owner's to read
 
 
+def test_a_leftover_that_keeps_forking_is_stopped_too(subreaper: None) -> None:
+    mark = f"3000{uuid.uuid4().int % 10**6}"
+    engine = subprocess.Popen(
+        ["/bin/sh", "-c", f'setsid sh -c "while :; do setsid sleep {mark} & done" & exit 0'],
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+        start_new_session=True,
+    )
+    assert engine.wait(10) == 0
+    time.sleep(0.3)
+    try:
+        kill_leftovers(NOBODY)
+        assert running_with(mark) == []
+        assert children_of_mine() == set()
+    finally:
+        for pid in running_with(mark):
+            os.kill(pid, 9)
+
+
 async def test_stopping_an_engine_stops_what_it_detached(tmp_path: Path, subreaper: None) -> None:
     mark = f"2000{uuid.uuid4().int % 10**6}"
     script = f'setsid sh -c "exec sleep {mark}" & exec sleep 60'

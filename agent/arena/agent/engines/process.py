@@ -134,7 +134,8 @@ class ProcessEngineDriver(LaunchedEngineBase):
                     os.killpg(process.pid, signal.SIGKILL)
                 await _exited(process, STOP_GRACE_S)
         if process is not None and self.user.switches:
-            killed = await asyncio.to_thread(kill_leftovers, self.user.uid)
+            engine = frozenset({process.pid})
+            killed = await asyncio.to_thread(kill_leftovers, self.user.uid, engine)
             if killed:
                 log.warning("stopped processes the engine left behind", pids=killed)
         if process is not None:
@@ -167,7 +168,7 @@ async def _exited(process: asyncio.subprocess.Process, timeout_s: float) -> bool
     """Whether the process itself has exited within ``timeout_s``; unlike ``wait()``, this does
     not wait for the output pipe that processes it left behind may still hold."""
     deadline = time.monotonic() + timeout_s
-    while process.returncode is None and time.monotonic() < deadline:
+    while process.returncode is None and time.monotonic() < deadline:  # noqa: ASYNC110 (no event but wait())
         await asyncio.sleep(0.05)
     return process.returncode is not None
 

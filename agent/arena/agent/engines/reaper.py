@@ -8,6 +8,7 @@ of its own that runs as the engine's user, with everything under it, and reaps e
 The agent's other children (tools, load generators) run as the agent's user and are left alone.
 """
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -58,9 +59,7 @@ def is_subreaper() -> bool:
         return False
     libc = ctypes.CDLL(None, use_errno=True)
     flag = ctypes.c_int(0)
-    return bool(
-        libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value
-    )
+    return bool(libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value)
 
 
 def process_table() -> Iterator[ProcessEntry]:
@@ -94,35 +93,34 @@ def leftovers(uid: int, parent: int) -> tuple[set[int], set[int]]:
     return roots, found
 
 
-def kill_leftovers(uid: int, rounds: int = ROUNDS) -> list[int]:
+def kill_leftovers(
+    uid: int, waited_elsewhere: frozenset[int] = frozenset(), rounds: int = ROUNDS
+) -> list[int]:
     """Stop every child of this process running as ``uid`` with all it started; reap them.
 
     Each round freezes what it finds (SIGSTOP: a stopped process forks no more), kills it,
     and reaps the ones that are this process's own children; their children are then this
     process's (a subreaper's) in turn, for the next round. Only those pids are waited for, so
-    the exit status of a child asyncio or multiprocessing watches is never taken from them.
+    the exit status of a child asyncio or multiprocessing watches is never taken from them;
+    ``waited_elsewhere`` (the engine's own pid) is killed but left to its watcher to reap.
     Returns the pids killed, in order.
     """
     me = os.getpid()
     killed: list[int] = []
     for _ in range(rounds):
         roots, found = leftovers(uid, me)
-        if not found:
+        if not found - waited_elsewhere:
             return killed
         for sig in (signal.SIGSTOP, signal.SIGKILL):
             for pid in found:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
         killed.extend(sorted(found - set(killed)))
-        for pid in roots:
-            try:
+        for pid in roots - waited_elsewhere:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
         time.sleep(ROUND_PAUSE_S)
-    roots, found = leftovers(uid, me)
-    if found:
+    _, found = leftovers(uid, me)
+    if found - waited_elsewhere:
         log.error("processes of an engine are still running", user=uid, pids=sorted(found))
     return killed
