@@ -137,7 +137,9 @@ class ProcessEngineDriver(LaunchedEngineBase):
             engine = frozenset({process.pid})
             killed = await asyncio.to_thread(kill_leftovers, self.user.uid, engine)
             if killed:
-                log.warning("stopped processes the engine left behind", pids=killed)
+                log.warning(
+                    "stopped processes the engine left behind", count=len(killed), pids=killed[:20]
+                )
         if process is not None:
             # wait() also waits for the output pipe, which a leftover may hold open
             with contextlib.suppress(TimeoutError):

@@ -23,7 +23,6 @@ import structlog
 log = structlog.get_logger(__name__)
 
 PR_SET_CHILD_SUBREAPER = 36
-PR_GET_CHILD_SUBREAPER = 37
 PROC = Path("/proc")
 ROUNDS = 50
 """Kill-and-rescan rounds before giving up on processes that keep appearing."""
@@ -52,14 +51,6 @@ def become_subreaper() -> bool:
         )
         return False
     return True
-
-
-def is_subreaper() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    flag = ctypes.c_int(0)
-    return bool(libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value)
 
 
 def process_table() -> Iterator[ProcessEntry]:
