@@ -9,6 +9,8 @@
 
 import http.server
 import os
+import secrets
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -203,3 +205,57 @@ def test_an_external_engine_cannot_send_an_agent_variable_anywhere(
     # the controller knows the agent's policy: it never leases the job, and says why
     reason = "api_key_env DB_PASSWORD is not a variable the policy exposes"
     assert job.state == "queued" and f"{NOBODY_ADMITS}: {AGENT}: {reason}" in job.message, job
+
+
+def running_with(mark: str) -> list[int]:
+    """Pids of live (not zombie) processes whose command line holds ``mark``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if mark.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the agent switches users as root only")
+def test_a_process_an_engine_detaches_does_not_outlive_its_job(tmp_path: Path) -> None:
+    """The attacker's recipe leaves a ``setsid`` sleep behind (its own session, out of the
+    engine's process group) and exits: once the job has ended, nothing of it runs."""
+    mark = f"1{secrets.randbelow(10**8):08d}"
+    script = f'setsid sh -c "exec sleep {mark}" & sleep 1; exit 1'
+    recipe = {
+        "command": ["/bin/sh", "-c", "{script}", "{port}"],
+        "args": {"script": {"type": "choice", "choices": [script]}},
+    }
+    policy = write_policy(
+        tmp_path, {"runtimes": ["process"], "process": {"recipes": {"sh": recipe}}}
+    )
+    processes = Processes(tmp_path)
+    left: list[int] = []
+    try:
+        processes.start_controller()
+        processes.start_agent(AGENT, env={"ARENA_POLICY_FILE": str(policy)})
+        with ArenaClient(processes.address, DEV_USER_TOKEN) as client:
+            run_id, _ = client.submit(
+                "name: linger\nmodels: [{name: m, engine: e}]\nengines:\n  e:\n"
+                f"    runtime: process\n    recipe: sh\n    args: {{script: '{script}'}}\n"
+                + BENCHMARKS,
+                "linger.yaml",
+            )
+            job = wait_finished(client, run_id)
+            logs = client.logs(job.job_id)
+        left = running_with(mark)
+    finally:
+        processes.stop_all()
+        after_stop = running_with(mark)
+        for pid in after_stop:
+            os.kill(pid, signal.SIGKILL)
+    assert job.state == "failed" and "exited with code 1" in job.message, (job, logs)
+    assert left == [], "a process the engine detached outlived its job"
+    assert after_stop == [], "a process the engine detached outlived the agent"

@@ -77,7 +77,7 @@ async def test_an_engine_that_never_answers_times_out_and_is_stopped(tmp_path: P
     await engine.start()
     with pytest.raises(EngineError, match="not healthy after 1 s"):
         await engine.wait_ready()
-    pid = int(engine.pid_file.read_text())
+    pid = int(engine.pid_file.read_text().split()[0])
     await engine.stop()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
@@ -85,10 +85,11 @@ async def test_an_engine_that_never_answers_times_out_and_is_stopped(tmp_path: P
 async def test_orphans_of_a_crashed_agent_are_reaped(tmp_path: Path) -> None:
     engine = driver("hangs", tmp_path)
     await engine.start()
-    pid = int(engine.pid_file.read_text())
+    pid, folder = engine.pid_file.read_text().split()
     assert reap_orphans(tmp_path) == 1  # as a restarted agent would
+    assert not await asyncio.to_thread(os.path.exists, folder)  # its folder went too
     await engine.stop()  # reaps the zombie; the process is gone already
-    assert not psutil.pid_exists(pid)
+    assert not psutil.pid_exists(int(pid))
     assert not [entry for entry in os.listdir(tmp_path) if entry.endswith(".pid")]
 
 

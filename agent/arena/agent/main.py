@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from arena.agent.credential import Credential, enrol, load, path_in
+from arena.agent.engines.reaper import become_subreaper
 from arena.agent.hardware import probe
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
@@ -29,6 +30,7 @@ def _labels(values: tuple[str, ...]) -> dict[str, str] | None:
 
 async def _run(settings: AgentSettings, enrolment_token: str | None) -> str:
     """Run until stopped; returns why the controller refused the agent, if it did."""
+    become_subreaper()
     hardware = probe()
     held: Credential | None = (
         await enrol(settings, enrolment_token, hardware)

@@ -2,8 +2,9 @@
 
 The child runs as the policy's unprivileged user, in a fresh folder of its own, with an
 environment written from scratch (``sandbox``). It gets its own process group so that stopping
-it also stops anything it started; its pid is written under the agent's state folder so that an
-agent restarted after a crash can stop an engine it left behind (``reap_orphans``).
+it also stops anything it started, and what left the group is found by its user (``reaper``);
+its pid and folder are written under the agent's state folder so that an agent restarted after a
+crash can stop an engine it left behind and remove its folder (``reap_orphans``).
 """
 
 import asyncio
@@ -11,6 +12,7 @@ import contextlib
 import os
 import signal
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ import structlog
 from arena.agent.engines.base import LaunchedEngineBase
 from arena.agent.engines.command import LaunchSpec, launch_spec
 from arena.agent.engines.logs import EngineLog
+from arena.agent.engines.reaper import kill_leftovers
 from arena.agent.engines.sandbox import (
+    WORKDIR_PREFIX,
     EngineUser,
     engine_environment,
     engine_user,
@@ -97,7 +101,7 @@ class ProcessEngineDriver(LaunchedEngineBase):
         except OSError as error:
             raise EngineError(f"cannot start {self.launch.argv[0]!r}: {error}") from error
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.pid_file.write_text(str(self._process.pid))
+        self.pid_file.write_text(f"{self._process.pid}\n{self._workdir}\n")
         self._reader = asyncio.create_task(self._read_output())
         log.info(
             "engine process started",
@@ -125,12 +129,21 @@ class ProcessEngineDriver(LaunchedEngineBase):
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), STOP_GRACE_S)
-            except TimeoutError:
+            if not await _exited(process, STOP_GRACE_S):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
+                await _exited(process, STOP_GRACE_S)
+        if process is not None and self.user.switches:
+            engine = frozenset({process.pid})
+            killed = await asyncio.to_thread(kill_leftovers, self.user.uid, engine)
+            if killed:
+                log.warning(
+                    "stopped processes the engine left behind", count=len(killed), pids=killed[:20]
+                )
+        if process is not None:
+            # wait() also waits for the output pipe, which a leftover may hold open
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 2.0)
         if self._reader is not None:
             with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                 await asyncio.wait_for(self._reader, 2.0)
@@ -153,6 +166,15 @@ class ProcessEngineDriver(LaunchedEngineBase):
         }
 
 
+async def _exited(process: asyncio.subprocess.Process, timeout_s: float) -> bool:
+    """Whether the process itself has exited within ``timeout_s``; unlike ``wait()``, this does
+    not wait for the output pipe that processes it left behind may still hold."""
+    deadline = time.monotonic() + timeout_s
+    while process.returncode is None and time.monotonic() < deadline:  # noqa: ASYNC110 (no event but wait())
+        await asyncio.sleep(0.05)
+    return process.returncode is not None
+
+
 def _exit_reason(code: int) -> str:
     if code < 0:
         name = signal.Signals(-code).name
@@ -172,15 +194,19 @@ def _gpu_env(gpus: object) -> dict[str, str]:
 
 
 def reap_orphans(state_dir: Path) -> int:
-    """Stop engines a previous run of this agent left behind; returns how many."""
+    """Stop engines a previous run of this agent left behind and remove their folders;
+    returns how many engines were still running."""
     reaped = 0
     for pid_file in state_dir.glob("engine-*.pid"):
+        pid, _, workdir = pid_file.read_text().partition("\n")
         try:
-            pid = int(pid_file.read_text())
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(int(pid), signal.SIGKILL)
             reaped += 1
             log.warning("stopped an orphaned engine process", pid=pid)
         except (ValueError, ProcessLookupError, PermissionError):
             pass
+        folder = Path(workdir.strip())
+        if folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith(WORKDIR_PREFIX):
+            remove_workdir(folder)
         pid_file.unlink(missing_ok=True)
     return reaped

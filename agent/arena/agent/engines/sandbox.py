@@ -21,6 +21,7 @@ from arena.common.policy import REFUSED
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASSED_THROUGH = ("LANG", "CUDA_VISIBLE_DEVICES")
 """The agent's variables every engine may see: the locale and the GPUs the box gives Arena."""
+WORKDIR_PREFIX = "arena-engine-"
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def engine_environment(
 
 def make_workdir(user: EngineUser) -> Path:
     """A fresh folder only the engine's user may enter: its working directory and HOME."""
-    folder = Path(tempfile.mkdtemp(prefix="arena-engine-"))
+    folder = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
     if user.switches:
         os.chown(folder, user.uid, user.gid)
     return folder
