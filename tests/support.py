@@ -1,12 +1,15 @@
 """Test helpers shared by several test modules."""
 
 import asyncio
+import contextlib
+import http.server
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from arena.controller.server import Controller
@@ -211,3 +214,16 @@ class CuttableProxy:
         finally:
             writer.transport.abort()
             self._writers.discard(writer)
+
+
+@contextlib.contextmanager
+def http_serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A threaded HTTP server on a free loopback port while the block runs; yields the port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

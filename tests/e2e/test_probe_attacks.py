@@ -16,10 +16,8 @@
   would too. One submitter could stop a whole fleet.
 """
 
-import contextlib
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +29,7 @@ from arena.common.errors import SuiteError
 from arena.common.policy import REFUSED
 from arena.common.settings import DEV_USER_TOKEN
 from tests.policy_files import write_policy
-from tests.support import Processes
+from tests.support import Processes, http_serving
 
 pytestmark = pytest.mark.slow
 
@@ -95,29 +93,11 @@ class LoopbackService(Listener):
 LOOPBACK_SECRET = "loopback-only-4f1c"
 
 
-@contextlib.contextmanager
-def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def unlisted_host() -> Iterator[tuple[int, list[str]]]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Listener)
     Listener.heard = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], Listener.heard
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_serving(Listener) as port:
+        yield port, Listener.heard
 
 
 def test_a_health_path_cannot_lead_the_agent_to_a_host_the_policy_does_not_list(
@@ -150,7 +130,7 @@ def test_a_health_path_cannot_lead_the_agent_to_a_host_the_policy_does_not_list(
 
 def test_an_engines_redirect_does_not_lead_the_agent_elsewhere(tmp_path: Path) -> None:
     LoopbackService.heard = []
-    with serving(LoopbackService) as secret_port, serving(Redirector) as engine_port:
+    with http_serving(LoopbackService) as secret_port, http_serving(Redirector) as engine_port:
         Redirector.target = f"http://127.0.0.1:{secret_port}"
         policy = write_policy(
             tmp_path,

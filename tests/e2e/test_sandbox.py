@@ -11,7 +11,6 @@ import http.server
 import os
 import secrets
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from arena.common.errors import SuiteError
 from arena.common.schemas.admission import NOBODY_ADMITS
 from arena.common.settings import DEV_USER_TOKEN
 from tests.policy_files import shared_folder, write_policy
-from tests.support import Processes
+from tests.support import Processes, http_serving
 
 pytestmark = pytest.mark.slow
 
@@ -165,15 +164,9 @@ class Listener(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def attacker() -> Iterator[tuple[int, list[str]]]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Listener)
     Listener.heard = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], Listener.heard
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_serving(Listener) as port:
+        yield port, Listener.heard
 
 
 def test_an_external_engine_cannot_send_an_agent_variable_anywhere(
