@@ -18,11 +18,14 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 
+from arena.agent import link as link_module
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
 from arena.client.api import ArenaClient
+from arena.common.schemas.job import JobSpec
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
+from arena.controller.store import jobs as job_store
 from arena.controller.store.models import JobRow
 from tests.direct_job import address
 from tests.integration.test_arenactl_commands import ctl
@@ -38,6 +41,8 @@ benchmarks:
   - {{kind: closed_loop, id: chat, pp: [16], tg: [4], concurrency: [1]}}
 """
 JOBS = JobRow.__table__  # type: ignore[attr-defined]
+READ_FAILURE = "this agent cannot read the job spec: job_id: Field required"
+"""Why the agent below hands its first lease back: the first problem its schema finds."""
 
 
 def _tightened_benchmark(spec: dict[str, Any]) -> None:
@@ -112,3 +117,81 @@ async def test_a_job_whose_stored_spec_no_longer_validates_fails_and_stops_no_ag
     assert broken["message"].startswith("the stored job spec is no longer valid: "), broken
     assert problem in broken["message"]
     assert agent.refused == ""
+
+
+async def run_agent_until_done(controller: Controller, tmp_path: Path, run_id: str) -> bool:
+    """Run a real agent until the run's job ends; whether the agent was still up then."""
+    settings = AgentSettings(
+        controller=address(controller),
+        name="steady",
+        state_dir=tmp_path / "steady",
+        lease_wait_s=0.5,
+    )
+    agent = Agent(settings)
+    running = asyncio.create_task(agent.run())
+    try:
+        for _ in range(600):
+            [job] = await jobs_of(controller, run_id)
+            if job["state"] in ("succeeded", "failed") or running.done():
+                break
+            await asyncio.sleep(0.1)
+        return not running.done()
+    finally:
+        agent.shutdown()
+        await asyncio.wait_for(running, 30)
+
+
+async def test_a_lease_call_that_fails_inside_the_controller_is_retried(
+    controller: Controller, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever makes LeaseJob fail (here: a bug, INTERNAL, twice), the agent backs off and
+    asks again instead of exiting."""
+    failures = 2
+    real = job_store.lease_job
+
+    def failing_twice(*args: Any) -> JobRow | None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise RuntimeError("a bug in the controller")
+        return real(*args)
+
+    monkeypatch.setattr(job_store, "lease_job", failing_twice)
+    run_id = await submit(controller, "good")
+    stayed_up = await run_agent_until_done(controller, tmp_path, run_id)
+    [job] = await jobs_of(controller, run_id)
+    assert stayed_up, "the agent stopped"
+    assert failures == 0
+    assert (job["state"], job["agent"], job["attempt"]) == ("succeeded", "steady", 1), job
+
+
+async def test_a_lease_the_agent_cannot_read_is_handed_back(
+    controller: Controller, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent whose schema refuses the spec the controller sent (an older or newer agent)
+    hands the job back with the reason at once, and stays up: here it reads the next attempt."""
+    unreadable = 1
+    real = link_module.from_message
+
+    def refusing_once(message: Any, model_type: type[Any]) -> Any:
+        nonlocal unreadable
+        if model_type is JobSpec and unreadable:
+            unreadable -= 1
+            return JobSpec.model_validate({})  # what a schema this agent does not share raises
+        return real(message, model_type)
+
+    monkeypatch.setattr(link_module, "from_message", refusing_once)
+    reasons: list[str] = []
+    real_requeue = job_store._requeue
+
+    def requeue(job: JobRow, reason: str, *args: Any) -> None:
+        real_requeue(job, reason, *args)
+        reasons.append(job.message)
+
+    monkeypatch.setattr(job_store, "_requeue", requeue)
+    run_id = await submit(controller, "good")
+    stayed_up = await run_agent_until_done(controller, tmp_path, run_id)
+    [job] = await jobs_of(controller, run_id)
+    assert stayed_up, "the agent stopped"
+    assert (job["state"], job["attempt"]) == ("succeeded", 2), job
+    assert reasons == [f"{READ_FAILURE} on attempt 1; requeued"]

@@ -174,6 +174,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 request.attempt,
                 time.time(),
                 self.settings.max_attempts,
+                SHAPES_ONLY.text(request.message),
             )
             self.work.notify()
             return agent_pb2.JobStatusResponse()

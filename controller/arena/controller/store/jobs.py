@@ -377,11 +377,18 @@ def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:
 
 
 def abandon_job(
-    session: Session, agent_id: str, job_id: str, attempt: int, now: float, max_attempts: int
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    now: float,
+    max_attempts: int,
+    reason: str = "",
 ) -> JobRow:
-    """The agent lost the run (restarted mid-job): requeue at once rather than at expiry."""
+    """The agent gives the job back (it restarted mid-job, or cannot read the job): requeue
+    at once rather than at expiry, with its reason."""
     job = fenced_job(session, agent_id, job_id, attempt)
-    _requeue(job, "agent restarted during the job", now, max_attempts)
+    _requeue(job, reason or "agent restarted during the job", now, max_attempts)
     session.add(job)
     log.warning("job abandoned by its agent", job_id=job_id, attempt=attempt, state=job.state)
     return job
