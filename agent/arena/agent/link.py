@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 import structlog
+from pydantic import ValidationError
 
 from arena.agent.settings import controller_addresses
 from arena.common.errors import ArenaError, CertificateRefusedError
@@ -58,6 +59,15 @@ class Lease:
     attempt: int
     expires_at_unix: float
     spec: JobSpec
+
+
+class UnreadableLease(Exception):
+    """A job leased to this agent whose spec it cannot read (its schema differs from the
+    controller's): handed back with the reason, for an agent that can."""
+
+    def __init__(self, job_id: str, attempt: int, reason: str) -> None:
+        super().__init__(f"job {job_id} attempt {attempt}: {reason}")
+        self.job_id, self.attempt, self.reason = job_id, attempt, reason
 
 
 @dataclass(frozen=True)
@@ -207,7 +217,13 @@ class ControllerLink:
         if not reply.HasField("lease"):
             return None
         lease = reply.lease
-        spec = from_message(lease.spec, JobSpec)
+        try:
+            spec = from_message(lease.spec, JobSpec)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            reason = f"this agent cannot read the job spec: {where}: {first['msg']}"
+            raise UnreadableLease(lease.job_id, lease.attempt, reason) from error
         return Lease(lease.job_id, lease.attempt, lease.expires_at_unix, spec)
 
     async def report(

@@ -17,7 +17,7 @@ from arena.agent.engines.docker import reap_orphans as reap_container_orphans
 from arena.agent.engines.process import reap_orphans as reap_process_orphans
 from arena.agent.hardware import probe
 from arena.agent.jobs import JobExecution
-from arena.agent.link import ControllerLink, Directives, Registration
+from arena.agent.link import ControllerLink, Directives, Registration, UnreadableLease
 from arena.agent.policy import load_policy
 from arena.agent.settings import AgentSettings
 from arena.agent.uploads import Spool, outbox_for
@@ -37,6 +37,14 @@ log = structlog.get_logger(__name__)
 ARENA_VERSION = "0.1.0"
 CONTROLLER_BACKOFF = Backoff(first_s=0.5, cap_s=15.0)
 """Register and lease: up to 15 s between tries, so a restarted controller is found quickly."""
+
+
+def worth_another_lease(error: BaseException) -> bool:
+    """Whether the lease loop calls again after ``error``: after anything but a refused
+    credential (the agent stops), an agent the controller forgot (it registers again) or a
+    job it cannot read (it hands it back). A controller that fails a lease call, for whatever
+    reason, must not take the agent down."""
+    return not isinstance(error, AuthError | NotFoundError | UnreadableLease)
 
 
 class Agent:
@@ -211,11 +219,15 @@ class Agent:
                     "lease",
                     backoff=CONTROLLER_BACKOFF,
                     stop=self._stopping,
+                    retryable=worth_another_lease,
                 )
             except Stopped:
                 return
             except NotFoundError:
                 await self._register()  # the controller forgot us (e.g. a fresh database)
+                continue
+            except UnreadableLease as error:
+                await self._hand_back(error)
                 continue
             if lease is None or self._stopping.is_set():
                 continue
@@ -232,6 +244,17 @@ class Agent:
             finally:
                 self.current = None
                 self.jobs_done += 1
+
+    async def _hand_back(self, unreadable: UnreadableLease) -> None:
+        """Give back a job this agent cannot read, so that it goes on to one that can (or
+        fails once its attempts are spent) instead of waiting out its lease here."""
+        log.error("handing back a job this agent cannot read", error=str(unreadable))
+        try:
+            await self.link.abandon(unreadable.job_id, unreadable.attempt, unreadable.reason)
+        except AuthError:
+            raise
+        except ArenaError as error:  # its lease runs out on its own
+            log.warning("could not hand back the job", job_id=unreadable.job_id, error=str(error))
 
     async def _heartbeats(self) -> None:
         """One heartbeat per interval; a failed one is retried within that interval only, as
@@ -250,7 +273,7 @@ class Agent:
                 log.error("the controller refused this agent; stopping", reason=self.refused)
                 self.shutdown()
                 return
-            except ArenaError:
+            except Exception:  # the next beat tries again; a heartbeat never stops the agent
                 log.exception("heartbeat refused")
                 continue
             for job_id, attempt, reason in directives.cancel:

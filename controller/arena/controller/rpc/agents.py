@@ -12,7 +12,7 @@ from arena.common.metrics.sanity import SampleColumns
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.redact import SHAPES_ONLY
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.job import JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
@@ -33,6 +33,7 @@ from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
 from arena.controller.store.manifests import ManifestRejected, record_manifest
 from arena.controller.store.models import AgentRow, JobRow
+from arena.controller.store.specs import stored_spec
 from arena.controller.store.trust import COMMUNITY, OFFICIAL
 from arena.controller.work import WorkSignal
 
@@ -173,6 +174,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 request.attempt,
                 time.time(),
                 self.settings.max_attempts,
+                SHAPES_ONLY.text(request.message),
             )
             self.work.notify()
             return agent_pb2.JobStatusResponse()
@@ -422,5 +424,5 @@ def _lease(job: JobRow) -> agent_pb2.Lease:
         job_id=job.id,
         attempt=job.attempt,
         expires_at_unix=job.lease_expires_at or 0.0,
-        spec=to_message(JobSpec.model_validate(job.spec), common_pb2.JobSpec),
+        spec=to_message(stored_spec(job.spec), common_pb2.JobSpec),  # lease_job read it
     )

@@ -19,7 +19,7 @@ from arena.common.provenance.folder import SignedExport
 from arena.common.provenance.keys import fingerprint
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.imported import ImportedRun
-from arena.common.schemas.job import JobInfo, JobSpec
+from arena.common.schemas.job import JobInfo
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunInfo
 from arena.common.schemas.sample import RequestSample
@@ -38,6 +38,7 @@ from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
 from arena.controller.store.imports import is_imported
 from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
+from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.suite_workers import SuiteJob, SuiteWorkers
 from arena.controller.work import WorkSignal
 
@@ -361,8 +362,12 @@ def _summary_and_results(
     )
 
 
-def _spec(job: JobRow) -> common_pb2.JobSpec:
-    return to_message(JobSpec.model_validate(job.spec), common_pb2.JobSpec)
+def _spec(job: JobRow) -> common_pb2.JobSpec | None:
+    """None for a spec that no longer reads: the job's message says why."""
+    try:
+        return to_message(stored_spec(job.spec), common_pb2.JobSpec)
+    except UnsendableJob:
+        return None
 
 
 def _metric(key: str, value: float | None) -> user_pb2.MetricValue:

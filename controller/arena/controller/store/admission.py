@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlmodel import Session
 
 from arena.common.policy import refusals
@@ -25,13 +24,13 @@ from arena.common.schemas.admission import (
     JobAdmission,
     SuiteAdmission,
 )
-from arena.common.schemas.engine import EngineProfile
 from arena.common.schemas.job import JobState
 from arena.common.schemas.policy import AgentPolicy
-from arena.common.schemas.suite import ModelSpec, ResolvedSuite, Target
+from arena.common.schemas.suite import ResolvedSuite, Target
 from arena.common.suites.expand import AgentFacts, expand, matches
 from arena.controller.store.agents import facts, list_agents
 from arena.controller.store.models import AgentRow, JobRow
+from arena.controller.store.specs import UnsendableJob, stored_engine_and_model, stored_target
 from arena.controller.store.trust import agent_trusts
 
 DEFAULT_POLICY = AgentPolicy()
@@ -41,7 +40,6 @@ MAX_LISTED_AGENTS = 50
 """Agents ``check_suite`` lists per job as admitting, and as refusing; the rest are counted."""
 MAX_NAMED_REFUSALS = 3
 """Refusing agents a waiting job's note names; the rest are counted."""
-_ENGINE = TypeAdapter(EngineProfile)
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,8 @@ class StoredPolicy:
     def refusals(self, job: JobRow) -> tuple[str, ...]:
         """Why this policy refuses a stored job; empty when it admits it. Verdicts are
         remembered per (policy, job), since a job's spec never changes: a queue an agent
-        refuses costs one check per job, not one per job per lease call or per view."""
+        refuses costs one check per job, not one per job per lease call or per view. Raises
+        ``UnsendableJob`` for a spec that no longer validates."""
         key = (self.digest, job.id)
         verdict = _VERDICTS.get(key)
         if verdict is None:
@@ -88,9 +87,7 @@ def _parsed(document: str) -> StoredPolicy:
 
 def job_refusals(policy: AgentPolicy, spec: dict[str, Any]) -> list[str]:
     """Why ``policy`` refuses the job whose stored spec is ``spec``; empty when it admits it."""
-    return refusals(
-        policy, _ENGINE.validate_python(spec["engine"]), ModelSpec.model_validate(spec["model"])
-    )
+    return refusals(policy, *stored_engine_and_model(spec))
 
 
 @dataclass(frozen=True)
@@ -143,7 +140,8 @@ def check_suite(resolved: ResolvedSuite, agents: Sequence[Candidate]) -> SuiteAd
 def waiting_notes(session: Session, jobs: Sequence[JobRow]) -> dict[str, str]:
     """For each queued job that some registered agent's target matches but no such agent's
     policy admits: a note naming the refusing agents and why, so a submitter sees why the job
-    waits. Jobs no agent matches at all, or that one admits, get none."""
+    waits; for one that can no longer be sent, why (its next lease fails it). Jobs no agent
+    matches at all, or that one admits, get none."""
     queued = [job for job in jobs if job.state == JobState.QUEUED.value]
     if not queued:
         return {}
@@ -152,9 +150,12 @@ def waiting_notes(session: Session, jobs: Sequence[JobRow]) -> dict[str, str]:
     notes = {}
     for job in queued:
         selector = json.dumps(job.selector, sort_keys=True)
-        if selector not in selected:
-            selected[selector] = _alike(Target.model_validate(job.selector), agents)
-        note = _waiting_note(job, selected[selector])
+        try:
+            if selector not in selected:
+                selected[selector] = _alike(stored_target(job.selector), agents)
+            note = _waiting_note(job, selected[selector])
+        except UnsendableJob as error:
+            note = str(error)
         if note:
             notes[job.id] = note
     return notes

@@ -28,13 +28,13 @@ from arena.common.errors import (
 from arena.common.metrics.sanity import SampleColumns
 from arena.common.schemas.job import ALLOWED, JobState
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Target
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import matches
 from arena.controller.store import bulk
 from arena.controller.store.admission import stored_policy
 from arena.controller.store.agents import facts, get_agent
 from arena.controller.store.models import AgentRow, AttemptItem, JobLogRow, JobRow, SampleRow
+from arena.controller.store.specs import UnsendableJob, stored_spec, stored_target
 from arena.controller.store.trust import agent_trust, job_trust
 
 log = structlog.get_logger(__name__)
@@ -147,11 +147,17 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
     agent_facts = facts(agent, tier)
     policy = stored_policy(agent)
     for candidate in queued:
-        if not matches(Target.model_validate(candidate.selector), agent_facts):
+        try:
+            if not matches(stored_target(candidate.selector), agent_facts):
+                continue
+            if policy.refusals(candidate):
+                continue  # its owner does not allow it: it waits for one who does
+            job = _claim(session, candidate.id)
+            if job is not None:
+                stored_spec(job.spec)  # what the agent is sent must read back
+        except UnsendableJob as error:
+            _fail_unsendable(session, candidate.id, str(error), now)
             continue
-        if policy.refusals(candidate):
-            continue  # its owner does not allow it: it waits for one who does
-        job = _claim(session, candidate.id)
         if job is not None:
             transition(job, JobState.LEASED)
             job.attempt += 1
@@ -168,6 +174,19 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
             log.info("job leased", job_id=job.id, agent=agent.name, attempt=job.attempt)
             return job
     return None
+
+
+def _fail_unsendable(session: Session, job_id: str, reason: str, now: float) -> None:
+    """Fail a queued job no agent could be sent, for good: leased, it would only come back
+    after its lease to fail the next agent."""
+    job = _claim(session, job_id)
+    if job is None:
+        return  # another controller holds it, and decides the same
+    transition(job, JobState.FAILED)
+    job.message = reason
+    job.finished_at = now
+    session.add(job)
+    log.warning("failed a job that can no longer be sent", job_id=job_id, reason=reason)
 
 
 def _claim(session: Session, job_id: str) -> JobRow | None:
@@ -358,11 +377,18 @@ def expire_leases(session: Session, now: float, max_attempts: int) -> list[str]:
 
 
 def abandon_job(
-    session: Session, agent_id: str, job_id: str, attempt: int, now: float, max_attempts: int
+    session: Session,
+    agent_id: str,
+    job_id: str,
+    attempt: int,
+    now: float,
+    max_attempts: int,
+    reason: str = "",
 ) -> JobRow:
-    """The agent lost the run (restarted mid-job): requeue at once rather than at expiry."""
+    """The agent gives the job back (it restarted mid-job, or cannot read the job): requeue
+    at once rather than at expiry, with its reason."""
     job = fenced_job(session, agent_id, job_id, attempt)
-    _requeue(job, "agent restarted during the job", now, max_attempts)
+    _requeue(job, reason or "agent restarted during the job", now, max_attempts)
     session.add(job)
     log.warning("job abandoned by its agent", job_id=job_id, attempt=attempt, state=job.state)
     return job

@@ -11,7 +11,7 @@ from arena.common.errors import NotFoundError
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import json_document
-from arena.common.schemas.job import JobInfo, JobSpec, JobState
+from arena.common.schemas.job import JobInfo, JobState
 from arena.common.schemas.results import (
     BenchmarkResult,
     JobResult,
@@ -37,6 +37,7 @@ from arena.controller.store.models import (
     SampleRow,
     SuiteRow,
 )
+from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
 from arena.controller.store.trust import job_trusts
@@ -158,7 +159,11 @@ def _simulated(job: JobRow) -> bool:
     carry the simulated engine's label (the agent records it in the provenance)."""
     if is_imported(job):
         return False
-    return is_simulated(JobSpec.model_validate(job.spec)) or job.provenance.get("simulated") is True
+    try:
+        profiled = is_simulated(stored_spec(job.spec))
+    except UnsendableJob:  # the runtime it was submitted with still says
+        profiled = job.engine_runtime == "simulated"
+    return profiled or job.provenance.get("simulated") is True
 
 
 def job_info(
@@ -274,7 +279,10 @@ def run_results(
         if is_imported(job):
             jobs.append(imported_job_result(session, job, max_error_rate))
             continue
-        spec = JobSpec.model_validate(job.spec)
+        try:
+            listed = stored_spec(job.spec).benchmarks
+        except UnsendableJob:  # its message says why; no benchmark of it can be read
+            listed = []
         summaries: dict[tuple[str, str], AggregateRow] = {}
         run_counts: Counter[tuple[str, str]] = Counter()
         per_run: dict[tuple[str, str], list[float]] = {}
@@ -291,7 +299,7 @@ def run_results(
         engine_metrics = job.provenance.get("engine_metrics", {})
         tool_results = tool_results_of(session, job)
         energy = energy_of(session, job.id)
-        for bench in spec.benchmarks:
+        for bench in listed:
             found = [
                 VariantResult(
                     key=variant.key,

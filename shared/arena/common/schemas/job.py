@@ -24,7 +24,8 @@ class JobState(StrEnum):
 
 
 ALLOWED: dict[JobState, frozenset[JobState]] = {
-    JobState.QUEUED: frozenset({JobState.LEASED, JobState.CANCELLED}),
+    # a queued job whose stored spec no longer validates fails where it waits
+    JobState.QUEUED: frozenset({JobState.LEASED, JobState.FAILED, JobState.CANCELLED}),
     # a lease that expires puts the job back in the queue with attempt + 1
     JobState.LEASED: frozenset(
         {JobState.RUNNING, JobState.QUEUED, JobState.FAILED, JobState.CANCELLED}
