@@ -9,7 +9,6 @@ PostgreSQL plans per batch, costs more than the database's own work.
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 from sqlalchemy import BigInteger, Float, Integer, LargeBinary, String
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -52,15 +51,11 @@ class RepeatedRequest(InvalidRequestError):
 
 def insert_samples(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert rows of ``SAMPLE_COLUMNS`` values in this connection's transaction."""
+    if connection.dialect.name == "postgresql":
+        _copy(connection, rows)
+        return
     try:
-        if connection.dialect.name == "postgresql":
-            _copy(connection, rows)
-        else:
-            connection.exec_driver_sql(_INSERT, list(rows))
-    except psycopg.errors.UniqueViolation as error:
-        if error.diag.constraint_name != REQUEST_INDEX:
-            raise
-        raise RepeatedRequest(f"{ALREADY_STORED}: {error.diag.message_detail}") from None
+        connection.exec_driver_sql(_INSERT, list(rows))
     except IntegrityError as error:
         if "samples.variant" not in str(error.orig):  # SQLite names the index's columns
             raise
@@ -68,12 +63,19 @@ def insert_samples(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> N
 
 
 def _copy(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    import psycopg  # a PostgreSQL controller's driver (the postgres extra); SQLite needs none
+
     driver = connection.connection.driver_connection  # psycopg's, in the same transaction
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-        copy.set_types(_COPY_TYPES)
-        for row in rows:
-            copy.write_row(_without_nul(row))
+    try:
+        with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+            copy.set_types(_COPY_TYPES)
+            for row in rows:
+                copy.write_row(_without_nul(row))
+    except psycopg.errors.UniqueViolation as error:
+        if error.diag.constraint_name != REQUEST_INDEX:
+            raise
+        raise RepeatedRequest(f"{ALREADY_STORED}: {error.diag.message_detail}") from None
 
 
 def _without_nul(row: tuple[Any, ...]) -> tuple[Any, ...]:
