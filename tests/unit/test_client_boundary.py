@@ -1,6 +1,7 @@
-"""arenactl talks to the controller through the API only: importing the CLI loads no
-controller code (no reading its database behind its back) and none of the agent's packages
-(the ``agent`` extra), so it installs without them."""
+"""arenactl talks to the controller through the API only: loading every command of the CLI loads
+no controller code (no reading its database behind its back) and none of the agent's packages
+(the ``agent`` extra), so it installs without them. ``arenactl --version`` loads no command at
+all: the heavy libraries stay unloaded (bench/client_startup.py measures the cost)."""
 
 import json
 import subprocess
@@ -9,14 +10,42 @@ import sys
 from tests.conftest import REPO
 
 
-def test_the_cli_imports_nothing_of_the_controller() -> None:
-    program = "import json, sys\nimport arena.client.cli\nprint(json.dumps(sorted(sys.modules)))\n"
+def _loaded_after(program: str) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, check=True
+        [sys.executable, "-c", f"{program}\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
     )
-    loaded = json.loads(done.stdout)
+    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_the_cli_imports_nothing_of_the_controller() -> None:
+    loaded = _loaded_after(
+        "import json, sys, click\n"
+        "from arena.client.cli import cli\n"
+        "with click.Context(cli) as ctx:\n"
+        "    for name in cli.list_commands(ctx):\n"
+        "        cli.get_command(ctx, name)\n"
+    )
     assert "arena.client.export" in loaded
     assert [name for name in loaded if name.startswith("arena.controller")] == []
     assert [name for name in loaded if name.startswith("arena.agent")] == []
     agent_extra = {"aiohttp", "docker", "httptools", "psutil", "pynvml", "tokenizers"}
     assert agent_extra.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+def test_the_version_loads_no_command_and_no_heavy_library() -> None:
+    loaded = _loaded_after(
+        "import json, sys\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert [name for name in loaded if name.startswith("arena.client.commands.")] == []
+    heavy = {"sqlalchemy", "sqlmodel", "fastapi", "plotly", "pyarrow", "numpy", "grpc", "structlog"}
+    assert heavy.isdisjoint(name.split(".")[0] for name in loaded)
