@@ -6,6 +6,7 @@ all: the heavy libraries stay unloaded (bench/client_startup.py measures the cos
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -49,3 +50,21 @@ def test_the_version_loads_no_command_and_no_heavy_library() -> None:
     assert [name for name in loaded if name.startswith("arena.client.commands.")] == []
     heavy = {"sqlalchemy", "sqlmodel", "fastapi", "plotly", "pyarrow", "numpy", "grpc", "structlog"}
     assert heavy.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+def test_a_command_without_its_extra_names_the_extra_to_install(tmp_path: Path) -> None:
+    def without(package: str, *args: str) -> subprocess.CompletedProcess[str]:
+        program = (
+            f"import sys\nsys.modules[{package!r}] = None\n"  # as if not installed
+            "from arena.client.cli import cli\ncli(sys.argv[1:], prog_name='arenactl')\n"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", program, *args], capture_output=True, text=True, cwd=REPO
+        )
+
+    report = without("plotly", "report", "--output", str(tmp_path / "report.html"))
+    assert report.returncode == 1
+    assert "pip install 'arena[report]'" in report.stderr
+    parquet = without("pyarrow", "export", "--parquet", "run-x", str(tmp_path))
+    assert parquet.returncode == 1
+    assert "pip install 'arena[parquet]'" in parquet.stderr
