@@ -25,7 +25,7 @@ fi
 rm -rf "$CONTEXT"
 mkdir -p "$CONTEXT/wheels"
 # the arena wheel and every dependency of the controller and the agent
-"$PYTHON" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$CONTEXT/wheels" '.[agent,postgres]'
+"$PYTHON" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$CONTEXT/wheels" '.[agent,controller,postgres]'
 cp deploy/docker/Dockerfile.* deploy/docker/postgres-entrypoint.sh "$CONTEXT/"
 
 build() {

@@ -1,22 +1,70 @@
-"""arenactl talks to the controller through the API only: importing the CLI loads no
-controller code (no reading its database behind its back) and none of the agent's packages
-(the ``agent`` extra), so it installs without them."""
+"""arenactl talks to the controller through the API only: loading every command of the CLI loads
+no controller code (no reading its database behind its back) and none of the agent's packages
+(the ``agent`` extra), so it installs without them. ``arenactl --version`` loads no command at
+all: the heavy libraries stay unloaded (bench/client_startup.py measures the cost)."""
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
 
-def test_the_cli_imports_nothing_of_the_controller() -> None:
-    program = "import json, sys\nimport arena.client.cli\nprint(json.dumps(sorted(sys.modules)))\n"
+def _loaded_after(program: str) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, check=True
+        [sys.executable, "-c", f"{program}\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
     )
-    loaded = json.loads(done.stdout)
+    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_the_cli_imports_nothing_of_the_controller() -> None:
+    loaded = _loaded_after(
+        "import json, sys, click\n"
+        "from arena.client.cli import cli\n"
+        "with click.Context(cli) as ctx:\n"
+        "    for name in cli.list_commands(ctx):\n"
+        "        cli.get_command(ctx, name)\n"
+    )
     assert "arena.client.export" in loaded
     assert [name for name in loaded if name.startswith("arena.controller")] == []
     assert [name for name in loaded if name.startswith("arena.agent")] == []
     agent_extra = {"aiohttp", "docker", "httptools", "psutil", "pynvml", "tokenizers"}
     assert agent_extra.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+def test_the_version_loads_no_command_and_no_heavy_library() -> None:
+    loaded = _loaded_after(
+        "import json, sys\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert [name for name in loaded if name.startswith("arena.client.commands.")] == []
+    heavy = {"sqlalchemy", "sqlmodel", "fastapi", "plotly", "pyarrow", "numpy", "grpc", "structlog"}
+    assert heavy.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+def test_a_command_without_its_extra_names_the_extra_to_install(tmp_path: Path) -> None:
+    def without(package: str, *args: str) -> subprocess.CompletedProcess[str]:
+        program = (
+            f"import sys\nsys.modules[{package!r}] = None\n"  # as if not installed
+            "from arena.client.cli import cli\ncli(sys.argv[1:], prog_name='arenactl')\n"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", program, *args], capture_output=True, text=True, cwd=REPO
+        )
+
+    report = without("plotly", "report", "--output", str(tmp_path / "report.html"))
+    assert report.returncode == 1
+    assert "pip install 'arena[report]'" in report.stderr
+    parquet = without("pyarrow", "export", "--parquet", "run-x", str(tmp_path))
+    assert parquet.returncode == 1
+    assert "pip install 'arena[parquet]'" in parquet.stderr

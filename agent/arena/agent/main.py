@@ -14,6 +14,7 @@ from arena.agent.worker import Agent
 from arena.common.errors import AuthError, UnavailableError
 from arena.common.logging import configure_logging
 from arena.common.private import restrict_new_files
+from arena.common.settings import warn_misspelled_environment
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str] | None:
@@ -97,6 +98,7 @@ def main(
     flags["controller"] = ",".join(controllers) or None
     settings = AgentSettings(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(settings.log_level, settings.log_format)
+    warn_misspelled_environment(AgentSettings)
     try:
         refused = asyncio.run(_run(settings, enrolment_token))
     except AuthError as error:  # the enrolment itself was refused

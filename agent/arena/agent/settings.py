@@ -40,8 +40,6 @@ class AgentSettings(ArenaSettings):
     """Unique per box; a restarted agent with the same name takes its old identity back."""
     labels: dict[str, str] = {}
     lease_wait_s: float = Field(10.0, gt=0)
-    engine_start_timeout_s: float = Field(600.0, gt=0)
-    """Large models take minutes to load."""
     upload_batch: int = Field(200, ge=1, le=5000)
     upload_interval_s: float = Field(0.5, gt=0)
     flush_timeout_s: float = Field(300.0, gt=0)

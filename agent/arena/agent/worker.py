@@ -31,10 +31,10 @@ from arena.common.errors import (
 from arena.common.provenance.keys import load_or_create_key, public_bytes
 from arena.common.retry import Backoff, Stopped, retry
 from arena.common.schemas.agent import HardwareInfo
+from arena.common.version import arena_version
 
 log = structlog.get_logger(__name__)
 
-ARENA_VERSION = "0.1.0"
 CONTROLLER_BACKOFF = Backoff(first_s=0.5, cap_s=15.0)
 """Register and lease: up to 15 s between tries, so a restarted controller is found quickly."""
 
@@ -116,7 +116,7 @@ class Agent:
 
     async def _register(self) -> bool:
         """Register, retrying while the controller is unreachable; False when stopped first."""
-        versions = {"arena": ARENA_VERSION, "python": platform.python_version()}
+        versions = {"arena": arena_version(), "python": platform.python_version()}
         key = public_bytes(load_or_create_key(self.settings.state_dir))
         try:
             self.registration = await retry(

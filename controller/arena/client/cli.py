@@ -2,29 +2,48 @@
 
 Commands are grouped by what they do: suite files in (``commands.suites``), reading the
 controller (``commands.reading``), changing things (``commands.manage``) and the one-shot local
-benchmark (``commands.bench``). Shell completion comes from click (docs/cli.md).
+benchmark (``commands.bench``). Each is imported only when asked for (``LazyGroup``), so
+``arenactl --version`` stays light. Shell completion comes from click (docs/cli.md).
 """
 
 from typing import Any
 
 import click
 
-from arena.client.commands import (
-    access,
-    analysis,
-    bench,
-    frontier,
-    manage,
-    provenance,
-    reading,
-    replicate,
-    report,
-    suites,
-)
-from arena.common.logging import configure_logging
+from arena.client.lazy import LazyGroup
+
+COMMANDS = "arena.client.commands"
+LAZY_COMMANDS = {
+    "validate": f"{COMMANDS}.suites:validate",
+    "submit": f"{COMMANDS}.suites:submit",
+    "watch": f"{COMMANDS}.suites:watch",
+    "runs": f"{COMMANDS}.reading:runs",
+    "jobs": f"{COMMANDS}.reading:jobs",
+    "describe": f"{COMMANDS}.reading:describe",
+    "show": f"{COMMANDS}.reading:show",
+    "capacity": f"{COMMANDS}.frontier:capacity",
+    "pareto": f"{COMMANDS}.frontier:pareto",
+    "agents": f"{COMMANDS}.reading:agents",
+    "logs": f"{COMMANDS}.reading:logs",
+    "aggregate": f"{COMMANDS}.analysis:aggregate_cmd",
+    "rank": f"{COMMANDS}.analysis:rank_cmd",
+    "compare": f"{COMMANDS}.analysis:compare_cmd",
+    "report": f"{COMMANDS}.report:report",
+    "cancel": f"{COMMANDS}.manage:cancel",
+    "drain": f"{COMMANDS}.manage:drain",
+    "import": f"{COMMANDS}.manage:import_",
+    "export": f"{COMMANDS}.manage:export",
+    "verify": f"{COMMANDS}.provenance:verify_cmd",
+    "keyring": f"{COMMANDS}.provenance:keyring",
+    "replicate": f"{COMMANDS}.replicate:replicate",
+    "bench": f"{COMMANDS}.bench:bench",
+    "enroll": f"{COMMANDS}.access:enroll",
+    "users": f"{COMMANDS}.access:users",
+    "ca": f"{COMMANDS}.access:ca",
+}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy_commands=LAZY_COMMANDS)
 @click.version_option(package_name="arena", prog_name="arenactl")
 @click.option("--controller", help="Controller address host:port [ARENACTL_CONTROLLER]")
 @click.option("--token", help="User token [ARENACTL_TOKEN]")
@@ -46,42 +65,10 @@ from arena.common.logging import configure_logging
 @click.pass_context
 def cli(ctx: click.Context, /, **flags: Any) -> None:
     """Submit benchmark suites to an Arena controller and read the results."""
+    from arena.common.logging import configure_logging  # structlog: not for --version
+
     configure_logging("warning")
     ctx.obj = flags
-
-
-for command in (
-    suites.validate,
-    suites.submit,
-    suites.watch,
-    reading.runs,
-    reading.jobs,
-    reading.describe,
-    reading.show,
-    frontier.capacity,
-    frontier.pareto,
-    reading.agents,
-    reading.logs,
-    analysis.aggregate_cmd,
-    analysis.rank_cmd,
-    analysis.compare_cmd,
-    report.report,
-    manage.cancel,
-    manage.drain,
-    manage.import_,
-    manage.export,
-    provenance.verify_cmd,
-    provenance.keyring,
-    replicate.replicate,
-    bench.bench,
-    access.enroll,
-    access.users,
-    access.ca,
-):
-    cli.add_command(command)
-reading.agents.add_command(access.revoke_agent)
-reading.agents.add_command(provenance.trust)
-reading.agents.add_command(provenance.reset_key)
 
 
 def main() -> None:

@@ -61,3 +61,14 @@ def fail(error: ArenaError, code: int | None = None) -> NoReturn:
     errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     refused = isinstance(error, SuiteError | InvalidRequestError)
     sys.exit(code if code is not None else 2 if refused else 1)
+
+
+def fail_without_extra(error: ImportError, extras: str, purpose: str) -> NoReturn:
+    """Exit naming the extras to install (``"agent,controller"``), when a command's optional
+    packages are missing."""
+    fail(
+        ArenaError(
+            f"{purpose} and needs arena[{extras}] ({error.name} is missing): "
+            f"pip install 'arena[{extras}]'"
+        )
+    )

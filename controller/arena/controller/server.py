@@ -17,6 +17,7 @@ from arena.common.errors import ArenaError
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.common.private import restrict_new_files
+from arena.common.settings import warn_misspelled_environment
 from arena.common.transport import is_loopback
 from arena.controller.metrics import ControllerMetrics, metrics_router
 from arena.controller.rpc.agents import AgentServicer
@@ -220,6 +221,7 @@ def _database_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _settings(flags: dict[str, Any]) -> ControllerSettings:
     settings = ControllerSettings(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(settings.log_level, settings.log_format)
+    warn_misspelled_environment(ControllerSettings)
     return settings
 
 

@@ -4,8 +4,13 @@ Flags arrive as init arguments (only those the user gave); the environment uses 
 ``ARENA_`` prefix; the TOML file is named by ``--config`` or ``ARENA_CONFIG_FILE``.
 """
 
+import difflib
+import importlib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
+import structlog
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -14,6 +19,15 @@ from pydantic_settings import (
 )
 
 from arena.common.logging import LogFormat
+
+log = structlog.get_logger(__name__)
+
+PROGRAM_SETTINGS = (
+    "arena.controller.settings:ControllerSettings",
+    "arena.agent.settings:AgentSettings",
+)
+"""Every program's settings, by name: the controller and the agent often share a box and its
+environment, so neither warns about the other's variables (each is imported where installed)."""
 
 DEV_AGENT_TOKEN = "arena-dev-agent-token"
 DEV_USER_TOKEN = "arena-dev-user-token"
@@ -42,3 +56,43 @@ class ArenaSettings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+def _environment_names(settings: type[BaseSettings]) -> set[str]:
+    prefix = str(settings.model_config.get("env_prefix", "")).upper()
+    return {f"{prefix}{name.upper()}" for name in settings.model_fields}
+
+
+def _read_by_any_program() -> set[str]:
+    names: set[str] = set()
+    for path in PROGRAM_SETTINGS:
+        module, attribute = path.split(":")
+        try:
+            names |= _environment_names(getattr(importlib.import_module(module), attribute))
+        except ImportError:  # that program's extra is not installed here
+            continue
+    return names
+
+
+def misspelled_environment(
+    settings: type[BaseSettings], environ: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    """``ARENA_*`` names in ``environ`` that no Arena program reads but that look like one of
+    ``settings``' (a misspelling, which pydantic ignores), each with the setting it resembles.
+    Names like no setting at all are other tools' (``ARENA_VLLM_VENV``) and are left alone."""
+    own = _environment_names(settings)
+    read = own | _read_by_any_program()
+    found: dict[str, str] = {}
+    for name in environ:
+        if name.startswith("ARENA_") and name not in read:
+            close = difflib.get_close_matches(name, own, n=1, cutoff=0.8)
+            if close:
+                found[name] = close[0]
+    return found
+
+
+def warn_misspelled_environment(settings: type[BaseSettings]) -> None:
+    """Log a warning for each variable ``misspelled_environment`` finds; call it at start,
+    after logging is configured."""
+    for name, setting in sorted(misspelled_environment(settings).items()):
+        log.warning("unknown_setting_ignored", variable=name, did_you_mean=setting)

@@ -5,7 +5,6 @@ Routes: ``GET /health`` (503 until ``startup_s`` has passed), ``GET /v1/models``
 Every response carries the header ``X-Arena-Engine: simulated``.
 """
 
-import importlib.metadata
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -23,6 +22,7 @@ from arena.agent.simulated.chat import ChatCompletions
 from arena.agent.simulated.chunks import FINGERPRINT
 from arena.agent.simulated.tokenizer import decode, encode
 from arena.common.schemas.engine import SimulatedEngine
+from arena.common.version import arena_version
 
 SCHEDULER_KEY = web.AppKey("scheduler", BatchScheduler)
 """The app's scheduler, for callers that want to watch the batch (tests do)."""
@@ -46,13 +46,6 @@ def create_app(engine: SimulatedEngine, model_name: str = DEFAULT_MODEL_NAME) ->
     app.router.add_post("/detokenize", routes.detokenize)
     app.router.add_post("/v1/chat/completions", ChatCompletions(scheduler, model_name).handle)
     return app
-
-
-def arena_version() -> str:
-    try:
-        return importlib.metadata.version("arena")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"  # running from a checkout that was never installed
 
 
 class _Routes:

@@ -17,7 +17,7 @@ import click
 import yaml
 
 from arena.client.api import ArenaClient
-from arena.client.context import console, errors, fail
+from arena.client.context import console, errors, fail, fail_without_extra
 from arena.client.output import output_option
 from arena.client.watching import fail_if_invalid, watch
 from arena.common.errors import ArenaError
@@ -109,12 +109,7 @@ def bench(
     try:
         from arena.client.embedded import EmbeddedArena
     except ImportError as error:
-        fail(
-            ArenaError(
-                f"arenactl bench runs an agent here and needs the agent extra ({error.name} is "
-                "missing): pip install 'arena[agent]'"
-            )
-        )
+        fail_without_extra(error, "agent,controller", "arenactl bench runs an agent here")
     try:
         model = model or first_model(url, api_key)
         suite_yaml = bench_suite(url, model, suite, benchmarks, quick, runs, api_key)

@@ -6,10 +6,9 @@ from pathlib import Path
 import click
 
 from arena.client import render
-from arena.client.context import client_for, console, errors, fail
+from arena.client.context import client_for, console, errors, fail, fail_without_extra
 from arena.client.export import export_run
 from arena.client.output import emit, output_option
-from arena.client.parquet import export_parquet
 from arena.common.errors import ArenaError, AuthError, PermissionDeniedError, UnavailableError
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.folder import BROKEN, Verdict, folder_of, read_signed, verify
@@ -90,6 +89,11 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
 def export(ctx: click.Context, run_id: str, directory: Path, parquet: bool, output: str) -> None:
     """Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl import,
     or with --parquet its raw samples and telemetry as Parquet tables."""
+    if parquet:
+        try:  # pyarrow is the parquet extra
+            from arena.client.parquet import export_parquet
+        except ImportError as error:
+            fail_without_extra(error, "parquet", "arenactl export --parquet writes with pyarrow")
     try:
         with client_for(ctx) as client:
             if parquet:

@@ -7,6 +7,7 @@ from arena.client.api import ArenaClient, RunDetail
 from arena.client.context import client_for, console, errors, fail
 from arena.client.filters import SCAN_RUNS, keep_tier, parse_age, select_runs, tier_option
 from arena.client.follow import follow_logs
+from arena.client.lazy import LazyGroup
 from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
 from arena.client.tabular import agents_rows, jobs_rows, runs_rows
@@ -138,7 +139,15 @@ def show(ctx: click.Context, run_id: str, tier: str | None, output: str) -> None
     emit_results(console, output, results)
 
 
-@click.group(invoke_without_command=True)
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    lazy_commands={
+        "revoke": "arena.client.commands.access:revoke_agent",
+        "trust": "arena.client.commands.provenance:trust",
+        "reset-key": "arena.client.commands.provenance:reset_key",
+    },
+)
 @output_option(tabular=True)
 @click.pass_context
 def agents(ctx: click.Context, output: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from arena.client.commands.analysis import load_models
-from arena.client.context import client_for, errors, fail
+from arena.client.context import client_for, errors, fail, fail_without_extra
 from arena.common.errors import ArenaError, NotFoundError
 
 
@@ -51,10 +51,13 @@ def report(
     recent run: throughput, latency CDFs, Pareto front, capacity, telemetry, hardware compare,
     rankings and the provenance of every number (docs/report.md)."""
     # imported here: plotly and the report's modules take a second to import, which no other
-    # arenactl command should pay
-    from arena.client.report.build import build
-    from arena.client.report.fetch import Selection, fetch
-    from arena.client.report.write import write
+    # arenactl command should pay, and they are the report extra
+    try:
+        from arena.client.report.build import build
+        from arena.client.report.fetch import Selection, fetch
+        from arena.client.report.write import write
+    except ImportError as error:
+        fail_without_extra(error, "report", "arenactl report draws plotly figures into a page")
 
     models = load_models(models_file)
     selection = Selection(
