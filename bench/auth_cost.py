@@ -29,7 +29,9 @@ from tests.support import ControllerThread
 ADMIN = "bench-admin-token"
 
 
-def prepare(running: ControllerThread, tls: bool) -> dict[str, tuple[object, str, str]]:
+def prepare(
+    running: ControllerThread, tls: bool
+) -> dict[str, tuple[agent_pb2_grpc.AgentServiceStub, str, str]]:
     """(stub, token, agent id) for a static-token agent and an enrolled one."""
     if tls:
         cert = generated_paths(running.settings.data_dir)[1].read_bytes()

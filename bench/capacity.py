@@ -92,6 +92,7 @@ def vllm(url: str, out: Path) -> Run | None:
         return None
 
     def run(n: int) -> tuple[int, Measured]:
+        command: list[str | Path]
         command = [executable, "bench", "serve", "--backend", "openai-chat", "--base-url", url,
                    "--endpoint", "/v1/chat/completions", "--model", "tiny",
                    "--tokenizer", TOKENIZER_DIR, "--dataset-name", "random",
@@ -117,7 +118,7 @@ def benchy(url: str, out: Path) -> Run | None:
 
     def run(n: int) -> tuple[int, Measured]:
         runs = max(1, n // CONCURRENCY)
-        command = [executable, "--base-url", f"{url}/v1", "--model", "tiny",
+        command: list[str | Path] = [executable, "--base-url", f"{url}/v1", "--model", "tiny",
                    "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", "8",
                    "--tg", str(CHUNKS), "--concurrency", str(CONCURRENCY), "--runs", str(runs),
                    "--latency-mode", "none", "--no-warmup", "--skip-coherence",

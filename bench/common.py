@@ -11,7 +11,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +76,7 @@ def controllers(
 
 
 def side_by_side(
-    title: str, keys: Sequence[str], setups: dict[str, Callable[[], dict[str, float]]]
+    title: str, keys: Sequence[str], setups: Mapping[str, Callable[[], dict[str, float]]]
 ) -> None:
     """Measure each setup in turn and print one column each; a setup that fails (RuntimeError)
     says why on stderr and shows NaN, so the others' figures still come out."""

@@ -83,6 +83,7 @@ def main() -> int:
         )  # fmt: skip
         try:
             wait_for(f"{base}/healthz", controller)
+            ctl: list[str | Path]
             ctl = [BIN / "arenactl", "--controller", f"127.0.0.1:{grpc}", "import"]
             started = time.monotonic()
             folders = sorted(p for p in (SPARK / "results").iterdir() if p.is_dir())

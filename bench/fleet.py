@@ -160,7 +160,7 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
     errors = [one for one in collected if isinstance(one, str)]
     if errors:
         raise RuntimeError("; ".join(errors[:3]))
-    latencies = sorted(t for one in collected for t in one)
+    latencies = sorted(t for one in collected if not isinstance(one, str) for t in one)
     if len(latencies) < 2:
         raise RuntimeError("no heartbeat in the window: measure longer (--seconds)")
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")

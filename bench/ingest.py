@@ -31,11 +31,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
+from typing import TYPE_CHECKING
 
 import psutil
 
 from arena.common.logging import configure_logging
 from bench.common import controllers, free_port, side_by_side
+
+if TYPE_CHECKING:
+    from arena.common.pb.arena.v2 import common_pb2
 
 SUITE_HEAD = """
 name: ingest-bench
@@ -83,7 +87,9 @@ class AgentResult:
     error: str = ""
 
 
-def samples_pb(batch: int, chunks: int, seed: int, packed: bool) -> list[object]:
+def samples_pb(
+    batch: int, chunks: int, seed: int, packed: bool
+) -> "list[common_pb2.RequestSample]":
     """A batch of closed-loop samples as the agent sends them: one chunk time per output token,
     output lengths spread around ``chunks``, packed when the controller reads them so."""
     from arena.common.pb.arena.v2 import common_pb2

@@ -98,9 +98,9 @@ def main() -> None:
             figures = len(report.throughput) + len(report.latency) + len(report.telemetry) + 2
             print(f"data: {len(data.results)} runs, {jobs} jobs, {samples} samples, "
                   f"{readings} NVML readings; {figures} figures, {size / 1e6:.1f} MB")  # fmt: skip
-            for name, seconds in parts.items():
-                print(f"{name:>14}: median {statistics.median(seconds):.2f} s "
-                      f"(runs: {', '.join(f'{s:.2f}' for s in seconds)})")  # fmt: skip
+            for name, runs_s in parts.items():
+                print(f"{name:>14}: median {statistics.median(runs_s):.2f} s "
+                      f"(runs: {', '.join(f'{s:.2f}' for s in runs_s)})")  # fmt: skip
         finally:
             processes.stop_all()
 

@@ -129,8 +129,9 @@ engines:
     chat = {v.key: v for v in chat_bench.variants}
     # tokens of a tiny model can arrive in one read on a busy machine, leaving generation
     # speed undefined; time to first response and batch prefill are always measured
-    assert chat["pp32/tg16/d0/c4"].metrics["ttfr"].mean > 0
-    assert chat["pp32/tg16/d0/c4"].metrics["pp_throughput"].mean > 0
+    for measured in ("ttfr", "pp_throughput"):
+        mean = chat["pp32/tg16/d0/c4"].metrics[measured].mean
+        assert mean is not None and mean > 0, measured
 
 
 @pytest.fixture(scope="module")

@@ -178,7 +178,11 @@ def test_network_cut_shorter_than_the_lease(arena: Processes, report: list[dict[
             proxy.set_cut(False)
             restored = time.monotonic()
             seen = stored(arena, job.job_id, 1)[0]
-            wait_until(lambda seen=seen: stored(arena, job.job_id, 1)[0] > seen, 30, "resumed")
+
+            def resumed(seen: int = seen) -> bool:
+                return stored(arena, job.job_id, 1)[0] > seen
+
+            wait_until(resumed, 30, "resumed")
         recovery = time.monotonic() - restored
         final = finish(client, run_id)
     assert final.state == "succeeded" and final.attempt == 1  # disconnected is not lost

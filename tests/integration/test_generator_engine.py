@@ -226,7 +226,8 @@ async def test_closed_loop_batches_are_synchronous(engine: tuple[FakeEngine, str
     assert len(samples) == 6 and all(s.ok for s in samples)
     assert {(s.run, s.index) for s in samples} == {(r, i) for r in (0, 1) for i in range(3)}
     latencies = {s.baseline_latency_s for s in samples}
-    assert len(latencies) == 1 and next(iter(latencies)) > 0  # one generation-mode baseline
+    (latency,) = latencies  # one generation-mode baseline
+    assert latency is not None and latency > 0
     batches = sorted((s for s in fake.streams if s.max_tokens == 4), key=lambda s: s.arrived)
     assert len(batches) == 9  # warm-up batch + 2 runs, 3 requests each
     groups = [batches[i : i + 3] for i in range(0, 9, 3)]

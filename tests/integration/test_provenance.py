@@ -80,7 +80,7 @@ def job_row(controller: Controller, job_id: str) -> tuple[str, str, str, str]:
             " FROM jobs LEFT JOIN job_trust ON job_trust.job_id = jobs.id WHERE id = ?",
             (job_id,),
         ).fetchone()
-    return tuple(row)  # type: ignore[return-value]
+    return tuple(row)
 
 
 async def test_a_signed_manifest_is_verified_and_kept(controller: Controller) -> None:

@@ -205,8 +205,8 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
 
     compared = json.loads(await arenactl(controller, "compare", "--model", "small", "-o", "json"))
     assert len({column["hardware"] for column in compared["columns"]}) == 2
-    rows = page.compares[compared["columns"][0]["model"]]
-    assert len(rows) == len(compared["rows"]) > 10
+    compare_rows = page.compares[compared["columns"][0]["model"]]
+    assert len(compare_rows) == len(compared["rows"]) > 10
     jobs = [column["job_id"] for column in compared["columns"]]
     metrics = {}
     for job_id in jobs:
@@ -214,14 +214,14 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
         (job,) = json.loads(await arenactl(controller, "show", run_id, "-o", "json"))["jobs"]
         metrics[job_id] = {(b["id"], v["key"]): v["metrics"] for b in job["benchmarks"]
                            for v in b["variants"]}  # fmt: skip
-    for (attrs, cells), row in zip(rows, compared["rows"], strict=True):
+    for (attrs, cells), row in zip(compare_rows, compared["rows"], strict=True):
         assert (attrs["data-benchmark"], attrs["data-variant"], attrs["data-metric"]) == (
             row["benchmark"], row["variant"], row["metric"])  # fmt: skip
-        numbers = [c for c in cells if "data-job" in c]
+        valued = [c for c in cells if "data-job" in c]
         expected = [(j, v, r) for j, v, r in zip(jobs, row["values"], row["ratios"], strict=True)
                     if v is not None and v["mean"] is not None]  # fmt: skip
-        assert len(numbers) == len(expected)
-        for cell, (job_id, stat, ratio) in zip(numbers, expected, strict=True):
+        assert len(valued) == len(expected)
+        for cell, (job_id, stat, ratio) in zip(valued, expected, strict=True):
             assert cell["data-job"] == job_id and float(cell["data-value"]) == stat["mean"]
             assert float(cell["data-ratio"]) == ratio
             if row["metric"] != "joules_per_output_token":

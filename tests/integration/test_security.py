@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -60,6 +61,9 @@ class World:
     """A TLS controller with users vic (viewer), sam and sue (submitters), sam's run, and two
     enrolled agents: a1 (site=lab) holding the run's job at attempt 1, and a2."""
 
+    expired: str  # enrolment tokens the cases' setups make
+    fresh: str
+
     def __init__(self, running: ControllerThread) -> None:
         self.running = running
         self.db = running.settings.data_dir / "arena.db"
@@ -71,7 +75,11 @@ class World:
         self.tokens = {
             name: self.call_user(ADMIN, "CreateUser",
                                  user_pb2.CreateUserRequest(name=name, role=role)).token
-            for name, role in (("vic", 1), ("sam", 2), ("sue", 2))
+            for name, role in (
+                ("vic", user_pb2.USER_ROLE_VIEWER),
+                ("sam", user_pb2.USER_ROLE_SUBMITTER),
+                ("sue", user_pb2.USER_ROLE_SUBMITTER),
+            )
         }  # fmt: skip
         submitted = self.call_user(self.tokens["sam"], "SubmitSuite",
                                    user_pb2.SubmitSuiteRequest(suite_yaml=SUITE))  # fmt: skip
@@ -89,24 +97,24 @@ class World:
     def meta(self, token: str) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {token}"),) if token else ()
 
-    def call_user(self, token: str, method: str, request: object) -> object:
+    def call_user(self, token: str, method: str, request: object) -> Any:
         return getattr(self.user, method)(request, metadata=self.meta(token), timeout=10)
 
-    def call_agent(self, who: str, method: str, request: object) -> object:
+    def call_agent(self, who: str, method: str, request: object) -> Any:
         token = self.creds.get(who, who)
         return getattr(self.agent, method)(request, metadata=self.meta(token), timeout=10)
 
     def enrolment_token(self, labels: dict[str, str], expires_s: float = 3600) -> str:
         request = user_pb2.CreateEnrolmentRequest(labels=labels, expires_in_s=expires_s, uses=1)
-        return self.call_user(ADMIN, "CreateEnrolment", request).token  # type: ignore[attr-defined, no-any-return]
+        return self.call_user(ADMIN, "CreateEnrolment", request).token
 
     def enroll(self, token: str, name: str) -> str:
         request = agent_pb2.EnrollRequest(agent_name=name, hardware=self.hardware)
-        return self.call_agent(token, "Enroll", request).credential  # type: ignore[attr-defined, no-any-return]
+        return self.call_agent(token, "Enroll", request).credential
 
     def register(self, name: str, labels: dict[str, str], as_: str = "") -> str:
         request = agent_pb2.RegisterRequest(agent_name=name, hardware=self.hardware, labels=labels)
-        return self.call_agent(as_ or name, "Register", request).agent_id  # type: ignore[attr-defined, no-any-return]
+        return self.call_agent(as_ or name, "Register", request).agent_id
 
     def samples(self, who: str, agent: str, attempt: int) -> agent_pb2.SampleBatch:
         return agent_pb2.SampleBatch(agent_id=self.ids[agent], job_id=self.job_id,
@@ -135,12 +143,12 @@ def _revoke_a1(world: World) -> None:
 
 
 def _expired_enrolment(world: World) -> None:
-    world.expired = world.enrolment_token({}, expires_s=0.05)  # type: ignore[attr-defined]
+    world.expired = world.enrolment_token({}, expires_s=0.05)
     time.sleep(0.1)
 
 
 def _fresh_enrolment(world: World) -> None:
-    world.fresh = world.enrolment_token({})  # type: ignore[attr-defined]
+    world.fresh = world.enrolment_token({})
 
 
 U, A = user_pb2, agent_pb2
@@ -236,16 +244,16 @@ def test_the_docs_table_is_current() -> None:
 def test_the_allowed_calls_still_work(world: World) -> None:
     """The same world lets each party do its own work: the owner cancels, a1 stores samples."""
     ack = world.call_agent("a1", "PushSamples", world.samples("a1", "a1", 1))
-    assert ack.acked_seq == 1  # type: ignore[attr-defined]
+    assert ack.acked_seq == 1
     runs = world.call_user(world.tokens["vic"], "ListRuns", U.ListRunsRequest())
-    assert [run.run_id for run in runs.runs] == [world.run_id]  # type: ignore[attr-defined]
+    assert [run.run_id for run in runs.runs] == [world.run_id]
     checked = world.call_user(
         world.tokens["vic"], "CheckSuite", U.SubmitSuiteRequest(suite_yaml=SUITE)
     )
-    assert len(checked.jobs) == 1  # type: ignore[attr-defined]  # a viewer may ask who'd take it
+    assert len(checked.jobs) == 1  # a viewer may ask who'd take it
     cancelled = world.call_user(world.tokens["sam"], "CancelRun",
                                 U.CancelRunRequest(run_id=world.run_id))  # fmt: skip
-    assert cancelled.jobs_cancelled == 1  # type: ignore[attr-defined]
+    assert cancelled.jobs_cancelled == 1
 
 
 def test_revoking_requeues_the_job_and_rotation_keeps_the_old_credential_for_a_while(
@@ -253,12 +261,12 @@ def test_revoking_requeues_the_job_and_rotation_keeps_the_old_credential_for_a_w
 ) -> None:
     old = world.creds["a2"]
     rotated = world.call_agent("a2", "RotateCredential", A.RotateCredentialRequest())
-    world.creds["a2"] = rotated.credential  # type: ignore[attr-defined]
+    world.creds["a2"] = rotated.credential
     heartbeat = A.HeartbeatRequest(agent_id=world.ids["a2"])
     world.call_agent(old, "Heartbeat", heartbeat)  # the grace period: still accepted
     world.call_agent("a2", "Heartbeat", heartbeat)
     revoked = world.call_user(ADMIN, "RevokeAgent", U.RevokeAgentRequest(name="a1"))
-    assert revoked.jobs_requeued == 1  # type: ignore[attr-defined]
+    assert revoked.jobs_requeued == 1
     assert world.rows()[1] == "queued"
     for token in (world.creds["a1"],):
         with pytest.raises(grpc.RpcError) as refused:
@@ -266,11 +274,11 @@ def test_revoking_requeues_the_job_and_rotation_keeps_the_old_credential_for_a_w
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     # the requeued job wants site=lab: a2, enrolled without that label, cannot lease it
     lease = world.call_agent("a2", "LeaseJob", A.LeaseJobRequest(agent_id=world.ids["a2"]))
-    assert not lease.HasField("lease")  # type: ignore[attr-defined]
+    assert not lease.HasField("lease")
     world.creds["a1b"] = world.enroll(world.enrolment_token({"site": "lab"}), "a1")
     assert world.register("a1", {"site": "lab"}, as_="a1b") == world.ids["a1"]
     lease = world.call_agent("a1b", "LeaseJob", A.LeaseJobRequest(agent_id=world.ids["a1"]))
-    assert lease.lease.attempt == 2  # type: ignore[attr-defined]
+    assert lease.lease.attempt == 2
 
 
 def test_plain_text_and_missing_client_certificates_are_refused(world: World) -> None:
@@ -294,8 +302,8 @@ def test_mutual_tls_needs_a_certificate_from_the_arena_ca(tmp_path: Path) -> Non
         "tls_client_ca": tmp_path / "ca.pem"})  # fmt: skip
     with ControllerThread(settings) as running:
         for client, works in (("good", True), ("bad", False), (None, False)):
-            tls = ClientTls(tmp_path / "ca.pem", client and tmp_path / f"{client}.pem",
-                            client and tmp_path / f"{client}.key")  # fmt: skip
+            tls = ClientTls(tmp_path / "ca.pem", tmp_path / f"{client}.pem" if client else None,
+                            tmp_path / f"{client}.key" if client else None)  # fmt: skip
             with ArenaClient(running.address, ADMIN, tls) as api:
                 if works:
                     assert api.runs() == []

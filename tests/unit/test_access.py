@@ -4,6 +4,7 @@ and TLS is on whenever the controller listens beyond loopback."""
 
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -95,7 +96,7 @@ def test_issued_certificates_chain_to_the_ca_and_keys_are_private(tmp_path: Path
      ("localhost:1", {}, False), ("127.0.0.2:1", {}, False)],
 )  # fmt: skip
 def test_tls_is_on_beyond_loopback_unless_insecure(
-    listen: str, flags: dict[str, bool], tls: bool
+    listen: str, flags: dict[str, Any], tls: bool
 ) -> None:
     assert ControllerSettings(listen=listen, **flags).uses_tls is tls
 

@@ -1,6 +1,7 @@
 """Sample checks on ingest: what cannot have been measured is named; jitter is not."""
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -101,7 +102,7 @@ def plausible(draw: st.DrawFn) -> RequestSample:
         at = draw(st.integers(0, 5))
         ordered[at] += draw(st.sampled_from([-0.02, -0.005, 0.005, 0.02]))
     kept = draw(st.lists(st.booleans(), min_size=6, max_size=6))
-    values = [t if keep or name == "sent_s" else None
+    values: list[Any] = [t if keep or name == "sent_s" else None
               for name, t, keep in zip(TIMES, ordered, kept, strict=True)]  # fmt: skip
     chunks = sorted(draw(st.lists(st.floats(ordered[2] - 0.02, ordered[5] + 0.02), max_size=9)))
     tokens = draw(st.integers(0, 1001))

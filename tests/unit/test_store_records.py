@@ -123,6 +123,7 @@ def test_every_table_is_created_as_before_but_the_chunk_times_packed() -> None:
     SQLModel.metadata.create_all(engine)
     with engine.connect() as connection:
         raw = connection.connection.dbapi_connection
+        assert isinstance(raw, sqlite3.Connection)
         assert schema_sql(raw, UNCHANGED) == snapshot_sql(UNCHANGED)
         assert chunk_times_type(raw) == "BLOB NOT NULL"
         agents = schema_sql(raw, frozenset({"agents"}))
@@ -282,7 +283,7 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
         detail = db.run_sync(run_detail, run_id)
         # the suite file's name and text were added to the detail later; the rest is as served
         assert detail.suite_yaml and detail.suite_file
-        new_fields = {
+        new_fields: dict[str, Any] = {
             "suite_file": True,
             "suite_yaml": True,
             "jobs": {"__all__": {"flags", "tier"}},
