@@ -59,8 +59,15 @@ def controllers(
         processes: list[subprocess.Popen[bytes]] = []
         try:
             for port in ports:
-                command = [CONTROLLER, "--listen", f"127.0.0.1:{port}", "--data-dir", tmp,
-                           "--dashboard", "off"]  # fmt: skip
+                command = [
+                    CONTROLLER,
+                    "--listen",
+                    f"127.0.0.1:{port}",
+                    "--data-dir",
+                    tmp,
+                    "--dashboard",
+                    "off",
+                ]
                 if database_url:
                     command += ["--database-url", database_url]
                 settings = os.environ | BENCH_CONTROLLER_ENV | (env or {})
@@ -98,8 +105,11 @@ def tool(venv: Path, name: str) -> Path | None:
     path = venv / "bin" / name
     if path.exists():
         return path
-    print(f"[skip] {name} not found at {path}: create the venv and `pip install` it there "
-          f"(or set the env var pointing to another venv)", file=sys.stderr)  # fmt: skip
+    print(
+        f"[skip] {name} not found at {path}: create the venv and `pip install` it there "
+        f"(or set the env var pointing to another venv)",
+        file=sys.stderr,
+    )
     return None
 
 

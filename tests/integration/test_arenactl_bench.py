@@ -32,7 +32,7 @@ def endpoint() -> Iterator[str]:
             "1",
             "--log-level",
             "warning",
-        ],  # fmt: skip
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -80,12 +80,16 @@ def test_hand_read_capacities() -> None:
     lfm = json.loads((LFM / "11-rate-sweep.json").read_text())
     points = capacity_by_slo([SweepStep.model_validate(s) for s in lfm["steps"]])
     assert {k: p and (p.configured_rps, p.achieved_rps) for k, p in points.items()} == {
-        "2000": (1.0, 0.909), "5000": (1.0, 0.909), "10000": (1.0, 0.909)
-    }  # fmt: skip
+        "2000": (1.0, 0.909),
+        "5000": (1.0, 0.909),
+        "10000": (1.0, 0.909),
+    }
     qwen = json.loads((RESULTS / "qwen-3.8/qwen-3.8-27b/bf16/11-rate-sweep.json").read_text())
     assert capacity_by_slo([SweepStep.model_validate(s) for s in qwen["steps"]]) == {
-        "2000": None, "5000": None, "10000": None
-    }  # fmt: skip
+        "2000": None,
+        "5000": None,
+        "10000": None,
+    }
 
 
 def test_a_measured_sweeps_capacity_agrees_with_the_published_one(

@@ -192,9 +192,15 @@ async def test_open_loop_follows_the_seeded_schedule(engine: tuple[FakeEngine, s
 
     tokenizer = ServerTokenizer(Endpoint(base_url, "m"))
     await run_benchmark(
-        bench, endpoint=Endpoint(base_url, "m"), runs=1, seed=1, clock=clock, sink=sink,
-        tokenizer=tokenizer, progress=progress.append,
-    )  # fmt: skip
+        bench,
+        endpoint=Endpoint(base_url, "m"),
+        runs=1,
+        seed=1,
+        clock=clock,
+        sink=sink,
+        tokenizer=tokenizer,
+        progress=progress.append,
+    )
     await tokenizer.close()
 
     assert sorted(s.index for s in samples) == list(range(20))
@@ -218,9 +224,14 @@ async def test_closed_loop_batches_are_synchronous(engine: tuple[FakeEngine, str
     samples: list[RequestSample] = []
     tokenizer = ServerTokenizer(Endpoint(base_url, "m"))
     await run_benchmark(
-        bench, endpoint=Endpoint(base_url, "m"), runs=2, seed=0, clock=JobClock(),
-        sink=samples.append, tokenizer=tokenizer,
-    )  # fmt: skip
+        bench,
+        endpoint=Endpoint(base_url, "m"),
+        runs=2,
+        seed=0,
+        clock=JobClock(),
+        sink=samples.append,
+        tokenizer=tokenizer,
+    )
     await tokenizer.close()
 
     assert len(samples) == 6 and all(s.ok for s in samples)
@@ -250,7 +261,7 @@ async def test_cancellation_stops_promptly(engine: tuple[FakeEngine, str]) -> No
             clock=JobClock(),
             sink=lambda sample: None,
             tokenizer=tokenizer,
-        )  # fmt: skip
+        )
     )
     while len([s for s in fake.streams if s.max_tokens == 50]) < 2:  # noqa: ASYNC110
         await asyncio.sleep(0.01)

@@ -116,8 +116,10 @@ def test_capacity_leaves_out_a_step_over_the_gate(server: ControllerThread, tmp_
     _, run_id = imported(server, failing_step(RESULTS, tmp_path))
     sweep = job(server, run_id)["imported"]["rate_sweep"]
     assert sweep["excluded_rps"] == [1.0]
-    capacity = {limit: point and point["configured_rps"] for limit, point in
-                sweep["capacity_by_slo_ms"].items()}  # fmt: skip
+    capacity = {
+        limit: point and point["configured_rps"]
+        for limit, point in sweep["capacity_by_slo_ms"].items()
+    }
     assert capacity == {"2000": 0.3, "5000": 0.7, "10000": 0.7}
     shown = arenactl(server, "show", run_id).output
     assert "left out: 1 req/s (too many failed requests)" in shown

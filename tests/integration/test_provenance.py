@@ -66,9 +66,13 @@ async def report_success(
         job_id=job, attempt=1, spec=spec, provenance={}, versions={}, samples=digest
     )
     await link.report(
-        job, 1, JobState.SUCCEEDED, total_samples=2,
-        manifest=manifest, signature=signer.sign(manifest),
-    )  # fmt: skip
+        job,
+        1,
+        JobState.SUCCEEDED,
+        total_samples=2,
+        manifest=manifest,
+        signature=signer.sign(manifest),
+    )
     return link, job
 
 

@@ -31,8 +31,18 @@ from tests.conftest import REPO
 from tests.support import ControllerThread
 
 ADMIN = "test-admin-token"
-TABLES = ("agents", "credentials", "enrolments", "runs", "run_owners", "jobs", "samples",
-          "job_logs", "telemetry", "tool_results")  # fmt: skip
+TABLES = (
+    "agents",
+    "credentials",
+    "enrolments",
+    "runs",
+    "run_owners",
+    "jobs",
+    "samples",
+    "job_logs",
+    "telemetry",
+    "tool_results",
+)
 SUITE = """
 name: security-test
 models:
@@ -52,9 +62,18 @@ benchmarks:
     tg: [8]
     concurrency: [2]
 """
-SAMPLE = common_pb2.RequestSample(benchmark="chat", variant="pp16/tg8/d0/c2", run=0, index=0,
-                                  sent_s=0.1, first_token_s=0.2, end_s=0.3, chunk_times_s=[0.3],
-                                  completion_tokens=1, prompt_tokens=16)  # fmt: skip
+SAMPLE = common_pb2.RequestSample(
+    benchmark="chat",
+    variant="pp16/tg8/d0/c2",
+    run=0,
+    index=0,
+    sent_s=0.1,
+    first_token_s=0.2,
+    end_s=0.3,
+    chunk_times_s=[0.3],
+    completion_tokens=1,
+    prompt_tokens=16,
+)
 
 
 class World:
@@ -73,25 +92,30 @@ class World:
         self.agent = agent_pb2_grpc.AgentServiceStub(self.channel)
         self.hardware = to_message(probe(), common_pb2.HardwareInfo)
         self.tokens = {
-            name: self.call_user(ADMIN, "CreateUser",
-                                 user_pb2.CreateUserRequest(name=name, role=role)).token
+            name: self.call_user(
+                ADMIN, "CreateUser", user_pb2.CreateUserRequest(name=name, role=role)
+            ).token
             for name, role in (
                 ("vic", user_pb2.USER_ROLE_VIEWER),
                 ("sam", user_pb2.USER_ROLE_SUBMITTER),
                 ("sue", user_pb2.USER_ROLE_SUBMITTER),
             )
-        }  # fmt: skip
-        submitted = self.call_user(self.tokens["sam"], "SubmitSuite",
-                                   user_pb2.SubmitSuiteRequest(suite_yaml=SUITE))  # fmt: skip
+        }
+        submitted = self.call_user(
+            self.tokens["sam"], "SubmitSuite", user_pb2.SubmitSuiteRequest(suite_yaml=SUITE)
+        )
         self.run_id, self.job_id = submitted.run_id, submitted.job_ids[0]
         self.enrolment = self.enrolment_token({"site": "lab"})
         self.creds: dict[str, str] = {}
         self.creds["a1"] = self.enroll(self.enrolment, "a1")
         self.creds["a2"] = self.enroll(self.enrolment_token({}), "a2")
-        self.ids = {name: self.register(name, {"site": "lab"} if name == "a1" else {})
-                    for name in self.creds}  # fmt: skip
-        lease = self.call_agent("a1", "LeaseJob", agent_pb2.LeaseJobRequest(
-            agent_id=self.ids["a1"], wait_s=0)).lease  # fmt: skip
+        self.ids = {
+            name: self.register(name, {"site": "lab"} if name == "a1" else {})
+            for name in self.creds
+        }
+        lease = self.call_agent(
+            "a1", "LeaseJob", agent_pb2.LeaseJobRequest(agent_id=self.ids["a1"], wait_s=0)
+        ).lease
         assert (lease.job_id, lease.attempt) == (self.job_id, 1)
 
     def meta(self, token: str) -> tuple[tuple[str, str], ...]:
@@ -117,8 +141,13 @@ class World:
         return self.call_agent(as_ or name, "Register", request).agent_id
 
     def samples(self, who: str, agent: str, attempt: int) -> agent_pb2.SampleBatch:
-        return agent_pb2.SampleBatch(agent_id=self.ids[agent], job_id=self.job_id,
-                                     attempt=attempt, first_seq=1, samples=[SAMPLE])  # fmt: skip
+        return agent_pb2.SampleBatch(
+            agent_id=self.ids[agent],
+            job_id=self.job_id,
+            attempt=attempt,
+            first_seq=1,
+            samples=[SAMPLE],
+        )
 
     def rows(self) -> tuple[int, str]:
         """Rows in every table a refused call could write, and the jobs' states."""
@@ -154,45 +183,122 @@ def _fresh_enrolment(world: World) -> None:
 U, A = user_pb2, agent_pb2
 SUBMIT = U.SubmitSuiteRequest(suite_yaml=SUITE)
 CASES = [
-    Case("no token", grpc.StatusCode.UNAUTHENTICATED, 12,
-         lambda w: w.call_user("", "SubmitSuite", SUBMIT)),
-    Case("unknown token", grpc.StatusCode.UNAUTHENTICATED, 12,
-         lambda w: w.call_user("arena-user-made-up", "SubmitSuite", SUBMIT)),
-    Case("agent credential on the user service", grpc.StatusCode.UNAUTHENTICATED, 12,
-         lambda w: w.call_user(w.creds["a1"], "SubmitSuite", SUBMIT)),
-    Case("user token on the agent service", grpc.StatusCode.UNAUTHENTICATED, 12,
-         lambda w: w.call_agent(w.tokens["sam"], "PushSamples", w.samples("a1", "a1", 1))),
-    Case("revoked agent pushes samples", grpc.StatusCode.UNAUTHENTICATED, 12,
-         lambda w: w.call_agent("a1", "PushSamples", w.samples("a1", "a1", 1)), _revoke_a1),
-    Case("expired enrolment token", grpc.StatusCode.UNAUTHENTICATED, 13,
-         lambda w: w.enroll(w.expired, "a3"), _expired_enrolment),
-    Case("reused enrolment token", grpc.StatusCode.UNAUTHENTICATED, 12,
-         lambda w: w.enroll(w.enrolment, "a3")),
-    Case("enrolling a name already enrolled", grpc.StatusCode.PERMISSION_DENIED, 13,
-         lambda w: w.enroll(w.fresh, "a1"), _fresh_enrolment),
-    Case("samples for another agent's job", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.call_agent("a2", "PushSamples", w.samples("a2", "a2", 1))),
-    Case("samples for a stale attempt", grpc.StatusCode.FAILED_PRECONDITION, 12,
-         lambda w: w.call_agent("a1", "PushSamples", w.samples("a1", "a1", 0))),
-    Case("samples under another agent's id", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.call_agent("a2", "PushSamples", w.samples("a2", "a1", 1))),
-    Case("registering under another agent's name", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.register("a1", {}, as_="a2")),
-    Case("static token registering an enrolled name", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.register("a1", {}, as_=DEV_AGENT_TOKEN)),
-    Case("claiming a label not enrolled", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.register("a2", {"site": "lab"})),
-    Case("viewer submits", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.call_user(w.tokens["vic"], "SubmitSuite", SUBMIT)),
-    Case("submitter cancels another's run", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.call_user(w.tokens["sue"], "CancelRun", U.CancelRunRequest(run_id=w.run_id))),
-    Case("submitter creates an enrolment token", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.call_user(w.tokens["sam"], "CreateEnrolment",
-                               U.CreateEnrolmentRequest(expires_in_s=60))),
-    Case("viewer rotates another user's token", grpc.StatusCode.PERMISSION_DENIED, 12,
-         lambda w: w.call_user(w.tokens["vic"], "RotateUserToken",
-                               U.RotateUserTokenRequest(name="sam"))),
-]  # fmt: skip
+    Case(
+        "no token",
+        grpc.StatusCode.UNAUTHENTICATED,
+        12,
+        lambda w: w.call_user("", "SubmitSuite", SUBMIT),
+    ),
+    Case(
+        "unknown token",
+        grpc.StatusCode.UNAUTHENTICATED,
+        12,
+        lambda w: w.call_user("arena-user-made-up", "SubmitSuite", SUBMIT),
+    ),
+    Case(
+        "agent credential on the user service",
+        grpc.StatusCode.UNAUTHENTICATED,
+        12,
+        lambda w: w.call_user(w.creds["a1"], "SubmitSuite", SUBMIT),
+    ),
+    Case(
+        "user token on the agent service",
+        grpc.StatusCode.UNAUTHENTICATED,
+        12,
+        lambda w: w.call_agent(w.tokens["sam"], "PushSamples", w.samples("a1", "a1", 1)),
+    ),
+    Case(
+        "revoked agent pushes samples",
+        grpc.StatusCode.UNAUTHENTICATED,
+        12,
+        lambda w: w.call_agent("a1", "PushSamples", w.samples("a1", "a1", 1)),
+        _revoke_a1,
+    ),
+    Case(
+        "expired enrolment token",
+        grpc.StatusCode.UNAUTHENTICATED,
+        13,
+        lambda w: w.enroll(w.expired, "a3"),
+        _expired_enrolment,
+    ),
+    Case(
+        "reused enrolment token",
+        grpc.StatusCode.UNAUTHENTICATED,
+        12,
+        lambda w: w.enroll(w.enrolment, "a3"),
+    ),
+    Case(
+        "enrolling a name already enrolled",
+        grpc.StatusCode.PERMISSION_DENIED,
+        13,
+        lambda w: w.enroll(w.fresh, "a1"),
+        _fresh_enrolment,
+    ),
+    Case(
+        "samples for another agent's job",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.call_agent("a2", "PushSamples", w.samples("a2", "a2", 1)),
+    ),
+    Case(
+        "samples for a stale attempt",
+        grpc.StatusCode.FAILED_PRECONDITION,
+        12,
+        lambda w: w.call_agent("a1", "PushSamples", w.samples("a1", "a1", 0)),
+    ),
+    Case(
+        "samples under another agent's id",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.call_agent("a2", "PushSamples", w.samples("a2", "a1", 1)),
+    ),
+    Case(
+        "registering under another agent's name",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.register("a1", {}, as_="a2"),
+    ),
+    Case(
+        "static token registering an enrolled name",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.register("a1", {}, as_=DEV_AGENT_TOKEN),
+    ),
+    Case(
+        "claiming a label not enrolled",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.register("a2", {"site": "lab"}),
+    ),
+    Case(
+        "viewer submits",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.call_user(w.tokens["vic"], "SubmitSuite", SUBMIT),
+    ),
+    Case(
+        "submitter cancels another's run",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.call_user(w.tokens["sue"], "CancelRun", U.CancelRunRequest(run_id=w.run_id)),
+    ),
+    Case(
+        "submitter creates an enrolment token",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.call_user(
+            w.tokens["sam"], "CreateEnrolment", U.CreateEnrolmentRequest(expires_in_s=60)
+        ),
+    ),
+    Case(
+        "viewer rotates another user's token",
+        grpc.StatusCode.PERMISSION_DENIED,
+        12,
+        lambda w: w.call_user(
+            w.tokens["vic"], "RotateUserToken", U.RotateUserTokenRequest(name="sam")
+        ),
+    ),
+]
 
 
 def settings_for(tmp_path: Path) -> ControllerSettings:
@@ -251,8 +357,9 @@ def test_the_allowed_calls_still_work(world: World) -> None:
         world.tokens["vic"], "CheckSuite", U.SubmitSuiteRequest(suite_yaml=SUITE)
     )
     assert len(checked.jobs) == 1  # a viewer may ask who'd take it
-    cancelled = world.call_user(world.tokens["sam"], "CancelRun",
-                                U.CancelRunRequest(run_id=world.run_id))  # fmt: skip
+    cancelled = world.call_user(
+        world.tokens["sam"], "CancelRun", U.CancelRunRequest(run_id=world.run_id)
+    )
     assert cancelled.jobs_cancelled == 1
 
 
@@ -297,13 +404,20 @@ def test_mutual_tls_needs_a_certificate_from_the_arena_ca(tmp_path: Path) -> Non
         files[f"{name}.key"], files[f"{name}.pem"] = pair
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    settings = settings_for(tmp_path).model_copy(update={
-        "tls_cert": tmp_path / "controller.pem", "tls_key": tmp_path / "controller.key",
-        "tls_client_ca": tmp_path / "ca.pem"})  # fmt: skip
+    settings = settings_for(tmp_path).model_copy(
+        update={
+            "tls_cert": tmp_path / "controller.pem",
+            "tls_key": tmp_path / "controller.key",
+            "tls_client_ca": tmp_path / "ca.pem",
+        }
+    )
     with ControllerThread(settings) as running:
         for client, works in (("good", True), ("bad", False), (None, False)):
-            tls = ClientTls(tmp_path / "ca.pem", tmp_path / f"{client}.pem" if client else None,
-                            tmp_path / f"{client}.key" if client else None)  # fmt: skip
+            tls = ClientTls(
+                tmp_path / "ca.pem",
+                tmp_path / f"{client}.pem" if client else None,
+                tmp_path / f"{client}.key" if client else None,
+            )
             with ArenaClient(running.address, ADMIN, tls) as api:
                 if works:
                     assert api.runs() == []

@@ -19,12 +19,30 @@ def sample(index: int, **fields: object) -> RequestSample:
 
 # A: TTFT 0.2, 3 tokens, ITLs 0.1, 0.2; B (listed first, index 1): TTFT 0.4, 4 tokens; C failed
 SAMPLES = [
-    sample(1, scheduled_s=0.5, sent_s=0.5, first_response_s=0.8, first_token_s=0.9,
-           chunk_times_s=[0.9, 1.0, 1.2, 1.3], end_s=1.3, prompt_tokens=20, completion_tokens=4),
-    sample(0, scheduled_s=0.0, sent_s=0.0, first_response_s=0.1, first_token_s=0.2,
-           chunk_times_s=[0.2, 0.3, 0.5], end_s=0.5, prompt_tokens=10, completion_tokens=3),
+    sample(
+        1,
+        scheduled_s=0.5,
+        sent_s=0.5,
+        first_response_s=0.8,
+        first_token_s=0.9,
+        chunk_times_s=[0.9, 1.0, 1.2, 1.3],
+        end_s=1.3,
+        prompt_tokens=20,
+        completion_tokens=4,
+    ),
+    sample(
+        0,
+        scheduled_s=0.0,
+        sent_s=0.0,
+        first_response_s=0.1,
+        first_token_s=0.2,
+        chunk_times_s=[0.2, 0.3, 0.5],
+        end_s=0.5,
+        prompt_tokens=10,
+        completion_tokens=3,
+    ),
     sample(2, scheduled_s=1.0, sent_s=1.25, end_s=1.5, error="HTTP 500: boom"),
-]  # fmt: skip
+]
 INFO = VllmRunInfo(
     model_id="org/model", num_prompts=3, request_rate=1.0, burstiness=0.7, date="20260101-000000"
 )
