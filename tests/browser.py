@@ -30,12 +30,11 @@ FLAGS = (
 )
 
 
-def missing() -> str | None:
-    """Why a browser test cannot run here, or None."""
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if shutil.which(path) is None:
-            return f"{path} is not installed (Debian: apt-get install chromium chromium-driver)"
-    return None
+NEEDS = f"{CHROMIUM} and {CHROMEDRIVER} (Debian: apt-get install chromium chromium-driver)"
+
+
+def installed() -> bool:
+    return all(shutil.which(path) is not None for path in (CHROMIUM, CHROMEDRIVER))
 
 
 @contextmanager

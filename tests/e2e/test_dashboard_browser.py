@@ -20,16 +20,16 @@ from arena.client.api import ArenaClient
 from arena.common.analysis.rank import PRESETS
 from arena.common.settings import DEV_USER_TOKEN
 from tests import browser
+from tests.prerequisites import SPARK, SPARK_MISSING, require, requires
 from tests.support import BIN, Processes, free_port
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(900),
-    pytest.mark.skipif(browser.missing() is not None, reason=browser.missing() or ""),
+    requires(browser.installed(), browser.NEEDS),
 ]
 
 REPO = Path(__file__).resolve().parents[2]
-SPARK = REPO.parent / "shared" / "fixtures" / "dgx-spark-benchmarks"
 # ~40 s on the simulated engine: long enough to watch the counters move
 LIVE_SUITE = """
 name: dashboard-live
@@ -68,8 +68,7 @@ LIVE_REQUESTS = 3 * (1 + 4) + 3 * 30
 
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Processes, str]]:
-    if not SPARK.is_dir():
-        pytest.skip(f"{SPARK} is missing (the shared fixtures)")
+    require(SPARK.is_dir(), SPARK_MISSING)
     processes = Processes(tmp_path_factory.mktemp("dashboard"))
     dashboard = f"127.0.0.1:{free_port()}"
     try:

@@ -24,12 +24,13 @@ from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.common.wire import to_message
 from tests import browser
 from tests.e2e.test_dashboard_browser import ctl
+from tests.prerequisites import requires
 from tests.support import Processes, free_port
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(browser.missing() is not None, reason=browser.missing() or ""),
+    requires(browser.installed(), browser.NEEDS),
 ]
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,6 +20,7 @@ import pytest
 from arena.client.api import ArenaClient, JobInfo
 from arena.common.settings import DEV_USER_TOKEN
 from tests.databases import rows
+from tests.prerequisites import require
 from tests.support import CuttableProxy, Processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -267,8 +268,7 @@ def small_disk(tmp_path: Path, backend: str) -> Iterator[Path]:
         capture_output=True,
         text=True,
     )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {result.stderr.strip()}")
+    require(result.returncode == 0, f"a tmpfs mount (root): {result.stderr.strip()}")
     try:
         yield mount
     finally:

@@ -20,10 +20,11 @@ from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 from tests.conftest import REPO
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.telemetry_nvml_double import FakeNvml
 
 RESULTS = REPO / "docs" / "results"
-GEMMA = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/gemma-4/gemma-4-31b-it"
+GEMMA = SPARK_RESULTS / "gemma-4/gemma-4-31b-it"
 SUITE = """
 name: compare-test
 quick: 0.5
@@ -186,7 +187,7 @@ async def test_compare_as_csv_and_markdown_has_the_json_numbers_and_notes(
         assert f"- {note['text']}" in markdown
 
 
-@pytest.mark.skipif(not GEMMA.is_dir(), reason="reference fixtures not present")
+@requires(GEMMA.is_dir(), SPARK_MISSING)
 async def test_compare_precisions_from_the_stored_results(controller: Controller) -> None:
     for profile in ("bf16", "nvfp4"):
         await arenactl(controller, "import", str(GEMMA / profile))

@@ -20,10 +20,11 @@ from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
 from tests.integration.test_export import H200, SUITE
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.telemetry_nvml_double import FakeNvml
 
 REPO = Path(__file__).resolve().parents[2]
-SPARK = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/lfm2.5"
+SPARK = SPARK_RESULTS / "lfm2.5"
 QWEN = SPARK.parent / "qwen-3.8/qwen-3.8-27b/bf16"
 """p95 TTFT over 10 s at its lowest rate: capacity ``none`` under every limit."""
 H200_ROWS = REPO / "docs/results/h200/llama-1b"
@@ -41,7 +42,7 @@ SECTIONS = [
     "compare",
     "provenance",
 ]
-pytestmark = pytest.mark.skipif(not SPARK.is_dir(), reason="reference fixtures not present")
+pytestmark = requires(SPARK.is_dir(), SPARK_MISSING)
 
 
 class Page(HTMLParser):

@@ -1,16 +1,15 @@
 """vLLM ``--save-result`` export: key sets against real files, values against hand-worked data."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from arena.common.exports import VllmRunInfo, vllm_save_result
 from arena.common.exports.vllm import DETAILED_KEYS
 from arena.common.schemas.sample import RequestSample
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/dgx-spark-benchmarks/results"
-RESULT_FILES = sorted(FIXTURES.glob("*/*/*/07-*.json"))
+RESULT_FILES = sorted(SPARK_RESULTS.glob("*/*/*/07-*.json"))
 
 
 def sample(index: int, **fields: object) -> RequestSample:
@@ -48,7 +47,7 @@ INFO = VllmRunInfo(
 )
 
 
-@pytest.mark.skipif(not RESULT_FILES, reason="fixture results not present")
+@requires(bool(RESULT_FILES), SPARK_MISSING)
 def test_keys_and_order_match_real_vllm_files() -> None:
     exported = vllm_save_result(
         SAMPLES,
