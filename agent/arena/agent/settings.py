@@ -70,6 +70,5 @@ class AgentSettings(ArenaSettings):
 
     @property
     def tls(self) -> ClientTls:
-        return ClientTls(
-            self.ca_file, self.cert_file, self.key_file, self.server_name, self.insecure
-        )
+        return ClientTls(self.ca_file, self.cert_file, self.key_file, self.server_name,
+                         self.insecure)  # fmt: skip
