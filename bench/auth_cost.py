@@ -29,7 +29,9 @@ from tests.support import ControllerThread
 ADMIN = "bench-admin-token"
 
 
-def prepare(running: ControllerThread, tls: bool) -> dict[str, tuple[object, str, str]]:
+def prepare(
+    running: ControllerThread, tls: bool
+) -> dict[str, tuple[agent_pb2_grpc.AgentServiceStub, str, str]]:
     """(stub, token, agent id) for a static-token agent and an enrolled one."""
     if tls:
         cert = generated_paths(running.settings.data_dir)[1].read_bytes()
@@ -38,15 +40,18 @@ def prepare(running: ControllerThread, tls: bool) -> dict[str, tuple[object, str
         channel = grpc.insecure_channel(running.address)
     agents, users = agent_pb2_grpc.AgentServiceStub(channel), user_grpc.UserServiceStub(channel)
     admin = (("authorization", f"Bearer {ADMIN}"),)
-    token = users.CreateEnrolment(user_pb2.CreateEnrolmentRequest(expires_in_s=60, uses=1),
-                                  metadata=admin).token  # fmt: skip
+    token = users.CreateEnrolment(
+        user_pb2.CreateEnrolmentRequest(expires_in_s=60, uses=1), metadata=admin
+    ).token
     hardware = to_message(probe(), common_pb2.HardwareInfo)
     enrol = agent_pb2.EnrollRequest(agent_name="enrolled", hardware=hardware)
     enrolled = agents.Enroll(enrol, metadata=(("authorization", f"Bearer {token}"),)).credential
     found = {}
     for name, secret in (("static", DEV_AGENT_TOKEN), ("enrolled", enrolled)):
-        reply = agents.Register(agent_pb2.RegisterRequest(agent_name=name, hardware=hardware),
-                                metadata=(("authorization", f"Bearer {secret}"),))  # fmt: skip
+        reply = agents.Register(
+            agent_pb2.RegisterRequest(agent_name=name, hardware=hardware),
+            metadata=(("authorization", f"Bearer {secret}"),),
+        )
         found[name] = (agents, secret, reply.agent_id)
     return found
 
@@ -70,11 +75,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
 
         def settings(name: str, tls: bool) -> ControllerSettings:
-            return ControllerSettings(listen="127.0.0.1:0", data_dir=Path(folder) / name,
-                                      tls=tls, admin_token=ADMIN, log_level="warning")  # fmt: skip
+            return ControllerSettings(
+                listen="127.0.0.1:0",
+                data_dir=Path(folder) / name,
+                tls=tls,
+                admin_token=ADMIN,
+                log_level="warning",
+            )
 
-        with ControllerThread(settings("plain", False)) as plain, \
-                ControllerThread(settings("tls", True)) as secure:  # fmt: skip
+        with (
+            ControllerThread(settings("plain", False)) as plain,
+            ControllerThread(settings("tls", True)) as secure,
+        ):
             variants = {}
             for transport, running in (("plain", plain), ("tls", secure)):
                 for who, target in prepare(running, transport == "tls").items():

@@ -78,9 +78,21 @@ def difference(name: str, run: Run, counts: Counts) -> Capacity:
 
 def ours(url: str, workers: int) -> Run:
     def run(n: int) -> tuple[int, Measured]:
-        command = [sys.executable, "-m", "bench.ours", "--base-url", url, "--num-prompts", str(n),
-                   "--max-concurrency", str(CONCURRENCY), "--max-tokens", str(CHUNKS),
-                   "--workers", str(workers)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "bench.ours",
+            "--base-url",
+            url,
+            "--num-prompts",
+            str(n),
+            "--max-concurrency",
+            str(CONCURRENCY),
+            "--max-tokens",
+            str(CHUNKS),
+            "--workers",
+            str(workers),
+        ]
         return n, run_measured(command)
 
     return run
@@ -92,14 +104,43 @@ def vllm(url: str, out: Path) -> Run | None:
         return None
 
     def run(n: int) -> tuple[int, Measured]:
-        command = [executable, "bench", "serve", "--backend", "openai-chat", "--base-url", url,
-                   "--endpoint", "/v1/chat/completions", "--model", "tiny",
-                   "--tokenizer", TOKENIZER_DIR, "--dataset-name", "random",
-                   "--random-input-len", "8", "--random-output-len", str(CHUNKS), "--ignore-eos",
-                   "--num-prompts", str(n), "--request-rate", "inf",
-                   "--max-concurrency", str(CONCURRENCY), "--seed", "42", "--disable-tqdm",
-                   "--save-result", "--result-dir", out,
-                   "--result-filename", f"vllm-{n}.json"]  # fmt: skip
+        command: list[str | Path]
+        command = [
+            executable,
+            "bench",
+            "serve",
+            "--backend",
+            "openai-chat",
+            "--base-url",
+            url,
+            "--endpoint",
+            "/v1/chat/completions",
+            "--model",
+            "tiny",
+            "--tokenizer",
+            TOKENIZER_DIR,
+            "--dataset-name",
+            "random",
+            "--random-input-len",
+            "8",
+            "--random-output-len",
+            str(CHUNKS),
+            "--ignore-eos",
+            "--num-prompts",
+            str(n),
+            "--request-rate",
+            "inf",
+            "--max-concurrency",
+            str(CONCURRENCY),
+            "--seed",
+            "42",
+            "--disable-tqdm",
+            "--save-result",
+            "--result-dir",
+            out,
+            "--result-filename",
+            f"vllm-{n}.json",
+        ]
         measured = run_measured(command, env={"CUDA_VISIBLE_DEVICES": ""})
         if measured.returncode == 0:
             completed = json.loads((out / f"vllm-{n}.json").read_text())["completed"]
@@ -117,12 +158,32 @@ def benchy(url: str, out: Path) -> Run | None:
 
     def run(n: int) -> tuple[int, Measured]:
         runs = max(1, n // CONCURRENCY)
-        command = [executable, "--base-url", f"{url}/v1", "--model", "tiny",
-                   "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", "8",
-                   "--tg", str(CHUNKS), "--concurrency", str(CONCURRENCY), "--runs", str(runs),
-                   "--latency-mode", "none", "--no-warmup", "--skip-coherence",
-                   "--no-adapt-prompt", "--format", "json",
-                   "--save-result", out / f"benchy-{n}.json"]  # fmt: skip
+        command: list[str | Path] = [
+            executable,
+            "--base-url",
+            f"{url}/v1",
+            "--model",
+            "tiny",
+            "--tokenizer",
+            TOKENIZER_DIR / "tokenizer.json",
+            "--pp",
+            "8",
+            "--tg",
+            str(CHUNKS),
+            "--concurrency",
+            str(CONCURRENCY),
+            "--runs",
+            str(runs),
+            "--latency-mode",
+            "none",
+            "--no-warmup",
+            "--skip-coherence",
+            "--no-adapt-prompt",
+            "--format",
+            "json",
+            "--save-result",
+            out / f"benchy-{n}.json",
+        ]
         return runs * CONCURRENCY, run_measured(command)
 
     return run
@@ -130,9 +191,11 @@ def benchy(url: str, out: Path) -> Run | None:
 
 def report(names: Sequence[str], rounds: list[list[Capacity]], counts: Counts) -> None:
     """Medians over rounds per client; each ratio is the median of within-round ratios."""
-    print(f"client capacity against an instant server ({CHUNKS} content chunks per response, "
-          f"max concurrency {CONCURRENCY}); marginal cost of {counts[1] - counts[0]} requests, "
-          f"median of {len(rounds)} rounds")  # fmt: skip
+    print(
+        f"client capacity against an instant server ({CHUNKS} content chunks per response, "
+        f"max concurrency {CONCURRENCY}); marginal cost of {counts[1] - counts[0]} requests, "
+        f"median of {len(rounds)} rounds"
+    )
     print(f"{'client':<22} {'req/CPU-s':>10} {'chunks/CPU-s':>13} {'req/s wall':>11}   per round")
     for i, name in enumerate(names):
         per_cpu = [r[i].per_cpu_s for r in rounds]

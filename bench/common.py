@@ -11,7 +11,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +59,15 @@ def controllers(
         processes: list[subprocess.Popen[bytes]] = []
         try:
             for port in ports:
-                command = [CONTROLLER, "--listen", f"127.0.0.1:{port}", "--data-dir", tmp,
-                           "--dashboard", "off"]  # fmt: skip
+                command = [
+                    CONTROLLER,
+                    "--listen",
+                    f"127.0.0.1:{port}",
+                    "--data-dir",
+                    tmp,
+                    "--dashboard",
+                    "off",
+                ]
                 if database_url:
                     command += ["--database-url", database_url]
                 settings = os.environ | BENCH_CONTROLLER_ENV | (env or {})
@@ -76,7 +83,7 @@ def controllers(
 
 
 def side_by_side(
-    title: str, keys: Sequence[str], setups: dict[str, Callable[[], dict[str, float]]]
+    title: str, keys: Sequence[str], setups: Mapping[str, Callable[[], dict[str, float]]]
 ) -> None:
     """Measure each setup in turn and print one column each; a setup that fails (RuntimeError)
     says why on stderr and shows NaN, so the others' figures still come out."""
@@ -98,8 +105,11 @@ def tool(venv: Path, name: str) -> Path | None:
     path = venv / "bin" / name
     if path.exists():
         return path
-    print(f"[skip] {name} not found at {path}: create the venv and `pip install` it there "
-          f"(or set the env var pointing to another venv)", file=sys.stderr)  # fmt: skip
+    print(
+        f"[skip] {name} not found at {path}: create the venv and `pip install` it there "
+        f"(or set the env var pointing to another venv)",
+        file=sys.stderr,
+    )
     return None
 
 

@@ -40,13 +40,33 @@ from tests.support import free_port
 
 CLOSED = ClosedLoopBenchmark(id="chat", pp=[512], tg=[64], concurrency=[1, 4])
 OPEN = OpenLoopBenchmark(
-    id="office", input_len=256, output_len=64, num_prompts=32, request_rate=[4.0],
-    max_concurrency=8, burstiness=1.0,
-)  # fmt: skip
-CLOSED_KEYS = ("pp_throughput", "tg_throughput", "tg_req_throughput", "peak_throughput",
-               "ttfr", "est_ppt", "e2e_ttft")  # fmt: skip
-OPEN_KEYS = ("request_throughput", "output_throughput", "mean_ttft_ms", "median_ttft_ms",
-             "p99_ttft_ms", "mean_tpot_ms", "mean_itl_ms", "mean_e2el_ms")  # fmt: skip
+    id="office",
+    input_len=256,
+    output_len=64,
+    num_prompts=32,
+    request_rate=[4.0],
+    max_concurrency=8,
+    burstiness=1.0,
+)
+CLOSED_KEYS = (
+    "pp_throughput",
+    "tg_throughput",
+    "tg_req_throughput",
+    "peak_throughput",
+    "ttfr",
+    "est_ppt",
+    "e2e_ttft",
+)
+OPEN_KEYS = (
+    "request_throughput",
+    "output_throughput",
+    "mean_ttft_ms",
+    "median_ttft_ms",
+    "p99_ttft_ms",
+    "mean_tpot_ms",
+    "mean_itl_ms",
+    "mean_e2el_ms",
+)
 Table = Mapping[str, Mapping[str, float]]
 
 
@@ -61,8 +81,19 @@ def model_dir() -> Path:
 @contextmanager
 def llama_server(folder: Path) -> Iterator[str]:
     port = free_port()
-    command = [str(llama_server_binary()), "--model", str(folder / MODEL_NAME), "--host",
-               "127.0.0.1", "--port", str(port), "--parallel", "8", "-c", "8192"]  # fmt: skip
+    command = [
+        str(llama_server_binary()),
+        "--model",
+        str(folder / MODEL_NAME),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--parallel",
+        "8",
+        "-c",
+        "8192",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -88,8 +119,15 @@ async def builtin(bench: Benchmark, endpoint: Endpoint, runs: int) -> list[Reque
     samples: list[RequestSample] = []
     tokenizer = ServerTokenizer(endpoint)
     try:
-        await run_benchmark(bench, endpoint=endpoint, runs=runs, seed=42, clock=JobClock(),
-                            sink=samples.append, tokenizer=tokenizer)  # fmt: skip
+        await run_benchmark(
+            bench,
+            endpoint=endpoint,
+            runs=runs,
+            seed=42,
+            clock=JobClock(),
+            sink=samples.append,
+            tokenizer=tokenizer,
+        )
     finally:
         await tokenizer.close()
     return samples
@@ -100,11 +138,18 @@ async def through_tool(
 ) -> tuple[Table, list[RequestSample], str]:
     samples: list[RequestSample] = []
     ctx = ToolContext(
-        endpoint=endpoint, model_name="tiny", runs=runs, seed=42,
-        tokenizer=str(folder / TOKENIZER_NAME), random_weights=True, clock=JobClock(),
-        workdir=workdir, output=lambda line: None, sample=samples.append,
+        endpoint=endpoint,
+        model_name="tiny",
+        runs=runs,
+        seed=42,
+        tokenizer=str(folder / TOKENIZER_NAME),
+        random_weights=True,
+        clock=JobClock(),
+        workdir=workdir,
+        output=lambda line: None,
+        sample=samples.append,
         position=lambda benchmark, variant, run: None,
-    )  # fmt: skip
+    )
     outcome = await driver_for(bench.tool).run(bench, ctx)
     table = {
         variant: {key: stat["mean"] for key, stat in stats.items()}
@@ -116,10 +161,12 @@ async def through_tool(
 def closed_table(samples: list[RequestSample], runs: int) -> Table:
     table: dict[str, dict[str, float]] = {}
     for variant in closed_variants(CLOSED):
-        per_run = [[s for s in samples if s.variant == variant.key and s.run == run]
-                   for run in range(runs)]  # fmt: skip
-        stats = summarize_closed_loop(per_run, concurrency=variant.concurrency,
-                                      expected_prompt_tokens=variant.pp)  # fmt: skip
+        per_run = [
+            [s for s in samples if s.variant == variant.key and s.run == run] for run in range(runs)
+        ]
+        stats = summarize_closed_loop(
+            per_run, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
+        )
         table[variant.key] = {key: stat.mean for key, stat in stats.items()}
     return table
 
@@ -140,8 +187,11 @@ def print_table(title: str, keys: tuple[str, ...], columns: dict[str, Table]) ->
     names = list(columns)
     reference = columns[names[0]]
     print(f"\n{title}")
-    print(f"{'variant':<18} {'metric':<20}" + "".join(f"{n:>24}" for n in names)
-          + "".join(f"{'Δ ' + n:>26}" for n in names[1:]))  # fmt: skip
+    print(
+        f"{'variant':<18} {'metric':<20}"
+        + "".join(f"{n:>24}" for n in names)
+        + "".join(f"{'Δ ' + n:>26}" for n in names[1:])
+    )
     for variant in reference:
         for key in keys:
             values = [columns[n].get(variant, {}).get(key) for n in names]
@@ -160,8 +210,11 @@ async def main(runs: int) -> None:
         benchy, _, command = await through_tool(tool_closed, endpoint, runs, folder, Path(workdir))
         ours = closed_table(await builtin(CLOSED, endpoint, runs), runs)
         print(f"llama-benchy: {command}")
-        print_table("closed loop (Δ = Arena vs llama-benchy)", CLOSED_KEYS,
-                    {"llama-benchy": benchy, "arena": ours})  # fmt: skip
+        print_table(
+            "closed loop (Δ = Arena vs llama-benchy)",
+            CLOSED_KEYS,
+            {"llama-benchy": benchy, "arena": ours},
+        )
         if vllm_executable() is None:
             print("\n[skip] open loop: no vLLM venv (set ARENA_VLLM_BENCH)", file=sys.stderr)
             return
@@ -171,9 +224,11 @@ async def main(runs: int) -> None:
         )
         ours = open_table(await builtin(OPEN, endpoint, runs), runs)
         print(f"\nvllm bench serve (per run): {command.splitlines()[0]}")
-        print_table("open loop (Δ = vs vllm bench serve's own numbers)", OPEN_KEYS,
-                    {"vllm": vllm, "arena-on-vllm-requests": open_table(detailed, runs),
-                     "arena": ours})  # fmt: skip
+        print_table(
+            "open loop (Δ = vs vllm bench serve's own numbers)",
+            OPEN_KEYS,
+            {"vllm": vllm, "arena-on-vllm-requests": open_table(detailed, runs), "arena": ours},
+        )
 
 
 if __name__ == "__main__":

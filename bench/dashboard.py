@@ -58,12 +58,21 @@ def pages(base: str) -> list[str]:
         (r["run_id"] for r in runs if "h200" in r["suite"]), measured[0] if measured else spark
     )
     return [
-        "/healthz", "/agents", "/runs", "/api/runs",
-        f"/runs/{spark}", f"/runs/{own}", f"/api/runs/{spark}",
+        "/healthz",
+        "/agents",
+        "/runs",
+        "/api/runs",
+        f"/runs/{spark}",
+        f"/runs/{own}",
+        f"/api/runs/{spark}",
         *[f"/leaderboard?preset={p}" for p in ("aggregate", "chat", "agent", "batch", "reasoning")],
-        "/api/leaderboard", "/capacity", "/pareto", "/pareto?benchmark=06-concurrency-stress",
-        "/compare", f"/compare?run={spark}&run={own}",
-    ]  # fmt: skip
+        "/api/leaderboard",
+        "/capacity",
+        "/pareto",
+        "/pareto?benchmark=06-concurrency-stress",
+        "/compare",
+        f"/compare?run={spark}&run={own}",
+    ]
 
 
 def main() -> int:
@@ -78,19 +87,31 @@ def main() -> int:
         env = os.environ | {"ARENA_LOG_FORMAT": "json"}
         log = (Path(data) / "controller.log").open("wb")
         controller = subprocess.Popen(
-            [BIN / "arena-controller", "--listen", f"127.0.0.1:{grpc}", "--data-dir", data,
-             "--dashboard", f"127.0.0.1:{http}"], env=env, stderr=log,
-        )  # fmt: skip
+            [
+                BIN / "arena-controller",
+                "--listen",
+                f"127.0.0.1:{grpc}",
+                "--data-dir",
+                data,
+                "--dashboard",
+                f"127.0.0.1:{http}",
+            ],
+            env=env,
+            stderr=log,
+        )
         try:
             wait_for(f"{base}/healthz", controller)
+            ctl: list[str | Path]
             ctl = [BIN / "arenactl", "--controller", f"127.0.0.1:{grpc}", "import"]
             started = time.monotonic()
             folders = sorted(p for p in (SPARK / "results").iterdir() if p.is_dir())
             for path in [*folders, ROOT / "docs" / "results"]:
                 subprocess.run([*ctl, str(path)], check=True, env=env, stdout=subprocess.DEVNULL)
             runs = len(json.loads(urllib.request.urlopen(f"{base}/api/runs?limit=1000").read()))
-            print(f"imported {runs} runs in {time.monotonic() - started:.0f} s; "
-                  f"{args.loads} loads per page, median (first load apart)\n")  # fmt: skip
+            print(
+                f"imported {runs} runs in {time.monotonic() - started:.0f} s; "
+                f"{args.loads} loads per page, median (first load apart)\n"
+            )
             print(f"{'page':<58} {'first ms':>9} {'app ms':>8} {'http ms':>8} {'KiB':>6}")
             worst = 0.0
             for page in pages(base):
@@ -99,8 +120,10 @@ def main() -> int:
                 app = statistics.median(t[1] for t in times)
                 full = statistics.median(t[0] for t in times)
                 worst = max(worst, full)
-                print(f"{page[:58]:<58} {first:>9.0f} {app:>8.1f} {full:>8.1f} "
-                      f"{times[0][2] / 1024:>6.0f}")  # fmt: skip
+                print(
+                    f"{page[:58]:<58} {first:>9.0f} {app:>8.1f} {full:>8.1f} "
+                    f"{times[0][2] / 1024:>6.0f}"
+                )
             verdict = "within" if worst < TARGET_MS else "OVER"
             print(f"\nslowest page: {worst:.0f} ms median, {verdict} the {TARGET_MS:.0f} ms target")
         finally:

@@ -59,8 +59,9 @@ class Window:
     end: float = math.inf
 
 
-async def _agent(slot: int, plan: Plan, window: Window, registered: asyncio.Queue[int],
-                 latencies: list[float]) -> None:  # fmt: skip
+async def _agent(
+    slot: int, plan: Plan, window: Window, registered: asyncio.Queue[int], latencies: list[float]
+) -> None:
     from arena.agent.hardware import probe
     from arena.agent.link import ControllerLink
     from arena.common.settings import DEV_AGENT_TOKEN
@@ -142,8 +143,9 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
             registered = sum(ready.get(timeout=600) for _ in workers)
         except queue.Empty:
             raise RuntimeError("the agents did not register within 10 minutes") from None
-        print(f"{registered} agents registered in {time.monotonic() - began:.0f} s",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{registered} agents registered in {time.monotonic() - began:.0f} s", file=sys.stderr
+        )
         start_at = time.time() + args.settle
         for _ in workers:
             starts.put(start_at)
@@ -160,7 +162,7 @@ def measure(database_url: str | None, args: argparse.Namespace) -> dict[str, flo
     errors = [one for one in collected if isinstance(one, str)]
     if errors:
         raise RuntimeError("; ".join(errors[:3]))
-    latencies = sorted(t for one in collected for t in one)
+    latencies = sorted(t for one in collected if not isinstance(one, str) for t in one)
     if len(latencies) < 2:
         raise RuntimeError("no heartbeat in the window: measure longer (--seconds)")
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
@@ -183,11 +185,16 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=4, help="agent processes")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
-    parser.add_argument("--settle", type=float, default=10.0,
-                        help="seconds all registered before the window opens")  # fmt: skip
+    parser.add_argument(
+        "--settle", type=float, default=10.0, help="seconds all registered before the window opens"
+    )
     parser.add_argument("--postgres", metavar="URL", help="also measure this PostgreSQL database")
-    parser.add_argument("--heartbeat-interval", type=float, default=2.0,
-                        help="the controller's heartbeat_interval_s (its default: 2)")  # fmt: skip
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        default=2.0,
+        help="the controller's heartbeat_interval_s (its default: 2)",
+    )
     args = parser.parse_args()
     setups = {"SQLite": functools.partial(measure, None, args)}
     if args.postgres:

@@ -31,11 +31,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
+from typing import TYPE_CHECKING
 
 import psutil
 
 from arena.common.logging import configure_logging
 from bench.common import controllers, free_port, side_by_side
+
+if TYPE_CHECKING:
+    from arena.common.pb.arena.v2 import common_pb2
 
 SUITE_HEAD = """
 name: ingest-bench
@@ -83,7 +87,9 @@ class AgentResult:
     error: str = ""
 
 
-def samples_pb(batch: int, chunks: int, seed: int, packed: bool) -> list[object]:
+def samples_pb(
+    batch: int, chunks: int, seed: int, packed: bool
+) -> "list[common_pb2.RequestSample]":
     """A batch of closed-loop samples as the agent sends them: one chunk time per output token,
     output lengths spread around ``chunks``, packed when the controller reads them so."""
     from arena.common.pb.arena.v2 import common_pb2
@@ -99,11 +105,19 @@ def samples_pb(batch: int, chunks: int, seed: int, packed: bool) -> list[object]
         first = sent + rng.uniform(0.05, 0.3)
         times = [first + t for t in times]
         sample = RequestSample(
-            benchmark="chat", variant=VARIANT, run=0, index=index,
-            sent_s=sent, first_response_s=times[0], first_token_s=times[0], end_s=times[-1],
-            chunk_times_s=times, prompt_tokens=512, completion_tokens=tokens,
+            benchmark="chat",
+            variant=VARIANT,
+            run=0,
+            index=index,
+            sent_s=sent,
+            first_response_s=times[0],
+            first_token_s=times[0],
+            end_s=times[-1],
+            chunk_times_s=times,
+            prompt_tokens=512,
+            completion_tokens=tokens,
             max_tokens=2 * chunks,
-        )  # fmt: skip
+        )
         out.append(to_message(sample, common_pb2.RequestSample, packed=packed))
     return out
 
@@ -127,9 +141,11 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
         return AgentResult(0, [], f"agent {slot} got no job")
     await link.report(lease.job_id, lease.attempt, JobState.RUNNING, "ingest bench")
     batch = agent_pb2.SampleBatch(
-        agent_id=registration.agent_id, job_id=lease.job_id, attempt=lease.attempt,
+        agent_id=registration.agent_id,
+        job_id=lease.job_id,
+        attempt=lease.attempt,
         samples=samples_pb(plan.batch, plan.chunks, slot, link.packed_chunk_times),
-    )  # fmt: skip
+    )
     metadata = (("authorization", f"Bearer {DEV_AGENT_TOKEN}"),)
     ready.put(slot)
     # the parent opens the window once every agent holds its job
@@ -148,8 +164,11 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
             reply = await push(batch, metadata=metadata, timeout=120)
             took = time.perf_counter() - began
             if reply.acked_seq != acked + plan.batch:
-                return AgentResult(stored, latencies, f"agent {slot}: ack {reply.acked_seq} "
-                                   f"after {acked} + {plan.batch}")  # fmt: skip
+                return AgentResult(
+                    stored,
+                    latencies,
+                    f"agent {slot}: ack {reply.acked_seq} after {acked} + {plan.batch}",
+                )
             acked = reply.acked_seq
             if start_at <= time.time() <= end_at:  # acknowledged inside the window
                 latencies.append(took)
@@ -228,8 +247,11 @@ def measure(database_url: str | None, count: int, args: argparse.Namespace) -> d
         began = time.time()
         for _ in workers:
             starts.put(began)
-        print(f"{count} controller(s): {args.agents} agents pushing, measuring after "
-              f"{args.warmup:.0f} s for {args.seconds:.0f} s", file=sys.stderr)  # fmt: skip
+        print(
+            f"{count} controller(s): {args.agents} agents pushing, measuring after "
+            f"{args.warmup:.0f} s for {args.seconds:.0f} s",
+            file=sys.stderr,
+        )
         own = [psutil.Process(process.pid) for process in processes]
         agents = [psutil.Process(worker.pid) for worker in workers]
         time.sleep(args.warmup)
@@ -249,8 +271,10 @@ def measure(database_url: str | None, count: int, args: argparse.Namespace) -> d
     samples = sum(r.samples for r in collected)
     latencies = sorted(t for r in collected for t in r.latencies_s)
     if len(latencies) < 2:
-        raise RuntimeError(f"only {len(latencies)} batches acknowledged in the window: "
-                           "measure longer (--seconds) or with fewer agents")  # fmt: skip
+        raise RuntimeError(
+            f"only {len(latencies)} batches acknowledged in the window: "
+            "measure longer (--seconds) or with fewer agents"
+        )
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
     figures = {
         "samples/s stored": samples / args.seconds,
@@ -276,9 +300,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--postgres", metavar="URL", help="also measure this PostgreSQL database")
     parser.add_argument(
-        "--controllers", type=int, default=1, metavar="N",
+        "--controllers",
+        type=int,
+        default=1,
+        metavar="N",
         help="with --postgres: also N controllers on it, agents spread evenly",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     setups = {"SQLite": functools.partial(measure, None, 1, args)}
     if args.postgres:
@@ -287,8 +314,10 @@ def main() -> None:
             setups[f"PG, {args.controllers} ctl"] = functools.partial(
                 measure, args.postgres, args.controllers, args
             )
-    title = (f"{args.agents} agents, batches of {args.batch} samples, ~{args.chunks} chunk times "
-             f"each, {args.seconds:.0f} s measured, {os.cpu_count()} CPUs")  # fmt: skip
+    title = (
+        f"{args.agents} agents, batches of {args.batch} samples, ~{args.chunks} chunk times "
+        f"each, {args.seconds:.0f} s measured, {os.cpu_count()} CPUs"
+    )
     side_by_side(title, KEYS, setups)
 
 

@@ -108,12 +108,31 @@ def _isolate() -> None:
 
 @contextmanager
 def llama_server(log: ServerLog) -> Iterator[str]:
-    command = [LLAMA_SERVER, "--model", TOKENIZER_DIR / "tiny.gguf", "--host", "127.0.0.1",
-               "--port", str(PORT), "--parallel", str(SLOTS), "-c", "16384",
-               "--threads", "1", "--no-cache-prompt", "--metrics",
-               "--log-file", log.path]  # fmt: skip
-    process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, preexec_fn=_isolate)  # fmt: skip
+    command = [
+        LLAMA_SERVER,
+        "--model",
+        TOKENIZER_DIR / "tiny.gguf",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(PORT),
+        "--parallel",
+        str(SLOTS),
+        "-c",
+        "16384",
+        "--threads",
+        "1",
+        "--no-cache-prompt",
+        "--metrics",
+        "--log-file",
+        log.path,
+    ]
+    process = subprocess.Popen(
+        [str(c) for c in command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_isolate,
+    )
     url = f"http://127.0.0.1:{PORT}"
     try:
         for _ in range(300):
@@ -132,8 +151,15 @@ def llama_server(log: ServerLog) -> Iterator[str]:
 async def _ours(bench: Any, url: str, runs: int) -> list[RequestSample]:
     samples: list[RequestSample] = []
     tokenizer = LocalTokenizer(TOKENIZER_DIR)
-    await run_benchmark(bench, endpoint=Endpoint(url, "tiny"), runs=runs, seed=42,
-                        clock=JobClock(), sink=samples.append, tokenizer=tokenizer)  # fmt: skip
+    await run_benchmark(
+        bench,
+        endpoint=Endpoint(url, "tiny"),
+        runs=runs,
+        seed=42,
+        clock=JobClock(),
+        sink=samples.append,
+        tokenizer=tokenizer,
+    )
     return samples
 
 
@@ -150,68 +176,138 @@ class Window:
 
 
 def ours_open(url: str, args: argparse.Namespace) -> Window:
-    bench = OpenLoopBenchmark(id="parity", dataset="sharegpt", dataset_path=str(SHAREGPT),
-                              output_len=args.output_len, num_prompts=args.num_prompts,
-                              request_rate=[float("inf")], max_concurrency=args.concurrency,
-                              ignore_eos=True)  # fmt: skip
+    bench = OpenLoopBenchmark(
+        id="parity",
+        dataset="sharegpt",
+        dataset_path=str(SHAREGPT),
+        output_len=args.output_len,
+        num_prompts=args.num_prompts,
+        request_rate=[float("inf")],
+        max_concurrency=args.concurrency,
+        ignore_eos=True,
+    )
     samples = sorted(asyncio.run(_ours(bench, url, 1)), key=lambda s: s.index)
     metrics = open_loop_metrics(samples)
     ttfts = [(s.first_token_s - s.sent_s) * 1000 for s in samples if s.first_token_s]
-    return Window({"output_throughput": metrics["output_throughput"] or 0.0,
-                   "median_ttft_ms": metrics["median_ttft_ms"] or 0.0},
-                  ttfts, args.output_len)  # fmt: skip
+    return Window(
+        {
+            "output_throughput": metrics["output_throughput"] or 0.0,
+            "median_ttft_ms": metrics["median_ttft_ms"] or 0.0,
+        },
+        ttfts,
+        args.output_len,
+    )
 
 
 def vllm_open(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Window:
     name = f"vllm-{time.monotonic_ns()}.json"
     command: list[str | Path] = [
-               executable, "bench", "serve", "--backend", "openai-chat", "--base-url", url,
-               "--endpoint", "/v1/chat/completions", "--model", "tiny",
-               "--tokenizer", TOKENIZER_DIR, "--dataset-name", "sharegpt",
-               "--dataset-path", SHAREGPT, "--sharegpt-output-len", str(args.output_len),
-               "--ignore-eos",
-               "--num-prompts", str(args.num_prompts), "--request-rate", "inf",
-               "--max-concurrency", str(args.concurrency), "--seed", "42", "--disable-tqdm",
-               "--save-result", "--save-detailed", "--result-dir", out,
-               "--result-filename", name]  # fmt: skip
+        executable,
+        "bench",
+        "serve",
+        "--backend",
+        "openai-chat",
+        "--base-url",
+        url,
+        "--endpoint",
+        "/v1/chat/completions",
+        "--model",
+        "tiny",
+        "--tokenizer",
+        TOKENIZER_DIR,
+        "--dataset-name",
+        "sharegpt",
+        "--dataset-path",
+        SHAREGPT,
+        "--sharegpt-output-len",
+        str(args.output_len),
+        "--ignore-eos",
+        "--num-prompts",
+        str(args.num_prompts),
+        "--request-rate",
+        "inf",
+        "--max-concurrency",
+        str(args.concurrency),
+        "--seed",
+        "42",
+        "--disable-tqdm",
+        "--save-result",
+        "--save-detailed",
+        "--result-dir",
+        out,
+        "--result-filename",
+        name,
+    ]
     run = run_measured(command, env={"CUDA_VISIBLE_DEVICES": ""})
     if run.returncode != 0:
         raise SystemExit(f"vllm bench serve failed:\n{run.output[-3000:]}")
     result = json.loads((out / name).read_text())
-    return Window({"output_throughput": result["output_throughput"],
-                   "median_ttft_ms": result["median_ttft_ms"]},
-                  [t * 1000 for t in result["ttfts"] if t], args.output_len)  # fmt: skip
+    return Window(
+        {
+            "output_throughput": result["output_throughput"],
+            "median_ttft_ms": result["median_ttft_ms"],
+        },
+        [t * 1000 for t in result["ttfts"] if t],
+        args.output_len,
+    )
 
 
 def _benchy_window(report: dict[str, Any], tg: int) -> Window:
     bench = report["benchmarks"][0]
     ttfts = bench["e2e_ttft"]["values"]
-    return Window({"tg_throughput": bench["tg_throughput"]["mean"],
-                   "median_e2e_ttft_ms": stats.median(ttfts),
-                   "median_ttfr_ms": stats.median(bench["ttfr"]["values"])},
-                  ttfts, tg)  # fmt: skip
+    return Window(
+        {
+            "tg_throughput": bench["tg_throughput"]["mean"],
+            "median_e2e_ttft_ms": stats.median(ttfts),
+            "median_ttfr_ms": stats.median(bench["ttfr"]["values"]),
+        },
+        ttfts,
+        tg,
+    )
 
 
 def ours_closed(url: str, args: argparse.Namespace) -> Window:
-    bench = ClosedLoopBenchmark(id="parity-cl", pp=[args.pp], tg=[args.tg],
-                                concurrency=[args.concurrency])  # fmt: skip
+    bench = ClosedLoopBenchmark(
+        id="parity-cl", pp=[args.pp], tg=[args.tg], concurrency=[args.concurrency]
+    )
     samples = asyncio.run(_ours(bench, url, args.runs))
-    runs = [sorted((s for s in samples if s.run == run), key=lambda s: s.index)
-            for run in range(args.runs)]  # fmt: skip
+    runs = [
+        sorted((s for s in samples if s.run == run), key=lambda s: s.index)
+        for run in range(args.runs)
+    ]
     variant = BenchyVariant(args.pp, args.tg, 0, args.concurrency, runs, args.pp)
-    report = llama_benchy_json([variant], model="tiny", latency_mode="generation",
-                               latency_ms=0.0, timestamp="")  # fmt: skip
+    report = llama_benchy_json(
+        [variant], model="tiny", latency_mode="generation", latency_ms=0.0, timestamp=""
+    )
     return _benchy_window(report, args.tg)
 
 
 def benchy_closed(url: str, args: argparse.Namespace, out: Path, executable: Path) -> Window:
     path = out / f"benchy-{time.monotonic_ns()}.json"
     command: list[str | Path] = [
-               executable, "--base-url", f"{url}/v1", "--model", "tiny",
-               "--tokenizer", TOKENIZER_DIR / "tokenizer.json", "--pp", str(args.pp),
-               "--tg", str(args.tg), "--concurrency", str(args.concurrency),
-               "--runs", str(args.runs), "--latency-mode", "generation", "--skip-coherence",
-               "--format", "json", "--save-result", path]  # fmt: skip
+        executable,
+        "--base-url",
+        f"{url}/v1",
+        "--model",
+        "tiny",
+        "--tokenizer",
+        TOKENIZER_DIR / "tokenizer.json",
+        "--pp",
+        str(args.pp),
+        "--tg",
+        str(args.tg),
+        "--concurrency",
+        str(args.concurrency),
+        "--runs",
+        str(args.runs),
+        "--latency-mode",
+        "generation",
+        "--skip-coherence",
+        "--format",
+        "json",
+        "--save-result",
+        path,
+    ]
     run = run_measured(command)
     if run.returncode != 0:
         raise SystemExit(f"llama-benchy failed:\n{run.output[-3000:]}")
@@ -226,16 +322,21 @@ def compare(
     print(f"\n{title}")
     print(f"{'round':<6}" + "".join(f"{k + ' (arena/' + reference + ')':>44}" for k in keys))
     for number, (ours, theirs) in enumerate(pairs, 1):
-        cells = [f"{ours[k]:>12.2f} / {theirs[k]:>10.2f} ({pct(ours[k], theirs[k]):>+7.2f}%)"
-                 for k in keys]  # fmt: skip
+        cells = [
+            f"{ours[k]:>12.2f} / {theirs[k]:>10.2f} ({pct(ours[k], theirs[k]):>+7.2f}%)"
+            for k in keys
+        ]
         print(f"{number:<6}" + "".join(f"{c:>44}" for c in cells))
-    means = [(stats.mean([o[k] for o, _ in pairs]), stats.mean([t[k] for _, t in pairs]))
-             for k in keys]  # fmt: skip
+    means = [
+        (stats.mean([o[k] for o, _ in pairs]), stats.mean([t[k] for _, t in pairs])) for k in keys
+    ]
     cells = [f"{o:>12.2f} / {t:>10.2f} ({pct(o, t):>+7.2f}%)" for o, t in means]
     print(f"{'means':<6}" + "".join(f"{c:>44}" for c in cells))
     deltas = [[pct(o[k], t[k]) for o, t in pairs] for k in keys]
-    cells = [f"delta {stats.mean(d):+.2f}% ± {stats.std(d) / math.sqrt(max(1, len(d) - 1)):.2f}"
-             for d in deltas]  # fmt: skip
+    cells = [
+        f"delta {stats.mean(d):+.2f}% ± {stats.std(d) / math.sqrt(max(1, len(d) - 1)):.2f}"
+        for d in deltas
+    ]
     print(f"{'Δ±SE':<6}" + "".join(f"{c:>44}" for c in cells))
 
 
@@ -358,13 +459,17 @@ def report(server: str, args: argparse.Namespace, results: list[list[Any]]) -> N
     open_pairs, closed_pairs = results
     print(f"\n=== {server}; load average now {os.getloadavg()[0]:.2f}")
     if open_pairs:
-        title = (f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
-                 f"{args.output_len}, rate inf, max concurrency {args.concurrency}: arena vs vllm "
-                 "bench serve")  # fmt: skip
+        title = (
+            f"open loop, ShareGPT-format stand-in, {args.num_prompts} prompts, output "
+            f"{args.output_len}, rate inf, max concurrency {args.concurrency}: arena vs vllm "
+            "bench serve"
+        )
         compare_all(title, open_pairs, "vllm")
     if closed_pairs:
-        title = (f"closed loop, pp {args.pp}, tg {args.tg}, c={args.concurrency}, "
-                 f"{args.runs} runs: arena vs llama-benchy")  # fmt: skip
+        title = (
+            f"closed loop, pp {args.pp}, tg {args.tg}, c={args.concurrency}, "
+            f"{args.runs} runs: arena vs llama-benchy"
+        )
         compare_all(title, closed_pairs, "benchy")
     sys.stdout.flush()
 
@@ -382,9 +487,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="closed loop: runs per round")
     parser.add_argument("--concurrency", type=int, default=1, choices=range(1, SLOTS + 1))
     parser.add_argument("--server", choices=["llama", "paced", "both"], default="both")
-    parser.add_argument("--close", action="store_true",
-                        help="the control closes each connection after its answer, as "
-                             "llama-server does: every request then opens a new one")  # fmt: skip
+    parser.add_argument(
+        "--close",
+        action="store_true",
+        help="the control closes each connection after its answer, as "
+        "llama-server does: every request then opens a new one",
+    )
     args = parser.parse_args()
     tools = (tool(VLLM_VENV, "vllm"), tool(BENCHY_VENV, "llama-benchy"))
     seed_benchy_corpus()
@@ -393,16 +501,23 @@ def main() -> None:
             with instant_server(model="tiny", pace_ms=PACE_MS, close=args.close) as url:
                 results = rounds(url, None, args, tools, Path(folder))
             closing = ", closing each connection after its answer" if args.close else ""
-            report(f"control: paced server (TTFT {PACE_MS[0]:g} ms, ITL {PACE_MS[1]:g} ms, "
-                   f"no batching{closing})", args, results)  # fmt: skip
+            report(
+                f"control: paced server (TTFT {PACE_MS[0]:g} ms, ITL {PACE_MS[1]:g} ms, "
+                f"no batching{closing})",
+                args,
+                results,
+            )
         if args.server in ("llama", "both"):
             if not LLAMA_SERVER.exists():
                 raise SystemExit(f"llama-server not found at {LLAMA_SERVER} (ARENA_LLAMA_SERVER)")
             log = ServerLog(Path(folder) / "llama-server.log")
             with llama_server(log) as url:
                 results = rounds(url, log, args, tools, Path(folder))
-            report(f"llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel {SLOTS}, "
-                   "1 thread)", args, results)  # fmt: skip
+            report(
+                f"llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel {SLOTS}, 1 thread)",
+                args,
+                results,
+            )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ def _arenactl(address: str, *args: str) -> float:
     started = time.perf_counter()
     subprocess.run(
         [str(ARENACTL), "--controller", address, *args],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -70,8 +72,17 @@ def main() -> None:
             for source in (args.spark, REPO / "docs" / "results"):
                 seconds = _arenactl(processes.address, "import", str(source))
                 print(f"imported {source} in {seconds:.1f} s")
-            names = ["end to end", "client CPU", "controller CPU", "fetch", "figures", "write",
-                     "fetch CPU", "figures CPU", "write CPU"]  # fmt: skip
+            names = [
+                "end to end",
+                "client CPU",
+                "controller CPU",
+                "fetch",
+                "figures",
+                "write",
+                "fetch CPU",
+                "figures CPU",
+                "write CPU",
+            ]
             parts: dict[str, list[float]] = {name: [] for name in names}
             controller = psutil.Process(processes.running["controller"].pid)
             for _ in range(args.repeats):
@@ -96,11 +107,15 @@ def main() -> None:
             samples = sum(len(found) for found in data.samples.values())
             readings = sum(len(found) for found in data.telemetry.values())
             figures = len(report.throughput) + len(report.latency) + len(report.telemetry) + 2
-            print(f"data: {len(data.results)} runs, {jobs} jobs, {samples} samples, "
-                  f"{readings} NVML readings; {figures} figures, {size / 1e6:.1f} MB")  # fmt: skip
-            for name, seconds in parts.items():
-                print(f"{name:>14}: median {statistics.median(seconds):.2f} s "
-                      f"(runs: {', '.join(f'{s:.2f}' for s in seconds)})")  # fmt: skip
+            print(
+                f"data: {len(data.results)} runs, {jobs} jobs, {samples} samples, "
+                f"{readings} NVML readings; {figures} figures, {size / 1e6:.1f} MB"
+            )
+            for name, runs_s in parts.items():
+                print(
+                    f"{name:>14}: median {statistics.median(runs_s):.2f} s "
+                    f"(runs: {', '.join(f'{s:.2f}' for s in runs_s)})"
+                )
         finally:
             processes.stop_all()
 

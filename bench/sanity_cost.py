@@ -22,10 +22,20 @@ BATCH, CHUNKS, ROUNDS = 200, 256, 20
 
 def sample(index: int) -> RequestSample:
     chunks = [1.0 + 0.01 * i for i in range(CHUNKS)]
-    return RequestSample(benchmark="chat", variant="v", run=0, index=index, sent_s=0.5,
-                         first_response_s=0.9, first_token_s=1.0, end_s=chunks[-1],
-                         chunk_times_s=chunks, prompt_tokens=1024, completion_tokens=CHUNKS,
-                         max_tokens=CHUNKS)  # fmt: skip
+    return RequestSample(
+        benchmark="chat",
+        variant="v",
+        run=0,
+        index=index,
+        sent_s=0.5,
+        first_response_s=0.9,
+        first_token_s=1.0,
+        end_s=chunks[-1],
+        chunk_times_s=chunks,
+        prompt_tokens=1024,
+        completion_tokens=CHUNKS,
+        max_tokens=CHUNKS,
+    )
 
 
 def per_round(work: Callable[[], object]) -> float:
@@ -49,8 +59,10 @@ def main() -> None:
     digest = per_round(lambda: samples_sha256(samples))
     print(f"batch of {BATCH} samples × {CHUNKS} chunks, mean of {ROUNDS} rounds")
     print(f"  column checks   {quick * 1e3:8.2f} ms  ({quick / BATCH * 1e6:.1f} µs/sample)")
-    print(f"  sample checks   {check * 1e3:8.2f} ms  (only for a batch the columns refuse; "
-          f"{check / quick:.0f}x)")  # fmt: skip
+    print(
+        f"  sample checks   {check * 1e3:8.2f} ms  (only for a batch the columns refuse; "
+        f"{check / quick:.0f}x)"
+    )
     print(
         f"  proto → columns {parse * 1e3:8.2f} ms  (ratio column checks/parse {quick / parse:.2f})"
     )

@@ -43,8 +43,9 @@ def late_requests(samples: list[RequestSample], workers: int, count: int) -> str
 
 
 def row(rate: float, workers: int, seconds: float, url: str, late: int) -> str:
-    samples, load = asyncio.run(run_ours(url, num_prompts=int(rate * seconds), rate=rate,
-                                         workers=workers))  # fmt: skip
+    samples, load = asyncio.run(
+        run_ours(url, num_prompts=int(rate * seconds), rate=rate, workers=workers)
+    )
     lags = lags_ms(samples)
     sent = sorted(s.sent_s for s in samples)
     achieved = (len(sent) - 1) / (sent[-1] - sent[0])

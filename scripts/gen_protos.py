@@ -51,10 +51,15 @@ def main() -> int:
 def _in_package(text: str) -> str:
     """``from arena.v2 import`` and ``arena.v2.common_pb2`` become paths inside this package;
     the serialized descriptors (``.arena.v2.Type``, ``arena/v2/x.proto``) stay as they are."""
-    text = re.sub(r"^from arena\.(v\d+) import", r"from arena.common.pb.arena.\1 import", text,
-                  flags=re.MULTILINE)  # fmt: skip
-    return re.sub(r"(?<![\w.])arena\.(v\d+)\.(\w+_pb2(?:_grpc)?)\b",
-                  r"arena.common.pb.arena.\1.\2", text)  # fmt: skip
+    text = re.sub(
+        r"^from arena\.(v\d+) import",
+        r"from arena.common.pb.arena.\1 import",
+        text,
+        flags=re.MULTILINE,
+    )
+    return re.sub(
+        r"(?<![\w.])arena\.(v\d+)\.(\w+_pb2(?:_grpc)?)\b", r"arena.common.pb.arena.\1.\2", text
+    )
 
 
 if __name__ == "__main__":

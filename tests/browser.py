@@ -4,13 +4,15 @@ driven by selenium, with a fresh profile and nothing reaching outside this machi
 import base64
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -28,12 +30,11 @@ FLAGS = (
 )
 
 
-def missing() -> str | None:
-    """Why a browser test cannot run here, or None."""
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if shutil.which(path) is None:
-            return f"{path} is not installed (Debian: apt-get install chromium chromium-driver)"
-    return None
+NEEDS = f"{CHROMIUM} and {CHROMEDRIVER} (Debian: apt-get install chromium chromium-driver)"
+
+
+def installed() -> bool:
+    return all(shutil.which(path) is not None for path in (CHROMIUM, CHROMEDRIVER))
 
 
 @contextmanager
@@ -83,3 +84,8 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
+
+
+def plot_drawn(figure: WebElement) -> Callable[[WebDriver], bool]:
+    """A wait condition: plotly drew ``figure`` (its SVG is in the page)."""
+    return lambda _: bool(figure.find_elements(By.CSS_SELECTOR, ".main-svg"))

@@ -14,6 +14,7 @@ from arena.common.logging import configure_logging
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 from tests.databases import BACKENDS, postgres_database
+from tests.prerequisites import check_marks
 from tests.support import ControllerThread
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,6 +30,10 @@ def _logs_to_stderr() -> Iterator[None]:
     configure_logging("debug")
     yield
     structlog.reset_defaults()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    check_marks(item)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

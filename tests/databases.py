@@ -12,23 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+
+from tests.prerequisites import require
 
 POSTGRES_ENV = "ARENA_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgres")
 
 
 def postgres_server() -> str:
-    """The server's URL; a skip without one, a failure in CI (where .ci/run starts one)."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: .ci/run starts PostgreSQL and sets it")
-        pytest.skip(f"set {POSTGRES_ENV} (docs/database.md) to run on PostgreSQL")
+    """The server's URL: a skip without one, a failure in CI (where .ci/run starts one)."""
+    url = os.environ.get(POSTGRES_ENV, "")
+    require(bool(url), f"a PostgreSQL server: set {POSTGRES_ENV} (docs/database.md)")
     return url
 
 

@@ -26,8 +26,10 @@ def llama_server_binary() -> Path:
         return found[-1]
     out = subprocess.run(
         ["bash", str(REPO / "scripts" / "build_llama_server.sh")],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return Path(out.stdout.strip().splitlines()[-1])
 
 
@@ -72,7 +74,9 @@ def build_image(binary: Path) -> str:
             info.type, info.mode = tarfile.DIRTYPE, 0o1777
             tar.addfile(info)
     subprocess.run(
-        ["docker", "import", "--change", 'ENTRYPOINT []', "-", IMAGE],
-        input=buffer.getvalue(), check=True, capture_output=True,
-    )  # fmt: skip
+        ["docker", "import", "--change", "ENTRYPOINT []", "-", IMAGE],
+        input=buffer.getvalue(),
+        check=True,
+        capture_output=True,
+    )
     return IMAGE

@@ -36,7 +36,14 @@ def agents(session: Session, count: int) -> list[str]:
 
 def sample(index: int) -> RequestSample:
     return RequestSample(
-        benchmark="chat", variant="pp16/tg8/d0/c1", run=0, index=index, sent_s=0.1 * index,
-        first_token_s=0.1 * index + 0.05, end_s=0.1 * index + 0.3, chunk_times_s=[0.3],
-        prompt_tokens=16, completion_tokens=8,
-    )  # fmt: skip
+        benchmark="chat",
+        variant="pp16/tg8/d0/c1",
+        run=0,
+        index=index,
+        sent_s=0.1 * index,
+        first_token_s=0.1 * index + 0.05,
+        end_s=0.1 * index + 0.3,
+        chunk_times_s=[0.3],
+        prompt_tokens=16,
+        completion_tokens=8,
+    )

@@ -121,8 +121,16 @@ class Processes:
         env: dict[str, str] | None = None,
     ) -> None:
         state = {"ARENA_STATE_DIR": str(self.workdir / f"{name}-state")}
-        self.start(name, "arena-agent", "--controller", controller or self.address,
-                   "--name", name, *extra, env=state | (env or {}))  # fmt: skip
+        self.start(
+            name,
+            "arena-agent",
+            "--controller",
+            controller or self.address,
+            "--name",
+            name,
+            *extra,
+            env=state | (env or {}),
+        )
 
     def kill9(self, name: str) -> None:
         process = self.running[name]

@@ -37,7 +37,7 @@ class FakeNvml:
         self.started = time.perf_counter()
         self.shutdowns = 0
         if not event_reasons:  # an older nvidia-ml-py only knows "throttle reasons"
-            self.nvmlDeviceGetCurrentClocksEventReasons = None
+            self.nvmlDeviceGetCurrentClocksEventReasons = None  # type: ignore[method-assign, assignment]
 
     def _check(self, field: str) -> None:
         if field in self.unsupported:

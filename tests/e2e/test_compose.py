@@ -4,7 +4,6 @@ from the host, and everything torn down."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.prerequisites import installed, requires
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,9 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.docker,
     pytest.mark.timeout(2400),
-    pytest.mark.skipif(shutil.which("docker-compose") is None, reason="needs docker-compose"),
+    requires(
+        installed("docker-compose"), "docker-compose (Debian: apt-get install docker-compose)"
+    ),
 ]
 
 

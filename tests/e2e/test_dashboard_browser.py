@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -19,16 +20,16 @@ from arena.client.api import ArenaClient
 from arena.common.analysis.rank import PRESETS
 from arena.common.settings import DEV_USER_TOKEN
 from tests import browser
+from tests.prerequisites import SPARK, SPARK_MISSING, require, requires
 from tests.support import BIN, Processes, free_port
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(900),
-    pytest.mark.skipif(browser.missing() is not None, reason=browser.missing() or ""),
+    requires(browser.installed(), browser.NEEDS),
 ]
 
 REPO = Path(__file__).resolve().parents[2]
-SPARK = REPO.parent / "shared" / "fixtures" / "dgx-spark-benchmarks"
 # ~40 s on the simulated engine: long enough to watch the counters move
 LIVE_SUITE = """
 name: dashboard-live
@@ -67,8 +68,7 @@ LIVE_REQUESTS = 3 * (1 + 4) + 3 * 30
 
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Processes, str]]:
-    if not SPARK.is_dir():
-        pytest.skip(f"{SPARK} is missing (the shared fixtures)")
+    require(SPARK.is_dir(), SPARK_MISSING)
     processes = Processes(tmp_path_factory.mktemp("dashboard"))
     dashboard = f"127.0.0.1:{free_port()}"
     try:
@@ -81,7 +81,7 @@ def arena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Processes,
         processes.stop_all()
 
 
-def ctl(*args: str, address: str, json_output: bool = True) -> object:
+def ctl(*args: str, address: str, json_output: bool = True) -> Any:
     command = [str(BIN / "arenactl"), "--controller", address, *args]
     done = subprocess.run(
         [*command, *(["-o", "json"] if json_output else [])],
@@ -109,9 +109,7 @@ def load(driver: WebDriver, url: str, shot: str) -> None:
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
     for figure in driver.find_elements(By.CSS_SELECTOR, "[data-figure]"):  # plotly drew it
-        WebDriverWait(driver, 30).until(
-            lambda _, figure=figure: figure.find_elements(By.CSS_SELECTOR, ".main-svg")
-        )
+        WebDriverWait(driver, 30).until(browser.plot_drawn(figure))
     browser.screenshot(driver, shot)
     assert browser.csp_violations(driver) == [], url  # plotly draws under the page's policy
 
@@ -167,10 +165,10 @@ def wait_finished(processes: Processes, run_id: str) -> None:
     assert detail.run.state == "succeeded", (detail, processes.log("dash-agent"))
 
 
-def check_results(driver: WebDriver, shown: dict[str, object]) -> None:
+def check_results(driver: WebDriver, shown: dict[str, Any]) -> None:
     """Every variant row of every benchmark shows the numbers ``show -o json`` gives."""
     checked = 0
-    for job in shown["jobs"]:  # type: ignore[attr-defined]
+    for job in shown["jobs"]:
         for bench in job["benchmarks"]:
             table = f'#result-{job["job_id"]} table[data-benchmark="{bench["id"]}"]'
             for variant in bench["variants"]:
@@ -214,26 +212,26 @@ def test_every_view_in_a_browser(
     )
     load(driver, f"{base}/runs/{live}", "run-simulated")
     assert "Simulated engine" in driver.find_element(By.TAG_NAME, "main").text
-    check_results(driver, ctl("show", live, address=address))  # type: ignore[arg-type]
+    check_results(driver, ctl("show", live, address=address))
     assert len(driver.find_elements(By.CSS_SELECTOR, ".figure .main-svg")) >= 2
 
     runs = ctl("runs", "--limit", "1000", address=address)
     load(driver, f"{base}/runs?limit=1000", "runs")
     listed = [r[0].split()[0] for r in cells(driver, "table#runs")]
-    assert listed == [run["run_id"] for run in runs]  # type: ignore[attr-defined]
+    assert listed == [run["run_id"] for run in runs]
     assert all("imported" in r[0] for r in cells(driver, "table#runs")[1:])
 
     agents = ctl("agents", address=address)
     load(driver, f"{base}/agents", "agents")
     (shown_agent,) = cells(driver, "table#agents")
     assert shown_agent[0] == "dash-agent" and shown_agent[1] == "online"
-    assert agents[0]["hardware"]["cpu_model"] in shown_agent[4]  # type: ignore[index]
+    assert agents[0]["hardware"]["cpu_model"] in shown_agent[4]
 
     spark = next(
         r["run_id"] for r in runs if r["suite"] == "import:gemma-4/gemma-4-26b-a4b-it/bf16"
-    )  # type: ignore[attr-defined]
+    )
     load(driver, f"{base}/runs/{spark}", "run-imported-spark")
-    check_results(driver, ctl("show", spark, address=address))  # type: ignore[arg-type]
+    check_results(driver, ctl("show", spark, address=address))
 
     for preset in PRESETS:
         # the imports are unsigned: ranked only when asked for, on both sides
@@ -242,20 +240,20 @@ def test_every_view_in_a_browser(
         load(driver, page, f"leaderboard-{preset}")
         expected = [
             [str(r["rank"]), r["entry"]["model"], r["entry"]["hardware"], f"{r['score']:,.1f}"]
-            for r in ranking["ranked"]  # type: ignore[index]
+            for r in ranking["ranked"]
         ]
         assert [[c[0], c[1], c[4], c[5]] for c in cells(driver, "table#ranking")] == expected
         excluded = cells(driver, "table#excluded")
-        assert len(excluded) == len(ranking["excluded"])  # type: ignore[index]
+        assert len(excluded) == len(ranking["excluded"])
         simulated = [row for row in excluded if row[0] == "sim-live"]
         assert simulated or preset not in ("aggregate", "chat")  # sim-live ran chat
         assert all(row[4].startswith("simulated") for row in simulated)  # labelled
 
     capacity = ctl("capacity", address=address)
     load(driver, f"{base}/capacity", "capacity")
-    expected_jobs = {(r["run_id"], r["benchmark"]) for r in capacity}  # type: ignore[attr-defined]
+    expected_jobs = {(r["run_id"], r["benchmark"]) for r in capacity}
     assert len(cells(driver, "table#capacity")) == len(expected_jobs) > 0
-    for r in capacity:  # type: ignore[attr-defined]
+    for r in capacity:
         if r["point"]:
             cell = driver.find_element(
                 By.CSS_SELECTOR,
@@ -267,15 +265,15 @@ def test_every_view_in_a_browser(
     points = ctl("pareto", "--benchmark", bench, address=address)
     load(driver, f"{base}/pareto?benchmark={bench}", "pareto")
     shown_points = cells(driver, "table#pareto")
-    assert len(shown_points) == len(points) > 0  # type: ignore[arg-type]
-    frontier = sorted(p["model"] for p in points if p["frontier"])  # type: ignore[attr-defined]
+    assert len(shown_points) == len(points) > 0
+    frontier = sorted(p["model"] for p in points if p["frontier"])
     assert (
         sorted(row[1].split(" simulated")[0] for row in shown_points if row[0] == "★") == frontier
     )
     load(driver, f"{base}/pareto?benchmark=", "pareto-every-benchmark")
 
     cpu, h200 = (
-        next(r["run_id"] for r in runs if r["suite"] == f"import:{name}/llama-small/transformers")  # type: ignore[attr-defined]
+        next(r["run_id"] for r in runs if r["suite"] == f"import:{name}/llama-small/transformers")
         for name in ("cpu", "h200")
     )
     for query, args in (
@@ -285,13 +283,13 @@ def test_every_view_in_a_browser(
         comparison = ctl("compare", *args, address=address)
         load(driver, f"{base}/compare?{query}", "compare" if args[0] == cpu else "compare-by-model")
         compared = cells(driver, "table#comparison")
-        assert len(compared) == len(comparison["rows"]) > 0  # type: ignore[index]
-        for shown_row, row in zip(compared, comparison["rows"], strict=True):  # type: ignore[index]
+        assert len(compared) == len(comparison["rows"]) > 0
+        for shown_row, row in zip(compared, comparison["rows"], strict=True):
             assert [cell.split(" ×")[0] for cell in shown_row[3:]] == [
                 compared_value(v) for v in row["values"]
             ]
         notes = driver.find_elements(By.CSS_SELECTOR, "p.note[data-note]")
-        assert len(notes) == len(comparison["notes"])  # type: ignore[index]
+        assert len(notes) == len(comparison["notes"])
     load(driver, f"{base}/compare", "compare-empty")
 
     driver.get(f"{base}/healthz")

@@ -24,12 +24,13 @@ from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.common.wire import to_message
 from tests import browser
 from tests.e2e.test_dashboard_browser import ctl
+from tests.prerequisites import requires
 from tests.support import Processes, free_port
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(browser.missing() is not None, reason=browser.missing() or ""),
+    requires(browser.installed(), browser.NEEDS),
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,7 +166,7 @@ def test_every_page_sends_the_security_headers_and_draws_under_its_policy(
 ) -> None:
     processes, base = dashboard
     runs = ctl("runs", address=processes.address)
-    imported = [r["run_id"] for r in runs if r["suite"].startswith("import:")]  # type: ignore[attr-defined]
+    imported = [r["run_id"] for r in runs if r["suite"].startswith("import:")]
     drawn: dict[str, int] = {}
     for path in (*PAGES, f"/runs/{imported[0]}", "/runs", "/agents"):
         with urllib.request.urlopen(f"{base}{path}", timeout=30) as answer:
@@ -176,9 +177,7 @@ def test_every_page_sends_the_security_headers_and_draws_under_its_policy(
         assert {name: headers[name] for name in HEADERS} == HEADERS, path
         driver.get(f"{base}{path}")
         for figure in driver.find_elements(By.CSS_SELECTOR, "[data-figure]"):
-            WebDriverWait(driver, 30).until(
-                lambda _, figure=figure: figure.find_elements(By.CSS_SELECTOR, ".main-svg")
-            )
+            WebDriverWait(driver, 30).until(browser.plot_drawn(figure))
         drawn[path] = len(driver.find_elements(By.CSS_SELECTOR, "[data-figure] .main-svg"))
         name = path.strip("/").split("?")[0].replace("/", "-")
         browser.screenshot(driver, f"csp-{name}")

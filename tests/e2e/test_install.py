@@ -48,8 +48,9 @@ def test_the_base_install_runs_arenactl_without_the_agent_extra(tmp_path: Path) 
     with sqlite3.connect(tmp_path / "data" / "arena.db") as database:
         assert database.execute("SELECT version_num FROM alembic_version").fetchall()
     assert "psycopg" not in installed  # PostgreSQL's driver is the 'postgres' extra
-    postgres = run(controller, "migrate", "--database-url", "postgresql+psycopg://x@127.0.0.1/x",
-                   check=False)  # fmt: skip
+    postgres = run(
+        controller, "migrate", "--database-url", "postgresql+psycopg://x@127.0.0.1/x", check=False
+    )
     assert postgres.returncode != 0 and "install arena[postgres]" in postgres.stderr
 
     agent = run(python, "-c", "import arena.agent.main", check=False)

@@ -24,6 +24,7 @@ from arena.common.errors import SuiteError
 from arena.common.schemas.admission import NOBODY_ADMITS
 from arena.common.settings import DEV_USER_TOKEN
 from tests.policy_files import shared_folder, write_policy
+from tests.prerequisites import is_root, requires
 from tests.support import Processes, http_serving
 
 pytestmark = pytest.mark.slow
@@ -81,7 +82,7 @@ def wait_refused(client: ArenaClient, run_id: str, timeout_s: float = 30) -> Job
     return job
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the agent switches users as root only")
+@requires(is_root(), "root (the agent switches users only as root)")
 def test_an_engine_cannot_take_the_agents_credential_or_environment(
     tmp_path: Path, state_dir: Path
 ) -> None:
@@ -216,7 +217,7 @@ def running_with(mark: str) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the agent switches users as root only")
+@requires(is_root(), "root (the agent switches users only as root)")
 def test_a_process_an_engine_detaches_does_not_outlive_its_job(tmp_path: Path) -> None:
     """The attacker's recipe leaves a ``setsid`` sleep behind (its own session, out of the
     engine's process group) and exits: once the job has ended, nothing of it runs."""

@@ -57,10 +57,20 @@ class Deployment:
         self.ca = ca
 
     def ctl(self, *args: str, name: str = "ctl", check: bool = True) -> str:
-        command = [str(BIN / "arenactl"), "--controller", self.processes.address,
-                   "--token", ADMIN, "--ca-file", str(self.ca / "ca.pem"),
-                   "--cert-file", str(self.ca / f"{name}.pem"),
-                   "--key-file", str(self.ca / f"{name}.key"), *args]  # fmt: skip
+        command = [
+            str(BIN / "arenactl"),
+            "--controller",
+            self.processes.address,
+            "--token",
+            ADMIN,
+            "--ca-file",
+            str(self.ca / "ca.pem"),
+            "--cert-file",
+            str(self.ca / f"{name}.pem"),
+            "--key-file",
+            str(self.ca / f"{name}.key"),
+            *args,
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0 or not check, done.stderr
         return done.stdout
@@ -71,9 +81,16 @@ class Deployment:
 
     def start_agent(self, name: str, *extra: str) -> None:
         self.processes.start_agent(
-            name, "--ca-file", str(self.ca / "ca.pem"), "--cert-file", str(self.ca / f"{name}.pem"),
-            "--key-file", str(self.ca / f"{name}.key"), *extra, env={"ARENA_AGENT_TOKENS": "[]"},
-        )  # fmt: skip
+            name,
+            "--ca-file",
+            str(self.ca / "ca.pem"),
+            "--cert-file",
+            str(self.ca / f"{name}.pem"),
+            "--key-file",
+            str(self.ca / f"{name}.key"),
+            *extra,
+            env={"ARENA_AGENT_TOKENS": "[]"},
+        )
 
 
 @pytest.fixture
@@ -81,24 +98,42 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     ca = tmp_path / "ca"
     arenactl = str(BIN / "arenactl")
     subprocess.run([arenactl, "ca", "init", "--dir", str(ca)], check=True, timeout=60)
-    for name, hosts in (("controller", ["--host", "127.0.0.1"]), ("ctl", []), ("agent-a", []),
-                        ("agent-b", []), ("agent-o", [])):  # fmt: skip
-        subprocess.run([arenactl, "ca", "issue", name, "--dir", str(ca), *hosts], check=True,
-                       timeout=60)  # fmt: skip
+    for name, hosts in (
+        ("controller", ["--host", "127.0.0.1"]),
+        ("ctl", []),
+        ("agent-a", []),
+        ("agent-b", []),
+        ("agent-o", []),
+    ):
+        subprocess.run(
+            [arenactl, "ca", "issue", name, "--dir", str(ca), *hosts], check=True, timeout=60
+        )
     # a client certificate from another CA, which the controller must not accept
     other = tmp_path / "other-ca"
     subprocess.run([arenactl, "ca", "init", "--dir", str(other)], check=True, timeout=60)
-    subprocess.run([arenactl, "ca", "issue", "stranger", "--dir", str(other), "--out", str(ca)],
-                   check=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [arenactl, "ca", "issue", "stranger", "--dir", str(other), "--out", str(ca)],
+        check=True,
+        timeout=60,
+    )
     processes = Processes(tmp_path)
     try:
         processes.start_controller(
-            "--listen", f"0.0.0.0:{processes.port}",  # every interface: TLS is not optional
-            "--tls-cert", str(ca / "controller.pem"), "--tls-key", str(ca / "controller.key"),
-            "--tls-client-ca", str(ca / "ca.pem"),
-            env={"ARENA_ADMIN_TOKEN": ADMIN, "ARENA_AGENT_TOKENS": "[]",
-                 "ARENA_USER_TOKENS": "[]", "ARENA_HEARTBEAT_INTERVAL_S": "0.5"},
-        )  # fmt: skip
+            "--listen",
+            f"0.0.0.0:{processes.port}",  # every interface: TLS is not optional
+            "--tls-cert",
+            str(ca / "controller.pem"),
+            "--tls-key",
+            str(ca / "controller.key"),
+            "--tls-client-ca",
+            str(ca / "ca.pem"),
+            env={
+                "ARENA_ADMIN_TOKEN": ADMIN,
+                "ARENA_AGENT_TOKENS": "[]",
+                "ARENA_USER_TOKENS": "[]",
+                "ARENA_HEARTBEAT_INTERVAL_S": "0.5",
+            },
+        )
         yield Deployment(processes, ca)
     finally:
         processes.stop_all()
@@ -144,8 +179,10 @@ def test_enrolled_agents_over_mutual_tls(deployment: Deployment, tmp_path: Path)
         # a restarted agent uses its saved credential: no token on the command line
         deployment.processes.kill9("agent-a")
         deployment.start_agent("agent-a")
-        wait_until(lambda: deployment.processes.log("agent-a").count('"registered"') == 2,
-                   "agent-a to register again")  # fmt: skip
+        wait_until(
+            lambda: deployment.processes.log("agent-a").count('"registered"') == 2,
+            "agent-a to register again",
+        )
 
         # revoked: the agent is refused at its next call and stops
         assert "1 credential(s) revoked" in deployment.ctl("agents", "revoke", "agent-b")
@@ -164,7 +201,10 @@ def test_enrolled_agents_over_mutual_tls(deployment: Deployment, tmp_path: Path)
     # without a certificate from the arena CA, the TLS handshake itself fails
     refused = deployment.ctl("runs", name="stranger", check=False)
     assert refused == ""
-    audit = [json.loads(line) for line in deployment.processes.log("controller").splitlines()
-             if '"audit"' in line]  # fmt: skip
+    audit = [
+        json.loads(line)
+        for line in deployment.processes.log("controller").splitlines()
+        if '"audit"' in line
+    ]
     assert any(line.get("action") == "revoke-agent" for line in audit)
     assert os.path.exists(deployment.ca / "ca.key")

@@ -99,7 +99,8 @@ benchmarks:
     assert set(variants) == {"pp64/tg16/d0/c1", "pp64/tg16/d0/c2"}
     both = variants["pp64/tg16/d0/c2"].metrics
     tg = both["tg_throughput"]
-    assert tg.mean > 0 and tg == chat.tool_metrics["pp64/tg16/d0/c2"]["tg_throughput"]
+    assert tg.mean is not None and tg.mean > 0
+    assert tg == chat.tool_metrics["pp64/tg16/d0/c2"]["tg_throughput"]
     # one per run, but llama-benchy leaves out a run whose tokens all came in one read (a tiny
     # model on a fast server does that now and then: it then sees no decode time to divide by)
     assert 1 <= tg.n <= 2

@@ -78,13 +78,19 @@ def test_a_controller_killed_mid_suite(
     client = ArenaClient(b, DEV_USER_TOKEN)
     wait_until(lambda: len(client.agents()) == 4, 30, "four agents to register")
     run_id, job_ids = client.submit(SUITE, "failover.yaml")
-    wait_until(lambda: sum(j.samples >= 20 for j in client.run(run_id).jobs) >= 4, 90,
-               "four jobs to stream samples")  # fmt: skip
+    wait_until(
+        lambda: sum(j.samples >= 20 for j in client.run(run_id).jobs) >= 4,
+        90,
+        "four jobs to stream samples",
+    )
     arena.kill9("controller-a")
     killed = time.monotonic()
     stored_then = rows(arena.database, "SELECT COUNT(*) FROM samples")[0][0]
-    wait_until(lambda: rows(arena.database, "SELECT COUNT(*) FROM samples")[0][0] > stored_then,
-               30, "uploads to go on through controller-b")  # fmt: skip
+    wait_until(
+        lambda: rows(arena.database, "SELECT COUNT(*) FROM samples")[0][0] > stored_then,
+        30,
+        "uploads to go on through controller-b",
+    )
     recovery = time.monotonic() - killed
     wait_until(lambda: client.run(run_id).finished, 240, "the suite to finish")
     detail = client.run(run_id)
@@ -105,15 +111,20 @@ def test_a_controller_killed_mid_suite(
     for _, _, count, distinct, first, last in per_attempt:
         assert (count, distinct, first, last) == (PROMPTS, PROMPTS, 1, PROMPTS)  # contiguous
     [(total, distinct)] = rows(
-        arena.database, "SELECT COUNT(*), COUNT(DISTINCT job_id || '/' || attempt || '/' || seq)"
-        " FROM samples"
-    )  # fmt: skip
+        arena.database,
+        "SELECT COUNT(*), COUNT(DISTINCT job_id || '/' || attempt || '/' || seq) FROM samples",
+    )
     assert total == distinct == JOBS * PROMPTS
     moved = [name for name in agents if "trying the next" in arena.log(name)]
     assert moved, "no agent had to move to controller-b"
     report.append(
-        {"fault": "1 of 2 controllers SIGKILL (PostgreSQL)", "times": 1,
-         "generated": JOBS * PROMPTS, "stored": total, "duplicates": total - distinct,
-         "recovery s": round(recovery, 1),
-         "job": f"{JOBS} jobs succeeded once; {len(moved)} agents moved"}
-    )  # fmt: skip
+        {
+            "fault": "1 of 2 controllers SIGKILL (PostgreSQL)",
+            "times": 1,
+            "generated": JOBS * PROMPTS,
+            "stored": total,
+            "duplicates": total - distinct,
+            "recovery s": round(recovery, 1),
+            "job": f"{JOBS} jobs succeeded once; {len(moved)} agents moved",
+        }
+    )

@@ -20,6 +20,7 @@ import pytest
 from arena.client.api import ArenaClient, JobInfo
 from arena.common.settings import DEV_USER_TOKEN
 from tests.databases import rows
+from tests.prerequisites import require
 from tests.support import CuttableProxy, Processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -118,12 +119,19 @@ def finish(client: ArenaClient, run_id: str) -> JobInfo:
     return the_job(client, run_id)
 
 
-def row(fault: str, times: int, generated: int, counts: tuple[int, int], recovery_s: float,
-        job: JobInfo) -> dict[str, Any]:  # fmt: skip
+def row(
+    fault: str, times: int, generated: int, counts: tuple[int, int], recovery_s: float, job: JobInfo
+) -> dict[str, Any]:
     rows, distinct = counts
-    return {"fault": fault, "times": times, "generated": generated, "stored": rows,
-            "duplicates": rows - distinct, "recovery s": round(recovery_s, 1),
-            "job": f"{job.state} (attempt {job.attempt})"}  # fmt: skip
+    return {
+        "fault": fault,
+        "times": times,
+        "generated": generated,
+        "stored": rows,
+        "duplicates": rows - distinct,
+        "recovery s": round(recovery_s, 1),
+        "job": f"{job.state} (attempt {job.attempt})",
+    }
 
 
 def test_agent_killed_mid_run(arena: Processes, report: list[dict[str, Any]]) -> None:
@@ -143,8 +151,11 @@ def test_agent_killed_mid_run(arena: Processes, report: list[dict[str, Any]]) ->
     report.append(row("agent SIGKILL + restart", 1, generated, first, recovery, final))
     report.append(row("  (its retry)", 0, PROMPTS, stored(arena, job.job_id, 2), 0, final))
     # the orphaned simulated engine of the killed agent was stopped by the restarted one
-    assert not [p for p in psutil.process_iter(["cmdline"])
-                if "sim-faults" in " ".join(p.info["cmdline"] or [])]  # fmt: skip
+    assert not [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "sim-faults" in " ".join(p.info["cmdline"] or [])
+    ]
     client.close()
 
 
@@ -178,7 +189,11 @@ def test_network_cut_shorter_than_the_lease(arena: Processes, report: list[dict[
             proxy.set_cut(False)
             restored = time.monotonic()
             seen = stored(arena, job.job_id, 1)[0]
-            wait_until(lambda seen=seen: stored(arena, job.job_id, 1)[0] > seen, 30, "resumed")
+
+            def resumed(seen: int = seen) -> bool:
+                return stored(arena, job.job_id, 1)[0] > seen
+
+            wait_until(resumed, 30, "resumed")
         recovery = time.monotonic() - restored
         final = finish(client, run_id)
     assert final.state == "succeeded" and final.attempt == 1  # disconnected is not lost
@@ -206,8 +221,13 @@ def test_network_cut_longer_than_the_lease(arena: Processes, report: list[dict[s
         wait_until(lambda: the_job(client, run_id).state == "queued", 30, "the lease to expire")
         proxy.set_cut(False)
         restored = time.monotonic()
-        wait_until(lambda: the_job(client, run_id).attempt == 2
-                   and the_job(client, run_id).state == "running", 60, "the retry")  # fmt: skip
+        wait_until(
+            lambda: (
+                the_job(client, run_id).attempt == 2 and the_job(client, run_id).state == "running"
+            ),
+            60,
+            "the retry",
+        )
         recovery = time.monotonic() - restored
         final = finish(client, run_id)
     assert final.state == "succeeded" and final.attempt == 2
@@ -221,8 +241,11 @@ def test_network_cut_longer_than_the_lease(arena: Processes, report: list[dict[s
 def test_engine_killed_mid_run(arena: Processes, report: list[dict[str, Any]]) -> None:
     client, run_id = start(arena)
     job = the_job(client, run_id)
-    [engine] = [p for p in psutil.process_iter(["cmdline"])
-                if "sim-faults" in " ".join(p.info["cmdline"] or [])]  # fmt: skip
+    [engine] = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "sim-faults" in " ".join(p.info["cmdline"] or [])
+    ]
     engine.kill()
     final = finish(client, run_id)
     assert final.state == "failed"
@@ -240,10 +263,12 @@ def small_disk(tmp_path: Path, backend: str) -> Iterator[Path]:
         pytest.skip("fills the disk under the SQLite file; PostgreSQL's disk is its server's")
     mount = tmp_path / "data"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-                            capture_output=True, text=True)  # fmt: skip
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {result.stderr.strip()}")
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    require(result.returncode == 0, f"a tmpfs mount (root): {result.stderr.strip()}")
     try:
         yield mount
     finally:
@@ -262,8 +287,11 @@ def test_controller_disk_full_for_a_while(
     filler.unlink()
     freed = time.monotonic()
     seen = stored(arena, job.job_id, 1)[0]
-    wait_until(lambda: stored(arena, job.job_id, 1)[0] > seen or client.run(run_id).finished,
-               60, "uploads to resume")  # fmt: skip
+    wait_until(
+        lambda: stored(arena, job.job_id, 1)[0] > seen or client.run(run_id).finished,
+        60,
+        "uploads to resume",
+    )
     recovery = time.monotonic() - freed
     final = finish(client, run_id)
     assert full_seen, "the disk never filled up"

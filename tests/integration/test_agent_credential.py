@@ -27,9 +27,13 @@ def test_enrol_keep_and_rotate(tmp_path: Path) -> None:
         tls = ClientTls(generated_paths(running.settings.data_dir)[1])
         with ArenaClient(running.address, ADMIN, tls) as admin:
             token = admin.create_enrolment({"site": "lab"}, 600, 1).token
-        settings = AgentSettings(controller=running.address, name="box-1",
-                                 state_dir=tmp_path / "agent", ca_file=tls.ca_file,
-                                 credential_max_age_s=0.001)  # fmt: skip
+        settings = AgentSettings(
+            controller=running.address,
+            name="box-1",
+            state_dir=tmp_path / "agent",
+            ca_file=tls.ca_file,
+            credential_max_age_s=0.001,
+        )
         hardware = probe()
 
         async def scenario() -> None:

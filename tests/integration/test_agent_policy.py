@@ -7,6 +7,7 @@ import json
 import urllib.request
 from html import escape as html_escape
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -108,7 +109,7 @@ async def registered(
     return link
 
 
-def output(result: Result) -> object:
+def output(result: Result) -> Any:
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -250,7 +251,7 @@ async def test_a_malformed_or_oversized_policy_is_refused_at_registration(
     controller: Controller,
 ) -> None:
     link = ControllerLink(address(controller), DEV_AGENT_TOKEN)
-    malformed = AgentPolicy.model_construct(runtimes=["anything"])  # skips validation
+    malformed = AgentPolicy.model_construct(runtimes=["anything"])  # type: ignore[list-item]  # skips validation
     with pytest.raises(InvalidRequestError, match=r"policy: (?s:.*)runtimes"):
         await link.register("bad", probe(), {}, {}, policy=malformed)
     shouting = AgentPolicy(runtimes=["external"], external=ExternalPolicy(hosts=["a\x1b[2Jb"]))

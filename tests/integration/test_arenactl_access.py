@@ -21,8 +21,20 @@ def run(running: ControllerThread, token: str, *args: str) -> Result:
 
 def test_admin_manages_users_and_enrolment_tokens(tmp_path: Path) -> None:
     with ControllerThread(settings_for(tmp_path)) as running:
-        made = run(running, ADMIN, "enroll", "create", "--labels", "site=lab,rack=2",
-                   "--expires", "2h", "--uses", "3", "-o", "json")  # fmt: skip
+        made = run(
+            running,
+            ADMIN,
+            "enroll",
+            "create",
+            "--labels",
+            "site=lab,rack=2",
+            "--expires",
+            "2h",
+            "--uses",
+            "3",
+            "-o",
+            "json",
+        )
         assert made.exit_code == 0, made.output
         assert json.loads(made.stdout)["token"].startswith("arena-enrol-")
 

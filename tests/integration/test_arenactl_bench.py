@@ -32,7 +32,7 @@ def endpoint() -> Iterator[str]:
             "1",
             "--log-level",
             "warning",
-        ],  # fmt: skip
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -46,7 +46,8 @@ def endpoint() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-        process.stdout.close()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def bench(*args: str) -> Result:

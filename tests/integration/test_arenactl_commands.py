@@ -20,8 +20,15 @@ from tests.direct_job import address, lease_one_job
 from tests.integration.test_arenactl import GOOD, arenactl, suite_file
 from tests.support import ControllerThread
 
-BOX = HardwareInfo(cpu_model="Xeon", cpu_arch="x86_64", cpu_cores=8, ram_gb=32, os="Linux",
-                   kernel="6.8", hostname="box")  # fmt: skip
+BOX = HardwareInfo(
+    cpu_model="Xeon",
+    cpu_arch="x86_64",
+    cpu_cores=8,
+    ram_gb=32,
+    os="Linux",
+    kernel="6.8",
+    hostname="box",
+)
 
 
 def test_version_is_the_installed_distributions() -> None:
@@ -208,8 +215,11 @@ async def test_describe_job_and_logs_follow_until_the_job_ends(controller: Contr
 
 def test_shell_completion_offers_commands_and_choices() -> None:
     def complete(words: str) -> list[str]:
-        env = {"_ARENACTL_COMPLETE": "bash_complete", "COMP_WORDS": words,
-               "COMP_CWORD": str(len(words.split()) - 1)}  # fmt: skip
+        env = {
+            "_ARENACTL_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }
         result = CliRunner().invoke(cli, [], env=env, prog_name="arenactl")
         assert result.exit_code == 0, result.output
         return [line.split(",", 1)[1] for line in result.stdout.splitlines()]

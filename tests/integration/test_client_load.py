@@ -33,10 +33,20 @@ def sample(run: int, index: int) -> RequestSample:
     """On time to the microsecond: only the client's CPU figure can flag these runs."""
     t = run * 10.0 + index
     return RequestSample(
-        benchmark="office", variant=VARIANT, run=run, index=index, scheduled_s=t,
-        queued_s=t, sent_s=t, first_response_s=t + 0.1, first_token_s=t + 0.1, end_s=t + 0.4,
-        chunk_times_s=[t + 0.1, t + 0.2, t + 0.3, t + 0.4], prompt_tokens=8, completion_tokens=4,
-    )  # fmt: skip
+        benchmark="office",
+        variant=VARIANT,
+        run=run,
+        index=index,
+        scheduled_s=t,
+        queued_s=t,
+        sent_s=t,
+        first_response_s=t + 0.1,
+        first_token_s=t + 0.1,
+        end_s=t + 0.4,
+        chunk_times_s=[t + 0.1, t + 0.2, t + 0.3, t + 0.4],
+        prompt_tokens=8,
+        completion_tokens=4,
+    )
 
 
 def test_provenance_layout_round_trips() -> None:

@@ -20,10 +20,11 @@ from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 from tests.conftest import REPO
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.telemetry_nvml_double import FakeNvml
 
 RESULTS = REPO / "docs" / "results"
-GEMMA = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/gemma-4/gemma-4-31b-it"
+GEMMA = SPARK_RESULTS / "gemma-4/gemma-4-31b-it"
 SUITE = """
 name: compare-test
 quick: 0.5
@@ -45,8 +46,16 @@ benchmarks:
     request_rate: [3]
 """
 """``quick: 0.5`` doubles the rate: variant ``rate6``, as in the committed rows."""
-BOX = HardwareInfo(cpu_model="Xeon", cpu_arch="x86_64", cpu_cores=8, ram_gb=64, os="Linux",
-                   kernel="6.8", hostname="sim-box", gpus=[])  # fmt: skip
+BOX = HardwareInfo(
+    cpu_model="Xeon",
+    cpu_arch="x86_64",
+    cpu_cores=8,
+    ram_gb=64,
+    os="Linux",
+    kernel="6.8",
+    hostname="sim-box",
+    gpus=[],
+)
 
 
 @pytest.fixture
@@ -74,9 +83,10 @@ def output_throughputs(folder: Path) -> list[float]:
 
 def row(comparison: dict[str, Any], bench: str, variant: str, metric: str) -> dict[str, Any]:
     (found,) = [
-        r for r in comparison["rows"] if (r["benchmark"], r["variant"], r["metric"]) == (
-            bench, variant, metric)
-    ]  # fmt: skip
+        r
+        for r in comparison["rows"]
+        if (r["benchmark"], r["variant"], r["metric"]) == (bench, variant, metric)
+    ]
     return found
 
 
@@ -177,12 +187,20 @@ async def test_compare_as_csv_and_markdown_has_the_json_numbers_and_notes(
         assert f"- {note['text']}" in markdown
 
 
-@pytest.mark.skipif(not GEMMA.is_dir(), reason="reference fixtures not present")
+@requires(GEMMA.is_dir(), SPARK_MISSING)
 async def test_compare_precisions_from_the_stored_results(controller: Controller) -> None:
     for profile in ("bf16", "nvfp4"):
         await arenactl(controller, "import", str(GEMMA / profile))
-    comparison = await as_json(controller, "compare", "--model", "gemma-4-31b",
-                               "--benchmark", "01-chat", "--baseline", "nvfp4")  # fmt: skip
+    comparison = await as_json(
+        controller,
+        "compare",
+        "--model",
+        "gemma-4-31b",
+        "--benchmark",
+        "01-chat",
+        "--baseline",
+        "nvfp4",
+    )
     profiles = [c["profile"] for c in comparison["columns"]]
     assert sorted(profiles) == ["bf16", "nvfp4"]
     assert comparison["baseline"] == profiles.index("nvfp4")

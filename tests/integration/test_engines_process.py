@@ -15,6 +15,7 @@ from arena.common.schemas.engine import ProcessEngine
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
 from tests.policy_files import engine_user
+from tests.prerequisites import is_root, requires
 
 MODEL = ModelSpec(name="m", engine="e")
 SCRIPTS = {
@@ -104,7 +105,7 @@ async def test_a_secret_the_policy_does_not_expose_stops_the_start(tmp_path: Pat
         driver("fails", tmp_path, secrets={"TOKEN": "DB_PASSWORD"})
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+@requires(is_root(), "root (the agent switches users only as root)")
 async def test_the_engine_runs_unprivileged_with_only_its_own_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,10 +22,9 @@ from arena.agent.engines.reaper import (
 from arena.common.schemas.engine import ProcessEngine
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
+from tests.prerequisites import is_root, requires
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="engines run as another user than the agent as root only"
-)
+pytestmark = requires(is_root(), "root (engines run as another user only when the agent is root)")
 
 NOBODY = 65534
 

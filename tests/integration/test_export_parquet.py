@@ -49,9 +49,15 @@ benchmarks:
     request_rate: [20]
 """
 BOX = HardwareInfo(
-    cpu_model="Xeon", cpu_arch="x86_64", cpu_cores=16, ram_gb=128, os="Linux", kernel="6.8",
-    hostname="gpu-box", gpus=[GpuInfo(name="NVIDIA H200", memory_gb=141)],
-)  # fmt: skip
+    cpu_model="Xeon",
+    cpu_arch="x86_64",
+    cpu_cores=16,
+    ram_gb=128,
+    os="Linux",
+    kernel="6.8",
+    hostname="gpu-box",
+    gpus=[GpuInfo(name="NVIDIA H200", memory_gb=141)],
+)
 
 
 @pytest.fixture
@@ -79,8 +85,9 @@ async def test_parquet_holds_every_sample_and_reading_the_api_serves(
     settings = AgentSettings(state_dir=tmp_path / "agent", name="gpu-box", telemetry_interval_s=0.1)
     await run_leased(link, lease, settings, FakeNvml([250.0]))
     out = tmp_path / "out"
-    report = json.loads(await arenactl(controller, "export", run_id, str(out), "--parquet",
-                                       "-o", "json"))  # fmt: skip
+    report = json.loads(
+        await arenactl(controller, "export", run_id, str(out), "--parquet", "-o", "json")
+    )
     samples, readings = await asyncio.to_thread(streamed, controller, run_id)
     assert report["samples"] == len(samples) > 0 and report["telemetry"] == len(readings) > 0
 
@@ -91,14 +98,21 @@ async def test_parquet_holds_every_sample_and_reading_the_api_serves(
     for got, (job_id, sample) in zip(rows, samples, strict=True):
         assert got["job_id"] == job_id and got["run_id"] == run_id
         assert (got["benchmark"], got["variant"], got["run_index"], got["request_index"]) == (
-            sample.benchmark, sample.variant, sample.run, sample.index)  # fmt: skip
+            sample.benchmark,
+            sample.variant,
+            sample.run,
+            sample.index,
+        )
         assert got["sent_s"] == sample.sent_s and got["end_s"] == sample.end_s
         assert got["first_token_s"] == sample.first_token_s
         assert got["scheduled_s"] == sample.scheduled_s
         assert got["chunk_times_s"] == sample.chunk_times_s
         assert got["completion_tokens"] == sample.completion_tokens
-        assert (got["model"], got["hardware"], got["source"]) == ("tiny", "NVIDIA H200 (141 GB)",
-                                                                  "simulated")  # fmt: skip
+        assert (got["model"], got["hardware"], got["source"]) == (
+            "tiny",
+            "NVIDIA H200 (141 GB)",
+            "simulated",
+        )
 
     shown = json.loads(await arenactl(controller, "show", run_id, "-o", "json"))
     (job,) = shown["jobs"]

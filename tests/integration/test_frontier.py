@@ -19,14 +19,13 @@ from arena.common.schemas.results import RunResults
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.settings import ControllerSettings
 from tests.data.edges.make import failed_sweep, failing_step
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.support import ControllerThread
 
-REPO = Path(__file__).resolve().parents[2]
-RESULTS = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results"
-pytestmark = pytest.mark.skipif(not RESULTS.is_dir(), reason="reference fixtures not present")
+pytestmark = requires(SPARK_RESULTS.is_dir(), SPARK_MISSING)
 
-SUMMARIES = sorted(RESULTS.glob("*/*/*/11-rate-sweep.json"))
-LFM = RESULTS / "lfm2.5/lfm2.5-2.6b/bf16"
+SUMMARIES = sorted(SPARK_RESULTS.glob("*/*/*/11-rate-sweep.json"))
+LFM = SPARK_RESULTS / "lfm2.5/lfm2.5-2.6b/bf16"
 
 
 def arenactl(server: ControllerThread, *args: str) -> Result:
@@ -44,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControllerThrea
         listen="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("frontier-controller")
     )
     with ControllerThread(settings) as running:
-        assert arenactl(running, "import", str(RESULTS.parent)).exit_code == 0
+        assert arenactl(running, "import", str(SPARK_RESULTS.parent)).exit_code == 0
         yield running
 
 
@@ -62,7 +61,7 @@ def runs(server: ControllerThread) -> dict[str, RunResults]:
 
 
 def profile_of(summary: Path) -> str:
-    return summary.parent.relative_to(RESULTS).as_posix()
+    return summary.parent.relative_to(SPARK_RESULTS).as_posix()
 
 
 @pytest.mark.parametrize("summary", SUMMARIES, ids=profile_of)
@@ -80,12 +79,16 @@ def test_hand_read_capacities() -> None:
     lfm = json.loads((LFM / "11-rate-sweep.json").read_text())
     points = capacity_by_slo([SweepStep.model_validate(s) for s in lfm["steps"]])
     assert {k: p and (p.configured_rps, p.achieved_rps) for k, p in points.items()} == {
-        "2000": (1.0, 0.909), "5000": (1.0, 0.909), "10000": (1.0, 0.909)
-    }  # fmt: skip
-    qwen = json.loads((RESULTS / "qwen-3.8/qwen-3.8-27b/bf16/11-rate-sweep.json").read_text())
+        "2000": (1.0, 0.909),
+        "5000": (1.0, 0.909),
+        "10000": (1.0, 0.909),
+    }
+    qwen = json.loads((SPARK_RESULTS / "qwen-3.8/qwen-3.8-27b/bf16/11-rate-sweep.json").read_text())
     assert capacity_by_slo([SweepStep.model_validate(s) for s in qwen["steps"]]) == {
-        "2000": None, "5000": None, "10000": None
-    }  # fmt: skip
+        "2000": None,
+        "5000": None,
+        "10000": None,
+    }
 
 
 def test_a_measured_sweeps_capacity_agrees_with_the_published_one(
@@ -144,12 +147,16 @@ def test_arenactl_capacity_shows_every_published_table(
 def test_capacity_of_a_failed_sweep_and_of_one_with_a_step_over_the_gate(
     tmp_path: Path, server: ControllerThread
 ) -> None:
-    report = as_json(arenactl(server, "import", str(failed_sweep(RESULTS, tmp_path)), "-o", "json"))
+    report = as_json(
+        arenactl(server, "import", str(failed_sweep(SPARK_RESULTS, tmp_path)), "-o", "json")
+    )
     failed = as_json(arenactl(server, "capacity", report["runs"][0]["run_id"], "-o", "json"))
     assert [row["status"] for row in failed] == ["failed"] * 3
     assert all(row["point"] is None for row in failed)
     assert all("server is weg" in row["note"] for row in failed)
-    report = as_json(arenactl(server, "import", str(failing_step(RESULTS, tmp_path)), "-o", "json"))
+    report = as_json(
+        arenactl(server, "import", str(failing_step(SPARK_RESULTS, tmp_path)), "-o", "json")
+    )
     gated = as_json(arenactl(server, "capacity", report["runs"][0]["run_id"], "-o", "json"))
     # gpt-oss-20b's 1 req/s step lost 40 % of its requests; the next steps down are 0.3 (p95
     # under 2 s) and 0.7 req/s (under 5 and 10 s), as test_import_edges reads them.

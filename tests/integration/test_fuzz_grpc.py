@@ -14,12 +14,36 @@ from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from tests.databases import rows
 from tests.support import ControllerThread
 
-AGENT_METHODS = ["Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples", "PushLogs",
-                 "PushTelemetry", "PushToolResult", "Enroll", "RotateCredential"]  # fmt: skip
-USER_METHODS = ["SubmitSuite", "ListRuns", "GetRun", "GetResults", "CancelRun", "ListAgents",
-                "DrainAgent", "GetJobLogs", "ImportResults", "GetJob", "CreateEnrolment",
-                "RevokeAgent", "CreateUser", "RotateUserToken", "RevokeUser",
-                "ListUsers"]  # fmt: skip
+AGENT_METHODS = [
+    "Register",
+    "Heartbeat",
+    "LeaseJob",
+    "ReportJobStatus",
+    "PushSamples",
+    "PushLogs",
+    "PushTelemetry",
+    "PushToolResult",
+    "Enroll",
+    "RotateCredential",
+]
+USER_METHODS = [
+    "SubmitSuite",
+    "ListRuns",
+    "GetRun",
+    "GetResults",
+    "CancelRun",
+    "ListAgents",
+    "DrainAgent",
+    "GetJobLogs",
+    "ImportResults",
+    "GetJob",
+    "CreateEnrolment",
+    "RevokeAgent",
+    "CreateUser",
+    "RotateUserToken",
+    "RevokeUser",
+    "ListUsers",
+]
 STREAM_METHODS = ["StreamSamples", "StreamTelemetry"]
 CLEAR_CODES = {
     grpc.StatusCode.INVALID_ARGUMENT,
@@ -28,8 +52,9 @@ CLEAR_CODES = {
     grpc.StatusCode.UNAUTHENTICATED,
     grpc.StatusCode.PERMISSION_DENIED,
 }
-FUZZ = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +77,17 @@ def channel(server: ControllerThread) -> Iterator[grpc.Channel]:
 def raw_call(
     channel: grpc.Channel, service: str, method: str, body: bytes, token: str
 ) -> grpc.StatusCode:
-    call = channel.unary_unary(f"/arena.v2.{service}/{method}",
-                               request_serializer=None, response_deserializer=None)  # fmt: skip
+    call = channel.unary_unary(
+        f"/arena.v2.{service}/{method}", request_serializer=None, response_deserializer=None
+    )
     try:
         call(body, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
     except grpc.RpcError as error:
-        code = error.code()  # type: ignore[attr-defined]
-        details = error.details() or ""  # type: ignore[attr-defined]
+        code = error.code()
+        details = error.details() or ""
         assert details, f"{method}: {code} without a message"
         assert code in CLEAR_CODES, (method, code, details)
-        return code  # type: ignore[no-any-return]
+        return code
     return grpc.StatusCode.OK
 
 
@@ -91,40 +117,73 @@ def test_random_bytes_to_the_user_service(channel: grpc.Channel, method: str, bo
 @FUZZ
 @given(st.sampled_from(STREAM_METHODS), st.binary(max_size=300))
 def test_random_bytes_to_the_streams(channel: grpc.Channel, method: str, body: bytes) -> None:
-    call = channel.unary_stream(f"/arena.v2.UserService/{method}",
-                                request_serializer=None, response_deserializer=None)  # fmt: skip
+    call = channel.unary_stream(
+        f"/arena.v2.UserService/{method}", request_serializer=None, response_deserializer=None
+    )
     try:
         list(call(body, metadata=(("authorization", f"Bearer {DEV_USER_TOKEN}"),), timeout=10))
     except grpc.RpcError as error:
-        assert error.details(), f"{method}: {error.code()} without a message"  # type: ignore[attr-defined]
-        assert error.code() in CLEAR_CODES, (method, error.code(), error.details())  # type: ignore[attr-defined]
+        assert error.details(), f"{method}: {error.code()} without a message"
+        assert error.code() in CLEAR_CODES, (method, error.code(), error.details())
     still_serving(channel)
 
 
 ids = st.text(alphabet="abcdefjob-0123456789", max_size=20)
 samples = st.builds(
     common_pb2.RequestSample,
-    benchmark=st.text(max_size=10), variant=st.text(max_size=10),
-    run=st.integers(-5, 5), index=st.integers(-5, 5),
+    benchmark=st.text(max_size=10),
+    variant=st.text(max_size=10),
+    run=st.integers(-5, 5),
+    index=st.integers(-5, 5),
     sent_s=st.floats(allow_nan=True, allow_infinity=True),
     chunk_times_s=st.lists(st.floats(allow_nan=True), max_size=5),
-)  # fmt: skip
+)
 
 
 @FUZZ
-@given(ids, st.integers(-3, 5), st.integers(-10, 10), st.lists(samples, max_size=5),
-       st.sampled_from(list(agent_pb2.JobPhase.values())) | st.integers(0, 99))  # fmt: skip
+@given(
+    ids,
+    st.integers(-3, 5),
+    st.integers(-10, 10),
+    st.lists(samples, max_size=5),
+    st.sampled_from(list(agent_pb2.JobPhase.values())) | st.integers(0, 99),
+)
 def test_out_of_order_and_nonsense_agent_calls(
-    channel: grpc.Channel, server: ControllerThread, job_id: str, attempt: int, first_seq: int,
-    batch: list[common_pb2.RequestSample], phase: int,
-) -> None:  # fmt: skip
+    channel: grpc.Channel,
+    server: ControllerThread,
+    job_id: str,
+    attempt: int,
+    first_seq: int,
+    batch: list[common_pb2.RequestSample],
+    phase: int,
+) -> None:
     agent_id = "agent-unknown"
-    raw_call(channel, "AgentService", "PushSamples", agent_pb2.SampleBatch(
-        agent_id=agent_id, job_id=job_id, attempt=attempt, first_seq=first_seq, samples=batch,
-    ).SerializeToString(), DEV_AGENT_TOKEN)  # fmt: skip
-    raw_call(channel, "AgentService", "ReportJobStatus", agent_pb2.JobStatusRequest(
-        agent_id=agent_id, job_id=job_id, attempt=attempt, phase=phase, total_samples=first_seq,
-    ).SerializeToString(), DEV_AGENT_TOKEN)  # fmt: skip
+    raw_call(
+        channel,
+        "AgentService",
+        "PushSamples",
+        agent_pb2.SampleBatch(
+            agent_id=agent_id,
+            job_id=job_id,
+            attempt=attempt,
+            first_seq=first_seq,
+            samples=batch,
+        ).SerializeToString(),
+        DEV_AGENT_TOKEN,
+    )
+    raw_call(
+        channel,
+        "AgentService",
+        "ReportJobStatus",
+        agent_pb2.JobStatusRequest(
+            agent_id=agent_id,
+            job_id=job_id,
+            attempt=attempt,
+            phase=phase,  # type: ignore[arg-type]  # out-of-range phases on purpose
+            total_samples=first_seq,
+        ).SerializeToString(),
+        DEV_AGENT_TOKEN,
+    )
     lease = agent_pb2.LeaseJobRequest(agent_id=agent_id, wait_s=float(first_seq))
     raw_call(channel, "AgentService", "LeaseJob", lease.SerializeToString(), DEV_AGENT_TOKEN)
     still_serving(channel)
@@ -135,8 +194,13 @@ def test_oversized_inputs_are_refused_clearly(channel: grpc.Channel) -> None:
     huge = user_pb2.SubmitSuiteRequest(suite_yaml="x" * 2_000_000, filename="big.yaml")
     code = raw_call(channel, "UserService", "SubmitSuite", huge.SerializeToString(), DEV_USER_TOKEN)
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    batch = agent_pb2.SampleBatch(agent_id="a", job_id="j", attempt=1, first_seq=1,
-                                  samples=[common_pb2.RequestSample()] * 5001)  # fmt: skip
+    batch = agent_pb2.SampleBatch(
+        agent_id="a",
+        job_id="j",
+        attempt=1,
+        first_seq=1,
+        samples=[common_pb2.RequestSample()] * 5001,
+    )
     code = raw_call(
         channel, "AgentService", "PushSamples", batch.SerializeToString(), DEV_AGENT_TOKEN
     )
@@ -149,30 +213,52 @@ labels = st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=4)
 
 
 @FUZZ
-@given(names, labels, st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10),
-       st.integers(-3, 9),
-       st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=60))  # fmt: skip
+@given(
+    names,
+    labels,
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-5, 10),
+    st.integers(-3, 9),
+    st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=60),
+)
 def test_access_methods_with_nonsense_arguments(
-    channel: grpc.Channel, server: ControllerThread, name: str, wanted: dict[str, str],
-    expires: float, uses: int, role: int, token: str,
-) -> None:  # fmt: skip
+    channel: grpc.Channel,
+    server: ControllerThread,
+    name: str,
+    wanted: dict[str, str],
+    expires: float,
+    uses: int,
+    role: int,
+    token: str,
+) -> None:
     """Enrolment, users and revocation with any names, labels, expiries, roles and tokens:
     clear statuses only, and an enrolment with a token nobody issued stores nothing."""
 
     def user(method: str, request: Message) -> grpc.StatusCode:
         return raw_call(channel, "UserService", method, request.SerializeToString(), DEV_USER_TOKEN)
 
-    user("CreateEnrolment", user_pb2.CreateEnrolmentRequest(labels=wanted, expires_in_s=expires,
-                                                            uses=uses))  # fmt: skip
+    user(
+        "CreateEnrolment",
+        user_pb2.CreateEnrolmentRequest(labels=wanted, expires_in_s=expires, uses=uses),
+    )
     user("CreateUser", user_pb2.CreateUserRequest(name=name, role=role))  # type: ignore[arg-type]
     user("RotateUserToken", user_pb2.RotateUserTokenRequest(name=name))
     user("RevokeUser", user_pb2.RevokeUserRequest(name=name))
     user("RevokeAgent", user_pb2.RevokeAgentRequest(name=name))
     agent_credentials = "SELECT COUNT(*) FROM credentials WHERE kind = 'agent'"
     before = rows(server.settings.database, agent_credentials)
-    enroll = agent_pb2.EnrollRequest(agent_name=name, hardware=common_pb2.HardwareInfo(
-        cpu_model="x", cpu_arch="x86_64", cpu_cores=1, ram_gb=1, os="linux", kernel="6",
-        hostname="h"))  # fmt: skip
+    enroll = agent_pb2.EnrollRequest(
+        agent_name=name,
+        hardware=common_pb2.HardwareInfo(
+            cpu_model="x",
+            cpu_arch="x86_64",
+            cpu_cores=1,
+            ram_gb=1,
+            os="linux",
+            kernel="6",
+            hostname="h",
+        ),
+    )
     if token.strip():
         raw_call(channel, "AgentService", "Enroll", enroll.SerializeToString(), token.strip())
     still_serving(channel)

@@ -217,8 +217,8 @@ class StaleKeepAlive(asyncio.Protocol):
             return
         self.answered = True
         body = b"".join(standard())
-        head = f"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: {len(body)}\r\n\r\n"
-        self.transport.write(head.encode() + body)
+        status = f"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: {len(body)}\r\n\r\n"
+        self.transport.write(status.encode() + body)
 
 
 async def test_a_stale_kept_alive_connection_is_retried_once() -> None:

@@ -46,9 +46,16 @@ async def test_two_workers_send_the_whole_schedule_on_one_clock(base_url: str) -
     samples: list[RequestSample] = []
     clock = JobClock()
     async with open_session() as session, Connections(clock) as connections:
-        ctx = RunContext(session=session, connections=connections, endpoint=Endpoint(base_url, "m"),
-                         clock=clock, sink=samples.append, progress=None, benchmark="b",
-                         total=24)  # fmt: skip
+        ctx = RunContext(
+            session=session,
+            connections=connections,
+            endpoint=Endpoint(base_url, "m"),
+            clock=clock,
+            sink=samples.append,
+            progress=None,
+            benchmark="b",
+            total=24,
+        )
         load = await run_open_loop_workers(
             ctx, prompts, offsets, variant="rate100", run=0, workers=2, max_concurrency=None
         )

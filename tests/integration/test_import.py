@@ -18,14 +18,12 @@ from arena.common.schemas.imported import SPARK_HARDWARE
 from arena.common.schemas.results import JobResult
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.settings import ControllerSettings
+from tests.prerequisites import SPARK, SPARK_MISSING, SPARK_RESULTS, requires
 from tests.support import ControllerThread
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO.parent / "shared/fixtures/dgx-spark-benchmarks"
-RESULTS = FIXTURES / "results"
-pytestmark = pytest.mark.skipif(not RESULTS.is_dir(), reason="reference fixtures not present")
+pytestmark = requires(SPARK_RESULTS.is_dir(), SPARK_MISSING)
 
-PROFILES = sorted(path.parent for path in RESULTS.glob("*/*/*/meta.json"))
+PROFILES = sorted(path.parent for path in SPARK_RESULTS.glob("*/*/*/meta.json"))
 PP_COLUMNS = ("pp_throughput", "pp_req_throughput", None, None, "ttfr", "est_ppt", "e2e_ttft")
 TG_COLUMNS = ("tg_throughput", "tg_req_throughput", "peak_throughput", "peak_req_throughput")
 CONFIG_KEYS = {"date", "endpoint_type", "backend", "label", "model_id", "tokenizer_id", "rtfx"}
@@ -47,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControllerThrea
 
 @pytest.fixture(scope="module")
 def first_import(server: ControllerThread) -> dict[str, Any]:
-    result = arenactl(server, "import", str(FIXTURES), "-o", "json")
+    result = arenactl(server, "import", str(SPARK), "-o", "json")
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = json.loads(result.output)
     return report
@@ -67,7 +65,7 @@ def jobs(server: ControllerThread, first_import: dict[str, Any]) -> dict[str, Jo
 
 
 def job_of(jobs: dict[str, JobResult], profile: Path) -> JobResult:
-    return jobs[profile.relative_to(RESULTS).as_posix()]
+    return jobs[profile.relative_to(SPARK_RESULTS).as_posix()]
 
 
 def metrics(
@@ -87,7 +85,7 @@ def test_every_profile_folder_imports_without_problems(first_import: dict[str, A
     assert len(PROFILES) >= 20
     assert first_import["problems"] == []
     sources = sorted(run["source"] for run in first_import["runs"])
-    assert sources == [p.relative_to(FIXTURES).as_posix() for p in PROFILES]
+    assert sources == [p.relative_to(SPARK).as_posix() for p in PROFILES]
     assert all(run["benchmarks"] == 11 for run in first_import["runs"])
 
 
@@ -191,7 +189,7 @@ def test_arenactl_show_prints_the_same_results(
 def test_importing_again_replaces_instead_of_duplicating(
     server: ControllerThread, first_import: dict[str, Any], jobs: dict[str, JobResult]
 ) -> None:
-    again = json.loads(arenactl(server, "import", str(RESULTS), "-o", "json").output)
+    again = json.loads(arenactl(server, "import", str(SPARK_RESULTS), "-o", "json").output)
     assert sorted(r["run_id"] for r in again["runs"]) == sorted(
         r["run_id"] for r in first_import["runs"]
     )

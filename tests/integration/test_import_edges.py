@@ -13,11 +13,10 @@ from click.testing import CliRunner, Result
 from arena.client.cli import cli
 from arena.controller.settings import ControllerSettings
 from tests.data.edges.make import SPEC_DECODE, failed_sweep, failing_step
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.support import ControllerThread
 
-REPO = Path(__file__).resolve().parents[2]
-RESULTS = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results"
-pytestmark = pytest.mark.skipif(not RESULTS.is_dir(), reason="reference fixtures not present")
+pytestmark = requires(SPARK_RESULTS.is_dir(), SPARK_MISSING)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def benchmark(shown: dict[str, Any], bench_id: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def failed(server: ControllerThread, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    folder = failed_sweep(RESULTS, tmp_path_factory.mktemp("edges"))
+    folder = failed_sweep(SPARK_RESULTS, tmp_path_factory.mktemp("edges"))
     report, run_id = imported(server, folder)
     return {"report": report, "run_id": run_id, "job": job(server, run_id)}
 
@@ -113,11 +112,13 @@ def test_half_the_requests_failed_is_invalid(
 
 
 def test_capacity_leaves_out_a_step_over_the_gate(server: ControllerThread, tmp_path: Path) -> None:
-    _, run_id = imported(server, failing_step(RESULTS, tmp_path))
+    _, run_id = imported(server, failing_step(SPARK_RESULTS, tmp_path))
     sweep = job(server, run_id)["imported"]["rate_sweep"]
     assert sweep["excluded_rps"] == [1.0]
-    capacity = {limit: point and point["configured_rps"] for limit, point in
-                sweep["capacity_by_slo_ms"].items()}  # fmt: skip
+    capacity = {
+        limit: point and point["configured_rps"]
+        for limit, point in sweep["capacity_by_slo_ms"].items()
+    }
     assert capacity == {"2000": 0.3, "5000": 0.7, "10000": 0.7}
     shown = arenactl(server, "show", run_id).output
     assert "left out: 1 req/s (too many failed requests)" in shown

@@ -136,13 +136,13 @@ async def shown(controller: Controller, run_id: str) -> dict[str, Any]:
     code, text = await arenactl(controller, DEV_USER_TOKEN, "show", run_id, "-o", "json")
     assert code == 0, text
     (job,) = json.loads(text)["jobs"]
-    return job  # type: ignore[no-any-return]
+    return job
 
 
 async def ranked(controller: Controller, *args: str) -> list[dict[str, Any]]:
     code, text = await arenactl(controller, DEV_USER_TOKEN, "rank", *args, "-o", "json")
     assert code == 0, text
-    return json.loads(text)["ranked"]  # type: ignore[no-any-return]
+    return json.loads(text)["ranked"]
 
 
 def resign(folder: Path, edit: Callable[[dict[str, Any]], None]) -> None:

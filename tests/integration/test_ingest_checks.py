@@ -215,7 +215,7 @@ async def test_impossible_heartbeat_progress_is_refused(
     controller: Controller, change: dict[str, object], reason: str
 ) -> None:
     link, job = await leased(controller)
-    sane = {
+    sane: dict[str, Any] = {
         "job_id": job,
         "attempt": 1,
         "benchmark": "chat",

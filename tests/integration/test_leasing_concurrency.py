@@ -78,8 +78,9 @@ def test_concurrent_leases_never_give_a_job_twice(postgres: str) -> None:
                 holding.discard(job.id)
             with Session(engine) as session:
                 for state in (JobState.RUNNING, JobState.SUCCEEDED):
-                    report_status(session, agent_id, job.id, job.attempt, state, message="",
-                                  now=time.time())  # fmt: skip
+                    report_status(
+                        session, agent_id, job.id, job.attempt, state, message="", now=time.time()
+                    )
                 session.commit()
 
     def reaper() -> None:

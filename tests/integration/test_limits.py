@@ -4,6 +4,7 @@ gRPC status and stores nothing (row counts before and after)."""
 import asyncio
 import math
 import sqlite3
+from pathlib import Path
 
 import grpc
 import pytest
@@ -140,11 +141,11 @@ async def test_an_impossible_sample_refuses_the_whole_batch_and_flags_the_job(
     await link.close()
 
 
-async def test_an_oversized_message_is_refused_by_grpc(tmp_path: object) -> None:
+async def test_an_oversized_message_is_refused_by_grpc(tmp_path: Path) -> None:
     settings = ControllerSettings(
         listen="127.0.0.1:0",
         data_dir=tmp_path / "c",
-        max_message_bytes=64 * 1024,  # type: ignore[operator]
+        max_message_bytes=64 * 1024,
     )
     async with Controller(settings) as controller:
         link, job = await leased(controller)
@@ -156,11 +157,11 @@ async def test_an_oversized_message_is_refused_by_grpc(tmp_path: object) -> None
         await link.close()
 
 
-async def test_an_agent_message_past_its_method_cap_is_refused(tmp_path: object) -> None:
+async def test_an_agent_message_past_its_method_cap_is_refused(tmp_path: Path) -> None:
     settings = ControllerSettings(
         listen="127.0.0.1:0",
         data_dir=tmp_path / "c",
-        max_agent_message_bytes=32 * 1024,  # type: ignore[operator]
+        max_agent_message_bytes=32 * 1024,
     )
     async with Controller(settings) as controller:
         link, job = await leased(controller)
@@ -171,14 +172,14 @@ async def test_an_agent_message_past_its_method_cap_is_refused(tmp_path: object)
         await link.close()
 
 
-async def test_an_agent_past_its_rate_limit_is_told_when_to_retry(tmp_path: object) -> None:
+async def test_an_agent_past_its_rate_limit_is_told_when_to_retry(tmp_path: Path) -> None:
     """A bucket of 3 that refills one call per 20 s: the fourth call is refused whatever the
     machine's load (the refill after the delay is the unit test's, on a clock it controls)."""
     settings = ControllerSettings(
         listen="127.0.0.1:0",
         data_dir=tmp_path / "c",
         agent_rate_per_s=0.05,
-        agent_burst=3,  # type: ignore[operator]
+        agent_burst=3,
     )
     async with Controller(settings) as controller:
         link = ControllerLink(address(controller), DEV_AGENT_TOKEN)

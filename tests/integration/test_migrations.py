@@ -122,10 +122,13 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         old_samples = table(
             "samples", *(column(n, JSON if n == "chunk_times_s" else None) for n in SAMPLE_COLUMNS)
         )
-        connection.execute(insert(old_samples), [
-            {"job_id": job_id, "attempt": 1, "seq": i + 1, **one.model_dump()}
-            for i, one in enumerate(written)
-        ])  # fmt: skip
+        connection.execute(
+            insert(old_samples),
+            [
+                {"job_id": job_id, "attempt": 1, "seq": i + 1, **one.model_dump()}
+                for i, one in enumerate(written)
+            ],
+        )
         connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
     engine.dispose()
 

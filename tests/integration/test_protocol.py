@@ -188,7 +188,7 @@ async def test_drain_is_delivered_and_stops_leasing(controller: Controller) -> N
     await link.close()
 
 
-def _progress(job_id: str, attempt: int):  # type: ignore[no-untyped-def]
+def _progress(job_id: str, attempt: int):
     from arena.common.pb.arena.v2 import common_pb2
 
     return common_pb2.JobProgress(job_id=job_id, attempt=attempt)

@@ -66,9 +66,13 @@ async def report_success(
         job_id=job, attempt=1, spec=spec, provenance={}, versions={}, samples=digest
     )
     await link.report(
-        job, 1, JobState.SUCCEEDED, total_samples=2,
-        manifest=manifest, signature=signer.sign(manifest),
-    )  # fmt: skip
+        job,
+        1,
+        JobState.SUCCEEDED,
+        total_samples=2,
+        manifest=manifest,
+        signature=signer.sign(manifest),
+    )
     return link, job
 
 
@@ -80,7 +84,7 @@ def job_row(controller: Controller, job_id: str) -> tuple[str, str, str, str]:
             " FROM jobs LEFT JOIN job_trust ON job_trust.job_id = jobs.id WHERE id = ?",
             (job_id,),
         ).fetchone()
-    return tuple(row)  # type: ignore[return-value]
+    return tuple(row)
 
 
 async def test_a_signed_manifest_is_verified_and_kept(controller: Controller) -> None:

@@ -22,16 +22,16 @@ from arena.common.analysis.rank import rank
 from arena.common.schemas.results import MetricStat
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.settings import ControllerSettings
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.support import ControllerThread
 
-REPO = Path(__file__).resolve().parents[2]
-GEMMA = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/gemma-4"
+GEMMA = SPARK_RESULTS / "gemma-4"
 PROFILES = {
     "google/gemma-4-31B-it": GEMMA / "gemma-4-31b-it/bf16",
     "nvidia/Gemma-4-31B-IT-NVFP4": GEMMA / "gemma-4-31b-it/nvfp4",
     "google/gemma-4-E4B-it": GEMMA / "gemma-4-e4b-it/bf16",
 }
-pytestmark = pytest.mark.skipif(not GEMMA.is_dir(), reason="reference fixtures not present")
+pytestmark = requires(GEMMA.is_dir(), SPARK_MISSING)
 MODELS_YAML = """models:
   google/gemma-4-31B-it@bf16: {memory_gb: 60, quality: {mmlu_pro: 70, gpqa: 50}}
   nvidia/Gemma-4-31B-IT-NVFP4: {memory_gb: 20, quality: {mmlu_pro: 66, gpqa: 50}}

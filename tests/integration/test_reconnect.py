@@ -3,10 +3,13 @@ waits for it, shutdown ends a backoff at once, and uploads ride out refusals thr
 spool. Progress is awaited through the retry helper's log lines, never through sleeps."""
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from arena.agent import worker
 from arena.agent.settings import AgentSettings
@@ -29,9 +32,9 @@ class RetryLog(structlog.testing.LogCapture):
         super().__init__()
         self.seen = asyncio.Event()
 
-    def __call__(self, logger: object, method: str, event: dict[str, object]) -> dict[str, object]:
+    def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> NoReturn:
         self.seen.set()
-        return super().__call__(logger, method, event)
+        super().__call__(logger, method, event)
 
     async def wait_for(self, count: int) -> None:
         async with asyncio.timeout(30):
@@ -101,7 +104,7 @@ async def test_uploads_ride_out_an_unavailable_controller(
     refusals = [UnavailableError("controller restarting"), UnavailableError("still restarting")]
     sent: list[tuple[int, list[str]]] = []
 
-    async def send(first_seq: int, lines: list[str]) -> int:
+    async def send(first_seq: int, lines: Sequence[str]) -> int:
         if refusals:
             raise refusals.pop(0)
         sent.append((first_seq, list(lines)))
@@ -132,7 +135,7 @@ async def test_a_stale_attempt_ends_the_uploader_without_retrying(
 ) -> None:
     spool = Spool(tmp_path / "spool.db")
 
-    async def send(first_seq: int, lines: list[str]) -> int:
+    async def send(first_seq: int, lines: Sequence[str]) -> int:
         raise ConflictError("attempt 1 is stale")
 
     outbox: Outbox[str] = Outbox(spool, StreamKey("job-1", 1, "logs"), send, str, str)

@@ -45,6 +45,7 @@ async def test_records_cross_the_wire_unchanged(controller: Controller) -> None:
     assert await link.push_telemetry(lease.job_id, 1, 1, readings) == 2
     await link.close()
 
+    assert controller.db is not None
     job = await controller.db.call(job_store.get_job, lease.job_id)
     assert await controller.db.call(job_store.samples_of, job) == sent
     assert await controller.db.call(telemetry_store.telemetry_of, job) == readings
@@ -100,6 +101,7 @@ async def test_a_malformed_import_is_rejected_on_ingest(controller: Controller, 
             await import_raw(body, metadata=metadata)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "malformed request" in (refused.value.details() or "")
+        assert controller.db is not None
         assert await controller.db.call(run_store.list_runs, 10) == []
         # the same request whole goes in, sample and all
         await import_raw(good, metadata=metadata)
@@ -125,4 +127,5 @@ async def test_an_import_repeating_a_benchmark_is_the_senders_error(controller: 
         await channel.close()
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "repeated benchmark ids: 13-vllm-bench" in (refused.value.details() or "")
+    assert controller.db is not None
     assert await controller.db.call(run_store.list_runs, 10) == []

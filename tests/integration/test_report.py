@@ -20,19 +20,29 @@ from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
 from tests.direct_job import address, lease_one_job, long_leases, run_leased
 from tests.integration.test_export import H200, SUITE
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.telemetry_nvml_double import FakeNvml
 
 REPO = Path(__file__).resolve().parents[2]
-SPARK = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/lfm2.5"
+SPARK = SPARK_RESULTS / "lfm2.5"
 QWEN = SPARK.parent / "qwen-3.8/qwen-3.8-27b/bf16"
 """p95 TTFT over 10 s at its lowest rate: capacity ``none`` under every limit."""
 H200_ROWS = REPO / "docs/results/h200/llama-1b"
 SMALL = [REPO / "docs/results/h200/llama-small", REPO / "docs/results/cpu/llama-small"]
 """One model on an H200 and on a CPU: the hardware compare."""
 MODELS = REPO / "examples/models.yaml"
-SECTIONS = ["summary", "ranking", "throughput", "latency", "pareto", "capacity", "telemetry",
-            "compare", "provenance"]  # fmt: skip
-pytestmark = pytest.mark.skipif(not SPARK.is_dir(), reason="reference fixtures not present")
+SECTIONS = [
+    "summary",
+    "ranking",
+    "throughput",
+    "latency",
+    "pareto",
+    "capacity",
+    "telemetry",
+    "compare",
+    "provenance",
+]
+pytestmark = requires(SPARK.is_dir(), SPARK_MISSING)
 
 
 class Page(HTMLParser):
@@ -153,8 +163,12 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
         for row, ranked in zip(rows, ranking["ranked"], strict=True):
             entry = ranked["entry"]
             texts = [text for _, text in row]
-            assert texts[1:5] == [entry["model"], entry["profile"], entry["engine"],
-                                  entry["hardware"]]  # fmt: skip
+            assert texts[1:5] == [
+                entry["model"],
+                entry["profile"],
+                entry["engine"],
+                entry["hardware"],
+            ]
             numbers = [row[0], *row[5:]]
             keys = ["rank", "score", "q", "g", "e", "ttft_ms", "ttft_p95_ms"]
             for (value, text), key, digits in zip(
@@ -188,15 +202,19 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
     telemetry = page.figures[f"telemetry-{sim_job['job_id']}"]
     assert {t["name"] for t in telemetry["data"]} == {"GPU 0"}
     assert max(values(telemetry["data"][0]["y"])) == pytest.approx(300.0)
-    assert any(anchor.startswith("telemetry-") and anchor != f"telemetry-{sim_job['job_id']}"
-               for anchor in page.figures)  # fmt: skip
+    assert any(
+        anchor.startswith("telemetry-") and anchor != f"telemetry-{sim_job['job_id']}"
+        for anchor in page.figures
+    )
     assert {"ttft-01-chat", "itl-01-chat", "ttft-02-sweep", "pareto-front", "capacity-bars"} <= set(
         page.figures
     )
     capacity = page.figures["capacity-bars"]["data"]
     assert [trace["name"] for trace in capacity] == [
-        "p95 TTFT < 2 s", "p95 TTFT < 5 s", "p95 TTFT < 10 s"
-    ]  # fmt: skip
+        "p95 TTFT < 2 s",
+        "p95 TTFT < 5 s",
+        "p95 TTFT < 10 s",
+    ]
     for trace in capacity:
         bars = dict(zip(trace["y"], trace["text"], strict=True))
         qwen = [text for name, text in bars.items() if name.startswith("Qwen/Qwen3.8-27B")]
@@ -205,23 +223,30 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
 
     compared = json.loads(await arenactl(controller, "compare", "--model", "small", "-o", "json"))
     assert len({column["hardware"] for column in compared["columns"]}) == 2
-    rows = page.compares[compared["columns"][0]["model"]]
-    assert len(rows) == len(compared["rows"]) > 10
+    compare_rows = page.compares[compared["columns"][0]["model"]]
+    assert len(compare_rows) == len(compared["rows"]) > 10
     jobs = [column["job_id"] for column in compared["columns"]]
     metrics = {}
     for job_id in jobs:
         run_id = next(c["run_id"] for c in compared["columns"] if c["job_id"] == job_id)
         (job,) = json.loads(await arenactl(controller, "show", run_id, "-o", "json"))["jobs"]
-        metrics[job_id] = {(b["id"], v["key"]): v["metrics"] for b in job["benchmarks"]
-                           for v in b["variants"]}  # fmt: skip
-    for (attrs, cells), row in zip(rows, compared["rows"], strict=True):
+        metrics[job_id] = {
+            (b["id"], v["key"]): v["metrics"] for b in job["benchmarks"] for v in b["variants"]
+        }
+    for (attrs, cells), row in zip(compare_rows, compared["rows"], strict=True):
         assert (attrs["data-benchmark"], attrs["data-variant"], attrs["data-metric"]) == (
-            row["benchmark"], row["variant"], row["metric"])  # fmt: skip
-        numbers = [c for c in cells if "data-job" in c]
-        expected = [(j, v, r) for j, v, r in zip(jobs, row["values"], row["ratios"], strict=True)
-                    if v is not None and v["mean"] is not None]  # fmt: skip
-        assert len(numbers) == len(expected)
-        for cell, (job_id, stat, ratio) in zip(numbers, expected, strict=True):
+            row["benchmark"],
+            row["variant"],
+            row["metric"],
+        )
+        valued = [c for c in cells if "data-job" in c]
+        expected = [
+            (j, v, r)
+            for j, v, r in zip(jobs, row["values"], row["ratios"], strict=True)
+            if v is not None and v["mean"] is not None
+        ]
+        assert len(valued) == len(expected)
+        for cell, (job_id, stat, ratio) in zip(valued, expected, strict=True):
             assert cell["data-job"] == job_id and float(cell["data-value"]) == stat["mean"]
             assert float(cell["data-ratio"]) == ratio
             if row["metric"] != "joules_per_output_token":

@@ -27,8 +27,12 @@ def engine(**fields: float) -> SimulatedEngine:
 
 def chat(max_tokens: int, words: int = 3, **extra: Any) -> dict[str, Any]:
     prompt = " ".join(VOCAB[:words])
-    return {"model": "arena-sim", "messages": [{"role": "user", "content": prompt}],
-            "max_tokens": max_tokens, **extra}  # fmt: skip
+    return {
+        "model": "arena-sim",
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": max_tokens,
+        **extra,
+    }
 
 
 async def sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[float, str]]:
@@ -77,11 +81,16 @@ async def test_health_is_503_until_startup_time_has_passed(http: aiohttp.ClientS
     "body",
     [
         {"model": "m", "prompt": f"{VOCAB[0]} {VOCAB[1]}"},
-        {"model": "m", "messages": [{"role": "user", "content": VOCAB[0]},
-                                    {"role": "assistant", "content": VOCAB[1]}]},
+        {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": VOCAB[0]},
+                {"role": "assistant", "content": VOCAB[1]},
+            ],
+        },
         {"content": f"{VOCAB[0]} {VOCAB[1]}"},
     ],
-)  # fmt: skip
+)
 async def test_tokenize_accepts_vllm_and_llama_cpp_shapes(
     server: RunningServer, http: aiohttp.ClientSession, body: dict[str, Any]
 ) -> None:
@@ -119,8 +128,11 @@ async def test_a_stream_is_role_chunk_then_one_chunk_per_token_then_usage_then_d
     assert all(chunk["choices"][0]["delta"]["content"].endswith(" ") for _, chunk in tokens)
     assert [chunk["choices"][0]["finish_reason"] for _, chunk in tokens] == [None] * 7 + ["length"]
     assert chunks[-1][1]["choices"] == []
-    assert chunks[-1][1]["usage"] == {"prompt_tokens": 2000, "completion_tokens": 8,
-                                      "total_tokens": 2008}  # fmt: skip
+    assert chunks[-1][1]["usage"] == {
+        "prompt_tokens": 2000,
+        "completion_tokens": 8,
+        "total_tokens": 2008,
+    }
     ttft = 2000 / 10_000 + 0.020
     # like vLLM, the role-only chunk comes with the first token, not on admission
     assert ttft - 0.002 <= role_at - sent <= tokens[0][0] - sent
@@ -138,8 +150,11 @@ async def test_a_plain_completion_has_max_tokens_words_and_a_seed_repeats_it(
             completion = await resp.json()
         assert completion["object"] == "chat.completion"
         assert completion["choices"][0]["finish_reason"] == "length"
-        assert completion["usage"] == {"prompt_tokens": 3, "completion_tokens": 6,
-                                       "total_tokens": 9}  # fmt: skip
+        assert completion["usage"] == {
+            "prompt_tokens": 3,
+            "completion_tokens": 6,
+            "total_tokens": 9,
+        }
         contents.append(completion["choices"][0]["message"]["content"])
     assert len(contents[0].split()) == 6
     assert contents[0] == contents[1]

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import psutil
@@ -48,7 +49,7 @@ def many_targets(count: int = 20_000) -> str:
     )
 
 
-async def longest_stall(during: asyncio.Future[object]) -> float:
+async def longest_stall(during: asyncio.Future[Any]) -> float:
     """The longest the event loop (the controller's: it runs on the test's loop) went without
     running a 5 ms timer while ``during`` was pending."""
     longest, last = 0.0, time.monotonic()

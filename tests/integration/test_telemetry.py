@@ -5,6 +5,7 @@ in arenactl; a host without a GPU says so; the telemetry stream is fenced and co
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -70,7 +71,7 @@ async def results_of(controller: Controller, run_id: str) -> JobResult:
     return job
 
 
-def stored(controller: Controller, query: str, **params: object) -> list[tuple[object, ...]]:
+def stored(controller: Controller, query: str, **params: object) -> list[tuple[Any, ...]]:
     return rows(controller.settings.database, query, **params)
 
 

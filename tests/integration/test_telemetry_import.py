@@ -14,11 +14,11 @@ from arena.client.cli import cli
 from arena.common.schemas.results import JobResult
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.settings import ControllerSettings
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.support import ControllerThread
 
-REPO = Path(__file__).resolve().parents[2]
-PROFILE = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/lfm2.5/lfm2.5-2.6b/bf16"
-pytestmark = pytest.mark.skipif(not PROFILE.is_dir(), reason="reference fixtures not present")
+PROFILE = SPARK_RESULTS / "lfm2.5/lfm2.5-2.6b/bf16"
+pytestmark = requires(PROFILE.is_dir(), SPARK_MISSING)
 
 
 def naive_energy(path: Path) -> tuple[float, float, float, float]:

@@ -22,6 +22,7 @@ from arena.agent import link as link_module
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
 from arena.client.api import ArenaClient
+from arena.common import wire
 from arena.common.schemas.job import JobSpec
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
@@ -90,6 +91,7 @@ async def test_a_job_whose_stored_spec_no_longer_validates_fails_and_stops_no_ag
     problem: str,
 ) -> None:
     broken_run = await submit(controller, "broken")
+    assert controller.db is not None
     await controller.db.call(_break, broken_run, edit)
     good_run = await submit(controller, "good")  # queued after the broken one: leased after it
     settings = AgentSettings(
@@ -171,7 +173,7 @@ async def test_a_lease_the_agent_cannot_read_is_handed_back(
     """An agent whose schema refuses the spec the controller sent (an older or newer agent)
     hands the job back with the reason at once, and stays up: here it reads the next attempt."""
     unreadable = 1
-    real = link_module.from_message
+    real = wire.from_message
 
     def refusing_once(message: Any, model_type: type[Any]) -> Any:
         nonlocal unreadable

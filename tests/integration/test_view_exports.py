@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from arena.client.cli import cli
 from arena.controller.settings import ControllerSettings
 from tests.conftest import REPO
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 from tests.support import ControllerThread
 
-GEMMA = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results/gemma-4/gemma-4-31b-it"
-pytestmark = pytest.mark.skipif(not GEMMA.is_dir(), reason="reference fixtures not present")
+GEMMA = SPARK_RESULTS / "gemma-4/gemma-4-31b-it"
+pytestmark = requires(GEMMA.is_dir(), SPARK_MISSING)
 
 VIEWS: dict[str, tuple[list[str], Callable[[Any], int]]] = {
     "aggregate": (["aggregate"], len),

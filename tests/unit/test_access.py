@@ -4,6 +4,7 @@ and TLS is on whenever the controller listens beyond loopback."""
 
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -89,13 +90,21 @@ def test_issued_certificates_chain_to_the_ca_and_keys_are_private(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("listen", "flags", "tls"),
-    [("127.0.0.1:1", {}, False), ("0.0.0.0:1", {}, True), ("10.1.2.3:1", {}, True),
-     ("0.0.0.0:1", {"insecure": True}, False), ("127.0.0.1:1", {"tls": True}, True),
-     ("[::1]:1", {}, False), ("[::]:1", {}, True), ("127.evil.example:1", {}, True),
-     ("localhost:1", {}, False), ("127.0.0.2:1", {}, False)],
-)  # fmt: skip
+    [
+        ("127.0.0.1:1", {}, False),
+        ("0.0.0.0:1", {}, True),
+        ("10.1.2.3:1", {}, True),
+        ("0.0.0.0:1", {"insecure": True}, False),
+        ("127.0.0.1:1", {"tls": True}, True),
+        ("[::1]:1", {}, False),
+        ("[::]:1", {}, True),
+        ("127.evil.example:1", {}, True),
+        ("localhost:1", {}, False),
+        ("127.0.0.2:1", {}, False),
+    ],
+)
 def test_tls_is_on_beyond_loopback_unless_insecure(
-    listen: str, flags: dict[str, bool], tls: bool
+    listen: str, flags: dict[str, Any], tls: bool
 ) -> None:
     assert ControllerSettings(listen=listen, **flags).uses_tls is tls
 

@@ -20,16 +20,33 @@ def chat(tg: float, tool: str = "builtin") -> BenchmarkResult:
         runs=3,
         metrics={"tg_throughput": MetricStat(mean=tg, std=1.0, n=3)},
     )
-    return BenchmarkResult(id="01-chat", title="Chat", kind="closed_loop", variants=[variant],
-                           tool=tool)  # fmt: skip
+    return BenchmarkResult(
+        id="01-chat", title="Chat", kind="closed_loop", variants=[variant], tool=tool
+    )
 
 
-def run(run_id: str, version: str, tg: float, *, tool: str = "builtin", quick: float | None = None,
-        extra: tuple[BenchmarkResult, ...] = ()) -> RunResults:  # fmt: skip
-    job = JobResult(job_id=f"job-{run_id}", target="t", model="org/model", engine="vllm",
-                    agent="a", hardware="NVIDIA H200 (141 GB)", simulated=False,
-                    state="succeeded", message="", benchmarks=[chat(tg, tool), *extra],
-                    provenance={"engine_version": version})  # fmt: skip
+def run(
+    run_id: str,
+    version: str,
+    tg: float,
+    *,
+    tool: str = "builtin",
+    quick: float | None = None,
+    extra: tuple[BenchmarkResult, ...] = (),
+) -> RunResults:
+    job = JobResult(
+        job_id=f"job-{run_id}",
+        target="t",
+        model="org/model",
+        engine="vllm",
+        agent="a",
+        hardware="NVIDIA H200 (141 GB)",
+        simulated=False,
+        state="succeeded",
+        message="",
+        benchmarks=[chat(tg, tool), *extra],
+        provenance={"engine_version": version},
+    )
     notes = [] if quick is None else [quick_note(quick)]
     return RunResults(run_id=run_id, suite="s", state="succeeded", notes=notes, jobs=[job])
 

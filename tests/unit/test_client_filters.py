@@ -13,8 +13,15 @@ NOW = 1_800_000_000.0
 
 
 def run(run_id: str, suite: str, state: str, age_s: float) -> RunInfo:
-    return RunInfo(run_id=run_id, suite=suite, state=state, created_at_unix=NOW - age_s,
-                   jobs_total=1, jobs_done=0, samples=0)  # fmt: skip
+    return RunInfo(
+        run_id=run_id,
+        suite=suite,
+        state=state,
+        created_at_unix=NOW - age_s,
+        jobs_total=1,
+        jobs_done=0,
+        samples=0,
+    )
 
 
 RUNS = [

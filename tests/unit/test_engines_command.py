@@ -25,22 +25,41 @@ POLICY = AgentPolicy(
     process=ProcessPolicy(
         recipes={
             "llama": Recipe(
-                command=["/opt/llama-server", "-m", "{model_path}", "--port", "{port}",
-                         "-c", "{ctx}"],
+                command=[
+                    "/opt/llama-server",
+                    "-m",
+                    "{model_path}",
+                    "--port",
+                    "{port}",
+                    "-c",
+                    "{ctx}",
+                ],
                 args={"ctx": IntArg(type="int", min=256, max=8192, default=4096)},
             )
         }
     ),
-)  # fmt: skip
+)
 
 
 def test_template_is_filled_from_args_model_and_port() -> None:
-    spec = launch_spec(VLLM, ModelSpec(name="Qwen/Qwen3-8B", engine="vllm"), 8000, POLICY,
-                       environ={"MY_HF_TOKEN": "hf_secret"})  # fmt: skip
+    spec = launch_spec(
+        VLLM,
+        ModelSpec(name="Qwen/Qwen3-8B", engine="vllm"),
+        8000,
+        POLICY,
+        environ={"MY_HF_TOKEN": "hf_secret"},
+    )
     assert spec.argv == [
-        "vllm", "serve", "Qwen/Qwen3-8B", "--port", "8000", "--max-model-len", "32768",
-        "--served-model-name", "Qwen/Qwen3-8B",
-    ]  # fmt: skip
+        "vllm",
+        "serve",
+        "Qwen/Qwen3-8B",
+        "--port",
+        "8000",
+        "--max-model-len",
+        "32768",
+        "--served-model-name",
+        "Qwen/Qwen3-8B",
+    ]
 
 
 def test_a_model_overrides_the_profile_defaults() -> None:
@@ -50,8 +69,9 @@ def test_a_model_overrides_the_profile_defaults() -> None:
 
 
 def test_secrets_reach_the_engine_but_not_the_record() -> None:
-    spec = launch_spec(VLLM, ModelSpec(name="m", engine="vllm"), 8000, POLICY,
-                       environ={"MY_HF_TOKEN": "hf_secret"})  # fmt: skip
+    spec = launch_spec(
+        VLLM, ModelSpec(name="m", engine="vllm"), 8000, POLICY, environ={"MY_HF_TOKEN": "hf_secret"}
+    )
     assert spec.env["HF_TOKEN"] == "hf_secret"
     assert spec.recorded_env == {"VLLM_USE_V1": "1", "HF_TOKEN": REDACTED}
     assert "hf_secret" not in spec.command_line
@@ -82,8 +102,14 @@ def test_a_process_engine_is_the_owners_recipe_filled_with_typed_values() -> Non
     engine = ProcessEngine(runtime="process", recipe="llama", args={"ctx": 2048})
     spec = launch_spec(engine, ModelSpec(name="tiny.gguf", engine="e"), 9000, POLICY)
     assert spec.argv == [
-        "/opt/llama-server", "-m", "/srv/models/tiny.gguf", "--port", "9000", "-c", "2048",
-    ]  # fmt: skip
+        "/opt/llama-server",
+        "-m",
+        "/srv/models/tiny.gguf",
+        "--port",
+        "9000",
+        "-c",
+        "2048",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -129,5 +155,7 @@ def test_llama_cpp_per_token_time_comes_from_its_second_counters() -> None:
 
 def test_an_empty_placeholder_word_adds_no_argument() -> None:
     assert render_command("serve --port {port} {extra}", {"port": 1, "extra": ""}) == [
-        "serve", "--port", "1",
-    ]  # fmt: skip
+        "serve",
+        "--port",
+        "1",
+    ]

@@ -43,23 +43,52 @@ def sample(run: int, index: int, **fields: object) -> RequestSample:
 
 # c = 1, two runs, baseline 50 ms: run 0 ttfr 150 ms, tokens 0.2/0.4/0.6 (tg 2/0.4 = 5 t/s);
 # run 1 ttfr 250 ms, tokens 0.3/0.5/0.7/0.9/1.1 (tg 4/0.8 = 5 t/s); prompt 100 tokens each
-RUN0 = [sample(0, 0, sent_s=0.0, first_response_s=0.15, first_token_s=0.2,
-               chunk_times_s=[0.2, 0.4, 0.6], end_s=0.6, prompt_tokens=100,
-               completion_tokens=3, baseline_latency_s=0.05)]  # fmt: skip
-RUN1 = [sample(1, 0, sent_s=0.0, first_response_s=0.25, first_token_s=0.3,
-               chunk_times_s=[0.3, 0.5, 0.7, 0.9, 1.1], end_s=1.1, prompt_tokens=100,
-               completion_tokens=5, baseline_latency_s=0.05)]  # fmt: skip
+RUN0 = [
+    sample(
+        0,
+        0,
+        sent_s=0.0,
+        first_response_s=0.15,
+        first_token_s=0.2,
+        chunk_times_s=[0.2, 0.4, 0.6],
+        end_s=0.6,
+        prompt_tokens=100,
+        completion_tokens=3,
+        baseline_latency_s=0.05,
+    )
+]
+RUN1 = [
+    sample(
+        1,
+        0,
+        sent_s=0.0,
+        first_response_s=0.25,
+        first_token_s=0.3,
+        chunk_times_s=[0.3, 0.5, 0.7, 0.9, 1.1],
+        end_s=1.1,
+        prompt_tokens=100,
+        completion_tokens=5,
+        baseline_latency_s=0.05,
+    )
+]
 
 
 def export(concurrency: int = 1) -> dict[str, object]:
     variant = BenchyVariant(
-        prompt_size=100, response_size=5, context_size=0, concurrency=concurrency,
-        runs=[RUN0, RUN1], expected_prompt_tokens=100,
-    )  # fmt: skip
+        prompt_size=100,
+        response_size=5,
+        context_size=0,
+        concurrency=concurrency,
+        runs=[RUN0, RUN1],
+        expected_prompt_tokens=100,
+    )
     return llama_benchy_json(
-        [variant], model="m", latency_mode="generation", latency_ms=50.0,
+        [variant],
+        model="m",
+        latency_mode="generation",
+        latency_ms=50.0,
         timestamp="2026-01-01 00:00:00Z",
-    )  # fmt: skip
+    )
 
 
 def test_keys_are_llama_benchys() -> None:

@@ -1,16 +1,15 @@
 """vLLM ``--save-result`` export: key sets against real files, values against hand-worked data."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from arena.common.exports import VllmRunInfo, vllm_save_result
 from arena.common.exports.vllm import DETAILED_KEYS
 from arena.common.schemas.sample import RequestSample
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/dgx-spark-benchmarks/results"
-RESULT_FILES = sorted(FIXTURES.glob("*/*/*/07-*.json"))
+RESULT_FILES = sorted(SPARK_RESULTS.glob("*/*/*/07-*.json"))
 
 
 def sample(index: int, **fields: object) -> RequestSample:
@@ -19,18 +18,36 @@ def sample(index: int, **fields: object) -> RequestSample:
 
 # A: TTFT 0.2, 3 tokens, ITLs 0.1, 0.2; B (listed first, index 1): TTFT 0.4, 4 tokens; C failed
 SAMPLES = [
-    sample(1, scheduled_s=0.5, sent_s=0.5, first_response_s=0.8, first_token_s=0.9,
-           chunk_times_s=[0.9, 1.0, 1.2, 1.3], end_s=1.3, prompt_tokens=20, completion_tokens=4),
-    sample(0, scheduled_s=0.0, sent_s=0.0, first_response_s=0.1, first_token_s=0.2,
-           chunk_times_s=[0.2, 0.3, 0.5], end_s=0.5, prompt_tokens=10, completion_tokens=3),
+    sample(
+        1,
+        scheduled_s=0.5,
+        sent_s=0.5,
+        first_response_s=0.8,
+        first_token_s=0.9,
+        chunk_times_s=[0.9, 1.0, 1.2, 1.3],
+        end_s=1.3,
+        prompt_tokens=20,
+        completion_tokens=4,
+    ),
+    sample(
+        0,
+        scheduled_s=0.0,
+        sent_s=0.0,
+        first_response_s=0.1,
+        first_token_s=0.2,
+        chunk_times_s=[0.2, 0.3, 0.5],
+        end_s=0.5,
+        prompt_tokens=10,
+        completion_tokens=3,
+    ),
     sample(2, scheduled_s=1.0, sent_s=1.25, end_s=1.5, error="HTTP 500: boom"),
-]  # fmt: skip
+]
 INFO = VllmRunInfo(
     model_id="org/model", num_prompts=3, request_rate=1.0, burstiness=0.7, date="20260101-000000"
 )
 
 
-@pytest.mark.skipif(not RESULT_FILES, reason="fixture results not present")
+@requires(bool(RESULT_FILES), SPARK_MISSING)
 def test_keys_and_order_match_real_vllm_files() -> None:
     exported = vllm_save_result(
         SAMPLES,

@@ -20,21 +20,42 @@ from arena.common.schemas.telemetry import GpuReading
 
 def job(simulated: bool = False, state: str = "succeeded", valid: bool = True) -> JobResult:
     variants = [
-        VariantResult(key=f"pp64/tg16/d0/c{c}", runs=3,
-                      metrics={"tg_throughput": MetricStat(mean=10.0 * c, std=1.0, n=3)})
+        VariantResult(
+            key=f"pp64/tg16/d0/c{c}",
+            runs=3,
+            metrics={"tg_throughput": MetricStat(mean=10.0 * c, std=1.0, n=3)},
+        )
         for c in (4, 1, 2)
-    ]  # fmt: skip
-    bench = BenchmarkResult(id="01-chat", title="Chat", kind="closed_loop", variants=variants,
-                            valid=valid)  # fmt: skip
-    return JobResult(job_id="job-1", target="any", model="tiny", engine="vllm",
-                     agent="box", hardware="NVIDIA H200 (141 GB)", simulated=simulated,
-                     state=state, message="", benchmarks=[bench])  # fmt: skip
+    ]
+    bench = BenchmarkResult(
+        id="01-chat", title="Chat", kind="closed_loop", variants=variants, valid=valid
+    )
+    return JobResult(
+        job_id="job-1",
+        target="any",
+        model="tiny",
+        engine="vllm",
+        agent="box",
+        hardware="NVIDIA H200 (141 GB)",
+        simulated=simulated,
+        state=state,
+        message="",
+        benchmarks=[bench],
+    )
 
 
 def sample(sent: float, first: float | None, chunks: list[float], error: str | None = None):
-    return RequestSample(benchmark="01-chat", variant="c1", run=0, index=0, sent_s=sent,
-                         first_token_s=first, end_s=chunks[-1] if chunks else None,
-                         chunk_times_s=chunks, error=error)  # fmt: skip
+    return RequestSample(
+        benchmark="01-chat",
+        variant="c1",
+        run=0,
+        index=0,
+        sent_s=sent,
+        first_token_s=first,
+        end_s=chunks[-1] if chunks else None,
+        chunk_times_s=chunks,
+        error=error,
+    )
 
 
 def test_a_series_is_named_by_what_it_measured_and_labelled() -> None:
@@ -58,8 +79,11 @@ def test_throughput_per_concurrency_in_order_with_std_bars() -> None:
 
 
 def test_ttft_and_itl_come_from_successful_requests_only() -> None:
-    samples = [sample(0.0, 0.1, [0.1, 0.15, 0.25]), sample(1.0, 1.2, [1.2]),
-               sample(2.0, None, [], error="HTTP 500")]  # fmt: skip
+    samples = [
+        sample(0.0, 0.1, [0.1, 0.15, 0.25]),
+        sample(1.0, 1.2, [1.2]),
+        sample(2.0, None, [], error="HTTP 500"),
+    ]
     assert values_ms(samples, "ttft").tolist() == pytest.approx([100.0, 200.0])
     assert values_ms(samples, "itl").tolist() == pytest.approx([50.0, 100.0])
 
@@ -76,14 +100,22 @@ def test_a_cdf_keeps_every_point_or_exact_quantiles() -> None:
 
 
 def test_capacity_writes_none_where_no_step_met_the_limit() -> None:
-    common = {"run_id": "run-1", "job_id": "job-1", "model": "tiny", "engine": "vllm",
-              "hardware": "H200", "simulated": False, "benchmark": "11-rate-sweep",
-              "source": "measured"}  # fmt: skip
+    common = {
+        "run_id": "run-1",
+        "job_id": "job-1",
+        "model": "tiny",
+        "engine": "vllm",
+        "hardware": "H200",
+        "simulated": False,
+        "benchmark": "11-rate-sweep",
+        "source": "measured",
+    }
     rows = [
         CapacityRow(**common, limit_ms=2000.0, point=None, status="none"),
-        CapacityRow(**common, limit_ms=5000.0, point=CapacityPoint(configured_rps=0.7),
-                    status="ok"),
-    ]  # fmt: skip
+        CapacityRow(
+            **common, limit_ms=5000.0, point=CapacityPoint(configured_rps=0.7), status="ok"
+        ),
+    ]
     first, second = figures.capacity_figure("capacity", rows).data
     assert (list(first.text), list(first.x)) == (["none"], [0])
     assert (list(second.text), list(second.x)) == (["0.7"], [0.7])
@@ -91,8 +123,11 @@ def test_capacity_writes_none_where_no_step_met_the_limit() -> None:
 
 def test_telemetry_per_gpu_with_gaps_thinned_to_the_limit() -> None:
     count = figures.MAX_TELEMETRY_POINTS * 2 + 1
-    readings = [GpuReading(t_s=i, gpu=g, power_w=None if i == 0 else 100.0 + g, sm_mhz=1980.0)
-                for i in range(count) for g in (1, 0)]  # fmt: skip
+    readings = [
+        GpuReading(t_s=i, gpu=g, power_w=None if i == 0 else 100.0 + g, sm_mhz=1980.0)
+        for i in range(count)
+        for g in (1, 0)
+    ]
     series = figures.measured_series(readings)
     assert [s.gpu for s in series] == ["GPU 0", "GPU 1"]
     figure = figures.telemetry_figure("t", series)
@@ -105,9 +140,11 @@ def test_telemetry_per_gpu_with_gaps_thinned_to_the_limit() -> None:
 def test_imported_telemetry_is_laid_end_to_end_in_benchmark_order() -> None:
     rows = {
         "02-rag": [TelemetrySample(elapsed_s=0.0, power_w=2.0), TelemetrySample(elapsed_s=10.0)],
-        "01-chat": [TelemetrySample(elapsed_s=0.0, power_w=1.0),
-                    TelemetrySample(elapsed_s=20.0, power_w=1.5)],
-    }  # fmt: skip
+        "01-chat": [
+            TelemetrySample(elapsed_s=0.0, power_w=1.0),
+            TelemetrySample(elapsed_s=20.0, power_w=1.5),
+        ],
+    }
     (series,) = figures.imported_series(rows)
     assert series.t_s == [0.0, 20.0, 20.0, 30.0]
     assert series.phases == [(0.0, "01-chat"), (20.0, "02-rag")]

@@ -56,9 +56,15 @@ async def test_random_dataset_hits_lengths_and_draws_like_vllm() -> None:
     tokenizer = WordTokenizer()
     pool = [0, *await tokenizer.encode("alpha beta gamma delta epsilon zeta eta theta")]
     prompts = await random_dataset(
-        tokenizer, pool, num_prompts=6, input_len=20, output_len=10, range_ratio=0.5,
-        prefix_len=3, seed=42,
-    )  # fmt: skip
+        tokenizer,
+        pool,
+        num_prompts=6,
+        input_len=20,
+        output_len=10,
+        range_ratio=0.5,
+        prefix_len=3,
+        seed=42,
+    )
     rng = np.random.default_rng(42)
     inputs = rng.integers(10, 31, size=6)
     outputs = rng.integers(5, 16, size=6)

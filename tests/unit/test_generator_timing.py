@@ -3,6 +3,8 @@
 import asyncio
 import time
 
+import pytest
+
 from arena.agent.generator.client import start_now
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.open_loop import FINE_WAIT_S, CpuMeter, sleep_until
@@ -32,17 +34,31 @@ async def test_yield_wait_cpu_is_reported() -> None:
     assert spun >= 0.0
 
 
-def test_cpu_meter_sees_busy_and_idle_time() -> None:
+def test_cpu_meter_sees_busy_and_idle_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On fake clocks: how much CPU a loaded machine gives this process is not the meter's
+    arithmetic (a real 50 ms spin measured under 0.2 here once, with the other core busy)."""
+    cpu, wall = [100.0], [500.0]
+    monkeypatch.setattr("arena.agent.generator.open_loop.time.process_time", lambda: cpu[0])
+    monkeypatch.setattr("arena.agent.generator.open_loop.time.perf_counter", lambda: wall[0])
     meter = CpuMeter()
-    deadline = time.perf_counter() + 0.05
-    while time.perf_counter() < deadline:
-        pass
+    cpu[0] += 0.04
+    wall[0] += 0.05
     busy = meter.utilisation(0.0)
-    assert busy > 0.2  # a spinning thread, even on a shared machine
+    assert busy == pytest.approx(0.8)
+    assert meter.utilisation(busy_wait_s=0.03) == pytest.approx(0.2)  # spinning taken out
     assert meter.utilisation(busy_wait_s=10.0) == 0.0  # never negative
     idle = CpuMeter()
-    time.sleep(0.05)
-    assert idle.utilisation(0.0) < busy
+    wall[0] += 0.05
+    assert idle.utilisation(0.0) == 0.0 < busy
+
+
+def test_cpu_meter_reads_the_process_cpu_clock() -> None:
+    """Real clocks, a bound that holds at any load: CPU spent shows as some utilisation."""
+    meter = CpuMeter()
+    spun_until = time.process_time() + 0.02
+    while time.process_time() < spun_until:
+        pass
+    assert meter.utilisation(0.0) > 0.0
 
 
 def test_sleep_until_is_a_coroutine_on_the_running_loop() -> None:

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import tokenizers
 
 from arena.agent.generator.client import Endpoint
 from arena.agent.generator.tokens import (
@@ -18,7 +19,6 @@ TEXT = "the quick brown fox jumps over the lazy dog, again and again and again"
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tokenizers = pytest.importorskip("tokenizers")
     tokenizer = tokenizers.Tokenizer(tokenizers.models.BPE())
     tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = tokenizers.decoders.ByteLevel()
@@ -44,7 +44,6 @@ async def test_round_trip_from_a_folder_or_the_file(tokenizer_dir: Path) -> None
 
 
 def test_missing_file_is_a_tokenizer_error(tmp_path: Path) -> None:
-    pytest.importorskip("tokenizers")
     with pytest.raises(TokenizerError):
         LocalTokenizer(tmp_path / "nothing.json")
 

@@ -30,9 +30,17 @@ R1 = sample(
     completion_tokens=3,
     baseline_latency_s=0.05,
 )
-R2 = sample(1, sent_s=0.0, first_response_s=0.25, first_token_s=0.3,
-            chunk_times_s=[0.3, 0.5, 0.7, 0.9, 1.1], end_s=1.1, prompt_tokens=100,
-            completion_tokens=5, baseline_latency_s=0.05)  # fmt: skip
+R2 = sample(
+    1,
+    sent_s=0.0,
+    first_response_s=0.25,
+    first_token_s=0.3,
+    chunk_times_s=[0.3, 0.5, 0.7, 0.9, 1.1],
+    end_s=1.1,
+    prompt_tokens=100,
+    completion_tokens=5,
+    baseline_latency_s=0.05,
+)
 FAILED = sample(2, sent_s=0.0, end_s=0.1, error="HTTP 500: boom")
 
 

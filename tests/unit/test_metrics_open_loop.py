@@ -6,26 +6,23 @@ from arena.common.metrics.open_loop import open_loop_metrics, percentile_key
 from arena.common.schemas.sample import RequestSample
 
 # Metric keys of a real `vllm bench serve --save-result` file (fixtures: 07-office-baseline.json)
-VLLM_RESULT_KEYS = (
-    [
-        "completed",
-        "failed",
-        "duration",
-        "total_input_tokens",
-        "total_output_tokens",
-        "request_throughput",
-        "request_goodput",
-        "output_throughput",
-        "total_token_throughput",
-        "max_output_tokens_per_s",
-        "max_concurrent_requests",
-    ]  # fmt: skip
-    + [
-        f"{stat}_{metric}_ms"
-        for metric in ("ttft", "tpot", "itl", "e2el")
-        for stat in ("mean", "median", "std", "p50", "p90", "p95", "p99")
-    ]
-)
+VLLM_RESULT_KEYS = [
+    "completed",
+    "failed",
+    "duration",
+    "total_input_tokens",
+    "total_output_tokens",
+    "request_throughput",
+    "request_goodput",
+    "output_throughput",
+    "total_token_throughput",
+    "max_output_tokens_per_s",
+    "max_concurrent_requests",
+] + [
+    f"{stat}_{metric}_ms"
+    for metric in ("ttft", "tpot", "itl", "e2el")
+    for stat in ("mean", "median", "std", "p50", "p90", "p95", "p99")
+]
 
 
 def sample(index: int, **fields: object) -> RequestSample:
@@ -36,12 +33,32 @@ def sample(index: int, **fields: object) -> RequestSample:
 # B: TTFT 0.4, E2EL 0.8, 4 tokens → TPOT 0.4/3, ITLs 0.1, 0.2, 0.1
 # C: failed after waiting 0.2 s for the concurrency gate, sent 0.05 s after passing it
 SAMPLES = [
-    sample(0, scheduled_s=0.0, queued_s=0.0, sent_s=0.0, first_response_s=0.1, first_token_s=0.2,
-           chunk_times_s=[0.2, 0.3, 0.5], end_s=0.5, prompt_tokens=10, completion_tokens=3),
-    sample(1, scheduled_s=0.5, queued_s=0.5, sent_s=0.5, first_response_s=0.8, first_token_s=0.9,
-           chunk_times_s=[0.9, 1.0, 1.2, 1.3], end_s=1.3, prompt_tokens=20, completion_tokens=4),
+    sample(
+        0,
+        scheduled_s=0.0,
+        queued_s=0.0,
+        sent_s=0.0,
+        first_response_s=0.1,
+        first_token_s=0.2,
+        chunk_times_s=[0.2, 0.3, 0.5],
+        end_s=0.5,
+        prompt_tokens=10,
+        completion_tokens=3,
+    ),
+    sample(
+        1,
+        scheduled_s=0.5,
+        queued_s=0.5,
+        sent_s=0.5,
+        first_response_s=0.8,
+        first_token_s=0.9,
+        chunk_times_s=[0.9, 1.0, 1.2, 1.3],
+        end_s=1.3,
+        prompt_tokens=20,
+        completion_tokens=4,
+    ),
     sample(2, scheduled_s=1.0, queued_s=1.2, sent_s=1.25, end_s=1.5, error="HTTP 500: boom"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +145,9 @@ def test_concurrency_buckets_are_whole_seconds_from_the_first_send() -> None:
 
 
 def test_client_saturation_flag() -> None:
-    late = sample(0, scheduled_s=0.0, sent_s=0.002, first_token_s=0.1, chunk_times_s=[0.1],
-                  end_s=0.1)  # fmt: skip
+    late = sample(
+        0, scheduled_s=0.0, sent_s=0.002, first_token_s=0.1, chunk_times_s=[0.1], end_s=0.1
+    )
     on_time = late.model_copy(update={"sent_s": 0.0005})
     assert open_loop_metrics([late])["client_saturated"] == 1.0  # 2 ms lag > 1 ms
     assert open_loop_metrics([on_time])["client_saturated"] == 0.0

@@ -10,10 +10,19 @@ from arena.common.schemas.sample import RequestSample
 
 def request(run: int, index: int, ttfr_s: float, latency_s: float = 0.0) -> RequestSample:
     return RequestSample(
-        benchmark="b", variant="v", run=run, index=index, sent_s=0.0,
-        first_response_s=ttfr_s, first_token_s=ttfr_s, chunk_times_s=[ttfr_s, ttfr_s + 0.1],
-        end_s=ttfr_s + 0.1, prompt_tokens=100, completion_tokens=2, baseline_latency_s=latency_s,
-    )  # fmt: skip
+        benchmark="b",
+        variant="v",
+        run=run,
+        index=index,
+        sent_s=0.0,
+        first_response_s=ttfr_s,
+        first_token_s=ttfr_s,
+        chunk_times_s=[ttfr_s, ttfr_s + 0.1],
+        end_s=ttfr_s + 0.1,
+        prompt_tokens=100,
+        completion_tokens=2,
+        baseline_latency_s=latency_s,
+    )
 
 
 def test_summarize_skips_missing_values() -> None:

@@ -109,9 +109,15 @@ def test_each_runtime_is_held_to_its_list(engine: EngineProfile, refused: str) -
 
 @pytest.mark.parametrize(
     ("path", "inside"),
-    [("tiny.gguf", True), ("/srv/models/a/b", True), ("/srv/models/../etc/passwd", False),
-     ("../x", False), ("/etc/shadow", False), ("/srv/modelsX/a", False)],
-)  # fmt: skip
+    [
+        ("tiny.gguf", True),
+        ("/srv/models/a/b", True),
+        ("/srv/models/../etc/passwd", False),
+        ("../x", False),
+        ("/etc/shadow", False),
+        ("/srv/modelsX/a", False),
+    ],
+)
 def test_model_paths_stay_in_the_models_folder(path: str, inside: bool) -> None:
     assert within_models_dir(OWNER, path) is inside
     model = ModelSpec(name=path, engine="e")

@@ -2,7 +2,7 @@
 crosses the wire has a message with the same fields (what arena.common.wire relies on)."""
 
 import re
-from typing import get_args
+from typing import Any, get_args
 
 import pytest
 from pydantic import BaseModel
@@ -26,18 +26,47 @@ from tests.conftest import REPO
 PROTOS = sorted((REPO / "proto").rglob("*.proto"))
 FIELD = re.compile(r"^\s*(?:optional |repeated )?([\w.<>, ]+?)\s+(\w+)\s*=\s*\d+;(.*)$")
 MIRRORED: list[type[BaseModel]] = [
-    agent.GpuInfo, agent.HardwareInfo, engine.SimulatedEngine, engine.ExternalEngine,
-    engine.DockerEngine, engine.ProcessEngine, suite.ClosedLoopBenchmark,
-    suite.OpenLoopBenchmark, suite.ModelSpec, job.JobSpec, sample.RequestSample,
-    telemetry.GpuReading, results.MetricStat, results.VariantResult, results.EnergyFigures,
-    results.BenchmarkResult, results.JobResult, results.RunResults, imported.ImportedStat,
-    imported.ImportedVariant, imported.Provenance, imported.TelemetrySample,
-    imported.CapacityPoint, imported.SweepStep, imported.RateSweepSummary,
-    imported.ImportedBenchmark, imported.ImportedRun, imported.ImportOrigin,
-    policy.AgentPolicy, policy.ImageRule, policy.DockerPolicy, policy.IntArg, policy.FloatArg,
-    policy.ChoiceArg, policy.Recipe, policy.ProcessPolicy, policy.ExternalPolicy,
-    admission.AgentRefusal, admission.JobAdmission, admission.SuiteAdmission,
-]  # fmt: skip
+    agent.GpuInfo,
+    agent.HardwareInfo,
+    engine.SimulatedEngine,
+    engine.ExternalEngine,
+    engine.DockerEngine,
+    engine.ProcessEngine,
+    suite.ClosedLoopBenchmark,
+    suite.OpenLoopBenchmark,
+    suite.ModelSpec,
+    job.JobSpec,
+    sample.RequestSample,
+    telemetry.GpuReading,
+    results.MetricStat,
+    results.VariantResult,
+    results.EnergyFigures,
+    results.BenchmarkResult,
+    results.JobResult,
+    results.RunResults,
+    imported.ImportedStat,
+    imported.ImportedVariant,
+    imported.Provenance,
+    imported.TelemetrySample,
+    imported.CapacityPoint,
+    imported.SweepStep,
+    imported.RateSweepSummary,
+    imported.ImportedBenchmark,
+    imported.ImportedRun,
+    imported.ImportOrigin,
+    policy.AgentPolicy,
+    policy.ImageRule,
+    policy.DockerPolicy,
+    policy.IntArg,
+    policy.FloatArg,
+    policy.ChoiceArg,
+    policy.Recipe,
+    policy.ProcessPolicy,
+    policy.ExternalPolicy,
+    admission.AgentRefusal,
+    admission.JobAdmission,
+    admission.SuiteAdmission,
+]
 
 
 def fields() -> list[tuple[str, str, str, str]]:
@@ -63,10 +92,10 @@ def test_no_field_carries_json() -> None:
             assert "json" not in comment.lower(), f"{name}: {field} {comment}"
 
 
-def message_for(model: type[BaseModel]) -> type:
+def message_for(model: type[BaseModel]) -> Any:
     for module in (common_pb2, results_pb2, user_pb2):
         if hasattr(module, model.__name__):
-            return getattr(module, model.__name__)  # type: ignore[no-any-return]
+            return getattr(module, model.__name__)
     raise AssertionError(f"no message {model.__name__}")
 
 
@@ -75,19 +104,23 @@ def test_every_schema_field_is_on_the_wire(model: type[BaseModel]) -> None:
     on_wire = set(message_for(model).DESCRIPTOR.fields_by_name)
     packed = {packed_twin(name) for name in model.model_fields} & on_wire  # wire.py's rule
     discriminators = {
-        name for name, info in model.model_fields.items() if len(get_args(info.annotation)) == 1
-        and str(info.annotation).startswith("typing.Literal")
-    }  # fmt: skip
+        name
+        for name, info in model.model_fields.items()
+        if len(get_args(info.annotation)) == 1 and str(info.annotation).startswith("typing.Literal")
+    }
     assert on_wire - packed == set(model.model_fields) - discriminators
 
 
 def test_unions_are_oneofs_named_by_their_discriminator() -> None:
     engines = common_pb2.EngineProfile.DESCRIPTOR.oneofs_by_name["runtime"]
-    assert {f.name: f.message_type.name for f in engines.fields} == {
-        "simulated": "SimulatedEngine", "external": "ExternalEngine", "docker": "DockerEngine",
+    assert {f.name: getattr(f.message_type, "name", None) for f in engines.fields} == {
+        "simulated": "SimulatedEngine",
+        "external": "ExternalEngine",
+        "docker": "DockerEngine",
         "process": "ProcessEngine",
-    }  # fmt: skip
+    }
     kinds = common_pb2.Benchmark.DESCRIPTOR.oneofs_by_name["kind"]
-    assert {f.name: f.message_type.name for f in kinds.fields} == {
-        "closed_loop": "ClosedLoopBenchmark", "open_loop": "OpenLoopBenchmark",
-    }  # fmt: skip
+    assert {f.name: getattr(f.message_type, "name", None) for f in kinds.fields} == {
+        "closed_loop": "ClosedLoopBenchmark",
+        "open_loop": "OpenLoopBenchmark",
+    }

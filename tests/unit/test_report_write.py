@@ -27,8 +27,10 @@ def decoded(value: Any) -> Any:
 
 def test_figure_json_matches_plotly_io() -> None:
     run = RunResults(run_id="run-1", suite="s", state="succeeded", notes=[], jobs=[job()])
-    readings = [GpuReading(t_s=i, gpu=0, power_w=None if i == 3 else 100.0 + i, temp_c=40.0)
-                for i in range(10)]  # fmt: skip
+    readings = [
+        GpuReading(t_s=i, gpu=0, power_w=None if i == 3 else 100.0 + i, temp_c=40.0)
+        for i in range(10)
+    ]
     for figure in (
         figures.throughput_figures([run])["01-chat"],
         figures.telemetry_figure("t", figures.measured_series(readings)),
@@ -41,14 +43,16 @@ def test_figure_json_matches_plotly_io() -> None:
 
 def test_table_numbers_read_as_numbers() -> None:
     assert (num(None), num(1234.5678), num(0.5, 2), num(1999.6, 0)) == (
-        "—", "1,234.6", "0.50", "2,000"
-    )  # fmt: skip
+        "—",
+        "1,234.6",
+        "0.50",
+        "2,000",
+    )
 
 
 def test_a_selection_narrows_jobs_and_benchmarks_by_substring() -> None:
     other = job().model_copy(update={"job_id": "job-2", "model": "big", "benchmarks": []})
-    run = RunResults(run_id="run-1", suite="s", state="succeeded", notes=[],
-                     jobs=[job(), other])  # fmt: skip
+    run = RunResults(run_id="run-1", suite="s", state="succeeded", notes=[], jobs=[job(), other])
     kept = narrow(run, Selection(model="TIN", benchmark="chat"))
     assert [j.job_id for j in kept.jobs] == ["job-1"]
     assert narrow(run, Selection(benchmark="rag")).jobs == []  # no benchmark left: no job

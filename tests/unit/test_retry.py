@@ -59,10 +59,17 @@ async def test_retryable_errors_are_retried_until_the_call_succeeds() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [AuthError("no"), SuiteError("s.yaml", 1, "x", "bad"), InvalidRequestError("bad"),
-     ConflictError("stale"), NotFoundError("gone"), InternalError("bug", "abc"), ValueError("x")],
+    [
+        AuthError("no"),
+        SuiteError("s.yaml", 1, "x", "bad"),
+        InvalidRequestError("bad"),
+        ConflictError("stale"),
+        NotFoundError("gone"),
+        InternalError("bug", "abc"),
+        ValueError("x"),
+    ],
     ids=lambda error: type(error).__name__,
-)  # fmt: skip
+)
 async def test_final_errors_are_raised_after_one_attempt(error: Exception) -> None:
     call = Flaky(error)
     with pytest.raises(type(error)):

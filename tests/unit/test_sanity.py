@@ -1,6 +1,7 @@
 """Sample checks on ingest: what cannot have been measured is named; jitter is not."""
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,10 +23,21 @@ BOUNDS = SampleBounds(VARIANTS, runs=3, latest_s=100.0, max_tokens=1000, max_chu
 
 
 def sample(**change: object) -> RequestSample:
-    base = RequestSample(benchmark="chat", variant="v", run=0, index=0, scheduled_s=0.5,
-                         queued_s=0.5, sent_s=0.6, first_response_s=0.7, first_token_s=0.8,
-                         end_s=1.2, chunk_times_s=[0.8, 1.0, 1.2], completion_tokens=3,
-                         max_tokens=3)  # fmt: skip
+    base = RequestSample(
+        benchmark="chat",
+        variant="v",
+        run=0,
+        index=0,
+        scheduled_s=0.5,
+        queued_s=0.5,
+        sent_s=0.6,
+        first_response_s=0.7,
+        first_token_s=0.8,
+        end_s=1.2,
+        chunk_times_s=[0.8, 1.0, 1.2],
+        completion_tokens=3,
+        max_tokens=3,
+    )
     return base.model_copy(update=change)
 
 
@@ -84,13 +96,23 @@ def test_the_column_check_never_passes_what_a_sample_check_refuses(
 times = st.one_of(st.none(), st.floats(-0.1, 120.0), st.sampled_from([math.nan, math.inf]))
 counts = st.one_of(st.none(), st.integers(-2, 1200))
 wild = st.builds(
-    RequestSample, benchmark=st.sampled_from(["chat", "rag"]), variant=st.sampled_from("vw"),
-    run=st.integers(-1, 3), index=st.integers(-1, 5), scheduled_s=times, queued_s=times,
-    sent_s=st.floats(-0.1, 120.0) | st.just(math.nan), first_response_s=times,
-    first_token_s=times, end_s=times, prompt_tokens=counts, completion_tokens=counts,
-    max_tokens=counts, baseline_latency_s=times,
+    RequestSample,
+    benchmark=st.sampled_from(["chat", "rag"]),
+    variant=st.sampled_from("vw"),
+    run=st.integers(-1, 3),
+    index=st.integers(-1, 5),
+    scheduled_s=times,
+    queued_s=times,
+    sent_s=st.floats(-0.1, 120.0) | st.just(math.nan),
+    first_response_s=times,
+    first_token_s=times,
+    end_s=times,
+    prompt_tokens=counts,
+    completion_tokens=counts,
+    max_tokens=counts,
+    baseline_latency_s=times,
     chunk_times_s=st.lists(st.floats(-0.1, 120.0) | st.just(math.nan), max_size=10),
-)  # fmt: skip
+)
 
 
 @st.composite
@@ -101,14 +123,22 @@ def plausible(draw: st.DrawFn) -> RequestSample:
         at = draw(st.integers(0, 5))
         ordered[at] += draw(st.sampled_from([-0.02, -0.005, 0.005, 0.02]))
     kept = draw(st.lists(st.booleans(), min_size=6, max_size=6))
-    values = [t if keep or name == "sent_s" else None
-              for name, t, keep in zip(TIMES, ordered, kept, strict=True)]  # fmt: skip
+    values: list[Any] = [
+        t if keep or name == "sent_s" else None
+        for name, t, keep in zip(TIMES, ordered, kept, strict=True)
+    ]
     chunks = sorted(draw(st.lists(st.floats(ordered[2] - 0.02, ordered[5] + 0.02), max_size=9)))
     tokens = draw(st.integers(0, 1001))
-    return RequestSample(benchmark="chat", variant="v", run=draw(st.integers(0, 2)),
-                         index=draw(st.integers(0, 9)), **dict(zip(TIMES, values, strict=True)),
-                         chunk_times_s=chunks, completion_tokens=tokens,
-                         max_tokens=draw(st.sampled_from([None, tokens, 500, 1000])))  # fmt: skip
+    return RequestSample(
+        benchmark="chat",
+        variant="v",
+        run=draw(st.integers(0, 2)),
+        index=draw(st.integers(0, 9)),
+        **dict(zip(TIMES, values, strict=True)),
+        chunk_times_s=chunks,
+        completion_tokens=tokens,
+        max_tokens=draw(st.sampled_from([None, tokens, 500, 1000])),
+    )
 
 
 batches = st.lists(plausible() | wild, min_size=1, max_size=6)

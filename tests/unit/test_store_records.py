@@ -123,6 +123,7 @@ def test_every_table_is_created_as_before_but_the_chunk_times_packed() -> None:
     SQLModel.metadata.create_all(engine)
     with engine.connect() as connection:
         raw = connection.connection.dbapi_connection
+        assert isinstance(raw, sqlite3.Connection)
         assert schema_sql(raw, UNCHANGED) == snapshot_sql(UNCHANGED)
         assert chunk_times_type(raw) == "BLOB NOT NULL"
         agents = schema_sql(raw, frozenset({"agents"}))
@@ -207,24 +208,77 @@ def _old_database(path: Path) -> None:
         ),
     )
     connection.executemany(
-        "INSERT INTO samples (job_id, attempt, seq, benchmark, variant, run, \"index\","
+        'INSERT INTO samples (job_id, attempt, seq, benchmark, variant, run, "index",'
         " scheduled_s, queued_s, sent_s, first_response_s, first_token_s, end_s, chunk_times_s,"
         " prompt_tokens, completion_tokens, max_tokens, error, baseline_latency_s)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (spec.job_id, 1, 1, "chat", "pp16/tg8/d0/c2", 0, 1, None, None, 0.1, 0.15, 0.15,
-             0.4, "[0.15, 0.4]", 16, 8, 8, None, 0.01),
-            (spec.job_id, 1, 2, "chat", "pp16/tg8/d0/c2", 0, 2, None, None, 0.2, None, None,
-             0.3, "[]", None, None, 8, "HTTP 500: boom", 0.01),
+            (
+                spec.job_id,
+                1,
+                1,
+                "chat",
+                "pp16/tg8/d0/c2",
+                0,
+                1,
+                None,
+                None,
+                0.1,
+                0.15,
+                0.15,
+                0.4,
+                "[0.15, 0.4]",
+                16,
+                8,
+                8,
+                None,
+                0.01,
+            ),
+            (
+                spec.job_id,
+                1,
+                2,
+                "chat",
+                "pp16/tg8/d0/c2",
+                0,
+                2,
+                None,
+                None,
+                0.2,
+                None,
+                None,
+                0.3,
+                "[]",
+                None,
+                None,
+                8,
+                "HTTP 500: boom",
+                0.01,
+            ),
         ],
-    )  # fmt: skip
+    )
     connection.execute(
         "INSERT INTO telemetry (job_id, attempt, seq, t_s, gpu, power_w, energy_mj,"
         " gpu_util_pct, mem_util_pct, mem_used_mib, sm_mhz, mem_mhz, temp_c, throttle_mask,"
         " throttle_reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (spec.job_id, 1, 1, 0.2, 0, 250.5, 1000.0, 90.0, None, 1024.0, 1800.0, None, 60.0, 4,
-         '["sw_power_cap"]'),
-    )  # fmt: skip
+        (
+            spec.job_id,
+            1,
+            1,
+            0.2,
+            0,
+            250.5,
+            1000.0,
+            90.0,
+            None,
+            1024.0,
+            1800.0,
+            None,
+            60.0,
+            4,
+            '["sw_power_cap"]',
+        ),
+    )
     connection.commit()
     connection.close()
 
@@ -239,18 +293,41 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
             job_row = get_job(session, job_id)
             stored = samples_of(session, job_row)
             assert stored == [
-                sample(1, first_response_s=0.15, first_token_s=0.15, end_s=0.4,
-                       chunk_times_s=[0.15, 0.4], sent_s=0.1),
-                sample(2, sent_s=0.2, first_response_s=None, first_token_s=None, end_s=0.3,
-                       chunk_times_s=[], prompt_tokens=None, completion_tokens=None,
-                       error="HTTP 500: boom"),
-            ]  # fmt: skip
+                sample(
+                    1,
+                    first_response_s=0.15,
+                    first_token_s=0.15,
+                    end_s=0.4,
+                    chunk_times_s=[0.15, 0.4],
+                    sent_s=0.1,
+                ),
+                sample(
+                    2,
+                    sent_s=0.2,
+                    first_response_s=None,
+                    first_token_s=None,
+                    end_s=0.3,
+                    chunk_times_s=[],
+                    prompt_tokens=None,
+                    completion_tokens=None,
+                    error="HTTP 500: boom",
+                ),
+            ]
             assert all(type(one) is RequestSample for one in stored)
             assert telemetry_of(session, job_row) == [
-                GpuReading(t_s=0.2, gpu=0, power_w=250.5, energy_mj=1000.0, gpu_util_pct=90.0,
-                           mem_used_mib=1024.0, sm_mhz=1800.0, temp_c=60.0, throttle_mask=4,
-                           throttle_reasons=["sw_power_cap"])
-            ]  # fmt: skip
+                GpuReading(
+                    t_s=0.2,
+                    gpu=0,
+                    power_w=250.5,
+                    energy_mj=1000.0,
+                    gpu_util_pct=90.0,
+                    mem_used_mib=1024.0,
+                    sm_mhz=1800.0,
+                    temp_c=60.0,
+                    throttle_mask=4,
+                    throttle_reasons=["sw_power_cap"],
+                )
+            ]
             new = SampleColumns.of([sample(3)])
             assert store_samples(session.connection(), "agent-1", job_id, 1, 3, new) == (3, 1)
             assert aggregate_job(session, job_id) > 0
@@ -282,7 +359,7 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
         detail = db.run_sync(run_detail, run_id)
         # the suite file's name and text were added to the detail later; the rest is as served
         assert detail.suite_yaml and detail.suite_file
-        new_fields = {
+        new_fields: dict[str, Any] = {
             "suite_file": True,
             "suite_yaml": True,
             "jobs": {"__all__": {"flags", "tier"}},

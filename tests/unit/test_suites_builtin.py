@@ -27,14 +27,29 @@ OPEN = {  # name: dataset, input, output, range ratio, prompts, rates, burstines
     "rate-sweep": ("random", 4000, 500, 0.9, 100, [0.1, 0.2, 0.3, 0.5, 0.7, 1.0], 0.7, None, 250),
 }
 V1_IDS = [
-    "01-chat", "02-rag-8k", "03-long-output", "04-multi-turn", "05-big-context",
-    "06-office-baseline", "07-sharegpt", "08-reasoning", "09-monday-peak",
-]  # fmt: skip
+    "01-chat",
+    "02-rag-8k",
+    "03-long-output",
+    "04-multi-turn",
+    "05-big-context",
+    "06-office-baseline",
+    "07-sharegpt",
+    "08-reasoning",
+    "09-monday-peak",
+]
 V2_IDS = [
-    "01-chat", "02-rag-8k", "03-long-output", "04-multi-turn", "05-big-context",
-    "06-concurrency-stress", "07-office-baseline", "08-sharegpt", "09-reasoning",
-    "10-monday-peak", "11-rate-sweep",
-]  # fmt: skip
+    "01-chat",
+    "02-rag-8k",
+    "03-long-output",
+    "04-multi-turn",
+    "05-big-context",
+    "06-concurrency-stress",
+    "07-office-baseline",
+    "08-sharegpt",
+    "09-reasoning",
+    "10-monday-peak",
+    "11-rate-sweep",
+]
 
 
 def test_names_and_order() -> None:
@@ -50,8 +65,11 @@ def test_every_parameter(suite: str) -> None:
         if isinstance(bench, ClosedLoopBenchmark):
             pp, tg, depth, concurrency = CLOSED[bench.id]
             assert (bench.pp, bench.tg, bench.depth, bench.concurrency) == (
-                pp, tg, depth, concurrency,
-            )  # fmt: skip
+                pp,
+                tg,
+                depth,
+                concurrency,
+            )
             assert (bench.history_turns, bench.latency_mode, bench.warmup) == (
                 0,
                 "generation",
@@ -62,8 +80,10 @@ def test_every_parameter(suite: str) -> None:
             dataset, inp, out, ratio, prompts, rates, burst, max_conc, min_s = OPEN[bench.id[3:]]
             assert (bench.dataset, bench.input_len, bench.output_len) == (dataset, inp, out)
             assert (bench.range_ratio, bench.num_prompts, bench.request_rate) == (
-                ratio, prompts, rates,
-            )  # fmt: skip
+                ratio,
+                prompts,
+                rates,
+            )
             assert (bench.burstiness, bench.max_concurrency) == (burst, max_conc)
             assert bench.min_duration_s == min_s
             assert bench.percentiles == [50, 90, 95, 99]

@@ -10,10 +10,9 @@ import pytest
 from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
 from arena.common.suites.builtin import builtin_benchmarks
 from arena.common.suites.variants import open_variants
+from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
 
-REPO = Path(__file__).resolve().parents[2]
-RESULTS = REPO.parent / "shared/fixtures/dgx-spark-benchmarks/results"
-pytestmark = pytest.mark.skipif(not RESULTS.is_dir(), reason="reference fixtures not present")
+pytestmark = requires(SPARK_RESULTS.is_dir(), SPARK_MISSING)
 
 BENCHMARKS = {bench.id: bench for bench in builtin_benchmarks("arena-v2")}
 
@@ -38,7 +37,9 @@ def numbers(values: list[str]) -> list[float]:
 
 def command_files() -> list[Path]:
     """Every benchmark report with a recorded command (the rate sweep's report has none)."""
-    return [p for p in sorted(RESULTS.glob("*/*/*/[01][0-9]-*.md")) if p.stem != "11-rate-sweep"]
+    return [
+        p for p in sorted(SPARK_RESULTS.glob("*/*/*/[01][0-9]-*.md")) if p.stem != "11-rate-sweep"
+    ]
 
 
 def test_fixtures_found() -> None:
@@ -74,7 +75,9 @@ def test_command_matches_builtin(markdown: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "run", sorted(RESULTS.glob("*/*/*/11-rate-sweep.log")), ids=lambda p: "/".join(p.parts[-4:-1])
+    "run",
+    sorted(SPARK_RESULTS.glob("*/*/*/11-rate-sweep.log")),
+    ids=lambda p: "/".join(p.parts[-4:-1]),
 )
 def test_rate_sweep_matches_logs_and_results(run: Path) -> None:
     sweep = BENCHMARKS["11-rate-sweep"]

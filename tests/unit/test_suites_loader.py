@@ -40,8 +40,11 @@ def test_builtin_with_only_extras_and_own() -> None:
         """)
     )
     assert [b.id for b in resolved.benchmarks] == [
-        "01-chat", "11-rate-sweep", "04t-multi-turn-true", "mine",
-    ]  # fmt: skip
+        "01-chat",
+        "11-rate-sweep",
+        "04t-multi-turn-true",
+        "mine",
+    ]
     assert resolved.simulated_data == []
     assert resolved.spec.runs == 3
 
@@ -156,8 +159,10 @@ def test_all_problems_reported_at_once_in_line_order() -> None:
             tg: [8]
         """)
     assert [(p.line, p.field) for p in error.errors] == [
-        (9, "quick"), (10, "runz"), (14, "benchmarks[0].pp[0]"),
-    ]  # fmt: skip
+        (9, "quick"),
+        (10, "runz"),
+        (14, "benchmarks[0].pp[0]"),
+    ]
     assert len(str(error).splitlines()) == 3
     assert (error.line, error.field) == (9, "quick")
 
@@ -211,6 +216,10 @@ def test_the_documented_example_loads() -> None:
     example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     resolved = load_suite_text(example, "suite-format.md")
     assert [b.id for b in resolved.benchmarks] == [
-        "01-chat", "07-office-baseline", "11-rate-sweep", "04t-multi-turn-true",
-        "code-review", "helpdesk",
-    ]  # fmt: skip
+        "01-chat",
+        "07-office-baseline",
+        "11-rate-sweep",
+        "04t-multi-turn-true",
+        "code-review",
+        "helpdesk",
+    ]

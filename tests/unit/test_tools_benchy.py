@@ -56,9 +56,12 @@ def test_offline_additions_only_when_asked() -> None:
     assert "--tokenizer /m/tokenizer.json --skip-coherence --no-warmup" in line
     with pytest.raises(ToolError, match="multi-turn"):
         benchy_argv(
-            "llama-benchy", CHAT.model_copy(update={"history_turns": 4}), context(),
-            Path("r"), Path("p"),
-        )  # fmt: skip
+            "llama-benchy",
+            CHAT.model_copy(update={"history_turns": 4}),
+            context(),
+            Path("r"),
+            Path("p"),
+        )
 
 
 def test_book_cache_is_seeded_once_where_llama_benchy_looks(tmp_path: Path) -> None:
@@ -71,9 +74,16 @@ def test_book_cache_is_seeded_once_where_llama_benchy_looks(tmp_path: Path) -> N
 
 def _events(origin: float) -> list[dict[str, object]]:
     def start(rid: int, run: int) -> dict[str, object]:
-        return {"type": "request_start", "ts": origin + 1.0 + rid, "request_id": rid,
-                "prompt_size": 64, "response_size": 4, "context_size": 0, "concurrency": 2,
-                "run_index": run}  # fmt: skip
+        return {
+            "type": "request_start",
+            "ts": origin + 1.0 + rid,
+            "request_id": rid,
+            "prompt_size": 64,
+            "response_size": 4,
+            "context_size": 0,
+            "concurrency": 2,
+            "run_index": run,
+        }
 
     return [
         {"type": "header", "ts": origin},
@@ -92,7 +102,7 @@ def _events(origin: float) -> list[dict[str, object]]:
             "prompt_tokens": 66,
             "decode_seconds": 0.3,
             "error": "",
-        },  # fmt: skip
+        },
         {
             "type": "request_end",
             "ts": origin + 3.0,
@@ -101,7 +111,7 @@ def _events(origin: float) -> list[dict[str, object]]:
             "prompt_tokens": 0,
             "decode_seconds": 0,
             "error": "HTTP 500",
-        },  # fmt: skip
+        },
         start(3, 2),
     ]
 

@@ -37,11 +37,18 @@ VLLM_METRICS = {OFFICE_KEY: {"mean_ttft_ms": {"mean": 999.0, "std": 0.0, "n": 1}
 
 def sample(bench: str, variant: str, index: int) -> RequestSample:
     return RequestSample(
-        benchmark=bench, variant=variant, run=0, index=index, sent_s=index,
-        first_response_s=index + 0.1, first_token_s=index + 0.1, end_s=index + 0.4,
+        benchmark=bench,
+        variant=variant,
+        run=0,
+        index=index,
+        sent_s=index,
+        first_response_s=index + 0.1,
+        first_token_s=index + 0.1,
+        end_s=index + 0.4,
         chunk_times_s=[index + 0.1, index + 0.2, index + 0.3, index + 0.4],
-        prompt_tokens=16, completion_tokens=4,
-    )  # fmt: skip
+        prompt_tokens=16,
+        completion_tokens=4,
+    )
 
 
 async def test_tool_results_are_stored_fenced_and_shown(controller: Controller) -> None:

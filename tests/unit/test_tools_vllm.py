@@ -46,9 +46,15 @@ VENV = Placement(["vllm"], "http://localhost:8000", "/work")
 
 def test_random_dataset_argv_is_the_reference_command() -> None:
     bench = OpenLoopBenchmark(
-        id="07-office-baseline", input_len=4000, output_len=500, range_ratio=0.9,
-        num_prompts=200, request_rate=[0.3], burstiness=0.7, tool="vllm-bench",
-    )  # fmt: skip
+        id="07-office-baseline",
+        input_len=4000,
+        output_len=500,
+        range_ratio=0.9,
+        num_prompts=200,
+        request_rate=[0.3],
+        burstiness=0.7,
+        tool="vllm-bench",
+    )
     [variant] = open_variants(bench)
     argv = vllm_argv(VENV, bench, variant, context(), "07.json")
     assert command_line(argv) == (
@@ -60,10 +66,15 @@ def test_random_dataset_argv_is_the_reference_command() -> None:
 
 def test_sharegpt_sweep_concurrency_and_goodput() -> None:
     bench = OpenLoopBenchmark(
-        id="sweep", dataset="sharegpt", dataset_path="/data/sg.json", num_prompts=10,
-        request_rate=[1, math.inf], max_concurrency=8, goodput_slo_ms={"ttft": 2000},
+        id="sweep",
+        dataset="sharegpt",
+        dataset_path="/data/sg.json",
+        num_prompts=10,
+        request_rate=[1, math.inf],
+        max_concurrency=8,
+        goodput_slo_ms={"ttft": 2000},
         tool="vllm-bench",
-    )  # fmt: skip
+    )
     fast = open_variants(bench)[1]
     argv = vllm_argv(VENV, bench, fast, context(), "f.json")
     line = command_line(argv)

@@ -27,8 +27,13 @@ def test_the_gate_is_strictly_above_the_rate() -> None:
 
 
 def test_a_first_chunk_long_before_the_first_token_marks_the_prefill_figures() -> None:
-    metrics = {"ttfr": stat(2), "e2e_ttft": stat(50), "est_ppt": stat(0.5),
-               "pp_throughput": stat(9e5), "tg_throughput": stat(800)}  # fmt: skip
+    metrics = {
+        "ttfr": stat(2),
+        "e2e_ttft": stat(50),
+        "est_ppt": stat(0.5),
+        "pp_throughput": stat(9e5),
+        "tg_throughput": stat(800),
+    }
     judged = assess(bench("closed_loop", VariantResult(key="v", runs=1, metrics=metrics)))
     assert judged.variants[0].not_meaningful == ["pp_throughput", "est_ppt"]
     normal = metrics | {"ttfr": stat(45), "est_ppt": stat(40), "pp_throughput": stat(5000)}

@@ -54,36 +54,74 @@ def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 json_data = st.recursive(
-    st.none() | st.booleans() | text | st.integers(-(2**53), 2**53)
+    st.none()
+    | st.booleans()
+    | text
+    | st.integers(-(2**53), 2**53)
     | st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer()),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
     max_leaves=8,
-)  # fmt: skip
+)
 json_objects = st.dictionaries(text, json_data, max_size=4)
 arg_values = text | ints | reals | st.booleans()
 
 samples = st.builds(
-    RequestSample, benchmark=text, variant=text, run=ints, index=ints, sent_s=reals,
-    scheduled_s=maybe(reals), queued_s=maybe(reals), first_response_s=maybe(reals),
-    first_token_s=maybe(reals), end_s=maybe(reals), chunk_times_s=st.lists(reals, max_size=4),
-    prompt_tokens=maybe(ints), completion_tokens=maybe(ints), max_tokens=maybe(ints),
-    error=maybe(text), baseline_latency_s=maybe(reals),
-)  # fmt: skip
+    RequestSample,
+    benchmark=text,
+    variant=text,
+    run=ints,
+    index=ints,
+    sent_s=reals,
+    scheduled_s=maybe(reals),
+    queued_s=maybe(reals),
+    first_response_s=maybe(reals),
+    first_token_s=maybe(reals),
+    end_s=maybe(reals),
+    chunk_times_s=st.lists(reals, max_size=4),
+    prompt_tokens=maybe(ints),
+    completion_tokens=maybe(ints),
+    max_tokens=maybe(ints),
+    error=maybe(text),
+    baseline_latency_s=maybe(reals),
+)
 readings = st.builds(
-    GpuReading, t_s=reals, gpu=ints, power_w=maybe(reals), energy_mj=maybe(reals),
-    gpu_util_pct=maybe(reals), mem_util_pct=maybe(reals), mem_used_mib=maybe(reals),
-    sm_mhz=maybe(reals), mem_mhz=maybe(reals), temp_c=maybe(reals),
-    throttle_mask=maybe(st.integers(0, 2**64 - 1)), throttle_reasons=st.lists(text, max_size=3),
-)  # fmt: skip
+    GpuReading,
+    t_s=reals,
+    gpu=ints,
+    power_w=maybe(reals),
+    energy_mj=maybe(reals),
+    gpu_util_pct=maybe(reals),
+    mem_util_pct=maybe(reals),
+    mem_used_mib=maybe(reals),
+    sm_mhz=maybe(reals),
+    mem_mhz=maybe(reals),
+    temp_c=maybe(reals),
+    throttle_mask=maybe(st.integers(0, 2**64 - 1)),
+    throttle_reasons=st.lists(text, max_size=3),
+)
 gpus = st.builds(
-    GpuInfo, name=text, memory_gb=reals, unified_memory=st.booleans(),
-    compute_capability=maybe(text), driver=maybe(text), cuda=maybe(text), vbios=maybe(text),
+    GpuInfo,
+    name=text,
+    memory_gb=reals,
+    unified_memory=st.booleans(),
+    compute_capability=maybe(text),
+    driver=maybe(text),
+    cuda=maybe(text),
+    vbios=maybe(text),
     power_limit_w=maybe(reals),
-)  # fmt: skip
+)
 hardware = st.builds(
-    HardwareInfo, cpu_model=text, cpu_arch=text, cpu_cores=ints, ram_gb=reals, os=text,
-    kernel=text, hostname=text, gpus=st.lists(gpus, max_size=3), container_runtime=maybe(text),
-)  # fmt: skip
+    HardwareInfo,
+    cpu_model=text,
+    cpu_arch=text,
+    cpu_cores=ints,
+    ram_gb=reals,
+    os=text,
+    kernel=text,
+    hostname=text,
+    gpus=st.lists(gpus, max_size=3),
+    container_runtime=maybe(text),
+)
 
 launched = {
     "args": st.dictionaries(text, arg_values, max_size=4),
@@ -98,109 +136,228 @@ launched = {
     "accepts_ignore_eos": st.booleans(),
 }
 engines = st.one_of(
-    st.builds(SimulatedEngine, runtime=st.just("simulated"), prefill_tokens_per_s=positive,
-              decode_step_ms=positive, decode_step_ms_per_seq=positive, max_batch=counts,
-              startup_s=positive),
-    st.builds(ExternalEngine, runtime=st.just("external"), url=st.just("https://h:1"),
-              api_key_env=maybe(text), accepts_ignore_eos=st.booleans()),
-    st.builds(DockerEngine, runtime=st.just("docker"), image=text.filter(bool),
-              command=st.sampled_from(["serve --port {port}", "x {model} --port={port} {n}"]),
-              pull=st.sampled_from(["missing", "always", "never"]), port=counts,
-              shm_size=maybe(st.sampled_from(["16g", "512m", "1024"])), **launched),
-    st.builds(ProcessEngine, runtime=st.just("process"), recipe=ident,
-              port=st.integers(0, 65535), **launched),
-)  # fmt: skip
+    st.builds(
+        SimulatedEngine,
+        runtime=st.just("simulated"),
+        prefill_tokens_per_s=positive,
+        decode_step_ms=positive,
+        decode_step_ms_per_seq=positive,
+        max_batch=counts,
+        startup_s=positive,
+    ),
+    st.builds(
+        ExternalEngine,
+        runtime=st.just("external"),
+        url=st.just("https://h:1"),
+        api_key_env=maybe(text),
+        accepts_ignore_eos=st.booleans(),
+    ),
+    st.builds(
+        DockerEngine,
+        runtime=st.just("docker"),
+        image=text.filter(bool),
+        command=st.sampled_from(["serve --port {port}", "x {model} --port={port} {n}"]),
+        pull=st.sampled_from(["missing", "always", "never"]),
+        port=counts,
+        shm_size=maybe(st.sampled_from(["16g", "512m", "1024"])),
+        **launched,
+    ),
+    st.builds(
+        ProcessEngine,
+        runtime=st.just("process"),
+        recipe=ident,
+        port=st.integers(0, 65535),
+        **launched,
+    ),
+)
 benchmarks = st.one_of(
-    st.builds(ClosedLoopBenchmark, id=ident, title=text, pp=st.lists(counts, min_size=1),
-              tg=st.lists(counts, min_size=1), depth=st.lists(st.integers(0, 10**5)),
-              concurrency=st.lists(counts), history_turns=st.integers(0, 9),
-              latency_mode=st.sampled_from(["api", "generation", "none"]),
-              warmup=st.booleans(), tool=st.sampled_from(["builtin", "llama-benchy"])),
-    st.builds(OpenLoopBenchmark, id=ident, input_len=counts, output_len=counts,
-              num_prompts=counts, range_ratio=st.floats(0, 0.99),
-              request_rate=st.lists(positive | st.just(math.inf), min_size=1),
-              max_concurrency=maybe(counts), percentiles=st.lists(st.floats(0.5, 100)),
-              goodput_slo_ms=st.dictionaries(st.sampled_from(["ttft", "tpot", "e2el"]), positive),
-              ignore_eos=maybe(st.booleans()), dataset_path=maybe(text),
-              tool=st.sampled_from(["builtin", "vllm-bench"])),
-)  # fmt: skip
+    st.builds(
+        ClosedLoopBenchmark,
+        id=ident,
+        title=text,
+        pp=st.lists(counts, min_size=1),
+        tg=st.lists(counts, min_size=1),
+        depth=st.lists(st.integers(0, 10**5)),
+        concurrency=st.lists(counts),
+        history_turns=st.integers(0, 9),
+        latency_mode=st.sampled_from(["api", "generation", "none"]),
+        warmup=st.booleans(),
+        tool=st.sampled_from(["builtin", "llama-benchy"]),
+    ),
+    st.builds(
+        OpenLoopBenchmark,
+        id=ident,
+        input_len=counts,
+        output_len=counts,
+        num_prompts=counts,
+        range_ratio=st.floats(0, 0.99),
+        request_rate=st.lists(positive | st.just(math.inf), min_size=1),
+        max_concurrency=maybe(counts),
+        percentiles=st.lists(st.floats(0.5, 100)),
+        goodput_slo_ms=st.dictionaries(st.sampled_from(["ttft", "tpot", "e2el"]), positive),
+        ignore_eos=maybe(st.booleans()),
+        dataset_path=maybe(text),
+        tool=st.sampled_from(["builtin", "vllm-bench"]),
+    ),
+)
 models = st.builds(
-    ModelSpec, name=text.filter(bool), engine=ident, tokenizer=maybe(text),
-    revision=maybe(text), engine_args=st.dictionaries(text, arg_values, max_size=4),
+    ModelSpec,
+    name=text.filter(bool),
+    engine=ident,
+    tokenizer=maybe(text),
+    revision=maybe(text),
+    engine_args=st.dictionaries(text, arg_values, max_size=4),
     random_weights=st.booleans(),
-)  # fmt: skip
+)
 job_specs = st.builds(
-    JobSpec, job_id=text, run_id=text, suite=text, target=text, model=models, engine=engines,
-    benchmarks=st.lists(benchmarks, max_size=3), runs=ints, seed=ints,
+    JobSpec,
+    job_id=text,
+    run_id=text,
+    suite=text,
+    target=text,
+    model=models,
+    engine=engines,
+    benchmarks=st.lists(benchmarks, max_size=3),
+    runs=ints,
+    seed=ints,
     notes=st.lists(text, max_size=2),
-)  # fmt: skip
+)
 
 stats = st.builds(MetricStat, mean=maybe(reals), std=maybe(reals), n=ints)
 metric_maps = st.dictionaries(text, stats, max_size=3)
 energies = st.builds(
-    EnergyFigures, window_s=reals, gpus=ints, readings=ints, output_tokens=maybe(ints),
-    mean_power_w=maybe(reals), peak_power_w=maybe(reals), energy_j=maybe(reals),
-    energy_source=text, integrated_energy_j=maybe(reals), counter_energy_j=maybe(reals),
-    counter_discrepancy_pct=maybe(reals), joules_per_output_token=maybe(reals),
-    output_tokens_per_s_per_w=maybe(reals), note=text,
-)  # fmt: skip
+    EnergyFigures,
+    window_s=reals,
+    gpus=ints,
+    readings=ints,
+    output_tokens=maybe(ints),
+    mean_power_w=maybe(reals),
+    peak_power_w=maybe(reals),
+    energy_j=maybe(reals),
+    energy_source=text,
+    integrated_energy_j=maybe(reals),
+    counter_energy_j=maybe(reals),
+    counter_discrepancy_pct=maybe(reals),
+    joules_per_output_token=maybe(reals),
+    output_tokens_per_s_per_w=maybe(reals),
+    note=text,
+)
 provenances = st.builds(
-    Provenance, image=maybe(text), vllm_version=maybe(text), driver=maybe(text),
-    hardware_reported=maybe(text), server_config=json_objects, generated_at=maybe(text),
-)  # fmt: skip
+    Provenance,
+    image=maybe(text),
+    vllm_version=maybe(text),
+    driver=maybe(text),
+    hardware_reported=maybe(text),
+    server_config=json_objects,
+    generated_at=maybe(text),
+)
 telemetry_rows = st.builds(
-    TelemetrySample, elapsed_s=reals, power_w=maybe(reals), temp_c=maybe(reals),
+    TelemetrySample,
+    elapsed_s=reals,
+    power_w=maybe(reals),
+    temp_c=maybe(reals),
     gpu_util=maybe(reals),
-)  # fmt: skip
+)
 sweeps = st.builds(
     RateSweepSummary,
     capacity_by_slo_ms=st.dictionaries(
-        text, maybe(st.builds(CapacityPoint, configured_rps=reals, achieved_rps=maybe(reals))),
+        text,
+        maybe(st.builds(CapacityPoint, configured_rps=reals, achieved_rps=maybe(reals))),
         max_size=3,
     ),
-    queue_knee_rps=maybe(reals), aborted_at_rps=maybe(reals),
+    queue_knee_rps=maybe(reals),
+    aborted_at_rps=maybe(reals),
     steps=st.lists(st.builds(SweepStep, configured_rps=reals, completed=maybe(ints)), max_size=2),
-)  # fmt: skip
+)
 origins = st.builds(
-    ImportOrigin, key=text, source=text, content_hash=text, served_name=maybe(text),
-    profile=text, provenance=provenances,
+    ImportOrigin,
+    key=text,
+    source=text,
+    content_hash=text,
+    served_name=maybe(text),
+    profile=text,
+    provenance=provenances,
     commands=st.dictionaries(text, st.lists(text, max_size=2), max_size=2),
     rate_sweep=maybe(sweeps),
     telemetry=st.dictionaries(text, st.lists(telemetry_rows, max_size=2), max_size=2),
-)  # fmt: skip
+)
 benchmark_results = st.builds(
-    BenchmarkResult, id=text, title=text, kind=text,
-    variants=st.lists(st.builds(VariantResult, key=text, runs=ints, metrics=metric_maps),
-                      max_size=2),
-    engine_metrics=st.dictionaries(text, reals, max_size=2), tool=text, command=text,
-    tool_metrics=st.dictionaries(text, metric_maps, max_size=2), energy=maybe(energies),
-)  # fmt: skip
+    BenchmarkResult,
+    id=text,
+    title=text,
+    kind=text,
+    variants=st.lists(
+        st.builds(VariantResult, key=text, runs=ints, metrics=metric_maps), max_size=2
+    ),
+    engine_metrics=st.dictionaries(text, reals, max_size=2),
+    tool=text,
+    command=text,
+    tool_metrics=st.dictionaries(text, metric_maps, max_size=2),
+    energy=maybe(energies),
+)
 job_results = st.builds(
-    JobResult, job_id=text, target=text, model=text, engine=text, agent=maybe(text),
-    hardware=maybe(text), simulated=st.booleans(), state=text, message=text,
-    benchmarks=st.lists(benchmark_results, max_size=2), imported=maybe(origins),
-    provenance=json_objects, hardware_detail=maybe(hardware), telemetry=text,
-)  # fmt: skip
+    JobResult,
+    job_id=text,
+    target=text,
+    model=text,
+    engine=text,
+    agent=maybe(text),
+    hardware=maybe(text),
+    simulated=st.booleans(),
+    state=text,
+    message=text,
+    benchmarks=st.lists(benchmark_results, max_size=2),
+    imported=maybe(origins),
+    provenance=json_objects,
+    hardware_detail=maybe(hardware),
+    telemetry=text,
+)
 run_results = st.builds(
-    RunResults, run_id=text, suite=text, state=text, notes=st.lists(text, max_size=2),
+    RunResults,
+    run_id=text,
+    suite=text,
+    state=text,
+    notes=st.lists(text, max_size=2),
     jobs=st.lists(job_results, max_size=2),
-)  # fmt: skip
+)
 imported_runs = st.builds(
-    ImportedRun, key=text, source=text, content_hash=text, model=text,
-    served_name=maybe(text), profile=text, hardware=text, provenance=provenances,
-    benchmarks=st.lists(st.builds(
-        ImportedBenchmark, id=text, title=text,
-        kind=st.sampled_from(["closed_loop", "open_loop"]),
-        tool=st.sampled_from(["llama-benchy", "vllm-bench"]), commands=st.lists(text, max_size=2),
-        variants=st.lists(st.builds(
-            ImportedVariant, key=text, runs=ints,
-            metrics=st.dictionaries(text, st.builds(ImportedStat, mean=reals, std=reals, n=ints),
-                                    max_size=2),
-        ), max_size=2, unique_by=lambda variant: variant.key),
-        samples=st.lists(samples, max_size=2), telemetry=st.lists(telemetry_rows, max_size=2),
-    ), max_size=2, unique_by=lambda benchmark: benchmark.id),
+    ImportedRun,
+    key=text,
+    source=text,
+    content_hash=text,
+    model=text,
+    served_name=maybe(text),
+    profile=text,
+    hardware=text,
+    provenance=provenances,
+    benchmarks=st.lists(
+        st.builds(
+            ImportedBenchmark,
+            id=text,
+            title=text,
+            kind=st.sampled_from(["closed_loop", "open_loop"]),
+            tool=st.sampled_from(["llama-benchy", "vllm-bench"]),
+            commands=st.lists(text, max_size=2),
+            variants=st.lists(
+                st.builds(
+                    ImportedVariant,
+                    key=text,
+                    runs=ints,
+                    metrics=st.dictionaries(
+                        text, st.builds(ImportedStat, mean=reals, std=reals, n=ints), max_size=2
+                    ),
+                ),
+                max_size=2,
+                unique_by=lambda variant: variant.key,
+            ),
+            samples=st.lists(samples, max_size=2),
+            telemetry=st.lists(telemetry_rows, max_size=2),
+        ),
+        max_size=2,
+        unique_by=lambda benchmark: benchmark.id,
+    ),
     rate_sweep=maybe(sweeps),
-)  # fmt: skip
+)
 
 
 def typed(value: Any) -> Any:
@@ -233,8 +390,9 @@ def test_chunk_times_travel_packed_or_not_bit_for_bit(sample: RequestSample, pac
     message = to_message(sample, common_pb2.RequestSample, packed=packed)
     assert bool(message.chunk_times_s_packed) == (packed and bool(sample.chunk_times_s))
     assert not (packed and message.chunk_times_s)
-    back = from_message(common_pb2.RequestSample.FromString(message.SerializeToString()),
-                        RequestSample)  # fmt: skip
+    back = from_message(
+        common_pb2.RequestSample.FromString(message.SerializeToString()), RequestSample
+    )
     assert typed(back.model_dump()) == typed(sample.model_dump())
 
 
@@ -316,16 +474,22 @@ def test_template_arguments_keep_their_type() -> None:
 
 def test_absent_is_not_zero_and_rates_may_be_infinite() -> None:
     bench = OpenLoopBenchmark(
-        id="o", input_len=1, output_len=1, num_prompts=1, request_rate=[math.inf, 0.5],
-        ignore_eos=False, max_concurrency=None,
-    )  # fmt: skip
+        id="o",
+        input_len=1,
+        output_len=1,
+        num_prompts=1,
+        request_rate=[math.inf, 0.5],
+        ignore_eos=False,
+        max_concurrency=None,
+    )
     message = to_message(bench, common_pb2.OpenLoopBenchmark)
     assert message.HasField("ignore_eos") and not message.HasField("max_concurrency")
     back = from_message(message, OpenLoopBenchmark)
     assert back.request_rate == [math.inf, 0.5] and back.ignore_eos is False
     assert back.max_concurrency is None
-    stat = from_message(to_message(MetricStat(mean=0.0, std=None, n=0), results_pb2.MetricStat),
-                        MetricStat)  # fmt: skip
+    stat = from_message(
+        to_message(MetricStat(mean=0.0, std=None, n=0), results_pb2.MetricStat), MetricStat
+    )
     assert (stat.mean, stat.std) == (0.0, None)
 
 

@@ -165,11 +165,17 @@ class JobExecution:
             await asyncio.wait_for(self._flush(), self.settings.flush_timeout_s)
             provenance = self._provenance(engine)
             manifest, signature = (
-                signed_manifest(self.settings, self.spec, self.lease.attempt, provenance,
-                                self.link.versions, self.digest)
+                signed_manifest(
+                    self.settings,
+                    self.spec,
+                    self.lease.attempt,
+                    provenance,
+                    self.link.versions,
+                    self.digest,
+                )
                 if self.link.public_key
                 else (b"", b"")
-            )  # fmt: skip
+            )
             await self._report(
                 JobState.SUCCEEDED,
                 f"{self.samples.last_seq} samples, {self.errors} errors",

@@ -268,21 +268,29 @@ class ControllerLink:
     ) -> int:
         packed = self.packed_chunk_times
         pb_samples = [to_message(s, common_pb2.RequestSample, packed=packed) for s in samples]
-        return await self._push("PushSamples", agent_pb2.SampleBatch, job_id, attempt,
-                                first_seq, samples=pb_samples)  # fmt: skip
+        return await self._push(
+            "PushSamples", agent_pb2.SampleBatch, job_id, attempt, first_seq, samples=pb_samples
+        )
 
     async def push_logs(
         self, job_id: str, attempt: int, first_seq: int, lines: Sequence[str]
     ) -> int:
-        return await self._push("PushLogs", agent_pb2.LogBatch, job_id, attempt,
-                                first_seq, lines=lines)  # fmt: skip
+        return await self._push(
+            "PushLogs", agent_pb2.LogBatch, job_id, attempt, first_seq, lines=lines
+        )
 
     async def push_telemetry(
         self, job_id: str, attempt: int, first_seq: int, readings: Sequence[GpuReading]
     ) -> int:
         pb_readings = [to_message(r, common_pb2.GpuReading) for r in readings]
-        return await self._push("PushTelemetry", agent_pb2.TelemetryBatch, job_id,
-                                attempt, first_seq, readings=pb_readings)  # fmt: skip
+        return await self._push(
+            "PushTelemetry",
+            agent_pb2.TelemetryBatch,
+            job_id,
+            attempt,
+            first_seq,
+            readings=pb_readings,
+        )
 
     async def abandon(self, job_id: str, attempt: int, reason: str) -> None:
         await self._call(

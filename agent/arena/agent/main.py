@@ -60,17 +60,29 @@ async def _run(settings: AgentSettings, enrolment_token: str | None) -> str:
     "or separate them with commas [ARENA_CONTROLLER]",
 )
 @click.option("--token", help="Static agent token, the legacy/dev path [ARENA_TOKEN]")
-@click.option("--enroll", "enrolment_token", metavar="TOKEN",
-              help="Exchange this enrolment token (arenactl enroll create) for the agent's own "
-              "credential, kept in the state directory; ignored once enrolled")  # fmt: skip
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
-              help="CA or pinned controller certificate [ARENA_CA_FILE]")  # fmt: skip
-@click.option("--cert-file", type=click.Path(exists=True, dir_okay=False),
-              help="Client certificate for mutual TLS [ARENA_CERT_FILE]")  # fmt: skip
-@click.option("--key-file", type=click.Path(exists=True, dir_okay=False),
-              help="Its key [ARENA_KEY_FILE]")  # fmt: skip
-@click.option("--insecure", is_flag=True, default=None,
-              help="Plain text beyond loopback [ARENA_INSECURE]")  # fmt: skip
+@click.option(
+    "--enroll",
+    "enrolment_token",
+    metavar="TOKEN",
+    help="Exchange this enrolment token (arenactl enroll create) for the agent's own "
+    "credential, kept in the state directory; ignored once enrolled",
+)
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA or pinned controller certificate [ARENA_CA_FILE]",
+)
+@click.option(
+    "--cert-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Client certificate for mutual TLS [ARENA_CERT_FILE]",
+)
+@click.option(
+    "--key-file", type=click.Path(exists=True, dir_okay=False), help="Its key [ARENA_KEY_FILE]"
+)
+@click.option(
+    "--insecure", is_flag=True, default=None, help="Plain text beyond loopback [ARENA_INSECURE]"
+)
 @click.option(
     "--policy-file",
     type=click.Path(exists=True, dir_okay=False),

@@ -39,8 +39,9 @@ class CtlSettings(ArenaSettings):
 
     @property
     def tls(self) -> ClientTls:
-        return ClientTls(self.ca_file, self.cert_file, self.key_file, self.server_name,
-                         self.insecure)  # fmt: skip
+        return ClientTls(
+            self.ca_file, self.cert_file, self.key_file, self.server_name, self.insecure
+        )
 
 
 console = TerminalConsole(width=None if Console().is_terminal else 200)  # pipes, CI: wide tables

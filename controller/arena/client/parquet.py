@@ -106,8 +106,15 @@ class ParquetExport:
 def _keys(run_id: str, job: JobResult) -> dict[str, Any]:
     entry = entry_of(job)
     source = "simulated" if job.simulated else "imported" if job.imported else "measured"
-    return {"run_id": run_id, "job_id": job.job_id, "model": job.model, "profile": entry.profile,
-            "engine": job.engine, "hardware": entry.hardware, "source": source}  # fmt: skip
+    return {
+        "run_id": run_id,
+        "job_id": job.job_id,
+        "model": job.model,
+        "profile": entry.profile,
+        "engine": job.engine,
+        "hardware": entry.hardware,
+        "source": source,
+    }
 
 
 def _sample_rows(client: ArenaClient, results: RunResults) -> Iterator[dict[str, Any]]:
@@ -126,11 +133,16 @@ def _telemetry_rows(client: ArenaClient, results: RunResults) -> Iterator[dict[s
         for bench_id, rows in (job.imported.telemetry if job.imported else {}).items():
             for row in rows:
                 yield keys[job.job_id] | {
-                    "benchmark": bench_id, "t_s": row.elapsed_s, "gpu": None,
-                    "power_w": row.power_w, "temp_c": row.temp_c, "sm_mhz": row.sm_mhz,
-                    "gpu_util_pct": row.gpu_util, "mem_used_mib": row.mem_used_mb,
+                    "benchmark": bench_id,
+                    "t_s": row.elapsed_s,
+                    "gpu": None,
+                    "power_w": row.power_w,
+                    "temp_c": row.temp_c,
+                    "sm_mhz": row.sm_mhz,
+                    "gpu_util_pct": row.gpu_util,
+                    "mem_used_mib": row.mem_used_mb,
                     "throttle_reasons": [],
-                }  # fmt: skip
+                }
 
 
 def write_table(rows: Iterator[dict[str, Any]], schema: pa.Schema, path: Path) -> int:

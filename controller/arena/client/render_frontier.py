@@ -10,15 +10,40 @@ from arena.common.analysis.capacity import CapacityRow
 from arena.common.analysis.pareto import ParetoPoint
 
 CAPACITY_COLUMNS = (
-    "run", "job", "model", "engine", "hardware", "simulated", "benchmark", "source",
-    "p95 TTFT under s", "rate req/s", "achieved req/s", "p95 TTFT ms", "out tok/s", "status",
+    "run",
+    "job",
+    "model",
+    "engine",
+    "hardware",
+    "simulated",
+    "benchmark",
+    "source",
+    "p95 TTFT under s",
+    "rate req/s",
+    "achieved req/s",
+    "p95 TTFT ms",
+    "out tok/s",
+    "status",
     "note",
-)  # fmt: skip
+)
 PARETO_COLUMNS = (
-    "run", "job", "model", "engine", "hardware", "simulated", "benchmark", "variant",
-    "out tok/s", "tok/s per user", "gpus", "out tok/s per GPU", "mean W", "out tok/s per W",
-    "valid", "frontier",
-)  # fmt: skip
+    "run",
+    "job",
+    "model",
+    "engine",
+    "hardware",
+    "simulated",
+    "benchmark",
+    "variant",
+    "out tok/s",
+    "tok/s per user",
+    "gpus",
+    "out tok/s per GPU",
+    "mean W",
+    "out tok/s per W",
+    "valid",
+    "frontier",
+)
 
 
 def capacity_rows(rows: Sequence[CapacityRow]) -> Rows:
@@ -28,12 +53,22 @@ def capacity_rows(rows: Sequence[CapacityRow]) -> Rows:
 def _capacity_cells(row: CapacityRow) -> list[object]:
     point = row.point
     return [
-        row.run_id, row.job_id, row.model, row.engine, row.hardware, row.simulated,
-        row.benchmark, row.source, row.limit_ms / 1000,
-        point.configured_rps if point else None, point.achieved_rps if point else None,
-        point.ttft_p95_ms if point else None, point.output_tps if point else None,
-        row.status, row.note,
-    ]  # fmt: skip
+        row.run_id,
+        row.job_id,
+        row.model,
+        row.engine,
+        row.hardware,
+        row.simulated,
+        row.benchmark,
+        row.source,
+        row.limit_ms / 1000,
+        point.configured_rps if point else None,
+        point.achieved_rps if point else None,
+        point.ttft_p95_ms if point else None,
+        point.output_tps if point else None,
+        row.status,
+        row.note,
+    ]
 
 
 def capacity_table(rows: Sequence[CapacityRow]) -> Table:
@@ -68,10 +103,23 @@ def pareto_rows(points: Sequence[ParetoPoint]) -> Rows:
 
 def _pareto_cells(p: ParetoPoint) -> list[object]:
     return [
-        p.run_id, p.job_id, p.model, p.engine, p.hardware, p.simulated, p.benchmark, p.variant,
-        p.output_tps, p.user_tps, p.gpus, p.output_tps_per_gpu, p.mean_power_w,
-        p.output_tps_per_w, p.valid, p.frontier,
-    ]  # fmt: skip
+        p.run_id,
+        p.job_id,
+        p.model,
+        p.engine,
+        p.hardware,
+        p.simulated,
+        p.benchmark,
+        p.variant,
+        p.output_tps,
+        p.user_tps,
+        p.gpus,
+        p.output_tps_per_gpu,
+        p.mean_power_w,
+        p.output_tps_per_w,
+        p.valid,
+        p.frontier,
+    ]
 
 
 def pareto_table(points: Sequence[ParetoPoint]) -> Table:

@@ -9,8 +9,13 @@ from arena.common.errors import ArenaError
 from arena.common.schemas.results import JobResult, RunResults
 
 TOLERANCE_PCT = 2.0
-_TARGET_KEYS = {"agent": "agent", "gpu": "gpu_name", "gpu_name": "gpu_name",
-                "cpu_arch": "cpu_arch", "min_vram_gb": "min_vram_gb"}  # fmt: skip
+_TARGET_KEYS = {
+    "agent": "agent",
+    "gpu": "gpu_name",
+    "gpu_name": "gpu_name",
+    "cpu_arch": "cpu_arch",
+    "min_vram_gb": "min_vram_gb",
+}
 
 
 def parse_selector(text: str) -> dict[str, object]:

@@ -248,18 +248,28 @@ def _database_errors() -> Iterator[None]:
     help="Failed-request share above which a benchmark is invalid, default 0.1 "
     "[ARENA_MAX_ERROR_RATE]",
 )
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Certificate "
-              "PEM; default: self-signed in DATA_DIR/tls [ARENA_TLS_CERT]")  # fmt: skip
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Certificate PEM; default: self-signed in DATA_DIR/tls [ARENA_TLS_CERT]",
+)
 @click.option(
     "--tls-key", type=click.Path(exists=True, dir_okay=False), help="Its key [ARENA_TLS_KEY]"
 )
-@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
-              help="Mutual TLS: clients need a certificate from this CA "
-              "[ARENA_TLS_CLIENT_CA]")  # fmt: skip
-@click.option("--tls/--no-tls", default=None, help="TLS on loopback too (always on beyond "
-              "it) [ARENA_TLS]")  # fmt: skip
-@click.option("--insecure", is_flag=True, default=None,
-              help="Allow plain text beyond loopback (logged loudly) [ARENA_INSECURE]")  # fmt: skip
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Mutual TLS: clients need a certificate from this CA [ARENA_TLS_CLIENT_CA]",
+)
+@click.option(
+    "--tls/--no-tls", default=None, help="TLS on loopback too (always on beyond it) [ARENA_TLS]"
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Allow plain text beyond loopback (logged loudly) [ARENA_INSECURE]",
+)
 @click.option(
     "--dashboard",
     metavar="HOST:PORT|off",

@@ -110,7 +110,9 @@ class PeerChannel:
                             self._loop.call_soon_threadsafe(self._signal.wake)
             except Exception as error:
                 self._loop.call_soon_threadsafe(self._hearing, False)
-                log.warning("not hearing the other controllers; looking for work every "
-                            "second meanwhile", error=str(error))  # fmt: skip
+                log.warning(
+                    "not hearing the other controllers; looking for work every second meanwhile",
+                    error=str(error),
+                )
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 30.0)

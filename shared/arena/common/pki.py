@@ -82,10 +82,16 @@ def _pem(key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> Pem:
 
 def _usage(*, sign_certs: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=sign_certs,
-        crl_sign=sign_certs, encipher_only=False, decipher_only=False,
-    )  # fmt: skip
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=sign_certs,
+        crl_sign=sign_certs,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def self_signed(common_name: str, hostnames: Sequence[str], days: int = SERVER_DAYS) -> Pem:

@@ -106,10 +106,11 @@ class DockerEngineDriver(LaunchedEngineBase):
             raise EngineError(f"docker could not start {self.profile.image}: {error}") from error
         self._container.reload()
         binding = self._container.ports.get(f"{self.profile.port}/tcp") or []
-        if not binding:
+        if not binding:  # it exited before its port was published: the same failure as later
             self._container.reload()
-            state = self._container.attrs["State"]
-            raise EngineError(f"container exited at start with code {state.get('ExitCode')}")
+            code = self._container.attrs["State"].get("ExitCode")
+            self._read_all_logs()
+            raise EngineError(self.log.explain(f"engine container exited with code {code}"))
         self.base_url = f"http://127.0.0.1:{binding[0]['HostPort']}"
         log.info(
             "engine container started",
@@ -136,6 +137,13 @@ class DockerEngineDriver(LaunchedEngineBase):
             return client.images.get(name)
         except docker.errors.DockerException as error:
             raise EngineError(f"cannot pull {name}: {error}") from error
+
+    def _read_all_logs(self) -> None:
+        """The log of a container that exited before its log was followed."""
+        assert self._container is not None
+        with contextlib.suppress(docker.errors.DockerException):
+            for line in self._container.logs().decode(errors="replace").splitlines():
+                self.log.append(line)
 
     def _follow_logs(self) -> None:
         container = self._container

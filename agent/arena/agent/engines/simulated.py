@@ -24,14 +24,24 @@ def simulated_process(profile: SimulatedEngine) -> tuple[ProcessEngine, AgentPol
     """The process engine and the one-recipe policy that starts it. The profile's numbers are
     validated floats, so they are written into the recipe as they are."""
     command = [
-        sys.executable, "-m", "arena.agent.simulated.server", "--port", "{port}",
-        "--model-name", "{served_model_name}",
-        "--prefill-tokens-per-s", str(profile.prefill_tokens_per_s),
-        "--decode-step-ms", str(profile.decode_step_ms),
-        "--decode-step-ms-per-seq", str(profile.decode_step_ms_per_seq),
-        "--max-batch", str(profile.max_batch),
-        "--startup-s", str(profile.startup_s),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "arena.agent.simulated.server",
+        "--port",
+        "{port}",
+        "--model-name",
+        "{served_model_name}",
+        "--prefill-tokens-per-s",
+        str(profile.prefill_tokens_per_s),
+        "--decode-step-ms",
+        str(profile.decode_step_ms),
+        "--decode-step-ms-per-seq",
+        str(profile.decode_step_ms_per_seq),
+        "--max-batch",
+        str(profile.max_batch),
+        "--startup-s",
+        str(profile.startup_s),
+    ]
     own = AgentPolicy(
         runtimes=["process"],
         process=ProcessPolicy(recipes={RECIPE: Recipe(command=command)}),

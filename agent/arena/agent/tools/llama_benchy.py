@@ -53,17 +53,27 @@ def benchy_argv(
 
     argv = [
         executable,
-        "--base-url", f"{ctx.endpoint.base_url.rstrip('/')}/v1",
-        "--model", ctx.endpoint.model,
-        "--runs", str(ctx.runs),
-        "--latency-mode", bench.latency_mode,
-        "--pp", *numbers(bench.pp),
-        "--tg", *numbers(bench.tg),
-        "--depth", *numbers(bench.depth),
-        "--concurrency", *numbers(bench.concurrency),
-        "--format", "json",
-        "--save-result", str(result_file),
-    ]  # fmt: skip
+        "--base-url",
+        f"{ctx.endpoint.base_url.rstrip('/')}/v1",
+        "--model",
+        ctx.endpoint.model,
+        "--runs",
+        str(ctx.runs),
+        "--latency-mode",
+        bench.latency_mode,
+        "--pp",
+        *numbers(bench.pp),
+        "--tg",
+        *numbers(bench.tg),
+        "--depth",
+        *numbers(bench.depth),
+        "--concurrency",
+        *numbers(bench.concurrency),
+        "--format",
+        "json",
+        "--save-result",
+        str(result_file),
+    ]
     if ctx.tokenizer:
         argv += ["--tokenizer", ctx.tokenizer]
     if ctx.random_weights:

@@ -68,23 +68,39 @@ def vllm_argv(
 ) -> list[str]:
     tokenizer = local_tokenizer_folder(ctx.tokenizer) if where.in_container is None else None
     argv = [
-        *where.prefix, "bench", "serve",
-        "--backend", "openai-chat",
-        "--base-url", where.base_url,
-        "--endpoint", "/v1/chat/completions",
-        "--model", ctx.model_name,
-        "--tokenizer", tokenizer or ctx.model_name,
-        "--served-model-name", ctx.endpoint.model,
-        "--percentile-metrics", "ttft,tpot,itl,e2el",
-        "--metric-percentiles", ",".join(f"{p:g}" for p in bench.percentiles),
-        "--seed", str(ctx.seed),
-        "--save-result", "--save-detailed",
-        "--result-dir", where.result_dir,
+        *where.prefix,
+        "bench",
+        "serve",
+        "--backend",
+        "openai-chat",
+        "--base-url",
+        where.base_url,
+        "--endpoint",
+        "/v1/chat/completions",
+        "--model",
+        ctx.model_name,
+        "--tokenizer",
+        tokenizer or ctx.model_name,
+        "--served-model-name",
+        ctx.endpoint.model,
+        "--percentile-metrics",
+        "ttft,tpot,itl,e2el",
+        "--metric-percentiles",
+        ",".join(f"{p:g}" for p in bench.percentiles),
+        "--seed",
+        str(ctx.seed),
+        "--save-result",
+        "--save-detailed",
+        "--result-dir",
+        where.result_dir,
         *_dataset(bench),
-        "--num-prompts", str(variant.num_prompts),
-        "--request-rate", format_rate(variant.rate),
-        "--burstiness", f"{bench.burstiness:g}",
-    ]  # fmt: skip
+        "--num-prompts",
+        str(variant.num_prompts),
+        "--request-rate",
+        format_rate(variant.rate),
+        "--burstiness",
+        f"{bench.burstiness:g}",
+    ]
     if bench.max_concurrency is not None:
         argv += ["--max-concurrency", str(bench.max_concurrency)]
     if bench.goodput_slo_ms:
@@ -111,11 +127,15 @@ def _dataset(bench: OpenLoopBenchmark) -> list[str]:
             argv += ["--sharegpt-output-len", str(bench.output_len)]
         return argv
     argv = [
-        "--dataset-name", "random",
-        "--random-input-len", str(bench.input_len),
-        "--random-output-len", str(bench.output_len),
-        "--random-range-ratio", f"{bench.range_ratio:g}",
-    ]  # fmt: skip
+        "--dataset-name",
+        "random",
+        "--random-input-len",
+        str(bench.input_len),
+        "--random-output-len",
+        str(bench.output_len),
+        "--random-range-ratio",
+        f"{bench.range_ratio:g}",
+    ]
     if bench.prefix_len:
         argv += ["--random-prefix-len", str(bench.prefix_len)]
     return argv

@@ -44,12 +44,28 @@ def enroll() -> None:
 
 
 @enroll.command("create")
-@click.option("--labels", "labels", multiple=True, callback=_labels, metavar="K=V[,K=V]",
-              help="Labels an agent enrolled with the token may claim; repeatable.")  # fmt: skip
-@click.option("--expires", default="24h", show_default=True, callback=_seconds,
-              help="How long the token can be used: 30m, 24h, 7d.")  # fmt: skip
-@click.option("--uses", default=1, show_default=True, type=click.IntRange(min=1),
-              help="How many agents may enrol with it.")  # fmt: skip
+@click.option(
+    "--labels",
+    "labels",
+    multiple=True,
+    callback=_labels,
+    metavar="K=V[,K=V]",
+    help="Labels an agent enrolled with the token may claim; repeatable.",
+)
+@click.option(
+    "--expires",
+    default="24h",
+    show_default=True,
+    callback=_seconds,
+    help="How long the token can be used: 30m, 24h, 7d.",
+)
+@click.option(
+    "--uses",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many agents may enrol with it.",
+)
 @output_option()
 @click.pass_context
 def create_enrolment(
@@ -62,9 +78,17 @@ def create_enrolment(
     except ArenaError as error:
         fail(error)
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(made.expires_at_unix))
-    emit(console, output, made, lambda: console.print(
-        f"{made.token}\n{made.enrolment_id}: {uses} use(s), labels {labels or '{}'}, "
-        f"expires {when}", highlight=False, soft_wrap=True))  # fmt: skip
+    emit(
+        console,
+        output,
+        made,
+        lambda: console.print(
+            f"{made.token}\n{made.enrolment_id}: {uses} use(s), labels {labels or '{}'}, "
+            f"expires {when}",
+            highlight=False,
+            soft_wrap=True,
+        ),
+    )
 
 
 @click.command("revoke")
@@ -173,9 +197,13 @@ def ca_init(directory: Path) -> None:
 @ca.command("issue")
 @click.argument("name")
 @click.option("--dir", "directory", default="arena-ca", show_default=True, type=_ca_dir)
-@click.option("--host", "hosts", multiple=True,
-              help="A server certificate for these names/addresses (the controller); "
-              "without --host: a client certificate (an agent, arenactl).")  # fmt: skip
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    help="A server certificate for these names/addresses (the controller); "
+    "without --host: a client certificate (an agent, arenactl).",
+)
 @click.option("--out", type=_ca_dir, help="Where NAME.pem and NAME.key go [default: DIR]")
 def ca_issue(name: str, directory: Path, hosts: tuple[str, ...], out: Path | None) -> None:
     """Issue a certificate for NAME signed by the CA in DIR."""
@@ -188,5 +216,7 @@ def ca_issue(name: str, directory: Path, hosts: tuple[str, ...], out: Path | Non
     pki.write_private(target / f"{name}.key", key)
     (target / f"{name}.pem").write_bytes(cert)
     kind = "server" if hosts else "client"
-    console.print(f"{kind} certificate {target / f'{name}.pem'}, key {target / f'{name}.key'}",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"{kind} certificate {target / f'{name}.pem'}, key {target / f'{name}.key'}",
+        highlight=False,
+    )

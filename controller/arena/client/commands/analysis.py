@@ -75,22 +75,52 @@ def aggregate_rows(rows: list[AggregateRow]) -> Rows:
     for r in rows:
         stat = r.throughput
         body.append(
-            [*r.entry.model_dump().values(), r.benchmark, r.variant, r.status, r.jobs, r.runs,
-             r.throughput_key, stat.mean if stat else None, stat.std if stat else None,
-             r.cv_pct, r.unstable]
-        )  # fmt: skip
+            [
+                *r.entry.model_dump().values(),
+                r.benchmark,
+                r.variant,
+                r.status,
+                r.jobs,
+                r.runs,
+                r.throughput_key,
+                stat.mean if stat else None,
+                stat.std if stat else None,
+                r.cv_pct,
+                r.unstable,
+            ]
+        )
     return Rows(columns, body)
 
 
 def _aggregate_table(rows: list[AggregateRow]) -> None:
-    table = Table("model", "profile", "engine", "hardware", "benchmark", "variant", "status",
-                  "runs", "tok/s", "CV %", title="Across runs: tokens/s, mean ± std")  # fmt: skip
+    table = Table(
+        "model",
+        "profile",
+        "engine",
+        "hardware",
+        "benchmark",
+        "variant",
+        "status",
+        "runs",
+        "tok/s",
+        "CV %",
+        title="Across runs: tokens/s, mean ± std",
+    )
     for r in rows:
         status = r.status if r.status == "ok" else f"[yellow]{r.status}[/]"
         cv = _num(r.cv_pct, 2) + (" [red]> ±2 %[/]" if r.unstable else "")
-        table.add_row(r.entry.model, r.entry.profile, r.entry.engine, r.entry.hardware,
-                      r.benchmark, r.variant, status, f"{r.runs} ({r.jobs} job(s))",
-                      _stat(r.throughput), cv)  # fmt: skip
+        table.add_row(
+            r.entry.model,
+            r.entry.profile,
+            r.entry.engine,
+            r.entry.hardware,
+            r.benchmark,
+            r.variant,
+            status,
+            f"{r.runs} ({r.jobs} job(s))",
+            _stat(r.throughput),
+            cv,
+        )
     console.print(table)
 
 
@@ -146,10 +176,23 @@ def ranking_rows(ranking: Ranking) -> Rows:
     columns += ["e_tok_s_per_gb", "q_scaled", "g_scaled", "e_scaled", "ttft_ms", "ttft_p95_ms"]
     columns += ["slow", "excluded_reason"]
     body: list[list[object]] = [
-        [r.rank, *r.entry.model_dump().values(), round(r.score, 2), r.q, r.g, r.e, r.q_scaled,
-         r.g_scaled, r.e_scaled, r.ttft_ms, r.ttft_p95_ms, r.slow, None]
+        [
+            r.rank,
+            *r.entry.model_dump().values(),
+            round(r.score, 2),
+            r.q,
+            r.g,
+            r.e,
+            r.q_scaled,
+            r.g_scaled,
+            r.e_scaled,
+            r.ttft_ms,
+            r.ttft_p95_ms,
+            r.slow,
+            None,
+        ]
         for r in ranking.ranked
-    ]  # fmt: skip
+    ]
     body += [
         [None, *x.entry.model_dump().values(), *[None] * 10, x.reason] for x in ranking.excluded
     ]
@@ -161,14 +204,35 @@ def _ranking_table(ranking: Ranking) -> None:
     title = (
         f"{ranking.preset} ({ranking.benchmark or 'every benchmark'}): Q/G/E {wq:g}/{wg:g}/{we:g}"
     )
-    table = Table("#", "model", "profile", "engine", "hardware", "score", "Q", "G tok/s",
-                  "E tok/s/GB", "TTFT ms", "p95 ms", title=title)  # fmt: skip
+    table = Table(
+        "#",
+        "model",
+        "profile",
+        "engine",
+        "hardware",
+        "score",
+        "Q",
+        "G tok/s",
+        "E tok/s/GB",
+        "TTFT ms",
+        "p95 ms",
+        title=title,
+    )
     for r in ranking.ranked:
         slow = " [red]> 2 s[/]" if r.slow else ""
-        table.add_row(str(r.rank), r.entry.model, r.entry.profile, r.entry.engine,
-                      r.entry.hardware, f"{r.score:.1f}", _num(r.q) if r.q is not None else
-                      "[dim]missing[/]", _num(r.g), _num(r.e, 2), _num(r.ttft_ms, 0) + slow,
-                      _num(r.ttft_p95_ms, 0))  # fmt: skip
+        table.add_row(
+            str(r.rank),
+            r.entry.model,
+            r.entry.profile,
+            r.entry.engine,
+            r.entry.hardware,
+            f"{r.score:.1f}",
+            _num(r.q) if r.q is not None else "[dim]missing[/]",
+            _num(r.g),
+            _num(r.e, 2),
+            _num(r.ttft_ms, 0) + slow,
+            _num(r.ttft_p95_ms, 0),
+        )
     console.print(table)
     for x in ranking.excluded:
         e = x.entry
@@ -239,16 +303,24 @@ def compare_cmd(
     one model across hardware, precisions or engines, with ratios to a baseline column,
     energy per token, and a note wherever columns are not comparable."""
     if not run_ids and model is None and benchmark is None and hardware is None and tier is None:
-        raise click.UsageError("give run ids, or narrow the stored results with --model, "
-                               "--benchmark, --hardware or --tier")  # fmt: skip
+        raise click.UsageError(
+            "give run ids, or narrow the stored results with --model, "
+            "--benchmark, --hardware or --tier"
+        )
     try:
         with client_for(ctx) as client:
             runs = [keep_tier(run, tier) for run in stored_results(client, run_ids)]
-        comparison = compare(runs, model=model, benchmark=benchmark, hardware=hardware,
-                             baseline=baseline)  # fmt: skip
+        comparison = compare(
+            runs, model=model, benchmark=benchmark, hardware=hardware, baseline=baseline
+        )
     except ArenaError as error:
         fail(error)
     except ValueError as error:
         fail(ArenaError(str(error)), code=2)
-    emit(console, output, comparison, lambda: show_comparison(console, comparison),
-         lambda: comparison_rows(comparison))  # fmt: skip
+    emit(
+        console,
+        output,
+        comparison,
+        lambda: show_comparison(console, comparison),
+        lambda: comparison_rows(comparison),
+    )

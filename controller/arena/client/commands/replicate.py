@@ -27,8 +27,13 @@ def _wait(client: ArenaClient, run_ids: tuple[str, ...], interval_s: float) -> N
 
 @click.command()
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN [RUN_B]")
-@click.option("--on", "selector", metavar="SELECTOR", help="Agents to replicate on: gpu=H200,"
-              "agent=NAME,cpu_arch=…,min_vram_gb=…, any other key=value is a label.")  # fmt: skip
+@click.option(
+    "--on",
+    "selector",
+    metavar="SELECTOR",
+    help="Agents to replicate on: gpu=H200,"
+    "agent=NAME,cpu_arch=…,min_vram_gb=…, any other key=value is a label.",
+)
 @click.option("--check", is_flag=True, help="Compare two finished runs metric by metric.")
 @click.option("--watch", is_flag=True, help="With --check: wait for both runs to finish first.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1))

@@ -83,11 +83,17 @@ def build(
     ]
     report.latency = _latency(data)
     points = pareto_points(data.results)
-    report.pareto = Figure("pareto-front", "Pareto front", figures.pareto_figure(
-        "tokens/s per user against total output tokens/s", points))  # fmt: skip
+    report.pareto = Figure(
+        "pareto-front",
+        "Pareto front",
+        figures.pareto_figure("tokens/s per user against total output tokens/s", points),
+    )
     capacity = capacity_rows(data.results, MAX_ERROR_RATE)
-    report.capacity = Figure("capacity-bars", "Capacity", figures.capacity_figure(
-        "highest request rate with p95 TTFT under each limit", capacity))  # fmt: skip
+    report.capacity = Figure(
+        "capacity-bars",
+        "Capacity",
+        figures.capacity_figure("highest request rate with p95 TTFT under each limit", capacity),
+    )
     per_sweep: dict[tuple[str, str], list[CapacityRow]] = {}
     for row in capacity:
         per_sweep.setdefault((row.job_id, row.benchmark), []).append(row)

@@ -26,16 +26,43 @@ USER_SERVICE = "arena.v2.UserService"
 ENROLMENT = "enrolment"
 """Enroll's caller proves itself with a one-time enrolment token, checked by the method."""
 
-_AGENT_METHODS = ("Register", "Heartbeat", "LeaseJob", "ReportJobStatus", "PushSamples",
-                  "PushLogs", "PushToolResult", "PushTelemetry", "RotateCredential")  # fmt: skip
+_AGENT_METHODS = (
+    "Register",
+    "Heartbeat",
+    "LeaseJob",
+    "ReportJobStatus",
+    "PushSamples",
+    "PushLogs",
+    "PushToolResult",
+    "PushTelemetry",
+    "RotateCredential",
+)
 _USER_ROLES = {
-    Role.VIEWER: ("ListRuns", "GetRun", "GetResults", "ListAgents", "GetJobLogs", "GetJob",
-                  "StreamSamples", "StreamTelemetry", "RotateUserToken", "GetKeyring",
-                  "CheckSuite"),
+    Role.VIEWER: (
+        "ListRuns",
+        "GetRun",
+        "GetResults",
+        "ListAgents",
+        "GetJobLogs",
+        "GetJob",
+        "StreamSamples",
+        "StreamTelemetry",
+        "RotateUserToken",
+        "GetKeyring",
+        "CheckSuite",
+    ),
     Role.SUBMITTER: ("SubmitSuite", "CancelRun", "ImportResults"),
-    Role.ADMIN: ("DrainAgent", "CreateEnrolment", "RevokeAgent", "CreateUser", "RevokeUser",
-                 "ListUsers", "SetAgentTrust", "ResetAgentKey"),
-}  # fmt: skip
+    Role.ADMIN: (
+        "DrainAgent",
+        "CreateEnrolment",
+        "RevokeAgent",
+        "CreateUser",
+        "RevokeUser",
+        "ListUsers",
+        "SetAgentTrust",
+        "ResetAgentKey",
+    ),
+}
 POLICY: dict[str, str | Role] = {
     f"/{AGENT_SERVICE}/Enroll": ENROLMENT,
     **{f"/{AGENT_SERVICE}/{method}": AGENT for method in _AGENT_METHODS},

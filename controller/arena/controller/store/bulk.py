@@ -29,8 +29,13 @@ _COPY = f"COPY samples ({_NAMES}) FROM STDIN (FORMAT BINARY)"
 def _postgres_type(kind: TypeEngine[Any]) -> str:
     """The PostgreSQL type a binary COPY writes for a column of this SQLAlchemy type."""
     kind = getattr(kind, "impl_instance", kind)  # a TypeDecorator stores as its impl
-    for python_type, name in ((BigInteger, "int8"), (Integer, "int4"), (Float, "float8"),
-                              (String, "text"), (LargeBinary, "bytea")):  # fmt: skip
+    for python_type, name in (
+        (BigInteger, "int8"),
+        (Integer, "int4"),
+        (Float, "float8"),
+        (String, "text"),
+        (LargeBinary, "bytea"),
+    ):
         if isinstance(kind, python_type):
             return name
     raise TypeError(f"no COPY type for {kind!r}")

@@ -164,9 +164,15 @@ def enroll(
     enrolment.uses_left -= 1
     session.add(enrolment)
     template = CredentialRow(
-        id="", token_hash="", kind=AGENT, name=name, role=AGENT,
-        labels=enrolment.labels, fingerprint=fingerprint, created_at=now,
-    )  # fmt: skip
+        id="",
+        token_hash="",
+        kind=AGENT,
+        name=name,
+        role=AGENT,
+        labels=enrolment.labels,
+        fingerprint=fingerprint,
+        created_at=now,
+    )
     row, secret = _issue(session, template, now)
     log.info("audit", action="enrol", agent=name, enrolment=enrolment.id, credential=row.id)
     return row, secret
@@ -239,8 +245,9 @@ def create_user(session: Session, name: str, role: Role, now: float) -> str:
     check_name(name, "user")
     if _live_of(session, USER, name, now):
         raise ConflictError(f"user {name!r} exists; rotate or revoke its token instead")
-    template = CredentialRow(id="", token_hash="", kind=USER, name=name, role=role.label,
-                             created_at=now)  # fmt: skip
+    template = CredentialRow(
+        id="", token_hash="", kind=USER, name=name, role=role.label, created_at=now
+    )
     row, secret = _issue(session, template, now)
     log.info("audit", action="create-user", user=name, role=role.label, credential=row.id)
     return secret

@@ -102,8 +102,16 @@ def _check_holder(job: Holding, agent_id: str, attempt: int) -> None:
 
 JOBS = JobRow.__table__  # type: ignore[attr-defined]
 AGENTS = AgentRow.__table__  # type: ignore[attr-defined]
-HELD = sql_select(JOBS.c.id, JOBS.c.state, JOBS.c.agent_id, JOBS.c.attempt, JOBS.c.acked_seq,
-              JOBS.c.leased_at, JOBS.c.started_at, JOBS.c.spec).with_for_update()  # fmt: skip
+HELD = sql_select(
+    JOBS.c.id,
+    JOBS.c.state,
+    JOBS.c.agent_id,
+    JOBS.c.attempt,
+    JOBS.c.acked_seq,
+    JOBS.c.leased_at,
+    JOBS.c.started_at,
+    JOBS.c.spec,
+).with_for_update()
 HeldJob = Row[*tuple[Any, ...]]
 """A row of ``HELD``'s columns."""
 
@@ -209,9 +217,11 @@ def heartbeat(
     """Renew the leases of the jobs the agent reports; order it to stop any it should not run.
     On a plain connection: every agent sends one every couple of seconds."""
     draining = connection.execute(
-        update(AGENTS).where(AGENTS.c.id == agent_id).values(last_seen_at=now)
+        update(AGENTS)
+        .where(AGENTS.c.id == agent_id)
+        .values(last_seen_at=now)
         .returning(AGENTS.c.draining)
-    ).scalar_one_or_none()  # fmt: skip
+    ).scalar_one_or_none()
     if draining is None:
         raise NotFoundError(f"unknown agent id {agent_id!r}: register first")
     orders: list[CancelOrder] = []
@@ -225,9 +235,10 @@ def heartbeat(
             orders.append(CancelOrder(job_id, attempt, f"job is {job.state}"))
         else:
             connection.execute(
-                update(JOBS).where(JOBS.c.id == job_id)
+                update(JOBS)
+                .where(JOBS.c.id == job_id)
                 .values(lease_expires_at=now + lease_ttl_s, progress=details)
-            )  # fmt: skip
+            )
     return orders, bool(draining)
 
 
@@ -290,8 +301,9 @@ def store_samples(
 ) -> tuple[int, int]:
     """Store the part of the batch that extends the contiguous prefix in one bulk insert;
     return the new ack and how many samples were new."""
-    return append_samples(connection, held_job(connection, agent_id, job_id, attempt), first_seq,
-                          samples)  # fmt: skip
+    return append_samples(
+        connection, held_job(connection, agent_id, job_id, attempt), first_seq, samples
+    )
 
 
 def append_samples(
@@ -308,8 +320,9 @@ def append_samples(
         "seq": range(first_new, first_new + len(samples) - skip),
         "chunk_times_s": samples.chunks[skip:],
     }
-    columns = [keys[name] if name in keys else samples.values[name][skip:]
-               for name in bulk.SAMPLE_COLUMNS]  # fmt: skip
+    columns = [
+        keys[name] if name in keys else samples.values[name][skip:] for name in bulk.SAMPLE_COLUMNS
+    ]
     rows = list(zip(*columns, strict=False))  # the repeats are endless; seq bounds the rows
     bulk.insert_samples(connection, rows)
     acked = job.acked_seq + len(rows)

@@ -21,9 +21,19 @@ log = structlog.get_logger(__name__)
 SCRIPTS = "arena.controller.store:migrations"
 BASELINE = "0001"
 BASELINE_TABLES = frozenset(
-    {"agents", "suites", "runs", "jobs", "samples", "aggregates", "job_logs", "tool_results",
-     "telemetry", "energy"}
-)  # fmt: skip
+    {
+        "agents",
+        "suites",
+        "runs",
+        "jobs",
+        "samples",
+        "aggregates",
+        "job_logs",
+        "tool_results",
+        "telemetry",
+        "energy",
+    }
+)
 """The tables every database had before alembic: the first revision creates exactly these."""
 UNVERSIONED = (
     (BASELINE, BASELINE_TABLES),

@@ -30,9 +30,14 @@ def store_tool_result(
             ToolResultRow.benchmark == benchmark,
         )
     ).first() or ToolResultRow(
-        job_id=job_id, attempt=attempt, benchmark=benchmark, tool=tool, command="", output="",
+        job_id=job_id,
+        attempt=attempt,
+        benchmark=benchmark,
+        tool=tool,
+        command="",
+        output="",
         metrics={},
-    )  # fmt: skip
+    )
     row.tool, row.command, row.output, row.metrics = tool, command, output, metrics
     session.add(row)
 

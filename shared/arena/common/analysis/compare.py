@@ -127,18 +127,28 @@ def _column(run: RunResults, job: JobResult) -> Column:
     )
     model = job.model.rstrip("/").split("/")[-1]
     label = f"{model} {entry.profile or job.engine} @ {_short(entry.hardware) or '?'}"
-    return Column(label=label, run_id=run.run_id, job_id=job.job_id, model=job.model,
-                  profile=entry.profile, engine=job.engine, engine_version=_engine_version(job),
-                  hardware=entry.hardware, source=source, quick=quick_factor(run))  # fmt: skip
+    return Column(
+        label=label,
+        run_id=run.run_id,
+        job_id=job.job_id,
+        model=job.model,
+        profile=entry.profile,
+        engine=job.engine,
+        engine_version=_engine_version(job),
+        hardware=entry.hardware,
+        source=source,
+        quick=quick_factor(run),
+    )
 
 
 def _unique_labels(columns: list[Column]) -> list[Column]:
     labels = [c.label for c in columns]
     return [
-        c.model_copy(update={"label": f"{c.label} [{c.job_id}]"}) if labels.count(c.label) > 1
+        c.model_copy(update={"label": f"{c.label} [{c.job_id}]"})
+        if labels.count(c.label) > 1
         else c
         for c in columns
-    ]  # fmt: skip
+    ]
 
 
 def pick_baseline(columns: Sequence[Column], baseline: str | None) -> int:
@@ -234,14 +244,30 @@ def _benchmark_rows(
         for metric in HEADLINE[kind]:
             values = [table.get(key, {}).get(metric.key) for table in variants]
             if _enough(values):
-                rows.append(CompareRow(benchmark=bench_id, variant=key, metric=metric.key,
-                                       label=metric.label, unit=metric.unit, values=values,
-                                       ratios=_ratios(values, base)))  # fmt: skip
+                rows.append(
+                    CompareRow(
+                        benchmark=bench_id,
+                        variant=key,
+                        metric=metric.key,
+                        label=metric.label,
+                        unit=metric.unit,
+                        values=values,
+                        ratios=_ratios(values, base),
+                    )
+                )
     energy = [_energy(b) for b in benches]
     if _enough(energy):
-        rows.append(CompareRow(benchmark=bench_id, variant=ENERGY_VARIANT, metric=ENERGY_METRIC,
-                               label="energy/token", unit="J/token", values=energy,
-                               ratios=_ratios(energy, base)))  # fmt: skip
+        rows.append(
+            CompareRow(
+                benchmark=bench_id,
+                variant=ENERGY_VARIANT,
+                metric=ENERGY_METRIC,
+                label="energy/token",
+                unit="J/token",
+                values=energy,
+                ratios=_ratios(energy, base),
+            )
+        )
     return rows
 
 

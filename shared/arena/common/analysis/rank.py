@@ -158,7 +158,7 @@ def rank(
                 ttft_ms=ttft,
                 ttft_p95_ms=p95,
                 slow=any(t is not None and t > SLOW_TTFT_MS for t in (ttft, p95)),
-            )  # fmt: skip
+            )
         )
     ranked.sort(key=lambda r: (-r.score, r.entry.model, r.entry.profile))
     for place, item in enumerate(ranked, start=1):

@@ -10,10 +10,31 @@ from arena.common.analysis.aggregate import entry_of
 from arena.common.schemas.results import BenchmarkResult, JobResult
 
 PALETTE = (
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-    "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
-    "#e6550d", "#31a354", "#756bb1", "#636363", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8",
-)  # fmt: skip
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+    "#6baed6",
+    "#fd8d3c",
+    "#74c476",
+    "#9e9ac8",
+)
 """Distinct colours; a series keeps its colour in every figure (``colour``)."""
 
 
@@ -121,7 +142,7 @@ def empty(title: str, message: str = "no data") -> go.Figure:
                     "xref": "paper",
                     "yref": "paper",
                 }
-            ],  # fmt: skip
+            ],
             "height": 200,
         },
     )

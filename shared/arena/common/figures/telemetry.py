@@ -82,11 +82,14 @@ def telemetry_figure(title: str, series: Sequence[TelemetrySeries]) -> go.Figure
         return empty(title, "no GPU telemetry")
     extra: dict[str, Any] = {
         f"yaxis{'' if axis == 'y' else axis[1:]}": {
-            **AXIS, "domain": list(domain), "title": {"text": label}, "anchor": "x",
+            **AXIS,
+            "domain": list(domain),
+            "title": {"text": label},
+            "anchor": "x",
             "rangemode": "normal",
         }
         for _, label, axis, domain in PANELS
-    }  # fmt: skip
+    }
     traces = []
     for index, one in enumerate(series):
         step = max(1, -(-len(one.t_s) // MAX_TELEMETRY_POINTS))
@@ -112,16 +115,33 @@ def telemetry_figure(title: str, series: Sequence[TelemetrySeries]) -> go.Figure
         return empty(title, "no power, clock or temperature readings")
     marks = [(start, bench) for one in series for start, bench in one.phases]
     extra["shapes"] = [
-        {"type": "line", "xref": "x", "yref": "paper", "x0": start, "x1": start, "y0": 0, "y1": 1,
-         "line": {"color": "#bbb", "width": 1, "dash": "dot"}}
+        {
+            "type": "line",
+            "xref": "x",
+            "yref": "paper",
+            "x0": start,
+            "x1": start,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": "#bbb", "width": 1, "dash": "dot"},
+        }
         for start, _ in marks
-    ]  # fmt: skip
+    ]
     extra["annotations"] = [
-        {"x": start, "y": 1.0, "xref": "x", "yref": "paper", "text": bench.split("-")[0],
-         "hovertext": bench, "showarrow": False, "xanchor": "left", "yanchor": "bottom",
-         "font": {"size": 9, "color": "#666"}}
+        {
+            "x": start,
+            "y": 1.0,
+            "xref": "x",
+            "yref": "paper",
+            "text": bench.split("-")[0],
+            "hovertext": bench,
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "font": {"size": 9, "color": "#666"},
+        }
         for start, bench in marks
-    ]  # fmt: skip
+    ]
     axes = layout(title, "time (s)", "", height=560, **extra)
     axes["xaxis"]["anchor"] = "y3"  # the time axis under the bottom panel
     return figure(traces, axes)

@@ -65,8 +65,10 @@ class SampleColumns:
     def __post_init__(self) -> None:
         for position, chunks in enumerate(self.chunks):
             if len(chunks) % FLOAT64.itemsize:
-                raise ValueError(f"sample {position}: {len(chunks)} bytes of chunk times are "
-                                 "not whole float64 values")  # fmt: skip
+                raise ValueError(
+                    f"sample {position}: {len(chunks)} bytes of chunk times are "
+                    "not whole float64 values"
+                )
 
     @classmethod
     def of(cls, samples: Sequence[RequestSample]) -> "SampleColumns":

@@ -41,8 +41,9 @@ def downgrade() -> None:
     _convert(sa.LargeBinary(), sa.JSON(), lambda packed: unpack_floats(bytes(packed)))
 
 
-def _convert(old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any],
-             convert: Callable[[Any], Any]) -> None:  # fmt: skip
+def _convert(
+    old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any], convert: Callable[[Any], Any]
+) -> None:
     """Rewrite ``chunk_times_s`` from type ``old`` to ``new``, a bounded page at a time."""
     op.add_column("samples", sa.Column("chunk_times_new", new, nullable=True))
     samples = sa.table(
