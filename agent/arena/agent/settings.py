@@ -68,5 +68,6 @@ class AgentSettings(ArenaSettings):
 
     @property
     def tls(self) -> ClientTls:
-        return ClientTls(self.ca_file, self.cert_file, self.key_file, self.server_name,
-                         self.insecure)  # fmt: skip
+        return ClientTls(
+            self.ca_file, self.cert_file, self.key_file, self.server_name, self.insecure
+        )

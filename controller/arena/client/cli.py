@@ -47,15 +47,22 @@ LAZY_COMMANDS = {
 @click.version_option(package_name="arena", prog_name="arenactl")
 @click.option("--controller", help="Controller address host:port [ARENACTL_CONTROLLER]")
 @click.option("--token", help="User token [ARENACTL_TOKEN]")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
-              help="CA (or pinned controller certificate) to verify the controller with "
-              "[ARENACTL_CA_FILE]")  # fmt: skip
-@click.option("--cert-file", type=click.Path(exists=True, dir_okay=False),
-              help="Client certificate for mutual TLS [ARENACTL_CERT_FILE]")  # fmt: skip
-@click.option("--key-file", type=click.Path(exists=True, dir_okay=False),
-              help="Its key [ARENACTL_KEY_FILE]")  # fmt: skip
-@click.option("--insecure", is_flag=True, default=None,
-              help="Plain text beyond loopback [ARENACTL_INSECURE]")  # fmt: skip
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA (or pinned controller certificate) to verify the controller with [ARENACTL_CA_FILE]",
+)
+@click.option(
+    "--cert-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Client certificate for mutual TLS [ARENACTL_CERT_FILE]",
+)
+@click.option(
+    "--key-file", type=click.Path(exists=True, dir_okay=False), help="Its key [ARENACTL_KEY_FILE]"
+)
+@click.option(
+    "--insecure", is_flag=True, default=None, help="Plain text beyond loopback [ARENACTL_INSECURE]"
+)
 @click.option(
     "--config",
     "config_file",
