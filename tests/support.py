@@ -235,3 +235,19 @@ def http_serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[
     finally:
         server.shutdown()
         server.server_close()
+
+
+def running_with(mark: str) -> list[int]:
+    """Pids of live (not zombie) processes whose command line holds ``mark``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if mark.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found

@@ -25,7 +25,7 @@ from arena.common.schemas.admission import NOBODY_ADMITS
 from arena.common.settings import DEV_USER_TOKEN
 from tests.policy_files import shared_folder, write_policy
 from tests.prerequisites import is_root, requires
-from tests.support import Processes, http_serving
+from tests.support import Processes, http_serving, running_with
 
 pytestmark = pytest.mark.slow
 
@@ -199,22 +199,6 @@ def test_an_external_engine_cannot_send_an_agent_variable_anywhere(
     # the controller knows the agent's policy: it never leases the job, and says why
     reason = "api_key_env DB_PASSWORD is not a variable the policy exposes"
     assert job.state == "queued" and f"{NOBODY_ADMITS}: {AGENT}: {reason}" in job.message, job
-
-
-def running_with(mark: str) -> list[int]:
-    """Pids of live (not zombie) processes whose command line holds ``mark``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if mark.encode() in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 @requires(is_root(), "root (the agent switches users only as root)")

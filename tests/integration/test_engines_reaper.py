@@ -23,6 +23,7 @@ from arena.common.schemas.engine import ProcessEngine
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.suite import ModelSpec
 from tests.prerequisites import is_root, requires
+from tests.support import running_with
 
 pytestmark = requires(is_root(), "root (engines run as another user only when the agent is root)")
 
@@ -38,22 +39,6 @@ def subreaper() -> Iterator[set[int]]:
         yield children_of_mine()
     finally:
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-
-
-def running_with(mark: str) -> list[int]:
-    """Pids of live (not zombie) processes whose command line holds ``mark``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if mark.encode() in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def children_of_mine() -> set[int]:
