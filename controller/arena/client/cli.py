@@ -3,14 +3,15 @@
 Commands are grouped by what they do: suite files in (``commands.suites``), reading the
 controller (``commands.reading``), changing things (``commands.manage``) and the one-shot local
 benchmark (``commands.bench``). Each is imported only when asked for (``LazyGroup``), so
-``arenactl --version`` stays light. Shell completion comes from click (docs/cli.md).
+``arenactl --version`` stays light. An ArenaError a command raises ends the program in one place
+(``ArenactlGroup``). Shell completion comes from click (docs/cli.md).
 """
 
 from typing import Any
 
 import click
 
-from arena.client.lazy import LazyGroup
+from arena.client.exits import ArenactlGroup
 
 COMMANDS = "arena.client.commands"
 LAZY_COMMANDS = {
@@ -43,7 +44,7 @@ LAZY_COMMANDS = {
 }
 
 
-@click.group(cls=LazyGroup, lazy_commands=LAZY_COMMANDS)
+@click.group(cls=ArenactlGroup, lazy_commands=LAZY_COMMANDS)
 @click.version_option(package_name="arena", prog_name="arenactl")
 @click.option("--controller", help="Controller address host:port [ARENACTL_CONTROLLER]")
 @click.option("--token", help="User token [ARENACTL_TOKEN]")

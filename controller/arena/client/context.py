@@ -1,4 +1,4 @@
-"""What every arenactl command shares: the consoles, the client from settings, error exits.
+"""What every arenactl command shares: the consoles, the client from settings, the error exit.
 
 Controller address and token: ``--controller``/``--token`` flags, then ``ARENACTL_CONTROLLER``/
 ``ARENACTL_TOKEN``, then the TOML file (``--config`` or ``ARENACTL_CONFIG_FILE``, default
@@ -16,8 +16,9 @@ from rich.markup import escape
 
 from arena.client.api import ArenaClient
 from arena.client.output import TerminalConsole
-from arena.common.errors import ArenaError, InvalidRequestError, SuiteError
+from arena.common.errors import ArenaError
 from arena.common.settings import DEV_USER_TOKEN, ArenaSettings
+from arena.common.status import exit_code
 from arena.common.transport import ClientTls
 
 DEFAULT_CONFIG = Path("~/.config/arena/arenactl.toml").expanduser()
@@ -57,19 +58,16 @@ def client_for(ctx: click.Context) -> ArenaClient:
 
 
 def fail(error: ArenaError, code: int | None = None) -> NoReturn:
-    """Print the error and exit: 2 for a refused request (a bad suite file or field), 1 for
-    anything else."""
+    """Print the error and exit with ``code``, or with the error table's code for its class.
+    Commands raise; the root group (``arena.client.exits``) calls this."""
     errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-    refused = isinstance(error, SuiteError | InvalidRequestError)
-    sys.exit(code if code is not None else 2 if refused else 1)
+    sys.exit(code if code is not None else exit_code(error))
 
 
 def fail_without_extra(error: ImportError, extras: str, purpose: str) -> NoReturn:
-    """Exit naming the extras to install (``"agent,controller"``), when a command's optional
-    packages are missing."""
-    fail(
-        ArenaError(
-            f"{purpose} and needs arena[{extras}] ({error.name} is missing): "
-            f"pip install 'arena[{extras}]'"
-        )
-    )
+    """Raise the error naming the extras to install (``"agent,controller"``), when a command's
+    optional packages are missing."""
+    raise ArenaError(
+        f"{purpose} and needs arena[{extras}] ({error.name} is missing): "
+        f"pip install 'arena[{extras}]'"
+    ) from error

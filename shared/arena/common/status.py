@@ -1,4 +1,5 @@
-"""One table between Arena's errors and gRPC status codes, read in both directions.
+"""One table of what each Arena error means at each edge: its gRPC status (read in both
+directions), the HTTP status the dashboard answers with, and the exit code arenactl ends with.
 
 The controller turns a raised ArenaError into a status; the agent and arenactl turn the status
 back into the same class with the same message. Every status Arena sends carries rich details
@@ -10,6 +11,7 @@ A status without those details (grpc's own, a proxy's) is read by its code alone
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus as Http
 from typing import Any, TypeVar
 
 import grpc
@@ -41,6 +43,11 @@ MAX_DETAILS_BYTES = 3000
 """The message and the details ride in headers (gRPC's default limit is 8 KiB in all), so a
 SuiteError with very many problems sends the first ones and says how many it left out."""
 
+REFUSED = 2
+"""arenactl's exit code for a request refused as given: fix the file or the arguments."""
+FAILED = 1
+"""arenactl's exit code for anything else that went wrong."""
+
 M = TypeVar(
     "M", error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo
 )
@@ -55,6 +62,10 @@ class Row:
     """ErrorInfo.reason: names the class on the wire."""
     retryable: bool
     """Whether trying the same call again later can succeed."""
+    http_status: Http
+    """What the dashboard answers with."""
+    exit_code: int
+    """What arenactl exits with: ``REFUSED`` or ``FAILED``."""
     also: tuple[Code, ...] = ()
     """Codes from gRPC itself (or a proxy) that read as this class when no details came."""
 
@@ -62,26 +73,84 @@ class Row:
 TABLE: tuple[Row, ...] = (
     # of two rows with one code, the first is what the code alone reads as: INVALID_ARGUMENT
     # without details is a bad request, not a SuiteError without problems
-    Row(InvalidRequestError, Code.INVALID_ARGUMENT, "REQUEST_INVALID", False, (Code.OUT_OF_RANGE,)),
-    Row(SuiteError, Code.INVALID_ARGUMENT, "SUITE_INVALID", False),
+    Row(
+        InvalidRequestError,
+        Code.INVALID_ARGUMENT,
+        "REQUEST_INVALID",
+        False,
+        Http.UNPROCESSABLE_ENTITY,
+        REFUSED,
+        also=(Code.OUT_OF_RANGE,),
+    ),
+    Row(
+        SuiteError,
+        Code.INVALID_ARGUMENT,
+        "SUITE_INVALID",
+        False,
+        Http.UNPROCESSABLE_ENTITY,
+        REFUSED,
+    ),
     # RESOURCE_EXHAUSTED alone (gRPC's own message-size refusal) is a message too large, which
     # no retry fixes; Arena's rate limit sends it with RATE_LIMITED and a RetryInfo delay
-    Row(TooLargeError, Code.RESOURCE_EXHAUSTED, "TOO_LARGE", False),
-    Row(RateLimitedError, Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", True),
-    Row(AuthError, Code.UNAUTHENTICATED, "AUTH_REFUSED", False),
-    Row(PermissionDeniedError, Code.PERMISSION_DENIED, "PERMISSION_DENIED", False),
-    Row(NotFoundError, Code.NOT_FOUND, "NOT_FOUND", False),
-    Row(ConflictError, Code.FAILED_PRECONDITION, "CONFLICT", False, (Code.ALREADY_EXISTS,)),
+    Row(
+        TooLargeError,
+        Code.RESOURCE_EXHAUSTED,
+        "TOO_LARGE",
+        False,
+        Http.REQUEST_ENTITY_TOO_LARGE,
+        REFUSED,
+    ),
+    Row(
+        RateLimitedError,
+        Code.RESOURCE_EXHAUSTED,
+        "RATE_LIMITED",
+        True,
+        Http.TOO_MANY_REQUESTS,
+        FAILED,
+    ),
+    # HTTP: a token sent and refused is 403, like a role too low; the 401 challenge (no token
+    # at all, with WWW-Authenticate) is HTTP's own, sent by the dashboard's auth
+    Row(AuthError, Code.UNAUTHENTICATED, "AUTH_REFUSED", False, Http.FORBIDDEN, FAILED),
+    Row(
+        PermissionDeniedError,
+        Code.PERMISSION_DENIED,
+        "PERMISSION_DENIED",
+        False,
+        Http.FORBIDDEN,
+        FAILED,
+    ),
+    Row(NotFoundError, Code.NOT_FOUND, "NOT_FOUND", False, Http.NOT_FOUND, FAILED),
+    Row(
+        ConflictError,
+        Code.FAILED_PRECONDITION,
+        "CONFLICT",
+        False,
+        Http.CONFLICT,
+        FAILED,
+        also=(Code.ALREADY_EXISTS,),
+    ),
     Row(
         UnavailableError,
         Code.UNAVAILABLE,
         "UNAVAILABLE",
         True,
-        (Code.DEADLINE_EXCEEDED, Code.CANCELLED),
+        Http.SERVICE_UNAVAILABLE,
+        FAILED,
+        also=(Code.DEADLINE_EXCEEDED, Code.CANCELLED),
     ),
-    Row(EngineError, Code.ABORTED, "ENGINE_FAILED", False),
-    Row(InternalError, Code.INTERNAL, "INTERNAL", False, (Code.UNKNOWN, Code.DATA_LOSS)),
+    Row(EngineError, Code.ABORTED, "ENGINE_FAILED", False, Http.BAD_GATEWAY, FAILED),
+    Row(
+        InternalError,
+        Code.INTERNAL,
+        "INTERNAL",
+        False,
+        Http.INTERNAL_SERVER_ERROR,
+        FAILED,
+        also=(Code.UNKNOWN, Code.DATA_LOSS),
+    ),
 )
+"""Arena errors outside the table (a plain ArenaError, the agent's PolicyError) answer HTTP 500
+and exit 1."""
 
 _BY_CLASS = {row.error: row for row in TABLE}
 _BY_REASON = {row.reason: row for row in TABLE}
@@ -94,6 +163,16 @@ def row_for(error: BaseException) -> Row | None:
         if kind in _BY_CLASS:
             return _BY_CLASS[kind]
     return None
+
+
+def http_status(error: ArenaError) -> Http:
+    row = row_for(error)
+    return row.http_status if row is not None else Http.INTERNAL_SERVER_ERROR
+
+
+def exit_code(error: ArenaError) -> int:
+    row = row_for(error)
+    return row.exit_code if row is not None else FAILED
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -9,10 +9,9 @@ from pathlib import Path
 import click
 
 from arena.client.api import ROLES
-from arena.client.context import client_for, console, errors, fail
+from arena.client.context import client_for, console, errors
 from arena.client.output import emit, output_option
 from arena.common import pki
-from arena.common.errors import ArenaError
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -72,11 +71,8 @@ def create_enrolment(
     ctx: click.Context, labels: dict[str, str], expires: float, uses: int, output: str
 ) -> None:
     """Make an enrolment token (admin); give it to the agent: arena-agent --enroll TOKEN."""
-    try:
-        with client_for(ctx) as client:
-            made = client.create_enrolment(labels, expires, uses)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        made = client.create_enrolment(labels, expires, uses)
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(made.expires_at_unix))
     emit(
         console,
@@ -96,11 +92,8 @@ def create_enrolment(
 @click.pass_context
 def revoke_agent(ctx: click.Context, name: str) -> None:
     """Refuse agent NAME from its next call on; its running job is requeued (admin)."""
-    try:
-        with client_for(ctx) as client:
-            revoked, requeued = client.revoke_agent(name)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        revoked, requeued = client.revoke_agent(name)
     console.print(f"{name}: {revoked} credential(s) revoked, {requeued} job(s) requeued")
 
 
@@ -116,11 +109,8 @@ def users() -> None:
 @click.pass_context
 def create_user(ctx: click.Context, name: str, role: str) -> None:
     """Create user NAME and print its token (shown once; admin)."""
-    try:
-        with client_for(ctx) as client:
-            token = client.create_user(name, role)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        token = client.create_user(name, role)
     console.print(token, highlight=False, soft_wrap=True)
     errors.print(f"{name}: {role}; keep the token, the controller stores only its hash")
 
@@ -130,11 +120,8 @@ def create_user(ctx: click.Context, name: str, role: str) -> None:
 @click.pass_context
 def rotate_user(ctx: click.Context, name: str) -> None:
     """Print a new token for NAME; the old ones keep working for the grace period."""
-    try:
-        with client_for(ctx) as client:
-            token, until = client.rotate_user(name)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        token, until = client.rotate_user(name)
     console.print(token, highlight=False, soft_wrap=True)
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(until))
     errors.print(f"{name}: earlier tokens stop working at {when}")
@@ -145,11 +132,8 @@ def rotate_user(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def revoke_user(ctx: click.Context, name: str) -> None:
     """Refuse every token of NAME from its next call on (admin)."""
-    try:
-        with client_for(ctx) as client:
-            revoked = client.revoke_user(name)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        revoked = client.revoke_user(name)
     console.print(f"{name}: {revoked} token(s) revoked")
 
 
@@ -158,11 +142,8 @@ def revoke_user(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def list_users(ctx: click.Context, output: str) -> None:
     """Users, their roles and how many live tokens each holds (admin)."""
-    try:
-        with client_for(ctx) as client:
-            found = client.users()
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        found = client.users()
 
     def show() -> None:
         for user in found:

@@ -5,19 +5,18 @@
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from arena.client.api import ArenaClient
 from arena.client.compare import comparison_rows, show_comparison
-from arena.client.context import client_for, console, errors, fail
+from arena.client.context import client_for, console
 from arena.client.filters import in_tier, keep_tier, stored_results, tier_option
 from arena.client.output import Rows, emit, output_option
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.compare import compare
 from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank, read_models
 from arena.common.analysis.selection import contains
-from arena.common.errors import ArenaError
+from arena.common.errors import InvalidRequestError
 from arena.common.schemas.results import JobResult, MetricStat
 
 SCOPE = (
@@ -45,11 +44,8 @@ def _rows(
     tier: str | None = None,
     include_unverified: bool = False,
 ) -> list[AggregateRow]:
-    try:
-        with client_for(ctx) as client:
-            jobs = stored_jobs(client)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        jobs = stored_jobs(client)
     chosen = [
         j
         for j in jobs
@@ -167,8 +163,7 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
     try:
         return read_models(path)
     except ValueError as error:
-        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
+        raise InvalidRequestError(str(error)) from None
 
 
 def ranking_rows(ranking: Ranking) -> Rows:
@@ -313,10 +308,8 @@ def compare_cmd(
         comparison = compare(
             runs, model=model, benchmark=benchmark, hardware=hardware, baseline=baseline
         )
-    except ArenaError as error:
-        fail(error)
     except ValueError as error:
-        fail(ArenaError(str(error)), code=2)
+        raise InvalidRequestError(str(error)) from None
     emit(
         console,
         output,

@@ -17,7 +17,7 @@ import click
 import yaml
 
 from arena.client.api import ArenaClient
-from arena.client.context import console, errors, fail, fail_without_extra
+from arena.client.context import console, errors, fail_without_extra
 from arena.client.output import output_option
 from arena.client.watching import fail_if_invalid, watch
 from arena.common.errors import ArenaError
@@ -110,21 +110,18 @@ def bench(
         from arena.client.embedded import EmbeddedArena
     except ImportError as error:
         fail_without_extra(error, "agent,controller", "arenactl bench runs an agent here")
-    try:
-        model = model or first_model(url, api_key)
-        suite_yaml = bench_suite(url, model, suite, benchmarks, quick, runs, api_key)
-        load_suite_text(suite_yaml, f"{SUITE_NAME}.yaml")  # bad ids fail before anything starts
-        with (
-            tempfile.TemporaryDirectory(prefix="arenactl-bench-") as workdir,
-            EmbeddedArena(Path(workdir), url) as arena,
-            ArenaClient(arena.address, arena.user_token) as client,
-        ):
-            run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
-            errors.print(f"benchmarking {model} at {url} (run {run_id})", highlight=False)
-            detail, results = watch(client, console, run_id, output, arena.alive)
-    except ArenaError as error:
-        fail(error)
+    model = model or first_model(url, api_key)
+    suite_yaml = bench_suite(url, model, suite, benchmarks, quick, runs, api_key)
+    load_suite_text(suite_yaml, f"{SUITE_NAME}.yaml")  # bad ids fail before anything starts
+    with (
+        tempfile.TemporaryDirectory(prefix="arenactl-bench-") as workdir,
+        EmbeddedArena(Path(workdir), url) as arena,
+        ArenaClient(arena.address, arena.user_token) as client,
+    ):
+        run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
+        errors.print(f"benchmarking {model} at {url} (run {run_id})", highlight=False)
+        detail, results = watch(client, console, run_id, output, arena.alive)
     if detail.run.state != "succeeded":
         reasons = "; ".join(f"{job.job_id}: {job.message}" for job in detail.jobs if job.message)
-        fail(ArenaError(f"run {run_id} {detail.run.state}" + (f": {reasons}" if reasons else "")))
+        raise ArenaError(f"run {run_id} {detail.run.state}" + (f": {reasons}" if reasons else ""))
     fail_if_invalid(results)

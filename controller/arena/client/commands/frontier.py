@@ -4,12 +4,11 @@
 import click
 
 from arena.client import render_frontier
-from arena.client.context import client_for, console, fail
+from arena.client.context import client_for, console
 from arena.client.filters import stored_results
 from arena.client.output import emit, output_option
 from arena.common.analysis.capacity import capacity_rows
 from arena.common.analysis.pareto import pareto_points
-from arena.common.errors import ArenaError
 from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import RunResults
 
@@ -67,8 +66,5 @@ def pareto(
 
 
 def _results(ctx: click.Context, run_ids: tuple[str, ...]) -> list[RunResults]:
-    try:
-        with client_for(ctx) as client:
-            return stored_results(client, run_ids)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        return stored_results(client, run_ids)

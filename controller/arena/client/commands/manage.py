@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from arena.client import render
-from arena.client.context import client_for, console, errors, fail, fail_without_extra
+from arena.client.context import client_for, console, errors, fail_without_extra
 from arena.client.export import export_run
 from arena.client.output import emit, output_option
 from arena.common.errors import ArenaError, AuthError, PermissionDeniedError, UnavailableError
@@ -34,41 +34,38 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
     found = scan(path)
     problems = [render.ImportProblem(file=p.file, message=p.message) for p in found.problems]
     imported: list[render.ImportedSummary] = []
-    try:
-        with client_for(ctx) as client:
-            for run in found.runs:
-                folder = folder_of(path, run.source)
-                try:
-                    signed = read_signed(folder)
-                except ValueError as error:
-                    signed, broken = None, Verdict(str(folder), BROKEN, problems=[str(error)])
-                else:
-                    broken = verify(str(folder), signed, None, run)
-                if broken.state == BROKEN:
-                    message = "provenance does not verify: " + "; ".join(broken.problems)
-                    problems.append(render.ImportProblem(file=run.source, message=message))
-                    continue
-                try:
-                    receipt = client.import_results(run, signed)
-                except PermissionDeniedError as error:  # e.g. another user's import: this one
-                    problems.append(render.ImportProblem(file=run.source, message=str(error)))
-                    continue
-                except (UnavailableError, AuthError):
-                    raise
-                except ArenaError as error:
-                    problems.append(render.ImportProblem(file=run.source, message=str(error)))
-                    continue
-                imported.append(
-                    render.ImportedSummary.of(
-                        run,
-                        receipt.run_id,
-                        receipt.replaced,
-                        receipt.verified_by,
-                        receipt.unverified_reason,
-                    )
+    with client_for(ctx) as client:
+        for run in found.runs:
+            folder = folder_of(path, run.source)
+            try:
+                signed = read_signed(folder)
+            except ValueError as error:
+                signed, broken = None, Verdict(str(folder), BROKEN, problems=[str(error)])
+            else:
+                broken = verify(str(folder), signed, None, run)
+            if broken.state == BROKEN:
+                message = "provenance does not verify: " + "; ".join(broken.problems)
+                problems.append(render.ImportProblem(file=run.source, message=message))
+                continue
+            try:
+                receipt = client.import_results(run, signed)
+            except PermissionDeniedError as error:  # e.g. another user's import: this one
+                problems.append(render.ImportProblem(file=run.source, message=str(error)))
+                continue
+            except (UnavailableError, AuthError):
+                raise
+            except ArenaError as error:
+                problems.append(render.ImportProblem(file=run.source, message=str(error)))
+                continue
+            imported.append(
+                render.ImportedSummary.of(
+                    run,
+                    receipt.run_id,
+                    receipt.replaced,
+                    receipt.verified_by,
+                    receipt.unverified_reason,
                 )
-    except ArenaError as error:
-        fail(error)
+            )
     report = render.ImportReport(runs=imported, problems=problems)
     emit(console, output, report, lambda: render.show_import(console, errors, report))
     if not imported:
@@ -94,14 +91,11 @@ def export(ctx: click.Context, run_id: str, directory: Path, parquet: bool, outp
             from arena.client.parquet import export_parquet
         except ImportError as error:
             fail_without_extra(error, "parquet", "arenactl export --parquet writes with pyarrow")
-    try:
-        with client_for(ctx) as client:
-            if parquet:
-                tables = export_parquet(client, run_id, directory)
-            else:
-                exported = export_run(client, run_id, directory)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        if parquet:
+            tables = export_parquet(client, run_id, directory)
+        else:
+            exported = export_run(client, run_id, directory)
     if parquet:
         written = (
             f"{directory / 'samples.parquet'}  {tables.samples} samples\n"
@@ -126,11 +120,8 @@ def export(ctx: click.Context, run_id: str, directory: Path, parquet: bool, outp
 @click.pass_context
 def cancel(ctx: click.Context, run_id: str, output: str) -> None:
     """Cancel RUN_ID: queued jobs stop at once, running ones at their agent's next heartbeat."""
-    try:
-        with client_for(ctx) as client:
-            cancelled = client.cancel(run_id)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        cancelled = client.cancel(run_id)
     emit(
         console,
         output,
@@ -144,9 +135,6 @@ def cancel(ctx: click.Context, run_id: str, output: str) -> None:
 @click.pass_context
 def drain(ctx: click.Context, agent_name: str) -> None:
     """Let AGENT_NAME finish its current job and take no new one."""
-    try:
-        with client_for(ctx) as client:
-            client.drain(agent_name)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        client.drain(agent_name)
     console.print(f"{agent_name}: draining")

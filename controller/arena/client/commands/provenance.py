@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from arena.client.api import ArenaClient
-from arena.client.context import client_for, console, fail
+from arena.client.context import client_for, console
 from arena.client.filters import TIERS
 from arena.client.output import emit, output_option
 from arena.common.errors import ArenaError
@@ -33,11 +33,8 @@ def trust(ctx: click.Context, agent_name: str, tier: str) -> None:
 
     Jobs keep the tier their agent had when it leased them; the change applies to new leases.
     """
-    try:
-        with client_for(ctx) as client:
-            client.set_trust(agent_name, tier)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        client.set_trust(agent_name, tier)
     console.print(f"{agent_name}: {tier}")
 
 
@@ -47,11 +44,8 @@ def trust(ctx: click.Context, agent_name: str, tier: str) -> None:
 def reset_key(ctx: click.Context, agent_name: str) -> None:
     """Forget AGENT_NAME's signing key: its next registration binds the key it brings (after a
     reinstall). Until then a registration with any other key is refused."""
-    try:
-        with client_for(ctx) as client:
-            client.reset_key(agent_name)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        client.reset_key(agent_name)
     console.print(f"{agent_name}: signing key reset; the next registration binds a new one")
 
 
@@ -92,20 +86,17 @@ def verify_cmd(ctx: click.Context, target: str, keyring_file: Path | None, outpu
     jobs are listed but do not fail.
     """
     folder = Path(target)
-    try:
-        if folder.is_dir() and keyring_file is not None:
-            verdicts = verify_tree(folder, load_keyring(keyring_file))
-        else:
-            with client_for(ctx) as client:
-                keyring = load_keyring(keyring_file) if keyring_file else client.keyring()
-                if folder.is_dir():
-                    verdicts = verify_tree(folder, keyring)
-                else:
-                    verdicts = run_verdicts(client, target, keyring)
-    except ArenaError as error:
-        fail(error)
+    if folder.is_dir() and keyring_file is not None:
+        verdicts = verify_tree(folder, load_keyring(keyring_file))
+    else:
+        with client_for(ctx) as client:
+            keyring = load_keyring(keyring_file) if keyring_file else client.keyring()
+            if folder.is_dir():
+                verdicts = verify_tree(folder, keyring)
+            else:
+                verdicts = run_verdicts(client, target, keyring)
     if not verdicts:
-        fail(ArenaError(f"{target}: no signed job found"))
+        raise ArenaError(f"{target}: no signed job found")
 
     def show() -> None:
         colours = {VERIFIED: "green", UNSIGNED: "yellow"}
@@ -140,11 +131,8 @@ def export_keyring(ctx: click.Context, file: Path) -> None:
 
     Fetch it over a channel you trust (TLS with --ca-file): a keyring is what verify believes.
     """
-    try:
-        with client_for(ctx) as client:
-            exported = client.keyring()
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        exported = client.keyring()
     file.write_text(exported.model_dump_json(indent=2) + "\n")
     agents = len({entry.agent_id for entry in exported.keys})
     console.print(f"{file}: {len(exported.keys)} key(s) of {agents} agent(s)", highlight=False)

@@ -4,7 +4,7 @@ import click
 
 from arena.client import render
 from arena.client.api import ArenaClient, RunDetail
-from arena.client.context import client_for, console, errors, fail
+from arena.client.context import client_for, console, errors
 from arena.client.filters import SCAN_RUNS, keep_tier, parse_age, select_runs, tier_option
 from arena.client.follow import follow_logs
 from arena.client.lazy import LazyGroup
@@ -12,7 +12,7 @@ from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
 from arena.client.tabular import agents_rows, jobs_rows, runs_rows
 from arena.client.watching import emit_results
-from arena.common.errors import ArenaError, NotFoundError
+from arena.common.errors import NotFoundError
 from arena.common.text import printable
 
 RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
@@ -43,11 +43,8 @@ def runs(
 ) -> None:
     """List recent runs, newest first."""
     filtered = bool(states or suite or since is not None)
-    try:
-        with client_for(ctx) as client:
-            found = client.runs(max(limit, SCAN_RUNS) if filtered else limit)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        found = client.runs(max(limit, SCAN_RUNS) if filtered else limit)
     found = select_runs(found, states=states, suite=suite, since_s=since, limit=limit)
     emit(
         console,
@@ -64,11 +61,8 @@ def runs(
 @click.pass_context
 def jobs(ctx: click.Context, run_id: str, output: str) -> None:
     """List the jobs of RUN_ID: target, model, engine, state, attempt, agent, requests."""
-    try:
-        with client_for(ctx) as client:
-            detail = client.run(run_id)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        detail = client.run(run_id)
     emit(
         console,
         output,
@@ -112,12 +106,9 @@ def _run_or_none(client: ArenaClient, run_id: str) -> RunDetail | None:
 @click.pass_context
 def describe(ctx: click.Context, run_or_job_id: str, output: str) -> None:
     """Everything about one run or one job: state, attempts, agent, progress, notes, spec."""
-    try:
-        with client_for(ctx) as client:
-            detail = _run_or_none(client, run_or_job_id)
-            described = _describe_job(client, run_or_job_id) if detail is None else None
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        detail = _run_or_none(client, run_or_job_id)
+        described = _describe_job(client, run_or_job_id) if detail is None else None
     if detail is not None:
         emit(console, output, detail, lambda: describe_run(console, detail))
     elif described is not None:
@@ -131,11 +122,8 @@ def describe(ctx: click.Context, run_or_job_id: str, output: str) -> None:
 @click.pass_context
 def show(ctx: click.Context, run_id: str, tier: str | None, output: str) -> None:
     """Per benchmark: mean ± std over runs of the headline metrics, with units."""
-    try:
-        with client_for(ctx) as client:
-            results = keep_tier(client.results(run_id), tier)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        results = keep_tier(client.results(run_id), tier)
     emit_results(console, output, results)
 
 
@@ -155,11 +143,8 @@ def agents(ctx: click.Context, output: str) -> None:
     tier or reset its signing key."""
     if ctx.invoked_subcommand is not None:
         return
-    try:
-        with client_for(ctx) as client:
-            found = client.agents()
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        found = client.agents()
     emit(
         console,
         output,
@@ -191,8 +176,6 @@ def logs(ctx: click.Context, job_id: str, tail: int, follow: bool, interval: flo
             lines = client.logs(job_id, tail)
     except KeyboardInterrupt:
         return
-    except ArenaError as error:
-        fail(error)
     for line in lines:
         _line(line)
 

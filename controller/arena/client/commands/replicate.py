@@ -6,7 +6,7 @@ import time
 import click
 
 from arena.client.api import ArenaClient
-from arena.client.context import client_for, console, fail
+from arena.client.context import client_for, console
 from arena.client.output import emit, output_option
 from arena.client.replicate import TOLERANCE_PCT, Difference, differences, replica_suite
 from arena.common.errors import ArenaError
@@ -55,20 +55,15 @@ def replicate(
     """
     if check == bool(selector) or len(run_ids) != (2 if check else 1):
         raise click.UsageError("use: replicate RUN --on SELECTOR, or replicate --check RUN_A RUN_B")
-    try:
-        with client_for(ctx) as client:
-            if not check:
-                replica = _submit_replica(client, run_ids[0], selector or "")
-                console.print(f"{replica}: replica of {run_ids[0]} on official agents")
-                console.print(
-                    f"when both are done: arenactl replicate --check {run_ids[0]} {replica}"
-                )
-                return
-            if watch:
-                _wait(client, run_ids, interval)
-            found = differences(client.results(run_ids[0]), client.results(run_ids[1]))
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        if not check:
+            replica = _submit_replica(client, run_ids[0], selector or "")
+            console.print(f"{replica}: replica of {run_ids[0]} on official agents")
+            console.print(f"when both are done: arenactl replicate --check {run_ids[0]} {replica}")
+            return
+        if watch:
+            _wait(client, run_ids, interval)
+        found = differences(client.results(run_ids[0]), client.results(run_ids[1]))
     emit(console, output, [_row(d) for d in found], lambda: _show(found))
     if any(d.flagged for d in found):
         sys.exit(1)

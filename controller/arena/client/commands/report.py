@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from arena.client.commands.analysis import load_models
-from arena.client.context import client_for, errors, fail, fail_without_extra
-from arena.common.errors import ArenaError, NotFoundError
+from arena.client.context import client_for, errors, fail_without_extra
+from arena.common.errors import NotFoundError
 
 
 @click.command()
@@ -63,13 +63,10 @@ def report(
     selection = Selection(
         run_ids=list(run_ids), model=model, hardware=hardware, benchmark=benchmark
     )
-    try:
-        with client_for(ctx) as client:
-            data = fetch(client, selection, lambda line: errors.print(line, highlight=False))
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        data = fetch(client, selection, lambda line: errors.print(line, highlight=False))
     if not data.results:
-        fail(NotFoundError(f"no results match: {selection.describe()}"))
+        raise NotFoundError(f"no results match: {selection.describe()}")
     size = write(build(data, models, include_unverified), path, ["arenactl", *sys.argv[1:]])
     jobs = sum(len(run.jobs) for run in data.results)
     click.echo(f"wrote {path} ({size / 1e6:.1f} MB): {len(data.results)} run(s), {jobs} job(s)")

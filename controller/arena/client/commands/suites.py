@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 
 from arena.client.api import ArenaClient
-from arena.client.context import client_for, console, errors, fail
+from arena.client.context import client_for, console, errors
 from arena.client.output import emit, output_option
 from arena.client.plan import Plan, plan
 from arena.client.render_jobs import show_plan
@@ -83,24 +83,21 @@ def _with_admission(ctx: click.Context, suite_file: Path, expansion: Plan) -> Pl
 @click.pass_context
 def submit(ctx: click.Context, suite_file: Path, watch: bool, dry_run: bool, output: str) -> None:
     """Validate SUITE_FILE, submit it, and print the run id."""
-    try:
-        resolved = load_suite_file(suite_file)  # file, line and field before anything is sent
-        if dry_run:
-            _emit_plan(output, plan(resolved, str(suite_file)))
+    resolved = load_suite_file(suite_file)  # file, line and field before anything is sent
+    if dry_run:
+        _emit_plan(output, plan(resolved, str(suite_file)))
+        return
+    with client_for(ctx) as client:
+        run_id, job_ids = client.submit(suite_file.read_text(), str(suite_file.resolve()))
+        _warn_unadmitted(client, run_id)
+        if watch:
+            if output == "table":
+                console.print(run_id)
+            _, results = follow_run(client, console, run_id, output)
+            fail_if_invalid(results)
             return
-        with client_for(ctx) as client:
-            run_id, job_ids = client.submit(suite_file.read_text(), str(suite_file.resolve()))
-            _warn_unadmitted(client, run_id)
-            if watch:
-                if output == "table":
-                    console.print(run_id)
-                _, results = follow_run(client, console, run_id, output)
-                fail_if_invalid(results)
-                return
-            submitted = {"run_id": run_id, "job_ids": job_ids}
-            emit(console, output, submitted, lambda: console.print(run_id))
-    except ArenaError as error:
-        fail(error)
+        submitted = {"run_id": run_id, "job_ids": job_ids}
+        emit(console, output, submitted, lambda: console.print(run_id))
 
 
 def _warn_unadmitted(client: ArenaClient, run_id: str) -> None:
@@ -121,9 +118,6 @@ def _warn_unadmitted(client: ArenaClient, run_id: str) -> None:
 @click.pass_context
 def watch(ctx: click.Context, run_id: str, output: str) -> None:
     """Follow RUN_ID live (requests done, tokens/s, errors) until it ends, then show it."""
-    try:
-        with client_for(ctx) as client:
-            _, results = follow_run(client, console, run_id, output)
-        fail_if_invalid(results)
-    except ArenaError as error:
-        fail(error)
+    with client_for(ctx) as client:
+        _, results = follow_run(client, console, run_id, output)
+    fail_if_invalid(results)
