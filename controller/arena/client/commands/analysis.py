@@ -14,7 +14,14 @@ from arena.client.filters import in_tier, keep_tier, stored_results, tier_option
 from arena.client.output import Rows, emit, output_option
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.compare import compare
-from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank, read_models
+from arena.common.analysis.rank import (
+    PRESETS,
+    ModelInfo,
+    Ranking,
+    parse_weights,
+    rank,
+    read_models,
+)
 from arena.common.analysis.selection import contains
 from arena.common.errors import InvalidRequestError
 from arena.common.schemas.results import JobResult, MetricStat
@@ -144,16 +151,15 @@ def aggregate_cmd(
     emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
 
 
-def _weights(_: click.Context, __: click.Parameter, text: str | None) -> tuple[float, ...] | None:
+def _weights(
+    _: click.Context, __: click.Parameter, text: str | None
+) -> tuple[float, float, float] | None:
     if text is None:
         return None
     try:
-        weights = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise click.BadParameter("three numbers Q,G,E, e.g. 50,40,10") from None
-    if len(weights) != 3 or min(weights) < 0 or not sum(weights):
-        raise click.BadParameter("three numbers Q,G,E, none negative, not all zero")
-    return weights
+        return parse_weights(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def load_models(path: Path | None) -> dict[str, ModelInfo]:

@@ -1,18 +1,28 @@
-"""The application factory: routers, templates' static files and the plotly.js bundle."""
+"""The application factory: routers, templates' static files and the plotly.js bundle.
 
+Routes raise Arena's errors as they come; one handler answers each with the HTTP status of its
+row in the error table (``arena.common.status``): an unknown run is 404, a bad argument 422.
+"""
+
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from arena.common.errors import ArenaError, RateLimitedError
+from arena.common.status import http_status
 from arena.controller.settings import ControllerSettings
 from arena.controller.store.database import Database
 from arena.controller.web.reads import Reader
 from arena.controller.web.routes import analysis, health, runs, vendor
 from arena.controller.web.templating import STATIC, templates
+
+log = structlog.get_logger(__name__)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -61,6 +71,7 @@ def create_app(
     app.middleware("http")(_server_timing)
     app.middleware("http")(_security_headers)
     app.exception_handler(HTTPException)(_error_page)
+    app.exception_handler(ArenaError)(_arena_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routers:
         app.include_router(router)
@@ -84,6 +95,17 @@ async def _security_headers(
     response = await call_next(request)
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+async def _arena_error(request: Request, error: ArenaError) -> Response:
+    """The error table's status for the error's class, shown as any other HTTP error."""
+    status = http_status(error)
+    if status >= 500:  # the controller's fault, not the caller's: keep the traceback
+        log.error("dashboard request failed", path=request.url.path, exc_info=error)
+    headers = None
+    if isinstance(error, RateLimitedError):
+        headers = {"Retry-After": str(math.ceil(error.retry_after_s))}
+    return await _error_page(request, HTTPException(status, str(error), headers))
 
 
 async def _error_page(request: Request, error: HTTPException) -> Response:

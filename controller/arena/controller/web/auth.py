@@ -1,7 +1,8 @@
 """The dashboard's only writes need a user token, checked as the gRPC UserService checks it
 (``arena.controller.rpc.auth``: static tokens, then stored credentials, then the role): no
 ``Authorization: Bearer`` header is 401, a token the controller does not accept or a role too
-low is 403. Refusals are audited like gRPC ones."""
+low is 403 (the error table's status for an AuthError). Refusals are audited like gRPC
+ones."""
 
 from typing import Annotated
 
@@ -31,5 +32,5 @@ async def submitter(
         require_role(who, Role.SUBMITTER, action)
     except AuthError as error:  # PermissionDeniedError too
         refused(action, error, request.client.host if request.client else "")
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from None
+        raise  # 403, as the error table says
     return who

@@ -100,6 +100,18 @@ def read_models(path: Path) -> dict[str, ModelInfo]:
         raise ValueError(f"{path}: not a models file ({e})") from None
 
 
+def parse_weights(text: str) -> tuple[float, float, float]:
+    """Own weights ``Q,G,E`` (``arenactl rank --weights``, the leaderboard's ``weights``): three
+    numbers, none negative, not all zero; ValueError saying which rule the text breaks."""
+    try:
+        q, g, e = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError("three numbers Q,G,E, e.g. 50,40,10") from None
+    if min(q, g, e) < 0 or not q + g + e:
+        raise ValueError("three numbers Q,G,E, none negative, not all zero")
+    return q, g, e
+
+
 def name_of(benchmark_id: str) -> str:
     """``08-reasoning`` and ``09-reasoning`` (arena-v1, v2) are both ``reasoning``."""
     return re.sub(r"^\d+[a-z]?-", "", benchmark_id)

@@ -3,16 +3,16 @@ same window of recent runs: leaderboard (``rank``), capacity, Pareto, and compar
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
 from arena.common.analysis.compare import Comparison, compare
 from arena.common.analysis.pareto import ParetoPoint, pareto_points
-from arena.common.analysis.rank import PRESETS, Ranking, rank
+from arena.common.analysis.rank import PRESETS, Ranking, parse_weights, rank
 from arena.common.analysis.selection import contains
-from arena.common.errors import NotFoundError
+from arena.common.errors import InvalidRequestError
 from arena.common.figures import capacity_figure, pareto_figure
 from arena.common.schemas.results import RunResults
 from arena.controller.web.reads import Reader
@@ -32,7 +32,7 @@ def _ranking(
     unverified: bool,
 ) -> Ranking:
     if preset not in PRESETS:
-        raise HTTPException(422, f"unknown preset {preset!r}; one of {', '.join(PRESETS)}")
+        raise InvalidRequestError(f"unknown preset {preset!r}; one of {', '.join(PRESETS)}")
     chosen = _weights(weights)
     rows = store.view(
         ("aggregate", model, hardware, unverified),
@@ -45,16 +45,12 @@ def _ranking(
 
 
 def _weights(text: str | None) -> tuple[float, float, float] | None:
-    """``Q,G,E`` as ``arenactl rank --weights`` takes them."""
     if not text:
         return None
     try:
-        q, g, e = (float(part) for part in text.split(","))
-    except ValueError:
-        raise HTTPException(422, "weights: three numbers Q,G,E, e.g. 50,40,10") from None
-    if min(q, g, e) < 0 or not q + g + e:
-        raise HTTPException(422, "weights: three numbers Q,G,E, none negative, not all zero")
-    return q, g, e
+        return parse_weights(text)
+    except ValueError as error:
+        raise InvalidRequestError(f"weights: {error}") from None
 
 
 def _aggregate(
@@ -191,10 +187,8 @@ def _comparison(
         return compare(
             chosen, model=model, benchmark=benchmark, hardware=hardware, baseline=baseline
         )
-    except NotFoundError as error:
-        raise HTTPException(404, str(error)) from None
     except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+        raise InvalidRequestError(str(error)) from None
 
 
 Runs = Annotated[list[str], Query(max_length=50)]

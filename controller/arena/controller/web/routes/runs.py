@@ -4,10 +4,10 @@ and throughput charts once stored."""
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from arena.common.errors import NotFoundError, PermissionDeniedError
+from arena.common.errors import PermissionDeniedError
 from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.controller.rpc.audit import refused
@@ -56,10 +56,7 @@ def runs_api(store: Store, limit: Limit = 100) -> list[RunInfo]:
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
-    try:
-        detail, results = store.run(run_id), store.results(run_id)
-    except NotFoundError as error:
-        raise HTTPException(404, str(error)) from None
+    detail, results = store.run(run_id), store.results(run_id)
     figures = store.view(
         ("run-figures", run_id), lambda _: run_figures(results, store.records(run_id))
     )
@@ -76,10 +73,7 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
 @router.get("/api/runs/{run_id}")
 def run_api(run_id: str, store: Store) -> RunDetail:
     """The run and its jobs' progress: what the run page polls while the run goes on."""
-    try:
-        return store.run(run_id)
-    except NotFoundError as error:
-        raise HTTPException(404, str(error)) from None
+    return store.run(run_id)
 
 
 @router.post("/api/runs/{run_id}/cancel")
@@ -91,9 +85,7 @@ async def cancel_run(
     every other write."""
     try:
         cancelled = await request.app.state.db.call(owners.cancel_as, who, run_id, time.time())
-    except NotFoundError as error:
-        raise HTTPException(404, str(error)) from None
     except PermissionDeniedError as error:
         refused(f"POST {request.url.path}", error, request.client.host if request.client else "")
-        raise HTTPException(403, str(error)) from None
+        raise
     return {"jobs_cancelled": cancelled}
