@@ -270,7 +270,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def ListAgents(
         self, request: user_pb2.ListAgentsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ListAgentsResponse:
-        rows, current, trusts = await self.db.call(_agents_with_jobs)
+        listed, trusts = await self.db.call(_agents_with_jobs)
         now = time.time()
         return user_pb2.ListAgentsResponse(
             agents=[
@@ -286,12 +286,12 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                     labels=row.labels,
                     last_seen_unix=row.last_seen_at,
                     draining=row.draining,
-                    current_job=current.get(row.id, ""),
+                    current_job=current_job,
                     trust=trusts[row.id].tier,
                     key_sha256=_fingerprint(trusts[row.id].public_key),
                     policy=to_message(admission.policy_of(row), common_pb2.AgentPolicy),
                 )
-                for row in rows
+                for row, current_job in listed
             ]
         )
 
@@ -387,14 +387,9 @@ def _job_with_agent(
 
 def _agents_with_jobs(
     session: Session,
-) -> tuple[list[AgentRow], dict[str, str], dict[str, AgentTrustRow]]:
-    rows = agent_store.list_agents(session)
-    current = {}
-    for row in rows:
-        job = job_store.current_job_of(session, row.id)
-        if job is not None:
-            current[row.id] = job.id
-    return rows, current, trust_store.agent_trusts(session, [row.id for row in rows])
+) -> tuple[list[tuple[AgentRow, str]], dict[str, AgentTrustRow]]:
+    listed = job_store.agents_with_current_jobs(session)
+    return listed, trust_store.agent_trusts(session, [row.id for row, _ in listed])
 
 
 def _fingerprint(public_key_hex: str) -> str:

@@ -423,6 +423,24 @@ def current_job_of(session: Session, agent_id: str) -> JobRow | None:
     ).first()
 
 
+def agents_with_current_jobs(session: Session) -> list[tuple[AgentRow, str]]:
+    """Every agent by name, with the id of the job it holds (leased or running; "" when idle):
+    the agent listing of ``arenactl agents`` and the dashboard, one statement for any number of
+    agents."""
+    held = (
+        sql_select(col(JobRow.agent_id), func.min(JobRow.id).label("job_id"))
+        .where(col(JobRow.state).in_(ACTIVE), col(JobRow.agent_id).is_not(None))
+        .group_by(col(JobRow.agent_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(AgentRow, held.c.job_id)
+        .outerjoin(held, held.c.agent_id == AgentRow.id)
+        .order_by(col(AgentRow.name))
+    ).all()
+    return [(agent, job_id or "") for agent, job_id in rows]
+
+
 def attempt_records(
     session: Session,
     table: type[AttemptItem],

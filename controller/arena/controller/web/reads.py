@@ -90,8 +90,7 @@ class Reader:
 
     def _agents(self, session: Session, now: float) -> list[AgentView]:
         views = []
-        for row in agent_store.list_agents(session):
-            job = job_store.current_job_of(session, row.id)
+        for row, current_job in job_store.agents_with_current_jobs(session):
             status = agent_store.agent_status(
                 row, now, self.settings.heartbeat_interval_s, self.settings.lease_ttl_s
             )
@@ -104,7 +103,7 @@ class Reader:
                     versions=row.versions,
                     draining=row.draining,
                     last_seen_s_ago=max(0.0, now - row.last_seen_at),
-                    current_job=job.id if job else "",
+                    current_job=current_job,
                     policy=policy_of(row),
                 )
             )
