@@ -11,16 +11,17 @@ from typing import Any
 import click
 
 from arena.client.lazy import LazyGroup
-from arena.common.errors import ArenaError
 
 
 class ArenactlGroup(LazyGroup):
     """The root group: lazy commands, and every ArenaError they raise turned into an exit."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from arena.common.errors import ArenaError  # not for --version, which ends before
+
         try:
             return super().invoke(ctx)
         except ArenaError as error:
-            from arena.client.context import fail  # consoles and the table, only on an error
+            from arena.client.context import fail  # the consoles and the table: on an error only
 
             fail(error)
