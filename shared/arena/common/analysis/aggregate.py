@@ -63,15 +63,10 @@ class AggregateRow(ArenaModel):
 def entry_of(job: JobResult) -> Entry:
     return Entry(
         model=job.model,
-        profile=job.imported.profile if job.imported else "",
+        profile=job.origin.profile,
         engine=job.engine,
         hardware=job.hardware or "",
     )
-
-
-def is_unverified(job: JobResult) -> bool:
-    """An import whose numbers no signature vouches for (docs/security.md, Signed provenance)."""
-    return job.imported is not None and not job.imported.verified_by
 
 
 def status_of(
@@ -82,7 +77,7 @@ def status_of(
 ) -> str:
     if job.simulated:
         return "simulated"
-    if is_unverified(job) and not include_unverified:
+    if job.origin.unverified and not include_unverified:  # docs/security.md, Signed provenance
         return UNVERIFIED
     if job.state != "succeeded":
         return job.state
