@@ -25,6 +25,7 @@ from arena.common.schemas.run import RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.wire import from_message, to_message
+from arena.controller.results.runs import run_results
 from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
 from arena.controller.rpc.errors import grpc_errors, reading
@@ -357,9 +358,7 @@ def _summary_and_results(
     session: Session, run_id: str, max_error_rate: float
 ) -> tuple[RunInfo, RunResults]:
     """Both from one transaction, so the summary counts the jobs the results show."""
-    return run_store.get_run(session, run_id), run_store.run_results(
-        session, run_id, max_error_rate
-    )
+    return run_store.get_run(session, run_id), run_results(session, run_id, max_error_rate)
 
 
 def _spec(job: JobRow) -> common_pb2.JobSpec | None:

@@ -11,13 +11,11 @@ twice in every comparison, and the first importer's run must not change under th
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel import Session, col, delete, select
 
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
-from arena.common.metrics.energy import csv_energy
-from arena.common.metrics.validity import MAX_ERROR_RATE, assess, gate_capacity
 from arena.common.provenance.folder import (
     BROKEN,
     VERIFIED,
@@ -28,15 +26,8 @@ from arena.common.provenance.folder import (
 )
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
-from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
+from arena.common.schemas.imported import ImportedRun, ImportOrigin
 from arena.common.schemas.job import JobState
-from arena.common.schemas.results import (
-    BenchmarkResult,
-    EnergyFigures,
-    JobResult,
-    MetricStat,
-    VariantResult,
-)
 from arena.common.suites.scaling import quick_note
 from arena.controller.store import trust
 from arena.controller.store.aggregates import SUMMARY_RUN
@@ -60,7 +51,7 @@ class _VariantHeader(ArenaModel):
     runs: int
 
 
-class _BenchmarkHeader(ArenaModel):
+class BenchmarkHeader(ArenaModel):
     id: str
     title: str
     kind: Literal["closed_loop", "open_loop"]
@@ -73,10 +64,10 @@ class ImportedJobSpec(ArenaModel):
     the aggregates); a measured job keeps a ``JobSpec`` there instead."""
 
     imported: Literal[True] = True
-    benchmarks: list[_BenchmarkHeader]
+    benchmarks: list[BenchmarkHeader]
 
 
-class _StoredOrigin(ArenaModel):
+class StoredOrigin(ArenaModel):
     """``JobRow.provenance`` of an imported job."""
 
     hardware: str
@@ -165,7 +156,7 @@ def store_import(
             state=JobState.SUCCEEDED.value,
             acked_seq=len(samples),
             requests_expected=len(samples),
-            provenance=_StoredOrigin(hardware=run.hardware, origin=origin).model_dump(mode="json"),
+            provenance=StoredOrigin(hardware=run.hardware, origin=origin).model_dump(mode="json"),
             message="",
             created_at=now,
             started_at=now,
@@ -219,7 +210,7 @@ def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
 def _spec(run: ImportedRun) -> ImportedJobSpec:
     return ImportedJobSpec(
         benchmarks=[
-            _BenchmarkHeader(
+            BenchmarkHeader(
                 id=bench.id,
                 title=bench.title,
                 kind=bench.kind,
@@ -258,96 +249,3 @@ def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     session.exec(delete(SuiteRow).where(col(SuiteRow.id) == suite_id))
     session.flush()
     return True
-
-
-def imported_job_result(
-    session: Session, job: JobRow, max_error_rate: float = MAX_ERROR_RATE
-) -> JobResult:
-    """The results view of an imported job: benchmarks in stored order, values from aggregates."""
-    spec = ImportedJobSpec.model_validate(job.spec)
-    stored = _StoredOrigin.model_validate(job.provenance)
-    summaries = {
-        (row.benchmark, row.variant): row
-        for row in session.exec(
-            select(AggregateRow).where(
-                AggregateRow.job_id == job.id, AggregateRow.run == SUMMARY_RUN
-            )
-        )
-    }
-    benchmarks = [
-        assess(
-            BenchmarkResult(
-                id=bench.id,
-                title=bench.title,
-                kind=bench.kind,
-                variants=[
-                    VariantResult(
-                        key=variant.key,
-                        runs=variant.runs,
-                        metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
-                    )
-                    for variant in bench.variants
-                    if (summary := summaries.get((bench.id, variant.key))) is not None
-                ],
-                energy=_energy(
-                    bench,
-                    [
-                        row.metrics
-                        for v in bench.variants
-                        if (row := summaries.get((bench.id, v.key)))
-                    ],
-                    stored.origin.telemetry.get(bench.id, []),
-                ),
-            ),
-            max_error_rate,
-        )
-        for bench in spec.benchmarks
-    ]
-    sweep = stored.origin.rate_sweep
-    for result in benchmarks:
-        if sweep is not None and sweep.failed and not result.variants:
-            result.valid = False  # the sweep's benchmark: it failed before its first step
-            result.flags.insert(0, f"failed: {sweep.failed}")
-    return JobResult(
-        job_id=job.id,
-        target=job.target,
-        model=job.model,
-        engine=job.engine_runtime,
-        agent=None,
-        hardware=stored.hardware,
-        simulated=stored.origin.provenance.simulated,
-        state=job.state,
-        message=job.message,
-        benchmarks=benchmarks,
-        imported=_gated(stored.origin, max_error_rate),
-    )
-
-
-def _gated(origin: ImportOrigin, max_error_rate: float) -> ImportOrigin:
-    """Capacity never rests on a step whose failed share is over the gate."""
-    if origin.rate_sweep is None:
-        return origin
-    sweep = gate_capacity(origin.rate_sweep, max_error_rate)
-    return origin.model_copy(update={"rate_sweep": sweep})
-
-
-LLAMA_BENCHY_NOTE = (
-    "no J/token: llama-benchy reports rates per test, not the tokens it generated, and its "
-    "telemetry covers every test of the invocation (prefill-only passes and warm-up included)"
-)
-
-
-def _energy(
-    bench: _BenchmarkHeader, metrics: list[dict[str, Any]], telemetry: list[TelemetrySample]
-) -> EnergyFigures | None:
-    """Mean/peak power and energy over the reference telemetry file (10 s rows); J/token only
-    where the tool counted its output tokens (vLLM's ``total_output_tokens``)."""
-    if bench.tool != "vllm-bench":
-        return csv_energy(telemetry, None, LLAMA_BENCHY_NOTE)
-    totals = [m["total_output_tokens"]["mean"] for m in metrics if "total_output_tokens" in m]
-    durations = [m["duration"]["mean"] for m in metrics if "duration" in m]
-    tokens = round(sum(totals)) if totals and len(totals) == len(metrics) else None
-    note = "energy over the telemetry file's rows, first to last"
-    if durations:
-        note += f"; vLLM's own duration: {sum(durations):,.0f} s"
-    return csv_energy(telemetry, tokens, note)

@@ -23,6 +23,7 @@ from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
+from arena.controller.results.runs import run_results
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import jobs as job_store
@@ -129,7 +130,7 @@ class Reader:
         kept = self._finished.get(versions[0]) if versions else None
         if kept is not None:
             return kept
-        result = run_store.run_results(session, run_id, self.settings.max_error_rate)
+        result = run_results(session, run_id, self.settings.max_error_rate)
         if versions and result.state in _FINISHED:
             self._finished[versions[0]] = result
         return result
@@ -167,7 +168,7 @@ class Reader:
         for key in versions:
             result = self._finished.get(key)
             if result is None:
-                result = run_store.run_results(session, key[0], self.settings.max_error_rate)
+                result = run_results(session, key[0], self.settings.max_error_rate)
             if result.state in _FINISHED:
                 kept[key] = result
             results.append(result)
