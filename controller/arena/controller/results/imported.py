@@ -16,16 +16,16 @@ from arena.common.schemas.results import (
     VariantResult,
 )
 from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.imports import BenchmarkHeader, ImportedJobSpec, StoredOrigin
-from arena.controller.store.models import AggregateRow, JobRow
+from arena.controller.store.imports import BenchmarkHeader
+from arena.controller.store.models import AggregateRow, ImportRow, JobRow
 
 
 def imported_job_result(
-    session: Session, job: JobRow, max_error_rate: float = MAX_ERROR_RATE
+    session: Session, job: JobRow, stored: ImportRow, max_error_rate: float = MAX_ERROR_RATE
 ) -> JobResult:
     """The results view of an imported job: benchmarks in stored order, values from aggregates."""
-    spec = ImportedJobSpec.model_validate(job.spec)
-    stored = StoredOrigin.model_validate(job.provenance)
+    headers = [BenchmarkHeader.model_validate(bench) for bench in stored.benchmarks]
+    origin = ImportOrigin.model_validate(stored.origin)
     summaries = {
         (row.benchmark, row.variant): row
         for row in session.exec(
@@ -56,14 +56,14 @@ def imported_job_result(
                         for v in bench.variants
                         if (row := summaries.get((bench.id, v.key)))
                     ],
-                    stored.origin.telemetry.get(bench.id, []),
+                    origin.telemetry.get(bench.id, []),
                 ),
             ),
             max_error_rate,
         )
-        for bench in spec.benchmarks
+        for bench in headers
     ]
-    sweep = stored.origin.rate_sweep
+    sweep = origin.rate_sweep
     for result in benchmarks:
         if sweep is not None and sweep.failed and not result.variants:
             result.valid = False  # the sweep's benchmark: it failed before its first step
@@ -75,11 +75,11 @@ def imported_job_result(
         engine=job.engine_runtime,
         agent=None,
         hardware=stored.hardware,
-        simulated=stored.origin.provenance.simulated,
+        simulated=origin.provenance.simulated,
         state=job.state,
         message=job.message,
         benchmarks=benchmarks,
-        imported=_gated(stored.origin, max_error_rate),
+        imported=_gated(origin, max_error_rate),
     )
 
 

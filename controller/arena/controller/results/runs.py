@@ -18,7 +18,7 @@ from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.variants import variants
 from arena.controller.results.imported import imported_job_result
 from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.imports import is_imported
+from arena.controller.store.imports import imports_of
 from arena.controller.store.models import AgentRow, AggregateRow, JobRow
 from arena.controller.store.runs import (
     agent_names,
@@ -55,10 +55,11 @@ def run_results(
     rows = jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
     trusts = job_trusts(session, [job.id for job in rows])
+    imports = imports_of(session, [job.id for job in rows])
     jobs = []
     for job in rows:
-        if is_imported(job):
-            jobs.append(imported_job_result(session, job, max_error_rate))
+        if (stored := imports.get(job.id)) is not None:
+            jobs.append(imported_job_result(session, job, stored, max_error_rate))
             continue
         try:
             listed = stored_spec(job.spec).benchmarks

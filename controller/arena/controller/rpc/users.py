@@ -37,7 +37,6 @@ from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
 from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
-from arena.controller.store.imports import is_imported
 from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
 from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.suite_workers import SuiteJob, SuiteWorkers
@@ -137,7 +136,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         return user_pb2.JobDetail(
             summary=_job(run_store.job_info(job, agent, trust, waiting)),
             run_id=job.run_id,
-            spec=None if is_imported(job) else _spec(job),
+            spec=_spec(job),
             started_at_unix=job.started_at,
             finished_at_unix=job.finished_at,
             run_metrics=[
@@ -362,7 +361,8 @@ def _summary_and_results(
 
 
 def _spec(job: JobRow) -> common_pb2.JobSpec | None:
-    """None for a spec that no longer reads: the job's message says why."""
+    """None for an imported job (it has none) or a spec that no longer reads (the job's message
+    says why)."""
     try:
         return to_message(stored_spec(job.spec), common_pb2.JobSpec)
     except UnsendableJob:

@@ -1,15 +1,18 @@
 """Results measured elsewhere, stored as finished runs beside Arena's own.
 
 An ``ImportedRun`` becomes one run (suite ``import:<family>/<model>/<profile>``) with one
-succeeded job on engine runtime ``imported``, no agent, and summary aggregates (run = -1) under
-Arena's metric and variant keys, so ``arenactl show`` compares it column for column with a
-measured run. The run id is derived from the folder's identity, so importing the same folder
-again replaces the earlier import instead of adding a second one; only its importer (or an
-admin) may do that, anyone else is refused: a second copy of the same results would count
-twice in every comparison, and the first importer's run must not change under them.
+succeeded job on the engine that ran (vLLM for the reference's folders), no agent and no spec,
+its ``imports`` row (what makes it an import: source, provenance, benchmarks in order), and
+summary aggregates (run = -1) under Arena's metric and variant keys, so ``arenactl show``
+compares it column for column with a measured run. The run id is derived from the folder's
+identity, so importing the same folder again replaces the earlier import instead of adding a
+second one; only its importer (or an admin) may do that, anyone else is refused: a second copy
+of the same results would count twice in every comparison, and the first importer's run must
+not change under them.
 """
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +24,7 @@ from arena.common.provenance.folder import (
     VERIFIED,
     SignedExport,
     Verdict,
+    signed_engine,
     signed_simulated,
     verify,
 )
@@ -35,6 +39,7 @@ from arena.controller.store.credentials import Principal, Role
 from arena.controller.store.models import (
     AgentRow,
     AggregateRow,
+    ImportRow,
     JobRow,
     RunOwnerRow,
     RunRow,
@@ -42,7 +47,10 @@ from arena.controller.store.models import (
     SuiteRow,
 )
 
-IMPORTED_RUNTIME = "imported"
+IMPORT_TARGET = "imported"
+"""The target an imported job names (it was not sent to agents through a suite's target)."""
+UNKNOWN_ENGINE = "unknown"
+"""The engine of an import whose source does not say which one ran."""
 NO_MANIFEST = "no signed manifest"
 
 
@@ -59,23 +67,12 @@ class BenchmarkHeader(ArenaModel):
     variants: list[_VariantHeader]
 
 
-class ImportedJobSpec(ArenaModel):
-    """What an imported job keeps in ``JobRow.spec``: its benchmarks in order (values live in
-    the aggregates); a measured job keeps a ``JobSpec`` there instead."""
-
-    imported: Literal[True] = True
-    benchmarks: list[BenchmarkHeader]
-
-
-class StoredOrigin(ArenaModel):
-    """``JobRow.provenance`` of an imported job."""
-
-    hardware: str
-    origin: ImportOrigin
-
-
-def is_imported(job: JobRow) -> bool:
-    return job.engine_runtime == IMPORTED_RUNTIME
+def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRow]:
+    """The imports among ``job_ids``, by job id: every other job was measured by Arena."""
+    if not job_ids:
+        return {}
+    rows = session.exec(select(ImportRow).where(col(ImportRow.job_id).in_(job_ids)))
+    return {row.job_id: row for row in rows}
 
 
 def _digest(key: str) -> str:
@@ -148,15 +145,14 @@ def store_import(
         JobRow(
             id=job_id,
             run_id=run_id,
-            target=IMPORTED_RUNTIME,
+            target=IMPORT_TARGET,
             model=run.model,
-            engine_runtime=IMPORTED_RUNTIME,
-            spec=_spec(run).model_dump(mode="json"),
+            engine_runtime=run.provenance.engine or UNKNOWN_ENGINE,
+            spec={},
             selector={},
             state=JobState.SUCCEEDED.value,
             acked_seq=len(samples),
             requests_expected=len(samples),
-            provenance=StoredOrigin(hardware=run.hardware, origin=origin).model_dump(mode="json"),
             message="",
             created_at=now,
             started_at=now,
@@ -164,6 +160,15 @@ def store_import(
         )
     )
     session.flush()
+    session.add(
+        ImportRow(
+            job_id=job_id,
+            key=run.key,
+            hardware=run.hardware,
+            origin=origin.model_dump(mode="json"),
+            benchmarks=[header.model_dump(mode="json") for header in _headers(run)],
+        )
+    )
     for bench in run.benchmarks:
         for variant in bench.variants:
             metrics = {key: stat.model_dump() for key, stat in variant.metrics.items()}
@@ -183,9 +188,11 @@ def store_import(
 
 
 def _as_signed(run: ImportedRun, signed: SignedExport, hardware: str) -> ImportedRun:
-    """What a verified import keeps: ``simulated`` from the signed spec and the hardware the
-    signing agent registered with, not meta.json's; no telemetry (the agent does not sign it)."""
-    provenance = run.provenance.model_copy(update={"simulated": signed_simulated(signed)})
+    """What a verified import keeps: the engine and ``simulated`` from the signed spec and the
+    hardware the signing agent registered with, not meta.json's; no telemetry (the agent does
+    not sign it)."""
+    signed_facts = {"simulated": signed_simulated(signed), "engine": signed_engine(signed)}
+    provenance = run.provenance.model_copy(update=signed_facts)
     benchmarks = [bench.model_copy(update={"telemetry": []}) for bench in run.benchmarks]
     update = {"provenance": provenance, "benchmarks": benchmarks, "hardware": hardware}
     return run.model_copy(update=update)
@@ -207,19 +214,17 @@ def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
     return notes
 
 
-def _spec(run: ImportedRun) -> ImportedJobSpec:
-    return ImportedJobSpec(
-        benchmarks=[
-            BenchmarkHeader(
-                id=bench.id,
-                title=bench.title,
-                kind=bench.kind,
-                tool=bench.tool,
-                variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
-            )
-            for bench in run.benchmarks
-        ]
-    )
+def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
+    return [
+        BenchmarkHeader(
+            id=bench.id,
+            title=bench.title,
+            kind=bench.kind,
+            tool=bench.tool,
+            variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
+        )
+        for bench in run.benchmarks
+    ]
 
 
 def _check_replace(session: Session, who: Principal, run_id: str, key: str) -> None:
@@ -243,6 +248,7 @@ def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     job_ids = list(session.exec(select(JobRow.id).where(JobRow.run_id == run_id)))
     session.exec(delete(SampleRow).where(col(SampleRow.job_id).in_(job_ids)))
     session.exec(delete(AggregateRow).where(col(AggregateRow.job_id).in_(job_ids)))
+    session.exec(delete(ImportRow).where(col(ImportRow.job_id).in_(job_ids)))
     session.exec(delete(JobRow).where(col(JobRow.run_id) == run_id))
     session.exec(delete(RunOwnerRow).where(col(RunOwnerRow.run_id) == run_id))
     session.exec(delete(RunRow).where(col(RunRow.id) == run_id))

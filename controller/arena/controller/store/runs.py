@@ -13,7 +13,6 @@ from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.suites.expand import expand, is_simulated, job_requests
 from arena.controller.store.admission import waiting_notes, with_note
-from arena.controller.store.imports import is_imported
 from arena.controller.store.jobs import count_samples, transition
 from arena.controller.store.models import (
     AgentRow,
@@ -128,8 +127,8 @@ def get_run(session: Session, run_id: str) -> RunInfo:
 
 
 def list_runs(session: Session, limit: int) -> list[RunInfo]:
-    """The newest runs; their jobs' ids and states only (a job row's JSON columns can be large:
-    an imported job's hold its telemetry)."""
+    """The newest runs; their jobs' ids and states only (a job row's JSON columns can be
+    large)."""
     runs = list(session.exec(select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit)))
     states: dict[str, dict[str, str]] = {run.id: {} for run in runs}
     jobs = select(JobRow.run_id, JobRow.id, JobRow.state).where(col(JobRow.run_id).in_(states))
@@ -141,11 +140,9 @@ def list_runs(session: Session, limit: int) -> list[RunInfo]:
 def is_simulated_job(job: JobRow) -> bool:
     """Run on Arena's simulated engine: as its profile, or behind an endpoint whose answers
     carry the simulated engine's label (the agent records it in the provenance)."""
-    if is_imported(job):
-        return False
     try:
         profiled = is_simulated(stored_spec(job.spec))
-    except UnsendableJob:  # the runtime it was submitted with still says
+    except UnsendableJob:  # the runtime it ran (an import has no spec) or was submitted with
         profiled = job.engine_runtime == "simulated"
     return profiled or job.provenance.get("simulated") is True
 
