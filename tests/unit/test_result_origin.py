@@ -1,6 +1,7 @@
 """A result's origin is one of two typed cases: measured by Arena or imported. Code reads the
 fields both share; the wire carries the imported case and brings the same origin back."""
 
+from arena.common.analysis.aggregate import aggregate
 from arena.common.analysis.compare import compare
 from arena.common.pb.arena.v2 import results_pb2
 from arena.common.schemas.imported import ImportOrigin, Provenance, TelemetrySample
@@ -90,3 +91,16 @@ def test_compare_names_the_engine_that_ran_beside_the_origin() -> None:
     assert [c.source for c in comparison.columns] == ["imported", "measured"]
     notes = {note.kind: note for note in comparison.notes}
     assert sorted(notes["engine-version"].values.values()) == ["vllm 0.26.0", "vllm 0.27.1"]
+
+
+def test_imported_numbers_are_never_pooled_with_measured_ones_of_the_same_engine() -> None:
+    """With the engine that ran named for both, the origin keeps them apart (it was the engine
+    'imported' that did before), and is shown beside the engine."""
+    unprofiled = origin("agent spark").model_copy(update={"profile": ""})  # as measured
+    imported = job(unprofiled).model_copy(update={"job_id": "job-imp"})
+    rows = aggregate([job(None), imported], include_unverified=True)
+    assert [(r.entry.engine, r.entry.origin, r.jobs) for r in rows] == [
+        ("vllm", "imported", 1),
+        ("vllm", "measured", 1),
+    ]
+    assert [r.entry.engine_shown for r in rows] == ["vllm (imported)", "vllm"]

@@ -69,7 +69,8 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def aggregate_rows(rows: list[AggregateRow]) -> Rows:
-    columns = ["model", "profile", "engine", "hardware", "benchmark", "variant", "status"]
+    columns = ["model", "profile", "engine", "hardware", "origin", "benchmark", "variant"]
+    columns += ["status"]
     columns += ["jobs", "runs", "metric", "mean", "std", "cv_pct", "unstable"]
     body = []
     for r in rows:
@@ -112,7 +113,7 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
         table.add_row(
             r.entry.model,
             r.entry.profile,
-            r.entry.engine,
+            r.entry.engine_shown,
             r.entry.hardware,
             r.benchmark,
             r.variant,
@@ -172,7 +173,7 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
 
 
 def ranking_rows(ranking: Ranking) -> Rows:
-    columns = ["rank", "model", "profile", "engine", "hardware", "score", "q", "g_tok_s"]
+    columns = ["rank", "model", "profile", "engine", "hardware", "origin", "score", "q", "g_tok_s"]
     columns += ["e_tok_s_per_gb", "q_scaled", "g_scaled", "e_scaled", "ttft_ms", "ttft_p95_ms"]
     columns += ["slow", "excluded_reason"]
     body: list[list[object]] = [
@@ -224,7 +225,7 @@ def _ranking_table(ranking: Ranking) -> None:
             str(r.rank),
             r.entry.model,
             r.entry.profile,
-            r.entry.engine,
+            r.entry.engine_shown,
             r.entry.hardware,
             f"{r.score:.1f}",
             _num(r.q) if r.q is not None else "[dim]missing[/]",
@@ -236,7 +237,9 @@ def _ranking_table(ranking: Ranking) -> None:
     console.print(table)
     for x in ranking.excluded:
         e = x.entry
-        console.print(f"not ranked: {e.model} {e.profile} {e.engine} {e.hardware}: {x.reason}")
+        console.print(
+            f"not ranked: {e.model} {e.profile} {e.engine_shown} {e.hardware}: {x.reason}"
+        )
 
 
 @click.command("rank")

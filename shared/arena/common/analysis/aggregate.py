@@ -9,6 +9,7 @@ form their own rows with that status: a group never mixes statuses.
 """
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from pydantic import ConfigDict
 
@@ -32,7 +33,15 @@ class Entry(ArenaModel):
     profile: str
     """The precision profile of an imported result (``nvfp4``, ``bf16``...); empty if measured."""
     engine: str
+    """The engine that ran (an import's too: ``vllm`` for the reference's folders)."""
     hardware: str
+    origin: Literal["measured", "imported"] = "measured"
+    """Imported numbers are never pooled with measured ones of the same engine and hardware."""
+
+    @property
+    def engine_shown(self) -> str:
+        """The engine with its origin beside it where that is not Arena's own measurement."""
+        return self.engine if self.origin == "measured" else f"{self.engine} ({self.origin})"
 
 
 class AggregateRow(ArenaModel):
@@ -66,6 +75,7 @@ def entry_of(job: JobResult) -> Entry:
         profile=job.origin.profile,
         engine=job.engine,
         hardware=job.hardware or "",
+        origin=job.origin.kind,
     )
 
 
