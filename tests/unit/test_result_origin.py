@@ -95,7 +95,7 @@ def test_compare_names_the_engine_that_ran_beside_the_origin() -> None:
 
 def test_imported_numbers_are_never_pooled_with_measured_ones_of_the_same_engine() -> None:
     """With the engine that ran named for both, the origin keeps them apart (it was the engine
-    'imported' that did before), and is shown beside the engine."""
+    'imported' that did before)."""
     unprofiled = origin("agent spark").model_copy(update={"profile": ""})  # as measured
     imported = job(unprofiled).model_copy(update={"job_id": "job-imp"})
     rows = aggregate([job(None), imported], include_unverified=True)
@@ -103,4 +103,3 @@ def test_imported_numbers_are_never_pooled_with_measured_ones_of_the_same_engine
         ("vllm", "imported", 1),
         ("vllm", "measured", 1),
     ]
-    assert [r.entry.engine_shown for r in rows] == ["vllm (imported)", "vllm"]

@@ -99,6 +99,7 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
         "profile",
         "engine",
         "hardware",
+        "origin",
         "benchmark",
         "variant",
         "status",
@@ -113,8 +114,9 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
         table.add_row(
             r.entry.model,
             r.entry.profile,
-            r.entry.engine_shown,
+            r.entry.engine,
             r.entry.hardware,
+            r.entry.origin,
             r.benchmark,
             r.variant,
             status,
@@ -211,6 +213,7 @@ def _ranking_table(ranking: Ranking) -> None:
         "profile",
         "engine",
         "hardware",
+        "origin",
         "score",
         "Q",
         "G tok/s",
@@ -225,8 +228,9 @@ def _ranking_table(ranking: Ranking) -> None:
             str(r.rank),
             r.entry.model,
             r.entry.profile,
-            r.entry.engine_shown,
+            r.entry.engine,
             r.entry.hardware,
+            r.entry.origin,
             f"{r.score:.1f}",
             _num(r.q) if r.q is not None else "[dim]missing[/]",
             _num(r.g),
@@ -238,7 +242,7 @@ def _ranking_table(ranking: Ranking) -> None:
     for x in ranking.excluded:
         e = x.entry
         console.print(
-            f"not ranked: {e.model} {e.profile} {e.engine_shown} {e.hardware}: {x.reason}"
+            f"not ranked: {e.model} {e.profile} {e.engine} {e.hardware} ({e.origin}): {x.reason}"
         )
 
 

@@ -38,11 +38,6 @@ class Entry(ArenaModel):
     origin: Literal["measured", "imported"] = "measured"
     """Imported numbers are never pooled with measured ones of the same engine and hardware."""
 
-    @property
-    def engine_shown(self) -> str:
-        """The engine with its origin beside it where that is not Arena's own measurement."""
-        return self.engine if self.origin == "measured" else f"{self.engine} ({self.origin})"
-
 
 class AggregateRow(ArenaModel):
     entry: Entry
