@@ -138,7 +138,8 @@ async def test_compare_lines_up_a_simulated_job_with_imported_hardware_rows(
     assert simulated == dict(zip(labels, ["simulated", "unverified", "unverified"], strict=True))
     version = columns[0]["engine_version"]
     assert version and notes["engine-version"]["values"][labels[0]] == f"simulated {version}"
-    assert notes["engine-version"]["values"][labels[1]] == "imported version unknown"
+    # an import names the engine that ran (its export's engine runtime), not "imported"
+    assert notes["engine-version"]["values"][labels[1]] == "process version unknown"
     assert all(label in notes["simulated"]["text"] for label in labels)
     assert (
         version in notes["engine-version"]["text"] and labels[0] in notes["engine-version"]["text"]

@@ -151,7 +151,9 @@ def test_meta_and_telemetry_show_as_published(jobs: dict[str, JobResult], profil
     job = job_of(jobs, profile)
     meta = json.loads((profile / "meta.json").read_text())
     assert job.imported is not None
-    assert (job.model, job.hardware, job.engine) == (meta["model"], SPARK_HARDWARE, "imported")
+    # the engine that ran (vLLM, as meta.json records), not "imported": that is its origin
+    assert (job.model, job.hardware, job.engine) == (meta["model"], SPARK_HARDWARE, "vllm")
+    assert job.origin.kind == "imported" and job.imported.provenance.engine == "vllm"
     assert not job.simulated
     provenance = job.imported.provenance
     assert provenance.image == meta["vllm_image"]

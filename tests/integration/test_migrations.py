@@ -13,11 +13,22 @@ from sqlalchemy import JSON, column, insert, inspect, table, text, update
 from sqlmodel import Session, SQLModel
 
 from arena.common.metrics.sanity import SampleColumns
+from arena.common.schemas.imported import (
+    ImportedBenchmark,
+    ImportedRun,
+    ImportedStat,
+    ImportedVariant,
+    Provenance,
+    TelemetrySample,
+)
+from arena.controller.results.runs import run_results
 from arena.controller.server import main
 from arena.controller.store.admission import DEFAULT_POLICY, policy_of
 from arena.controller.store.agents import get_agent
 from arena.controller.store.bulk import SAMPLE_COLUMNS
+from arena.controller.store.credentials import Principal, Role
 from arena.controller.store.database import Database, connect, redacted
+from arena.controller.store.imports import store_import
 from arena.controller.store.jobs import get_job, lease_job, samples_of, store_samples
 from arena.controller.store.migrate import BASELINE, SchemaError, alembic_config, revision_of
 from arena.controller.store.runs import list_runs
@@ -264,3 +275,68 @@ def test_the_key_registry_is_filled_from_the_keys_already_stored(store_url: str)
         found = connection.execute(text("SELECT agent_id, public_key FROM agent_keys")).all()
     engine.dispose()
     assert sorted(found) == [(agent, "aa"), (agent, "bb")]
+
+
+def _spark_import() -> ImportedRun:
+    """An import as the reference's folders give it: vLLM's image and version."""
+    stat = ImportedStat(mean=1, std=0, n=1)
+    variant = ImportedVariant(key="rate1", runs=1, metrics={"ttft_ms": stat})
+    return ImportedRun(
+        key="family/model/fp8",
+        source="model/fp8",
+        content_hash="0" * 64,
+        model="org/model",
+        profile="fp8",
+        provenance=Provenance(
+            image="vllm/vllm-openai:v0.26.0", vllm_version="0.26.0", engine="vllm"
+        ),
+        benchmarks=[
+            ImportedBenchmark(
+                id="13-vllm-bench",
+                title="vllm bench",
+                kind="open_loop",
+                tool="vllm-bench",
+                variants=[variant],
+                telemetry=[TelemetrySample(elapsed_s=0.0, power_w=40.0)],
+            )
+        ],
+    )
+
+
+def test_imports_stored_before_0008_move_to_their_table_and_name_their_engine(
+    store_url: str,
+) -> None:
+    """0008: an import was a job on engine runtime ``imported`` with its benchmarks in ``spec``
+    and its origin in ``provenance``; it becomes an ``imports`` row and a job on the engine that
+    ran (vLLM), and reads back as before but for that engine. Down again restores the old
+    form."""
+    from alembic import command
+
+    engine = connect(store_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    with Session(engine) as session:
+        admin = Principal(kind="user", name="admin", role=Role.ADMIN)
+        run_id = store_import(session, admin, _spark_import(), now=1.0).run_id
+        session.commit()
+        before = run_results(session, run_id)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0007")
+        jobs = table(
+            "jobs", column("engine_runtime"), column("spec", JSON), column("provenance", JSON)
+        )
+        [(runtime, spec, provenance)] = connection.execute(jobs.select()).all()
+        assert runtime == "imported" and spec["imported"] is True
+        assert [bench["id"] for bench in spec["benchmarks"]] == ["13-vllm-bench"]
+        assert set(provenance) == {"hardware", "origin"}
+        assert "engine" not in provenance["origin"]["provenance"]  # as 0007's code wrote it
+        command.upgrade(alembic_config(connection), "head")
+        [(runtime, spec, provenance)] = connection.execute(jobs.select()).all()
+    assert (runtime, spec, provenance) == ("vllm", {}, {})
+    with Session(engine) as session:
+        after = run_results(session, run_id)
+    engine.dispose()
+    [job] = after.jobs
+    assert job.engine == "vllm" and job.origin.kind == "imported"
+    assert job.imported is not None and job.imported.provenance.engine == "vllm"
+    assert after == before

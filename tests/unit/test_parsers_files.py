@@ -41,6 +41,15 @@ def test_meta_keeps_an_arena_exports_quick_factor() -> None:
         parse_meta('{"arena": {"quick": 2}}')
 
 
+def test_meta_names_the_engine_that_ran() -> None:
+    """vLLM for the reference's folders (its image and version), an arena export's runtime."""
+    assert parse_meta('{"vllm_image": "vllm/vllm-openai:v0.26.0"}').provenance.engine == "vllm"
+    assert parse_meta('{"vllm_version_reported": "0.26.0"}').provenance.engine == "vllm"
+    exported = {"vllm_image": "ghcr.io/ggml-org/llama.cpp", "arena": {"engine_runtime": "llamacpp"}}
+    assert parse_meta(json.dumps(exported)).provenance.engine == "llamacpp"
+    assert parse_meta('{"model": "m"}').provenance.engine is None
+
+
 def test_meta_that_is_not_an_object_is_an_error() -> None:
     with pytest.raises(ParseError, match="expected a JSON object"):
         parse_meta("[]")

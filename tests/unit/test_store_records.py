@@ -22,13 +22,14 @@ from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import expand, job_requests
 from arena.common.suites.loader import load_suite_text
+from arena.controller.results.aggregation import aggregate_job
+from arena.controller.results.runs import run_results
 from arena.controller.store import models  # noqa: F401  (registers the tables)
-from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.database import Database
 from arena.controller.store.jobs import get_job, samples_of, store_samples
 from arena.controller.store.migrate import BASELINE_TABLES
 from arena.controller.store.models import AttemptItem, JobLogRow, JobRow, SampleRow, TelemetryRow
-from arena.controller.store.runs import list_runs, run_detail, run_results
+from arena.controller.store.runs import list_runs, run_detail
 from arena.controller.store.telemetry import telemetry_of
 
 OLD = Path(__file__).resolve().parent.parent / "data" / "b8a3adc"

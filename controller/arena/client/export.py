@@ -76,7 +76,7 @@ def export_run(client: ArenaClient, run_id: str, out_dir: Path) -> list[Exported
     exported: list[ExportedJob] = []
     taken: set[str] = set()
     for job in results.jobs:
-        if job.imported is not None:
+        if job.origin.kind == "imported":
             exported.append(ExportedJob(job.job_id, "", [], ["imported job: not exported"]))
             continue
         record = read_record(client, job.job_id, run)

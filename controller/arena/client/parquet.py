@@ -105,7 +105,7 @@ class ParquetExport:
 
 def _keys(run_id: str, job: JobResult) -> dict[str, Any]:
     entry = entry_of(job)
-    source = "simulated" if job.simulated else "imported" if job.imported else "measured"
+    source = "simulated" if job.simulated else job.origin.kind
     return {
         "run_id": run_id,
         "job_id": job.job_id,
@@ -130,7 +130,7 @@ def _telemetry_rows(client: ArenaClient, results: RunResults) -> Iterator[dict[s
     for job_id, reading in client.telemetry(run_id=results.run_id):
         yield keys[job_id] | {"benchmark": None} | reading.model_dump()
     for job in results.jobs:
-        for bench_id, rows in (job.imported.telemetry if job.imported else {}).items():
+        for bench_id, rows in job.origin.telemetry.items():
             for row in rows:
                 yield keys[job.job_id] | {
                     "benchmark": bench_id,

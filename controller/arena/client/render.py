@@ -18,8 +18,14 @@ from arena.client.render_flags import (
 )
 from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.base import ArenaModel
-from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
-from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
+from arena.common.schemas.imported import ImportedRun, TelemetrySample
+from arena.common.schemas.results import (
+    BenchmarkResult,
+    JobResult,
+    MetricStat,
+    Origin,
+    RunResults,
+)
 
 
 def _when(unix: float) -> str:
@@ -111,17 +117,19 @@ def _cell(stat: MetricStat | None) -> str:
 
 
 def job_header(job: JobResult) -> str:
-    if job.imported is not None:
-        where = f"{escape(job.imported.source)} · {job.hardware}"
+    """model on engine, then (imported) who vouches for it, and where it ran."""
+    label = " [bold red]SIMULATED[/]" if job.simulated else ""
+    origin = job.origin
+    if origin.kind == "imported":
         trust = (
-            f"[green]verified[/] ({escape(job.imported.verified_by)})"
-            if job.imported.verified_by
+            f"[green]verified[/] ({escape(origin.verified_by)})"
+            if origin.verified_by
             else "[bold yellow]unverified[/]"
         )
-        label = " [bold red]SIMULATED[/]" if job.simulated else ""
-        return f"[bold]{job.model}[/] [bold cyan]imported[/]{label} {trust} · {where} · {job.state}"
-    label = " [bold red]SIMULATED[/]" if job.simulated else ""
-    where = f"{job.agent} · {job.hardware}" if job.agent else "not run"
+        label = f" [bold cyan]imported[/]{label} {trust}"
+        where = f"{escape(origin.source)} · {job.hardware}"
+    else:
+        where = f"{job.agent} · {job.hardware}" if job.agent else "not run"
     return f"[bold]{job.model}[/] on {job.engine}{label} · {where} · {job.state}"
 
 
@@ -238,22 +246,23 @@ def show_results(console: Console, results: RunResults) -> None:
             console.print(f"  {hardware_line(job.hardware_detail)}", highlight=False, markup=False)
         if line := telemetry_line(job):
             console.print(f"  {line}", highlight=False, markup=False)
-        if job.imported is not None:
-            show_origin(console, job.imported)
+        show_origin(console, job.origin)
         for bench, table in zip(job.benchmarks, benchmark_tables(job), strict=True):
             console.print(table)
             for line in tool_lines(bench):
                 console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
         if (energy := energy_table(job)) is not None:
             console.print(energy)
-        if job.imported is not None:
-            show_imported_extras(console, job.imported)
+        show_imported_extras(console, job.origin)
     console.print("Values are mean ± population std over runs.")
 
 
-def show_origin(console: Console, origin: ImportOrigin) -> None:
-    """Where imported numbers come from: image, versions, driver and server settings."""
+def show_origin(console: Console, origin: Origin) -> None:
+    """Where imported numbers come from: image, versions, driver and server settings (a
+    measured job's provenance is the job's own, shown before)."""
     p = origin.provenance
+    if p is None:
+        return
     versions = [
         ("image", p.image),
         ("vLLM", p.vllm_version),
@@ -272,7 +281,7 @@ def show_origin(console: Console, origin: ImportOrigin) -> None:
         console.print(f"  server: {config}", highlight=False, markup=False)
 
 
-def _capacity_table(origin: ImportOrigin) -> Table | None:
+def _capacity_table(origin: Origin) -> Table | None:
     sweep = origin.rate_sweep
     if sweep is None:
         return None
@@ -317,7 +326,7 @@ def _mean(samples: list[TelemetrySample], field: str) -> str:
     return _number(sum(values) / len(values)) if values else ""
 
 
-def _telemetry_table(origin: ImportOrigin) -> Table | None:
+def _telemetry_table(origin: Origin) -> Table | None:
     if not origin.telemetry:
         return None
     table = Table(title="Telemetry while each benchmark ran", title_justify="left")
@@ -336,8 +345,9 @@ def _telemetry_table(origin: ImportOrigin) -> Table | None:
     return table
 
 
-def show_imported_extras(console: Console, origin: ImportOrigin) -> None:
-    """The rate sweep's capacity, telemetry summaries and the verbatim tool commands."""
+def show_imported_extras(console: Console, origin: Origin) -> None:
+    """The rate sweep's capacity, telemetry summaries and the verbatim tool commands that a
+    source folder carried (a measured job carries none)."""
     for table in (_capacity_table(origin), _telemetry_table(origin)):
         if table is not None:
             console.print(table)

@@ -72,7 +72,8 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def aggregate_rows(rows: list[AggregateRow]) -> Rows:
-    columns = ["model", "profile", "engine", "hardware", "benchmark", "variant", "status"]
+    columns = ["model", "profile", "engine", "hardware", "origin", "benchmark", "variant"]
+    columns += ["status"]
     columns += ["jobs", "runs", "metric", "mean", "std", "cv_pct", "unstable"]
     body = []
     for r in rows:
@@ -101,6 +102,7 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
         "profile",
         "engine",
         "hardware",
+        "origin",
         "benchmark",
         "variant",
         "status",
@@ -117,6 +119,7 @@ def _aggregate_table(rows: list[AggregateRow]) -> None:
             r.entry.profile,
             r.entry.engine,
             r.entry.hardware,
+            r.entry.origin,
             r.benchmark,
             r.variant,
             status,
@@ -173,7 +176,7 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
 
 
 def ranking_rows(ranking: Ranking) -> Rows:
-    columns = ["rank", "model", "profile", "engine", "hardware", "score", "q", "g_tok_s"]
+    columns = ["rank", "model", "profile", "engine", "hardware", "origin", "score", "q", "g_tok_s"]
     columns += ["e_tok_s_per_gb", "q_scaled", "g_scaled", "e_scaled", "ttft_ms", "ttft_p95_ms"]
     columns += ["slow", "excluded_reason"]
     body: list[list[object]] = [
@@ -211,6 +214,7 @@ def _ranking_table(ranking: Ranking) -> None:
         "profile",
         "engine",
         "hardware",
+        "origin",
         "score",
         "Q",
         "G tok/s",
@@ -227,6 +231,7 @@ def _ranking_table(ranking: Ranking) -> None:
             r.entry.profile,
             r.entry.engine,
             r.entry.hardware,
+            r.entry.origin,
             f"{r.score:.1f}",
             _num(r.q) if r.q is not None else "[dim]missing[/]",
             _num(r.g),
@@ -237,7 +242,9 @@ def _ranking_table(ranking: Ranking) -> None:
     console.print(table)
     for x in ranking.excluded:
         e = x.entry
-        console.print(f"not ranked: {e.model} {e.profile} {e.engine} {e.hardware}: {x.reason}")
+        console.print(
+            f"not ranked: {e.model} {e.profile} {e.engine} {e.hardware} ({e.origin}): {x.reason}"
+        )
 
 
 @click.command("rank")

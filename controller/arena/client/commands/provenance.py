@@ -52,7 +52,7 @@ def reset_key(ctx: click.Context, agent_name: str) -> None:
 def run_verdicts(client: ArenaClient, run_id: str, keyring: Keyring) -> list[Verdict]:
     verdicts = []
     for job in client.results(run_id).jobs:
-        if job.imported is not None:
+        if job.origin.kind == "imported":
             continue
         detail = client.job(job.job_id)
         samples = [sample for _, sample in client.samples(job_id=job.job_id)]

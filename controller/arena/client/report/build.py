@@ -142,10 +142,7 @@ def _telemetry(data: ReportData) -> list[Figure]:
     found = []
     for run in data.results:
         for job in run.jobs:
-            if job.imported is not None:
-                series = figures.imported_series(job.imported.telemetry)
-            else:
-                series = figures.measured_series(data.telemetry.get(job.job_id, []))
+            series = figures.job_series(job, data.telemetry.get(job.job_id, []))
             if series:
                 title = f"{series_name(job)} ({source(run.run_id, job.job_id)})"
                 found.append(
@@ -157,21 +154,20 @@ def _telemetry(data: ReportData) -> list[Figure]:
 
 
 def _entry(data: ReportData, run: RunResults, job: JobResult) -> JobEntry:
-    imported = job.imported
+    origin = job.origin
     commands = [
         Command(
             benchmark=bench.id,
             tool=bench.tool,
             lines=(bench.command.splitlines() if bench.command else [])
-            or (imported.commands.get(bench.id, []) if imported else []),
+            or origin.commands.get(bench.id, []),
             flags=bench.flags,
         )
         for bench in job.benchmarks
     ]
-    if imported is not None:
-        provenance = imported.provenance.model_dump(exclude_none=True)
-    else:
-        provenance = job.provenance
+    provenance = (
+        origin.provenance.model_dump(exclude_none=True) if origin.provenance else job.provenance
+    )
     hardware = job.hardware_detail.model_dump() if job.hardware_detail else {"name": job.hardware}
     return JobEntry(
         anchor=f"job-{job.job_id}",

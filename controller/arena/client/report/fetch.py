@@ -104,7 +104,7 @@ def _fetch_run(client: ArenaClient, run_id: str, selection: Selection) -> _Fetch
     for job_id, sample in client.samples(run_id=run_id):
         if (job_id, sample.benchmark) in wanted:
             samples[job_id].append(sample)
-    measured = {job.job_id for job in run.jobs if job.imported is None}
+    measured = {job.job_id for job in run.jobs if job.origin.kind == "measured"}
     suite = None
     if measured:
         for job_id, reading in client.telemetry(run_id=run_id):

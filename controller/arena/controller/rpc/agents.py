@@ -19,6 +19,7 @@ from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.wire import flat_columns, from_message, get_field, to_message
 from arena.controller.metrics import ControllerMetrics
+from arena.controller.results.aggregation import aggregate_job
 from arena.controller.rpc import sanity
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.auth import bearer_token
@@ -28,7 +29,6 @@ from arena.controller.store import agents as agent_store
 from arena.controller.store import credentials, identity
 from arena.controller.store import jobs as job_store
 from arena.controller.store.admission import DEFAULT_POLICY
-from arena.controller.store.aggregates import aggregate_job
 from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
 from arena.controller.store.manifests import ManifestRejected, record_manifest

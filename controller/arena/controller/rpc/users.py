@@ -25,6 +25,7 @@ from arena.common.schemas.run import RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.wire import from_message, to_message
+from arena.controller.results.runs import run_results
 from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
 from arena.controller.rpc.errors import grpc_errors, reading
@@ -36,7 +37,6 @@ from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
 from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
-from arena.controller.store.imports import is_imported
 from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
 from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.suite_workers import SuiteJob, SuiteWorkers
@@ -136,7 +136,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         return user_pb2.JobDetail(
             summary=_job(run_store.job_info(job, agent, trust, waiting)),
             run_id=job.run_id,
-            spec=None if is_imported(job) else _spec(job),
+            spec=_spec(job),
             started_at_unix=job.started_at,
             finished_at_unix=job.finished_at,
             run_metrics=[
@@ -357,13 +357,12 @@ def _summary_and_results(
     session: Session, run_id: str, max_error_rate: float
 ) -> tuple[RunInfo, RunResults]:
     """Both from one transaction, so the summary counts the jobs the results show."""
-    return run_store.get_run(session, run_id), run_store.run_results(
-        session, run_id, max_error_rate
-    )
+    return run_store.get_run(session, run_id), run_results(session, run_id, max_error_rate)
 
 
 def _spec(job: JobRow) -> common_pb2.JobSpec | None:
-    """None for a spec that no longer reads: the job's message says why."""
+    """None for an imported job (it has none) or a spec that no longer reads (the job's message
+    says why)."""
     try:
         return to_message(stored_spec(job.spec), common_pb2.JobSpec)
     except UnsendableJob:

@@ -1,42 +1,37 @@
 """Results measured elsewhere, stored as finished runs beside Arena's own.
 
 An ``ImportedRun`` becomes one run (suite ``import:<family>/<model>/<profile>``) with one
-succeeded job on engine runtime ``imported``, no agent, and summary aggregates (run = -1) under
-Arena's metric and variant keys, so ``arenactl show`` compares it column for column with a
-measured run. The run id is derived from the folder's identity, so importing the same folder
-again replaces the earlier import instead of adding a second one; only its importer (or an
-admin) may do that, anyone else is refused: a second copy of the same results would count
-twice in every comparison, and the first importer's run must not change under them.
+succeeded job on the engine that ran (vLLM for the reference's folders), no agent and no spec,
+its ``imports`` row (what makes it an import: source, provenance, benchmarks in order), and
+summary aggregates (run = -1) under Arena's metric and variant keys, so ``arenactl show``
+compares it column for column with a measured run. The run id is derived from the folder's
+identity, so importing the same folder again replaces the earlier import instead of adding a
+second one; only its importer (or an admin) may do that, anyone else is refused: a second copy
+of the same results would count twice in every comparison, and the first importer's run must
+not change under them.
 """
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel import Session, col, delete, select
 
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
-from arena.common.metrics.energy import csv_energy
-from arena.common.metrics.validity import MAX_ERROR_RATE, assess, gate_capacity
 from arena.common.provenance.folder import (
     BROKEN,
     VERIFIED,
     SignedExport,
     Verdict,
+    signed_engine,
     signed_simulated,
     verify,
 )
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
-from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
+from arena.common.schemas.imported import ImportedRun, ImportOrigin
 from arena.common.schemas.job import JobState
-from arena.common.schemas.results import (
-    BenchmarkResult,
-    EnergyFigures,
-    JobResult,
-    MetricStat,
-    VariantResult,
-)
 from arena.common.suites.scaling import quick_note
 from arena.controller.store import trust
 from arena.controller.store.aggregates import SUMMARY_RUN
@@ -44,6 +39,7 @@ from arena.controller.store.credentials import Principal, Role
 from arena.controller.store.models import (
     AgentRow,
     AggregateRow,
+    ImportRow,
     JobRow,
     RunOwnerRow,
     RunRow,
@@ -51,7 +47,10 @@ from arena.controller.store.models import (
     SuiteRow,
 )
 
-IMPORTED_RUNTIME = "imported"
+IMPORT_TARGET = "imported"
+"""The target an imported job names (it was not sent to agents through a suite's target)."""
+UNKNOWN_ENGINE = "unknown"
+"""The engine of an import whose source does not say which one ran."""
 NO_MANIFEST = "no signed manifest"
 
 
@@ -60,7 +59,7 @@ class _VariantHeader(ArenaModel):
     runs: int
 
 
-class _BenchmarkHeader(ArenaModel):
+class BenchmarkHeader(ArenaModel):
     id: str
     title: str
     kind: Literal["closed_loop", "open_loop"]
@@ -68,23 +67,12 @@ class _BenchmarkHeader(ArenaModel):
     variants: list[_VariantHeader]
 
 
-class ImportedJobSpec(ArenaModel):
-    """What an imported job keeps in ``JobRow.spec``: its benchmarks in order (values live in
-    the aggregates); a measured job keeps a ``JobSpec`` there instead."""
-
-    imported: Literal[True] = True
-    benchmarks: list[_BenchmarkHeader]
-
-
-class _StoredOrigin(ArenaModel):
-    """``JobRow.provenance`` of an imported job."""
-
-    hardware: str
-    origin: ImportOrigin
-
-
-def is_imported(job: JobRow) -> bool:
-    return job.engine_runtime == IMPORTED_RUNTIME
+def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRow]:
+    """The imports among ``job_ids``, by job id: every other job was measured by Arena."""
+    if not job_ids:
+        return {}
+    rows = session.exec(select(ImportRow).where(col(ImportRow.job_id).in_(job_ids)))
+    return {row.job_id: row for row in rows}
 
 
 def _digest(key: str) -> str:
@@ -157,15 +145,14 @@ def store_import(
         JobRow(
             id=job_id,
             run_id=run_id,
-            target=IMPORTED_RUNTIME,
+            target=IMPORT_TARGET,
             model=run.model,
-            engine_runtime=IMPORTED_RUNTIME,
-            spec=_spec(run).model_dump(mode="json"),
+            engine_runtime=run.provenance.engine or UNKNOWN_ENGINE,
+            spec={},
             selector={},
             state=JobState.SUCCEEDED.value,
             acked_seq=len(samples),
             requests_expected=len(samples),
-            provenance=_StoredOrigin(hardware=run.hardware, origin=origin).model_dump(mode="json"),
             message="",
             created_at=now,
             started_at=now,
@@ -173,6 +160,15 @@ def store_import(
         )
     )
     session.flush()
+    session.add(
+        ImportRow(
+            job_id=job_id,
+            key=run.key,
+            hardware=run.hardware,
+            origin=origin.model_dump(mode="json"),
+            benchmarks=[header.model_dump(mode="json") for header in _headers(run)],
+        )
+    )
     for bench in run.benchmarks:
         for variant in bench.variants:
             metrics = {key: stat.model_dump() for key, stat in variant.metrics.items()}
@@ -192,9 +188,11 @@ def store_import(
 
 
 def _as_signed(run: ImportedRun, signed: SignedExport, hardware: str) -> ImportedRun:
-    """What a verified import keeps: ``simulated`` from the signed spec and the hardware the
-    signing agent registered with, not meta.json's; no telemetry (the agent does not sign it)."""
-    provenance = run.provenance.model_copy(update={"simulated": signed_simulated(signed)})
+    """What a verified import keeps: the engine and ``simulated`` from the signed spec and the
+    hardware the signing agent registered with, not meta.json's; no telemetry (the agent does
+    not sign it)."""
+    signed_facts = {"simulated": signed_simulated(signed), "engine": signed_engine(signed)}
+    provenance = run.provenance.model_copy(update=signed_facts)
     benchmarks = [bench.model_copy(update={"telemetry": []}) for bench in run.benchmarks]
     update = {"provenance": provenance, "benchmarks": benchmarks, "hardware": hardware}
     return run.model_copy(update=update)
@@ -216,19 +214,17 @@ def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
     return notes
 
 
-def _spec(run: ImportedRun) -> ImportedJobSpec:
-    return ImportedJobSpec(
-        benchmarks=[
-            _BenchmarkHeader(
-                id=bench.id,
-                title=bench.title,
-                kind=bench.kind,
-                tool=bench.tool,
-                variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
-            )
-            for bench in run.benchmarks
-        ]
-    )
+def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
+    return [
+        BenchmarkHeader(
+            id=bench.id,
+            title=bench.title,
+            kind=bench.kind,
+            tool=bench.tool,
+            variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
+        )
+        for bench in run.benchmarks
+    ]
 
 
 def _check_replace(session: Session, who: Principal, run_id: str, key: str) -> None:
@@ -252,102 +248,10 @@ def _delete(session: Session, run_id: str, suite_id: str) -> bool:
     job_ids = list(session.exec(select(JobRow.id).where(JobRow.run_id == run_id)))
     session.exec(delete(SampleRow).where(col(SampleRow.job_id).in_(job_ids)))
     session.exec(delete(AggregateRow).where(col(AggregateRow.job_id).in_(job_ids)))
+    session.exec(delete(ImportRow).where(col(ImportRow.job_id).in_(job_ids)))
     session.exec(delete(JobRow).where(col(JobRow.run_id) == run_id))
     session.exec(delete(RunOwnerRow).where(col(RunOwnerRow.run_id) == run_id))
     session.exec(delete(RunRow).where(col(RunRow.id) == run_id))
     session.exec(delete(SuiteRow).where(col(SuiteRow.id) == suite_id))
     session.flush()
     return True
-
-
-def imported_job_result(
-    session: Session, job: JobRow, max_error_rate: float = MAX_ERROR_RATE
-) -> JobResult:
-    """The results view of an imported job: benchmarks in stored order, values from aggregates."""
-    spec = ImportedJobSpec.model_validate(job.spec)
-    stored = _StoredOrigin.model_validate(job.provenance)
-    summaries = {
-        (row.benchmark, row.variant): row
-        for row in session.exec(
-            select(AggregateRow).where(
-                AggregateRow.job_id == job.id, AggregateRow.run == SUMMARY_RUN
-            )
-        )
-    }
-    benchmarks = [
-        assess(
-            BenchmarkResult(
-                id=bench.id,
-                title=bench.title,
-                kind=bench.kind,
-                variants=[
-                    VariantResult(
-                        key=variant.key,
-                        runs=variant.runs,
-                        metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
-                    )
-                    for variant in bench.variants
-                    if (summary := summaries.get((bench.id, variant.key))) is not None
-                ],
-                energy=_energy(
-                    bench,
-                    [
-                        row.metrics
-                        for v in bench.variants
-                        if (row := summaries.get((bench.id, v.key)))
-                    ],
-                    stored.origin.telemetry.get(bench.id, []),
-                ),
-            ),
-            max_error_rate,
-        )
-        for bench in spec.benchmarks
-    ]
-    sweep = stored.origin.rate_sweep
-    for result in benchmarks:
-        if sweep is not None and sweep.failed and not result.variants:
-            result.valid = False  # the sweep's benchmark: it failed before its first step
-            result.flags.insert(0, f"failed: {sweep.failed}")
-    return JobResult(
-        job_id=job.id,
-        target=job.target,
-        model=job.model,
-        engine=job.engine_runtime,
-        agent=None,
-        hardware=stored.hardware,
-        simulated=stored.origin.provenance.simulated,
-        state=job.state,
-        message=job.message,
-        benchmarks=benchmarks,
-        imported=_gated(stored.origin, max_error_rate),
-    )
-
-
-def _gated(origin: ImportOrigin, max_error_rate: float) -> ImportOrigin:
-    """Capacity never rests on a step whose failed share is over the gate."""
-    if origin.rate_sweep is None:
-        return origin
-    sweep = gate_capacity(origin.rate_sweep, max_error_rate)
-    return origin.model_copy(update={"rate_sweep": sweep})
-
-
-LLAMA_BENCHY_NOTE = (
-    "no J/token: llama-benchy reports rates per test, not the tokens it generated, and its "
-    "telemetry covers every test of the invocation (prefill-only passes and warm-up included)"
-)
-
-
-def _energy(
-    bench: _BenchmarkHeader, metrics: list[dict[str, Any]], telemetry: list[TelemetrySample]
-) -> EnergyFigures | None:
-    """Mean/peak power and energy over the reference telemetry file (10 s rows); J/token only
-    where the tool counted its output tokens (vLLM's ``total_output_tokens``)."""
-    if bench.tool != "vllm-bench":
-        return csv_energy(telemetry, None, LLAMA_BENCHY_NOTE)
-    totals = [m["total_output_tokens"]["mean"] for m in metrics if "total_output_tokens" in m]
-    durations = [m["duration"]["mean"] for m in metrics if "duration" in m]
-    tokens = round(sum(totals)) if totals and len(totals) == len(metrics) else None
-    note = "energy over the telemetry file's rows, first to last"
-    if durations:
-        note += f"; vLLM's own duration: {sum(durations):,.0f} s"
-    return csv_energy(telemetry, tokens, note)

@@ -221,6 +221,24 @@ class CredentialRow(SQLModel, table=True):
     revoked_at: float | None = None
 
 
+class ImportRow(SQLModel, table=True):
+    """What makes a job an imported one: the source folder's results, measured elsewhere. Its
+    ``jobs`` row is the job as it ran (the engine its meta names, succeeded, no agent); the
+    numbers live in ``aggregates`` (run = -1) and, where the source kept them, ``samples``."""
+
+    __tablename__ = "imports"
+
+    job_id: str = Field(primary_key=True, foreign_key="jobs.id")
+    key: str = Field(index=True)
+    """``<family>/<model>/<profile>``: the identity a re-import replaces."""
+    hardware: str
+    """Arena's name for the hardware the source names (or the signing agent registered)."""
+    origin: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    """``ImportOrigin``: source, content hash, provenance, commands, rate sweep, telemetry."""
+    benchmarks: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    """The benchmarks and their variants in the source's order (``ImportedBenchmarkHeader``)."""
+
+
 class RunOwnerRow(SQLModel, table=True):
     """Who submitted a run: a submitter may cancel only its own runs."""
 

@@ -1,36 +1,21 @@
 """Runs: submission (suite → jobs), listings, cancellation and the results view."""
 
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from arena.common.errors import NotFoundError
-from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
-from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import json_document
 from arena.common.schemas.job import JobInfo, JobState
-from arena.common.schemas.results import (
-    BenchmarkResult,
-    JobResult,
-    MetricStat,
-    RunResults,
-    VariantResult,
-)
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.suite import ResolvedSuite
-from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.expand import expand, is_simulated, job_requests
-from arena.common.suites.variants import variants
 from arena.controller.store.admission import waiting_notes, with_note
-from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.imports import imported_job_result, is_imported
 from arena.controller.store.jobs import count_samples, transition
 from arena.controller.store.models import (
     AgentRow,
-    AggregateRow,
     JobRow,
     JobTrustRow,
     RunRow,
@@ -38,8 +23,6 @@ from arena.controller.store.models import (
     SuiteRow,
 )
 from arena.controller.store.specs import UnsendableJob, stored_spec
-from arena.controller.store.telemetry import energy_of
-from arena.controller.store.tools import tool_results_of
 from arena.controller.store.trust import job_trusts
 
 
@@ -104,7 +87,7 @@ def submit_run(
     return run_id, [spec.job_id for spec in specs]
 
 
-def _jobs_of(session: Session, run_id: str, *, lock: bool = False) -> list[JobRow]:
+def jobs_of(session: Session, run_id: str, *, lock: bool = False) -> list[JobRow]:
     """The run's jobs in lease order; with ``lock``, their rows stay locked until commit."""
     query = (
         select(JobRow)
@@ -114,7 +97,7 @@ def _jobs_of(session: Session, run_id: str, *, lock: bool = False) -> list[JobRo
     return list(session.exec(query.with_for_update() if lock else query))
 
 
-def _run_row(session: Session, run_id: str) -> RunRow:
+def run_row(session: Session, run_id: str) -> RunRow:
     run = session.get(RunRow, run_id)
     if run is None:
         raise NotFoundError(f"no run {run_id!r}")
@@ -139,13 +122,13 @@ def _states(jobs: list[JobRow]) -> dict[str, str]:
 
 
 def get_run(session: Session, run_id: str) -> RunInfo:
-    run = _run_row(session, run_id)
-    return _info(session, run, _states(_jobs_of(session, run_id)))
+    run = run_row(session, run_id)
+    return _info(session, run, _states(jobs_of(session, run_id)))
 
 
 def list_runs(session: Session, limit: int) -> list[RunInfo]:
-    """The newest runs; their jobs' ids and states only (a job row's JSON columns can be large:
-    an imported job's hold its telemetry)."""
+    """The newest runs; their jobs' ids and states only (a job row's JSON columns can be
+    large)."""
     runs = list(session.exec(select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit)))
     states: dict[str, dict[str, str]] = {run.id: {} for run in runs}
     jobs = select(JobRow.run_id, JobRow.id, JobRow.state).where(col(JobRow.run_id).in_(states))
@@ -154,14 +137,12 @@ def list_runs(session: Session, limit: int) -> list[RunInfo]:
     return [_info(session, run, states[run.id]) for run in runs]
 
 
-def _simulated(job: JobRow) -> bool:
+def is_simulated_job(job: JobRow) -> bool:
     """Run on Arena's simulated engine: as its profile, or behind an endpoint whose answers
     carry the simulated engine's label (the agent records it in the provenance)."""
-    if is_imported(job):
-        return False
     try:
         profiled = is_simulated(stored_spec(job.spec))
-    except UnsendableJob:  # the runtime it was submitted with still says
+    except UnsendableJob:  # the runtime it ran (an import has no spec) or was submitted with
         profiled = job.engine_runtime == "simulated"
     return profiled or job.provenance.get("simulated") is True
 
@@ -183,7 +164,7 @@ def job_info(
         samples=job.acked_seq,
         requests_expected=job.requests_expected,
         progress=job.progress,
-        simulated=_simulated(job),
+        simulated=is_simulated_job(job),
         flags=trust.flags,
         tier=trust.tier,
     )
@@ -191,7 +172,7 @@ def job_info(
 
 def run_jobs(session: Session, run_id: str) -> list[JobRow]:
     """The run's jobs; NotFoundError for an unknown run."""
-    return _jobs_of(session, _run_row(session, run_id).id)
+    return jobs_of(session, run_row(session, run_id).id)
 
 
 def suite_source(session: Session, suite_id: str) -> tuple[str | None, str | None]:
@@ -201,8 +182,8 @@ def suite_source(session: Session, suite_id: str) -> tuple[str | None, str | Non
 
 
 def run_detail(session: Session, run_id: str) -> RunDetail:
-    run = _run_row(session, run_id)
-    jobs = _jobs_of(session, run_id)
+    run = run_row(session, run_id)
+    jobs = jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
     trusts = job_trusts(session, [job.id for job in jobs])
     waiting = waiting_notes(session, jobs)
@@ -222,7 +203,7 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
 def cancel_run(session: Session, run_id: str, now: float) -> int:
     """Cancel every unfinished job; agents holding one learn it from their next heartbeat."""
     cancelled = 0
-    for job in _jobs_of(session, _run_row(session, run_id).id, lock=True):
+    for job in jobs_of(session, run_row(session, run_id).id, lock=True):
         if JobState(job.state).terminal:
             continue
         transition(job, JobState.CANCELLED)
@@ -240,22 +221,7 @@ def agent_names(session: Session, agent_ids: set[str]) -> dict[str, AgentRow]:
     return {row.id: row for row in rows}
 
 
-_SHOWN_APART = ("engine_metrics", "hardware", "telemetry")
-"""Provenance keys the results view shows in their own fields."""
-
-
-def _hardware(job: JobRow, agent: AgentRow | None) -> HardwareInfo | None:
-    """The fingerprint stored when the job finished, else the agent's current one."""
-    stored = job.provenance.get("hardware") or (agent.hardware if agent else None)
-    return HardwareInfo.model_validate(stored) if stored else None
-
-
-def _telemetry_text(job: JobRow) -> str:
-    status = job.provenance.get("telemetry")
-    return TelemetryStatus.model_validate(status).text if status else ""
-
-
-def _request_counts(session: Session, job: JobRow) -> dict[str, tuple[int, int]]:
+def request_counts(session: Session, job: JobRow) -> dict[str, tuple[int, int]]:
     """Per benchmark, (failed, all) measured requests of the job's last attempt."""
     failed_request = col(SampleRow.error).is_not(None) | col(SampleRow.end_s).is_(None)
     failed = func.sum(case((failed_request, 1), else_=0))  # a boolean sum would read as bool
@@ -265,91 +231,3 @@ def _request_counts(session: Session, job: JobRow) -> dict[str, tuple[int, int]]
         .group_by(col(SampleRow.benchmark))
     )
     return {bench: (int(bad or 0), int(total)) for bench, bad, total in session.exec(query)}
-
-
-def run_results(
-    session: Session, run_id: str, max_error_rate: float = MAX_ERROR_RATE
-) -> RunResults:
-    run = _run_row(session, run_id)
-    rows = _jobs_of(session, run_id)
-    agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
-    trusts = job_trusts(session, [job.id for job in rows])
-    jobs = []
-    for job in rows:
-        if is_imported(job):
-            jobs.append(imported_job_result(session, job, max_error_rate))
-            continue
-        try:
-            listed = stored_spec(job.spec).benchmarks
-        except UnsendableJob:  # its message says why; no benchmark of it can be read
-            listed = []
-        summaries: dict[tuple[str, str], AggregateRow] = {}
-        run_counts: Counter[tuple[str, str]] = Counter()
-        per_run: dict[tuple[str, str], list[float]] = {}
-        for row in session.exec(select(AggregateRow).where(AggregateRow.job_id == job.id)):
-            if row.run == SUMMARY_RUN:
-                summaries[(row.benchmark, row.variant)] = row
-                continue
-            run_counts[(row.benchmark, row.variant)] += 1
-            value = row.metrics.get(SPREAD_METRIC.get(row.kind, ""))
-            if isinstance(value, int | float):
-                per_run.setdefault((row.benchmark, row.variant), []).append(float(value))
-        requests = _request_counts(session, job)
-        benchmarks = []
-        engine_metrics = job.provenance.get("engine_metrics", {})
-        tool_results = tool_results_of(session, job)
-        energy = energy_of(session, job.id)
-        for bench in listed:
-            found = [
-                VariantResult(
-                    key=variant.key,
-                    runs=run_counts[(bench.id, variant.key)],
-                    metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
-                    spread_pct=spread_pct(per_run.get((bench.id, variant.key), [])),
-                )
-                for variant in variants(bench)
-                if (summary := summaries.get((bench.id, variant.key))) is not None
-            ]
-            result = BenchmarkResult(
-                id=bench.id,
-                title=bench.title,
-                kind=bench.kind,
-                variants=found,
-                engine_metrics=engine_metrics.get(bench.id, {}),
-                tool=bench.tool,
-                command=tool.command if (tool := tool_results.get(bench.id)) else "",
-                tool_metrics={
-                    variant: {key: MetricStat(**stat) for key, stat in stats.items()}
-                    for variant, stats in (tool.metrics if tool else {}).items()
-                },
-                energy=energy.get(bench.id),
-            )
-            benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
-        agent = agents.get(job.agent_id or "")
-        hardware = _hardware(job, agent)
-        jobs.append(
-            JobResult(
-                job_id=job.id,
-                target=job.target,
-                model=job.model,
-                engine=job.engine_runtime,
-                agent=agent.name if agent else None,
-                hardware=hardware.summary if hardware else None,
-                simulated=_simulated(job),
-                state=job.state,
-                message=job.message,
-                benchmarks=benchmarks,
-                provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
-                hardware_detail=hardware,
-                telemetry=_telemetry_text(job),
-                tier=trusts[job.id].tier,
-                flags=trusts[job.id].flags,
-            )
-        )
-    return RunResults(
-        run_id=run_id,
-        suite=run.suite_name,
-        state=run_state(job.state for job in rows),
-        notes=run.notes,
-        jobs=jobs,
-    )

@@ -31,10 +31,7 @@ def run_figures(results: RunResults, records: dict[str, JobRecords]) -> dict[str
             title = f"{bench}: {TITLES[metric]} CDF"
             found[f"{metric}-{bench}"] = figures.latency_cdf(title, bench_groups, metric).to_json()
     for job in results.jobs:
-        if job.imported is not None:
-            series = figures.imported_series(job.imported.telemetry)
-        else:
-            series = figures.measured_series(records.get(job.job_id, JobRecords([], [])).readings)
+        series = figures.job_series(job, records.get(job.job_id, JobRecords([], [])).readings)
         if series:
             title = f"GPU telemetry: {series_name(job)}"
             found[f"telemetry-{job.job_id}"] = figures.telemetry_figure(title, series).to_json()

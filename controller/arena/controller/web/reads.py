@@ -23,14 +23,15 @@ from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
+from arena.controller.results.runs import run_results
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import agents as agent_store
 from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
 from arena.controller.store.admission import policy_of
 from arena.controller.store.database import Database
-from arena.controller.store.imports import IMPORTED_RUNTIME
-from arena.controller.store.models import AggregateRow, JobRow, RunRow
+from arena.controller.store.imports import imports_of
+from arena.controller.store.models import AggregateRow, ImportRow, JobRow, RunRow
 from arena.controller.store.telemetry import telemetry_of
 
 SCAN_RUNS = 1000
@@ -128,7 +129,7 @@ class Reader:
         kept = self._finished.get(versions[0]) if versions else None
         if kept is not None:
             return kept
-        result = run_store.run_results(session, run_id, self.settings.max_error_rate)
+        result = run_results(session, run_id, self.settings.max_error_rate)
         if versions and result.state in _FINISHED:
             self._finished[versions[0]] = result
         return result
@@ -166,7 +167,7 @@ class Reader:
         for key in versions:
             result = self._finished.get(key)
             if result is None:
-                result = run_store.run_results(session, key[0], self.settings.max_error_rate)
+                result = run_results(session, key[0], self.settings.max_error_rate)
             if result.state in _FINISHED:
                 kept[key] = result
             results.append(result)
@@ -178,9 +179,12 @@ def _labelled_runs(session: Session, limit: int) -> list[RunView]:
     runs = run_store.list_runs(session, limit)
     labels: dict[str, set[str]] = {run.run_id: set() for run in runs}
     flagged = col(JobRow.provenance)["simulated"].as_boolean()
-    query = select(JobRow.run_id, JobRow.engine_runtime, flagged)
-    for run_id, runtime, simulated in session.exec(query.where(col(JobRow.run_id).in_(labels))):
-        if runtime == IMPORTED_RUNTIME:
+    query = select(JobRow.run_id, JobRow.engine_runtime, flagged, ImportRow.job_id).join(
+        ImportRow, col(ImportRow.job_id) == JobRow.id, isouter=True
+    )
+    found = session.exec(query.where(col(JobRow.run_id).in_(labels)))
+    for run_id, runtime, simulated, imported in found:
+        if imported is not None:
             labels[run_id].add("imported")
         elif runtime == "simulated" or simulated:
             labels[run_id].add("simulated")
@@ -213,8 +217,11 @@ def _run_versions(
 
 
 def _records(session: Session, run_id: str) -> dict[str, JobRecords]:
+    """The measured jobs' samples and GPU readings (an import's figures come from its origin)."""
+    jobs = run_store.run_jobs(session, run_id)
+    imported = imports_of(session, [job.id for job in jobs])
     return {
         job.id: JobRecords(job_store.samples_of(session, job), telemetry_of(session, job))
-        for job in run_store.run_jobs(session, run_id)
-        if job.engine_runtime != IMPORTED_RUNTIME
+        for job in jobs
+        if job.id not in imported
     }

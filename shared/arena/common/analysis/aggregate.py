@@ -9,6 +9,7 @@ form their own rows with that status: a group never mixes statuses.
 """
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from pydantic import ConfigDict
 
@@ -32,7 +33,10 @@ class Entry(ArenaModel):
     profile: str
     """The precision profile of an imported result (``nvfp4``, ``bf16``...); empty if measured."""
     engine: str
+    """The engine that ran (an import's too: ``vllm`` for the reference's folders)."""
     hardware: str
+    origin: Literal["measured", "imported"] = "measured"
+    """Imported numbers are never pooled with measured ones of the same engine and hardware."""
 
 
 class AggregateRow(ArenaModel):
@@ -63,15 +67,11 @@ class AggregateRow(ArenaModel):
 def entry_of(job: JobResult) -> Entry:
     return Entry(
         model=job.model,
-        profile=job.imported.profile if job.imported else "",
+        profile=job.origin.profile,
         engine=job.engine,
         hardware=job.hardware or "",
+        origin=job.origin.kind,
     )
-
-
-def is_unverified(job: JobResult) -> bool:
-    """An import whose numbers no signature vouches for (docs/security.md, Signed provenance)."""
-    return job.imported is not None and not job.imported.verified_by
 
 
 def status_of(
@@ -82,7 +82,7 @@ def status_of(
 ) -> str:
     if job.simulated:
         return "simulated"
-    if is_unverified(job) and not include_unverified:
+    if job.origin.unverified and not include_unverified:  # docs/security.md, Signed provenance
         return UNVERIFIED
     if job.state != "succeeded":
         return job.state

@@ -121,8 +121,7 @@ def capacity_rows(
 
 def _job_rows(run_id: str, job: JobResult, max_error_rate: float) -> list[CapacityRow]:
     sweeps = [b for b in job.benchmarks if is_sweep(b)]
-    if job.imported is not None and job.imported.rate_sweep is not None:
-        summary = job.imported.rate_sweep
+    if (summary := job.origin.rate_sweep) is not None:
         named = [b for b in job.benchmarks if b.id.endswith("rate-sweep")]
         bench = named[0] if named else sweeps[0] if sweeps else None
         notes = _published_notes(summary)

@@ -30,7 +30,7 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
 
 from collections.abc import Sequence
 
-from arena.common.analysis.aggregate import entry_of, is_unverified
+from arena.common.analysis.aggregate import entry_of
 from arena.common.analysis.selection import contains
 from arena.common.metrics.summary import HEADLINE, Kind
 from arena.common.schemas.base import ArenaModel
@@ -103,10 +103,7 @@ def quick_factor(run: RunResults) -> float | None:
 
 
 def _engine_version(job: JobResult) -> str | None:
-    if job.imported is not None:
-        provenance = job.imported.provenance
-        return f"vllm {provenance.vllm_version}" if provenance.vllm_version else provenance.image
-    version = job.provenance.get("engine_version")
+    version = job.origin.engine_version or job.provenance.get("engine_version")
     return str(version) if version else None
 
 
@@ -116,15 +113,7 @@ def _short(hardware: str) -> str:
 
 def _column(run: RunResults, job: JobResult) -> Column:
     entry = entry_of(job)
-    source = (
-        "simulated"
-        if job.simulated
-        else "unverified"
-        if is_unverified(job)
-        else "imported"
-        if job.imported
-        else "measured"
-    )
+    source = "simulated" if job.simulated else job.origin.label
     model = job.model.rstrip("/").split("/")[-1]
     label = f"{model} {entry.profile or job.engine} @ {_short(entry.hardware) or '?'}"
     return Column(

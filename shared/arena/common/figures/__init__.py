@@ -41,6 +41,7 @@ from arena.common.figures.telemetry import (
     MAX_TELEMETRY_POINTS,
     TelemetrySeries,
     imported_series,
+    job_series,
     measured_series,
     telemetry_figure,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "cdf",
     "empty",
     "imported_series",
+    "job_series",
     "latency_cdf",
     "sample_groups",
     "measured_series",

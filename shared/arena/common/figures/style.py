@@ -40,10 +40,9 @@ PALETTE = (
 
 def series_name(job: JobResult, bench: BenchmarkResult | None = None) -> str:
     """model · profile · engine · hardware (short: the full name is in the provenance), then
-    what the reader must know about the numbers; an imported job's engine is its label."""
+    what the reader must know about the numbers (``imported`` among them)."""
     entry = entry_of(job)
-    engine = "" if job.imported is not None else entry.engine
-    parts = [entry.model, entry.profile, engine, short_hardware(entry.hardware)]
+    parts = [entry.model, entry.profile, entry.engine, short_hardware(entry.hardware)]
     name = " · ".join(part for part in parts if part)
     return name + "".join(f" [{label}]" for label in labels(job, bench))
 
@@ -58,7 +57,7 @@ def labels(job: JobResult, bench: BenchmarkResult | None = None) -> list[str]:
     found = []
     if job.simulated:
         found.append("simulated")
-    if job.imported is not None:
+    if job.origin.kind == "imported":
         found.append("imported")
     if job.state != "succeeded":
         found.append(job.state)

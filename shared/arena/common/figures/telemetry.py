@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from arena.common.figures.style import AXIS, PALETTE, array, empty, figure, layout
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import TelemetrySample
+from arena.common.schemas.results import JobResult
 from arena.common.schemas.telemetry import GpuReading
 
 MAX_TELEMETRY_POINTS = 2000
@@ -74,6 +75,12 @@ def imported_series(telemetry: Mapping[str, Sequence[TelemetrySample]]) -> list[
             series.phases.append((offset + rows[0].elapsed_s, bench_id))
         offset = series.t_s[-1] if series.t_s else offset
     return [series] if series.t_s else []
+
+
+def job_series(job: JobResult, readings: Sequence[GpuReading]) -> list[TelemetrySeries]:
+    """A job's telemetry as it has it: the NVML ``readings`` the controller stored for a measured
+    job, the tool's rows its origin carries for an imported one (the other is empty)."""
+    return measured_series(readings) + imported_series(job.origin.telemetry)
 
 
 def telemetry_figure(title: str, series: Sequence[TelemetrySeries]) -> go.Figure:

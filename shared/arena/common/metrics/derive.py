@@ -1,6 +1,6 @@
 """A job's numbers from its raw samples: per run, then mean ± std over runs. The controller
-stores them for a measured job (``store.aggregates``); a verifier re-derives them from a
-signed export's samples to check the result files beside them."""
+stores them for a measured job (``controller.results.aggregation``); a verifier re-derives
+them from a signed export's samples to check the result files beside them."""
 
 from collections import defaultdict
 from collections.abc import Iterable

@@ -65,6 +65,18 @@ def _simulated(document: dict[str, Any]) -> bool:
     return isinstance(arena, dict) and arena.get("simulated") is True
 
 
+def _engine(document: dict[str, Any]) -> str | None:
+    """The engine that ran: an arena export's ``arena.engine_runtime``; the reference's
+    folders record vLLM's image and version (llama-benchy drove a vLLM server too)."""
+    arena = document.get("arena")
+    runtime = arena.get("engine_runtime") if isinstance(arena, dict) else None
+    if isinstance(runtime, str) and runtime:
+        return runtime
+    if document.get("vllm_image") or document.get("vllm_version_reported"):
+        return "vllm"
+    return None
+
+
 def parse_meta(text: str) -> Meta:
     document = json_object(text)
     server_config = document.get("server_config") or {}
@@ -90,6 +102,7 @@ def parse_meta(text: str) -> Meta:
             generated_at=_text(document, "generated_at"),
             quick=_quick(document),
             simulated=_simulated(document),
+            engine=_engine(document),
         ),
         runs=runs,
     )

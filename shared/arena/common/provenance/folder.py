@@ -146,6 +146,11 @@ def signed_simulated(signed: SignedExport) -> bool:
     return _spec(signed).engine.runtime == SIMULATED_RUNTIME or labelled
 
 
+def signed_engine(signed: SignedExport) -> str:
+    """The engine runtime the signed spec ran (``vllm``, ``llamacpp``, ``simulated``...)."""
+    return _spec(signed).engine.runtime
+
+
 def _spec(signed: SignedExport) -> JobSpec:
     return JobSpec.model_validate(_document(signed.manifest).get("spec"))
 

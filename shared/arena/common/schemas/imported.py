@@ -7,7 +7,7 @@ keys and variant keys are Arena's own (``arena.common.metrics``,
 a measured one.
 """
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import field_validator
 
@@ -50,6 +50,9 @@ class Provenance(ArenaModel):
     ``None``: full scale, or a source that does not say."""
     simulated: bool = False
     """An arena export's ``arena.simulated``, as the (editable) ``meta.json`` says."""
+    engine: str | None = None
+    """The engine that served the requests: an arena export's ``arena.engine_runtime``, or
+    ``vllm`` where vLLM's image or version is recorded; ``None``: the source does not say."""
 
 
 class TelemetrySample(ArenaModel):
@@ -153,7 +156,10 @@ def _refuse_repeats(what: str, names: list[str]) -> None:
 
 
 class ImportOrigin(ArenaModel):
-    """What an imported job shows besides its metrics: source, provenance, commands, extras."""
+    """What an imported job shows besides its metrics: source, provenance, commands, extras.
+    One case of a result's origin (``arena.common.schemas.results.Origin``)."""
+
+    kind: ClassVar[Literal["imported"]] = "imported"
 
     key: str
     source: str
@@ -169,6 +175,20 @@ class ImportOrigin(ArenaModel):
     verified_by: str = ""
     """``agent NAME, key SHA256`` when the import's signed manifest verified against this
     controller's key registry; empty: unverified (left out of rankings unless asked for)."""
+
+    @property
+    def label(self) -> Literal["imported", "unverified"]:
+        """``unverified``: nothing this controller trusts signed the numbers (not ranked)."""
+        return "imported" if self.verified_by else "unverified"
+
+    @property
+    def unverified(self) -> bool:
+        return not self.verified_by
+
+    @property
+    def engine_version(self) -> str | None:
+        """vLLM's reported version, else the image it ran from."""
+        return self.provenance.vllm_version or self.provenance.image
 
     @classmethod
     def of(cls, run: ImportedRun) -> "ImportOrigin":

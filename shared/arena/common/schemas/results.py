@@ -1,10 +1,15 @@
 """Results as the controller serves them and arenactl shows them."""
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
-from arena.common.schemas.imported import ImportOrigin
+from arena.common.schemas.imported import (
+    ImportOrigin,
+    Provenance,
+    RateSweepSummary,
+    TelemetrySample,
+)
 from arena.common.schemas.job import JobHeader
 from arena.common.schemas.run import RunHeader
 
@@ -81,6 +86,31 @@ class BenchmarkResult(ArenaModel):
     """Why numbers of this benchmark should not be read at face value, one line each."""
 
 
+class Measured(ArenaModel):
+    """The other case of a result's origin: Arena ran the engine, so the job's own provenance,
+    samples and GPU readings say how; it carries nothing from a source folder (no profile,
+    published sweep, tool telemetry or commands), which lets code read either case alike."""
+
+    kind: ClassVar[Literal["measured"]] = "measured"
+    label: ClassVar[Literal["measured"]] = "measured"
+    unverified: ClassVar[bool] = False
+    source: ClassVar[str] = ""
+    profile: ClassVar[str] = ""
+    engine_version: ClassVar[str | None] = None
+    """In the job's own provenance (``engine_version``)."""
+    provenance: ClassVar[Provenance | None] = None
+    commands: ClassVar[dict[str, list[str]]] = {}
+    rate_sweep: ClassVar[RateSweepSummary | None] = None
+    telemetry: ClassVar[dict[str, list[TelemetrySample]]] = {}
+
+
+MEASURED = Measured()
+
+Origin = Measured | ImportOrigin
+"""Where a result's numbers come from: measured by Arena, or imported (``arenactl import``).
+Branch on ``origin.kind`` where the two differ; read the shared fields where they do not."""
+
+
 class JobResult(JobHeader):
     agent: str | None
     hardware: str | None
@@ -89,7 +119,7 @@ class JobResult(JobHeader):
     message: str
     benchmarks: list[BenchmarkResult]
     imported: ImportOrigin | None = None
-    """Set for results measured elsewhere and imported (``arenactl import``)."""
+    """Set for results measured elsewhere and imported (``arenactl import``); read ``origin``."""
     provenance: dict[str, Any] = {}
     """How the engine ran: command, image digest, version, environment (secrets redacted),
     start-up time, sanity answer."""
@@ -102,6 +132,11 @@ class JobResult(JobHeader):
     imported results."""
     flags: list[str] = []
     """Why the job's data is suspect: refused sample batches, an unsigned or broken manifest."""
+
+    @property
+    def origin(self) -> Origin:
+        """Measured or imported: the one place that tells them apart."""
+        return MEASURED if self.imported is None else self.imported
 
 
 class RunResults(RunHeader):

@@ -63,6 +63,7 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
     context = {
         "detail": detail,
         "results": results,
+        "origins": {job.job_id: job.origin.kind for job in results.jobs},
         "figures": figures,
         "headline": HEADLINE,
         "page": "runs",

@@ -570,6 +570,7 @@ class Provenance(_message.Message):
     GENERATED_AT_FIELD_NUMBER: _builtins.int
     QUICK_FIELD_NUMBER: _builtins.int
     SIMULATED_FIELD_NUMBER: _builtins.int
+    ENGINE_FIELD_NUMBER: _builtins.int
     image: _builtins.str
     vllm_version: _builtins.str
     llama_benchy_version: _builtins.str
@@ -581,6 +582,10 @@ class Provenance(_message.Message):
     """an arena export's quick factor; absent: full scale or unknown"""
     simulated: _builtins.bool
     """an arena export's `arena.simulated` (meta.json: unsigned, editable)"""
+    engine: _builtins.str
+    """The engine that served the requests (an arena export's engine_runtime; vllm where vLLM's
+    image or version is recorded); absent: the source does not say.
+    """
     @_builtins.property
     def server_config(self) -> _struct_pb2.Struct:
         """the engine's own configuration, open-ended"""
@@ -598,13 +603,16 @@ class Provenance(_message.Message):
         generated_at: _builtins.str | None = ...,
         quick: _builtins.float | None = ...,
         simulated: _builtins.bool = ...,
+        engine: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_engine", b"_engine", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "engine", b"engine", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "simulated", b"simulated", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_engine", b"_engine", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "engine", b"engine", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "simulated", b"simulated", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__driver: _TypeAlias = _typing.Literal["driver"]  # noqa: Y015
     _WhichOneofArgType__driver: _TypeAlias = _typing.Literal["_driver", b"_driver"]  # noqa: Y015
+    _WhichOneofReturnType__engine: _TypeAlias = _typing.Literal["engine"]  # noqa: Y015
+    _WhichOneofArgType__engine: _TypeAlias = _typing.Literal["_engine", b"_engine"]  # noqa: Y015
     _WhichOneofReturnType__generated_at: _TypeAlias = _typing.Literal["generated_at"]  # noqa: Y015
     _WhichOneofArgType__generated_at: _TypeAlias = _typing.Literal["_generated_at", b"_generated_at"]  # noqa: Y015
     _WhichOneofReturnType__hardware_reported: _TypeAlias = _typing.Literal["hardware_reported"]  # noqa: Y015
@@ -621,6 +629,8 @@ class Provenance(_message.Message):
     _WhichOneofArgType__vllm_version: _TypeAlias = _typing.Literal["_vllm_version", b"_vllm_version"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__driver) -> _WhichOneofReturnType__driver | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__engine) -> _WhichOneofReturnType__engine | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__generated_at) -> _WhichOneofReturnType__generated_at | None: ...
     @_typing.overload

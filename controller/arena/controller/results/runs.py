@@ -1,0 +1,137 @@
+"""A run's results as users read them: the stored metrics of each job, judged (validity,
+spread, flags) against the operator's error-rate gate at the time they are read."""
+
+from collections import Counter
+
+from sqlmodel import Session, select
+
+from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
+from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.results import (
+    BenchmarkResult,
+    JobResult,
+    MetricStat,
+    RunResults,
+    VariantResult,
+)
+from arena.common.schemas.telemetry import TelemetryStatus
+from arena.common.suites.variants import variants
+from arena.controller.results.imported import imported_job_result
+from arena.controller.store.aggregates import SUMMARY_RUN
+from arena.controller.store.imports import imports_of
+from arena.controller.store.models import AgentRow, AggregateRow, JobRow
+from arena.controller.store.runs import (
+    agent_names,
+    is_simulated_job,
+    jobs_of,
+    request_counts,
+    run_row,
+    run_state,
+)
+from arena.controller.store.specs import UnsendableJob, stored_spec
+from arena.controller.store.telemetry import energy_of
+from arena.controller.store.tools import tool_results_of
+from arena.controller.store.trust import job_trusts
+
+_SHOWN_APART = ("engine_metrics", "hardware", "telemetry")
+"""Provenance keys the results view shows in their own fields."""
+
+
+def _hardware(job: JobRow, agent: AgentRow | None) -> HardwareInfo | None:
+    """The fingerprint stored when the job finished, else the agent's current one."""
+    stored = job.provenance.get("hardware") or (agent.hardware if agent else None)
+    return HardwareInfo.model_validate(stored) if stored else None
+
+
+def _telemetry_text(job: JobRow) -> str:
+    status = job.provenance.get("telemetry")
+    return TelemetryStatus.model_validate(status).text if status else ""
+
+
+def run_results(
+    session: Session, run_id: str, max_error_rate: float = MAX_ERROR_RATE
+) -> RunResults:
+    run = run_row(session, run_id)
+    rows = jobs_of(session, run_id)
+    agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
+    trusts = job_trusts(session, [job.id for job in rows])
+    imports = imports_of(session, [job.id for job in rows])
+    jobs = []
+    for job in rows:
+        if (stored := imports.get(job.id)) is not None:
+            jobs.append(imported_job_result(session, job, stored, max_error_rate))
+            continue
+        try:
+            listed = stored_spec(job.spec).benchmarks
+        except UnsendableJob:  # its message says why; no benchmark of it can be read
+            listed = []
+        summaries: dict[tuple[str, str], AggregateRow] = {}
+        run_counts: Counter[tuple[str, str]] = Counter()
+        per_run: dict[tuple[str, str], list[float]] = {}
+        for row in session.exec(select(AggregateRow).where(AggregateRow.job_id == job.id)):
+            if row.run == SUMMARY_RUN:
+                summaries[(row.benchmark, row.variant)] = row
+                continue
+            run_counts[(row.benchmark, row.variant)] += 1
+            value = row.metrics.get(SPREAD_METRIC.get(row.kind, ""))
+            if isinstance(value, int | float):
+                per_run.setdefault((row.benchmark, row.variant), []).append(float(value))
+        requests = request_counts(session, job)
+        benchmarks = []
+        engine_metrics = job.provenance.get("engine_metrics", {})
+        tool_results = tool_results_of(session, job)
+        energy = energy_of(session, job.id)
+        for bench in listed:
+            found = [
+                VariantResult(
+                    key=variant.key,
+                    runs=run_counts[(bench.id, variant.key)],
+                    metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
+                    spread_pct=spread_pct(per_run.get((bench.id, variant.key), [])),
+                )
+                for variant in variants(bench)
+                if (summary := summaries.get((bench.id, variant.key))) is not None
+            ]
+            result = BenchmarkResult(
+                id=bench.id,
+                title=bench.title,
+                kind=bench.kind,
+                variants=found,
+                engine_metrics=engine_metrics.get(bench.id, {}),
+                tool=bench.tool,
+                command=tool.command if (tool := tool_results.get(bench.id)) else "",
+                tool_metrics={
+                    variant: {key: MetricStat(**stat) for key, stat in stats.items()}
+                    for variant, stats in (tool.metrics if tool else {}).items()
+                },
+                energy=energy.get(bench.id),
+            )
+            benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+        agent = agents.get(job.agent_id or "")
+        hardware = _hardware(job, agent)
+        jobs.append(
+            JobResult(
+                job_id=job.id,
+                target=job.target,
+                model=job.model,
+                engine=job.engine_runtime,
+                agent=agent.name if agent else None,
+                hardware=hardware.summary if hardware else None,
+                simulated=is_simulated_job(job),
+                state=job.state,
+                message=job.message,
+                benchmarks=benchmarks,
+                provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
+                hardware_detail=hardware,
+                telemetry=_telemetry_text(job),
+                tier=trusts[job.id].tier,
+                flags=trusts[job.id].flags,
+            )
+        )
+    return RunResults(
+        run_id=run_id,
+        suite=run.suite_name,
+        state=run_state(job.state for job in rows),
+        notes=run.notes,
+        jobs=jobs,
+    )
