@@ -1,0 +1,98 @@
+"""Every metric Arena shows, defined once: its key, label, unit, which way is better, how many
+decimals it is shown with, which benchmark kind measures it, and what it means.
+
+Tables, CSV/Markdown headers, the dashboard and the report read labels, units and order from
+here (``HEADLINE`` for ``arenactl show``; ``arena.common.views`` for the listings), so a metric
+is added or renamed in one place.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+Kind = Literal["open_loop", "closed_loop"]
+
+
+class Better(StrEnum):
+    """Which way a metric improves."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+    NEITHER = "neither"
+    """A count or a setting: neither more nor less is better."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    """The key in stored metrics (or the field name of an analysis row)."""
+    label: str
+    unit: str
+    better: Better
+    digits: int
+    """Decimals shown in listings."""
+    kind: Kind | None
+    """The benchmark kind that measures it; ``None``: derived across kinds (rank, energy)."""
+    description: str
+
+    @property
+    def header(self) -> str:
+        """``label unit`` on one line (a listing's column header)."""
+        return f"{self.label} {self.unit}".strip()
+
+
+H, L, N = Better.HIGHER, Better.LOWER, Better.NEITHER
+OPEN: Kind = "open_loop"
+CLOSED: Kind = "closed_loop"
+
+METRICS: tuple[Metric, ...] = (
+    # open loop: vLLM ``bench serve``'s keys and meanings
+    Metric("completed", "done", "req", N, 0, OPEN, "Requests that succeeded."),
+    Metric("request_throughput", "req/s", "req/s", H, 2, OPEN, "Completed requests per second."),
+    Metric("output_throughput", "out tok/s", "tok/s", H, 1, OPEN, "Output tokens per second."),
+    Metric("median_ttft_ms", "TTFT p50", "ms", L, 1, OPEN, "Median time to first token."),
+    Metric("p95_ttft_ms", "TTFT p95", "ms", L, 1, OPEN, "95th percentile time to first token."),
+    Metric("p99_ttft_ms", "TTFT p99", "ms", L, 1, OPEN, "99th percentile time to first token."),
+    Metric("median_tpot_ms", "TPOT p50", "ms", L, 2, OPEN, "Median time per output token."),
+    Metric("median_itl_ms", "ITL p50", "ms", L, 2, OPEN, "Median gap between output chunks."),
+    Metric("median_e2el_ms", "E2EL p50", "ms", L, 1, OPEN, "Median end-to-end latency."),
+    Metric(
+        "max_concurrent_requests", "max conc", "req", N, 0, OPEN, "Most requests in flight at once."
+    ),
+    # closed loop: llama-benchy's keys and meanings (arena.common.metrics.closed_loop)
+    Metric("pp_throughput", "pp t/s", "tok/s", H, 1, CLOSED, "Prefill tokens/s of the batch."),
+    Metric("pp_req_throughput", "pp t/s (req)", "tok/s", H, 1, CLOSED, "Prefill tokens/s."),
+    Metric("tg_throughput", "tg t/s", "tok/s", H, 1, CLOSED, "Decode tokens/s of the batch."),
+    Metric(
+        "tg_req_throughput", "tg t/s (req)", "tok/s", H, 1, CLOSED, "Decode tokens/s per request."
+    ),
+    Metric("peak_throughput", "peak t/s", "tok/s", H, 1, CLOSED, "Peak 1 s token rate (batch)."),
+    Metric("peak_req_throughput", "peak t/s (req)", "tok/s", H, 1, CLOSED, "Peak 1 s token rate."),
+    Metric("ttfr", "ttfr", "ms", L, 1, CLOSED, "Time to the first response chunk."),
+    Metric("est_ppt", "est_ppt", "ms", L, 1, CLOSED, "Estimated prompt processing time."),
+    Metric("e2e_ttft", "e2e_ttft", "ms", L, 1, CLOSED, "Time to the first generated token."),
+    # energy (arena.common.metrics.energy)
+    Metric(
+        "joules_per_output_token",
+        "energy/token",
+        "J/token",
+        L,
+        4,
+        None,
+        "GPU energy over the benchmark window per output token.",
+    ),
+    # rank (arena.common.analysis.rank)
+    Metric("score", "score", "", H, 1, None, "wQ·Q + wG·G + wE·E over min-max scaled 0–100."),
+    Metric("q", "Q", "", H, 1, None, "Mean quality score from the models file."),
+    Metric("g", "G", "tok/s", H, 1, None, "Tokens/s of the preset's benchmark."),
+    Metric("e", "E", "tok/s/GB", H, 2, None, "G per GB of model memory."),
+    Metric("ttft_ms", "TTFT", "ms", L, 0, None, "Typical time to first token."),
+    Metric("ttft_p95_ms", "p95 TTFT", "ms", L, 0, None, "95th percentile time to first token."),
+)
+
+CATALOGUE: dict[str, Metric] = {metric.key: metric for metric in METRICS}
+
+
+def metric(key: str) -> Metric:
+    """The catalogue's definition of ``key``; KeyError names a key nobody defined."""
+    return CATALOGUE[key]
