@@ -13,12 +13,14 @@ from arena.client.compare import comparison_rows, show_comparison
 from arena.client.context import client_for, console, errors, fail
 from arena.client.filters import in_tier, keep_tier, stored_results, tier_option
 from arena.client.output import Rows, emit, output_option
+from arena.client.views import view_rows, view_table
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.compare import compare
 from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank, read_models
 from arena.common.analysis.selection import contains
 from arena.common.errors import ArenaError
 from arena.common.schemas.results import JobResult, MetricStat
+from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 
 SCOPE = (
     click.option("--model", help="Only models whose name contains this (case-insensitive)."),
@@ -172,31 +174,8 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
 
 
 def ranking_rows(ranking: Ranking) -> Rows:
-    columns = ["rank", "model", "profile", "engine", "hardware", "score", "q", "g_tok_s"]
-    columns += ["e_tok_s_per_gb", "q_scaled", "g_scaled", "e_scaled", "ttft_ms", "ttft_p95_ms"]
-    columns += ["slow", "excluded_reason"]
-    body: list[list[object]] = [
-        [
-            r.rank,
-            *r.entry.model_dump().values(),
-            round(r.score, 2),
-            r.q,
-            r.g,
-            r.e,
-            r.q_scaled,
-            r.g_scaled,
-            r.e_scaled,
-            r.ttft_ms,
-            r.ttft_p95_ms,
-            r.slow,
-            None,
-        ]
-        for r in ranking.ranked
-    ]
-    body += [
-        [None, *x.entry.model_dump().values(), *[None] * 10, x.reason] for x in ranking.excluded
-    ]
-    return Rows(columns, body)
+    rows: list[RankRow] = [*ranking.ranked, *ranking.excluded]
+    return view_rows(RANKING, rows)
 
 
 def _ranking_table(ranking: Ranking) -> None:
@@ -204,39 +183,9 @@ def _ranking_table(ranking: Ranking) -> None:
     title = (
         f"{ranking.preset} ({ranking.benchmark or 'every benchmark'}): Q/G/E {wq:g}/{wg:g}/{we:g}"
     )
-    table = Table(
-        "#",
-        "model",
-        "profile",
-        "engine",
-        "hardware",
-        "score",
-        "Q",
-        "G tok/s",
-        "E tok/s/GB",
-        "TTFT ms",
-        "p95 ms",
-        title=title,
-    )
-    for r in ranking.ranked:
-        slow = " [red]> 2 s[/]" if r.slow else ""
-        table.add_row(
-            str(r.rank),
-            r.entry.model,
-            r.entry.profile,
-            r.entry.engine,
-            r.entry.hardware,
-            f"{r.score:.1f}",
-            _num(r.q) if r.q is not None else "[dim]missing[/]",
-            _num(r.g),
-            _num(r.e, 2),
-            _num(r.ttft_ms, 0) + slow,
-            _num(r.ttft_p95_ms, 0),
-        )
-    console.print(table)
-    for x in ranking.excluded:
-        e = x.entry
-        console.print(f"not ranked: {e.model} {e.profile} {e.engine} {e.hardware}: {x.reason}")
+    console.print(view_table(RANKING, ranking.ranked, title))
+    if ranking.excluded:
+        console.print(view_table(NOT_RANKED, ranking.excluded, "Not ranked"))
 
 
 @click.command("rank")

@@ -9,11 +9,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from arena.common.schemas.results import MetricStat
+from arena.common.views import TEMPLATES
+from arena.common.views.listings import VIEWS
 from arena.controller.web.reads import Reader
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-templates = Jinja2Templates(directory=HERE / "templates")
+templates = Jinja2Templates(directory=[HERE / "templates", TEMPLATES])
 
 
 def reader(request: Request) -> Reader:
@@ -61,3 +63,4 @@ def script_json(text: str) -> Markup:
 templates.env.filters.update(
     num=num, stat=stat, compared=compared, when=when, script_json=script_json
 )
+templates.env.globals["views"] = VIEWS

@@ -1,0 +1,97 @@
+"""A listing's columns, defined once: what a cell holds, how it is shown, what it is called."""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from arena.common.metrics.catalogue import metric
+
+Row = TypeVar("Row", contravariant=True)
+"""Contravariant: a column of a wider row type (``Ranked | Excluded``) serves a narrower one."""
+
+MISSING = "—"
+"""A value that is not there, on every surface."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One shown cell: its text, the raw value behind it (numbers only), a warning mark."""
+
+    key: str
+    text: str
+    value: float | None
+    numeric: bool
+    mark: str
+
+
+@dataclass(frozen=True)
+class Column(Generic[Row]):
+    key: str
+    """The column's name in CSV, Markdown and the page (``data-field``)."""
+    header: str
+    """Its heading in tables and pages."""
+    value: Callable[[Row], object]
+    digits: int | None = None
+    """Decimals of a number (shown right-aligned, with thousands separators); None: text."""
+    shown: bool = True
+    """False: a column of the data (CSV, Markdown) only, not of tables and pages."""
+    data: Callable[[Row], object] | None = None
+    """The value written to CSV and Markdown, where it differs from the shown one."""
+    mark: Callable[[Row], str] = field(default=lambda _: "")
+    """A short warning shown after the value (``> 2 s``); empty: none."""
+
+    @classmethod
+    def metric(
+        cls,
+        key: str,
+        value: Callable[[Row], object],
+        *,
+        of: str = "",
+        mark: Callable[[Row], str] = lambda _: "",
+    ) -> "Column[Row]":
+        """A column of the catalogue's metric ``of`` (default ``key``): header and digits
+        from the catalogue."""
+        found = metric(of or key)
+        return cls(key, found.header, value, found.digits, mark=mark)
+
+    @property
+    def numeric(self) -> bool:
+        return self.digits is not None
+
+    def cell(self, row: Row) -> Cell:
+        value = self.value(row)
+        number = float(value) if self.numeric and isinstance(value, int | float) else None
+        if value is None:
+            text = MISSING
+        elif number is not None:
+            text = f"{number:,.{self.digits}f}"
+        else:
+            text = str(value)
+        return Cell(self.key, text, number, self.numeric, self.mark(row))
+
+    def datum(self, row: Row) -> object:
+        return (self.data or self.value)(row)
+
+
+@dataclass(frozen=True)
+class View(Generic[Row]):
+    """A listing: its columns in order; tables and pages show the ``shown`` ones."""
+
+    name: str
+    columns: Sequence[Column[Row]]
+
+    @property
+    def shown(self) -> list[Column[Row]]:
+        return [column for column in self.columns if column.shown]
+
+    @property
+    def keys(self) -> list[str]:
+        return [column.key for column in self.columns]
+
+    def cells(self, row: Row) -> list[Cell]:
+        """The shown cells of one row (tables and pages)."""
+        return [column.cell(row) for column in self.shown]
+
+    def data(self, rows: Iterable[Row]) -> list[list[object]]:
+        """Every column's value per row (CSV and Markdown, under ``keys``)."""
+        return [[column.datum(row) for column in self.columns] for row in rows]

@@ -1,0 +1,165 @@
+"""One view per listing: the rich table, the CSV rows and both HTML pages (dashboard and report,
+through the one macro) show the same cells, with headers from the metric catalogue."""
+
+import io
+from html.parser import HTMLParser
+
+from rich.console import Console
+
+from arena.client.report.write import _ENV as REPORT
+from arena.client.views import view_rows, view_table
+from arena.common.analysis.aggregate import Entry
+from arena.common.analysis.rank import Excluded, Ranked, Ranking
+from arena.common.metrics.catalogue import metric
+from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
+from arena.controller.web.templating import templates
+
+FAST = Entry(model="m-fast", profile="", engine="vllm", hardware="H200")
+SLOW = Entry(model="m-[slow]", profile="fp8", engine="sglang", hardware="Spark")
+RANKED = [
+    Ranked(
+        rank=1,
+        entry=FAST,
+        score=91.23456,
+        q=None,
+        g=1234.5678,
+        e=None,
+        q_scaled=None,
+        g_scaled=100.0,
+        e_scaled=None,
+        weights={"G": 1.0},
+        ttft_ms=120.4,
+        ttft_p95_ms=None,
+        slow=False,
+    ),
+    Ranked(
+        rank=2,
+        entry=SLOW,
+        score=0.0,
+        q=70.0,
+        g=12.0,
+        e=0.6,
+        q_scaled=100.0,
+        g_scaled=0.0,
+        e_scaled=0.0,
+        weights={"Q": 0.7, "G": 0.2, "E": 0.1},
+        ttft_ms=2500.0,
+        ttft_p95_ms=3100.0,
+        slow=True,
+    ),
+]
+EXCLUDED = [
+    Excluded(
+        entry=Entry(model="sim", profile="", engine="simulated", hardware="x"), reason="simulated"
+    )
+]
+RANKING_VALUE = Ranking(
+    preset="chat", benchmark="chat", weights=(60, 30, 10), ranked=RANKED, excluded=EXCLUDED
+)
+EXPECTED = [
+    ["1", "m-fast", "", "vllm", "H200", "91.2", "—", "1,234.6", "—", "120", "—"],
+    ["2", "m-[slow]", "fp8", "sglang", "Spark", "0.0", "70.0", "12.0", "0.60", "2,500", "3,100"],
+]
+
+
+class Tables(HTMLParser):
+    """Each table's header and body cells: (text, data-value, data-mark)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.headers: list[str] = []
+        self.rows: list[list[tuple[str, str | None, str | None]]] = []
+        self._cell: list[str] | None = None
+        self._attrs: dict[str, str | None] = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self._cell, self._attrs = [], dict(attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "th" and self._cell is not None:
+            self.headers.append("".join(self._cell))
+        elif tag == "td" and self._cell is not None:
+            cell = (
+                "".join(self._cell),
+                self._attrs.get("data-value"),
+                self._attrs.get("data-mark"),
+            )
+            self.rows[-1].append(cell)
+        if tag in ("td", "th"):
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_headers_come_from_the_catalogue() -> None:
+    headers = [column.header for column in RANKING.shown]
+    assert headers[5:] == [metric(key).header for key in ("score", "q", "g", "e", "ttft_ms")] + [
+        "p95 TTFT ms"
+    ]
+    assert headers == ["#", "model", "profile", "engine", "hardware", "score", "Q", "G tok/s"] + [
+        "E tok/s/GB",
+        "TTFT ms",
+        "p95 TTFT ms",
+    ]
+
+
+def test_the_rich_table_shows_the_views_cells_and_marks_slow_ttft() -> None:
+    buffer = io.StringIO()
+    Console(file=buffer, width=250, color_system=None).print(view_table(RANKING, RANKED))
+    lines = buffer.getvalue().splitlines()
+    body = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines[3:5]]
+    assert body[0] == EXPECTED[0]
+    assert body[1] == [*EXPECTED[1][:9], "2,500 > 2 s", "3,100"]  # markup in a name is text
+
+
+def test_csv_rows_carry_every_column_and_the_entries_not_ranked() -> None:
+    rows: list[RankRow] = [*RANKED, *EXCLUDED]
+    table = view_rows(RANKING, rows)
+    assert list(table.columns) == [
+        "rank",
+        "model",
+        "profile",
+        "engine",
+        "hardware",
+        "score",
+        "q",
+        "g_tok_s",
+        "e_tok_s_per_gb",
+        "q_scaled",
+        "g_scaled",
+        "e_scaled",
+        "ttft_ms",
+        "ttft_p95_ms",
+        "slow",
+        "excluded_reason",
+    ]
+    assert table.rows[0][:6] == [1, "m-fast", "", "vllm", "H200", 91.23]
+    assert table.rows[2] == [None, "sim", "", "simulated", "x", *[None] * 10, "simulated"]
+
+
+def test_dashboard_and_report_render_the_same_table_with_the_one_macro() -> None:
+    source = '{% from "views.html" import view_table %}{{ view_table(views[name], rows) }}'
+    for env in (templates.env, REPORT):
+        page = env.from_string(source).render(name="ranking", rows=RANKED)
+        parsed = Tables(page)
+        assert parsed.headers == [column.header for column in RANKING.shown]
+        assert [[text for text, _, _ in row] for row in parsed.rows[1:]] == EXPECTED
+        values = [value for _, value, _ in parsed.rows[2]]
+        assert values[0] == "2.0" and float(values[7] or 0) == 12.0 and values[1] is None
+        assert [mark for _, _, mark in parsed.rows[2]][9] == "> 2 s"
+        excluded = Tables(env.from_string(source).render(name="not_ranked", rows=EXCLUDED))
+        assert excluded.rows[1:] == [
+            [("sim", None, None), ("", None, None)]
+            + [
+                ("simulated", None, None),
+                ("x", None, None),
+                ("simulated", None, None),
+            ]
+        ]
+    assert NOT_RANKED.keys == ["model", "profile", "engine", "hardware", "reason"]
