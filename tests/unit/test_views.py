@@ -9,8 +9,12 @@ from rich.console import Console
 from arena.client.report.write import _ENV as REPORT
 from arena.client.views import view_rows, view_table
 from arena.common.analysis.aggregate import Entry
+from arena.common.analysis.capacity import CapacityRow
+from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.rank import Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import metric
+from arena.common.schemas.imported import CapacityPoint
+from arena.common.views.frontier import CAPACITY, PARETO, shown_order
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 from arena.controller.web.templating import templates
 
@@ -163,3 +167,99 @@ def test_dashboard_and_report_render_the_same_table_with_the_one_macro() -> None
             ]
         ]
     assert NOT_RANKED.keys == ["model", "profile", "engine", "hardware", "reason"]
+
+
+POINTS = [
+    ParetoPoint(
+        run_id=f"run-{i}",
+        job_id=f"job-{i}",
+        model=f"m{i}",
+        engine="vllm",
+        hardware=None if i else "H200",
+        simulated=bool(i),
+        benchmark="06-concurrency-stress",
+        kind="open_loop",
+        variant=f"c{i}",
+        output_tps=1000.0 * (i + 1),
+        user_tps=50.0 / (i + 1),
+        gpus=1 if i else None,
+        output_tps_per_gpu=1000.0 * (i + 1) if i else None,
+        mean_power_w=300.0,
+        output_tps_per_w=0.12345,
+        valid=not i,
+        frontier=not i,
+    )
+    for i in range(2)
+]
+CAPACITY_ROW = CapacityRow(
+    run_id="run-s",
+    job_id="job-s",
+    model="m",
+    engine="vllm",
+    hardware="Spark",
+    simulated=True,
+    benchmark="11-rate-sweep",
+    source="published",
+    limit_ms=2000.0,
+    point=CapacityPoint(configured_rps=4.0, achieved_rps=3.9876, ttft_p95_ms=1800.0),
+    status="ok",
+)
+
+
+def test_pareto_and_capacity_export_the_columns_they_always_had() -> None:
+    assert view_rows(PARETO, POINTS).columns == [
+        "run",
+        "job",
+        "model",
+        "engine",
+        "hardware",
+        "simulated",
+        "benchmark",
+        "variant",
+        "out tok/s",
+        "tok/s per user",
+        "gpus",
+        "out tok/s per GPU",
+        "mean W",
+        "out tok/s per W",
+        "valid",
+        "frontier",
+    ]
+    assert view_rows(PARETO, POINTS).rows[0][-2:] == [True, True]  # valid, frontier: booleans
+    capacity = view_rows(CAPACITY, [CAPACITY_ROW])
+    assert capacity.columns == [
+        "run",
+        "job",
+        "model",
+        "engine",
+        "hardware",
+        "simulated",
+        "benchmark",
+        "source",
+        "p95 TTFT under s",
+        "rate req/s",
+        "achieved req/s",
+        "p95 TTFT ms",
+        "out tok/s",
+        "status",
+        "note",
+    ]
+    assert capacity.rows[0][8:13] == [2.0, 4.0, 3.9876, 1800.0, None]
+
+
+def test_the_pareto_page_and_table_list_the_same_points_frontier_first() -> None:
+    shown = shown_order(POINTS)
+    assert [p.job_id for p in shown] == ["job-0", "job-1"]  # real before simulated
+    source = '{% from "views.html" import view_table %}'
+    source += '{{ view_table(views.pareto, rows, {"id": "pareto"}, {"run": "/runs/"}) }}'
+    page = templates.env.from_string(source).render(rows=shown)
+    parsed = Tables(page)
+    assert parsed.headers[:2] == ["", "model"] and parsed.headers[-1] == "run"
+    assert [row[0][0] for row in parsed.rows[1:]] == ["★", ""]
+    assert [row[1][2] for row in parsed.rows[1:]] == [None, "simulated, invalid"]
+    assert parsed.rows[2][2][0] == "—"  # hardware unknown
+    assert parsed.rows[1][10][0] == "0.123"  # tok/s per W: the catalogue's three decimals
+    assert '<a href="/runs/run-0">run-0</a>' in page
+    buffer = io.StringIO()
+    Console(file=buffer, width=250, color_system=None).print(view_table(PARETO, shown))
+    assert "m1 simulated, invalid" in buffer.getvalue()

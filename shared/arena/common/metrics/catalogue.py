@@ -37,8 +37,9 @@ class Metric:
 
     @property
     def header(self) -> str:
-        """``label unit`` on one line (a listing's column header)."""
-        return f"{self.label} {self.unit}".strip()
+        """A listing's column header: ``label unit``, or the label alone where it names its
+        unit (``out tok/s per W``)."""
+        return self.label if self.unit in self.label else f"{self.label} {self.unit}"
 
 
 H, L, N = Better.HIGHER, Better.LOWER, Better.NEITHER
@@ -81,6 +82,18 @@ METRICS: tuple[Metric, ...] = (
         None,
         "GPU energy over the benchmark window per output token.",
     ),
+    # capacity and Pareto (arena.common.analysis.capacity, .pareto): fields of their rows
+    Metric("limit_s", "p95 TTFT under", "s", N, 0, OPEN, "The p95 TTFT limit of a capacity row."),
+    Metric("configured_rps", "rate", "req/s", H, 2, OPEN, "Highest sweep rate under the limit."),
+    Metric("achieved_rps", "achieved", "req/s", H, 3, OPEN, "Rate achieved at that step."),
+    Metric("output_tps", "out tok/s", "tok/s", H, 1, None, "Total output tokens/s."),
+    Metric("user_tps", "tok/s per user", "tok/s", H, 1, None, "Tokens/s one request sees."),
+    Metric("gpus", "GPUs", "", N, 0, None, "GPUs the job ran on (1 for a CPU)."),
+    Metric(
+        "output_tps_per_gpu", "out tok/s per GPU", "tok/s", H, 1, None, "Output tokens/s per GPU."
+    ),
+    Metric("mean_power_w", "mean", "W", L, 1, None, "Mean power over the benchmark window."),
+    Metric("output_tps_per_w", "out tok/s per W", "tok/s", H, 3, None, "Output tokens/s per watt."),
     # rank (arena.common.analysis.rank)
     Metric("score", "score", "", H, 1, None, "wQ·Q + wG·G + wE·E over min-max scaled 0–100."),
     Metric("q", "Q", "", H, 1, None, "Mean quality score from the models file."),

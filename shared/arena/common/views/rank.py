@@ -41,24 +41,35 @@ RANKING: View[RankRow] = View(
         Column.metric("q", _ranked("q")),
         Column.metric("g_tok_s", _ranked("g"), of="g"),
         Column.metric("e_tok_s_per_gb", _ranked("e"), of="e"),
-        Column("q_scaled", "Q scaled", _ranked("q_scaled"), 1, shown=False),
-        Column("g_scaled", "G scaled", _ranked("g_scaled"), 1, shown=False),
-        Column("e_scaled", "E scaled", _ranked("e_scaled"), 1, shown=False),
+        Column("q_scaled", "Q scaled", _ranked("q_scaled"), 1),
+        Column("g_scaled", "G scaled", _ranked("g_scaled"), 1),
+        Column("e_scaled", "E scaled", _ranked("e_scaled"), 1),
         Column.metric("ttft_ms", _ranked("ttft_ms"), mark=_slow),
         Column.metric("ttft_p95_ms", _ranked("ttft_p95_ms")),
-        Column("slow", "slow", _ranked("slow"), shown=False),
+        Column("slow", "slow", _ranked("slow")),
         Column(
             "excluded_reason",
             "why not ranked",
             lambda r: r.reason if isinstance(r, Excluded) else None,
-            shown=False,
         ),
     ],
+    show=[
+        "rank",
+        *(column.key for column in ENTRY),
+        "score",
+        "q",
+        "g_tok_s",
+        "e_tok_s_per_gb",
+        "ttft_ms",
+        "ttft_p95_ms",
+    ],
 )
-"""Ranked entries (tables and pages show the ``shown`` columns); CSV and Markdown carry every
+"""Ranked entries (tables and pages show ``show``); CSV and Markdown carry every
 column, the entries not ranked after the ranked ones."""
 
 NOT_RANKED: View[Excluded] = View(
-    "not_ranked", [*ENTRY, Column("reason", "why", lambda x: x.reason)]
+    "not_ranked",
+    [*ENTRY, Column("reason", "why", lambda x: x.reason)],
+    show=[*(column.key for column in ENTRY), "reason"],
 )
 """Entries left out of a ranking, and why."""

@@ -33,8 +33,6 @@ class Column(Generic[Row]):
     value: Callable[[Row], object]
     digits: int | None = None
     """Decimals of a number (shown right-aligned, with thousands separators); None: text."""
-    shown: bool = True
-    """False: a column of the data (CSV, Markdown) only, not of tables and pages."""
     data: Callable[[Row], object] | None = None
     """The value written to CSV and Markdown, where it differs from the shown one."""
     mark: Callable[[Row], str] = field(default=lambda _: "")
@@ -75,18 +73,36 @@ class Column(Generic[Row]):
 
 @dataclass(frozen=True)
 class View(Generic[Row]):
-    """A listing: its columns in order; tables and pages show the ``shown`` ones."""
+    """A listing: every column in data order (CSV, Markdown), and the keys tables and pages
+    show, in their order."""
 
     name: str
     columns: Sequence[Column[Row]]
+    show: Sequence[str]
+    export: Sequence[str] | None = None
+    """The keys CSV and Markdown carry, in order; None: every column."""
+
+    def __post_init__(self) -> None:
+        defined = {column.key for column in self.columns}
+        unknown = (set(self.show) | set(self.export or ())) - defined
+        assert not unknown, f"view {self.name} uses columns it does not define: {unknown}"
 
     @property
     def shown(self) -> list[Column[Row]]:
-        return [column for column in self.columns if column.shown]
+        by_key = {column.key: column for column in self.columns}
+        return [by_key[key] for key in self.show]
+
+    @property
+    def exported(self) -> list[Column[Row]]:
+        if self.export is None:
+            return list(self.columns)
+        by_key = {column.key: column for column in self.columns}
+        return [by_key[key] for key in self.export]
 
     @property
     def keys(self) -> list[str]:
-        return [column.key for column in self.columns]
+        """The CSV and Markdown header."""
+        return [column.key for column in self.exported]
 
     def cells(self, row: Row) -> list[Cell]:
         """The shown cells of one row (tables and pages)."""
@@ -94,4 +110,5 @@ class View(Generic[Row]):
 
     def data(self, rows: Iterable[Row]) -> list[list[object]]:
         """Every column's value per row (CSV and Markdown, under ``keys``)."""
-        return [[column.datum(row) for column in self.columns] for row in rows]
+        exported = self.exported
+        return [[column.datum(row) for column in exported] for row in rows]

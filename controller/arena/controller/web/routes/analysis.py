@@ -15,6 +15,7 @@ from arena.common.analysis.selection import contains
 from arena.common.errors import NotFoundError
 from arena.common.figures import capacity_figure, pareto_figure
 from arena.common.schemas.results import RunResults
+from arena.common.views.frontier import shown_order
 from arena.controller.web.reads import Reader
 from arena.controller.web.templating import reader, templates
 
@@ -156,7 +157,7 @@ def pareto_page(
     points = _pareto(store, benchmark, hardware)
     title = f"Throughput against per-user speed: {benchmark or 'every benchmark'}"
     context = {
-        "points": points,
+        "points": shown_order(points),
         "figure_json": store.view(
             ("pareto-figure", benchmark, hardware), lambda _: pareto_figure(title, points).to_json()
         ),
