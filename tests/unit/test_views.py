@@ -14,7 +14,7 @@ from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.rank import Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.imported import CapacityPoint
-from arena.common.views.frontier import CAPACITY, PARETO, shown_order
+from arena.common.views.frontier import CAPACITY, PARETO, by_sweep, shown_order
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 from arena.controller.web.templating import templates
 
@@ -263,3 +263,27 @@ def test_the_pareto_page_and_table_list_the_same_points_frontier_first() -> None
     buffer = io.StringIO()
     Console(file=buffer, width=250, color_system=None).print(view_table(PARETO, shown))
     assert "m1 simulated, invalid" in buffer.getvalue()
+
+
+def test_both_pages_pivot_capacity_with_the_one_macro_and_the_catalogues_units() -> None:
+    rows = [
+        CAPACITY_ROW,
+        CAPACITY_ROW.model_copy(update={"limit_ms": 5000.0, "point": None, "status": "invalid"}),
+    ]
+    sweeps = by_sweep(rows)
+    assert len(sweeps) == 1 and list(sweeps[0]) == [2000.0, 5000.0]
+    source = '{% from "views.html" import capacity_table %}'
+    source += "{{ capacity_table(sweeps, [2000.0, 5000.0, 10000.0], run_link=link) }}"
+    pages = [
+        env.from_string(source).render(sweeps=sweeps, link=link)
+        for env, link in ((templates.env, "/runs/"), (REPORT, ""))
+    ]
+    for page in pages:
+        parsed = Tables(page)
+        assert parsed.headers[5].startswith("p95 TTFT < 2 s")
+        assert "rate req/s (achieved req/s, p95 TTFT ms, out tok/s)" in parsed.headers[5]
+        (cells,) = parsed.rows[1:]
+        assert cells[0] == ("m", None, "simulated")
+        assert cells[5] == ("4.00 (3.988, 1,800, —)", "4.0", None)
+        assert [cells[6][0], cells[7][0]] == ["invalid", "—"]
+    assert '<a href="/runs/run-s">run-s</a>' in pages[0] and "<a" not in pages[1]

@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 from arena.client.report.build import Report
 from arena.common.analysis.capacity import LIMITS_MS
 from arena.common.views import TEMPLATES
-from arena.common.views.listings import VIEWS
+from arena.common.views.listings import GLOBALS
 
 _ENV = jinja2.Environment(
     loader=jinja2.ChoiceLoader(
@@ -38,7 +38,7 @@ def num(value: float | None, digits: int = 1) -> str:
 
 
 _ENV.filters["num"] = num
-_ENV.globals["views"] = VIEWS
+_ENV.globals.update(GLOBALS)
 
 
 def figure_json(report: Report) -> dict[str, str]:

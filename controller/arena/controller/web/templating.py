@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from arena.common.schemas.results import MetricStat
 from arena.common.views import TEMPLATES
-from arena.common.views.listings import VIEWS
+from arena.common.views.listings import GLOBALS
 from arena.controller.web.reads import Reader
 
 HERE = Path(__file__).parent
@@ -63,4 +63,4 @@ def script_json(text: str) -> Markup:
 templates.env.filters.update(
     num=num, stat=stat, compared=compared, when=when, script_json=script_json
 )
-templates.env.globals["views"] = VIEWS
+templates.env.globals.update(GLOBALS)

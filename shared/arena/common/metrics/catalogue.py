@@ -35,6 +35,11 @@ class Metric:
     """The benchmark kind that measures it; ``None``: derived across kinds (rank, energy)."""
     description: str
 
+    def text(self, value: float | None) -> str:
+        """``value`` as listings show it: ``digits`` decimals, thousands separated, ``—``
+        when absent."""
+        return "—" if value is None else f"{value:,.{self.digits}f}"
+
     @property
     def header(self) -> str:
         """A listing's column header: ``label unit``, or the label alone where it names its

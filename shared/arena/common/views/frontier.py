@@ -125,3 +125,11 @@ CAPACITY: View[CapacityRow] = View(
     ],
 )
 """One row per job and p95-TTFT limit: the highest configured rate under it."""
+
+
+def by_sweep(rows: Iterable[CapacityRow]) -> list[dict[float, CapacityRow]]:
+    """The pages' pivot: one entry per run, job and benchmark, its rows by limit (ms)."""
+    sweeps: dict[tuple[str, str, str], dict[float, CapacityRow]] = {}
+    for row in rows:
+        sweeps.setdefault((row.run_id, row.job_id, row.benchmark), {})[row.limit_ms] = row
+    return list(sweeps.values())

@@ -10,7 +10,7 @@ Row = TypeVar("Row", contravariant=True)
 """Contravariant: a column of a wider row type (``Ranked | Excluded``) serves a narrower one."""
 
 MISSING = "—"
-"""A value that is not there, on every surface."""
+"""A value that is not there, on every surface (as ``Metric.text`` writes it)."""
 
 
 @dataclass(frozen=True)
