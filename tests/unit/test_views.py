@@ -167,6 +167,8 @@ def test_dashboard_and_report_render_the_same_table_with_the_one_macro() -> None
             ]
         ]
     assert NOT_RANKED.keys == ["model", "profile", "engine", "hardware", "reason"]
+    elsewhere = Excluded(entry=EXCLUDED[0].entry, reason="no long-output benchmark")
+    assert NOT_RANKED.cells(elsewhere)[-1].text == "simulated: no long-output benchmark"
 
 
 POINTS = [

@@ -7,11 +7,8 @@ from collections.abc import Iterable
 
 from arena.common.analysis.capacity import CapacityRow
 from arena.common.analysis.pareto import ParetoPoint
+from arena.common.analysis.selection import JobRef
 from arena.common.views.view import Column, View
-
-
-def _simulated(simulated: bool) -> str:
-    return "simulated" if simulated else ""
 
 
 def _labels(point: ParetoPoint) -> str:
@@ -21,57 +18,57 @@ def _labels(point: ParetoPoint) -> str:
     )
 
 
+RUN = Column[JobRef]("run", "run", lambda r: r.run_id)
+JOB = Column[JobRef]("job", "job", lambda r: r.job_id)
+ENGINE = Column[JobRef]("engine", "engine", lambda r: r.engine)
+HARDWARE = Column[JobRef]("hardware", "hardware", lambda r: r.hardware)
+SIMULATED = Column[JobRef]("simulated", "simulated", lambda r: r.simulated)
+BENCHMARK = Column[ParetoPoint | CapacityRow]("benchmark", "benchmark", lambda r: r.benchmark)
+
+POINT_MODEL = Column[ParetoPoint]("model", "model", lambda p: p.model, mark=_labels)
+VARIANT = Column[ParetoPoint]("variant", "variant", lambda p: p.variant)
+OUTPUT_TPS = Column[ParetoPoint].metric("output_tps", lambda p: p.output_tps)
+USER_TPS = Column[ParetoPoint].metric("user_tps", lambda p: p.user_tps)
+GPUS = Column[ParetoPoint].metric("gpus", lambda p: p.gpus, key="gpus")
+PER_GPU = Column[ParetoPoint].metric("output_tps_per_gpu", lambda p: p.output_tps_per_gpu)
+PER_W = Column[ParetoPoint].metric("output_tps_per_w", lambda p: p.output_tps_per_w)
+FRONTIER = Column[ParetoPoint](
+    "frontier", "", lambda p: "★" if p.frontier else "", data=lambda p: p.frontier
+)
+
 PARETO: View[ParetoPoint] = View(
     "pareto",
-    [
-        Column("run", "run", lambda p: p.run_id),
-        Column("job", "job", lambda p: p.job_id),
-        Column("model", "model", lambda p: p.model, mark=_labels),
-        Column("engine", "engine", lambda p: p.engine),
-        Column("hardware", "hardware", lambda p: p.hardware),
-        Column("simulated", "simulated", lambda p: p.simulated),
-        Column("benchmark", "benchmark", lambda p: p.benchmark),
-        Column("variant", "variant", lambda p: p.variant),
-        Column.metric("out tok/s", lambda p: p.output_tps, of="output_tps"),
-        Column.metric("tok/s per user", lambda p: p.user_tps, of="user_tps"),
-        Column.metric("gpus", lambda p: p.gpus),
-        Column.metric("out tok/s per GPU", lambda p: p.output_tps_per_gpu, of="output_tps_per_gpu"),
-        Column.metric("mean W", lambda p: p.mean_power_w, of="mean_power_w"),
-        Column.metric("out tok/s per W", lambda p: p.output_tps_per_w, of="output_tps_per_w"),
-        Column("valid", "valid", lambda p: p.valid),
-        Column("frontier", "", lambda p: "★" if p.frontier else "", data=lambda p: p.frontier),
-    ],
-    show=[
-        "frontier",
-        "model",
-        "hardware",
-        "engine",
-        "benchmark",
-        "variant",
-        "out tok/s",
-        "tok/s per user",
-        "gpus",
-        "out tok/s per GPU",
-        "out tok/s per W",
-        "run",
+    shown=[
+        FRONTIER,
+        POINT_MODEL,
+        HARDWARE,
+        ENGINE,
+        BENCHMARK,
+        VARIANT,
+        OUTPUT_TPS,
+        USER_TPS,
+        GPUS,
+        PER_GPU,
+        PER_W,
+        RUN,
     ],
     export=[
-        "run",
-        "job",
-        "model",
-        "engine",
-        "hardware",
-        "simulated",
-        "benchmark",
-        "variant",
-        "out tok/s",
-        "tok/s per user",
-        "gpus",
-        "out tok/s per GPU",
-        "mean W",
-        "out tok/s per W",
-        "valid",
-        "frontier",
+        RUN,
+        JOB,
+        POINT_MODEL,
+        ENGINE,
+        HARDWARE,
+        SIMULATED,
+        BENCHMARK,
+        VARIANT,
+        OUTPUT_TPS,
+        USER_TPS,
+        GPUS,
+        PER_GPU,
+        Column[ParetoPoint].metric("mean_power_w", lambda p: p.mean_power_w),
+        PER_W,
+        Column("valid", "valid", lambda p: p.valid),
+        FRONTIER,
     ],
 )
 """One point per job and load level; ★ on the frontier."""
@@ -83,45 +80,43 @@ def shown_order(points: Iterable[ParetoPoint]) -> list[ParetoPoint]:
     return sorted(points, key=lambda p: (p.benchmark, p.simulated, -p.output_tps))
 
 
-def _point(key: str, field: str) -> Column[CapacityRow]:
+def _point(field: str) -> Column[CapacityRow]:
     """A field of the sweep step that met the limit; None where none did."""
-    return Column.metric(
-        key, lambda row: getattr(row.point, field) if row.point is not None else None, of=field
+    return Column[CapacityRow].metric(
+        field, lambda row: getattr(row.point, field) if row.point is not None else None
     )
 
 
+ROW_MODEL = Column[CapacityRow](
+    "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
+)
+SOURCE = Column[CapacityRow]("source", "source", lambda r: r.source)
+LIMIT = Column[CapacityRow].metric("limit_s", lambda r: r.limit_ms / 1000)
+STEP = [
+    _point("configured_rps"),
+    _point("achieved_rps"),
+    _point("ttft_p95_ms"),
+    _point("output_tps"),
+]
+STATUS = Column[CapacityRow]("status", "status", lambda r: r.status)
+NOTE = Column[CapacityRow]("note", "note", lambda r: r.note)
+
 CAPACITY: View[CapacityRow] = View(
     "capacity",
-    [
-        Column("run", "run", lambda r: r.run_id),
-        Column("job", "job", lambda r: r.job_id),
-        Column("model", "model", lambda r: r.model, mark=lambda r: _simulated(r.simulated)),
-        Column("engine", "engine", lambda r: r.engine),
-        Column("hardware", "hardware", lambda r: r.hardware),
-        Column("simulated", "simulated", lambda r: r.simulated),
-        Column("benchmark", "benchmark", lambda r: r.benchmark),
-        Column("source", "source", lambda r: r.source),
-        Column.metric("p95 TTFT under s", lambda r: r.limit_ms / 1000, of="limit_s"),
-        _point("rate req/s", "configured_rps"),
-        _point("achieved req/s", "achieved_rps"),
-        _point("p95 TTFT ms", "ttft_p95_ms"),
-        _point("out tok/s", "output_tps"),
-        Column("status", "status", lambda r: r.status),
-        Column("note", "note", lambda r: r.note),
-    ],
-    show=[
-        "run",
-        "model",
-        "hardware",
-        "benchmark",
-        "source",
-        "p95 TTFT under s",
-        "rate req/s",
-        "achieved req/s",
-        "p95 TTFT ms",
-        "out tok/s",
-        "status",
-        "note",
+    shown=[RUN, ROW_MODEL, HARDWARE, BENCHMARK, SOURCE, LIMIT, *STEP, STATUS, NOTE],
+    export=[
+        RUN,
+        JOB,
+        ROW_MODEL,
+        ENGINE,
+        HARDWARE,
+        SIMULATED,
+        BENCHMARK,
+        SOURCE,
+        LIMIT,
+        *STEP,
+        STATUS,
+        NOTE,
     ],
 )
 """One row per job and p95-TTFT limit: the highest configured rate under it."""

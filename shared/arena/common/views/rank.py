@@ -19,33 +19,47 @@ def _slow(row: RankRow) -> str:
     return f"> {SLOW_TTFT_MS / 1000:g} s" if slow else ""
 
 
+def _why(excluded: Excluded) -> str:
+    """The reason, led by ``simulated`` for an entry of Arena's simulated engine, whatever
+    else kept it out (``simulated: no long-output benchmark``)."""
+    reason = excluded.reason
+    simulated = excluded.entry.engine == "simulated" or "simulated" in reason
+    return f"simulated: {reason}" if simulated and not reason.startswith("simulated") else reason
+
+
 ENTRY: list[Column[RankRow]] = [
     Column("model", "model", lambda r: r.entry.model),
     Column("profile", "profile", lambda r: r.entry.profile),
     Column("engine", "engine", lambda r: r.entry.engine),
     Column("hardware", "hardware", lambda r: r.entry.hardware),
 ]
+RANK = Column[RankRow]("rank", "#", _ranked("rank"), 0)
+SCORE = Column[RankRow](
+    "score",
+    "score",
+    _ranked("score"),
+    1,
+    data=lambda r: round(r.score, 2) if isinstance(r, Ranked) else None,
+)
+Q = Column.metric("q", _ranked("q"), key="q")
+G = Column.metric("g", _ranked("g"), key="g_tok_s")
+E = Column.metric("e", _ranked("e"), key="e_tok_s_per_gb")
+TTFT = Column.metric("ttft_ms", _ranked("ttft_ms"), key="ttft_ms", mark=_slow)
+TTFT_P95 = Column.metric("ttft_p95_ms", _ranked("ttft_p95_ms"), key="ttft_p95_ms")
 
 RANKING: View[RankRow] = View(
     "ranking",
-    [
-        Column("rank", "#", _ranked("rank"), 0),
+    shown=[RANK, *ENTRY, SCORE, Q, G, E, TTFT, TTFT_P95],
+    export=[
+        RANK,
         *ENTRY,
-        Column(
-            "score",
-            "score",
-            _ranked("score"),
-            1,
-            data=lambda r: round(r.score, 2) if isinstance(r, Ranked) else None,
-        ),
-        Column.metric("q", _ranked("q")),
-        Column.metric("g_tok_s", _ranked("g"), of="g"),
-        Column.metric("e_tok_s_per_gb", _ranked("e"), of="e"),
-        Column("q_scaled", "Q scaled", _ranked("q_scaled"), 1),
-        Column("g_scaled", "G scaled", _ranked("g_scaled"), 1),
-        Column("e_scaled", "E scaled", _ranked("e_scaled"), 1),
-        Column.metric("ttft_ms", _ranked("ttft_ms"), mark=_slow),
-        Column.metric("ttft_p95_ms", _ranked("ttft_p95_ms")),
+        SCORE,
+        Q,
+        G,
+        E,
+        *(Column(f"{d}_scaled", f"{d.upper()} scaled", _ranked(f"{d}_scaled"), 1) for d in "qge"),
+        TTFT,
+        TTFT_P95,
         Column("slow", "slow", _ranked("slow")),
         Column(
             "excluded_reason",
@@ -53,23 +67,9 @@ RANKING: View[RankRow] = View(
             lambda r: r.reason if isinstance(r, Excluded) else None,
         ),
     ],
-    show=[
-        "rank",
-        *(column.key for column in ENTRY),
-        "score",
-        "q",
-        "g_tok_s",
-        "e_tok_s_per_gb",
-        "ttft_ms",
-        "ttft_p95_ms",
-    ],
 )
-"""Ranked entries (tables and pages show ``show``); CSV and Markdown carry every
-column, the entries not ranked after the ranked ones."""
+"""Ranked entries; CSV and Markdown carry the scaled dimensions too, and the entries not
+ranked after the ranked ones."""
 
-NOT_RANKED: View[Excluded] = View(
-    "not_ranked",
-    [*ENTRY, Column("reason", "why", lambda x: x.reason)],
-    show=[*(column.key for column in ENTRY), "reason"],
-)
+NOT_RANKED: View[Excluded] = View("not_ranked", [*ENTRY, Column("reason", "why", _why)])
 """Entries left out of a ranking, and why."""

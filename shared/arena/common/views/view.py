@@ -41,16 +41,16 @@ class Column(Generic[Row]):
     @classmethod
     def metric(
         cls,
-        key: str,
+        of: str,
         value: Callable[[Row], object],
         *,
-        of: str = "",
+        key: str = "",
         mark: Callable[[Row], str] = lambda _: "",
     ) -> "Column[Row]":
-        """A column of the catalogue's metric ``of`` (default ``key``): header and digits
-        from the catalogue."""
-        found = metric(of or key)
-        return cls(key, found.header, value, found.digits, mark=mark)
+        """A column of the catalogue's metric ``of``: header and digits from the catalogue;
+        its CSV name is ``key``, by default the header."""
+        found = metric(of)
+        return cls(key or found.header, found.header, value, found.digits, mark=mark)
 
     @property
     def numeric(self) -> bool:
@@ -73,31 +73,16 @@ class Column(Generic[Row]):
 
 @dataclass(frozen=True)
 class View(Generic[Row]):
-    """A listing: every column in data order (CSV, Markdown), and the keys tables and pages
-    show, in their order."""
+    """A listing: the columns tables and pages show, and those CSV and Markdown carry (by
+    default the same), each in its order."""
 
     name: str
-    columns: Sequence[Column[Row]]
-    show: Sequence[str]
-    export: Sequence[str] | None = None
-    """The keys CSV and Markdown carry, in order; None: every column."""
-
-    def __post_init__(self) -> None:
-        defined = {column.key for column in self.columns}
-        unknown = (set(self.show) | set(self.export or ())) - defined
-        assert not unknown, f"view {self.name} uses columns it does not define: {unknown}"
+    shown: Sequence[Column[Row]]
+    export: Sequence[Column[Row]] | None = None
 
     @property
-    def shown(self) -> list[Column[Row]]:
-        by_key = {column.key: column for column in self.columns}
-        return [by_key[key] for key in self.show]
-
-    @property
-    def exported(self) -> list[Column[Row]]:
-        if self.export is None:
-            return list(self.columns)
-        by_key = {column.key: column for column in self.columns}
-        return [by_key[key] for key in self.export]
+    def exported(self) -> Sequence[Column[Row]]:
+        return self.shown if self.export is None else self.export
 
     @property
     def keys(self) -> list[str]:
@@ -109,6 +94,6 @@ class View(Generic[Row]):
         return [column.cell(row) for column in self.shown]
 
     def data(self, rows: Iterable[Row]) -> list[list[object]]:
-        """Every column's value per row (CSV and Markdown, under ``keys``)."""
+        """The exported values of each row (CSV and Markdown, under ``keys``)."""
         exported = self.exported
         return [[column.datum(row) for column in exported] for row in rows]
