@@ -8,12 +8,14 @@ from rich.console import Console
 
 from arena.client.report.write import _ENV as REPORT
 from arena.client.views import view_rows, view_table
-from arena.common.analysis.aggregate import Entry
+from arena.common.analysis.aggregate import AggregateRow, Entry
 from arena.common.analysis.capacity import CapacityRow
 from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.rank import Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.imported import CapacityPoint
+from arena.common.schemas.results import MetricStat
+from arena.common.views.aggregate import AGGREGATE
 from arena.common.views.frontier import CAPACITY, PARETO, by_sweep, shown_order
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 from arena.controller.web.templating import templates
@@ -289,3 +291,35 @@ def test_both_pages_pivot_capacity_with_the_one_macro_and_the_catalogues_units()
         assert cells[5] == ("4.00 (3.988, 1,800, —)", "4.0", None)
         assert [cells[6][0], cells[7][0]] == ["invalid", "—"]
     assert '<a href="/runs/run-s">run-s</a>' in pages[0] and "<a" not in pages[1]
+
+
+def test_aggregate_shows_mean_std_and_marks_an_unstable_spread() -> None:
+    stat = MetricStat(mean=1234.5, std=30.0, n=3)
+    row = AggregateRow(
+        entry=FAST,
+        benchmark="01-chat",
+        kind="closed_loop",
+        variant="c10",
+        status="ok",
+        jobs=1,
+        runs=3,
+        metrics={"tg_throughput": stat},
+        throughput_key="tg_throughput",
+        cv_pct=2.43,
+        unstable=True,
+    )
+    cells = AGGREGATE.cells(row)
+    assert [cell.text for cell in cells[-3:]] == ["3 (1 job(s))", "1,234.50 ± 30.00", "2.43"]
+    assert cells[-1].mark == "> ±2 %"
+    table = view_rows(AGGREGATE, [row])
+    assert table.columns[6:] == [
+        "status",
+        "jobs",
+        "runs",
+        "metric",
+        "mean",
+        "std",
+        "cv_pct",
+        "unstable",
+    ]
+    assert table.rows[0][6:] == ["ok", 1, 3, "tg_throughput", 1234.5, 30.0, 2.43, True]

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from arena.client.api import ArenaClient
 from arena.client.compare import comparison_rows, show_comparison
@@ -19,7 +18,8 @@ from arena.common.analysis.compare import compare
 from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank, read_models
 from arena.common.analysis.selection import contains
 from arena.common.errors import ArenaError
-from arena.common.schemas.results import JobResult, MetricStat
+from arena.common.schemas.results import JobResult
+from arena.common.views.aggregate import AGGREGATE
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 
 SCOPE = (
@@ -60,70 +60,8 @@ def _rows(
     return aggregate(chosen, include_unverified)
 
 
-def _stat(stat: MetricStat | None) -> str:
-    if stat is None or stat.mean is None:
-        return "—"
-    return f"{stat.mean:.2f} ± {stat.std or 0.0:.2f}"
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def aggregate_rows(rows: list[AggregateRow]) -> Rows:
-    columns = ["model", "profile", "engine", "hardware", "benchmark", "variant", "status"]
-    columns += ["jobs", "runs", "metric", "mean", "std", "cv_pct", "unstable"]
-    body = []
-    for r in rows:
-        stat = r.throughput
-        body.append(
-            [
-                *r.entry.model_dump().values(),
-                r.benchmark,
-                r.variant,
-                r.status,
-                r.jobs,
-                r.runs,
-                r.throughput_key,
-                stat.mean if stat else None,
-                stat.std if stat else None,
-                r.cv_pct,
-                r.unstable,
-            ]
-        )
-    return Rows(columns, body)
-
-
 def _aggregate_table(rows: list[AggregateRow]) -> None:
-    table = Table(
-        "model",
-        "profile",
-        "engine",
-        "hardware",
-        "benchmark",
-        "variant",
-        "status",
-        "runs",
-        "tok/s",
-        "CV %",
-        title="Across runs: tokens/s, mean ± std",
-    )
-    for r in rows:
-        status = r.status if r.status == "ok" else f"[yellow]{r.status}[/]"
-        cv = _num(r.cv_pct, 2) + (" [red]> ±2 %[/]" if r.unstable else "")
-        table.add_row(
-            r.entry.model,
-            r.entry.profile,
-            r.entry.engine,
-            r.entry.hardware,
-            r.benchmark,
-            r.variant,
-            status,
-            f"{r.runs} ({r.jobs} job(s))",
-            _stat(r.throughput),
-            cv,
-        )
-    console.print(table)
+    console.print(view_table(AGGREGATE, rows, "Across runs: tokens/s, mean ± std"))
 
 
 @click.command("aggregate")
@@ -147,7 +85,7 @@ def aggregate_cmd(
     (unverified imports on rows of their own unless --include-unverified)."""
     rows = _rows(ctx, model, hardware, tier, include_unverified)
     rows = [r for r in rows if contains(r.benchmark, benchmark)]
-    emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
+    emit(console, output, rows, lambda: _aggregate_table(rows), lambda: view_rows(AGGREGATE, rows))
 
 
 def _weights(_: click.Context, __: click.Parameter, text: str | None) -> tuple[float, ...] | None:
