@@ -10,12 +10,14 @@ from arena.client.report.write import _ENV as REPORT
 from arena.client.views import view_rows, view_table
 from arena.common.analysis.aggregate import AggregateRow, Entry
 from arena.common.analysis.capacity import CapacityRow
+from arena.common.analysis.compare import Column, CompareRow, Comparison
 from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.rank import Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.imported import CapacityPoint
 from arena.common.schemas.results import MetricStat
 from arena.common.views.aggregate import AGGREGATE
+from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO, by_sweep, shown_order
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 from arena.controller.web.templating import templates
@@ -323,3 +325,43 @@ def test_aggregate_shows_mean_std_and_marks_an_unstable_spread() -> None:
         "unstable",
     ]
     assert table.rows[0][6:] == ["ok", 1, 3, "tg_throughput", 1234.5, 30.0, 2.43, True]
+
+
+def test_both_pages_draw_a_comparison_with_the_one_macro_as_arenactl_prints_it() -> None:
+    columns = [
+        Column(
+            label=f"m {hardware}",
+            run_id=f"run-{hardware}",
+            job_id=f"job-{hardware}",
+            model="m",
+            profile="",
+            engine="vllm",
+            engine_version=None,
+            hardware=hardware,
+            source=source,
+            quick=None,
+        )
+        for hardware, source in (("H200", "measured"), ("Spark", "unverified"))
+    ]
+    row = CompareRow(
+        benchmark="01-chat",
+        variant="c1",
+        metric="joules_per_output_token",
+        label="energy/token",
+        unit="J/token",
+        values=[MetricStat(mean=0.5, std=0.01, n=2), MetricStat(mean=0.25, std=None, n=1)],
+        ratios=[1.0, 0.5],
+    )
+    comparison = Comparison(columns=columns, baseline=0, rows=[row], notes=[])
+    source = '{% from "views.html" import compare_table %}{{ compare_table(c, anchors=a) }}'
+    source = source.replace("anchors=a", "job_anchors=a")
+    for env in (templates.env, REPORT):
+        page = env.from_string(source).render(c=comparison, a={"job-H200": "j1"})
+        (cells,) = Tables(page).rows[1:]
+        assert [text for text, _, _ in cells] == ["01-chat", "c1", "energy/token J/token"] + [
+            "0.5 ± 0.01",
+            "0.25 ×0.50",
+        ]
+        assert cells[4][1] == "0.25" and 'data-ratio="0.5"' in page
+        assert '<a href="#j1">m H200</a>' in page and "source-unverified" in page
+    assert compared(MetricStat(mean=1234.5, std=2.0, n=3)) == "1,234.50 ± 2.00"

@@ -37,18 +37,6 @@ def stat(value: MetricStat | None, digits: int = 2) -> str:
     return f"{value.mean:,.{digits}f}"
 
 
-def compared(value: MetricStat | None) -> str:
-    """A compared value as ``arenactl compare`` prints it: four significant digits under 1
-    (J/token), two decimals otherwise, the std styled like its mean."""
-    if value is None or value.mean is None:
-        return "—"
-    style = "{:,.4g}" if abs(value.mean) < 1 else "{:,.2f}"
-    text = style.format(value.mean)
-    if value.n > 1 and value.std is not None:
-        text += " ± " + style.format(value.std)
-    return text
-
-
 def when(unix: float | None) -> str:
     if unix is None:
         return "—"
@@ -60,7 +48,5 @@ def script_json(text: str) -> Markup:
     return Markup(text.replace("</", "<\\/"))
 
 
-templates.env.filters.update(
-    num=num, stat=stat, compared=compared, when=when, script_json=script_json
-)
+templates.env.filters.update(num=num, stat=stat, when=when, script_json=script_json)
 templates.env.globals.update(GLOBALS)

@@ -1,13 +1,14 @@
 """Every listing by name and the metric catalogue, for the page templates (``views.ranking``,
-``metrics.output_tps``): both Jinja environments add ``GLOBALS``."""
+``metrics.output_tps``, ``compared(stat)``): both Jinja environments add ``GLOBALS``."""
 
 from typing import Any
 
 from arena.common.metrics.catalogue import CATALOGUE
+from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO
 from arena.common.views.rank import NOT_RANKED, RANKING
 from arena.common.views.view import View
 
 VIEWS: dict[str, View[Any]] = {view.name: view for view in (RANKING, NOT_RANKED, PARETO, CAPACITY)}
 
-GLOBALS: dict[str, Any] = {"views": VIEWS, "metrics": CATALOGUE}
+GLOBALS: dict[str, Any] = {"views": VIEWS, "metrics": CATALOGUE, "compared": compared}
