@@ -16,10 +16,12 @@ from arena.common.analysis.rank import Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.imported import CapacityPoint
 from arena.common.schemas.results import MetricStat
+from arena.common.schemas.run import RunInfo
 from arena.common.views.aggregate import AGGREGATE
 from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO, by_sweep, shown_order
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
+from arena.common.views.runs import RUNS
 from arena.controller.web.templating import templates
 
 FAST = Entry(model="m-fast", profile="", engine="vllm", hardware="H200")
@@ -365,3 +367,33 @@ def test_both_pages_draw_a_comparison_with_the_one_macro_as_arenactl_prints_it()
         assert cells[4][1] == "0.25" and 'data-ratio="0.5"' in page
         assert '<a href="#j1">m H200</a>' in page and "source-unverified" in page
     assert compared(MetricStat(mean=1234.5, std=2.0, n=3)) == "1,234.50 ± 2.00"
+
+
+def test_the_runs_page_keeps_its_live_cells_and_labels_and_the_csv_its_columns() -> None:
+    run = RunInfo(
+        run_id="run-1",
+        suite="import:x",
+        state="running",
+        created_at_unix=0.0,
+        jobs_total=5,
+        jobs_done=3,
+        samples=12345,
+    )
+    assert view_rows(RUNS, [run]).columns == [
+        "run_id",
+        "suite",
+        "state",
+        "created_at_unix",
+        "jobs_done",
+        "jobs_total",
+        "samples",
+    ]
+    source = '{% from "views.html" import view_table %}'
+    source += '{{ view_table(views.runs, [run], {"id": "runs"}, links={"run_id": "/runs/"},'
+    source += ' tags={"run_id": {"run-1": ["imported"]}}, row_data={"data-run": "run_id"}) }}'
+    page = templates.env.from_string(source).render(run=run)
+    assert '<tr data-run="run-1">' in page
+    assert '<span class="state running">running</span>' in page
+    assert '<a href="/runs/run-1">run-1</a> <span class="tag imp">imported</span>' in page
+    texts = [text for text, _, _ in Tables(page).rows[1]]
+    assert texts[0] == "run-1 imported" and texts[4:] == ["3 / 5", "12,345"]

@@ -1,13 +1,12 @@
 """Everything arenactl shows: rich tables for people, JSON for programs."""
 
-import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from arena.client.api import AgentInfo, JobInfo, RunDetail, RunInfo
+from arena.client.api import AgentInfo, JobInfo, RunDetail
 from arena.client.render_energy import energy_table, hardware_line, telemetry_line
 from arena.client.render_flags import (
     flag_lines,
@@ -20,26 +19,7 @@ from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
-
-
-def _when(unix: float) -> str:
-    return datetime.datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def runs_table(runs: list[RunInfo]) -> Table:
-    table = Table(title="Runs")
-    for column in ("run", "suite", "state", "created", "jobs", "samples"):
-        table.add_column(column)
-    for run in runs:
-        table.add_row(
-            run.run_id,
-            run.suite,
-            run.state,
-            _when(run.created_at_unix),
-            f"{run.jobs_done}/{run.jobs_total}",
-            str(run.samples),
-        )
-    return table
+from arena.common.views.view import when
 
 
 def agents_table(agents: list[AgentInfo]) -> Table:
@@ -58,7 +38,7 @@ def agents_table(agents: list[AgentInfo]) -> Table:
             agent.hardware.cpu_arch,
             labels,
             agent.current_job or "-",
-            _when(agent.last_seen_unix),
+            when(agent.last_seen_unix),
             escape(agent.policy.summary()) if agent.policy else "-",
         )
     return table

@@ -1,7 +1,6 @@
 """Jinja2 templates, the filters that format numbers the way arenactl prints them, and the
 store reader every route depends on."""
 
-import time
 from pathlib import Path
 
 from fastapi import Request
@@ -11,6 +10,7 @@ from markupsafe import Markup
 from arena.common.schemas.results import MetricStat
 from arena.common.views import TEMPLATES
 from arena.common.views.listings import GLOBALS
+from arena.common.views.view import MISSING, when
 from arena.controller.web.reads import Reader
 
 HERE = Path(__file__).parent
@@ -37,10 +37,8 @@ def stat(value: MetricStat | None, digits: int = 2) -> str:
     return f"{value.mean:,.{digits}f}"
 
 
-def when(unix: float | None) -> str:
-    if unix is None:
-        return "—"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(unix))
+def moment(unix: float | None) -> str:
+    return MISSING if unix is None else when(unix)
 
 
 def script_json(text: str) -> Markup:
@@ -48,5 +46,5 @@ def script_json(text: str) -> Markup:
     return Markup(text.replace("</", "<\\/"))
 
 
-templates.env.filters.update(num=num, stat=stat, when=when, script_json=script_json)
+templates.env.filters.update(num=num, stat=stat, when=moment, script_json=script_json)
 templates.env.globals.update(GLOBALS)

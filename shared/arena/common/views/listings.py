@@ -7,8 +7,11 @@ from arena.common.metrics.catalogue import CATALOGUE
 from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO
 from arena.common.views.rank import NOT_RANKED, RANKING
+from arena.common.views.runs import RUNS
 from arena.common.views.view import View
 
-VIEWS: dict[str, View[Any]] = {view.name: view for view in (RANKING, NOT_RANKED, PARETO, CAPACITY)}
+VIEWS: dict[str, View[Any]] = {
+    view.name: view for view in (RANKING, NOT_RANKED, PARETO, CAPACITY, RUNS)
+}
 
 GLOBALS: dict[str, Any] = {"views": VIEWS, "metrics": CATALOGUE, "compared": compared}

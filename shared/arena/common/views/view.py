@@ -1,5 +1,6 @@
 """A listing's columns, defined once: what a cell holds, how it is shown, what it is called."""
 
+import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -13,6 +14,11 @@ MISSING = "—"
 """A value that is not there, on every surface (as ``Metric.text`` writes it)."""
 
 
+def when(unix: float) -> str:
+    """A moment as every listing prints it: local time to the second."""
+    return datetime.datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @dataclass(frozen=True)
 class Cell:
     """One shown cell: its text, the raw value behind it (numbers only), a warning mark."""
@@ -22,6 +28,7 @@ class Cell:
     value: float | None
     numeric: bool
     mark: str
+    state: bool
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class Column(Generic[Row]):
     """The value written to CSV and Markdown, where it differs from the shown one."""
     mark: Callable[[Row], str] = field(default=lambda _: "")
     """A short warning shown after the value (``> 2 s``); empty: none."""
+    state: bool = False
+    """The value is a state (``running``, ``online``): pages draw it as a state badge."""
 
     @classmethod
     def metric(
@@ -65,7 +74,7 @@ class Column(Generic[Row]):
             text = f"{number:,.{self.digits}f}"
         else:
             text = str(value)
-        return Cell(self.key, text, number, self.numeric, self.mark(row))
+        return Cell(self.key, text, number, self.numeric, self.mark(row), self.state)
 
     def datum(self, row: Row) -> object:
         return (self.data or self.value)(row)

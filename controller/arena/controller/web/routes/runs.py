@@ -45,7 +45,13 @@ def agents_api(store: Store) -> list[dict[str, Any]]:
 
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, store: Store, limit: Limit = 100) -> HTMLResponse:
-    context = {"runs": store.labelled_runs(limit), "limit": limit, "page": "runs"}
+    runs = store.labelled_runs(limit)
+    context = {
+        "runs": [run.info for run in runs],
+        "labels": {run.info.run_id: run.labels for run in runs},
+        "limit": limit,
+        "page": "runs",
+    }
     return templates.TemplateResponse(request, "runs.html", context)
 
 
