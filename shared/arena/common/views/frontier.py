@@ -1,7 +1,7 @@
 """``arenactl pareto`` and the dashboard's Pareto page; ``arenactl capacity``: one listing each.
 
-The CSV and Markdown names are the headers the tables had before these views (``out tok/s``),
-kept so existing exports read the same."""
+A metric column's CSV and Markdown name is its catalogue header: the names these exports
+always had."""
 
 from collections.abc import Iterable
 
