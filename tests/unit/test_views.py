@@ -14,13 +14,15 @@ from arena.common.analysis.compare import Column, CompareRow, Comparison
 from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.rank import Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import metric
+from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.imported import CapacityPoint
-from arena.common.schemas.results import MetricStat
+from arena.common.schemas.results import MetricStat, VariantResult
 from arena.common.schemas.run import RunInfo
 from arena.common.views.aggregate import AGGREGATE
 from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO, by_sweep, shown_order
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
+from arena.common.views.results import results_of
 from arena.common.views.runs import RUNS
 from arena.controller.web.templating import templates
 
@@ -397,3 +399,30 @@ def test_the_runs_page_keeps_its_live_cells_and_labels_and_the_csv_its_columns()
     assert '<a href="/runs/run-1">run-1</a> <span class="tag imp">imported</span>' in page
     texts = [text for text, _, _ in Tables(page).rows[1]]
     assert texts[0] == "run-1 imported" and texts[4:] == ["3 / 5", "12,345"]
+
+
+def test_a_benchmarks_results_read_the_same_in_show_and_on_the_run_page() -> None:
+    variant = VariantResult(
+        key="c1",
+        runs=3,
+        metrics={
+            "tg_throughput": MetricStat(mean=1234.5, std=2.0, n=3),
+            "est_ppt": MetricStat(mean=0.5, std=None, n=1),
+        },
+        spread_pct=2.5,
+        not_meaningful=["est_ppt"],
+    )
+    view = results_of("closed_loop")
+    assert [c.key for c in view.shown[3:]] == [m.key for m in HEADLINE["closed_loop"]]
+    assert results_of("rate_sweep") is results_of("open_loop")
+    page = templates.env.from_string(
+        '{% from "views.html" import view_table %}'
+        '{{ view_table(results_of("closed_loop"), [v], row_data={"data-variant": "variant"}) }}'
+    ).render(v=variant)
+    assert '<tr data-variant="c1">' in page
+    assert 'data-mark="n/m" data-metric="est_ppt">0.50</td>' in page
+    assert 'data-metric="tg_throughput">1,234.50 ± 2.00</td>' in page
+    assert 'data-mark="&gt; ±2 %"' in page  # the spread over the limit
+    buffer = io.StringIO()
+    Console(file=buffer, width=250, color_system=None).print(view_table(view, [variant]))
+    assert "1,234.50 ± 2.00" in buffer.getvalue() and "0.50 n/m" in buffer.getvalue()

@@ -8,17 +8,12 @@ from rich.table import Table
 
 from arena.client.api import AgentInfo, JobInfo, RunDetail
 from arena.client.render_energy import energy_table, hardware_line, telemetry_line
-from arena.client.render_flags import (
-    flag_lines,
-    metric_cell,
-    spec_decode_lines,
-    spread_cell,
-    title_mark,
-)
-from arena.common.metrics.summary import HEADLINE
+from arena.client.render_flags import flag_lines, spec_decode_lines, title_mark
+from arena.client.views import view_table
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
-from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
+from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults
+from arena.common.views.results import results_of
 from arena.common.views.view import when
 
 
@@ -82,14 +77,6 @@ def progress_line(detail: RunDetail) -> str:
     return f"{detail.run.run_id} {detail.run.state}: " + " | ".join(parts)
 
 
-def _cell(stat: MetricStat | None) -> str:
-    if stat is None or stat.mean is None:
-        return ""
-    if stat.n > 1 and stat.std is not None:
-        return f"{stat.mean:,.2f} ± {stat.std:,.2f}"
-    return f"{stat.mean:,.2f}"
-
-
 def job_header(job: JobResult) -> str:
     if job.imported is not None:
         where = f"{escape(job.imported.source)} · {job.hardware}"
@@ -108,28 +95,14 @@ def job_header(job: JobResult) -> str:
 def benchmark_tables(job: JobResult) -> list[Table]:
     tables = []
     for bench in job.benchmarks:
-        headline = HEADLINE["closed_loop" if bench.kind == "closed_loop" else "open_loop"]
         title = f"{bench.id} {bench.title}".strip()
         if bench.tool != "builtin":
             title += f" · run by {bench.tool}"
-        table = Table(title=title + title_mark(bench), title_justify="left")
-        table.add_column("variant")
-        table.add_column("runs")
-        table.add_column("spread", justify="right")
-        for metric in headline:
-            table.add_column(f"{metric.label}\n{metric.unit}", justify="right")
-        for variant in bench.variants:
-            table.add_row(
-                variant.key,
-                str(variant.runs),
-                spread_cell(variant),
-                *[
-                    metric_cell(variant, metric.key, _cell(variant.metrics.get(metric.key)))
-                    for metric in headline
-                ],
-            )
+        view = results_of(bench.kind)
+        table = view_table(view, bench.variants, title + title_mark(bench))
+        table.title_justify = "left"
         if not bench.variants:
-            table.add_row("no results", "", "", *["" for _ in headline])
+            table.add_row("no results", *["" for _ in view.shown[1:]])
         captions = [*flag_lines(bench), *client_warnings(bench), *spec_decode_lines(bench)]
         if bench.engine_metrics:
             captions.append("engine's own figures: " + engine_caption(bench.engine_metrics))

@@ -7,7 +7,6 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from arena.common.schemas.results import MetricStat
 from arena.common.views import TEMPLATES
 from arena.common.views.listings import GLOBALS
 from arena.common.views.view import MISSING, when
@@ -28,15 +27,6 @@ def num(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
-def stat(value: MetricStat | None, digits: int = 2) -> str:
-    """``mean ± std`` (the std only over more than one value), as ``arenactl show`` prints."""
-    if value is None or value.mean is None:
-        return "—"
-    if value.n > 1 and value.std is not None:
-        return f"{value.mean:,.{digits}f} ± {value.std:,.{digits}f}"
-    return f"{value.mean:,.{digits}f}"
-
-
 def moment(unix: float | None) -> str:
     return MISSING if unix is None else when(unix)
 
@@ -46,5 +36,5 @@ def script_json(text: str) -> Markup:
     return Markup(text.replace("</", "<\\/"))
 
 
-templates.env.filters.update(num=num, stat=stat, when=moment, script_json=script_json)
+templates.env.filters.update(num=num, when=moment, script_json=script_json)
 templates.env.globals.update(GLOBALS)

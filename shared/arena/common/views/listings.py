@@ -7,11 +7,16 @@ from arena.common.metrics.catalogue import CATALOGUE
 from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO
 from arena.common.views.rank import NOT_RANKED, RANKING
+from arena.common.views.results import RESULTS, results_of
 from arena.common.views.runs import RUNS
 from arena.common.views.view import View
 
-VIEWS: dict[str, View[Any]] = {
-    view.name: view for view in (RANKING, NOT_RANKED, PARETO, CAPACITY, RUNS)
-}
+LISTINGS: list[View[Any]] = [RANKING, NOT_RANKED, PARETO, CAPACITY, RUNS, *RESULTS.values()]
+VIEWS: dict[str, View[Any]] = {view.name: view for view in LISTINGS}
 
-GLOBALS: dict[str, Any] = {"views": VIEWS, "metrics": CATALOGUE, "compared": compared}
+GLOBALS: dict[str, Any] = {
+    "views": VIEWS,
+    "metrics": CATALOGUE,
+    "compared": compared,
+    "results_of": results_of,
+}

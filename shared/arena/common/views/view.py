@@ -6,12 +6,22 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from arena.common.metrics.catalogue import metric
+from arena.common.schemas.results import MetricStat
 
 Row = TypeVar("Row", contravariant=True)
 """Contravariant: a column of a wider row type (``Ranked | Excluded``) serves a narrower one."""
 
 MISSING = "—"
 """A value that is not there, on every surface (as ``Metric.text`` writes it)."""
+
+
+def stat_text(stat: MetricStat, digits: int = 2) -> str:
+    """``mean ± std`` (the std only over more than one value), as ``arenactl show`` prints."""
+    if stat.mean is None:
+        return MISSING
+    if stat.n > 1 and stat.std is not None:
+        return f"{stat.mean:,.{digits}f} ± {stat.std:,.{digits}f}"
+    return f"{stat.mean:,.{digits}f}"
 
 
 def when(unix: float) -> str:
@@ -29,6 +39,8 @@ class Cell:
     numeric: bool
     mark: str
     state: bool
+    metric: str
+    """The catalogue key of a metric column (pages write it as ``data-metric``); else empty."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,8 @@ class Column(Generic[Row]):
     """A short warning shown after the value (``> 2 s``); empty: none."""
     state: bool = False
     """The value is a state (``running``, ``online``): pages draw it as a state badge."""
+    metric_key: str = ""
+    """The catalogue key of a metric column (``Column.metric``)."""
 
     @classmethod
     def metric(
@@ -59,7 +73,7 @@ class Column(Generic[Row]):
         """A column of the catalogue's metric ``of``: header and digits from the catalogue;
         its CSV name is ``key``, by default the header."""
         found = metric(of)
-        return cls(key or found.header, found.header, value, found.digits, mark=mark)
+        return cls(key or found.header, found.header, value, found.digits, mark=mark, metric_key=of)
 
     @property
     def numeric(self) -> bool:
@@ -67,14 +81,19 @@ class Column(Generic[Row]):
 
     def cell(self, row: Row) -> Cell:
         value = self.value(row)
-        number = float(value) if self.numeric and isinstance(value, int | float) else None
-        if value is None:
+        stat = value if isinstance(value, MetricStat) else None
+        mean = stat.mean if stat is not None else value
+        number = float(mean) if self.numeric and isinstance(mean, int | float) else None
+        if mean is None:
             text = MISSING
-        elif number is not None:
-            text = f"{number:,.{self.digits}f}"
-        else:
+        elif number is None:
             text = str(value)
-        return Cell(self.key, text, number, self.numeric, self.mark(row), self.state)
+        elif stat is not None:
+            text = stat_text(stat, self.digits or 0)
+        else:
+            text = f"{number:,.{self.digits}f}"
+        mark = self.mark(row)
+        return Cell(self.key, text, number, self.numeric, mark, self.state, self.metric_key)
 
     def datum(self, row: Row) -> object:
         return (self.data or self.value)(row)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from arena.common.errors import NotFoundError, PermissionDeniedError
-from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.controller.rpc.audit import refused
 from arena.controller.store import owners
@@ -73,7 +72,6 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
         "detail": detail,
         "results": results,
         "figures": figures,
-        "headline": HEADLINE,
         "page": "runs",
     }
     return templates.TemplateResponse(request, "run.html", context)
