@@ -10,6 +10,7 @@ from arena.client.api import AgentInfo, JobInfo, RunDetail
 from arena.client.render_energy import energy_table, hardware_line, telemetry_line
 from arena.client.render_flags import flag_lines, spec_decode_lines, title_mark
 from arena.client.views import view_table
+from arena.common.metrics.catalogue import metric
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
 from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults
@@ -239,7 +240,8 @@ def _capacity_table(origin: ImportOrigin) -> Table | None:
         rates = ", ".join(f"{rate:g}" for rate in sweep.excluded_rps)
         table.caption = f"left out: {rates} req/s (too many failed requests)"
         table.caption_justify = "left"
-    for column in ("p95 TTFT under", "rate req/s", "achieved req/s", "p95 TTFT ms", "out tok/s"):
+    step = ("configured_rps", "achieved_rps", "ttft_p95_ms", "output_tps")
+    for column in (metric("limit_s").label, *(metric(key).header for key in step)):
         table.add_column(column, justify="right")
     for limit_ms, point in sweep.capacity_by_slo_ms.items():
         limit = f"{float(limit_ms) / 1000:g} s"
