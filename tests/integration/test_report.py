@@ -163,13 +163,14 @@ async def test_the_report_shows_every_section_with_the_numbers_of_show_and_rank(
         for row, ranked in zip(rows, ranking["ranked"], strict=True):
             entry = ranked["entry"]
             texts = [text for _, text in row]
-            assert texts[1:5] == [
+            assert texts[1:6] == [
                 entry["model"],
                 entry["profile"],
                 entry["engine"],
                 entry["hardware"],
+                entry["origin"],
             ]
-            numbers = [row[0], *row[5:]]
+            numbers = [row[0], *row[6:]]
             keys = ["rank", "score", "q", "g", "e", "ttft_ms", "ttft_p95_ms"]
             for (value, text), key, digits in zip(
                 numbers, keys, [0, 1, 1, 1, 2, 0, 0], strict=True

@@ -8,6 +8,7 @@ from rich.table import Table
 from arena.client.output import Rows
 from arena.common.analysis.compare import CompareRow, Comparison
 from arena.common.schemas.results import MetricStat
+from arena.common.views.compare import compared
 
 SOURCE_STYLE = {
     "simulated": "magenta",
@@ -17,18 +18,10 @@ SOURCE_STYLE = {
 }
 
 
-def _number(value: float, scale: float) -> str:
-    """Two decimals, or four significant digits for numbers under 1 (J/token); ``scale`` (the
-    mean) picks the style so that a mean and its std read alike."""
-    return f"{value:,.4g}" if abs(scale) < 1 else f"{value:,.2f}"
-
-
 def _cell(value: MetricStat | None, ratio: float | None, baseline: bool) -> str:
     if value is None or value.mean is None:
-        return "[dim]—[/]"
-    text = _number(value.mean, value.mean)
-    if value.n > 1 and value.std is not None:
-        text += f" ± {_number(value.std, value.mean)}"
+        return f"[dim]{compared(value)}[/]"
+    text = compared(value)
     if not baseline and ratio is not None:
         text += f" [bold]×{ratio:.2f}[/]"
     return text

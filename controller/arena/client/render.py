@@ -1,51 +1,21 @@
 """Everything arenactl shows: rich tables for people, JSON for programs."""
 
-import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from arena.client.api import AgentInfo, JobInfo, RunDetail, RunInfo
+from arena.client.api import AgentInfo, JobInfo, RunDetail
 from arena.client.render_energy import energy_table, hardware_line, telemetry_line
-from arena.client.render_flags import (
-    flag_lines,
-    metric_cell,
-    spec_decode_lines,
-    spread_cell,
-    title_mark,
-)
-from arena.common.metrics.summary import HEADLINE
+from arena.client.render_flags import flag_lines, spec_decode_lines, title_mark
+from arena.client.views import view_table
+from arena.common.metrics.catalogue import metric
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, TelemetrySample
-from arena.common.schemas.results import (
-    BenchmarkResult,
-    JobResult,
-    MetricStat,
-    Origin,
-    RunResults,
-)
-
-
-def _when(unix: float) -> str:
-    return datetime.datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def runs_table(runs: list[RunInfo]) -> Table:
-    table = Table(title="Runs")
-    for column in ("run", "suite", "state", "created", "jobs", "samples"):
-        table.add_column(column)
-    for run in runs:
-        table.add_row(
-            run.run_id,
-            run.suite,
-            run.state,
-            _when(run.created_at_unix),
-            f"{run.jobs_done}/{run.jobs_total}",
-            str(run.samples),
-        )
-    return table
+from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
+from arena.common.views.results import results_of
+from arena.common.views.view import when
 
 
 def agents_table(agents: list[AgentInfo]) -> Table:
@@ -64,7 +34,7 @@ def agents_table(agents: list[AgentInfo]) -> Table:
             agent.hardware.cpu_arch,
             labels,
             agent.current_job or "-",
-            _when(agent.last_seen_unix),
+            when(agent.last_seen_unix),
             escape(agent.policy.summary()) if agent.policy else "-",
         )
     return table
@@ -108,14 +78,6 @@ def progress_line(detail: RunDetail) -> str:
     return f"{detail.run.run_id} {detail.run.state}: " + " | ".join(parts)
 
 
-def _cell(stat: MetricStat | None) -> str:
-    if stat is None or stat.mean is None:
-        return ""
-    if stat.n > 1 and stat.std is not None:
-        return f"{stat.mean:,.2f} ± {stat.std:,.2f}"
-    return f"{stat.mean:,.2f}"
-
-
 def job_header(job: JobResult) -> str:
     """model on engine, then (imported) who vouches for it, and where it ran."""
     label = " [bold red]SIMULATED[/]" if job.simulated else ""
@@ -136,28 +98,14 @@ def job_header(job: JobResult) -> str:
 def benchmark_tables(job: JobResult) -> list[Table]:
     tables = []
     for bench in job.benchmarks:
-        headline = HEADLINE["closed_loop" if bench.kind == "closed_loop" else "open_loop"]
         title = f"{bench.id} {bench.title}".strip()
         if bench.tool != "builtin":
             title += f" · run by {bench.tool}"
-        table = Table(title=title + title_mark(bench), title_justify="left")
-        table.add_column("variant")
-        table.add_column("runs")
-        table.add_column("spread", justify="right")
-        for metric in headline:
-            table.add_column(f"{metric.label}\n{metric.unit}", justify="right")
-        for variant in bench.variants:
-            table.add_row(
-                variant.key,
-                str(variant.runs),
-                spread_cell(variant),
-                *[
-                    metric_cell(variant, metric.key, _cell(variant.metrics.get(metric.key)))
-                    for metric in headline
-                ],
-            )
+        view = results_of(bench.kind)
+        table = view_table(view, bench.variants, title + title_mark(bench))
+        table.title_justify = "left"
         if not bench.variants:
-            table.add_row("no results", "", "", *["" for _ in headline])
+            table.add_row("no results", *["" for _ in view.shown[1:]])
         captions = [*flag_lines(bench), *client_warnings(bench), *spec_decode_lines(bench)]
         if bench.engine_metrics:
             captions.append("engine's own figures: " + engine_caption(bench.engine_metrics))
@@ -295,7 +243,8 @@ def _capacity_table(origin: Origin) -> Table | None:
         rates = ", ".join(f"{rate:g}" for rate in sweep.excluded_rps)
         table.caption = f"left out: {rates} req/s (too many failed requests)"
         table.caption_justify = "left"
-    for column in ("p95 TTFT under", "rate req/s", "achieved req/s", "p95 TTFT ms", "out tok/s"):
+    step = ("configured_rps", "achieved_rps", "ttft_p95_ms", "output_tps")
+    for column in (metric("limit_s").label, *(metric(key).header for key in step)):
         table.add_column(column, justify="right")
     for limit_ms, point in sweep.capacity_by_slo_ms.items():
         limit = f"{float(limit_ms) / 1000:g} s"

@@ -4,11 +4,8 @@ speculative-decoding counters that have no column of their own."""
 
 from rich.markup import escape
 
-from arena.common.metrics.validity import SPREAD_LIMIT_PCT
-from arena.common.schemas.results import BenchmarkResult, MetricStat, VariantResult
-
-NOT_MEANINGFUL = "n/m"
-"""The cell of a metric that is no measurement here (the caption says why)."""
+from arena.common.schemas.results import BenchmarkResult, MetricStat
+from arena.common.views.results import NOT_MEANINGFUL
 
 _SPEC_DECODE = (
     ("spec_decode_acceptance_rate", "acceptance {:.1f} %"),
@@ -24,17 +21,6 @@ def title_mark(bench: BenchmarkResult) -> str:
         return ""
     failed = bench.flags and bench.flags[0].startswith("failed")
     return " [bold red]FAILED[/]" if failed else " [bold red]INVALID[/]"
-
-
-def spread_cell(variant: VariantResult) -> str:
-    if variant.spread_pct is None:
-        return ""
-    text = f"±{variant.spread_pct:.1f} %"
-    return f"[yellow]{text} ![/]" if variant.spread_pct > SPREAD_LIMIT_PCT else text
-
-
-def metric_cell(variant: VariantResult, key: str, text: str) -> str:
-    return NOT_MEANINGFUL if key in variant.not_meaningful and text else text
 
 
 def flag_lines(bench: BenchmarkResult) -> list[str]:

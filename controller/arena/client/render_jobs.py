@@ -1,7 +1,5 @@
 """Tables for jobs: a suite's planned jobs, a run's jobs, and everything about one run or job."""
 
-import datetime
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -10,6 +8,7 @@ from arena.client.api import JobInfo, RunDetail
 from arena.client.plan import Plan
 from arena.common.schemas.admission import JobAdmission
 from arena.common.schemas.base import ArenaModel
+from arena.common.views.view import when
 
 
 class JobDescription(ArenaModel):
@@ -22,10 +21,6 @@ class JobDescription(ArenaModel):
     benchmarks: list[str]
     provenance: dict[str, object]
     notes: list[str]
-
-
-def _when(unix: float) -> str:
-    return datetime.datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def plan_table(plan: Plan) -> Table:
@@ -118,7 +113,7 @@ def describe_run(console: Console, detail: RunDetail) -> None:
             ("Run", run.run_id),
             ("Suite", run.suite),
             ("State", run.state),
-            ("Created", _when(run.created_at_unix)),
+            ("Created", when(run.created_at_unix)),
             ("Jobs", f"{run.jobs_done}/{run.jobs_total} done"),
             ("Samples", run.samples),
         ],

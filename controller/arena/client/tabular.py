@@ -1,14 +1,9 @@
 """The rows behind ``-o csv``: the same columns the tables show, as plain values."""
 
-from arena.client.api import AgentInfo, RunDetail, RunInfo
+from arena.client.api import AgentInfo, RunDetail
 from arena.client.output import Rows
 from arena.client.plan import Plan
 from arena.common.schemas.results import BenchmarkResult, RunResults, VariantResult
-
-
-def runs_rows(runs: list[RunInfo]) -> Rows:
-    columns = ("run_id", "suite", "state", "created_at_unix", "jobs_done", "jobs_total", "samples")
-    return Rows(columns, [[getattr(run, column) for column in columns] for run in runs])
 
 
 def jobs_rows(detail: RunDetail) -> Rows:

@@ -5,13 +5,13 @@
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from arena.client.api import ArenaClient
 from arena.client.compare import comparison_rows, show_comparison
 from arena.client.context import client_for, console
 from arena.client.filters import in_tier, keep_tier, stored_results, tier_option
 from arena.client.output import Rows, emit, output_option
+from arena.client.views import view_rows, view_table
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.compare import compare
 from arena.common.analysis.rank import (
@@ -24,7 +24,9 @@ from arena.common.analysis.rank import (
 )
 from arena.common.analysis.selection import contains
 from arena.common.errors import InvalidRequestError
-from arena.common.schemas.results import JobResult, MetricStat
+from arena.common.schemas.results import JobResult
+from arena.common.views.aggregate import AGGREGATE
+from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 
 SCOPE = (
     click.option("--model", help="Only models whose name contains this (case-insensitive)."),
@@ -61,73 +63,8 @@ def _rows(
     return aggregate(chosen, include_unverified)
 
 
-def _stat(stat: MetricStat | None) -> str:
-    if stat is None or stat.mean is None:
-        return "—"
-    return f"{stat.mean:.2f} ± {stat.std or 0.0:.2f}"
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def aggregate_rows(rows: list[AggregateRow]) -> Rows:
-    columns = ["model", "profile", "engine", "hardware", "origin", "benchmark", "variant"]
-    columns += ["status"]
-    columns += ["jobs", "runs", "metric", "mean", "std", "cv_pct", "unstable"]
-    body = []
-    for r in rows:
-        stat = r.throughput
-        body.append(
-            [
-                *r.entry.model_dump().values(),
-                r.benchmark,
-                r.variant,
-                r.status,
-                r.jobs,
-                r.runs,
-                r.throughput_key,
-                stat.mean if stat else None,
-                stat.std if stat else None,
-                r.cv_pct,
-                r.unstable,
-            ]
-        )
-    return Rows(columns, body)
-
-
 def _aggregate_table(rows: list[AggregateRow]) -> None:
-    table = Table(
-        "model",
-        "profile",
-        "engine",
-        "hardware",
-        "origin",
-        "benchmark",
-        "variant",
-        "status",
-        "runs",
-        "tok/s",
-        "CV %",
-        title="Across runs: tokens/s, mean ± std",
-    )
-    for r in rows:
-        status = r.status if r.status == "ok" else f"[yellow]{r.status}[/]"
-        cv = _num(r.cv_pct, 2) + (" [red]> ±2 %[/]" if r.unstable else "")
-        table.add_row(
-            r.entry.model,
-            r.entry.profile,
-            r.entry.engine,
-            r.entry.hardware,
-            r.entry.origin,
-            r.benchmark,
-            r.variant,
-            status,
-            f"{r.runs} ({r.jobs} job(s))",
-            _stat(r.throughput),
-            cv,
-        )
-    console.print(table)
+    console.print(view_table(AGGREGATE, rows, "Across runs: tokens/s, mean ± std"))
 
 
 @click.command("aggregate")
@@ -151,7 +88,7 @@ def aggregate_cmd(
     (unverified imports on rows of their own unless --include-unverified)."""
     rows = _rows(ctx, model, hardware, tier, include_unverified)
     rows = [r for r in rows if contains(r.benchmark, benchmark)]
-    emit(console, output, rows, lambda: _aggregate_table(rows), lambda: aggregate_rows(rows))
+    emit(console, output, rows, lambda: _aggregate_table(rows), lambda: view_rows(AGGREGATE, rows))
 
 
 def _weights(
@@ -176,31 +113,8 @@ def load_models(path: Path | None) -> dict[str, ModelInfo]:
 
 
 def ranking_rows(ranking: Ranking) -> Rows:
-    columns = ["rank", "model", "profile", "engine", "hardware", "origin", "score", "q", "g_tok_s"]
-    columns += ["e_tok_s_per_gb", "q_scaled", "g_scaled", "e_scaled", "ttft_ms", "ttft_p95_ms"]
-    columns += ["slow", "excluded_reason"]
-    body: list[list[object]] = [
-        [
-            r.rank,
-            *r.entry.model_dump().values(),
-            round(r.score, 2),
-            r.q,
-            r.g,
-            r.e,
-            r.q_scaled,
-            r.g_scaled,
-            r.e_scaled,
-            r.ttft_ms,
-            r.ttft_p95_ms,
-            r.slow,
-            None,
-        ]
-        for r in ranking.ranked
-    ]
-    body += [
-        [None, *x.entry.model_dump().values(), *[None] * 10, x.reason] for x in ranking.excluded
-    ]
-    return Rows(columns, body)
+    rows: list[RankRow] = [*ranking.ranked, *ranking.excluded]
+    return view_rows(RANKING, rows)
 
 
 def _ranking_table(ranking: Ranking) -> None:
@@ -208,43 +122,9 @@ def _ranking_table(ranking: Ranking) -> None:
     title = (
         f"{ranking.preset} ({ranking.benchmark or 'every benchmark'}): Q/G/E {wq:g}/{wg:g}/{we:g}"
     )
-    table = Table(
-        "#",
-        "model",
-        "profile",
-        "engine",
-        "hardware",
-        "origin",
-        "score",
-        "Q",
-        "G tok/s",
-        "E tok/s/GB",
-        "TTFT ms",
-        "p95 ms",
-        title=title,
-    )
-    for r in ranking.ranked:
-        slow = " [red]> 2 s[/]" if r.slow else ""
-        table.add_row(
-            str(r.rank),
-            r.entry.model,
-            r.entry.profile,
-            r.entry.engine,
-            r.entry.hardware,
-            r.entry.origin,
-            f"{r.score:.1f}",
-            _num(r.q) if r.q is not None else "[dim]missing[/]",
-            _num(r.g),
-            _num(r.e, 2),
-            _num(r.ttft_ms, 0) + slow,
-            _num(r.ttft_p95_ms, 0),
-        )
-    console.print(table)
-    for x in ranking.excluded:
-        e = x.entry
-        console.print(
-            f"not ranked: {e.model} {e.profile} {e.engine} {e.hardware} ({e.origin}): {x.reason}"
-        )
+    console.print(view_table(RANKING, ranking.ranked, title))
+    if ranking.excluded:
+        console.print(view_table(NOT_RANKED, ranking.excluded, "Not ranked"))
 
 
 @click.command("rank")

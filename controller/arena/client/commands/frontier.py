@@ -3,18 +3,22 @@
 
 import click
 
-from arena.client import render_frontier
 from arena.client.context import client_for, console
 from arena.client.filters import stored_results
 from arena.client.output import emit, output_option
+from arena.client.views import view_rows, view_table
 from arena.common.analysis.capacity import capacity_rows
 from arena.common.analysis.pareto import pareto_points
 from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import RunResults
+from arena.common.views.frontier import CAPACITY, PARETO, shown_order
 
 HARDWARE = click.option(
     "--hardware", metavar="SUBSTR", help="Only jobs whose hardware name contains SUBSTR."
 )
+
+CAPACITY_TITLE = "Capacity under p95 TTFT limits (configured steps, no interpolation)"
+PARETO_TITLE = "Output tokens/s against tokens/s per user (★ frontier)"
 
 
 @click.command()
@@ -35,8 +39,8 @@ def capacity(
         console,
         output,
         rows,
-        lambda: console.print(render_frontier.capacity_table(rows)),
-        lambda: render_frontier.capacity_rows(rows),
+        lambda: console.print(view_table(CAPACITY, rows, CAPACITY_TITLE)),
+        lambda: view_rows(CAPACITY, rows),
     )
 
 
@@ -60,8 +64,8 @@ def pareto(
         console,
         output,
         points,
-        lambda: console.print(render_frontier.pareto_table(points)),
-        lambda: render_frontier.pareto_rows(points),
+        lambda: console.print(view_table(PARETO, shown_order(points), PARETO_TITLE)),
+        lambda: view_rows(PARETO, points),
     )
 
 

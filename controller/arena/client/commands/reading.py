@@ -10,10 +10,12 @@ from arena.client.follow import follow_logs
 from arena.client.lazy import LazyGroup
 from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
-from arena.client.tabular import agents_rows, jobs_rows, runs_rows
+from arena.client.tabular import agents_rows, jobs_rows
+from arena.client.views import view_rows, view_table
 from arena.client.watching import emit_results
 from arena.common.errors import NotFoundError
 from arena.common.text import printable
+from arena.common.views.runs import RUNS
 
 RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
 
@@ -50,8 +52,8 @@ def runs(
         console,
         output,
         found,
-        lambda: console.print(render.runs_table(found)),
-        lambda: runs_rows(found),
+        lambda: console.print(view_table(RUNS, found, "Runs")),
+        lambda: view_rows(RUNS, found),
     )
 
 

@@ -18,6 +18,7 @@ from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
 from arena.common.figures.style import labels, series_name, source
 from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import JobResult, RunResults
+from arena.common.views.frontier import by_sweep
 
 
 @dataclass
@@ -59,7 +60,8 @@ class Report:
     latency: list[Figure] = field(default_factory=list)
     pareto: Figure | None = None
     capacity: Figure | None = None
-    capacity_rows: list[list[CapacityRow]] = field(default_factory=list)
+    capacity_rows: list[dict[float, CapacityRow]] = field(default_factory=list)
+    """Per sweep, its rows by p95-TTFT limit (``views.frontier.by_sweep``)."""
     """Per job and sweep, its rows (one per limit)."""
     telemetry: list[Figure] = field(default_factory=list)
     rankings: list[Ranking] = field(default_factory=list)
@@ -94,10 +96,7 @@ def build(
         "Capacity",
         figures.capacity_figure("highest request rate with p95 TTFT under each limit", capacity),
     )
-    per_sweep: dict[tuple[str, str], list[CapacityRow]] = {}
-    for row in capacity:
-        per_sweep.setdefault((row.job_id, row.benchmark), []).append(row)
-    report.capacity_rows = list(per_sweep.values())
+    report.capacity_rows = by_sweep(capacity)
     report.telemetry = _telemetry(data)
     rows = aggregate((job for run in data.results for job in run.jobs), include_unverified)
     report.rankings = [rank(rows, preset, models) for preset in PRESETS]

@@ -15,9 +15,16 @@ from plotly.offline import get_plotlyjs
 
 from arena.client.report.build import Report
 from arena.common.analysis.capacity import LIMITS_MS
+from arena.common.views import TEMPLATES
+from arena.common.views.listings import GLOBALS
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("arena.client.report", "templates"),
+    loader=jinja2.ChoiceLoader(
+        [
+            jinja2.PackageLoader("arena.client.report", "templates"),
+            jinja2.FileSystemLoader(TEMPLATES),
+        ]
+    ),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
@@ -31,6 +38,7 @@ def num(value: float | None, digits: int = 1) -> str:
 
 
 _ENV.filters["num"] = num
+_ENV.globals.update(GLOBALS)
 
 
 def figure_json(report: Report) -> dict[str, str]:

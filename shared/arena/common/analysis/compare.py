@@ -32,7 +32,8 @@ from collections.abc import Sequence
 
 from arena.common.analysis.aggregate import entry_of
 from arena.common.analysis.selection import contains
-from arena.common.metrics.summary import HEADLINE, Kind
+from arena.common.metrics.catalogue import Kind, metric
+from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
 from arena.common.suites.scaling import quick_of
@@ -230,16 +231,16 @@ def _benchmark_rows(
     keys = list(dict.fromkeys(key for table in variants for key in table))
     rows = []
     for key in keys:
-        for metric in HEADLINE[kind]:
-            values = [table.get(key, {}).get(metric.key) for table in variants]
+        for headline in HEADLINE[kind]:
+            values = [table.get(key, {}).get(headline.key) for table in variants]
             if _enough(values):
                 rows.append(
                     CompareRow(
                         benchmark=bench_id,
                         variant=key,
-                        metric=metric.key,
-                        label=metric.label,
-                        unit=metric.unit,
+                        metric=headline.key,
+                        label=headline.label,
+                        unit=headline.unit,
                         values=values,
                         ratios=_ratios(values, base),
                     )
@@ -251,8 +252,8 @@ def _benchmark_rows(
                 benchmark=bench_id,
                 variant=ENERGY_VARIANT,
                 metric=ENERGY_METRIC,
-                label="energy/token",
-                unit="J/token",
+                label=metric(ENERGY_METRIC).label,
+                unit=metric(ENERGY_METRIC).unit,
                 values=energy,
                 ratios=_ratios(energy, base),
             )

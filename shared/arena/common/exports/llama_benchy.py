@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.common import stats
-from arena.common.metrics.closed_loop import BENCHY_METRICS, batch_values, request_values
+from arena.common.metrics.closed_loop import (
+    BENCHY_METRICS,
+    batch_values,
+    request_values,
+    with_single_request_totals,
+)
 from arena.common.schemas.sample import RequestSample
 
 SCHEMA_VERSION = "0.4.0"
@@ -48,11 +53,7 @@ def _variant_values(variant: BenchyVariant) -> dict[str, list[float]]:
             per_batch.setdefault(key, [])
             if value is not None:
                 per_batch[key].append(value)
-    out = pooled | per_batch
-    if variant.concurrency == 1:
-        out["pp_throughput"] = out.get("pp_req_throughput", [])
-        out["tg_throughput"] = out.get("tg_req_throughput", [])
-    return out
+    return with_single_request_totals(pooled | per_batch, variant.concurrency, [])
 
 
 def _benchmark(variant: BenchyVariant) -> dict[str, Any]:

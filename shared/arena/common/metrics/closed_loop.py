@@ -21,8 +21,9 @@ usage agrees with the chunk count (what the token-id path gives for one token pe
 llama-benchy's even spread otherwise.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from arena.common import stats
 from arena.common.schemas.sample import RequestSample
@@ -43,7 +44,24 @@ REQUEST_METRICS = (
 """Per-request values: llama-benchy pools them over every request of every run."""
 
 BATCH_METRICS = ("pp_throughput", "tg_throughput", "peak_throughput")
-"""One value per batch (run) when c > 1; with c = 1 they equal the per-request speeds."""
+"""One value per batch (run) when c > 1; with c = 1 see ``SINGLE_REQUEST_TOTALS``."""
+
+SINGLE_REQUEST_TOTALS = {"pp_throughput": "pp_req_throughput", "tg_throughput": "tg_req_throughput"}
+"""The c = 1 rule: with one request per batch llama-benchy reports the per-request speeds as
+the "total" pp and tg t/s instead of the batch formulas (``BenchmarkReport.add``)."""
+
+V = TypeVar("V")
+
+
+def with_single_request_totals(
+    values: Mapping[str, V], concurrency: int, missing: V
+) -> dict[str, V]:
+    """A copy of ``values``, with the c = 1 rule applied when ``concurrency`` is 1."""
+    out = dict(values)
+    if concurrency == 1:
+        out |= {total: values.get(key, missing) for total, key in SINGLE_REQUEST_TOTALS.items()}
+    return out
+
 
 BENCHY_METRICS = (
     "pp_throughput",
@@ -196,8 +214,7 @@ def closed_loop_metrics(
         key: stats.mean(values) if values else None for key, values in per_request.items()
     }
     if (concurrency if concurrency is not None else len(samples)) == 1:
-        metrics["pp_throughput"] = metrics["pp_req_throughput"]
-        metrics["tg_throughput"] = metrics["tg_req_throughput"]
+        metrics = with_single_request_totals(metrics, 1, None)
         every_token = [t for s in samples if s.ok for t in token_timestamps(s)]
         metrics["peak_throughput"] = peak_tokens_per_s(every_token) if every_token else None
     else:

@@ -8,14 +8,16 @@ that exactly, so its "±" matches the tool's tables.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
-from arena.common.metrics.closed_loop import BATCH_METRICS, batch_values, request_values
+from arena.common.metrics.catalogue import Kind, Metric, metric
+from arena.common.metrics.closed_loop import (
+    BATCH_METRICS,
+    batch_values,
+    request_values,
+    with_single_request_totals,
+)
 from arena.common.schemas.sample import RequestSample
 from arena.common.stats import MeanStd
-
-Kind = Literal["open_loop", "closed_loop"]
 
 
 def summarize(runs: Sequence[Mapping[str, float | None]]) -> dict[str, MeanStd]:
@@ -48,39 +50,37 @@ def summarize_closed_loop(
         for key, value in batch_values(samples, expected_prompt_tokens).items():
             if value is not None:
                 per_batch[key].append(value)
-    if concurrency == 1:
-        per_batch["pp_throughput"] = pooled.get("pp_req_throughput", [])
-        per_batch["tg_throughput"] = pooled.get("tg_req_throughput", [])
-    return {key: MeanStd.of(values) for key, values in (pooled | per_batch).items() if values}
+    empty: list[float] = []
+    by_key = with_single_request_totals(pooled | per_batch, concurrency, empty)
+    return {key: MeanStd.of(values) for key, values in by_key.items() if values}
 
 
-@dataclass(frozen=True)
-class Headline:
-    key: str
-    label: str
-    unit: str
-
-
-HEADLINE: dict[Kind, tuple[Headline, ...]] = {
-    "open_loop": (
-        Headline("completed", "done", "req"),
-        Headline("request_throughput", "req/s", "req/s"),
-        Headline("output_throughput", "out tok/s", "tok/s"),
-        Headline("median_ttft_ms", "TTFT p50", "ms"),
-        Headline("p99_ttft_ms", "TTFT p99", "ms"),
-        Headline("median_tpot_ms", "TPOT p50", "ms"),
-        Headline("median_itl_ms", "ITL p50", "ms"),
-        Headline("median_e2el_ms", "E2EL p50", "ms"),
-        Headline("max_concurrent_requests", "max conc", "req"),
+HEADLINE: dict[Kind, tuple[Metric, ...]] = {
+    "open_loop": tuple(
+        metric(key)
+        for key in (
+            "completed",
+            "request_throughput",
+            "output_throughput",
+            "median_ttft_ms",
+            "p99_ttft_ms",
+            "median_tpot_ms",
+            "median_itl_ms",
+            "median_e2el_ms",
+            "max_concurrent_requests",
+        )
     ),
-    "closed_loop": (
-        Headline("pp_throughput", "pp t/s", "tok/s"),
-        Headline("tg_throughput", "tg t/s", "tok/s"),
-        Headline("tg_req_throughput", "tg t/s (req)", "tok/s"),
-        Headline("peak_throughput", "peak t/s", "tok/s"),
-        Headline("ttfr", "ttfr", "ms"),
-        Headline("est_ppt", "est_ppt", "ms"),
-        Headline("e2e_ttft", "e2e_ttft", "ms"),
+    "closed_loop": tuple(
+        metric(key)
+        for key in (
+            "pp_throughput",
+            "tg_throughput",
+            "tg_req_throughput",
+            "peak_throughput",
+            "ttfr",
+            "est_ppt",
+            "e2e_ttft",
+        )
     ),
 }
-"""Ordered headline metrics per benchmark kind, for ``arenactl show``."""
+"""Ordered headline metrics per benchmark kind (``arenactl show``, compare), from the catalogue."""

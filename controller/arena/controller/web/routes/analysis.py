@@ -15,6 +15,7 @@ from arena.common.analysis.selection import contains
 from arena.common.errors import InvalidRequestError
 from arena.common.figures import capacity_figure, pareto_figure
 from arena.common.schemas.results import RunResults
+from arena.common.views.frontier import by_sweep, shown_order
 from arena.controller.web.reads import Reader
 from arena.controller.web.templating import reader, templates
 
@@ -113,21 +114,13 @@ def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTML
         ("capacity-figure", hardware), lambda _: capacity_figure(title, rows).to_json()
     )
     context = {
-        "jobs": _by_job(rows),
+        "jobs": by_sweep(rows),
         "limits": sorted({row.limit_ms for row in rows}),
         "figure_json": figure,
         "hardware": hardware or "",
         "page": "capacity",
     }
     return templates.TemplateResponse(request, "capacity.html", context)
-
-
-def _by_job(rows: list[CapacityRow]) -> list[dict[float, CapacityRow]]:
-    """One line per job and benchmark, its rows by limit."""
-    jobs: dict[tuple[str, str, str], dict[float, CapacityRow]] = {}
-    for row in rows:
-        jobs.setdefault((row.run_id, row.job_id, row.benchmark), {})[row.limit_ms] = row
-    return list(jobs.values())
 
 
 @router.get("/api/capacity")
@@ -152,7 +145,7 @@ def pareto_page(
     points = _pareto(store, benchmark, hardware)
     title = f"Throughput against per-user speed: {benchmark or 'every benchmark'}"
     context = {
-        "points": points,
+        "points": shown_order(points),
         "figure_json": store.view(
             ("pareto-figure", benchmark, hardware), lambda _: pareto_figure(title, points).to_json()
         ),

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from arena.common.errors import PermissionDeniedError
-from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.controller.rpc.audit import refused
 from arena.controller.store import owners
@@ -45,7 +44,13 @@ def agents_api(store: Store) -> list[dict[str, Any]]:
 
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, store: Store, limit: Limit = 100) -> HTMLResponse:
-    context = {"runs": store.labelled_runs(limit), "limit": limit, "page": "runs"}
+    runs = store.labelled_runs(limit)
+    context = {
+        "runs": [run.info for run in runs],
+        "labels": {run.info.run_id: run.labels for run in runs},
+        "limit": limit,
+        "page": "runs",
+    }
     return templates.TemplateResponse(request, "runs.html", context)
 
 
@@ -65,7 +70,6 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
         "results": results,
         "origins": {job.job_id: job.origin.kind for job in results.jobs},
         "figures": figures,
-        "headline": HEADLINE,
         "page": "runs",
     }
     return templates.TemplateResponse(request, "run.html", context)

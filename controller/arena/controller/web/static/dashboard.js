@@ -66,7 +66,7 @@ async function pollRuns(table) {
     const row = table.querySelector(`tr[data-run="${run.run_id}"]`);
     setState(row, run.state);
     setCell(row, "jobs", `${run.jobs_done} / ${run.jobs_total}`);
-    setCell(row, "samples", String(run.samples));
+    setCell(row, "samples", run.samples.toLocaleString("en-US"));  // as the page writes it
     active = active || !FINISHED.includes(run.state);
   }
   return active;

@@ -1,0 +1,31 @@
+"""A listing (``arena.common.views``) as arenactl shows it: a rich table for people, the rows
+of ``-o csv`` and ``-o md`` for programs."""
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from rich.markup import escape
+from rich.table import Table
+
+from arena.client.output import Rows
+from arena.common.views import View
+
+Row = TypeVar("Row")
+
+
+def view_table(view: View[Row], rows: Iterable[Row], title: str | None = None) -> Table:
+    table = Table(title=title)
+    for column in view.shown:
+        table.add_column(column.header, justify="right" if column.numeric else "left")
+    for row in rows:
+        table.add_row(
+            *(
+                escape(cell.text) + (f" [red]{escape(cell.mark)}[/]" if cell.mark else "")
+                for cell in view.cells(row)
+            )
+        )
+    return table
+
+
+def view_rows(view: View[Row], rows: Iterable[Row]) -> Rows:
+    return Rows(view.keys, view.data(rows))

@@ -1,0 +1,116 @@
+"""Every metric Arena shows, defined once: its key, label, unit, which way is better, how many
+decimals it is shown with, which benchmark kind measures it, and what it means.
+
+Tables, CSV/Markdown headers, the dashboard and the report read labels, units and order from
+here (``HEADLINE`` for ``arenactl show``; ``arena.common.views`` for the listings), so a metric
+is added or renamed in one place.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+Kind = Literal["open_loop", "closed_loop"]
+
+
+class Better(StrEnum):
+    """Which way a metric improves."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+    NEITHER = "neither"
+    """A count or a setting: neither more nor less is better."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    """The key in stored metrics (or the field name of an analysis row)."""
+    label: str
+    unit: str
+    better: Better
+    digits: int
+    """Decimals shown in listings."""
+    kind: Kind | None
+    """The benchmark kind that measures it; ``None``: derived across kinds (rank, energy)."""
+    description: str
+
+    def text(self, value: float | None) -> str:
+        """``value`` as listings show it: ``digits`` decimals, thousands separated, ``—``
+        when absent."""
+        return "—" if value is None else f"{value:,.{self.digits}f}"
+
+    @property
+    def header(self) -> str:
+        """A listing's column header: ``label unit``, or the label alone where it names its
+        unit (``out tok/s per W``)."""
+        return self.label if self.unit in self.label else f"{self.label} {self.unit}"
+
+
+H, L, N = Better.HIGHER, Better.LOWER, Better.NEITHER
+OPEN: Kind = "open_loop"
+CLOSED: Kind = "closed_loop"
+
+METRICS: tuple[Metric, ...] = (
+    # open loop: vLLM ``bench serve``'s keys and meanings
+    Metric("completed", "done", "req", N, 0, OPEN, "Requests that succeeded."),
+    Metric("request_throughput", "req/s", "req/s", H, 2, OPEN, "Completed requests per second."),
+    Metric("output_throughput", "out tok/s", "tok/s", H, 1, OPEN, "Output tokens per second."),
+    Metric("median_ttft_ms", "TTFT p50", "ms", L, 1, OPEN, "Median time to first token."),
+    Metric("p95_ttft_ms", "TTFT p95", "ms", L, 1, OPEN, "95th percentile time to first token."),
+    Metric("p99_ttft_ms", "TTFT p99", "ms", L, 1, OPEN, "99th percentile time to first token."),
+    Metric("median_tpot_ms", "TPOT p50", "ms", L, 2, OPEN, "Median time per output token."),
+    Metric("median_itl_ms", "ITL p50", "ms", L, 2, OPEN, "Median gap between output chunks."),
+    Metric("median_e2el_ms", "E2EL p50", "ms", L, 1, OPEN, "Median end-to-end latency."),
+    Metric(
+        "max_concurrent_requests", "max conc", "req", N, 0, OPEN, "Most requests in flight at once."
+    ),
+    # closed loop: llama-benchy's keys and meanings (arena.common.metrics.closed_loop)
+    Metric("pp_throughput", "pp t/s", "tok/s", H, 1, CLOSED, "Prefill tokens/s of the batch."),
+    Metric("pp_req_throughput", "pp t/s (req)", "tok/s", H, 1, CLOSED, "Prefill tokens/s."),
+    Metric("tg_throughput", "tg t/s", "tok/s", H, 1, CLOSED, "Decode tokens/s of the batch."),
+    Metric(
+        "tg_req_throughput", "tg t/s (req)", "tok/s", H, 1, CLOSED, "Decode tokens/s per request."
+    ),
+    Metric("peak_throughput", "peak t/s", "tok/s", H, 1, CLOSED, "Peak 1 s token rate (batch)."),
+    Metric("peak_req_throughput", "peak t/s (req)", "tok/s", H, 1, CLOSED, "Peak 1 s token rate."),
+    Metric("ttfr", "ttfr", "ms", L, 1, CLOSED, "Time to the first response chunk."),
+    Metric("est_ppt", "est_ppt", "ms", L, 1, CLOSED, "Estimated prompt processing time."),
+    Metric("e2e_ttft", "e2e_ttft", "ms", L, 1, CLOSED, "Time to the first generated token."),
+    # energy (arena.common.metrics.energy)
+    Metric(
+        "joules_per_output_token",
+        "energy/token",
+        "J/token",
+        L,
+        4,
+        None,
+        "GPU energy over the benchmark window per output token.",
+    ),
+    # capacity and Pareto (arena.common.analysis.capacity, .pareto): fields of their rows
+    Metric("limit_s", "p95 TTFT under", "s", N, 0, OPEN, "The p95 TTFT limit of a capacity row."),
+    Metric("configured_rps", "rate", "req/s", H, 2, OPEN, "Highest sweep rate under the limit."),
+    Metric("achieved_rps", "achieved", "req/s", H, 3, OPEN, "Rate achieved at that step."),
+    Metric("output_tps", "out tok/s", "tok/s", H, 1, None, "Total output tokens/s."),
+    Metric("user_tps", "tok/s per user", "tok/s", H, 1, None, "Tokens/s one request sees."),
+    Metric("gpus", "GPUs", "", N, 0, None, "GPUs the job ran on (1 for a CPU)."),
+    Metric(
+        "output_tps_per_gpu", "out tok/s per GPU", "tok/s", H, 1, None, "Output tokens/s per GPU."
+    ),
+    Metric("mean_power_w", "mean", "W", L, 1, None, "Mean power over the benchmark window."),
+    Metric("output_tps_per_w", "out tok/s per W", "tok/s", H, 3, None, "Output tokens/s per watt."),
+    # rank (arena.common.analysis.rank)
+    Metric("score", "score", "", H, 1, None, "wQ·Q + wG·G + wE·E over min-max scaled 0–100."),
+    Metric("q", "Q", "", H, 1, None, "Mean quality score from the models file."),
+    Metric("g", "G", "tok/s", H, 1, None, "Tokens/s of the preset's benchmark."),
+    Metric("e", "E", "tok/s/GB", H, 2, None, "G per GB of model memory."),
+    Metric("ttft_ms", "TTFT", "ms", L, 0, None, "Typical time to first token."),
+    Metric("ttft_p95_ms", "p95 TTFT", "ms", L, 0, None, "95th percentile time to first token."),
+)
+
+CATALOGUE: dict[str, Metric] = {metric.key: metric for metric in METRICS}
+
+
+def metric(key: str) -> Metric:
+    """The catalogue's definition of ``key``; KeyError names a key nobody defined."""
+    return CATALOGUE[key]

@@ -1,0 +1,130 @@
+"""``arenactl pareto`` and the dashboard's Pareto page; ``arenactl capacity``: one listing each.
+
+A metric column's CSV and Markdown name is its catalogue header: the names these exports
+always had."""
+
+from collections.abc import Iterable
+
+from arena.common.analysis.capacity import CapacityRow
+from arena.common.analysis.pareto import ParetoPoint
+from arena.common.analysis.selection import JobRef
+from arena.common.views.view import Column, View
+
+
+def _labels(point: ParetoPoint) -> str:
+    """Why a point stands apart: simulated, invalid."""
+    return ", ".join(
+        label for label, on in (("simulated", point.simulated), ("invalid", not point.valid)) if on
+    )
+
+
+RUN = Column[JobRef]("run", "run", lambda r: r.run_id)
+JOB = Column[JobRef]("job", "job", lambda r: r.job_id)
+ENGINE = Column[JobRef]("engine", "engine", lambda r: r.engine)
+HARDWARE = Column[JobRef]("hardware", "hardware", lambda r: r.hardware)
+SIMULATED = Column[JobRef]("simulated", "simulated", lambda r: r.simulated)
+BENCHMARK = Column[ParetoPoint | CapacityRow]("benchmark", "benchmark", lambda r: r.benchmark)
+
+POINT_MODEL = Column[ParetoPoint]("model", "model", lambda p: p.model, mark=_labels)
+VARIANT = Column[ParetoPoint]("variant", "variant", lambda p: p.variant)
+OUTPUT_TPS = Column[ParetoPoint].metric("output_tps", lambda p: p.output_tps)
+USER_TPS = Column[ParetoPoint].metric("user_tps", lambda p: p.user_tps)
+GPUS = Column[ParetoPoint].metric("gpus", lambda p: p.gpus, key="gpus")
+PER_GPU = Column[ParetoPoint].metric("output_tps_per_gpu", lambda p: p.output_tps_per_gpu)
+PER_W = Column[ParetoPoint].metric("output_tps_per_w", lambda p: p.output_tps_per_w)
+FRONTIER = Column[ParetoPoint](
+    "frontier", "", lambda p: "★" if p.frontier else "", data=lambda p: p.frontier
+)
+
+PARETO: View[ParetoPoint] = View(
+    "pareto",
+    shown=[
+        FRONTIER,
+        POINT_MODEL,
+        HARDWARE,
+        ENGINE,
+        BENCHMARK,
+        VARIANT,
+        OUTPUT_TPS,
+        USER_TPS,
+        GPUS,
+        PER_GPU,
+        PER_W,
+        RUN,
+    ],
+    export=[
+        RUN,
+        JOB,
+        POINT_MODEL,
+        ENGINE,
+        HARDWARE,
+        SIMULATED,
+        BENCHMARK,
+        VARIANT,
+        OUTPUT_TPS,
+        USER_TPS,
+        GPUS,
+        PER_GPU,
+        Column[ParetoPoint].metric("mean_power_w", lambda p: p.mean_power_w),
+        PER_W,
+        Column("valid", "valid", lambda p: p.valid),
+        FRONTIER,
+    ],
+)
+"""One point per job and load level; ★ on the frontier."""
+
+
+def shown_order(points: Iterable[ParetoPoint]) -> list[ParetoPoint]:
+    """How tables and pages list the points: per benchmark, real before simulated, fastest
+    first."""
+    return sorted(points, key=lambda p: (p.benchmark, p.simulated, -p.output_tps))
+
+
+def _point(field: str) -> Column[CapacityRow]:
+    """A field of the sweep step that met the limit; None where none did."""
+    return Column[CapacityRow].metric(
+        field, lambda row: getattr(row.point, field) if row.point is not None else None
+    )
+
+
+ROW_MODEL = Column[CapacityRow](
+    "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
+)
+SOURCE = Column[CapacityRow]("source", "source", lambda r: r.source)
+LIMIT = Column[CapacityRow].metric("limit_s", lambda r: r.limit_ms / 1000)
+STEP = [
+    _point("configured_rps"),
+    _point("achieved_rps"),
+    _point("ttft_p95_ms"),
+    _point("output_tps"),
+]
+STATUS = Column[CapacityRow]("status", "status", lambda r: r.status)
+NOTE = Column[CapacityRow]("note", "note", lambda r: r.note)
+
+CAPACITY: View[CapacityRow] = View(
+    "capacity",
+    shown=[RUN, ROW_MODEL, HARDWARE, BENCHMARK, SOURCE, LIMIT, *STEP, STATUS, NOTE],
+    export=[
+        RUN,
+        JOB,
+        ROW_MODEL,
+        ENGINE,
+        HARDWARE,
+        SIMULATED,
+        BENCHMARK,
+        SOURCE,
+        LIMIT,
+        *STEP,
+        STATUS,
+        NOTE,
+    ],
+)
+"""One row per job and p95-TTFT limit: the highest configured rate under it."""
+
+
+def by_sweep(rows: Iterable[CapacityRow]) -> list[dict[float, CapacityRow]]:
+    """The pages' pivot: one entry per run, job and benchmark, its rows by limit (ms)."""
+    sweeps: dict[tuple[str, str, str], dict[float, CapacityRow]] = {}
+    for row in rows:
+        sweeps.setdefault((row.run_id, row.job_id, row.benchmark), {})[row.limit_ms] = row
+    return list(sweeps.values())

@@ -1,0 +1,22 @@
+"""Every listing by name and the metric catalogue, for the page templates (``views.ranking``,
+``metrics.output_tps``, ``compared(stat)``): both Jinja environments add ``GLOBALS``."""
+
+from typing import Any
+
+from arena.common.metrics.catalogue import CATALOGUE
+from arena.common.views.compare import compared
+from arena.common.views.frontier import CAPACITY, PARETO
+from arena.common.views.rank import NOT_RANKED, RANKING
+from arena.common.views.results import RESULTS, results_of
+from arena.common.views.runs import RUNS
+from arena.common.views.view import View
+
+LISTINGS: list[View[Any]] = [RANKING, NOT_RANKED, PARETO, CAPACITY, RUNS, *RESULTS.values()]
+VIEWS: dict[str, View[Any]] = {view.name: view for view in LISTINGS}
+
+GLOBALS: dict[str, Any] = {
+    "views": VIEWS,
+    "metrics": CATALOGUE,
+    "compared": compared,
+    "results_of": results_of,
+}
