@@ -18,7 +18,7 @@ from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2
 from arena.common.provenance.folder import SignedExport
 from arena.common.provenance.keyring import Keyring, KeyringEntry
 from arena.common.schemas.admission import SuiteAdmission
-from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.agent import AgentStatus, HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return, re-exported
@@ -74,7 +74,7 @@ class LogPage(ArenaModel):
 class AgentInfo(ArenaModel):
     agent_id: str
     name: str
-    status: str
+    status: AgentStatus
     hardware: HardwareInfo
     labels: dict[str, str]
     last_seen_unix: float

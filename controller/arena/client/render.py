@@ -19,6 +19,7 @@ from arena.client.render_flags import (
 from arena.common.metrics.summary import HEADLINE
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin, TelemetrySample
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
 
 
@@ -83,7 +84,7 @@ def progress_table(detail: RunDetail) -> Table:
         table.add_column(column)
     for job in detail.jobs:
         position, requests, rate, errors = _job_progress(job)
-        if job.state not in ("leased", "running"):
+        if job.state not in (JobState.LEASED, JobState.RUNNING):
             position, rate = job.message, "-"
         model = f"{job.model} (simulated)" if job.simulated else job.model
         table.add_row(

@@ -21,6 +21,7 @@ from arena.client.context import console, errors, fail, fail_without_extra
 from arena.client.output import output_option
 from arena.client.watching import fail_if_invalid, watch
 from arena.common.errors import ArenaError
+from arena.common.schemas.run import RunState
 from arena.common.suites.loader import load_suite_text
 
 SUITE_NAME = "arenactl-bench"
@@ -124,7 +125,7 @@ def bench(
             detail, results = watch(client, console, run_id, output, arena.alive)
     except ArenaError as error:
         fail(error)
-    if detail.run.state != "succeeded":
+    if detail.run.state != RunState.SUCCEEDED:
         reasons = "; ".join(f"{job.job_id}: {job.message}" for job in detail.jobs if job.message)
         fail(ArenaError(f"run {run_id} {detail.run.state}" + (f": {reasons}" if reasons else "")))
     fail_if_invalid(results)

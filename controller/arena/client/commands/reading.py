@@ -13,9 +13,8 @@ from arena.client.render_jobs import JobDescription, describe_job, describe_run,
 from arena.client.tabular import agents_rows, jobs_rows, runs_rows
 from arena.client.watching import emit_results
 from arena.common.errors import ArenaError, NotFoundError
+from arena.common.schemas.run import RunState
 from arena.common.text import printable
-
-RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
 
 
 @click.command()
@@ -23,7 +22,7 @@ RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
     "--state",
     "states",
     multiple=True,
-    type=click.Choice(RUN_STATES),
+    type=click.Choice([state.value for state in RunState]),
     help="Only runs in this state (repeatable).",
 )
 @click.option("--suite", metavar="GLOB", help="Only runs of this suite name, e.g. 'arena-*'.")

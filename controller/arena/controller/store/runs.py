@@ -2,7 +2,6 @@
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
 
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
@@ -19,7 +18,7 @@ from arena.common.schemas.results import (
     RunResults,
     VariantResult,
 )
-from arena.common.schemas.run import RunDetail, RunInfo
+from arena.common.schemas.run import RunDetail, RunInfo, RunState
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.expand import expand, is_simulated, job_requests
@@ -41,20 +40,6 @@ from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
 from arena.controller.store.trust import job_trusts
-
-
-def run_state(job_states: Iterable[str]) -> str:
-    states = {JobState(state) for state in job_states}
-    if not states:
-        return "empty"
-    if all(state.terminal for state in states):
-        for final in (JobState.FAILED, JobState.CANCELLED):
-            if final in states:
-                return final.value
-        return JobState.SUCCEEDED.value
-    if states & {JobState.LEASED, JobState.RUNNING} or JobState.SUCCEEDED in states:
-        return JobState.RUNNING.value
-    return JobState.QUEUED.value
 
 
 def submit_run(
@@ -126,7 +111,7 @@ def _info(session: Session, run: RunRow, jobs: dict[str, str]) -> RunInfo:
     return RunInfo(
         run_id=run.id,
         suite=run.suite_name,
-        state=run_state(jobs.values()),
+        state=RunState.of(jobs.values()),
         created_at_unix=run.created_at,
         jobs_total=len(jobs),
         jobs_done=sum(1 for state in jobs.values() if JobState(state).terminal),
@@ -349,7 +334,7 @@ def run_results(
     return RunResults(
         run_id=run_id,
         suite=run.suite_name,
-        state=run_state(job.state for job in rows),
+        state=RunState.of(job.state for job in rows),
         notes=run.notes,
         jobs=jobs,
     )

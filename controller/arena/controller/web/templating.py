@@ -8,6 +8,8 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from arena.common.schemas.agent import AgentStatus
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import MetricStat
 from arena.controller.web.reads import Reader
 
@@ -61,3 +63,4 @@ def script_json(text: str) -> Markup:
 templates.env.filters.update(
     num=num, stat=stat, compared=compared, when=when, script_json=script_json
 )
+templates.env.globals.update(AgentStatus=AgentStatus, JobState=JobState)

@@ -66,7 +66,7 @@ class JobInfo(JobHeader):
     """A job as the controller reports it while its run goes on: built by the store from the
     job's row, carried over the wire and shown by arenactl."""
 
-    state: str
+    state: JobState
     attempt: int
     agent: str
     """Name of the agent holding or last holding the job; empty when none did."""

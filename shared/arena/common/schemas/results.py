@@ -5,7 +5,7 @@ from typing import Any
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportOrigin
-from arena.common.schemas.job import JobHeader
+from arena.common.schemas.job import JobHeader, JobState
 from arena.common.schemas.run import RunHeader
 
 
@@ -85,7 +85,7 @@ class JobResult(JobHeader):
     agent: str | None
     hardware: str | None
     simulated: bool
-    state: str
+    state: JobState
     message: str
     benchmarks: list[BenchmarkResult]
     imported: ImportOrigin | None = None
