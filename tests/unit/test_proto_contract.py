@@ -19,6 +19,7 @@ from arena.common.schemas import (
     sample,
     suite,
     telemetry,
+    user,
 )
 from arena.common.wire import packed_twin
 from tests.conftest import REPO
@@ -66,6 +67,7 @@ MIRRORED: list[type[BaseModel]] = [
     admission.AgentRefusal,
     admission.JobAdmission,
     admission.SuiteAdmission,
+    user.UserSummary,
 ]
 
 

@@ -1,12 +1,15 @@
-"""The shared words (run and job states, agent status) are each one enum, read the same by
-every surface."""
+"""The shared words (run and job states, agent status, roles) are each one enum, read the
+same by every surface and carried by the one wire converter."""
 
 import pytest
 
 from arena.client.commands.reading import runs
+from arena.common.pb.arena.v2 import agent_pb2, user_pb2
 from arena.common.schemas.agent import AgentStatus
 from arena.common.schemas.job import JobState
 from arena.common.schemas.run import RunDetail, RunInfo, RunState
+from arena.common.schemas.user import Role, UserSummary
+from arena.common.wire import enum_member, enum_number, from_message, to_message
 from arena.controller.store.agents import agent_status
 from arena.controller.store.models import AgentRow
 
@@ -71,3 +74,46 @@ def test_an_agents_status_follows_from_its_silence() -> None:
         AgentStatus.DISCONNECTED,
         AgentStatus.LOST,
     ]
+
+
+def test_each_role_includes_those_below_it() -> None:
+    assert [role.value for role in Role] == ["viewer", "submitter", "admin"]
+    allowed = {(have, need) for have in Role for need in Role if have.includes(need)}
+    assert allowed == {
+        (Role.VIEWER, Role.VIEWER),
+        (Role.SUBMITTER, Role.VIEWER),
+        (Role.SUBMITTER, Role.SUBMITTER),
+        (Role.ADMIN, Role.VIEWER),
+        (Role.ADMIN, Role.SUBMITTER),
+        (Role.ADMIN, Role.ADMIN),
+    }
+
+
+def test_roles_and_job_phases_cross_the_wire_by_member_name() -> None:
+    assert [enum_number(role, user_pb2.UserRole) for role in Role] == [
+        user_pb2.USER_ROLE_VIEWER,
+        user_pb2.USER_ROLE_SUBMITTER,
+        user_pb2.USER_ROLE_ADMIN,
+    ]
+    for role in Role:
+        assert enum_member(enum_number(role, user_pb2.UserRole), user_pb2.UserRole, Role) is role
+    reported = [JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED]
+    for state in reported:
+        number = enum_number(state, agent_pb2.JobPhase)
+        assert agent_pb2.JobPhase.Name(number) == f"JOB_PHASE_{state.name}"
+        assert enum_member(number, agent_pb2.JobPhase, JobState) is state
+    for unknown in [agent_pb2.JOB_PHASE_UNSPECIFIED, agent_pb2.JOB_PHASE_ABANDONED, 99]:
+        with pytest.raises(ValueError):  # no job state: the servicer refuses it
+            enum_member(unknown, agent_pb2.JobPhase, JobState)
+
+
+def test_a_user_summary_crosses_the_wire_with_its_role() -> None:
+    summary = UserSummary(
+        name="ann", role=Role.SUBMITTER, created_at_unix=1.5, live_tokens=2, revoked=False
+    )
+    message = to_message(summary, user_pb2.UserSummary)
+    assert message.role == user_pb2.USER_ROLE_SUBMITTER
+    assert from_message(message, UserSummary) == summary
+    message.role = user_pb2.USER_ROLE_UNSPECIFIED
+    with pytest.raises(ValueError, match="role"):  # pydantic's ValidationError is one
+        from_message(message, UserSummary)

@@ -26,7 +26,7 @@ from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error, sent_by_arena
 from arena.common.transport import ClientTls, open_channel, refused_certificate
-from arena.common.wire import from_message, set_field, to_message
+from arena.common.wire import enum_number, from_message, set_field, to_message
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
@@ -37,13 +37,6 @@ CHANNEL_OPTIONS = [
 CALL_TIMEOUT_S = 15.0
 
 log = structlog.get_logger(__name__)
-
-_PHASES = {
-    JobState.RUNNING: agent_pb2.JOB_PHASE_RUNNING,
-    JobState.SUCCEEDED: agent_pb2.JOB_PHASE_SUCCEEDED,
-    JobState.FAILED: agent_pb2.JOB_PHASE_FAILED,
-    JobState.CANCELLED: agent_pb2.JOB_PHASE_CANCELLED,
-}
 
 
 @dataclass(frozen=True)
@@ -243,7 +236,7 @@ class ControllerLink:
             agent_id=self.agent_id,
             job_id=job_id,
             attempt=attempt,
-            phase=_PHASES[state],
+            phase=enum_number(state, agent_pb2.JobPhase),
             message=message,
             clock_origin_unix=clock_origin_unix,
             total_samples=total_samples,

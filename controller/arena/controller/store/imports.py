@@ -37,10 +37,11 @@ from arena.common.schemas.results import (
     MetricStat,
     VariantResult,
 )
+from arena.common.schemas.user import Role
 from arena.common.suites.scaling import quick_note
 from arena.controller.store import trust
 from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.credentials import Principal, Role
+from arena.controller.store.credentials import Principal
 from arena.controller.store.models import (
     AgentRow,
     AggregateRow,
