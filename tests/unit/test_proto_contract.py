@@ -37,6 +37,7 @@ MIRRORED: list[type[BaseModel]] = [
     suite.OpenLoopBenchmark,
     suite.ModelSpec,
     job.JobSpec,
+    job.JobProgress,
     sample.RequestSample,
     telemetry.GpuReading,
     results.MetricStat,

@@ -19,7 +19,7 @@ from arena.agent.settings import controller_addresses
 from arena.common.errors import ArenaError, CertificateRefusedError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.job import JobProgress, JobSpec, JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
@@ -187,13 +187,10 @@ class ControllerLink:
         self.use_token(reply.credential)
         return reply.credential, reply.old_valid_until_unix
 
-    async def heartbeat(
-        self, running: Sequence[common_pb2.JobProgress], draining: bool
-    ) -> Directives:
-        reply = await self._call(
-            "Heartbeat",
-            agent_pb2.HeartbeatRequest(agent_id=self.agent_id, running=running, draining=draining),
-        )
+    async def heartbeat(self, running: Sequence[JobProgress], draining: bool) -> Directives:
+        request = agent_pb2.HeartbeatRequest(agent_id=self.agent_id, draining=draining)
+        set_field(request, "running", running)
+        reply = await self._call("Heartbeat", request)
         cancel = [
             (d.cancel.job_id, d.cancel.attempt, d.cancel.reason)
             for d in reply.directives

@@ -22,7 +22,7 @@ from arena.common.schemas.agent import AgentStatus, HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return, re-exported
-from arena.common.schemas.job import JobSpec
+from arena.common.schemas.job import JobProgress, JobSpec
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail as RunDetail
@@ -32,7 +32,7 @@ from arena.common.schemas.telemetry import GpuReading
 from arena.common.schemas.user import Role, UserSummary
 from arena.common.status import from_rpc_error, sent_by_arena
 from arena.common.transport import ClientTls, open_channel, refused_certificate
-from arena.common.wire import enum_number, from_message, to_message
+from arena.common.wire import enum_number, from_message, get_field, to_message
 
 CALL_TIMEOUT_S = 30.0
 RATE_LIMIT_RETRIES = 5
@@ -86,7 +86,6 @@ class AgentInfo(ArenaModel):
 
 
 def _job(job: user_pb2.JobSummary) -> JobInfo:
-    progress = job.progress
     return JobInfo(
         job_id=job.job_id,
         target=job.target,
@@ -98,17 +97,7 @@ def _job(job: user_pb2.JobSummary) -> JobInfo:
         message=job.message,
         samples=job.samples,
         requests_expected=job.requests_expected,
-        progress={
-            "benchmark": progress.benchmark,
-            "variant": progress.variant,
-            "run": progress.run,
-            "requests_done": progress.requests_done,
-            "requests_total": progress.requests_total,
-            "errors": progress.errors,
-            "output_tokens_per_s": progress.output_tokens_per_s,
-        }
-        if job.HasField("progress")
-        else {},
+        progress=get_field(job, "progress", JobProgress | None),
         simulated=job.simulated,
         flags=list(job.flags),
         tier=job.tier,

@@ -67,14 +67,13 @@ def agents_table(agents: list[AgentInfo]) -> Table:
 
 def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
     progress = job.progress
+    if progress is None:  # no heartbeat yet (or an imported job): what the store holds
+        return "", f"{job.samples}/{job.requests_expected}", "0", "0"
     position = ""
-    if progress.get("benchmark"):
-        run = progress.get("run", 0) + 1
-        position = f"{progress['benchmark']} {progress.get('variant', '')} run {run}"
-    done = int(progress.get("requests_done", job.samples))
-    total = int(progress.get("requests_total", job.requests_expected)) or job.requests_expected
-    rate = float(progress.get("output_tokens_per_s", 0.0))
-    return position, f"{done}/{total}", f"{rate:.0f}", str(progress.get("errors", 0))
+    if progress.benchmark:
+        position = f"{progress.benchmark} {progress.variant} run {progress.run + 1}"
+    requests = f"{progress.requests_done}/{progress.requests_total or job.requests_expected}"
+    return position, requests, f"{progress.output_tokens_per_s:.0f}", str(progress.errors)
 
 
 def progress_table(detail: RunDetail) -> Table:

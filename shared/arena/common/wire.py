@@ -24,8 +24,8 @@ Open-ended ``dict[str, Any]`` fields travel as ``google.protobuf.Struct`` (JSON 
 Proto maps carry no order: decoded dicts list their keys in natural order (``2000`` before
 ``10000``), so output built from them is stable.
 
-Only this module, the controller's servicers, the agent's link (and its job progress) and the
-client's API import ``arena.common.pb``.
+Only this module, the controller's servicers, the agent's link and the client's API import
+``arena.common.pb``.
 """
 
 import math

@@ -12,7 +12,7 @@ from arena.common.metrics.sanity import SampleColumns
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.redact import SHAPES_ONLY
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobState
+from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
@@ -103,22 +103,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.HeartbeatResponse:
         await self._acting_as(request.agent_id)
-        progress = [
-            (
-                item.job_id,
-                item.attempt,
-                {
-                    "benchmark": item.benchmark,
-                    "variant": item.variant,
-                    "run": item.run,
-                    "requests_done": item.requests_done,
-                    "requests_total": item.requests_total,
-                    "errors": item.errors,
-                    "output_tokens_per_s": item.output_tokens_per_s,
-                },
-            )
-            for item in request.running
-        ]
+        progress = [from_message(item, JobProgress) for item in request.running]
         refused = sanity.check_progress(progress)
         if refused:  # the whole heartbeat: its leases are not renewed either
             for (job_id, attempt), reason in refused.items():

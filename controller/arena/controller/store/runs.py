@@ -26,7 +26,7 @@ from arena.common.suites.variants import variants
 from arena.controller.store.admission import waiting_notes, with_note
 from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.imports import imported_job_result, is_imported
-from arena.controller.store.jobs import count_samples, transition
+from arena.controller.store.jobs import count_samples, progress_of, transition
 from arena.controller.store.models import (
     AgentRow,
     AggregateRow,
@@ -167,7 +167,7 @@ def job_info(
         message=with_note(job.message, waiting),
         samples=job.acked_seq,
         requests_expected=job.requests_expected,
-        progress=job.progress,
+        progress=progress_of(job),
         simulated=_simulated(job),
         flags=trust.flags,
         tier=trust.tier,
