@@ -284,12 +284,11 @@ def _get(message: Message, field: FieldDescriptor, annotation: Any) -> Any:
     if field.has_presence and not message.HasField(field.name):
         return None
     raw = getattr(message, field.name)
-    kind = _strip(annotation)
-    if field.enum_type is not None and _is_enum(kind) and not field.is_repeated:
-        name = _enum_name(raw, field.enum_type)  # validation refuses a name ``kind`` lacks
-        return kind[name] if name in kind.__members__ else name
+    if field.enum_type is not None and not field.is_repeated:
+        return _enum_data(raw, field.enum_type, _strip(annotation))
     if field.message_type is None:  # a scalar or a list of them: nothing to walk
         return list(raw) if field.is_repeated else raw
+    kind = _strip(annotation)
     if _is_map(field):
         item_type = _strip(_args(kind, 2)[1])
         if _map_value(field).message_type is None:
@@ -357,8 +356,13 @@ def _enum_name(number: int, enum: EnumDescriptor) -> str:
     return value.name.removeprefix(_enum_prefix(enum)) if value is not None else ""
 
 
-def _is_enum(kind: Any) -> bool:
-    return isinstance(kind, type) and issubclass(kind, Enum)
+def _enum_data(number: int, enum: EnumDescriptor, kind: Any) -> Any:
+    """The member of an ``Enum`` field that ``number`` names, else its name for validation to
+    refuse; the number itself for a plain ``int`` field."""
+    if not (isinstance(kind, type) and issubclass(kind, Enum)):
+        return number
+    name = _enum_name(number, enum)
+    return kind[name] if name in kind.__members__ else name
 
 
 def _is_map(field: FieldDescriptor) -> bool:
