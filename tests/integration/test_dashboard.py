@@ -16,6 +16,7 @@ import pytest
 from arena.client.api import ArenaClient
 from arena.common.analysis.aggregate import aggregate
 from arena.common.analysis.rank import PRESETS, rank, read_models
+from arena.common.schemas.user import Role
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
@@ -157,8 +158,8 @@ def test_cancel_needs_a_user_token(dashboard: tuple[ControllerThread, str], tmp_
         assert get(cancel, "POST", token="guess")[0] == 403
         assert get(cancel, "GET", token=DEV_USER_TOKEN)[0] == 405  # no write by GET
         # The roles of the gRPC API: a viewer reads only, a submitter cancels its own runs.
-        viewer = client.create_user("val", "viewer")
-        submitter = client.create_user("sam", "submitter")
+        viewer = client.create_user("val", Role.VIEWER)
+        submitter = client.create_user("sam", Role.SUBMITTER)
         status, body, _ = get(cancel, "POST", token=viewer)
         assert status == 403 and "needs the submitter role" in body
         status, body, _ = get(cancel, "POST", token=submitter)

@@ -20,6 +20,7 @@ from arena.client.api import ArenaClient
 from arena.client.cli import cli
 from arena.common.provenance.keys import load_or_create_key, public_bytes
 from arena.common.provenance.manifest import canonical
+from arena.common.schemas.user import Role
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
@@ -50,7 +51,7 @@ async def arenactl(controller: Controller, token: str, *args: str) -> tuple[int,
     return result.exit_code, result.stdout
 
 
-async def user(controller: Controller, name: str, role: str = "submitter") -> str:
+async def user(controller: Controller, name: str, role: Role = Role.SUBMITTER) -> str:
     with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
         return await asyncio.to_thread(client.create_user, name, role)
 

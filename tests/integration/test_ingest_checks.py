@@ -13,8 +13,7 @@ import pytest
 from arena.agent.link import ControllerLink
 from arena.client.api import ArenaClient
 from arena.common.errors import InvalidRequestError
-from arena.common.pb.arena.v2 import common_pb2
-from arena.common.schemas.job import JobState
+from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
@@ -224,9 +223,10 @@ async def test_impossible_heartbeat_progress_is_refused(
         "requests_total": 2,
         "output_tokens_per_s": 12.5,
     }
-    await link.heartbeat([common_pb2.JobProgress(**sane)], draining=False)
-    bad = common_pb2.JobProgress(**(sane | change))
+    await link.heartbeat([JobProgress(**sane)], draining=False)
+    bad = JobProgress(**(sane | change))
     await refused(controller, job, link.heartbeat([bad], draining=False), reason)
     progress = (await asyncio.to_thread(job_info, controller, job)).progress
-    assert progress["requests_done"] == 1 and progress["output_tokens_per_s"] == 12.5  # kept
+    assert progress is not None
+    assert progress.requests_done == 1 and progress.output_tokens_per_s == 12.5  # kept
     await link.close()

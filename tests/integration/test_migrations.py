@@ -21,12 +21,13 @@ from arena.common.schemas.imported import (
     Provenance,
     TelemetrySample,
 )
+from arena.common.schemas.user import Role
 from arena.controller.results.runs import run_results
 from arena.controller.server import main
 from arena.controller.store.admission import DEFAULT_POLICY, policy_of
 from arena.controller.store.agents import get_agent
 from arena.controller.store.bulk import SAMPLE_COLUMNS
-from arena.controller.store.credentials import Principal, Role
+from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database, connect, redacted
 from arena.controller.store.imports import store_import
 from arena.controller.store.jobs import get_job, lease_job, samples_of, store_samples

@@ -8,7 +8,7 @@ from arena.agent.hardware import probe
 from arena.agent.link import ControllerLink
 from arena.client.api import ArenaClient
 from arena.common.errors import AuthError, ConflictError, SuiteError
-from arena.common.schemas.job import JobState
+from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.controller.server import Controller
@@ -188,7 +188,5 @@ async def test_drain_is_delivered_and_stops_leasing(controller: Controller) -> N
     await link.close()
 
 
-def _progress(job_id: str, attempt: int):
-    from arena.common.pb.arena.v2 import common_pb2
-
-    return common_pb2.JobProgress(job_id=job_id, attempt=attempt)
+def _progress(job_id: str, attempt: int) -> JobProgress:
+    return JobProgress(job_id=job_id, attempt=attempt)

@@ -13,11 +13,12 @@ from sqlmodel import Session, select
 from arena.common import pki
 from arena.common.errors import AuthError, InvalidRequestError, PermissionDeniedError
 from arena.common.pb.arena.v2 import agent_pb2, user_pb2
+from arena.common.schemas.user import Role
 from arena.common.transport import ClientTls, host_of, is_loopback
 from arena.controller.rpc.auth import POLICY
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import credentials
-from arena.controller.store.credentials import AGENT, Role
+from arena.controller.store.credentials import AGENT
 from arena.controller.store.database import make_engine
 from arena.controller.store.models import CredentialRow
 

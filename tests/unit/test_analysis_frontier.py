@@ -141,7 +141,9 @@ def test_a_step_at_the_limit_is_not_under_it_and_a_failing_step_is_left_out() ->
     bench = BenchmarkResult(
         id="11-rate-sweep", title="Rate sweep", kind="open_loop", variants=steps
     )
-    results = RunResults(run_id="r", suite="s", state="ok", notes=[], jobs=[job("j", [bench])])
+    results = RunResults(
+        run_id="r", suite="s", state="succeeded", notes=[], jobs=[job("j", [bench])]
+    )
     rows = capacity_rows([results], MAX_ERROR_RATE)
     assert [r.point and r.point.configured_rps for r in rows] == [0.1, 0.5, 0.5]
     assert all(r.note == "left out: 0.7 req/s (too many failed requests)" for r in rows)

@@ -19,6 +19,7 @@ from arena.common.schemas import (
     sample,
     suite,
     telemetry,
+    user,
 )
 from arena.common.wire import packed_twin
 from tests.conftest import REPO
@@ -36,6 +37,7 @@ MIRRORED: list[type[BaseModel]] = [
     suite.OpenLoopBenchmark,
     suite.ModelSpec,
     job.JobSpec,
+    job.JobProgress,
     sample.RequestSample,
     telemetry.GpuReading,
     results.MetricStat,
@@ -66,6 +68,7 @@ MIRRORED: list[type[BaseModel]] = [
     admission.AgentRefusal,
     admission.JobAdmission,
     admission.SuiteAdmission,
+    user.UserSummary,
 ]
 
 

@@ -25,7 +25,7 @@ from arena.common.schemas.imported import (
     SweepStep,
     TelemetrySample,
 )
-from arena.common.schemas.job import JobSpec
+from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.packed import pack_floats
 from arena.common.schemas.results import (
     BenchmarkResult,
@@ -35,6 +35,7 @@ from arena.common.schemas.results import (
     RunResults,
     VariantResult,
 )
+from arena.common.schemas.run import RunState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ClosedLoopBenchmark, ModelSpec, OpenLoopBenchmark
 from arena.common.schemas.telemetry import GpuReading
@@ -304,7 +305,7 @@ job_results = st.builds(
     agent=maybe(text),
     hardware=maybe(text),
     simulated=st.booleans(),
-    state=text,
+    state=st.sampled_from(JobState),
     message=text,
     benchmarks=st.lists(benchmark_results, max_size=2),
     imported=maybe(origins),
@@ -316,7 +317,7 @@ run_results = st.builds(
     RunResults,
     run_id=text,
     suite=text,
-    state=text,
+    state=st.sampled_from(RunState),
     notes=st.lists(text, max_size=2),
     jobs=st.lists(job_results, max_size=2),
 )

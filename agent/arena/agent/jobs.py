@@ -34,11 +34,10 @@ from arena.agent.tools import ToolContext, driver_for
 from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
 from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_cpu_util
-from arena.common.pb.arena.v2 import common_pb2
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
-from arena.common.schemas.job import JobState
+from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark
@@ -91,9 +90,9 @@ class JobExecution:
         self._task: asyncio.Task[None] | None = None
         self.log = log.bind(job_id=job, attempt=attempt)
 
-    def progress(self) -> common_pb2.JobProgress:
+    def progress(self) -> JobProgress:
         benchmark, variant, run = self.position
-        return common_pb2.JobProgress(
+        return JobProgress(
             job_id=self.lease.job_id,
             attempt=self.lease.attempt,
             benchmark=benchmark,

@@ -19,14 +19,14 @@ from arena.agent.settings import controller_addresses
 from arena.common.errors import ArenaError, CertificateRefusedError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobSpec, JobState
+from arena.common.schemas.job import JobProgress, JobSpec, JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.status import from_rpc_error, sent_by_arena
 from arena.common.transport import ClientTls, open_channel, refused_certificate
-from arena.common.wire import from_message, set_field, to_message
+from arena.common.wire import enum_number, from_message, set_field, to_message
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
@@ -37,13 +37,6 @@ CHANNEL_OPTIONS = [
 CALL_TIMEOUT_S = 15.0
 
 log = structlog.get_logger(__name__)
-
-_PHASES = {
-    JobState.RUNNING: agent_pb2.JOB_PHASE_RUNNING,
-    JobState.SUCCEEDED: agent_pb2.JOB_PHASE_SUCCEEDED,
-    JobState.FAILED: agent_pb2.JOB_PHASE_FAILED,
-    JobState.CANCELLED: agent_pb2.JOB_PHASE_CANCELLED,
-}
 
 
 @dataclass(frozen=True)
@@ -194,13 +187,10 @@ class ControllerLink:
         self.use_token(reply.credential)
         return reply.credential, reply.old_valid_until_unix
 
-    async def heartbeat(
-        self, running: Sequence[common_pb2.JobProgress], draining: bool
-    ) -> Directives:
-        reply = await self._call(
-            "Heartbeat",
-            agent_pb2.HeartbeatRequest(agent_id=self.agent_id, running=running, draining=draining),
-        )
+    async def heartbeat(self, running: Sequence[JobProgress], draining: bool) -> Directives:
+        request = agent_pb2.HeartbeatRequest(agent_id=self.agent_id, draining=draining)
+        set_field(request, "running", running)
+        reply = await self._call("Heartbeat", request)
         cancel = [
             (d.cancel.job_id, d.cancel.attempt, d.cancel.reason)
             for d in reply.directives
@@ -243,7 +233,7 @@ class ControllerLink:
             agent_id=self.agent_id,
             job_id=job_id,
             attempt=attempt,
-            phase=_PHASES[state],
+            phase=enum_number(state, agent_pb2.JobPhase),
             message=message,
             clock_origin_unix=clock_origin_unix,
             total_samples=total_samples,

@@ -18,22 +18,21 @@ from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2
 from arena.common.provenance.folder import SignedExport
 from arena.common.provenance.keyring import Keyring, KeyringEntry
 from arena.common.schemas.admission import SuiteAdmission
-from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.agent import AgentStatus, HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return, re-exported
-from arena.common.schemas.job import JobSpec
+from arena.common.schemas.job import JobProgress, JobSpec
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail as RunDetail
 from arena.common.schemas.run import RunInfo as RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
+from arena.common.schemas.user import Role, UserSummary
 from arena.common.status import from_rpc_error, sent_by_arena
 from arena.common.transport import ClientTls, open_channel, refused_certificate
-from arena.common.wire import from_message, to_message
-
-ROLES = ("viewer", "submitter", "admin")
+from arena.common.wire import enum_number, from_message, get_field, to_message
 
 CALL_TIMEOUT_S = 30.0
 RATE_LIMIT_RETRIES = 5
@@ -74,7 +73,7 @@ class LogPage(ArenaModel):
 class AgentInfo(ArenaModel):
     agent_id: str
     name: str
-    status: str
+    status: AgentStatus
     hardware: HardwareInfo
     labels: dict[str, str]
     last_seen_unix: float
@@ -87,7 +86,6 @@ class AgentInfo(ArenaModel):
 
 
 def _job(job: user_pb2.JobSummary) -> JobInfo:
-    progress = job.progress
     return JobInfo(
         job_id=job.job_id,
         target=job.target,
@@ -99,17 +97,7 @@ def _job(job: user_pb2.JobSummary) -> JobInfo:
         message=job.message,
         samples=job.samples,
         requests_expected=job.requests_expected,
-        progress={
-            "benchmark": progress.benchmark,
-            "variant": progress.variant,
-            "run": progress.run,
-            "requests_done": progress.requests_done,
-            "requests_total": progress.requests_total,
-            "errors": progress.errors,
-            "output_tokens_per_s": progress.output_tokens_per_s,
-        }
-        if job.HasField("progress")
-        else {},
+        progress=get_field(job, "progress", JobProgress | None),
         simulated=job.simulated,
         flags=list(job.flags),
         tier=job.tier,
@@ -130,14 +118,6 @@ def translate(error: grpc.RpcError, address: str, tls: ClientTls) -> ArenaError:
     if isinstance(translated, AuthError):
         return AuthError(f"the controller refused the user token: {translated}")
     return translated
-
-
-class UserInfo(ArenaModel):
-    name: str
-    role: str
-    created_at_unix: float
-    live_tokens: int
-    revoked: bool
 
 
 class Enrolment(ArenaModel):
@@ -349,9 +329,9 @@ class ArenaClient:
         reply = self._call(self._stub.RevokeAgent, user_pb2.RevokeAgentRequest(name=name))
         return int(reply.credentials_revoked), int(reply.jobs_requeued)
 
-    def create_user(self, name: str, role: str) -> str:
+    def create_user(self, name: str, role: Role) -> str:
         """The new user's token (shown once)."""
-        request = user_pb2.CreateUserRequest(name=name, role=_role(role))
+        request = user_pb2.CreateUserRequest(name=name, role=enum_number(role, user_pb2.UserRole))
         return str(self._call(self._stub.CreateUser, request).token)
 
     def rotate_user(self, name: str) -> tuple[str, float]:
@@ -363,18 +343,9 @@ class ArenaClient:
         reply = self._call(self._stub.RevokeUser, user_pb2.RevokeUserRequest(name=name))
         return int(reply.tokens_revoked)
 
-    def users(self) -> list[UserInfo]:
+    def users(self) -> list[UserSummary]:
         reply = self._call(self._stub.ListUsers, user_pb2.ListUsersRequest())
-        return [
-            UserInfo(
-                name=user.name,
-                role=user_pb2.UserRole.Name(user.role).removeprefix("USER_ROLE_").lower(),
-                created_at_unix=user.created_at_unix,
-                live_tokens=user.live_tokens,
-                revoked=user.revoked,
-            )
-            for user in reply.users
-        ]
+        return [from_message(user, UserSummary) for user in reply.users]
 
     def set_trust(self, name: str, tier: str) -> None:
         self._call(self._stub.SetAgentTrust, user_pb2.SetAgentTrustRequest(name=name, tier=tier))
@@ -398,7 +369,3 @@ class ArenaClient:
 
     def reset_key(self, name: str) -> None:
         self._call(self._stub.ResetAgentKey, user_pb2.ResetAgentKeyRequest(name=name))
-
-
-def _role(role: str) -> "user_pb2.UserRole.ValueType":
-    return user_pb2.UserRole.Value(f"USER_ROLE_{role.upper()}")

@@ -9,8 +9,6 @@ from collections.abc import Callable
 
 from arena.client.api import ArenaClient, JobInfo
 
-FINISHED = ("succeeded", "failed", "cancelled")
-
 
 def follow_logs(
     client: ArenaClient,
@@ -34,7 +32,7 @@ def follow_logs(
         for line in page.lines:
             echo(line.text)
             last_seq = line.seq
-        if job.state in FINISHED and not page.lines:  # ended, and every page read
+        if job.state.terminal and not page.lines:  # ended, and every page read
             return job
         if not page.lines:
             time.sleep(interval_s)

@@ -13,6 +13,7 @@ from arena.client.views import view_table
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, TelemetrySample
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
 from arena.common.views.results import results_of
 from arena.common.views.view import when
@@ -42,14 +43,13 @@ def agents_table(agents: list[AgentInfo]) -> Table:
 
 def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
     progress = job.progress
+    if progress is None:  # no heartbeat yet (or an imported job): what the store holds
+        return "", f"{job.samples}/{job.requests_expected}", "0", "0"
     position = ""
-    if progress.get("benchmark"):
-        run = progress.get("run", 0) + 1
-        position = f"{progress['benchmark']} {progress.get('variant', '')} run {run}"
-    done = int(progress.get("requests_done", job.samples))
-    total = int(progress.get("requests_total", job.requests_expected)) or job.requests_expected
-    rate = float(progress.get("output_tokens_per_s", 0.0))
-    return position, f"{done}/{total}", f"{rate:.0f}", str(progress.get("errors", 0))
+    if progress.benchmark:
+        position = f"{progress.benchmark} {progress.variant} run {progress.run + 1}"
+    requests = f"{progress.requests_done}/{progress.requests_total or job.requests_expected}"
+    return position, requests, f"{progress.output_tokens_per_s:.0f}", str(progress.errors)
 
 
 def progress_table(detail: RunDetail) -> Table:
@@ -59,7 +59,7 @@ def progress_table(detail: RunDetail) -> Table:
         table.add_column(column)
     for job in detail.jobs:
         position, requests, rate, errors = _job_progress(job)
-        if job.state not in ("leased", "running"):
+        if job.state not in (JobState.LEASED, JobState.RUNNING):
             position, rate = job.message, "-"
         model = f"{job.model} (simulated)" if job.simulated else job.model
         table.add_row(

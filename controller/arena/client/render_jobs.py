@@ -126,7 +126,8 @@ def describe_run(console: Console, detail: RunDetail) -> None:
 
 def describe_job(console: Console, described: JobDescription) -> None:
     job = described.job
-    progress = ", ".join(f"{key}={value}" for key, value in job.progress.items())
+    shown = job.progress.model_dump(exclude={"job_id", "attempt"}) if job.progress else {}
+    progress = ", ".join(f"{key}={value}" for key, value in shown.items())
     _fields(
         console,
         [

@@ -16,29 +16,49 @@ A ``list[float]`` field may also travel packed, in a ``bytes`` twin named ``<fie
 (little-endian float64, ``schemas.packed``): it is read whenever it is set, and written instead
 of the repeated field by ``to_message(..., packed=True)``, for a peer that said it reads it.
 
+A proto enum carries a ``StrEnum`` of the shared vocabulary (``Role``, ``JobState``) by member
+name: proto style names the values ``<ENUM_NAME>_<MEMBER>`` (``USER_ROLE_ADMIN`` is
+``Role.ADMIN``); ``enum_number`` and ``enum_member`` convert one value outside a model.
+
 Open-ended ``dict[str, Any]`` fields travel as ``google.protobuf.Struct`` (JSON numbers).
 Proto maps carry no order: decoded dicts list their keys in natural order (``2000`` before
 ``10000``), so output built from them is stable.
 
-Only this module, the controller's servicers, the agent's link (and its job progress) and the
-client's API import ``arena.common.pb``.
+Only this module, the controller's servicers, the agent's link and the client's API import
+``arena.common.pb``.
 """
 
 import math
 import re
 import types
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
+from enum import Enum
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+)
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct, Value
 from pydantic import BaseModel
 
 from arena.common.schemas.packed import pack_floats, unpack_floats
 
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MessageT = TypeVar("MessageT", bound=Message)
+EnumT = TypeVar("EnumT", bound=Enum)
+NumberT = TypeVar("NumberT", bound=int)
 
 _INTEGERS = {
     FieldDescriptor.CPPTYPE_INT32,
@@ -132,6 +152,20 @@ def get_field(message: Message, name: str, annotation: Any) -> Any:
     return _get(message, _descriptor(message).fields_by_name[name], annotation)
 
 
+def enum_number(member: Enum, wire_enum: "_EnumTypeWrapper[NumberT]") -> NumberT:
+    """The number of ``member`` in the proto enum ``wire_enum`` (``user_pb2.UserRole``)."""
+    return wire_enum.Value(_wire_name(member, wire_enum.DESCRIPTOR))
+
+
+def enum_member(number: int, wire_enum: "_EnumTypeWrapper[Any]", kind: type[EnumT]) -> EnumT:
+    """The member of ``kind`` a proto enum number stands for; a ValueError for a number that
+    names none (the unspecified 0, a value ``kind`` does not have, one from a newer peer)."""
+    name = _enum_name(number, wire_enum.DESCRIPTOR)
+    if name not in kind.__members__:
+        raise ValueError(f"{wire_enum.DESCRIPTOR.name} {number} is no {kind.__name__}")
+    return kind[name]
+
+
 def packed_twin(name: str) -> str:
     """The ``bytes`` field that may carry the float list ``name`` packed."""
     return f"{name}_packed"
@@ -182,6 +216,9 @@ def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
         child = getattr(message, field.name)
         child.SetInParent()
         _encode_into(child, value)
+    elif field.enum_type is not None and isinstance(value, Enum):
+        number = field.enum_type.values_by_name[_wire_name(value, field.enum_type)].number
+        setattr(message, field.name, number)
     else:
         setattr(message, field.name, value)
 
@@ -247,6 +284,8 @@ def _get(message: Message, field: FieldDescriptor, annotation: Any) -> Any:
     if field.has_presence and not message.HasField(field.name):
         return None
     raw = getattr(message, field.name)
+    if field.enum_type is not None and not field.is_repeated:
+        return _enum_data(raw, field.enum_type, _strip(annotation))
     if field.message_type is None:  # a scalar or a list of them: nothing to walk
         return list(raw) if field.is_repeated else raw
     kind = _strip(annotation)
@@ -299,6 +338,31 @@ def _plain(value: Value) -> Any:
 
 
 # --- types --------------------------------------------------------------------------------
+
+
+def _enum_prefix(enum: EnumDescriptor) -> str:
+    """``USER_ROLE_`` for ``UserRole``: what proto style puts before each value's name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+
+
+def _wire_name(member: Enum, enum: EnumDescriptor) -> str:
+    """``USER_ROLE_ADMIN`` for ``Role.ADMIN`` in ``UserRole``."""
+    return _enum_prefix(enum) + member.name
+
+
+def _enum_name(number: int, enum: EnumDescriptor) -> str:
+    """The value's name without the enum's prefix (``ADMIN``); empty for an unknown number."""
+    value = enum.values_by_number.get(number)
+    return value.name.removeprefix(_enum_prefix(enum)) if value is not None else ""
+
+
+def _enum_data(number: int, enum: EnumDescriptor, kind: Any) -> Any:
+    """The member of an ``Enum`` field that ``number`` names, else its name for validation to
+    refuse; the number itself for a plain ``int`` field."""
+    if not (isinstance(kind, type) and issubclass(kind, Enum)):
+        return number
+    name = _enum_name(number, enum)
+    return kind[name] if name in kind.__members__ else name
 
 
 def _is_map(field: FieldDescriptor) -> bool:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from arena.client.api import ROLES
 from arena.client.context import client_for, console, errors
 from arena.client.output import emit, output_option
 from arena.common import pki
+from arena.common.schemas.user import Role
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -105,12 +105,12 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.pass_context
 def create_user(ctx: click.Context, name: str, role: str) -> None:
     """Create user NAME and print its token (shown once; admin)."""
     with client_for(ctx) as client:
-        token = client.create_user(name, role)
+        token = client.create_user(name, Role(role))
     console.print(token, highlight=False, soft_wrap=True)
     errors.print(f"{name}: {role}; keep the token, the controller stores only its hash")
 

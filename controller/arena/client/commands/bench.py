@@ -21,6 +21,7 @@ from arena.client.context import console, errors, fail_without_extra
 from arena.client.output import output_option
 from arena.client.watching import fail_if_invalid, watch
 from arena.common.errors import ArenaError
+from arena.common.schemas.run import RunState
 from arena.common.suites.loader import load_suite_text
 
 SUITE_NAME = "arenactl-bench"
@@ -121,7 +122,7 @@ def bench(
         run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")
         errors.print(f"benchmarking {model} at {url} (run {run_id})", highlight=False)
         detail, results = watch(client, console, run_id, output, arena.alive)
-    if detail.run.state != "succeeded":
+    if detail.run.state != RunState.SUCCEEDED:
         reasons = "; ".join(f"{job.job_id}: {job.message}" for job in detail.jobs if job.message)
         raise ArenaError(f"run {run_id} {detail.run.state}" + (f": {reasons}" if reasons else ""))
     fail_if_invalid(results)

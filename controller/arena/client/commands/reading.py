@@ -14,10 +14,9 @@ from arena.client.tabular import agents_rows, jobs_rows
 from arena.client.views import view_rows, view_table
 from arena.client.watching import emit_results
 from arena.common.errors import NotFoundError
+from arena.common.schemas.run import RunState
 from arena.common.text import printable
 from arena.common.views.runs import RUNS
-
-RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
 
 
 @click.command()
@@ -25,7 +24,7 @@ RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "empty")
     "--state",
     "states",
     multiple=True,
-    type=click.Choice(RUN_STATES),
+    type=click.Choice([state.value for state in RunState]),
     help="Only runs in this state (repeatable).",
 )
 @click.option("--suite", metavar="GLOB", help="Only runs of this suite name, e.g. 'arena-*'.")

@@ -15,6 +15,7 @@ from plotly.offline import get_plotlyjs
 
 from arena.client.report.build import Report
 from arena.common.analysis.capacity import LIMITS_MS
+from arena.common.schemas.job import JobState
 from arena.common.views import TEMPLATES
 from arena.common.views.listings import GLOBALS
 
@@ -39,6 +40,7 @@ def num(value: float | None, digits: int = 1) -> str:
 
 _ENV.filters["num"] = num
 _ENV.globals.update(GLOBALS)
+_ENV.globals["JobState"] = JobState
 
 
 def figure_json(report: Report) -> dict[str, str]:

@@ -14,6 +14,7 @@ from arena.common.schemas.results import (
     RunResults,
     VariantResult,
 )
+from arena.common.schemas.run import RunState
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.variants import variants
 from arena.controller.results.imported import imported_job_result
@@ -26,7 +27,6 @@ from arena.controller.store.runs import (
     jobs_of,
     request_counts,
     run_row,
-    run_state,
 )
 from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.store.telemetry import energy_of
@@ -131,7 +131,7 @@ def run_results(
     return RunResults(
         run_id=run_id,
         suite=run.suite_name,
-        state=run_state(job.state for job in rows),
+        state=RunState.of(job.state for job in rows),
         notes=run.notes,
         jobs=jobs,
     )

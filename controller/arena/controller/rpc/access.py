@@ -8,12 +8,14 @@ from sqlmodel import Session, select
 
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
 from arena.common.pb.arena.v2 import user_pb2
+from arena.common.schemas.user import Role
+from arena.common.wire import enum_member, enum_number, to_message
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.errors import grpc_errors
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import credentials
 from arena.controller.store import jobs as job_store
-from arena.controller.store.credentials import AGENT, USER, Role
+from arena.controller.store.credentials import AGENT, USER
 from arena.controller.store.database import Database
 from arena.controller.store.models import AgentRow
 from arena.controller.work import WorkSignal
@@ -66,10 +68,15 @@ class AccessMethods:
     ) -> user_pb2.UserToken:
         if request.name in RESERVED_USERS:
             raise InvalidRequestError(f"{request.name!r} is reserved for the static tokens")
-        role = _role(request.role)
+        try:
+            role = enum_member(request.role, user_pb2.UserRole, Role)
+        except ValueError:
+            raise InvalidRequestError("role must be viewer, submitter or admin") from None
         token = await self.db.call(credentials.create_user, request.name, role, time.time())
-        granted("create-user", user=request.name, role=role.label)
-        return user_pb2.UserToken(name=request.name, role=_wire(role), token=token)
+        granted("create-user", user=request.name, role=role.value)
+        return user_pb2.UserToken(
+            name=request.name, role=enum_number(role, user_pb2.UserRole), token=token
+        )
 
     @grpc_errors
     async def RotateUserToken(
@@ -83,7 +90,10 @@ class AccessMethods:
         )
         granted("rotate-user", user=request.name, old_valid_until=until)
         return user_pb2.UserToken(
-            name=request.name, role=_wire(role), token=token, old_valid_until_unix=until
+            name=request.name,
+            role=enum_number(role, user_pb2.UserRole),
+            token=token,
+            old_valid_until_unix=until,
         )
 
     @grpc_errors
@@ -100,28 +110,8 @@ class AccessMethods:
     ) -> user_pb2.ListUsersResponse:
         users = await self.db.call(credentials.list_users, time.time())
         return user_pb2.ListUsersResponse(
-            users=[
-                user_pb2.UserSummary(
-                    name=user.name,
-                    role=_wire(user.role),
-                    created_at_unix=user.created_at,
-                    live_tokens=user.live_tokens,
-                    revoked=user.revoked,
-                )
-                for user in users
-            ]
+            users=[to_message(user, user_pb2.UserSummary) for user in users]
         )
-
-
-def _wire(role: Role) -> "user_pb2.UserRole.ValueType":
-    return user_pb2.UserRole.Value(f"USER_ROLE_{role.name}")
-
-
-def _role(value: int) -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        raise InvalidRequestError("role must be viewer, submitter or admin") from None
 
 
 def _revoke_agent(session: Session, name: str, now: float, max_attempts: int) -> tuple[int, int]:

@@ -12,12 +12,12 @@ from arena.common.metrics.sanity import SampleColumns
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2
 from arena.common.redact import SHAPES_ONLY
 from arena.common.schemas.agent import HardwareInfo
-from arena.common.schemas.job import JobState
+from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.wire import flat_columns, from_message, get_field, to_message
+from arena.common.wire import enum_member, flat_columns, from_message, get_field, to_message
 from arena.controller.metrics import ControllerMetrics
 from arena.controller.results.aggregation import aggregate_job
 from arena.controller.rpc import sanity
@@ -48,13 +48,6 @@ LEGACY_TOKEN_TIER = OFFICIAL
 their results start official (enrolled community agents start community)."""
 ToolMetrics = dict[str, dict[str, MetricStat]]
 """A reference tool's metrics: {variant key: {metric key: statistic}}."""
-
-_PHASES = {
-    agent_pb2.JOB_PHASE_RUNNING: JobState.RUNNING,
-    agent_pb2.JOB_PHASE_SUCCEEDED: JobState.SUCCEEDED,
-    agent_pb2.JOB_PHASE_FAILED: JobState.FAILED,
-    agent_pb2.JOB_PHASE_CANCELLED: JobState.CANCELLED,
-}
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
@@ -110,22 +103,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self, request: agent_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.HeartbeatResponse:
         await self._acting_as(request.agent_id)
-        progress = [
-            (
-                item.job_id,
-                item.attempt,
-                {
-                    "benchmark": item.benchmark,
-                    "variant": item.variant,
-                    "run": item.run,
-                    "requests_done": item.requests_done,
-                    "requests_total": item.requests_total,
-                    "errors": item.errors,
-                    "output_tokens_per_s": item.output_tokens_per_s,
-                },
-            )
-            for item in request.running
-        ]
+        progress = [from_message(item, JobProgress) for item in request.running]
         refused = sanity.check_progress(progress)
         if refused:  # the whole heartbeat: its leases are not renewed either
             for (job_id, attempt), reason in refused.items():
@@ -178,8 +156,10 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             )
             self.work.notify()
             return agent_pb2.JobStatusResponse()
-        if request.phase not in _PHASES:
-            raise InvalidRequestError("phase is required")
+        try:
+            state = enum_member(request.phase, agent_pb2.JobPhase, JobState)
+        except ValueError:
+            raise InvalidRequestError("phase is required") from None
         with reading("provenance"):
             provenance = SHAPES_ONLY.tree(get_field(request, "provenance", dict[str, Any]))
         keys = (request.agent_id, request.job_id, request.attempt)
@@ -187,7 +167,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             await self.db.call(
                 _report,
                 *keys,
-                _PHASES[request.phase],
+                state,
                 SHAPES_ONLY.text(request.message),
                 request.clock_origin_unix or None,
                 request.total_samples,
@@ -197,7 +177,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         except ManifestRejected as error:
             await self.db.call(sanity.flag_job, *keys, str(error))
             raise
-        if _PHASES[request.phase].terminal:
+        if state.terminal:
             self.work.notify()
         return agent_pb2.JobStatusResponse()
 

@@ -14,11 +14,12 @@ from typing import Any
 import grpc
 
 from arena.common.errors import ArenaError, AuthError, PermissionDeniedError
+from arena.common.schemas.user import Role
 from arena.controller.rpc.audit import CALLER, refused
 from arena.controller.rpc.errors import abort, as_arena_error
 from arena.controller.settings import ControllerSettings
 from arena.controller.store import credentials
-from arena.controller.store.credentials import AGENT, USER, Principal, Role
+from arena.controller.store.credentials import AGENT, USER, Principal
 from arena.controller.store.database import Database
 
 AGENT_SERVICE = "arena.v2.AgentService"
@@ -111,10 +112,10 @@ async def identify(db: Database, static: StaticTokens, token: str, kind: str) ->
 
 
 def require_role(who: Principal, need: Role, action: str) -> None:
-    if who.role is None or who.role < need:
-        have = who.role.label if who.role else "none"
+    if who.role is None or not who.role.includes(need):
+        have = who.role.value if who.role else "none"
         raise PermissionDeniedError(
-            f"{action} needs the {need.label} role; user {who.name!r} is {have}"
+            f"{action} needs the {need.value} role; user {who.name!r} is {have}"
         )
 
 

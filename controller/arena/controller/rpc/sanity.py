@@ -24,6 +24,7 @@ from arena.common.metrics.sanity import (
     batch_problems,
     columns_pass,
 )
+from arena.common.schemas.job import JobProgress
 from arena.common.schemas.suite import Benchmark
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.variants import output_ceilings
@@ -158,15 +159,13 @@ def store_checked_tool_result(
     )
 
 
-def check_progress(
-    progress: Sequence[tuple[str, int, dict[str, Any]]],
-) -> dict[tuple[str, int], str]:
+def check_progress(progress: Sequence[JobProgress]) -> dict[tuple[str, int], str]:
     """The jobs (id, attempt) whose reported progress cannot be, each with why."""
     found = {}
-    for job_id, attempt, details in progress:
-        problem = progress_problem(details)
+    for report in progress:
+        problem = progress_problem(report)
         if problem is not None:
-            found[job_id, attempt] = f"heartbeat refused: {problem}"
+            found[report.job_id, report.attempt] = f"heartbeat refused: {problem}"
     return found
 
 

@@ -24,7 +24,7 @@ from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ResolvedSuite
-from arena.common.wire import from_message, to_message
+from arena.common.wire import from_message, set_field, to_message
 from arena.controller.results.runs import run_results
 from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
@@ -344,13 +344,11 @@ def _summary(run: RunInfo) -> user_pb2.RunSummary:
 
 
 def _job(job: JobInfo) -> user_pb2.JobSummary:
-    fields = job.model_dump(exclude={"agent", "progress"})
-    progress = (
-        common_pb2.JobProgress(job_id=job.job_id, attempt=job.attempt, **job.progress)
-        if job.progress
-        else None
+    summary = user_pb2.JobSummary(
+        agent_name=job.agent, **job.model_dump(exclude={"agent", "progress"})
     )
-    return user_pb2.JobSummary(agent_name=job.agent, progress=progress, **fields)
+    set_field(summary, "progress", job.progress)
+    return summary
 
 
 def _summary_and_results(

@@ -1,13 +1,12 @@
 """Agent registry: registration, liveness, draining."""
 
 import uuid
-from typing import Literal
 
 import structlog
 from sqlmodel import Session, select
 
 from arena.common.errors import NotFoundError
-from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.agent import AgentStatus, HardwareInfo
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
@@ -21,8 +20,6 @@ from arena.controller.store.trust import (
 )
 
 log = structlog.get_logger(__name__)
-
-AgentStatus = Literal["online", "disconnected", "lost"]
 
 
 def register_agent(
@@ -114,14 +111,14 @@ def set_draining(session: Session, name: str) -> AgentRow:
 def agent_status(
     row: AgentRow, now: float, heartbeat_interval_s: float, lease_ttl_s: float
 ) -> AgentStatus:
-    """Online while heartbeats arrive; disconnected after missing a few (its job goes on);
-    lost once silent longer than a lease (its job is requeued)."""
+    """Online while heartbeats arrive; disconnected after missing a few; lost once silent
+    longer than a lease."""
     silence = now - row.last_seen_at
     if silence <= 3 * heartbeat_interval_s:
-        return "online"
+        return AgentStatus.ONLINE
     if silence <= lease_ttl_s:
-        return "disconnected"
-    return "lost"
+        return AgentStatus.DISCONNECTED
+    return AgentStatus.LOST
 
 
 def facts(row: AgentRow, tier: str = OFFICIAL) -> AgentFacts:

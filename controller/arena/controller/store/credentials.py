@@ -11,7 +11,6 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from enum import IntEnum
 
 import structlog
 from sqlmodel import Session, col, select
@@ -23,6 +22,7 @@ from arena.common.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from arena.common.schemas.user import Role, UserSummary
 from arena.controller.store.models import AgentRow, CredentialRow, EnrolmentRow
 
 log = structlog.get_logger(__name__)
@@ -30,18 +30,6 @@ log = structlog.get_logger(__name__)
 AGENT = "agent"
 USER = "user"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
-
-
-class Role(IntEnum):
-    """A user's role; each includes the ones below it (the values match the proto enum)."""
-
-    VIEWER = 1
-    SUBMITTER = 2
-    ADMIN = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 @dataclass(frozen=True)
@@ -59,15 +47,6 @@ class Principal:
     @property
     def static(self) -> bool:
         return not self.credential_id
-
-
-@dataclass(frozen=True)
-class UserSummary:
-    name: str
-    role: Role
-    created_at: float
-    live_tokens: int
-    revoked: bool
 
 
 def wrong_service(have: str, need: str) -> str:
@@ -194,7 +173,7 @@ def authenticate(session: Session, secret: str, kind: str, now: float) -> Princi
     if found.kind == AGENT:
         agent = session.exec(select(AgentRow).where(AgentRow.name == found.name)).first()
         return Principal(AGENT, found.name, None, found.id, agent.id if agent else "")
-    return Principal(USER, found.name, Role[found.role.upper()], found.id)
+    return Principal(USER, found.name, Role(found.role), found.id)
 
 
 def credential(session: Session, credential_id: str) -> CredentialRow:
@@ -246,10 +225,10 @@ def create_user(session: Session, name: str, role: Role, now: float) -> str:
     if _live_of(session, USER, name, now):
         raise ConflictError(f"user {name!r} exists; rotate or revoke its token instead")
     template = CredentialRow(
-        id="", token_hash="", kind=USER, name=name, role=role.label, created_at=now
+        id="", token_hash="", kind=USER, name=name, role=role.value, created_at=now
     )
     row, secret = _issue(session, template, now)
-    log.info("audit", action="create-user", user=name, role=role.label, credential=row.id)
+    log.info("audit", action="create-user", user=name, role=role.value, credential=row.id)
     return secret
 
 
@@ -264,7 +243,7 @@ def rotate_user(session: Session, name: str, now: float, grace_s: float) -> tupl
         session.add(row)
     _, secret = _issue(session, rows[-1], now)
     log.info("audit", action="rotate", kind=USER, name=name, old_tokens=len(rows))
-    return secret, Role[rows[-1].role.upper()], until
+    return secret, Role(rows[-1].role), until
 
 
 def list_users(session: Session, now: float) -> list[UserSummary]:
@@ -279,8 +258,8 @@ def list_users(session: Session, now: float) -> list[UserSummary]:
     return [
         UserSummary(
             name=name,
-            role=Role[held[-1].role.upper()],
-            created_at=held[0].created_at,
+            role=Role(held[-1].role),
+            created_at_unix=held[0].created_at,
             live_tokens=sum(_live(row, now) for row in held),
             revoked=all(row.revoked_at is not None for row in held),
         )

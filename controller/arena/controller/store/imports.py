@@ -32,10 +32,11 @@ from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin
 from arena.common.schemas.job import JobState
+from arena.common.schemas.user import Role
 from arena.common.suites.scaling import quick_note
 from arena.controller.store import trust
 from arena.controller.store.aggregates import SUMMARY_RUN
-from arena.controller.store.credentials import Principal, Role
+from arena.controller.store.credentials import Principal
 from arena.controller.store.models import (
     AgentRow,
     AggregateRow,

@@ -26,7 +26,7 @@ from arena.common.errors import (
     PermissionDeniedError,
 )
 from arena.common.metrics.sanity import SampleColumns
-from arena.common.schemas.job import ALLOWED, JobState
+from arena.common.schemas.job import ALLOWED, JobProgress, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import matches
@@ -207,10 +207,22 @@ def _claim(session: Session, job_id: str) -> JobRow | None:
     ).first()
 
 
+def stored_progress(report: JobProgress) -> dict[str, Any]:
+    """The job row's ``progress``: the report without the job's id and attempt (the row's)."""
+    return report.model_dump(exclude={"job_id", "attempt"})
+
+
+def progress_of(job: JobRow) -> JobProgress | None:
+    """The progress its agent last reported; ``None`` before the first heartbeat."""
+    if not job.progress:
+        return None
+    return JobProgress(job_id=job.id, attempt=job.attempt, **job.progress)
+
+
 def heartbeat(
     connection: Connection,
     agent_id: str,
-    progress: Sequence[tuple[str, int, dict[str, Any]]],
+    progress: Sequence[JobProgress],
     now: float,
     lease_ttl_s: float,
 ) -> tuple[list[CancelOrder], bool]:
@@ -225,7 +237,8 @@ def heartbeat(
     if draining is None:
         raise NotFoundError(f"unknown agent id {agent_id!r}: register first")
     orders: list[CancelOrder] = []
-    for job_id, attempt, details in progress:
+    for report in progress:
+        job_id, attempt = report.job_id, report.attempt
         job = connection.execute(HELD.where(JOBS.c.id == job_id)).first()
         if job is None:
             orders.append(CancelOrder(job_id, attempt, "unknown job"))
@@ -237,7 +250,7 @@ def heartbeat(
             connection.execute(
                 update(JOBS)
                 .where(JOBS.c.id == job_id)
-                .values(lease_expires_at=now + lease_ttl_s, progress=details)
+                .values(lease_expires_at=now + lease_ttl_s, progress=stored_progress(report))
             )
     return orders, bool(draining)
 

@@ -4,8 +4,9 @@ from sqlmodel import Session
 
 from arena.common.errors import PermissionDeniedError
 from arena.common.schemas.suite import ResolvedSuite
+from arena.common.schemas.user import Role
 from arena.controller.store import runs as run_store
-from arena.controller.store.credentials import Principal, Role
+from arena.controller.store.credentials import Principal
 from arena.controller.store.models import RunOwnerRow
 
 

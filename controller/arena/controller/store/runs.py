@@ -1,7 +1,6 @@
 """Runs: submission (suite → jobs), listings, cancellation and the results view."""
 
 import uuid
-from collections.abc import Iterable
 
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
@@ -9,11 +8,11 @@ from sqlmodel import Session, col, func, select
 from arena.common.errors import NotFoundError
 from arena.common.schemas.base import json_document
 from arena.common.schemas.job import JobInfo, JobState
-from arena.common.schemas.run import RunDetail, RunInfo
+from arena.common.schemas.run import RunDetail, RunInfo, RunState
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.suites.expand import expand, is_simulated, job_requests
 from arena.controller.store.admission import waiting_notes, with_note
-from arena.controller.store.jobs import count_samples, transition
+from arena.controller.store.jobs import count_samples, progress_of, transition
 from arena.controller.store.models import (
     AgentRow,
     JobRow,
@@ -24,20 +23,6 @@ from arena.controller.store.models import (
 )
 from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.store.trust import job_trusts
-
-
-def run_state(job_states: Iterable[str]) -> str:
-    states = {JobState(state) for state in job_states}
-    if not states:
-        return "empty"
-    if all(state.terminal for state in states):
-        for final in (JobState.FAILED, JobState.CANCELLED):
-            if final in states:
-                return final.value
-        return JobState.SUCCEEDED.value
-    if states & {JobState.LEASED, JobState.RUNNING} or JobState.SUCCEEDED in states:
-        return JobState.RUNNING.value
-    return JobState.QUEUED.value
 
 
 def submit_run(
@@ -109,7 +94,7 @@ def _info(session: Session, run: RunRow, jobs: dict[str, str]) -> RunInfo:
     return RunInfo(
         run_id=run.id,
         suite=run.suite_name,
-        state=run_state(jobs.values()),
+        state=RunState.of(jobs.values()),
         created_at_unix=run.created_at,
         jobs_total=len(jobs),
         jobs_done=sum(1 for state in jobs.values() if JobState(state).terminal),
@@ -163,7 +148,7 @@ def job_info(
         message=with_note(job.message, waiting),
         samples=job.acked_seq,
         requests_expected=job.requests_expected,
-        progress=job.progress,
+        progress=progress_of(job),
         simulated=is_simulated_job(job),
         flags=trust.flags,
         tier=trust.tier,

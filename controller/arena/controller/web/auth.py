@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import Header, HTTPException, Request, status
 
 from arena.common.errors import AuthError
+from arena.common.schemas.user import Role
 from arena.controller.rpc.audit import refused
 from arena.controller.rpc.auth import StaticTokens, identify, require_role
-from arena.controller.store.credentials import USER, Principal, Role
+from arena.controller.store.credentials import USER, Principal
 
 
 async def submitter(

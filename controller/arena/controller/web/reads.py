@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from arena.common.analysis.rank import read_models
-from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.agent import AgentStatus, HardwareInfo
 from arena.common.schemas.job import JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import RunResults
@@ -38,14 +38,13 @@ SCAN_RUNS = 1000
 """Runs the views across runs read, newest first: the window ``arenactl rank`` reads too."""
 
 _TERMINAL = [state.value for state in JobState if state.terminal]
-_FINISHED = {*_TERMINAL, "empty"}
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class AgentView:
     name: str
-    status: agent_store.AgentStatus
+    status: AgentStatus
     hardware: HardwareInfo
     labels: dict[str, str]
     versions: dict[str, str]
@@ -130,7 +129,7 @@ class Reader:
         if kept is not None:
             return kept
         result = run_results(session, run_id, self.settings.max_error_rate)
-        if versions and result.state in _FINISHED:
+        if versions and result.state.finished:
             self._finished[versions[0]] = result
         return result
 
@@ -168,7 +167,7 @@ class Reader:
             result = self._finished.get(key)
             if result is None:
                 result = run_results(session, key[0], self.settings.max_error_rate)
-            if result.state in _FINISHED:
+            if result.state.finished:
                 kept[key] = result
             results.append(result)
         self._finished = kept

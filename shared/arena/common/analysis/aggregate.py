@@ -15,6 +15,7 @@ from pydantic import ConfigDict
 
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT, SPREAD_METRIC
 from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, VariantResult
 
 OK = "ok"
@@ -84,7 +85,7 @@ def status_of(
         return "simulated"
     if job.origin.unverified and not include_unverified:  # docs/security.md, Signed provenance
         return UNVERIFIED
-    if job.state != "succeeded":
+    if job.state != JobState.SUCCEEDED:
         return job.state
     if not benchmark.valid:
         return "invalid"

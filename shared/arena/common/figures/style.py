@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from arena.common.analysis.aggregate import entry_of
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult
 
 PALETTE = (
@@ -59,7 +60,7 @@ def labels(job: JobResult, bench: BenchmarkResult | None = None) -> list[str]:
         found.append("simulated")
     if job.origin.kind == "imported":
         found.append("imported")
-    if job.state != "succeeded":
+    if job.state != JobState.SUCCEEDED:
         found.append(job.state)
     if bench is not None and not bench.valid:
         found.append("invalid")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.common.metrics.sanity import EPSILON_S, capped
+from arena.common.schemas.job import JobProgress
 from arena.common.schemas.telemetry import GpuReading
 
 MAX_GPUS = 1024
@@ -123,13 +124,13 @@ def _stat_problem(stat: Mapping[str, Any]) -> str | None:
 PROGRESS_COUNTS = ("run", "requests_done", "requests_total", "errors")
 
 
-def progress_problem(progress: Mapping[str, Any]) -> str | None:
+def progress_problem(progress: JobProgress) -> str | None:
     """What is wrong with a heartbeat's progress of one job: counts below zero, a rate that is
     not a finite number of at least zero."""
     for name in PROGRESS_COUNTS:
-        if progress[name] < 0:
-            return f"progress {name} is {progress[name]}"
-    rate = progress["output_tokens_per_s"]
+        if getattr(progress, name) < 0:
+            return f"progress {name} is {getattr(progress, name)}"
+    rate = progress.output_tokens_per_s
     if not (math.isfinite(rate) and rate >= 0):
         return f"progress output_tokens_per_s is {rate}"
     return None

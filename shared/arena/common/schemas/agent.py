@@ -1,6 +1,20 @@
-"""What an agent says about itself when it registers."""
+"""What an agent says about itself when it registers, and what the controller makes of its
+silence."""
+
+from enum import StrEnum
 
 from arena.common.schemas.base import ArenaModel
+
+
+class AgentStatus(StrEnum):
+    """How recently the controller heard from an agent (draining is apart: a bool)."""
+
+    ONLINE = "online"
+    """Its heartbeats arrive."""
+    DISCONNECTED = "disconnected"
+    """It missed a few heartbeats; its job goes on."""
+    LOST = "lost"
+    """Silent longer than a lease: its job was requeued."""
 
 
 class GpuInfo(ArenaModel):

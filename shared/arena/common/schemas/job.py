@@ -1,7 +1,6 @@
 """A job: one engine lifetime running its benchmarks × runs, as sent to an agent."""
 
 from enum import StrEnum
-from typing import Any
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.engine import EngineProfile
@@ -62,11 +61,28 @@ class JobHeader(ArenaModel):
     """The engine profile's runtime (``vllm``, ``simulated``, ``imported``...)."""
 
 
+class JobProgress(ArenaModel):
+    """What an agent's heartbeat says of a job it runs: where it is and how fast it goes."""
+
+    job_id: str
+    attempt: int
+    benchmark: str = ""
+    """Empty until the first benchmark starts (the engine is starting)."""
+    variant: str = ""
+    run: int = 0
+    """The benchmark variant's run going on, from 0."""
+    requests_done: int = 0
+    requests_total: int = 0
+    errors: int = 0
+    output_tokens_per_s: float = 0.0
+    """Over the agent's last few seconds."""
+
+
 class JobInfo(JobHeader):
     """A job as the controller reports it while its run goes on: built by the store from the
     job's row, carried over the wire and shown by arenactl."""
 
-    state: str
+    state: JobState
     attempt: int
     agent: str
     """Name of the agent holding or last holding the job; empty when none did."""
@@ -74,8 +90,8 @@ class JobInfo(JobHeader):
     samples: int
     """Samples stored for the current attempt."""
     requests_expected: int
-    progress: dict[str, Any]
-    """The agent's last heartbeat report for the job."""
+    progress: JobProgress | None
+    """The agent's last heartbeat report for the job; ``None`` before the first."""
     simulated: bool
     flags: list[str] = []
     """Why the job's data is suspect: refused sample batches, a manifest that did not verify."""

@@ -10,7 +10,7 @@ from arena.common.schemas.imported import (
     RateSweepSummary,
     TelemetrySample,
 )
-from arena.common.schemas.job import JobHeader
+from arena.common.schemas.job import JobHeader, JobState
 from arena.common.schemas.run import RunHeader
 
 
@@ -115,7 +115,7 @@ class JobResult(JobHeader):
     agent: str | None
     hardware: str | None
     simulated: bool
-    state: str
+    state: JobState
     message: str
     benchmarks: list[BenchmarkResult]
     imported: ImportOrigin | None = None
