@@ -32,7 +32,6 @@ from arena.controller.store.models import (
     AgentRow,
     AggregateRow,
     JobRow,
-    JobTrustRow,
     RunRow,
     SampleRow,
     SuiteRow,
@@ -40,7 +39,6 @@ from arena.controller.store.models import (
 from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
-from arena.controller.store.trust import job_trusts
 
 
 def run_state(job_states: Iterable[str]) -> str:
@@ -166,11 +164,8 @@ def _simulated(job: JobRow) -> bool:
     return profiled or job.provenance.get("simulated") is True
 
 
-def job_info(
-    job: JobRow, agent: AgentRow | None, trust: JobTrustRow | None = None, waiting: str = ""
-) -> JobInfo:
+def job_info(job: JobRow, agent: AgentRow | None, waiting: str = "") -> JobInfo:
     """``waiting``: why a queued job waits (``admission.waiting_notes``), after its message."""
-    trust = trust or JobTrustRow(job_id=job.id)
     return JobInfo(
         job_id=job.id,
         target=job.target,
@@ -184,8 +179,8 @@ def job_info(
         requests_expected=job.requests_expected,
         progress=job.progress,
         simulated=_simulated(job),
-        flags=trust.flags,
-        tier=trust.tier,
+        flags=job.flags,
+        tier=job.tier or "",
     )
 
 
@@ -204,14 +199,12 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
     run = _run_row(session, run_id)
     jobs = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
-    trusts = job_trusts(session, [job.id for job in jobs])
     waiting = waiting_notes(session, jobs)
     suite_file, suite_yaml = suite_source(session, run.suite_id)
     return RunDetail(
         run=_info(session, run, _states(jobs)),
         jobs=[
-            job_info(job, agents.get(job.agent_id or ""), trusts[job.id], waiting.get(job.id, ""))
-            for job in jobs
+            job_info(job, agents.get(job.agent_id or ""), waiting.get(job.id, "")) for job in jobs
         ],
         notes=run.notes,
         suite_file=suite_file,
@@ -273,7 +266,6 @@ def run_results(
     run = _run_row(session, run_id)
     rows = _jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
-    trusts = job_trusts(session, [job.id for job in rows])
     jobs = []
     for job in rows:
         if is_imported(job):
@@ -342,8 +334,8 @@ def run_results(
                 provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
                 hardware_detail=hardware,
                 telemetry=_telemetry_text(job),
-                tier=trusts[job.id].tier,
-                flags=trusts[job.id].flags,
+                tier=job.tier or "",
+                flags=job.flags,
             )
         )
     return RunResults(
