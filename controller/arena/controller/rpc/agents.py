@@ -102,7 +102,6 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             agent_id=row.id,
             heartbeat_interval_s=self.settings.heartbeat_interval_s,
             lease_ttl_s=self.settings.lease_ttl_s,
-            packed_chunk_times=True,
         )
 
     @grpc_errors

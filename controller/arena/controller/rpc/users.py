@@ -163,9 +163,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                 job_id=job.job_id, attempt=job.attempt, first_seq=first_seq, samples=samples
             )
 
-        convert = functools.partial(
-            to_message, message_type=common_pb2.RequestSample, packed=request.packed_chunk_times
-        )
+        convert = functools.partial(to_message, message_type=common_pb2.RequestSample)
         await self._stream(request, context, reads.sample_page, convert, chunk)
 
     @grpc_errors
