@@ -282,7 +282,7 @@ def test_the_trust_tables_become_columns_with_their_rows(store_url: str) -> None
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0007")
     with todays_columns(engine), Session(engine) as session:
-        run_id, _ = submit(session, 2)
+        run_id, job_ids = submit(session, 3)
         trusted, untrusted = agents(session, 2)
         session.commit()
         signed = lease_job(session, trusted, 1.0, 1e9)
@@ -297,6 +297,10 @@ def test_the_trust_tables_become_columns_with_their_rows(store_url: str) -> None
         connection.execute(
             text("INSERT INTO job_trust VALUES (:j, 'community', :f, '{}', 'cc', 'bb')"),
             {"j": signed_id, "f": '["attempt 1: refused"]'},
+        )
+        flagged, bare = [job_id for job_id in job_ids if job_id != signed_id]
+        connection.execute(  # flagged before any lease: no tier
+            text("INSERT INTO job_trust VALUES (:j, '', '[\"odd\"]', '', '', '')"), {"j": flagged}
         )
         command.upgrade(alembic_config(connection), "0008")
         tables = set(inspect(connection).get_table_names())
@@ -315,8 +319,9 @@ def test_the_trust_tables_become_columns_with_their_rows(store_url: str) -> None
             "community",
             ["attempt 1: refused"],
         )
-        [other] = [info for job_id, info in jobs.items() if job_id != signed_id]
-        assert (other.tier, other.flags) == ("", [])
+        assert (jobs[flagged].tier, jobs[flagged].flags) == ("", ["odd"])
+        assert db.run_sync(get_job, flagged).tier is None
+        assert (jobs[bare].tier, jobs[bare].flags) == ("", [])
         [entry] = db.run_sync(keyring).keys
         assert (entry.agent_id, entry.tier, entry.current) == (trusted, "community", True)
     finally:

@@ -29,23 +29,25 @@ def upgrade() -> None:
         batch.add_column(sa.Column("flags", sa.JSON(), nullable=False, server_default="[]"))
         for name in ("manifest", "signature", "signer_key"):
             batch.add_column(sa.Column(name, sa.String(), nullable=False, server_default=""))
-    op.execute(
-        "UPDATE agents SET"
-        " tier = (SELECT tier FROM agent_trust WHERE agent_trust.agent_id = agents.id),"
-        " public_key = (SELECT public_key FROM agent_trust WHERE agent_trust.agent_id = agents.id)"
-        " WHERE id IN (SELECT agent_id FROM agent_trust)"
+    from_agent_trust = ", ".join(
+        f"{name} = (SELECT agent_trust.{name} FROM agent_trust"
+        " WHERE agent_trust.agent_id = agents.id)"
+        for name in ("tier", "public_key")
     )
-    moved = ", ".join(
+    op.execute(
+        f"UPDATE agents SET {from_agent_trust} WHERE id IN (SELECT agent_id FROM agent_trust)"
+    )
+    from_job_trust = ", ".join(
         f"{name} = (SELECT {value} FROM job_trust WHERE job_trust.job_id = jobs.id)"
         for name, value in (
-            ("tier", "NULLIF(tier, '')"),
-            ("flags", "flags"),
-            ("manifest", "manifest"),
-            ("signature", "signature"),
-            ("signer_key", "signer_key"),
+            ("tier", "NULLIF(job_trust.tier, '')"),  # untiered: '' there, NULL here
+            ("flags", "job_trust.flags"),
+            ("manifest", "job_trust.manifest"),
+            ("signature", "job_trust.signature"),
+            ("signer_key", "job_trust.signer_key"),
         )
     )
-    op.execute(f"UPDATE jobs SET {moved} WHERE id IN (SELECT job_id FROM job_trust)")
+    op.execute(f"UPDATE jobs SET {from_job_trust} WHERE id IN (SELECT job_id FROM job_trust)")
     op.drop_table("job_trust")
     op.drop_table("agent_trust")
 
