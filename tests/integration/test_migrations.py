@@ -326,3 +326,14 @@ def test_the_trust_tables_become_columns_with_their_rows(store_url: str) -> None
         assert (entry.agent_id, entry.tier, entry.current) == (trusted, "community", True)
     finally:
         db.close()
+
+    engine = connect(store_url)  # and back: the rows return to the side tables
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0007")
+        agent_rows = connection.execute(text("SELECT * FROM agent_trust ORDER BY tier")).all()
+        job_rows = connection.execute(text("SELECT job_id, tier, signer_key FROM job_trust")).all()
+    engine.dispose()
+    assert agent_rows == [(trusted, "community", "bb"), (untrusted, "official", "")]
+    assert sorted(job_rows) == sorted(
+        [(signed_id, "community", "bb"), (flagged, "", ""), (bare, "", "")]
+    )
