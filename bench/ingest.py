@@ -87,11 +87,9 @@ class AgentResult:
     error: str = ""
 
 
-def samples_pb(
-    batch: int, chunks: int, seed: int, packed: bool
-) -> "list[common_pb2.RequestSample]":
+def samples_pb(batch: int, chunks: int, seed: int) -> "list[common_pb2.RequestSample]":
     """A batch of closed-loop samples as the agent sends them: one chunk time per output token,
-    output lengths spread around ``chunks``, packed when the controller reads them so."""
+    output lengths spread around ``chunks``."""
     from arena.common.pb.arena.v2 import common_pb2
     from arena.common.schemas.sample import RequestSample
     from arena.common.wire import to_message
@@ -118,7 +116,7 @@ def samples_pb(
             completion_tokens=tokens,
             max_tokens=2 * chunks,
         )
-        out.append(to_message(sample, common_pb2.RequestSample, packed=packed))
+        out.append(to_message(sample, common_pb2.RequestSample))
     return out
 
 
@@ -144,7 +142,7 @@ async def _agent(slot: int, plan: Plan, ready: "Queue[int]", starts: "Queue[floa
         agent_id=registration.agent_id,
         job_id=lease.job_id,
         attempt=lease.attempt,
-        samples=samples_pb(plan.batch, plan.chunks, slot, link.packed_chunk_times),
+        samples=samples_pb(plan.batch, plan.chunks, slot),
     )
     metadata = (("authorization", f"Bearer {DEV_AGENT_TOKEN}"),)
     ready.put(slot)

@@ -47,7 +47,7 @@ def per_round(work: Callable[[], object]) -> float:
 
 def main() -> None:
     samples = [sample(i) for i in range(BATCH)]
-    messages = [to_message(s, common_pb2.RequestSample, packed=True) for s in samples]
+    messages = [to_message(s, common_pb2.RequestSample) for s in samples]
     columns = SampleColumns.of(samples)
     bounds = SampleBounds({"chat": {"v": CHUNKS}}, 3, 1e6, 1 << 20, 1 << 20)
     assert not batch_problems(samples, bounds) and columns_pass(columns, bounds)

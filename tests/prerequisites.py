@@ -1,6 +1,7 @@
-"""What a test needs from the machine: the reference fixtures, Chromium, Docker, PostgreSQL,
-root. Without one a test skips on a developer's machine, and fails under ``CI=true``: .ci/run
-provides them all, so a CI run never goes green by quietly skipping."""
+"""What a test needs from the machine: the reference fixtures (a subset ships in
+``tests/data``), Chromium, Docker, PostgreSQL, root. Without one a test skips on a developer's
+machine, and fails under ``CI=true``: .ci/run provides them all, so a CI run never goes green by
+quietly skipping."""
 
 import functools
 import os
@@ -12,8 +13,9 @@ import pytest
 from docker.errors import DockerException
 
 REPO = Path(__file__).resolve().parent.parent
-# The published DGX Spark results (CC BY 4.0), beside the repository unless told otherwise.
-FIXTURES = Path(os.environ.get("ARENA_TEST_FIXTURES", REPO.parent / "shared" / "fixtures"))
+# The published DGX Spark results (CC BY 4.0): the subset in tests/data that the tests read,
+# unless ARENA_TEST_FIXTURES names a folder holding another (the full set, say).
+FIXTURES = Path(os.environ.get("ARENA_TEST_FIXTURES", REPO / "tests" / "data"))
 SPARK = FIXTURES / "dgx-spark-benchmarks"
 SPARK_RESULTS = SPARK / "results"
 SPARK_MISSING = f"the reference fixtures ({SPARK}; ARENA_TEST_FIXTURES names another folder)"

@@ -82,7 +82,7 @@ def mean_std(cell: str) -> tuple[float, float]:
 
 
 def test_every_profile_folder_imports_without_problems(first_import: dict[str, Any]) -> None:
-    assert len(PROFILES) >= 20
+    assert len(PROFILES) >= 10  # 10 profiles in tests/data; 21 in the full set
     assert first_import["problems"] == []
     sources = sorted(run["source"] for run in first_import["runs"])
     assert sources == [p.relative_to(SPARK).as_posix() for p in PROFILES]

@@ -1,15 +1,16 @@
 """The schema's history: alembic revisions build what the models declare, on SQLite and on
-PostgreSQL, and a database made before migrations is adopted with its rows."""
+PostgreSQL, and a database at an older revision is upgraded with its rows."""
 
-import sqlite3
 import threading
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import JSON, column, insert, inspect, table, text, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from arena.common.metrics.sanity import SampleColumns
@@ -31,10 +32,10 @@ from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database, connect, redacted
 from arena.controller.store.imports import store_import
 from arena.controller.store.jobs import get_job, lease_job, samples_of, store_samples
-from arena.controller.store.migrate import BASELINE, SchemaError, alembic_config, revision_of
-from arena.controller.store.runs import list_runs
+from arena.controller.store.migrate import SchemaError, alembic_config, revision_of
+from arena.controller.store.runs import list_runs, run_detail
+from arena.controller.store.trust import keyring
 from tests.store_data import agents, sample, submit
-from tests.unit.test_store_records import SNAPSHOT, schema_sql
 
 pytestmark = pytest.mark.backends  # the store on SQLite and on PostgreSQL
 
@@ -70,16 +71,28 @@ def head() -> str:
     return heads[0]
 
 
-def test_the_first_revision_makes_the_tables_older_controllers_made(tmp_path: Path) -> None:
-    from alembic import command
-
-    path = tmp_path / "arena.db"
-    engine = connect(f"sqlite:///{path}")
+@contextmanager
+def todays_columns(engine: Engine) -> Iterator[None]:
+    """Let today's store code write rows into an older revision's tables: the columns the
+    models gained since exist (nullable) while the block runs, and go after it."""
+    added = []
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), BASELINE)
-    engine.dispose()
-    with sqlite3.connect(path) as connection:
-        assert schema_sql(connection) == SNAPSHOT.read_text()  # byte for byte
+        found = inspect(connection)
+        for table in SQLModel.metadata.sorted_tables:
+            if not found.has_table(table.name):
+                continue
+            have = {column["name"] for column in found.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    kind = column.type.compile(dialect=connection.dialect)
+                    connection.execute(
+                        text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                    )
+                    added.append((table.name, column.name))
+    yield
+    with engine.begin() as connection:
+        for table_name, column_name in added:
+            connection.execute(text(f"ALTER TABLE {table_name} DROP COLUMN {column_name}"))
 
 
 def test_the_revisions_build_what_the_models_declare(store_url: str) -> None:
@@ -95,19 +108,15 @@ def test_the_revisions_build_what_the_models_declare(store_url: str) -> None:
         db.close()
 
 
-def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: str) -> None:
-    """As the code before alembic left it: its tables (0003's, without ``alembic_version``), a
-    run, a leased job, samples with their chunk times as JSON. Adopted, upgraded, the chunk
-    times come back bit for bit, packed (0004), and new ones are stored."""
+def test_a_database_at_0003_is_upgraded_with_its_runs(store_url: str) -> None:
+    """At 0003: a run, a leased job, samples with their chunk times as JSON. Upgraded, the
+    chunk times come back bit for bit, packed (0004), and new ones are stored."""
     from alembic import command
 
     engine = connect(store_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0003")
-        connection.execute(text("DROP TABLE alembic_version"))
-        # today's store code writes the rows: the columns added since 0003 exist meanwhile
-        connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))
-    with Session(engine) as session:
+    with todays_columns(engine), Session(engine) as session:  # today's store code writes them
         run_id, job_ids = submit(session, 2)
         session.commit()
     agent, job_id = "agent-old", job_ids[0]
@@ -141,7 +150,6 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
                 for i, one in enumerate(written)
             ],
         )
-        connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
     engine.dispose()
 
     db = Database(store_url)
@@ -170,21 +178,18 @@ def test_requests_stored_twice_before_0005_keep_their_first(store_url: str) -> N
     engine = connect(store_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0004")
-        connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))  # today's code
-        connection.execute(text("ALTER TABLE agents ADD COLUMN policy JSON"))
-    with Session(engine) as session:
-        submit(session, 1)
-        [agent] = agents(session, 1)
-        session.commit()
-        leased = lease_job(session, agent, 1.0, 1e9)
-        assert leased is not None
-        job_id = leased.id
-        session.commit()
-    with engine.begin() as connection:
-        twice = [sample(0), sample(1), sample(0).model_copy(update={"end_s": 9.0})]
-        store_samples(connection, agent, job_id, 1, 1, SampleColumns.of(twice))
-        connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
-        connection.execute(text("ALTER TABLE agents DROP COLUMN policy"))
+    with todays_columns(engine):
+        with Session(engine) as session:
+            submit(session, 1)
+            [agent] = agents(session, 1)
+            session.commit()
+            leased = lease_job(session, agent, 1.0, 1e9)
+            assert leased is not None
+            job_id = leased.id
+            session.commit()
+        with engine.begin() as connection:
+            twice = [sample(0), sample(1), sample(0).model_copy(update={"end_s": 9.0})]
+            store_samples(connection, agent, job_id, 1, 1, SampleColumns.of(twice))
     engine.dispose()
 
     db = Database(store_url)
@@ -197,11 +202,12 @@ def test_requests_stored_twice_before_0005_keep_their_first(store_url: str) -> N
         db.close()
 
 
-def test_a_database_with_only_some_of_the_tables_is_refused(store_url: str) -> None:
+def test_a_database_with_tables_but_no_revision_is_refused(store_url: str) -> None:
+    """Made before migrations, or by something else: not a database Arena supports."""
     engine = connect(store_url)
     SQLModel.metadata.tables["agents"].create(engine)
     engine.dispose()
-    with pytest.raises(SchemaError, match="not aggregates, energy, job_logs, jobs"):
+    with pytest.raises(SchemaError, match=r"tables \(agents\) but no schema revision"):
         Database(store_url)
 
 
@@ -256,7 +262,7 @@ def test_the_key_registry_is_filled_from_the_keys_already_stored(store_url: str)
     engine = connect(store_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0006")
-    with Session(engine) as session:
+    with todays_columns(engine), Session(engine) as session:
         submit(session, 1)
         [agent] = agents(session, 1)
         session.commit()
@@ -266,10 +272,10 @@ def test_the_key_registry_is_filled_from_the_keys_already_stored(store_url: str)
         session.commit()
     with engine.begin() as connection:
         connection.execute(
-            text("UPDATE agent_trust SET public_key = 'bb' WHERE agent_id = :a"), {"a": agent}
+            text("INSERT INTO agent_trust VALUES (:a, 'official', 'bb')"), {"a": agent}
         )
         connection.execute(
-            text("UPDATE job_trust SET signer_key = 'aa', manifest = '{}' WHERE job_id = :j"),
+            text("INSERT INTO job_trust VALUES (:j, 'official', '[]', '{}', '', 'aa')"),
             {"j": job_id},
         )
         command.upgrade(alembic_config(connection), "head")
@@ -341,3 +347,70 @@ def test_imports_stored_before_0008_move_to_their_table_and_name_their_engine(
     assert job.engine == "vllm" and job.origin.kind == "imported"
     assert job.imported is not None and job.imported.provenance.engine == "vllm"
     assert after == before
+
+
+def test_the_trust_tables_become_columns_with_their_rows(store_url: str) -> None:
+    """0009: each agent's tier and bound key, each job's tier, flags and signed manifest move
+    from ``agent_trust``/``job_trust`` to their rows; rows without trust keep the defaults
+    (official agents, untiered jobs); the side tables go."""
+    from alembic import command
+
+    engine = connect(store_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0008")
+    with todays_columns(engine), Session(engine) as session:
+        run_id, job_ids = submit(session, 3)
+        trusted, untrusted = agents(session, 2)
+        session.commit()
+        signed = lease_job(session, trusted, 1.0, 1e9)
+        assert signed is not None
+        signed_id = signed.id
+        session.commit()
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO agent_trust VALUES (:a, 'community', 'bb')"), {"a": trusted}
+        )
+        connection.execute(text("INSERT INTO agent_keys VALUES (:a, 'bb', 1.0)"), {"a": trusted})
+        connection.execute(
+            text("INSERT INTO job_trust VALUES (:j, 'community', :f, '{}', 'cc', 'bb')"),
+            {"j": signed_id, "f": '["attempt 1: refused"]'},
+        )
+        flagged, bare = [job_id for job_id in job_ids if job_id != signed_id]
+        connection.execute(  # flagged before any lease: no tier
+            text("INSERT INTO job_trust VALUES (:j, '', '[\"odd\"]', '', '', '')"), {"j": flagged}
+        )
+        command.upgrade(alembic_config(connection), "0009")
+        tables = set(inspect(connection).get_table_names())
+    engine.dispose()
+    assert not tables & {"agent_trust", "job_trust"}
+
+    db = Database(store_url)
+    try:
+        moved, kept = db.run_sync(get_agent, trusted), db.run_sync(get_agent, untrusted)
+        assert (moved.tier, moved.public_key) == ("community", "bb")
+        assert (kept.tier, kept.public_key) == ("official", "")
+        job = db.run_sync(get_job, signed_id)
+        assert (job.manifest, job.signature, job.signer_key) == ("{}", "cc", "bb")
+        jobs = {info.job_id: info for info in db.run_sync(run_detail, run_id).jobs}
+        assert (jobs[signed_id].tier, jobs[signed_id].flags) == (
+            "community",
+            ["attempt 1: refused"],
+        )
+        assert (jobs[flagged].tier, jobs[flagged].flags) == ("", ["odd"])
+        assert db.run_sync(get_job, flagged).tier is None
+        assert (jobs[bare].tier, jobs[bare].flags) == ("", [])
+        [entry] = db.run_sync(keyring).keys
+        assert (entry.agent_id, entry.tier, entry.current) == (trusted, "community", True)
+    finally:
+        db.close()
+
+    engine = connect(store_url)  # and back: the rows return to the side tables
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0008")
+        agent_rows = connection.execute(text("SELECT * FROM agent_trust ORDER BY tier")).all()
+        job_rows = connection.execute(text("SELECT job_id, tier, signer_key FROM job_trust")).all()
+    engine.dispose()
+    assert agent_rows == [(trusted, "community", "bb"), (untrusted, "official", "")]
+    assert sorted(job_rows) == sorted(
+        [(signed_id, "community", "bb"), (flagged, "", ""), (bare, "", "")]
+    )

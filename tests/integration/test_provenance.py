@@ -77,11 +77,11 @@ async def report_success(
 
 
 def job_row(controller: Controller, job_id: str) -> tuple[str, str, str, str]:
-    """The job's state, and its manifest, tier and flags (``job_trust``)."""
+    """The job's state, and its manifest, tier and flags (columns of ``jobs``)."""
     with sqlite3.connect(controller.settings.data_dir / "arena.db") as conn:
         row = conn.execute(
             "SELECT state, coalesce(manifest, ''), coalesce(tier, ''), coalesce(flags, '[]')"
-            " FROM jobs LEFT JOIN job_trust ON job_trust.job_id = jobs.id WHERE id = ?",
+            " FROM jobs WHERE id = ?",
             (job_id,),
         ).fetchone()
     return tuple(row)

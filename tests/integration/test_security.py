@@ -22,6 +22,7 @@ from arena.common import pki
 from arena.common.errors import UnavailableError
 from arena.common.pb.arena.v2 import agent_pb2, agent_pb2_grpc, common_pb2, user_pb2
 from arena.common.pb.arena.v2 import user_pb2_grpc as user_grpc
+from arena.common.schemas.packed import pack_floats
 from arena.common.settings import DEV_AGENT_TOKEN
 from arena.common.transport import ClientTls
 from arena.common.wire import to_message
@@ -70,7 +71,7 @@ SAMPLE = common_pb2.RequestSample(
     sent_s=0.1,
     first_token_s=0.2,
     end_s=0.3,
-    chunk_times_s=[0.3],
+    chunk_times_s_packed=pack_floats([0.3]),
     completion_tokens=1,
     prompt_tokens=16,
 )

@@ -1,10 +1,10 @@
-"""A stored record and its schema are one definition, and the tables stay what they were.
+"""A stored record and its schema are one definition, and a database at the first revision
+still opens, reads and serves the same results.
 
 ``tests/data/b8a3adc/`` holds what the code at commit b8a3adc (before samples and telemetry
-readings became SQLModel bases of their tables) wrote: its schema, a database it filled through
-a real job, and the results it served from it (``make.py`` there says how they were made).
-Every table's CREATE statement must stay byte-identical, and such a file must still open, read
-and serve the same results, so that migrations can start from today's files.
+readings became SQLModel bases of their tables) wrote in the first revision's tables: a database
+it filled through a real job, and the results it served from it (``make.py`` there says how
+they were made).
 """
 
 import json
@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel, select
 
 from arena.common.metrics.sanity import SampleColumns
@@ -25,15 +24,14 @@ from arena.common.suites.loader import load_suite_text
 from arena.controller.results.aggregation import aggregate_job
 from arena.controller.results.runs import run_results
 from arena.controller.store import models  # noqa: F401  (registers the tables)
-from arena.controller.store.database import Database
+from arena.controller.store.database import Database, connect
 from arena.controller.store.jobs import get_job, samples_of, store_samples
-from arena.controller.store.migrate import BASELINE_TABLES
+from arena.controller.store.migrate import alembic_config
 from arena.controller.store.models import AttemptItem, JobLogRow, JobRow, SampleRow, TelemetryRow
 from arena.controller.store.runs import list_runs, run_detail
 from arena.controller.store.telemetry import telemetry_of
 
 OLD = Path(__file__).resolve().parent.parent / "data" / "b8a3adc"
-SNAPSHOT = OLD / "schema.sql"
 KEYS = ["id", "job_id", "attempt", "seq"]
 
 SUITE = """
@@ -56,26 +54,19 @@ benchmarks:
 """
 
 
-UNCHANGED = BASELINE_TABLES - {"samples", "jobs", "agents"}
-"""The first migration's tables as they still are: 0004 packed the samples' chunk times, 0005
-added ``jobs.leased_at`` and a unique index on the samples' requests, 0006 the agents'
-policies."""
+def at_first_revision(path: Path, *, has_tables: bool) -> None:
+    """Build the first revision's tables in the database file, or, when b8a3adc's code made
+    them (they are the first revision's), record that revision."""
+    from alembic import command
 
-
-def schema_sql(connection: sqlite3.Connection, tables: frozenset[str] = BASELINE_TABLES) -> str:
-    """The CREATE statements of the tables the first migration made (later revisions add
-    their own tables, and alembic its ``alembic_version``)."""
-    rows = connection.execute(
-        "SELECT sql, tbl_name FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
-    )
-    return "".join(f"{sql};\n" for sql, table in rows if table in tables)
-
-
-def snapshot_sql(tables: frozenset[str]) -> str:
-    """``schema_sql`` of b8a3adc's schema for these tables."""
-    with sqlite3.connect(":memory:") as connection:
-        connection.executescript(SNAPSHOT.read_text())
-        return schema_sql(connection, tables)
+    engine = connect(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        config = alembic_config(connection)
+        if has_tables:
+            command.stamp(config, "0001")
+        else:
+            command.upgrade(config, "0001")
+    engine.dispose()
 
 
 def chunk_times_type(connection: sqlite3.Connection) -> str:
@@ -119,21 +110,6 @@ def test_a_log_line_shares_the_attempt_keys() -> None:
     assert list(JobLogRow.model_fields) == [*KEYS, "line"]
 
 
-def test_every_table_is_created_as_before_but_the_chunk_times_packed() -> None:
-    engine = create_engine("sqlite://")
-    SQLModel.metadata.create_all(engine)
-    with engine.connect() as connection:
-        raw = connection.connection.dbapi_connection
-        assert isinstance(raw, sqlite3.Connection)
-        assert schema_sql(raw, UNCHANGED) == snapshot_sql(UNCHANGED)
-        assert chunk_times_type(raw) == "BLOB NOT NULL"
-        agents = schema_sql(raw, frozenset({"agents"}))
-        before = snapshot_sql(frozenset({"agents"}))
-        assert agents == before.replace(
-            "draining BOOLEAN NOT NULL,", "draining BOOLEAN NOT NULL, \n\tpolicy JSON,"
-        )
-
-
 def test_the_record_validates_and_forbids_unknown_fields() -> None:
     good = sample(1).model_dump()
     with pytest.raises(ValidationError):
@@ -155,11 +131,11 @@ def test_a_table_row_does_not_validate_so_ingest_parses_with_the_record() -> Non
 
 
 def _old_database(path: Path) -> None:
-    """A database file as b8a3adc's code left it: its schema, rows written in its formats."""
+    """A database file at the first revision with rows as b8a3adc's code wrote them."""
     resolved = load_suite_text(SUITE, "records.yaml")
     spec = expand(resolved, "run-old")[0]
+    at_first_revision(path, has_tables=False)
     connection = sqlite3.connect(path)
-    connection.executescript(SNAPSHOT.read_text())
     connection.execute(
         "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ("agent-1", "old-agent", "{}", "{}", "{}", "", 0.0, "", 1.0, 2.0, False),
@@ -345,7 +321,6 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
     finally:
         db.close()
     with sqlite3.connect(path) as connection:
-        assert schema_sql(connection, UNCHANGED) == snapshot_sql(UNCHANGED)  # stamped, kept
         assert chunk_times_type(connection) == "BLOB NOT NULL"  # 0004 packed them
 
 
@@ -353,6 +328,7 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
     path = tmp_path / "arena.db"
     with sqlite3.connect(path) as connection:
         connection.executescript((OLD / "arena.sql").read_text())
+    at_first_revision(path, has_tables=True)
     expected = json.loads((OLD / "expected.json").read_text())
     run_id = expected["results"]["run_id"]
     db = Database(f"sqlite:///{path}")
@@ -408,7 +384,7 @@ def _served_then(results: dict[str, Any]) -> dict[str, Any]:
     """The results as b8a3adc served them: without the fields added since."""
     copy = json.loads(json.dumps(results))
     for job in copy["jobs"]:
-        assert (job.pop("tier"), job.pop("flags")) == ("", [])  # no trust row: the defaults
+        assert (job.pop("tier"), job.pop("flags")) == ("", [])  # no trust yet: the defaults
         for bench in job["benchmarks"]:
             for key in _JUDGED:
                 del bench[key]

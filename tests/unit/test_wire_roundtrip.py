@@ -384,13 +384,12 @@ def test_request_samples(sample: RequestSample) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(samples, st.booleans())
-def test_chunk_times_travel_packed_or_not_bit_for_bit(sample: RequestSample, packed: bool) -> None:
-    """Packed for a peer that reads them (``to_message(packed=True)``), repeated doubles for
-    one that may not; the reader takes whichever is set."""
-    message = to_message(sample, common_pb2.RequestSample, packed=packed)
-    assert bool(message.chunk_times_s_packed) == (packed and bool(sample.chunk_times_s))
-    assert not (packed and message.chunk_times_s)
+@given(samples)
+def test_chunk_times_travel_packed_bit_for_bit(sample: RequestSample) -> None:
+    """One encoding: packed little-endian float64, never repeated doubles."""
+    message = to_message(sample, common_pb2.RequestSample)
+    assert message.chunk_times_s_packed == pack_floats(sample.chunk_times_s)
+    assert "chunk_times_s" not in common_pb2.RequestSample.DESCRIPTOR.fields_by_name
     back = from_message(
         common_pb2.RequestSample.FromString(message.SerializeToString()), RequestSample
     )
@@ -398,15 +397,15 @@ def test_chunk_times_travel_packed_or_not_bit_for_bit(sample: RequestSample, pac
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(samples, st.booleans()), min_size=1, max_size=4))
-def test_flat_columns_equal_the_validated_records(batch: list[tuple[RequestSample, bool]]) -> None:
+@given(st.lists(samples, min_size=1, max_size=4))
+def test_flat_columns_equal_the_validated_records(batch: list[RequestSample]) -> None:
     """The ingest fast path reads exactly what ``from_message`` validates, types included, with
-    the chunk times packed however they came."""
+    the chunk times packed as they came."""
     messages = [
         common_pb2.RequestSample.FromString(
-            to_message(one, common_pb2.RequestSample, packed=packed).SerializeToString()
+            to_message(one, common_pb2.RequestSample).SerializeToString()
         )
-        for one, packed in batch
+        for one in batch
     ]
     columns = flat_columns(messages, RequestSample)
     chunks = columns.pop("chunk_times_s")

@@ -81,8 +81,6 @@ class ControllerLink:
         """What the agent registered with (arena, python, tools): signed into each manifest."""
         self.public_key = b""
         """The signing key the controller bound; without one, manifests are not sent."""
-        self.packed_chunk_times = False
-        """The controller reads chunk times packed (it said so at registration)."""
 
     @property
     def address(self) -> str:
@@ -165,7 +163,6 @@ class ControllerLink:
         )
         self.agent_id = reply.agent_id
         self.versions, self.public_key = versions, public_key
-        self.packed_chunk_times = reply.packed_chunk_times
         return Registration(reply.agent_id, reply.heartbeat_interval_s, reply.lease_ttl_s)
 
     async def enroll(
@@ -256,8 +253,7 @@ class ControllerLink:
     async def push_samples(
         self, job_id: str, attempt: int, first_seq: int, samples: Sequence[RequestSample]
     ) -> int:
-        packed = self.packed_chunk_times
-        pb_samples = [to_message(s, common_pb2.RequestSample, packed=packed) for s in samples]
+        pb_samples = [to_message(s, common_pb2.RequestSample) for s in samples]
         return await self._push(
             "PushSamples", agent_pb2.SampleBatch, job_id, attempt, first_seq, samples=pb_samples
         )

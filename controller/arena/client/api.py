@@ -224,7 +224,7 @@ class ArenaClient:
 
     def samples(self, job_id: str = "", run_id: str = "") -> Iterator[tuple[str, RequestSample]]:
         """(job id, sample) of a job's current attempt, or of every job of a run, streamed."""
-        request = user_pb2.StreamRequest(job_id=job_id, run_id=run_id, packed_chunk_times=True)
+        request = user_pb2.StreamRequest(job_id=job_id, run_id=run_id)
         for chunk in self._stream(self._stub.StreamSamples, request):
             for sample in chunk.samples:
                 yield chunk.job_id, from_message(sample, RequestSample)

@@ -10,6 +10,7 @@ import click
 
 from arena.client.api import ArenaClient, RunInfo
 from arena.common.schemas.results import JobResult, RunResults
+from arena.common.schemas.trust import TrustTier
 
 SCAN_RUNS = 1000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -53,10 +54,9 @@ def select_runs(
     return kept[:limit]
 
 
-TIERS = ("official", "community")
 tier_option = click.option(
     "--tier",
-    type=click.Choice(TIERS),
+    type=click.Choice([tier.value for tier in TrustTier]),
     help="Only jobs run by agents of this trust tier (imported results have none).",
 )
 

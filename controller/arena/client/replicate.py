@@ -7,6 +7,7 @@ import yaml
 
 from arena.common.errors import ArenaError
 from arena.common.schemas.results import JobResult, RunResults
+from arena.common.schemas.trust import TrustTier
 
 TOLERANCE_PCT = 2.0
 _TARGET_KEYS = {
@@ -20,7 +21,7 @@ _TARGET_KEYS = {
 
 def parse_selector(text: str) -> dict[str, object]:
     """``gpu=H200,site=lab`` → a target: known selectors by name, anything else a label."""
-    target: dict[str, object] = {"name": "replica", "tier": "official"}
+    target: dict[str, object] = {"name": "replica", "tier": TrustTier.OFFICIAL.value}
     labels: dict[str, str] = {}
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         key, sep, value = part.partition("=")

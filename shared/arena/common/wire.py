@@ -12,9 +12,8 @@ descriptor together. The few shapes proto cannot say directly follow three rules
 - a message with a single field wraps what a map value cannot be directly (a list, a map,
   an optional message).
 
-A ``list[float]`` field may also travel packed, in a ``bytes`` twin named ``<field>_packed``
-(little-endian float64, ``schemas.packed``): it is read whenever it is set, and written instead
-of the repeated field by ``to_message(..., packed=True)``, for a peer that said it reads it.
+A ``list[float]`` field whose message has a ``bytes`` twin named ``<field>_packed`` travels
+packed there (little-endian float64, ``schemas.packed``), never as repeated doubles.
 
 A proto enum carries a ``StrEnum`` of the shared vocabulary (``Role``, ``JobState``) by member
 name: proto style names the values ``<ENUM_NAME>_<MEMBER>`` (``USER_ROLE_ADMIN`` is
@@ -69,10 +68,10 @@ _INTEGERS = {
 _FLOATS = {FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT}
 
 
-def to_message(model: BaseModel, message_type: type[MessageT], *, packed: bool = False) -> MessageT:
-    """The message mirroring ``model``; with ``packed``, its float lists in their packed twins."""
+def to_message(model: BaseModel, message_type: type[MessageT]) -> MessageT:
+    """The message mirroring ``model``."""
     message = message_type()
-    _fill(message, model, packed)
+    _fill(message, model)
     return message
 
 
@@ -83,7 +82,7 @@ def from_message(message: Message, model_type: type[ModelT]) -> ModelT:
 
 def flat_columns(messages: Sequence[Message], model_type: type[BaseModel]) -> dict[str, list[Any]]:
     """Every field of many flat messages mirroring ``model_type``, one list per field, the
-    model's default where a message has no value and float lists packed (``schemas.packed``):
+    model's default where a message has no value and float lists packed as sent:
     the sample-ingest fast path, without a model, a dict or a float object per message.
 
     Only for models whose fields are scalars or lists of floats, without constraints or
@@ -97,10 +96,8 @@ def flat_columns(messages: Sequence[Message], model_type: type[BaseModel]) -> di
     plan = _FLAT_PLANS.get(key) or _FLAT_PLANS.setdefault(key, _flat_plan(*key))
     columns: dict[str, list[Any]] = {}
     for name, optional, twin, default in plan:
-        if twin:  # packed as sent, or packed here for a peer that sent the repeated field
-            columns[name] = [
-                getattr(m, twin) or pack_floats(list(getattr(m, name))) for m in messages
-            ]
+        if twin:
+            columns[name] = [getattr(m, twin) for m in messages]
         elif optional:
             columns[name] = [getattr(m, name) if m.HasField(name) else default for m in messages]
         else:
@@ -121,17 +118,19 @@ def _flat_plan(message_type: type[Message], model_type: type[BaseModel]) -> Flat
     fields = _descriptor(message_type()).fields_by_name
     plan = []
     for name, info in model_type.model_fields.items():
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        if packed_twin(name) in fields:
+            plan.append((name, False, packed_twin(name), default))
+            continue
         field = fields.get(name)
-        twin = packed_twin(name) if packed_twin(name) in fields else ""
         if (
             field is None
             or field.message_type is not None
-            or (field.is_repeated and not twin)
+            or field.is_repeated
             or _constrained(info.metadata)
         ):
             raise TypeError(f"{model_type.__name__}.{name} is not a plain scalar field")
-        default = None if info.is_required() else info.get_default(call_default_factory=True)
-        plan.append((name, field.has_presence, twin, default))
+        plan.append((name, field.has_presence, "", default))
     return plan
 
 
@@ -167,7 +166,7 @@ def enum_member(number: int, wire_enum: "_EnumTypeWrapper[Any]", kind: type[Enum
 
 
 def packed_twin(name: str) -> str:
-    """The ``bytes`` field that may carry the float list ``name`` packed."""
+    """The ``bytes`` field that carries the float list ``name`` packed, where there is one."""
     return f"{name}_packed"
 
 
@@ -183,10 +182,10 @@ def _map_value(field: FieldDescriptor) -> FieldDescriptor:
 # --- model -> message ---------------------------------------------------------------------
 
 
-def _fill(message: Message, model: BaseModel, packed: bool = False) -> None:
+def _fill(message: Message, model: BaseModel) -> None:
     fields = _descriptor(message).fields_by_name
     for name, info in type(model).model_fields.items():
-        if packed and packed_twin(name) in fields:
+        if packed_twin(name) in fields:
             setattr(message, packed_twin(name), pack_floats(getattr(model, name)))
         elif name in fields:
             _set(message, fields[name], getattr(model, name))
@@ -268,7 +267,7 @@ def _model_data(message: Message, model_type: type[BaseModel]) -> dict[str, Any]
     data: dict[str, Any] = {}
     for name, info in model_type.model_fields.items():
         twin = packed_twin(name)
-        if twin in fields and getattr(message, twin):
+        if twin in fields:
             data[name] = unpack_floats(getattr(message, twin))
         elif name in fields:
             field = fields[name]

@@ -8,8 +8,8 @@ database written before samples and readings became SQLModel bases still opens a
         .venv/bin/python tests/data/b8a3adc/make.py tests/data/b8a3adc
 
 It runs one tiny job through a real controller on loopback (samples, GPU readings, success and
-aggregation), then writes ``arena.sql`` (the database, as ``sqlite3`` dumps it), ``schema.sql``
-(every CREATE statement) and ``expected.json`` (the run's detail and results as that code
+aggregation), then writes ``arena.sql`` (the database, as ``sqlite3`` dumps it) and
+``expected.json`` (the run's detail and results as that code
 served them).
 """
 
@@ -117,12 +117,7 @@ def main(out: Path) -> None:
         expected = asyncio.run(run_one_job(Path(data_dir)))
         with sqlite3.connect(Path(data_dir) / "arena.db") as database:
             dump = "".join(f"{line}\n" for line in database.iterdump())
-            creates = database.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
-            )
-            schema = "".join(f"{sql};\n" for (sql,) in creates)
     (out / "arena.sql").write_text(dump)
-    (out / "schema.sql").write_text(schema)
     (out / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
 
 

@@ -8,7 +8,6 @@ from rich.markup import escape
 
 from arena.client.api import ArenaClient
 from arena.client.context import client_for, console
-from arena.client.filters import TIERS
 from arena.client.output import emit, output_option
 from arena.common.errors import ArenaError
 from arena.common.provenance.folder import (
@@ -22,11 +21,12 @@ from arena.common.provenance.folder import (
     verify_tree,
 )
 from arena.common.provenance.keyring import Keyring, load_keyring
+from arena.common.schemas.trust import TrustTier
 
 
 @click.command("trust")
 @click.argument("agent_name")
-@click.argument("tier", type=click.Choice(TIERS))
+@click.argument("tier", type=click.Choice([tier.value for tier in TrustTier]))
 @click.pass_context
 def trust(ctx: click.Context, agent_name: str, tier: str) -> None:
     """Mark AGENT_NAME's results official (the operator's own box) or community.

@@ -31,7 +31,6 @@ from arena.controller.store.runs import (
 from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.store.telemetry import energy_of
 from arena.controller.store.tools import tool_results_of
-from arena.controller.store.trust import job_trusts
 
 _SHOWN_APART = ("engine_metrics", "hardware", "telemetry")
 """Provenance keys the results view shows in their own fields."""
@@ -54,7 +53,6 @@ def run_results(
     run = run_row(session, run_id)
     rows = jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in rows if job.agent_id})
-    trusts = job_trusts(session, [job.id for job in rows])
     imports = imports_of(session, [job.id for job in rows])
     jobs = []
     for job in rows:
@@ -124,8 +122,8 @@ def run_results(
                 provenance={k: v for k, v in job.provenance.items() if k not in _SHOWN_APART},
                 hardware_detail=hardware,
                 telemetry=_telemetry_text(job),
-                tier=trusts[job.id].tier,
-                flags=trusts[job.id].flags,
+                tier=job.tier or "",
+                flags=job.flags,
             )
         )
     return RunResults(

@@ -17,6 +17,7 @@ from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
+from arena.common.schemas.trust import TrustTier
 from arena.common.wire import enum_member, flat_columns, from_message, get_field, to_message
 from arena.controller.metrics import ControllerMetrics
 from arena.controller.results.aggregation import aggregate_job
@@ -34,7 +35,6 @@ from arena.controller.store.database import Database
 from arena.controller.store.manifests import ManifestRejected, record_manifest
 from arena.controller.store.models import AgentRow, JobRow
 from arena.controller.store.specs import stored_spec
-from arena.controller.store.trust import COMMUNITY, OFFICIAL
 from arena.controller.work import WorkSignal
 
 log = structlog.get_logger(__name__)
@@ -43,7 +43,7 @@ MAX_LEASE_WAIT_S = 20.0
 MAX_BATCH_SAMPLES = 5000
 MAX_POLICY_BYTES = 64 * 1024
 """An owner's policy lists a few images, recipes and hosts: far less than this."""
-LEGACY_TOKEN_TIER = OFFICIAL
+LEGACY_TOKEN_TIER = TrustTier.OFFICIAL
 """Agents that authenticate with the static ``agent_tokens`` list are the operator's own:
 their results start official (enrolled community agents start community)."""
 ToolMetrics = dict[str, dict[str, MetricStat]]
@@ -95,7 +95,6 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             agent_id=row.id,
             heartbeat_interval_s=self.settings.heartbeat_interval_s,
             lease_ttl_s=self.settings.lease_ttl_s,
-            packed_chunk_times=True,
         )
 
     @grpc_errors
@@ -330,7 +329,7 @@ def _register(
     """Check the caller may be this agent and register it, in one transaction. A new agent on
     a static token is the operator's own (official); an enrolled one starts community."""
     identity.check_registration(session, who, name, labels, hardware, now)
-    tier = LEGACY_TOKEN_TIER if who.static else COMMUNITY
+    tier = LEGACY_TOKEN_TIER if who.static else TrustTier.COMMUNITY
     return agent_store.register_agent(
         session,
         name,

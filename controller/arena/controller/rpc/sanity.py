@@ -172,6 +172,7 @@ def check_progress(progress: Sequence[JobProgress]) -> dict[tuple[str, int], str
 def flag_job(session: Session, agent_id: str, job_id: str, attempt: int, reason: str) -> None:
     """Record why a batch was refused on the job, in a transaction of its own (the refused
     batch's was rolled back)."""
-    job_store.fenced_job(session, agent_id, job_id, attempt)
-    add_flag(session, job_id, f"attempt {attempt}: {reason}")
+    add_flag(
+        job_store.fenced_job(session, agent_id, job_id, attempt), f"attempt {attempt}: {reason}"
+    )
     log.warning("agent report refused", job_id=job_id, attempt=attempt, reason=reason)

@@ -30,14 +30,13 @@ from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
 from arena.controller.rpc.errors import grpc_errors, reading
 from arena.controller.settings import ControllerSettings
-from arena.controller.store import admission, owners, reads
+from arena.controller.store import admission, owners, reads, trust
 from arena.controller.store import agents as agent_store
 from arena.controller.store import imports as import_store
 from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
-from arena.controller.store import trust as trust_store
 from arena.controller.store.database import Database
-from arena.controller.store.models import AgentRow, AgentTrustRow, JobRow, JobTrustRow
+from arena.controller.store.models import AgentRow, JobRow
 from arena.controller.store.specs import UnsendableJob, stored_spec
 from arena.controller.suite_workers import SuiteJob, SuiteWorkers
 from arena.controller.work import WorkSignal
@@ -131,10 +130,10 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def GetJob(
         self, request: user_pb2.GetJobRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.JobDetail:
-        detail, agent, trust, waiting = await self.db.call(_job_with_agent, request.job_id)
+        detail, agent, waiting = await self.db.call(_job_with_agent, request.job_id)
         job = detail.job
         return user_pb2.JobDetail(
-            summary=_job(run_store.job_info(job, agent, trust, waiting)),
+            summary=_job(run_store.job_info(job, agent, waiting)),
             run_id=job.run_id,
             spec=_spec(job),
             started_at_unix=job.started_at,
@@ -148,9 +147,9 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                 )
                 for row in detail.run_metrics
             ],
-            manifest=trust.manifest.encode(),
-            signature=bytes.fromhex(trust.signature),
-            public_key=bytes.fromhex(trust.signer_key),
+            manifest=job.manifest.encode(),
+            signature=bytes.fromhex(job.signature),
+            public_key=bytes.fromhex(job.signer_key),
         )
 
     # grpc.aio serves a stream from a coroutine that writes with context.write as well as from
@@ -164,9 +163,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                 job_id=job.job_id, attempt=job.attempt, first_seq=first_seq, samples=samples
             )
 
-        convert = functools.partial(
-            to_message, message_type=common_pb2.RequestSample, packed=request.packed_chunk_times
-        )
+        convert = functools.partial(to_message, message_type=common_pb2.RequestSample)
         await self._stream(request, context, reads.sample_page, convert, chunk)
 
     @grpc_errors
@@ -248,7 +245,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def GetKeyring(
         self, request: user_pb2.GetKeyringRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.Keyring:
-        keyring = await self.db.call(trust_store.keyring)
+        keyring = await self.db.call(trust.keyring)
         return user_pb2.Keyring(
             keys=[
                 user_pb2.KeyringEntry(
@@ -270,7 +267,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def ListAgents(
         self, request: user_pb2.ListAgentsRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.ListAgentsResponse:
-        listed, trusts = await self.db.call(_agents_with_jobs)
+        listed = await self.db.call(_agents_with_jobs)
         now = time.time()
         return user_pb2.ListAgentsResponse(
             agents=[
@@ -287,8 +284,8 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
                     last_seen_unix=row.last_seen_at,
                     draining=row.draining,
                     current_job=current_job,
-                    trust=trusts[row.id].tier,
-                    key_sha256=_fingerprint(trusts[row.id].public_key),
+                    trust=row.tier,
+                    key_sha256=_fingerprint(row.public_key),
                     policy=to_message(admission.policy_of(row), common_pb2.AgentPolicy),
                 )
                 for row, current_job in listed
@@ -373,20 +370,17 @@ def _metric(key: str, value: float | None) -> user_pb2.MetricValue:
 
 def _job_with_agent(
     session: Session, job_id: str
-) -> tuple[reads.JobDetailView, AgentRow | None, JobTrustRow, str]:
-    """The job, its agent, its trust and why it waits (empty unless no agent admits it)."""
+) -> tuple[reads.JobDetailView, AgentRow | None, str]:
+    """The job, its agent and why it waits (empty unless no agent admits it)."""
     detail = reads.job_detail(session, job_id)
     agent_id = detail.job.agent_id
     agent = run_store.agent_names(session, {agent_id} if agent_id else set()).get(agent_id or "")
     waiting = admission.waiting_notes(session, [detail.job]).get(job_id, "")
-    return detail, agent, trust_store.job_trust(session, job_id), waiting
+    return detail, agent, waiting
 
 
-def _agents_with_jobs(
-    session: Session,
-) -> tuple[list[tuple[AgentRow, str]], dict[str, AgentTrustRow]]:
-    listed = job_store.agents_with_current_jobs(session)
-    return listed, trust_store.agent_trusts(session, [row.id for row, _ in listed])
+def _agents_with_jobs(session: Session) -> list[tuple[AgentRow, str]]:
+    return job_store.agents_with_current_jobs(session)
 
 
 def _fingerprint(public_key_hex: str) -> str:

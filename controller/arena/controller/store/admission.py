@@ -31,7 +31,6 @@ from arena.common.suites.expand import AgentFacts, expand, matches
 from arena.controller.store.agents import facts, list_agents
 from arena.controller.store.models import AgentRow, JobRow
 from arena.controller.store.specs import UnsendableJob, stored_engine_and_model, stored_target
-from arena.controller.store.trust import agent_trusts
 
 DEFAULT_POLICY = AgentPolicy()
 """What an agent that registered without a policy (an older agent, or a row from before
@@ -99,10 +98,9 @@ class Candidate:
 
 
 def candidates(session: Session) -> list[Candidate]:
-    """Every registered agent, its tier read and its policy parsed once."""
+    """Every registered agent, its policy parsed once."""
     rows = list_agents(session)
-    trusts = agent_trusts(session, [row.id for row in rows])
-    return [Candidate(facts(row, trusts[row.id].tier), stored_policy(row)) for row in rows]
+    return [Candidate(facts(row), stored_policy(row)) for row in rows]
 
 
 def check_suite(resolved: ResolvedSuite, agents: Sequence[Candidate]) -> SuiteAdmission:

@@ -8,16 +8,10 @@ from sqlmodel import Session, select
 from arena.common.errors import NotFoundError
 from arena.common.schemas.agent import AgentStatus, HardwareInfo
 from arena.common.schemas.policy import AgentPolicy
+from arena.common.schemas.trust import TrustTier
 from arena.common.suites.expand import AgentFacts
 from arena.controller.store.models import AgentRow
-from arena.controller.store.trust import (
-    COMMUNITY,
-    OFFICIAL,
-    agent_trust,
-    bind_key,
-    record_key,
-    set_tier,
-)
+from arena.controller.store.trust import bind_key, record_key, set_tier
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +25,7 @@ def register_agent(
     now: float,
     *,
     public_key: bytes = b"",
-    tier: str = COMMUNITY,
+    tier: TrustTier = TrustTier.COMMUNITY,
     policy: AgentPolicy | None = None,
 ) -> AgentRow:
     """Create the agent, or refresh it when a known name registers again (a restart).
@@ -40,7 +34,6 @@ def register_agent(
     with is bound to it (``trust.bind_key``). ``policy`` replaces the one it registered with
     before (``None``: it sent none, the defaults apply)."""
     row = session.exec(select(AgentRow).where(AgentRow.name == name)).first()
-    new = row is None
     if row is None:
         row = AgentRow(
             id=f"agent-{uuid.uuid4().hex[:12]}",
@@ -50,8 +43,9 @@ def register_agent(
             versions={},
             registered_at=now,
             last_seen_at=now,
+            tier=tier,
         )
-    bind_key(session, row.id, name, public_key, tier if new else OFFICIAL)
+    bind_key(row, public_key)
     row.hardware = hardware.model_dump()
     row.labels = labels
     row.versions = versions
@@ -76,12 +70,14 @@ def agent_by_name(session: Session, name: str) -> AgentRow:
 
 
 def set_trust(session: Session, name: str, tier: str) -> None:
-    set_tier(session, agent_by_name(session, name).id, tier)
+    row = agent_by_name(session, name)
+    set_tier(row, tier)
+    session.add(row)
     log.info("agent trust set", agent=name, tier=tier)
 
 
 def reset_key(session: Session, name: str) -> None:
-    row = agent_trust(session, agent_by_name(session, name).id)
+    row = agent_by_name(session, name)
     row.public_key = ""
     session.add(row)
     log.warning("agent signing key reset", agent=name)
@@ -121,12 +117,12 @@ def agent_status(
     return AgentStatus.LOST
 
 
-def facts(row: AgentRow, tier: str = OFFICIAL) -> AgentFacts:
+def facts(row: AgentRow) -> AgentFacts:
     return AgentFacts(
         name=row.name,
         labels=row.labels,
         gpu_name=row.gpu_name,
         vram_gb=row.vram_gb,
         cpu_arch=row.cpu_arch,
-        trust=tier,
+        trust=row.tier,
     )

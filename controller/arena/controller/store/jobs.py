@@ -35,7 +35,6 @@ from arena.controller.store.admission import stored_policy
 from arena.controller.store.agents import facts, get_agent
 from arena.controller.store.models import AgentRow, AttemptItem, JobLogRow, JobRow, SampleRow
 from arena.controller.store.specs import UnsendableJob, stored_spec, stored_target
-from arena.controller.store.trust import agent_trust, job_trust
 
 log = structlog.get_logger(__name__)
 
@@ -151,8 +150,7 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
     ).first()
     if busy is not None:
         return None
-    tier = agent_trust(session, agent_id).tier
-    agent_facts = facts(agent, tier)
+    agent_facts = facts(agent)
     policy = stored_policy(agent)
     for candidate in queued:
         try:
@@ -175,9 +173,7 @@ def lease_job(session: Session, agent_id: str, now: float, lease_ttl_s: float) -
             job.lease_expires_at = now + lease_ttl_s
             job.leased_at = now
             job.message = ""
-            leased = job_trust(session, job.id)
-            leased.tier = tier  # results keep the tier their agent had when it took the job
-            session.add(leased)
+            job.tier = agent.tier  # results keep the tier their agent had when it took the job
             session.add(job)
             log.info("job leased", job_id=job.id, agent=agent.name, attempt=job.attempt)
             return job

@@ -9,7 +9,7 @@ from arena.common.provenance.manifest import manifest_problems
 from arena.controller.store.agents import get_agent
 from arena.controller.store.jobs import samples_of
 from arena.controller.store.models import JobRow
-from arena.controller.store.trust import add_flag, agent_trust, job_trust
+from arena.controller.store.trust import add_flag
 
 UNSIGNED = "unsigned: the agent sent no provenance manifest"
 
@@ -21,10 +21,10 @@ class ManifestRejected(InvalidRequestError):
 def record_manifest(session: Session, job: JobRow, manifest: bytes, signature: bytes) -> None:
     """Verify and keep the manifest with the job; a job without one is flagged unsigned."""
     if not manifest:
-        add_flag(session, job.id, UNSIGNED)
+        add_flag(job, UNSIGNED)
         return
     agent = get_agent(session, job.agent_id or "")
-    bound = agent_trust(session, agent.id).public_key
+    bound = agent.public_key
     if not bound:
         raise ManifestRejected(f"agent {agent.name} has no signing key bound; register again")
     key = bytes.fromhex(bound)
@@ -35,6 +35,5 @@ def record_manifest(session: Session, job: JobRow, manifest: bytes, signature: b
     problems = manifest_problems(manifest, job.id, samples_of(session, job))
     if problems:
         raise ManifestRejected("manifest refused: " + "; ".join(problems))
-    kept = job_trust(session, job.id)
-    kept.manifest, kept.signature, kept.signer_key = manifest.decode(), signature.hex(), bound
-    session.add(kept)
+    job.manifest, job.signature, job.signer_key = manifest.decode(), signature.hex(), bound
+    session.add(job)

@@ -6,11 +6,12 @@ The schema's history lives in ``migrations/``: a change here needs a revision th
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
+from arena.common.schemas.trust import TrustTier
 
 
 class AgentRow(SQLModel, table=True):
@@ -30,6 +31,10 @@ class AgentRow(SQLModel, table=True):
     policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """The owner's policy (``AgentPolicy``) it last registered with; none for an agent that
     registered before policies existed, which reads as the safe defaults."""
+    tier: TrustTier = Field(default=TrustTier.OFFICIAL, sa_type=String)
+    """Its trust tier (a plain string column); jobs take it at lease time."""
+    public_key: str = ""
+    """Hex of the ed25519 key bound at first registration; it verifies the agent's manifests."""
 
 
 class SuiteRow(SQLModel, table=True):
@@ -83,6 +88,16 @@ class JobRow(SQLModel, table=True):
     fit between this and now."""
     started_at: float | None = None
     finished_at: float | None = None
+    tier: TrustTier | None = Field(default=None, sa_type=String)
+    """The trust tier of the agent that leased the current attempt; none before a lease."""
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Why the job's data is suspect: refused sample batches, an unsigned manifest."""
+    manifest: str = ""
+    """The signed provenance manifest of the finished attempt (canonical JSON), as sent."""
+    signature: str = ""
+    """Hex of the manifest's ed25519 signature, verified against the agent's key on ingest."""
+    signer_key: str = ""
+    """Hex of the key that signed it (the agent's key may be reset later)."""
 
 
 ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -248,19 +263,6 @@ class RunOwnerRow(SQLModel, table=True):
     owner: str = Field(index=True)
 
 
-class AgentTrustRow(SQLModel, table=True):
-    """An agent's trust tier and the signing key bound to its name. A table of its own, so that
-    a database made before it opens unchanged: an agent without a row reads as its defaults."""
-
-    __tablename__ = "agent_trust"
-
-    agent_id: str = Field(primary_key=True, foreign_key="agents.id")
-    tier: str = "official"
-    """``official`` (the operator's own boxes) or ``community``; jobs take it at lease time."""
-    public_key: str = ""
-    """Hex of the ed25519 key bound at first registration; it verifies the agent's manifests."""
-
-
 class AgentKeyRow(SQLModel, table=True):
     """Every signing key an agent has registered with: the controller's key registry. A reset
     key stays here, so results it signed still verify (``arenactl keyring export``)."""
@@ -271,22 +273,3 @@ class AgentKeyRow(SQLModel, table=True):
     public_key: str = Field(primary_key=True, index=True)
     """Hex of the raw ed25519 public key."""
     first_seen_at: float
-
-
-class JobTrustRow(SQLModel, table=True):
-    """What a job's results can be trusted for: the tier it was leased with, why its data is
-    suspect, and the signed manifest of its finished attempt."""
-
-    __tablename__ = "job_trust"
-
-    job_id: str = Field(primary_key=True, foreign_key="jobs.id")
-    tier: str = ""
-    """The trust tier of the agent that leased the current attempt; empty before a lease."""
-    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    """Why the job's data is suspect: refused sample batches, an unsigned manifest."""
-    manifest: str = ""
-    """The signed provenance manifest of the finished attempt (canonical JSON), as sent."""
-    signature: str = ""
-    """Hex of the manifest's ed25519 signature, verified against the agent's key on ingest."""
-    signer_key: str = ""
-    """Hex of the key that signed it (the agent's key may be reset later)."""

@@ -16,13 +16,11 @@ from arena.controller.store.jobs import count_samples, progress_of, transition
 from arena.controller.store.models import (
     AgentRow,
     JobRow,
-    JobTrustRow,
     RunRow,
     SampleRow,
     SuiteRow,
 )
 from arena.controller.store.specs import UnsendableJob, stored_spec
-from arena.controller.store.trust import job_trusts
 
 
 def submit_run(
@@ -132,11 +130,8 @@ def is_simulated_job(job: JobRow) -> bool:
     return profiled or job.provenance.get("simulated") is True
 
 
-def job_info(
-    job: JobRow, agent: AgentRow | None, trust: JobTrustRow | None = None, waiting: str = ""
-) -> JobInfo:
+def job_info(job: JobRow, agent: AgentRow | None, waiting: str = "") -> JobInfo:
     """``waiting``: why a queued job waits (``admission.waiting_notes``), after its message."""
-    trust = trust or JobTrustRow(job_id=job.id)
     return JobInfo(
         job_id=job.id,
         target=job.target,
@@ -150,8 +145,8 @@ def job_info(
         requests_expected=job.requests_expected,
         progress=progress_of(job),
         simulated=is_simulated_job(job),
-        flags=trust.flags,
-        tier=trust.tier,
+        flags=job.flags,
+        tier=job.tier or "",
     )
 
 
@@ -170,14 +165,12 @@ def run_detail(session: Session, run_id: str) -> RunDetail:
     run = run_row(session, run_id)
     jobs = jobs_of(session, run_id)
     agents = agent_names(session, {job.agent_id for job in jobs if job.agent_id})
-    trusts = job_trusts(session, [job.id for job in jobs])
     waiting = waiting_notes(session, jobs)
     suite_file, suite_yaml = suite_source(session, run.suite_id)
     return RunDetail(
         run=_info(session, run, _states(jobs)),
         jobs=[
-            job_info(job, agents.get(job.agent_id or ""), trusts[job.id], waiting.get(job.id, ""))
-            for job in jobs
+            job_info(job, agents.get(job.agent_id or ""), waiting.get(job.id, "")) for job in jobs
         ],
         notes=run.notes,
         suite_file=suite_file,

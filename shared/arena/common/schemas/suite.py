@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.engine import ArgValue, EngineProfile
+from arena.common.schemas.trust import TrustTier
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -110,7 +111,7 @@ class Target(ArenaModel):
     cpu_arch: str | None = None
     agent: str | None = None
     """A specific agent name."""
-    tier: Literal["official", "community"] | None = None
+    tier: TrustTier | None = None
     """Only agents of this trust tier (``arenactl agents trust``), e.g. to replicate a result."""
 
 

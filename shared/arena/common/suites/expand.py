@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from arena.common.schemas.engine import SimulatedEngine
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.suite import ResolvedSuite, Target
+from arena.common.schemas.trust import TrustTier
 from arena.common.suites.variants import expected_requests
 
 
@@ -22,7 +23,7 @@ class AgentFacts:
     gpu_name: str
     vram_gb: float
     cpu_arch: str
-    trust: str = "community"
+    trust: TrustTier = TrustTier.COMMUNITY
 
 
 def matches(target: Target, agent: AgentFacts) -> bool:

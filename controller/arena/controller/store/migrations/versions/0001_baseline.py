@@ -1,8 +1,6 @@
-"""The tables as they were before migrations: what ``SQLModel.metadata.create_all`` made.
-
-On SQLite every CREATE statement is byte-identical to the ones older controllers wrote
-(tests/data/b8a3adc/schema.sql), so a database they made is stamped with this revision and
-carries on. Streamed rows' ids are BIGINT on PostgreSQL (``models.ROW_ID``).
+"""The first tables: agents, suites, runs, jobs and what jobs stream and produce. Every
+supported database starts here (docs/support.md). Streamed rows' ids are BIGINT on PostgreSQL
+(``models.ROW_ID``).
 
 Revision ID: 0001
 Revises:

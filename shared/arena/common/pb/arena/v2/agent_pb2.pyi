@@ -144,23 +144,19 @@ class RegisterResponse(_message.Message):
     AGENT_ID_FIELD_NUMBER: _builtins.int
     HEARTBEAT_INTERVAL_S_FIELD_NUMBER: _builtins.int
     LEASE_TTL_S_FIELD_NUMBER: _builtins.int
-    PACKED_CHUNK_TIMES_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     heartbeat_interval_s: _builtins.float
     lease_ttl_s: _builtins.float
-    packed_chunk_times: _builtins.bool
-    """This controller reads RequestSample.chunk_times_s_packed: send chunk times packed."""
     def __init__(
         self,
         *,
         agent_id: _builtins.str = ...,
         heartbeat_interval_s: _builtins.float = ...,
         lease_ttl_s: _builtins.float = ...,
-        packed_chunk_times: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "heartbeat_interval_s", b"heartbeat_interval_s", "lease_ttl_s", b"lease_ttl_s", "packed_chunk_times", b"packed_chunk_times"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "heartbeat_interval_s", b"heartbeat_interval_s", "lease_ttl_s", b"lease_ttl_s"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1256,7 +1256,6 @@ class RequestSample(_message.Message):
     FIRST_RESPONSE_S_FIELD_NUMBER: _builtins.int
     FIRST_TOKEN_S_FIELD_NUMBER: _builtins.int
     END_S_FIELD_NUMBER: _builtins.int
-    CHUNK_TIMES_S_FIELD_NUMBER: _builtins.int
     PROMPT_TOKENS_FIELD_NUMBER: _builtins.int
     COMPLETION_TOKENS_FIELD_NUMBER: _builtins.int
     MAX_TOKENS_FIELD_NUMBER: _builtins.int
@@ -1279,15 +1278,9 @@ class RequestSample(_message.Message):
     error: _builtins.str
     baseline_latency_s: _builtins.float
     chunk_times_s_packed: _builtins.bytes
-    """The chunk times packed as little-endian float64 (8 bytes each), sent instead of
-    chunk_times_s to a peer that reads them: a controller that says so when an agent
-    registers (RegisterResponse.packed_chunk_times), a client that asks for them
-    (StreamRequest.packed_chunk_times). Neither side decodes them chunk by chunk.
+    """The chunk times packed as little-endian float64 (8 bytes each): neither side decodes
+    them chunk by chunk.
     """
-    @_builtins.property
-    def chunk_times_s(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """The chunk times as repeated doubles: the first encoding, which every peer reads."""
-
     def __init__(
         self,
         *,
@@ -1301,7 +1294,6 @@ class RequestSample(_message.Message):
         first_response_s: _builtins.float | None = ...,
         first_token_s: _builtins.float | None = ...,
         end_s: _builtins.float | None = ...,
-        chunk_times_s: _abc.Iterable[_builtins.float] | None = ...,
         prompt_tokens: _builtins.int | None = ...,
         completion_tokens: _builtins.int | None = ...,
         max_tokens: _builtins.int | None = ...,
@@ -1311,7 +1303,7 @@ class RequestSample(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "baseline_latency_s", b"baseline_latency_s", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "scheduled_s", b"scheduled_s"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "baseline_latency_s", b"baseline_latency_s", "benchmark", b"benchmark", "chunk_times_s", b"chunk_times_s", "chunk_times_s_packed", b"chunk_times_s_packed", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "index", b"index", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "run", b"run", "scheduled_s", b"scheduled_s", "sent_s", b"sent_s", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "baseline_latency_s", b"baseline_latency_s", "benchmark", b"benchmark", "chunk_times_s_packed", b"chunk_times_s_packed", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "index", b"index", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "run", b"run", "scheduled_s", b"scheduled_s", "sent_s", b"sent_s", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__baseline_latency_s: _TypeAlias = _typing.Literal["baseline_latency_s"]  # noqa: Y015
     _WhichOneofArgType__baseline_latency_s: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s"]  # noqa: Y015

@@ -1026,21 +1026,17 @@ class StreamRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     RUN_ID_FIELD_NUMBER: _builtins.int
-    PACKED_CHUNK_TIMES_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     run_id: _builtins.str
-    packed_chunk_times: _builtins.bool
-    """Send chunk times packed (RequestSample.chunk_times_s_packed); an older controller ignores it."""
     def __init__(
         self,
         *,
         job_id: _builtins.str = ...,
         run_id: _builtins.str = ...,
-        packed_chunk_times: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "packed_chunk_times", b"packed_chunk_times", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
