@@ -95,6 +95,7 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
         connection.execute(text("DROP TABLE alembic_version"))
         # today's store code writes the rows: the columns added since 0003 exist meanwhile
         connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))
+        connection.execute(text("ALTER TABLE jobs ADD COLUMN metrics_version INTEGER"))  # 0008
     with Session(engine) as session:
         run_id, job_ids = submit(session, 2)
         session.commit()
@@ -130,6 +131,7 @@ def test_a_database_made_without_migrations_is_adopted_with_its_runs(store_url: 
             ],
         )
         connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
+        connection.execute(text("ALTER TABLE jobs DROP COLUMN metrics_version"))
     engine.dispose()
 
     db = Database(store_url)
@@ -159,6 +161,7 @@ def test_requests_stored_twice_before_0005_keep_their_first(store_url: str) -> N
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0004")
         connection.execute(text("ALTER TABLE jobs ADD COLUMN leased_at FLOAT"))  # today's code
+        connection.execute(text("ALTER TABLE jobs ADD COLUMN metrics_version INTEGER"))
         connection.execute(text("ALTER TABLE agents ADD COLUMN policy JSON"))
     with Session(engine) as session:
         submit(session, 1)
@@ -172,6 +175,7 @@ def test_requests_stored_twice_before_0005_keep_their_first(store_url: str) -> N
         twice = [sample(0), sample(1), sample(0).model_copy(update={"end_s": 9.0})]
         store_samples(connection, agent, job_id, 1, 1, SampleColumns.of(twice))
         connection.execute(text("ALTER TABLE jobs DROP COLUMN leased_at"))
+        connection.execute(text("ALTER TABLE jobs DROP COLUMN metrics_version"))
         connection.execute(text("ALTER TABLE agents DROP COLUMN policy"))
     engine.dispose()
 
@@ -244,6 +248,7 @@ def test_the_key_registry_is_filled_from_the_keys_already_stored(store_url: str)
     engine = connect(store_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0006")
+        connection.execute(text("ALTER TABLE jobs ADD COLUMN metrics_version INTEGER"))  # 0008
     with Session(engine) as session:
         submit(session, 1)
         [agent] = agents(session, 1)
@@ -253,6 +258,7 @@ def test_the_key_registry_is_filled_from_the_keys_already_stored(store_url: str)
         job_id = leased.id
         session.commit()
     with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE jobs DROP COLUMN metrics_version"))
         connection.execute(
             text("UPDATE agent_trust SET public_key = 'bb' WHERE agent_id = :a"), {"a": agent}
         )

@@ -15,9 +15,8 @@ from arena.common.schemas.results import (
     MetricStat,
     VariantResult,
 )
-from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.imports import BenchmarkHeader, ImportedJobSpec, StoredOrigin
-from arena.controller.store.models import AggregateRow, JobRow
+from arena.controller.store.models import SUMMARY_RUN, AggregateRow, JobRow
 
 
 def imported_job_result(

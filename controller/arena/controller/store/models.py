@@ -83,6 +83,9 @@ class JobRow(SQLModel, table=True):
     fit between this and now."""
     started_at: float | None = None
     finished_at: float | None = None
+    metrics_version: int | None = None
+    """The metric definitions' version its aggregates were computed with
+    (``results.aggregation.METRICS_VERSION``); None on a succeeded measured job: pending."""
 
 
 ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -115,6 +118,10 @@ class SampleRow(RequestSample, AttemptItem, table=True):
             unique=True,
         ),
     )
+
+
+SUMMARY_RUN = -1
+"""``AggregateRow.run`` of the summary over a variant's runs (a measured run is 0, 1, …)."""
 
 
 class AggregateRow(SQLModel, table=True):
