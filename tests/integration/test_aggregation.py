@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlmodel import Session
 
 from arena.client.api import ArenaClient
 from arena.common.metrics.derive import run_metrics, summary
@@ -21,7 +20,8 @@ from arena.common.schemas.job import JobState
 from arena.common.schemas.results import RunResults
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.results import aggregation, finishing
-from arena.controller.results.aggregation import METRICS_VERSION, Aggregates, compute_aggregates
+from arena.controller.results.aggregation import METRICS_VERSION, Aggregates
+from arena.controller.results.finishing import JobFinisher
 from arena.controller.results.runs import AGGREGATING, run_results
 from arena.controller.server import Controller, main
 from arena.controller.settings import ControllerSettings
@@ -110,13 +110,14 @@ def test_reaggregate_recomputes_metrics_older_than_the_definitions(
 def _held_aggregation(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
     """(started, release): aggregation starts, then waits for ``release``."""
     started, release = threading.Event(), threading.Event()
+    compute = JobFinisher._compute
 
-    def held(session: Session, job_id: str) -> Aggregates:
+    async def held(finisher: JobFinisher, job_id: str) -> Aggregates | None:
         started.set()
-        assert release.wait(60)
-        return compute_aggregates(session, job_id)
+        assert await asyncio.to_thread(release.wait, 60)
+        return await compute(finisher, job_id)
 
-    monkeypatch.setattr(finishing, "compute_aggregates", held)
+    monkeypatch.setattr(JobFinisher, "_compute", held)
     return started, release
 
 
@@ -142,7 +143,7 @@ async def test_the_controller_answers_while_a_job_is_aggregated(
         with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
             waited_briefly = await asyncio.to_thread(client.results, run_id)
             assert [b.flags[0] for b in waited_briefly.jobs[0].benchmarks] == [AGGREGATING]
-            monkeypatch.setattr(finishing, "SETTLE_S", 60.0)
+            monkeypatch.setattr(finishing, "SETTLE_S", 20.0)
             threading.Timer(0.5, release.set).start()
             waited = await asyncio.to_thread(client.results, run_id)  # waits for it
         [bench] = waited.jobs[0].benchmarks
@@ -188,7 +189,7 @@ def test_the_dashboard_shows_reaggregated_metrics(
             lambda *args: {**(stats := summary(*args)), "new_metric": next(iter(stats.values()))},
         )
         monkeypatch.setattr(aggregation, "METRICS_VERSION", 2)
-        db.run_sync(aggregation.aggregate_job, job_id)
+        db.run_sync(aggregation.store_computed, db.run_sync(aggregation.compute_aggregates, job_id))
         [after] = reader.results(run_id).jobs[0].benchmarks[0].variants
         assert "new_metric" not in before.metrics and "new_metric" in after.metrics
     finally:

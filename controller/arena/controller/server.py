@@ -338,7 +338,8 @@ def reaggregate(
             except NotFoundError as error:
                 raise click.BadParameter(str(error), param_hint="RUN") from None
             for done, (run_id, job_id) in enumerate(jobs, start=1):
-                rows = db.run_sync(aggregation.aggregate_job, job_id)
+                computed = db.run_sync(aggregation.compute_aggregates, job_id)
+                rows = db.run_sync(aggregation.store_computed, computed)  # a short write
                 click.echo(f"[{done}/{len(jobs)}] {run_id} {job_id}: {rows} rows")
         finally:
             db.close()

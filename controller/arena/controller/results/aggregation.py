@@ -121,12 +121,6 @@ def jobs_to_reaggregate(
     return computed_jobs(session, older_than=None if every_run else METRICS_VERSION)
 
 
-def aggregate_job(session: Session, job_id: str) -> int:
-    """(Re)compute the job's metrics from its current attempt and store them, in one
-    transaction; returns rows written."""
-    return store_computed(session, compute_aggregates(session, job_id))
-
-
 def _row(
     job_id: str, bench: Benchmark, variant: Variant, run: int, metrics: dict[str, Any]
 ) -> AggregateRow:

@@ -3,7 +3,7 @@ database thread, and stored in a short transaction of their own.
 
 ``ReportJobStatus`` commits the success and returns; the job is then *pending* (succeeded,
 ``metrics_version`` NULL) until its metrics are stored. Computing them reads every sample
-(~0.2 ms each), so it runs on a thread of its own with its own session: the database thread
+(~0.2 ms each), so it runs in a worker process with its own session: the database thread
 that serves heartbeats and uploads only runs the short write (``replace_aggregates``).
 Nothing is lost to a crash between the two: the controller finds pending jobs at start, and a
 read of a pending job's results starts its aggregation too (on any controller sharing the
@@ -13,27 +13,57 @@ run's pending jobs (``settle``); past it a pending job's benchmarks say so.
 """
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import structlog
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from arena.controller.results.aggregation import Aggregates, compute_aggregates, store_computed
 from arena.controller.store.aggregates import is_pending, pending_jobs
-from arena.controller.store.database import Database
+from arena.controller.store.database import Database, connect
 from arena.controller.store.jobs import get_job
 
 log = structlog.get_logger(__name__)
 
-SETTLE_S = 60.0
-"""How long a read of results waits for its run's pending aggregation: a job of 100,000
-samples takes ~20 s on one core."""
+SETTLE_S = 20.0
+"""How long a read of results waits for its run's pending aggregation: well inside a client's
+deadline (``arenactl`` allows a call 30 s). A few thousand samples take a second or two; a
+job of 100,000 can take longer, and is shown as still aggregating."""
+
+_engines: dict[str, Engine] = {}
+"""The worker process's engine per database URL, kept from one job to the next."""
+
+
+def _start_worker() -> None:
+    """The worker leaves Ctrl-C to the controller, which stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _compute_in_worker(url: str, job_id: str) -> Aggregates | None:
+    """In the worker process: the job's metrics, or None when they are no longer pending
+    (stored meanwhile, by this controller or another)."""
+    engine = _engines.get(url) or _engines.setdefault(url, connect(url))
+    with Session(engine) as session:
+        if not is_pending(get_job(session, job_id)):
+            return None
+        return compute_aggregates(session, job_id)
+
+
+def _pool() -> ProcessPoolExecutor:
+    """One worker process (spawned: the controller runs gRPC threads, which fork does not
+    copy safely)."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_worker)
 
 
 class JobFinisher:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-aggregate")
+        self._worker = _pool()
         self._running: dict[str, asyncio.Task[None]] = {}
 
     def finish(self, job_id: str) -> "asyncio.Task[None]":
@@ -46,24 +76,31 @@ class JobFinisher:
         return task
 
     async def _aggregate(self, job_id: str) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            computed = await loop.run_in_executor(self._thread, self._compute, job_id)
+            computed = await self._compute(job_id)
             if computed is not None:
                 written = await self._db.call(store_computed, computed)
                 log.debug("job aggregated", job_id=job_id, rows=written)
         except Exception:  # the job stays pending: the next read or start tries again
             log.exception("aggregating a job failed", job_id=job_id)
 
-    def _compute(self, job_id: str) -> Aggregates | None:
-        """The job's metrics, or None when they are no longer pending (stored meanwhile)."""
-        with Session(self._db.engine) as session:
-            if not is_pending(get_job(session, job_id)):
-                return None
-            return compute_aggregates(session, job_id)
+    async def _compute(self, job_id: str) -> Aggregates | None:
+        """In the worker process: reading and reducing every sample holds the interpreter
+        for seconds (a sort of millions of chunk times is one call), which in a thread
+        would stall every call the controller serves meanwhile."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._worker, _compute_in_worker, self._db.url, job_id
+            )
+        except BrokenProcessPool:  # the worker died (killed, out of memory): a new one
+            self._worker = _pool()
+            raise
 
     async def recover(self) -> int:
-        """Aggregate every pending job (the controller stopped before storing them)."""
+        """Aggregate every pending job (the controller stopped before storing them); the
+        worker process starts meanwhile, so the first success does not wait for it."""
+        self._worker.submit(_start_worker)
         pending = await self._db.call(pending_jobs)
         for job_id in pending:
             self.finish(job_id)
@@ -82,4 +119,4 @@ class JobFinisher:
         and the next start aggregates it)."""
         for task in self._running.values():
             task.cancel()
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        self._worker.shutdown(wait=False, cancel_futures=True)

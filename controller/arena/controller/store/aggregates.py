@@ -11,16 +11,20 @@ from arena.controller.store.imports import IMPORTED_RUNTIME
 from arena.controller.store.jobs import get_job
 from arena.controller.store.models import AggregateRow, EnergyRow, JobRow
 
+_COMPUTED = (
+    col(JobRow.state) == JobState.SUCCEEDED.value,
+    col(JobRow.engine_runtime) != IMPORTED_RUNTIME,
+)
+"""The jobs whose metrics the controller computes: succeeded and measured (an import's
+metrics are the ones it brought)."""
+
 
 def computed_jobs(
     session: Session, run_ids: Sequence[str] | None = None, *, older_than: int | None = None
 ) -> list[tuple[str, str]]:
-    """(run id, job id) of the jobs whose metrics the controller computes (succeeded and
-    measured: an import's metrics are the ones it brought), of ``run_ids`` or of every run;
-    with ``older_than``, only those whose metrics are pending or of an older version."""
-    query = select(JobRow.run_id, JobRow.id).where(
-        JobRow.state == JobState.SUCCEEDED.value, JobRow.engine_runtime != IMPORTED_RUNTIME
-    )
+    """(run id, job id) of the jobs whose metrics the controller computes, of ``run_ids`` or
+    of every run; with ``older_than``, only those whose metrics are pending or older."""
+    query = select(JobRow.run_id, JobRow.id).where(*_COMPUTED)
     if run_ids is not None:
         query = query.where(col(JobRow.run_id).in_(run_ids))
     if older_than is not None:
@@ -35,11 +39,7 @@ def pending_jobs(
 ) -> list[str]:
     """Succeeded measured jobs (of ``run_id``, or just ``job_id``, or of every run) whose
     aggregation has not been stored yet."""
-    query = select(JobRow.id).where(
-        JobRow.state == JobState.SUCCEEDED.value,
-        JobRow.engine_runtime != IMPORTED_RUNTIME,
-        col(JobRow.metrics_version).is_(None),
-    )
+    query = select(JobRow.id).where(*_COMPUTED, col(JobRow.metrics_version).is_(None))
     if run_id is not None:
         query = query.where(JobRow.run_id == run_id)
     if job_id is not None:
