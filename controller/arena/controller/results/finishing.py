@@ -54,8 +54,8 @@ def _compute_in_worker(url: str, job_id: str) -> Aggregates | None:
 
 
 def _pool() -> ProcessPoolExecutor:
-    """One worker process (spawned: the controller runs gRPC threads, which fork does not
-    copy safely)."""
+    """One worker process, started by the first job to aggregate (spawned: the controller
+    runs gRPC threads, which fork does not copy safely)."""
     context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_worker)
 
@@ -98,9 +98,7 @@ class JobFinisher:
             raise
 
     async def recover(self) -> int:
-        """Aggregate every pending job (the controller stopped before storing them); the
-        worker process starts meanwhile, so the first success does not wait for it."""
-        self._worker.submit(_start_worker)
+        """Aggregate every pending job (the controller stopped before storing them)."""
         pending = await self._db.call(pending_jobs)
         for job_id in pending:
             self.finish(job_id)
