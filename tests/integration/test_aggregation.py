@@ -121,6 +121,7 @@ def _held_aggregation(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event,
     return started, release
 
 
+@pytest.mark.backends
 async def test_the_controller_answers_while_a_job_is_aggregated(
     controller: Controller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
