@@ -85,9 +85,9 @@ class JobFinisher:
             log.exception("aggregating a job failed", job_id=job_id)
 
     async def _compute(self, job_id: str) -> Aggregates | None:
-        """In the worker process: reading and reducing every sample holds the interpreter
-        for seconds (a sort of millions of chunk times is one call), which in a thread
-        would stall every call the controller serves meanwhile."""
+        """In the worker process: reading and reducing every sample is seconds of Python,
+        which in a thread of the controller's own still held heartbeats up to ~0.5 s
+        behind a job of 10,000 samples (``bench.aggregation_heartbeat``)."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
