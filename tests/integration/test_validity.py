@@ -18,7 +18,9 @@ from arena.client.watching import INVALID_EXIT
 from arena.common.metrics.validity import PREFILL_METRICS
 
 QUICK = ["--benchmark", "01-chat", "--quick", "0.05", "--runs", "2"]
-PREFILL_S = 0.05
+PREFILL_S = 0.4
+"""Long enough that the role chunk, sent at once, stays under a quarter of e2e_ttft (0.1 s)
+even when a loaded 2-core box delays it by tens of milliseconds."""
 
 
 def chunk(delta: dict[str, str]) -> bytes:

@@ -21,7 +21,7 @@ from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.expand import expand, job_requests
 from arena.common.suites.loader import load_suite_text
-from arena.controller.results.aggregation import aggregate_job
+from arena.controller.results.aggregation import compute_aggregates, store_computed
 from arena.controller.results.runs import run_results
 from arena.controller.store import models  # noqa: F401  (registers the tables)
 from arena.controller.store.database import Database, connect
@@ -307,7 +307,7 @@ def test_a_database_made_before_opens_reads_and_takes_new_writes(tmp_path: Path)
             ]
             new = SampleColumns.of([sample(3)])
             assert store_samples(session.connection(), "agent-1", job_id, 1, 3, new) == (3, 1)
-            assert aggregate_job(session, job_id) > 0
+            assert store_computed(session, compute_aggregates(session, job_id)) > 0
             session.commit()
         assert db.run_sync(samples_of, db.run_sync(get_job, job_id))[-1] == sample(3)
         [run] = db.run_sync(list_runs, 10)
@@ -363,7 +363,7 @@ def test_a_database_written_by_b8a3adc_serves_the_same_run(tmp_path: Path) -> No
             (201.0, ["sw_power_cap"]),
         ]
         # recomputing from the stored samples and readings gives the served numbers again
-        db.run_sync(aggregate_job, job.id)
+        db.run_sync(store_computed, db.run_sync(compute_aggregates, job.id))
         assert (
             _served_then(db.run_sync(run_results, run_id).model_dump(mode="json"))
             == (expected["results"])

@@ -13,13 +13,15 @@ import structlog
 from sqlalchemy.exc import OperationalError
 
 from arena.common.analysis.rank import read_models
-from arena.common.errors import ArenaError
+from arena.common.errors import ArenaError, NotFoundError
 from arena.common.logging import configure_logging
 from arena.common.pb.arena.v2 import agent_pb2_grpc, user_pb2_grpc
 from arena.common.private import restrict_new_files
 from arena.common.settings import warn_misspelled_environment
 from arena.common.transport import is_loopback
 from arena.controller.metrics import ControllerMetrics, metrics_router
+from arena.controller.results import aggregation
+from arena.controller.results.finishing import JobFinisher
 from arena.controller.rpc.agents import AgentServicer
 from arena.controller.rpc.auth import AuthInterceptor
 from arena.controller.rpc.errors import MalformedRequestInterceptor
@@ -61,6 +63,7 @@ class Controller:
         self.port = 0
         self.dashboard: DashboardServer | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self.finisher: JobFinisher | None = None
         self._peers: PeerChannel | None = None
         self.suite_workers = SuiteWorkers(
             settings.suite_workers, settings.suite_budget_s, settings.submissions_per_user
@@ -73,6 +76,10 @@ class Controller:
         granted = await self.db.call(job_store.grant_grace, time.time(), settings.lease_ttl_s)
         if granted:
             log.info("gave running jobs a lease grace period after start", jobs=granted)
+        self.finisher = JobFinisher(self.db)
+        recovered = await self.finisher.recover()
+        if recovered:
+            log.info("aggregating jobs whose metrics were pending at stop", jobs=recovered)
         work = WorkSignal()
         if self.db.engine.dialect.name == "postgresql":  # other controllers may share it
             self._peers = PeerChannel(self.db.engine, work)
@@ -90,10 +97,10 @@ class Controller:
             ],
         )
         agent_pb2_grpc.add_AgentServiceServicer_to_server(
-            AgentServicer(self.db, settings, work, self.metrics), self.server
+            AgentServicer(self.db, settings, work, self.metrics, self.finisher), self.server
         )
         user_pb2_grpc.add_UserServiceServicer_to_server(
-            UserServicer(self.db, settings, work, self.suite_workers), self.server
+            UserServicer(self.db, settings, work, self.suite_workers, self.finisher), self.server
         )
         credentials = server_credentials(settings)
         self.port = (
@@ -162,6 +169,8 @@ class Controller:
         if self._peers is not None:
             await asyncio.to_thread(self._peers.stop)
         self.suite_workers.close()
+        if self.finisher is not None:
+            self.finisher.close()
         if self.db is not None:
             self.db.close()
         log.info("controller stopped")
@@ -308,6 +317,37 @@ def migrate(given: dict[str, Any], /, **flags: Any) -> None:
     with _database_errors():
         revision = upgrade_database(settings)
     log.info("database schema is current", revision=revision, database=redacted(settings.database))
+
+
+@main.command()
+@_database_options
+@click.option("--all", "every_run", is_flag=True, help="Every run's, whatever version made them")
+@click.argument("runs", nargs=-1, metavar="[RUN]...")
+@click.pass_obj
+def reaggregate(
+    given: dict[str, Any], /, runs: tuple[str, ...], every_run: bool, **flags: Any
+) -> None:
+    """Recompute stored metrics with this version's metric definitions: every job of the
+    RUNs named, else of every run whose metrics are older (or missing); --all: every run."""
+    settings = _settings(given | {k: v for k, v in flags.items() if v is not None})
+    with _database_errors():
+        db = open_database(settings)
+        try:
+            try:
+                jobs = db.run_sync(aggregation.jobs_to_reaggregate, list(runs), every_run)
+            except NotFoundError as error:
+                raise click.BadParameter(str(error), param_hint="RUN") from None
+            for done, (run_id, job_id) in enumerate(jobs, start=1):
+                computed = db.run_sync(aggregation.compute_aggregates, job_id)
+                rows = db.run_sync(aggregation.store_computed, computed)  # a short write
+                click.echo(f"[{done}/{len(jobs)}] {run_id} {job_id}: {rows} rows")
+        finally:
+            db.close()
+    run_count = len({run_id for run_id, _ in jobs})
+    click.echo(
+        f"recomputed the metrics of {len(jobs)} jobs in {run_count} runs "
+        f"(metrics version {aggregation.METRICS_VERSION})"
+    )
 
 
 if __name__ == "__main__":

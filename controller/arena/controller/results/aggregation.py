@@ -5,39 +5,55 @@ so the "±" matches its tables; open-loop summaries are mean ± std of the per-r
 A benchmark run by llama-benchy itself takes its summary from the tool's report (its samples,
 from ``--emit-progress``, still give the per-run rows); one run by ``vllm bench serve`` is
 aggregated from the per-request samples of its detailed results, like a built-in one.
-Each benchmark also gets power and energy figures from the job's GPU telemetry over its window
-(``arena.controller.store.telemetry.store_energy``).
+Each benchmark also gets power and energy figures from the job's GPU telemetry over its window.
+Stored metrics carry ``METRICS_VERSION``.
 """
 
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlmodel import Session, col, delete
+from sqlmodel import Session
 
 from arena.common.metrics.client_load import cpu_util_of
 from arena.common.metrics.derive import run_metrics, summary
+from arena.common.metrics.energy import benchmark_energy
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark
 from arena.common.suites.variants import Variant, variants
-from arena.controller.store.aggregates import SUMMARY_RUN
+from arena.controller.store.aggregates import computed_jobs, replace_aggregates
 from arena.controller.store.jobs import get_job, samples_of
-from arena.controller.store.models import AggregateRow
-from arena.controller.store.telemetry import store_energy
+from arena.controller.store.models import SUMMARY_RUN, AggregateRow, EnergyRow, JobRow
+from arena.controller.store.runs import run_row
+from arena.controller.store.telemetry import benchmark_windows, telemetry_of
 from arena.controller.store.tools import tool_results_of
 
+METRICS_VERSION = 1
+"""The version of the metric definitions (``arena.common.metrics``) that stored metrics are
+computed with. Bump it when a definition changes: ``arena-controller reaggregate`` then
+recomputes every job whose stored metrics are older."""
 
-def aggregate_job(session: Session, job_id: str) -> int:
-    """(Re)compute the job's aggregates from its current attempt; returns rows written."""
+
+@dataclass(frozen=True)
+class Aggregates:
+    """A job's computed metrics, not stored yet: per run and summary rows, energy figures."""
+
+    job_id: str
+    rows: list[AggregateRow]
+    energy: list[EnergyRow]
+
+
+def compute_aggregates(session: Session, job_id: str) -> Aggregates:
+    """The job's metrics from its current attempt's samples, tool results and telemetry; reads
+    only, so it may run in a session of its own, off the database thread."""
     job = get_job(session, job_id)
     spec = JobSpec.model_validate(job.spec)
     grouped: dict[tuple[str, str, int], list[RequestSample]] = defaultdict(list)
     for sample in samples_of(session, job):
         grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
-    session.exec(delete(AggregateRow).where(col(AggregateRow.job_id) == job_id))
     tool_results = tool_results_of(session, job)
-    written = 0
+    rows = []
     for bench in spec.benchmarks:
         tool_summary = (
             tool_results[bench.id].metrics
@@ -55,21 +71,54 @@ def aggregate_job(session: Session, job_id: str) -> int:
                 cpu_util = cpu_util_of(job.provenance, bench.id, variant.key, samples[0].run)
                 metrics = run_metrics(bench, variant, samples, cpu_util)
                 per_run.append(metrics)
-                session.add(_row(job_id, bench, variant, samples[0].run, metrics))
-                written += 1
+                rows.append(_row(job_id, bench, variant, samples[0].run, metrics))
             if tool_summary is not None:
                 if variant.key in tool_summary:
-                    session.add(
+                    rows.append(
                         _row(job_id, bench, variant, SUMMARY_RUN, tool_summary[variant.key])
                     )
-                    written += 1
             elif runs:
                 summarized = {
                     key: asdict(stat) for key, stat in summary(variant, runs, per_run).items()
                 }
-                session.add(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
-                written += 1
-    return written + store_energy(session, job)
+                rows.append(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
+    return Aggregates(job_id, rows, _energy(session, job))
+
+
+def _energy(session: Session, job: JobRow) -> list[EnergyRow]:
+    """Every benchmark's energy figures over its window of the attempt's GPU telemetry; a job
+    without telemetry gets none (its "no GPU telemetry" marker says why)."""
+    readings = telemetry_of(session, job)
+    if not readings:
+        return []
+    return [
+        EnergyRow(
+            job_id=job.id,
+            benchmark=bench,
+            figures=benchmark_energy(readings, start, end, tokens).model_dump(),
+        )
+        for bench, (start, end, tokens) in benchmark_windows(session, job).items()
+    ]
+
+
+def store_computed(session: Session, computed: Aggregates) -> int:
+    """Store computed metrics in place of the job's earlier ones; returns rows written."""
+    return replace_aggregates(
+        session, computed.job_id, computed.rows, computed.energy, METRICS_VERSION
+    )
+
+
+def jobs_to_reaggregate(
+    session: Session, run_ids: list[str], every_run: bool = False
+) -> list[tuple[str, str]]:
+    """(run id, job id) of the jobs ``arena-controller reaggregate`` recomputes: every one of
+    ``run_ids`` (NotFoundError for an unknown run), else of every run with ``every_run``,
+    else those whose metrics are pending or older than ``METRICS_VERSION``."""
+    for run_id in run_ids:
+        run_row(session, run_id)
+    if run_ids:
+        return computed_jobs(session, run_ids)
+    return computed_jobs(session, older_than=None if every_run else METRICS_VERSION)
 
 
 def _row(

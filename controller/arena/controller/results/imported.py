@@ -15,9 +15,8 @@ from arena.common.schemas.results import (
     MetricStat,
     VariantResult,
 )
-from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.imports import BenchmarkHeader
-from arena.controller.store.models import AggregateRow, ImportRow, JobRow
+from arena.controller.store.models import SUMMARY_RUN, AggregateRow, ImportRow, JobRow
 
 
 def imported_job_result(

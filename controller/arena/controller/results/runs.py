@@ -1,5 +1,6 @@
 """A run's results as users read them: the stored metrics of each job, judged (validity,
-spread, flags) against the operator's error-rate gate at the time they are read."""
+spread, flags) against the operator's error-rate gate at the time they are read. A job whose
+metrics are still being computed (``finishing``) says so in its benchmarks' flags."""
 
 from collections import Counter
 
@@ -18,9 +19,9 @@ from arena.common.schemas.run import RunState
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.variants import variants
 from arena.controller.results.imported import imported_job_result
-from arena.controller.store.aggregates import SUMMARY_RUN
+from arena.controller.store.aggregates import is_pending
 from arena.controller.store.imports import imports_of
-from arena.controller.store.models import AgentRow, AggregateRow, JobRow
+from arena.controller.store.models import SUMMARY_RUN, AgentRow, AggregateRow, JobRow
 from arena.controller.store.runs import (
     agent_names,
     is_simulated_job,
@@ -34,6 +35,10 @@ from arena.controller.store.tools import tool_results_of
 
 _SHOWN_APART = ("engine_metrics", "hardware", "telemetry")
 """Provenance keys the results view shows in their own fields."""
+
+
+AGGREGATING = "aggregating: its metrics are being computed"
+"""The flag of a benchmark whose job has succeeded and whose metrics are not stored yet."""
 
 
 def _hardware(job: JobRow, agent: AgentRow | None) -> HardwareInfo | None:
@@ -75,6 +80,7 @@ def run_results(
             if isinstance(value, int | float):
                 per_run.setdefault((row.benchmark, row.variant), []).append(float(value))
         requests = request_counts(session, job)
+        pending = is_pending(session, job)
         benchmarks = []
         engine_metrics = job.provenance.get("engine_metrics", {})
         tool_results = tool_results_of(session, job)
@@ -105,6 +111,8 @@ def run_results(
                 energy=energy.get(bench.id),
             )
             benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+            if pending:
+                result.flags.insert(0, AGGREGATING)
         agent = agents.get(job.agent_id or "")
         hardware = _hardware(job, agent)
         jobs.append(

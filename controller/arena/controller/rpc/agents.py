@@ -20,7 +20,7 @@ from arena.common.schemas.telemetry import GpuReading
 from arena.common.schemas.trust import TrustTier
 from arena.common.wire import enum_member, flat_columns, from_message, get_field, to_message
 from arena.controller.metrics import ControllerMetrics
-from arena.controller.results.aggregation import aggregate_job
+from arena.controller.results.finishing import JobFinisher
 from arena.controller.rpc import sanity
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.auth import bearer_token
@@ -57,11 +57,13 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         settings: ControllerSettings,
         work: WorkSignal,
         metrics: ControllerMetrics,
+        finisher: JobFinisher,
     ) -> None:
         self.db = db
         self.settings = settings
         self.work = work
         self.metrics = metrics
+        self.finisher = finisher
 
     @grpc_errors
     async def Register(
@@ -176,6 +178,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         except ManifestRejected as error:
             await self.db.call(sanity.flag_job, *keys, str(error))
             raise
+        if state == JobState.SUCCEEDED:
+            self.finisher.finish(request.job_id)  # committed: its metrics follow (finishing.py)
         if state.terminal:
             self.work.notify()
         return agent_pb2.JobStatusResponse()
@@ -373,9 +377,9 @@ def _report(
     provenance: dict[str, object] | None,
     signed: tuple[bytes, bytes],
 ) -> None:
-    """Record the phase; a success also verifies the job's signed manifest and computes its
-    aggregates in the same transaction. A finished job keeps the fingerprint of the hardware
-    that ran it."""
+    """Record the phase; a success also verifies the job's signed manifest in the same
+    transaction (its metrics are computed after it commits). A finished job keeps the
+    fingerprint of the hardware that ran it."""
     job = job_store.report_status(
         session,
         agent_id,
@@ -394,8 +398,6 @@ def _report(
         session.add(job)
     if state == JobState.SUCCEEDED:
         record_manifest(session, job, *signed)
-        session.flush()
-        aggregate_job(session, job_id)
 
 
 def _lease(job: JobRow) -> agent_pb2.Lease:

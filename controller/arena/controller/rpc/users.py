@@ -25,6 +25,7 @@ from arena.common.schemas.run import RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import ResolvedSuite
 from arena.common.wire import from_message, set_field, to_message
+from arena.controller.results.finishing import JobFinisher
 from arena.controller.results.runs import run_results
 from arena.controller.rpc.access import AccessMethods
 from arena.controller.rpc.audit import caller
@@ -59,11 +60,13 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
         settings: ControllerSettings,
         work: WorkSignal,
         suite_workers: SuiteWorkers,
+        finisher: JobFinisher,
     ) -> None:
         self.db = db
         self.settings = settings
         self.work = work
         self.suite_workers = suite_workers
+        self.finisher = finisher
 
     @grpc_errors
     async def SubmitSuite(
@@ -130,6 +133,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def GetJob(
         self, request: user_pb2.GetJobRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.JobDetail:
+        await self.finisher.settle(job_id=request.job_id)
         detail, agent, waiting = await self.db.call(_job_with_agent, request.job_id)
         job = detail.job
         return user_pb2.JobDetail(
@@ -209,6 +213,7 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     async def GetResults(
         self, request: user_pb2.GetRunRequest, context: grpc.aio.ServicerContext
     ) -> user_pb2.GetResultsResponse:
+        await self.finisher.settle(request.run_id)
         run, results = await self.db.call(
             _summary_and_results, request.run_id, self.settings.max_error_rate
         )

@@ -35,9 +35,9 @@ from arena.common.schemas.job import JobState
 from arena.common.schemas.user import Role
 from arena.common.suites.scaling import quick_note
 from arena.controller.store import trust
-from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.credentials import Principal
 from arena.controller.store.models import (
+    SUMMARY_RUN,
     AgentRow,
     AggregateRow,
     ImportRow,

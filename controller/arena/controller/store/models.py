@@ -98,6 +98,9 @@ class JobRow(SQLModel, table=True):
     """Hex of the manifest's ed25519 signature, verified against the agent's key on ingest."""
     signer_key: str = ""
     """Hex of the key that signed it (the agent's key may be reset later)."""
+    metrics_version: int | None = None
+    """The metric definitions' version its aggregates were computed with
+    (``results.aggregation.METRICS_VERSION``); None on a succeeded measured job: pending."""
 
 
 ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -130,6 +133,10 @@ class SampleRow(RequestSample, AttemptItem, table=True):
             unique=True,
         ),
     )
+
+
+SUMMARY_RUN = -1
+"""``AggregateRow.run`` of the summary over a variant's runs (a measured run is 0, 1, …)."""
 
 
 class AggregateRow(SQLModel, table=True):

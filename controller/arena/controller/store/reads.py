@@ -8,9 +8,9 @@ from sqlmodel import Session, col, select
 from arena.common.errors import InvalidRequestError
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
-from arena.controller.store.aggregates import SUMMARY_RUN
 from arena.controller.store.jobs import attempt_records, get_job
 from arena.controller.store.models import (
+    SUMMARY_RUN,
     AggregateRow,
     JobLogRow,
     JobRow,

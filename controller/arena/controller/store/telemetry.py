@@ -1,13 +1,12 @@
 """GPU telemetry of job attempts: ingest (fenced and contiguous, like samples; checked by
-``rpc.sanity`` between ``pending_readings`` and ``append_readings``), reads, and the
-per-benchmark energy figures computed from it when a job succeeds."""
+``rpc.sanity`` between ``pending_readings`` and ``append_readings``), reads, and the stored
+per-benchmark energy figures (computed in ``arena.controller.results.aggregation``)."""
 
 from collections.abc import Sequence
 
 from sqlalchemy import func
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
-from arena.common.metrics.energy import benchmark_energy
 from arena.common.metrics.reports import Counter
 from arena.common.schemas.results import EnergyFigures
 from arena.common.schemas.telemetry import GpuReading
@@ -80,7 +79,7 @@ def telemetry_of(session: Session, job: JobRow) -> list[GpuReading]:
     return attempt_records(session, TelemetryRow, GpuReading, job.id, job.attempt)[1]
 
 
-def _windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:
+def benchmark_windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:
     """Per benchmark: first send, last completion and output tokens of successful requests."""
     tokens = func.sum(SampleRow.completion_tokens).filter(col(SampleRow.error).is_(None))
     rows = session.exec(
@@ -98,20 +97,6 @@ def _windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int
         for bench, start, end, total in rows
         if start is not None and end is not None
     }
-
-
-def store_energy(session: Session, job: JobRow) -> int:
-    """(Re)compute every benchmark's energy figures of the job's current attempt; a job
-    without telemetry gets none (its "no GPU telemetry" marker says why)."""
-    session.exec(delete(EnergyRow).where(col(EnergyRow.job_id) == job.id))
-    readings = telemetry_of(session, job)
-    if not readings:
-        return 0
-    windows = _windows(session, job)
-    for bench, (start, end, tokens) in windows.items():
-        figures = benchmark_energy(readings, start, end, tokens)
-        session.add(EnergyRow(job_id=job.id, benchmark=bench, figures=figures.model_dump()))
-    return len(windows)
 
 
 def energy_of(session: Session, job_id: str) -> dict[str, EnergyFigures]:

@@ -192,18 +192,20 @@ def _labelled_runs(session: Session, limit: int) -> list[RunView]:
 
 def _run_versions(
     session: Session, run_id: str | None = None
-) -> list[tuple[str, float, int, float | None, int | None]]:
+) -> list[tuple[str, float, int, float | None, int | None, int | None]]:
     """The newest ``SCAN_RUNS`` runs (or just ``run_id``) as (id, created, jobs finished, last
-    finish, last aggregate id): a run whose tuple is unchanged has unchanged results (a
-    re-import recreates the run)."""
+    finish, last aggregate id, metrics versions): a run whose tuple is unchanged has unchanged
+    results (a re-import recreates the run; aggregation after success, or ``reaggregate``,
+    raises the versions' sum)."""
     finished = func.count(func.distinct(case((col(JobRow.state).in_(_TERMINAL), JobRow.id))))
     query = (
-        sa_select(  # five columns: past sqlmodel's typed overloads
+        sa_select(  # six columns: past sqlmodel's typed overloads
             col(RunRow.id),
             col(RunRow.created_at),
             finished,
             func.max(JobRow.finished_at),
             func.max(AggregateRow.id),
+            func.sum(JobRow.metrics_version),
         )
         .join(JobRow, col(JobRow.run_id) == RunRow.id, isouter=True)
         .join(AggregateRow, col(AggregateRow.job_id) == JobRow.id, isouter=True)
