@@ -36,6 +36,19 @@ def test_the_cli_imports_nothing_of_the_controller() -> None:
     assert [name for name in loaded if name.startswith("arena.agent")] == []
     agent_extra = {"aiohttp", "docker", "httptools", "psutil", "pynvml", "tokenizers"}
     assert agent_extra.isdisjoint(name.split(".")[0] for name in loaded)
+    store = {"sqlalchemy", "sqlmodel", "alembic"}  # the shared schemas are plain pydantic
+    assert store.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+def test_the_agent_loads_none_of_the_controllers_packages() -> None:
+    """``pip install '.[agent]'`` brings no SQLAlchemy, FastAPI, alembic or plotly: the agent
+    must not import them."""
+    loaded = _loaded_after(
+        "import json, sys\nimport arena.agent.main, arena.agent.worker, arena.agent.jobs\n"
+    )
+    controller_extra = {"sqlalchemy", "sqlmodel", "alembic", "fastapi", "uvicorn", "plotly"}
+    assert controller_extra.isdisjoint(name.split(".")[0] for name in loaded)
+    assert [name for name in loaded if name.startswith("arena.controller")] == []
 
 
 def test_the_version_loads_no_command_and_no_heavy_library() -> None:
