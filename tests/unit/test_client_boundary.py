@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
+
+from arena.client.cli import cli
+from arena.client.commands.reading import agents
+from arena.client.lazy import LazyGroup
 from tests.conftest import REPO
 
 
@@ -81,3 +87,30 @@ def test_a_command_without_its_extra_names_the_extra_to_install(tmp_path: Path) 
     parquet = without("pyarrow", "export", "--parquet", "run-x", str(tmp_path))
     assert parquet.returncode == 1
     assert "pip install 'arena[parquet]'" in parquet.stderr
+
+
+def test_the_help_lists_every_command_without_loading_one() -> None:
+    loaded = _loaded_after(
+        "import json, sys\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert [name for name in loaded if name.startswith("arena.client.commands.")] == []
+    heavy = {"sqlalchemy", "pydantic", "numpy", "grpc", "rich", "structlog"}
+    assert heavy.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+@pytest.mark.parametrize("group", [cli, agents], ids=["arenactl", "agents"])
+def test_each_listed_summary_is_the_commands_own_help(group: LazyGroup) -> None:
+    """``--help`` shows a summary kept beside each command's name: it reads as the command's
+    own short help would at every terminal width."""
+    with click.Context(group) as ctx:
+        for name, lazy in group.lazy_commands.items():
+            command = group.get_command(ctx, name)
+            assert command is not None
+            listed = click.Command(name, help=lazy.summary)
+            for limit in range(20, 400, 7):
+                assert listed.get_short_help_str(limit) == command.get_short_help_str(limit), name
