@@ -103,6 +103,22 @@ def test_the_help_lists_every_command_without_loading_one() -> None:
     assert heavy.isdisjoint(name.split(".")[0] for name in loaded)
 
 
+def test_listing_runs_loads_no_result_folder_code() -> None:
+    """``arenactl runs`` reads a listing: result-folder parsers, provenance checks and their
+    cryptography are for import, export and verify."""
+    loaded = _loaded_after(
+        "import json, sys\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(['--controller', '127.0.0.1:1', 'runs'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert "arena.client.commands.reading" in loaded
+    unneeded = ("arena.common.parsers", "arena.common.provenance", "cryptography", "sqlalchemy")
+    assert [name for name in loaded if name.startswith(unneeded)] == []
+
+
 @pytest.mark.parametrize("group", [cli, agents], ids=["arenactl", "agents"])
 def test_each_listed_summary_is_the_commands_own_help(group: LazyGroup) -> None:
     """``--help`` shows a summary kept beside each command's name: it reads as the command's
