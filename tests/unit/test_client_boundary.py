@@ -119,6 +119,13 @@ def test_listing_runs_loads_no_result_folder_code() -> None:
     assert [name for name in loaded if name.startswith(unneeded)] == []
 
 
+def test_the_api_client_and_the_wire_load_no_numpy() -> None:
+    """Packed chunk times are read and written with the standard library's ``array``: the
+    client of the API (and anything speaking the wire) needs no NumPy."""
+    loaded = _loaded_after("import json, sys\nimport arena.client.api, arena.common.wire\n")
+    assert "numpy" not in loaded
+
+
 @pytest.mark.parametrize("group", [cli, agents], ids=["arenactl", "agents"])
 def test_each_listed_summary_is_the_commands_own_help(group: LazyGroup) -> None:
     """``--help`` shows a summary kept beside each command's name: it reads as the command's
