@@ -103,6 +103,30 @@ def test_the_help_lists_every_command_without_loading_one() -> None:
     assert heavy.isdisjoint(name.split(".")[0] for name in loaded)
 
 
+def test_completing_a_command_name_loads_no_command() -> None:
+    program = (
+        "import json, os, sys\n"
+        "os.environ.update(_ARENACTL_COMPLETE='zsh_complete', COMP_WORDS='arenactl r',"
+        " COMP_CWORD='1')\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(prog_name='arenactl')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    loaded = _loaded_after(program)
+    assert [name for name in loaded if name.startswith("arena.client.commands.")] == []
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    assert "plain\nruns\nList recent runs, newest first.\n" in done.stdout
+    assert "plain\nrank\n" in done.stdout
+
+
 def test_listing_runs_loads_no_result_folder_code() -> None:
     """``arenactl runs`` reads a listing: result-folder parsers, provenance checks and their
     cryptography are for import, export and verify."""

@@ -3,13 +3,16 @@
 ``arenactl --version`` then loads no command at all, ``arenactl --help`` lists every command
 from its summary without importing one, and ``arenactl runs`` loads only the module of
 ``runs``: the heavy libraries a few commands need (plotly, pyarrow) stay unloaded. Shell
-completion of command names loads each command for its short help.
+completion of command names reads the summaries too.
 """
 
 import importlib
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
+
+if TYPE_CHECKING:  # loaded on a TAB only
+    from click.shell_completion import CompletionItem
 
 
 class LazyCommand(NamedTuple):
@@ -36,6 +39,27 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's listing, with a command not yet loaded shown by its summary."""
+        commands = self._listed(ctx)
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl(
+                    [(name, command.get_short_help_str(limit)) for name, command in commands]
+                )
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list["CompletionItem"]:
+        """click's completions, command names with their summaries: a TAB loads no command."""
+        from click.shell_completion import CompletionItem
+
+        names = [
+            CompletionItem(name, help=command.get_short_help_str())
+            for name, command in self._listed(ctx)
+            if name.startswith(incomplete)
+        ]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
+
+    def _listed(self, ctx: click.Context) -> list[tuple[str, click.Command]]:
+        """The visible commands, each loaded one as it is and the others as their summary."""
         commands = [
             (
                 name,
@@ -44,13 +68,7 @@ class LazyGroup(click.Group):
             )
             for name in self.list_commands(ctx)
         ]
-        commands = [(name, command) for name, command in commands if not command.hidden]
-        if commands:
-            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
-            with formatter.section("Commands"):
-                formatter.write_dl(
-                    [(name, command.get_short_help_str(limit)) for name, command in commands]
-                )
+        return [(name, command) for name, command in commands if not command.hidden]
 
     def _load(self, cmd_name: str) -> click.Command:
         module_name, attribute = self.lazy_commands[cmd_name].target.split(":")
