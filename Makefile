@@ -27,8 +27,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-check: lint proto-check  ## what CI gates on: formatting, lint, generated code, types
+check: lint proto-check  ## what CI gates on: formatting, lint, generated code, types, layers
 	$(BIN)/mypy shared/arena controller/arena agent/arena tests bench
+	$(BIN)/lint-imports
 	! git grep -n --untracked "fmt: \(skip\|off\)" -- '*.py' \
 	  || (echo "the formatter decides the layout: drop the fmt comments above" && exit 1)
 
@@ -40,4 +41,4 @@ proto-check: proto  ## fail when the committed generated code is stale
 	test -z "$$(git status --porcelain -- shared/arena/common/pb)" || (echo "shared/arena/common/pb has untracked files: run make proto and commit" && exit 1)
 
 clean:
-	rm -rf $(VENV) .arena .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .arena .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

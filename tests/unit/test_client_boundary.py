@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
+
+from arena.client.cli import cli
+from arena.client.commands.reading import agents
+from arena.client.lazy import LazyGroup
 from tests.conftest import REPO
 
 
@@ -36,6 +42,19 @@ def test_the_cli_imports_nothing_of_the_controller() -> None:
     assert [name for name in loaded if name.startswith("arena.agent")] == []
     agent_extra = {"aiohttp", "docker", "httptools", "psutil", "pynvml", "tokenizers"}
     assert agent_extra.isdisjoint(name.split(".")[0] for name in loaded)
+    store = {"sqlalchemy", "sqlmodel", "alembic"}  # the shared schemas are plain pydantic
+    assert store.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+def test_the_agent_loads_none_of_the_controllers_packages() -> None:
+    """``pip install '.[agent]'`` brings no SQLAlchemy, FastAPI, alembic or plotly: the agent
+    must not import them."""
+    loaded = _loaded_after(
+        "import json, sys\nimport arena.agent.main, arena.agent.worker, arena.agent.jobs\n"
+    )
+    controller_extra = {"sqlalchemy", "sqlmodel", "alembic", "fastapi", "uvicorn", "plotly"}
+    assert controller_extra.isdisjoint(name.split(".")[0] for name in loaded)
+    assert [name for name in loaded if name.startswith("arena.controller")] == []
 
 
 def test_the_version_loads_no_command_and_no_heavy_library() -> None:
@@ -68,3 +87,77 @@ def test_a_command_without_its_extra_names_the_extra_to_install(tmp_path: Path) 
     parquet = without("pyarrow", "export", "--parquet", "run-x", str(tmp_path))
     assert parquet.returncode == 1
     assert "pip install 'arena[parquet]'" in parquet.stderr
+
+
+def test_the_help_lists_every_command_without_loading_one() -> None:
+    loaded = _loaded_after(
+        "import json, sys\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert [name for name in loaded if name.startswith("arena.client.commands.")] == []
+    heavy = {"sqlalchemy", "pydantic", "numpy", "grpc", "rich", "structlog"}
+    assert heavy.isdisjoint(name.split(".")[0] for name in loaded)
+
+
+def test_completing_a_command_name_loads_no_command() -> None:
+    program = (
+        "import json, os, sys\n"
+        "os.environ.update(_ARENACTL_COMPLETE='zsh_complete', COMP_WORDS='arenactl r',"
+        " COMP_CWORD='1')\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(prog_name='arenactl')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    loaded = _loaded_after(program)
+    assert [name for name in loaded if name.startswith("arena.client.commands.")] == []
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    assert "plain\nruns\nList recent runs, newest first.\n" in done.stdout
+    assert "plain\nrank\n" in done.stdout
+
+
+def test_listing_runs_loads_no_result_folder_code() -> None:
+    """``arenactl runs`` reads a listing: result-folder parsers, provenance checks and their
+    cryptography are for import, export and verify."""
+    loaded = _loaded_after(
+        "import json, sys\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        "    cli(['--controller', '127.0.0.1:1', 'runs'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert "arena.client.commands.reading" in loaded
+    unneeded = ("arena.common.parsers", "arena.common.provenance", "cryptography", "sqlalchemy")
+    assert [name for name in loaded if name.startswith(unneeded)] == []
+
+
+def test_the_api_client_and_the_wire_load_no_numpy() -> None:
+    """Packed chunk times are read and written with the standard library's ``array``: the
+    client of the API (and anything speaking the wire) needs no NumPy."""
+    loaded = _loaded_after("import json, sys\nimport arena.client.api, arena.common.wire\n")
+    assert "numpy" not in loaded
+
+
+@pytest.mark.parametrize("group", [cli, agents], ids=["arenactl", "agents"])
+def test_each_listed_summary_is_the_commands_own_help(group: LazyGroup) -> None:
+    """``--help`` shows a summary kept beside each command's name: it reads as the command's
+    own short help would at every terminal width."""
+    with click.Context(group) as ctx:
+        for name, lazy in group.lazy_commands.items():
+            command = group.get_command(ctx, name)
+            assert command is not None
+            listed = click.Command(name, help=lazy.summary)
+            for limit in range(20, 400, 7):
+                assert listed.get_short_help_str(limit) == command.get_short_help_str(limit), name

@@ -38,7 +38,7 @@ BENCHMARK_KEYS = [
 
 
 def sample(run: int, index: int, **fields: object) -> RequestSample:
-    return RequestSample(benchmark="b", variant="v", run=run, index=index, **fields)  # type: ignore[arg-type]
+    return RequestSample(benchmark="b", variant="v", run=run, index=index, **fields)
 
 
 # c = 1, two runs, baseline 50 ms: run 0 ttfr 150 ms, tokens 0.2/0.4/0.6 (tg 2/0.4 = 5 t/s);

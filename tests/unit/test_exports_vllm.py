@@ -13,7 +13,7 @@ RESULT_FILES = sorted(SPARK_RESULTS.glob("*/*/*/07-*.json"))
 
 
 def sample(index: int, **fields: object) -> RequestSample:
-    return RequestSample(benchmark="b", variant="rate1", run=0, index=index, **fields)  # type: ignore[arg-type]
+    return RequestSample(benchmark="b", variant="rate1", run=0, index=index, **fields)
 
 
 # A: TTFT 0.2, 3 tokens, ITLs 0.1, 0.2; B (listed first, index 1): TTFT 0.4, 4 tokens; C failed

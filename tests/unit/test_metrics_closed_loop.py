@@ -13,7 +13,7 @@ from arena.common.schemas.sample import RequestSample
 
 
 def sample(index: int, **fields: object) -> RequestSample:
-    return RequestSample(benchmark="b", variant="pp100/tg5/d0/c2", run=0, index=index, **fields)  # type: ignore[arg-type]
+    return RequestSample(benchmark="b", variant="pp100/tg5/d0/c2", run=0, index=index, **fields)
 
 
 # Batch of c = 2 sent at 0.0 with a 50 ms baseline latency:

@@ -26,7 +26,7 @@ VLLM_RESULT_KEYS = [
 
 
 def sample(index: int, **fields: object) -> RequestSample:
-    return RequestSample(benchmark="b", variant="rate1", run=0, index=index, **fields)  # type: ignore[arg-type]
+    return RequestSample(benchmark="b", variant="rate1", run=0, index=index, **fields)
 
 
 # A: TTFT 0.2, E2EL 0.5, 3 tokens → TPOT 0.15, ITLs 0.1, 0.2

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, SQLModel, select
 
 from arena.common.metrics.sanity import SampleColumns
@@ -98,7 +98,7 @@ def sample(index: int, **changes: object) -> RequestSample:
     ("row", "record"), [(SampleRow, RequestSample), (TelemetryRow, GpuReading)]
 )
 def test_a_row_is_its_record_plus_the_attempt_keys(
-    row: type[SQLModel], record: type[SQLModel]
+    row: type[SQLModel], record: type[BaseModel]
 ) -> None:
     assert list(AttemptItem.model_fields) == KEYS
     assert list(row.model_fields) == KEYS + list(record.model_fields)

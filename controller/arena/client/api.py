@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -15,8 +15,6 @@ from arena.common.errors import (
     UnavailableError,
 )
 from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
-from arena.common.provenance.folder import SignedExport
-from arena.common.provenance.keyring import Keyring, KeyringEntry
 from arena.common.schemas.admission import SuiteAdmission
 from arena.common.schemas.agent import AgentStatus, HardwareInfo
 from arena.common.schemas.base import ArenaModel
@@ -33,6 +31,10 @@ from arena.common.schemas.user import Role, UserSummary
 from arena.common.status import from_rpc_error, sent_by_arena
 from arena.common.transport import ClientTls, open_channel, refused_certificate
 from arena.common.wire import enum_number, from_message, get_field, to_message
+
+if TYPE_CHECKING:  # imported where used: folders and keys load parsers, metrics, cryptography
+    from arena.common.provenance.folder import SignedExport
+    from arena.common.provenance.keyring import Keyring
 
 CALL_TIMEOUT_S = 30.0
 RATE_LIMIT_RETRIES = 5
@@ -242,7 +244,9 @@ class ArenaClient:
         except grpc.RpcError as error:
             raise translate(error, self.address, self._tls) from error
 
-    def import_results(self, run: ImportedRun, signed: SignedExport | None = None) -> ImportReceipt:
+    def import_results(
+        self, run: ImportedRun, signed: "SignedExport | None" = None
+    ) -> ImportReceipt:
         """Store one imported run with the folder's signed provenance, if it has one."""
         request = user_pb2.ImportResultsRequest(run=to_message(run, results_pb2.ImportedRun))
         if signed is not None:
@@ -350,7 +354,9 @@ class ArenaClient:
     def set_trust(self, name: str, tier: str) -> None:
         self._call(self._stub.SetAgentTrust, user_pb2.SetAgentTrustRequest(name=name, tier=tier))
 
-    def keyring(self) -> Keyring:
+    def keyring(self) -> "Keyring":
+        from arena.common.provenance.keyring import Keyring, KeyringEntry
+
         reply = self._call(self._stub.GetKeyring, user_pb2.GetKeyringRequest())
         return Keyring(
             controller=self.address,

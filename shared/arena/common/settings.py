@@ -5,9 +5,9 @@ Flags arrive as init arguments (only those the user gave); the environment uses 
 """
 
 import difflib
-import importlib
 import os
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import structlog
@@ -22,12 +22,10 @@ from arena.common.logging import LogFormat
 
 log = structlog.get_logger(__name__)
 
-PROGRAM_SETTINGS = (
-    "arena.controller.settings:ControllerSettings",
-    "arena.agent.settings:AgentSettings",
-)
-"""Every program's settings, by name: the controller and the agent often share a box and its
-environment, so neither warns about the other's variables (each is imported where installed)."""
+SETTINGS_ENTRY_POINTS = "arena.settings"
+"""The entry-point group where each program names its settings class (pyproject.toml): the
+controller and the agent often share a box and its environment, so neither warns about the
+other's variables. Each is loaded where its extra is installed; arena.common imports neither."""
 
 DEV_AGENT_TOKEN = "arena-dev-agent-token"
 DEV_USER_TOKEN = "arena-dev-user-token"
@@ -65,10 +63,9 @@ def _environment_names(settings: type[BaseSettings]) -> set[str]:
 
 def _read_by_any_program() -> set[str]:
     names: set[str] = set()
-    for path in PROGRAM_SETTINGS:
-        module, attribute = path.split(":")
+    for entry in entry_points(group=SETTINGS_ENTRY_POINTS):
         try:
-            names |= _environment_names(getattr(importlib.import_module(module), attribute))
+            names |= _environment_names(entry.load())
         except ImportError:  # that program's extra is not installed here
             continue
     return names

@@ -7,7 +7,7 @@ from arena.client.api import ArenaClient, RunDetail
 from arena.client.context import client_for, console, errors
 from arena.client.filters import SCAN_RUNS, keep_tier, parse_age, select_runs, tier_option
 from arena.client.follow import follow_logs
-from arena.client.lazy import LazyGroup
+from arena.client.lazy import LazyCommand, LazyGroup
 from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
 from arena.client.tabular import agents_rows, jobs_rows
@@ -132,9 +132,21 @@ def show(ctx: click.Context, run_id: str, tier: str | None, output: str) -> None
     cls=LazyGroup,
     invoke_without_command=True,
     lazy_commands={
-        "revoke": "arena.client.commands.access:revoke_agent",
-        "trust": "arena.client.commands.provenance:trust",
-        "reset-key": "arena.client.commands.provenance:reset_key",
+        "revoke": LazyCommand(
+            "arena.client.commands.access:revoke_agent",
+            "Refuse agent NAME from its next call on; its running job is requeued (admin).",
+        ),
+        "trust": LazyCommand(
+            "arena.client.commands.provenance:trust",
+            "Mark AGENT_NAME's results official (the operator's own box) or community.",
+        ),
+        "reset-key": LazyCommand(
+            "arena.client.commands.provenance:reset_key",
+            (
+                "Forget AGENT_NAME's signing key: its next registration binds the key it brings "
+                "(after a reinstall)."
+            ),
+        ),
     },
 )
 @output_option(tabular=True)

@@ -460,7 +460,8 @@ def attempt_records(
     limit: int | None = None,
 ) -> tuple[list[int], list[RecordT]]:
     """An attempt's stored items numbered above ``after_seq`` (at most ``limit`` of them), in
-    order, as the records they are without their keys, and their sequence numbers."""
+    order, as the records they are without their keys, and their sequence numbers. (A row is
+    an instance of its record, which pydantic would hand back as it is: its fields are read.)"""
     rows = session.exec(
         select(table)
         .where(table.job_id == job_id, table.attempt == attempt, col(table.seq) > after_seq)
@@ -468,7 +469,8 @@ def attempt_records(
         .limit(limit)
     ).all()
     return [row.seq for row in rows], [
-        record.model_validate(row, from_attributes=True) for row in rows
+        record.model_validate({name: getattr(row, name) for name in record.model_fields})
+        for row in rows
     ]
 
 

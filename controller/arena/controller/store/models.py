@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.schemas.trust import TrustTier
+from arena.controller.store.columns import PackedFloats
 
 
 class AgentRow(SQLModel, table=True):
@@ -120,8 +121,10 @@ class AttemptItem(SQLModel):
     seq: int
 
 
-class SampleRow(RequestSample, AttemptItem, table=True):
-    """One measured request: ``RequestSample``'s fields under an attempt's keys."""
+# The records' pydantic ConfigDict and SQLModel's config type differ only in type (mypy).
+class SampleRow(RequestSample, AttemptItem, table=True):  # type: ignore[misc]
+    """One measured request: ``RequestSample``'s fields under an attempt's keys, its chunk
+    times a packed column."""
 
     __tablename__ = "samples"
     __table_args__ = (
@@ -133,6 +136,8 @@ class SampleRow(RequestSample, AttemptItem, table=True):
             unique=True,
         ),
     )
+
+    chunk_times_s: list[float] = Field(default_factory=list, sa_type=PackedFloats, nullable=False)
 
 
 SUMMARY_RUN = -1
@@ -182,12 +187,14 @@ class ToolResultRow(SQLModel, table=True):
     """{variant key: {metric: {mean, std, n}}}."""
 
 
-class TelemetryRow(GpuReading, AttemptItem, table=True):
+class TelemetryRow(GpuReading, AttemptItem, table=True):  # type: ignore[misc]  # as SampleRow
     """One GPU's reading at one tick: ``GpuReading``'s fields under an attempt's keys; ``t_s``
     is on the job's clock, like the samples'."""
 
     __tablename__ = "telemetry"
     __table_args__ = (UniqueConstraint("job_id", "attempt", "seq"),)
+
+    throttle_reasons: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
 
 
 class EnergyRow(SQLModel, table=True):

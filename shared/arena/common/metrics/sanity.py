@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.common.schemas.packed import FLOAT64, pack_floats, unpack_floats
+from arena.common.schemas.packed import FLOAT64, FLOAT64_BYTES, pack_floats, unpack_floats
 from arena.common.schemas.sample import RequestSample
 
 EPSILON_S = 0.01
@@ -64,7 +64,7 @@ class SampleColumns:
 
     def __post_init__(self) -> None:
         for position, chunks in enumerate(self.chunks):
-            if len(chunks) % FLOAT64.itemsize:
+            if len(chunks) % FLOAT64_BYTES:
                 raise ValueError(
                     f"sample {position}: {len(chunks)} bytes of chunk times are "
                     "not whole float64 values"
@@ -137,7 +137,7 @@ def _per_sample(values: dict[str, list[Any]], ceilings: dict[tuple[str, str], in
 def _chunks_pass(
     columns: SampleColumns, sent: np.ndarray, end: np.ndarray, bounds: SampleBounds
 ) -> bool:
-    counts = np.fromiter(map(len, columns.chunks), dtype=np.int64) // FLOAT64.itemsize
+    counts = np.fromiter(map(len, columns.chunks), dtype=np.int64) // FLOAT64_BYTES
     if counts.max() > bounds.max_chunks:
         return False
     if not counts.any():

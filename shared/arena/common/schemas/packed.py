@@ -3,41 +3,32 @@
 A sample carries one time per output token, hundreds each; as JSON they were most of what
 ingest wrote (~18 bytes and one float object per time). Packed, they are 8 bytes each, written
 and read back bit for bit (a signed manifest's digest still matches), and the controller stores
-the bytes an agent sent without ever making a Python float of them.
+the bytes an agent sent without ever making a Python float of them (its column type,
+``PackedFloats``, is the store's: ``arena.controller.store.columns``). The standard library's
+``array`` does it, so the wire and the client need no NumPy for it.
 """
 
-from typing import Any
+import sys
+from array import array
 
-import numpy as np
-from sqlalchemy import LargeBinary
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
-
-FLOAT64 = np.dtype("<f8")
+FLOAT64 = "<f8"
+"""The packed format as a NumPy dtype string, for code that reads packed times in bulk."""
+FLOAT64_BYTES = 8
 
 
 def pack_floats(values: list[float]) -> bytes:
-    return np.asarray(values, dtype=FLOAT64).tobytes()
+    packed = array("d", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
 
 
 def unpack_floats(packed: bytes) -> list[float]:
     """The floats back; a length that is not a whole number of float64 is a ValueError."""
-    if len(packed) % FLOAT64.itemsize:
+    if len(packed) % FLOAT64_BYTES:
         raise ValueError(f"{len(packed)} bytes is not a whole number of float64 values")
-    return np.frombuffer(packed, dtype=FLOAT64).tolist()  # type: ignore[no-any-return]
-
-
-class PackedFloats(TypeDecorator[list[float]]):
-    """A ``list[float]`` column stored as packed float64 (BLOB, bytea). Bytes already packed
-    (the ingest path) are stored as they are."""
-
-    impl = LargeBinary
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
-        if value is None or isinstance(value, bytes):
-            return value
-        return pack_floats(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> list[float] | None:
-        return None if value is None else unpack_floats(bytes(value))
+    values = array("d")
+    values.frombytes(packed)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tolist()

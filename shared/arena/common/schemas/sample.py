@@ -4,16 +4,16 @@ All times are seconds on the agent's monotonic clock, relative to the job's orig
 (`JobClock.origin`), so request samples and telemetry share one time axis.
 
 This class is the only definition of a sample's fields: the controller's ``samples`` table
-(``SampleRow``) inherits them and adds its keys.
+(``SampleRow``) inherits them and adds its keys and column types. It is plain pydantic, so
+arenactl and the agent load no SQLAlchemy.
 """
 
-from sqlmodel import Field
+from pydantic import Field
 
-from arena.common.schemas.base import ArenaRecord
-from arena.common.schemas.packed import PackedFloats
+from arena.common.schemas.base import ArenaModel
 
 
-class RequestSample(ArenaRecord):
+class RequestSample(ArenaModel):
     benchmark: str
     """Benchmark id inside the suite, e.g. ``01-chat``."""
     variant: str
@@ -36,9 +36,9 @@ class RequestSample(ArenaRecord):
     (vLLM's TTFT; a role-only chunk does not count)."""
     end_s: float | None = None
     """Arrival of the last chunk (or of the error)."""
-    chunk_times_s: list[float] = Field(default_factory=list, sa_type=PackedFloats, nullable=False)
-    """Arrival time of every chunk that carried generated output, first one included (stored
-    packed: ``schemas.packed``)."""
+    chunk_times_s: list[float] = Field(default_factory=list)
+    """Arrival time of every chunk that carried generated output, first one included (sent and
+    stored packed: ``schemas.packed``)."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     """Output tokens from the server's ``usage``; ``None`` when the server sent none."""

@@ -5,16 +5,15 @@ request samples, so a benchmark's time window selects its readings directly. A v
 cannot report is ``None``: absent, never zero.
 
 ``GpuReading`` is the only definition of a reading's fields: the controller's ``telemetry``
-table (``TelemetryRow``) inherits them and adds its keys.
+table (``TelemetryRow``) inherits them and adds its keys and column types.
 """
 
-from sqlalchemy import JSON
-from sqlmodel import Field
+from pydantic import Field
 
-from arena.common.schemas.base import ArenaModel, ArenaRecord
+from arena.common.schemas.base import ArenaModel
 
 
-class GpuReading(ArenaRecord):
+class GpuReading(ArenaModel):
     t_s: float
     gpu: int
     """NVML device index."""
@@ -28,7 +27,7 @@ class GpuReading(ArenaRecord):
     mem_mhz: float | None = None
     temp_c: float | None = None
     throttle_mask: int | None = None
-    throttle_reasons: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
+    throttle_reasons: list[str] = Field(default_factory=list)
 
 
 class TelemetryStatus(ArenaModel):
