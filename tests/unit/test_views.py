@@ -6,7 +6,9 @@ from html.parser import HTMLParser
 
 from rich.console import Console
 
+from arena.client.render_jobs import jobs_table
 from arena.client.report.write import _ENV as REPORT
+from arena.client.tabular import jobs_rows
 from arena.client.views import view_rows, view_table
 from arena.common.analysis.aggregate import AggregateRow, Entry
 from arena.common.analysis.capacity import CapacityRow
@@ -15,12 +17,17 @@ from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.rank import Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import metric
 from arena.common.metrics.summary import HEADLINE
+from arena.common.schemas.agent import AgentInfo, AgentStatus, HardwareInfo
 from arena.common.schemas.imported import CapacityPoint
+from arena.common.schemas.job import JobInfo, JobProgress, JobState
+from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import MetricStat, VariantResult
-from arena.common.schemas.run import RunInfo
+from arena.common.schemas.run import RunDetail, RunInfo
+from arena.common.views.agents import AGENTS
 from arena.common.views.aggregate import AGGREGATE
 from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO, by_sweep, shown_order
+from arena.common.views.jobs import JOBS
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
 from arena.common.views.results import results_of
 from arena.common.views.runs import RUNS
@@ -426,6 +433,83 @@ def test_the_runs_page_keeps_its_live_cells_and_labels_and_the_csv_its_columns()
     assert texts[0] == "run-1 imported" and texts[4:] == ["3 / 5", "12,345"]
 
 
+AGENT = AgentInfo(
+    agent_id="a-1",
+    name="box-[1]",
+    status=AgentStatus.ONLINE,
+    hardware=HardwareInfo(
+        cpu_model="EPYC",
+        cpu_arch="x86_64",
+        cpu_cores=64,
+        ram_gb=512,
+        os="linux",
+        kernel="6.8",
+        hostname="box1",
+    ),
+    labels={"site": "lab", "rack": "2"},
+    last_seen_unix=0.0,
+    draining=True,
+    current_job="",
+    trust="verified",
+    policy=AgentPolicy(),
+)
+
+
+def test_arenactl_agents_and_the_agents_page_show_the_same_cells() -> None:
+    """One AGENTS view: the CSV keeps the columns ``arenactl agents -o csv`` always had; the
+    table and the page show the same cells, the draining agent marked on both."""
+    rows = view_rows(AGENTS, [AGENT])
+    assert rows.columns == [
+        "name",
+        "status",
+        "draining",
+        "tier",
+        "hardware",
+        "cpu_arch",
+        "labels",
+        "current_job",
+        "last_seen_unix",
+        "policy",
+    ]
+    assert rows.rows == [
+        [
+            "box-[1]",
+            AgentStatus.ONLINE,
+            True,
+            "verified",
+            AGENT.hardware.summary,
+            "x86_64",
+            {"site": "lab", "rack": "2"},
+            "",
+            0.0,
+            AgentPolicy().summary(),
+        ]
+    ]
+    expected = [cell.text for cell in AGENTS.cells(AGENT)]
+    assert expected[:5] == [
+        "box-[1]",
+        "online",
+        "verified",
+        AGENT.hardware.summary,
+        "EPYC · x86_64 · 64 cores",
+    ]
+    assert expected[5:7] == ["rack=2, site=lab", "idle"]
+    console = Console(file=io.StringIO(), width=400)
+    console.print(view_table(AGENTS, [AGENT], "Agents"))
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "box-[1]" in shown and "online draining" in shown
+    assert AgentPolicy().summary() in shown
+    source = '{% from "views.html" import view_table %}'
+    source += '{{ view_table(views.agents, [agent], {"id": "agents"},'
+    source += ' row_data={"data-agent": "name"}) }}'
+    page = templates.env.from_string(source).render(agent=AGENT)
+    parsed = Tables(page)
+    assert parsed.headers == [column.header for column in AGENTS.shown]
+    assert [text for text, _, _ in parsed.rows[1]] == expected
+    assert parsed.rows[1][1][2] == "draining"
+    assert '<tr data-agent="box-[1]">' in page
+
+
 def test_a_benchmarks_results_read_the_same_in_show_and_on_the_run_page() -> None:
     variant = VariantResult(
         key="c1",
@@ -451,3 +535,103 @@ def test_a_benchmarks_results_read_the_same_in_show_and_on_the_run_page() -> Non
     buffer = io.StringIO()
     Console(file=buffer, width=250, color_system=None).print(view_table(view, [variant]))
     assert "1,234.50 ± 2.00" in buffer.getvalue() and "0.50 n/m" in buffer.getvalue()
+
+
+def test_arenactl_jobs_and_the_run_page_show_the_same_cells_and_keep_the_live_fields() -> None:
+    """One JOBS view: the CSV keeps its columns (led by the run id), the table and the page show
+    the same cells, and the cells the page updates live keep their ``data-field``."""
+    running = JobInfo(
+        job_id="j-1",
+        target="gpu",
+        model="tiny",
+        engine="simulated",
+        state=JobState.RUNNING,
+        attempt=2,
+        agent="box-1",
+        message="",
+        samples=40,
+        requests_expected=100,
+        progress=JobProgress(
+            job_id="j-1",
+            attempt=2,
+            benchmark="chat",
+            variant="c4",
+            run=1,
+            requests_done=40,
+            requests_total=100,
+            output_tokens_per_s=1234.56,
+            errors=3,
+        ),
+        simulated=True,
+    )
+    queued = running.model_copy(
+        update={
+            "job_id": "j-2",
+            "state": JobState.QUEUED,
+            "attempt": 0,
+            "agent": "",
+            "samples": 0,
+            "progress": None,
+            "simulated": False,
+        }
+    )
+    run = RunInfo(
+        run_id="run-1",
+        suite="s",
+        state="running",
+        created_at_unix=0.0,
+        jobs_total=2,
+        jobs_done=0,
+        samples=40,
+    )
+    detail = RunDetail(run=run, jobs=[running, queued], notes=[])
+    rows = jobs_rows(detail)
+    assert rows.columns == (
+        "run_id",
+        "job_id",
+        "target",
+        "model",
+        "engine",
+        "state",
+        "attempt",
+        "agent",
+        "samples",
+        "requests_expected",
+        "simulated",
+        "message",
+    )
+    assert rows.rows[0][:4] == ["run-1", "j-1", "gpu", "tiny"]
+    cells = [[cell.text for cell in JOBS.cells(job)] for job in detail.jobs]
+    assert cells[0] == [
+        "j-1",
+        "tiny (simulated)",
+        "simulated",
+        "gpu",
+        "box-1",
+        "2",
+        "running",
+        "40 / 100",
+        "1,234.6",
+        "3",
+        "chat c4 run 1",
+        "",
+    ]
+    assert cells[1][4:10] == ["—", "0", "queued", "0 / 100", "—", "0"]
+    console = Console(file=io.StringIO(), width=400)
+    console.print(jobs_table(detail))
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Jobs of run-1" in shown and "tiny (simulated)" in shown and "chat c4 run 1" in shown
+    source = '{% from "views.html" import view_table %}'
+    source += (
+        '{{ view_table(views.jobs, jobs, {"id": "jobs"}, tags={"job_id": {"j-2": ["imported"]}},'
+    )
+    source += ' row_data={"data-job": "job_id"}) }}'
+    page = templates.env.from_string(source).render(jobs=detail.jobs)
+    parsed = Tables(page)
+    assert parsed.headers == [column.header for column in JOBS.shown]
+    assert [text for text, _, _ in parsed.rows[1]] == cells[0]
+    assert parsed.rows[2][0][0] == "j-2 imported"
+    assert '<tr data-job="j-1">' in page
+    for field in ("requests", "tps", "errors", "position"):
+        assert f'data-field="{field}"' in page
+    assert '<td data-field="state"><span class="state running">running</span>' in page

@@ -16,7 +16,8 @@ from arena.common.errors import (
 )
 from arena.common.pb.arena.v2 import common_pb2, results_pb2, user_pb2, user_pb2_grpc
 from arena.common.schemas.admission import SuiteAdmission
-from arena.common.schemas.agent import AgentStatus, HardwareInfo
+from arena.common.schemas.agent import AgentInfo as AgentInfo  # what agents() returns
+from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun
 from arena.common.schemas.job import JobInfo as JobInfo  # what the calls return, re-exported
@@ -70,21 +71,6 @@ class LogLine(ArenaModel):
 class LogPage(ArenaModel):
     attempt: int
     lines: list[LogLine]
-
-
-class AgentInfo(ArenaModel):
-    agent_id: str
-    name: str
-    status: AgentStatus
-    hardware: HardwareInfo
-    labels: dict[str, str]
-    last_seen_unix: float
-    draining: bool
-    current_job: str
-    trust: str = ""
-    key_sha256: str = ""
-    policy: AgentPolicy | None = None
-    """The owner's policy it registered with; ``None`` from a controller that does not say."""
 
 
 def _job(job: user_pb2.JobSummary) -> JobInfo:

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from arena.client.api import AgentInfo, JobInfo, RunDetail
+from arena.client.api import JobInfo, RunDetail
 from arena.client.render_energy import energy_table, hardware_line, telemetry_line
 from arena.client.render_flags import flag_lines, spec_decode_lines, title_mark
 from arena.client.views import view_table
@@ -16,29 +16,6 @@ from arena.common.schemas.imported import ImportedRun, TelemetrySample
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
 from arena.common.views.results import results_of
-from arena.common.views.view import when
-
-
-def agents_table(agents: list[AgentInfo]) -> Table:
-    table = Table(title="Agents")
-    columns = ("name", "status", "tier", "hardware", "arch", "labels", "job", "last seen", "policy")
-    for column in columns:
-        table.add_column(column)
-    for agent in agents:
-        status = f"{agent.status} (draining)" if agent.draining else agent.status
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(agent.labels.items()))
-        table.add_row(
-            agent.name,
-            status,
-            agent.trust,
-            agent.hardware.summary,
-            agent.hardware.cpu_arch,
-            labels,
-            agent.current_job or "-",
-            when(agent.last_seen_unix),
-            escape(agent.policy.summary()) if agent.policy else "-",
-        )
-    return table
 
 
 def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:

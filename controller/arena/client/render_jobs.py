@@ -6,8 +6,10 @@ from rich.table import Table
 
 from arena.client.api import JobInfo, RunDetail
 from arena.client.plan import Plan
+from arena.client.views import view_table
 from arena.common.schemas.admission import JobAdmission
 from arena.common.schemas.base import ArenaModel
+from arena.common.views.jobs import JOBS
 from arena.common.views.view import when
 
 
@@ -78,23 +80,8 @@ def admission_table(jobs: list[JobAdmission]) -> Table:
 
 def jobs_table(detail: RunDetail) -> Table:
     run = detail.run
-    table = Table(title=f"Jobs of {run.run_id} · {run.suite} · {run.state}", title_justify="left")
-    columns = ("job", "target", "model", "engine", "state", "attempt", "agent", "requests")
-    for column in (*columns, "message"):
-        table.add_column(column)
-    for job in detail.jobs:
-        model = f"{job.model} (simulated)" if job.simulated else job.model
-        table.add_row(
-            job.job_id,
-            job.target,
-            escape(model),
-            job.engine,
-            job.state,
-            str(job.attempt),
-            job.agent or "-",
-            f"{job.samples}/{job.requests_expected}",
-            escape(job.message),
-        )
+    table = view_table(JOBS, detail.jobs, f"Jobs of {run.run_id} · {run.suite} · {run.state}")
+    table.title_justify = "left"
     return table
 
 

@@ -1,61 +1,17 @@
 """The rows behind ``-o csv``: the same columns the tables show, as plain values."""
 
-from arena.client.api import AgentInfo, RunDetail
+from arena.client.api import RunDetail
 from arena.client.output import Rows
 from arena.client.plan import Plan
+from arena.client.views import view_rows
 from arena.common.schemas.results import BenchmarkResult, RunResults, VariantResult
+from arena.common.views.jobs import JOBS
 
 
 def jobs_rows(detail: RunDetail) -> Rows:
-    columns = (
-        "job_id",
-        "target",
-        "model",
-        "engine",
-        "state",
-        "attempt",
-        "agent",
-        "samples",
-        "requests_expected",
-        "simulated",
-        "message",
-    )
-    return Rows(
-        ("run_id", *columns),
-        [[detail.run.run_id, *(getattr(job, c) for c in columns)] for job in detail.jobs],
-    )
-
-
-def agents_rows(agents: list[AgentInfo]) -> Rows:
-    return Rows(
-        (
-            "name",
-            "status",
-            "draining",
-            "tier",
-            "hardware",
-            "cpu_arch",
-            "labels",
-            "current_job",
-            "last_seen_unix",
-            "policy",
-        ),
-        [
-            [
-                agent.name,
-                agent.status,
-                agent.draining,
-                agent.trust,
-                agent.hardware.summary,
-                agent.hardware.cpu_arch,
-                agent.labels,
-                agent.current_job,
-                agent.last_seen_unix,
-                agent.policy.summary() if agent.policy else "",
-            ]
-            for agent in agents
-        ],
-    )
+    """The jobs view's columns, each row led by the run's id."""
+    rows = view_rows(JOBS, detail.jobs)
+    return Rows(("run_id", *rows.columns), [[detail.run.run_id, *row] for row in rows.rows])
 
 
 def plan_rows(plan: Plan) -> Rows:

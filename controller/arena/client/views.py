@@ -16,7 +16,9 @@ Row = TypeVar("Row")
 def view_table(view: View[Row], rows: Iterable[Row], title: str | None = None) -> Table:
     table = Table(title=title)
     for column in view.shown:
-        table.add_column(column.header, justify="right" if column.numeric else "left")
+        table.add_column(
+            column.header, justify="right" if column.numeric else "left", no_wrap=not column.wrap
+        )
     for row in rows:
         table.add_row(
             *(

@@ -2,7 +2,6 @@
 
 import click
 
-from arena.client import render
 from arena.client.api import ArenaClient, RunDetail
 from arena.client.context import client_for, console, errors
 from arena.client.filters import SCAN_RUNS, keep_tier, parse_age, select_runs, tier_option
@@ -10,12 +9,13 @@ from arena.client.follow import follow_logs
 from arena.client.lazy import LazyCommand, LazyGroup
 from arena.client.output import emit, output_option
 from arena.client.render_jobs import JobDescription, describe_job, describe_run, jobs_table
-from arena.client.tabular import agents_rows, jobs_rows
+from arena.client.tabular import jobs_rows
 from arena.client.views import view_rows, view_table
 from arena.client.watching import emit_results
 from arena.common.errors import NotFoundError
 from arena.common.schemas.run import RunState
 from arena.common.text import printable
+from arena.common.views.agents import AGENTS
 from arena.common.views.runs import RUNS
 
 
@@ -162,8 +162,8 @@ def agents(ctx: click.Context, output: str) -> None:
         console,
         output,
         found,
-        lambda: console.print(render.agents_table(found)),
-        lambda: agents_rows(found),
+        lambda: console.print(view_table(AGENTS, found, "Agents")),
+        lambda: view_rows(AGENTS, found),
     )
 
 

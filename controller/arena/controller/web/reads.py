@@ -16,9 +16,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from arena.common.analysis.rank import read_models
-from arena.common.schemas.agent import AgentStatus, HardwareInfo
+from arena.common.schemas.agent import AgentInfo, HardwareInfo
 from arena.common.schemas.job import JobState
-from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.sample import RequestSample
@@ -41,18 +40,12 @@ _TERMINAL = [state.value for state in JobState if state.terminal]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class AgentView:
-    name: str
-    status: AgentStatus
-    hardware: HardwareInfo
-    labels: dict[str, str]
+class AgentView(AgentInfo):
+    """An agent as ``arenactl agents`` gets it (the ``AGENTS`` view draws both), and what only
+    the dashboard's JSON adds; its key's fingerprint is ``arenactl agents -o json``'s alone."""
+
     versions: dict[str, str]
-    draining: bool
     last_seen_s_ago: float
-    current_job: str
-    policy: AgentPolicy
-    """Its owner's policy: what a suite may run on it."""
 
 
 @dataclass(frozen=True)
@@ -96,15 +89,18 @@ class Reader:
             )
             views.append(
                 AgentView(
+                    agent_id=row.id,
                     name=row.name,
                     status=status,
                     hardware=HardwareInfo.model_validate(row.hardware),
                     labels=row.labels,
-                    versions=row.versions,
+                    last_seen_unix=row.last_seen_at,
                     draining=row.draining,
-                    last_seen_s_ago=max(0.0, now - row.last_seen_at),
                     current_job=current_job,
+                    trust=row.tier,
                     policy=policy_of(row),
+                    versions=row.versions,
+                    last_seen_s_ago=max(0.0, now - row.last_seen_at),
                 )
             )
         return views

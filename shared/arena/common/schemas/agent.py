@@ -4,6 +4,7 @@ silence."""
 from enum import StrEnum
 
 from arena.common.schemas.base import ArenaModel
+from arena.common.schemas.policy import AgentPolicy
 
 
 class AgentStatus(StrEnum):
@@ -50,3 +51,20 @@ class HardwareInfo(ArenaModel):
             counts = f"{len(self.gpus)}x " if len(self.gpus) > 1 else ""
             return f"{counts}{self.gpus[0].name} ({self.gpus[0].memory_gb:.0f} GB)"
         return f"CPU {self.cpu_model} ({self.cpu_cores} cores, {self.ram_gb:.0f} GB)"
+
+
+class AgentInfo(ArenaModel):
+    """An agent as the listings show it (``arenactl agents``, the dashboard's agents page)."""
+
+    agent_id: str
+    name: str
+    status: AgentStatus
+    hardware: HardwareInfo
+    labels: dict[str, str]
+    last_seen_unix: float
+    draining: bool
+    current_job: str
+    trust: str = ""
+    key_sha256: str = ""
+    policy: AgentPolicy | None = None
+    """The owner's policy it registered with; ``None`` from a controller that does not say."""

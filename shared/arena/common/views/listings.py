@@ -4,14 +4,25 @@
 from typing import Any
 
 from arena.common.metrics.catalogue import CATALOGUE
+from arena.common.views.agents import AGENTS
 from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO
+from arena.common.views.jobs import JOBS
 from arena.common.views.rank import NOT_RANKED, RANKING
 from arena.common.views.results import RESULTS, results_of
 from arena.common.views.runs import RUNS
 from arena.common.views.view import View
 
-LISTINGS: list[View[Any]] = [RANKING, NOT_RANKED, PARETO, CAPACITY, RUNS, *RESULTS.values()]
+LISTINGS: list[View[Any]] = [
+    AGENTS,
+    JOBS,
+    RANKING,
+    NOT_RANKED,
+    PARETO,
+    CAPACITY,
+    RUNS,
+    *RESULTS.values(),
+]
 VIEWS: dict[str, View[Any]] = {view.name: view for view in LISTINGS}
 
 GLOBALS: dict[str, Any] = {

@@ -60,6 +60,8 @@ class Column(Generic[Row]):
     """The value is a state (``running``, ``online``): pages draw it as a state badge."""
     metric_key: str = ""
     """The catalogue key of a metric column (``Column.metric``)."""
+    wrap: bool = True
+    """False: a terminal table keeps it on one line and narrows the other columns instead."""
 
     @classmethod
     def metric(

@@ -37,7 +37,7 @@ def agents_page(request: Request, store: Store) -> HTMLResponse:
 @router.get("/api/agents")
 def agents_api(store: Store) -> list[dict[str, Any]]:
     return [
-        {**vars(agent), "hardware": agent.hardware.model_dump(), "summary": agent.hardware.summary}
+        {**agent.model_dump(mode="json", exclude={"key_sha256"}), "summary": agent.hardware.summary}
         for agent in store.agents()
     ]
 
@@ -68,7 +68,9 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
     context = {
         "detail": detail,
         "results": results,
-        "origins": {job.job_id: job.origin.kind for job in results.jobs},
+        "job_tags": {
+            job.job_id: [job.origin.kind] for job in results.jobs if job.origin.kind != "measured"
+        },
         "figures": figures,
         "page": "runs",
     }
