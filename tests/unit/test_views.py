@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 from rich.console import Console
 
+from arena.client.compare import comparison_rows
 from arena.client.render_jobs import jobs_table
 from arena.client.report.write import _ENV as REPORT
 from arena.client.tabular import jobs_rows
@@ -25,7 +26,7 @@ from arena.common.schemas.results import MetricStat, VariantResult
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.views.agents import AGENTS
 from arena.common.views.aggregate import AGGREGATE
-from arena.common.views.compare import compared
+from arena.common.views.compare import compare_view, compared
 from arena.common.views.frontier import CAPACITY, PARETO, by_sweep, shown_order
 from arena.common.views.jobs import JOBS
 from arena.common.views.rank import NOT_RANKED, RANKING, RankRow
@@ -401,6 +402,26 @@ def test_both_pages_draw_a_comparison_with_the_one_macro_as_arenactl_prints_it()
         assert cells[4][1] == "0.25" and 'data-ratio="0.5"' in page
         assert '<a href="#j1">m H200</a>' in page and "source-unverified" in page
     assert compared(MetricStat(mean=1234.5, std=2.0, n=3)) == "1,234.50 ± 2.00"
+    view = compare_view(comparison)
+    assert [cell.text for cell in view.cells(row)][3:] == ["0.5 ± 0.01", "0.25 ×0.50"]
+    assert view.shown[4].header == "2. m Spark\nunverified"
+    rows = comparison_rows(comparison)
+    assert rows.columns == [
+        "benchmark",
+        "variant",
+        "metric",
+        "unit",
+        "m H200 mean",
+        "m H200 std",
+        "m H200 ratio",
+        "m Spark mean",
+        "m Spark std",
+        "m Spark ratio",
+        "notes",
+    ]
+    assert rows.rows == [
+        ["01-chat", "c1", "joules_per_output_token", "J/token", 0.5, 0.01, 1.0, 0.25, None, 0.5, ""]
+    ]
 
 
 def test_the_runs_page_keeps_its_live_cells_and_labels_and_the_csv_its_columns() -> None:

@@ -17,7 +17,9 @@ def view_table(view: View[Row], rows: Iterable[Row], title: str | None = None) -
     table = Table(title=title)
     for column in view.shown:
         table.add_column(
-            column.header, justify="right" if column.numeric else "left", no_wrap=not column.wrap
+            escape(column.header),
+            justify="right" if column.numeric else "left",
+            no_wrap=not column.wrap,
         )
     for row in rows:
         table.add_row(

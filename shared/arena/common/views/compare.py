@@ -1,8 +1,11 @@
 """How a compared value reads on every surface (``arenactl compare``, the dashboard's compare
 page, the report's hardware compare)."""
 
+from functools import partial
+
+from arena.common.analysis.compare import CompareRow, Comparison
 from arena.common.schemas.results import MetricStat
-from arena.common.views.view import MISSING
+from arena.common.views.view import MISSING, Column, View
 
 
 def _number(value: float, scale: float) -> str:
@@ -19,3 +22,67 @@ def compared(value: MetricStat | None) -> str:
     if value.n > 1 and value.std is not None:
         text += f" ± {_number(value.std, value.mean)}"
     return text
+
+
+BENCHMARK = Column[CompareRow]("benchmark", "benchmark", lambda r: r.benchmark)
+VARIANT = Column[CompareRow]("variant", "variant", lambda r: r.variant)
+
+
+def _metric(row: CompareRow) -> str:
+    return f"{row.label} ({row.unit})"
+
+
+def _shown(row: CompareRow, index: int, baseline: int) -> str:
+    """``mean ± std``, and ``×ratio`` to the baseline after every other column's value."""
+    text = compared(row.values[index])
+    ratio = row.ratios[index]
+    if index != baseline and ratio is not None and text != MISSING:
+        text += f" ×{ratio:.2f}"
+    return text
+
+
+def _mean(row: CompareRow, index: int) -> float | None:
+    value = row.values[index]
+    return None if value is None else value.mean
+
+
+def _std(row: CompareRow, index: int) -> float | None:
+    value = row.values[index]
+    return None if value is None else value.std
+
+
+def _ratio(row: CompareRow, index: int) -> float | None:
+    return row.ratios[index]
+
+
+def _row_notes(comparison: Comparison, row: CompareRow) -> str:
+    """The kinds of note that bear on a row: every column-wide one, and its benchmark's."""
+    kinds = [note.kind for note in comparison.notes if note.benchmark in (None, row.benchmark)]
+    return "; ".join(dict.fromkeys(kinds))
+
+
+def compare_view(comparison: Comparison) -> View[CompareRow]:
+    """``arenactl compare``'s table and its ``-o csv|md`` rows: one column per compared job
+    (``N. label``, ``(baseline)``, its source), whose CSV columns are its mean, std and ratio.
+    The pages draw the same comparison with the ``compare_table`` macro."""
+    shown: list[Column[CompareRow]] = [BENCHMARK, VARIANT, Column("metric", "metric", _metric)]
+    export: list[Column[CompareRow]] = [
+        BENCHMARK,
+        VARIANT,
+        Column("metric", "metric", lambda r: r.metric),
+        Column("unit", "unit", lambda r: r.unit),
+    ]
+    for i, job in enumerate(comparison.columns):
+        baseline = " (baseline)" if i == comparison.baseline else ""
+        header = f"{i + 1}. {job.label}{baseline}\n{job.source}"
+        # digits=0: the text (mean ± std ×ratio) is right-aligned, as numbers are
+        shown.append(
+            Column(job.label, header, partial(_shown, index=i, baseline=comparison.baseline), 0)
+        )
+        export += [
+            Column(f"{job.label} mean", header, partial(_mean, index=i)),
+            Column(f"{job.label} std", header, partial(_std, index=i)),
+            Column(f"{job.label} ratio", header, partial(_ratio, index=i)),
+        ]
+    export.append(Column("notes", "notes", partial(_row_notes, comparison)))
+    return View("compare", shown, export)
