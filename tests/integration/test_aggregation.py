@@ -196,3 +196,34 @@ def test_the_dashboard_shows_reaggregated_metrics(
         assert "new_metric" not in before.metrics and "new_metric" in after.metrics
     finally:
         db.close()
+
+
+def test_the_run_page_keeps_refreshing_while_a_finished_runs_metrics_are_computed(
+    tmp_path: Path,
+) -> None:
+    """A run whose jobs are over but whose metrics are not stored yet is not finished for the
+    page: it keeps polling (and reloads) until the results are complete."""
+    from fastapi.testclient import TestClient
+
+    from arena.controller.web.app import create_app
+
+    run_id, job_id, _ = _old_arena(tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'arena.db'}")
+    try:
+        app = create_app(db, ControllerSettings(data_dir=tmp_path))
+        with TestClient(app) as client:
+            page = client.get(f"/runs/{run_id}").text
+            assert 'data-finished="true" data-aggregating="false"' in page
+            db.run_sync(_unversion, job_id)
+            page = client.get(f"/runs/{run_id}").text
+            assert 'data-finished="false" data-aggregating="true"' in page
+            assert "computing its metrics" in page
+    finally:
+        db.close()
+
+
+def _unversion(session: Any, job_id: str) -> None:
+    job = get_job(session, job_id)
+    job.metrics_version = None
+    session.add(job)
+    session.commit()

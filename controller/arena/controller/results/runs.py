@@ -41,6 +41,12 @@ AGGREGATING = "aggregating: its metrics are being computed"
 """The flag of a benchmark whose job has succeeded and whose metrics are not stored yet."""
 
 
+def aggregating(results: RunResults) -> bool:
+    """Whether a job of the run has succeeded and its metrics are still being computed: the
+    run is over, its results are not complete yet."""
+    return any(AGGREGATING in bench.flags for job in results.jobs for bench in job.benchmarks)
+
+
 def _hardware(job: JobRow, agent: AgentRow | None) -> HardwareInfo | None:
     """The fingerprint stored when the job finished, else the agent's current one."""
     stored = job.provenance.get("hardware") or (agent.hardware if agent else None)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from arena.common.errors import PermissionDeniedError
 from arena.common.schemas.run import RunDetail, RunInfo
+from arena.controller.results.runs import aggregating
 from arena.controller.rpc.audit import refused
 from arena.controller.store import owners
 from arena.controller.store.credentials import Principal
@@ -72,6 +73,7 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
             job.job_id: [job.origin.kind] for job in results.jobs if job.origin.kind != "measured"
         },
         "figures": figures,
+        "aggregating": aggregating(results),
         "page": "runs",
     }
     return templates.TemplateResponse(request, "run.html", context)

@@ -46,7 +46,8 @@ async function pollRun(summary) {
     const p = job.progress || {};
     const running = job.state === "running";
     setState(row, job.state);
-    if (job.engine !== "imported") setCell(row, "requests", `${job.samples} / ${job.requests_expected}`);
+    const counted = job.requests_expected || job.samples;  // as views/jobs.py writes it
+    setCell(row, "requests", counted ? `${job.samples} / ${job.requests_expected}` : "—");
     setCell(row, "tps", running && p.output_tokens_per_s != null ? p.output_tokens_per_s.toFixed(1) : "—");
     setCell(row, "errors", String(p.errors || 0));
     setCell(row, "position", running && p.benchmark ? `${p.benchmark} ${p.variant} run ${p.run}` : "");
@@ -85,7 +86,10 @@ document.addEventListener("DOMContentLoaded", () => {
   submitOnChange();
   drawFigures();
   const summary = document.querySelector("#summary[data-run]");
-  if (summary && summary.dataset.finished === "false") every(1000, () => pollRun(summary));
+  if (summary && summary.dataset.finished === "false") {
+    // A finished run whose metrics are still being computed reloads until they are stored.
+    every(summary.dataset.aggregating === "true" ? 3000 : 1000, () => pollRun(summary));
+  }
   const runs = document.querySelector("table#runs[data-poll]");
   if (runs) every(2000, () => pollRuns(runs));
 });
