@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict
 class ArenaModel(BaseModel):
     """Base for user-written input and wire payloads: unknown fields are errors, not ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, populate_by_name=True, defer_build=True
+    )
 
 
 def json_document(model: BaseModel) -> dict[str, Any]:
