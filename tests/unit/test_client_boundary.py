@@ -143,6 +143,45 @@ def test_listing_runs_loads_no_result_folder_code() -> None:
     assert [name for name in loaded if name.startswith(unneeded)] == []
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [["runs"], ["runs", "--help"], ["show", "run-x"], ["agents"]],
+    ids=["runs", "runs --help", "show", "agents"],
+)
+def test_reading_the_controller_loads_no_metric_maths(arguments: list[str]) -> None:
+    """Listings show results the controller computed: NumPy and the metric maths are for the
+    results layer, YAML for ``-o yaml`` and suite files (bench/client_startup.py measures the
+    cost)."""
+    loaded = _loaded_after(
+        "import json, sys\n"
+        "from arena.client.cli import cli\n"
+        "try:\n"
+        f"    cli(['--controller', '127.0.0.1:1', *{arguments!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert "arena.client.commands.reading" in loaded
+    assert "arena.common.metrics.catalogue" in loaded
+    maths = ("numpy", "arena.common.stats", "arena.common.metrics.closed_loop", "yaml")
+    assert [name for name in loaded if name.startswith(maths)] == []
+
+
+def test_schemas_build_their_validators_when_first_used() -> None:
+    """arena.client.api imports every schema of the API; a command builds the few it reads."""
+    program = (
+        "import arena.client.api\n"
+        "from arena.common.schemas.job import JobSpec\n"
+        "from arena.common.schemas.run import RunInfo\n"
+        "print(JobSpec.__pydantic_complete__, RunInfo.__pydantic_complete__)\n"
+        "RunInfo.model_json_schema()\n"
+        "print(RunInfo.__pydantic_complete__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert done.stdout.split() == ["False", "False", "True"]
+
+
 def test_the_api_client_and_the_wire_load_no_numpy() -> None:
     """Packed chunk times are read and written with the standard library's ``array``: the
     client of the API (and anything speaking the wire) needs no NumPy."""

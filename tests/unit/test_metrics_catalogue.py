@@ -1,12 +1,11 @@
 """The metric catalogue is the one definition: every key once, every listing reads it."""
 
-from arena.common.metrics.catalogue import CATALOGUE, METRICS, Better, metric
+from arena.common.metrics.catalogue import CATALOGUE, HEADLINE, METRICS, Better, metric
 from arena.common.metrics.closed_loop import (
     BENCHY_METRICS,
     SINGLE_REQUEST_TOTALS,
     with_single_request_totals,
 )
-from arena.common.metrics.summary import HEADLINE
 
 
 def test_each_metric_is_defined_once_with_a_label_and_a_description() -> None:

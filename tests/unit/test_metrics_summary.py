@@ -2,9 +2,10 @@ import math
 
 import pytest
 
+from arena.common.metrics.catalogue import HEADLINE
 from arena.common.metrics.closed_loop import closed_loop_metrics
 from arena.common.metrics.open_loop import open_loop_metrics
-from arena.common.metrics.summary import HEADLINE, summarize, summarize_closed_loop
+from arena.common.metrics.summary import summarize, summarize_closed_loop
 from arena.common.schemas.sample import RequestSample
 
 

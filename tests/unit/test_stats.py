@@ -3,6 +3,7 @@ import math
 import pytest
 
 from arena.common import stats
+from arena.common.metrics.validity import SPREAD_LIMIT_PCT
 from arena.common.stats import MeanStd
 
 
@@ -32,8 +33,9 @@ def test_mean_std_needs_values() -> None:
 
 def test_spread_flag_uses_max_relative_deviation() -> None:
     assert stats.max_relative_deviation([100.0, 101.0, 99.0]) == pytest.approx(0.01)
-    assert not stats.spread_exceeds([100.0, 101.0, 99.0])
-    assert stats.spread_exceeds([100.0, 103.0, 97.0])
-    assert stats.spread_exceeds([100.0, 103.0, 97.0], tolerance=0.05) is False
+    # the ±2 % rule of arena.common.metrics.validity, and a looser tolerance
+    assert not stats.max_relative_deviation([100.0, 101.0, 99.0]) * 100 > SPREAD_LIMIT_PCT
+    assert stats.max_relative_deviation([100.0, 103.0, 97.0]) * 100 > SPREAD_LIMIT_PCT
+    assert (stats.max_relative_deviation([100.0, 103.0, 97.0]) > 0.05) is False
     assert stats.max_relative_deviation([5.0]) == 0.0
     assert stats.max_relative_deviation([0.0, 0.0]) == 0.0

@@ -16,8 +16,7 @@ from arena.common.analysis.capacity import CapacityRow
 from arena.common.analysis.compare import Column, CompareRow, Comparison
 from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.rank import Excluded, Ranked, Ranking
-from arena.common.metrics.catalogue import metric
-from arena.common.metrics.summary import HEADLINE
+from arena.common.metrics.catalogue import HEADLINE, metric
 from arena.common.schemas.agent import AgentInfo, AgentStatus, HardwareInfo
 from arena.common.schemas.imported import CapacityPoint
 from arena.common.schemas.job import JobInfo, JobProgress, JobState

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
-import yaml
 from pydantic import BaseModel
 from rich.console import Console
 from rich.text import Text
@@ -78,6 +77,8 @@ def emit(
     if output == "json":
         console.print_json(json.dumps(plain(value)))
     elif output == "yaml":
+        import yaml  # only for -o yaml: every command imports this module
+
         click.echo(yaml.safe_dump(plain(value), sort_keys=False, allow_unicode=True), nl=False)
     elif output == "csv":
         assert rows is not None, "csv is offered only with rows (output_option(tabular=True))"

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_SPREAD_TOLERANCE = 0.02
-"""Runs whose values stray more than ±2 % from their mean are flagged as unstable."""
-
 
 def mean(values: Sequence[float]) -> float:
     return float(np.mean(values))
@@ -58,8 +55,3 @@ def max_relative_deviation(values: Sequence[float]) -> float:
     if centre == 0:
         return 0.0
     return float(np.max(np.abs(np.asarray(values, dtype=float) - centre)) / abs(centre))
-
-
-def spread_exceeds(values: Sequence[float], tolerance: float = DEFAULT_SPREAD_TOLERANCE) -> bool:
-    """True when some run deviates from the mean by more than ``tolerance`` (relative)."""
-    return max_relative_deviation(values) > tolerance

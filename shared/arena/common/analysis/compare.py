@@ -6,7 +6,7 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
   takes every job of ``runs`` (in order) whose model and hardware contain ``model`` and
   ``hardware`` and which has a benchmark whose id contains ``benchmark`` (``selection.contains``:
   case-insensitive substrings, ``None`` matches all) and makes one ``Column`` per job. Rows are
-  aligned on (benchmark id, variant key, headline metric of ``metrics.summary.HEADLINE``) in
+  aligned on (benchmark id, variant key, headline metric of ``metrics.catalogue.HEADLINE``) in
   the order they are first met; a row is kept when at least two columns have a value (one,
   with a single column). ``CompareRow.values`` holds each column's own ``MetricStat``,
   unchanged, in column order (``None``: not measured there).
@@ -32,8 +32,7 @@ from collections.abc import Sequence
 
 from arena.common.analysis.aggregate import entry_of
 from arena.common.analysis.selection import contains
-from arena.common.metrics.catalogue import Kind, metric
-from arena.common.metrics.summary import HEADLINE
+from arena.common.metrics.catalogue import HEADLINE, Kind, metric
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
 from arena.common.suites.scaling import quick_of

@@ -114,3 +114,34 @@ CATALOGUE: dict[str, Metric] = {metric.key: metric for metric in METRICS}
 def metric(key: str) -> Metric:
     """The catalogue's definition of ``key``; KeyError names a key nobody defined."""
     return CATALOGUE[key]
+
+
+HEADLINE: dict[Kind, tuple[Metric, ...]] = {
+    "open_loop": tuple(
+        metric(key)
+        for key in (
+            "completed",
+            "request_throughput",
+            "output_throughput",
+            "median_ttft_ms",
+            "p99_ttft_ms",
+            "median_tpot_ms",
+            "median_itl_ms",
+            "median_e2el_ms",
+            "max_concurrent_requests",
+        )
+    ),
+    "closed_loop": tuple(
+        metric(key)
+        for key in (
+            "pp_throughput",
+            "tg_throughput",
+            "tg_req_throughput",
+            "peak_throughput",
+            "ttfr",
+            "est_ppt",
+            "e2e_ttft",
+        )
+    ),
+}
+"""Ordered headline metrics per benchmark kind (``arenactl show``, compare), from the catalogue."""

@@ -1,4 +1,5 @@
-"""Aggregate repeated runs into mean ± std, and name the headline numbers of each benchmark kind.
+"""Aggregate repeated runs into mean ± std (the headline metrics of each kind are the catalogue's
+``HEADLINE``).
 
 The std is the *population* standard deviation (``np.std``, ddof = 0), which is what
 llama-benchy prints after its "±". ``summarize`` treats each run as one observation.
@@ -9,7 +10,6 @@ that exactly, so its "±" matches the tool's tables.
 
 from collections.abc import Mapping, Sequence
 
-from arena.common.metrics.catalogue import Kind, Metric, metric
 from arena.common.metrics.closed_loop import (
     BATCH_METRICS,
     batch_values,
@@ -53,34 +53,3 @@ def summarize_closed_loop(
     empty: list[float] = []
     by_key = with_single_request_totals(pooled | per_batch, concurrency, empty)
     return {key: MeanStd.of(values) for key, values in by_key.items() if values}
-
-
-HEADLINE: dict[Kind, tuple[Metric, ...]] = {
-    "open_loop": tuple(
-        metric(key)
-        for key in (
-            "completed",
-            "request_throughput",
-            "output_throughput",
-            "median_ttft_ms",
-            "p99_ttft_ms",
-            "median_tpot_ms",
-            "median_itl_ms",
-            "median_e2el_ms",
-            "max_concurrent_requests",
-        )
-    ),
-    "closed_loop": tuple(
-        metric(key)
-        for key in (
-            "pp_throughput",
-            "tg_throughput",
-            "tg_req_throughput",
-            "peak_throughput",
-            "ttfr",
-            "est_ppt",
-            "e2e_ttft",
-        )
-    ),
-}
-"""Ordered headline metrics per benchmark kind (``arenactl show``, compare), from the catalogue."""

@@ -11,19 +11,22 @@ Three checks, applied wherever results are served (measured and imported alike):
   marked *not meaningful*.
 - **Run-to-run spread.** The largest deviation of one run from the mean of the benchmark's
   throughput (tg t/s closed loop, output tok/s open loop), ``stats.max_relative_deviation``,
-  flagged above ±2 % (``stats.DEFAULT_SPREAD_TOLERANCE``). Imported runs keep no per-run values,
-  so there it is std / mean.
+  flagged above ±2 % (``SPREAD_LIMIT_PCT``). Imported runs keep no per-run values, so there it
+  is std / mean.
+
+Listings import this module for its limits (``arena.common.views``), so it loads no NumPy: only
+``spread_pct``, which the results layer calls on per-run values, needs ``arena.common.stats``.
 """
 
 from collections.abc import Sequence
 
-from arena.common import stats
 from arena.common.analysis.capacity import capacity_by_slo, over_gate
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
 MAX_ERROR_RATE = 0.10
-SPREAD_LIMIT_PCT = stats.DEFAULT_SPREAD_TOLERANCE * 100
+SPREAD_LIMIT_PCT = 2.0
+"""A benchmark whose runs stray more than ±2 % from their mean is flagged as unstable."""
 ROLE_CHUNK_RATIO = 0.25
 """ttfr below this share of e2e_ttft: the first chunk came before the prompt was processed."""
 PREFILL_METRICS = ("pp_throughput", "pp_req_throughput", "est_ppt")
@@ -32,7 +35,9 @@ SPREAD_METRIC = {"closed_loop": "tg_throughput", "open_loop": "output_throughput
 
 def spread_pct(values: Sequence[float]) -> float | None:
     """Largest deviation of one run from the mean, in %; ``None`` under two runs."""
-    return stats.max_relative_deviation(values) * 100 if len(values) >= 2 else None
+    from arena.common.stats import max_relative_deviation  # NumPy: not for listings
+
+    return max_relative_deviation(values) * 100 if len(values) >= 2 else None
 
 
 def stat_spread_pct(variant: VariantResult, kind: str) -> float | None:

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict
 class ArenaModel(BaseModel):
     """Base for user-written input and wire payloads: unknown fields are errors, not ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True, defer_build=True)
+    """``defer_build``: a schema builds its validator when first used, so a program that imports
+    many (arenactl's API client) pays for the few it reads."""
 
 
 def json_document(model: BaseModel) -> dict[str, Any]:

@@ -1,8 +1,7 @@
 """One benchmark's variants as ``arenactl show`` and the dashboard's run page list them: one
 listing per benchmark kind, its metric columns the kind's headline (``metrics.summary``)."""
 
-from arena.common.metrics.catalogue import Kind, Metric
-from arena.common.metrics.summary import HEADLINE
+from arena.common.metrics.catalogue import HEADLINE, Kind, Metric
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT
 from arena.common.schemas.results import VariantResult
 from arena.common.views.view import Column, View
