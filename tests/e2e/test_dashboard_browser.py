@@ -206,9 +206,16 @@ def test_every_view_in_a_browser(
     browser.screenshot(driver, "run-live-moving")
     wait_finished(processes, live)
 
-    # the run page reloads itself once the run is over, with its results and charts
+    # the run page reloads itself once the run is over, and again until its metrics are
+    # stored (they are computed after the success commits), with its results and charts
     WebDriverWait(driver, 30).until(
         lambda d: not d.execute_script("return window.arenaNoReload === true;")
+    )
+    WebDriverWait(driver, 60, 0.5).until(
+        lambda d: d.execute_script(
+            "const s = document.querySelector('#summary');"
+            "return s !== null && s.dataset.finished === 'true';"  # over, metrics stored
+        )
     )
     load(driver, f"{base}/runs/{live}", "run-simulated")
     assert "Simulated engine" in driver.find_element(By.TAG_NAME, "main").text
@@ -242,12 +249,13 @@ def test_every_view_in_a_browser(
             [str(r["rank"]), r["entry"]["model"], r["entry"]["hardware"], f"{r['score']:,.1f}"]
             for r in ranking["ranked"]
         ]
-        assert [[c[0], c[1], c[4], c[5]] for c in cells(driver, "table#ranking")] == expected
+        shown = cells(driver, "table#ranking")  # #, model, profile, engine, hardware, origin, score
+        assert [[c[0], c[1], c[4], c[6]] for c in shown] == expected
         excluded = cells(driver, "table#excluded")
         assert len(excluded) == len(ranking["excluded"])
         simulated = [row for row in excluded if row[0] == "sim-live"]
         assert simulated or preset not in ("aggregate", "chat")  # sim-live ran chat
-        assert all(row[4].startswith("simulated") for row in simulated)  # labelled
+        assert all(row[5].startswith("simulated") for row in simulated)  # labelled (after origin)
 
     capacity = ctl("capacity", address=address)
     load(driver, f"{base}/capacity", "capacity")
