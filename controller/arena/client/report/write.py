@@ -15,7 +15,6 @@ from plotly.offline import get_plotlyjs
 
 from arena.client.report.build import Report
 from arena.common.analysis.capacity import LIMITS_MS
-from arena.common.schemas.job import JobState
 from arena.common.views import TEMPLATES
 from arena.common.views.listings import GLOBALS
 
@@ -40,7 +39,6 @@ def num(value: float | None, digits: int = 1) -> str:
 
 _ENV.filters["num"] = num
 _ENV.globals.update(GLOBALS)
-_ENV.globals["JobState"] = JobState
 
 
 def figure_json(report: Report) -> dict[str, str]:

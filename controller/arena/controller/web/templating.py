@@ -7,8 +7,6 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from arena.common.schemas.agent import AgentStatus
-from arena.common.schemas.job import JobState
 from arena.common.views import TEMPLATES
 from arena.common.views.listings import GLOBALS
 from arena.common.views.view import MISSING, when
@@ -40,4 +38,3 @@ def script_json(text: str) -> Markup:
 
 templates.env.filters.update(num=num, when=moment, script_json=script_json)
 templates.env.globals.update(GLOBALS)
-templates.env.globals.update(AgentStatus=AgentStatus, JobState=JobState)

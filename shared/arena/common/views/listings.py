@@ -1,9 +1,12 @@
-"""Every listing by name and the metric catalogue, for the page templates (``views.ranking``,
-``metrics.output_tps``, ``compared(stat)``): both Jinja environments add ``GLOBALS``."""
+"""Every listing by name, the metric catalogue and the shared words, for the page templates
+(``views.ranking``, ``metrics.output_tps``, ``compared(stat)``, ``JobState.RUNNING``): both Jinja
+environments add ``GLOBALS``."""
 
 from typing import Any
 
 from arena.common.metrics.catalogue import CATALOGUE
+from arena.common.schemas.agent import AgentStatus
+from arena.common.schemas.job import JobState
 from arena.common.views.agents import AGENTS
 from arena.common.views.compare import compared
 from arena.common.views.frontier import CAPACITY, PARETO
@@ -30,4 +33,6 @@ GLOBALS: dict[str, Any] = {
     "metrics": CATALOGUE,
     "compared": compared,
     "results_of": results_of,
+    "AgentStatus": AgentStatus,
+    "JobState": JobState,
 }
