@@ -78,10 +78,13 @@ def misspelled_environment(
     ``settings``' (a misspelling, which pydantic ignores), each with the setting it resembles.
     Names like no setting at all are other tools' (``ARENA_VLLM_VENV``) and are left alone."""
     own = _environment_names(settings)
+    unknown = [name for name in environ if name.startswith("ARENA_") and name not in own]
+    if not unknown:  # the usual case: no other program's settings need loading
+        return {}
     read = own | _read_by_any_program()
     found: dict[str, str] = {}
-    for name in environ:
-        if name.startswith("ARENA_") and name not in read:
+    for name in unknown:
+        if name not in read:
             close = difflib.get_close_matches(name, own, n=1, cutoff=0.8)
             if close:
                 found[name] = close[0]
