@@ -1,6 +1,8 @@
 """``arenactl aggregate``: every stored run of the same thing pooled, one listing."""
 
-from arena.common.analysis.aggregate import AggregateRow
+from typing import Protocol
+
+from arena.common.analysis.aggregate import AggregateRow, Entry
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT
 from arena.common.views.view import Column, View
 
@@ -13,12 +15,23 @@ def _stat(row: AggregateRow) -> str | None:
     return f"{stat.mean:,.2f} ± {stat.std or 0.0:,.2f}"
 
 
-ENTRY: list[Column[AggregateRow]] = [
+class HasEntry(Protocol):
+    """A row about one entry: a pooled aggregate, a ranked or a left-out one."""
+
+    @property
+    def entry(self) -> Entry: ...
+
+
+ENTRY: list[Column[HasEntry]] = [
     Column("model", "model", lambda r: r.entry.model),
     Column("profile", "profile", lambda r: r.entry.profile),
     Column("engine", "engine", lambda r: r.entry.engine),
     Column("hardware", "hardware", lambda r: r.entry.hardware),
     Column("origin", "origin", lambda r: r.entry.origin),
+]
+"""What ran where: the leading columns of every listing across runs (aggregate, ranking)."""
+WHAT: list[Column[AggregateRow]] = [
+    *ENTRY,
     Column("benchmark", "benchmark", lambda r: r.benchmark),
     Column("variant", "variant", lambda r: r.variant),
 ]
@@ -39,14 +52,14 @@ def _mean_std(field: str) -> Column[AggregateRow]:
 AGGREGATE: View[AggregateRow] = View(
     "aggregate",
     shown=[
-        *ENTRY,
+        *WHAT,
         STATUS,
         Column("runs", "runs", lambda r: f"{r.runs} ({r.jobs} job(s))"),
         Column("throughput", "tok/s", _stat),
         CV,
     ],
     export=[
-        *ENTRY,
+        *WHAT,
         STATUS,
         Column("jobs", "jobs", lambda r: r.jobs),
         Column("runs", "runs", lambda r: r.runs),

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from arena.common.analysis.rank import SLOW_TTFT_MS, Excluded, Ranked
+from arena.common.views.aggregate import ENTRY
 from arena.common.views.view import Column, View
 
 RankRow = Ranked | Excluded
@@ -27,13 +28,6 @@ def _why(excluded: Excluded) -> str:
     return f"simulated: {reason}" if simulated and not reason.startswith("simulated") else reason
 
 
-ENTRY: list[Column[RankRow]] = [
-    Column("model", "model", lambda r: r.entry.model),
-    Column("profile", "profile", lambda r: r.entry.profile),
-    Column("engine", "engine", lambda r: r.entry.engine),
-    Column("hardware", "hardware", lambda r: r.entry.hardware),
-    Column("origin", "origin", lambda r: r.entry.origin),
-]
 RANK = Column[RankRow]("rank", "#", _ranked("rank"), 0)
 SCORE = Column[RankRow](
     "score",
