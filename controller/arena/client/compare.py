@@ -14,8 +14,7 @@ def show_comparison(console: Console, comparison: Comparison) -> None:
     """The table (mean ± std, ×ratio to the baseline), then the notes."""
     base = comparison.columns[comparison.baseline]
     title = f"mean ± std; ×ratio = column / baseline ({comparison.baseline + 1}: {base.label})"
-    table = view_table(compare_view(comparison), comparison.rows, escape(title))
-    table.title_justify = "left"
+    table = view_table(compare_view(comparison), comparison.rows, escape(title), title_left=True)
     console.print(table)
     if not comparison.rows:
         console.print("no benchmark variant was measured by two of these columns")

@@ -79,8 +79,7 @@ def benchmark_tables(job: JobResult) -> list[Table]:
         if bench.tool != "builtin":
             title += f" · run by {bench.tool}"
         view = results_of(bench.kind)
-        table = view_table(view, bench.variants, title + title_mark(bench))
-        table.title_justify = "left"
+        table = view_table(view, bench.variants, title + title_mark(bench), title_left=True)
         if not bench.variants:
             table.add_row("no results", *["" for _ in view.shown[1:]])
         captions = [*flag_lines(bench), *client_warnings(bench), *spec_decode_lines(bench)]

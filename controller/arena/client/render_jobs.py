@@ -80,8 +80,9 @@ def admission_table(jobs: list[JobAdmission]) -> Table:
 
 def jobs_table(detail: RunDetail) -> Table:
     run = detail.run
-    table = view_table(JOBS, detail.jobs, f"Jobs of {run.run_id} · {run.suite} · {run.state}")
-    table.title_justify = "left"
+    table = view_table(
+        JOBS, detail.jobs, f"Jobs of {run.run_id} · {run.suite} · {run.state}", title_left=True
+    )
     return table
 
 

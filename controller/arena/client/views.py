@@ -13,8 +13,11 @@ from arena.common.views import View
 Row = TypeVar("Row")
 
 
-def view_table(view: View[Row], rows: Iterable[Row], title: str | None = None) -> Table:
-    table = Table(title=title)
+def view_table(
+    view: View[Row], rows: Iterable[Row], title: str | None = None, *, title_left: bool = False
+) -> Table:
+    """``title_left``: the title left-aligned, read as the heading of what follows."""
+    table = Table(title=title, title_justify="left" if title_left else "center")
     for column in view.shown:
         table.add_column(
             escape(column.header),
