@@ -143,7 +143,7 @@ def signed_simulated(signed: SignedExport) -> bool:
     external endpoint, by the label the agent found on its answers (the signed provenance)."""
     provenance = _document(signed.manifest).get("provenance")
     labelled = isinstance(provenance, dict) and provenance.get("simulated") is True
-    return _spec(signed).engine.runtime == SIMULATED_RUNTIME or labelled
+    return signed_engine(signed) == SIMULATED_RUNTIME or labelled
 
 
 def signed_engine(signed: SignedExport) -> str:
