@@ -48,7 +48,7 @@ def _compute_in_worker(url: str, job_id: str) -> Aggregates | None:
     (stored meanwhile, by this controller or another)."""
     engine = _engines.get(url) or _engines.setdefault(url, connect(url))
     with Session(engine) as session:
-        if not is_pending(session, get_job(session, job_id)):
+        if not is_pending(get_job(session, job_id)):
             return None
         return compute_aggregates(session, job_id)
 

@@ -86,7 +86,7 @@ def run_results(
             if isinstance(value, int | float):
                 per_run.setdefault((row.benchmark, row.variant), []).append(float(value))
         requests = request_counts(session, job)
-        pending = is_pending(session, job)
+        pending = is_pending(job)
         benchmarks = []
         engine_metrics = job.provenance.get("engine_metrics", {})
         tool_results = tool_results_of(session, job)

@@ -46,13 +46,10 @@ def pending_jobs(
     return list(session.exec(query))
 
 
-def is_pending(session: Session, job: JobRow) -> bool:
-    """Succeeded and measured, its aggregation not stored yet."""
-    return (
-        job.state == JobState.SUCCEEDED.value
-        and job.metrics_version is None
-        and session.get(ImportRow, job.id) is None
-    )
+def is_pending(job: JobRow) -> bool:
+    """A measured job (never an import: ``pending_jobs`` and the results view leave those
+    out) that succeeded and whose aggregation is not stored yet."""
+    return job.state == JobState.SUCCEEDED.value and job.metrics_version is None
 
 
 def replace_aggregates(
