@@ -76,6 +76,15 @@ def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRo
     return {row.job_id: row for row in rows}
 
 
+def imported_ids(session: Session, job_ids: Collection[str]) -> set[str]:
+    """Which of ``job_ids`` are imports, without loading what they brought (their origin JSON
+    holds whole telemetry series)."""
+    if not job_ids:
+        return set()
+    query = select(ImportRow.job_id).where(col(ImportRow.job_id).in_(job_ids))
+    return set(session.exec(query))
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 

@@ -29,7 +29,7 @@ from arena.controller.store import jobs as job_store
 from arena.controller.store import runs as run_store
 from arena.controller.store.admission import policy_of
 from arena.controller.store.database import Database
-from arena.controller.store.imports import imports_of
+from arena.controller.store.imports import imported_ids
 from arena.controller.store.models import AggregateRow, ImportRow, JobRow, RunRow
 from arena.controller.store.telemetry import telemetry_of
 
@@ -216,7 +216,7 @@ def _run_versions(
 def _records(session: Session, run_id: str) -> dict[str, JobRecords]:
     """The measured jobs' samples and GPU readings (an import's figures come from its origin)."""
     jobs = run_store.run_jobs(session, run_id)
-    imported = imports_of(session, [job.id for job in jobs])
+    imported = imported_ids(session, [job.id for job in jobs])
     return {
         job.id: JobRecords(job_store.samples_of(session, job), telemetry_of(session, job))
         for job in jobs
