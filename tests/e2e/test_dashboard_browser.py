@@ -214,7 +214,8 @@ def test_every_view_in_a_browser(
     WebDriverWait(driver, 60, 0.5).until(
         lambda d: d.execute_script(
             "const s = document.querySelector('#summary');"
-            "return s !== null && s.dataset.finished === 'true';"  # over, metrics stored
+            "return s !== null && s.dataset.finished === 'true'"
+            " && s.dataset.aggregating === 'false';"  # over, metrics stored
         )
     )
     load(driver, f"{base}/runs/{live}", "run-simulated")

@@ -201,8 +201,8 @@ def test_the_dashboard_shows_reaggregated_metrics(
 def test_the_run_page_keeps_refreshing_while_a_finished_runs_metrics_are_computed(
     tmp_path: Path,
 ) -> None:
-    """A run whose jobs are over but whose metrics are not stored yet is not finished for the
-    page: it keeps polling (and reloads) until the results are complete."""
+    """A run whose jobs are over but whose metrics are not stored yet says so, and the page
+    reloads itself (data-aggregating) until the results are complete."""
     from fastapi.testclient import TestClient
 
     from arena.controller.web.app import create_app
@@ -216,7 +216,7 @@ def test_the_run_page_keeps_refreshing_while_a_finished_runs_metrics_are_compute
             assert 'data-finished="true" data-aggregating="false"' in page
             db.run_sync(_unversion, job_id)
             page = client.get(f"/runs/{run_id}").text
-            assert 'data-finished="false" data-aggregating="true"' in page
+            assert 'data-finished="true" data-aggregating="true"' in page
             assert "computing its metrics" in page
     finally:
         db.close()

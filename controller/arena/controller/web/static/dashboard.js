@@ -86,10 +86,9 @@ document.addEventListener("DOMContentLoaded", () => {
   submitOnChange();
   drawFigures();
   const summary = document.querySelector("#summary[data-run]");
-  if (summary && summary.dataset.finished === "false") {
-    // A finished run whose metrics are still being computed reloads until they are stored.
-    every(summary.dataset.aggregating === "true" ? 3000 : 1000, () => pollRun(summary));
-  }
+  if (summary && summary.dataset.finished === "false") every(1000, () => pollRun(summary));
+  // A finished run whose metrics are still being computed: nothing to poll, reload until stored.
+  if (summary && summary.dataset.aggregating === "true") setTimeout(() => window.location.reload(), 3000);
   const runs = document.querySelector("table#runs[data-poll]");
   if (runs) every(2000, () => pollRuns(runs));
 });
