@@ -4,14 +4,6 @@ Its third-party packages are the ``agent`` extra (``pip install 'arena[agent]'``
 every import of the agent says so instead of failing on whichever module comes first.
 """
 
-from importlib.util import find_spec
+from arena.common.extras import require_extra
 
-_MISSING = [
-    name for name in ("aiohttp", "docker", "httptools", "psutil") if find_spec(name) is None
-]
-if _MISSING:
-    raise ImportError(
-        f"arena.agent needs the agent extra (missing: {', '.join(_MISSING)}): "
-        "pip install 'arena[agent]'",
-        name=_MISSING[0],
-    )
+require_extra("arena.agent", "agent", ("aiohttp", "docker", "httptools", "psutil"))

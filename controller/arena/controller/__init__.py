@@ -5,16 +5,10 @@ without them every import of the controller says so instead of failing on whiche
 comes first.
 """
 
-from importlib.util import find_spec
+from arena.common.extras import require_extra
 
-_MISSING = [
-    name
-    for name in ("alembic", "fastapi", "jinja2", "orjson", "plotly", "prometheus_client", "uvicorn")
-    if find_spec(name) is None
-]
-if _MISSING:
-    raise ImportError(
-        f"arena.controller needs the controller extra (missing: {', '.join(_MISSING)}): "
-        "pip install 'arena[controller]'",
-        name=_MISSING[0],
-    )
+require_extra(
+    "arena.controller",
+    "controller",
+    ("alembic", "fastapi", "jinja2", "orjson", "plotly", "prometheus_client", "uvicorn"),
+)
