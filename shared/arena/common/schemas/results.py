@@ -60,6 +60,43 @@ class EnergyFigures(ArenaModel):
     """What could not be derived, and why."""
 
 
+class LoadStep(ArenaModel):
+    """One measured load step of a session benchmark (a variant): its load and, per SLO tier,
+    the share of its sessions that met the tier (mean over runs)."""
+
+    variant: str
+    load: float
+    """Concurrent users, or sessions started per second (``AgentCapacity.unit``)."""
+    runs: int
+    sessions: int
+    """Sessions judged, all runs together."""
+    attainment_pct: dict[str, float | None]
+    """Tier name → % of sessions meeting it."""
+    passed: dict[str, bool]
+    """Tier name → attainment ≥ the benchmark's target."""
+
+
+class AgentCapacity(ArenaModel):
+    """How many concurrent agents (or sessions per second) the box served within each SLO
+    tier: the largest *measured* step that passed, never an interpolation."""
+
+    unit: Literal["users", "sessions/s"]
+    target_pct: float
+    """The attainment a step needs, e.g. 95."""
+    tiers: list[str]
+    """In the benchmark's order; the first drove the search."""
+    capacity: dict[str, float | None]
+    """Tier → the largest passing step's load; ``None`` when no measured step passed."""
+    steps: list[LoadStep]
+    """In load order."""
+    gpus: int | None = None
+    per_gpu: dict[str, float | None] = {}
+    mean_power_w: float | None = None
+    """Mean GPU power over the benchmark (its energy figures); ``None`` without telemetry."""
+    per_kw: dict[str, float | None] = {}
+    note: str = ""
+
+
 class BenchmarkResult(ArenaModel):
     id: str
     title: str
@@ -84,6 +121,11 @@ class BenchmarkResult(ArenaModel):
     """Failed requests / all requests, where counted."""
     flags: list[str] = []
     """Why numbers of this benchmark should not be read at face value, one line each."""
+    prefix_cache: str = "off"
+    """What the benchmark declared (``on``/``off``); an ``off`` one whose engine reported hits
+    is flagged and invalid (``metrics.validity``)."""
+    agent_capacity: AgentCapacity | None = None
+    """Session benchmarks: the capacity read off their measured load steps."""
 
 
 class Measured(ArenaModel):

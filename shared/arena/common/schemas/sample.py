@@ -50,6 +50,20 @@ class RequestSample(ArenaModel):
     """Closed loop: the latency measured before the benchmark (llama-benchy ``--latency-mode``),
     subtracted from ttfr to estimate prompt processing time."""
 
+    session: str | None = None
+    """Session benchmarks: the session this request belongs to (``s12``; a sub-agent spawned
+    by it is ``s12.1``, its own sub-agents ``s12.1.3``); ``None`` for single requests."""
+    turn: int | None = None
+    """0-based turn of the request within its session."""
+    cached_tokens: int | None = None
+    """Prompt tokens the engine served from its prefix cache, as its ``usage`` reported them
+    (``prompt_tokens_details.cached_tokens``); ``None`` when it did not say."""
+
+    @property
+    def root_session(self) -> str | None:
+        """The top-level session (sub-agents belong to the session that spawned them)."""
+        return None if self.session is None else self.session.split(".", 1)[0]
+
     @property
     def ok(self) -> bool:
         return self.error is None and self.end_s is not None

@@ -8,7 +8,7 @@ benchmarks are concrete, already scaled by ``quick``, and ready to expand into j
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.engine import ArgValue, EngineProfile
@@ -16,6 +16,20 @@ from arena.common.schemas.trust import TrustTier
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _on_off(value: object) -> object:
+    """YAML 1.1 reads a bare ``on``/``off`` as a boolean: take both spellings."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
+
+
+PrefixCache = Annotated[Literal["on", "off"], BeforeValidator(_on_off)]
+"""Whether the benchmark means to measure with the engine's prefix cache. ``off`` (the
+reference methodology) is checked: a benchmark whose engine reports cache hits beyond
+``metrics.validity.WARM_CACHE_HIT_PCT`` is flagged "served from a warm prefix cache" and left
+out of rankings."""
 
 
 class ClosedLoopBenchmark(ArenaModel):
@@ -39,6 +53,7 @@ class ClosedLoopBenchmark(ArenaModel):
     warmup: bool = True
     tool: Literal["builtin", "llama-benchy"] = "builtin"
     """Who generates the load: Arena's generator, or llama-benchy run with the reference command."""
+    prefix_cache: PrefixCache = "off"
 
 
 class OpenLoopBenchmark(ArenaModel):
@@ -69,6 +84,7 @@ class OpenLoopBenchmark(ArenaModel):
     """Default: forced on for the random dataset (as vLLM does), off for ShareGPT."""
     tool: Literal["builtin", "vllm-bench"] = "builtin"
     """Who generates the load: Arena's generator, or ``vllm bench serve`` (reference flags)."""
+    prefix_cache: PrefixCache = "off"
 
     @model_validator(mode="after")
     def _dataset_needs(self) -> "OpenLoopBenchmark":
@@ -82,7 +98,122 @@ class OpenLoopBenchmark(ArenaModel):
         return max(self.num_prompts, math.ceil(rate * self.min_duration_s))
 
 
-Benchmark = Annotated[ClosedLoopBenchmark | OpenLoopBenchmark, Field(discriminator="kind")]
+class SloTier(ArenaModel):
+    """A session meets the tier when every one of its turns (sub-agents' included) succeeded,
+    had TTFT ≤ ``ttft_s`` and streamed at ≥ ``output_tokens_per_s`` (per-user speed,
+    (output tokens − 1) / (last − first output chunk))."""
+
+    name: Identifier
+    ttft_s: Annotated[float, Field(gt=0, le=3600)]
+    output_tokens_per_s: Annotated[float, Field(ge=0, le=100_000)]
+
+
+DEFAULT_SLO_TIERS: tuple[SloTier, ...] = (
+    SloTier(name="interactive", ttft_s=1.0, output_tokens_per_s=30.0),
+    SloTier(name="agent", ttft_s=3.0, output_tokens_per_s=20.0),
+    SloTier(name="relaxed", ttft_s=10.0, output_tokens_per_s=10.0),
+)
+"""Defaults (docs/agentic.md says why these): the first tier of a benchmark's ``slo`` drives
+its capacity search; the others are read off the same measured steps."""
+
+
+class TraceSource(ArenaModel):
+    """Where a session benchmark's sessions come from: exactly one of ``profile`` (Arena's
+    seeded trace generator, ``arena.common.traces.profiles``) or ``path`` (a trace file on the
+    agent's box, under its policy's ``models_dir``)."""
+
+    profile: Literal["coding", "chat", "rag"] | None = None
+    path: str | None = None
+    format: Literal["arena", "mooncake"] = "arena"
+    """``path``'s format: Arena's session trace (docs/traces.md) or Mooncake JSONL."""
+    block_size: Annotated[int, Field(gt=0, le=4096)] | None = None
+    """Tokens per hash block of a Mooncake file (its default: 512); an Arena trace names its
+    own in its header line."""
+    sessions: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    """Sessions to generate (profile; default 64), or the first N of the file (default all)."""
+    params: dict[str, float] = {}
+    """Overrides of the profile's documented parameters (docs/traces.md)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "TraceSource":
+        if (self.profile is None) == (self.path is None):
+            raise ValueError("trace: give exactly one of 'profile' or 'path'")
+        if self.params and self.profile is None:
+            raise ValueError("trace.params only apply to a generated 'profile'")
+        return self
+
+
+class LoadSearch(ArenaModel):
+    """Capacity search: bracket (start, doubling) until a step misses the attainment target,
+    then bisect between the last passing and the first failing step until they are within
+    ``resolution``; every step is measured, none interpolated."""
+
+    over: Literal["users", "session_rate"] = "users"
+    start: Annotated[float, Field(gt=0)] = 1
+    max: Annotated[float, Field(gt=0)] = 64
+    resolution: Annotated[float, Field(gt=0)] = 1
+    max_steps: Annotated[int, Field(ge=1, le=32)] = 8
+
+
+class SessionBenchmark(ArenaModel):
+    """Multi-turn sessions (agents, chats, RAG): each turn re-sends the conversation so far.
+
+    Load is one of: ``users`` (N concurrent users, each running sessions back to back: closed
+    loop), ``session_rate`` (sessions start on a seeded Poisson/gamma schedule: open loop),
+    ``search`` (capacity search over either) or ``replay_timestamps`` (the trace's own
+    arrival times). Each load value is one variant (``u4``, ``srate0.5``, ``replay``); a search
+    makes its variants as it goes. Every step lasts ``step_s``: sessions start until then and
+    those started are run to their end.
+    """
+
+    kind: Literal["sessions"] = "sessions"
+    id: Identifier
+    title: str = ""
+    description: str = ""
+    trace: TraceSource
+    users: list[PositiveInt] = []
+    session_rate: list[Annotated[float, Field(gt=0)]] = []
+    burstiness: Annotated[float, Field(gt=0)] = 1.0
+    replay_timestamps: bool = False
+    search: LoadSearch | None = None
+    step_s: Annotated[float, Field(gt=0, le=86_400)] = 120.0
+    prefix_cache: PrefixCache = "on"
+    history: Literal["engine", "trace"] = "engine"
+    """Earlier answers re-sent as the engine produced them, or as synthesised text of the
+    trace's lengths (then the engine cannot reuse its cached answer tokens)."""
+    think_scale: Annotated[float, Field(ge=0, le=100)] = 1.0
+    """Multiplies every think/tool time of the trace (0: none)."""
+    slo: list[SloTier] = Field(default_factory=lambda: list(DEFAULT_SLO_TIERS), min_length=1)
+    attainment: Annotated[float, Field(gt=0, le=1)] = 0.95
+    """Share of a step's sessions that must meet the tier for the step to pass."""
+    tool: Literal["builtin"] = "builtin"
+
+    @model_validator(mode="after")
+    def _one_load(self) -> "SessionBenchmark":
+        given = [
+            name
+            for name, present in (
+                ("users", bool(self.users)),
+                ("session_rate", bool(self.session_rate)),
+                ("search", self.search is not None),
+                ("replay_timestamps", self.replay_timestamps),
+            )
+            if present
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one load: users, session_rate, search or replay_timestamps"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        names = [tier.name for tier in self.slo]
+        if len(set(names)) != len(names):
+            raise ValueError("slo tier names must be unique")
+        return self
+
+
+Benchmark = Annotated[
+    ClosedLoopBenchmark | OpenLoopBenchmark | SessionBenchmark, Field(discriminator="kind")
+]
 
 
 class ModelSpec(ArenaModel):

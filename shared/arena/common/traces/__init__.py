@@ -1,0 +1,1 @@
+"""Session traces: Arena's own versioned format, Mooncake files, and the seeded generator."""
