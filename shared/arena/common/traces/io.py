@@ -211,7 +211,7 @@ def _header(file: str, lines: Iterator[tuple[int, bytes]]) -> TraceHeader:
             raise TraceError(file, number, "the first line must be the trace's header object")
         if document.get("format") != TRACE_FORMAT:
             hint = (
-                " (it looks like a Mooncake request line: read it with format mooncake)"
+                " (it looks like a Mooncake request line: read it as format mooncake)"
                 if "hash_ids" in document or "input_length" in document
                 else ""
             )
