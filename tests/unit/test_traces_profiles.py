@@ -93,6 +93,13 @@ def test_coding_has_the_published_shape() -> None:
     assert not any(turn.subagents for child in children for turn in child.turns)
 
 
+def test_no_coding_request_passes_context_max_sub_agents_included() -> None:
+    trace = generate("coding", 40, 1, {"context_max": 16384, "subagent_p": 0.3})
+    requests = implied_cache(trace).requests
+    assert max(r.prompt_tokens + r.output_tokens for r in requests) <= 16384
+    assert any("." in r.session for r in requests)
+
+
 def test_coding_shares_the_system_prompt_and_some_files() -> None:
     trace = generate("coding", 64, 5)
     assert len({tuple(s.system_blocks) for s in trace.sessions}) == 1

@@ -162,7 +162,8 @@ CODING: dict[str, Param] = {
     "think_max_s": Param(60, "Longest think time, seconds.", 0, 3600),
     "context_max": Param(
         131072,
-        "Most tokens a request may re-send: a session ends before a turn would pass it.",
+        "Most tokens of one request, prompt and answer (the context window): a session ends "
+        "before a turn would pass it.",
         1024,
         10_000_000,
         True,
@@ -208,7 +209,8 @@ def _coding_session(rng: np.random.Generator, shape: Shape, session_id: str) -> 
 def _coding_turns(
     rng: np.random.Generator, shape: Shape, count: int, context: int, depth: int
 ) -> list[Turn]:
-    """Turns until ``count`` or until the next would re-send more than ``context_max``."""
+    """Turns until ``count`` or until the next one's prompt and answer would pass
+    ``context_max``."""
     size = shape.whole("block_size")
     turns: list[Turn] = []
     for index in range(count):
@@ -230,7 +232,7 @@ def _coding_turns(
         )
         think = _think(rng, shape["think_median_s"], shape["think_sigma"], shape["think_max_s"])
         grown = context + len(blocks) * size + input_tokens + output
-        if turns and grown > shape["context_max"]:
+        if grown > shape["context_max"] and (turns or depth > 0):
             break
         context = grown
         subagents: list[Session] = []
@@ -250,18 +252,20 @@ def _coding_turns(
 
 
 def _subagents(rng: np.random.Generator, shape: Shape, context: int, depth: int) -> list[Session]:
-    """k short sessions that start from the parent's conversation (``context`` tokens)."""
+    """k short sessions that start from the parent's conversation (``context`` tokens); a
+    sub-agent that could not make one turn within ``context_max`` is left out."""
     low, high = shape.whole("subagents_min"), shape.whole("subagents_max")
     spawned = int(rng.integers(low, high + 1))
     children = []
-    for number in range(1, spawned + 1):
+    for _ in range(spawned):
         count = _bounded(
             _lognormal(rng, shape["subagent_turns_median"], 0.5),
             1,
             shape.whole("subagent_turns_max"),
         )
         turns = _coding_turns(rng, shape, count, context, depth + 1)
-        children.append(Session(id=f"a{number}", turns=turns))
+        if turns:  # none when the parent's context leaves no room for even one turn
+            children.append(Session(id=f"a{len(children) + 1}", turns=turns))
     return children
 
 
