@@ -256,7 +256,7 @@ def _subagents(rng: np.random.Generator, shape: Shape, context: int, depth: int)
     sub-agent that could not make one turn within ``context_max`` is left out."""
     low, high = shape.whole("subagents_min"), shape.whole("subagents_max")
     spawned = int(rng.integers(low, high + 1))
-    children = []
+    children: list[Session] = []
     for _ in range(spawned):
         count = _bounded(
             _lognormal(rng, shape["subagent_turns_median"], 0.5),
