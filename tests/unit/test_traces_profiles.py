@@ -172,11 +172,20 @@ def test_unknown_profiles_and_bad_arguments_are_refused() -> None:
         generate("chat", 1, -1)
 
 
-def test_every_parameter_is_documented_with_its_default() -> None:
+def test_every_parameter_is_documented_as_the_code_defines_it() -> None:
     docs = (REPO / "docs" / "traces.md").read_text()
     for profile in PROFILES.values():
-        for name, param in profile.params.items():
-            assert f"| `{name}` | {param.default:g} |" in docs, name
+        for name, p in profile.params.items():
+            whole = " (whole)" if p.integer else ""
+            row = f"| `{name}` | {p.default:g} | {p.low:g}–{p.high:g}{whole} | {p.help} |"
+            assert row in docs, row
+
+
+def test_parameters_that_overflow_a_block_list_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"system_tokens makes 65,536 blocks of 1 tokens"):
+        resolve_params("coding", {"block_size": 1, "system_tokens": 65536})
+    with pytest.raises(ValueError, match=r"docs_per_turn × doc_tokens makes 32,768 blocks"):
+        resolve_params("rag", {"docs_per_turn": 64, "doc_tokens": 32768})
 
 
 def test_scale_shrinks_tokens_times_and_block_lists() -> None:
