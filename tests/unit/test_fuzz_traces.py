@@ -12,10 +12,23 @@ from arena.common.traces.io import read_trace
 from arena.common.traces.mooncake import read_mooncake
 
 FIELDS = [
-    "format", "version", "block_size", "id", "arrival_s", "system_blocks", "turns",
-    "input_tokens", "output_tokens", "blocks", "think_s", "subagents", "timestamp",
-    "input_length", "output_length", "hash_ids",
-]  # fmt: skip
+    "format",
+    "version",
+    "block_size",
+    "id",
+    "arrival_s",
+    "system_blocks",
+    "turns",
+    "input_tokens",
+    "output_tokens",
+    "blocks",
+    "think_s",
+    "subagents",
+    "timestamp",
+    "input_length",
+    "output_length",
+    "hash_ids",
+]
 HEADER = {"format": "arena-sessions", "version": 1}
 
 scalars = st.one_of(

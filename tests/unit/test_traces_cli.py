@@ -21,9 +21,19 @@ def _run(*args: str) -> tuple[int, str, str]:
 def test_generate_writes_the_seeded_trace(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl.gz"
     code, out, _ = _run(
-        "trace", "generate", "--profile", "chat", "--sessions", "5", "--seed", "3",
-        "--param", "turns_max=2", "-o", str(path),
-    )  # fmt: skip
+        "trace",
+        "generate",
+        "--profile",
+        "chat",
+        "--sessions",
+        "5",
+        "--seed",
+        "3",
+        "--param",
+        "turns_max=2",
+        "-o",
+        str(path),
+    )
     assert code == 0, out
     assert f"wrote {path}: 5 chat sessions" in out
     assert read_trace(path) == generate("chat", 5, 3, {"turns_max": 2})
