@@ -12,8 +12,9 @@ The model (docs/traces.md, "Implied hit rate"), kept simple so a test can comput
   answer of the turn that spawned it, followed by the sub-agent's own system blocks and turns.
 - The cache holds blocks of ``cache_block_size`` tokens (by default the trace's block size),
   each keyed by its content *and everything before it* (as vLLM hashes blocks), so a block
-  matches only with its whole prefix. Unique text (a turn's input, an answer) belongs to one
-  session and turn and never matches another's.
+  matches only with its whole prefix (keys are 64-bit hashes of (previous key, content): a
+  collision among a few million blocks has odds near 10⁻⁷). Unique text (a turn's input, an
+  answer) belongs to one session and turn and never matches another's.
 - A request's cached tokens are its longest run of leading full blocks found in the cache,
   capped so that at least one prompt token is computed (a fully cached prompt recomputes its
   last block). After the request its prompt's full blocks are stored; with history
@@ -81,7 +82,7 @@ class _Stream:
     def fork(self) -> "_Stream":
         return _Stream(self.size, list(self.keys), list(self.pending), self.tokens, self.stored)
 
-    def append(self, identity: object, length: int, interned: dict[object, int]) -> None:
+    def append(self, identity: object, length: int) -> None:
         start = 0
         while start < length:
             filled = self.tokens % self.size
@@ -91,7 +92,7 @@ class _Stream:
             self.tokens += take
             if self.tokens % self.size == 0:
                 parent = self.keys[-1] if self.keys else -1
-                self.keys.append(interned.setdefault((parent, tuple(self.pending)), len(interned)))
+                self.keys.append(hash((parent, tuple(self.pending))))
                 self.pending = []
 
 
@@ -147,20 +148,19 @@ class _Walk:
     history: History
     cache: _Cache
     requests: list[ImpliedRequest] = field(default_factory=list)
-    interned: dict[object, int] = field(default_factory=dict)
 
     def session(self, session: Session, label: str, stream: _Stream) -> None:
         for block in session.system_blocks:
-            stream.append(("block", block), self.block_size, self.interned)
+            stream.append(("block", block), self.block_size)
         spawned = 0
         for index, turn in enumerate(session.turns):
             for block in turn.blocks:
-                stream.append(("block", block), self.block_size, self.interned)
-            stream.append(("input", label, index), turn.input_tokens, self.interned)
+                stream.append(("block", block), self.block_size)
+            stream.append(("input", label, index), turn.input_tokens)
             self.request(
                 label, index, stream, turn.output_tokens, turn.input_tokens, len(turn.blocks)
             )
-            stream.append(("answer", label, index), turn.output_tokens, self.interned)
+            stream.append(("answer", label, index), turn.output_tokens)
             if self.history == "engine":
                 self.cache.store(stream)
             for child in turn.subagents:
