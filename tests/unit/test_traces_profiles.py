@@ -16,6 +16,7 @@ from arena.common.traces.profiles import (
     POOL_BITS,
     PROFILES,
     generate,
+    output_ceiling,
     resolve_params,
     scale,
 )
@@ -204,3 +205,17 @@ def test_scale_shrinks_tokens_times_and_block_lists() -> None:
     assert scale(trace, 1) == trace
     with pytest.raises(ValueError, match=r"scale factor must be in \(0, 1\]"):
         scale(trace, 1.5)
+
+
+@pytest.mark.parametrize(("profile", "ceiling"), [("coding", 4096), ("chat", 800), ("rag", 400)])
+def test_the_output_ceiling_bounds_every_answer(profile: str, ceiling: int) -> None:
+    assert output_ceiling(profile) == ceiling
+    assert output_ceiling(profile, {"block_size": 16}) == ceiling
+    trace = generate(profile, 100, 3)
+    assert max(t.output_tokens for s in _all(trace.sessions) for t in s.turns) <= ceiling
+    lower = (
+        {"output_max": 50}
+        if profile == "coding"
+        else {"answer_tokens_min": 10, "answer_tokens_max": 50}
+    )
+    assert output_ceiling(profile, lower) == 50

@@ -67,6 +67,8 @@ class Profile:
     description: str
     params: Mapping[str, Param]
     session: Callable[[np.random.Generator, "Shape", str], Session]
+    output_param: str
+    """The parameter bounding every answer's ``output_tokens``."""
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,7 @@ PROFILES: dict[str, Profile] = {
         "repository, short answers, tool time between turns, occasional sub-agents.",
         {**COMMON, **CODING},
         _coding_session,
+        "output_max",
     ),
     "chat": Profile(
         "chat",
@@ -395,6 +398,7 @@ PROFILES: dict[str, Profile] = {
         "between turns.",
         {**COMMON, **CHAT},
         _chat_session,
+        "answer_tokens_max",
     ),
     "rag": Profile(
         "rag",
@@ -402,6 +406,7 @@ PROFILES: dict[str, Profile] = {
         "again and again, a short question, a medium answer.",
         {**COMMON, **RAG},
         _rag_session,
+        "answer_tokens_max",
     ),
 }
 POOLS: dict[str, Callable[[np.random.Generator, Mapping[str, float]], Pools]] = {
@@ -479,6 +484,12 @@ def _check_block_lists(name: str, values: Mapping[str, float]) -> None:
                 f"{name}: {what} makes {tokens / size:,.0f} blocks of {size:g} tokens; a block "
                 f"list holds at most {MAX_BLOCKS:,} (raise block_size)"
             )
+
+
+def output_ceiling(profile: str, params: Mapping[str, float] | None = None) -> int:
+    """The most ``output_tokens`` any turn of ``profile`` can ask (a model's context must
+    hold it)."""
+    return int(resolve_params(profile, params or {})[profile_named(profile).output_param])
 
 
 def generate(
