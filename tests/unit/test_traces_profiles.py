@@ -214,7 +214,7 @@ def test_the_output_ceiling_bounds_every_answer(profile: str, ceiling: int) -> N
     trace = generate(profile, 100, 3)
     assert max(t.output_tokens for s in _all(trace.sessions) for t in s.turns) <= ceiling
     lower = (
-        {"output_max": 50}
+        {"output_max": 50, "output_median": 20}
         if profile == "coding"
         else {"answer_tokens_min": 10, "answer_tokens_max": 50}
     )
