@@ -172,8 +172,8 @@ class _Walk:
     ) -> None:
         prompt = stream.tokens
         found = self.cache.lookup(stream)
-        computed_from = max(prompt - 1, 0) // self.cache_size * self.cache_size
-        cached = min(found * self.cache_size, computed_from)
+        cacheable = max(prompt - 1, 0) // self.cache_size * self.cache_size  # one token computed
+        cached = min(found * self.cache_size, cacheable)
         self.cache.store(stream)
         self.requests.append(
             ImpliedRequest(
