@@ -119,3 +119,14 @@ def test_the_mooncake_sample_as_docs_traces_md_works_it_out() -> None:
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="cache_blocks must be at least 1"):
         implied_cache(_two_sessions(), cache_blocks=0)
+
+
+def test_lead_tokens_shift_the_blocks_for_every_session() -> None:
+    """2 lead tokens before a's system [1, 2]: the stream is 2 + 8 + 3 = 13 tokens, full blocks
+    [lead 2 + block 1's first 2] [1's last 2 + 2's first 2] [2's last 2 + 2 input]. b/0 (2 + 8 +
+    4 = 14) shares the first two blocks: 8 cached. a/1 (2 + 16 + 2 = 20; engine) finds 4
+    full blocks of a's 18-token stream after its answer: 16."""
+    cached = [r.cached_tokens for r in implied_cache(_two_sessions(), lead_tokens=2).requests]
+    assert cached == [0, 16, 8]
+    with pytest.raises(ValueError, match="lead_tokens must be 0 or more"):
+        implied_cache(_two_sessions(), lead_tokens=-1)

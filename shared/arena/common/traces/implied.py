@@ -127,17 +127,24 @@ def implied_cache(
     history: History = "engine",
     cache_blocks: int | None = None,
     cache_block_size: int | None = None,
+    lead_tokens: int = 0,
 ) -> Implied:
     """Every request of ``trace`` with its prompt and cached tokens, under the model above;
-    ``cache_blocks`` None: an unbounded cache."""
+    ``cache_blocks`` None: an unbounded cache. ``lead_tokens``: tokens every top-level
+    session's prompt starts with before its system blocks, the same in all (the load
+    generator's salt line): they shift where blocks fall, as they do in the engine."""
     if cache_blocks is not None and cache_blocks < 1:
         raise ValueError(f"cache_blocks must be at least 1, got {cache_blocks}")
     size = cache_block_size or trace.header.block_size
     if size < 1:
         raise ValueError(f"cache_block_size must be at least 1, got {size}")
+    if lead_tokens < 0:
+        raise ValueError(f"lead_tokens must be 0 or more, got {lead_tokens}")
     walk = _Walk(trace.header.block_size, size, history, _Cache(cache_blocks))
     for session in trace.sessions:
-        walk.session(session, session.id, _Stream(size))
+        stream = _Stream(size)
+        stream.append(("lead",), lead_tokens)
+        walk.session(session, session.id, stream)
     return Implied(walk.requests)
 
 
