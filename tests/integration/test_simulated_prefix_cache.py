@@ -7,21 +7,27 @@ Block size 16 throughout. A first turn of 1030 prompt tokens answered with 20 to
 words, 1060 tokens, so it hits all 65 blocks: 1040 cached tokens.
 """
 
+import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from arena.agent.engines.probe import engine_figures, reset_prefix_cache, scrape_metrics
-from arena.agent.simulated.server import RunningServer, running_server
+from arena.agent.engines.simulated import simulated_process
+from arena.agent.simulated.server import LISTENING_PREFIX, RunningServer, running_server
 from arena.agent.simulated.tokenizer import VOCAB
 from arena.common.schemas.engine import SimulatedEngine
 
 BLOCK = 16
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def engine(**fields: float | bool) -> SimulatedEngine:
@@ -230,3 +236,33 @@ async def test_a_bad_salt_is_a_400(
     async with http.post(f"{server.url}/v1/chat/completions", json=body) as response:
         assert response.status == 400
         assert "cache_salt" in (await response.json())["error"]["message"]
+
+
+async def test_the_agents_command_line_carries_the_cache_settings(
+    http: aiohttp.ClientSession,
+) -> None:
+    """The agent starts the engine from the profile (engines/simulated.py): the process it
+    starts caches with the profile's block size."""
+    profile = engine(prefix_cache_block_size=8, prefix_cache_blocks=3)
+    _, policy = simulated_process(profile)
+    (recipe,) = policy.process.recipes.values()
+    argv = [
+        {"{port}": "0", "{served_model_name}": "arena-sim"}.get(arg, arg) for arg in recipe.command
+    ]
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=30)).decode()
+        url = f"http://127.0.0.1:{int(line[len(LISTENING_PREFIX) :])}"
+        chat = Conversation(http, url, words(40, 0))
+        await chat.turn(words(8, 100), max_tokens=1)
+        assert (await chat.turn(words(8, 200), max_tokens=1)).cached == 3 * 8
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=10) == 0

@@ -236,15 +236,21 @@ def _prefix_cache_figures(
     return found
 
 
+RESET_PATHS = ("/reset_prefix_cache", "/flush_cache")
+"""vLLM's route (mounted with ``VLLM_SERVER_DEV_MODE=1``; the simulated engine has it too),
+then SGLang's."""
+
+
 async def reset_prefix_cache(base_url: str, api_key: str | None) -> bool:
-    """Empty the engine's prefix cache (vLLM, where its dev-mode routes are on, and the
-    simulated engine): True when the engine did it; False where it has no such route (404,
-    405), refuses or cannot be reached, and the caller must rely on fresh salts instead."""
+    """Empty the engine's prefix cache: True when the engine did it; False where it has no such
+    route (llama-server), refuses (SGLang while requests run) or cannot be reached, and the
+    caller must rely on fresh salts instead. Only a missing route (404, 405) tries the next."""
     try:
-        async with (
-            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
-            session.post(base_url + "/reset_prefix_cache", allow_redirects=False) as response,
-        ):
-            return response.status == 200
+        async with aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session:
+            for path in RESET_PATHS:
+                async with session.post(base_url + path, allow_redirects=False) as response:
+                    if response.status not in (404, 405):
+                        return response.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False
+    return False
