@@ -10,9 +10,9 @@ is measured (``history: engine`` answers come from the engine itself).
 """
 
 import secrets
-from functools import partial
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
@@ -144,7 +144,9 @@ class SessionRunner:
             step = await self._run_step(load, run)
             attainment = session_attainment(step.samples, tier)
             attainments.append(0.0 if attainment is None else attainment)
-            self._estimate(len(step.samples), runs_left=(self.runs - run - 1) + steps_left * self.runs)
+            self._estimate(
+                len(step.samples), runs_left=(self.runs - run - 1) + steps_left * self.runs
+            )
         mean = sum(attainments) / len(attainments)
         passed = mean >= self.bench.attainment
         log.info(
@@ -165,12 +167,10 @@ class SessionRunner:
         return passed
 
     async def _run_step(self, load: LoadStep, run: int) -> Step:
-        if self.bench.prefix_cache == "on" and self.reset_cache is not None:
-            if not await self.reset_cache():
-                log.info("prefix cache not reset; the new salt keeps the step cold")
-        step = Step(
-            self.ctx, self.bench, self.synth, load.variant, run, secrets.token_hex(6)
-        )
+        cache_on = self.bench.prefix_cache == "on"
+        if cache_on and self.reset_cache is not None and not await self.reset_cache():
+            log.info("prefix cache not reset; the new salt keeps the step cold")
+        step = Step(self.ctx, self.bench, self.synth, load.variant, run, secrets.token_hex(6))
         with frozen_heap():
             meter = CpuMeter()
             if load.over == "users":
