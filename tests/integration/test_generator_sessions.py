@@ -136,7 +136,8 @@ async def test_turns_resend_the_conversation_and_hit_the_shared_prefix(
     assert turns["s1", 0].cached_tokens == 32
     # think time: turn 1 was due 0.2 s after turn 0's answer ended, and sent then
     first, second = turns["s0", 0], turns["s0", 1]
-    assert first.end_s is not None and second.scheduled_s is not None
+    assert first.end_s is not None and first.scheduled_s is not None
+    assert second.scheduled_s is not None
     assert second.scheduled_s == pytest.approx(first.end_s + 0.2, abs=1e-9)
     assert second.queued_s == second.scheduled_s
     for sample in samples:
