@@ -7,6 +7,8 @@ each, and an answer ``output_tokens`` words. Its prefix cache hashes blocks of
 conversation the generator built (worked out per test below).
 """
 
+import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -352,3 +354,32 @@ async def test_measured_hit_rate_matches_what_the_trace_implies(tmp_path: Path) 
     expected = implied.cached_tokens / implied.prompt_tokens
     assert expected > 0.3  # the corpus and popular documents are shared
     assert measured == pytest.approx(expected, abs=0.02), (measured, expected)
+
+
+async def test_users_stop_after_three_failed_sessions_in_a_row(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{unused.getsockname()[1]}"  # nothing listens there
+    bench = SessionBenchmark(
+        id="down", trace={"path": trace_file(tmp_path, two_sessions())}, users=[2], step_s=5
+    )
+    tokenizer = ServerTokenizer(Endpoint(server.url, MODEL))
+    samples: list[RequestSample] = []
+    started = time.perf_counter()
+    try:
+        await run_benchmark(
+            bench,
+            endpoint=Endpoint(dead, MODEL),
+            runs=1,
+            seed=1,
+            clock=JobClock(),
+            sink=samples.append,
+            tokenizer=tokenizer,
+        )
+    finally:
+        await tokenizer.close()
+    assert time.perf_counter() - started < 4  # not the whole 5 s step
+    assert len(samples) == 2 * 3 and not any(s.ok for s in samples)
+    assert {s.turn for s in samples} == {0}  # a failed turn ends its session

@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import structlog
@@ -55,6 +55,7 @@ def _json_loader() -> Callable[[str], Any]:
 
 
 _loads = _json_loader()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ class _StreamReader:
         m.chunk_times_s.append(now)
 
 
-def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+def start_now(coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     """A task whose first step runs at once (Python ≥ 3.12: an eager task), not queued.
 
     A request started so is stamped and written in the caller's own step; a plain task would
@@ -275,7 +276,7 @@ def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
     eager = getattr(asyncio, "eager_task_factory", None)
     if eager is None:
         return asyncio.create_task(coroutine)
-    task: asyncio.Task[None] = eager(asyncio.get_running_loop(), coroutine)
+    task: asyncio.Task[T] = eager(asyncio.get_running_loop(), coroutine)
     return task
 
 

@@ -34,7 +34,7 @@ log = structlog.get_logger(__name__)
 ResetCache = Callable[[], Awaitable[bool]]
 WARMUP = ChatRequest([{"role": "user", "content": "hello"}], max_tokens=4)
 """One unreported request before the first step, as the open loop sends (engines warm up)."""
-UNIT = {"users": "users", "session_rate": "sessions/s", "replay": ""}
+UNIT = {"users": "users", "session_rate": "sessions/s"}
 
 
 @dataclass(frozen=True)
@@ -161,9 +161,9 @@ class SessionRunner:
             attainment=mean,
             passed=passed,
         )
-        unit = UNIT[load.over]
+        what = f"{load.load:g} {UNIT[load.over]}" if load.over in UNIT else "trace timestamps"
         self._note(
-            f"{self.bench.id} step {load.variant} ({load.load:g} {unit}): {tier.name} met by "
+            f"{self.bench.id} step {load.variant} ({what}): {tier.name} met by "
             f"{mean * 100:.1f} % of sessions (target {self.bench.attainment * 100:g} %): "
             + ("pass" if passed else "fail")
         )

@@ -116,9 +116,10 @@ async def run_session(
     label: str,
     due_s: float,
     history: list[dict[str, str]] | None = None,
-) -> None:
+) -> bool:
     """Every turn of ``session`` (``path``: its place in the trace, for its text; ``label``:
-    its samples' ``session``), turn 0 due at ``due_s``; ``history``: a sub-agent's start."""
+    its samples' ``session``), turn 0 due at ``due_s``; ``history``: a sub-agent's start.
+    False when one of its own turns failed."""
     clock = step.ctx.clock
     subagent = history is not None
     if history is None:
@@ -136,7 +137,7 @@ async def run_session(
         step.record(measurement, label, number, due_s, turn.output_tokens)
         if measurement.error is not None or measurement.end_s is None:
             log.debug("turn failed; session ended", session=label, turn=number)
-            return
+            return False
         answer = await _answer_text(step, measurement, path, number, turn.output_tokens)
         messages.append({"role": "assistant", "content": answer})
         ended_s = measurement.end_s
@@ -157,3 +158,4 @@ async def run_session(
             await asyncio.gather(*spawned)
             ended_s = clock.now()
         due_s = ended_s + turn.think_s * step.bench.think_scale
+    return True
