@@ -14,6 +14,20 @@ from collections.abc import Iterable
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SloTier
 
+TURN_BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
+    ("1", "ttft_turn_1_p50_ms", 1, 1),
+    ("2", "ttft_turn_2_p50_ms", 2, 2),
+    ("3", "ttft_turn_3_p50_ms", 3, 3),
+    ("4–5", "ttft_turn_4_5_p50_ms", 4, 5),
+    ("6–9", "ttft_turn_6_9_p50_ms", 6, 9),
+    ("10–17", "ttft_turn_10_17_p50_ms", 10, 17),
+    ("18–33", "ttft_turn_18_33_p50_ms", 18, 33),
+    ("34+", "ttft_turn_34up_p50_ms", 34, None),
+)
+"""Median TTFT by turn number: (label, metric key, first turn, last turn or ``None`` for no
+end), turns counted from 1. The buckets double in width so a 200-turn agent session and a
+3-turn chat share one axis, and the context's growth shows as a slope."""
+
 
 def turn_ttft_s(sample: RequestSample) -> float | None:
     if not sample.ok or sample.first_token_s is None:
