@@ -15,8 +15,9 @@ import os
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from io import BufferedReader, BufferedWriter
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -128,7 +129,9 @@ def write_trace(path: PathLike, header: TraceHeader, sessions: Iterable[Session]
     traces are equal files)."""
     file = Path(path)
     with file.open("wb") as raw:
-        out: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if _gz(file) else raw
+        out: gzip.GzipFile | BufferedWriter = (
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if _gz(file) else raw
+        )
         try:
             out.write(header_line(header).encode())
             for session in sessions:
@@ -166,14 +169,19 @@ def lines_of(path: PathLike) -> Iterator[Iterator[tuple[int, bytes]]]:
             raise TraceError(
                 file, None, f"is {size:,} bytes; a trace may have at most {MAX_TRACE_BYTES:,}"
             )
-        handle: IO[bytes] = gzip.open(path, "rb") if _gz(Path(path)) else open(path, "rb")  # noqa: SIM115
+        handle = _open(Path(path))
     except OSError as error:
         raise TraceError(file, None, f"cannot be read: {error.strerror or error}") from error
     with handle:
         yield _numbered(file, handle)
 
 
-def _numbered(file: str, handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def _open(path: Path) -> gzip.GzipFile | BufferedReader:
+    """Closed by ``lines_of``'s ``with``."""
+    return gzip.GzipFile(path, "rb") if _gz(path) else path.open("rb")  # noqa: SIM115
+
+
+def _numbered(file: str, handle: gzip.GzipFile | BufferedReader) -> Iterator[tuple[int, bytes]]:
     total = 0
     number = 0
     while True:
@@ -203,15 +211,14 @@ def _header(file: str, lines: Iterator[tuple[int, bytes]]) -> TraceHeader:
             raise TraceError(file, number, "the first line must be the trace's header object")
         if document.get("format") != TRACE_FORMAT:
             hint = (
-                " (it looks like a Mooncake request line: read it with format mooncake)"
+                " (it looks like a Mooncake request line: read it as format mooncake)"
                 if "hash_ids" in document or "input_length" in document
                 else ""
             )
             raise TraceError(
                 file,
                 number,
-                f"not an Arena trace header: the first line needs \"format\": "
-                f"\"{TRACE_FORMAT}\"{hint}",
+                f'not an Arena trace header: the first line needs "format": "{TRACE_FORMAT}"{hint}',
             )
         version = document.get("version")
         if version not in SUPPORTED_VERSIONS:
