@@ -6,6 +6,15 @@ server stay the same, while an open-loop run (prompts ÷ rate) takes about q² o
 Rate sweeps keep that property: their minimum duration is scaled by q², so each step's prompt
 count (rate × duration) scales by q like ``num_prompts``. Concurrency, burstiness and
 ``max_concurrency`` are left alone: they describe the traffic's shape, not its size.
+
+A session benchmark scales its trace (``trace.scale`` × q: token counts, block lists, think
+and arrival times × q, applied by ``traces.profiles.scale`` once the trace is read or
+generated) and its sessions (``trace.sessions`` × q, at least 4); a session then takes about q
+of its time, so ``step_s`` × q keeps the sessions per step. Session rates (and a rate search's
+start, max and resolution) ÷ q keep the offered token load, as for open loop. Users, a
+search's ``max_steps``, the SLO tiers and the attainment target are kept: they are the
+question asked, not its size (so a quick run meets TTFT targets more easily: its prompts are
+shorter).
 """
 
 import math
@@ -13,7 +22,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.schemas.suite import (
+    Benchmark,
+    ClosedLoopBenchmark,
+    OpenLoopBenchmark,
+    SessionBenchmark,
+)
+from arena.common.traces.source import DEFAULT_SESSIONS
 
 MIN_LENGTH_TOKENS = 8
 MIN_PROMPTS = 4
@@ -58,6 +73,8 @@ def scale_benchmark(bench: Benchmark, factor: float) -> Benchmark:
         return bench.model_copy(deep=True)
     if isinstance(bench, ClosedLoopBenchmark):
         return _scale_closed(bench, factor)
+    if isinstance(bench, SessionBenchmark):
+        return _scale_sessions(bench, factor)
     return _scale_open(bench, factor)
 
 
@@ -85,6 +102,29 @@ def _scale_open(bench: OpenLoopBenchmark, factor: float) -> OpenLoopBenchmark:
             "num_prompts": scale_count(bench.num_prompts, factor),
             "request_rate": _distinct(scale_rate(r, factor) for r in bench.request_rate),
             "min_duration_s": bench.min_duration_s * factor * factor,
+        }
+    )
+
+
+def _scale_sessions(bench: SessionBenchmark, factor: float) -> SessionBenchmark:
+    trace = bench.trace
+    sessions = scale_count(trace.sessions or DEFAULT_SESSIONS, factor)
+    search = bench.search
+    if search is not None and search.over == "session_rate":
+        search = search.model_copy(
+            update={
+                name: scale_rate(getattr(search, name), factor)
+                for name in ("start", "max", "resolution")
+            }
+        )
+    return SessionBenchmark.model_validate(
+        bench.model_dump()
+        | {
+            "trace": trace.model_dump()
+            | {"scale": trace.scale * factor, "sessions": sessions},
+            "session_rate": _distinct(scale_rate(r, factor) for r in bench.session_rate),
+            "search": None if search is None else search.model_dump(),
+            "step_s": bench.step_s * factor,
         }
     )
 
