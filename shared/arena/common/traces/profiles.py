@@ -10,7 +10,7 @@ they are written.
 
 Shared text is expressed as block ids drawn from *pools* (a coding agent's system prompt, its
 repository's files, a RAG corpus and its documents). Every pool has a range of ids of its own
-(``pool << 40``), so two pools, even of two profiles, never share an id by accident.
+(``pool << 32``), so two pools, even of two profiles, never share an id by accident.
 """
 
 import math
@@ -22,8 +22,8 @@ import numpy.typing as npt
 
 from arena.common.traces.format import MAX_SUBAGENT_DEPTH, Session, Trace, TraceHeader, Turn
 
-POOL_BITS = 40
-"""Block id = (pool << 40) + index within the pool."""
+POOL_BITS = 32
+"""Block id = (pool << 32) + index within the pool."""
 SYSTEM_POOL, REPO_POOL, CHAT_POOL, CORPUS_POOL, DOC_POOL = 1, 2, 3, 4, 5
 SESSION_STREAM, ARRIVAL_STREAM, POOL_STREAM = 1, 2, 3
 """Second word of each random stream's key: (seed, stream[, session index])."""

@@ -53,6 +53,10 @@ class LoadStep:
         return "replay"
 
 
+def _load(load: float | None) -> str:
+    return "none" if load is None else f"{load:g}"
+
+
 def fixed_steps(bench: SessionBenchmark) -> list[LoadStep]:
     if bench.replay_timestamps:
         return [LoadStep("replay", 0.0)]
@@ -129,9 +133,8 @@ class SessionRunner:
             passed = await self.measure(LoadStep(self.bench.search.over, load), steps_left=left)
             search.record(load, passed)
         self._note(
-            f"capacity search over {self.bench.search.over}: highest passing step "
-            f"{search.passing if search.passing is not None else 'none'}, lowest failing "
-            f"{search.failing if search.failing is not None else 'none'} "
+            f"{self.bench.id} capacity search over {self.bench.search.over}: highest passing "
+            f"step {_load(search.passing)}, lowest failing step {_load(search.failing)} "
             f"({len(search.steps)} steps measured)"
         )
         return self.loads
