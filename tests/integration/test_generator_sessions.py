@@ -24,7 +24,9 @@ from arena.common.schemas.engine import SimulatedEngine
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.traces.format import Session, TraceHeader, Turn
+from arena.common.traces.implied import implied_cache
 from arena.common.traces.io import write_trace
+from arena.common.traces.profiles import generate
 
 CACHE_BLOCK = 16
 TRACE_BLOCK = 16
@@ -290,3 +292,63 @@ async def test_search_brackets_then_stops_at_max(server: RunningServer, tmp_path
     assert [line.split(" step ")[1].split(" ")[0] for line in notes[:3]] == ["u1", "u2", "u4"]
     assert all(line.endswith("pass") for line in notes[:3])
     assert "highest passing step 4" in notes[3]
+
+
+async def test_a_small_cache_evicts_exactly_as_its_lru_says(tmp_path: Path) -> None:
+    """Two cache blocks: A's first exchange (3 blocks) leaves only its first two cached."""
+    bench = SessionBenchmark(
+        id="two", trace={"path": trace_file(tmp_path, two_sessions())}, replay_timestamps=True
+    )
+    async with running_server(sim(prefix_cache_blocks=2)) as server:
+        samples, *_ = await run(server, bench)
+        metrics = await engine_counters(server)
+    turns = by_key(samples)
+    assert [turns[key].cached_tokens for key in [("s0", 0), ("s0", 1), ("s1", 0)]] == [0, 32, 32]
+    # the engine's own counters agree with the samples (the warm-up request included)
+    prompts = sum(s.prompt_tokens or 0 for s in samples)
+    assert metrics["arena_sim:prefix_cache_hits_total"] == 64
+    assert metrics["arena_sim:prefix_cache_queries_total"] == prompts + 1  # + "hello"
+
+
+async def engine_counters(server: RunningServer) -> dict[str, float]:
+    async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as answer:
+        text = await answer.text()
+    return {
+        name: float(value)
+        for name, value in (line.split() for line in text.splitlines() if line[:1] != "#")
+    }
+
+
+async def test_measured_hit_rate_matches_what_the_trace_implies(tmp_path: Path) -> None:
+    """A generated RAG trace, sessions one after another: the simulated engine's hit rate is
+    the trace's implied hit rate within 2 points (the salt line and session marker shift
+    block boundaries by a token, and add 2 uncached tokens per session)."""
+    params = {
+        "block_size": 16,
+        "corpus_tokens": 512,
+        "doc_pool": 12,
+        "doc_tokens": 64,
+        "docs_per_turn": 2,
+        "question_tokens_min": 20,
+        "question_tokens_max": 60,
+        "answer_tokens_min": 4,
+        "answer_tokens_max": 12,
+    }
+    trace = generate("rag", 10, seed=5, params=params)
+    spaced = [s.model_copy(update={"arrival_s": 0.25 * n}) for n, s in enumerate(trace.sessions)]
+    path = tmp_path / "rag.jsonl"
+    write_trace(path, trace.header, spaced)
+    bench = SessionBenchmark(
+        id="rag", trace={"path": str(path)}, replay_timestamps=True, think_scale=0
+    )
+    async with running_server(sim(prefill_tokens_per_s=200_000, decode_step_ms=1)) as server:
+        samples, *_ = await run(server, bench)
+    assert all(s.ok for s in samples)
+    implied = implied_cache(trace, "engine", cache_block_size=CACHE_BLOCK)
+    assert len(samples) == len(implied.requests)
+    measured = sum(s.cached_tokens or 0 for s in samples) / sum(
+        s.prompt_tokens or 0 for s in samples
+    )
+    expected = implied.cached_tokens / implied.prompt_tokens
+    assert expected > 0.3  # the corpus and popular documents are shared
+    assert measured == pytest.approx(expected, abs=0.02), (measured, expected)

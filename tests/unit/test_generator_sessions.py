@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
-from arena.agent.generator.sessions.benchmark import LoadStep, requests_per_session
+from arena.agent.generator.sessions.benchmark import SessionLoad, requests_per_session
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.synth import Synthesiser
@@ -59,9 +59,9 @@ def test_rates_bisect_to_the_resolution() -> None:
 
 
 def test_variant_keys() -> None:
-    assert LoadStep("users", 4.0).variant == "u4"
-    assert LoadStep("session_rate", 0.5).variant == "srate0.5"
-    assert LoadStep("replay", 0.0).variant == "replay"
+    assert SessionLoad("users", 4.0).variant == "u4"
+    assert SessionLoad("session_rate", 0.5).variant == "srate0.5"
+    assert SessionLoad("replay", 0.0).variant == "replay"
 
 
 class WordTokenizer:

@@ -11,7 +11,9 @@ closed loop always runs in one process (its few simultaneous requests never load
 so do session benchmarks (``sessions/``), whose requests wait on each other's answers.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import structlog
 
@@ -31,7 +33,6 @@ from arena.agent.generator.datasets import Prompt, random_dataset, sharegpt_data
 from arena.agent.generator.http import Connections
 from arena.agent.generator.open_loop import ClientLoad, run_open_loop
 from arena.agent.generator.sessions.benchmark import SessionRunner, initial_estimate
-from arena.agent.generator.sessions.source import load_trace
 from arena.agent.generator.tokens import Tokenizer
 from arena.agent.generator.workers import run_open_loop_workers
 from arena.common.schemas.suite import (
@@ -42,6 +43,8 @@ from arena.common.schemas.suite import (
 )
 from arena.common.suites.standin import sharegpt_standin_path
 from arena.common.suites.variants import OpenVariant, expected_requests, open_variants
+from arena.common.traces.format import Trace
+from arena.common.traces.source import trace_for
 
 __all__ = ["ClientLoad", "Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
 
@@ -131,6 +134,13 @@ async def _run_open(
     return loads
 
 
+async def _session_trace(bench: SessionBenchmark, seed: int) -> Trace:
+    """Generated from its profile, or read from its file (a path the agent has already resolved
+    under its policy's ``models_dir``); in a thread: both are synchronous work."""
+    path = Path(bench.trace.path) if bench.trace.path is not None else None
+    return await asyncio.to_thread(trace_for, bench.trace, seed, path)
+
+
 async def run_benchmark(
     bench: Benchmark,
     *,
@@ -154,7 +164,7 @@ async def run_benchmark(
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    trace = await load_trace(bench.trace, seed) if isinstance(bench, SessionBenchmark) else None
+    trace = await _session_trace(bench, seed) if isinstance(bench, SessionBenchmark) else None
     pool = await corpus_tokens(tokenizer)
     async with open_session() as session, Connections(clock) as connections:
         ctx = RunContext(

@@ -38,7 +38,7 @@ UNIT = {"users": "users", "session_rate": "sessions/s", "replay": ""}
 
 
 @dataclass(frozen=True)
-class LoadStep:
+class SessionLoad:
     over: str
     """``users``, ``session_rate`` or ``replay``."""
     load: float
@@ -57,12 +57,12 @@ def _load(load: float | None) -> str:
     return "none" if load is None else f"{load:g}"
 
 
-def fixed_steps(bench: SessionBenchmark) -> list[LoadStep]:
+def fixed_steps(bench: SessionBenchmark) -> list[SessionLoad]:
     if bench.replay_timestamps:
-        return [LoadStep("replay", 0.0)]
+        return [SessionLoad("replay", 0.0)]
     if bench.users:
-        return [LoadStep("users", float(n)) for n in bench.users]
-    return [LoadStep("session_rate", rate) for rate in bench.session_rate]
+        return [SessionLoad("users", float(n)) for n in bench.users]
+    return [SessionLoad("session_rate", rate) for rate in bench.session_rate]
 
 
 def requests_per_session(sessions: Sequence[Session]) -> float:
@@ -130,7 +130,7 @@ class SessionRunner:
         search = CapacitySearch(self.bench.search)
         while (load := search.next_load()) is not None:
             left = self.bench.search.max_steps - len(search.steps) - 1
-            passed = await self.measure(LoadStep(self.bench.search.over, load), steps_left=left)
+            passed = await self.measure(SessionLoad(self.bench.search.over, load), steps_left=left)
             search.record(load, passed)
         self._note(
             f"{self.bench.id} capacity search over {self.bench.search.over}: highest passing "
@@ -139,7 +139,7 @@ class SessionRunner:
         )
         return self.loads
 
-    async def measure(self, load: LoadStep, *, steps_left: int) -> bool:
+    async def measure(self, load: SessionLoad, *, steps_left: int) -> bool:
         """Every run of one load step; True when it met the first tier's attainment target."""
         tier = self.bench.slo[0]
         attainments: list[float] = []
@@ -169,7 +169,7 @@ class SessionRunner:
         )
         return passed
 
-    async def _run_step(self, load: LoadStep, run: int) -> Step:
+    async def _run_step(self, load: SessionLoad, run: int) -> Step:
         cache_on = self.bench.prefix_cache == "on"
         if cache_on and self.reset_cache is not None and not await self.reset_cache():
             log.info("prefix cache not reset; the new salt keeps the step cold")
