@@ -125,12 +125,12 @@ def check_session(session: Session, file: str, line: int | None) -> int:
 
 
 def write_trace(path: PathLike, header: TraceHeader, sessions: Iterable[Session]) -> None:
-    """Write a trace, one session at a time; ``.gz`` compresses (without a timestamp, so equal
+    """Write a trace, one session at a time; ``.gz`` compresses (without a name or timestamp, so equal
     traces are equal files)."""
     file = Path(path)
     with file.open("wb") as raw:
         out: gzip.GzipFile | BufferedWriter = (
-            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if _gz(file) else raw
+            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if _gz(file) else raw
         )
         try:
             out.write(header_line(header).encode())

@@ -49,10 +49,11 @@ def read_mooncake(
     path: PathLike, block_size: int = MOONCAKE_BLOCK_SIZE, limit: int | None = None
 ) -> Trace:
     """The file as an Arena trace: its first ``limit`` requests (all: None)."""
+    sessions = list(iter_mooncake(path, block_size, limit))
     header = TraceHeader(
         block_size=block_size, description=f"Mooncake requests from {Path(path).name}"
     )
-    return Trace(header=header, sessions=list(iter_mooncake(path, block_size, limit)))
+    return Trace(header=header, sessions=sessions)
 
 
 def iter_mooncake(
