@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 import pytest
 
-from arena.agent.generator.sessions.benchmark import SessionLoad, requests_per_session
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.synth import Synthesiser
@@ -58,12 +57,6 @@ def test_rates_bisect_to_the_resolution() -> None:
     assert all(load == float(f"{load:.4g}") for load in loads)
 
 
-def test_variant_keys() -> None:
-    assert SessionLoad("users", 4.0).variant == "u4"
-    assert SessionLoad("session_rate", 0.5).variant == "srate0.5"
-    assert SessionLoad("replay", 0.0).variant == "replay"
-
-
 class WordTokenizer:
     """Ids are word positions in a fixed list: decode is exact, and every call is counted."""
 
@@ -91,18 +84,6 @@ async def test_equal_block_ids_give_equal_text_decoded_once() -> None:
     assert len(own.split()) == 40 and own != await synth.user_input("1", 1, 40)
     assert own != await synth.answer("0", 1, 40)
     assert await synth.user_input("0", 2, 0) == ""
-
-
-def test_requests_per_session_counts_subagents() -> None:
-    child = Session(id="c", turns=[Turn(input_tokens=1, output_tokens=1)] * 2)
-    parent = Session(
-        id="p",
-        turns=[
-            Turn(input_tokens=1, output_tokens=1, subagents=[child]),
-            Turn(input_tokens=1, output_tokens=1),
-        ],
-    )
-    assert requests_per_session([parent]) == 4
 
 
 def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
