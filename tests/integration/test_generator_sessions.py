@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from arena.agent.generator.arrivals import arrival_offsets
 from arena.agent.generator.client import Endpoint
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.open_loop import ClientLoad
@@ -162,9 +163,13 @@ async def test_history_trace_resends_synthesised_answers(
         trace={"path": trace_file(tmp_path, two_sessions()[:1])},
         replay_timestamps=True,
         history="trace",
+        think_scale=2.5,
     )
     samples, *_ = await run(server, bench)
     turns = by_key(samples)
+    first_end = turns["s0", 0].end_s
+    assert first_end is not None
+    assert turns["s0", 1].scheduled_s == pytest.approx(first_end + 0.2 * 2.5, abs=1e-9)
     assert turns["s0", 1].prompt_tokens == 44 + 5 + 7
     # the engine's own answer is not what is re-sent: only the 44-token prompt's 2 whole
     # blocks match what it cached
@@ -277,6 +282,9 @@ async def test_users_and_rate_steps_label_sessions_and_runs(
     samples, *_ = await run(server, rate)
     assert {s.variant for s in samples} == {"srate10"}
     assert len({s.session for s in samples}) == 5  # ⌈10/s × 0.5 s⌉ sessions
+    starts = sorted(s.scheduled_s or 0 for s in samples if s.turn == 0)
+    offsets = arrival_offsets(5, 10.0, 1.0, seed=7)  # the open loop's schedule, same seed
+    assert [t - starts[0] for t in starts] == pytest.approx([o - offsets[0] for o in offsets])
 
 
 async def test_search_brackets_then_stops_at_max(server: RunningServer, tmp_path: Path) -> None:
