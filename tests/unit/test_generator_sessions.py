@@ -1,9 +1,17 @@
 """The capacity search's policy and the session text synthesis, without an engine."""
 
+import json
 from collections.abc import Callable
 
 import pytest
 
+from arena.agent.generator.client import (
+    ChatRequest,
+    Endpoint,
+    encode_message,
+    prepare,
+    prepare_encoded,
+)
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.synth import Synthesiser
@@ -96,3 +104,25 @@ def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
         s.model_copy(update={"arrival_s": t}) for s, t in zip(sessions, (2.0, 1.0), strict=True)
     ]
     assert [(offset, path) for offset, _, path in replay_starts(timed)] == [(1.0, "1"), (2.0, "0")]
+
+
+@pytest.mark.parametrize("model", ["m", 'odd "messages": null model'])
+def test_a_request_of_encoded_messages_is_the_same_request(model: str) -> None:
+    messages = [
+        {"role": "system", "content": "salt\nshared"},
+        {"role": "user", "content": 'quotes " and \\ and ünïcode'},
+        {"role": "assistant", "content": "an answer"},
+    ]
+    endpoint = Endpoint("http://127.0.0.1:9", model)
+    request = ChatRequest(messages, 7, ignore_eos=True, cache_salt="k-s0-1")
+    whole = prepare(endpoint, request)
+    encoded = [encode_message(m["role"], m["content"]) for m in messages]
+    joined = prepare_encoded(
+        endpoint, ChatRequest([], 7, ignore_eos=True, cache_salt="k-s0-1"), encoded
+    )
+    assert json.loads(body(joined.data)) == json.loads(body(whole.data))
+    assert joined.max_tokens == 7
+
+
+def body(data: bytes) -> bytes:
+    return data.split(b"\r\n\r\n", 1)[1]
