@@ -74,9 +74,12 @@ class _Stream:
     keys: list[int] = field(default_factory=list)
     pending: list[Piece] = field(default_factory=list)
     tokens: int = 0
+    stored: int = 0
+    """Leading keys an unbounded cache is known to hold (nothing is ever evicted from it):
+    lookups and stores start there, so a long session costs its new blocks only."""
 
     def fork(self) -> "_Stream":
-        return _Stream(self.size, list(self.keys), list(self.pending), self.tokens)
+        return _Stream(self.size, list(self.keys), list(self.pending), self.tokens, self.stored)
 
     def append(self, identity: object, length: int, interned: dict[object, int]) -> None:
         start = 0
@@ -97,21 +100,25 @@ class _Cache:
         self.capacity = capacity
         self.blocks: OrderedDict[int, None] = OrderedDict()
 
-    def lookup(self, keys: list[int]) -> int:
-        found = 0
-        for key in keys:
+    def lookup(self, stream: _Stream) -> int:
+        """Leading blocks of ``stream`` found (those of an LRU cache touched)."""
+        found = stream.stored if self.capacity is None else 0
+        for key in stream.keys[found:]:
             if key not in self.blocks:
                 break
             self.blocks.move_to_end(key)
             found += 1
         return found
 
-    def store(self, keys: list[int]) -> None:
-        for key in keys:
+    def store(self, stream: _Stream) -> None:
+        """Every full block of ``stream``, in order (an LRU cache evicts as it goes)."""
+        for key in stream.keys[stream.stored if self.capacity is None else 0 :]:
             self.blocks[key] = None
             self.blocks.move_to_end(key)
         while self.capacity is not None and len(self.blocks) > self.capacity:
             self.blocks.popitem(last=False)
+        if self.capacity is None:
+            stream.stored = len(stream.keys)
 
 
 def implied_cache(
@@ -155,7 +162,7 @@ class _Walk:
             )
             stream.append(("answer", label, index), turn.output_tokens, self.interned)
             if self.history == "engine":
-                self.cache.store(stream.keys)
+                self.cache.store(stream)
             for child in turn.subagents:
                 spawned += 1
                 self.session(child, f"{label}.{spawned}", stream.fork())
@@ -164,10 +171,10 @@ class _Walk:
         self, label: str, turn: int, stream: _Stream, output: int, unique: int, blocks: int
     ) -> None:
         prompt = stream.tokens
-        found = self.cache.lookup(stream.keys)
+        found = self.cache.lookup(stream)
         computed_from = max(prompt - 1, 0) // self.cache_size * self.cache_size
         cached = min(found * self.cache_size, computed_from)
-        self.cache.store(stream.keys)
+        self.cache.store(stream)
         self.requests.append(
             ImpliedRequest(
                 session=label,
