@@ -63,7 +63,7 @@ def write_small_trace(models_dir: Path) -> Path:
 
 def one_slot_recipe(box: LlamaBox) -> dict[str, object]:
     recipe = box.recipe()
-    command = list(recipe["command"])  # type: ignore[call-overload]
+    command = list(recipe["command"])
     command[command.index("--parallel") + 1] = "1"
     return recipe | {"command": command}
 
