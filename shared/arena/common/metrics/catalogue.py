@@ -6,11 +6,14 @@ here (``HEADLINE`` for ``arenactl show``; ``arena.common.views`` for the listing
 is added or renamed in one place.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
-Kind = Literal["open_loop", "closed_loop"]
+from arena.common.metrics.sessions import TURN_BUCKETS
+
+Kind = Literal["open_loop", "closed_loop", "sessions"]
 
 
 class Better(StrEnum):
@@ -32,7 +35,8 @@ class Metric:
     digits: int
     """Decimals shown in listings."""
     kind: Kind | None
-    """The benchmark kind that measures it; ``None``: derived across kinds (rank, energy)."""
+    """The benchmark kind that measures it; ``None``: several kinds measure it (``completed``,
+    ``cache_hit_pct``) or it is derived across kinds (rank, energy)."""
     description: str
 
     def text(self, value: float | None) -> str:
@@ -50,12 +54,14 @@ class Metric:
 H, L, N = Better.HIGHER, Better.LOWER, Better.NEITHER
 OPEN: Kind = "open_loop"
 CLOSED: Kind = "closed_loop"
+SESSIONS: Kind = "sessions"
 
 METRICS: tuple[Metric, ...] = (
     # open loop: vLLM ``bench serve``'s keys and meanings
-    Metric("completed", "done", "req", N, 0, OPEN, "Requests that succeeded."),
+    Metric("completed", "done", "req", N, 0, None, "Requests that succeeded."),
+    Metric("failed", "failed", "req", N, 0, None, "Requests that failed (error or no end)."),
     Metric("request_throughput", "req/s", "req/s", H, 2, OPEN, "Completed requests per second."),
-    Metric("output_throughput", "out tok/s", "tok/s", H, 1, OPEN, "Output tokens per second."),
+    Metric("output_throughput", "out tok/s", "tok/s", H, 1, None, "Output tokens per second."),
     Metric("median_ttft_ms", "TTFT p50", "ms", L, 1, OPEN, "Median time to first token."),
     Metric("p95_ttft_ms", "TTFT p95", "ms", L, 1, OPEN, "95th percentile time to first token."),
     Metric("p99_ttft_ms", "TTFT p99", "ms", L, 1, OPEN, "99th percentile time to first token."),
@@ -77,6 +83,116 @@ METRICS: tuple[Metric, ...] = (
     Metric("ttfr", "ttfr", "ms", L, 1, CLOSED, "Time to the first response chunk."),
     Metric("est_ppt", "est_ppt", "ms", L, 1, CLOSED, "Estimated prompt processing time."),
     Metric("e2e_ttft", "e2e_ttft", "ms", L, 1, CLOSED, "Time to the first generated token."),
+    # any kind whose engine reports cached prompt tokens (arena.common.metrics.sessions)
+    Metric(
+        "cache_hit_pct",
+        "cache hit",
+        "%",
+        N,
+        1,
+        None,
+        "Prompt tokens the engine served from its prefix cache, % of the prompt tokens of the "
+        "requests that reported both (usage.prompt_tokens_details.cached_tokens).",
+    ),
+    # sessions: multi-turn agents, chats, RAG (arena.common.metrics.sessions)
+    Metric(
+        "load",
+        "load",
+        "",
+        N,
+        2,
+        SESSIONS,
+        "The step's load: concurrent users (u4) or sessions started per second (srate0.5).",
+    ),
+    Metric(
+        "sessions",
+        "sessions",
+        "",
+        N,
+        0,
+        SESSIONS,
+        "Root sessions that sent a turn in the run (sub-agents count with their root).",
+    ),
+    Metric("turns", "turns", "req", N, 0, SESSIONS, "Requests sent: every turn, sub-agents' too."),
+    Metric(
+        "ttft_first_mean_ms",
+        "TTFT 1st turn",
+        "ms",
+        L,
+        1,
+        SESSIONS,
+        "Mean time to first token of root sessions' first turns (only a shared prefix can be "
+        "cached).",
+    ),
+    Metric(
+        "ttft_first_p95_ms",
+        "TTFT 1st turn p95",
+        "ms",
+        L,
+        1,
+        SESSIONS,
+        "95th percentile time to first token of root sessions' first turns.",
+    ),
+    Metric(
+        "ttft_later_mean_ms",
+        "TTFT later turns",
+        "ms",
+        L,
+        1,
+        SESSIONS,
+        "Mean time to first token of every other turn: later turns and sub-agents' turns, "
+        "whose conversation so far may come from the cache.",
+    ),
+    Metric(
+        "ttft_later_p95_ms",
+        "TTFT later p95",
+        "ms",
+        L,
+        1,
+        SESSIONS,
+        "95th percentile time to first token of later turns and sub-agents' turns.",
+    ),
+    Metric(
+        "session_time_mean_s",
+        "session time",
+        "s",
+        L,
+        1,
+        SESSIONS,
+        "Mean time from a root session's first scheduled send to the end of its last answer, "
+        "sub-agents included (think and tool time too).",
+    ),
+    Metric(
+        "session_time_p95_s",
+        "session time p95",
+        "s",
+        L,
+        1,
+        SESSIONS,
+        "95th percentile session time.",
+    ),
+    Metric(
+        "session_output_tps_mean",
+        "tok/s per session",
+        "tok/s",
+        H,
+        1,
+        SESSIONS,
+        "Mean over sessions of its output tokens / the time it spent generating (the union "
+        "of its turns' first-token-to-end spans, so parallel sub-agents add up).",
+    ),
+    *(
+        Metric(
+            key,
+            f"TTFT turn {label}",
+            "ms",
+            L,
+            1,
+            SESSIONS,
+            f"Median time to first token of root sessions' turn {label} (counted from 1).",
+        )
+        for label, key, _first, _last in TURN_BUCKETS
+    ),
     # energy (arena.common.metrics.energy)
     Metric(
         "joules_per_output_token",
@@ -110,10 +226,40 @@ METRICS: tuple[Metric, ...] = (
 
 CATALOGUE: dict[str, Metric] = {metric.key: metric for metric in METRICS}
 
+SLO_TEMPLATE = Metric(
+    "slo_{tier}_pct",
+    "{tier} SLO",
+    "%",
+    H,
+    1,
+    SESSIONS,
+    "Sessions whose every turn (sub-agents' too) succeeded and met the {tier} tier's TTFT and "
+    "output speed, % of the run's sessions.",
+)
+"""Session benchmarks name their own SLO tiers, so their attainment keys are open-ended: each
+``slo_<tier>_pct`` is this template with the tier's name filled in."""
+_SLO_KEY = re.compile(r"^slo_(?P<tier>[A-Za-z0-9][A-Za-z0-9._-]{0,63})_pct$")
+
+
+def slo_key(tier: str) -> str:
+    """The stored metric key of a tier's attainment."""
+    return SLO_TEMPLATE.key.format(tier=tier)
+
 
 def metric(key: str) -> Metric:
-    """The catalogue's definition of ``key``; KeyError names a key nobody defined."""
-    return CATALOGUE[key]
+    """The catalogue's definition of ``key`` (any ``slo_<tier>_pct`` from ``SLO_TEMPLATE``);
+    KeyError names a key nobody defined."""
+    if key in CATALOGUE:
+        return CATALOGUE[key]
+    if found := _SLO_KEY.match(key):
+        tier = found["tier"]
+        return replace(
+            SLO_TEMPLATE,
+            key=key,
+            label=SLO_TEMPLATE.label.format(tier=tier),
+            description=SLO_TEMPLATE.description.format(tier=tier),
+        )
+    raise KeyError(key)
 
 
 HEADLINE: dict[Kind, tuple[Metric, ...]] = {
@@ -141,6 +287,20 @@ HEADLINE: dict[Kind, tuple[Metric, ...]] = {
             "ttfr",
             "est_ppt",
             "e2e_ttft",
+        )
+    ),
+    "sessions": tuple(
+        metric(key)
+        for key in (
+            "load",
+            "sessions",
+            "completed",
+            "output_throughput",
+            "ttft_first_p95_ms",
+            "ttft_later_p95_ms",
+            "session_time_mean_s",
+            "session_output_tps_mean",
+            "cache_hit_pct",
         )
     ),
 }

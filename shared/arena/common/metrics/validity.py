@@ -25,6 +25,10 @@ from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
 MAX_ERROR_RATE = 0.10
+WARM_CACHE_HIT_PCT = 5.0
+"""A ``prefix_cache: off`` benchmark whose prompt tokens came from the engine's cache above
+this share was served warm (a cache left on, or never reset): its TTFT and throughput are not
+the cold numbers it claims, so it is flagged and invalid."""
 SPREAD_LIMIT_PCT = 2.0
 """A benchmark whose runs stray more than ±2 % from their mean is flagged as unstable."""
 ROLE_CHUNK_RATIO = 0.25

@@ -133,6 +133,10 @@ class TraceSource(ArenaModel):
     """Sessions to generate (profile; default 64), or the first N of the file (default all)."""
     params: dict[str, float] = {}
     """Overrides of the profile's documented parameters (docs/traces.md)."""
+    scale: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """``quick`` scaling applied to the trace once read or generated
+    (``traces.profiles.scale``: token counts and think times × scale); the suite's ``quick``
+    sets it."""
 
     @model_validator(mode="after")
     def _one_source(self) -> "TraceSource":
@@ -149,9 +153,9 @@ class LoadSearch(ArenaModel):
     ``resolution``; every step is measured, none interpolated."""
 
     over: Literal["users", "session_rate"] = "users"
-    start: Annotated[float, Field(gt=0)] = 1
-    max: Annotated[float, Field(gt=0)] = 64
-    resolution: Annotated[float, Field(gt=0)] = 1
+    start: Annotated[float, Field(gt=0)] = 1.0
+    max: Annotated[float, Field(gt=0)] = 64.0
+    resolution: Annotated[float, Field(gt=0)] = 1.0
     max_steps: Annotated[int, Field(ge=1, le=32)] = 8
 
 

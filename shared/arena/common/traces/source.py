@@ -7,7 +7,7 @@ from arena.common.schemas.suite import TraceSource
 from arena.common.traces.format import Trace
 from arena.common.traces.io import PathLike, read_trace
 from arena.common.traces.mooncake import MOONCAKE_BLOCK_SIZE, read_mooncake
-from arena.common.traces.profiles import generate
+from arena.common.traces.profiles import generate, scale
 
 DEFAULT_SESSIONS = 64
 """Sessions a profile makes when ``trace.sessions`` is not given."""
@@ -31,9 +31,12 @@ def load_trace(
 
 def trace_for(source: TraceSource, seed: int, path: Path | None = None) -> Trace:
     """The trace ``source`` names: generated with ``seed``, or read from ``path`` (the
-    source's ``path`` as resolved by the caller, e.g. under the agent's ``models_dir``)."""
+    source's ``path`` as resolved by the caller, e.g. under the agent's ``models_dir``),
+    scaled by the source's ``scale`` (``quick``)."""
     if source.profile is not None:
-        return generate(source.profile, source.sessions or DEFAULT_SESSIONS, seed, source.params)
-    if path is None:
+        trace = generate(source.profile, source.sessions or DEFAULT_SESSIONS, seed, source.params)
+    elif path is None:
         raise ValueError("a trace read from a file needs its resolved path")
-    return load_trace(path, source.format, source.block_size, source.sessions)
+    else:
+        trace = load_trace(path, source.format, source.block_size, source.sessions)
+    return trace if source.scale == 1 else scale(trace, source.scale)
