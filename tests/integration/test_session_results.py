@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from arena.common.metrics.sanity import SampleColumns
-from arena.common.schemas.results import JobResult
+from arena.common.schemas.results import BenchmarkResult, JobResult
 from arena.common.schemas.sample import RequestSample
 from arena.common.suites.loader import load_suite_text
 from arena.controller.results.aggregation import compute_aggregates, store_computed
@@ -51,7 +51,7 @@ def step_samples(bench: str, users: int, run: int, cached: int) -> list[RequestS
     """``users`` sessions of two turns each, streaming at 10 tok/s; TTFT 0.1 s per user (the
     box slows down with load), so 0.8 s at 8 users misses the fast tier's 0.5 s."""
     ttft = 0.1 * users
-    samples = []
+    samples: list[RequestSample] = []
     for session in range(users):
         for number in range(2):
             sent = 10.0 * number
@@ -135,6 +135,6 @@ def test_session_steps_are_aggregated_and_read_as_capacity(store_url: str) -> No
     assert len(withheld.steps) == 1 and withheld.note.startswith("no capacity")
 
 
-def _benchmarks(job: JobResult) -> tuple[JobResult, JobResult]:
+def _benchmarks(job: JobResult) -> tuple[BenchmarkResult, BenchmarkResult]:
     by_id = {bench.id: bench for bench in job.benchmarks}
-    return by_id["agents"], by_id["control"]  # type: ignore[return-value]
+    return by_id["agents"], by_id["control"]

@@ -10,9 +10,11 @@ its steps, which are what was measured, but gets no capacity: ``withheld`` says 
 """
 
 from arena.common.metrics.catalogue import slo_key
-from arena.common.metrics.sessions import load_unit, variant_load
+from arena.common.metrics.derive import step_load
+from arena.common.metrics.sessions import load_unit
 from arena.common.schemas.results import AgentCapacity, EnergyFigures, LoadStep, VariantResult
 from arena.common.schemas.suite import SessionBenchmark
+from arena.common.suites.variants import parse_session_variant
 
 ATTAINMENT_SLACK_PCT = 1e-9
 """Float noise allowed below the target: 19 of 20 sessions is exactly 95 %."""
@@ -24,7 +26,8 @@ POWER_NOTE = (
 
 def _step(bench: SessionBenchmark, variant: VariantResult) -> LoadStep | None:
     stated = variant.metrics.get("load")
-    load = stated.mean if stated is not None else variant_load(variant.key)
+    parsed = parse_session_variant(variant.key)
+    load = stated.mean if stated is not None else parsed and step_load(parsed)
     if load is None:
         return None
     sessions = variant.metrics.get("sessions")
