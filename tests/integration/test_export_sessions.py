@@ -3,16 +3,21 @@ simulated engine with its prefix cache, Arena's generator) exported to a result 
 samples keep their session, turn and cached tokens, and imported into a second controller with
 the same numbers and the same capacity in agents."""
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from arena.agent.settings import AgentSettings
+from arena.client.api import ArenaClient
+from arena.common.provenance.keys import load_or_create_key
+from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
-from tests.direct_job import lease_one_job, long_leases, run_leased
-from tests.integration.test_export import H200, arenactl, assert_same_numbers, only_job
+from tests.direct_job import address, long_leases, run_leased
+from tests.integration.test_export import arenactl, assert_same_numbers, only_job
+from tests.integration.test_provenance import keyed_link
 from tests.telemetry_nvml_double import FakeNvml
 
 SUITE = """
@@ -50,10 +55,14 @@ def controller_settings(tmp_path: Path) -> ControllerSettings:
 async def test_a_session_benchmark_exports_and_imports_with_the_same_numbers(
     controller: Controller, tmp_path: Path
 ) -> None:
-    link, lease, run_id = await lease_one_job(controller, SUITE, "h200-box", H200)
-    settings = AgentSettings(
-        state_dir=tmp_path / "agent", name="h200-box", telemetry_interval_s=0.1
-    )
+    state = tmp_path / "agent"
+    key = load_or_create_key(state)  # the agent signs its samples
+    with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
+        run_id, _ = await asyncio.to_thread(client.submit, SUITE, "sessions.yaml")
+    link = await keyed_link(controller, "sim-box", key)
+    lease = await link.lease(5.0)
+    assert lease is not None
+    settings = AgentSettings(state_dir=state, name="sim-box", telemetry_interval_s=0.1)
     await run_leased(link, lease, settings, FakeNvml([300.0]))
     original = await only_job(controller, run_id)
     assert original.state == "succeeded", original.message
@@ -68,16 +77,19 @@ async def test_a_session_benchmark_exports_and_imports_with_the_same_numbers(
     out = tmp_path / "results"
     await arenactl(controller, "export", run_id, str(out))
     folder = out / "tiny" / "sim"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "01-chat.sessions.json",
-        "01-telemetry.csv",
-        "meta.json",
-    ]
+    names = {p.name for p in folder.iterdir()}
+    assert {"01-chat.sessions.json", "01-telemetry.csv", "meta.json", "manifest.json"} <= names
+    assert not any(name.endswith((".md", ".run0.json")) for name in names)
     written = json.loads((folder / "01-chat.sessions.json").read_text())
     assert written["format"] == "arena-session-results" and written["version"] == 1
     samples = written["samples"]
     assert samples and all(s["session"] and s["turn"] is not None for s in samples)
     assert any(s["turn"] > 0 and s["cached_tokens"] for s in samples)
+
+    # against the controller that recorded the agent's key, the signed samples give every
+    # number of the session file again (arena.common.provenance)
+    [verdict] = json.loads(await arenactl(controller, "verify", str(out), "-o", "json"))
+    assert verdict["state"] == "verified", verdict
 
     second = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "second")
     async with Controller(second) as other:
