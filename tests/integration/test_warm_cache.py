@@ -66,7 +66,7 @@ async def test_a_cache_off_benchmark_served_warm_is_invalid_and_has_no_capacity(
             run_id, _ = await asyncio.to_thread(client.submit, suite, "warm.yaml")
         link = ControllerLink(address(controller), DEV_AGENT_TOKEN)
         owner = AgentPolicy.model_validate(policy)
-        await link.register("warm-box", probe(), {}, {"arena": "test"}, None, owner)
+        await link.register("warm-box", probe(), {}, {"arena": "test"}, policy=owner)
         lease = await link.lease(5.0)
         assert lease is not None
         settings = AgentSettings(
