@@ -59,12 +59,18 @@ SAMPLES = pa.schema(
         pa.field("max_tokens", pa.int64()),
         pa.field("error", pa.string()),
         pa.field("baseline_latency_s", pa.float64()),
+        pa.field("session", pa.string()),
+        pa.field("turn", pa.int32()),
+        pa.field("cached_tokens", pa.int64()),
     ],
     metadata={
         "arena.table": "samples: one row per request",
         "arena.time_unit": "s",
         "arena.time_axis": TIME_AXIS,
         "arena.token_unit": "tokens",
+        "arena.sessions": "session benchmarks: session (s12; sub-agent s12.1), turn (0-based); "
+        "cached_tokens: prompt tokens the engine served from its prefix cache, any benchmark, "
+        "null where the engine did not say",
     },
 )
 

@@ -215,6 +215,36 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("mean_power_w", "mean", "W", L, 1, None, "Mean power over the benchmark window."),
     Metric("output_tps_per_w", "out tok/s per W", "tok/s", H, 3, None, "Output tokens/s per watt."),
+    # agent capacity (arena.common.analysis.agent_capacity): fields of its rows
+    Metric(
+        "target_pct",
+        "target",
+        "%",
+        N,
+        0,
+        SESSIONS,
+        "Share of a load step's sessions that must meet the tier for the step to pass.",
+    ),
+    Metric(
+        "capacity",
+        "capacity",
+        "",
+        H,
+        2,
+        SESSIONS,
+        "Largest measured load step (concurrent agents, or sessions/s) whose sessions met the "
+        "tier at the target share; no interpolation between steps.",
+    ),
+    Metric("capacity_per_gpu", "per GPU", "", H, 2, SESSIONS, "Capacity / GPUs of the job."),
+    Metric(
+        "capacity_per_kw",
+        "per kW",
+        "",
+        H,
+        2,
+        SESSIONS,
+        "Capacity / the benchmark's mean GPU power in kW.",
+    ),
     # rank (arena.common.analysis.rank)
     Metric("score", "score", "", H, 1, None, "wQ·Q + wG·G + wE·E over min-max scaled 0–100."),
     Metric("q", "Q", "", H, 1, None, "Mean quality score from the models file."),

@@ -1,0 +1,63 @@
+"""The sentences that go with a benchmark's table where caching and agents matter: its prefix
+cache (declared, and what the engine itself reported) and a session benchmark's capacity in
+concurrent agents. ``arenactl show``, the run page and the report print these same lines."""
+
+from arena.common.metrics.catalogue import metric
+from arena.common.schemas.results import BenchmarkResult
+
+HIT_PCT = "prefix_cache_hit_pct"
+QUERIES = "prefix_cache_queries"
+"""The engine's own figures (``BenchmarkResult.engine_metrics``, agent's ``engine_figures``)."""
+
+
+def cache_line(bench: BenchmarkResult) -> str:
+    """``prefix cache on · engine hit rate 61.2 % of 120,000 prompt tokens``; empty for a
+    benchmark that declared no cache and whose engine reported nothing about one (every run
+    before caching was measured)."""
+    figures = bench.engine_metrics
+    if bench.prefix_cache != "on" and bench.kind != "sessions" and HIT_PCT not in figures:
+        return ""
+    parts = [f"prefix cache {bench.prefix_cache} (declared)"]
+    if (hit := figures.get(HIT_PCT)) is not None:
+        hit_text = f"engine hit rate {hit:.1f} %"
+        if (queries := figures.get(QUERIES)) is not None:
+            hit_text += f" of {queries:,.0f} prompt tokens"
+        parts.append(hit_text)
+    else:
+        parts.append("the engine reported no cache counters")
+    return " · ".join(parts)
+
+
+def capacity_lines(bench: BenchmarkResult) -> list[str]:
+    """``agent capacity (...): 6 users within agent, 3 users within interactive``, then per GPU
+    and per kW where known, then the note: in the benchmark's tier order (the first drove the
+    search). An invalid benchmark's capacity is shown as not counted (rankings and
+    ``arenactl capacity`` leave it out)."""
+    found = bench.agent_capacity
+    if found is None:
+        return []
+    unit = found.unit
+    loads = ", ".join(f"{step.load:g}" for step in found.steps) or "none"
+    within = ", ".join(
+        f"{_load(found.capacity.get(tier), unit)} within {tier}" for tier in found.tiers
+    )
+    invalid = "" if bench.valid else "not counted, the benchmark is invalid: "
+    lines = [
+        f"{invalid}agent capacity (≥ {found.target_pct:g} % of sessions meet the tier; measured steps: "
+        f"{loads} {unit}): {within}"
+    ]
+    per_gpu, per_kw = metric("capacity_per_gpu"), metric("capacity_per_kw")
+    if found.gpus and found.per_gpu:
+        values = ", ".join(f"{per_gpu.text(found.per_gpu.get(t))} {t}" for t in found.tiers)
+        gpus = f"{found.gpus} GPU" + ("s" if found.gpus > 1 else "")
+        lines.append(f"  per GPU ({gpus}): {values}")
+    if found.mean_power_w is not None and found.per_kw:
+        values = ", ".join(f"{per_kw.text(found.per_kw.get(t))} {t}" for t in found.tiers)
+        lines.append(f"  per kW (mean {found.mean_power_w:,.0f} W): {values}")
+    if found.note:
+        lines.append(f"  {found.note}")
+    return lines
+
+
+def _load(load: float | None, unit: str) -> str:
+    return "none" if load is None else f"{load:g} {unit}"
