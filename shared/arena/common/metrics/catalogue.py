@@ -245,6 +245,26 @@ METRICS: tuple[Metric, ...] = (
         SESSIONS,
         "Capacity / the benchmark's mean GPU power in kW.",
     ),
+    # the engine's own prefix-cache counters (BenchmarkResult.engine_metrics)
+    Metric(
+        "prefix_cache_hit_pct",
+        "engine cache hit",
+        "%",
+        N,
+        1,
+        None,
+        "Prompt tokens the engine served from its prefix cache, % of those it looked up, from "
+        "its own counters over the whole benchmark.",
+    ),
+    Metric(
+        "prefix_cache_queries",
+        "looked up",
+        "tokens",
+        N,
+        0,
+        None,
+        "Prompt tokens the engine looked up in its prefix cache over the benchmark.",
+    ),
     # rank (arena.common.analysis.rank)
     Metric("score", "score", "", H, 1, None, "wQ·Q + wG·G + wE·E over min-max scaled 0–100."),
     Metric("q", "Q", "", H, 1, None, "Mean quality score from the models file."),

@@ -2,25 +2,25 @@
 cache (declared, and what the engine itself reported) and a session benchmark's capacity in
 concurrent agents. ``arenactl show``, the run page and the report print these same lines."""
 
+from arena.common.analysis.cache import ENGINE_HIT_PCT, ENGINE_QUERIES, CacheRow, known
+from arena.common.analysis.selection import JobRef
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.results import BenchmarkResult
-
-HIT_PCT = "prefix_cache_hit_pct"
-QUERIES = "prefix_cache_queries"
-"""The engine's own figures (``BenchmarkResult.engine_metrics``, agent's ``engine_figures``)."""
+from arena.common.views.frontier import BENCHMARK, ENGINE, HARDWARE, JOB, RUN, SIMULATED
+from arena.common.views.view import Column, View
 
 
 def cache_line(bench: BenchmarkResult) -> str:
     """``prefix cache on · engine hit rate 61.2 % of 120,000 prompt tokens``; empty for a
     benchmark that declared no cache and whose engine reported nothing about one (every run
     before caching was measured)."""
-    figures = bench.engine_metrics
-    if bench.prefix_cache != "on" and bench.kind != "sessions" and HIT_PCT not in figures:
+    if not known(bench):
         return ""
+    figures = bench.engine_metrics
     parts = [f"prefix cache {bench.prefix_cache} (declared)"]
-    if (hit := figures.get(HIT_PCT)) is not None:
+    if (hit := figures.get(ENGINE_HIT_PCT)) is not None:
         hit_text = f"engine hit rate {hit:.1f} %"
-        if (queries := figures.get(QUERIES)) is not None:
+        if (queries := figures.get(ENGINE_QUERIES)) is not None:
             hit_text += f" of {queries:,.0f} prompt tokens"
         parts.append(hit_text)
     else:
@@ -43,8 +43,8 @@ def capacity_lines(bench: BenchmarkResult) -> list[str]:
     )
     invalid = "" if bench.valid else "not counted, the benchmark is invalid: "
     lines = [
-        f"{invalid}agent capacity (≥ {found.target_pct:g} % of sessions meet the tier; measured steps: "
-        f"{loads} {unit}): {within}"
+        f"{invalid}agent capacity (≥ {found.target_pct:g} % of sessions meet the tier; "
+        f"measured steps: {loads} {unit}): {within}"
     ]
     per_gpu, per_kw = metric("capacity_per_gpu"), metric("capacity_per_kw")
     if found.gpus and found.per_gpu:
@@ -61,3 +61,25 @@ def capacity_lines(bench: BenchmarkResult) -> list[str]:
 
 def _load(load: float | None, unit: str) -> str:
     return "none" if load is None else f"{load:g} {unit}"
+
+
+CACHE_MODEL = Column[JobRef](
+    "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
+)
+CACHE_COLUMNS: list[Column[CacheRow]] = [
+    Column("kind", "kind", lambda r: r.kind),
+    Column("prefix_cache", "prefix cache", lambda r: r.prefix_cache),
+    Column.metric("prefix_cache_hit_pct", lambda r: r.engine_hit_pct, key="engine_hit_pct"),
+    Column.metric("prefix_cache_queries", lambda r: r.prompt_tokens, key="prompt_tokens"),
+    Column.metric("cache_hit_pct", lambda r: r.client_hit_pct, key="client_hit_pct"),
+    Column("valid", "valid", lambda r: "yes" if r.valid else "no", data=lambda r: r.valid),
+    Column("note", "note", lambda r: r.note),
+]
+
+CACHE: View[CacheRow] = View(
+    "cache",
+    shown=[RUN, CACHE_MODEL, HARDWARE, ENGINE, BENCHMARK, *CACHE_COLUMNS],
+    export=[RUN, JOB, CACHE_MODEL, ENGINE, HARDWARE, SIMULATED, BENCHMARK, *CACHE_COLUMNS],
+)
+"""One row per job and benchmark whose prefix cache is known: declared, the engine's hit rate,
+the requests' own (``cached_tokens``), and whether the benchmark counts."""

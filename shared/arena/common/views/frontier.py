@@ -7,6 +7,7 @@ always had."""
 from collections.abc import Iterable
 
 from arena.common.analysis.agent_capacity import AgentCapacityRow
+from arena.common.analysis.cache import CacheRow
 from arena.common.analysis.capacity import CapacityRow
 from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.selection import JobRef
@@ -25,7 +26,7 @@ JOB = Column[JobRef]("job", "job", lambda r: r.job_id)
 ENGINE = Column[JobRef]("engine", "engine", lambda r: r.engine)
 HARDWARE = Column[JobRef]("hardware", "hardware", lambda r: r.hardware)
 SIMULATED = Column[JobRef]("simulated", "simulated", lambda r: r.simulated)
-BENCHMARK = Column[ParetoPoint | CapacityRow | AgentCapacityRow](
+BENCHMARK = Column[ParetoPoint | CapacityRow | AgentCapacityRow | CacheRow](
     "benchmark", "benchmark", lambda r: r.benchmark
 )
 

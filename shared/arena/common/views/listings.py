@@ -7,6 +7,7 @@ from typing import Any
 from arena.common.metrics.catalogue import CATALOGUE
 from arena.common.schemas.agent import AgentStatus
 from arena.common.schemas.job import JobState
+from arena.common.views.agentic import CACHE, cache_line, capacity_lines
 from arena.common.views.agents import AGENTS
 from arena.common.views.compare import compared
 from arena.common.views.frontier import AGENT_CAPACITY, CAPACITY, PARETO
@@ -24,6 +25,7 @@ LISTINGS: list[View[Any]] = [
     PARETO,
     CAPACITY,
     AGENT_CAPACITY,
+    CACHE,
     RUNS,
     *RESULTS.values(),
 ]
@@ -35,6 +37,8 @@ GLOBALS: dict[str, Any] = {
     "compared": compared,
     "results_of": results_of,
     "results_for": results_for,
+    "cache_line": cache_line,
+    "capacity_lines": capacity_lines,
     "AgentStatus": AgentStatus,
     "JobState": JobState,
 }
