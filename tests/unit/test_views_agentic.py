@@ -20,10 +20,13 @@ from arena.common import figures
 from arena.common.analysis.agent_capacity import agent_capacity_rows
 from arena.common.analysis.cache import cache_rows
 from arena.common.metrics.catalogue import HEADLINE
+from arena.common.schemas.results import RunResults
+from arena.common.schemas.run import RunDetail, RunInfo
 from arena.common.schemas.sample import RequestSample
 from arena.common.views.agentic import CACHE, cache_line, capacity_lines
 from arena.common.views.frontier import AGENT_CAPACITY
 from arena.common.views.results import RESULTS, results_for, session_tiers
+from arena.controller.web.figures import agentic_figures
 from arena.controller.web.templating import templates
 from tests.agentic_results import AGENTIC, CHAT, CODING, CONTROL, PLAIN, run
 from tests.unit.test_views import Tables
@@ -222,3 +225,68 @@ def test_a_run_without_jobs_shows_no_agentic_part() -> None:
     empty = run([])
     assert figures.session_benchmarks([empty]) == {}
     assert agent_capacity_rows([empty]) == [] and cache_rows([empty]) == []
+
+
+def run_page(results: RunResults) -> str:
+    """The dashboard's run page as the route renders it (``routes.runs.run_page``'s context)."""
+    detail = RunDetail(
+        run=RunInfo(
+            run_id=results.run_id,
+            suite=results.suite,
+            state=results.state,
+            created_at_unix=0.0,
+            jobs_total=len(results.jobs),
+            jobs_done=len(results.jobs),
+            samples=0,
+        ),
+        jobs=[],
+        notes=[],
+    )
+    return templates.env.get_template("run.html").render(
+        detail=detail,
+        results=results,
+        job_tags={},
+        figures={},
+        agentic_figures=agentic_figures(results),
+        agent_capacity=agent_capacity_rows([results]),
+        cache=cache_rows([results]),
+        aggregating=False,
+        page="runs",
+    )
+
+
+def test_the_run_page_shows_tiers_cache_capacity_and_an_agentic_section() -> None:
+    page = run_page(AGENTIC)
+    assert '<section id="agentic">' in page
+    assert 'id="agent-capacity" data-view="agent_capacity"' in page
+    assert 'id="cache" data-view="cache"' in page
+    for bench in ("01-coding-agent", "04-coding-cache-off"):
+        assert f'data-figure="slo-{bench}"' in page and f'data-figure="turns-{bench}"' in page
+    coding = Tables(page.split('data-benchmark="01-coding-agent"')[1].split("</table>")[0])
+    assert coding.headers[-2:] == ["agent SLO %", "interactive SLO %"]
+    assert 'data-mark="&lt; 95 %"' in page
+    assert (
+        '<p class="note" data-cache="01-coding-agent">prefix cache on (declared) · engine hit '
+        "rate 85.0 % of 120,000 prompt tokens</p>" in page
+    )
+    assert "4 users within agent, 2 users within interactive</p>" in page
+    plain = run_page(PLAIN)
+    assert 'id="agentic"' not in plain and "data-cache=" not in plain
+
+
+def test_the_capacity_page_lists_agents_beside_the_rate_sweeps() -> None:
+    page = templates.env.get_template("capacity.html").render(
+        jobs=[],
+        limits=[],
+        figure_json="{}",
+        agents=agent_capacity_rows([AGENTIC]),
+        hardware="",
+        page="capacity",
+    )
+    table = Tables(page.split('id="agent-capacity"')[1])
+    assert table.headers == [column.header for column in AGENT_CAPACITY.shown]
+    assert '<a href="/runs/run-agentic">run-agentic</a>' in page
+    empty = templates.env.get_template("capacity.html").render(
+        jobs=[], limits=[], figure_json="{}", agents=[], hardware="", page="capacity"
+    )
+    assert "agent-capacity" not in empty
