@@ -19,6 +19,7 @@ from arena.client.views import view_rows
 from arena.common import figures
 from arena.common.analysis.agent_capacity import agent_capacity_rows
 from arena.common.analysis.cache import cache_rows
+from arena.common.analysis.compare import compare
 from arena.common.metrics.catalogue import HEADLINE
 from arena.common.schemas.results import RunResults
 from arena.common.schemas.run import RunDetail, RunInfo
@@ -290,3 +291,10 @@ def test_the_capacity_page_lists_agents_beside_the_rate_sweeps() -> None:
         jobs=[], limits=[], figure_json="{}", agents=[], hardware="", page="capacity"
     )
     assert "agent-capacity" not in empty
+
+
+def test_compare_lines_up_session_steps_by_the_sessions_headline() -> None:
+    other = run([CODING], "run-other")
+    comparison = compare([run([CODING]), other])
+    metrics = {row.metric for row in comparison.rows if row.variant == "u4"}
+    assert {"ttft_first_p95_ms", "ttft_later_p95_ms", "cache_hit_pct", "load"} <= metrics

@@ -355,3 +355,9 @@ HEADLINE: dict[Kind, tuple[Metric, ...]] = {
     ),
 }
 """Ordered headline metrics per benchmark kind (``arenactl show``, compare), from the catalogue."""
+
+
+def headline_kind(kind: str) -> Kind:
+    """The ``HEADLINE`` a benchmark of ``kind`` is listed by: its own, or open loop's for any
+    kind without one."""
+    return "closed_loop" if kind == "closed_loop" else "sessions" if kind == "sessions" else OPEN

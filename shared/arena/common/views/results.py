@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
 
-from arena.common.metrics.catalogue import HEADLINE, Kind, Metric, metric, slo_key
+from arena.common.metrics.catalogue import HEADLINE, Kind, Metric, headline_kind, metric, slo_key
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 from arena.common.views.view import Column, View
@@ -64,7 +64,7 @@ def results_of(
     anything else."""
     if kind == "sessions":
         return _sessions(tuple(tiers), target_pct)
-    return RESULTS["closed_loop" if kind == "closed_loop" else "open_loop"]
+    return RESULTS[headline_kind(kind)]
 
 
 @cache
