@@ -85,7 +85,8 @@ def test_reaggregate_recomputes_metrics_older_than_the_definitions(
     monkeypatch.setattr(
         aggregation, "run_metrics", lambda *args: {**run_metrics(*args), "new_metric": 1.0}
     )
-    monkeypatch.setattr(aggregation, "METRICS_VERSION", 2)
+    bumped = METRICS_VERSION + 1
+    monkeypatch.setattr(aggregation, "METRICS_VERSION", bumped)
     monkeypatch.setattr("arena.controller.server.restrict_new_files", lambda: None)
 
     def reaggregate(*args: str) -> Any:
@@ -94,8 +95,8 @@ def test_reaggregate_recomputes_metrics_older_than_the_definitions(
     done = reaggregate()
     assert done.exit_code == 0, done.output
     assert f"[1/1] {run_id} {job_id}: " in done.output
-    assert "recomputed the metrics of 1 jobs in 1 runs (metrics version 2)" in done.output
-    assert _version(tmp_path, job_id) == 2
+    assert f"recomputed the metrics of 1 jobs in 1 runs (metrics version {bumped})" in done.output
+    assert _version(tmp_path, job_id) == bumped
     per_run = _sql(tmp_path, "SELECT metrics FROM aggregates WHERE job_id = ? AND run >= 0", job_id)
     assert per_run and all(json.loads(m)["new_metric"] == 1.0 for (m,) in per_run)
     assert _served_then(_results(tmp_path, run_id).model_dump(mode="json")) == served
@@ -190,7 +191,7 @@ def test_the_dashboard_shows_reaggregated_metrics(
             "summary",
             lambda *args: {**(stats := summary(*args)), "new_metric": next(iter(stats.values()))},
         )
-        monkeypatch.setattr(aggregation, "METRICS_VERSION", 2)
+        monkeypatch.setattr(aggregation, "METRICS_VERSION", METRICS_VERSION + 1)
         db.run_sync(aggregation.store_computed, db.run_sync(aggregation.compute_aggregates, job_id))
         [after] = reader.results(run_id).jobs[0].benchmarks[0].variants
         assert "new_metric" not in before.metrics and "new_metric" in after.metrics

@@ -22,6 +22,7 @@ from arena.common.schemas.imported import (
     Provenance,
     TelemetrySample,
 )
+from arena.common.schemas.packed import pack_floats
 from arena.common.schemas.user import Role
 from arena.controller.results.runs import run_results
 from arena.controller.server import main
@@ -414,3 +415,56 @@ def test_the_trust_tables_become_columns_with_their_rows(store_url: str) -> None
     assert sorted(job_rows) == sorted(
         [(signed_id, "community", "bb"), (flagged, "", ""), (bare, "", "")]
     )
+
+
+def test_samples_stored_before_0011_read_back_without_a_session(store_url: str) -> None:
+    """0011: samples gain session, turn and cached_tokens (nullable). A sample stored before
+    reads back with none of them; one stored after keeps them, through the bulk insert and the
+    paged read; down again drops the columns and keeps the rows."""
+    from alembic import command
+
+    engine = connect(store_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0010")
+    with todays_columns(engine), Session(engine) as session:
+        submit(session, 1)
+        [agent] = agents(session, 1)
+        session.commit()
+        leased = lease_job(session, agent, 1.0, 1e9)
+        assert leased is not None
+        job_id = leased.id
+        session.commit()
+    with engine.begin() as connection:  # the columns as 0010 had them
+        old_samples = table(
+            "samples",
+            *(column(n) for n in SAMPLE_COLUMNS if n not in ("session", "turn", "cached_tokens")),
+        )
+        old = sample(0).model_dump(exclude={"session", "turn", "cached_tokens"})
+        old["chunk_times_s"] = pack_floats(old["chunk_times_s"])
+        connection.execute(insert(old_samples), [{"job_id": job_id, "attempt": 1, "seq": 1, **old}])
+        connection.execute(text("UPDATE jobs SET acked_seq = 1 WHERE id = :j"), {"j": job_id})
+        command.upgrade(alembic_config(connection), "0011")
+    engine.dispose()
+
+    db = Database(store_url)
+    try:
+        turns = [
+            sample(i).model_copy(update={"session": f"s{i}.1", "turn": i, "cached_tokens": 8 * i})
+            for i in (1, 2)
+        ]
+        assert db.run_on_connection(
+            store_samples, agent, job_id, 1, 2, SampleColumns.of(turns)
+        ) == (3, 2)
+        stored = db.run_sync(samples_of, db.run_sync(get_job, job_id))
+        assert stored == [sample(0), *turns]
+        assert (stored[0].session, stored[0].cached_tokens) == (None, None)
+        assert (stored[2].root_session, stored[2].turn, stored[2].cached_tokens) == ("s2", 2, 16)
+    finally:
+        db.close()
+    engine = connect(store_url)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0010")
+        columns = {found["name"] for found in inspect(connection).get_columns("samples")}
+        count = connection.execute(text("SELECT count(*) FROM samples")).scalar_one()
+    engine.dispose()
+    assert not {"session", "turn", "cached_tokens"} & columns and count == 3

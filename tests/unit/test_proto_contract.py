@@ -35,6 +35,10 @@ MIRRORED: list[type[BaseModel]] = [
     engine.ProcessEngine,
     suite.ClosedLoopBenchmark,
     suite.OpenLoopBenchmark,
+    suite.SloTier,
+    suite.TraceSource,
+    suite.LoadSearch,
+    suite.SessionBenchmark,
     suite.ModelSpec,
     job.JobSpec,
     job.JobProgress,
@@ -43,6 +47,8 @@ MIRRORED: list[type[BaseModel]] = [
     results.MetricStat,
     results.VariantResult,
     results.EnergyFigures,
+    results.LoadStep,
+    results.AgentCapacity,
     results.BenchmarkResult,
     results.JobResult,
     results.RunResults,
@@ -129,4 +135,5 @@ def test_unions_are_oneofs_named_by_their_discriminator() -> None:
     assert {f.name: getattr(f.message_type, "name", None) for f in kinds.fields} == {
         "closed_loop": "ClosedLoopBenchmark",
         "open_loop": "OpenLoopBenchmark",
+        "sessions": "SessionBenchmark",
     }

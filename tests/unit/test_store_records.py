@@ -388,6 +388,8 @@ def _served_then(results: dict[str, Any]) -> dict[str, Any]:
         for bench in job["benchmarks"]:
             for key in _JUDGED:
                 del bench[key]
+            # what the benchmark declared and, for session benchmarks, their capacity
+            assert (bench.pop("prefix_cache"), bench.pop("agent_capacity")) == ("off", None)
             for variant in bench["variants"]:
                 del variant["spread_pct"], variant["not_meaningful"]
     return copy

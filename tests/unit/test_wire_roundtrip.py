@@ -28,16 +28,26 @@ from arena.common.schemas.imported import (
 from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.packed import pack_floats
 from arena.common.schemas.results import (
+    AgentCapacity,
     BenchmarkResult,
     EnergyFigures,
     JobResult,
+    LoadStep,
     MetricStat,
     RunResults,
     VariantResult,
 )
 from arena.common.schemas.run import RunState
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import ClosedLoopBenchmark, ModelSpec, OpenLoopBenchmark
+from arena.common.schemas.suite import (
+    ClosedLoopBenchmark,
+    LoadSearch,
+    ModelSpec,
+    OpenLoopBenchmark,
+    SessionBenchmark,
+    SloTier,
+    TraceSource,
+)
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.wire import flat_columns, from_message, get_field, set_field, to_message
 from arena.controller.rpc.agents import ToolMetrics
@@ -84,6 +94,9 @@ samples = st.builds(
     max_tokens=maybe(ints),
     error=maybe(text),
     baseline_latency_s=maybe(reals),
+    session=maybe(text),
+    turn=maybe(ints),
+    cached_tokens=maybe(ints),
 )
 readings = st.builds(
     GpuReading,
@@ -184,6 +197,7 @@ benchmarks = st.one_of(
         latency_mode=st.sampled_from(["api", "generation", "none"]),
         warmup=st.booleans(),
         tool=st.sampled_from(["builtin", "llama-benchy"]),
+        prefix_cache=st.sampled_from(["on", "off"]),
     ),
     st.builds(
         OpenLoopBenchmark,
@@ -199,6 +213,43 @@ benchmarks = st.one_of(
         ignore_eos=maybe(st.booleans()),
         dataset_path=maybe(text),
         tool=st.sampled_from(["builtin", "vllm-bench"]),
+        prefix_cache=st.sampled_from(["on", "off"]),
+    ),
+    st.builds(
+        SessionBenchmark,
+        id=ident,
+        trace=st.one_of(
+            st.builds(
+                TraceSource,
+                profile=st.sampled_from(["coding", "chat", "rag"]),
+                sessions=maybe(counts),
+                params=st.dictionaries(text, reals, max_size=2),
+            ),
+            st.builds(
+                TraceSource,
+                path=text,
+                format=st.sampled_from(["arena", "mooncake"]),
+                block_size=maybe(st.integers(1, 4096)),
+            ),
+        ),
+        search=st.builds(LoadSearch, over=st.sampled_from(["users", "session_rate"])),
+        step_s=st.floats(1, 86_400),
+        prefix_cache=st.sampled_from(["on", "off"]),
+        history=st.sampled_from(["engine", "trace"]),
+        think_scale=st.floats(0, 100),
+        slo=st.lists(
+            st.builds(SloTier, name=ident, ttft_s=st.floats(0.1, 10)),
+            min_size=1,
+            max_size=3,
+            unique_by=lambda tier: tier.name,
+        ),
+        attainment=st.floats(0.5, 1),
+    ),
+    st.builds(
+        SessionBenchmark,
+        id=ident,
+        trace=st.builds(TraceSource, profile=st.just("chat")),
+        session_rate=st.lists(positive, min_size=1, max_size=3),
     ),
 )
 models = st.builds(
@@ -295,6 +346,33 @@ benchmark_results = st.builds(
     command=text,
     tool_metrics=st.dictionaries(text, metric_maps, max_size=2),
     energy=maybe(energies),
+    prefix_cache=st.sampled_from(["on", "off"]),
+    agent_capacity=maybe(
+        st.builds(
+            AgentCapacity,
+            unit=st.sampled_from(["users", "sessions/s"]),
+            target_pct=reals,
+            tiers=st.lists(text, max_size=2),
+            capacity=st.dictionaries(text, maybe(reals), max_size=2),
+            steps=st.lists(
+                st.builds(
+                    LoadStep,
+                    variant=text,
+                    load=reals,
+                    runs=ints,
+                    sessions=ints,
+                    attainment_pct=st.dictionaries(text, maybe(reals), max_size=2),
+                    passed=st.dictionaries(text, st.booleans(), max_size=2),
+                ),
+                max_size=2,
+            ),
+            gpus=maybe(ints),
+            per_gpu=st.dictionaries(text, maybe(reals), max_size=2),
+            mean_power_w=maybe(reals),
+            per_kw=st.dictionaries(text, maybe(reals), max_size=2),
+            note=text,
+        )
+    ),
 )
 job_results = st.builds(
     JobResult,

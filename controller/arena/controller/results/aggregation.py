@@ -1,7 +1,9 @@
 """Turn a finished job's raw samples into stored metrics: per run, then mean ± std over runs.
 
 Closed-loop summaries use llama-benchy's own aggregation (per-request values pooled over runs),
-so the "±" matches its tables; open-loop summaries are mean ± std of the per-run vLLM metrics.
+so the "±" matches its tables; open-loop and session summaries are mean ± std of the per-run
+metrics. A session benchmark's variants (its load steps) are those its samples name: a capacity
+search makes them at run time.
 A benchmark run by llama-benchy itself takes its summary from the tool's report (its samples,
 from ``--emit-progress``, still give the per-run rows); one run by ``vllm bench serve`` is
 aggregated from the per-request samples of its detailed results, like a built-in one.
@@ -16,12 +18,11 @@ from typing import Any
 from sqlmodel import Session
 
 from arena.common.metrics.client_load import cpu_util_of
-from arena.common.metrics.derive import run_metrics, summary
+from arena.common.metrics.derive import MeasuredVariant, measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark
-from arena.common.suites.variants import Variant, variants
 from arena.controller.store.aggregates import computed_jobs, replace_aggregates
 from arena.controller.store.jobs import get_job, samples_of
 from arena.controller.store.models import SUMMARY_RUN, AggregateRow, EnergyRow, JobRow
@@ -29,10 +30,13 @@ from arena.controller.store.runs import run_row
 from arena.controller.store.telemetry import benchmark_windows, telemetry_of
 from arena.controller.store.tools import tool_results_of
 
-METRICS_VERSION = 1
+METRICS_VERSION = 2
 """The version of the metric definitions (``arena.common.metrics``) that stored metrics are
 computed with. Bump it when a definition changes: ``arena-controller reaggregate`` then
-recomputes every job whose stored metrics are older."""
+recomputes every job whose stored metrics are older.
+
+2: session benchmarks' metrics, and ``cache_hit_pct`` for every kind whose samples carry
+cached tokens."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
             if bench.tool == "llama-benchy" and bench.id in tool_results
             else None
         )
-        for variant in variants(bench):
+        present = {variant for (benchmark, variant, _) in grouped if benchmark == bench.id}
+        for variant in measured_variants(bench, present):
             runs = [
                 samples
                 for run in range(spec.runs)
@@ -122,7 +127,7 @@ def jobs_to_reaggregate(
 
 
 def _row(
-    job_id: str, bench: Benchmark, variant: Variant, run: int, metrics: dict[str, Any]
+    job_id: str, bench: Benchmark, variant: MeasuredVariant, run: int, metrics: dict[str, Any]
 ) -> AggregateRow:
     return AggregateRow(
         job_id=job_id,

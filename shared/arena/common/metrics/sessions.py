@@ -8,11 +8,13 @@ spawned them (``RequestSample.root_session``). A turn's output speed is per-user
 any speed target.
 """
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import SloTier
+from arena.common.schemas.suite import SessionBenchmark, SloTier
 
 TURN_BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
     ("1", "ttft_turn_1_p50_ms", 1, 1),
@@ -70,3 +72,147 @@ def session_attainment(samples: Iterable[RequestSample], tier: SloTier) -> float
         return None
     met = sum(all(turn_meets(s, tier) for s in turns) for turns in sessions.values())
     return met / len(sessions)
+
+
+USERS_PREFIX = "u"
+RATE_PREFIX = "srate"
+
+
+def variant_load(key: str) -> float | None:
+    """A session variant's load from its key: ``u4`` → 4 users, ``srate0.5`` → 0.5 sessions/s;
+    ``None`` for ``replay`` (the trace's own arrivals) or a key of another kind."""
+    for prefix in (RATE_PREFIX, USERS_PREFIX):  # srate first: both start with a letter
+        if key.startswith(prefix):
+            try:
+                load = float(key.removeprefix(prefix))
+            except ValueError:
+                return None
+            return load if math.isfinite(load) and load > 0 else None
+    return None
+
+
+def load_unit(bench: SessionBenchmark) -> Literal["users", "sessions/s"] | None:
+    """What the benchmark's loads count; ``None`` for a replay of the trace's own arrivals."""
+    over = bench.search.over if bench.search is not None else None
+    if bench.users or over == "users":
+        return "users"
+    if bench.session_rate or over == "session_rate":
+        return "sessions/s"
+    return None
+
+
+def is_first_turn(sample: RequestSample) -> bool:
+    """Turn 0 of a root session: nothing of its conversation can be cached but a shared prefix
+    (a sub-agent's first turn re-sends its parent's conversation, so it counts as later)."""
+    return sample.turn == 0 and sample.session is not None and "." not in sample.session
+
+
+def cache_hit_pct(samples: Iterable[RequestSample]) -> float | None:
+    """Σ cached / Σ prompt tokens, in %, over the samples that report both; ``None`` when none
+    does (an engine that never says is not an engine that never hits)."""
+    cached = prompt = 0
+    for sample in samples:
+        if sample.cached_tokens is not None and sample.prompt_tokens is not None:
+            cached += sample.cached_tokens
+            prompt += sample.prompt_tokens
+    return 100.0 * cached / prompt if prompt else None
+
+
+def session_run_metrics(
+    samples: Sequence[RequestSample], bench: SessionBenchmark, load: float | None
+) -> dict[str, float | None]:
+    """One run of one load step of a session benchmark, keyed as the catalogue says.
+
+    - ``sessions``: root sessions with a sample; ``turns``: samples (sub-agents' included);
+      ``completed``/``failed``: requests that did/did not get a first token without error
+      (vLLM's rule, ``open_loop.succeeded``); ``output_throughput``: their output tokens over
+      the run (first dispatch → last end, ``open_loop.run_duration_s``).
+    - ``ttft_first_*``: turn 0 of root sessions (``is_first_turn``); ``ttft_later_*``: every
+      other turn, sub-agents' turns included. Means and linear p95, in ms.
+    - ``ttft_turn_*_p50_ms``: median TTFT of root sessions' turns in each ``TURN_BUCKETS``
+      bucket (turns counted from 1).
+    - Session time and speed are over *completed* sessions only (every turn, sub-agents' too,
+      succeeded), so a session cut short by an error does not look fast.
+      ``session_time_*``: first scheduled send (else send) → last end of the root session
+      and its sub-agents. ``session_output_tps_mean``: a session's output tokens / the time it
+      spent generating, the union of its turns' first token → last output chunk spans (so
+      sub-agents running in parallel add up, think time does not count).
+    - ``cache_hit_pct``: ``cache_hit_pct`` over the run's samples.
+    - ``slo_<tier>_pct``: ``session_attainment`` of each of the benchmark's tiers, in %.
+    """
+    from arena.common import stats  # NumPy: not for listings, which import the buckets
+    from arena.common.metrics.catalogue import slo_key
+    from arena.common.metrics.open_loop import output_tokens, run_duration_s, succeeded
+
+    def distribution(values_s: list[float], prefix: str) -> dict[str, float | None]:
+        ms = [value * 1000.0 for value in values_s]
+        return {
+            f"{prefix}_mean_ms": stats.mean(ms) if ms else None,
+            f"{prefix}_p95_ms": stats.percentile(ms, 95) if ms else None,
+        }
+
+    done = [sample for sample in samples if succeeded(sample)]
+    duration = run_duration_s(samples)
+    output = sum(output_tokens(sample) for sample in done)
+    sessions = by_session(samples)
+    first = [ttft for s in done if is_first_turn(s) and (ttft := turn_ttft_s(s)) is not None]
+    later = [ttft for s in done if not is_first_turn(s) and (ttft := turn_ttft_s(s)) is not None]
+    metrics: dict[str, float | None] = {
+        "load": load,
+        "sessions": float(len(sessions)),
+        "turns": float(len(samples)),
+        "completed": float(len(done)),
+        "failed": float(len(samples) - len(done)),
+        "output_throughput": output / duration if duration else None,
+        **distribution(first, "ttft_first"),
+        **distribution(later, "ttft_later"),
+    }
+    root_turns = [s for s in done if s.session is not None and "." not in s.session]
+    for _label, key, low, high in TURN_BUCKETS:
+        in_bucket = [
+            ttft
+            for s in root_turns
+            if s.turn is not None
+            and low <= s.turn + 1 <= (high if high is not None else math.inf)
+            and (ttft := turn_ttft_s(s)) is not None
+        ]
+        metrics[key] = stats.median(in_bucket) * 1000.0 if in_bucket else None
+    completed = [turns for turns in sessions.values() if all(succeeded(s) for s in turns)]
+    times = [_session_time_s(turns) for turns in completed]
+    speeds = [
+        sum(output_tokens(s) for s in turns) / generating
+        for turns in completed
+        if (generating := _generating_s(turns)) > 0
+    ]
+    metrics |= {
+        "session_time_mean_s": stats.mean(times) if times else None,
+        "session_time_p95_s": stats.percentile(times, 95) if times else None,
+        "session_output_tps_mean": stats.mean(speeds) if speeds else None,
+        "cache_hit_pct": cache_hit_pct(samples),
+    }
+    for tier in bench.slo:
+        attained = session_attainment(samples, tier)
+        metrics[slo_key(tier.name)] = None if attained is None else attained * 100.0
+    return metrics
+
+
+def _session_time_s(turns: Sequence[RequestSample]) -> float:
+    start = min(s.scheduled_s if s.scheduled_s is not None else s.sent_s for s in turns)
+    return max(s.end_s for s in turns if s.end_s is not None) - start
+
+
+def _generating_s(turns: Sequence[RequestSample]) -> float:
+    """Length of the union of the turns' first token → last output chunk spans."""
+    spans = sorted(
+        (s.first_token_s, s.chunk_times_s[-1] if s.chunk_times_s else s.end_s)
+        for s in turns
+        if s.first_token_s is not None and s.end_s is not None
+    )
+    total = 0.0
+    reach = -math.inf
+    for start, end in spans:
+        assert end is not None
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total

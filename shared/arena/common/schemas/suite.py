@@ -149,9 +149,9 @@ class LoadSearch(ArenaModel):
     ``resolution``; every step is measured, none interpolated."""
 
     over: Literal["users", "session_rate"] = "users"
-    start: Annotated[float, Field(gt=0)] = 1
-    max: Annotated[float, Field(gt=0)] = 64
-    resolution: Annotated[float, Field(gt=0)] = 1
+    start: Annotated[float, Field(gt=0)] = 1.0
+    max: Annotated[float, Field(gt=0)] = 64.0
+    resolution: Annotated[float, Field(gt=0)] = 1.0
     max_steps: Annotated[int, Field(ge=1, le=32)] = 8
 
 

@@ -938,6 +938,7 @@ class ClosedLoopBenchmark(_message.Message):
     LATENCY_MODE_FIELD_NUMBER: _builtins.int
     WARMUP_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
+    PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -947,6 +948,8 @@ class ClosedLoopBenchmark(_message.Message):
     warmup: _builtins.bool
     tool: _builtins.str
     """one of: builtin, llama-benchy"""
+    prefix_cache: _builtins.str
+    """one of: on, off"""
     @_builtins.property
     def pp(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -969,10 +972,11 @@ class ClosedLoopBenchmark(_message.Message):
         latency_mode: _builtins.str = ...,
         warmup: _builtins.bool = ...,
         tool: _builtins.str = ...,
+        prefix_cache: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1020,6 +1024,7 @@ class OpenLoopBenchmark(_message.Message):
     GOODPUT_SLO_MS_FIELD_NUMBER: _builtins.int
     IGNORE_EOS_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
+    PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1037,6 +1042,8 @@ class OpenLoopBenchmark(_message.Message):
     ignore_eos: _builtins.bool
     tool: _builtins.str
     """one of: builtin, vllm-bench"""
+    prefix_cache: _builtins.str
+    """one of: on, off"""
     @_builtins.property
     def request_rate(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """requests per second; may be infinity"""
@@ -1068,10 +1075,11 @@ class OpenLoopBenchmark(_message.Message):
         goodput_slo_ms: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
         ignore_eos: _builtins.bool | None = ...,
         tool: _builtins.str = ...,
+        prefix_cache: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "dataset_path", b"dataset_path", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "output_len", b"output_len"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "title", b"title", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "title", b"title", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__dataset_path: _TypeAlias = _typing.Literal["dataset_path"]  # noqa: Y015
     _WhichOneofArgType__dataset_path: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path"]  # noqa: Y015
@@ -1097,6 +1105,214 @@ class OpenLoopBenchmark(_message.Message):
 Global___OpenLoopBenchmark: _TypeAlias = OpenLoopBenchmark  # noqa: Y015
 
 @_typing.final
+class SloTier(_message.Message):
+    """A session counts as meeting the tier when every turn had TTFT <= ttft_s and streamed at
+    >= output_tokens_per_s.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TTFT_S_FIELD_NUMBER: _builtins.int
+    OUTPUT_TOKENS_PER_S_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    ttft_s: _builtins.float
+    output_tokens_per_s: _builtins.float
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        ttft_s: _builtins.float = ...,
+        output_tokens_per_s: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "output_tokens_per_s", b"output_tokens_per_s", "ttft_s", b"ttft_s"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SloTier: _TypeAlias = SloTier  # noqa: Y015
+
+@_typing.final
+class TraceSource(_message.Message):
+    """Exactly one of profile (a generated trace) or path (a trace file on the agent's box)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ParamsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    PROFILE_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    BLOCK_SIZE_FIELD_NUMBER: _builtins.int
+    SESSIONS_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
+    profile: _builtins.str
+    """one of: coding, chat, rag"""
+    path: _builtins.str
+    format: _builtins.str
+    """one of: arena, mooncake"""
+    block_size: _builtins.int
+    sessions: _builtins.int
+    @_builtins.property
+    def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
+    def __init__(
+        self,
+        *,
+        profile: _builtins.str | None = ...,
+        path: _builtins.str | None = ...,
+        format: _builtins.str = ...,
+        block_size: _builtins.int | None = ...,
+        sessions: _builtins.int | None = ...,
+        params: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_block_size", b"_block_size", "_path", b"_path", "_profile", b"_profile", "_sessions", b"_sessions", "block_size", b"block_size", "path", b"path", "profile", b"profile", "sessions", b"sessions"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_block_size", b"_block_size", "_path", b"_path", "_profile", b"_profile", "_sessions", b"_sessions", "block_size", b"block_size", "format", b"format", "params", b"params", "path", b"path", "profile", b"profile", "sessions", b"sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__block_size: _TypeAlias = _typing.Literal["block_size"]  # noqa: Y015
+    _WhichOneofArgType__block_size: _TypeAlias = _typing.Literal["_block_size", b"_block_size"]  # noqa: Y015
+    _WhichOneofReturnType__path: _TypeAlias = _typing.Literal["path"]  # noqa: Y015
+    _WhichOneofArgType__path: _TypeAlias = _typing.Literal["_path", b"_path"]  # noqa: Y015
+    _WhichOneofReturnType__profile: _TypeAlias = _typing.Literal["profile"]  # noqa: Y015
+    _WhichOneofArgType__profile: _TypeAlias = _typing.Literal["_profile", b"_profile"]  # noqa: Y015
+    _WhichOneofReturnType__sessions: _TypeAlias = _typing.Literal["sessions"]  # noqa: Y015
+    _WhichOneofArgType__sessions: _TypeAlias = _typing.Literal["_sessions", b"_sessions"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__block_size) -> _WhichOneofReturnType__block_size | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__path) -> _WhichOneofReturnType__path | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__profile) -> _WhichOneofReturnType__profile | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sessions) -> _WhichOneofReturnType__sessions | None: ...
+
+Global___TraceSource: _TypeAlias = TraceSource  # noqa: Y015
+
+@_typing.final
+class LoadSearch(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVER_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    MAX_STEPS_FIELD_NUMBER: _builtins.int
+    over: _builtins.str
+    """one of: users, session_rate"""
+    start: _builtins.float
+    max: _builtins.float
+    resolution: _builtins.float
+    max_steps: _builtins.int
+    def __init__(
+        self,
+        *,
+        over: _builtins.str = ...,
+        start: _builtins.float = ...,
+        max: _builtins.float = ...,
+        resolution: _builtins.float = ...,
+        max_steps: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "max_steps", b"max_steps", "over", b"over", "resolution", b"resolution", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoadSearch: _TypeAlias = LoadSearch  # noqa: Y015
+
+@_typing.final
+class SessionBenchmark(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    TRACE_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
+    SESSION_RATE_FIELD_NUMBER: _builtins.int
+    BURSTINESS_FIELD_NUMBER: _builtins.int
+    REPLAY_TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    SEARCH_FIELD_NUMBER: _builtins.int
+    STEP_S_FIELD_NUMBER: _builtins.int
+    PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    THINK_SCALE_FIELD_NUMBER: _builtins.int
+    SLO_FIELD_NUMBER: _builtins.int
+    ATTAINMENT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    title: _builtins.str
+    description: _builtins.str
+    burstiness: _builtins.float
+    replay_timestamps: _builtins.bool
+    step_s: _builtins.float
+    prefix_cache: _builtins.str
+    """one of: on, off"""
+    history: _builtins.str
+    """one of: engine, trace"""
+    think_scale: _builtins.float
+    attainment: _builtins.float
+    """`tool` is always builtin: a one-value field, implied."""
+    @_builtins.property
+    def trace(self) -> Global___TraceSource: ...
+    @_builtins.property
+    def users(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def session_rate(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """sessions started per second"""
+
+    @_builtins.property
+    def search(self) -> Global___LoadSearch:
+        """absent: no search"""
+
+    @_builtins.property
+    def slo(self) -> _containers.RepeatedCompositeFieldContainer[Global___SloTier]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        description: _builtins.str = ...,
+        trace: Global___TraceSource | None = ...,
+        users: _abc.Iterable[_builtins.int] | None = ...,
+        session_rate: _abc.Iterable[_builtins.float] | None = ...,
+        burstiness: _builtins.float = ...,
+        replay_timestamps: _builtins.bool = ...,
+        search: Global___LoadSearch | None = ...,
+        step_s: _builtins.float = ...,
+        prefix_cache: _builtins.str = ...,
+        history: _builtins.str = ...,
+        think_scale: _builtins.float = ...,
+        slo: _abc.Iterable[Global___SloTier] | None = ...,
+        attainment: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["search", b"search", "trace", b"trace"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attainment", b"attainment", "burstiness", b"burstiness", "description", b"description", "history", b"history", "id", b"id", "prefix_cache", b"prefix_cache", "replay_timestamps", b"replay_timestamps", "search", b"search", "session_rate", b"session_rate", "slo", b"slo", "step_s", b"step_s", "think_scale", b"think_scale", "title", b"title", "trace", b"trace", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionBenchmark: _TypeAlias = SessionBenchmark  # noqa: Y015
+
+@_typing.final
 class Benchmark(_message.Message):
     """The schema's `kind` field is the name of the case that is set."""
 
@@ -1104,21 +1320,25 @@ class Benchmark(_message.Message):
 
     CLOSED_LOOP_FIELD_NUMBER: _builtins.int
     OPEN_LOOP_FIELD_NUMBER: _builtins.int
+    SESSIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def closed_loop(self) -> Global___ClosedLoopBenchmark: ...
     @_builtins.property
     def open_loop(self) -> Global___OpenLoopBenchmark: ...
+    @_builtins.property
+    def sessions(self) -> Global___SessionBenchmark: ...
     def __init__(
         self,
         *,
         closed_loop: Global___ClosedLoopBenchmark | None = ...,
         open_loop: Global___OpenLoopBenchmark | None = ...,
+        sessions: Global___SessionBenchmark | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_loop", b"closed_loop", "kind", b"kind", "open_loop", b"open_loop"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_loop", b"closed_loop", "kind", b"kind", "open_loop", b"open_loop", "sessions", b"sessions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_loop", b"closed_loop", "kind", b"kind", "open_loop", b"open_loop"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_loop", b"closed_loop", "kind", b"kind", "open_loop", b"open_loop", "sessions", b"sessions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["closed_loop", "open_loop"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["closed_loop", "open_loop", "sessions"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -1262,6 +1482,9 @@ class RequestSample(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     BASELINE_LATENCY_S_FIELD_NUMBER: _builtins.int
     CHUNK_TIMES_S_PACKED_FIELD_NUMBER: _builtins.int
+    SESSION_FIELD_NUMBER: _builtins.int
+    TURN_FIELD_NUMBER: _builtins.int
+    CACHED_TOKENS_FIELD_NUMBER: _builtins.int
     benchmark: _builtins.str
     variant: _builtins.str
     run: _builtins.int
@@ -1281,6 +1504,11 @@ class RequestSample(_message.Message):
     """The chunk times packed as little-endian float64 (8 bytes each): neither side decodes
     them chunk by chunk.
     """
+    session: _builtins.str
+    """Session benchmarks: the session (`s12`, a sub-agent `s12.1`) and its 0-based turn."""
+    turn: _builtins.int
+    cached_tokens: _builtins.int
+    """Prompt tokens the engine served from its prefix cache, where its usage said."""
     def __init__(
         self,
         *,
@@ -1300,13 +1528,18 @@ class RequestSample(_message.Message):
         error: _builtins.str | None = ...,
         baseline_latency_s: _builtins.float | None = ...,
         chunk_times_s_packed: _builtins.bytes = ...,
+        session: _builtins.str | None = ...,
+        turn: _builtins.int | None = ...,
+        cached_tokens: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "baseline_latency_s", b"baseline_latency_s", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "scheduled_s", b"scheduled_s"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_cached_tokens", b"_cached_tokens", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "_session", b"_session", "_turn", b"_turn", "baseline_latency_s", b"baseline_latency_s", "cached_tokens", b"cached_tokens", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "scheduled_s", b"scheduled_s", "session", b"session", "turn", b"turn"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "baseline_latency_s", b"baseline_latency_s", "benchmark", b"benchmark", "chunk_times_s_packed", b"chunk_times_s_packed", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "index", b"index", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "run", b"run", "scheduled_s", b"scheduled_s", "sent_s", b"sent_s", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_cached_tokens", b"_cached_tokens", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "_session", b"_session", "_turn", b"_turn", "baseline_latency_s", b"baseline_latency_s", "benchmark", b"benchmark", "cached_tokens", b"cached_tokens", "chunk_times_s_packed", b"chunk_times_s_packed", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "index", b"index", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "run", b"run", "scheduled_s", b"scheduled_s", "sent_s", b"sent_s", "session", b"session", "turn", b"turn", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__baseline_latency_s: _TypeAlias = _typing.Literal["baseline_latency_s"]  # noqa: Y015
     _WhichOneofArgType__baseline_latency_s: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s"]  # noqa: Y015
+    _WhichOneofReturnType__cached_tokens: _TypeAlias = _typing.Literal["cached_tokens"]  # noqa: Y015
+    _WhichOneofArgType__cached_tokens: _TypeAlias = _typing.Literal["_cached_tokens", b"_cached_tokens"]  # noqa: Y015
     _WhichOneofReturnType__completion_tokens: _TypeAlias = _typing.Literal["completion_tokens"]  # noqa: Y015
     _WhichOneofArgType__completion_tokens: _TypeAlias = _typing.Literal["_completion_tokens", b"_completion_tokens"]  # noqa: Y015
     _WhichOneofReturnType__end_s: _TypeAlias = _typing.Literal["end_s"]  # noqa: Y015
@@ -1325,8 +1558,14 @@ class RequestSample(_message.Message):
     _WhichOneofArgType__queued_s: _TypeAlias = _typing.Literal["_queued_s", b"_queued_s"]  # noqa: Y015
     _WhichOneofReturnType__scheduled_s: _TypeAlias = _typing.Literal["scheduled_s"]  # noqa: Y015
     _WhichOneofArgType__scheduled_s: _TypeAlias = _typing.Literal["_scheduled_s", b"_scheduled_s"]  # noqa: Y015
+    _WhichOneofReturnType__session: _TypeAlias = _typing.Literal["session"]  # noqa: Y015
+    _WhichOneofArgType__session: _TypeAlias = _typing.Literal["_session", b"_session"]  # noqa: Y015
+    _WhichOneofReturnType__turn: _TypeAlias = _typing.Literal["turn"]  # noqa: Y015
+    _WhichOneofArgType__turn: _TypeAlias = _typing.Literal["_turn", b"_turn"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__baseline_latency_s) -> _WhichOneofReturnType__baseline_latency_s | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cached_tokens) -> _WhichOneofReturnType__cached_tokens | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__completion_tokens) -> _WhichOneofReturnType__completion_tokens | None: ...
     @_typing.overload
@@ -1345,6 +1584,10 @@ class RequestSample(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__queued_s) -> _WhichOneofReturnType__queued_s | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__scheduled_s) -> _WhichOneofReturnType__scheduled_s | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__session) -> _WhichOneofReturnType__session | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__turn) -> _WhichOneofReturnType__turn | None: ...
 
 Global___RequestSample: _TypeAlias = RequestSample  # noqa: Y015
 

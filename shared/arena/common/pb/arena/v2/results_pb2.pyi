@@ -309,6 +309,8 @@ class BenchmarkResult(_message.Message):
     VALID_FIELD_NUMBER: _builtins.int
     FAILED_SHARE_FIELD_NUMBER: _builtins.int
     FLAGS_FIELD_NUMBER: _builtins.int
+    PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    AGENT_CAPACITY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
@@ -319,6 +321,8 @@ class BenchmarkResult(_message.Message):
     valid: _builtins.bool
     """false: more failed requests than the controller's gate allows"""
     failed_share: _builtins.float
+    prefix_cache: _builtins.str
+    """what the benchmark declared: on, off"""
     @_builtins.property
     def variants(self) -> _containers.RepeatedCompositeFieldContainer[Global___VariantResult]: ...
     @_builtins.property
@@ -335,6 +339,10 @@ class BenchmarkResult(_message.Message):
     def flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """why the benchmark is invalid or its numbers need care"""
 
+    @_builtins.property
+    def agent_capacity(self) -> Global___AgentCapacity:
+        """session benchmarks only"""
+
     def __init__(
         self,
         *,
@@ -350,10 +358,12 @@ class BenchmarkResult(_message.Message):
         valid: _builtins.bool | None = ...,
         failed_share: _builtins.float | None = ...,
         flags: _abc.Iterable[_builtins.str] | None = ...,
+        prefix_cache: _builtins.str = ...,
+        agent_capacity: Global___AgentCapacity | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "energy", b"energy", "failed_share", b"failed_share", "valid", b"valid"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "agent_capacity", b"agent_capacity", "energy", b"energy", "failed_share", b"failed_share", "valid", b"valid"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "command", b"command", "energy", b"energy", "engine_metrics", b"engine_metrics", "failed_share", b"failed_share", "flags", b"flags", "id", b"id", "kind", b"kind", "title", b"title", "tool", b"tool", "tool_metrics", b"tool_metrics", "valid", b"valid", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "agent_capacity", b"agent_capacity", "command", b"command", "energy", b"energy", "engine_metrics", b"engine_metrics", "failed_share", b"failed_share", "flags", b"flags", "id", b"id", "kind", b"kind", "prefix_cache", b"prefix_cache", "title", b"title", "tool", b"tool", "tool_metrics", b"tool_metrics", "valid", b"valid", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__failed_share: _TypeAlias = _typing.Literal["failed_share"]  # noqa: Y015
     _WhichOneofArgType__failed_share: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share"]  # noqa: Y015
@@ -365,6 +375,236 @@ class BenchmarkResult(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__valid) -> _WhichOneofReturnType__valid | None: ...
 
 Global___BenchmarkResult: _TypeAlias = BenchmarkResult  # noqa: Y015
+
+@_typing.final
+class OptionalDouble(_message.Message):
+    """A map value that may be absent (None): unset `value`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUE_FIELD_NUMBER: _builtins.int
+    value: _builtins.float
+    def __init__(
+        self,
+        *,
+        value: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_value", b"_value", "value", b"value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_value", b"_value", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__value: _TypeAlias = _typing.Literal["value"]  # noqa: Y015
+    _WhichOneofArgType__value: _TypeAlias = _typing.Literal["_value", b"_value"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__value) -> _WhichOneofReturnType__value | None: ...
+
+Global___OptionalDouble: _TypeAlias = OptionalDouble  # noqa: Y015
+
+@_typing.final
+class LoadStep(_message.Message):
+    """One measured load step of a session benchmark."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AttainmentPctEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___OptionalDouble: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___OptionalDouble | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class PassedEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.bool
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.bool = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    VARIANT_FIELD_NUMBER: _builtins.int
+    LOAD_FIELD_NUMBER: _builtins.int
+    RUNS_FIELD_NUMBER: _builtins.int
+    SESSIONS_FIELD_NUMBER: _builtins.int
+    ATTAINMENT_PCT_FIELD_NUMBER: _builtins.int
+    PASSED_FIELD_NUMBER: _builtins.int
+    variant: _builtins.str
+    load: _builtins.float
+    runs: _builtins.int
+    sessions: _builtins.int
+    @_builtins.property
+    def attainment_pct(self) -> _containers.MessageMap[_builtins.str, Global___OptionalDouble]:
+        """tier -> % of sessions meeting it"""
+
+    @_builtins.property
+    def passed(self) -> _containers.ScalarMap[_builtins.str, _builtins.bool]:
+        """tier -> attainment >= the benchmark's target"""
+
+    def __init__(
+        self,
+        *,
+        variant: _builtins.str = ...,
+        load: _builtins.float = ...,
+        runs: _builtins.int = ...,
+        sessions: _builtins.int = ...,
+        attainment_pct: _abc.Mapping[_builtins.str, Global___OptionalDouble] | None = ...,
+        passed: _abc.Mapping[_builtins.str, _builtins.bool] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attainment_pct", b"attainment_pct", "load", b"load", "passed", b"passed", "runs", b"runs", "sessions", b"sessions", "variant", b"variant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoadStep: _TypeAlias = LoadStep  # noqa: Y015
+
+@_typing.final
+class AgentCapacity(_message.Message):
+    """The largest measured load step that passed, per SLO tier."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class CapacityEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___OptionalDouble: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___OptionalDouble | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class PerGpuEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___OptionalDouble: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___OptionalDouble | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class PerKwEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___OptionalDouble: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___OptionalDouble | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    TARGET_PCT_FIELD_NUMBER: _builtins.int
+    TIERS_FIELD_NUMBER: _builtins.int
+    CAPACITY_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    GPUS_FIELD_NUMBER: _builtins.int
+    PER_GPU_FIELD_NUMBER: _builtins.int
+    MEAN_POWER_W_FIELD_NUMBER: _builtins.int
+    PER_KW_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    """one of: users, sessions/s"""
+    target_pct: _builtins.float
+    gpus: _builtins.int
+    mean_power_w: _builtins.float
+    note: _builtins.str
+    @_builtins.property
+    def tiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def capacity(self) -> _containers.MessageMap[_builtins.str, Global___OptionalDouble]: ...
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoadStep]: ...
+    @_builtins.property
+    def per_gpu(self) -> _containers.MessageMap[_builtins.str, Global___OptionalDouble]: ...
+    @_builtins.property
+    def per_kw(self) -> _containers.MessageMap[_builtins.str, Global___OptionalDouble]: ...
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        target_pct: _builtins.float = ...,
+        tiers: _abc.Iterable[_builtins.str] | None = ...,
+        capacity: _abc.Mapping[_builtins.str, Global___OptionalDouble] | None = ...,
+        steps: _abc.Iterable[Global___LoadStep] | None = ...,
+        gpus: _builtins.int | None = ...,
+        per_gpu: _abc.Mapping[_builtins.str, Global___OptionalDouble] | None = ...,
+        mean_power_w: _builtins.float | None = ...,
+        per_kw: _abc.Mapping[_builtins.str, Global___OptionalDouble] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "_mean_power_w", b"_mean_power_w", "gpus", b"gpus", "mean_power_w", b"mean_power_w"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "_mean_power_w", b"_mean_power_w", "capacity", b"capacity", "gpus", b"gpus", "mean_power_w", b"mean_power_w", "note", b"note", "per_gpu", b"per_gpu", "per_kw", b"per_kw", "steps", b"steps", "target_pct", b"target_pct", "tiers", b"tiers", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__gpus: _TypeAlias = _typing.Literal["gpus"]  # noqa: Y015
+    _WhichOneofArgType__gpus: _TypeAlias = _typing.Literal["_gpus", b"_gpus"]  # noqa: Y015
+    _WhichOneofReturnType__mean_power_w: _TypeAlias = _typing.Literal["mean_power_w"]  # noqa: Y015
+    _WhichOneofArgType__mean_power_w: _TypeAlias = _typing.Literal["_mean_power_w", b"_mean_power_w"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gpus) -> _WhichOneofReturnType__gpus | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mean_power_w) -> _WhichOneofReturnType__mean_power_w | None: ...
+
+Global___AgentCapacity: _TypeAlias = AgentCapacity  # noqa: Y015
 
 @_typing.final
 class JobResult(_message.Message):
