@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from arena.common.figures.style import (
+    PALETTE,
     array,
     colour,
     dash,
@@ -45,9 +46,10 @@ def turn_ttft_figure(bench_id: str, found: Found) -> go.Figure:
     title = f"{bench_id}: median TTFT by turn number"
     labels = [label for label, _, _, _ in TURN_BUCKETS]
     traces = []
+    one_job = len(found) == 1  # then each step gets a colour of its own, else the job's
     for run_id, job, bench in found:
         name = series_name(job, bench)
-        for variant in bench.variants:
+        for index, variant in enumerate(bench.variants):
             values = [variant.metrics.get(key) for _, key, _, _ in TURN_BUCKETS]
             means = [stat.mean if stat is not None else None for stat in values]
             if all(mean is None for mean in means):
@@ -60,7 +62,10 @@ def turn_ttft_figure(bench_id: str, found: Found) -> go.Figure:
                     "mode": "lines+markers",
                     "name": f"{name} · {variant.key}",
                     "legendgroup": name,
-                    "line": {"color": colour(name), "dash": dash(job)},
+                    "line": {
+                        "color": PALETTE[index % len(PALETTE)] if one_job else colour(name),
+                        "dash": dash(job),
+                    },
                     "customdata": [[variant.key, source(run_id, job.job_id)]] * len(labels),
                     "hovertemplate": "turn %{x}, %{customdata[0]}: %{y:.1f} ms"
                     "<br>%{customdata[1]}<extra></extra>",
