@@ -296,6 +296,12 @@ def slo_key(tier: str) -> str:
     return SLO_TEMPLATE.key.format(tier=tier)
 
 
+def slo_tier(key: str) -> str | None:
+    """The tier a ``slo_<tier>_pct`` key names; ``None`` for any other key."""
+    found = _SLO_KEY.match(key)
+    return found["tier"] if found else None
+
+
 def metric(key: str) -> Metric:
     """The catalogue's definition of ``key`` (any ``slo_<tier>_pct`` from ``SLO_TEMPLATE``);
     KeyError names a key nobody defined."""

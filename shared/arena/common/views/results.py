@@ -2,12 +2,19 @@
 listing per benchmark kind, its metric columns the kind's headline (``metrics.summary``); a
 session benchmark adds one attainment column per SLO tier it names (``slo_<tier>_pct``)."""
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import cache
+from functools import lru_cache
 
-from arena.common.metrics.catalogue import HEADLINE, Kind, Metric, headline_kind, metric, slo_key
+from arena.common.metrics.catalogue import (
+    HEADLINE,
+    Kind,
+    Metric,
+    headline_kind,
+    metric,
+    slo_key,
+    slo_tier,
+)
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 from arena.common.views.view import Column, View
@@ -53,8 +60,6 @@ def _results(kind: Kind) -> View[VariantResult]:
 
 RESULTS: dict[Kind, View[VariantResult]] = {kind: _results(kind) for kind in HEADLINE}
 
-_SLO = re.compile(r"^slo_(?P<tier>.+)_pct$")
-
 
 def results_of(
     kind: str, tiers: Sequence[str] = (), target_pct: float | None = None
@@ -67,9 +72,10 @@ def results_of(
     return RESULTS[headline_kind(kind)]
 
 
-@cache
+@lru_cache(maxsize=64)
 def _sessions(tiers: tuple[str, ...], target_pct: float | None) -> View[VariantResult]:
-    """Cached per tier list: a run page draws the same listing for every job."""
+    """Cached per tier list (bounded: the names come from stored results): a run page draws
+    the same listing for every job."""
     if not tiers:
         return RESULTS["sessions"]
     return View(
@@ -95,7 +101,7 @@ def session_tiers(bench: BenchmarkResult) -> list[str]:
     the ``slo_<tier>_pct`` keys its variants stored, in the order first seen."""
     if bench.agent_capacity is not None:
         return list(bench.agent_capacity.tiers)
-    found = (m["tier"] for v in bench.variants for key in v.metrics if (m := _SLO.match(key)))
+    found = (tier for v in bench.variants for key in v.metrics if (tier := slo_tier(key)))
     return list(dict.fromkeys(found))
 
 
