@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from arena.agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
+from arena.agent.generator.client import (
+    ChatRequest,
+    Endpoint,
+    Measurement,
+    build_payload,
+    prepare,
+    stream_chat,
+)
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.http import Connections
 from arena.common.schemas.sample import RequestSample
@@ -21,6 +28,14 @@ from arena.common.schemas.sample import RequestSample
 Render = Callable[[dict[str, Any]], bytes]
 ROLE = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
 USAGE = {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3}}
+CACHED_USAGE = {
+    "choices": [],
+    "usage": {
+        "prompt_tokens": 7,
+        "completion_tokens": 3,
+        "prompt_tokens_details": {"cached_tokens": 5},
+    },
+}
 
 
 def delta(**fields: Any) -> dict[str, Any]:
@@ -84,6 +99,7 @@ STREAMS: dict[str, list[bytes]] = {
     "stream_error": [sse(ROLE), sse(delta(content="a")), sse({"error": {"message": "oom"}})],
     "malformed": [sse(ROLE), sse(delta(content="a")), b"data: {not json\n\n", sse("[DONE]")],
     "nothing": [sse(ROLE), sse(USAGE), sse("[DONE]")],
+    "cached": [*standard()[:-2], sse(CACHED_USAGE), sse("[DONE]")],
 }
 
 
@@ -117,12 +133,14 @@ async def base_url() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def request(base_url: str, model: str) -> RequestSample:
-    chat_request = ChatRequest([{"role": "user", "content": "hi"}], 3)
+async def measure(base_url: str, model: str, collect_text: bool = False) -> Measurement:
+    chat_request = ChatRequest([{"role": "user", "content": "hi"}], 3, collect_text=collect_text)
     async with Connections(JobClock()) as connections:
-        measurement = await stream_chat(
-            connections, prepare(Endpoint(base_url, model), chat_request)
-        )
+        return await stream_chat(connections, prepare(Endpoint(base_url, model), chat_request))
+
+
+async def request(base_url: str, model: str) -> RequestSample:
+    measurement = await measure(base_url, model)
     return measurement.to_sample(benchmark="b", variant="v", run=0, index=0)
 
 
@@ -153,6 +171,31 @@ async def test_an_empty_content_token_without_role_counts_as_vllm_033(base_url: 
     assert sample.ok and len(sample.chunk_times_s) == 4
     assert sample.first_response_s is not None and sample.first_token_s is not None
     assert sample.first_token_s > sample.first_response_s  # the role chunk still does not count
+
+
+async def test_cached_tokens_are_read_from_usage(base_url: str) -> None:
+    sample = await request(base_url, "cached")
+    assert_three_tokens(sample)
+    assert sample.cached_tokens == 5
+    assert (await request(base_url, "plain")).cached_tokens is None  # not reported: unknown
+
+
+@pytest.mark.parametrize("model", ["plain", "bytewise", "merged", "comments", "empty_token"])
+async def test_the_answer_text_is_collected_only_when_asked(base_url: str, model: str) -> None:
+    collected = await measure(base_url, model, collect_text=True)
+    assert collected.error is None and "".join(collected.text or []) == "abc"
+    assert len(collected.chunk_times_s) == (4 if model == "empty_token" else 3)
+    assert (await measure(base_url, model)).text is None
+
+
+def test_cache_off_fields_go_only_to_endpoints_that_take_extra_fields() -> None:
+    request = ChatRequest([{"role": "user", "content": "hi"}], 3, cache_salt="k1-s0-0")
+    payload = build_payload(Endpoint("http://h", "m"), request)
+    assert payload["cache_prompt"] is False and payload["cache_salt"] == "k1-s0-0"
+    strict = build_payload(Endpoint("http://h", "m", accepts_ignore_eos=False), request)
+    assert "cache_prompt" not in strict and "cache_salt" not in strict
+    plain = build_payload(Endpoint("http://h", "m"), ChatRequest(request.messages, 3))
+    assert "cache_prompt" not in plain and "cache_salt" not in plain
 
 
 async def test_stream_without_done_is_kept_as_vllm_does(base_url: str) -> None:

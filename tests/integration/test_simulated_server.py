@@ -132,6 +132,7 @@ async def test_a_stream_is_role_chunk_then_one_chunk_per_token_then_usage_then_d
         "prompt_tokens": 2000,
         "completion_tokens": 8,
         "total_tokens": 2008,
+        "prompt_tokens_details": {"cached_tokens": 0},
     }
     ttft = 2000 / 10_000 + 0.020
     # like vLLM, the role-only chunk comes with the first token, not on admission
@@ -154,6 +155,7 @@ async def test_a_plain_completion_has_max_tokens_words_and_a_seed_repeats_it(
             "prompt_tokens": 3,
             "completion_tokens": 6,
             "total_tokens": 9,
+            "prompt_tokens_details": {"cached_tokens": 0},
         }
         contents.append(completion["choices"][0]["message"]["content"])
     assert len(contents[0].split()) == 6

@@ -17,6 +17,7 @@ from arena.agent.engines.base import watchdog
 from arena.agent.engines.probe import (
     engine_figures,
     engine_version,
+    reset_prefix_cache,
     sanity_generation,
     scrape_metrics,
 )
@@ -40,7 +41,7 @@ from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark
+from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark, SessionBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.common.suites.variants import expected_requests
 
@@ -303,7 +304,13 @@ class JobExecution:
         )
 
     def _local_benchmark(self, bench: Benchmark) -> Benchmark:
-        """The benchmark with its dataset as the path on this box, resolved under models_dir."""
+        """The benchmark with its dataset or trace file as the path on this box, resolved
+        under models_dir."""
+        if isinstance(bench, SessionBenchmark) and bench.trace.path is not None:
+            trace = bench.trace.model_copy(
+                update={"path": str(models_path(self.policy, bench.trace.path))}
+            )
+            return bench.model_copy(update={"trace": trace})
         if not isinstance(bench, OpenLoopBenchmark) or bench.dataset_path is None:
             return bench
         return bench.model_copy(
@@ -344,6 +351,7 @@ class JobExecution:
                         progress=self._on_progress,
                         workers=self.settings.client_workers,
                         note=lambda line: self.logs.put(f"[arena] {line}"),
+                        reset_cache=lambda: reset_prefix_cache(engine.base_url, engine.api_key),
                     )
                     for load in loads:
                         put_cpu_util(

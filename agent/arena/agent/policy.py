@@ -19,7 +19,7 @@ from arena.common.errors import PolicyError
 from arena.common.policy import REFUSED, refusals, within_models_dir
 from arena.common.schemas.engine import EngineProfile, ProcessEngine
 from arena.common.schemas.policy import AgentPolicy
-from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark
+from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark, SessionBenchmark
 
 
 def load_policy(path: Path | None) -> AgentPolicy:
@@ -60,21 +60,27 @@ def box_refusals(policy: AgentPolicy, engine: EngineProfile, model: ModelSpec) -
 
 
 def dataset_refusals(policy: AgentPolicy, benchmarks: Sequence[Benchmark]) -> list[str]:
-    """Why this box refuses the job's datasets: the agent reads them as its own user, so a
-    ``dataset_path`` may only name a file under ``models_dir`` (not the agent's state, another
-    user's files, ``/dev/zero``); empty when every one may be read."""
+    """Why this box refuses the job's datasets and trace files: the agent reads them as its
+    own user, so a ``dataset_path`` or ``trace.path`` may only name a file under
+    ``models_dir`` (not the agent's state, another user's files, ``/dev/zero``); empty when
+    every one may be read."""
     found = []
     for bench in benchmarks:
-        if not isinstance(bench, OpenLoopBenchmark) or bench.dataset_path is None:
-            continue
-        if within_models_dir(policy, bench.dataset_path):
-            found += _escapes(policy, f"{bench.id}: dataset_path", bench.dataset_path)
-        else:
-            found.append(
-                f"{bench.id}: dataset_path {bench.dataset_path!r} is not under the policy's "
-                "models_dir"
-            )
+        for field, path in _data_files(bench):
+            if within_models_dir(policy, path):
+                found += _escapes(policy, f"{bench.id}: {field}", path)
+            else:
+                found.append(f"{bench.id}: {field} {path!r} is not under the policy's models_dir")
     return found
+
+
+def _data_files(bench: Benchmark) -> list[tuple[str, str]]:
+    """The files on this box a benchmark reads, by the field naming each."""
+    if isinstance(bench, OpenLoopBenchmark) and bench.dataset_path is not None:
+        return [("dataset_path", bench.dataset_path)]
+    if isinstance(bench, SessionBenchmark) and bench.trace.path is not None:
+        return [("trace.path", bench.trace.path)]
+    return []
 
 
 def models_path(policy: AgentPolicy, name: str) -> Path:

@@ -141,6 +141,10 @@ LAZY_COMMANDS = {
             "RUN_A RUN_B, flag every metric whose means differ by more than ±2%."
         ),
     ),
+    "trace": LazyCommand(
+        f"{COMMANDS}.traces:trace",
+        "Session traces: generate one from a profile (coding, chat, rag), or inspect a file.",
+    ),
     "bench": LazyCommand(
         f"{COMMANDS}.bench:bench",
         "Benchmark the OpenAI-compatible endpoint at --target, with no controller to set up.",

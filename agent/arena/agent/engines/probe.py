@@ -12,6 +12,7 @@ a host the policy does not list, the box's own loopback included.
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -28,22 +29,44 @@ ENGINE_HISTOGRAMS = {
     "itl_ms": ("vllm:inter_token_latency_seconds", 1000.0),
     "e2el_ms": ("vllm:e2e_request_latency_seconds", 1000.0),
 }
-# Counters whose deltas are reported as they are.
+# Counters whose deltas are reported as they are. llama.cpp's prompt_tokens_total counts only
+# the prompt tokens it computed (cached ones are in prompt_tokens_cached_total).
 ENGINE_COUNTERS = {
-    "prompt_tokens": ("vllm:prompt_tokens_total", "llamacpp:prompt_tokens_total"),
-    "generation_tokens": ("vllm:generation_tokens_total", "llamacpp:tokens_predicted_total"),
+    "prompt_tokens": (
+        "vllm:prompt_tokens_total",
+        "llamacpp:prompt_tokens_total",
+        "arena_sim:prompt_tokens_total",
+    ),
+    "generation_tokens": (
+        "vllm:generation_tokens_total",
+        "llamacpp:tokens_predicted_total",
+        "arena_sim:generation_tokens_total",
+    ),
     "prompt_seconds": ("llamacpp:prompt_seconds_total",),
     "generation_seconds": ("llamacpp:tokens_predicted_seconds_total",),
+    "prefix_cache_queries": (
+        "vllm:prefix_cache_queries_total",
+        "vllm:gpu_prefix_cache_queries_total",
+        "arena_sim:prefix_cache_queries_total",
+        "sglang:prompt_tokens_total",  # every prompt token, cached ones included
+    ),
     "prefix_cache_hits": (
         "vllm:prefix_cache_hits_total",
         "vllm:gpu_prefix_cache_hits_total",
         "llamacpp:prompt_tokens_cached_total",
+        "arena_sim:prefix_cache_hits_total",
+        "sglang:cached_tokens_total",  # newer SGLang; summed over its cache_source labels
     ),
     # speculative decoding (vLLM); keys as in ``vllm bench serve``'s result JSON
     "spec_decode_num_drafts": ("vllm:spec_decode_num_drafts_total",),
     "spec_decode_draft_tokens": ("vllm:spec_decode_num_draft_tokens_total",),
     "spec_decode_accepted_tokens": ("vllm:spec_decode_num_accepted_tokens_total",),
 }
+LLAMACPP_CACHED = "llamacpp:prompt_tokens_cached_total"
+LLAMACPP_COMPUTED = "llamacpp:prompt_tokens_total"
+SGLANG_HIT_RATE = "sglang:cache_hit_rate"
+"""A gauge (0..1) of SGLang's recent prefix hits, not a counter: read once, after the run, and
+only where the SGLang is too old to count cached tokens."""
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfNa]+)")
 
 
@@ -159,7 +182,8 @@ async def scrape_metrics(base_url: str, api_key: str | None) -> dict[str, float]
 
 def engine_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """What the engine itself measured between two scrapes: means from histograms, counter
-    deltas, and llama.cpp's per-token times from its second counters."""
+    deltas, llama.cpp's per-token times from its second counters, and the prefix cache's
+    queries, hits and hit percentage (prompt tokens served from the cache)."""
     figures: dict[str, float] = {}
 
     def delta(name: str) -> float | None:
@@ -174,6 +198,7 @@ def engine_figures(before: dict[str, float], after: dict[str, float]) -> dict[st
             if (value := delta(name)) is not None:
                 figures[key] = value
                 break
+    figures |= _prefix_cache_figures(figures, delta, after)
     if figures.get("generation_seconds") and figures.get("generation_tokens"):
         figures["ms_per_generated_token"] = (
             figures["generation_seconds"] / figures["generation_tokens"] * 1000
@@ -189,3 +214,43 @@ def engine_figures(before: dict[str, float], after: dict[str, float]) -> dict[st
         # as vLLM: the bonus token plus the accepted drafts, per drafting step
         figures["spec_decode_acceptance_length"] = 1 + accepted / figures["spec_decode_num_drafts"]
     return figures
+
+
+def _prefix_cache_figures(
+    figures: dict[str, float], delta: Callable[[str], float | None], after: dict[str, float]
+) -> dict[str, float]:
+    """Queries (prompt tokens looked up) and hit percentage, from whichever counters the
+    engine has: vLLM and the simulated engine count queries; llama.cpp counts cached and
+    computed prompt tokens, which together are every prompt token; an older SGLang has only
+    a rate."""
+    found: dict[str, float] = {}
+    queries = figures.get("prefix_cache_queries")
+    cached, computed = delta(LLAMACPP_CACHED), delta(LLAMACPP_COMPUTED)
+    if queries is None and cached is not None and computed is not None:
+        queries = found["prefix_cache_queries"] = cached + computed
+    hits = figures.get("prefix_cache_hits")
+    if queries and hits is not None:
+        found["prefix_cache_hit_pct"] = hits / queries * 100
+    elif SGLANG_HIT_RATE in after:
+        found["prefix_cache_hit_pct"] = after[SGLANG_HIT_RATE] * 100
+    return found
+
+
+RESET_PATHS = ("/reset_prefix_cache", "/flush_cache")
+"""vLLM's route (mounted with ``VLLM_SERVER_DEV_MODE=1``; the simulated engine has it too),
+then SGLang's."""
+
+
+async def reset_prefix_cache(base_url: str, api_key: str | None) -> bool:
+    """Empty the engine's prefix cache: True when the engine did it; False where it has no such
+    route (llama-server), refuses (SGLang while requests run) or cannot be reached, and the
+    caller must rely on fresh salts instead. Only a missing route (404, 405) tries the next."""
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session:
+            for path in RESET_PATHS:
+                async with session.post(base_url + path, allow_redirects=False) as response:
+                    if response.status not in (404, 405):
+                        return response.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+    return False

@@ -41,6 +41,11 @@ def simulated_process(profile: SimulatedEngine) -> tuple[ProcessEngine, AgentPol
         str(profile.max_batch),
         "--startup-s",
         str(profile.startup_s),
+        "--prefix-cache" if profile.prefix_cache else "--no-prefix-cache",
+        "--prefix-cache-blocks",
+        str(profile.prefix_cache_blocks),
+        "--prefix-cache-block-size",
+        str(profile.prefix_cache_block_size),
     ]
     own = AgentPolicy(
         runtimes=["process"],

@@ -1,7 +1,8 @@
 """One streaming chat-completions request, timed on the job clock.
 
 What is sent: ``model``, one or more ``messages``, ``max_tokens``, ``stream``, ``stream_options:
-{include_usage: true}`` and ``ignore_eos`` when asked. Neither reference tool sets a temperature
+{include_usage: true}``, ``ignore_eos`` when asked, and for a cache-off session benchmark
+``cache_prompt: false`` with a unique ``cache_salt``. Neither reference tool sets a temperature
 (vLLM stopped forcing greedy decoding), so the server's default applies here too. Differences,
 deliberate: vLLM sends ``max_completion_tokens`` and the text as a list of content parts,
 llama-benchy also asks for ``return_token_ids``; Arena sends plain ``max_tokens`` and string
@@ -10,7 +11,8 @@ content, which every OpenAI-compatible server accepts.
 What is measured (``RequestSample`` documents each field): the timer starts just before the POST
 (connection set-up included, as vLLM does); each network read is timestamped once, on arrival,
 by the connection that received it (``arena.agent.generator.http``);
-``first_response_s`` is the first chunk with any ``choices``; ``first_token_s`` and
+``cached_tokens`` is the usage's ``prompt_tokens_details.cached_tokens`` where the engine
+reports it; ``first_response_s`` is the first chunk with any ``choices``; ``first_token_s`` and
 ``chunk_times_s`` count only chunks carrying generated output (content, reasoning or tool calls,
 never a role-only chunk; vLLM's latency ends at the last of them); ``end_s`` is when the stream
 ended (the read that completed the response, usage and ``[DONE]`` included), where vLLM's run
@@ -77,6 +79,12 @@ class ChatRequest:
     messages: list[dict[str, str]]
     max_tokens: int
     ignore_eos: bool = False
+    cache_salt: str | None = None
+    """Asks the engine not to serve this prompt from its prefix cache (a ``prefix_cache: off``
+    session benchmark): ``cache_prompt: false`` for llama.cpp and the simulated engine, this
+    unique ``cache_salt`` for vLLM. Sent only where the endpoint accepts extra fields."""
+    collect_text: bool = False
+    """Keep the answer's text (``Measurement.text``): a session re-sends it as history."""
 
 
 @dataclass
@@ -90,7 +98,10 @@ class Measurement:
     chunk_times_s: list[float] = field(default_factory=list)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None
     error: str | None = None
+    text: list[str] | None = None
+    """The answer's content pieces, in order; only when the request asked to collect them."""
 
     def to_sample(self, **labels: Any) -> RequestSample:
         """Labels: benchmark, variant, run, index and the optional schedule/baseline fields."""
@@ -102,6 +113,7 @@ class Measurement:
             chunk_times_s=self.chunk_times_s,
             prompt_tokens=self.prompt_tokens,
             completion_tokens=self.completion_tokens,
+            cached_tokens=self.cached_tokens,
             error=self.error,
             **labels,
         )
@@ -114,13 +126,15 @@ class Prepared:
     origin: Origin
     data: bytes
     max_tokens: int
+    collect_text: bool = False
 
 
 def prepare(endpoint: Endpoint, request: ChatRequest) -> Prepared:
     url = endpoint.url("/v1/chat/completions")
     body = json.dumps(build_payload(endpoint, request)).encode()
     headers = {"Content-Type": "application/json", **endpoint.headers()}
-    return Prepared(Origin.of(url), render_post(url, body, headers), request.max_tokens)
+    data = render_post(url, body, headers)
+    return Prepared(Origin.of(url), data, request.max_tokens, request.collect_text)
 
 
 def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
@@ -133,6 +147,9 @@ def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
     }
     if request.ignore_eos and endpoint.accepts_ignore_eos:
         payload["ignore_eos"] = True
+    if request.cache_salt is not None and endpoint.accepts_ignore_eos:
+        payload["cache_prompt"] = False
+        payload["cache_salt"] = request.cache_salt
     return payload
 
 
@@ -180,16 +197,25 @@ class _StreamReader:
     Fast path: a payload whose raw text shows a non-empty ``content``/``reasoning`` string and
     no ``usage`` or ``error`` key is a generated-output chunk with choices, so it is recorded
     without parsing (a quote inside a JSON string is always escaped, so the pattern cannot match
-    text the model generated). Anything else is parsed in full.
+    text the model generated). Anything else is parsed in full, and so is every chunk when the
+    answer's text is collected (``collect``).
     """
 
-    def __init__(self, measurement: Measurement) -> None:
+    def __init__(self, measurement: Measurement, collect: bool = False) -> None:
         self.measurement = measurement
+        self.collect = collect
+        if collect:
+            measurement.text = []
         self.done = False
         """``[DONE]`` seen: the stream ended as the protocol says."""
 
     def apply(self, payload: str, now: float) -> None:
-        if '"usage"' not in payload and '"error"' not in payload and _PLAIN_OUTPUT(payload):
+        if (
+            not self.collect
+            and '"usage"' not in payload
+            and '"error"' not in payload
+            and _PLAIN_OUTPUT(payload)
+        ):
             self._output(now)
             return
         if payload.strip() == "[DONE]":
@@ -214,10 +240,17 @@ class _StreamReader:
                 m.prompt_tokens = usage["prompt_tokens"]
             if isinstance(usage.get("completion_tokens"), int):
                 m.completion_tokens = usage["completion_tokens"]
+            details = usage.get("prompt_tokens_details")
+            if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+                m.cached_tokens = details["cached_tokens"]
         choices = chunk.get("choices")
         if not choices or not isinstance(choices, list):
             return
         if _carries_output(choices[0]):
+            if m.text is not None:
+                content = choices[0]["delta"].get("content")
+                if isinstance(content, str):
+                    m.text.append(content)
             self._output(now)
             return
         if m.first_response_s is None:
@@ -289,7 +322,7 @@ async def _exchange(connections: Connections, request: Prepared, measurement: Me
             measurement.error = f"{status}: {text[:ERROR_BODY_CHARS]}"
             return
         parser = SSEParser()
-        reader = _StreamReader(measurement)
+        reader = _StreamReader(measurement, request.collect_text)
 
         def body(piece: bytes, now: float) -> None:
             for payload_text in parser.feed(piece):

@@ -7,8 +7,13 @@ loop: prompts are fresh for every request (see ``ClosedLoopPrompts``). Cancellin
 running ``run_benchmark`` cancels in-flight requests and closes the session's connections.
 
 ``workers`` > 1 spreads each open-loop run over that many client processes (``workers.py``);
-closed loop always runs in one process (its few simultaneous requests never load a core).
+closed loop always runs in one process (its few simultaneous requests never load a core), and
+so do session benchmarks (``sessions/``), whose requests wait on each other's answers.
 """
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import structlog
 
@@ -27,11 +32,19 @@ from arena.agent.generator.corpus import corpus_tokens
 from arena.agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
 from arena.agent.generator.http import Connections
 from arena.agent.generator.open_loop import ClientLoad, run_open_loop
+from arena.agent.generator.sessions.benchmark import SessionRunner, initial_estimate
 from arena.agent.generator.tokens import Tokenizer
 from arena.agent.generator.workers import run_open_loop_workers
-from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.schemas.suite import (
+    Benchmark,
+    ClosedLoopBenchmark,
+    OpenLoopBenchmark,
+    SessionBenchmark,
+)
 from arena.common.suites.standin import sharegpt_standin_path
 from arena.common.suites.variants import OpenVariant, expected_requests, open_variants
+from arena.common.traces.format import Trace
+from arena.common.traces.source import trace_for
 
 __all__ = ["ClientLoad", "Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
 
@@ -121,6 +134,13 @@ async def _run_open(
     return loads
 
 
+async def _session_trace(bench: SessionBenchmark, seed: int) -> Trace:
+    """Generated from its profile, or read from its file (a path the agent has already resolved
+    under its policy's ``models_dir``); in a thread: both are synchronous work."""
+    path = Path(bench.trace.path) if bench.trace.path is not None else None
+    return await asyncio.to_thread(trace_for, bench.trace, seed, path)
+
+
 async def run_benchmark(
     bench: Benchmark,
     *,
@@ -133,14 +153,18 @@ async def run_benchmark(
     progress: ProgressSink | None = None,
     workers: int = 1,
     note: NoteSink | None = None,
+    reset_cache: Callable[[], Awaitable[bool]] | None = None,
 ) -> list[ClientLoad]:
     """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
 
-    Returns the client's load per open-loop run (empty for closed loop): pass a run's
-    ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a saturated client.
+    Returns the client's load per open-loop run and per session (step, run); empty for closed
+    loop: pass a run's ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a
+    saturated client. ``reset_cache`` empties the engine's prefix cache (True when it did); a
+    ``prefix_cache: on`` session benchmark calls it before each measured (step, run).
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    trace = await _session_trace(bench, seed) if isinstance(bench, SessionBenchmark) else None
     pool = await corpus_tokens(tokenizer)
     async with open_session() as session, Connections(clock) as connections:
         ctx = RunContext(
@@ -151,9 +175,26 @@ async def run_benchmark(
             sink=sink,
             progress=progress,
             benchmark=bench.id,
-            total=expected_requests(bench, runs),
+            total=(
+                initial_estimate(bench, trace, runs)
+                if isinstance(bench, SessionBenchmark) and trace is not None
+                else expected_requests(bench, runs)
+            ),
             note=note,
         )
+        if isinstance(bench, SessionBenchmark):
+            assert trace is not None
+            runner = SessionRunner(
+                ctx,
+                bench,
+                trace,
+                runs=runs,
+                seed=seed,
+                tokenizer=tokenizer,
+                pool=pool,
+                reset_cache=reset_cache,
+            )
+            return await runner.run()
         if isinstance(bench, ClosedLoopBenchmark):
             await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
             return []

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 MAX_MODEL_LEN = 131072
 DEFAULT_MAX_TOKENS = 256
+MAX_CACHE_SALT_CHARS = 1024
 
 
 class ApiError(Exception):
@@ -59,7 +60,12 @@ class _StreamOptions(_Lenient):
 
 class ChatRequest(_Lenient):
     """``ignore_eos`` and sampling fields are accepted and ignored: the output is always exactly
-    ``max_tokens`` long, as a random-weight model never stops early."""
+    ``max_tokens`` long, as a random-weight model never stops early.
+
+    Two prefix-cache fields of real engines are honoured when the engine's cache is on:
+    llama.cpp's ``cache_prompt: false`` (neither look up nor store this request) and vLLM's
+    ``cache_salt`` (mixed into the first block's key, so requests with different salts never
+    share cached blocks)."""
 
     messages: list[Message] = Field(min_length=1)
     max_tokens: Annotated[int, Field(ge=1)] | None = None
@@ -67,6 +73,8 @@ class ChatRequest(_Lenient):
     stream: bool = False
     stream_options: _StreamOptions | None = None
     seed: int | None = None
+    cache_prompt: bool = True
+    cache_salt: Annotated[str, Field(min_length=1, max_length=MAX_CACHE_SALT_CHARS)] | None = None
 
     @property
     def output_tokens(self) -> int:

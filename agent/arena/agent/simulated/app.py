@@ -1,7 +1,9 @@
 """The simulated engine's aiohttp application: OpenAI-compatible routes over one batch scheduler.
 
 Routes: ``GET /health`` (503 until ``startup_s`` has passed), ``GET /v1/models``,
-``GET /version``, ``POST /tokenize``, ``POST /detokenize`` and ``POST /v1/chat/completions``.
+``GET /version``, ``GET /metrics`` (the engine's counters, Prometheus text),
+``POST /tokenize``, ``POST /detokenize``, ``POST /v1/chat/completions`` and
+``POST /reset_prefix_cache`` (empties the prefix cache, as vLLM's route of that name).
 Every response carries the header ``X-Arena-Engine: simulated``.
 """
 
@@ -20,6 +22,7 @@ from arena.agent.simulated.api_models import (
 from arena.agent.simulated.batching import BatchScheduler
 from arena.agent.simulated.chat import ChatCompletions
 from arena.agent.simulated.chunks import FINGERPRINT
+from arena.agent.simulated.metrics import PROMETHEUS_CONTENT_TYPE, exposition
 from arena.agent.simulated.tokenizer import decode, encode
 from arena.common.schemas.engine import SimulatedEngine
 from arena.common.version import arena_version
@@ -34,7 +37,7 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def create_app(engine: SimulatedEngine, model_name: str = DEFAULT_MODEL_NAME) -> web.Application:
     scheduler = BatchScheduler(engine)
-    routes = _Routes(engine, model_name)
+    routes = _Routes(engine, model_name, scheduler)
     app = web.Application(middlewares=[_api_errors])
     app[SCHEDULER_KEY] = scheduler
     app.cleanup_ctx.append(routes.lifetime)
@@ -42,6 +45,8 @@ def create_app(engine: SimulatedEngine, model_name: str = DEFAULT_MODEL_NAME) ->
     app.router.add_get("/health", routes.health)
     app.router.add_get("/v1/models", routes.models)
     app.router.add_get("/version", routes.version)
+    app.router.add_get("/metrics", routes.metrics)
+    app.router.add_post("/reset_prefix_cache", routes.reset_prefix_cache)
     app.router.add_post("/tokenize", routes.tokenize)
     app.router.add_post("/detokenize", routes.detokenize)
     app.router.add_post("/v1/chat/completions", ChatCompletions(scheduler, model_name).handle)
@@ -49,9 +54,10 @@ def create_app(engine: SimulatedEngine, model_name: str = DEFAULT_MODEL_NAME) ->
 
 
 class _Routes:
-    def __init__(self, engine: SimulatedEngine, model_name: str) -> None:
+    def __init__(self, engine: SimulatedEngine, model_name: str, scheduler: BatchScheduler) -> None:
         self._engine = engine
         self._model_name = model_name
+        self._scheduler = scheduler
         self._ready_at = float("inf")
 
     async def lifetime(self, app: web.Application) -> AsyncIterator[None]:
@@ -77,6 +83,16 @@ class _Routes:
 
     async def version(self, request: web.Request) -> web.Response:
         return web.json_response({"version": arena_version(), "engine": FINGERPRINT})
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        cache = self._scheduler.prefix_cache
+        page = exposition(self._scheduler.counters, 0 if cache is None else len(cache))
+        return web.Response(body=page.encode(), headers={"Content-Type": PROMETHEUS_CONTENT_TYPE})
+
+    async def reset_prefix_cache(self, request: web.Request) -> web.Response:
+        """200 also with the cache off: there is then nothing cached to serve a request."""
+        self._scheduler.reset_prefix_cache()
+        return web.json_response({"reset": True})
 
     async def tokenize(self, request: web.Request) -> web.Response:
         body = await read_body(request, TokenizeRequest)

@@ -3,7 +3,7 @@
 The model is a loop of steps. At the start of a step, waiting sequences join the batch in
 arrival order while there is room (``max_batch``). The step lasts
 
-    admitted prompt tokens / prefill_tokens_per_s
+    uncached prompt tokens of the admitted sequences / prefill_tokens_per_s
     + decode_step_ms + decode_step_ms_per_seq × (sequences in the batch − 1)
 
 and at its end every sequence in the batch emits one token; a sequence joined in this step emits
@@ -11,8 +11,14 @@ its first token at the end of the step that prefilled it. A sequence leaves afte
 tokens. Steps follow each other on absolute monotonic deadlines, so a late wake-up shortens
 the next wait instead of delaying every later token; the loop sleeps while nothing runs.
 
-So one request alone sees TTFT ≈ prompt/prefill_tokens_per_s + decode_step_ms and then
-1000/decode_step_ms tokens per second.
+So one request alone sees TTFT ≈ (prompt − cached)/prefill_tokens_per_s + decode_step_ms and
+then 1000/decode_step_ms tokens per second.
+
+With the engine's prefix cache on, the cache is consulted when a sequence joins the batch (as
+vLLM does at scheduling time, not on arrival), one sequence after another in arrival order, and
+each admitted prompt's blocks enter the cache at once: a request admitted in the same step
+behind another with the same prefix hits it. A request's output blocks enter the cache when its
+handler has the output (``remember``); a request that leaves early leaves its prompt blocks.
 """
 
 import asyncio
@@ -23,6 +29,8 @@ from types import TracebackType
 
 import structlog
 
+from arena.agent.simulated.metrics import EngineCounters
+from arena.agent.simulated.prefix_cache import BlockChain, PrefixCache
 from arena.common.schemas.engine import SimulatedEngine
 
 log = structlog.get_logger(__name__)
@@ -31,6 +39,9 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class Admitted:
     """The sequence joined the batch: its prefill runs in the current step."""
+
+    cached_tokens: int = 0
+    """Prompt tokens served from the prefix cache, so not prefilled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +61,14 @@ def step_duration_s(engine: SimulatedEngine, prefill_tokens: int, batch_size: in
 
 
 class _Sequence:
-    __slots__ = ("key", "prompt_tokens", "max_tokens", "admitted", "emitted", "events")
+    __slots__ = ("key", "prompt_tokens", "prompt", "max_tokens", "admitted", "emitted", "events")
 
-    def __init__(self, key: int, prompt_tokens: int, max_tokens: int) -> None:
+    def __init__(
+        self, key: int, prompt_tokens: int, prompt: BlockChain | None, max_tokens: int
+    ) -> None:
         self.key = key
         self.prompt_tokens = prompt_tokens
+        self.prompt = prompt
         self.max_tokens = max_tokens
         self.admitted = False
         self.emitted = 0
@@ -71,6 +85,12 @@ class BatchScheduler:
         self._wakeup = asyncio.Event()
         self._keys = itertools.count()
         self._loop_task: asyncio.Task[None] | None = None
+        self.counters = EngineCounters()
+        self.prefix_cache = (
+            PrefixCache(engine.prefix_cache_blocks, engine.prefix_cache_block_size)
+            if engine.prefix_cache
+            else None
+        )
 
     @property
     def running_count(self) -> int:
@@ -80,11 +100,29 @@ class BatchScheduler:
     def waiting_count(self) -> int:
         return len(self._waiting)
 
-    def submit(self, prompt_tokens: int, max_tokens: int) -> "SequenceStream":
-        """A stream of events for one request; it queues on entering and leaves on exit."""
+    def submit(
+        self, prompt_tokens: int, max_tokens: int, prompt: BlockChain | None = None
+    ) -> "SequenceStream":
+        """A stream of events for one request; it queues on entering and leaves on exit.
+
+        ``prompt`` is the prompt's block chain (``prefix_cache.chain()``) when the request
+        may use the prefix cache; without it, or with the cache off, every token is prefilled.
+        """
         if prompt_tokens < 0 or max_tokens < 1:
             raise ValueError("need prompt_tokens >= 0 and max_tokens >= 1")
-        return SequenceStream(self, _Sequence(next(self._keys), prompt_tokens, max_tokens))
+        if prompt is not None and prompt.token_count != prompt_tokens:
+            raise ValueError("the prompt's chain and prompt_tokens disagree")
+        sequence = _Sequence(next(self._keys), prompt_tokens, prompt, max_tokens)
+        return SequenceStream(self, sequence)
+
+    def remember(self, chain: BlockChain) -> None:
+        """Cache a finished request's prompt and output blocks (a no-op with the cache off)."""
+        if self.prefix_cache is not None:
+            self.prefix_cache.insert(chain.keys)
+
+    def reset_prefix_cache(self) -> None:
+        if self.prefix_cache is not None:
+            self.prefix_cache.clear()
 
     async def __aenter__(self) -> "BatchScheduler":
         self._loop_task = asyncio.create_task(self._run(), name="simulated-batch-loop")
@@ -136,11 +174,26 @@ class BatchScheduler:
             sequence = self._waiting.popleft()
             sequence.admitted = True
             self._running[sequence.key] = sequence
-            prefill_tokens += sequence.prompt_tokens
-            sequence.events.put_nowait(Admitted())
+            cached = self._look_up(sequence)
+            prefill_tokens += sequence.prompt_tokens - cached
+            sequence.events.put_nowait(Admitted(cached))
         return prefill_tokens
 
+    def _look_up(self, sequence: _Sequence) -> int:
+        """Count the admitted prompt, and consult and fill the prefix cache for it."""
+        self.counters.prompt_tokens += sequence.prompt_tokens
+        if self.prefix_cache is None:
+            return 0
+        self.counters.prefix_cache_queries += sequence.prompt_tokens
+        if sequence.prompt is None:
+            return 0
+        cached = self.prefix_cache.cached_tokens(sequence.prompt)
+        self.prefix_cache.insert(sequence.prompt.keys)
+        self.counters.prefix_cache_hits += cached
+        return cached
+
     def _emit(self) -> None:
+        self.counters.generation_tokens += len(self._running)
         for sequence in list(self._running.values()):
             index = sequence.emitted
             sequence.emitted += 1

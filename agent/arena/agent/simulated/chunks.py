@@ -59,8 +59,8 @@ class ChunkEncoder:
             )
         )
 
-    def usage_chunk(self, prompt_tokens: int, completion_tokens: int) -> bytes:
-        usage = _usage(prompt_tokens, completion_tokens)
+    def usage_chunk(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> bytes:
+        usage = _usage(prompt_tokens, completion_tokens, cached_tokens)
         return self._head + b',"choices":[],"usage":' + _compact(usage) + b"}\n\n"
 
 
@@ -71,6 +71,7 @@ def completion_body(
     content: str,
     prompt_tokens: int,
     completion_tokens: int,
+    cached_tokens: int,
 ) -> dict[str, Any]:
     """A non-streamed ``chat.completion``; outputs always end by length."""
     return {
@@ -87,13 +88,16 @@ def completion_body(
                 "finish_reason": "length",
             }
         ],
-        "usage": _usage(prompt_tokens, completion_tokens),
+        "usage": _usage(prompt_tokens, completion_tokens, cached_tokens),
     }
 
 
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+def _usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> dict[str, Any]:
+    """OpenAI's usage, with the prompt tokens served from the prefix cache as OpenAI and
+    llama-server report them (always present, 0 without a hit)."""
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached_tokens},
     }

@@ -92,6 +92,11 @@ _DEFAULTS = SimulatedEngine.model_fields
 @click.option("--decode-step-ms-per-seq", default=_DEFAULTS["decode_step_ms_per_seq"].default)
 @click.option("--max-batch", default=_DEFAULTS["max_batch"].default, type=int)
 @click.option("--startup-s", default=_DEFAULTS["startup_s"].default)
+@click.option("--prefix-cache/--no-prefix-cache", default=_DEFAULTS["prefix_cache"].default)
+@click.option("--prefix-cache-blocks", default=_DEFAULTS["prefix_cache_blocks"].default, type=int)
+@click.option(
+    "--prefix-cache-block-size", default=_DEFAULTS["prefix_cache_block_size"].default, type=int
+)
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
 @click.option("--log-format", default="console", type=click.Choice(["console", "json"]))
 def main(
@@ -103,6 +108,9 @@ def main(
     decode_step_ms_per_seq: float,
     max_batch: int,
     startup_s: float,
+    prefix_cache: bool,
+    prefix_cache_blocks: int,
+    prefix_cache_block_size: int,
     log_level: str,
     log_format: LogFormat,
 ) -> None:
@@ -116,6 +124,9 @@ def main(
             decode_step_ms_per_seq=decode_step_ms_per_seq,
             max_batch=max_batch,
             startup_s=startup_s,
+            prefix_cache=prefix_cache,
+            prefix_cache_blocks=prefix_cache_blocks,
+            prefix_cache_block_size=prefix_cache_block_size,
         )
     except ValidationError as error:
         raise click.UsageError(str(error)) from None

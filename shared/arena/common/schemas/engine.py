@@ -28,6 +28,12 @@ HealthPath = Annotated[str, Field(pattern=r"^/", max_length=1024)]
 before the first ``/`` (``@other-host/``) would name another host the policy never listed."""
 
 
+MAX_PREFIX_CACHE_BLOCKS = 1 << 20
+"""A million blocks (16 M tokens at 16 a block) keeps the simulated cache's own memory near
+150 MB even when a suite asks for the most."""
+MAX_PREFIX_CACHE_BLOCK_SIZE = 4096
+
+
 class SimulatedEngine(ArenaModel):
     """Arena's own simulated engine: predictable speed, every result labelled simulated."""
 
@@ -39,6 +45,15 @@ class SimulatedEngine(ArenaModel):
     """Extra time per additional sequence in the batch (continuous batching slows per step)."""
     max_batch: PositiveInt = 64
     startup_s: Annotated[float, Field(ge=0)] = 0.0
+    prefix_cache: bool = False
+    """Reuse the KV of earlier prompts (a block-hash LRU, as vLLM's automatic prefix caching):
+    only uncached prompt tokens cost prefill time. Off by default, as in the reference
+    methodology; the agentic suite turns it on."""
+    prefix_cache_blocks: Annotated[int, Field(gt=0, le=MAX_PREFIX_CACHE_BLOCKS)] = 65536
+    """Capacity of the cache in blocks (the simulated KV memory); least recently used blocks
+    go first."""
+    prefix_cache_block_size: Annotated[int, Field(gt=0, le=MAX_PREFIX_CACHE_BLOCK_SIZE)] = 16
+    """Tokens per block: only whole blocks are cached and hit (vLLM's default is 16)."""
 
 
 class ExternalEngine(ArenaModel):

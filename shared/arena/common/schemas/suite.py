@@ -133,6 +133,10 @@ class TraceSource(ArenaModel):
     """Sessions to generate (profile; default 64), or the first N of the file (default all)."""
     params: dict[str, float] = {}
     """Overrides of the profile's documented parameters (docs/traces.md)."""
+    scale: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """``quick`` scaling applied to the trace once read or generated
+    (``traces.profiles.scale``: token counts and think times × scale); the suite's ``quick``
+    sets it."""
 
     @model_validator(mode="after")
     def _one_source(self) -> "TraceSource":

@@ -15,9 +15,15 @@ from arena.common.schemas.suite import (
     Benchmark,
     ClosedLoopBenchmark,
     ResolvedSuite,
+    SessionBenchmark,
 )
 from arena.common.suites.validation import ProblemAt
-from arena.common.suites.variants import expected_requests
+from arena.common.suites.variants import (
+    expected_requests,
+    session_output_ceiling,
+    session_variants,
+)
+from arena.common.traces.profiles import resolve_params
 
 
 class SuiteLimits(BaseModel):
@@ -33,6 +39,12 @@ class SuiteLimits(BaseModel):
     """Streamed chunks one sample may list (one per generated token at most, in practice)."""
     max_spec_bytes: int = Field(16 * 1024 * 1024, ge=1)
     """Bytes of the job specs a suite expands into, all jobs together (what the store keeps)."""
+    max_load_s: float = Field(6 * 3600, gt=0)
+    """Load time of one run of a session benchmark: ``step_s`` × its steps (a search's
+    ``max_steps``). Sessions started in a step run to their end after it, so this bounds
+    when the last session starts, not when the job ends."""
+    max_session_rate: float = Field(100.0, gt=0)
+    """Sessions started per second (``session_rate``, a rate search's ``max``)."""
 
 
 def suite_problems(
@@ -92,6 +104,9 @@ def _spec_bytes(resolved: ResolvedSuite) -> int:
 
 
 def _benchmark_problems(bench: Benchmark, limits: SuiteLimits) -> Iterator[tuple[str, str]]:
+    if isinstance(bench, SessionBenchmark):
+        yield from _session_problems(bench, limits)
+        return
     if isinstance(bench, ClosedLoopBenchmark):
         concurrency, field = max(bench.concurrency), "concurrency"
         tokens = max(bench.pp) + max(bench.depth) + max(bench.tg)
@@ -110,3 +125,39 @@ def _benchmark_problems(bench: Benchmark, limits: SuiteLimits) -> Iterator[tuple
                 f"limit of {limits.max_tokens}"
             ),
         )
+
+
+def _session_problems(bench: SessionBenchmark, limits: SuiteLimits) -> Iterator[tuple[str, str]]:
+    """Users count as concurrency (each keeps one request in flight, its sub-agents more);
+    a profile's longest answer plus its context cap as a request's tokens (a trace file is
+    only read on the agent: its turns are bounded by the trace format and the sample checks)."""
+    search = bench.search
+    users: float = max(bench.users, default=0)
+    rate = max(bench.session_rate, default=0.0)
+    field = "users" if bench.users else "session_rate"
+    if search is not None:
+        field = "search"
+        users, rate = (search.max, 0.0) if search.over == "users" else (0, search.max)
+    if users > limits.max_concurrency:
+        yield field, f"{users:g} users are past the limit of {limits.max_concurrency}"
+    if rate > limits.max_session_rate:
+        yield (
+            field,
+            f"{rate:g} sessions/s is past the limit of {limits.max_session_rate:g}",
+        )
+    steps = search.max_steps if search is not None else len(session_variants(bench))
+    if bench.step_s * steps > limits.max_load_s:
+        yield (
+            "step_s",
+            f"{steps} steps of {bench.step_s:g} s load the engine for "
+            f"{bench.step_s * steps:g} s per run; the limit is {limits.max_load_s:g} s",
+        )
+    if bench.trace.profile is not None:
+        params = resolve_params(bench.trace.profile, bench.trace.params)
+        tokens = session_output_ceiling(bench.trace) + round(params.get("context_max", 0))
+        if tokens > limits.max_tokens:
+            yield (
+                "trace",
+                f"requests of up to {tokens} tokens (context_max + the longest answer) are "
+                f"past the limit of {limits.max_tokens}",
+            )

@@ -21,7 +21,8 @@ LITERAL_TOKEN = (
 
 
 def load_suite_file(path: str | Path) -> ResolvedSuite:
-    """Relative ``dataset_path`` values are taken relative to the suite file's folder."""
+    """Relative ``dataset_path`` and ``trace.path`` values are taken relative to the suite
+    file's folder."""
     filename = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -7,15 +7,23 @@ reported at once, each on its line; nothing is returned half-resolved.
 from pathlib import Path
 
 from arena.common.errors import SuiteError, SuiteProblem
-from arena.common.schemas.suite import Benchmark, OpenLoopBenchmark, ResolvedSuite, SuiteSpec
+from arena.common.schemas.suite import (
+    Benchmark,
+    OpenLoopBenchmark,
+    ResolvedSuite,
+    SessionBenchmark,
+    SuiteSpec,
+)
 from arena.common.suites.builtin import BuiltinSuite, builtin_names, builtin_suite
 from arena.common.suites.scaling import quick_note, scale_benchmark
 from arena.common.suites.standin import sharegpt_standin_note
 from arena.common.suites.validation import ProblemAt
+from arena.common.traces.profiles import resolve_params
 
 
 def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None) -> ResolvedSuite:
-    """``base_dir`` anchors relative ``dataset_path`` values (the suite file's folder)."""
+    """``base_dir`` anchors relative ``dataset_path`` and ``trace.path`` values (the suite
+    file's folder)."""
     builtin, problems = _builtin_set(spec, problem_at)
     chosen = _select(spec, builtin, problems, problem_at)
     own = [_anchor_dataset(bench, base_dir) for bench in spec.benchmarks]
@@ -24,6 +32,11 @@ def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None)
         problem_at(("benchmarks", index, "id"), f"id {bench.id!r} is already used by {spec.suite}")
         for index, bench in enumerate(own)
         if bench.id in reserved
+    ]
+    problems += [
+        problem_at(("benchmarks", index, "trace", "params"), message)
+        for index, bench in enumerate(own)
+        if (message := _trace_problem(bench)) is not None
     ]
     if problems:
         raise SuiteError.from_problems(problems)
@@ -83,10 +96,30 @@ def _select(
     return kept + added
 
 
+def _trace_problem(bench: Benchmark) -> str | None:
+    """A generated trace's parameters checked now, with their line, not on the agent."""
+    if not isinstance(bench, SessionBenchmark) or bench.trace.profile is None:
+        return None
+    try:
+        resolve_params(bench.trace.profile, bench.trace.params)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def _anchor_dataset(bench: Benchmark, base_dir: Path | None) -> Benchmark:
+    """A relative ``dataset_path`` or ``trace.path``, taken from the suite file's folder."""
+    if isinstance(bench, SessionBenchmark) and bench.trace.path is not None:
+        anchored = _anchored(bench.trace.path, base_dir)
+        trace = bench.trace.model_copy(update={"path": anchored})
+        return bench.model_copy(update={"trace": trace})
     if not isinstance(bench, OpenLoopBenchmark) or bench.dataset_path is None:
         return bench
-    path = Path(bench.dataset_path).expanduser()
+    return bench.model_copy(update={"dataset_path": _anchored(bench.dataset_path, base_dir)})
+
+
+def _anchored(name: str, base_dir: Path | None) -> str:
+    path = Path(name).expanduser()
     if path.is_absolute() or base_dir is None:
-        return bench
-    return bench.model_copy(update={"dataset_path": str((base_dir / path).resolve())})
+        return name
+    return str((base_dir / path).resolve())

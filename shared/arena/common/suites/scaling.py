@@ -6,6 +6,18 @@ server stay the same, while an open-loop run (prompts ÷ rate) takes about q² o
 Rate sweeps keep that property: their minimum duration is scaled by q², so each step's prompt
 count (rate × duration) scales by q like ``num_prompts``. Concurrency, burstiness and
 ``max_concurrency`` are left alone: they describe the traffic's shape, not its size.
+
+A session benchmark scales its trace (``trace.scale`` × q: token counts, block lists, think
+and arrival times × q, applied by ``traces.profiles.scale`` once the trace is read or
+generated) and its sessions (``trace.sessions`` × q, at least 4); a generated profile's
+longest sessions are cut (``turns_max`` and ``subagent_turns_max`` × q, at least 8; a median
+above the new cap comes down to it), so a step's last sessions end soon after it. Each turn
+then takes about q of its time, and ``step_s`` × q² keeps a quick run's duration near q² of
+the full one, as for open loop (steps are short: a quick run shows the mechanics, never a
+capacity). Session rates (and a rate search's start, max and
+resolution) ÷ q keep the offered token load, as for open loop. Users, a search's
+``max_steps``, the SLO tiers and the attainment target are kept: they are the question asked,
+not its size (so a quick run meets TTFT targets more easily: its prompts are shorter).
 """
 
 import math
@@ -13,7 +25,15 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.schemas.suite import (
+    Benchmark,
+    ClosedLoopBenchmark,
+    OpenLoopBenchmark,
+    SessionBenchmark,
+    TraceSource,
+)
+from arena.common.traces.profiles import resolve_params
+from arena.common.traces.source import DEFAULT_SESSIONS
 
 MIN_LENGTH_TOKENS = 8
 MIN_PROMPTS = 4
@@ -58,6 +78,8 @@ def scale_benchmark(bench: Benchmark, factor: float) -> Benchmark:
         return bench.model_copy(deep=True)
     if isinstance(bench, ClosedLoopBenchmark):
         return _scale_closed(bench, factor)
+    if isinstance(bench, SessionBenchmark):
+        return _scale_sessions(bench, factor)
     return _scale_open(bench, factor)
 
 
@@ -87,6 +109,57 @@ def _scale_open(bench: OpenLoopBenchmark, factor: float) -> OpenLoopBenchmark:
             "min_duration_s": bench.min_duration_s * factor * factor,
         }
     )
+
+
+def _scale_sessions(bench: SessionBenchmark, factor: float) -> SessionBenchmark:
+    trace = bench.trace
+    sessions = scale_count(trace.sessions or DEFAULT_SESSIONS, factor)
+    search = bench.search
+    if search is not None and search.over == "session_rate":
+        search = search.model_copy(
+            update={
+                name: scale_rate(getattr(search, name), factor)
+                for name in ("start", "max", "resolution")
+            }
+        )
+    return SessionBenchmark.model_validate(
+        bench.model_dump()
+        | {
+            "trace": trace.model_dump()
+            | {
+                "scale": trace.scale * factor,
+                "sessions": sessions,
+                "params": _fewer_turns(trace, factor),
+            },
+            "session_rate": _distinct(scale_rate(r, factor) for r in bench.session_rate),
+            "search": None if search is None else search.model_dump(),
+            "step_s": bench.step_s * factor * factor,
+        }
+    )
+
+
+TURN_CAPS = ("turns", "subagent_turns")
+"""Profile parameters ``<name>_max`` (with ``_min`` and ``_median``) bounding turns per session."""
+MIN_TURNS = 8
+
+
+def _fewer_turns(trace: TraceSource, factor: float) -> dict[str, float]:
+    """A profile's parameters with its turn caps × factor (at least 8; a cap already under 8
+    is kept), kept in their documented order (min ≤ median ≤ max); a file's turns are its own."""
+    if trace.profile is None:
+        return dict(trace.params)
+    values = resolve_params(trace.profile, trace.params)
+    params = dict(trace.params)
+    for name in TURN_CAPS:
+        most = f"{name}_max"
+        if most not in values:
+            continue
+        cap = max(min(values[most], MIN_TURNS), round(values[most] * factor))
+        params[most] = float(max(values.get(f"{name}_min", 1.0), cap))
+        median = f"{name}_median"
+        if median in values and values[median] > params[most]:
+            params[median] = params[most]
+    return params
 
 
 def _distinct(values: Iterable[T]) -> list[T]:

@@ -17,10 +17,14 @@ from arena.common.errors import SuiteError, SuiteProblem
 from arena.common.schemas.engine import ENGINE_MODELS
 from arena.common.schemas.suite import (
     ClosedLoopBenchmark,
+    LoadSearch,
     ModelSpec,
     OpenLoopBenchmark,
+    SessionBenchmark,
+    SloTier,
     SuiteSpec,
     Target,
+    TraceSource,
 )
 from arena.common.suites.yaml_source import (
     Loc,
@@ -41,6 +45,10 @@ _SUITE_MODELS: tuple[type[BaseModel], ...] = (
     Target,
     ClosedLoopBenchmark,
     OpenLoopBenchmark,
+    SessionBenchmark,
+    TraceSource,
+    LoadSearch,
+    SloTier,
     *ENGINE_MODELS,
 )
 UNION_TAGS = frozenset(

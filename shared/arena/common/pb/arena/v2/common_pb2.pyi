@@ -1165,6 +1165,7 @@ class TraceSource(_message.Message):
     BLOCK_SIZE_FIELD_NUMBER: _builtins.int
     SESSIONS_FIELD_NUMBER: _builtins.int
     PARAMS_FIELD_NUMBER: _builtins.int
+    SCALE_FIELD_NUMBER: _builtins.int
     profile: _builtins.str
     """one of: coding, chat, rag"""
     path: _builtins.str
@@ -1172,6 +1173,8 @@ class TraceSource(_message.Message):
     """one of: arena, mooncake"""
     block_size: _builtins.int
     sessions: _builtins.int
+    scale: _builtins.float
+    """quick: token counts and think times x scale, in (0, 1]"""
     @_builtins.property
     def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
     def __init__(
@@ -1183,10 +1186,11 @@ class TraceSource(_message.Message):
         block_size: _builtins.int | None = ...,
         sessions: _builtins.int | None = ...,
         params: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        scale: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_block_size", b"_block_size", "_path", b"_path", "_profile", b"_profile", "_sessions", b"_sessions", "block_size", b"block_size", "path", b"path", "profile", b"profile", "sessions", b"sessions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_block_size", b"_block_size", "_path", b"_path", "_profile", b"_profile", "_sessions", b"_sessions", "block_size", b"block_size", "format", b"format", "params", b"params", "path", b"path", "profile", b"profile", "sessions", b"sessions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_block_size", b"_block_size", "_path", b"_path", "_profile", b"_profile", "_sessions", b"_sessions", "block_size", b"block_size", "format", b"format", "params", b"params", "path", b"path", "profile", b"profile", "scale", b"scale", "sessions", b"sessions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__block_size: _TypeAlias = _typing.Literal["block_size"]  # noqa: Y015
     _WhichOneofArgType__block_size: _TypeAlias = _typing.Literal["_block_size", b"_block_size"]  # noqa: Y015

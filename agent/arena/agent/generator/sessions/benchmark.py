@@ -1,0 +1,210 @@
+"""A session benchmark: its load steps (fixed, or found by the capacity search) × runs.
+
+Each (step, run) gets a fresh random salt (its conversations share nothing with any earlier
+step's) and, for ``prefix_cache: on``, the engine's prefix cache is reset before it where the
+engine allows (``reset_cache``), so every measured step starts cold either way. A step passes
+when its sessions' attainment of the first SLO tier (``metrics.sessions``), averaged over its
+runs, reaches ``attainment``; each step is logged and noted in the job log. Texts are
+synthesised for the whole trace before the first step, so no tokenizer call runs while a step
+is measured (``history: engine`` answers come from the engine itself).
+"""
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import structlog
+
+from arena.agent.generator.client import ChatRequest, prepare, stream_chat
+from arena.agent.generator.context import RunContext
+from arena.agent.generator.gc_freeze import frozen_heap
+from arena.agent.generator.open_loop import ClientLoad, CpuMeter
+from arena.agent.generator.sessions.loads import run_rate, run_replay, run_users
+from arena.agent.generator.sessions.search import CapacitySearch
+from arena.agent.generator.sessions.session import Step
+from arena.agent.generator.sessions.synth import Synthesiser
+from arena.agent.generator.tokens import Tokenizer
+from arena.common.metrics.sessions import session_attainment
+from arena.common.schemas.suite import SessionBenchmark
+from arena.common.traces.format import Session, Trace
+
+log = structlog.get_logger(__name__)
+
+ResetCache = Callable[[], Awaitable[bool]]
+WARMUP = ChatRequest([{"role": "user", "content": "hello"}], max_tokens=4)
+"""One unreported request before the first step, as the open loop sends (engines warm up)."""
+UNIT = {"users": "users", "session_rate": "sessions/s", "replay": ""}
+
+
+@dataclass(frozen=True)
+class SessionLoad:
+    over: str
+    """``users``, ``session_rate`` or ``replay``."""
+    load: float
+
+    @property
+    def variant(self) -> str:
+        """The agreed variant keys: ``u4``, ``srate0.5``, ``replay``."""
+        if self.over == "users":
+            return f"u{int(self.load)}"
+        if self.over == "session_rate":
+            return f"srate{self.load:g}"
+        return "replay"
+
+
+def _load(load: float | None) -> str:
+    return "none" if load is None else f"{load:g}"
+
+
+def fixed_steps(bench: SessionBenchmark) -> list[SessionLoad]:
+    if bench.replay_timestamps:
+        return [SessionLoad("replay", 0.0)]
+    if bench.users:
+        return [SessionLoad("users", float(n)) for n in bench.users]
+    return [SessionLoad("session_rate", rate) for rate in bench.session_rate]
+
+
+def requests_per_session(sessions: Sequence[Session]) -> float:
+    """Mean turns a session sends, its sub-agents' included (the progress estimate's unit)."""
+
+    def turns(session: Session) -> int:
+        return sum(1 + sum(turns(child) for child in turn.subagents) for turn in session.turns)
+
+    return sum(turns(s) for s in sessions) / len(sessions) if sessions else 0.0
+
+
+def _texts(
+    synth: Synthesiser, session: Session, path: str, answers: bool
+) -> list[Callable[[], Awaitable[str]]]:
+    """Every text a session (and its sub-agents) will send, as calls for ``Synthesiser.warm``."""
+    jobs: list[Callable[[], Awaitable[str]]] = [partial(synth.blocks, session.system_blocks)]
+    children = 0
+    for number, turn in enumerate(session.turns):
+        jobs.append(partial(synth.blocks, turn.blocks))
+        jobs.append(partial(synth.user_input, path, number, turn.input_tokens))
+        if answers:
+            jobs.append(partial(synth.answer, path, number, turn.output_tokens))
+        for child in turn.subagents:
+            children += 1
+            jobs += _texts(synth, child, f"{path}.{children}", answers)
+    return jobs
+
+
+class SessionRunner:
+    def __init__(
+        self,
+        ctx: RunContext,
+        bench: SessionBenchmark,
+        trace: Trace,
+        *,
+        runs: int,
+        seed: int,
+        tokenizer: Tokenizer,
+        pool: Sequence[int],
+        reset_cache: ResetCache | None,
+    ) -> None:
+        self.ctx = ctx
+        self.bench = bench
+        self.trace = trace
+        self.runs = runs
+        self.seed = seed
+        self.synth = Synthesiser(tokenizer, pool, seed, trace.header.block_size)
+        self.reset_cache = reset_cache
+        self.loads: list[ClientLoad] = []
+
+    async def run(self) -> list[ClientLoad]:
+        jobs = [
+            job
+            for position, session in enumerate(self.trace.sessions)
+            for job in _texts(self.synth, session, str(position), self.bench.history == "trace")
+        ]
+        await self.synth.warm(jobs)
+        log.info("session texts ready", benchmark=self.bench.id, texts=len(jobs))
+        await stream_chat(self.ctx.connections, prepare(self.ctx.endpoint, WARMUP))
+        if self.bench.search is None:
+            steps = fixed_steps(self.bench)
+            for position, step in enumerate(steps):
+                await self.measure(step, steps_left=len(steps) - position - 1)
+            return self.loads
+        search = CapacitySearch(self.bench.search)
+        while (load := search.next_load()) is not None:
+            left = self.bench.search.max_steps - len(search.steps) - 1
+            passed = await self.measure(SessionLoad(self.bench.search.over, load), steps_left=left)
+            search.record(load, passed)
+        self._note(
+            f"{self.bench.id} capacity search over {self.bench.search.over}: highest passing "
+            f"step {_load(search.passing)}, lowest failing step {_load(search.failing)} "
+            f"({len(search.steps)} steps measured)"
+        )
+        return self.loads
+
+    async def measure(self, load: SessionLoad, *, steps_left: int) -> bool:
+        """Every run of one load step; True when it met the first tier's attainment target."""
+        tier = self.bench.slo[0]
+        attainments: list[float] = []
+        for run in range(self.runs):
+            step = await self._run_step(load, run)
+            attainment = session_attainment(step.samples, tier)
+            attainments.append(0.0 if attainment is None else attainment)
+            self._estimate(
+                len(step.samples), runs_left=(self.runs - run - 1) + steps_left * self.runs
+            )
+        mean = sum(attainments) / len(attainments)
+        passed = mean >= self.bench.attainment
+        log.info(
+            "session load step",
+            benchmark=self.bench.id,
+            variant=load.variant,
+            load=load.load,
+            tier=tier.name,
+            attainment=mean,
+            passed=passed,
+        )
+        unit = UNIT[load.over]
+        self._note(
+            f"{self.bench.id} step {load.variant} ({load.load:g} {unit}): {tier.name} met by "
+            f"{mean * 100:.1f} % of sessions (target {self.bench.attainment * 100:g} %): "
+            + ("pass" if passed else "fail")
+        )
+        return passed
+
+    async def _run_step(self, load: SessionLoad, run: int) -> Step:
+        cache_on = self.bench.prefix_cache == "on"
+        if cache_on and self.reset_cache is not None and not await self.reset_cache():
+            log.info("prefix cache not reset; the new salt keeps the step cold")
+        step = Step(self.ctx, self.bench, self.synth, load.variant, run, secrets.token_hex(6))
+        with frozen_heap():
+            meter = CpuMeter()
+            if load.over == "users":
+                await run_users(step, self.trace.sessions, int(load.load), self.bench.step_s)
+            elif load.over == "session_rate":
+                await run_rate(step, self.trace.sessions, load.load, self.bench.step_s, self.seed)
+            else:
+                await run_replay(step, self.trace.sessions)
+            cpu = meter.utilisation(step.busy_wait_s)
+        self.loads.append(ClientLoad(load.variant, run, 1, cpu, step.busy_wait_s))
+        return step
+
+    def _estimate(self, last_run_requests: int, runs_left: int) -> None:
+        """Progress total: what is done plus the runs still planned at the last run's size."""
+        self.ctx.total = self.ctx.done + runs_left * max(last_run_requests, 1)
+
+    def _note(self, line: str) -> None:
+        if self.ctx.note is not None:
+            self.ctx.note(line)
+
+
+def initial_estimate(bench: SessionBenchmark, trace: Trace, runs: int) -> int:
+    """Requests the benchmark will send, before it ran: sessions per step × their turns."""
+    per_session = requests_per_session(trace.sessions)
+    if bench.replay_timestamps:
+        sessions = [float(len(trace.sessions))]
+    elif bench.users:
+        sessions = [float(n) for n in bench.users]
+    elif bench.session_rate:
+        sessions = [max(1.0, rate * bench.step_s) for rate in bench.session_rate]
+    else:
+        assert bench.search is not None
+        sessions = [bench.search.start] * bench.search.max_steps
+    return max(1, round(runs * per_session * sum(sessions)))

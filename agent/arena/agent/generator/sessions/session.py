@@ -1,0 +1,159 @@
+"""One session's turns, in order, on the open loop's timing policy.
+
+A turn is due when the previous answer (and the sub-agents it spawned) ended plus its think
+time × ``think_scale``; turn 0 when the load driver says the session starts. The request's
+bytes are built before the due time (during the think time), ``sleep_until`` sends it on time,
+and ``sent_s − scheduled_s`` is the send lag, recorded per request as in the open loop
+(``queued_s`` = ``scheduled_s``: sessions have no client queue). A failed turn ends its
+session: later turns, and sub-agents it would have spawned, are not sent; the session then
+fails every SLO tier. A failed sub-agent ends only itself.
+
+The conversation (``arena.common.traces.format``): system = salt line + the session's system
+blocks; each user message = the turn's blocks + its own input (turn 0's opened by the session
+marker); each answer re-sent as the engine produced it (``history: engine``) or as
+synthesised text of the trace's length (``history: trace``). A sub-agent starts from a copy of
+its parent's conversation up to the spawning answer; its own system blocks open its first
+user message.
+"""
+
+import asyncio
+from dataclasses import dataclass, field
+
+import structlog
+
+from arena.agent.generator.client import ChatRequest, Measurement, prepare, stream_chat
+from arena.agent.generator.context import RunContext
+from arena.agent.generator.open_loop import sleep_until
+from arena.agent.generator.sessions.synth import (
+    Synthesiser,
+    join_parts,
+    salt_line,
+    session_marker,
+)
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import SessionBenchmark
+from arena.common.traces.format import Session, Turn
+
+log = structlog.get_logger(__name__)
+
+EMPTY_CONTENT = "."
+"""Servers refuse an empty message; a turn with no text at all sends this one token."""
+
+
+@dataclass
+class Step:
+    """One measured (load step, run): its salt, its samples and the client's spin time."""
+
+    ctx: RunContext
+    bench: SessionBenchmark
+    synth: Synthesiser
+    variant: str
+    run: int
+    salt: str
+    """Opens every conversation of this step, so nothing cached before it can match."""
+    samples: list[RequestSample] = field(default_factory=list)
+    busy_wait_s: float = 0.0
+    sessions: int = 0
+    _requests: int = 0
+
+    def new_label(self) -> str:
+        """``s{n}``: the n-th session started in this run."""
+        label = f"s{self.sessions}"
+        self.sessions += 1
+        return label
+
+    def request(self, messages: list[dict[str, str]], turn: Turn, key: str) -> ChatRequest:
+        off = self.bench.prefix_cache == "off"
+        return ChatRequest(
+            messages,
+            turn.output_tokens,
+            ignore_eos=True,
+            cache_salt=f"{self.salt}-{key}" if off else None,
+            collect_text=self.bench.history == "engine",
+        )
+
+    def record(self, m: Measurement, label: str, turn: int, due_s: float, max_tokens: int) -> None:
+        sample = m.to_sample(
+            benchmark=self.ctx.benchmark,
+            variant=self.variant,
+            run=self.run,
+            index=self._requests,
+            session=label,
+            turn=turn,
+            scheduled_s=due_s,
+            queued_s=due_s,
+            max_tokens=max_tokens,
+        )
+        self._requests += 1
+        self.samples.append(sample)
+        self.ctx.record(sample)
+
+
+async def _user_text(
+    step: Step, session: Session, path: str, label: str, number: int, *, subagent: bool
+) -> str:
+    turn = session.turns[number]
+    first = number == 0
+    parts = [
+        await step.synth.blocks(session.system_blocks) if first and subagent else "",
+        await step.synth.blocks(turn.blocks),
+        session_marker(label) if first else "",
+        await step.synth.user_input(path, number, turn.input_tokens),
+    ]
+    return join_parts(parts) or EMPTY_CONTENT
+
+
+async def _answer_text(step: Step, m: Measurement, path: str, number: int, tokens: int) -> str:
+    if step.bench.history == "engine":
+        return "".join(m.text or ()) or EMPTY_CONTENT
+    return await step.synth.answer(path, number, tokens) or EMPTY_CONTENT
+
+
+async def run_session(
+    step: Step,
+    session: Session,
+    path: str,
+    label: str,
+    due_s: float,
+    history: list[dict[str, str]] | None = None,
+) -> None:
+    """Every turn of ``session`` (``path``: its place in the trace, for its text; ``label``:
+    its samples' ``session``), turn 0 due at ``due_s``; ``history``: a sub-agent's start."""
+    clock = step.ctx.clock
+    subagent = history is not None
+    if history is None:
+        system = join_parts([salt_line(step.salt), await step.synth.blocks(session.system_blocks)])
+        messages = [{"role": "system", "content": system}]
+    else:
+        messages = history
+    children = 0
+    for number, turn in enumerate(session.turns):
+        content = await _user_text(step, session, path, label, number, subagent=subagent)
+        messages.append({"role": "user", "content": content})
+        request = prepare(step.ctx.endpoint, step.request(messages, turn, f"{label}-{number}"))
+        step.busy_wait_s += await sleep_until(clock, due_s)
+        measurement = await stream_chat(step.ctx.connections, request)
+        step.record(measurement, label, number, due_s, turn.output_tokens)
+        if measurement.error is not None or measurement.end_s is None:
+            log.debug("turn failed; session ended", session=label, turn=number)
+            return
+        answer = await _answer_text(step, measurement, path, number, turn.output_tokens)
+        messages.append({"role": "assistant", "content": answer})
+        ended_s = measurement.end_s
+        if turn.subagents:
+            spawned = []
+            for child in turn.subagents:
+                children += 1
+                spawned.append(
+                    run_session(
+                        step,
+                        child,
+                        f"{path}.{children}",
+                        f"{label}.{children}",
+                        ended_s,
+                        list(messages),
+                    )
+                )
+            await asyncio.gather(*spawned)
+            ended_s = clock.now()
+        due_s = ended_s + turn.think_s * step.bench.think_scale

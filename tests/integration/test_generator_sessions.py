@@ -1,0 +1,354 @@
+"""Session benchmarks against the real simulated engine over HTTP.
+
+The simulated engine's word tokenizer makes every length exact: a block is ``block_size``
+words, a turn's input ``input_tokens`` words, the salt line and the session marker one word
+each, and an answer ``output_tokens`` words. Its prefix cache hashes blocks of
+``CACHE_BLOCK`` tokens from the first one, so the cached tokens of each turn follow from the
+conversation the generator built (worked out per test below).
+"""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.open_loop import ClientLoad
+from arena.agent.generator.runner import run_benchmark
+from arena.agent.generator.tokens import ServerTokenizer
+from arena.agent.simulated.server import RunningServer, running_server
+from arena.common.schemas.engine import SimulatedEngine
+from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import SessionBenchmark
+from arena.common.traces.format import Session, TraceHeader, Turn
+from arena.common.traces.implied import implied_cache
+from arena.common.traces.io import write_trace
+from arena.common.traces.profiles import generate
+
+CACHE_BLOCK = 16
+TRACE_BLOCK = 16
+MODEL = "arena-sim"
+
+
+def sim(**fields: Any) -> SimulatedEngine:
+    settings = {
+        "runtime": "simulated",
+        "decode_step_ms": 2,
+        "decode_step_ms_per_seq": 0,
+        "prefix_cache": True,
+        "prefix_cache_block_size": CACHE_BLOCK,
+        **fields,
+    }
+    return SimulatedEngine.model_validate(settings)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RunningServer]:
+    async with running_server(sim()) as running:
+        yield running
+
+
+def trace_file(tmp_path: Path, sessions: list[Session]) -> str:
+    path = tmp_path / "trace.jsonl"
+    write_trace(path, TraceHeader(block_size=TRACE_BLOCK), sessions)
+    return str(path)
+
+
+def two_sessions() -> list[Session]:
+    """A at 0 s (two turns, 0.2 s think between), B at 0.5 s; both open with blocks 1, 2."""
+    a = Session(
+        id="a",
+        arrival_s=0.0,
+        system_blocks=[1, 2],
+        turns=[
+            Turn(input_tokens=10, output_tokens=5, think_s=0.2),
+            Turn(input_tokens=7, output_tokens=4),
+        ],
+    )
+    b = Session(
+        id="b", arrival_s=0.5, system_blocks=[1, 2], turns=[Turn(input_tokens=12, output_tokens=3)]
+    )
+    return [a, b]
+
+
+async def run(
+    server: RunningServer, bench: SessionBenchmark, *, runs: int = 1, reset: bool = True
+) -> tuple[list[RequestSample], list[str], list[ClientLoad], list[int]]:
+    endpoint = Endpoint(server.url, MODEL)
+    tokenizer = ServerTokenizer(endpoint)
+    samples: list[RequestSample] = []
+    notes: list[str] = []
+    resets: list[int] = []
+
+    async def reset_cache() -> bool:
+        resets.append(1)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{server.url}/reset_prefix_cache") as answer,
+        ):
+            return answer.status == 200
+
+    try:
+        loads = await run_benchmark(
+            bench,
+            endpoint=endpoint,
+            runs=runs,
+            seed=7,
+            clock=JobClock(),
+            sink=samples.append,
+            tokenizer=tokenizer,
+            note=notes.append,
+            reset_cache=reset_cache if reset else None,
+        )
+    finally:
+        await tokenizer.close()
+    return samples, notes, loads, resets
+
+
+def by_key(samples: list[RequestSample]) -> dict[tuple[str, int], RequestSample]:
+    return {(s.session or "", s.turn or 0): s for s in samples}
+
+
+async def test_turns_resend_the_conversation_and_hit_the_shared_prefix(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    bench = SessionBenchmark(
+        id="two",
+        trace={"path": trace_file(tmp_path, two_sessions())},
+        replay_timestamps=True,
+    )
+    samples, notes, loads, resets = await run(server, bench)
+
+    assert all(s.ok and s.variant == "replay" and s.run == 0 for s in samples)
+    assert sorted(s.index for s in samples) == [0, 1, 2]
+    turns = by_key(samples)
+    assert set(turns) == {("s0", 0), ("s0", 1), ("s1", 0)}
+    # salt 1 + system blocks 32 + marker 1 + input 10
+    assert turns["s0", 0].prompt_tokens == 44
+    # the whole first exchange again (44 + answer 5) + the new input 7
+    assert turns["s0", 1].prompt_tokens == 44 + 5 + 7
+    assert turns["s1", 0].prompt_tokens == 1 + 32 + 1 + 12
+    # cold start; then A's first prompt and 4 answer tokens (48 = 3 blocks) are cached;
+    # B shares salt + system blocks (33 tokens: 2 whole cache blocks) and nothing after them
+    assert turns["s0", 0].cached_tokens == 0
+    assert turns["s0", 1].cached_tokens == 48
+    assert turns["s1", 0].cached_tokens == 32
+    # think time: turn 1 was due 0.2 s after turn 0's answer ended, and sent then
+    first, second = turns["s0", 0], turns["s0", 1]
+    assert first.end_s is not None and first.scheduled_s is not None
+    assert second.scheduled_s is not None
+    assert second.scheduled_s == pytest.approx(first.end_s + 0.2, abs=1e-9)
+    assert second.queued_s == second.scheduled_s
+    for sample in samples:
+        assert sample.scheduled_s is not None
+        assert 0 <= sample.sent_s - sample.scheduled_s < 0.05  # send lag, recorded
+    # replay: B started 0.5 s after A
+    assert turns["s1", 0].scheduled_s == pytest.approx(first.scheduled_s + 0.5, abs=1e-9)
+    assert resets == [1]
+    assert [(load.variant, load.run) for load in loads] == [("replay", 0)]
+    assert len(notes) == 1 and "replay" in notes[0] and "pass" in notes[0]
+
+
+async def test_history_trace_resends_synthesised_answers(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    bench = SessionBenchmark(
+        id="two",
+        trace={"path": trace_file(tmp_path, two_sessions()[:1])},
+        replay_timestamps=True,
+        history="trace",
+    )
+    samples, *_ = await run(server, bench)
+    turns = by_key(samples)
+    assert turns["s0", 1].prompt_tokens == 44 + 5 + 7
+    # the engine's own answer is not what is re-sent: only the 44-token prompt's 2 whole
+    # blocks match what it cached
+    assert turns["s0", 1].cached_tokens == 32
+
+
+async def test_cache_off_sends_no_cacheable_prompt(server: RunningServer, tmp_path: Path) -> None:
+    bench = SessionBenchmark(
+        id="two",
+        trace={"path": trace_file(tmp_path, two_sessions())},
+        replay_timestamps=True,
+        prefix_cache="off",
+    )
+    samples, _, _, resets = await run(server, bench)
+    assert len(samples) == 3
+    assert [s.cached_tokens for s in samples] == [0, 0, 0]
+    assert resets == []  # only a cache-on benchmark resets the cache
+    async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as answer:
+        metrics = await answer.text()
+    assert "arena_sim:prefix_cache_hits_total 0" in metrics
+
+
+async def test_later_turns_are_faster_with_the_cache_on(tmp_path: Path) -> None:
+    """1 000 prompt tokens/s: a 600-token re-sent conversation costs ~0.6 s uncached."""
+    long = Session(
+        id="long",
+        arrival_s=0.0,
+        system_blocks=list(range(20)),
+        turns=[
+            Turn(input_tokens=200, output_tokens=8),
+            Turn(input_tokens=20, output_tokens=8),
+        ],
+    )
+    path = trace_file(tmp_path, [long])
+    ttft: dict[str, float] = {}
+    async with running_server(sim(prefill_tokens_per_s=1000)) as server:
+        for cache in ("on", "off"):
+            bench = SessionBenchmark(
+                id=f"c{cache}", trace={"path": path}, replay_timestamps=True, prefix_cache=cache
+            )
+            samples, *_ = await run(server, bench)
+            later = by_key(samples)["s0", 1]
+            assert later.first_token_s is not None
+            ttft[cache] = later.first_token_s - later.sent_s
+            expected_cached = 0 if cache == "off" else (1 + 320 + 1 + 200 + 7) // 16 * 16
+            assert later.cached_tokens == expected_cached
+    assert ttft["on"] * 3 < ttft["off"]
+
+
+async def test_subagents_run_concurrently_on_the_parent_prefix(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    children = [
+        Session(id=name, turns=[Turn(input_tokens=5, output_tokens=40)]) for name in ("c1", "c2")
+    ]
+    parent = Session(
+        id="p",
+        arrival_s=0.0,
+        system_blocks=[9, 10],
+        turns=[
+            Turn(input_tokens=20, output_tokens=3, think_s=0.1, subagents=children),
+            Turn(input_tokens=4, output_tokens=2),
+        ],
+    )
+    bench = SessionBenchmark(
+        id="fan", trace={"path": trace_file(tmp_path, [parent])}, replay_timestamps=True
+    )
+    samples, *_ = await run(server, bench)
+    turns = by_key(samples)
+    assert set(turns) == {("s0", 0), ("s0.1", 0), ("s0.2", 0), ("s0", 1)}
+    assert {s.root_session for s in samples} == {"s0"}
+    parent_0 = turns["s0", 0]
+    assert parent_0.prompt_tokens == 1 + 32 + 1 + 20
+    kids = [turns["s0.1", 0], turns["s0.2", 0]]
+    for kid in kids:
+        # the parent's conversation (54 + answer 3), then the child's marker and input
+        assert kid.prompt_tokens == 54 + 3 + 1 + 5
+        assert kid.scheduled_s == parent_0.end_s
+        # the parent's prompt and its first 2 answer tokens (56 tokens: 3 blocks) at least
+        assert kid.cached_tokens is not None and kid.cached_tokens >= 48
+    first_end = min(k.end_s or 0 for k in kids)
+    assert max(k.sent_s for k in kids) < first_end  # both were in flight together
+    parent_1 = turns["s0", 1]
+    assert parent_1.scheduled_s is not None
+    assert parent_1.scheduled_s >= max(k.end_s or 0 for k in kids) + 0.1
+    # the parent goes on from its own conversation: the children's turns are not in it
+    assert parent_1.prompt_tokens == 54 + 3 + 4
+
+
+async def test_users_and_rate_steps_label_sessions_and_runs(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    path = trace_file(tmp_path, two_sessions())
+    users = SessionBenchmark(id="u", trace={"path": path}, users=[2], step_s=0.6)
+    samples, _, loads, resets = await run(server, users, runs=2)
+    assert {s.variant for s in samples} == {"u2"}
+    assert [(load.variant, load.run) for load in loads] == [("u2", 0), ("u2", 1)]
+    assert resets == [1, 1]
+    for run_number in (0, 1):
+        mine = [s for s in samples if s.run == run_number]
+        assert sorted(s.index for s in mine) == list(range(len(mine)))
+        sessions = {s.session for s in mine}
+        assert len(sessions) > 2  # users took the trace's sessions again and again
+        turns_of = {(s.session, s.turn) for s in mine}
+        assert len(turns_of) == len(mine)
+        # the last session started before the step ended and was run to its end
+        starts = [s.scheduled_s or 0 for s in mine if s.turn == 0]
+        assert max(starts) - min(starts) < 0.6 + 0.05
+    rate = SessionBenchmark(id="r", trace={"path": path}, session_rate=[10.0], step_s=0.5)
+    samples, *_ = await run(server, rate)
+    assert {s.variant for s in samples} == {"srate10"}
+    assert len({s.session for s in samples}) == 5  # ⌈10/s × 0.5 s⌉ sessions
+
+
+async def test_search_brackets_then_stops_at_max(server: RunningServer, tmp_path: Path) -> None:
+    path = trace_file(tmp_path, two_sessions())
+    bench = SessionBenchmark(
+        id="cap",
+        trace={"path": path},
+        search={"over": "users", "start": 1, "max": 4},
+        step_s=0.3,
+        slo=[{"name": "loose", "ttft_s": 30, "output_tokens_per_s": 0}],
+    )
+    samples, notes, loads, _ = await run(server, bench)
+    assert [load.variant for load in loads] == ["u1", "u2", "u4"]
+    assert {s.variant for s in samples} == {"u1", "u2", "u4"}
+    assert [line.split(" step ")[1].split(" ")[0] for line in notes[:3]] == ["u1", "u2", "u4"]
+    assert all(line.endswith("pass") for line in notes[:3])
+    assert "highest passing step 4" in notes[3]
+
+
+async def test_a_small_cache_evicts_exactly_as_its_lru_says(tmp_path: Path) -> None:
+    """Two cache blocks: A's first exchange (3 blocks) leaves only its first two cached."""
+    bench = SessionBenchmark(
+        id="two", trace={"path": trace_file(tmp_path, two_sessions())}, replay_timestamps=True
+    )
+    async with running_server(sim(prefix_cache_blocks=2)) as server:
+        samples, *_ = await run(server, bench)
+        metrics = await engine_counters(server)
+    turns = by_key(samples)
+    assert [turns[key].cached_tokens for key in [("s0", 0), ("s0", 1), ("s1", 0)]] == [0, 32, 32]
+    # the engine's own counters agree with the samples (the warm-up request included)
+    prompts = sum(s.prompt_tokens or 0 for s in samples)
+    assert metrics["arena_sim:prefix_cache_hits_total"] == 64
+    assert metrics["arena_sim:prefix_cache_queries_total"] == prompts + 1  # + "hello"
+
+
+async def engine_counters(server: RunningServer) -> dict[str, float]:
+    async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as answer:
+        text = await answer.text()
+    return {
+        name: float(value)
+        for name, value in (line.split() for line in text.splitlines() if line[:1] != "#")
+    }
+
+
+async def test_measured_hit_rate_matches_what_the_trace_implies(tmp_path: Path) -> None:
+    """A generated RAG trace, sessions one after another: the simulated engine's hit rate is
+    the trace's implied hit rate within 2 points (the salt line and session marker shift
+    block boundaries by a token, and add 2 uncached tokens per session)."""
+    params = {
+        "block_size": 16,
+        "corpus_tokens": 512,
+        "doc_pool": 12,
+        "doc_tokens": 64,
+        "docs_per_turn": 2,
+        "question_tokens_min": 20,
+        "question_tokens_max": 60,
+        "answer_tokens_min": 4,
+        "answer_tokens_max": 12,
+    }
+    trace = generate("rag", 10, seed=5, params=params)
+    spaced = [s.model_copy(update={"arrival_s": 0.25 * n}) for n, s in enumerate(trace.sessions)]
+    path = tmp_path / "rag.jsonl"
+    write_trace(path, trace.header, spaced)
+    bench = SessionBenchmark(
+        id="rag", trace={"path": str(path)}, replay_timestamps=True, think_scale=0
+    )
+    async with running_server(sim(prefill_tokens_per_s=200_000, decode_step_ms=1)) as server:
+        samples, *_ = await run(server, bench)
+    assert all(s.ok for s in samples)
+    implied = implied_cache(trace, "engine", cache_block_size=CACHE_BLOCK)
+    assert len(samples) == len(implied.requests)
+    measured = sum(s.cached_tokens or 0 for s in samples) / sum(
+        s.prompt_tokens or 0 for s in samples
+    )
+    expected = implied.cached_tokens / implied.prompt_tokens
+    assert expected > 0.3  # the corpus and popular documents are shared
+    assert measured == pytest.approx(expected, abs=0.02), (measured, expected)

@@ -1,0 +1,117 @@
+"""The capacity search's policy and the session text synthesis, without an engine."""
+
+from collections.abc import Callable
+
+import pytest
+
+from arena.agent.generator.sessions.benchmark import SessionLoad, requests_per_session
+from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
+from arena.agent.generator.sessions.search import CapacitySearch
+from arena.agent.generator.sessions.synth import Synthesiser
+from arena.common.schemas.suite import LoadSearch
+from arena.common.traces.format import Session, Turn
+
+
+def search_path(search: LoadSearch, passes: Callable[[float], bool]) -> list[tuple[float, bool]]:
+    policy = CapacitySearch(search)
+    while (load := policy.next_load()) is not None:
+        policy.record(load, passes(load))
+    return policy.steps
+
+
+def test_users_bracket_by_doubling_then_bisect_to_one_user() -> None:
+    steps = search_path(LoadSearch(start=1, max=64), lambda users: users <= 11)
+    assert steps == [
+        (1, True),
+        (2, True),
+        (4, True),
+        (8, True),
+        (16, False),
+        (12, False),
+        (10, True),
+        (11, True),
+    ]
+
+
+def test_the_bracket_stops_at_max_when_every_step_passes() -> None:
+    steps = search_path(LoadSearch(start=3, max=20), lambda users: True)
+    assert steps == [(3, True), (6, True), (12, True), (20, True)]
+
+
+def test_a_failing_first_step_ends_the_search() -> None:
+    assert search_path(LoadSearch(start=4), lambda users: False) == [(4, False)]
+
+
+def test_max_steps_bounds_the_search() -> None:
+    steps = search_path(LoadSearch(start=1, max=1000, max_steps=5), lambda users: users < 300)
+    assert [load for load, _ in steps] == [1, 2, 4, 8, 16]
+
+
+def test_rates_bisect_to_the_resolution() -> None:
+    search = LoadSearch(over="session_rate", start=0.5, max=8, resolution=0.1, max_steps=32)
+    steps = search_path(search, lambda rate: rate <= 1.3)
+    loads = [load for load, _ in steps]
+    assert loads[:4] == [0.5, 1.0, 2.0, 1.5]
+    passing = max(load for load, ok in steps if ok)
+    failing = min(load for load, ok in steps if not ok)
+    assert failing - passing <= 0.1 and passing <= 1.3 < failing
+    assert all(load == float(f"{load:.4g}") for load in loads)
+
+
+def test_variant_keys() -> None:
+    assert SessionLoad("users", 4.0).variant == "u4"
+    assert SessionLoad("session_rate", 0.5).variant == "srate0.5"
+    assert SessionLoad("replay", 0.0).variant == "replay"
+
+
+class WordTokenizer:
+    """Ids are word positions in a fixed list: decode is exact, and every call is counted."""
+
+    def __init__(self) -> None:
+        self.decodes = 0
+
+    async def encode(self, text: str) -> list[int]:
+        return [len(word) for word in text.split()]
+
+    async def decode(self, ids: list[int]) -> str:
+        self.decodes += 1
+        return " ".join(f"w{i}" for i in ids)
+
+
+async def test_equal_block_ids_give_equal_text_decoded_once() -> None:
+    tokenizer = WordTokenizer()
+    synth = Synthesiser(tokenizer, list(range(1000)), seed=3, block_size=16)
+    first = await synth.blocks([5, 2**62])
+    assert first == await synth.blocks([5, 2**62])
+    assert tokenizer.decodes == 2
+    assert [len(part.split()) for part in first.split("\n")] == [16, 16]
+    other_seed = Synthesiser(tokenizer, list(range(1000)), seed=4, block_size=16)
+    assert await other_seed.blocks([5]) != first.split("\n")[0]
+    own = await synth.user_input("0", 1, 40)
+    assert len(own.split()) == 40 and own != await synth.user_input("1", 1, 40)
+    assert own != await synth.answer("0", 1, 40)
+    assert await synth.user_input("0", 2, 0) == ""
+
+
+def test_requests_per_session_counts_subagents() -> None:
+    child = Session(id="c", turns=[Turn(input_tokens=1, output_tokens=1)] * 2)
+    parent = Session(
+        id="p",
+        turns=[
+            Turn(input_tokens=1, output_tokens=1, subagents=[child]),
+            Turn(input_tokens=1, output_tokens=1),
+        ],
+    )
+    assert requests_per_session([parent]) == 4
+
+
+def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
+    sessions = [Session(id=n, turns=[Turn(input_tokens=1, output_tokens=1)]) for n in "ab"]
+    feed = SessionFeed(sessions)
+    assert [feed.take()[1] for _ in range(5)] == ["0", "1", "0", "1", "0"]
+    with pytest.raises(ValueError, match="session 'a' \\(#1\\) has no arrival_s"):
+        replay_starts(sessions)
+    timed = [
+        s.model_copy(update={"arrival_s": t}) for s, t in zip(sessions, (2.0, 1.0), strict=True)
+    ]
+    assert [(offset, path) for offset, _, path in replay_starts(timed)] == [(1.0, "1"), (2.0, "0")]
