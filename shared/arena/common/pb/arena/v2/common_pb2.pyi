@@ -567,11 +567,17 @@ class SimulatedEngine(_message.Message):
     DECODE_STEP_MS_PER_SEQ_FIELD_NUMBER: _builtins.int
     MAX_BATCH_FIELD_NUMBER: _builtins.int
     STARTUP_S_FIELD_NUMBER: _builtins.int
+    PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    PREFIX_CACHE_BLOCKS_FIELD_NUMBER: _builtins.int
+    PREFIX_CACHE_BLOCK_SIZE_FIELD_NUMBER: _builtins.int
     prefill_tokens_per_s: _builtins.float
     decode_step_ms: _builtins.float
     decode_step_ms_per_seq: _builtins.float
     max_batch: _builtins.int
     startup_s: _builtins.float
+    prefix_cache: _builtins.bool
+    prefix_cache_blocks: _builtins.int
+    prefix_cache_block_size: _builtins.int
     def __init__(
         self,
         *,
@@ -580,10 +586,13 @@ class SimulatedEngine(_message.Message):
         decode_step_ms_per_seq: _builtins.float = ...,
         max_batch: _builtins.int = ...,
         startup_s: _builtins.float = ...,
+        prefix_cache: _builtins.bool = ...,
+        prefix_cache_blocks: _builtins.int = ...,
+        prefix_cache_block_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decode_step_ms", b"decode_step_ms", "decode_step_ms_per_seq", b"decode_step_ms_per_seq", "max_batch", b"max_batch", "prefill_tokens_per_s", b"prefill_tokens_per_s", "startup_s", b"startup_s"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decode_step_ms", b"decode_step_ms", "decode_step_ms_per_seq", b"decode_step_ms_per_seq", "max_batch", b"max_batch", "prefill_tokens_per_s", b"prefill_tokens_per_s", "prefix_cache", b"prefix_cache", "prefix_cache_block_size", b"prefix_cache_block_size", "prefix_cache_blocks", b"prefix_cache_blocks", "startup_s", b"startup_s"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
