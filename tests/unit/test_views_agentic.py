@@ -271,6 +271,8 @@ def test_the_run_page_shows_tiers_cache_capacity_and_an_agentic_section() -> Non
         "rate 85.0 % of 120,000 prompt tokens</p>" in page
     )
     assert "4 users within agent, 2 users within interactive</p>" in page
+    warm = '<p class="note">04-coding-cache-off: served from a warm prefix cache (40 %'
+    assert page.count(warm) == 1  # under the capacity listing, once for both tiers
     plain = run_page(PLAIN)
     assert 'id="agentic"' not in plain and "data-cache=" not in plain
 

@@ -2,17 +2,25 @@
 agents within SLO tiers) and ``pareto`` (throughput against per-user speed, frontier marked)."""
 
 import click
+from rich.markup import escape
+from rich.table import Table
 
 from arena.client.context import client_for, console
 from arena.client.filters import stored_results
 from arena.client.output import emit, output_option
 from arena.client.views import view_rows, view_table
-from arena.common.analysis.agent_capacity import agent_capacity_rows
+from arena.common.analysis.agent_capacity import AgentCapacityRow, agent_capacity_rows
 from arena.common.analysis.capacity import capacity_rows
 from arena.common.analysis.pareto import pareto_points
 from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import RunResults
-from arena.common.views.frontier import AGENT_CAPACITY, CAPACITY, PARETO, shown_order
+from arena.common.views.frontier import (
+    AGENT_CAPACITY,
+    CAPACITY,
+    PARETO,
+    agent_notes,
+    shown_order,
+)
 
 HARDWARE = click.option(
     "--hardware", metavar="SUBSTR", help="Only jobs whose hardware name contains SUBSTR."
@@ -54,7 +62,7 @@ def capacity(
             console,
             output,
             agent_rows,
-            lambda: console.print(view_table(AGENT_CAPACITY, agent_rows, AGENT_TITLE)),
+            lambda: console.print(_agent_table(agent_rows)),
             lambda: view_rows(AGENT_CAPACITY, agent_rows),
         )
         return
@@ -63,7 +71,7 @@ def capacity(
     def show() -> None:
         console.print(view_table(CAPACITY, rows, CAPACITY_TITLE))
         if agent_rows:
-            console.print(view_table(AGENT_CAPACITY, agent_rows, AGENT_TITLE))
+            console.print(_agent_table(agent_rows))
 
     emit(console, output, rows, show, lambda: view_rows(CAPACITY, rows))
 
@@ -91,6 +99,14 @@ def pareto(
         lambda: console.print(view_table(PARETO, shown_order(points), PARETO_TITLE)),
         lambda: view_rows(PARETO, points),
     )
+
+
+def _agent_table(rows: list[AgentCapacityRow]) -> Table:
+    """The agents' listing, its notes once under it (every tier of a benchmark shares them)."""
+    table = view_table(AGENT_CAPACITY, rows, AGENT_TITLE)
+    table.caption = escape("\n".join(agent_notes(rows))) or None
+    table.caption_justify = "left"
+    return table
 
 
 def _results(ctx: click.Context, run_ids: tuple[str, ...]) -> list[RunResults]:

@@ -159,7 +159,7 @@ AGENT_COLUMNS: list[Column[AgentCapacityRow]] = [
 
 AGENT_CAPACITY: View[AgentCapacityRow] = View(
     "agent_capacity",
-    shown=[RUN, AGENT_MODEL, HARDWARE, ENGINE, BENCHMARK, *AGENT_COLUMNS, AGENT_STATUS, NOTE],
+    shown=[RUN, AGENT_MODEL, HARDWARE, ENGINE, BENCHMARK, *AGENT_COLUMNS, AGENT_STATUS],
     export=[
         RUN,
         JOB,
@@ -175,4 +175,11 @@ AGENT_CAPACITY: View[AgentCapacityRow] = View(
     ],
 )
 """One row per job, session benchmark and SLO tier: the most concurrent agents (or sessions/s)
-a measured step served within the tier, per box, per GPU and per kW."""
+a measured step served within the tier, per box, per GPU and per kW. Tables and pages show the
+notes once under the listing (``agent_notes``: every tier of a benchmark shares them); CSV and
+Markdown carry them per row."""
+
+
+def agent_notes(rows: Iterable[AgentCapacityRow]) -> list[str]:
+    """The notes under an agent capacity table: ``benchmark: note``, each once."""
+    return list(dict.fromkeys(f"{row.benchmark}: {row.note}" for row in rows if row.note))

@@ -10,7 +10,7 @@ from arena.common.schemas.job import JobState
 from arena.common.views.agentic import CACHE, cache_line, capacity_lines
 from arena.common.views.agents import AGENTS
 from arena.common.views.compare import compared
-from arena.common.views.frontier import AGENT_CAPACITY, CAPACITY, PARETO
+from arena.common.views.frontier import AGENT_CAPACITY, CAPACITY, PARETO, agent_notes
 from arena.common.views.jobs import JOBS
 from arena.common.views.rank import NOT_RANKED, RANKING
 from arena.common.views.results import RESULTS, results_for, results_of
@@ -39,6 +39,7 @@ GLOBALS: dict[str, Any] = {
     "results_for": results_for,
     "cache_line": cache_line,
     "capacity_lines": capacity_lines,
+    "agent_notes": agent_notes,
     "AgentStatus": AgentStatus,
     "JobState": JobState,
 }
