@@ -1,12 +1,13 @@
 """A session benchmark run by a real agent on the simulated engine, stored by a real controller,
 then read back through arenactl: ``show`` prints its steps, tiers, cache and capacity lines,
-``capacity --agents`` its capacity rows in every format, and the Parquet export its session
-columns."""
+``capacity --agents`` its capacity rows in every format (the dashboard's JSON the same), the
+run page its agentic section, and the Parquet export its session columns."""
 
 import asyncio
 import csv
 import io
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ BOX = HardwareInfo(
 
 @pytest.fixture
 def controller_settings(tmp_path: Path) -> ControllerSettings:
-    return long_leases(tmp_path / "agentic-views")
+    settings = long_leases(tmp_path / "agentic-views")
+    return settings.model_copy(update={"dashboard": "127.0.0.1:0"})
 
 
 async def arenactl(controller: Controller, *args: str) -> str:
@@ -70,6 +72,12 @@ async def arenactl(controller: Controller, *args: str) -> str:
     )
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        text: str = answer.read().decode()
+        return text
 
 
 async def test_show_capacity_and_parquet_of_a_session_benchmark(
@@ -108,6 +116,16 @@ async def test_show_capacity_and_parquet_of_a_session_benchmark(
     both = await arenactl(controller, "capacity", run_id)
     assert "Capacity in concurrent agents" in both and "users" in both
     assert "per kW divides by the benchmark's mean GPU power" in both  # once, under the table
+
+    assert controller.dashboard_url is not None
+    base = controller.dashboard_url.rstrip("/")
+    served = json.loads(await asyncio.to_thread(get, f"{base}/api/capacity/agents"))
+    assert served == rows  # the dashboard's JSON is what arenactl prints
+    page = await asyncio.to_thread(get, f"{base}/runs/{run_id}")
+    assert '<section id="agentic">' in page and 'data-figure="slo-01-chat-sessions"' in page
+    assert 'data-figure="turns-01-chat-sessions"' in page and 'data-view="agent_capacity"' in page
+    assert "prefix cache on (declared)" in page
+    assert 'data-view="agent_capacity"' in await asyncio.to_thread(get, f"{base}/capacity")
 
     out = tmp_path / "out"
     await arenactl(controller, "export", run_id, str(out), "--parquet")
