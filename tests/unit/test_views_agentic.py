@@ -113,6 +113,10 @@ def test_cache_and_capacity_lines() -> None:
     assert cache_line(no_counters) == (
         "prefix cache on (declared) · the engine reported no cache counters"
     )
+    hits_only = CHAT.model_copy(update={"engine_metrics": {"prefix_cache_hits": 4096.0}})
+    assert cache_line(hits_only).endswith(
+        "the engine served 4,096 prompt tokens from its cache (lookups not counted)"
+    )
     assert capacity_lines(CODING) == [
         "agent capacity (≥ 95 % of sessions meet the tier; measured steps: 1, 2, 4, 8 users): "
         "4 users within agent, 2 users within interactive",

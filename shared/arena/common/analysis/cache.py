@@ -9,6 +9,7 @@ from arena.common.schemas.results import BenchmarkResult, RunResults
 
 ENGINE_HIT_PCT = "prefix_cache_hit_pct"
 ENGINE_QUERIES = "prefix_cache_queries"
+ENGINE_HITS = "prefix_cache_hits"
 CLIENT_HIT_PCT = "cache_hit_pct"
 
 
@@ -30,8 +31,11 @@ class CacheRow(JobRef):
 def known(bench: BenchmarkResult) -> bool:
     """Whether anything is known of the benchmark's cache: it declared one, it is a session
     benchmark, or the engine or the requests reported hits."""
-    reported = ENGINE_HIT_PCT in bench.engine_metrics or any(
-        CLIENT_HIT_PCT in variant.metrics for variant in bench.variants
+    figures = bench.engine_metrics
+    reported = (
+        ENGINE_HIT_PCT in figures
+        or ENGINE_HITS in figures
+        or any(CLIENT_HIT_PCT in variant.metrics for variant in bench.variants)
     )
     return bench.prefix_cache == "on" or bench.kind == "sessions" or reported
 

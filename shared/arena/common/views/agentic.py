@@ -2,7 +2,13 @@
 cache (declared, and what the engine itself reported) and a session benchmark's capacity in
 concurrent agents. ``arenactl show``, the run page and the report print these same lines."""
 
-from arena.common.analysis.cache import ENGINE_HIT_PCT, ENGINE_QUERIES, CacheRow, known
+from arena.common.analysis.cache import (
+    ENGINE_HIT_PCT,
+    ENGINE_HITS,
+    ENGINE_QUERIES,
+    CacheRow,
+    known,
+)
 from arena.common.analysis.selection import JobRef
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.results import BenchmarkResult
@@ -23,6 +29,10 @@ def cache_line(bench: BenchmarkResult) -> str:
         if (queries := figures.get(ENGINE_QUERIES)) is not None:
             hit_text += f" of {queries:,.0f} prompt tokens"
         parts.append(hit_text)
+    elif (hits := figures.get(ENGINE_HITS)) is not None:
+        parts.append(
+            f"the engine served {hits:,.0f} prompt tokens from its cache (lookups not counted)"
+        )
     else:
         parts.append("the engine reported no cache counters")
     return " · ".join(parts)

@@ -5,6 +5,7 @@ A metric column's CSV and Markdown name is its catalogue header: the names these
 always had."""
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from arena.common.analysis.agent_capacity import AgentCapacityRow
 from arena.common.analysis.cache import CacheRow
@@ -153,13 +154,21 @@ AGENT_COLUMNS: list[Column[AgentCapacityRow]] = [
     Column("unit", "unit", lambda r: r.unit),
     Column.metric("capacity_per_gpu", lambda r: r.per_gpu, key="per_gpu"),
     Column.metric("capacity_per_kw", lambda r: r.per_kw, key="per_kw"),
-    Column("steps", "steps measured", lambda r: r.steps, 0),
+    Column("steps", "steps", lambda r: r.steps, 0),
     Column("passed", "steps passed", _loads, data=lambda r: " ".join(f"{x:g}" for x in r.passed)),
 ]
 
 AGENT_CAPACITY: View[AgentCapacityRow] = View(
     "agent_capacity",
-    shown=[RUN, AGENT_MODEL, HARDWARE, ENGINE, BENCHMARK, *AGENT_COLUMNS, AGENT_STATUS],
+    shown=[
+        replace(RUN, wrap=False),  # ids stay whole; the hardware name wraps instead
+        AGENT_MODEL,
+        HARDWARE,
+        ENGINE,
+        replace(BENCHMARK, wrap=False),
+        *AGENT_COLUMNS,
+        AGENT_STATUS,
+    ],
     export=[
         RUN,
         JOB,
