@@ -1,7 +1,7 @@
 """A session benchmark run by a real agent on the simulated engine, stored by a real controller,
 then read back through arenactl: ``show`` prints its steps, tiers, cache and capacity lines,
 ``capacity --agents`` its capacity rows in every format (the dashboard's JSON the same), the
-run page its agentic section, and the Parquet export its session columns."""
+run page and the report their agentic sections, and the Parquet export its session columns."""
 
 import asyncio
 import csv
@@ -126,6 +126,13 @@ async def test_show_capacity_and_parquet_of_a_session_benchmark(
     assert 'data-figure="turns-01-chat-sessions"' in page and 'data-view="agent_capacity"' in page
     assert "prefix cache on (declared)" in page
     assert 'data-view="agent_capacity"' in await asyncio.to_thread(get, f"{base}/capacity")
+
+    await arenactl(controller, "report", run_id, "-o", str(tmp_path / "report.html"))
+    report = (tmp_path / "report.html").read_text()
+    assert '<section id="agentic">' in report and 'data-view="agent_capacity"' in report
+    assert (
+        'id="slo-01-chat-sessions-json"' in report and 'id="turns-01-chat-sessions-json"' in report
+    )
 
     out = tmp_path / "out"
     await arenactl(controller, "export", run_id, str(out), "--parquet")
