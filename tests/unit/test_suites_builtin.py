@@ -53,7 +53,7 @@ V2_IDS = [
 
 
 def test_names_and_order() -> None:
-    assert builtin_names() == ["arena-v1", "arena-v2"]
+    assert builtin_names() == ["arena-agentic", "arena-v1", "arena-v2"]
     assert [b.id for b in builtin_benchmarks("arena-v1")] == V1_IDS
     assert [b.id for b in builtin_benchmarks("arena-v2")] == V2_IDS
 
@@ -107,7 +107,7 @@ def test_rate_sweep_steps_get_100_prompts_and_250_seconds() -> None:
 
 
 def test_true_multi_turn_extra() -> None:
-    for suite in builtin_names():
+    for suite in ("arena-v1", "arena-v2"):
         (extra,) = builtin_extras(suite)
         assert isinstance(extra, ClosedLoopBenchmark)
         assert extra.id == "04t-multi-turn-true"

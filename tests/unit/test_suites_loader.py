@@ -182,7 +182,7 @@ def test_selection_problems_together() -> None:
 def test_unknown_builtin_suite_names_the_known_ones() -> None:
     error = load("suite: arena-v3\n")
     assert (error.line, error.field) == (8, "suite")
-    assert "arena-v1, arena-v2" in error.message
+    assert "arena-agentic, arena-v1, arena-v2" in error.message
 
 
 def test_only_without_suite() -> None:

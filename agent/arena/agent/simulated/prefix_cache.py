@@ -17,6 +17,8 @@ Rules, chosen to match vLLM and stated exactly so tests can predict every hit:
   under pressure a chain loses its tail first and keeps its (shared) head, as vLLM frees a
   request's blocks in reverse order.
 * When the cache holds more than ``capacity_blocks`` blocks, the least recently used go.
+  Unlike vLLM, blocks of running requests are not pinned: the simulation has no KV memory to
+  run out of, so the capacity is the only limit.
 """
 
 import hashlib

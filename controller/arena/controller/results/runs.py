@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlmodel import Session, select
 
-from arena.common.analysis.agents import agent_capacity
+from arena.common.analysis.agents import judged_capacity
 from arena.common.analysis.pareto import gpu_count
 from arena.common.metrics.derive import measured_variants
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
@@ -124,14 +124,8 @@ def run_results(
             )
             benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
             if isinstance(bench, SessionBenchmark):
-                result.agent_capacity = agent_capacity(
-                    bench,
-                    result.variants,
-                    result.energy,
-                    gpu_count(hardware, result.energy),
-                    withheld=None
-                    if result.valid
-                    else "the benchmark is invalid (its flags say why)",
+                result.agent_capacity = judged_capacity(
+                    bench, result, gpu_count(hardware, result.energy)
                 )
             if pending:
                 result.flags.insert(0, AGGREGATING)

@@ -12,12 +12,19 @@ its steps, which are what was measured, but gets no capacity: ``withheld`` says 
 from arena.common.metrics.catalogue import slo_key
 from arena.common.metrics.derive import step_load
 from arena.common.metrics.sessions import load_unit
-from arena.common.schemas.results import AgentCapacity, EnergyFigures, LoadStep, VariantResult
+from arena.common.schemas.results import (
+    AgentCapacity,
+    BenchmarkResult,
+    EnergyFigures,
+    LoadStep,
+    VariantResult,
+)
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.suites.variants import parse_session_variant
 
 ATTAINMENT_SLACK_PCT = 1e-9
 """Float noise allowed below the target: 19 of 20 sessions is exactly 95 %."""
+INVALID = "the benchmark is invalid (its flags say why)"
 POWER_NOTE = (
     "per kW divides by the benchmark's mean GPU power over all its steps, not the power at "
     "the capacity step"
@@ -93,4 +100,14 @@ def agent_capacity(
         mean_power_w=power,
         per_kw=_per(capacity, power / 1000.0 if power else None),
         note="; ".join(notes),
+    )
+
+
+def judged_capacity(
+    bench: SessionBenchmark, result: BenchmarkResult, gpus: int | None
+) -> AgentCapacity | None:
+    """``agent_capacity`` of a benchmark already judged (``metrics.validity.assess``): an
+    invalid one keeps its steps and gets no capacity."""
+    return agent_capacity(
+        bench, result.variants, result.energy, gpus, withheld=None if result.valid else INVALID
     )

@@ -153,10 +153,10 @@ def expected_requests(bench: Benchmark, runs: int) -> int:
 
     Exact for closed and open loop. For a session benchmark an ESTIMATE, for progress and the
     controller's request limit only (the engine's speed decides the real count): per step,
-    ``users`` send a turn every ``TURN_INTERVAL_ESTIMATE_S``; a session rate starts
-    ``rate × step_s`` sessions and a replay the trace's sessions (a file's size is
-    guessed as a profile's default count), each of the profile's typical
-    turn count; a search runs ``max_steps`` steps at its ``max`` load."""
+    ``users`` send a turn every ``TURN_INTERVAL_ESTIMATE_S`` (× the trace's quick ``scale``);
+    a session rate starts ``rate × step_s`` sessions and a replay the trace's sessions (a
+    file's count is guessed as a profile's default), each of the profile's typical turn
+    count; a search runs ``max_steps`` steps at its ``max`` load."""
     if isinstance(bench, ClosedLoopBenchmark):
         return runs * sum(v.concurrency for v in closed_variants(bench))
     if isinstance(bench, SessionBenchmark):
@@ -175,7 +175,8 @@ def _steps(bench: SessionBenchmark) -> Iterator[tuple[SessionLoad, float]]:
 
 def _step_requests(bench: SessionBenchmark, over: SessionLoad, load: float) -> int:
     if over == "users":
-        return max(1, math.ceil(load * bench.step_s / TURN_INTERVAL_ESTIMATE_S))
+        interval = TURN_INTERVAL_ESTIMATE_S * bench.trace.scale
+        return max(1, math.ceil(load * bench.step_s / interval))
     turns = _turns_estimate(bench.trace)
     if over == "session_rate":
         return max(1, math.ceil(load * bench.step_s)) * turns

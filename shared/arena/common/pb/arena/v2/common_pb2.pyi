@@ -578,6 +578,7 @@ class SimulatedEngine(_message.Message):
     prefix_cache: _builtins.bool
     prefix_cache_blocks: _builtins.int
     prefix_cache_block_size: _builtins.int
+    """tokens per block"""
     def __init__(
         self,
         *,

@@ -1,0 +1,188 @@
+"""The suite side of session benchmarks: variant keys, the arena-agentic set, quick scaling,
+output ceilings for a search's run-time variants, limits and the owner's policy on trace files."""
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from arena.agent.policy import dataset_refusals
+from arena.common.errors import SuiteError
+from arena.common.schemas.policy import AgentPolicy
+from arena.common.schemas.suite import LoadSearch, SessionBenchmark, TraceSource
+from arena.common.suites.builtin import builtin_benchmarks
+from arena.common.suites.limits import SuiteLimits
+from arena.common.suites.loader import load_suite_text
+from arena.common.suites.scaling import scale_benchmark
+from arena.common.suites.variants import (
+    expected_requests,
+    output_ceilings,
+    parse_session_variant,
+    session_variant,
+    variants,
+)
+from arena.common.traces.profiles import MAX_OUTPUT_TOKENS
+
+CODING = TraceSource(profile="coding")
+
+
+def sessions(**fields: object) -> SessionBenchmark:
+    return SessionBenchmark.model_validate({"id": "s", "trace": CODING} | fields)
+
+
+def test_variant_keys_round_trip() -> None:
+    assert session_variant("users", 4).key == "u4"
+    assert session_variant("session_rate", 0.5).key == "srate0.5"
+    assert session_variant("replay", 0).key == "replay"
+    for key in ("u4", "u64", "srate0.5", "srate2", "srate1e-05", "replay"):
+        parsed = parse_session_variant(key)
+        assert parsed is not None and parsed.key == key
+        assert session_variant(parsed.over, parsed.load).key == key
+    for key in ("u0", "u-1", "srate0", "srate-1", "sratenan", "srate0.50", "x", "u4/c1", ""):
+        assert parse_session_variant(key) is None, key
+
+
+def test_declared_variants_and_a_search_known_by_form() -> None:
+    assert [v.key for v in variants(sessions(users=[1, 4]))] == ["u1", "u4"]
+    assert [v.key for v in variants(sessions(session_rate=[0.5, 2]))] == ["srate0.5", "srate2"]
+    assert [v.key for v in variants(sessions(replay_timestamps=True))] == ["replay"]
+    search = sessions(search=LoadSearch(over="users", max=32))
+    assert variants(search) == []
+    ceilings = output_ceilings(search)
+    assert list(ceilings) == []
+    assert ceilings.get("u1") == ceilings.get("u32") == 4096  # the coding profile's output_max
+    assert ceilings.get("u33") is None and ceilings.get("srate1") is None
+    rate = output_ceilings(sessions(search=LoadSearch(over="session_rate", max=2)))
+    assert "srate0.375" in rate and "srate2.5" not in rate and "u1" not in rate
+
+
+def test_output_ceilings_follow_the_profile_or_the_format() -> None:
+    assert dict(output_ceilings(sessions(users=[2]))) == {"u2": 4096}
+    chat = SessionBenchmark(id="c", trace=TraceSource(profile="chat"), users=[1])
+    assert dict(output_ceilings(chat)) == {"u1": 800}
+    own = TraceSource(profile="chat", params={"answer_tokens_max": 900})
+    assert dict(output_ceilings(SessionBenchmark(id="c", trace=own, users=[1]))) == {"u1": 900}
+    file = SessionBenchmark(id="f", trace=TraceSource(path="t.jsonl"), users=[1])
+    assert dict(output_ceilings(file)) == {"u1": MAX_OUTPUT_TOKENS}
+
+
+def test_expected_requests_is_a_positive_estimate() -> None:
+    assert expected_requests(sessions(users=[5], step_s=10), 2) == 2 * 10
+    rate = expected_requests(sessions(session_rate=[1.0], step_s=10), 1)
+    assert rate == 10 * 12  # 10 sessions of the coding profile's median 12 turns
+    search = sessions(search=LoadSearch(max=8, max_steps=3), step_s=10)
+    assert expected_requests(search, 1) == 3 * 8 * 10 // 5
+
+
+def test_the_agentic_set() -> None:
+    benches = builtin_benchmarks("arena-agentic")
+    assert [b.id for b in benches] == [
+        "a1-coding-agent",
+        "a2-chat-sessions",
+        "a3-rag",
+        "a4-coding-cache-off",
+    ]
+    assert all(isinstance(b, SessionBenchmark) for b in benches)
+    a1, a2, a3, a4 = (b for b in benches if isinstance(b, SessionBenchmark))
+    assert a1.search is not None and a1.trace.profile == "coding" and a1.prefix_cache == "on"
+    assert a1.slo[0].name == "agent"  # the tier that drives the search
+    assert a2.session_rate and a2.trace.profile == "chat" and a2.prefix_cache == "on"
+    assert a3.users and a3.trace.profile == "rag" and a3.prefix_cache == "on"
+    assert a4.trace == a1.trace and a4.prefix_cache == "off" and len(a4.users) == 1
+    assert all(b.description for b in benches)
+
+
+def test_quick_scales_the_trace_the_steps_and_the_rates() -> None:
+    a1, a2 = builtin_benchmarks("arena-agentic")[:2]
+    quick = scale_benchmark(a1, 0.1)
+    assert isinstance(quick, SessionBenchmark) and isinstance(a1, SessionBenchmark)
+    assert quick.trace.scale == pytest.approx(0.1) and quick.trace.sessions == 6
+    assert quick.trace.params == {"turns_max": 20.0, "subagent_turns_max": 8.0}
+    assert quick.step_s == pytest.approx(a1.step_s * 0.01)
+    assert quick.search == a1.search and quick.slo == a1.slo  # users and SLOs kept
+    rates = scale_benchmark(a2, 0.1)
+    assert isinstance(rates, SessionBenchmark) and isinstance(a2, SessionBenchmark)
+    assert rates.session_rate == pytest.approx([r * 10 for r in a2.session_rate])
+    assert rates.trace.params == {"turns_max": 8.0}  # a cap already at 8 is kept
+    rate_search = sessions(search=LoadSearch(over="session_rate", start=0.5, max=4))
+    scaled = scale_benchmark(rate_search, 0.5)
+    assert isinstance(scaled, SessionBenchmark) and scaled.search is not None
+    assert (scaled.search.start, scaled.search.max) == (1.0, 8.0)
+
+
+SUITE = """\
+name: s
+benchmarks:
+  - kind: sessions
+    id: agents
+    trace: {{profile: coding{params}}}
+    {load}
+    step_s: {step_s}
+models: [{{name: m, engine: sim}}]
+engines: {{sim: {{runtime: simulated}}}}
+"""
+
+
+def suite(load: str = "users: [4]", step_s: float = 60, params: str = "") -> str:
+    return SUITE.format(load=load, step_s=step_s, params=params)
+
+
+def test_limits_bound_users_rates_and_load_time() -> None:
+    limits = SuiteLimits(max_concurrency=16, max_load_s=600, max_session_rate=5)
+    load_suite_text(suite(), limits=limits)
+    with pytest.raises(SuiteError) as users:
+        load_suite_text(suite("search: {over: users, max: 64}"), limits=limits)
+    assert "64 users are past the limit of 16" in str(users.value)
+    assert users.value.line == 6
+    with pytest.raises(SuiteError) as rate:
+        load_suite_text(suite("session_rate: [1, 10]"), limits=limits)
+    assert "10 sessions/s is past the limit of 5" in str(rate.value)
+    with pytest.raises(SuiteError) as long:
+        load_suite_text(suite("search: {max: 8, max_steps: 8}", step_s=100), limits=limits)
+    assert "8 steps of 100 s" in str(long.value) and long.value.line == 7
+    with pytest.raises(SuiteError) as tokens:
+        load_suite_text(suite(params=", params: {context_max: 2000000}"), limits=SuiteLimits())
+    assert "past the limit of 1048576" in str(tokens.value)
+
+
+def test_trace_params_are_checked_with_their_line() -> None:
+    with pytest.raises(SuiteError) as error:
+        load_suite_text(suite(params=", params: {turns_maxx: 3}"))
+    assert error.value.line == 5
+    assert "unknown parameter(s) turns_maxx" in str(error.value)
+
+
+def test_relative_trace_path_follows_the_suite_file(tmp_path: Path) -> None:
+    text = dedent("""\
+        name: s
+        benchmarks:
+          - {kind: sessions, id: t, trace: {path: traces/mine.jsonl}, users: [1]}
+        models: [{name: m, engine: sim}]
+        engines: {sim: {runtime: simulated}}
+        """)
+    (bench,) = load_suite_text(text, base_dir=tmp_path).benchmarks
+    assert isinstance(bench, SessionBenchmark)
+    assert bench.trace.path == str(tmp_path / "traces" / "mine.jsonl")
+
+
+def test_the_owner_policy_refuses_trace_files_outside_models_dir(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    (models / "traces").mkdir(parents=True)
+    (tmp_path / "secret").write_text("x")
+    (models / "traces" / "link.jsonl").symlink_to(tmp_path / "secret")
+    policy = AgentPolicy(models_dir=str(models))
+
+    def refused(path: str) -> list[str]:
+        bench = SessionBenchmark(id="t", trace=TraceSource(path=path), users=[1])
+        return dataset_refusals(policy, [bench])
+
+    assert refused("traces/mine.jsonl") == []
+    assert refused(str(models / "traces" / "mine.jsonl")) == []
+    assert refused("/etc/passwd") == [
+        "t: trace.path '/etc/passwd' is not under the policy's models_dir"
+    ]
+    assert refused("../secret") != []
+    assert refused("traces/link.jsonl") == [
+        "t: trace.path 'traces/link.jsonl' leads out of the policy's models_dir through a link"
+    ]
+    assert dataset_refusals(AgentPolicy(), [sessions(users=[1])]) == []  # generated: no file
