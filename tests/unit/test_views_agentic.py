@@ -85,11 +85,35 @@ def test_agent_capacity_rows_per_tier_and_an_invalid_benchmark_keeps_its_reason(
         "per_kw",
         "steps",
         "passed",
+        "lower_bound",
         "gpus",
         "status",
         "note",
     ]
-    assert exported.rows[0][7:16] == ["on", "agent", 95.0, 4.0, "users", 2.0, 8.0, 4, "1 2 4"]
+    assert exported.rows[0][7:17] == [
+        "on",
+        "agent",
+        95.0,
+        4.0,
+        "users",
+        2.0,
+        8.0,
+        4,
+        "1 2 4",
+        False,
+    ]
+
+
+def test_a_capacity_at_the_highest_measured_step_reads_as_a_lower_bound() -> None:
+    assert CODING.agent_capacity is not None
+    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    bench = CODING.model_copy(update={"agent_capacity": top})
+    agent, interactive = agent_capacity_rows([run([bench])])
+    assert (agent.lower_bound, interactive.lower_bound) == (True, False)
+    assert [cell.mark for cell in AGENT_CAPACITY.cells(agent) if cell.key == "capacity"] == [
+        "or more"
+    ]
+    assert "8 users or more within agent, 2 users within interactive" in capacity_lines(bench)[0]
 
 
 def test_the_cache_listing_has_every_benchmark_whose_cache_is_known() -> None:
