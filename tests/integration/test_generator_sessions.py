@@ -7,6 +7,8 @@ each, and an answer ``output_tokens`` words. Its prefix cache hashes blocks of
 conversation the generator built (worked out per test below).
 """
 
+import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from arena.agent.generator.arrivals import arrival_offsets
 from arena.agent.generator.client import Endpoint
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.open_loop import ClientLoad
@@ -160,9 +163,13 @@ async def test_history_trace_resends_synthesised_answers(
         trace={"path": trace_file(tmp_path, two_sessions()[:1])},
         replay_timestamps=True,
         history="trace",
+        think_scale=2.5,
     )
     samples, *_ = await run(server, bench)
     turns = by_key(samples)
+    first_end = turns["s0", 0].end_s
+    assert first_end is not None
+    assert turns["s0", 1].scheduled_s == pytest.approx(first_end + 0.2 * 2.5, abs=1e-9)
     assert turns["s0", 1].prompt_tokens == 44 + 5 + 7
     # the engine's own answer is not what is re-sent: only the 44-token prompt's 2 whole
     # blocks match what it cached
@@ -275,6 +282,9 @@ async def test_users_and_rate_steps_label_sessions_and_runs(
     samples, *_ = await run(server, rate)
     assert {s.variant for s in samples} == {"srate10"}
     assert len({s.session for s in samples}) == 5  # ⌈10/s × 0.5 s⌉ sessions
+    starts = sorted(s.scheduled_s or 0 for s in samples if s.turn == 0)
+    offsets = arrival_offsets(5, 10.0, 1.0, seed=7)  # the open loop's schedule, same seed
+    assert [t - starts[0] for t in starts] == pytest.approx([o - offsets[0] for o in offsets])
 
 
 async def test_search_brackets_then_stops_at_max(server: RunningServer, tmp_path: Path) -> None:
@@ -352,3 +362,32 @@ async def test_measured_hit_rate_matches_what_the_trace_implies(tmp_path: Path) 
     expected = implied.cached_tokens / implied.prompt_tokens
     assert expected > 0.3  # the corpus and popular documents are shared
     assert measured == pytest.approx(expected, abs=0.02), (measured, expected)
+
+
+async def test_users_stop_after_three_failed_sessions_in_a_row(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{unused.getsockname()[1]}"  # nothing listens there
+    bench = SessionBenchmark(
+        id="down", trace={"path": trace_file(tmp_path, two_sessions())}, users=[2], step_s=5
+    )
+    tokenizer = ServerTokenizer(Endpoint(server.url, MODEL))
+    samples: list[RequestSample] = []
+    started = time.perf_counter()
+    try:
+        await run_benchmark(
+            bench,
+            endpoint=Endpoint(dead, MODEL),
+            runs=1,
+            seed=1,
+            clock=JobClock(),
+            sink=samples.append,
+            tokenizer=tokenizer,
+        )
+    finally:
+        await tokenizer.close()
+    assert time.perf_counter() - started < 4  # not the whole 5 s step
+    assert len(samples) == 2 * 3 and not any(s.ok for s in samples)
+    assert {s.turn for s in samples} == {0}  # a failed turn ends its session

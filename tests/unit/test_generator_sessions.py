@@ -1,10 +1,17 @@
 """The capacity search's policy and the session text synthesis, without an engine."""
 
+import json
 from collections.abc import Callable
 
 import pytest
 
-from arena.agent.generator.sessions.benchmark import SessionLoad, requests_per_session
+from arena.agent.generator.client import (
+    ChatRequest,
+    Endpoint,
+    encode_message,
+    prepare,
+    prepare_encoded,
+)
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.synth import Synthesiser
@@ -58,12 +65,6 @@ def test_rates_bisect_to_the_resolution() -> None:
     assert all(load == float(f"{load:.4g}") for load in loads)
 
 
-def test_variant_keys() -> None:
-    assert SessionLoad("users", 4.0).variant == "u4"
-    assert SessionLoad("session_rate", 0.5).variant == "srate0.5"
-    assert SessionLoad("replay", 0.0).variant == "replay"
-
-
 class WordTokenizer:
     """Ids are word positions in a fixed list: decode is exact, and every call is counted."""
 
@@ -93,18 +94,6 @@ async def test_equal_block_ids_give_equal_text_decoded_once() -> None:
     assert await synth.user_input("0", 2, 0) == ""
 
 
-def test_requests_per_session_counts_subagents() -> None:
-    child = Session(id="c", turns=[Turn(input_tokens=1, output_tokens=1)] * 2)
-    parent = Session(
-        id="p",
-        turns=[
-            Turn(input_tokens=1, output_tokens=1, subagents=[child]),
-            Turn(input_tokens=1, output_tokens=1),
-        ],
-    )
-    assert requests_per_session([parent]) == 4
-
-
 def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
     sessions = [Session(id=n, turns=[Turn(input_tokens=1, output_tokens=1)]) for n in "ab"]
     feed = SessionFeed(sessions)
@@ -115,3 +104,25 @@ def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
         s.model_copy(update={"arrival_s": t}) for s, t in zip(sessions, (2.0, 1.0), strict=True)
     ]
     assert [(offset, path) for offset, _, path in replay_starts(timed)] == [(1.0, "1"), (2.0, "0")]
+
+
+@pytest.mark.parametrize("model", ["m", 'odd "messages": null model'])
+def test_a_request_of_encoded_messages_is_the_same_request(model: str) -> None:
+    messages = [
+        {"role": "system", "content": "salt\nshared"},
+        {"role": "user", "content": 'quotes " and \\ and ünïcode'},
+        {"role": "assistant", "content": "an answer"},
+    ]
+    endpoint = Endpoint("http://127.0.0.1:9", model)
+    request = ChatRequest(messages, 7, ignore_eos=True, cache_salt="k-s0-1")
+    whole = prepare(endpoint, request)
+    encoded = [encode_message(m["role"], m["content"]) for m in messages]
+    joined = prepare_encoded(
+        endpoint, ChatRequest([], 7, ignore_eos=True, cache_salt="k-s0-1"), encoded
+    )
+    assert json.loads(body(joined.data)) == json.loads(body(whole.data))
+    assert joined.max_tokens == 7
+
+
+def body(data: bytes) -> bytes:
+    return data.split(b"\r\n\r\n", 1)[1]

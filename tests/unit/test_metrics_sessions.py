@@ -3,13 +3,12 @@ sub-agents running in parallel, one cut short by an error, one slow to start."""
 
 import pytest
 
-from arena.common.metrics.derive import SessionStep, measured_variants, run_metrics, summary
+from arena.common.metrics.derive import measured_variants, run_metrics, step_load, summary
 from arena.common.metrics.sessions import (
     cache_hit_pct,
     is_first_turn,
     load_unit,
     session_run_metrics,
-    variant_load,
 )
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import (
@@ -20,7 +19,7 @@ from arena.common.schemas.suite import (
     SloTier,
     TraceSource,
 )
-from arena.common.suites.variants import variants
+from arena.common.suites.variants import SessionVariant, variants
 
 TIERS = [
     SloTier(name="fast", ttft_s=0.5, output_tokens_per_s=8),
@@ -128,26 +127,6 @@ def test_cache_hit_rate_counts_only_samples_that_report_both() -> None:
     assert cache_hit_pct(SAMPLES[:2]) == pytest.approx(100 * 100 / 300)
 
 
-@pytest.mark.parametrize(
-    ("key", "load"),
-    [
-        ("u4", 4.0),
-        ("u16", 16.0),
-        ("srate0.5", 0.5),
-        ("srate1e+03", 1000.0),
-        ("replay", None),
-        ("u", None),
-        ("srate-1", None),
-        ("sratenan", None),
-        ("uinf", None),
-        ("rate0.5", None),
-        ("pp1/tg1/d0/c1", None),
-    ],
-)
-def test_a_variant_key_gives_its_load(key: str, load: float | None) -> None:
-    assert variant_load(key) == load
-
-
 def test_the_unit_of_the_load() -> None:
     trace = TraceSource(profile="chat")
     assert load_unit(BENCH) == "users"
@@ -158,14 +137,16 @@ def test_the_unit_of_the_load() -> None:
 
 
 def test_session_steps_come_from_the_samples_in_load_order() -> None:
-    found = measured_variants(BENCH, {"u16", "u2", "u4", "replay"})
+    found = measured_variants(BENCH, {"u16", "u2", "u4", "replay", "rate1"})
     assert found == [
-        SessionStep("u2", 2.0),
-        SessionStep("u4", 4.0),
-        SessionStep("u16", 16.0),
-        SessionStep("replay", None),
-    ]
+        SessionVariant("u2", "users", 2.0),
+        SessionVariant("u4", "users", 4.0),
+        SessionVariant("u16", "users", 16.0),
+        SessionVariant("replay", "replay", 0.0),
+    ]  # a key of another form is no step
+    assert [step_load(s) for s in found if isinstance(s, SessionVariant)] == [2, 4, 16, None]
     steps = run_metrics(BENCH, found[0], SAMPLES)
+    assert run_metrics(BENCH, found[3], SAMPLES)["load"] is None
     assert steps == session_run_metrics(SAMPLES, BENCH, 2.0)
     other = [s.model_copy(update={"cached_tokens": None}) for s in SAMPLES]
     over_runs = summary(found[0], [SAMPLES, other], [steps, run_metrics(BENCH, found[0], other)])

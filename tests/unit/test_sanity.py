@@ -46,6 +46,9 @@ def test_a_sane_sample_and_clock_jitter_pass() -> None:
         index=1, sent_s=0.495, chunk_times_s=[0.8, 0.799, 1.2]
     )  # an early wake-up, 5 ms
     assert batch_problems([sample(), jitter], BOUNDS) == []
+    turn = sample(index=2, session="s3.1", turn=4, prompt_tokens=900, cached_tokens=900)
+    assert batch_problems([sample(), turn], BOUNDS) == []
+    assert columns_pass(SampleColumns.of([sample(), turn]), BOUNDS)
 
 
 IMPOSSIBLE = [
@@ -63,6 +66,12 @@ IMPOSSIBLE = [
     ({"completion_tokens": 600, "max_tokens": 600}, "completion_tokens 600 is more than the 500"),
     ({"completion_tokens": 6, "max_tokens": 501}, "max_tokens 501 is more than the 500"),
     ({"index": 0}, "run 0 index 0 of v is sent twice"),
+    ({"session": "s" * 201}, "session label of 201 characters"),
+    ({"session": ""}, "session label of 0 characters"),
+    ({"turn": -1}, "turn -1 is outside 0..100000"),
+    ({"prompt_tokens": 10, "cached_tokens": -5}, "cached_tokens -5 is outside 0..10 (the prompt)"),
+    ({"prompt_tokens": 10, "cached_tokens": 11}, "cached_tokens 11 is outside 0..10"),
+    ({"cached_tokens": 1001}, "cached_tokens 1001 is outside 0..1000"),  # no prompt count
 ]
 
 
@@ -112,6 +121,9 @@ wild = st.builds(
     max_tokens=counts,
     baseline_latency_s=times,
     chunk_times_s=st.lists(st.floats(-0.1, 120.0) | st.just(math.nan), max_size=10),
+    session=st.none() | st.text(max_size=3) | st.just("s" * 201),
+    turn=st.none() | st.integers(-1, 3),
+    cached_tokens=counts,
 )
 
 

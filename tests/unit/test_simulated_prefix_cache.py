@@ -2,6 +2,8 @@
 eviction order, salts."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arena.agent.simulated.prefix_cache import BlockChain, PrefixCache
 
@@ -103,3 +105,32 @@ def test_clear_empties_and_bad_sizes_are_refused() -> None:
         BlockChain(0)
     with pytest.raises(ValueError, match="block size"):
         cache.cached_tokens(BlockChain(3))
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 2), max_size=14), min_size=1, max_size=6),
+    st.integers(1, 4),
+)
+def test_with_room_enough_a_hit_is_the_longest_block_prefix_seen_before(
+    sequences: list[list[int]], block_size: int
+) -> None:
+    """Reference model: the cached tokens of a prompt are its longest prefix, in whole blocks
+    within its first n − 1 tokens, that some earlier inserted sequence shares."""
+    cache = PrefixCache(capacity_blocks=1000, block_size=block_size)
+    seen: list[list[int]] = []
+    for tokens in sequences:
+        lookable = max(len(tokens) - 1, 0) // block_size * block_size
+        shared = max((common_prefix(tokens, earlier) for earlier in seen), default=0)
+        expected = min(shared // block_size * block_size, lookable)
+        assert cache.cached_tokens(chain(cache, tokens)) == expected
+        cache.insert(chain(cache, tokens).keys)
+        seen.append(tokens)
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length

@@ -2,7 +2,7 @@
 
 import pytest
 
-from arena.common.metrics.validity import assess, gate_capacity, spread_pct
+from arena.common.metrics.validity import WARM_CACHE_HIT_PCT, assess, gate_capacity, spread_pct
 from arena.common.schemas.imported import RateSweepSummary, SweepStep
 from arena.common.schemas.results import BenchmarkResult, MetricStat, VariantResult
 from arena.controller.settings import ControllerSettings
@@ -72,3 +72,33 @@ def test_the_error_rate_gate_is_a_controller_setting(monkeypatch: pytest.MonkeyP
     assert ControllerSettings(max_error_rate=0.5).max_error_rate == 0.5  # a flag wins
     with pytest.raises(ValueError, match="less than or equal to 1"):
         ControllerSettings(max_error_rate=1.5)
+
+
+def _cached(hit_pct: float | None, engine_pct: float | None, prefix_cache: str) -> BenchmarkResult:
+    metrics = {"completed": stat(100), "failed": stat(0)}
+    if hit_pct is not None:
+        metrics["cache_hit_pct"] = stat(hit_pct)
+    judged = bench("sessions", VariantResult(key="u4", runs=1, metrics=metrics))
+    judged.prefix_cache = prefix_cache
+    if engine_pct is not None:
+        judged.engine_metrics = {"prefix_cache_hit_pct": engine_pct}
+    return judged
+
+
+def test_a_cache_off_benchmark_served_from_a_warm_cache_is_invalid() -> None:
+    judged = assess(_cached(None, 30.0, "off"))
+    assert not judged.valid
+    assert judged.flags == ["invalid: served from a warm prefix cache (30.0 % of prompt tokens)"]
+    assert assess(_cached(None, 1.0, "off")).valid  # a system prompt's worth is allowed
+    assert assess(_cached(None, WARM_CACHE_HIT_PCT, "off")).valid  # strictly above
+    on = assess(_cached(90.0, 90.0, "on"))
+    assert on.valid and on.flags == []  # meant to hit: never flagged
+
+
+def test_without_engine_counters_the_answers_cached_tokens_decide() -> None:
+    judged = assess(_cached(12.5, None, "off"))
+    assert not judged.valid and "warm prefix cache (12.5 %" in judged.flags[0]
+    assert assess(_cached(12.5, 0.0, "off")).valid  # the engine's own count comes first
+    assert assess(_cached(None, None, "off")).valid  # nobody said: nothing to judge
+    closed = bench("closed_loop", VariantResult(key="v", runs=1, metrics={}))
+    assert assess(closed).valid and closed.prefix_cache == "off"

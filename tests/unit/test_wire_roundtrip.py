@@ -158,6 +158,9 @@ engines = st.one_of(
         decode_step_ms_per_seq=positive,
         max_batch=counts,
         startup_s=positive,
+        prefix_cache=st.booleans(),
+        prefix_cache_blocks=st.integers(1, 1024),
+        prefix_cache_block_size=st.integers(1, 256),
     ),
     st.builds(
         ExternalEngine,
@@ -222,7 +225,7 @@ benchmarks = st.one_of(
             st.builds(
                 TraceSource,
                 profile=st.sampled_from(["coding", "chat", "rag"]),
-                sessions=maybe(counts),
+                sessions=maybe(st.integers(1, 100_000)),
                 params=st.dictionaries(text, reals, max_size=2),
             ),
             st.builds(

@@ -32,7 +32,7 @@ from arena.agent.generator.corpus import corpus_tokens
 from arena.agent.generator.datasets import Prompt, random_dataset, sharegpt_dataset
 from arena.agent.generator.http import Connections
 from arena.agent.generator.open_loop import ClientLoad, run_open_loop
-from arena.agent.generator.sessions.benchmark import SessionRunner, initial_estimate
+from arena.agent.generator.sessions.benchmark import SessionRunner
 from arena.agent.generator.tokens import Tokenizer
 from arena.agent.generator.workers import run_open_loop_workers
 from arena.common.schemas.suite import (
@@ -175,11 +175,7 @@ async def run_benchmark(
             sink=sink,
             progress=progress,
             benchmark=bench.id,
-            total=(
-                initial_estimate(bench, trace, runs)
-                if isinstance(bench, SessionBenchmark) and trace is not None
-                else expected_requests(bench, runs)
-            ),
+            total=expected_requests(bench, runs),
             note=note,
         )
         if isinstance(bench, SessionBenchmark):

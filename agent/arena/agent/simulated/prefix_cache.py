@@ -17,6 +17,8 @@ Rules, chosen to match vLLM and stated exactly so tests can predict every hit:
   under pressure a chain loses its tail first and keeps its (shared) head, as vLLM frees a
   request's blocks in reverse order.
 * When the cache holds more than ``capacity_blocks`` blocks, the least recently used go.
+  Unlike vLLM, blocks of running requests are not pinned: the simulation has no KV memory to
+  run out of, so the capacity is the only limit.
 """
 
 import hashlib
@@ -57,11 +59,12 @@ class BlockChain:
         """Append tokens; every block they fill gets its key."""
         tokens = self._pending + list(token_ids)
         self.token_count += len(tokens) - len(self._pending)
-        size = self.block_size
-        full = len(tokens) - len(tokens) % size
+        full = len(tokens) - len(tokens) % self.block_size
+        packed = array("I", tokens[:full]).tobytes()
+        step = self.block_size * array("I").itemsize
         parent = self.keys[-1] if self.keys else self._root
-        for start in range(0, full, size):
-            parent = _digest(parent + array("I", tokens[start : start + size]).tobytes())
+        for start in range(0, len(packed), step):
+            parent = _digest(parent + packed[start : start + step])
             self.keys.append(parent)
         self._pending = tokens[full:]
 

@@ -2,6 +2,7 @@
 (Arena's format or Mooncake's) before a suite replays it. No controller is involved; the
 logic lives in ``arena.common.traces`` (docs/traces.md)."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -9,8 +10,9 @@ import click
 from arena.client.context import console
 from arena.client.output import emit, output_option
 from arena.client.views import view_rows, view_table
+from arena.common.traces.format import Session
 from arena.common.traces.io import write_trace
-from arena.common.traces.profiles import PROFILES, generate
+from arena.common.traces.profiles import PROFILES, generated
 from arena.common.traces.source import load_trace
 from arena.common.traces.summary import TraceSummary, summarise
 from arena.common.views.traces import SPREAD
@@ -71,11 +73,18 @@ def generate_cmd(
 ) -> None:
     """Write a seeded trace of SESSIONS sessions of PROFILE to --output."""
     try:
-        made = generate(profile, sessions, seed, params)
+        header, made = generated(profile, sessions, seed, params)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--param") from None
-    write_trace(path, made.header, made.sessions)
-    turns = sum(len(session.turns) for session in made.sessions)
+    turns = 0
+
+    def counted() -> Iterator[Session]:
+        nonlocal turns
+        for session in made:
+            turns += len(session.turns)
+            yield session
+
+    write_trace(path, header, counted())
     click.echo(f"wrote {path}: {sessions} {profile} sessions, {turns} turns, seed {seed}")
 
 

@@ -18,11 +18,12 @@ from typing import Any
 from sqlmodel import Session
 
 from arena.common.metrics.client_load import cpu_util_of
-from arena.common.metrics.derive import MeasuredVariant, measured_variants, run_metrics, summary
+from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark
+from arena.common.suites.variants import Variant
 from arena.controller.store.aggregates import computed_jobs, replace_aggregates
 from arena.controller.store.jobs import get_job, samples_of
 from arena.controller.store.models import SUMMARY_RUN, AggregateRow, EnergyRow, JobRow
@@ -127,7 +128,7 @@ def jobs_to_reaggregate(
 
 
 def _row(
-    job_id: str, bench: Benchmark, variant: MeasuredVariant, run: int, metrics: dict[str, Any]
+    job_id: str, bench: Benchmark, variant: Variant, run: int, metrics: dict[str, Any]
 ) -> AggregateRow:
     return AggregateRow(
         job_id=job_id,

@@ -5,6 +5,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from arena.common.analysis.agents import judged_capacity
+from arena.common.analysis.pareto import gpu_count
 from arena.common.metrics.energy import csv_energy
 from arena.common.metrics.validity import MAX_ERROR_RATE, assess, gate_capacity
 from arena.common.schemas.imported import ImportOrigin, TelemetrySample
@@ -33,35 +35,7 @@ def imported_job_result(
             )
         )
     }
-    benchmarks = [
-        assess(
-            BenchmarkResult(
-                id=bench.id,
-                title=bench.title,
-                kind=bench.kind,
-                variants=[
-                    VariantResult(
-                        key=variant.key,
-                        runs=variant.runs,
-                        metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
-                    )
-                    for variant in bench.variants
-                    if (summary := summaries.get((bench.id, variant.key))) is not None
-                ],
-                energy=_energy(
-                    bench,
-                    [
-                        row.metrics
-                        for v in bench.variants
-                        if (row := summaries.get((bench.id, v.key)))
-                    ],
-                    origin.telemetry.get(bench.id, []),
-                ),
-            ),
-            max_error_rate,
-        )
-        for bench in headers
-    ]
+    benchmarks = [_benchmark(bench, summaries, origin, max_error_rate) for bench in headers]
     sweep = origin.rate_sweep
     for result in benchmarks:
         if sweep is not None and sweep.failed and not result.variants:
@@ -80,6 +54,43 @@ def imported_job_result(
         benchmarks=benchmarks,
         imported=_gated(origin, max_error_rate),
     )
+
+
+def _benchmark(
+    bench: BenchmarkHeader,
+    summaries: dict[tuple[str, str], AggregateRow],
+    origin: ImportOrigin,
+    max_error_rate: float,
+) -> BenchmarkResult:
+    """One imported benchmark, judged; a session benchmark with the capacity its steps show."""
+    rows = [row for v in bench.variants if (row := summaries.get((bench.id, v.key)))]
+    result = assess(
+        BenchmarkResult(
+            id=bench.id,
+            title=bench.title,
+            kind=bench.kind,
+            variants=[
+                VariantResult(
+                    key=row.variant,
+                    runs=variant.runs,
+                    metrics={key: MetricStat(**stat) for key, stat in row.metrics.items()},
+                )
+                for variant in bench.variants
+                if (row := summaries.get((bench.id, variant.key))) is not None
+            ],
+            energy=_energy(
+                bench, [row.metrics for row in rows], origin.telemetry.get(bench.id, [])
+            ),
+            engine_metrics=bench.engine_metrics,
+            prefix_cache=bench.session.prefix_cache if bench.session else "off",
+        ),
+        max_error_rate,
+    )
+    if bench.session is not None:
+        result.agent_capacity = judged_capacity(
+            bench.session, result, gpu_count(None, result.energy)
+        )
+    return result
 
 
 def _gated(origin: ImportOrigin, max_error_rate: float) -> ImportOrigin:
@@ -101,6 +112,8 @@ def _energy(
 ) -> EnergyFigures | None:
     """Mean/peak power and energy over the reference telemetry file (10 s rows); J/token only
     where the tool counted its output tokens (vLLM's ``total_output_tokens``)."""
+    if bench.kind == "sessions":
+        return csv_energy(telemetry, None, "energy over the telemetry file's rows, first to last")
     if bench.tool != "vllm-bench":
         return csv_energy(telemetry, None, LLAMA_BENCHY_NOTE)
     totals = [m["total_output_tokens"]["mean"] for m in metrics if "total_output_tokens" in m]

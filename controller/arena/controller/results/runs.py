@@ -6,6 +6,9 @@ from collections import Counter
 
 from sqlmodel import Session, select
 
+from arena.common.analysis.agents import judged_capacity
+from arena.common.analysis.pareto import gpu_count
+from arena.common.metrics.derive import measured_variants
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.results import (
@@ -16,8 +19,8 @@ from arena.common.schemas.results import (
     VariantResult,
 )
 from arena.common.schemas.run import RunState
+from arena.common.schemas.suite import SessionBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
-from arena.common.suites.variants import variants
 from arena.controller.results.imported import imported_job_result
 from arena.controller.store.aggregates import is_pending
 from arena.controller.store.imports import imports_of
@@ -91,7 +94,9 @@ def run_results(
         engine_metrics = job.provenance.get("engine_metrics", {})
         tool_results = tool_results_of(session, job)
         energy = energy_of(session, job.id)
+        hardware = _hardware(job, agents.get(job.agent_id or ""))
         for bench in listed:
+            aggregated = {variant for (benchmark, variant) in summaries if benchmark == bench.id}
             found = [
                 VariantResult(
                     key=variant.key,
@@ -99,7 +104,7 @@ def run_results(
                     metrics={key: MetricStat(**stat) for key, stat in summary.metrics.items()},
                     spread_pct=spread_pct(per_run.get((bench.id, variant.key), [])),
                 )
-                for variant in variants(bench)
+                for variant in measured_variants(bench, aggregated)
                 if (summary := summaries.get((bench.id, variant.key))) is not None
             ]
             result = BenchmarkResult(
@@ -115,12 +120,16 @@ def run_results(
                     for variant, stats in (tool.metrics if tool else {}).items()
                 },
                 energy=energy.get(bench.id),
+                prefix_cache=bench.prefix_cache,
             )
             benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+            if isinstance(bench, SessionBenchmark):
+                result.agent_capacity = judged_capacity(
+                    bench, result, gpu_count(hardware, result.energy)
+                )
             if pending:
                 result.flags.insert(0, AGGREGATING)
         agent = agents.get(job.agent_id or "")
-        hardware = _hardware(job, agent)
         jobs.append(
             JobResult(
                 job_id=job.id,

@@ -32,6 +32,7 @@ from arena.common.schemas.agent import HardwareInfo
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, ImportOrigin
 from arena.common.schemas.job import JobState
+from arena.common.schemas.suite import SessionBenchmark
 from arena.common.schemas.user import Role
 from arena.common.suites.scaling import quick_note
 from arena.controller.store import trust
@@ -63,9 +64,12 @@ class _VariantHeader(ArenaModel):
 class BenchmarkHeader(ArenaModel):
     id: str
     title: str
-    kind: Literal["closed_loop", "open_loop"]
+    kind: Literal["closed_loop", "open_loop", "sessions"]
     tool: str
     variants: list[_VariantHeader]
+    session: SessionBenchmark | None = None
+    """A session benchmark as it ran: what its capacity is read with."""
+    engine_metrics: dict[str, float] = {}
 
 
 def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRow]:
@@ -232,6 +236,8 @@ def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
             kind=bench.kind,
             tool=bench.tool,
             variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
+            session=bench.session,
+            engine_metrics=bench.engine_metrics,
         )
         for bench in run.benchmarks
     ]

@@ -81,10 +81,10 @@ def frontier(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
     return [p for p in points if not dominated(p)]
 
 
-def gpu_count(job: JobResult, energy: EnergyFigures | None) -> int | None:
+def gpu_count(hardware: HardwareInfo | None, energy: EnergyFigures | None) -> int | None:
     """The agent's GPUs (1 for a CPU-only agent); an imported job says it by its telemetry."""
-    if job.hardware_detail is not None:
-        return _gpus(job.hardware_detail)
+    if hardware is not None:
+        return _gpus(hardware)
     if energy is not None and energy.gpus > 0:
         return energy.gpus
     return None
@@ -95,7 +95,7 @@ def _gpus(hardware: HardwareInfo) -> int:
 
 
 def _bench_points(run_id: str, job: JobResult, bench: BenchmarkResult) -> list[ParetoPoint]:
-    gpus = gpu_count(job, bench.energy)
+    gpus = gpu_count(job.hardware_detail, bench.energy)
     watts = bench.energy.mean_power_w if bench.energy is not None else None
     points = []
     for variant in bench.variants:

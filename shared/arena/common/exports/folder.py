@@ -2,11 +2,13 @@
 
 The folder holds ``meta.json``; per closed-loop benchmark ``NN-<id>.json`` in llama-benchy's
 JSON format; per open-loop variant and run ``NN-<id>.rate<rate>.run<k>.json`` in vLLM's
-``--save-result`` format (detailed arrays included); and ``NN-telemetry.csv`` per benchmark
-when the job had GPU telemetry. Summaries come from the controller's results (what ``arenactl
-show`` prints); raw samples, per-run metrics and telemetry from its database, when given.
-Without the database, closed-loop numbers are written as mean, std and ``n`` (no raw values)
-and open-loop benchmarks cannot be written: each such gap is returned as a note.
+``--save-result`` format (detailed arrays included); per session benchmark
+``NN-<id>.sessions.json`` in Arena's own format (``exports.sessions``); and
+``NN-telemetry.csv`` per benchmark when the job had GPU telemetry. Summaries come from the
+controller's results (what ``arenactl show`` prints); raw samples, per-run metrics and
+telemetry from its database, when given. Without the database, closed-loop numbers are written
+as mean, std and ``n`` (no raw values) and open-loop and session benchmarks cannot be written:
+each such gap is returned as a note.
 """
 
 import json
@@ -19,11 +21,17 @@ from typing import Any
 
 from arena.common.exports.folder_telemetry import telemetry_csv
 from arena.common.exports.llama_benchy import BenchyVariant, llama_benchy_json
+from arena.common.exports.sessions import SESSION_RESULTS_SUFFIX, session_results
 from arena.common.exports.vllm import VllmRunInfo, vllm_save_result
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.results import BenchmarkResult, JobResult
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.schemas.suite import (
+    Benchmark,
+    ClosedLoopBenchmark,
+    OpenLoopBenchmark,
+    SessionBenchmark,
+)
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.variants import closed_variants, format_rate, open_variants
 
@@ -83,6 +91,13 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
             model = _served_name(record.spec) if record else job.model
             document = _closed(bench, spec, grouped, context, model)
             folder.files[f"{stem}.json"] = _dump(document)
+        elif bench.kind == "sessions":
+            if record is None or not isinstance(spec, SessionBenchmark):
+                folder.notes.append(f"{bench.id}: sessions need the database (--database)")
+                continue
+            samples = [sample for sample in record.samples if sample.benchmark == bench.id]
+            document = session_results(bench, spec, samples).model_dump(mode="json")
+            folder.files[f"{stem}{SESSION_RESULTS_SUFFIX}"] = _dump(document)
         elif record is None or not isinstance(spec, OpenLoopBenchmark):
             folder.notes.append(f"{bench.id}: open loop needs the database (--database)")
             continue

@@ -5,7 +5,9 @@ max_concurrency, benchmarks``. One entry per variant (pp × tg × depth × concu
 sizes and ``{mean, std, values}`` for each metric, ``null`` when it has no value: per-request
 values are pooled over every run's requests, batch throughputs give one value per run, and with
 c = 1 the "total" throughputs are the per-request ones (llama-benchy's ``BenchmarkReport.add``).
-The optional time series (``--save-*-throughput-timeseries``) are written as ``null``.
+The optional time series (``--save-*-throughput-timeseries``) are written as ``null``. Where
+the engine reported cached prompt tokens, each entry also carries Arena's ``cache_hit_pct`` (one
+value per run), which llama-benchy itself does not write.
 """
 
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from arena.common.metrics.closed_loop import (
     request_values,
     with_single_request_totals,
 )
+from arena.common.metrics.sessions import cache_hit_pct
 from arena.common.schemas.sample import RequestSample
 
 SCHEMA_VERSION = "0.4.0"
@@ -66,6 +69,9 @@ def _benchmark(variant: BenchyVariant) -> dict[str, Any]:
         "is_context_prefill_phase": variant.is_context_prefill_phase,
     }
     entry |= {key: _metric(values.get(key, [])) for key in BENCHY_METRICS}
+    hits = [hit for samples in variant.runs if (hit := cache_hit_pct(samples)) is not None]
+    if hits:
+        entry["cache_hit_pct"] = _metric(hits)
     entry["throughput_over_time"] = None
     entry["requests_throughput_over_time"] = None
     return entry

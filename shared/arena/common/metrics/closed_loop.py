@@ -75,6 +75,9 @@ BENCHY_METRICS = (
     "e2e_ttft",
 )
 """Every closed-loop key, in the order of llama-benchy's JSON report (same names)."""
+ARENA_REPORT_METRICS = ("cache_hit_pct",)
+"""Keys Arena adds to a llama-benchy report it writes (``arenactl export``), one value per run,
+so that an import keeps them; llama-benchy's own reports have none."""
 
 
 def token_timestamps(sample: RequestSample) -> list[float]:

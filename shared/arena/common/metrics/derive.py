@@ -4,57 +4,54 @@ them from a signed export's samples to check the result files beside them."""
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from arena.common.metrics.client_load import cpu_util_of
 from arena.common.metrics.closed_loop import closed_loop_metrics
 from arena.common.metrics.open_loop import open_loop_metrics
-from arena.common.metrics.sessions import cache_hit_pct, session_run_metrics, variant_load
+from arena.common.metrics.sessions import cache_hit_pct, session_run_metrics
 from arena.common.metrics.summary import summarize, summarize_closed_loop
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, SessionBenchmark
 from arena.common.stats import MeanStd
-from arena.common.suites.variants import ClosedVariant, Variant, variants
+from arena.common.suites.variants import (
+    ClosedVariant,
+    SessionVariant,
+    Variant,
+    parse_session_variant,
+    variants,
+)
 
 
-@dataclass(frozen=True)
-class SessionStep:
-    """One load step of a session benchmark as its samples name it: a capacity search makes
-    its steps at run time, so they are known from the samples, not from the spec."""
-
-    key: str
-    load: float | None
-    """``metrics.sessions.variant_load`` of the key; ``None`` for a replay."""
-
-
-MeasuredVariant = Variant | SessionStep
-
-
-def measured_variants(bench: Benchmark, present: Collection[str]) -> list[MeasuredVariant]:
+def measured_variants(bench: Benchmark, present: Collection[str]) -> list[Variant]:
     """The variants to aggregate, in order: a closed- or open-loop benchmark's declared ones;
-    a session benchmark's steps that ``present`` (the variant keys of its samples) names, in
-    load order."""
+    the load steps of a session benchmark that ``present`` (the variant keys of its samples)
+    names, in load order: a capacity search makes its steps at run time, so they are known
+    from the samples, not from the spec."""
     if isinstance(bench, SessionBenchmark):
-        steps = sorted(
-            (SessionStep(key, variant_load(key)) for key in present),
-            key=lambda step: (step.load is None, step.load or 0.0, step.key),
-        )
+        steps = [step for key in present if (step := parse_session_variant(key)) is not None]
+        steps.sort(key=lambda step: (step.over == "replay", step.load, step.key))
         return list(steps)
-    return list(variants(bench))
+    return variants(bench)
+
+
+def step_load(variant: SessionVariant) -> float | None:
+    """The load a step ran at; ``None`` for a replay, whose load is the trace's own."""
+    return None if variant.over == "replay" else variant.load
 
 
 def run_metrics(
     bench: Benchmark,
-    variant: MeasuredVariant,
+    variant: Variant,
     samples: list[RequestSample],
     client_cpu_util: float | None = None,
 ) -> dict[str, float | None]:
     """One run's metrics; ``cache_hit_pct`` as well wherever the engine reported cached
     tokens (every kind)."""
     if isinstance(bench, SessionBenchmark):
-        return session_run_metrics(samples, bench, variant_load(variant.key))
+        assert isinstance(variant, SessionVariant)
+        return session_run_metrics(samples, bench, step_load(variant))
     if isinstance(variant, ClosedVariant):
         metrics = closed_loop_metrics(
             samples, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
@@ -69,7 +66,7 @@ def run_metrics(
 
 
 def summary(
-    variant: MeasuredVariant,
+    variant: Variant,
     runs: list[list[RequestSample]],
     per_run: list[dict[str, float | None]],
 ) -> dict[str, MeanStd]:

@@ -49,6 +49,10 @@ class SampleBounds:
 TIMES = ("scheduled_s", "queued_s", "sent_s", "first_response_s", "first_token_s", "end_s")
 """A sample's times in the order they must come."""
 TOKENS = ("prompt_tokens", "completion_tokens", "max_tokens")
+MAX_SESSION_CHARS = 200
+"""A session label: a trace's session id (64 characters at most) and a few sub-agent levels."""
+MAX_TURN = 100_000
+"""More turns than any trace may hold (``traces.format.MAX_TURNS``), sub-agents' included."""
 REQUEST = ("benchmark", "variant", "run", "index")
 """What names one request of a job attempt: stored once."""
 
@@ -156,7 +160,21 @@ def _chunks_pass(
     return bool((firsts >= sent[some] - EPSILON_S).all() and (lasts <= ends + EPSILON_S).all())
 
 
+def _sessions_pass(values: dict[str, list[Any]], bounds: SampleBounds) -> bool:
+    """``_session_problem`` on whole columns (absent fields pass)."""
+    if any(s is not None and not 0 < len(s) <= MAX_SESSION_CHARS for s in values["session"]):
+        return False
+    if any(t is not None and not 0 <= t <= MAX_TURN for t in values["turn"]):
+        return False
+    return all(
+        cached is None or 0 <= cached <= (prompt if prompt is not None else bounds.max_tokens)
+        for cached, prompt in zip(values["cached_tokens"], values["prompt_tokens"], strict=True)
+    )
+
+
 def _tokens_pass(values: dict[str, list[Any]], bounds: SampleBounds, ceiling: np.ndarray) -> bool:
+    if not _sessions_pass(values, bounds):
+        return False
     baseline = values["baseline_latency_s"]
     if baseline.count(None) != len(baseline):
         present = np.array([b for b in baseline if b is not None], dtype=float)
@@ -248,7 +266,23 @@ def _chunk_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
     return None
 
 
+def _session_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
+    """A session label of bounded length and a turn in range; cached tokens (any benchmark)
+    within the prompt (or the token bound, when the prompt was not counted), so a hit rate is a
+    share and a warm cache cannot be hidden by a negative count."""
+    if sample.session is not None and not 0 < len(sample.session) <= MAX_SESSION_CHARS:
+        return f"session label of {len(sample.session)} characters (1..{MAX_SESSION_CHARS})"
+    if sample.turn is not None and not 0 <= sample.turn <= MAX_TURN:
+        return f"turn {sample.turn} is outside 0..{MAX_TURN}"
+    prompt = sample.prompt_tokens if sample.prompt_tokens is not None else bounds.max_tokens
+    if sample.cached_tokens is not None and not 0 <= sample.cached_tokens <= prompt:
+        return f"cached_tokens {sample.cached_tokens} is outside 0..{prompt} (the prompt)"
+    return None
+
+
 def _token_problem(sample: RequestSample, bounds: SampleBounds, ceiling: int) -> str | None:
+    if (problem := _session_problem(sample, bounds)) is not None:
+        return problem
     if sample.baseline_latency_s is not None and not (
         math.isfinite(sample.baseline_latency_s) and sample.baseline_latency_s >= 0
     ):

@@ -74,23 +74,6 @@ def session_attainment(samples: Iterable[RequestSample], tier: SloTier) -> float
     return met / len(sessions)
 
 
-USERS_PREFIX = "u"
-RATE_PREFIX = "srate"
-
-
-def variant_load(key: str) -> float | None:
-    """A session variant's load from its key: ``u4`` → 4 users, ``srate0.5`` → 0.5 sessions/s;
-    ``None`` for ``replay`` (the trace's own arrivals) or a key of another kind."""
-    for prefix in (RATE_PREFIX, USERS_PREFIX):  # srate first: both start with a letter
-        if key.startswith(prefix):
-            try:
-                load = float(key.removeprefix(prefix))
-            except ValueError:
-                return None
-            return load if math.isfinite(load) and load > 0 else None
-    return None
-
-
 def load_unit(bench: SessionBenchmark) -> Literal["users", "sessions/s"] | None:
     """What the benchmark's loads count; ``None`` for a replay of the trace's own arrivals."""
     over = bench.search.over if bench.search is not None else None

@@ -1,10 +1,17 @@
 """Whether a benchmark's numbers may be read as measurements.
 
-Three checks, applied wherever results are served (measured and imported alike):
+Four checks, applied wherever results are served (measured and imported alike):
 
 - **Error-rate gate.** A benchmark whose failed requests exceed ``max_error_rate`` of all its
   requests (default 10 %, as InferenceX gates) is *invalid*: shown so, left out of capacity,
   and ``arenactl submit --watch`` exits non-zero.
+- **Warm prefix cache.** A benchmark that declared ``prefix_cache: off`` promises cold
+  prefills. If the engine's own counters (``engine_metrics["prefix_cache_hit_pct"]``) or,
+  without them, the cached tokens its answers reported (the highest ``cache_hit_pct`` of its
+  variants) show more than ``WARM_CACHE_HIT_PCT`` of prompt tokens served from the cache, its
+  TTFT and throughput are not what it claims (a DGX Spark cell once read 2.3× its throughput
+  that way): *invalid*, flagged "served from a warm prefix cache". A ``prefix_cache: on``
+  benchmark means to hit, and is never flagged.
 - **Role-only first chunk.** A server that streams its ``role`` chunk before prefill (as
   ``transformers serve`` does) makes ttfr the time to that chunk: est_ppt ≈ 0 and the pp
   speeds absurd. A variant whose ttfr is below a quarter of its e2e_ttft has those metrics
@@ -12,7 +19,8 @@ Three checks, applied wherever results are served (measured and imported alike):
 - **Run-to-run spread.** The largest deviation of one run from the mean of the benchmark's
   throughput (tg t/s closed loop, output tok/s open loop), ``stats.max_relative_deviation``,
   flagged above ±2 % (``SPREAD_LIMIT_PCT``). Imported runs keep no per-run values, so there it
-  is std / mean.
+  is std / mean. Session benchmarks have none: each load step is judged by the share of its
+  sessions meeting the SLO tiers, and their capacity is read off those steps.
 
 Listings import this module for its limits (``arena.common.views``), so it loads no NumPy: only
 ``spread_pct``, which the results layer calls on per-run values, needs ``arena.common.stats``.
@@ -64,6 +72,21 @@ def failed_and_total(bench: BenchmarkResult) -> tuple[int, int] | None:
     return (round(failed), round(total)) if total else None
 
 
+def warm_cache_pct(bench: BenchmarkResult) -> float | None:
+    """The share of prompt tokens served from the prefix cache, in %: the engine's own count
+    where it gave one, else the highest of the variants' ``cache_hit_pct``; ``None`` when
+    neither said."""
+    engine = bench.engine_metrics.get("prefix_cache_hit_pct")
+    if engine is not None:
+        return engine
+    reported = [
+        stat.mean
+        for variant in bench.variants
+        if (stat := variant.metrics.get("cache_hit_pct")) is not None and stat.mean is not None
+    ]
+    return max(reported, default=None)
+
+
 def _role_chunk_first(variant: VariantResult) -> bool:
     ttfr, e2e = variant.metrics.get("ttfr"), variant.metrics.get("e2e_ttft")
     if ttfr is None or e2e is None or ttfr.mean is None or not e2e.mean:
@@ -89,6 +112,10 @@ def assess(
                 f"invalid: {counts[0]} of {counts[1]} requests failed "
                 f"({bench.failed_share:.0%} > {max_error_rate:.0%})"
             )
+    warm = warm_cache_pct(bench) if bench.prefix_cache == "off" else None
+    if warm is not None and warm > WARM_CACHE_HIT_PCT:
+        bench.valid = False
+        flags.append(f"invalid: served from a warm prefix cache ({warm:.1f} % of prompt tokens)")
     role_first = []
     noisy = []
     for variant in bench.variants:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from arena.common.metrics.closed_loop import BENCHY_METRICS
+from arena.common.metrics.closed_loop import ARENA_REPORT_METRICS, BENCHY_METRICS
 from arena.common.parsers import ParseError, json_object
 from arena.common.schemas.imported import ImportedStat, ImportedVariant
 
@@ -75,7 +75,7 @@ def _entry(document: Any, index: int) -> BenchyEntry:
         raise ParseError(f"{where}: expected an object")
     metrics = {
         key: stat
-        for key in BENCHY_METRICS
+        for key in (*BENCHY_METRICS, *ARENA_REPORT_METRICS)
         if (stat := _stat(document.get(key), f"{where}.{key}")) is not None
     }
     return BenchyEntry(

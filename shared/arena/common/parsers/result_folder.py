@@ -4,7 +4,8 @@ A profile folder (``results/<family>/<model>/<profile>/``) holds ``meta.json``, 
 benchmark named ``NN-<id>.md`` / ``NN-<id>.json``, the rate-sweep steps
 ``NN-rate-sweep-<rate>.json`` with their summary, and ``NN-telemetry.csv`` per benchmark.
 Folders written by ``arenactl export`` hold one vLLM result per open-loop variant and run,
-``NN-<id>.rate<rate>.run<k>.json``; the runs of a variant become mean ± std over runs.
+``NN-<id>.rate<rate>.run<k>.json``; the runs of a variant become mean ± std over runs; and one
+``NN-<id>.sessions.json`` per session benchmark (``parsers.session_results``).
 Logs and sanity files are not read (``_runner.log`` only to say why a sweep without steps
 failed). Any file that cannot be read becomes a ``Problem`` naming it; the rest still imports.
 """
@@ -20,7 +21,13 @@ from pathlib import Path
 import structlog
 
 from arena.common.metrics.summary import summarize
-from arena.common.parsers import ParseError, llama_benchy_json, llama_benchy_md, vllm_result
+from arena.common.parsers import (
+    ParseError,
+    llama_benchy_json,
+    llama_benchy_md,
+    session_results,
+    vllm_result,
+)
 from arena.common.parsers.meta import Meta, hardware_name, parse_meta
 from arena.common.parsers.rate_sweep import STEP_FILE, parse_summary
 from arena.common.parsers.runner_log import failure_reason
@@ -43,6 +50,9 @@ RUN_FILE = re.compile(
     r"^(?P<id>\d\d-[A-Za-z0-9._-]+?)\.rate(?P<rate>\d+(?:\.\d+)?|inf)\.run(?P<run>\d+)\.json$"
 )
 """One run of one open-loop variant, as ``arenactl export`` names it."""
+SESSION_FILE = re.compile(r"^(?P<id>\d\d-[A-Za-z0-9._-]+?)\.sessions\.json$")
+"""One session benchmark, as ``arenactl export`` writes it (before ``REPORT_FILE``, which
+would take ``sessions`` for part of the id)."""
 TELEMETRY_FILE = re.compile(r"^(?P<prefix>\d\d)-telemetry\.csv$")
 HEADING = re.compile(r"^# .*?— (?P<title>.+)$", re.M)
 MODEL_LINE = re.compile(r"^\*\*Model:\*\* (?P<model>\S+)", re.M)
@@ -129,8 +139,14 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
     steps: dict[str, list[Path]] = defaultdict(list)
     telemetry: dict[str, Path] = {}
     run_files: dict[str, list[tuple[int, Path]]] = defaultdict(list)
+    benchmarks: list[ImportedBenchmark] = []
     for path in files:
-        if run_file := RUN_FILE.match(path.name):
+        if session_file := SESSION_FILE.match(path.name):
+            if (
+                sessions := _sessions_benchmark(folder, session_file.group("id"), path)
+            ) is not None:
+                benchmarks.append(sessions)
+        elif run_file := RUN_FILE.match(path.name):
             run_files[run_file.group("id")].append((int(run_file.group("run")), path))
         elif step := STEP_FILE.match(path.name):
             steps[step.group("prefix")].append(path)
@@ -138,7 +154,6 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
             reports[report.group("id")][report.group("ext")] = path
         elif tele := TELEMETRY_FILE.match(path.name):
             telemetry[tele.group("prefix")] = path
-    benchmarks: list[ImportedBenchmark] = []
     sweep: RateSweepSummary | None = None
     model_hint: str | None = None
     for bench_id, found in sorted(reports.items()):
@@ -338,6 +353,19 @@ def _sweep_benchmark(
         except ParseError as error:
             folder.problem(path, str(error))
     return _open(bench_id, _titles().get(bench_id, bench_id), [], results)
+
+
+def _sessions_benchmark(folder: _Folder, bench_id: str, path: Path) -> ImportedBenchmark | None:
+    text = folder.read(path)
+    if text is None:
+        return None
+    try:
+        return session_results.session_benchmark(
+            bench_id, session_results.parse_session_results(text)
+        )
+    except ParseError as error:
+        folder.problem(path, str(error))
+        return None
 
 
 def _runs_benchmark(

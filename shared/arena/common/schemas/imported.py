@@ -13,6 +13,7 @@ from pydantic import field_validator
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import SessionBenchmark
 
 SPARK_HARDWARE = "NVIDIA DGX Spark (GB10, 128 GB unified)"
 
@@ -108,14 +109,21 @@ class ImportedBenchmark(ArenaModel):
     id: str
     """Benchmark id, e.g. ``01-chat``: the file name's stem, as in the built-in arena-v2 set."""
     title: str
-    kind: Literal["closed_loop", "open_loop"]
-    tool: Literal["llama-benchy", "vllm-bench"]
+    kind: Literal["closed_loop", "open_loop", "sessions"]
+    tool: Literal["llama-benchy", "vllm-bench", "builtin"]
+    """``builtin``: Arena's own generator (a session benchmark exported by ``arenactl
+    export``)."""
     commands: list[str] = []
     """The tool command lines exactly as recorded (none when the source kept none)."""
     variants: list[ImportedVariant]
     samples: list[RequestSample] = []
     """Per-request samples, when the source kept them (vLLM ``--save-detailed``)."""
     telemetry: list[TelemetrySample] = []
+    session: SessionBenchmark | None = None
+    """A session benchmark as it ran: its load, SLO tiers and attainment target (what its
+    capacity is read with) and the prefix cache it declared."""
+    engine_metrics: dict[str, float] = {}
+    """The engine's own figures, where the source kept them (its prefix-cache hit rate)."""
 
     @field_validator("variants")
     @classmethod

@@ -12,8 +12,9 @@ The model (docs/traces.md, "Implied hit rate"), kept simple so a test can comput
   answer of the turn that spawned it, followed by the sub-agent's own system blocks and turns.
 - The cache holds blocks of ``cache_block_size`` tokens (by default the trace's block size),
   each keyed by its content *and everything before it* (as vLLM hashes blocks), so a block
-  matches only with its whole prefix. Unique text (a turn's input, an answer) belongs to one
-  session and turn and never matches another's.
+  matches only with its whole prefix (keys are 64-bit hashes of (previous key, content): a
+  collision among a few million blocks has odds near 10⁻⁷). Unique text (a turn's input, an
+  answer) belongs to one session and turn and never matches another's.
 - A request's cached tokens are its longest run of leading full blocks found in the cache,
   capped so that at least one prompt token is computed (a fully cached prompt recomputes its
   last block). After the request its prompt's full blocks are stored; with history
@@ -74,11 +75,14 @@ class _Stream:
     keys: list[int] = field(default_factory=list)
     pending: list[Piece] = field(default_factory=list)
     tokens: int = 0
+    stored: int = 0
+    """Leading keys an unbounded cache is known to hold (nothing is ever evicted from it):
+    lookups and stores start there, so a long session costs its new blocks only."""
 
     def fork(self) -> "_Stream":
-        return _Stream(self.size, list(self.keys), list(self.pending), self.tokens)
+        return _Stream(self.size, list(self.keys), list(self.pending), self.tokens, self.stored)
 
-    def append(self, identity: object, length: int, interned: dict[object, int]) -> None:
+    def append(self, identity: object, length: int) -> None:
         start = 0
         while start < length:
             filled = self.tokens % self.size
@@ -88,7 +92,7 @@ class _Stream:
             self.tokens += take
             if self.tokens % self.size == 0:
                 parent = self.keys[-1] if self.keys else -1
-                self.keys.append(interned.setdefault((parent, tuple(self.pending)), len(interned)))
+                self.keys.append(hash((parent, tuple(self.pending))))
                 self.pending = []
 
 
@@ -97,21 +101,25 @@ class _Cache:
         self.capacity = capacity
         self.blocks: OrderedDict[int, None] = OrderedDict()
 
-    def lookup(self, keys: list[int]) -> int:
-        found = 0
-        for key in keys:
+    def lookup(self, stream: _Stream) -> int:
+        """Leading blocks of ``stream`` found (those of an LRU cache touched)."""
+        found = stream.stored if self.capacity is None else 0
+        for key in stream.keys[found:]:
             if key not in self.blocks:
                 break
             self.blocks.move_to_end(key)
             found += 1
         return found
 
-    def store(self, keys: list[int]) -> None:
-        for key in keys:
+    def store(self, stream: _Stream) -> None:
+        """Every full block of ``stream``, in order (an LRU cache evicts as it goes)."""
+        for key in stream.keys[stream.stored if self.capacity is None else 0 :]:
             self.blocks[key] = None
             self.blocks.move_to_end(key)
         while self.capacity is not None and len(self.blocks) > self.capacity:
             self.blocks.popitem(last=False)
+        if self.capacity is None:
+            stream.stored = len(stream.keys)
 
 
 def implied_cache(
@@ -119,17 +127,24 @@ def implied_cache(
     history: History = "engine",
     cache_blocks: int | None = None,
     cache_block_size: int | None = None,
+    lead_tokens: int = 0,
 ) -> Implied:
     """Every request of ``trace`` with its prompt and cached tokens, under the model above;
-    ``cache_blocks`` None: an unbounded cache."""
+    ``cache_blocks`` None: an unbounded cache. ``lead_tokens``: tokens every top-level
+    session's prompt starts with before its system blocks, the same in all (the load
+    generator's salt line): they shift where blocks fall, as they do in the engine."""
     if cache_blocks is not None and cache_blocks < 1:
         raise ValueError(f"cache_blocks must be at least 1, got {cache_blocks}")
     size = cache_block_size or trace.header.block_size
     if size < 1:
         raise ValueError(f"cache_block_size must be at least 1, got {size}")
+    if lead_tokens < 0:
+        raise ValueError(f"lead_tokens must be 0 or more, got {lead_tokens}")
     walk = _Walk(trace.header.block_size, size, history, _Cache(cache_blocks))
     for session in trace.sessions:
-        walk.session(session, session.id, _Stream(size))
+        stream = _Stream(size)
+        stream.append(("lead",), lead_tokens)
+        walk.session(session, session.id, stream)
     return Implied(walk.requests)
 
 
@@ -140,22 +155,21 @@ class _Walk:
     history: History
     cache: _Cache
     requests: list[ImpliedRequest] = field(default_factory=list)
-    interned: dict[object, int] = field(default_factory=dict)
 
     def session(self, session: Session, label: str, stream: _Stream) -> None:
         for block in session.system_blocks:
-            stream.append(("block", block), self.block_size, self.interned)
+            stream.append(("block", block), self.block_size)
         spawned = 0
         for index, turn in enumerate(session.turns):
             for block in turn.blocks:
-                stream.append(("block", block), self.block_size, self.interned)
-            stream.append(("input", label, index), turn.input_tokens, self.interned)
+                stream.append(("block", block), self.block_size)
+            stream.append(("input", label, index), turn.input_tokens)
             self.request(
                 label, index, stream, turn.output_tokens, turn.input_tokens, len(turn.blocks)
             )
-            stream.append(("answer", label, index), turn.output_tokens, self.interned)
+            stream.append(("answer", label, index), turn.output_tokens)
             if self.history == "engine":
-                self.cache.store(stream.keys)
+                self.cache.store(stream)
             for child in turn.subagents:
                 spawned += 1
                 self.session(child, f"{label}.{spawned}", stream.fork())
@@ -164,10 +178,10 @@ class _Walk:
         self, label: str, turn: int, stream: _Stream, output: int, unique: int, blocks: int
     ) -> None:
         prompt = stream.tokens
-        found = self.cache.lookup(stream.keys)
-        computed_from = max(prompt - 1, 0) // self.cache_size * self.cache_size
-        cached = min(found * self.cache_size, computed_from)
-        self.cache.store(stream.keys)
+        found = self.cache.lookup(stream)
+        cacheable = max(prompt - 1, 0) // self.cache_size * self.cache_size  # one token computed
+        cached = min(found * self.cache_size, cacheable)
+        self.cache.store(stream)
         self.requests.append(
             ImpliedRequest(
                 session=label,

@@ -125,8 +125,8 @@ def check_session(session: Session, file: str, line: int | None) -> int:
 
 
 def write_trace(path: PathLike, header: TraceHeader, sessions: Iterable[Session]) -> None:
-    """Write a trace, one session at a time; ``.gz`` compresses (without a name or timestamp, so equal
-    traces are equal files)."""
+    """Write a trace, one session at a time; ``.gz`` compresses (without a name or timestamp,
+    so equal traces are equal files)."""
     file = Path(path)
     with file.open("wb") as raw:
         out: gzip.GzipFile | BufferedWriter = (

@@ -14,13 +14,20 @@ repository's files, a RAG corpus and its documents). Every pool has a range of i
 """
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from arena.common.traces.format import MAX_SUBAGENT_DEPTH, Session, Trace, TraceHeader, Turn
+from arena.common.traces.format import (
+    MAX_BLOCKS,
+    MAX_SUBAGENT_DEPTH,
+    Session,
+    Trace,
+    TraceHeader,
+    Turn,
+)
 
 POOL_BITS = 32
 """Block id = (pool << 32) + index within the pool."""
@@ -60,6 +67,8 @@ class Profile:
     description: str
     params: Mapping[str, Param]
     session: Callable[[np.random.Generator, "Shape", str], Session]
+    output_param: str
+    """The parameter bounding every answer's ``output_tokens``."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +159,7 @@ CODING: dict[str, Param] = {
         0,
         1,
     ),
-    "repo_files": Param(512, "Files in the shared repository pool.", 1, 1_000_000, True),
+    "repo_files": Param(512, "Files in the shared repository pool.", 1, 100_000, True),
     "file_tokens_median": Param(1500, "Median tokens of a repository file.", 1, 100_000),
     "file_tokens_sigma": Param(0.8, "Spread (σ of the log) of file sizes.", 0, 4),
     "file_zipf_s": Param(1.1, "Zipf exponent of file popularity (0: uniform).", 0, 5),
@@ -162,7 +171,8 @@ CODING: dict[str, Param] = {
     "think_max_s": Param(60, "Longest think time, seconds.", 0, 3600),
     "context_max": Param(
         131072,
-        "Most tokens a request may re-send: a session ends before a turn would pass it.",
+        "Most tokens of one request, prompt and answer (the context window): a session ends "
+        "before a turn would pass it.",
         1024,
         10_000_000,
         True,
@@ -178,12 +188,15 @@ CODING: dict[str, Param] = {
 
 
 def _coding_pools(rng: np.random.Generator, shape: Mapping[str, float]) -> Pools:
-    size = shape["block_size"]
+    """File sizes: lognormal, at most one block list (``MAX_BLOCKS``) each, so the pool's
+    100 000 files stay within its 2^32 ids."""
+    size, median, sigma = (
+        shape["block_size"],
+        shape["file_tokens_median"],
+        shape["file_tokens_sigma"],
+    )
     blocks = [
-        max(
-            1,
-            round(_lognormal(rng, shape["file_tokens_median"], shape["file_tokens_sigma"]) / size),
-        )
+        min(MAX_BLOCKS, max(1, round(_lognormal(rng, median, sigma) / size)))
         for _ in range(int(shape["repo_files"]))
     ]
     firsts = [0, *np.cumsum(blocks)[:-1].tolist()]
@@ -208,7 +221,8 @@ def _coding_session(rng: np.random.Generator, shape: Shape, session_id: str) -> 
 def _coding_turns(
     rng: np.random.Generator, shape: Shape, count: int, context: int, depth: int
 ) -> list[Turn]:
-    """Turns until ``count`` or until the next would re-send more than ``context_max``."""
+    """Turns until ``count`` or until the next one's prompt and answer would pass
+    ``context_max``."""
     size = shape.whole("block_size")
     turns: list[Turn] = []
     for index in range(count):
@@ -230,7 +244,7 @@ def _coding_turns(
         )
         think = _think(rng, shape["think_median_s"], shape["think_sigma"], shape["think_max_s"])
         grown = context + len(blocks) * size + input_tokens + output
-        if turns and grown > shape["context_max"]:
+        if grown > shape["context_max"] and (turns or depth > 0):
             break
         context = grown
         subagents: list[Session] = []
@@ -250,18 +264,20 @@ def _coding_turns(
 
 
 def _subagents(rng: np.random.Generator, shape: Shape, context: int, depth: int) -> list[Session]:
-    """k short sessions that start from the parent's conversation (``context`` tokens)."""
+    """k short sessions that start from the parent's conversation (``context`` tokens); a
+    sub-agent that could not make one turn within ``context_max`` is left out."""
     low, high = shape.whole("subagents_min"), shape.whole("subagents_max")
     spawned = int(rng.integers(low, high + 1))
-    children = []
-    for number in range(1, spawned + 1):
+    children: list[Session] = []
+    for _ in range(spawned):
         count = _bounded(
             _lognormal(rng, shape["subagent_turns_median"], 0.5),
             1,
             shape.whole("subagent_turns_max"),
         )
         turns = _coding_turns(rng, shape, count, context, depth + 1)
-        children.append(Session(id=f"a{number}", turns=turns))
+        if turns:  # none when the parent's context leaves no room for even one turn
+            children.append(Session(id=f"a{len(children) + 1}", turns=turns))
     return children
 
 
@@ -321,7 +337,7 @@ RAG: dict[str, Param] = {
     "turns_min": Param(1, "Fewest turns per session (uniform).", 1, 1000, True),
     "turns_max": Param(3, "Most turns per session.", 1, 1000, True),
     "docs_per_turn": Param(3, "Documents retrieved per turn.", 0, 64, True),
-    "doc_pool": Param(2000, "Documents that can be retrieved.", 1, 1_000_000, True),
+    "doc_pool": Param(2000, "Documents that can be retrieved.", 1, 100_000, True),
     "doc_tokens": Param(512, "Tokens of one document.", 1, 65536),
     "doc_zipf_s": Param(1.1, "Zipf exponent of document popularity (0: uniform).", 0, 5),
     "question_tokens_min": Param(20, "Shortest question (uniform).", 1, 100_000, True),
@@ -374,6 +390,7 @@ PROFILES: dict[str, Profile] = {
         "repository, short answers, tool time between turns, occasional sub-agents.",
         {**COMMON, **CODING},
         _coding_session,
+        "output_max",
     ),
     "chat": Profile(
         "chat",
@@ -381,6 +398,7 @@ PROFILES: dict[str, Profile] = {
         "between turns.",
         {**COMMON, **CHAT},
         _chat_session,
+        "answer_tokens_max",
     ),
     "rag": Profile(
         "rag",
@@ -388,6 +406,7 @@ PROFILES: dict[str, Profile] = {
         "again and again, a short question, a medium answer.",
         {**COMMON, **RAG},
         _rag_session,
+        "answer_tokens_max",
     ),
 }
 POOLS: dict[str, Callable[[np.random.Generator, Mapping[str, float]], Pools]] = {
@@ -445,26 +464,52 @@ def resolve_params(name: str, given: Mapping[str, float]) -> dict[str, float]:
             raise ValueError(
                 f"{name}.{low} ({values[low]:g}) must not exceed {high} ({values[high]:g})"
             )
+    _check_block_lists(name, values)
     return values
+
+
+def _check_block_lists(name: str, values: Mapping[str, float]) -> None:
+    """A shared prefix, or a turn's documents, must fit one block list of the format."""
+    size = values["block_size"]
+    lists = {
+        "system_tokens": values.get("system_tokens", 0),
+        "corpus_tokens": values.get("corpus_tokens", 0),
+        "docs_per_turn × doc_tokens": values.get("docs_per_turn", 0)
+        * max(1, round(values.get("doc_tokens", 0) / size))
+        * size,
+    }
+    for what, tokens in lists.items():
+        if tokens / size > MAX_BLOCKS:
+            raise ValueError(
+                f"{name}: {what} makes {tokens / size:,.0f} blocks of {size:g} tokens; a block "
+                f"list holds at most {MAX_BLOCKS:,} (raise block_size)"
+            )
+
+
+def output_ceiling(profile: str, params: Mapping[str, float] | None = None) -> int:
+    """The most ``output_tokens`` any turn of ``profile`` can ask (a model's context must
+    hold it)."""
+    return int(resolve_params(profile, params or {})[profile_named(profile).output_param])
 
 
 def generate(
     profile: str, sessions: int, seed: int, params: Mapping[str, float] | None = None
 ) -> Trace:
     """``sessions`` sessions of ``profile`` (ids ``s0``, ``s1``, ...), seeded."""
+    header, made = generated(profile, sessions, seed, params)
+    return Trace(header=header, sessions=list(made))
+
+
+def generated(
+    profile: str, sessions: int, seed: int, params: Mapping[str, float] | None = None
+) -> tuple[TraceHeader, Iterator[Session]]:
+    """The header (parameters checked now) and the sessions, made one at a time as they are
+    taken: a large trace is written without being held in memory."""
     if not 0 < sessions <= MAX_GENERATED_SESSIONS:
         raise ValueError(f"sessions must be in 1..{MAX_GENERATED_SESSIONS}, got {sessions}")
     if seed < 0:
         raise ValueError(f"seed must be 0 or more, got {seed}")
-    chosen = profile_named(profile)
     values = resolve_params(profile, params or {})
-    shape = Shape(values, POOLS[profile](np.random.default_rng([seed, POOL_STREAM]), values))
-    made = [
-        chosen.session(np.random.default_rng([seed, SESSION_STREAM, index]), shape, f"s{index}")
-        for index in range(sessions)
-    ]
-    if values["arrival_rate"] > 0:
-        made = _with_arrivals(made, np.random.default_rng([seed, ARRIVAL_STREAM]), values)
     header = TraceHeader(
         block_size=int(values["block_size"]),
         profile=profile,
@@ -472,19 +517,27 @@ def generate(
         params=values,
         description=f"Arena trace generator: {profile}, {sessions} sessions, seed {seed}",
     )
-    return Trace(header=header, sessions=made)
+    return header, _sessions(profile_named(profile), sessions, seed, values)
 
 
-def _with_arrivals(
-    sessions: list[Session], rng: np.random.Generator, values: Mapping[str, float]
-) -> list[Session]:
-    """Poisson arrivals: exponential gaps of mean 1/rate, the first session at 0."""
-    gaps = rng.exponential(1 / values["arrival_rate"], size=len(sessions))
-    times = np.concatenate([[0.0], np.cumsum(gaps[:-1])])
-    return [
-        session.model_copy(update={"arrival_s": round(float(at), 3)})
-        for session, at in zip(sessions, times, strict=True)
-    ]
+def _sessions(
+    profile: Profile, sessions: int, seed: int, values: Mapping[str, float]
+) -> Iterator[Session]:
+    """Session i from its own stream; with ``arrival_rate``, Poisson arrivals: exponential
+    gaps of mean 1/rate, one per session after the first (which starts at 0)."""
+    shape = Shape(values, POOLS[profile.name](np.random.default_rng([seed, POOL_STREAM]), values))
+    arrivals = np.random.default_rng([seed, ARRIVAL_STREAM])
+    rate = values["arrival_rate"]
+    at = 0.0
+    for index in range(sessions):
+        session = profile.session(
+            np.random.default_rng([seed, SESSION_STREAM, index]), shape, f"s{index}"
+        )
+        if rate > 0:
+            if index > 0:
+                at += float(arrivals.exponential(1 / rate))
+            session.arrival_s = round(at, 3)
+        yield session
 
 
 def scale(trace: Trace, factor: float) -> Trace:

@@ -11,7 +11,6 @@ is measured (``history: engine`` answers come from the engine itself).
 
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -27,6 +26,7 @@ from arena.agent.generator.sessions.synth import Synthesiser
 from arena.agent.generator.tokens import Tokenizer
 from arena.common.metrics.sessions import session_attainment
 from arena.common.schemas.suite import SessionBenchmark
+from arena.common.suites.variants import SessionVariant, session_variant, session_variants
 from arena.common.traces.format import Session, Trace
 
 log = structlog.get_logger(__name__)
@@ -34,44 +34,11 @@ log = structlog.get_logger(__name__)
 ResetCache = Callable[[], Awaitable[bool]]
 WARMUP = ChatRequest([{"role": "user", "content": "hello"}], max_tokens=4)
 """One unreported request before the first step, as the open loop sends (engines warm up)."""
-UNIT = {"users": "users", "session_rate": "sessions/s", "replay": ""}
-
-
-@dataclass(frozen=True)
-class SessionLoad:
-    over: str
-    """``users``, ``session_rate`` or ``replay``."""
-    load: float
-
-    @property
-    def variant(self) -> str:
-        """The agreed variant keys: ``u4``, ``srate0.5``, ``replay``."""
-        if self.over == "users":
-            return f"u{int(self.load)}"
-        if self.over == "session_rate":
-            return f"srate{self.load:g}"
-        return "replay"
+UNIT = {"users": "users", "session_rate": "sessions/s"}
 
 
 def _load(load: float | None) -> str:
     return "none" if load is None else f"{load:g}"
-
-
-def fixed_steps(bench: SessionBenchmark) -> list[SessionLoad]:
-    if bench.replay_timestamps:
-        return [SessionLoad("replay", 0.0)]
-    if bench.users:
-        return [SessionLoad("users", float(n)) for n in bench.users]
-    return [SessionLoad("session_rate", rate) for rate in bench.session_rate]
-
-
-def requests_per_session(sessions: Sequence[Session]) -> float:
-    """Mean turns a session sends, its sub-agents' included (the progress estimate's unit)."""
-
-    def turns(session: Session) -> int:
-        return sum(1 + sum(turns(child) for child in turn.subagents) for turn in session.turns)
-
-    return sum(turns(s) for s in sessions) / len(sessions) if sessions else 0.0
 
 
 def _texts(
@@ -123,14 +90,15 @@ class SessionRunner:
         log.info("session texts ready", benchmark=self.bench.id, texts=len(jobs))
         await stream_chat(self.ctx.connections, prepare(self.ctx.endpoint, WARMUP))
         if self.bench.search is None:
-            steps = fixed_steps(self.bench)
+            steps = session_variants(self.bench)
             for position, step in enumerate(steps):
                 await self.measure(step, steps_left=len(steps) - position - 1)
             return self.loads
         search = CapacitySearch(self.bench.search)
         while (load := search.next_load()) is not None:
             left = self.bench.search.max_steps - len(search.steps) - 1
-            passed = await self.measure(SessionLoad(self.bench.search.over, load), steps_left=left)
+            variant = session_variant(self.bench.search.over, load)
+            passed = await self.measure(variant, steps_left=left)
             search.record(load, passed)
         self._note(
             f"{self.bench.id} capacity search over {self.bench.search.over}: highest passing "
@@ -139,7 +107,7 @@ class SessionRunner:
         )
         return self.loads
 
-    async def measure(self, load: SessionLoad, *, steps_left: int) -> bool:
+    async def measure(self, load: SessionVariant, *, steps_left: int) -> bool:
         """Every run of one load step; True when it met the first tier's attainment target."""
         tier = self.bench.slo[0]
         attainments: list[float] = []
@@ -155,25 +123,25 @@ class SessionRunner:
         log.info(
             "session load step",
             benchmark=self.bench.id,
-            variant=load.variant,
+            variant=load.key,
             load=load.load,
             tier=tier.name,
             attainment=mean,
             passed=passed,
         )
-        unit = UNIT[load.over]
+        what = f"{load.load:g} {UNIT[load.over]}" if load.over in UNIT else "trace timestamps"
         self._note(
-            f"{self.bench.id} step {load.variant} ({load.load:g} {unit}): {tier.name} met by "
+            f"{self.bench.id} step {load.key} ({what}): {tier.name} met by "
             f"{mean * 100:.1f} % of sessions (target {self.bench.attainment * 100:g} %): "
             + ("pass" if passed else "fail")
         )
         return passed
 
-    async def _run_step(self, load: SessionLoad, run: int) -> Step:
+    async def _run_step(self, load: SessionVariant, run: int) -> Step:
         cache_on = self.bench.prefix_cache == "on"
         if cache_on and self.reset_cache is not None and not await self.reset_cache():
             log.info("prefix cache not reset; the new salt keeps the step cold")
-        step = Step(self.ctx, self.bench, self.synth, load.variant, run, secrets.token_hex(6))
+        step = Step(self.ctx, self.bench, self.synth, load.key, run, secrets.token_hex(6))
         with frozen_heap():
             meter = CpuMeter()
             if load.over == "users":
@@ -183,7 +151,7 @@ class SessionRunner:
             else:
                 await run_replay(step, self.trace.sessions)
             cpu = meter.utilisation(step.busy_wait_s)
-        self.loads.append(ClientLoad(load.variant, run, 1, cpu, step.busy_wait_s))
+        self.loads.append(ClientLoad(load.key, run, 1, cpu, step.busy_wait_s))
         return step
 
     def _estimate(self, last_run_requests: int, runs_left: int) -> None:
@@ -193,18 +161,3 @@ class SessionRunner:
     def _note(self, line: str) -> None:
         if self.ctx.note is not None:
             self.ctx.note(line)
-
-
-def initial_estimate(bench: SessionBenchmark, trace: Trace, runs: int) -> int:
-    """Requests the benchmark will send, before it ran: sessions per step × their turns."""
-    per_session = requests_per_session(trace.sessions)
-    if bench.replay_timestamps:
-        sessions = [float(len(trace.sessions))]
-    elif bench.users:
-        sessions = [float(n) for n in bench.users]
-    elif bench.session_rate:
-        sessions = [max(1.0, rate * bench.step_s) for rate in bench.session_rate]
-    else:
-        assert bench.search is not None
-        sessions = [bench.search.start] * bench.search.max_steps
-    return max(1, round(runs * per_session * sum(sessions)))

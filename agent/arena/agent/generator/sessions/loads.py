@@ -2,7 +2,8 @@
 
 - ``users`` N (closed loop): N users each take the next session of the trace and run it to its
   end, back to back, until ``step_s`` has passed; sessions in flight then run to their end.
-  The trace is taken in order and starts over when exhausted.
+  The trace is taken in order and starts over when exhausted. A user whose sessions failed
+  ``USER_GIVES_UP_AFTER`` times in a row stops.
 - ``session_rate`` r (open loop): ⌈r · step_s⌉ sessions start on the open loop's seeded
   arrival schedule (``arrivals.py``: Poisson, or gamma with ``burstiness``), trace in order,
   starting over when exhausted; all are run to their end.
@@ -24,6 +25,9 @@ from arena.agent.generator.sessions.session import Step, run_session
 from arena.common.traces.format import Session
 
 PREPARE_LEAD_S = 0.05
+USER_GIVES_UP_AFTER = 3
+"""Failed sessions in a row after which a user stops for the rest of the step: an engine that
+refuses every request at once would otherwise be sent thousands of sessions a second."""
 
 
 class SessionFeed:
@@ -58,9 +62,11 @@ async def run_users(step: Step, sessions: Sequence[Session], users: int, step_s:
     end_s = clock.now() + step_s
 
     async def user() -> None:
-        while clock.now() < end_s:
+        failed_in_a_row = 0
+        while clock.now() < end_s and failed_in_a_row < USER_GIVES_UP_AFTER:
             session, path = feed.take()
-            await run_session(step, session, path, step.new_label(), clock.now())
+            ok = await run_session(step, session, path, step.new_label(), clock.now())
+            failed_in_a_row = 0 if ok else failed_in_a_row + 1
 
     await _all([user() for _ in range(users)])
 
@@ -69,7 +75,7 @@ async def _start_at(step: Step, starts: Sequence[tuple[float, Session, str]]) ->
     """Start each (offset, session, path) at ``now + START_LEAD_S + offset``."""
     clock = step.ctx.clock
     origin = clock.now() + START_LEAD_S
-    tasks: list[asyncio.Task[None]] = []
+    tasks: list[asyncio.Task[bool]] = []
     try:
         for offset, session, path in starts:
             due_s = origin + offset

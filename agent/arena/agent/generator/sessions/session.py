@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from arena.agent.generator.client import ChatRequest, Measurement, prepare, stream_chat
+from arena.agent.generator.client import (
+    ChatRequest,
+    Measurement,
+    encode_message,
+    prepare_encoded,
+    stream_chat,
+)
 from arena.agent.generator.context import RunContext
 from arena.agent.generator.open_loop import sleep_until
 from arena.agent.generator.sessions.synth import (
@@ -62,10 +68,11 @@ class Step:
         self.sessions += 1
         return label
 
-    def request(self, messages: list[dict[str, str]], turn: Turn, key: str) -> ChatRequest:
+    def request(self, turn: Turn, key: str) -> ChatRequest:
+        """The request's fields; its messages go as the conversation's encoded ones."""
         off = self.bench.prefix_cache == "off"
         return ChatRequest(
-            messages,
+            [],
             turn.output_tokens,
             ignore_eos=True,
             cache_salt=f"{self.salt}-{key}" if off else None,
@@ -115,30 +122,33 @@ async def run_session(
     path: str,
     label: str,
     due_s: float,
-    history: list[dict[str, str]] | None = None,
-) -> None:
+    history: list[bytes] | None = None,
+) -> bool:
     """Every turn of ``session`` (``path``: its place in the trace, for its text; ``label``:
-    its samples' ``session``), turn 0 due at ``due_s``; ``history``: a sub-agent's start."""
+    its samples' ``session``), turn 0 due at ``due_s``; ``history``: a sub-agent's start
+    (its parent's messages, each JSON-encoded). False when one of its own turns failed."""
     clock = step.ctx.clock
     subagent = history is not None
     if history is None:
         system = join_parts([salt_line(step.salt), await step.synth.blocks(session.system_blocks)])
-        messages = [{"role": "system", "content": system}]
+        messages = [encode_message("system", system)]
     else:
         messages = history
     children = 0
     for number, turn in enumerate(session.turns):
         content = await _user_text(step, session, path, label, number, subagent=subagent)
-        messages.append({"role": "user", "content": content})
-        request = prepare(step.ctx.endpoint, step.request(messages, turn, f"{label}-{number}"))
+        messages.append(encode_message("user", content))
+        request = prepare_encoded(
+            step.ctx.endpoint, step.request(turn, f"{label}-{number}"), messages
+        )
         step.busy_wait_s += await sleep_until(clock, due_s)
         measurement = await stream_chat(step.ctx.connections, request)
         step.record(measurement, label, number, due_s, turn.output_tokens)
         if measurement.error is not None or measurement.end_s is None:
             log.debug("turn failed; session ended", session=label, turn=number)
-            return
+            return False
         answer = await _answer_text(step, measurement, path, number, turn.output_tokens)
-        messages.append({"role": "assistant", "content": answer})
+        messages.append(encode_message("assistant", answer))
         ended_s = measurement.end_s
         if turn.subagents:
             spawned = []
@@ -157,3 +167,4 @@ async def run_session(
             await asyncio.gather(*spawned)
             ended_s = clock.now()
         due_s = ended_s + turn.think_s * step.bench.think_scale
+    return True

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from arena.common.analysis.agent_capacity import AgentCapacityRow, agent_capacity_rows
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
 from arena.common.analysis.compare import Comparison, compare
@@ -117,6 +118,7 @@ def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTML
         "jobs": by_sweep(rows),
         "limits": sorted({row.limit_ms for row in rows}),
         "figure_json": figure,
+        "agents": _agent_capacity(store, hardware),
         "hardware": hardware or "",
         "page": "capacity",
     }
@@ -126,6 +128,18 @@ def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTML
 @router.get("/api/capacity")
 def capacity_api(store: Store, hardware: Text = None) -> list[CapacityRow]:
     return _capacity(store, hardware)
+
+
+def _agent_capacity(store: Reader, hardware: str | None) -> list[AgentCapacityRow]:
+    return store.view(
+        ("agent-capacity", hardware), lambda results: agent_capacity_rows(results, hardware)
+    )
+
+
+@router.get("/api/capacity/agents")
+def agent_capacity_api(store: Store, hardware: Text = None) -> list[AgentCapacityRow]:
+    """The rows ``arenactl capacity --agents -o json`` prints."""
+    return _agent_capacity(store, hardware)
 
 
 def _pareto(store: Reader, benchmark: str | None, hardware: str | None) -> list[ParetoPoint]:

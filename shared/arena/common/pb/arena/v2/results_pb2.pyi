@@ -1177,6 +1177,26 @@ Global___RateSweepSummary: _TypeAlias = RateSweepSummary  # noqa: Y015
 class ImportedBenchmark(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class EngineMetricsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
@@ -1185,12 +1205,14 @@ class ImportedBenchmark(_message.Message):
     VARIANTS_FIELD_NUMBER: _builtins.int
     SAMPLES_FIELD_NUMBER: _builtins.int
     TELEMETRY_FIELD_NUMBER: _builtins.int
+    SESSION_FIELD_NUMBER: _builtins.int
+    ENGINE_METRICS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
-    """closed_loop, open_loop"""
+    """closed_loop, open_loop, sessions"""
     tool: _builtins.str
-    """llama-benchy, vllm-bench"""
+    """llama-benchy, vllm-bench, builtin"""
     @_builtins.property
     def commands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1199,6 +1221,12 @@ class ImportedBenchmark(_message.Message):
     def samples(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RequestSample]: ...
     @_builtins.property
     def telemetry(self) -> _containers.RepeatedCompositeFieldContainer[Global___TelemetrySample]: ...
+    @_builtins.property
+    def session(self) -> _common_pb2.SessionBenchmark:
+        """session benchmarks: the benchmark as it ran"""
+
+    @_builtins.property
+    def engine_metrics(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
     def __init__(
         self,
         *,
@@ -1210,10 +1238,12 @@ class ImportedBenchmark(_message.Message):
         variants: _abc.Iterable[Global___ImportedVariant] | None = ...,
         samples: _abc.Iterable[_common_pb2.RequestSample] | None = ...,
         telemetry: _abc.Iterable[Global___TelemetrySample] | None = ...,
+        session: _common_pb2.SessionBenchmark | None = ...,
+        engine_metrics: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["commands", b"commands", "id", b"id", "kind", b"kind", "samples", b"samples", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commands", b"commands", "engine_metrics", b"engine_metrics", "id", b"id", "kind", b"kind", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
