@@ -161,9 +161,13 @@ def test_arenactl_show_prints_the_steps_the_tiers_the_cache_and_the_capacity() -
     assert "4 users within agent, 2 users within interactive" in text
     assert "per kW (mean 500 W): 8.00 agent" in text
     assert "not counted, the benchmark is invalid" in text
+    turns = text[text.index("median TTFT by turn number") :]
+    assert "TTFT turn 4–5 ms" in turns and "1,120.00 ± 0.00" in turns  # u8, turn 3
     plain = io.StringIO()
     show_results(Console(file=plain, width=300, color_system=None), PLAIN)
-    assert "prefix cache" not in plain.getvalue() and "agent capacity" not in plain.getvalue()
+    shown = plain.getvalue()
+    assert "prefix cache" not in shown and "agent capacity" not in shown
+    assert "TTFT by turn" not in shown
 
 
 def test_both_pages_draw_agent_capacity_and_cache_with_the_one_macro() -> None:
