@@ -95,7 +95,7 @@ async def test_show_capacity_and_parquet_of_a_session_benchmark(
 
     table = await arenactl(controller, "show", run_id)
     assert "agent SLO %" in table and "instant SLO %" in table and "< 95 %" in table
-    assert "prefix cache on (declared)" in table
+    assert "prefix cache on (declared)" in table and "median TTFT by turn number" in table
     assert "2 users or more within agent, none within instant" in table  # no step failed
 
     rows: list[dict[str, Any]] = json.loads(
