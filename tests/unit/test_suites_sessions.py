@@ -186,3 +186,10 @@ def test_the_owner_policy_refuses_trace_files_outside_models_dir(tmp_path: Path)
         "t: trace.path 'traces/link.jsonl' leads out of the policy's models_dir through a link"
     ]
     assert dataset_refusals(AgentPolicy(), [sessions(users=[1])]) == []  # generated: no file
+
+
+def test_a_typo_in_a_session_field_names_the_field() -> None:
+    with pytest.raises(SuiteError) as error:
+        load_suite_text(suite().replace("step_s:", "step_ss:"))
+    assert error.value.line == 7
+    assert "did you mean 'step_s'?" in str(error.value)
