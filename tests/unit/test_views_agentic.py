@@ -332,3 +332,16 @@ def test_compare_lines_up_session_steps_by_the_sessions_headline() -> None:
     comparison = compare([run([CODING]), other])
     metrics = {row.metric for row in comparison.rows if row.variant == "u4"}
     assert {"ttft_first_p95_ms", "ttft_later_p95_ms", "cache_hit_pct", "load"} <= metrics
+
+
+def test_a_replay_has_no_load_axis_and_says_so() -> None:
+    replay = CODING.model_copy(
+        update={
+            "variants": [CODING.variants[0].model_copy(update={"key": "replay", "metrics": {}})],
+            "agent_capacity": None,
+        }
+    )
+    (figure,) = figures.throughput_figures([run([replay])]).values()
+    assert figure.layout.annotations[0].text == "no output_throughput per load step recorded"
+    x = figures.throughput_figures([AGENTIC])["01-coding-agent"].data[0].x
+    assert list(x) == [1.0, 2.0, 4.0, 8.0]  # the steps' stored load
