@@ -125,7 +125,9 @@ async def test_show_capacity_and_parquet_of_a_session_benchmark(
     assert '<section id="agentic">' in page and 'data-figure="slo-01-chat-sessions"' in page
     assert 'data-figure="turns-01-chat-sessions"' in page and 'data-view="agent_capacity"' in page
     assert "prefix cache on (declared)" in page
-    assert 'data-view="agent_capacity"' in await asyncio.to_thread(get, f"{base}/capacity")
+    capacity_page = await asyncio.to_thread(get, f"{base}/capacity")
+    assert 'data-view="agent_capacity"' in capacity_page
+    assert 'data-figure="agent-capacity"' in capacity_page
 
     await arenactl(controller, "report", run_id, "-o", str(tmp_path / "report.html"))
     report = (tmp_path / "report.html").read_text()

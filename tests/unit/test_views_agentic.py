@@ -219,6 +219,7 @@ def test_the_report_has_an_agentic_section_only_with_a_session_benchmark() -> No
     agentic = page([AGENTIC, PLAIN])
     assert '<section id="agentic">' in agentic and 'href="#agentic"' in agentic
     assert 'data-view="agent_capacity"' in agentic and 'data-view="cache"' in agentic
+    assert 'data-figure="agent-capacity-bars"' in agentic
     for bench in ("01-coding-agent", "04-coding-cache-off"):
         assert f'data-figure="turns-{bench}"' in agentic
         assert f'data-figure="slo-{bench}"' in agentic
@@ -310,14 +311,17 @@ def test_the_run_page_shows_tiers_cache_capacity_and_an_agentic_section() -> Non
 
 
 def test_the_capacity_page_lists_agents_beside_the_rate_sweeps() -> None:
+    agents = agent_capacity_rows([AGENTIC])
     page = templates.env.get_template("capacity.html").render(
         jobs=[],
         limits=[],
         figure_json="{}",
-        agents=agent_capacity_rows([AGENTIC]),
+        agents=agents,
+        agents_figure=figures.agent_capacity_figure("agents", agents).to_json(),
         hardware="",
         page="capacity",
     )
+    assert 'data-figure="agent-capacity"' in page
     table = Tables(page.split('id="agent-capacity"')[1])
     assert table.headers == [column.header for column in AGENT_CAPACITY.shown]
     assert '<a href="/runs/run-agentic">run-agentic</a>' in page
@@ -345,3 +349,16 @@ def test_a_replay_has_no_load_axis_and_says_so() -> None:
     assert figure.layout.annotations[0].text == "no output_throughput per load step recorded"
     x = figures.throughput_figures([AGENTIC])["01-coding-agent"].data[0].x
     assert list(x) == [1.0, 2.0, 4.0, 8.0]  # the steps' stored load
+
+
+def test_agent_capacity_bars_write_what_no_bar_may_pretend() -> None:
+    assert CODING.agent_capacity is not None
+    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    rows = agent_capacity_rows([run([CODING.model_copy(update={"agent_capacity": top}), CONTROL])])
+    agent, interactive = figures.agent_capacity_figure("agents", rows).data
+    assert (agent.name, interactive.name) == ("agent", "interactive")
+    assert list(agent.x) == [8.0, 0] and list(agent.text) == ["8 users or more", "invalid"]
+    assert list(interactive.text) == ["2 users", "invalid"]
+    assert agent.y[0].endswith("· 01-coding-agent (run-agentic-job)")
+    empty = figures.agent_capacity_figure("agents", [])
+    assert empty.layout.annotations[0].text == "no session benchmark"
