@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)  ## controller + dashboard + agent + simulated engine, arena-v1 quick, results, report
+demo: $(STAMP)  ## controller + dashboard + agent + simulated engine, arena-v1 quick, agentic cache on/off, results, report
 	$(BIN)/python scripts/demo.py
 
 test: $(STAMP)  ## fast tests (no separate processes or real engines)

@@ -1,7 +1,9 @@
 """The newcomer's demo: a controller, an agent and the simulated engine on this machine.
 
 Starts each as its own process (as on real boxes), submits examples/demo.yaml (arena-v1 in
-quick mode) with ``arenactl submit --watch``, shows the results table, imports the published
+quick mode) with ``arenactl submit --watch``, then examples/demo-agentic.yaml (coding-agent
+sessions with the simulated engine's prefix cache on, beside arena-agentic's cache-off
+control), shows the results tables, imports the published
 DGX Spark sample and the arena's own H200 and CPU rows beside it, writes the HTML report and
 ends with its path and the dashboard's address. On a terminal the controller and its dashboard
 stay up until Enter or Ctrl-C; otherwise (CI) everything it started is stopped at once,
@@ -19,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SUITE = ROOT / "examples" / "demo.yaml"
+AGENTIC = ROOT / "examples" / "demo-agentic.yaml"
 IMPORTS = (ROOT / "examples" / "results" / "dgx-spark-sample", ROOT / "docs" / "results")
 MODELS = ROOT / "examples" / "models.yaml"
 REPORT = ROOT / ".arena" / "demo-report.html"
@@ -108,6 +111,11 @@ def main() -> int:
             print(f"watch it live in the dashboard: {dashboard}")
             ctl: list[str | Path] = [BIN / "arenactl", "--controller", address]
             code = subprocess.call([*ctl, "submit", str(SUITE), "--watch"])
+            if code == 0:
+                print(
+                    f"now agentic sessions, cache on beside the cache-off control: {AGENTIC.name}"
+                )
+                code = subprocess.call([*ctl, "submit", str(AGENTIC), "--watch"])
             if code == 0:
                 code = show_results(ctl)
             if code == 0:

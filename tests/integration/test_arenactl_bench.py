@@ -70,6 +70,30 @@ def test_bench_measures_an_endpoint_and_names_the_model_it_serves(endpoint: str)
     assert all(variant["metrics"]["tg_throughput"]["mean"] > 0 for variant in chat["variants"])
 
 
+def test_bench_runs_the_agentic_set_quick(endpoint: str) -> None:
+    """``--suite arena-agentic``: session benchmarks through the embedded controller and agent
+    (the endpoint's cache is off, as ``arena-sim`` starts by default: nothing is served from
+    it, and the cache-off control is not flagged)."""
+    quick = ["--quick", "0.1", "--runs", "1"]
+    result = bench(
+        "--target",
+        endpoint,
+        "--suite",
+        "arena-agentic",
+        "--benchmark",
+        "a3-rag",
+        *quick,
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    (job,) = json.loads(result.stdout)["jobs"]
+    (rag,) = job["benchmarks"]
+    assert rag["id"] == "a3-rag" and rag["prefix_cache"] == "on"
+    assert [variant["key"] for variant in rag["variants"]] == ["u4", "u16"]
+    assert rag["engine_metrics"]["prefix_cache_hits"] == 0
+
+
 def test_bench_shows_progress_and_the_show_tables(endpoint: str) -> None:
     result = bench("--target", endpoint, "--model", "my-model", *QUICK)
     assert result.exit_code == 0, result.output

@@ -140,6 +140,8 @@ def test_arenactl_capacity_shows_every_published_table(
     assert len(spark) == len(rows)
     table = arenactl(server, "capacity")
     assert table.exit_code == 0 and "none" in table.output and "published" in table.output
+    assert "concurrent agents" not in table.output  # no session benchmark: no agents' table
+    assert as_json(arenactl(server, "capacity", "--agents", "-o", "json")) == []
     csv_lines = arenactl(server, "capacity", "-o", "csv").output.splitlines()
     assert csv_lines[0].startswith("run,job,model") and len(csv_lines) == len(rows) + 1
 

@@ -94,7 +94,7 @@ def test_quick_scales_and_notes() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["demo", "custom", "arena-v1"])
+@pytest.mark.parametrize("name", ["demo", "demo-agentic", "custom", "arena-v1"])
 def test_examples_load(name: str) -> None:
     resolved = load_suite_file(EXAMPLES / f"{name}.yaml")
     assert resolved.benchmarks

@@ -97,13 +97,13 @@ def test_quick_scales_the_trace_the_steps_and_the_rates() -> None:
     quick = scale_benchmark(a1, 0.1)
     assert isinstance(quick, SessionBenchmark) and isinstance(a1, SessionBenchmark)
     assert quick.trace.scale == pytest.approx(0.1) and quick.trace.sessions == 6
-    assert quick.trace.params == {"turns_max": 20.0, "subagent_turns_max": 8.0}
+    assert quick.trace.params == {"turns_max": 8.0, "turns_median": 8.0, "subagent_turns_max": 8.0}
     assert quick.step_s == pytest.approx(a1.step_s * 0.01)
     assert quick.search == a1.search and quick.slo == a1.slo  # users and SLOs kept
     rates = scale_benchmark(a2, 0.1)
     assert isinstance(rates, SessionBenchmark) and isinstance(a2, SessionBenchmark)
     assert rates.session_rate == pytest.approx([r * 10 for r in a2.session_rate])
-    assert rates.trace.params == {"turns_max": 8.0}  # a cap already at 8 is kept
+    assert rates.trace.params == {}  # a cap already at 8 is kept
     rate_search = sessions(search=LoadSearch(over="session_rate", start=0.5, max=4))
     scaled = scale_benchmark(rate_search, 0.5)
     assert isinstance(scaled, SessionBenchmark) and scaled.search is not None
@@ -186,3 +186,10 @@ def test_the_owner_policy_refuses_trace_files_outside_models_dir(tmp_path: Path)
         "t: trace.path 'traces/link.jsonl' leads out of the policy's models_dir through a link"
     ]
     assert dataset_refusals(AgentPolicy(), [sessions(users=[1])]) == []  # generated: no file
+
+
+def test_a_typo_in_a_session_field_names_the_field() -> None:
+    with pytest.raises(SuiteError) as error:
+        load_suite_text(suite().replace("step_s:", "step_ss:"))
+    assert error.value.line == 7
+    assert "did you mean 'step_s'?" in str(error.value)

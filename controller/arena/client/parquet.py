@@ -20,6 +20,7 @@ import structlog
 from arena.client.api import ArenaClient
 from arena.common.analysis.aggregate import entry_of
 from arena.common.schemas.results import JobResult, RunResults
+from arena.common.schemas.sample import RequestSample
 
 log = structlog.get_logger(__name__)
 
@@ -59,12 +60,18 @@ SAMPLES = pa.schema(
         pa.field("max_tokens", pa.int64()),
         pa.field("error", pa.string()),
         pa.field("baseline_latency_s", pa.float64()),
+        pa.field("session", pa.string()),
+        pa.field("turn", pa.int32()),
+        pa.field("cached_tokens", pa.int64()),
     ],
     metadata={
         "arena.table": "samples: one row per request",
         "arena.time_unit": "s",
         "arena.time_axis": TIME_AXIS,
         "arena.token_unit": "tokens",
+        "arena.sessions": "session benchmarks: session (s12; sub-agent s12.1), turn (0-based); "
+        "cached_tokens: prompt tokens the engine served from its prefix cache, any benchmark, "
+        "null where the engine did not say",
     },
 )
 
@@ -120,9 +127,15 @@ def _keys(run_id: str, job: JobResult) -> dict[str, Any]:
 def _sample_rows(client: ArenaClient, results: RunResults) -> Iterator[dict[str, Any]]:
     keys = {job.job_id: _keys(results.run_id, job) for job in results.jobs}
     for job_id, sample in client.samples(run_id=results.run_id):
-        row = sample.model_dump()
-        row["run_index"], row["request_index"] = row.pop("run"), row.pop("index")
-        yield keys[job_id] | row
+        yield sample_row(keys[job_id], sample)
+
+
+def sample_row(keys: dict[str, Any], sample: RequestSample) -> dict[str, Any]:
+    """One row of ``samples.parquet``: the job's keys, then every field of the sample (its
+    session, turn and cached tokens among them)."""
+    row = sample.model_dump()
+    row["run_index"], row["request_index"] = row.pop("run"), row.pop("index")
+    return keys | row
 
 
 def _telemetry_rows(client: ArenaClient, results: RunResults) -> Iterator[dict[str, Any]]:

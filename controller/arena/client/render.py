@@ -15,7 +15,10 @@ from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, TelemetrySample
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
-from arena.common.views.results import results_of
+from arena.common.views.agentic import cache_line, capacity_lines
+from arena.common.views.results import TURNS, has_turns, results_for
+
+TURNS_TITLE = "  median TTFT by turn number (1 = first turn)"
 
 
 def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
@@ -78,13 +81,16 @@ def benchmark_tables(job: JobResult) -> list[Table]:
         title = f"{bench.id} {bench.title}".strip()
         if bench.tool != "builtin":
             title += f" · run by {bench.tool}"
-        view = results_of(bench.kind)
+        view = results_for(bench)
         table = view_table(view, bench.variants, title + title_mark(bench), title_left=True)
         if not bench.variants:
             table.add_row("no results", *["" for _ in view.shown[1:]])
         captions = [*flag_lines(bench), *client_warnings(bench), *spec_decode_lines(bench)]
-        if bench.engine_metrics:
-            captions.append("engine's own figures: " + engine_caption(bench.engine_metrics))
+        if figures := engine_caption(bench.engine_metrics):
+            captions.append("engine's own figures: " + figures)
+        if line := cache_line(bench):
+            captions.append(escape(line))
+        captions += [escape(line) for line in capacity_lines(bench)]
         if captions:
             table.caption = "\n".join(captions)
             table.caption_justify = "left"
@@ -173,6 +179,8 @@ def show_results(console: Console, results: RunResults) -> None:
         show_origin(console, job.origin)
         for bench, table in zip(job.benchmarks, benchmark_tables(job), strict=True):
             console.print(table)
+            if has_turns(bench):
+                console.print(view_table(TURNS, bench.variants, TURNS_TITLE, title_left=True))
             for line in tool_lines(bench):
                 console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
         if (energy := energy_table(job)) is not None:

@@ -1,5 +1,6 @@
 """From fetched results to what the page shows: figures (``arena.common.figures``), the
-ranking per preset, the capacity table and one provenance entry per job."""
+ranking per preset, the capacity table, the agentic section (session benchmarks) and one
+provenance entry per job."""
 
 from collections import defaultdict
 from collections.abc import Mapping
@@ -10,7 +11,9 @@ import yaml
 
 from arena.client.report.fetch import ReportData
 from arena.common import figures
+from arena.common.analysis.agent_capacity import AgentCapacityRow, agent_capacity_rows
 from arena.common.analysis.aggregate import aggregate
+from arena.common.analysis.cache import CacheRow, cache_rows
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
 from arena.common.analysis.compare import Comparison, compare
 from arena.common.analysis.pareto import pareto_points
@@ -64,11 +67,24 @@ class Report:
     """Per sweep, its rows by p95-TTFT limit (``views.frontier.by_sweep``)."""
     """Per job and sweep, its rows (one per limit)."""
     telemetry: list[Figure] = field(default_factory=list)
+    turn_ttft: list[Figure] = field(default_factory=list)
+    """Session benchmarks: median TTFT by turn number, one figure per benchmark."""
+    attainment: list[Figure] = field(default_factory=list)
+    """Session benchmarks: sessions meeting each SLO tier per load step."""
+    agent_capacity: list[AgentCapacityRow] = field(default_factory=list)
+    agent_capacity_bars: Figure | None = None
+    cache: list[CacheRow] = field(default_factory=list)
+    """Every benchmark whose prefix cache is known (any kind)."""
     rankings: list[Ranking] = field(default_factory=list)
     compares: list[Comparison] = field(default_factory=list)
     """Per model stored by more than one job: its jobs side by side (hardware, precisions,
     engines), most hardware first."""
     jobs: list[JobEntry] = field(default_factory=list)
+
+    @property
+    def agentic(self) -> bool:
+        """Whether the selection has a session benchmark (the agentic section is shown)."""
+        return bool(self.turn_ttft)
 
     @property
     def job_anchor(self) -> dict[str, str]:
@@ -98,11 +114,31 @@ def build(
     )
     report.capacity_rows = by_sweep(capacity)
     report.telemetry = _telemetry(data)
+    sessions = figures.session_benchmarks(data.results)
+    report.turn_ttft = [
+        Figure(f"turns-{bench}", bench, figures.turn_ttft_figure(bench, found))
+        for bench, found in sessions.items()
+    ]
+    report.attainment = [
+        Figure(f"slo-{bench}", bench, figures.attainment_figure(bench, found))
+        for bench, found in sessions.items()
+    ]
+    report.agent_capacity = agent_capacity_rows(data.results)
+    if sessions:
+        report.agent_capacity_bars = Figure(
+            "agent-capacity-bars",
+            "Capacity in agents",
+            figures.agent_capacity_figure(AGENT_TITLE, report.agent_capacity),
+        )
+    report.cache = cache_rows(data.results)
     rows = aggregate((job for run in data.results for job in run.jobs), include_unverified)
     report.rankings = [rank(rows, preset, models) for preset in PRESETS]
     report.compares = _compares(data.results)
     report.jobs = [_entry(data, run, job) for run in data.results for job in run.jobs]
     return report
+
+
+AGENT_TITLE = "most concurrent agents (or sessions/s) a measured step served within each tier"
 
 
 def _latency(data: ReportData) -> list[Figure]:

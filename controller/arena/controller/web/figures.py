@@ -1,5 +1,6 @@
 """A run page's charts, from the shared builders (``arena.common.figures``): throughput per
-benchmark, TTFT and inter-token-latency CDFs from the raw samples, GPU telemetry per job."""
+benchmark, TTFT and inter-token-latency CDFs from the raw samples, GPU telemetry per job; and
+its agentic section's (session benchmarks: TTFT by turn number, SLO attainment per step)."""
 
 from collections import defaultdict
 
@@ -35,4 +36,13 @@ def run_figures(results: RunResults, records: dict[str, JobRecords]) -> dict[str
         if series:
             title = f"GPU telemetry: {series_name(job)}"
             found[f"telemetry-{job.job_id}"] = figures.telemetry_figure(title, series).to_json()
+    return found
+
+
+def agentic_figures(results: RunResults) -> dict[str, str]:
+    """Chart name → plotly JSON for each session benchmark: TTFT by turn, then attainment."""
+    found = {}
+    for bench, jobs in figures.session_benchmarks([results]).items():
+        found[f"slo-{bench}"] = figures.attainment_figure(bench, jobs).to_json()
+        found[f"turns-{bench}"] = figures.turn_ttft_figure(bench, jobs).to_json()
     return found

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from arena.common.analysis.aggregate import entry_of
 from arena.common.analysis.selection import contains
-from arena.common.metrics.catalogue import HEADLINE, Kind, metric
+from arena.common.metrics.catalogue import HEADLINE, headline_kind, metric
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
 from arena.common.suites.scaling import quick_of
@@ -225,7 +225,7 @@ def _benchmark_rows(
     bench_id: str, benches: list[BenchmarkResult | None], base: int
 ) -> list[CompareRow]:
     present = [b for b in benches if b is not None]
-    kind: Kind = "closed_loop" if present[0].kind == "closed_loop" else "open_loop"
+    kind = headline_kind(present[0].kind)
     variants = [{v.key: v.metrics for v in b.variants} if b is not None else {} for b in benches]
     keys = list(dict.fromkeys(key for table in variants for key in table))
     rows = []

@@ -24,7 +24,10 @@ The contract every builder keeps:
 Builders: ``throughput_figures`` (per benchmark: tokens/s against concurrency or request rate),
 ``latency_cdf`` (TTFT or ITL CDF per benchmark, from raw samples), ``pareto_figure``
 (per-user tok/s against total output tok/s, frontier marked), ``capacity_figure`` (highest
-rate under each p95-TTFT limit), ``telemetry_figure`` (power, SM clock, temperature per GPU).
+rate under each p95-TTFT limit), ``telemetry_figure`` (power, SM clock, temperature per GPU),
+``turn_ttft_figure`` and ``attainment_figure`` (session benchmarks: median TTFT by turn number,
+sessions meeting each SLO tier per load step; ``session_benchmarks`` picks their input),
+``agent_capacity_figure`` (capacity in agents per SLO tier, per job and session benchmark).
 """
 
 from arena.common.figures.capacity import capacity_figure
@@ -36,6 +39,12 @@ from arena.common.figures.latency import (
     sample_groups,
 )
 from arena.common.figures.pareto import pareto_figure
+from arena.common.figures.sessions import (
+    agent_capacity_figure,
+    attainment_figure,
+    session_benchmarks,
+    turn_ttft_figure,
+)
 from arena.common.figures.style import empty, series_name
 from arena.common.figures.telemetry import (
     MAX_TELEMETRY_POINTS,
@@ -52,6 +61,8 @@ __all__ = [
     "MAX_TELEMETRY_POINTS",
     "SampleGroup",
     "TelemetrySeries",
+    "agent_capacity_figure",
+    "attainment_figure",
     "capacity_figure",
     "cdf",
     "empty",
@@ -62,6 +73,8 @@ __all__ = [
     "measured_series",
     "pareto_figure",
     "series_name",
+    "session_benchmarks",
     "telemetry_figure",
     "throughput_figures",
+    "turn_ttft_figure",
 ]

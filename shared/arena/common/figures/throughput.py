@@ -21,10 +21,15 @@ from arena.common.figures.style import (
     series_name,
     source,
 )
-from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults
+from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults, VariantResult
 
 _CLOSED = re.compile(r"^(?P<shape>.*)/c(?P<c>\d+)$")
-AXIS = {"closed_loop": "concurrency (requests in flight)", "open_loop": "request rate (req/s)"}
+AXIS = {
+    "closed_loop": "concurrency (requests in flight)",
+    "open_loop": "request rate (req/s)",
+    "sessions": "load (concurrent users or sessions/s)",
+}
+PER = {"closed_loop": "concurrency", "open_loop": "request rate", "sessions": "load step"}
 
 
 class _Trace:
@@ -45,8 +50,8 @@ def throughput_figures(results: Sequence[RunResults]) -> dict[str, go.Figure]:
 
 def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) -> go.Figure:
     kind = found[0][2].kind
-    metric = THROUGHPUT.get(kind, "")
-    per = "concurrency" if kind == "closed_loop" else "request rate"
+    metric = THROUGHPUT.get(kind, "output_throughput")
+    per = PER.get(kind, "request rate")
     title = f"{bench_id} {found[0][2].title}: {metric} per {per}"
     shapes = {_shape(v.key) for _, _, b in found for v in b.variants}
     traces: dict[tuple[str, str, str], _Trace] = {}
@@ -54,7 +59,7 @@ def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) 
     for run_id, job, bench in found:
         name = series_name(job, bench)
         for variant in bench.variants:
-            x = _x(kind, variant.key)
+            x = _x(kind, variant)
             stat = variant.metrics.get(metric)
             if x is None or stat is None or stat.mean is None:
                 continue
@@ -65,7 +70,7 @@ def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) 
             )
             styles[key] = job
     if not traces:
-        return empty(title, f"no {metric} recorded")
+        return empty(title, f"no {metric} per {per} recorded")
     drawn = []
     repeated = Counter((name, shape) for name, shape, _ in traces)
     for (name, shape, job_id), trace in sorted(traces.items()):
@@ -99,8 +104,11 @@ def _shape(variant_key: str) -> str:
     return match.group("shape") if match else ""
 
 
-def _x(kind: str, variant_key: str) -> float | None:
+def _x(kind: str, variant: VariantResult) -> float | None:
     if kind == "closed_loop":
-        match = _CLOSED.match(variant_key)
+        match = _CLOSED.match(variant.key)
         return float(match.group("c")) if match else None
-    return configured_rate(variant_key)
+    if kind == "sessions":  # users or sessions/s, as the step stored it
+        load = variant.metrics.get("load")
+        return load.mean if load is not None else None
+    return configured_rate(variant.key)

@@ -215,6 +215,56 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("mean_power_w", "mean", "W", L, 1, None, "Mean power over the benchmark window."),
     Metric("output_tps_per_w", "out tok/s per W", "tok/s", H, 3, None, "Output tokens/s per watt."),
+    # agent capacity (arena.common.analysis.agent_capacity): fields of its rows
+    Metric(
+        "target_pct",
+        "target",
+        "%",
+        N,
+        0,
+        SESSIONS,
+        "Share of a load step's sessions that must meet the tier for the step to pass.",
+    ),
+    Metric(
+        "capacity",
+        "capacity",
+        "",
+        H,
+        2,
+        SESSIONS,
+        "Largest measured load step (concurrent agents, or sessions/s) whose sessions met the "
+        "tier at the target share; no interpolation between steps.",
+    ),
+    Metric("capacity_per_gpu", "per GPU", "", H, 2, SESSIONS, "Capacity / GPUs of the job."),
+    Metric(
+        "capacity_per_kw",
+        "per kW",
+        "",
+        H,
+        2,
+        SESSIONS,
+        "Capacity / the benchmark's mean GPU power in kW.",
+    ),
+    # the engine's own prefix-cache counters (BenchmarkResult.engine_metrics)
+    Metric(
+        "prefix_cache_hit_pct",
+        "engine cache hit",
+        "%",
+        N,
+        1,
+        None,
+        "Prompt tokens the engine served from its prefix cache, % of those it looked up, from "
+        "its own counters over the whole benchmark.",
+    ),
+    Metric(
+        "prefix_cache_queries",
+        "looked up",
+        "tokens",
+        N,
+        0,
+        None,
+        "Prompt tokens the engine looked up in its prefix cache over the benchmark.",
+    ),
     # rank (arena.common.analysis.rank)
     Metric("score", "score", "", H, 1, None, "wQ·Q + wG·G + wE·E over min-max scaled 0–100."),
     Metric("q", "Q", "", H, 1, None, "Mean quality score from the models file."),
@@ -244,6 +294,12 @@ _SLO_KEY = re.compile(r"^slo_(?P<tier>[A-Za-z0-9][A-Za-z0-9._-]{0,63})_pct$")
 def slo_key(tier: str) -> str:
     """The stored metric key of a tier's attainment."""
     return SLO_TEMPLATE.key.format(tier=tier)
+
+
+def slo_tier(key: str) -> str | None:
+    """The tier a ``slo_<tier>_pct`` key names; ``None`` for any other key."""
+    found = _SLO_KEY.match(key)
+    return found["tier"] if found else None
 
 
 def metric(key: str) -> Metric:
@@ -305,3 +361,9 @@ HEADLINE: dict[Kind, tuple[Metric, ...]] = {
     ),
 }
 """Ordered headline metrics per benchmark kind (``arenactl show``, compare), from the catalogue."""
+
+
+def headline_kind(kind: str) -> Kind:
+    """The ``HEADLINE`` a benchmark of ``kind`` is listed by: its own, or open loop's for any
+    kind without one."""
+    return "closed_loop" if kind == "closed_loop" else "sessions" if kind == "sessions" else OPEN

@@ -256,7 +256,7 @@ class SuiteSpec(ArenaModel):
     name: Identifier
     description: str = ""
     suite: str | None = None
-    """A built-in benchmark set: ``arena-v1`` or ``arena-v2``."""
+    """A built-in benchmark set: ``arena-v1``, ``arena-v2`` or ``arena-agentic``."""
     only: list[str] = []
     """Run only these benchmark ids of the built-in set."""
     extras: list[str] = []

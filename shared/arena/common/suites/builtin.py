@@ -1,4 +1,5 @@
-"""The built-in benchmark sets (``arena-v1``, ``arena-v2``), kept as YAML data beside this module.
+"""The built-in benchmark sets (``arena-v1``, ``arena-v2``, ``arena-agentic``), kept as YAML data
+beside this module.
 
 They are validated by the same schemas and error reporting as user suite files, so a broken
 built-in fails loudly with its line.

@@ -10,11 +10,11 @@ count (rate × duration) scales by q like ``num_prompts``. Concurrency, burstine
 A session benchmark scales its trace (``trace.scale`` × q: token counts, block lists, think
 and arrival times × q, applied by ``traces.profiles.scale`` once the trace is read or
 generated) and its sessions (``trace.sessions`` × q, at least 4); a generated profile's
-longest sessions are cut (``turns_max`` and ``subagent_turns_max`` × q, at least 8; a median
-above the new cap comes down to it), so a step's last sessions end soon after it. Each turn
-then takes about q of its time, and ``step_s`` × q² keeps a quick run's duration near q² of
-the full one, as for open loop (steps are short: a quick run shows the mechanics, never a
-capacity). Session rates (and a rate search's start, max and
+sessions are cut to at most 8 turns (``turns_max`` and ``subagent_turns_max``; a median above
+comes down to it), enough to show the context growing while a step's last sessions end soon
+after it. Each turn then takes about q of its time, and ``step_s`` × q² keeps a quick run's
+duration near q² of the full one, as for open loop (steps are short: a quick run shows the
+mechanics, never a capacity). Session rates (and a rate search's start, max and
 resolution) ÷ q keep the offered token load, as for open loop. Users, a search's
 ``max_steps``, the SLO tiers and the attainment target are kept: they are the question asked,
 not its size (so a quick run meets TTFT targets more easily: its prompts are shorter).
@@ -129,7 +129,7 @@ def _scale_sessions(bench: SessionBenchmark, factor: float) -> SessionBenchmark:
             | {
                 "scale": trace.scale * factor,
                 "sessions": sessions,
-                "params": _fewer_turns(trace, factor),
+                "params": _fewer_turns(trace),
             },
             "session_rate": _distinct(scale_rate(r, factor) for r in bench.session_rate),
             "search": None if search is None else search.model_dump(),
@@ -140,22 +140,21 @@ def _scale_sessions(bench: SessionBenchmark, factor: float) -> SessionBenchmark:
 
 TURN_CAPS = ("turns", "subagent_turns")
 """Profile parameters ``<name>_max`` (with ``_min`` and ``_median``) bounding turns per session."""
-MIN_TURNS = 8
+QUICK_MAX_TURNS = 8
 
 
-def _fewer_turns(trace: TraceSource, factor: float) -> dict[str, float]:
-    """A profile's parameters with its turn caps × factor (at least 8; a cap already under 8
-    is kept), kept in their documented order (min ≤ median ≤ max); a file's turns are its own."""
+def _fewer_turns(trace: TraceSource) -> dict[str, float]:
+    """A profile's parameters with its sessions cut to ``QUICK_MAX_TURNS`` turns, kept in
+    their documented order (min ≤ median ≤ max); a file's turns are its own."""
     if trace.profile is None:
         return dict(trace.params)
     values = resolve_params(trace.profile, trace.params)
     params = dict(trace.params)
     for name in TURN_CAPS:
         most = f"{name}_max"
-        if most not in values:
+        if most not in values or values[most] <= QUICK_MAX_TURNS:
             continue
-        cap = max(min(values[most], MIN_TURNS), round(values[most] * factor))
-        params[most] = float(max(values.get(f"{name}_min", 1.0), cap))
+        params[most] = float(max(values.get(f"{name}_min", 1.0), QUICK_MAX_TURNS))
         median = f"{name}_median"
         if median in values and values[median] > params[most]:
             params[median] = params[most]

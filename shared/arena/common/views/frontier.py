@@ -1,10 +1,14 @@
-"""``arenactl pareto`` and the dashboard's Pareto page; ``arenactl capacity``: one listing each.
+"""``arenactl pareto`` and the dashboard's Pareto page; ``arenactl capacity``: one listing each
+(the rate sweeps' ``CAPACITY`` and the session benchmarks' ``AGENT_CAPACITY``).
 
 A metric column's CSV and Markdown name is its catalogue header: the names these exports
 always had."""
 
 from collections.abc import Iterable
+from dataclasses import replace
 
+from arena.common.analysis.agent_capacity import AgentCapacityRow
+from arena.common.analysis.cache import CacheRow
 from arena.common.analysis.capacity import CapacityRow
 from arena.common.analysis.pareto import ParetoPoint
 from arena.common.analysis.selection import JobRef
@@ -23,7 +27,9 @@ JOB = Column[JobRef]("job", "job", lambda r: r.job_id)
 ENGINE = Column[JobRef]("engine", "engine", lambda r: r.engine)
 HARDWARE = Column[JobRef]("hardware", "hardware", lambda r: r.hardware)
 SIMULATED = Column[JobRef]("simulated", "simulated", lambda r: r.simulated)
-BENCHMARK = Column[ParetoPoint | CapacityRow]("benchmark", "benchmark", lambda r: r.benchmark)
+BENCHMARK = Column[ParetoPoint | CapacityRow | AgentCapacityRow | CacheRow](
+    "benchmark", "benchmark", lambda r: r.benchmark
+)
 
 POINT_MODEL = Column[ParetoPoint]("model", "model", lambda p: p.model, mark=_labels)
 VARIANT = Column[ParetoPoint]("variant", "variant", lambda p: p.variant)
@@ -99,7 +105,7 @@ STEP = [
     _point("output_tps"),
 ]
 STATUS = Column[CapacityRow]("status", "status", lambda r: r.status)
-NOTE = Column[CapacityRow]("note", "note", lambda r: r.note)
+NOTE = Column[CapacityRow | AgentCapacityRow]("note", "note", lambda r: r.note)
 
 CAPACITY: View[CapacityRow] = View(
     "capacity",
@@ -128,3 +134,70 @@ def by_sweep(rows: Iterable[CapacityRow]) -> list[dict[float, CapacityRow]]:
     for row in rows:
         sweeps.setdefault((row.run_id, row.job_id, row.benchmark), {})[row.limit_ms] = row
     return list(sweeps.values())
+
+
+LOWER_BOUND = "or more"
+"""The mark of a capacity no measured step above failed: the box may serve more."""
+
+AGENT_MODEL = Column[AgentCapacityRow](
+    "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
+)
+AGENT_STATUS = Column[AgentCapacityRow]("status", "status", lambda r: r.status)
+
+
+def _loads(row: AgentCapacityRow) -> str:
+    return ", ".join(f"{load:g}" for load in row.passed) or "none"
+
+
+AGENT_COLUMNS: list[Column[AgentCapacityRow]] = [
+    Column("prefix_cache", "prefix cache", lambda r: r.prefix_cache),
+    Column("tier", "SLO tier", lambda r: r.tier),
+    Column.metric("target_pct", lambda r: r.target_pct, key="target_pct"),
+    Column.metric(
+        "capacity",
+        lambda r: r.capacity,
+        key="capacity",
+        mark=lambda r: LOWER_BOUND if r.lower_bound else "",
+    ),
+    Column("unit", "unit", lambda r: r.unit),
+    Column.metric("capacity_per_gpu", lambda r: r.per_gpu, key="per_gpu"),
+    Column.metric("capacity_per_kw", lambda r: r.per_kw, key="per_kw"),
+    Column("steps", "steps", lambda r: r.steps, 0),
+    Column("passed", "steps passed", _loads, data=lambda r: " ".join(f"{x:g}" for x in r.passed)),
+]
+
+AGENT_CAPACITY: View[AgentCapacityRow] = View(
+    "agent_capacity",
+    shown=[
+        replace(RUN, wrap=False),  # ids stay whole; the hardware name wraps instead
+        AGENT_MODEL,
+        HARDWARE,
+        ENGINE,
+        replace(BENCHMARK, wrap=False),
+        *AGENT_COLUMNS,
+        AGENT_STATUS,
+    ],
+    export=[
+        RUN,
+        JOB,
+        AGENT_MODEL,
+        ENGINE,
+        HARDWARE,
+        SIMULATED,
+        BENCHMARK,
+        *AGENT_COLUMNS,
+        Column("lower_bound", "lower bound", lambda r: r.lower_bound),
+        Column.metric("gpus", lambda r: r.gpus, key="gpus"),
+        AGENT_STATUS,
+        NOTE,
+    ],
+)
+"""One row per job, session benchmark and SLO tier: the most concurrent agents (or sessions/s)
+a measured step served within the tier, per box, per GPU and per kW. Tables and pages show the
+notes once under the listing (``agent_notes``: every tier of a benchmark shares them); CSV and
+Markdown carry them per row."""
+
+
+def agent_notes(rows: Iterable[AgentCapacityRow]) -> list[str]:
+    """The notes under an agent capacity table: ``benchmark: note``, each once."""
+    return list(dict.fromkeys(f"{row.benchmark}: {row.note}" for row in rows if row.note))

@@ -1,9 +1,23 @@
 """One benchmark's variants as ``arenactl show`` and the dashboard's run page list them: one
-listing per benchmark kind, its metric columns the kind's headline (``metrics.summary``)."""
+listing per benchmark kind, its metric columns the kind's headline (``metrics.summary``); a
+session benchmark adds one attainment column per SLO tier it names (``slo_<tier>_pct``)."""
 
-from arena.common.metrics.catalogue import HEADLINE, Kind, Metric
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+
+from arena.common.metrics.catalogue import (
+    HEADLINE,
+    Kind,
+    Metric,
+    headline_kind,
+    metric,
+    slo_key,
+    slo_tier,
+)
+from arena.common.metrics.sessions import TURN_BUCKETS
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT
-from arena.common.schemas.results import VariantResult
+from arena.common.schemas.results import BenchmarkResult, VariantResult
 from arena.common.views.view import Column, View
 
 NOT_MEANINGFUL = "n/m"
@@ -47,7 +61,67 @@ def _results(kind: Kind) -> View[VariantResult]:
 
 RESULTS: dict[Kind, View[VariantResult]] = {kind: _results(kind) for kind in HEADLINE}
 
+TURNS: View[VariantResult] = View(
+    "results_turns",
+    [VARIANT, *(_stat(metric(key)) for _, key, _, _ in TURN_BUCKETS)],
+)
+"""A session benchmark's median TTFT by turn number per step (``metrics.sessions.TURN_BUCKETS``):
+``arenactl show`` prints it under the steps; pages draw it as a figure."""
 
-def results_of(kind: str) -> View[VariantResult]:
-    """The listing of a benchmark of ``kind``: closed loop, or open loop for anything else."""
-    return RESULTS["closed_loop" if kind == "closed_loop" else "open_loop"]
+
+def has_turns(bench: BenchmarkResult) -> bool:
+    """Whether any step of ``bench`` stored a TTFT by turn number."""
+    keys = {key for _, key, _, _ in TURN_BUCKETS}
+    return any(keys & variant.metrics.keys() for variant in bench.variants)
+
+
+def results_of(
+    kind: str, tiers: Sequence[str] = (), target_pct: float | None = None
+) -> View[VariantResult]:
+    """The listing of a benchmark of ``kind``: closed loop, sessions (with an attainment column
+    per tier in ``tiers``, marked where a step fell short of ``target_pct``), or open loop for
+    anything else."""
+    if kind == "sessions":
+        return _sessions(tuple(tiers), target_pct)
+    return RESULTS[headline_kind(kind)]
+
+
+@lru_cache(maxsize=64)
+def _sessions(tiers: tuple[str, ...], target_pct: float | None) -> View[VariantResult]:
+    """Cached per tier list (bounded: the names come from stored results): a run page draws
+    the same listing for every job."""
+    if not tiers:
+        return RESULTS["sessions"]
+    return View(
+        "results_sessions", [*RESULTS["sessions"].shown, *(_slo(t, target_pct) for t in tiers)]
+    )
+
+
+def _slo(tier: str, target_pct: float | None) -> Column[VariantResult]:
+    """A tier's attainment, marked ``< 95 %`` on a step that did not pass."""
+    column = _stat(metric(slo_key(tier)))
+
+    def short(variant: VariantResult) -> str:
+        stat = variant.metrics.get(column.key)
+        if target_pct is None or stat is None or stat.mean is None or stat.mean >= target_pct:
+            return ""
+        return f"< {target_pct:g} %"
+
+    return replace(column, mark=short)
+
+
+def session_tiers(bench: BenchmarkResult) -> list[str]:
+    """The SLO tiers a session benchmark was judged by, in its order: the capacity's list, or
+    the ``slo_<tier>_pct`` keys its variants stored, in the order first seen."""
+    if bench.agent_capacity is not None:
+        return list(bench.agent_capacity.tiers)
+    found = (tier for v in bench.variants for key in v.metrics if (tier := slo_tier(key)))
+    return list(dict.fromkeys(found))
+
+
+def results_for(bench: BenchmarkResult) -> View[VariantResult]:
+    """The listing of ``bench``'s variants (``results_of`` with its own tiers and target)."""
+    if bench.kind != "sessions":
+        return results_of(bench.kind)
+    target = bench.agent_capacity.target_pct if bench.agent_capacity is not None else None
+    return results_of(bench.kind, session_tiers(bench), target)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from arena.common.analysis.agent_capacity import AgentCapacityRow, agent_capacity_rows
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
 from arena.common.analysis.compare import Comparison, compare
@@ -13,7 +14,7 @@ from arena.common.analysis.pareto import ParetoPoint, pareto_points
 from arena.common.analysis.rank import PRESETS, Ranking, parse_weights, rank
 from arena.common.analysis.selection import contains
 from arena.common.errors import InvalidRequestError
-from arena.common.figures import capacity_figure, pareto_figure
+from arena.common.figures import agent_capacity_figure, capacity_figure, pareto_figure
 from arena.common.schemas.results import RunResults
 from arena.common.views.frontier import by_sweep, shown_order
 from arena.controller.web.reads import Reader
@@ -21,6 +22,7 @@ from arena.controller.web.templating import reader, templates
 
 router = APIRouter()
 Store = Annotated[Reader, Depends(reader)]
+AGENT_TITLE = "Most concurrent agents (or sessions/s) a measured step served within each tier"
 Text = Annotated[str | None, Query(max_length=200)]
 
 
@@ -108,7 +110,7 @@ def _capacity(store: Reader, hardware: str | None) -> list[CapacityRow]:
 
 @router.get("/capacity", response_class=HTMLResponse)
 def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTMLResponse:
-    rows = _capacity(store, hardware)
+    rows, agents = _capacity(store, hardware), _agent_capacity(store, hardware)
     title = "Highest rate under each p95-TTFT limit"
     figure = store.view(
         ("capacity-figure", hardware), lambda _: capacity_figure(title, rows).to_json()
@@ -117,6 +119,11 @@ def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTML
         "jobs": by_sweep(rows),
         "limits": sorted({row.limit_ms for row in rows}),
         "figure_json": figure,
+        "agents": agents,
+        "agents_figure": store.view(
+            ("agent-capacity-figure", hardware),
+            lambda _: agent_capacity_figure(AGENT_TITLE, agents).to_json(),
+        ),
         "hardware": hardware or "",
         "page": "capacity",
     }
@@ -126,6 +133,18 @@ def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTML
 @router.get("/api/capacity")
 def capacity_api(store: Store, hardware: Text = None) -> list[CapacityRow]:
     return _capacity(store, hardware)
+
+
+def _agent_capacity(store: Reader, hardware: str | None) -> list[AgentCapacityRow]:
+    return store.view(
+        ("agent-capacity", hardware), lambda results: agent_capacity_rows(results, hardware)
+    )
+
+
+@router.get("/api/capacity/agents")
+def agent_capacity_api(store: Store, hardware: Text = None) -> list[AgentCapacityRow]:
+    """The rows ``arenactl capacity --agents -o json`` prints."""
+    return _agent_capacity(store, hardware)
 
 
 def _pareto(store: Reader, benchmark: str | None, hardware: str | None) -> list[ParetoPoint]:

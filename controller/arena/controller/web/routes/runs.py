@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from arena.common.analysis.agent_capacity import agent_capacity_rows
+from arena.common.analysis.cache import cache_rows
 from arena.common.errors import PermissionDeniedError
 from arena.common.schemas.run import RunDetail, RunInfo
 from arena.controller.results.runs import aggregating
@@ -14,7 +16,7 @@ from arena.controller.rpc.audit import refused
 from arena.controller.store import owners
 from arena.controller.store.credentials import Principal
 from arena.controller.web.auth import submitter
-from arena.controller.web.figures import run_figures
+from arena.controller.web.figures import agentic_figures, run_figures
 from arena.controller.web.reads import Reader
 from arena.controller.web.templating import reader, templates
 
@@ -66,6 +68,7 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
     figures = store.view(
         ("run-figures", run_id), lambda _: run_figures(results, store.records(run_id))
     )
+    agentic = store.view(("agentic-figures", run_id), lambda _: agentic_figures(results))
     context = {
         "detail": detail,
         "results": results,
@@ -73,6 +76,9 @@ def run_page(request: Request, run_id: str, store: Store) -> HTMLResponse:
             job.job_id: [job.origin.kind] for job in results.jobs if job.origin.kind != "measured"
         },
         "figures": figures,
+        "agentic_figures": agentic,
+        "agent_capacity": agent_capacity_rows([results]),
+        "cache": cache_rows([results]),
         "aggregating": aggregating(results),
         "page": "runs",
     }

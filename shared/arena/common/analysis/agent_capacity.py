@@ -1,0 +1,88 @@
+"""Capacity in concurrent agents: one row per job, session benchmark and SLO tier, read off the
+``AgentCapacity`` the results layer stored (the largest *measured* load step whose sessions met
+the tier often enough; nothing interpolated). ``arenactl capacity``, the dashboard's capacity
+page and the report's agentic section list these rows through one view
+(``views.frontier.AGENT_CAPACITY``)."""
+
+from collections.abc import Iterable
+
+from arena.common.analysis.selection import JobRef, contains, job_ref
+from arena.common.schemas.results import AgentCapacity, BenchmarkResult, JobResult, RunResults
+
+
+class AgentCapacityRow(JobRef):
+    """One job's capacity under one SLO tier of one session benchmark."""
+
+    benchmark: str
+    prefix_cache: str
+    """What the benchmark declared: ``on`` or ``off``."""
+    tier: str
+    unit: str
+    """``users`` (concurrent agents) or ``sessions/s``."""
+    target_pct: float
+    capacity: float | None
+    """The largest passing step's load; ``None`` when no step passed, or the benchmark is
+    invalid (``status``)."""
+    gpus: int | None
+    per_gpu: float | None
+    per_kw: float | None
+    steps: int
+    """Load steps measured."""
+    passed: list[float]
+    """Loads of the steps that met the tier, in load order."""
+    lower_bound: bool = False
+    """The capacity is the highest step measured: no step above it failed, so the box may
+    serve more (a search that reached its ``max``, or a fixed list of loads)."""
+    status: str
+    """``ok``, ``none`` (no measured step met the tier) or ``invalid``."""
+    note: str = ""
+
+
+def agent_capacity_rows(
+    results: Iterable[RunResults], hardware: str | None = None
+) -> list[AgentCapacityRow]:
+    """Every session benchmark that stored a capacity, on hardware whose name contains
+    ``hardware``; an invalid benchmark (errors, a warm cache where it declared none) keeps its
+    rows, with no capacity and the reason in the note, so a reader sees why it is missing."""
+    return [
+        row
+        for run in results
+        for job in run.jobs
+        if contains(job.hardware, hardware)
+        for bench in job.benchmarks
+        if bench.agent_capacity is not None
+        for row in _rows(run.run_id, job, bench, bench.agent_capacity)
+    ]
+
+
+def _rows(
+    run_id: str, job: JobResult, bench: BenchmarkResult, found: AgentCapacity
+) -> list[AgentCapacityRow]:
+    notes = [note for note in (found.note,) if note]
+    if not bench.valid:
+        notes.insert(0, bench.flags[0] if bench.flags else "invalid")
+    rows = []
+    for tier in found.tiers:
+        capacity = found.capacity.get(tier)
+        status = "invalid" if not bench.valid else "ok" if capacity is not None else "none"
+        ok = status == "ok"
+        rows.append(
+            AgentCapacityRow(
+                **job_ref(run_id, job),
+                benchmark=bench.id,
+                prefix_cache=bench.prefix_cache,
+                tier=tier,
+                unit=found.unit,
+                target_pct=found.target_pct,
+                capacity=capacity if ok else None,
+                gpus=found.gpus,
+                per_gpu=found.per_gpu.get(tier) if ok else None,
+                per_kw=found.per_kw.get(tier) if ok else None,
+                steps=len(found.steps),
+                passed=[step.load for step in found.steps if step.passed.get(tier)],
+                lower_bound=ok and capacity == max(step.load for step in found.steps),
+                status=status,
+                note="; ".join(notes),
+            )
+        )
+    return rows
