@@ -61,8 +61,9 @@ def test_the_reports_agentic_section_draws_in_a_browser(driver: WebDriver, tmp_p
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
     section = driver.find_element(By.ID, "agentic")
-    # SLO per step and TTFT by turn, for both session benchmarks; drawn as they scroll in
-    assert len(drawn(driver, section)) == 4
+    # capacity bars, then SLO per step and TTFT by turn of both session benchmarks; each
+    # drawn as it scrolls in
+    assert len(drawn(driver, section)) == 5
     rows = section.find_elements(By.CSS_SELECTOR, "table.agent-capacity tbody tr")
     shown = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
     expected = [

@@ -61,6 +61,9 @@ AGENTS_0003 = table(
     ),
 )
 """The agents table as 0003 left it: rows written through it need no column added later."""
+SAMPLE_FIELDS_0011 = {"session", "turn", "cached_tokens"}
+"""The sample fields revision 0011 added: a sample written into an older table has none."""
+SAMPLE_COLUMNS_0010 = [name for name in SAMPLE_COLUMNS if name not in SAMPLE_FIELDS_0011]
 
 
 def head() -> str:
@@ -142,12 +145,18 @@ def test_a_database_at_0003_is_upgraded_with_its_runs(store_url: str) -> None:
     written = [sample(i).model_copy(update={"chunk_times_s": odd[:i]}) for i in range(5)]
     with engine.begin() as connection:  # the JSON column as the old code wrote it
         old_samples = table(
-            "samples", *(column(n, JSON if n == "chunk_times_s" else None) for n in SAMPLE_COLUMNS)
+            "samples",
+            *(column(n, JSON if n == "chunk_times_s" else None) for n in SAMPLE_COLUMNS_0010),
         )
         connection.execute(
             insert(old_samples),
             [
-                {"job_id": job_id, "attempt": 1, "seq": i + 1, **one.model_dump()}
+                {
+                    "job_id": job_id,
+                    "attempt": 1,
+                    "seq": i + 1,
+                    **one.model_dump(exclude=SAMPLE_FIELDS_0011),
+                }
                 for i, one in enumerate(written)
             ],
         )
@@ -437,9 +446,9 @@ def test_samples_stored_before_0011_read_back_without_a_session(store_url: str) 
     with engine.begin() as connection:  # the columns as 0010 had them
         old_samples = table(
             "samples",
-            *(column(n) for n in SAMPLE_COLUMNS if n not in ("session", "turn", "cached_tokens")),
+            *map(column, SAMPLE_COLUMNS_0010),
         )
-        old = sample(0).model_dump(exclude={"session", "turn", "cached_tokens"})
+        old = sample(0).model_dump(exclude=SAMPLE_FIELDS_0011)
         old["chunk_times_s"] = pack_floats(old["chunk_times_s"])
         connection.execute(insert(old_samples), [{"job_id": job_id, "attempt": 1, "seq": 1, **old}])
         connection.execute(text("UPDATE jobs SET acked_seq = 1 WHERE id = :j"), {"j": job_id})

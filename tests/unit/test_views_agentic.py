@@ -85,11 +85,35 @@ def test_agent_capacity_rows_per_tier_and_an_invalid_benchmark_keeps_its_reason(
         "per_kw",
         "steps",
         "passed",
+        "lower_bound",
         "gpus",
         "status",
         "note",
     ]
-    assert exported.rows[0][7:16] == ["on", "agent", 95.0, 4.0, "users", 2.0, 8.0, 4, "1 2 4"]
+    assert exported.rows[0][7:17] == [
+        "on",
+        "agent",
+        95.0,
+        4.0,
+        "users",
+        2.0,
+        8.0,
+        4,
+        "1 2 4",
+        False,
+    ]
+
+
+def test_a_capacity_at_the_highest_measured_step_reads_as_a_lower_bound() -> None:
+    assert CODING.agent_capacity is not None
+    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    bench = CODING.model_copy(update={"agent_capacity": top})
+    agent, interactive = agent_capacity_rows([run([bench])])
+    assert (agent.lower_bound, interactive.lower_bound) == (True, False)
+    assert [cell.mark for cell in AGENT_CAPACITY.cells(agent) if cell.key == "capacity"] == [
+        "or more"
+    ]
+    assert "8 users or more within agent, 2 users within interactive" in capacity_lines(bench)[0]
 
 
 def test_the_cache_listing_has_every_benchmark_whose_cache_is_known() -> None:
@@ -137,9 +161,13 @@ def test_arenactl_show_prints_the_steps_the_tiers_the_cache_and_the_capacity() -
     assert "4 users within agent, 2 users within interactive" in text
     assert "per kW (mean 500 W): 8.00 agent" in text
     assert "not counted, the benchmark is invalid" in text
+    turns = text[text.index("median TTFT by turn number") :]
+    assert "TTFT turn 4–5 ms" in turns and "1,120.00 ± 0.00" in turns  # u8, turn 3
     plain = io.StringIO()
     show_results(Console(file=plain, width=300, color_system=None), PLAIN)
-    assert "prefix cache" not in plain.getvalue() and "agent capacity" not in plain.getvalue()
+    shown = plain.getvalue()
+    assert "prefix cache" not in shown and "agent capacity" not in shown
+    assert "TTFT by turn" not in shown
 
 
 def test_both_pages_draw_agent_capacity_and_cache_with_the_one_macro() -> None:
@@ -191,6 +219,7 @@ def test_the_report_has_an_agentic_section_only_with_a_session_benchmark() -> No
     agentic = page([AGENTIC, PLAIN])
     assert '<section id="agentic">' in agentic and 'href="#agentic"' in agentic
     assert 'data-view="agent_capacity"' in agentic and 'data-view="cache"' in agentic
+    assert 'data-figure="agent-capacity-bars"' in agentic
     for bench in ("01-coding-agent", "04-coding-cache-off"):
         assert f'data-figure="turns-{bench}"' in agentic
         assert f'data-figure="slo-{bench}"' in agentic
@@ -282,14 +311,17 @@ def test_the_run_page_shows_tiers_cache_capacity_and_an_agentic_section() -> Non
 
 
 def test_the_capacity_page_lists_agents_beside_the_rate_sweeps() -> None:
+    agents = agent_capacity_rows([AGENTIC])
     page = templates.env.get_template("capacity.html").render(
         jobs=[],
         limits=[],
         figure_json="{}",
-        agents=agent_capacity_rows([AGENTIC]),
+        agents=agents,
+        agents_figure=figures.agent_capacity_figure("agents", agents).to_json(),
         hardware="",
         page="capacity",
     )
+    assert 'data-figure="agent-capacity"' in page
     table = Tables(page.split('id="agent-capacity"')[1])
     assert table.headers == [column.header for column in AGENT_CAPACITY.shown]
     assert '<a href="/runs/run-agentic">run-agentic</a>' in page
@@ -304,3 +336,29 @@ def test_compare_lines_up_session_steps_by_the_sessions_headline() -> None:
     comparison = compare([run([CODING]), other])
     metrics = {row.metric for row in comparison.rows if row.variant == "u4"}
     assert {"ttft_first_p95_ms", "ttft_later_p95_ms", "cache_hit_pct", "load"} <= metrics
+
+
+def test_a_replay_has_no_load_axis_and_says_so() -> None:
+    replay = CODING.model_copy(
+        update={
+            "variants": [CODING.variants[0].model_copy(update={"key": "replay", "metrics": {}})],
+            "agent_capacity": None,
+        }
+    )
+    (figure,) = figures.throughput_figures([run([replay])]).values()
+    assert figure.layout.annotations[0].text == "no output_throughput per load step recorded"
+    x = figures.throughput_figures([AGENTIC])["01-coding-agent"].data[0].x
+    assert list(x) == [1.0, 2.0, 4.0, 8.0]  # the steps' stored load
+
+
+def test_agent_capacity_bars_write_what_no_bar_may_pretend() -> None:
+    assert CODING.agent_capacity is not None
+    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    rows = agent_capacity_rows([run([CODING.model_copy(update={"agent_capacity": top}), CONTROL])])
+    agent, interactive = figures.agent_capacity_figure("agents", rows).data
+    assert (agent.name, interactive.name) == ("agent", "interactive")
+    assert list(agent.x) == [8.0, 0] and list(agent.text) == ["8 users or more", "invalid"]
+    assert list(interactive.text) == ["2 users", "invalid"]
+    assert agent.y[0].endswith("· 01-coding-agent (run-agentic-job)")
+    empty = figures.agent_capacity_figure("agents", [])
+    assert empty.layout.annotations[0].text == "no session benchmark"

@@ -16,7 +16,9 @@ from arena.common.schemas.imported import ImportedRun, TelemetrySample
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
 from arena.common.views.agentic import cache_line, capacity_lines
-from arena.common.views.results import results_for
+from arena.common.views.results import TURNS, has_turns, results_for
+
+TURNS_TITLE = "  median TTFT by turn number (1 = first turn)"
 
 
 def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
@@ -177,6 +179,8 @@ def show_results(console: Console, results: RunResults) -> None:
         show_origin(console, job.origin)
         for bench, table in zip(job.benchmarks, benchmark_tables(job), strict=True):
             console.print(table)
+            if has_turns(bench):
+                console.print(view_table(TURNS, bench.variants, TURNS_TITLE, title_left=True))
             for line in tool_lines(bench):
                 console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
         if (energy := energy_table(job)) is not None:

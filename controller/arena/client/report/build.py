@@ -72,6 +72,7 @@ class Report:
     attainment: list[Figure] = field(default_factory=list)
     """Session benchmarks: sessions meeting each SLO tier per load step."""
     agent_capacity: list[AgentCapacityRow] = field(default_factory=list)
+    agent_capacity_bars: Figure | None = None
     cache: list[CacheRow] = field(default_factory=list)
     """Every benchmark whose prefix cache is known (any kind)."""
     rankings: list[Ranking] = field(default_factory=list)
@@ -123,12 +124,21 @@ def build(
         for bench, found in sessions.items()
     ]
     report.agent_capacity = agent_capacity_rows(data.results)
+    if sessions:
+        report.agent_capacity_bars = Figure(
+            "agent-capacity-bars",
+            "Capacity in agents",
+            figures.agent_capacity_figure(AGENT_TITLE, report.agent_capacity),
+        )
     report.cache = cache_rows(data.results)
     rows = aggregate((job for run in data.results for job in run.jobs), include_unverified)
     report.rankings = [rank(rows, preset, models) for preset in PRESETS]
     report.compares = _compares(data.results)
     report.jobs = [_entry(data, run, job) for run in data.results for job in run.jobs]
     return report
+
+
+AGENT_TITLE = "most concurrent agents (or sessions/s) a measured step served within each tier"
 
 
 def _latency(data: ReportData) -> list[Figure]:

@@ -45,7 +45,11 @@ def figure_json(report: Report) -> dict[str, str]:
     """Per figure anchor, the figure as JSON safe inside a ``<script>`` element."""
     slots = [*report.throughput, *report.latency, *report.telemetry]
     slots += [*report.turn_ttft, *report.attainment]
-    slots += [slot for slot in (report.pareto, report.capacity) if slot is not None]
+    slots += [
+        slot
+        for slot in (report.pareto, report.capacity, report.agent_capacity_bars)
+        if slot is not None
+    ]
     return {slot.anchor: to_json(slot.figure).replace("</", "<\\/") for slot in slots}
 
 

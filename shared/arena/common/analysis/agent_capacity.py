@@ -30,6 +30,9 @@ class AgentCapacityRow(JobRef):
     """Load steps measured."""
     passed: list[float]
     """Loads of the steps that met the tier, in load order."""
+    lower_bound: bool = False
+    """The capacity is the highest step measured: no step above it failed, so the box may
+    serve more (a search that reached its ``max``, or a fixed list of loads)."""
     status: str
     """``ok``, ``none`` (no measured step met the tier) or ``invalid``."""
     note: str = ""
@@ -77,6 +80,7 @@ def _rows(
                 per_kw=found.per_kw.get(tier) if ok else None,
                 steps=len(found.steps),
                 passed=[step.load for step in found.steps if step.passed.get(tier)],
+                lower_bound=ok and capacity == max(step.load for step in found.steps),
                 status=status,
                 note="; ".join(notes),
             )

@@ -26,7 +26,8 @@ Builders: ``throughput_figures`` (per benchmark: tokens/s against concurrency or
 (per-user tok/s against total output tok/s, frontier marked), ``capacity_figure`` (highest
 rate under each p95-TTFT limit), ``telemetry_figure`` (power, SM clock, temperature per GPU),
 ``turn_ttft_figure`` and ``attainment_figure`` (session benchmarks: median TTFT by turn number,
-sessions meeting each SLO tier per load step; ``session_benchmarks`` picks their input).
+sessions meeting each SLO tier per load step; ``session_benchmarks`` picks their input),
+``agent_capacity_figure`` (capacity in agents per SLO tier, per job and session benchmark).
 """
 
 from arena.common.figures.capacity import capacity_figure
@@ -39,6 +40,7 @@ from arena.common.figures.latency import (
 )
 from arena.common.figures.pareto import pareto_figure
 from arena.common.figures.sessions import (
+    agent_capacity_figure,
     attainment_figure,
     session_benchmarks,
     turn_ttft_figure,
@@ -59,6 +61,7 @@ __all__ = [
     "MAX_TELEMETRY_POINTS",
     "SampleGroup",
     "TelemetrySeries",
+    "agent_capacity_figure",
     "attainment_figure",
     "capacity_figure",
     "cdf",

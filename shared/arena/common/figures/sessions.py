@@ -2,13 +2,15 @@
 per job and load step: a growing context shows as a slope, a working prefix cache as a flat
 line) and the share of sessions meeting each SLO tier per measured load step, the target drawn
 as a line and every step marked passed or failed (no line drawn between steps claims a value
-that was not measured: markers only, joined for reading)."""
+that was not measured: markers only, joined for reading); and, across jobs, the capacity in
+agents per SLO tier as bars."""
 
 from collections import defaultdict
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from arena.common.analysis.agent_capacity import AgentCapacityRow
 from arena.common.figures.style import (
     PALETTE,
     array,
@@ -19,6 +21,7 @@ from arena.common.figures.style import (
     fit_legend,
     layout,
     series_name,
+    short_hardware,
     source,
 )
 from arena.common.metrics.sessions import TURN_BUCKETS
@@ -155,3 +158,54 @@ def attainment_figure(bench_id: str, found: Found) -> go.Figure:
     ]
     fit_legend(axes, len(traces))
     return figure(traces, axes)
+
+
+def agent_capacity_figure(title: str, rows: Sequence[AgentCapacityRow]) -> go.Figure:
+    """Grouped horizontal bars: one group per job and session benchmark, one bar per SLO tier
+    (its capacity in agents, or sessions/s); ``none`` and ``invalid`` written where the bar
+    would be, never a zero bar that could read as a measurement; ``or more`` after a capacity
+    no measured step above it failed."""
+    if not rows:
+        return empty(title, "no session benchmark")
+    names = list(dict.fromkeys(_row_name(row) for row in rows))
+    tiers = list(dict.fromkeys(row.tier for row in rows))
+    traces = []
+    for index, tier in enumerate(tiers):
+        found = [row for row in rows if row.tier == tier]
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": [_row_name(row) for row in found],
+                "x": [row.capacity or 0 for row in found],
+                "text": [_capacity_text(row) for row in found],
+                "textposition": "outside",
+                "cliponaxis": False,
+                "name": tier,
+                "marker": {"color": PALETTE[index % len(PALETTE)]},
+                "customdata": [
+                    [row.status, row.target_pct, row.note, source(row.run_id, row.job_id)]
+                    for row in found
+                ],
+                "hovertemplate": "%{text} (%{customdata[0]}; ≥ %{customdata[1]} % of sessions)"
+                "<br>%{customdata[2]}<br>%{customdata[3]}<extra>%{fullData.name}</extra>",
+            }
+        )
+    units = " or ".join(sorted({row.unit for row in rows}))
+    height = max(260, 90 + 14 * len(names) * len(tiers))
+    axes = layout(title, f"capacity ({units})", "", barmode="group", height=height)
+    axes["yaxis"].update(autorange="reversed", categoryorder="array", categoryarray=names)
+    axes["legend"].update(orientation="h", yanchor="bottom", y=1.0, x=0.0)
+    return figure(traces, axes)
+
+
+def _row_name(row: AgentCapacityRow) -> str:
+    simulated = " [simulated]" if row.simulated else ""
+    name = f"{row.model} · {row.engine} · {short_hardware(row.hardware)}{simulated}"
+    return f"{name} · {row.benchmark} ({row.job_id})"
+
+
+def _capacity_text(row: AgentCapacityRow) -> str:
+    if row.capacity is None:
+        return row.status
+    return f"{row.capacity:g} {row.unit}" + (" or more" if row.lower_bound else "")

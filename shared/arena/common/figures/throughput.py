@@ -70,7 +70,7 @@ def _figure(bench_id: str, found: list[tuple[str, JobResult, BenchmarkResult]]) 
             )
             styles[key] = job
     if not traces:
-        return empty(title, f"no {metric} recorded")
+        return empty(title, f"no {metric} per {per} recorded")
     drawn = []
     repeated = Counter((name, shape) for name, shape, _ in traces)
     for (name, shape, job_id), trace in sorted(traces.items()):

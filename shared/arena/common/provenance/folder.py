@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from arena.common.exports.folder import file_stem
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.keyring import Keyring, signer_name
 from arena.common.provenance.keys import fingerprint, verify_signature
@@ -187,15 +188,22 @@ def _against_samples(
         problems.append(
             f"meta.json says quick={run.provenance.quick}; the signed spec says quick={quick}"
         )
+    # the folder names a benchmark by its file stem: an id without a two-digit prefix gets its
+    # position as one (``chat`` → ``01-chat``); the signed samples keep the spec's id
+    spec_ids = {
+        file_stem(position, bench.id): bench.id
+        for position, bench in enumerate(spec.benchmarks, start=1)
+    }
     tools = {bench.id: bench.tool for bench in spec.benchmarks}
     for bench in run.benchmarks:
-        if tools.get(bench.id) == "llama-benchy":
+        spec_id = spec_ids.get(bench.id, bench.id)
+        if tools.get(spec_id) == "llama-benchy":
             unverifiable.append(f"{bench.id}: its summary is llama-benchy's own report, not signed")
             continue
         if bench.telemetry:
             notes.append(f"{bench.id}: GPU telemetry is not signed")
         for variant in bench.variants:
-            found = derived.get((bench.id, variant.key))
+            found = derived.get((spec_id, variant.key))
             if found is None:
                 problems.append(f"{bench.id} {variant.key}: not in the signed samples")
                 continue

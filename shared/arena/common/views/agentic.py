@@ -12,7 +12,15 @@ from arena.common.analysis.cache import (
 from arena.common.analysis.selection import JobRef
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.results import BenchmarkResult
-from arena.common.views.frontier import BENCHMARK, ENGINE, HARDWARE, JOB, RUN, SIMULATED
+from arena.common.views.frontier import (
+    BENCHMARK,
+    ENGINE,
+    HARDWARE,
+    JOB,
+    LOWER_BOUND,
+    RUN,
+    SIMULATED,
+)
 from arena.common.views.view import Column, View
 
 
@@ -48,8 +56,9 @@ def capacity_lines(bench: BenchmarkResult) -> list[str]:
         return []
     unit = found.unit
     loads = ", ".join(f"{step.load:g}" for step in found.steps) or "none"
+    top = max((step.load for step in found.steps), default=None)
     within = ", ".join(
-        f"{_load(found.capacity.get(tier), unit)} within {tier}" for tier in found.tiers
+        f"{_load(found.capacity.get(tier), unit, top)} within {tier}" for tier in found.tiers
     )
     invalid = "" if bench.valid else "not counted, the benchmark is invalid: "
     lines = [
@@ -69,8 +78,11 @@ def capacity_lines(bench: BenchmarkResult) -> list[str]:
     return lines
 
 
-def _load(load: float | None, unit: str) -> str:
-    return "none" if load is None else f"{load:g} {unit}"
+def _load(load: float | None, unit: str, top: float | None) -> str:
+    """``4 users``; ``64 users or more`` where no measured step above it failed."""
+    if load is None:
+        return "none"
+    return f"{load:g} {unit}" + (f" {LOWER_BOUND}" if load == top else "")
 
 
 CACHE_MODEL = Column[JobRef](

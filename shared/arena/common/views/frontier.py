@@ -136,6 +136,9 @@ def by_sweep(rows: Iterable[CapacityRow]) -> list[dict[float, CapacityRow]]:
     return list(sweeps.values())
 
 
+LOWER_BOUND = "or more"
+"""The mark of a capacity no measured step above failed: the box may serve more."""
+
 AGENT_MODEL = Column[AgentCapacityRow](
     "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
 )
@@ -150,7 +153,12 @@ AGENT_COLUMNS: list[Column[AgentCapacityRow]] = [
     Column("prefix_cache", "prefix cache", lambda r: r.prefix_cache),
     Column("tier", "SLO tier", lambda r: r.tier),
     Column.metric("target_pct", lambda r: r.target_pct, key="target_pct"),
-    Column.metric("capacity", lambda r: r.capacity, key="capacity"),
+    Column.metric(
+        "capacity",
+        lambda r: r.capacity,
+        key="capacity",
+        mark=lambda r: LOWER_BOUND if r.lower_bound else "",
+    ),
     Column("unit", "unit", lambda r: r.unit),
     Column.metric("capacity_per_gpu", lambda r: r.per_gpu, key="per_gpu"),
     Column.metric("capacity_per_kw", lambda r: r.per_kw, key="per_kw"),
@@ -178,6 +186,7 @@ AGENT_CAPACITY: View[AgentCapacityRow] = View(
         SIMULATED,
         BENCHMARK,
         *AGENT_COLUMNS,
+        Column("lower_bound", "lower bound", lambda r: r.lower_bound),
         Column.metric("gpus", lambda r: r.gpus, key="gpus"),
         AGENT_STATUS,
         NOTE,

@@ -13,7 +13,7 @@ from arena.common.views.compare import compared
 from arena.common.views.frontier import AGENT_CAPACITY, CAPACITY, PARETO, agent_notes
 from arena.common.views.jobs import JOBS
 from arena.common.views.rank import NOT_RANKED, RANKING
-from arena.common.views.results import RESULTS, results_for, results_of
+from arena.common.views.results import RESULTS, TURNS, results_for, results_of
 from arena.common.views.runs import RUNS
 from arena.common.views.view import View
 
@@ -28,6 +28,7 @@ LISTINGS: list[View[Any]] = [
     CACHE,
     RUNS,
     *RESULTS.values(),
+    TURNS,
 ]
 VIEWS: dict[str, View[Any]] = {view.name: view for view in LISTINGS}
 

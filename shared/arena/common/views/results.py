@@ -15,6 +15,7 @@ from arena.common.metrics.catalogue import (
     slo_key,
     slo_tier,
 )
+from arena.common.metrics.sessions import TURN_BUCKETS
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 from arena.common.views.view import Column, View
@@ -59,6 +60,19 @@ def _results(kind: Kind) -> View[VariantResult]:
 
 
 RESULTS: dict[Kind, View[VariantResult]] = {kind: _results(kind) for kind in HEADLINE}
+
+TURNS: View[VariantResult] = View(
+    "results_turns",
+    [VARIANT, *(_stat(metric(key)) for _, key, _, _ in TURN_BUCKETS)],
+)
+"""A session benchmark's median TTFT by turn number per step (``metrics.sessions.TURN_BUCKETS``):
+``arenactl show`` prints it under the steps; pages draw it as a figure."""
+
+
+def has_turns(bench: BenchmarkResult) -> bool:
+    """Whether any step of ``bench`` stored a TTFT by turn number."""
+    keys = {key for _, key, _, _ in TURN_BUCKETS}
+    return any(keys & variant.metrics.keys() for variant in bench.variants)
 
 
 def results_of(

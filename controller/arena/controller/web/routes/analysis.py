@@ -14,7 +14,7 @@ from arena.common.analysis.pareto import ParetoPoint, pareto_points
 from arena.common.analysis.rank import PRESETS, Ranking, parse_weights, rank
 from arena.common.analysis.selection import contains
 from arena.common.errors import InvalidRequestError
-from arena.common.figures import capacity_figure, pareto_figure
+from arena.common.figures import agent_capacity_figure, capacity_figure, pareto_figure
 from arena.common.schemas.results import RunResults
 from arena.common.views.frontier import by_sweep, shown_order
 from arena.controller.web.reads import Reader
@@ -22,6 +22,7 @@ from arena.controller.web.templating import reader, templates
 
 router = APIRouter()
 Store = Annotated[Reader, Depends(reader)]
+AGENT_TITLE = "Most concurrent agents (or sessions/s) a measured step served within each tier"
 Text = Annotated[str | None, Query(max_length=200)]
 
 
@@ -109,7 +110,7 @@ def _capacity(store: Reader, hardware: str | None) -> list[CapacityRow]:
 
 @router.get("/capacity", response_class=HTMLResponse)
 def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTMLResponse:
-    rows = _capacity(store, hardware)
+    rows, agents = _capacity(store, hardware), _agent_capacity(store, hardware)
     title = "Highest rate under each p95-TTFT limit"
     figure = store.view(
         ("capacity-figure", hardware), lambda _: capacity_figure(title, rows).to_json()
@@ -118,7 +119,11 @@ def capacity_page(request: Request, store: Store, hardware: Text = None) -> HTML
         "jobs": by_sweep(rows),
         "limits": sorted({row.limit_ms for row in rows}),
         "figure_json": figure,
-        "agents": _agent_capacity(store, hardware),
+        "agents": agents,
+        "agents_figure": store.view(
+            ("agent-capacity-figure", hardware),
+            lambda _: agent_capacity_figure(AGENT_TITLE, agents).to_json(),
+        ),
         "hardware": hardware or "",
         "page": "capacity",
     }
