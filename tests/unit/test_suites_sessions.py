@@ -21,7 +21,7 @@ from arena.common.suites.variants import (
     session_variant,
     variants,
 )
-from arena.common.traces.profiles import MAX_OUTPUT_TOKENS
+from arena.common.traces.params import MAX_OUTPUT_TOKENS
 
 CODING = TraceSource(profile="coding")
 

@@ -12,14 +12,8 @@ import pytest
 from arena.common.traces.format import Session, Trace
 from arena.common.traces.implied import implied_cache
 from arena.common.traces.io import read_trace, write_trace
-from arena.common.traces.profiles import (
-    POOL_BITS,
-    PROFILES,
-    generate,
-    output_ceiling,
-    resolve_params,
-    scale,
-)
+from arena.common.traces.params import PROFILES, output_ceiling, resolve_params
+from arena.common.traces.profiles import POOL_BITS, generate, scale
 from tests.conftest import REPO
 
 GOLDEN = {

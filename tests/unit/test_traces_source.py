@@ -7,8 +7,9 @@ import pytest
 
 from arena.common.schemas.suite import TraceSource
 from arena.common.traces.io import write_trace
+from arena.common.traces.params import DEFAULT_SESSIONS
 from arena.common.traces.profiles import generate
-from arena.common.traces.source import DEFAULT_SESSIONS, load_trace, trace_for
+from arena.common.traces.source import load_trace, trace_for
 from tests.conftest import REPO
 
 SAMPLE = REPO / "examples" / "traces" / "mooncake-sample.jsonl"

@@ -27,8 +27,14 @@ class TokenizerError(RuntimeError):
     """The engine's tokenizer endpoint failed or answered in an unknown shape."""
 
 
+TOKENIZER_CONNECTIONS = 2
+"""Calls in flight at once: callers may gather dozens, but llama-server serves its HTTP
+routes from a small thread pool and drops the connections it has no thread for."""
+
+
 class ServerTokenizer:
-    """``POST /tokenize`` and ``/detokenize`` on the engine; owns its own small session."""
+    """``POST /tokenize`` and ``/detokenize`` on the engine; owns its own small session, whose
+    pool of ``TOKENIZER_CONNECTIONS`` queues the calls beyond it."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self._endpoint = endpoint
@@ -61,7 +67,10 @@ class ServerTokenizer:
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=300),
+                connector=aiohttp.TCPConnector(limit=TOKENIZER_CONNECTIONS),
+            )
         url = self._endpoint.url(path)
         try:
             async with self._session.post(

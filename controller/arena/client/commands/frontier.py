@@ -48,8 +48,8 @@ def capacity(
     ctx: click.Context, run_ids: tuple[str, ...], hardware: str | None, agents: bool, output: str
 ) -> None:
     """Highest rate whose p95 TTFT stays under 2, 5 and 10 s, per job with a rate sweep
-    (default: every run that has one): imported sweeps' published table beside measured ones;
-    then, per session benchmark and SLO tier, the most concurrent agents (or sessions/s) a
+    (default: every run that has one): imported sweeps' published table beside measured ones.
+    Then, per session benchmark and SLO tier, the most concurrent agents (or sessions/s) a
     measured step served within the tier, per box, per GPU and per kW. ``-o json|csv|md``
     print the rate sweeps' rows, or with ``--agents`` the agents' rows.
 

@@ -12,7 +12,8 @@ from arena.client.output import emit, output_option
 from arena.client.views import view_rows, view_table
 from arena.common.traces.format import Session
 from arena.common.traces.io import write_trace
-from arena.common.traces.profiles import PROFILES, generated
+from arena.common.traces.params import PROFILES
+from arena.common.traces.profiles import generated
 from arena.common.traces.source import load_trace
 from arena.common.traces.summary import TraceSummary, summarise
 from arena.common.views.traces import SPREAD

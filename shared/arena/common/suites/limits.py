@@ -23,7 +23,7 @@ from arena.common.suites.variants import (
     session_output_ceiling,
     session_variants,
 )
-from arena.common.traces.profiles import resolve_params
+from arena.common.traces.params import resolve_params
 
 
 class SuiteLimits(BaseModel):

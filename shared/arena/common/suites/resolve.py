@@ -18,7 +18,7 @@ from arena.common.suites.builtin import BuiltinSuite, builtin_names, builtin_sui
 from arena.common.suites.scaling import quick_note, scale_benchmark
 from arena.common.suites.standin import sharegpt_standin_note
 from arena.common.suites.validation import ProblemAt
-from arena.common.traces.profiles import resolve_params
+from arena.common.traces.params import resolve_params
 
 
 def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None) -> ResolvedSuite:

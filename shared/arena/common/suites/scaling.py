@@ -32,8 +32,7 @@ from arena.common.schemas.suite import (
     SessionBenchmark,
     TraceSource,
 )
-from arena.common.traces.profiles import resolve_params
-from arena.common.traces.source import DEFAULT_SESSIONS
+from arena.common.traces.params import DEFAULT_SESSIONS, resolve_params
 
 MIN_LENGTH_TOKENS = 8
 MIN_PROMPTS = 4

@@ -20,8 +20,7 @@ from arena.common.schemas.suite import (
     SessionBenchmark,
     TraceSource,
 )
-from arena.common.traces.profiles import MAX_OUTPUT_TOKENS, resolve_params
-from arena.common.traces.source import DEFAULT_SESSIONS
+from arena.common.traces.params import DEFAULT_SESSIONS, MAX_OUTPUT_TOKENS, resolve_params
 
 
 @dataclass(frozen=True)

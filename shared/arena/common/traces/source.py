@@ -7,10 +7,9 @@ from arena.common.schemas.suite import TraceSource
 from arena.common.traces.format import Trace
 from arena.common.traces.io import PathLike, read_trace
 from arena.common.traces.mooncake import MOONCAKE_BLOCK_SIZE, read_mooncake
+from arena.common.traces.params import DEFAULT_SESSIONS
 from arena.common.traces.profiles import generate, scale
 
-DEFAULT_SESSIONS = 64
-"""Sessions a profile makes when ``trace.sessions`` is not given."""
 TraceFormat = Literal["arena", "mooncake"]
 
 
