@@ -88,7 +88,7 @@ def _benchmark(
     )
     if bench.session is not None:
         result.agent_capacity = judged_capacity(
-            bench.session, result, gpu_count(None, result.energy)
+            bench.session, result, gpu_count(None, result.energy, cpu_only=None)
         )
     return result
 

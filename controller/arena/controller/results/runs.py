@@ -125,7 +125,7 @@ def run_results(
             benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
             if isinstance(bench, SessionBenchmark):
                 result.agent_capacity = judged_capacity(
-                    bench, result, gpu_count(hardware, result.energy)
+                    bench, result, gpu_count(hardware, result.energy, cpu_only=None)
                 )
             if pending:
                 result.flags.insert(0, AGGREGATING)

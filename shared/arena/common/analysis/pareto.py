@@ -81,17 +81,17 @@ def frontier(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
     return [p for p in points if not dominated(p)]
 
 
-def gpu_count(hardware: HardwareInfo | None, energy: EnergyFigures | None) -> int | None:
-    """The agent's GPUs (1 for a CPU-only agent); an imported job says it by its telemetry."""
+def gpu_count(
+    hardware: HardwareInfo | None, energy: EnergyFigures | None, cpu_only: int | None = 1
+) -> int | None:
+    """The agent's GPUs (``cpu_only`` for a CPU-only agent: 1 puts a CPU box on the Pareto
+    chart as one device, ``None`` leaves per-GPU figures out); an imported job says it by its
+    telemetry."""
     if hardware is not None:
-        return _gpus(hardware)
+        return len(hardware.gpus) or cpu_only
     if energy is not None and energy.gpus > 0:
         return energy.gpus
     return None
-
-
-def _gpus(hardware: HardwareInfo) -> int:
-    return len(hardware.gpus) or 1
 
 
 def _bench_points(run_id: str, job: JobResult, bench: BenchmarkResult) -> list[ParetoPoint]:
