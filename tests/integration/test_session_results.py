@@ -121,7 +121,12 @@ def test_session_steps_are_aggregated_and_read_as_capacity(store_url: str) -> No
     ]
     assert capacity.capacity == {"fast": 4.0, "slow": 8.0}
     assert capacity.steps[3].sessions == 16 and capacity.steps[3].attainment_pct["fast"] == 0
-    assert capacity.gpus is not None and capacity.per_gpu["fast"] == 4.0 / capacity.gpus
+    # the agent registered this box's GPUs (none here: no per-GPU figure, never "1 GPU")
+    gpus = len(job.hardware_detail.gpus) if job.hardware_detail else 0
+    if gpus:
+        assert capacity.gpus == gpus and capacity.per_gpu["fast"] == 4.0 / gpus
+    else:
+        assert capacity.gpus is None and capacity.per_gpu == {}
 
     # the control declared the cache off, yet 30 % of its prompt tokens came from it
     assert control.prefix_cache == "off" and not control.valid
