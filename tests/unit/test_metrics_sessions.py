@@ -105,6 +105,10 @@ def test_one_run_of_a_step_by_hand() -> None:
         "cache_hit_pct": 100 * 364 / 700,  # s2 did not say: left out
         "slo_fast_pct": 100 / 3,  # s0 only
         "slo_slow_pct": 200 / 3,  # s0 and s2; s1 failed a turn
+        # send lag of the turns with a due time: 0, 0 and s1's 100 ms (sent 0.6, due 0.5)
+        "p50_send_lag_ms": 0.0,
+        "p99_send_lag_ms": 98.0,  # linear: 0 + 0.98 × 100
+        "client_saturated": 1.0,  # p99 over 1 ms
     }
     for key, value in expected.items():
         assert metrics[key] == (None if value is None else pytest.approx(value)), key

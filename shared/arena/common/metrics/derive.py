@@ -51,7 +51,7 @@ def run_metrics(
     tokens (every kind)."""
     if isinstance(bench, SessionBenchmark):
         assert isinstance(variant, SessionVariant)
-        return session_run_metrics(samples, bench, step_load(variant))
+        return session_run_metrics(samples, bench, step_load(variant), client_cpu_util)
     if isinstance(variant, ClosedVariant):
         metrics = closed_loop_metrics(
             samples, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp

@@ -183,7 +183,7 @@ def _good_requests(done: Sequence[RequestSample], slo_ms: Mapping[str, float]) -
     return sum(1 for sample in done if meets(sample))
 
 
-def _client_side(samples: Sequence[RequestSample]) -> Metrics:
+def client_side(samples: Sequence[RequestSample]) -> Metrics:
     """Arena extras: time waiting for the concurrency gate, and lateness of the send itself."""
     queue_ms = [
         (s.queued_s - s.scheduled_s) * 1000.0
@@ -252,7 +252,7 @@ def open_loop_metrics(
     metrics |= _distribution(tpots, "tpot", percentiles)
     metrics |= _distribution([gap for s in done for gap in itls_s(s)], "itl", percentiles)
     metrics |= _distribution([e2el_s(s) for s in done], "e2el", percentiles)
-    metrics |= _client_side(samples)
+    metrics |= client_side(samples)
     metrics["client_cpu_util"] = client_cpu_util
     saturated = client_saturated(metrics["p99_send_lag_ms"], client_cpu_util)
     metrics["client_saturated"] = 1.0 if saturated else 0.0

@@ -102,7 +102,10 @@ def cache_hit_pct(samples: Iterable[RequestSample]) -> float | None:
 
 
 def session_run_metrics(
-    samples: Sequence[RequestSample], bench: SessionBenchmark, load: float | None
+    samples: Sequence[RequestSample],
+    bench: SessionBenchmark,
+    load: float | None,
+    client_cpu_util: float | None = None,
 ) -> dict[str, float | None]:
     """One run of one load step of a session benchmark, keyed as the catalogue says.
 
@@ -122,10 +125,18 @@ def session_run_metrics(
       sub-agents running in parallel add up, think time does not count).
     - ``cache_hit_pct``: ``cache_hit_pct`` over the run's samples.
     - ``slo_<tier>_pct``: ``session_attainment`` of each of the benchmark's tiers, in %.
+    - ``p50/p99_send_lag_ms``, ``client_cpu_util`` and ``client_saturated``: the open loop's
+      (``open_loop.client_side``), a turn's send lag measured from when it became due.
     """
     from arena.common import stats  # NumPy: not for listings, which import the buckets
     from arena.common.metrics.catalogue import slo_key
-    from arena.common.metrics.open_loop import output_tokens, run_duration_s, succeeded
+    from arena.common.metrics.open_loop import (
+        client_saturated,
+        client_side,
+        output_tokens,
+        run_duration_s,
+        succeeded,
+    )
 
     def distribution(values_s: list[float], prefix: str) -> dict[str, float | None]:
         ms = [value * 1000.0 for value in values_s]
@@ -173,6 +184,12 @@ def session_run_metrics(
         "session_output_tps_mean": stats.mean(speeds) if speeds else None,
         "cache_hit_pct": cache_hit_pct(samples),
     }
+    client = client_side(samples)
+    metrics["p50_send_lag_ms"] = client["p50_send_lag_ms"]
+    metrics["p99_send_lag_ms"] = client["p99_send_lag_ms"]
+    metrics["client_cpu_util"] = client_cpu_util
+    saturated = client_saturated(client["p99_send_lag_ms"], client_cpu_util)
+    metrics["client_saturated"] = 1.0 if saturated else 0.0
     for tier in bench.slo:
         attained = session_attainment(samples, tier)
         metrics[slo_key(tier.name)] = None if attained is None else attained * 100.0
