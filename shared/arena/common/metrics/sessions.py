@@ -74,6 +74,20 @@ def session_attainment(samples: Iterable[RequestSample], tier: SloTier) -> float
     return met / len(sessions)
 
 
+ATTAINMENT_SLACK = 1e-9
+"""Float noise allowed below the target: 19 of 20 sessions is exactly 95 %."""
+
+
+def step_passes(attainments: Sequence[float | None], target: float) -> bool:
+    """Whether a load step met its target: the mean over its runs of the share (0..1) of
+    sessions meeting the tier, a run that judged no session counting as 0. The one rule the
+    agent's capacity search and the stored capacity both apply."""
+    if not attainments:
+        return False
+    mean = sum(value or 0.0 for value in attainments) / len(attainments)
+    return mean >= target - ATTAINMENT_SLACK
+
+
 def load_unit(bench: SessionBenchmark) -> Literal["users", "sessions/s"] | None:
     """What the benchmark's loads count; ``None`` for a replay of the trace's own arrivals."""
     over = bench.search.over if bench.search is not None else None
