@@ -12,12 +12,14 @@ def _two_sessions() -> Trace:
     """Block size 4. Session a: system [1, 2] (8 tokens), turn 0 adds 3 unique tokens and
     gets 5 back, turn 1 adds 2 and gets 1. Session b: the same system, 4 unique tokens.
 
-    a/0: prompt 11 = blocks K1 K2 + 3 tokens; cache empty: 0 cached. Its answer makes the
-         stream 16 tokens: K3 = 3 input + 1 answer token, K4 = 4 answer tokens.
-    a/1: prompt 18, full blocks K1..K4. history engine: all 4 stored → 16 (≤ ⌊17/4⌋·4);
-         history trace: the answer was never stored → K1 K2 only → 8.
-    b/0: prompt 12 = K1 K2 + 4 unique: 8 cached (and 8 ≤ ⌊11/4⌋·4).
-    engine: 24 of 41 tokens; trace: 16 of 41."""
+    a/0: prompt 11 = blocks K1 K2 + 3 tokens; cache empty: 0 cached; K1 K2 inserted. Its
+         answer done, prompt + 4 of its 5 tokens (the last has no KV yet) are inserted: 15
+         tokens, K3 = 3 input + 1 answer token. The stream is then 16 tokens: K4 = 4 answer
+         tokens, never inserted as it ends in the last one.
+    a/1: prompt 18, full blocks K1..K4, ⌊17/4⌋ = 4 looked up. history engine: K1..K3 → 12;
+         history trace: K3 holds synthesised text the engine never produced → K1 K2 → 8.
+    b/0: prompt 12 = K1 K2 + 4 unique: ⌊11/4⌋ = 2 looked up, both found: 8.
+    engine: 20 of 41 tokens; trace: 16 of 41."""
     system = [1, 2]
     return Trace(
         header=TraceHeader(block_size=4),
@@ -42,38 +44,42 @@ def _cached(trace: Trace, **options: object) -> list[tuple[str, int, int, int]]:
 
 def test_history_engine_reuses_answers_and_trace_does_not() -> None:
     trace = _two_sessions()
-    assert _cached(trace) == [("a", 0, 11, 0), ("a", 1, 18, 16), ("b", 0, 12, 8)]
+    assert _cached(trace) == [("a", 0, 11, 0), ("a", 1, 18, 12), ("b", 0, 12, 8)]
     assert _cached(trace, history="trace") == [("a", 0, 11, 0), ("a", 1, 18, 8), ("b", 0, 12, 8)]
-    assert implied_cache(trace).hit_pct == pytest.approx(100 * 24 / 41)
+    assert implied_cache(trace).hit_pct == pytest.approx(100 * 20 / 41)
     assert implied_cache(trace, history="trace").hit_pct == pytest.approx(100 * 16 / 41)
 
 
-def test_an_lru_cache_too_small_for_the_stream_serves_nothing() -> None:
-    """4 blocks hold a's whole stream: as unbounded. With 3, storing K1..K4 in order leaves
-    K2 K3 K4, so every later lookup misses at K1 (and again after a/1 stores)."""
+def test_an_lru_cache_keeps_a_conversations_head() -> None:
+    """Inserting walks a chain from its last block to its first, so the head is the most
+    recently used. LRU → MRU after a/0's answer: K3 K2 K1. With 4 blocks nothing is ever
+    dropped: as unbounded. With 3, a/1 inserts K4 (K3 goes), K3 (K2 goes), K2 (K1 goes), K1
+    (K4 goes): K1..K3 stay and b finds its 8. With 2, a/0's answer leaves K2 K1: a/1 finds 8,
+    keeps K1 K2, and b finds 8. With 1, only K1 stays: 4 each."""
     trace = _two_sessions()
-    assert implied_cache(trace, cache_blocks=4).cached_tokens == 24
-    assert implied_cache(trace, cache_blocks=3).cached_tokens == 0
-    assert implied_cache(trace, cache_blocks=2).cached_tokens == 0
+    expected = {4: [0, 12, 8], 3: [0, 12, 8], 2: [0, 8, 8], 1: [0, 4, 4]}
+    for blocks, cached in expected.items():
+        requests = implied_cache(trace, cache_blocks=blocks).requests
+        assert [request.cached_tokens for request in requests] == cached, blocks
 
 
 def test_a_sub_agent_starts_from_its_parents_answer() -> None:
-    """c/0: 8 unique tokens (K1 K2), nothing cached; its 4-token answer is K3. The sub-agent
-    re-sends those 12 tokens plus 4 of its own: engine 3 blocks = 12 (cap ⌊15/4⌋·4 = 12);
-    trace: the answer was not stored, 2 blocks = 8, but the second sub-agent finds what the
-    first one's prompt stored: 12."""
+    """c/0: 8 unique tokens (K1 K2), nothing cached; its answer's first 4 tokens are K3, its
+    last one opens K4. A sub-agent re-sends those 13 tokens plus 4 of its own, ⌊16/4⌋ = 4
+    blocks looked up: engine K1..K3 = 12; trace: K3 holds synthesised text, 8, but the second
+    sub-agent finds what the first one's prompt inserted: 12."""
     children = [Session(id=n, turns=[Turn(input_tokens=4, output_tokens=1)]) for n in "xy"]
     trace = Trace(
         header=TraceHeader(block_size=4),
         sessions=[
-            Session(id="c", turns=[Turn(input_tokens=8, output_tokens=4, subagents=children)])
+            Session(id="c", turns=[Turn(input_tokens=8, output_tokens=5, subagents=children)])
         ],
     )
-    assert _cached(trace) == [("c", 0, 8, 0), ("c.1", 0, 16, 12), ("c.2", 0, 16, 12)]
+    assert _cached(trace) == [("c", 0, 8, 0), ("c.1", 0, 17, 12), ("c.2", 0, 17, 12)]
     assert _cached(trace, history="trace") == [
         ("c", 0, 8, 0),
-        ("c.1", 0, 16, 8),
-        ("c.2", 0, 16, 12),
+        ("c.1", 0, 17, 8),
+        ("c.2", 0, 17, 12),
     ]
 
 
@@ -123,10 +129,26 @@ def test_bad_options_are_refused() -> None:
 
 def test_lead_tokens_shift_the_blocks_for_every_session() -> None:
     """2 lead tokens before a's system [1, 2]: the stream is 2 + 8 + 3 = 13 tokens, full blocks
-    [lead 2 + block 1's first 2] [1's last 2 + 2's first 2] [2's last 2 + 2 input]. b/0 (2 + 8 +
-    4 = 14) shares the first two blocks: 8 cached. a/1 (2 + 16 + 2 = 20; engine) finds 4
-    full blocks of a's 18-token stream after its answer: 16."""
+    [lead 2 + block 1's first 2] [1's last 2 + 2's first 2] [2's last 2 + 2 input]. Its answer
+    done, 13 + 4 = 17 tokens are inserted: a 4th block [input + 3 answer tokens]. a/1 (2 + 16
+    + 2 = 20; engine) finds those 4 blocks: 16. b/0 (2 + 8 + 4 = 14) shares the first two: 8."""
     cached = [r.cached_tokens for r in implied_cache(_two_sessions(), lead_tokens=2).requests]
     assert cached == [0, 16, 8]
-    with pytest.raises(ValueError, match="lead_tokens must be 0 or more"):
-        implied_cache(_two_sessions(), lead_tokens=-1)
+
+
+def test_the_session_marker_and_an_empty_message_count_as_the_generator_sends_them() -> None:
+    """Marker 2 tokens after turn 0's blocks: a/0 = 8 + 2 + 3 = 13, b/0 = 8 + 2 + 4 = 14, whose
+    third block [marker + 2 input] is b's own: 8 cached, as without a marker; a's second turn
+    adds nothing: with ``empty_tokens`` 1 its prompt is 13 + 5 + 1 = 19 and it finds the 4
+    blocks of a/0's prompt and answer less its last token: 16."""
+    trace = _two_sessions()
+    trace.sessions[0].turns[1] = Turn(input_tokens=0, output_tokens=1)
+    options = {"marker_tokens": 2, "empty_tokens": 1}
+    assert _cached(trace, **options) == [("a", 0, 13, 0), ("a", 1, 19, 16), ("b", 0, 14, 8)]
+    assert _cached(trace, marker_tokens=2)[1] == ("a", 1, 18, 16)
+
+
+@pytest.mark.parametrize("name", ["lead_tokens", "marker_tokens", "empty_tokens"])
+def test_negative_generator_tokens_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be 0 or more"):
+        implied_cache(_two_sessions(), **{name: -1})  # type: ignore[arg-type]
