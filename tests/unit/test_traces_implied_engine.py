@@ -25,7 +25,11 @@ UNBOUNDED = 10**9
 
 
 class _Replay:
-    def __init__(self, trace: Trace, history: History, cache_blocks: int, cache_block: int):
+    def __init__(
+        self, trace: Trace, history: History, cache_blocks: int, cache_block: int, marker: int = 1
+    ):
+        self.marker = marker
+        """Tokens of a session marker (1 on the simulated engine; 0 checks the empty message)."""
         self.trace_block = trace.header.block_size
         self.history = history
         self.cache = PrefixCache(cache_blocks, cache_block)
@@ -37,8 +41,8 @@ class _Replay:
     def run(self, trace: Trace) -> list[tuple[int, int]]:
         for session in trace.sessions:
             prompt = self.cache.chain()
-            prompt.extend([SALT])
-            self.session(session, prompt)
+            prompt.extend([SALT] + self.blocks(session.system_blocks))
+            self.session(session, prompt, subagent=False)
         return self.requests
 
     def block(self, block: int) -> list[int]:
@@ -49,13 +53,15 @@ class _Replay:
     def unique(self, count: int) -> list[int]:
         return list(itertools.islice(self.fresh, count))
 
-    def session(self, session: Session, prompt: BlockChain) -> None:
-        for block in session.system_blocks:
-            prompt.extend(self.block(block))
+    def blocks(self, blocks: list[int]) -> list[int]:
+        return [token for block in blocks for token in self.block(block)]
+
+    def session(self, session: Session, prompt: BlockChain, subagent: bool) -> None:
         for number, turn in enumerate(session.turns):
-            message = [token for block in turn.blocks for token in self.block(block)]
+            message = self.blocks(session.system_blocks) if subagent and number == 0 else []
+            message += self.blocks(turn.blocks)
             if number == 0:
-                message += self.unique(1)  # the session marker
+                message += self.unique(self.marker)
             message += self.unique(turn.input_tokens)
             prompt.extend(message or [EMPTY])
             self.requests.append((prompt.token_count, self.cache.cached_tokens(prompt)))
@@ -66,11 +72,11 @@ class _Replay:
             self.cache.insert(produced.keys)
             prompt.extend(output[-1:] if self.history == "engine" else self.unique(len(output)))
             for child in turn.subagents:
-                self.session(child, copy.deepcopy(prompt))
+                self.session(child, copy.deepcopy(prompt), subagent=True)
 
 
 def _implied(
-    trace: Trace, history: History, cache_blocks: int, cache_block: int
+    trace: Trace, history: History, cache_blocks: int, cache_block: int, marker: int = 1
 ) -> list[tuple[int, int]]:
     implied = implied_cache(
         trace,
@@ -78,7 +84,7 @@ def _implied(
         None if cache_blocks == UNBOUNDED else cache_blocks,
         cache_block,
         lead_tokens=1,
-        marker_tokens=1,
+        marker_tokens=marker,
         empty_tokens=1,
     )
     return [(request.prompt_tokens, request.cached_tokens) for request in implied.requests]
@@ -114,13 +120,17 @@ def test_a_finer_engine_block_gives_the_same_tokens_as_the_engine(cache_blocks: 
 
 
 def test_edge_cases_equal_the_engine_too() -> None:
-    """An empty later message, an answer that ends on a block boundary, sub-agents of
-    sub-agents, and a cache smaller than one conversation."""
+    """Empty messages (a later turn; without a marker, a first one, but not a sub-agent's
+    whose system blocks are in it), an answer that ends on a block boundary, sub-agents of
+    sub-agents, and caches smaller than one conversation."""
     grandchild = Session(id="g", turns=[Turn(input_tokens=3, output_tokens=2)])
     child = Session(
         id="c",
         system_blocks=[9],
-        turns=[Turn(input_tokens=2, output_tokens=3, subagents=[grandchild])],
+        turns=[
+            Turn(input_tokens=0, output_tokens=3, subagents=[grandchild]),
+            Turn(input_tokens=2, output_tokens=1),
+        ],
     )
     trace = Trace(
         header=TraceHeader(block_size=4),
@@ -129,21 +139,17 @@ def test_edge_cases_equal_the_engine_too() -> None:
                 id=name,
                 system_blocks=[1, 2],
                 turns=[
-                    Turn(input_tokens=1, output_tokens=5),
+                    Turn(input_tokens=first_input, output_tokens=5),
                     Turn(input_tokens=0, output_tokens=1),
                     Turn(input_tokens=2, blocks=[3], output_tokens=4, subagents=[child, child]),
                     Turn(input_tokens=7, output_tokens=2),
                 ],
             )
-            for name in "ab"
+            for name, first_input in (("a", 1), ("b", 0))
         ],
     )
-    for history in ("engine", "trace"):
-        for cache_blocks in (1, 2, 3, 5, 8, UNBOUNDED):
-            for cache_block in (2, 4, 3):
-                expected = _Replay(trace, history, cache_blocks, cache_block).run(trace)
-                assert _implied(trace, history, cache_blocks, cache_block) == expected, (
-                    history,
-                    cache_blocks,
-                    cache_block,
-                )
+    for history, marker in itertools.product(("engine", "trace"), (0, 1, 2)):
+        for cache_blocks, cache_block in itertools.product((1, 2, 3, 5, 8, UNBOUNDED), (2, 3, 4)):
+            expected = _Replay(trace, history, cache_blocks, cache_block, marker).run(trace)
+            got = _implied(trace, history, cache_blocks, cache_block, marker)
+            assert got == expected, (history, marker, cache_blocks, cache_block)

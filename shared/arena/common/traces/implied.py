@@ -189,14 +189,17 @@ class _Walk:
     sessions: int = 0
     """Sessions started: the identity of each one's unique text, whatever the trace's ids."""
 
-    def session(self, session: Session, label: str, stream: _Stream) -> None:
+    def session(
+        self, session: Session, label: str, stream: _Stream, subagent: bool = False
+    ) -> None:
         number = self.sessions
         self.sessions += 1
+        opened = stream.tokens  # a sub-agent's system blocks open its first user message
         for block in session.system_blocks:
             stream.append(("block", block), self.block_size)
         spawned = 0
         for index, turn in enumerate(session.turns):
-            before = stream.tokens
+            before = opened if index == 0 and subagent else stream.tokens
             for block in turn.blocks:
                 stream.append(("block", block), self.block_size)
             if index == 0:
@@ -208,7 +211,7 @@ class _Walk:
             self.answer(stream, number, index, turn.output_tokens)
             for child in turn.subagents:
                 spawned += 1
-                self.session(child, f"{label}.{spawned}", stream.fork())
+                self.session(child, f"{label}.{spawned}", stream.fork(), subagent=True)
 
     def request(self, label: str, index: int, stream: _Stream, turn: Turn) -> None:
         """Admission: look the prompt up, then insert its blocks."""
@@ -234,7 +237,7 @@ class _Walk:
             self.cache.insert(stream)
             stream.append(output, 1, offset=tokens - 1)
             return
-        if self.cache.capacity is not None:  # unbounded, its blocks would never match
+        if self.cache.capacity is not None:  # they never match: only their room counts
             produced = stream.fork()
             produced.append(output, tokens - 1)
             self.cache.insert(produced)
