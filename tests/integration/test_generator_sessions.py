@@ -27,7 +27,7 @@ from arena.common.schemas.engine import SimulatedEngine
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.traces.format import Session, Trace, TraceHeader, Turn
-from arena.common.traces.implied import Implied, implied_cache
+from arena.common.traces.implied import History, Implied, implied_cache
 from arena.common.traces.io import write_trace
 from arena.common.traces.profiles import generate
 
@@ -329,15 +329,16 @@ async def engine_counters(server: RunningServer) -> dict[str, float]:
     }
 
 
+@pytest.mark.parametrize("history", ["engine", "trace"])
 @pytest.mark.parametrize("cache_blocks", [None, 40])
 async def test_measured_hit_rate_matches_what_the_trace_implies(
-    tmp_path: Path, cache_blocks: int | None
+    tmp_path: Path, cache_blocks: int | None, history: History
 ) -> None:
     """A generated RAG trace run by one user, its sessions back to back in trace order (over
     again when done): the simulated engine's prompt and cached tokens are the trace's implied
-    ones, request by request, exactly, with an unbounded cache and with one of 40 blocks
-    (about 70 % against 83 %: evictions). The word tokenizer makes every length exact: the
-    salt line and each session marker are one token."""
+    ones, request by request, exactly, with either history, with an unbounded cache and with
+    one of 40 blocks (history engine: about 70 % against 83 %: evictions). The word tokenizer
+    makes every length exact: the salt line and each session marker are one token."""
     params = {
         "block_size": 16,
         "corpus_tokens": 512,
@@ -353,7 +354,7 @@ async def test_measured_hit_rate_matches_what_the_trace_implies(
     path = tmp_path / "rag.jsonl"
     write_trace(path, trace.header, trace.sessions)
     bench = SessionBenchmark(
-        id="rag", trace={"path": str(path)}, users=[1], step_s=0.5, think_scale=0
+        id="rag", trace={"path": str(path)}, users=[1], step_s=0.5, think_scale=0, history=history
     )
     bound = {} if cache_blocks is None else {"prefix_cache_blocks": cache_blocks}
     async with running_server(
@@ -370,7 +371,7 @@ async def test_measured_hit_rate_matches_what_the_trace_implies(
 
     def implied(blocks: int | None) -> Implied:
         return implied_cache(
-            ran, "engine", blocks, CACHE_BLOCK, lead_tokens=1, marker_tokens=1, empty_tokens=1
+            ran, history, blocks, CACHE_BLOCK, lead_tokens=1, marker_tokens=1, empty_tokens=1
         )
 
     bounded = implied(cache_blocks)

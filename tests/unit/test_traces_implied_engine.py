@@ -148,7 +148,8 @@ def test_edge_cases_equal_the_engine_too() -> None:
             for name, first_input in (("a", 1), ("b", 0))
         ],
     )
-    for history, marker in itertools.product(("engine", "trace"), (0, 1, 2)):
+    histories: tuple[History, ...] = ("engine", "trace")
+    for history, marker in itertools.product(histories, (0, 1, 2)):
         for cache_blocks, cache_block in itertools.product((1, 2, 3, 5, 8, UNBOUNDED), (2, 3, 4)):
             expected = _Replay(trace, history, cache_blocks, cache_block, marker).run(trace)
             got = _implied(trace, history, cache_blocks, cache_block, marker)
