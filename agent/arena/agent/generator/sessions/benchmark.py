@@ -4,7 +4,7 @@ Each (step, run) gets a fresh random salt (its conversations share nothing with 
 step's) and, for ``prefix_cache: on``, the engine's prefix cache is reset before it where the
 engine allows (``reset_cache``), so every measured step starts cold either way. A step passes
 when its sessions' attainment of the first SLO tier (``metrics.sessions``), averaged over its
-runs, reaches ``attainment``; each step is logged and noted in the job log. Texts are
+runs, reaches ``attainment`` (``step_passes``); each step is logged and noted in the job log. Texts are
 synthesised for the whole trace before the first step, so no tokenizer call runs while a step
 is measured (``history: engine`` answers come from the engine itself).
 """
@@ -24,7 +24,7 @@ from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.session import Step
 from arena.agent.generator.sessions.synth import Synthesiser
 from arena.agent.generator.tokens import Tokenizer
-from arena.common.metrics.sessions import session_attainment
+from arena.common.metrics.sessions import step_passes
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.suites.variants import SessionVariant, session_variant, session_variants
 from arena.common.traces.format import Session, Trace
@@ -110,16 +110,13 @@ class SessionRunner:
     async def measure(self, load: SessionVariant, *, steps_left: int) -> bool:
         """Every run of one load step; True when it met the first tier's attainment target."""
         tier = self.bench.slo[0]
-        attainments: list[float] = []
+        attainments: list[float | None] = []
         for run in range(self.runs):
             step = await self._run_step(load, run)
-            attainment = session_attainment(step.samples, tier)
-            attainments.append(0.0 if attainment is None else attainment)
-            self._estimate(
-                len(step.samples), runs_left=(self.runs - run - 1) + steps_left * self.runs
-            )
-        mean = sum(attainments) / len(attainments)
-        passed = mean >= self.bench.attainment
+            attainments.append(step.attainment())
+            self._estimate(step.requests, runs_left=(self.runs - run - 1) + steps_left * self.runs)
+        mean = sum(value or 0.0 for value in attainments) / len(attainments)
+        passed = step_passes(attainments, self.bench.attainment)
         log.info(
             "session load step",
             benchmark=self.bench.id,
