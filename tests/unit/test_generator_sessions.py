@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from typing import Literal
 
 import pytest
 
@@ -15,7 +16,8 @@ from arena.agent.generator.client import (
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.synth import Synthesiser
-from arena.common.schemas.suite import LoadSearch
+from arena.common.schemas.suite import LoadSearch, SessionBenchmark
+from arena.common.suites.variants import session_variant, session_variant_allowed
 from arena.common.traces.format import Session, Turn
 
 
@@ -65,6 +67,26 @@ def test_rates_bisect_to_the_resolution() -> None:
     assert all(load == float(f"{load:.4g}") for load in loads)
 
 
+@pytest.mark.parametrize(
+    ("over", "start", "maximum"),
+    [("session_rate", 0.5, 2 / 0.3), ("session_rate", 0.1, 0.99999), ("session_rate", 3, 9.9999)],
+)
+def test_search_keys_never_exceed_max(
+    over: Literal["users", "session_rate"], start: float, maximum: float
+) -> None:
+    search = LoadSearch(over=over, start=start, max=maximum, resolution=0.01, max_steps=32)
+    bench = SessionBenchmark(id="b", trace={"profile": "chat"}, search=search)
+    steps = search_path(search, lambda load: True)
+    assert steps[-1][0] <= maximum
+    for load, _ in search_path(search, lambda load: load < maximum * 0.77) + steps:
+        assert load <= maximum
+        assert session_variant_allowed(bench, session_variant(over, load).key)
+
+
+def test_a_users_search_below_one_user_measures_nothing() -> None:
+    assert search_path(LoadSearch(start=1, max=0.5), lambda users: True) == []
+
+
 class WordTokenizer:
     """Ids are word positions in a fixed list: decode is exact, and every call is counted."""
 
@@ -103,7 +125,10 @@ def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
     timed = [
         s.model_copy(update={"arrival_s": t}) for s, t in zip(sessions, (2.0, 1.0), strict=True)
     ]
-    assert [(offset, path) for offset, _, path in replay_starts(timed)] == [(1.0, "1"), (2.0, "0")]
+    assert [(start.offset_s, start.path) for start in replay_starts(timed)] == [
+        (1.0, "1"),
+        (2.0, "0"),
+    ]
 
 
 @pytest.mark.parametrize("model", ["m", 'odd "messages": null model'])

@@ -106,8 +106,8 @@ async def _until_drained(
     still runs (fillers, and at the cap measured sessions too)."""
     clock = step.ctx.clock
     tasks = [start_now(coroutine) for coroutine in work]
-    everything = asyncio.gather(*tasks)
-    drained = asyncio.ensure_future(drain.wait())
+    everything: asyncio.Future[Any] = asyncio.gather(*tasks)
+    drained: asyncio.Future[Any] = asyncio.ensure_future(drain.wait())
     try:
         done, _ = await asyncio.wait(
             {everything, drained},
