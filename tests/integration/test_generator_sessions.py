@@ -493,3 +493,65 @@ async def test_rate_steps_drain_on_filler_arrivals_within_the_cap(
     assert {s.root_session for s in samples} == {f"s{n}" for n in range(4)}  # ⌈8 × 0.5⌉
     last_start = max(s.scheduled_s or 0 for s in samples if s.turn == 0)
     assert max(s.end_s or 0 for s in samples) < last_start + 0.5 + 0.3
+
+
+class CountingTokenizer:
+    """The engine's own tokenizer, with every decode counted and timed on the job clock."""
+
+    def __init__(self, inner: ServerTokenizer, clock: JobClock) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.decodes: list[float] = []
+
+    async def encode(self, text: str) -> list[int]:
+        return await self.inner.encode(text)
+
+    async def decode(self, ids: list[int]) -> str:
+        self.decodes.append(self.clock.now())
+        return await self.inner.decode(ids)
+
+
+async def test_texts_are_decoded_for_the_sessions_a_step_uses(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """2 000 sessions, one user for 0.3 s: only the sessions it starts (and a few ahead) are
+    decoded, those of its first sessions before the step's first request."""
+    sessions = [
+        Session(
+            id=f"q{n}",
+            system_blocks=[n],
+            turns=[Turn(blocks=[10_000 + n], input_tokens=6, output_tokens=3) for _ in range(2)],
+        )
+        for n in range(2000)
+    ]
+    bench = SessionBenchmark(
+        id="lazy",
+        trace={"path": trace_file(tmp_path, sessions)},
+        users=[1],
+        step_s=0.3,
+        history="trace",
+    )
+    clock = JobClock()
+    endpoint = Endpoint(server.url, MODEL)
+    tokenizer = CountingTokenizer(ServerTokenizer(endpoint), clock)
+    samples: list[RequestSample] = []
+    try:
+        await run_benchmark(
+            bench,
+            endpoint=endpoint,
+            runs=1,
+            seed=2,
+            clock=clock,
+            sink=samples.append,
+            tokenizer=tokenizer,
+        )
+    finally:
+        await tokenizer.inner.close()
+    started = len({s.root_session for s in samples})
+    assert started >= 2
+    texts_per_session = 2 + 2 * 2  # system and turn block; per turn: input, answer
+    # the measured sessions, fillers during the drain, and the few prefetched ahead
+    assert len(tokenizer.decodes) <= (started + 16) * texts_per_session < 2000
+    first_send = min(s.sent_s for s in samples)
+    before = [t for t in tokenizer.decodes if t < first_send]
+    assert len(before) >= 4 * texts_per_session  # the first 4 sessions, before the step

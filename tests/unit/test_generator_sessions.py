@@ -1,5 +1,6 @@
 """The capacity search's policy and the session text synthesis, without an engine."""
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Literal
@@ -114,6 +115,26 @@ async def test_equal_block_ids_give_equal_text_decoded_once() -> None:
     assert len(own.split()) == 40 and own != await synth.user_input("1", 1, 40)
     assert own != await synth.answer("0", 1, 40)
     assert await synth.user_input("0", 2, 0) == ""
+
+
+async def test_the_text_cache_is_bounded_and_keeps_what_is_used() -> None:
+    tokenizer = WordTokenizer()
+    synth = Synthesiser(tokenizer, list(range(1000)), seed=3, block_size=16, cache_chars=300)
+    shared = await synth.blocks([1])
+    for turn in range(20):
+        await synth.user_input("0", turn, 16)  # ~80 characters each
+        assert await synth.blocks([1]) == shared  # used every time: stays cached
+    assert tokenizer.decodes == 21
+    assert sum(len(text) for text in synth._texts.values()) <= 300
+    await synth.user_input("0", 0, 16)  # evicted long ago: decoded again, the same text
+    assert tokenizer.decodes == 22
+
+
+async def test_concurrent_asks_for_one_text_decode_it_once() -> None:
+    tokenizer = WordTokenizer()
+    synth = Synthesiser(tokenizer, list(range(1000)), seed=3, block_size=16)
+    texts = await asyncio.gather(*(synth.user_input("7", 1, 30) for _ in range(5)))
+    assert len(set(texts)) == 1 and tokenizer.decodes == 1
 
 
 def test_feed_starts_over_and_replay_needs_arrival_times() -> None:

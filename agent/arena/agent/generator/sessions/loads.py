@@ -23,12 +23,19 @@ the turns it recorded (the one in flight is not recorded), and the job log says 
 
 Session starts use the same absolute send times as every turn: a session is handed to its
 task ``PREPARE_LEAD_S`` before it is due, so its first request is built before its time.
+
+Texts (``synth.py``): before a step's clock starts, the texts of the first sessions it will
+start are decoded (``Lookahead.ready``: users: 2 N sessions; a rate or a replay: the sessions
+of the first ``PREFETCH_AHEAD_S`` at the mean rate; at least ``PREFETCH_MIN_SESSIONS``), and
+each session started has the one that many places later prefetched in the background, so a
+turn finds its text decoded unless the tokenizer falls behind the sessions' starts.
 """
 
 import asyncio
 import math
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
@@ -37,14 +44,42 @@ from arena.agent.generator.arrivals import arrival_offsets
 from arena.agent.generator.client import start_now
 from arena.agent.generator.open_loop import START_LEAD_S
 from arena.agent.generator.sessions.session import Step, run_session
+from arena.agent.generator.sessions.synth import Synthesiser
 from arena.common.traces.format import Session
 
 log = structlog.get_logger(__name__)
 
 PREPARE_LEAD_S = 0.05
+PREFETCH_AHEAD_S = 10.0
+"""A rate step or a replay decodes the texts of sessions this far ahead of their start."""
+PREFETCH_MIN_SESSIONS = 4
 USER_GIVES_UP_AFTER = 3
 """Failed sessions in a row after which a user stops for the rest of the step: an engine that
 refuses every request at once would otherwise be sent thousands of sessions a second."""
+
+
+Order = Callable[[int], tuple[Session, str] | None]
+"""The n-th session a step starts (with its path in the trace); ``None`` past its last."""
+
+
+class Lookahead:
+    """Keeps the texts of the ``ahead`` sessions after the last one started decoded."""
+
+    def __init__(self, synth: Synthesiser, order: Order, ahead: int) -> None:
+        self._synth = synth
+        self._order = order
+        self.ahead = max(PREFETCH_MIN_SESSIONS, ahead)
+
+    async def ready(self) -> None:
+        """Before the step: the texts of its first ``ahead`` sessions."""
+        first = (self._order(number) for number in range(self.ahead))
+        await self._synth.warm([item for item in first if item is not None])
+
+    def started(self, number: int) -> None:
+        """The ``number``-th session started: prefetch the one ``ahead`` places later."""
+        item = self._order(number + self.ahead)
+        if item is not None:
+            self._synth.prefetch(*item)
 
 
 class SessionFeed:
@@ -55,11 +90,18 @@ class SessionFeed:
             raise ValueError("the trace has no sessions")
         self._sessions = sessions
         self._next = 0
+        self.lookahead: Lookahead | None = None
+
+    def at(self, number: int) -> tuple[Session, str]:
+        position = number % len(self._sessions)
+        return self._sessions[position], str(position)
 
     def take(self) -> tuple[Session, str]:
-        position = self._next % len(self._sessions)
+        taken = self.at(self._next)
+        if self.lookahead is not None:
+            self.lookahead.started(self._next)
         self._next += 1
-        return self._sessions[position], str(position)
+        return taken
 
 
 class Drain:
@@ -134,6 +176,9 @@ async def _until_drained(
 async def run_users(step: Step, sessions: Sequence[Session], users: int, step_s: float) -> None:
     clock = step.ctx.clock
     feed = SessionFeed(sessions)
+    feed.lookahead = Lookahead(step.synth, feed.at, 2 * users)
+    await feed.lookahead.ready()
+    step.begin()
     drain = Drain()
     end_s = clock.now() + step_s
 
@@ -174,6 +219,11 @@ async def _start_at(step: Step, starts: Sequence[Start], step_s: float) -> None:
     """Start each session at ``now + START_LEAD_S + offset``; fillers only until the drain
     ends; capped ``step_s`` after the last measured start."""
     clock = step.ctx.clock
+    span_s = max(starts[-1].offset_s - starts[0].offset_s, 1.0) if starts else 1.0
+    ahead = math.ceil(len(starts) / span_s * PREFETCH_AHEAD_S)
+    lookahead = Lookahead(step.synth, partial(_start_item, starts), ahead)
+    await lookahead.ready()
+    step.begin()
     origin = clock.now() + START_LEAD_S
     drain = Drain()
     measured = [number for number, start in enumerate(starts) if start.measured]
@@ -190,6 +240,7 @@ async def _start_at(step: Step, starts: Sequence[Start], step_s: float) -> None:
                 wait = due_s - PREPARE_LEAD_S - clock.now()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                lookahead.started(number)
                 label = step.new_label(start.measured)
                 run = run_session(
                     step, start.session, start.path, label, due_s, measured=start.measured
@@ -205,6 +256,10 @@ async def _start_at(step: Step, starts: Sequence[Start], step_s: float) -> None:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     await _until_drained(step, drain, origin + last_s + step_s, [arrivals()])
+
+
+def _start_item(starts: Sequence[Start], number: int) -> tuple[Session, str] | None:
+    return (starts[number].session, starts[number].path) if number < len(starts) else None
 
 
 FILLER_SCHEDULE = 3

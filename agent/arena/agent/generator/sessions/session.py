@@ -29,7 +29,7 @@ from arena.agent.generator.client import (
     stream_chat,
 )
 from arena.agent.generator.context import RunContext
-from arena.agent.generator.open_loop import sleep_until
+from arena.agent.generator.open_loop import CpuMeter, sleep_until
 from arena.agent.generator.sessions.synth import (
     Synthesiser,
     join_parts,
@@ -66,6 +66,14 @@ class Step:
     fillers: int = 0
     met: dict[str, list[bool]] = field(default_factory=dict)
     """Per root session: whether every turn recorded so far met each SLO tier (in order)."""
+    meter: CpuMeter | None = None
+
+    def begin(self) -> None:
+        """The step's clock starts (its first texts are decoded): the client's CPU from now."""
+        self.meter = CpuMeter()
+
+    def cpu_util(self) -> float:
+        return 0.0 if self.meter is None else self.meter.utilisation(self.busy_wait_s)
 
     def new_label(self, measured: bool = True) -> str:
         """``s{n}``: the n-th measured session started in this run; ``f{n}`` a filler."""
