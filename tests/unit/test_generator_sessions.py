@@ -1,6 +1,7 @@
 """The capacity search's policy and the session text synthesis, without an engine."""
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Literal
@@ -16,6 +17,7 @@ from arena.agent.generator.client import (
 )
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
+from arena.agent.generator.sessions.session import Step
 from arena.agent.generator.sessions.synth import Synthesiser
 from arena.common.schemas.suite import LoadSearch, SessionBenchmark
 from arena.common.suites.variants import session_variant, session_variant_allowed
@@ -135,6 +137,13 @@ async def test_concurrent_asks_for_one_text_decode_it_once() -> None:
     synth = Synthesiser(tokenizer, list(range(1000)), seed=3, block_size=16)
     texts = await asyncio.gather(*(synth.user_input("7", 1, 30) for _ in range(5)))
     assert len(set(texts)) == 1 and tokenizer.decodes == 1
+
+
+def test_a_step_keeps_met_flags_not_samples() -> None:
+    """A replay of millions of turns must not hold its samples (7 KB each) to judge them."""
+    kept = {field.name: field.type for field in dataclasses.fields(Step)}
+    assert "samples" not in kept
+    assert not any("RequestSample" in str(kind) for kind in kept.values())
 
 
 def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
