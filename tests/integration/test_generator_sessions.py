@@ -7,6 +7,7 @@ each, and an answer ``output_tokens`` words. Its prefix cache hashes blocks of
 conversation the generator built (worked out per test below).
 """
 
+import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +23,9 @@ from arena.agent.generator.clock import JobClock
 from arena.agent.generator.open_loop import ClientLoad
 from arena.agent.generator.runner import run_benchmark
 from arena.agent.generator.tokens import ServerTokenizer
+from arena.agent.simulated.app import SCHEDULER_KEY
 from arena.agent.simulated.server import RunningServer, running_server
+from arena.common.metrics.sessions import session_attainment
 from arena.common.schemas.engine import SimulatedEngine
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark
@@ -281,9 +284,10 @@ async def test_users_and_rate_steps_label_sessions_and_runs(
     rate = SessionBenchmark(id="r", trace={"path": path}, session_rate=[10.0], step_s=0.5)
     samples, *_ = await run(server, rate)
     assert {s.variant for s in samples} == {"srate10"}
-    assert len({s.session for s in samples}) == 5  # ⌈10/s × 0.5 s⌉ sessions
+    assert len({s.session for s in samples}) == 5  # ⌈10/s × 0.5 s⌉ sessions measured
     starts = sorted(s.scheduled_s or 0 for s in samples if s.turn == 0)
-    offsets = arrival_offsets(5, 10.0, 1.0, seed=7)  # the open loop's schedule, same seed
+    # the open loop's schedule, same seed: 3 × 5 + 1 arrivals, the first 5 measured
+    offsets = arrival_offsets(16, 10.0, 1.0, seed=7)[:5]
     assert [t - starts[0] for t in starts] == pytest.approx([o - offsets[0] for o in offsets])
 
 
@@ -409,3 +413,187 @@ async def test_users_stop_after_three_failed_sessions_in_a_row(
     assert time.perf_counter() - started < 4  # not the whole 5 s step
     assert len(samples) == 2 * 3 and not any(s.ok for s in samples)
     assert {s.turn for s in samples} == {0}  # a failed turn ends its session
+
+
+async def test_users_keep_the_load_until_the_last_measured_session_ends(tmp_path: Path) -> None:
+    """4 users, 1 s step, sessions of 2 to 12 back-to-back turns: after the step's time the
+    users whose measured session ended run unrecorded fillers, so the engine keeps 4 requests
+    in flight until the last measured session ends; the step ends within 2 × step_s."""
+    sessions = [
+        Session(
+            id=f"x{n}",
+            system_blocks=[1],
+            turns=[Turn(input_tokens=8, output_tokens=10) for _ in range(turns)],
+        )
+        for n, turns in enumerate((2, 12, 3, 9, 5, 12, 2, 7))
+    ]
+    bench = SessionBenchmark(
+        id="drain",
+        trace={"path": trace_file(tmp_path, sessions)},
+        users=[4],
+        step_s=1.0,
+        slo=[{"name": "tight", "ttft_s": 0.012, "output_tokens_per_s": 0}],
+    )
+    clock = JobClock()
+    in_flight: list[tuple[float, int]] = []
+    samples: list[RequestSample] = []
+    notes: list[str] = []
+    async with running_server(sim(decode_step_ms=8)) as server:
+        scheduler = server.app[SCHEDULER_KEY]
+
+        async def watch() -> None:
+            while True:
+                in_flight.append((clock.now(), scheduler.running_count + scheduler.waiting_count))
+                await asyncio.sleep(0.005)
+
+        endpoint = Endpoint(server.url, MODEL)
+        tokenizer = ServerTokenizer(endpoint)
+        watcher = asyncio.create_task(watch())
+        try:
+            await run_benchmark(
+                bench,
+                endpoint=endpoint,
+                runs=1,
+                seed=3,
+                clock=clock,
+                sink=samples.append,
+                tokenizer=tokenizer,
+                note=notes.append,
+            )
+        finally:
+            watcher.cancel()
+            await tokenizer.close()
+    assert samples and all(s.session is not None and s.session[0] == "s" for s in samples)
+    labels = {s.root_session for s in samples}
+    assert labels == {f"s{n}" for n in range(len(labels))}  # fillers took no measured label
+    start = min(s.scheduled_s or 0 for s in samples)
+    last_end = max(s.end_s or 0 for s in samples)
+    assert start + 1.2 < last_end < start + 2 * 1.0 + 0.3  # a tail, and a bounded one
+    window = [n for t, n in in_flight if start + 0.1 < t < last_end - 0.05]
+    tail = [n for t, n in in_flight if start + 1.1 < t < last_end - 0.05]
+    assert tail and sum(n == 4 for n in window) >= 0.9 * len(window), window
+    # the step's attainment is its measured sessions', from their recorded turns only
+    tier = bench.slo[0]
+    attained = session_attainment(samples, tier)
+    assert attained is not None
+    assert f"met by {attained * 100:.1f} % of sessions" in notes[0]
+
+
+async def test_a_step_is_cut_step_s_after_its_last_measured_start(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """One 400-turn session on a 0.4 s step: cut at 0.8 s, judged on its recorded turns."""
+    long = Session(id="long", turns=[Turn(input_tokens=4, output_tokens=5) for _ in range(400)])
+    bench = SessionBenchmark(
+        id="cut", trace={"path": trace_file(tmp_path, [long])}, users=[1], step_s=0.4
+    )
+    started = time.perf_counter()
+    samples, notes, *_ = await run(server, bench)
+    assert time.perf_counter() - started < 0.8 + 1.5
+    assert 0 < len(samples) < 400 and all(s.ok for s in samples)
+    assert {s.session for s in samples} == {"s0"}
+    assert "1 measured sessions still running 0.4 s after the last could start" in notes[0]
+    assert "met by 100.0 %" in notes[1]
+
+
+async def test_rate_steps_drain_on_filler_arrivals_within_the_cap(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """4 measured arrivals of 200-turn sessions (seconds each): cut at the last + step_s."""
+    sessions = [
+        Session(id=f"r{n}", turns=[Turn(input_tokens=4, output_tokens=5) for _ in range(200)])
+        for n in range(3)
+    ]
+    bench = SessionBenchmark(
+        id="rate", trace={"path": trace_file(tmp_path, sessions)}, session_rate=[8.0], step_s=0.5
+    )
+    samples, *_ = await run(server, bench)
+    assert {s.root_session for s in samples} == {f"s{n}" for n in range(4)}  # ⌈8 × 0.5⌉
+    last_start = max(s.scheduled_s or 0 for s in samples if s.turn == 0)
+    assert max(s.end_s or 0 for s in samples) < last_start + 0.5 + 0.3
+
+
+class CountingTokenizer:
+    """The engine's own tokenizer, with every decode counted and timed on the job clock."""
+
+    def __init__(self, inner: ServerTokenizer, clock: JobClock) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.decodes: list[float] = []
+
+    async def encode(self, text: str) -> list[int]:
+        return await self.inner.encode(text)
+
+    async def decode(self, ids: list[int]) -> str:
+        self.decodes.append(self.clock.now())
+        return await self.inner.decode(ids)
+
+
+async def test_texts_are_decoded_for_the_sessions_a_step_uses(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """2 000 sessions, one user for 0.3 s: only the sessions it starts (and a few ahead) are
+    decoded, those of its first sessions before the step's first request."""
+    sessions = [
+        Session(
+            id=f"q{n}",
+            system_blocks=[n],
+            turns=[Turn(blocks=[10_000 + n], input_tokens=6, output_tokens=3) for _ in range(2)],
+        )
+        for n in range(2000)
+    ]
+    bench = SessionBenchmark(
+        id="lazy",
+        trace={"path": trace_file(tmp_path, sessions)},
+        users=[1],
+        step_s=0.3,
+        history="trace",
+    )
+    clock = JobClock()
+    endpoint = Endpoint(server.url, MODEL)
+    tokenizer = CountingTokenizer(ServerTokenizer(endpoint), clock)
+    samples: list[RequestSample] = []
+    try:
+        await run_benchmark(
+            bench,
+            endpoint=endpoint,
+            runs=1,
+            seed=2,
+            clock=clock,
+            sink=samples.append,
+            tokenizer=tokenizer,
+        )
+    finally:
+        await tokenizer.inner.close()
+    started = len({s.root_session for s in samples})
+    assert started >= 2
+    texts_per_session = 2 + 2 * 2  # system and turn block; per turn: input, answer
+    # the measured sessions, fillers during the drain, and the few prefetched ahead
+    assert len(tokenizer.decodes) <= (started + 16) * texts_per_session < 2000
+    first_send = min(s.sent_s for s in samples)
+    before = [t for t in tokenizer.decodes if t < first_send]
+    assert len(before) >= 4 * texts_per_session  # the first 4 sessions, before the step
+
+
+async def test_19_of_20_sessions_over_3_runs_pass_a_95_pct_target(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """One session in 20 asks for more than the engine's context: refused every run, so each
+    run attains exactly 19/20, whose float mean over 3 runs is 0.9499999999999998."""
+    sessions = [
+        Session(
+            id=f"p{n}",
+            arrival_s=0.01 * n,
+            turns=[Turn(input_tokens=4, output_tokens=131_072 if n == 7 else 3)],
+        )
+        for n in range(20)
+    ]
+    bench = SessionBenchmark(
+        id="slack",
+        trace={"path": trace_file(tmp_path, sessions)},
+        replay_timestamps=True,
+        attainment=0.95,
+    )
+    samples, notes, *_ = await run(server, bench, runs=3)
+    assert sum(not s.ok for s in samples) == 3
+    assert notes[-1].endswith("met by 95.0 % of sessions (target 95 %): pass")

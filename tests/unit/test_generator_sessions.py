@@ -1,7 +1,10 @@
 """The capacity search's policy and the session text synthesis, without an engine."""
 
+import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
+from typing import Literal
 
 import pytest
 
@@ -14,8 +17,10 @@ from arena.agent.generator.client import (
 )
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
+from arena.agent.generator.sessions.session import Step
 from arena.agent.generator.sessions.synth import Synthesiser
-from arena.common.schemas.suite import LoadSearch
+from arena.common.schemas.suite import LoadSearch, SessionBenchmark
+from arena.common.suites.variants import session_variant, session_variant_allowed
 from arena.common.traces.format import Session, Turn
 
 
@@ -65,6 +70,26 @@ def test_rates_bisect_to_the_resolution() -> None:
     assert all(load == float(f"{load:.4g}") for load in loads)
 
 
+@pytest.mark.parametrize(
+    ("over", "start", "maximum"),
+    [("session_rate", 0.5, 2 / 0.3), ("session_rate", 0.1, 0.99999), ("session_rate", 3, 9.9999)],
+)
+def test_search_keys_never_exceed_max(
+    over: Literal["users", "session_rate"], start: float, maximum: float
+) -> None:
+    search = LoadSearch(over=over, start=start, max=maximum, resolution=0.01, max_steps=32)
+    bench = SessionBenchmark(id="b", trace={"profile": "chat"}, search=search)
+    steps = search_path(search, lambda load: True)
+    assert steps[-1][0] <= maximum
+    for load, _ in search_path(search, lambda load: load < maximum * 0.77) + steps:
+        assert load <= maximum
+        assert session_variant_allowed(bench, session_variant(over, load).key)
+
+
+def test_a_users_search_below_one_user_measures_nothing() -> None:
+    assert search_path(LoadSearch(start=1, max=0.5), lambda users: True) == []
+
+
 class WordTokenizer:
     """Ids are word positions in a fixed list: decode is exact, and every call is counted."""
 
@@ -94,6 +119,33 @@ async def test_equal_block_ids_give_equal_text_decoded_once() -> None:
     assert await synth.user_input("0", 2, 0) == ""
 
 
+async def test_the_text_cache_is_bounded_and_keeps_what_is_used() -> None:
+    tokenizer = WordTokenizer()
+    synth = Synthesiser(tokenizer, list(range(1000)), seed=3, block_size=16, cache_chars=300)
+    shared = await synth.blocks([1])
+    for turn in range(20):
+        await synth.user_input("0", turn, 16)  # ~80 characters each
+        assert await synth.blocks([1]) == shared  # used every time: stays cached
+    assert tokenizer.decodes == 21
+    assert sum(len(text) for text in synth._texts.values()) <= 300
+    await synth.user_input("0", 0, 16)  # evicted long ago: decoded again, the same text
+    assert tokenizer.decodes == 22
+
+
+async def test_concurrent_asks_for_one_text_decode_it_once() -> None:
+    tokenizer = WordTokenizer()
+    synth = Synthesiser(tokenizer, list(range(1000)), seed=3, block_size=16)
+    texts = await asyncio.gather(*(synth.user_input("7", 1, 30) for _ in range(5)))
+    assert len(set(texts)) == 1 and tokenizer.decodes == 1
+
+
+def test_a_step_keeps_met_flags_not_samples() -> None:
+    """A replay of millions of turns must not hold its samples (7 KB each) to judge them."""
+    kept = {field.name: field.type for field in dataclasses.fields(Step)}
+    assert "samples" not in kept
+    assert not any("RequestSample" in str(kind) for kind in kept.values())
+
+
 def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
     sessions = [Session(id=n, turns=[Turn(input_tokens=1, output_tokens=1)]) for n in "ab"]
     feed = SessionFeed(sessions)
@@ -103,7 +155,10 @@ def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
     timed = [
         s.model_copy(update={"arrival_s": t}) for s, t in zip(sessions, (2.0, 1.0), strict=True)
     ]
-    assert [(offset, path) for offset, _, path in replay_starts(timed)] == [(1.0, "1"), (2.0, "0")]
+    assert [(start.offset_s, start.path) for start in replay_starts(timed)] == [
+        (1.0, "1"),
+        (2.0, "0"),
+    ]
 
 
 @pytest.mark.parametrize("model", ["m", 'odd "messages": null model'])

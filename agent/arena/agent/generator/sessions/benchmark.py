@@ -4,30 +4,29 @@ Each (step, run) gets a fresh random salt (its conversations share nothing with 
 step's) and, for ``prefix_cache: on``, the engine's prefix cache is reset before it where the
 engine allows (``reset_cache``), so every measured step starts cold either way. A step passes
 when its sessions' attainment of the first SLO tier (``metrics.sessions``), averaged over its
-runs, reaches ``attainment``; each step is logged and noted in the job log. Texts are
-synthesised for the whole trace before the first step, so no tokenizer call runs while a step
-is measured (``history: engine`` answers come from the engine itself).
+runs, meets ``attainment`` (``step_passes``); each step is logged and noted in the job log.
+Texts are synthesised as sessions need them (``synth.py``, ``loads.Lookahead``), never the
+whole trace up front.
 """
 
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
 
 import structlog
 
 from arena.agent.generator.client import ChatRequest, prepare, stream_chat
 from arena.agent.generator.context import RunContext
 from arena.agent.generator.gc_freeze import frozen_heap
-from arena.agent.generator.open_loop import ClientLoad, CpuMeter
+from arena.agent.generator.open_loop import ClientLoad
 from arena.agent.generator.sessions.loads import run_rate, run_replay, run_users
 from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.session import Step
 from arena.agent.generator.sessions.synth import Synthesiser
 from arena.agent.generator.tokens import Tokenizer
-from arena.common.metrics.sessions import session_attainment
+from arena.common.metrics.sessions import step_passes
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.suites.variants import SessionVariant, session_variant, session_variants
-from arena.common.traces.format import Session, Trace
+from arena.common.traces.format import Trace
 
 log = structlog.get_logger(__name__)
 
@@ -39,23 +38,6 @@ UNIT = {"users": "users", "session_rate": "sessions/s"}
 
 def _load(load: float | None) -> str:
     return "none" if load is None else f"{load:g}"
-
-
-def _texts(
-    synth: Synthesiser, session: Session, path: str, answers: bool
-) -> list[Callable[[], Awaitable[str]]]:
-    """Every text a session (and its sub-agents) will send, as calls for ``Synthesiser.warm``."""
-    jobs: list[Callable[[], Awaitable[str]]] = [partial(synth.blocks, session.system_blocks)]
-    children = 0
-    for number, turn in enumerate(session.turns):
-        jobs.append(partial(synth.blocks, turn.blocks))
-        jobs.append(partial(synth.user_input, path, number, turn.input_tokens))
-        if answers:
-            jobs.append(partial(synth.answer, path, number, turn.output_tokens))
-        for child in turn.subagents:
-            children += 1
-            jobs += _texts(synth, child, f"{path}.{children}", answers)
-    return jobs
 
 
 class SessionRunner:
@@ -76,18 +58,18 @@ class SessionRunner:
         self.trace = trace
         self.runs = runs
         self.seed = seed
-        self.synth = Synthesiser(tokenizer, pool, seed, trace.header.block_size)
+        answers = bench.history == "trace"
+        self.synth = Synthesiser(tokenizer, pool, seed, trace.header.block_size, answers=answers)
         self.reset_cache = reset_cache
         self.loads: list[ClientLoad] = []
 
     async def run(self) -> list[ClientLoad]:
-        jobs = [
-            job
-            for position, session in enumerate(self.trace.sessions)
-            for job in _texts(self.synth, session, str(position), self.bench.history == "trace")
-        ]
-        await self.synth.warm(jobs)
-        log.info("session texts ready", benchmark=self.bench.id, texts=len(jobs))
+        try:
+            return await self._run()
+        finally:
+            await self.synth.close()
+
+    async def _run(self) -> list[ClientLoad]:
         await stream_chat(self.ctx.connections, prepare(self.ctx.endpoint, WARMUP))
         if self.bench.search is None:
             steps = session_variants(self.bench)
@@ -110,16 +92,13 @@ class SessionRunner:
     async def measure(self, load: SessionVariant, *, steps_left: int) -> bool:
         """Every run of one load step; True when it met the first tier's attainment target."""
         tier = self.bench.slo[0]
-        attainments: list[float] = []
+        attainments: list[float | None] = []
         for run in range(self.runs):
             step = await self._run_step(load, run)
-            attainment = session_attainment(step.samples, tier)
-            attainments.append(0.0 if attainment is None else attainment)
-            self._estimate(
-                len(step.samples), runs_left=(self.runs - run - 1) + steps_left * self.runs
-            )
-        mean = sum(attainments) / len(attainments)
-        passed = mean >= self.bench.attainment
+            attainments.append(step.attainment())
+            self._estimate(step.requests, runs_left=(self.runs - run - 1) + steps_left * self.runs)
+        mean = sum(value or 0.0 for value in attainments) / len(attainments)
+        passed = step_passes(attainments, self.bench.attainment)
         log.info(
             "session load step",
             benchmark=self.bench.id,
@@ -143,15 +122,13 @@ class SessionRunner:
             log.info("prefix cache not reset; the new salt keeps the step cold")
         step = Step(self.ctx, self.bench, self.synth, load.key, run, secrets.token_hex(6))
         with frozen_heap():
-            meter = CpuMeter()
             if load.over == "users":
                 await run_users(step, self.trace.sessions, int(load.load), self.bench.step_s)
             elif load.over == "session_rate":
                 await run_rate(step, self.trace.sessions, load.load, self.bench.step_s, self.seed)
             else:
                 await run_replay(step, self.trace.sessions)
-            cpu = meter.utilisation(step.busy_wait_s)
-        self.loads.append(ClientLoad(load.key, run, 1, cpu, step.busy_wait_s))
+        self.loads.append(ClientLoad(load.key, run, 1, step.cpu_util(), step.busy_wait_s))
         return step
 
     def _estimate(self, last_run_requests: int, runs_left: int) -> None:

@@ -4,7 +4,9 @@ Bracket: ``start``, then doubling (capped at ``max``) while steps pass; the firs
 closes the bracket. Bisect: the midpoint of the highest passing and the lowest failing load,
 until they are within ``resolution`` or ``max_steps`` steps were measured. Users are whole
 numbers (the resolution is at least 1); session rates are rounded to 4 significant digits so
-variant keys stay readable. A first step that fails ends the search: nothing below ``start``
+variant keys stay readable. No load exceeds ``max`` (rounded down, so ``srate…``/``u…`` keys
+are ones ``suites.variants.session_variant_allowed`` accepts): a users search whose ``max``
+is below 1 measures nothing. A first step that fails ends the search: nothing below ``start``
 is measured (lower it to look there). Every load returned is measured; none is interpolated.
 """
 
@@ -32,6 +34,8 @@ class CapacitySearch:
         if len(self.steps) >= self._search.max_steps:
             return None
         if not self.steps:
+            if self._max > self._search.max or self._max <= 0:
+                return None  # no key within max: users below 1, a rate rounding to 0
             return min(self._round(self._search.start), self._max)
         if self.passing is None:
             return None  # the first step failed
@@ -55,6 +59,12 @@ class CapacitySearch:
             self.failing = load if self.failing is None else min(self.failing, load)
 
     def _round(self, load: float, down: bool = False) -> float:
+        """Users whole (at least 1); rates to ``RATE_DIGITS`` significant digits, rounded down
+        where asked, so a key never lands above what it stands for."""
         if self._integer:
             return float(max(1, math.floor(load) if down else math.ceil(load)))
-        return float(f"{load:.{RATE_DIGITS}g}")
+        rounded = float(f"{load:.{RATE_DIGITS}g}")
+        if down and rounded > load:  # one unit of the last digit lower
+            unit = 10.0 ** (math.floor(math.log10(load)) - RATE_DIGITS + 1)
+            rounded = float(f"{rounded - unit:.{RATE_DIGITS}g}")
+        return rounded

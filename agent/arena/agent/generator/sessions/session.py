@@ -29,14 +29,14 @@ from arena.agent.generator.client import (
     stream_chat,
 )
 from arena.agent.generator.context import RunContext
-from arena.agent.generator.open_loop import sleep_until
+from arena.agent.generator.open_loop import CpuMeter, sleep_until
 from arena.agent.generator.sessions.synth import (
     Synthesiser,
     join_parts,
     salt_line,
     session_marker,
 )
-from arena.common.schemas.sample import RequestSample
+from arena.common.metrics.sessions import turn_meets
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.traces.format import Session, Turn
 
@@ -48,7 +48,8 @@ EMPTY_CONTENT = "."
 
 @dataclass
 class Step:
-    """One measured (load step, run): its salt, its samples and the client's spin time."""
+    """One measured (load step, run): its salt, its sessions' met-flags and the client's spin
+    time."""
 
     ctx: RunContext
     bench: SessionBenchmark
@@ -57,16 +58,38 @@ class Step:
     run: int
     salt: str
     """Opens every conversation of this step, so nothing cached before it can match."""
-    samples: list[RequestSample] = field(default_factory=list)
     busy_wait_s: float = 0.0
     sessions: int = 0
-    _requests: int = 0
+    """Measured sessions started."""
+    requests: int = 0
+    """Measured requests recorded."""
+    fillers: int = 0
+    met: dict[str, list[bool]] = field(default_factory=dict)
+    """Per root session: whether every turn recorded so far met each SLO tier (in order)."""
+    meter: CpuMeter | None = None
 
-    def new_label(self) -> str:
-        """``s{n}``: the n-th session started in this run."""
+    def begin(self) -> None:
+        """The step's clock starts (its first texts are decoded): the client's CPU from now."""
+        self.meter = CpuMeter()
+
+    def cpu_util(self) -> float:
+        return 0.0 if self.meter is None else self.meter.utilisation(self.busy_wait_s)
+
+    def new_label(self, measured: bool = True) -> str:
+        """``s{n}``: the n-th measured session started in this run; ``f{n}`` a filler."""
+        if not measured:
+            self.fillers += 1
+            return f"f{self.fillers - 1}"
         label = f"s{self.sessions}"
         self.sessions += 1
         return label
+
+    def attainment(self, tier: int = 0) -> float | None:
+        """Share (0..1) of the measured root sessions whose every recorded turn met
+        ``bench.slo[tier]``; ``None`` without any (``metrics.sessions.session_attainment``)."""
+        if not self.met:
+            return None
+        return sum(flags[tier] for flags in self.met.values()) / len(self.met)
 
     def request(self, turn: Turn, key: str) -> ChatRequest:
         """The request's fields; its messages go as the conversation's encoded ones."""
@@ -84,15 +107,18 @@ class Step:
             benchmark=self.ctx.benchmark,
             variant=self.variant,
             run=self.run,
-            index=self._requests,
+            index=self.requests,
             session=label,
             turn=turn,
             scheduled_s=due_s,
             queued_s=due_s,
             max_tokens=max_tokens,
         )
-        self._requests += 1
-        self.samples.append(sample)
+        self.requests += 1
+        root = sample.root_session or label
+        met = [turn_meets(sample, tier) for tier in self.bench.slo]
+        kept = self.met.get(root)
+        self.met[root] = met if kept is None else [a and b for a, b in zip(kept, met, strict=True)]
         self.ctx.record(sample)
 
 
@@ -123,10 +149,13 @@ async def run_session(
     label: str,
     due_s: float,
     history: list[bytes] | None = None,
+    *,
+    measured: bool = True,
 ) -> bool:
     """Every turn of ``session`` (``path``: its place in the trace, for its text; ``label``:
     its samples' ``session``), turn 0 due at ``due_s``; ``history``: a sub-agent's start
-    (its parent's messages, each JSON-encoded). False when one of its own turns failed."""
+    (its parent's messages, each JSON-encoded); ``measured=False``: a filler, nothing
+    recorded. False when one of its own turns failed."""
     clock = step.ctx.clock
     subagent = history is not None
     if history is None:
@@ -143,7 +172,8 @@ async def run_session(
         )
         step.busy_wait_s += await sleep_until(clock, due_s)
         measurement = await stream_chat(step.ctx.connections, request)
-        step.record(measurement, label, number, due_s, turn.output_tokens)
+        if measured:
+            step.record(measurement, label, number, due_s, turn.output_tokens)
         if measurement.error is not None or measurement.end_s is None:
             log.debug("turn failed; session ended", session=label, turn=number)
             return False
@@ -162,6 +192,7 @@ async def run_session(
                         f"{label}.{children}",
                         ended_s,
                         list(messages),
+                        measured=measured,
                     )
                 )
             await asyncio.gather(*spawned)
