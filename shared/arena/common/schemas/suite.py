@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.engine import ArgValue, EngineProfile
 from arena.common.schemas.trust import TrustTier
+from arena.common.traces.format import MAX_SESSIONS
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -129,7 +130,7 @@ class TraceSource(ArenaModel):
     block_size: Annotated[int, Field(gt=0, le=4096)] | None = None
     """Tokens per hash block of a Mooncake file (its default: 512); an Arena trace names its
     own in its header line."""
-    sessions: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    sessions: Annotated[int, Field(gt=0, le=MAX_SESSIONS)] | None = None
     """Sessions to generate (profile; default 64), or the first N of the file (default all)."""
     params: dict[str, float] = {}
     """Overrides of the profile's documented parameters (docs/traces.md)."""

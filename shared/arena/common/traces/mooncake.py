@@ -21,6 +21,8 @@ from arena.common.schemas.base import ArenaModel
 from arena.common.traces.errors import TraceError
 from arena.common.traces.format import (
     MAX_BLOCKS,
+    MAX_OUTPUT_TOKENS,
+    MAX_SESSIONS,
     MAX_TURN_TOKENS,
     BlockId,
     Session,
@@ -28,7 +30,7 @@ from arena.common.traces.format import (
     TraceHeader,
     Turn,
 )
-from arena.common.traces.io import MAX_SESSIONS, PathLike, json_line, lines_of, problems
+from arena.common.traces.io import PathLike, json_line, lines_of, problems
 
 MOONCAKE_BLOCK_SIZE = 512
 """Tokens per hash id in Mooncake's published traces."""
@@ -41,7 +43,7 @@ class MooncakeRequest(ArenaModel):
     timestamp: Annotated[float, Field(ge=0, le=2**53)]
     """Milliseconds."""
     input_length: Annotated[int, Field(ge=0, le=MAX_TURN_TOKENS)]
-    output_length: Annotated[int, Field(ge=1, le=131_072)]
+    output_length: Annotated[int, Field(ge=1, le=MAX_OUTPUT_TOKENS)]
     hash_ids: list[BlockId] = Field(default=[], max_length=MAX_BLOCKS)
 
 
