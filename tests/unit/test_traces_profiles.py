@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from arena.common.traces import profiles
+from arena.common.traces.errors import TraceError
 from arena.common.traces.format import Session, Trace
 from arena.common.traces.implied import implied_cache
 from arena.common.traces.io import read_trace, write_trace
 from arena.common.traces.params import PROFILES, output_ceiling, resolve_params
-from arena.common.traces import profiles
-from arena.common.traces.errors import TraceError
 from arena.common.traces.profiles import POOL_BITS, generate, scale
 from tests.conftest import REPO
 

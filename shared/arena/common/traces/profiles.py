@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from arena.common.traces.errors import TraceError
 from arena.common.traces.format import (
     MAX_BLOCKS,
     MAX_SESSIONS,
@@ -30,7 +31,6 @@ from arena.common.traces.format import (
     TraceHeader,
     Turn,
 )
-from arena.common.traces.errors import TraceError
 from arena.common.traces.io import check_session
 from arena.common.traces.params import SUBAGENT_TURNS_SIGMA, resolve_params
 
