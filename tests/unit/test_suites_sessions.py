@@ -1,6 +1,7 @@
 """The suite side of session benchmarks: variant keys, the arena-agentic set, quick scaling,
 output ceilings for a search's run-time variants, limits and the owner's policy on trace files."""
 
+import math
 from pathlib import Path
 from textwrap import dedent
 
@@ -69,7 +70,16 @@ def test_output_ceilings_follow_the_profile_or_the_format() -> None:
 def test_expected_requests_is_a_positive_estimate() -> None:
     assert expected_requests(sessions(users=[5], step_s=10), 2) == 2 * 10
     rate = expected_requests(sessions(session_rate=[1.0], step_s=10), 1)
-    assert rate == 10 * 12  # 10 sessions of the coding profile's median 12 turns
+    # 10 sessions of the coding profile's mean: 12 · e^(1/2) turns, plus 1 % of the later
+    # turns spawning 3 sub-agents of 4 · e^(1/8) turns
+    turns = 12 * math.exp(0.5)
+    assert rate == math.ceil(10 * (turns + (turns - 1) * 0.01 * 3 * 4 * math.exp(0.125)))
+    worst = expected_requests(sessions(session_rate=[1.0], step_s=10), 1, worst=True)
+    assert worst == 10 * (200 + 199 * 4 * 12)  # every turn spawning 4 sub-agents of 12 turns
+    wide = TraceSource(profile="coding", params={"turns_median": 1, "turns_sigma": 4})
+    capped = expected_requests(sessions(trace=wide, session_rate=[1.0], step_s=1), 1)
+    # the lognormal's mean e^8 ≈ 2981 turns is capped at turns_max 200
+    assert capped == math.ceil(200 + 199 * 0.01 * 3 * 4 * math.exp(0.125))
     search = sessions(search=LoadSearch(max=8, max_steps=3), step_s=10)
     assert expected_requests(search, 1) == 3 * 8 * 10 // 5
 
@@ -128,11 +138,11 @@ def suite(load: str = "users: [4]", step_s: float = 60, params: str = "") -> str
 
 
 def test_limits_bound_users_rates_and_load_time() -> None:
-    limits = SuiteLimits(max_concurrency=16, max_load_s=600, max_session_rate=5)
+    limits = SuiteLimits(max_concurrency=20, max_load_s=600, max_session_rate=5)
     load_suite_text(suite(), limits=limits)
     with pytest.raises(SuiteError) as users:
         load_suite_text(suite("search: {over: users, max: 64}"), limits=limits)
-    assert "64 users are past the limit of 16" in str(users.value)
+    assert "64 users are past the limit of 20" in str(users.value)
     assert users.value.line == 6
     with pytest.raises(SuiteError) as rate:
         load_suite_text(suite("session_rate: [1, 10]"), limits=limits)
