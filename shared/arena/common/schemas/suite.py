@@ -145,6 +145,12 @@ class TraceSource(ArenaModel):
             raise ValueError("trace: give exactly one of 'profile' or 'path'")
         if self.params and self.profile is None:
             raise ValueError("trace.params only apply to a generated 'profile'")
+        if self.profile is not None and (self.format != "arena" or self.block_size is not None):
+            raise ValueError("trace.format and trace.block_size apply to a trace file ('path')")
+        if self.block_size is not None and self.format != "mooncake":
+            raise ValueError(
+                "trace.block_size applies to a Mooncake file; an Arena trace names its own"
+            )
         return self
 
 
@@ -158,6 +164,14 @@ class LoadSearch(ArenaModel):
     max: Annotated[float, Field(gt=0)] = 64.0
     resolution: Annotated[float, Field(gt=0)] = 1.0
     max_steps: Annotated[int, Field(ge=1, le=32)] = 8
+
+    @model_validator(mode="after")
+    def _range(self) -> "LoadSearch":
+        if self.start > self.max:
+            raise ValueError(f"search.start ({self.start:g}) must not exceed max ({self.max:g})")
+        if self.over == "users" and self.max < 1:
+            raise ValueError(f"a search over users needs max of at least 1, got {self.max:g}")
+        return self
 
 
 class SessionBenchmark(ArenaModel):

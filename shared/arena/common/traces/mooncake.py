@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.traces.errors import TraceError
@@ -38,7 +38,10 @@ MOONCAKE_BLOCK_SIZE = 512
 
 class MooncakeRequest(ArenaModel):
     """One line of the file; any other field is refused (a ``session_id`` silently dropped
-    would replay a multi-turn file as unrelated requests)."""
+    would replay a multi-turn file as unrelated requests), and so is a value of another JSON
+    type (``"1024"``, ``true``): strict, as the file is data from elsewhere."""
+
+    model_config = ConfigDict(**ArenaModel.model_config, strict=True)
 
     timestamp: Annotated[float, Field(ge=0, le=2**53)]
     """Milliseconds."""
