@@ -203,3 +203,93 @@ def test_a_typo_in_a_session_field_names_the_field() -> None:
         load_suite_text(suite().replace("step_s:", "step_ss:"))
     assert error.value.line == 7
     assert "did you mean 'step_s'?" in str(error.value)
+
+
+def bench_suite(bench: str, runs: int = 1) -> str:
+    return dedent(f"""\
+        name: s
+        runs: {runs}
+        benchmarks:
+          - {{kind: sessions, id: b, {bench}}}
+        models: [{{name: m, engine: sim}}]
+        engines: {{sim: {{runtime: simulated}}}}
+        """)
+
+
+def refusal(bench: str, limits: SuiteLimits | None = None, runs: int = 1) -> str:
+    with pytest.raises(SuiteError) as caught:
+        load_suite_text(bench_suite(bench, runs), limits=limits or SuiteLimits())
+    return str(caught.value)
+
+
+def test_a_generated_trace_that_could_pass_the_trace_caps_is_refused() -> None:
+    bomb = (
+        "trace: {profile: coding, sessions: 100000, params: {turns_median: 1000, "
+        "turns_max: 1000, subagent_p: 1, subagents_max: 32, subagent_turns_median: 1000, "
+        "subagent_turns_max: 1000, context_max: 1000000}}, users: [1]"
+    )
+    assert "may make 31,969,000 requests" in refusal(bomb)
+    many = "trace: {profile: coding, sessions: 1000}, users: [1]"
+    assert "1,000 sessions of up to 9,752 requests each" in refusal(many)
+    load_suite_text(bench_suite("trace: {profile: chat, sessions: 100000}, users: [1]"))
+
+
+def test_replays_are_bounded_by_rate_span_and_arrival_times() -> None:
+    none = "trace: {profile: chat}, replay_timestamps: true"
+    assert "replay_timestamps needs arrival times" in refusal(none)
+    fast = "trace: {profile: chat, sessions: 100000, params: {arrival_rate: 10000}}, "
+    assert "arrival_rate 10000 sessions/s is past the limit of 100" in refusal(
+        fast + "replay_timestamps: true"
+    )
+    slow = "trace: {profile: chat, params: {arrival_rate: 0.000001}}, replay_timestamps: true"
+    assert "arrive over about 63,000,000 s" in refusal(slow)
+    fine = "trace: {profile: chat, params: {arrival_rate: 1}}, replay_timestamps: true"
+    load_suite_text(bench_suite(fine), limits=SuiteLimits())
+
+
+def test_sub_agents_think_times_and_job_time_are_bounded() -> None:
+    limits = SuiteLimits(max_concurrency=100)
+    agents = refusal("trace: {profile: coding}, users: [40]", limits)
+    assert "40 users with up to 4 sub-agents each may have 200 requests in flight" in agents
+    load_suite_text(bench_suite("trace: {profile: chat}, users: [100]"), limits=limits)
+    think = refusal("trace: {profile: coding}, users: [1], think_scale: 100")
+    assert "think times of up to 6000 s" in think
+    assert "one session may think for 1,194,000 s" in think
+    long = refusal("trace: {profile: chat}, users: [1, 2, 4], step_s: 7200", runs=5)
+    assert "each job may run for 60.0 h" in long and "at most 48 h" in long
+
+
+@pytest.mark.parametrize(
+    ("bench", "message"),
+    [
+        ("search: {over: users, start: 0.5, max: 0.5}", "needs max of at least 1"),
+        ("search: {start: 8, max: 4}", "search.start (8) must not exceed max (4)"),
+        ("users: [4, 4]", "the same variant 'u4' twice"),
+        ("session_rate: [1.0000001, 1.0000002]", "the same variant 'srate1' twice"),
+    ],
+)
+def test_loads_that_cannot_run_as_written_are_refused(bench: str, message: str) -> None:
+    assert message in refusal(f"trace: {{profile: chat}}, {bench}")
+
+
+@pytest.mark.parametrize(
+    ("trace", "message"),
+    [
+        ("{path: /m/t.jsonl, block_size: 16}", "block_size applies to a Mooncake file"),
+        ("{profile: chat, format: mooncake}", "apply to a trace file"),
+        ("{profile: chat, block_size: 16}", "apply to a trace file"),
+        ("{profile: chat, scale: 0.01}", "trace.scale is set by the suite's 'quick'"),
+    ],
+)
+def test_trace_sources_that_would_be_ignored_or_fail_later_are_refused(
+    trace: str, message: str
+) -> None:
+    assert message in refusal(f"trace: {trace}, users: [1]")
+
+
+def test_quick_leaves_a_whole_file_whole() -> None:
+    whole = scale_benchmark(sessions(trace=TraceSource(path="/m/t.jsonl"), users=[1]), 0.1)
+    assert isinstance(whole, SessionBenchmark) and whole.trace.sessions is None
+    first = TraceSource(path="/m/t.jsonl", sessions=100)
+    cut = scale_benchmark(sessions(trace=first, users=[1]), 0.1)
+    assert isinstance(cut, SessionBenchmark) and cut.trace.sessions == 10
