@@ -22,7 +22,7 @@ from arena.common.suites.variants import (
     session_variant,
     variants,
 )
-from arena.common.traces.params import MAX_OUTPUT_TOKENS
+from arena.common.traces.format import MAX_OUTPUT_TOKENS
 
 CODING = TraceSource(profile="coding")
 
