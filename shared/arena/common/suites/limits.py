@@ -44,8 +44,9 @@ class SuiteLimits(BaseModel):
     """Bytes of the job specs a suite expands into, all jobs together (what the store keeps)."""
     max_load_s: float = Field(6 * 3600, gt=0)
     """Load time of one run of a session benchmark: ``step_s`` × its steps (a search's
-    ``max_steps``). Sessions started in a step run to their end after it, so this bounds
-    when the last session starts, not when the job ends."""
+    ``max_steps``), and a replayed profile's arrival span (sessions / ``arrival_rate``).
+    Sessions started in a step run to their end after it, so this bounds when the last
+    session starts; ``max_job_s`` bounds when the job ends."""
     max_session_rate: float = Field(100.0, gt=0)
     """Sessions started per second (``session_rate``, a rate search's ``max``, a generated
     trace's ``arrival_rate`` when it is replayed)."""
