@@ -1,6 +1,7 @@
 """The suite side of session benchmarks: variant keys, the arena-agentic set, quick scaling,
 output ceilings for a search's run-time variants, limits and the owner's policy on trace files."""
 
+import math
 from pathlib import Path
 from textwrap import dedent
 
@@ -21,7 +22,7 @@ from arena.common.suites.variants import (
     session_variant,
     variants,
 )
-from arena.common.traces.params import MAX_OUTPUT_TOKENS
+from arena.common.traces.format import MAX_OUTPUT_TOKENS
 
 CODING = TraceSource(profile="coding")
 
@@ -69,7 +70,16 @@ def test_output_ceilings_follow_the_profile_or_the_format() -> None:
 def test_expected_requests_is_a_positive_estimate() -> None:
     assert expected_requests(sessions(users=[5], step_s=10), 2) == 2 * 10
     rate = expected_requests(sessions(session_rate=[1.0], step_s=10), 1)
-    assert rate == 10 * 12  # 10 sessions of the coding profile's median 12 turns
+    # 10 sessions of the coding profile's mean: 12 · e^(1/2) turns, plus 1 % of the later
+    # turns spawning 3 sub-agents of 4 · e^(1/8) turns
+    turns = 12 * math.exp(0.5)
+    assert rate == math.ceil(10 * (turns + (turns - 1) * 0.01 * 3 * 4 * math.exp(0.125)))
+    worst = expected_requests(sessions(session_rate=[1.0], step_s=10), 1, worst=True)
+    assert worst == 10 * (200 + 199 * 4 * 12)  # every turn spawning 4 sub-agents of 12 turns
+    wide = TraceSource(profile="coding", params={"turns_median": 1, "turns_sigma": 4})
+    capped = expected_requests(sessions(trace=wide, session_rate=[1.0], step_s=1), 1)
+    # the lognormal's mean e^8 ≈ 2981 turns is capped at turns_max 200
+    assert capped == math.ceil(200 + 199 * 0.01 * 3 * 4 * math.exp(0.125))
     search = sessions(search=LoadSearch(max=8, max_steps=3), step_s=10)
     assert expected_requests(search, 1) == 3 * 8 * 10 // 5
 
@@ -128,11 +138,11 @@ def suite(load: str = "users: [4]", step_s: float = 60, params: str = "") -> str
 
 
 def test_limits_bound_users_rates_and_load_time() -> None:
-    limits = SuiteLimits(max_concurrency=16, max_load_s=600, max_session_rate=5)
+    limits = SuiteLimits(max_concurrency=20, max_load_s=600, max_session_rate=5)
     load_suite_text(suite(), limits=limits)
     with pytest.raises(SuiteError) as users:
         load_suite_text(suite("search: {over: users, max: 64}"), limits=limits)
-    assert "64 users are past the limit of 16" in str(users.value)
+    assert "64 users are past the limit of 20" in str(users.value)
     assert users.value.line == 6
     with pytest.raises(SuiteError) as rate:
         load_suite_text(suite("session_rate: [1, 10]"), limits=limits)
@@ -193,3 +203,93 @@ def test_a_typo_in_a_session_field_names_the_field() -> None:
         load_suite_text(suite().replace("step_s:", "step_ss:"))
     assert error.value.line == 7
     assert "did you mean 'step_s'?" in str(error.value)
+
+
+def bench_suite(bench: str, runs: int = 1) -> str:
+    return dedent(f"""\
+        name: s
+        runs: {runs}
+        benchmarks:
+          - {{kind: sessions, id: b, {bench}}}
+        models: [{{name: m, engine: sim}}]
+        engines: {{sim: {{runtime: simulated}}}}
+        """)
+
+
+def refusal(bench: str, limits: SuiteLimits | None = None, runs: int = 1) -> str:
+    with pytest.raises(SuiteError) as caught:
+        load_suite_text(bench_suite(bench, runs), limits=limits or SuiteLimits())
+    return str(caught.value)
+
+
+def test_a_generated_trace_that_could_pass_the_trace_caps_is_refused() -> None:
+    bomb = (
+        "trace: {profile: coding, sessions: 100000, params: {turns_median: 1000, "
+        "turns_max: 1000, subagent_p: 1, subagents_max: 32, subagent_turns_median: 1000, "
+        "subagent_turns_max: 1000, context_max: 1000000}}, users: [1]"
+    )
+    assert "may make 31,969,000 requests" in refusal(bomb)
+    many = "trace: {profile: coding, sessions: 1000}, users: [1]"
+    assert "1,000 sessions of up to 9,752 requests each" in refusal(many)
+    load_suite_text(bench_suite("trace: {profile: chat, sessions: 100000}, users: [1]"))
+
+
+def test_replays_are_bounded_by_rate_span_and_arrival_times() -> None:
+    none = "trace: {profile: chat}, replay_timestamps: true"
+    assert "replay_timestamps needs arrival times" in refusal(none)
+    fast = "trace: {profile: chat, sessions: 100000, params: {arrival_rate: 10000}}, "
+    assert "arrival_rate 10000 sessions/s is past the limit of 100" in refusal(
+        fast + "replay_timestamps: true"
+    )
+    slow = "trace: {profile: chat, params: {arrival_rate: 0.000001}}, replay_timestamps: true"
+    assert "arrive over about 63,000,000 s" in refusal(slow)
+    fine = "trace: {profile: chat, params: {arrival_rate: 1}}, replay_timestamps: true"
+    load_suite_text(bench_suite(fine), limits=SuiteLimits())
+
+
+def test_sub_agents_think_times_and_job_time_are_bounded() -> None:
+    limits = SuiteLimits(max_concurrency=100)
+    agents = refusal("trace: {profile: coding}, users: [40]", limits)
+    assert "40 users with up to 4 sub-agents each may have 200 requests in flight" in agents
+    load_suite_text(bench_suite("trace: {profile: chat}, users: [100]"), limits=limits)
+    think = refusal("trace: {profile: coding}, users: [1], think_scale: 100")
+    assert "think times of up to 6000 s" in think
+    assert "one session may think for 1,194,000 s" in think
+    long = refusal("trace: {profile: chat}, users: [1, 2, 4], step_s: 7200", runs=5)
+    assert "each job may run for 60.0 h" in long and "at most 48 h" in long
+
+
+@pytest.mark.parametrize(
+    ("bench", "message"),
+    [
+        ("search: {over: users, start: 0.5, max: 0.5}", "needs max of at least 1"),
+        ("search: {start: 8, max: 4}", "search.start (8) must not exceed max (4)"),
+        ("users: [4, 4]", "the same variant 'u4' twice"),
+        ("session_rate: [1.0000001, 1.0000002]", "the same variant 'srate1' twice"),
+    ],
+)
+def test_loads_that_cannot_run_as_written_are_refused(bench: str, message: str) -> None:
+    assert message in refusal(f"trace: {{profile: chat}}, {bench}")
+
+
+@pytest.mark.parametrize(
+    ("trace", "message"),
+    [
+        ("{path: /m/t.jsonl, block_size: 16}", "block_size applies to a Mooncake file"),
+        ("{profile: chat, format: mooncake}", "apply to a trace file"),
+        ("{profile: chat, block_size: 16}", "apply to a trace file"),
+        ("{profile: chat, scale: 0.01}", "trace.scale is set by the suite's 'quick'"),
+    ],
+)
+def test_trace_sources_that_would_be_ignored_or_fail_later_are_refused(
+    trace: str, message: str
+) -> None:
+    assert message in refusal(f"trace: {trace}, users: [1]")
+
+
+def test_quick_leaves_a_whole_file_whole() -> None:
+    whole = scale_benchmark(sessions(trace=TraceSource(path="/m/t.jsonl"), users=[1]), 0.1)
+    assert isinstance(whole, SessionBenchmark) and whole.trace.sessions is None
+    first = TraceSource(path="/m/t.jsonl", sessions=100)
+    cut = scale_benchmark(sessions(trace=first, users=[1]), 0.1)
+    assert isinstance(cut, SessionBenchmark) and cut.trace.sessions == 10

@@ -138,6 +138,17 @@ def test_sub_agents_nested_too_deep_are_refused(tmp_path: Path) -> None:
     assert error.message == "session 'deep': sub-agents nested 3 deep (at most 2)"
 
 
+def test_a_session_that_thinks_for_more_than_a_day_is_refused(tmp_path: Path) -> None:
+    turn = {"input_tokens": 1, "output_tokens": 1, "think_s": 3600}
+    day = {"id": "day", "turns": [turn] * 24}
+    longer = {"id": "longer", "turns": [turn] * 25}
+    error = _error(_file(tmp_path, HEADER, day, longer))
+    assert error.line == 3
+    assert (
+        error.message == "session 'longer' thinks for 90,000 s between its turns (at most 86,400)"
+    )
+
+
 def test_bytes_that_are_not_utf8_are_named(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     path.write_bytes(json.dumps(HEADER).encode() + b'\n{"id": "\xff\xfe"}\n')

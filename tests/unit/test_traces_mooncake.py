@@ -78,6 +78,9 @@ def test_blank_lines_keep_their_numbers_in_the_ids(tmp_path: Path) -> None:
         ({**_request(10, 10, [1]), "session_id": 4}, "session_id: Extra inputs are not permitted"),
         ({"timestamp": 10, "input_length": 10}, "output_length: Field required"),
         ({**_request(10, 10, [1]), "hash_ids": [-3]}, "hash_ids.0"),
+        ({**_request(10, 10, [1]), "timestamp": True}, "timestamp: Input should be a valid"),
+        ({**_request(10, 10, [1]), "input_length": "10"}, "input_length: Input should be a"),
+        ({**_request(10, 10, [1]), "hash_ids": ["1"]}, "hash_ids.0: Input should be a valid"),
     ],
 )
 def test_inconsistent_lines_are_refused_with_their_line(

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from arena.common.traces import profiles
+from arena.common.traces.errors import TraceError
 from arena.common.traces.format import Session, Trace
 from arena.common.traces.implied import implied_cache
 from arena.common.traces.io import read_trace, write_trace
@@ -18,8 +20,8 @@ from tests.conftest import REPO
 
 GOLDEN = {
     "coding": "afe756d2e226f861b9a862a4cb17c3e7118d351a15ba83e5ce379dfd6dadf611",
-    "chat": "508bfdee01c140ef39ee184b8c9f6654265d926793728d4b7540fa2b779bd14e",
-    "rag": "bf9f88e0c14ffef2ab716206792504fc126aa07dfcdf0f3d800e638512c17b9d",
+    "chat": "bc5eabfa4c6680ecc8d622a86bc4f1f3d22b3fff98a566c4b40a4f13951ec97f",
+    "rag": "e8ffd8a120c066883be9143b5ef99d3200a726ae6982ceb96778ff12858fd7a9",
 }
 """SHA-256 of ``generate(profile, 6, seed=7)`` as written: a change to any distribution, to
 the draw order or to the file format shows here (update deliberately, and say so)."""
@@ -213,3 +215,51 @@ def test_the_output_ceiling_bounds_every_answer(profile: str, ceiling: int) -> N
         else {"answer_tokens_min": 10, "answer_tokens_max": 50}
     )
     assert output_ceiling(profile, lower) == 50
+
+
+@pytest.mark.parametrize(
+    ("profile", "params"),
+    [
+        (
+            "coding",
+            {"context_max": 2048, "system_tokens": 512, "output_max": 256, "output_median": 200}
+            | {"task_tokens_median": 50_000, "tool_tokens_max": 100_000, "context_file_p": 1},
+        ),
+        ("chat", {"context_max": 4096, "turns_min": 50, "turns_max": 200}),
+        ("rag", {"context_max": 8192, "turns_min": 3, "docs_per_turn": 8, "doc_tokens": 4096}),
+    ],
+)
+def test_no_request_passes_context_max_the_first_turn_included(
+    profile: str, params: dict[str, float]
+) -> None:
+    trace = generate(profile, 30, 3, params)
+    requests = implied_cache(trace).requests
+    assert max(r.prompt_tokens + r.output_tokens for r in requests) <= params["context_max"]
+    assert all(session.turns for session in trace.sessions)
+
+
+@pytest.mark.parametrize(
+    ("profile", "params", "message"),
+    [
+        ("coding", {"context_max": 8192, "output_max": 8192}, "leave no room for a turn"),
+        ("rag", {"context_max": 4096, "corpus_tokens": 4096}, "leave no room for a turn"),
+        (
+            "coding",
+            {"turns_max": 1000, "subagent_p": 1, "subagents_max": 32, "subagent_turns_max": 1000},
+            "may make 31,969,000 requests",
+        ),
+        ("chat", {"turns_max": 1000, "think_max_s": 3600}, "think for at most 86,400 s"),
+    ],
+)
+def test_parameters_that_could_pass_the_trace_caps_are_refused(
+    profile: str, params: dict[str, float], message: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        resolve_params(profile, params)
+    assert message in str(caught.value)
+
+
+def test_a_generated_trace_stops_at_the_trace_request_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiles, "MAX_TRACE_REQUESTS", 20)
+    with pytest.raises(TraceError, match="more than 20 turns"):
+        generate("chat", 64, 1)

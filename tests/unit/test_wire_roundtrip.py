@@ -228,10 +228,11 @@ benchmarks = st.one_of(
                 sessions=maybe(st.integers(1, 100_000)),
                 params=st.dictionaries(text, reals, max_size=2),
             ),
+            st.builds(TraceSource, path=text),
             st.builds(
                 TraceSource,
                 path=text,
-                format=st.sampled_from(["arena", "mooncake"]),
+                format=st.just("mooncake"),
                 block_size=maybe(st.integers(1, 4096)),
             ),
         ),

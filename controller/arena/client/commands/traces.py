@@ -10,7 +10,7 @@ import click
 from arena.client.context import console
 from arena.client.output import emit, output_option
 from arena.client.views import view_rows, view_table
-from arena.common.traces.format import Session
+from arena.common.traces.format import MAX_SESSIONS, Session
 from arena.common.traces.io import write_trace
 from arena.common.traces.params import PROFILES
 from arena.common.traces.profiles import generated
@@ -45,7 +45,7 @@ def trace() -> None:
 )
 @click.option(
     "--sessions",
-    type=click.IntRange(1, 100_000),
+    type=click.IntRange(1, MAX_SESSIONS),
     default=64,
     show_default=True,
     help="How many sessions.",

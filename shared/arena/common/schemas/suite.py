@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.engine import ArgValue, EngineProfile
 from arena.common.schemas.trust import TrustTier
+from arena.common.traces.format import MAX_SESSIONS
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -129,7 +130,7 @@ class TraceSource(ArenaModel):
     block_size: Annotated[int, Field(gt=0, le=4096)] | None = None
     """Tokens per hash block of a Mooncake file (its default: 512); an Arena trace names its
     own in its header line."""
-    sessions: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    sessions: Annotated[int, Field(gt=0, le=MAX_SESSIONS)] | None = None
     """Sessions to generate (profile; default 64), or the first N of the file (default all)."""
     params: dict[str, float] = {}
     """Overrides of the profile's documented parameters (docs/traces.md)."""
@@ -144,6 +145,12 @@ class TraceSource(ArenaModel):
             raise ValueError("trace: give exactly one of 'profile' or 'path'")
         if self.params and self.profile is None:
             raise ValueError("trace.params only apply to a generated 'profile'")
+        if self.profile is not None and (self.format != "arena" or self.block_size is not None):
+            raise ValueError("trace.format and trace.block_size apply to a trace file ('path')")
+        if self.block_size is not None and self.format != "mooncake":
+            raise ValueError(
+                "trace.block_size applies to a Mooncake file; an Arena trace names its own"
+            )
         return self
 
 
@@ -157,6 +164,14 @@ class LoadSearch(ArenaModel):
     max: Annotated[float, Field(gt=0)] = 64.0
     resolution: Annotated[float, Field(gt=0)] = 1.0
     max_steps: Annotated[int, Field(ge=1, le=32)] = 8
+
+    @model_validator(mode="after")
+    def _range(self) -> "LoadSearch":
+        if self.start > self.max:
+            raise ValueError(f"search.start ({self.start:g}) must not exceed max ({self.max:g})")
+        if self.over == "users" and self.max < 1:
+            raise ValueError(f"a search over users needs max of at least 1, got {self.max:g}")
+        return self
 
 
 class SessionBenchmark(ArenaModel):

@@ -18,7 +18,8 @@ from arena.common.suites.builtin import BuiltinSuite, builtin_names, builtin_sui
 from arena.common.suites.scaling import quick_note, scale_benchmark
 from arena.common.suites.standin import sharegpt_standin_note
 from arena.common.suites.validation import ProblemAt
-from arena.common.traces.params import resolve_params
+from arena.common.suites.variants import session_variants
+from arena.common.traces.params import DEFAULT_SESSIONS, resolve_params, trace_requests_max
 
 
 def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None) -> ResolvedSuite:
@@ -38,6 +39,16 @@ def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None)
         for index, bench in enumerate(own)
         if (message := _trace_problem(bench)) is not None
     ]
+    problems += [
+        problem_at(("benchmarks", index, field), message)
+        for index, bench in enumerate(own)
+        for field, message in _duplicate_variants(bench)
+    ]
+    problems += [
+        problem_at(("benchmarks", index, "trace", "scale"), QUICK_ONLY)
+        for index, bench in enumerate(own)
+        if isinstance(bench, SessionBenchmark) and bench.trace.scale != 1
+    ]
     if problems:
         raise SuiteError.from_problems(problems)
     benchmarks = chosen + own
@@ -52,6 +63,11 @@ def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None)
         benchmarks = [scale_benchmark(bench, spec.quick) for bench in benchmarks]
         notes.append(quick_note(spec.quick))
     return ResolvedSuite(spec=spec, benchmarks=benchmarks, simulated_data=notes)
+
+
+QUICK_ONLY = (
+    "trace.scale is set by the suite's 'quick' (which notes it with the results): use quick"
+)
 
 
 def _builtin_set(
@@ -97,14 +113,30 @@ def _select(
 
 
 def _trace_problem(bench: Benchmark) -> str | None:
-    """A generated trace's parameters checked now, with their line, not on the agent."""
+    """A generated trace's parameters checked now, with their line, not on the agent: their
+    bounds, the trace's worst-case size, and arrival times where the load replays them."""
     if not isinstance(bench, SessionBenchmark) or bench.trace.profile is None:
         return None
     try:
-        resolve_params(bench.trace.profile, bench.trace.params)
+        values = resolve_params(bench.trace.profile, bench.trace.params)
     except ValueError as error:
         return str(error)
-    return None
+    if bench.replay_timestamps and values["arrival_rate"] == 0:
+        return (
+            "replay_timestamps needs arrival times: give the profile an arrival_rate "
+            "(sessions per second)"
+        )
+    return trace_requests_max(bench.trace.sessions or DEFAULT_SESSIONS, values)
+
+
+def _duplicate_variants(bench: Benchmark) -> list[tuple[str, str]]:
+    """Two load values with one variant key would run twice and store as one."""
+    if not isinstance(bench, SessionBenchmark):
+        return []
+    keys = [variant.key for variant in session_variants(bench)]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    field = "users" if bench.users else "session_rate"
+    return [(field, f"values that make the same variant {key!r} twice") for key in twice]
 
 
 def _anchor_dataset(bench: Benchmark, base_dir: Path | None) -> Benchmark:

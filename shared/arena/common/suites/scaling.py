@@ -112,7 +112,11 @@ def _scale_open(bench: OpenLoopBenchmark, factor: float) -> OpenLoopBenchmark:
 
 def _scale_sessions(bench: SessionBenchmark, factor: float) -> SessionBenchmark:
     trace = bench.trace
-    sessions = scale_count(trace.sessions or DEFAULT_SESSIONS, factor)
+    sessions = (  # a file without a count is read whole: its length is unknown here
+        None
+        if trace.profile is None and trace.sessions is None
+        else scale_count(trace.sessions or DEFAULT_SESSIONS, factor)
+    )
     search = bench.search
     if search is not None and search.over == "session_rate":
         search = search.model_copy(

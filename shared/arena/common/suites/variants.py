@@ -20,7 +20,14 @@ from arena.common.schemas.suite import (
     SessionBenchmark,
     TraceSource,
 )
-from arena.common.traces.params import DEFAULT_SESSIONS, MAX_OUTPUT_TOKENS, resolve_params
+from arena.common.traces.format import MAX_OUTPUT_TOKENS
+from arena.common.traces.params import (
+    DEFAULT_SESSIONS,
+    output_ceiling,
+    requests_per_session_mean,
+    resolve_params,
+    session_requests_max,
+)
 
 
 @dataclass(frozen=True)
@@ -147,19 +154,21 @@ TRACE_TURNS_ESTIMATE = 8
 """Turns per session assumed for a trace file, which the controller cannot read."""
 
 
-def expected_requests(bench: Benchmark, runs: int) -> int:
+def expected_requests(bench: Benchmark, runs: int, worst: bool = False) -> int:
     """Measured requests of one benchmark over all runs (warm-ups and probes excluded).
 
-    Exact for closed and open loop. For a session benchmark an ESTIMATE, for progress and the
-    controller's request limit only (the engine's speed decides the real count): per step,
-    ``users`` send a turn every ``TURN_INTERVAL_ESTIMATE_S`` (× the trace's quick ``scale``);
-    a session rate starts ``rate × step_s`` sessions and a replay the trace's sessions (a
-    file's count is guessed as a profile's default), each of the profile's typical turn
-    count; a search runs ``max_steps`` steps at its ``max`` load."""
+    Exact for closed and open loop. For a session benchmark an ESTIMATE (the engine's speed
+    decides the real count): per step, ``users`` send a turn every ``TURN_INTERVAL_ESTIMATE_S``
+    (× the trace's quick ``scale``); a session rate starts ``rate × step_s`` sessions and a
+    replay the trace's sessions (a file's count is guessed as a profile's default), each of
+    the profile's mean requests per session (the lognormal's mean capped at ``turns_max``,
+    sub-agents' expected turns included), or with ``worst`` the most one session can make
+    (what the controller's request limit is checked with); a search runs ``max_steps`` steps
+    at its ``max`` load."""
     if isinstance(bench, ClosedLoopBenchmark):
         return runs * sum(v.concurrency for v in closed_variants(bench))
     if isinstance(bench, SessionBenchmark):
-        return runs * sum(_step_requests(bench, over, load) for over, load in _steps(bench))
+        return runs * sum(_step_requests(bench, over, load, worst) for over, load in _steps(bench))
     return runs * sum(v.num_prompts for v in open_variants(bench))
 
 
@@ -172,23 +181,21 @@ def _steps(bench: SessionBenchmark) -> Iterator[tuple[SessionLoad, float]]:
         yield variant.over, variant.load
 
 
-def _step_requests(bench: SessionBenchmark, over: SessionLoad, load: float) -> int:
+def _step_requests(bench: SessionBenchmark, over: SessionLoad, load: float, worst: bool) -> int:
     if over == "users":
         interval = TURN_INTERVAL_ESTIMATE_S * bench.trace.scale
         return max(1, math.ceil(load * bench.step_s / interval))
-    turns = _turns_estimate(bench.trace)
+    turns = _requests_per_session(bench.trace, worst)
     if over == "session_rate":
-        return max(1, math.ceil(load * bench.step_s)) * turns
-    return (bench.trace.sessions or DEFAULT_SESSIONS) * turns
+        return math.ceil(max(1, math.ceil(load * bench.step_s)) * turns)
+    return math.ceil((bench.trace.sessions or DEFAULT_SESSIONS) * turns)
 
 
-def _turns_estimate(trace: TraceSource) -> int:
+def _requests_per_session(trace: TraceSource, worst: bool) -> float:
     if trace.profile is None:
         return TRACE_TURNS_ESTIMATE
     params = resolve_params(trace.profile, trace.params)
-    if "turns_median" in params:
-        return max(1, round(params["turns_median"]))
-    return max(1, round((params["turns_min"] + params["turns_max"]) / 2))
+    return session_requests_max(params) if worst else max(1.0, requests_per_session_mean(params))
 
 
 def length_bounds(length: int, range_ratio: float, minimum: int = 0) -> tuple[int, int]:
@@ -222,15 +229,10 @@ def output_ceilings(bench: Benchmark) -> Mapping[str, int]:
     return {variant.key: ceiling for variant in open_variants(bench)}
 
 
-OUTPUT_MAX_PARAMS = ("output_max", "answer_tokens_max")
-"""The profile parameters that cap an answer's length (coding; chat and rag)."""
-
-
 def session_output_ceiling(trace: TraceSource) -> int:
     if trace.profile is None:
         return MAX_OUTPUT_TOKENS
-    params = resolve_params(trace.profile, trace.params)
-    return max(round(params[name]) for name in OUTPUT_MAX_PARAMS if name in params)
+    return output_ceiling(trace.profile, trace.params)
 
 
 class SessionCeilings(Mapping[str, int]):

@@ -28,6 +28,16 @@ MAX_SUBAGENTS = 32
 MAX_SUBAGENT_DEPTH = 2
 MAX_TURN_TOKENS = 1_000_000
 MAX_BLOCKS = 16_384
+MAX_OUTPUT_TOKENS = 131_072
+"""The longest answer one turn may ask for (its ``max_tokens``)."""
+MAX_SESSIONS = 100_000
+"""Sessions of one trace, read or generated (a suite's ``trace.sessions`` at most)."""
+MAX_SESSION_REQUESTS = 50_000
+"""Turns of one session, its sub-agents' turns included."""
+MAX_TRACE_REQUESTS = 2_000_000
+"""Turns of the whole trace, sub-agents included."""
+MAX_SESSION_THINK_S = 86_400.0
+"""Think time of one session's own turns together (its sub-agents wait in parallel)."""
 
 SessionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 """No dots: a sub-agent's samples are labelled ``parent.k``."""
@@ -55,7 +65,7 @@ class Turn(ArenaModel):
     blocks: list[BlockId] = Field(default=[], max_length=MAX_BLOCKS)
     """Shared blocks placed before the new input (a file every agent reads, a retrieved
     document), ``block_size`` tokens each."""
-    output_tokens: Annotated[int, Field(ge=1, le=131_072)]
+    output_tokens: Annotated[int, Field(ge=1, le=MAX_OUTPUT_TOKENS)]
     """The answer's length: ``max_tokens``, with end-of-sequence ignored."""
     think_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
     """Wait after the answer (and any sub-agents) before the next turn: tool or user time."""

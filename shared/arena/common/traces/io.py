@@ -23,7 +23,11 @@ from pydantic import ValidationError
 
 from arena.common.traces.errors import TraceError
 from arena.common.traces.format import (
+    MAX_SESSION_REQUESTS,
+    MAX_SESSION_THINK_S,
+    MAX_SESSIONS,
     MAX_SUBAGENT_DEPTH,
+    MAX_TRACE_REQUESTS,
     TRACE_FORMAT,
     TRACE_VERSION,
     Session,
@@ -36,12 +40,6 @@ MAX_TRACE_BYTES = 512 * 2**20
 """The most (decompressed) bytes read from one trace file."""
 MAX_LINE_BYTES = 16 * 2**20
 """The longest line: one session with its sub-agents."""
-MAX_SESSIONS = 100_000
-"""As many as a suite's ``trace.sessions`` may ask for."""
-MAX_SESSION_REQUESTS = 50_000
-"""Turns of one session, its sub-agents' turns included."""
-MAX_TRACE_REQUESTS = 2_000_000
-"""Turns of the whole trace, sub-agents included."""
 MAX_PROBLEMS_SHOWN = 3
 """Validation problems of one line listed in its error; the rest are counted."""
 
@@ -92,7 +90,15 @@ def iter_sessions(path: PathLike, limit: int | None = None) -> Iterator[Session]
 
 def check_session(session: Session, file: str, line: int | None) -> int:
     """What the models cannot check alone: sub-agent depth, distinct sibling ids, the number
-    of requests the session makes (returned, sub-agents included)."""
+    of requests the session makes (returned, sub-agents included), its own think time."""
+    think = sum(turn.think_s for turn in session.turns)
+    if think > MAX_SESSION_THINK_S:
+        raise TraceError(
+            file,
+            line,
+            f"session {session.id!r} thinks for {think:,.0f} s between its turns "
+            f"(at most {MAX_SESSION_THINK_S:,.0f})",
+        )
     requests = 0
     stack: list[tuple[Session, int]] = [(session, 0)]
     while stack:

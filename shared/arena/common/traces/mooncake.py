@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.traces.errors import TraceError
 from arena.common.traces.format import (
     MAX_BLOCKS,
+    MAX_OUTPUT_TOKENS,
+    MAX_SESSIONS,
     MAX_TURN_TOKENS,
     BlockId,
     Session,
@@ -28,7 +30,7 @@ from arena.common.traces.format import (
     TraceHeader,
     Turn,
 )
-from arena.common.traces.io import MAX_SESSIONS, PathLike, json_line, lines_of, problems
+from arena.common.traces.io import PathLike, json_line, lines_of, problems
 
 MOONCAKE_BLOCK_SIZE = 512
 """Tokens per hash id in Mooncake's published traces."""
@@ -36,12 +38,15 @@ MOONCAKE_BLOCK_SIZE = 512
 
 class MooncakeRequest(ArenaModel):
     """One line of the file; any other field is refused (a ``session_id`` silently dropped
-    would replay a multi-turn file as unrelated requests)."""
+    would replay a multi-turn file as unrelated requests), and so is a value of another JSON
+    type (``"1024"``, ``true``): strict, as the file is data from elsewhere."""
+
+    model_config = ConfigDict(**ArenaModel.model_config, strict=True)
 
     timestamp: Annotated[float, Field(ge=0, le=2**53)]
     """Milliseconds."""
     input_length: Annotated[int, Field(ge=0, le=MAX_TURN_TOKENS)]
-    output_length: Annotated[int, Field(ge=1, le=131_072)]
+    output_length: Annotated[int, Field(ge=1, le=MAX_OUTPUT_TOKENS)]
     hash_ids: list[BlockId] = Field(default=[], max_length=MAX_BLOCKS)
 
 

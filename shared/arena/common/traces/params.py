@@ -8,12 +8,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from arena.common.traces.format import MAX_BLOCKS
+from arena.common.traces.format import (
+    MAX_BLOCKS,
+    MAX_OUTPUT_TOKENS,
+    MAX_SESSION_REQUESTS,
+    MAX_SESSION_THINK_S,
+    MAX_TRACE_REQUESTS,
+)
 
 DEFAULT_SESSIONS = 64
 """Sessions a profile makes when ``trace.sessions`` is not given."""
-MAX_GENERATED_SESSIONS = 100_000
-MAX_OUTPUT_TOKENS = 131_072
+SUBAGENT_TURNS_SIGMA = 0.5
+"""Spread (σ of the log) of a coding sub-agent's turns around ``subagent_turns_median``."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,14 @@ CHAT: dict[str, Param] = {
     "answer_tokens_max": Param(800, "Longest answer.", 1, MAX_OUTPUT_TOKENS, True),
     "think_min_s": Param(5, "Shortest reading/typing time between turns, seconds.", 0, 3600),
     "think_max_s": Param(30, "Longest reading/typing time, seconds.", 0, 3600),
+    "context_max": Param(
+        131072,
+        "Most tokens of one request, prompt and answer (the context window): a session ends "
+        "before a turn would pass it.",
+        1024,
+        10_000_000,
+        True,
+    ),
 }
 
 
@@ -138,6 +152,14 @@ RAG: dict[str, Param] = {
     "answer_tokens_max": Param(400, "Longest answer.", 1, MAX_OUTPUT_TOKENS, True),
     "think_min_s": Param(3, "Shortest time between turns, seconds.", 0, 3600),
     "think_max_s": Param(20, "Longest time between turns, seconds.", 0, 3600),
+    "context_max": Param(
+        131072,
+        "Most tokens of one request, prompt and answer (the context window): a session ends "
+        "before a turn would pass it.",
+        1024,
+        10_000_000,
+        True,
+    ),
 }
 
 
@@ -215,7 +237,88 @@ def resolve_params(name: str, given: Mapping[str, float]) -> dict[str, float]:
                 f"{name}.{low} ({values[low]:g}) must not exceed {high} ({values[high]:g})"
             )
     _check_block_lists(name, values)
+    _check_sizes(name, values)
     return values
+
+
+def _check_sizes(name: str, values: Mapping[str, float]) -> None:
+    """A first turn must fit ``context_max`` beside the shared prefix and the longest answer,
+    and the worst session (every turn, every sub-agent) must fit the trace format's caps."""
+    tokens = values.get("system_tokens", values.get("corpus_tokens", 0))
+    size = values["block_size"]
+    prefix = 0 if tokens == 0 else max(1, round(tokens / size)) * size  # as whole blocks
+    answer = values[profile_named(name).output_param]
+    if prefix + answer >= values["context_max"]:
+        raise ValueError(
+            f"{name}: the shared prefix ({prefix:g}) and the longest answer ({answer:g}) leave "
+            f"no room for a turn within context_max ({values['context_max']:g})"
+        )
+    requests = session_requests_max(values)
+    if requests > MAX_SESSION_REQUESTS:
+        raise ValueError(
+            f"{name}: a session may make {requests:,} requests with its sub-agents; a trace "
+            f"session may make at most {MAX_SESSION_REQUESTS:,} (lower turns_max, "
+            "subagents_max or subagent_turns_max)"
+        )
+    think = session_think_max_s(values)
+    if think > MAX_SESSION_THINK_S:
+        raise ValueError(
+            f"{name}: a session may think for {think:,.0f} s between its turns; a trace session "
+            f"may think for at most {MAX_SESSION_THINK_S:,.0f} s (lower turns_max or think_max_s)"
+        )
+
+
+def session_requests_max(values: Mapping[str, float]) -> int:
+    """The most requests one session of these parameters can make: every turn, and where
+    sub-agents may spawn, the most of the longest after every turn but the last."""
+    turns = int(values["turns_max"])
+    return turns + (turns - 1) * _subagent_requests_max(values)
+
+
+def _subagent_requests_max(values: Mapping[str, float]) -> int:
+    if values.get("subagent_p", 0) == 0:
+        return 0
+    return int(values["subagents_max"]) * int(values["subagent_turns_max"])
+
+
+def requests_per_session_mean(values: Mapping[str, float]) -> float:
+    """The requests one session makes on average: the lognormal's mean capped at
+    ``turns_max`` (coding) or the uniform's middle, plus the sub-agents' expected turns."""
+    if "turns_median" not in values:
+        return (values["turns_min"] + values["turns_max"]) / 2
+    turns = min(
+        values["turns_median"] * math.exp(values["turns_sigma"] ** 2 / 2), values["turns_max"]
+    )
+    children = (values["subagents_min"] + values["subagents_max"]) / 2
+    child_turns = min(
+        values["subagent_turns_median"] * math.exp(SUBAGENT_TURNS_SIGMA**2 / 2),
+        values["subagent_turns_max"],
+    )
+    return turns + max(0.0, turns - 1) * values["subagent_p"] * children * child_turns
+
+
+def trace_requests_max(sessions: int, values: Mapping[str, float]) -> str | None:
+    """Why ``sessions`` sessions of these parameters may pass the trace's request cap, or
+    None when they cannot."""
+    most = sessions * session_requests_max(values)
+    if most <= MAX_TRACE_REQUESTS:
+        return None
+    return (
+        f"{sessions:,} sessions of up to {session_requests_max(values):,} requests each may "
+        f"make {most:,}; a trace may make at most {MAX_TRACE_REQUESTS:,} (fewer sessions, or "
+        "lower turns_max, subagents_max or subagent_turns_max)"
+    )
+
+
+def in_flight_per_user(values: Mapping[str, float]) -> int:
+    """Requests one user can have in flight: its own, plus its sub-agents' in parallel."""
+    return 1 + (int(values["subagents_max"]) if values.get("subagent_p", 0) > 0 else 0)
+
+
+def session_think_max_s(values: Mapping[str, float]) -> float:
+    """The longest a session's own turns can wait in all (unscaled): ``think_max_s`` after
+    every turn but the last (sub-agents think in parallel with each other)."""
+    return (values["turns_max"] - 1) * values["think_max_s"]
 
 
 def _check_block_lists(name: str, values: Mapping[str, float]) -> None:

@@ -20,18 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from arena.common.traces.errors import TraceError
 from arena.common.traces.format import (
     MAX_BLOCKS,
+    MAX_SESSIONS,
     MAX_SUBAGENT_DEPTH,
+    MAX_TRACE_REQUESTS,
     Session,
     Trace,
     TraceHeader,
     Turn,
 )
-from arena.common.traces.params import (
-    MAX_GENERATED_SESSIONS,
-    resolve_params,
-)
+from arena.common.traces.io import check_session
+from arena.common.traces.params import SUBAGENT_TURNS_SIGMA, resolve_params
 
 POOL_BITS = 32
 """Block id = (pool << 32) + index within the pool."""
@@ -156,8 +157,11 @@ def _coding_turns(
         )
         think = _think(rng, shape["think_median_s"], shape["think_sigma"], shape["think_max_s"])
         grown = context + len(blocks) * size + input_tokens + output
-        if grown > shape["context_max"] and (turns or depth > 0):
-            break
+        if grown > shape["context_max"]:
+            if turns or depth > 0:
+                break
+            blocks, input_tokens = _fit_first(shape, context, blocks, input_tokens, output)
+            grown = context + len(blocks) * size + input_tokens + output
         context = grown
         subagents: list[Session] = []
         spawns = depth < min(1, MAX_SUBAGENT_DEPTH) and index < count - 1
@@ -183,7 +187,7 @@ def _subagents(rng: np.random.Generator, shape: Shape, context: int, depth: int)
     children: list[Session] = []
     for _ in range(spawned):
         count = _bounded(
-            _lognormal(rng, shape["subagent_turns_median"], 0.5),
+            _lognormal(rng, shape["subagent_turns_median"], SUBAGENT_TURNS_SIGMA),
             1,
             shape.whole("subagent_turns_max"),
         )
@@ -191,6 +195,39 @@ def _subagents(rng: np.random.Generator, shape: Shape, context: int, depth: int)
         if turns:  # none when the parent's context leaves no room for even one turn
             children.append(Session(id=f"a{len(children) + 1}", turns=turns))
     return children
+
+
+def _fit_first(
+    shape: Shape, context: int, blocks: list[int], input_tokens: int, output: int
+) -> tuple[list[int], int]:
+    """A session's first turn cut to fit ``context_max``: its shared blocks left out, then its
+    new text shortened (the parameters leave room for one token beside the prefix and the
+    longest answer)."""
+    room = int(shape["context_max"]) - context - output
+    if len(blocks) * shape.whole("block_size") + input_tokens > room:
+        blocks = []
+    return blocks, max(1, min(input_tokens, room))
+
+
+def _within_context(shape: Shape, prefix_blocks: int, turns: list[Turn]) -> list[Turn]:
+    """Turns until the next one's prompt and answer would pass ``context_max`` (the first one
+    cut to fit): chat and RAG sessions end as a coding session does."""
+    size = shape.whole("block_size")
+    context = prefix_blocks * size
+    kept: list[Turn] = []
+    for turn in turns:
+        grown = context + len(turn.blocks) * size + turn.input_tokens + turn.output_tokens
+        if grown > shape["context_max"]:
+            if kept:
+                break
+            blocks, unique = _fit_first(
+                shape, context, turn.blocks, turn.input_tokens, turn.output_tokens
+            )
+            turn = turn.model_copy(update={"blocks": blocks, "input_tokens": unique})
+            grown = context + len(blocks) * size + unique + turn.output_tokens
+        context = grown
+        kept.append(turn)
+    return kept
 
 
 def _last_without_think(turns: list[Turn]) -> list[Turn]:
@@ -222,7 +259,8 @@ def _chat_session(rng: np.random.Generator, shape: Shape, session_id: str) -> Se
         for _ in range(count)
     ]
     system = _pool_ids(CHAT_POOL, 0, shape.blocks("system_tokens"))
-    return Session(id=session_id, system_blocks=system, turns=_last_without_think(turns))
+    fitting = _within_context(shape, len(system), turns)
+    return Session(id=session_id, system_blocks=system, turns=_last_without_think(fitting))
 
 
 # -- rag -----------------------------------------------------------------------------------
@@ -255,7 +293,8 @@ def _rag_session(rng: np.random.Generator, shape: Shape, session_id: str) -> Ses
             )
         )
     corpus = _pool_ids(CORPUS_POOL, 0, shape.blocks("corpus_tokens"))
-    return Session(id=session_id, system_blocks=corpus, turns=_last_without_think(turns))
+    fitting = _within_context(shape, len(corpus), turns)
+    return Session(id=session_id, system_blocks=corpus, turns=_last_without_think(fitting))
 
 
 def _no_pools(_rng: np.random.Generator, _shape: Mapping[str, float]) -> Pools:
@@ -287,8 +326,8 @@ def generated(
 ) -> tuple[TraceHeader, Iterator[Session]]:
     """The header (parameters checked now) and the sessions, made one at a time as they are
     taken: a large trace is written without being held in memory."""
-    if not 0 < sessions <= MAX_GENERATED_SESSIONS:
-        raise ValueError(f"sessions must be in 1..{MAX_GENERATED_SESSIONS}, got {sessions}")
+    if not 0 < sessions <= MAX_SESSIONS:
+        raise ValueError(f"sessions must be in 1..{MAX_SESSIONS}, got {sessions}")
     if seed < 0:
         raise ValueError(f"seed must be 0 or more, got {seed}")
     values = resolve_params(profile, params or {})
@@ -306,15 +345,25 @@ def _sessions(
     profile: str, sessions: int, seed: int, values: Mapping[str, float]
 ) -> Iterator[Session]:
     """Session i from its own stream; with ``arrival_rate``, Poisson arrivals: exponential
-    gaps of mean 1/rate, one per session after the first (which starts at 0)."""
+    gaps of mean 1/rate, one per session after the first (which starts at 0). Each session is
+    held to the caps a trace file is read with (``check_session``, ``MAX_TRACE_REQUESTS``):
+    the suite refuses parameters that could pass them, this is the last word."""
     shape = Shape(values, POOLS[profile](np.random.default_rng([seed, POOL_STREAM]), values))
     arrivals = np.random.default_rng([seed, ARRIVAL_STREAM])
     rate = values["arrival_rate"]
     at = 0.0
+    requests = 0
     for index in range(sessions):
         session = SESSIONS[profile](
             np.random.default_rng([seed, SESSION_STREAM, index]), shape, f"s{index}"
         )
+        requests += check_session(session, f"generated {profile} trace", None)
+        if requests > MAX_TRACE_REQUESTS:
+            raise TraceError(
+                f"generated {profile} trace",
+                None,
+                f"more than {MAX_TRACE_REQUESTS:,} turns by session {session.id}",
+            )
         if rate > 0:
             if index > 0:
                 at += float(arrivals.exponential(1 / rate))
