@@ -104,9 +104,16 @@ def test_agent_capacity_rows_per_tier_and_an_invalid_benchmark_keeps_its_reason(
     ]
 
 
+TOP_AGENT = {
+    "capacity": {"agent": 8.0, "interactive": 2.0},
+    "lower_bound": {"agent": True, "interactive": False},
+}
+"""A capacity at the highest measured step (analysis.agents decides ``lower_bound``)."""
+
+
 def test_a_capacity_at_the_highest_measured_step_reads_as_a_lower_bound() -> None:
     assert CODING.agent_capacity is not None
-    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    top = CODING.agent_capacity.model_copy(update=TOP_AGENT)
     bench = CODING.model_copy(update={"agent_capacity": top})
     agent, interactive = agent_capacity_rows([run([bench])])
     assert (agent.lower_bound, interactive.lower_bound) == (True, False)
@@ -353,7 +360,7 @@ def test_a_replay_has_no_load_axis_and_says_so() -> None:
 
 def test_agent_capacity_bars_write_what_no_bar_may_pretend() -> None:
     assert CODING.agent_capacity is not None
-    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    top = CODING.agent_capacity.model_copy(update=TOP_AGENT)
     rows = agent_capacity_rows([run([CODING.model_copy(update={"agent_capacity": top}), CONTROL])])
     agent, interactive = figures.agent_capacity_figure("agents", rows).data
     assert (agent.name, interactive.name) == ("agent", "interactive")

@@ -86,7 +86,11 @@ class AgentCapacity(ArenaModel):
     tiers: list[str]
     """In the benchmark's order; the first drove the search."""
     capacity: dict[str, float | None]
-    """Tier → the largest passing step's load; ``None`` when no measured step passed."""
+    """Tier → the largest passing step's load below the lowest failing one; ``None`` when no
+    measured step passed (or the benchmark is invalid)."""
+    lower_bound: dict[str, bool] = {}
+    """Tier → the capacity is the highest measured step (none above it failed, none was
+    measured): the box may serve more, shown as "or more"."""
     steps: list[LoadStep]
     """In load order."""
     gpus: int | None = None
