@@ -30,6 +30,9 @@ from arena.common.views.results import RESULTS, results_for, session_tiers
 from arena.controller.web.figures import agentic_figures
 from arena.controller.web.templating import templates
 from tests.agentic_results import AGENTIC, CHAT, CODING, CONTROL, PLAIN, run
+from tests.unit.test_result_origin import origin
+
+UNVERIFIED_ORIGIN = origin()
 from tests.unit.test_views import Tables
 
 
@@ -87,6 +90,7 @@ def test_agent_capacity_rows_per_tier_and_an_invalid_benchmark_keeps_its_reason(
         "passed",
         "lower_bound",
         "gpus",
+        "origin",
         "status",
         "note",
     ]
@@ -121,6 +125,35 @@ def test_a_capacity_at_the_highest_measured_step_reads_as_a_lower_bound() -> Non
         "or more"
     ]
     assert "8 users or more within agent, 2 users within interactive" in capacity_lines(bench)[0]
+
+
+def test_an_unverified_import_has_no_capacity_unless_asked_for() -> None:
+    unverified = run([CODING])
+    unverified.jobs[0].imported = UNVERIFIED_ORIGIN
+    rows = agent_capacity_rows([unverified])
+    assert [(r.origin, r.status, r.capacity, r.per_gpu, r.lower_bound) for r in rows] == [
+        ("unverified", "unverified", None, None, False)
+    ] * 2
+    assert rows[0].note.startswith("unverified import")
+    shown = agent_capacity_rows([unverified], include_unverified=True)
+    assert [(r.origin, r.status, r.capacity) for r in shown] == [
+        ("unverified", "ok", 4.0),
+        ("unverified", "ok", 2.0),
+    ]
+    assert [r.origin for r in agent_capacity_rows([AGENTIC])][:1] == ["measured"]
+
+
+def test_the_listing_marks_the_steps_the_stored_capacity_failed() -> None:
+    # the stored LoadStep.passed decides, not the attainment's number: u1's 100 % marked failed
+    assert CODING.agent_capacity is not None
+    steps = [s.model_copy(deep=True) for s in CODING.agent_capacity.steps]
+    steps[0].passed["agent"] = False
+    steps[2].passed["interactive"] = True
+    found = CODING.agent_capacity.model_copy(update={"steps": steps})
+    bench = CODING.model_copy(update={"agent_capacity": found})
+    view = results_for(bench)
+    marks = {v.key: [cell.mark for cell in view.cells(v)[-2:]] for v in bench.variants}
+    assert marks["u1"] == ["< 95 %", ""] and marks["u4"] == ["", ""]
 
 
 def test_the_cache_listing_has_every_benchmark_whose_cache_is_known() -> None:
