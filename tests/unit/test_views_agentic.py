@@ -31,9 +31,9 @@ from arena.controller.web.figures import agentic_figures
 from arena.controller.web.templating import templates
 from tests.agentic_results import AGENTIC, CHAT, CODING, CONTROL, PLAIN, run
 from tests.unit.test_result_origin import origin
+from tests.unit.test_views import Tables
 
 UNVERIFIED_ORIGIN = origin()
-from tests.unit.test_views import Tables
 
 
 def test_a_session_benchmark_lists_its_headline_then_one_column_per_tier() -> None:
