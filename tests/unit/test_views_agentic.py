@@ -266,6 +266,12 @@ def test_the_report_has_an_agentic_section_only_with_a_session_benchmark() -> No
         assert f'id="turns-{bench}-json"' in agentic
     plain = page([PLAIN])
     assert 'id="agentic"' not in plain and 'data-view="agent_capacity"' not in plain
+    # a closed- or open-loop benchmark with a hit rate gets the cache table, no agentic part
+    warm = CHAT.model_copy(update={"engine_metrics": {"prefix_cache_hit_pct": 40.0}})
+    cached = page([run([warm])])
+    assert 'id="agentic"' not in cached and 'href="#agentic"' not in cached
+    assert '<section id="prefix-cache">' in cached and 'data-view="cache"' in cached
+    assert 'data-view="cache"' not in plain
 
 
 def test_samples_parquet_carries_session_turn_and_cached_tokens(tmp_path: Path) -> None:
@@ -348,6 +354,11 @@ def test_the_run_page_shows_tiers_cache_capacity_and_an_agentic_section() -> Non
     assert page.count(warm) == 1  # under the capacity listing, once for both tiers
     plain = run_page(PLAIN)
     assert 'id="agentic"' not in plain and "data-cache=" not in plain
+    assert 'data-view="cache"' not in plain
+    warm = run_page(
+        run([CHAT.model_copy(update={"engine_metrics": {"prefix_cache_hit_pct": 40.0}})])
+    )
+    assert 'id="agentic"' not in warm and 'id="cache" data-view="cache"' in warm
 
 
 def test_the_capacity_page_lists_agents_beside_the_rate_sweeps() -> None:
