@@ -4,7 +4,7 @@ an interpolation; per GPU and per kW; withheld for an invalid benchmark."""
 import pytest
 
 from arena.common.analysis.agents import POWER_NOTE, agent_capacity
-from arena.common.schemas.results import EnergyFigures, MetricStat, VariantResult
+from arena.common.schemas.results import AgentCapacity, EnergyFigures, MetricStat, VariantResult
 from arena.common.schemas.suite import LoadSearch, SessionBenchmark, SloTier, TraceSource
 
 BENCH = SessionBenchmark(
@@ -111,7 +111,7 @@ def test_a_pass_above_a_failing_step_does_not_raise_the_capacity() -> None:
     )
     assert found is not None
     assert found.capacity == {"interactive": 1.0, "agent": 4.0}
-    assert found.lower_bound == {"interactive": False, "agent": True}
+    assert (found.lower_bound("interactive"), found.lower_bound("agent")) == (False, True)
     assert found.note == (
         "steps out of order in interactive: a step passed above a failing one; the capacity "
         "stops below the lowest failing step"
@@ -119,9 +119,10 @@ def test_a_pass_above_a_failing_step_does_not_raise_the_capacity() -> None:
 
 
 def test_only_a_capacity_at_the_highest_measured_step_is_a_lower_bound() -> None:
-    found = agent_capacity(BENCH, STEPS, ENERGY, gpus=2)
-    assert found is not None and found.lower_bound == {"interactive": False, "agent": False}
-    withheld = agent_capacity(BENCH, STEPS[1:2], None, 1, withheld="served warm")
-    assert withheld is not None and withheld.lower_bound == {"interactive": False, "agent": False}
-    top = agent_capacity(BENCH, STEPS[1:2], None, 1)
-    assert top is not None and top.lower_bound == {"interactive": True, "agent": True}
+    def bounds(found: AgentCapacity | None) -> list[bool]:
+        assert found is not None
+        return [found.lower_bound(tier) for tier in found.tiers]
+
+    assert bounds(agent_capacity(BENCH, STEPS, ENERGY, gpus=2)) == [False, False]
+    assert bounds(agent_capacity(BENCH, STEPS[1:2], None, 1, withheld="warm")) == [False, False]
+    assert bounds(agent_capacity(BENCH, STEPS[1:2], None, 1)) == [True, True]

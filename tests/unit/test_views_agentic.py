@@ -108,11 +108,8 @@ def test_agent_capacity_rows_per_tier_and_an_invalid_benchmark_keeps_its_reason(
     ]
 
 
-TOP_AGENT = {
-    "capacity": {"agent": 8.0, "interactive": 2.0},
-    "lower_bound": {"agent": True, "interactive": False},
-}
-"""A capacity at the highest measured step (analysis.agents decides ``lower_bound``)."""
+TOP_AGENT = {"capacity": {"agent": 8.0, "interactive": 2.0}}
+"""A capacity at the highest measured step (``AgentCapacity.lower_bound``)."""
 
 
 def test_a_capacity_at_the_highest_measured_step_reads_as_a_lower_bound() -> None:

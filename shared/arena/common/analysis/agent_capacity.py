@@ -103,7 +103,7 @@ def _rows(
                 per_kw=found.per_kw.get(tier) if ok else None,
                 steps=len(found.steps),
                 passed=[step.load for step in found.steps if step.passed.get(tier)],
-                lower_bound=ok and found.lower_bound.get(tier, False),
+                lower_bound=ok and found.lower_bound(tier),
                 status=status,
                 note="; ".join(notes),
             )

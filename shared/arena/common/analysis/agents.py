@@ -103,7 +103,6 @@ def agent_capacity(
     tiers = [tier.name for tier in bench.slo]
     found = {name: _capacity(steps, name) for name in tiers}
     capacity = {name: None if withheld else found[name][0] for name in tiers}
-    top = max((step.load for step in steps), default=None)
     power = energy.mean_power_w if energy is not None else None
     notes = [f"no capacity: {withheld}"] if withheld else []
     if disordered := [name for name in tiers if found[name][1]]:
@@ -118,7 +117,6 @@ def agent_capacity(
         target_pct=bench.attainment * 100.0,
         tiers=tiers,
         capacity=capacity,
-        lower_bound={name: load is not None and load == top for name, load in capacity.items()},
         steps=steps,
         gpus=gpus,
         per_gpu=_per(capacity, gpus),

@@ -57,7 +57,7 @@ def capacity_lines(bench: BenchmarkResult) -> list[str]:
     unit = found.unit
     loads = ", ".join(f"{step.load:g}" for step in found.steps) or "none"
     within = ", ".join(
-        f"{_load(found.capacity.get(tier), unit, found.lower_bound.get(tier, False))} within {tier}"
+        f"{_load(found.capacity.get(tier), unit, found.lower_bound(tier))} within {tier}"
         for tier in found.tiers
     )
     invalid = "" if bench.valid else "not counted, the benchmark is invalid: "
