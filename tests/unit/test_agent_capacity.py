@@ -4,7 +4,7 @@ an interpolation; per GPU and per kW; withheld for an invalid benchmark."""
 import pytest
 
 from arena.common.analysis.agents import POWER_NOTE, agent_capacity
-from arena.common.schemas.results import EnergyFigures, MetricStat, VariantResult
+from arena.common.schemas.results import AgentCapacity, EnergyFigures, MetricStat, VariantResult
 from arena.common.schemas.suite import LoadSearch, SessionBenchmark, SloTier, TraceSource
 
 BENCH = SessionBenchmark(
@@ -93,3 +93,36 @@ def test_session_rates_are_capacity_in_sessions_per_second_and_a_replay_has_none
 def test_below_the_target_fails(pct: float) -> None:
     found = agent_capacity(BENCH, [step("u2", pct, pct)], None, 1)
     assert found is not None and found.capacity == {"interactive": None, "agent": None}
+
+
+def test_a_run_that_judged_no_session_counts_zero_toward_the_step() -> None:
+    # two runs, only one stored an attainment (100 %): the step's mean is 50 %, not 100 %
+    half = step("u2", 100.0, 100.0)
+    half.metrics["slo_agent_pct"] = MetricStat(mean=100.0, std=0, n=1)
+    found = agent_capacity(BENCH, [step("u1", 100.0, 100.0), half], None, 1)
+    assert found is not None
+    assert found.steps[1].passed == {"interactive": True, "agent": False}
+    assert found.capacity == {"interactive": 2.0, "agent": 1.0}
+
+
+def test_a_pass_above_a_failing_step_does_not_raise_the_capacity() -> None:
+    found = agent_capacity(
+        BENCH, [step("u1", 100.0, 100.0), step("u2", 50.0, 100.0), step("u4", 99.0, 100.0)], None, 1
+    )
+    assert found is not None
+    assert found.capacity == {"interactive": 1.0, "agent": 4.0}
+    assert (found.lower_bound("interactive"), found.lower_bound("agent")) == (False, True)
+    assert found.note == (
+        "steps out of order in interactive: a step passed above a failing one; the capacity "
+        "stops below the lowest failing step"
+    )
+
+
+def test_only_a_capacity_at_the_highest_measured_step_is_a_lower_bound() -> None:
+    def bounds(found: AgentCapacity | None) -> list[bool]:
+        assert found is not None
+        return [found.lower_bound(tier) for tier in found.tiers]
+
+    assert bounds(agent_capacity(BENCH, STEPS, ENERGY, gpus=2)) == [False, False]
+    assert bounds(agent_capacity(BENCH, STEPS[1:2], None, 1, withheld="warm")) == [False, False]
+    assert bounds(agent_capacity(BENCH, STEPS[1:2], None, 1)) == [True, True]

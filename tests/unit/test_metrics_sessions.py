@@ -9,6 +9,8 @@ from arena.common.metrics.sessions import (
     is_first_turn,
     load_unit,
     session_run_metrics,
+    turn_meets,
+    turn_output_speed,
 )
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import (
@@ -191,3 +193,17 @@ def test_closed_and_open_loop_runs_report_the_cache_hit_rate_when_the_engine_doe
         runs = [_single(16), _single(32)]
         per_run = [run_metrics(bench, variant, found) for found in runs]
         assert summary(variant, runs, per_run)["cache_hit_pct"].mean == 37.5
+
+
+def test_an_answer_delivered_at_one_instant_is_judged_by_its_ttft_alone() -> None:
+    # 300 tokens in one chunk: all arrived at the first token, before a 1000 tok/s stream
+    # would have; the TTFT (the whole generation here) decides
+    fast = SloTier(name="fast", ttft_s=1.0, output_tokens_per_s=1000)
+    whole = turn("s0", 0, 0.0, [0.9], 100, 0).model_copy(update={"completion_tokens": 300})
+    assert turn_output_speed(whole) is None and turn_meets(whole, fast)
+    late = whole.model_copy(update={"first_token_s": 1.5, "chunk_times_s": [1.5], "end_s": 1.5})
+    assert not turn_meets(late, fast)
+    # streamed over time, the speed is measured and judged: 299 tokens over 1 s
+    streamed = whole.model_copy(update={"chunk_times_s": [0.9, 1.9], "end_s": 1.9})
+    assert turn_output_speed(streamed) == pytest.approx(299.0)
+    assert not turn_meets(streamed, fast)

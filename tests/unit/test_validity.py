@@ -2,10 +2,18 @@
 
 import pytest
 
-from arena.common.metrics.validity import WARM_CACHE_HIT_PCT, assess, gate_capacity, spread_pct
+from arena.common.analysis.cache import cache_rows, client_hit_pct
+from arena.common.metrics.validity import (
+    WARM_CACHE_HIT_PCT,
+    assess,
+    gate_capacity,
+    spread_pct,
+    warm_cache_pct,
+)
 from arena.common.schemas.imported import RateSweepSummary, SweepStep
 from arena.common.schemas.results import BenchmarkResult, MetricStat, VariantResult
 from arena.controller.settings import ControllerSettings
+from tests.agentic_results import run
 
 
 def stat(mean: float, std: float = 0.0, n: int = 1) -> MetricStat:
@@ -95,10 +103,24 @@ def test_a_cache_off_benchmark_served_from_a_warm_cache_is_invalid() -> None:
     assert on.valid and on.flags == []  # meant to hit: never flagged
 
 
-def test_without_engine_counters_the_answers_cached_tokens_decide() -> None:
+def test_the_higher_of_the_engine_and_the_answers_cached_tokens_decides() -> None:
     judged = assess(_cached(12.5, None, "off"))
     assert not judged.valid and "warm prefix cache (12.5 %" in judged.flags[0]
-    assert assess(_cached(12.5, 0.0, "off")).valid  # the engine's own count comes first
+    # an engine counter at 0 does not hide answers that said 80 % came from the cache
+    engine_silent = assess(_cached(80.0, 0.0, "off"))
+    assert not engine_silent.valid and "warm prefix cache (80.0 %" in engine_silent.flags[0]
+    assert "(30.0 %" in assess(_cached(1.0, 30.0, "off")).flags[0]
     assert assess(_cached(None, None, "off")).valid  # nobody said: nothing to judge
     closed = bench("closed_loop", VariantResult(key="v", runs=1, metrics={}))
     assert assess(closed).valid and closed.prefix_cache == "off"
+
+
+def test_the_check_and_the_cache_table_read_one_benchmark_wide_client_hit_rate() -> None:
+    cold = VariantResult(key="u1", runs=1, metrics={"cache_hit_pct": stat(0.0)})
+    warm = VariantResult(key="u8", runs=1, metrics={"cache_hit_pct": stat(8.0)})
+    both = bench("sessions", cold)
+    both.variants.append(warm)
+    assert client_hit_pct(both) == 4.0 == warm_cache_pct(both)
+    assert assess(both).valid  # 4 % over the benchmark, under the 5 % limit
+    (row,) = cache_rows([run([both])])
+    assert row.client_hit_pct == 4.0

@@ -30,7 +30,10 @@ from arena.common.views.results import RESULTS, results_for, session_tiers
 from arena.controller.web.figures import agentic_figures
 from arena.controller.web.templating import templates
 from tests.agentic_results import AGENTIC, CHAT, CODING, CONTROL, PLAIN, run
+from tests.unit.test_result_origin import origin
 from tests.unit.test_views import Tables
+
+UNVERIFIED_ORIGIN = origin()
 
 
 def test_a_session_benchmark_lists_its_headline_then_one_column_per_tier() -> None:
@@ -87,6 +90,7 @@ def test_agent_capacity_rows_per_tier_and_an_invalid_benchmark_keeps_its_reason(
         "passed",
         "lower_bound",
         "gpus",
+        "origin",
         "status",
         "note",
     ]
@@ -104,9 +108,13 @@ def test_agent_capacity_rows_per_tier_and_an_invalid_benchmark_keeps_its_reason(
     ]
 
 
+TOP_AGENT = {"capacity": {"agent": 8.0, "interactive": 2.0}}
+"""A capacity at the highest measured step (``AgentCapacity.lower_bound``)."""
+
+
 def test_a_capacity_at_the_highest_measured_step_reads_as_a_lower_bound() -> None:
     assert CODING.agent_capacity is not None
-    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    top = CODING.agent_capacity.model_copy(update=TOP_AGENT)
     bench = CODING.model_copy(update={"agent_capacity": top})
     agent, interactive = agent_capacity_rows([run([bench])])
     assert (agent.lower_bound, interactive.lower_bound) == (True, False)
@@ -114,6 +122,35 @@ def test_a_capacity_at_the_highest_measured_step_reads_as_a_lower_bound() -> Non
         "or more"
     ]
     assert "8 users or more within agent, 2 users within interactive" in capacity_lines(bench)[0]
+
+
+def test_an_unverified_import_has_no_capacity_unless_asked_for() -> None:
+    unverified = run([CODING])
+    unverified.jobs[0].imported = UNVERIFIED_ORIGIN
+    rows = agent_capacity_rows([unverified])
+    assert [(r.origin, r.status, r.capacity, r.per_gpu, r.lower_bound) for r in rows] == [
+        ("unverified", "unverified", None, None, False)
+    ] * 2
+    assert rows[0].note.startswith("unverified import")
+    shown = agent_capacity_rows([unverified], include_unverified=True)
+    assert [(r.origin, r.status, r.capacity) for r in shown] == [
+        ("unverified", "ok", 4.0),
+        ("unverified", "ok", 2.0),
+    ]
+    assert [r.origin for r in agent_capacity_rows([AGENTIC])][:1] == ["measured"]
+
+
+def test_the_listing_marks_the_steps_the_stored_capacity_failed() -> None:
+    # the stored LoadStep.passed decides, not the attainment's number: u1's 100 % marked failed
+    assert CODING.agent_capacity is not None
+    steps = [s.model_copy(deep=True) for s in CODING.agent_capacity.steps]
+    steps[0].passed["agent"] = False
+    steps[2].passed["interactive"] = True
+    found = CODING.agent_capacity.model_copy(update={"steps": steps})
+    bench = CODING.model_copy(update={"agent_capacity": found})
+    view = results_for(bench)
+    marks = {v.key: [cell.mark for cell in view.cells(v)[-2:]] for v in bench.variants}
+    assert marks["u1"] == ["< 95 %", ""] and marks["u4"] == ["", ""]
 
 
 def test_the_cache_listing_has_every_benchmark_whose_cache_is_known() -> None:
@@ -226,6 +263,12 @@ def test_the_report_has_an_agentic_section_only_with_a_session_benchmark() -> No
         assert f'id="turns-{bench}-json"' in agentic
     plain = page([PLAIN])
     assert 'id="agentic"' not in plain and 'data-view="agent_capacity"' not in plain
+    # a closed- or open-loop benchmark with a hit rate gets the cache table, no agentic part
+    warm = CHAT.model_copy(update={"engine_metrics": {"prefix_cache_hit_pct": 40.0}})
+    cached = page([run([warm])])
+    assert 'id="agentic"' not in cached and 'href="#agentic"' not in cached
+    assert '<section id="prefix-cache">' in cached and 'data-view="cache"' in cached
+    assert 'data-view="cache"' not in plain
 
 
 def test_samples_parquet_carries_session_turn_and_cached_tokens(tmp_path: Path) -> None:
@@ -308,6 +351,11 @@ def test_the_run_page_shows_tiers_cache_capacity_and_an_agentic_section() -> Non
     assert page.count(warm) == 1  # under the capacity listing, once for both tiers
     plain = run_page(PLAIN)
     assert 'id="agentic"' not in plain and "data-cache=" not in plain
+    assert 'data-view="cache"' not in plain
+    warm = run_page(
+        run([CHAT.model_copy(update={"engine_metrics": {"prefix_cache_hit_pct": 40.0}})])
+    )
+    assert 'id="agentic"' not in warm and 'id="cache" data-view="cache"' in warm
 
 
 def test_the_capacity_page_lists_agents_beside_the_rate_sweeps() -> None:
@@ -353,7 +401,7 @@ def test_a_replay_has_no_load_axis_and_says_so() -> None:
 
 def test_agent_capacity_bars_write_what_no_bar_may_pretend() -> None:
     assert CODING.agent_capacity is not None
-    top = CODING.agent_capacity.model_copy(update={"capacity": {"agent": 8.0, "interactive": 2.0}})
+    top = CODING.agent_capacity.model_copy(update=TOP_AGENT)
     rows = agent_capacity_rows([run([CODING.model_copy(update={"agent_capacity": top}), CONTROL])])
     agent, interactive = figures.agent_capacity_figure("agents", rows).data
     assert (agent.name, interactive.name) == ("agent", "interactive")

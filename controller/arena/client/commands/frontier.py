@@ -42,21 +42,33 @@ PARETO_TITLE = "Output tokens/s against tokens/s per user (★ frontier)"
     help="Only the session benchmarks' capacity in concurrent agents (what -o json, csv and md "
     "print then).",
 )
+@click.option(
+    "--include-unverified",
+    is_flag=True,
+    help="Give unverified imports' session benchmarks a capacity too (no signature vouches "
+    "for their numbers).",
+)
 @output_option(tabular=True)
 @click.pass_context
 def capacity(
-    ctx: click.Context, run_ids: tuple[str, ...], hardware: str | None, agents: bool, output: str
+    ctx: click.Context,
+    run_ids: tuple[str, ...],
+    hardware: str | None,
+    agents: bool,
+    include_unverified: bool,
+    output: str,
 ) -> None:
     """Highest rate whose p95 TTFT stays under 2, 5 and 10 s, per job with a rate sweep
     (default: every run that has one): imported sweeps' published table beside measured ones.
     Then, per session benchmark and SLO tier, the most concurrent agents (or sessions/s) a
     measured step served within the tier, per box, per GPU and per kW. ``-o json|csv|md``
-    print the rate sweeps' rows, or with ``--agents`` the agents' rows.
+    print the rate sweeps' rows, or with ``--agents`` the agents' rows. An unverified import's
+    agents are listed with status ``unverified`` and no capacity unless ``--include-unverified``.
 
     A measured step with more than the default error-rate gate (10 %) of failed requests is
     left out: the controller's configured gate is not sent with the results."""
     results = _results(ctx, run_ids)
-    agent_rows = agent_capacity_rows(results, hardware)
+    agent_rows = agent_capacity_rows(results, hardware, include_unverified)
     if agents:
         emit(
             console,

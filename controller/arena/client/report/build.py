@@ -123,7 +123,7 @@ def build(
         Figure(f"slo-{bench}", bench, figures.attainment_figure(bench, found))
         for bench, found in sessions.items()
     ]
-    report.agent_capacity = agent_capacity_rows(data.results)
+    report.agent_capacity = agent_capacity_rows(data.results, include_unverified=include_unverified)
     if sessions:
         report.agent_capacity_bars = Figure(
             "agent-capacity-bars",

@@ -48,7 +48,8 @@ class AggregateRow(ArenaModel):
     status: str
     """``ok``, or why these numbers stand apart: ``simulated``, ``unverified`` (an import the
     controller could not check against signed samples), ``failed``, ``cancelled``, ``invalid``
-    (error-rate gate), ``client-saturated``."""
+    (``metrics.validity``: the error-rate gate, or a warm prefix cache where it declared none),
+    ``client-saturated``."""
     jobs: int
     """Stored jobs (runs of the store) pooled into this row."""
     runs: int

@@ -23,7 +23,7 @@ class CacheRow(JobRef):
     prompt_tokens: float | None
     """Prompt tokens the engine looked up in its cache over the benchmark."""
     client_hit_pct: float | None
-    """Mean over the benchmark's variants of their requests' cached share."""
+    """The requests' own hit rate over the benchmark (``client_hit_pct``)."""
     valid: bool
     note: str = ""
 
@@ -50,7 +50,7 @@ def cache_rows(results: Iterable[RunResults], hardware: str | None = None) -> li
             prefix_cache=bench.prefix_cache,
             engine_hit_pct=bench.engine_metrics.get(ENGINE_HIT_PCT),
             prompt_tokens=bench.engine_metrics.get(ENGINE_QUERIES),
-            client_hit_pct=_client_hit_pct(bench),
+            client_hit_pct=client_hit_pct(bench),
             valid=bench.valid,
             note="; ".join(bench.flags),
         )
@@ -62,7 +62,11 @@ def cache_rows(results: Iterable[RunResults], hardware: str | None = None) -> li
     ]
 
 
-def _client_hit_pct(bench: BenchmarkResult) -> float | None:
+def client_hit_pct(bench: BenchmarkResult) -> float | None:
+    """The benchmark-wide share of prompt tokens the requests' ``usage`` reported cached, in %:
+    the mean over its variants of their ``cache_hit_pct`` (each Σ cached / Σ prompt over its
+    runs' samples). Unweighted, since a variant stores no prompt-token count to weight by; the
+    cache table and the warm-cache check (``metrics.validity``) both read this one figure."""
     means = [
         stat.mean
         for variant in bench.variants

@@ -160,7 +160,8 @@ METRICS: tuple[Metric, ...] = (
         1,
         SESSIONS,
         "Mean time from a root session's first scheduled send to the end of its last answer, "
-        "sub-agents included (think and tool time too).",
+        "sub-agents included (think and tool time too), over completed sessions only (every "
+        "turn succeeded).",
     ),
     Metric(
         "session_time_p95_s",
@@ -169,7 +170,7 @@ METRICS: tuple[Metric, ...] = (
         L,
         1,
         SESSIONS,
-        "95th percentile session time.",
+        "95th percentile session time, over completed sessions only.",
     ),
     Metric(
         "session_output_tps_mean",
@@ -178,8 +179,9 @@ METRICS: tuple[Metric, ...] = (
         H,
         1,
         SESSIONS,
-        "Mean over sessions of its output tokens / the time it spent generating (the union "
-        "of its turns' first-token-to-end spans, so parallel sub-agents add up).",
+        "Mean over completed sessions of its output tokens / the time it spent generating "
+        "(the union of its turns' first token to last output chunk spans, so parallel "
+        "sub-agents add up).",
     ),
     *(
         Metric(

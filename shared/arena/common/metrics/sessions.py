@@ -4,8 +4,11 @@ with it; the controller stores it per step).
 
 A turn is one request sample of a session; sub-agents' turns belong to the root session that
 spawned them (``RequestSample.root_session``). A turn's output speed is per-user speed,
-(output tokens − 1) / (last − first output chunk); a one-token answer has no speed and meets
-any speed target.
+(output tokens − 1) / (last − first output chunk). A tier's speed target only judges an answer
+that streamed: one whose tokens all arrived in a single chunk (or in chunks at one instant)
+met it, since every token reached the user at the first token's time, sooner than a stream at
+any target speed would have brought it; its TTFT, which then spans the whole generation, is
+what the tier judges (``turn_meets``).
 """
 
 import math
@@ -49,6 +52,12 @@ def turn_output_speed(sample: RequestSample) -> float | None:
 
 
 def turn_meets(sample: RequestSample, tier: SloTier) -> bool:
+    """TTFT within the tier and, where the answer streamed over time, per-user speed at least
+    the tier's. An answer delivered at one instant (one token, or 300 in one chunk: servers
+    that batch their stream, speculative decoding, a short tool call under a stream interval)
+    has no speed to measure and meets the speed target: all of it arrived by the first token,
+    before the last token's deadline at that speed. Failing it instead would count a fast,
+    whole answer as too slow; the TTFT limit still catches a server that withheld it."""
     ttft = turn_ttft_s(sample)
     if ttft is None or ttft > tier.ttft_s:
         return False

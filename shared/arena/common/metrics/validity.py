@@ -6,9 +6,9 @@ Four checks, applied wherever results are served (measured and imported alike):
   requests (default 10 %, as InferenceX gates) is *invalid*: shown so, left out of capacity,
   and ``arenactl submit --watch`` exits non-zero.
 - **Warm prefix cache.** A benchmark that declared ``prefix_cache: off`` promises cold
-  prefills. If the engine's own counters (``engine_metrics["prefix_cache_hit_pct"]``) or,
-  without them, the cached tokens its answers reported (the highest ``cache_hit_pct`` of its
-  variants) show more than ``WARM_CACHE_HIT_PCT`` of prompt tokens served from the cache, its
+  prefills. If the engine's own counters (``engine_metrics["prefix_cache_hit_pct"]``) or the
+  cached tokens its answers reported (``analysis.cache.client_hit_pct``), whichever is
+  higher, show more than ``WARM_CACHE_HIT_PCT`` of prompt tokens served from the cache, its
   TTFT and throughput are not what it claims (a DGX Spark cell once read 2.3× its throughput
   that way): *invalid*, flagged "served from a warm prefix cache". A ``prefix_cache: on``
   benchmark means to hit, and is never flagged.
@@ -28,6 +28,7 @@ Listings import this module for its limits (``arena.common.views``), so it loads
 
 from collections.abc import Sequence
 
+from arena.common.analysis.cache import ENGINE_HIT_PCT, client_hit_pct
 from arena.common.analysis.capacity import capacity_by_slo, over_gate
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
@@ -73,18 +74,16 @@ def failed_and_total(bench: BenchmarkResult) -> tuple[int, int] | None:
 
 
 def warm_cache_pct(bench: BenchmarkResult) -> float | None:
-    """The share of prompt tokens served from the prefix cache, in %: the engine's own count
-    where it gave one, else the highest of the variants' ``cache_hit_pct``; ``None`` when
-    neither said."""
-    engine = bench.engine_metrics.get("prefix_cache_hit_pct")
-    if engine is not None:
-        return engine
-    reported = [
-        stat.mean
-        for variant in bench.variants
-        if (stat := variant.metrics.get("cache_hit_pct")) is not None and stat.mean is not None
+    """The share of prompt tokens served from the prefix cache, in %: the higher of the
+    engine's own count and the requests' (``client_hit_pct``), so neither a silent engine nor
+    an engine counter that missed the hits (one reset before it was read, a gauge of another
+    window) hides a warm cache; ``None`` when neither said."""
+    known = [
+        pct
+        for pct in (bench.engine_metrics.get(ENGINE_HIT_PCT), client_hit_pct(bench))
+        if pct is not None
     ]
-    return max(reported, default=None)
+    return max(known, default=None)
 
 
 def _role_chunk_first(variant: VariantResult) -> bool:

@@ -86,7 +86,8 @@ class AgentCapacity(ArenaModel):
     tiers: list[str]
     """In the benchmark's order; the first drove the search."""
     capacity: dict[str, float | None]
-    """Tier → the largest passing step's load; ``None`` when no measured step passed."""
+    """Tier → the largest passing step's load below the lowest failing one; ``None`` when no
+    measured step passed (or the benchmark is invalid)."""
     steps: list[LoadStep]
     """In load order."""
     gpus: int | None = None
@@ -95,6 +96,13 @@ class AgentCapacity(ArenaModel):
     """Mean GPU power over the benchmark (its energy figures); ``None`` without telemetry."""
     per_kw: dict[str, float | None] = {}
     note: str = ""
+
+    def lower_bound(self, tier: str) -> bool:
+        """Whether ``tier``'s capacity is the highest measured step: nothing above it was
+        measured (``analysis.agents`` puts a capacity below the lowest failing step), so the
+        box may serve more; every view writes it "or more"."""
+        load = self.capacity.get(tier)
+        return load is not None and load == max((step.load for step in self.steps), default=None)
 
 
 class BenchmarkResult(ArenaModel):

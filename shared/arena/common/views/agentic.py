@@ -56,9 +56,9 @@ def capacity_lines(bench: BenchmarkResult) -> list[str]:
         return []
     unit = found.unit
     loads = ", ".join(f"{step.load:g}" for step in found.steps) or "none"
-    top = max((step.load for step in found.steps), default=None)
     within = ", ".join(
-        f"{_load(found.capacity.get(tier), unit, top)} within {tier}" for tier in found.tiers
+        f"{_load(found.capacity.get(tier), unit, found.lower_bound(tier))} within {tier}"
+        for tier in found.tiers
     )
     invalid = "" if bench.valid else "not counted, the benchmark is invalid: "
     lines = [
@@ -78,11 +78,12 @@ def capacity_lines(bench: BenchmarkResult) -> list[str]:
     return lines
 
 
-def _load(load: float | None, unit: str, top: float | None) -> str:
-    """``4 users``; ``64 users or more`` where no measured step above it failed."""
+def _load(load: float | None, unit: str, lower_bound: bool) -> str:
+    """``4 users``; ``64 users or more`` where it is the highest measured step
+    (``AgentCapacity.lower_bound``)."""
     if load is None:
         return "none"
-    return f"{load:g} {unit}" + (f" {LOWER_BOUND}" if load == top else "")
+    return f"{load:g} {unit}" + (f" {LOWER_BOUND}" if lower_bound else "")
 
 
 CACHE_MODEL = Column[JobRef](

@@ -188,6 +188,7 @@ AGENT_CAPACITY: View[AgentCapacityRow] = View(
         *AGENT_COLUMNS,
         Column("lower_bound", "lower bound", lambda r: r.lower_bound),
         Column.metric("gpus", lambda r: r.gpus, key="gpus"),
+        Column("origin", "origin", lambda r: r.origin),
         AGENT_STATUS,
         NOTE,
     ],

@@ -2,7 +2,7 @@
 listing per benchmark kind, its metric columns the kind's headline (``metrics.summary``); a
 session benchmark adds one attainment column per SLO tier it names (``slo_<tier>_pct``)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
@@ -76,34 +76,42 @@ def has_turns(bench: BenchmarkResult) -> bool:
 
 
 def results_of(
-    kind: str, tiers: Sequence[str] = (), target_pct: float | None = None
+    kind: str,
+    tiers: Sequence[str] = (),
+    target_pct: float | None = None,
+    failed: Iterable[tuple[str, str]] = (),
 ) -> View[VariantResult]:
     """The listing of a benchmark of ``kind``: closed loop, sessions (with an attainment column
-    per tier in ``tiers``, marked where a step fell short of ``target_pct``), or open loop for
-    anything else."""
+    per tier in ``tiers``, marked ``< target_pct`` on each (tier, variant key) in ``failed``:
+    the steps whose ``LoadStep.passed`` says no), or open loop for anything else."""
     if kind == "sessions":
-        return _sessions(tuple(tiers), target_pct)
+        return _sessions(tuple(tiers), target_pct, frozenset(failed))
     return RESULTS[headline_kind(kind)]
 
 
 @lru_cache(maxsize=64)
-def _sessions(tiers: tuple[str, ...], target_pct: float | None) -> View[VariantResult]:
-    """Cached per tier list (bounded: the names come from stored results): a run page draws
-    the same listing for every job."""
+def _sessions(
+    tiers: tuple[str, ...], target_pct: float | None, failed: frozenset[tuple[str, str]]
+) -> View[VariantResult]:
+    """Cached per tier list and failed steps (bounded: they come from stored results): a run
+    page draws the same listing for every job."""
     if not tiers:
         return RESULTS["sessions"]
     return View(
-        "results_sessions", [*RESULTS["sessions"].shown, *(_slo(t, target_pct) for t in tiers)]
+        "results_sessions",
+        [*RESULTS["sessions"].shown, *(_slo(t, target_pct, failed) for t in tiers)],
     )
 
 
-def _slo(tier: str, target_pct: float | None) -> Column[VariantResult]:
-    """A tier's attainment, marked ``< 95 %`` on a step that did not pass."""
+def _slo(
+    tier: str, target_pct: float | None, failed: frozenset[tuple[str, str]]
+) -> Column[VariantResult]:
+    """A tier's attainment, marked ``< 95 %`` on a step that did not pass: the stored
+    ``LoadStep.passed`` (``analysis.agents``) decides, never a second reading of the number."""
     column = _stat(metric(slo_key(tier)))
 
     def short(variant: VariantResult) -> str:
-        stat = variant.metrics.get(column.key)
-        if target_pct is None or stat is None or stat.mean is None or stat.mean >= target_pct:
+        if target_pct is None or (tier, variant.key) not in failed:
             return ""
         return f"< {target_pct:g} %"
 
@@ -123,5 +131,8 @@ def results_for(bench: BenchmarkResult) -> View[VariantResult]:
     """The listing of ``bench``'s variants (``results_of`` with its own tiers and target)."""
     if bench.kind != "sessions":
         return results_of(bench.kind)
-    target = bench.agent_capacity.target_pct if bench.agent_capacity is not None else None
-    return results_of(bench.kind, session_tiers(bench), target)
+    found = bench.agent_capacity
+    if found is None:
+        return results_of(bench.kind, session_tiers(bench))
+    failed = ((t, s.variant) for s in found.steps for t, ok in s.passed.items() if not ok)
+    return results_of(bench.kind, session_tiers(bench), found.target_pct, failed)

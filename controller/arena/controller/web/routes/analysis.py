@@ -135,16 +135,21 @@ def capacity_api(store: Store, hardware: Text = None) -> list[CapacityRow]:
     return _capacity(store, hardware)
 
 
-def _agent_capacity(store: Reader, hardware: str | None) -> list[AgentCapacityRow]:
+def _agent_capacity(
+    store: Reader, hardware: str | None, unverified: bool = False
+) -> list[AgentCapacityRow]:
     return store.view(
-        ("agent-capacity", hardware), lambda results: agent_capacity_rows(results, hardware)
+        ("agent-capacity", hardware, unverified),
+        lambda results: agent_capacity_rows(results, hardware, unverified),
     )
 
 
 @router.get("/api/capacity/agents")
-def agent_capacity_api(store: Store, hardware: Text = None) -> list[AgentCapacityRow]:
-    """The rows ``arenactl capacity --agents -o json`` prints."""
-    return _agent_capacity(store, hardware)
+def agent_capacity_api(
+    store: Store, hardware: Text = None, unverified: bool = False
+) -> list[AgentCapacityRow]:
+    """The rows ``arenactl capacity --agents [--include-unverified] -o json`` prints."""
+    return _agent_capacity(store, hardware, unverified)
 
 
 def _pareto(store: Reader, benchmark: str | None, hardware: str | None) -> list[ParetoPoint]:
