@@ -86,10 +86,6 @@ def test_search_keys_never_exceed_max(
         assert session_variant_allowed(bench, session_variant(over, load).key)
 
 
-def test_a_users_search_below_one_user_measures_nothing() -> None:
-    assert search_path(LoadSearch(start=1, max=0.5), lambda users: True) == []
-
-
 class WordTokenizer:
     """Ids are word positions in a fixed list: decode is exact, and every call is counted."""
 
