@@ -108,3 +108,15 @@ def test_the_shipped_sample_reads() -> None:
     assert (
         sum(len(s.turns[0].blocks) for s in trace.sessions) == 4 + 5 + 3 + 2 + 5 + 5 + 0 + 3 + 5 + 2
     )
+
+
+def test_a_request_arriving_after_a_day_is_refused_with_its_line(tmp_path: Path) -> None:
+    """A replay holds a box until its last arrival: the reader bounds the trace's span."""
+    path = tmp_path / "late.jsonl"
+    lines = [
+        {"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": []},
+        {"timestamp": 86_400_001, "input_length": 10, "output_length": 5, "hash_ids": []},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(TraceError, match=r"late.jsonl:2: arrives 86,400 s after"):
+        read_mooncake(path)

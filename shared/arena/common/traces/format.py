@@ -36,6 +36,9 @@ MAX_SESSION_REQUESTS = 50_000
 """Turns of one session, its sub-agents' turns included."""
 MAX_TRACE_REQUESTS = 2_000_000
 """Turns of the whole trace, sub-agents included."""
+MAX_ARRIVAL_S = 86_400.0
+"""The latest a session may start in a trace: a replay never holds a box longer than a day
+(the controller sees no trace file, so the agent's reader is where this is enforced)."""
 MAX_SESSION_THINK_S = 86_400.0
 """Think time of one session's own turns together (its sub-agents wait in parallel)."""
 
@@ -75,7 +78,7 @@ class Turn(ArenaModel):
 
 class Session(ArenaModel):
     id: SessionId
-    arrival_s: Annotated[float, Field(ge=0)] | None = None
+    arrival_s: Annotated[float, Field(ge=0, le=MAX_ARRIVAL_S)] | None = None
     """When the session starts, relative to the trace's start (replayed with
     ``replay_timestamps``); ``None``: the benchmark's load decides."""
     system_blocks: list[BlockId] = Field(default=[], max_length=MAX_BLOCKS)

@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from arena.common.schemas.base import ArenaModel
 from arena.common.traces.errors import TraceError
 from arena.common.traces.format import (
+    MAX_ARRIVAL_S,
     MAX_BLOCKS,
     MAX_OUTPUT_TOKENS,
     MAX_SESSIONS,
@@ -89,6 +90,13 @@ def iter_mooncake(
                 )
             last = (number, request.timestamp)
             first_ms = request.timestamp if first_ms is None else first_ms
+            if (request.timestamp - first_ms) / 1000 > MAX_ARRIVAL_S:
+                raise TraceError(
+                    file,
+                    number,
+                    f"arrives {(request.timestamp - first_ms) / 1000:,.0f} s after the first "
+                    f"request; a trace spans at most {MAX_ARRIVAL_S:,.0f} s",
+                )
             yield Session(
                 id=f"r{number}",
                 arrival_s=(request.timestamp - first_ms) / 1000,
