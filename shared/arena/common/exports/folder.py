@@ -23,6 +23,7 @@ from arena.common.exports.folder_telemetry import telemetry_csv
 from arena.common.exports.llama_benchy import BenchyVariant, llama_benchy_json
 from arena.common.exports.sessions import SESSION_RESULTS_SUFFIX, session_results
 from arena.common.exports.vllm import VllmRunInfo, vllm_save_result
+from arena.common.metrics.client_load import KEY as CLIENT_LOAD
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.results import BenchmarkResult, JobResult
 from arena.common.schemas.sample import RequestSample
@@ -96,7 +97,10 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
                 folder.notes.append(f"{bench.id}: sessions need the database (--database)")
                 continue
             samples = [sample for sample in record.samples if sample.benchmark == bench.id]
-            document = session_results(bench, spec, samples).model_dump(mode="json")
+            client_load = job.provenance.get(CLIENT_LOAD, {}).get(bench.id, {})
+            gpus = len(job.hardware_detail.gpus) or None if job.hardware_detail else None
+            document = session_results(bench, spec, samples, client_load, gpus)
+            document = document.model_dump(mode="json")
             folder.files[f"{stem}{SESSION_RESULTS_SUFFIX}"] = _dump(document)
         elif record is None or not isinstance(spec, OpenLoopBenchmark):
             folder.notes.append(f"{bench.id}: open loop needs the database (--database)")

@@ -124,6 +124,12 @@ class ImportedBenchmark(ArenaModel):
     capacity is read with) and the prefix cache it declared."""
     engine_metrics: dict[str, float] = {}
     """The engine's own figures, where the source kept them (its prefix-cache hit rate)."""
+    gpus: int | None = None
+    """GPUs of the box that ran a session benchmark (its per-GPU capacity); ``None``: not
+    known, per-GPU figures left out."""
+    client_load: dict[str, dict[str, float]] = {}
+    """A session benchmark's client CPU figures per load step and run (``str(run)``), what its
+    metrics are recomputed with (``metrics.client_load``)."""
 
     @field_validator("variants")
     @classmethod
