@@ -99,9 +99,8 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
             samples = [sample for sample in record.samples if sample.benchmark == bench.id]
             client_load = job.provenance.get(CLIENT_LOAD, {}).get(bench.id, {})
             gpus = len(job.hardware_detail.gpus) or None if job.hardware_detail else None
-            document = session_results(bench, spec, samples, client_load, gpus)
-            document = document.model_dump(mode="json")
-            folder.files[f"{stem}{SESSION_RESULTS_SUFFIX}"] = _dump(document)
+            written = session_results(bench, spec, samples, client_load, gpus)
+            folder.files[f"{stem}{SESSION_RESULTS_SUFFIX}"] = _dump(written.model_dump(mode="json"))
         elif record is None or not isinstance(spec, OpenLoopBenchmark):
             folder.notes.append(f"{bench.id}: open loop needs the database (--database)")
             continue

@@ -23,8 +23,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from arena.common.exports.folder import file_stem
-from arena.common.parsers.result_folder import scan
 from arena.common.metrics.client_load import KEY as CLIENT_LOAD
+from arena.common.parsers.result_folder import scan
 from arena.common.provenance.keyring import Keyring, signer_name
 from arena.common.provenance.keys import fingerprint, verify_signature
 from arena.common.provenance.manifest import canonical, manifest_problems
