@@ -14,7 +14,7 @@ whose ``steps`` disagree with its samples is refused (``parsers.session_results`
 from typing import Literal
 
 from arena.common.schemas.base import ArenaModel
-from arena.common.schemas.imported import ImportedStat, ImportedVariant
+from arena.common.schemas.imported import ClientLoads, GpuCount, ImportedStat, ImportedVariant
 from arena.common.schemas.results import BenchmarkResult
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark
@@ -27,9 +27,9 @@ class SessionResults(ArenaModel):
     version: Literal[1] = 1
     benchmark: SessionBenchmark
     engine_metrics: dict[str, float] = {}
-    gpus: int | None = None
+    gpus: GpuCount | None = None
     """GPUs of the box that ran it (per-GPU capacity); ``None``: unknown or a CPU-only box."""
-    client_load: dict[str, dict[str, float]] = {}
+    client_load: ClientLoads = {}
     """Per load step and run (``str(run)``): the busiest client core's utilisation, as the
     measuring agent recorded it (``metrics.client_load``); it flags ``client_saturated``."""
     steps: list[ImportedVariant] = []
