@@ -99,6 +99,8 @@ async def test_a_session_benchmark_exports_and_imports_with_the_same_numbers(
     assert not any(name.endswith((".md", ".run0.json")) for name in names)
     written = json.loads((folder / "01-chat.sessions.json").read_text())
     assert written["format"] == "arena-session-results" and written["version"] == 1
+    assert written["gpus"] is None  # the simulated box has no GPU: no per-GPU capacity
+    assert set(written["client_load"]) == {"u1", "u2"}  # what client_saturated is read with
     samples = written["samples"]
     assert samples and all(s["session"] and s["turn"] is not None for s in samples)
     assert any(s["turn"] > 0 and s["cached_tokens"] for s in samples)
