@@ -232,6 +232,12 @@ async def test_an_unsigned_session_import_stores_what_its_samples_give(
         )
         with pytest.raises(ArenaError, match="cannot have: u64"):
             await asyncio.to_thread(client.import_results, lying, None)
+        # nor can its settings ride on another kind, whose numbers are stored as sent
+        disguised = run.model_copy(
+            update={"benchmarks": [forged.benchmarks[0].model_copy(update={"kind": "open_loop"})]}
+        )
+        with pytest.raises(ArenaError, match="session settings belong"):
+            await asyncio.to_thread(client.import_results, disguised, None)
 
     # the same relabelling in the file is a problem of that file
     edit_sessions_file(

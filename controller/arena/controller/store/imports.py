@@ -231,9 +231,12 @@ def _recomputed(run: ImportedRun) -> ImportedRun:
     read from them, and a client can send any number."""
     benchmarks = []
     for bench in run.benchmarks:
-        if bench.kind == "sessions":
-            if bench.session is None:
-                raise InvalidRequestError(f"{bench.id}: a session benchmark needs its settings")
+        if (bench.kind == "sessions") != (bench.session is not None):
+            # capacity is read wherever settings are: only from recomputed steps
+            raise InvalidRequestError(
+                f"{bench.id}: session settings belong to a session benchmark, and it needs them"
+            )
+        if bench.session is not None:
             try:
                 steps = session_steps(bench.session, bench.samples, bench.client_load)
             except ParseError as error:
