@@ -7,6 +7,7 @@ import pytest
 from arena.common.parsers import ParseError
 from arena.common.parsers.meta import hardware_name, parse_meta
 from arena.common.parsers.rate_sweep import parse_summary
+from arena.common.parsers.session_results import parse_session_results
 from arena.common.parsers.telemetry_csv import parse_telemetry
 from arena.common.schemas.imported import SPARK_HARDWARE
 
@@ -98,3 +99,25 @@ def test_telemetry_skips_only_the_bad_row_and_reads_not_available_as_none() -> N
 def test_telemetry_without_the_expected_header_is_an_error() -> None:
     with pytest.raises(ParseError, match="header lacks"):
         parse_telemetry("time,watts\n1,2\n")
+
+
+def session_file(**fields: object) -> str:
+    benchmark = {"kind": "sessions", "id": "chat", "trace": {"profile": "chat"}, "users": [1]}
+    document = {"format": "arena-session-results", "benchmark": benchmark, "samples": []}
+    return json.dumps(document | fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"gpus": 0}, "gpus"),  # per-GPU capacity divides by it
+        ({"gpus": -8}, "gpus"),
+        ({"client_load": {"u1": {"0": -0.5}}}, "client_load.u1.0"),
+    ],
+)
+def test_a_session_file_with_an_impossible_box_or_client_figure_is_an_error(
+    fields: dict[str, object], named: str
+) -> None:
+    assert parse_session_results(session_file()).gpus is None
+    with pytest.raises(ParseError, match=named):
+        parse_session_results(session_file(**fields))

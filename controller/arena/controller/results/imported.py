@@ -6,7 +6,6 @@ from typing import Any
 from sqlmodel import Session, select
 
 from arena.common.analysis.agents import judged_capacity
-from arena.common.analysis.pareto import gpu_count
 from arena.common.metrics.energy import csv_energy
 from arena.common.metrics.validity import MAX_ERROR_RATE, assess, gate_capacity
 from arena.common.schemas.imported import ImportOrigin, TelemetrySample
@@ -87,9 +86,9 @@ def _benchmark(
         max_error_rate,
     )
     if bench.session is not None:
-        result.agent_capacity = judged_capacity(
-            bench.session, result, gpu_count(None, result.energy, cpu_only=None)
-        )
+        # the GPUs the session file (or the signing agent) names: the telemetry file is one
+        # series whatever the box had, so it cannot say
+        result.agent_capacity = judged_capacity(bench.session, result, bench.gpus)
     return result
 
 

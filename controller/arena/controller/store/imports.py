@@ -19,12 +19,15 @@ from typing import Literal
 from sqlmodel import Session, col, delete, select
 
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
+from arena.common.parsers import ParseError
+from arena.common.parsers.session_results import session_steps
 from arena.common.provenance.folder import (
     BROKEN,
     VERIFIED,
     SignedExport,
     Verdict,
     signed_engine,
+    signed_session,
     signed_simulated,
     verify,
 )
@@ -70,6 +73,8 @@ class BenchmarkHeader(ArenaModel):
     session: SessionBenchmark | None = None
     """A session benchmark as it ran: what its capacity is read with."""
     engine_metrics: dict[str, float] = {}
+    gpus: int | None = None
+    """GPUs of the box that ran a session benchmark; ``None``: per-GPU figures left out."""
 
 
 def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRow]:
@@ -127,8 +132,9 @@ def store_import(
         raise InvalidRequestError("provenance does not verify: " + "; ".join(verdict.problems))
     if verdict.state == VERIFIED and signed is not None:
         signer = session.get(AgentRow, verdict.signer_id)
-        hardware = HardwareInfo.model_validate(signer.hardware).summary if signer else run.hardware
-        run = _as_signed(run, signed, hardware)
+        box = HardwareInfo.model_validate(signer.hardware) if signer else None
+        run = _as_signed(run, signed, box)
+    run = _recomputed(run)
     origin = ImportOrigin.of(run).model_copy(update={"verified_by": verdict.signer})
     reason = "" if verdict.signer else "; ".join(verdict.problems) or NO_MANIFEST
     replaced = _delete(session, run_id, suite_id)
@@ -201,15 +207,43 @@ def store_import(
     return StoredImport(run_id, replaced, verdict.signer, reason)
 
 
-def _as_signed(run: ImportedRun, signed: SignedExport, hardware: str) -> ImportedRun:
+def _as_signed(run: ImportedRun, signed: SignedExport, box: HardwareInfo | None) -> ImportedRun:
     """What a verified import keeps: the engine and ``simulated`` from the signed spec and the
-    hardware the signing agent registered with, not meta.json's; no telemetry (the agent does
-    not sign it)."""
+    hardware the signing agent registered with (``box``; its GPUs for per-GPU capacity), not
+    meta.json's; a session benchmark's settings, figures and samples as signed; no telemetry
+    (the agent does not sign it)."""
     signed_facts = {"simulated": signed_simulated(signed), "engine": signed_engine(signed)}
     provenance = run.provenance.model_copy(update=signed_facts)
-    benchmarks = [bench.model_copy(update={"telemetry": []}) for bench in run.benchmarks]
+    gpus = (len(box.gpus) or None) if box is not None else None
+    benchmarks = [
+        (signed_session(signed, bench) if bench.kind == "sessions" else bench).model_copy(
+            update={"telemetry": [], "gpus": gpus}
+        )
+        for bench in run.benchmarks
+    ]
+    hardware = box.summary if box is not None else run.hardware
     update = {"provenance": provenance, "benchmarks": benchmarks, "hardware": hardware}
     return run.model_copy(update=update)
+
+
+def _recomputed(run: ImportedRun) -> ImportedRun:
+    """Session benchmarks with the metrics their samples give, not the ones sent: capacity is
+    read from them, and a client can send any number."""
+    benchmarks = []
+    for bench in run.benchmarks:
+        if (bench.kind == "sessions") != (bench.session is not None):
+            # capacity is read wherever settings are: only from recomputed steps
+            raise InvalidRequestError(
+                f"{bench.id}: session settings belong to a session benchmark, and it needs them"
+            )
+        if bench.session is not None:
+            try:
+                steps = session_steps(bench.session, bench.samples, bench.client_load)
+            except ParseError as error:
+                raise InvalidRequestError(f"{bench.id}: {error}") from None
+            bench = bench.model_copy(update={"variants": steps})
+        benchmarks.append(bench)
+    return run.model_copy(update={"benchmarks": benchmarks})
 
 
 def _notes(run: ImportedRun, verdict: Verdict) -> list[str]:
@@ -238,6 +272,7 @@ def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
             variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
             session=bench.session,
             engine_metrics=bench.engine_metrics,
+            gpus=bench.gpus,
         )
         for bench in run.benchmarks
     ]

@@ -23,6 +23,7 @@ from arena.common.exports.folder_telemetry import telemetry_csv
 from arena.common.exports.llama_benchy import BenchyVariant, llama_benchy_json
 from arena.common.exports.sessions import SESSION_RESULTS_SUFFIX, session_results
 from arena.common.exports.vllm import VllmRunInfo, vllm_save_result
+from arena.common.metrics.client_load import KEY as CLIENT_LOAD
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.results import BenchmarkResult, JobResult
 from arena.common.schemas.sample import RequestSample
@@ -96,8 +97,9 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
                 folder.notes.append(f"{bench.id}: sessions need the database (--database)")
                 continue
             samples = [sample for sample in record.samples if sample.benchmark == bench.id]
-            document = session_results(bench, spec, samples).model_dump(mode="json")
-            folder.files[f"{stem}{SESSION_RESULTS_SUFFIX}"] = _dump(document)
+            client_load = job.provenance.get(CLIENT_LOAD, {}).get(bench.id, {})
+            written = session_results(bench, spec, samples, client_load, _gpus(job, bench))
+            folder.files[f"{stem}{SESSION_RESULTS_SUFFIX}"] = _dump(written.model_dump(mode="json"))
         elif record is None or not isinstance(spec, OpenLoopBenchmark):
             folder.notes.append(f"{bench.id}: open loop needs the database (--database)")
             continue
@@ -108,6 +110,14 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
             if csv := telemetry_csv(record.telemetry, bench_samples):
                 folder.files[f"{stem[:2]}-telemetry.csv"] = csv
     return folder
+
+
+def _gpus(job: JobResult, bench: BenchmarkResult) -> int | None:
+    """The GPUs the served per-GPU capacity divides by (``analysis.pareto.gpu_count``): the
+    agent's, else those its telemetry saw; ``None`` for a CPU-only box."""
+    if job.hardware_detail is not None:
+        return len(job.hardware_detail.gpus) or None
+    return bench.energy.gpus if bench.energy is not None and bench.energy.gpus > 0 else None
 
 
 def _dump(document: Any) -> str:

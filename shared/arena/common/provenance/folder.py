@@ -18,17 +18,20 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from arena.common.exports.folder import file_stem
+from arena.common.metrics.client_load import KEY as CLIENT_LOAD
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.keyring import Keyring, signer_name
 from arena.common.provenance.keys import fingerprint, verify_signature
 from arena.common.provenance.manifest import canonical, manifest_problems
-from arena.common.schemas.imported import ImportedRun
+from arena.common.schemas.imported import ImportedBenchmark, ImportedRun
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
+from arena.common.schemas.suite import SessionBenchmark
 from arena.common.suites.scaling import quick_of
 
 MANIFEST, SIGNATURE, KEY, SAMPLES = "manifest.json", "manifest.sig", "manifest.key", "samples.jsonl"
@@ -195,6 +198,7 @@ def _against_samples(
         for position, bench in enumerate(spec.benchmarks, start=1)
     }
     tools = {bench.id: bench.tool for bench in spec.benchmarks}
+    signed_facts = provenance if isinstance(provenance, dict) else {}
     for bench in run.benchmarks:
         spec_id = spec_ids.get(bench.id, bench.id)
         if tools.get(spec_id) == "llama-benchy":
@@ -202,11 +206,25 @@ def _against_samples(
             continue
         if bench.telemetry:
             notes.append(f"{bench.id}: GPU telemetry is not signed")
+        if bench.kind == "sessions":
+            problems += _session_problems(bench, spec, spec_id, signed_facts)
+            stated = {v.key for v in bench.variants}
+            problems += [
+                f"{bench.id} {key}: in the signed samples, not in the folder"
+                for (benchmark, key) in sorted(derived)
+                if benchmark == spec_id and key not in stated
+            ]
         for variant in bench.variants:
             found = derived.get((spec_id, variant.key))
             if found is None:
                 problems.append(f"{bench.id} {variant.key}: not in the signed samples")
                 continue
+            if bench.kind == "sessions":
+                problems += [
+                    f"{bench.id} {variant.key} {key}: in the signed samples, not in the folder"
+                    for key in sorted(found.keys() - variant.metrics.keys())
+                    if found[key].mean is not None
+                ]
             for key, stat in variant.metrics.items():
                 mine = found.get(key)
                 if mine is None:
@@ -223,6 +241,48 @@ def _against_samples(
     if run.rate_sweep is not None:
         unverifiable.append("the rate-sweep summary is not derived from the signed samples")
     return problems[:20], unverifiable, notes
+
+
+def _session_problems(
+    bench: ImportedBenchmark, spec: JobSpec, spec_id: str, provenance: dict[str, Any]
+) -> list[str]:
+    """Where a session file's benchmark, engine figures or client CPU figures differ from the
+    signed spec and provenance: capacity, the warm-cache check and ``client_saturated`` are
+    read from them."""
+    problems = []
+    signed = next((b for b in spec.benchmarks if b.id == spec_id), None)
+    if bench.session is None or bench.session != signed:
+        problems.append(f"{bench.id}: its benchmark settings differ from the signed spec's")
+    if bench.engine_metrics != provenance.get("engine_metrics", {}).get(spec_id, {}):
+        problems.append(f"{bench.id}: its engine figures differ from the signed ones")
+    if bench.client_load != provenance.get(CLIENT_LOAD, {}).get(spec_id, {}):
+        problems.append(f"{bench.id}: its client CPU figures differ from the signed ones")
+    return problems
+
+
+def signed_session(signed: SignedExport, bench: ImportedBenchmark) -> ImportedBenchmark:
+    """A session benchmark of a verified folder as the signature covers it: the signed spec's
+    settings, engine and client figures and samples (under the folder's id) replace the
+    file's, so nothing an import computes from rests on unsigned text."""
+    spec = _spec(signed)
+    spec_id = {
+        file_stem(position, b.id): b.id for position, b in enumerate(spec.benchmarks, start=1)
+    }.get(bench.id, bench.id)
+    session = next((b for b in spec.benchmarks if b.id == spec_id), None)
+    provenance = _document(signed.manifest).get("provenance")
+    facts = provenance if isinstance(provenance, dict) else {}
+    samples = [
+        sample.model_copy(update={"benchmark": bench.id})
+        for sample in signed.samples
+        if sample.benchmark == spec_id
+    ]
+    update = {
+        "session": session if isinstance(session, SessionBenchmark) else None,
+        "engine_metrics": facts.get("engine_metrics", {}).get(spec_id, {}),
+        "client_load": facts.get(CLIENT_LOAD, {}).get(spec_id, {}),
+        "samples": samples,
+    }
+    return bench.model_copy(update=update)
 
 
 def verify_tree(root: Path, keyring: Keyring | None) -> list[Verdict]:

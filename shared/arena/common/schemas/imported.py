@@ -7,15 +7,20 @@ keys and variant keys are Arena's own (``arena.common.metrics``,
 a measured one.
 """
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark
 
 SPARK_HARDWARE = "NVIDIA DGX Spark (GB10, 128 GB unified)"
+
+GpuCount = Annotated[int, Field(ge=1, le=1024)]
+"""GPUs of one box, as an import states them (per-GPU figures divide by it)."""
+ClientLoads = dict[str, dict[str, Annotated[float, Field(ge=0.0, le=1024.0)]]]
+"""Per load step, per run (``str(run)``): the busiest client core's utilisation."""
 
 
 class ImportedStat(ArenaModel):
@@ -124,6 +129,12 @@ class ImportedBenchmark(ArenaModel):
     capacity is read with) and the prefix cache it declared."""
     engine_metrics: dict[str, float] = {}
     """The engine's own figures, where the source kept them (its prefix-cache hit rate)."""
+    gpus: GpuCount | None = None
+    """GPUs of the box that ran a session benchmark (its per-GPU capacity); ``None``: not
+    known, per-GPU figures left out."""
+    client_load: ClientLoads = {}
+    """A session benchmark's client CPU figures per load step and run (``str(run)``), what its
+    metrics are recomputed with (``metrics.client_load``)."""
 
     @field_validator("variants")
     @classmethod

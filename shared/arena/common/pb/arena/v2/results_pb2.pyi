@@ -1197,6 +1197,27 @@ class ImportedBenchmark(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class ClientLoadEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___RunClientLoad: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___RunClientLoad | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
@@ -1207,12 +1228,16 @@ class ImportedBenchmark(_message.Message):
     TELEMETRY_FIELD_NUMBER: _builtins.int
     SESSION_FIELD_NUMBER: _builtins.int
     ENGINE_METRICS_FIELD_NUMBER: _builtins.int
+    GPUS_FIELD_NUMBER: _builtins.int
+    CLIENT_LOAD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
     """closed_loop, open_loop, sessions"""
     tool: _builtins.str
     """llama-benchy, vllm-bench, builtin"""
+    gpus: _builtins.int
+    """session benchmarks: GPUs of the box that ran it"""
     @_builtins.property
     def commands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1227,6 +1252,10 @@ class ImportedBenchmark(_message.Message):
 
     @_builtins.property
     def engine_metrics(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
+    @_builtins.property
+    def client_load(self) -> _containers.MessageMap[_builtins.str, Global___RunClientLoad]:
+        """session benchmarks: per load step"""
+
     def __init__(
         self,
         *,
@@ -1240,14 +1269,60 @@ class ImportedBenchmark(_message.Message):
         telemetry: _abc.Iterable[Global___TelemetrySample] | None = ...,
         session: _common_pb2.SessionBenchmark | None = ...,
         engine_metrics: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        gpus: _builtins.int | None = ...,
+        client_load: _abc.Mapping[_builtins.str, Global___RunClientLoad] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "gpus", b"gpus", "session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["commands", b"commands", "engine_metrics", b"engine_metrics", "id", b"id", "kind", b"kind", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "client_load", b"client_load", "commands", b"commands", "engine_metrics", b"engine_metrics", "gpus", b"gpus", "id", b"id", "kind", b"kind", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__gpus: _TypeAlias = _typing.Literal["gpus"]  # noqa: Y015
+    _WhichOneofArgType__gpus: _TypeAlias = _typing.Literal["_gpus", b"_gpus"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gpus) -> _WhichOneofReturnType__gpus | None: ...
+
+Global___ImportedBenchmark: _TypeAlias = ImportedBenchmark  # noqa: Y015
+
+@_typing.final
+class RunClientLoad(_message.Message):
+    """The busiest client core's utilisation per run (key: the run number as text)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ByRunEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    BY_RUN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def by_run(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
+    def __init__(
+        self,
+        *,
+        by_run: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_run", b"by_run"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ImportedBenchmark: _TypeAlias = ImportedBenchmark  # noqa: Y015
+Global___RunClientLoad: _TypeAlias = RunClientLoad  # noqa: Y015
 
 @_typing.final
 class ImportedRun(_message.Message):
