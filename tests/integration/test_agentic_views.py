@@ -37,7 +37,11 @@ runs: 1
 benchmarks:
   - kind: sessions
     id: 01-chat-sessions
-    trace: {profile: chat, sessions: 3, scale: 0.1, params: {think_min_s: 0, think_max_s: 0.05}}
+    trace:
+      profile: chat
+      sessions: 3
+      params: {think_min_s: 0, think_max_s: 0.05, system_tokens: 64, user_tokens_min: 5,
+               user_tokens_max: 50, answer_tokens_min: 20, answer_tokens_max: 80}
     users: [1, 2]
     step_s: 1
     prefix_cache: on
