@@ -87,14 +87,18 @@ ATTAINMENT_SLACK = 1e-9
 """Float noise allowed below the target: 19 of 20 sessions is exactly 95 %."""
 
 
-def step_passes(attainments: Sequence[float | None], target: float) -> bool:
-    """Whether a load step met its target: the mean over its runs of the share (0..1) of
-    sessions meeting the tier, a run that judged no session counting as 0. The one rule the
-    agent's capacity search and the stored capacity both apply."""
+def step_attainment(attainments: Sequence[float | None]) -> float:
+    """A load step's attainment: the mean over its runs of the share (0..1) of sessions
+    meeting the tier, a run that judged no session counting as 0."""
     if not attainments:
-        return False
-    mean = sum(value or 0.0 for value in attainments) / len(attainments)
-    return mean >= target - ATTAINMENT_SLACK
+        return 0.0
+    return sum(value or 0.0 for value in attainments) / len(attainments)
+
+
+def step_passes(attainments: Sequence[float | None], target: float) -> bool:
+    """Whether a load step met its target (``step_attainment`` ≥ ``target``, within float
+    noise): the one rule the agent's capacity search and the stored capacity both apply."""
+    return bool(attainments) and step_attainment(attainments) >= target - ATTAINMENT_SLACK
 
 
 def load_unit(bench: SessionBenchmark) -> Literal["users", "sessions/s"] | None:

@@ -23,7 +23,7 @@ from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.session import Step
 from arena.agent.generator.sessions.synth import Synthesiser
 from arena.agent.generator.tokens import Tokenizer
-from arena.common.metrics.sessions import step_passes
+from arena.common.metrics.sessions import step_attainment, step_passes
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.suites.variants import SessionVariant, session_variant, session_variants
 from arena.common.traces.format import Trace
@@ -97,7 +97,7 @@ class SessionRunner:
             step = await self._run_step(load, run)
             attainments.append(step.attainment())
             self._estimate(step.requests, runs_left=(self.runs - run - 1) + steps_left * self.runs)
-        mean = sum(value or 0.0 for value in attainments) / len(attainments)
+        mean = step_attainment(attainments)
         passed = step_passes(attainments, self.bench.attainment)
         log.info(
             "session load step",
