@@ -43,12 +43,15 @@ async def lease_one_job(
 
 async def run_leased(
     link: ControllerLink, lease: Lease, settings: AgentSettings, nvml: Any | None = None
-) -> None:
-    """Run the leased job to its end with the agent's spool under ``settings.state_dir``."""
+) -> JobExecution:
+    """Run the leased job to its end with the agent's spool under ``settings.state_dir``;
+    returns the execution, whose last progress report is what a heartbeat would carry."""
     spool = Spool(settings.state_dir / "spool.db")
     try:
         policy = load_policy(settings.policy_file)
-        await JobExecution(link, lease, settings, spool, policy, nvml=nvml).run()
+        execution = JobExecution(link, lease, settings, spool, policy, nvml=nvml)
+        await execution.run()
+        return execution
     finally:
         spool.close()
         await link.close()

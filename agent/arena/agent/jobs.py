@@ -78,9 +78,9 @@ class JobExecution:
         self.digest = SampleDigest()
         """SHA-256 of the samples in the order they are numbered: signed in the manifest."""
         self.engine_log = EngineLog(forward=self.logs.put, redact=self.redactor.text)
-        self.requests_total = sum(
-            expected_requests(b, self.spec.runs) for b in self.spec.benchmarks
-        )
+        self._expected = {b.id: expected_requests(b, self.spec.runs) for b in self.spec.benchmarks}
+        """Requests each benchmark is expected to make: a session benchmark's estimate is
+        refined by the generator as its steps run (``Progress.total``)."""
         self.requests_done = 0
         self.errors = 0
         self.position = ("", "", 0)
@@ -100,7 +100,7 @@ class JobExecution:
             variant=variant,
             run=run,
             requests_done=self.requests_done,
-            requests_total=self.requests_total,
+            requests_total=sum(self._expected.values()),
             errors=self.errors,
             output_tokens_per_s=self._output_rate(),
         )
@@ -121,6 +121,7 @@ class JobExecution:
 
     def _on_progress(self, progress: Progress) -> None:
         self.position = (progress.benchmark, progress.variant, progress.run)
+        self._expected[progress.benchmark] = max(progress.total, progress.done)
 
     def cancel(self, reason: str) -> None:
         """Stop the job (tools and engine); the controller already knows why. Once: the
