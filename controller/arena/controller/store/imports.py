@@ -18,6 +18,7 @@ from typing import Literal
 
 from sqlmodel import Session, col, delete, select
 
+from arena.common.analysis.pareto import gpu_count
 from arena.common.errors import InvalidRequestError, PermissionDeniedError
 from arena.common.parsers import ParseError
 from arena.common.parsers.session_results import session_steps
@@ -214,7 +215,7 @@ def _as_signed(run: ImportedRun, signed: SignedExport, box: HardwareInfo | None)
     (the agent does not sign it)."""
     signed_facts = {"simulated": signed_simulated(signed), "engine": signed_engine(signed)}
     provenance = run.provenance.model_copy(update=signed_facts)
-    gpus = (len(box.gpus) or None) if box is not None else None
+    gpus = gpu_count(box, None, cpu_only=None)
     benchmarks = [
         (signed_session(signed, bench) if bench.kind == "sessions" else bench).model_copy(
             update={"telemetry": [], "gpus": gpus}

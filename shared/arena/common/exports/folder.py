@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from arena.common.analysis.pareto import gpu_count
 from arena.common.exports.folder_telemetry import telemetry_csv
 from arena.common.exports.llama_benchy import BenchyVariant, llama_benchy_json
 from arena.common.exports.sessions import SESSION_RESULTS_SUFFIX, session_results
@@ -98,7 +99,13 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
                 continue
             samples = [sample for sample in record.samples if sample.benchmark == bench.id]
             client_load = job.provenance.get(CLIENT_LOAD, {}).get(bench.id, {})
-            written = session_results(bench, spec, samples, client_load, _gpus(job, bench))
+            written = session_results(
+                bench,
+                spec,
+                samples,
+                client_load,
+                gpu_count(job.hardware_detail, bench.energy, cpu_only=None),
+            )
             folder.files[f"{stem}{SESSION_RESULTS_SUFFIX}"] = _dump(written.model_dump(mode="json"))
         elif record is None or not isinstance(spec, OpenLoopBenchmark):
             folder.notes.append(f"{bench.id}: open loop needs the database (--database)")
@@ -110,14 +117,6 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
             if csv := telemetry_csv(record.telemetry, bench_samples):
                 folder.files[f"{stem[:2]}-telemetry.csv"] = csv
     return folder
-
-
-def _gpus(job: JobResult, bench: BenchmarkResult) -> int | None:
-    """The GPUs the served per-GPU capacity divides by (``analysis.pareto.gpu_count``): the
-    agent's, else those its telemetry saw; ``None`` for a CPU-only box."""
-    if job.hardware_detail is not None:
-        return len(job.hardware_detail.gpus) or None
-    return bench.energy.gpus if bench.energy is not None and bench.energy.gpus > 0 else None
 
 
 def _dump(document: Any) -> str:

@@ -26,6 +26,7 @@ from arena.common.figures.style import (
 )
 from arena.common.metrics.sessions import TURN_BUCKETS
 from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults
+from arena.common.views.frontier import LOWER_BOUND
 
 Found = list[tuple[str, JobResult, BenchmarkResult]]
 PASSED, FAILED = "#2ca02c", "#d62728"
@@ -208,4 +209,4 @@ def _row_name(row: AgentCapacityRow) -> str:
 def _capacity_text(row: AgentCapacityRow) -> str:
     if row.capacity is None:
         return row.status
-    return f"{row.capacity:g} {row.unit}" + (" or more" if row.lower_bound else "")
+    return f"{row.capacity:g} {row.unit}" + (f" {LOWER_BOUND}" if row.lower_bound else "")

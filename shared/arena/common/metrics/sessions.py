@@ -199,7 +199,7 @@ def session_run_metrics(
         ]
         metrics[key] = stats.median(in_bucket) * 1000.0 if in_bucket else None
     completed = [turns for turns in sessions.values() if all(succeeded(s) for s in turns)]
-    times = [_session_time_s(turns) for turns in completed]
+    times = [time for turns in completed if (time := run_duration_s(turns)) is not None]
     speeds = [
         sum(output_tokens(s) for s in turns) / generating
         for turns in completed
@@ -221,11 +221,6 @@ def session_run_metrics(
         attained = session_attainment(samples, tier)
         metrics[slo_key(tier.name)] = None if attained is None else attained * 100.0
     return metrics
-
-
-def _session_time_s(turns: Sequence[RequestSample]) -> float:
-    start = min(s.scheduled_s if s.scheduled_s is not None else s.sent_s for s in turns)
-    return max(s.end_s for s in turns if s.end_s is not None) - start
 
 
 def _generating_s(turns: Sequence[RequestSample]) -> float:

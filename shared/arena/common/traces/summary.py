@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from arena.common import stats
 from arena.common.schemas.base import ArenaModel
 from arena.common.traces.format import Session, Trace
-from arena.common.traces.implied import implied_cache
+from arena.common.traces.implied import Implied, implied_cache
 
 
 class Spread(ArenaModel):
@@ -64,8 +64,7 @@ def summarise(
 ) -> TraceSummary:
     engine = implied_cache(trace, "engine", cache_blocks, cache_block_size)
     replayed = implied_cache(trace, "trace", cache_blocks, cache_block_size)
-    first = [r for r in engine.requests if r.turn == 0 and "." not in r.session]
-    first_prompt = sum(request.prompt_tokens for request in first)
+    first = Implied([r for r in engine.requests if r.turn == 0 and "." not in r.session])
     subagents = [child for session in trace.sessions for child in _subagents(session)]
     turn_counts = [len(session.turns) for session in trace.sessions]
     thinks = [turn.think_s for s in (*trace.sessions, *subagents) for turn in s.turns[:-1]]
@@ -91,11 +90,7 @@ def summarise(
         cache_blocks=cache_blocks,
         implied_hit_pct_engine=engine.hit_pct,
         implied_hit_pct_trace=replayed.hit_pct,
-        first_turn_hit_pct=(
-            100.0 * sum(request.cached_tokens for request in first) / first_prompt
-            if first_prompt
-            else 0.0
-        ),
+        first_turn_hit_pct=first.hit_pct,
     )
 
 

@@ -9,7 +9,6 @@ from arena.common.analysis.cache import (
     CacheRow,
     known,
 )
-from arena.common.analysis.selection import JobRef
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.results import BenchmarkResult
 from arena.common.views.frontier import (
@@ -18,6 +17,7 @@ from arena.common.views.frontier import (
     HARDWARE,
     JOB,
     LOWER_BOUND,
+    ROW_MODEL,
     RUN,
     SIMULATED,
 )
@@ -86,9 +86,6 @@ def _load(load: float | None, unit: str, lower_bound: bool) -> str:
     return f"{load:g} {unit}" + (f" {LOWER_BOUND}" if lower_bound else "")
 
 
-CACHE_MODEL = Column[JobRef](
-    "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
-)
 CACHE_COLUMNS: list[Column[CacheRow]] = [
     Column("kind", "kind", lambda r: r.kind),
     Column("prefix_cache", "prefix cache", lambda r: r.prefix_cache),
@@ -101,8 +98,8 @@ CACHE_COLUMNS: list[Column[CacheRow]] = [
 
 CACHE: View[CacheRow] = View(
     "cache",
-    shown=[RUN, CACHE_MODEL, HARDWARE, ENGINE, BENCHMARK, *CACHE_COLUMNS],
-    export=[RUN, JOB, CACHE_MODEL, ENGINE, HARDWARE, SIMULATED, BENCHMARK, *CACHE_COLUMNS],
+    shown=[RUN, ROW_MODEL, HARDWARE, ENGINE, BENCHMARK, *CACHE_COLUMNS],
+    export=[RUN, JOB, ROW_MODEL, ENGINE, HARDWARE, SIMULATED, BENCHMARK, *CACHE_COLUMNS],
 )
 """One row per job and benchmark whose prefix cache is known: declared, the engine's hit rate,
 the requests' own (``cached_tokens``), and whether the benchmark counts."""

@@ -93,7 +93,7 @@ def _point(field: str) -> Column[CapacityRow]:
     )
 
 
-ROW_MODEL = Column[CapacityRow](
+ROW_MODEL = Column[JobRef](
     "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
 )
 SOURCE = Column[CapacityRow]("source", "source", lambda r: r.source)
@@ -139,9 +139,6 @@ def by_sweep(rows: Iterable[CapacityRow]) -> list[dict[float, CapacityRow]]:
 LOWER_BOUND = "or more"
 """The mark of a capacity no measured step above failed: the box may serve more."""
 
-AGENT_MODEL = Column[AgentCapacityRow](
-    "model", "model", lambda r: r.model, mark=lambda r: "simulated" if r.simulated else ""
-)
 AGENT_STATUS = Column[AgentCapacityRow]("status", "status", lambda r: r.status)
 
 
@@ -170,7 +167,7 @@ AGENT_CAPACITY: View[AgentCapacityRow] = View(
     "agent_capacity",
     shown=[
         replace(RUN, wrap=False),  # ids stay whole; the hardware name wraps instead
-        AGENT_MODEL,
+        ROW_MODEL,
         HARDWARE,
         ENGINE,
         replace(BENCHMARK, wrap=False),
@@ -180,7 +177,7 @@ AGENT_CAPACITY: View[AgentCapacityRow] = View(
     export=[
         RUN,
         JOB,
-        AGENT_MODEL,
+        ROW_MODEL,
         ENGINE,
         HARDWARE,
         SIMULATED,
