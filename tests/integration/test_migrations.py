@@ -63,7 +63,16 @@ AGENTS_0003 = table(
 """The agents table as 0003 left it: rows written through it need no column added later."""
 SAMPLE_FIELDS_0011 = {"session", "turn", "cached_tokens"}
 """The sample fields revision 0011 added: a sample written into an older table has none."""
-SAMPLE_COLUMNS_0010 = [name for name in SAMPLE_COLUMNS if name not in SAMPLE_FIELDS_0011]
+SAMPLE_FIELDS_0012 = {
+    "first_content_s",
+    "reasoning_tokens",
+    "counted_output_tokens",
+    "written_s",
+    "read_stall_s",
+}
+"""The sample fields revision 0012 added."""
+SAMPLE_FIELDS_AFTER_0010 = SAMPLE_FIELDS_0011 | SAMPLE_FIELDS_0012
+SAMPLE_COLUMNS_0010 = [name for name in SAMPLE_COLUMNS if name not in SAMPLE_FIELDS_AFTER_0010]
 
 
 def head() -> str:
@@ -155,7 +164,7 @@ def test_a_database_at_0003_is_upgraded_with_its_runs(store_url: str) -> None:
                     "job_id": job_id,
                     "attempt": 1,
                     "seq": i + 1,
-                    **one.model_dump(exclude=SAMPLE_FIELDS_0011),
+                    **one.model_dump(exclude=SAMPLE_FIELDS_AFTER_0010),
                 }
                 for i, one in enumerate(written)
             ],
@@ -448,7 +457,7 @@ def test_samples_stored_before_0011_read_back_without_a_session(store_url: str) 
             "samples",
             *map(column, SAMPLE_COLUMNS_0010),
         )
-        old = sample(0).model_dump(exclude=SAMPLE_FIELDS_0011)
+        old = sample(0).model_dump(exclude=SAMPLE_FIELDS_AFTER_0010)
         old["chunk_times_s"] = pack_floats(old["chunk_times_s"])
         connection.execute(insert(old_samples), [{"job_id": job_id, "attempt": 1, "seq": 1, **old}])
         connection.execute(text("UPDATE jobs SET acked_seq = 1 WHERE id = :j"), {"j": job_id})

@@ -97,6 +97,11 @@ samples = st.builds(
     session=maybe(text),
     turn=maybe(ints),
     cached_tokens=maybe(ints),
+    first_content_s=maybe(reals),
+    reasoning_tokens=maybe(ints),
+    counted_output_tokens=maybe(ints),
+    written_s=maybe(reals),
+    read_stall_s=maybe(reals),
 )
 readings = st.builds(
     GpuReading,

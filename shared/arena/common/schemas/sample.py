@@ -58,6 +58,21 @@ class RequestSample(ArenaModel):
     cached_tokens: int | None = None
     """Prompt tokens the engine served from its prefix cache, as its ``usage`` reported them
     (``prompt_tokens_details.cached_tokens``); ``None`` when it did not say."""
+    first_content_s: float | None = None
+    """First chunk carrying answer ``content`` (or a tool call), after any reasoning: time to
+    first content. Equals ``first_token_s`` unless the model reasoned first."""
+    reasoning_tokens: int | None = None
+    """Output tokens in the reasoning channel (``reasoning_content``/``reasoning``): the usage's
+    ``completion_tokens_details.reasoning_tokens``, else the tokenizer's count of the streamed
+    reasoning, else one per reasoning chunk; ``None`` when nothing was reasoned."""
+    counted_output_tokens: int | None = None
+    """Output tokens (reasoning and content) counted by the model's tokenizer on the answer as
+    streamed; ``None`` without a tokenizer. ``completion_tokens`` keeps what ``usage`` said."""
+    written_s: float | None = None
+    """When the write of the request returned; ``sent_s`` is stamped just before the write."""
+    read_stall_s: float | None = None
+    """Longest the client's event loop ran late (timer overshoot) between ``sent_s`` and the
+    first token: how much the client itself may have added to this request's TTFT."""
 
     @property
     def root_session(self) -> str | None:

@@ -1499,6 +1499,11 @@ class RequestSample(_message.Message):
     SESSION_FIELD_NUMBER: _builtins.int
     TURN_FIELD_NUMBER: _builtins.int
     CACHED_TOKENS_FIELD_NUMBER: _builtins.int
+    FIRST_CONTENT_S_FIELD_NUMBER: _builtins.int
+    REASONING_TOKENS_FIELD_NUMBER: _builtins.int
+    COUNTED_OUTPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    WRITTEN_S_FIELD_NUMBER: _builtins.int
+    READ_STALL_S_FIELD_NUMBER: _builtins.int
     benchmark: _builtins.str
     variant: _builtins.str
     run: _builtins.int
@@ -1523,6 +1528,18 @@ class RequestSample(_message.Message):
     turn: _builtins.int
     cached_tokens: _builtins.int
     """Prompt tokens the engine served from its prefix cache, where its usage said."""
+    first_content_s: _builtins.float
+    """The first chunk carrying answer content (or a tool call), after any reasoning."""
+    reasoning_tokens: _builtins.int
+    """Output tokens in the reasoning channel: the usage's completion_tokens_details.reasoning_tokens,
+    else the tokenizer's count of the streamed reasoning text, else one per reasoning chunk.
+    """
+    counted_output_tokens: _builtins.int
+    """Output tokens (reasoning + content) the model's tokenizer counted on the streamed answer."""
+    written_s: _builtins.float
+    """When the request's write returned (sent_s is stamped just before it)."""
+    read_stall_s: _builtins.float
+    """Longest the client's event loop ran late between the send and the first token."""
     def __init__(
         self,
         *,
@@ -1545,10 +1562,15 @@ class RequestSample(_message.Message):
         session: _builtins.str | None = ...,
         turn: _builtins.int | None = ...,
         cached_tokens: _builtins.int | None = ...,
+        first_content_s: _builtins.float | None = ...,
+        reasoning_tokens: _builtins.int | None = ...,
+        counted_output_tokens: _builtins.int | None = ...,
+        written_s: _builtins.float | None = ...,
+        read_stall_s: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_cached_tokens", b"_cached_tokens", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "_session", b"_session", "_turn", b"_turn", "baseline_latency_s", b"baseline_latency_s", "cached_tokens", b"cached_tokens", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "scheduled_s", b"scheduled_s", "session", b"session", "turn", b"turn"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_cached_tokens", b"_cached_tokens", "_completion_tokens", b"_completion_tokens", "_counted_output_tokens", b"_counted_output_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_content_s", b"_first_content_s", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_read_stall_s", b"_read_stall_s", "_reasoning_tokens", b"_reasoning_tokens", "_scheduled_s", b"_scheduled_s", "_session", b"_session", "_turn", b"_turn", "_written_s", b"_written_s", "baseline_latency_s", b"baseline_latency_s", "cached_tokens", b"cached_tokens", "completion_tokens", b"completion_tokens", "counted_output_tokens", b"counted_output_tokens", "end_s", b"end_s", "error", b"error", "first_content_s", b"first_content_s", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "read_stall_s", b"read_stall_s", "reasoning_tokens", b"reasoning_tokens", "scheduled_s", b"scheduled_s", "session", b"session", "turn", b"turn", "written_s", b"written_s"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_cached_tokens", b"_cached_tokens", "_completion_tokens", b"_completion_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_scheduled_s", b"_scheduled_s", "_session", b"_session", "_turn", b"_turn", "baseline_latency_s", b"baseline_latency_s", "benchmark", b"benchmark", "cached_tokens", b"cached_tokens", "chunk_times_s_packed", b"chunk_times_s_packed", "completion_tokens", b"completion_tokens", "end_s", b"end_s", "error", b"error", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "index", b"index", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "run", b"run", "scheduled_s", b"scheduled_s", "sent_s", b"sent_s", "session", b"session", "turn", b"turn", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s", "_cached_tokens", b"_cached_tokens", "_completion_tokens", b"_completion_tokens", "_counted_output_tokens", b"_counted_output_tokens", "_end_s", b"_end_s", "_error", b"_error", "_first_content_s", b"_first_content_s", "_first_response_s", b"_first_response_s", "_first_token_s", b"_first_token_s", "_max_tokens", b"_max_tokens", "_prompt_tokens", b"_prompt_tokens", "_queued_s", b"_queued_s", "_read_stall_s", b"_read_stall_s", "_reasoning_tokens", b"_reasoning_tokens", "_scheduled_s", b"_scheduled_s", "_session", b"_session", "_turn", b"_turn", "_written_s", b"_written_s", "baseline_latency_s", b"baseline_latency_s", "benchmark", b"benchmark", "cached_tokens", b"cached_tokens", "chunk_times_s_packed", b"chunk_times_s_packed", "completion_tokens", b"completion_tokens", "counted_output_tokens", b"counted_output_tokens", "end_s", b"end_s", "error", b"error", "first_content_s", b"first_content_s", "first_response_s", b"first_response_s", "first_token_s", b"first_token_s", "index", b"index", "max_tokens", b"max_tokens", "prompt_tokens", b"prompt_tokens", "queued_s", b"queued_s", "read_stall_s", b"read_stall_s", "reasoning_tokens", b"reasoning_tokens", "run", b"run", "scheduled_s", b"scheduled_s", "sent_s", b"sent_s", "session", b"session", "turn", b"turn", "variant", b"variant", "written_s", b"written_s"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__baseline_latency_s: _TypeAlias = _typing.Literal["baseline_latency_s"]  # noqa: Y015
     _WhichOneofArgType__baseline_latency_s: _TypeAlias = _typing.Literal["_baseline_latency_s", b"_baseline_latency_s"]  # noqa: Y015
@@ -1556,10 +1578,14 @@ class RequestSample(_message.Message):
     _WhichOneofArgType__cached_tokens: _TypeAlias = _typing.Literal["_cached_tokens", b"_cached_tokens"]  # noqa: Y015
     _WhichOneofReturnType__completion_tokens: _TypeAlias = _typing.Literal["completion_tokens"]  # noqa: Y015
     _WhichOneofArgType__completion_tokens: _TypeAlias = _typing.Literal["_completion_tokens", b"_completion_tokens"]  # noqa: Y015
+    _WhichOneofReturnType__counted_output_tokens: _TypeAlias = _typing.Literal["counted_output_tokens"]  # noqa: Y015
+    _WhichOneofArgType__counted_output_tokens: _TypeAlias = _typing.Literal["_counted_output_tokens", b"_counted_output_tokens"]  # noqa: Y015
     _WhichOneofReturnType__end_s: _TypeAlias = _typing.Literal["end_s"]  # noqa: Y015
     _WhichOneofArgType__end_s: _TypeAlias = _typing.Literal["_end_s", b"_end_s"]  # noqa: Y015
     _WhichOneofReturnType__error: _TypeAlias = _typing.Literal["error"]  # noqa: Y015
     _WhichOneofArgType__error: _TypeAlias = _typing.Literal["_error", b"_error"]  # noqa: Y015
+    _WhichOneofReturnType__first_content_s: _TypeAlias = _typing.Literal["first_content_s"]  # noqa: Y015
+    _WhichOneofArgType__first_content_s: _TypeAlias = _typing.Literal["_first_content_s", b"_first_content_s"]  # noqa: Y015
     _WhichOneofReturnType__first_response_s: _TypeAlias = _typing.Literal["first_response_s"]  # noqa: Y015
     _WhichOneofArgType__first_response_s: _TypeAlias = _typing.Literal["_first_response_s", b"_first_response_s"]  # noqa: Y015
     _WhichOneofReturnType__first_token_s: _TypeAlias = _typing.Literal["first_token_s"]  # noqa: Y015
@@ -1570,12 +1596,18 @@ class RequestSample(_message.Message):
     _WhichOneofArgType__prompt_tokens: _TypeAlias = _typing.Literal["_prompt_tokens", b"_prompt_tokens"]  # noqa: Y015
     _WhichOneofReturnType__queued_s: _TypeAlias = _typing.Literal["queued_s"]  # noqa: Y015
     _WhichOneofArgType__queued_s: _TypeAlias = _typing.Literal["_queued_s", b"_queued_s"]  # noqa: Y015
+    _WhichOneofReturnType__read_stall_s: _TypeAlias = _typing.Literal["read_stall_s"]  # noqa: Y015
+    _WhichOneofArgType__read_stall_s: _TypeAlias = _typing.Literal["_read_stall_s", b"_read_stall_s"]  # noqa: Y015
+    _WhichOneofReturnType__reasoning_tokens: _TypeAlias = _typing.Literal["reasoning_tokens"]  # noqa: Y015
+    _WhichOneofArgType__reasoning_tokens: _TypeAlias = _typing.Literal["_reasoning_tokens", b"_reasoning_tokens"]  # noqa: Y015
     _WhichOneofReturnType__scheduled_s: _TypeAlias = _typing.Literal["scheduled_s"]  # noqa: Y015
     _WhichOneofArgType__scheduled_s: _TypeAlias = _typing.Literal["_scheduled_s", b"_scheduled_s"]  # noqa: Y015
     _WhichOneofReturnType__session: _TypeAlias = _typing.Literal["session"]  # noqa: Y015
     _WhichOneofArgType__session: _TypeAlias = _typing.Literal["_session", b"_session"]  # noqa: Y015
     _WhichOneofReturnType__turn: _TypeAlias = _typing.Literal["turn"]  # noqa: Y015
     _WhichOneofArgType__turn: _TypeAlias = _typing.Literal["_turn", b"_turn"]  # noqa: Y015
+    _WhichOneofReturnType__written_s: _TypeAlias = _typing.Literal["written_s"]  # noqa: Y015
+    _WhichOneofArgType__written_s: _TypeAlias = _typing.Literal["_written_s", b"_written_s"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__baseline_latency_s) -> _WhichOneofReturnType__baseline_latency_s | None: ...
     @_typing.overload
@@ -1583,9 +1615,13 @@ class RequestSample(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__completion_tokens) -> _WhichOneofReturnType__completion_tokens | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__counted_output_tokens) -> _WhichOneofReturnType__counted_output_tokens | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__end_s) -> _WhichOneofReturnType__end_s | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__error) -> _WhichOneofReturnType__error | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__first_content_s) -> _WhichOneofReturnType__first_content_s | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__first_response_s) -> _WhichOneofReturnType__first_response_s | None: ...
     @_typing.overload
@@ -1597,11 +1633,17 @@ class RequestSample(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__queued_s) -> _WhichOneofReturnType__queued_s | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__read_stall_s) -> _WhichOneofReturnType__read_stall_s | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__reasoning_tokens) -> _WhichOneofReturnType__reasoning_tokens | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__scheduled_s) -> _WhichOneofReturnType__scheduled_s | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__session) -> _WhichOneofReturnType__session | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__turn) -> _WhichOneofReturnType__turn | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__written_s) -> _WhichOneofReturnType__written_s | None: ...
 
 Global___RequestSample: _TypeAlias = RequestSample  # noqa: Y015
 
