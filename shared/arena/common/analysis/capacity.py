@@ -4,6 +4,10 @@ The rule is the published tool's (``11-rate-sweep.json``), so a measured sweep a
 one say the same thing: for each limit, the highest *configured* rate whose p95 TTFT stayed
 strictly under it, or ``None`` when no step did. Only configured steps count: nothing is
 interpolated between them. A measured step's numbers are the means over its runs.
+
+A measured step that any of its runs found over-saturated (``oversaturated``: requests in
+flight and TTFT still growing at the end, ``metrics.oversaturation``) is never capacity: its
+p95 TTFT only says how long the run lasted, so it is left out and named in the row's note.
 """
 
 import math
@@ -16,6 +20,7 @@ from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults,
 LIMITS_MS = ("2000", "5000", "10000")
 """The p95-TTFT limits of arena-v2's 11-rate-sweep, keyed as in the published summary."""
 RATE_PREFIX = "rate"
+OVERSATURATED = "oversaturated"
 
 
 def capacity_by_slo(
@@ -86,6 +91,17 @@ def steps_of(bench: BenchmarkResult) -> list[SweepStep]:
     return sorted(steps, key=lambda s: s.configured_rps)
 
 
+def oversaturated_rates(bench: BenchmarkResult) -> list[float]:
+    """The configured rates of the steps where at least one run had no steady state."""
+    rates = []
+    for variant in bench.variants:
+        rate = configured_rate(variant.key)
+        share = _mean(variant, OVERSATURATED)
+        if rate is not None and share:
+            rates.append(rate)
+    return sorted(rates)
+
+
 def _mean(variant: VariantResult, key: str) -> float | None:
     stat = variant.metrics.get(key)
     return stat.mean if stat is not None else None
@@ -131,11 +147,18 @@ def _job_rows(run_id: str, job: JobResult, max_error_rate: float) -> list[Capaci
     rows: list[CapacityRow] = []
     for bench in sweeps:
         steps = steps_of(bench)
-        kept = [s for s in steps if not over_gate(s, max_error_rate)]
-        left_out = [f"{s.configured_rps:g}" for s in steps if s not in kept]
-        notes = [f"left out: {', '.join(left_out)} req/s (too many failed requests)"]
+        saturated = oversaturated_rates(bench)
+        failing = [s for s in steps if over_gate(s, max_error_rate)]
+        kept = [s for s in steps if s not in failing and s.configured_rps not in saturated]
+        notes = []
+        if failing:
+            rates = ", ".join(f"{s.configured_rps:g}" for s in failing)
+            notes.append(f"left out: {rates} req/s (too many failed requests)")
+        if saturated:
+            rates = ", ".join(f"{rate:g}" for rate in saturated)
+            notes.append(f"left out: {rates} req/s (over-saturated: no steady state)")
         capacity = capacity_by_slo(kept)
-        rows += _rows(run_id, job, bench, "measured", capacity, notes if left_out else [], "")
+        rows += _rows(run_id, job, bench, "measured", capacity, notes, "")
     return rows
 
 

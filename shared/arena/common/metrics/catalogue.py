@@ -71,6 +71,16 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "max_concurrent_requests", "max conc", "req", N, 0, OPEN, "Most requests in flight at once."
     ),
+    Metric(
+        "oversaturated",
+        "over-saturated",
+        "",
+        L,
+        2,
+        OPEN,
+        "1 when requests in flight and TTFT kept growing through the run (no steady state: "
+        "metrics.oversaturation); the mean over runs is the share of runs so judged.",
+    ),
     # closed loop: llama-benchy's keys and meanings (arena.common.metrics.closed_loop)
     Metric("pp_throughput", "pp t/s", "tok/s", H, 1, CLOSED, "Prefill tokens/s of the batch."),
     Metric("pp_req_throughput", "pp t/s (req)", "tok/s", H, 1, CLOSED, "Prefill tokens/s."),

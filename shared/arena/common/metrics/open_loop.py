@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from arena.common import stats
+from arena.common.metrics.oversaturation import oversaturated
 from arena.common.schemas.sample import RequestSample
 
 Metrics = dict[str, float | None]
@@ -258,4 +259,9 @@ def open_loop_metrics(
     metrics["client_saturated"] = 1.0 if saturated else 0.0
     user_speeds = [1.0 / t for t in tpots if t > 0]
     metrics["mean_user_output_tokens_per_s"] = stats.mean(user_speeds) if user_speeds else None
+    metrics["oversaturated"] = _flag(oversaturated(samples))
     return metrics
+
+
+def _flag(value: bool | None) -> float | None:
+    return None if value is None else 1.0 if value else 0.0

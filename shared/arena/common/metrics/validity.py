@@ -21,6 +21,10 @@ Four checks, applied wherever results are served (measured and imported alike):
   flagged above ±2 % (``SPREAD_LIMIT_PCT``). Imported runs keep no per-run values, so there it
   is std / mean. Session benchmarks have none: each load step is judged by the share of its
   sessions meeting the SLO tiers, and their capacity is read off those steps.
+- **Over-saturation.** An open-loop rate step whose requests in flight and TTFT kept growing
+  through a run (``metrics.oversaturation``) had no steady state: flagged with the steps named,
+  and never read as capacity (``analysis.capacity``). The benchmark stays valid: the other
+  steps are measurements.
 
 Listings import this module for its limits (``arena.common.views``), so it loads no NumPy: only
 ``spread_pct``, which the results layer calls on per-run values, needs ``arena.common.stats``.
@@ -29,7 +33,7 @@ Listings import this module for its limits (``arena.common.views``), so it loads
 from collections.abc import Sequence
 
 from arena.common.analysis.cache import ENGINE_HIT_PCT, client_hit_pct
-from arena.common.analysis.capacity import capacity_by_slo, over_gate
+from arena.common.analysis.capacity import capacity_by_slo, over_gate, oversaturated_rates
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
@@ -135,8 +139,21 @@ def assess(
         flags.append(
             f"run-to-run spread of {metric} above ±{SPREAD_LIMIT_PCT:g} %: " + ", ".join(noisy)
         )
+    flags += oversaturation_flags(bench)
     bench.flags = flags
     return bench
+
+
+def oversaturation_flags(bench: BenchmarkResult) -> list[str]:
+    """One flag naming the rate steps with no steady state, or none."""
+    rates = oversaturated_rates(bench) if bench.kind == "open_loop" else []
+    if not rates:
+        return []
+    steps = ", ".join(f"{rate:g}" for rate in rates)
+    return [
+        f"over-saturated at {steps} req/s: requests in flight and TTFT kept growing "
+        "(no steady state; not capacity)"
+    ]
 
 
 def gate_capacity(sweep: RateSweepSummary, max_error_rate: float) -> RateSweepSummary:
