@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -19,7 +20,7 @@ from arena.client.cli import cli
 from arena.client.commands.analysis import stored_jobs
 from arena.common.analysis.aggregate import aggregate, pool
 from arena.common.analysis.rank import rank
-from arena.common.schemas.results import MetricStat
+from arena.common.schemas.results import JobResult, MetricStat
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.settings import ControllerSettings
 from tests.prerequisites import SPARK_MISSING, SPARK_RESULTS, requires
@@ -206,7 +207,8 @@ def test_rank_markdown_export_and_hardware_filter(server: ControllerThread) -> N
     result = arenactl(server, "rank", "--preset", "batch", "--hardware", "spark", "-o", "md")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("| rank | model |") and lines[1].startswith("| --- |")
+    assert lines[0].startswith("| rank | place | rank_range | model |")
+    assert lines[1].startswith("| --- |")
     assert len(lines) == 2 + len(PROFILES)
     elsewhere = arenactl(server, "rank", "--hardware", "H200", "-o", "json")
     assert elsewhere.exit_code == 0
@@ -220,3 +222,100 @@ def test_a_bad_models_file_or_weights_are_refused(server: ControllerThread, tmp_
     assert refused.exit_code == 2 and "not a models file" in refused.output
     assert arenactl(server, "rank", "--weights", "1,2").exit_code == 2
     assert arenactl(server, "rank", "--weights", "0,0,0").exit_code == 2
+
+
+def stored(server: ControllerThread) -> dict[str, JobResult]:
+    with ArenaClient(server.address, DEV_USER_TOKEN) as client:
+        return {job.model: job for job in stored_jobs(client)}
+
+
+def test_scores_are_read_on_the_benchmarks_every_entry_shares(server: ControllerThread) -> None:
+    jobs = stored(server)
+    small = jobs["google/gemma-4-E4B-it"]
+    lacking = small.model_copy(
+        update={"benchmarks": [b for b in small.benchmarks if b.id != "05-big-context"]}
+    )
+    others = [job for model, job in jobs.items() if model != small.model]
+    rows = aggregate([lacking, *others], include_unverified=True)
+    ranking = rank(rows, "aggregate", {})
+    got = {r.entry.model: r for r in ranking.ranked}
+    assert got[small.model].missing == ["big-context"]
+    assert all(r.missing == [] for model, r in got.items() if model != small.model)
+    shared = {r.benchmarks.__len__() for r in got.values()}
+    assert shared == {10} and "big-context" not in got[small.model].benchmarks
+    for model, ranked in got.items():
+        per_bench: dict[str, list[float]] = {}
+        for row in rows:
+            stat = row.throughput
+            if row.entry.model == model and stat is not None and stat.mean is not None:
+                per_bench.setdefault(row.benchmark, []).append(stat.mean)
+        expected = fmean(fmean(v) for b, v in per_bench.items() if b != "05-big-context")
+        assert ranked.g == pytest.approx(expected, rel=1e-9), model
+
+
+def test_entries_whose_rank_intervals_overlap_are_tied(server: ControllerThread) -> None:
+    jobs = stored(server)
+    small = jobs["google/gemma-4-E4B-it"]
+    twin = small.model_copy(update={"hardware": "another Spark"})
+    rows = aggregate([small, twin, *jobs.values()], include_unverified=True)
+    ranking = rank(rows, "chat", {}, (0, 1, 0))
+    by_hw = {(r.entry.model, r.entry.hardware): r for r in ranking.ranked}
+    a, b = by_hw[(small.model, small.hardware or "")], by_hw[(small.model, "another Spark")]
+    assert a.place == b.place == "=1"
+    assert (a.rank_low, a.rank_high) == (b.rank_low, b.rank_high) == (1, 2)
+    slowest = by_hw[("google/gemma-4-31B-it", small.hardware or "")]
+    assert slowest.place == "4" and (slowest.rank_low, slowest.rank_high) == (4, 4)
+    again = rank(rows, "chat", {}, (0, 1, 0))  # seeded: the same intervals every time
+    assert [r.model_dump() for r in again.ranked] == [r.model_dump() for r in ranking.ranked]
+
+
+def test_cost_per_million_tokens_at_a_per_user_speed(server: ControllerThread) -> None:
+    folder = PROFILES["google/gemma-4-E4B-it"]
+    tg = {test: row for test, row in benchy_rows(folder, "01-chat").items() if "tg" in test}
+    assert tg["tg1024 (c10)"][0] == 134.08  # t/s (total); its t/s (req) is 21.47, c5's 21.46
+    args = ["rank", "--preset", "chat", "--include-unverified", "-o", "json"]
+    result = arenactl(server, *args, "--gpu-hour-price", "2.5")
+    assert result.exit_code == 0, result.output
+    got = {r["entry"]["model"]: r for r in json.loads(result.output)["ranked"]}
+    cost = got["google/gemma-4-E4B-it"]["cost"]
+    assert cost["variant"] == "pp1024/tg1024/d0/c10" and cost["gpus"] == 1
+    assert cost["usd_per_mtok"] == pytest.approx(2.5 / (134.08 * 3600) * 1e6, rel=1e-4)  # 5.18
+    readings = [
+        (float(cells[0]), float(cells[1]))
+        for line in (folder / "01-telemetry.csv").read_text().splitlines()[1:]
+        if (cells := line.split(","))
+    ]
+    joules = sum((p0 + p1) / 2 * (t1 - t0) for (t0, p0), (t1, p1) in pairwise(readings))
+    watts = joules / (readings[-1][0] - readings[0][0])  # the file's span, trapezoids
+    assert cost["tokens_per_kwh"] == pytest.approx(134.08 / watts * 3.6e6, rel=1e-6)
+
+    strict = arenactl(server, *args, "--gpu-hour-price", "2.5", "--per-user-tps", "21.5")
+    cost = {r["entry"]["model"]: r for r in json.loads(strict.output)["ranked"]}[
+        "google/gemma-4-E4B-it"
+    ]["cost"]
+    assert cost["usd_per_mtok"] is None and cost["note"] == "no point at ≥ 21.5 tok/s per user"
+
+    table = arenactl(
+        server, "rank", "--preset", "chat", "--include-unverified", "--gpu-hour-price", "2.5"
+    )
+    assert "$/M out tok" in table.output and "rank 95 %" in table.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--gpu-hour-price", "-1"),
+        ("--gpu-hour-price", "0"),
+        ("--gpu-hour-price", "nan"),
+        ("--gpu-hour-price", "1e9"),
+        ("--per-user-tps", "0"),
+        ("--per-user-tps", "inf"),
+        ("--per-user-tps", "lots"),
+    ],
+)
+def test_bad_prices_and_speeds_are_refused(
+    server: ControllerThread, option: str, value: str
+) -> None:
+    refused = arenactl(server, "rank", option, value)
+    assert refused.exit_code == 2, refused.output
+    assert option in refused.output

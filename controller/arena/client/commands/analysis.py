@@ -2,6 +2,7 @@
 (the reference presets) and ``compare`` (jobs side by side). The computation is
 ``arena.common.analysis``; this is fetch and show."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -14,6 +15,12 @@ from arena.client.output import Rows, emit, output_option
 from arena.client.views import view_rows, view_table
 from arena.common.analysis.aggregate import AggregateRow, aggregate
 from arena.common.analysis.compare import compare
+from arena.common.analysis.cost import (
+    DEFAULT_PER_USER_TPS,
+    check_per_user_tps,
+    check_price,
+    entry_costs,
+)
 from arena.common.analysis.rank import (
     PRESETS,
     ModelInfo,
@@ -46,6 +53,18 @@ INCLUDE_UNVERIFIED = click.option(
 )
 
 
+def _jobs(
+    ctx: click.Context, model: str | None, hardware: str | None, tier: str | None
+) -> list[JobResult]:
+    with client_for(ctx) as client:
+        jobs = stored_jobs(client)
+    return [
+        j
+        for j in jobs
+        if contains(j.model, model) and contains(j.hardware, hardware) and in_tier(j, tier)
+    ]
+
+
 def _rows(
     ctx: click.Context,
     model: str | None,
@@ -53,14 +72,7 @@ def _rows(
     tier: str | None = None,
     include_unverified: bool = False,
 ) -> list[AggregateRow]:
-    with client_for(ctx) as client:
-        jobs = stored_jobs(client)
-    chosen = [
-        j
-        for j in jobs
-        if contains(j.model, model) and contains(j.hardware, hardware) and in_tier(j, tier)
-    ]
-    return aggregate(chosen, include_unverified)
+    return aggregate(_jobs(ctx, model, hardware, tier), include_unverified)
 
 
 def _aggregate_table(rows: list[AggregateRow]) -> None:
@@ -102,6 +114,20 @@ def _weights(
         raise click.BadParameter(str(error)) from None
 
 
+def _checked(check: Callable[[float], float]) -> Callable[..., float | None]:
+    """A click callback refusing a number ``check`` refuses, with its rule as the message."""
+
+    def callback(_: click.Context, __: click.Parameter, value: float | None) -> float | None:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+
+    return callback
+
+
 def load_models(path: Path | None) -> dict[str, ModelInfo]:
     """The ``--models`` file: ``models: {name or name@profile: {memory_gb, quality}}``."""
     if path is None:
@@ -119,8 +145,11 @@ def ranking_rows(ranking: Ranking) -> Rows:
 
 def _ranking_table(ranking: Ranking) -> None:
     wq, wg, we = ranking.weights
+    shared = ranking.ranked[0].benchmarks if ranking.ranked else []
+    on = f"on {len(shared)} shared: {', '.join(shared)}" if ranking.benchmark is None else ""
     title = (
-        f"{ranking.preset} ({ranking.benchmark or 'every benchmark'}): Q/G/E {wq:g}/{wg:g}/{we:g}"
+        f"{ranking.preset} ({ranking.benchmark or on or 'every benchmark'}): "
+        f"Q/G/E {wq:g}/{wg:g}/{we:g}; # = tied where rank 95 % intervals overlap"
     )
     console.print(view_table(RANKING, ranking.ranked, title))
     if ranking.excluded:
@@ -138,6 +167,22 @@ def _ranking_table(ranking: Ranking) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML of quality scores and memory footprints (examples/models.yaml).",
 )
+@click.option(
+    "--gpu-hour-price",
+    type=float,
+    callback=_checked(check_price),
+    metavar="USD",
+    help="Your price per GPU-hour: shows cost per million output tokens at --per-user-tps.",
+)
+@click.option(
+    "--per-user-tps",
+    type=float,
+    default=DEFAULT_PER_USER_TPS,
+    show_default=True,
+    callback=_checked(check_per_user_tps),
+    help="Tokens/s each user must see: cost and tok/kWh are read at the highest-throughput "
+    "point that still gives this.",
+)
 @tier_option
 @INCLUDE_UNVERIFIED
 @output_option(tabular=True)
@@ -149,17 +194,24 @@ def rank_cmd(
     model: str | None,
     hardware: str | None,
     models_file: Path | None,
+    gpu_hour_price: float | None,
+    per_user_tps: float,
     tier: str | None,
     include_unverified: bool,
     output: str,
 ) -> None:
     """Rank model × profile × engine × hardware with a reference preset (no latency gate).
 
-    Unverified imports (no valid signature by a key the controller recorded) are listed as not
-    ranked unless --include-unverified."""
+    Scores are read on the benchmarks every ranked entry shares (the others listed as
+    missing); each rank carries its 95 % interval from 1000 seeded resamplings, and
+    neighbours whose intervals overlap are tied ("=2"). Unverified imports (no valid signature
+    by a key the controller recorded) are listed as not ranked unless --include-unverified."""
     models = load_models(models_file)
-    rows = _rows(ctx, model, hardware, tier, include_unverified)
-    ranking = rank(rows, preset, models, weights)
+    jobs = _jobs(ctx, model, hardware, tier)
+    rows = aggregate(jobs, include_unverified)
+    benchmark = PRESETS[preset].benchmark
+    costs = entry_costs(jobs, benchmark, per_user_tps, gpu_hour_price, include_unverified)
+    ranking = rank(rows, preset, models, weights, costs)
     emit(console, output, ranking, lambda: _ranking_table(ranking), lambda: ranking_rows(ranking))
 
 

@@ -55,7 +55,7 @@ def pareto_points(
         if contains(job.hardware, hardware)
         for bench in job.benchmarks
         if benchmark is None or bench.id == benchmark
-        for point in _bench_points(run.run_id, job, bench)
+        for point in bench_points(run.run_id, job, bench)
     ]
     groups: dict[tuple[str, bool], list[ParetoPoint]] = defaultdict(list)
     for point in points:
@@ -94,7 +94,7 @@ def gpu_count(
     return None
 
 
-def _bench_points(run_id: str, job: JobResult, bench: BenchmarkResult) -> list[ParetoPoint]:
+def bench_points(run_id: str, job: JobResult, bench: BenchmarkResult) -> list[ParetoPoint]:
     gpus = gpu_count(job.hardware_detail, bench.energy)
     watts = bench.energy.mean_power_w if bench.energy is not None else None
     points = []

@@ -12,6 +12,18 @@ Each dimension is scaled to 0–100 within the ranked set (all equal: 100). A di
 lacks (no scores, no footprint) is shown as missing, never zero: its weight is left out and the
 others are renormalised, score = Σ w·scaled / Σ w over the dimensions present. No latency gate:
 TTFT is shown beside the score, marked slow above 2 s.
+
+Like with like: G is read on the benchmarks *every* ranked entry has an ``ok`` row of (by name,
+so ``08-reasoning`` and ``09-reasoning`` are one); each entry lists the benchmarks the others
+had and it lacks (``missing``), which took no part in anyone's score. Entries that share no
+benchmark at all are not ranked.
+
+Uncertainty: the ranking is redone ``DRAWS`` times (seeded) with each variant's throughput
+drawn from a normal around its mean with std σ/√n (σ the population std over its n runs, as
+stored). Stored results keep mean ± std per variant, not the per-run values, so this is the
+parametric form of resampling the runs, the same for measured and imported entries; a variant
+with one run or no std does not move. ``rank_low``–``rank_high`` is the 95 % interval of an
+entry's rank over the draws; neighbours whose intervals overlap are tied (``place`` "=2").
 """
 
 import re
@@ -20,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
+import numpy as np
 import yaml
 from pydantic import ValidationError
 
@@ -31,6 +44,9 @@ TTFT_METRIC = {"closed_loop": "e2e_ttft", "open_loop": "median_ttft_ms"}
 """The typical TTFT shown: llama-benchy's mean end-to-end TTFT (its pp rows; it keeps no
 median), vLLM's median TTFT open loop; the p95 is shown where vLLM recorded ``p95_ttft_ms``."""
 TTFT_P95 = "p95_ttft_ms"
+DRAWS = 1000
+SEED = 24
+INTERVAL = (0.025, 0.975)
 
 
 @dataclass(frozen=True)
@@ -58,8 +74,35 @@ class ModelInfo(ArenaModel):
     quality: dict[str, float] = {}
 
 
+class Cost(ArenaModel):
+    """The point an entry's cost is read at, and the figures read there."""
+
+    per_user_tps: float
+    """The target: tokens/s each request must at least see."""
+    benchmark: str | None = None
+    variant: str | None = None
+    output_tps: float | None = None
+    user_tps: float | None = None
+    gpus: int | None = None
+    usd_per_mtok: float | None = None
+    """``None``: no price given, GPUs not known, or no point met the target (``note``)."""
+    tokens_per_kwh: float | None = None
+    note: str = ""
+
+
 class Ranked(ArenaModel):
     rank: int
+    place: str = ""
+    """The rank as shown: ``2``, or ``=2`` for each of a run of neighbours whose rank
+    intervals overlap (tied: the first place of the run)."""
+    rank_low: int = 0
+    rank_high: int = 0
+    """95 % interval of the rank over the resampled rankings."""
+    benchmarks: list[str] = []
+    """The benchmarks the score was read on (shared by every ranked entry)."""
+    missing: list[str] = []
+    """Benchmarks other ranked entries have and this one lacks (left out of every score)."""
+    cost: Cost | None = None
     entry: Entry
     score: float
     q: float | None
@@ -127,67 +170,164 @@ def rank(
     preset: str,
     models: Mapping[str, ModelInfo],
     weights: tuple[float, float, float] | None = None,
+    costs: Mapping[Entry, Cost] | None = None,
 ) -> Ranking:
     chosen = PRESETS[preset]
     used = weights or chosen.weights
     by_entry: dict[Entry, list[AggregateRow]] = {}
     for row in rows:
         by_entry.setdefault(row.entry, []).append(row)
-    raw: list[tuple[Entry, float | None, float, float | None, list[AggregateRow]]] = []
+    measured = {entry: _per_bench(found, chosen.benchmark) for entry, found in by_entry.items()}
+    candidates = [entry for entry, benches in measured.items() if benches]
+    shared = set.intersection(*(set(measured[e]) for e in candidates)) if candidates else set()
+    every = set().union(*(measured[e] for e in candidates))
     excluded = []
     for entry, found in by_entry.items():
-        g = _throughput(found, chosen.benchmark)
-        if g is None:
+        if not measured[entry]:
             excluded.append(Excluded(entry=entry, reason=_why(found, chosen.benchmark)))
-            continue
-        info = info_for(models, entry)
-        q = fmean(info.quality.values()) if info.quality else None
-        e = g / info.memory_gb if info.memory_gb else None
-        raw.append((entry, q, g, e, found))
-    q_scale = _scaler([q for _, q, _, _, _ in raw])
-    g_scale = _scaler([g for _, _, g, _, _ in raw])
-    e_scale = _scaler([e for _, _, _, e, _ in raw])
+        elif not shared:
+            has = ", ".join(sorted(measured[entry]))
+            excluded.append(Excluded(entry=entry, reason=f"no benchmark every entry has ({has})"))
+    entries = candidates if shared else []
+    infos = [info_for(models, entry) for entry in entries]
+    q = [fmean(i.quality.values()) if i.quality else None for i in infos]
+    memory = [i.memory_gb or None for i in infos]
+    common = sorted(shared)
+    shared_only = [{b: measured[e][b] for b in common} for e in entries]
+    rng = np.random.default_rng(SEED)
+    point = np.stack([_g(benches, None, rng) for benches in shared_only] or [np.zeros(1)])
+    draws = np.stack([_g(benches, DRAWS, rng) for benches in shared_only] or [np.zeros(1)])
+    scores, scaled, shares = _scores(point[: len(entries)], q, memory, used)
+    drawn, _, _ = _scores(draws[: len(entries)], q, memory, used)
     ranked = []
-    for entry, q, g, e, found in raw:
-        scaled = {"Q": q_scale(q), "G": g_scale(g), "E": e_scale(e)}
-        present = {d: w for d, w in zip("QGE", used, strict=True) if scaled[d] is not None}
-        total = sum(present.values())
-        share = {d: w / total for d, w in present.items()} if total else {}
-        score = sum(share[d] * (scaled[d] or 0.0) for d in share)
+    for i, entry in enumerate(entries):
+        found = by_entry[entry]
+        g, footprint = float(point[i, 0]), memory[i]
         ttft, p95 = _ttft(found, chosen.ttft_benchmark)
         ranked.append(
             Ranked(
                 rank=0,
                 entry=entry,
-                score=score,
-                q=q,
+                score=float(scores[i, 0]),
+                q=q[i],
                 g=g,
-                e=e,
-                q_scaled=scaled["Q"],
-                g_scaled=scaled["G"] or 0.0,
-                e_scaled=scaled["E"],
-                weights=share,
+                e=g / footprint if footprint else None,
+                q_scaled=_known(scaled["Q"][i, 0]),
+                g_scaled=_known(scaled["G"][i, 0]) or 0.0,
+                e_scaled=_known(scaled["E"][i, 0]),
+                weights=shares[i],
                 ttft_ms=ttft,
                 ttft_p95_ms=p95,
                 slow=any(t is not None and t > SLOW_TTFT_MS for t in (ttft, p95)),
+                benchmarks=common,
+                missing=sorted(every - set(measured[entry])),
+                cost=costs.get(entry) if costs is not None else None,
             )
         )
-    ranked.sort(key=lambda r: (-r.score, r.entry.model, r.entry.profile))
-    for place, item in enumerate(ranked, start=1):
-        item.rank = place
+    _place(ranked, drawn)
     return Ranking(
         preset=preset, benchmark=chosen.benchmark, weights=used, ranked=ranked, excluded=excluded
     )
 
 
-def _throughput(rows: Sequence[AggregateRow], benchmark: str | None) -> float | None:
-    per_bench: dict[str, list[float]] = {}
+Variants = list[tuple[float, float]]
+"""One benchmark's variants of an entry: (mean, standard error of the mean) each."""
+
+
+def _per_bench(rows: Sequence[AggregateRow], benchmark: str | None) -> dict[str, Variants]:
+    """The entry's ``ok`` throughput per benchmark name (the preset's only, or all)."""
+    per_bench: dict[str, Variants] = {}
     for row in rows:
         stat = row.throughput
         wanted = benchmark is None or name_of(row.benchmark) == benchmark
         if wanted and row.status == OK and stat is not None and stat.mean is not None:
-            per_bench.setdefault(row.benchmark, []).append(stat.mean)
-    return fmean(fmean(values) for values in per_bench.values()) if per_bench else None
+            error = (stat.std or 0.0) / stat.n**0.5 if stat.n > 0 else 0.0
+            per_bench.setdefault(name_of(row.benchmark), []).append((stat.mean, error))
+    return per_bench
+
+
+def _g(
+    per_bench: Mapping[str, Variants], draws: int | None, rng: np.random.Generator
+) -> np.ndarray:
+    """G: the mean over benchmarks of the mean over their variants; ``draws`` resampled
+    values, or the point value (one) when ``None``."""
+    columns = []
+    for name in sorted(per_bench):
+        means = np.array([mean for mean, _ in per_bench[name]])
+        if draws is None:
+            columns.append(np.array([means.mean()]))
+            continue
+        errors = np.array([error for _, error in per_bench[name]])
+        sampled = rng.normal(means[:, None], errors[:, None], size=(len(means), draws))
+        columns.append(sampled.mean(axis=0))
+    return np.asarray(np.mean(columns, axis=0))
+
+
+def _scores(
+    g: np.ndarray,
+    q: Sequence[float | None],
+    memory: Sequence[float | None],
+    weights: tuple[float, float, float],
+) -> tuple[np.ndarray, dict[str, np.ndarray], list[dict[str, float]]]:
+    """Scores (entries × draws), the scaled dimensions (NaN: missing) and each entry's weights
+    renormalised over the dimensions it has."""
+    count = g.shape[1]
+    q_values = np.array([[v if v is not None else np.nan] * count for v in q], dtype=float)
+    per_gb = np.array([[1.0 / m if m else np.nan] for m in memory], dtype=float)
+    scaled = {
+        "Q": _scale(q_values.reshape(len(q), count)),
+        "G": _scale(g),
+        "E": _scale(g * per_gb.reshape(len(q), 1)),
+    }
+    shares = []
+    scores = np.zeros((len(q), count))
+    for i in range(len(q)):
+        present = {
+            d: w for d, w in zip("QGE", weights, strict=True) if not np.isnan(scaled[d][i, 0])
+        }
+        total = sum(present.values())
+        share = {d: w / total for d, w in present.items()} if total else {}
+        shares.append(share)
+        for d, w in share.items():
+            scores[i] += w * scaled[d][i]
+    return scores, scaled, shares
+
+
+def _scale(values: np.ndarray) -> np.ndarray:
+    """Min-max to 0–100 per draw within the compared set (NaN stays missing); a set of equal
+    values all scale to 100."""
+    if not values.size or np.isnan(values).all():
+        return values
+    low = np.nanmin(values, axis=0)
+    span = np.nanmax(values, axis=0) - low
+    safe = np.where(span > 0, span, 1.0)
+    return np.where(
+        span > 0, (values - low) / safe * 100, np.where(np.isnan(values), np.nan, 100.0)
+    )
+
+
+def _known(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def _place(ranked: list[Ranked], drawn: np.ndarray) -> None:
+    """Ranks by score, each with its 95 % interval over the draws; neighbours whose intervals
+    overlap are tied and shown as ``=`` the first place of their run."""
+    order = np.argsort(-drawn, axis=0, kind="stable")
+    ranks = np.empty_like(order)
+    for column in range(order.shape[1]):
+        ranks[order[:, column], column] = np.arange(1, len(ranked) + 1)
+    for i, item in enumerate(ranked):
+        low, high = np.quantile(ranks[i], INTERVAL)
+        item.rank_low, item.rank_high = int(np.floor(low)), int(np.ceil(high))
+    ranked.sort(key=lambda r: (-r.score, r.entry.model, r.entry.profile))
+    starts = []
+    for place, item in enumerate(ranked, start=1):
+        item.rank = place
+        tied = place > 1 and item.rank_low <= ranked[place - 2].rank_high
+        starts.append(starts[-1] if tied else place)
+    for item, start in zip(ranked, starts, strict=True):
+        item.place = f"={start}" if starts.count(start) > 1 else str(start)
 
 
 def _why(rows: Sequence[AggregateRow], benchmark: str | None) -> str:
@@ -209,23 +349,3 @@ def _ttft(rows: Sequence[AggregateRow], benchmark: str) -> tuple[float | None, f
             if stat is not None and stat.mean is not None:
                 into.append(stat.mean)
     return (fmean(typical) if typical else None, fmean(p95) if p95 else None)
-
-
-def _scaler(values: Sequence[float | None]) -> "Scale":
-    known = [v for v in values if v is not None]
-    return Scale(min(known), max(known)) if known else Scale(0.0, 0.0)
-
-
-@dataclass(frozen=True)
-class Scale:
-    """Min-max to 0–100 within the compared set; a set of equal values all scale to 100."""
-
-    low: float
-    high: float
-
-    def __call__(self, value: float | None) -> float | None:
-        if value is None:
-            return None
-        if self.high == self.low:
-            return 100.0
-        return (value - self.low) / (self.high - self.low) * 100

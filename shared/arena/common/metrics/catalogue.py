@@ -284,6 +284,25 @@ METRICS: tuple[Metric, ...] = (
     Metric("e", "E", "tok/s/GB", H, 2, None, "G per GB of model memory."),
     Metric("ttft_ms", "TTFT", "ms", L, 0, None, "Typical time to first token."),
     Metric("ttft_p95_ms", "p95 TTFT", "ms", L, 0, None, "95th percentile time to first token."),
+    Metric(
+        "usd_per_mtok",
+        "$/M out tok",
+        "USD",
+        L,
+        2,
+        None,
+        "Price per GPU-hour × GPUs ÷ (output tok/s × 3600) × 10⁶ at the fastest point meeting "
+        "the per-user speed (analysis.cost).",
+    ),
+    Metric(
+        "tokens_per_kwh",
+        "out tok/kWh",
+        "tok",
+        H,
+        0,
+        None,
+        "Output tokens per kWh at that point: tok/s ÷ the benchmark's mean W × 3.6·10⁶.",
+    ),
 )
 
 CATALOGUE: dict[str, Metric] = {metric.key: metric for metric in METRICS}

@@ -28,7 +28,34 @@ def _why(excluded: Excluded) -> str:
     return f"simulated: {reason}" if simulated and not reason.startswith("simulated") else reason
 
 
-RANK = Column[RankRow]("rank", "#", _ranked("rank"), 0)
+def _range(row: RankRow) -> str | None:
+    """``1–3``: the 95 % interval of the rank over resampled rankings."""
+    if not isinstance(row, Ranked):
+        return None
+    low, high = row.rank_low, row.rank_high
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def _missing(row: RankRow) -> str | None:
+    return ", ".join(row.missing) if isinstance(row, Ranked) else None
+
+
+def _cost(field: str) -> Callable[[RankRow], object]:
+    return lambda row: getattr(row.cost, field) if isinstance(row, Ranked) and row.cost else None
+
+
+def _cost_note(row: RankRow) -> str:
+    return row.cost.note if isinstance(row, Ranked) and row.cost else ""
+
+
+RANK = Column[RankRow](
+    "rank", "#", lambda r: r.place if isinstance(r, Ranked) else None, data=_ranked("rank")
+)
+PLACE = Column[RankRow]("place", "place", _ranked("place"))
+RANGE = Column[RankRow]("rank_range", "rank 95 %", _range)
+MISSING = Column[RankRow]("missing", "missing", _missing)
+USD = Column.metric("usd_per_mtok", _cost("usd_per_mtok"), key="usd_per_mtok", mark=_cost_note)
+KWH = Column.metric("tokens_per_kwh", _cost("tokens_per_kwh"), key="tokens_per_kwh")
 SCORE = Column[RankRow](
     "score",
     "score",
@@ -44,9 +71,11 @@ TTFT_P95 = Column.metric("ttft_p95_ms", _ranked("ttft_p95_ms"), key="ttft_p95_ms
 
 RANKING: View[RankRow] = View(
     "ranking",
-    shown=[RANK, *ENTRY, SCORE, Q, G, E, TTFT, TTFT_P95],
+    shown=[RANK, RANGE, *ENTRY, SCORE, Q, G, E, TTFT, TTFT_P95, USD, KWH, MISSING],
     export=[
         RANK,
+        PLACE,
+        RANGE,
         *ENTRY,
         SCORE,
         Q,
@@ -55,6 +84,10 @@ RANKING: View[RankRow] = View(
         *(Column(f"{d}_scaled", f"{d.upper()} scaled", _ranked(f"{d}_scaled"), 1) for d in "qge"),
         TTFT,
         TTFT_P95,
+        USD,
+        KWH,
+        Column("cost_at", "cost read at", _cost("variant")),
+        MISSING,
         Column("slow", "slow", _ranked("slow")),
         Column(
             "excluded_reason",
