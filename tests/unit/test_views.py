@@ -15,7 +15,7 @@ from arena.common.analysis.aggregate import AggregateRow, Entry
 from arena.common.analysis.capacity import CapacityRow
 from arena.common.analysis.compare import Column, CompareRow, Comparison
 from arena.common.analysis.pareto import ParetoPoint
-from arena.common.analysis.rank import Excluded, Ranked, Ranking
+from arena.common.analysis.rank import Cost, Excluded, Ranked, Ranking
 from arena.common.metrics.catalogue import HEADLINE, metric
 from arena.common.schemas.agent import AgentInfo, AgentStatus, HardwareInfo
 from arena.common.schemas.imported import CapacityPoint
@@ -50,6 +50,10 @@ RANKED = [
         ttft_ms=120.4,
         ttft_p95_ms=None,
         slow=False,
+        place="=1",
+        rank_low=1,
+        rank_high=2,
+        cost=Cost(per_user_tps=20, variant="c8", output_tps=500, gpus=1, usd_per_mtok=1.3889),
     ),
     Ranked(
         rank=2,
@@ -65,6 +69,11 @@ RANKED = [
         ttft_ms=2500.0,
         ttft_p95_ms=3100.0,
         slow=True,
+        place="=1",
+        rank_low=1,
+        rank_high=2,
+        missing=["rag-8k", "reasoning"],
+        cost=Cost(per_user_tps=20, note="no point at ≥ 20 tok/s per user"),
     ),
 ]
 EXCLUDED = [
@@ -76,9 +85,11 @@ RANKING_VALUE = Ranking(
     preset="chat", benchmark="chat", weights=(60, 30, 10), ranked=RANKED, excluded=EXCLUDED
 )
 EXPECTED = [
-    ["1", "m-fast", "", "vllm", "H200", "measured", "91.2", "—", "1,234.6", "—", "120", "—"],
+    ["=1", "1–2", "m-fast", "", "vllm", "H200", "measured", "91.2", "—", "1,234.6", "—", "120"]
+    + ["—", "1.39", "—", ""],
     [
-        "2",
+        "=1",
+        "1–2",
         "m-[slow]",
         "fp8",
         "sglang",
@@ -90,6 +101,9 @@ EXPECTED = [
         "0.60",
         "2,500",
         "3,100",
+        "—",
+        "—",
+        "rag-8k, reasoning",
     ],
 ]
 
@@ -131,14 +145,18 @@ class Tables(HTMLParser):
 
 def test_headers_come_from_the_catalogue() -> None:
     headers = [column.header for column in RANKING.shown]
-    assert headers[6:] == [metric(key).header for key in ("score", "q", "g", "e", "ttft_ms")] + [
-        "p95 TTFT ms"
-    ]
-    assert headers == ["#", "model", "profile", "engine", "hardware", "origin", "score", "Q"] + [
+    keys = ("score", "q", "g", "e", "ttft_ms", "ttft_p95_ms", "usd_per_mtok", "tokens_per_kwh")
+    assert headers[7:15] == [metric(key).header for key in keys]
+    assert headers == ["#", "rank 95 %", "model", "profile", "engine", "hardware", "origin"] + [
+        "score",
+        "Q",
         "G tok/s",
         "E tok/s/GB",
         "TTFT ms",
         "p95 TTFT ms",
+        "USD/M out tok",
+        "out tok/kWh",
+        "missing",
     ]
 
 
@@ -148,7 +166,12 @@ def test_the_rich_table_shows_the_views_cells_and_marks_slow_ttft() -> None:
     lines = buffer.getvalue().splitlines()
     body = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines[3:5]]
     assert body[0] == EXPECTED[0]
-    assert body[1] == [*EXPECTED[1][:10], "2,500 > 2 s", "3,100"]  # markup in a name is text
+    # markup in a name is text; a slow TTFT and a cost that could not be read are marked
+    assert body[1] == [*EXPECTED[1][:11], "2,500 > 2 s", "3,100"] + [
+        "— no point at ≥ 20 tok/s per user",
+        "—",
+        "rag-8k, reasoning",
+    ]
 
 
 def test_csv_rows_carry_every_column_and_the_entries_not_ranked() -> None:
@@ -156,6 +179,8 @@ def test_csv_rows_carry_every_column_and_the_entries_not_ranked() -> None:
     table = view_rows(RANKING, rows)
     assert list(table.columns) == [
         "rank",
+        "place",
+        "rank_range",
         "model",
         "profile",
         "engine",
@@ -170,18 +195,25 @@ def test_csv_rows_carry_every_column_and_the_entries_not_ranked() -> None:
         "e_scaled",
         "ttft_ms",
         "ttft_p95_ms",
+        "usd_per_mtok",
+        "tokens_per_kwh",
+        "cost_at",
+        "missing",
         "slow",
         "excluded_reason",
     ]
-    assert table.rows[0][:7] == [1, "m-fast", "", "vllm", "H200", "measured", 91.23]
+    assert table.rows[0][:9] == [1, "=1", "1–2", "m-fast", "", "vllm", "H200", "measured", 91.23]
+    assert table.rows[0][17:21] == [1.3889, None, "c8", ""]
     assert table.rows[2] == [
+        None,
+        None,
         None,
         "sim",
         "",
         "simulated",
         "x",
         "measured",
-        *[None] * 10,
+        *[None] * 14,
         "simulated",
     ]
 
@@ -194,8 +226,9 @@ def test_dashboard_and_report_render_the_same_table_with_the_one_macro() -> None
         assert parsed.headers == [column.header for column in RANKING.shown]
         assert [[text for text, _, _ in row] for row in parsed.rows[1:]] == EXPECTED
         values = [value for _, value, _ in parsed.rows[2]]
-        assert values[0] == "2.0" and float(values[8] or 0) == 12.0 and values[1] is None
-        assert [mark for _, _, mark in parsed.rows[2]][10] == "> 2 s"
+        assert values[0] is None and values[2] is None  # the rank is text: "=1"
+        assert float(values[9] or 0) == 12.0
+        assert [mark for _, _, mark in parsed.rows[2]][11] == "> 2 s"
         excluded = Tables(env.from_string(source).render(name="not_ranked", rows=EXCLUDED))
         assert excluded.rows[1:] == [
             [("sim", None, None), ("", None, None)]

@@ -286,7 +286,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("ttft_p95_ms", "p95 TTFT", "ms", L, 0, None, "95th percentile time to first token."),
     Metric(
         "usd_per_mtok",
-        "$/M out tok",
+        "USD/M out tok",
         "USD",
         L,
         2,

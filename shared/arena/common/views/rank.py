@@ -49,7 +49,10 @@ def _cost_note(row: RankRow) -> str:
 
 
 RANK = Column[RankRow](
-    "rank", "#", lambda r: r.place if isinstance(r, Ranked) else None, data=_ranked("rank")
+    "rank",
+    "#",
+    lambda r: (r.place or str(r.rank)) if isinstance(r, Ranked) else None,
+    data=_ranked("rank"),
 )
 PLACE = Column[RankRow]("place", "place", _ranked("place"))
 RANGE = Column[RankRow]("rank_range", "rank 95 %", _range)
