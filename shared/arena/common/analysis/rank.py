@@ -321,7 +321,7 @@ def _place(ranked: list[Ranked], drawn: np.ndarray) -> None:
         low, high = np.quantile(ranks[i], INTERVAL)
         item.rank_low, item.rank_high = int(np.floor(low)), int(np.ceil(high))
     ranked.sort(key=lambda r: (-r.score, r.entry.model, r.entry.profile))
-    starts = []
+    starts: list[int] = []
     for place, item in enumerate(ranked, start=1):
         item.rank = place
         tied = place > 1 and item.rank_low <= ranked[place - 2].rank_high
