@@ -15,6 +15,7 @@ import pytest
 
 from arena.client.api import ArenaClient
 from arena.common.analysis.aggregate import aggregate
+from arena.common.analysis.cost import DEFAULT_PER_USER_TPS, entry_costs
 from arena.common.analysis.rank import PRESETS, rank, read_models
 from arena.common.schemas.user import Role
 from arena.common.settings import DEV_USER_TOKEN
@@ -115,13 +116,17 @@ def test_leaderboard_with_a_models_file_and_weights(tmp_path: Path) -> None:
         with ArenaClient(running.address, DEV_USER_TOKEN) as client:
             jobs = [job for run in client.runs(100) for job in client.results(run.run_id).jobs]
         status, body, _ = get(f"{base}/api/leaderboard?preset=chat&weights=50,40,10")
-        unsigned = rank(aggregate(jobs), "chat", read_models(models), (50, 40, 10))
+        energy = entry_costs(jobs, "chat", DEFAULT_PER_USER_TPS, None)
+        unsigned = rank(aggregate(jobs), "chat", read_models(models), (50, 40, 10), energy)
         assert status == 200 and json.loads(body) == unsigned.model_dump(mode="json")
         assert unsigned.ranked == []  # the sample is an unsigned import: asked for below
         query = "preset=chat&weights=50,40,10&unverified=true"
         status, body, _ = get(f"{base}/api/leaderboard?{query}")
-        expected = rank(aggregate(jobs, True), "chat", read_models(models), (50, 40, 10))
+        energy = entry_costs(jobs, "chat", DEFAULT_PER_USER_TPS, None, True)
+        expected = rank(aggregate(jobs, True), "chat", read_models(models), (50, 40, 10), energy)
         assert status == 200 and json.loads(body) == expected.model_dump(mode="json")
+        cost = expected.ranked[0].cost  # tokens per kWh where telemetry has power; no price
+        assert cost is not None and cost.usd_per_mtok is None
         assert expected.ranked[0].q == 30 and expected.ranked[0].e is not None  # the file's
         assert str(models) in get(f"{base}/leaderboard")[1]
         assert get(f"{base}/api/leaderboard?weights=1,2")[0] == 422

@@ -12,12 +12,13 @@ import yaml
 from arena.client.report.fetch import ReportData
 from arena.common import figures
 from arena.common.analysis.agent_capacity import AgentCapacityRow, agent_capacity_rows
-from arena.common.analysis.aggregate import aggregate
+from arena.common.analysis.aggregate import Entry, aggregate
 from arena.common.analysis.cache import CacheRow, cache_rows
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
 from arena.common.analysis.compare import Comparison, compare
+from arena.common.analysis.cost import DEFAULT_PER_USER_TPS, entry_costs
 from arena.common.analysis.pareto import pareto_points
-from arena.common.analysis.rank import PRESETS, ModelInfo, Ranking, rank
+from arena.common.analysis.rank import PRESETS, Cost, ModelInfo, Ranking, rank
 from arena.common.figures.style import labels, series_name, source
 from arena.common.metrics.validity import MAX_ERROR_RATE
 from arena.common.schemas.results import JobResult, RunResults
@@ -131,8 +132,12 @@ def build(
             figures.agent_capacity_figure(AGENT_TITLE, report.agent_capacity),
         )
     report.cache = cache_rows(data.results)
-    rows = aggregate((job for run in data.results for job in run.jobs), include_unverified)
-    report.rankings = [rank(rows, preset, models) for preset in PRESETS]
+    jobs = [job for run in data.results for job in run.jobs]
+    rows = aggregate(jobs, include_unverified)
+    report.rankings = [
+        rank(rows, preset, models, costs=_energy(jobs, preset, include_unverified))
+        for preset in PRESETS
+    ]
     report.compares = _compares(data.results)
     report.jobs = [_entry(data, run, job) for run in data.results for job in run.jobs]
     return report
@@ -220,3 +225,9 @@ def _entry(data: ReportData, run: RunResults, job: JobResult) -> JobEntry:
 
 def _yaml(value: object) -> str:
     return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100) if value else ""
+
+
+def _energy(jobs: list[JobResult], preset: str, include_unverified: bool) -> dict[Entry, Cost]:
+    """Tokens per kWh at the default per-user speed; no cost (the report takes no price)."""
+    benchmark = PRESETS[preset].benchmark
+    return entry_costs(jobs, benchmark, DEFAULT_PER_USER_TPS, None, include_unverified)

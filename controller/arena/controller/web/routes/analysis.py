@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from arena.common.analysis.agent_capacity import AgentCapacityRow, agent_capacity_rows
-from arena.common.analysis.aggregate import AggregateRow, aggregate
+from arena.common.analysis.aggregate import AggregateRow, Entry, aggregate
 from arena.common.analysis.capacity import CapacityRow, capacity_rows
 from arena.common.analysis.compare import Comparison, compare
+from arena.common.analysis.cost import DEFAULT_PER_USER_TPS, entry_costs
 from arena.common.analysis.pareto import ParetoPoint, pareto_points
-from arena.common.analysis.rank import PRESETS, Ranking, parse_weights, rank
+from arena.common.analysis.rank import PRESETS, Cost, Ranking, parse_weights, rank
 from arena.common.analysis.selection import contains
 from arena.common.errors import InvalidRequestError
 from arena.common.figures import agent_capacity_figure, capacity_figure, pareto_figure
@@ -43,8 +44,28 @@ def _ranking(
     )
     return store.view(
         ("rank", preset, model, hardware, chosen, unverified),
-        lambda _: rank(rows, preset, store.models, chosen),
+        lambda results: rank(
+            rows,
+            preset,
+            store.models,
+            chosen,
+            _energy(results, preset, model, hardware, unverified),
+        ),
     )
+
+
+def _energy(
+    results: list[RunResults],
+    preset: str,
+    model: str | None,
+    hardware: str | None,
+    unverified: bool,
+) -> dict[Entry, Cost]:
+    """Tokens per kWh at the default per-user speed; no cost (the page takes no price)."""
+    jobs = [job for run in results for job in run.jobs]
+    chosen = [j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware)]
+    benchmark = PRESETS[preset].benchmark
+    return entry_costs(chosen, benchmark, DEFAULT_PER_USER_TPS, None, unverified)
 
 
 def _weights(text: str | None) -> tuple[float, float, float] | None:
