@@ -313,10 +313,8 @@ def _known(value: float) -> float | None:
 def _place(ranked: list[Ranked], drawn: np.ndarray) -> None:
     """Ranks by score, each with its 95 % interval over the draws; neighbours whose intervals
     overlap are tied and shown as ``=`` the first place of their run."""
-    order = np.argsort(-drawn, axis=0, kind="stable")
-    ranks = np.empty_like(order)
-    for column in range(order.shape[1]):
-        ranks[order[:, column], column] = np.arange(1, len(ranked) + 1)
+    # 1 + how many entries scored strictly higher in that draw: equal scores share a rank
+    ranks = 1 + (drawn[np.newaxis, :, :] > drawn[:, np.newaxis, :]).sum(axis=1)
     for i, item in enumerate(ranked):
         low, high = np.quantile(ranks[i], INTERVAL)
         item.rank_low, item.rank_high = int(np.floor(low)), int(np.ceil(high))
