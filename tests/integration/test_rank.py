@@ -298,7 +298,7 @@ def test_cost_per_million_tokens_at_a_per_user_speed(server: ControllerThread) -
     table = arenactl(
         server, "rank", "--preset", "chat", "--include-unverified", "--gpu-hour-price", "2.5"
     )
-    assert "$/M out tok" in table.output and "rank 95 %" in table.output
+    assert "USD/M out tok" in table.output and "rank 95 %" in table.output
 
 
 @pytest.mark.parametrize(
