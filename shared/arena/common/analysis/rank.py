@@ -314,7 +314,10 @@ def _place(ranked: list[Ranked], drawn: np.ndarray) -> None:
     """Ranks by score, each with its 95 % interval over the draws; neighbours whose intervals
     overlap are tied and shown as ``=`` the first place of their run."""
     # 1 + how many entries scored strictly higher in that draw: equal scores share a rank
-    ranks = 1 + (drawn[np.newaxis, :, :] > drawn[:, np.newaxis, :]).sum(axis=1)
+    ranks = np.empty(drawn.shape, dtype=int)
+    for column in range(drawn.shape[1]):
+        lower_first = -drawn[:, column]
+        ranks[:, column] = np.searchsorted(np.sort(lower_first), lower_first, side="left") + 1
     for i, item in enumerate(ranked):
         low, high = np.quantile(ranks[i], INTERVAL)
         item.rank_low, item.rank_high = int(np.floor(low)), int(np.ceil(high))
