@@ -37,8 +37,8 @@ benchmarks:
     input_len: 16
     output_len: 40
     num_prompts: 1
-    request_rate: [1.5, 10]
-    min_duration_s: 8
+    request_rate: [1.5, 12]
+    min_duration_s: 10
     burstiness: 1.0
 """
 
@@ -77,14 +77,14 @@ async def test_a_step_above_what_the_engine_completes_is_flagged_and_never_capac
     assert job.state == "succeeded", job.message
     [sweep] = job.benchmarks
     low, high = sweep.variants
-    assert (low.key, high.key) == ("rate1.5", "rate10")
+    assert (low.key, high.key) == ("rate1.5", "rate12")
     assert low.metrics["oversaturated"].mean == 0.0
     assert high.metrics["oversaturated"].mean == 1.0
     assert sweep.valid
-    flag = "over-saturated at 10 req/s: requests in flight and TTFT kept growing"
+    flag = "over-saturated at 12 req/s: requests in flight and TTFT kept growing"
     assert any(f.startswith(flag) for f in sweep.flags), sweep.flags
 
     rows = capacity_rows([results], max_error_rate=0.1)
     assert rows and all(row.status == "ok" for row in rows), rows
     assert {row.point.configured_rps for row in rows if row.point} == {1.5}
-    assert all("left out: 10 req/s (over-saturated: no steady state)" in r.note for r in rows)
+    assert all("left out: 12 req/s (over-saturated: no steady state)" in r.note for r in rows)

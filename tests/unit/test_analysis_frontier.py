@@ -2,7 +2,7 @@
 
 from arena.common.analysis.capacity import capacity_rows
 from arena.common.analysis.pareto import pareto_points
-from arena.common.metrics.validity import MAX_ERROR_RATE
+from arena.common.metrics.validity import MAX_ERROR_RATE, assess
 from arena.common.schemas.agent import GpuInfo, HardwareInfo
 from arena.common.schemas.results import (
     BenchmarkResult,
@@ -152,3 +152,25 @@ def test_a_step_at_the_limit_is_not_under_it_and_a_failing_step_is_left_out() ->
         0.7,
         0.7,
     ]
+
+
+def test_an_oversaturated_step_is_never_capacity_even_under_the_limit() -> None:
+    # the 0.5 req/s step's p95 (4 s) is under 5 and 10 s only because its run ended while the
+    # queue was still growing: one of its runs had no steady state
+    bench = sweep()
+    half = bench.variants[1]
+    half.metrics["oversaturated"] = MetricStat(mean=1 / 3, std=0.47, n=3)
+    bench.variants[0].metrics["oversaturated"] = stat(0.0)
+    assess(bench)
+    flag = "over-saturated at 0.5 req/s: requests in flight and TTFT kept growing"
+    assert any(f.startswith(flag) for f in bench.flags) and bench.valid
+    results = RunResults(
+        run_id="r", suite="s", state="succeeded", notes=[], jobs=[job("j", [bench])]
+    )
+    rows = capacity_rows([results], MAX_ERROR_RATE)
+    assert [(r.limit_ms, r.status, r.point and r.point.configured_rps) for r in rows] == [
+        (2000.0, "ok", 0.1),
+        (5000.0, "ok", 0.1),  # main: 0.5
+        (10000.0, "ok", 0.1),  # main: 0.5
+    ]
+    assert all(r.note == "left out: 0.5 req/s (over-saturated: no steady state)" for r in rows)
