@@ -189,16 +189,20 @@ def rank(
             has = ", ".join(sorted(measured[entry]))
             excluded.append(Excluded(entry=entry, reason=f"no benchmark every entry has ({has})"))
     entries = candidates if shared else []
+    if not entries:
+        return Ranking(
+            preset=preset, benchmark=chosen.benchmark, weights=used, ranked=[], excluded=excluded
+        )
     infos = [info_for(models, entry) for entry in entries]
     q = [fmean(i.quality.values()) if i.quality else None for i in infos]
     memory = [i.memory_gb or None for i in infos]
     common = sorted(shared)
     shared_only = [{b: measured[e][b] for b in common} for e in entries]
     rng = np.random.default_rng(SEED)
-    point = np.stack([_g(benches, None, rng) for benches in shared_only] or [np.zeros(1)])
-    draws = np.stack([_g(benches, DRAWS, rng) for benches in shared_only] or [np.zeros(1)])
-    scores, scaled, shares = _scores(point[: len(entries)], q, memory, used)
-    drawn, _, _ = _scores(draws[: len(entries)], q, memory, used)
+    point = np.stack([_g(benches, None, rng) for benches in shared_only])
+    draws = np.stack([_g(benches, DRAWS, rng) for benches in shared_only])
+    scores, scaled, shares = _scores(point, q, memory, used)
+    drawn, _, _ = _scores(draws, q, memory, used)
     ranked = []
     for i, entry in enumerate(entries):
         found = by_entry[entry]
