@@ -209,8 +209,7 @@ def rank_cmd(
     models = load_models(models_file)
     jobs = _jobs(ctx, model, hardware, tier)
     rows = aggregate(jobs, include_unverified)
-    benchmark = PRESETS[preset].benchmark
-    costs = entry_costs(jobs, benchmark, per_user_tps, gpu_hour_price, include_unverified)
+    costs = entry_costs(jobs, preset, per_user_tps, gpu_hour_price, include_unverified)
     ranking = rank(rows, preset, models, weights, costs)
     emit(console, output, ranking, lambda: _ranking_table(ranking), lambda: ranking_rows(ranking))
 

@@ -229,5 +229,4 @@ def _yaml(value: object) -> str:
 
 def _energy(jobs: list[JobResult], preset: str, include_unverified: bool) -> dict[Entry, Cost]:
     """Tokens per kWh at the default per-user speed; no cost (the report takes no price)."""
-    benchmark = PRESETS[preset].benchmark
-    return entry_costs(jobs, benchmark, DEFAULT_PER_USER_TPS, None, include_unverified)
+    return entry_costs(jobs, preset, DEFAULT_PER_USER_TPS, None, include_unverified)

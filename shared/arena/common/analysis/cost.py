@@ -1,8 +1,9 @@
 """What an entry's output costs at a speed each user still finds usable, and its energy.
 
 For each entry (model × profile × engine × hardware), the highest-throughput measured point
-(``analysis.pareto``: one per concurrency or rate) whose per-user output speed meets the target
-(``--per-user-tps``, default 20 tok/s); from it:
+(``analysis.pareto``: one per concurrency or rate) of the preset's benchmark (the one its TTFT
+is read on: ``chat`` for ``aggregate``, so a cost is always one workload's) whose per-user
+output speed meets the target (``--per-user-tps``, default 20 tok/s); from it:
 
 - cost per million output tokens = price per GPU-hour × GPUs ÷ (output tok/s × 3600) × 10⁶,
   from a price the user gives (``--gpu-hour-price``): Arena knows no prices;
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 
 from arena.common.analysis.aggregate import OK, Entry, entry_of, status_of
 from arena.common.analysis.pareto import ParetoPoint, bench_points
-from arena.common.analysis.rank import Cost, name_of
+from arena.common.analysis.rank import PRESETS, Cost, name_of
 from arena.common.schemas.results import JobResult
 
 DEFAULT_PER_USER_TPS = 20.0
@@ -42,19 +43,19 @@ def check_per_user_tps(speed: float) -> float:
 
 def entry_costs(
     jobs: Iterable[JobResult],
-    benchmark: str | None,
+    preset: str,
     per_user_tps: float,
     gpu_hour_price: float | None,
     include_unverified: bool = False,
 ) -> dict[Entry, Cost]:
-    """Per entry, its cost at the target speed, over the points of ``benchmark`` (a preset's
-    name, ``chat``; ``None``: every benchmark)."""
+    """Per entry, its cost at the target speed on the preset's benchmark."""
+    benchmark = PRESETS[preset].ttft_benchmark
     best: dict[Entry, ParetoPoint | None] = {}
     for job in jobs:
         entry = entry_of(job)
         best.setdefault(entry, None)
         for bench in job.benchmarks:
-            if benchmark is not None and name_of(bench.id) != benchmark:
+            if name_of(bench.id) != benchmark:
                 continue
             variants = {v.key: v for v in bench.variants}
             for point in bench_points("", job, bench):

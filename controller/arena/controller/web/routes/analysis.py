@@ -64,8 +64,7 @@ def _energy(
     """Tokens per kWh at the default per-user speed; no cost (the page takes no price)."""
     jobs = [job for run in results for job in run.jobs]
     chosen = [j for j in jobs if contains(j.model, model) and contains(j.hardware, hardware)]
-    benchmark = PRESETS[preset].benchmark
-    return entry_costs(chosen, benchmark, DEFAULT_PER_USER_TPS, None, unverified)
+    return entry_costs(chosen, preset, DEFAULT_PER_USER_TPS, None, unverified)
 
 
 def _weights(text: str | None) -> tuple[float, float, float] | None:
