@@ -35,6 +35,7 @@ from arena.agent.tools import ToolContext, driver_for
 from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
 from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_cpu_util
+from arena.common.metrics.completion import put_completed
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
@@ -190,7 +191,11 @@ class JobExecution:
             self._discard = self.cancel_reason is not None
             await engine.stop()
             with contextlib.suppress(ArenaError):
-                await self._report(JobState.CANCELLED, self.cancel_reason or "agent shutting down")
+                await self._report(
+                    JobState.CANCELLED,
+                    self.cancel_reason or "agent shutting down",
+                    provenance=self._provenance(engine),
+                )
             if self.cancel_reason is None:
                 raise
         except ConflictError as error:
@@ -361,6 +366,7 @@ class JobExecution:
                 after = await scrape_metrics(engine.base_url, engine.api_key)
                 if before is not None and after is not None:
                     engine_metrics[bench.id] = engine_figures(before, after)
+                put_completed(self.provenance, bench.id)
         finally:
             await tokenizer.close()
 

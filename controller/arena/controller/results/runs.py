@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from arena.common.analysis.agents import judged_capacity
 from arena.common.analysis.pareto import gpu_count
+from arena.common.metrics.completion import PARTIAL_FLAG
 from arena.common.metrics.derive import measured_variants
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
@@ -18,6 +19,7 @@ from arena.common.schemas.results import (
     RunResults,
     VariantResult,
 )
+from arena.common.schemas.job import JobState
 from arena.common.schemas.run import RunState
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
@@ -121,8 +123,11 @@ def run_results(
                 },
                 energy=energy.get(bench.id),
                 prefix_cache=bench.prefix_cache,
+                partial=bool(found) and job.state != JobState.SUCCEEDED.value,
             )
             benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+            if result.partial:
+                result.flags.insert(0, PARTIAL_FLAG.format(state=job.state))
             if isinstance(bench, SessionBenchmark):
                 result.agent_capacity = judged_capacity(
                     bench, result, gpu_count(hardware, result.energy, cpu_only=None)

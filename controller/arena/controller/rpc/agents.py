@@ -21,6 +21,7 @@ from arena.common.schemas.trust import TrustTier
 from arena.common.wire import enum_member, flat_columns, from_message, get_field, to_message
 from arena.controller.metrics import ControllerMetrics
 from arena.controller.results.finishing import JobFinisher
+from arena.controller.store.aggregates import FINISHED
 from arena.controller.rpc import sanity
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.auth import bearer_token
@@ -178,8 +179,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         except ManifestRejected as error:
             await self.db.call(sanity.flag_job, *keys, str(error))
             raise
-        if state == JobState.SUCCEEDED:
-            self.finisher.finish(request.job_id)  # committed: its metrics follow (finishing.py)
+        if state in FINISHED:  # committed: its metrics follow (finishing.py), partial or whole
+            self.finisher.finish(request.job_id)
         if state.terminal:
             self.work.notify()
         return agent_pb2.JobStatusResponse()
