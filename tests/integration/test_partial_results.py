@@ -6,7 +6,7 @@ so the third scrape is the start of the second one."""
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -66,7 +66,6 @@ async def test_a_job_that_fails_on_its_second_benchmark_shows_its_first(
         bench, "--target", dying_endpoint, *args, "--quick", "0.05", "--runs", "1", "-o", "json"
     )
     assert result.exit_code == 1, result.output
-    print(result.output)
     results = json.loads(result.stdout)
     (job,) = results["jobs"]
     assert job["state"] == "failed"
@@ -82,5 +81,4 @@ async def test_the_tables_mark_the_completed_benchmark_partial(dying_endpoint: s
         bench, "--target", dying_endpoint, *args, "--quick", "0.05", "--runs", "1"
     )
     assert result.exit_code == 1, result.output
-    print(result.output)
     assert "partial: its job failed after this benchmark completed" in result.output

@@ -58,7 +58,7 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
     job = get_job(session, job_id)
     spec = JobSpec.model_validate(job.spec)
     measured = spec.benchmarks
-    if job.state != JobState.SUCCEEDED.value:
+    if job.state in (JobState.FAILED.value, JobState.CANCELLED.value):
         completed = completed_of(job.provenance)
         measured = [bench for bench in spec.benchmarks if bench.id in completed]
     grouped: dict[tuple[str, str, int], list[RequestSample]] = defaultdict(list)

@@ -12,6 +12,7 @@ from arena.common.metrics.completion import PARTIAL_FLAG
 from arena.common.metrics.derive import measured_variants
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import (
     BenchmarkResult,
     JobResult,
@@ -19,7 +20,6 @@ from arena.common.schemas.results import (
     RunResults,
     VariantResult,
 )
-from arena.common.schemas.job import JobState
 from arena.common.schemas.run import RunState
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
@@ -123,7 +123,7 @@ def run_results(
                 },
                 energy=energy.get(bench.id),
                 prefix_cache=bench.prefix_cache,
-                partial=bool(found) and job.state != JobState.SUCCEEDED.value,
+                partial=bool(found) and job.state in (JobState.FAILED, JobState.CANCELLED),
             )
             benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
             if result.partial:

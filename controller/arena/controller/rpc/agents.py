@@ -21,7 +21,6 @@ from arena.common.schemas.trust import TrustTier
 from arena.common.wire import enum_member, flat_columns, from_message, get_field, to_message
 from arena.controller.metrics import ControllerMetrics
 from arena.controller.results.finishing import JobFinisher
-from arena.controller.store.aggregates import FINISHED
 from arena.controller.rpc import sanity
 from arena.controller.rpc.audit import caller, granted
 from arena.controller.rpc.auth import bearer_token
@@ -31,6 +30,7 @@ from arena.controller.store import agents as agent_store
 from arena.controller.store import credentials, identity
 from arena.controller.store import jobs as job_store
 from arena.controller.store.admission import DEFAULT_POLICY
+from arena.controller.store.aggregates import FINISHED
 from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
 from arena.controller.store.manifests import ManifestRejected, record_manifest

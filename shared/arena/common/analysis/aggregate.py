@@ -48,8 +48,8 @@ class AggregateRow(ArenaModel):
     variant: str
     status: str
     """``ok``, or why these numbers stand apart: ``simulated``, ``unverified`` (an import the
-    controller could not check against signed samples), ``partial`` (a completed benchmark of a failed or cancelled job), ``failed``,
-    ``cancelled``, ``invalid``
+    controller could not check against signed samples), ``partial`` (a completed benchmark
+    of a failed or cancelled job), ``failed``, ``cancelled``, ``invalid``
     (``metrics.validity``: the error-rate gate, or a warm prefix cache where it declared none),
     ``client-saturated``."""
     jobs: int
