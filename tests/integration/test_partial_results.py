@@ -12,6 +12,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from arena.common.analysis.aggregate import aggregate
+from arena.common.metrics.completion import PARTIAL
+from arena.common.schemas.results import JobResult
 from tests.integration.test_arenactl_bench import bench
 from tests.integration.test_arenactl_bench import endpoint as endpoint  # noqa: F401 (fixture)
 
@@ -72,7 +75,12 @@ async def test_a_job_that_fails_on_its_second_benchmark_shows_its_first(
     chat, long_output = job["benchmarks"]
     assert chat["variants"], "the completed benchmark's metrics are shown"
     assert chat["partial"] is True
-    assert long_output["variants"] == []
+    assert long_output["variants"] == [] and long_output["partial"] is False
+    # aggregated apart from whole jobs' rows (as if measured on a real engine), never ranked
+    measured = JobResult.model_validate(job).model_copy(update={"simulated": False})
+    rows = aggregate([measured])
+    assert {row.benchmark for row in rows} == {"01-chat"}
+    assert {row.status for row in rows} == {PARTIAL}
 
 
 async def test_the_tables_mark_the_completed_benchmark_partial(dying_endpoint: str) -> None:
