@@ -14,6 +14,7 @@ import structlog
 
 from arena.agent.engines import Engine, EngineLog, engine_for, health_path
 from arena.agent.engines.base import watchdog
+from arena.agent.engines.logs import FirstError
 from arena.agent.engines.probe import (
     engine_figures,
     engine_version,
@@ -79,6 +80,9 @@ class JobExecution:
         self.digest = SampleDigest()
         """SHA-256 of the samples in the order they are numbered: signed in the manifest."""
         self.engine_log = EngineLog(forward=self.logs.put, redact=self.redactor.text)
+        self.tool_errors = FirstError()
+        """The first error-level line a reference tool printed: the root cause a tool's
+        non-zero exit hides."""
         self._expected = {b.id: expected_requests(b, self.spec.runs) for b in self.spec.benchmarks}
         """Requests each benchmark is expected to make: a session benchmark's estimate is
         refined by the generator as its steps run (``Progress.total``)."""
@@ -209,7 +213,9 @@ class JobExecution:
                 await asyncio.wait_for(self._flush(), 30)
             with contextlib.suppress(ArenaError):
                 await self._report(
-                    JobState.FAILED, _reason(error), provenance=self._provenance(engine)
+                    JobState.FAILED,
+                    self.tool_errors.lead(_reason(error)),
+                    provenance=self._provenance(engine),
                 )
         finally:
             for uploader in uploaders:
@@ -387,7 +393,7 @@ class JobExecution:
             random_weights=self.spec.model.random_weights,
             clock=clock,
             workdir=workdir,
-            output=lambda line: self.logs.put(f"[{driver.name}] {line}"),
+            output=lambda line: self._tool_output(driver.name, line),
             sample=self._on_sample,
             position=lambda benchmark, variant, run: setattr(
                 self, "position", (benchmark, variant, run)
@@ -411,6 +417,10 @@ class JobExecution:
             budget_s=REPORT_RETRY_S,
             job_id=self.lease.job_id,
         )
+
+    def _tool_output(self, tool: str, line: str) -> None:
+        self.tool_errors.see(line)
+        self.logs.put(f"[{tool}] {line}")
 
     async def _report(self, state: JobState, message: str, **details: Any) -> None:
         """Status changes must arrive: retry through controller restarts and network cuts."""
@@ -436,6 +446,27 @@ async def _explain_by_engine(engine: Engine, within_s: float = 2.0) -> None:
 
 
 def _reason(error: BaseException) -> str:
+    """The failure as the job's message: the origin of its explicit causes (``raise ... from``)
+    first (a wrapper's "report unreadable" says less than what went wrong), then the error
+    that ended the job. An exception raised while handling another (``__context__``) is
+    its own cause: the engine's death found after a connection reset, say."""
+    origin = _origin(error)
+    if origin is error:
+        return _describe(error)
+    return f"{_describe(origin)} (then: {_describe(error)})"
+
+
+def _origin(error: BaseException) -> BaseException:
+    seen = {id(error)}
+    while True:
+        cause = error.__cause__
+        if cause is None or id(cause) in seen or isinstance(cause, asyncio.CancelledError):
+            return error
+        seen.add(id(cause))
+        error = cause
+
+
+def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text if isinstance(error, ArenaError) else f"{type(error).__name__}: {text}"
 
