@@ -25,7 +25,7 @@ from arena.agent.engines.probe import (
 from arena.agent.generator.client import Endpoint
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.runner import Progress, run_benchmark
-from arena.agent.generator.tokens import make_tokenizer
+from arena.agent.generator.tokens import APPROXIMATE_RULE, ServerOrApproximate, make_tokenizer
 from arena.agent.link import ControllerLink, Lease
 from arena.agent.policy import box_refusals, dataset_refusals, models_path, refusal
 from arena.agent.settings import AgentSettings
@@ -37,6 +37,7 @@ from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outb
 from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_cpu_util
 from arena.common.metrics.completion import put_completed
+from arena.common.metrics.prompt_lengths import put_approximate
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
@@ -375,6 +376,8 @@ class JobExecution:
                 put_completed(self.provenance, bench.id)
         finally:
             await tokenizer.close()
+            if isinstance(tokenizer, ServerOrApproximate) and tokenizer.approximate:
+                put_approximate(self.provenance, APPROXIMATE_RULE, tokenizer.approximate)
 
     async def _run_tool(
         self, bench: Benchmark, engine: Engine, endpoint: Endpoint, clock: JobClock

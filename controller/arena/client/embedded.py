@@ -26,17 +26,21 @@ AGENT_NAME = "arenactl-bench"
 _STOP_TIMEOUT_S = 30.0
 
 
-def endpoint_policy(url: str) -> dict[str, object]:
-    """A policy that admits benchmarking ``url`` (its host and port) only."""
+def endpoint_policy(url: str, models_dir: Path | None = None) -> dict[str, object]:
+    """A policy that admits benchmarking ``url`` (its host and port) only, with a local
+    tokenizer read from ``models_dir`` when the user gave one."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return {"runtimes": ["external"], "external": {"hosts": [entry]}}
+    policy: dict[str, object] = {"runtimes": ["external"], "external": {"hosts": [entry]}}
+    if models_dir is not None:
+        policy["models_dir"] = str(models_dir)
+    return policy
 
 
 class EmbeddedArena:
-    def __init__(self, workdir: Path, endpoint: str) -> None:
+    def __init__(self, workdir: Path, endpoint: str, models_dir: Path | None = None) -> None:
         self.user_token = secrets.token_hex(16)
         self._agent_token = secrets.token_hex(16)
         self.controller = Controller(
@@ -52,6 +56,7 @@ class EmbeddedArena:
         )
         self.workdir = workdir
         self.endpoint = endpoint
+        self.models_dir = models_dir
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.agent: Agent | None = None
@@ -88,7 +93,7 @@ class EmbeddedArena:
     async def _start(self) -> None:
         await self.controller.start()
         policy_file = self.workdir / "agent-policy.yaml"
-        policy_file.write_text(yaml.safe_dump(endpoint_policy(self.endpoint)))
+        policy_file.write_text(yaml.safe_dump(endpoint_policy(self.endpoint, self.models_dir)))
         settings = AgentSettings(
             controller=self.address,
             token=self._agent_token,
