@@ -117,3 +117,32 @@ async def test_the_sanity_probe_accepts_a_server_that_always_streams(
     assert sanity["streamed"] is True
     assert sanity["answer"] == "".join(f" tok{i}" for i in range(8))
     assert sanity["completion_tokens"] == 8
+
+
+@pytest.fixture
+def paced_server() -> Iterator[str]:
+    """``instant_server`` paced: 20 ms a token, so a quick chat benchmark lasts seconds."""
+    args = ["--port", "0", "--ttft-ms", "20", "--itl-ms", "20"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.instant_server", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_progress_shows_elapsed_time_and_an_estimate_of_what_is_left(paced_server: str) -> None:
+    result = bench("--target", paced_server, "--benchmark", "01-chat", "--quick", "0.05")
+    assert result.exit_code == 0, result.output
+    running = [line for line in result.output.splitlines() if " running: " in line]
+    estimated = [line for line in running if " left (01-chat ~" in line]
+    assert estimated, running  # e.g. "... 12/48 req 210 tok/s 0 err 6s, ~18s left (01-chat ~18s)"

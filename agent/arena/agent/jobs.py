@@ -89,6 +89,10 @@ class JobExecution:
         refined by the generator as its steps run (``Progress.total``)."""
         self.requests_done = 0
         self.errors = 0
+        self._started: float | None = None
+        """When the first benchmark started (monotonic): progress's elapsed time and estimate."""
+        self._benchmark = ("", 0.0, 0)
+        """The benchmark going on: its id, when it started, its requests done."""
         self.position = ("", "", 0)
         self.provenance: dict[str, Any] = {}
         self._recent: collections.deque[tuple[float, int]] = collections.deque()
@@ -99,6 +103,12 @@ class JobExecution:
 
     def progress(self) -> JobProgress:
         benchmark, variant, run = self.position
+        now = time.monotonic()
+        elapsed = now - self._started if self._started is not None else 0.0
+        total = sum(self._expected.values())
+        current, since, done = self._benchmark
+        bench_elapsed = now - since if current else 0.0
+        bench_total = self._expected.get(current, 0)
         return JobProgress(
             job_id=self.lease.job_id,
             attempt=self.lease.attempt,
@@ -109,6 +119,10 @@ class JobExecution:
             requests_total=sum(self._expected.values()),
             errors=self.errors,
             output_tokens_per_s=self._output_rate(),
+            elapsed_s=round(elapsed, 1),
+            remaining_s=_time_left(elapsed, self.requests_done, total),
+            benchmark_elapsed_s=round(bench_elapsed, 1),
+            benchmark_remaining_s=_time_left(bench_elapsed, done, bench_total),
         )
 
     def _output_rate(self) -> float:
@@ -121,6 +135,8 @@ class JobExecution:
         self.samples.put(sample)
         self.digest.add(sample)
         self.requests_done += 1
+        current, since, done = self._benchmark
+        self._benchmark = (current, since, done + 1)
         if sample.error is not None:
             self.errors += 1
         self._recent.append((time.monotonic(), sample.completion_tokens or 0))
@@ -349,6 +365,9 @@ class JobExecution:
         try:
             for bench in map(self._local_benchmark, self.spec.benchmarks):
                 self.log.info("benchmark started", benchmark=bench.id)
+                self._benchmark = (bench.id, time.monotonic(), 0)
+                if self._started is None:
+                    self._started = self._benchmark[1]
                 before = await scrape_metrics(engine.base_url, engine.api_key)
                 if bench.tool != "builtin":
                     await self._run_tool(bench, engine, endpoint, clock)
@@ -446,6 +465,14 @@ async def _explain_by_engine(engine: Engine, within_s: float = 2.0) -> None:
     while time.monotonic() < deadline:
         await engine.check()
         await asyncio.sleep(0.2)
+
+
+def _time_left(elapsed_s: float, done: int, total: int) -> float | None:
+    """Elapsed × requests left ÷ requests done: the pace so far, refined by every request;
+    None before the first one (no pace yet)."""
+    if done <= 0 or elapsed_s <= 0:
+        return None
+    return round(max(total - done, 0) * elapsed_s / done, 1)
 
 
 def _reason(error: BaseException) -> str:

@@ -13,7 +13,7 @@ from arena.client.views import view_table
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, TelemetrySample
-from arena.common.schemas.job import JobState
+from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
 from arena.common.views.agentic import cache_line, capacity_lines
 from arena.common.views.results import TURNS, has_turns, results_for
@@ -21,29 +21,54 @@ from arena.common.views.results import TURNS, has_turns, results_for
 TURNS_TITLE = "  median TTFT by turn number (1 = first turn)"
 
 
-def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
+def _job_progress(job: JobInfo) -> tuple[str, str, str, str, str]:
     progress = job.progress
     if progress is None:  # no heartbeat yet (or an imported job): what the store holds
-        return "", f"{job.samples}/{job.requests_expected}", "0", "0"
+        return "", f"{job.samples}/{job.requests_expected}", "0", "0", ""
     position = ""
     if progress.benchmark:
         position = f"{progress.benchmark} {progress.variant} run {progress.run + 1}"
     requests = f"{progress.requests_done}/{progress.requests_total or job.requests_expected}"
-    return position, requests, f"{progress.output_tokens_per_s:.0f}", str(progress.errors)
+    rate = f"{progress.output_tokens_per_s:.0f}"
+    return position, requests, rate, str(progress.errors), time_text(progress)
+
+
+def duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``1h02m``: as long as it needs to be, no longer."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def time_text(progress: JobProgress) -> str:
+    """Elapsed and the estimate of what is left, job then benchmark: "2m10s, ~6m left
+    (01-chat ~40s)"; no estimate before the first request is done."""
+    if not progress.benchmark:
+        return ""
+    text = duration(progress.elapsed_s)
+    if progress.remaining_s is not None:
+        text += f", ~{duration(progress.remaining_s)} left"
+    if progress.benchmark_remaining_s is not None:
+        text += f" ({progress.benchmark} ~{duration(progress.benchmark_remaining_s)})"
+    return text
 
 
 def progress_table(detail: RunDetail) -> Table:
     run = detail.run
     table = Table(title=f"{run.run_id} · {run.suite} · {run.state} · {run.samples} samples stored")
-    for column in ("job", "model", "agent", "state", "now", "requests", "tok/s", "errors"):
+    columns = ("job", "model", "agent", "state", "now", "requests", "tok/s", "errors", "time")
+    for column in columns:
         table.add_column(column)
     for job in detail.jobs:
-        position, requests, rate, errors = _job_progress(job)
+        position, requests, rate, errors, times = _job_progress(job)
         if job.state not in (JobState.LEASED, JobState.RUNNING):
-            position, rate = job.message, "-"
+            position, rate, times = job.message, "-", ""
         model = f"{job.model} (simulated)" if job.simulated else job.model
         table.add_row(
-            job.job_id, model, job.agent or "-", job.state, position, requests, rate, errors
+            job.job_id, model, job.agent or "-", job.state, position, requests, rate, errors, times
         )
     return table
 
@@ -51,9 +76,10 @@ def progress_table(detail: RunDetail) -> Table:
 def progress_line(detail: RunDetail) -> str:
     parts = []
     for job in detail.jobs:
-        position, requests, rate, errors = _job_progress(job)
+        position, requests, rate, errors, times = _job_progress(job)
+        timing = f" {times}" if times else ""
         parts.append(
-            f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err"
+            f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err{timing}"
         )
     return f"{detail.run.run_id} {detail.run.state}: " + " | ".join(parts)
 
