@@ -13,9 +13,10 @@ from arena.client.views import view_table
 from arena.common.metrics.catalogue import metric
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, TelemetrySample
-from arena.common.schemas.job import JobProgress, JobState
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
 from arena.common.views.agentic import cache_line, capacity_lines
+from arena.common.views.jobs import time_text
 from arena.common.views.results import TURNS, has_turns, results_for
 
 TURNS_TITLE = "  median TTFT by turn number (1 = first turn)"
@@ -31,29 +32,6 @@ def _job_progress(job: JobInfo) -> tuple[str, str, str, str, str]:
     requests = f"{progress.requests_done}/{progress.requests_total or job.requests_expected}"
     rate = f"{progress.output_tokens_per_s:.0f}"
     return position, requests, rate, str(progress.errors), time_text(progress)
-
-
-def duration(seconds: float) -> str:
-    """``42s``, ``3m05s``, ``1h02m``: as long as it needs to be, no longer."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-
-
-def time_text(progress: JobProgress) -> str:
-    """Elapsed and the estimate of what is left, job then benchmark: "2m10s, ~6m left
-    (01-chat ~40s)"; no estimate before the first request is done."""
-    if not progress.benchmark:
-        return ""
-    text = duration(progress.elapsed_s)
-    if progress.remaining_s is not None:
-        text += f", ~{duration(progress.remaining_s)} left"
-    if progress.benchmark_remaining_s is not None:
-        text += f" ({progress.benchmark} ~{duration(progress.benchmark_remaining_s)})"
-    return text
 
 
 def progress_table(detail: RunDetail) -> Table:
