@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from arena.agent.generator.tokens import APPROXIMATE_RULE, LocalTokenizer, TokenizerError
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
 from arena.common.errors import ArenaError
@@ -24,6 +25,18 @@ from arena.controller.settings import ControllerSettings
 
 AGENT_NAME = "arenactl-bench"
 _STOP_TIMEOUT_S = 30.0
+
+
+__all__ = ["APPROXIMATE_RULE", "EmbeddedArena", "endpoint_policy", "tokenizer_problem"]
+
+
+def tokenizer_problem(file: Path) -> str | None:
+    """Why the agent could not read ``file`` as a tokenizer, or None when it can."""
+    try:
+        LocalTokenizer(file)
+    except TokenizerError as error:
+        return str(error)
+    return None
 
 
 def endpoint_policy(url: str, models_dir: Path | None = None) -> dict[str, object]:

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 PORT, UPSTREAM = int(sys.argv[1]), urlsplit(sys.argv[2])
+UPSTREAM_HOST = UPSTREAM.hostname or "127.0.0.1"
 scrapes = 0
 lock = threading.Lock()
 
@@ -51,7 +52,7 @@ class Forward(BaseHTTPRequestHandler):
                     die()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        upstream = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
+        upstream = http.client.HTTPConnection(UPSTREAM_HOST, UPSTREAM.port, timeout=60)
         headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
         upstream.request(self.command, self.path, body=body, headers=headers)
         answer = upstream.getresponse()

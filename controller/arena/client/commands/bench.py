@@ -67,13 +67,11 @@ def missing_tokenizer(url: str, model: str, api_key: str | None) -> str | None:
 def local_tokenizer(path: Path) -> Path:
     """The ``tokenizer.json`` at ``path`` (the file, or a folder holding it), loaded once here
     so that a wrong file fails before anything starts."""
-    from arena.agent.generator.tokens import LocalTokenizer, TokenizerError
+    from arena.client.embedded import tokenizer_problem
 
     file = (path / "tokenizer.json" if path.is_dir() else path).resolve()
-    try:
-        LocalTokenizer(file)
-    except TokenizerError as error:
-        raise click.BadParameter(str(error), param_hint="--tokenizer") from None
+    if problem := tokenizer_problem(file):
+        raise click.BadParameter(problem, param_hint="--tokenizer")
     return file
 
 
@@ -154,8 +152,7 @@ def bench(
     prints them, and the exit status is 1 when the run did not succeed.
     """
     try:
-        from arena.agent.generator.tokens import APPROXIMATE_RULE
-        from arena.client.embedded import EmbeddedArena
+        from arena.client.embedded import APPROXIMATE_RULE, EmbeddedArena
     except ImportError as error:
         fail_without_extra(error, "agent,controller", "arenactl bench runs an agent here")
     model = model or first_model(url, api_key)
