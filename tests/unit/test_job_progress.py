@@ -27,6 +27,7 @@ REPORT = JobProgress(
     remaining_s=78.0,
     benchmark_elapsed_s=40.0,
     benchmark_remaining_s=24.0,
+    completed_benchmarks={"warm-up": 12},
 )
 
 
@@ -52,6 +53,7 @@ def test_the_job_row_keeps_the_report_as_before_and_reads_it_back() -> None:
         "remaining_s",
         "benchmark_elapsed_s",
         "benchmark_remaining_s",
+        "completed_benchmarks",
     ]
     assert progress_of(_row("job-1", 2, stored)) == REPORT
     assert progress_of(_row("job-2", 0, {})) is None
@@ -79,6 +81,8 @@ def test_impossible_progress_names_its_field() -> None:
     assert progress_problem(negative) == "progress remaining_s is -1.0"
     endless = REPORT.model_copy(update={"benchmark_remaining_s": math.inf})
     assert progress_problem(endless) == "progress benchmark_remaining_s is inf"
+    backwards = REPORT.model_copy(update={"completed_benchmarks": {"chat": -1}})
+    assert progress_problem(backwards) == "progress completed_benchmarks is {'chat': -1}"
 
 
 def test_arenactl_shows_the_report_or_what_the_store_holds() -> None:

@@ -36,6 +36,7 @@ from arena.agent.tools import ToolContext, driver_for
 from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
 from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_cpu_util
+from arena.common.metrics.completion import KEY as COMPLETED
 from arena.common.metrics.completion import put_completed
 from arena.common.metrics.prompt_lengths import put_approximate
 from arena.common.provenance.manifest import SampleDigest
@@ -123,6 +124,7 @@ class JobExecution:
             remaining_s=_time_left(elapsed, self.requests_done, total),
             benchmark_elapsed_s=round(bench_elapsed, 1),
             benchmark_remaining_s=_time_left(bench_elapsed, done, bench_total),
+            completed_benchmarks=dict(self.provenance.get(COMPLETED, {})),
         )
 
     def _output_rate(self) -> float:
@@ -392,7 +394,7 @@ class JobExecution:
                 after = await scrape_metrics(engine.base_url, engine.api_key)
                 if before is not None and after is not None:
                     engine_metrics[bench.id] = engine_figures(before, after)
-                put_completed(self.provenance, bench.id)
+                put_completed(self.provenance, bench.id, self.samples.last_seq)
         finally:
             await tokenizer.close()
             if isinstance(tokenizer, ServerOrApproximate) and tokenizer.approximate:

@@ -59,7 +59,8 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
     spec = JobSpec.model_validate(job.spec)
     measured = spec.benchmarks
     if job.state in (JobState.FAILED.value, JobState.CANCELLED.value):
-        completed = completed_of(job.provenance)
+        stored = job.acked_seq
+        completed = completed_of(job.provenance, stored) | completed_of(job.progress, stored)
         measured = [bench for bench in spec.benchmarks if bench.id in completed]
     grouped: dict[tuple[str, str, int], list[RequestSample]] = defaultdict(list)
     for sample in samples_of(session, job):

@@ -124,6 +124,8 @@ def _stat_problem(stat: Mapping[str, Any]) -> str | None:
 PROGRESS_COUNTS = ("run", "requests_done", "requests_total", "errors")
 
 
+MAX_COMPLETED = 1000
+"""More completed benchmarks than any suite holds: a heartbeat that says so is refused."""
 PROGRESS_TIMES = ("elapsed_s", "remaining_s", "benchmark_elapsed_s", "benchmark_remaining_s")
 
 
@@ -133,6 +135,9 @@ def progress_problem(progress: JobProgress) -> str | None:
     for name in PROGRESS_COUNTS:
         if getattr(progress, name) < 0:
             return f"progress {name} is {getattr(progress, name)}"
+    completed = progress.completed_benchmarks
+    if len(completed) > MAX_COMPLETED or any(through < 0 for through in completed.values()):
+        return f"progress completed_benchmarks is {str(completed)[:120]}"
     for name in ("output_tokens_per_s", *PROGRESS_TIMES):
         value = getattr(progress, name)
         if value is not None and not (math.isfinite(value) and value >= 0):

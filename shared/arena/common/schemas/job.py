@@ -84,6 +84,9 @@ class JobProgress(ArenaModel):
     benchmark_elapsed_s: float = 0.0
     benchmark_remaining_s: float | None = None
     """The same estimate for the benchmark going on, from its own requests."""
+    completed_benchmarks: dict[str, int] = {}
+    """Benchmarks that ran to their end, each with the samples numbered by then
+    (``metrics.completion``): a job cancelled later keeps them."""
 
 
 class JobInfo(JobHeader):
