@@ -55,7 +55,8 @@ def progress_line(detail: RunDetail) -> str:
     parts = []
     for job in detail.jobs:
         position, requests, rate, errors, times = _job_progress(job)
-        timing = f" {times}" if times else ""
+        going = job.state in (JobState.LEASED, JobState.RUNNING)
+        timing = f" {times}" if times and going else ""
         parts.append(
             f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err{timing}"
         )
