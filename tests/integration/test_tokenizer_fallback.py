@@ -12,6 +12,7 @@ from arena.agent.generator.tokens import (
     CHARS_PER_TOKEN,
     ServerOrApproximate,
     TokenizerError,
+    exact_lengths,
 )
 
 
@@ -47,6 +48,7 @@ async def test_no_route_gives_approximate_lengths_that_round_trip(
     assert await tokenizer.decode(ids) == text
     assert await tokenizer.decode(ids[2:5]) == text[8:20]
     assert tokenizer.approximate is not None and "HTTP 404" in tokenizer.approximate
+    assert not exact_lengths(tokenizer)  # its counts are no match for the engine's usage
     await tokenizer.close()
 
 
@@ -58,5 +60,5 @@ async def test_a_tokenizer_that_fails_fails_the_job(
     tokenizer = ServerOrApproximate(Endpoint(url, "m"))
     with pytest.raises(TokenizerError, match="HTTP 500"):
         await tokenizer.encode("text")
-    assert tokenizer.approximate is None
+    assert tokenizer.approximate is None and exact_lengths(tokenizer)
     await tokenizer.close()

@@ -206,6 +206,14 @@ class ServerOrApproximate:
         return self._chosen
 
 
+def exact_lengths(tokenizer: object) -> bool:
+    """Whether ``tokenizer`` counts the model's own tokens (a local file, the engine's route),
+    not ``APPROXIMATE_RULE``: a count from it may be compared with the engine's usage."""
+    if isinstance(tokenizer, ApproximateTokenizer):
+        return False
+    return not getattr(tokenizer, "approximate", None)
+
+
 def make_tokenizer(model: ModelSpec, endpoint: Endpoint) -> LocalTokenizer | ServerOrApproximate:
     """The suite's local tokenizer when it names one, else the engine's ``/tokenize`` (with
     approximate lengths where the engine has none)."""
