@@ -43,14 +43,20 @@ async def answering(body: str, content_type: str = "text/event-stream") -> Async
         await runner.cleanup()
 
 
-async def test_a_streamed_answer_to_the_sanity_request_is_a_clear_reason() -> None:
+async def test_a_streamed_answer_to_the_sanity_request_is_folded_into_one() -> None:
+    """Some servers and gateways stream whatever they are asked: the answer still counts."""
     async with answering(STREAM) as url:
+        sanity = await sanity_generation(url, "m", None)
+    assert (sanity["answer"], sanity["streamed"]) == ("Paris", True)
+
+
+async def test_an_answer_that_is_neither_json_nor_a_stream_is_a_clear_reason() -> None:
+    async with answering("<html>gateway</html>") as url:
         with pytest.raises(EngineError) as caught:
             await sanity_generation(url, "m", None)
-    message = str(caught.value)
-    assert message.startswith(
+    assert str(caught.value).startswith(
         "sanity generation failed: the answer to a non-streaming request was not JSON: "
-        "first bytes 'data: {"
+        "first bytes '<html>"
     )
 
 

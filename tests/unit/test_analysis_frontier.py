@@ -11,6 +11,7 @@ from arena.common.schemas.results import (
     RunResults,
     VariantResult,
 )
+from arena.common.views.frontier import POINT_MODEL
 
 TWO_GPUS = HardwareInfo(
     cpu_model="Xeon",
@@ -174,3 +175,20 @@ def test_an_oversaturated_step_is_never_capacity_even_under_the_limit() -> None:
         (10000.0, "ok", 0.1),  # main: 0.5
     ]
     assert all(r.note == "left out: 0.5 req/s (over-saturated: no steady state)" for r in rows)
+
+
+def test_a_partial_benchmark_is_shown_but_counts_for_no_frontier_or_capacity() -> None:
+    """A benchmark that completed in a job that then failed: its numbers are whole, its job's
+    are not; it stands apart, as an invalid one does, with its own reason."""
+    whole = job("whole", [chat([closed(8, 200.0, 25.0)])])
+    cut = chat([closed(8, 500.0, 60.0)]).model_copy(update={"partial": True})
+    cut_sweep = sweep().model_copy(update={"partial": True, "flags": ["partial: its job …"]})
+    failed = job("failed", [cut, cut_sweep])
+    results = RunResults(run_id="r", suite="s", state="failed", notes=[], jobs=[whole, failed])
+    points = {p.job_id: p for p in pareto_points([results])}
+    assert points["failed"].partial and not points["failed"].frontier
+    assert points["whole"].frontier
+    assert POINT_MODEL.mark(points["failed"]) == "partial"
+    rows = [r for r in capacity_rows([results], MAX_ERROR_RATE) if r.job_id == "failed"]
+    assert [(r.status, r.point) for r in rows] == [("partial", None)] * 3
+    assert all(r.note.startswith("partial: its job") for r in rows)

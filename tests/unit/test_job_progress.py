@@ -23,6 +23,11 @@ REPORT = JobProgress(
     requests_total=8,
     errors=1,
     output_tokens_per_s=123.4,
+    elapsed_s=130.0,
+    remaining_s=78.0,
+    benchmark_elapsed_s=40.0,
+    benchmark_remaining_s=24.0,
+    completed_benchmarks={"warm-up": 12},
 )
 
 
@@ -44,6 +49,11 @@ def test_the_job_row_keeps_the_report_as_before_and_reads_it_back() -> None:
         "requests_total",
         "errors",
         "output_tokens_per_s",
+        "elapsed_s",
+        "remaining_s",
+        "benchmark_elapsed_s",
+        "benchmark_remaining_s",
+        "completed_benchmarks",
     ]
     assert progress_of(_row("job-1", 2, stored)) == REPORT
     assert progress_of(_row("job-2", 0, {})) is None
@@ -67,13 +77,23 @@ def test_impossible_progress_names_its_field() -> None:
     nan = REPORT.model_copy(update={"output_tokens_per_s": math.nan})
     assert progress_problem(nan) == "progress output_tokens_per_s is nan"
     assert to_message(nan, common_pb2.JobProgress).output_tokens_per_s != 0  # sent as is
+    negative = REPORT.model_copy(update={"remaining_s": -1.0})
+    assert progress_problem(negative) == "progress remaining_s is -1.0"
+    endless = REPORT.model_copy(update={"benchmark_remaining_s": math.inf})
+    assert progress_problem(endless) == "progress benchmark_remaining_s is inf"
+    backwards = REPORT.model_copy(update={"completed_benchmarks": {"chat": -1}})
+    assert progress_problem(backwards) == "progress completed_benchmarks is {'chat': -1}"
 
 
 def test_arenactl_shows_the_report_or_what_the_store_holds() -> None:
     detail = RunDetail(run=_run(), jobs=[_job(REPORT), _job(None)], notes=[])
     assert progress_line(detail) == (
         "run-1 running: job-1 running chat pp16/tg8/d0/c2 run 2 5/8 req 123 tok/s 1 err"
-        " | job-1 running  3/8 req 0 tok/s 0 err"
+        " 2m10s, ~1m18s left (chat ~24s) | job-1 running  3/8 req 0 tok/s 0 err"
+    )
+    unknown = REPORT.model_copy(update={"remaining_s": None, "benchmark_remaining_s": None})
+    assert progress_line(RunDetail(run=_run(), jobs=[_job(unknown)], notes=[])).endswith(
+        "1 err 2m10s"
     )
 
 

@@ -390,6 +390,7 @@ def _served_then(results: dict[str, Any]) -> dict[str, Any]:
                 del bench[key]
             # what the benchmark declared and, for session benchmarks, their capacity
             assert (bench.pop("prefix_cache"), bench.pop("agent_capacity")) == ("off", None)
+            assert bench.pop("partial") is False  # a succeeded job's benchmarks are whole
             for variant in bench["variants"]:
                 del variant["spread_pct"], variant["not_meaningful"]
     return copy

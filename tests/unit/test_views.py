@@ -667,6 +667,7 @@ def test_arenactl_jobs_and_the_run_page_show_the_same_cells_and_keep_the_live_fi
         "1,234.6",
         "3",
         "chat c4 run 1",
+        "0s",  # elapsed; no estimate reported
         "",
     ]
     assert cells[1][4:10] == ["—", "0", "queued", "0 / 100", "—", "0"]

@@ -289,7 +289,7 @@ def test_samples_parquet_carries_session_turn_and_cached_tokens(tmp_path: Path) 
         )
     ]
     keys = {"run_id": "r", "job_id": "j", "model": "m", "profile": "", "engine": "e"}
-    keys |= {"hardware": "h", "source": "measured"}
+    keys |= {"hardware": "h", "source": "measured", "job_state": "succeeded"}
     rows = (sample_row(keys, sample) for sample in turns)
     assert write_table(rows, SAMPLES, tmp_path / "samples.parquet") == 4
     table = pq.read_table(tmp_path / "samples.parquet")

@@ -14,6 +14,7 @@ import structlog
 
 from arena.agent.engines import Engine, EngineLog, engine_for, health_path
 from arena.agent.engines.base import watchdog
+from arena.agent.engines.logs import FirstError
 from arena.agent.engines.probe import (
     engine_figures,
     engine_version,
@@ -24,7 +25,7 @@ from arena.agent.engines.probe import (
 from arena.agent.generator.client import Endpoint
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.runner import Progress, run_benchmark
-from arena.agent.generator.tokens import make_tokenizer
+from arena.agent.generator.tokens import APPROXIMATE_RULE, ServerOrApproximate, make_tokenizer
 from arena.agent.link import ControllerLink, Lease
 from arena.agent.policy import box_refusals, dataset_refusals, models_path, refusal
 from arena.agent.settings import AgentSettings
@@ -35,6 +36,9 @@ from arena.agent.tools import ToolContext, driver_for
 from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
 from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_cpu_util
+from arena.common.metrics.completion import KEY as COMPLETED
+from arena.common.metrics.completion import put_completed
+from arena.common.metrics.prompt_lengths import put_approximate
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
@@ -78,11 +82,18 @@ class JobExecution:
         self.digest = SampleDigest()
         """SHA-256 of the samples in the order they are numbered: signed in the manifest."""
         self.engine_log = EngineLog(forward=self.logs.put, redact=self.redactor.text)
+        self.tool_errors = FirstError()
+        """The first error-level line a reference tool printed: the root cause a tool's
+        non-zero exit hides."""
         self._expected = {b.id: expected_requests(b, self.spec.runs) for b in self.spec.benchmarks}
         """Requests each benchmark is expected to make: a session benchmark's estimate is
         refined by the generator as its steps run (``Progress.total``)."""
         self.requests_done = 0
         self.errors = 0
+        self._started: float | None = None
+        """When the first benchmark started (monotonic): progress's elapsed time and estimate."""
+        self._benchmark = ("", 0.0, 0)
+        """The benchmark going on: its id, when it started, its requests done."""
         self.position = ("", "", 0)
         self.provenance: dict[str, Any] = {}
         self._recent: collections.deque[tuple[float, int]] = collections.deque()
@@ -93,6 +104,12 @@ class JobExecution:
 
     def progress(self) -> JobProgress:
         benchmark, variant, run = self.position
+        now = time.monotonic()
+        elapsed = now - self._started if self._started is not None else 0.0
+        total = sum(self._expected.values())
+        current, since, done = self._benchmark
+        bench_elapsed = now - since if current else 0.0
+        bench_total = self._expected.get(current, 0)
         return JobProgress(
             job_id=self.lease.job_id,
             attempt=self.lease.attempt,
@@ -103,6 +120,11 @@ class JobExecution:
             requests_total=sum(self._expected.values()),
             errors=self.errors,
             output_tokens_per_s=self._output_rate(),
+            elapsed_s=round(elapsed, 1),
+            remaining_s=_time_left(elapsed, self.requests_done, total),
+            benchmark_elapsed_s=round(bench_elapsed, 1),
+            benchmark_remaining_s=_time_left(bench_elapsed, done, bench_total),
+            completed_benchmarks=dict(self.provenance.get(COMPLETED, {})),
         )
 
     def _output_rate(self) -> float:
@@ -115,6 +137,8 @@ class JobExecution:
         self.samples.put(sample)
         self.digest.add(sample)
         self.requests_done += 1
+        current, since, done = self._benchmark
+        self._benchmark = (current, since, done + 1)
         if sample.error is not None:
             self.errors += 1
         self._recent.append((time.monotonic(), sample.completion_tokens or 0))
@@ -190,7 +214,11 @@ class JobExecution:
             self._discard = self.cancel_reason is not None
             await engine.stop()
             with contextlib.suppress(ArenaError):
-                await self._report(JobState.CANCELLED, self.cancel_reason or "agent shutting down")
+                await self._report(
+                    JobState.CANCELLED,
+                    self.cancel_reason or "agent shutting down",
+                    provenance=self._provenance(engine),
+                )
             if self.cancel_reason is None:
                 raise
         except ConflictError as error:
@@ -204,7 +232,9 @@ class JobExecution:
                 await asyncio.wait_for(self._flush(), 30)
             with contextlib.suppress(ArenaError):
                 await self._report(
-                    JobState.FAILED, _reason(error), provenance=self._provenance(engine)
+                    JobState.FAILED,
+                    self.tool_errors.lead(_reason(error)),
+                    provenance=self._provenance(engine),
                 )
         finally:
             for uploader in uploaders:
@@ -337,6 +367,9 @@ class JobExecution:
         try:
             for bench in map(self._local_benchmark, self.spec.benchmarks):
                 self.log.info("benchmark started", benchmark=bench.id)
+                self._benchmark = (bench.id, time.monotonic(), 0)
+                if self._started is None:
+                    self._started = self._benchmark[1]
                 before = await scrape_metrics(engine.base_url, engine.api_key)
                 if bench.tool != "builtin":
                     await self._run_tool(bench, engine, endpoint, clock)
@@ -361,8 +394,11 @@ class JobExecution:
                 after = await scrape_metrics(engine.base_url, engine.api_key)
                 if before is not None and after is not None:
                     engine_metrics[bench.id] = engine_figures(before, after)
+                put_completed(self.provenance, bench.id, self.samples.last_seq)
         finally:
             await tokenizer.close()
+            if isinstance(tokenizer, ServerOrApproximate) and tokenizer.approximate:
+                put_approximate(self.provenance, APPROXIMATE_RULE, tokenizer.approximate)
 
     async def _run_tool(
         self, bench: Benchmark, engine: Engine, endpoint: Endpoint, clock: JobClock
@@ -381,7 +417,7 @@ class JobExecution:
             random_weights=self.spec.model.random_weights,
             clock=clock,
             workdir=workdir,
-            output=lambda line: self.logs.put(f"[{driver.name}] {line}"),
+            output=lambda line: self._tool_output(driver.name, line),
             sample=self._on_sample,
             position=lambda benchmark, variant, run: setattr(
                 self, "position", (benchmark, variant, run)
@@ -406,6 +442,10 @@ class JobExecution:
             job_id=self.lease.job_id,
         )
 
+    def _tool_output(self, tool: str, line: str) -> None:
+        self.tool_errors.see(line)
+        self.logs.put(f"[{tool}] {line}")
+
     async def _report(self, state: JobState, message: str, **details: Any) -> None:
         """Status changes must arrive: retry through controller restarts and network cuts."""
         await retry(
@@ -429,7 +469,36 @@ async def _explain_by_engine(engine: Engine, within_s: float = 2.0) -> None:
         await asyncio.sleep(0.2)
 
 
+def _time_left(elapsed_s: float, done: int, total: int) -> float | None:
+    """Elapsed × requests left ÷ requests done: the pace so far, refined by every request;
+    None before the first one (no pace yet)."""
+    if done <= 0 or elapsed_s <= 0:
+        return None
+    return round(max(total - done, 0) * elapsed_s / done, 1)
+
+
 def _reason(error: BaseException) -> str:
+    """The failure as the job's message: the origin of its explicit causes (``raise ... from``)
+    first (a wrapper's "report unreadable" says less than what went wrong), then the error
+    that ended the job. An exception raised while handling another (``__context__``) is
+    its own cause: the engine's death found after a connection reset, say."""
+    origin = _origin(error)
+    if origin is error:
+        return _describe(error)
+    return f"{_describe(origin)} (then: {_describe(error)})"
+
+
+def _origin(error: BaseException) -> BaseException:
+    seen = {id(error)}
+    while True:
+        cause = error.__cause__
+        if cause is None or id(cause) in seen or isinstance(cause, asyncio.CancelledError):
+            return error
+        seen.add(id(cause))
+        error = cause
+
+
+def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text if isinstance(error, ArenaError) else f"{type(error).__name__}: {text}"
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from arena.agent.generator.tokens import APPROXIMATE_RULE, LocalTokenizer, TokenizerError
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
 from arena.common.errors import ArenaError
@@ -26,17 +27,33 @@ AGENT_NAME = "arenactl-bench"
 _STOP_TIMEOUT_S = 30.0
 
 
-def endpoint_policy(url: str) -> dict[str, object]:
-    """A policy that admits benchmarking ``url`` (its host and port) only."""
+__all__ = ["APPROXIMATE_RULE", "EmbeddedArena", "endpoint_policy", "tokenizer_problem"]
+
+
+def tokenizer_problem(file: Path) -> str | None:
+    """Why the agent could not read ``file`` as a tokenizer, or None when it can."""
+    try:
+        LocalTokenizer(file)
+    except TokenizerError as error:
+        return str(error)
+    return None
+
+
+def endpoint_policy(url: str, models_dir: Path | None = None) -> dict[str, object]:
+    """A policy that admits benchmarking ``url`` (its host and port) only, with a local
+    tokenizer read from ``models_dir`` when the user gave one."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return {"runtimes": ["external"], "external": {"hosts": [entry]}}
+    policy: dict[str, object] = {"runtimes": ["external"], "external": {"hosts": [entry]}}
+    if models_dir is not None:
+        policy["models_dir"] = str(models_dir)
+    return policy
 
 
 class EmbeddedArena:
-    def __init__(self, workdir: Path, endpoint: str) -> None:
+    def __init__(self, workdir: Path, endpoint: str, models_dir: Path | None = None) -> None:
         self.user_token = secrets.token_hex(16)
         self._agent_token = secrets.token_hex(16)
         self.controller = Controller(
@@ -52,6 +69,7 @@ class EmbeddedArena:
         )
         self.workdir = workdir
         self.endpoint = endpoint
+        self.models_dir = models_dir
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.agent: Agent | None = None
@@ -88,7 +106,7 @@ class EmbeddedArena:
     async def _start(self) -> None:
         await self.controller.start()
         policy_file = self.workdir / "agent-policy.yaml"
-        policy_file.write_text(yaml.safe_dump(endpoint_policy(self.endpoint)))
+        policy_file.write_text(yaml.safe_dump(endpoint_policy(self.endpoint, self.models_dir)))
         settings = AgentSettings(
             controller=self.address,
             token=self._agent_token,

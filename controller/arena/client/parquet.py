@@ -6,6 +6,8 @@ the error, with the job's keys. ``telemetry.parquet``: one row per GPU reading (
 or per telemetry row of an imported benchmark. Everything is read through the user API
 (``StreamSamples``, ``StreamTelemetry``, ``GetResults``), never from the database. Types are the
 explicit schemas below; units are in the column names and in the schema's metadata.
+``job_state`` tells a failed or cancelled job's rows apart: its completed benchmarks are the
+ones ``GetResults`` marks partial.
 """
 
 from collections.abc import Iterator
@@ -35,6 +37,7 @@ JOB_KEYS = [
     pa.field("engine", pa.string(), nullable=False),
     pa.field("hardware", pa.string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
+    pa.field("job_state", pa.string(), nullable=False),
 ]
 TIME_AXIS = (
     "seconds on the agent's monotonic clock, from the job's origin (samples and telemetry of a "
@@ -121,6 +124,7 @@ def _keys(run_id: str, job: JobResult) -> dict[str, Any]:
         "engine": job.engine,
         "hardware": entry.hardware,
         "source": source,
+        "job_state": job.state,
     }
 
 

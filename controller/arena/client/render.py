@@ -16,34 +16,37 @@ from arena.common.schemas.imported import ImportedRun, TelemetrySample
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
 from arena.common.views.agentic import cache_line, capacity_lines
+from arena.common.views.jobs import time_text
 from arena.common.views.results import TURNS, has_turns, results_for
 
 TURNS_TITLE = "  median TTFT by turn number (1 = first turn)"
 
 
-def _job_progress(job: JobInfo) -> tuple[str, str, str, str]:
+def _job_progress(job: JobInfo) -> tuple[str, str, str, str, str]:
     progress = job.progress
     if progress is None:  # no heartbeat yet (or an imported job): what the store holds
-        return "", f"{job.samples}/{job.requests_expected}", "0", "0"
+        return "", f"{job.samples}/{job.requests_expected}", "0", "0", ""
     position = ""
     if progress.benchmark:
         position = f"{progress.benchmark} {progress.variant} run {progress.run + 1}"
     requests = f"{progress.requests_done}/{progress.requests_total or job.requests_expected}"
-    return position, requests, f"{progress.output_tokens_per_s:.0f}", str(progress.errors)
+    rate = f"{progress.output_tokens_per_s:.0f}"
+    return position, requests, rate, str(progress.errors), time_text(progress)
 
 
 def progress_table(detail: RunDetail) -> Table:
     run = detail.run
     table = Table(title=f"{run.run_id} · {run.suite} · {run.state} · {run.samples} samples stored")
-    for column in ("job", "model", "agent", "state", "now", "requests", "tok/s", "errors"):
+    columns = ("job", "model", "agent", "state", "now", "requests", "tok/s", "errors", "time")
+    for column in columns:
         table.add_column(column)
     for job in detail.jobs:
-        position, requests, rate, errors = _job_progress(job)
+        position, requests, rate, errors, times = _job_progress(job)
         if job.state not in (JobState.LEASED, JobState.RUNNING):
-            position, rate = job.message, "-"
+            position, rate, times = job.message, "-", ""
         model = f"{job.model} (simulated)" if job.simulated else job.model
         table.add_row(
-            job.job_id, model, job.agent or "-", job.state, position, requests, rate, errors
+            job.job_id, model, job.agent or "-", job.state, position, requests, rate, errors, times
         )
     return table
 
@@ -51,9 +54,11 @@ def progress_table(detail: RunDetail) -> Table:
 def progress_line(detail: RunDetail) -> str:
     parts = []
     for job in detail.jobs:
-        position, requests, rate, errors = _job_progress(job)
+        position, requests, rate, errors, times = _job_progress(job)
+        going = job.state in (JobState.LEASED, JobState.RUNNING)
+        timing = f" {times}" if times and going else ""
         parts.append(
-            f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err"
+            f"{job.job_id} {job.state} {position} {requests} req {rate} tok/s {errors} err{timing}"
         )
     return f"{detail.run.run_id} {detail.run.state}: " + " | ".join(parts)
 

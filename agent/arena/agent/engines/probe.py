@@ -137,7 +137,8 @@ async def sanity_generation(base_url: str, model: str, api_key: str | None) -> d
             label = response.headers.get(ENGINE_LABEL_HEADER)
     except (aiohttp.ClientError, TimeoutError) as error:
         raise EngineError(f"sanity generation failed: {error}") from error
-    body = answer_json(status, text, "sanity generation")
+    streamed = streamed_answer(text) if status == 200 else None
+    body = streamed or answer_json(status, text, "sanity generation")
     choices = body.get("choices")
     message = choices[0].get("message") if isinstance(choices, list) and choices else None
     if not isinstance(message, dict):
@@ -149,7 +150,35 @@ async def sanity_generation(base_url: str, model: str, api_key: str | None) -> d
         "completion_tokens": usage.get("completion_tokens") if isinstance(usage, dict) else None,
         "latency_s": round(time.perf_counter() - started, 4),
         "engine_label": label,
+        "streamed": streamed is not None,
     }
+
+
+def streamed_answer(text: str) -> dict[str, Any] | None:
+    """A server that streams though asked not to (some proxies and gateways always do): its
+    SSE events folded into the one answer a non-streaming request gets, or None when the
+    text is no event stream."""
+    if not text.lstrip().startswith("data:"):
+        return None
+    content: list[str] = []
+    usage: Any = None
+    for line in text.splitlines():
+        data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+        if not data or data == "[DONE]":
+            continue
+        try:
+            event = json.loads(data)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        usage = event.get("usage") or usage
+        choices = event.get("choices")
+        delta = choices[0].get("delta") if isinstance(choices, list) and choices else None
+        if isinstance(delta, dict):
+            piece = delta.get("content") or delta.get("reasoning_content") or ""
+            content.append(piece if isinstance(piece, str) else "")
+    return {"choices": [{"message": {"content": "".join(content)}}], "usage": usage}
 
 
 def parse_prometheus(text: str) -> dict[str, float]:

@@ -5,8 +5,12 @@ Client and server tokenizers disagree often enough (vllm PR #44708) that the eng
 sent; special tokens are not added, as vLLM's prompt alignment does. When the suite names a
 local ``tokenizer.json`` (``ModelSpec.tokenizer``), ``LocalTokenizer`` reads it with the
 ``tokenizers`` package instead: no round trips, and the engine needs no tokenizer endpoint.
+An endpoint with neither (``/tokenize`` missing or answering something else, no local file)
+gets ``APPROXIMATE_RULE``: prompt lengths are then approximate, and the job says so
+(``arena.common.metrics.prompt_lengths``).
 """
 
+import asyncio
 import importlib
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +29,15 @@ class Tokenizer(Protocol):
 
 class TokenizerError(RuntimeError):
     """The engine's tokenizer endpoint failed or answered in an unknown shape."""
+
+    def __init__(self, message: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+        """The endpoint has no such route (404, 405, 501, or an answer of another shape, as
+        a server that answers every POST with a completion): not a failure of one that has."""
+
+
+_NO_ROUTE = {404, 405, 501}
 
 
 TOKENIZER_CONNECTIONS = 2
@@ -50,14 +63,18 @@ class ServerTokenizer:
         answer = await self._post("/tokenize", body)
         tokens = answer.get("tokens")
         if not isinstance(tokens, list):
-            raise TokenizerError(f"/tokenize answered without 'tokens': {str(answer)[:200]}")
+            raise TokenizerError(
+                f"/tokenize answered without 'tokens': {str(answer)[:200]}", missing=True
+            )
         return [int(token) for token in tokens]
 
     async def decode(self, ids: list[int]) -> str:
         answer = await self._post("/detokenize", {"model": self._endpoint.model, "tokens": ids})
         text = answer.get("prompt", answer.get("content"))
         if not isinstance(text, str):
-            raise TokenizerError(f"/detokenize answered without text: {str(answer)[:200]}")
+            raise TokenizerError(
+                f"/detokenize answered without text: {str(answer)[:200]}", missing=True
+            )
         return text
 
     async def close(self) -> None:
@@ -78,12 +95,17 @@ class ServerTokenizer:
             ) as response:
                 if response.status >= 300:
                     text = await response.text(errors="replace")
-                    raise TokenizerError(f"{path}: HTTP {response.status}: {text[:500]}")
+                    raise TokenizerError(
+                        f"{path}: HTTP {response.status}: {text[:500]}",
+                        missing=response.status in _NO_ROUTE,
+                    )
                 answer = await response.json(content_type=None)
         except aiohttp.ClientError as exc:
             raise TokenizerError(f"{path}: {exc}") from exc
+        except ValueError as exc:  # not JSON: a page, not a tokenizer
+            raise TokenizerError(f"{path}: the answer is not JSON", missing=True) from exc
         if not isinstance(answer, dict):
-            raise TokenizerError(f"{path}: unexpected answer {str(answer)[:200]}")
+            raise TokenizerError(f"{path}: unexpected answer {str(answer)[:200]}", missing=True)
         return answer
 
 
@@ -115,8 +137,86 @@ class LocalTokenizer:
         """Nothing to release; here so both tokenizers are closed the same way."""
 
 
-def make_tokenizer(model: ModelSpec, endpoint: Endpoint) -> LocalTokenizer | ServerTokenizer:
-    """The suite's local tokenizer when it names one, else the engine's ``/tokenize``."""
+CHARS_PER_TOKEN = 4
+APPROXIMATE_RULE = f"{CHARS_PER_TOKEN} characters per token"
+"""OpenAI's rule of thumb for English text: Arena's corpus is English words, so a prompt of
+N approximate tokens is roughly N tokens for most BPE tokenizers (±20 % across models)."""
+
+
+class ApproximateTokenizer:
+    """No tokenizer to ask: every ``CHARS_PER_TOKEN`` characters are one token. Ids index the
+    pieces seen, so slicing ids and decoding gives back the text they came from."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._pieces: list[str] = []
+
+    async def encode(self, text: str) -> list[int]:
+        step = CHARS_PER_TOKEN
+        return [self._id(text[i : i + step]) for i in range(0, len(text), step)]
+
+    async def decode(self, ids: list[int]) -> str:
+        known = len(self._pieces)
+        return "".join(self._pieces[i] for i in ids if 0 <= i < known)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    def _id(self, piece: str) -> int:
+        found = self._ids.get(piece)
+        if found is None:
+            found = self._ids[piece] = len(self._pieces)
+            self._pieces.append(piece)
+        return found
+
+
+class ServerOrApproximate:
+    """The engine's ``/tokenize`` when it has one; else, decided once on the first call and
+    kept for the whole job, ``ApproximateTokenizer`` (``approximate`` says why)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._server = ServerTokenizer(endpoint)
+        self._chosen: Tokenizer | None = None
+        self._deciding = asyncio.Lock()
+        self.approximate: str | None = None
+        """Why lengths are approximate (the endpoint's answer), or None while exact."""
+
+    async def encode(self, text: str) -> list[int]:
+        return await (await self._choose()).encode(text)
+
+    async def decode(self, ids: list[int]) -> str:
+        return await (await self._choose()).decode(ids)
+
+    async def close(self) -> None:
+        await self._server.close()
+
+    async def _choose(self) -> Tokenizer:
+        if self._chosen is not None:
+            return self._chosen
+        async with self._deciding:
+            if self._chosen is None:
+                try:
+                    await self._server.decode(await self._server.encode("Arena"))
+                    self._chosen = self._server
+                except TokenizerError as error:
+                    if not error.missing:  # a tokenizer that failed: the job fails
+                        raise
+                    self.approximate = str(error)[:300]
+                    self._chosen = ApproximateTokenizer()
+        return self._chosen
+
+
+def exact_lengths(tokenizer: object) -> bool:
+    """Whether ``tokenizer`` counts the model's own tokens (a local file, the engine's route),
+    not ``APPROXIMATE_RULE``: a count from it may be compared with the engine's usage."""
+    if isinstance(tokenizer, ApproximateTokenizer):
+        return False
+    return not getattr(tokenizer, "approximate", None)
+
+
+def make_tokenizer(model: ModelSpec, endpoint: Endpoint) -> LocalTokenizer | ServerOrApproximate:
+    """The suite's local tokenizer when it names one, else the engine's ``/tokenize`` (with
+    approximate lengths where the engine has none)."""
     if model.tokenizer:
         return LocalTokenizer(model.tokenizer)
-    return ServerTokenizer(endpoint)
+    return ServerOrApproximate(endpoint)

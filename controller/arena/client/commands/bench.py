@@ -43,6 +43,38 @@ def first_model(url: str, api_key: str | None) -> str:
         ) from error
 
 
+def missing_tokenizer(url: str, model: str, api_key: str | None) -> str | None:
+    """Why the endpoint's ``/tokenize`` cannot give exact prompt lengths, or None when it
+    can: said before the run starts, as the agent then falls back to approximate lengths."""
+    tokenize_url = url.rstrip("/").removesuffix("/v1") + "/tokenize"
+    body = json.dumps({"model": model, "prompt": "Arena", "content": "Arena"}).encode()
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    request = urllib.request.Request(tokenize_url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            answer = json.load(reply)
+    except urllib.error.HTTPError as error:
+        return f"{tokenize_url} answered HTTP {error.code}"
+    except (OSError, ValueError) as error:
+        return f"{tokenize_url}: {error}"
+    if not isinstance(answer, dict) or not isinstance(answer.get("tokens"), list):
+        return f"{tokenize_url} answered without tokens"
+    return None
+
+
+def local_tokenizer(path: Path) -> Path:
+    """The ``tokenizer.json`` at ``path`` (the file, or a folder holding it), loaded once here
+    so that a wrong file fails before anything starts."""
+    from arena.client.embedded import tokenizer_problem
+
+    file = (path / "tokenizer.json" if path.is_dir() else path).resolve()
+    if problem := tokenizer_problem(file):
+        raise click.BadParameter(problem, param_hint="--tokenizer")
+    return file
+
+
 def bench_suite(
     url: str,
     model: str,
@@ -51,15 +83,20 @@ def bench_suite(
     quick: float | None,
     runs: int | None,
     api_key: str | None,
+    tokenizer: str | None = None,
 ) -> str:
-    """The suite file ``arenactl bench`` submits, as YAML."""
+    """The suite file ``arenactl bench`` submits, as YAML; ``tokenizer`` is a file name under
+    the embedded agent's models_dir."""
     engine: dict[str, Any] = {"runtime": "external", "url": url}
     if api_key:
         engine["api_key"] = api_key
+    model_entry: dict[str, Any] = {"name": model, "engine": "endpoint"}
+    if tokenizer:
+        model_entry["tokenizer"] = tokenizer
     document: dict[str, Any] = {
         "name": SUITE_NAME,
         "suite": suite,
-        "models": [{"name": model, "engine": "endpoint"}],
+        "models": [model_entry],
         "engines": {"endpoint": engine},
     }
     optional = {"only": list(benchmarks), "quick": quick, "runs": runs}
@@ -91,6 +128,12 @@ def bench_suite(
 )
 @click.option("--runs", type=click.IntRange(1, 100), help="Repetitions  [default: the suite's]")
 @click.option("--api-key", help="Bearer token the endpoint expects.")
+@click.option(
+    "--tokenizer",
+    type=click.Path(exists=True, path_type=Path),
+    help="The model's tokenizer.json (or its folder) for exact prompt lengths  "
+    "[default: the endpoint's /tokenize; approximate lengths where it has none]",
+)
 @output_option(tabular=True)
 def bench(
     url: str,
@@ -100,6 +143,7 @@ def bench(
     quick: float | None,
     runs: int | None,
     api_key: str | None,
+    tokenizer: Path | None,
     output: str,
 ) -> None:
     """Benchmark the OpenAI-compatible endpoint at --target, with no controller to set up.
@@ -108,15 +152,32 @@ def bench(
     prints them, and the exit status is 1 when the run did not succeed.
     """
     try:
-        from arena.client.embedded import EmbeddedArena
+        from arena.client.embedded import APPROXIMATE_RULE, EmbeddedArena
     except ImportError as error:
         fail_without_extra(error, "agent,controller", "arenactl bench runs an agent here")
     model = model or first_model(url, api_key)
-    suite_yaml = bench_suite(url, model, suite, benchmarks, quick, runs, api_key)
+    tokenizer_file = local_tokenizer(tokenizer) if tokenizer else None
+    suite_yaml = bench_suite(
+        url,
+        model,
+        suite,
+        benchmarks,
+        quick,
+        runs,
+        api_key,
+        tokenizer_file.name if tokenizer_file else None,
+    )
     load_suite_text(suite_yaml, f"{SUITE_NAME}.yaml")  # bad ids fail before anything starts
+    if tokenizer_file is None and (why := missing_tokenizer(url, model, api_key)):
+        errors.print(
+            f"no tokenizer on the endpoint ({why}): prompt lengths will be approximate "
+            f"({APPROXIMATE_RULE}); pass --tokenizer PATH to a tokenizer.json for exact ones",
+            highlight=False,
+        )
+    models_dir = tokenizer_file.parent if tokenizer_file else None
     with (
         tempfile.TemporaryDirectory(prefix="arenactl-bench-") as workdir,
-        EmbeddedArena(Path(workdir), url) as arena,
+        EmbeddedArena(Path(workdir), url, models_dir) as arena,
         ArenaClient(arena.address, arena.user_token) as client,
     ):
         run_id, _ = client.submit(suite_yaml, f"{SUITE_NAME}.yaml")

@@ -18,9 +18,10 @@ from typing import Any
 from sqlmodel import Session
 
 from arena.common.metrics.client_load import cpu_util_of
+from arena.common.metrics.completion import completed_of
 from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
-from arena.common.schemas.job import JobSpec
+from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark
 from arena.common.suites.variants import Variant
@@ -51,15 +52,22 @@ class Aggregates:
 
 def compute_aggregates(session: Session, job_id: str) -> Aggregates:
     """The job's metrics from its current attempt's samples, tool results and telemetry; reads
-    only, so it may run in a session of its own, off the database thread."""
+    only, so it may run in a session of its own, off the database thread. A failed or
+    cancelled job gets metrics for the benchmarks its agent reported complete only: a run cut
+    short would read as a whole one."""
     job = get_job(session, job_id)
     spec = JobSpec.model_validate(job.spec)
+    measured = spec.benchmarks
+    if job.state in (JobState.FAILED.value, JobState.CANCELLED.value):
+        stored = job.acked_seq
+        completed = completed_of(job.provenance, stored) | completed_of(job.progress, stored)
+        measured = [bench for bench in spec.benchmarks if bench.id in completed]
     grouped: dict[tuple[str, str, int], list[RequestSample]] = defaultdict(list)
     for sample in samples_of(session, job):
         grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
     tool_results = tool_results_of(session, job)
     rows = []
-    for bench in spec.benchmarks:
+    for bench in measured:
         tool_summary = (
             tool_results[bench.id].metrics
             if bench.tool == "llama-benchy" and bench.id in tool_results

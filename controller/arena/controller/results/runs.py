@@ -8,9 +8,12 @@ from sqlmodel import Session, select
 
 from arena.common.analysis.agents import judged_capacity
 from arena.common.analysis.pareto import gpu_count
+from arena.common.metrics.completion import PARTIAL_FLAG
 from arena.common.metrics.derive import measured_variants
+from arena.common.metrics.prompt_lengths import approximate_flag
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.job import JobState
 from arena.common.schemas.results import (
     BenchmarkResult,
     JobResult,
@@ -95,6 +98,7 @@ def run_results(
         tool_results = tool_results_of(session, job)
         energy = energy_of(session, job.id)
         hardware = _hardware(job, agents.get(job.agent_id or ""))
+        approximate = approximate_flag(job.provenance)
         for bench in listed:
             aggregated = {variant for (benchmark, variant) in summaries if benchmark == bench.id}
             found = [
@@ -121,8 +125,13 @@ def run_results(
                 },
                 energy=energy.get(bench.id),
                 prefix_cache=bench.prefix_cache,
+                partial=bool(found) and job.state in (JobState.FAILED, JobState.CANCELLED),
             )
             benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+            if result.partial:
+                result.flags.insert(0, PARTIAL_FLAG.format(state=job.state))
+            if approximate is not None and result.variants:
+                result.flags.append(approximate)
             if isinstance(bench, SessionBenchmark):
                 result.agent_capacity = judged_capacity(
                     bench, result, gpu_count(hardware, result.energy, cpu_only=None)

@@ -30,6 +30,7 @@ from arena.controller.store import agents as agent_store
 from arena.controller.store import credentials, identity
 from arena.controller.store import jobs as job_store
 from arena.controller.store.admission import DEFAULT_POLICY
+from arena.controller.store.aggregates import FINISHED
 from arena.controller.store.credentials import Principal
 from arena.controller.store.database import Database
 from arena.controller.store.manifests import ManifestRejected, record_manifest
@@ -178,8 +179,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         except ManifestRejected as error:
             await self.db.call(sanity.flag_job, *keys, str(error))
             raise
-        if state == JobState.SUCCEEDED:
-            self.finisher.finish(request.job_id)  # committed: its metrics follow (finishing.py)
+        if state in FINISHED:  # committed: its metrics follow (finishing.py), partial or whole
+            self.finisher.finish(request.job_id)
         if state.terminal:
             self.work.notify()
         return agent_pb2.JobStatusResponse()

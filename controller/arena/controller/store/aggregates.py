@@ -10,11 +10,15 @@ from arena.common.schemas.job import JobState
 from arena.controller.store.jobs import get_job
 from arena.controller.store.models import AggregateRow, EnergyRow, ImportRow, JobRow
 
+FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+"""Job states whose metrics are computed: a failed or cancelled job's completed benchmarks
+(``metrics.completion``) are kept, marked partial."""
+
 _COMPUTED = (
-    col(JobRow.state) == JobState.SUCCEEDED.value,
+    col(JobRow.state).in_([state.value for state in FINISHED]),
     col(JobRow.id).not_in(select(ImportRow.job_id)),
 )
-"""The jobs whose metrics the controller computes: succeeded and measured (an import's
+"""The jobs whose metrics the controller computes: finished and measured (an import's
 metrics are the ones it brought)."""
 
 
@@ -36,7 +40,7 @@ def computed_jobs(
 def pending_jobs(
     session: Session, run_id: str | None = None, job_id: str | None = None
 ) -> list[str]:
-    """Succeeded measured jobs (of ``run_id``, or just ``job_id``, or of every run) whose
+    """Finished measured jobs (of ``run_id``, or just ``job_id``, or of every run) whose
     aggregation has not been stored yet."""
     query = select(JobRow.id).where(*_COMPUTED, col(JobRow.metrics_version).is_(None))
     if run_id is not None:
@@ -48,8 +52,8 @@ def pending_jobs(
 
 def is_pending(job: JobRow) -> bool:
     """A measured job (never an import: ``pending_jobs`` and the results view leave those
-    out) that succeeded and whose aggregation is not stored yet."""
-    return job.state == JobState.SUCCEEDED.value and job.metrics_version is None
+    out) that finished and whose aggregation is not stored yet."""
+    return job.state in {state.value for state in FINISHED} and job.metrics_version is None
 
 
 def replace_aggregates(

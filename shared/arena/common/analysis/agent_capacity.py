@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from arena.common.analysis.aggregate import UNVERIFIED
 from arena.common.analysis.selection import JobRef, contains, job_ref
+from arena.common.metrics.completion import PARTIAL
 from arena.common.schemas.results import AgentCapacity, BenchmarkResult, JobResult, RunResults
 
 
@@ -38,7 +39,8 @@ class AgentCapacityRow(JobRef):
     """``AgentCapacity.lower_bound``: the capacity is the highest step measured, so the box may
     serve more (a search that reached its ``max``, or a fixed list of loads)."""
     status: str
-    """``ok``, ``none`` (no measured step met the tier), ``invalid``, or ``unverified`` (an
+    """``ok``, ``none`` (no measured step met the tier), ``invalid``, ``partial`` (its job
+    failed after it completed: not counted), or ``unverified`` (an
     import nothing this controller trusts signed: no capacity unless ``include_unverified``,
     as rankings do)."""
     note: str = ""
@@ -70,7 +72,7 @@ def _rows(
     include_unverified: bool,
 ) -> list[AgentCapacityRow]:
     notes = [note for note in (found.note,) if note]
-    if not bench.valid:
+    if not bench.valid or bench.partial:
         notes.insert(0, bench.flags[0] if bench.flags else "invalid")
     hidden = job.origin.unverified and not include_unverified
     if hidden:
@@ -83,6 +85,8 @@ def _rows(
             if hidden
             else "invalid"
             if not bench.valid
+            else PARTIAL
+            if bench.partial
             else "ok"
             if capacity is not None
             else "none"

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import ConfigDict
 
+from arena.common.metrics.completion import PARTIAL
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT, SPREAD_METRIC
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.job import JobState
@@ -47,7 +48,8 @@ class AggregateRow(ArenaModel):
     variant: str
     status: str
     """``ok``, or why these numbers stand apart: ``simulated``, ``unverified`` (an import the
-    controller could not check against signed samples), ``failed``, ``cancelled``, ``invalid``
+    controller could not check against signed samples), ``partial`` (a completed benchmark
+    of a failed or cancelled job), ``failed``, ``cancelled``, ``invalid``
     (``metrics.validity``: the error-rate gate, or a warm prefix cache where it declared none),
     ``client-saturated``."""
     jobs: int
@@ -86,6 +88,8 @@ def status_of(
         return "simulated"
     if job.origin.unverified and not include_unverified:  # docs/security.md, Signed provenance
         return UNVERIFIED
+    if benchmark.partial:
+        return PARTIAL
     if job.state != JobState.SUCCEEDED:
         return job.state
     if not benchmark.valid:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from arena.common.analysis.selection import JobRef, contains, job_ref
+from arena.common.metrics.completion import PARTIAL
 from arena.common.schemas.imported import CapacityPoint, RateSweepSummary, SweepStep
 from arena.common.schemas.results import BenchmarkResult, JobResult, RunResults, VariantResult
 
@@ -117,7 +118,8 @@ class CapacityRow(JobRef):
     point: CapacityPoint | None
     """``None``: no step met the limit, or the sweep is invalid or failed (``status``)."""
     status: str
-    """``ok``, ``none`` (no step under the limit), ``invalid`` or ``failed``."""
+    """``ok``, ``none`` (no step under the limit), ``invalid``, ``failed`` or ``partial`` (the
+    sweep completed in a job that then failed: not counted, its flag says so)."""
     note: str = ""
 
 
@@ -182,11 +184,22 @@ def _rows(
     failed: str,
 ) -> list[CapacityRow]:
     invalid = bench is not None and not bench.valid
-    if invalid and bench is not None:
+    partial = bench is not None and bench.partial
+    if (invalid or partial) and bench is not None:
         notes = [*bench.flags[:1], *notes] if bench.flags else ["invalid", *notes]
     rows = []
     for limit, point in capacity.items():
-        status = "failed" if failed else "invalid" if invalid else "ok" if point else "none"
+        status = (
+            "failed"
+            if failed
+            else "invalid"
+            if invalid
+            else PARTIAL
+            if partial
+            else "ok"
+            if point
+            else "none"
+        )
         rows.append(
             CapacityRow(
                 **job_ref(run_id, job),

@@ -8,7 +8,8 @@ Open loop (one point per rate): x = ``output_throughput``, y = 1000 / ``mean_tpo
 
 A point is on the frontier when no other point of the same benchmark has x and y both at least
 as high and one higher. Simulated and real results never share a frontier, and a benchmark over
-the error-rate gate (``valid`` false) is shown but takes no part in it.
+the error-rate gate (``valid`` false) or partial (its job failed after it) is shown but takes
+no part in it.
 """
 
 from collections import defaultdict
@@ -40,6 +41,8 @@ class ParetoPoint(JobRef):
     """The benchmark's mean power over its whole window (all its variants)."""
     output_tps_per_w: float | None
     valid: bool
+    partial: bool = False
+    """A completed benchmark of a failed or cancelled job: shown, never on the frontier."""
     frontier: bool = False
 
 
@@ -59,7 +62,7 @@ def pareto_points(
     ]
     groups: dict[tuple[str, bool], list[ParetoPoint]] = defaultdict(list)
     for point in points:
-        if point.valid:
+        if point.valid and not point.partial:
             groups[(point.benchmark, point.simulated)].append(point)
     for group in groups.values():
         for point in frontier(group):
@@ -116,6 +119,7 @@ def bench_points(run_id: str, job: JobResult, bench: BenchmarkResult) -> list[Pa
                 mean_power_w=watts,
                 output_tps_per_w=x / watts if watts else None,
                 valid=bench.valid,
+                partial=bench.partial,
             )
         )
     return points

@@ -172,6 +172,7 @@ def _validity(job: JobResult) -> dict[str, Any]:
     return {
         bench.id: {
             "valid": bench.valid,
+            "partial": bench.partial,
             "failed_share": bench.failed_share,
             "flags": bench.flags,
             "not_meaningful": {v.key: v.not_meaningful for v in bench.variants if v.not_meaningful},

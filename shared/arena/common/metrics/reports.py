@@ -124,13 +124,22 @@ def _stat_problem(stat: Mapping[str, Any]) -> str | None:
 PROGRESS_COUNTS = ("run", "requests_done", "requests_total", "errors")
 
 
+MAX_COMPLETED = 1000
+"""More completed benchmarks than any suite holds: a heartbeat that says so is refused."""
+PROGRESS_TIMES = ("elapsed_s", "remaining_s", "benchmark_elapsed_s", "benchmark_remaining_s")
+
+
 def progress_problem(progress: JobProgress) -> str | None:
-    """What is wrong with a heartbeat's progress of one job: counts below zero, a rate that is
-    not a finite number of at least zero."""
+    """What is wrong with a heartbeat's progress of one job: counts below zero, a rate or a
+    time that is not a finite number of at least zero."""
     for name in PROGRESS_COUNTS:
         if getattr(progress, name) < 0:
             return f"progress {name} is {getattr(progress, name)}"
-    rate = progress.output_tokens_per_s
-    if not (math.isfinite(rate) and rate >= 0):
-        return f"progress output_tokens_per_s is {rate}"
+    completed = progress.completed_benchmarks
+    if len(completed) > MAX_COMPLETED or any(through < 0 for through in completed.values()):
+        return f"progress completed_benchmarks is {str(completed)[:120]}"
+    for name in ("output_tokens_per_s", *PROGRESS_TIMES):
+        value = getattr(progress, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            return f"progress {name} is {value}"
     return None

@@ -76,6 +76,17 @@ class JobProgress(ArenaModel):
     errors: int = 0
     output_tokens_per_s: float = 0.0
     """Over the agent's last few seconds."""
+    elapsed_s: float = 0.0
+    """Since the job's first benchmark started (engine start-up not counted)."""
+    remaining_s: float | None = None
+    """Estimated time left for the job: its elapsed time × requests left ÷ requests done, so
+    it refines as requests complete; None until one has."""
+    benchmark_elapsed_s: float = 0.0
+    benchmark_remaining_s: float | None = None
+    """The same estimate for the benchmark going on, from its own requests."""
+    completed_benchmarks: dict[str, int] = {}
+    """Benchmarks that ran to their end, each with the samples numbered by then
+    (``metrics.completion``): a job cancelled later keeps them."""
 
 
 class JobInfo(JobHeader):

@@ -134,6 +134,10 @@ class BenchmarkResult(ArenaModel):
     is flagged and invalid (``metrics.validity``)."""
     agent_capacity: AgentCapacity | None = None
     """Session benchmarks: the capacity read off their measured load steps."""
+    partial: bool = False
+    """The benchmark completed but its job then failed or was cancelled: its figures are
+    whole, the job's are not. Shown and aggregated apart (status ``partial``), never ranked
+    or counted as a capacity."""
 
 
 class Measured(ArenaModel):

@@ -16,10 +16,13 @@ from arena.common.views.view import Column, View
 
 
 def _labels(point: ParetoPoint) -> str:
-    """Why a point stands apart: simulated, invalid."""
-    return ", ".join(
-        label for label, on in (("simulated", point.simulated), ("invalid", not point.valid)) if on
+    """Why a point stands apart: simulated, invalid, partial."""
+    apart = (
+        ("simulated", point.simulated),
+        ("invalid", not point.valid),
+        ("partial", point.partial),
     )
+    return ", ".join(label for label, on in apart if on)
 
 
 RUN = Column[JobRef]("run", "run", lambda r: r.run_id)

@@ -1,7 +1,7 @@
 """A run's jobs: ``arenactl jobs RUN`` / ``describe RUN`` and the run page's job table (whose
 state, requests, tok/s, errors and position cells the page updates live, by ``data-field``)."""
 
-from arena.common.schemas.job import JobInfo, JobState
+from arena.common.schemas.job import JobInfo, JobProgress, JobState
 from arena.common.views.view import MISSING, Column, View
 
 JOB = Column[JobInfo]("job_id", "job", lambda j: j.job_id)
@@ -38,6 +38,33 @@ def _position(job: JobInfo) -> str:
     return f"{p.benchmark} {p.variant} run {p.run}"
 
 
+def duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``1h02m``: as long as it needs to be, no longer."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def time_text(progress: JobProgress) -> str:
+    """Elapsed and the estimate of what is left, job then benchmark: "2m10s, ~6m left
+    (01-chat ~40s)"; no estimate before the first request is done."""
+    if not progress.benchmark:
+        return ""
+    text = duration(progress.elapsed_s)
+    if progress.remaining_s is not None:
+        text += f", ~{duration(progress.remaining_s)} left"
+    if progress.benchmark_remaining_s is not None:
+        text += f" ({progress.benchmark} ~{duration(progress.benchmark_remaining_s)})"
+    return text
+
+
+def _time(job: JobInfo) -> str:
+    return time_text(job.progress) if _running(job) and job.progress else ""
+
+
 JOBS: View[JobInfo] = View(
     "jobs",
     shown=[
@@ -52,6 +79,7 @@ JOBS: View[JobInfo] = View(
         Column("tps", "output tok/s", _tps, 1),
         Column("errors", "errors", lambda j: j.progress.errors if j.progress else 0, 0),
         Column("position", "now running", _position),
+        Column("time", "elapsed, left", _time),
         MESSAGE,
     ],
     export=[

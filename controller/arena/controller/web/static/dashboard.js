@@ -33,6 +33,22 @@ function submitOnChange() {
 
 const FINISHED = ["succeeded", "failed", "cancelled", "empty"];
 
+function duration(seconds) {  // as views/jobs.py writes it: 42s, 3m05s, 1h02m
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole}s`;
+  const pad = (n) => String(n).padStart(2, "0");
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${pad(whole % 60)}s`;
+  return `${Math.floor(whole / 3600)}h${pad(Math.floor((whole % 3600) / 60))}m`;
+}
+
+function timeText(p) {  // as views/jobs.py writes it: elapsed, ~left (benchmark ~left)
+  if (!p.benchmark) return "";
+  let text = duration(p.elapsed_s || 0);
+  if (p.remaining_s != null) text += `, ~${duration(p.remaining_s)} left`;
+  if (p.benchmark_remaining_s != null) text += ` (${p.benchmark} ~${duration(p.benchmark_remaining_s)})`;
+  return text;
+}
+
 async function pollRun(summary) {
   const response = await fetch(`/api/runs/${summary.dataset.run}`);
   if (!response.ok) return false;
@@ -51,6 +67,7 @@ async function pollRun(summary) {
     setCell(row, "tps", running && p.output_tokens_per_s != null ? p.output_tokens_per_s.toFixed(1) : "—");
     setCell(row, "errors", String(p.errors || 0));
     setCell(row, "position", running && p.benchmark ? `${p.benchmark} ${p.variant} run ${p.run}` : "");
+    setCell(row, "time", running ? timeText(p) : "");
   }
   if (FINISHED.includes(run.state)) {
     window.location.reload();  // the results and charts are complete now

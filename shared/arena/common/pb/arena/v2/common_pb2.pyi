@@ -1749,6 +1749,26 @@ class JobProgress(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CompletedBenchmarksEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     JOB_ID_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
     BENCHMARK_FIELD_NUMBER: _builtins.int
@@ -1758,6 +1778,11 @@ class JobProgress(_message.Message):
     REQUESTS_TOTAL_FIELD_NUMBER: _builtins.int
     ERRORS_FIELD_NUMBER: _builtins.int
     OUTPUT_TOKENS_PER_S_FIELD_NUMBER: _builtins.int
+    ELAPSED_S_FIELD_NUMBER: _builtins.int
+    REMAINING_S_FIELD_NUMBER: _builtins.int
+    BENCHMARK_ELAPSED_S_FIELD_NUMBER: _builtins.int
+    BENCHMARK_REMAINING_S_FIELD_NUMBER: _builtins.int
+    COMPLETED_BENCHMARKS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     attempt: _builtins.int
     benchmark: _builtins.str
@@ -1767,6 +1792,17 @@ class JobProgress(_message.Message):
     requests_total: _builtins.int
     errors: _builtins.int
     output_tokens_per_s: _builtins.float
+    elapsed_s: _builtins.float
+    """since the first benchmark started"""
+    remaining_s: _builtins.float
+    """estimate; unset until a request of the job is done"""
+    benchmark_elapsed_s: _builtins.float
+    benchmark_remaining_s: _builtins.float
+    """estimate for the current benchmark"""
+    @_builtins.property
+    def completed_benchmarks(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """id: samples numbered when it ended"""
+
     def __init__(
         self,
         *,
@@ -1779,11 +1815,23 @@ class JobProgress(_message.Message):
         requests_total: _builtins.int = ...,
         errors: _builtins.int = ...,
         output_tokens_per_s: _builtins.float = ...,
+        elapsed_s: _builtins.float = ...,
+        remaining_s: _builtins.float | None = ...,
+        benchmark_elapsed_s: _builtins.float = ...,
+        benchmark_remaining_s: _builtins.float | None = ...,
+        completed_benchmarks: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_benchmark_remaining_s", b"_benchmark_remaining_s", "_remaining_s", b"_remaining_s", "benchmark_remaining_s", b"benchmark_remaining_s", "remaining_s", b"remaining_s"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "benchmark", b"benchmark", "errors", b"errors", "job_id", b"job_id", "output_tokens_per_s", b"output_tokens_per_s", "requests_done", b"requests_done", "requests_total", b"requests_total", "run", b"run", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_benchmark_remaining_s", b"_benchmark_remaining_s", "_remaining_s", b"_remaining_s", "attempt", b"attempt", "benchmark", b"benchmark", "benchmark_elapsed_s", b"benchmark_elapsed_s", "benchmark_remaining_s", b"benchmark_remaining_s", "completed_benchmarks", b"completed_benchmarks", "elapsed_s", b"elapsed_s", "errors", b"errors", "job_id", b"job_id", "output_tokens_per_s", b"output_tokens_per_s", "remaining_s", b"remaining_s", "requests_done", b"requests_done", "requests_total", b"requests_total", "run", b"run", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__benchmark_remaining_s: _TypeAlias = _typing.Literal["benchmark_remaining_s"]  # noqa: Y015
+    _WhichOneofArgType__benchmark_remaining_s: _TypeAlias = _typing.Literal["_benchmark_remaining_s", b"_benchmark_remaining_s"]  # noqa: Y015
+    _WhichOneofReturnType__remaining_s: _TypeAlias = _typing.Literal["remaining_s"]  # noqa: Y015
+    _WhichOneofArgType__remaining_s: _TypeAlias = _typing.Literal["_remaining_s", b"_remaining_s"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__benchmark_remaining_s) -> _WhichOneofReturnType__benchmark_remaining_s | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__remaining_s) -> _WhichOneofReturnType__remaining_s | None: ...
 
 Global___JobProgress: _TypeAlias = JobProgress  # noqa: Y015
