@@ -1,8 +1,9 @@
 """One measured job as llm-d Benchmark Reports (schema v0.2): one report per benchmark, variant
 and run, the unit llm-d's own converters write (one per workload stage).
 
-Schema followed: github.com/llm-d/llm-d-benchmark at commit 2a46f34cdcf8254b5f2b8a20924339b96fd80a3b,
-``llmdbenchmark/analysis/benchmark_report/schema_v0_2.py`` (pydantic, ``extra="forbid"``) and
+Schema followed: github.com/llm-d/llm-d-benchmark, ``llmdbenchmark/analysis/benchmark_report/``
+at commit 2a46f34cdcf8254b5f2b8a20924339b96fd80a3b (the last to change it; repository head
+8bc9f1ddd873, 2026-08-21): ``schema_v0_2.py`` (pydantic, ``extra="forbid"``) and
 its generated ``br_v0_2_json_schema.json`` (a copy, Apache-2.0, in ``tests/data/llm-d/``, which
 the tests validate every export against). Units are the schema's: latency in ``ms``, per-token
 latency in ``ms/token``, rates in ``tokens/s`` and ``queries/s``, lengths in ``count``.
@@ -32,6 +33,7 @@ from arena.common.metrics.open_loop import (
     percentile_key,
     succeeded,
 )
+from arena.common.parsers.llmd_report import ARENA_SUFFIX
 from arena.common.schemas.results import BenchmarkResult, JobResult
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
@@ -39,8 +41,6 @@ from arena.common.suites.variants import closed_variants, open_variants
 from arena.common.version import arena_version
 
 SCHEMA_VERSION = "0.2"
-REPORT_SUFFIX = ".br.json"
-"""``NN-<id>.<variant>.run<k>.br.json``: what ``parsers.llmd_import`` looks for first."""
 PERCENTILES: dict[str, float] = {
     "p0p1": 0.1,
     "p1": 1,
@@ -90,8 +90,10 @@ def llmd_reports(job: JobResult, record: JobRecord, context: ExportContext) -> E
                 folder.notes.append(f"{bench.id} {variant.key}: no samples, no report")
             for run in runs:
                 samples = sorted(grouped[(bench.id, variant.key, run)], key=lambda s: s.index)
-                report = llmd_report(job, record, context, bench, specs.get(bench.id), variant.key, run, samples)
-                name = f"{stem}.{_slug(variant.key)}.run{run}{REPORT_SUFFIX}"
+                report = llmd_report(
+                    job, record, context, bench, specs.get(bench.id), variant.key, run, samples
+                )
+                name = f"{stem}.{_slug(variant.key)}.run{run}{ARENA_SUFFIX}"
                 folder.files[name] = json.dumps(report, indent=2, allow_nan=False) + "\n"
     return folder
 
@@ -184,12 +186,14 @@ def _engine(job: JobResult, record: JobRecord) -> dict[str, Any]:
         "standardized": {
             "kind": "inference_engine",
             "tool": job.engine,
-            "tool_version": str(job.provenance.get("engine_version") or job.provenance.get("image") or "unknown"),
+            "tool_version": str(
+                job.provenance.get("engine_version") or job.provenance.get("image") or "unknown"
+            ),
             "role": "replica",
             "replicas": 1,
             "model": {"name": job.model},
             "accelerator": {
-                "model": gpus[0].name if gpus else (job.hardware or "unknown"),
+                "model": job.hardware or (gpus[0].name if gpus else "unknown"),
                 "count": len(gpus),
                 "parallelism": {},
             },
@@ -205,7 +209,9 @@ def _load(
         "tool": "arena" if bench.tool == "builtin" else bench.tool,
         "tool_version": arena_version(),
         "source": "random",
-        "input_seq_len": _lengths([s.prompt_tokens for s in samples if s.prompt_tokens is not None]),
+        "input_seq_len": _lengths(
+            [s.prompt_tokens for s in samples if s.prompt_tokens is not None]
+        ),
     }
     if isinstance(spec, ClosedLoopBenchmark):
         shape = next(v for v in closed_variants(spec) if v.key == variant)
@@ -213,15 +219,18 @@ def _load(
         standardized["output_seq_len"] = {"distribution": "fixed", "value": shape.tg}
         standardized["concurrency"] = shape.concurrency
     elif isinstance(spec, OpenLoopBenchmark):
-        shape = next(v for v in open_variants(spec) if v.key == variant)
+        step = next(v for v in open_variants(spec) if v.key == variant)
         standardized["source"] = "random" if spec.dataset == "random" else "sampled"
-        if math.isfinite(shape.rate):
-            standardized["rate_qps"] = shape.rate
+        if math.isfinite(step.rate):
+            standardized["rate_qps"] = step.rate
         if spec.max_concurrency is not None:
             standardized["concurrency"] = spec.max_concurrency
     native = {"args": json.loads(spec.model_dump_json())} if spec else {}
     return {
-        "metadata": {"cfg_id": _hash(json.dumps(native, sort_keys=True)), "description": bench.title},
+        "metadata": {
+            "cfg_id": _hash(json.dumps(native, sort_keys=True)),
+            "description": bench.title,
+        },
         "standardized": standardized,
         "native": native,
     }
@@ -232,10 +241,17 @@ def _lengths(values: Sequence[int]) -> dict[str, Any]:
         return {"distribution": "other", "value": 0}
     if min(values) == max(values):
         return {"distribution": "fixed", "value": values[0]}
-    return {"distribution": "other", "value": sum(values) / len(values), "min": min(values), "max": max(values)}
+    return {
+        "distribution": "other",
+        "value": sum(values) / len(values),
+        "min": min(values),
+        "max": max(values),
+    }
 
 
-def _aggregate(samples: Sequence[RequestSample], metrics: Mapping[str, float | None]) -> dict[str, Any]:
+def _aggregate(
+    samples: Sequence[RequestSample], metrics: Mapping[str, float | None]
+) -> dict[str, Any]:
     done = [s for s in samples if succeeded(s)]
     requests: dict[str, Any] = {"total": len(samples), "failures": len(samples) - len(done)}
     if inputs := [float(s.prompt_tokens) for s in done if s.prompt_tokens is not None]:
@@ -275,7 +291,9 @@ def _counts(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def _distribution(metrics: Mapping[str, float | None], metric: str, units: str) -> dict[str, Any] | None:
+def _distribution(
+    metrics: Mapping[str, float | None], metric: str, units: str
+) -> dict[str, Any] | None:
     """Arena's mean, median, std and percentiles of one latency (already in ms)."""
     mean = metrics.get(f"mean_{metric}_ms")
     if mean is None:

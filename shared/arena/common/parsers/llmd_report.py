@@ -6,10 +6,12 @@ the run's ids and keywords, the inference engine of ``scenario.stack``, the work
 concurrency and stage, and ``results.request_performance.aggregate``. Latency statistics become
 Arena's (vLLM's) keys in ms (``mean_ttft_ms``, ``median_ttft_ms``, ``std_ttft_ms``,
 ``p99_ttft_ms``, …; ``s`` and ``s/token`` are converted), throughputs ``output_throughput``,
-``total_token_throughput``, ``request_throughput``, ``input_throughput``, and the request counts
+``total_token_throughput`` and ``request_throughput`` (no Arena key takes the input rate), the
+request counts
 ``completed`` and ``failed``. A report Arena wrote also carries ``results.observability.arena``:
-its benchmark, variant and run, and its own per-run metrics, taken for the keys the standard
-fields do not give (as ``arena_metrics`` in an exported vLLM result). Anything else in the file
+its benchmark, variant and run, and its own per-run metrics, which are taken instead of the
+standard fields (as ``arena_metrics`` in an exported vLLM result), so an export imports back
+exactly, closed-loop keys included. Anything else in the file
 (time series, observability, health) is left alone.
 """
 
@@ -24,6 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from arena.common.metrics.open_loop import percentile_key
 from arena.common.parsers import ParseError
 
+ARENA_SUFFIX = ".br.json"
+"""How ``arenactl export --llm-d`` names its reports (``NN-<id>.<variant>.run<k>.br.json``):
+the folder reader leaves them to this parser."""
 MAX_BYTES = 8 * 1024 * 1024
 """A report is a few kB to a few hundred kB (time series included); more is refused unread."""
 VERSIONS = ("0.2",)
@@ -48,7 +53,6 @@ LATENCY_FIELDS = {
 }
 """Schema field → Arena metric and the factor from each allowed unit to ms."""
 THROUGHPUT_FIELDS = {
-    "input_token_rate": ("input_throughput", "tokens/s"),
     "output_token_rate": ("output_throughput", "tokens/s"),
     "total_token_rate": ("total_token_throughput", "tokens/s"),
     "request_rate": ("request_throughput", "queries/s"),
@@ -244,7 +248,7 @@ class _Loader(yaml.SafeLoader):
     """Safe YAML without anchors, which let a small file expand without bound (billion
     laughs), and with timestamps kept as strings (the JSON form of the schema's datetimes)."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             raise ParseError("YAML aliases (*name) are not accepted in a report")
         return super().compose_node(parent, index)
