@@ -19,8 +19,10 @@ from arena.common.provenance.folder import BROKEN, Verdict, folder_of, read_sign
 @output_option()
 @click.pass_context
 def import_(ctx: click.Context, path: Path, output: str) -> None:
-    """Import reference result folders under PATH (meta.json, NN-*.md/json, telemetry) and
-    llm-d Benchmark Reports (v0.2, JSON or YAML; PATH may be one report file) as runs.
+    """Import reference result folders and llm-d Benchmark Reports under PATH as runs.
+
+    Folders hold meta.json, NN-*.md/json and telemetry; llm-d reports (schema v0.2, JSON or
+    YAML) may sit anywhere under PATH, or PATH may be one report file.
 
     Files that cannot be read are reported and skipped; the rest still imports. Importing the
     same folder again replaces your earlier import (another user's is refused; an admin may
