@@ -80,6 +80,14 @@ def test_a_malformed_report_is_refused_with_its_reason(document: Any, reason: st
         parse_report(json.dumps(document))
 
 
+def test_an_engine_name_of_a_megabyte_is_refused() -> None:
+    document = minimal()
+    engine = {"kind": "inference_engine", "tool": "vllm", "model": {"name": "m" * 1_000_000}}
+    document["scenario"] = {"stack": [{"standardized": engine}]}
+    with pytest.raises(ParseError, match="model.name: expected text of at most 200"):
+        parse_report(json.dumps(document))
+
+
 def test_more_failures_than_requests_is_refused() -> None:
     document = minimal()
     document["results"]["request_performance"]["aggregate"]["requests"]["failures"] = 11

@@ -34,7 +34,9 @@ MAX_REPORTS = 5000
 """Reports read under one root: more is refused (an llm-d sweep writes tens to hundreds)."""
 PEEK = 4096
 LOOKS_LIKE = re.compile(r"""(^|[{,])\s*"?version"?\s*:\s*["']?0\.\d""", re.M)
-"""A v0.x ``version`` key near the top: what tells a report from the other JSON in a tree."""
+UID = re.compile(r"""(^|[{,\s])"?uid"?\s*:""", re.M)
+"""A v0.x ``version`` near the top, ``run.uid`` and ``results``: what tells a report from the
+other JSON in a tree (llama-benchy's reports have a ``version`` too)."""
 UNKNOWN = "unknown"
 SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -60,7 +62,10 @@ def is_llmd_report(path: Path) -> bool:
             head = file.read(PEEK)
     except OSError:
         return False
-    return bool(LOOKS_LIKE.search(head)) and "results" in head + _tail(path)
+    if not LOOKS_LIKE.search(head):
+        return False
+    text = head + _tail(path)
+    return "results" in text and bool(UID.search(text))
 
 
 def _tail(path: Path) -> str:

@@ -32,6 +32,7 @@ the folder reader leaves them to this parser."""
 MAX_BYTES = 8 * 1024 * 1024
 """A report is a few kB to a few hundred kB (time series included); more is refused unread."""
 VERSIONS = ("0.2",)
+MAX_NAME = 200
 SIMULATED_KEYWORD = "simulated"
 PERCENTILE_FIELDS: dict[str, float] = {
     "p0p1": 0.1,
@@ -158,8 +159,8 @@ class _Component(_Loose):
 
 
 class _LoadStandardized(_Loose):
-    tool: str = "unknown"
-    tool_version: str = ""
+    tool: str = Field("unknown", max_length=200)
+    tool_version: str = Field("", max_length=200)
     stage: int = Field(0, ge=0)
     rate_qps: float | None = Field(None, gt=0, allow_inf_nan=False)
     concurrency: float | None = Field(None, ge=1)
@@ -277,21 +278,30 @@ def _engine(stack: list[_Component]) -> Engine | None:
         accelerator = standardized.get("accelerator")
         args = component.native.get("args")
         return Engine(
-            label=str(component.metadata.get("label") or "engine"),
-            tool=str(standardized.get("tool") or "unknown"),
-            version=str(standardized.get("tool_version") or ""),
-            model=str(model["name"]) if isinstance(model, dict) and "name" in model else None,
+            label=_name(component.metadata.get("label") or "engine", "metadata.label"),
+            tool=_name(standardized.get("tool") or "unknown", "standardized.tool"),
+            version=_name(standardized.get("tool_version") or "", "standardized.tool_version"),
+            model=_name(model["name"], "model.name")
+            if isinstance(model, dict) and "name" in model
+            else None,
             accelerator=_accelerator(accelerator),
             args=args if isinstance(args, dict) else {},
         )
     return None
 
 
+def _name(value: Any, where: str) -> str:
+    """A name Arena shows and keys runs by: text of a sensible length, else refused."""
+    if not isinstance(value, str | int | float) or len(str(value)) > MAX_NAME:
+        raise ParseError(f"scenario.stack {where}: expected text of at most {MAX_NAME} characters")
+    return str(value)
+
+
 def _accelerator(accelerator: Any) -> str | None:
     if not isinstance(accelerator, dict) or not accelerator.get("model"):
         return None
     count = accelerator.get("count")
-    name = str(accelerator["model"])
+    name = _name(accelerator["model"], "accelerator.model")
     return f"{count}× {name}" if isinstance(count, int) and count > 1 else name
 
 
