@@ -207,19 +207,27 @@ def _load(
 ) -> dict[str, Any]:
     standardized: dict[str, Any] = {
         "tool": "arena" if bench.tool == "builtin" else bench.tool,
-        "tool_version": arena_version(),
+        "tool_version": arena_version() if bench.tool == "builtin" else "unknown",
         "source": "random",
         "input_seq_len": _lengths(
             [s.prompt_tokens for s in samples if s.prompt_tokens is not None]
         ),
     }
-    if isinstance(spec, ClosedLoopBenchmark):
-        shape = next(v for v in closed_variants(spec) if v.key == variant)
+    shape = (
+        next((v for v in closed_variants(spec) if v.key == variant), None)
+        if isinstance(spec, ClosedLoopBenchmark)
+        else None
+    )
+    step = (
+        next((v for v in open_variants(spec) if v.key == variant), None)
+        if isinstance(spec, OpenLoopBenchmark)
+        else None
+    )
+    if shape is not None:
         standardized["input_seq_len"] = {"distribution": "fixed", "value": shape.pp + shape.depth}
         standardized["output_seq_len"] = {"distribution": "fixed", "value": shape.tg}
         standardized["concurrency"] = shape.concurrency
-    elif isinstance(spec, OpenLoopBenchmark):
-        step = next(v for v in open_variants(spec) if v.key == variant)
+    elif step is not None and isinstance(spec, OpenLoopBenchmark):
         standardized["source"] = "random" if spec.dataset == "random" else "sampled"
         if math.isfinite(step.rate):
             standardized["rate_qps"] = step.rate
