@@ -3,18 +3,21 @@ engine) on a real controller, exported as llm-d Benchmark Reports v0.2, each one
 llm-d-benchmark's own JSON schema (tests/data/llm-d, Apache-2.0), imported into a second
 controller with the same numbers; and a report llm-d's repository ships imports as well."""
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
+from arena.client.cli import cli
 from arena.common.parsers.result_folder import scan
 from arena.common.schemas.results import JobResult
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
-from tests.direct_job import long_leases
+from tests.direct_job import address, long_leases
 from tests.integration.test_export import arenactl, measured_run, only_job
 
 DATA = Path(__file__).parent.parent / "data" / "llm-d"
@@ -157,3 +160,9 @@ async def test_a_report_from_llm_d_imports(controller: Controller) -> None:
     assert ttft.mean == pytest.approx(36.8578234128654) and ttft.n == 1
     assert variant.metrics["p99_ttft_ms"].mean == pytest.approx(50.294897216372185)
     assert variant.metrics["completed"].mean == 500
+
+
+async def test_two_formats_at_once_are_refused(controller: Controller, tmp_path: Path) -> None:
+    args = ["--controller", address(controller), "export", "run-x", str(tmp_path), "--llm-d"]
+    result = await asyncio.to_thread(CliRunner().invoke, cli, [*args, "--parquet"])
+    assert result.exit_code == 2 and "choose one" in result.output
