@@ -11,6 +11,7 @@ import pytest
 from arena.agent.tools.venvs import LLAMA_BENCHY
 from arena.client.api import ArenaClient
 from arena.common.settings import DEV_USER_TOKEN
+from arena.controller.results.runs import AGGREGATING
 from tests.llama import MODEL_NAME, TOKENIZER_NAME
 from tests.policy_files import LlamaBox, llama_box, write_policy
 from tests.support import Processes
@@ -84,7 +85,12 @@ benchmarks:
         [job] = detail.jobs
         assert job.state == "succeeded", (job.message, arena.log(AGENT)[-3000:])
         assert job.samples == 2 * (1 + 2)  # from --emit-progress, as the tool ran
+        # the controller stores a job's metrics a moment after it ends (seconds on a loaded box)
         [result] = client.results(run_id).jobs
+        while any(AGGREGATING in bench.flags for bench in result.benchmarks):
+            assert time.monotonic() < deadline, result
+            time.sleep(0.5)
+            [result] = client.results(run_id).jobs
         logs = client.logs(job_id)
     [chat] = result.benchmarks
     assert chat.tool == "llama-benchy"
@@ -98,12 +104,18 @@ benchmarks:
     variants = {variant.key: variant for variant in chat.variants}
     assert set(variants) == {"pp64/tg16/d0/c1", "pp64/tg16/d0/c2"}
     both = variants["pp64/tg16/d0/c2"].metrics
-    tg = both["tg_throughput"]
-    assert tg.mean is not None and tg.mean > 0
-    assert tg == chat.tool_metrics["pp64/tg16/d0/c2"]["tg_throughput"]
-    # one per run, but llama-benchy leaves out a run whose tokens all came in one read (a tiny
-    # model on a fast server does that now and then: it then sees no decode time to divide by)
-    assert 1 <= tg.n <= 2
+    # llama-benchy times tokens by the read that brought them. The tiny model decodes 16 tokens
+    # in ~5 ms, as fast as the client turns around, so an answer often arrives in one read and
+    # gives no decode time; a run where that held for both requests has no tg value, and when
+    # it held in both runs (a loaded box) the variant has none at all, which Arena then says.
+    tg = both.get("tg_throughput")
+    if tg is None:
+        assert "tg_throughput" not in chat.tool_metrics["pp64/tg16/d0/c2"]
+        assert any(f.startswith("no tg t/s in pp64/tg16/d0/c2") for f in chat.flags), chat.flags
+    else:
+        assert tg.mean is not None and tg.mean > 0
+        assert tg == chat.tool_metrics["pp64/tg16/d0/c2"]["tg_throughput"]
+        assert 1 <= tg.n <= 2
     # llama-benchy pools per-request values over runs (2 runs × 2 requests), leaving out a
     # request that failed: seen once in CI on a loaded machine (n=3)
     assert 3 <= both["ttfr"].n <= 4

@@ -111,13 +111,14 @@ LAZY_COMMANDS = {
     ),
     "import": LazyCommand(
         f"{COMMANDS}.manage:import_",
-        "Import reference result folders under PATH (meta.json, NN-*.md/json, telemetry) as runs.",
+        "Import reference result folders and llm-d Benchmark Reports under PATH as runs.",
     ),
     "export": LazyCommand(
         f"{COMMANDS}.manage:export",
         (
             "Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl "
-            "import, or with --parquet its raw samples and telemetry as Parquet tables."
+            "import, with --llm-d as llm-d Benchmark Reports, or with --parquet its raw samples "
+            "and telemetry as Parquet tables."
         ),
     ),
     "verify": LazyCommand(

@@ -18,6 +18,7 @@ import structlog
 from arena.client.api import ArenaClient, RunDetail
 from arena.common.errors import ArenaError
 from arena.common.exports.folder import ExportContext, JobRecord, export_job
+from arena.common.exports.llmd_report import llmd_reports
 from arena.common.provenance.folder import provenance_files
 from arena.common.schemas.results import JobResult
 from arena.common.suites.scaling import quick_of
@@ -63,8 +64,12 @@ def _folder_name(record: JobRecord, job: JobResult, taken: set[str]) -> str:
     return f"{name}-{slug(job.job_id)}" if name in taken else name
 
 
-def export_run(client: ArenaClient, run_id: str, out_dir: Path) -> list[ExportedJob]:
-    """Write one folder per job of ``run_id`` under ``out_dir``; returns what was written."""
+def export_run(
+    client: ArenaClient, run_id: str, out_dir: Path, *, llm_d: bool = False
+) -> list[ExportedJob]:
+    """Write one folder per job of ``run_id`` under ``out_dir``; returns what was written.
+    ``llm_d``: llm-d Benchmark Reports (``arena.common.exports.llmd_report``) instead of the
+    reference tools' files, without the signed provenance (the schema has no place for it)."""
     results = client.results(run_id)
     run = client.run(run_id)
     context = ExportContext(
@@ -80,11 +85,16 @@ def export_run(client: ArenaClient, run_id: str, out_dir: Path) -> list[Exported
             exported.append(ExportedJob(job.job_id, "", [], ["imported job: not exported"]))
             continue
         record = read_record(client, job.job_id, run)
-        folder = export_job(job, record, context)
-        signed = client.job(job.job_id)
-        folder.files.update(
-            provenance_files(signed.manifest, signed.signature, signed.public_key, record.samples)
-        )
+        if llm_d:
+            folder = llmd_reports(job, record, context)
+        else:
+            folder = export_job(job, record, context)
+            signed = client.job(job.job_id)
+            folder.files.update(
+                provenance_files(
+                    signed.manifest, signed.signature, signed.public_key, record.samples
+                )
+            )
         name = _folder_name(record, job, taken)
         taken.add(name)
         target = out_dir / name

@@ -15,13 +15,14 @@ from arena.common.provenance.folder import BROKEN, Verdict, folder_of, read_sign
 
 
 @click.command("import")
-@click.argument(
-    "path", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="PATH"
-)
+@click.argument("path", type=click.Path(exists=True, path_type=Path), metavar="PATH")
 @output_option()
 @click.pass_context
 def import_(ctx: click.Context, path: Path, output: str) -> None:
-    """Import reference result folders under PATH (meta.json, NN-*.md/json, telemetry) as runs.
+    """Import reference result folders and llm-d Benchmark Reports under PATH as runs.
+
+    Folders hold meta.json, NN-*.md/json and telemetry; llm-d reports (schema v0.2, JSON or
+    YAML) may sit anywhere under PATH, or PATH may be one report file.
 
     Files that cannot be read are reported and skipped; the rest still imports. Importing the
     same folder again replaces your earlier import (another user's is refused; an admin may
@@ -81,11 +82,23 @@ def import_(ctx: click.Context, path: Path, output: str) -> None:
     help="Instead: DIR/samples.parquet (one row per request) and DIR/telemetry.parquet (one "
     "row per reading), imported jobs included.",
 )
+@click.option(
+    "--llm-d",
+    "llm_d",
+    is_flag=True,
+    help="Instead: llm-d Benchmark Reports (schema v0.2), one per benchmark, variant and run, "
+    "as DIR/<model>/<profile>/NN-<id>.<variant>.run<k>.br.json (arenactl import reads them).",
+)
 @output_option()
 @click.pass_context
-def export(ctx: click.Context, run_id: str, directory: Path, parquet: bool, output: str) -> None:
+def export(
+    ctx: click.Context, run_id: str, directory: Path, parquet: bool, llm_d: bool, output: str
+) -> None:
     """Write RUN_ID as result folders under DIR (DIR/<model>/<profile>/) for arenactl import,
-    or with --parquet its raw samples and telemetry as Parquet tables."""
+    with --llm-d as llm-d Benchmark Reports, or with --parquet its raw samples and telemetry as
+    Parquet tables."""
+    if parquet and llm_d:
+        raise click.UsageError("--parquet and --llm-d are two formats: choose one")
     if parquet:
         try:  # pyarrow is the parquet extra
             from arena.client.parquet import export_parquet
@@ -95,7 +108,7 @@ def export(ctx: click.Context, run_id: str, directory: Path, parquet: bool, outp
         if parquet:
             tables = export_parquet(client, run_id, directory)
         else:
-            exported = export_run(client, run_id, directory)
+            exported = export_run(client, run_id, directory, llm_d=llm_d)
     if parquet:
         written = (
             f"{directory / 'samples.parquet'}  {tables.samples} samples\n"

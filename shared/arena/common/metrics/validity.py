@@ -1,6 +1,6 @@
 """Whether a benchmark's numbers may be read as measurements.
 
-Four checks, applied wherever results are served (measured and imported alike):
+The checks, applied wherever results are served (measured and imported alike):
 
 - **Error-rate gate.** A benchmark whose failed requests exceed ``max_error_rate`` of all its
   requests (default 10 %, as InferenceX gates) is *invalid*: shown so, left out of capacity,
@@ -25,6 +25,8 @@ Four checks, applied wherever results are served (measured and imported alike):
   through a run (``metrics.oversaturation``) had no steady state: flagged with the steps named,
   and never read as capacity (``analysis.capacity``). The benchmark stays valid: the other
   steps are measurements.
+- **No decode time.** A closed-loop variant that has requests but no tg t/s (every answer came
+  in one read, ``no_decode_time``) is flagged, naming the variants.
 
 Listings import this module for its limits (``arena.common.views``), so it loads no NumPy: only
 ``spread_pct``, which the results layer calls on per-run values, needs ``arena.common.stats``.
@@ -97,6 +99,29 @@ def _role_chunk_first(variant: VariantResult) -> bool:
     return ttfr.mean < ROLE_CHUNK_RATIO * e2e.mean
 
 
+def no_decode_time(bench: BenchmarkResult) -> str | None:
+    """Closed-loop variants with requests but no tg t/s: every answer's tokens came in one read.
+
+    Tokens are timed by the read that brought them (llama-benchy's rule, which Arena follows).
+    When a whole answer sits in one read (a model that decodes faster than the client turns
+    around, or a client descheduled on a loaded box), its tokens share one time and there is
+    no decode time to divide by; when that holds for every request of every run, llama-benchy
+    and Arena report no tg t/s for the variant at all. Said, so the gap is not a silent one."""
+    if bench.kind != "closed_loop":
+        return None
+    missing = [
+        variant.key
+        for variant in bench.variants
+        if "e2e_ttft" in variant.metrics and "tg_throughput" not in variant.metrics
+    ]
+    if not missing:
+        return None
+    return (
+        "no tg t/s in " + ", ".join(missing) + ": every answer's tokens arrived in one read, so "
+        "there was no decode time to divide by (a model too fast for the client, or a loaded box)"
+    )
+
+
 def assess(
     bench: BenchmarkResult,
     max_error_rate: float = MAX_ERROR_RATE,
@@ -140,6 +165,8 @@ def assess(
             f"run-to-run spread of {metric} above ±{SPREAD_LIMIT_PCT:g} %: " + ", ".join(noisy)
         )
     flags += oversaturation_flags(bench)
+    if single_read := no_decode_time(bench):
+        flags.append(single_read)
     bench.flags = flags
     return bench
 

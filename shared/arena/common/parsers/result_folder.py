@@ -7,7 +7,9 @@ Folders written by ``arenactl export`` hold one vLLM result per open-loop varian
 ``NN-<id>.rate<rate>.run<k>.json``; the runs of a variant become mean ± std over runs; and one
 ``NN-<id>.sessions.json`` per session benchmark (``parsers.session_results``).
 Logs and sanity files are not read (``_runner.log`` only to say why a sweep without steps
-failed). Any file that cannot be read becomes a ``Problem`` naming it; the rest still imports.
+failed). llm-d Benchmark Reports anywhere under the root (or the root itself, a report file)
+are read by ``parsers.llmd_import``. Any file that cannot be read becomes a ``Problem`` naming
+it; the rest still imports.
 """
 
 import hashlib
@@ -28,6 +30,8 @@ from arena.common.parsers import (
     session_results,
     vllm_result,
 )
+from arena.common.parsers.llmd_import import scan_reports
+from arena.common.parsers.llmd_report import ARENA_SUFFIX
 from arena.common.parsers.meta import Meta, hardware_name, parse_meta
 from arena.common.parsers.rate_sweep import STEP_FILE, parse_summary
 from arena.common.parsers.runner_log import failure_reason
@@ -105,6 +109,9 @@ class _Folder:
 def scan(root: Path) -> Scan:
     """Every profile folder under ``root`` (``root`` itself may be one), in path order."""
     result = Scan()
+    reports = scan_reports(root, lambda path: _shown(path, root))
+    result.runs += reports.runs
+    result.problems += [Problem(_shown(p.path, root), p.message) for p in reports.problems]
     folders = [root, *sorted(p for p in root.rglob("*") if p.is_dir())] if root.is_dir() else []
     for folder in folders:
         if not _is_profile_folder(folder):
@@ -115,15 +122,29 @@ def scan(root: Path) -> Scan:
         if run is not None:
             result.runs.append(run)
     if not result.runs and not result.problems:
-        result.problems.append(Problem(str(root), "no result folders found (no meta.json)"))
+        result.problems.append(
+            Problem(str(root), "no result folders (no meta.json) and no llm-d reports found")
+        )
     log.debug("scanned", root=str(root), runs=len(result.runs), problems=len(result.problems))
     return result
 
 
+def _shown(path: Path, root: Path) -> str:
+    """A path as problems and sources show it: relative to the root, else its own name."""
+    base = root if root.is_dir() else root.parent
+    relative = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
+    return path.name if relative == "." else relative
+
+
 def _is_profile_folder(folder: Path) -> bool:
     return (folder / "meta.json").is_file() or any(
-        REPORT_FILE.match(p.name) for p in folder.iterdir() if p.is_file()
+        REPORT_FILE.match(p.name) for p in folder.iterdir() if p.is_file() and not _llmd(p)
     )
+
+
+def _llmd(path: Path) -> bool:
+    """An llm-d report Arena exported: ``parsers.llmd_import`` reads it, not the folder."""
+    return path.name.endswith(ARENA_SUFFIX)
 
 
 @cache
@@ -134,7 +155,7 @@ def _titles() -> dict[str, str]:
 
 def _import_folder(folder: _Folder) -> ImportedRun | None:
     meta = _meta(folder)
-    files = sorted(p for p in folder.path.iterdir() if p.is_file())
+    files = sorted(p for p in folder.path.iterdir() if p.is_file() and not _llmd(p))
     reports: dict[str, dict[str, Path]] = defaultdict(dict)
     steps: dict[str, list[Path]] = defaultdict(list)
     telemetry: dict[str, Path] = {}

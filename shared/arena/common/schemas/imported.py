@@ -115,9 +115,9 @@ class ImportedBenchmark(ArenaModel):
     """Benchmark id, e.g. ``01-chat``: the file name's stem, as in the built-in arena-v2 set."""
     title: str
     kind: Literal["closed_loop", "open_loop", "sessions"]
-    tool: Literal["llama-benchy", "vllm-bench", "builtin"]
+    tool: Literal["llama-benchy", "vllm-bench", "builtin", "llm-d"]
     """``builtin``: Arena's own generator (a session benchmark exported by ``arenactl
-    export``)."""
+    export``); ``llm-d``: an llm-d Benchmark Report that another tool wrote."""
     commands: list[str] = []
     """The tool command lines exactly as recorded (none when the source kept none)."""
     variants: list[ImportedVariant]

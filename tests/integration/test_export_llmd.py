@@ -1,0 +1,168 @@
+"""``arenactl export RUN DIR --llm-d`` → ``arenactl import`` on loopback: a real job (simulated
+engine) on a real controller, exported as llm-d Benchmark Reports v0.2, each one valid against
+llm-d-benchmark's own JSON schema (tests/data/llm-d, Apache-2.0), imported into a second
+controller with the same numbers; and a report llm-d's repository ships imports as well."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from arena.client.cli import cli
+from arena.common.parsers.result_folder import scan
+from arena.common.schemas.results import JobResult
+from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
+from tests.direct_job import address, long_leases
+from tests.integration.test_export import arenactl, measured_run, only_job
+
+DATA = Path(__file__).parent.parent / "data" / "llm-d"
+SCHEMA = json.loads((DATA / "br_v0_2_json_schema.json").read_text())
+
+
+@pytest.fixture
+def controller_settings(tmp_path: Path) -> ControllerSettings:
+    return long_leases(tmp_path / "first")
+
+
+def valid(report: dict[str, Any]) -> None:
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+
+
+def assert_same_means(original: JobResult, imported: JobResult) -> None:
+    """Open loop: every number as served (mean, std, n over runs). Closed loop: llama-benchy
+    pools requests over runs where the import averages per-run figures, so the means agree
+    (every run has c requests) and std and n do not."""
+    assert [b.id for b in imported.benchmarks] == [b.id for b in original.benchmarks]
+    for mine, theirs in zip(original.benchmarks, imported.benchmarks, strict=True):
+        assert [v.key for v in theirs.variants] == [v.key for v in mine.variants], mine.id
+        for before, after in zip(mine.variants, theirs.variants, strict=True):
+            where = f"{mine.id} {before.key}"
+            assert after.runs == before.runs, where
+            for key, stat in before.metrics.items():
+                if stat.mean is None:
+                    continue
+                got = after.metrics[key]
+                assert got.mean == pytest.approx(stat.mean, rel=1e-9, abs=1e-9), f"{where} {key}"
+                if mine.kind == "open_loop":
+                    assert got.n == stat.n, f"{where} {key}"
+                    assert got.std == pytest.approx(stat.std, abs=1e-9), f"{where} {key}"
+
+
+async def test_an_llmd_export_is_valid_and_imports_back_with_the_same_numbers(
+    controller: Controller, tmp_path: Path
+) -> None:
+    run_id = await measured_run(controller, tmp_path)
+    original = await only_job(controller, run_id)
+    assert original.state == "succeeded", original.message
+    out = tmp_path / "llm-d"
+    await arenactl(controller, "export", run_id, str(out), "--llm-d")
+
+    folder = out / "tiny" / "sim"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(
+        [
+            f"01-chat.pp64-tg{tg}-d0-c{c}.run{r}.br.json"
+            for c in (1, 2)
+            for r in (0, 1)
+            for tg in (16, 24)
+        ]
+        + [f"02-sweep.rate{rate}.run{r}.br.json" for rate in (20, 40) for r in (0, 1)]
+    )
+    reports = {name: json.loads((folder / name).read_text()) for name in names}
+    for report in reports.values():
+        valid(report)
+        assert "simulated" in report["run"]["keywords"]
+        assert report["run"]["description"].startswith("SIMULATED")
+    step = reports["02-sweep.rate40.run1.br.json"]
+    assert step["scenario"]["load"]["standardized"]["rate_qps"] == 40
+    aggregate = step["results"]["request_performance"]["aggregate"]
+    assert aggregate["requests"] == {**aggregate["requests"], "total": 6, "failures": 0}
+    assert aggregate["latency"]["time_to_first_token"]["units"] == "ms"
+    assert aggregate["latency"]["time_per_output_token"]["units"] == "ms/token"
+    [sweep] = [b for b in original.benchmarks if b.id == "02-sweep"]
+    [rate40] = [v for v in sweep.variants if v.key == "rate40"]
+    means = [
+        reports[f"02-sweep.rate40.run{run}.br.json"]["results"]["request_performance"]["aggregate"][
+            "latency"
+        ]["time_to_first_token"]["mean"]
+        for run in (0, 1)
+    ]
+    assert sum(means) / 2 == pytest.approx(rate40.metrics["mean_ttft_ms"].mean, rel=1e-9)
+    assert scan(out).problems == []
+
+    second = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "second")
+    async with Controller(second) as other:
+        report = json.loads(await arenactl(other, "import", str(out), "-o", "json"))
+        (imported_run,) = report["runs"]
+        imported = await only_job(other, imported_run["run_id"])
+        assert imported.hardware == original.hardware
+        assert imported.imported is not None and imported.imported.provenance.simulated
+        assert_same_means(original, imported)
+
+
+async def test_the_standard_fields_alone_give_the_same_latencies(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """Without Arena's block, as another tool would read the file: the schema's own fields."""
+    run_id = await measured_run(controller, tmp_path)
+    original = await only_job(controller, run_id)
+    out = tmp_path / "llm-d"
+    await arenactl(controller, "export", run_id, str(out), "--llm-d")
+    for path in (out / "tiny" / "sim").glob("02-sweep.*.br.json"):
+        report = json.loads(path.read_text())
+        del report["results"]["observability"]
+        path.write_text(json.dumps(report))
+    for path in (out / "tiny" / "sim").glob("01-*.br.json"):
+        path.unlink()
+    found = scan(out)
+    assert found.problems == []
+    [run] = found.runs
+    [bench] = run.benchmarks
+    assert (bench.id, bench.tool) == ("01-arena", "llm-d")
+    [sweep] = [b for b in original.benchmarks if b.id == "02-sweep"]
+    assert [v.key for v in bench.variants] == [v.key for v in sweep.variants]
+    for before, after in zip(sweep.variants, bench.variants, strict=True):
+        for key in (
+            "mean_ttft_ms",
+            "median_ttft_ms",
+            "p99_ttft_ms",
+            "mean_tpot_ms",
+            "mean_itl_ms",
+            "mean_e2el_ms",
+            "output_throughput",
+            "request_throughput",
+            "total_token_throughput",
+            "completed",
+        ):
+            expected = before.metrics[key].mean
+            assert after.metrics[key].mean == pytest.approx(expected, rel=1e-9), key
+
+
+async def test_a_report_from_llm_d_imports(controller: Controller) -> None:
+    """llm-d-benchmark's own v0.2 example (inference-perf, stage 3, 10 queries/s, times in s)."""
+    example = DATA / "br_v0_2_example.yaml"
+    report = json.loads(await arenactl(controller, "import", str(example), "-o", "json"))
+    assert report["problems"] == []
+    (imported_run,) = report["runs"]
+    job = await only_job(controller, imported_run["run_id"])
+    assert job.model == "Qwen/Qwen3-0.6B"
+    assert job.hardware == "8× NVIDIA-H100-80GB-HBM3"
+    [bench] = job.benchmarks
+    assert bench.id == "01-inference-perf-stage3"
+    [variant] = bench.variants
+    assert variant.key == "rate10"
+    ttft = variant.metrics["mean_ttft_ms"]
+    assert ttft.mean == pytest.approx(36.8578234128654) and ttft.n == 1
+    assert variant.metrics["p99_ttft_ms"].mean == pytest.approx(50.294897216372185)
+    assert variant.metrics["completed"].mean == 500
+
+
+async def test_two_formats_at_once_are_refused(controller: Controller, tmp_path: Path) -> None:
+    args = ["--controller", address(controller), "export", "run-x", str(tmp_path), "--llm-d"]
+    result = await asyncio.to_thread(CliRunner().invoke, cli, [*args, "--parquet"])
+    assert result.exit_code == 2 and "choose one" in result.output
