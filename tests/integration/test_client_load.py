@@ -11,7 +11,12 @@ from arena.agent.hardware import probe
 from arena.agent.link import ControllerLink
 from arena.client.api import ArenaClient
 from arena.client.render import show_results
-from arena.common.metrics.client_load import cpu_util_of, put_cpu_util
+from arena.common.metrics.client_load import (
+    RunClientFigures,
+    cpu_util_of,
+    put_run,
+    run_figures_of,
+)
 from arena.common.schemas.job import JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
@@ -51,10 +56,21 @@ def sample(run: int, index: int) -> RequestSample:
 
 def test_provenance_layout_round_trips() -> None:
     provenance: dict[str, object] = {"command": "x"}
-    put_cpu_util(provenance, "office", VARIANT, 1, 0.934567)
+    figures = RunClientFigures(cpu_util=0.934567, loop_lag_p99_ms=0.2, loop_lag_max_ms=3.0)
+    put_run(provenance, "office", VARIANT, 1, figures)
+    stored_run = {"cpu_util": 0.9346, "loop_lag_p99_ms": 0.2, "loop_lag_max_ms": 3.0}
+    assert provenance["client_load"] == {"office": {VARIANT: {"1": stored_run}}}
     assert cpu_util_of(provenance, "office", VARIANT, 1) == 0.9346
+    stored = run_figures_of(provenance, "office", VARIANT, 1)
+    assert stored is not None and stored.loop_lag_max_ms == 3.0 and stored.read_stall_p99_ms is None
     assert cpu_util_of(provenance, "office", VARIANT, 0) is None
     assert cpu_util_of({}, "office", VARIANT, 1) is None
+
+
+def test_an_older_agents_bare_float_is_read_as_cpu_util() -> None:
+    provenance = {"client_load": {"office": {VARIANT: {"0": 0.5, "1": "junk"}}}}
+    assert run_figures_of(provenance, "office", VARIANT, 0) == RunClientFigures(cpu_util=0.5)
+    assert run_figures_of(provenance, "office", VARIANT, 1) is None
 
 
 async def test_a_saturated_client_is_flagged_and_shown(controller: Controller) -> None:
@@ -69,8 +85,8 @@ async def test_a_saturated_client_is_flagged_and_shown(controller: Controller) -
     samples = [sample(run, index) for run in (0, 1) for index in (0, 1)]
     assert await link.push_samples(job, 1, 1, samples) == 4
     provenance: dict[str, object] = {}
-    put_cpu_util(provenance, "office", VARIANT, 0, 0.25)
-    put_cpu_util(provenance, "office", VARIANT, 1, 0.97)
+    put_run(provenance, "office", VARIANT, 0, RunClientFigures(cpu_util=0.25))
+    put_run(provenance, "office", VARIANT, 1, RunClientFigures(cpu_util=0.97))
     await link.report(job, 1, JobState.SUCCEEDED, total_samples=4, provenance=provenance)
     await link.close()
 

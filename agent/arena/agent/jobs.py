@@ -34,7 +34,7 @@ from arena.agent.telemetry.sampler import TelemetrySampler
 from arena.agent.tools import ToolContext, driver_for
 from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
 from arena.common.errors import ArenaError, ConflictError
-from arena.common.metrics.client_load import put_cpu_util
+from arena.common.metrics.client_load import put_run
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
@@ -355,9 +355,7 @@ class JobExecution:
                         reset_cache=lambda: reset_prefix_cache(engine.base_url, engine.api_key),
                     )
                     for load in loads:
-                        put_cpu_util(
-                            self.provenance, bench.id, load.variant, load.run, load.cpu_util
-                        )
+                        put_run(self.provenance, bench.id, load.variant, load.run, load.figures())
                 after = await scrape_metrics(engine.base_url, engine.api_key)
                 if before is not None and after is not None:
                     engine_metrics[bench.id] = engine_figures(before, after)
