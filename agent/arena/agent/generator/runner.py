@@ -192,8 +192,9 @@ async def run_benchmark(
             )
             return await runner.run()
         if isinstance(bench, ClosedLoopBenchmark):
-            await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
-            return []
+            return await run_closed_loop(
+                ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool
+            )
         return await _run_open(
             ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool, workers=workers
         )

@@ -182,6 +182,7 @@ class HardwareInfo(_message.Message):
     HOSTNAME_FIELD_NUMBER: _builtins.int
     GPUS_FIELD_NUMBER: _builtins.int
     CONTAINER_RUNTIME_FIELD_NUMBER: _builtins.int
+    CLIENT_HEADROOM_FIELD_NUMBER: _builtins.int
     cpu_model: _builtins.str
     cpu_arch: _builtins.str
     cpu_cores: _builtins.int
@@ -192,6 +193,10 @@ class HardwareInfo(_message.Message):
     container_runtime: _builtins.str
     @_builtins.property
     def gpus(self) -> _containers.RepeatedCompositeFieldContainer[Global___GpuInfo]: ...
+    @_builtins.property
+    def client_headroom(self) -> Global___ClientHeadroom:
+        """measured at agent start; absent when skipped"""
+
     def __init__(
         self,
         *,
@@ -204,16 +209,59 @@ class HardwareInfo(_message.Message):
         hostname: _builtins.str = ...,
         gpus: _abc.Iterable[Global___GpuInfo] | None = ...,
         container_runtime: _builtins.str | None = ...,
+        client_headroom: Global___ClientHeadroom | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_container_runtime", b"_container_runtime", "container_runtime", b"container_runtime"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_client_headroom", b"_client_headroom", "_container_runtime", b"_container_runtime", "client_headroom", b"client_headroom", "container_runtime", b"container_runtime"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_container_runtime", b"_container_runtime", "container_runtime", b"container_runtime", "cpu_arch", b"cpu_arch", "cpu_cores", b"cpu_cores", "cpu_model", b"cpu_model", "gpus", b"gpus", "hostname", b"hostname", "kernel", b"kernel", "os", b"os", "ram_gb", b"ram_gb"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_client_headroom", b"_client_headroom", "_container_runtime", b"_container_runtime", "client_headroom", b"client_headroom", "container_runtime", b"container_runtime", "cpu_arch", b"cpu_arch", "cpu_cores", b"cpu_cores", "cpu_model", b"cpu_model", "gpus", b"gpus", "hostname", b"hostname", "kernel", b"kernel", "os", b"os", "ram_gb", b"ram_gb"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__client_headroom: _TypeAlias = _typing.Literal["client_headroom"]  # noqa: Y015
+    _WhichOneofArgType__client_headroom: _TypeAlias = _typing.Literal["_client_headroom", b"_client_headroom"]  # noqa: Y015
     _WhichOneofReturnType__container_runtime: _TypeAlias = _typing.Literal["container_runtime"]  # noqa: Y015
     _WhichOneofArgType__container_runtime: _TypeAlias = _typing.Literal["_container_runtime", b"_container_runtime"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__client_headroom) -> _WhichOneofReturnType__client_headroom | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__container_runtime) -> _WhichOneofReturnType__container_runtime | None: ...
 
 Global___HardwareInfo: _TypeAlias = HardwareInfo  # noqa: Y015
+
+@_typing.final
+class ClientHeadroom(_message.Message):
+    """The agent's client headroom (arena.common.schemas.agent.ClientHeadroom)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_PER_S_FIELD_NUMBER: _builtins.int
+    STREAMS_FIELD_NUMBER: _builtins.int
+    LAG_LIMIT_MS_FIELD_NUMBER: _builtins.int
+    LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    requests_per_s: _builtins.float
+    streams: _builtins.int
+    lag_limit_ms: _builtins.float
+    lower_bound: _builtins.bool
+    def __init__(
+        self,
+        *,
+        requests_per_s: _builtins.float | None = ...,
+        streams: _builtins.int | None = ...,
+        lag_limit_ms: _builtins.float = ...,
+        lower_bound: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_requests_per_s", b"_requests_per_s", "_streams", b"_streams", "requests_per_s", b"requests_per_s", "streams", b"streams"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_requests_per_s", b"_requests_per_s", "_streams", b"_streams", "lag_limit_ms", b"lag_limit_ms", "lower_bound", b"lower_bound", "requests_per_s", b"requests_per_s", "streams", b"streams"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__requests_per_s: _TypeAlias = _typing.Literal["requests_per_s"]  # noqa: Y015
+    _WhichOneofArgType__requests_per_s: _TypeAlias = _typing.Literal["_requests_per_s", b"_requests_per_s"]  # noqa: Y015
+    _WhichOneofReturnType__streams: _TypeAlias = _typing.Literal["streams"]  # noqa: Y015
+    _WhichOneofArgType__streams: _TypeAlias = _typing.Literal["_streams", b"_streams"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__requests_per_s) -> _WhichOneofReturnType__requests_per_s | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__streams) -> _WhichOneofReturnType__streams | None: ...
+
+Global___ClientHeadroom: _TypeAlias = ClientHeadroom  # noqa: Y015
 
 @_typing.final
 class AgentPolicy(_message.Message):
