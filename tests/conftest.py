@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Controllers started by tests (in-process and as processes) leave port 8080 alone: the tests
 # that want a dashboard ask for one on port 0.
 os.environ.setdefault("ARENA_DASHBOARD", "off")
+os.environ.setdefault("ARENA_CALIBRATE_CLIENT", "false")  # 3 s per agent start; tests opt in
 
 
 @pytest.fixture(autouse=True)

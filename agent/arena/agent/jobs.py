@@ -37,6 +37,7 @@ from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_run
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
+from arena.common.schemas.agent import ClientHeadroom
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.policy import AgentPolicy
@@ -61,7 +62,10 @@ class JobExecution:
         spool: Spool,
         policy: AgentPolicy,
         nvml: Any | None = None,
+        headroom: ClientHeadroom | None = None,
     ) -> None:
+        self.headroom = headroom
+        """The agent's client headroom (calibrated at its start): each run records its share."""
         self.link = link
         self.lease = lease
         self.spec = lease.spec
@@ -353,6 +357,7 @@ class JobExecution:
                         workers=self.settings.client_workers,
                         note=lambda line: self.logs.put(f"[arena] {line}"),
                         reset_cache=lambda: reset_prefix_cache(engine.base_url, engine.api_key),
+                        headroom=self.headroom,
                     )
                     for load in loads:
                         put_run(self.provenance, bench.id, load.variant, load.run, load.figures())

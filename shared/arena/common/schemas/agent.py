@@ -42,6 +42,17 @@ class ClientHeadroom(ArenaModel):
     lag_limit_ms: float = Field(1.0, gt=0, le=1000)
     lower_bound: bool = False
 
+    def used_pct(self, rate: float | None = None, streams: int | None = None) -> float | None:
+        """A run's share of this headroom, in %: the larger of its request rate over
+        ``requests_per_s`` and its streams open at once over ``streams``; None when neither
+        can be compared (an unbounded rate alone, a figure not measured)."""
+        shares = []
+        if rate is not None and rate != float("inf") and self.requests_per_s:
+            shares.append(rate / self.requests_per_s)
+        if streams is not None and self.streams:
+            shares.append(streams / self.streams)
+        return max(shares) * 100 if shares else None
+
     @property
     def summary(self) -> str:
         at_least = "≥" if self.lower_bound else ""
