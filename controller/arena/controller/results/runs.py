@@ -122,7 +122,11 @@ def run_results(
                 energy=energy.get(bench.id),
                 prefix_cache=bench.prefix_cache,
             )
-            benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+            benchmarks.append(
+                assess(
+                    result, max_error_rate, requests.get(bench.id), bench.accept_saturated_client
+                )
+            )
             if isinstance(bench, SessionBenchmark):
                 result.agent_capacity = judged_capacity(
                     bench, result, gpu_count(hardware, result.energy, cpu_only=None)

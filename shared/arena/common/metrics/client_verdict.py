@@ -15,10 +15,13 @@ warning quotes the values that crossed the limits, never a mean of runs below th
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from arena.common.metrics.client_load import RunClientFigures, read_stall_p99_ms
 from arena.common.schemas.sample import RequestSample
-from arena.common.stats import MeanStd
+
+if TYPE_CHECKING:  # NumPy: validity (read by listings) imports this module
+    from arena.common.stats import MeanStd
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,11 @@ def _excess(metrics: Mapping[str, float | None]) -> float:
 
 def worst_run(
     per_run: Sequence[Mapping[str, float | None]], run_numbers: Sequence[int]
-) -> dict[str, MeanStd]:
+) -> dict[str, "MeanStd"]:
     """The run that went furthest past the limits, and its figures; empty when no run crossed
     one (then there is nothing to name)."""
+    from arena.common.stats import MeanStd
+
     saturated = [
         (number, metrics)
         for number, metrics in zip(run_numbers, per_run, strict=True)
@@ -115,9 +120,11 @@ def worst_run(
     return found
 
 
-def client_means(per_run: Sequence[Mapping[str, float | None]]) -> dict[str, MeanStd]:
+def client_means(per_run: Sequence[Mapping[str, float | None]]) -> dict[str, "MeanStd"]:
     """Mean ± std over runs of the client keys (for a closed loop, whose other numbers are
     pooled over requests)."""
+    from arena.common.stats import MeanStd
+
     means = {}
     for key in CLIENT_KEYS:
         values = [value for metrics in per_run if (value := metrics.get(key)) is not None]
