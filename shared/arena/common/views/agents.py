@@ -54,6 +54,10 @@ AGENTS: View[AgentInfo] = View(
         TIER,
         HARDWARE,
         Column("cpu_arch", "arch", lambda a: a.hardware.cpu_arch),
+        Column("labels", "labels", lambda a: a.labels),
+        Column("current_job", "job", lambda a: a.current_job),
+        Column("last_seen_unix", "last seen", lambda a: a.last_seen_unix),
+        Column("policy", "policy", _policy),
         Column(
             "client_requests_per_s",
             "client req/s",
@@ -64,10 +68,6 @@ AGENTS: View[AgentInfo] = View(
             "client streams",
             lambda a: h.streams if (h := a.hardware.client_headroom) else None,
         ),
-        Column("labels", "labels", lambda a: a.labels),
-        Column("current_job", "job", lambda a: a.current_job),
-        Column("last_seen_unix", "last seen", lambda a: a.last_seen_unix),
-        Column("policy", "policy", _policy),
     ],
 )
 """In the controller's order; a draining agent's status carries the mark ``draining``."""
