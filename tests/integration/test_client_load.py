@@ -1,6 +1,6 @@
-"""The client's own load reaches the results: the agent puts each open-loop run's busiest-core
-utilisation in the job's provenance, the controller flags that run ``client_saturated`` and
-``arenactl show`` warns under the benchmark's table."""
+"""The client's own load reaches the results: the agent puts each run's client figures in the
+job's provenance, the controller flags that run ``client_saturated``, the benchmark is invalid
+and ``arenactl show`` names the run and the value that crossed the limit."""
 
 import asyncio
 import io
@@ -98,7 +98,14 @@ async def test_a_saturated_client_is_flagged_and_shown(controller: Controller) -
     assert variant.metrics["client_saturated"].mean == 0.5  # one run of two
     assert variant.metrics["p99_send_lag_ms"].mean == 0.0
 
+    assert variant.metrics["client_worst_run"].mean == 1
+    assert variant.metrics["worst_run_client_cpu_util"].mean == 0.97
+    # the warning quotes the run that crossed the limit, not the mean of runs (61 %)
+    assert office.valid is False
+    assert office.flags == [
+        "invalid: client fell behind in rate5 (1 of 2 runs; worst run 1: busiest client core "
+        "97% busy > 90 %): its latencies include its own delay"
+    ]
     out = io.StringIO()
     show_results(Console(file=out, width=200), results)
-    assert "warning: client fell behind in rate5" in out.getvalue()
-    assert "busiest client core 61% busy" in out.getvalue()
+    assert "INVALID" in out.getvalue() and "worst run 1" in out.getvalue()

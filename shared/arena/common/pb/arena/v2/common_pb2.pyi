@@ -997,6 +997,7 @@ class ClosedLoopBenchmark(_message.Message):
     WARMUP_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1008,6 +1009,8 @@ class ClosedLoopBenchmark(_message.Message):
     """one of: builtin, llama-benchy"""
     prefix_cache: _builtins.str
     """one of: on, off"""
+    accept_saturated_client: _builtins.bool
+    """keep results valid where the client was saturated"""
     @_builtins.property
     def pp(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -1031,10 +1034,11 @@ class ClosedLoopBenchmark(_message.Message):
         warmup: _builtins.bool = ...,
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
+        accept_saturated_client: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1083,6 +1087,7 @@ class OpenLoopBenchmark(_message.Message):
     IGNORE_EOS_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1102,6 +1107,8 @@ class OpenLoopBenchmark(_message.Message):
     """one of: builtin, vllm-bench"""
     prefix_cache: _builtins.str
     """one of: on, off"""
+    accept_saturated_client: _builtins.bool
+    """keep results valid where the client was saturated"""
     @_builtins.property
     def request_rate(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """requests per second; may be infinity"""
@@ -1134,10 +1141,11 @@ class OpenLoopBenchmark(_message.Message):
         ignore_eos: _builtins.bool | None = ...,
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
+        accept_saturated_client: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "dataset_path", b"dataset_path", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "output_len", b"output_len"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "title", b"title", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "accept_saturated_client", b"accept_saturated_client", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "title", b"title", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__dataset_path: _TypeAlias = _typing.Literal["dataset_path"]  # noqa: Y015
     _WhichOneofArgType__dataset_path: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path"]  # noqa: Y015
@@ -1320,6 +1328,7 @@ class SessionBenchmark(_message.Message):
     THINK_SCALE_FIELD_NUMBER: _builtins.int
     SLO_FIELD_NUMBER: _builtins.int
     ATTAINMENT_FIELD_NUMBER: _builtins.int
+    ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1332,7 +1341,8 @@ class SessionBenchmark(_message.Message):
     """one of: engine, trace"""
     think_scale: _builtins.float
     attainment: _builtins.float
-    """`tool` is always builtin: a one-value field, implied."""
+    accept_saturated_client: _builtins.bool
+    """keep results valid where the client was saturated"""
     @_builtins.property
     def trace(self) -> Global___TraceSource: ...
     @_builtins.property
@@ -1365,10 +1375,11 @@ class SessionBenchmark(_message.Message):
         think_scale: _builtins.float = ...,
         slo: _abc.Iterable[Global___SloTier] | None = ...,
         attainment: _builtins.float = ...,
+        accept_saturated_client: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["search", b"search", "trace", b"trace"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attainment", b"attainment", "burstiness", b"burstiness", "description", b"description", "history", b"history", "id", b"id", "prefix_cache", b"prefix_cache", "replay_timestamps", b"replay_timestamps", "search", b"search", "session_rate", b"session_rate", "slo", b"slo", "step_s", b"step_s", "think_scale", b"think_scale", "title", b"title", "trace", b"trace", "users", b"users"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "attainment", b"attainment", "burstiness", b"burstiness", "description", b"description", "history", b"history", "id", b"id", "prefix_cache", b"prefix_cache", "replay_timestamps", b"replay_timestamps", "search", b"search", "session_rate", b"session_rate", "slo", b"slo", "step_s", b"step_s", "think_scale", b"think_scale", "title", b"title", "trace", b"trace", "users", b"users"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
