@@ -39,7 +39,8 @@ class LoopMonitor:
         self._starts: list[float] = []
         self._ends: list[float] = []
         self._stalls: list[float] = []
-        self._task: asyncio.Task[None] | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._due = 0.0
 
     async def __aenter__(self) -> "LoopMonitor":
         self.start()
@@ -54,27 +55,28 @@ class LoopMonitor:
         await self.stop()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._tick())
+        self._arm()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
-    async def _tick(self) -> None:
-        now = self.clock.now
-        interval = self.interval_s
-        while True:
-            due = now() + interval
-            await asyncio.sleep(interval)
-            woke = now()
-            lag = woke - due if woke > due else 0.0
-            self.lags_s.append(lag)
-            if lag > STALL_FLOOR_S:
-                self._starts.append(due)
-                self._ends.append(woke)
-                self._stalls.append(lag)
+    def _arm(self) -> None:
+        """A bare timer callback, not a task: a tick then costs one handle, no coroutine step."""
+        self._due = self.clock.now() + self.interval_s
+        self._handle = asyncio.get_running_loop().call_later(self.interval_s, self._tick)
+
+    def _tick(self) -> None:
+        woke = self.clock.now()
+        due = self._due
+        lag = woke - due if woke > due else 0.0
+        self.lags_s.append(lag)
+        if lag > STALL_FLOOR_S:
+            self._starts.append(due)
+            self._ends.append(woke)
+            self._stalls.append(lag)
+        self._arm()
 
     def stall_between(self, start_s: float, end_s: float | None) -> float:
         """The longest stall overlapping [start_s, end_s] (seconds; 0.0 when none)."""
