@@ -84,6 +84,19 @@ def runs_of(
     return found
 
 
+def cpu_utils_of(provenance: dict[str, Any], benchmark: str) -> dict[str, dict[str, float]]:
+    """A benchmark's runs as ``{variant: {run: cpu_util}}``: the layout a session export
+    carries (``ImportedBenchmark.client_load``); the loop figures stay in the job's provenance."""
+    stored = provenance.get(KEY, {}).get(benchmark, {})
+    found: dict[str, dict[str, float]] = {}
+    for variant, runs in stored.items() if isinstance(stored, dict) else ():
+        for run, value in runs.items() if isinstance(runs, dict) else ():
+            figures = RunClientFigures.from_json(value)
+            if figures is not None and figures.cpu_util is not None:
+                found.setdefault(variant, {})[run] = figures.cpu_util
+    return found
+
+
 def cpu_util_of(provenance: dict[str, Any], benchmark: str, variant: str, run: int) -> float | None:
     """The stored utilisation of one run, or None (a tool, an older agent, not measured)."""
     figures = run_figures_of(provenance, benchmark, variant, run)
