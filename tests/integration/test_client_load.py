@@ -5,6 +5,7 @@ and ``arenactl show`` names the run and the value that crossed the limit."""
 import asyncio
 import io
 
+import pytest
 from rich.console import Console
 
 from arena.agent.hardware import probe
@@ -21,6 +22,7 @@ from arena.common.schemas.job import JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 
 SUITE = """
 name: client-load
@@ -52,6 +54,12 @@ def sample(run: int, index: int) -> RequestSample:
         prompt_tokens=8,
         completion_tokens=4,
     )
+
+
+@pytest.fixture
+def controller_settings(controller_settings: ControllerSettings) -> ControllerSettings:
+    """This file tests the verdict: a saturated client makes its benchmark invalid."""
+    return controller_settings.model_copy(update={"accept_saturated_clients": False})
 
 
 def test_provenance_layout_round_trips() -> None:
