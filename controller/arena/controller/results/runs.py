@@ -74,7 +74,9 @@ def run_results(
     jobs = []
     for job in rows:
         if (stored := imports.get(job.id)) is not None:
-            jobs.append(imported_job_result(session, job, stored, max_error_rate))
+            jobs.append(
+                imported_job_result(session, job, stored, max_error_rate, accept_saturated_clients)
+            )
             continue
         try:
             listed = stored_spec(job.spec).benchmarks

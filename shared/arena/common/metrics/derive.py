@@ -57,7 +57,10 @@ def run_metrics(
     tokens (every kind); the client's figures and verdict (``client_verdict``) in every kind."""
     if isinstance(bench, SessionBenchmark):
         assert isinstance(variant, SessionVariant)
-        return session_run_metrics(samples, bench, step_load(variant), client)
+        # a session export carries each run's CPU figure only (``client_load.cpu_utils_of``),
+        # so its steps are judged on that alone, and re-derive from the export exactly
+        cpu_only = RunClientFigures(cpu_util=client.cpu_util) if client is not None else None
+        return session_run_metrics(samples, bench, step_load(variant), cpu_only)
     if isinstance(variant, ClosedVariant):
         metrics = closed_loop_metrics(
             samples, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
