@@ -55,6 +55,11 @@ def worst_key(key: str) -> str:
     return f"worst_run_{key}"
 
 
+REPORTED_KEYS = (*CLIENT_KEYS, WORST_RUN, *(worst_key(limit.key) for limit in LIMITS))
+"""Every variant-level client key: what an export carries where its format has no place of
+its own for them (a closed loop's llama-benchy report)."""
+
+
 def crossed(metrics: Mapping[str, float | None]) -> list[tuple[Limit, float]]:
     """The limits a run's figures cross, with the values that crossed them."""
     return [
