@@ -90,8 +90,10 @@ def client_run_metrics(
 
 
 def with_verdict(metrics: dict[str, float | None]) -> dict[str, float | None]:
-    """``metrics`` with ``client_saturated`` (1.0/0.0) set from its own figures."""
-    metrics["client_saturated"] = 1.0 if client_saturated(metrics) else 0.0
+    """``metrics`` with ``client_saturated`` (1.0/0.0) set from its own figures; None where
+    none was measured (a closed loop of an older agent): no verdict without evidence."""
+    measured = any(metrics.get(limit.key) is not None for limit in LIMITS)
+    metrics["client_saturated"] = (1.0 if client_saturated(metrics) else 0.0) if measured else None
     return metrics
 
 
