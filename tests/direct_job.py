@@ -12,7 +12,7 @@ from arena.agent.policy import load_policy
 from arena.agent.settings import AgentSettings
 from arena.agent.uploads import Spool
 from arena.client.api import ArenaClient
-from arena.common.schemas.agent import HardwareInfo
+from arena.common.schemas.agent import ClientHeadroom, HardwareInfo
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
@@ -42,14 +42,18 @@ async def lease_one_job(
 
 
 async def run_leased(
-    link: ControllerLink, lease: Lease, settings: AgentSettings, nvml: Any | None = None
+    link: ControllerLink,
+    lease: Lease,
+    settings: AgentSettings,
+    nvml: Any | None = None,
+    headroom: ClientHeadroom | None = None,
 ) -> JobExecution:
     """Run the leased job to its end with the agent's spool under ``settings.state_dir``;
     returns the execution, whose last progress report is what a heartbeat would carry."""
     spool = Spool(settings.state_dir / "spool.db")
     try:
         policy = load_policy(settings.policy_file)
-        execution = JobExecution(link, lease, settings, spool, policy, nvml=nvml)
+        execution = JobExecution(link, lease, settings, spool, policy, nvml=nvml, headroom=headroom)
         await execution.run()
         return execution
     finally:

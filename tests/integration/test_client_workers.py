@@ -11,7 +11,8 @@ from structlog.testing import capture_logs
 from arena.agent.hardware import probe
 from arena.agent.settings import AgentSettings
 from arena.client.api import ArenaClient
-from arena.common.metrics.client_load import cpu_util_of
+from arena.common.metrics.client_load import cpu_util_of, run_figures_of
+from arena.common.schemas.agent import ClientHeadroom
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
@@ -44,7 +45,7 @@ async def test_open_loop_runs_spread_over_the_agents_client_workers(
     link, lease, run_id = await lease_one_job(controller, SUITE, "workers-box", probe())
     settings = AgentSettings(state_dir=tmp_path / "agent", name="workers-box", client_workers=2)
     with capture_logs() as logs:
-        await run_leased(link, lease, settings)
+        await run_leased(link, lease, settings, headroom=ClientHeadroom(requests_per_s=400.0))
 
     spread = [e for e in logs if e["event"] == "open loop workers done"]
     assert [(e["run"], e["workers"]) for e in spread] == [(0, 2), (1, 2)]
@@ -56,3 +57,9 @@ async def test_open_loop_runs_spread_over_the_agents_client_workers(
     assert variant.metrics["completed"].mean == 12  # per run, each request once
     assert variant.metrics["failed"].mean == 0
     assert all(cpu_util_of(job.provenance, "office", "rate40", run) is not None for run in (0, 1))
+    for run in (0, 1):  # each worker watched its own loop; the worst is what the run reports
+        figures = run_figures_of(job.provenance, "office", "rate40", run)
+        assert figures is not None and figures.loop_lag_max_ms is not None
+        assert figures.loop_lag_p99_ms is not None and figures.read_stall_p99_ms is not None
+        assert figures.headroom_used_pct == 10.0  # 40 req/s of the agent's 400
+    assert variant.metrics["client_headroom_used_pct"].mean == 10.0

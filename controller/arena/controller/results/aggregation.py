@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from arena.common.metrics.client_load import cpu_util_of
+from arena.common.metrics.client_load import run_figures_of
 from arena.common.metrics.completion import completed_of
 from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
@@ -82,8 +82,8 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
             ]
             per_run = []
             for samples in runs:
-                cpu_util = cpu_util_of(job.provenance, bench.id, variant.key, samples[0].run)
-                metrics = run_metrics(bench, variant, samples, cpu_util)
+                client = run_figures_of(job.provenance, bench.id, variant.key, samples[0].run)
+                metrics = run_metrics(bench, variant, samples, client)
                 per_run.append(metrics)
                 rows.append(_row(job_id, bench, variant, samples[0].run, metrics))
             if tool_summary is not None:

@@ -65,7 +65,10 @@ def _telemetry_text(job: JobRow) -> str:
 
 
 def run_results(
-    session: Session, run_id: str, max_error_rate: float = MAX_ERROR_RATE
+    session: Session,
+    run_id: str,
+    max_error_rate: float = MAX_ERROR_RATE,
+    accept_saturated_clients: bool = False,
 ) -> RunResults:
     run = run_row(session, run_id)
     rows = jobs_of(session, run_id)
@@ -74,7 +77,9 @@ def run_results(
     jobs = []
     for job in rows:
         if (stored := imports.get(job.id)) is not None:
-            jobs.append(imported_job_result(session, job, stored, max_error_rate))
+            jobs.append(
+                imported_job_result(session, job, stored, max_error_rate, accept_saturated_clients)
+            )
             continue
         try:
             listed = stored_spec(job.spec).benchmarks
@@ -127,7 +132,14 @@ def run_results(
                 prefix_cache=bench.prefix_cache,
                 partial=bool(found) and job.state in (JobState.FAILED, JobState.CANCELLED),
             )
-            benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+            benchmarks.append(
+                assess(
+                    result,
+                    max_error_rate,
+                    requests.get(bench.id),
+                    accept_saturated_clients or bench.accept_saturated_client,
+                )
+            )
             if result.partial:
                 result.flags.insert(0, PARTIAL_FLAG.format(state=job.state))
             if approximate is not None and result.variants:

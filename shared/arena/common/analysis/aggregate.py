@@ -49,9 +49,9 @@ class AggregateRow(ArenaModel):
     status: str
     """``ok``, or why these numbers stand apart: ``simulated``, ``unverified`` (an import the
     controller could not check against signed samples), ``partial`` (a completed benchmark
-    of a failed or cancelled job), ``failed``, ``cancelled``, ``invalid``
-    (``metrics.validity``: the error-rate gate, or a warm prefix cache where it declared none),
-    ``client-saturated``."""
+    of a failed or cancelled job), ``failed``, ``cancelled``, ``invalid`` (``metrics.validity``:
+    the error-rate gate, a warm prefix cache where it declared none, or a saturated client
+    where it did not accept one)."""
     jobs: int
     """Stored jobs (runs of the store) pooled into this row."""
     runs: int
@@ -78,12 +78,7 @@ def entry_of(job: JobResult) -> Entry:
     )
 
 
-def status_of(
-    job: JobResult,
-    benchmark: BenchmarkResult,
-    variant: VariantResult,
-    include_unverified: bool = False,
-) -> str:
+def status_of(job: JobResult, benchmark: BenchmarkResult, include_unverified: bool = False) -> str:
     if job.simulated:
         return "simulated"
     if job.origin.unverified and not include_unverified:  # docs/security.md, Signed provenance
@@ -93,10 +88,7 @@ def status_of(
     if job.state != JobState.SUCCEEDED:
         return job.state
     if not benchmark.valid:
-        return "invalid"
-    saturated = variant.metrics.get("client_saturated")
-    if saturated is not None and saturated.mean:
-        return "client-saturated"
+        return "invalid"  # a saturated client included, unless the benchmark accepted it
     return OK
 
 
@@ -124,7 +116,7 @@ def aggregate(jobs: Iterable[JobResult], include_unverified: bool = False) -> li
                     bench.id,
                     bench.kind,
                     variant.key,
-                    status_of(job, bench, variant, include_unverified),
+                    status_of(job, bench, include_unverified),
                 )
                 groups.setdefault(key, []).append(variant)
     rows = [_row(*key, variants) for key, variants in groups.items()]

@@ -27,6 +27,10 @@ The checks, applied wherever results are served (measured and imported alike):
   steps are measurements.
 - **No decode time.** A closed-loop variant that has requests but no tg t/s (every answer came
   in one read, ``no_decode_time``) is flagged, naming the variants.
+- **Saturated client.** A variant with a run whose client crossed a limit (``client_verdict``:
+  p99 send lag, p99 event-loop lag, busiest core's CPU share) measured the client as much as
+  the server: *invalid*, flagged with the worst run and its values past their limits, unless
+  the benchmark set ``accept_saturated_client`` (then the same words are a warning).
 
 Listings import this module for its limits (``arena.common.views``), so it loads no NumPy: only
 ``spread_pct``, which the results layer calls on per-run values, needs ``arena.common.stats``.
@@ -36,6 +40,7 @@ from collections.abc import Sequence
 
 from arena.common.analysis.cache import ENGINE_HIT_PCT, client_hit_pct
 from arena.common.analysis.capacity import capacity_by_slo, over_gate, oversaturated_rates
+from arena.common.metrics.client_verdict import LIMITS, WORST_RUN, warning_evidence, worst_key
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
@@ -122,10 +127,33 @@ def no_decode_time(bench: BenchmarkResult) -> str | None:
     )
 
 
+def saturated_client(bench: BenchmarkResult, accepted: bool) -> str | None:
+    """The flag for variants whose client was saturated in some run; invalidates the benchmark
+    unless ``accepted`` (the benchmark's ``accept_saturated_client``)."""
+    found = []
+    for variant in bench.variants:
+        flagged = variant.metrics.get("client_saturated")
+        if flagged is None or not flagged.mean:
+            continue
+        keys = (WORST_RUN, *(worst_key(limit.key) for limit in LIMITS))
+        worst = {key: stat.mean for key in keys if (stat := variant.metrics.get(key))}
+        runs = flagged.n or variant.runs
+        evidence = warning_evidence(flagged.mean, runs, worst)
+        found.append(f"{variant.key} ({evidence})")
+    if not found:
+        return None
+    said = "client fell behind in " + "; ".join(found) + ": its latencies include its own delay"
+    if accepted:
+        return f"warning: {said} (accept_saturated_client)"
+    bench.valid = False
+    return f"invalid: {said}"
+
+
 def assess(
     bench: BenchmarkResult,
     max_error_rate: float = MAX_ERROR_RATE,
     requests: tuple[int, int] | None = None,
+    accept_saturated_client: bool = False,
 ) -> BenchmarkResult:
     """Fill in ``valid``, ``failed_share``, ``flags`` and each variant's ``not_meaningful`` and
     ``spread_pct`` (kept when the caller computed it from per-run values). ``requests`` is
@@ -144,6 +172,8 @@ def assess(
     if warm is not None and warm > WARM_CACHE_HIT_PCT:
         bench.valid = False
         flags.append(f"invalid: served from a warm prefix cache ({warm:.1f} % of prompt tokens)")
+    if client := saturated_client(bench, accept_saturated_client):
+        flags.append(client)
     role_first = []
     noisy = []
     for variant in bench.variants:

@@ -55,6 +55,9 @@ class ClosedLoopBenchmark(ArenaModel):
     tool: Literal["builtin", "llama-benchy"] = "builtin"
     """Who generates the load: Arena's generator, or llama-benchy run with the reference command."""
     prefix_cache: PrefixCache = "off"
+    accept_saturated_client: bool = False
+    """Keep the results valid even where the client was saturated (still flagged): for a
+    benchmark that means to measure the client, or a box known to be shared."""
 
 
 class OpenLoopBenchmark(ArenaModel):
@@ -86,6 +89,9 @@ class OpenLoopBenchmark(ArenaModel):
     tool: Literal["builtin", "vllm-bench"] = "builtin"
     """Who generates the load: Arena's generator, or ``vllm bench serve`` (reference flags)."""
     prefix_cache: PrefixCache = "off"
+    accept_saturated_client: bool = False
+    """Keep the results valid even where the client was saturated (still flagged): for a
+    benchmark that means to measure the client, or a box known to be shared."""
 
     @model_validator(mode="after")
     def _dataset_needs(self) -> "OpenLoopBenchmark":
@@ -197,6 +203,9 @@ class SessionBenchmark(ArenaModel):
     search: LoadSearch | None = None
     step_s: Annotated[float, Field(gt=0, le=86_400)] = 120.0
     prefix_cache: PrefixCache = "on"
+    accept_saturated_client: bool = False
+    """Keep the results valid even where the client was saturated (still flagged): for a
+    benchmark that means to measure the client, or a box known to be shared."""
     history: Literal["engine", "trace"] = "engine"
     """Earlier answers re-sent as the engine produced them, or as synthesised text of the
     trace's lengths (then the engine cannot reuse its cached answer tokens)."""
