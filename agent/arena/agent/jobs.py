@@ -21,6 +21,7 @@ from arena.agent.engines.probe import (
     sanity_generation,
     scrape_metrics,
 )
+from arena.agent.engines.run_timings import EngineRunTimings
 from arena.agent.generator.client import Endpoint
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.runner import Progress, run_benchmark
@@ -43,7 +44,9 @@ from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark, SessionBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
-from arena.common.suites.variants import expected_requests
+from arena.common.suites.run_order import PROVENANCE_KEY as RUN_ORDER
+from arena.common.suites.run_order import order_record
+from arena.common.suites.variants import expected_requests, variants
 
 log = structlog.get_logger(__name__)
 
@@ -341,6 +344,7 @@ class JobExecution:
                 if bench.tool != "builtin":
                     await self._run_tool(bench, engine, endpoint, clock)
                 else:
+                    self._record_run_order(bench)
                     loads = await run_benchmark(
                         bench,
                         endpoint=endpoint,
@@ -353,6 +357,11 @@ class JobExecution:
                         workers=self.settings.client_workers,
                         note=lambda line: self.logs.put(f"[arena] {line}"),
                         reset_cache=lambda: reset_prefix_cache(engine.base_url, engine.api_key),
+                        bounds=EngineRunTimings(
+                            engine.base_url, engine.api_key, self.provenance, bench.id
+                        )
+                        if before is not None
+                        else None,
                     )
                     for load in loads:
                         put_cpu_util(
@@ -363,6 +372,16 @@ class JobExecution:
                     engine_metrics[bench.id] = engine_figures(before, after)
         finally:
             await tokenizer.close()
+
+    def _record_run_order(self, bench: Benchmark) -> None:
+        """The (variant, run) order the generator follows, in the job's provenance."""
+        if isinstance(bench, SessionBenchmark):
+            return
+        keys = [variant.key for variant in variants(bench)]
+        orders = self.provenance.setdefault(RUN_ORDER, {})
+        orders[bench.id] = order_record(
+            keys, self.spec.runs, bench.run_order, self.spec.seed, bench.id
+        )
 
     async def _run_tool(
         self, bench: Benchmark, engine: Engine, endpoint: Endpoint, clock: JobClock

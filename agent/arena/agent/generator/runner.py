@@ -25,6 +25,7 @@ from arena.agent.generator.context import (
     NoteSink,
     Progress,
     ProgressSink,
+    RunBounds,
     RunContext,
     SampleSink,
 )
@@ -41,6 +42,7 @@ from arena.common.schemas.suite import (
     OpenLoopBenchmark,
     SessionBenchmark,
 )
+from arena.common.suites.run_order import run_pairs
 from arena.common.suites.standin import sharegpt_standin_path
 from arena.common.suites.variants import OpenVariant, expected_requests, open_variants
 from arena.common.traces.format import Trace
@@ -95,6 +97,7 @@ async def _run_open(
     workers: int,
 ) -> list[ClientLoad]:
     loads: list[ClientLoad] = []
+    plans = []
     for variant in open_variants(bench):
         prompts = await _open_loop_prompts(bench, variant, tokenizer, pool, seed)
         offsets = arrival_offsets(len(prompts), variant.rate, bench.burstiness, seed)
@@ -105,8 +108,12 @@ async def _run_open(
             prompts=len(prompts),
             last_arrival_s=offsets[-1] if offsets else 0.0,
         )
-        for run in range(runs):
-            await stream_chat(ctx.connections, prepare(ctx.endpoint, prompts[0].request()))
+        plans.append((variant, prompts, offsets))
+    keys = [variant.key for variant, _, _ in plans]
+    for index, run in run_pairs(keys, runs, bench.run_order, seed, bench.id):
+        variant, prompts, offsets = plans[index]
+        await stream_chat(ctx.connections, prepare(ctx.endpoint, prompts[0].request()))
+        async with ctx.measured_run(variant.key, run):
             if workers > 1:
                 load = await run_open_loop_workers(
                     ctx,
@@ -126,11 +133,9 @@ async def _run_open(
                     run=run,
                     max_concurrency=bench.max_concurrency,
                 )
-            if load.cpu_util > SATURATED_CPU:
-                log.warning(
-                    "client core saturated", variant=variant.key, run=run, cpu=load.cpu_util
-                )
-            loads.append(load)
+        if load.cpu_util > SATURATED_CPU:
+            log.warning("client core saturated", variant=variant.key, run=run, cpu=load.cpu_util)
+        loads.append(load)
     return loads
 
 
@@ -154,6 +159,7 @@ async def run_benchmark(
     workers: int = 1,
     note: NoteSink | None = None,
     reset_cache: Callable[[], Awaitable[bool]] | None = None,
+    bounds: RunBounds | None = None,
 ) -> list[ClientLoad]:
     """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
 
@@ -161,6 +167,8 @@ async def run_benchmark(
     loop: pass a run's ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a
     saturated client. ``reset_cache`` empties the engine's prefix cache (True when it did); a
     ``prefix_cache: on`` session benchmark calls it before each measured (step, run).
+    ``bounds`` hears each measured closed- or open-loop run start and end, in the benchmark's
+    ``run_order``.
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -177,6 +185,7 @@ async def run_benchmark(
             benchmark=bench.id,
             total=expected_requests(bench, runs),
             note=note,
+            bounds=bounds,
         )
         if isinstance(bench, SessionBenchmark):
             assert trace is not None

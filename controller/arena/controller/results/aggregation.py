@@ -17,12 +17,14 @@ from typing import Any
 
 from sqlmodel import Session
 
+from arena.common.metrics.box import add_clock_drops, box_summary, run_box
 from arena.common.metrics.client_load import cpu_util_of
 from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark
+from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.variants import Variant
 from arena.controller.store.aggregates import computed_jobs, replace_aggregates
 from arena.controller.store.jobs import get_job, samples_of
@@ -58,6 +60,7 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
     for sample in samples_of(session, job):
         grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
     tool_results = tool_results_of(session, job)
+    readings = telemetry_of(session, job)
     rows = []
     for bench in spec.benchmarks:
         tool_summary = (
@@ -66,7 +69,9 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
             else None
         )
         present = {variant for (benchmark, variant, _) in grouped if benchmark == bench.id}
-        for variant in measured_variants(bench, present):
+        measured = measured_variants(bench, present)
+        box = _box_figures(bench.id, measured, grouped, readings)
+        for variant in measured:
             runs = [
                 samples
                 for run in range(spec.runs)
@@ -76,6 +81,7 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
             for samples in runs:
                 cpu_util = cpu_util_of(job.provenance, bench.id, variant.key, samples[0].run)
                 metrics = run_metrics(bench, variant, samples, cpu_util)
+                metrics |= box.get((variant.key, samples[0].run), {})
                 per_run.append(metrics)
                 rows.append(_row(job_id, bench, variant, samples[0].run, metrics))
             if tool_summary is not None:
@@ -84,17 +90,36 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
                         _row(job_id, bench, variant, SUMMARY_RUN, tool_summary[variant.key])
                     )
             elif runs:
-                summarized = {
-                    key: asdict(stat) for key, stat in summary(variant, runs, per_run).items()
-                }
+                stats = summary(variant, runs, per_run) | box_summary(per_run)
+                summarized = {key: asdict(stat) for key, stat in stats.items()}
                 rows.append(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
-    return Aggregates(job_id, rows, _energy(session, job))
+    return Aggregates(job_id, rows, _energy(session, job, readings))
 
 
-def _energy(session: Session, job: JobRow) -> list[EnergyRow]:
+def _box_figures(
+    bench: str,
+    measured: list[Variant],
+    grouped: dict[tuple[str, str, int], list[RequestSample]],
+    readings: list[GpuReading],
+) -> dict[tuple[str, int], dict[str, float]]:
+    """Each (variant, run)'s box figures over its window (``metrics.box``), clock drops
+    measured against the benchmark's fastest run."""
+    if not readings:
+        return {}
+    keys = {variant.key for variant in measured}
+    figures = {}
+    for (benchmark, variant, run), samples in grouped.items():
+        ends = [s.end_s for s in samples if s.end_s is not None]
+        if benchmark == bench and variant in keys and ends:
+            start = min(s.sent_s for s in samples)
+            figures[(variant, run)] = run_box(readings, start, max(ends))
+    add_clock_drops(list(figures.values()))
+    return figures
+
+
+def _energy(session: Session, job: JobRow, readings: list[GpuReading]) -> list[EnergyRow]:
     """Every benchmark's energy figures over its window of the attempt's GPU telemetry; a job
     without telemetry gets none (its "no GPU telemetry" marker says why)."""
-    readings = telemetry_of(session, job)
     if not readings:
         return []
     return [

@@ -6,7 +6,7 @@ benchmarks are concrete, already scaled by ``quick``, and ready to expand into j
 """
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -33,6 +33,13 @@ reference methodology) is checked: a benchmark whose engine reports cache hits b
 out of rankings."""
 
 
+RunOrder = Literal["sequential", "shuffled"]
+"""The order of a benchmark's (variant, run) pairs: ``sequential`` runs each variant's runs in
+turn (every run of c1, then of c5…); ``shuffled`` runs the pairs in a random order seeded by the
+suite's seed (``arena.common.suites.run_order``), so a GPU heating up over the benchmark does
+not line up with concurrency or depth. The order used is recorded in the job's provenance."""
+
+
 class ClosedLoopBenchmark(ArenaModel):
     """llama-benchy style: each run fires ``concurrency`` requests at once and waits for all."""
 
@@ -55,6 +62,18 @@ class ClosedLoopBenchmark(ArenaModel):
     tool: Literal["builtin", "llama-benchy"] = "builtin"
     """Who generates the load: Arena's generator, or llama-benchy run with the reference command."""
     prefix_cache: PrefixCache = "off"
+    run_order: RunOrder = "sequential"
+
+    @model_validator(mode="after")
+    def _order_needs_builtin(self) -> "ClosedLoopBenchmark":
+        return _builtin_order(self)
+
+
+def _builtin_order(bench: "ClosedLoopBenchmark | OpenLoopBenchmark") -> Any:
+    """A reference tool runs its own loop in its own order: only Arena's generator shuffles."""
+    if bench.run_order == "shuffled" and bench.tool != "builtin":
+        raise ValueError(f"run_order: shuffled needs the built-in generator, not {bench.tool}")
+    return bench
 
 
 class OpenLoopBenchmark(ArenaModel):
@@ -86,12 +105,13 @@ class OpenLoopBenchmark(ArenaModel):
     tool: Literal["builtin", "vllm-bench"] = "builtin"
     """Who generates the load: Arena's generator, or ``vllm bench serve`` (reference flags)."""
     prefix_cache: PrefixCache = "off"
+    run_order: RunOrder = "sequential"
 
     @model_validator(mode="after")
     def _dataset_needs(self) -> "OpenLoopBenchmark":
         if self.dataset == "random" and (self.input_len is None or self.output_len is None):
             raise ValueError("the random dataset needs input_len and output_len")
-        return self
+        return _builtin_order(self)
 
     def prompts_for_rate(self, rate: float) -> int:
         if math.isinf(rate):
@@ -282,6 +302,8 @@ class SuiteSpec(ArenaModel):
     targets: list[Target] = [Target()]
     runs: Annotated[int, Field(ge=1, le=100)] = 3
     seed: int = 42
+    run_order: RunOrder | None = None
+    """Every closed- and open-loop benchmark's ``run_order`` where it sets none of its own."""
     quick: Annotated[float, Field(gt=0, le=1)] | None = None
     """Shrink prompt counts and lengths by this factor and raise arrival rates by its inverse,
     keeping the offered token load; for demos, never for published numbers."""

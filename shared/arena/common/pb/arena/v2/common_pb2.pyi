@@ -570,6 +570,7 @@ class SimulatedEngine(_message.Message):
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_BLOCKS_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_BLOCK_SIZE_FIELD_NUMBER: _builtins.int
+    DECODE_DRIFT_PCT_PER_S_FIELD_NUMBER: _builtins.int
     prefill_tokens_per_s: _builtins.float
     decode_step_ms: _builtins.float
     decode_step_ms_per_seq: _builtins.float
@@ -579,6 +580,7 @@ class SimulatedEngine(_message.Message):
     prefix_cache_blocks: _builtins.int
     prefix_cache_block_size: _builtins.int
     """tokens per block"""
+    decode_drift_pct_per_s: _builtins.float
     def __init__(
         self,
         *,
@@ -590,10 +592,11 @@ class SimulatedEngine(_message.Message):
         prefix_cache: _builtins.bool = ...,
         prefix_cache_blocks: _builtins.int = ...,
         prefix_cache_block_size: _builtins.int = ...,
+        decode_drift_pct_per_s: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decode_step_ms", b"decode_step_ms", "decode_step_ms_per_seq", b"decode_step_ms_per_seq", "max_batch", b"max_batch", "prefill_tokens_per_s", b"prefill_tokens_per_s", "prefix_cache", b"prefix_cache", "prefix_cache_block_size", b"prefix_cache_block_size", "prefix_cache_blocks", b"prefix_cache_blocks", "startup_s", b"startup_s"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decode_drift_pct_per_s", b"decode_drift_pct_per_s", "decode_step_ms", b"decode_step_ms", "decode_step_ms_per_seq", b"decode_step_ms_per_seq", "max_batch", b"max_batch", "prefill_tokens_per_s", b"prefill_tokens_per_s", "prefix_cache", b"prefix_cache", "prefix_cache_block_size", b"prefix_cache_block_size", "prefix_cache_blocks", b"prefix_cache_blocks", "startup_s", b"startup_s"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -949,6 +952,7 @@ class ClosedLoopBenchmark(_message.Message):
     WARMUP_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    RUN_ORDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -960,6 +964,8 @@ class ClosedLoopBenchmark(_message.Message):
     """one of: builtin, llama-benchy"""
     prefix_cache: _builtins.str
     """one of: on, off"""
+    run_order: _builtins.str
+    """one of: sequential, shuffled"""
     @_builtins.property
     def pp(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -983,10 +989,11 @@ class ClosedLoopBenchmark(_message.Message):
         warmup: _builtins.bool = ...,
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
+        run_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "run_order", b"run_order", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1035,6 +1042,7 @@ class OpenLoopBenchmark(_message.Message):
     IGNORE_EOS_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    RUN_ORDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1054,6 +1062,8 @@ class OpenLoopBenchmark(_message.Message):
     """one of: builtin, vllm-bench"""
     prefix_cache: _builtins.str
     """one of: on, off"""
+    run_order: _builtins.str
+    """one of: sequential, shuffled"""
     @_builtins.property
     def request_rate(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """requests per second; may be infinity"""
@@ -1086,10 +1096,11 @@ class OpenLoopBenchmark(_message.Message):
         ignore_eos: _builtins.bool | None = ...,
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
+        run_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "dataset_path", b"dataset_path", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "output_len", b"output_len"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "title", b"title", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "run_order", b"run_order", "title", b"title", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__dataset_path: _TypeAlias = _typing.Literal["dataset_path"]  # noqa: Y015
     _WhichOneofArgType__dataset_path: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path"]  # noqa: Y015
