@@ -7,7 +7,9 @@ search makes them at run time.
 A benchmark run by llama-benchy itself takes its summary from the tool's report (its samples,
 from ``--emit-progress``, still give the per-run rows); one run by ``vllm bench serve`` is
 aggregated from the per-request samples of its detailed results, like a built-in one.
-Each benchmark also gets power and energy figures from the job's GPU telemetry over its window.
+Each benchmark also gets power and energy figures from the job's GPU telemetry over its window,
+and each run its box figures over its own window (``metrics.box``) and the engine's own time
+per output token where the agent read it (``metrics.engine_runs``).
 Stored metrics carry ``METRICS_VERSION``.
 """
 
@@ -21,6 +23,8 @@ from arena.common.metrics.box import add_clock_drops, box_summary, run_box
 from arena.common.metrics.client_load import cpu_util_of
 from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
+from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS, engine_run_of
+from arena.common.metrics.summary import summarize
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark
@@ -33,13 +37,15 @@ from arena.controller.store.runs import run_row
 from arena.controller.store.telemetry import benchmark_windows, telemetry_of
 from arena.controller.store.tools import tool_results_of
 
-METRICS_VERSION = 2
+METRICS_VERSION = 3
 """The version of the metric definitions (``arena.common.metrics``) that stored metrics are
 computed with. Bump it when a definition changes: ``arena-controller reaggregate`` then
 recomputes every job whose stored metrics are older.
 
 2: session benchmarks' metrics, and ``cache_hit_pct`` for every kind whose samples carry
-cached tokens."""
+cached tokens.
+3: each run's box figures from the GPU telemetry (``metrics.box``) and the engine's own time
+per output token (``engine_tpot_ms``)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
                 cpu_util = cpu_util_of(job.provenance, bench.id, variant.key, samples[0].run)
                 metrics = run_metrics(bench, variant, samples, cpu_util)
                 metrics |= box.get((variant.key, samples[0].run), {})
+                metrics |= engine_run_of(job.provenance, bench.id, variant.key, samples[0].run)
                 per_run.append(metrics)
                 rows.append(_row(job_id, bench, variant, samples[0].run, metrics))
             if tool_summary is not None:
@@ -90,7 +97,11 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
                         _row(job_id, bench, variant, SUMMARY_RUN, tool_summary[variant.key])
                     )
             elif runs:
-                stats = summary(variant, runs, per_run) | box_summary(per_run)
+                stats = (
+                    summary(variant, runs, per_run)
+                    | box_summary(per_run)
+                    | summarize([{key: run.get(key) for key in ENGINE_RUN_KEYS} for run in per_run])
+                )
                 summarized = {key: asdict(stat) for key, stat in stats.items()}
                 rows.append(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
     return Aggregates(job_id, rows, _energy(session, job, readings))

@@ -3,11 +3,14 @@ spread, flags) against the operator's error-rate gate at the time they are read.
 metrics are still being computed (``finishing``) says so in its benchmarks' flags."""
 
 from collections import Counter
+from typing import Any
 
 from sqlmodel import Session, select
 
 from arena.common.analysis.agents import judged_capacity
 from arena.common.analysis.pareto import gpu_count
+from arena.common.metrics.attribution import client_figures
+from arena.common.metrics.client_load import KEY as CLIENT_LOAD
 from arena.common.metrics.derive import measured_variants
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
@@ -61,6 +64,15 @@ def _telemetry_text(job: JobRow) -> str:
     return TelemetryStatus.model_validate(status).text if status else ""
 
 
+def _run_figures(row: AggregateRow, provenance: dict[str, Any]) -> dict[str, float | None]:
+    """A run's stored metrics with its client figures from provenance where the metrics lack
+    them (``metrics.attribution`` reads both)."""
+    stored = provenance.get(CLIENT_LOAD, {}).get(row.benchmark, {}).get(row.variant, {})
+    client = client_figures(stored.get(str(row.run)))
+    numbers = {k: float(v) for k, v in row.metrics.items() if isinstance(v, int | float)}
+    return {**client, **numbers}
+
+
 def run_results(
     session: Session, run_id: str, max_error_rate: float = MAX_ERROR_RATE
 ) -> RunResults:
@@ -80,10 +92,14 @@ def run_results(
         summaries: dict[tuple[str, str], AggregateRow] = {}
         run_counts: Counter[tuple[str, str]] = Counter()
         per_run: dict[tuple[str, str], list[float]] = {}
+        run_figures: dict[str, dict[str, dict[int, dict[str, float | None]]]] = {}
         for row in session.exec(select(AggregateRow).where(AggregateRow.job_id == job.id)):
             if row.run == SUMMARY_RUN:
                 summaries[(row.benchmark, row.variant)] = row
                 continue
+            run_figures.setdefault(row.benchmark, {}).setdefault(row.variant, {})[row.run] = (
+                _run_figures(row, job.provenance)
+            )
             run_counts[(row.benchmark, row.variant)] += 1
             value = row.metrics.get(SPREAD_METRIC.get(row.kind, ""))
             if isinstance(value, int | float):
@@ -122,7 +138,11 @@ def run_results(
                 energy=energy.get(bench.id),
                 prefix_cache=bench.prefix_cache,
             )
-            benchmarks.append(assess(result, max_error_rate, requests.get(bench.id)))
+            benchmarks.append(
+                assess(
+                    result, max_error_rate, requests.get(bench.id), run_figures.get(bench.id, {})
+                )
+            )
             if isinstance(bench, SessionBenchmark):
                 result.agent_capacity = judged_capacity(
                     bench, result, gpu_count(hardware, result.energy, cpu_only=None)

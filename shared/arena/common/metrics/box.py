@@ -16,15 +16,19 @@ side of it, so a short run is described by the ticks around it rather than by no
   its benchmark, in %. A run more than ``CLOCK_DROP_PCT`` below is flagged: the GPU ran slower
   there than in the benchmark's fastest run.
 
-Formulas and limits: docs/telemetry.md.
+Formulas and limits: docs/telemetry.md. Listings load this module through ``validity``: it
+imports no NumPy at load time.
 """
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from statistics import median
+from typing import TYPE_CHECKING
 
 from arena.common.schemas.telemetry import GpuReading
-from arena.common.stats import MeanStd
+
+if TYPE_CHECKING:
+    from arena.common.stats import MeanStd
 
 CLOCK_DROP_PCT = 5.0
 """A run whose median SM clock is more than this far below the benchmark's highest run median
@@ -108,9 +112,11 @@ def add_clock_drops(runs: Sequence[dict[str, float]]) -> None:
             run["sm_clock_drop_pct"] = (top - clock) / top * 100
 
 
-def box_summary(per_run: Sequence[Mapping[str, float | None]]) -> dict[str, MeanStd]:
+def box_summary(per_run: Sequence[Mapping[str, float | None]]) -> dict[str, "MeanStd"]:
     """A variant's box figures over its runs: mean ± std of each, except ``throttled_runs``,
     which is the count of throttled runs (std 0)."""
+    from arena.common.stats import MeanStd  # NumPy: validity (listings) reads this module
+
     summary: dict[str, MeanStd] = {}
     for key in BOX_KEYS:
         values = [float(v) for run in per_run if (v := run.get(key)) is not None]

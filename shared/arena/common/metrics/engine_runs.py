@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 KEY = "engine_runs"
+ENGINE_RUN_KEYS = ("engine_tpot_ms",)
 
 
 def put_engine_run(
