@@ -11,7 +11,8 @@ import random
 from arena.common.schemas.suite import RunOrder
 
 PROVENANCE_KEY = "run_order"
-"""``provenance["run_order"][benchmark] = {"order": ..., "runs": ["<variant>/<run>", ...]}``."""
+"""``provenance["run_order"][benchmark] = {"order": ..., "runs": ["<variant>#<run>", ...]}`` (variant keys
+contain ``/``)."""
 
 
 def run_pairs(
@@ -27,6 +28,6 @@ def run_pairs(
 def order_record(
     variant_keys: list[str], runs: int, order: RunOrder, seed: int, benchmark: str
 ) -> dict[str, object]:
-    """What the job's provenance keeps: the order's name and the pairs as ``variant/run``."""
+    """What the job's provenance keeps: the order's name and the pairs as ``variant#run``."""
     pairs = run_pairs(variant_keys, runs, order, seed, benchmark)
-    return {"order": order, "runs": [f"{variant_keys[index]}/{run}" for index, run in pairs]}
+    return {"order": order, "runs": [f"{variant_keys[index]}#{run}" for index, run in pairs]}
