@@ -5,7 +5,7 @@ Each GPU draws a constant power; its energy counter integrates that power over r
 the way a real GPU's should. A field named in ``unsupported`` raises like NVML's
 ``NVMLError_NotSupported``. ``sm_mhz_at`` and ``throttle_at`` give the SM clock and the throttle
 mask as functions of the seconds since the double was made: a GPU that slows or throttles
-part-way through a job.
+part-way through a job (counted from ``nvmlInit``, when the agent starts reading).
 """
 
 import time
@@ -41,7 +41,7 @@ class FakeNvml:
         self.unsupported = unsupported
         self.fail_init = fail_init
         self.throttle_mask = throttle_mask
-        self.started = time.perf_counter()
+        self.started = self.initialised = time.perf_counter()
         self.shutdowns = 0
         if not event_reasons:  # an older nvidia-ml-py only knows "throttle reasons"
             self.nvmlDeviceGetCurrentClocksEventReasons = None  # type: ignore[method-assign, assignment]
@@ -53,6 +53,7 @@ class FakeNvml:
     def nvmlInit(self) -> None:
         if self.fail_init is not None:
             raise NVMLError(self.fail_init)
+        self.initialised = time.perf_counter()
 
     def nvmlShutdown(self) -> None:
         self.shutdowns += 1
@@ -86,7 +87,7 @@ class FakeNvml:
         return 1980 if self.sm_mhz_at is None else round(self.sm_mhz_at(self._elapsed()))
 
     def _elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        return time.perf_counter() - self.initialised
 
     def _throttle_mask(self) -> int:
         return self.throttle_mask if self.throttle_at is None else self.throttle_at(self._elapsed())

@@ -78,10 +78,10 @@ async def test_a_slowing_engine_and_box_are_named_beside_the_spread(
 ) -> None:
     nvml = FakeNvml(
         [300.0],
-        sm_mhz_at=lambda t: max(1980.0 - 150.0 * t, 1200.0),
-        throttle_at=lambda t: THERMAL if t > 1.0 else 0,
+        sm_mhz_at=lambda t: 1980.0 - 150.0 * t,
+        throttle_at=lambda t: THERMAL if t > 2.5 else 0,
     )
-    suite = SUITE.format(drift=200, order="sequential")
+    suite = SUITE.format(drift=30, order="sequential")
     run_id, job = await run_job(controller, tmp_path, suite, nvml)
     assert job.state == "succeeded", job.message
     (bench,) = job.benchmarks
@@ -93,7 +93,7 @@ async def test_a_slowing_engine_and_box_are_named_beside_the_spread(
     drops = [v.metrics["sm_clock_drop_pct"].mean for v in by_key.values()]
     assert max(drops) is not None and max(drops) > 5  # the later variant ran slower clocks
     throttled = sum(v.metrics["throttled_runs"].mean or 0 for v in by_key.values())
-    assert 1 <= throttled <= 6
+    assert throttled >= 1
     flags = " | ".join(bench.flags)
     assert "box slowed in" in flags and "thermal/power throttle" in flags
     assert "disagree" in flags, flags
