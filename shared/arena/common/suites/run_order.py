@@ -11,8 +11,8 @@ import random
 from arena.common.schemas.suite import RunOrder
 
 PROVENANCE_KEY = "run_order"
-"""``provenance["run_order"][benchmark] = {"order": ..., "runs": ["<variant>#<run>", ...]}`` (variant keys
-contain ``/``)."""
+"""``provenance["run_order"][benchmark] = {"order": ..., "runs": ["<variant>#<run>", ...]}``
+(``#``: variant keys contain ``/``)."""
 
 
 def run_pairs(
