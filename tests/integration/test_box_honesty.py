@@ -90,8 +90,8 @@ async def test_a_slowing_engine_and_box_are_named_beside_the_spread(
         assert variant.metrics["engine_tpot_ms"].n == 3
         assert variant.metrics["sm_clock_mhz"].n == 3
         assert variant.metrics["gpu_temp_max_c"].mean == 61
-    drops = [v.metrics["sm_clock_drop_pct"].mean for v in by_key.values()]
-    assert max(drops) is not None and max(drops) > 5  # the later variant ran slower clocks
+    drops = [v.metrics["sm_clock_drop_pct"].mean or 0.0 for v in by_key.values()]
+    assert max(drops) > 5  # the later variant ran at slower clocks
     throttled = sum(v.metrics["throttled_runs"].mean or 0 for v in by_key.values())
     assert throttled >= 1
     flags = " | ".join(bench.flags)

@@ -83,7 +83,7 @@ def test_drops_are_against_the_fastest_run_and_flagged_past_five_percent() -> No
 
 
 def test_a_variant_counts_its_throttled_runs() -> None:
-    per_run = [
+    per_run: list[dict[str, float | None]] = [
         {"throttled_runs": 1.0, "sm_clock_mhz": 1900.0},
         {"throttled_runs": 0.0, "sm_clock_mhz": 2000.0},
         {"throttled_runs": 1.0, "sm_clock_mhz": None},

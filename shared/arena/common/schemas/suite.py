@@ -6,7 +6,7 @@ benchmarks are concrete, already scaled by ``quick``, and ready to expand into j
 """
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -69,7 +69,10 @@ class ClosedLoopBenchmark(ArenaModel):
         return _builtin_order(self)
 
 
-def _builtin_order(bench: "ClosedLoopBenchmark | OpenLoopBenchmark") -> Any:
+Ordered = TypeVar("Ordered", "ClosedLoopBenchmark", "OpenLoopBenchmark")
+
+
+def _builtin_order(bench: Ordered) -> Ordered:
     """A reference tool runs its own loop in its own order: only Arena's generator shuffles."""
     if bench.run_order == "shuffled" and bench.tool != "builtin":
         raise ValueError(f"run_order: shuffled needs the built-in generator, not {bench.tool}")
