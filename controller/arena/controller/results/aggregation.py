@@ -27,7 +27,7 @@ from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS, engine_run_of
 from arena.common.metrics.summary import summarize
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Benchmark
+from arena.common.schemas.suite import Benchmark, SessionBenchmark
 from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.variants import Variant
 from arena.controller.store.aggregates import computed_jobs, replace_aggregates
@@ -76,7 +76,7 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
         )
         present = {variant for (benchmark, variant, _) in grouped if benchmark == bench.id}
         measured = measured_variants(bench, present)
-        box = _box_figures(bench.id, measured, grouped, readings)
+        box = _box_figures(bench, measured, grouped, readings)
         for variant in measured:
             runs = [
                 samples
@@ -108,20 +108,21 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
 
 
 def _box_figures(
-    bench: str,
+    bench: Benchmark,
     measured: list[Variant],
     grouped: dict[tuple[str, str, int], list[RequestSample]],
     readings: list[GpuReading],
 ) -> dict[tuple[str, int], dict[str, float]]:
     """Each (variant, run)'s box figures over its window (``metrics.box``), clock drops
-    measured against the benchmark's fastest run."""
-    if not readings:
+    measured against the benchmark's fastest run. Session benchmarks have none: their load
+    steps are judged by SLO attainment, not by a spread between runs."""
+    if not readings or isinstance(bench, SessionBenchmark):
         return {}
     keys = {variant.key for variant in measured}
     figures = {}
     for (benchmark, variant, run), samples in grouped.items():
         ends = [s.end_s for s in samples if s.end_s is not None]
-        if benchmark == bench and variant in keys and ends:
+        if benchmark == bench.id and variant in keys and ends:
             start = min(s.sent_s for s in samples)
             figures[(variant, run)] = run_box(readings, start, max(ends))
     add_clock_drops(list(figures.values()))
