@@ -144,6 +144,8 @@ def instant_server(
     finally:
         process.terminate()
         process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @dataclass(frozen=True)

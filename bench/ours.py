@@ -87,7 +87,7 @@ def main() -> None:
             max_tokens=args.max_tokens,
         )
     )
-    metrics = open_loop_metrics(samples, client_cpu_util=load.cpu_util)
+    metrics = open_loop_metrics(samples, client=load.figures())
     summary = {
         "completed": sum(1 for s in samples if s.ok),
         "chunks": sum(len(s.chunk_times_s) for s in samples),

@@ -20,7 +20,7 @@ import asyncio
 import os
 
 from arena.common import stats
-from arena.common.metrics.open_loop import client_saturated
+from arena.common.metrics.client_verdict import client_saturated
 from arena.common.schemas.sample import RequestSample
 from bench.ours import lags_ms, run_ours
 
@@ -50,7 +50,8 @@ def row(rate: float, workers: int, seconds: float, url: str, late: int) -> str:
     sent = sorted(s.sent_s for s in samples)
     achieved = (len(sent) - 1) / (sent[-1] - sent[0])
     p99 = stats.percentile(lags, 99)
-    flag = int(client_saturated(p99, load.cpu_util))
+    figures = {"p99_send_lag_ms": p99, "client_cpu_util": load.cpu_util}
+    flag = int(client_saturated(figures | {"loop_lag_p99_ms": load.loop_lag_p99_ms}))
     failed = sum(1 for s in samples if not s.ok)
     line = (
         f"{rate:>6.0f} {workers:>7} {stats.percentile(lags, 50):>9.3f} {p99:>9.3f} "

@@ -1,21 +1,28 @@
-"""The client's own load reaches the results: the agent puts each open-loop run's busiest-core
-utilisation in the job's provenance, the controller flags that run ``client_saturated`` and
-``arenactl show`` warns under the benchmark's table."""
+"""The client's own load reaches the results: the agent puts each run's client figures in the
+job's provenance, the controller flags that run ``client_saturated``, the benchmark is invalid
+and ``arenactl show`` names the run and the value that crossed the limit."""
 
 import asyncio
 import io
 
+import pytest
 from rich.console import Console
 
 from arena.agent.hardware import probe
 from arena.agent.link import ControllerLink
 from arena.client.api import ArenaClient
 from arena.client.render import show_results
-from arena.common.metrics.client_load import cpu_util_of, put_cpu_util
+from arena.common.metrics.client_load import (
+    RunClientFigures,
+    cpu_util_of,
+    put_run,
+    run_figures_of,
+)
 from arena.common.schemas.job import JobState
 from arena.common.schemas.sample import RequestSample
 from arena.common.settings import DEV_AGENT_TOKEN, DEV_USER_TOKEN
 from arena.controller.server import Controller
+from arena.controller.settings import ControllerSettings
 
 SUITE = """
 name: client-load
@@ -49,12 +56,29 @@ def sample(run: int, index: int) -> RequestSample:
     )
 
 
+@pytest.fixture
+def controller_settings(controller_settings: ControllerSettings) -> ControllerSettings:
+    """This file tests the verdict: a saturated client makes its benchmark invalid."""
+    return controller_settings.model_copy(update={"accept_saturated_clients": False})
+
+
 def test_provenance_layout_round_trips() -> None:
     provenance: dict[str, object] = {"command": "x"}
-    put_cpu_util(provenance, "office", VARIANT, 1, 0.934567)
+    figures = RunClientFigures(cpu_util=0.934567, loop_lag_p99_ms=0.2, loop_lag_max_ms=3.0)
+    put_run(provenance, "office", VARIANT, 1, figures)
+    stored_run = {"cpu_util": 0.9346, "loop_lag_p99_ms": 0.2, "loop_lag_max_ms": 3.0}
+    assert provenance["client_load"] == {"office": {VARIANT: {"1": stored_run}}}
     assert cpu_util_of(provenance, "office", VARIANT, 1) == 0.9346
+    stored = run_figures_of(provenance, "office", VARIANT, 1)
+    assert stored is not None and stored.loop_lag_max_ms == 3.0 and stored.read_stall_p99_ms is None
     assert cpu_util_of(provenance, "office", VARIANT, 0) is None
     assert cpu_util_of({}, "office", VARIANT, 1) is None
+
+
+def test_an_older_agents_bare_float_is_read_as_cpu_util() -> None:
+    provenance = {"client_load": {"office": {VARIANT: {"0": 0.5, "1": "junk"}}}}
+    assert run_figures_of(provenance, "office", VARIANT, 0) == RunClientFigures(cpu_util=0.5)
+    assert run_figures_of(provenance, "office", VARIANT, 1) is None
 
 
 async def test_a_saturated_client_is_flagged_and_shown(controller: Controller) -> None:
@@ -69,8 +93,8 @@ async def test_a_saturated_client_is_flagged_and_shown(controller: Controller) -
     samples = [sample(run, index) for run in (0, 1) for index in (0, 1)]
     assert await link.push_samples(job, 1, 1, samples) == 4
     provenance: dict[str, object] = {}
-    put_cpu_util(provenance, "office", VARIANT, 0, 0.25)
-    put_cpu_util(provenance, "office", VARIANT, 1, 0.97)
+    put_run(provenance, "office", VARIANT, 0, RunClientFigures(cpu_util=0.25))
+    put_run(provenance, "office", VARIANT, 1, RunClientFigures(cpu_util=0.97))
     await link.report(job, 1, JobState.SUCCEEDED, total_samples=4, provenance=provenance)
     await link.close()
 
@@ -82,7 +106,14 @@ async def test_a_saturated_client_is_flagged_and_shown(controller: Controller) -
     assert variant.metrics["client_saturated"].mean == 0.5  # one run of two
     assert variant.metrics["p99_send_lag_ms"].mean == 0.0
 
+    assert variant.metrics["client_worst_run"].mean == 1
+    assert variant.metrics["worst_run_client_cpu_util"].mean == 0.97
+    # the warning quotes the run that crossed the limit, not the mean of runs (61 %)
+    assert office.valid is False
+    assert office.flags == [
+        "invalid: client fell behind in rate5 (1 of 2 runs; worst run 1: busiest client core "
+        "97% busy > 90 %): its latencies include its own delay"
+    ]
     out = io.StringIO()
     show_results(Console(file=out, width=200), results)
-    assert "warning: client fell behind in rate5" in out.getvalue()
-    assert "busiest client core 61% busy" in out.getvalue()
+    assert "INVALID" in out.getvalue() and "worst run 1" in out.getvalue()

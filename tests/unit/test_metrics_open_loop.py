@@ -2,6 +2,7 @@
 
 import pytest
 
+from arena.common.metrics.client_load import RunClientFigures
 from arena.common.metrics.open_loop import open_loop_metrics, percentile_key
 from arena.common.schemas.sample import RequestSample
 
@@ -151,8 +152,15 @@ def test_client_saturation_flag() -> None:
     on_time = late.model_copy(update={"sent_s": 0.0005})
     assert open_loop_metrics([late])["client_saturated"] == 1.0  # 2 ms lag > 1 ms
     assert open_loop_metrics([on_time])["client_saturated"] == 0.0
-    busy = open_loop_metrics([on_time], client_cpu_util=0.95)
+    busy = open_loop_metrics([on_time], client=RunClientFigures(cpu_util=0.95))
     assert busy["client_saturated"] == 1.0 and busy["client_cpu_util"] == 0.95
+    stalled = open_loop_metrics([on_time], client=RunClientFigures(loop_lag_p99_ms=1.5))
+    assert stalled["client_saturated"] == 1.0 and stalled["loop_lag_p99_ms"] == 1.5
+    quiet = open_loop_metrics([on_time], client=RunClientFigures(0.2, 0.3, 4.0, 0.1, 12.0))
+    assert quiet["client_saturated"] == 0.0  # a single long stall is not a p99
+    assert quiet["client_headroom_used_pct"] == 12.0
+    stalls = [on_time.model_copy(update={"index": i, "read_stall_s": i / 1000}) for i in range(5)]
+    assert open_loop_metrics(stalls)["read_stall_p99_ms"] == pytest.approx(3.96)
 
 
 def test_percentile_keys_follow_vllm() -> None:

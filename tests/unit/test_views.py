@@ -490,6 +490,8 @@ def test_arenactl_agents_and_the_agents_page_show_the_same_cells() -> None:
         "current_job",
         "last_seen_unix",
         "policy",
+        "client_requests_per_s",
+        "client_streams",
     ]
     assert rows.rows == [
         [
@@ -503,6 +505,8 @@ def test_arenactl_agents_and_the_agents_page_show_the_same_cells() -> None:
             "",
             0.0,
             AgentPolicy().summary(),
+            None,  # not calibrated
+            None,
         ]
     ]
     expected = [cell.text for cell in AGENTS.cells(AGENT)]
@@ -513,7 +517,7 @@ def test_arenactl_agents_and_the_agents_page_show_the_same_cells() -> None:
         AGENT.hardware.summary,
         "EPYC · x86_64 · 64 cores",
     ]
-    assert expected[5:7] == ["rack=2, site=lab", "idle"]
+    assert expected[5:8] == ["—", "rack=2, site=lab", "idle"]  # no client headroom measured
     console = Console(file=io.StringIO(), width=400)
     console.print(view_table(AGENTS, [AGENT], "Agents"))
     shown = console.file.getvalue()  # type: ignore[attr-defined]

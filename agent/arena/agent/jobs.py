@@ -35,9 +35,10 @@ from arena.agent.telemetry.sampler import TelemetrySampler
 from arena.agent.tools import ToolContext, driver_for
 from arena.agent.uploads import Spool, log_outbox, sample_outbox, telemetry_outbox
 from arena.common.errors import ArenaError, ConflictError
-from arena.common.metrics.client_load import put_cpu_util
+from arena.common.metrics.client_load import put_run
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
+from arena.common.schemas.agent import ClientHeadroom
 from arena.common.schemas.engine import DockerEngine, ProcessEngine
 from arena.common.schemas.job import JobProgress, JobState
 from arena.common.schemas.policy import AgentPolicy
@@ -64,7 +65,10 @@ class JobExecution:
         spool: Spool,
         policy: AgentPolicy,
         nvml: Any | None = None,
+        headroom: ClientHeadroom | None = None,
     ) -> None:
+        self.headroom = headroom
+        """The agent's client headroom (calibrated at its start): each run records its share."""
         self.link = link
         self.lease = lease
         self.spec = lease.spec
@@ -357,6 +361,7 @@ class JobExecution:
                         workers=self.settings.client_workers,
                         note=lambda line: self.logs.put(f"[arena] {line}"),
                         reset_cache=lambda: reset_prefix_cache(engine.base_url, engine.api_key),
+                        headroom=self.headroom,
                         bounds=EngineRunTimings(
                             engine.base_url, engine.api_key, self.provenance, bench.id
                         )
@@ -364,9 +369,7 @@ class JobExecution:
                         else None,
                     )
                     for load in loads:
-                        put_cpu_util(
-                            self.provenance, bench.id, load.variant, load.run, load.cpu_util
-                        )
+                        put_run(self.provenance, bench.id, load.variant, load.run, load.figures())
                 after = await scrape_metrics(engine.base_url, engine.api_key)
                 if before is not None and after is not None:
                     engine_metrics[bench.id] = engine_figures(before, after)

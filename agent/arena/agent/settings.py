@@ -57,6 +57,11 @@ class AgentSettings(ArenaSettings):
     of requests/s; more help only where one core cannot keep up and the box has cores spare
     (the engine needs its own)."""
 
+    calibrate_client: bool = True
+    """Measure this box's client headroom at start (≈ 3 s against a local server, shown in
+    ``arenactl agents``; every job then records its share of it). Off for tests that start
+    many agents; nothing is cached between starts."""
+
     min_free_disk_mb: int = Field(1024, ge=0)
     """Below this much free space next to the spool, the agent takes no new job (it never
     drops samples)."""

@@ -16,6 +16,7 @@ from arena.agent.credential import Credential, renewed, save
 from arena.agent.engines.docker import reap_orphans as reap_container_orphans
 from arena.agent.engines.process import reap_orphans as reap_process_orphans
 from arena.agent.hardware import probe
+from arena.agent.headroom import calibrate
 from arena.agent.jobs import JobExecution
 from arena.agent.link import ControllerLink, Directives, Registration, UnreadableLease
 from arena.agent.policy import load_policy
@@ -72,6 +73,9 @@ class Agent:
 
     async def run(self) -> None:
         await asyncio.to_thread(self._reap_orphans)
+        if self.settings.calibrate_client and self.hardware.client_headroom is None:
+            headroom = await calibrate()
+            self.hardware = self.hardware.model_copy(update={"client_headroom": headroom})
         try:
             if await self._register():
                 await self._rotate_if_old()
@@ -238,7 +242,14 @@ class Agent:
                 model=lease.spec.model.name,
                 benchmarks=len(lease.spec.benchmarks),
             )
-            self.current = JobExecution(self.link, lease, self.settings, self.spool, self.policy)
+            self.current = JobExecution(
+                self.link,
+                lease,
+                self.settings,
+                self.spool,
+                self.policy,
+                headroom=self.hardware.client_headroom,
+            )
             try:
                 await self.current.run()
             finally:

@@ -86,7 +86,7 @@ def benchmark_tables(job: JobResult) -> list[Table]:
         table = view_table(view, bench.variants, title + title_mark(bench), title_left=True)
         if not bench.variants:
             table.add_row("no results", *["" for _ in view.shown[1:]])
-        captions = [*flag_lines(bench), *client_warnings(bench), *spec_decode_lines(bench)]
+        captions = [*flag_lines(bench), *spec_decode_lines(bench)]
         if figures := engine_caption(bench.engine_metrics):
             captions.append("engine's own figures: " + figures)
         if line := cache_line(bench):
@@ -97,27 +97,6 @@ def benchmark_tables(job: JobResult) -> list[Table]:
             table.caption_justify = "left"
         tables.append(table)
     return tables
-
-
-def client_warnings(bench: BenchmarkResult) -> list[str]:
-    """One line per variant whose client fell behind its schedule or saturated a core."""
-    lines = []
-    for variant in bench.variants:
-        flagged = variant.metrics.get("client_saturated")
-        if flagged is None or not flagged.mean:
-            continue
-        lag = variant.metrics.get("p99_send_lag_ms")
-        cpu = variant.metrics.get("client_cpu_util")
-        evidence = []
-        if lag is not None and lag.mean is not None:
-            evidence.append(f"p99 send lag {lag.mean:.1f} ms")
-        if cpu is not None and cpu.mean is not None:
-            evidence.append(f"busiest client core {cpu.mean:.0%} busy")
-        lines.append(
-            f"[yellow]warning[/]: client fell behind in {variant.key} "
-            f"({', '.join(evidence) or 'flagged'}); its latencies include the client's own delay"
-        )
-    return lines
 
 
 _ENGINE_FIGURES = (

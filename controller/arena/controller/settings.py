@@ -48,6 +48,10 @@ class ControllerSettings(ArenaSettings):
     max_error_rate: float = Field(0.10, ge=0, le=1)
     """A benchmark with a larger share of failed requests is shown invalid and left out of
     capacity (``arena.common.metrics.validity``)."""
+    accept_saturated_clients: bool = False
+    """Keep every benchmark valid where its client was saturated (still flagged), as if each set
+    ``accept_saturated_client``: for a controller whose agents share their boxes on purpose
+    (a test machine). Off: a saturated client makes its benchmark invalid."""
     models_file: Path | None = None
     """Quality scores and memory footprints for the dashboard's leaderboard, as ``arenactl rank
     --models`` reads them (``examples/models.yaml``)."""

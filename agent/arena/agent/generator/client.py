@@ -24,14 +24,21 @@ import asyncio
 import importlib
 import json
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
 import structlog
 
-from arena.agent.generator.http import Connections, Origin, StaleConnection, render_post
+from arena.agent.generator.http import (
+    Connection,
+    Connections,
+    Origin,
+    Response,
+    StaleConnection,
+    render_post,
+)
 from arena.agent.generator.sse import SSEParser
 from arena.common.schemas.sample import RequestSample
 
@@ -93,6 +100,7 @@ class Measurement:
     """Timings of one request, before it is labelled as a ``RequestSample``."""
 
     sent_s: float
+    written_s: float | None = None
     first_response_s: float | None = None
     first_token_s: float | None = None
     end_s: float | None = None
@@ -108,6 +116,7 @@ class Measurement:
         """Labels: benchmark, variant, run, index and the optional schedule/baseline fields."""
         return RequestSample(
             sent_s=self.sent_s,
+            written_s=self.written_s,
             first_response_s=self.first_response_s,
             first_token_s=self.first_token_s,
             end_s=self.end_s,
@@ -308,8 +317,8 @@ def start_now(coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
 async def stream_chat(connections: Connections, request: Prepared) -> Measurement:
     """Send one streaming request and time it; never raises (cancellation excepted).
 
-    ``sent_s`` is restamped when the request's bytes were written; a request that never got
-    a connection keeps the time it was started."""
+    ``sent_s`` is restamped just before the request's bytes are written (``written_s`` when
+    the write returned); a request that never got a connection keeps the time it was started."""
     clock = connections.clock
     measurement = Measurement(sent_s=clock.now())
     try:
@@ -325,21 +334,28 @@ async def stream_chat(connections: Connections, request: Prepared) -> Measuremen
     return measurement
 
 
+def _send(
+    connection: Connection, request: Prepared, measurement: Measurement
+) -> Awaitable[Response]:
+    """Write the request; ``sent_s`` is the instant before the write (the bytes cannot leave
+    earlier, and connection set-up and the client's own delays before it count as send lag),
+    ``written_s`` when the write returned (the kernel had the bytes; on a loaded box that can
+    be milliseconds later, docs/generator.md)."""
+    answered, measurement.sent_s, measurement.written_s = connection.send(request.data)
+    return answered
+
+
 async def _exchange(connections: Connections, request: Prepared, measurement: Measurement) -> None:
     """Write the request, then fold the answer into ``measurement`` read by read."""
     connection = await connections.acquire(request.origin)
     try:
         try:
-            answered = connection.send(request.data)
-            # sent = the write returned: connection set-up and the client's own delays count
-            # as send lag, which then is what the server sees (docs/generator.md)
-            measurement.sent_s = connections.clock.now()
-            response = await answered
+            response = await _send(connection, request, measurement)
         except StaleConnection as stale:  # nothing reached the engine: once more, afresh
             log.debug("kept-alive connection was closed; retrying once", error=str(stale))
             connections.discard(connection)
             connection = await connections.acquire(request.origin, fresh=True)
-            response = await connection.send(request.data)
+            response = await _send(connection, request, measurement)
         if response.status >= 300:
             pieces: list[bytes] = []
             measurement.end_s = await connection.receive(lambda piece, _: pieces.append(piece))

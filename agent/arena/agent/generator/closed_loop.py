@@ -9,6 +9,9 @@ shuffled`` runs the (variant, run) batches in a seeded random order, each varian
 before its first batch); each batch fires
 ``c`` requests at once and waits for all of them. ``ignore_eos`` is not sent (llama-benchy sends
 it only with ``--exact-tg``).
+
+Each measured batch watches the client's event loop (``loop_lag.LoopMonitor``) and its CPU
+share (``ClientLoad``); send lag means nothing here (no schedule), loop lag and read stalls do.
 """
 
 import asyncio
@@ -30,7 +33,10 @@ from arena.agent.generator.client import (
 from arena.agent.generator.context import RunContext
 from arena.agent.generator.datasets import ClosedLoopPrompts
 from arena.agent.generator.gc_freeze import frozen_heap
+from arena.agent.generator.loop_lag import LoopMonitor
+from arena.agent.generator.open_loop import ClientLoad, CpuMeter
 from arena.agent.generator.tokens import Tokenizer
+from arena.common.metrics.client_load import read_stall_p99_ms
 from arena.common.schemas.suite import ClosedLoopBenchmark
 from arena.common.suites.run_order import run_pairs
 from arena.common.suites.variants import ClosedVariant, closed_variants
@@ -127,13 +133,18 @@ async def _batch(
     requests: list[ChatRequest],
     run: int | None,
     latency_s: float,
-) -> None:
-    """Fire every request at once, record each as it completes (unless a warm-up), wait all."""
+) -> ClientLoad | None:
+    """Fire every request at once, record each as it completes (unless a warm-up), wait all;
+    the client's load during a measured batch."""
+    monitor = LoopMonitor(ctx.clock)
+    stalls: list[float] = []
 
     async def one(index: int, request: Prepared) -> None:
         measurement = await stream_chat(ctx.connections, request)
         if run is None:
             return
+        stall = monitor.stall_between(measurement.sent_s, measurement.first_token_s)
+        stalls.append(stall)
         ctx.record(
             measurement.to_sample(
                 benchmark=bench.id,
@@ -142,18 +153,34 @@ async def _batch(
                 index=index,
                 max_tokens=request.max_tokens,
                 baseline_latency_s=latency_s,
+                read_stall_s=stall,
             )
         )
 
     prepared = [prepare(ctx.endpoint, request) for request in requests]
     with frozen_heap():
-        tasks = [start_now(one(i, request)) for i, request in enumerate(prepared)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        meter = CpuMeter()
+        async with monitor:
+            tasks = [start_now(one(i, request)) for i, request in enumerate(prepared)]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        cpu_util = meter.utilisation(0.0)
+    if run is None:
+        return None
+    return ClientLoad(
+        variant.key,
+        run,
+        1,
+        cpu_util,
+        0.0,
+        loop_lag_p99_ms=monitor.p99_ms(),
+        loop_lag_max_ms=monitor.max_ms(),
+        read_stall_p99_ms=read_stall_p99_ms(stalls),
+    )
 
 
 async def run_closed_loop(
@@ -164,7 +191,9 @@ async def run_closed_loop(
     seed: int,
     tokenizer: Tokenizer,
     pool: list[int],
-) -> None:
+) -> list[ClientLoad]:
+    """Every variant's batches; the client's load per measured batch (run)."""
+    loads: list[ClientLoad] = []
     overhead = await template_overhead(ctx, tokenizer)
     latency_s = await measure_latency(ctx, bench.latency_mode)
     log.info("closed loop baseline", benchmark=bench.id, latency_s=latency_s, overhead=overhead)
@@ -188,4 +217,7 @@ async def run_closed_loop(
         warmed.add(index)
         requests = await batch_of(variant)
         async with ctx.measured_run(variant.key, run):
-            await _batch(ctx, bench, variant, requests, run, latency_s)
+            load = await _batch(ctx, bench, variant, requests, run, latency_s)
+        if load is not None:
+            loads.append(load)
+    return loads

@@ -75,7 +75,7 @@ class Response:
     reason: str
 
 
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One keep-alive connection; it carries one exchange at a time."""
 
     def __init__(self, clock: JobClock) -> None:
@@ -148,8 +148,9 @@ class _Connection(asyncio.Protocol):
             self._done.set_result(self._now)
 
     # one exchange
-    def send(self, data: bytes) -> asyncio.Future[Response]:
-        """Write the request now; the future resolves when the answer's headers are in."""
+    def send(self, data: bytes) -> tuple[asyncio.Future[Response], float, float]:
+        """Write the request now: the future that resolves when the answer's headers are in,
+        the job-clock time just before the write and the time it returned."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         self._parser = httptools.HttpResponseParser(self)
@@ -160,8 +161,9 @@ class _Connection(asyncio.Protocol):
         self._reason = ""
         self._answered = False
         self._framed = False
+        before = self.clock.now()
         self.transport.write(data)
-        return self._headers
+        return self._headers, before, self.clock.now()
 
     def receive(self, on_body: Body) -> asyncio.Future[float]:
         """Deliver the body from here on (and what came with the headers); the future gives
@@ -207,8 +209,8 @@ class Connections:
 
     def __init__(self, clock: JobClock) -> None:
         self.clock = clock
-        self._idle: dict[Origin, list[_Connection]] = {}
-        self._all: set[_Connection] = set()
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._all: set[Connection] = set()
         self._tls: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> "Connections":
@@ -223,7 +225,7 @@ class Connections:
         self._all.clear()
         self._idle.clear()
 
-    async def acquire(self, origin: Origin, *, fresh: bool = False) -> _Connection:
+    async def acquire(self, origin: Origin, *, fresh: bool = False) -> Connection:
         """An idle connection when there is one (no suspension), else a new one."""
         idle = self._idle.get(origin, [])
         while idle and not fresh:
@@ -235,19 +237,19 @@ class Connections:
         loop = asyncio.get_running_loop()
         tls = self._tls_context() if origin.tls else None
         _, protocol = await loop.create_connection(
-            lambda: _Connection(self.clock), origin.host, origin.port, ssl=tls
+            lambda: Connection(self.clock), origin.host, origin.port, ssl=tls
         )
         self._all.add(protocol)
         return protocol
 
-    def release(self, origin: Origin, connection: _Connection) -> None:
+    def release(self, origin: Origin, connection: Connection) -> None:
         """Back to the pool if the exchange ended cleanly and the server keeps it alive."""
         if connection.reusable():
             self._idle.setdefault(origin, []).append(connection)
         else:
             self.discard(connection)
 
-    def discard(self, connection: _Connection) -> None:
+    def discard(self, connection: Connection) -> None:
         connection.abort()
         self._all.discard(connection)
 

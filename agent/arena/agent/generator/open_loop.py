@@ -8,10 +8,13 @@ Timing policy. Event-loop timers wake up to ~1 ms late (epoll waits in whole mil
 loop (``asyncio.sleep(0)``, so streams keep being read) until the monotonic clock reaches it.
 Catch-up: a request whose time has passed is sent at once, never skipped or re-timed, so the
 offered load over the run stays what the schedule says (vLLM's behaviour: a late client sends a
-burst); the lateness is recorded per request (``sent_s − scheduled_s``) and the run is flagged
-``client_saturated`` when p99 lag exceeds 1 ms or the client's core was over 90 % busy
-(``ClientLoad``). An optional ``max_concurrency`` gate holds requests in a client queue;
-``queued_s`` records when each passed it, so queueing stays out of the request's own latency.
+burst); the lateness is recorded per request (``sent_s − scheduled_s``), the event loop's own
+lag is watched all run long (``loop_lag.LoopMonitor``: p99 and max per run, and per request the
+stall between its send and first token, ``read_stall_s``), and the controller flags the run
+``client_saturated`` from these and the client's CPU share (``ClientLoad``,
+``arena.common.metrics.client_load``). An optional ``max_concurrency`` gate holds requests in
+a client queue; ``queued_s`` records when each passed it, so queueing stays out of the
+request's own latency.
 """
 
 import asyncio
@@ -32,6 +35,8 @@ from arena.agent.generator.context import RunContext
 from arena.agent.generator.datasets import Prompt
 from arena.agent.generator.gc_freeze import frozen_heap
 from arena.agent.generator.http import Connections
+from arena.agent.generator.loop_lag import LoopMonitor
+from arena.common.metrics.client_load import RunClientFigures, read_stall_p99_ms
 
 START_LEAD_S = 0.01
 """The schedule starts this far ahead, so request 0 is not late before the loop even begins."""
@@ -54,6 +59,8 @@ class ClientLoad:
 
     ``cpu_util`` is process CPU time / wall time of the busiest client process, minus the time
     spent deliberately yield-waiting for send times (that spinning is by choice, not load).
+    The loop figures are the worst worker's; ``headroom_used_pct`` is set by the runner, which
+    knows the run's load and the agent's calibrated headroom.
     """
 
     variant: str
@@ -61,6 +68,20 @@ class ClientLoad:
     workers: int
     cpu_util: float
     busy_wait_s: float
+    loop_lag_p99_ms: float | None = None
+    loop_lag_max_ms: float | None = None
+    read_stall_p99_ms: float | None = None
+    headroom_used_pct: float | None = None
+
+    def figures(self) -> RunClientFigures:
+        """What the job's provenance carries for this run."""
+        return RunClientFigures(
+            cpu_util=self.cpu_util,
+            loop_lag_p99_ms=self.loop_lag_p99_ms,
+            loop_lag_max_ms=self.loop_lag_max_ms,
+            read_stall_p99_ms=self.read_stall_p99_ms,
+            headroom_used_pct=self.headroom_used_pct,
+        )
 
 
 Done = Callable[[Scheduled, float, float, Measurement], None]
@@ -154,7 +175,12 @@ async def run_open_loop(
 ) -> ClientLoad:
     """One run in this process: every prompt sent at ``start + offset``; waits for all."""
 
+    monitor = LoopMonitor(ctx.clock)
+    stalls: list[float] = []
+
     def done(item: Scheduled, scheduled_s: float, queued_s: float, m: Measurement) -> None:
+        stall = monitor.stall_between(m.sent_s, m.first_token_s)
+        stalls.append(stall)
         ctx.record(
             m.to_sample(
                 benchmark=ctx.benchmark,
@@ -164,17 +190,28 @@ async def run_open_loop(
                 scheduled_s=scheduled_s,
                 queued_s=queued_s,
                 max_tokens=item.request.max_tokens,
+                read_stall_s=stall,
             )
         )
 
     schedule = make_schedule(ctx.endpoint, prompts, offsets_s)
     with frozen_heap():
         meter = CpuMeter()
-        busy_wait_s = await send_schedule(
-            ctx.connections,
-            schedule,
-            start_s=ctx.clock.now() + START_LEAD_S,
-            max_concurrency=max_concurrency,
-            done=done,
-        )
-    return ClientLoad(variant, run, 1, meter.utilisation(busy_wait_s), busy_wait_s)
+        async with monitor:
+            busy_wait_s = await send_schedule(
+                ctx.connections,
+                schedule,
+                start_s=ctx.clock.now() + START_LEAD_S,
+                max_concurrency=max_concurrency,
+                done=done,
+            )
+    return ClientLoad(
+        variant,
+        run,
+        1,
+        meter.utilisation(busy_wait_s),
+        busy_wait_s,
+        loop_lag_p99_ms=monitor.p99_ms(),
+        loop_lag_max_ms=monitor.max_ms(),
+        read_stall_p99_ms=read_stall_p99_ms(stalls),
+    )

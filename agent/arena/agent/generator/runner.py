@@ -13,6 +13,8 @@ so do session benchmarks (``sessions/``), whose requests wait on each other's an
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from math import inf
 from pathlib import Path
 
 import structlog
@@ -36,6 +38,8 @@ from arena.agent.generator.open_loop import ClientLoad, run_open_loop
 from arena.agent.generator.sessions.benchmark import SessionRunner
 from arena.agent.generator.tokens import Tokenizer
 from arena.agent.generator.workers import run_open_loop_workers
+from arena.common.metrics.client_verdict import client_saturated
+from arena.common.schemas.agent import ClientHeadroom
 from arena.common.schemas.suite import (
     Benchmark,
     ClosedLoopBenchmark,
@@ -44,15 +48,19 @@ from arena.common.schemas.suite import (
 )
 from arena.common.suites.run_order import run_pairs
 from arena.common.suites.standin import sharegpt_standin_path
-from arena.common.suites.variants import OpenVariant, expected_requests, open_variants
+from arena.common.suites.variants import (
+    OpenVariant,
+    closed_variants,
+    expected_requests,
+    open_variants,
+    parse_session_variant,
+)
 from arena.common.traces.format import Trace
 from arena.common.traces.source import trace_for
 
 __all__ = ["ClientLoad", "Endpoint", "Progress", "ProgressSink", "SampleSink", "run_benchmark"]
 
 log = structlog.get_logger(__name__)
-
-SATURATED_CPU = 0.9
 
 
 async def _open_loop_prompts(
@@ -95,6 +103,7 @@ async def _run_open(
     tokenizer: Tokenizer,
     pool: list[int],
     workers: int,
+    headroom: ClientHeadroom | None,
 ) -> list[ClientLoad]:
     loads: list[ClientLoad] = []
     plans = []
@@ -133,8 +142,13 @@ async def _run_open(
                     run=run,
                     max_concurrency=bench.max_concurrency,
                 )
-        if load.cpu_util > SATURATED_CPU:
-            log.warning("client core saturated", variant=variant.key, run=run, cpu=load.cpu_util)
+        if headroom is not None:
+            streams = min(filter(None, (len(prompts), bench.max_concurrency)))
+            used = headroom.used_pct(variant.rate, streams if variant.rate == inf else None)
+            load = replace(load, headroom_used_pct=used)
+        figures = {"client_cpu_util": load.cpu_util, "loop_lag_p99_ms": load.loop_lag_p99_ms}
+        if client_saturated(figures):
+            log.warning("client saturated", variant=variant.key, run=run, **figures)
         loads.append(load)
     return loads
 
@@ -159,6 +173,7 @@ async def run_benchmark(
     workers: int = 1,
     note: NoteSink | None = None,
     reset_cache: Callable[[], Awaitable[bool]] | None = None,
+    headroom: ClientHeadroom | None = None,
     bounds: RunBounds | None = None,
 ) -> list[ClientLoad]:
     """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
@@ -167,6 +182,7 @@ async def run_benchmark(
     loop: pass a run's ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a
     saturated client. ``reset_cache`` empties the engine's prefix cache (True when it did); a
     ``prefix_cache: on`` session benchmark calls it before each measured (step, run).
+    ``headroom``: the agent's calibrated client headroom; each load then records its share.
     ``bounds`` hears each measured closed- or open-loop run start and end, in the benchmark's
     ``run_order``.
     """
@@ -199,10 +215,33 @@ async def run_benchmark(
                 pool=pool,
                 reset_cache=reset_cache,
             )
-            return await runner.run()
+            loads = await runner.run()
+            return [_with_share(load, headroom, _users(load.variant)) for load in loads]
         if isinstance(bench, ClosedLoopBenchmark):
-            await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
-            return []
+            loads = await run_closed_loop(
+                ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool
+            )
+            concurrency = {variant.key: variant.concurrency for variant in closed_variants(bench)}
+            return [_with_share(load, headroom, concurrency[load.variant]) for load in loads]
         return await _run_open(
-            ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool, workers=workers
+            ctx,
+            bench,
+            runs=runs,
+            seed=seed,
+            tokenizer=tokenizer,
+            pool=pool,
+            workers=workers,
+            headroom=headroom,
         )
+
+
+def _users(variant: str) -> int | None:
+    step = parse_session_variant(variant)
+    return int(step.load) if step is not None and step.over == "users" else None
+
+
+def _with_share(load: ClientLoad, headroom: ClientHeadroom | None, users: int | None) -> ClientLoad:
+    """The load with its share of the headroom, where its streams are known."""
+    if headroom is None or users is None:
+        return load
+    return replace(load, headroom_used_pct=headroom.used_pct(streams=users))

@@ -7,6 +7,9 @@ so every process measures on the job's one time axis). Workers stream their samp
 the run goes on; the parent hands them to the sink, so percentiles are later computed on the
 merged, exact per-request samples, never on per-worker summaries.
 
+Each worker watches its own event loop (``loop_lag.LoopMonitor``) and stamps its requests'
+``read_stall_s``; the run reports the worst worker's loop lag.
+
 A ``max_concurrency`` gate is split between workers (each gets its share, rounded up): the
 global cap then holds, but a queue can form in one worker while another has a free slot.
 """
@@ -14,7 +17,7 @@ global cap then holds, but a queue can form in one worker while another has a fr
 import asyncio
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -27,6 +30,7 @@ from arena.agent.generator.context import RunContext
 from arena.agent.generator.datasets import Prompt
 from arena.agent.generator.gc_freeze import frozen_heap
 from arena.agent.generator.http import Connections
+from arena.agent.generator.loop_lag import LoopMonitor
 from arena.agent.generator.open_loop import (
     ClientLoad,
     CpuMeter,
@@ -34,6 +38,7 @@ from arena.agent.generator.open_loop import (
     make_schedule,
     send_schedule,
 )
+from arena.common.metrics.client_load import read_stall_p99_ms
 from arena.common.schemas.sample import RequestSample
 
 log = structlog.get_logger(__name__)
@@ -42,6 +47,16 @@ START_LEAD_S = 0.05
 """Time between the start signal and the first send time: every worker is listening by then."""
 FLUSH_EVERY_S = 0.02
 JOIN_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class WorkerLoad:
+    """One worker's figures for the run, sent back when its schedule is done."""
+
+    cpu_util: float
+    busy_wait_s: float
+    loop_lag_p99_ms: float | None
+    loop_lag_max_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,8 @@ async def _work(conn: Connection, job: WorkerJob) -> None:
             pending.clear()
         last_flush = time.perf_counter()
 
+    monitor = LoopMonitor(job.clock)
+
     def done(item: Scheduled, scheduled_s: float, queued_s: float, m: Measurement) -> None:
         pending.append(
             m.to_sample(
@@ -88,6 +105,7 @@ async def _work(conn: Connection, job: WorkerJob) -> None:
                 scheduled_s=scheduled_s,
                 queued_s=queued_s,
                 max_tokens=item.request.max_tokens,
+                read_stall_s=monitor.stall_between(m.sent_s, m.first_token_s),
             )
         )
         if time.perf_counter() - last_flush > FLUSH_EVERY_S:
@@ -98,16 +116,17 @@ async def _work(conn: Connection, job: WorkerJob) -> None:
             conn.send(("ready",))
             start_s = float(conn.recv())
             meter = CpuMeter()
-            busy_wait_s = await send_schedule(
-                connections,
-                job.schedule,
-                start_s=start_s,
-                max_concurrency=job.max_concurrency,
-                done=done,
-            )
+            async with monitor:
+                busy_wait_s = await send_schedule(
+                    connections,
+                    job.schedule,
+                    start_s=start_s,
+                    max_concurrency=job.max_concurrency,
+                    done=done,
+                )
             utilisation = meter.utilisation(busy_wait_s)
     flush()
-    conn.send(("end", utilisation, busy_wait_s))
+    conn.send(("end", WorkerLoad(utilisation, busy_wait_s, monitor.p99_ms(), monitor.max_ms())))
 
 
 def worker_main(conn: Connection, job: WorkerJob) -> None:
@@ -149,7 +168,8 @@ async def run_open_loop_workers(
         start_s = ctx.clock.now() + START_LEAD_S
         for conn in conns:
             conn.send(start_s)
-        loads = await _collect(ctx, conns)
+        stalls: list[float | None] = []
+        loads = await _collect(ctx, conns, stalls)
     finally:
         for process in processes:
             if process.is_alive():
@@ -158,16 +178,31 @@ async def run_open_loop_workers(
             await asyncio.to_thread(process.join, JOIN_TIMEOUT_S)
         for conn in conns:
             conn.close()
-    busiest = max(load[0] for load in loads)
+    busiest = max(load.cpu_util for load in loads)
     log.info("open loop workers done", variant=variant, run=run, workers=workers, cpu=busiest)
-    return ClientLoad(variant, run, workers, busiest, sum(load[1] for load in loads))
+    return ClientLoad(
+        variant,
+        run,
+        workers,
+        busiest,
+        sum(load.busy_wait_s for load in loads),
+        loop_lag_p99_ms=_worst(load.loop_lag_p99_ms for load in loads),
+        loop_lag_max_ms=_worst(load.loop_lag_max_ms for load in loads),
+        read_stall_p99_ms=read_stall_p99_ms(stalls),
+    )
 
 
-async def _collect(ctx: RunContext, conns: list[Connection]) -> list[tuple[float, float]]:
-    """Every worker's samples, then its ("end", utilisation, busy-wait) line."""
+def _worst(values: Iterable[float | None]) -> float | None:
+    return max((value for value in values if value is not None), default=None)
+
+
+async def _collect(
+    ctx: RunContext, conns: list[Connection], stalls: list[float | None]
+) -> list[WorkerLoad]:
+    """Every worker's samples (their read stalls also into ``stalls``), then its end line."""
     loop = asyncio.get_running_loop()
     remaining = set(range(len(conns)))
-    loads: list[tuple[float, float]] = []
+    loads: list[WorkerLoad] = []
     finished = loop.create_future()
 
     def read(position: int) -> None:
@@ -177,9 +212,10 @@ async def _collect(ctx: RunContext, conns: list[Connection]) -> list[tuple[float
                 message = conn.recv()
                 if message[0] == "samples":
                     for sample in message[1]:
+                        stalls.append(sample.read_stall_s)
                         ctx.record(sample)
                 elif message[0] == "end":
-                    loads.append((message[1], message[2]))
+                    loads.append(message[1])
                     remaining.discard(position)
                     loop.remove_reader(conn.fileno())
                     break

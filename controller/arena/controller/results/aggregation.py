@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session
 
 from arena.common.metrics.box import add_clock_drops, box_summary, run_box
-from arena.common.metrics.client_load import cpu_util_of
+from arena.common.metrics.client_load import run_figures_of
 from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
 from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS, engine_run_of
@@ -85,8 +85,8 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
             ]
             per_run = []
             for samples in runs:
-                cpu_util = cpu_util_of(job.provenance, bench.id, variant.key, samples[0].run)
-                metrics = run_metrics(bench, variant, samples, cpu_util)
+                client = run_figures_of(job.provenance, bench.id, variant.key, samples[0].run)
+                metrics = run_metrics(bench, variant, samples, client)
                 metrics |= box.get((variant.key, samples[0].run), {})
                 metrics |= engine_run_of(job.provenance, bench.id, variant.key, samples[0].run)
                 per_run.append(metrics)

@@ -21,7 +21,11 @@ from arena.controller.store.models import SUMMARY_RUN, AggregateRow, ImportRow, 
 
 
 def imported_job_result(
-    session: Session, job: JobRow, stored: ImportRow, max_error_rate: float = MAX_ERROR_RATE
+    session: Session,
+    job: JobRow,
+    stored: ImportRow,
+    max_error_rate: float = MAX_ERROR_RATE,
+    accept_saturated_clients: bool = False,
 ) -> JobResult:
     """The results view of an imported job: benchmarks in stored order, values from aggregates."""
     headers = [BenchmarkHeader.model_validate(bench) for bench in stored.benchmarks]
@@ -34,7 +38,10 @@ def imported_job_result(
             )
         )
     }
-    benchmarks = [_benchmark(bench, summaries, origin, max_error_rate) for bench in headers]
+    benchmarks = [
+        _benchmark(bench, summaries, origin, max_error_rate, accept_saturated_clients)
+        for bench in headers
+    ]
     sweep = origin.rate_sweep
     for result in benchmarks:
         if sweep is not None and sweep.failed and not result.variants:
@@ -60,6 +67,7 @@ def _benchmark(
     summaries: dict[tuple[str, str], AggregateRow],
     origin: ImportOrigin,
     max_error_rate: float,
+    accept_saturated_clients: bool,
 ) -> BenchmarkResult:
     """One imported benchmark, judged; a session benchmark with the capacity its steps show."""
     rows = [row for v in bench.variants if (row := summaries.get((bench.id, v.key)))]
@@ -84,6 +92,8 @@ def _benchmark(
             prefix_cache=bench.session.prefix_cache if bench.session else "off",
         ),
         max_error_rate,
+        accept_saturated_client=accept_saturated_clients
+        or (bench.session is not None and bench.session.accept_saturated_client),
     )
     if bench.session is not None:
         # the GPUs the session file (or the signing agent) names: the telemetry file is one

@@ -74,7 +74,10 @@ def _run_figures(row: AggregateRow, provenance: dict[str, Any]) -> dict[str, flo
 
 
 def run_results(
-    session: Session, run_id: str, max_error_rate: float = MAX_ERROR_RATE
+    session: Session,
+    run_id: str,
+    max_error_rate: float = MAX_ERROR_RATE,
+    accept_saturated_clients: bool = False,
 ) -> RunResults:
     run = run_row(session, run_id)
     rows = jobs_of(session, run_id)
@@ -83,7 +86,9 @@ def run_results(
     jobs = []
     for job in rows:
         if (stored := imports.get(job.id)) is not None:
-            jobs.append(imported_job_result(session, job, stored, max_error_rate))
+            jobs.append(
+                imported_job_result(session, job, stored, max_error_rate, accept_saturated_clients)
+            )
             continue
         try:
             listed = stored_spec(job.spec).benchmarks
@@ -140,7 +145,11 @@ def run_results(
             )
             benchmarks.append(
                 assess(
-                    result, max_error_rate, requests.get(bench.id), run_figures.get(bench.id, {})
+                    result,
+                    max_error_rate,
+                    requests.get(bench.id),
+                    accept_saturated_clients or bench.accept_saturated_client,
+                    runs=run_figures.get(bench.id, {}),
                 )
             )
             if isinstance(bench, SessionBenchmark):

@@ -215,7 +215,10 @@ class UserServicer(AccessMethods, user_pb2_grpc.UserServiceServicer):
     ) -> user_pb2.GetResultsResponse:
         await self.finisher.settle(request.run_id)
         run, results = await self.db.call(
-            _summary_and_results, request.run_id, self.settings.max_error_rate
+            _summary_and_results,
+            request.run_id,
+            self.settings.max_error_rate,
+            self.settings.accept_saturated_clients,
         )
         return user_pb2.GetResultsResponse(
             summary=_summary(run), results=to_message(results, results_pb2.RunResults)
@@ -354,10 +357,11 @@ def _job(job: JobInfo) -> user_pb2.JobSummary:
 
 
 def _summary_and_results(
-    session: Session, run_id: str, max_error_rate: float
+    session: Session, run_id: str, max_error_rate: float, accept_saturated_clients: bool
 ) -> tuple[RunInfo, RunResults]:
     """Both from one transaction, so the summary counts the jobs the results show."""
-    return run_store.get_run(session, run_id), run_results(session, run_id, max_error_rate)
+    results = run_results(session, run_id, max_error_rate, accept_saturated_clients)
+    return run_store.get_run(session, run_id), results
 
 
 def _spec(job: JobRow) -> common_pb2.JobSpec | None:

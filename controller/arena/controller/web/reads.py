@@ -124,7 +124,9 @@ class Reader:
         kept = self._finished.get(versions[0]) if versions else None
         if kept is not None:
             return kept
-        result = run_results(session, run_id, self.settings.max_error_rate)
+        result = run_results(
+            session, run_id, self.settings.max_error_rate, self.settings.accept_saturated_clients
+        )
         if versions and result.state.finished:
             self._finished[versions[0]] = result
         return result
@@ -162,7 +164,12 @@ class Reader:
         for key in versions:
             result = self._finished.get(key)
             if result is None:
-                result = run_results(session, key[0], self.settings.max_error_rate)
+                result = run_results(
+                    session,
+                    key[0],
+                    self.settings.max_error_rate,
+                    self.settings.accept_saturated_clients,
+                )
             if result.state.finished:
                 kept[key] = result
             results.append(result)

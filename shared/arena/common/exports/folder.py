@@ -24,7 +24,7 @@ from arena.common.exports.folder_telemetry import telemetry_csv
 from arena.common.exports.llama_benchy import BenchyVariant, llama_benchy_json
 from arena.common.exports.sessions import SESSION_RESULTS_SUFFIX, session_results
 from arena.common.exports.vllm import VllmRunInfo, vllm_save_result
-from arena.common.metrics.client_load import KEY as CLIENT_LOAD
+from arena.common.metrics.client_load import cpu_utils_of
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.results import BenchmarkResult, JobResult
 from arena.common.schemas.sample import RequestSample
@@ -98,7 +98,7 @@ def export_job(job: JobResult, record: JobRecord | None, context: ExportContext)
                 folder.notes.append(f"{bench.id}: sessions need the database (--database)")
                 continue
             samples = [sample for sample in record.samples if sample.benchmark == bench.id]
-            client_load = job.provenance.get(CLIENT_LOAD, {}).get(bench.id, {})
+            client_load = cpu_utils_of(job.provenance, bench.id)
             written = session_results(
                 bench,
                 spec,

@@ -1,23 +1,111 @@
-"""The client's own load per open-loop run, carried from agent to controller in job provenance.
+"""The client's own load per run, carried from agent to controller in job provenance.
 
-The agent measures how busy its busiest client core was during each run (the generator's
-``ClientLoad``); the controller needs that figure to flag the run's metrics ``client_saturated``.
-Layout: ``provenance["client_load"][benchmark][variant][str(run)] = cpu_util`` (JSON keys).
+The agent measures, for every run it drives (open loop, closed loop, session step), how busy
+its busiest client core was, how late its event loop woke (timer overshoot) and how long a loop
+stall sat between a request's send and its first token; the controller reads them to flag the
+run's metrics ``client_saturated`` and the benchmark invalid.
+
+Layout: ``provenance["client_load"][benchmark][variant][str(run)]`` is a dict with the keys of
+``RunClientFigures`` (absent or null where not measured). Agents before issue 24 wrote a bare
+float there, the run's ``cpu_util``: it is still read as such.
 """
 
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 KEY = "client_load"
 
 
-def put_cpu_util(
-    provenance: dict[str, Any], benchmark: str, variant: str, run: int, cpu_util: float
+@dataclass(frozen=True)
+class RunClientFigures:
+    """One run's client figures; ``None`` where this run's agent did not measure it."""
+
+    cpu_util: float | None = None
+    """Busiest client process's CPU time over wall time, voluntary spinning excluded (0–1+)."""
+    loop_lag_p99_ms: float | None = None
+    """p99 of the event loop's timer overshoot (worst worker's), ms."""
+    loop_lag_max_ms: float | None = None
+    """Largest timer overshoot of the run (worst worker's), ms."""
+    read_stall_p99_ms: float | None = None
+    """p99 over requests of ``read_stall_s`` (largest loop stall between send and first token)."""
+    headroom_used_pct: float | None = None
+    """The run's request rate or streams over the agent's calibrated client headroom, %."""
+
+    def as_json(self) -> dict[str, float]:
+        return {key: round(value, 4) for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "RunClientFigures | None":
+        """A stored entry: the dict layout, or an older agent's bare ``cpu_util`` float."""
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return cls(cpu_util=float(value))
+        if not isinstance(value, dict):
+            return None
+        known = {}
+        for field in fields(cls):
+            item = value.get(field.name)
+            if isinstance(item, int | float) and not isinstance(item, bool):
+                known[field.name] = float(item)
+        return cls(**known)
+
+
+def put_run(
+    provenance: dict[str, Any],
+    benchmark: str,
+    variant: str,
+    run: int,
+    figures: RunClientFigures,
 ) -> None:
     runs = provenance.setdefault(KEY, {}).setdefault(benchmark, {}).setdefault(variant, {})
-    runs[str(run)] = round(cpu_util, 4)
+    runs[str(run)] = figures.as_json()
+
+
+def run_figures_of(
+    provenance: dict[str, Any], benchmark: str, variant: str, run: int
+) -> RunClientFigures | None:
+    """One run's stored figures, or None (a tool, an agent that measured nothing)."""
+    value = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {}).get(str(run))
+    return RunClientFigures.from_json(value)
+
+
+def runs_of(
+    provenance: dict[str, Any], benchmark: str, variant: str
+) -> dict[int, RunClientFigures]:
+    """Every stored run of a variant, by run number."""
+    stored = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {})
+    found = {}
+    for run, value in stored.items() if isinstance(stored, dict) else ():
+        figures = RunClientFigures.from_json(value)
+        if figures is not None and str(run).isdigit():
+            found[int(run)] = figures
+    return found
+
+
+def cpu_utils_of(provenance: dict[str, Any], benchmark: str) -> dict[str, dict[str, float]]:
+    """A benchmark's runs as ``{variant: {run: cpu_util}}``: the layout a session export
+    carries (``ImportedBenchmark.client_load``); the loop figures stay in the job's provenance."""
+    stored = provenance.get(KEY, {}).get(benchmark, {})
+    found: dict[str, dict[str, float]] = {}
+    for variant, runs in stored.items() if isinstance(stored, dict) else ():
+        for run, value in runs.items() if isinstance(runs, dict) else ():
+            figures = RunClientFigures.from_json(value)
+            if figures is not None and figures.cpu_util is not None:
+                found.setdefault(variant, {})[run] = figures.cpu_util
+    return found
 
 
 def cpu_util_of(provenance: dict[str, Any], benchmark: str, variant: str, run: int) -> float | None:
-    """The stored utilisation of one run, or None (closed loop, a tool, an older agent)."""
-    value = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {}).get(str(run))
-    return float(value) if isinstance(value, int | float) else None
+    """The stored utilisation of one run, or None (a tool, an older agent, not measured)."""
+    figures = run_figures_of(provenance, benchmark, variant, run)
+    return figures.cpu_util if figures is not None else None
+
+
+def read_stall_p99_ms(stalls_s: Sequence[float | None]) -> float | None:
+    """p99 over a run's requests of their ``read_stall_s``, ms (None when none was measured)."""
+    from arena.common import stats  # NumPy: the provenance layout alone needs none
+
+    known = [stall for stall in stalls_s if stall is not None]
+    return stats.percentile(known, 99) * 1000 if known else None

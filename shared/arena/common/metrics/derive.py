@@ -6,7 +6,13 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from arena.common.metrics.client_load import cpu_util_of
+from arena.common.metrics.client_load import RunClientFigures, run_figures_of
+from arena.common.metrics.client_verdict import (
+    client_means,
+    client_run_metrics,
+    with_verdict,
+    worst_run,
+)
 from arena.common.metrics.closed_loop import closed_loop_metrics
 from arena.common.metrics.open_loop import open_loop_metrics
 from arena.common.metrics.sessions import cache_hit_pct, session_run_metrics
@@ -45,21 +51,26 @@ def run_metrics(
     bench: Benchmark,
     variant: Variant,
     samples: list[RequestSample],
-    client_cpu_util: float | None = None,
+    client: RunClientFigures | None = None,
 ) -> dict[str, float | None]:
     """One run's metrics; ``cache_hit_pct`` as well wherever the engine reported cached
-    tokens (every kind)."""
+    tokens (every kind); the client's figures and verdict (``client_verdict``) in every kind."""
     if isinstance(bench, SessionBenchmark):
         assert isinstance(variant, SessionVariant)
-        return session_run_metrics(samples, bench, step_load(variant), client_cpu_util)
+        # a session export carries each run's CPU figure only (``client_load.cpu_utils_of``),
+        # so its steps are judged on that alone, and re-derive from the export exactly
+        cpu_only = RunClientFigures(cpu_util=client.cpu_util) if client is not None else None
+        return session_run_metrics(samples, bench, step_load(variant), cpu_only)
     if isinstance(variant, ClosedVariant):
         metrics = closed_loop_metrics(
             samples, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
         )
+        metrics |= client_run_metrics(samples, client)
+        with_verdict(metrics)
     else:
         assert not isinstance(bench, ClosedLoopBenchmark)
         slo_ms = {str(metric): limit for metric, limit in bench.goodput_slo_ms.items()}
-        metrics = open_loop_metrics(samples, bench.percentiles, slo_ms, client_cpu_util)
+        metrics = open_loop_metrics(samples, bench.percentiles, slo_ms, client)
     if (hit := cache_hit_pct(samples)) is not None:
         metrics["cache_hit_pct"] = hit
     return metrics
@@ -71,14 +82,16 @@ def summary(
     per_run: list[dict[str, float | None]],
 ) -> dict[str, MeanStd]:
     """Mean ± std over runs (closed loop: llama-benchy's pooling, plus the runs' cache hit
-    rates)."""
+    rates and client figures), and the run whose client went furthest past its limits."""
+    worst = worst_run(per_run, [samples[0].run for samples in runs])
     if isinstance(variant, ClosedVariant):
         pooled = summarize_closed_loop(
             runs, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
         )
         hits = [hit for metrics in per_run if (hit := metrics.get("cache_hit_pct")) is not None]
-        return pooled | ({"cache_hit_pct": MeanStd.of(hits)} if hits else {})
-    return summarize(per_run)
+        hit_stat = {"cache_hit_pct": MeanStd.of(hits)} if hits else {}
+        return pooled | hit_stat | client_means(per_run) | worst
+    return summarize(per_run) | worst
 
 
 def derived_summaries(
@@ -102,7 +115,7 @@ def derived_summaries(
                     bench,
                     variant,
                     found,
-                    cpu_util_of(provenance, bench.id, variant.key, found[0].run),
+                    run_figures_of(provenance, bench.id, variant.key, found[0].run),
                 )
                 for found in runs
             ]

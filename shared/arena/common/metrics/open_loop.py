@@ -17,8 +17,8 @@ mean, median, population std and linear percentiles (``arena.common.stats``), in
 Differences, on purpose: a metric without any data is ``None`` (vLLM prints 0), and
 ``request_goodput`` is ``None`` without SLOs (as in vLLM's JSON). Arena adds client queue time,
 send lag and per-user output speed (1/TPOT), which vLLM folds into other numbers or omits, and
-a warning flag: ``client_saturated`` is 1 when p99 send lag exceeds 1 ms or the client's busiest
-core was over 90 % busy (``client_cpu_util``, measured by the generator), else 0.
+the client's own figures (event-loop lag, read stalls, CPU share, headroom used) and their
+verdict ``client_saturated`` (``client_verdict`` defines the limits).
 """
 
 import math
@@ -27,13 +27,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from arena.common import stats
+from arena.common.metrics.client_load import RunClientFigures
+from arena.common.metrics.client_verdict import client_run_metrics, with_verdict
 from arena.common.schemas.sample import RequestSample
 
 Metrics = dict[str, float | None]
 
 LATENCY_METRICS = ("ttft", "tpot", "itl", "e2el")
-SATURATED_LAG_MS = 1.0
-SATURATED_CPU = 0.9
 
 
 VLLM_TOTAL_KEYS = (
@@ -204,22 +204,15 @@ def client_side(samples: Sequence[RequestSample]) -> Metrics:
     }
 
 
-def client_saturated(p99_send_lag_ms: float | None, client_cpu_util: float | None) -> bool:
-    """The client, not the server, may have shaped this run's numbers."""
-    lagging = p99_send_lag_ms is not None and p99_send_lag_ms > SATURATED_LAG_MS
-    busy = client_cpu_util is not None and client_cpu_util > SATURATED_CPU
-    return lagging or busy
-
-
 def open_loop_metrics(
     samples: Sequence[RequestSample],
     percentiles: Sequence[float] = (50, 90, 95, 99),
     goodput_slo_ms: Mapping[str, float] | None = None,
-    client_cpu_util: float | None = None,
+    client: RunClientFigures | None = None,
 ) -> Metrics:
     """All of one run's numbers, keyed as in vLLM's ``--save-result`` JSON (plus Arena extras).
 
-    ``client_cpu_util``: the generator's ``ClientLoad.cpu_util`` for this run, when known.
+    ``client``: the generator's figures for this run (``metrics.client_load``), when known.
     """
     done = [s for s in samples if succeeded(s)]
     duration = run_duration_s(samples)
@@ -253,9 +246,8 @@ def open_loop_metrics(
     metrics |= _distribution([gap for s in done for gap in itls_s(s)], "itl", percentiles)
     metrics |= _distribution([e2el_s(s) for s in done], "e2el", percentiles)
     metrics |= client_side(samples)
-    metrics["client_cpu_util"] = client_cpu_util
-    saturated = client_saturated(metrics["p99_send_lag_ms"], client_cpu_util)
-    metrics["client_saturated"] = 1.0 if saturated else 0.0
+    metrics |= client_run_metrics(samples, client)
+    with_verdict(metrics)
     user_speeds = [1.0 / t for t in tpots if t > 0]
     metrics["mean_user_output_tokens_per_s"] = stats.mean(user_speeds) if user_speeds else None
     return metrics

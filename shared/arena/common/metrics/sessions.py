@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
+from arena.common.metrics.client_load import RunClientFigures
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark, SloTier
 
@@ -132,7 +133,7 @@ def session_run_metrics(
     samples: Sequence[RequestSample],
     bench: SessionBenchmark,
     load: float | None,
-    client_cpu_util: float | None = None,
+    client_figures: RunClientFigures | None = None,
 ) -> dict[str, float | None]:
     """One run of one load step of a session benchmark, keyed as the catalogue says.
 
@@ -152,13 +153,14 @@ def session_run_metrics(
       sub-agents running in parallel add up, think time does not count).
     - ``cache_hit_pct``: ``cache_hit_pct`` over the run's samples.
     - ``slo_<tier>_pct``: ``session_attainment`` of each of the benchmark's tiers, in %.
-    - ``p50/p99_send_lag_ms``, ``client_cpu_util`` and ``client_saturated``: the open loop's
-      (``open_loop.client_side``), a turn's send lag measured from when it became due.
+    - ``p50/p99_send_lag_ms``: the open loop's (``open_loop.client_side``), a turn's send lag
+      measured from when it became due; the client's figures and ``client_saturated`` as
+      ``client_verdict`` defines them.
     """
     from arena.common import stats  # NumPy: not for listings, which import the buckets
     from arena.common.metrics.catalogue import slo_key
+    from arena.common.metrics.client_verdict import client_run_metrics, with_verdict
     from arena.common.metrics.open_loop import (
-        client_saturated,
         client_side,
         output_tokens,
         run_duration_s,
@@ -211,12 +213,11 @@ def session_run_metrics(
         "session_output_tps_mean": stats.mean(speeds) if speeds else None,
         "cache_hit_pct": cache_hit_pct(samples),
     }
-    client = client_side(samples)
-    metrics["p50_send_lag_ms"] = client["p50_send_lag_ms"]
-    metrics["p99_send_lag_ms"] = client["p99_send_lag_ms"]
-    metrics["client_cpu_util"] = client_cpu_util
-    saturated = client_saturated(client["p99_send_lag_ms"], client_cpu_util)
-    metrics["client_saturated"] = 1.0 if saturated else 0.0
+    lag = client_side(samples)
+    metrics["p50_send_lag_ms"] = lag["p50_send_lag_ms"]
+    metrics["p99_send_lag_ms"] = lag["p99_send_lag_ms"]
+    metrics |= client_run_metrics(samples, client_figures)
+    with_verdict(metrics)
     for tier in bench.slo:
         attained = session_attainment(samples, tier)
         metrics[slo_key(tier.name)] = None if attained is None else attained * 100.0

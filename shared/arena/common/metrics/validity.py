@@ -1,7 +1,7 @@
 """Whether a benchmark's numbers may be read as measurements.
 
-Four checks (and two notes beside the spread), applied wherever results are served (measured
-and imported alike):
+Five checks (and two notes beside the spread), applied wherever results are served
+(measured and imported alike):
 
 - **Error-rate gate.** A benchmark whose failed requests exceed ``max_error_rate`` of all its
   requests (default 10 %, as InferenceX gates) is *invalid*: shown so, left out of capacity,
@@ -26,6 +26,11 @@ and imported alike):
   benchmarks have none: each load step is judged by the share of its
   sessions meeting the SLO tiers, and their capacity is read off those steps.
 
+- **Saturated client.** A variant with a run whose client crossed a limit (``client_verdict``:
+  p99 send lag, p99 event-loop lag, busiest core's CPU share) measured the client as much as
+  the server: *invalid*, flagged with the worst run and its values past their limits, unless
+  the benchmark set ``accept_saturated_client`` (then the same words are a warning).
+
 Listings import this module for its limits (``arena.common.views``), so it loads no NumPy: only
 ``spread_pct``, which the results layer calls on per-run values, needs ``arena.common.stats``.
 """
@@ -36,6 +41,7 @@ from arena.common.analysis.cache import ENGINE_HIT_PCT, client_hit_pct
 from arena.common.analysis.capacity import capacity_by_slo, over_gate
 from arena.common.metrics.attribution import spread_attribution
 from arena.common.metrics.box import RunFigures, slowed_runs
+from arena.common.metrics.client_verdict import LIMITS, WORST_RUN, warning_evidence, worst_key
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
@@ -114,10 +120,33 @@ def spread_cause_flags(bench: BenchmarkResult, runs: RunFigures) -> list[str]:
     return spread_attribution(spreads, runs, SPREAD_LIMIT_PCT)
 
 
+def saturated_client(bench: BenchmarkResult, accepted: bool) -> str | None:
+    """The flag for variants whose client was saturated in some run; invalidates the benchmark
+    unless ``accepted`` (the benchmark's ``accept_saturated_client``)."""
+    found = []
+    for variant in bench.variants:
+        flagged = variant.metrics.get("client_saturated")
+        if flagged is None or not flagged.mean:
+            continue
+        keys = (WORST_RUN, *(worst_key(limit.key) for limit in LIMITS))
+        worst = {key: stat.mean for key in keys if (stat := variant.metrics.get(key))}
+        runs = flagged.n or variant.runs
+        evidence = warning_evidence(flagged.mean, runs, worst)
+        found.append(f"{variant.key} ({evidence})")
+    if not found:
+        return None
+    said = "client fell behind in " + "; ".join(found) + ": its latencies include its own delay"
+    if accepted:
+        return f"warning: {said} (accept_saturated_client)"
+    bench.valid = False
+    return f"invalid: {said}"
+
+
 def assess(
     bench: BenchmarkResult,
     max_error_rate: float = MAX_ERROR_RATE,
     requests: tuple[int, int] | None = None,
+    accept_saturated_client: bool = False,
     runs: RunFigures | None = None,
 ) -> BenchmarkResult:
     """Fill in ``valid``, ``failed_share``, ``flags`` and each variant's ``not_meaningful`` and
@@ -138,6 +167,8 @@ def assess(
     if warm is not None and warm > WARM_CACHE_HIT_PCT:
         bench.valid = False
         flags.append(f"invalid: served from a warm prefix cache ({warm:.1f} % of prompt tokens)")
+    if client := saturated_client(bench, accept_saturated_client):
+        flags.append(client)
     role_first = []
     noisy = []
     for variant in bench.variants:

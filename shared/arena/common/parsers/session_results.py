@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from arena.common.exports.sessions import SessionResults
+from arena.common.metrics.client_load import RunClientFigures
 from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.parsers import ParseError, json_object
 from arena.common.schemas.imported import ImportedBenchmark, ImportedStat, ImportedVariant
@@ -76,7 +77,10 @@ def session_steps(
     for variant in measured_variants(spec, set(runs)):
         found = [runs[variant.key][run] for run in sorted(runs[variant.key])]
         cpu = client_load.get(variant.key, {})
-        per_run = [run_metrics(spec, variant, got, cpu.get(str(got[0].run))) for got in found]
+        per_run = [
+            run_metrics(spec, variant, got, RunClientFigures.from_json(cpu.get(str(got[0].run))))
+            for got in found
+        ]
         stats = summary(variant, found, per_run)
         metrics = {
             key: ImportedStat(mean=stat.mean, std=stat.std, n=stat.n) for key, stat in stats.items()

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from arena.common.exports.folder import file_stem
 from arena.common.metrics.box import BOX_KEYS
-from arena.common.metrics.client_load import KEY as CLIENT_LOAD
+from arena.common.metrics.client_load import cpu_utils_of
 from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.keyring import Keyring, signer_name
@@ -264,7 +264,7 @@ def _session_problems(
         problems.append(f"{bench.id}: its benchmark settings differ from the signed spec's")
     if bench.engine_metrics != provenance.get("engine_metrics", {}).get(spec_id, {}):
         problems.append(f"{bench.id}: its engine figures differ from the signed ones")
-    if bench.client_load != provenance.get(CLIENT_LOAD, {}).get(spec_id, {}):
+    if bench.client_load != cpu_utils_of(provenance, spec_id):
         problems.append(f"{bench.id}: its client CPU figures differ from the signed ones")
     return problems
 
@@ -288,7 +288,7 @@ def signed_session(signed: SignedExport, bench: ImportedBenchmark) -> ImportedBe
     update = {
         "session": session if isinstance(session, SessionBenchmark) else None,
         "engine_metrics": facts.get("engine_metrics", {}).get(spec_id, {}),
-        "client_load": facts.get(CLIENT_LOAD, {}).get(spec_id, {}),
+        "client_load": cpu_utils_of(facts, spec_id),
         "samples": samples,
     }
     return bench.model_copy(update=update)

@@ -3,6 +3,8 @@ silence."""
 
 from enum import StrEnum
 
+from pydantic import Field
+
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.policy import AgentPolicy
 
@@ -29,6 +31,36 @@ class GpuInfo(ArenaModel):
     power_limit_w: float | None = None
 
 
+class ClientHeadroom(ArenaModel):
+    """How hard the agent's built-in client can drive a server on this box, measured at agent
+    start against a local instant server (``arena.agent.headroom``): the highest request rate
+    and the most streams open at once with p99 send lag and loop lag under ``lag_limit_ms``.
+    ``None``: even the first step failed. ``lower_bound``: the search ran out of time first."""
+
+    requests_per_s: float | None = Field(None, ge=0, le=1e7)
+    streams: int | None = Field(None, ge=0, le=10_000_000)
+    lag_limit_ms: float = Field(1.0, gt=0, le=1000)
+    lower_bound: bool = False
+
+    def used_pct(self, rate: float | None = None, streams: int | None = None) -> float | None:
+        """A run's share of this headroom, in %: the larger of its request rate over
+        ``requests_per_s`` and its streams open at once over ``streams``; None when neither
+        can be compared (an unbounded rate alone, a figure not measured)."""
+        shares = []
+        if rate is not None and rate != float("inf") and self.requests_per_s:
+            shares.append(rate / self.requests_per_s)
+        if streams is not None and self.streams:
+            shares.append(streams / self.streams)
+        return max(shares) * 100 if shares else None
+
+    @property
+    def summary(self) -> str:
+        at_least = "≥" if self.lower_bound else ""
+        rate = f"{at_least}{self.requests_per_s:,.0f} req/s" if self.requests_per_s else "? req/s"
+        streams = f"{at_least}{self.streams:,} streams" if self.streams else "? streams"
+        return f"{rate}, {streams}"
+
+
 class HardwareInfo(ArenaModel):
     cpu_model: str
     cpu_arch: str
@@ -39,6 +71,8 @@ class HardwareInfo(ArenaModel):
     hostname: str
     gpus: list[GpuInfo] = []
     container_runtime: str | None = None
+    client_headroom: ClientHeadroom | None = None
+    """Measured at agent start unless its settings skip it; not part of the box's identity."""
 
     @property
     def vram_gb(self) -> float:

@@ -62,6 +62,9 @@ class ClosedLoopBenchmark(ArenaModel):
     tool: Literal["builtin", "llama-benchy"] = "builtin"
     """Who generates the load: Arena's generator, or llama-benchy run with the reference command."""
     prefix_cache: PrefixCache = "off"
+    accept_saturated_client: bool = False
+    """Keep the results valid even where the client was saturated (still flagged): for a
+    benchmark that means to measure the client, or a box known to be shared."""
     run_order: RunOrder = "sequential"
 
     @model_validator(mode="after")
@@ -108,6 +111,9 @@ class OpenLoopBenchmark(ArenaModel):
     tool: Literal["builtin", "vllm-bench"] = "builtin"
     """Who generates the load: Arena's generator, or ``vllm bench serve`` (reference flags)."""
     prefix_cache: PrefixCache = "off"
+    accept_saturated_client: bool = False
+    """Keep the results valid even where the client was saturated (still flagged): for a
+    benchmark that means to measure the client, or a box known to be shared."""
     run_order: RunOrder = "sequential"
 
     @model_validator(mode="after")
@@ -220,6 +226,9 @@ class SessionBenchmark(ArenaModel):
     search: LoadSearch | None = None
     step_s: Annotated[float, Field(gt=0, le=86_400)] = 120.0
     prefix_cache: PrefixCache = "on"
+    accept_saturated_client: bool = False
+    """Keep the results valid even where the client was saturated (still flagged): for a
+    benchmark that means to measure the client, or a box known to be shared."""
     history: Literal["engine", "trace"] = "engine"
     """Earlier answers re-sent as the engine produced them, or as synthesised text of the
     trace's lengths (then the engine cannot reuse its cached answer tokens)."""

@@ -17,6 +17,12 @@ def _cpu(agent: AgentInfo) -> str:
     return f"{hardware.cpu_model} · {hardware.cpu_arch} · {hardware.cpu_cores} cores"
 
 
+def _client(agent: AgentInfo) -> str:
+    """The client headroom measured at the agent's start (``—``: not measured)."""
+    headroom = agent.hardware.client_headroom
+    return f"{headroom.summary} < {headroom.lag_limit_ms:g} ms lag" if headroom else "—"
+
+
 def _labels(agent: AgentInfo) -> str:
     return ", ".join(f"{key}={value}" for key, value in sorted(agent.labels.items()))
 
@@ -35,6 +41,7 @@ AGENTS: View[AgentInfo] = View(
         TIER,
         HARDWARE,
         Column("cpu", "CPU", _cpu),
+        Column("client", "client headroom", _client),
         Column("labels", "labels", _labels),
         Column("current_job", "job", lambda a: a.current_job or "idle"),
         Column("last_seen", "last seen", lambda a: when(a.last_seen_unix)),
@@ -51,6 +58,16 @@ AGENTS: View[AgentInfo] = View(
         Column("current_job", "job", lambda a: a.current_job),
         Column("last_seen_unix", "last seen", lambda a: a.last_seen_unix),
         Column("policy", "policy", _policy),
+        Column(
+            "client_requests_per_s",
+            "client req/s",
+            lambda a: h.requests_per_s if (h := a.hardware.client_headroom) else None,
+        ),
+        Column(
+            "client_streams",
+            "client streams",
+            lambda a: h.streams if (h := a.hardware.client_headroom) else None,
+        ),
     ],
 )
 """In the controller's order; a draining agent's status carries the mark ``draining``."""

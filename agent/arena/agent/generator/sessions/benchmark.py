@@ -17,6 +17,7 @@ import structlog
 from arena.agent.generator.client import ChatRequest, prepare, stream_chat
 from arena.agent.generator.context import RunContext
 from arena.agent.generator.gc_freeze import frozen_heap
+from arena.agent.generator.loop_lag import LoopMonitor
 from arena.agent.generator.open_loop import ClientLoad
 from arena.agent.generator.sessions.loads import run_rate, run_replay, run_users
 from arena.agent.generator.sessions.search import CapacitySearch
@@ -121,15 +122,30 @@ class SessionRunner:
         if cache_on and self.reset_cache is not None and not await self.reset_cache():
             log.info("prefix cache not reset; the new salt keeps the step cold")
         step = Step(self.ctx, self.bench, self.synth, load.key, run, secrets.token_hex(6))
+        monitor = LoopMonitor(self.ctx.clock)
         with frozen_heap():
-            if load.over == "users":
-                await run_users(step, self.trace.sessions, int(load.load), self.bench.step_s)
-            elif load.over == "session_rate":
-                await run_rate(step, self.trace.sessions, load.load, self.bench.step_s, self.seed)
-            else:
-                await run_replay(step, self.trace.sessions)
-        self.loads.append(ClientLoad(load.key, run, 1, step.cpu_util(), step.busy_wait_s))
+            async with monitor:
+                await self._drive(step, load)
+        self.loads.append(
+            ClientLoad(
+                load.key,
+                run,
+                1,
+                step.cpu_util(),
+                step.busy_wait_s,
+                loop_lag_p99_ms=monitor.p99_ms(),
+                loop_lag_max_ms=monitor.max_ms(),
+            )
+        )
         return step
+
+    async def _drive(self, step: Step, load: SessionVariant) -> None:
+        if load.over == "users":
+            await run_users(step, self.trace.sessions, int(load.load), self.bench.step_s)
+        elif load.over == "session_rate":
+            await run_rate(step, self.trace.sessions, load.load, self.bench.step_s, self.seed)
+        else:
+            await run_replay(step, self.trace.sessions)
 
     def _estimate(self, last_run_requests: int, runs_left: int) -> None:
         """Progress total: what is done plus the runs still planned at the last run's size."""

@@ -182,6 +182,7 @@ class HardwareInfo(_message.Message):
     HOSTNAME_FIELD_NUMBER: _builtins.int
     GPUS_FIELD_NUMBER: _builtins.int
     CONTAINER_RUNTIME_FIELD_NUMBER: _builtins.int
+    CLIENT_HEADROOM_FIELD_NUMBER: _builtins.int
     cpu_model: _builtins.str
     cpu_arch: _builtins.str
     cpu_cores: _builtins.int
@@ -192,6 +193,10 @@ class HardwareInfo(_message.Message):
     container_runtime: _builtins.str
     @_builtins.property
     def gpus(self) -> _containers.RepeatedCompositeFieldContainer[Global___GpuInfo]: ...
+    @_builtins.property
+    def client_headroom(self) -> Global___ClientHeadroom:
+        """measured at agent start; absent when skipped"""
+
     def __init__(
         self,
         *,
@@ -204,16 +209,59 @@ class HardwareInfo(_message.Message):
         hostname: _builtins.str = ...,
         gpus: _abc.Iterable[Global___GpuInfo] | None = ...,
         container_runtime: _builtins.str | None = ...,
+        client_headroom: Global___ClientHeadroom | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_container_runtime", b"_container_runtime", "container_runtime", b"container_runtime"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_client_headroom", b"_client_headroom", "_container_runtime", b"_container_runtime", "client_headroom", b"client_headroom", "container_runtime", b"container_runtime"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_container_runtime", b"_container_runtime", "container_runtime", b"container_runtime", "cpu_arch", b"cpu_arch", "cpu_cores", b"cpu_cores", "cpu_model", b"cpu_model", "gpus", b"gpus", "hostname", b"hostname", "kernel", b"kernel", "os", b"os", "ram_gb", b"ram_gb"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_client_headroom", b"_client_headroom", "_container_runtime", b"_container_runtime", "client_headroom", b"client_headroom", "container_runtime", b"container_runtime", "cpu_arch", b"cpu_arch", "cpu_cores", b"cpu_cores", "cpu_model", b"cpu_model", "gpus", b"gpus", "hostname", b"hostname", "kernel", b"kernel", "os", b"os", "ram_gb", b"ram_gb"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__client_headroom: _TypeAlias = _typing.Literal["client_headroom"]  # noqa: Y015
+    _WhichOneofArgType__client_headroom: _TypeAlias = _typing.Literal["_client_headroom", b"_client_headroom"]  # noqa: Y015
     _WhichOneofReturnType__container_runtime: _TypeAlias = _typing.Literal["container_runtime"]  # noqa: Y015
     _WhichOneofArgType__container_runtime: _TypeAlias = _typing.Literal["_container_runtime", b"_container_runtime"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__client_headroom) -> _WhichOneofReturnType__client_headroom | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__container_runtime) -> _WhichOneofReturnType__container_runtime | None: ...
 
 Global___HardwareInfo: _TypeAlias = HardwareInfo  # noqa: Y015
+
+@_typing.final
+class ClientHeadroom(_message.Message):
+    """The agent's client headroom (arena.common.schemas.agent.ClientHeadroom)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_PER_S_FIELD_NUMBER: _builtins.int
+    STREAMS_FIELD_NUMBER: _builtins.int
+    LAG_LIMIT_MS_FIELD_NUMBER: _builtins.int
+    LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    requests_per_s: _builtins.float
+    streams: _builtins.int
+    lag_limit_ms: _builtins.float
+    lower_bound: _builtins.bool
+    def __init__(
+        self,
+        *,
+        requests_per_s: _builtins.float | None = ...,
+        streams: _builtins.int | None = ...,
+        lag_limit_ms: _builtins.float = ...,
+        lower_bound: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_requests_per_s", b"_requests_per_s", "_streams", b"_streams", "requests_per_s", b"requests_per_s", "streams", b"streams"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_requests_per_s", b"_requests_per_s", "_streams", b"_streams", "lag_limit_ms", b"lag_limit_ms", "lower_bound", b"lower_bound", "requests_per_s", b"requests_per_s", "streams", b"streams"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__requests_per_s: _TypeAlias = _typing.Literal["requests_per_s"]  # noqa: Y015
+    _WhichOneofArgType__requests_per_s: _TypeAlias = _typing.Literal["_requests_per_s", b"_requests_per_s"]  # noqa: Y015
+    _WhichOneofReturnType__streams: _TypeAlias = _typing.Literal["streams"]  # noqa: Y015
+    _WhichOneofArgType__streams: _TypeAlias = _typing.Literal["_streams", b"_streams"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__requests_per_s) -> _WhichOneofReturnType__requests_per_s | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__streams) -> _WhichOneofReturnType__streams | None: ...
+
+Global___ClientHeadroom: _TypeAlias = ClientHeadroom  # noqa: Y015
 
 @_typing.final
 class AgentPolicy(_message.Message):
@@ -952,6 +1000,7 @@ class ClosedLoopBenchmark(_message.Message):
     WARMUP_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     RUN_ORDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
@@ -964,6 +1013,8 @@ class ClosedLoopBenchmark(_message.Message):
     """one of: builtin, llama-benchy"""
     prefix_cache: _builtins.str
     """one of: on, off"""
+    accept_saturated_client: _builtins.bool
+    """keep results valid where the client was saturated"""
     run_order: _builtins.str
     """one of: sequential, shuffled"""
     @_builtins.property
@@ -989,11 +1040,12 @@ class ClosedLoopBenchmark(_message.Message):
         warmup: _builtins.bool = ...,
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
+        accept_saturated_client: _builtins.bool = ...,
         run_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "run_order", b"run_order", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "run_order", b"run_order", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1042,6 +1094,7 @@ class OpenLoopBenchmark(_message.Message):
     IGNORE_EOS_FIELD_NUMBER: _builtins.int
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
+    ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     RUN_ORDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
@@ -1062,6 +1115,8 @@ class OpenLoopBenchmark(_message.Message):
     """one of: builtin, vllm-bench"""
     prefix_cache: _builtins.str
     """one of: on, off"""
+    accept_saturated_client: _builtins.bool
+    """keep results valid where the client was saturated"""
     run_order: _builtins.str
     """one of: sequential, shuffled"""
     @_builtins.property
@@ -1096,11 +1151,12 @@ class OpenLoopBenchmark(_message.Message):
         ignore_eos: _builtins.bool | None = ...,
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
+        accept_saturated_client: _builtins.bool = ...,
         run_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "dataset_path", b"dataset_path", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "output_len", b"output_len"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "run_order", b"run_order", "title", b"title", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "accept_saturated_client", b"accept_saturated_client", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "run_order", b"run_order", "title", b"title", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__dataset_path: _TypeAlias = _typing.Literal["dataset_path"]  # noqa: Y015
     _WhichOneofArgType__dataset_path: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path"]  # noqa: Y015
@@ -1283,6 +1339,7 @@ class SessionBenchmark(_message.Message):
     THINK_SCALE_FIELD_NUMBER: _builtins.int
     SLO_FIELD_NUMBER: _builtins.int
     ATTAINMENT_FIELD_NUMBER: _builtins.int
+    ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1295,7 +1352,8 @@ class SessionBenchmark(_message.Message):
     """one of: engine, trace"""
     think_scale: _builtins.float
     attainment: _builtins.float
-    """`tool` is always builtin: a one-value field, implied."""
+    accept_saturated_client: _builtins.bool
+    """keep results valid where the client was saturated"""
     @_builtins.property
     def trace(self) -> Global___TraceSource: ...
     @_builtins.property
@@ -1328,10 +1386,11 @@ class SessionBenchmark(_message.Message):
         think_scale: _builtins.float = ...,
         slo: _abc.Iterable[Global___SloTier] | None = ...,
         attainment: _builtins.float = ...,
+        accept_saturated_client: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["search", b"search", "trace", b"trace"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attainment", b"attainment", "burstiness", b"burstiness", "description", b"description", "history", b"history", "id", b"id", "prefix_cache", b"prefix_cache", "replay_timestamps", b"replay_timestamps", "search", b"search", "session_rate", b"session_rate", "slo", b"slo", "step_s", b"step_s", "think_scale", b"think_scale", "title", b"title", "trace", b"trace", "users", b"users"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "attainment", b"attainment", "burstiness", b"burstiness", "description", b"description", "history", b"history", "id", b"id", "prefix_cache", b"prefix_cache", "replay_timestamps", b"replay_timestamps", "search", b"search", "session_rate", b"session_rate", "slo", b"slo", "step_s", b"step_s", "think_scale", b"think_scale", "title", b"title", "trace", b"trace", "users", b"users"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,188 @@
+"""The box's client headroom, measured at agent start: how hard this client can drive a server
+before its own timing goes wrong.
+
+Against a local instant server in a child process (``arena.agent.headroom_server``), the real
+generator (``send_schedule``, ``stream_chat``, the loop monitor) runs short open-loop steps:
+
+- **requests/s**: after one unjudged warm-up step, rates doubling from ``FIRST_RATE``, each
+  step ``RATE_STEP_S`` long, every request a whole 16-chunk stream answered at once;
+- **streams**: ``FIRST_STREAMS`` doubling, each step opening that many held streams (16 chunks
+  20 ms apart) at half the passing rate; the figure is the most streams a passing step really
+  had open at once.
+
+A step passes while p99 send lag and p99 loop lag stay under ``LAG_LIMIT_MS`` and no request
+fails; the headroom is the last passing step of each (``None`` when even the first failed).
+The whole search stops at ``BUDGET_S``, so a fast box reports a lower bound (``bounded``).
+Nothing is cached: a figure is only true of the box and load it was measured on.
+"""
+
+import asyncio
+import resource
+import sys
+import time
+from dataclasses import dataclass
+
+import structlog
+
+from arena.agent.generator.client import ChatRequest, Endpoint, Measurement, prepare
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.http import Connections
+from arena.agent.generator.loop_lag import LoopMonitor
+from arena.agent.generator.open_loop import Scheduled, send_schedule
+from arena.common import stats
+from arena.common.schemas.agent import ClientHeadroom
+
+log = structlog.get_logger(__name__)
+
+LAG_LIMIT_MS = 1.0
+"""The same limit ``client_saturated`` applies to a run's p99 send lag and loop lag."""
+BUDGET_S = 2.5
+"""Time for all steps; server start and stop come on top (≈ 0.3 s)."""
+FIRST_RATE = 200.0
+RATE_STEP_S = 0.2
+FIRST_STREAMS = 32
+HOLD_S = 0.35
+"""How long a held stream lasts (15 gaps of 20 ms) and a little more."""
+SERVER_START_S = 10.0
+FD_RESERVE = 128
+"""File descriptors left to the agent beside a streams step's connections."""
+
+
+@dataclass(frozen=True)
+class Step:
+    passed: bool
+    send_lag_p99_ms: float
+    loop_lag_p99_ms: float
+    failed: int
+    open_at_once: int
+
+
+async def _step(
+    connections: Connections, endpoint: Endpoint, offsets_s: list[float], limit_ms: float
+) -> Step:
+    """One open-loop step: a request at every offset; its lag figures."""
+    request = prepare(endpoint, ChatRequest([{"role": "user", "content": "hi"}], 16))
+    schedule = [Scheduled(i, request, offset) for i, offset in enumerate(offsets_s)]
+    lags_ms: list[float] = []
+    spans: list[tuple[float, float]] = []
+    failed = 0
+
+    def done(_: Scheduled, scheduled_s: float, __: float, m: Measurement) -> None:
+        nonlocal failed
+        lags_ms.append(max(0.0, m.sent_s - scheduled_s) * 1000)
+        failed += m.error is not None
+        spans.append((m.sent_s, m.end_s if m.end_s is not None else m.sent_s))
+
+    async with LoopMonitor(connections.clock) as monitor:
+        start_s = connections.clock.now() + 0.005
+        await send_schedule(connections, schedule, start_s=start_s, max_concurrency=None, done=done)
+    send_p99 = stats.percentile(lags_ms, 99) if lags_ms else 0.0
+    loop_p99 = monitor.p99_ms() or 0.0
+    passed = not failed and send_p99 < limit_ms and loop_p99 < limit_ms
+    return Step(passed, send_p99, loop_p99, failed, _most_open(spans))
+
+
+def _most_open(spans: list[tuple[float, float]]) -> int:
+    """The most [start, end] spans that overlap at one instant."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    most = current = 0
+    for _, change in edges:
+        current += change
+        most = max(most, current)
+    return most
+
+
+def _even(count: int, span_s: float) -> list[float]:
+    return [span_s * i / count for i in range(count)]
+
+
+def _fd_cap() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(FIRST_STREAMS, soft - FD_RESERVE)
+
+
+async def _search(base_url: str, deadline: float, limit_ms: float) -> ClientHeadroom:
+    clock = JobClock()
+    instant = Endpoint(base_url, "calibration")
+    held = Endpoint(base_url + "/held", "calibration")
+    rate: float | None = None
+    streams: int | None = None
+    bounded = False
+    async with Connections(clock) as connections:
+        # unjudged: first connections, first calls of every code path
+        warm_up = _even(int(FIRST_RATE * RATE_STEP_S), RATE_STEP_S)
+        await _step(connections, instant, warm_up, limit_ms)
+        candidate = FIRST_RATE
+        while True:
+            if time.monotonic() + RATE_STEP_S > deadline - HOLD_S * 3:
+                bounded = True
+                break
+            count = max(1, int(candidate * RATE_STEP_S))
+            step = await _step(connections, instant, _even(count, RATE_STEP_S), limit_ms)
+            log.debug("client calibration rate step", rate=candidate, **step.__dict__)
+            if not step.passed:
+                break
+            rate = candidate
+            candidate *= 2
+        ramp_rate = (rate or FIRST_RATE) / 2
+        count = FIRST_STREAMS
+        while count <= _fd_cap():
+            ramp_s = count / ramp_rate
+            if time.monotonic() + ramp_s + HOLD_S > deadline:
+                bounded = True
+                break
+            step = await _step(connections, held, _even(count, ramp_s), limit_ms)
+            log.debug("client calibration streams step", streams=count, **step.__dict__)
+            if not step.passed:
+                break
+            streams = max(streams or 0, step.open_at_once)
+            count *= 2
+        else:
+            bounded = True
+    return ClientHeadroom(
+        requests_per_s=rate,
+        streams=streams,
+        lag_limit_ms=limit_ms,
+        lower_bound=bounded,
+    )
+
+
+async def calibrate(
+    budget_s: float = BUDGET_S, limit_ms: float = LAG_LIMIT_MS
+) -> ClientHeadroom | None:
+    """The headroom of this box's client now; None when the local server could not start.
+    ``limit_ms``: the p99 lag a step may show (tests on a shared box pass a looser one)."""
+    started = time.monotonic()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "arena.agent.headroom_server",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert server.stdout is not None
+        line = await asyncio.wait_for(server.stdout.readline(), SERVER_START_S)
+        if not line.startswith(b"PORT "):
+            log.warning("client calibration server did not start", said=line[:200])
+            return None
+        port = int(line.split()[1])
+        headroom = await _search(f"http://127.0.0.1:{port}", time.monotonic() + budget_s, limit_ms)
+    except (TimeoutError, OSError, ValueError) as exc:
+        log.warning("client calibration failed", error=repr(exc))
+        return None
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        try:
+            await asyncio.wait_for(server.wait(), 2.0)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
+    log.info(
+        "client headroom",
+        requests_per_s=headroom.requests_per_s,
+        streams=headroom.streams,
+        seconds=round(time.monotonic() - started, 2),
+    )
+    return headroom
