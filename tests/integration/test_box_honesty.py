@@ -139,3 +139,42 @@ async def test_a_shuffled_order_is_recorded_and_shown(
     }
     output = await show(controller, run_id)
     assert "run order: shuffled: " + ", ".join(pairs) in output
+
+
+OPEN_SUITE = """
+name: box-open
+models:
+  - name: tiny
+    engine: sim
+engines:
+  sim:
+    runtime: simulated
+    decode_step_ms: 5
+targets:
+  - name: any
+runs: 2
+seed: 7
+benchmarks:
+  - kind: open_loop
+    id: rates
+    input_len: 32
+    output_len: 16
+    num_prompts: 6
+    request_rate: [20, 40]
+    run_order: shuffled
+"""
+
+
+async def test_open_loop_runs_shuffle_and_keep_their_figures(
+    controller: Controller, tmp_path: Path
+) -> None:
+    run_id, job = await run_job(controller, tmp_path, OPEN_SUITE, FakeNvml([300.0]))
+    assert job.state == "succeeded", job.message
+    pairs = job.provenance["run_order"]["rates"]["runs"]
+    assert sorted(pairs) == ["rate20#0", "rate20#1", "rate40#0", "rate40#1"]
+    (bench,) = job.benchmarks
+    for variant in bench.variants:
+        assert variant.runs == 2
+        assert variant.metrics["engine_tpot_ms"].n == 2  # read around each run
+        assert variant.metrics["throttled_runs"].mean == 2  # the double's sw_power_cap
+    assert any(flag.startswith("box slowed in 4 run(s)") for flag in bench.flags), bench.flags
