@@ -48,8 +48,8 @@ class AggregateRow(ArenaModel):
     status: str
     """``ok``, or why these numbers stand apart: ``simulated``, ``unverified`` (an import the
     controller could not check against signed samples), ``failed``, ``cancelled``, ``invalid``
-    (``metrics.validity``: the error-rate gate, or a warm prefix cache where it declared none),
-    ``client-saturated``."""
+    (``metrics.validity``: the error-rate gate, a warm prefix cache where it declared none, or
+    a saturated client where it did not accept one)."""
     jobs: int
     """Stored jobs (runs of the store) pooled into this row."""
     runs: int
@@ -76,12 +76,7 @@ def entry_of(job: JobResult) -> Entry:
     )
 
 
-def status_of(
-    job: JobResult,
-    benchmark: BenchmarkResult,
-    variant: VariantResult,
-    include_unverified: bool = False,
-) -> str:
+def status_of(job: JobResult, benchmark: BenchmarkResult, include_unverified: bool = False) -> str:
     if job.simulated:
         return "simulated"
     if job.origin.unverified and not include_unverified:  # docs/security.md, Signed provenance
@@ -89,10 +84,7 @@ def status_of(
     if job.state != JobState.SUCCEEDED:
         return job.state
     if not benchmark.valid:
-        return "invalid"
-    saturated = variant.metrics.get("client_saturated")
-    if saturated is not None and saturated.mean:
-        return "client-saturated"
+        return "invalid"  # a saturated client included, unless the benchmark accepted it
     return OK
 
 
@@ -120,7 +112,7 @@ def aggregate(jobs: Iterable[JobResult], include_unverified: bool = False) -> li
                     bench.id,
                     bench.kind,
                     variant.key,
-                    status_of(job, bench, variant, include_unverified),
+                    status_of(job, bench, include_unverified),
                 )
                 groups.setdefault(key, []).append(variant)
     rows = [_row(*key, variants) for key, variants in groups.items()]

@@ -25,8 +25,9 @@ from arena.common.exports.llama_benchy import BenchyVariant, llama_benchy_json
 from arena.common.exports.sessions import SESSION_RESULTS_SUFFIX, session_results
 from arena.common.exports.vllm import VllmRunInfo, vllm_save_result
 from arena.common.metrics.client_load import cpu_utils_of
+from arena.common.metrics.client_verdict import REPORTED_KEYS
 from arena.common.schemas.job import JobSpec
-from arena.common.schemas.results import BenchmarkResult, JobResult
+from arena.common.schemas.results import BenchmarkResult, JobResult, VariantResult
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import (
     Benchmark,
@@ -239,14 +240,28 @@ def _closed(
                     expected_prompt_tokens=shape.pp,
                 )
             )
-        return llama_benchy_json(
+        document = llama_benchy_json(
             variants,
             model=model,
             latency_mode=latency_mode,
             latency_ms=next((b * 1000.0 for b in baselines if b is not None), 0.0),
             timestamp=timestamp,
         )
+        for entry, result in zip(document["benchmarks"], bench.variants, strict=True):
+            entry |= _served(result, REPORTED_KEYS)  # from the agent's figures, not samples
+        return document
     return _closed_from_summaries(bench, model, latency_mode, timestamp)
+
+
+def _served(result: VariantResult, keys: Sequence[str]) -> dict[str, Any]:
+    """Served mean ± std of ``keys`` as a llama-benchy report states a metric."""
+    return {
+        key: {"mean": stat.mean, "std": stat.std or 0.0, "values": [], "n": stat.n}
+        for key in keys
+        if (stat := result.metrics.get(key)) is not None
+        and stat.mean is not None
+        and math.isfinite(stat.mean)
+    }
 
 
 def _closed_from_summaries(
@@ -264,9 +279,7 @@ def _closed_from_summaries(
             "response_size": int(shape["tg"]),
             "is_context_prefill_phase": False,
         }
-        for key, stat in result.metrics.items():
-            if stat.mean is not None and math.isfinite(stat.mean):
-                entry[key] = {"mean": stat.mean, "std": stat.std or 0.0, "values": [], "n": stat.n}
+        entry |= _served(result, list(result.metrics))
         entries.append(entry)
     return {
         "version": "0.4.0",

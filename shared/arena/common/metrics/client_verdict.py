@@ -55,6 +55,11 @@ def worst_key(key: str) -> str:
     return f"worst_run_{key}"
 
 
+REPORTED_KEYS = (*CLIENT_KEYS, WORST_RUN, *(worst_key(limit.key) for limit in LIMITS))
+"""Every variant-level client key: what an export carries where its format has no place of
+its own for them (a closed loop's llama-benchy report)."""
+
+
 def crossed(metrics: Mapping[str, float | None]) -> list[tuple[Limit, float]]:
     """The limits a run's figures cross, with the values that crossed them."""
     return [
@@ -85,8 +90,10 @@ def client_run_metrics(
 
 
 def with_verdict(metrics: dict[str, float | None]) -> dict[str, float | None]:
-    """``metrics`` with ``client_saturated`` (1.0/0.0) set from its own figures."""
-    metrics["client_saturated"] = 1.0 if client_saturated(metrics) else 0.0
+    """``metrics`` with ``client_saturated`` (1.0/0.0) set from its own figures; None where
+    none was measured (a closed loop of an older agent): no verdict without evidence."""
+    measured = any(metrics.get(limit.key) is not None for limit in LIMITS)
+    metrics["client_saturated"] = (1.0 if client_saturated(metrics) else 0.0) if measured else None
     return metrics
 
 

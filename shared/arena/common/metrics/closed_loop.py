@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from arena.common import stats
+from arena.common.metrics.client_verdict import REPORTED_KEYS
 from arena.common.schemas.sample import RequestSample
 
 Metrics = dict[str, float | None]
@@ -75,9 +76,10 @@ BENCHY_METRICS = (
     "e2e_ttft",
 )
 """Every closed-loop key, in the order of llama-benchy's JSON report (same names)."""
-ARENA_REPORT_METRICS = ("cache_hit_pct",)
-"""Keys Arena adds to a llama-benchy report it writes (``arenactl export``), one value per run,
-so that an import keeps them; llama-benchy's own reports have none."""
+ARENA_REPORT_METRICS = ("cache_hit_pct", *REPORTED_KEYS)
+"""Keys Arena adds to a llama-benchy report it writes (``arenactl export``), so that an import
+keeps them: the cache hit rate (one value per run) and the client's figures (as served);
+llama-benchy's own reports have none."""
 
 
 def token_timestamps(sample: RequestSample) -> list[float]:

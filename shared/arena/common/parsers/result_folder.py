@@ -20,6 +20,7 @@ from pathlib import Path
 
 import structlog
 
+from arena.common.metrics.client_verdict import worst_run
 from arena.common.metrics.summary import summarize
 from arena.common.parsers import (
     ParseError,
@@ -320,7 +321,8 @@ def _open(
     for rate, runs in sorted(by_rate.items()):
         key = f"rate{format_rate(rate)}"
         runs.sort(key=lambda item: item[0])
-        summary = summarize([result.metrics for _, result in runs])
+        per_run = [result.metrics for _, result in runs]
+        summary = summarize(per_run) | worst_run(per_run, [run for run, _ in runs])
         metrics = {
             name: ImportedStat(mean=stat.mean, std=stat.std, n=stat.n)
             for name, stat in summary.items()
