@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from arena.client.api import ArenaClient
-from arena.common.metrics.box import BOX_KEYS
 from arena.common.metrics.derive import run_metrics, summary
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import RunResults
@@ -30,7 +29,7 @@ from arena.controller.store.database import Database
 from arena.controller.store.jobs import get_job
 from arena.controller.web.reads import Reader
 from tests.integration.test_protocol import address, registered, sample, submit
-from tests.unit.test_store_records import OLD, _served_then, at_first_revision
+from tests.unit.test_store_records import OLD, _served_then, at_first_revision, box_figures
 
 
 def _old_arena(data_dir: Path) -> tuple[str, str, dict[str, Any]]:
@@ -53,18 +52,6 @@ def _sql(data_dir: Path, statement: str, *args: Any) -> list[Any]:
 def _version(data_dir: Path, job_id: str) -> int | None:
     [(version,)] = _sql(data_dir, "SELECT metrics_version FROM jobs WHERE id = ?", job_id)
     return int(version) if version is not None else None
-
-
-def _box_figures(served: dict[str, Any]) -> dict[str, float]:
-    """Remove the box figures (``metrics.box``) from served results; their means by key."""
-    found = {}
-    for job in served["jobs"]:
-        for bench in job["benchmarks"]:
-            for variant in bench["variants"]:
-                for key in BOX_KEYS:
-                    if key in variant["metrics"]:
-                        found[key] = variant["metrics"].pop(key)["mean"]
-    return found
 
 
 def _results(data_dir: Path, run_id: str) -> RunResults:
@@ -113,7 +100,7 @@ def test_reaggregate_recomputes_metrics_older_than_the_definitions(
     per_run = _sql(tmp_path, "SELECT metrics FROM aggregates WHERE job_id = ? AND run >= 0", job_id)
     assert per_run and all(json.loads(m)["new_metric"] == 1.0 for (m,) in per_run)
     recomputed = _served_then(_results(tmp_path, run_id).model_dump(mode="json"))
-    box = _box_figures(recomputed)  # version 3 adds the runs' box figures from the telemetry
+    box = box_figures(recomputed)  # version 3 adds the runs' box figures from the telemetry
     assert box == {"throttled_runs": 1.0, "gpu_power_mean_w": 204.0}  # sw_power_cap, 200-208 W
     assert recomputed == served
 
@@ -189,7 +176,7 @@ async def test_a_restart_aggregates_what_a_stop_left_pending(tmp_path: Path) -> 
             await asyncio.sleep(0.05)
     assert _version(data_dir, job_id) == METRICS_VERSION
     results = _served_then(_results(data_dir, run_id).model_dump(mode="json"))
-    assert _box_figures(results)  # what version 3 adds; the rest as the old arena served it
+    assert box_figures(results)  # what version 3 adds; the rest as the old arena served it
     assert results == expected["results"]
 
 
