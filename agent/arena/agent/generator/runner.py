@@ -143,7 +143,7 @@ async def _run_open(
                     max_concurrency=bench.max_concurrency,
                 )
         if headroom is not None:
-            streams = min(filter(None, (len(prompts), bench.max_concurrency)))
+            streams = min(len(prompts), bench.max_concurrency or len(prompts))
             used = headroom.used_pct(variant.rate, streams if variant.rate == inf else None)
             load = replace(load, headroom_used_pct=used)
         figures = {"client_cpu_util": load.cpu_util, "loop_lag_p99_ms": load.loop_lag_p99_ms}
