@@ -144,3 +144,9 @@ def test_submit_refuses_empty_outputs() -> None:
     scheduler = BatchScheduler(engine())
     with pytest.raises(ValueError, match="max_tokens"):
         scheduler.submit(10, 0)
+
+
+def test_decode_drift_lengthens_steps_with_running_time() -> None:
+    profile = SimulatedEngine(runtime="simulated", decode_step_ms=10, decode_drift_pct_per_s=50)
+    assert step_duration_s(profile, 0, 1, running_s=0.0) == pytest.approx(0.010)
+    assert step_duration_s(profile, 0, 1, running_s=2.0) == pytest.approx(0.020)

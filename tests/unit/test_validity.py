@@ -124,3 +124,23 @@ def test_the_check_and_the_cache_table_read_one_benchmark_wide_client_hit_rate()
     assert assess(both).valid  # 4 % over the benchmark, under the 5 % limit
     (row,) = cache_rows([run([both])])
     assert row.client_hit_pct == 4.0
+
+
+def test_the_spread_is_followed_by_what_moved_and_the_slowed_runs() -> None:
+    noisy = VariantResult(key="c5", runs=2, metrics={"tg_throughput": stat(100)}, spread_pct=7.3)
+    steady = VariantResult(key="c1", runs=2, metrics={"tg_throughput": stat(100)}, spread_pct=0.5)
+    per_run = {
+        "c5": {
+            0: {"engine_tpot_ms": 3.8, "sm_clock_mhz": 1980.0, "sm_clock_drop_pct": 0.0},
+            1: {"engine_tpot_ms": 5.3, "sm_clock_mhz": 1860.0, "sm_clock_drop_pct": 6.1},
+        },
+        "c1": {0: {"engine_tpot_ms": 3.0}, 1: {"engine_tpot_ms": 3.0}},
+    }
+    judged = assess(bench("closed_loop", steady, noisy), runs=per_run)
+    assert judged.valid
+    spread, cause, slowed = judged.flags
+    assert spread.startswith("run-to-run spread of tg_throughput above ±2 %: c5 ±7.3 %")
+    assert cause.startswith("runs of c5 disagree ±7.3 %: engine moved (engine TPOT 3.80–5.30")
+    assert "box moved (SM 1860–1980 MHz)" in cause and cause.endswith("client not measured per run")
+    assert slowed == "box slowed in 1 run(s): c5 run 1 (SM −6.1 %)"
+    assert assess(bench("closed_loop", steady, noisy)).flags == [spread]  # no per-run figures

@@ -22,6 +22,7 @@ from arena.agent.engines.probe import (
     sanity_generation,
     scrape_metrics,
 )
+from arena.agent.engines.run_timings import EngineRunTimings
 from arena.agent.generator.client import Endpoint
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.runner import Progress, run_benchmark
@@ -48,7 +49,9 @@ from arena.common.schemas.policy import AgentPolicy
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark, ModelSpec, OpenLoopBenchmark, SessionBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
-from arena.common.suites.variants import expected_requests
+from arena.common.suites.run_order import PROVENANCE_KEY as RUN_ORDER
+from arena.common.suites.run_order import order_record
+from arena.common.suites.variants import expected_requests, variants
 
 log = structlog.get_logger(__name__)
 
@@ -378,6 +381,7 @@ class JobExecution:
                 if bench.tool != "builtin":
                     await self._run_tool(bench, engine, endpoint, clock)
                 else:
+                    self._record_run_order(bench)
                     loads = await run_benchmark(
                         bench,
                         endpoint=endpoint,
@@ -391,6 +395,11 @@ class JobExecution:
                         note=lambda line: self.logs.put(f"[arena] {line}"),
                         reset_cache=lambda: reset_prefix_cache(engine.base_url, engine.api_key),
                         headroom=self.headroom,
+                        bounds=EngineRunTimings(
+                            engine.base_url, engine.api_key, self.provenance, bench.id
+                        )
+                        if before is not None
+                        else None,
                     )
                     for load in loads:
                         put_run(self.provenance, bench.id, load.variant, load.run, load.figures())
@@ -402,6 +411,16 @@ class JobExecution:
             await tokenizer.close()
             if isinstance(tokenizer, ServerOrApproximate) and tokenizer.approximate:
                 put_approximate(self.provenance, APPROXIMATE_RULE, tokenizer.approximate)
+
+    def _record_run_order(self, bench: Benchmark) -> None:
+        """The (variant, run) order the generator follows, in the job's provenance."""
+        if isinstance(bench, SessionBenchmark):
+            return
+        keys = [variant.key for variant in variants(bench)]
+        orders = self.provenance.setdefault(RUN_ORDER, {})
+        orders[bench.id] = order_record(
+            keys, self.spec.runs, bench.run_order, self.spec.seed, bench.id
+        )
 
     async def _run_tool(
         self, bench: Benchmark, engine: Engine, endpoint: Endpoint, clock: JobClock

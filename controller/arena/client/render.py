@@ -15,6 +15,7 @@ from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, TelemetrySample
 from arena.common.schemas.job import JobState
 from arena.common.schemas.results import BenchmarkResult, JobResult, Origin, RunResults
+from arena.common.suites.run_order import PROVENANCE_KEY as RUN_ORDER
 from arena.common.views.agentic import cache_line, capacity_lines
 from arena.common.views.jobs import time_text
 from arena.common.views.results import TURNS, has_turns, results_for
@@ -134,6 +135,15 @@ def provenance_lines(provenance: dict[str, Any]) -> list[str]:
     return lines
 
 
+def run_order_line(provenance: dict[str, Any], benchmark: str) -> str:
+    """A shuffled benchmark's (variant, run) order as it ran; nothing for the sequential
+    default."""
+    record = provenance.get(RUN_ORDER, {}).get(benchmark)
+    if not isinstance(record, dict) or record.get("order") != "shuffled":
+        return ""
+    return "  run order: shuffled: " + ", ".join(str(pair) for pair in record.get("runs", []))
+
+
 def tool_lines(bench: BenchmarkResult) -> list[str]:
     """Which reference tool ran the benchmark, and each of its command lines verbatim."""
     if bench.tool == "builtin":
@@ -167,6 +177,8 @@ def show_results(console: Console, results: RunResults) -> None:
                 console.print(view_table(TURNS, bench.variants, TURNS_TITLE, title_left=True))
             for line in tool_lines(bench):
                 console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
+            if line := run_order_line(job.provenance, bench.id):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
         if (energy := energy_table(job)) is not None:
             console.print(energy)
         show_imported_extras(console, job.origin)

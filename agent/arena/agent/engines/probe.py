@@ -43,7 +43,10 @@ ENGINE_COUNTERS = {
         "arena_sim:generation_tokens_total",
     ),
     "prompt_seconds": ("llamacpp:prompt_seconds_total",),
-    "generation_seconds": ("llamacpp:tokens_predicted_seconds_total",),
+    "generation_seconds": (
+        "llamacpp:tokens_predicted_seconds_total",
+        "arena_sim:generation_seconds_total",
+    ),
     "prefix_cache_queries": (
         "vllm:prefix_cache_queries_total",
         "vllm:gpu_prefix_cache_queries_total",
@@ -243,6 +246,17 @@ def engine_figures(before: dict[str, float], after: dict[str, float]) -> dict[st
         # as vLLM: the bonus token plus the accepted drafts, per drafting step
         figures["spec_decode_acceptance_length"] = 1 + accepted / figures["spec_decode_num_drafts"]
     return figures
+
+
+ENGINE_TPOT_SOURCES = ("tpot_ms", "itl_ms", "ms_per_generated_token")
+"""Where the engine's own time per output token comes from, first found wins: vLLM's TPOT
+histogram, its inter-token latency histogram, llama.cpp's (and the simulated engine's)
+generation seconds ÷ tokens."""
+
+
+def engine_tpot_ms(figures: dict[str, float]) -> float | None:
+    """The engine's own time per output token over the window of ``figures``, in ms."""
+    return next((figures[key] for key in ENGINE_TPOT_SOURCES if figures.get(key)), None)
 
 
 def _prefix_cache_figures(

@@ -46,6 +46,8 @@ def simulated_process(profile: SimulatedEngine) -> tuple[ProcessEngine, AgentPol
         str(profile.prefix_cache_blocks),
         "--prefix-cache-block-size",
         str(profile.prefix_cache_block_size),
+        "--decode-drift-pct-per-s",
+        str(profile.decode_drift_pct_per_s),
     ]
     own = AgentPolicy(
         runtimes=["process"],

@@ -4,7 +4,9 @@ Per benchmark, as llama-benchy per invocation: measure the chat template's token
 shrink prompts by it (its default ``--adapt-prompt``), then measure the baseline latency
 (``--latency-mode``: ``generation`` times the first line of a 1-token streaming generation,
 ``api`` a ``GET /v1/models``, each the mean of 3 tries; ``none`` is 0). Per variant, in
-llama-benchy's order: one unreported warm-up batch, then ``runs`` batches; each batch fires
+llama-benchy's order: one unreported warm-up batch, then ``runs`` batches (``run_order:
+shuffled`` runs the (variant, run) batches in a seeded random order, each variant's warm-up
+before its first batch); each batch fires
 ``c`` requests at once and waits for all of them. ``ignore_eos`` is not sent (llama-benchy sends
 it only with ``--exact-tg``).
 
@@ -36,6 +38,7 @@ from arena.agent.generator.open_loop import ClientLoad, CpuMeter
 from arena.agent.generator.tokens import Tokenizer
 from arena.common.metrics.client_load import read_stall_p99_ms
 from arena.common.schemas.suite import ClosedLoopBenchmark
+from arena.common.suites.run_order import run_pairs
 from arena.common.suites.variants import ClosedVariant, closed_variants
 
 log = structlog.get_logger(__name__)
@@ -196,15 +199,25 @@ async def run_closed_loop(
     log.info("closed loop baseline", benchmark=bench.id, latency_s=latency_s, overhead=overhead)
     # the benchmark id joins the seed: another benchmark on this engine must not replay these
     prompts = ClosedLoopPrompts(tokenizer, pool, zlib.crc32(f"{seed}/{bench.id}".encode()))
-    for variant in closed_variants(bench):
+    found = closed_variants(bench)
+    warmed: set[int] = set()
+
+    async def batch_of(variant: ClosedVariant) -> list[ChatRequest]:
         pp, depth = adapted_sizes(variant, overhead)
-        batches: list[int | None] = [None] if bench.warmup else []
-        for run in [*batches, *range(runs)]:
-            requests = [
-                ChatRequest(await prompts.messages(pp, depth, bench.history_turns), variant.tg)
-                for _ in range(variant.concurrency)
-            ]
+        return [
+            ChatRequest(await prompts.messages(pp, depth, bench.history_turns), variant.tg)
+            for _ in range(variant.concurrency)
+        ]
+
+    keys = [variant.key for variant in found]
+    for index, run in run_pairs(keys, runs, bench.run_order, seed, bench.id):
+        variant = found[index]
+        if bench.warmup and index not in warmed:  # before the variant's first run
+            await _batch(ctx, bench, variant, await batch_of(variant), None, latency_s)
+        warmed.add(index)
+        requests = await batch_of(variant)
+        async with ctx.measured_run(variant.key, run):
             load = await _batch(ctx, bench, variant, requests, run, latency_s)
-            if load is not None:
-                loads.append(load)
+        if load is not None:
+            loads.append(load)
     return loads

@@ -4,8 +4,10 @@ Samples are handed to the sink the moment their request completes (the agent que
 upload), and every completion refreshes the progress counters.
 """
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
@@ -35,6 +37,15 @@ NoteSink = Callable[[str], None]
 """A line for the job's log (``arenactl logs``): why the run deviated from its plan."""
 
 
+class RunBounds(Protocol):
+    """Called around each measured (variant, run), warm-ups excluded: the agent reads the
+    engine's own counters there, so engine-side timings are known per run."""
+
+    async def started(self, variant: str, run: int) -> None: ...
+
+    async def finished(self, variant: str, run: int) -> None: ...
+
+
 @dataclass
 class RunContext:
     session: aiohttp.ClientSession
@@ -48,9 +59,19 @@ class RunContext:
     benchmark: str
     total: int
     note: NoteSink | None = None
+    bounds: RunBounds | None = None
     done: int = 0
     errors: int = 0
     output_tokens: int = 0
+
+    @asynccontextmanager
+    async def measured_run(self, variant: str, run: int) -> AsyncIterator[None]:
+        """Wrap one measured run: ``bounds`` hears its start and its end."""
+        if self.bounds is not None:
+            await self.bounds.started(variant, run)
+        yield
+        if self.bounds is not None:
+            await self.bounds.finished(variant, run)
 
     def record(self, sample: RequestSample) -> None:
         self.sink(sample)

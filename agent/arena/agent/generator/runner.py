@@ -27,6 +27,7 @@ from arena.agent.generator.context import (
     NoteSink,
     Progress,
     ProgressSink,
+    RunBounds,
     RunContext,
     SampleSink,
 )
@@ -45,6 +46,7 @@ from arena.common.schemas.suite import (
     OpenLoopBenchmark,
     SessionBenchmark,
 )
+from arena.common.suites.run_order import run_pairs
 from arena.common.suites.standin import sharegpt_standin_path
 from arena.common.suites.variants import (
     OpenVariant,
@@ -104,6 +106,7 @@ async def _run_open(
     headroom: ClientHeadroom | None,
 ) -> list[ClientLoad]:
     loads: list[ClientLoad] = []
+    plans = []
     for variant in open_variants(bench):
         prompts = await _open_loop_prompts(bench, variant, tokenizer, pool, seed)
         offsets = arrival_offsets(len(prompts), variant.rate, bench.burstiness, seed)
@@ -114,8 +117,12 @@ async def _run_open(
             prompts=len(prompts),
             last_arrival_s=offsets[-1] if offsets else 0.0,
         )
-        for run in range(runs):
-            await stream_chat(ctx.connections, prepare(ctx.endpoint, prompts[0].request()))
+        plans.append((variant, prompts, offsets))
+    keys = [variant.key for variant, _, _ in plans]
+    for index, run in run_pairs(keys, runs, bench.run_order, seed, bench.id):
+        variant, prompts, offsets = plans[index]
+        await stream_chat(ctx.connections, prepare(ctx.endpoint, prompts[0].request()))
+        async with ctx.measured_run(variant.key, run):
             if workers > 1:
                 load = await run_open_loop_workers(
                     ctx,
@@ -135,14 +142,14 @@ async def _run_open(
                     run=run,
                     max_concurrency=bench.max_concurrency,
                 )
-            if headroom is not None:
-                streams = min(len(prompts), bench.max_concurrency or len(prompts))
-                used = headroom.used_pct(variant.rate, streams if variant.rate == inf else None)
-                load = replace(load, headroom_used_pct=used)
-            figures = {"client_cpu_util": load.cpu_util, "loop_lag_p99_ms": load.loop_lag_p99_ms}
-            if client_saturated(figures):
-                log.warning("client saturated", variant=variant.key, run=run, **figures)
-            loads.append(load)
+        if headroom is not None:
+            streams = min(len(prompts), bench.max_concurrency or len(prompts))
+            used = headroom.used_pct(variant.rate, streams if variant.rate == inf else None)
+            load = replace(load, headroom_used_pct=used)
+        figures = {"client_cpu_util": load.cpu_util, "loop_lag_p99_ms": load.loop_lag_p99_ms}
+        if client_saturated(figures):
+            log.warning("client saturated", variant=variant.key, run=run, **figures)
+        loads.append(load)
     return loads
 
 
@@ -167,6 +174,7 @@ async def run_benchmark(
     note: NoteSink | None = None,
     reset_cache: Callable[[], Awaitable[bool]] | None = None,
     headroom: ClientHeadroom | None = None,
+    bounds: RunBounds | None = None,
 ) -> list[ClientLoad]:
     """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
 
@@ -175,6 +183,8 @@ async def run_benchmark(
     saturated client. ``reset_cache`` empties the engine's prefix cache (True when it did); a
     ``prefix_cache: on`` session benchmark calls it before each measured (step, run).
     ``headroom``: the agent's calibrated client headroom; each load then records its share.
+    ``bounds`` hears each measured closed- or open-loop run start and end, in the benchmark's
+    ``run_order``.
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -191,6 +201,7 @@ async def run_benchmark(
             benchmark=bench.id,
             total=expected_requests(bench, runs),
             note=note,
+            bounds=bounds,
         )
         if isinstance(bench, SessionBenchmark):
             assert trace is not None

@@ -54,9 +54,13 @@ class TokenEmitted:
 SequenceEvent = Admitted | TokenEmitted
 
 
-def step_duration_s(engine: SimulatedEngine, prefill_tokens: int, batch_size: int) -> float:
-    """Length of one step that prefills ``prefill_tokens`` and decodes ``batch_size`` sequences."""
+def step_duration_s(
+    engine: SimulatedEngine, prefill_tokens: int, batch_size: int, running_s: float = 0.0
+) -> float:
+    """Length of one step that prefills ``prefill_tokens`` and decodes ``batch_size`` sequences,
+    ``running_s`` after the engine started (``decode_drift_pct_per_s`` lengthens the step)."""
     decode_ms = engine.decode_step_ms + engine.decode_step_ms_per_seq * max(batch_size - 1, 0)
+    decode_ms += engine.decode_step_ms * engine.decode_drift_pct_per_s / 100 * running_s
     return prefill_tokens / engine.prefill_tokens_per_s + decode_ms / 1000.0
 
 
@@ -153,18 +157,21 @@ class BatchScheduler:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        step_start = loop.time()
+        started = step_start = loop.time()
         while True:
             if not self._running and not self._waiting:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 step_start = loop.time()
             prefill_tokens = self._admit()
-            deadline = step_start + step_duration_s(self.engine, prefill_tokens, len(self._running))
+            step_s = step_duration_s(
+                self.engine, prefill_tokens, len(self._running), step_start - started
+            )
+            deadline = step_start + step_s
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self._emit()
+            self._emit(step_s)
             step_start = deadline
 
     def _admit(self) -> int:
@@ -192,8 +199,9 @@ class BatchScheduler:
         self.counters.prefix_cache_hits += cached
         return cached
 
-    def _emit(self) -> None:
+    def _emit(self, step_s: float) -> None:
         self.counters.generation_tokens += len(self._running)
+        self.counters.generation_seconds += step_s * len(self._running)
         for sequence in list(self._running.values()):
             index = sequence.emitted
             sequence.emitted += 1

@@ -1,6 +1,6 @@
 """The simulated engine's own counters and their ``GET /metrics`` page (Prometheus text format).
 
-Five samples do not justify a dependency: the agent extra has no prometheus-client, so the
+Six samples do not justify a dependency: the agent extra has no prometheus-client, so the
 page is written here. Names follow vLLM's (``<engine>:<what>_total``) so the agent's probe
 reads every engine the same way.
 """
@@ -23,6 +23,10 @@ class EngineCounters:
     llama.cpp counts them)."""
     prefix_cache_hits: int = 0
     """Prompt tokens served from the cache (the requests' ``cached_tokens``)."""
+    generation_seconds: float = 0.0
+    """Decode time summed over sequences: each step's length once per token it emitted, as
+    llama.cpp's ``tokens_predicted_seconds_total``; ÷ ``generation_tokens`` is the engine's
+    own time per output token."""
 
 
 _COUNTERS = (
@@ -30,6 +34,7 @@ _COUNTERS = (
     ("generation_tokens", "Tokens generated."),
     ("prefix_cache_queries", "Prompt tokens looked up in the prefix cache."),
     ("prefix_cache_hits", "Prompt tokens served from the prefix cache."),
+    ("generation_seconds", "Step time spent per emitted token, summed over sequences."),
 )
 
 

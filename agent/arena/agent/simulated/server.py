@@ -97,6 +97,11 @@ _DEFAULTS = SimulatedEngine.model_fields
 @click.option(
     "--prefix-cache-block-size", default=_DEFAULTS["prefix_cache_block_size"].default, type=int
 )
+@click.option(
+    "--decode-drift-pct-per-s",
+    default=_DEFAULTS["decode_drift_pct_per_s"].default,
+    help="Decode steps lengthen by this % of --decode-step-ms per second of running.",
+)
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
 @click.option("--log-format", default="console", type=click.Choice(["console", "json"]))
 def main(
@@ -111,6 +116,7 @@ def main(
     prefix_cache: bool,
     prefix_cache_blocks: int,
     prefix_cache_block_size: int,
+    decode_drift_pct_per_s: float,
     log_level: str,
     log_format: LogFormat,
 ) -> None:
@@ -127,6 +133,7 @@ def main(
             prefix_cache=prefix_cache,
             prefix_cache_blocks=prefix_cache_blocks,
             prefix_cache_block_size=prefix_cache_block_size,
+            decode_drift_pct_per_s=decode_drift_pct_per_s,
         )
     except ValidationError as error:
         raise click.UsageError(str(error)) from None

@@ -7,7 +7,9 @@ search makes them at run time.
 A benchmark run by llama-benchy itself takes its summary from the tool's report (its samples,
 from ``--emit-progress``, still give the per-run rows); one run by ``vllm bench serve`` is
 aggregated from the per-request samples of its detailed results, like a built-in one.
-Each benchmark also gets power and energy figures from the job's GPU telemetry over its window.
+Each benchmark also gets power and energy figures from the job's GPU telemetry over its window,
+and each run its box figures over its own window (``metrics.box``) and the engine's own time
+per output token where the agent read it (``metrics.engine_runs``).
 Stored metrics carry ``METRICS_VERSION``.
 """
 
@@ -17,13 +19,17 @@ from typing import Any
 
 from sqlmodel import Session
 
+from arena.common.metrics.box import add_clock_drops, box_summary, run_box
 from arena.common.metrics.client_load import run_figures_of
 from arena.common.metrics.completion import completed_of
 from arena.common.metrics.derive import measured_variants, run_metrics, summary
 from arena.common.metrics.energy import benchmark_energy
+from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS, engine_run_of
+from arena.common.metrics.summary import summarize
 from arena.common.schemas.job import JobSpec, JobState
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import Benchmark
+from arena.common.schemas.suite import Benchmark, SessionBenchmark
+from arena.common.schemas.telemetry import GpuReading
 from arena.common.suites.variants import Variant
 from arena.controller.store.aggregates import computed_jobs, replace_aggregates
 from arena.controller.store.jobs import get_job, samples_of
@@ -32,13 +38,15 @@ from arena.controller.store.runs import run_row
 from arena.controller.store.telemetry import benchmark_windows, telemetry_of
 from arena.controller.store.tools import tool_results_of
 
-METRICS_VERSION = 2
+METRICS_VERSION = 3
 """The version of the metric definitions (``arena.common.metrics``) that stored metrics are
 computed with. Bump it when a definition changes: ``arena-controller reaggregate`` then
 recomputes every job whose stored metrics are older.
 
 2: session benchmarks' metrics, and ``cache_hit_pct`` for every kind whose samples carry
-cached tokens."""
+cached tokens.
+3: each run's box figures from the GPU telemetry (``metrics.box``) and the engine's own time
+per output token (``engine_tpot_ms``)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
     for sample in samples_of(session, job):
         grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
     tool_results = tool_results_of(session, job)
+    readings = telemetry_of(session, job)
     rows = []
     for bench in measured:
         tool_summary = (
@@ -74,7 +83,9 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
             else None
         )
         present = {variant for (benchmark, variant, _) in grouped if benchmark == bench.id}
-        for variant in measured_variants(bench, present):
+        measured = measured_variants(bench, present)
+        box = _box_figures(bench, measured, grouped, readings)
+        for variant in measured:
             runs = [
                 samples
                 for run in range(spec.runs)
@@ -84,6 +95,8 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
             for samples in runs:
                 client = run_figures_of(job.provenance, bench.id, variant.key, samples[0].run)
                 metrics = run_metrics(bench, variant, samples, client)
+                metrics |= box.get((variant.key, samples[0].run), {})
+                metrics |= engine_run_of(job.provenance, bench.id, variant.key, samples[0].run)
                 per_run.append(metrics)
                 rows.append(_row(job_id, bench, variant, samples[0].run, metrics))
             if tool_summary is not None:
@@ -92,17 +105,41 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
                         _row(job_id, bench, variant, SUMMARY_RUN, tool_summary[variant.key])
                     )
             elif runs:
-                summarized = {
-                    key: asdict(stat) for key, stat in summary(variant, runs, per_run).items()
-                }
+                stats = (
+                    summary(variant, runs, per_run)
+                    | box_summary(per_run)
+                    | summarize([{key: run.get(key) for key in ENGINE_RUN_KEYS} for run in per_run])
+                )
+                summarized = {key: asdict(stat) for key, stat in stats.items()}
                 rows.append(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
-    return Aggregates(job_id, rows, _energy(session, job))
+    return Aggregates(job_id, rows, _energy(session, job, readings))
 
 
-def _energy(session: Session, job: JobRow) -> list[EnergyRow]:
+def _box_figures(
+    bench: Benchmark,
+    measured: list[Variant],
+    grouped: dict[tuple[str, str, int], list[RequestSample]],
+    readings: list[GpuReading],
+) -> dict[tuple[str, int], dict[str, float]]:
+    """Each (variant, run)'s box figures over its window (``metrics.box``), clock drops
+    measured against the benchmark's fastest run. Session benchmarks have none: their load
+    steps are judged by SLO attainment, not by a spread between runs."""
+    if not readings or isinstance(bench, SessionBenchmark):
+        return {}
+    keys = {variant.key for variant in measured}
+    figures = {}
+    for (benchmark, variant, run), samples in grouped.items():
+        ends = [s.end_s for s in samples if s.end_s is not None]
+        if benchmark == bench.id and variant in keys and ends:
+            start = min(s.sent_s for s in samples)
+            figures[(variant, run)] = run_box(readings, start, max(ends))
+    add_clock_drops(list(figures.values()))
+    return figures
+
+
+def _energy(session: Session, job: JobRow, readings: list[GpuReading]) -> list[EnergyRow]:
     """Every benchmark's energy figures over its window of the attempt's GPU telemetry; a job
     without telemetry gets none (its "no GPU telemetry" marker says why)."""
-    readings = telemetry_of(session, job)
     if not readings:
         return []
     return [

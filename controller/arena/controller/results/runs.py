@@ -3,11 +3,14 @@ spread, flags) against the operator's error-rate gate at the time they are read.
 metrics are still being computed (``finishing``) says so in its benchmarks' flags."""
 
 from collections import Counter
+from typing import Any
 
 from sqlmodel import Session, select
 
 from arena.common.analysis.agents import judged_capacity
 from arena.common.analysis.pareto import gpu_count
+from arena.common.metrics.attribution import client_figures
+from arena.common.metrics.client_load import KEY as CLIENT_LOAD
 from arena.common.metrics.completion import PARTIAL_FLAG
 from arena.common.metrics.derive import measured_variants
 from arena.common.metrics.prompt_lengths import approximate_flag
@@ -64,6 +67,15 @@ def _telemetry_text(job: JobRow) -> str:
     return TelemetryStatus.model_validate(status).text if status else ""
 
 
+def _run_figures(row: AggregateRow, provenance: dict[str, Any]) -> dict[str, float | None]:
+    """A run's stored metrics with its client figures from provenance where the metrics lack
+    them (``metrics.attribution`` reads both)."""
+    stored = provenance.get(CLIENT_LOAD, {}).get(row.benchmark, {}).get(row.variant, {})
+    client = client_figures(stored.get(str(row.run)))
+    numbers = {k: float(v) for k, v in row.metrics.items() if isinstance(v, int | float)}
+    return {**client, **numbers}
+
+
 def run_results(
     session: Session,
     run_id: str,
@@ -88,10 +100,14 @@ def run_results(
         summaries: dict[tuple[str, str], AggregateRow] = {}
         run_counts: Counter[tuple[str, str]] = Counter()
         per_run: dict[tuple[str, str], list[float]] = {}
+        run_figures: dict[str, dict[str, dict[int, dict[str, float | None]]]] = {}
         for row in session.exec(select(AggregateRow).where(AggregateRow.job_id == job.id)):
             if row.run == SUMMARY_RUN:
                 summaries[(row.benchmark, row.variant)] = row
                 continue
+            run_figures.setdefault(row.benchmark, {}).setdefault(row.variant, {})[row.run] = (
+                _run_figures(row, job.provenance)
+            )
             run_counts[(row.benchmark, row.variant)] += 1
             value = row.metrics.get(SPREAD_METRIC.get(row.kind, ""))
             if isinstance(value, int | float):
@@ -138,6 +154,7 @@ def run_results(
                     max_error_rate,
                     requests.get(bench.id),
                     accept_saturated_clients or bench.accept_saturated_client,
+                    runs=run_figures.get(bench.id, {}),
                 )
             )
             if result.partial:

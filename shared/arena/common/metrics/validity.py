@@ -19,7 +19,10 @@ The checks, applied wherever results are served (measured and imported alike):
 - **Run-to-run spread.** The largest deviation of one run from the mean of the benchmark's
   throughput (tg t/s closed loop, output tok/s open loop), ``stats.max_relative_deviation``,
   flagged above ±2 % (``SPREAD_LIMIT_PCT``). Imported runs keep no per-run values, so there it
-  is std / mean. Session benchmarks have none: each load step is judged by the share of its
+  is std / mean. Beside it: which of client, box or engine moved between the runs
+  (``metrics.attribution``), and the runs whose GPU slowed down (``metrics.box``: SM clock more
+  than 5 % below the benchmark's fastest run, or a thermal/power throttle). Session
+  benchmarks have none: each load step is judged by the share of its
   sessions meeting the SLO tiers, and their capacity is read off those steps.
 - **Over-saturation.** An open-loop rate step whose requests in flight and TTFT kept growing
   through a run (``metrics.oversaturation``) had no steady state: flagged with the steps named,
@@ -40,6 +43,8 @@ from collections.abc import Sequence
 
 from arena.common.analysis.cache import ENGINE_HIT_PCT, client_hit_pct
 from arena.common.analysis.capacity import capacity_by_slo, over_gate, oversaturated_rates
+from arena.common.metrics.attribution import spread_attribution
+from arena.common.metrics.box import RunFigures, slowed_runs
 from arena.common.metrics.client_verdict import LIMITS, WORST_RUN, warning_evidence, worst_key
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
@@ -127,6 +132,21 @@ def no_decode_time(bench: BenchmarkResult) -> str | None:
     )
 
 
+def slowed_box_flags(runs: RunFigures) -> list[str]:
+    """The runs whose GPU slowed down (SM clock fell, or a thermal/power throttle), shown
+    beside the spread: a warning, the numbers stay valid."""
+    slowed = slowed_runs(runs)
+    if not slowed:
+        return []
+    return [f"box slowed in {len(slowed)} run(s): " + ", ".join(slowed)]
+
+
+def spread_cause_flags(bench: BenchmarkResult, runs: RunFigures) -> list[str]:
+    """For each variant over the spread limit, which of client, box or engine moved."""
+    spreads = {v.key: v.spread_pct for v in bench.variants if v.spread_pct is not None}
+    return spread_attribution(spreads, runs, SPREAD_LIMIT_PCT)
+
+
 def saturated_client(bench: BenchmarkResult, accepted: bool) -> str | None:
     """The flag for variants whose client was saturated in some run; invalidates the benchmark
     unless ``accepted`` (the benchmark's ``accept_saturated_client``)."""
@@ -154,10 +174,12 @@ def assess(
     max_error_rate: float = MAX_ERROR_RATE,
     requests: tuple[int, int] | None = None,
     accept_saturated_client: bool = False,
+    runs: RunFigures | None = None,
 ) -> BenchmarkResult:
     """Fill in ``valid``, ``failed_share``, ``flags`` and each variant's ``not_meaningful`` and
     ``spread_pct`` (kept when the caller computed it from per-run values). ``requests`` is
-    (failed, all) when the caller counted the samples itself."""
+    (failed, all) when the caller counted the samples itself; ``runs`` each variant's per-run
+    metrics (box, client and engine figures), where the caller has them."""
     counts = requests or failed_and_total(bench)
     flags = []
     if counts is not None and counts[1]:
@@ -197,6 +219,8 @@ def assess(
     flags += oversaturation_flags(bench)
     if single_read := no_decode_time(bench):
         flags.append(single_read)
+    flags += spread_cause_flags(bench, runs or {})
+    flags += slowed_box_flags(runs or {})
     bench.flags = flags
     return bench
 

@@ -23,7 +23,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from arena.common.exports.folder import file_stem
+from arena.common.metrics.box import BOX_KEYS
 from arena.common.metrics.client_load import cpu_utils_of
+from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.keyring import Keyring, signer_name
 from arena.common.provenance.keys import fingerprint, verify_signature
@@ -37,6 +39,9 @@ from arena.common.suites.scaling import quick_of
 MANIFEST, SIGNATURE, KEY, SAMPLES = "manifest.json", "manifest.sig", "manifest.key", "samples.jsonl"
 VERIFIED, UNSIGNED, UNVERIFIED, BROKEN = "verified", "unsigned", "unverified", "broken"
 SIMULATED_RUNTIME = "simulated"
+TELEMETRY_KEYS = frozenset(BOX_KEYS + ENGINE_RUN_KEYS)
+"""Per-run figures from GPU telemetry and the engine's metrics endpoint: no sample gives them,
+so a verifier cannot re-derive them, and says they are not signed."""
 
 
 @dataclass
@@ -204,8 +209,10 @@ def _against_samples(
         if tools.get(spec_id) == "llama-benchy":
             unverifiable.append(f"{bench.id}: its summary is llama-benchy's own report, not signed")
             continue
-        if bench.telemetry:
-            notes.append(f"{bench.id}: GPU telemetry is not signed")
+        if bench.telemetry or any(TELEMETRY_KEYS & v.metrics.keys() for v in bench.variants):
+            notes.append(
+                f"{bench.id}: GPU telemetry is not signed, nor the runs' box and engine figures"
+            )
         if bench.kind == "sessions":
             problems += _session_problems(bench, spec, spec_id, signed_facts)
             stated = {v.key for v in bench.variants}
@@ -227,6 +234,8 @@ def _against_samples(
                 ]
             for key, stat in variant.metrics.items():
                 mine = found.get(key)
+                if key in TELEMETRY_KEYS:  # read from telemetry and engine scrapes, not samples
+                    continue
                 if mine is None:
                     problems.append(f"{bench.id} {variant.key} {key}: not in the signed samples")
                 elif stat.n != mine.n or not all(

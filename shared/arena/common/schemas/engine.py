@@ -54,6 +54,10 @@ class SimulatedEngine(ArenaModel):
     go first."""
     prefix_cache_block_size: Annotated[int, Field(gt=0, le=MAX_PREFIX_CACHE_BLOCK_SIZE)] = 16
     """Tokens per block: only whole blocks are cached and hit (vLLM's default is 16)."""
+    decode_drift_pct_per_s: Annotated[float, Field(ge=0, le=1000)] = 0.0
+    """Decode steps lengthen by this share of ``decode_step_ms`` (in %) per second the engine
+    has run, like a GPU slowing as it heats: an engine whose speed moves between runs, to
+    test that Arena says so. 0, the default, keeps the speed constant."""
 
 
 class ExternalEngine(ArenaModel):

@@ -6,7 +6,7 @@ benchmarks are concrete, already scaled by ``quick``, and ready to expand into j
 """
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -31,6 +31,13 @@ PrefixCache = Annotated[Literal["on", "off"], BeforeValidator(_on_off)]
 reference methodology) is checked: a benchmark whose engine reports cache hits beyond
 ``metrics.validity.WARM_CACHE_HIT_PCT`` is flagged "served from a warm prefix cache" and left
 out of rankings."""
+
+
+RunOrder = Literal["sequential", "shuffled"]
+"""The order of a benchmark's (variant, run) pairs: ``sequential`` runs each variant's runs in
+turn (every run of c1, then of c5…); ``shuffled`` runs the pairs in a random order seeded by the
+suite's seed (``arena.common.suites.run_order``), so a GPU heating up over the benchmark does
+not line up with concurrency or depth. The order used is recorded in the job's provenance."""
 
 
 class ClosedLoopBenchmark(ArenaModel):
@@ -58,6 +65,21 @@ class ClosedLoopBenchmark(ArenaModel):
     accept_saturated_client: bool = False
     """Keep the results valid even where the client was saturated (still flagged): for a
     benchmark that means to measure the client, or a box known to be shared."""
+    run_order: RunOrder = "sequential"
+
+    @model_validator(mode="after")
+    def _order_needs_builtin(self) -> "ClosedLoopBenchmark":
+        return _builtin_order(self)
+
+
+Ordered = TypeVar("Ordered", "ClosedLoopBenchmark", "OpenLoopBenchmark")
+
+
+def _builtin_order(bench: Ordered) -> Ordered:
+    """A reference tool runs its own loop in its own order: only Arena's generator shuffles."""
+    if bench.run_order == "shuffled" and bench.tool != "builtin":
+        raise ValueError(f"run_order: shuffled needs the built-in generator, not {bench.tool}")
+    return bench
 
 
 class OpenLoopBenchmark(ArenaModel):
@@ -92,12 +114,13 @@ class OpenLoopBenchmark(ArenaModel):
     accept_saturated_client: bool = False
     """Keep the results valid even where the client was saturated (still flagged): for a
     benchmark that means to measure the client, or a box known to be shared."""
+    run_order: RunOrder = "sequential"
 
     @model_validator(mode="after")
     def _dataset_needs(self) -> "OpenLoopBenchmark":
         if self.dataset == "random" and (self.input_len is None or self.output_len is None):
             raise ValueError("the random dataset needs input_len and output_len")
-        return self
+        return _builtin_order(self)
 
     def prompts_for_rate(self, rate: float) -> int:
         if math.isinf(rate):
@@ -291,6 +314,8 @@ class SuiteSpec(ArenaModel):
     targets: list[Target] = [Target()]
     runs: Annotated[int, Field(ge=1, le=100)] = 3
     seed: int = 42
+    run_order: RunOrder | None = None
+    """Every closed- and open-loop benchmark's ``run_order`` where it sets none of its own."""
     quick: Annotated[float, Field(gt=0, le=1)] | None = None
     """Shrink prompt counts and lengths by this factor and raise arrival rates by its inverse,
     keeping the offered token load; for demos, never for published numbers."""

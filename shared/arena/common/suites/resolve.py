@@ -51,7 +51,7 @@ def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None)
     ]
     if problems:
         raise SuiteError.from_problems(problems)
-    benchmarks = chosen + own
+    benchmarks = [_ordered(bench, spec) for bench in chosen + own]
     notes = [
         sharegpt_standin_note(bench.id)
         for bench in benchmarks
@@ -63,6 +63,18 @@ def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None)
         benchmarks = [scale_benchmark(bench, spec.quick) for bench in benchmarks]
         notes.append(quick_note(spec.quick))
     return ResolvedSuite(spec=spec, benchmarks=benchmarks, simulated_data=notes)
+
+
+def _ordered(bench: Benchmark, spec: SuiteSpec) -> Benchmark:
+    """The suite's ``run_order`` on a built-in-generator benchmark that sets none itself."""
+    if (
+        spec.run_order is None
+        or isinstance(bench, SessionBenchmark)
+        or bench.tool != "builtin"
+        or "run_order" in bench.model_fields_set
+    ):
+        return bench
+    return bench.model_copy(update={"run_order": spec.run_order})
 
 
 QUICK_ONLY = (

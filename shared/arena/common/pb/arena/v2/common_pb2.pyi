@@ -618,6 +618,7 @@ class SimulatedEngine(_message.Message):
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_BLOCKS_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_BLOCK_SIZE_FIELD_NUMBER: _builtins.int
+    DECODE_DRIFT_PCT_PER_S_FIELD_NUMBER: _builtins.int
     prefill_tokens_per_s: _builtins.float
     decode_step_ms: _builtins.float
     decode_step_ms_per_seq: _builtins.float
@@ -627,6 +628,7 @@ class SimulatedEngine(_message.Message):
     prefix_cache_blocks: _builtins.int
     prefix_cache_block_size: _builtins.int
     """tokens per block"""
+    decode_drift_pct_per_s: _builtins.float
     def __init__(
         self,
         *,
@@ -638,10 +640,11 @@ class SimulatedEngine(_message.Message):
         prefix_cache: _builtins.bool = ...,
         prefix_cache_blocks: _builtins.int = ...,
         prefix_cache_block_size: _builtins.int = ...,
+        decode_drift_pct_per_s: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decode_step_ms", b"decode_step_ms", "decode_step_ms_per_seq", b"decode_step_ms_per_seq", "max_batch", b"max_batch", "prefill_tokens_per_s", b"prefill_tokens_per_s", "prefix_cache", b"prefix_cache", "prefix_cache_block_size", b"prefix_cache_block_size", "prefix_cache_blocks", b"prefix_cache_blocks", "startup_s", b"startup_s"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decode_drift_pct_per_s", b"decode_drift_pct_per_s", "decode_step_ms", b"decode_step_ms", "decode_step_ms_per_seq", b"decode_step_ms_per_seq", "max_batch", b"max_batch", "prefill_tokens_per_s", b"prefill_tokens_per_s", "prefix_cache", b"prefix_cache", "prefix_cache_block_size", b"prefix_cache_block_size", "prefix_cache_blocks", b"prefix_cache_blocks", "startup_s", b"startup_s"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -998,6 +1001,7 @@ class ClosedLoopBenchmark(_message.Message):
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
+    RUN_ORDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1011,6 +1015,8 @@ class ClosedLoopBenchmark(_message.Message):
     """one of: on, off"""
     accept_saturated_client: _builtins.bool
     """keep results valid where the client was saturated"""
+    run_order: _builtins.str
+    """one of: sequential, shuffled"""
     @_builtins.property
     def pp(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -1035,10 +1041,11 @@ class ClosedLoopBenchmark(_message.Message):
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
         accept_saturated_client: _builtins.bool = ...,
+        run_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "run_order", b"run_order", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1088,6 +1095,7 @@ class OpenLoopBenchmark(_message.Message):
     TOOL_FIELD_NUMBER: _builtins.int
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
+    RUN_ORDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1109,6 +1117,8 @@ class OpenLoopBenchmark(_message.Message):
     """one of: on, off"""
     accept_saturated_client: _builtins.bool
     """keep results valid where the client was saturated"""
+    run_order: _builtins.str
+    """one of: sequential, shuffled"""
     @_builtins.property
     def request_rate(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """requests per second; may be infinity"""
@@ -1142,10 +1152,11 @@ class OpenLoopBenchmark(_message.Message):
         tool: _builtins.str = ...,
         prefix_cache: _builtins.str = ...,
         accept_saturated_client: _builtins.bool = ...,
+        run_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "dataset_path", b"dataset_path", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "output_len", b"output_len"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "accept_saturated_client", b"accept_saturated_client", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "title", b"title", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path", "_ignore_eos", b"_ignore_eos", "_input_len", b"_input_len", "_max_concurrency", b"_max_concurrency", "_output_len", b"_output_len", "accept_saturated_client", b"accept_saturated_client", "burstiness", b"burstiness", "dataset", b"dataset", "dataset_path", b"dataset_path", "description", b"description", "goodput_slo_ms", b"goodput_slo_ms", "id", b"id", "ignore_eos", b"ignore_eos", "input_len", b"input_len", "max_concurrency", b"max_concurrency", "min_duration_s", b"min_duration_s", "num_prompts", b"num_prompts", "output_len", b"output_len", "percentiles", b"percentiles", "prefix_cache", b"prefix_cache", "prefix_len", b"prefix_len", "range_ratio", b"range_ratio", "request_rate", b"request_rate", "run_order", b"run_order", "title", b"title", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__dataset_path: _TypeAlias = _typing.Literal["dataset_path"]  # noqa: Y015
     _WhichOneofArgType__dataset_path: _TypeAlias = _typing.Literal["_dataset_path", b"_dataset_path"]  # noqa: Y015
