@@ -65,18 +65,18 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
     short would read as a whole one."""
     job = get_job(session, job_id)
     spec = JobSpec.model_validate(job.spec)
-    measured = spec.benchmarks
+    benchmarks = spec.benchmarks
     if job.state in (JobState.FAILED.value, JobState.CANCELLED.value):
         stored = job.acked_seq
         completed = completed_of(job.provenance, stored) | completed_of(job.progress, stored)
-        measured = [bench for bench in spec.benchmarks if bench.id in completed]
+        benchmarks = [bench for bench in spec.benchmarks if bench.id in completed]
     grouped: dict[tuple[str, str, int], list[RequestSample]] = defaultdict(list)
     for sample in samples_of(session, job):
         grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
     tool_results = tool_results_of(session, job)
     readings = telemetry_of(session, job)
     rows = []
-    for bench in measured:
+    for bench in benchmarks:
         tool_summary = (
             tool_results[bench.id].metrics
             if bench.tool == "llama-benchy" and bench.id in tool_results

@@ -57,10 +57,8 @@ def entry_costs(
         for bench in job.benchmarks:
             if name_of(bench.id) != benchmark:
                 continue
-            variants = {v.key: v for v in bench.variants}
             for point in bench_points("", job, bench):
-                variant = variants[point.variant]
-                ok = status_of(job, bench, variant, include_unverified) == OK
+                ok = status_of(job, bench, include_unverified) == OK
                 if not ok or point.user_tps < per_user_tps:
                     continue
                 current = best[entry]
