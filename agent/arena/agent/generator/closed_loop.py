@@ -139,7 +139,8 @@ async def _batch(
                 index=index,
                 max_tokens=request.max_tokens,
                 baseline_latency_s=latency_s,
-            )
+            ),
+            measurement.answer(),
         )
 
     prepared = [prepare(ctx.endpoint, request) for request in requests]
@@ -176,3 +177,4 @@ async def run_closed_loop(
                 for _ in range(variant.concurrency)
             ]
             await _batch(ctx, bench, variant, requests, run, latency_s)
+            await ctx.settle()

@@ -164,7 +164,8 @@ async def run_open_loop(
                 scheduled_s=scheduled_s,
                 queued_s=queued_s,
                 max_tokens=item.request.max_tokens,
-            )
+            ),
+            m.answer(),
         )
 
     schedule = make_schedule(ctx.endpoint, prompts, offsets_s)

@@ -126,6 +126,7 @@ async def _run_open(
                     run=run,
                     max_concurrency=bench.max_concurrency,
                 )
+            await ctx.settle()
             if load.cpu_util > SATURATED_CPU:
                 log.warning(
                     "client core saturated", variant=variant.key, run=run, cpu=load.cpu_util
@@ -155,7 +156,8 @@ async def run_benchmark(
     note: NoteSink | None = None,
     reset_cache: Callable[[], Awaitable[bool]] | None = None,
 ) -> list[ClientLoad]:
-    """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
+    """Run every variant ``runs`` times; each run's requests go to ``sink`` when it ends, their
+    output tokens counted by ``tokenizer`` (``counting.py``).
 
     Returns the client's load per open-loop run and per session (step, run); empty for closed
     loop: pass a run's ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a
@@ -177,23 +179,29 @@ async def run_benchmark(
             benchmark=bench.id,
             total=expected_requests(bench, runs),
             note=note,
+            tokenizer=tokenizer,
         )
-        if isinstance(bench, SessionBenchmark):
-            assert trace is not None
-            runner = SessionRunner(
-                ctx,
-                bench,
-                trace,
-                runs=runs,
-                seed=seed,
-                tokenizer=tokenizer,
-                pool=pool,
-                reset_cache=reset_cache,
+        try:
+            if isinstance(bench, SessionBenchmark):
+                assert trace is not None
+                runner = SessionRunner(
+                    ctx,
+                    bench,
+                    trace,
+                    runs=runs,
+                    seed=seed,
+                    tokenizer=tokenizer,
+                    pool=pool,
+                    reset_cache=reset_cache,
+                )
+                return await runner.run()
+            if isinstance(bench, ClosedLoopBenchmark):
+                await run_closed_loop(
+                    ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool
+                )
+                return []
+            return await _run_open(
+                ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool, workers=workers
             )
-            return await runner.run()
-        if isinstance(bench, ClosedLoopBenchmark):
-            await run_closed_loop(ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool)
-            return []
-        return await _run_open(
-            ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool, workers=workers
-        )
+        finally:
+            ctx.release()  # a run cut short: its samples are kept, uncounted
