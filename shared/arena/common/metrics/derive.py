@@ -11,6 +11,7 @@ from arena.common.metrics.closed_loop import closed_loop_metrics
 from arena.common.metrics.open_loop import open_loop_metrics
 from arena.common.metrics.sessions import cache_hit_pct, session_run_metrics
 from arena.common.metrics.summary import summarize, summarize_closed_loop
+from arena.common.metrics.tokens import TOKEN_CHECKS, token_checks
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, SessionBenchmark
@@ -48,7 +49,7 @@ def run_metrics(
     client_cpu_util: float | None = None,
 ) -> dict[str, float | None]:
     """One run's metrics; ``cache_hit_pct`` as well wherever the engine reported cached
-    tokens (every kind)."""
+    tokens, and the output-token checks (``metrics.tokens``), every kind."""
     if isinstance(bench, SessionBenchmark):
         assert isinstance(variant, SessionVariant)
         return session_run_metrics(samples, bench, step_load(variant), client_cpu_util)
@@ -62,7 +63,7 @@ def run_metrics(
         metrics = open_loop_metrics(samples, bench.percentiles, slo_ms, client_cpu_util)
     if (hit := cache_hit_pct(samples)) is not None:
         metrics["cache_hit_pct"] = hit
-    return metrics
+    return metrics | token_checks(samples)
 
 
 def summary(
@@ -71,13 +72,13 @@ def summary(
     per_run: list[dict[str, float | None]],
 ) -> dict[str, MeanStd]:
     """Mean ± std over runs (closed loop: llama-benchy's pooling, plus the runs' cache hit
-    rates)."""
+    rates and token checks)."""
     if isinstance(variant, ClosedVariant):
         pooled = summarize_closed_loop(
             runs, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
         )
-        hits = [hit for metrics in per_run if (hit := metrics.get("cache_hit_pct")) is not None]
-        return pooled | ({"cache_hit_pct": MeanStd.of(hits)} if hits else {})
+        per_run_keys = ("cache_hit_pct", *TOKEN_CHECKS)
+        return pooled | summarize([{k: m.get(k) for k in per_run_keys} for m in per_run])
     return summarize(per_run)
 
 

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
+from arena.common.metrics.tokens import output_tokens
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark, SloTier
 
@@ -44,7 +45,7 @@ def turn_output_speed(sample: RequestSample) -> float | None:
     """Per-user output tokens per second of one turn; ``None`` when not measurable."""
     if not sample.ok or len(sample.chunk_times_s) < 2:
         return None
-    tokens = sample.completion_tokens or len(sample.chunk_times_s)
+    tokens = output_tokens(sample)
     span = sample.chunk_times_s[-1] - sample.chunk_times_s[0]
     if tokens < 2 or span <= 0:
         return None
@@ -160,7 +161,6 @@ def session_run_metrics(
     from arena.common.metrics.open_loop import (
         client_saturated,
         client_side,
-        output_tokens,
         run_duration_s,
         succeeded,
     )

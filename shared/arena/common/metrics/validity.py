@@ -1,6 +1,7 @@
 """Whether a benchmark's numbers may be read as measurements.
 
-Four checks, applied wherever results are served (measured and imported alike):
+Four checks, applied wherever results are served (measured and imported alike), and the
+output-token notes of ``token_flags`` (reasoning first, usage mismatch, usage over max_tokens):
 
 - **Error-rate gate.** A benchmark whose failed requests exceed ``max_error_rate`` of all its
   requests (default 10 %, as InferenceX gates) is *invalid*: shown so, left out of capacity,
@@ -30,6 +31,11 @@ from collections.abc import Sequence
 
 from arena.common.analysis.cache import ENGINE_HIT_PCT, client_hit_pct
 from arena.common.analysis.capacity import capacity_by_slo, over_gate
+from arena.common.metrics.token_flags import (
+    reasoning_first_flag,
+    token_mismatch_flag,
+    usage_over_max_flag,
+)
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
@@ -44,6 +50,8 @@ ROLE_CHUNK_RATIO = 0.25
 """ttfr below this share of e2e_ttft: the first chunk came before the prompt was processed."""
 PREFILL_METRICS = ("pp_throughput", "pp_req_throughput", "est_ppt")
 SPREAD_METRIC = {"closed_loop": "tg_throughput", "open_loop": "output_throughput"}
+TOKEN_CHECKS = (reasoning_first_flag, token_mismatch_flag, usage_over_max_flag)
+"""Notes, never invalid: what TTFT and the token counts mean here (``token_flags``)."""
 
 
 def spread_pct(values: Sequence[float]) -> float | None:
@@ -135,6 +143,7 @@ def assess(
         flags.append(
             f"run-to-run spread of {metric} above ±{SPREAD_LIMIT_PCT:g} %: " + ", ".join(noisy)
         )
+    flags += [flag for check in TOKEN_CHECKS if (flag := check(bench)) is not None]
     bench.flags = flags
     return bench
 
