@@ -83,6 +83,10 @@ def render_stream(chunks: int, model: str, quirks: Quirks = Quirks()) -> bytes:
     return "".join(parts).encode()
 
 
+def streaming(body: bytes) -> bool:
+    return b'"stream": true' in body or b'"stream":true' in body
+
+
 class WordTokenizer:
     """One token per whitespace-separated word, ids in order of first sight."""
 
@@ -141,7 +145,7 @@ class Answers:
         path = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
         if path in (b"/tokenize", b"/detokenize"):
             return self.tokenizer.answer(path, body)
-        if b'"stream": true' in body or b'"stream":true' in body:
+        if streaming(body):
             return self.stream
         return self.complete
 
@@ -183,7 +187,7 @@ class InstantProtocol(asyncio.Protocol):
             assert self.transport is not None
             if self.arrivals is not None and b'"stream"' in body:
                 self.arrivals.write(f"{time.perf_counter():.6f}\n")
-            if self.answers.itl_s and not head.startswith(b"GET") and b'"stream"' in body:
+            if self.answers.itl_s and not head.startswith(b"GET") and streaming(body):
                 self.pace(body)
             else:
                 self.transport.write(self.answers.answer(head, body))

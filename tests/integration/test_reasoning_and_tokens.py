@@ -87,9 +87,9 @@ async def test_reasoning_first_gives_ttft_at_the_first_reasoning_token_and_ttfc_
     metrics = open_loop_metrics(samples)
     ttft, ttfc = metrics["mean_ttft_ms"], metrics["mean_ttfc_ms"]
     assert ttft is not None and ttfc is not None
-    assert ttft >= TTFT_MS - 1.0  # the server never answers early
-    # 20 paced chunks lie between them: at least 19 ITLs, never more than a loaded box adds
-    assert (REASONING - 1) * ITL_MS <= ttfc - ttft <= REASONING * ITL_MS * 3
+    # the server is never early (1 ms for clock granularity); a loaded box only makes it late
+    assert ttft >= TTFT_MS - 1.0 and ttfc >= TTFT_MS + REASONING * ITL_MS - 1.0
+    assert ttft < ttfc < ttft + REASONING * ITL_MS * 3
     assert metrics["p99_ttfc_ms"] is not None and metrics["median_ttfc_ms"] is not None
     checks = token_checks(samples)
     assert checks["reasoning_first"] == 4.0 and checks["mean_reasoning_tokens"] == REASONING
@@ -101,7 +101,7 @@ async def test_closed_loop_reports_e2e_ttfc_after_reasoning(reasoning_server: st
     metrics = closed_loop_metrics(samples, concurrency=2)
     ttft, ttfc = metrics["e2e_ttft"], metrics["e2e_ttfc"]
     assert ttft is not None and ttfc is not None
-    assert ttfc - ttft >= (REASONING - 1) * ITL_MS
+    assert ttft < ttfc and ttfc >= TTFT_MS + REASONING * ITL_MS - 1.0
 
 
 async def test_a_usage_that_disagrees_with_the_stream_is_measured_not_believed(

@@ -177,7 +177,8 @@ def _escaped(text: str) -> str:
 
 
 def _string_end(payload: str, start: int) -> int:
-    """Index of the quote closing the JSON string that starts at ``start``; -1 when none."""
+    """Index of the quote closing the JSON string that starts at ``start`` (one preceded by an
+    even run of backslashes); -1 when none."""
     end = payload.find('"', start)
     while end > 0:
         backslashes = 0
@@ -321,25 +322,23 @@ class _StreamReader:
         if isinstance(chunk, dict):
             self._chunk(chunk, now)
 
-    def _plain(self, payload: str, first: "re.Match[str]", now: float) -> bool:
-        """Record an output chunk from its raw text; False when it must be parsed instead."""
-        m = self.measurement
-        pieces: list[tuple[str, str]] = []
-        found: re.Match[str] | None = first
-        while found is not None:
-            start = found.end()
+    def _plain(self, payload: str, found: "re.Match[str]", now: float) -> bool:
+        """Record an output chunk from its raw text; False when it must be parsed instead:
+        a string that does not end, or one the delta does not end with (another field may
+        follow: both channels in one chunk, as a reasoning parser may send at the switch)."""
+        key, start = found.span()
+        end = payload.find('"', start)
+        if end > 0 and payload[end - 1] == "\\":
             end = _string_end(payload, start)
-            if end < 0:
-                return False  # a malformed payload: the parser says so
-            pieces.append((found.group(1), payload[start:end]))
-            found = _TEXT_FIELD.search(payload, end + 1)
-        for channel, piece in pieces:
-            if channel == "content":
-                m.content.append(piece)
-                if m.first_content_s is None:
-                    m.first_content_s = now
-            else:
-                m.reasoning.append(piece)
+        if end < 0 or payload[end + 1 : end + 2] != "}":
+            return False
+        m = self.measurement
+        if payload[key + 1] == "c":  # "content"
+            m.content.append(payload[start:end])
+            if m.first_content_s is None:
+                m.first_content_s = now
+        else:
+            m.reasoning.append(payload[start:end])
         self._output(now)
         return True
 
