@@ -353,6 +353,7 @@ class JobExecution:
                         workers=self.settings.client_workers,
                         note=lambda line: self.logs.put(f"[arena] {line}"),
                         reset_cache=lambda: reset_prefix_cache(engine.base_url, engine.api_key),
+                        count_tokens=not self.spec.model.random_weights,
                     )
                     for load in loads:
                         put_cpu_util(

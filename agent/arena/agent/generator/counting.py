@@ -10,7 +10,10 @@ through the ``ServerTokenizer``'s two connections, which queue the rest. ``usage
 
 A request whose answer held a tool call is not counted (its arguments were not kept), nor one
 whose text does not decode; a tokenizer that fails leaves the whole run uncounted, with one
-warning, and the metrics fall back to ``usage``.
+warning, and the metrics fall back to ``usage``. A random-weight model's answers are not
+counted at all (``run_benchmark(count_tokens=False)``): its tokens are drawn at random, and
+their text re-tokenises to other, more tokens (+6 to +12 % on the tests' tiny llama.cpp model),
+where a trained model's text re-tokenises to what it generated.
 """
 
 import asyncio

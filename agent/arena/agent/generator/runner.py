@@ -155,9 +155,11 @@ async def run_benchmark(
     workers: int = 1,
     note: NoteSink | None = None,
     reset_cache: Callable[[], Awaitable[bool]] | None = None,
+    count_tokens: bool = True,
 ) -> list[ClientLoad]:
     """Run every variant ``runs`` times; each run's requests go to ``sink`` when it ends, their
-    output tokens counted by ``tokenizer`` (``counting.py``).
+    output tokens counted by ``tokenizer`` (``counting.py``) unless ``count_tokens`` is off (a
+    random-weight model: its text does not re-tokenise to the tokens it generated).
 
     Returns the client's load per open-loop run and per session (step, run); empty for closed
     loop: pass a run's ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a
@@ -179,7 +181,7 @@ async def run_benchmark(
             benchmark=bench.id,
             total=expected_requests(bench, runs),
             note=note,
-            tokenizer=tokenizer,
+            tokenizer=tokenizer if count_tokens else None,
         )
         try:
             if isinstance(bench, SessionBenchmark):
