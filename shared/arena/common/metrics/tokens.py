@@ -70,12 +70,15 @@ TOKEN_CHECKS = ("token_mismatch_pct", "usage_over_max", "mean_reasoning_tokens",
 
 
 def token_checks(samples: Sequence[RequestSample]) -> dict[str, float | None]:
-    """The per-run figures both loops report: mismatch, usage over max, reasoning tokens."""
+    """The per-run figures every kind reports: mismatch, usage over max, reasoning. Each is
+    ``None`` where there is nothing to say (no counted tokens, no request over its maximum, no
+    reasoning), so a run without them stores the keys it always had."""
     done = [s for s in samples if s.ok and s.first_token_s is not None]
     reasoned = [s.reasoning_tokens or 0 for s in done]
+    over, first = usage_over_max(samples), reasoning_first(samples)
     return {
         "token_mismatch_pct": token_mismatch_pct(samples),
-        "usage_over_max": float(usage_over_max(samples)),
+        "usage_over_max": float(over) if over else None,
         "mean_reasoning_tokens": sum(reasoned) / len(reasoned) if any(reasoned) else None,
-        "reasoning_first": float(reasoning_first(samples)),
+        "reasoning_first": float(first) if first else None,
     }
