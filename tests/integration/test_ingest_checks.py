@@ -112,7 +112,7 @@ async def test_a_usage_past_max_tokens_is_what_the_engine_said_and_is_stored(
     over = sample(1).model_copy(update={"completion_tokens": 100_000, "max_tokens": 8})
     assert await link.push_samples(job, 1, 1, [sample(0), over]) == 2
     assert counts(controller)["samples"] == 2
-    assert not job_info(controller, job).flags
+    assert not (await asyncio.to_thread(job_info, controller, job)).flags
     await link.close()
 
 

@@ -124,7 +124,7 @@ class Measurement:
 
         ``reasoning_tokens`` is the usage's where given, else one per reasoning chunk until the
         tokenizer counts the reasoning after the run (``counting.count_answers``)."""
-        reasoning_tokens = self.usage_reasoning_tokens
+        reasoning_tokens = self.usage_reasoning_tokens or None  # 0: nothing was reasoned
         if reasoning_tokens is None and self.reasoning:
             reasoning_tokens = len(self.reasoning)
         return RequestSample(
@@ -147,7 +147,7 @@ class Measurement:
         return Answer(
             "".join(self.reasoning),
             "".join(self.content),
-            reasoning_counted_by_usage=self.usage_reasoning_tokens is not None,
+            reasoning_counted_by_usage=bool(self.usage_reasoning_tokens),
             tool_calls=self.tool_calls,
         )
 

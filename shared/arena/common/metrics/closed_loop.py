@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from arena.common import stats
-from arena.common.metrics.tokens import output_tokens
+from arena.common.metrics.tokens import TOKEN_CHECKS, output_tokens
 from arena.common.schemas.sample import RequestSample
 
 Metrics = dict[str, float | None]
@@ -80,9 +80,10 @@ BENCHY_METRICS = (
     "e2e_ttft",
 )
 """Every closed-loop key, in the order of llama-benchy's JSON report (same names)."""
-ARENA_REPORT_METRICS = ("cache_hit_pct",)
-"""Keys Arena adds to a llama-benchy report it writes (``arenactl export``), one value per run,
-so that an import keeps them; llama-benchy's own reports have none."""
+ARENA_REPORT_METRICS = ("cache_hit_pct", "e2e_ttfc", *TOKEN_CHECKS)
+"""Keys Arena adds to a llama-benchy report it writes (``arenactl export``), so that an import
+keeps them: ``e2e_ttfc`` pooled per request like ``e2e_ttft``, the others one value per run;
+llama-benchy's own reports have none."""
 
 
 def token_timestamps(sample: RequestSample) -> list[float]:
