@@ -54,12 +54,17 @@ class RunContext:
     note: NoteSink | None = None
     tokenizer: Tokenizer | None = None
     """Counts each answer's output tokens after the run; ``None``: samples go out at once."""
+    live: SampleSink | None = None
+    """Sees each sample the moment its request completes, before it is counted (the agent's
+    live request and token rates)."""
     done: int = 0
     errors: int = 0
     output_tokens: int = 0
     pending: list[tuple[RequestSample, Answer]] = field(default_factory=list)
 
     def record(self, sample: RequestSample, answer: Answer | None = None) -> None:
+        if self.live is not None:
+            self.live(sample)
         if self.tokenizer is None or answer is None:
             self.sink(sample)
         else:

@@ -156,10 +156,12 @@ async def run_benchmark(
     note: NoteSink | None = None,
     reset_cache: Callable[[], Awaitable[bool]] | None = None,
     count_tokens: bool = True,
+    live: SampleSink | None = None,
 ) -> list[ClientLoad]:
     """Run every variant ``runs`` times; each run's requests go to ``sink`` when it ends, their
     output tokens counted by ``tokenizer`` (``counting.py``) unless ``count_tokens`` is off (a
-    random-weight model: its text does not re-tokenise to the tokens it generated).
+    random-weight model: its text does not re-tokenise to the tokens it generated). ``live``
+    sees each sample as its request completes, before that.
 
     Returns the client's load per open-loop run and per session (step, run); empty for closed
     loop: pass a run's ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a
@@ -182,6 +184,7 @@ async def run_benchmark(
             total=expected_requests(bench, runs),
             note=note,
             tokenizer=tokenizer if count_tokens else None,
+            live=live,
         )
         try:
             if isinstance(bench, SessionBenchmark):
