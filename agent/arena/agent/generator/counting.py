@@ -27,6 +27,10 @@ from arena.common.schemas.sample import RequestSample
 
 log = structlog.get_logger(__name__)
 
+MAX_COUNTED_CHARS = 4_000_000
+"""An answer longer than this (far beyond any ``max_tokens`` a suite may ask) is not sent to
+the tokenizer: a server that streams without end must not make the count a second attack."""
+
 
 async def _count(tokenizer: Tokenizer, text: str) -> int:
     return len(await tokenizer.encode(text)) if text else 0
@@ -34,6 +38,8 @@ async def _count(tokenizer: Tokenizer, text: str) -> int:
 
 async def _count_one(tokenizer: Tokenizer, sample: RequestSample, answer: Answer) -> None:
     if not sample.ok or answer.tool_calls:
+        return
+    if len(answer.reasoning) + len(answer.content) > MAX_COUNTED_CHARS:
         return
     reasoning, content = escaped_text(answer.reasoning), escaped_text(answer.content)
     if reasoning is None or content is None:
