@@ -96,11 +96,11 @@ def main() -> None:
         f"{args.chunks:,} chunks)"
     )
     print(f"{'chunk':<30} {'baseline':>9} {'this tree':>9} {'ratio':>6}")
-    for name, now in after.items():
+    for name, best in after.items():
         then = before.get(name)
-        ratio = f"{now / then:6.2f}" if then else "     —"
+        ratio = f"{best / then:6.2f}" if then else "     —"
         shown = f"{then:9.3f}" if then else "        —"
-        print(f"{name:<30} {shown} {now:9.3f} {ratio}")
+        print(f"{name:<30} {shown} {best:9.3f} {ratio}")
 
 
 if __name__ == "__main__":
