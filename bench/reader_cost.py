@@ -87,8 +87,8 @@ def main() -> None:
     after: dict[str, float] = {}
     for _ in range(args.rounds):
         if args.baseline:
-            then = baseline(args.baseline, args.chunks, args.repeats)
-            before = {k: min(v, before.get(k, v)) for k, v in then.items()}
+            earlier = baseline(args.baseline, args.chunks, args.repeats)
+            before = {k: min(v, before.get(k, v)) for k, v in earlier.items()}
         now = measure(args.chunks, args.repeats)
         after = {k: min(v, after.get(k, v)) for k, v in now.items()}
     print(
