@@ -120,12 +120,14 @@ def instant_server(
     pace_ms: tuple[float, float] | None = None,
     arrivals: Path | None = None,
     close: bool = False,
+    quirks: Sequence[str] = (),
 ) -> Iterator[str]:
     """Start ``bench.instant_server`` in its own process; yield its base URL.
 
     ``pace_ms`` = (TTFT, ITL) switches it to paced streaming (the parity control);
     ``arrivals`` is the file where it logs when each streaming request arrived; ``close``
-    makes it close each connection after its answer.
+    makes it close each connection after its answer; ``quirks``: more of its options
+    (``--reasoning-chunks 20``, ``--usage-completion-tokens 54``).
     """
     command = [sys.executable, "-m", "bench.instant_server", "--chunks", str(chunks)]
     if pace_ms is not None:
@@ -134,6 +136,7 @@ def instant_server(
         command += ["--arrivals", str(arrivals)]
     if close:
         command.append("--close")
+    command += quirks
     process = subprocess.Popen(
         [*command, "--model", model], cwd=REPO, stdout=subprocess.PIPE, text=True
     )

@@ -84,10 +84,6 @@ async def test_samples_before_running_fit_between_the_lease_and_now(
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (
-            {"completion_tokens": 100_000, "max_tokens": 100_000},
-            "completion_tokens 100000 is more than the 8 its variant asks for",
-        ),
         ({"completion_tokens": 8, "max_tokens": 4096}, "max_tokens 4096 is more than the 8"),
         (
             {"variant": "pp16/tg4096/d0/c2", "completion_tokens": 4000, "max_tokens": 4096},
@@ -95,7 +91,7 @@ async def test_samples_before_running_fit_between_the_lease_and_now(
         ),
         ({"index": 0}, "run 0 index 0 of pp16/tg8/d0/c2 is sent twice"),
     ],
-    ids=["tokens-past-the-spec", "max-tokens-past-the-spec", "variant-not-in-the-job", "twice"],
+    ids=["max-tokens-past-the-spec", "variant-not-in-the-job", "twice"],
 )
 async def test_a_sample_is_checked_against_the_jobs_spec(
     controller: Controller, change: dict[str, object], reason: str
@@ -104,6 +100,19 @@ async def test_a_sample_is_checked_against_the_jobs_spec(
     bad = sample(1).model_copy(update=change)
     await refused(controller, job, link.push_samples(job, 1, 1, [sample(0), bad]), reason)
     assert await link.push_samples(job, 1, 1, [sample(0), sample(1)]) == 2
+    await link.close()
+
+
+async def test_a_usage_past_max_tokens_is_what_the_engine_said_and_is_stored(
+    controller: Controller,
+) -> None:
+    """Refusing it made the agent wait out its flush timeout and the job fail with 0 samples
+    kept (issue 24); the results flag it instead (``usage_over_max``)."""
+    link, job = await leased(controller)
+    over = sample(1).model_copy(update={"completion_tokens": 100_000, "max_tokens": 8})
+    assert await link.push_samples(job, 1, 1, [sample(0), over]) == 2
+    assert counts(controller)["samples"] == 2
+    assert not (await asyncio.to_thread(job_info, controller, job)).flags
     await link.close()
 
 

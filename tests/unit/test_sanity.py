@@ -41,6 +41,12 @@ def sample(**change: object) -> RequestSample:
     return base.model_copy(update=change)
 
 
+def test_a_usage_past_max_tokens_is_kept_for_the_results_to_flag() -> None:
+    over = [sample(index=1, completion_tokens=4), sample(index=2, completion_tokens=900)]
+    assert batch_problems([sample(), *over], BOUNDS) == []
+    assert columns_pass(SampleColumns.of([sample(), *over]), BOUNDS)
+
+
 def test_a_sane_sample_and_clock_jitter_pass() -> None:
     jitter = sample(
         index=1, sent_s=0.495, chunk_times_s=[0.8, 0.799, 1.2]
@@ -56,14 +62,18 @@ IMPOSSIBLE = [
     ({"chunk_times_s": [0.8, 1.1, 0.9]}, "chunk times are out of order"),
     ({"chunk_times_s": [0.8] * 9}, "9 chunks; at most 8"),
     ({"chunk_times_s": [0.1, 1.0]}, "outside sent_s..end_s"),
-    ({"completion_tokens": 4}, "completion_tokens 4 > max_tokens 3"),
+    ({"completion_tokens": 1001}, "completion_tokens 1001 is outside 0..1000"),
+    ({"counted_output_tokens": -1}, "counted_output_tokens -1 is outside 0..1000"),
+    ({"reasoning_tokens": 5000}, "reasoning_tokens 5000 is outside 0..1000"),
+    ({"first_content_s": 0.75}, "first_content_s (0.750000) is before first_token_s"),
+    ({"first_content_s": 1.5}, "end_s (1.200000) is before first_content_s"),
     ({"prompt_tokens": 5000}, "prompt_tokens 5000 is outside 0..1000"),
     ({"queued_s": 0.4}, "queued_s (0.400000) is before scheduled_s"),
     ({"scheduled_s": -5.0, "queued_s": -5.0}, "before the job's clock started"),
     ({"run": 3}, "run 3 / index 1 out of range"),
     ({"baseline_latency_s": -1.0}, "baseline_latency_s is -1.0"),
     ({"variant": "w"}, "variant 'w' is not in the job's benchmark 'chat'"),
-    ({"completion_tokens": 600, "max_tokens": 600}, "completion_tokens 600 is more than the 500"),
+    ({"completion_tokens": 600, "max_tokens": 600}, "max_tokens 600 is more than the 500"),
     ({"completion_tokens": 6, "max_tokens": 501}, "max_tokens 501 is more than the 500"),
     ({"index": 0}, "run 0 index 0 of v is sent twice"),
     ({"session": "s" * 201}, "session label of 201 characters"),
@@ -115,6 +125,7 @@ wild = st.builds(
     sent_s=st.floats(-0.1, 120.0) | st.just(math.nan),
     first_response_s=times,
     first_token_s=times,
+    first_content_s=times,
     end_s=times,
     prompt_tokens=counts,
     completion_tokens=counts,
@@ -124,22 +135,26 @@ wild = st.builds(
     session=st.none() | st.text(max_size=3) | st.just("s" * 201),
     turn=st.none() | st.integers(-1, 3),
     cached_tokens=counts,
+    counted_output_tokens=counts,
+    reasoning_tokens=counts,
 )
 
 
 @st.composite
 def plausible(draw: st.DrawFn) -> RequestSample:
     """A sample that is nearly right: ordered times, some absent, now and then one nudged."""
-    ordered = sorted(draw(st.lists(st.floats(0.0, 100.0), min_size=6, max_size=6)))
+    size = len(TIMES)
+    ordered = sorted(draw(st.lists(st.floats(0.0, 100.0), min_size=size, max_size=size)))
     if draw(st.integers(0, 3)) == 0:
-        at = draw(st.integers(0, 5))
+        at = draw(st.integers(0, size - 1))
         ordered[at] += draw(st.sampled_from([-0.02, -0.005, 0.005, 0.02]))
-    kept = draw(st.lists(st.booleans(), min_size=6, max_size=6))
+    kept = draw(st.lists(st.booleans(), min_size=size, max_size=size))
     values: list[Any] = [
         t if keep or name == "sent_s" else None
         for name, t, keep in zip(TIMES, ordered, kept, strict=True)
     ]
-    chunks = sorted(draw(st.lists(st.floats(ordered[2] - 0.02, ordered[5] + 0.02), max_size=9)))
+    sent, end = ordered[TIMES.index("sent_s")], ordered[TIMES.index("end_s")]
+    chunks = sorted(draw(st.lists(st.floats(sent - 0.02, end + 0.02), max_size=9)))
     tokens = draw(st.integers(0, 1001))
     return RequestSample(
         benchmark="chat",
@@ -150,6 +165,7 @@ def plausible(draw: st.DrawFn) -> RequestSample:
         chunk_times_s=chunks,
         completion_tokens=tokens,
         max_tokens=draw(st.sampled_from([None, tokens, 500, 1000])),
+        counted_output_tokens=draw(st.sampled_from([None, tokens, -1, 1001])),
     )
 
 

@@ -141,8 +141,17 @@ class JobExecution:
         return sum(tokens for _, tokens in self._recent) / RATE_WINDOW_S
 
     def _on_sample(self, sample: RequestSample) -> None:
+        """A reference tool's sample: stored and counted at once."""
+        self._store(sample)
+        self._count(sample)
+
+    def _store(self, sample: RequestSample) -> None:
         self.samples.put(sample)
         self.digest.add(sample)
+
+    def _count(self, sample: RequestSample) -> None:
+        """The live figures: the generator reports each request as it completes, before the
+        sample itself comes (after the run, its output tokens counted)."""
         self.requests_done += 1
         current, since, done = self._benchmark
         self._benchmark = (current, since, done + 1)
@@ -388,7 +397,8 @@ class JobExecution:
                         runs=self.spec.runs,
                         seed=self.spec.seed,
                         clock=clock,
-                        sink=self._on_sample,
+                        sink=self._store,
+                        live=self._count,
                         tokenizer=tokenizer,
                         progress=self._on_progress,
                         workers=self.settings.client_workers,
@@ -400,6 +410,7 @@ class JobExecution:
                         )
                         if before is not None
                         else None,
+                        count_tokens=not self.spec.model.random_weights,
                     )
                     for load in loads:
                         put_run(self.provenance, bench.id, load.variant, load.run, load.figures())

@@ -14,7 +14,10 @@ by the connection that received it (``arena.agent.generator.http``);
 ``cached_tokens`` is the usage's ``prompt_tokens_details.cached_tokens`` where the engine
 reports it; ``first_response_s`` is the first chunk with any ``choices``; ``first_token_s`` and
 ``chunk_times_s`` count only chunks carrying generated output (content, reasoning or tool calls,
-never a role-only chunk; vLLM's latency ends at the last of them); ``end_s`` is when the stream
+never a role-only chunk; vLLM's latency ends at the last of them); ``first_content_s`` is the
+first chunk with answer content or a tool call, later than ``first_token_s`` when the model
+reasoned first; the streamed reasoning and content text is kept (still JSON-escaped) so that
+the tokenizer counts the answer after the run (``counting.py``); ``end_s`` is when the stream
 ended (the read that completed the response, usage and ``[DONE]`` included), where vLLM's run
 duration ends.
 A request never raises: HTTP errors, resets, timeouts and malformed streams become ``error``.
@@ -48,7 +51,10 @@ REQUEST_TIMEOUT_S = 6 * 60 * 60
 """vLLM's own per-request limit; long generations must not be cut by the client."""
 ERROR_BODY_CHARS = 2000
 GENERATED_FIELDS = ("content", "reasoning_content", "reasoning", "tool_calls", "function_call")
-_PLAIN_OUTPUT = re.compile(r'"(?:content|reasoning_content|reasoning)"\s*:\s*"[^"]').search
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""llama.cpp's and DeepSeek's spelling, then vLLM's newer one."""
+_TEXT_FIELD = re.compile(r'"(content|reasoning_content|reasoning)"\s*:\s*"(?=[^"])')
+"""A non-empty output string in a raw payload; group 1 names its channel."""
 
 
 def _json_loader() -> Callable[[str], Any]:
@@ -111,22 +117,86 @@ class Measurement:
     error: str | None = None
     text: list[str] | None = None
     """The answer's content pieces, in order; only when the request asked to collect them."""
+    first_content_s: float | None = None
+    usage_reasoning_tokens: int | None = None
+    """``usage.completion_tokens_details.reasoning_tokens``, where the engine reports it."""
+    reasoning: list[str] = field(default_factory=list)
+    """Each reasoning chunk's text, JSON-escaped as it came (decoded after the run)."""
+    content: list[str] = field(default_factory=list)
+    """Each content chunk's text, JSON-escaped as it came."""
+    tool_calls: bool = False
+    """A tool call was streamed: its arguments are output the kept text does not hold."""
 
     def to_sample(self, **labels: Any) -> RequestSample:
-        """Labels: benchmark, variant, run, index and the optional schedule/baseline fields."""
+        """Labels: benchmark, variant, run, index and the optional schedule/baseline fields.
+
+        ``reasoning_tokens`` is the usage's where given, else one per reasoning chunk until the
+        tokenizer counts the reasoning after the run (``counting.count_answers``)."""
+        reasoning_tokens = self.usage_reasoning_tokens or None  # 0: nothing was reasoned
+        if reasoning_tokens is None and self.reasoning:
+            reasoning_tokens = len(self.reasoning)
         return RequestSample(
             sent_s=self.sent_s,
             written_s=self.written_s,
             first_response_s=self.first_response_s,
             first_token_s=self.first_token_s,
+            first_content_s=self.first_content_s,
             end_s=self.end_s,
             chunk_times_s=self.chunk_times_s,
             prompt_tokens=self.prompt_tokens,
             completion_tokens=self.completion_tokens,
             cached_tokens=self.cached_tokens,
+            reasoning_tokens=reasoning_tokens,
             error=self.error,
             **labels,
         )
+
+    def answer(self) -> "Answer":
+        """What the tokenizer counts after the run: the streamed text, still escaped."""
+        return Answer(
+            "".join(self.reasoning),
+            "".join(self.content),
+            reasoning_counted_by_usage=bool(self.usage_reasoning_tokens),
+            tool_calls=self.tool_calls,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One request's streamed output text, JSON-escaped as it came (``escaped_text`` decodes)."""
+
+    reasoning: str
+    content: str
+    reasoning_counted_by_usage: bool = False
+    tool_calls: bool = False
+
+
+def escaped_text(escaped: str) -> str | None:
+    """The text of JSON-escaped string pieces joined; ``None`` when they do not decode."""
+    try:
+        text = json.loads(f'"{escaped}"')
+    except ValueError:
+        return None
+    return text if isinstance(text, str) else None
+
+
+def _escaped(text: str) -> str:
+    """``text`` as the inside of a JSON string, as a fast-path piece is kept."""
+    return json.dumps(text)[1:-1]
+
+
+def _string_end(payload: str, start: int) -> int:
+    """Index of the quote closing the JSON string that starts at ``start`` (one preceded by an
+    even run of backslashes); -1 when none."""
+    end = payload.find('"', start)
+    while end > 0:
+        backslashes = 0
+        while payload[end - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return end
+        end = payload.find('"', end + 1)
+    return end
 
 
 @dataclass(frozen=True)
@@ -232,8 +302,9 @@ class _StreamReader:
     Fast path: a payload whose raw text shows a non-empty ``content``/``reasoning`` string and
     no ``usage`` or ``error`` key is a generated-output chunk with choices, so it is recorded
     without parsing (a quote inside a JSON string is always escaped, so the pattern cannot match
-    text the model generated). Anything else is parsed in full, and so is every chunk when the
-    answer's text is collected (``collect``).
+    text the model generated): the string is sliced out still escaped, into its channel's list,
+    and the channel's name says whether answer content has begun. Anything else is parsed in
+    full, and so is every chunk when the answer's text is collected (``collect``).
     """
 
     def __init__(self, measurement: Measurement, collect: bool = False) -> None:
@@ -245,14 +316,10 @@ class _StreamReader:
         """``[DONE]`` seen: the stream ended as the protocol says."""
 
     def apply(self, payload: str, now: float) -> None:
-        if (
-            not self.collect
-            and '"usage"' not in payload
-            and '"error"' not in payload
-            and _PLAIN_OUTPUT(payload)
-        ):
-            self._output(now)
-            return
+        if not self.collect and '"usage"' not in payload and '"error"' not in payload:
+            found = _TEXT_FIELD.search(payload)
+            if found is not None and self._plain(payload, found, now):
+                return
         if payload.strip() == "[DONE]":
             self.done = True
             return
@@ -263,6 +330,26 @@ class _StreamReader:
             return
         if isinstance(chunk, dict):
             self._chunk(chunk, now)
+
+    def _plain(self, payload: str, found: "re.Match[str]", now: float) -> bool:
+        """Record an output chunk from its raw text; False when it must be parsed instead:
+        a string that does not end, or one the delta does not end with (another field may
+        follow: both channels in one chunk, as a reasoning parser may send at the switch)."""
+        key, start = found.span()
+        end = payload.find('"', start)
+        if end > 0 and payload[end - 1] == "\\":
+            end = _string_end(payload, start)
+        if end < 0 or payload[end + 1 : end + 2] != "}":
+            return False
+        m = self.measurement
+        if payload[key + 1] == "c":  # "content"
+            m.content.append(payload[start:end])
+            if m.first_content_s is None:
+                m.first_content_s = now
+        else:
+            m.reasoning.append(payload[start:end])
+        self._output(now)
+        return True
 
     def _chunk(self, chunk: dict[str, Any], now: float) -> None:
         m = self.measurement
@@ -278,18 +365,37 @@ class _StreamReader:
             details = usage.get("prompt_tokens_details")
             if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
                 m.cached_tokens = details["cached_tokens"]
+            output = usage.get("completion_tokens_details")
+            if isinstance(output, dict) and isinstance(output.get("reasoning_tokens"), int):
+                m.usage_reasoning_tokens = output["reasoning_tokens"]
         choices = chunk.get("choices")
         if not choices or not isinstance(choices, list):
             return
         if _carries_output(choices[0]):
-            if m.text is not None:
-                content = choices[0]["delta"].get("content")
-                if isinstance(content, str):
-                    m.text.append(content)
+            self._channels(choices[0]["delta"], now)
             self._output(now)
             return
         if m.first_response_s is None:
             m.first_response_s = now
+
+    def _channels(self, delta: dict[str, Any], now: float) -> None:
+        """A parsed output chunk's text into its channels; content or a tool call starts the
+        answer (``first_content_s``)."""
+        m = self.measurement
+        for name in REASONING_FIELDS:
+            reasoning = delta.get(name)
+            if isinstance(reasoning, str) and reasoning:
+                m.reasoning.append(_escaped(reasoning))
+        content = delta.get("content")
+        if isinstance(content, str):
+            if m.text is not None:
+                m.text.append(content)
+            if content:
+                m.content.append(_escaped(content))
+        called = bool(delta.get("tool_calls") or delta.get("function_call"))
+        m.tool_calls = m.tool_calls or called
+        if m.first_content_s is None and (content or called):
+            m.first_content_s = now
 
     def _output(self, now: float) -> None:
         m = self.measurement

@@ -154,7 +154,8 @@ async def _batch(
                 max_tokens=request.max_tokens,
                 baseline_latency_s=latency_s,
                 read_stall_s=stall,
-            )
+            ),
+            measurement.answer(),
         )
 
     prepared = [prepare(ctx.endpoint, request) for request in requests]
@@ -218,6 +219,7 @@ async def run_closed_loop(
         requests = await batch_of(variant)
         async with ctx.measured_run(variant.key, run):
             load = await _batch(ctx, bench, variant, requests, run, latency_s)
+        await ctx.settle()  # counting the answers' tokens: outside the run's measured window
         if load is not None:
             loads.append(load)
     return loads

@@ -1,19 +1,23 @@
 """What both loops share while a benchmark runs: connections, the clock, and the outlets.
 
-Samples are handed to the sink the moment their request completes (the agent queues them for
-upload), and every completion refreshes the progress counters.
+Every completion refreshes the progress counters. Without a tokenizer a sample is handed to
+the sink the moment its request completes (the agent queues them for upload); with one, the
+run's samples wait with their answers until ``settle`` counts their output tokens after the
+run (``counting.py``) and hands them on.
 """
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
 
-from arena.agent.generator.client import Endpoint
+from arena.agent.generator.client import Answer, Endpoint
 from arena.agent.generator.clock import JobClock
+from arena.agent.generator.counting import count_answers
 from arena.agent.generator.http import Connections
+from arena.agent.generator.tokens import Tokenizer, exact_lengths
 from arena.common.schemas.sample import RequestSample
 
 SampleSink = Callable[[RequestSample], None]
@@ -60,9 +64,15 @@ class RunContext:
     total: int
     note: NoteSink | None = None
     bounds: RunBounds | None = None
+    tokenizer: Tokenizer | None = None
+    """Counts each answer's output tokens after the run; ``None``: samples go out at once."""
+    live: SampleSink | None = None
+    """Sees each sample the moment its request completes, before it is counted (the agent's
+    live request and token rates)."""
     done: int = 0
     errors: int = 0
     output_tokens: int = 0
+    pending: list[tuple[RequestSample, Answer]] = field(default_factory=list)
 
     @asynccontextmanager
     async def measured_run(self, variant: str, run: int) -> AsyncIterator[None]:
@@ -73,8 +83,13 @@ class RunContext:
         if self.bounds is not None:
             await self.bounds.finished(variant, run)
 
-    def record(self, sample: RequestSample) -> None:
-        self.sink(sample)
+    def record(self, sample: RequestSample, answer: Answer | None = None) -> None:
+        if self.live is not None:
+            self.live(sample)
+        if self.tokenizer is None or answer is None:
+            self.sink(sample)
+        else:
+            self.pending.append((sample, answer))
         self.done += 1
         self.errors += 0 if sample.ok else 1
         if sample.completion_tokens is not None:
@@ -93,3 +108,17 @@ class RunContext:
                     output_tokens=self.output_tokens,
                 )
             )
+
+    async def settle(self) -> None:
+        """After a run: count the held answers' output tokens, then hand their samples on. An
+        approximate tokenizer (an endpoint without one) counts nothing: its lengths are no
+        check on the engine's usage."""
+        if self.tokenizer is not None and self.pending and exact_lengths(self.tokenizer):
+            await count_answers(self.tokenizer, self.pending)
+        self.release()
+
+    def release(self) -> None:
+        """Hand on every held sample as it is (a run cut short: uncounted, still kept)."""
+        held, self.pending = self.pending, []
+        for sample, _ in held:
+            self.sink(sample)

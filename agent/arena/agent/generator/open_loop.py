@@ -191,7 +191,8 @@ async def run_open_loop(
                 queued_s=queued_s,
                 max_tokens=item.request.max_tokens,
                 read_stall_s=stall,
-            )
+            ),
+            m.answer(),
         )
 
     schedule = make_schedule(ctx.endpoint, prompts, offsets_s)

@@ -142,6 +142,7 @@ async def _run_open(
                     run=run,
                     max_concurrency=bench.max_concurrency,
                 )
+        await ctx.settle()
         if headroom is not None:
             streams = min(len(prompts), bench.max_concurrency or len(prompts))
             used = headroom.used_pct(variant.rate, streams if variant.rate == inf else None)
@@ -175,8 +176,13 @@ async def run_benchmark(
     reset_cache: Callable[[], Awaitable[bool]] | None = None,
     headroom: ClientHeadroom | None = None,
     bounds: RunBounds | None = None,
+    count_tokens: bool = True,
+    live: SampleSink | None = None,
 ) -> list[ClientLoad]:
-    """Run every variant ``runs`` times; each completed request goes to ``sink`` at once.
+    """Run every variant ``runs`` times; each run's requests go to ``sink`` when it ends, their
+    output tokens counted by ``tokenizer`` (``counting.py``) unless ``count_tokens`` is off (a
+    random-weight model: its text does not re-tokenise to the tokens it generated). ``live``
+    sees each sample as its request completes, before that.
 
     Returns the client's load per open-loop run and per session (step, run); empty for closed
     loop: pass a run's ``cpu_util`` to ``open_loop_metrics(client_cpu_util=...)`` to flag a
@@ -202,37 +208,42 @@ async def run_benchmark(
             total=expected_requests(bench, runs),
             note=note,
             bounds=bounds,
+            tokenizer=tokenizer if count_tokens else None,
+            live=live,
         )
-        if isinstance(bench, SessionBenchmark):
-            assert trace is not None
-            runner = SessionRunner(
+        try:
+            if isinstance(bench, SessionBenchmark):
+                assert trace is not None
+                runner = SessionRunner(
+                    ctx,
+                    bench,
+                    trace,
+                    runs=runs,
+                    seed=seed,
+                    tokenizer=tokenizer,
+                    pool=pool,
+                    reset_cache=reset_cache,
+                )
+                loads = await runner.run()
+                return [_with_share(load, headroom, _users(load.variant)) for load in loads]
+            if isinstance(bench, ClosedLoopBenchmark):
+                loads = await run_closed_loop(
+                    ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool
+                )
+                concurrency = {v.key: v.concurrency for v in closed_variants(bench)}
+                return [_with_share(load, headroom, concurrency[load.variant]) for load in loads]
+            return await _run_open(
                 ctx,
                 bench,
-                trace,
                 runs=runs,
                 seed=seed,
                 tokenizer=tokenizer,
                 pool=pool,
-                reset_cache=reset_cache,
+                workers=workers,
+                headroom=headroom,
             )
-            loads = await runner.run()
-            return [_with_share(load, headroom, _users(load.variant)) for load in loads]
-        if isinstance(bench, ClosedLoopBenchmark):
-            loads = await run_closed_loop(
-                ctx, bench, runs=runs, seed=seed, tokenizer=tokenizer, pool=pool
-            )
-            concurrency = {variant.key: variant.concurrency for variant in closed_variants(bench)}
-            return [_with_share(load, headroom, concurrency[load.variant]) for load in loads]
-        return await _run_open(
-            ctx,
-            bench,
-            runs=runs,
-            seed=seed,
-            tokenizer=tokenizer,
-            pool=pool,
-            workers=workers,
-            headroom=headroom,
-        )
+        finally:
+            ctx.release()  # a run cut short: its samples are kept, uncounted
 
 
 def _users(variant: str) -> int | None:

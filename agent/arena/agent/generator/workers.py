@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 
-from arena.agent.generator.client import Measurement
+from arena.agent.generator.client import Answer, Measurement
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.context import RunContext
 from arena.agent.generator.datasets import Prompt
@@ -83,7 +83,7 @@ def deal(schedule: Sequence[Scheduled], workers: int) -> list[list[Scheduled]]:
 
 
 async def _work(conn: Connection, job: WorkerJob) -> None:
-    pending: list[RequestSample] = []
+    pending: list[tuple[RequestSample, Answer]] = []
     last_flush = time.perf_counter()
 
     def flush() -> None:
@@ -96,18 +96,17 @@ async def _work(conn: Connection, job: WorkerJob) -> None:
     monitor = LoopMonitor(job.clock)
 
     def done(item: Scheduled, scheduled_s: float, queued_s: float, m: Measurement) -> None:
-        pending.append(
-            m.to_sample(
-                benchmark=job.benchmark,
-                variant=job.variant,
-                run=job.run,
-                index=item.index,
-                scheduled_s=scheduled_s,
-                queued_s=queued_s,
-                max_tokens=item.request.max_tokens,
-                read_stall_s=monitor.stall_between(m.sent_s, m.first_token_s),
-            )
+        sample = m.to_sample(
+            benchmark=job.benchmark,
+            variant=job.variant,
+            run=job.run,
+            index=item.index,
+            scheduled_s=scheduled_s,
+            queued_s=queued_s,
+            max_tokens=item.request.max_tokens,
+            read_stall_s=monitor.stall_between(m.sent_s, m.first_token_s),
         )
+        pending.append((sample, m.answer()))
         if time.perf_counter() - last_flush > FLUSH_EVERY_S:
             flush()
 
@@ -211,9 +210,9 @@ async def _collect(
             while conn.poll():
                 message = conn.recv()
                 if message[0] == "samples":
-                    for sample in message[1]:
+                    for sample, answer in message[1]:
                         stalls.append(sample.read_stall_s)
-                        ctx.record(sample)
+                        ctx.record(sample, answer)
                 elif message[0] == "end":
                     loads.append(message[1])
                     remaining.discard(position)

@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from arena.common.metrics.reports import Counter
+from arena.common.schemas.packed import FLOAT64_BYTES
 from arena.common.schemas.results import EnergyFigures
 from arena.common.schemas.telemetry import GpuReading
 from arena.controller.store.jobs import _extension, attempt_records, fenced_job
@@ -80,8 +81,15 @@ def telemetry_of(session: Session, job: JobRow) -> list[GpuReading]:
 
 
 def benchmark_windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:
-    """Per benchmark: first send, last completion and output tokens of successful requests."""
-    tokens = func.sum(SampleRow.completion_tokens).filter(col(SampleRow.error).is_(None))
+    """Per benchmark: first send, last completion and output tokens of successful requests, each
+    request's by ``metrics.tokens.output_tokens``'s rule: counted, else usage (unless 0), else
+    one per chunk (8 bytes a packed chunk time)."""
+    output = func.coalesce(
+        col(SampleRow.counted_output_tokens),
+        func.nullif(col(SampleRow.completion_tokens), 0),
+        func.length(col(SampleRow.chunk_times_s)) / FLOAT64_BYTES,
+    )
+    tokens = func.sum(output).filter(col(SampleRow.error).is_(None))
     rows = session.exec(
         select(
             SampleRow.benchmark,

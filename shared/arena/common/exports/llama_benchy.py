@@ -7,7 +7,9 @@ values are pooled over every run's requests, batch throughputs give one value pe
 c = 1 the "total" throughputs are the per-request ones (llama-benchy's ``BenchmarkReport.add``).
 The optional time series (``--save-*-throughput-timeseries``) are written as ``null``. Where
 the engine reported cached prompt tokens, each entry also carries Arena's ``cache_hit_pct`` (one
-value per run), which llama-benchy itself does not write.
+value per run), and where they have values Arena's ``e2e_ttfc`` (per request) and output-token
+checks (``metrics.tokens.TOKEN_CHECKS``, one value per run), which llama-benchy itself does not
+write.
 """
 
 from collections.abc import Sequence
@@ -22,6 +24,7 @@ from arena.common.metrics.closed_loop import (
     with_single_request_totals,
 )
 from arena.common.metrics.sessions import cache_hit_pct
+from arena.common.metrics.tokens import TOKEN_CHECKS, token_checks
 from arena.common.schemas.sample import RequestSample
 
 SCHEMA_VERSION = "0.4.0"
@@ -69,9 +72,12 @@ def _benchmark(variant: BenchyVariant) -> dict[str, Any]:
         "is_context_prefill_phase": variant.is_context_prefill_phase,
     }
     entry |= {key: _metric(values.get(key, [])) for key in BENCHY_METRICS}
-    hits = [hit for samples in variant.runs if (hit := cache_hit_pct(samples)) is not None]
-    if hits:
-        entry["cache_hit_pct"] = _metric(hits)
+    per_run = {"cache_hit_pct": [cache_hit_pct(samples) for samples in variant.runs]}
+    checks = [token_checks(samples) for samples in variant.runs]
+    per_run |= {key: [run[key] for run in checks] for key in TOKEN_CHECKS}
+    extras = {key: [v for v in found if v is not None] for key, found in per_run.items()}
+    extras["e2e_ttfc"] = values.get("e2e_ttfc", [])
+    entry |= {key: _metric(found) for key, found in extras.items() if found}
     entry["throughput_over_time"] = None
     entry["requests_throughput_over_time"] = None
     return entry

@@ -65,6 +65,19 @@ METRICS: tuple[Metric, ...] = (
     Metric("median_ttft_ms", "TTFT p50", "ms", L, 1, OPEN, "Median time to first token."),
     Metric("p95_ttft_ms", "TTFT p95", "ms", L, 1, OPEN, "95th percentile time to first token."),
     Metric("p99_ttft_ms", "TTFT p99", "ms", L, 1, OPEN, "99th percentile time to first token."),
+    Metric(
+        "mean_ttfc_ms",
+        "TTFC mean",
+        "ms",
+        L,
+        1,
+        OPEN,
+        "Mean time to first content: the first chunk of the answer itself (content or a tool "
+        "call), after any reasoning; TTFT counts the first token of any channel.",
+    ),
+    Metric("median_ttfc_ms", "TTFC p50", "ms", L, 1, OPEN, "Median time to first content."),
+    Metric("p95_ttfc_ms", "TTFC p95", "ms", L, 1, OPEN, "95th percentile time to first content."),
+    Metric("p99_ttfc_ms", "TTFC p99", "ms", L, 1, OPEN, "99th percentile time to first content."),
     Metric("median_tpot_ms", "TPOT p50", "ms", L, 2, OPEN, "Median time per output token."),
     Metric("median_itl_ms", "ITL p50", "ms", L, 2, OPEN, "Median gap between output chunks."),
     Metric("median_e2el_ms", "E2EL p50", "ms", L, 1, OPEN, "Median end-to-end latency."),
@@ -93,6 +106,56 @@ METRICS: tuple[Metric, ...] = (
     Metric("ttfr", "ttfr", "ms", L, 1, CLOSED, "Time to the first response chunk."),
     Metric("est_ppt", "est_ppt", "ms", L, 1, CLOSED, "Estimated prompt processing time."),
     Metric("e2e_ttft", "e2e_ttft", "ms", L, 1, CLOSED, "Time to the first generated token."),
+    Metric(
+        "e2e_ttfc",
+        "e2e_ttfc",
+        "ms",
+        L,
+        1,
+        CLOSED,
+        "Time to the first answer content (after any reasoning); e2e_ttft counts reasoning.",
+    ),
+    # output tokens and reasoning, every kind (arena.common.metrics.tokens)
+    Metric(
+        "mean_reasoning_tokens",
+        "reasoning",
+        "tokens",
+        N,
+        1,
+        None,
+        "Mean output tokens per request in the reasoning channel (usage's reasoning_tokens, "
+        "else the tokenizer's count of the streamed reasoning, else one per reasoning chunk).",
+    ),
+    Metric(
+        "reasoning_first",
+        "reasoning first",
+        "req",
+        N,
+        0,
+        None,
+        "Requests whose first token was reasoning, before any answer content: their TTFT is "
+        "the first reasoning token, their TTFC the first answer token.",
+    ),
+    Metric(
+        "token_mismatch_pct",
+        "usage mismatch",
+        "%",
+        L,
+        2,
+        None,
+        "|usage.completion_tokens − the tokenizer's count of the streamed answer| summed over "
+        "requests with both, % of the counted tokens. Metrics use the counted tokens.",
+    ),
+    Metric(
+        "usage_over_max",
+        "usage > max_tokens",
+        "req",
+        L,
+        0,
+        None,
+        "Requests whose usage reported more output tokens than their max_tokens allowed "
+        "(kept, and flagged).",
+    ),
     # any kind whose engine reports cached prompt tokens (arena.common.metrics.sessions)
     Metric(
         "cache_hit_pct",

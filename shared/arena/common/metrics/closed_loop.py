@@ -2,7 +2,8 @@
 
 Per request (``results.py``, ``_process_batch``):
 
-- ttfr = first chunk with any choices − start; e2e_ttft = first generated-output chunk − start;
+- ttfr = first chunk with any choices − start; e2e_ttft = first generated-output chunk − start
+  (reasoning included); Arena adds e2e_ttfc = first answer-content chunk − start;
 - est_ppt = max(0, ttfr − baseline latency), counted only for requests that produced a token;
 - pp t/s (req) = prompt tokens / est_ppt when est_ppt > 0, where prompt tokens are the server's
   ``usage.prompt_tokens`` if within 20 % of the expected count, else the expected count;
@@ -17,8 +18,9 @@ reports the per-request speeds as "t/s" instead of the batch formulas.
 Token timestamps: llama-benchy uses per-chunk ``token_ids`` when the server returns them, else
 spreads ``usage.completion_tokens`` evenly between the first and last content chunk, else counts
 one token per chunk. Arena does not request token ids, so it uses the chunk times themselves when
-usage agrees with the chunk count (what the token-id path gives for one token per chunk) and
-llama-benchy's even spread otherwise.
+the output-token count (``metrics.tokens.output_tokens``: the tokenizer's, else usage) agrees
+with the chunk count (what the token-id path gives for one token per chunk) and llama-benchy's
+even spread of that count otherwise.
 """
 
 from collections.abc import Mapping, Sequence
@@ -27,6 +29,7 @@ from typing import TypeVar
 
 from arena.common import stats
 from arena.common.metrics.client_verdict import REPORTED_KEYS
+from arena.common.metrics.tokens import TOKEN_CHECKS, output_tokens
 from arena.common.schemas.sample import RequestSample
 
 Metrics = dict[str, float | None]
@@ -41,8 +44,10 @@ REQUEST_METRICS = (
     "ttfr",
     "est_ppt",
     "e2e_ttft",
+    "e2e_ttfc",
 )
-"""Per-request values: llama-benchy pools them over every request of every run."""
+"""Per-request values: llama-benchy pools them over every request of every run (``e2e_ttfc``
+is Arena's)."""
 
 BATCH_METRICS = ("pp_throughput", "tg_throughput", "peak_throughput")
 """One value per batch (run) when c > 1; with c = 1 see ``SINGLE_REQUEST_TOTALS``."""
@@ -76,17 +81,18 @@ BENCHY_METRICS = (
     "e2e_ttft",
 )
 """Every closed-loop key, in the order of llama-benchy's JSON report (same names)."""
-ARENA_REPORT_METRICS = ("cache_hit_pct", *REPORTED_KEYS)
+ARENA_REPORT_METRICS = ("cache_hit_pct", "e2e_ttfc", *TOKEN_CHECKS, *REPORTED_KEYS)
 """Keys Arena adds to a llama-benchy report it writes (``arenactl export``), so that an import
-keeps them: the cache hit rate (one value per run) and the client's figures (as served);
+keeps them: ``e2e_ttfc`` pooled per request like ``e2e_ttft``, the cache hit rate and token
+checks one value per run, the client's figures as served;
 llama-benchy's own reports have none."""
 
 
 def token_timestamps(sample: RequestSample) -> list[float]:
     """Best estimate of when each generated token arrived (see the module docstring)."""
     chunks = sample.chunk_times_s
-    count = sample.completion_tokens
-    if not chunks or count is None or count == len(chunks):
+    count = output_tokens(sample)
+    if not chunks or count == len(chunks):
         return list(chunks)
     if count <= 0:
         return []
@@ -163,6 +169,8 @@ def request_values(
             est_ppt = max(0.0, ttfr - latency)
             values["e2e_ttft"].append((sample.first_token_s - sample.sent_s) * 1000.0)
             values["est_ppt"].append(est_ppt * 1000.0)
+        if sample.first_content_s is not None:
+            values["e2e_ttfc"].append((sample.first_content_s - sample.sent_s) * 1000.0)
         if est_ppt > 0 and request.prompt_tokens is not None:
             values["pp_req_throughput"].append(request.prompt_tokens / est_ppt)
         decode_tokens = tokens_after_first(request.tokens)

@@ -17,6 +17,7 @@ from arena.common.metrics.closed_loop import closed_loop_metrics
 from arena.common.metrics.open_loop import open_loop_metrics
 from arena.common.metrics.sessions import cache_hit_pct, session_run_metrics
 from arena.common.metrics.summary import summarize, summarize_closed_loop
+from arena.common.metrics.tokens import TOKEN_CHECKS, token_checks
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, SessionBenchmark
@@ -54,7 +55,8 @@ def run_metrics(
     client: RunClientFigures | None = None,
 ) -> dict[str, float | None]:
     """One run's metrics; ``cache_hit_pct`` as well wherever the engine reported cached
-    tokens (every kind); the client's figures and verdict (``client_verdict``) in every kind."""
+    tokens, the output-token checks (``metrics.tokens``), the client's figures and verdict
+    (``client_verdict``), every kind."""
     if isinstance(bench, SessionBenchmark):
         assert isinstance(variant, SessionVariant)
         # a session export carries each run's CPU figure only (``client_load.cpu_utils_of``),
@@ -73,7 +75,7 @@ def run_metrics(
         metrics = open_loop_metrics(samples, bench.percentiles, slo_ms, client)
     if (hit := cache_hit_pct(samples)) is not None:
         metrics["cache_hit_pct"] = hit
-    return metrics
+    return metrics | token_checks(samples)
 
 
 def summary(
@@ -82,15 +84,16 @@ def summary(
     per_run: list[dict[str, float | None]],
 ) -> dict[str, MeanStd]:
     """Mean ± std over runs (closed loop: llama-benchy's pooling, plus the runs' cache hit
-    rates and client figures), and the run whose client went furthest past its limits."""
+    rates, token checks and client figures), and the run whose client went furthest past its
+    limits."""
     worst = worst_run(per_run, [samples[0].run for samples in runs])
     if isinstance(variant, ClosedVariant):
         pooled = summarize_closed_loop(
             runs, concurrency=variant.concurrency, expected_prompt_tokens=variant.pp
         )
-        hits = [hit for metrics in per_run if (hit := metrics.get("cache_hit_pct")) is not None]
-        hit_stat = {"cache_hit_pct": MeanStd.of(hits)} if hits else {}
-        return pooled | hit_stat | client_means(per_run) | worst
+        per_run_keys = ("cache_hit_pct", *TOKEN_CHECKS)
+        checks = summarize([{k: m.get(k) for k in per_run_keys} for m in per_run])
+        return pooled | checks | client_means(per_run) | worst
     return summarize(per_run) | worst
 
 

@@ -2,9 +2,11 @@
 
 Per successful request (vLLM ``calculate_metrics``):
 
-- TTFT = first generated-output chunk − send; E2EL = last generated-output chunk − send;
-- output tokens = ``usage.completion_tokens`` (fallback: one token per generated chunk, where
-  vLLM would re-tokenise the text it kept and Arena keeps no text);
+- TTFT = first generated-output chunk − send, reasoning included (vLLM's and MLPerf's TTFT);
+  TTFC = first answer-content chunk − send (Arena's; ``docs/generator.md`` maps both to each
+  tool's definition); E2EL = last generated-output chunk − send;
+- output tokens = ``metrics.tokens.output_tokens``: the tokenizer's count of the streamed
+  answer where the agent counted it, else ``usage.completion_tokens``, else one per chunk;
 - TPOT = (E2EL − TTFT) / (output − 1), only when output > 1 (0 counts for goodput);
 - ITL = every gap between consecutive generated chunks, pooled over all requests.
 
@@ -30,11 +32,16 @@ from arena.common import stats
 from arena.common.metrics.client_load import RunClientFigures
 from arena.common.metrics.client_verdict import client_run_metrics, with_verdict
 from arena.common.metrics.oversaturation import oversaturated
+from arena.common.metrics.tokens import output_tokens
 from arena.common.schemas.sample import RequestSample
+
+__all__ = ["output_tokens"]  # the one rule lives in metrics.tokens; exports import it from here
 
 Metrics = dict[str, float | None]
 
 LATENCY_METRICS = ("ttft", "tpot", "itl", "e2el")
+ARENA_LATENCY_METRICS = ("ttfc",)
+"""Distributions Arena adds beside vLLM's, with the same mean/median/std/percentile keys."""
 
 
 VLLM_TOTAL_KEYS = (
@@ -72,16 +79,16 @@ def succeeded(sample: RequestSample) -> bool:
     return sample.ok and sample.first_token_s is not None
 
 
-def output_tokens(sample: RequestSample) -> int:
-    """``usage.completion_tokens``; without it (or when 0) one token per generated chunk."""
-    if sample.completion_tokens:
-        return sample.completion_tokens
-    return len(sample.chunk_times_s)
-
-
 def ttft_s(sample: RequestSample) -> float:
     assert sample.first_token_s is not None
     return sample.first_token_s - sample.sent_s
+
+
+def ttfc_s(sample: RequestSample) -> float | None:
+    """Time to the first answer content; ``None`` when no content came (or was not recorded)."""
+    if sample.first_content_s is None:
+        return None
+    return sample.first_content_s - sample.sent_s
 
 
 def _last_output_s(sample: RequestSample) -> float:
@@ -243,6 +250,8 @@ def open_loop_metrics(
         float(peak_concurrency) if peak_concurrency is not None else None
     )
     metrics |= _distribution([ttft_s(s) for s in done], "ttft", percentiles)
+    ttfcs = [t for t in map(ttfc_s, done) if t is not None]
+    metrics |= _distribution(ttfcs, "ttfc", percentiles)
     metrics |= _distribution(tpots, "tpot", percentiles)
     metrics |= _distribution([gap for s in done for gap in itls_s(s)], "itl", percentiles)
     metrics |= _distribution([e2el_s(s) for s in done], "e2el", percentiles)

@@ -6,8 +6,12 @@ Times are on the job's clock (seconds from ``JobClock.origin``, the agent's mono
 agent and controller wall clocks never meet here: the window is the job's own time since it
 started running (since it was leased, before the RUNNING report), widened by a tolerance.
 A sample is checked against the job's spec, never against itself: its benchmark and variant
-must be the job's, its tokens within what that variant asks for, and its (benchmark, variant,
-run, index) must be new in the batch (the database's unique index covers earlier batches).
+must be the job's, its ``max_tokens`` within what that variant asks for, and its (benchmark,
+variant, run, index) must be new in the batch (the database's unique index covers earlier
+batches). An engine's ``usage`` above the ``max_tokens`` asked for is what the engine said, not
+an impossible measurement: such a sample is stored and the results flag it
+(``metrics.tokens.usage_over_max``); every token count must still be within the controller's
+bound.
 One pass per sample, no allocation beyond the problem list; the caller rejects the whole batch.
 
 Ingest holds a batch as columns (``SampleColumns``) and first runs ``columns_pass``: the same
@@ -46,9 +50,25 @@ class SampleBounds:
     earliest_s: float = -EPSILON_S
 
 
-TIMES = ("scheduled_s", "queued_s", "sent_s", "first_response_s", "first_token_s", "end_s")
+TIMES = (
+    "scheduled_s",
+    "queued_s",
+    "sent_s",
+    "first_response_s",
+    "first_token_s",
+    "first_content_s",
+    "end_s",
+)
 """A sample's times in the order they must come."""
-TOKENS = ("prompt_tokens", "completion_tokens", "max_tokens")
+SENT, END = TIMES.index("sent_s"), TIMES.index("end_s")
+TOKENS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "max_tokens",
+    "counted_output_tokens",
+    "reasoning_tokens",
+)
+"""Token counts, each within 0..the controller's bound."""
 MAX_SESSION_CHARS = 200
 """A session label: a trace's session id (64 characters at most) and a few sub-agent levels."""
 MAX_TURN = 100_000
@@ -122,7 +142,7 @@ def columns_pass(columns: SampleColumns, bounds: SampleBounds) -> bool:
         return False
     if bounds.latest_s is not None and np.nanmax(times) > bounds.latest_s:
         return False
-    return _chunks_pass(columns, times[2], times[5], bounds) and _tokens_pass(
+    return _chunks_pass(columns, times[SENT], times[END], bounds) and _tokens_pass(
         values, bounds, _per_sample(values, ceilings)
     )
 
@@ -184,9 +204,7 @@ def _tokens_pass(values: dict[str, list[Any]], bounds: SampleBounds, ceiling: np
     for count in counts.values():
         if (count < 0).any() or (count > bounds.max_tokens).any():
             return False
-    if (counts["completion_tokens"] > counts["max_tokens"]).any():
-        return False
-    return not ((counts["completion_tokens"] > ceiling) | (counts["max_tokens"] > ceiling)).any()
+    return not (counts["max_tokens"] > ceiling).any()
 
 
 def batch_problems(samples: Sequence[RequestSample], bounds: SampleBounds) -> list[str]:
@@ -219,18 +237,7 @@ def _sample_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
         return f"variant {sample.variant!r} is not in the job's benchmark {sample.benchmark!r}"
     if not 0 <= sample.run < bounds.runs or sample.index < 0:
         return f"run {sample.run} / index {sample.index} out of range"
-    ordered = [
-        (name, value)
-        for name, value in (
-            ("scheduled_s", sample.scheduled_s),
-            ("queued_s", sample.queued_s),
-            ("sent_s", sample.sent_s),
-            ("first_response_s", sample.first_response_s),
-            ("first_token_s", sample.first_token_s),
-            ("end_s", sample.end_s),
-        )
-        if value is not None
-    ]
+    ordered = [(name, value) for name in TIMES if (value := getattr(sample, name)) is not None]
     for name, value in ordered:
         if not math.isfinite(value):
             return f"{name} is {value}"
@@ -287,23 +294,10 @@ def _token_problem(sample: RequestSample, bounds: SampleBounds, ceiling: int) ->
         math.isfinite(sample.baseline_latency_s) and sample.baseline_latency_s >= 0
     ):
         return f"baseline_latency_s is {sample.baseline_latency_s}"
-    for name, count in (
-        ("prompt_tokens", sample.prompt_tokens),
-        ("completion_tokens", sample.completion_tokens),
-        ("max_tokens", sample.max_tokens),
-    ):
+    for name in TOKENS:
+        count = getattr(sample, name)
         if count is not None and not 0 <= count <= bounds.max_tokens:
             return f"{name} {count} is outside 0..{bounds.max_tokens}"
-    if (
-        sample.completion_tokens is not None
-        and sample.max_tokens is not None
-        and sample.completion_tokens > sample.max_tokens
-    ):
-        return f"completion_tokens {sample.completion_tokens} > max_tokens {sample.max_tokens}"
-    for name, count in (
-        ("completion_tokens", sample.completion_tokens),
-        ("max_tokens", sample.max_tokens),
-    ):
-        if count is not None and count > ceiling:
-            return f"{name} {count} is more than the {ceiling} its variant asks for"
+    if sample.max_tokens is not None and sample.max_tokens > ceiling:
+        return f"max_tokens {sample.max_tokens} is more than the {ceiling} its variant asks for"
     return None

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from arena.common.metrics.client_load import RunClientFigures
+from arena.common.metrics.tokens import output_tokens
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark, SloTier
 
@@ -45,7 +46,7 @@ def turn_output_speed(sample: RequestSample) -> float | None:
     """Per-user output tokens per second of one turn; ``None`` when not measurable."""
     if not sample.ok or len(sample.chunk_times_s) < 2:
         return None
-    tokens = sample.completion_tokens or len(sample.chunk_times_s)
+    tokens = output_tokens(sample)
     span = sample.chunk_times_s[-1] - sample.chunk_times_s[0]
     if tokens < 2 or span <= 0:
         return None
@@ -162,7 +163,6 @@ def session_run_metrics(
     from arena.common.metrics.client_verdict import client_run_metrics, with_verdict
     from arena.common.metrics.open_loop import (
         client_side,
-        output_tokens,
         run_duration_s,
         succeeded,
     )

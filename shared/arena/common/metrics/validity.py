@@ -1,6 +1,7 @@
 """Whether a benchmark's numbers may be read as measurements.
 
-The checks, applied wherever results are served (measured and imported alike):
+The checks, applied wherever results are served (measured and imported alike), and the
+output-token notes of ``token_flags`` (reasoning first, usage mismatch, usage over max_tokens):
 
 - **Error-rate gate.** A benchmark whose failed requests exceed ``max_error_rate`` of all its
   requests (default 10 %, as InferenceX gates) is *invalid*: shown so, left out of capacity,
@@ -46,6 +47,11 @@ from arena.common.analysis.capacity import capacity_by_slo, over_gate, oversatur
 from arena.common.metrics.attribution import spread_attribution
 from arena.common.metrics.box import RunFigures, slowed_runs
 from arena.common.metrics.client_verdict import LIMITS, WORST_RUN, warning_evidence, worst_key
+from arena.common.metrics.token_flags import (
+    reasoning_first_flag,
+    token_mismatch_flag,
+    usage_over_max_flag,
+)
 from arena.common.schemas.imported import RateSweepSummary
 from arena.common.schemas.results import BenchmarkResult, VariantResult
 
@@ -60,6 +66,8 @@ ROLE_CHUNK_RATIO = 0.25
 """ttfr below this share of e2e_ttft: the first chunk came before the prompt was processed."""
 PREFILL_METRICS = ("pp_throughput", "pp_req_throughput", "est_ppt")
 SPREAD_METRIC = {"closed_loop": "tg_throughput", "open_loop": "output_throughput"}
+TOKEN_CHECKS = (reasoning_first_flag, token_mismatch_flag, usage_over_max_flag)
+"""Notes, never invalid: what TTFT and the token counts mean here (``token_flags``)."""
 
 
 def spread_pct(values: Sequence[float]) -> float | None:
@@ -221,6 +229,7 @@ def assess(
         flags.append(single_read)
     flags += spread_cause_flags(bench, runs or {})
     flags += slowed_box_flags(runs or {})
+    flags += [flag for check in TOKEN_CHECKS if (flag := check(bench)) is not None]
     bench.flags = flags
     return bench
 

@@ -96,6 +96,7 @@ class SessionRunner:
         attainments: list[float | None] = []
         for run in range(self.runs):
             step = await self._run_step(load, run)
+            await self.ctx.settle()
             attainments.append(step.attainment())
             self._estimate(step.requests, runs_left=(self.runs - run - 1) + steps_left * self.runs)
         mean = step_attainment(attainments)

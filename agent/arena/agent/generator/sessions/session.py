@@ -119,7 +119,7 @@ class Step:
         met = [turn_meets(sample, tier) for tier in self.bench.slo]
         kept = self.met.get(root)
         self.met[root] = met if kept is None else [a and b for a, b in zip(kept, met, strict=True)]
-        self.ctx.record(sample)
+        self.ctx.record(sample, m.answer())
 
 
 async def _user_text(
