@@ -1,7 +1,8 @@
 """A job that fails on its second benchmark keeps its first: ``arenactl bench`` against a real
 simulated engine behind a proxy that "dies" (answers 503 to everything, health included) once
-the second benchmark starts. The agent scrapes ``/metrics`` before and after each benchmark,
-so the third scrape is the start of the second one."""
+the second benchmark starts. The second benchmark (03-long-output) is the first to ask for
+long answers: its first chat request with ``max_tokens`` of ``DIES_AT_MAX_TOKENS`` or more
+kills the engine, whatever the agent scrapes or tokenizes around its runs."""
 
 import asyncio
 import json
@@ -34,26 +35,29 @@ from tests.direct_job import address, long_leases
 from tests.integration.test_arenactl_bench import bench
 from tests.integration.test_arenactl_bench import endpoint as endpoint  # noqa: F401 (fixture)
 
-DIES_AT_SCRAPE = 3
+DIES_AT_MAX_TOKENS = 200
+"""03-long-output at quick 0.05 asks for 204 tokens; 01-chat for 51."""
 
 
 @pytest.fixture
 async def dying_endpoint(endpoint: str) -> AsyncIterator[str]:  # noqa: F811
     """The simulated engine until the second benchmark starts, then a dead one."""
-    scrapes = 0
+    dead = False
 
     async def forward(request: web.Request) -> web.StreamResponse:
-        nonlocal scrapes
-        if request.path == "/metrics":
-            scrapes += 1
-        if scrapes >= DIES_AT_SCRAPE:
+        nonlocal dead
+        body = await request.read()
+        if request.path.endswith("/chat/completions"):
+            asked = json.loads(body).get("max_tokens") or 0
+            dead = dead or asked >= DIES_AT_MAX_TOKENS
+        if dead:
             return web.Response(status=503, text="engine died: CUDA error: out of memory")
         async with (
             aiohttp.ClientSession() as session,
             session.request(
                 request.method,
                 endpoint + request.path_qs,
-                data=await request.read(),
+                data=body,
                 headers={"Content-Type": request.headers.get("Content-Type", "")},
             ) as upstream,
         ):
