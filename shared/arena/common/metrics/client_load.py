@@ -10,6 +10,7 @@ Layout: ``provenance["client_load"][benchmark][variant][str(run)]`` is a dict wi
 float there, the run's ``cpu_util``: it is still read as such.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -38,18 +39,21 @@ class RunClientFigures:
     @classmethod
     def from_json(cls, value: Any) -> "RunClientFigures | None":
         """A stored entry: the dict layout, or an older agent's bare ``cpu_util`` float."""
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int | float):
+        if _number(value):
             return cls(cpu_util=float(value))
         if not isinstance(value, dict):
             return None
         known = {}
         for field in fields(cls):
             item = value.get(field.name)
-            if isinstance(item, int | float) and not isinstance(item, bool):
+            if _number(item):
                 known[field.name] = float(item)
         return cls(**known)
+
+
+def _number(value: Any) -> bool:
+    """A stored figure worth reading: a finite number (not a bool, a string or a NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def put_run(
@@ -63,19 +67,30 @@ def put_run(
     runs[str(run)] = figures.as_json()
 
 
+def stored_at(provenance: Any, *path: str) -> Any:
+    """The value at ``path`` in a job's provenance; None where a level is missing or is not a
+    mapping: a malformed provenance (an imported or hand-edited job) reads as not measured
+    rather than crashing every view that reads it."""
+    value = provenance
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 def run_figures_of(
     provenance: dict[str, Any], benchmark: str, variant: str, run: int
 ) -> RunClientFigures | None:
     """One run's stored figures, or None (a tool, an agent that measured nothing)."""
-    value = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {}).get(str(run))
-    return RunClientFigures.from_json(value)
+    return RunClientFigures.from_json(stored_at(provenance, KEY, benchmark, variant, str(run)))
 
 
 def runs_of(
     provenance: dict[str, Any], benchmark: str, variant: str
 ) -> dict[int, RunClientFigures]:
     """Every stored run of a variant, by run number."""
-    stored = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {})
+    stored = stored_at(provenance, KEY, benchmark, variant)
     found = {}
     for run, value in stored.items() if isinstance(stored, dict) else ():
         figures = RunClientFigures.from_json(value)
@@ -87,7 +102,7 @@ def runs_of(
 def cpu_utils_of(provenance: dict[str, Any], benchmark: str) -> dict[str, dict[str, float]]:
     """A benchmark's runs as ``{variant: {run: cpu_util}}``: the layout a session export
     carries (``ImportedBenchmark.client_load``); the loop figures stay in the job's provenance."""
-    stored = provenance.get(KEY, {}).get(benchmark, {})
+    stored = stored_at(provenance, KEY, benchmark)
     found: dict[str, dict[str, float]] = {}
     for variant, runs in stored.items() if isinstance(stored, dict) else ():
         for run, value in runs.items() if isinstance(runs, dict) else ():
@@ -95,12 +110,6 @@ def cpu_utils_of(provenance: dict[str, Any], benchmark: str) -> dict[str, dict[s
             if figures is not None and figures.cpu_util is not None:
                 found.setdefault(variant, {})[run] = figures.cpu_util
     return found
-
-
-def cpu_util_of(provenance: dict[str, Any], benchmark: str, variant: str, run: int) -> float | None:
-    """The stored utilisation of one run, or None (a tool, an older agent, not measured)."""
-    figures = run_figures_of(provenance, benchmark, variant, run)
-    return figures.cpu_util if figures is not None else None
 
 
 def read_stall_p99_ms(stalls_s: Sequence[float | None]) -> float | None:
