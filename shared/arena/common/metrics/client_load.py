@@ -1,9 +1,10 @@
 """The client's own load per run, carried from agent to controller in job provenance.
 
 The agent measures, for every run it drives (open loop, closed loop, session step), how busy
-its busiest client core was, how late its event loop woke (timer overshoot) and how long a loop
-stall sat between a request's send and its first token; the controller reads them to flag the
-run's metrics ``client_saturated`` and the benchmark invalid.
+its busiest client core was, how late its event loop woke (timer overshoot beyond the
+selector's 1 ms granularity, ``generator.loop_lag``) and how long a loop stall sat between a
+request's send and its first token; the controller reads them to flag the run's metrics
+``client_saturated`` and the benchmark invalid.
 
 Layout: ``provenance["client_load"][benchmark][variant][str(run)]`` is a dict with the keys of
 ``RunClientFigures`` (absent or null where not measured). Agents before issue 24 wrote a bare
@@ -25,9 +26,9 @@ class RunClientFigures:
     cpu_util: float | None = None
     """Busiest client process's CPU time over wall time, voluntary spinning excluded (0–1+)."""
     loop_lag_p99_ms: float | None = None
-    """p99 of the event loop's timer overshoot (worst worker's), ms."""
+    """p99 of the event loop's lag (timer overshoot beyond 1 ms; worst worker's), ms."""
     loop_lag_max_ms: float | None = None
-    """Largest timer overshoot of the run (worst worker's), ms."""
+    """Largest lag of the run (worst worker's), ms."""
     read_stall_p99_ms: float | None = None
     """p99 over requests of ``read_stall_s`` (largest loop stall between send and first token)."""
     headroom_used_pct: float | None = None
