@@ -179,7 +179,7 @@ async def test_an_older_agents_saturated_run_keeps_a_warning(controller: Control
     """An agent before issue 24 measured CPU (and stamped sends after the write), no loop lag
     or read stall: its verdict is shown as the warning it was, the benchmark stays valid."""
     samples = [sample(run, index) for run in (0, 1) for index in (0, 1)]
-    provenance = {"client_load": {"office": {VARIANT: {"0": 0.25, "1": 0.97}}}}
+    provenance: dict[str, object] = {"client_load": {"office": {VARIANT: {"0": 0.25, "1": 0.97}}}}
     results = await _finished(controller, samples, provenance)
     [office] = results.jobs[0].benchmarks
     assert office.valid is True

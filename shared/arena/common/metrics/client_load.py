@@ -14,7 +14,7 @@ float there, the run's ``cpu_util``: it is still read as such.
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeGuard
 
 KEY = "client_load"
 
@@ -52,7 +52,7 @@ class RunClientFigures:
         return cls(**known)
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     """A stored figure worth reading: a finite number (not a bool, a string or a NaN)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
