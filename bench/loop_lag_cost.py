@@ -28,7 +28,7 @@ async def idle(seconds: float, monitored: bool) -> tuple[float, int]:
     if monitored:
         async with LoopMonitor(JobClock()) as monitor:
             await asyncio.sleep(seconds)
-        ticks = len(monitor.lags_s)
+        ticks = len(monitor.overshoots_s)
     else:
         await asyncio.sleep(seconds)
         ticks = 0

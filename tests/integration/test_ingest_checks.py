@@ -103,6 +103,47 @@ async def test_a_sample_is_checked_against_the_jobs_spec(
     await link.close()
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"written_s": math.nan}, "written_s is nan"),
+        ({"written_s": math.inf}, "written_s is inf"),
+        ({"written_s": -5.0}, "written_s (-5.000000) is outside sent_s..end_s"),
+        ({"written_s": 1e4}, "is outside sent_s..end_s"),
+        ({"read_stall_s": math.nan}, "read_stall_s nan is outside"),
+        ({"read_stall_s": -0.5}, "read_stall_s -0.5 is outside"),
+        ({"read_stall_s": 1e6}, "read_stall_s 1000000.0 is outside"),
+        (
+            {"reasoning_tokens": 8, "completion_tokens": 5, "counted_output_tokens": 6},
+            "reasoning_tokens 8 is more than the output (6)",
+        ),
+        ({"reasoning_tokens": 8, "completion_tokens": 5}, "reasoning_tokens 8 is more"),
+    ],
+    ids=[
+        "written-nan",
+        "written-inf",
+        "written-before-sent",
+        "written-after-end",
+        "stall-nan",
+        "stall-negative",
+        "stall-past-the-job",
+        "reasoning-past-both-counts",
+        "reasoning-past-usage",
+    ],
+)
+async def test_the_clients_own_stamps_are_checked(
+    controller: Controller, change: dict[str, object], reason: str
+) -> None:
+    """``written_s`` and ``read_stall_s`` feed send lag and the client verdict; reasoning tokens
+    are part of the output: out of bounds, the batch is refused whole (issue 24 review)."""
+    link, job = await leased(controller)
+    bad = sample(1).model_copy(update=change)
+    await refused(controller, job, link.push_samples(job, 1, 1, [sample(0), bad]), reason)
+    sane = {"written_s": sample(1).sent_s, "read_stall_s": 0.0, "reasoning_tokens": 2}
+    assert await link.push_samples(job, 1, 1, [sample(0), sample(1).model_copy(update=sane)]) == 2
+    await link.close()
+
+
 async def test_a_usage_past_max_tokens_is_what_the_engine_said_and_is_stored(
     controller: Controller,
 ) -> None:
@@ -216,8 +257,19 @@ async def test_an_impossible_tool_result_is_refused(
         ({"output_tokens_per_s": -5.0}, "output_tokens_per_s is -5.0"),
         ({"requests_done": -3}, "requests_done is -3"),
         ({"errors": -1}, "errors is -1"),
+        ({"remaining_s": 1e12}, "remaining_s is 1e+12 s; at most 1e+07"),
+        ({"elapsed_s": 2e7}, "elapsed_s is 2e+07 s; at most 1e+07"),
+        ({"completed_benchmarks": {"x" * 201: 1}}, "has an id over 200 characters"),
     ],
-    ids=["nan-rate", "negative-rate", "negative-done", "negative-errors"],
+    ids=[
+        "nan-rate",
+        "negative-rate",
+        "negative-done",
+        "negative-errors",
+        "remaining-past-bound",
+        "elapsed-past-bound",
+        "long-benchmark-id",
+    ],
 )
 async def test_impossible_heartbeat_progress_is_refused(
     controller: Controller, change: dict[str, object], reason: str

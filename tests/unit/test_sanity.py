@@ -41,6 +41,17 @@ def sample(**change: object) -> RequestSample:
     return base.model_copy(update=change)
 
 
+def test_the_clients_stamps_and_reasoning_within_bounds_pass() -> None:
+    fine = [
+        sample(index=1, written_s=0.6, read_stall_s=0.0),
+        sample(index=2, written_s=1.2, read_stall_s=0.004, reasoning_tokens=3),
+        sample(index=3, reasoning_tokens=5, counted_output_tokens=5),  # the client counted more
+        sample(index=4, reasoning_tokens=500, completion_tokens=None),  # no count to bound it
+    ]
+    assert batch_problems([sample(), *fine], BOUNDS) == []
+    assert columns_pass(SampleColumns.of([sample(), *fine]), BOUNDS)
+
+
 def test_a_usage_past_max_tokens_is_kept_for_the_results_to_flag() -> None:
     over = [sample(index=1, completion_tokens=4), sample(index=2, completion_tokens=900)]
     assert batch_problems([sample(), *over], BOUNDS) == []
@@ -82,6 +93,20 @@ IMPOSSIBLE = [
     ({"prompt_tokens": 10, "cached_tokens": -5}, "cached_tokens -5 is outside 0..10 (the prompt)"),
     ({"prompt_tokens": 10, "cached_tokens": 11}, "cached_tokens 11 is outside 0..10"),
     ({"cached_tokens": 1001}, "cached_tokens 1001 is outside 0..1000"),  # no prompt count
+    ({"written_s": math.nan}, "written_s is nan"),
+    ({"written_s": -math.inf}, "written_s is -inf"),
+    ({"written_s": 0.5}, "written_s (0.500000) is outside sent_s..end_s"),
+    ({"written_s": 1.3}, "written_s (1.300000) is outside sent_s..end_s"),
+    ({"written_s": 101.0, "end_s": None, "chunk_times_s": []}, "outside sent_s..end_s"),
+    ({"read_stall_s": math.nan}, "read_stall_s nan is outside 0..the job's running time"),
+    ({"read_stall_s": math.inf}, "read_stall_s inf is outside"),
+    ({"read_stall_s": -0.001}, "read_stall_s -0.001 is outside"),
+    ({"read_stall_s": 100.5}, "read_stall_s 100.5 is outside"),
+    ({"reasoning_tokens": 4}, "reasoning_tokens 4 is more than the output (3)"),
+    (
+        {"reasoning_tokens": 7, "counted_output_tokens": 6},
+        "reasoning_tokens 7 is more than the output (6)",
+    ),
 ]
 
 
@@ -137,6 +162,8 @@ wild = st.builds(
     cached_tokens=counts,
     counted_output_tokens=counts,
     reasoning_tokens=counts,
+    written_s=times,
+    read_stall_s=st.none() | st.floats(-0.1, 200.0) | st.sampled_from([math.nan, math.inf]),
 )
 
 

@@ -30,12 +30,14 @@ from arena.agent.generator.http import Connections
 from arena.agent.generator.loop_lag import LoopMonitor
 from arena.agent.generator.open_loop import Scheduled, send_schedule
 from arena.common import stats
+from arena.common.metrics.client_verdict import limit_of
 from arena.common.schemas.agent import ClientHeadroom
 
 log = structlog.get_logger(__name__)
 
-LAG_LIMIT_MS = 1.0
-"""The same limit ``client_saturated`` applies to a run's p99 send lag and loop lag."""
+LAG_LIMIT_MS = limit_of("loop_lag_p99_ms")
+"""The limit ``client_saturated`` applies to a run's p99 loop lag (its send-lag limit is the
+same): read from the verdict, so a headroom means the same thing as an unflagged run."""
 BUDGET_S = 2.5
 """Time for all steps; server start and stop come on top (≈ 0.3 s)."""
 FIRST_RATE = 200.0

@@ -5,12 +5,14 @@ metrics are still being computed (``finishing``) says so in its benchmarks' flag
 from collections import Counter
 from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from arena.common.analysis.agents import judged_capacity
 from arena.common.analysis.pareto import gpu_count
 from arena.common.metrics.attribution import client_figures
 from arena.common.metrics.client_load import KEY as CLIENT_LOAD
+from arena.common.metrics.client_load import stored_at
 from arena.common.metrics.completion import PARTIAL_FLAG
 from arena.common.metrics.derive import measured_variants
 from arena.common.metrics.prompt_lengths import approximate_flag
@@ -58,20 +60,33 @@ def aggregating(results: RunResults) -> bool:
 
 def _hardware(job: JobRow, agent: AgentRow | None) -> HardwareInfo | None:
     """The fingerprint stored when the job finished, else the agent's current one."""
-    stored = job.provenance.get("hardware") or (agent.hardware if agent else None)
-    return HardwareInfo.model_validate(stored) if stored else None
+    stored = _mapping(job.provenance.get("hardware")) or (agent.hardware if agent else None)
+    try:
+        return HardwareInfo.model_validate(stored) if stored else None
+    except ValidationError:  # a malformed fingerprint: the job's results are still readable
+        return None
 
 
 def _telemetry_text(job: JobRow) -> str:
-    status = job.provenance.get("telemetry")
-    return TelemetryStatus.model_validate(status).text if status else ""
+    status = _mapping(job.provenance.get("telemetry"))
+    try:
+        return TelemetryStatus.model_validate(status).text if status else ""
+    except ValidationError:
+        return ""
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A provenance entry that should be a mapping, or an empty one where it is not (a
+    malformed provenance reads as not recorded rather than crashing ``show``)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _run_figures(row: AggregateRow, provenance: dict[str, Any]) -> dict[str, float | None]:
     """A run's stored metrics with its client figures from provenance where the metrics lack
     them (``metrics.attribution`` reads both)."""
-    stored = provenance.get(CLIENT_LOAD, {}).get(row.benchmark, {}).get(row.variant, {})
-    client = client_figures(stored.get(str(row.run)))
+    client = client_figures(
+        stored_at(provenance, CLIENT_LOAD, row.benchmark, row.variant, str(row.run))
+    )
     numbers = {k: float(v) for k, v in row.metrics.items() if isinstance(v, int | float)}
     return {**client, **numbers}
 
@@ -115,7 +130,7 @@ def run_results(
         requests = request_counts(session, job)
         pending = is_pending(job)
         benchmarks = []
-        engine_metrics = job.provenance.get("engine_metrics", {})
+        engine_metrics = _mapping(job.provenance.get("engine_metrics"))
         tool_results = tool_results_of(session, job)
         energy = energy_of(session, job.id)
         hardware = _hardware(job, agents.get(job.agent_id or ""))
@@ -137,7 +152,7 @@ def run_results(
                 title=bench.title,
                 kind=bench.kind,
                 variants=found,
-                engine_metrics=engine_metrics.get(bench.id, {}),
+                engine_metrics=_mapping(engine_metrics.get(bench.id)),
                 tool=bench.tool,
                 command=tool.command if (tool := tool_results.get(bench.id)) else "",
                 tool_metrics={

@@ -459,8 +459,9 @@ METRICS: tuple[Metric, ...] = (
         L,
         3,
         None,
-        "99th percentile of the client event loop's timer overshoot during the run (worst "
-        "worker); over 1 ms the client was saturated: reads were stamped late.",
+        "99th percentile of the client event loop's lag during the run (worst worker): timer "
+        "overshoot beyond the selector's 1 ms granularity; over 1 ms the client was "
+        "saturated: reads were stamped late.",
     ),
     Metric(
         "loop_lag_max_ms",
@@ -479,7 +480,8 @@ METRICS: tuple[Metric, ...] = (
         3,
         None,
         "99th percentile over requests of the longest client loop stall between the send "
-        "and the first token: how much the client may have added to TTFT.",
+        "and the first token: how much the client may have added to TTFT; over 1 ms the "
+        "client was saturated.",
     ),
     Metric(
         "client_headroom_used_pct",

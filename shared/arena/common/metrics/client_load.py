@@ -1,18 +1,20 @@
 """The client's own load per run, carried from agent to controller in job provenance.
 
 The agent measures, for every run it drives (open loop, closed loop, session step), how busy
-its busiest client core was, how late its event loop woke (timer overshoot) and how long a loop
-stall sat between a request's send and its first token; the controller reads them to flag the
-run's metrics ``client_saturated`` and the benchmark invalid.
+its busiest client core was, how late its event loop woke (timer overshoot beyond the
+selector's 1 ms granularity, ``generator.loop_lag``) and how long a loop stall sat between a
+request's send and its first token; the controller reads them to flag the run's metrics
+``client_saturated`` and the benchmark invalid.
 
 Layout: ``provenance["client_load"][benchmark][variant][str(run)]`` is a dict with the keys of
 ``RunClientFigures`` (absent or null where not measured). Agents before issue 24 wrote a bare
 float there, the run's ``cpu_util``: it is still read as such.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeGuard
 
 KEY = "client_load"
 
@@ -24,9 +26,9 @@ class RunClientFigures:
     cpu_util: float | None = None
     """Busiest client process's CPU time over wall time, voluntary spinning excluded (0–1+)."""
     loop_lag_p99_ms: float | None = None
-    """p99 of the event loop's timer overshoot (worst worker's), ms."""
+    """p99 of the event loop's lag (timer overshoot beyond 1 ms; worst worker's), ms."""
     loop_lag_max_ms: float | None = None
-    """Largest timer overshoot of the run (worst worker's), ms."""
+    """Largest lag of the run (worst worker's), ms."""
     read_stall_p99_ms: float | None = None
     """p99 over requests of ``read_stall_s`` (largest loop stall between send and first token)."""
     headroom_used_pct: float | None = None
@@ -38,18 +40,21 @@ class RunClientFigures:
     @classmethod
     def from_json(cls, value: Any) -> "RunClientFigures | None":
         """A stored entry: the dict layout, or an older agent's bare ``cpu_util`` float."""
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int | float):
+        if _number(value):
             return cls(cpu_util=float(value))
         if not isinstance(value, dict):
             return None
         known = {}
         for field in fields(cls):
             item = value.get(field.name)
-            if isinstance(item, int | float) and not isinstance(item, bool):
+            if _number(item):
                 known[field.name] = float(item)
         return cls(**known)
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    """A stored figure worth reading: a finite number (not a bool, a string or a NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def put_run(
@@ -63,19 +68,30 @@ def put_run(
     runs[str(run)] = figures.as_json()
 
 
+def stored_at(provenance: Any, *path: str) -> Any:
+    """The value at ``path`` in a job's provenance; None where a level is missing or is not a
+    mapping: a malformed provenance (an imported or hand-edited job) reads as not measured
+    rather than crashing every view that reads it."""
+    value = provenance
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 def run_figures_of(
     provenance: dict[str, Any], benchmark: str, variant: str, run: int
 ) -> RunClientFigures | None:
     """One run's stored figures, or None (a tool, an agent that measured nothing)."""
-    value = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {}).get(str(run))
-    return RunClientFigures.from_json(value)
+    return RunClientFigures.from_json(stored_at(provenance, KEY, benchmark, variant, str(run)))
 
 
 def runs_of(
     provenance: dict[str, Any], benchmark: str, variant: str
 ) -> dict[int, RunClientFigures]:
     """Every stored run of a variant, by run number."""
-    stored = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {})
+    stored = stored_at(provenance, KEY, benchmark, variant)
     found = {}
     for run, value in stored.items() if isinstance(stored, dict) else ():
         figures = RunClientFigures.from_json(value)
@@ -87,7 +103,7 @@ def runs_of(
 def cpu_utils_of(provenance: dict[str, Any], benchmark: str) -> dict[str, dict[str, float]]:
     """A benchmark's runs as ``{variant: {run: cpu_util}}``: the layout a session export
     carries (``ImportedBenchmark.client_load``); the loop figures stay in the job's provenance."""
-    stored = provenance.get(KEY, {}).get(benchmark, {})
+    stored = stored_at(provenance, KEY, benchmark)
     found: dict[str, dict[str, float]] = {}
     for variant, runs in stored.items() if isinstance(stored, dict) else ():
         for run, value in runs.items() if isinstance(runs, dict) else ():
@@ -95,12 +111,6 @@ def cpu_utils_of(provenance: dict[str, Any], benchmark: str) -> dict[str, dict[s
             if figures is not None and figures.cpu_util is not None:
                 found.setdefault(variant, {})[run] = figures.cpu_util
     return found
-
-
-def cpu_util_of(provenance: dict[str, Any], benchmark: str, variant: str, run: int) -> float | None:
-    """The stored utilisation of one run, or None (a tool, an older agent, not measured)."""
-    figures = run_figures_of(provenance, benchmark, variant, run)
-    return figures.cpu_util if figures is not None else None
 
 
 def read_stall_p99_ms(stalls_s: Sequence[float | None]) -> float | None:

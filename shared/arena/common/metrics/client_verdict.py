@@ -6,7 +6,24 @@ A run is ``client_saturated`` when any of its client figures crosses its limit:
   closed loop has no schedule);
 - ``loop_lag_p99_ms`` > 1 ms: the client's event loop woke late often enough that reads, and
   so TTFT and the gaps between tokens, were stamped late (every kind);
+- ``read_stall_p99_ms`` > 1 ms: a loop stall sat between a request's send and its first token
+  in more than 1 % of requests, so their TTFT includes the client's delay (every kind);
 - ``client_cpu_util`` > 90 %: the busiest client process had no time to spare.
+
+Loop lag and read stalls are the part of a timer's overshoot beyond the 1 ms asyncio's selector
+may add to a loop that is not stalled at all (``loop_lag.SELECTOR_GRANULARITY_S``): on a quiet
+client most ticks overshoot by 0.1–1 ms for that reason alone, which no read waits on, so a
+limit on the raw overshoot called every quiet run saturated. 1 ms beyond it is a stall as long
+as the send-lag limit allows a late send, the same tolerance on every clock the client keeps.
+bench/client_honesty.py shows the raw overshoot, the verdict and its reasons on quiet runs and
+on runs whose loop is blocked on purpose (``--stall-ms``).
+
+What each kind is judged on: open and closed loops on every figure above (a closed loop has no
+send lag). Session steps on send lag and read stalls (both from the samples, which a session
+export carries) and CPU share, but NOT on loop lag: a session export carries each run's CPU
+figure only (``client_load.cpu_utils_of``) and a step's metrics must re-derive exactly from
+its export, so the controller derives them from the same figures; a loop stall that delayed a
+first token still shows as a read stall.
 
 Per run the figures sit beside the run's other metrics; per variant, the run that crossed its
 limits furthest is named (``client_worst_run``) with its values (``worst_run_<key>``), so a
@@ -37,6 +54,7 @@ class Limit:
 LIMITS = (
     Limit("p99_send_lag_ms", 1.0, "p99 send lag {:.2f} ms", "1 ms"),
     Limit("loop_lag_p99_ms", 1.0, "event-loop lag p99 {:.2f} ms", "1 ms"),
+    Limit("read_stall_p99_ms", 1.0, "read stall p99 {:.2f} ms", "1 ms"),
     Limit("client_cpu_util", 0.9, "busiest client core {:.0%} busy", "90 %"),
 )
 CLIENT_KEYS = (
@@ -58,6 +76,11 @@ def worst_key(key: str) -> str:
 REPORTED_KEYS = (*CLIENT_KEYS, WORST_RUN, *(worst_key(limit.key) for limit in LIMITS))
 """Every variant-level client key: what an export carries where its format has no place of
 its own for them (a closed loop's llama-benchy report)."""
+
+
+def limit_of(key: str) -> float:
+    """The limit on one run metric (the agent's headroom search uses the verdict's own)."""
+    return next(limit.limit for limit in LIMITS if limit.key == key)
 
 
 def crossed(metrics: Mapping[str, float | None]) -> list[tuple[Limit, float]]:

@@ -60,7 +60,8 @@ def run_metrics(
     if isinstance(bench, SessionBenchmark):
         assert isinstance(variant, SessionVariant)
         # a session export carries each run's CPU figure only (``client_load.cpu_utils_of``),
-        # so its steps are judged on that alone, and re-derive from the export exactly
+        # so its steps are judged on that and their samples' send lags and read stalls, not on
+        # loop lag (``client_verdict``), and re-derive from the export exactly
         cpu_only = RunClientFigures(cpu_util=client.cpu_util) if client is not None else None
         return session_run_metrics(samples, bench, step_load(variant), cpu_only)
     if isinstance(variant, ClosedVariant):

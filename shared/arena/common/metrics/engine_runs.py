@@ -10,6 +10,8 @@ down, or only what the client saw? Layout:
 import math
 from typing import Any
 
+from arena.common.metrics.client_load import stored_at
+
 KEY = "engine_runs"
 ENGINE_RUN_KEYS = ("engine_tpot_ms",)
 
@@ -26,11 +28,11 @@ def engine_run_of(
 ) -> dict[str, float]:
     """One run's engine figures; empty for an engine without per-token timings, a tool
     benchmark or an older agent. A value that is not a finite number is dropped."""
-    found = provenance.get(KEY, {}).get(benchmark, {}).get(variant, {}).get(str(run))
+    found = stored_at(provenance, KEY, benchmark, variant, str(run))
     if not isinstance(found, dict):
         return {}
     return {
         key: float(value)
         for key, value in found.items()
-        if isinstance(value, int | float) and math.isfinite(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     }

@@ -126,20 +126,31 @@ PROGRESS_COUNTS = ("run", "requests_done", "requests_total", "errors")
 
 MAX_COMPLETED = 1000
 """More completed benchmarks than any suite holds: a heartbeat that says so is refused."""
+MAX_BENCHMARK_ID_CHARS = 200
+"""A completed benchmark's id: a suite's ids are short names (a longer key is not one)."""
 PROGRESS_TIMES = ("elapsed_s", "remaining_s", "benchmark_elapsed_s", "benchmark_remaining_s")
+MAX_PROGRESS_S = 1e7
+"""Longer than any job runs (≈ 116 days): a time past it is not an estimate but garbage that
+would be shown and summed as one."""
 
 
 def progress_problem(progress: JobProgress) -> str | None:
     """What is wrong with a heartbeat's progress of one job: counts below zero, a rate or a
-    time that is not a finite number of at least zero."""
+    time that is not a finite number of at least zero (a time past ``MAX_PROGRESS_S``), a
+    completed benchmark's id past ``MAX_BENCHMARK_ID_CHARS``."""
     for name in PROGRESS_COUNTS:
         if getattr(progress, name) < 0:
             return f"progress {name} is {getattr(progress, name)}"
     completed = progress.completed_benchmarks
     if len(completed) > MAX_COMPLETED or any(through < 0 for through in completed.values()):
         return f"progress completed_benchmarks is {str(completed)[:120]}"
+    if any(len(key) > MAX_BENCHMARK_ID_CHARS for key in completed):
+        return f"progress completed_benchmarks has an id over {MAX_BENCHMARK_ID_CHARS} characters"
     for name in ("output_tokens_per_s", *PROGRESS_TIMES):
         value = getattr(progress, name)
         if value is not None and not (math.isfinite(value) and value >= 0):
             return f"progress {name} is {value}"
+    for name in PROGRESS_TIMES:
+        if (value := getattr(progress, name)) is not None and value > MAX_PROGRESS_S:
+            return f"progress {name} is {value:g} s; at most {MAX_PROGRESS_S:g}"
     return None

@@ -11,7 +11,9 @@ variant, run, index) must be new in the batch (the database's unique index cover
 batches). An engine's ``usage`` above the ``max_tokens`` asked for is what the engine said, not
 an impossible measurement: such a sample is stored and the results flag it
 (``metrics.tokens.usage_over_max``); every token count must still be within the controller's
-bound.
+bound, and reasoning tokens within the output they are part of. The client's own stamps are
+checked too: ``written_s`` within sent..end, ``read_stall_s`` finite, ≥ 0 and no longer than
+the job has run.
 One pass per sample, no allocation beyond the problem list; the caller rejects the whole batch.
 
 Ingest holds a batch as columns (``SampleColumns``) and first runs ``columns_pass``: the same
@@ -142,8 +144,10 @@ def columns_pass(columns: SampleColumns, bounds: SampleBounds) -> bool:
         return False
     if bounds.latest_s is not None and np.nanmax(times) > bounds.latest_s:
         return False
-    return _chunks_pass(columns, times[SENT], times[END], bounds) and _tokens_pass(
-        values, bounds, _per_sample(values, ceilings)
+    return (
+        _chunks_pass(columns, times[SENT], times[END], bounds)
+        and _stamps_pass(values, times[SENT], times[END], bounds)
+        and _tokens_pass(values, bounds, _per_sample(values, ceilings))
     )
 
 
@@ -180,6 +184,27 @@ def _chunks_pass(
     return bool((firsts >= sent[some] - EPSILON_S).all() and (lasts <= ends + EPSILON_S).all())
 
 
+def _stamps_pass(
+    values: dict[str, list[Any]], sent: np.ndarray, end: np.ndarray, bounds: SampleBounds
+) -> bool:
+    """``_stamp_problem`` on whole columns (absent fields pass)."""
+    written = np.array(values["written_s"], dtype=float)  # absent: NaN
+    if np.isinf(written).any() or np.isnan(written).sum() != values["written_s"].count(None):
+        return False
+    ends = np.where(np.isnan(end), bounds.latest_s if bounds.latest_s is not None else np.inf, end)
+    if ((written < sent - EPSILON_S) | (written > ends + EPSILON_S)).any():
+        return False  # NaN (absent) compares False: passes
+    stall = np.array(values["read_stall_s"], dtype=float)
+    if np.isinf(stall).any() or np.isnan(stall).sum() != values["read_stall_s"].count(None):
+        return False
+    return not ((stall < 0) | (stall > _longest_stall_s(bounds))).any()
+
+
+def _longest_stall_s(bounds: SampleBounds) -> float:
+    """The longest stall a sample may report: the job's running time (unknown: no bound)."""
+    return bounds.latest_s - bounds.earliest_s if bounds.latest_s is not None else math.inf
+
+
 def _sessions_pass(values: dict[str, list[Any]], bounds: SampleBounds) -> bool:
     """``_session_problem`` on whole columns (absent fields pass)."""
     if any(s is not None and not 0 < len(s) <= MAX_SESSION_CHARS for s in values["session"]):
@@ -204,6 +229,9 @@ def _tokens_pass(values: dict[str, list[Any]], bounds: SampleBounds, ceiling: np
     for count in counts.values():
         if (count < 0).any() or (count > bounds.max_tokens).any():
             return False
+    output = np.fmax(counts["completion_tokens"], counts["counted_output_tokens"])
+    if (counts["reasoning_tokens"] > output).any():  # NaN (either absent) compares False
+        return False
     return not (counts["max_tokens"] > ceiling).any()
 
 
@@ -249,7 +277,11 @@ def _sample_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
         return f"{ordered[0][0]} ({first:.3f}) is before the job's clock started"
     if bounds.latest_s is not None and last > bounds.latest_s:
         return f"{ordered[-1][0]} ({last:.3f}s) is past the job's running time"
-    return _chunk_problem(sample, bounds) or _token_problem(sample, bounds, ceiling)
+    return (
+        _chunk_problem(sample, bounds)
+        or _stamp_problem(sample, bounds)
+        or _token_problem(sample, bounds, ceiling)
+    )
 
 
 def _chunk_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
@@ -270,6 +302,23 @@ def _chunk_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
     end = sample.end_s if sample.end_s is not None else math.inf
     if chunks[0] < sample.sent_s - EPSILON_S or chunks[-1] > end + EPSILON_S:
         return "chunk times fall outside sent_s..end_s"
+    return None
+
+
+def _stamp_problem(sample: RequestSample, bounds: SampleBounds) -> str | None:
+    """The client's own stamps: ``written_s`` (the write's return) inside the request's
+    sent..end window, ``read_stall_s`` a stall no longer than the job has run; either, out of
+    bounds, would move send lag or the client verdict."""
+    written = sample.written_s
+    if written is not None:
+        end = sample.end_s if sample.end_s is not None else bounds.latest_s
+        if not math.isfinite(written):
+            return f"written_s is {written}"
+        if written < sample.sent_s - EPSILON_S or (end is not None and written > end + EPSILON_S):
+            return f"written_s ({written:.6f}) is outside sent_s..end_s"
+    stall = sample.read_stall_s
+    if stall is not None and not (math.isfinite(stall) and 0 <= stall <= _longest_stall_s(bounds)):
+        return f"read_stall_s {stall} is outside 0..the job's running time"
     return None
 
 
@@ -300,4 +349,13 @@ def _token_problem(sample: RequestSample, bounds: SampleBounds, ceiling: int) ->
             return f"{name} {count} is outside 0..{bounds.max_tokens}"
     if sample.max_tokens is not None and sample.max_tokens > ceiling:
         return f"max_tokens {sample.max_tokens} is more than the {ceiling} its variant asks for"
+    return _reasoning_problem(sample)
+
+
+def _reasoning_problem(sample: RequestSample) -> str | None:
+    """Reasoning tokens are part of the output: never more than the engine's or the client's
+    count of it, whichever is known (and larger)."""
+    known = [n for n in (sample.completion_tokens, sample.counted_output_tokens) if n is not None]
+    if sample.reasoning_tokens is not None and known and sample.reasoning_tokens > max(known):
+        return f"reasoning_tokens {sample.reasoning_tokens} is more than the output ({max(known)})"
     return None

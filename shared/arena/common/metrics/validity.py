@@ -32,9 +32,11 @@ output-token notes of ``token_flags`` (reasoning first, usage mismatch, usage ov
 - **No decode time.** A closed-loop variant that has requests but no tg t/s (every answer came
   in one read, ``no_decode_time``) is flagged, naming the variants.
 - **Saturated client.** A variant with a run whose client crossed a limit (``client_verdict``:
-  p99 send lag, p99 event-loop lag, busiest core's CPU share) measured the client as much as
-  the server: *invalid*, flagged with the worst run and its values past their limits, unless
-  the benchmark set ``accept_saturated_client`` (then the same words are a warning).
+  p99 send lag, p99 event-loop lag, p99 read stall, busiest core's CPU share) measured the
+  client as much as the server: *invalid*, flagged with the worst run and its values past their
+  limits, unless the benchmark set ``accept_saturated_client`` (then the same words are a
+  warning). Results of agents before issue 24 (no loop lag or read stall measured: their send
+  lag was stamped after the write and fired falsely) keep a warning and stay valid.
 
 Listings import this module for its limits (``arena.common.views``), so it loads no NumPy: only
 ``spread_pct``, which the results layer calls on per-run values, needs ``arena.common.stats``.
@@ -159,10 +161,12 @@ def saturated_client(bench: BenchmarkResult, accepted: bool) -> str | None:
     """The flag for variants whose client was saturated in some run; invalidates the benchmark
     unless ``accepted`` (the benchmark's ``accept_saturated_client``)."""
     found = []
+    measured = False
     for variant in bench.variants:
         flagged = variant.metrics.get("client_saturated")
         if flagged is None or not flagged.mean:
             continue
+        measured |= _loop_lag_measured(variant)
         keys = (WORST_RUN, *(worst_key(limit.key) for limit in LIMITS))
         worst = {key: stat.mean for key in keys if (stat := variant.metrics.get(key))}
         runs = flagged.n or variant.runs
@@ -173,8 +177,21 @@ def saturated_client(bench: BenchmarkResult, accepted: bool) -> str | None:
     said = "client fell behind in " + "; ".join(found) + ": its latencies include its own delay"
     if accepted:
         return f"warning: {said} (accept_saturated_client)"
+    if not measured:  # an agent before issue 24: stamped sends after the write, no loop lag
+        return f"warning: {said}"
     bench.valid = False
     return f"invalid: {said}"
+
+
+def _loop_lag_measured(variant: VariantResult) -> bool:
+    """Whether the variant's verdict rests on the issue-24 client figures (its agent watched
+    the event loop: loop lag or read stalls, which a session step carries in its samples).
+    Results of older agents stamped ``sent_s`` after the write, which made their send lag fire
+    falsely: they keep the warning they had and are not made invalid when read again."""
+    keys = ("loop_lag_p99_ms", "read_stall_p99_ms")
+    return any(
+        variant.metrics.get(name) is not None for key in keys for name in (key, worst_key(key))
+    )
 
 
 def assess(

@@ -71,8 +71,9 @@ class RequestSample(ArenaModel):
     written_s: float | None = None
     """When the write of the request returned; ``sent_s`` is stamped just before the write."""
     read_stall_s: float | None = None
-    """Longest the client's event loop ran late (timer overshoot) between ``sent_s`` and the
-    first token: how much the client itself may have added to this request's TTFT."""
+    """Longest the client's event loop ran late (timer overshoot beyond the selector's 1 ms
+    granularity, ``loop_lag``) between ``sent_s`` and the first token: how much the client
+    itself may have added to this request's TTFT."""
 
     @property
     def root_session(self) -> str | None:
