@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from arena.common.metrics.box import box_summary
+from arena.common.metrics.client_verdict import worst_run
 from arena.common.metrics.summary import summarize
 from arena.common.parsers import ParseError
 from arena.common.parsers.llmd_report import MAX_BYTES, LlmdReport, parse_report
@@ -223,7 +225,11 @@ def _tool(report: LlmdReport) -> str:
 
 
 def _variant(key: str, per_run: dict[int, dict[str, float]]) -> ImportedVariant:
-    summary = summarize([per_run[run] for run in sorted(per_run)])
+    numbers = sorted(per_run)
+    runs = [per_run[run] for run in numbers]
+    # the box's throttled-run count and the client verdict's worst run, as a measured job
+    # summarises them
+    summary = summarize(runs) | box_summary(runs) | worst_run(runs, numbers)
     return ImportedVariant(
         key=key,
         runs=len(per_run),
