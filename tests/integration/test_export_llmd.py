@@ -240,3 +240,24 @@ async def test_round_trips_keep_what_the_verdict_rests_on(
             chat = by_id["01-chat"]
             assert not chat.valid, (chat.flags, chat.variants[0].metrics.get("client_saturated"))
             assert any(f.startswith("invalid: client fell behind") for f in by_id["01-chat"].flags)
+
+
+async def test_sibling_reports_imported_one_at_a_time_stay_two_runs(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """A sweep's stage files imported one by one: each its own run (keyed by the file), not
+    the second replacing the first as one folder's import would."""
+    folder = tmp_path / "qwen" / "sweep"
+    folder.mkdir(parents=True)
+    example = (DATA / "br_v0_2_example.yaml").read_text()
+    (folder / "stage3.yaml").write_text(example)
+    (folder / "stage4.yaml").write_text(example.replace("stage: 3", "stage: 4"))
+    run_ids = []
+    for name in ("stage3.yaml", "stage4.yaml"):
+        answer = json.loads(await arenactl(controller, "import", str(folder / name), "-o", "json"))
+        assert answer["problems"] == []
+        (imported_run,) = answer["runs"]
+        run_ids.append(imported_run["run_id"])
+    assert len(set(run_ids)) == 2
+    benches = [(await only_job(controller, run_id)).benchmarks[0].id for run_id in run_ids]
+    assert benches == ["01-inference-perf-stage3", "01-inference-perf-stage4"]
