@@ -19,7 +19,20 @@ def _bench(**fields: object) -> BenchmarkResult:
 
 
 def _job(simulated: bool = False) -> JobResult:
-    return JobResult.model_construct(job_id="job-1", engine="vllm", simulated=simulated)
+    return JobResult.model_validate(
+        {
+            "job_id": "job-1",
+            "target": "t",
+            "model": "m",
+            "engine": "vllm",
+            "agent": None,
+            "hardware": None,
+            "simulated": simulated,
+            "state": "succeeded",
+            "message": "",
+            "benchmarks": [],
+        }
+    )
 
 
 @pytest.mark.parametrize(
