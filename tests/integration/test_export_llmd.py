@@ -5,6 +5,7 @@ controller with the same numbers; and a report llm-d's repository ships imports 
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,15 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from arena.agent.settings import AgentSettings
 from arena.client.cli import cli
 from arena.common.parsers.result_folder import scan
 from arena.common.schemas.results import JobResult
 from arena.controller.server import Controller
 from arena.controller.settings import ControllerSettings
-from tests.direct_job import address, long_leases
-from tests.integration.test_export import arenactl, measured_run, only_job
+from tests.direct_job import address, lease_one_job, long_leases, run_leased
+from tests.integration.test_export import H200, SUITE, arenactl, measured_run, only_job
+from tests.telemetry_nvml_double import FakeNvml
 
 DATA = Path(__file__).parent.parent / "data" / "llm-d"
 SCHEMA = json.loads((DATA / "br_v0_2_json_schema.json").read_text())
@@ -166,3 +169,95 @@ async def test_two_formats_at_once_are_refused(controller: Controller, tmp_path:
     args = ["--controller", address(controller), "export", "run-x", str(tmp_path), "--llm-d"]
     result = await asyncio.to_thread(CliRunner().invoke, cli, [*args, "--parquet"])
     assert result.exit_code == 2 and "choose one" in result.output
+
+
+ACCEPTING = SUITE.replace("id: 02-sweep\n", "id: 02-sweep\n    accept_saturated_client: true\n")
+DURATION = re.compile(r"^PT\d+(\.\d+)?S$")
+
+
+async def test_round_trips_keep_what_the_verdict_rests_on(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """accept_saturated_client and partial travel in both exports and come back on import;
+    the accelerator is the GPU's name (the count is the schema's field), durations in fixed
+    point, the engine's args those of the folder export's ``server_config``."""
+    link, lease, run_id = await lease_one_job(controller, ACCEPTING, "h200-box", H200)
+    settings = AgentSettings(state_dir=tmp_path / "agent", name="h200-box")
+    await run_leased(link, lease, settings, FakeNvml([300.0]))
+    original = await only_job(controller, run_id)
+    llmd, folder = tmp_path / "llm-d", tmp_path / "folder"
+    await arenactl(controller, "export", run_id, str(llmd), "--llm-d")
+    await arenactl(controller, "export", run_id, str(folder))
+    reports = sorted((llmd / "tiny" / "sim").glob("02-sweep.*.br.json"))
+    meta = json.loads((folder / "tiny" / "sim" / "meta.json").read_text())
+    for path in reports:
+        report = json.loads(path.read_text())
+        valid(report)
+        arena = report["results"]["observability"]["arena"]
+        assert arena["accept_saturated_client"] is True and arena["partial"] is False
+        assert arena["valid"] is True and arena["hardware"] == original.hardware
+        engine = report["scenario"]["stack"][0]
+        accelerator = engine["standardized"]["accelerator"]
+        assert (accelerator["model"], accelerator["count"]) == ("NVIDIA H200", 1)
+        assert engine["native"]["args"] == meta["server_config"]
+        assert DURATION.match(report["run"]["time"]["duration"])
+        arena["partial"] = True  # what the export of a benchmark whose job then stopped says
+        path.write_text(json.dumps(report))
+    for path in sorted((llmd / "tiny" / "sim").glob("*.br.json")):
+        report = json.loads(path.read_text())  # every run's client saturated (a busy client)
+        report["results"]["observability"]["arena"]["metrics"] |= {
+            "client_cpu_util": 0.99,
+            "client_saturated": 1.0,
+        }
+        path.write_text(json.dumps(report))
+    assert meta["arena"]["validity"]["02-sweep"]["accept_saturated_client"] is True
+    assert meta["arena"]["validity"]["01-chat"]["accept_saturated_client"] is False
+    meta["arena"]["validity"]["02-sweep"]["partial"] = True
+    (folder / "tiny" / "sim" / "meta.json").write_text(json.dumps(meta))
+
+    for source in (llmd, folder):
+        [run] = scan(source).runs
+        benches = {bench.id: bench for bench in run.benchmarks}
+        assert benches["02-sweep"].accept_saturated_client and benches["02-sweep"].partial
+        assert not benches["01-chat"].accept_saturated_client
+        assert not benches["01-chat"].partial
+        second = ControllerSettings(  # the tests' default accepts every saturated client
+            listen="127.0.0.1:0",
+            data_dir=tmp_path / source.name / "db",
+            accept_saturated_clients=False,
+        )
+        async with Controller(second) as other:
+            answer = json.loads(await arenactl(other, "import", str(source), "-o", "json"))
+            (imported_run,) = answer["runs"]
+            imported = await only_job(other, imported_run["run_id"])
+        assert imported.hardware == original.hardware
+        by_id = {bench.id: bench for bench in imported.benchmarks}
+        assert by_id["02-sweep"].partial and by_id["02-sweep"].flags[0].startswith("partial:")
+        assert not by_id["01-chat"].partial
+        if source is llmd:  # the suite accepted a saturated client for 02-sweep only
+            assert by_id["02-sweep"].valid, by_id["02-sweep"].flags
+            assert any("(accept_saturated_client)" in f for f in by_id["02-sweep"].flags)
+            chat = by_id["01-chat"]
+            assert not chat.valid, (chat.flags, chat.variants[0].metrics.get("client_saturated"))
+            assert any(f.startswith("invalid: client fell behind") for f in by_id["01-chat"].flags)
+
+
+async def test_sibling_reports_imported_one_at_a_time_stay_two_runs(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """A sweep's stage files imported one by one: each its own run (keyed by the file), not
+    the second replacing the first as one folder's import would."""
+    folder = tmp_path / "qwen" / "sweep"
+    folder.mkdir(parents=True)
+    example = (DATA / "br_v0_2_example.yaml").read_text()
+    (folder / "stage3.yaml").write_text(example)
+    (folder / "stage4.yaml").write_text(example.replace("stage: 3", "stage: 4"))
+    run_ids = []
+    for name in ("stage3.yaml", "stage4.yaml"):
+        answer = json.loads(await arenactl(controller, "import", str(folder / name), "-o", "json"))
+        assert answer["problems"] == []
+        (imported_run,) = answer["runs"]
+        run_ids.append(imported_run["run_id"])
+    assert len(set(run_ids)) == 2
+    benches = [(await only_job(controller, run_id)).benchmarks[0].id for run_id in run_ids]
+    assert benches == ["01-inference-perf-stage3", "01-inference-perf-stage4"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from arena.common.parsers import ParseError
-from arena.common.parsers.llmd_import import scan_reports
+from arena.common.parsers.llmd_import import is_llmd_report, scan_reports
 from arena.common.parsers.llmd_report import MAX_BYTES, parse_report
 
 EXAMPLE = Path(__file__).parent.parent / "data" / "llm-d" / "br_v0_2_example.yaml"
@@ -147,3 +147,113 @@ def test_a_folder_imports_its_reports_and_names_the_bad_ones(tmp_path: Path) -> 
     assert [v.key for v in bench.variants] == ["rate1", "rate2"]
     assert [v.metrics["mean_ttft_ms"].mean for v in bench.variants] == [10.0, 20.0]
     assert run.hardware == "unknown" and not run.provenance.simulated
+
+
+def _with_version_placeholder(document: dict[str, Any], value: str) -> str:
+    return json.dumps(document).replace('"VALUE"', value)
+
+
+def test_an_int_of_more_than_4300_digits_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    document = minimal()
+    document["run"]["description"] = "VALUE"
+    with pytest.raises(ParseError, match="not a readable report"):
+        parse_report(_with_version_placeholder(document, "9" * 5000))
+    (tmp_path / "huge.json").write_text(_with_version_placeholder(document, "9" * 5000))
+    (tmp_path / "good.json").write_text(json.dumps(minimal()))
+    found = scan_reports(tmp_path, lambda path: path.name)
+    assert [p.path.name for p in found.problems] == ["huge.json"]
+    assert len(found.runs) == 1  # the sibling still imports
+
+
+@pytest.mark.parametrize("depth", [70, 100_000])
+def test_deep_nesting_is_refused_before_it_recurses(tmp_path: Path, depth: int) -> None:
+    document = minimal()
+    document["run"]["description"] = "VALUE"
+    text = _with_version_placeholder(document, "[" * depth + "]" * depth)
+    with pytest.raises(ParseError, match="nested more than 64 deep"):
+        parse_report(text)
+    (tmp_path / "deep.json").write_text(text)
+    (tmp_path / "good.json").write_text(json.dumps(minimal()))
+    found = scan_reports(tmp_path, lambda path: path.name)
+    assert [p.path.name for p in found.problems] == ["deep.json"] and len(found.runs) == 1
+
+
+def test_incomplete_requests_did_not_complete() -> None:
+    document = minimal()
+    requests = document["results"]["request_performance"]["aggregate"]["requests"]
+    requests["incomplete"] = 3  # total 10, failures 1
+    metrics = parse_report(json.dumps(document)).metrics
+    assert (metrics["completed"], metrics["failed"]) == (6.0, 4.0)
+    requests["incomplete"] = 10
+    with pytest.raises(ParseError, match="failures \\+ requests.incomplete is larger"):
+        parse_report(json.dumps(document))
+
+
+@pytest.mark.parametrize(("model", "count"), [("NVIDIA H100", 2), ("2× NVIDIA H100", 2)])
+def test_the_accelerator_count_is_prefixed_once(model: str, count: int) -> None:
+    document = minimal()
+    engine = {"kind": "inference_engine", "accelerator": {"model": model, "count": count}}
+    document["scenario"] = {"stack": [{"standardized": engine}]}
+    report = parse_report(json.dumps(document))
+    assert report.engine is not None and report.engine.accelerator == "2× NVIDIA H100"
+
+
+def test_an_unquoted_yaml_version_reads_as_the_text_it_means() -> None:
+    text = yaml.safe_dump(minimal()).replace("version: '0.2'", "version: 0.2")
+    assert "version: 0.2\n" in text
+    assert parse_report(text).metrics["completed"] == 9.0
+    with pytest.raises(ParseError, match="version '0.1'"):
+        parse_report(text.replace("version: 0.2", "version: 0.1"))
+
+
+def test_a_report_whose_version_comes_last_is_found(tmp_path: Path) -> None:
+    document = minimal()
+    document["run"]["description"] = "x" * 10_000  # the version is past the first 4 KiB
+    document["version"] = document.pop("version")
+    (tmp_path / "late.json").write_text(json.dumps(document))
+    assert is_llmd_report(tmp_path / "late.json")
+    (tmp_path / "other.json").write_text(json.dumps({"results": [], "uid": "x", "v": "x" * 9000}))
+    assert not is_llmd_report(tmp_path / "other.json")
+
+
+def _load_report(folder: Path, name: str, **standardized: Any) -> Path:
+    document = minimal()
+    document["scenario"] = {"load": {"standardized": {"tool": "guidellm", **standardized}}}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(document))
+    return folder / name
+
+
+def test_a_fractional_concurrency_names_its_variant_whole(tmp_path: Path) -> None:
+    _load_report(tmp_path, "a.json", concurrency=1.5)
+    _load_report(tmp_path, "b.json", concurrency=16)
+    [run] = scan_reports(tmp_path, lambda path: path.name).runs
+    assert [v.key for v in run.benchmarks[0].variants] == ["c1.5", "c16"]
+
+
+@pytest.mark.parametrize(
+    ("standardized", "field"),
+    [
+        ({"concurrency": 1e300}, "concurrency"),
+        ({"rate_qps": 1e300}, "rate_qps"),
+        ({"stage": 10**12}, "stage"),
+    ],
+)
+def test_load_figures_past_any_real_sweep_are_refused(
+    tmp_path: Path, standardized: dict[str, Any], field: str
+) -> None:
+    path = _load_report(tmp_path, "r.json", **standardized)
+    with pytest.raises(ParseError, match=field):
+        parse_report(path.read_text())
+
+
+def test_sibling_files_imported_one_at_a_time_are_separate_runs(tmp_path: Path) -> None:
+    folder = tmp_path / "model" / "sweep"
+    first = _load_report(folder, "stage1.json", rate_qps=1)
+    second = _load_report(folder, "stage2.json", rate_qps=2)
+    [one] = scan_reports(first, lambda path: path.name).runs
+    [two] = scan_reports(second, lambda path: path.name).runs
+    assert (one.key, two.key) == ("model/sweep/stage1", "model/sweep/stage2")
+    assert one.source == "stage1.json"
+    [whole] = scan_reports(folder, lambda path: path.name).runs
+    assert whole.key == f"{tmp_path.name}/model/sweep"  # the folder: both reports, one run

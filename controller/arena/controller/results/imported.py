@@ -19,6 +19,11 @@ from arena.common.schemas.results import (
 from arena.controller.store.imports import BenchmarkHeader
 from arena.controller.store.models import SUMMARY_RUN, AggregateRow, ImportRow, JobRow
 
+IMPORTED_PARTIAL_FLAG = (
+    "partial: its job stopped after this benchmark completed (as exported); shown apart, "
+    "never ranked"
+)
+
 
 def imported_job_result(
     session: Session,
@@ -93,8 +98,12 @@ def _benchmark(
         ),
         max_error_rate,
         accept_saturated_client=accept_saturated_clients
+        or bench.accept_saturated_client
         or (bench.session is not None and bench.session.accept_saturated_client),
     )
+    if bench.partial:  # as the export said: the job stopped after this benchmark
+        result.partial = True
+        result.flags.insert(0, IMPORTED_PARTIAL_FLAG)
     if bench.session is not None:
         # the GPUs the session file (or the signing agent) names: the telemetry file is one
         # series whatever the box had, so it cannot say

@@ -76,6 +76,8 @@ class BenchmarkHeader(ArenaModel):
     engine_metrics: dict[str, float] = {}
     gpus: int | None = None
     """GPUs of the box that ran a session benchmark; ``None``: per-GPU figures left out."""
+    partial: bool = False
+    accept_saturated_client: bool = False
 
 
 def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRow]:
@@ -274,6 +276,8 @@ def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
             session=bench.session,
             engine_metrics=bench.engine_metrics,
             gpus=bench.gpus,
+            partial=bench.partial,
+            accept_saturated_client=bench.accept_saturated_client,
         )
         for bench in run.benchmarks
     ]

@@ -141,7 +141,7 @@ def _meta(job: JobResult, record: JobRecord | None, context: ExportContext) -> d
         "vllm_version_reported": engine_version if is_vllm else None,
         "driver_version": gpu.driver if gpu else None,
         "vbios_version": gpu.vbios if gpu else None,
-        "server_config": _server_config(spec) if spec else {},
+        "server_config": server_config(spec) if spec else {},
         "generated_at": (record.finished_at if record else None) or context.exported_at,
         "runs": spec.runs if spec else max(_variant_runs(job), default=None),
         "arena": {
@@ -160,20 +160,24 @@ def _meta(job: JobResult, record: JobRecord | None, context: ExportContext) -> d
             "tools": {bench.id: bench.tool for bench in job.benchmarks},
             "hardware_detail": job.hardware_detail.model_dump() if job.hardware_detail else None,
             "telemetry": job.telemetry,
-            "validity": _validity(job),
+            "validity": _validity(job, spec),
             "provenance": {k: v for k, v in provenance.items() if k != "engine_metrics"},
             "exported_at": context.exported_at,
         },
     }
 
 
-def _validity(job: JobResult) -> dict[str, Any]:
+def _validity(job: JobResult, spec: JobSpec | None) -> dict[str, Any]:
     """Per benchmark, what ``arena.common.metrics.validity`` said: a reader of the folder sees
-    an invalid benchmark and the metrics that are no measurement, as ``show`` does."""
+    an invalid benchmark and the metrics that are no measurement, as ``show`` does. ``partial``
+    and the suite's ``accept_saturated_client`` are read back on import (``result_folder``), so
+    the imported benchmark is judged as the measured one was."""
+    accepts = {b.id: b.accept_saturated_client for b in spec.benchmarks} if spec else {}
     return {
         bench.id: {
             "valid": bench.valid,
             "partial": bench.partial,
+            "accept_saturated_client": accepts.get(bench.id, False),
             "failed_share": bench.failed_share,
             "flags": bench.flags,
             "not_meaningful": {v.key: v.not_meaningful for v in bench.variants if v.not_meaningful},
@@ -192,7 +196,7 @@ def _served_name(spec: JobSpec) -> str:
     return served if isinstance(served, str) and served else spec.model.name
 
 
-def _server_config(spec: JobSpec) -> dict[str, Any]:
+def server_config(spec: JobSpec) -> dict[str, Any]:
     """The engine's arguments (never its secrets or API key)."""
     args: dict[str, Any] = dict(getattr(spec.engine, "args", {}) or {})
     return {"runtime": spec.engine.runtime, **args, **spec.model.engine_args}

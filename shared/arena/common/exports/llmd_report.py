@@ -26,7 +26,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from arena.common import stats
-from arena.common.exports.folder import ExportContext, ExportedFolder, JobRecord, file_stem
+from arena.common.exports.folder import (
+    ExportContext,
+    ExportedFolder,
+    JobRecord,
+    file_stem,
+    server_config,
+)
 from arena.common.metrics.open_loop import (
     open_loop_metrics,
     output_tokens,
@@ -70,6 +76,8 @@ THROUGHPUTS = {
 }
 """The schema's throughput fields → Arena's metric key and the schema's unit."""
 SIMULATED_KEYWORD = "simulated"
+PARTIAL_KEYWORD = "partial"
+INVALID_KEYWORD = "invalid"
 
 
 def llmd_reports(job: JobResult, record: JobRecord, context: ExportContext) -> ExportedFolder:
@@ -126,6 +134,13 @@ def llmd_report(
                     "variant": variant,
                     "run": run,
                     "simulated": job.simulated,
+                    "valid": bench.valid,
+                    "partial": bench.partial,
+                    "flags": bench.flags,
+                    "accept_saturated_client": bool(
+                        spec is not None and spec.accept_saturated_client
+                    ),
+                    "hardware": job.hardware,
                     "metrics": _finite(record.run_metrics.get((bench.id, variant, run), {})),
                 }
             },
@@ -156,6 +171,12 @@ def _run(
 ) -> dict[str, Any]:
     what = f"Arena run {context.run_id}, job {job.job_id}: {bench.title}, {variant}, run {run}"
     keywords = ["arena", bench.id, variant, f"run{run}"]
+    if bench.partial:
+        what = f"PARTIAL (its job stopped after this benchmark; never ranked): {what}"
+        keywords.append(PARTIAL_KEYWORD)
+    if not bench.valid:
+        what = f"INVALID ({_first_invalid(bench.flags)}): {what}"
+        keywords.append(INVALID_KEYWORD)
     if job.simulated:
         what = f"SIMULATED (no real engine, {job.engine}): {what}"
         keywords.append(SIMULATED_KEYWORD)
@@ -166,17 +187,23 @@ def _run(
         "keywords": keywords,
     }
     if duration:
-        document["time"] = {"duration": f"PT{duration}S"}
+        document["time"] = {"duration": iso_seconds(duration)}
     return document
+
+
+def iso_seconds(seconds: float) -> str:
+    """ISO 8601 duration in fixed point (``PT12.5S``, never ``PT1e-05S``), to the microsecond."""
+    text = f"{seconds:.6f}".rstrip("0").rstrip(".")
+    return f"PT{text or '0'}S"
+
+
+def _first_invalid(flags: Sequence[str]) -> str:
+    return next((f.removeprefix("invalid: ") for f in flags if f.startswith("invalid")), "invalid")
 
 
 def _engine(job: JobResult, record: JobRecord) -> dict[str, Any]:
     gpus = job.hardware_detail.gpus if job.hardware_detail else []
-    args: dict[str, Any] = {
-        "runtime": record.spec.engine.runtime,
-        **(getattr(record.spec.engine, "args", {}) or {}),
-        **record.spec.model.engine_args,
-    }
+    args = server_config(record.spec)
     return {
         "metadata": {
             "label": record.spec.model.engine,
@@ -192,8 +219,8 @@ def _engine(job: JobResult, record: JobRecord) -> dict[str, Any]:
             "role": "replica",
             "replicas": 1,
             "model": {"name": job.model},
-            "accelerator": {
-                "model": job.hardware or (gpus[0].name if gpus else "unknown"),
+            "accelerator": {  # the GPU's name: the count is the schema's own field
+                "model": gpus[0].name if gpus else (job.hardware or "unknown"),
                 "count": len(gpus),
                 "parallelism": {},
             },

@@ -1,12 +1,13 @@
 """llm-d Benchmark Reports (a file, or every report in a folder tree) as imported runs.
 
 The reports of one folder form one run, as a profile folder does (its key is the folder's last
-three path components; a single file imports as its folder). Each report is one run of one
-variant: a report Arena wrote names its benchmark, variant and run
-(``results.observability.arena``); any other is benchmark ``01-<load tool>`` (``stage<n>``
-appended past stage 0) and variant ``rate<qps>``, else ``c<concurrency>``, else ``stage<n>``,
-its runs numbered in file-name order. A variant's runs become mean ± std over its runs.
-A file that is no report, or a malformed one, becomes a ``Problem``; the rest still imports.
+three path components; a single file imported alone is keyed ``<model dir>/<folder>/<stem>``,
+so sibling files imported one at a time stay apart). Each report is one run of one variant:
+a report Arena wrote names its benchmark, variant and run (``results.observability.arena``);
+any other is benchmark ``01-<load tool>`` (``stage<n>`` appended past stage 0) and variant
+``rate<qps>``, else ``c<concurrency>``, else ``stage<n>``, its runs numbered in file-name
+order. A variant's runs become mean ± std over its runs. A file that is no report, or a
+malformed one, becomes a ``Problem``; the rest still imports.
 """
 
 import hashlib
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from arena.common.metrics.box import box_summary
+from arena.common.metrics.client_verdict import worst_run
 from arena.common.metrics.summary import summarize
 from arena.common.parsers import ParseError
 from arena.common.parsers.llmd_report import MAX_BYTES, LlmdReport, parse_report
@@ -35,8 +38,8 @@ MAX_REPORTS = 5000
 PEEK = 4096
 LOOKS_LIKE = re.compile(r"""(^|[{,])\s*"?version"?\s*:\s*["']?0\.\d""", re.M)
 UID = re.compile(r"""(^|[{,\s])"?uid"?\s*:""", re.M)
-"""A v0.x ``version`` near the top, ``run.uid`` and ``results``: what tells a report from the
-other JSON in a tree (llama-benchy's reports have a ``version`` too)."""
+"""A v0.x ``version`` near the top or the end, ``run.uid`` and ``results``: what tells a report
+from the other JSON in a tree (llama-benchy's reports have a ``version`` too)."""
 UNKNOWN = "unknown"
 SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -54,7 +57,7 @@ class LlmdScan:
 
 
 def is_llmd_report(path: Path) -> bool:
-    """A JSON/YAML file that starts like a v0.x report and carries results."""
+    """A JSON/YAML file that reads like a v0.x report at its start or end and carries results."""
     if path.suffix.lower() not in SUFFIXES or not path.is_file() or path.name == "meta.json":
         return False
     try:
@@ -62,10 +65,9 @@ def is_llmd_report(path: Path) -> bool:
             head = file.read(PEEK)
     except OSError:
         return False
-    if not LOOKS_LIKE.search(head):
-        return False
-    text = head + _tail(path)
-    return "results" in text and bool(UID.search(text))
+    text = head + "\n" + _tail(path)
+    # ``version`` may come last (a serializer that sorts or appends keys): head and tail
+    return bool(LOOKS_LIKE.search(text)) and "results" in text and bool(UID.search(text))
 
 
 def _tail(path: Path) -> str:
@@ -96,8 +98,9 @@ def scan_reports(root: Path, name: Callable[[Path], str]) -> LlmdScan:
         digests[path.parent].update(path.name.encode() + b"\0" + data + b"\0")
         by_folder[path.parent].append((path, report))
     runs = []
+    single = root if root.is_file() else None
     for folder, reports in sorted(by_folder.items()):
-        run, folder_problems = _run(folder, reports, name, digests[folder].hexdigest())
+        run, folder_problems = _run(folder, reports, name, digests[folder].hexdigest(), single)
         problems += folder_problems
         if run is not None:
             runs.append(run)
@@ -114,7 +117,7 @@ def _identity(report: LlmdReport) -> tuple[str, str, str, str]:
     if report.rate_qps is not None:
         variant = f"rate{format_rate(report.rate_qps)}"
     elif report.concurrency is not None and report.concurrency != float("inf"):
-        variant = f"c{int(report.concurrency)}"
+        variant = f"c{format_rate(report.concurrency)}"
     else:
         variant = f"stage{report.stage}"
     return bench, f"{report.load_tool} (llm-d report)", "open_loop", variant
@@ -125,10 +128,15 @@ def _run(
     reports: list[tuple[Path, LlmdReport]],
     name: Callable[[Path], str],
     digest: str,
+    single: Path | None = None,
 ) -> tuple[ImportedRun | None, list[ReportProblem]]:
+    """``single``: the one file imported on its own, which keys the run by its folder and stem
+    (a sibling report imported next is another run, not a replacement of this one)."""
     problems: list[ReportProblem] = []
     runs: dict[tuple[str, str], dict[int, dict[str, float]]] = defaultdict(dict)
     headers: dict[str, tuple[str, str, str]] = {}
+    verdicts: dict[str, tuple[bool, bool]] = defaultdict(lambda: (False, False))
+    """Per benchmark: (partial, accept_saturated_client), as Arena's block says."""
     for path, report in reports:
         bench, title, kind, variant = _identity(report)
         if kind not in ("open_loop", "closed_loop"):
@@ -144,6 +152,12 @@ def _run(
         )
         tool = _tool(report)
         headers.setdefault(bench, (title, kind, tool))
+        if report.arena is not None:
+            partial, accepts = verdicts[bench]
+            verdicts[bench] = (
+                partial or report.arena.partial,
+                accepts or report.arena.accept_saturated_client,
+            )
     if not runs:
         return None, problems
     benchmarks = []
@@ -151,20 +165,32 @@ def _run(
         variants = [
             _variant(variant, per_run) for (b, variant), per_run in runs.items() if b == bench
         ]
+        partial, accepts = verdicts[bench]
         benchmarks.append(
-            ImportedBenchmark(id=bench, title=title, kind=kind, tool=tool, variants=variants)
+            ImportedBenchmark(
+                id=bench,
+                title=title,
+                kind=kind,
+                tool=tool,
+                variants=variants,
+                partial=partial,
+                accept_saturated_client=accepts,
+            )
         )
     first = reports[0][1]
     engine = first.engine
     family, model_dir, profile_dir = (["", "", ""] + list(folder.resolve().parts))[-3:]
+    key = f"{family}/{model_dir}/{profile_dir}"
+    if single is not None:
+        key = f"{model_dir}/{profile_dir}/{_stem(single)}"
     imported = ImportedRun(
-        key=f"{family}/{model_dir}/{profile_dir}",
-        source=name(folder),
+        key=key,
+        source=name(single if single is not None else folder),
         content_hash=digest,
         model=(engine.model if engine else None) or model_dir,
         served_name=engine.model if engine else None,
         profile=engine.label if engine else profile_dir,
-        hardware=hardware_name(engine.accelerator) if engine and engine.accelerator else UNKNOWN,
+        hardware=_hardware(first),
         provenance=Provenance(
             image=engine.version if engine else None,
             hardware_reported=engine.accelerator if engine else None,
@@ -178,6 +204,20 @@ def _run(
     return imported, problems
 
 
+def _hardware(report: LlmdReport) -> str:
+    """Arena's own name of the box where its block carries one (a round trip keeps it), else
+    the accelerator's ``<count>× <model>``."""
+    if report.arena is not None and report.arena.hardware:
+        return hardware_name(report.arena.hardware)
+    engine = report.engine
+    return hardware_name(engine.accelerator) if engine and engine.accelerator else UNKNOWN
+
+
+def _stem(path: Path) -> str:
+    """``a.br.json`` → ``a.br``: the file's name without its last suffix."""
+    return path.name[: -len(path.suffix)] if path.suffix else path.name
+
+
 def _tool(report: LlmdReport) -> str:
     if report.arena is not None and report.arena.tool in ("builtin", "llama-benchy", "vllm-bench"):
         return report.arena.tool
@@ -185,7 +225,11 @@ def _tool(report: LlmdReport) -> str:
 
 
 def _variant(key: str, per_run: dict[int, dict[str, float]]) -> ImportedVariant:
-    summary = summarize([per_run[run] for run in sorted(per_run)])
+    numbers = sorted(per_run)
+    runs = [per_run[run] for run in numbers]
+    # the box's throttled-run count and the client verdict's worst run, as a measured job
+    # summarises them
+    summary = summarize(runs) | box_summary(runs) | worst_run(runs, numbers)
     return ImportedVariant(
         key=key,
         runs=len(per_run),

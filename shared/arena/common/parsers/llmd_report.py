@@ -32,7 +32,13 @@ the folder reader leaves them to this parser."""
 MAX_BYTES = 8 * 1024 * 1024
 """A report is a few kB to a few hundred kB (time series included); more is refused unread."""
 VERSIONS = ("0.2",)
+MAX_DEPTH = 64
+"""Nesting a report may have (v0.2 nests about ten deep): deeper is refused while composing,
+before Python's recursion limit is reached."""
 MAX_NAME = 200
+MAX_STAGE = 10_000
+MAX_LOAD = 1e6
+"""Highest request rate (queries/s) or concurrency a report may state: they name variants."""
 SIMULATED_KEYWORD = "simulated"
 PERCENTILE_FIELDS: dict[str, float] = {
     "p0p1": 0.1,
@@ -112,6 +118,15 @@ class _Arena(_Loose):
     variant: str
     run: int = Field(ge=0, le=10_000)
     simulated: bool = False
+    valid: bool = True
+    """The verdict when exported: shown to readers; an import judges its figures anew."""
+    partial: bool = False
+    """The benchmark's job stopped after it: imported as partial (shown apart, never ranked)."""
+    flags: list[Annotated[str, Field(max_length=2000)]] = Field([], max_length=100)
+    accept_saturated_client: bool = False
+    """The suite's setting: a saturated client is then a warning, as when it was measured."""
+    hardware: str | None = Field(None, max_length=MAX_NAME)
+    """Arena's name of the box (``2x NVIDIA H100 (80 GB)``), taken over the accelerator's."""
     metrics: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field({}, max_length=1000)
 
     @field_validator("metrics")
@@ -161,9 +176,17 @@ class _Component(_Loose):
 class _LoadStandardized(_Loose):
     tool: str = Field("unknown", max_length=200)
     tool_version: str = Field("", max_length=200)
-    stage: int = Field(0, ge=0)
-    rate_qps: float | None = Field(None, gt=0, allow_inf_nan=False)
+    stage: int = Field(0, ge=0, le=MAX_STAGE)
+    rate_qps: float | None = Field(None, gt=0, le=MAX_LOAD, allow_inf_nan=False)
     concurrency: float | None = Field(None, ge=1)
+    """``inf`` (llm-d's unbounded), else at most ``MAX_LOAD``."""
+
+    @field_validator("concurrency")
+    @classmethod
+    def _bounded(cls, value: float | None) -> float | None:
+        if value is not None and not math.isinf(value) and not value <= MAX_LOAD:
+            raise ValueError(f"concurrency above {MAX_LOAD:g}")
+        return value
 
 
 class _Load(_Loose):
@@ -217,11 +240,11 @@ def parse_report(text: str) -> LlmdReport:
     document = _load(text)
     if not isinstance(document, dict) or "results" not in document or "run" not in document:
         raise ParseError("not an llm-d benchmark report: 'run' or 'results' missing")
-    version = str(document.get("version"))
+    version = _version(document.get("version"))
     if version not in VERSIONS:
         raise ParseError(f"llm-d report version {version!r}: only {', '.join(VERSIONS)} is read")
     try:
-        report = _Report.model_validate(document)
+        report = _Report.model_validate({**document, "version": version})
     except ValidationError as error:
         reasons = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3]
@@ -245,14 +268,28 @@ def parse_report(text: str) -> LlmdReport:
     )
 
 
+def _version(value: Any) -> str:
+    """``version: 0.2`` unquoted is YAML's float 0.2: read as the string it means."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return repr(value)
+    return str(value)
+
+
 class _Loader(yaml.SafeLoader):
     """Safe YAML without anchors, which let a small file expand without bound (billion
-    laughs), and with timestamps kept as strings (the JSON form of the schema's datetimes)."""
+    laughs), nested at most ``MAX_DEPTH`` deep, and with timestamps kept as strings (the JSON
+    form of the schema's datetimes)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             raise ParseError("YAML aliases (*name) are not accepted in a report")
-        return super().compose_node(parent, index)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise ParseError(f"nested more than {MAX_DEPTH} deep: not a report")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -267,6 +304,10 @@ def _load(text: str) -> Any:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise ParseError(f"not valid YAML or JSON: {error}") from None
+    except ParseError:
+        raise
+    except (ValueError, RecursionError) as error:  # an int past Python's 4300 digits, say
+        raise ParseError(f"not a readable report: {str(error)[:200]}") from None
 
 
 def _engine(stack: list[_Component]) -> Engine | None:
@@ -302,7 +343,9 @@ def _accelerator(accelerator: Any) -> str | None:
         return None
     count = accelerator.get("count")
     name = _name(accelerator["model"], "accelerator.model")
-    return f"{count}× {name}" if isinstance(count, int) and count > 1 else name
+    if isinstance(count, int) and count > 1 and not re.match(rf"^{count}\s*[×x]\s", name):
+        return f"{count}× {name}"
+    return name
 
 
 def _metrics(report: _Report) -> dict[str, float]:
@@ -313,10 +356,17 @@ def _metrics(report: _Report) -> dict[str, float]:
         raise ParseError("no results.request_performance.aggregate: nothing to import")
     if aggregate.requests is not None:
         failed = aggregate.requests.failures or 0
+        incomplete = aggregate.requests.incomplete or 0
         if failed > aggregate.requests.total:
             raise ParseError("requests.failures is larger than requests.total")
-        metrics["completed"] = float(aggregate.requests.total - failed)
-        metrics["failed"] = float(failed)
+        if failed + incomplete > aggregate.requests.total:
+            raise ParseError(
+                "requests.failures + requests.incomplete is larger than requests.total"
+            )
+        # an incomplete request (cut off at the stage's end) did not complete: it counts as
+        # failed, as the error-rate gate counts any request without an answer
+        metrics["completed"] = float(aggregate.requests.total - failed - incomplete)
+        metrics["failed"] = float(failed + incomplete)
     for name, (metric, factors) in LATENCY_FIELDS.items():
         if (stat := aggregate.latency.get(name)) is not None:
             metrics |= _latency(name, metric, stat, factors)

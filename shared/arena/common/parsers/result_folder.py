@@ -199,8 +199,35 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
     if not benchmarks:
         folder.problem(folder.path, "nothing to import: no readable benchmark results")
         return None
+    benchmarks = _verdict_inputs(folder.path / "meta.json", benchmarks)
     benchmarks.sort(key=lambda b: b.id)
     return _run(folder, meta, benchmarks, sweep, model_hint)
+
+
+def _verdict_inputs(path: Path, benchmarks: list[ImportedBenchmark]) -> list[ImportedBenchmark]:
+    """An Arena export's ``arena.validity``: each benchmark's ``partial`` and the suite's
+    ``accept_saturated_client``, so the import is judged as the measured job was (the rest of
+    the verdict is recomputed from the figures). Read from the file ``_meta`` already hashed."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return benchmarks  # _meta named the problem
+    arena = document.get("arena") if isinstance(document, dict) else None
+    validity = arena.get("validity") if isinstance(arena, dict) else None
+    if not isinstance(validity, dict):
+        return benchmarks
+    out = []
+    for bench in benchmarks:
+        said = validity.get(bench.id)
+        if isinstance(said, dict):
+            bench = bench.model_copy(
+                update={
+                    "partial": said.get("partial") is True,
+                    "accept_saturated_client": said.get("accept_saturated_client") is True,
+                }
+            )
+        out.append(bench)
+    return out
 
 
 def _meta(folder: _Folder) -> Meta | None:

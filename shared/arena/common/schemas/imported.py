@@ -135,6 +135,12 @@ class ImportedBenchmark(ArenaModel):
     client_load: ClientLoads = {}
     """A session benchmark's client CPU figures per load step and run (``str(run)``), what its
     metrics are recomputed with (``metrics.client_load``)."""
+    partial: bool = False
+    """An Arena export's benchmark that ran only part of its variants or runs (its
+    ``BenchmarkResult.partial``): shown and aggregated apart, as the measured one was."""
+    accept_saturated_client: bool = False
+    """The suite's ``accept_saturated_client`` for this benchmark, as an Arena export carries
+    it: a saturated client is then a warning, not a verdict, as when it was measured."""
 
     @field_validator("variants")
     @classmethod

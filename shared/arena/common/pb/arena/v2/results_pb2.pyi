@@ -1234,6 +1234,8 @@ class ImportedBenchmark(_message.Message):
     ENGINE_METRICS_FIELD_NUMBER: _builtins.int
     GPUS_FIELD_NUMBER: _builtins.int
     CLIENT_LOAD_FIELD_NUMBER: _builtins.int
+    PARTIAL_FIELD_NUMBER: _builtins.int
+    ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
@@ -1242,6 +1244,10 @@ class ImportedBenchmark(_message.Message):
     """llama-benchy, vllm-bench, builtin"""
     gpus: _builtins.int
     """session benchmarks: GPUs of the box that ran it"""
+    partial: _builtins.bool
+    """an Arena export's benchmark whose job stopped after it"""
+    accept_saturated_client: _builtins.bool
+    """the suite's setting, as an Arena export carries it"""
     @_builtins.property
     def commands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1275,10 +1281,12 @@ class ImportedBenchmark(_message.Message):
         engine_metrics: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
         gpus: _builtins.int | None = ...,
         client_load: _abc.Mapping[_builtins.str, Global___RunClientLoad] | None = ...,
+        partial: _builtins.bool = ...,
+        accept_saturated_client: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "gpus", b"gpus", "session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "client_load", b"client_load", "commands", b"commands", "engine_metrics", b"engine_metrics", "gpus", b"gpus", "id", b"id", "kind", b"kind", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "accept_saturated_client", b"accept_saturated_client", "client_load", b"client_load", "commands", b"commands", "engine_metrics", b"engine_metrics", "gpus", b"gpus", "id", b"id", "kind", b"kind", "partial", b"partial", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__gpus: _TypeAlias = _typing.Literal["gpus"]  # noqa: Y015
     _WhichOneofArgType__gpus: _TypeAlias = _typing.Literal["_gpus", b"_gpus"]  # noqa: Y015
