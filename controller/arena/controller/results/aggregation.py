@@ -112,7 +112,8 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
                 )
                 summarized = {key: asdict(stat) for key, stat in stats.items()}
                 rows.append(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
-    return Aggregates(job_id, rows, _energy(session, job, readings))
+    energy = _energy(session, job, readings, {bench.id for bench in benchmarks})
+    return Aggregates(job_id, rows, energy)
 
 
 def _box_figures(
@@ -137,9 +138,12 @@ def _box_figures(
     return figures
 
 
-def _energy(session: Session, job: JobRow, readings: list[GpuReading]) -> list[EnergyRow]:
-    """Every benchmark's energy figures over its window of the attempt's GPU telemetry; a job
-    without telemetry gets none (its "no GPU telemetry" marker says why)."""
+def _energy(
+    session: Session, job: JobRow, readings: list[GpuReading], benchmarks: set[str]
+) -> list[EnergyRow]:
+    """Each of ``benchmarks``' energy figures over its window of the attempt's GPU telemetry
+    (a failed job's cut-short benchmark gets none, like its metrics); a job without telemetry
+    gets none (its "no GPU telemetry" marker says why)."""
     if not readings:
         return []
     return [
@@ -149,6 +153,7 @@ def _energy(session: Session, job: JobRow, readings: list[GpuReading]) -> list[E
             figures=benchmark_energy(readings, start, end, tokens).model_dump(),
         )
         for bench, (start, end, tokens) in benchmark_windows(session, job).items()
+        if bench in benchmarks
     ]
 
 
