@@ -136,5 +136,5 @@ async def test_the_instant_server_applies_its_quirks_without_pacing_too() -> Non
             session.post(f"{url}/v1/chat/completions", json={**payload, "stream": True}) as reply,
         ):
             text = await reply.text()
-    assert text.count('"reasoning_content"') == 3
+    assert text.count('"reasoning_content": " think') == 3
     assert '"completion_tokens": 99' in text or '"completion_tokens":99' in text
