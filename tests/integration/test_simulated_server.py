@@ -308,7 +308,9 @@ async def test_generation_seconds_count_decode_only_under_mixed_load(
         for line in text.splitlines()
         if line.startswith("arena_sim:generation_")
     }
-    tpot_ms = figures["arena_sim:generation_seconds_total"] / figures[
-        "arena_sim:generation_tokens_total"
-    ] * 1000
+    tpot_ms = (
+        figures["arena_sim:generation_seconds_total"]
+        / figures["arena_sim:generation_tokens_total"]
+        * 1000
+    )
     assert tpot_ms == pytest.approx(5.0, rel=0.01)

@@ -29,7 +29,9 @@ async def test_a_busy_box_steps_down_to_the_rate_it_holds(monkeypatch: pytest.Mo
     assert await _search(monkeypatch, holds=60.0) == (50.0, False)
 
 
-async def test_a_fast_box_steps_up_to_the_last_passing_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_fast_box_steps_up_to_the_last_passing_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert await _search(monkeypatch, holds=1000.0) == (800.0, False)
 
 
