@@ -16,8 +16,9 @@ streamed one, so that every request opens a new connection inside its TTFT.
 ``--reasoning-chunks N`` makes the first N tokens (of ``max_tokens`` paced, of ``--chunks`` at
 once) reasoning, streamed in ``--reasoning-field`` (``reasoning_content``, llama.cpp's and
 DeepSeek's spelling, or ``reasoning``, vLLM's newer one) before the answer's content, as a
-reasoning model's server does; ``--usage-completion-tokens K`` makes usage report K output tokens whatever was streamed
-(an engine whose usage disagrees with its stream, or exceeds ``max_tokens``).
+reasoning model's server does; ``--usage-completion-tokens K`` makes usage report K output
+tokens whatever was streamed (an engine whose usage disagrees with its stream, or exceeds
+``max_tokens``).
 ``POST /tokenize`` and ``/detokenize`` (both spellings, vLLM's ``prompt`` and llama.cpp's
 ``content``) split text on whitespace, one token per word, numbered as first seen: every
 streamed piece (`` tok3``, `` think0``) is then exactly one token, so an agent can run a whole

@@ -125,7 +125,7 @@ async def _rate_search(
     passing: float | None = None
     candidate = FIRST_RATE
     going_up: bool | None = None
-    while LOWEST_RATE <= candidate:
+    while candidate >= LOWEST_RATE:
         span_s = _step_s(candidate)
         if time.monotonic() + span_s > deadline:
             if going_up is False:

@@ -9,8 +9,9 @@ arrival order while there is room (``max_batch``). The step lasts
 and at its end every sequence in the batch emits one token; a sequence joined in this step emits
 its first token at the end of the step that prefilled it. A sequence leaves after ``max_tokens``
 tokens. ``decode_drift_pct_per_s`` lengthens the decode part by wall time since the engine
-started, idle time included. Steps follow each other on absolute monotonic deadlines, so a late wake-up shortens
-the next wait instead of delaying every later token; the loop sleeps while nothing runs.
+started, idle time included. Steps follow each other on absolute monotonic deadlines, so a late
+wake-up shortens the next wait instead of delaying every later token; the loop sleeps while
+nothing runs.
 
 So one request alone sees TTFT ≈ (prompt − cached)/prefill_tokens_per_s + decode_step_ms and
 then 1000/decode_step_ms tokens per second.
