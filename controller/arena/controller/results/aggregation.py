@@ -45,8 +45,13 @@ recomputes every job whose stored metrics are older.
 
 2: session benchmarks' metrics, and ``cache_hit_pct`` for every kind whose samples carry
 cached tokens.
-3: each run's box figures from the GPU telemetry (``metrics.box``) and the engine's own time
-per output token (``engine_tpot_ms``)."""
+3 (issue 24): each run's box figures from the GPU telemetry (``metrics.box``) and the engine's
+own time per output token (``engine_tpot_ms``); one output-token rule (counted by the tokenizer,
+else usage, else chunks) and the token checks (``token_mismatch_pct``, ``usage_over_max``);
+TTFC and reasoning tokens; the client verdict (loop lag, read stalls, headroom used) and
+``oversaturated`` on rate steps; failed and cancelled jobs now get metrics (and energy) for the
+benchmarks they completed. Failed and cancelled jobs stored before it (never computed: pending)
+are computed at the controller's next start; older succeeded ones by ``reaggregate``."""
 
 
 @dataclass(frozen=True)
