@@ -13,11 +13,12 @@ to within their own overheads: the parity bench's control.
 
 ``--close`` (paced mode) closes the connection after each answer, as llama-server does after a
 streamed one, so that every request opens a new connection inside its TTFT.
-``--reasoning-chunks N`` (paced mode) makes the first N of the ``max_tokens`` tokens reasoning,
-streamed in ``--reasoning-field`` (``reasoning_content``, llama.cpp's and DeepSeek's spelling,
-or ``reasoning``, vLLM's newer one) before the answer's content, as a reasoning model's server
-does; ``--usage-completion-tokens K`` makes usage report K output tokens whatever was streamed
-(an engine whose usage disagrees with its stream, or exceeds ``max_tokens``).
+``--reasoning-chunks N`` makes the first N tokens (of ``max_tokens`` paced, of ``--chunks`` at
+once) reasoning, streamed in ``--reasoning-field`` (``reasoning_content``, llama.cpp's and
+DeepSeek's spelling, or ``reasoning``, vLLM's newer one) before the answer's content, as a
+reasoning model's server does; ``--usage-completion-tokens K`` makes usage report K output
+tokens whatever was streamed (an engine whose usage disagrees with its stream, or exceeds
+``max_tokens``).
 ``POST /tokenize`` and ``/detokenize`` (both spellings, vLLM's ``prompt`` and llama.cpp's
 ``content``) split text on whitespace, one token per word, numbered as first seen: every
 streamed piece (`` tok3``, `` think0``) is then exactly one token, so an agent can run a whole
@@ -134,7 +135,7 @@ class Answers:
         usage = {"prompt_tokens": 8, "completion_tokens": 1, "total_tokens": 9}
         message = {"index": 0, "message": {"role": "assistant", "content": "x"}}
         complete = {"choices": [{**message, "finish_reason": "length"}], "usage": usage}
-        self.stream = _response(render_stream(chunks, model), "text/event-stream")
+        self.stream = _response(render_stream(chunks, model, quirks), "text/event-stream")
         self.complete = _response(json.dumps(complete).encode(), "application/json")
         models = {"object": "list", "data": [{"id": model, "object": "model"}]}
         self.models = _response(json.dumps(models).encode(), "application/json")

@@ -43,14 +43,16 @@ def instant_server() -> Iterator[str]:
             process.stdout.close()
 
 
-def test_an_endpoint_without_tokenize_is_measured_with_approximate_lengths(
-    instant_server: str,
+async def test_an_endpoint_without_tokenize_is_measured_with_approximate_lengths(
+    streaming_server: str,
 ) -> None:
-    result = bench("--target", instant_server, *QUICK, "-o", "json")
+    """``streaming_server`` has no ``/tokenize`` (``instant_server`` now has one)."""
+    result = await asyncio.to_thread(bench, "--target", streaming_server, *QUICK, "-o", "json")
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
-    assert "no tokenizer on the endpoint" in result.stderr  # said at start
-    assert "prompt lengths will be approximate (4 characters per token)" in result.stderr
+    said = " ".join(result.stderr.split())  # the console wraps lines
+    assert "no tokenizer on the endpoint (/tokenize: HTTP 404" in said  # said at start
+    assert "prompt lengths will be approximate (4 characters per token)" in said
     (job,) = json.loads(result.stdout)["jobs"]
     assert job["provenance"]["prompt_lengths"]["exact"] is False
     (chat,) = job["benchmarks"]
@@ -83,9 +85,13 @@ def test_a_tokenizer_that_is_no_tokenizer_is_refused_before_starting(
 
 
 @pytest.fixture
-async def streaming_server() -> AsyncIterator[str]:
-    """Answers every chat request with an event stream, ``stream: false`` or not."""
+async def streaming_server(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """Answers every chat request with an event stream, ``stream: false`` or not; with the
+    parameter ``"broken tokenizer"``, its ``/tokenize`` answers HTTP 500."""
     body = render_stream(8, "always-streams")
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=500, text="tokenizer crashed")
 
     async def models(request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "always-streams"}]})
@@ -97,6 +103,8 @@ async def streaming_server() -> AsyncIterator[str]:
     app.router.add_get("/health", models)
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat)
+    if getattr(request, "param", None) == "broken tokenizer":
+        app.router.add_post("/tokenize", broken)
     runner = web.AppRunner(app)
     await runner.setup()
     sock = socket.create_server(("127.0.0.1", 0))
@@ -117,6 +125,21 @@ async def test_the_sanity_probe_accepts_a_server_that_always_streams(
     assert sanity["streamed"] is True
     assert sanity["answer"] == "".join(f" tok{i}" for i in range(8))
     assert sanity["completion_tokens"] == 8
+
+
+@pytest.mark.parametrize("streaming_server", ["broken tokenizer"], indirect=True)
+async def test_a_failing_tokenizer_is_said_to_fail_the_job_not_to_approximate(
+    streaming_server: str,
+) -> None:
+    """The agent falls back only when the route is missing (404, 405, 501, another shape):
+    a tokenizer that errors fails the job, and the warning at start says so."""
+    result = await asyncio.to_thread(bench, "--target", streaming_server, *QUICK)
+    said = " ".join(result.stderr.split())  # the console wraps lines
+    assert "the endpoint's tokenizer failed (/tokenize: HTTP 500" in said
+    assert "the job will fail" in said
+    assert "approximate" not in said
+    assert result.exit_code == 1
+    assert "tokenizer crashed" in result.output
 
 
 @pytest.fixture

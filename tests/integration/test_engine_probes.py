@@ -50,6 +50,22 @@ async def test_a_streamed_answer_to_the_sanity_request_is_folded_into_one() -> N
     assert (sanity["answer"], sanity["streamed"]) == ("Paris", True)
 
 
+async def test_a_streamed_answer_in_vllms_reasoning_field_is_folded_too() -> None:
+    """Newer vLLM streams a reasoning model's thinking as ``reasoning``, not
+    ``reasoning_content``: the sanity answer shows it instead of nothing."""
+    stream = (
+        'data: {"choices":[{"delta":{"reasoning":"The capital"}}]}\n\n'
+        'data: {"choices":[{"delta":{"reasoning":" is Paris"}}]}\n\n'
+        "data: [DONE]\n\n"
+    )
+    async with answering(stream) as url:
+        sanity = await sanity_generation(url, "m", None)
+    assert sanity["answer"] == "The capital is Paris"
+    body = '{"choices":[{"message":{"content":null,"reasoning":"Paris"}}]}'
+    async with answering(body, "application/json") as url:
+        assert (await sanity_generation(url, "m", None))["answer"] == "Paris"
+
+
 async def test_an_answer_that_is_neither_json_nor_a_stream_is_a_clear_reason() -> None:
     async with answering("<html>gateway</html>") as url:
         with pytest.raises(EngineError) as caught:

@@ -40,13 +40,16 @@ def controller_settings(tmp_path: Path) -> ControllerSettings:
     return long_leases(tmp_path / "controller")
 
 
+@pytest.mark.parametrize("mode", ["plain", "chatty"])
 async def test_an_engine_that_dies_mid_run_fails_the_job_with_its_root_cause(
-    controller: Controller, tmp_path: Path
+    controller: Controller, tmp_path: Path, mode: str
 ) -> None:
+    """``chatty``: the engine also logged prompts that read like errors at INFO and a stale
+    error line long before it died: the message leads with the root cause, quoting neither."""
     engine = SimulatedEngine(runtime="simulated", decode_step_ms=1)
     async with running_server(engine) as sim:
         recipe = {
-            "command": ["/usr/bin/python3", "{engine}", "{port}", "{upstream}"],
+            "command": ["/usr/bin/python3", "{engine}", "{port}", "{upstream}", mode],
             "args": {
                 "engine": {"type": "choice", "choices": [str(ENGINE)], "default": str(ENGINE)},
                 "upstream": {"type": "choice", "choices": [sim.url], "default": sim.url},
@@ -74,3 +77,4 @@ async def test_an_engine_that_dies_mid_run_fails_the_job_with_its_root_cause(
     first_line = job.message.splitlines()[0]
     assert "CUDA error: out of memory" in first_line, job.message
     assert "exited with code 1" in job.message
+    assert "prompt" not in job.message and "bad grammar" not in job.message

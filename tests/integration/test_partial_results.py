@@ -34,6 +34,7 @@ from arena.controller.settings import ControllerSettings
 from tests.direct_job import address, long_leases
 from tests.integration.test_arenactl_bench import bench
 from tests.integration.test_arenactl_bench import endpoint as endpoint  # noqa: F401 (fixture)
+from tests.telemetry_nvml_double import FakeNvml
 
 DIES_AT_MAX_TOKENS = 200
 """03-long-output at quick 0.05 asks for 204 tokens; 01-chat for 51."""
@@ -150,7 +151,9 @@ async def test_a_job_cancelled_on_its_second_benchmark_keeps_its_first(
             state_dir=tmp_path / "agent", name="cancel-box", policy_file=policy_file
         )
         spool = Spool(settings.state_dir / "spool.db")
-        execution = JobExecution(link, lease, settings, spool, load_policy(policy_file))
+        nvml = FakeNvml([250.0])
+        policy_ = load_policy(policy_file)
+        execution = JobExecution(link, lease, settings, spool, policy_, nvml=nvml)
         running = asyncio.create_task(execution.run())
         while not (through := execution.progress().completed_benchmarks.get("01-chat")):
             assert not running.done()
@@ -158,6 +161,9 @@ async def test_a_job_cancelled_on_its_second_benchmark_keeps_its_first(
         while execution.samples.acked_seq < through:  # the first benchmark's samples stored
             assert not running.done()
             await asyncio.sleep(0.1)
+        while execution.samples.acked_seq <= through:  # and some of the second's
+            assert not running.done()
+            await asyncio.sleep(0.05)
         await link.heartbeat([execution.progress()], draining=False)
         with ArenaClient(address(controller), DEV_USER_TOKEN) as client:
             assert await asyncio.to_thread(client.cancel, run_id) == 1
@@ -176,3 +182,5 @@ async def test_a_job_cancelled_on_its_second_benchmark_keeps_its_first(
     assert chat.partial and chat.variants
     assert chat.flags[0].startswith("partial: its job cancelled after this benchmark completed")
     assert not long_output.partial and not long_output.variants
+    # energy only for the benchmark whose metrics are shown, none for the cut-short one
+    assert chat.energy is not None and long_output.energy is None

@@ -12,6 +12,7 @@ checked against what the server did, not against a tolerance.
 import asyncio
 from collections.abc import Iterator
 
+import aiohttp
 import pytest
 
 from arena.agent.generator.clock import JobClock
@@ -123,3 +124,17 @@ async def test_a_usage_that_disagrees_with_the_stream_is_measured_not_believed(
     last = max(s.chunk_times_s[-1] for s in closed)
     # every streamed token after each request's first, over the batch's decode span
     assert batch["tg_throughput"] == pytest.approx(2 * (TOKENS - 1) / (last - first))
+
+
+async def test_the_instant_server_applies_its_quirks_without_pacing_too() -> None:
+    """Without ``--itl-ms`` the server answers at once, reasoning chunks and usage lie included."""
+    quirks = ["--reasoning-chunks", "3", "--usage-completion-tokens", "99"]
+    with instant_server(chunks=8, quirks=quirks) as url:
+        payload = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{url}/v1/chat/completions", json={**payload, "stream": True}) as reply,
+        ):
+            text = await reply.text()
+    assert text.count('"reasoning_content": " think') == 3
+    assert '"completion_tokens": 99' in text or '"completion_tokens":99' in text

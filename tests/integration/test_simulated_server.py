@@ -280,3 +280,37 @@ async def test_the_arena_sim_process_announces_its_port_and_serves_a_stream(
         process.send_signal(signal.SIGTERM)
         exit_code = await asyncio.wait_for(process.wait(), timeout=10)
     assert exit_code == 0
+
+
+async def test_generation_seconds_count_decode_only_under_mixed_load(
+    http: aiohttp.ClientSession,
+) -> None:
+    """Prompts admitted while a long answer decodes lengthen its steps by their prefill; the
+    engine's generation seconds (its time per output token) count only the decode part, as
+    llama.cpp's ``tokens_predicted_seconds`` does."""
+    profile = engine(decode_step_ms=5, decode_step_ms_per_seq=0, prefill_tokens_per_s=2000)
+    async with running_server(profile) as sim:
+        url = f"{sim.url}/v1/chat/completions"
+
+        async def ask(body: dict[str, Any], after_s: float) -> None:
+            await asyncio.sleep(after_s)
+            async with http.post(url, json=body) as response:
+                assert response.status == 200
+                await response.read()
+
+        long_answer = ask(chat(80), 0.0)
+        prompts = [ask(chat(1, words=200), 0.05 + 0.06 * i) for i in range(4)]
+        await asyncio.gather(long_answer, *prompts)
+        async with http.get(f"{sim.url}/metrics") as response:
+            text = await response.text()
+    figures = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("arena_sim:generation_")
+    }
+    tpot_ms = (
+        figures["arena_sim:generation_seconds_total"]
+        / figures["arena_sim:generation_tokens_total"]
+        * 1000
+    )
+    assert tpot_ms == pytest.approx(5.0, rel=0.01)

@@ -97,7 +97,8 @@ def test_token_notes_say_what_happened_and_never_invalidate() -> None:
     assert judged.valid
     assert judged.flags == [
         "reasoning came first in 10 of 10 requests: TTFT is the first reasoning token, TTFC "
-        "the first answer token",
+        "the first answer token (TTFC leaves out a request whose reasoning used up max_tokens: "
+        "it never reached an answer)",
         "usage disagrees with the tokenizer by 15.6 % (rate1): output tokens are the "
         "tokenizer's count of the streamed answer",
         "usage exceeded max_tokens in 3 requests (kept; see usage_over_max)",

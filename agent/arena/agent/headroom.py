@@ -4,15 +4,18 @@ before its own timing goes wrong.
 Against a local instant server in a child process (``arena.agent.headroom_server``), the real
 generator (``send_schedule``, ``stream_chat``, the loop monitor) runs short open-loop steps:
 
-- **requests/s**: after one unjudged warm-up step, rates doubling from ``FIRST_RATE``, each
-  step ``RATE_STEP_S`` long, every request a whole 16-chunk stream answered at once;
+- **requests/s**: after one unjudged warm-up step, a step at ``FIRST_RATE``; while steps
+  pass the rate doubles, and when the first one fails it halves (down to ``LOWEST_RATE``), so a
+  busy box still reports the rate it can hold. Every step sends at least ``STEP_REQUESTS``
+  requests (or lasts ``MAX_STEP_S``) and ``MIN_STEP_S`` of loop ticks, so its p99 is not simply
+  its worst sample; every request is a whole 16-chunk stream answered at once;
 - **streams**: ``FIRST_STREAMS`` doubling, each step opening that many held streams (16 chunks
   20 ms apart) at half the passing rate; the figure is the most streams a passing step really
   had open at once.
 
 A step passes while p99 send lag and p99 loop lag stay under ``LAG_LIMIT_MS`` and no request
-fails; the headroom is the last passing step of each (``None`` when even the first failed).
-The whole search stops at ``BUDGET_S``, so a fast box reports a lower bound (``bounded``).
+fails; the headroom is the highest passing step of each (``None`` when none passed). The whole
+search stops at ``BUDGET_S``: a box still passing then reports a lower bound (``bounded``).
 Nothing is cached: a figure is only true of the box and load it was measured on.
 """
 
@@ -41,11 +44,19 @@ same): read from the verdict, so a headroom means the same thing as an unflagged
 BUDGET_S = 2.5
 """Time for all steps; server start and stop come on top (≈ 0.3 s)."""
 FIRST_RATE = 200.0
-RATE_STEP_S = 0.2
+LOWEST_RATE = 12.5
+"""Stepping down stops here: below it the box is too busy to benchmark anything."""
+WARM_UP_S = 0.2
+STEP_REQUESTS = 200
+"""Requests a step is judged on (where ``MAX_STEP_S`` allows): p99 of fewer is about the max."""
+MIN_STEP_S = 0.5
+"""Loop ticks (one per 2 ms) a step is judged on, at least."""
+MAX_STEP_S = 1.5
 FIRST_STREAMS = 32
 HOLD_S = 0.35
 """How long a held stream lasts (15 gaps of 20 ms) and a little more."""
 SERVER_START_S = 10.0
+SERVER_COMMAND = (sys.executable, "-m", "arena.agent.headroom_server")
 FD_RESERVE = 128
 """File descriptors left to the agent beside a streams step's connections."""
 
@@ -103,35 +114,58 @@ def _fd_cap() -> int:
     return max(FIRST_STREAMS, soft - FD_RESERVE)
 
 
+def _step_s(rate: float) -> float:
+    return min(MAX_STEP_S, max(MIN_STEP_S, STEP_REQUESTS / rate))
+
+
+async def _rate_search(
+    connections: Connections, endpoint: Endpoint, deadline: float, limit_ms: float
+) -> tuple[float | None, bool]:
+    """The highest passing rate and whether the budget cut the search short while steps
+    still passed (the rate is then a lower bound). Up from ``FIRST_RATE`` while steps pass;
+    down by halves when the first fails, until one passes."""
+    passing: float | None = None
+    candidate = FIRST_RATE
+    going_up: bool | None = None
+    while candidate >= LOWEST_RATE:
+        span_s = _step_s(candidate)
+        if time.monotonic() + span_s > deadline:
+            if going_up is False:
+                log.warning("client calibration ran out of time", below_rate=candidate * 2)
+            return passing, bool(going_up)
+        count = max(1, round(candidate * span_s))
+        step = await _step(connections, endpoint, _even(count, span_s), limit_ms)
+        log.debug("client calibration rate step", rate=candidate, **step.__dict__)
+        if step.passed:
+            passing = candidate
+            if going_up is False:
+                return passing, False
+            going_up = True
+            candidate *= 2
+        elif going_up:
+            return passing, False
+        else:
+            going_up = False
+            candidate /= 2
+    return passing, False
+
+
 async def _search(base_url: str, deadline: float, limit_ms: float) -> ClientHeadroom:
     clock = JobClock()
     instant = Endpoint(base_url, "calibration")
     held = Endpoint(base_url + "/held", "calibration")
-    rate: float | None = None
     streams: int | None = None
-    bounded = False
     async with Connections(clock) as connections:
         # unjudged: first connections, first calls of every code path
-        warm_up = _even(int(FIRST_RATE * RATE_STEP_S), RATE_STEP_S)
+        warm_up = _even(int(FIRST_RATE * WARM_UP_S), WARM_UP_S)
         await _step(connections, instant, warm_up, limit_ms)
-        candidate = FIRST_RATE
-        while True:
-            if time.monotonic() + RATE_STEP_S > deadline - HOLD_S * 3:
-                bounded = True
-                break
-            count = max(1, int(candidate * RATE_STEP_S))
-            step = await _step(connections, instant, _even(count, RATE_STEP_S), limit_ms)
-            log.debug("client calibration rate step", rate=candidate, **step.__dict__)
-            if not step.passed:
-                break
-            rate = candidate
-            candidate *= 2
+        rate, bounded = await _rate_search(connections, instant, deadline - HOLD_S * 3, limit_ms)
         ramp_rate = (rate or FIRST_RATE) / 2
         count = FIRST_STREAMS
         while count <= _fd_cap():
             ramp_s = count / ramp_rate
             if time.monotonic() + ramp_s + HOLD_S > deadline:
-                bounded = True
+                bounded = bounded or streams is not None
                 break
             step = await _step(connections, held, _even(count, ramp_s), limit_ms)
             log.debug("client calibration streams step", streams=count, **step.__dict__)
@@ -140,7 +174,7 @@ async def _search(base_url: str, deadline: float, limit_ms: float) -> ClientHead
             streams = max(streams or 0, step.open_at_once)
             count *= 2
         else:
-            bounded = True
+            bounded = bounded or streams is not None
     return ClientHeadroom(
         requests_per_s=rate,
         streams=streams,
@@ -155,13 +189,13 @@ async def calibrate(
     """The headroom of this box's client now; None when the local server could not start.
     ``limit_ms``: the p99 lag a step may show (tests on a shared box pass a looser one)."""
     started = time.monotonic()
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "arena.agent.headroom_server",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    try:
+        server = await asyncio.create_subprocess_exec(
+            *SERVER_COMMAND, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+    except OSError as exc:  # no interpreter, no fds, no memory: the agent starts without it
+        log.warning("client calibration server could not start", error=repr(exc))
+        return None
     try:
         assert server.stdout is not None
         line = await asyncio.wait_for(server.stdout.readline(), SERVER_START_S)

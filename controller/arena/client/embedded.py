@@ -16,7 +16,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from arena.agent.generator.tokens import APPROXIMATE_RULE, LocalTokenizer, TokenizerError
+from arena.agent.generator.client import Endpoint
+from arena.agent.generator.tokens import (
+    APPROXIMATE_RULE,
+    LocalTokenizer,
+    ServerTokenizer,
+    TokenizerError,
+)
 from arena.agent.settings import AgentSettings
 from arena.agent.worker import Agent
 from arena.common.errors import ArenaError
@@ -27,7 +33,14 @@ AGENT_NAME = "arenactl-bench"
 _STOP_TIMEOUT_S = 30.0
 
 
-__all__ = ["APPROXIMATE_RULE", "EmbeddedArena", "endpoint_policy", "tokenizer_problem"]
+__all__ = [
+    "APPROXIMATE_RULE",
+    "EmbeddedArena",
+    "endpoint_policy",
+    "endpoint_tokenizer_problem",
+    "tokenizer_problem",
+]
+TOKENIZE_CHECK_S = 10.0
 
 
 def tokenizer_problem(file: Path) -> str | None:
@@ -36,6 +49,29 @@ def tokenizer_problem(file: Path) -> str | None:
         LocalTokenizer(file)
     except TokenizerError as error:
         return str(error)
+    return None
+
+
+def endpoint_tokenizer_problem(
+    url: str, model: str, api_key: str | None
+) -> tuple[str, bool] | None:
+    """Why the endpoint's ``/tokenize`` cannot count tokens, asked as the agent asks it, and
+    whether the agent then falls back to approximate lengths (the route is missing: the
+    agent's own ``TokenizerError.missing``) rather than failing the job; None when it can."""
+
+    async def check() -> None:
+        tokenizer = ServerTokenizer(Endpoint(url.rstrip("/").removesuffix("/v1"), model, api_key))
+        try:
+            await asyncio.wait_for(tokenizer.encode("Arena"), TOKENIZE_CHECK_S)
+        finally:
+            await tokenizer.close()
+
+    try:
+        asyncio.run(check())
+    except TokenizerError as error:
+        return str(error), error.missing
+    except TimeoutError:
+        return f"/tokenize did not answer within {TOKENIZE_CHECK_S:g} s", False
     return None
 
 

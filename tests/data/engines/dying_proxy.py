@@ -3,7 +3,12 @@ policy's unprivileged user) in front of Arena's simulated engine, which at its t
 ``/metrics`` scrape (the start of the job's second benchmark) logs a root cause, then a screen
 of shutdown chatter, and exits 1, as a real engine's crash scrolls its cause out of the tail.
 
-Usage: ``python3 dying_proxy.py PORT UPSTREAM_URL``
+``chatty`` (third argument): it also logs each chat request's prompt at INFO (text that reads
+like an error: "ERROR … out of memory … is not running") and, at the second scrape, a stale
+error line followed by a screen of INFO stats, as vLLM logs prompts and throughput: neither
+may lead the failure message.
+
+Usage: ``python3 dying_proxy.py PORT UPSTREAM_URL [chatty]``
 """
 
 import http.client
@@ -14,6 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 PORT, UPSTREAM = int(sys.argv[1]), urlsplit(sys.argv[2])
+CHATTY = sys.argv[3:] == ["chatty"]
+PROMPT_LINE = (
+    "INFO 12-07 14:59:00 logger.py:39] Received request chatcmpl-1: prompt: "
+    "'ERROR: my GPU is out of memory and the engine is not running, why?'"
+)
+STALE_LINE = "ERROR 12-07 14:58:00 serving_chat.py:9] request chatcmpl-0 failed: bad grammar"
 UPSTREAM_HOST = UPSTREAM.hostname or "127.0.0.1"
 scrapes = 0
 lock = threading.Lock()
@@ -50,6 +61,12 @@ class Forward(BaseHTTPRequestHandler):
                 scrapes += 1
                 if scrapes >= 3:
                     die()
+                if CHATTY and scrapes == 2:
+                    say(STALE_LINE)
+                    for line in range(120):
+                        say(f"INFO 12-07 14:58:00 metrics.py:1] Avg throughput: {line} tokens/s")
+        elif CHATTY and self.path == "/v1/chat/completions":
+            say(PROMPT_LINE)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         upstream = http.client.HTTPConnection(UPSTREAM_HOST, UPSTREAM.port, timeout=60)

@@ -149,7 +149,7 @@ async def sanity_generation(base_url: str, model: str, api_key: str | None) -> d
     usage = body.get("usage")
     return {
         "prompt": SANITY_PROMPT,
-        "answer": message.get("content") or message.get("reasoning_content") or "",
+        "answer": _text(message),
         "completion_tokens": usage.get("completion_tokens") if isinstance(usage, dict) else None,
         "latency_s": round(time.perf_counter() - started, 4),
         "engine_label": label,
@@ -179,9 +179,18 @@ def streamed_answer(text: str) -> dict[str, Any] | None:
         choices = event.get("choices")
         delta = choices[0].get("delta") if isinstance(choices, list) and choices else None
         if isinstance(delta, dict):
-            piece = delta.get("content") or delta.get("reasoning_content") or ""
-            content.append(piece if isinstance(piece, str) else "")
+            content.append(_text(delta))
     return {"choices": [{"message": {"content": "".join(content)}}], "usage": usage}
+
+
+def _text(part: dict[str, Any]) -> str:
+    """A message's or delta's text: its content, else its reasoning (``reasoning_content``,
+    or ``reasoning`` as newer vLLM names it), so a reasoning model's answer is not blank."""
+    for key in ("content", "reasoning_content", "reasoning"):
+        text = part.get(key)
+        if isinstance(text, str) and text:
+            return text
+    return ""
 
 
 def parse_prometheus(text: str) -> dict[str, float]:

@@ -8,8 +8,10 @@ arrival order while there is room (``max_batch``). The step lasts
 
 and at its end every sequence in the batch emits one token; a sequence joined in this step emits
 its first token at the end of the step that prefilled it. A sequence leaves after ``max_tokens``
-tokens. Steps follow each other on absolute monotonic deadlines, so a late wake-up shortens
-the next wait instead of delaying every later token; the loop sleeps while nothing runs.
+tokens. ``decode_drift_pct_per_s`` lengthens the decode part by wall time since the engine
+started, idle time included. Steps follow each other on absolute monotonic deadlines, so a late
+wake-up shortens the next wait instead of delaying every later token; the loop sleeps while
+nothing runs.
 
 So one request alone sees TTFT ≈ (prompt − cached)/prefill_tokens_per_s + decode_step_ms and
 then 1000/decode_step_ms tokens per second.
@@ -54,14 +56,21 @@ class TokenEmitted:
 SequenceEvent = Admitted | TokenEmitted
 
 
+def decode_s(engine: SimulatedEngine, batch_size: int, running_s: float = 0.0) -> float:
+    """The decode part of a step for ``batch_size`` sequences, ``running_s`` after the engine
+    started: ``decode_drift_pct_per_s`` lengthens it by wall time since the start, idle time
+    included (a heating GPU, not a count of tokens)."""
+    decode_ms = engine.decode_step_ms + engine.decode_step_ms_per_seq * max(batch_size - 1, 0)
+    decode_ms += engine.decode_step_ms * engine.decode_drift_pct_per_s / 100 * running_s
+    return decode_ms / 1000.0
+
+
 def step_duration_s(
     engine: SimulatedEngine, prefill_tokens: int, batch_size: int, running_s: float = 0.0
 ) -> float:
     """Length of one step that prefills ``prefill_tokens`` and decodes ``batch_size`` sequences,
-    ``running_s`` after the engine started (``decode_drift_pct_per_s`` lengthens the step)."""
-    decode_ms = engine.decode_step_ms + engine.decode_step_ms_per_seq * max(batch_size - 1, 0)
-    decode_ms += engine.decode_step_ms * engine.decode_drift_pct_per_s / 100 * running_s
-    return prefill_tokens / engine.prefill_tokens_per_s + decode_ms / 1000.0
+    ``running_s`` after the engine started."""
+    return prefill_tokens / engine.prefill_tokens_per_s + decode_s(engine, batch_size, running_s)
 
 
 class _Sequence:
@@ -164,14 +173,13 @@ class BatchScheduler:
                 await self._wakeup.wait()
                 step_start = loop.time()
             prefill_tokens = self._admit()
-            step_s = step_duration_s(
-                self.engine, prefill_tokens, len(self._running), step_start - started
-            )
-            deadline = step_start + step_s
+            running, running_s = len(self._running), step_start - started
+            decoding_s = decode_s(self.engine, running, running_s)
+            deadline = step_start + step_duration_s(self.engine, prefill_tokens, running, running_s)
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self._emit(step_s)
+            self._emit(decoding_s)
             step_start = deadline
 
     def _admit(self) -> int:
@@ -199,9 +207,12 @@ class BatchScheduler:
         self.counters.prefix_cache_hits += cached
         return cached
 
-    def _emit(self, step_s: float) -> None:
+    def _emit(self, decoding_s: float) -> None:
+        """Every running sequence's token; generation seconds count the step's decode part only
+        (as llama.cpp's ``tokens_predicted_seconds``): a step that also prefilled admitted
+        prompts would otherwise inflate the engine's time per output token under mixed load."""
         self.counters.generation_tokens += len(self._running)
-        self.counters.generation_seconds += step_s * len(self._running)
+        self.counters.generation_seconds += decoding_s * len(self._running)
         for sequence in list(self._running.values()):
             index = sequence.emitted
             sequence.emitted += 1

@@ -34,7 +34,7 @@ _COUNTERS = (
     ("generation_tokens", "Tokens generated."),
     ("prefix_cache_queries", "Prompt tokens looked up in the prefix cache."),
     ("prefix_cache_hits", "Prompt tokens served from the prefix cache."),
-    ("generation_seconds", "Step time spent per emitted token, summed over sequences."),
+    ("generation_seconds", "Decode step time per emitted token (prefill left out), summed."),
 )
 
 

@@ -43,27 +43,6 @@ def first_model(url: str, api_key: str | None) -> str:
         ) from error
 
 
-def missing_tokenizer(url: str, model: str, api_key: str | None) -> str | None:
-    """Why the endpoint's ``/tokenize`` cannot give exact prompt lengths, or None when it
-    can: said before the run starts, as the agent then falls back to approximate lengths."""
-    tokenize_url = url.rstrip("/").removesuffix("/v1") + "/tokenize"
-    body = json.dumps({"model": model, "prompt": "Arena", "content": "Arena"}).encode()
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    request = urllib.request.Request(tokenize_url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            answer = json.load(reply)
-    except urllib.error.HTTPError as error:
-        return f"{tokenize_url} answered HTTP {error.code}"
-    except (OSError, ValueError) as error:
-        return f"{tokenize_url}: {error}"
-    if not isinstance(answer, dict) or not isinstance(answer.get("tokens"), list):
-        return f"{tokenize_url} answered without tokens"
-    return None
-
-
 def local_tokenizer(path: Path) -> Path:
     """The ``tokenizer.json`` at ``path`` (the file, or a folder holding it), loaded once here
     so that a wrong file fails before anything starts."""
@@ -152,7 +131,11 @@ def bench(
     prints them, and the exit status is 1 when the run did not succeed.
     """
     try:
-        from arena.client.embedded import APPROXIMATE_RULE, EmbeddedArena
+        from arena.client.embedded import (
+            APPROXIMATE_RULE,
+            EmbeddedArena,
+            endpoint_tokenizer_problem,
+        )
     except ImportError as error:
         fail_without_extra(error, "agent,controller", "arenactl bench runs an agent here")
     model = model or first_model(url, api_key)
@@ -168,10 +151,14 @@ def bench(
         tokenizer_file.name if tokenizer_file else None,
     )
     load_suite_text(suite_yaml, f"{SUITE_NAME}.yaml")  # bad ids fail before anything starts
-    if tokenizer_file is None and (why := missing_tokenizer(url, model, api_key)):
+    if tokenizer_file is None and (problem := endpoint_tokenizer_problem(url, model, api_key)):
+        why, missing = problem
         errors.print(
             f"no tokenizer on the endpoint ({why}): prompt lengths will be approximate "
-            f"({APPROXIMATE_RULE}); pass --tokenizer PATH to a tokenizer.json for exact ones",
+            f"({APPROXIMATE_RULE}); pass --tokenizer PATH to a tokenizer.json for exact ones"
+            if missing
+            else f"the endpoint's tokenizer failed ({why}): the job will fail when it counts "
+            "prompt tokens; fix the endpoint, or pass --tokenizer PATH to a tokenizer.json",
             highlight=False,
         )
     models_dir = tokenizer_file.parent if tokenizer_file else None

@@ -45,8 +45,13 @@ recomputes every job whose stored metrics are older.
 
 2: session benchmarks' metrics, and ``cache_hit_pct`` for every kind whose samples carry
 cached tokens.
-3: each run's box figures from the GPU telemetry (``metrics.box``) and the engine's own time
-per output token (``engine_tpot_ms``)."""
+3 (issue 24): each run's box figures from the GPU telemetry (``metrics.box``) and the engine's
+own time per output token (``engine_tpot_ms``); one output-token rule (counted by the tokenizer,
+else usage, else chunks) and the token checks (``token_mismatch_pct``, ``usage_over_max``);
+TTFC and reasoning tokens; the client verdict (loop lag, read stalls, headroom used) and
+``oversaturated`` on rate steps; failed and cancelled jobs now get metrics (and energy) for the
+benchmarks they completed. Failed and cancelled jobs stored before it (never computed: pending)
+are computed at the controller's next start; older succeeded ones by ``reaggregate``."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,8 @@ def compute_aggregates(session: Session, job_id: str) -> Aggregates:
                 )
                 summarized = {key: asdict(stat) for key, stat in stats.items()}
                 rows.append(_row(job_id, bench, variant, SUMMARY_RUN, summarized))
-    return Aggregates(job_id, rows, _energy(session, job, readings))
+    energy = _energy(session, job, readings, {bench.id for bench in benchmarks})
+    return Aggregates(job_id, rows, energy)
 
 
 def _box_figures(
@@ -137,9 +143,12 @@ def _box_figures(
     return figures
 
 
-def _energy(session: Session, job: JobRow, readings: list[GpuReading]) -> list[EnergyRow]:
-    """Every benchmark's energy figures over its window of the attempt's GPU telemetry; a job
-    without telemetry gets none (its "no GPU telemetry" marker says why)."""
+def _energy(
+    session: Session, job: JobRow, readings: list[GpuReading], benchmarks: set[str]
+) -> list[EnergyRow]:
+    """Each of ``benchmarks``' energy figures over its window of the attempt's GPU telemetry
+    (a failed job's cut-short benchmark gets none, like its metrics); a job without telemetry
+    gets none (its "no GPU telemetry" marker says why)."""
     if not readings:
         return []
     return [
@@ -149,6 +158,7 @@ def _energy(session: Session, job: JobRow, readings: list[GpuReading]) -> list[E
             figures=benchmark_energy(readings, start, end, tokens).model_dump(),
         )
         for bench, (start, end, tokens) in benchmark_windows(session, job).items()
+        if bench in benchmarks
     ]
 
 

@@ -604,6 +604,7 @@ HEADLINE: dict[Kind, tuple[Metric, ...]] = {
             "output_throughput",
             "median_ttft_ms",
             "p99_ttft_ms",
+            "median_ttfc_ms",
             "median_tpot_ms",
             "median_itl_ms",
             "median_e2el_ms",
@@ -620,6 +621,7 @@ HEADLINE: dict[Kind, tuple[Metric, ...]] = {
             "ttfr",
             "est_ppt",
             "e2e_ttft",
+            "e2e_ttfc",
         )
     ),
     "sessions": tuple(

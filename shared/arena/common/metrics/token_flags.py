@@ -4,7 +4,9 @@ TTFT); each says what the numbers mean.
 
 - **Reasoning first**: requests whose first token was reasoning; their TTFT (any channel, as
   MLPerf Endpoints and vLLM define it) is the first reasoning token, and ``vllm bench serve``
-  on a server that keeps reasoning out of ``content`` reports the content time instead.
+  on a server that keeps reasoning out of ``content`` reports the content time instead. TTFC
+  has no value for a request whose reasoning used up ``max_tokens`` (no answer came): the note
+  says TTFC leaves such requests out.
 - **Usage mismatch**: the engine's ``usage.completion_tokens`` differs from the tokenizer's
   count of the streamed answer by more than ``MISMATCH_FLAG_PCT`` (worst variant).
 - **Usage over max_tokens**: requests whose usage exceeded what they asked for (kept).
@@ -38,7 +40,8 @@ def reasoning_first_flag(bench: BenchmarkResult) -> str | None:
     requests = round(sum(_requests(v) for v in bench.variants))
     return (
         f"reasoning came first in {first} of {requests} requests: TTFT is the first reasoning "
-        "token, TTFC the first answer token"
+        "token, TTFC the first answer token (TTFC leaves out a request whose reasoning used up "
+        "max_tokens: it never reached an answer)"
     )
 
 
