@@ -41,7 +41,7 @@ log = structlog.get_logger(__name__)
 LAG_LIMIT_MS = limit_of("loop_lag_p99_ms")
 """The limit ``client_saturated`` applies to a run's p99 loop lag (its send-lag limit is the
 same): read from the verdict, so a headroom means the same thing as an unflagged run."""
-BUDGET_S = 2.5
+BUDGET_S = 6.0
 """Time for all steps; server start and stop come on top (≈ 0.3 s)."""
 FIRST_RATE = 200.0
 LOWEST_RATE = 12.5
