@@ -382,10 +382,11 @@ class _StreamReader:
         """A parsed output chunk's text into its channels; content or a tool call starts the
         answer (``first_content_s``)."""
         m = self.measurement
-        for name in REASONING_FIELDS:
+        for name in REASONING_FIELDS:  # a server may send both with the same text: one
             reasoning = delta.get(name)
             if isinstance(reasoning, str) and reasoning:
                 m.reasoning.append(_escaped(reasoning))
+                break
         content = delta.get("content")
         if isinstance(content, str):
             if m.text is not None:
