@@ -79,6 +79,14 @@ STREAMS: dict[str, list[bytes]] = {
         sse(USAGE),
         sse("[DONE]"),
     ],
+    "both_spellings": [  # a server that sends the reasoning under both names, same text
+        sse(ROLE),
+        sse(delta(reasoning_content="a", reasoning="a")),
+        sse(delta(reasoning="b", reasoning_content="b")),
+        sse(delta(content="x")),
+        sse(USAGE),
+        sse("[DONE]"),
+    ],
 }
 
 
@@ -151,3 +159,11 @@ async def test_a_tool_call_is_answer_content_and_marks_the_text_incomplete(base_
     sample = m.to_sample(benchmark="b", variant="v", run=0, index=0)
     assert sample.first_content_s == sample.chunk_times_s[1] > sample.first_token_s  # type: ignore[operator]
     assert m.answer().tool_calls  # its arguments are not kept: not counted by the tokenizer
+
+
+@pytest.mark.parametrize("collect", [False, True], ids=["fast", "parsed"])
+async def test_reasoning_sent_under_both_names_is_kept_once(base_url: str, collect: bool) -> None:
+    m = await measure(base_url, "both_spellings", collect)
+    assert m.error is None and len(m.chunk_times_s) == 3
+    assert escaped_text(m.answer().reasoning) == "ab"
+    assert m.to_sample(benchmark="b", variant="v", run=0, index=0).reasoning_tokens == 2

@@ -156,6 +156,9 @@ async def test_turns_resend_the_conversation_and_hit_the_shared_prefix(
     assert resets == [1]
     assert [(load.variant, load.run) for load in loads] == [("replay", 0)]
     assert len(notes) == 1 and "replay" in notes[0] and "pass" in notes[0]
+    # every turn's read stall was watched, and the step reports their p99
+    assert all(s.read_stall_s is not None for s in samples)
+    assert loads[0].read_stall_p99_ms is not None
 
 
 async def test_history_trace_resends_synthesised_answers(

@@ -4,21 +4,25 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal, cast
 
 import pytest
 
 from arena.agent.generator.client import (
     ChatRequest,
     Endpoint,
+    Measurement,
     encode_message,
     prepare,
     prepare_encoded,
 )
+from arena.agent.generator.clock import JobClock
+from arena.agent.generator.context import RunContext
 from arena.agent.generator.sessions.loads import SessionFeed, replay_starts
 from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.session import Step
 from arena.agent.generator.sessions.synth import Synthesiser
+from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import LoadSearch, SessionBenchmark
 from arena.common.suites.variants import session_variant, session_variant_allowed
 from arena.common.traces.format import Session, Turn
@@ -135,11 +139,12 @@ async def test_concurrent_asks_for_one_text_decode_it_once() -> None:
     assert len(set(texts)) == 1 and tokenizer.decodes == 1
 
 
-def test_a_step_keeps_met_flags_not_samples() -> None:
-    """A replay of millions of turns must not hold its samples (7 KB each) to judge them."""
+def test_a_step_keeps_met_flags_and_only_the_samples_waiting_to_be_counted() -> None:
+    """A replay of millions of turns must not hold its samples (7 KB each) to judge them: only
+    those the context holds for counting anyway wait (``unjudged``) until ``attainment``."""
     kept = {field.name: field.type for field in dataclasses.fields(Step)}
     assert "samples" not in kept
-    assert not any("RequestSample" in str(kind) for kind in kept.values())
+    assert [name for name, kind in kept.items() if "RequestSample" in str(kind)] == ["unjudged"]
 
 
 def test_feed_starts_over_and_replay_needs_arrival_times() -> None:
@@ -177,3 +182,44 @@ def test_a_request_of_encoded_messages_is_the_same_request(model: str) -> None:
 
 def body(data: bytes) -> bytes:
     return data.split(b"\r\n\r\n", 1)[1]
+
+
+class WordCounter:
+    """One token per word: an exact tokenizer for the step's counted turns."""
+
+    async def encode(self, text: str) -> list[int]:
+        return list(range(len(text.split())))
+
+    async def decode(self, ids: list[int]) -> str:
+        return " ".join("w" for _ in ids)
+
+
+@pytest.mark.parametrize("counts", [True, False], ids=["counted", "usage"])
+async def test_a_steps_attainment_judges_the_settled_output_tokens(counts: bool) -> None:
+    """Usage says 2 tokens over 0.1 s (10 t/s, under the tier's 50); the stream held 11 words
+    (100 t/s). Judged after settle, on the counted 11, as the controller judges it; with
+    nothing to count, on usage, and the step holds no sample."""
+    handed: list[RequestSample] = []
+    ctx = RunContext(
+        session=cast(Any, None),
+        connections=cast(Any, None),
+        endpoint=Endpoint("http://127.0.0.1:9", "m"),
+        clock=JobClock(),
+        sink=handed.append,
+        progress=None,
+        benchmark="b",
+        total=1,
+        tokenizer=WordCounter() if counts else None,
+    )
+    tier = {"name": "fast", "ttft_s": 1.0, "output_tokens_per_s": 50.0}
+    bench = SessionBenchmark(id="b", trace={"profile": "chat"}, users=[1], slo=[tier])
+    step = Step(ctx, bench, cast(Any, None), "u1", 0, "salt")
+    m = Measurement(sent_s=0.0, first_token_s=0.01, end_s=0.11, completion_tokens=2)
+    m.chunk_times_s = [0.01, 0.11]
+    m.content = ["a b c d e f g h i j k"]
+    step.record(m, "s0", 0, 0.0, 16)
+    assert bool(step.unjudged) is counts
+    await ctx.settle()
+    assert handed and handed[0].counted_output_tokens == (11 if counts else None)
+    assert step.attainment() == (1.0 if counts else 0.0)
+    assert not step.unjudged

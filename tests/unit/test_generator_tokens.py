@@ -1,5 +1,7 @@
 """The local tokenizer (a real tokenizer.json trained here) and the tokenizer factory."""
 
+import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,26 @@ def test_factory_prefers_the_suites_tokenizer(tokenizer_dir: Path) -> None:
     assert isinstance(local, LocalTokenizer)
     server = make_tokenizer(ModelSpec(name="m", engine="e"), endpoint)
     assert isinstance(server, ServerOrApproximate)
+
+
+async def test_a_local_tokenizer_counts_off_the_event_loop(tokenizer_dir: Path) -> None:
+    """A long answer's encode must not hold the loop while ``settle`` counts a run."""
+    tokenizer = LocalTokenizer(tokenizer_dir)
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    inner = tokenizer._tokenizer
+
+    class Spy:
+        def encode(self, text: str, add_special_tokens: bool) -> object:
+            seen.append(threading.get_ident())
+            return inner.encode(text, add_special_tokens=add_special_tokens)
+
+        def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
+            seen.append(threading.get_ident())
+            text: str = inner.decode(ids, skip_special_tokens=skip_special_tokens)
+            return text
+
+    tokenizer._tokenizer = Spy()
+    ids, _ = await asyncio.gather(tokenizer.encode(TEXT), asyncio.sleep(0))
+    assert await tokenizer.decode(ids) == TEXT
+    assert seen and loop_thread not in seen

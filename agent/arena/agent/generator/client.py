@@ -55,6 +55,8 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 """llama.cpp's and DeepSeek's spelling, then vLLM's newer one."""
 _TEXT_FIELD = re.compile(r'"(content|reasoning_content|reasoning)"\s*:\s*"(?=[^"])')
 """A non-empty output string in a raw payload; group 1 names its channel."""
+_FINISH = re.compile(r'"finish_reason"\s*:\s*"([^"]*)"')
+"""A set ``finish_reason`` in a raw payload (outside any string: a quote inside one is escaped)."""
 
 
 def _json_loader() -> Callable[[str], Any]:
@@ -121,9 +123,14 @@ class Measurement:
     usage_reasoning_tokens: int | None = None
     """``usage.completion_tokens_details.reasoning_tokens``, where the engine reports it."""
     reasoning: list[str] = field(default_factory=list)
-    """Each reasoning chunk's text, JSON-escaped as it came (decoded after the run)."""
+    """Each reasoning chunk's text, JSON-escaped as it came (decoded after the run); only when
+    the answer is kept (``Prepared.keep_answer``)."""
     content: list[str] = field(default_factory=list)
-    """Each content chunk's text, JSON-escaped as it came."""
+    """Each content chunk's text, JSON-escaped as it came; only when the answer is kept."""
+    reasoning_chunks: int = 0
+    """Chunks that carried reasoning, kept or not."""
+    finish_reason: str | None = None
+    """The stream's ``finish_reason`` (``stop``: the engine ended at an end token)."""
     tool_calls: bool = False
     """A tool call was streamed: its arguments are output the kept text does not hold."""
 
@@ -133,8 +140,8 @@ class Measurement:
         ``reasoning_tokens`` is the usage's where given, else one per reasoning chunk until the
         tokenizer counts the reasoning after the run (``counting.count_answers``)."""
         reasoning_tokens = self.usage_reasoning_tokens or None  # 0: nothing was reasoned
-        if reasoning_tokens is None and self.reasoning:
-            reasoning_tokens = len(self.reasoning)
+        if reasoning_tokens is None and self.reasoning_chunks:
+            reasoning_tokens = self.reasoning_chunks
         return RequestSample(
             sent_s=self.sent_s,
             written_s=self.written_s,
@@ -158,6 +165,7 @@ class Measurement:
             "".join(self.content),
             reasoning_counted_by_usage=bool(self.usage_reasoning_tokens),
             tool_calls=self.tool_calls,
+            finish_reason=self.finish_reason,
         )
 
 
@@ -169,6 +177,7 @@ class Answer:
     content: str
     reasoning_counted_by_usage: bool = False
     tool_calls: bool = False
+    finish_reason: str | None = None
 
 
 def escaped_text(escaped: str) -> str | None:
@@ -207,10 +216,14 @@ class Prepared:
     data: bytes
     max_tokens: int
     collect_text: bool = False
+    keep_answer: bool = True
+    """Keep the streamed text for the tokenizer (``Measurement.answer``): off where nothing
+    will count it (``RunContext.keeps_answers``), so no chunk's text is stored or shipped."""
 
 
-def prepare(endpoint: Endpoint, request: ChatRequest) -> Prepared:
-    return _rendered(endpoint, request, json.dumps(build_payload(endpoint, request)).encode())
+def prepare(endpoint: Endpoint, request: ChatRequest, *, keep_answer: bool = True) -> Prepared:
+    body = json.dumps(build_payload(endpoint, request)).encode()
+    return _rendered(endpoint, request, body, keep_answer)
 
 
 def encode_message(role: str, content: str) -> bytes:
@@ -222,7 +235,11 @@ _MESSAGES_SLOT = b'"messages": null'
 
 
 def prepare_encoded(
-    endpoint: Endpoint, request: ChatRequest, messages: Sequence[bytes]
+    endpoint: Endpoint,
+    request: ChatRequest,
+    messages: Sequence[bytes],
+    *,
+    keep_answer: bool = True,
 ) -> Prepared:
     """``prepare`` with the messages already JSON (``encode_message``), ``request.messages``
     unused: a session's conversation grows by two messages a turn, so only those are encoded
@@ -232,14 +249,14 @@ def prepare_encoded(
     payload["messages"] = None
     head, tail = json.dumps(payload).encode().split(_MESSAGES_SLOT)  # strings escape quotes
     body = b"".join((head, b'"messages": [', b", ".join(messages), b"]", tail))
-    return _rendered(endpoint, request, body)
+    return _rendered(endpoint, request, body, keep_answer)
 
 
-def _rendered(endpoint: Endpoint, request: ChatRequest, body: bytes) -> Prepared:
+def _rendered(endpoint: Endpoint, request: ChatRequest, body: bytes, keep_answer: bool) -> Prepared:
     url = endpoint.url("/v1/chat/completions")
     headers = {"Content-Type": "application/json", **endpoint.headers()}
     data = render_post(url, body, headers)
-    return Prepared(Origin.of(url), data, request.max_tokens, request.collect_text)
+    return Prepared(Origin.of(url), data, request.max_tokens, request.collect_text, keep_answer)
 
 
 def build_payload(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
@@ -304,12 +321,15 @@ class _StreamReader:
     without parsing (a quote inside a JSON string is always escaped, so the pattern cannot match
     text the model generated): the string is sliced out still escaped, into its channel's list,
     and the channel's name says whether answer content has begun. Anything else is parsed in
-    full, and so is every chunk when the answer's text is collected (``collect``).
+    full, and so is every chunk when the answer's text is collected (``collect``). ``keep``: the
+    text is kept for the tokenizer; without it only the channel is noted. A set
+    ``finish_reason`` is noted on either path.
     """
 
-    def __init__(self, measurement: Measurement, collect: bool = False) -> None:
+    def __init__(self, measurement: Measurement, collect: bool = False, keep: bool = True) -> None:
         self.measurement = measurement
         self.collect = collect
+        self.keep = keep
         if collect:
             measurement.text = []
         self.done = False
@@ -343,11 +363,18 @@ class _StreamReader:
             return False
         m = self.measurement
         if payload[key + 1] == "c":  # "content"
-            m.content.append(payload[start:end])
+            if self.keep:
+                m.content.append(payload[start:end])
             if m.first_content_s is None:
                 m.first_content_s = now
         else:
-            m.reasoning.append(payload[start:end])
+            m.reasoning_chunks += 1
+            if self.keep:
+                m.reasoning.append(payload[start:end])
+        if '"finish_reason":null' not in payload:  # compact JSON's usual chunk: one search
+            finish = _FINISH.search(payload)
+            if finish is not None:
+                m.finish_reason = finish[1]
         self._output(now)
         return True
 
@@ -371,6 +398,9 @@ class _StreamReader:
         choices = chunk.get("choices")
         if not choices or not isinstance(choices, list):
             return
+        finish = choices[0].get("finish_reason") if isinstance(choices[0], dict) else None
+        if isinstance(finish, str):
+            m.finish_reason = finish
         if _carries_output(choices[0]):
             self._channels(choices[0]["delta"], now)
             self._output(now)
@@ -382,15 +412,18 @@ class _StreamReader:
         """A parsed output chunk's text into its channels; content or a tool call starts the
         answer (``first_content_s``)."""
         m = self.measurement
-        for name in REASONING_FIELDS:
+        for name in REASONING_FIELDS:  # a server may send both with the same text: one
             reasoning = delta.get(name)
             if isinstance(reasoning, str) and reasoning:
-                m.reasoning.append(_escaped(reasoning))
+                m.reasoning_chunks += 1
+                if self.keep:
+                    m.reasoning.append(_escaped(reasoning))
+                break
         content = delta.get("content")
         if isinstance(content, str):
             if m.text is not None:
                 m.text.append(content)
-            if content:
+            if content and self.keep:
                 m.content.append(_escaped(content))
         called = bool(delta.get("tool_calls") or delta.get("function_call"))
         m.tool_calls = m.tool_calls or called
@@ -470,7 +503,7 @@ async def _exchange(connections: Connections, request: Prepared, measurement: Me
             measurement.error = f"{status}: {text[:ERROR_BODY_CHARS]}"
             return
         parser = SSEParser()
-        reader = _StreamReader(measurement, request.collect_text)
+        reader = _StreamReader(measurement, request.collect_text, request.keep_answer)
 
         def body(piece: bytes, now: float) -> None:
             for payload_text in parser.feed(piece):

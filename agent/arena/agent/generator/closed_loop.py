@@ -158,7 +158,8 @@ async def _batch(
             measurement.answer(),
         )
 
-    prepared = [prepare(ctx.endpoint, request) for request in requests]
+    keep = ctx.keeps_answers
+    prepared = [prepare(ctx.endpoint, request, keep_answer=keep) for request in requests]
     with frozen_heap():
         meter = CpuMeter()
         async with monitor:

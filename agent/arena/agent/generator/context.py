@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
+import structlog
 
 from arena.agent.generator.client import Answer, Endpoint
 from arena.agent.generator.clock import JobClock
 from arena.agent.generator.counting import count_answers
 from arena.agent.generator.http import Connections
-from arena.agent.generator.tokens import Tokenizer, exact_lengths
+from arena.agent.generator.tokens import Tokenizer, TokenizerError, counts_exactly, exact_lengths
 from arena.common.schemas.sample import RequestSample
+
+log = structlog.get_logger(__name__)
 
 SampleSink = Callable[[RequestSample], None]
 """Must not block: called on the event loop for every completed request."""
@@ -79,9 +82,17 @@ class RunContext:
         """Wrap one measured run: ``bounds`` hears its start and its end."""
         if self.bounds is not None:
             await self.bounds.started(variant, run)
-        yield
-        if self.bounds is not None:
-            await self.bounds.finished(variant, run)
+        try:
+            yield
+        finally:
+            if self.bounds is not None:
+                await self.bounds.finished(variant, run)
+
+    @property
+    def keeps_answers(self) -> bool:
+        """Whether answers' text is kept for ``settle`` to count (``Prepared.keep_answer``):
+        not without a tokenizer, nor with one known to be approximate."""
+        return self.tokenizer is not None and exact_lengths(self.tokenizer)
 
     def record(self, sample: RequestSample, answer: Answer | None = None) -> None:
         if self.live is not None:
@@ -112,9 +123,15 @@ class RunContext:
     async def settle(self) -> None:
         """After a run: count the held answers' output tokens, then hand their samples on. An
         approximate tokenizer (an endpoint without one) counts nothing: its lengths are no
-        check on the engine's usage."""
-        if self.tokenizer is not None and self.pending and exact_lengths(self.tokenizer):
-            await count_answers(self.tokenizer, self.pending)
+        check on the engine's usage; one still undecided is asked first."""
+        if self.tokenizer is not None and self.pending:
+            try:
+                exact = await counts_exactly(self.tokenizer)
+            except TokenizerError as exc:
+                log.warning("output tokens not counted; metrics use usage", error=str(exc))
+                exact = False
+            if exact:
+                await count_answers(self.tokenizer, self.pending)
         self.release()
 
     def release(self) -> None:

@@ -8,6 +8,10 @@ by the tokenizer the job already has (the engine's ``/tokenize`` or the suite's 
 through the ``ServerTokenizer``'s two connections, which queue the rest. ``usage`` stays in
 ``completion_tokens``; ``metrics.tokens.output_tokens`` decides which count every metric reads.
 
+Every call has ended before the samples are handed on: the counts run in one task group, and
+the first failure cancels the rest. An answer that stopped at its end token gets that token
+counted where usage says one more (``metrics.tokens.with_end_token``).
+
 A request whose answer held a tool call is not counted (its arguments were not kept), nor one
 whose text does not decode; a tokenizer that fails leaves the whole run uncounted, with one
 warning, and the metrics fall back to ``usage``. A random-weight model's answers are not
@@ -23,6 +27,7 @@ import structlog
 
 from arena.agent.generator.client import Answer, escaped_text
 from arena.agent.generator.tokens import Tokenizer, TokenizerError
+from arena.common.metrics.tokens import with_end_token
 from arena.common.schemas.sample import RequestSample
 
 log = structlog.get_logger(__name__)
@@ -45,7 +50,10 @@ async def _count_one(tokenizer: Tokenizer, sample: RequestSample, answer: Answer
     if reasoning is None or content is None:
         return
     reasoning_tokens = await _count(tokenizer, reasoning)
-    sample.counted_output_tokens = reasoning_tokens + await _count(tokenizer, content)
+    counted = reasoning_tokens + await _count(tokenizer, content)
+    sample.counted_output_tokens = with_end_token(
+        counted, sample.completion_tokens, answer.finish_reason
+    )
     if reasoning and not answer.reasoning_counted_by_usage:
         sample.reasoning_tokens = reasoning_tokens
 
@@ -56,8 +64,11 @@ async def count_answers(
     """Set ``counted_output_tokens`` (and ``reasoning_tokens`` where usage gave none) on each
     successful sample from its answer; leaves them unset if the tokenizer fails."""
     try:
-        await asyncio.gather(*(_count_one(tokenizer, s, a) for s, a in answered))
-    except (TokenizerError, OSError, ValueError) as exc:
-        log.warning("output tokens not counted; metrics use usage", error=str(exc))
+        async with asyncio.TaskGroup() as group:  # a failure cancels the rest and awaits them
+            for sample, answer in answered:
+                group.create_task(_count_one(tokenizer, sample, answer))
+    except* (TokenizerError, OSError, ValueError) as failed:
+        error = failed.exceptions[0]
+        log.warning("output tokens not counted; metrics use usage", error=str(error))
         for sample, _ in answered:
             sample.counted_output_tokens = None

@@ -155,11 +155,16 @@ async def send_schedule(
 
 
 def make_schedule(
-    endpoint: Endpoint, prompts: Sequence[Prompt], offsets_s: Sequence[float]
+    endpoint: Endpoint,
+    prompts: Sequence[Prompt],
+    offsets_s: Sequence[float],
+    *,
+    keep_answer: bool = True,
 ) -> list[Scheduled]:
-    """Every request encoded before the run starts: a send then only writes bytes."""
+    """Every request encoded before the run starts: a send then only writes bytes.
+    ``keep_answer``: keep each answer's text for the tokenizer (``RunContext.keeps_answers``)."""
     return [
-        Scheduled(index, prepare(endpoint, prompt.request()), offset)
+        Scheduled(index, prepare(endpoint, prompt.request(), keep_answer=keep_answer), offset)
         for index, (prompt, offset) in enumerate(zip(prompts, offsets_s, strict=True))
     ]
 
@@ -195,7 +200,7 @@ async def run_open_loop(
             m.answer(),
         )
 
-    schedule = make_schedule(ctx.endpoint, prompts, offsets_s)
+    schedule = make_schedule(ctx.endpoint, prompts, offsets_s, keep_answer=ctx.keeps_answers)
     with frozen_heap():
         meter = CpuMeter()
         async with monitor:

@@ -38,7 +38,6 @@ from arena.agent.generator.open_loop import ClientLoad, run_open_loop
 from arena.agent.generator.sessions.benchmark import SessionRunner
 from arena.agent.generator.tokens import Tokenizer
 from arena.agent.generator.workers import run_open_loop_workers
-from arena.common.metrics.client_verdict import client_saturated
 from arena.common.schemas.agent import ClientHeadroom
 from arena.common.schemas.suite import (
     Benchmark,
@@ -147,9 +146,6 @@ async def _run_open(
             streams = min(len(prompts), bench.max_concurrency or len(prompts))
             used = headroom.used_pct(variant.rate, streams if variant.rate == inf else None)
             load = replace(load, headroom_used_pct=used)
-        figures = {"client_cpu_util": load.cpu_util, "loop_lag_p99_ms": load.loop_lag_p99_ms}
-        if client_saturated(figures):
-            log.warning("client saturated", variant=variant.key, run=run, **figures)
         loads.append(load)
     return loads
 

@@ -45,13 +45,20 @@ TOKENIZER_CONNECTIONS = 2
 routes from a small thread pool and drops the connections it has no thread for."""
 
 
+CALL_TIMEOUT_S = 300
+"""One call's limit, counted from when it has a connection: the wait behind the others in the
+queue is not bounded (a long run's count queues thousands)."""
+
+
 class ServerTokenizer:
     """``POST /tokenize`` and ``/detokenize`` on the engine; owns its own small session, whose
-    pool of ``TOKENIZER_CONNECTIONS`` queues the calls beyond it."""
+    ``TOKENIZER_CONNECTIONS`` calls in flight a semaphore admits, queueing the rest before
+    each call's ``CALL_TIMEOUT_S`` starts."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self._endpoint = endpoint
         self._session: aiohttp.ClientSession | None = None
+        self._slots = asyncio.Semaphore(TOKENIZER_CONNECTIONS)
 
     async def encode(self, text: str) -> list[int]:
         body = {
@@ -83,9 +90,13 @@ class ServerTokenizer:
             self._session = None
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self._slots:
+            return await self._call(path, body)
+
+    async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=300),
+                timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT_S),
                 connector=aiohttp.TCPConnector(limit=TOKENIZER_CONNECTIONS),
             )
         url = self._endpoint.url(path)
@@ -110,7 +121,8 @@ class ServerTokenizer:
 
 
 class LocalTokenizer:
-    """A Hugging Face ``tokenizer.json`` (the file, or a folder holding it), in process."""
+    """A Hugging Face ``tokenizer.json`` (the file, or a folder holding it), in process; each
+    call runs in a thread, so a long text does not hold the event loop."""
 
     def __init__(self, path: str | Path) -> None:
         file = Path(path).expanduser()
@@ -126,10 +138,16 @@ class LocalTokenizer:
             raise TokenizerError(f"cannot load tokenizer {file}: {exc}") from exc
 
     async def encode(self, text: str) -> list[int]:
+        return await asyncio.to_thread(self._encode, text)
+
+    async def decode(self, ids: list[int]) -> str:
+        return await asyncio.to_thread(self._decode, ids)
+
+    def _encode(self, text: str) -> list[int]:
         ids: list[int] = self._tokenizer.encode(text, add_special_tokens=False).ids
         return ids
 
-    async def decode(self, ids: list[int]) -> str:
+    def _decode(self, ids: list[int]) -> str:
         text: str = self._tokenizer.decode(ids, skip_special_tokens=False)
         return text
 
@@ -190,6 +208,11 @@ class ServerOrApproximate:
     async def close(self) -> None:
         await self._server.close()
 
+    async def ready(self) -> None:
+        """Decide (once) between the engine's route and the approximate rule; after it,
+        ``approximate`` is final. Raises ``TokenizerError`` where the route fails."""
+        await self._choose()
+
     async def _choose(self) -> Tokenizer:
         if self._chosen is not None:
             return self._chosen
@@ -207,11 +230,20 @@ class ServerOrApproximate:
 
 
 def exact_lengths(tokenizer: object) -> bool:
-    """Whether ``tokenizer`` counts the model's own tokens (a local file, the engine's route),
-    not ``APPROXIMATE_RULE``: a count from it may be compared with the engine's usage."""
+    """Whether ``tokenizer`` is not known to use ``APPROXIMATE_RULE``; True for a
+    ``ServerOrApproximate`` still undecided: judge with ``counts_exactly`` instead."""
     if isinstance(tokenizer, ApproximateTokenizer):
         return False
     return not getattr(tokenizer, "approximate", None)
+
+
+async def counts_exactly(tokenizer: object) -> bool:
+    """Whether ``tokenizer`` counts the model's own tokens (a local file, the engine's route),
+    not ``APPROXIMATE_RULE``, once it has decided (``ServerOrApproximate.ready``): a count
+    from it may be compared with the engine's usage."""
+    if isinstance(tokenizer, ServerOrApproximate):
+        await tokenizer.ready()
+    return exact_lengths(tokenizer)
 
 
 def make_tokenizer(model: ModelSpec, endpoint: Endpoint) -> LocalTokenizer | ServerOrApproximate:

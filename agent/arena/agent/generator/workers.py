@@ -148,7 +148,8 @@ async def run_open_loop_workers(
 ) -> ClientLoad:
     """One run spread over ``workers`` processes; samples reach ``ctx`` as they complete."""
     mp = multiprocessing.get_context("spawn")
-    slices = deal(make_schedule(ctx.endpoint, prompts, offsets_s), workers)
+    schedule = make_schedule(ctx.endpoint, prompts, offsets_s, keep_answer=ctx.keeps_answers)
+    slices = deal(schedule, workers)
     gates = worker_gates(max_concurrency, workers)
     conns: list[Connection] = []
     processes: list[Any] = []

@@ -10,6 +10,12 @@ text only when usage is missing, and llama-benchy trusts usage: an engine whose 
 counted tokens summed, in %. ``usage_over_max`` counts requests whose usage exceeded the
 ``max_tokens`` they asked for (an engine that ignores the limit, or a usage that lies): such
 samples are kept and flagged, never refused.
+
+An answer that ended at an end-of-sequence token (``finish_reason: stop``) has one token its
+streamed text cannot hold: the engine's usage counts the end token (llama-server, vLLM), the
+text never shows it. ``with_end_token`` is the one rule for it: where the answer stopped and
+usage is exactly one more than the tokenizer's count, the count is usage's (the end token
+counted), so such an answer is no mismatch and its TPOT divides by the tokens generated.
 """
 
 from collections.abc import Sequence
@@ -18,6 +24,14 @@ from arena.common.schemas.sample import RequestSample
 
 MISMATCH_FLAG_PCT = 1.0
 """Above this, the engine's usage and the tokenizer disagree enough to flag the benchmark."""
+
+
+def with_end_token(counted: int, usage: int | None, finish_reason: str | None) -> int:
+    """The tokenizer's ``counted`` tokens of a streamed answer, plus its end-of-sequence token
+    where the answer stopped (``finish_reason == "stop"``) and ``usage`` is one more."""
+    if finish_reason == "stop" and usage is not None and usage - counted == 1:
+        return usage
+    return counted
 
 
 def output_tokens(sample: RequestSample) -> int:

@@ -24,6 +24,7 @@ from arena.agent.generator.sessions.search import CapacitySearch
 from arena.agent.generator.sessions.session import Step
 from arena.agent.generator.sessions.synth import Synthesiser
 from arena.agent.generator.tokens import Tokenizer
+from arena.common.metrics.client_load import read_stall_p99_ms
 from arena.common.metrics.sessions import step_attainment, step_passes
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.suites.variants import SessionVariant, session_variant, session_variants
@@ -122,8 +123,9 @@ class SessionRunner:
         cache_on = self.bench.prefix_cache == "on"
         if cache_on and self.reset_cache is not None and not await self.reset_cache():
             log.info("prefix cache not reset; the new salt keeps the step cold")
-        step = Step(self.ctx, self.bench, self.synth, load.key, run, secrets.token_hex(6))
         monitor = LoopMonitor(self.ctx.clock)
+        step = Step(self.ctx, self.bench, self.synth, load.key, run, secrets.token_hex(6))
+        step.monitor = monitor
         with frozen_heap():
             async with monitor:
                 await self._drive(step, load)
@@ -136,6 +138,7 @@ class SessionRunner:
                 step.busy_wait_s,
                 loop_lag_p99_ms=monitor.p99_ms(),
                 loop_lag_max_ms=monitor.max_ms(),
+                read_stall_p99_ms=read_stall_p99_ms(step.stalls),
             )
         )
         return step

@@ -29,6 +29,7 @@ from arena.agent.generator.client import (
     stream_chat,
 )
 from arena.agent.generator.context import RunContext
+from arena.agent.generator.loop_lag import LoopMonitor
 from arena.agent.generator.open_loop import CpuMeter, sleep_until
 from arena.agent.generator.sessions.synth import (
     Synthesiser,
@@ -37,6 +38,7 @@ from arena.agent.generator.sessions.synth import (
     session_marker,
 )
 from arena.common.metrics.sessions import turn_meets
+from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark
 from arena.common.traces.format import Session, Turn
 
@@ -48,8 +50,8 @@ EMPTY_CONTENT = "."
 
 @dataclass
 class Step:
-    """One measured (load step, run): its salt, its sessions' met-flags and the client's spin
-    time."""
+    """One measured (load step, run): its salt, its sessions' met-flags, the client's spin time
+    and the loop monitor that gives each request its read stall."""
 
     ctx: RunContext
     bench: SessionBenchmark
@@ -65,7 +67,14 @@ class Step:
     """Measured requests recorded."""
     fillers: int = 0
     met: dict[str, list[bool]] = field(default_factory=dict)
-    """Per root session: whether every turn recorded so far met each SLO tier (in order)."""
+    """Per root session: whether every turn judged so far met each SLO tier (in order)."""
+    unjudged: list[RequestSample] = field(default_factory=list)
+    """Turns whose output tokens ``ctx.settle`` will count (the context holds them until then
+    anyway): judged by ``attainment`` after it, on the counted tokens. A turn nothing will
+    count is judged as it is recorded, so a long replay holds flags, not samples."""
+    monitor: LoopMonitor | None = None
+    """Watches the loop while the step runs (``read_stall_s``); None: no stall measured."""
+    stalls: list[float] = field(default_factory=list)
     meter: CpuMeter | None = None
 
     def begin(self) -> None:
@@ -86,10 +95,21 @@ class Step:
 
     def attainment(self, tier: int = 0) -> float | None:
         """Share (0..1) of the measured root sessions whose every recorded turn met
-        ``bench.slo[tier]``; ``None`` without any (``metrics.sessions.session_attainment``)."""
+        ``bench.slo[tier]``; ``None`` without any (``metrics.sessions.session_attainment``).
+        Call it after ``ctx.settle()``: the turns then judged carry the counted output tokens
+        the controller judges them on."""
+        held, self.unjudged = self.unjudged, []
+        for sample in held:
+            self._judge(sample)
         if not self.met:
             return None
         return sum(flags[tier] for flags in self.met.values()) / len(self.met)
+
+    def _judge(self, sample: RequestSample) -> None:
+        root = sample.root_session or sample.session or ""
+        met = [turn_meets(sample, tier) for tier in self.bench.slo]
+        kept = self.met.get(root)
+        self.met[root] = met if kept is None else [a and b for a, b in zip(kept, met, strict=True)]
 
     def request(self, turn: Turn, key: str) -> ChatRequest:
         """The request's fields; its messages go as the conversation's encoded ones."""
@@ -103,6 +123,10 @@ class Step:
         )
 
     def record(self, m: Measurement, label: str, turn: int, due_s: float, max_tokens: int) -> None:
+        stall = None
+        if self.monitor is not None:
+            stall = self.monitor.stall_between(m.sent_s, m.first_token_s)
+            self.stalls.append(stall)
         sample = m.to_sample(
             benchmark=self.ctx.benchmark,
             variant=self.variant,
@@ -113,12 +137,13 @@ class Step:
             scheduled_s=due_s,
             queued_s=due_s,
             max_tokens=max_tokens,
+            read_stall_s=stall,
         )
         self.requests += 1
-        root = sample.root_session or label
-        met = [turn_meets(sample, tier) for tier in self.bench.slo]
-        kept = self.met.get(root)
-        self.met[root] = met if kept is None else [a and b for a, b in zip(kept, met, strict=True)]
+        if self.ctx.keeps_answers:
+            self.unjudged.append(sample)
+        else:
+            self._judge(sample)
         self.ctx.record(sample, m.answer())
 
 
@@ -168,7 +193,10 @@ async def run_session(
         content = await _user_text(step, session, path, label, number, subagent=subagent)
         messages.append(encode_message("user", content))
         request = prepare_encoded(
-            step.ctx.endpoint, step.request(turn, f"{label}-{number}"), messages
+            step.ctx.endpoint,
+            step.request(turn, f"{label}-{number}"),
+            messages,
+            keep_answer=measured and step.ctx.keeps_answers,
         )
         step.busy_wait_s += await sleep_until(clock, due_s)
         measurement = await stream_chat(step.ctx.connections, request)
