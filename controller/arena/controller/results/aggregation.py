@@ -38,7 +38,7 @@ from arena.controller.store.runs import run_row
 from arena.controller.store.telemetry import benchmark_windows, telemetry_of
 from arena.controller.store.tools import tool_results_of
 
-METRICS_VERSION = 3
+METRICS_VERSION = 4
 """The version of the metric definitions (``arena.common.metrics``) that stored metrics are
 computed with. Bump it when a definition changes: ``arena-controller reaggregate`` then
 recomputes every job whose stored metrics are older.
@@ -46,7 +46,9 @@ recomputes every job whose stored metrics are older.
 2: session benchmarks' metrics, and ``cache_hit_pct`` for every kind whose samples carry
 cached tokens.
 3: each run's box figures from the GPU telemetry (``metrics.box``) and the engine's own time
-per output token (``engine_tpot_ms``)."""
+per output token (``engine_tpot_ms``).
+4: closed loop's wall-clock ``output_throughput``; SM clock drops within a variant;
+``throttled_runs`` a share of the variant's runs; energy tokens of succeeded requests only."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def _box_figures(
     readings: list[GpuReading],
 ) -> dict[tuple[str, int], dict[str, float]]:
     """Each (variant, run)'s box figures over its window (``metrics.box``), clock drops
-    measured against the benchmark's fastest run. Session benchmarks have none: their load
+    measured against the fastest run of the same variant. Session benchmarks have none: their load
     steps are judged by SLO attainment, not by a spread between runs."""
     if not readings or isinstance(bench, SessionBenchmark):
         return {}
@@ -133,7 +135,7 @@ def _box_figures(
         if benchmark == bench.id and variant in keys and ends:
             start = min(s.sent_s for s in samples)
             figures[(variant, run)] = run_box(readings, start, max(ends))
-    add_clock_drops(list(figures.values()))
+    add_clock_drops(figures)
     return figures
 
 
