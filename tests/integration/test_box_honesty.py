@@ -14,6 +14,7 @@ from arena.agent.hardware import probe
 from arena.agent.settings import AgentSettings
 from arena.client.api import ArenaClient
 from arena.client.cli import cli
+from arena.common.metrics.box import CLOCK_DROP_PCT
 from arena.common.schemas.results import JobResult
 from arena.common.settings import DEV_USER_TOKEN
 from arena.controller.server import Controller
@@ -92,8 +93,11 @@ async def test_a_slowing_engine_and_box_are_named_beside_the_spread(
         assert variant.metrics["sm_clock_mhz"].n == 3
         assert variant.metrics["gpu_temp_max_c"].mean == 61
     drops = [v.metrics["sm_clock_drop_pct"].mean or 0.0 for v in by_key.values()]
-    assert max(drops) > 5  # the later variant ran at slower clocks
-    throttled = sum(v.metrics["throttled_runs"].mean or 0 for v in by_key.values())
+    assert max(drops) > CLOCK_DROP_PCT  # each variant's later runs ran at slower clocks
+    throttled = sum(
+        (v.metrics["throttled_runs"].mean or 0) * v.metrics["throttled_runs"].n
+        for v in by_key.values()
+    )
     assert throttled >= 1
     flags = " | ".join(bench.flags)
     assert "box slowed in" in flags and "thermal/power throttle" in flags
@@ -176,5 +180,5 @@ async def test_open_loop_runs_shuffle_and_keep_their_figures(
     for variant in bench.variants:
         assert variant.runs == 2
         assert variant.metrics["engine_tpot_ms"].n == 2  # read around each run
-        assert variant.metrics["throttled_runs"].mean == 2  # the double's sw_power_cap
+        assert variant.metrics["throttled_runs"].mean == 1  # every run: the double's sw_power_cap
     assert any(flag.startswith("box slowed in 4 run(s)") for flag in bench.flags), bench.flags

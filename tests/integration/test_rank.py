@@ -6,7 +6,6 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from itertools import pairwise
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -279,15 +278,13 @@ def test_cost_per_million_tokens_at_a_per_user_speed(server: ControllerThread) -
     got = {r["entry"]["model"]: r for r in json.loads(result.output)["ranked"]}
     cost = got["google/gemma-4-E4B-it"]["cost"]
     assert cost["variant"] == "pp1024/tg1024/d0/c10" and cost["gpus"] == 1
+    # llama-benchy kept only the decode rate: the cost is read on it, and said to be a floor
+    assert cost["rate_key"] == "tg_throughput"
     assert cost["usd_per_mtok"] == pytest.approx(2.5 / (134.08 * 3600) * 1e6, rel=1e-4)  # 5.18
-    readings = [
-        (float(cells[0]), float(cells[1]))
-        for line in (folder / "01-telemetry.csv").read_text().splitlines()[1:]
-        if (cells := line.split(","))
-    ]
-    joules = sum((p0 + p1) / 2 * (t1 - t0) for (t0, p0), (t1, p1) in pairwise(readings))
-    watts = joules / (readings[-1][0] - readings[0][0])  # the file's span, trapezoids
-    assert cost["tokens_per_kwh"] == pytest.approx(134.08 / watts * 3.6e6, rel=1e-6)
+    assert "cost is a lower bound" in cost["note"]
+    # no power per load level and no token count: no tok/kWh (was decode t/s ÷ the file's
+    # mean power over every load level, 1.12e7)
+    assert cost["tokens_per_kwh"] is None and "no tok/kWh" in cost["note"]
 
     strict = arenactl(server, *args, "--gpu-hour-price", "2.5", "--per-user-tps", "21.5")
     cost = {r["entry"]["model"]: r for r in json.loads(strict.output)["ranked"]}[

@@ -72,22 +72,36 @@ def test_no_throttle_reading_says_nothing_rather_than_zero() -> None:
     assert "gpu_temp_max_c" not in run_box(readings, 0.0, 1.0)
 
 
-def test_drops_are_against_the_fastest_run_and_flagged_past_five_percent() -> None:
-    runs = [{"sm_clock_mhz": 2000.0}, {"sm_clock_mhz": 1950.0}, {"sm_clock_mhz": 1800.0}, {}]
+def test_drops_are_against_the_variants_fastest_run_and_flagged_past_the_limit() -> None:
+    runs: dict[tuple[str, int], dict[str, float]] = {
+        ("c1", 0): {"sm_clock_mhz": 2000.0},
+        ("c1", 1): {"sm_clock_mhz": 1950.0},
+        ("c10", 0): {"sm_clock_mhz": 1800.0},  # a higher load at lower clocks: not a slowdown
+        ("c10", 1): {"sm_clock_mhz": 1620.0},
+        ("c10", 2): {},
+    }
     add_clock_drops(runs)
-    assert [run.get("sm_clock_drop_pct") for run in runs] == [0.0, 2.5, 10.0, None]
+    assert [run.get("sm_clock_drop_pct") for run in runs.values()] == [0.0, 2.5, 0.0, 10.0, None]
     flagged = slowed_runs(
-        {"c1": {0: runs[0], 1: runs[1]}, "c5": {0: runs[2], 1: {"throttled_runs": 1.0}}}
+        {
+            "c1": {0: runs[("c1", 0)], 1: runs[("c1", 1)]},
+            "c10": {0: runs[("c10", 0)], 1: runs[("c10", 1)], 2: {"throttled_runs": 1.0}},
+        }
     )
-    assert flagged == ["c5 run 0 (SM −10.0 %)", "c5 run 1 (thermal/power throttle)"]
+    assert flagged == [
+        "c1 run 1 (SM −2.5 %)",
+        "c10 run 1 (SM −10.0 %)",
+        "c10 run 2 (thermal/power throttle)",
+    ]
 
 
-def test_a_variant_counts_its_throttled_runs() -> None:
+def test_a_variants_throttled_runs_are_a_share_of_its_runs() -> None:
     per_run: list[dict[str, float | None]] = [
         {"throttled_runs": 1.0, "sm_clock_mhz": 1900.0},
         {"throttled_runs": 0.0, "sm_clock_mhz": 2000.0},
         {"throttled_runs": 1.0, "sm_clock_mhz": None},
     ]
     summary = box_summary(per_run)
-    assert summary["throttled_runs"].mean == 2 and summary["throttled_runs"].n == 3
+    throttled = summary["throttled_runs"]
+    assert throttled.n == 3 and throttled.mean * throttled.n == 2  # the share: pools exactly
     assert summary["sm_clock_mhz"].mean == 1950 and summary["sm_clock_mhz"].n == 2

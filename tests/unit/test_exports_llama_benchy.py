@@ -32,6 +32,7 @@ BENCHMARK_KEYS = [
     "ttfr",
     "est_ppt",
     "e2e_ttft",
+    "output_throughput",  # Arena's wall-clock rate, after llama-benchy's own keys
     "throughput_over_time",
     "requests_throughput_over_time",
 ]

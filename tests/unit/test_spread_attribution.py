@@ -33,8 +33,8 @@ def test_the_engine_moved_and_the_client_tracks_it() -> None:
     text = attribute("c5", 7.3, runs(3.8, 4.4, 5.3))
     assert text == (
         "runs of c5 disagree ±7.3 %: engine moved (engine TPOT 3.80–5.30 ms per token across "
-        "runs, client TPOT tracks it); box steady (SM 1980 MHz ±0.0 %, ≤ 70 °C); client steady "
-        "(loop lag p99 ≤ 0.2 ms)"
+        "runs, client TPOT tracks it); box steady (SM 1980 MHz within 0.0 %, ≤ 70 °C); client "
+        "steady (loop lag p99 ≤ 0.2 ms)"
     )
 
 
@@ -54,10 +54,25 @@ def test_closed_loop_client_tpot_comes_from_its_decode_speed() -> None:
 
 def test_the_box_moved_on_clock_or_throttle() -> None:
     clocks = [{"sm_clock_mhz": mhz} for mhz in (1980.0, 1700.0)]
-    assert box_verdict(clocks) == (True, "SM 1700–1980 MHz")
+    assert box_verdict(clocks) == (True, "SM 1700–1980 MHz, slowest −14.1 %")
     throttled = [{**STEADY_BOX}, {**STEADY_BOX, "throttled_runs": 1.0}]
     verdict = box_verdict(throttled)
     assert verdict is not None and verdict[0] and "throttle in 1 of 2 runs" in verdict[1]
+
+
+def test_runs_all_at_the_power_cap_alike_are_a_steady_box() -> None:
+    capped = [{**STEADY_BOX, "throttled_runs": 1.0}] * 3
+    assert box_verdict(capped) == (
+        False,
+        "SM 1980 MHz within 0.0 %, thermal/power throttle in 3 of 3 runs, ≤ 70 °C",
+    )
+
+
+def test_the_box_moves_on_the_same_limit_as_the_slowed_flag() -> None:
+    within = [{"sm_clock_mhz": 2000.0}, {"sm_clock_mhz": 1970.0}]  # −1.5 %: under CLOCK_DROP_PCT
+    assert box_verdict(within) == (False, "SM 1985 MHz within 1.5 %")
+    beyond = [{"sm_clock_mhz": 2000.0}, {"sm_clock_mhz": 1950.0}]  # −2.5 %
+    assert box_verdict(beyond) == (True, "SM 1950–2000 MHz, slowest −2.5 %")
 
 
 def test_the_client_moved_on_lag_or_saturation() -> None:

@@ -408,4 +408,5 @@ def _served_then(results: dict[str, Any]) -> dict[str, Any]:
             assert bench.pop("partial") is False  # a succeeded job's benchmarks are whole
             for variant in bench["variants"]:
                 del variant["spread_pct"], variant["not_meaningful"]
+                variant["metrics"].pop("output_throughput", None)  # a closed loop's, since
     return copy

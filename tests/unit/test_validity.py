@@ -141,6 +141,8 @@ def test_the_spread_is_followed_by_what_moved_and_the_slowed_runs() -> None:
     spread, cause, slowed = judged.flags
     assert spread.startswith("run-to-run spread of tg_throughput above ±2 %: c5 ±7.3 %")
     assert cause.startswith("runs of c5 disagree ±7.3 %: engine moved (engine TPOT 3.80–5.30")
-    assert "box moved (SM 1860–1980 MHz)" in cause and cause.endswith("client not measured per run")
+    assert "box moved (SM 1860–1980 MHz, slowest −6.1 %)" in cause and cause.endswith(
+        "client not measured per run"
+    )
     assert slowed == "box slowed in 1 run(s): c5 run 1 (SM −6.1 %)"
     assert assess(bench("closed_loop", steady, noisy)).flags == [spread]  # no per-run figures

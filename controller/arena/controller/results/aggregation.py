@@ -48,7 +48,9 @@ cached tokens.
 3 (issue 24): each run's box figures from the GPU telemetry (``metrics.box``) and the engine's
 own time per output token (``engine_tpot_ms``); one output-token rule (counted by the tokenizer,
 else usage, else chunks) and the token checks (``token_mismatch_pct``, ``usage_over_max``);
-TTFC and reasoning tokens; the client verdict (loop lag, read stalls, headroom used) and
+TTFC and reasoning tokens; closed loop's wall-clock ``output_throughput``; SM clock drops
+judged within a variant and ``throttled_runs`` as a share of its runs; energy tokens of
+succeeded requests only; the client verdict (loop lag, read stalls, headroom used) and
 ``oversaturated`` on rate steps; failed and cancelled jobs now get metrics (and energy) for the
 benchmarks they completed. Failed and cancelled jobs stored before it (never computed: pending)
 are computed at the controller's next start; older succeeded ones by ``reaggregate``."""
@@ -128,7 +130,7 @@ def _box_figures(
     readings: list[GpuReading],
 ) -> dict[tuple[str, int], dict[str, float]]:
     """Each (variant, run)'s box figures over its window (``metrics.box``), clock drops
-    measured against the benchmark's fastest run. Session benchmarks have none: their load
+    measured against the fastest run of the same variant. Session benchmarks have none: their load
     steps are judged by SLO attainment, not by a spread between runs."""
     if not readings or isinstance(bench, SessionBenchmark):
         return {}
@@ -139,7 +141,7 @@ def _box_figures(
         if benchmark == bench.id and variant in keys and ends:
             start = min(s.sent_s for s in samples)
             figures[(variant, run)] = run_box(readings, start, max(ends))
-    add_clock_drops(list(figures.values()))
+    add_clock_drops(figures)
     return figures
 
 

@@ -81,15 +81,20 @@ def telemetry_of(session: Session, job: JobRow) -> list[GpuReading]:
 
 
 def benchmark_windows(session: Session, job: JobRow) -> dict[str, tuple[float, float, int]]:
-    """Per benchmark: first send, last completion and output tokens of successful requests, each
-    request's by ``metrics.tokens.output_tokens``'s rule: counted, else usage (unless 0), else
-    one per chunk (8 bytes a packed chunk time)."""
+    """Per benchmark: first send, last completion and output tokens of successful requests
+    (``metrics.open_loop.succeeded``: no error, completed, a first token), each request's by
+    ``metrics.tokens.output_tokens``'s rule: counted, else usage (unless 0), else one per chunk
+    (8 bytes a packed chunk time)."""
     output = func.coalesce(
         col(SampleRow.counted_output_tokens),
         func.nullif(col(SampleRow.completion_tokens), 0),
         func.length(col(SampleRow.chunk_times_s)) / FLOAT64_BYTES,
     )
-    tokens = func.sum(output).filter(col(SampleRow.error).is_(None))
+    tokens = func.sum(output).filter(
+        col(SampleRow.error).is_(None),
+        col(SampleRow.end_s).is_not(None),
+        col(SampleRow.first_token_s).is_not(None),
+    )
     rows = session.exec(
         select(
             SampleRow.benchmark,

@@ -3,9 +3,13 @@
 Each job's variant already carries mean ± population std over its own ``n`` observations; the
 jobs of one group are pooled exactly (weighted by ``n``: the combined mean, and the combined
 population variance Σ nᵢ(σᵢ² + μᵢ²)/N − μ²), so the figure is the one a single run of all their
-observations would give. Rows whose numbers must not be averaged with good ones (simulated
-engine, an unverified import, failed or cancelled job, invalid benchmark, saturated client)
-form their own rows with that status: a group never mixes statuses.
+observations would give. Count-type keys are stored as shares of their ``n`` (``throttled_runs``,
+``client_saturated``: mean × n counts), so they pool the same way. The client's worst run is
+no average: its run number (``client_worst_run``) names a run of one job and is left out of a
+pooled row, its values (``worst_run_<key>``) pool by their largest. Rows whose numbers must not
+be averaged with good ones (simulated engine, an unverified import, failed or cancelled job,
+invalid benchmark, saturated client) form their own rows with that status: a group never mixes
+statuses.
 """
 
 from collections.abc import Iterable, Sequence
@@ -13,6 +17,7 @@ from typing import Literal
 
 from pydantic import ConfigDict
 
+from arena.common.metrics.client_verdict import WORST_RUN, worst_key
 from arena.common.metrics.completion import PARTIAL
 from arena.common.metrics.validity import SPREAD_LIMIT_PCT, SPREAD_METRIC
 from arena.common.schemas.base import ArenaModel
@@ -103,6 +108,16 @@ def pool(stats: Sequence[MetricStat]) -> MetricStat:
     return MetricStat(mean=mean, std=max(square / total - mean**2, 0.0) ** 0.5, n=total)
 
 
+def pool_worst(stats: Sequence[MetricStat]) -> MetricStat:
+    """The largest of the jobs' worst-run values: a worst run is never averaged."""
+    known = [s.mean for s in stats if s.mean is not None]
+    return MetricStat(mean=max(known) if known else None, std=None, n=len(known))
+
+
+def pooled(key: str, stats: Sequence[MetricStat]) -> MetricStat:
+    return pool_worst(stats) if key.startswith(worst_key("")) else pool(stats)
+
+
 def aggregate(jobs: Iterable[JobResult], include_unverified: bool = False) -> list[AggregateRow]:
     """One row per entry × benchmark × variant × status, sorted by those; unverified imports
     stand apart (never ranked) unless ``include_unverified``."""
@@ -126,8 +141,10 @@ def aggregate(jobs: Iterable[JobResult], include_unverified: bool = False) -> li
 def _row(
     entry: Entry, bench: str, kind: str, variant: str, status: str, found: list[VariantResult]
 ) -> AggregateRow:
-    keys = dict.fromkeys(key for v in found for key in v.metrics)
-    metrics = {key: pool([v.metrics[key] for v in found if key in v.metrics]) for key in keys}
+    keys = dict.fromkeys(key for v in found for key in v.metrics if key != WORST_RUN)
+    metrics = {
+        key: pooled(key, [v.metrics[key] for v in found if key in v.metrics]) for key in keys
+    }
     runs = sum(v.runs for v in found)
     throughput_key = THROUGHPUT.get(kind) if THROUGHPUT.get(kind) in metrics else None
     stat = metrics.get(throughput_key) if throughput_key else None

@@ -15,15 +15,19 @@ TTFT is shown beside the score, marked slow above 2 s.
 
 Like with like: G is read on the benchmarks *every* ranked entry has an ``ok`` row of (by name,
 so ``08-reasoning`` and ``09-reasoning`` are one); each entry lists the benchmarks the others
-had and it lacks (``missing``), which took no part in anyone's score. Entries that share no
-benchmark at all are not ranked.
+had and it lacks (``missing``), which took no part in anyone's score. The ranked entries are the
+largest group that shares a benchmark (those having the benchmark most entries have; a tie, the
+first by name); an entry outside it is listed apart, so one odd entry never empties the
+ranking.
 
 Uncertainty: the ranking is redone ``DRAWS`` times (seeded) with each variant's throughput
 drawn from a normal around its mean with std σ/√n (σ the population std over its n runs, as
 stored). Stored results keep mean ± std per variant, not the per-run values, so this is the
-parametric form of resampling the runs, the same for measured and imported entries; a variant
-with one run or no std does not move. ``rank_low``–``rank_high`` is the 95 % interval of an
-entry's rank over the draws; neighbours whose intervals overlap are tied (``place`` "=2").
+parametric form of resampling the runs, the same for measured and imported entries.
+``rank_low``–``rank_high`` is the 95 % interval of an entry's rank over the draws; neighbours
+whose intervals overlap are tied (``place`` "=2"). An entry with a variant of one run or no std
+has no known spread: its interval is unknown (``None``, shown "?"), and it is tied with both
+its neighbours, since nothing says the order between them would hold.
 """
 
 import re
@@ -82,10 +86,16 @@ class Cost(ArenaModel):
     benchmark: str | None = None
     variant: str | None = None
     output_tps: float | None = None
+    """The rate the cost is read with (``rate_key``)."""
+    rate_key: str | None = None
+    """``output_throughput`` (wall clock, prefill included) or, where only that was recorded,
+    ``tg_throughput`` (decode only: the cost is a lower bound)."""
     user_tps: float | None = None
     gpus: int | None = None
+    """The engine's GPUs; 0: it ran on none (no GPU-hour cost)."""
     usd_per_mtok: float | None = None
-    """``None``: no price given, GPUs not known, or no point met the target (``note``)."""
+    """``None``: no price given, no GPU or GPUs not known, or no point met the target
+    (``note``)."""
     tokens_per_kwh: float | None = None
     note: str = ""
 
@@ -95,9 +105,10 @@ class Ranked(ArenaModel):
     place: str = ""
     """The rank as shown: ``2``, or ``=2`` for each of a run of neighbours whose rank
     intervals overlap (tied: the first place of the run)."""
-    rank_low: int = 0
-    rank_high: int = 0
-    """95 % interval of the rank over the resampled rankings."""
+    rank_low: int | None = 0
+    rank_high: int | None = 0
+    """95 % interval of the rank over the resampled rankings; ``None``: unknown (a variant of
+    one run or without std: no spread to resample)."""
     benchmarks: list[str] = []
     """The benchmarks the score was read on (shared by every ranked entry)."""
     missing: list[str] = []
@@ -178,17 +189,19 @@ def rank(
     for row in rows:
         by_entry.setdefault(row.entry, []).append(row)
     measured = {entry: _per_bench(found, chosen.benchmark) for entry, found in by_entry.items()}
-    candidates = [entry for entry, benches in measured.items() if benches]
-    shared = set.intersection(*(set(measured[e]) for e in candidates)) if candidates else set()
-    every = set().union(*(measured[e] for e in candidates))
+    entries = _comparable([entry for entry, benches in measured.items() if benches], measured)
+    shared = set.intersection(*(set(measured[e]) for e in entries)) if entries else set()
+    every = set().union(*(measured[e] for e in entries))
     excluded = []
     for entry, found in by_entry.items():
         if not measured[entry]:
             excluded.append(Excluded(entry=entry, reason=_why(found, chosen.benchmark)))
-        elif not shared:
+        elif entry not in entries:
             has = ", ".join(sorted(measured[entry]))
-            excluded.append(Excluded(entry=entry, reason=f"no benchmark every entry has ({has})"))
-    entries = candidates if shared else []
+            reason = (
+                f"no benchmark the ranked entries share ({', '.join(sorted(shared))}): has {has}"
+            )
+            excluded.append(Excluded(entry=entry, reason=reason))
     if not entries:
         return Ranking(
             preset=preset, benchmark=chosen.benchmark, weights=used, ranked=[], excluded=excluded
@@ -203,6 +216,9 @@ def rank(
     draws = np.stack([_g(benches, DRAWS, rng) for benches in shared_only])
     scores, scaled, shares = _scores(point, q, memory, used)
     drawn, _, _ = _scores(draws, q, memory, used)
+    spread_known = [
+        all(error is not None for v in b.values() for _, error in v) for b in shared_only
+    ]
     ranked = []
     for i, entry in enumerate(entries):
         found = by_entry[entry]
@@ -228,14 +244,26 @@ def rank(
                 cost=costs.get(entry) if costs is not None else None,
             )
         )
-    _place(ranked, drawn)
+    _place(ranked, drawn, spread_known)
     return Ranking(
         preset=preset, benchmark=chosen.benchmark, weights=used, ranked=ranked, excluded=excluded
     )
 
 
-Variants = list[tuple[float, float]]
-"""One benchmark's variants of an entry: (mean, standard error of the mean) each."""
+Variants = list[tuple[float, float | None]]
+"""One benchmark's variants of an entry: (mean, standard error of the mean) each; the error
+``None`` for one run or no std (unknown, not zero)."""
+
+
+def _comparable(
+    candidates: list[Entry], measured: Mapping[Entry, Mapping[str, Variants]]
+) -> list[Entry]:
+    """The entries having the benchmark most of them have (a tie: the first by name)."""
+    names = sorted(set().union(*(measured[e] for e in candidates)))
+    if not names:
+        return []
+    top = max(names, key=lambda name: sum(name in measured[e] for e in candidates))
+    return [entry for entry in candidates if top in measured[entry]]
 
 
 def _per_bench(rows: Sequence[AggregateRow], benchmark: str | None) -> dict[str, Variants]:
@@ -245,7 +273,8 @@ def _per_bench(rows: Sequence[AggregateRow], benchmark: str | None) -> dict[str,
         stat = row.throughput
         wanted = benchmark is None or name_of(row.benchmark) == benchmark
         if wanted and row.status == OK and stat is not None and stat.mean is not None:
-            error = (stat.std or 0.0) / stat.n**0.5 if stat.n > 0 else 0.0
+            known = stat.n > 1 and stat.std is not None
+            error = stat.std / stat.n**0.5 if known and stat.std is not None else None
             per_bench.setdefault(name_of(row.benchmark), []).append((stat.mean, error))
     return per_bench
 
@@ -261,7 +290,7 @@ def _g(
         if draws is None:
             columns.append(np.array([means.mean()]))
             continue
-        errors = np.array([error for _, error in per_bench[name]])
+        errors = np.array([error or 0.0 for _, error in per_bench[name]])
         sampled = rng.normal(means[:, None], errors[:, None], size=(len(means), draws))
         columns.append(sampled.mean(axis=0))
     return np.asarray(np.mean(columns, axis=0))
@@ -314,9 +343,10 @@ def _known(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def _place(ranked: list[Ranked], drawn: np.ndarray) -> None:
-    """Ranks by score, each with its 95 % interval over the draws; neighbours whose intervals
-    overlap are tied and shown as ``=`` the first place of their run."""
+def _place(ranked: list[Ranked], drawn: np.ndarray, spread_known: Sequence[bool]) -> None:
+    """Ranks by score, each with its 95 % interval over the draws (unknown where the entry's
+    spread is); neighbours whose intervals overlap, or either of which has an unknown one, are
+    tied and shown as ``=`` the first place of their run."""
     # 1 + how many entries scored strictly higher in that draw: equal scores share a rank
     ranks = np.empty(drawn.shape, dtype=int)
     for column in range(drawn.shape[1]):
@@ -324,15 +354,23 @@ def _place(ranked: list[Ranked], drawn: np.ndarray) -> None:
         ranks[:, column] = np.searchsorted(np.sort(lower_first), lower_first, side="left") + 1
     for i, item in enumerate(ranked):
         low, high = np.quantile(ranks[i], INTERVAL)
-        item.rank_low, item.rank_high = int(np.floor(low)), int(np.ceil(high))
+        known = spread_known[i] or len(ranked) == 1
+        item.rank_low = int(np.floor(low)) if known else None
+        item.rank_high = int(np.ceil(high)) if known else None
     ranked.sort(key=lambda r: (-r.score, r.entry.model, r.entry.profile))
     starts: list[int] = []
     for place, item in enumerate(ranked, start=1):
         item.rank = place
-        tied = place > 1 and item.rank_low <= ranked[place - 2].rank_high
+        tied = place > 1 and _overlap(ranked[place - 2], item)
         starts.append(starts[-1] if tied else place)
     for item, start in zip(ranked, starts, strict=True):
         item.place = f"={start}" if starts.count(start) > 1 else str(start)
+
+
+def _overlap(above: Ranked, below: Ranked) -> bool:
+    if above.rank_high is None or below.rank_low is None:
+        return True
+    return below.rank_low <= above.rank_high
 
 
 def _why(rows: Sequence[AggregateRow], benchmark: str | None) -> str:

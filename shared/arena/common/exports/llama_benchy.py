@@ -7,9 +7,9 @@ values are pooled over every run's requests, batch throughputs give one value pe
 c = 1 the "total" throughputs are the per-request ones (llama-benchy's ``BenchmarkReport.add``).
 The optional time series (``--save-*-throughput-timeseries``) are written as ``null``. Where
 the engine reported cached prompt tokens, each entry also carries Arena's ``cache_hit_pct`` (one
-value per run), and where they have values Arena's ``e2e_ttfc`` (per request) and output-token
-checks (``metrics.tokens.TOKEN_CHECKS``, one value per run), which llama-benchy itself does not
-write.
+value per run), and where they have values Arena's ``e2e_ttfc`` (per request), wall-clock
+``output_throughput`` and output-token checks (``metrics.tokens.TOKEN_CHECKS``), one value per
+run, which llama-benchy itself does not write.
 """
 
 from collections.abc import Sequence
@@ -77,6 +77,7 @@ def _benchmark(variant: BenchyVariant) -> dict[str, Any]:
     per_run |= {key: [run[key] for run in checks] for key in TOKEN_CHECKS}
     extras = {key: [v for v in found if v is not None] for key, found in per_run.items()}
     extras["e2e_ttfc"] = values.get("e2e_ttfc", [])
+    extras["output_throughput"] = values.get("output_throughput", [])  # wall clock, per run
     entry |= {key: _metric(found) for key, found in extras.items() if found}
     entry["throughput_over_time"] = None
     entry["requests_throughput_over_time"] = None

@@ -4,11 +4,14 @@ Each of a noisy variant's runs (spread above ``validity.SPREAD_LIMIT_PCT``) carr
 of figures; each source is judged on its own and said to have *moved*, held *steady*, or not
 been measured:
 
-- **client** moved when any run's event-loop lag p99 exceeded ``CLIENT_LAG_MS`` or the run was
-  flagged ``client_saturated``: the client's own timing, not the server, may have shifted the
-  numbers. Its figures come from the run's metrics or the job's ``client_load`` provenance.
-- **box** moved when any run hit a thermal or power throttle (``metrics.box``), or the runs'
-  median SM clocks deviate from their mean by more than ``MOVED_PCT``.
+- **client** moved when any run's event-loop lag p99 exceeded its limit
+  (``client_verdict.LIMITS``) or the run was flagged ``client_saturated``: the client's own
+  timing, not the server, may have shifted the numbers. Its figures come from the run's metrics
+  or the job's ``client_load`` provenance (``RunClientFigures``).
+- **box** moved when the runs differ: some were throttled and some not, or a run's median SM
+  clock sat more than ``box.CLOCK_DROP_PCT`` below the variant's fastest run (the rule and limit
+  of the ``box slowed`` flag). Runs all throttled alike (every run at the power cap, routine at
+  TDP) held the box steady.
 - **engine** moved when the engine's own time per output token (``engine_tpot_ms``, read from
   its metrics endpoint around each run) deviates from its runs' mean by more than
   ``MOVED_PCT``; "client TPOT tracks it" when the run the engine found slowest was slower at
@@ -22,41 +25,35 @@ Documented in docs/telemetry.md.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from statistics import fmean
 from typing import Any
 
-from arena.common.metrics.box import RunFigures
+from arena.common.metrics.box import CLOCK_DROP_PCT, RunFigures, clock_drops
+from arena.common.metrics.client_load import RunClientFigures
+from arena.common.metrics.client_verdict import LIMITS
 
 MOVED_PCT = 2.0
-"""A box or engine figure whose runs stray more than this from their mean moved."""
-CLIENT_LAG_MS = 1.0
+"""An engine figure whose runs stray more than this from their mean moved."""
+CLIENT_LAG_MS = next(limit.limit for limit in LIMITS if limit.key == "loop_lag_p99_ms")
 """An event-loop lag p99 above this is a client that fell behind its own timers."""
-CLIENT_KEYS = ("loop_lag_p99_ms", "loop_lag_max_ms", "read_stall_p99_ms", "cpu_util")
-"""The per-run client figures of the ``client_load`` provenance layout (metrics.client_load)."""
 
 Run = Mapping[str, float | None]
 
 
 def deviation_pct(values: Sequence[float]) -> float:
     """Largest deviation of one value from the mean, in % of the mean (0 under two values)."""
-    if len(values) < 2:
-        return 0.0
-    centre = fmean(values)
-    return max(abs(v - centre) for v in values) / abs(centre) * 100 if centre else 0.0
+    from arena.common.stats import max_relative_deviation  # NumPy: validity (listings) reads us
+
+    return max_relative_deviation(values) * 100
 
 
 def client_figures(value: Any) -> dict[str, float]:
-    """One run's entry of the ``client_load`` provenance: H2's dict, or an older agent's bare
-    CPU share."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return {"cpu_util": float(value)}
-    if not isinstance(value, dict):
+    """One run's entry of the ``client_load`` provenance, read by ``RunClientFigures``."""
+    figures = RunClientFigures.from_json(value)
+    if figures is None:
         return {}
-    return {
-        key: float(found)
-        for key in CLIENT_KEYS
-        if isinstance(found := value.get(key), int | float) and not isinstance(found, bool)
-    }
+    return {key: found for key, found in asdict(figures).items() if found is not None}
 
 
 def client_tpot_ms(run: Run) -> float | None:
@@ -86,20 +83,21 @@ def client_verdict(runs: Sequence[Run]) -> tuple[bool, str] | None:
 
 def box_verdict(runs: Sequence[Run]) -> tuple[bool, str] | None:
     clocks = _values(runs, "sm_clock_mhz")
-    throttled = sum(1 for run in runs if run.get("throttled_runs"))
-    if not clocks and not any("throttled_runs" in run for run in runs):
+    states = [bool(run["throttled_runs"]) for run in runs if run.get("throttled_runs") is not None]
+    if not clocks and not states:
         return None
-    spread = deviation_pct(clocks)
-    moved = throttled > 0 or spread > MOVED_PCT
+    drop = max(clock_drops(clocks), default=0.0)
+    throttled = sum(states)
+    moved = drop > CLOCK_DROP_PCT or 0 < throttled < len(states)
     said = []
     if clocks:
         said.append(
-            f"SM {min(clocks):.0f}–{max(clocks):.0f} MHz"
-            if spread > MOVED_PCT
-            else f"SM {fmean(clocks):.0f} MHz ±{spread:.1f} %"
+            f"SM {min(clocks):.0f}–{max(clocks):.0f} MHz, slowest −{drop:.1f} %"
+            if drop > CLOCK_DROP_PCT
+            else f"SM {fmean(clocks):.0f} MHz within {drop:.1f} %"
         )
     if throttled:
-        said.append(f"thermal/power throttle in {throttled} of {len(runs)} runs")
+        said.append(f"thermal/power throttle in {throttled} of {len(states)} runs")
     temps = _values(runs, "gpu_temp_max_c")
     if temps:
         said.append(f"≤ {max(temps):.0f} °C")

@@ -11,10 +11,15 @@ side of it, so a short run is described by the ticks around it rather than by no
   tick.
 - ``throttled_runs``: 1 when any reading had a thermal or power throttle reason set
   (``THERMAL_POWER_REASONS``); idle, application-clock, sync-boost and display reasons say
-  nothing about heat or power and are ignored. Summed over a variant's runs it counts them.
-- ``sm_clock_drop_pct``: how far the run's median SM clock sat below the highest run median of
-  its benchmark, in %. A run more than ``CLOCK_DROP_PCT`` below is flagged: the GPU ran slower
-  there than in the benchmark's fastest run.
+  nothing about heat or power and are ignored. Per variant it is the share of its runs that
+  were throttled (mean of the 0/1 values, so mean × n counts them, and pooling stays exact).
+  ``sw_power_cap`` counts: it is a power limit holding the clocks down, though routine on a
+  GPU run at its TDP; a box *moved* between runs only where the runs' throttle state differs
+  (``attribution``), so every run sitting at the cap is no movement.
+- ``sm_clock_drop_pct``: how far the run's median SM clock sat below the fastest run of the
+  *same variant* (its other runs: same load), in %. A run more than ``CLOCK_DROP_PCT`` below is
+  flagged; a variant at a higher load running at lower clocks than another is not a slowdown.
+  The same rule and limit decide whether the box moved in ``attribution``.
 
 Formulas and limits: docs/telemetry.md. Listings load this module through ``validity``: it
 imports no NumPy at load time.
@@ -30,9 +35,9 @@ from arena.common.schemas.telemetry import GpuReading
 if TYPE_CHECKING:
     from arena.common.stats import MeanStd
 
-CLOCK_DROP_PCT = 5.0
-"""A run whose median SM clock is more than this far below the benchmark's highest run median
-is flagged as slowed down."""
+CLOCK_DROP_PCT = 2.0
+"""A run whose median SM clock is more than this far below its variant's fastest run is flagged
+as slowed down (the spread check's own ±2 %: a clock that moved this much can explain it)."""
 THERMAL_POWER_REASONS = frozenset(
     {
         "sw_power_cap",
@@ -100,31 +105,34 @@ def run_box(readings: Sequence[GpuReading], start_s: float, end_s: float) -> dic
     return figures
 
 
-def add_clock_drops(runs: Sequence[dict[str, float]]) -> None:
-    """Set each run's ``sm_clock_drop_pct`` against the highest run median among ``runs`` (a
-    benchmark's runs of every variant), in place."""
-    medians = [clock for run in runs if (clock := run.get("sm_clock_mhz"))]
-    if not medians:
-        return
-    top = max(medians)
-    for run in runs:
-        if clock := run.get("sm_clock_mhz"):
-            run["sm_clock_drop_pct"] = (top - clock) / top * 100
+def clock_drops(clocks: Sequence[float]) -> list[float]:
+    """Each median SM clock's drop below the fastest of them, in % of the fastest."""
+    top = max(clocks, default=0.0)
+    return [(top - clock) / top * 100 for clock in clocks] if top > 0 else []
+
+
+def add_clock_drops(runs: Mapping[tuple[str, int], dict[str, float]]) -> None:
+    """Set each run's ``sm_clock_drop_pct`` against the fastest run of its own variant
+    (``runs`` keyed by variant and run), in place."""
+    by_variant: dict[str, list[dict[str, float]]] = defaultdict(list)
+    for (variant, _), run in runs.items():
+        if run.get("sm_clock_mhz"):
+            by_variant[variant].append(run)
+    for clocked in by_variant.values():
+        drops = clock_drops([run["sm_clock_mhz"] for run in clocked])
+        for run, drop in zip(clocked, drops, strict=True):
+            run["sm_clock_drop_pct"] = drop
 
 
 def box_summary(per_run: Sequence[Mapping[str, float | None]]) -> dict[str, "MeanStd"]:
-    """A variant's box figures over its runs: mean ± std of each, except ``throttled_runs``,
-    which is the count of throttled runs (std 0)."""
+    """A variant's box figures over its runs: mean ± std of each (``throttled_runs``'s mean is
+    the share of throttled runs)."""
     from arena.common.stats import MeanStd  # NumPy: validity (listings) reads this module
 
     summary: dict[str, MeanStd] = {}
     for key in BOX_KEYS:
         values = [float(v) for run in per_run if (v := run.get(key)) is not None]
-        if not values:
-            continue
-        if key == "throttled_runs":
-            summary[key] = MeanStd(mean=sum(values), std=0.0, n=len(values))
-        else:
+        if values:
             summary[key] = MeanStd.of(values)
     return summary
 

@@ -61,7 +61,17 @@ METRICS: tuple[Metric, ...] = (
     Metric("completed", "done", "req", N, 0, None, "Requests that succeeded."),
     Metric("failed", "failed", "req", N, 0, None, "Requests that failed (error or no end)."),
     Metric("request_throughput", "req/s", "req/s", H, 2, OPEN, "Completed requests per second."),
-    Metric("output_throughput", "out tok/s", "tok/s", H, 1, None, "Output tokens per second."),
+    Metric(
+        "output_throughput",
+        "out tok/s",
+        "tok/s",
+        H,
+        1,
+        None,
+        "Output tokens per second of wall time, prefill included: open loop over the "
+        "benchmark's duration (vLLM's), closed loop over the batch's first send → last "
+        "completion (Arena's).",
+    ),
     Metric("median_ttft_ms", "TTFT p50", "ms", L, 1, OPEN, "Median time to first token."),
     Metric("p95_ttft_ms", "TTFT p95", "ms", L, 1, OPEN, "95th percentile time to first token."),
     Metric("p99_ttft_ms", "TTFT p99", "ms", L, 1, OPEN, "99th percentile time to first token."),
@@ -395,7 +405,7 @@ METRICS: tuple[Metric, ...] = (
         0,
         None,
         "Runs during which NVML reported a thermal or power throttle reason (a run: 1 or 0; "
-        "a variant: the count over its runs).",
+        "a variant: the share of its runs, so mean × n is their count).",
     ),
     Metric(
         "engine_tpot_ms",

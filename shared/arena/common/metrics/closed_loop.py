@@ -15,6 +15,11 @@ Per batch: pp t/s (total) = Σ prompt tokens / (latest first token − earliest 
 peak t/s (total) = the sliding-window peak over every token of the batch. With c = 1 llama-benchy
 reports the per-request speeds as "t/s" instead of the batch formulas.
 
+Arena adds ``output_throughput``, the open loop's measure: output tokens of the batch's
+succeeded requests ÷ its wall time (earliest start → latest completion), prefill included, at
+every concurrency. tg t/s charges decode time only; what a GPU-hour buys is this one
+(``analysis.cost``).
+
 Token timestamps: llama-benchy uses per-chunk ``token_ids`` when the server returns them, else
 spreads ``usage.completion_tokens`` evenly between the first and last content chunk, else counts
 one token per chunk. Arena does not request token ids, so it uses the chunk times themselves when
@@ -49,8 +54,9 @@ REQUEST_METRICS = (
 """Per-request values: llama-benchy pools them over every request of every run (``e2e_ttfc``
 is Arena's)."""
 
-BATCH_METRICS = ("pp_throughput", "tg_throughput", "peak_throughput")
-"""One value per batch (run) when c > 1; with c = 1 see ``SINGLE_REQUEST_TOTALS``."""
+BATCH_METRICS = ("pp_throughput", "tg_throughput", "peak_throughput", "output_throughput")
+"""One value per batch (run) when c > 1; with c = 1 see ``SINGLE_REQUEST_TOTALS``
+(``output_throughput``, Arena's, is the batch's at every concurrency)."""
 
 SINGLE_REQUEST_TOTALS = {"pp_throughput": "pp_req_throughput", "tg_throughput": "tg_req_throughput"}
 """The c = 1 rule: with one request per batch llama-benchy reports the per-request speeds as
@@ -81,7 +87,13 @@ BENCHY_METRICS = (
     "e2e_ttft",
 )
 """Every closed-loop key, in the order of llama-benchy's JSON report (same names)."""
-ARENA_REPORT_METRICS = ("cache_hit_pct", "e2e_ttfc", *TOKEN_CHECKS, *REPORTED_KEYS)
+ARENA_REPORT_METRICS = (
+    "cache_hit_pct",
+    "e2e_ttfc",
+    "output_throughput",
+    *TOKEN_CHECKS,
+    *REPORTED_KEYS,
+)
 """Keys Arena adds to a llama-benchy report it writes (``arenactl export``), so that an import
 keeps them: ``e2e_ttfc`` pooled per request like ``e2e_ttft``, the cache hit rate and token
 checks one value per run, the client's figures as served;
@@ -183,6 +195,18 @@ def request_values(
     return values
 
 
+def wall_output_throughput(samples: Sequence[RequestSample]) -> float | None:
+    """Output tokens of the succeeded requests (a first token, no error) ÷ the batch's wall
+    time, earliest send → latest completion; None without either."""
+    done = [s for s in samples if s.ok and s.first_token_s is not None]
+    ends = [s.end_s for s in samples if s.end_s is not None]
+    if not done or not ends:
+        return None
+    wall_s = max(ends) - min(s.sent_s for s in samples)
+    tokens = sum(output_tokens(s) for s in done)
+    return tokens / wall_s if wall_s > 0 and tokens > 0 else None
+
+
 def batch_values(
     samples: Sequence[RequestSample], expected_prompt_tokens: int | None = None
 ) -> Metrics:
@@ -208,6 +232,7 @@ def batch_values(
     every_token = [t for r in requests for t in r.tokens]
     if every_token:
         out["peak_throughput"] = peak_tokens_per_s(every_token)
+    out["output_throughput"] = wall_output_throughput(samples)
     return out
 
 
@@ -230,6 +255,7 @@ def closed_loop_metrics(
         metrics = with_single_request_totals(metrics, 1, None)
         every_token = [t for s in samples if s.ok for t in token_timestamps(s)]
         metrics["peak_throughput"] = peak_tokens_per_s(every_token) if every_token else None
+        metrics["output_throughput"] = wall_output_throughput(samples)
     else:
         metrics |= batch_values(samples, expected_prompt_tokens)
     return metrics

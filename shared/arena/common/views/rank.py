@@ -29,10 +29,13 @@ def _why(excluded: Excluded) -> str:
 
 
 def _range(row: RankRow) -> str | None:
-    """``1–3``: the 95 % interval of the rank over resampled rankings."""
+    """``1–3``: the 95 % interval of the rank over resampled rankings; ``?`` where the entry
+    has no spread to resample (one run, no std)."""
     if not isinstance(row, Ranked):
         return None
     low, high = row.rank_low, row.rank_high
+    if low is None or high is None:
+        return "?"
     return str(low) if low == high else f"{low}–{high}"
 
 
