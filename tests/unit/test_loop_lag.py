@@ -45,4 +45,4 @@ async def test_an_overshoot_within_the_selectors_granularity_is_no_lag() -> None
 
 def test_the_headroom_search_uses_the_verdicts_limit() -> None:
     assert LAG_LIMIT_MS == limit_of("loop_lag_p99_ms") == limit_of("p99_send_lag_ms")
-    assert {limit.key for limit in LIMITS} >= {"read_stall_p99_ms", "loop_lag_p99_ms"}
+    assert {limit.key for limit in LIMITS} >= {"read_stall_ttft_p99_pct", "loop_lag_p99_ms"}

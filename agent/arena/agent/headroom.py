@@ -53,6 +53,8 @@ MIN_STEP_S = 0.5
 """Loop ticks (one per 2 ms) a step is judged on, at least."""
 MAX_STEP_S = 1.5
 FIRST_STREAMS = 32
+STREAMS_SHARE = 0.35
+"""Share of the budget kept for the held-streams steps, after the rate steps."""
 HOLD_S = 0.35
 """How long a held stream lasts (15 gaps of 20 ms) and a little more."""
 SERVER_START_S = 10.0
@@ -159,7 +161,10 @@ async def _search(base_url: str, deadline: float, limit_ms: float) -> ClientHead
         # unjudged: first connections, first calls of every code path
         warm_up = _even(int(FIRST_RATE * WARM_UP_S), WARM_UP_S)
         await _step(connections, instant, warm_up, limit_ms)
-        rate, bounded = await _rate_search(connections, instant, deadline - HOLD_S * 3, limit_ms)
+        # the streams' share of the budget is kept for them: a failing rate step can overrun
+        # its span (a client that cannot keep up takes longer than planned)
+        streams_s = max(HOLD_S * 3, STREAMS_SHARE * (deadline - time.monotonic()))
+        rate, bounded = await _rate_search(connections, instant, deadline - streams_s, limit_ms)
         ramp_rate = (rate or FIRST_RATE) / 2
         count = FIRST_STREAMS
         while count <= _fd_cap():

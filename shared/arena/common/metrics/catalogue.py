@@ -490,8 +490,17 @@ METRICS: tuple[Metric, ...] = (
         3,
         None,
         "99th percentile over requests of the longest client loop stall between the send "
-        "and the first token: how much the client may have added to TTFT; over 1 ms the "
-        "client was saturated.",
+        "and the first token: how much the client may have added to TTFT.",
+    ),
+    Metric(
+        "read_stall_ttft_p99_pct",
+        "read stall % of TTFT p99",
+        "%",
+        L,
+        2,
+        None,
+        "99th percentile over requests of their read stall as a share of their TTFT; over 2 % "
+        "the client was saturated (its delay exceeds the ±2 % run-to-run band).",
     ),
     Metric(
         "client_headroom_used_pct",
@@ -520,8 +529,9 @@ METRICS: tuple[Metric, ...] = (
         L,
         2,
         None,
-        "1 for a run whose client crossed a limit (send lag p99 > 1 ms, loop lag p99 > 1 ms "
-        "or CPU > 90 %), else 0; per variant the share of such runs.",
+        "1 for a run whose client crossed a limit (send lag p99 > 1 ms, loop lag p99 > 1 ms, "
+        "read stalls p99 > 2 % of TTFT or CPU > 90 %), else 0; per variant the share of such "
+        "runs.",
     ),
     Metric(
         "client_worst_run",
@@ -549,6 +559,15 @@ METRICS: tuple[Metric, ...] = (
         3,
         None,
         "p99 event-loop lag of the worst client run.",
+    ),
+    Metric(
+        "worst_run_read_stall_ttft_p99_pct",
+        "worst run read stall % of TTFT",
+        "%",
+        L,
+        2,
+        None,
+        "p99 read stall as a share of TTFT in the worst client run.",
     ),
     Metric(
         "worst_run_client_cpu_util",

@@ -6,8 +6,13 @@ A run is ``client_saturated`` when any of its client figures crosses its limit:
   closed loop has no schedule);
 - ``loop_lag_p99_ms`` > 1 ms: the client's event loop woke late often enough that reads, and
   so TTFT and the gaps between tokens, were stamped late (every kind);
-- ``read_stall_p99_ms`` > 1 ms: a loop stall sat between a request's send and its first token
-  in more than 1 % of requests, so their TTFT includes the client's delay (every kind);
+- ``read_stall_ttft_p99_pct`` > 2 %: in more than 1 % of requests a loop stall between the
+  send and the first token was over 2 % of that request's TTFT, so its TTFT includes the
+  client's delay beyond the methodology's ±2 % band (every kind). Relative, because a stall
+  matters by what it is added to: on an H100 box (16 cores) under ``arenactl bench`` (whose
+  embedded controller shares the agent's loop) a closed-loop batch's reads were stalled by
+  1.9–4.7 ms against TTFTs of 100–540 ms, 0.9–1.8 % of them, which an absolute 1 ms limit
+  called saturated; ``read_stall_p99_ms`` is shown beside;
 - ``client_cpu_util`` > 90 %: the busiest client process had no time to spare.
 
 Loop lag and read stalls are the part of a timer's overshoot beyond the 1 ms asyncio's selector
@@ -54,13 +59,14 @@ class Limit:
 LIMITS = (
     Limit("p99_send_lag_ms", 1.0, "p99 send lag {:.2f} ms", "1 ms"),
     Limit("loop_lag_p99_ms", 1.0, "event-loop lag p99 {:.2f} ms", "1 ms"),
-    Limit("read_stall_p99_ms", 1.0, "read stall p99 {:.2f} ms", "1 ms"),
+    Limit("read_stall_ttft_p99_pct", 2.0, "read stalls p99 {:.1f} % of TTFT", "2 %"),
     Limit("client_cpu_util", 0.9, "busiest client core {:.0%} busy", "90 %"),
 )
 CLIENT_KEYS = (
     "loop_lag_p99_ms",
     "loop_lag_max_ms",
     "read_stall_p99_ms",
+    "read_stall_ttft_p99_pct",
     "client_headroom_used_pct",
     "client_cpu_util",
     "client_saturated",
@@ -107,9 +113,25 @@ def client_run_metrics(
         "loop_lag_p99_ms": known.loop_lag_p99_ms,
         "loop_lag_max_ms": known.loop_lag_max_ms,
         "read_stall_p99_ms": stall if stall is not None else known.read_stall_p99_ms,
+        "read_stall_ttft_p99_pct": read_stall_ttft_p99_pct(samples),
         "client_headroom_used_pct": known.headroom_used_pct,
         "client_cpu_util": known.cpu_util,
     }
+
+
+def read_stall_ttft_p99_pct(samples: Sequence[RequestSample]) -> float | None:
+    """p99 over a run's requests of their read stall as a share of their TTFT, in %: how much
+    of what was measured the client itself may have added (None when no stall was measured)."""
+    from arena.common import stats  # NumPy: validity (read by listings) imports this module
+
+    shares = [
+        sample.read_stall_s / ttft * 100
+        for sample in samples
+        if sample.read_stall_s is not None
+        and sample.first_token_s is not None
+        and (ttft := sample.first_token_s - sample.sent_s) > 0
+    ]
+    return stats.percentile(shares, 99) if shares else None
 
 
 def with_verdict(metrics: dict[str, float | None]) -> dict[str, float | None]:

@@ -188,7 +188,7 @@ def _loop_lag_measured(variant: VariantResult) -> bool:
     the event loop: loop lag or read stalls, which a session step carries in its samples).
     Results of older agents stamped ``sent_s`` after the write, which made their send lag fire
     falsely: they keep the warning they had and are not made invalid when read again."""
-    keys = ("loop_lag_p99_ms", "read_stall_p99_ms")
+    keys = ("loop_lag_p99_ms", "read_stall_p99_ms", "read_stall_ttft_p99_pct")
     return any(
         variant.metrics.get(name) is not None for key in keys for name in (key, worst_key(key))
     )
