@@ -45,6 +45,8 @@ def test_the_worst_run_is_the_one_furthest_past_a_limit_and_keeps_its_values() -
 def test_an_older_result_without_a_worst_run_says_only_how_many() -> None:
     assert warning_evidence(0.5, 2, {}) == "1 of 2 runs"
     assert warning_evidence(0.0, 2, {}) is None
+    # a worst run judged by a limit this code no longer has (an imported older result)
+    assert warning_evidence(0.5, 2, {"client_worst_run": 1.0}) == "1 of 2 runs; worst run 1"
 
 
 def test_the_per_run_layout_and_the_session_export_view() -> None:
