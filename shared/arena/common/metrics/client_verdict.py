@@ -10,8 +10,8 @@ A run is ``client_saturated`` when any of its client figures crosses its limit:
   send and the first token was over 2 % of that request's TTFT, so its TTFT includes the
   client's delay beyond the methodology's ±2 % band (every kind). Relative, because a stall
   matters by what it is added to: on an H100 box (16 cores) under ``arenactl bench`` (whose
-  embedded controller shares the agent's loop) a closed-loop batch's reads were stalled by
-  1.9–4.7 ms against TTFTs of 100–540 ms, 0.9–1.8 % of them, which an absolute 1 ms limit
+  embedded controller shares the agent's loop) closed-loop batches' reads were stalled by up
+  to 2.4–4.7 ms against TTFTs of 100–540 ms, 0.7–0.9 % of them, which an absolute 1 ms limit
   called saturated; ``read_stall_p99_ms`` is shown beside;
 - ``client_cpu_util`` > 90 %: the busiest client process had no time to spare.
 
