@@ -42,9 +42,21 @@ MIN_QUEUE_GROWTH = 2.0
 """Requests: a fitted rise of the in-flight count smaller than this is noise, not a backlog."""
 
 T_975 = (
-    (1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447), (7, 2.365),
-    (8, 2.306), (10, 2.228), (15, 2.131), (20, 2.086), (30, 2.042), (60, 2.0), (120, 1.98),
-)  # fmt: skip
+    (1, 12.706),
+    (2, 4.303),
+    (3, 3.182),
+    (4, 2.776),
+    (5, 2.571),
+    (6, 2.447),
+    (7, 2.365),
+    (8, 2.306),
+    (10, 2.228),
+    (15, 2.131),
+    (20, 2.086),
+    (30, 2.042),
+    (60, 2.0),
+    (120, 1.98),
+)
 """Student's t 97.5 % quantile by degrees of freedom; between rows the lower row's (larger,
 so stricter) value is used."""
 
