@@ -17,7 +17,7 @@ reports it; ``first_response_s`` is the first chunk with any ``choices``; ``firs
 never a role-only chunk; vLLM's latency ends at the last of them); ``first_content_s`` is the
 first chunk with answer content or a tool call, later than ``first_token_s`` when the model
 reasoned first; the streamed reasoning and content text is kept (still JSON-escaped) so that
-the tokenizer counts the answer after the run (``counting.py``); ``end_s`` is when the stream
+the tokenizer counts the answer once it completes (``counting.py``); ``end_s`` is when the stream
 ended (the read that completed the response, usage and ``[DONE]`` included), where vLLM's run
 duration ends.
 A request never raises: HTTP errors, resets, timeouts and malformed streams become ``error``.
@@ -123,7 +123,7 @@ class Measurement:
     usage_reasoning_tokens: int | None = None
     """``usage.completion_tokens_details.reasoning_tokens``, where the engine reports it."""
     reasoning: list[str] = field(default_factory=list)
-    """Each reasoning chunk's text, JSON-escaped as it came (decoded after the run); only when
+    """Each reasoning chunk's text, JSON-escaped as it came (decoded when counted); only when
     the answer is kept (``Prepared.keep_answer``)."""
     content: list[str] = field(default_factory=list)
     """Each content chunk's text, JSON-escaped as it came; only when the answer is kept."""
@@ -138,7 +138,7 @@ class Measurement:
         """Labels: benchmark, variant, run, index and the optional schedule/baseline fields.
 
         ``reasoning_tokens`` is the usage's where given, else one per reasoning chunk until the
-        tokenizer counts the reasoning after the run (``counting.count_answers``)."""
+        tokenizer counts the reasoning (``counting.count_answers``)."""
         reasoning_tokens = self.usage_reasoning_tokens or None  # 0: nothing was reasoned
         if reasoning_tokens is None and self.reasoning_chunks:
             reasoning_tokens = self.reasoning_chunks
@@ -159,7 +159,7 @@ class Measurement:
         )
 
     def answer(self) -> "Answer":
-        """What the tokenizer counts after the run: the streamed text, still escaped."""
+        """What the tokenizer counts: the streamed text, still escaped."""
         return Answer(
             "".join(self.reasoning),
             "".join(self.content),

@@ -1,11 +1,13 @@
 """What both loops share while a benchmark runs: connections, the clock, and the outlets.
 
 Every completion refreshes the progress counters. Without a tokenizer a sample is handed to
-the sink the moment its request completes (the agent queues them for upload); with one, the
-run's samples wait with their answers until ``settle`` counts their output tokens after the
-run (``counting.py``) and hands them on.
+the sink the moment its request completes (the agent queues them for upload); with one, its
+answer's output tokens are counted first (``counting.py``), while the run goes on, and the
+sample follows a few milliseconds later: samples reach the agent's durable spool one by one,
+so a crash loses none that were counted, and ``settle`` waits for the last of a run.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -68,14 +70,17 @@ class RunContext:
     note: NoteSink | None = None
     bounds: RunBounds | None = None
     tokenizer: Tokenizer | None = None
-    """Counts each answer's output tokens after the run; ``None``: samples go out at once."""
+    """Counts each answer's output tokens before its sample goes on; ``None``: at once."""
     live: SampleSink | None = None
     """Sees each sample the moment its request completes, before it is counted (the agent's
     live request and token rates)."""
     done: int = 0
     errors: int = 0
     output_tokens: int = 0
-    pending: list[tuple[RequestSample, Answer]] = field(default_factory=list)
+    counting: dict["asyncio.Task[None]", RequestSample] = field(default_factory=dict)
+    """Samples whose answers are being counted, by the task counting them."""
+    exact: bool | None = None
+    """Whether the tokenizer counts the model's own tokens; asked once, at the first count."""
 
     @asynccontextmanager
     async def measured_run(self, variant: str, run: int) -> AsyncIterator[None]:
@@ -100,7 +105,8 @@ class RunContext:
         if self.tokenizer is None or answer is None:
             self.sink(sample)
         else:
-            self.pending.append((sample, answer))
+            task = asyncio.get_running_loop().create_task(self._count_then_sink(sample, answer))
+            self.counting[task] = sample
         self.done += 1
         self.errors += 0 if sample.ok else 1
         if sample.completion_tokens is not None:
@@ -120,22 +126,37 @@ class RunContext:
                 )
             )
 
-    async def settle(self) -> None:
-        """After a run: count the held answers' output tokens, then hand their samples on. An
+    async def _count_then_sink(self, sample: RequestSample, answer: Answer) -> None:
+        """Count one answer's output tokens, then hand its sample on: samples keep reaching
+        the agent's durable spool one by one as the run goes on, a few milliseconds late. An
         approximate tokenizer (an endpoint without one) counts nothing: its lengths are no
         check on the engine's usage; one still undecided is asked first."""
-        if self.tokenizer is not None and self.pending:
-            try:
-                exact = await counts_exactly(self.tokenizer)
-            except TokenizerError as exc:
-                log.warning("output tokens not counted; metrics use usage", error=str(exc))
-                exact = False
-            if exact:
-                await count_answers(self.tokenizer, self.pending)
-        self.release()
+        assert self.tokenizer is not None
+        try:
+            if self.exact is None:
+                try:
+                    self.exact = await counts_exactly(self.tokenizer)
+                except TokenizerError as exc:
+                    log.warning("output tokens not counted; metrics use usage", error=str(exc))
+                    self.exact = False
+            if self.exact:
+                await count_answers(self.tokenizer, [(sample, answer)])
+        except Exception:  # a count is a check, never a reason to lose the sample
+            log.exception("counting an answer failed; its sample goes on uncounted")
+        task = asyncio.current_task()
+        if task is not None:
+            self.counting.pop(task, None)
+        self.sink(sample)
+
+    async def settle(self) -> None:
+        """After a run: wait until every answer of it is counted and its sample handed on."""
+        while self.counting:
+            await asyncio.gather(*self.counting, return_exceptions=True)
 
     def release(self) -> None:
-        """Hand on every held sample as it is (a run cut short: uncounted, still kept)."""
-        held, self.pending = self.pending, []
-        for sample, _ in held:
+        """Hand on every sample still being counted, as it is (a run cut short: uncounted,
+        still kept); its count is cancelled."""
+        held, self.counting = self.counting, {}
+        for task, sample in held.items():
+            task.cancel()
             self.sink(sample)

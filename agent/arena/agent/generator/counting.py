@@ -1,19 +1,23 @@
-"""Output tokens counted by the model's tokenizer, once per request, after the run.
+"""Output tokens counted by the model's tokenizer, once per request, as it completes.
 
 ``usage.completion_tokens`` is whatever the engine says, and engines have said 54 for an answer
 streamed as 64 tokens; one token per chunk is wrong wherever a chunk carries several. So every
 successful request's streamed answer (reasoning and content, as ``Answer`` kept it) is counted
 by the tokenizer the job already has (the engine's ``/tokenize`` or the suite's local
-``tokenizer.json``), after the run's last request: never inside the measurement window, and
-through the ``ServerTokenizer``'s two connections, which queue the rest. ``usage`` stays in
-``completion_tokens``; ``metrics.tokens.output_tokens`` decides which count every metric reads.
+``tokenizer.json``) as its request completes, through the ``ServerTokenizer``'s two
+connections, which queue the rest; its sample follows (``RunContext``). Counting at the end of
+a run instead kept every sample of the run out of the agent's durable spool until then, and a
+kill -9 lost them: the fault tests caught it. The calls reach the engine while the run goes on
+(one short ``/tokenize`` per request, as cheap as the detokenising the engine does anyway).
+``usage`` stays in ``completion_tokens``; ``metrics.tokens.output_tokens`` decides which count
+every metric reads.
 
-Every call has ended before the samples are handed on: the counts run in one task group, and
-the first failure cancels the rest. An answer that stopped at its end token gets that token
+Every call has ended before its sample is handed on (``count_answers`` runs its counts in one
+task group; the first failure cancels the rest). An answer that stopped at its end token gets that token
 counted where usage says one more (``metrics.tokens.with_end_token``).
 
 A request whose answer held a tool call is not counted (its arguments were not kept), nor one
-whose text does not decode; a tokenizer that fails leaves the whole run uncounted, with one
+whose text does not decode; a tokenizer that fails leaves that request uncounted, with one
 warning, and the metrics fall back to ``usage``. A random-weight model's answers are not
 counted at all (``run_benchmark(count_tokens=False)``): its tokens are drawn at random, and
 their text re-tokenises to other, more tokens (+6 to +12 % on the tests' tiny llama.cpp model),
