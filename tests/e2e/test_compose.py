@@ -24,7 +24,13 @@ engines: {sim: {runtime: simulated}}
 targets: [{name: compose, labels: {site: compose}}]
 runs: 1
 benchmarks:
-  - {kind: closed_loop, id: chat, pp: [16], tg: [8], concurrency: [2]}
+  # the engine, two controllers and the agent share this box: its client verdict is a warning
+  - kind: closed_loop
+    id: chat
+    pp: [16]
+    tg: [8]
+    concurrency: [2]
+    accept_saturated_client: true
 """
 
 pytestmark = [

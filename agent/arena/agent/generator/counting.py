@@ -13,8 +13,8 @@ kill -9 lost them: the fault tests caught it. The calls reach the engine while t
 every metric reads.
 
 Every call has ended before its sample is handed on (``count_answers`` runs its counts in one
-task group; the first failure cancels the rest). An answer that stopped at its end token gets that token
-counted where usage says one more (``metrics.tokens.with_end_token``).
+task group; the first failure cancels the rest). An answer that stopped at its end token gets
+that token counted where usage says one more (``metrics.tokens.with_end_token``).
 
 A request whose answer held a tool call is not counted (its arguments were not kept), nor one
 whose text does not decode; a tokenizer that fails leaves that request uncounted, with one
