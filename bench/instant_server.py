@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
+from arena.agent.headroom_server import next_request
+
 HEAD = "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {length}\r\n\r\n"
 
 
@@ -173,18 +175,8 @@ class InstantProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        while (head_end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            head = self.buffer[:head_end]
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            end = head_end + 4 + length
-            if len(self.buffer) < end:
-                return
-            body = self.buffer[head_end + 4 : end]
-            self.buffer = self.buffer[end:]
+        while (request := next_request(self.buffer)) is not None:
+            head, body, self.buffer = request
             assert self.transport is not None
             if self.arrivals is not None and b'"stream"' in body:
                 self.arrivals.write(f"{time.perf_counter():.6f}\n")

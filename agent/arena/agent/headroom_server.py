@@ -43,6 +43,24 @@ BODY = b"".join(PIECES)
 INSTANT = HEAD % len(BODY) + BODY
 
 
+def next_request(buffer: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """The first whole HTTP/1.1 request in ``buffer`` as (head, body, the bytes after it), framed
+    by its Content-Length; None until it has all arrived (``bench.instant_server`` too)."""
+    head_end = buffer.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    head = buffer[:head_end]
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    end = head_end + 4 + length
+    if len(buffer) < end:
+        return None
+    return head, buffer[head_end + 4 : end], buffer[end:]
+
+
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.buffer = b""
@@ -58,17 +76,8 @@ class _Protocol(asyncio.Protocol):
         if len(self.buffer) > MAX_REQUEST_BYTES:
             self.transport.abort()
             return
-        while (head_end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            head = self.buffer[:head_end]
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            end = head_end + 4 + length
-            if len(self.buffer) < end:
-                return
-            self.buffer = self.buffer[end:]
+        while (request := next_request(self.buffer)) is not None:
+            head, _, self.buffer = request
             if head.startswith(b"POST /held/"):
                 self._held()
             else:
