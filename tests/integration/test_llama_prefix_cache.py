@@ -21,14 +21,17 @@ PROMPT = " ".join(["the quick brown fox jumps over the lazy dog"] * 40)
 
 
 @contextlib.asynccontextmanager
-async def llama_server() -> AsyncIterator[str]:
+async def llama_server(parallel: int = 1, context: int = 4096) -> AsyncIterator[str]:
+    """The tiny model on the built CPU llama-server: ``parallel`` slots sharing ``context``
+    tokens (each slot gets ``context / parallel``)."""
     binaries = sorted(CACHE.glob("llama-server-*/bin/llama-server"))
     require(bool(binaries), "a built llama-server (scripts/build_llama_server.sh)")
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         str(binaries[-1]),
         *("--model", str(tiny_gguf(CACHE / "models")), "--host", "127.0.0.1"),
-        *("--port", str(port), "--parallel", "1", "--metrics", "-c", "4096", "-t", "1"),
+        *("--port", str(port), "--parallel", str(parallel), "--metrics"),
+        *("-c", str(context), "-t", "1"),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

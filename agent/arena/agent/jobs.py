@@ -17,6 +17,7 @@ from arena.agent.engines.base import watchdog
 from arena.agent.engines.logs import FirstError
 from arena.agent.engines.probe import (
     engine_figures,
+    engine_slots,
     engine_version,
     reset_prefix_cache,
     sanity_generation,
@@ -39,6 +40,7 @@ from arena.common.errors import ArenaError, ConflictError
 from arena.common.metrics.client_load import put_run
 from arena.common.metrics.completion import KEY as COMPLETED
 from arena.common.metrics.completion import put_completed
+from arena.common.metrics.engine_slots import put_slots
 from arena.common.metrics.prompt_lengths import put_approximate
 from arena.common.provenance.manifest import SampleDigest
 from arena.common.retry import Backoff, retry
@@ -311,6 +313,8 @@ class JobExecution:
         await engine.wait_ready()
         model = self._served_model_name()
         self.provenance["engine_version"] = await engine_version(engine.base_url, engine.api_key)
+        if (slots := await engine_slots(engine.base_url, engine.api_key)) is not None:
+            put_slots(self.provenance, slots)
         self.provenance["sanity"] = await sanity_generation(engine.base_url, model, engine.api_key)
         if self.provenance["sanity"]["engine_label"] == "simulated":
             self.provenance["simulated"] = True

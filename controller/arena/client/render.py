@@ -11,6 +11,7 @@ from arena.client.render_energy import energy_table, hardware_line, telemetry_li
 from arena.client.render_flags import flag_lines, spec_decode_lines, title_mark
 from arena.client.views import view_table
 from arena.common.metrics.catalogue import metric
+from arena.common.metrics.engine_slots import recorded_slots
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.imported import ImportedRun, TelemetrySample
 from arena.common.schemas.job import JobState
@@ -128,6 +129,10 @@ def provenance_lines(provenance: dict[str, Any]) -> list[str]:
         lines.append(f"image: {image} ({provenance.get('image_id', '')})")
     if version := provenance.get("engine_version"):
         lines.append(f"engine version: {version}")
+    if (slots := recorded_slots(provenance)) is not None:
+        lines.append(
+            f"engine slots: {slots.slots} requests at once, {slots.slot_context} tokens each"
+        )
     if (ready := provenance.get("start_to_healthy_s")) is not None:
         lines.append(f"start to healthy: {ready:.1f} s")
     if sanity := provenance.get("sanity"):

@@ -1,4 +1,4 @@
-"""Questions asked of a running engine: its version, a sanity answer, its own metrics.
+"""Questions asked of a running engine: its version and slots, a sanity answer, its own metrics.
 
 Policy: an engine that cannot answer the sanity request with a chat completion fails the job
 (``sanity generation failed: …``), since its numbers would measure something else; the
@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from arena.common.errors import EngineError
+from arena.common.metrics.engine_slots import EngineSlots, slots_of
 
 SANITY_PROMPT = "What is the capital of France? Answer in one word."
 TIMEOUT = aiohttp.ClientTimeout(total=60)
@@ -113,6 +114,28 @@ async def engine_version(base_url: str, api_key: str | None) -> str | None:
             except (aiohttp.ClientError, ValueError, TimeoutError):
                 continue
     return None
+
+
+async def engine_slots(base_url: str, api_key: str | None) -> EngineSlots | None:
+    """llama-server's ``/props``: how many requests it serves at once (``total_slots``) and the
+    context each may use (``default_generation_settings.n_ctx``, per slot); None for an engine
+    without that route or an answer without both counts."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
+            session.get(base_url + "/props", allow_redirects=False) as response,
+        ):
+            if response.status != 200:
+                return None
+            body = await response.json(content_type=None)
+    except (aiohttp.ClientError, ValueError, TimeoutError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    settings = body.get("default_generation_settings")
+    return slots_of(
+        body.get("total_slots"), settings.get("n_ctx") if isinstance(settings, dict) else None
+    )
 
 
 ENGINE_LABEL_HEADER = "X-Arena-Engine"

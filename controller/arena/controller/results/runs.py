@@ -15,6 +15,7 @@ from arena.common.metrics.client_load import KEY as CLIENT_LOAD
 from arena.common.metrics.client_load import stored_at
 from arena.common.metrics.completion import PARTIAL_FLAG
 from arena.common.metrics.derive import measured_variants
+from arena.common.metrics.engine_slots import recorded_slots, slot_flags
 from arena.common.metrics.prompt_lengths import approximate_flag
 from arena.common.metrics.validity import MAX_ERROR_RATE, SPREAD_METRIC, assess, spread_pct
 from arena.common.schemas.agent import HardwareInfo
@@ -135,6 +136,7 @@ def run_results(
         energy = energy_of(session, job.id)
         hardware = _hardware(job, agents.get(job.agent_id or ""))
         approximate = approximate_flag(job.provenance)
+        slots = recorded_slots(job.provenance)
         for bench in listed:
             aggregated = {variant for (benchmark, variant) in summaries if benchmark == bench.id}
             found = [
@@ -177,6 +179,8 @@ def run_results(
                 result.flags.insert(0, PARTIAL_FLAG.format(state=job.state))
             if approximate is not None and result.variants:
                 result.flags.append(approximate)
+            if result.variants:
+                result.flags += slot_flags(bench, slots)
             if isinstance(bench, SessionBenchmark):
                 result.agent_capacity = judged_capacity(
                     bench, result, gpu_count(hardware, result.energy, cpu_only=None)
