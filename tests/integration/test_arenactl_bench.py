@@ -65,7 +65,7 @@ def test_bench_measures_an_endpoint_and_names_the_model_it_serves(endpoint: str)
     assert job["simulated"] is True
     assert job["provenance"]["sanity"]["engine_label"] == "simulated"
     (chat,) = job["benchmarks"]
-    assert chat["id"] == "01-chat"
+    assert chat["id"] == "01-chat" and chat["exact_tg"] is False  # the reference's setting
     assert [variant["runs"] for variant in chat["variants"]] == [1, 1, 1]
     assert all(variant["metrics"]["tg_throughput"]["mean"] > 0 for variant in chat["variants"])
 
@@ -95,9 +95,10 @@ def test_bench_runs_the_agentic_set_quick(endpoint: str) -> None:
 
 
 def test_bench_shows_progress_and_the_show_tables(endpoint: str) -> None:
-    result = bench("--target", endpoint, "--model", "my-model", *QUICK)
+    result = bench("--target", endpoint, "--model", "my-model", *QUICK, "--exact-tg")
     assert result.exit_code == 0, result.output
     assert "benchmarking my-model at" in result.output
+    assert "exact tg: ignore_eos sent with every request" in result.output
     assert "01-chat Chat" in result.output and "pp51/tg51/d0/c10" in result.output
     assert "Values are mean ± population std over runs." in result.output
 

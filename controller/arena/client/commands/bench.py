@@ -63,6 +63,7 @@ def bench_suite(
     runs: int | None,
     api_key: str | None,
     tokenizer: str | None = None,
+    exact_tg: bool = False,
 ) -> str:
     """The suite file ``arenactl bench`` submits, as YAML; ``tokenizer`` is a file name under
     the embedded agent's models_dir."""
@@ -78,7 +79,7 @@ def bench_suite(
         "models": [model_entry],
         "engines": {"endpoint": engine},
     }
-    optional = {"only": list(benchmarks), "quick": quick, "runs": runs}
+    optional = {"only": list(benchmarks), "quick": quick, "runs": runs, "exact_tg": exact_tg}
     document |= {key: value for key, value in optional.items() if value}
     return yaml.safe_dump(document, sort_keys=False)
 
@@ -113,6 +114,11 @@ def bench_suite(
     help="The model's tokenizer.json (or its folder) for exact prompt lengths  "
     "[default: the endpoint's /tokenize; approximate lengths where it has none]",
 )
+@click.option(
+    "--exact-tg",
+    is_flag=True,
+    help="Closed loops send ignore_eos: every answer exactly tg tokens (exact_tg: in a suite).",
+)
 @output_option(tabular=True)
 def bench(
     url: str,
@@ -123,6 +129,7 @@ def bench(
     runs: int | None,
     api_key: str | None,
     tokenizer: Path | None,
+    exact_tg: bool,
     output: str,
 ) -> None:
     """Benchmark the OpenAI-compatible endpoint at --target, with no controller to set up.
@@ -149,6 +156,7 @@ def bench(
         runs,
         api_key,
         tokenizer_file.name if tokenizer_file else None,
+        exact_tg,
     )
     load_suite_text(suite_yaml, f"{SUITE_NAME}.yaml")  # bad ids fail before anything starts
     if tokenizer_file is None and (problem := endpoint_tokenizer_problem(url, model, api_key)):
