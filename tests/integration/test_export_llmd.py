@@ -171,16 +171,18 @@ async def test_two_formats_at_once_are_refused(controller: Controller, tmp_path:
     assert result.exit_code == 2 and "choose one" in result.output
 
 
-ACCEPTING = SUITE.replace("id: 02-sweep\n", "id: 02-sweep\n    accept_saturated_client: true\n")
+ACCEPTING = SUITE.replace(
+    "id: 02-sweep\n", "id: 02-sweep\n    accept_saturated_client: true\n"
+).replace("id: 01-chat\n", "id: 01-chat\n    exact_tg: true\n")
 DURATION = re.compile(r"^PT\d+(\.\d+)?S$")
 
 
 async def test_round_trips_keep_what_the_verdict_rests_on(
     controller: Controller, tmp_path: Path
 ) -> None:
-    """accept_saturated_client and partial travel in both exports and come back on import;
-    the accelerator is the GPU's name (the count is the schema's field), durations in fixed
-    point, the engine's args those of the folder export's ``server_config``."""
+    """accept_saturated_client, exact_tg and partial travel in both exports and come back on
+    import; the accelerator is the GPU's name (the count is the schema's field), durations in
+    fixed point, the engine's args those of the folder export's ``server_config``."""
     link, lease, run_id = await lease_one_job(controller, ACCEPTING, "h200-box", H200)
     settings = AgentSettings(state_dir=tmp_path / "agent", name="h200-box")
     await run_leased(link, lease, settings, FakeNvml([300.0]))
@@ -221,6 +223,7 @@ async def test_round_trips_keep_what_the_verdict_rests_on(
         assert benches["02-sweep"].accept_saturated_client and benches["02-sweep"].partial
         assert not benches["01-chat"].accept_saturated_client
         assert not benches["01-chat"].partial
+        assert benches["01-chat"].exact_tg and not benches["02-sweep"].exact_tg
         second = ControllerSettings(  # the tests' default accepts every saturated client
             listen="127.0.0.1:0",
             data_dir=tmp_path / source.name / "db",
@@ -234,6 +237,7 @@ async def test_round_trips_keep_what_the_verdict_rests_on(
         by_id = {bench.id: bench for bench in imported.benchmarks}
         assert by_id["02-sweep"].partial and by_id["02-sweep"].flags[0].startswith("partial:")
         assert not by_id["01-chat"].partial
+        assert by_id["01-chat"].exact_tg and not by_id["02-sweep"].exact_tg  # show prints it
         if source is llmd:  # the suite accepted a saturated client for 02-sweep only
             assert by_id["02-sweep"].valid, by_id["02-sweep"].flags
             assert any("(accept_saturated_client)" in f for f in by_id["02-sweep"].flags)

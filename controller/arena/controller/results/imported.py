@@ -95,6 +95,7 @@ def _benchmark(
             ),
             engine_metrics=bench.engine_metrics,
             prefix_cache=bench.session.prefix_cache if bench.session else "off",
+            exact_tg=bench.exact_tg,
         ),
         max_error_rate,
         accept_saturated_client=accept_saturated_clients

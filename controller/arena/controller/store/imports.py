@@ -78,6 +78,7 @@ class BenchmarkHeader(ArenaModel):
     """GPUs of the box that ran a session benchmark; ``None``: per-GPU figures left out."""
     partial: bool = False
     accept_saturated_client: bool = False
+    exact_tg: bool = False
 
 
 def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRow]:
@@ -278,6 +279,7 @@ def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
             gpus=bench.gpus,
             partial=bench.partial,
             accept_saturated_client=bench.accept_saturated_client,
+            exact_tg=bench.exact_tg,
         )
         for bench in run.benchmarks
     ]

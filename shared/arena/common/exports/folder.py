@@ -169,15 +169,17 @@ def _meta(job: JobResult, record: JobRecord | None, context: ExportContext) -> d
 
 def _validity(job: JobResult, spec: JobSpec | None) -> dict[str, Any]:
     """Per benchmark, what ``arena.common.metrics.validity`` said: a reader of the folder sees
-    an invalid benchmark and the metrics that are no measurement, as ``show`` does. ``partial``
-    and the suite's ``accept_saturated_client`` are read back on import (``result_folder``), so
-    the imported benchmark is judged as the measured one was."""
+    an invalid benchmark and the metrics that are no measurement, as ``show`` does. ``partial``,
+    the suite's ``accept_saturated_client`` and ``exact_tg`` are read back on import
+    (``result_folder``), so the imported benchmark is judged and labelled as the measured one
+    was."""
     accepts = {b.id: b.accept_saturated_client for b in spec.benchmarks} if spec else {}
     return {
         bench.id: {
             "valid": bench.valid,
             "partial": bench.partial,
             "accept_saturated_client": accepts.get(bench.id, False),
+            "exact_tg": bench.exact_tg,
             "failed_share": bench.failed_share,
             "flags": bench.flags,
             "not_meaningful": {v.key: v.not_meaningful for v in bench.variants if v.not_meaningful},

@@ -140,6 +140,7 @@ def llmd_report(
                     "accept_saturated_client": bool(
                         spec is not None and spec.accept_saturated_client
                     ),
+                    "exact_tg": bench.exact_tg,
                     "hardware": job.hardware,
                     "metrics": _finite(record.run_metrics.get((bench.id, variant, run), {})),
                 }

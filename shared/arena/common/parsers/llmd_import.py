@@ -135,8 +135,8 @@ def _run(
     problems: list[ReportProblem] = []
     runs: dict[tuple[str, str], dict[int, dict[str, float]]] = defaultdict(dict)
     headers: dict[str, tuple[str, str, str]] = {}
-    verdicts: dict[str, tuple[bool, bool]] = defaultdict(lambda: (False, False))
-    """Per benchmark: (partial, accept_saturated_client), as Arena's block says."""
+    verdicts: dict[str, tuple[bool, bool, bool]] = defaultdict(lambda: (False, False, False))
+    """Per benchmark: (partial, accept_saturated_client, exact_tg), as Arena's block says."""
     for path, report in reports:
         bench, title, kind, variant = _identity(report)
         if kind not in ("open_loop", "closed_loop"):
@@ -153,10 +153,11 @@ def _run(
         tool = _tool(report)
         headers.setdefault(bench, (title, kind, tool))
         if report.arena is not None:
-            partial, accepts = verdicts[bench]
+            partial, accepts, exact = verdicts[bench]
             verdicts[bench] = (
                 partial or report.arena.partial,
                 accepts or report.arena.accept_saturated_client,
+                exact or report.arena.exact_tg,
             )
     if not runs:
         return None, problems
@@ -165,7 +166,7 @@ def _run(
         variants = [
             _variant(variant, per_run) for (b, variant), per_run in runs.items() if b == bench
         ]
-        partial, accepts = verdicts[bench]
+        partial, accepts, exact = verdicts[bench]
         benchmarks.append(
             ImportedBenchmark(
                 id=bench,
@@ -175,6 +176,7 @@ def _run(
                 variants=variants,
                 partial=partial,
                 accept_saturated_client=accepts,
+                exact_tg=exact,
             )
         )
     first = reports[0][1]

@@ -125,6 +125,8 @@ class _Arena(_Loose):
     flags: list[Annotated[str, Field(max_length=2000)]] = Field([], max_length=100)
     accept_saturated_client: bool = False
     """The suite's setting: a saturated client is then a warning, as when it was measured."""
+    exact_tg: bool = False
+    """The closed loop sent ``ignore_eos`` (every answer exactly ``tg`` tokens)."""
     hardware: str | None = Field(None, max_length=MAX_NAME)
     """Arena's name of the box (``2x NVIDIA H100 (80 GB)``), taken over the accelerator's."""
     metrics: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field({}, max_length=1000)

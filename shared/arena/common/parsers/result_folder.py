@@ -205,9 +205,10 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
 
 
 def _verdict_inputs(path: Path, benchmarks: list[ImportedBenchmark]) -> list[ImportedBenchmark]:
-    """An Arena export's ``arena.validity``: each benchmark's ``partial`` and the suite's
-    ``accept_saturated_client``, so the import is judged as the measured job was (the rest of
-    the verdict is recomputed from the figures). Read from the file ``_meta`` already hashed."""
+    """An Arena export's ``arena.validity``: each benchmark's ``partial``, ``exact_tg`` and the
+    suite's ``accept_saturated_client``, so the import is judged as the measured job was (the
+    rest of the verdict is recomputed from the figures). Read from the file ``_meta`` already
+    hashed."""
     try:
         document = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, UnicodeDecodeError, ValueError):
@@ -224,6 +225,7 @@ def _verdict_inputs(path: Path, benchmarks: list[ImportedBenchmark]) -> list[Imp
                 update={
                     "partial": said.get("partial") is True,
                     "accept_saturated_client": said.get("accept_saturated_client") is True,
+                    "exact_tg": said.get("exact_tg") is True,
                 }
             )
         out.append(bench)

@@ -141,6 +141,9 @@ class ImportedBenchmark(ArenaModel):
     accept_saturated_client: bool = False
     """The suite's ``accept_saturated_client`` for this benchmark, as an Arena export carries
     it: a saturated client is then a warning, not a verdict, as when it was measured."""
+    exact_tg: bool = False
+    """A closed loop whose every answer was exactly ``tg`` tokens (``exact_tg``), as an Arena
+    export carries it: shown as the measured one was."""
 
     @field_validator("variants")
     @classmethod

@@ -1240,6 +1240,7 @@ class ImportedBenchmark(_message.Message):
     CLIENT_LOAD_FIELD_NUMBER: _builtins.int
     PARTIAL_FIELD_NUMBER: _builtins.int
     ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
+    EXACT_TG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
@@ -1252,6 +1253,8 @@ class ImportedBenchmark(_message.Message):
     """an Arena export's benchmark whose job stopped after it"""
     accept_saturated_client: _builtins.bool
     """the suite's setting, as an Arena export carries it"""
+    exact_tg: _builtins.bool
+    """the closed loop sent ignore_eos, as an Arena export carries it"""
     @_builtins.property
     def commands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1287,10 +1290,11 @@ class ImportedBenchmark(_message.Message):
         client_load: _abc.Mapping[_builtins.str, Global___RunClientLoad] | None = ...,
         partial: _builtins.bool = ...,
         accept_saturated_client: _builtins.bool = ...,
+        exact_tg: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "gpus", b"gpus", "session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "accept_saturated_client", b"accept_saturated_client", "client_load", b"client_load", "commands", b"commands", "engine_metrics", b"engine_metrics", "gpus", b"gpus", "id", b"id", "kind", b"kind", "partial", b"partial", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "accept_saturated_client", b"accept_saturated_client", "client_load", b"client_load", "commands", b"commands", "engine_metrics", b"engine_metrics", "exact_tg", b"exact_tg", "gpus", b"gpus", "id", b"id", "kind", b"kind", "partial", b"partial", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__gpus: _TypeAlias = _typing.Literal["gpus"]  # noqa: Y015
     _WhichOneofArgType__gpus: _TypeAlias = _typing.Literal["_gpus", b"_gpus"]  # noqa: Y015
