@@ -212,6 +212,15 @@ async def test_round_trips_keep_what_the_verdict_rests_on(
             "client_saturated": 1.0,
         }
         path.write_text(json.dumps(report))
+    slot_flag = (  # what a llama-server with 2 slots gives (the simulated engine has none)
+        "warning: engine serves 2 requests at once (llama.cpp slots) but concurrency 4: "
+        "the rest queue inside the engine"
+    )
+    for path in sorted((llmd / "tiny" / "sim").glob("01-chat.*.br.json")):
+        report = json.loads(path.read_text())
+        report["results"]["observability"]["arena"]["flags"] += [slot_flag, "made up"]
+        path.write_text(json.dumps(report))
+    meta["arena"]["validity"]["01-chat"]["flags"] += [slot_flag, "made up"]
     assert meta["arena"]["validity"]["02-sweep"]["accept_saturated_client"] is True
     assert meta["arena"]["validity"]["01-chat"]["accept_saturated_client"] is False
     meta["arena"]["validity"]["02-sweep"]["partial"] = True
@@ -238,6 +247,9 @@ async def test_round_trips_keep_what_the_verdict_rests_on(
         assert by_id["02-sweep"].partial and by_id["02-sweep"].flags[0].startswith("partial:")
         assert not by_id["01-chat"].partial
         assert by_id["01-chat"].exact_tg and not by_id["02-sweep"].exact_tg  # show prints it
+        # the slot warning cannot be recomputed on import: carried; any other flag is not
+        assert slot_flag in by_id["01-chat"].flags and "made up" not in by_id["01-chat"].flags
+        assert not any("llama.cpp slots" in flag for flag in by_id["02-sweep"].flags)
         if source is llmd:  # the suite accepted a saturated client for 02-sweep only
             assert by_id["02-sweep"].valid, by_id["02-sweep"].flags
             assert any("(accept_saturated_client)" in f for f in by_id["02-sweep"].flags)

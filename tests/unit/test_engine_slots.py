@@ -7,7 +7,9 @@ import math
 import pytest
 
 from arena.common.metrics.engine_slots import (
+    MAX_FLAG_CHARS,
     EngineSlots,
+    carried_slot_flags,
     put_slots,
     recorded_slots,
     slot_flags,
@@ -98,3 +100,12 @@ def test_the_record_round_trips_and_rejects_odd_values() -> None:
 )
 def test_odd_answers_are_no_slots(slots: object, context: object) -> None:
     assert slots_of(slots, context) is None
+
+
+def test_an_import_keeps_only_the_slot_warnings_of_an_export() -> None:
+    made = slot_flags(closed(pp=[2000], concurrency=[3]), TWO)
+    exported = ["invalid: 3 of 4 requests failed", *made, made[0], "x" * 400, 7]
+    assert carried_slot_flags(exported) == made
+    assert carried_slot_flags("not a list") == []
+    too_long = made[0] + " " * MAX_FLAG_CHARS
+    assert carried_slot_flags([too_long]) == []

@@ -442,6 +442,8 @@ imported_runs = st.builds(
             ),
             samples=st.lists(samples, max_size=2),
             telemetry=st.lists(telemetry_rows, max_size=2),
+            exact_tg=st.booleans(),
+            slot_flags=st.lists(text, max_size=2),
         ),
         max_size=2,
         unique_by=lambda benchmark: benchmark.id,

@@ -102,6 +102,7 @@ def _benchmark(
         or bench.accept_saturated_client
         or (bench.session is not None and bench.session.accept_saturated_client),
     )
+    result.flags += bench.slot_flags
     if bench.partial:  # as the export said: the job stopped after this benchmark
         result.partial = True
         result.flags.insert(0, IMPORTED_PARTIAL_FLAG)

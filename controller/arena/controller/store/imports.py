@@ -79,6 +79,7 @@ class BenchmarkHeader(ArenaModel):
     partial: bool = False
     accept_saturated_client: bool = False
     exact_tg: bool = False
+    slot_flags: list[str] = []
 
 
 def imports_of(session: Session, job_ids: Collection[str]) -> dict[str, ImportRow]:
@@ -280,6 +281,7 @@ def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
             partial=bench.partial,
             accept_saturated_client=bench.accept_saturated_client,
             exact_tg=bench.exact_tg,
+            slot_flags=bench.slot_flags,
         )
         for bench in run.benchmarks
     ]

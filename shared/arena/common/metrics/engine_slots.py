@@ -22,6 +22,9 @@ from arena.common.suites.variants import (
 )
 
 KEY = "engine_slots"
+QUEUE_FLAG = "warning: engine serves {slots} requests at once (llama.cpp slots) but "
+CONTEXT_FLAG = "warning: requests of up to {longest} tokens (prompt, context and answer): "
+MAX_FLAG_CHARS = 300
 
 MAX_SLOTS = 1 << 20
 MAX_SLOT_CONTEXT = 1 << 30
@@ -96,13 +99,28 @@ def slot_flags(bench: Benchmark, slots: EngineSlots | None) -> list[str]:
     concurrency = largest_concurrency(bench)
     if concurrency is not None and concurrency > slots.slots:
         flags.append(
-            f"warning: engine serves {slots.slots} requests at once (llama.cpp slots) but "
-            f"concurrency {concurrency}: the rest queue inside the engine"
+            QUEUE_FLAG.format(slots=slots.slots)
+            + f"concurrency {concurrency}: the rest queue inside the engine"
         )
     longest = longest_request(bench)
     if longest is not None and longest > slots.slot_context:
         flags.append(
-            f"warning: requests of up to {longest} tokens (prompt, context and answer): "
-            f"requests longer than the engine's {slots.slot_context}-token slot context fail"
+            CONTEXT_FLAG.format(longest=longest)
+            + f"requests longer than the engine's {slots.slot_context}-token slot context fail"
         )
     return flags
+
+
+def carried_slot_flags(flags: object) -> list[str]:
+    """The slot warnings among an Arena export's flags of one benchmark, for its import: they
+    cannot be recomputed there (neither the engine's slots nor the benchmark's settings
+    travel), so the words the measured job got are kept; any other flag is recomputed."""
+    if not isinstance(flags, list):
+        return []
+    heads = (QUEUE_FLAG.split("{")[0], CONTEXT_FLAG.split("{")[0])
+    found = [
+        flag
+        for flag in flags
+        if isinstance(flag, str) and len(flag) <= MAX_FLAG_CHARS and flag.startswith(heads)
+    ]
+    return list(dict.fromkeys(found))[:2]  # one per rule at most

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from arena.common.metrics.box import box_summary
 from arena.common.metrics.client_verdict import worst_run
+from arena.common.metrics.engine_slots import carried_slot_flags
 from arena.common.metrics.summary import summarize
 from arena.common.parsers import ParseError
 from arena.common.parsers.llmd_report import MAX_BYTES, LlmdReport, parse_report
@@ -137,6 +138,8 @@ def _run(
     headers: dict[str, tuple[str, str, str]] = {}
     verdicts: dict[str, tuple[bool, bool, bool]] = defaultdict(lambda: (False, False, False))
     """Per benchmark: (partial, accept_saturated_client, exact_tg), as Arena's block says."""
+    slots: dict[str, list[str]] = defaultdict(list)
+    """Per benchmark: the measured job's llama.cpp slot warnings, as Arena's block says."""
     for path, report in reports:
         bench, title, kind, variant = _identity(report)
         if kind not in ("open_loop", "closed_loop"):
@@ -159,6 +162,7 @@ def _run(
                 accepts or report.arena.accept_saturated_client,
                 exact or report.arena.exact_tg,
             )
+            slots[bench] = carried_slot_flags(slots[bench] + report.arena.flags)
     if not runs:
         return None, problems
     benchmarks = []
@@ -177,6 +181,7 @@ def _run(
                 partial=partial,
                 accept_saturated_client=accepts,
                 exact_tg=exact,
+                slot_flags=slots[bench],
             )
         )
     first = reports[0][1]

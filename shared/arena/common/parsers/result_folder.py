@@ -23,6 +23,7 @@ from pathlib import Path
 import structlog
 
 from arena.common.metrics.client_verdict import worst_run
+from arena.common.metrics.engine_slots import carried_slot_flags
 from arena.common.metrics.summary import summarize
 from arena.common.parsers import (
     ParseError,
@@ -205,10 +206,10 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
 
 
 def _verdict_inputs(path: Path, benchmarks: list[ImportedBenchmark]) -> list[ImportedBenchmark]:
-    """An Arena export's ``arena.validity``: each benchmark's ``partial``, ``exact_tg`` and the
-    suite's ``accept_saturated_client``, so the import is judged as the measured job was (the
-    rest of the verdict is recomputed from the figures). Read from the file ``_meta`` already
-    hashed."""
+    """An Arena export's ``arena.validity``: each benchmark's ``partial``, ``exact_tg``, its
+    llama.cpp slot warnings and the suite's ``accept_saturated_client``, so the import is judged
+    as the measured job was (the rest of the verdict is recomputed from the figures). Read from
+    the file ``_meta`` already hashed."""
     try:
         document = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, UnicodeDecodeError, ValueError):
@@ -226,6 +227,7 @@ def _verdict_inputs(path: Path, benchmarks: list[ImportedBenchmark]) -> list[Imp
                     "partial": said.get("partial") is True,
                     "accept_saturated_client": said.get("accept_saturated_client") is True,
                     "exact_tg": said.get("exact_tg") is True,
+                    "slot_flags": carried_slot_flags(said.get("flags")),
                 }
             )
         out.append(bench)

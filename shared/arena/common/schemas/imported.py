@@ -144,6 +144,9 @@ class ImportedBenchmark(ArenaModel):
     exact_tg: bool = False
     """A closed loop whose every answer was exactly ``tg`` tokens (``exact_tg``), as an Arena
     export carries it: shown as the measured one was."""
+    slot_flags: list[Annotated[str, Field(max_length=300)]] = Field([], max_length=2)
+    """The measured job's llama.cpp slot warnings (``metrics.engine_slots``), as an Arena
+    export carries them: an import cannot recompute them."""
 
     @field_validator("variants")
     @classmethod

@@ -1241,6 +1241,7 @@ class ImportedBenchmark(_message.Message):
     PARTIAL_FIELD_NUMBER: _builtins.int
     ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     EXACT_TG_FIELD_NUMBER: _builtins.int
+    SLOT_FLAGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
@@ -1273,6 +1274,10 @@ class ImportedBenchmark(_message.Message):
     def client_load(self) -> _containers.MessageMap[_builtins.str, Global___RunClientLoad]:
         """session benchmarks: per load step"""
 
+    @_builtins.property
+    def slot_flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the measured job's llama.cpp slot warnings"""
+
     def __init__(
         self,
         *,
@@ -1291,10 +1296,11 @@ class ImportedBenchmark(_message.Message):
         partial: _builtins.bool = ...,
         accept_saturated_client: _builtins.bool = ...,
         exact_tg: _builtins.bool = ...,
+        slot_flags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "gpus", b"gpus", "session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "accept_saturated_client", b"accept_saturated_client", "client_load", b"client_load", "commands", b"commands", "engine_metrics", b"engine_metrics", "exact_tg", b"exact_tg", "gpus", b"gpus", "id", b"id", "kind", b"kind", "partial", b"partial", "samples", b"samples", "session", b"session", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gpus", b"_gpus", "accept_saturated_client", b"accept_saturated_client", "client_load", b"client_load", "commands", b"commands", "engine_metrics", b"engine_metrics", "exact_tg", b"exact_tg", "gpus", b"gpus", "id", b"id", "kind", b"kind", "partial", b"partial", "samples", b"samples", "session", b"session", "slot_flags", b"slot_flags", "telemetry", b"telemetry", "title", b"title", "tool", b"tool", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__gpus: _TypeAlias = _typing.Literal["gpus"]  # noqa: Y015
     _WhichOneofArgType__gpus: _TypeAlias = _typing.Literal["_gpus", b"_gpus"]  # noqa: Y015
