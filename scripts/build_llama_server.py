@@ -141,6 +141,7 @@ def _trimmed_members(sdist: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         if parts[1:3] != ("vendor", "llama.cpp") or not kept(PurePosixPath(*parts[3:])):
             continue
         member.name = str(PurePosixPath(PACKED_ROOT, *parts[3:]))
+        member.pax_headers = {}  # a long name's "path" there would win over the new name
         member.uid = member.gid = 0
         member.uname = member.gname = ""
         yield member
