@@ -152,14 +152,18 @@ def pack(out: Path) -> Path:
     sdist = _sdist()
     out = out.resolve()
     partial = out.with_name(out.name + ".partial")
-    with (
-        tarfile.open(sdist) as source,
-        partial.open("wb") as raw,
-        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed,
-        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as packed,
-    ):
-        for member in _trimmed_members(source):
-            packed.addfile(member, source.extractfile(member) if member.isfile() else None)
+    try:
+        with (
+            tarfile.open(sdist) as source,
+            partial.open("wb") as raw,
+            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed,
+            tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as packed,
+        ):
+            for member in _trimmed_members(source):
+                packed.addfile(member, source.extractfile(member) if member.isfile() else None)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(out)
     return out
 
@@ -170,7 +174,11 @@ def _sdist() -> Path:
         pip = shlex.split(os.environ.get("PIP", f"{sys.executable} -m pip"))
         download = ["download", "--quiet", "--no-deps", "--no-binary", ":all:"]
         spec = f"llama-cpp-python=={VERSION}"
-        subprocess.run([*pip, *download, spec, "-d", str(WORK)], stdout=sys.stderr, check=True)
+        if subprocess.run([*pip, *download, spec, "-d", str(WORK)], stdout=sys.stderr).returncode:
+            raise BuildError(
+                f"pip could not download {spec} (no internet here? pack the source where there "
+                "is, with --pack-source, and build here with --source)"
+            )
     return SDIST
 
 
@@ -252,7 +260,11 @@ def version(binary: Path) -> str | None:
     """What ``llama-server --version`` prints, run with only the PATH the agent gives engines;
     None, with a warning, where it cannot start here (a CUDA build on a box without a driver)."""
     out = subprocess.run(
-        [str(binary), "--version"], capture_output=True, text=True, env={"PATH": ENGINE_PATH}
+        [str(binary), "--version"],
+        capture_output=True,
+        text=True,
+        env={"PATH": ENGINE_PATH},
+        timeout=120,
     )
     said = (out.stdout + out.stderr).splitlines()
     version = next((line for line in said if line.startswith("version:")), None)
@@ -265,7 +277,7 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     try:
         print(pack(args.pack_source) if args.pack_source is not None else build(args))
-    except BuildError as error:
+    except (BuildError, OSError, tarfile.TarError) as error:
         print(f"build_llama_server: {error}", file=sys.stderr)
         return 1
     return 0

@@ -32,9 +32,9 @@ def builder() -> ModuleType:
 
 
 def run(
-    *args: str, path: str | None = None, cache: Path | None = None
+    *args: str, path: str | None = None, cache: Path | None = None, **variables: str
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PATH=path or os.environ["PATH"])
+    env = dict(os.environ, PATH=path or os.environ["PATH"], **variables)
     if cache is not None:
         env["ARENA_CACHE"] = str(cache)
     return subprocess.run(
@@ -116,6 +116,13 @@ def test_a_tarball_that_is_not_a_packed_tree_builds_nothing(tmp_path: Path) -> N
         assert done.returncode == 1 and reason in done.stderr, (tarball, done.stderr)
     assert not (tmp_path / "outside.txt").exists()
     assert not list(cache.glob("llama-server-*"))
+
+
+def test_no_sdist_and_no_download_points_to_a_packed_source(tmp_path: Path) -> None:
+    done = run("--pack-source", str(tmp_path / "out.tar.gz"), cache=tmp_path, PIP="false")
+    assert done.returncode == 1
+    assert "pip could not download llama-cpp-python==0.3.36" in done.stderr
+    assert "--source" in done.stderr and not (tmp_path / "out.tar.gz").exists()
 
 
 def test_cuda_without_nvcc_says_what_to_install(tmp_path: Path) -> None:
