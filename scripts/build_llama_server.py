@@ -269,7 +269,11 @@ def version(binary: Path) -> str | None:
     said = (out.stdout + out.stderr).splitlines()
     version = next((line for line in said if line.startswith("version:")), None)
     if out.returncode != 0 or version is None:
-        print(f"warning: {binary.name} --version failed here: {said[-1:]}", file=sys.stderr)
+        print(
+            "warning: llama-server --version fails with only the PATH the agent gives engines "
+            f"({said[-1] if said else out.returncode}): see docs/engines.md (a GPU box)",
+            file=sys.stderr,
+        )
     return version
 
 

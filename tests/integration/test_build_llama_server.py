@@ -189,3 +189,21 @@ def test_the_recorded_version_is_what_the_binary_prints_with_the_agents_path() -
     require(bool(built), "a built llama-server (scripts/build_llama_server.sh)")
     recorded = builder().version(built[-1])
     assert recorded is not None and recorded.startswith("version: ")
+
+
+def test_the_version_is_asked_with_the_engines_path_only(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    module = builder()
+    shows_env = tmp_path / "llama-server"
+    shows_env.write_text('#!/bin/sh\necho "version: $(env | sort | tr "\\n" " ")"\n')
+    shows_env.chmod(0o755)
+    recorded = module.version(shows_env)
+    assert f"PATH={module.ENGINE_PATH}" in recorded and "HOME=" not in recorded
+    cannot_load = tmp_path / "llama-server-cuda"
+    cannot_load.write_text(
+        "#!/bin/sh\necho 'error while loading shared libraries: libcublas.so.13' >&2\nexit 127\n"
+    )
+    cannot_load.chmod(0o755)
+    assert module.version(cannot_load) is None
+    assert "libcublas.so.13" in capfd.readouterr().err
