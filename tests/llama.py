@@ -20,8 +20,9 @@ TOKENIZER_NAME = "tokenizer.json"
 
 
 def llama_server_binary() -> Path:
-    """The cached build; builds it (10-25 min on 2 cores) when missing."""
-    found = sorted(CACHE.glob("llama-server-*/bin/llama-server"))
+    """The cached CPU build (not a CUDA one: llama-server-cuda*); builds it (10-25 min on 2
+    cores) when missing."""
+    found = sorted(CACHE.glob("llama-server-[0-9]*/bin/llama-server"))
     if found:
         return found[-1]
     out = subprocess.run(
