@@ -3,8 +3,10 @@ source to a GPU box) holds the CPU and CUDA backends and nothing the build does 
 cmake configures it; a CUDA build with no toolkit, a bad option or a tarball that is not a packed
 tree stops at once with the reason. No full build here (10-25 min on 2 cores)."""
 
+import hashlib
 import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
@@ -207,3 +209,61 @@ def test_the_version_is_asked_with_the_engines_path_only(
     cannot_load.chmod(0o755)
     assert module.version(cannot_load) is None
     assert "libcublas.so.13" in capfd.readouterr().err
+
+
+STANDIN = {
+    "CMakeLists.txt": "cmake_minimum_required(VERSION 3.14)\nproject(standin C)\n"
+    "set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)\n"
+    "add_executable(llama-server tools/server/server.c)\n",
+    "tools/server/server.c": "#include <stdio.h>\n"
+    'int main(void) { puts("version: 9 (standin)"); }\n',
+    "ggml/src/ggml-cpu/README": "",
+    "ggml/src/ggml-cuda/README": "",
+}
+
+
+def standin_tree(out: Path) -> Path:
+    """A packed tree with llama.cpp's layout whose llama-server is one small C file: the
+    script's build, record and cache, through a real cmake, in seconds instead of 10-25 min."""
+    with tarfile.open(out, "w:gz") as tar:
+        for name, text in STANDIN.items():
+            info = tarfile.TarInfo(f"llama.cpp/{name}")
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return out
+
+
+@pytest.mark.parametrize("variant", ["cpu", "cuda"])
+def test_a_build_from_source_is_recorded_and_cached(variant: str, tmp_path: Path) -> None:
+    require(installed("cmake") and installed("cc"), "cmake and a C compiler")
+    tree = standin_tree(tmp_path / "standin.tar.gz")
+    cache = tmp_path / "cache"
+    tools = tmp_path / "bin"  # a CUDA toolkit's nvcc, as far as the script asks it
+    tools.mkdir()
+    (tools / "nvcc").write_text(
+        "#!/bin/sh\necho 'Cuda compilation tools, release 13.0, V13.0.88'\n"
+    )
+    (tools / "nvcc").chmod(0o755)
+    cuda = ["--cuda", "--cuda-arch", "80,90"] if variant == "cuda" else []
+    path = f"{tools}:{os.environ['PATH']}"
+    done = run("--source", str(tree), "--jobs", "1", *cuda, path=path, cache=cache)
+    assert done.returncode == 0, done.stderr[-3000:]
+    binary = Path(done.stdout.splitlines()[-1])
+    folder = "llama-server-cuda80_90-0.3.36" if cuda else "llama-server-0.3.36"
+    assert binary == cache / folder / "bin" / "llama-server"
+    record = json.loads((cache / folder / "build.json").read_text())
+    assert record["llama_cpp_version"] == "version: 9 (standin)"
+    assert record["source"] == str(tree)
+    assert record["source_sha256"] == hashlib.sha256(tree.read_bytes()).hexdigest()
+    assert record["variant"] == variant and record["jobs"] == 1 and record["build_seconds"] > 0
+    assert "-DGGML_NATIVE=OFF" in record["cmake_flags"]
+    if cuda:
+        assert record["cuda_architectures"] == "80;90"
+        assert record["nvcc"] == "Cuda compilation tools, release 13.0, V13.0.88"
+        assert {"-DGGML_CUDA=ON", "-DCMAKE_CUDA_ARCHITECTURES=80;90"} <= set(record["cmake_flags"])
+    else:
+        assert record["cuda_architectures"] is None and record["nvcc"] is None
+        assert "-DGGML_CUDA=ON" not in record["cmake_flags"]
+    assert not list((cache / "build-llama-0.3.36").iterdir())  # the scratch folder went
+    again = run("--source", str(tmp_path / "gone.tar.gz"), *cuda, path=path, cache=cache)
+    assert again.returncode == 0 and again.stdout == f"{binary}\n"  # cached: no source read
