@@ -9,7 +9,11 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
   aligned on (benchmark id, variant key, headline metric of ``metrics.catalogue.HEADLINE``) in
   the order they are first met; a row is kept when at least two columns have a value (one,
   with a single column). ``CompareRow.values`` holds each column's own ``MetricStat``,
-  unchanged, in column order (``None``: not measured there).
+  unchanged, in column order (``None``: not measured there). ``CompareRow.spreads`` holds
+  each column's run-to-run spread of the variant (``VariantResult.spread_pct``, what ``show``
+  prints as ``spread %``: the largest deviation of one run's throughput from the mean, in %)
+  on the row of that throughput (``metrics.validity.SPREAD_METRIC``), ``None`` elsewhere: the
+  spread is measured on the throughput only, and no other figure stands in for it.
 - ``baseline`` picks the column ratios are taken against (default: the first of the columns
   with a value in the most rows): a 1-based column number, a run id or job id, or a text
   found in exactly one column's label (``pick_baseline``); one that names no column, or
@@ -33,6 +37,7 @@ from collections.abc import Sequence
 from arena.common.analysis.aggregate import entry_of
 from arena.common.analysis.selection import contains
 from arena.common.metrics.catalogue import HEADLINE, headline_kind, metric
+from arena.common.metrics.validity import SPREAD_METRIC
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
 from arena.common.suites.scaling import quick_of
@@ -73,6 +78,9 @@ class CompareRow(ArenaModel):
     """One per column, in column order."""
     ratios: list[float | None]
     """Each column's mean / the baseline column's mean."""
+    spreads: list[float | None]
+    """Each column's run-to-run spread in % (``VariantResult.spread_pct``) on the row of the
+    variant's throughput; ``None`` on other rows, with under two runs, or not measured."""
 
 
 class Note(ArenaModel):
@@ -226,13 +234,18 @@ def _benchmark_rows(
 ) -> list[CompareRow]:
     present = [b for b in benches if b is not None]
     kind = headline_kind(present[0].kind)
-    variants = [{v.key: v.metrics for v in b.variants} if b is not None else {} for b in benches]
+    spread_key = SPREAD_METRIC.get(present[0].kind)
+    variants = [{v.key: v for v in b.variants} if b is not None else {} for b in benches]
     keys = list(dict.fromkeys(key for table in variants for key in table))
     rows = []
     for key in keys:
+        found = [table.get(key) for table in variants]
         for headline in HEADLINE[kind]:
-            values = [table.get(key, {}).get(headline.key) for table in variants]
+            values = [v.metrics.get(headline.key) if v else None for v in found]
             if _enough(values):
+                spreads = [
+                    v.spread_pct if v and headline.key == spread_key else None for v in found
+                ]
                 rows.append(
                     CompareRow(
                         benchmark=bench_id,
@@ -242,6 +255,7 @@ def _benchmark_rows(
                         unit=headline.unit,
                         values=values,
                         ratios=_ratios(values, base),
+                        spreads=spreads,
                     )
                 )
     energy = [_energy(b) for b in benches]
@@ -255,6 +269,7 @@ def _benchmark_rows(
                 unit=metric(ENERGY_METRIC).unit,
                 values=energy,
                 ratios=_ratios(energy, base),
+                spreads=[None] * len(energy),
             )
         )
     return rows
