@@ -1,6 +1,6 @@
 """Every listing by name, the metric catalogue and the shared words, for the page templates
-(``views.ranking``, ``metrics.output_tps``, ``compared(stat)``, ``spread(pct)``, ``JobState.RUNNING``): both Jinja
-environments add ``GLOBALS``."""
+(``views.ranking``, ``metrics.output_tps``, ``compared(stat)``, ``spread(pct)``,
+``JobState.RUNNING``): both Jinja environments add ``GLOBALS``."""
 
 from typing import Any
 
