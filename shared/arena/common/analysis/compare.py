@@ -329,7 +329,9 @@ def _column_notes(columns: list[Column]) -> list[Note]:
             "model", "models differ across hardware", columns, [c.model for c in columns]
         )
         profiles = [c.profile or "not recorded" for c in columns]
-        notes += _differ("precision", "precisions differ across hardware", columns, profiles)
+        notes += _differ(
+            "precision", "profiles (precision or engine) differ across hardware", columns, profiles
+        )
     return notes
 
 
