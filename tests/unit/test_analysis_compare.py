@@ -97,3 +97,21 @@ def test_baseline_by_number_run_job_or_label_and_clear_refusals() -> None:
         pick_baseline(columns, "H200")
     with pytest.raises(ValueError, match="no job to compare"):
         compare([run("a", "1", 10.0)], model="llama")
+
+
+def test_an_invalid_or_partial_benchmark_is_named_with_its_reason() -> None:
+    broken, partial, whole = (run(r, "1", 10.0) for r in ("a", "b", "c"))
+    (bench,) = broken.jobs[0].benchmarks[:1]
+    bench.valid = False
+    bench.flags = ["run-to-run spread of tg_throughput above ±2 %: c1 ±3.0 %", "invalid: 3 of 9"]
+    partial.jobs[0].benchmarks[0].partial = True
+    notes = [n for n in compare([broken, partial, whole]).notes if n.kind == "invalid"]
+    (note,) = notes
+    labels = [c.label for c in compare([broken, partial, whole]).columns]
+    assert note.benchmark == "01-chat"
+    assert note.values == {
+        labels[0]: "invalid: 3 of 9",
+        labels[1]: "partial: its job stopped after it",
+    }
+    assert "not valid in" in note.text and labels[2] not in note.values
+    assert not [n for n in compare([whole, run("d", "1", 11.0)]).notes if n.kind == "invalid"]

@@ -27,7 +27,8 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
 - ``Comparison.notes`` says where columns are not comparable, each ``Note`` naming the
   columns and their differing values: quick factor, engine version, simulated vs measured,
   imported vs measured, model or precision across hardware, benchmark parameters (the tool
-  that generated the load, the variants measured, a benchmark only one column has).
+  that generated the load, the variants measured, a benchmark only one column has), and a
+  benchmark invalid or partial in a column (``invalid``, naming its first invalid flag).
 - ``quick_factor(run)`` reads the ``quick`` factor from a run's notes (``None``: full scale
   or, for an imported run, not recorded).
 """
@@ -88,8 +89,8 @@ class Note(ArenaModel):
 
     kind: str
     """``quick``, ``engine-version``, ``simulated``, ``imported``, ``model``, ``precision``;
-    per benchmark (``benchmark`` set) ``tool``, ``variants`` or ``only-one`` (a benchmark no
-    other column measured, so it has no rows)."""
+    per benchmark (``benchmark`` set) ``tool``, ``variants``, ``only-one`` (a benchmark no
+    other column measured, so it has no rows) or ``invalid`` (invalid or partial there)."""
     text: str
     """One line naming the columns and their values."""
     values: dict[str, str]
@@ -350,7 +351,9 @@ def _benchmark_notes(
                 )
             )
         if len(having) < 2:
+            notes += _standing_notes(bench_id, having)
             continue
+        notes += _standing_notes(bench_id, having)
         cols = [c for c, _ in having]
         tools = [b.tool for _, b in having]
         notes += _differ("tool", f"{bench_id}: load generators differ", cols, tools, bench_id)
@@ -359,3 +362,20 @@ def _benchmark_notes(
             "variants", f"{bench_id}: variants measured differ", cols, variants, bench_id
         )
     return notes
+
+
+def _standing(bench: BenchmarkResult) -> str | None:
+    """Why a benchmark's numbers stand apart (``show`` flags it, a ranking leaves it out):
+    its first invalid flag, or partial; ``None`` for a whole, valid benchmark."""
+    if not bench.valid:
+        return next((f for f in bench.flags if f.startswith("invalid")), "invalid")
+    return "partial: its job stopped after it" if bench.partial else None
+
+
+def _standing_notes(bench_id: str, having: list[tuple[Column, BenchmarkResult]]) -> list[Note]:
+    """One note naming the columns whose ``bench_id`` is invalid or partial, and why."""
+    found = {c.label: why for c, b in having if (why := _standing(b)) is not None}
+    if not found:
+        return []
+    text = f"{bench_id}: not valid in " + "; ".join(f"{c} ({why})" for c, why in found.items())
+    return [Note(kind="invalid", text=text, values=found, benchmark=bench_id)]
