@@ -43,6 +43,8 @@ class FakeEngine:
     vocab: dict[str, int] = field(default_factory=dict)
     words: list[str] = field(default_factory=list)
     streams: list[Served] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    """Every chat request's JSON body, probes included, in arrival order."""
     cancelled: int = 0
     """Streams whose client closed the connection before the end."""
 
@@ -66,6 +68,7 @@ class FakeEngine:
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        self.bodies.append(body)
         model = body["model"]
         if model == "fail":
             return web.Response(status=500, text="engine exploded")
@@ -255,6 +258,55 @@ async def test_closed_loop_batches_are_synchronous(engine: tuple[FakeEngine, str
         assert min(s.arrived for s in later) >= max(s.finished or 0 for s in earlier)
     contents = [s.prompt_tokens for s in samples]
     assert all(c is not None and c >= 16 for c in contents)
+
+
+@pytest.mark.parametrize("exact_tg", [True, False])
+async def test_exact_tg_sends_ignore_eos_on_every_batch_request(
+    engine: tuple[FakeEngine, str], exact_tg: bool
+) -> None:
+    fake, base_url = engine
+    bench = ClosedLoopBenchmark(id="cl", pp=[16], tg=[4], concurrency=[2], exact_tg=exact_tg)
+    tokenizer = ServerTokenizer(Endpoint(base_url, "m"))
+    await run_benchmark(
+        bench,
+        endpoint=Endpoint(base_url, "m"),
+        runs=2,
+        seed=0,
+        clock=JobClock(),
+        sink=lambda sample: None,
+        tokenizer=tokenizer,
+    )
+    await tokenizer.close()
+
+    batch = [body for body in fake.bodies if body["max_tokens"] == 4]
+    probes = [body for body in fake.bodies if body["max_tokens"] == 1]
+    assert len(batch) == 6  # the warm-up batch and 2 runs, 2 requests each
+    assert len(probes) == 5  # 2 chat-template probes, 3 latency tries
+    assert [body.get("ignore_eos") for body in batch] == [True if exact_tg else None] * 6
+    assert all("ignore_eos" not in body for body in probes)
+
+
+async def test_exact_tg_is_not_sent_where_the_engine_refuses_unknown_fields(
+    engine: tuple[FakeEngine, str],
+) -> None:
+    """The suite refuses that pairing (``suites.resolve``); the client still never sends the
+    field to an endpoint that would reject it."""
+    fake, base_url = engine
+    bench = ClosedLoopBenchmark(id="cl", pp=[8], tg=[3], exact_tg=True, warmup=False)
+    strict = Endpoint(base_url, "m", accepts_ignore_eos=False)
+    tokenizer = ServerTokenizer(strict)
+    await run_benchmark(
+        bench,
+        endpoint=strict,
+        runs=1,
+        seed=0,
+        clock=JobClock(),
+        sink=lambda s: None,
+        tokenizer=tokenizer,
+    )
+    await tokenizer.close()
+    assert [body for body in fake.bodies if body["max_tokens"] == 3]
+    assert all("ignore_eos" not in body for body in fake.bodies)
 
 
 async def test_cancellation_stops_promptly(engine: tuple[FakeEngine, str]) -> None:

@@ -22,7 +22,7 @@ PROMPT = " ".join(["the quick brown fox jumps over the lazy dog"] * 40)
 
 @contextlib.asynccontextmanager
 async def llama_server() -> AsyncIterator[str]:
-    binaries = sorted(CACHE.glob("llama-server-*/bin/llama-server"))
+    binaries = sorted(CACHE.glob("llama-server-[0-9]*/bin/llama-server"))
     require(bool(binaries), "a built llama-server (scripts/build_llama_server.sh)")
     port = free_port()
     process = await asyncio.create_subprocess_exec(

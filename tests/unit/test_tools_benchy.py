@@ -64,6 +64,13 @@ def test_offline_additions_only_when_asked() -> None:
         )
 
 
+def test_exact_tg_passes_the_flag_and_only_then() -> None:
+    exact = CHAT.model_copy(update={"exact_tg": True})
+    argv = benchy_argv("llama-benchy", exact, context(), Path("r"), Path("p"))
+    assert argv.count("--exact-tg") == 1
+    assert "--exact-tg" not in benchy_argv("llama-benchy", CHAT, context(), Path("r"), Path("p"))
+
+
 def test_book_cache_is_seeded_once_where_llama_benchy_looks(tmp_path: Path) -> None:
     path = book_cache(tmp_path)
     assert path.name == "cc6a0b5782734ee3b9069aa3b64cc62c.txt"

@@ -26,7 +26,8 @@ models: [{name: tiny, engine: sim}]
 engines: {sim: {runtime: simulated}}
 runs: 1
 benchmarks:
-  - {kind: closed_loop, id: chat, pp: [16], tg: [8], concurrency: [1], tool: llama-benchy}
+  - {kind: closed_loop, id: chat, pp: [16], tg: [8], concurrency: [1], tool: llama-benchy,
+     exact_tg: true}
   - {kind: open_loop, id: office, input_len: 8, output_len: 4, num_prompts: 2,
      request_rate: [5], tool: vllm-bench}
 """
@@ -94,4 +95,6 @@ async def test_tool_results_are_stored_fenced_and_shown(controller: Controller) 
     text = buffer.getvalue()
     assert "run by llama-benchy" in text and "$ llama-benchy --runs 1" in text
     assert "$ vllm bench serve --seed 42" in text
+    assert chat.exact_tg and not office.exact_tg  # the suite's setting, shown by its table
+    assert text.count("exact tg: ignore_eos sent with every request") == 1
     assert json.loads(results.model_dump_json())["jobs"][0]["benchmarks"][0]["tool"]

@@ -206,6 +206,7 @@ benchmarks = st.one_of(
         warmup=st.booleans(),
         tool=st.sampled_from(["builtin", "llama-benchy"]),
         prefix_cache=st.sampled_from(["on", "off"]),
+        exact_tg=st.booleans(),
     ),
     st.builds(
         OpenLoopBenchmark,
@@ -356,6 +357,7 @@ benchmark_results = st.builds(
     tool_metrics=st.dictionaries(text, metric_maps, max_size=2),
     energy=maybe(energies),
     prefix_cache=st.sampled_from(["on", "off"]),
+    exact_tg=st.booleans(),
     agent_capacity=maybe(
         st.builds(
             AgentCapacity,

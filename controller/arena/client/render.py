@@ -144,6 +144,14 @@ def run_order_line(provenance: dict[str, Any], benchmark: str) -> str:
     return "  run order: shuffled: " + ", ".join(str(pair) for pair in record.get("runs", []))
 
 
+def exact_tg_line(bench: BenchmarkResult) -> str:
+    """A closed loop that forced every answer's length (``exact_tg``), said beside its table:
+    its numbers are not comparable with a reference run that lets answers end early."""
+    if not bench.exact_tg:
+        return ""
+    return "  exact tg: ignore_eos sent with every request (every answer exactly tg tokens)"
+
+
 def tool_lines(bench: BenchmarkResult) -> list[str]:
     """Which reference tool ran the benchmark, and each of its command lines verbatim."""
     if bench.tool == "builtin":
@@ -175,6 +183,8 @@ def show_results(console: Console, results: RunResults) -> None:
             console.print(table)
             if has_turns(bench):
                 console.print(view_table(TURNS, bench.variants, TURNS_TITLE, title_left=True))
+            if line := exact_tg_line(bench):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
             for line in tool_lines(bench):
                 console.print(line, highlight=False, markup=False, style="dim", soft_wrap=True)
             if line := run_order_line(job.provenance, bench.id):

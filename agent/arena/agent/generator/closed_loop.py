@@ -7,8 +7,9 @@ shrink prompts by it (its default ``--adapt-prompt``), then measure the baseline
 llama-benchy's order: one unreported warm-up batch, then ``runs`` batches (``run_order:
 shuffled`` runs the (variant, run) batches in a seeded random order, each variant's warm-up
 before its first batch); each batch fires
-``c`` requests at once and waits for all of them. ``ignore_eos`` is not sent (llama-benchy sends
-it only with ``--exact-tg``).
+``c`` requests at once and waits for all of them. ``ignore_eos`` is sent only with ``exact_tg``
+(as llama-benchy with ``--exact-tg``), on every batch's requests, the warm-up's included; the
+template and latency probes never send it.
 
 Each measured batch watches the client's event loop (``loop_lag.LoopMonitor``) and its CPU
 share (``ClientLoad``); send lag means nothing here (no schedule), loop lag and read stalls do.
@@ -207,7 +208,11 @@ async def run_closed_loop(
     async def batch_of(variant: ClosedVariant) -> list[ChatRequest]:
         pp, depth = adapted_sizes(variant, overhead)
         return [
-            ChatRequest(await prompts.messages(pp, depth, bench.history_turns), variant.tg)
+            ChatRequest(
+                await prompts.messages(pp, depth, bench.history_turns),
+                variant.tg,
+                ignore_eos=bench.exact_tg,
+            )
             for _ in range(variant.concurrency)
         ]
 

@@ -80,6 +80,8 @@ def benchy_argv(
         argv.append("--skip-coherence")
     if not bench.warmup:
         argv.append("--no-warmup")
+    if bench.exact_tg:
+        argv.append("--exact-tg")
     if ctx.endpoint.api_key:
         argv += ["--api-key", ctx.endpoint.api_key]
     return [*argv, "--emit-progress", str(progress_file)]

@@ -27,7 +27,7 @@ from arena.common.schemas.results import (
     VariantResult,
 )
 from arena.common.schemas.run import RunState
-from arena.common.schemas.suite import SessionBenchmark
+from arena.common.schemas.suite import ClosedLoopBenchmark, SessionBenchmark
 from arena.common.schemas.telemetry import TelemetryStatus
 from arena.controller.results.imported import imported_job_result
 from arena.controller.store.aggregates import is_pending
@@ -161,6 +161,7 @@ def run_results(
                 },
                 energy=energy.get(bench.id),
                 prefix_cache=bench.prefix_cache,
+                exact_tg=isinstance(bench, ClosedLoopBenchmark) and bench.exact_tg,
                 partial=bool(found) and job.state in (JobState.FAILED, JobState.CANCELLED),
             )
             benchmarks.append(

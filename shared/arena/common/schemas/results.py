@@ -132,6 +132,9 @@ class BenchmarkResult(ArenaModel):
     prefix_cache: str = "off"
     """What the benchmark declared (``on``/``off``); an ``off`` one whose engine reported hits
     is flagged and invalid (``metrics.validity``)."""
+    exact_tg: bool = False
+    """A closed-loop benchmark that sent ``ignore_eos`` with every request (``exact_tg``), so
+    every answer was exactly ``tg`` tokens: not the reference methodology's setting."""
     agent_capacity: AgentCapacity | None = None
     """Session benchmarks: the capacity read off their measured load steps."""
     partial: bool = False

@@ -66,6 +66,11 @@ class ClosedLoopBenchmark(ArenaModel):
     """Keep the results valid even where the client was saturated (still flagged): for a
     benchmark that means to measure the client, or a box known to be shared."""
     run_order: RunOrder = "sequential"
+    exact_tg: bool = False
+    """Send ``ignore_eos`` with every request (warm-up included; llama-benchy's ``--exact-tg``)
+    so every answer is exactly ``tg`` tokens: for random-weight models, which hit an end token
+    at random, and for reproducible batches at concurrency > 1. The reference methodology
+    leaves it off: real models stop where they stop."""
 
     @model_validator(mode="after")
     def _order_needs_builtin(self) -> "ClosedLoopBenchmark":
@@ -316,6 +321,9 @@ class SuiteSpec(ArenaModel):
     seed: int = 42
     run_order: RunOrder | None = None
     """Every closed- and open-loop benchmark's ``run_order`` where it sets none of its own."""
+    exact_tg: bool | None = None
+    """Every closed-loop benchmark's ``exact_tg`` where it sets none of its own (the built-in
+    sets included)."""
     quick: Annotated[float, Field(gt=0, le=1)] | None = None
     """Shrink prompt counts and lengths by this factor and raise arrival rates by its inverse,
     keeping the offered token load; for demos, never for published numbers."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from arena.common.errors import SuiteError, SuiteProblem
 from arena.common.schemas.suite import (
     Benchmark,
+    ClosedLoopBenchmark,
     OpenLoopBenchmark,
     ResolvedSuite,
     SessionBenchmark,
@@ -51,7 +52,9 @@ def resolve_suite(spec: SuiteSpec, problem_at: ProblemAt, base_dir: Path | None)
     ]
     if problems:
         raise SuiteError.from_problems(problems)
-    benchmarks = [_ordered(bench, spec) for bench in chosen + own]
+    benchmarks = [_exact(_ordered(bench, spec), spec) for bench in chosen + own]
+    if refused := _ignore_eos_refused(spec, benchmarks, problem_at):
+        raise SuiteError.from_problems(refused)
     notes = [
         sharegpt_standin_note(bench.id)
         for bench in benchmarks
@@ -75,6 +78,39 @@ def _ordered(bench: Benchmark, spec: SuiteSpec) -> Benchmark:
     ):
         return bench
     return bench.model_copy(update={"run_order": spec.run_order})
+
+
+def _exact(bench: Benchmark, spec: SuiteSpec) -> Benchmark:
+    """The suite's ``exact_tg`` on a closed-loop benchmark that sets none itself."""
+    if (
+        spec.exact_tg is None
+        or not isinstance(bench, ClosedLoopBenchmark)
+        or "exact_tg" in bench.model_fields_set
+    ):
+        return bench
+    return bench.model_copy(update={"exact_tg": spec.exact_tg})
+
+
+def _ignore_eos_refused(
+    spec: SuiteSpec, benchmarks: list[Benchmark], problem_at: ProblemAt
+) -> list[SuiteProblem]:
+    """``exact_tg`` needs ``ignore_eos``: an engine that refuses it would stop answers early
+    (or reject every request), so the run could not be what the suite asks; refused here,
+    before any engine starts, rather than flagged after an hour of GPU time."""
+    exact = [b.id for b in benchmarks if isinstance(b, ClosedLoopBenchmark) and b.exact_tg]
+    if not exact:
+        return []
+    used = dict.fromkeys(model.engine for model in spec.models)
+    return [
+        problem_at(
+            ("engines", name),
+            f"accepts_ignore_eos: false, but {', '.join(exact)} set exact_tg (every answer "
+            f"exactly tg tokens needs ignore_eos): turn exact_tg off or use an engine that "
+            f"takes ignore_eos",
+        )
+        for name in used
+        if not getattr(spec.engines[name], "accepts_ignore_eos", True)
+    ]
 
 
 QUICK_ONLY = (

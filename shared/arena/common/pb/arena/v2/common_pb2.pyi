@@ -1002,6 +1002,7 @@ class ClosedLoopBenchmark(_message.Message):
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     ACCEPT_SATURATED_CLIENT_FIELD_NUMBER: _builtins.int
     RUN_ORDER_FIELD_NUMBER: _builtins.int
+    EXACT_TG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1017,6 +1018,8 @@ class ClosedLoopBenchmark(_message.Message):
     """keep results valid where the client was saturated"""
     run_order: _builtins.str
     """one of: sequential, shuffled"""
+    exact_tg: _builtins.bool
+    """every request sends ignore_eos: answers are exactly tg tokens"""
     @_builtins.property
     def pp(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -1042,10 +1045,11 @@ class ClosedLoopBenchmark(_message.Message):
         prefix_cache: _builtins.str = ...,
         accept_saturated_client: _builtins.bool = ...,
         run_order: _builtins.str = ...,
+        exact_tg: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "concurrency", b"concurrency", "depth", b"depth", "description", b"description", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "run_order", b"run_order", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_saturated_client", b"accept_saturated_client", "concurrency", b"concurrency", "depth", b"depth", "description", b"description", "exact_tg", b"exact_tg", "history_turns", b"history_turns", "id", b"id", "latency_mode", b"latency_mode", "pp", b"pp", "prefix_cache", b"prefix_cache", "run_order", b"run_order", "tg", b"tg", "title", b"title", "tool", b"tool", "warmup", b"warmup"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -312,6 +312,7 @@ class BenchmarkResult(_message.Message):
     PREFIX_CACHE_FIELD_NUMBER: _builtins.int
     AGENT_CAPACITY_FIELD_NUMBER: _builtins.int
     PARTIAL_FIELD_NUMBER: _builtins.int
+    EXACT_TG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     kind: _builtins.str
@@ -326,6 +327,8 @@ class BenchmarkResult(_message.Message):
     """what the benchmark declared: on, off"""
     partial: _builtins.bool
     """from a job that failed or was cancelled after this benchmark completed"""
+    exact_tg: _builtins.bool
+    """closed loop: every request sent ignore_eos (answers exactly tg tokens)"""
     @_builtins.property
     def variants(self) -> _containers.RepeatedCompositeFieldContainer[Global___VariantResult]: ...
     @_builtins.property
@@ -364,10 +367,11 @@ class BenchmarkResult(_message.Message):
         prefix_cache: _builtins.str = ...,
         agent_capacity: Global___AgentCapacity | None = ...,
         partial: _builtins.bool = ...,
+        exact_tg: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "agent_capacity", b"agent_capacity", "energy", b"energy", "failed_share", b"failed_share", "valid", b"valid"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "agent_capacity", b"agent_capacity", "command", b"command", "energy", b"energy", "engine_metrics", b"engine_metrics", "failed_share", b"failed_share", "flags", b"flags", "id", b"id", "kind", b"kind", "partial", b"partial", "prefix_cache", b"prefix_cache", "title", b"title", "tool", b"tool", "tool_metrics", b"tool_metrics", "valid", b"valid", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share", "_valid", b"_valid", "agent_capacity", b"agent_capacity", "command", b"command", "energy", b"energy", "engine_metrics", b"engine_metrics", "exact_tg", b"exact_tg", "failed_share", b"failed_share", "flags", b"flags", "id", b"id", "kind", b"kind", "partial", b"partial", "prefix_cache", b"prefix_cache", "title", b"title", "tool", b"tool", "tool_metrics", b"tool_metrics", "valid", b"valid", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__failed_share: _TypeAlias = _typing.Literal["failed_share"]  # noqa: Y015
     _WhichOneofArgType__failed_share: _TypeAlias = _typing.Literal["_failed_share", b"_failed_share"]  # noqa: Y015
