@@ -7,7 +7,8 @@ closed loop (Arena's llama-benchy maths on its own samples). Open loop: ``vllm b
 open loop. Needs llama-server (``scripts/build_llama_server.sh``); llama-benchy is installed by
 the driver when missing; the vLLM part runs when ``ARENA_VLLM_BENCH`` (default
 ``~/.cache/arena/venvs/vllm/bin/vllm``) exists. Model: ``ARENA_CROSSCHECK_MODEL`` (a folder with
-``tiny.gguf`` and its ``tokenizer.json``), by default the parity model if built, else the tiny one.
+``model-f32.gguf`` and its ``tokenizer.json``), by default the parity model if built, else the
+tiny one.
 
 Usage: ``.venv/bin/python -m bench.crosscheck [--runs N]``
 """

@@ -4,10 +4,10 @@ One ``llama-server`` (llama.cpp, ``--parallel 4``, ``--no-cache-prompt`` so that
 seeded prompts are processed afresh every round, one compute thread, the process pinned to the
 last CPU — the last two on machines of four or more, so that its HTTP thread has a core of its
 own — at nice −10 while the clients keep to the other CPUs, so that other work on a shared
-machine moves the numbers less) serves a random-weight GGUF (``bench/tiny_model.py``) whose
-``tokenizer.json`` every client uses. Runs alternate between the tools (A, B, A, B …) so that
-slow drifts of a shared machine hit both sides alike, and each delta is Arena − reference, in %
-of the reference.
+machine moves the numbers less) serves a random-weight GGUF (``scripts/make_llama_model.py
+--shape parity --types f32``) whose ``tokenizer.json`` every client uses. Runs alternate
+between the tools (A, B, A, B …) so that slow drifts of a shared machine hit both sides alike,
+and each delta is Arena − reference, in % of the reference.
 
 - Open loop vs ``vllm bench serve``: the ShareGPT-format file Arena ships
   (``shared/arena/common/suites/data/sharegpt-synthetic.json``), which
@@ -78,6 +78,7 @@ from bench.common import (
     tool,
 )
 from bench.server_log import ServerLog
+from tests.llama import MODEL_NAME
 
 LLAMA_SERVER = Path(
     os.environ.get("ARENA_LLAMA_SERVER", "/root/.cache/arena/llama-server-0.3.36/bin/llama-server")
@@ -111,7 +112,7 @@ def llama_server(log: ServerLog) -> Iterator[str]:
     command = [
         LLAMA_SERVER,
         "--model",
-        TOKENIZER_DIR / "tiny.gguf",
+        TOKENIZER_DIR / MODEL_NAME,
         "--host",
         "127.0.0.1",
         "--port",
@@ -514,7 +515,7 @@ def main() -> None:
             with llama_server(log) as url:
                 results = rounds(url, log, args, tools, Path(folder))
             report(
-                f"llama-server ({TOKENIZER_DIR / 'tiny.gguf'}, --parallel {SLOTS}, 1 thread)",
+                f"llama-server ({TOKENIZER_DIR / MODEL_NAME}, --parallel {SLOTS}, 1 thread)",
                 args,
                 results,
             )

@@ -15,13 +15,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("ARENA_CACHE", Path.home() / ".cache" / "arena"))
 IMAGE = "arena-llama-server:test"
-MODEL_NAME = "tiny.gguf"
+MODEL_NAME = "model-f32.gguf"
 TOKENIZER_NAME = "tokenizer.json"
 
 
 def llama_server_binary() -> Path:
-    """The cached build; builds it (10-25 min on 2 cores) when missing."""
-    found = sorted(CACHE.glob("llama-server-*/bin/llama-server"))
+    """The cached CPU build (not a CUDA one: llama-server-cuda*); builds it (10-25 min on 2
+    cores) when missing."""
+    found = sorted(CACHE.glob("llama-server-[0-9]*/bin/llama-server"))
     if found:
         return found[-1]
     out = subprocess.run(
@@ -34,14 +35,14 @@ def llama_server_binary() -> Path:
 
 
 def tiny_gguf(folder: Path) -> Path:
-    """A 2-layer random-weight Llama with a 4096-token byte-level BPE and a chat template; the
-    BPE is also saved as ``tokenizer.json`` beside it, for clients that count tokens locally."""
+    """A 2-layer random-weight Llama (scripts/make_llama_model.py's ``tiny`` shape, F32) with a
+    4096-token byte-level BPE and a chat template; the BPE is also saved as ``tokenizer.json``
+    beside it, for clients that count tokens locally."""
     path = folder / MODEL_NAME
     if not (path.exists() and (folder / "tokenizer_config.json").exists()):
-        from bench.tiny_model import Shape
-        from bench.tiny_model import main as build_model
+        from scripts.make_llama_model import SHAPES, make
 
-        build_model(folder, Shape())
+        make(folder, SHAPES["tiny"], ["f32"])
     return path
 
 

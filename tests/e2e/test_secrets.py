@@ -17,6 +17,7 @@ import pytest
 from arena.client.api import ArenaClient
 from arena.common.errors import SuiteError
 from arena.common.settings import DEV_USER_TOKEN
+from tests.llama import MODEL_NAME
 from tests.policy_files import LlamaBox, llama_box, write_policy
 from tests.support import BIN, Processes
 
@@ -27,16 +28,16 @@ SECRET = "planted-Secret-4f9c2e7a1b"
 HUB_TOKEN = "hf_" + "0" * 34
 """Shaped like a hub token, made up by the engine: replaced for its shape alone."""
 
-SUITE = """
+SUITE = f"""
 name: secrets
 models:
-  - name: tiny.gguf
+  - name: {MODEL_NAME}
     engine: llama
 engines:
   llama:
     runtime: process
     recipe: tells
-    secrets: {HF_TOKEN: HF_TOKEN}
+    secrets: {{HF_TOKEN: HF_TOKEN}}
     startup_timeout_s: 60
 runs: 1
 benchmarks:

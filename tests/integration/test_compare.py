@@ -219,3 +219,66 @@ async def test_compare_precisions_from_the_stored_results(controller: Controller
     assert not kinds & {"model", "precision", "engine-version", "quick", "simulated"}
     refused = await arenactl(controller, "compare", code=2)
     assert "give run ids" in refused.output
+
+
+async def test_compare_model_shows_both_boxes_with_the_spread_show_prints(
+    controller: Controller,
+) -> None:
+    """The committed CPU and H200 rows of one model: each column's throughput row carries its
+    run-to-run spread, the figure ``show`` serves as the variant's ``spread_pct``."""
+    await arenactl(controller, "import", str(RESULTS))
+    comparison = await as_json(controller, "compare", "--model", "llama-small")
+    columns = comparison["columns"]
+    assert sorted(c["hardware"].split(" (")[0] for c in columns) == [
+        "CPU Intel(R) Xeon(R) Processor",
+        "NVIDIA H200",
+    ]
+    served = {}
+    for column in columns:
+        (job,) = (await as_json(controller, "show", column["run_id"]))["jobs"]
+        served[column["job_id"]] = {
+            (b["id"], v["key"]): v["spread_pct"] for b in job["benchmarks"] for v in b["variants"]
+        }
+    throughput = {"01-chat": "tg_throughput", "06-office-baseline": "output_throughput"}
+    spread_rows = [r for r in comparison["rows"] if r["metric"] == throughput[r["benchmark"]]]
+    assert len(spread_rows) == 4  # c1, c5, c10 and rate6
+    for found in comparison["rows"]:
+        if found not in spread_rows:
+            assert found["spreads"] == [None, None]  # the spread is the throughput's only
+            continue
+        expected = [served[c["job_id"]][(found["benchmark"], found["variant"])] for c in columns]
+        assert found["spreads"] == expected and None not in expected
+
+    table = (await arenactl(controller, "compare", "--model", "llama-small")).output
+    flat = " ".join(table.split())
+    for found in spread_rows:
+        for value in found["spreads"]:
+            assert f"(spread ±{value:.1f} %)" in flat
+    assert "process version unknown" in table and "quick 0.05" in table
+
+
+async def test_a_report_of_named_runs_puts_the_spark_row_beside_the_measured_ones(
+    controller: Controller, tmp_path: Path
+) -> None:
+    await arenactl(controller, "import", str(RESULTS))
+    await arenactl(controller, "import", str(REPO / "examples/results/dgx-spark-sample"))
+    runs = {r["suite"]: r["run_id"] for r in await as_json(controller, "runs")}
+    named = [
+        runs["import:cpu/llama-small/transformers"],
+        runs["import:h200/llama-small/transformers"],
+        next(run_id for suite, run_id in runs.items() if "qwen-3.5-0.8b" in suite),
+    ]
+    out = tmp_path / "report.html"
+    await arenactl(controller, "report", *named, "--include-unverified", "-o", str(out))
+    page = out.read_text()
+    section = page[page.index('<section id="compare">') :]
+    section = section[: section.index("</section>")]
+    selection = section[section.index('data-model="selection"') :]
+    selection = selection[: selection.index("</table>")]
+    comparison = await as_json(controller, "compare", *named)
+    for column in comparison["columns"]:
+        assert column["label"] in selection
+    assert "NVIDIA DGX Spark" in selection and "vllm 0.26.0" in selection
+    assert section.index('data-model="selection"') < section.index('data-model="/tmp/llama-small"')
+    assert "models differ across hardware" in section
+    assert selection.count('class="spread"') == 2 * 4  # two boxes, four throughput rows

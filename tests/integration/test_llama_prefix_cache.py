@@ -24,7 +24,7 @@ PROMPT = " ".join(["the quick brown fox jumps over the lazy dog"] * 40)
 async def llama_server(parallel: int = 1, context: int = 4096) -> AsyncIterator[str]:
     """The tiny model on the built CPU llama-server: ``parallel`` slots sharing ``context``
     tokens (each slot gets ``context / parallel``)."""
-    binaries = sorted(CACHE.glob("llama-server-*/bin/llama-server"))
+    binaries = sorted(CACHE.glob("llama-server-[0-9]*/bin/llama-server"))
     require(bool(binaries), "a built llama-server (scripts/build_llama_server.sh)")
     port = free_port()
     process = await asyncio.create_subprocess_exec(

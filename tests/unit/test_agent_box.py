@@ -90,6 +90,12 @@ def test_an_engine_sees_only_what_it_is_given(tmp_path: Path) -> None:
     assert env == {"PATH": SAFE_PATH, "HOME": str(tmp_path), "LANG": "C.UTF-8", "TOKEN": "t"}
 
 
+def test_an_engine_gets_the_agents_gpu_selection(tmp_path: Path) -> None:
+    agent = {"CUDA_VISIBLE_DEVICES": "1", "LD_LIBRARY_PATH": "/usr/local/cuda/lib64"}
+    env = engine_environment(tmp_path, {}, agent)
+    assert env == {"PATH": SAFE_PATH, "HOME": str(tmp_path), "CUDA_VISIBLE_DEVICES": "1"}
+
+
 def test_the_state_folder_and_its_secrets_are_the_agents_alone(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir(mode=0o755)

@@ -14,11 +14,15 @@ from arena.common.schemas.results import (
 from arena.common.suites.scaling import quick_note
 
 
-def chat(tg: float, tool: str = "builtin") -> BenchmarkResult:
+def chat(tg: float, tool: str = "builtin", spread: float | None = None) -> BenchmarkResult:
     variant = VariantResult(
         key="pp512/tg128/d0/c1",
         runs=3,
-        metrics={"tg_throughput": MetricStat(mean=tg, std=1.0, n=3)},
+        metrics={
+            "tg_throughput": MetricStat(mean=tg, std=1.0, n=3),
+            "ttfr": MetricStat(mean=20.0, std=2.0, n=3),
+        },
+        spread_pct=spread,
     )
     return BenchmarkResult(
         id="01-chat", title="Chat", kind="closed_loop", variants=[variant], tool=tool
@@ -33,6 +37,7 @@ def run(
     tool: str = "builtin",
     quick: float | None = None,
     extra: tuple[BenchmarkResult, ...] = (),
+    spread: float | None = None,
 ) -> RunResults:
     job = JobResult(
         job_id=f"job-{run_id}",
@@ -44,7 +49,7 @@ def run(
         simulated=False,
         state="succeeded",
         message="",
-        benchmarks=[chat(tg, tool), *extra],
+        benchmarks=[chat(tg, tool, spread), *extra],
         provenance={"engine_version": version},
     )
     notes = [] if quick is None else [quick_note(quick)]
@@ -55,7 +60,7 @@ def test_two_engine_versions_and_load_generators_are_named_per_column() -> None:
     other = BenchmarkResult(id="02-rag", title="RAG", kind="closed_loop", variants=[])
     runs = [run("a", "0.26.0", 10.0), run("b", "0.27.1", 15.0, tool="vllm-bench", extra=(other,))]
     comparison = compare(runs)
-    (row,) = comparison.rows
+    row, _ = comparison.rows
     assert row.metric == "tg_throughput" and row.ratios == pytest.approx([1.0, 1.5])
     notes = {note.kind: note for note in comparison.notes}
     labels = [c.label for c in comparison.columns]
@@ -65,6 +70,14 @@ def test_two_engine_versions_and_load_generators_are_named_per_column() -> None:
     assert notes["tool"].benchmark == "01-chat"
     assert notes["tool"].values == {labels[0]: "builtin", labels[1]: "vllm-bench"}
     assert notes["only-one"].benchmark == "02-rag" and "imported" not in notes
+
+
+def test_the_spread_is_the_variants_own_on_its_throughput_row_only() -> None:
+    comparison = compare([run("a", "1", 10.0, spread=7.25), run("b", "1", 12.0)])
+    tg, ttfr = comparison.rows
+    assert (tg.metric, ttfr.metric) == ("tg_throughput", "ttfr")
+    assert tg.spreads == [7.25, None]  # as served (show's spread %); none with no spread
+    assert ttfr.spreads == [None, None]  # measured on the throughput, not on TTFT
 
 
 def test_quick_factors_differ_and_full_scale_is_said() -> None:
@@ -84,3 +97,21 @@ def test_baseline_by_number_run_job_or_label_and_clear_refusals() -> None:
         pick_baseline(columns, "H200")
     with pytest.raises(ValueError, match="no job to compare"):
         compare([run("a", "1", 10.0)], model="llama")
+
+
+def test_an_invalid_or_partial_benchmark_is_named_with_its_reason() -> None:
+    broken, partial, whole = (run(r, "1", 10.0) for r in ("a", "b", "c"))
+    (bench,) = broken.jobs[0].benchmarks[:1]
+    bench.valid = False
+    bench.flags = ["run-to-run spread of tg_throughput above ±2 %: c1 ±3.0 %", "invalid: 3 of 9"]
+    partial.jobs[0].benchmarks[0].partial = True
+    notes = [n for n in compare([broken, partial, whole]).notes if n.kind == "invalid"]
+    (note,) = notes
+    labels = [c.label for c in compare([broken, partial, whole]).columns]
+    assert note.benchmark == "01-chat"
+    assert note.values == {
+        labels[0]: "invalid: 3 of 9",
+        labels[1]: "partial: its job stopped after it",
+    }
+    assert "not valid in" in note.text and labels[2] not in note.values
+    assert not [n for n in compare([whole, run("d", "1", 11.0)]).notes if n.kind == "invalid"]

@@ -420,6 +420,7 @@ def test_both_pages_draw_a_comparison_with_the_one_macro_as_arenactl_prints_it()
         unit="J/token",
         values=[MetricStat(mean=0.5, std=0.01, n=2), MetricStat(mean=0.25, std=None, n=1)],
         ratios=[1.0, 0.5],
+        spreads=[None, None],
     )
     comparison = Comparison(columns=columns, baseline=0, rows=[row], notes=[])
     source = '{% from "views.html" import compare_table %}{{ compare_table(c, anchors=a) }}'
@@ -436,7 +437,7 @@ def test_both_pages_draw_a_comparison_with_the_one_macro_as_arenactl_prints_it()
     assert compared(MetricStat(mean=1234.5, std=2.0, n=3)) == "1,234.50 ± 2.00"
     view = compare_view(comparison)
     assert [cell.text for cell in view.cells(row)][3:] == ["0.5 ± 0.01", "0.25 ×0.50"]
-    assert view.shown[4].header == "2. m Spark\nunverified"
+    assert view.shown[4].header == "2. m Spark\nvllm version unknown\nunverified"
     rows = comparison_rows(comparison)
     assert rows.columns == [
         "benchmark",
@@ -446,13 +447,23 @@ def test_both_pages_draw_a_comparison_with_the_one_macro_as_arenactl_prints_it()
         "m H200 mean",
         "m H200 std",
         "m H200 ratio",
+        "m H200 spread %",
         "m Spark mean",
         "m Spark std",
         "m Spark ratio",
+        "m Spark spread %",
         "notes",
     ]
     assert rows.rows == [
-        ["01-chat", "c1", "joules_per_output_token", "J/token", 0.5, 0.01, 1.0, 0.25, None, 0.5, ""]
+        [
+            "01-chat",
+            "c1",
+            "joules_per_output_token",
+            "J/token",
+            *(0.5, 0.01, 1.0, None),
+            *(0.25, None, 0.5, None),
+            "",
+        ]
     ]
 
 

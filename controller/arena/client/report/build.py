@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import yaml
 
-from arena.client.report.fetch import ReportData
+from arena.client.report.fetch import ReportData, Selection
 from arena.common import figures
 from arena.common.analysis.agent_capacity import AgentCapacityRow, agent_capacity_rows
 from arena.common.analysis.aggregate import Entry, aggregate
@@ -57,6 +57,18 @@ class JobEntry:
     readings: int
 
 
+SELECTION = "selection"
+"""The key of the comparison of every selected job (``HardwareCompare.key``)."""
+
+
+@dataclass(frozen=True)
+class HardwareCompare:
+    key: str
+    """The model's name, or ``SELECTION`` for every job the user named."""
+    title: str
+    comparison: Comparison
+
+
 @dataclass
 class Report:
     data: ReportData
@@ -77,9 +89,9 @@ class Report:
     cache: list[CacheRow] = field(default_factory=list)
     """Every benchmark whose prefix cache is known (any kind)."""
     rankings: list[Ranking] = field(default_factory=list)
-    compares: list[Comparison] = field(default_factory=list)
-    """Per model stored by more than one job: its jobs side by side (hardware, precisions,
-    engines), most hardware first."""
+    compares: list["HardwareCompare"] = field(default_factory=list)
+    """The named selection's jobs together, then per model stored by more than one job: its
+    jobs side by side (hardware, precisions, engines), most hardware first."""
     jobs: list[JobEntry] = field(default_factory=list)
 
     @property
@@ -138,7 +150,7 @@ def build(
         rank(rows, preset, models, costs=_energy(jobs, preset, include_unverified))
         for preset in PRESETS
     ]
-    report.compares = _compares(data.results)
+    report.compares = _compares(data.results, data.selection)
     report.jobs = [_entry(data, run, job) for run in data.results for job in run.jobs]
     return report
 
@@ -162,20 +174,32 @@ def _latency(data: ReportData) -> list[Figure]:
     return found
 
 
-def _compares(results: list[RunResults]) -> list[Comparison]:
-    models = sorted({job.model for run in results for job in run.jobs})
+def _compares(results: list[RunResults], selection: Selection) -> list[HardwareCompare]:
+    """The selection's jobs together when the user named them (run ids, ``--model``: what
+    ``arenactl compare`` of the same runs or ``--model`` shows, whatever the models are
+    called), then each model stored by more than one job, most hardware first."""
     found = []
-    for model in models:
+    for model in sorted({job.model for run in results for job in run.jobs}):
         runs = [
             run.model_copy(update={"jobs": [job for job in run.jobs if job.model == model]})
             for run in results
         ]
-        runs = [run for run in runs if run.jobs]
-        if sum(len(run.jobs) for run in runs) > 1:
-            comparison = compare(runs)
-            if comparison.rows:  # jobs without a benchmark in common have nothing to compare
-                found.append(comparison)
-    return sorted(found, key=lambda c: -len({column.hardware for column in c.columns}))
+        if (comparison := _comparison([run for run in runs if run.jobs])) is not None:
+            found.append(HardwareCompare(model, model, comparison))
+    found.sort(key=lambda c: -len({column.hardware for column in c.comparison.columns}))
+    named = selection.run_ids or selection.model is not None
+    whole = _comparison(results) if named else None
+    if whole is None or any(len(c.comparison.columns) == len(whole.columns) for c in found):
+        return found  # nothing named, or one model already holds every job
+    return [HardwareCompare(SELECTION, f"the selection: {selection.describe()}", whole), *found]
+
+
+def _comparison(runs: list[RunResults]) -> Comparison | None:
+    """Jobs side by side, where there are two or more with a benchmark variant in common."""
+    if sum(len(run.jobs) for run in runs) < 2:
+        return None
+    comparison = compare(runs)
+    return comparison if comparison.rows else None
 
 
 def _telemetry(data: ReportData) -> list[Figure]:

@@ -9,7 +9,11 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
   aligned on (benchmark id, variant key, headline metric of ``metrics.catalogue.HEADLINE``) in
   the order they are first met; a row is kept when at least two columns have a value (one,
   with a single column). ``CompareRow.values`` holds each column's own ``MetricStat``,
-  unchanged, in column order (``None``: not measured there).
+  unchanged, in column order (``None``: not measured there). ``CompareRow.spreads`` holds
+  each column's run-to-run spread of the variant (``VariantResult.spread_pct``, what ``show``
+  prints as ``spread %``: the largest deviation of one run's throughput from the mean, in %)
+  on the row of that throughput (``metrics.validity.SPREAD_METRIC``), ``None`` elsewhere: the
+  spread is measured on the throughput only, and no other figure stands in for it.
 - ``baseline`` picks the column ratios are taken against (default: the first of the columns
   with a value in the most rows): a 1-based column number, a run id or job id, or a text
   found in exactly one column's label (``pick_baseline``); one that names no column, or
@@ -23,7 +27,8 @@ Contract (pure functions, no I/O; the CLI, the HTML report and the dashboard sha
 - ``Comparison.notes`` says where columns are not comparable, each ``Note`` naming the
   columns and their differing values: quick factor, engine version, simulated vs measured,
   imported vs measured, model or precision across hardware, benchmark parameters (the tool
-  that generated the load, the variants measured, a benchmark only one column has).
+  that generated the load, the variants measured, a benchmark only one column has), and a
+  benchmark invalid or partial in a column (``invalid``, naming its first invalid flag).
 - ``quick_factor(run)`` reads the ``quick`` factor from a run's notes (``None``: full scale
   or, for an imported run, not recorded).
 """
@@ -33,6 +38,7 @@ from collections.abc import Sequence
 from arena.common.analysis.aggregate import entry_of
 from arena.common.analysis.selection import contains
 from arena.common.metrics.catalogue import HEADLINE, headline_kind, metric
+from arena.common.metrics.validity import SPREAD_METRIC
 from arena.common.schemas.base import ArenaModel
 from arena.common.schemas.results import BenchmarkResult, JobResult, MetricStat, RunResults
 from arena.common.suites.scaling import quick_of
@@ -73,6 +79,9 @@ class CompareRow(ArenaModel):
     """One per column, in column order."""
     ratios: list[float | None]
     """Each column's mean / the baseline column's mean."""
+    spreads: list[float | None]
+    """Each column's run-to-run spread in % (``VariantResult.spread_pct``) on the row of the
+    variant's throughput; ``None`` on other rows, with under two runs, or not measured."""
 
 
 class Note(ArenaModel):
@@ -80,8 +89,8 @@ class Note(ArenaModel):
 
     kind: str
     """``quick``, ``engine-version``, ``simulated``, ``imported``, ``model``, ``precision``;
-    per benchmark (``benchmark`` set) ``tool``, ``variants`` or ``only-one`` (a benchmark no
-    other column measured, so it has no rows)."""
+    per benchmark (``benchmark`` set) ``tool``, ``variants``, ``only-one`` (a benchmark no
+    other column measured, so it has no rows) or ``invalid`` (invalid or partial there)."""
     text: str
     """One line naming the columns and their values."""
     values: dict[str, str]
@@ -226,13 +235,18 @@ def _benchmark_rows(
 ) -> list[CompareRow]:
     present = [b for b in benches if b is not None]
     kind = headline_kind(present[0].kind)
-    variants = [{v.key: v.metrics for v in b.variants} if b is not None else {} for b in benches]
+    spread_key = SPREAD_METRIC.get(present[0].kind)
+    variants = [{v.key: v for v in b.variants} if b is not None else {} for b in benches]
     keys = list(dict.fromkeys(key for table in variants for key in table))
     rows = []
     for key in keys:
+        found = [table.get(key) for table in variants]
         for headline in HEADLINE[kind]:
-            values = [table.get(key, {}).get(headline.key) for table in variants]
+            values = [v.metrics.get(headline.key) if v else None for v in found]
             if _enough(values):
+                spreads = [
+                    v.spread_pct if v and headline.key == spread_key else None for v in found
+                ]
                 rows.append(
                     CompareRow(
                         benchmark=bench_id,
@@ -242,6 +256,7 @@ def _benchmark_rows(
                         unit=headline.unit,
                         values=values,
                         ratios=_ratios(values, base),
+                        spreads=spreads,
                     )
                 )
     energy = [_energy(b) for b in benches]
@@ -255,6 +270,7 @@ def _benchmark_rows(
                 unit=metric(ENERGY_METRIC).unit,
                 values=energy,
                 ratios=_ratios(energy, base),
+                spreads=[None] * len(energy),
             )
         )
     return rows
@@ -314,7 +330,9 @@ def _column_notes(columns: list[Column]) -> list[Note]:
             "model", "models differ across hardware", columns, [c.model for c in columns]
         )
         profiles = [c.profile or "not recorded" for c in columns]
-        notes += _differ("precision", "precisions differ across hardware", columns, profiles)
+        notes += _differ(
+            "precision", "profiles (precision or engine) differ across hardware", columns, profiles
+        )
     return notes
 
 
@@ -333,7 +351,9 @@ def _benchmark_notes(
                 )
             )
         if len(having) < 2:
+            notes += _standing_notes(bench_id, having)
             continue
+        notes += _standing_notes(bench_id, having)
         cols = [c for c, _ in having]
         tools = [b.tool for _, b in having]
         notes += _differ("tool", f"{bench_id}: load generators differ", cols, tools, bench_id)
@@ -342,3 +362,20 @@ def _benchmark_notes(
             "variants", f"{bench_id}: variants measured differ", cols, variants, bench_id
         )
     return notes
+
+
+def _standing(bench: BenchmarkResult) -> str | None:
+    """Why a benchmark's numbers stand apart (``show`` flags it, a ranking leaves it out):
+    its first invalid flag, or partial; ``None`` for a whole, valid benchmark."""
+    if not bench.valid:
+        return next((f for f in bench.flags if f.startswith("invalid")), "invalid")
+    return "partial: its job stopped after it" if bench.partial else None
+
+
+def _standing_notes(bench_id: str, having: list[tuple[Column, BenchmarkResult]]) -> list[Note]:
+    """One note naming the columns whose ``bench_id`` is invalid or partial, and why."""
+    found = {c.label: why for c, b in having if (why := _standing(b)) is not None}
+    if not found:
+        return []
+    text = f"{bench_id}: not valid in " + "; ".join(f"{c} ({why})" for c, why in found.items())
+    return [Note(kind="invalid", text=text, values=found, benchmark=bench_id)]

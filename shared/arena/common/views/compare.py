@@ -3,6 +3,7 @@ page, the report's hardware compare)."""
 
 from functools import partial
 
+from arena.common.analysis.compare import Column as CompareColumn
 from arena.common.analysis.compare import CompareRow, Comparison
 from arena.common.schemas.results import MetricStat
 from arena.common.views.view import MISSING, Column, View
@@ -32,12 +33,20 @@ def _metric(row: CompareRow) -> str:
     return f"{row.label} ({row.unit})"
 
 
+def spread(value: float | None) -> str:
+    """A run-to-run spread as ``show`` words it in its flags (``±11.6 %``); empty if none."""
+    return "" if value is None else f"±{value:.1f} %"
+
+
 def _shown(row: CompareRow, index: int, baseline: int) -> str:
-    """``mean ± std``, and ``×ratio`` to the baseline after every other column's value."""
+    """``mean ± std``, ``×ratio`` to the baseline after every other column's value, and the
+    run-to-run spread on the throughput row (``spread ±11.6 %``)."""
     text = compared(row.values[index])
     ratio = row.ratios[index]
     if index != baseline and ratio is not None and text != MISSING:
         text += f" ×{ratio:.2f}"
+    if text != MISSING and (found := spread(row.spreads[index])):
+        text += f" (spread {found})"
     return text
 
 
@@ -55,6 +64,20 @@ def _ratio(row: CompareRow, index: int) -> float | None:
     return row.ratios[index]
 
 
+def _spread(row: CompareRow, index: int) -> float | None:
+    return row.spreads[index]
+
+
+def engine_line(job: CompareColumn) -> str:
+    """The engine that ran and its version (``process b6123``, ``vllm 0.26.0``)."""
+    return f"{job.engine} {job.engine_version or 'version unknown'}"
+
+
+def source_line(job: CompareColumn) -> str:
+    """Measured, imported, unverified or simulated, and a ``quick`` run's factor."""
+    return job.source + (f" · quick {job.quick:g}" if job.quick is not None else "")
+
+
 def _row_notes(comparison: Comparison, row: CompareRow) -> str:
     """The kinds of note that bear on a row: every column-wide one, and its benchmark's."""
     kinds = [note.kind for note in comparison.notes if note.benchmark in (None, row.benchmark)]
@@ -63,7 +86,8 @@ def _row_notes(comparison: Comparison, row: CompareRow) -> str:
 
 def compare_view(comparison: Comparison) -> View[CompareRow]:
     """``arenactl compare``'s table and its ``-o csv|md`` rows: one column per compared job
-    (``N. label``, ``(baseline)``, its source), whose CSV columns are its mean, std and ratio.
+    (``N. label``, ``(baseline)``, its engine and version, its source and ``quick`` factor),
+    whose CSV columns are its mean, std, ratio and run-to-run spread in %.
     The pages draw the same comparison with the ``compare_table`` macro."""
     shown: list[Column[CompareRow]] = [BENCHMARK, VARIANT, Column("metric", "metric", _metric)]
     export: list[Column[CompareRow]] = [
@@ -74,7 +98,7 @@ def compare_view(comparison: Comparison) -> View[CompareRow]:
     ]
     for i, job in enumerate(comparison.columns):
         baseline = " (baseline)" if i == comparison.baseline else ""
-        header = f"{i + 1}. {job.label}{baseline}\n{job.source}"
+        header = f"{i + 1}. {job.label}{baseline}\n{engine_line(job)}\n{source_line(job)}"
         # digits=0: the text (mean ± std ×ratio) is right-aligned, as numbers are
         shown.append(
             Column(job.label, header, partial(_shown, index=i, baseline=comparison.baseline), 0)
@@ -83,6 +107,7 @@ def compare_view(comparison: Comparison) -> View[CompareRow]:
             Column(f"{job.label} mean", header, partial(_mean, index=i)),
             Column(f"{job.label} std", header, partial(_std, index=i)),
             Column(f"{job.label} ratio", header, partial(_ratio, index=i)),
+            Column(f"{job.label} spread %", header, partial(_spread, index=i)),
         ]
     export.append(Column("notes", "notes", partial(_row_notes, comparison)))
     return View("compare", shown, export)

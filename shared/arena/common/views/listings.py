@@ -1,6 +1,6 @@
 """Every listing by name, the metric catalogue and the shared words, for the page templates
-(``views.ranking``, ``metrics.output_tps``, ``compared(stat)``, ``JobState.RUNNING``): both Jinja
-environments add ``GLOBALS``."""
+(``views.ranking``, ``metrics.output_tps``, ``compared(stat)``, ``spread(pct)``,
+``JobState.RUNNING``): both Jinja environments add ``GLOBALS``."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from arena.common.schemas.agent import AgentStatus
 from arena.common.schemas.job import JobState
 from arena.common.views.agentic import CACHE, cache_line, capacity_lines
 from arena.common.views.agents import AGENTS
-from arena.common.views.compare import compared
+from arena.common.views.compare import compared, spread
 from arena.common.views.frontier import AGENT_CAPACITY, CAPACITY, PARETO, agent_notes
 from arena.common.views.jobs import JOBS
 from arena.common.views.rank import NOT_RANKED, RANKING
@@ -36,6 +36,7 @@ GLOBALS: dict[str, Any] = {
     "views": VIEWS,
     "metrics": CATALOGUE,
     "compared": compared,
+    "spread": spread,
     "results_of": results_of,
     "results_for": results_for,
     "cache_line": cache_line,
