@@ -63,6 +63,8 @@ NO_MANIFEST = "no signed manifest"
 class _VariantHeader(ArenaModel):
     key: str
     runs: int
+    spread_pct: float | None = None
+    """The measuring controller's run-to-run spread; ``None``: estimated from the std."""
 
 
 class BenchmarkHeader(ArenaModel):
@@ -272,7 +274,10 @@ def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
             title=bench.title,
             kind=bench.kind,
             tool=bench.tool,
-            variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
+            variants=[
+                _VariantHeader(key=v.key, runs=v.runs, spread_pct=v.spread_pct)
+                for v in bench.variants
+            ],
             session=bench.session,
             engine_metrics=bench.engine_metrics,
             gpus=bench.gpus,
