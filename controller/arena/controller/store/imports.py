@@ -28,6 +28,7 @@ from arena.common.provenance.folder import (
     SignedExport,
     Verdict,
     signed_engine,
+    signed_engine_version,
     signed_session,
     signed_simulated,
     verify,
@@ -217,7 +218,11 @@ def _as_signed(run: ImportedRun, signed: SignedExport, box: HardwareInfo | None)
     hardware the signing agent registered with (``box``; its GPUs for per-GPU capacity), not
     meta.json's; a session benchmark's settings, figures and samples as signed; no telemetry
     (the agent does not sign it)."""
-    signed_facts = {"simulated": signed_simulated(signed), "engine": signed_engine(signed)}
+    signed_facts = {
+        "simulated": signed_simulated(signed),
+        "engine": signed_engine(signed),
+        "engine_version": signed_engine_version(signed),
+    }
     provenance = run.provenance.model_copy(update=signed_facts)
     gpus = gpu_count(box, None, cpu_only=None)
     benchmarks = [

@@ -79,20 +79,26 @@ def _engine(document: dict[str, Any]) -> str | None:
     return None
 
 
+def engine_version_text(value: object) -> str | None:
+    """An engine version an import keeps: text of 1 to ``MAX_VERSION_CHARS`` characters once
+    trimmed; ``None`` for anything else."""
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_VERSION_CHARS:
+        return None
+    return value.strip()
+
+
 def _engine_version(document: dict[str, Any]) -> tuple[str | None, list[str]]:
     """An arena export's ``arena.engine_version`` (what the agent read from the engine), or
     ``None`` with the reason when it is not short text."""
     arena = document.get("arena")
-    version = arena.get("engine_version") if isinstance(arena, dict) else None
-    if version is None:
-        return None, []
-    if not isinstance(version, str) or not 0 < len(version.strip()) <= MAX_VERSION_CHARS:
-        shown = repr(version)[:40]
-        return None, [
-            f"'arena.engine_version' is {shown}, expected text of 1 to {MAX_VERSION_CHARS} "
-            "characters: left out"
-        ]
-    return version.strip(), []
+    stated = arena.get("engine_version") if isinstance(arena, dict) else None
+    version = engine_version_text(stated)
+    if stated is None or version is not None:
+        return version, []
+    return None, [
+        f"'arena.engine_version' is {repr(stated)[:40]}, expected text of 1 to "
+        f"{MAX_VERSION_CHARS} characters: left out"
+    ]
 
 
 def parse_meta(text: str) -> Meta:
