@@ -6,8 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from arena.common.parsers.result_folder import Scan, scan
+from arena.common.schemas.imported import (
+    MAX_SPREAD_PCT,
+    MAX_VERSION_CHARS,
+    ImportedVariant,
+    Provenance,
+)
 
 RESULT = {
     "date": "20260101-000000",
@@ -36,7 +43,7 @@ def test_the_stated_spread_and_engine_version_are_kept(tmp_path: Path) -> None:
     assert found.problems == []
     (run,) = found.runs
     (variant,) = run.benchmarks[0].variants
-    assert variant.spread_pct == 12.5  # not std / mean (10 %), which the results layer guesses
+    assert variant.spread_pct == 12.5  # as stated, not one read from the runs (10 %)
     assert run.provenance.engine_version == "b6123-abc"
 
 
@@ -76,3 +83,25 @@ def test_a_malformed_engine_version_is_left_out_with_a_problem(
     (problem,) = found.problems
     assert problem.file == "box/tiny/sim/meta.json" and "arena.engine_version" in problem.message
     assert found.runs[0].provenance.engine_version is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"spread_pct": -0.1},
+        {"spread_pct": float("nan")},
+        {"spread_pct": float("inf")},
+        {"spread_pct": MAX_SPREAD_PCT * 2},
+    ],
+    ids=repr,
+)
+def test_the_schema_refuses_a_spread_no_folder_could_state(fields: dict[str, float]) -> None:
+    """What a hand-written client could send past the parser: the controller refuses it."""
+    with pytest.raises(ValidationError, match="spread_pct"):
+        ImportedVariant(key="rate1", runs=2, metrics={}, **fields)
+
+
+@pytest.mark.parametrize("version", ["", "x" * (MAX_VERSION_CHARS + 1)], ids=len)
+def test_the_schema_refuses_an_engine_version_no_folder_could_state(version: str) -> None:
+    with pytest.raises(ValidationError, match="engine_version"):
+        Provenance(engine_version=version)
