@@ -240,7 +240,7 @@ async def test_an_import_keeps_the_measured_spread_and_engine_version(
         for key, spread in spreads(shown).items():
             assert spread == pytest.approx(measured[key], rel=1e-9), key
         assert shown["jobs"][0]["imported"]["provenance"]["engine_version"] == version
-        assert f"engine {version}" in await arenactl(other, "show", imported_run["run_id"])
+        assert f"engine version {version}" in await arenactl(other, "show", imported_run["run_id"])
         comparison = json.loads(
             await arenactl(other, "compare", imported_run["run_id"], "-o", "json")
         )
