@@ -5,6 +5,7 @@ imported into a second controller, whose ``show`` numbers must equal the first o
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +16,7 @@ from arena.client.cli import cli
 from arena.common.exports.folder import ExportContext, export_job
 from arena.common.metrics.box import BOX_KEYS
 from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS
+from arena.common.metrics.validity import stat_spread_pct
 from arena.common.parsers.result_folder import scan
 from arena.common.schemas.agent import GpuInfo, HardwareInfo
 from arena.common.schemas.results import JobResult
@@ -65,8 +67,8 @@ def controller_settings(tmp_path: Path) -> ControllerSettings:
     return long_leases(tmp_path / "first")
 
 
-async def measured_run(controller: Controller, tmp_path: Path) -> str:
-    link, lease, run_id = await lease_one_job(controller, SUITE, "h200-box", H200)
+async def measured_run(controller: Controller, tmp_path: Path, suite: str = SUITE) -> str:
+    link, lease, run_id = await lease_one_job(controller, suite, "h200-box", H200)
     settings = AgentSettings(
         state_dir=tmp_path / "agent", name="h200-box", telemetry_interval_s=0.1
     )
@@ -192,3 +194,55 @@ async def test_without_raw_data_closed_loop_summaries_still_round_trip(
             if key in RUN_ONLY:  # no reference format has them
                 continue
             assert (after.metrics[key].mean, after.metrics[key].n) == (stat.mean, stat.n)
+
+
+def spreads(shown: dict[str, Any]) -> dict[tuple[str, str], float | None]:
+    (job,) = shown["jobs"]
+    return {
+        (bench["id"], variant["key"]): variant["spread_pct"]
+        for bench in job["benchmarks"]
+        for variant in bench["variants"]
+    }
+
+
+async def test_an_import_keeps_the_measured_spread_and_engine_version(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """The spread ``show`` prints is the measuring controller's (largest deviation of a run from
+    the mean), not std / mean re-estimated from the summary (for closed loop pooled over
+    requests); and the version the agent read from the engine survives. Three runs: of two,
+    the largest deviation from the mean is the population std."""
+    run_id = await measured_run(controller, tmp_path, SUITE.replace("runs: 2", "runs: 3"))
+    original = await only_job(controller, run_id)
+    measured = spreads(json.loads(await arenactl(controller, "show", run_id, "-o", "json")))
+    assert all(spread is not None for spread in measured.values())
+    estimated = {
+        (bench.id, variant.key): stat_spread_pct(variant, bench.kind)
+        for bench in original.benchmarks
+        for variant in bench.variants
+    }
+    # the test has teeth: somewhere the estimate is not the measured spread
+    assert any(
+        spread != pytest.approx(estimated[key], rel=1e-6) for key, spread in measured.items()
+    )
+    version = original.provenance["engine_version"]
+    assert version
+    out = tmp_path / "results"
+    await arenactl(controller, "export", run_id, str(out))
+
+    second = ControllerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "second")
+    async with Controller(second) as other:
+        report = json.loads(await arenactl(other, "import", str(out), "-o", "json"))
+        assert report["problems"] == []
+        (imported_run,) = report["runs"]
+        shown = json.loads(await arenactl(other, "show", imported_run["run_id"], "-o", "json"))
+        assert spreads(shown).keys() == measured.keys()
+        for key, spread in spreads(shown).items():
+            assert spread == pytest.approx(measured[key], rel=1e-9), key
+        assert shown["jobs"][0]["imported"]["provenance"]["engine_version"] == version
+        assert f"engine version {version}" in await arenactl(other, "show", imported_run["run_id"])
+        comparison = json.loads(
+            await arenactl(other, "compare", imported_run["run_id"], "-o", "json")
+        )
+        (column,) = comparison["columns"]
+        assert column["engine_version"] == version

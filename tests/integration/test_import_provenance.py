@@ -257,6 +257,51 @@ async def test_every_file_of_an_export_is_checked(controller: Controller, tmp_pa
     assert job["hardware"] == measured_on  # the signing agent's, not the edited meta.json's
 
 
+def spreads(job: dict[str, Any]) -> dict[tuple[str, str], float | None]:
+    return {
+        (bench["id"], variant["key"]): variant["spread_pct"]
+        for bench in job["benchmarks"]
+        for variant in bench["variants"]
+    }
+
+
+async def test_a_signed_exports_spread_and_engine_version_are_the_signed_ones(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """meta.json states each variant's run-to-run spread (it decides the stability flag) and
+    the engine's version; edited, the signed folder is broken and refused. Untouched, the
+    verified import shows the measured job's spreads and version."""
+    run_id, folder = await exported_simulated_run(controller, tmp_path)
+    meta = folder / "meta.json"
+    original = meta.read_text()
+    edited = json.loads(original)
+    stated = edited["arena"]["validity"]["01-chat"]["spread_pct"]
+    key = next(iter(stated))
+    stated[key] += 1.0
+    edited["arena"]["engine_version"] = "b9999-forged"
+    meta.write_text(json.dumps(edited))
+    code, found = await verdicts(controller, str(folder))
+    assert code == 1 and found[0]["state"] == "broken", found
+    problems = " ".join(found[0]["problems"])
+    assert f"01-chat {key}: the folder states a spread of ±{stated[key]:g} %" in problems
+    assert "meta.json says engine version 'b9999-forged'" in problems
+    before = rows(controller)
+    code, report = await imported_job(controller, folder)
+    assert code == 1 and rows(controller) == before
+
+    meta.write_text(original)
+    code, report = await imported_job(controller, folder)
+    assert code == 0 and report["runs"][0]["verified_by"].startswith("agent sim-box"), report
+    job, measured = (
+        await shown(controller, report["runs"][0]["run_id"]),
+        await shown(controller, run_id),
+    )
+    version = measured["provenance"]["engine_version"]
+    assert version and job["imported"]["provenance"]["engine_version"] == version
+    assert spreads(job) == pytest.approx(spreads(measured), rel=1e-9)
+    assert all(spread is not None for spread in spreads(job).values())
+
+
 async def test_an_unsigned_folder_imports_unverified_and_is_not_ranked(
     controller: Controller, tmp_path: Path
 ) -> None:

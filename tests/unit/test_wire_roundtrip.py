@@ -14,6 +14,7 @@ from arena.common.redact import SECRET_NAME
 from arena.common.schemas.agent import GpuInfo, HardwareInfo
 from arena.common.schemas.engine import DockerEngine, ExternalEngine, ProcessEngine, SimulatedEngine
 from arena.common.schemas.imported import (
+    MAX_SPREAD_PCT,
     CapacityPoint,
     ImportedBenchmark,
     ImportedRun,
@@ -308,6 +309,7 @@ provenances = st.builds(
     Provenance,
     image=maybe(text),
     vllm_version=maybe(text),
+    engine_version=maybe(st.text(min_size=1, max_size=20)),
     driver=maybe(text),
     hardware_reported=maybe(text),
     server_config=json_objects,
@@ -436,6 +438,7 @@ imported_runs = st.builds(
                     metrics=st.dictionaries(
                         text, st.builds(ImportedStat, mean=reals, std=reals, n=ints), max_size=2
                     ),
+                    spread_pct=maybe(st.floats(min_value=0, max_value=MAX_SPREAD_PCT)),
                 ),
                 max_size=2,
                 unique_by=lambda variant: variant.key,

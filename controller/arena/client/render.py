@@ -208,6 +208,7 @@ def show_origin(console: Console, origin: Origin) -> None:
         return
     versions = [
         ("image", p.image),
+        ("engine version", p.engine_version),
         ("vLLM", p.vllm_version),
         ("llama-benchy", p.llama_benchy_version),
         ("driver", p.driver),

@@ -86,6 +86,7 @@ def _benchmark(
                     key=row.variant,
                     runs=variant.runs,
                     metrics={key: MetricStat(**stat) for key, stat in row.metrics.items()},
+                    spread_pct=variant.spread_pct,  # assess estimates it where not stated
                 )
                 for variant in bench.variants
                 if (row := summaries.get((bench.id, variant.key))) is not None

@@ -28,6 +28,7 @@ from arena.common.provenance.folder import (
     SignedExport,
     Verdict,
     signed_engine,
+    signed_engine_version,
     signed_session,
     signed_simulated,
     verify,
@@ -63,6 +64,8 @@ NO_MANIFEST = "no signed manifest"
 class _VariantHeader(ArenaModel):
     key: str
     runs: int
+    spread_pct: float | None = None
+    """The measuring controller's run-to-run spread; ``None``: estimated from the std."""
 
 
 class BenchmarkHeader(ArenaModel):
@@ -217,7 +220,11 @@ def _as_signed(run: ImportedRun, signed: SignedExport, box: HardwareInfo | None)
     hardware the signing agent registered with (``box``; its GPUs for per-GPU capacity), not
     meta.json's; a session benchmark's settings, figures and samples as signed; no telemetry
     (the agent does not sign it)."""
-    signed_facts = {"simulated": signed_simulated(signed), "engine": signed_engine(signed)}
+    signed_facts = {
+        "simulated": signed_simulated(signed),
+        "engine": signed_engine(signed),
+        "engine_version": signed_engine_version(signed),
+    }
     provenance = run.provenance.model_copy(update=signed_facts)
     gpus = gpu_count(box, None, cpu_only=None)
     benchmarks = [
@@ -274,7 +281,10 @@ def _headers(run: ImportedRun) -> list[BenchmarkHeader]:
             title=bench.title,
             kind=bench.kind,
             tool=bench.tool,
-            variants=[_VariantHeader(key=v.key, runs=v.runs) for v in bench.variants],
+            variants=[
+                _VariantHeader(key=v.key, runs=v.runs, spread_pct=v.spread_pct)
+                for v in bench.variants
+            ],
             session=bench.session,
             engine_metrics=bench.engine_metrics,
             gpus=bench.gpus,

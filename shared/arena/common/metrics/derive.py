@@ -4,6 +4,7 @@ them from a signed export's samples to check the result files beside them."""
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from arena.common.metrics.client_load import RunClientFigures, run_figures_of
@@ -98,10 +99,19 @@ def summary(
     return summarize(per_run) | worst
 
 
+@dataclass(frozen=True)
+class Derived:
+    """One variant as its samples give it: the summary a measured job stores, and each run's
+    metrics (its run-to-run spread is read from them)."""
+
+    summary: dict[str, MeanStd]
+    per_run: list[dict[str, float | None]]
+
+
 def derived_summaries(
     spec: JobSpec, samples: Iterable[RequestSample], provenance: dict[str, Any]
-) -> dict[tuple[str, str], dict[str, MeanStd]]:
-    """Per (benchmark, variant) with samples, the summary a measured job stores for it."""
+) -> dict[tuple[str, str], Derived]:
+    """Per (benchmark, variant) with samples, what a measured job stores for it."""
     grouped: dict[tuple[str, str, int], list[RequestSample]] = defaultdict(list)
     for sample in samples:
         grouped[(sample.benchmark, sample.variant, sample.run)].append(sample)
@@ -124,5 +134,5 @@ def derived_summaries(
                 for found in runs
             ]
             if runs:
-                derived[(bench.id, variant.key)] = summary(variant, runs, per_run)
+                derived[(bench.id, variant.key)] = Derived(summary(variant, runs, per_run), per_run)
     return derived

@@ -6,7 +6,7 @@ from typing import Any
 import yaml
 
 from arena.common.parsers import ParseError, json_object
-from arena.common.schemas.imported import SPARK_HARDWARE, Provenance
+from arena.common.schemas.imported import MAX_VERSION_CHARS, SPARK_HARDWARE, Provenance
 
 SPARK_MARKERS = ("gb10", "dgx spark")
 
@@ -20,6 +20,8 @@ class Meta:
     provenance: Provenance
     runs: int | None = None
     """Runs per variant (``arenactl export`` writes it; the reference's meta has none)."""
+    problems: tuple[str, ...] = ()
+    """Optional values left out as malformed (the rest of the file still imports)."""
 
 
 def hardware_name(reported: str | None) -> str:
@@ -77,6 +79,28 @@ def _engine(document: dict[str, Any]) -> str | None:
     return None
 
 
+def engine_version_text(value: object) -> str | None:
+    """An engine version an import keeps: text of 1 to ``MAX_VERSION_CHARS`` characters once
+    trimmed; ``None`` for anything else."""
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_VERSION_CHARS:
+        return None
+    return value.strip()
+
+
+def _engine_version(document: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """An arena export's ``arena.engine_version`` (what the agent read from the engine), or
+    ``None`` with the reason when it is not short text."""
+    arena = document.get("arena")
+    stated = arena.get("engine_version") if isinstance(arena, dict) else None
+    version = engine_version_text(stated)
+    if stated is None or version is not None:
+        return version, []
+    return None, [
+        f"'arena.engine_version' is {repr(stated)[:40]}, expected text of 1 to "
+        f"{MAX_VERSION_CHARS} characters: left out"
+    ]
+
+
 def parse_meta(text: str) -> Meta:
     document = json_object(text)
     server_config = document.get("server_config") or {}
@@ -86,6 +110,7 @@ def parse_meta(text: str) -> Meta:
     runs = document.get("runs")
     if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
         raise ParseError(f"'runs' is {runs!r}, expected a positive whole number")
+    engine_version, problems = _engine_version(document)
     return Meta(
         model=_text(document, "model"),
         served_name=_text(document, "served_name"),
@@ -103,6 +128,8 @@ def parse_meta(text: str) -> Meta:
             quick=_quick(document),
             simulated=_simulated(document),
             engine=_engine(document),
+            engine_version=engine_version,
         ),
         runs=runs,
+        problems=tuple(problems),
     )

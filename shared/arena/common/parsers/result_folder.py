@@ -14,6 +14,7 @@ it; the rest still imports.
 
 import hashlib
 import json
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from arena.common.parsers.rate_sweep import STEP_FILE, parse_summary
 from arena.common.parsers.runner_log import failure_reason
 from arena.common.parsers.telemetry_csv import parse_telemetry
 from arena.common.schemas.imported import (
+    MAX_SPREAD_PCT,
     ImportedBenchmark,
     ImportedRun,
     ImportedStat,
@@ -200,16 +202,19 @@ def _import_folder(folder: _Folder) -> ImportedRun | None:
     if not benchmarks:
         folder.problem(folder.path, "nothing to import: no readable benchmark results")
         return None
-    benchmarks = _verdict_inputs(folder.path / "meta.json", benchmarks)
+    benchmarks = _verdict_inputs(folder, benchmarks)
     benchmarks.sort(key=lambda b: b.id)
     return _run(folder, meta, benchmarks, sweep, model_hint)
 
 
-def _verdict_inputs(path: Path, benchmarks: list[ImportedBenchmark]) -> list[ImportedBenchmark]:
+def _verdict_inputs(
+    folder: _Folder, benchmarks: list[ImportedBenchmark]
+) -> list[ImportedBenchmark]:
     """An Arena export's ``arena.validity``: each benchmark's ``partial``, ``exact_tg``, its
-    llama.cpp slot warnings and the suite's ``accept_saturated_client``, so the import is judged
-    as the measured job was (the rest of the verdict is recomputed from the figures). Read from
-    the file ``_meta`` already hashed."""
+    llama.cpp slot warnings, the suite's ``accept_saturated_client`` and each variant's
+    run-to-run spread, so the import is judged as the measured job was (the rest of the verdict
+    is recomputed from the figures). Read from the file ``_meta`` already hashed."""
+    path = folder.path / "meta.json"
     try:
         document = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, UnicodeDecodeError, ValueError):
@@ -228,10 +233,46 @@ def _verdict_inputs(path: Path, benchmarks: list[ImportedBenchmark]) -> list[Imp
                     "accept_saturated_client": said.get("accept_saturated_client") is True,
                     "exact_tg": said.get("exact_tg") is True,
                     "slot_flags": carried_slot_flags(said.get("flags")),
+                    "variants": _stated_spreads(folder, bench, said.get("spread_pct")),
                 }
             )
         out.append(bench)
     return out
+
+
+def _stated_spreads(
+    folder: _Folder, bench: ImportedBenchmark, stated: object
+) -> list[ImportedVariant]:
+    """The variants with the spread the measuring controller stated for each (``None`` where
+    it stated none); a value that is no finite spread is left out with a problem."""
+    if stated is None:
+        return bench.variants
+    where = f"'arena.validity.{bench.id}.spread_pct'"
+    if not isinstance(stated, dict):
+        folder.problem(folder.path / "meta.json", f"{where} should be an object: left out")
+        return bench.variants
+    variants = []
+    for variant in bench.variants:
+        value = stated.get(variant.key)
+        if value is not None and not _is_spread(value):
+            folder.problem(
+                folder.path / "meta.json",
+                f"{where} of {variant.key} is {repr(value)[:40]}, expected a finite "
+                f"percentage from 0 to {MAX_SPREAD_PCT:g}: recomputed from the std instead",
+            )
+            value = None
+        spread = float(value) if value is not None else None
+        variants.append(variant.model_copy(update={"spread_pct": spread}))
+    return variants
+
+
+def _is_spread(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_SPREAD_PCT
+    )
 
 
 def _meta(folder: _Folder) -> Meta | None:
@@ -243,10 +284,13 @@ def _meta(folder: _Folder) -> Meta | None:
     if text is None:
         return None
     try:
-        return parse_meta(text)
+        meta = parse_meta(text)
     except ParseError as error:
         folder.problem(path, str(error))
         return None
+    for message in meta.problems:
+        folder.problem(path, message)
+    return meta
 
 
 def _json(folder: _Folder, path: Path) -> tuple[str, object] | None:

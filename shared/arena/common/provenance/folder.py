@@ -26,11 +26,12 @@ from arena.common.exports.folder import file_stem
 from arena.common.metrics.box import BOX_KEYS
 from arena.common.metrics.client_load import cpu_utils_of
 from arena.common.metrics.engine_runs import ENGINE_RUN_KEYS
+from arena.common.parsers.meta import engine_version_text
 from arena.common.parsers.result_folder import scan
 from arena.common.provenance.keyring import Keyring, signer_name
 from arena.common.provenance.keys import fingerprint, verify_signature
 from arena.common.provenance.manifest import canonical, manifest_problems
-from arena.common.schemas.imported import ImportedBenchmark, ImportedRun
+from arena.common.schemas.imported import ImportedBenchmark, ImportedRun, ImportedVariant
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
 from arena.common.schemas.suite import SessionBenchmark
@@ -160,6 +161,14 @@ def signed_engine(signed: SignedExport) -> str:
     return _spec(signed).engine.runtime
 
 
+def signed_engine_version(signed: SignedExport) -> str | None:
+    """The version the agent read from the engine, as it signed it (``None`` where it is not
+    text an import keeps: ``parsers.meta`` reads the exported copy the same way)."""
+    provenance = _document(signed.manifest).get("provenance")
+    version = provenance.get("engine_version") if isinstance(provenance, dict) else None
+    return engine_version_text(version)
+
+
 def _spec(signed: SignedExport) -> JobSpec:
     return JobSpec.model_validate(_document(signed.manifest).get("spec"))
 
@@ -190,6 +199,12 @@ def _against_samples(
     if run.provenance.simulated != simulated:
         problems.append(
             f"meta.json says simulated={run.provenance.simulated}; the signed job says {simulated}"
+        )
+    stated_version, version = run.provenance.engine_version, signed_engine_version(signed)
+    if stated_version is not None and stated_version != version:
+        problems.append(
+            f"meta.json says engine version {stated_version!r}; the signed provenance says "
+            f"{version!r}"
         )
     quick = quick_of(spec.notes)
     if run.provenance.quick != quick:
@@ -222,10 +237,12 @@ def _against_samples(
                 if benchmark == spec_id and key not in stated
             ]
         for variant in bench.variants:
-            found = derived.get((spec_id, variant.key))
-            if found is None:
+            derived_variant = derived.get((spec_id, variant.key))
+            if derived_variant is None:
                 problems.append(f"{bench.id} {variant.key}: not in the signed samples")
                 continue
+            found = derived_variant.summary
+            problems += _spread_problems(bench, variant, derived_variant.per_run)
             if bench.kind == "sessions":
                 problems += [
                     f"{bench.id} {variant.key} {key}: in the signed samples, not in the folder"
@@ -250,6 +267,26 @@ def _against_samples(
     if run.rate_sweep is not None:
         unverifiable.append("the rate-sweep summary is not derived from the signed samples")
     return problems[:20], unverifiable, notes
+
+
+def _spread_problems(
+    bench: ImportedBenchmark, variant: ImportedVariant, per_run: list[dict[str, float | None]]
+) -> list[str]:
+    """A stated run-to-run spread must be the one the signed runs give (it decides the
+    stability flag)."""
+    if variant.spread_pct is None:
+        return []
+    from arena.common.metrics.validity import SPREAD_METRIC, spread_pct  # see _against_samples
+
+    metric = SPREAD_METRIC.get(bench.kind, "")
+    signed = spread_pct([v for run in per_run if isinstance(v := run.get(metric), int | float)])
+    if signed is not None and math.isclose(variant.spread_pct, signed, rel_tol=1e-6, abs_tol=1e-9):
+        return []
+    given = "no spread" if signed is None else f"±{signed:g} %"
+    return [
+        f"{bench.id} {variant.key}: the folder states a spread of ±{variant.spread_pct:g} %, "
+        f"the signed samples give {given}"
+    ]
 
 
 def _session_problems(

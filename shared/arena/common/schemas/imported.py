@@ -21,6 +21,11 @@ GpuCount = Annotated[int, Field(ge=1, le=1024)]
 """GPUs of one box, as an import states them (per-GPU figures divide by it)."""
 ClientLoads = dict[str, dict[str, Annotated[float, Field(ge=0.0, le=1024.0)]]]
 """Per load step, per run (``str(run)``): the busiest client core's utilisation."""
+MAX_SPREAD_PCT = 1e6
+"""The largest run-to-run spread an import may state (a run 10,000 times its mean)."""
+SpreadPct = Annotated[float, Field(ge=0.0, le=MAX_SPREAD_PCT, allow_inf_nan=False)]
+MAX_VERSION_CHARS = 256
+EngineVersion = Annotated[str, Field(min_length=1, max_length=MAX_VERSION_CHARS)]
 
 
 class ImportedStat(ArenaModel):
@@ -37,6 +42,9 @@ class ImportedVariant(ArenaModel):
     runs: int
     """Runs behind the numbers: the command's ``--runs`` (closed loop), 1 (open loop)."""
     metrics: dict[str, ImportedStat]
+    spread_pct: SpreadPct | None = None
+    """The measuring controller's run-to-run spread (``arena.validity`` of an Arena export);
+    ``None``: the results layer estimates it from the spread metric's std / mean."""
 
 
 class Provenance(ArenaModel):
@@ -59,6 +67,9 @@ class Provenance(ArenaModel):
     engine: str | None = None
     """The engine that served the requests: an arena export's ``arena.engine_runtime``, or
     ``vllm`` where vLLM's image or version is recorded; ``None``: the source does not say."""
+    engine_version: EngineVersion | None = None
+    """The engine's version as the measuring agent read it (an Arena export's
+    ``arena.engine_version``: llama.cpp's build, vLLM's version…)."""
 
 
 class TelemetrySample(ArenaModel):
@@ -218,8 +229,9 @@ class ImportOrigin(ArenaModel):
 
     @property
     def engine_version(self) -> str | None:
-        """vLLM's reported version, else the image it ran from."""
-        return self.provenance.vllm_version or self.provenance.image
+        """The version the measuring agent read, else vLLM's reported one, else the image."""
+        p = self.provenance
+        return p.engine_version or p.vllm_version or p.image
 
     @classmethod
     def of(cls, run: ImportedRun) -> "ImportOrigin":

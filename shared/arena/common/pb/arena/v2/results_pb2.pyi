@@ -785,8 +785,13 @@ class ImportedVariant(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     RUNS_FIELD_NUMBER: _builtins.int
     METRICS_FIELD_NUMBER: _builtins.int
+    SPREAD_PCT_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     runs: _builtins.int
+    spread_pct: _builtins.float
+    """The measuring controller's run-to-run spread (max deviation of a run from the mean, in %),
+    as an arena export's meta.json states it; absent: recomputed from the std (reference tools).
+    """
     @_builtins.property
     def metrics(self) -> _containers.MessageMap[_builtins.str, Global___ImportedStat]: ...
     def __init__(
@@ -795,12 +800,15 @@ class ImportedVariant(_message.Message):
         key: _builtins.str = ...,
         runs: _builtins.int = ...,
         metrics: _abc.Mapping[_builtins.str, Global___ImportedStat] | None = ...,
+        spread_pct: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_spread_pct", b"_spread_pct", "spread_pct", b"spread_pct"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "metrics", b"metrics", "runs", b"runs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_spread_pct", b"_spread_pct", "key", b"key", "metrics", b"metrics", "runs", b"runs", "spread_pct", b"spread_pct"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__spread_pct: _TypeAlias = _typing.Literal["spread_pct"]  # noqa: Y015
+    _WhichOneofArgType__spread_pct: _TypeAlias = _typing.Literal["_spread_pct", b"_spread_pct"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__spread_pct) -> _WhichOneofReturnType__spread_pct | None: ...
 
 Global___ImportedVariant: _TypeAlias = ImportedVariant  # noqa: Y015
 
@@ -819,6 +827,7 @@ class Provenance(_message.Message):
     QUICK_FIELD_NUMBER: _builtins.int
     SIMULATED_FIELD_NUMBER: _builtins.int
     ENGINE_FIELD_NUMBER: _builtins.int
+    ENGINE_VERSION_FIELD_NUMBER: _builtins.int
     image: _builtins.str
     vllm_version: _builtins.str
     llama_benchy_version: _builtins.str
@@ -834,6 +843,8 @@ class Provenance(_message.Message):
     """The engine that served the requests (an arena export's engine_runtime; vllm where vLLM's
     image or version is recorded); absent: the source does not say.
     """
+    engine_version: _builtins.str
+    """The engine's own version as the agent read it (an arena export's `arena.engine_version`)."""
     @_builtins.property
     def server_config(self) -> _struct_pb2.Struct:
         """the engine's own configuration, open-ended"""
@@ -852,15 +863,18 @@ class Provenance(_message.Message):
         quick: _builtins.float | None = ...,
         simulated: _builtins.bool = ...,
         engine: _builtins.str | None = ...,
+        engine_version: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_engine", b"_engine", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "engine", b"engine", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_engine", b"_engine", "_engine_version", b"_engine_version", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "engine", b"engine", "engine_version", b"engine_version", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_engine", b"_engine", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "engine", b"engine", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "simulated", b"simulated", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_driver", b"_driver", "_engine", b"_engine", "_engine_version", b"_engine_version", "_generated_at", b"_generated_at", "_hardware_reported", b"_hardware_reported", "_image", b"_image", "_llama_benchy_version", b"_llama_benchy_version", "_quick", b"_quick", "_vbios", b"_vbios", "_vllm_version", b"_vllm_version", "driver", b"driver", "engine", b"engine", "engine_version", b"engine_version", "generated_at", b"generated_at", "hardware_reported", b"hardware_reported", "image", b"image", "llama_benchy_version", b"llama_benchy_version", "quick", b"quick", "server_config", b"server_config", "simulated", b"simulated", "vbios", b"vbios", "vllm_version", b"vllm_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__driver: _TypeAlias = _typing.Literal["driver"]  # noqa: Y015
     _WhichOneofArgType__driver: _TypeAlias = _typing.Literal["_driver", b"_driver"]  # noqa: Y015
     _WhichOneofReturnType__engine: _TypeAlias = _typing.Literal["engine"]  # noqa: Y015
     _WhichOneofArgType__engine: _TypeAlias = _typing.Literal["_engine", b"_engine"]  # noqa: Y015
+    _WhichOneofReturnType__engine_version: _TypeAlias = _typing.Literal["engine_version"]  # noqa: Y015
+    _WhichOneofArgType__engine_version: _TypeAlias = _typing.Literal["_engine_version", b"_engine_version"]  # noqa: Y015
     _WhichOneofReturnType__generated_at: _TypeAlias = _typing.Literal["generated_at"]  # noqa: Y015
     _WhichOneofArgType__generated_at: _TypeAlias = _typing.Literal["_generated_at", b"_generated_at"]  # noqa: Y015
     _WhichOneofReturnType__hardware_reported: _TypeAlias = _typing.Literal["hardware_reported"]  # noqa: Y015
@@ -879,6 +893,8 @@ class Provenance(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__driver) -> _WhichOneofReturnType__driver | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__engine) -> _WhichOneofReturnType__engine | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__engine_version) -> _WhichOneofReturnType__engine_version | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__generated_at) -> _WhichOneofReturnType__generated_at | None: ...
     @_typing.overload
