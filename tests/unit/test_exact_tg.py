@@ -5,6 +5,7 @@ import pytest
 
 from arena.common.errors import SuiteError
 from arena.common.schemas.suite import ClosedLoopBenchmark
+from arena.common.suites.expand import expand
 from arena.common.suites.loader import load_suite_text
 
 BENCHMARKS = """
@@ -68,3 +69,30 @@ def test_an_engine_refusing_ignore_eos_runs_without_exact_tg() -> None:
 def test_exact_tg_is_a_boolean() -> None:
     with pytest.raises(SuiteError, match="exact_tg"):
         load_suite_text(suite("exact_tg: sometimes") + BENCHMARKS)
+
+
+def job_exact(text: str) -> dict[str, bool | None]:
+    """What the expanded job's benchmarks say: the random-weight default is applied per job."""
+    (job,) = expand(load_suite_text(text), run_id="run-x")
+    return {bench.id: getattr(bench, "exact_tg", None) for bench in job.benchmarks}
+
+
+def random_weights(head: str, engine: str = "{runtime: simulated}") -> str:
+    model = "models: [{name: tiny, engine: e, random_weights: true}]"
+    return f"name: exact\n{head}\n{model}\nengines: {{e: {engine}}}\n{BENCHMARKS}"
+
+
+def test_a_random_weight_model_gets_exact_lengths_unless_someone_chose() -> None:
+    assert job_exact(random_weights("")) == {
+        "own-default": True,
+        "kept-off": False,  # the benchmark chose
+        "tool": True,
+        "rates": None,
+    }
+    assert job_exact(random_weights("exact_tg: false"))["own-default"] is False  # the suite chose
+    assert job_exact(suite("") + BENCHMARKS)["own-default"] is False  # a real model's end token
+
+
+def test_no_exact_lengths_by_default_where_the_engine_refuses_ignore_eos() -> None:
+    engine = "{runtime: external, url: 'http://127.0.0.1:9', accepts_ignore_eos: false}"
+    assert job_exact(random_weights("", engine))["own-default"] is False
