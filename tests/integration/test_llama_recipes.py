@@ -15,7 +15,7 @@ from arena.agent.policy import load_policy
 from arena.common.errors import PolicyError
 from arena.common.schemas.engine import ProcessEngine
 from arena.common.schemas.suite import ModelSpec
-from tests.llama import CACHE, tiny_gguf
+from tests.llama import CACHE, MODEL_NAME, tiny_gguf
 from tests.prerequisites import require
 from tests.support import free_port
 
@@ -30,7 +30,7 @@ PROGRAMS = {
 def argv(recipe: str, models_dir: Path, **args: int) -> list[str]:
     policy = EXAMPLE.model_copy(update={"models_dir": str(models_dir)})
     profile = ProcessEngine(runtime="process", recipe=recipe, args=args)
-    return launch_spec(profile, ModelSpec(name="tiny.gguf", engine="e"), free_port(), policy).argv
+    return launch_spec(profile, ModelSpec(name=MODEL_NAME, engine="e"), free_port(), policy).argv
 
 
 @pytest.mark.parametrize("recipe", sorted(PROGRAMS))
@@ -39,7 +39,7 @@ def test_the_example_recipe_starts_llama_server_with_one_kv_cache(recipe: str) -
     require(bool(built), "a built llama-server (scripts/build_llama_server.sh)")
     command = argv(recipe, tiny_gguf(CACHE / "models").parent, parallel=2, ctx=4096)
     assert command[0] == PROGRAMS[recipe]
-    assert {"--kv-unified", "--metrics"} <= set(command)
+    assert {"--kv-unified", "--no-cache-prompt", "--metrics"} <= set(command)
     assert command[command.index("--cache-ram") + 1] == "0"
     url = f"http://127.0.0.1:{command[command.index('--port') + 1]}"
     server = subprocess.Popen(
