@@ -25,6 +25,8 @@ RESULT = {
     "duration": 4.0,
 }
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def folder(root: Path, arena: dict[str, Any]) -> Scan:
     """A profile folder with two runs of rate 0.5 (output 90 and 110 tok/s) and ``arena``."""
@@ -105,3 +107,15 @@ def test_the_schema_refuses_a_spread_no_folder_could_state(fields: dict[str, flo
 def test_the_schema_refuses_an_engine_version_no_folder_could_state(version: str) -> None:
     with pytest.raises(ValidationError, match="engine_version"):
         Provenance(engine_version=version)
+
+
+def test_an_exported_benchmark_renumbered_in_its_file_name_keeps_what_its_job_said() -> None:
+    """The export writes ``chat-512`` as ``01-chat-512.json``; ``arena.validity`` keeps the id
+    the job ran under. The 2-core CPU row's client was saturated and accepted, its answers
+    exact: both and the measured spread must survive the renaming."""
+    found = scan(REPO / "docs/results/llama-1.1b/cpu-one-model/model-f16.gguf/llama-cpp")
+    (run,) = found.runs
+    chat = next(bench for bench in run.benchmarks if bench.id == "01-chat-512")
+    assert chat.accept_saturated_client and chat.exact_tg
+    spreads = {variant.key: variant.spread_pct for variant in chat.variants}
+    assert spreads["pp512/tg128/d0/c4"] == pytest.approx(34.0, abs=0.1)

@@ -225,7 +225,7 @@ def _verdict_inputs(
         return benchmarks
     out = []
     for bench in benchmarks:
-        said = validity.get(bench.id)
+        said = validity.get(bench.id, validity.get(_unnumbered(bench.id)))
         if isinstance(said, dict):
             bench = bench.model_copy(
                 update={
@@ -238,6 +238,12 @@ def _verdict_inputs(
             )
         out.append(bench)
     return out
+
+
+def _unnumbered(file_id: str) -> str:
+    """The measured benchmark's id of an exported file's: the export numbers an id that has no
+    number (``chat`` at position 1 is ``01-chat``), while ``arena.validity`` keeps the id."""
+    return re.sub(r"^\d\d-", "", file_id)
 
 
 def _stated_spreads(
