@@ -282,3 +282,46 @@ async def test_a_report_of_named_runs_puts_the_spark_row_beside_the_measured_one
     assert section.index('data-model="selection"') < section.index('data-model="/tmp/llama-small"')
     assert "models differ across hardware" in section
     assert selection.count('class="spread"') == 2 * 4  # two boxes, four throughput rows
+
+
+async def test_one_gguf_on_the_h100_and_the_cpu_compares_with_the_spreads_each_box_measured(
+    controller: Controller,
+) -> None:
+    """Issue 25's rows (docs/results/llama-1.1b): after ``import docs/results``, ``compare
+    --model llama-1.1b`` puts the same GGUF's F16 and Q8_0 on the H100 and on the CPU side by
+    side, each spread the one the measuring controller stated (not recomputed from the std),
+    the llama.cpp build in the header, the CPU's accepted saturated client not invalidating."""
+    await arenactl(controller, "import", str(RESULTS))
+    comparison = await as_json(controller, "compare", "--model", "llama-1.1b", "--benchmark", "512")
+    columns = comparison["columns"]
+    assert sorted((c["hardware"].split(" (")[0], c["model"]) for c in columns) == [
+        ("CPU AMD EPYC", "llama-1.1b/model-f16.gguf"),
+        ("CPU AMD EPYC", "llama-1.1b/model-q8_0.gguf"),
+        ("NVIDIA H100 80GB HBM3", "llama-1.1b/model-f16.gguf"),
+        ("NVIDIA H100 80GB HBM3", "llama-1.1b/model-q8_0.gguf"),
+    ]
+    stated = {}
+    for column in columns:
+        box = "h100" if "H100" in column["hardware"] else "cpu"
+        quant = column["model"].split("/")[-1]
+        meta = json.loads(
+            (
+                RESULTS / "llama-1.1b" / f"{box}-one-model" / quant / "llama-cpp" / "meta.json"
+            ).read_text()
+        )
+        stated[column["job_id"]] = meta["arena"]["validity"]["chat-512"]["spread_pct"]
+    (c4,) = [
+        r
+        for r in comparison["rows"]
+        if r["metric"] == "tg_throughput" and r["variant"] == "pp512/tg128/d0/c4"
+    ]
+    assert c4["spreads"] == pytest.approx(
+        [stated[c["job_id"]]["pp512/tg128/d0/c4"] for c in columns]
+    )
+    texts = " ".join(note["text"] for note in comparison["notes"])
+    assert "02-office-512: not valid" in texts  # the warm prompt cache, on every box
+    assert "01-chat-512: not valid" not in texts  # the CPU's saturated client was accepted
+    table = " ".join(
+        (await arenactl(controller, "compare", "--model", "llama-1.1b")).output.split()
+    )
+    assert "b0-unknown" in table and "b1-0c1e570" in table  # each box's llama.cpp build
