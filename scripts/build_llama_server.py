@@ -168,6 +168,22 @@ def pack(out: Path) -> Path:
     return out
 
 
+def _unsafe(members: list[tarfile.TarInfo]) -> str | None:
+    """Why these members are not a packed tree's: a link or device, a path leaving the folder,
+    or more bytes than a source tree has; None when they are plain files and folders."""
+    total = 0
+    for member in members:
+        path = PurePosixPath(member.name)
+        if not (member.isfile() or member.isdir()):
+            return f"{member.name} is neither a file nor a folder"
+        if path.is_absolute() or ".." in path.parts:
+            return f"{member.name} leaves the folder"
+        total += member.size
+    if total > MAX_UNPACKED_BYTES:
+        return f"it unpacks to {total / 1e9:.1f} GB"
+    return None
+
+
 def _sdist() -> Path:
     if not SDIST.is_file():
         WORK.mkdir(parents=True, exist_ok=True)
@@ -182,11 +198,21 @@ def _sdist() -> Path:
     return SDIST
 
 
+MAX_UNPACKED_BYTES = 1 << 30
+"""The packed tree unpacks to ~60 MB; a tarball claiming more is not one."""
+
+
 def unpack(tarball: Path, into: Path, cuda: bool) -> Path:
-    """Extract a packed tree (no path may leave ``into``) and check it is one."""
+    """Extract a packed tree and check it is one. Only regular files and folders under
+    ``into`` are taken, checked here: ``extractall``'s ``filter`` (which would also do it) is
+    missing from Python 3.11 before 3.11.4, Debian bookworm's."""
     try:
         with tarfile.open(tarball) as packed:
-            packed.extractall(into, filter="data")
+            members = packed.getmembers()
+            if problem := _unsafe(members):
+                raise BuildError(f"{tarball} is not a tree --pack-source wrote: {problem}")
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            packed.extractall(into, members=members, **safe)  # type: ignore[arg-type]
     except (OSError, tarfile.TarError) as error:
         raise BuildError(f"cannot extract {tarball}: {error}") from None
     source = into / PACKED_ROOT
@@ -281,7 +307,7 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     try:
         print(pack(args.pack_source) if args.pack_source is not None else build(args))
-    except (BuildError, OSError, tarfile.TarError) as error:
+    except (BuildError, OSError, tarfile.TarError, subprocess.SubprocessError) as error:
         print(f"build_llama_server: {error}", file=sys.stderr)
         return 1
     return 0

@@ -268,8 +268,9 @@ def spreads(job: dict[str, Any]) -> dict[tuple[str, str], float | None]:
 async def test_a_signed_exports_spread_and_engine_version_are_the_signed_ones(
     controller: Controller, tmp_path: Path
 ) -> None:
-    """meta.json states each variant's run-to-run spread (it decides the stability flag) and
-    the engine's version; edited, the signed folder is broken and refused. Untouched, the
+    """meta.json states each variant's run-to-run spread (it decides the stability flag), the
+    engine's version and the labels that change a verdict (exact_tg, accept_saturated_client);
+    edited, the signed folder is broken and refused. Untouched, the
     verified import shows the measured job's spreads and version."""
     run_id, folder = await exported_simulated_run(controller, tmp_path)
     meta = folder / "meta.json"
@@ -279,12 +280,17 @@ async def test_a_signed_exports_spread_and_engine_version_are_the_signed_ones(
     key = next(iter(stated))
     stated[key] += 1.0
     edited["arena"]["engine_version"] = "b9999-forged"
+    labels = edited["arena"]["validity"]["01-chat"]
+    labels["exact_tg"] = not labels["exact_tg"]
+    labels["accept_saturated_client"] = not labels["accept_saturated_client"]
     meta.write_text(json.dumps(edited))
     code, found = await verdicts(controller, str(folder))
     assert code == 1 and found[0]["state"] == "broken", found
     problems = " ".join(found[0]["problems"])
     assert f"01-chat {key}: the folder states a spread of ±{stated[key]:g} %" in problems
     assert "meta.json says engine version 'b9999-forged'" in problems
+    assert f"01-chat: meta.json says exact_tg {labels['exact_tg']}" in problems
+    assert "01-chat: meta.json says accept_saturated_client" in problems
     before = rows(controller)
     code, report = await imported_job(controller, folder)
     assert code == 1 and rows(controller) == before

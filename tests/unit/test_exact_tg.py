@@ -89,6 +89,7 @@ def test_a_random_weight_model_gets_exact_lengths_unless_someone_chose() -> None
         "tool": True,
         "rates": None,
     }
+    assert job_exact(random_weights("quick: 0.5"))["own-default"] is True  # scaled, not chosen
     assert job_exact(random_weights("exact_tg: false"))["own-default"] is False  # the suite chose
     assert job_exact(suite("") + BENCHMARKS)["own-default"] is False  # a real model's end token
 

@@ -34,7 +34,7 @@ from arena.common.provenance.manifest import canonical, manifest_problems
 from arena.common.schemas.imported import ImportedBenchmark, ImportedRun, ImportedVariant
 from arena.common.schemas.job import JobSpec
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import SessionBenchmark
+from arena.common.schemas.suite import Benchmark, SessionBenchmark
 from arena.common.suites.scaling import quick_of
 
 MANIFEST, SIGNATURE, KEY, SAMPLES = "manifest.json", "manifest.sig", "manifest.key", "samples.jsonl"
@@ -218,9 +218,12 @@ def _against_samples(
         for position, bench in enumerate(spec.benchmarks, start=1)
     }
     tools = {bench.id: bench.tool for bench in spec.benchmarks}
+    specs = {bench.id: bench for bench in spec.benchmarks}
     signed_facts = provenance if isinstance(provenance, dict) else {}
     for bench in run.benchmarks:
         spec_id = spec_ids.get(bench.id, bench.id)
+        if spec_id in specs:
+            problems += _label_problems(bench, specs[spec_id])
         if tools.get(spec_id) == "llama-benchy":
             unverifiable.append(f"{bench.id}: its summary is llama-benchy's own report, not signed")
             continue
@@ -267,6 +270,24 @@ def _against_samples(
     if run.rate_sweep is not None:
         unverifiable.append("the rate-sweep summary is not derived from the signed samples")
     return problems[:20], unverifiable, notes
+
+
+def _label_problems(bench: ImportedBenchmark, signed: Benchmark) -> list[str]:
+    """meta.json's labels that change how a benchmark is judged or compared must be the signed
+    spec's: ``exact_tg`` (not comparable with free lengths) and ``accept_saturated_client``
+    (turns a saturated client's invalid verdict into a warning)."""
+    return [
+        f"{bench.id}: meta.json says {name} {stated}; the signed spec says {said}"
+        for name, stated, said in (
+            ("exact_tg", bench.exact_tg, getattr(signed, "exact_tg", False)),
+            (
+                "accept_saturated_client",
+                bench.accept_saturated_client,
+                getattr(signed, "accept_saturated_client", False),
+            ),
+        )
+        if stated != said
+    ]
 
 
 def _spread_problems(

@@ -83,8 +83,9 @@ def scale_benchmark(bench: Benchmark, factor: float) -> Benchmark:
 
 
 def _scale_closed(bench: ClosedLoopBenchmark, factor: float) -> ClosedLoopBenchmark:
+    # only the fields someone set: what nobody chose stays unchosen (suites.expand reads that)
     return ClosedLoopBenchmark.model_validate(
-        bench.model_dump()
+        bench.model_dump(exclude_unset=True)
         | {
             "pp": _distinct(scale_length(n, factor) for n in bench.pp),
             "tg": _distinct(scale_length(n, factor) for n in bench.tg),
@@ -98,7 +99,7 @@ def _scale_open(bench: OpenLoopBenchmark, factor: float) -> OpenLoopBenchmark:
         return None if tokens is None else scale_length(tokens, factor)
 
     return OpenLoopBenchmark.model_validate(
-        bench.model_dump()
+        bench.model_dump(exclude_unset=True)
         | {
             "input_len": length(bench.input_len),
             "output_len": length(bench.output_len),
