@@ -406,6 +406,7 @@ def _served_then(results: dict[str, Any]) -> dict[str, Any]:
             # what the benchmark declared and, for session benchmarks, their capacity
             assert (bench.pop("prefix_cache"), bench.pop("agent_capacity")) == ("off", None)
             assert bench.pop("partial") is False  # a succeeded job's benchmarks are whole
+            assert bench.pop("exact_tg") is False  # answers ended where the model stopped
             for variant in bench["variants"]:
                 del variant["spread_pct"], variant["not_meaningful"]
                 variant["metrics"].pop("output_throughput", None)  # a closed loop's, since
