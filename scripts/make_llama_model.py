@@ -18,6 +18,7 @@ import glob
 import hashlib
 import json
 import sys
+import sysconfig
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -76,9 +77,11 @@ SCALE = 0.02
 
 
 def train_tokenizer(vocab: int) -> Tokenizer:
-    sources = sorted(glob.glob("/usr/lib/python3*/**/*.py", recursive=True))[:600]
+    found = glob.glob("/usr/lib/python3*/**/*.py", recursive=True)
+    found = found or glob.glob(f"{sysconfig.get_paths()['stdlib']}/**/*.py", recursive=True)
+    sources = sorted(found)[:600]
     if not sources:
-        sys.exit("no Python sources under /usr/lib/python3* to train a tokenizer: pass --tokenizer")
+        sys.exit("no Python sources to train a tokenizer on: pass --tokenizer")
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
