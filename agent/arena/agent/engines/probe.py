@@ -101,18 +101,26 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
+async def _get_json(base_url: str, path: str, api_key: str | None) -> object:
+    """``path``'s JSON body; None where the engine has no such route or answers otherwise."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
+            session.get(base_url + path, allow_redirects=False) as response,
+        ):
+            if response.status != 200:
+                return None
+            return await response.json(content_type=None)
+    except (aiohttp.ClientError, ValueError, TimeoutError):
+        return None
+
+
 async def engine_version(base_url: str, api_key: str | None) -> str | None:
     """vLLM and the simulated engine answer /version; llama-server's /props has build_info."""
-    async with aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session:
-        for path, key in (("/version", "version"), ("/props", "build_info")):
-            try:
-                async with session.get(base_url + path, allow_redirects=False) as response:
-                    if response.status == 200:
-                        body = await response.json(content_type=None)
-                        if isinstance(body, dict) and body.get(key):
-                            return str(body[key])
-            except (aiohttp.ClientError, ValueError, TimeoutError):
-                continue
+    for path, key in (("/version", "version"), ("/props", "build_info")):
+        body = await _get_json(base_url, path, api_key)
+        if isinstance(body, dict) and body.get(key):
+            return str(body[key])
     return None
 
 
@@ -120,16 +128,7 @@ async def engine_slots(base_url: str, api_key: str | None) -> EngineSlots | None
     """llama-server's ``/props``: how many requests it serves at once (``total_slots``) and the
     context each may use (``default_generation_settings.n_ctx``, per slot); None for an engine
     without that route or an answer without both counts."""
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers(api_key)) as session,
-            session.get(base_url + "/props", allow_redirects=False) as response,
-        ):
-            if response.status != 200:
-                return None
-            body = await response.json(content_type=None)
-    except (aiohttp.ClientError, ValueError, TimeoutError):
-        return None
+    body = await _get_json(base_url, "/props", api_key)
     if not isinstance(body, dict):
         return None
     settings = body.get("default_generation_settings")
