@@ -106,11 +106,17 @@ def test_a_tarball_that_is_not_a_packed_tree_builds_nothing(tmp_path: Path) -> N
     escaping = tmp_path / "escaping.tar.gz"
     with tarfile.open(escaping, "w:gz") as tar:
         tar.addfile(tarfile.TarInfo("../outside.txt"), io.BytesIO(b""))
+    linked = tmp_path / "linked.tar.gz"
+    with tarfile.open(linked, "w:gz") as tar:
+        link = tarfile.TarInfo("llama.cpp/CMakeLists.txt")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
     (tmp_path / "not.tar.gz").write_text("not a tarball")
     cache = tmp_path / "cache"
     for tarball, reason in (
         (other, "is not a tree --pack-source wrote: no llama.cpp/CMakeLists.txt"),
-        (escaping, "cannot extract"),
+        (escaping, "../outside.txt leaves the folder"),
+        (linked, "llama.cpp/CMakeLists.txt is neither a file nor a folder"),
         (tmp_path / "not.tar.gz", "cannot extract"),
         (tmp_path / "absent.tar.gz", "cannot extract"),
     ):
