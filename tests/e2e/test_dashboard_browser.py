@@ -295,9 +295,13 @@ def test_every_view_in_a_browser(
         compared = cells(driver, "table#comparison")
         assert len(compared) == len(comparison["rows"]) > 0
         for shown_row, row in zip(compared, comparison["rows"], strict=True):
-            assert [cell.split(" ×")[0] for cell in shown_row[3:]] == [
+            shown_cells = shown_row[3:]
+            assert [cell.split(" ×")[0].split(" spread")[0] for cell in shown_cells] == [
                 compared_value(v) for v in row["values"]
             ]
+            for cell, spread in zip(shown_cells, row["spreads"], strict=True):
+                assert (spread is None) == ("spread" not in cell)
+                assert spread is None or f"spread ±{spread:.1f} %" in cell
         notes = driver.find_elements(By.CSS_SELECTOR, "p.note[data-note]")
         assert len(notes) == len(comparison["notes"])
     load(driver, f"{base}/compare", "compare-empty")
