@@ -299,9 +299,9 @@ def test_every_view_in_a_browser(
             assert [cell.split(" ×")[0].split(" spread")[0] for cell in shown_cells] == [
                 compared_value(v) for v in row["values"]
             ]
-            for cell, spread in zip(shown_cells, row["spreads"], strict=True):
-                assert (spread is None) == ("spread" not in cell)
-                assert spread is None or f"spread ±{spread:.1f} %" in cell
+            for text, spread in zip(shown_cells, row["spreads"], strict=True):
+                assert (spread is None) == ("spread" not in text)
+                assert spread is None or f"spread ±{spread:.1f} %" in text
         notes = driver.find_elements(By.CSS_SELECTOR, "p.note[data-note]")
         assert len(notes) == len(comparison["notes"])
     load(driver, f"{base}/compare", "compare-empty")
