@@ -22,6 +22,7 @@ from pathlib import Path
 
 import structlog
 
+from arena.common.exports.folder import file_stem
 from arena.common.metrics.client_verdict import worst_run
 from arena.common.metrics.engine_slots import carried_slot_flags
 from arena.common.metrics.summary import summarize
@@ -222,9 +223,15 @@ def _verdict_inputs(
     validity = arena.get("validity") if isinstance(arena, dict) else None
     if not isinstance(validity, dict):
         return benchmarks
+    # the export names each benchmark's files by the stem of its id at its position, in the
+    # order it writes ``arena.validity`` (``chat`` at position 1 is ``01-chat``)
+    by_stem = {
+        file_stem(position, bench_id): said
+        for position, (bench_id, said) in enumerate(validity.items(), start=1)
+    }
     out = []
     for bench in benchmarks:
-        said = validity.get(bench.id, validity.get(_unnumbered(bench.id)))
+        said = by_stem.get(bench.id)
         if isinstance(said, dict):
             bench = bench.model_copy(
                 update={
@@ -237,12 +244,6 @@ def _verdict_inputs(
             )
         out.append(bench)
     return out
-
-
-def _unnumbered(file_id: str) -> str:
-    """The measured benchmark's id of an exported file's: the export numbers an id that has no
-    number (``chat`` at position 1 is ``01-chat``), while ``arena.validity`` keeps the id."""
-    return re.sub(r"^\d\d-", "", file_id)
 
 
 def _stated_spreads(
