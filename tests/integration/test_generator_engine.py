@@ -20,12 +20,12 @@ from aiohttp import web
 from arena.agent.generator.arrivals import arrival_offsets
 from arena.agent.generator.client import ChatRequest, Endpoint, prepare, stream_chat
 from arena.agent.generator.clock import JobClock
-from arena.agent.generator.context import Progress
+from arena.agent.generator.context import Progress, ProgressSink, SampleSink
 from arena.agent.generator.http import Connections
 from arena.agent.generator.runner import run_benchmark
 from arena.agent.generator.tokens import ServerTokenizer
 from arena.common.schemas.sample import RequestSample
-from arena.common.schemas.suite import ClosedLoopBenchmark, OpenLoopBenchmark
+from arena.common.schemas.suite import Benchmark, ClosedLoopBenchmark, OpenLoopBenchmark
 
 FIRST_TOKEN_DELAY_S = 0.03
 TOKEN_GAP_S = 0.004
@@ -139,6 +139,33 @@ async def chat_once(base_url: str, model: str, max_tokens: int = 5) -> RequestSa
     return measurement.to_sample(benchmark="b", variant="v", run=0, index=0)
 
 
+async def measure(
+    bench: Benchmark,
+    endpoint: Endpoint,
+    sink: SampleSink,
+    *,
+    runs: int,
+    seed: int = 0,
+    clock: JobClock | None = None,
+    progress: ProgressSink | None = None,
+) -> None:
+    """``run_benchmark`` counting tokens with the endpoint's own tokenizer, closed after."""
+    tokenizer = ServerTokenizer(endpoint)
+    try:
+        await run_benchmark(
+            bench,
+            endpoint=endpoint,
+            runs=runs,
+            seed=seed,
+            clock=clock or JobClock(),
+            sink=sink,
+            tokenizer=tokenizer,
+            progress=progress,
+        )
+    finally:
+        await tokenizer.close()
+
+
 async def test_ttft_skips_the_role_chunk_and_usage_is_read(engine: tuple[FakeEngine, str]) -> None:
     sample = await chat_once(engine[1], "m")
     assert sample.ok, sample.error
@@ -198,18 +225,9 @@ async def test_open_loop_follows_the_seeded_schedule(engine: tuple[FakeEngine, s
         progress.append(line)
         progress_at.append(clock.now())
 
-    tokenizer = ServerTokenizer(Endpoint(base_url, "m"))
-    await run_benchmark(
-        bench,
-        endpoint=Endpoint(base_url, "m"),
-        runs=1,
-        seed=1,
-        clock=clock,
-        sink=sink,
-        tokenizer=tokenizer,
-        progress=report,
+    await measure(
+        bench, Endpoint(base_url, "m"), sink, runs=1, seed=1, clock=clock, progress=report
     )
-    await tokenizer.close()
 
     assert sorted(s.index for s in samples) == list(range(20))
     assert all(s.ok and s.variant == "rate50" and s.max_tokens == 4 for s in samples)
@@ -234,17 +252,7 @@ async def test_closed_loop_batches_are_synchronous(engine: tuple[FakeEngine, str
     fake, base_url = engine
     bench = ClosedLoopBenchmark(id="cl", pp=[16], tg=[4], concurrency=[3])
     samples: list[RequestSample] = []
-    tokenizer = ServerTokenizer(Endpoint(base_url, "m"))
-    await run_benchmark(
-        bench,
-        endpoint=Endpoint(base_url, "m"),
-        runs=2,
-        seed=0,
-        clock=JobClock(),
-        sink=samples.append,
-        tokenizer=tokenizer,
-    )
-    await tokenizer.close()
+    await measure(bench, Endpoint(base_url, "m"), samples.append, runs=2)
 
     assert len(samples) == 6 and all(s.ok for s in samples)
     assert {(s.run, s.index) for s in samples} == {(r, i) for r in (0, 1) for i in range(3)}
@@ -266,17 +274,7 @@ async def test_exact_tg_sends_ignore_eos_on_every_batch_request(
 ) -> None:
     fake, base_url = engine
     bench = ClosedLoopBenchmark(id="cl", pp=[16], tg=[4], concurrency=[2], exact_tg=exact_tg)
-    tokenizer = ServerTokenizer(Endpoint(base_url, "m"))
-    await run_benchmark(
-        bench,
-        endpoint=Endpoint(base_url, "m"),
-        runs=2,
-        seed=0,
-        clock=JobClock(),
-        sink=lambda sample: None,
-        tokenizer=tokenizer,
-    )
-    await tokenizer.close()
+    await measure(bench, Endpoint(base_url, "m"), lambda sample: None, runs=2)
 
     batch = [body for body in fake.bodies if body["max_tokens"] == 4]
     probes = [body for body in fake.bodies if body["max_tokens"] == 1]
@@ -293,18 +291,7 @@ async def test_exact_tg_is_not_sent_where_the_engine_refuses_unknown_fields(
     field to an endpoint that would reject it."""
     fake, base_url = engine
     bench = ClosedLoopBenchmark(id="cl", pp=[8], tg=[3], exact_tg=True, warmup=False)
-    strict = Endpoint(base_url, "m", accepts_ignore_eos=False)
-    tokenizer = ServerTokenizer(strict)
-    await run_benchmark(
-        bench,
-        endpoint=strict,
-        runs=1,
-        seed=0,
-        clock=JobClock(),
-        sink=lambda s: None,
-        tokenizer=tokenizer,
-    )
-    await tokenizer.close()
+    await measure(bench, Endpoint(base_url, "m", accepts_ignore_eos=False), lambda s: None, runs=1)
     assert [body for body in fake.bodies if body["max_tokens"] == 3]
     assert all("ignore_eos" not in body for body in fake.bodies)
 
